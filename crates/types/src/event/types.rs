@@ -1,0 +1,179 @@
+//! Typed payloads of the events other than `message`.
+//!
+//! Each struct holds the fields Slack documents for the event, without its `type`; unknown fields
+//! are ignored. Rich nested objects that few applications read are kept as [`RawJson`].
+
+#![allow(unused_imports)]
+
+use crate::ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};
+use crate::RawJson;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// `hello`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Hello {}
+
+/// `goodbye`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Goodbye {}
+
+/// `reconnect_url`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReconnectUrl {
+    /// The URL (never use it: Slack documents it as unsupported).
+    pub url: String,
+}
+
+/// `team_migration_started`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeamMigrationStarted {}
+
+/// The `error` object of an `error` event or an error reply.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    /// The code: `-1` slow down, `0` invalid channel, `1` socket URL expired, `2` text missing,
+    /// `4` cannot process message, others unpublished.
+    pub code: i64,
+    /// The server's message.
+    #[serde(default)]
+    pub msg: String,
+}
+
+/// `error`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorEvent {
+    /// What went wrong.
+    pub error: ErrorInfo,
+    /// The server that sent it (e.g. `gs-sin-1s8n`), if given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// `pong`: answers a `ping`, echoing its extra fields.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Pong {
+    /// The `id` of the ping.
+    pub reply_to: u64,
+    /// The echoed extra fields (e.g. `time`).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The answer to a client message: `{"ok":true,"reply_to":1,"ts":"…","text":"…"}` or
+/// `{"ok":false,"reply_to":1,"error":{"code":2,"msg":"…"}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    /// Whether the message was accepted.
+    pub ok: bool,
+    /// The `id` of the client message answered.
+    pub reply_to: u64,
+    /// The posted message's timestamp (on success).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<Ts>,
+    /// The text as posted (links may have been formatted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Why the message was refused (on failure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorInfo>,
+}
+
+/// A user's presence.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Presence {
+    /// `active`.
+    Active,
+    /// `away`.
+    Away,
+    /// Any other value, kept verbatim.
+    Other(String),
+}
+
+impl Presence {
+    /// The wire string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Presence::Active => "active",
+            Presence::Away => "away",
+            Presence::Other(s) => s,
+        }
+    }
+}
+
+impl Serialize for Presence {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Presence {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(match &*s {
+            "active" => Presence::Active,
+            "away" => Presence::Away,
+            other => Presence::Other(other.to_owned()),
+        })
+    }
+}
+
+/// `presence_change`, in either form: single `{"user":"U1","presence":"away"}` (deprecated) or
+/// batched `{"users":["U1","U2"],"presence":"away"}` (with `batch_presence_aware`). Both decode
+/// to this one type; `batched` tells which form arrived and serialization writes that form back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PresenceChange {
+    /// The users whose presence changed (one for the single form).
+    pub users: Vec<UserId>,
+    /// Their new presence.
+    pub presence: Presence,
+    /// Whether the frame used the batched (`users`) form.
+    pub batched: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PresenceWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<UserId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    users: Option<Vec<UserId>>,
+    presence: Presence,
+}
+
+impl Serialize for PresenceChange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let wire = if self.batched || self.users.len() != 1 {
+            PresenceWire { user: None, users: Some(self.users.clone()), presence: self.presence.clone() }
+        } else {
+            PresenceWire { user: self.users.first().cloned(), users: None, presence: self.presence.clone() }
+        };
+        wire.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for PresenceChange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = PresenceWire::deserialize(d)?;
+        match (w.user, w.users) {
+            (_, Some(users)) => Ok(PresenceChange { users, presence: w.presence, batched: true }),
+            (Some(user), None) => Ok(PresenceChange { users: vec![user], presence: w.presence, batched: false }),
+            (None, None) => Err(serde::de::Error::missing_field("user")),
+        }
+    }
+}
+
+/// `manual_presence_change`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManualPresenceChange {
+    /// The connecting user's new presence.
+    pub presence: Presence,
+}
+
+/// `user_typing`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserTyping {
+    /// The channel.
+    pub channel: ChannelId,
+    /// Who is typing.
+    pub user: UserId,
+}

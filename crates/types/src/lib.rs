@@ -1,0 +1,42 @@
+//! Pure protocol types for Slack's Real Time Messaging (RTM) API.
+//!
+//! This crate has no IO and depends only on `serde` and `serde_json`, so a service that only
+//! stores or forwards RTM events can use it without pulling in a runtime.
+//!
+//! - [`ids`]: typed identifiers ([`UserId`], [`ChannelId`], [`Ts`], ...).
+//! - [`Token`]: a secret whose `Debug`/`Display` never show it.
+//! - [`connect`]: the `rtm.connect` arguments ([`ConnectOptions`]) and answer ([`Connected`]).
+//! - [`error`]: every documented `rtm.connect` error and warning code ([`ApiError`],
+//!   [`ApiWarning`]).
+//! - [`event`]: the events a server sends on the socket ([`Event`]), decoded by
+//!   [`Event::from_json`], which never fails on valid JSON of any shape.
+//! - [`client`]: the messages a client sends ([`ClientMessage`]) with their limits.
+//!
+//! ```
+//! use slack_rtm_types::Event;
+//!
+//! let ev = Event::from_json(r#"{"type":"message","channel":"C1","user":"U1","text":"hi","ts":"1.000001"}"#)
+//!     .expect("valid JSON");
+//! match ev {
+//!     Event::Message(m) => assert_eq!(m.text.as_deref(), Some("hi")),
+//!     other => panic!("unexpected {other:?}"),
+//! }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod connect;
+pub mod error;
+pub mod event;
+pub mod ids;
+mod raw;
+mod token;
+
+pub use client::{ClientMessage, ClientMessageError, OutgoingMessage};
+pub use connect::{Connected, ConnectOptions, SelfInfo, TeamInfo};
+pub use error::{ApiError, ApiWarning};
+pub use event::Event;
+pub use ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};
+pub use raw::RawJson;
+pub use token::{Token, TokenKind};

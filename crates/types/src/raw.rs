@@ -1,0 +1,72 @@
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use std::fmt;
+
+/// A piece of JSON kept verbatim, exactly as it arrived.
+///
+/// Used for parts of events that are rarely read (such as a message's `blocks`) so that decoding
+/// does not pay for them, and for events that could not be typed ([`crate::Event::Unknown`]),
+/// so that nothing the server sent is lost. It serializes back as the same JSON.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RawJson(Box<str>);
+
+impl RawJson {
+    /// Wraps a string that must already be valid JSON; returns `None` if it is not.
+    pub fn from_json(json: &str) -> Option<Self> {
+        serde_json::from_str::<serde::de::IgnoredAny>(json).ok()?;
+        Some(Self(json.into()))
+    }
+
+    /// Serializes a value into raw JSON.
+    pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self(serde_json::to_string(value)?.into_boxed_str()))
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Parses the JSON into a generic [`serde_json::Value`].
+    pub fn to_value(&self) -> serde_json::Value {
+        // The text was validated on construction, so parsing cannot fail short of a bug.
+        serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Deserializes the JSON into any type.
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, serde_json::Error> {
+        serde_json::from_str(&self.0)
+    }
+
+    pub(crate) fn from_trusted(json: &str) -> Self {
+        Self(json.into())
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawJson({})", self.0)
+    }
+}
+
+impl fmt::Display for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match RawValue::from_string(self.0.to_string()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(e) => Err(serde::ser::Error::custom(e)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw: Box<RawValue> = Deserialize::deserialize(deserializer)?;
+        Ok(Self(raw.get().into()))
+    }
+}
