@@ -1,1 +1,50 @@
-//! codec
+//! Sans-IO codec for Slack's Real Time Messaging API.
+//!
+//! Everything about the wire that needs no network and no runtime:
+//!
+//! - [`ConnectConfig::build_request`]: the `rtm.connect` call as an [`http::Request`], token only
+//!   in `Authorization: Bearer`.
+//! - [`ConnectConfig::parse_response`]: the answer, as a [`ConnectResponse`] or a typed
+//!   [`ConnectError`] (API error, 429 with `Retry-After`, 5xx, HTML page, missing field, unsafe
+//!   socket URL), always carrying Slack's `x-slack-req-id`.
+//! - [`decode_event`] / [`encode_client_message`]: RTM text frames.
+//! - [`HttpTransport`]: the one trait an HTTP client implements to be used by every layer above;
+//!   closures implement it, so another runtime plugs in with a few lines.
+//!
+//! ```
+//! use slack_rtm_codec::{ConnectConfig, Token};
+//! use std::time::Instant;
+//!
+//! let config = ConnectConfig::default();
+//! let request = config.build_request(&Token::new("xoxb-not-a-real-token")).unwrap();
+//! assert_eq!(request.uri().path(), "/api/rtm.connect");
+//!
+//! // ... send it with any HTTP client, then:
+//! let response = http::Response::builder()
+//!     .status(200)
+//!     .header("content-type", "application/json")
+//!     .body(br#"{"ok":true,"self":{"id":"U1","name":"bot"},
+//!               "team":{"id":"T1","name":"Team","domain":"team"},"url":"wss://example.invalid/ws"}"#.to_vec())
+//!     .unwrap();
+//! let connected = config.parse_response(&response, Instant::now()).unwrap();
+//! assert_eq!(connected.connected.team.domain, "team");
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod frame;
+mod request;
+mod response;
+mod transport;
+
+pub use frame::{
+    decode_event, decode_event_bytes, encode_client_message, DecodeError, MAX_JSON_DEPTH,
+};
+pub use request::{ApiBase, BuildError, ConnectConfig, HttpMethod, DEFAULT_API_BASE, USER_AGENT};
+pub use response::{
+    ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER,
+};
+pub use transport::{connect_once, BoxError, CallError, DynHttpTransport, HttpTransport};
+
+pub use slack_rtm_types as types;
+pub use slack_rtm_types::{ClientMessage, ConnectOptions, Connected, Event, Token};

@@ -1,0 +1,200 @@
+use crate::response::snippet;
+use serde::Serialize;
+use slack_rtm_types::client::MAX_FRAME_BYTES;
+use slack_rtm_types::{ClientMessage, ClientMessageError, Event};
+use std::num::NonZeroU64;
+
+/// Deepest JSON nesting accepted in a frame (serde_json's own recursion limit, relied upon so a
+/// hostile frame cannot overflow the stack).
+pub const MAX_JSON_DEPTH: usize = 128;
+
+/// A text frame that is not valid JSON (or not valid UTF-8).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("undecodable RTM frame ({len} bytes): {reason}; starts with {snippet:?}")]
+pub struct DecodeError {
+    /// The parser's explanation.
+    pub reason: String,
+    /// The start of the frame, sanitized and truncated.
+    pub snippet: String,
+    /// The frame's length in bytes.
+    pub len: usize,
+}
+
+/// Decodes one RTM text frame. Never fails on valid JSON, whatever its shape: see
+/// [`Event::from_json`]. Invalid JSON is a [`DecodeError`] carrying the start of the bad text.
+pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
+    if let Err(depth) = check_depth(text.as_bytes()) {
+        return Err(DecodeError {
+            reason: format!("JSON nested deeper than {MAX_JSON_DEPTH} levels (at least {depth})"),
+            snippet: snippet(text.as_bytes()),
+            len: text.len(),
+        });
+    }
+    Event::from_json(text).map_err(|e| DecodeError {
+        reason: e.to_string(),
+        snippet: snippet(text.as_bytes()),
+        len: text.len(),
+    })
+}
+
+/// Like [`decode_event`], for a frame that may not be valid UTF-8.
+pub fn decode_event_bytes(bytes: &[u8]) -> Result<Event, DecodeError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => decode_event(text),
+        Err(e) => Err(DecodeError {
+            reason: format!("invalid UTF-8: {e}"),
+            snippet: snippet(bytes),
+            len: bytes.len(),
+        }),
+    }
+}
+
+/// Refuses nesting deeper than [`MAX_JSON_DEPTH`] without recursing. Brackets inside strings
+/// do not count; the scan only looks at the six bytes that matter.
+fn check_depth(bytes: &[u8]) -> Result<(), usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in bytes {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return Err(depth);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct WithId<'a> {
+    id: u64,
+    #[serde(flatten)]
+    message: &'a ClientMessage,
+}
+
+/// Encodes a client message with its per-connection `id`, refusing (before anything is sent)
+/// a message over Slack's limits: text over 4000 characters, an empty channel, more than 500
+/// `presence_query` ids, or a frame over 16 KB.
+pub fn encode_client_message(id: NonZeroU64, message: &ClientMessage) -> Result<String, ClientMessageError> {
+    message.validate()?;
+    let frame = serde_json::to_string(&WithId { id: id.get(), message })
+        .expect("client messages always serialize: string keys, no maps with non-string keys");
+    if frame.len() > MAX_FRAME_BYTES {
+        return Err(ClientMessageError::FrameTooLarge { bytes: frame.len() });
+    }
+    Ok(frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slack_rtm_types::client::{OutgoingMessage, Ping};
+    use slack_rtm_types::UserId;
+
+    fn id(n: u64) -> NonZeroU64 {
+        NonZeroU64::new(n).unwrap()
+    }
+
+    #[test]
+    fn encodes_with_id() {
+        let f = encode_client_message(id(1), &ClientMessage::message("C024BE91L", "Hello world")).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&f).unwrap(),
+            serde_json::json!({"id":1,"type":"message","channel":"C024BE91L","text":"Hello world"})
+        );
+        let f = encode_client_message(id(3), &ClientMessage::Ping(Ping::with_time(1403299273342))).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&f).unwrap(),
+            serde_json::json!({"id":3,"type":"ping","time":1403299273342u64})
+        );
+        let m = ClientMessage::Message(OutgoingMessage::new("C1", "r").in_thread("1.5"));
+        let f = encode_client_message(id(9), &m).unwrap();
+        assert!(f.contains(r#""thread_ts":"1.5""#));
+    }
+
+    #[test]
+    fn refuses_over_limits() {
+        assert_eq!(
+            encode_client_message(id(1), &ClientMessage::message("C1", "x".repeat(4001))),
+            Err(ClientMessageError::TextTooLong { chars: 4001 })
+        );
+        assert_eq!(encode_client_message(id(1), &ClientMessage::message("", "x")), Err(ClientMessageError::EmptyChannel));
+        // 4000 four-byte characters are 16000 bytes: under both limits.
+        assert!(encode_client_message(id(1), &ClientMessage::message("C1", "😀".repeat(4000))).is_ok());
+        // Control characters are escaped six bytes each: 4000 of them are over 16 KB too.
+        let esc = "\u{1}".repeat(4000);
+        assert!(matches!(
+            encode_client_message(id(1), &ClientMessage::message("C1", esc)),
+            Err(ClientMessageError::FrameTooLarge { bytes }) if bytes > MAX_FRAME_BYTES
+        ));
+        let ids: Vec<UserId> = (0..501).map(|i| UserId::new(format!("U{i}"))).collect();
+        assert!(encode_client_message(id(1), &ClientMessage::PresenceQuery { ids }).is_err());
+        // A big presence_sub is allowed by count but not past 16 KB.
+        let ids: Vec<UserId> = (0..2000).map(|i| UserId::new(format!("U{i:010}"))).collect();
+        assert!(matches!(
+            encode_client_message(id(1), &ClientMessage::PresenceSub { ids }),
+            Err(ClientMessageError::FrameTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn frame_just_under_and_over_16k() {
+        // The envelope around the text, for id 1 and channel C1.
+        let envelope = encode_client_message(id(1), &ClientMessage::message("C1", "a")).unwrap().len() - 1;
+        // Control characters encode as six bytes (\u0001): reach exactly 16 KB within 4000 chars.
+        let room = MAX_FRAME_BYTES - envelope;
+        let escaped = room / 6 - 1;
+        let plain = room - escaped * 6;
+        let text = format!("{}{}", "\u{1}".repeat(escaped), "a".repeat(plain));
+        assert!(text.chars().count() <= 4000);
+        let frame = encode_client_message(id(1), &ClientMessage::message("C1", text.clone())).unwrap();
+        assert_eq!(frame.len(), MAX_FRAME_BYTES);
+        assert_eq!(
+            encode_client_message(id(1), &ClientMessage::message("C1", format!("{text}a"))),
+            Err(ClientMessageError::FrameTooLarge { bytes: MAX_FRAME_BYTES + 1 })
+        );
+    }
+
+    #[test]
+    fn decode_errors_are_typed_and_truncated() {
+        let bad = format!("{{\"type\":\"message\",\"text\":\"{}", "y".repeat(5000));
+        let e = decode_event(&bad).unwrap_err();
+        assert_eq!(e.len, bad.len());
+        assert!(e.snippet.starts_with("{\"type\":\"message\""));
+        assert!(e.snippet.len() < 1000);
+        assert!(decode_event("").is_err());
+        let e = decode_event_bytes(b"{\"type\":\"hello\xff\"}").unwrap_err();
+        assert!(e.reason.contains("UTF-8"));
+        assert!(matches!(decode_event_bytes(br#"{"type":"hello"}"#), Ok(Event::Hello(_))));
+    }
+
+    #[test]
+    fn nesting_depth_is_limited() {
+        // The outer object is one level: MAX_JSON_DEPTH - 1 arrays inside it is exactly the limit.
+        let at_limit = |n: usize| format!("{{\"type\":\"x\",\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+        assert!(decode_event(&at_limit(MAX_JSON_DEPTH - 1)).is_ok());
+        let e = decode_event(&at_limit(MAX_JSON_DEPTH)).unwrap_err();
+        assert!(e.reason.contains("nested deeper"), "{}", e.reason);
+        // Brackets inside strings do not count.
+        let in_string = format!("{{\"type\":\"x\",\"a\":\"{}\\\"{}\"}}", "[".repeat(500), "{".repeat(500));
+        assert!(matches!(decode_event(&in_string), Ok(Event::Unknown { .. })), "{in_string}");
+        let very_deep = "[".repeat(1_000_000);
+        assert!(decode_event(&very_deep).is_err());
+    }
+}
