@@ -104,8 +104,8 @@ pub fn encode_client_message(id: NonZeroU64, message: &ClientMessage) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use slack_rtm_types::client::{OutgoingMessage, Ping};
     use slack_rtm_types::UserId;
+    use slack_rtm_types::client::{OutgoingMessage, Ping};
 
     fn id(n: u64) -> NonZeroU64 {
         NonZeroU64::new(n).unwrap()
@@ -134,7 +134,10 @@ mod tests {
             encode_client_message(id(1), &ClientMessage::message("C1", "x".repeat(4001))),
             Err(ClientMessageError::TextTooLong { chars: 4001 })
         );
-        assert_eq!(encode_client_message(id(1), &ClientMessage::message("", "x")), Err(ClientMessageError::EmptyChannel));
+        assert_eq!(
+            encode_client_message(id(1), &ClientMessage::message("", "x")),
+            Err(ClientMessageError::EmptyChannel)
+        );
         // 4000 four-byte characters are 16000 bytes: under both limits.
         assert!(encode_client_message(id(1), &ClientMessage::message("C1", "😀".repeat(4000))).is_ok());
         // Control characters are escaped six bytes each: 4000 of them are over 16 KB too.

@@ -37,14 +37,16 @@ mod request;
 mod response;
 mod transport;
 
-pub use frame::{
-    decode_event, decode_event_bytes, encode_client_message, DecodeError, MAX_JSON_DEPTH,
-};
-pub use request::{ApiBase, BuildError, ConnectConfig, HttpMethod, DEFAULT_API_BASE, USER_AGENT};
-pub use response::{
-    ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER,
-};
-pub use transport::{connect_once, BoxError, CallError, DynHttpTransport, HttpTransport};
+pub use frame::{DecodeError, MAX_JSON_DEPTH, decode_event, decode_event_bytes, encode_client_message};
+pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};
+pub use response::{ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};
+pub use transport::{BoxError, BoxResponseFuture, CallError, DynHttpTransport, HttpTransport, connect_once};
 
 pub use slack_rtm_types as types;
 pub use slack_rtm_types::{ClientMessage, ConnectOptions, Connected, Event, Token};
+
+/// `docs/architecture.md`, whose Rust example is compiled as a doc test so the document stays
+/// true.
+#[doc = include_str!("../../../docs/architecture.md")]
+#[cfg(doctest)]
+pub struct DocsArchitecture;

@@ -1,4 +1,4 @@
-use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT as UA};
 use http::{Method, Request, Uri};
 use slack_rtm_types::{ConnectOptions, Token};
 use std::fmt;
@@ -21,15 +21,16 @@ impl ApiBase {
     /// Parses a base URL. `https://` is required unless `allow_insecure` is set, which also
     /// permits `http://` (for a local emulator). A missing trailing `/` is added.
     pub fn parse(url: &str, allow_insecure: bool) -> Result<Self, BuildError> {
-        let uri: Uri = url.parse().map_err(|_| BuildError::InvalidApiBase {
-            reason: "not a valid absolute URL",
-        })?;
+        let uri: Uri =
+            url.parse().map_err(|_| BuildError::InvalidApiBase { reason: "not a valid absolute URL" })?;
         let secure = match uri.scheme_str() {
             Some("https") => true,
             Some("http") if allow_insecure => false,
             Some("http") => return Err(BuildError::InsecureApiBase),
             _ => {
-                return Err(BuildError::InvalidApiBase { reason: "the scheme must be https (or http with the insecure option)" });
+                return Err(BuildError::InvalidApiBase {
+                    reason: "the scheme must be https (or http with the insecure option)",
+                });
             }
         };
         if uri.host().is_none() {
@@ -127,11 +128,7 @@ impl ConnectConfig {
     /// A config for another API base (e.g. a local emulator). `http://` needs `allow_insecure`,
     /// which then also allows a `ws://` socket URL from that server.
     pub fn with_api_base(api_base: &str, allow_insecure: bool) -> Result<Self, BuildError> {
-        Ok(Self {
-            api_base: ApiBase::parse(api_base, allow_insecure)?,
-            allow_insecure,
-            ..Self::default()
-        })
+        Ok(Self { api_base: ApiBase::parse(api_base, allow_insecure)?, allow_insecure, ..Self::default() })
     }
 
     /// The form-encoded arguments (never the token).
@@ -157,10 +154,9 @@ impl ConnectConfig {
             .header(UA, USER_AGENT)
             .header(ACCEPT, "application/json");
         let built = match self.method {
-            HttpMethod::Get => builder
-                .method(Method::GET)
-                .uri(format!("{url}?{}", self.form_args()))
-                .body(Vec::new()),
+            HttpMethod::Get => {
+                builder.method(Method::GET).uri(format!("{url}?{}", self.form_args())).body(Vec::new())
+            }
             HttpMethod::Post => builder
                 .method(Method::POST)
                 .uri(url)
@@ -237,7 +233,10 @@ mod tests {
         assert!(ApiBase::parse("https://x/api/?a=1", true).is_err());
         let cfg = ConnectConfig::with_api_base("http://127.0.0.1:9/api/", true).unwrap();
         let req = cfg.build_request(&Token::new("xoxb-1")).unwrap();
-        assert_eq!(req.uri().to_string(), "http://127.0.0.1:9/api/rtm.connect?batch_presence_aware=false&presence_sub=true");
+        assert_eq!(
+            req.uri().to_string(),
+            "http://127.0.0.1:9/api/rtm.connect?batch_presence_aware=false&presence_sub=true"
+        );
     }
 
     #[test]

@@ -398,7 +398,8 @@ mod tests {
 
     #[test]
     fn typical_error_and_every_code() {
-        let e = parse(&resp(200, &[("x-slack-req-id", "r1")], r#"{"ok":false,"error":"invalid_auth"}"#)).unwrap_err();
+        let e = parse(&resp(200, &[("x-slack-req-id", "r1")], r#"{"ok":false,"error":"invalid_auth"}"#))
+            .unwrap_err();
         assert_eq!(e.api_error(), Some(&ApiError::InvalidAuth));
         assert_eq!(e.req_id(), Some("r1"));
         assert!(!e.is_retryable());
@@ -419,14 +420,23 @@ mod tests {
         let r = parse(&resp(200, &[], body)).unwrap();
         assert_eq!(
             r.warnings,
-            vec![ApiWarning::SuperfluousCharset, ApiWarning::MissingCharset, ApiWarning::Other("new_warning".into())]
+            vec![
+                ApiWarning::SuperfluousCharset,
+                ApiWarning::MissingCharset,
+                ApiWarning::Other("new_warning".into())
+            ]
         );
         assert_eq!(r.messages, vec!["[WARN] x".to_string()]);
     }
 
     #[test]
     fn rate_limited_with_and_without_retry_after() {
-        let e = parse(&resp(429, &[("retry-after", "17"), ("x-slack-req-id", "q")], r#"{"ok":false,"error":"ratelimited"}"#)).unwrap_err();
+        let e = parse(&resp(
+            429,
+            &[("retry-after", "17"), ("x-slack-req-id", "q")],
+            r#"{"ok":false,"error":"ratelimited"}"#,
+        ))
+        .unwrap_err();
         assert_eq!(e.retry_after(), Some(Duration::from_secs(17)));
         assert_eq!(e.req_id(), Some("q"));
         assert!(e.is_retryable());
@@ -439,7 +449,12 @@ mod tests {
 
     #[test]
     fn server_error_and_html_page() {
-        let e = parse(&resp(503, &[("content-type", "text/html")], "<html><body>\n\n  Service Unavailable</body></html>")).unwrap_err();
+        let e = parse(&resp(
+            503,
+            &[("content-type", "text/html")],
+            "<html><body>\n\n  Service Unavailable</body></html>",
+        ))
+        .unwrap_err();
         match &e {
             ConnectError::Server { status, content_type, snippet, .. } => {
                 assert_eq!(*status, 503);
@@ -450,7 +465,12 @@ mod tests {
         }
         assert!(e.is_retryable());
         let page = format!("<!DOCTYPE html><html>{}</html>", "x".repeat(10_000));
-        let e = parse(&resp(200, &[("content-type", "text/html; charset=utf-8"), ("x-slack-req-id", "h")], &page)).unwrap_err();
+        let e = parse(&resp(
+            200,
+            &[("content-type", "text/html; charset=utf-8"), ("x-slack-req-id", "h")],
+            &page,
+        ))
+        .unwrap_err();
         match &e {
             ConnectError::NotJson { status, content_type, snippet, req_id } => {
                 assert_eq!(*status, 200);
@@ -475,11 +495,17 @@ mod tests {
     #[test]
     fn missing_fields_are_named() {
         for (field, body) in [
-            ("url", r#"{"ok":true,"self":{"id":"U1","name":"n"},"team":{"id":"T1","name":"N","domain":"d"}}"#),
+            (
+                "url",
+                r#"{"ok":true,"self":{"id":"U1","name":"n"},"team":{"id":"T1","name":"N","domain":"d"}}"#,
+            ),
             ("self", r#"{"ok":true,"team":{"id":"T1","name":"N","domain":"d"},"url":"wss://h/"}"#),
             ("team", r#"{"ok":true,"self":{"id":"U1","name":"n"},"url":"wss://h/"}"#),
             ("team", r#"{"ok":true,"self":{"id":"U1","name":"n"},"team":{"id":"T1"},"url":"wss://h/"}"#),
-            ("url", r#"{"ok":true,"self":{"id":"U1","name":"n"},"team":{"id":"T1","name":"N","domain":"d"},"url":5}"#),
+            (
+                "url",
+                r#"{"ok":true,"self":{"id":"U1","name":"n"},"team":{"id":"T1","name":"N","domain":"d"},"url":5}"#,
+            ),
             ("ok", r#"{"self":{}}"#),
             ("ok", r#"[1,2]"#),
         ] {
@@ -499,7 +525,11 @@ mod tests {
         let cfg = ConnectConfig { allow_insecure: true, ..ConnectConfig::default() };
         assert!(cfg.parse_response(&resp(200, &[], &ws), Instant::now()).is_err());
         // Insecure option with an http base: ws:// allowed.
-        let local = ConnectConfig { api_base: ApiBase::parse("http://127.0.0.1:1/api/", true).unwrap(), allow_insecure: true, ..ConnectConfig::default() };
+        let local = ConnectConfig {
+            api_base: ApiBase::parse("http://127.0.0.1:1/api/", true).unwrap(),
+            allow_insecure: true,
+            ..ConnectConfig::default()
+        };
         assert!(local.parse_response(&resp(200, &[], &ws), Instant::now()).is_ok());
         assert!(local.parse_response(&resp(200, &[], OK), Instant::now()).is_ok());
         let https = OK.replace("wss:", "https:");

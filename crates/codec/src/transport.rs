@@ -9,6 +9,10 @@ use std::time::Instant;
 /// A boxed error, for transports behind [`DynHttpTransport`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// The boxed future returned by [`DynHttpTransport::send_boxed`].
+pub type BoxResponseFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, BoxError>> + Send + 'a>>;
+
 /// An HTTP client that can send one request and return the whole response.
 ///
 /// This is the only thing a transport does: no retries, no rate limiting, no decoding (the
@@ -77,17 +81,11 @@ where
 /// can be stored as `Box<dyn DynHttpTransport>` / `Arc<dyn DynHttpTransport>`.
 pub trait DynHttpTransport: Send + Sync {
     /// Sends the request; errors are boxed.
-    fn send_boxed(
-        &self,
-        request: Request<Vec<u8>>,
-    ) -> Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, BoxError>> + Send + '_>>;
+    fn send_boxed(&self, request: Request<Vec<u8>>) -> BoxResponseFuture<'_>;
 }
 
 impl<T: HttpTransport> DynHttpTransport for T {
-    fn send_boxed(
-        &self,
-        request: Request<Vec<u8>>,
-    ) -> Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, BoxError>> + Send + '_>> {
+    fn send_boxed(&self, request: Request<Vec<u8>>) -> BoxResponseFuture<'_> {
         Box::pin(async move { self.send(request).await.map_err(|e| Box::new(e) as BoxError) })
     }
 }

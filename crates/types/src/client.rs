@@ -137,22 +137,19 @@ impl fmt::Display for ClientMessageError {
         match self {
             Self::EmptyChannel => f.write_str("the channel id is empty"),
             Self::EmptyText => f.write_str("the message text is empty"),
-            Self::TextTooLong { chars } => write!(
-                f,
-                "the message text has {chars} characters; Slack accepts at most {MAX_TEXT_CHARS}"
-            ),
+            Self::TextTooLong { chars } => {
+                write!(f, "the message text has {chars} characters; Slack accepts at most {MAX_TEXT_CHARS}")
+            }
             Self::FrameTooLarge { bytes } => write!(
                 f,
                 "the frame is {bytes} bytes; Slack disconnects clients that send more than {MAX_FRAME_BYTES}"
             ),
-            Self::TooManyIds { count } => write!(
-                f,
-                "presence_query has {count} ids; Slack accepts at most {MAX_PRESENCE_QUERY_IDS}"
-            ),
-            Self::InvalidPingField { name } => write!(
-                f,
-                "ping field {name:?} must be a flat scalar and must not be named `id` or `type`"
-            ),
+            Self::TooManyIds { count } => {
+                write!(f, "presence_query has {count} ids; Slack accepts at most {MAX_PRESENCE_QUERY_IDS}")
+            }
+            Self::InvalidPingField { name } => {
+                write!(f, "ping field {name:?} must be a flat scalar and must not be named `id` or `type`")
+            }
         }
     }
 }
@@ -257,7 +254,10 @@ mod tests {
         );
         assert!(ClientMessage::PresenceSub { ids: ids(2000) }.validate().is_ok());
         let bad = Ping::new().field("nested", serde_json::json!({"a": 1}));
-        assert!(matches!(ClientMessage::Ping(bad).validate(), Err(ClientMessageError::InvalidPingField { .. })));
+        assert!(matches!(
+            ClientMessage::Ping(bad).validate(),
+            Err(ClientMessageError::InvalidPingField { .. })
+        ));
         let clash = Ping::new().field("id", 3);
         assert!(ClientMessage::Ping(clash).validate().is_err());
         assert!(ClientMessage::Ping(Ping::with_time(5).field("x", "y")).validate().is_ok());

@@ -200,8 +200,12 @@ impl ApiWarning {
     /// Slack's description of the warning.
     pub fn description(&self) -> &'static str {
         match self {
-            Self::MissingCharset => "The method was called via a `POST` request, and recommended practice for the specified `Content-Type` is to include a `charset` parameter. However, no `charset` was present. Specifically, non-form-data content types (e.g. `text/plain`) are the ones for which `charset` is recommended.",
-            Self::SuperfluousCharset => "The method was called via a `POST` request, and the specified `Content-Type` is not defined to understand the `charset` parameter. However, `charset` was in fact present. Specifically, form-data content types (e.g. `multipart/form-data`) are the ones for which `charset` is superfluous.",
+            Self::MissingCharset => {
+                "The method was called via a `POST` request, and recommended practice for the specified `Content-Type` is to include a `charset` parameter. However, no `charset` was present. Specifically, non-form-data content types (e.g. `text/plain`) are the ones for which `charset` is recommended."
+            }
+            Self::SuperfluousCharset => {
+                "The method was called via a `POST` request, and the specified `Content-Type` is not defined to understand the `charset` parameter. However, `charset` was in fact present. Specifically, form-data content types (e.g. `multipart/form-data`) are the ones for which `charset` is superfluous."
+            }
             Self::Other(_) => "A warning this client does not know; see Slack's documentation.",
         }
     }
@@ -238,25 +242,62 @@ mod tests {
 
     /// Codes from the method page and protocol.md §1, written out independently of the table.
     const SEED: &[&str] = &[
-        "not_authed", "invalid_auth", "account_inactive", "no_permission", "invalid_arg_name",
-        "invalid_array_arg", "invalid_charset", "invalid_form_data", "invalid_post_type",
-        "missing_post_type", "team_added_to_org", "request_timeout", "fatal_error",
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "no_permission",
+        "invalid_arg_name",
+        "invalid_array_arg",
+        "invalid_charset",
+        "invalid_form_data",
+        "invalid_post_type",
+        "missing_post_type",
+        "team_added_to_org",
+        "request_timeout",
+        "fatal_error",
     ];
     const PROTOCOL: &[&str] = &[
-        "migration_in_progress", "not_allowed_token_type", "missing_scope", "token_expired",
-        "token_revoked", "ratelimited", "service_unavailable", "org_login_required",
-        "ekm_access_denied", "enterprise_is_restricted", "access_denied", "accesslimited",
-        "is_bot", "method_deprecated", "deprecated_endpoint", "two_factor_setup_required",
-        "unknown_method", "user_removed_from_team", "team_disabled",
+        "migration_in_progress",
+        "not_allowed_token_type",
+        "missing_scope",
+        "token_expired",
+        "token_revoked",
+        "ratelimited",
+        "service_unavailable",
+        "org_login_required",
+        "ekm_access_denied",
+        "enterprise_is_restricted",
+        "access_denied",
+        "accesslimited",
+        "is_bot",
+        "method_deprecated",
+        "deprecated_endpoint",
+        "two_factor_setup_required",
+        "unknown_method",
+        "user_removed_from_team",
+        "team_disabled",
     ];
     const NO_RETRY: &[&str] = &[
-        "not_authed", "invalid_auth", "account_inactive", "token_revoked", "token_expired",
-        "no_permission", "missing_scope", "not_allowed_token_type", "user_removed_from_team",
-        "team_disabled", "invalid_arg_name", "invalid_array_arg",
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "not_allowed_token_type",
+        "user_removed_from_team",
+        "team_disabled",
+        "invalid_arg_name",
+        "invalid_array_arg",
     ];
     const RETRY: &[&str] = &[
-        "ratelimited", "fatal_error", "request_timeout", "service_unavailable",
-        "team_added_to_org", "migration_in_progress",
+        "ratelimited",
+        "fatal_error",
+        "request_timeout",
+        "service_unavailable",
+        "team_added_to_org",
+        "migration_in_progress",
     ];
 
     #[test]

@@ -34,7 +34,7 @@ mod raw;
 mod token;
 
 pub use client::{ClientMessage, ClientMessageError, OutgoingMessage};
-pub use connect::{Connected, ConnectOptions, SelfInfo, TeamInfo};
+pub use connect::{ConnectOptions, Connected, SelfInfo, TeamInfo};
 pub use error::{ApiError, ApiWarning};
 pub use event::Event;
 pub use ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};

@@ -1,5 +1,5 @@
-use crate::ids::{BotId, ChannelId, TeamId, Ts, UserId};
 use crate::RawJson;
+use crate::ids::{BotId, ChannelId, TeamId, Ts, UserId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 macro_rules! subtypes {
@@ -129,6 +129,12 @@ pub struct Message {
     /// The author's workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<TeamId>,
+    /// The workspace the message was posted from (shared channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_team: Option<TeamId>,
+    /// The author's workspace (shared channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_team: Option<TeamId>,
     /// The id the author's client gave the message (for deduplication).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_msg_id: Option<String>,
@@ -141,6 +147,12 @@ pub struct Message {
     /// The display name a bot used (`bot_message`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
+    /// The app behind a bot message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_id: Option<String>,
+    /// The icon a bot used (`bot_message`), raw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icons: Option<RawJson>,
     /// Whether clients hide this event from the channel (edits, deletions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden: Option<bool>,
@@ -174,12 +186,33 @@ pub struct Message {
     /// Replies in the thread (thread parents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_count: Option<u64>,
+    /// Distinct repliers in the thread (thread parents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_users_count: Option<u64>,
+    /// Up to a few of the thread's repliers (thread parents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_users: Option<Vec<UserId>>,
+    /// The latest reply's timestamp (thread parents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_reply: Option<Ts>,
     /// Whether the thread reply was also posted to the channel.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_broadcast: Option<bool>,
+    /// The thread's parent message (`thread_broadcast`), raw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<RawJson>,
+    /// Whether the files were uploaded with this message (`file_share`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<bool>,
+    /// Whether the message is shown as posted by a bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_as_bot: Option<bool>,
     /// Whether the message should not notify.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppress_notification: Option<bool>,
+    /// The conversations where the message is pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_to: Option<Vec<ChannelId>>,
     /// Whether the message is starred by the connecting user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_starred: Option<bool>,

@@ -8,12 +8,80 @@
 //! (skipping everything else without allocating), then a typed decode of the one struct the
 //! frame needs. Rarely read parts (a message's `blocks`, `attachments`, `files`) stay
 //! [`RawJson`] until asked for.
+//!
+//! Events that carry the same fields share one payload type: `channel_archive` and
+//! `group_unarchive` both hold an [`ArchiveChange`], `team_join` and `user_change` a
+//! [`UserChange`]; the [`Event`] variant tells them apart. Rich nested objects ([`ChannelInfo`],
+//! [`User`], [`FileInfo`], ...) type their common fields and keep the rest in `extra`.
 
+/// Defines a string enum with known variants and an `Other` fallback that keeps any other
+/// value verbatim, with its wire (de)serialization.
+macro_rules! wire_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $wire:literal, )* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vdoc])* $variant, )*
+            /// Any other value, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            /// The wire string.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $wire, )*
+                    $name::Other(s) => s,
+                }
+            }
+
+            /// Maps a wire string to its variant.
+            pub fn from_wire(s: &str) -> Self {
+                match s {
+                    $( $wire => $name::$variant, )*
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                Ok(Self::from_wire(&s))
+            }
+        }
+    };
+}
+
+mod channel;
+mod file;
+mod item;
 mod message;
+mod notification;
+mod objects;
+mod team;
 mod types;
+mod user;
 
+pub use channel::*;
+pub use file::*;
+pub use item::*;
 pub use message::{Message, MessageSubtype};
+pub use notification::*;
+pub use objects::*;
+pub use team::*;
 pub use types::*;
+pub use user::*;
 
 use crate::RawJson;
 use serde::de::IgnoredAny;
@@ -100,6 +168,12 @@ impl Event {
     /// Errors only if `text` is not valid JSON; any valid JSON decodes, falling back to
     /// [`Event::Unknown`] with the frame kept verbatim.
     pub fn from_json(text: &str) -> Result<Event, serde_json::Error> {
+        // Only an object can be an event. (A derived struct would also accept an array, reading
+        // its elements as the fields in order.)
+        if !text.trim_start_matches([' ', '\t', '\n', '\r']).starts_with('{') {
+            serde_json::from_str::<IgnoredAny>(text)?;
+            return Ok(Event::unknown(None, text, None));
+        }
         let peek = match serde_json::from_str::<Peek<'_>>(text) {
             Ok(p) => p,
             Err(e) => {
@@ -148,4 +222,173 @@ events! {
     "manual_presence_change" => ManualPresenceChange(ManualPresenceChange),
     /// `user_typing`: someone is typing in a channel.
     "user_typing" => UserTyping(UserTyping),
+
+    // Public channels.
+    /// `channel_marked`: the connecting user's read cursor moved in a public channel.
+    "channel_marked" => ChannelMarked(ConversationMarked),
+    /// `channel_created`: a public channel was created.
+    "channel_created" => ChannelCreated(ChannelCreated),
+    /// `channel_joined`: the connecting user joined a public channel.
+    "channel_joined" => ChannelJoined(ChannelJoined),
+    /// `channel_left`: the connecting user left (or was removed from) a public channel.
+    "channel_left" => ChannelLeft(ChannelLeft),
+    /// `channel_deleted`: a public channel was deleted.
+    "channel_deleted" => ChannelDeleted(ChannelDeleted),
+    /// `channel_rename`: a public channel was renamed.
+    "channel_rename" => ChannelRename(ChannelRename),
+    /// `channel_archive`: a public channel was archived.
+    "channel_archive" => ChannelArchive(ArchiveChange),
+    /// `channel_unarchive`: a public channel was unarchived.
+    "channel_unarchive" => ChannelUnarchive(ArchiveChange),
+    /// `channel_history_changed`: many messages of a public channel changed at once; refetch.
+    "channel_history_changed" => ChannelHistoryChanged(HistoryChanged),
+    /// `channel_shared`: a channel was shared with another organisation.
+    "channel_shared" => ChannelShared(ChannelShared),
+    /// `channel_unshared`: a channel stopped being shared with an organisation.
+    "channel_unshared" => ChannelUnshared(ChannelUnshared),
+
+    // Direct messages.
+    /// `im_created`: a direct-message conversation was created.
+    "im_created" => ImCreated(ImCreated),
+    /// `im_open`: the connecting user opened a direct message.
+    "im_open" => ImOpen(OpenClose),
+    /// `im_close`: the connecting user closed a direct message.
+    "im_close" => ImClose(OpenClose),
+    /// `im_marked`: the connecting user's read cursor moved in a direct message.
+    "im_marked" => ImMarked(ConversationMarked),
+    /// `im_history_changed`: many messages of a direct message changed at once; refetch.
+    "im_history_changed" => ImHistoryChanged(HistoryChanged),
+
+    // Private channels (historically "groups").
+    /// `group_marked`: the connecting user's read cursor moved in a private channel.
+    "group_marked" => GroupMarked(ConversationMarked),
+    /// `group_open`: the connecting user opened a private channel.
+    "group_open" => GroupOpen(OpenClose),
+    /// `group_joined`: the connecting user joined a private channel.
+    "group_joined" => GroupJoined(ChannelJoined),
+    /// `group_left`: the connecting user left (or was removed from) a private channel.
+    "group_left" => GroupLeft(ChannelLeft),
+    /// `group_close`: the connecting user closed a private channel.
+    "group_close" => GroupClose(OpenClose),
+    /// `group_rename`: a private channel was renamed.
+    "group_rename" => GroupRename(ChannelRename),
+    /// `group_archive`: a private channel was archived.
+    "group_archive" => GroupArchive(ArchiveChange),
+    /// `group_unarchive`: a private channel was unarchived.
+    "group_unarchive" => GroupUnarchive(ArchiveChange),
+    /// `group_history_changed`: many messages of a private channel changed at once; refetch.
+    "group_history_changed" => GroupHistoryChanged(HistoryChanged),
+
+    // Channel membership.
+    /// `member_joined_channel`: a user joined a channel.
+    "member_joined_channel" => MemberJoinedChannel(MemberJoinedChannel),
+    /// `member_left_channel`: a user left a channel.
+    "member_left_channel" => MemberLeftChannel(MemberLeftChannel),
+
+    // Files.
+    /// `file_created`: a file was created.
+    "file_created" => FileCreated(FileEvent),
+    /// `file_shared`: a file was shared.
+    "file_shared" => FileShared(FileEvent),
+    /// `file_unshared`: a file was unshared.
+    "file_unshared" => FileUnshared(FileEvent),
+    /// `file_public`: a file was made public.
+    "file_public" => FilePublic(FileEvent),
+    /// `file_private`: a public file was made private.
+    "file_private" => FilePrivate(FileEvent),
+    /// `file_change`: a file changed.
+    "file_change" => FileChange(FileEvent),
+    /// `file_deleted`: a file was deleted.
+    "file_deleted" => FileDeleted(FileDeleted),
+    /// `file_comment_added`: a comment was added to a file.
+    "file_comment_added" => FileCommentAdded(FileCommentEvent),
+    /// `file_comment_edited`: a file comment was edited.
+    "file_comment_edited" => FileCommentEdited(FileCommentEvent),
+    /// `file_comment_deleted`: a file comment was deleted.
+    "file_comment_deleted" => FileCommentDeleted(FileCommentDeleted),
+
+    // Pins, stars, reactions.
+    /// `pin_added`: an item was pinned to a channel.
+    "pin_added" => PinAdded(PinChange),
+    /// `pin_removed`: an item was unpinned from a channel.
+    "pin_removed" => PinRemoved(PinChange),
+    /// `star_added`: the connecting user starred an item.
+    "star_added" => StarAdded(StarChange),
+    /// `star_removed`: the connecting user unstarred an item.
+    "star_removed" => StarRemoved(StarChange),
+    /// `reaction_added`: a user reacted to an item.
+    "reaction_added" => ReactionAdded(ReactionChange),
+    /// `reaction_removed`: a user removed a reaction.
+    "reaction_removed" => ReactionRemoved(ReactionChange),
+
+    // Preferences and the workspace.
+    /// `pref_change`: one of the connecting user's preferences changed.
+    "pref_change" => PrefChange(PrefChange),
+    /// `team_join`: a new member joined the workspace.
+    "team_join" => TeamJoin(UserChange),
+    /// `team_rename`: the workspace was renamed.
+    "team_rename" => TeamRename(TeamRename),
+    /// `team_pref_change`: a workspace preference changed.
+    "team_pref_change" => TeamPrefChange(PrefChange),
+    /// `team_domain_change`: the workspace's domain changed.
+    "team_domain_change" => TeamDomainChange(TeamDomainChange),
+    /// `team_plan_change`: the workspace's billing plan changed.
+    "team_plan_change" => TeamPlanChange(TeamPlanChange),
+    /// `team_profile_change`: the workspace's profile fields were updated.
+    "team_profile_change" => TeamProfileChange(TeamProfileChange),
+    /// `team_profile_delete`: workspace profile fields were deleted.
+    "team_profile_delete" => TeamProfileDelete(TeamProfileDelete),
+    /// `team_profile_reorder`: the workspace's profile fields were reordered.
+    "team_profile_reorder" => TeamProfileReorder(TeamProfileChange),
+    /// `email_domain_changed`: the workspace's allowed email domain changed.
+    "email_domain_changed" => EmailDomainChanged(EmailDomainChanged),
+    /// `accounts_changed`: the list of accounts signed in on this client changed.
+    "accounts_changed" => AccountsChanged(AccountsChanged),
+    /// `external_org_migration_started`: the workspace is being migrated to another
+    /// organisation.
+    "external_org_migration_started" => ExternalOrgMigrationStarted(ExternalOrgMigration),
+    /// `external_org_migration_finished`: the migration to another organisation finished.
+    "external_org_migration_finished" => ExternalOrgMigrationFinished(ExternalOrgMigration),
+
+    // Users.
+    /// `user_change`: a member's data changed.
+    "user_change" => UserChange(UserChange),
+    /// `user_status_changed`: a member's status changed.
+    "user_status_changed" => UserStatusChanged(UserChange),
+    /// `user_profile_changed`: a member's profile changed.
+    "user_profile_changed" => UserProfileChanged(UserChange),
+    /// `user_huddle_changed`: a member joined or left a huddle.
+    "user_huddle_changed" => UserHuddleChanged(UserChange),
+    /// `dnd_updated`: the connecting user's Do Not Disturb settings changed.
+    "dnd_updated" => DndUpdated(DndUpdated),
+    /// `dnd_updated_user`: another member's Do Not Disturb settings changed.
+    "dnd_updated_user" => DndUpdatedUser(DndUpdated),
+
+    // Emoji, commands, bots.
+    /// `emoji_changed`: a custom emoji was added, removed or renamed.
+    "emoji_changed" => EmojiChanged(EmojiChanged),
+    /// `commands_changed`: a slash command was added or changed.
+    "commands_changed" => CommandsChanged(CommandsChanged),
+    /// `bot_added`: a bot was added to the workspace.
+    "bot_added" => BotAdded(BotChange),
+    /// `bot_changed`: a bot was changed.
+    "bot_changed" => BotChanged(BotChange),
+
+    // User groups.
+    /// `subteam_created`: a user group was created.
+    "subteam_created" => SubteamCreated(SubteamChange),
+    /// `subteam_updated`: a user group was updated.
+    "subteam_updated" => SubteamUpdated(SubteamChange),
+    /// `subteam_members_changed`: members were added to or removed from a user group.
+    "subteam_members_changed" => SubteamMembersChanged(SubteamMembersChanged),
+    /// `subteam_self_added`: the connecting user was added to a user group.
+    "subteam_self_added" => SubteamSelfAdded(SubteamSelf),
+    /// `subteam_self_removed`: the connecting user was removed from a user group.
+    "subteam_self_removed" => SubteamSelfRemoved(SubteamSelf),
+
+    // Notifications (user tokens; undocumented by Slack).
+    /// `desktop_notification`: what the desktop client would show as a notification.
+    "desktop_notification" => DesktopNotification(DesktopNotification),
+    /// `mobile_in_app_notification`: what the mobile client would show as a notification.
+    "mobile_in_app_notification" => MobileInAppNotification(MobileInAppNotification),
 }

@@ -1,12 +1,12 @@
-//! Typed payloads of the events other than `message`.
+//! Typed payloads of the connection-level events (`hello`, `goodbye`, `error`, `pong`, ...),
+//! replies, and presence and typing events.
 //!
 //! Each struct holds the fields Slack documents for the event, without its `type`; unknown fields
 //! are ignored. Rich nested objects that few applications read are kept as [`RawJson`].
+//!
+//! [`RawJson`]: crate::RawJson
 
-#![allow(unused_imports)]
-
-use crate::ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};
-use crate::RawJson;
+use crate::ids::{ChannelId, Ts, UserId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// `hello`.
@@ -50,13 +50,28 @@ pub struct ErrorEvent {
 }
 
 /// `pong`: answers a `ping`, echoing its extra fields.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Pong {
     /// The `id` of the ping.
     pub reply_to: u64,
-    /// The echoed extra fields (e.g. `time`).
+    /// The echoed extra fields (e.g. `time`). The frame's `type` is not one of them.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl<'de> Deserialize<'de> for Pong {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct PongWire {
+            reply_to: u64,
+            #[serde(flatten)]
+            extra: serde_json::Map<String, serde_json::Value>,
+        }
+        let mut wire = PongWire::deserialize(d)?;
+        // `type` is written back by `Event`'s serializer; keeping it here would write it twice.
+        wire.extra.remove("type");
+        Ok(Pong { reply_to: wire.reply_to, extra: wire.extra })
+    }
 }
 
 /// The answer to a client message: `{"ok":true,"reply_to":1,"ts":"…","text":"…"}` or
@@ -156,7 +171,9 @@ impl<'de> Deserialize<'de> for PresenceChange {
         let w = PresenceWire::deserialize(d)?;
         match (w.user, w.users) {
             (_, Some(users)) => Ok(PresenceChange { users, presence: w.presence, batched: true }),
-            (Some(user), None) => Ok(PresenceChange { users: vec![user], presence: w.presence, batched: false }),
+            (Some(user), None) => {
+                Ok(PresenceChange { users: vec![user], presence: w.presence, batched: false })
+            }
             (None, None) => Err(serde::de::Error::missing_field("user")),
         }
     }

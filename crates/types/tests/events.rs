@@ -1,0 +1,705 @@
+//! Tests of the RTM event model against the fixtures in `tests/fixtures/events/`.
+//!
+//! Fixture names: `<type>.json`, or `<type>.<variant>.json` for a second form of the same type
+//! (`message.<subtype>.json`, `presence_change.batched.json`); `reply.*.json` are replies (they
+//! have no `type`) and `unknown.json` has a made-up type.
+
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+use slack_rtm_types::event::{
+    Count, EmojiChangeKind, FileRef, ItemType, KNOWN_TYPES, MessageSubtype, Presence,
+};
+use slack_rtm_types::{Event, Ts, UserId};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+// ---------------------------------------------------------------------------------------------
+// Fixture helpers
+// ---------------------------------------------------------------------------------------------
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events")
+}
+
+/// Every fixture as `(name without .json, text)`, sorted by name.
+fn fixtures() -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(fixtures_dir()).expect("fixtures dir") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let stem = path.file_stem().and_then(|s| s.to_str()).expect("utf-8 name").to_owned();
+        let text = std::fs::read_to_string(&path).expect("read fixture");
+        out.push((stem, text));
+    }
+    out.sort();
+    assert!(!out.is_empty(), "no fixtures found");
+    out
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(fixtures_dir().join(format!("{name}.json")))
+        .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+fn decode(text: &str) -> Event {
+    Event::from_json(text).unwrap_or_else(|e| panic!("valid JSON must decode: {e}\n{text}"))
+}
+
+/// Decodes a fixture, failing if it fell back to `Unknown`.
+fn typed(name: &str) -> Event {
+    let ev = decode(&fixture(name));
+    if let Event::Unknown { shape_error, .. } = &ev {
+        panic!("{name} fell back to Unknown: {shape_error:?}");
+    }
+    ev
+}
+
+/// Fields of fixtures that the model deliberately does not keep, as dotted paths. Only nested
+/// messages are concerned: [`slack_rtm_types::event::Message`] does not store a nested
+/// `"type":"message"` (it would be written twice at the top level), so it is not written back.
+fn not_modelled(name: &str) -> &'static [&'static str] {
+    match name {
+        "message.message_changed" => &["message.type", "previous_message.type"],
+        "message.message_deleted" => &["previous_message.type"],
+        "message.message_replied" => &["message.type"],
+        "pin_added" | "pin_removed" => &["item.message.type"],
+        _ => &[],
+    }
+}
+
+/// Checks that every field of `fixture` is in `out` with the same value, recursively. A `null`
+/// in the fixture may be absent from the output (an `Option` that is `None` is not written).
+/// Paths in `allowed` may be missing; the ones that were are added to `used`.
+fn check_preserved(
+    path: &str,
+    fixture: &Value,
+    out: Option<&Value>,
+    allowed: &[&str],
+    used: &mut BTreeSet<String>,
+    problems: &mut Vec<String>,
+) {
+    let Some(out) = out else {
+        if allowed.contains(&path) {
+            used.insert(path.to_owned());
+        } else if !fixture.is_null() {
+            problems.push(format!("{path}: missing from the serialized event"));
+        }
+        return;
+    };
+    match (fixture, out) {
+        (Value::Object(f), Value::Object(o)) => {
+            for (key, value) in f {
+                let sub = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                check_preserved(&sub, value, o.get(key), allowed, used, problems);
+            }
+        }
+        (Value::Array(f), Value::Array(o)) if f.len() == o.len() => {
+            for (i, (fv, ov)) in f.iter().zip(o).enumerate() {
+                check_preserved(&format!("{path}[{i}]"), fv, Some(ov), allowed, used, problems);
+            }
+        }
+        (f, o) if f == o => {}
+        (f, o) => problems.push(format!("{path}: fixture has {f}, serialized has {o}")),
+    }
+}
+
+/// The fixture's wire type (`reply` for replies, which have none).
+fn wire_type(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every fixture
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_fixture_decodes_to_its_typed_variant() {
+    for (name, text) in fixtures() {
+        let ev = decode(&text);
+        match (wire_type(&name), &ev) {
+            ("reply", Event::Reply(_)) => {}
+            ("reply", other) => panic!("{name}: expected Reply, got {other:?}"),
+            ("unknown", Event::Unknown { event_type, shape_error, raw }) => {
+                assert_eq!(event_type.as_deref(), Some("quantum_entanglement_observed"));
+                assert_eq!(*shape_error, None, "an unknown type is not a shape error");
+                assert_eq!(raw.as_str(), text, "Unknown keeps the frame verbatim");
+                assert_eq!(ev.event_type(), "quantum_entanglement_observed");
+            }
+            (_, Event::Unknown { shape_error, .. }) => {
+                panic!("{name}: fell back to Unknown: {shape_error:?}")
+            }
+            (ty, ev) => {
+                assert!(KNOWN_TYPES.contains(&ty), "{name}: `{ty}` is not in KNOWN_TYPES");
+                assert_eq!(ev.event_type(), ty, "{name}: event_type()");
+            }
+        }
+        if let (Some(sub), Event::Message(m)) = (name.strip_prefix("message."), &ev) {
+            let expected = MessageSubtype::from_wire(sub);
+            assert!(!matches!(expected, MessageSubtype::Other(_)), "{name}: unknown subtype");
+            assert_eq!(m.subtype.as_ref(), Some(&expected), "{name}: subtype");
+        }
+    }
+}
+
+#[test]
+fn every_fixture_round_trips() {
+    for (name, text) in fixtures() {
+        let fixture_value: Value = serde_json::from_str(&text).expect("fixture is JSON");
+        // Raw parts compare as text, so start from the compact form that serialization writes.
+        let compact = serde_json::to_string(&fixture_value).unwrap();
+        let ev = decode(&compact);
+
+        let out = serde_json::to_value(&ev).unwrap_or_else(|e| panic!("{name}: serialize: {e}"));
+        let again = decode(&out.to_string());
+        assert_eq!(again, ev, "{name}: re-decoding the serialized event changed it");
+
+        // Pretty and compact input give the same event.
+        let from_pretty = serde_json::to_value(decode(&text)).unwrap();
+        assert_eq!(from_pretty, out, "{name}: formatting of the input changed the event");
+
+        // Nothing the fixture holds is lost, except what the model deliberately drops.
+        let allowed = not_modelled(&name);
+        let mut used = BTreeSet::new();
+        let mut problems = Vec::new();
+        check_preserved("", &fixture_value, Some(&out), allowed, &mut used, &mut problems);
+        assert!(problems.is_empty(), "{name}: fields lost or changed:\n{}", problems.join("\n"));
+        let stale: Vec<_> = allowed.iter().filter(|p| !used.contains(**p)).collect();
+        assert!(stale.is_empty(), "{name}: allow-list entries not needed: {stale:?}");
+
+        // Written as text (where a repeated key would show), it decodes to the same event.
+        let text_out = serde_json::to_string(&ev).unwrap();
+        assert_eq!(decode(&text_out), ev, "{name}: {text_out}");
+    }
+}
+
+#[test]
+fn every_known_type_has_a_fixture() {
+    let missing: Vec<_> =
+        KNOWN_TYPES.iter().filter(|t| !fixtures_dir().join(format!("{t}.json")).is_file()).collect();
+    assert!(missing.is_empty(), "types without a fixture: {missing:?}");
+}
+
+#[test]
+fn known_types_are_unique_and_complete_enough() {
+    let set: BTreeSet<_> = KNOWN_TYPES.iter().collect();
+    assert_eq!(set.len(), KNOWN_TYPES.len(), "duplicate entries in KNOWN_TYPES");
+    assert!(KNOWN_TYPES.len() >= 65, "only {} typed event types", KNOWN_TYPES.len());
+    for t in ["hello", "message", "reaction_added", "channel_joined", "team_join", "pong"] {
+        assert!(KNOWN_TYPES.contains(&t), "{t}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Specific events
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn presence_change_both_forms() {
+    let Event::PresenceChange(single) = typed("presence_change") else { panic!() };
+    assert_eq!(single.users, vec![UserId::from("U061F7AUR")]);
+    assert_eq!(single.presence, Presence::Away);
+    assert!(!single.batched);
+
+    let Event::PresenceChange(batched) = typed("presence_change.batched") else { panic!() };
+    assert_eq!(batched.users, ["U061F7AUR", "U0G9QF9C6", "W0AB1CD2E"].map(UserId::from));
+    assert_eq!(batched.presence, Presence::Active);
+    assert!(batched.batched);
+
+    // A batch of one is still batched, and each form is written back as it came.
+    let one = decode(r#"{"type":"presence_change","users":["U1"],"presence":"away"}"#);
+    let Event::PresenceChange(p) = &one else { panic!("{one:?}") };
+    assert!(p.batched);
+    let v = serde_json::to_value(&one).unwrap();
+    assert_eq!(v["users"], serde_json::json!(["U1"]));
+    assert!(v.get("user").is_none());
+    let v = serde_json::to_value(Event::PresenceChange(single)).unwrap();
+    assert_eq!(v["user"], "U061F7AUR");
+    assert!(v.get("users").is_none());
+}
+
+#[test]
+fn reaction_added_fields() {
+    let Event::ReactionAdded(r) = typed("reaction_added") else { panic!() };
+    assert_eq!(r.user, "U0G9QF9C6");
+    assert_eq!(r.reaction, "thumbsup::skin-tone-3");
+    assert_eq!(r.item.kind, ItemType::Message);
+    assert_eq!(r.item.channel.as_ref().map(|c| c.as_str()), Some("C061EG9SL"));
+    assert_eq!(r.item.ts, Some(Ts::from("1360782400.498405")));
+    assert_eq!(r.item_user, Some(UserId::from("U061F7AUR")));
+
+    let Event::ReactionRemoved(r) = typed("reaction_removed") else { panic!() };
+    assert_eq!(r.item.kind, ItemType::File);
+    assert_eq!(r.item.file.as_deref(), Some("F04QX7ZK2MB"));
+}
+
+#[test]
+fn conversation_events_fields() {
+    let Event::ChannelJoined(j) = typed("channel_joined") else { panic!() };
+    assert_eq!(j.channel.id, "C061EG9SL");
+    assert_eq!(j.channel.name.as_deref(), Some("design-reviews"));
+    assert_eq!(j.channel.topic.as_ref().map(|t| t.value.as_str()), Some("Weekly design crit, Thursdays 3pm"));
+    assert_eq!(j.channel.members.as_ref().map(Vec::len), Some(2));
+    // Fields the struct does not name are kept.
+    assert_eq!(j.channel.extra.get("priority"), Some(&Value::from(0)));
+    assert_eq!(j.channel.extra.get("parent_conversation"), Some(&Value::Null));
+
+    let Event::GroupJoined(g) = typed("group_joined") else { panic!() };
+    assert_eq!(g.channel.is_private, Some(true));
+
+    let Event::ImCreated(im) = typed("im_created") else { panic!() };
+    assert_eq!(im.channel.is_im, Some(true));
+    assert_eq!(im.channel.user, Some(UserId::from("U0G9QF9C6")));
+
+    let Event::ChannelMarked(m) = typed("channel_marked") else { panic!() };
+    assert_eq!(m.ts, Ts::from("1678229664.000100"));
+    assert_eq!(m.unread_count_display, Some(2));
+
+    let Event::MemberJoinedChannel(m) = typed("member_joined_channel") else { panic!() };
+    assert_eq!(m.user, "U0G9QF9C6");
+    assert_eq!(m.inviter, Some(UserId::from("U061F7AUR")));
+    assert_eq!(m.channel_type.as_deref(), Some("C"));
+
+    assert!(matches!(typed("im_close"), Event::ImClose(_)));
+    assert!(matches!(typed("group_unarchive"), Event::GroupUnarchive(_)));
+    let Event::ImHistoryChanged(h) = typed("im_history_changed") else { panic!() };
+    assert_eq!(h.latest, Ts::from("1358877455.000010"));
+}
+
+#[test]
+fn file_events_accept_both_file_forms() {
+    let Event::FileShared(f) = typed("file_shared") else { panic!() };
+    assert!(matches!(f.file, FileRef::Info(_)));
+    assert_eq!(f.id(), "F04QX7ZK2MB");
+    assert_eq!(f.channel_id.as_ref().map(|c| c.as_str()), Some("C061EG9SL"));
+
+    let Event::FilePrivate(f) = typed("file_private") else { panic!() };
+    assert_eq!(f.file, FileRef::Id("F04QX7ZK2MB".into()));
+    assert_eq!(serde_json::to_value(&f).unwrap()["file"], "F04QX7ZK2MB");
+
+    let Event::StarAdded(s) = typed("star_added") else { panic!() };
+    let info = s.item.file.as_ref().and_then(FileRef::info).expect("file object");
+    assert_eq!(info.mimetype.as_deref(), Some("image/png"));
+    assert_eq!(info.size, Some(184233));
+    assert_eq!(info.extra.get("original_w"), Some(&Value::from(1440)));
+
+    let Event::FileCommentDeleted(c) = typed("file_comment_deleted") else { panic!() };
+    assert_eq!(c.comment, "Fc04R1A2B3C4");
+    let Event::FileCommentEdited(c) = typed("file_comment_edited") else { panic!() };
+    assert_eq!(c.comment.comment.as_deref(), Some("Can we try a darker header and bigger CTA?"));
+}
+
+#[test]
+fn workspace_and_user_events_fields() {
+    let Event::TeamJoin(j) = typed("team_join") else { panic!() };
+    assert_eq!(j.user.id, "U05NEWHIRE");
+    assert_eq!(j.user.profile.as_ref().and_then(|p| p.email.as_deref()), Some("joao@example.com"));
+    assert_eq!(j.cache_ts, Some(1678232900));
+
+    let Event::UserHuddleChanged(h) = typed("user_huddle_changed") else { panic!() };
+    let profile = h.user.profile.expect("profile");
+    assert_eq!(profile.huddle_state.as_deref(), Some("in_a_huddle"));
+    assert_eq!(profile.extra.get("huddle_state_call_id"), Some(&Value::from("R04HUDDLE99")));
+
+    let Event::PrefChange(p) = typed("pref_change") else { panic!() };
+    assert_eq!(p.value.parse::<String>().unwrap(), "hide_read_channels_unless_starred");
+    let Event::TeamPrefChange(p) = typed("team_pref_change") else { panic!() };
+    assert_eq!(p.value.parse::<u32>().unwrap(), 60);
+
+    let Event::EmojiChanged(e) = typed("emoji_changed") else { panic!() };
+    assert_eq!(e.subtype, Some(EmojiChangeKind::Add));
+
+    let Event::SubteamCreated(s) = typed("subteam_created") else { panic!() };
+    assert_eq!(s.subteam.user_count, Some(Count::Text("0".into())));
+    assert_eq!(s.subteam.user_count.as_ref().and_then(Count::get), Some(0));
+    let Event::SubteamUpdated(s) = typed("subteam_updated") else { panic!() };
+    assert_eq!(s.subteam.user_count, Some(Count::Number(2)));
+    let Event::SubteamMembersChanged(m) = typed("subteam_members_changed") else { panic!() };
+    assert_eq!(m.added_users_count.as_ref().and_then(Count::get), Some(2));
+
+    let Event::TeamProfileDelete(d) = typed("team_profile_delete") else { panic!() };
+    assert_eq!(d.profile.fields, vec!["Xf06054AAA".to_owned()]);
+    let Event::TeamProfileReorder(r) = typed("team_profile_reorder") else { panic!() };
+    assert_eq!(r.profile.fields[0].ordering, Some(0));
+
+    let Event::DndUpdatedUser(d) = typed("dnd_updated_user") else { panic!() };
+    assert_eq!(d.dnd_status.snooze_enabled, None);
+    assert_eq!(d.dnd_status.next_dnd_end_ts, Some(1678294800));
+
+    let Event::ExternalOrgMigrationFinished(m) = typed("external_org_migration_finished") else { panic!() };
+    assert_eq!(m.team.is_migrating, Some(false));
+    assert_eq!(m.date_finished, Some(1551409200));
+
+    let Event::BotAdded(b) = typed("bot_added") else { panic!() };
+    assert_eq!(b.bot.id, "B0CIBOT42");
+}
+
+#[test]
+fn message_subtype_fields() {
+    let Event::Message(m) = typed("message.message_changed") else { panic!() };
+    let new = m.message.as_ref().expect("new version");
+    assert_eq!(new.text.as_deref(), Some("Can someone review PR 43?"));
+    assert!(new.edited.is_some());
+    assert_eq!(
+        m.previous_message.as_ref().and_then(|p| p.text.as_deref()),
+        Some("Can someone review PR 42?")
+    );
+    assert_eq!(m.hidden, Some(true));
+
+    let Event::Message(m) = typed("message.message_deleted") else { panic!() };
+    assert_eq!(m.deleted_ts, Some(Ts::from("1355517523.000005")));
+
+    let Event::Message(m) = typed("message.bot_message") else { panic!() };
+    assert_eq!(m.bot_id.as_ref().map(|b| b.as_str()), Some("B0CIBOT42"));
+    assert_eq!(m.user, None);
+
+    let Event::Message(m) = typed("message.thread_broadcast") else { panic!() };
+    assert_eq!(m.thread_ts, Some(Ts::from("1678229664.000100")));
+    assert!(m.root.is_some());
+
+    let Event::Message(m) = typed("message") else { panic!() };
+    assert!(m.is_plain());
+    assert!(m.blocks.is_some());
+    assert_eq!(m.client_msg_id.as_deref(), Some("5f3b2a91-0c7e-4d18-9a6b-2e41c8d07f55"));
+}
+
+#[test]
+fn timestamps_are_kept_as_exact_strings() {
+    let Event::Message(m) = typed("message") else { panic!() };
+    assert_eq!(m.ts.as_ref().map(Ts::as_str), Some("1355517523.000005"));
+    assert_eq!(m.ts.as_ref().and_then(Ts::seconds), Some(1355517523));
+
+    let text =
+        r#"{"type":"message","channel":"C1","ts":"1355517523.000050","thread_ts":"1355517523.000000"}"#;
+    let ev = decode(text);
+    let Event::Message(m) = &ev else { panic!("{ev:?}") };
+    assert_eq!(m.ts.as_ref().map(Ts::as_str), Some("1355517523.000050"));
+    assert_eq!(m.thread_ts.as_ref().map(Ts::as_str), Some("1355517523.000000"));
+    let out = serde_json::to_string(&ev).unwrap();
+    assert!(out.contains(r#""ts":"1355517523.000050""#), "{out}");
+    assert!(out.contains(r#""thread_ts":"1355517523.000000""#), "{out}");
+
+    // A float `ts` is not silently rounded: the frame is kept whole instead.
+    let float = r#"{"type":"message","channel":"C1","ts":1355517523.000005}"#;
+    assert!(matches!(decode(float), Event::Unknown { shape_error: Some(_), .. }));
+}
+
+#[test]
+fn replies_decode_as_reply() {
+    let Event::Reply(ok) = decode(&fixture("reply.ok")) else { panic!() };
+    assert!(ok.ok);
+    assert_eq!(ok.reply_to, 3);
+    assert_eq!(ok.ts, Some(Ts::from("1678229664.000200")));
+    assert_eq!(ok.text.as_deref(), Some("deploy finished :white_check_mark:"));
+    assert_eq!(ok.error, None);
+
+    let Event::Reply(err) = decode(&fixture("reply.error")) else { panic!() };
+    assert!(!err.ok);
+    assert_eq!(err.reply_to, 4);
+    let error = err.error.expect("error");
+    assert_eq!(error.code, 2);
+    assert_eq!(error.msg, "message text is missing");
+    assert_eq!(Event::Reply(ok).event_type(), "reply");
+}
+
+#[test]
+fn error_event_keeps_code_and_source() {
+    let Event::Error(e) = typed("error") else { panic!() };
+    assert_eq!(e.error.code, 1);
+    assert_eq!(e.error.msg, "Socket URL has expired");
+    assert_eq!(e.source.as_deref(), Some("gs-sin-1s8n"));
+}
+
+#[test]
+fn pong_echoes_extra_fields() {
+    let ev = typed("pong");
+    let Event::Pong(p) = &ev else { panic!() };
+    assert_eq!(p.reply_to, 7);
+    assert_eq!(p.extra.get("time"), Some(&Value::from(1678229664302u64)));
+    assert_eq!(p.extra.get("nonce"), Some(&Value::from("a81f")));
+    assert!(!p.extra.contains_key("type"), "`type` is not an echoed field");
+    let out = serde_json::to_string(&ev).unwrap();
+    assert_eq!(out.matches(r#""type""#).count(), 1, "{out}");
+    assert_eq!(decode(&out), ev);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fallbacks and errors
+// ---------------------------------------------------------------------------------------------
+
+#[track_caller]
+fn assert_unknown(text: &str, event_type: Option<&str>, shape_error: bool) {
+    match Event::from_json(text) {
+        Ok(Event::Unknown { event_type: t, raw, shape_error: e }) => {
+            assert_eq!(t.as_deref(), event_type, "event_type of {text}");
+            assert_eq!(e.is_some(), shape_error, "shape_error of {text}: {e:?}");
+            assert_eq!(raw.as_str(), text, "raw of {text}");
+        }
+        other => panic!("{text}: expected Unknown, got {other:?}"),
+    }
+}
+
+#[test]
+fn known_type_with_wrong_shape_falls_back_to_unknown() {
+    let text = r#"{"type":"reaction_added","user":5}"#;
+    assert_unknown(text, Some("reaction_added"), true);
+    assert_eq!(decode(text).event_type(), "reaction_added");
+    // Serializing the fallback writes the frame back unchanged.
+    assert_eq!(serde_json::to_string(&decode(text)).unwrap(), text);
+
+    for text in [
+        r#"{"type":"reaction_added","user":"U1","reaction":"eyes"}"#,
+        r#"{"type":"reaction_added","user":"U1","reaction":"eyes","item":{"channel":"C1"}}"#,
+        r#"{"type":"channel_joined","channel":"C061EG9SL"}"#,
+        r#"{"type":"presence_change","presence":"away"}"#,
+        r#"{"type":"presence_change","user":"U1"}"#,
+        r#"{"type":"user_typing","channel":"C1"}"#,
+        r#"{"type":"pong"}"#,
+        r#"{"type":"error","error":"boom"}"#,
+        r#"{"type":"team_join","user":{"name":"no id"}}"#,
+        r#"{"type":"file_shared","file":42}"#,
+        r#"{"type":"subteam_members_changed","subteam_id":"S1","added_users_count":-1}"#,
+        r#"{"type":"message","user":["U1"]}"#,
+    ] {
+        let kind = serde_json::from_str::<Value>(text).unwrap()["type"].as_str().unwrap().to_owned();
+        assert_unknown(text, Some(&kind), true);
+    }
+}
+
+#[test]
+fn unknown_and_odd_json_gives_unknown() {
+    assert_unknown(r#"{"type":"brand_new_event","x":1}"#, Some("brand_new_event"), false);
+    for text in
+        ["[1,2]", r#""x""#, "3", "null", "true", "{}", " {\"a\":1} ", r#"{"type":5}"#, r#"{"type":null}"#]
+    {
+        assert_unknown(text, None, false);
+    }
+    assert_eq!(decode(r#"{"type":5}"#).event_type(), "unknown");
+    // An array is not read as an event whose fields come in order.
+    for text in [
+        r#"["hello"]"#,
+        r#" ["user_typing","C1","U1"]"#,
+        r#"["reaction_added","U1","eyes",{"type":"message","channel":"C1","ts":"1.2"}]"#,
+        r#"[true,1]"#,
+    ] {
+        assert_unknown(text, None, false);
+    }
+}
+
+#[test]
+fn duplicate_keys_give_unknown() {
+    assert_unknown(r#"{"type":"hello","type":"goodbye"}"#, None, false);
+    assert_unknown(r#"{"ok":true,"reply_to":1,"reply_to":2}"#, None, false);
+    assert_unknown(
+        r#"{"type":"user_typing","channel":"C1","channel":"C2","user":"U1"}"#,
+        Some("user_typing"),
+        true,
+    );
+    assert_unknown(
+        r#"{"type":"reaction_added","user":"U1","user":"U2","reaction":"x","item":{"type":"message"}}"#,
+        Some("reaction_added"),
+        true,
+    );
+}
+
+#[test]
+fn invalid_json_is_an_error() {
+    for text in [
+        "",
+        " ",
+        r#"{"type":"#,
+        r#"{"type":"hello""#,
+        r#"{"type":"hello",}"#,
+        "{'type':1}",
+        r#"{"type":"hello"} x"#,
+        "[1,",
+    ] {
+        assert!(Event::from_json(text).is_err(), "{text:?} should be an error");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------------
+
+/// Field names that the event structs read, so generated objects often hit typed fields.
+const FIELD_NAMES: &[&str] = &[
+    "type",
+    "subtype",
+    "user",
+    "users",
+    "channel",
+    "ts",
+    "event_ts",
+    "thread_ts",
+    "item",
+    "reaction",
+    "item_user",
+    "presence",
+    "text",
+    "id",
+    "name",
+    "file",
+    "file_id",
+    "comment",
+    "subteam",
+    "bot",
+    "team",
+    "profile",
+    "dnd_status",
+    "latest",
+    "message",
+    "previous_message",
+    "value",
+    "reply_to",
+    "ok",
+    "error",
+    "code",
+    "msg",
+    "url",
+    "plan",
+    "fields",
+    "domain",
+    "email_domain",
+    "subteam_id",
+    "user_id",
+    "channel_id",
+    "created",
+    "members",
+    "topic",
+    "ordering",
+    "is_migrating",
+    "user_count",
+    "added_users_count",
+    "blocks",
+    "edited",
+    "extra",
+];
+
+fn json_key() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => prop::sample::select(FIELD_NAMES).prop_map(str::to_owned),
+        1 => any::<String>(),
+    ]
+}
+
+fn json_leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        // Short decimals: they parse back to the very same f64.
+        (-1_000_000_000i64..1_000_000_000).prop_map(|n| Value::from(n as f64 / 1000.0)),
+        "[0-9]{10}\\.[0-9]{6}".prop_map(Value::from),
+        "[UWCGDTBSEF][A-Z0-9]{8}".prop_map(Value::from),
+        prop::sample::select(KNOWN_TYPES).prop_map(Value::from),
+        any::<String>().prop_map(Value::from),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    json_leaf().prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((json_key(), inner), 0..8)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
+
+/// An object whose `type` is a known type, with random fields.
+fn event_object() -> impl Strategy<Value = Value> {
+    (prop::sample::select(KNOWN_TYPES), prop::collection::vec((json_key(), json_value()), 0..10)).prop_map(
+        |(kind, fields)| {
+            let mut obj: Map<String, Value> = fields.into_iter().collect();
+            obj.insert("type".into(), Value::from(kind));
+            Value::Object(obj)
+        },
+    )
+}
+
+/// A fixture with some of its fields removed or replaced by random values.
+fn mutated_fixture() -> impl Strategy<Value = Value> {
+    let all: Vec<Value> =
+        fixtures().into_iter().map(|(_, text)| serde_json::from_str(&text).unwrap()).collect();
+    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<bool>(), json_value()), 0..4);
+    (prop::sample::select(all), edits).prop_map(|(mut value, edits)| {
+        for (index, remove, replacement) in edits {
+            let Value::Object(obj) = &mut value else { break };
+            let keys: Vec<String> = obj.keys().filter(|k| *k != "type").cloned().collect();
+            if keys.is_empty() {
+                break;
+            }
+            let key = &keys[index.index(keys.len())];
+            if remove {
+                obj.remove(key);
+            } else {
+                obj.insert(key.clone(), replacement);
+            }
+        }
+        value
+    })
+}
+
+/// The properties every decoded JSON text must have.
+fn check_decoded(text: &str) -> Result<(), TestCaseError> {
+    let ev = Event::from_json(text);
+    prop_assert!(ev.is_ok(), "valid JSON must decode: {:?}", ev);
+    let ev = ev.unwrap();
+    let declared = serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned));
+    match &ev {
+        Event::Unknown { raw, event_type, .. } => {
+            prop_assert_eq!(raw.as_str(), text);
+            prop_assert_eq!(event_type, &declared);
+        }
+        Event::Reply(_) => prop_assert_eq!(declared, None),
+        typed => {
+            prop_assert_eq!(Some(typed.event_type()), declared.as_deref());
+            // Serializing and decoding again gives the same event.
+            let out = serde_json::to_string(typed).expect("serialize");
+            let again = Event::from_json(&out).expect("serialized event is JSON");
+            prop_assert_eq!(&again, typed, "re-decoding {} changed it", out);
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn never_panics_on_arbitrary_strings(text in any::<String>()) {
+        let result = Event::from_json(&text);
+        if serde_json::from_str::<Value>(&text).is_ok() {
+            prop_assert!(result.is_ok());
+        }
+    }
+
+    #[test]
+    fn never_panics_on_json_like_strings(text in "[\\[\\]{}\",:0-9a-z_ .\\\\-]{0,40}") {
+        let result = Event::from_json(&text);
+        if serde_json::from_str::<Value>(&text).is_ok() {
+            prop_assert!(result.is_ok(), "{:?}", result);
+        }
+    }
+
+    #[test]
+    fn any_json_value_decodes(value in json_value()) {
+        check_decoded(&value.to_string())?;
+    }
+
+    #[test]
+    fn objects_of_known_types_decode(value in event_object()) {
+        check_decoded(&value.to_string())?;
+    }
+
+    #[test]
+    fn mutated_fixtures_decode(value in mutated_fixture()) {
+        check_decoded(&value.to_string())?;
+        check_decoded(&serde_json::to_string_pretty(&value).unwrap())?;
+    }
+}
