@@ -52,6 +52,10 @@ pub fn decode_event_bytes(bytes: &[u8]) -> Result<Event, DecodeError> {
 /// Refuses nesting deeper than [`MAX_JSON_DEPTH`] without recursing. Brackets inside strings
 /// do not count; the scan only looks at the six bytes that matter.
 fn check_depth(bytes: &[u8]) -> Result<(), usize> {
+    // Cheap bound first (vectorizes): depth can never exceed the number of opening brackets.
+    if bytes.iter().filter(|&&b| b == b'[' || b == b'{').count() <= MAX_JSON_DEPTH {
+        return Ok(());
+    }
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

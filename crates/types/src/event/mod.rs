@@ -153,7 +153,105 @@ struct Tagged<'a, T: Serialize> {
     inner: &'a T,
 }
 
-/// The fields read by the first, allocation-free pass.
+/// What a light scan of the top-level object found.
+enum TopLevel<'a> {
+    /// The top-level `type`, a plain string without escapes.
+    Type(&'a str),
+    /// The object has no top-level `type`; whether it has a top-level `reply_to`.
+    NoType { reply_to: bool },
+    /// Anything else (escapes in `type`, a non-string `type`, malformed text): use serde.
+    Unsure,
+}
+
+/// Finds the top-level `type` of a JSON object without parsing it: tracks nesting and strings
+/// only, and stops as soon as the key is found (Slack usually sends it early). Never trusted
+/// for validity: serde still parses the whole frame afterwards.
+fn scan_top_level(bytes: &[u8]) -> TopLevel<'_> {
+    let mut i = 0;
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'{') {
+        return TopLevel::Unsure;
+    }
+    i += 1;
+    let mut depth = 1usize;
+    let mut expect_key = true;
+    let mut reply_to = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Find the end of the string.
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                while j < bytes.len() && bytes[j] != b'"' {
+                    if bytes[j] == b'\\' {
+                        escaped = true;
+                        j += 1;
+                    }
+                    j += 1;
+                }
+                if j >= bytes.len() {
+                    return TopLevel::Unsure;
+                }
+                if depth == 1 && expect_key {
+                    let key = &bytes[start..j];
+                    if key == b"type" {
+                        return type_value(bytes, j + 1);
+                    }
+                    if key == b"reply_to" && !escaped {
+                        reply_to = true;
+                    }
+                    expect_key = false;
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return TopLevel::NoType { reply_to };
+                }
+            }
+            b',' if depth == 1 => expect_key = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    TopLevel::Unsure
+}
+
+/// Reads `: "value"` after the `type` key; only a plain string without escapes is taken.
+fn type_value(bytes: &[u8], mut i: usize) -> TopLevel<'_> {
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b':') {
+        return TopLevel::Unsure;
+    }
+    i += 1;
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'"') {
+        return TopLevel::Unsure;
+    }
+    let start = i + 1;
+    let Some(len) = bytes[start..].iter().position(|&b| b == b'"' || b == b'\\') else {
+        return TopLevel::Unsure;
+    };
+    if bytes[start + len] != b'"' {
+        return TopLevel::Unsure;
+    }
+    match std::str::from_utf8(&bytes[start..start + len]) {
+        Ok(kind) => TopLevel::Type(kind),
+        Err(_) => TopLevel::Unsure,
+    }
+}
+
+/// The fields read by the slow-path peek, without allocating.
 #[derive(Deserialize)]
 struct Peek<'a> {
     #[serde(rename = "type", borrow, default)]
@@ -166,7 +264,8 @@ impl Event {
     /// Decodes one text frame.
     ///
     /// Errors only if `text` is not valid JSON; any valid JSON decodes, falling back to
-    /// [`Event::Unknown`] with the frame kept verbatim.
+    /// [`Event::Unknown`] with the frame kept verbatim. If an object repeats its top-level
+    /// `type`, the first one names the event.
     pub fn from_json(text: &str) -> Result<Event, serde_json::Error> {
         // Only an object can be an event. (A derived struct would also accept an array, reading
         // its elements as the fields in order.)
@@ -174,26 +273,64 @@ impl Event {
             serde_json::from_str::<IgnoredAny>(text)?;
             return Ok(Event::unknown(None, text, None));
         }
+        // Fast path: find the top-level `type` with a light byte scan (usually a few bytes in),
+        // then decode the one struct it names in a single serde pass.
+        match scan_top_level(text.as_bytes()) {
+            TopLevel::Type(kind) => return Event::decode_kind(kind, text),
+            TopLevel::NoType { reply_to: true } => return Event::decode_reply(text),
+            TopLevel::NoType { reply_to: false } => {
+                serde_json::from_str::<IgnoredAny>(text)?;
+                return Ok(Event::unknown(None, text, None));
+            }
+            TopLevel::Unsure => {}
+        }
+        // Slow path (escaped or non-string `type`, malformed text): let serde peek.
         let peek = match serde_json::from_str::<Peek<'_>>(text) {
             Ok(p) => p,
             Err(e) => {
-                // Not an object, or an object whose `type` is not a string: still valid JSON?
+                // An object whose `type` is not a string: still valid JSON?
                 serde_json::from_str::<IgnoredAny>(text).map_err(|_| e)?;
                 return Ok(Event::unknown(None, text, None));
             }
         };
         match peek.kind {
-            Some(kind) => match Event::decode_typed(&kind, text) {
-                Some(Ok(ev)) => Ok(ev),
-                Some(Err(e)) => Ok(Event::unknown(Some(kind.into_owned()), text, Some(e.to_string()))),
-                None => Ok(Event::unknown(Some(kind.into_owned()), text, None)),
-            },
-            None if peek.reply_to.is_some() => match serde_json::from_str::<Reply>(text) {
-                Ok(r) => Ok(Event::Reply(r)),
-                Err(e) => Ok(Event::unknown(None, text, Some(e.to_string()))),
-            },
+            Some(kind) => Event::decode_kind(&kind, text),
+            None if peek.reply_to.is_some() => Event::decode_reply(text),
             None => Ok(Event::unknown(None, text, None)),
         }
+    }
+
+    fn decode_kind(kind: &str, text: &str) -> Result<Event, serde_json::Error> {
+        match Event::decode_typed(kind, text) {
+            Some(Ok(ev)) => Ok(ev),
+            Some(Err(e)) => Event::shape_fallback(Some(kind), text, e),
+            None => {
+                serde_json::from_str::<IgnoredAny>(text)?;
+                Ok(Event::unknown(Some(kind.to_owned()), text, None))
+            }
+        }
+    }
+
+    fn decode_reply(text: &str) -> Result<Event, serde_json::Error> {
+        match serde_json::from_str::<Reply>(text) {
+            Ok(r) => Ok(Event::Reply(r)),
+            Err(e) => Event::shape_fallback(None, text, e),
+        }
+    }
+
+    /// A typed decode failed: invalid JSON is an error; valid JSON of an unexpected shape is
+    /// kept verbatim as [`Event::Unknown`].
+    fn shape_fallback(
+        kind: Option<&str>,
+        text: &str,
+        e: serde_json::Error,
+    ) -> Result<Event, serde_json::Error> {
+        if !e.is_data() {
+            return Err(e);
+        }
+        // A data error can hide a later syntax error (serde stops at the first problem).
+        serde_json::from_str::<IgnoredAny>(text)?;
+        Ok(Event::unknown(kind.map(str::to_owned), text, Some(e.to_string())))
     }
 
     fn unknown(event_type: Option<String>, text: &str, shape_error: Option<String>) -> Event {
@@ -391,4 +528,81 @@ events! {
     "desktop_notification" => DesktopNotification(DesktopNotification),
     /// `mobile_in_app_notification`: what the mobile client would show as a notification.
     "mobile_in_app_notification" => MobileInAppNotification(MobileInAppNotification),
+}
+
+#[cfg(test)]
+mod scan_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn slow_kind(text: &str) -> Option<Option<String>> {
+        serde_json::from_str::<Peek<'_>>(text).ok().map(|p| p.kind.map(|k| k.into_owned()))
+    }
+
+    #[test]
+    fn finds_the_top_level_type_only() {
+        let cases = [
+            (r#"{"type":"message","text":"x"}"#, Some("message")),
+            (r#" { "client_msg_id" : "a", "type" : "message" }"#, Some("message")),
+            (
+                r#"{"item":{"type":"message"},"x":["type",{"type":"y"}],"type":"pin_added"}"#,
+                Some("pin_added"),
+            ),
+            (r#"{"text":"\"type\":\"evil\"","type":"message"}"#, Some("message")),
+            (r#"{"a":"type","type":"hello"}"#, Some("hello")),
+        ];
+        for (text, want) in cases {
+            match scan_top_level(text.as_bytes()) {
+                TopLevel::Type(k) => assert_eq!(Some(k), want, "{text}"),
+                _ => panic!("{text}: not found"),
+            }
+        }
+        assert!(matches!(
+            scan_top_level(br#"{"ok":true,"reply_to":3}"#),
+            TopLevel::NoType { reply_to: true }
+        ));
+        assert!(matches!(scan_top_level(br#"{"x":{"reply_to":3}}"#), TopLevel::NoType { reply_to: false }));
+        assert!(matches!(scan_top_level(br#"{"type":"mes\u0073age"}"#), TopLevel::Unsure));
+        assert!(matches!(scan_top_level(br#"{"type":5}"#), TopLevel::Unsure));
+        assert!(matches!(scan_top_level(br#"{"type":"unterminated"#), TopLevel::Unsure));
+        assert!(matches!(scan_top_level(b"[1]"), TopLevel::Unsure));
+    }
+
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<i32>().prop_map(serde_json::Value::from),
+            prop_oneof![
+                Just("type".to_owned()),
+                Just("message".to_owned()),
+                "[a-z\"\\\\{}\\[\\] ]{0,6}".prop_map(|s| s)
+            ]
+            .prop_map(serde_json::Value::from),
+        ];
+        let key = prop_oneof![Just("type".to_owned()), Just("reply_to".to_owned()), "[a-z\"\\\\]{1,5}"];
+        leaf.prop_recursive(3, 24, 4, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(key.clone(), inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The fast scan agrees with serde's own reading of the top-level `type` whenever it
+        /// claims an answer.
+        #[test]
+        fn scan_agrees_with_serde(v in json(), pretty in any::<bool>()) {
+            let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { serde_json::to_string(&v).unwrap() };
+            match scan_top_level(text.as_bytes()) {
+                TopLevel::Type(k) => prop_assert_eq!(slow_kind(&text), Some(Some(k.to_owned())), "{}", text),
+                TopLevel::NoType { reply_to } => {
+                    prop_assert_eq!(slow_kind(&text), Some(None), "{}", text);
+                    prop_assert_eq!(reply_to, v.get("reply_to").is_some(), "{}", text);
+                }
+                TopLevel::Unsure => {}
+            }
+        }
+    }
 }
