@@ -1,1 +1,523 @@
-//! Work in progress.
+//! The production HTTP transport of slack-rtm: hyper 1, hyper-util's pooled client and
+//! hyper-rustls.
+//!
+//! [`HyperTransport`] implements [`slack_rtm_codec::HttpTransport`]: it sends one request and
+//! returns the whole response, and does nothing else (no retries, no decoding, no rate
+//! limiting: those live in the codec and the session).
+//!
+//! - TLS with rustls: the `ring` provider by default (`aws-lc-rs` is an opt-in feature and
+//!   wins when both are on), Mozilla's roots by default (`webpki-roots`; `native-roots` opt-in
+//!   and wins when both are on), or your own [`rustls::ClientConfig`]
+//!   ([`HyperTransportBuilder::tls_config`]). HTTP/1.1 and HTTP/2, chosen by ALPN.
+//! - A connect deadline (TCP, proxy tunnel and TLS handshake) and a whole-request deadline
+//!   (connection, headers and the whole body); the body is capped
+//!   ([`slack_rtm_codec::MAX_RESPONSE_BYTES`] by default) so a hostile server cannot exhaust
+//!   memory.
+//! - `https://` only, unless plain `http://` is explicitly allowed (a local emulator).
+//! - HTTP proxies through `CONNECT` tunnels: an explicit URL or `HTTPS_PROXY` / `ALL_PROXY` /
+//!   `NO_PROXY` from the environment, decided per target host; Basic proxy authentication.
+//! - Typed errors ([`TransportError`]) that never contain the token.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use slack_rtm_codec::{connect_once, ConnectConfig, Token};
+//! use slack_rtm_hyper::HyperTransport;
+//! use std::time::Duration;
+//!
+//! let transport = HyperTransport::builder()
+//!     .request_timeout(Duration::from_secs(20))
+//!     .proxy_from_env()
+//!     .build()?;
+//! let token = Token::new("xoxb-your-token");
+//! let answer = connect_once(&transport, &token, &ConnectConfig::default()).await?;
+//! println!("socket URL for {}", answer.connected.team.domain);
+//! # Ok(()) }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod connector;
+mod error;
+mod proxy;
+
+pub use error::{BuildError, TimeoutKind, TransportError};
+
+use bytes::Bytes;
+use connector::{Connector, ProxyConnector};
+use http::header::CONTENT_LENGTH;
+use http::uri::Scheme;
+use http::{Method, Request, Response, Uri, Version};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use proxy::ProxySettings;
+use rustls::ClientConfig;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Default connect deadline.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default whole-request deadline.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time an idle pooled connection is kept.
+pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// An HTTPS client for the Slack Web API, implementing [`slack_rtm_codec::HttpTransport`].
+///
+/// Cheap to clone: clones share the connection pool. Needs a tokio runtime (with the `time`
+/// and `net` drivers) when sending.
+#[derive(Clone)]
+pub struct HyperTransport {
+    client: Client<Connector, Full<Bytes>>,
+    request_timeout: Duration,
+    connect_timeout: Duration,
+    max_body_bytes: usize,
+    allow_http: bool,
+    proxies: Arc<ProxySettings>,
+}
+
+impl HyperTransport {
+    /// A transport with the defaults: the built-in TLS configuration, https only, no proxy,
+    /// [`DEFAULT_CONNECT_TIMEOUT`], [`DEFAULT_REQUEST_TIMEOUT`],
+    /// [`slack_rtm_codec::MAX_RESPONSE_BYTES`].
+    ///
+    /// Fails only if the crate was built without a crypto provider or root certificates (see
+    /// [`BuildError`]).
+    pub fn new() -> Result<Self, BuildError> {
+        Self::builder().build()
+    }
+
+    /// A builder to configure timeouts, the body cap, TLS, plain http and proxies.
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder::default()
+    }
+
+    /// Sends `request` and returns the whole response (also available through
+    /// [`slack_rtm_codec::HttpTransport::send`]).
+    ///
+    /// The HTTP version of `request` is ignored: HTTP/1.1 or HTTP/2 is chosen by ALPN.
+    pub async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        let (mut parts, body) = request.into_parts();
+        let host = self.check_uri(&parts.uri)?;
+        parts.version = Version::HTTP_11;
+        let method = parts.method.clone();
+        tracing::debug!(%method, %host, path = parts.uri.path(), "sending request");
+        let started = Instant::now();
+        let request = Request::from_parts(parts, Full::new(Bytes::from(body)));
+        let result =
+            match tokio::time::timeout(self.request_timeout, self.exchange(request, &method, &host)).await {
+                Ok(result) => result,
+                Err(_) => Err(TransportError::Timeout {
+                    host: host.clone(),
+                    kind: TimeoutKind::Request,
+                    after: self.request_timeout,
+                }),
+            };
+        match &result {
+            Ok(response) => tracing::debug!(
+                %host,
+                status = response.status().as_u16(),
+                version = ?response.version(),
+                bytes = response.body().len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "response received"
+            ),
+            Err(error) => tracing::debug!(
+                %host,
+                %error,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "request failed"
+            ),
+        }
+        result
+    }
+
+    /// Checks the scheme and host before any I/O; returns `host:port` for errors and logs.
+    fn check_uri(&self, uri: &Uri) -> Result<String, TransportError> {
+        let host = uri
+            .host()
+            .filter(|h| !h.is_empty())
+            .ok_or(TransportError::InvalidUrl { reason: "the URL has no host" })?;
+        let scheme = uri.scheme().ok_or(TransportError::InvalidUrl { reason: "the URL is not absolute" })?;
+        let default_port = if *scheme == Scheme::HTTPS {
+            443
+        } else if *scheme == Scheme::HTTP {
+            80
+        } else {
+            return Err(TransportError::InvalidUrl { reason: "the scheme must be https (or http)" });
+        };
+        let host = format!("{host}:{}", uri.port_u16().unwrap_or(default_port));
+        if *scheme == Scheme::HTTP && !self.allow_http {
+            return Err(TransportError::InsecureScheme { host });
+        }
+        Ok(host)
+    }
+
+    async fn exchange(
+        &self,
+        request: Request<Full<Bytes>>,
+        method: &Method,
+        host: &str,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
+        let response = self.client.request(request).await.map_err(|e| error::classify(e, host))?;
+        let (parts, body) = response.into_parts();
+        let limit = self.max_body_bytes;
+        // A declared length over the cap fails at once, without reading. (HEAD and 304 answers
+        // announce a length but carry no body.)
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|_| *method != Method::HEAD && parts.status != http::StatusCode::NOT_MODIFIED);
+        let capacity = match declared {
+            Some(declared) if declared > limit as u64 => {
+                return Err(TransportError::BodyTooLarge { limit });
+            }
+            Some(declared) => declared as usize,
+            None => 0,
+        };
+        let mut out = Vec::with_capacity(capacity);
+        let mut body = Limited::new(body, limit);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    TransportError::BodyTooLarge { limit }
+                } else {
+                    error::classify_exchange(e, host.to_owned())
+                }
+            })?;
+            if let Ok(data) = frame.into_data() {
+                out.extend_from_slice(&data);
+            }
+        }
+        Ok(Response::from_parts(parts, out))
+    }
+
+    /// The whole-request deadline.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
+    }
+
+    /// The connect deadline.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// The response body cap, in bytes.
+    pub fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+}
+
+impl slack_rtm_codec::HttpTransport for HyperTransport {
+    type Error = TransportError;
+
+    fn send(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
+        HyperTransport::send(self, request)
+    }
+}
+
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransport")
+            .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("allow_http", &self.allow_http)
+            .field("proxies", &self.proxies)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+enum ProxyChoice {
+    None,
+    Url(String),
+    Env,
+}
+
+/// Configures a [`HyperTransport`]; made by [`HyperTransport::builder`].
+#[derive(Clone)]
+#[must_use]
+pub struct HyperTransportBuilder {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    max_body_bytes: usize,
+    tls_config: Option<Arc<ClientConfig>>,
+    allow_http: bool,
+    proxy: ProxyChoice,
+    no_proxy: Option<String>,
+    pool_idle_timeout: Duration,
+    pool_max_idle_per_host: usize,
+}
+
+impl Default for HyperTransportBuilder {
+    fn default() -> Self {
+        Self {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_body_bytes: slack_rtm_codec::MAX_RESPONSE_BYTES,
+            tls_config: None,
+            allow_http: false,
+            proxy: ProxyChoice::None,
+            no_proxy: None,
+            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
+            pool_max_idle_per_host: usize::MAX,
+        }
+    }
+}
+
+impl fmt::Debug for HyperTransportBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let proxy = match &self.proxy {
+            ProxyChoice::None => "none",
+            ProxyChoice::Url(_) => "explicit (redacted)",
+            ProxyChoice::Env => "from environment",
+        };
+        f.debug_struct("HyperTransportBuilder")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("custom_tls_config", &self.tls_config.is_some())
+            .field("allow_http", &self.allow_http)
+            .field("proxy", &proxy)
+            .field("no_proxy", &self.no_proxy)
+            .field("pool_idle_timeout", &self.pool_idle_timeout)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .finish()
+    }
+}
+
+impl HyperTransportBuilder {
+    /// Deadline for opening a connection: TCP, proxy tunnel and TLS handshake
+    /// (default [`DEFAULT_CONNECT_TIMEOUT`]). Must not be zero.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Deadline for the whole request: connection, sending, response headers and the whole
+    /// body (default [`DEFAULT_REQUEST_TIMEOUT`]). Must not be zero.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Largest response body accepted, in bytes (default
+    /// [`slack_rtm_codec::MAX_RESPONSE_BYTES`]); a larger one fails with
+    /// [`TransportError::BodyTooLarge`] without being read further.
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body_bytes = limit;
+        self
+    }
+
+    /// Uses your own rustls configuration (e.g. trusting a private CA) instead of the built-in
+    /// one. Its ALPN protocols are replaced by `h2` and `http/1.1`.
+    pub fn tls_config(mut self, config: Arc<ClientConfig>) -> Self {
+        self.tls_config = Some(config);
+        self
+    }
+
+    /// Allows plain `http://` URLs (default off: such a request fails with
+    /// [`TransportError::InsecureScheme`] before any I/O). Meant for a local emulator.
+    pub fn allow_http(mut self, allow: bool) -> Self {
+        self.allow_http = allow;
+        self
+    }
+
+    /// Sends every request through this HTTP proxy (`http://[user:pass@]host[:port]`,
+    /// credentials percent-encoded), with `CONNECT` tunnels, except for the hosts of
+    /// [`no_proxy`](Self::no_proxy). Replaces [`proxy_from_env`](Self::proxy_from_env). The URL
+    /// is checked by [`build`](Self::build).
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyChoice::Url(url.into());
+        self
+    }
+
+    /// Takes the proxy from the environment when [`build`](Self::build) runs: for `https://`
+    /// targets `https_proxy`, `HTTPS_PROXY`, then `all_proxy`, `ALL_PROXY`; for `http://`
+    /// targets `http_proxy` (lower case only, like curl), then `all_proxy`, `ALL_PROXY`;
+    /// exclusions from `no_proxy` / `NO_PROXY`. Replaces [`proxy`](Self::proxy). Without this
+    /// call the environment is not read.
+    pub fn proxy_from_env(mut self) -> Self {
+        self.proxy = ProxyChoice::Env;
+        self
+    }
+
+    /// Hosts that bypass the proxy, as a `NO_PROXY`-style list (replacing the environment's):
+    /// comma-separated; `*` for all; `example.com` / `.example.com` / `*.example.com` match the
+    /// domain and its subdomains; IP addresses and CIDR networks (`10.0.0.0/8`); an optional
+    /// `:port` on names and addresses.
+    pub fn no_proxy(mut self, list: impl Into<String>) -> Self {
+        self.no_proxy = Some(list.into());
+        self
+    }
+
+    /// How long an idle pooled connection is kept (default [`DEFAULT_POOL_IDLE_TIMEOUT`]).
+    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.pool_idle_timeout = timeout;
+        self
+    }
+
+    /// Most idle connections kept per host (default unlimited).
+    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
+        self.pool_max_idle_per_host = max;
+        self
+    }
+
+    /// Builds the transport. Does no I/O (except loading the platform's roots with
+    /// `native-roots`) and needs no runtime.
+    pub fn build(self) -> Result<HyperTransport, BuildError> {
+        if self.connect_timeout.is_zero() {
+            return Err(BuildError::InvalidSetting("the connect timeout must not be zero"));
+        }
+        if self.request_timeout.is_zero() {
+            return Err(BuildError::InvalidSetting("the request timeout must not be zero"));
+        }
+        let proxies = Arc::new(match &self.proxy {
+            ProxyChoice::None => ProxySettings::default(),
+            ProxyChoice::Url(url) => ProxySettings::explicit(url, self.no_proxy.as_deref())?,
+            ProxyChoice::Env => {
+                ProxySettings::from_env_with(|name| std::env::var(name).ok(), self.no_proxy.as_deref())?
+            }
+        });
+        let tls = match &self.tls_config {
+            Some(config) => ClientConfig::clone(config),
+            None => default_tls_config()?,
+        };
+
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(self.connect_timeout));
+        let tcp = ProxyConnector { http, proxies: Arc::clone(&proxies) };
+        let schemes = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
+        let schemes = if self.allow_http { schemes.https_or_http() } else { schemes.https_only() };
+        let https = schemes.enable_all_versions().wrap_connector(tcp);
+        let connector = Connector { inner: https, timeout: self.connect_timeout };
+
+        let client = Client::builder(TokioExecutor::new())
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .pool_idle_timeout(self.pool_idle_timeout)
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .build(connector);
+        tracing::debug!(proxies = ?proxies, allow_http = self.allow_http, "hyper transport built");
+        Ok(HyperTransport {
+            client,
+            request_timeout: self.request_timeout,
+            connect_timeout: self.connect_timeout,
+            max_body_bytes: self.max_body_bytes,
+            allow_http: self.allow_http,
+            proxies,
+        })
+    }
+}
+
+/// The crypto provider chosen by the crate features, passed explicitly everywhere (rustls
+/// refuses to guess when both providers are compiled in).
+fn default_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildError> {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+    }
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    {
+        Ok(Arc::new(rustls::crypto::ring::default_provider()))
+    }
+    #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+    {
+        rustls::crypto::CryptoProvider::get_default().cloned().ok_or(BuildError::NoCryptoProvider)
+    }
+}
+
+fn default_tls_config() -> Result<ClientConfig, BuildError> {
+    let builder = ClientConfig::builder_with_provider(default_provider()?)
+        .with_safe_default_protocol_versions()
+        .map_err(BuildError::Tls)?;
+    #[cfg(feature = "native-roots")]
+    {
+        use hyper_rustls::ConfigBuilderExt;
+        Ok(builder.with_native_roots().map_err(BuildError::NativeRoots)?.with_no_client_auth())
+    }
+    #[cfg(all(feature = "webpki-roots", not(feature = "native-roots")))]
+    {
+        use hyper_rustls::ConfigBuilderExt;
+        Ok(builder.with_webpki_roots().with_no_client_auth())
+    }
+    #[cfg(not(any(feature = "webpki-roots", feature = "native-roots")))]
+    {
+        let _ = builder;
+        Err(BuildError::NoRootCertificates)
+    }
+}
+
+// These tests build transports with the default TLS configuration.
+#[cfg(all(
+    test,
+    any(feature = "ring", feature = "aws-lc-rs"),
+    any(feature = "webpki-roots", feature = "native-roots")
+))]
+mod tests {
+    use super::*;
+
+    fn request(uri: &str) -> Request<Vec<u8>> {
+        let mut auth = http::HeaderValue::from_static("Bearer xoxb-SeCrEt");
+        auth.set_sensitive(true);
+        Request::builder().uri(uri).header(http::header::AUTHORIZATION, auth).body(Vec::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn plain_http_is_refused_before_any_io() {
+        let t = HyperTransport::new().unwrap();
+        // Port 9 on a documentation address: any I/O attempt would fail differently.
+        let err = t.send(request("http://192.0.2.1:9/api/rtm.connect")).await.unwrap_err();
+        assert!(
+            matches!(err, TransportError::InsecureScheme { ref host } if host == "192.0.2.1:9"),
+            "{err:?}"
+        );
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("SeCrEt"));
+    }
+
+    #[tokio::test]
+    async fn bad_urls_are_typed_errors() {
+        let t = HyperTransport::builder().allow_http(true).build().unwrap();
+        for uri in ["/relative", "ftp://h/x"] {
+            let err = t.send(request(uri)).await.unwrap_err();
+            assert!(matches!(err, TransportError::InvalidUrl { .. }), "{uri}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn builder_checks_settings_without_leaking_proxy_passwords() {
+        assert!(matches!(
+            HyperTransport::builder().request_timeout(Duration::ZERO).build(),
+            Err(BuildError::InvalidSetting(_))
+        ));
+        assert!(matches!(
+            HyperTransport::builder().connect_timeout(Duration::ZERO).build(),
+            Err(BuildError::InvalidSetting(_))
+        ));
+        let b = HyperTransport::builder().proxy("http://user:Pa55w0rd@proxy:3128");
+        assert!(!format!("{b:?}").contains("Pa55w0rd"));
+        let t = b.build().unwrap();
+        assert!(!format!("{t:?}").contains("Pa55w0rd"));
+        let err = HyperTransport::builder().proxy("socks5://user:Pa55w0rd@proxy:1080").build().unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("Pa55w0rd"));
+    }
+
+    #[test]
+    fn defaults() {
+        let t = HyperTransport::new().unwrap();
+        assert_eq!(t.max_body_bytes(), slack_rtm_codec::MAX_RESPONSE_BYTES);
+        assert_eq!(t.request_timeout(), DEFAULT_REQUEST_TIMEOUT);
+        assert_eq!(t.connect_timeout(), DEFAULT_CONNECT_TIMEOUT);
+    }
+}
