@@ -1,0 +1,174 @@
+//! Blast mode: realistic `message` events pre-encoded as complete WebSocket frames.
+//!
+//! A small set of templates (300–600 bytes each, with `blocks`, `client_msg_id`, `team`,
+//! `event_ts`) is encoded once at start, WebSocket header included. Sending an event is one
+//! `memcpy` of a template into the output buffer and a patch of fixed-width digits in place: the
+//! `ts`/`event_ts` (from the workspace clock, so every event is unique and increasing) and the
+//! tail of `client_msg_id`. The emulator is never the bottleneck of a benchmark.
+
+use crate::socket::encode_frame_head;
+use crate::workspace::TsClock;
+use fastwebsockets::OpCode;
+
+/// Width of a patched timestamp `"SSSSSSSSSS.FFFFFF"`.
+const TS_WIDTH: usize = 17;
+const TS_PLACEHOLDER: &str = "9999999999.999999";
+const ID_PLACEHOLDER: &str = "ffffffffffff";
+const TEMPLATES: usize = 16;
+
+struct Template {
+    /// Header + payload.
+    frame: Vec<u8>,
+    /// Offsets (in `frame`) of the two timestamps and the id tail.
+    ts_at: [usize; 2],
+    id_at: usize,
+}
+
+/// The pre-encoded templates.
+pub(crate) struct Blast {
+    templates: Vec<Template>,
+}
+
+const WORDS: &[&str] = &[
+    "deploy", "finished", "on", "staging", "please", "review", "the", "pull", "request", "before", "lunch",
+    "metrics", "look", "good", "latency", "is", "down", "after", "the", "cache", "change", "thanks",
+];
+
+impl Blast {
+    /// Builds the templates for messages by `user` in `channel` of `team`.
+    pub fn new(team: &str, channel: &str, user: &str) -> Self {
+        let mut templates = Vec::with_capacity(TEMPLATES);
+        for i in 0..TEMPLATES {
+            // Text of about 10..=125 characters: frames land between ~300 and ~600 bytes.
+            let target = 10 + i * 7;
+            let mut text = String::with_capacity(target + 16);
+            let mut w = i;
+            while text.len() < target {
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(WORDS[w % WORDS.len()]);
+                w += 7;
+            }
+            let event = serde_json::json!({
+                "client_msg_id": format!("5c0ffee0-{:04x}-4000-8000-{ID_PLACEHOLDER}", i),
+                "type": "message",
+                "text": text,
+                "user": user,
+                "ts": TS_PLACEHOLDER,
+                "blocks": [{
+                    "type": "rich_text",
+                    "block_id": format!("b{i:03}"),
+                    "elements": [{
+                        "type": "rich_text_section",
+                        "elements": [{"type": "text", "text": text}]
+                    }]
+                }],
+                "team": team,
+                "channel": channel,
+                "event_ts": TS_PLACEHOLDER,
+            });
+            let payload = event.to_string();
+            let mut frame = Vec::with_capacity(payload.len() + 4);
+            encode_frame_head(&mut frame, OpCode::Text, payload.len());
+            let head = frame.len();
+            frame.extend_from_slice(payload.as_bytes());
+            let mut ts_at = [0usize; 2];
+            let mut found = payload.match_indices(TS_PLACEHOLDER).map(|(at, _)| head + at);
+            ts_at[0] = found.next().unwrap_or(head);
+            ts_at[1] = found.next().unwrap_or(ts_at[0]);
+            let id_at = payload.find(ID_PLACEHOLDER).map_or(head, |at| head + at);
+            templates.push(Template { frame, ts_at, id_at });
+        }
+        Self { templates }
+    }
+
+    /// Sizes of the encoded payloads (for tests and docs).
+    #[cfg(test)]
+    pub fn payload_sizes(&self) -> Vec<usize> {
+        self.templates.iter().map(|t| t.frame.len() - if t.frame.len() > 127 { 4 } else { 2 }).collect()
+    }
+
+    /// Appends events number `first_seq..first_seq + n` (their order in this blast) to `out`,
+    /// taking their timestamps from `clock`.
+    pub fn write(&self, out: &mut Vec<u8>, clock: &TsClock, first_seq: u64, n: u64) {
+        if n == 0 || self.templates.is_empty() {
+            return;
+        }
+        let first_ts = clock.reserve(n);
+        for k in 0..n {
+            let seq = first_seq + k;
+            let t = &self.templates[(seq % self.templates.len() as u64) as usize];
+            let start = out.len();
+            out.extend_from_slice(&t.frame);
+            let frame = &mut out[start..];
+            let ts = first_ts + k;
+            for at in t.ts_at {
+                write_ts(&mut frame[at..at + TS_WIDTH], ts);
+            }
+            write_hex(&mut frame[t.id_at..t.id_at + ID_PLACEHOLDER.len()], seq);
+        }
+    }
+}
+
+/// Writes `"SSSSSSSSSS.FFFFFF"` (exactly 17 bytes) for a clock value.
+fn write_ts(dst: &mut [u8], v: u64) {
+    let mut secs = v / 1_000_000;
+    let mut frac = v % 1_000_000;
+    for i in (11..17).rev() {
+        dst[i] = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    dst[10] = b'.';
+    for i in (0..10).rev() {
+        dst[i] = b'0' + (secs % 10) as u8;
+        secs /= 10;
+    }
+}
+
+fn write_hex(dst: &mut [u8], mut v: u64) {
+    const HEX: &[u8] = b"0123456789abcdef";
+    for b in dst.iter_mut().rev() {
+        *b = HEX[(v & 0xf) as usize];
+        v >>= 4;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_are_realistic_and_patched() {
+        let b = Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004");
+        for size in b.payload_sizes() {
+            assert!((300..=600).contains(&size), "{size} in {:?}", b.payload_sizes());
+        }
+        let clock = TsClock::default();
+        let mut out = Vec::new();
+        b.write(&mut out, &clock, 0, 20);
+        // Parse the frames back.
+        let mut rest = &out[..];
+        let mut seen = Vec::new();
+        while !rest.is_empty() {
+            assert_eq!(rest[0], 0x81);
+            let (len, head) = match rest[1] {
+                126 => (u16::from_be_bytes([rest[2], rest[3]]) as usize, 4),
+                n => (n as usize, 2),
+            };
+            let v: serde_json::Value = serde_json::from_slice(&rest[head..head + len]).unwrap();
+            assert_eq!(v["ts"], v["event_ts"]);
+            assert!(v["blocks"].is_array());
+            seen.push((
+                v["ts"].as_str().unwrap().to_owned(),
+                v["client_msg_id"].as_str().unwrap().to_owned(),
+            ));
+            rest = &rest[head + len..];
+        }
+        assert_eq!(seen.len(), 20);
+        for w in seen.windows(2) {
+            assert!(w[0].0 < w[1].0, "{w:?}");
+            assert_ne!(w[0].1, w[1].1);
+        }
+    }
+}

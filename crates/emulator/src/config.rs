@@ -1,0 +1,288 @@
+//! [`EmulatorConfig`] and its parts.
+
+use slack_rtm_types::{EnterpriseId, TeamId, TeamInfo};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// The client send-rate limit of the socket: a token bucket per connection.
+///
+/// Each `message` takes one token; tokens refill at `per_second` up to `burst`. A message
+/// without a token is answered with error `-1` ("slow down"); after `disconnect_after`
+/// refused messages in a row the connection is closed (code 1008).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SendRate {
+    /// Sustained messages per second.
+    pub per_second: f64,
+    /// Messages that may be sent at once after a quiet period.
+    pub burst: u32,
+    /// Refused messages in a row before the connection is closed.
+    pub disconnect_after: u32,
+}
+
+impl SendRate {
+    /// A limit of `per_second` sustained with a `burst`, disconnecting after 10 refusals in a row.
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        Self { per_second, burst: burst.max(1), disconnect_after: 10 }
+    }
+
+    /// Sets how many refused messages in a row close the connection.
+    pub fn disconnect_after(mut self, refusals: u32) -> Self {
+        self.disconnect_after = refusals.max(1);
+        self
+    }
+}
+
+impl Default for SendRate {
+    /// One message per second sustained, bursts of 30, disconnect after 10 refusals in a row.
+    fn default() -> Self {
+        Self::new(1.0, 30)
+    }
+}
+
+/// The `rtm.connect` rate limit: at most `max_calls` successful-or-not calls in any `window`;
+/// more get HTTP 429 `{"ok":false,"error":"ratelimited"}` with `Retry-After` (whole seconds
+/// until a call leaves the window, at least 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Calls allowed per window.
+    pub max_calls: u32,
+    /// The sliding window.
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// At most `max_calls` per `window`.
+    pub fn new(max_calls: u32, window: Duration) -> Self {
+        Self { max_calls: max_calls.max(1), window }
+    }
+}
+
+/// When a new connection gets its `hello`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HelloMode {
+    /// Right after the upgrade.
+    #[default]
+    Immediate,
+    /// After a delay; events for the connection wait until `hello` is sent.
+    Delay(Duration),
+    /// Never (events are still delivered).
+    Never,
+}
+
+/// How the emulator is set up. Start from [`EmulatorConfig::default`] and use the setters.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct EmulatorConfig {
+    /// Where to listen. Default `127.0.0.1:0` (a free port, reported by
+    /// [`crate::Emulator::local_addr`]).
+    pub addr: SocketAddr,
+    /// Serve HTTPS / `wss://` with a self-signed certificate made at start. Default off.
+    pub tls: bool,
+    /// Offer HTTP/2 (ALPN `h2` with TLS, prior knowledge without). Default on; the socket
+    /// always uses HTTP/1.1.
+    pub http2: bool,
+    /// The workspace: id, name, domain and optional Enterprise Grid fields.
+    pub team: TeamInfo,
+    /// The name of the default bot user (whose token is [`crate::Emulator::token`]).
+    pub bot_name: String,
+    /// Names of the channels created at start (the first is the "general" channel).
+    pub channels: Vec<String>,
+    /// How long a socket URL stays valid. Default 30 s.
+    pub url_lifetime: Duration,
+    /// Interval of WebSocket ping frames to every connection. Default `None` (no pings).
+    pub ws_ping_interval: Option<Duration>,
+    /// The socket send-rate limit. Default [`SendRate::default`]; `None` disables it.
+    pub send_rate: Option<SendRate>,
+    /// The `rtm.connect` rate limit. Default `None`.
+    pub connect_rate_limit: Option<RateLimit>,
+    /// Minimum interval between two forwarded `typing` of one connection in one channel.
+    /// Default 3 s.
+    pub typing_interval: Duration,
+    /// When `hello` is sent. Default [`HelloMode::Immediate`].
+    pub hello: HelloMode,
+    /// Blast mode: after `hello`, every connection gets this many pre-encoded `message` events
+    /// written as fast as the socket allows. Default `None`.
+    pub blast: Option<u64>,
+    /// After [`crate::Emulator::goodbye`], close the connection this long after the `goodbye`
+    /// if the client has not. Default 5 s; `None` keeps it open.
+    pub goodbye_grace: Option<Duration>,
+    /// How long to wait for a request body before answering `request_timeout`. Default 10 s.
+    pub body_timeout: Duration,
+    /// Keep a copy of every frame clients send ([`crate::Emulator::received_frames`]).
+    /// Default on; turn off for benchmarks.
+    pub record_frames: bool,
+    /// Most entries kept in each record (calls, frames, messages, closed connections); older
+    /// ones are dropped (counters keep counting). Default 100 000.
+    pub record_limit: usize,
+    /// Frames queued for one connection before it counts as a slow consumer and is
+    /// disconnected. Default 8192.
+    pub queue_capacity: usize,
+    /// Longest time one write to a client may take before the client counts as a slow
+    /// consumer and is disconnected. Default 30 s.
+    pub write_timeout: Duration,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            tls: false,
+            http2: true,
+            team: TeamInfo {
+                id: TeamId::new("T0EMU00001"),
+                name: "Emulated Workspace".to_owned(),
+                domain: "emulated".to_owned(),
+                enterprise_id: None,
+                enterprise_name: None,
+            },
+            bot_name: "emubot".to_owned(),
+            channels: vec!["general".to_owned(), "random".to_owned()],
+            url_lifetime: Duration::from_secs(30),
+            ws_ping_interval: None,
+            send_rate: Some(SendRate::default()),
+            connect_rate_limit: None,
+            typing_interval: Duration::from_secs(3),
+            hello: HelloMode::Immediate,
+            blast: None,
+            goodbye_grace: Some(Duration::from_secs(5)),
+            body_timeout: Duration::from_secs(10),
+            record_frames: true,
+            record_limit: 100_000,
+            queue_capacity: 8192,
+            write_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl EmulatorConfig {
+    /// Listens on `addr` (port 0 picks a free port).
+    pub fn addr(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Listens on 127.0.0.1 at `port`.
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        self
+    }
+
+    /// Serves HTTPS / `wss://` with a self-signed certificate.
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+
+    /// Offers HTTP/2 or not.
+    pub fn http2(mut self, on: bool) -> Self {
+        self.http2 = on;
+        self
+    }
+
+    /// Sets the workspace's id, name and domain.
+    pub fn team(mut self, id: &str, name: &str, domain: &str) -> Self {
+        self.team.id = TeamId::new(id);
+        self.team.name = name.to_owned();
+        self.team.domain = domain.to_owned();
+        self
+    }
+
+    /// Makes the workspace part of an Enterprise Grid organisation.
+    pub fn enterprise(mut self, id: &str, name: &str) -> Self {
+        self.team.enterprise_id = Some(EnterpriseId::new(id));
+        self.team.enterprise_name = Some(name.to_owned());
+        self
+    }
+
+    /// Names the default bot user.
+    pub fn bot_name(mut self, name: &str) -> Self {
+        self.bot_name = name.to_owned();
+        self
+    }
+
+    /// Sets how long socket URLs stay valid.
+    pub fn url_lifetime(mut self, lifetime: Duration) -> Self {
+        self.url_lifetime = lifetime;
+        self
+    }
+
+    /// Sends WebSocket ping frames at this interval (`None`: never).
+    pub fn ws_ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ws_ping_interval = interval;
+        self
+    }
+
+    /// Sets the socket send-rate limit (`None`: unlimited).
+    pub fn send_rate(mut self, rate: Option<SendRate>) -> Self {
+        self.send_rate = rate;
+        self
+    }
+
+    /// Sets the `rtm.connect` rate limit (`None`: unlimited).
+    pub fn connect_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.connect_rate_limit = limit;
+        self
+    }
+
+    /// Sets the minimum interval between forwarded `typing` indicators.
+    pub fn typing_interval(mut self, interval: Duration) -> Self {
+        self.typing_interval = interval;
+        self
+    }
+
+    /// Sets when `hello` is sent.
+    pub fn hello(mut self, mode: HelloMode) -> Self {
+        self.hello = mode;
+        self
+    }
+
+    /// Blast mode: `n` events to every connection after `hello` (`None`: off).
+    pub fn blast(mut self, n: Option<u64>) -> Self {
+        self.blast = n;
+        self
+    }
+
+    /// Sets the grace period after `goodbye` before the server closes.
+    pub fn goodbye_grace(mut self, grace: Option<Duration>) -> Self {
+        self.goodbye_grace = grace;
+        self
+    }
+
+    /// Sets how long to wait for a request body.
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
+
+    /// Records client frames or not.
+    pub fn record_frames(mut self, on: bool) -> Self {
+        self.record_frames = on;
+        self
+    }
+
+    /// Sets how many entries each record keeps.
+    pub fn record_limit(mut self, limit: usize) -> Self {
+        self.record_limit = limit.max(1);
+        self
+    }
+
+    /// Sets the per-connection outgoing queue capacity.
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = capacity.max(16);
+        self
+    }
+
+    /// Sets the longest time one write to a client may take.
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.write_timeout = timeout;
+        self
+    }
+
+    /// A configuration for benchmarks: no send-rate limit, no frame recording.
+    pub fn for_benchmarks(self) -> Self {
+        self.send_rate(None).record_frames(false)
+    }
+}
