@@ -1,0 +1,365 @@
+//! Opening a WebSocket (TCP, TLS, handshake with `Sec-WebSocket-Accept` checked) and the
+//! per-connection reader task.
+
+use crate::machine::{ConnId, Input, Reason, SkippedFrame};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use fastwebsockets::{Frame, OpCode, WebSocketError, WebSocketRead, WebSocketWrite};
+use http::header::{CONNECTION, HOST, UPGRADE, USER_AGENT};
+use http_body_util::Empty;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+use sha1::{Digest, Sha1};
+use slack_rtm_codec::decode_event_bytes;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::io::{ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+/// The write half of an open socket, owned by the driver loop.
+pub(crate) type Writer = WebSocketWrite<WriteHalf<TokioIo<Upgraded>>>;
+type Reader = WebSocketRead<ReadHalf<TokioIo<Upgraded>>>;
+
+/// What a connection task reports to the loop.
+#[allow(clippy::large_enum_variant)] // moved, not boxed: no allocation per event
+pub(crate) enum FromSocket {
+    /// The handshake is done: here is the write half.
+    Opened(ConnId, Box<Writer>),
+    /// Something for the machine.
+    Input(Input),
+    /// A control frame the protocol obliges us to send (pong, close echo).
+    Control(ConnId, ControlFrame),
+}
+
+/// A control frame to write on behalf of the reader.
+pub(crate) enum ControlFrame {
+    /// Answer a WebSocket ping with this payload.
+    Pong(Vec<u8>),
+    /// Echo the peer's close.
+    CloseEcho(Vec<u8>),
+}
+
+/// The GUID of RFC 6455 §1.3.
+const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// The `Sec-WebSocket-Accept` a server must answer to `key`.
+pub(crate) fn expected_accept(key: &str) -> String {
+    let mut h = Sha1::new();
+    h.update(key.as_bytes());
+    h.update(WS_GUID.as_bytes());
+    BASE64.encode(h.finalize())
+}
+
+/// The TLS client config used for `wss://`: ring, webpki roots, HTTP/1.1 only in ALPN.
+pub(crate) fn default_tls() -> Result<Arc<ClientConfig>, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// A user-supplied TLS config, minus `h2` in ALPN (a WebSocket upgrade is HTTP/1.1).
+pub(crate) fn websocket_tls(config: Arc<ClientConfig>) -> Arc<ClientConfig> {
+    if config.alpn_protocols.iter().any(|p| p.as_slice() != b"http/1.1") {
+        let mut c = (*config).clone();
+        c.alpn_protocols.retain(|p| p.as_slice() == b"http/1.1");
+        Arc::new(c)
+    } else {
+        config
+    }
+}
+
+struct SpawnExecutor;
+
+impl<F> hyper::rt::Executor<F> for SpawnExecutor
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    fn execute(&self, fut: F) {
+        tokio::spawn(fut);
+    }
+}
+
+/// Why a socket could not be opened (never contains the URL's path: it is a one-time ticket).
+fn open_error(what: &str, e: impl std::fmt::Display) -> String {
+    format!("{what}: {e}")
+}
+
+/// Opens `url` (`ws://` or `wss://`): TCP with `TCP_NODELAY`, TLS for `wss://`, then the
+/// WebSocket handshake with `Sec-WebSocket-Accept` verified.
+pub(crate) async fn open(
+    url: &str,
+    tls: Option<Arc<ClientConfig>>,
+    max_frame: usize,
+) -> Result<(Reader, Writer), String> {
+    let uri: http::Uri = url.parse().map_err(|_| "invalid socket URL".to_owned())?;
+    let secure = match uri.scheme_str() {
+        Some("wss") => true,
+        Some("ws") => false,
+        _ => return Err("the socket URL scheme must be ws:// or wss://".into()),
+    };
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or("the socket URL has no host")?;
+    let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let bare_host = host.trim_start_matches('[').trim_end_matches(']');
+    let tcp = TcpStream::connect((bare_host, port)).await.map_err(|e| open_error("TCP connect failed", e))?;
+    tcp.set_nodelay(true).map_err(|e| open_error("TCP_NODELAY failed", e))?;
+
+    let key = fastwebsockets::handshake::generate_key();
+    let host_header = match uri.port_u16() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    };
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let request = http::Request::builder()
+        .method("GET")
+        .uri(path)
+        .header(HOST, host_header)
+        .header(UPGRADE, "websocket")
+        .header(CONNECTION, "Upgrade")
+        .header("Sec-WebSocket-Key", key.as_str())
+        .header("Sec-WebSocket-Version", "13")
+        .header(USER_AGENT, slack_rtm_codec::USER_AGENT)
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| open_error("invalid handshake request", e))?;
+
+    let handshake = if secure {
+        let Some(config) = tls else { return Err("no TLS configuration for wss://".into()) };
+        let name = ServerName::try_from(bare_host.to_owned())
+            .map_err(|e| open_error("invalid TLS server name", e))?;
+        let stream = tokio_rustls::TlsConnector::from(config)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| open_error("TLS handshake failed", e))?;
+        fastwebsockets::handshake::client(&SpawnExecutor, request, stream).await
+    } else {
+        fastwebsockets::handshake::client(&SpawnExecutor, request, tcp).await
+    };
+    let (ws, response) = handshake.map_err(|e| open_error("WebSocket handshake failed", e))?;
+    let accept = response.headers().get("Sec-WebSocket-Accept").and_then(|v| v.to_str().ok());
+    if accept != Some(expected_accept(&key).as_str()) {
+        return Err("WebSocket handshake failed: missing or wrong Sec-WebSocket-Accept".into());
+    }
+    let (mut read, write) = ws.split(tokio::io::split);
+    read.set_auto_close(true);
+    read.set_auto_pong(true);
+    // fastwebsockets refuses a frame whose length is >= this; the reader caps whole messages.
+    read.set_max_message_size(max_frame.saturating_add(1));
+    Ok((read, write))
+}
+
+/// Opens the socket, hands the write half to the loop, then reads until the socket ends.
+pub(crate) async fn run_connection(
+    conn: ConnId,
+    url: String,
+    tls: Option<Arc<ClientConfig>>,
+    max_message: usize,
+    tx: mpsc::Sender<FromSocket>,
+) {
+    match open(&url, tls, max_message).await {
+        Ok((read, write)) => {
+            if tx.send(FromSocket::Opened(conn, Box::new(write))).await.is_ok() {
+                read_loop(conn, read, max_message, &tx).await;
+            }
+        }
+        Err(e) => {
+            tracing::debug!(%conn, error = %e, "could not open the socket");
+            let _ =
+                tx.send(FromSocket::Input(Input::SocketClosed { conn, reason: Reason::OpenFailed(e) })).await;
+        }
+    }
+}
+
+/// A message being reassembled from fragments.
+struct Partial {
+    text: bool,
+    data: Vec<u8>,
+}
+
+/// Reads frames until the socket ends: decodes text messages, reports the rest. Runs in its
+/// own task: `read_frame` is not cancel-safe, so it is never raced against anything.
+async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc::Sender<FromSocket>) {
+    let mut partial: Option<Partial> = None;
+    // Frames the protocol obliges us to answer (ping → pong, close → close) go to the loop,
+    // which owns the write half.
+    let ctl_tx = tx.clone();
+    let mut obligated = move |frame: Frame<'_>| {
+        let msg = match frame.opcode {
+            OpCode::Pong => Some(ControlFrame::Pong(frame.payload.to_vec())),
+            OpCode::Close => Some(ControlFrame::CloseEcho(frame.payload.to_vec())),
+            _ => None,
+        };
+        let tx = ctl_tx.clone();
+        async move {
+            if let Some(m) = msg {
+                tx.send(FromSocket::Control(conn, m)).await.map_err(|_| LoopGone)?;
+            }
+            Ok::<(), LoopGone>(())
+        }
+    };
+    let reason = loop {
+        let frame = match read.read_frame(&mut obligated).await {
+            Ok(f) => f,
+            Err(WebSocketError::InvalidUTF8) => {
+                // A single text frame that is not UTF-8: its payload is already consumed, the
+                // stream is still in sync. Report and go on.
+                if send(tx, Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: None } }).await {
+                    continue;
+                }
+                return;
+            }
+            Err(WebSocketError::FrameTooLarge) => break Reason::MessageTooLarge { limit: max_message },
+            Err(WebSocketError::UnexpectedEOF) => {
+                break Reason::Closed {
+                    code: None,
+                    reason: "the connection ended without a close frame".into(),
+                };
+            }
+            Err(WebSocketError::SendError(_)) => return,
+            Err(e) => break Reason::Io(e.to_string()),
+        };
+        let input = match frame.opcode {
+            OpCode::Text | OpCode::Binary if partial.is_some() => {
+                break Reason::Io("a new message started inside a fragmented one".into());
+            }
+            OpCode::Text | OpCode::Binary if frame.fin => {
+                message_input(conn, frame.opcode == OpCode::Text, &frame.payload)
+            }
+            OpCode::Text | OpCode::Binary => {
+                partial = Some(Partial { text: frame.opcode == OpCode::Text, data: frame.payload.to_vec() });
+                Input::Activity { conn }
+            }
+            OpCode::Continuation => {
+                let Some(p) = partial.as_mut() else {
+                    break Reason::Io("a continuation frame without a message".into());
+                };
+                if p.data.len().saturating_add(frame.payload.len()) > max_message {
+                    break Reason::MessageTooLarge { limit: max_message };
+                }
+                p.data.extend_from_slice(&frame.payload);
+                if frame.fin {
+                    let whole = partial.take().map(|p| (p.text, p.data)).unwrap_or_default();
+                    message_input(conn, whole.0, &whole.1)
+                } else {
+                    Input::Activity { conn }
+                }
+            }
+            OpCode::Close => {
+                let (code, text) = parse_close(&frame.payload);
+                break Reason::Closed { code, reason: text };
+            }
+            OpCode::Ping | OpCode::Pong => Input::Activity { conn },
+        };
+        if !send(tx, input).await {
+            return;
+        }
+    };
+    tracing::debug!(%conn, %reason, "socket ended");
+    let _ = tx.send(FromSocket::Input(Input::SocketClosed { conn, reason })).await;
+}
+
+#[derive(Debug)]
+struct LoopGone;
+
+impl std::fmt::Display for LoopGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the session loop is gone")
+    }
+}
+
+impl std::error::Error for LoopGone {}
+
+async fn send(tx: &mpsc::Sender<FromSocket>, input: Input) -> bool {
+    tx.send(FromSocket::Input(input)).await.is_ok()
+}
+
+/// A complete message → the machine's input: decoded here, on the reader's task, so decoding
+/// runs in parallel with the loop.
+fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
+    if !text {
+        return Input::Skipped { conn, frame: SkippedFrame::Binary { len: payload.len() } };
+    }
+    if std::str::from_utf8(payload).is_err() {
+        return Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: Some(payload.len()) } };
+    }
+    match decode_event_bytes(payload) {
+        Ok(event) => Input::Event { conn, event },
+        Err(error) => Input::Undecodable { conn, error },
+    }
+}
+
+fn parse_close(payload: &[u8]) -> (Option<u16>, String) {
+    if payload.len() < 2 {
+        return (None, String::new());
+    }
+    let code = u16::from_be_bytes([payload[0], payload[1]]);
+    let reason = String::from_utf8_lossy(&payload[2..]).chars().take(123).collect();
+    (Some(code), reason)
+}
+
+/// Writes a frame and flushes (TLS buffers until flushed).
+pub(crate) async fn write_and_flush(w: &mut Writer, frame: Frame<'_>) -> Result<(), WebSocketError> {
+    w.write_frame(frame).await?;
+    w.flush().await
+}
+
+/// A boxed future, for the close tasks.
+pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Writes a close frame (best effort, bounded by `limit`) and drops the socket.
+pub(crate) fn close_socket(mut w: Box<Writer>, code: u16, limit: std::time::Duration) -> BoxFuture {
+    Box::pin(async move {
+        let _ = tokio::time::timeout(limit, write_and_flush(&mut w, Frame::close(code, b""))).await;
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_matches_rfc_6455_example() {
+        assert_eq!(expected_accept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[test]
+    fn h2_is_removed_from_alpn() {
+        let mut c = (*default_tls().unwrap()).clone();
+        c.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let c = websocket_tls(Arc::new(c));
+        assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert_eq!(default_tls().unwrap().alpn_protocols, vec![b"http/1.1".to_vec()]);
+    }
+
+    #[test]
+    fn close_payloads() {
+        assert_eq!(parse_close(&[]), (None, String::new()));
+        assert_eq!(parse_close(&[0x03, 0xE8, b'o', b'k']), (Some(1000), "ok".into()));
+        assert_eq!(parse_close(&[0x03]), (None, String::new()));
+    }
+
+    #[test]
+    fn messages_become_inputs() {
+        let c = ConnId(1);
+        assert!(matches!(message_input(c, true, br#"{"type":"hello"}"#), Input::Event { .. }));
+        assert!(matches!(message_input(c, true, b"{nope"), Input::Undecodable { .. }));
+        assert!(matches!(
+            message_input(c, true, b"\xff\xfe"),
+            Input::Skipped { frame: SkippedFrame::InvalidUtf8 { len: Some(2) }, .. }
+        ));
+        assert!(matches!(
+            message_input(c, false, b"abc"),
+            Input::Skipped { frame: SkippedFrame::Binary { len: 3 }, .. }
+        ));
+    }
+}

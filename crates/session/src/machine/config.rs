@@ -1,0 +1,226 @@
+//! The session's configuration, with documented defaults.
+
+use slack_rtm_codec::ConnectConfig;
+use std::time::Duration;
+
+/// Everything the sans-IO [`Session`](super::Session) needs to know, except the token (which
+/// only the code that calls `rtm.connect` ever sees).
+///
+/// Every field has a default chosen for Slack's published limits; see each sub-config.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// How `rtm.connect` is called and which socket URLs are acceptable.
+    pub connect: ConnectConfig,
+    /// Application-level ping on an idle connection.
+    pub keepalive: KeepaliveConfig,
+    /// Connection deadlines (socket open, `hello`).
+    pub timeouts: Timeouts,
+    /// Backoff between connection attempts.
+    pub reconnect: ReconnectPolicy,
+    /// Outgoing flow control.
+    pub send_rate: SendRate,
+    /// Limits on outgoing messages: queue size, deadlines.
+    pub sending: SendingConfig,
+    /// Duplicate suppression across a make-before-break reconnect.
+    pub dedupe: DedupeConfig,
+}
+
+impl SessionConfig {
+    /// The defaults, with the given `rtm.connect` configuration.
+    pub fn new(connect: ConnectConfig) -> Self {
+        Self { connect, ..Self::default() }
+    }
+}
+
+/// Application-level keepalive.
+///
+/// When no frame at all has arrived for `idle_ping`, the session sends
+/// `{"type":"ping"}`. Any frame (not only the `pong`) proves the connection alive. If nothing
+/// arrives within `pong_timeout` after the ping, the connection is declared dead and replaced.
+/// Time during which the application is not reading events (backpressure) does not count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeepaliveConfig {
+    /// Idle time before a ping. Default 5 s (the official Node client's interval).
+    pub idle_ping: Duration,
+    /// Silence after a ping before the connection is declared dead. Default 10 s.
+    pub pong_timeout: Duration,
+}
+
+impl Default for KeepaliveConfig {
+    fn default() -> Self {
+        Self { idle_ping: Duration::from_secs(5), pong_timeout: Duration::from_secs(10) }
+    }
+}
+
+impl KeepaliveConfig {
+    /// A keepalive with the given intervals.
+    pub fn new(idle_ping: Duration, pong_timeout: Duration) -> Self {
+        Self { idle_ping, pong_timeout }
+    }
+}
+
+/// Connection deadlines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// Longest time to open the socket (TCP, TLS, WebSocket handshake). Never later than the
+    /// socket URL's 30 s life in any case. Default 10 s.
+    pub open: Duration,
+    /// Longest wait for `hello` once the socket is open. Default 10 s.
+    pub hello: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self { open: Duration::from_secs(10), hello: Duration::from_secs(10) }
+    }
+}
+
+impl Timeouts {
+    /// Deadlines with the given values.
+    pub fn new(open: Duration, hello: Duration) -> Self {
+        Self { open, hello }
+    }
+}
+
+/// Exponential backoff with full jitter between connection attempts.
+///
+/// Before attempt `n` (1 for the first retry), the session waits a uniformly random time in
+/// `[0, min(max, initial × multiplier^(n-1))]`, and never less than a `Retry-After` the server
+/// asked for. The attempt counter goes back to zero only once a connection has stayed up for
+/// `healthy_after`, so a server that accepts and then drops connections still sees growing
+/// delays.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct ReconnectPolicy {
+    /// The first ceiling. Default 1 s.
+    pub initial: Duration,
+    /// The largest ceiling. Default 60 s (`rtm.connect` is Tier 1: about one call a minute).
+    pub max: Duration,
+    /// Growth factor of the ceiling per failed attempt. Default 2.0 (values below 1 are
+    /// treated as 1).
+    pub multiplier: f64,
+    /// How long a connection must stay up before the backoff resets. Default 30 s.
+    pub healthy_after: Duration,
+    /// Give up (stop with [`Fatal::GaveUp`](super::Fatal::GaveUp)) when this many retries in a
+    /// row have failed. Default `None`: retry forever on retryable errors.
+    pub max_retries: Option<u32>,
+    /// Seed of the jitter generator. `None` (the default) seeds it randomly per session, so
+    /// that many clients do not reconnect in lockstep; tests set it to get reproducible delays.
+    pub jitter_seed: Option<u64>,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            multiplier: 2.0,
+            healthy_after: Duration::from_secs(30),
+            max_retries: None,
+            jitter_seed: None,
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// A policy with the given ceilings and the other defaults.
+    pub fn new(initial: Duration, max: Duration) -> Self {
+        Self { initial, max, ..Self::default() }
+    }
+}
+
+/// A token bucket for outgoing messages (`message`, `typing`, `presence_query`).
+///
+/// Slack tolerates short bursts but answers sustained sending above one message a second with
+/// a `-1` "slow down" error and then a disconnect. The bucket holds `burst` tokens and refills
+/// one every `interval`. On a `-1` reply the interval doubles (up to 16 × the configured one)
+/// and the message is queued again; after `recovery` without another `-1` it halves back
+/// step by step. Pings and `presence_sub` (one per connection) bypass the bucket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendRate {
+    /// Time per token. Default 1 s (1 message/s sustained).
+    pub interval: Duration,
+    /// Bucket size. Default 3. Zero is treated as one.
+    pub burst: u32,
+    /// Quiet time after a `-1` before the rate recovers one step. Default 60 s.
+    pub recovery: Duration,
+    /// Minimum spacing of `typing` indicators per channel. Default 3 s (Slack's rule). A
+    /// `typing` submitted while one for the same channel is queued, or less than this after one
+    /// was sent, is dropped and resolves at once with [`Ack::Throttled`](super::Ack::Throttled).
+    pub typing_interval: Duration,
+}
+
+impl Default for SendRate {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(1),
+            burst: 3,
+            recovery: Duration::from_secs(60),
+            typing_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+impl SendRate {
+    /// A rate of one message per `interval` with the given burst, other values default.
+    pub fn new(interval: Duration, burst: u32) -> Self {
+        Self { interval, burst, ..Self::default() }
+    }
+}
+
+/// Limits on outgoing messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SendingConfig {
+    /// Most requests outstanding at once (queued, being written, or awaiting their reply).
+    /// A submit beyond it fails with [`SubmitError::QueueFull`](super::SubmitError::QueueFull).
+    /// Default 1024.
+    pub queue_capacity: usize,
+    /// Longest wait for the reply after a frame is handed to the socket. Default 10 s.
+    pub ack_timeout: Duration,
+    /// Longest time a request may wait in the queue before being written (e.g. while
+    /// disconnected). Default 60 s. Such a request was never sent.
+    pub queue_timeout: Duration,
+    /// How many times a message refused with `-1` ("slow down") is queued again before the
+    /// error is returned. Default 3.
+    pub slow_down_retries: u32,
+}
+
+impl Default for SendingConfig {
+    fn default() -> Self {
+        Self {
+            queue_capacity: 1024,
+            ack_timeout: Duration::from_secs(10),
+            queue_timeout: Duration::from_secs(60),
+            slow_down_retries: 3,
+        }
+    }
+}
+
+/// Duplicate suppression when two connections overlap (make-before-break after `goodbye`).
+///
+/// While two sockets are open, and for `window` after the old one closes, events are keyed by
+/// `channel`+`ts` (messages), `client_msg_id`, or type+`event_ts`, and an event whose key was
+/// already seen is dropped. Events with no such key (`user_typing`, `presence_change`, …) are
+/// not deduplicated. At most `capacity` keys are kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DedupeConfig {
+    /// How long keys are remembered. Default 30 s.
+    pub window: Duration,
+    /// Most keys remembered. Default 8192.
+    pub capacity: usize,
+    /// How long an old connection may stay open after the new one said `hello`, to collect the
+    /// replies it still owes. Default 5 s.
+    pub drain: Duration,
+}
+
+impl Default for DedupeConfig {
+    fn default() -> Self {
+        Self { window: Duration::from_secs(30), capacity: 8192, drain: Duration::from_secs(5) }
+    }
+}

@@ -1,0 +1,309 @@
+//! Duplicate suppression across two overlapping connections.
+
+use slack_rtm_codec::types::event::Message;
+use slack_rtm_codec::types::{Event, Ts};
+use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::time::{Duration, Instant};
+
+/// A fixed-key hasher: keys are 64-bit fingerprints, so a collision (dropping a genuine event)
+/// has a probability around 2^-64 per pair.
+#[derive(Clone, Copy, Debug, Default)]
+struct FixedState;
+
+impl BuildHasher for FixedState {
+    type Hasher = std::collections::hash_map::DefaultHasher;
+    fn build_hasher(&self) -> Self::Hasher {
+        std::collections::hash_map::DefaultHasher::new()
+    }
+}
+
+/// Pass-through hasher for the set of fingerprints (they are already hashes).
+#[derive(Clone, Copy, Debug, Default)]
+struct IdentityState;
+
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl BuildHasher for IdentityState {
+    type Hasher = IdentityHasher;
+    fn build_hasher(&self) -> IdentityHasher {
+        IdentityHasher::default()
+    }
+}
+
+fn fingerprint(parts: &[&str]) -> u64 {
+    let mut h = FixedState.build_hasher();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+fn message_key(m: &Message) -> Option<u64> {
+    let subtype = m.subtype.as_ref().map(|s| s.as_str()).unwrap_or("");
+    if let (Some(channel), Some(ts)) = (&m.channel, &m.ts) {
+        return Some(fingerprint(&["m", channel.as_str(), ts.as_str(), subtype]));
+    }
+    if let Some(id) = &m.client_msg_id {
+        return Some(fingerprint(&["c", id, subtype]));
+    }
+    m.event_ts.as_ref().map(|ts| fingerprint(&["e", "message", ts.as_str(), subtype]))
+}
+
+fn event_ts(event: &Event) -> Option<&Ts> {
+    macro_rules! with_event_ts {
+        ($($variant:ident),* $(,)?) => {
+            match event {
+                $( Event::$variant(e) => e.event_ts.as_ref(), )*
+                _ => None,
+            }
+        };
+    }
+    with_event_ts!(
+        ReactionAdded,
+        ReactionRemoved,
+        PinAdded,
+        PinRemoved,
+        StarAdded,
+        StarRemoved,
+        MemberJoinedChannel,
+        MemberLeftChannel,
+        ChannelCreated,
+        ChannelJoined,
+        ChannelLeft,
+        ChannelDeleted,
+        ChannelRename,
+        ChannelArchive,
+        ChannelUnarchive,
+        ChannelMarked,
+        ChannelHistoryChanged,
+        ChannelShared,
+        ChannelUnshared,
+        ImCreated,
+        ImOpen,
+        ImClose,
+        ImMarked,
+        ImHistoryChanged,
+        GroupMarked,
+        GroupOpen,
+        GroupJoined,
+        GroupLeft,
+        GroupClose,
+        GroupRename,
+        GroupArchive,
+        GroupUnarchive,
+        GroupHistoryChanged,
+        FileCreated,
+        FileShared,
+        FileUnshared,
+        FilePublic,
+        FilePrivate,
+        FileChange,
+        FileDeleted,
+        FileCommentAdded,
+        FileCommentEdited,
+        FileCommentDeleted,
+        PrefChange,
+        TeamJoin,
+        TeamRename,
+        TeamPrefChange,
+        TeamDomainChange,
+        TeamPlanChange,
+        TeamProfileChange,
+        TeamProfileDelete,
+        TeamProfileReorder,
+        EmailDomainChanged,
+        AccountsChanged,
+        CommandsChanged,
+        EmojiChanged,
+        BotAdded,
+        BotChanged,
+        ExternalOrgMigrationStarted,
+        ExternalOrgMigrationFinished,
+        UserChange,
+        UserStatusChanged,
+        UserProfileChanged,
+        UserHuddleChanged,
+        DndUpdated,
+        DndUpdatedUser,
+        SubteamCreated,
+        SubteamUpdated,
+        SubteamMembersChanged,
+        SubteamSelfAdded,
+        SubteamSelfRemoved,
+        DesktopNotification,
+        MobileInAppNotification,
+    )
+}
+
+/// The deduplication key of an event, if it has one.
+pub(crate) fn key(event: &Event) -> Option<u64> {
+    match event {
+        Event::Message(m) => message_key(m),
+        Event::Unknown { raw, .. } => Some(fingerprint(&["u", raw.as_str()])),
+        other => event_ts(other).map(|ts| fingerprint(&["e", other.event_type(), ts.as_str()])),
+    }
+}
+
+/// Keys seen recently, bounded in time and in count.
+#[derive(Debug)]
+pub(crate) struct Dedupe {
+    window: Duration,
+    capacity: usize,
+    order: VecDeque<(Instant, u64)>,
+    seen: HashSet<u64, IdentityState>,
+    /// Deduplication is on while this is in the future (or `None` = off).
+    active_until: Option<Instant>,
+    /// On without an end (two connections are open).
+    overlapping: bool,
+}
+
+impl Dedupe {
+    pub(crate) fn new(window: Duration, capacity: usize) -> Self {
+        Self {
+            window,
+            capacity: capacity.max(1),
+            order: VecDeque::new(),
+            seen: HashSet::with_hasher(IdentityState),
+            active_until: None,
+            overlapping: false,
+        }
+    }
+
+    /// Two connections are open from now on.
+    pub(crate) fn start_overlap(&mut self) {
+        self.overlapping = true;
+    }
+
+    /// The old connection closed at `now`: keep checking for `window`.
+    pub(crate) fn end_overlap(&mut self, now: Instant) {
+        if self.overlapping {
+            self.overlapping = false;
+            self.active_until = Some(now + self.window);
+        }
+    }
+
+    fn active(&mut self, now: Instant) -> bool {
+        if self.overlapping {
+            return true;
+        }
+        match self.active_until {
+            Some(t) if now < t => true,
+            Some(_) => {
+                self.active_until = None;
+                self.order.clear();
+                self.seen.clear();
+                self.seen.shrink_to(64);
+                self.order.shrink_to(64);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Whether `event` is a duplicate of one already delivered; records it otherwise.
+    pub(crate) fn is_duplicate(&mut self, event: &Event, now: Instant) -> bool {
+        if !self.active(now) {
+            return false;
+        }
+        let Some(k) = key(event) else { return false };
+        while let Some(&(t, old)) = self.order.front() {
+            if now.saturating_duration_since(t) < self.window && self.order.len() < self.capacity {
+                break;
+            }
+            self.order.pop_front();
+            self.seen.remove(&old);
+        }
+        if self.seen.contains(&k) {
+            return true;
+        }
+        self.seen.insert(k);
+        self.order.push_back((now, k));
+        false
+    }
+
+    /// Keys currently remembered.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(json: &str) -> Event {
+        Event::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn keys() {
+        let a = ev(r#"{"type":"message","channel":"C1","ts":"1.1","text":"a"}"#);
+        let a2 = ev(r#"{"type":"message","channel":"C1","ts":"1.1","text":"different text"}"#);
+        let b = ev(r#"{"type":"message","channel":"C2","ts":"1.1","text":"a"}"#);
+        let edit = ev(r#"{"type":"message","subtype":"message_changed","channel":"C1","ts":"1.1"}"#);
+        assert_eq!(key(&a), key(&a2));
+        assert_ne!(key(&a), key(&b));
+        assert_ne!(key(&a), key(&edit));
+        let c1 = ev(r#"{"type":"message","client_msg_id":"x-1","text":"a"}"#);
+        let c2 = ev(r#"{"type":"message","client_msg_id":"x-2","text":"a"}"#);
+        assert!(key(&c1).is_some());
+        assert_ne!(key(&c1), key(&c2));
+        let r1 = ev(
+            r#"{"type":"reaction_added","user":"U1","reaction":"x","item":{"type":"message","channel":"C1","ts":"1.1"},"event_ts":"5.5"}"#,
+        );
+        assert!(matches!(r1, Event::ReactionAdded(_)), "{r1:?}");
+        assert!(key(&r1).is_some());
+        assert_eq!(key(&ev(r#"{"type":"user_typing","channel":"C1","user":"U1"}"#)), None);
+        assert!(key(&ev(r#"{"type":"brand_new","x":1}"#)).is_some());
+    }
+
+    #[test]
+    fn only_active_during_overlap_and_window() {
+        let t0 = Instant::now();
+        let mut d = Dedupe::new(Duration::from_secs(10), 100);
+        let a = ev(r#"{"type":"message","channel":"C1","ts":"1.1","text":"a"}"#);
+        assert!(!d.is_duplicate(&a, t0));
+        assert!(!d.is_duplicate(&a, t0), "off: nothing is recorded");
+        d.start_overlap();
+        assert!(!d.is_duplicate(&a, t0));
+        assert!(d.is_duplicate(&a, t0));
+        d.end_overlap(t0 + Duration::from_secs(1));
+        assert!(d.is_duplicate(&a, t0 + Duration::from_secs(5)));
+        assert!(!d.is_duplicate(&a, t0 + Duration::from_secs(11)), "window over: off and cleared");
+        assert_eq!(d.len(), 0);
+    }
+
+    #[test]
+    fn bounded_by_capacity_and_time() {
+        let t0 = Instant::now();
+        let mut d = Dedupe::new(Duration::from_secs(10), 50);
+        d.start_overlap();
+        for i in 0..1000 {
+            let m = ev(&format!(r#"{{"type":"message","channel":"C1","ts":"{i}.0"}}"#));
+            assert!(!d.is_duplicate(&m, t0));
+            assert!(d.len() <= 50);
+        }
+        let m = ev(r#"{"type":"message","channel":"C1","ts":"999.0"}"#);
+        assert!(d.is_duplicate(&m, t0));
+        let later = ev(r#"{"type":"message","channel":"C1","ts":"x"}"#);
+        d.is_duplicate(&later, t0 + Duration::from_secs(20));
+        assert_eq!(d.len(), 1, "expired keys are dropped");
+    }
+}
