@@ -1,1 +1,118 @@
-//! Work in progress.
+//! # slack-rtm
+//!
+//! A fast, reliable client for Slack's Real Time Messaging (RTM) API: one call gives you a
+//! live session — typed events in, acknowledged messages out — that reconnects by itself,
+//! keeps the connection alive, respects Slack's rate limits, and never loses or double-posts a
+//! message without telling you.
+//!
+//! ## A complete bot
+//!
+//! ```
+//! use slack_rtm::{Client, Event, SessionEvent};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! #   let emu = slack_rtm_emulator::Emulator::start(Default::default()).await?;
+//! #   let token = emu.token();
+//!     // let token = std::env::var("SLACK_TOKEN")?;
+//!     let (client, mut events) = Client::builder(token)
+//! #       .api_url(&emu.api_url()).allow_insecure(true)
+//!         .connect()
+//!         .await?;
+//!     let me = client.self_info().map(|s| s.id);
+//! #   emu.post_message(&emu.general_channel(), &emu.second_user().user, "ping");
+//!     while let Some(event) = events.next().await {
+//!         if let SessionEvent::Rtm(Event::Message(msg)) = event {
+//!             if msg.user.is_none() || msg.user == me || msg.subtype.is_some() {
+//!                 continue; // skip bots, ourselves, edits and joins
+//!             }
+//!             let (Some(channel), Some(ts)) = (msg.channel, msg.ts) else { continue };
+//!             let text = format!("you said: {}", msg.text.unwrap_or_default());
+//!             let posted = client.send_message(channel, text).in_thread(ts).await?;
+//!             println!("replied, ts {:?}", posted.ts);
+//! #           break;
+//!         }
+//!     }
+//!     client.shutdown().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## What the session does for you
+//!
+//! - **Connecting**: calls `rtm.connect` (token only in the `Authorization` header), opens the
+//!   single-use URL within its 30 s life, waits for `hello`.
+//! - **Keepalive**: an application-level ping after 5 s of silence; a connection that stays
+//!   silent is replaced.
+//! - **Reconnecting** on `goodbye`, `team_migration_started`, errors, drops and dead
+//!   keepalives, with exponential backoff and full jitter, honouring `Retry-After`. `goodbye`
+//!   reconnects make-before-break, and events seen on both sockets are delivered once. A
+//!   [`SessionEvent::Gap`] tells you when events may have been missed.
+//! - **Fatal errors stop it**: `invalid_auth`, `account_inactive`, `not_allowed_token_type`, …
+//!   end the session with [`SessionEvent::Stopped`] instead of looping.
+//! - **Sending**: every message resolves to its ack ([`Posted`]) or a typed [`SendError`].
+//!   Messages not yet written when a connection drops go out after the next `hello`, exactly
+//!   once; a message whose connection died after writing it is reported
+//!   [`SendError::Unconfirmed`] — never silently lost, never posted twice.
+//! - **Flow control**: 1 message/s sustained with a small burst (Slack's limit); a "slow
+//!   down" reply slows it further; `typing` at most once per 3 s per channel; a bounded queue.
+//! - **Presence**: [`Client::subscribe_presence`] is re-sent after every reconnect; both
+//!   `presence_change` forms arrive as one type.
+//!
+//! See `docs/delivery.md` in the repository for the exact guarantees.
+//!
+//! ## Who can use RTM
+//!
+//! Classic Slack apps (bot tokens with the plain `bot` scope) and user tokens with the
+//! `client` scope. Apps with granular permissions get `not_allowed_token_type` (a fatal
+//! [`ApiError`]): they must use Socket Mode.
+//!
+//! ## Features
+//!
+//! - `hyper` (default): the built-in HTTP transport ([`HyperTransport`]), rustls with the
+//!   `ring` provider and webpki roots.
+//! - `aws-lc-rs`: use the aws-lc-rs crypto provider instead of ring.
+//! - `native-roots`: trust the operating system's certificates instead of webpki roots.
+//! - `emulator`: re-exports [`emulator`], a local Slack for your tests.
+//!
+//! ## Layers
+//!
+//! This crate is a thin facade. The types alone are in [`types`] (serde only); the sans-IO
+//! codec in [`codec`]; the session's runtime-free state machine in [`machine`], for driving it
+//! from another runtime or WebSocket library.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod builder;
+mod client;
+mod error;
+
+pub use builder::ClientBuilder;
+pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
+pub use error::{Error, ErrorKind};
+
+pub use slack_rtm_codec as codec;
+pub use slack_rtm_codec::{
+    BoxError, ConnectConfig, ConnectError, ConnectResponse, DynHttpTransport, HttpTransport,
+};
+pub use slack_rtm_session::machine;
+pub use slack_rtm_session::machine::{
+    Ack, Fatal, KeepaliveConfig, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,
+    State, Warning,
+};
+pub use slack_rtm_types as types;
+pub use slack_rtm_types::event;
+pub use slack_rtm_types::{
+    ApiError, ApiWarning, BotId, ChannelId, ClientMessage, ConnectOptions, EnterpriseId, Event,
+    OutgoingMessage, RawJson, SelfInfo, TeamId, TeamInfo, Token, Ts, UserId,
+};
+
+/// The `http` crate, for writing a custom [`HttpTransport`].
+pub use http;
+
+#[cfg(feature = "hyper")]
+pub use slack_rtm_hyper::HyperTransport;
+
+/// A local Slack for tests (feature `emulator`): see [`emulator::Emulator`].
+#[cfg(feature = "emulator")]
+pub use slack_rtm_emulator as emulator;

@@ -1,0 +1,148 @@
+//! Command-line arguments.
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes (documented in `--help`).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Any other failure.
+    pub const OTHER: u8 = 1;
+    /// Bad usage (clap also uses 2).
+    pub const USAGE: u8 = 2;
+    /// Authentication or authorization failure: a token Slack will never accept (invalid_auth,
+    /// account_inactive, not_allowed_token_type, missing_scope, …).
+    pub const AUTH: u8 = 3;
+    /// Rate limited (HTTP 429 / ratelimited).
+    pub const RATE_LIMITED: u8 = 4;
+    /// Network failure: connection refused, TLS, timeout, 5xx, an HTML page instead of JSON.
+    pub const NETWORK: u8 = 5;
+    /// Some messages were not acknowledged (`send`).
+    pub const NOT_ALL_SENT: u8 = 6;
+}
+
+const AFTER_HELP: &str = "\
+Token: set SLACK_TOKEN, or pass --token-file PATH. A token given with --token is visible to
+every user of this machine in `ps`: it works, with a warning.
+
+Exit codes:
+  0  success
+  1  other failure
+  2  bad usage
+  3  authentication failure (invalid_auth, account_inactive, not_allowed_token_type, ...)
+  4  rate limited (HTTP 429)
+  5  network failure (connect, TLS, timeout, HTTP 5xx, non-JSON answer)
+  6  send: some messages were not acknowledged
+
+Try it without a token:  slack-rtm demo";
+
+/// A command-line client for Slack's Real Time Messaging (RTM) API.
+#[derive(Debug, Parser)]
+#[command(name = "slack-rtm", version, about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Less logging on stderr (-q errors only, -qq nothing).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub quiet: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where to connect and with which token.
+#[derive(Debug, Clone, ClapArgs)]
+pub struct ConnOpts {
+    /// Web API base URL (default https://slack.com/api/). http:// is accepted only for loopback
+    /// addresses (a local emulator) or with --insecure.
+    #[arg(long, env = "SLACK_API_URL")]
+    pub api_url: Option<String>,
+    /// Read the token from this file (first line).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// The token itself (discouraged: visible in `ps`; prefer SLACK_TOKEN or --token-file).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Allow http:// and ws:// to non-loopback hosts.
+    #[arg(long)]
+    pub insecure: bool,
+    /// Send batch_presence_aware=true (presence_change events carry `users`).
+    #[arg(long)]
+    pub batch_presence: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Call rtm.connect once and print the team, the connecting user, the socket URL's expiry
+    /// and any warnings.
+    Connect {
+        /// Connection options.
+        #[command(flatten)]
+        conn: ConnOpts,
+        /// Print the answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stream events until Ctrl-C. Reconnects are reported on stderr.
+    Tail {
+        /// Connection options.
+        #[command(flatten)]
+        conn: ConnOpts,
+        /// One JSON object per line (NDJSON) instead of human-readable lines.
+        #[arg(long)]
+        json: bool,
+        /// Only events of these types (repeatable), e.g. --type message --type reaction_added.
+        #[arg(long = "type", value_name = "TYPE")]
+        types: Vec<String>,
+        /// Only events in these channels (repeatable).
+        #[arg(long = "channel", value_name = "CHANNEL")]
+        channels: Vec<String>,
+        /// Stop after this many printed events.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Subscribe to the presence of these users (repeatable).
+        #[arg(long = "presence", value_name = "USER")]
+        presence: Vec<String>,
+    },
+    /// Post messages and print each acknowledgement's ts. Without --text, posts one message per
+    /// line of standard input, paced by the rate limit.
+    Send {
+        /// Connection options.
+        #[command(flatten)]
+        conn: ConnOpts,
+        /// The channel id (C…, G…, D…).
+        #[arg(long)]
+        channel: String,
+        /// The text; read from stdin (one message per line) when absent.
+        #[arg(long)]
+        text: Option<String>,
+        /// Reply in this thread.
+        #[arg(long, value_name = "TS")]
+        thread: Option<String>,
+        /// Messages per second to send at most (Slack allows about 1 sustained).
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+    },
+    /// Run the local Slack emulator standalone: prints its API URL and a valid token.
+    Emulator {
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Serve https:// and wss:// with a self-signed certificate (written to stdout as PEM).
+        #[arg(long)]
+        tls: bool,
+    },
+    /// A live demo against the embedded emulator, no token needed: a bot answers simulated
+    /// users who talk, type, change presence and trigger a reconnect; ends with a summary.
+    Demo {
+        /// How long to run.
+        #[arg(long, default_value_t = 20)]
+        seconds: u64,
+        /// Print the summary as JSON (for tests and scripts).
+        #[arg(long)]
+        json: bool,
+    },
+}

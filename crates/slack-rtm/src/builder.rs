@@ -1,0 +1,242 @@
+use crate::{Client, Error, Events};
+use slack_rtm_codec::{ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport};
+use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
+use slack_rtm_types::Token;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Configures and starts a [`Client`]. Made by [`Client::builder`].
+///
+/// Every setting has a default suited to Slack's published limits; most bots only set the
+/// token.
+#[must_use = "a builder does nothing until `.connect().await`"]
+pub struct ClientBuilder {
+    token: Token,
+    api_url: Option<String>,
+    allow_insecure: bool,
+    method: HttpMethod,
+    session: SessionConfig,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    proxy: Option<String>,
+    proxy_from_env: bool,
+    transport: Option<Arc<dyn DynHttpTransport>>,
+    event_capacity: usize,
+    connect_timeout: Option<Duration>,
+    max_message_bytes: Option<usize>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("token", &self.token)
+            .field("api_url", &self.api_url)
+            .field("allow_insecure", &self.allow_insecure)
+            .field("session", &self.session)
+            .field("custom_tls", &self.tls.is_some())
+            .field("proxy", &self.proxy.as_ref().map(|_| "…"))
+            .field("custom_transport", &self.transport.is_some())
+            .field("event_capacity", &self.event_capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(token: Token) -> Self {
+        Self {
+            token,
+            api_url: None,
+            allow_insecure: false,
+            method: HttpMethod::Get,
+            session: SessionConfig::default(),
+            tls: None,
+            proxy: None,
+            proxy_from_env: true,
+            transport: None,
+            event_capacity: 1024,
+            connect_timeout: Some(Duration::from_secs(60)),
+            max_message_bytes: None,
+        }
+    }
+
+    /// Batch presence events: `presence_change` then lists several users at once (`users`).
+    /// Both forms arrive as the same [`crate::event::PresenceChange`]. Default `false`.
+    pub fn batch_presence_aware(mut self, on: bool) -> Self {
+        self.session.connect.options.batch_presence_aware = on;
+        self
+    }
+
+    /// Receive presence events only for users subscribed with [`Client::subscribe_presence`].
+    /// Default `true` (Slack no longer sends unsolicited presence events anyway).
+    pub fn presence_sub(mut self, on: bool) -> Self {
+        self.session.connect.options.presence_sub = on;
+        self
+    }
+
+    /// Another Web API base, e.g. a local emulator's `http://127.0.0.1:PORT/api/`. Default
+    /// `https://slack.com/api/`. An `http://` base also needs [`ClientBuilder::allow_insecure`].
+    pub fn api_url(mut self, url: &str) -> Self {
+        self.api_url = Some(url.to_owned());
+        self
+    }
+
+    /// Allow `http://` for the API and `ws://` for the socket (only from an `http://` API base:
+    /// a secure base never accepts a downgrade). For local emulators; never for Slack.
+    pub fn allow_insecure(mut self, on: bool) -> Self {
+        self.allow_insecure = on;
+        self
+    }
+
+    /// Call `rtm.connect` with `POST` and a form body instead of `GET` (Slack prefers `GET`).
+    pub fn use_post(mut self, on: bool) -> Self {
+        self.method = if on { HttpMethod::Post } else { HttpMethod::Get };
+        self
+    }
+
+    /// Application-level keepalive: ping after this much silence, give up on the connection if
+    /// nothing arrives within the pong timeout. Default 5 s / 10 s.
+    pub fn keepalive(mut self, keepalive: KeepaliveConfig) -> Self {
+        self.session.keepalive = keepalive;
+        self
+    }
+
+    /// Backoff between reconnection attempts. Default: 1 s doubling to 2 min, full jitter,
+    /// reset after a connection stayed healthy for a while.
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.session.reconnect = policy;
+        self
+    }
+
+    /// Outgoing flow control. Default: 1 message/s sustained with a small burst, as Slack
+    /// requires.
+    pub fn send_rate(mut self, rate: SendRate) -> Self {
+        self.session.send_rate = rate;
+        self
+    }
+
+    /// The whole session configuration, for settings without a dedicated method (deadlines,
+    /// queue size, dedupe window). The connect settings set on this builder still apply.
+    pub fn session_config(mut self, config: SessionConfig) -> Self {
+        let connect = self.session.connect.clone();
+        self.session = config;
+        self.session.connect = connect;
+        self
+    }
+
+    /// Your own TLS configuration (e.g. trusting a corporate root), used for both the HTTP
+    /// call and the WebSocket. Build it with an explicit crypto provider.
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    /// An HTTP CONNECT proxy for `rtm.connect`, e.g. `http://user:pass@proxy:3128`. Without
+    /// it, `HTTPS_PROXY`/`NO_PROXY` from the environment apply.
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.proxy = Some(url.to_owned());
+        self
+    }
+
+    /// Whether to read `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment when no
+    /// [`ClientBuilder::proxy`] is set. Default `true`.
+    pub fn proxy_from_env(mut self, on: bool) -> Self {
+        self.proxy_from_env = on;
+        self
+    }
+
+    /// Any HTTP client for `rtm.connect` (instead of the built-in hyper transport). Retry,
+    /// rate limiting and decoding stay in the session: the transport only sends.
+    pub fn transport<T: HttpTransport + 'static>(mut self, transport: T) -> Self {
+        self.transport = Some(Arc::new(transport));
+        self
+    }
+
+    /// How many events may wait for the application before the session stops reading the
+    /// socket (backpressure, not unbounded memory). Default 1024.
+    pub fn event_capacity(mut self, capacity: usize) -> Self {
+        self.event_capacity = capacity.max(1);
+        self
+    }
+
+    /// How long [`ClientBuilder::connect`] waits for the first connection (retrying retryable
+    /// failures meanwhile) before giving up. `None` waits forever. Default 60 s.
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Largest reassembled WebSocket message accepted (default 16 MiB); a larger one is
+    /// reported and the connection replaced.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = Some(bytes);
+        self
+    }
+
+    fn connect_config(&self) -> Result<ConnectConfig, Error> {
+        let mut c = self.session.connect.clone();
+        if let Some(url) = &self.api_url {
+            c.api_base =
+                ApiBase::parse(url, self.allow_insecure).map_err(|e| Error::Config(e.to_string()))?;
+        }
+        c.allow_insecure = self.allow_insecure;
+        c.method = self.method;
+        Ok(c)
+    }
+
+    fn http_transport(&self) -> Result<Arc<dyn DynHttpTransport>, Error> {
+        if let Some(t) = &self.transport {
+            return Ok(t.clone());
+        }
+        #[cfg(feature = "hyper")]
+        {
+            let mut b = slack_rtm_hyper::HyperTransport::builder().allow_http(self.allow_insecure);
+            if let Some(tls) = &self.tls {
+                b = b.tls_config(tls.clone());
+            }
+            if let Some(p) = &self.proxy {
+                b = b.proxy(p.clone());
+            } else if self.proxy_from_env {
+                b = b.proxy_from_env();
+            }
+            let t = b.build().map_err(|e| Error::Config(format!("HTTP transport: {e}")))?;
+            Ok(Arc::new(t))
+        }
+        #[cfg(not(feature = "hyper"))]
+        {
+            Err(Error::Config(
+                "no HTTP transport: enable the `hyper` feature or call ClientBuilder::transport".into(),
+            ))
+        }
+    }
+
+    /// Calls `rtm.connect` once and returns its answer, without opening the socket: who you
+    /// are, the workspace, warnings. Useful to check a token (the CLI's `connect`).
+    pub async fn rtm_connect(&self) -> Result<ConnectResponse, Error> {
+        let config = self.connect_config()?;
+        let transport = self.http_transport()?;
+        let request = config.build_request(&self.token).map_err(|e| Error::Config(e.to_string()))?;
+        let response = transport.send_boxed(request).await.map_err(Error::Transport)?;
+        Ok(config.parse_response(&response, std::time::Instant::now())?)
+    }
+
+    /// Starts the session and waits for its first connection (`hello`).
+    ///
+    /// Returns the client handle and the event stream. Fails at once on a fatal error (such
+    /// as `invalid_auth` or `not_allowed_token_type`); retryable failures are retried with
+    /// backoff until [`ClientBuilder::connect_timeout`].
+    pub async fn connect(self) -> Result<(Client, Events), Error> {
+        let mut session = self.session.clone();
+        session.connect = self.connect_config()?;
+        let transport = self.http_transport()?;
+        crate::client::start(crate::client::StartConfig {
+            token: self.token,
+            session,
+            transport,
+            tls: self.tls,
+            event_capacity: self.event_capacity,
+            connect_timeout: self.connect_timeout,
+            max_message_bytes: self.max_message_bytes,
+        })
+        .await
+    }
+}

@@ -1,0 +1,276 @@
+use crate::{ClientBuilder, Error};
+use slack_rtm_codec::DynHttpTransport;
+use slack_rtm_session::driver::{DriverConfig, EventStream, SessionHandle};
+use slack_rtm_session::machine::{Ack, SendError, SessionConfig, SessionEvent, State};
+use slack_rtm_types::client::{OutgoingMessage, Ping};
+use slack_rtm_types::{ChannelId, ClientMessage, SelfInfo, TeamInfo, Token, Ts, UserId};
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// How long [`Client::shutdown`] lets queued messages go out before failing them.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// A connected RTM client: send messages, typing indicators, presence requests, pings.
+///
+/// Cheap to clone (an `Arc` inside), `Send + Sync`: give a clone to every task that sends.
+/// Events arrive on the [`Events`] returned with it by [`ClientBuilder::connect`]. When every
+/// clone and the `Events` are dropped, the session shuts down.
+#[derive(Clone, Debug)]
+pub struct Client {
+    handle: SessionHandle,
+    identity: Arc<Mutex<Option<(SelfInfo, TeamInfo)>>>,
+}
+
+/// A message Slack accepted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Posted {
+    /// The message's timestamp: its id in the channel (use it to thread replies).
+    pub ts: Option<Ts>,
+    /// The text as Slack stored it (links formatted, special characters escaped).
+    pub text: Option<String>,
+}
+
+impl Client {
+    /// Starts configuring a client for this token (`xoxb-…` bot token of a classic app, or a
+    /// user token with the `client` scope).
+    pub fn builder(token: impl Into<Token>) -> ClientBuilder {
+        ClientBuilder::new(token.into())
+    }
+
+    /// Posts a plain-text message; `.await` it for the ack. Add `.in_thread(ts)` to reply in a
+    /// thread:
+    ///
+    /// ```no_run
+    /// # async fn f(client: slack_rtm::Client) -> Result<(), slack_rtm::SendError> {
+    /// let posted = client.send_message("C024BE91L", "Hello").await?;
+    /// client.send_message("C024BE91L", "a reply").in_thread(posted.ts.unwrap()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Text over 4000 characters, an empty channel or a frame over 16 KB fail at once with
+    /// [`SendError::Invalid`]. If the connection drops before the message is written, it is
+    /// sent after the reconnection, once; if it drops after, the error is
+    /// [`SendError::Unconfirmed`] (it may or may not have been posted).
+    pub fn send_message(&self, channel: impl Into<ChannelId>, text: impl Into<String>) -> SendMessage {
+        SendMessage { client: self.clone(), message: OutgoingMessage::new(channel, text) }
+    }
+
+    /// Sends any client message and waits for its outcome.
+    pub async fn send(&self, message: ClientMessage) -> Result<Ack, SendError> {
+        self.handle.send(message).await
+    }
+
+    /// Shows "is typing…" in a channel. At most one per 3 s per channel goes out (Slack's
+    /// rule); extra ones succeed without being sent.
+    pub async fn typing(&self, channel: impl Into<ChannelId>) -> Result<(), SendError> {
+        self.handle.send(ClientMessage::typing(channel)).await.map(|_| ())
+    }
+
+    /// Replaces the set of users whose `presence_change` events this session receives. The set
+    /// is sent again after every reconnection.
+    pub async fn subscribe_presence(&self, users: impl IntoIterator<Item = UserId>) -> Result<(), SendError> {
+        let ids = users.into_iter().collect();
+        self.handle.send(ClientMessage::PresenceSub { ids }).await.map(|_| ())
+    }
+
+    /// Asks for the current presence of up to 500 users; the answers arrive as
+    /// `presence_change` events.
+    pub async fn query_presence(&self, users: impl IntoIterator<Item = UserId>) -> Result<(), SendError> {
+        let ids = users.into_iter().collect();
+        self.handle.send(ClientMessage::PresenceQuery { ids }).await.map(|_| ())
+    }
+
+    /// Sends an application-level ping and returns the round-trip time to its `pong` (queue
+    /// wait included, if the send rate makes it wait).
+    pub async fn ping(&self) -> Result<Duration, SendError> {
+        let start = Instant::now();
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        self.handle.send(ClientMessage::Ping(Ping::with_time(millis))).await?;
+        Ok(start.elapsed())
+    }
+
+    /// The session's state now.
+    pub fn state(&self) -> State {
+        self.handle.state()
+    }
+
+    /// The connecting user, as of the latest connection.
+    pub fn self_info(&self) -> Option<SelfInfo> {
+        self.identity.lock().ok().and_then(|g| g.as_ref().map(|(s, _)| s.clone()))
+    }
+
+    /// The workspace, as of the latest connection.
+    pub fn team_info(&self) -> Option<TeamInfo> {
+        self.identity.lock().ok().and_then(|g| g.as_ref().map(|(_, t)| t.clone()))
+    }
+
+    /// Shuts down: no new sends; queued messages still go out for up to 5 s; every pending
+    /// send is then resolved, the socket closed with code 1000, and [`Events`] ends after
+    /// [`SessionEvent::Stopped`]. Idempotent.
+    pub async fn shutdown(&self) {
+        self.handle.shutdown(DEFAULT_SHUTDOWN_GRACE).await;
+    }
+
+    /// [`Client::shutdown`] with another grace period for queued messages.
+    pub async fn shutdown_with(&self, grace: Duration) {
+        self.handle.shutdown(grace).await;
+    }
+
+    /// The underlying session handle (for `try_submit`, `watch_state`, …).
+    pub fn session(&self) -> &SessionHandle {
+        &self.handle
+    }
+}
+
+/// A message being sent: `.await` it for the [`Posted`] ack. Made by [`Client::send_message`].
+#[must_use = "a message is sent only when awaited"]
+#[derive(Debug)]
+pub struct SendMessage {
+    client: Client,
+    message: OutgoingMessage,
+}
+
+impl SendMessage {
+    /// Reply in the thread of the message with this `ts`.
+    pub fn in_thread(mut self, parent: impl Into<Ts>) -> Self {
+        self.message.thread_ts = Some(parent.into());
+        self
+    }
+
+    /// With [`SendMessage::in_thread`]: also show the reply in the channel.
+    pub fn broadcast(mut self, on: bool) -> Self {
+        self.message.reply_broadcast = Some(on);
+        self
+    }
+}
+
+impl IntoFuture for SendMessage {
+    type Output = Result<Posted, SendError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Result<Posted, SendError>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            match self.client.handle.send(ClientMessage::Message(self.message)).await? {
+                Ack::Posted { ts, text } => Ok(Posted { ts, text }),
+                // Any other ack for a message would be a bug in the session; report it as
+                // "no confirmation" rather than invent a timestamp.
+                _ => Err(SendError::Unconfirmed),
+            }
+        })
+    }
+}
+
+/// The session's events, in order: lifecycle changes ([`SessionEvent::Connected`],
+/// [`SessionEvent::Reconnecting`], [`SessionEvent::Gap`], …) and every server event as
+/// [`SessionEvent::Rtm`].
+///
+/// Read it with `while let Some(event) = events.next().await`. It is a plain async method
+/// rather than a `futures::Stream` so that tokio users need no extra crate; `next` is
+/// cancel-safe, so it can sit in a `tokio::select!`. For a `Stream`, wrap
+/// [`Events::poll_next`] with `futures::stream::poll_fn`.
+///
+/// The buffer is bounded: if the application stops reading, the session stops reading the
+/// socket (backpressure) instead of growing memory. Ends (`None`) after
+/// [`SessionEvent::Stopped`].
+#[derive(Debug)]
+pub struct Events {
+    first: std::vec::IntoIter<SessionEvent>,
+    stream: EventStream,
+    identity: Arc<Mutex<Option<(SelfInfo, TeamInfo)>>>,
+}
+
+impl Events {
+    /// The next event; `None` once the session has stopped and everything was delivered.
+    pub async fn next(&mut self) -> Option<SessionEvent> {
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Polls for the next event.
+    pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        if let Some(e) = self.first.next() {
+            return Poll::Ready(Some(e));
+        }
+        let polled = self.stream.poll_recv(cx);
+        if let Poll::Ready(Some(SessionEvent::Connected { self_, team, .. })) = &polled {
+            if let Ok(mut g) = self.identity.lock() {
+                *g = Some((self_.clone(), team.clone()));
+            }
+        }
+        polled
+    }
+
+    /// The next event if one is ready now.
+    pub fn try_next(&mut self) -> Option<SessionEvent> {
+        let waker = std::task::Waker::noop();
+        match self.poll_next(&mut Context::from_waker(waker)) {
+            Poll::Ready(e) => e,
+            Poll::Pending => None,
+        }
+    }
+}
+
+pub(crate) struct StartConfig {
+    pub token: Token,
+    pub session: SessionConfig,
+    pub transport: Arc<dyn DynHttpTransport>,
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    pub event_capacity: usize,
+    pub connect_timeout: Option<Duration>,
+    pub max_message_bytes: Option<usize>,
+}
+
+/// Starts the driver and waits for the first `Connected` (or a fatal stop).
+pub(crate) async fn start(cfg: StartConfig) -> Result<(Client, Events), Error> {
+    let mut driver = DriverConfig::new(cfg.session, cfg.token, cfg.transport);
+    driver.tls = cfg.tls;
+    driver.event_capacity = cfg.event_capacity;
+    if let Some(max) = cfg.max_message_bytes {
+        driver.max_message_bytes = max;
+    }
+    let (handle, mut stream) =
+        slack_rtm_session::driver::connect(driver).map_err(|e| Error::Config(e.to_string()))?;
+    let identity = Arc::new(Mutex::new(None));
+    let mut first = Vec::new();
+    let mut last_problem = String::from("no attempt finished yet");
+    let wait = async {
+        while let Some(ev) = stream.recv().await {
+            match &ev {
+                SessionEvent::Connected { self_, team, .. } => {
+                    if let Ok(mut g) = identity.lock() {
+                        *g = Some((self_.clone(), team.clone()));
+                    }
+                    first.push(ev);
+                    return Ok(());
+                }
+                SessionEvent::Stopped { error: Some(fatal) } => return Err(Error::Fatal(fatal.clone())),
+                SessionEvent::Stopped { error: None } => return Err(Error::Stopped),
+                SessionEvent::Reconnecting { reason, .. } | SessionEvent::Disconnected { reason } => {
+                    last_problem = reason.to_string();
+                }
+                _ => {}
+            }
+            first.push(ev);
+        }
+        Err(Error::Stopped)
+    };
+    let outcome = match cfg.connect_timeout {
+        Some(t) => match tokio::time::timeout(t, wait).await {
+            Ok(r) => r,
+            Err(_) => {
+                handle.shutdown(Duration::ZERO).await;
+                return Err(Error::ConnectTimeout(t, last_problem));
+            }
+        },
+        None => wait.await,
+    };
+    outcome?;
+    let client = Client { handle, identity: identity.clone() };
+    Ok((client, Events { first: first.into_iter(), stream, identity }))
+}
