@@ -63,8 +63,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// Most inputs handled (and events batched) per loop turn.
 const BATCH: usize = 64;
-/// Capacity of the readers → loop channel.
-const SOCKET_CHANNEL: usize = 256;
+/// Capacity of the readers → loop channel, in messages (each carries up to a reader batch of
+/// 64 inputs, so this bounds the events in flight to about a thousand).
+const SOCKET_CHANNEL: usize = 16;
 /// Longest wait for a close frame to be written.
 const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 /// After the session stopped, how long the loop waits for the application to take the last
@@ -284,10 +285,9 @@ impl EventStream {
 /// the event stream. The first event is [`SessionEvent::Connecting`].
 pub fn connect(config: DriverConfig) -> Result<(SessionHandle, EventStream), DriverError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
-    let tls = match config.tls {
-        Some(c) => socket::websocket_tls(c),
-        None => socket::default_tls().map_err(DriverError::Tls)?,
-    };
+    // The default TLS config (parsing the webpki roots) is built on the first wss:// open,
+    // so a ws:// session never pays for it.
+    let tls = config.tls.map(socket::websocket_tls);
     let capacity = config.session.sending.queue_capacity.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(capacity));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -338,7 +338,8 @@ struct Loop {
     token: Token,
     transport: Arc<dyn DynHttpTransport>,
     connect_cfg: ConnectConfig,
-    tls: Arc<ClientConfig>,
+    /// The WebSocket TLS config; built on first use when the user gave none.
+    tls: Option<Arc<ClientConfig>>,
     max_message: usize,
     write_timeout: Duration,
     connect_timeout: Duration,
@@ -467,6 +468,11 @@ impl Loop {
                     self.closers.spawn(socket::close_socket(writer, 1000, CLOSE_LIMIT));
                 }
             },
+            FromSocket::Inputs(inputs) => {
+                for input in inputs {
+                    self.machine.handle(input, now);
+                }
+            }
             FromSocket::Input(input) => {
                 if let Input::SocketClosed { conn, reason } = &input
                     && let Some(io) = self.conns.remove(conn)
@@ -512,10 +518,16 @@ impl Loop {
             match output {
                 Output::CallConnect => self.call_connect(),
                 Output::OpenSocket { conn, url } => {
+                    if self.tls.is_none() && url.starts_with("wss:") {
+                        match socket::default_tls() {
+                            Ok(c) => self.tls = Some(c),
+                            Err(e) => tracing::error!("cannot build the TLS configuration: {e}"),
+                        }
+                    }
                     let task = tokio::spawn(socket::run_connection(
                         conn,
                         url,
-                        Some(self.tls.clone()),
+                        self.tls.clone(),
                         self.max_message,
                         self.sock_tx.clone(),
                     ));

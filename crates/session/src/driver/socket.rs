@@ -32,6 +32,9 @@ pub(crate) enum FromSocket {
     Opened(ConnId, Box<Writer>),
     /// Something for the machine.
     Input(Input),
+    /// Several frames' inputs, in order (frames that were already buffered are handed over
+    /// together, so a busy socket costs one wake-up of the loop per batch, not per frame).
+    Inputs(Vec<Input>),
     /// A control frame the protocol obliges us to send (pong, close echo).
     Control(ConnId, ControlFrame),
 }
@@ -207,16 +210,32 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
             Ok::<(), LoopGone>(())
         }
     };
+    // Inputs of frames read but not yet handed to the loop. Frames that are already buffered
+    // are read without waiting; the batch goes to the loop when the next read would wait, or
+    // when it is full.
+    let mut pending: Vec<Input> = Vec::with_capacity(READ_BATCH);
     let reason = loop {
-        let frame = match read.read_frame(&mut obligated).await {
+        let result = {
+            let mut next = std::pin::pin!(read.read_frame(&mut obligated));
+            match poll_now(next.as_mut()) {
+                Some(r) => r,
+                None => {
+                    // The same future is awaited below (never dropped half-way: read_frame is
+                    // not cancel-safe); hand over what we have before waiting.
+                    if !flush(tx, &mut pending).await {
+                        return;
+                    }
+                    next.await
+                }
+            }
+        };
+        let frame = match result {
             Ok(f) => f,
             Err(WebSocketError::InvalidUTF8) => {
                 // A single text frame that is not UTF-8: its payload is already consumed, the
                 // stream is still in sync. Report and go on.
-                if send(tx, Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: None } }).await {
-                    continue;
-                }
-                return;
+                pending.push(Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: None } });
+                continue;
             }
             Err(WebSocketError::FrameTooLarge) => break Reason::MessageTooLarge { limit: max_message },
             Err(WebSocketError::UnexpectedEOF) => {
@@ -260,10 +279,14 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
             }
             OpCode::Ping | OpCode::Pong => Input::Activity { conn },
         };
-        if !send(tx, input).await {
+        pending.push(input);
+        if pending.len() >= READ_BATCH && !flush(tx, &mut pending).await {
             return;
         }
     };
+    if !flush(tx, &mut pending).await {
+        return;
+    }
     tracing::debug!(%conn, %reason, "socket ended");
     let _ = tx.send(FromSocket::Input(Input::SocketClosed { conn, reason })).await;
 }
@@ -279,8 +302,29 @@ impl std::fmt::Display for LoopGone {
 
 impl std::error::Error for LoopGone {}
 
-async fn send(tx: &mpsc::Sender<FromSocket>, input: Input) -> bool {
-    tx.send(FromSocket::Input(input)).await.is_ok()
+/// Most frames handed to the loop at once.
+const READ_BATCH: usize = 64;
+
+/// Hands the pending inputs to the loop; `false` if the loop is gone.
+async fn flush(tx: &mpsc::Sender<FromSocket>, pending: &mut Vec<Input>) -> bool {
+    match pending.len() {
+        0 => true,
+        1 => tx.send(FromSocket::Input(pending.remove(0))).await.is_ok(),
+        _ => {
+            let batch = std::mem::replace(pending, Vec::with_capacity(READ_BATCH));
+            tx.send(FromSocket::Inputs(batch)).await.is_ok()
+        }
+    }
+}
+
+/// Polls a future once without a real waker: `Some` if it is ready now. The caller keeps the
+/// future and awaits it properly if not (the next poll registers the real waker).
+fn poll_now<F: Future>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
 }
 
 /// A complete message → the machine's input: decoded here, on the reader's task, so decoding

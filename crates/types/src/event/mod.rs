@@ -352,7 +352,7 @@ events! {
     /// `pong`: the answer to an application-level `ping`.
     "pong" => Pong(Pong),
     /// `message`, with any subtype.
-    "message" => Message(Message),
+    "message" => Message(Box<Message>),
     /// `presence_change`, in either the single (`user`) or batched (`users`) form.
     "presence_change" => PresenceChange(PresenceChange),
     /// `manual_presence_change`: the connecting user changed their own presence.
@@ -362,17 +362,17 @@ events! {
 
     // Public channels.
     /// `channel_marked`: the connecting user's read cursor moved in a public channel.
-    "channel_marked" => ChannelMarked(ConversationMarked),
+    "channel_marked" => ChannelMarked(Box<ConversationMarked>),
     /// `channel_created`: a public channel was created.
-    "channel_created" => ChannelCreated(ChannelCreated),
+    "channel_created" => ChannelCreated(Box<ChannelCreated>),
     /// `channel_joined`: the connecting user joined a public channel.
-    "channel_joined" => ChannelJoined(ChannelJoined),
+    "channel_joined" => ChannelJoined(Box<ChannelJoined>),
     /// `channel_left`: the connecting user left (or was removed from) a public channel.
     "channel_left" => ChannelLeft(ChannelLeft),
     /// `channel_deleted`: a public channel was deleted.
     "channel_deleted" => ChannelDeleted(ChannelDeleted),
     /// `channel_rename`: a public channel was renamed.
-    "channel_rename" => ChannelRename(ChannelRename),
+    "channel_rename" => ChannelRename(Box<ChannelRename>),
     /// `channel_archive`: a public channel was archived.
     "channel_archive" => ChannelArchive(ArchiveChange),
     /// `channel_unarchive`: a public channel was unarchived.
@@ -386,29 +386,29 @@ events! {
 
     // Direct messages.
     /// `im_created`: a direct-message conversation was created.
-    "im_created" => ImCreated(ImCreated),
+    "im_created" => ImCreated(Box<ImCreated>),
     /// `im_open`: the connecting user opened a direct message.
     "im_open" => ImOpen(OpenClose),
     /// `im_close`: the connecting user closed a direct message.
     "im_close" => ImClose(OpenClose),
     /// `im_marked`: the connecting user's read cursor moved in a direct message.
-    "im_marked" => ImMarked(ConversationMarked),
+    "im_marked" => ImMarked(Box<ConversationMarked>),
     /// `im_history_changed`: many messages of a direct message changed at once; refetch.
     "im_history_changed" => ImHistoryChanged(HistoryChanged),
 
     // Private channels (historically "groups").
     /// `group_marked`: the connecting user's read cursor moved in a private channel.
-    "group_marked" => GroupMarked(ConversationMarked),
+    "group_marked" => GroupMarked(Box<ConversationMarked>),
     /// `group_open`: the connecting user opened a private channel.
     "group_open" => GroupOpen(OpenClose),
     /// `group_joined`: the connecting user joined a private channel.
-    "group_joined" => GroupJoined(ChannelJoined),
+    "group_joined" => GroupJoined(Box<ChannelJoined>),
     /// `group_left`: the connecting user left (or was removed from) a private channel.
     "group_left" => GroupLeft(ChannelLeft),
     /// `group_close`: the connecting user closed a private channel.
     "group_close" => GroupClose(OpenClose),
     /// `group_rename`: a private channel was renamed.
-    "group_rename" => GroupRename(ChannelRename),
+    "group_rename" => GroupRename(Box<ChannelRename>),
     /// `group_archive`: a private channel was archived.
     "group_archive" => GroupArchive(ArchiveChange),
     /// `group_unarchive`: a private channel was unarchived.
@@ -418,9 +418,9 @@ events! {
 
     // Channel membership.
     /// `member_joined_channel`: a user joined a channel.
-    "member_joined_channel" => MemberJoinedChannel(MemberJoinedChannel),
+    "member_joined_channel" => MemberJoinedChannel(Box<MemberJoinedChannel>),
     /// `member_left_channel`: a user left a channel.
-    "member_left_channel" => MemberLeftChannel(MemberLeftChannel),
+    "member_left_channel" => MemberLeftChannel(Box<MemberLeftChannel>),
 
     // Files.
     /// `file_created`: a file was created.
@@ -438,31 +438,31 @@ events! {
     /// `file_deleted`: a file was deleted.
     "file_deleted" => FileDeleted(FileDeleted),
     /// `file_comment_added`: a comment was added to a file.
-    "file_comment_added" => FileCommentAdded(FileCommentEvent),
+    "file_comment_added" => FileCommentAdded(Box<FileCommentEvent>),
     /// `file_comment_edited`: a file comment was edited.
-    "file_comment_edited" => FileCommentEdited(FileCommentEvent),
+    "file_comment_edited" => FileCommentEdited(Box<FileCommentEvent>),
     /// `file_comment_deleted`: a file comment was deleted.
     "file_comment_deleted" => FileCommentDeleted(FileCommentDeleted),
 
     // Pins, stars, reactions.
     /// `pin_added`: an item was pinned to a channel.
-    "pin_added" => PinAdded(PinChange),
+    "pin_added" => PinAdded(Box<PinChange>),
     /// `pin_removed`: an item was unpinned from a channel.
-    "pin_removed" => PinRemoved(PinChange),
+    "pin_removed" => PinRemoved(Box<PinChange>),
     /// `star_added`: the connecting user starred an item.
-    "star_added" => StarAdded(StarChange),
+    "star_added" => StarAdded(Box<StarChange>),
     /// `star_removed`: the connecting user unstarred an item.
-    "star_removed" => StarRemoved(StarChange),
+    "star_removed" => StarRemoved(Box<StarChange>),
     /// `reaction_added`: a user reacted to an item.
-    "reaction_added" => ReactionAdded(ReactionChange),
+    "reaction_added" => ReactionAdded(Box<ReactionChange>),
     /// `reaction_removed`: a user removed a reaction.
-    "reaction_removed" => ReactionRemoved(ReactionChange),
+    "reaction_removed" => ReactionRemoved(Box<ReactionChange>),
 
     // Preferences and the workspace.
     /// `pref_change`: one of the connecting user's preferences changed.
     "pref_change" => PrefChange(PrefChange),
     /// `team_join`: a new member joined the workspace.
-    "team_join" => TeamJoin(UserChange),
+    "team_join" => TeamJoin(Box<UserChange>),
     /// `team_rename`: the workspace was renamed.
     "team_rename" => TeamRename(TeamRename),
     /// `team_pref_change`: a workspace preference changed.
@@ -489,13 +489,13 @@ events! {
 
     // Users.
     /// `user_change`: a member's data changed.
-    "user_change" => UserChange(UserChange),
+    "user_change" => UserChange(Box<UserChange>),
     /// `user_status_changed`: a member's status changed.
-    "user_status_changed" => UserStatusChanged(UserChange),
+    "user_status_changed" => UserStatusChanged(Box<UserChange>),
     /// `user_profile_changed`: a member's profile changed.
-    "user_profile_changed" => UserProfileChanged(UserChange),
+    "user_profile_changed" => UserProfileChanged(Box<UserChange>),
     /// `user_huddle_changed`: a member joined or left a huddle.
-    "user_huddle_changed" => UserHuddleChanged(UserChange),
+    "user_huddle_changed" => UserHuddleChanged(Box<UserChange>),
     /// `dnd_updated`: the connecting user's Do Not Disturb settings changed.
     "dnd_updated" => DndUpdated(DndUpdated),
     /// `dnd_updated_user`: another member's Do Not Disturb settings changed.
@@ -503,21 +503,21 @@ events! {
 
     // Emoji, commands, bots.
     /// `emoji_changed`: a custom emoji was added, removed or renamed.
-    "emoji_changed" => EmojiChanged(EmojiChanged),
+    "emoji_changed" => EmojiChanged(Box<EmojiChanged>),
     /// `commands_changed`: a slash command was added or changed.
     "commands_changed" => CommandsChanged(CommandsChanged),
     /// `bot_added`: a bot was added to the workspace.
-    "bot_added" => BotAdded(BotChange),
+    "bot_added" => BotAdded(Box<BotChange>),
     /// `bot_changed`: a bot was changed.
-    "bot_changed" => BotChanged(BotChange),
+    "bot_changed" => BotChanged(Box<BotChange>),
 
     // User groups.
     /// `subteam_created`: a user group was created.
-    "subteam_created" => SubteamCreated(SubteamChange),
+    "subteam_created" => SubteamCreated(Box<SubteamChange>),
     /// `subteam_updated`: a user group was updated.
-    "subteam_updated" => SubteamUpdated(SubteamChange),
+    "subteam_updated" => SubteamUpdated(Box<SubteamChange>),
     /// `subteam_members_changed`: members were added to or removed from a user group.
-    "subteam_members_changed" => SubteamMembersChanged(SubteamMembersChanged),
+    "subteam_members_changed" => SubteamMembersChanged(Box<SubteamMembersChanged>),
     /// `subteam_self_added`: the connecting user was added to a user group.
     "subteam_self_added" => SubteamSelfAdded(SubteamSelf),
     /// `subteam_self_removed`: the connecting user was removed from a user group.
@@ -525,9 +525,9 @@ events! {
 
     // Notifications (user tokens; undocumented by Slack).
     /// `desktop_notification`: what the desktop client would show as a notification.
-    "desktop_notification" => DesktopNotification(DesktopNotification),
+    "desktop_notification" => DesktopNotification(Box<DesktopNotification>),
     /// `mobile_in_app_notification`: what the mobile client would show as a notification.
-    "mobile_in_app_notification" => MobileInAppNotification(MobileInAppNotification),
+    "mobile_in_app_notification" => MobileInAppNotification(Box<MobileInAppNotification>),
 }
 
 #[cfg(test)]

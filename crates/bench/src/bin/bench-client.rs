@@ -1,0 +1,58 @@
+//! slack-rtm through its facade, as an application uses it: typed events from `Events`,
+//! messages acknowledged through `Client::send_message`.
+
+use slack_rtm::{Client, Event, SendRate, SessionEvent};
+use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args = BenchArgs::from_env();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(run(args));
+}
+
+async fn run(args: BenchArgs) {
+    let started = Instant::now();
+    let (client, mut events) = Client::builder(args.token.as_str())
+        .api_url(&args.api_url)
+        .allow_insecure(true)
+        // The benchmark measures the client, not Slack's 1 message/s limit.
+        .send_rate(SendRate::new(Duration::from_micros(1), 1_000_000))
+        .connect()
+        .await
+        .expect("connect");
+    let connect_to_hello = started.elapsed();
+    let t0 = Instant::now();
+    let cpu0 = cpu_time();
+    let mut done = 0u64;
+    match args.mode {
+        Mode::Events => {
+            while done < args.n {
+                match events.next().await {
+                    Some(SessionEvent::Rtm(Event::Message(m))) => {
+                        std::hint::black_box(&m);
+                        done += 1;
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
+        Mode::RoundTrips => {
+            tokio::spawn(async move { while events.next().await.is_some() {} });
+            for _ in 0..args.n {
+                client.send_message(args.channel.as_str(), "round trip").await.expect("ack");
+                done += 1;
+            }
+        }
+    }
+    let elapsed = t0.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu0);
+    Report { client: "slack-rtm", mode: args.mode, n: done, connect_to_hello, elapsed, cpu }.print();
+    // Leave without the graceful shutdown's grace period skewing nothing measured above.
+    client.shutdown_with(Duration::ZERO).await;
+}

@@ -1,0 +1,135 @@
+//! Shared pieces of the benchmark clients: arguments, the naive WebSocket connect used by the
+//! floors, and process measurements (CPU time and peak RSS from `/proc/self`).
+//!
+//! Every client prints one JSON line on stdout:
+//! `{"client":…,"mode":…,"n":…,"connect_to_hello_us":…,"elapsed_us":…,"cpu_us":…,"peak_rss_kb":…}`.
+
+use std::time::Duration;
+
+/// What a benchmark run measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Count `n` `message` events sent by the emulator's blast mode after `hello`.
+    Events,
+    /// Send `n` messages one at a time, awaiting each ack.
+    RoundTrips,
+}
+
+/// The arguments every benchmark client takes: `--api-url URL --token T --mode events|rtt --n N
+/// [--channel C]`.
+#[derive(Clone, Debug)]
+pub struct BenchArgs {
+    /// The emulator's API base.
+    pub api_url: String,
+    /// A valid token.
+    pub token: String,
+    /// What to measure.
+    pub mode: Mode,
+    /// How many events or round trips.
+    pub n: u64,
+    /// The channel for round trips.
+    pub channel: String,
+}
+
+impl BenchArgs {
+    /// Parses the process arguments; exits with a usage message on error.
+    pub fn from_env() -> Self {
+        Self::from_args(std::env::args().skip(1).collect())
+    }
+
+    /// Parses these arguments; exits with a usage message on error.
+    pub fn from_args(args: Vec<String>) -> Self {
+        let mut api_url = None;
+        let mut token = std::env::var("SLACK_TOKEN").ok();
+        let mut mode = Mode::Events;
+        let mut n = 10_000;
+        let mut channel = "C0GENERAL".to_owned();
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+            match a.as_str() {
+                "--api-url" => api_url = Some(val()),
+                "--token" => token = Some(val()),
+                "--mode" => {
+                    mode = match val().as_str() {
+                        "events" => Mode::Events,
+                        "rtt" => Mode::RoundTrips,
+                        other => usage(&format!("unknown mode {other}")),
+                    }
+                }
+                "--n" => n = val().parse().unwrap_or_else(|_| usage("--n takes a number")),
+                "--channel" => channel = val(),
+                other => usage(&format!("unknown argument {other}")),
+            }
+        }
+        BenchArgs {
+            api_url: api_url.unwrap_or_else(|| usage("--api-url is required")),
+            token: token.unwrap_or_else(|| usage("--token (or SLACK_TOKEN) is required")),
+            mode,
+            n,
+            channel,
+        }
+    }
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!(
+        "bench client: {msg}\nusage: --api-url URL --token T [--mode events|rtt] [--n N] [--channel C]"
+    );
+    std::process::exit(2)
+}
+
+/// User + system CPU time of this process so far, from `/proc/self/stat` (clock ticks).
+pub fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // fields[0] is the state (field 3), so utime (field 14) is fields[11].
+    let total = ticks(11) + ticks(12);
+    let hz = 100; // USER_HZ is 100 on Linux.
+    Duration::from_micros(total * 1_000_000 / hz)
+}
+
+/// Peak resident set size of this process in KiB (`VmHWM`).
+pub fn peak_rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The result line of a run.
+pub struct Report {
+    /// The client's name.
+    pub client: &'static str,
+    /// What was measured.
+    pub mode: Mode,
+    /// Events or round trips completed.
+    pub n: u64,
+    /// From the rtm.connect call to `hello`.
+    pub connect_to_hello: Duration,
+    /// From `hello` to the last event (events) or over all round trips.
+    pub elapsed: Duration,
+    /// CPU time (user + system) during `elapsed`.
+    pub cpu: Duration,
+}
+
+impl Report {
+    /// Prints the JSON line.
+    pub fn print(&self) {
+        let line = serde_json::json!({
+            "client": self.client,
+            "mode": match self.mode { Mode::Events => "events", Mode::RoundTrips => "rtt" },
+            "n": self.n,
+            "connect_to_hello_us": self.connect_to_hello.as_micros() as u64,
+            "elapsed_us": self.elapsed.as_micros() as u64,
+            "cpu_us": self.cpu.as_micros() as u64,
+            "peak_rss_kb": peak_rss_kb(),
+        });
+        println!("{line}");
+    }
+}
