@@ -570,3 +570,32 @@ async fn the_token_never_appears_in_urls_or_events() {
     assert!(!format!("{:?}", c.log).contains(secret_part));
     emu.shutdown().await;
 }
+
+/// A program that exits right after `shutdown().await` must still have closed its socket with
+/// a close frame: the client runs on its own runtime, dropped (killing every task) as soon as
+/// `shutdown` returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_returns_only_after_the_close_frame_is_written() {
+    let emu = emulator(no_rate_limit()).await;
+    let config = session_config(&emu);
+    let token = emu.token();
+    let client_thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        rt.block_on(async move {
+            let driver = DriverConfig::new(config, Token::new(token), transport(None));
+            let (handle, mut events) = slack_rtm_session::connect(driver).expect("driver");
+            while let Some(ev) = events.recv().await {
+                if matches!(ev, SessionEvent::Connected { .. }) {
+                    break;
+                }
+            }
+            handle.shutdown(Duration::from_secs(1)).await;
+        });
+        // Dropping the runtime here aborts whatever the session had not finished.
+        drop(rt);
+    });
+    tokio::task::spawn_blocking(move || client_thread.join().expect("client thread")).await.expect("join");
+    emu.wait_for_open_connections(0, WAIT).await.expect("closed");
+    assert_eq!(emu.connections()[0].close_reason, Some(CloseReason::ClientClosed(Some(1000))));
+    emu.shutdown().await;
+}

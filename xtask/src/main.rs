@@ -1,36 +1,66 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `deps`: checks the design card's dependency rules (types and codec stay free of IO crates;
-//!   each crate depends only on crates listed above it). Also run by `cargo test`.
+//! - `deps`: checks the design card's dependency rules (also run by `cargo test`).
+//! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--sessions S]`:
+//!   the end-to-end benchmark, every client side by side (writes `docs/benchmarks.md`).
+//! - `conformance [--client node|python]...`: the official Node and Python clients against the
+//!   emulator.
+//! - `fuzz --seconds N`: the cargo-fuzz targets, N seconds each.
+//! - `soak --seconds N --sessions M`: sessions under random faults; fails on a lost or
+//!   duplicated message.
+//! - `deny`: `cargo deny check` (licenses, bans, sources) when cargo-deny is installed.
 
+mod bench;
+mod bench_doc;
+mod conformance;
 mod deps;
+mod fuzz;
+mod official;
+mod scale;
+mod soak;
 
 use std::process::ExitCode;
 
-fn usage() -> ExitCode {
-    eprintln!(
-        "usage: cargo xtask <command>\n\n\
-         commands:\n  \
-         deps    check the crate dependency rules (types/codec free of IO crates, layering)"
-    );
-    ExitCode::from(2)
-}
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  deps          check the crate dependency rules (types/codec free of IO crates, layering)
+  bench         end-to-end benchmark (--quick for CI; --sessions N for the scale test)
+  conformance   run the official Node and Python clients against the emulator
+  fuzz          run the fuzz targets (--seconds N each)
+  soak          sessions under random faults (--seconds N --sessions M)
+  deny          cargo deny check (licenses, bans, sources)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
+    let rest = args.get(1..).unwrap_or(&[]);
+    let result = match args.first().map(String::as_str) {
         Some("deps") => match deps::check_workspace() {
             Ok(report) => {
                 println!("{report}");
-                ExitCode::SUCCESS
+                Ok(())
             }
-            Err(problems) => {
-                for p in problems {
-                    eprintln!("dependency rule violated: {p}");
-                }
-                ExitCode::FAILURE
-            }
+            Err(problems) => Err(problems
+                .iter()
+                .map(|p| format!("dependency rule violated: {p}"))
+                .collect::<Vec<_>>()
+                .join("\n")),
         },
-        _ => usage(),
+        Some("bench") => bench::run(rest),
+        Some("conformance") => conformance::run_conformance(rest),
+        Some("fuzz") => fuzz::run_fuzz(rest),
+        Some("soak") => soak::run_soak(rest),
+        Some("deny") => fuzz::run_deny(rest),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -79,17 +79,22 @@ fn usage(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-/// User + system CPU time of this process so far, from `/proc/self/stat` (clock ticks).
+/// CPU time of a process so far: the sum over its threads of the nanosecond run time in
+/// `/proc/<pid>/task/*/schedstat` (precise, unlike the 10 ms ticks of `/proc/<pid>/stat`).
+pub fn cpu_time_of(pid: &str) -> Duration {
+    let mut total = 0u64;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            let stat = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+            total += stat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(total)
+}
+
+/// CPU time of this process so far (see [`cpu_time_of`]).
 pub fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    // fields[0] is the state (field 3), so utime (field 14) is fields[11].
-    let total = ticks(11) + ticks(12);
-    let hz = 100; // USER_HZ is 100 on Linux.
-    Duration::from_micros(total * 1_000_000 / hz)
+    cpu_time_of("self")
 }
 
 /// Peak resident set size of this process in KiB (`VmHWM`).

@@ -2,8 +2,12 @@
 
 use crate::cli::{Args, Command, ConnOpts, exit};
 use crate::output::{Printer, Style};
-use slack_rtm::{Client, ClientBuilder, ErrorKind, Event, SessionEvent, Token};
+use slack_rtm::{
+    Ack, Client, ClientBuilder, ClientMessage, ErrorKind, Event, OutgoingMessage, SendError, SessionEvent,
+    Token,
+};
 use std::io::IsTerminal;
+use std::io::Write;
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
 
@@ -150,6 +154,40 @@ async fn connect(conn: ConnOpts, json: bool) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
+/// Resolves on the first Ctrl-C (SIGINT). The handler is installed when this is called, not
+/// when the future is first polled, so a Ctrl-C that arrives while connecting is not lost (nor
+/// does it kill the process with the default action).
+fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::interrupt()) {
+            Ok(mut s) => Box::pin(async move {
+                s.recv().await;
+            }),
+            Err(e) => {
+                tracing::warn!("cannot listen for Ctrl-C: {e}");
+                Box::pin(std::future::pending())
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Box::pin(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+}
+
+/// How long `tail` lets the session close after Ctrl-C or `--count` (it sends nothing, so
+/// there is nothing to flush).
+const TAIL_SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
+
+/// Longest wait for the session to close its sockets after a shutdown.
+pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
 async fn tail(
     conn: ConnOpts,
     json: bool,
@@ -158,7 +196,15 @@ async fn tail(
     count: Option<u64>,
     presence: Vec<String>,
 ) -> Result<u8, Failure> {
-    let (client, mut events) = builder(&conn)?.connect().await?;
+    let mut ctrl_c = interrupted();
+    let builder = builder(&conn)?;
+    let (client, mut events) = tokio::select! {
+        r = builder.connect() => r?,
+        _ = &mut ctrl_c => {
+            eprintln!("slack-rtm: interrupted while connecting");
+            return Ok(exit::OK);
+        }
+    };
     if !presence.is_empty() {
         let ids = presence.iter().map(|u| slack_rtm::UserId::new(u.as_str())).collect::<Vec<_>>();
         if let Err(e) = client.subscribe_presence(ids).await {
@@ -168,16 +214,18 @@ async fn tail(
     let style = if json { Style::Json } else { Style::human(std::io::stdout().is_terminal()) };
     let mut printer = Printer::new(style);
     let mut printed = 0u64;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    if count == Some(0) {
+        client.shutdown_with(TAIL_SHUTDOWN_GRACE).await;
+        return Ok(exit::OK);
+    }
     loop {
         tokio::select! {
             _ = &mut ctrl_c => {
-                eprintln!("slack-rtm: shutting down");
-                client.shutdown().await;
+                eprintln!("slack-rtm: shutting down (Ctrl-C again to quit at once)");
+                break;
             }
             ev = events.next() => {
-                let Some(ev) = ev else { break };
+                let Some(ev) = ev else { return Ok(exit::OK) };
                 match ev {
                     SessionEvent::Rtm(event) => {
                         if filtered(&event, &types, &channels) {
@@ -186,7 +234,7 @@ async fn tail(
                         printer.event(&event);
                         printed += 1;
                         if count.is_some_and(|c| printed >= c) {
-                            client.shutdown().await;
+                            break;
                         }
                     }
                     SessionEvent::Stopped { error: Some(fatal) } => {
@@ -196,6 +244,19 @@ async fn tail(
                 }
             }
         }
+    }
+    // Close the socket with 1000; a second Ctrl-C stops waiting.
+    let mut second = interrupted();
+    let close = async {
+        client.shutdown_with(TAIL_SHUTDOWN_GRACE).await;
+        // The stream ends once the session's close frames are written: wait for that, or the
+        // process could exit before the server sees a clean close.
+        while events.next().await.is_some() {}
+    };
+    tokio::select! {
+        _ = close => {}
+        _ = &mut second => eprintln!("slack-rtm: quitting without a clean close"),
+        _ = tokio::time::sleep(CLOSE_WAIT) => tracing::warn!("the session did not close in time"),
     }
     Ok(exit::OK)
 }
@@ -207,13 +268,16 @@ fn filtered(event: &Event, types: &[String], channels: &[String]) -> bool {
     }
     if !channels.is_empty() {
         match crate::output::channel_of(event) {
-            Some(c) => !channels.iter().any(|want| *want == c),
+            Some(c) => !channels.contains(&c),
             None => true,
         }
     } else {
         false
     }
 }
+
+/// An answer `send` is waiting for, in input order.
+type PendingSend = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Ack, SendError>> + Send>>;
 
 async fn send(
     conn: ConnOpts,
@@ -222,84 +286,150 @@ async fn send(
     thread: Option<String>,
     rate: f64,
 ) -> Result<u8, Failure> {
-    if !(rate.is_finite() && rate > 0.0) {
-        return Err(Failure::usage("--rate must be a positive number of messages per second"));
+    if !(rate.is_finite() && rate > 0.0 && rate <= 1000.0) {
+        return Err(Failure::usage("--rate must be a number of messages per second in (0, 1000]"));
+    }
+    if channel.trim().is_empty() {
+        return Err(Failure::usage("--channel must not be empty"));
     }
     let interval = Duration::from_secs_f64(1.0 / rate);
     let (client, mut events) =
         builder(&conn)?.send_rate(slack_rtm::SendRate::new(interval, 3)).connect().await?;
-    // Drain events in the background so the session never waits on us.
-    let drain = tokio::spawn(async move { while events.next().await.is_some() {} });
-
-    let send_one = |line: String| {
-        let client = client.clone();
-        let channel = channel.clone();
-        let thread = thread.clone();
-        async move {
-            let mut msg = client.send_message(channel.as_str(), line);
-            if let Some(ts) = thread {
-                msg = msg.in_thread(ts.as_str());
+    // Drain events in the background so the session never waits on us; report reconnects.
+    let drain = tokio::spawn(async move {
+        let mut printer = Printer::new(Style::Json);
+        while let Some(ev) = events.next().await {
+            if !matches!(ev, SessionEvent::Rtm(_)) {
+                printer.lifecycle(&ev);
             }
-            msg.await
         }
+    });
+
+    // Requests are submitted one by one from this task, so they are queued (and posted) in
+    // input order; acks are printed in that order too.
+    let submit = |line: String| -> PendingSend {
+        let mut msg = OutgoingMessage::new(channel.as_str(), line);
+        if let Some(ts) = &thread {
+            msg = msg.in_thread(ts.as_str());
+        }
+        let session = client.session().clone();
+        Box::pin(async move { session.submit(ClientMessage::Message(msg)).await?.await })
     };
 
-    let mut failures = 0u64;
-    let mut sent = 0u64;
-    let progress = std::io::stderr().is_terminal();
-    let mut report = |result: Result<slack_rtm::Posted, slack_rtm::SendError>, sent: u64| match result {
-        Ok(posted) => println!("{}", posted.ts.as_ref().map(|t| t.as_str()).unwrap_or("?")),
-        Err(e) => {
-            failures += 1;
-            let note = if e.may_have_been_posted() { " (it may have been posted)" } else { "" };
-            eprintln!("slack-rtm: message {sent} not acknowledged: {e}{note}");
-        }
-    };
+    let mut tally =
+        SendTally { progress: std::io::stderr().is_terminal() && text.is_none(), ..Default::default() };
     match text {
-        Some(t) => {
-            sent += 1;
-            report(send_one(t).await, sent);
-        }
+        Some(t) => tally.report(submit(t).await),
         None => {
-            // Keep a few sends in flight so pacing, not round trips, sets the speed; print acks
-            // in input order.
-            let mut pending = std::collections::VecDeque::new();
+            let mut pending: std::collections::VecDeque<PendingSend> = std::collections::VecDeque::new();
             let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
-            loop {
-                let line = match lines.next_line().await {
-                    Ok(Some(l)) => l,
-                    Ok(None) => break,
-                    Err(e) => return Err(Failure::other(format!("reading stdin: {e}"))),
-                };
-                if line.trim().is_empty() {
-                    continue;
-                }
-                pending.push_back(tokio::spawn(send_one(line)));
-                if pending.len() >= 8 {
-                    if let Some(h) = pending.pop_front() {
-                        sent += 1;
-                        report(h.await.unwrap_or(Err(slack_rtm::SendError::Stopped)), sent);
-                        if progress {
-                            eprint!("\rslack-rtm: {sent} acknowledged ");
+            let mut eof = false;
+            while !eof || !pending.is_empty() {
+                tokio::select! {
+                    biased;
+                    // The oldest answer first, so output stays in input order.
+                    result = async {
+                        match pending.front_mut() {
+                            Some(f) => f.await,
+                            None => std::future::pending().await,
                         }
+                    }, if !pending.is_empty() => {
+                        pending.pop_front();
+                        tally.report(result);
                     }
+                    line = lines.next_line(), if !eof && pending.len() < MAX_IN_FLIGHT => match line {
+                        Ok(Some(l)) if l.trim().is_empty() => {}
+                        Ok(Some(l)) => {
+                            tally.read += 1;
+                            // Submitting here (not in a spawned task) keeps the queue in input order.
+                            // Start it now: the first poll queues the message.
+                            let mut fut = submit(l);
+                            let fut = match poll_once(&mut fut).await {
+                                Some(done) => Box::pin(std::future::ready(done)) as PendingSend,
+                                None => fut,
+                            };
+                            pending.push_back(fut);
+                        }
+                        Ok(None) => eof = true,
+                        Err(e) => {
+                            eprintln!("slack-rtm: reading stdin: {e}");
+                            eof = true;
+                            tally.failed += 1;
+                        }
+                    },
                 }
+                tally.show_progress(pending.len());
             }
-            while let Some(h) = pending.pop_front() {
-                sent += 1;
-                report(h.await.unwrap_or(Err(slack_rtm::SendError::Stopped)), sent);
-                if progress {
-                    eprint!("\rslack-rtm: {sent} acknowledged ");
-                }
-            }
-            if progress {
-                eprintln!();
-            }
+            tally.end_progress();
         }
     }
     client.shutdown().await;
     let _ = drain.await;
-    Ok(if failures == 0 { exit::OK } else { exit::NOT_ALL_SENT })
+    Ok(if tally.failed == 0 { exit::OK } else { exit::NOT_ALL_SENT })
+}
+
+/// Most messages read ahead of their acks (the session queues them and paces the sending).
+const MAX_IN_FLIGHT: usize = 64;
+
+/// Polls a future once, so its synchronous prefix (queueing the message) runs now. Returns its
+/// output if it finished at once; the caller keeps polling it otherwise.
+async fn poll_once(fut: &mut PendingSend) -> Option<Result<Ack, SendError>> {
+    std::future::poll_fn(|cx| match std::future::Future::poll(fut.as_mut(), cx) {
+        std::task::Poll::Ready(r) => std::task::Poll::Ready(Some(r)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
+}
+
+/// What `send` did so far.
+#[derive(Default)]
+struct SendTally {
+    read: u64,
+    acked: u64,
+    failed: u64,
+    progress: bool,
+    shown: bool,
+}
+
+impl SendTally {
+    fn report(&mut self, result: Result<Ack, SendError>) {
+        let n = self.acked + self.failed + 1;
+        match result {
+            Ok(Ack::Posted { ts, .. }) => {
+                self.acked += 1;
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", ts.as_ref().map(|t| t.as_str()).unwrap_or("?"));
+                let _ = out.flush();
+            }
+            Ok(other) => {
+                self.failed += 1;
+                eprintln!("slack-rtm: message {n}: unexpected answer {other:?}");
+            }
+            Err(e) => {
+                self.failed += 1;
+                let note =
+                    if e.may_have_been_posted() { " (it may have been posted)" } else { " (not posted)" };
+                eprintln!("slack-rtm: message {n} not acknowledged: {e}{note}");
+            }
+        }
+    }
+
+    /// `\r`-rewritten status line on a terminal's stderr.
+    fn show_progress(&mut self, waiting: usize) {
+        if self.progress {
+            eprint!(
+                "\rslack-rtm: {} read, {} acknowledged, {} waiting, {} failed ",
+                self.read, self.acked, waiting, self.failed
+            );
+            self.shown = true;
+        }
+    }
+
+    fn end_progress(&mut self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
 }
 
 async fn emulator(port: u16, tls: bool) -> Result<u8, Failure> {

@@ -5,7 +5,7 @@ use crate::cli::exit;
 use crate::commands::Failure;
 use crate::output::{Printer, Style};
 use slack_rtm::emulator::{Emulator, EmulatorConfig, Presence, Target};
-use slack_rtm::{Client, Event, SessionEvent};
+use slack_rtm::{Ack, Client, ClientMessage, Event, OutgoingMessage, SessionEvent};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -20,6 +20,11 @@ struct Tally {
     ack_rtts: Vec<Duration>,
     ping_rtts: Vec<Duration>,
     reconnects: u64,
+}
+
+/// Whether the bot should answer this message: a plain message from a user other than itself.
+fn is_from_someone_else(m: &slack_rtm::event::Message, me: Option<&slack_rtm::UserId>) -> bool {
+    m.user.is_some() && m.user.as_ref() != me && m.subtype.is_none()
 }
 
 /// A finished request of the bot.
@@ -96,9 +101,8 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
             ];
             let start = Instant::now();
             let mut i = 0usize;
-            let mut goodbye_sent = false;
             while start.elapsed() < duration.saturating_sub(Duration::from_secs(2)) {
-                let (who, client, user) = if i % 2 == 0 {
+                let (who, client, user) = if i.is_multiple_of(2) {
                     ("alice", &alice_client, &alice_user)
                 } else {
                     ("bob", &bob_client, &bob_user)
@@ -109,15 +113,21 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
                 let _ = client.send_message(channel.as_str(), text).await;
                 let presence = if i % 4 < 2 { Presence::Away } else { Presence::Active };
                 emu_handle.set_presence(user, presence);
-                if !goodbye_sent && start.elapsed() >= duration / 2 {
-                    emu_handle.goodbye(Target::All);
-                    goodbye_sent = true;
-                }
                 i += 1;
                 tokio::time::sleep(Duration::from_millis(1400)).await;
             }
             let _ = alice_client.shutdown().await;
             let _ = bob_client.shutdown().await;
+        })
+    };
+
+    // Halfway through, the server says `goodbye` to everyone: the bot reconnects
+    // make-before-break while the users keep talking.
+    let goodbye = {
+        let emu_handle = emu.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(duration / 2).await;
+            emu_handle.goodbye(Target::All);
         })
     };
 
@@ -149,20 +159,28 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
                     SessionEvent::Rtm(event) => {
                         *tally.events.entry(event.event_type().to_owned()).or_default() += 1;
                         printer.event(&event);
-                        if let Event::Message(m) = &event {
-                            let from_someone_else = m.user.is_some() && m.user.as_ref() != me.as_ref() && m.subtype.is_none();
-                            if from_someone_else {
-                                if let (Some(ch), Some(ts)) = (m.channel.clone(), m.ts.clone()) {
-                                    tally.replies_sent += 1;
-                                    let reply = format!("got it: “{}”", m.text.as_deref().unwrap_or(""));
-                                    let bot = bot.clone();
+                        if let Event::Message(m) = &event
+                            && is_from_someone_else(m, me.as_ref())
+                            && let (Some(ch), Some(ts)) = (m.channel.clone(), m.ts.clone())
+                        {
+                            tally.replies_sent += 1;
+                            let reply = format!("got it: “{}”", m.text.as_deref().unwrap_or(""));
+                            let msg = OutgoingMessage::new(ch, reply).in_thread(ts);
+                            // Queued right here, so the shutdown at the end flushes it.
+                            let sent = Instant::now();
+                            match bot.session().try_submit(ClientMessage::Message(msg)) {
+                                Ok(pending) => {
                                     let tx = ack_tx.clone();
                                     tokio::spawn(async move {
-                                        let sent = Instant::now();
-                                        let r = bot.send_message(ch.as_str(), reply).in_thread(ts.as_str()).await;
-                                        let _ = tx.send(Done::Ack(r.map(|_| sent.elapsed())));
+                                        let r = match pending.await {
+                                            Ok(Ack::Posted { .. }) => Ok(sent.elapsed()),
+                                            Ok(_) => Err(slack_rtm::SendError::Unconfirmed),
+                                            Err(e) => Err(e),
+                                        };
+                                        let _ = tx.send(Done::Ack(r));
                                     });
                                 }
+                                Err(e) => tally.record(Done::Ack(Err(e))),
                             }
                         }
                     }
@@ -179,7 +197,13 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
         }
     }
     script.abort();
+    goodbye.abort();
     bot.shutdown().await;
+    // The stream ends once the close frame is written.
+    let _ = tokio::time::timeout(crate::commands::CLOSE_WAIT, async {
+        while bot_events.next().await.is_some() {}
+    })
+    .await;
     // Collect acks still arriving from the shutdown flush.
     drop(ack_tx);
     while let Some(done) = ack_rx.recv().await {
@@ -189,8 +213,13 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
     let mut rtts = std::mem::take(&mut tally.ack_rtts);
 
     let bot_user = emu.bot_user();
-    let posted_by_bot = emu.posted_messages().iter().filter(|m| m.user == bot_user).count();
+    let posted = emu.posted_messages();
+    let posted_by_bot = posted.iter().filter(|m| m.user == bot_user).count();
+    let calls = emu.rtm_connect_calls();
+    let bot_calls = calls.iter().filter(|c| c.user.as_ref() == Some(&bot_user)).count();
+    let bot_connections = emu.connections().iter().filter(|c| c.user == bot_user).count();
     let summary = serde_json::json!({
+        "seconds": duration.as_secs_f64(),
         "events_by_type": tally.events,
         "events_total": tally.events.values().sum::<u64>(),
         "replies_sent": tally.replies_sent,
@@ -201,9 +230,11 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
         "ping_round_trip": stats(&mut tally.ping_rtts),
         "emulator": {
             "messages_posted_by_bot": posted_by_bot,
-            "messages_posted_total": emu.posted_messages().len(),
+            "messages_posted_total": posted.len(),
             "rtm_connect_calls": emu.rtm_connect_call_count(),
+            "rtm_connect_calls_by_bot": bot_calls,
             "connections": emu.connection_count(),
+            "connections_by_bot": bot_connections,
         },
     });
     if let Ok(emu) = std::sync::Arc::try_unwrap(emu) {
@@ -212,19 +243,31 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
     if json {
         println!("{summary}");
     } else {
+        let rtt = |v: &serde_json::Value| match v {
+            serde_json::Value::Null => "none".to_owned(),
+            v => format!(
+                "min {} ms, median {} ms, max {} ms ({} samples)",
+                v["min_ms"], v["median_ms"], v["max_ms"], v["count"]
+            ),
+        };
         println!();
-        println!("── summary ─────────────────────────────────────────");
+        println!("── summary ({} s) ──────────────────────────────────", duration.as_secs());
+        println!("  events received by the bot, by type:");
         for (ty, n) in &tally.events {
-            println!("  {ty:<24} {n}");
+            println!("    {ty:<24} {n}");
         }
         println!(
-            "  replies sent by the bot  {}  (acknowledged {}, failed {})",
+            "  replies sent by the bot    {}  (acknowledged {}, failed {})",
             tally.replies_sent, tally.acks, tally.failed
         );
-        println!("  emulator recorded        {posted_by_bot} messages from the bot");
-        println!("  reconnects               {}", tally.reconnects);
-        println!("  ack round trip           {}", summary["ack_round_trip"]);
-        println!("  rtm.connect calls        {}", summary["emulator"]["rtm_connect_calls"]);
+        println!("  emulator recorded          {posted_by_bot} messages from the bot");
+        println!("  ack round trip             {}", rtt(&summary["ack_round_trip"]));
+        println!("  ping round trip            {}", rtt(&summary["ping_round_trip"]));
+        println!("  reconnects of the bot      {}", tally.reconnects);
+        println!(
+            "  rtm.connect calls          {bot_calls} by the bot, {} in all (3 clients)",
+            summary["emulator"]["rtm_connect_calls"]
+        );
     }
     Ok(exit::OK)
 }

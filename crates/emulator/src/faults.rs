@@ -41,6 +41,10 @@ pub enum RawFrame {
     Ping(Bytes),
     /// A close frame with a code and reason; the connection then ends.
     Close(u16, String),
+    /// A text frame whose header announces all of these bytes but of which only the first
+    /// half is written; then the TCP connection is dropped without a close frame (a connection
+    /// cut in the middle of a frame).
+    CutMidFrame(Bytes),
 }
 
 impl RawFrame {

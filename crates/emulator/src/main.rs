@@ -2,20 +2,43 @@
 //!
 //! ```text
 //! slack-rtm-emulator [--port N] [--tls] [--blast N] [--no-rate-limit] [--ws-ping SECS]
+//!                    [--goodbye-after SECS]
 //! ```
 //!
-//! Prints the Web API base URL and a valid bot token (and, with `--tls`, the certificate to
-//! trust) on stdout.
+//! Prints the Web API base URL, a valid bot token and the general channel's id (and, with
+//! `--tls`, the certificate to trust) on stdout.
+//!
+//! `--goodbye-after SECS` sends `goodbye` to every connection SECS after it was admitted (once
+//! per connection; the server then closes it after the configured grace period unless the
+//! client left first). It lets scripts in other languages exercise a `goodbye`-initiated
+//! reconnect (`cargo xtask conformance`).
 
-use slack_rtm_emulator::{Emulator, EmulatorConfig};
+use slack_rtm_emulator::{ConnId, Emulator, EmulatorConfig};
+use std::collections::HashSet;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str =
-    "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--no-rate-limit] [--ws-ping SECS]";
+const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--no-rate-limit] \
+                     [--ws-ping SECS] [--goodbye-after SECS]";
 
-fn parse_args() -> Result<EmulatorConfig, String> {
+/// Options of the binary that are not part of [`EmulatorConfig`].
+#[derive(Default)]
+struct Extra {
+    goodbye_after: Option<Duration>,
+}
+
+fn parse_secs(v: &str) -> Result<Duration, String> {
+    let secs: f64 = v.parse().map_err(|_| format!("invalid interval {v:?}"))?;
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(format!("invalid interval {v:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
     let mut config = EmulatorConfig::default();
+    let mut extra = Extra::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
@@ -33,22 +56,42 @@ fn parse_args() -> Result<EmulatorConfig, String> {
             "--no-rate-limit" => config = config.send_rate(None),
             "--ws-ping" => {
                 let v = value("--ws-ping")?;
-                let secs: f64 = v.parse().map_err(|_| format!("invalid interval {v:?}"))?;
-                if !(secs.is_finite() && secs > 0.0) {
-                    return Err(format!("invalid interval {v:?}"));
-                }
-                config = config.ws_ping_interval(Some(Duration::from_secs_f64(secs)));
+                config = config.ws_ping_interval(Some(parse_secs(&v)?));
             }
+            "--goodbye-after" => extra.goodbye_after = Some(parse_secs(&value("--goodbye-after")?)?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(config)
+    Ok((config, extra))
+}
+
+/// Sends `goodbye` to each connection `after` its admission. Dropping (aborting) this task
+/// drops the pending per-connection timers with it.
+async fn goodbye_each(emu: Arc<Emulator>, after: Duration) {
+    let mut seen: HashSet<ConnId> = HashSet::new();
+    let mut timers = tokio::task::JoinSet::new();
+    loop {
+        let next = emu.connection_count() + 1;
+        if emu.wait_for_connections(next, Duration::from_secs(3600)).await.is_err() {
+            continue;
+        }
+        while timers.try_join_next().is_some() {}
+        for id in emu.open_connections() {
+            if seen.insert(id) {
+                let emu = emu.clone();
+                timers.spawn(async move {
+                    tokio::time::sleep(after).await;
+                    emu.goodbye(id);
+                });
+            }
+        }
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
-    let config = match parse_args() {
+    let (config, extra) = match parse_args() {
         Ok(c) => c,
         Err(e) => {
             if !e.is_empty() {
@@ -67,12 +110,21 @@ async fn main() -> ExitCode {
     };
     println!("SLACK_API_URL={}", emu.api_url());
     println!("SLACK_TOKEN={}", emu.token());
+    println!("SLACK_CHANNEL={}", emu.general_channel().as_str());
     if let Some(pem) = emu.tls_root_cert_pem() {
         println!("# trust this certificate:\n{pem}");
     }
+    let emu = Arc::new(emu);
+    let goodbyes = extra.goodbye_after.map(|after| tokio::spawn(goodbye_each(emu.clone(), after)));
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("error: cannot listen for Ctrl-C");
     }
-    emu.shutdown().await;
+    if let Some(task) = goodbyes {
+        task.abort();
+        let _ = task.await;
+    }
+    if let Ok(emu) = Arc::try_unwrap(emu) {
+        emu.shutdown().await;
+    }
     ExitCode::SUCCESS
 }

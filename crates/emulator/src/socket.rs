@@ -315,6 +315,8 @@ struct Conn {
     blast_seq: u64,
     goodbye_deadline: Option<tokio::time::Instant>,
     ws_ping: Option<tokio::time::Interval>,
+    /// Drop the connection once `out` is flushed ([`RawFrame::CutMidFrame`]).
+    cut_after_flush: bool,
 }
 
 impl Conn {
@@ -353,6 +355,7 @@ impl Conn {
             blast_seq: 0,
             goodbye_deadline: None,
             ws_ping,
+            cut_after_flush: false,
         }
     }
 
@@ -379,6 +382,9 @@ impl Conn {
         loop {
             if let Err(reason) = self.flush().await {
                 return reason;
+            }
+            if self.cut_after_flush {
+                return self.finish(CloseReason::Dropped, &mut in_rx).await;
             }
             let blast_ready = self.blast_remaining > 0 && self.hello_sent && !self.stalled;
             let step = tokio::select! {
@@ -550,6 +556,11 @@ impl Conn {
                 RawFrame::Close(code, reason) => {
                     push_close(&mut self.out, code, &reason);
                     return Some(CloseReason::ServerClosed(code));
+                }
+                RawFrame::CutMidFrame(b) => {
+                    encode_frame_head(&mut self.out, OpCode::Text, b.len());
+                    self.out.extend_from_slice(&b[..b.len() / 2]);
+                    self.cut_after_flush = true;
                 }
             },
             Cmd::Hello => {

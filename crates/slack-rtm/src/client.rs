@@ -198,10 +198,10 @@ impl Events {
             return Poll::Ready(Some(e));
         }
         let polled = self.stream.poll_recv(cx);
-        if let Poll::Ready(Some(SessionEvent::Connected { self_, team, .. })) = &polled {
-            if let Ok(mut g) = self.identity.lock() {
-                *g = Some((self_.clone(), team.clone()));
-            }
+        if let Poll::Ready(Some(SessionEvent::Connected { self_, team, .. })) = &polled
+            && let Ok(mut g) = self.identity.lock()
+        {
+            *g = Some((self_.clone(), team.clone()));
         }
         polled
     }

@@ -426,7 +426,10 @@ impl Loop {
             }
             self.drain_outputs().await;
             self.flush_events();
-            self.publish_state();
+            // `Stopped` is published by `finish`, once the sockets are closed.
+            if self.machine.state() != State::Stopped {
+                self.publish_state();
+            }
         }
         drop(event_tx);
         self.finish().await;
@@ -607,7 +610,6 @@ impl Loop {
     }
 
     async fn finish(mut self) {
-        self.publish_state();
         self.permits.close();
         if let Some(t) = self.connect_task.take() {
             t.abort();
@@ -621,14 +623,17 @@ impl Loop {
         for (_, w) in self.waiters.drain() {
             let _ = w.reply.send(Err(SendError::Stopped));
         }
+        // Close frames are written before the handles learn the session stopped, so a program
+        // that exits right after `shutdown().await` still closes its sockets cleanly.
+        let closers = async { while self.closers.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(CLOSE_LIMIT * 2, closers).await;
+        self.publish_state();
         if !self.events.is_empty() {
             let batch = std::mem::take(&mut self.events);
             if tokio::time::timeout(LINGER, self.event_tx.send(batch)).await.is_err() {
                 tracing::warn!("the application did not take the last events in time; dropped");
             }
         }
-        let closers = async { while self.closers.join_next().await.is_some() {} };
-        let _ = tokio::time::timeout(CLOSE_LIMIT * 2, closers).await;
         tracing::debug!("session loop finished");
     }
 }

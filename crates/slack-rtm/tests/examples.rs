@@ -1,0 +1,142 @@
+//! Runs every example without `SLACK_TOKEN` (each then starts a local emulator, plays a short
+//! script, checks the emulator's record itself, and exits) and checks what it printed.
+//!
+//! `cargo test -p slack-rtm` builds the examples next to this test binary
+//! (`target/<profile>/examples/`).
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+/// Longest an example may run.
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn example_path(name: &str) -> PathBuf {
+    // target/<profile>/deps/examples-<hash> → target/<profile>/examples/<name>
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>");
+    let path = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} not built; run `cargo test -p slack-rtm` (it builds the examples)",
+        path.display()
+    );
+    path
+}
+
+/// Runs an example with no token in the environment and returns its output once it exited 0.
+fn run(name: &str) -> (String, String) {
+    let mut cmd = Command::new(example_path(name));
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for var in ["SLACK_TOKEN", "SLACK_API_URL", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+        cmd.env_remove(var);
+    }
+    let child = cmd.spawn().expect("the example starts");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out: Output = match rx.recv_timeout(LIMIT) {
+        Ok(r) => r.expect("the example ran"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+            panic!("{name} did not exit within {LIMIT:?}");
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{name} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
+    // The emulator's tokens never reach the output.
+    for token_prefix in ["xoxb-", "xoxp-"] {
+        assert!(!stdout.contains(token_prefix) && !stderr.contains(token_prefix), "{name} printed a token");
+    }
+    (stdout, stderr)
+}
+
+/// The lines starting with `prefix`, without it.
+fn lines_after<'a>(out: &'a str, prefix: &str) -> Vec<&'a str> {
+    out.lines().filter_map(|l| l.strip_prefix(prefix)).collect()
+}
+
+/// A Slack timestamp: digits, a dot, six digits.
+fn is_ts(s: &str) -> bool {
+    s.split_once('.').is_some_and(|(a, b)| {
+        !a.is_empty() && b.len() == 6 && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+    })
+}
+
+#[test]
+fn echo_bot() {
+    let (out, _) = run("echo_bot");
+    let acked = lines_after(&out, "acked ");
+    assert_eq!(acked.len(), 2, "{out}");
+    assert!(acked.iter().all(|t| is_ts(t)) && acked[0] != acked[1], "{out}");
+    assert!(out.contains("echo_bot: 2 echoes acknowledged and recorded by the emulator"), "{out}");
+}
+
+#[test]
+fn presence_watcher() {
+    let (out, _) = run("presence_watcher");
+    let changes = lines_after(&out, "presence ");
+    // The initial report (2 users) then the 4 scripted changes: away, away, active, active.
+    assert_eq!(changes.len(), 6, "{out}");
+    let states: Vec<&str> = changes[2..].iter().filter_map(|l| l.split_whitespace().nth(1)).collect();
+    assert_eq!(states, ["away", "away", "active", "active"], "{out}");
+    assert!(out.contains("presence_watcher: saw all 4 presence changes, in order"), "{out}");
+}
+
+#[test]
+fn thread_replies() {
+    let (out, _) = run("thread_replies");
+    let replies = lines_after(&out, "replied in thread ");
+    assert_eq!(replies.len(), 2, "{out}");
+    for r in &replies {
+        let (parent, reply) = r.split_once(" with ").expect("parent with reply");
+        assert!(is_ts(parent) && is_ts(reply) && parent != reply, "{r}");
+    }
+    assert!(out.contains("thread_replies: 2 answers, each in its question's thread"), "{out}");
+}
+
+#[test]
+fn store_events() {
+    let (out, _) = run("store_events");
+    assert!(out.contains("and read them back identical (0 skipped)"), "{out}");
+    let stored: usize = out
+        .lines()
+        .find_map(|l| l.strip_prefix("store_events: stored "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    // The per-type counts add up to the total, unknown types included.
+    let by_type: usize = out
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<usize>().ok())
+        .sum();
+    assert_eq!(by_type, stored, "{out}");
+    assert!(out.contains("a_type_from_the_future"), "unknown events are stored too: {out}");
+}
+
+#[test]
+fn sans_io() {
+    let (out, _) = run("sans_io");
+    let acked = lines_after(&out, "acked ");
+    assert_eq!(acked.len(), 2, "{out}");
+    assert!(acked.iter().all(|t| is_ts(t)) && acked[0] != acked[1], "{out}");
+    assert!(out.contains("connected on conn#1\n"), "{out}");
+    assert!(out.contains("(reconnect)"), "{out}");
+    assert!(
+        out.contains("sans_io: 2 messages acked across a goodbye reconnect, matching the emulator's record"),
+        "{out}"
+    );
+}
+
+#[test]
+fn custom_transport() {
+    let (out, _) = run("custom_transport");
+    for n in [1, 2] {
+        assert!(out.contains(&format!("transport call {n}: GET /api/rtm.connect -> 200 OK")), "{out}");
+    }
+    assert!(out.contains("custom_transport: 2 rtm.connect calls went through the custom transport"), "{out}");
+}

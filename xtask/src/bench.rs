@@ -1,0 +1,351 @@
+//! `cargo xtask bench`: the end-to-end benchmark, every client side by side in one run.
+//!
+//! Builds the emulator and the bench clients in release mode, starts the emulator in its own
+//! process (blast mode for events, plain for round trips), runs each client `--runs` times,
+//! and prints medians with ratios against Floor A. The full run also writes
+//! `docs/benchmarks.md`; `--quick` (used by CI) runs small sizes once so the harness cannot rot.
+
+use crate::official::{self, BenchMode, EmulatorProcess, Official, target_dir, workspace_root};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Options of a bench run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub events: u64,
+    pub round_trips: u64,
+    pub runs: usize,
+    pub quick: bool,
+    pub official: bool,
+    pub write_doc: bool,
+    pub sessions: Option<u64>,
+}
+
+impl Options {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let mut o = Options {
+            events: 200_000,
+            round_trips: 2_000,
+            runs: 3,
+            quick: false,
+            official: true,
+            write_doc: true,
+            sessions: None,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut num = |name: &str| -> Result<u64, String> {
+                it.next().and_then(|v| v.parse().ok()).ok_or_else(|| format!("{name} needs a number"))
+            };
+            match a.as_str() {
+                "--quick" => {
+                    o.quick = true;
+                    o.events = 5_000;
+                    o.round_trips = 100;
+                    o.runs = 1;
+                    o.official = false;
+                    o.write_doc = false;
+                }
+                "--events" => o.events = num("--events")?,
+                "--round-trips" => o.round_trips = num("--round-trips")?,
+                "--runs" => o.runs = num("--runs")? as usize,
+                "--no-official" => o.official = false,
+                "--no-doc" => o.write_doc = false,
+                "--sessions" => o.sessions = Some(num("--sessions")?),
+                other => return Err(format!("unknown bench option {other}")),
+            }
+        }
+        Ok(o)
+    }
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Builds the release binaries the benchmark runs.
+pub fn build_release() -> Result<PathBuf, String> {
+    let root = workspace_root();
+    let status = Command::new(cargo())
+        .current_dir(&root)
+        .args(["build", "--release", "--locked", "-p", "slack-rtm-emulator", "-p", "slack-rtm-bench"])
+        .status()
+        .map_err(|e| format!("cannot run cargo build: {e}"))?;
+    if !status.success() {
+        return Err("cargo build --release failed".into());
+    }
+    Ok(target_dir().join("release"))
+}
+
+/// CPU time of a process so far: the nanosecond run time of its threads from
+/// `/proc/<pid>/task/*/schedstat`.
+pub fn cpu_of(pid: u32) -> Duration {
+    let mut total = 0u64;
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in tasks.flatten() {
+            let stat = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+            total += stat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(total)
+}
+
+/// One client's result line, plus the emulator's CPU during the run.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub line: Value,
+    pub emulator_cpu: Duration,
+}
+
+/// How to run one client once: (emulator, mode, n) → its JSON result line.
+pub type RunFn = Box<dyn Fn(&EmulatorProcess, &str, u64) -> Result<Value, String>>;
+
+/// A client to benchmark: a name and how to run it.
+pub struct ClientSpec {
+    pub name: &'static str,
+    pub run: RunFn,
+}
+
+pub fn run_binary(bin: PathBuf, pre: Vec<String>) -> RunFn {
+    Box::new(move |emu, mode, n| {
+        let out = Command::new(&bin)
+            .args(&pre)
+            .args(["--api-url", &emu.api_url, "--token", &emu.token, "--mode", mode, "--n", &n.to_string()])
+            .args(["--channel", &emu.channel])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+        if !out.status.success() {
+            return Err(format!("{} exited with {}", bin.display(), out.status));
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text.lines().rev().find(|l| l.starts_with('{')).ok_or("no result line")?;
+        serde_json::from_str(last).map_err(|e| format!("bad result line {last:?}: {e}"))
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[v.len() / 2]
+}
+
+/// Medians of one client's runs in one mode.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub per_sec: f64,
+    pub cpu_us_per_op: f64,
+    pub peak_rss_mb: f64,
+    pub connect_to_hello_ms: f64,
+    pub emulator_cpu_us_per_op: f64,
+    pub failure: Option<String>,
+}
+
+pub fn summarize(samples: &[Sample]) -> Summary {
+    let f = |s: &Sample, k: &str| s.line[k].as_f64().unwrap_or(f64::NAN);
+    Summary {
+        per_sec: median(samples.iter().map(|s| f(s, "n") / (f(s, "elapsed_us") / 1e6)).collect()),
+        cpu_us_per_op: median(samples.iter().map(|s| f(s, "cpu_us") / f(s, "n")).collect()),
+        peak_rss_mb: median(samples.iter().map(|s| f(s, "peak_rss_kb") / 1024.0).collect()),
+        connect_to_hello_ms: median(samples.iter().map(|s| f(s, "connect_to_hello_us") / 1e3).collect()),
+        emulator_cpu_us_per_op: median(
+            samples.iter().map(|s| s.emulator_cpu.as_micros() as f64 / f(s, "n")).collect(),
+        ),
+        failure: None,
+    }
+}
+
+/// Runs every client `runs` times in one mode against one emulator.
+pub fn measure(
+    emu: &EmulatorProcess,
+    clients: &[ClientSpec],
+    mode: &str,
+    n: u64,
+    runs: usize,
+) -> BTreeMap<&'static str, Summary> {
+    let mut out = BTreeMap::new();
+    for c in clients {
+        let mut samples = Vec::new();
+        let mut failure = None;
+        for run in 0..runs {
+            let cpu0 = cpu_of(emu.pid());
+            match (c.run)(emu, mode, n) {
+                Ok(line) => {
+                    samples.push(Sample { line, emulator_cpu: cpu_of(emu.pid()).saturating_sub(cpu0) })
+                }
+                Err(e) => {
+                    eprintln!("  {} {mode} run {}: FAILED: {e}", c.name, run + 1);
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let mut s = summarize(&samples);
+        s.failure = failure;
+        eprintln!(
+            "  {:<22} {mode:<6} {:>12.0}/s  {:>8.2} µs CPU/op  {:>6.1} MB  hello {:>6.2} ms",
+            c.name, s.per_sec, s.cpu_us_per_op, s.peak_rss_mb, s.connect_to_hello_ms
+        );
+        out.insert(c.name, s);
+    }
+    out
+}
+
+/// One run of `spec` against a fresh blast emulator of `n` events: did it finish?
+fn survives(emulator: &std::path::Path, spec: &ClientSpec, n: u64) -> bool {
+    match EmulatorProcess::start(emulator, &["--blast", &n.to_string(), "--no-rate-limit"]) {
+        Ok(emu) => (spec.run)(&emu, "events", n).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Searches the event count at which `spec` starts failing (it failed at `failed_at`), then
+/// measures it at the largest count it survives.
+fn official_limit(
+    emulator: &std::path::Path,
+    spec: &ClientSpec,
+    failed_at: u64,
+    runs: usize,
+) -> Option<Summary> {
+    let mut fail = failed_at;
+    let mut ok = None;
+    let mut n = failed_at;
+    while n > 1 && ok.is_none() {
+        n = (n / 4).max(1);
+        if survives(emulator, spec, n) {
+            ok = Some(n);
+        } else {
+            fail = n;
+        }
+    }
+    let mut ok = ok?;
+    for _ in 0..8 {
+        if fail - ok <= (ok / 20).max(1) {
+            break;
+        }
+        let mid = ok + (fail - ok) / 2;
+        if survives(emulator, spec, mid) {
+            ok = mid;
+        } else {
+            fail = mid;
+        }
+    }
+    eprintln!("  {}: fails from about N={fail}; measuring at N={ok}", spec.name);
+    let emu = EmulatorProcess::start(emulator, &["--blast", &ok.to_string(), "--no-rate-limit"]).ok()?;
+    let mut s = measure(&emu, std::slice::from_ref(spec), "events", ok, runs).remove(spec.name)?;
+    s.failure = Some(format!("fails on a burst of {fail} events; measured at {ok}"));
+    Some(s)
+}
+
+/// The table, with ratios against Floor A.
+pub fn table(
+    events: &BTreeMap<&'static str, Summary>,
+    rtt: &BTreeMap<&'static str, Summary>,
+    order: &[&str],
+) -> String {
+    let floor_ev = events.get("floor-a-value").map(|s| s.per_sec).unwrap_or(f64::NAN);
+    let floor_rtt_cpu = rtt.get("floor-a-value").map(|s| s.cpu_us_per_op).unwrap_or(f64::NAN);
+    let floor_hello = events.get("floor-a-value").map(|s| s.connect_to_hello_ms).unwrap_or(f64::NAN);
+    let mut t = String::from(
+        "| client | events/s | × Floor A | CPU µs/event | peak RSS MB | connect→hello ms | × Floor A | round trips/s | CPU µs/round trip | × Floor A | emulator CPU µs/event |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for name in order {
+        let (Some(e), r) = (events.get(name), rtt.get(name)) else { continue };
+        let dflt = Summary::default();
+        let r = r.unwrap_or(&dflt);
+        let note =
+            e.failure.as_ref().or(r.failure.as_ref()).map(|f| format!(" (failed: {f})")).unwrap_or_default();
+        t.push_str(&format!(
+            "| {name}{note} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.0} | {:.1} | {:.2} | {:.2} |\n",
+            e.per_sec,
+            e.per_sec / floor_ev,
+            e.cpu_us_per_op,
+            e.peak_rss_mb,
+            e.connect_to_hello_ms,
+            e.connect_to_hello_ms / floor_hello,
+            r.per_sec,
+            r.cpu_us_per_op,
+            r.cpu_us_per_op / floor_rtt_cpu,
+            e.emulator_cpu_us_per_op,
+        ));
+    }
+    t
+}
+
+/// `cargo xtask bench [...]`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let opts = Options::parse(args)?;
+    let bin = build_release()?;
+    if let Some(sessions) = opts.sessions {
+        return crate::scale::run(&bin, sessions, opts.quick);
+    }
+    let mut clients = vec![
+        ClientSpec { name: "slack-rtm", run: run_binary(bin.join("bench-client"), vec![]) },
+        ClientSpec { name: "floor-a-value", run: run_binary(bin.join("floor"), vec!["value".into()]) },
+        ClientSpec { name: "floor-b-raw", run: run_binary(bin.join("floor"), vec!["raw".into()]) },
+    ];
+    if opts.official {
+        let installed = official::install_official_clients(&target_dir())?;
+        for client in Official::ALL {
+            let installed = installed.clone();
+            clients.push(ClientSpec {
+                name: client.bench_id(),
+                run: Box::new(move |emu, mode, n| {
+                    let mode = match mode {
+                        "rtt" => BenchMode::Rtt { channel: emu.channel.clone() },
+                        _ => BenchMode::Events,
+                    };
+                    let line = official::run_official_bench(
+                        &installed,
+                        client,
+                        &emu.api_url,
+                        &emu.token,
+                        &mode,
+                        n,
+                        Duration::from_secs(120),
+                    )?;
+                    serde_json::from_str(&line).map_err(|e| format!("bad result line {line:?}: {e}"))
+                }),
+            });
+        }
+    }
+    let started = Instant::now();
+    eprintln!(
+        "bench: {} events × {} runs, {} round trips × {} runs",
+        opts.events, opts.runs, opts.round_trips, opts.runs
+    );
+    let emulator = bin.join("slack-rtm-emulator");
+    let blast = EmulatorProcess::start(&emulator, &["--blast", &opts.events.to_string(), "--no-rate-limit"])?;
+    let mut events = measure(&blast, &clients, "events", opts.events, opts.runs);
+    drop(blast);
+    // An official client that fails on the workload: find the smallest N it fails at, and
+    // measure it at the largest N it survives.
+    for spec in clients.iter().filter(|c| c.name != "slack-rtm" && !c.name.starts_with("floor")) {
+        if events.get(spec.name).is_some_and(|s| s.failure.is_some())
+            && let Some(s) = official_limit(&emulator, spec, opts.events, opts.runs)
+        {
+            events.insert(spec.name, s);
+        }
+    }
+    let plain = EmulatorProcess::start(&emulator, &["--no-rate-limit"])?;
+    let rtt = measure(&plain, &clients, "rtt", opts.round_trips, opts.runs);
+    drop(plain);
+    let order: Vec<&str> = clients.iter().map(|c| c.name).collect();
+    let t = table(&events, &rtt, &order);
+    println!("{t}");
+    let failed: Vec<&str> =
+        events.iter().chain(rtt.iter()).filter(|(_, s)| s.failure.is_some()).map(|(n, _)| *n).collect();
+    if opts.write_doc {
+        crate::bench_doc::write(&opts, &t, started.elapsed())?;
+    }
+    if opts.quick && !failed.is_empty() {
+        return Err(format!("bench clients failed: {}", failed.join(", ")));
+    }
+    Ok(())
+}

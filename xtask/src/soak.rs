@@ -1,0 +1,71 @@
+//! `cargo xtask soak [--seconds N] [--sessions M] [--seed S] [--interval-ms I]` and
+//! `cargo xtask soak --reconnects N`: builds `crates/bench/src/bin/soak.rs` in release and runs
+//! it, passing the arguments through. The binary prints messages sent / acked / unconfirmed /
+//! failed, duplicates, lost, reconnects and peak RSS, and exits non-zero on a violated
+//! invariant; so does this command.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const KNOWN: &[&str] = &["--seconds", "--sessions", "--seed", "--interval-ms", "--reconnects"];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn check(args: &[String]) -> Result<(), String> {
+    if !args.len().is_multiple_of(2) {
+        return Err("every option takes a value".to_owned());
+    }
+    for pair in args.chunks(2) {
+        if !KNOWN.contains(&pair[0].as_str()) {
+            return Err(format!("unknown option {}; known: {}", pair[0], KNOWN.join(" ")));
+        }
+        if pair[1].parse::<u64>().is_err() {
+            return Err(format!("{}: not a number: {}", pair[0], pair[1]));
+        }
+    }
+    Ok(())
+}
+
+/// Builds and runs the soak binary; `Err` if it cannot be built or reports a violation.
+pub fn run_soak(args: &[String]) -> Result<(), String> {
+    check(args)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let root = workspace_root();
+    let status = Command::new(&cargo)
+        .current_dir(&root)
+        .args(["build", "--release", "-p", "slack-rtm-bench", "--bin", "soak"])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the soak binary failed ({status})"));
+    }
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release").join(format!("soak{}", std::env::consts::EXE_SUFFIX));
+    let status =
+        Command::new(&bin).args(args).status().map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if status.success() { Ok(()) } else { Err(format!("the soak reported a violated invariant ({status})")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn checks_the_options() {
+        assert!(check(&args(&["--seconds", "60", "--sessions", "20"])).is_ok());
+        assert!(check(&args(&["--reconnects", "1000"])).is_ok());
+        assert!(check(&args(&["--seconds"])).is_err());
+        assert!(check(&args(&["--minutes", "1"])).is_err());
+        assert!(check(&args(&["--seconds", "x"])).is_err());
+    }
+}
