@@ -558,11 +558,22 @@ impl Session {
     /// Starts a graceful shutdown: no new requests; queued ones are still written if a
     /// connection is up, until `grace` has passed; then every remaining request is failed, the
     /// sockets are closed with code 1000, and [`SessionEvent::Stopped`] is emitted.
+    ///
+    /// Calling it again while shutting down can only bring the deadline closer (e.g. a second
+    /// Ctrl-C with a zero grace stops at once); it never extends it.
     pub fn shutdown(&mut self, now: Instant, grace: Duration) {
-        if self.stopped || self.shutdown_deadline.is_some() {
+        if self.stopped {
             return;
         }
-        self.shutdown_deadline = Some(now + grace);
+        let deadline = now.checked_add(grace).unwrap_or(now);
+        if let Some(existing) = self.shutdown_deadline {
+            if deadline < existing {
+                self.shutdown_deadline = Some(deadline);
+                self.after(now);
+            }
+            return;
+        }
+        self.shutdown_deadline = Some(deadline);
         self.connect = ConnectPhase::Idle;
         if let Some(c) = &self.primary
             && !c.is_ready()

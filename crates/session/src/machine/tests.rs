@@ -1071,6 +1071,28 @@ fn shutdown_deadline_resolves_everything() {
 }
 
 #[test]
+fn a_second_shutdown_can_only_bring_the_deadline_closer() {
+    let mut c = config();
+    c.send_rate = SendRate { interval: 10 * SEC, burst: 1, ..SendRate::default() };
+    let (mut h, _conn) = H::connected(c);
+    let _written = h.s.submit(ClientMessage::message("C1", "a"), h.now).unwrap();
+    let queued = h.s.submit(ClientMessage::message("C1", "b"), h.now).unwrap();
+    let outs = h.out();
+    h.write_all(&outs);
+    h.s.shutdown(h.now, 30 * SEC);
+    h.out();
+    // A longer grace is ignored...
+    h.s.shutdown(h.now, 60 * SEC);
+    assert!(h.s.poll_timeout().is_some_and(|t| t <= h.now + 30 * SEC));
+    // ...a shorter one wins.
+    h.s.shutdown(h.now, SEC);
+    let outs = h.advance(SEC);
+    assert!(completions(&outs).contains(&(queued, Err(SendError::Stopped))), "{outs:#?}");
+    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { error: None })));
+    assert_eq!(h.s.outstanding(), 0);
+}
+
+#[test]
 fn shutdown_while_disconnected_stops_at_once() {
     let mut h = H::new(config());
     h.out();
