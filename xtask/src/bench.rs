@@ -110,8 +110,17 @@ pub struct ClientSpec {
 }
 
 pub fn run_binary(bin: PathBuf, pre: Vec<String>) -> RunFn {
+    run_binary_env(bin, pre, None)
+}
+
+/// Like [`run_binary`], with one extra environment variable set.
+pub fn run_binary_env(bin: PathBuf, pre: Vec<String>, env: Option<(&'static str, &'static str)>) -> RunFn {
     Box::new(move |emu, mode, n| {
-        let out = Command::new(&bin)
+        let mut cmd = Command::new(&bin);
+        if let Some((k, v)) = env {
+            cmd.env(k, v);
+        }
+        let out = cmd
             .args(&pre)
             .args(["--api-url", &emu.api_url, "--token", &emu.token, "--mode", mode, "--n", &n.to_string()])
             .args(["--channel", &emu.channel])
@@ -286,7 +295,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return crate::scale::run(&bin, sessions, opts.quick);
     }
     let mut clients = vec![
-        ClientSpec { name: "slack-rtm", run: run_binary(bin.join("bench-client"), vec![]) },
+        ClientSpec {
+            name: "slack-rtm (current_thread)",
+            run: run_binary_env(bin.join("bench-client"), vec![], Some(("BENCH_CURRENT_THREAD", "1"))),
+        },
+        ClientSpec { name: "slack-rtm (multi_thread)", run: run_binary(bin.join("bench-client"), vec![]) },
         ClientSpec { name: "floor-a-value", run: run_binary(bin.join("floor"), vec!["value".into()]) },
         ClientSpec { name: "floor-b-raw", run: run_binary(bin.join("floor"), vec!["raw".into()]) },
     ];
@@ -326,7 +339,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     drop(blast);
     // An official client that fails on the workload: find the smallest N it fails at, and
     // measure it at the largest N it survives.
-    for spec in clients.iter().filter(|c| c.name != "slack-rtm" && !c.name.starts_with("floor")) {
+    for spec in clients.iter().filter(|c| !c.name.starts_with("slack-rtm") && !c.name.starts_with("floor")) {
         if events.get(spec.name).is_some_and(|s| s.failure.is_some())
             && let Some(s) = official_limit(&emulator, spec, opts.events, opts.runs)
         {

@@ -1,5 +1,8 @@
 //! slack-rtm through its facade, as an application uses it: typed events from `Events`,
 //! messages acknowledged through `Client::send_message`.
+//!
+//! Runs on tokio's multi-thread runtime with 2 workers, or on the current-thread runtime when
+//! `BENCH_CURRENT_THREAD` is set (the bench reports both).
 
 use slack_rtm::{Client, Event, SendRate, SessionEvent};
 use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time};
