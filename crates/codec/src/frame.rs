@@ -99,6 +99,23 @@ fn check_depth(bytes: &[u8]) -> Result<(), usize> {
     Ok(())
 }
 
+/// The event types a session must see decoded: they change its state (`hello`, `goodbye`,
+/// `team_migration_started`, `error`, `reconnect_url`) or answer a request (`pong`; replies
+/// have no `type`).
+pub const SESSION_EVENT_TYPES: &[&str] =
+    &["hello", "goodbye", "team_migration_started", "error", "reconnect_url", "pong"];
+
+/// Whether a text frame must be decoded before the session machine sees it: `false` only for
+/// frames whose top-level `type` is plainly an ordinary event (everything but
+/// [`SESSION_EVENT_TYPES`]); replies, frames without a readable `type` and invalid JSON all
+/// answer `true`. A cheap scan, no parsing.
+pub fn needs_machine(text: &str) -> bool {
+    match Event::peek_type(text) {
+        Some(kind) => SESSION_EVENT_TYPES.contains(&kind),
+        None => true,
+    }
+}
+
 #[derive(Serialize)]
 struct WithId<'a> {
     id: u64,
@@ -190,6 +207,18 @@ mod tests {
             encode_client_message(id(1), &ClientMessage::message("C1", format!("{text}a"))),
             Err(ClientMessageError::FrameTooLarge { bytes: MAX_FRAME_BYTES + 1 })
         );
+    }
+
+    #[test]
+    fn only_ordinary_events_skip_the_machine() {
+        for t in SESSION_EVENT_TYPES {
+            assert!(needs_machine(&format!(r#"{{"type":"{t}"}}"#)), "{t}");
+        }
+        assert!(needs_machine(r#"{"ok":true,"reply_to":1,"ts":"1.2"}"#));
+        assert!(needs_machine(r#"{"type":"mes\u0073age"}"#));
+        assert!(needs_machine("not json"));
+        assert!(!needs_machine(r#"{"type":"message","text":"hi"}"#));
+        assert!(!needs_machine(r#"{"client_msg_id":"x","type":"user_typing"}"#));
     }
 
     #[test]

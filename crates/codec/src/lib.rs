@@ -37,7 +37,10 @@ mod request;
 mod response;
 mod transport;
 
-pub use frame::{DecodeError, MAX_JSON_DEPTH, decode_event, decode_event_bytes, encode_client_message};
+pub use frame::{
+    DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes,
+    encode_client_message, needs_machine,
+};
 pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};
 pub use response::{ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};
 pub use transport::{BoxError, BoxResponseFuture, CallError, DynHttpTransport, HttpTransport, connect_once};

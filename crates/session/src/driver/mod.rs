@@ -243,11 +243,35 @@ impl Future for PendingAck {
     }
 }
 
+/// What the loop hands to the application: an event, or an ordinary server event still to be
+/// decoded (on the application's side, see [`Output::RawEvent`]).
+#[derive(Debug)]
+enum Delivery {
+    Event(SessionEvent),
+    Raw(String),
+}
+
+impl Delivery {
+    /// The event, decoding it if needed (on the consumer's task: allocation and release of the
+    /// decoded strings happen on the same thread, and in parallel with the socket reader).
+    fn into_event(self) -> SessionEvent {
+        match self {
+            Delivery::Event(e) => e,
+            Delivery::Raw(text) => match slack_rtm_codec::decode_event(&text) {
+                Ok(event) => SessionEvent::Rtm(event),
+                Err(error) => SessionEvent::Warning(crate::machine::Warning::Undecodable(error)),
+            },
+        }
+    }
+}
+
 /// The session's events, in order. Ends (`None`) after [`SessionEvent::Stopped`].
+///
+/// Ordinary server events are decoded here, as they are taken, on the application's task.
 #[derive(Debug)]
 pub struct EventStream {
-    rx: mpsc::Receiver<Vec<SessionEvent>>,
-    buf: std::vec::IntoIter<SessionEvent>,
+    rx: mpsc::Receiver<Vec<Delivery>>,
+    buf: std::vec::IntoIter<Delivery>,
 }
 
 impl EventStream {
@@ -260,7 +284,7 @@ impl EventStream {
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
         loop {
             if let Some(e) = self.buf.next() {
-                return Poll::Ready(Some(e));
+                return Poll::Ready(Some(e.into_event()));
             }
             match self.rx.poll_recv(cx) {
                 Poll::Ready(Some(batch)) => self.buf = batch.into_iter(),
@@ -274,7 +298,7 @@ impl EventStream {
     pub fn try_recv(&mut self) -> Option<SessionEvent> {
         loop {
             if let Some(e) = self.buf.next() {
-                return Some(e);
+                return Some(e.into_event());
             }
             self.buf = self.rx.try_recv().ok()?.into_iter();
         }
@@ -348,10 +372,10 @@ struct Loop {
     conns: HashMap<ConnId, ConnIo>,
     waiters: HashMap<RequestId, Waiter>,
     /// Events not yet handed to the application.
-    events: Vec<SessionEvent>,
+    events: Vec<Delivery>,
     /// The event channel was full: `events` waits for room and sockets are not read.
     blocked: bool,
-    event_tx: mpsc::Sender<Vec<SessionEvent>>,
+    event_tx: mpsc::Sender<Vec<Delivery>>,
     state_tx: watch::Sender<State>,
     permits: Arc<Semaphore>,
     closers: JoinSet<()>,
@@ -555,7 +579,8 @@ impl Loop {
                         }
                     }
                 }
-                Output::Event(e) => self.events.push(e),
+                Output::Event(e) => self.events.push(Delivery::Event(e)),
+                Output::RawEvent { text } => self.events.push(Delivery::Raw(text)),
                 Output::Completed { request, result } => {
                     if let Some(w) = self.waiters.remove(&request) {
                         let _ = w.reply.send(result);

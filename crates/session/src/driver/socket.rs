@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use sha1::{Digest, Sha1};
-use slack_rtm_codec::decode_event_bytes;
+use slack_rtm_codec::{decode_event, needs_machine};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -333,10 +333,16 @@ fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
     if !text {
         return Input::Skipped { conn, frame: SkippedFrame::Binary { len: payload.len() } };
     }
-    if std::str::from_utf8(payload).is_err() {
+    let Ok(text) = std::str::from_utf8(payload) else {
         return Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: Some(payload.len()) } };
+    };
+    // Ordinary events go through undecoded: the application's side decodes them, so the
+    // strings they hold are allocated and freed on one thread. Frames the machine needs are
+    // decoded here, in parallel with the loop.
+    if !needs_machine(text) {
+        return Input::RawEvent { conn, text: text.to_owned() };
     }
-    match decode_event_bytes(payload) {
+    match decode_event(text) {
         Ok(event) => Input::Event { conn, event },
         Err(error) => Input::Undecodable { conn, error },
     }

@@ -198,6 +198,11 @@ impl Dedupe {
         }
     }
 
+    /// Whether events must be checked now (two connections overlap, or did recently).
+    pub(crate) fn is_active(&mut self, now: Instant) -> bool {
+        self.active(now)
+    }
+
     fn active(&mut self, now: Instant) -> bool {
         if self.overlapping {
             return true;

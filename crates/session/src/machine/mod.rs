@@ -435,6 +435,7 @@ impl Session {
             Input::SocketOpened { conn } => self.on_opened(conn, now),
             Input::Text { conn, text } => self.handle_text(conn, &text, now),
             Input::Event { conn, event } => self.on_event(conn, event, now),
+            Input::RawEvent { conn, text } => self.on_raw_event(conn, text, now),
             Input::Undecodable { conn, error } => {
                 if self.touch(conn, now) {
                     self.emit(SessionEvent::Warning(Warning::Undecodable(error)));
@@ -789,6 +790,23 @@ impl Session {
                     tracing::trace!(conn = %id, "dropped a duplicate event");
                 }
             }
+        }
+    }
+
+    /// An ordinary event the caller did not decode: passed through untouched, unless the
+    /// dedupe window is open (then it must be decoded to be checked).
+    fn on_raw_event(&mut self, id: ConnId, text: String, now: Instant) {
+        if self.dedupe.is_active(now) {
+            match decode_event(&text) {
+                Ok(event) => self.on_event(id, event, now),
+                Err(error) => {
+                    if self.touch(id, now) {
+                        self.emit(SessionEvent::Warning(Warning::Undecodable(error)));
+                    }
+                }
+            }
+        } else if self.touch(id, now) {
+            self.outputs.push_back(Output::RawEvent { text });
         }
     }
 

@@ -180,11 +180,15 @@ fn closes(outs: &[Output]) -> Vec<(ConnId, u16)> {
         .collect()
 }
 
+/// Texts of the messages delivered, whether as decoded events or as raw pass-through.
 fn rtm_texts(outs: &[Output]) -> Vec<String> {
-    events(outs)
-        .into_iter()
-        .filter_map(|e| match e {
-            SessionEvent::Rtm(Event::Message(m)) => m.text,
+    outs.iter()
+        .filter_map(|o| match o {
+            Output::Event(SessionEvent::Rtm(Event::Message(m))) => m.text.clone(),
+            Output::RawEvent { text } => match decode_event(text) {
+                Ok(Event::Message(m)) => m.text,
+                _ => None,
+            },
             _ => None,
         })
         .collect()
@@ -574,6 +578,44 @@ fn goodbye_reconnects_make_before_break_without_duplicates() {
     // After the window, dedupe is off again (and has forgotten everything).
     h.advance(h.s.config().dedupe.window + SEC);
     assert_eq!(rtm_texts(&h.frame(new, m1)), vec!["one"]);
+}
+
+#[test]
+fn raw_events_pass_through_untouched_and_count_as_liveness() {
+    let (mut h, conn) = H::connected(config());
+    let m = r#"{"type":"message","channel":"C1","user":"U2","text":"raw","ts":"1.000001"}"#;
+    h.advance(h.s.config().keepalive.idle_ping / 2);
+    let outs = h.feed(Input::RawEvent { conn, text: m.into() });
+    assert_eq!(outs, vec![Output::RawEvent { text: m.into() }]);
+    // It reset the idle timer: no ping until a full idle interval after it.
+    let outs = h.advance(h.s.config().keepalive.idle_ping - MS);
+    assert!(sends(&outs).is_empty(), "{outs:#?}");
+    // From an unknown connection it is ignored.
+    assert!(h.feed(Input::RawEvent { conn: ConnId(999), text: m.into() }).is_empty());
+}
+
+#[test]
+fn raw_events_are_decoded_and_deduplicated_across_make_before_break() {
+    let (mut h, old) = H::connected(config());
+    h.frame(old, r#"{"type":"goodbye"}"#);
+    h.run_until(|o| *o == Output::CallConnect);
+    let outs = h.answer_connect();
+    let new = opened(&outs).unwrap();
+    h.feed(Input::SocketOpened { conn: new });
+    let m1 = r#"{"type":"message","channel":"C1","user":"U2","text":"one","ts":"1.000001"}"#;
+    let m2 = r#"{"type":"message","channel":"C1","user":"U2","text":"two","ts":"1.000002"}"#;
+    let mut texts = rtm_texts(&h.feed(Input::RawEvent { conn: old, text: m1.into() }));
+    h.frame(new, r#"{"type":"hello"}"#);
+    for m in [m1, m2] {
+        let outs = h.feed(Input::RawEvent { conn: new, text: m.into() });
+        // While the window is open the machine decodes to check: no raw pass-through.
+        assert!(!outs.iter().any(|o| matches!(o, Output::RawEvent { .. })), "{outs:#?}");
+        texts.extend(rtm_texts(&outs));
+    }
+    assert_eq!(texts, vec!["one", "two"]);
+    h.advance(h.s.config().dedupe.window + SEC);
+    let outs = h.feed(Input::RawEvent { conn: new, text: m1.into() });
+    assert_eq!(outs, vec![Output::RawEvent { text: m1.into() }]);
 }
 
 #[test]
@@ -1132,7 +1174,7 @@ mod prop {
         ConnectOk,
         ConnectErr(bool, Option<u64>),
         Opened,
-        Frame(u8, String),
+        Frame(u8, String, bool),
         Closed,
         Written(u64),
         Submit(u8),
@@ -1161,7 +1203,7 @@ mod prop {
             Just(Step::ConnectOk),
             (any::<bool>(), proptest::option::of(0u64..100)).prop_map(|(f, r)| Step::ConnectErr(f, r)),
             Just(Step::Opened),
-            (0u8..3, frames()).prop_map(|(c, f)| Step::Frame(c, f)),
+            (0u8..3, frames(), any::<bool>()).prop_map(|(c, f, raw)| Step::Frame(c, f, raw)),
             Just(Step::Closed),
             (0u64..30).prop_map(Step::Written),
             (0u8..6).prop_map(Step::Submit),
@@ -1197,9 +1239,14 @@ mod prop {
                         s.handle(Input::ConnectResult(Err(f)), now)
                     }
                     Step::Opened => if let Some(c) = conns.last() { s.handle(Input::SocketOpened { conn: *c }, now) },
-                    Step::Frame(which, text) => {
+                    Step::Frame(which, text, raw) => {
                         if let Some(c) = conns.iter().rev().nth(which as usize % conns.len().max(1)) {
-                            s.handle(Input::Text { conn: *c, text }, now)
+                            // As the driver does: ordinary events may arrive undecoded.
+                            if raw && !slack_rtm_codec::needs_machine(&text) {
+                                s.handle(Input::RawEvent { conn: *c, text }, now)
+                            } else {
+                                s.handle(Input::Text { conn: *c, text }, now)
+                            }
                         }
                     }
                     Step::Closed => if let Some(c) = conns.last() {

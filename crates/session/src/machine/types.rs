@@ -441,6 +441,17 @@ pub enum Input {
         /// The decoded event.
         event: Event,
     },
+    /// A text frame the caller has not decoded, and knows to be an ordinary event (not a
+    /// reply, `hello`, `goodbye`, `pong`, `error`, `reconnect_url` or `team_migration_started`:
+    /// see `slack_rtm_codec::needs_machine`). The machine passes it through as
+    /// [`Output::RawEvent`] — decoding it only while it must check for duplicates — so the
+    /// decoding can happen on the consumer's side.
+    RawEvent {
+        /// The connection.
+        conn: ConnId,
+        /// The frame (valid UTF-8).
+        text: String,
+    },
     /// A text frame that did not decode.
     Undecodable {
         /// The connection.
@@ -519,6 +530,14 @@ pub enum Output {
     },
     /// Deliver this to the application.
     Event(SessionEvent),
+    /// Deliver this server event to the application as [`SessionEvent::Rtm`], once decoded
+    /// (`slack_rtm_codec::decode_event`; a decode error is a
+    /// [`Warning::Undecodable`]). Only ever the answer to an [`Input::RawEvent`]: the machine
+    /// did not need to look inside, so the decoding can happen where the event is consumed.
+    RawEvent {
+        /// The frame, verbatim.
+        text: String,
+    },
     /// This request is finished.
     Completed {
         /// The request.

@@ -327,6 +327,19 @@ impl Event {
         }
     }
 
+    /// The frame's top-level `type`, found by a light scan that stops as soon as it sees it
+    /// (no parsing, no allocation), when it is a plain string; `None` when the frame has no
+    /// top-level `type` (a reply), or the scan cannot tell cheaply (escapes, malformed text).
+    ///
+    /// Lets a pipeline route frames (e.g. decode control frames at once, ordinary events later
+    /// on the consumer's thread) without decoding them. Never a validity check.
+    pub fn peek_type(text: &str) -> Option<&str> {
+        match scan_top_level(text.as_bytes()) {
+            TopLevel::Type(kind) => Some(kind),
+            _ => None,
+        }
+    }
+
     fn decode_kind(kind: &str, text: &str) -> Result<Event, serde_json::Error> {
         match Event::decode_typed(kind, text) {
             Some(Ok(ev)) => Ok(ev),
