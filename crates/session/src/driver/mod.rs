@@ -63,6 +63,10 @@ use tokio::task::{JoinHandle, JoinSet};
 
 /// Most inputs handled (and events batched) per loop turn.
 const BATCH: usize = 64;
+/// Reader messages handled per loop turn: each can carry a batch of up to 64 inputs, so this
+/// bounds one turn's events (and so one event batch) to about 256, and the event channel's
+/// capacity, counted in batches, to a few thousand events.
+const SOCKET_MESSAGES_PER_TURN: usize = 4;
 /// Capacity of the readers → loop channel, in messages (each carries up to a reader batch of
 /// 64 inputs, so this bounds the events in flight to about a thousand).
 const SOCKET_CHANNEL: usize = 16;
@@ -439,7 +443,7 @@ impl Loop {
                     }
                     self.machine.handle(Input::Backpressure(false), Instant::now());
                 }
-                _ = sock_rx.recv_many(&mut inbox, BATCH), if !self.blocked => {
+                _ = sock_rx.recv_many(&mut inbox, SOCKET_MESSAGES_PER_TURN), if !self.blocked => {
                     let now = Instant::now();
                     let mut batch = std::mem::take(&mut inbox);
                     for msg in batch.drain(..) {
