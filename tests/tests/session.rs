@@ -599,3 +599,42 @@ async fn shutdown_returns_only_after_the_close_frame_is_written() {
     assert_eq!(emu.connections()[0].close_reason, Some(CloseReason::ClientClosed(Some(1000))));
     emu.shutdown().await;
 }
+
+/// A `message` frame of exactly `len` bytes.
+fn message_of_len(len: usize) -> String {
+    let head = r#"{"type":"message","channel":"C1","user":"U1","ts":"1.000001","text":""#;
+    let tail = r#""}"#;
+    let pad = len - head.len() - tail.len();
+    format!("{head}{}{tail}", "x".repeat(pad))
+}
+
+/// The cap on a message applies to the whole reassembled message, at the exact byte: a message
+/// of exactly the limit is delivered, one byte more is refused — whether it came in one frame or
+/// in many fragments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_size_limit_is_exact_for_single_and_fragmented_messages() {
+    const LIMIT: usize = 32 * 1024;
+    let emu = emulator(no_rate_limit()).await;
+    let mut c = Client::start(&emu, session_config(&emu), |d| d.max_message_bytes = LIMIT);
+    c.connected().await;
+    let cases: [(&str, Box<dyn Fn(String) -> RawFrame>); 2] = [
+        ("single frame", Box::new(|m: String| RawFrame::text(m))),
+        ("fragments", Box::new(|m: String| RawFrame::Fragmented { payload: m.into(), chunk: 1000 })),
+    ];
+    for (what, frame) in cases {
+        let at_limit = message_of_len(LIMIT);
+        emu.send_raw(Target::All, frame(at_limit.clone()));
+        c.until(&format!("{what}: a message of exactly the limit"), |e| {
+            matches!(e, SessionEvent::Rtm(Event::Message(m)) if m.text.as_ref().is_some_and(|t| t.len() + 71 == LIMIT))
+        })
+        .await;
+        emu.send_raw(Target::All, frame(message_of_len(LIMIT + 1)));
+        c.until(&format!("{what}: one byte over"), |e| {
+            matches!(e, SessionEvent::Disconnected { reason: Reason::MessageTooLarge { limit } } if *limit == LIMIT)
+        })
+        .await;
+        c.until("the reconnect", |e| matches!(e, SessionEvent::Connected { reconnect: true, .. })).await;
+    }
+    c.handle.shutdown(Duration::from_secs(1)).await;
+    emu.shutdown().await;
+}

@@ -45,6 +45,15 @@ pub enum RawFrame {
     /// half is written; then the TCP connection is dropped without a close frame (a connection
     /// cut in the middle of a frame).
     CutMidFrame(Bytes),
+    /// One text message split into frames of at most `chunk` bytes (a first text frame, then
+    /// continuation frames, the last with FIN): exercises a client's reassembly and its limit
+    /// on a reassembled message's size.
+    Fragmented {
+        /// The whole message.
+        payload: Bytes,
+        /// Largest fragment (at least 1).
+        chunk: usize,
+    },
 }
 
 impl RawFrame {

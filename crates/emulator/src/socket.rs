@@ -68,6 +68,28 @@ fn push_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
     out.extend_from_slice(payload);
 }
 
+/// A text message as a first frame plus continuation frames of at most `chunk` bytes.
+fn push_fragmented(out: &mut Vec<u8>, payload: &[u8], chunk: usize) {
+    let mut parts = payload.chunks(chunk.max(1)).peekable();
+    let mut first = true;
+    if payload.is_empty() {
+        push_frame(out, OpCode::Text, payload);
+        return;
+    }
+    while let Some(part) = parts.next() {
+        let opcode = if first { OpCode::Text } else { OpCode::Continuation };
+        let fin = parts.peek().is_none();
+        let start = out.len();
+        encode_frame_head(out, opcode, part.len());
+        if !fin {
+            // Clear FIN (encode_frame_head always sets it).
+            out[start] &= 0x7f;
+        }
+        out.extend_from_slice(part);
+        first = false;
+    }
+}
+
 fn push_close(out: &mut Vec<u8>, code: u16, reason: &str) {
     // A close reason is at most 123 bytes; cut on a character boundary.
     let mut cut = reason.len().min(123);
@@ -562,6 +584,7 @@ impl Conn {
                     self.out.extend_from_slice(&b[..b.len() / 2]);
                     self.cut_after_flush = true;
                 }
+                RawFrame::Fragmented { payload, chunk } => push_fragmented(&mut self.out, &payload, chunk),
             },
             Cmd::Hello => {
                 if !self.hello_sent {
