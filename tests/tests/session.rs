@@ -617,9 +617,10 @@ async fn message_size_limit_is_exact_for_single_and_fragmented_messages() {
     let emu = emulator(no_rate_limit()).await;
     let mut c = Client::start(&emu, session_config(&emu), |d| d.max_message_bytes = LIMIT);
     c.connected().await;
-    let cases: [(&str, Box<dyn Fn(String) -> RawFrame>); 2] = [
-        ("single frame", Box::new(|m: String| RawFrame::text(m))),
-        ("fragments", Box::new(|m: String| RawFrame::Fragmented { payload: m.into(), chunk: 1000 })),
+    type MakeFrame = fn(String) -> RawFrame;
+    let cases: [(&str, MakeFrame); 2] = [
+        ("single frame", RawFrame::text),
+        ("fragments", |m| RawFrame::Fragmented { payload: m.into(), chunk: 1000 }),
     ];
     for (what, frame) in cases {
         let at_limit = message_of_len(LIMIT);
