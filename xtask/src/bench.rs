@@ -5,7 +5,7 @@
 //! and prints medians with ratios against Floor A. The full run also writes
 //! `docs/benchmarks.md`; `--quick` (used by CI) runs small sizes once so the harness cannot rot.
 
-use crate::official::{self, BenchMode, EmulatorProcess, Official, target_dir, workspace_root};
+use crate::official::{self, BenchMode, EmulatorProcess, Official, cargo, target_dir, workspace_root};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -60,10 +60,6 @@ impl Options {
         }
         Ok(o)
     }
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 /// Builds the release binaries the benchmark runs.

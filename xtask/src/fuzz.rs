@@ -7,7 +7,7 @@
 //! `fuzz/scratch/<target>/` (ignored by git), never into the committed `fuzz/corpus/`;
 //! a crash leaves its input in `fuzz/artifacts/<target>/` and fails the command.
 
-use std::path::{Path, PathBuf};
+use crate::official::{cargo, workspace_root};
 use std::process::Command;
 
 /// The targets in `fuzz/Cargo.toml`.
@@ -49,17 +49,6 @@ fn parse(args: &[String]) -> Result<Options, String> {
         }
     }
     Ok(o)
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
 /// Whether `cargo fuzz` is installed.

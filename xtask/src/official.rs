@@ -115,6 +115,11 @@ pub fn workspace_root() -> PathBuf {
     xtask.parent().unwrap_or(xtask).to_path_buf()
 }
 
+/// The cargo that runs this xtask (`$CARGO`), else `cargo` from the PATH.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
 /// `CARGO_TARGET_DIR`, else `<workspace>/target`.
 pub fn target_dir() -> PathBuf {
     match std::env::var_os("CARGO_TARGET_DIR") {
@@ -352,8 +357,7 @@ pub fn run_official_bench(
 /// Builds the standalone emulator (`cargo build -p slack-rtm-emulator`, release unless
 /// `release` is false) and returns the binary's path.
 pub fn build_emulator(release: bool) -> Result<PathBuf, String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
+    let mut cmd = Command::new(cargo());
     cmd.current_dir(workspace_root()).args(["build", "--quiet", "-p", "slack-rtm-emulator", "--bin"]);
     cmd.arg("slack-rtm-emulator");
     if release {

@@ -4,17 +4,10 @@
 //! failed, duplicates, lost, reconnects and peak RSS, and exits non-zero on a violated
 //! invariant; so does this command.
 
-use std::path::{Path, PathBuf};
+use crate::official::{cargo, target_dir, workspace_root};
 use std::process::Command;
 
 const KNOWN: &[&str] = &["--seconds", "--sessions", "--seed", "--interval-ms", "--reconnects"];
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
 
 fn check(args: &[String]) -> Result<(), String> {
     if !args.len().is_multiple_of(2) {
@@ -34,19 +27,15 @@ fn check(args: &[String]) -> Result<(), String> {
 /// Builds and runs the soak binary; `Err` if it cannot be built or reports a violation.
 pub fn run_soak(args: &[String]) -> Result<(), String> {
     check(args)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let root = workspace_root();
-    let status = Command::new(&cargo)
-        .current_dir(&root)
+    let status = Command::new(cargo())
+        .current_dir(workspace_root())
         .args(["build", "--release", "-p", "slack-rtm-bench", "--bin", "soak"])
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
         return Err(format!("building the soak binary failed ({status})"));
     }
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let bin = target.join("release").join(format!("soak{}", std::env::consts::EXE_SUFFIX));
+    let bin = target_dir().join("release").join(format!("soak{}", std::env::consts::EXE_SUFFIX));
     let status =
         Command::new(&bin).args(args).status().map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     if status.success() { Ok(()) } else { Err(format!("the soak reported a violated invariant ({status})")) }

@@ -139,9 +139,6 @@ pub enum DriverError {
     /// Not called from within a tokio runtime.
     #[error("slack-rtm-session's driver must be started from within a tokio runtime")]
     NoRuntime,
-    /// The default TLS configuration could not be built.
-    #[error("{0}")]
-    Tls(String),
 }
 
 enum Command {
