@@ -1,7 +1,7 @@
 use crate::response::snippet;
 use serde::Serialize;
 use slack_rtm_types::client::MAX_FRAME_BYTES;
-use slack_rtm_types::{ClientMessage, ClientMessageError, Event};
+use slack_rtm_types::{ClientMessage, ClientMessageError, Event, EventFrame};
 use std::num::NonZeroU64;
 
 /// Deepest JSON nesting accepted in a frame (serde_json's own recursion limit, relied upon so a
@@ -23,6 +23,20 @@ pub struct DecodeError {
 /// Decodes one RTM text frame. Never fails on valid JSON, whatever its shape: see
 /// [`Event::from_json`]. Invalid JSON is a [`DecodeError`] carrying the start of the bad text.
 pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
+    decode_checked(text, Event::from_json)
+}
+
+/// Decodes a frame whose type was already found (see [`EventFrame`]): the same result as
+/// [`decode_event`] on its text, without scanning for the type again.
+pub fn decode_event_frame(frame: &EventFrame) -> Result<Event, DecodeError> {
+    decode_checked(frame.as_str(), |_| frame.decode())
+}
+
+/// The depth limit, then `decode`; errors carry the start of the bad text.
+fn decode_checked(
+    text: &str,
+    decode: impl FnOnce(&str) -> Result<Event, serde_json::Error>,
+) -> Result<Event, DecodeError> {
     if let Err(depth) = check_depth(text.as_bytes()) {
         return Err(DecodeError {
             reason: format!("JSON nested deeper than {MAX_JSON_DEPTH} levels (at least {depth})"),
@@ -30,7 +44,7 @@ pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
             len: text.len(),
         });
     }
-    Event::from_json(text).map_err(|e| DecodeError {
+    decode(text).map_err(|e| DecodeError {
         reason: e.to_string(),
         snippet: snippet(text.as_bytes()),
         len: text.len(),
@@ -246,5 +260,28 @@ mod tests {
         assert!(matches!(decode_event(&in_string), Ok(Event::Unknown { .. })), "{in_string}");
         let very_deep = "[".repeat(1_000_000);
         assert!(decode_event(&very_deep).is_err());
+        // A pre-scanned frame gets the same limit.
+        let frame = EventFrame::new(at_limit(MAX_JSON_DEPTH)).unwrap();
+        assert!(decode_event_frame(&frame).unwrap_err().reason.contains("nested deeper"));
+        assert!(decode_event_frame(&EventFrame::new(at_limit(MAX_JSON_DEPTH - 1)).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn pre_scanned_frames_decode_like_text() {
+        let texts = [
+            r#"{"type":"message","channel":"C1","text":"hi","ts":"1.2"}"#,
+            r#"{"text":"late type","type":"user_typing","channel":"C1","user":"U1"}"#,
+            r#"{"type":"message","channel":5}"#,
+            r#"{"type":"brand_new_event","x":1}"#,
+            r#"{"type":"message","text":"unterminated"#,
+        ];
+        for t in texts {
+            let frame = EventFrame::copy_from(t).unwrap();
+            match (decode_event(t), decode_event_frame(&frame)) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{t}"),
+                (Err(a), Err(b)) => assert_eq!(a, b, "{t}"),
+                other => panic!("{t}: {other:?}"),
+            }
+        }
     }
 }

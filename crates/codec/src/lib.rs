@@ -38,7 +38,7 @@ mod response;
 mod transport;
 
 pub use frame::{
-    DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes,
+    DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,
     encode_client_message, needs_machine,
 };
 pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};
@@ -46,7 +46,7 @@ pub use response::{ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPO
 pub use transport::{BoxError, BoxResponseFuture, CallError, DynHttpTransport, HttpTransport, connect_once};
 
 pub use slack_rtm_types as types;
-pub use slack_rtm_types::{ClientMessage, ConnectOptions, Connected, Event, Token};
+pub use slack_rtm_types::{ClientMessage, ConnectOptions, Connected, Event, EventFrame, Token};
 
 /// `docs/architecture.md`, whose Rust example is compiled as a doc test so the document stays
 /// true.

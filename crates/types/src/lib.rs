@@ -36,7 +36,7 @@ mod token;
 pub use client::{ClientMessage, ClientMessageError, OutgoingMessage};
 pub use connect::{ConnectOptions, Connected, SelfInfo, TeamInfo};
 pub use error::{ApiError, ApiWarning};
-pub use event::Event;
+pub use event::{Event, EventFrame};
 pub use ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};
 pub use raw::RawJson;
 pub use token::{Token, TokenKind};

@@ -249,7 +249,7 @@ impl Future for PendingAck {
 #[derive(Debug)]
 enum Delivery {
     Event(SessionEvent),
-    Raw(String),
+    Raw(slack_rtm_codec::EventFrame),
 }
 
 impl Delivery {
@@ -258,7 +258,7 @@ impl Delivery {
     fn into_event(self) -> SessionEvent {
         match self {
             Delivery::Event(e) => e,
-            Delivery::Raw(text) => match slack_rtm_codec::decode_event(&text) {
+            Delivery::Raw(frame) => match slack_rtm_codec::decode_event_frame(&frame) {
                 Ok(event) => SessionEvent::Rtm(event),
                 Err(error) => SessionEvent::Warning(crate::machine::Warning::Undecodable(error)),
             },
@@ -581,7 +581,7 @@ impl Loop {
                     }
                 }
                 Output::Event(e) => self.events.push(Delivery::Event(e)),
-                Output::RawEvent { text } => self.events.push(Delivery::Raw(text)),
+                Output::RawEvent { frame } => self.events.push(Delivery::Raw(frame)),
                 Output::Completed { request, result } => {
                     if let Some(w) = self.waiters.remove(&request) {
                         let _ = w.reply.send(result);

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use sha1::{Digest, Sha1};
-use slack_rtm_codec::{decode_event, needs_machine};
+use slack_rtm_codec::{EventFrame, SESSION_EVENT_TYPES, decode_event, decode_event_frame};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,7 +23,37 @@ use tokio::sync::mpsc;
 
 /// The write half of an open socket, owned by the driver loop.
 pub(crate) type Writer = WebSocketWrite<WriteHalf<TokioIo<Upgraded>>>;
-type Reader = WebSocketRead<ReadHalf<TokioIo<Upgraded>>>;
+type Reader = WebSocketRead<CappedRead<ReadHalf<TokioIo<Upgraded>>>>;
+
+/// The most one read from the socket may return.
+///
+/// fastwebsockets reads into a `BytesMut` that doubles whenever a read fills it while less than
+/// half of it has been consumed. A client that falls behind a fast sender finds the kernel's
+/// whole receive queue ready (megabytes on loopback), so every read filled the buffer and it
+/// doubled until it matched that queue: peak RSS jumped by 15–20 MB in the first milliseconds
+/// of a burst. Capping each read keeps the buffer at a few times this size; 16 KB is still
+/// dozens of typical frames per system call.
+pub(crate) const MAX_READ: usize = 16 * 1024;
+
+/// An `AsyncRead` that returns at most [`MAX_READ`] bytes per read.
+pub(crate) struct CappedRead<R>(pub(crate) R);
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CappedRead<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if buf.remaining() <= MAX_READ {
+            return Pin::new(&mut self.0).poll_read(cx, buf);
+        }
+        let mut limited = tokio::io::ReadBuf::new(buf.initialize_unfilled_to(MAX_READ));
+        std::task::ready!(Pin::new(&mut self.0).poll_read(cx, &mut limited))?;
+        let n = limited.filled().len();
+        buf.advance(n);
+        std::task::Poll::Ready(Ok(()))
+    }
+}
 
 /// What a connection task reports to the loop.
 #[allow(clippy::large_enum_variant)] // moved, not boxed: no allocation per event
@@ -153,7 +183,10 @@ pub(crate) async fn open(
     if accept != Some(expected_accept(&key).as_str()) {
         return Err("WebSocket handshake failed: missing or wrong Sec-WebSocket-Accept".into());
     }
-    let (mut read, write) = ws.split(tokio::io::split);
+    let (mut read, write) = ws.split(|io| {
+        let (r, w) = tokio::io::split(io);
+        (CappedRead(r), w)
+    });
     read.set_auto_close(true);
     read.set_auto_pong(true);
     // fastwebsockets refuses a frame whose length is >= this; the reader caps whole messages.
@@ -336,13 +369,22 @@ fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
     let Ok(text) = std::str::from_utf8(payload) else {
         return Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: Some(payload.len()) } };
     };
-    // Ordinary events go through undecoded: the application's side decodes them, so the
-    // strings they hold are allocated and freed on one thread. Frames the machine needs are
-    // decoded here, in parallel with the loop.
-    if !needs_machine(text) {
-        return Input::RawEvent { conn, text: text.to_owned() };
+    // Ordinary events go through undecoded, with the type the scan found: the application's
+    // side decodes them (one serde pass, no second scan), so the strings they hold are
+    // allocated and freed on one thread. Frames the machine needs are decoded here, in
+    // parallel with the loop.
+    match EventFrame::copy_from(text) {
+        Some(frame) if !SESSION_EVENT_TYPES.contains(&frame.kind()) => Input::RawEvent { conn, frame },
+        Some(frame) => decoded(conn, decode_event_frame(&frame)),
+        None => decoded(conn, decode_event(text)),
     }
-    match decode_event(text) {
+}
+
+fn decoded(
+    conn: ConnId,
+    result: Result<slack_rtm_codec::types::Event, slack_rtm_codec::DecodeError>,
+) -> Input {
+    match result {
         Ok(event) => Input::Event { conn, event },
         Err(error) => Input::Undecodable { conn, error },
     }
@@ -391,6 +433,29 @@ mod tests {
         assert_eq!(default_tls().unwrap().alpn_protocols, vec![b"http/1.1".to_vec()]);
     }
 
+    #[tokio::test]
+    async fn reads_are_capped() {
+        use tokio::io::AsyncReadExt;
+        let data = vec![7u8; MAX_READ * 3 + 5];
+        let mut r = CappedRead(&data[..]);
+        // A buffer far larger than the cap still gets at most MAX_READ bytes per read.
+        let mut buf = bytes::BytesMut::with_capacity(MAX_READ * 8);
+        let mut reads = Vec::new();
+        loop {
+            let n = r.read_buf(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            reads.push(n);
+        }
+        assert_eq!(reads, vec![MAX_READ, MAX_READ, MAX_READ, 5]);
+        assert_eq!(&buf[..], &data[..]);
+        // A small buffer is read into directly.
+        let mut small = [0u8; 10];
+        let mut r = CappedRead(&data[..]);
+        assert_eq!(r.read(&mut small).await.unwrap(), 10);
+    }
+
     #[test]
     fn close_payloads() {
         assert_eq!(parse_close(&[]), (None, String::new()));
@@ -402,6 +467,11 @@ mod tests {
     fn messages_become_inputs() {
         let c = ConnId(1);
         assert!(matches!(message_input(c, true, br#"{"type":"hello"}"#), Input::Event { .. }));
+        assert!(matches!(message_input(c, true, br#"{"ok":true,"reply_to":1}"#), Input::Event { .. }));
+        assert!(matches!(
+            message_input(c, true, br#"{"type":"message","text":"hi"}"#),
+            Input::RawEvent { frame, .. } if frame.kind() == "message"
+        ));
         assert!(matches!(message_input(c, true, b"{nope"), Input::Undecodable { .. }));
         assert!(matches!(
             message_input(c, true, b"\xff\xfe"),

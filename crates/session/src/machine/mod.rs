@@ -126,7 +126,9 @@ use dedupe::Dedupe;
 use slack_rtm_codec::types::client::Ping;
 use slack_rtm_codec::types::event::{Pong, Reply};
 use slack_rtm_codec::types::{ChannelId, ClientMessage, Event, SelfInfo, TeamInfo, UserId};
-use slack_rtm_codec::{ConnectResponse, decode_event, encode_client_message};
+use slack_rtm_codec::{
+    ConnectResponse, EventFrame, SESSION_EVENT_TYPES, decode_event, decode_event_frame, encode_client_message,
+};
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
@@ -435,7 +437,7 @@ impl Session {
             Input::SocketOpened { conn } => self.on_opened(conn, now),
             Input::Text { conn, text } => self.handle_text(conn, &text, now),
             Input::Event { conn, event } => self.on_event(conn, event, now),
-            Input::RawEvent { conn, text } => self.on_raw_event(conn, text, now),
+            Input::RawEvent { conn, frame } => self.on_raw_event(conn, frame, now),
             Input::Undecodable { conn, error } => {
                 if self.touch(conn, now) {
                     self.emit(SessionEvent::Warning(Warning::Undecodable(error)));
@@ -793,11 +795,12 @@ impl Session {
         }
     }
 
-    /// An ordinary event the caller did not decode: passed through untouched, unless the
-    /// dedupe window is open (then it must be decoded to be checked).
-    fn on_raw_event(&mut self, id: ConnId, text: String, now: Instant) {
-        if self.dedupe.is_active(now) {
-            match decode_event(&text) {
+    /// An event the caller did not decode: an ordinary one is passed through untouched, unless
+    /// the dedupe window is open (then it must be decoded to be checked); a session event is
+    /// decoded and handled now.
+    fn on_raw_event(&mut self, id: ConnId, frame: EventFrame, now: Instant) {
+        if self.dedupe.is_active(now) || SESSION_EVENT_TYPES.contains(&frame.kind()) {
+            match decode_event_frame(&frame) {
                 Ok(event) => self.on_event(id, event, now),
                 Err(error) => {
                     if self.touch(id, now) {
@@ -806,7 +809,7 @@ impl Session {
                 }
             }
         } else if self.touch(id, now) {
-            self.outputs.push_back(Output::RawEvent { text });
+            self.outputs.push_back(Output::RawEvent { frame });
         }
     }
 

@@ -180,12 +180,17 @@ fn closes(outs: &[Output]) -> Vec<(ConnId, u16)> {
         .collect()
 }
 
+/// A frame as the driver scans it.
+fn scanned(text: &str) -> EventFrame {
+    EventFrame::copy_from(text).expect("a frame with a readable type")
+}
+
 /// Texts of the messages delivered, whether as decoded events or as raw pass-through.
 fn rtm_texts(outs: &[Output]) -> Vec<String> {
     outs.iter()
         .filter_map(|o| match o {
             Output::Event(SessionEvent::Rtm(Event::Message(m))) => m.text.clone(),
-            Output::RawEvent { text } => match decode_event(text) {
+            Output::RawEvent { frame } => match decode_event(frame.as_str()) {
                 Ok(Event::Message(m)) => m.text,
                 _ => None,
             },
@@ -585,13 +590,22 @@ fn raw_events_pass_through_untouched_and_count_as_liveness() {
     let (mut h, conn) = H::connected(config());
     let m = r#"{"type":"message","channel":"C1","user":"U2","text":"raw","ts":"1.000001"}"#;
     h.advance(h.s.config().keepalive.idle_ping / 2);
-    let outs = h.feed(Input::RawEvent { conn, text: m.into() });
-    assert_eq!(outs, vec![Output::RawEvent { text: m.into() }]);
+    let outs = h.feed(Input::RawEvent { conn, frame: scanned(m) });
+    assert_eq!(outs, vec![Output::RawEvent { frame: scanned(m) }]);
     // It reset the idle timer: no ping until a full idle interval after it.
     let outs = h.advance(h.s.config().keepalive.idle_ping - MS);
     assert!(sends(&outs).is_empty(), "{outs:#?}");
     // From an unknown connection it is ignored.
-    assert!(h.feed(Input::RawEvent { conn: ConnId(999), text: m.into() }).is_empty());
+    assert!(h.feed(Input::RawEvent { conn: ConnId(999), frame: scanned(m) }).is_empty());
+}
+
+#[test]
+fn raw_session_events_are_handled_not_passed_through() {
+    let (mut h, conn) = H::connected(config());
+    // A caller that hands the machine a `goodbye` undecoded still gets a reconnect.
+    let outs = h.feed(Input::RawEvent { conn, frame: scanned(r#"{"type":"goodbye"}"#) });
+    assert!(!outs.iter().any(|o| matches!(o, Output::RawEvent { .. })), "{outs:#?}");
+    h.run_until(|o| *o == Output::CallConnect);
 }
 
 #[test]
@@ -604,18 +618,18 @@ fn raw_events_are_decoded_and_deduplicated_across_make_before_break() {
     h.feed(Input::SocketOpened { conn: new });
     let m1 = r#"{"type":"message","channel":"C1","user":"U2","text":"one","ts":"1.000001"}"#;
     let m2 = r#"{"type":"message","channel":"C1","user":"U2","text":"two","ts":"1.000002"}"#;
-    let mut texts = rtm_texts(&h.feed(Input::RawEvent { conn: old, text: m1.into() }));
+    let mut texts = rtm_texts(&h.feed(Input::RawEvent { conn: old, frame: scanned(m1) }));
     h.frame(new, r#"{"type":"hello"}"#);
     for m in [m1, m2] {
-        let outs = h.feed(Input::RawEvent { conn: new, text: m.into() });
+        let outs = h.feed(Input::RawEvent { conn: new, frame: scanned(m) });
         // While the window is open the machine decodes to check: no raw pass-through.
         assert!(!outs.iter().any(|o| matches!(o, Output::RawEvent { .. })), "{outs:#?}");
         texts.extend(rtm_texts(&outs));
     }
     assert_eq!(texts, vec!["one", "two"]);
     h.advance(h.s.config().dedupe.window + SEC);
-    let outs = h.feed(Input::RawEvent { conn: new, text: m1.into() });
-    assert_eq!(outs, vec![Output::RawEvent { text: m1.into() }]);
+    let outs = h.feed(Input::RawEvent { conn: new, frame: scanned(m1) });
+    assert_eq!(outs, vec![Output::RawEvent { frame: scanned(m1) }]);
 }
 
 #[test]
@@ -1241,11 +1255,12 @@ mod prop {
                     Step::Opened => if let Some(c) = conns.last() { s.handle(Input::SocketOpened { conn: *c }, now) },
                     Step::Frame(which, text, raw) => {
                         if let Some(c) = conns.iter().rev().nth(which as usize % conns.len().max(1)) {
-                            // As the driver does: ordinary events may arrive undecoded.
-                            if raw && !slack_rtm_codec::needs_machine(&text) {
-                                s.handle(Input::RawEvent { conn: *c, text }, now)
-                            } else {
-                                s.handle(Input::Text { conn: *c, text }, now)
+                            // As the driver does: events may arrive undecoded (session event
+                            // types included: the machine decodes those itself).
+                            match EventFrame::new(text) {
+                                Ok(frame) if raw => s.handle(Input::RawEvent { conn: *c, frame }, now),
+                                Ok(frame) => s.handle(Input::Text { conn: *c, text: frame.into_string() }, now),
+                                Err(text) => s.handle(Input::Text { conn: *c, text }, now),
                             }
                         }
                     }

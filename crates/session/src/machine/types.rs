@@ -1,7 +1,7 @@
 //! What goes in and out of the machine: inputs, outputs, events, acks and errors.
 
 use slack_rtm_codec::types::{ApiError, ApiWarning, ClientMessageError, Event, SelfInfo, TeamInfo, Ts};
-use slack_rtm_codec::{CallError, ConnectError, ConnectResponse, DecodeError};
+use slack_rtm_codec::{CallError, ConnectError, ConnectResponse, DecodeError, EventFrame};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -441,16 +441,17 @@ pub enum Input {
         /// The decoded event.
         event: Event,
     },
-    /// A text frame the caller has not decoded, and knows to be an ordinary event (not a
-    /// reply, `hello`, `goodbye`, `pong`, `error`, `reconnect_url` or `team_migration_started`:
-    /// see `slack_rtm_codec::needs_machine`). The machine passes it through as
-    /// [`Output::RawEvent`] — decoding it only while it must check for duplicates — so the
-    /// decoding can happen on the consumer's side.
+    /// A text frame the caller has not decoded, already scanned for its type
+    /// ([`EventFrame`](slack_rtm_codec::EventFrame)). An ordinary event (anything but
+    /// [`SESSION_EVENT_TYPES`](slack_rtm_codec::SESSION_EVENT_TYPES)) is passed through as
+    /// [`Output::RawEvent`] — decoded here only while the machine must check for duplicates —
+    /// so the decoding can happen on the consumer's side; a session event type is decoded and
+    /// handled at once, as [`Input::Text`] would be.
     RawEvent {
         /// The connection.
         conn: ConnId,
-        /// The frame (valid UTF-8).
-        text: String,
+        /// The frame.
+        frame: EventFrame,
     },
     /// A text frame that did not decode.
     Undecodable {
@@ -531,12 +532,12 @@ pub enum Output {
     /// Deliver this to the application.
     Event(SessionEvent),
     /// Deliver this server event to the application as [`SessionEvent::Rtm`], once decoded
-    /// (`slack_rtm_codec::decode_event`; a decode error is a
+    /// (`slack_rtm_codec::decode_event_frame`; a decode error is a
     /// [`Warning::Undecodable`]). Only ever the answer to an [`Input::RawEvent`]: the machine
     /// did not need to look inside, so the decoding can happen where the event is consumed.
     RawEvent {
-        /// The frame, verbatim.
-        text: String,
+        /// The frame, verbatim, with its type.
+        frame: EventFrame,
     },
     /// This request is finished.
     Completed {

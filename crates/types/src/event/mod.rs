@@ -278,6 +278,80 @@ fn type_value(bytes: &[u8], mut i: usize) -> TopLevel<'_> {
     }
 }
 
+/// A text frame whose top-level `type` has already been found, kept with the type's position.
+///
+/// A pipeline that routes frames by type before decoding them (the session driver decodes
+/// control frames at once and hands ordinary events to the application undecoded) scans each
+/// frame once: [`EventFrame::decode`] uses the position found here instead of scanning again,
+/// so the decode can happen later, on another thread, at the cost of a single serde pass. It
+/// decodes exactly as [`Event::from_json`] would.
+///
+/// An `EventFrame` can only be built by the scan, so its [`kind`](EventFrame::kind) always is
+/// the frame's own top-level `type`.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct EventFrame {
+    text: String,
+    kind_start: usize,
+    kind_end: usize,
+}
+
+impl EventFrame {
+    /// Scans `text` for its top-level `type`; `Err(text)` (given back untouched) when it has
+    /// none that the light scan can read — a reply, a frame with an escaped or non-string
+    /// `type`, anything that is not an object. Such frames decode with [`Event::from_json`].
+    /// Never a validity check: the JSON is only fully read by [`EventFrame::decode`].
+    pub fn new(text: String) -> Result<EventFrame, String> {
+        match Self::kind_span(&text) {
+            Some((kind_start, kind_end)) => Ok(EventFrame { text, kind_start, kind_end }),
+            None => Err(text),
+        }
+    }
+
+    /// Like [`EventFrame::new`], copying `text` only when it has a readable `type`.
+    pub fn copy_from(text: &str) -> Option<EventFrame> {
+        let (kind_start, kind_end) = Self::kind_span(text)?;
+        Some(EventFrame { text: text.to_owned(), kind_start, kind_end })
+    }
+
+    fn kind_span(text: &str) -> Option<(usize, usize)> {
+        match scan_top_level(text.as_bytes()) {
+            TopLevel::Type(kind) => {
+                // `kind` is a slice of `text`: its offset is the distance between the two.
+                let start = kind.as_ptr() as usize - text.as_ptr() as usize;
+                Some((start, start + kind.len()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The frame's top-level `type`, e.g. `"message"`.
+    pub fn kind(&self) -> &str {
+        &self.text[self.kind_start..self.kind_end]
+    }
+
+    /// The frame, verbatim.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The frame, verbatim.
+    pub fn into_string(self) -> String {
+        self.text
+    }
+
+    /// Decodes the frame: the same result as [`Event::from_json`] on the same text, without
+    /// scanning for the type again.
+    pub fn decode(&self) -> Result<Event, serde_json::Error> {
+        Event::decode_kind(self.kind(), &self.text)
+    }
+}
+
+impl std::fmt::Debug for EventFrame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventFrame").field("kind", &self.kind()).field("text", &self.text).finish()
+    }
+}
+
 /// The fields read by the slow-path peek, without allocating.
 #[derive(Deserialize)]
 struct Peek<'a> {
@@ -652,5 +726,42 @@ mod scan_tests {
                 TopLevel::Unsure => {}
             }
         }
+
+        /// An `EventFrame` exists exactly when the scan reads a type, names that type, and
+        /// decodes to what `Event::from_json` gives for the same text.
+        #[test]
+        fn event_frame_decodes_like_from_json(v in json()) {
+            let text = serde_json::to_string(&v).unwrap();
+            match EventFrame::new(text.clone()) {
+                Ok(frame) => {
+                    prop_assert_eq!(Some(frame.kind()), Event::peek_type(&text));
+                    prop_assert_eq!(frame.as_str(), text.as_str());
+                    prop_assert_eq!(frame.decode().ok(), Event::from_json(&text).ok());
+                    prop_assert_eq!(EventFrame::copy_from(&text), Some(frame));
+                }
+                Err(back) => {
+                    prop_assert_eq!(&back, &text);
+                    prop_assert_eq!(Event::peek_type(&text), None);
+                    prop_assert_eq!(EventFrame::copy_from(&text), None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn event_frame_kind_and_decode() {
+        let text = r#"{"blocks":[{"type":"rich_text"}],"channel":"C1","type":"message","text":"hi"}"#;
+        let frame = EventFrame::copy_from(text).unwrap();
+        assert_eq!(frame.kind(), "message");
+        assert_eq!(frame.decode().unwrap(), Event::from_json(text).unwrap());
+        assert!(matches!(frame.decode().unwrap(), Event::Message(m) if m.text.as_deref() == Some("hi")));
+        // Invalid JSON after a readable type: the decode still fails, as from_json does.
+        let broken = EventFrame::copy_from(r#"{"type":"message","text":}"#).unwrap();
+        assert!(broken.decode().is_err());
+        // No readable type: the text comes back.
+        for t in [r#"{"ok":true,"reply_to":1}"#, r#"{"type":"mes\u0073age"}"#, "[1]", "nope"] {
+            assert_eq!(EventFrame::new(t.to_owned()), Err(t.to_owned()));
+        }
+        assert!(format!("{frame:?}").contains("kind: \"message\""));
     }
 }
