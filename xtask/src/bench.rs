@@ -262,21 +262,30 @@ pub fn table(
     );
     for name in order {
         let (Some(e), r) = (events.get(name), rtt.get(name)) else { continue };
-        let dflt = Summary::default();
-        let r = r.unwrap_or(&dflt);
-        let note =
-            e.failure.as_ref().or(r.failure.as_ref()).map(|f| format!(" (failed: {f})")).unwrap_or_default();
+        let note = e
+            .failure
+            .as_ref()
+            .or(r.and_then(|r| r.failure.as_ref()))
+            .map(|f| format!(" (failed: {f})"))
+            .unwrap_or_default();
+        // Rows measured in the events mode only have no round-trip figures.
+        let rtt_cells = match r {
+            Some(r) => format!(
+                "{:.0} | {:.1} | {:.2}",
+                r.per_sec,
+                r.cpu_us_per_op,
+                r.cpu_us_per_op / floor_rtt_cpu
+            ),
+            None => "– | – | –".to_owned(),
+        };
         t.push_str(&format!(
-            "| {name}{note} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {:.0} | {:.1} | {:.2} | {:.2} |\n",
+            "| {name}{note} | {:.0} | {:.2} | {:.2} | {:.1} | {:.2} | {:.2} | {rtt_cells} | {:.2} |\n",
             e.per_sec,
             e.per_sec / floor_ev,
             e.cpu_us_per_op,
             e.peak_rss_mb,
             e.connect_to_hello_ms,
             e.connect_to_hello_ms / floor_hello,
-            r.per_sec,
-            r.cpu_us_per_op,
-            r.cpu_us_per_op / floor_rtt_cpu,
             e.emulator_cpu_us_per_op,
         ));
     }
@@ -342,10 +351,26 @@ pub fn run(args: &[String]) -> Result<(), String> {
             events.insert(spec.name, s);
         }
     }
+    // The same blast with the keys sorted (`type` after `blocks` and `text`): the worst case for
+    // slack-rtm's type scan; Floor A beside it (its `Value` parse does not care about order).
+    let type_last = [
+        ClientSpec {
+            name: "slack-rtm (current_thread), type last",
+            run: run_binary_env(bin.join("bench-client"), vec![], Some(("BENCH_CURRENT_THREAD", "1"))),
+        },
+        ClientSpec { name: "floor-a-value, type last", run: run_binary(bin.join("floor"), vec!["value".into()]) },
+    ];
+    let sorted = EmulatorProcess::start(
+        &emulator,
+        &["--blast", &opts.events.to_string(), "--blast-type-last", "--no-rate-limit"],
+    )?;
+    events.extend(measure(&sorted, &type_last, "events", opts.events, opts.runs));
+    drop(sorted);
     let plain = EmulatorProcess::start(&emulator, &["--no-rate-limit"])?;
     let rtt = measure(&plain, &clients, "rtt", opts.round_trips, opts.runs);
     drop(plain);
-    let order: Vec<&str> = clients.iter().map(|c| c.name).collect();
+    let mut order: Vec<&str> = clients.iter().map(|c| c.name).collect();
+    order.extend(type_last.iter().map(|c| c.name));
     let t = table(&events, &rtt, &order);
     println!("{t}");
     let failed: Vec<&str> =

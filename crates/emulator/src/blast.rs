@@ -1,7 +1,10 @@
 //! Blast mode: realistic `message` events pre-encoded as complete WebSocket frames.
 //!
 //! A small set of templates (300–600 bytes each, with `blocks`, `client_msg_id`, `team`,
-//! `event_ts`) is encoded once at start, WebSocket header included. Sending an event is one
+//! `event_ts`) is encoded once at start, WebSocket header included. Keys come in the order
+//! Slack sends them (`client_msg_id`, `type`, `text`, `user`, `ts`, `blocks`, `team`, `channel`,
+//! `event_ts`), or, with [`crate::EmulatorConfig::blast_type_last`], sorted (`type` after `blocks`
+//! and `text`: the worst case for a client that looks for `type` before decoding). Sending an event is one
 //! `memcpy` of a template into the output buffer and a patch of fixed-width digits in place: the
 //! `ts`/`event_ts` (from the workspace clock, so every event is unique and increasing) and the
 //! tail of `client_msg_id`. The emulator is never the bottleneck of a benchmark.
@@ -9,6 +12,22 @@
 use crate::socket::encode_frame_head;
 use crate::workspace::TsClock;
 use fastwebsockets::OpCode;
+use serde::Serialize;
+
+/// A blast event with its keys in Slack's order (a `serde_json::Value` map sorts them).
+#[derive(Serialize)]
+struct SlackOrder<'a> {
+    client_msg_id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    text: &'a str,
+    user: &'a str,
+    ts: &'a str,
+    blocks: &'a serde_json::Value,
+    team: &'a str,
+    channel: &'a str,
+    event_ts: &'a str,
+}
 
 /// Width of a patched timestamp `"SSSSSSSSSS.FFFFFF"`.
 const TS_WIDTH: usize = 17;
@@ -35,8 +54,9 @@ const WORDS: &[&str] = &[
 ];
 
 impl Blast {
-    /// Builds the templates for messages by `user` in `channel` of `team`.
-    pub fn new(team: &str, channel: &str, user: &str) -> Self {
+    /// Builds the templates for messages by `user` in `channel` of `team`; keys in Slack's
+    /// order, or sorted (`type` late) if `type_last`.
+    pub fn new(team: &str, channel: &str, user: &str, type_last: bool) -> Self {
         let mut templates = Vec::with_capacity(TEMPLATES);
         for i in 0..TEMPLATES {
             // Text of about 10..=125 characters: frames land between ~300 and ~600 bytes.
@@ -50,25 +70,33 @@ impl Blast {
                 text.push_str(WORDS[w % WORDS.len()]);
                 w += 7;
             }
-            let event = serde_json::json!({
-                "client_msg_id": format!("5c0ffee0-{:04x}-4000-8000-{ID_PLACEHOLDER}", i),
-                "type": "message",
-                "text": text,
-                "user": user,
-                "ts": TS_PLACEHOLDER,
-                "blocks": [{
-                    "type": "rich_text",
-                    "block_id": format!("b{i:03}"),
-                    "elements": [{
-                        "type": "rich_text_section",
-                        "elements": [{"type": "text", "text": text}]
-                    }]
-                }],
-                "team": team,
-                "channel": channel,
-                "event_ts": TS_PLACEHOLDER,
-            });
-            let payload = event.to_string();
+            let client_msg_id = format!("5c0ffee0-{:04x}-4000-8000-{ID_PLACEHOLDER}", i);
+            let blocks = serde_json::json!([{
+                "type": "rich_text",
+                "block_id": format!("b{i:03}"),
+                "elements": [{
+                    "type": "rich_text_section",
+                    "elements": [{"type": "text", "text": text}]
+                }]
+            }]);
+            let event = SlackOrder {
+                client_msg_id: &client_msg_id,
+                kind: "message",
+                text: &text,
+                user,
+                ts: TS_PLACEHOLDER,
+                blocks: &blocks,
+                team,
+                channel,
+                event_ts: TS_PLACEHOLDER,
+            };
+            let payload = if type_last {
+                // Through a Value: its map sorts the keys.
+                serde_json::to_value(&event).map(|v| v.to_string())
+            } else {
+                serde_json::to_string(&event)
+            }
+            .unwrap_or_default();
             let mut frame = Vec::with_capacity(payload.len() + 4);
             encode_frame_head(&mut frame, OpCode::Text, payload.len());
             let head = frame.len();
@@ -139,8 +167,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keys_in_slack_order_or_type_last() {
+        for (type_last, first_keys) in [(false, r#"{"client_msg_id":"5c0ffee0-"#), (true, r#"{"blocks":[{"#)] {
+            let b = Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", type_last);
+            for t in &b.templates {
+                let head = if t.frame[1] == 126 { 4 } else { 2 };
+                let payload = std::str::from_utf8(&t.frame[head..]).unwrap();
+                assert!(payload.starts_with(first_keys), "{payload}");
+                let type_at = payload.find(r#""type":"message""#).unwrap();
+                let text_at = payload.find(r#","text":""#).unwrap();
+                assert_eq!(type_at > text_at, type_last, "{payload}");
+            }
+        }
+    }
+
+    #[test]
     fn templates_are_realistic_and_patched() {
-        let b = Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004");
+        for type_last in [false, true] {
+            check_templates(Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", type_last));
+        }
+    }
+
+    fn check_templates(b: Blast) {
         for size in b.payload_sizes() {
             assert!((300..=600).contains(&size), "{size} in {:?}", b.payload_sizes());
         }

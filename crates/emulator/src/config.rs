@@ -106,6 +106,10 @@ pub struct EmulatorConfig {
     /// Blast mode: after `hello`, every connection gets this many pre-encoded `message` events
     /// written as fast as the socket allows. Default `None`.
     pub blast: Option<u64>,
+    /// Blast events with their keys sorted (`type` after `blocks` and `text`) instead of in
+    /// Slack's order (`type` second): the worst case for a client that scans for `type`.
+    /// Default `false`.
+    pub blast_type_last: bool,
     /// After [`crate::Emulator::goodbye`], close the connection this long after the `goodbye`
     /// if the client has not. Default 5 s; `None` keeps it open.
     pub goodbye_grace: Option<Duration>,
@@ -147,6 +151,7 @@ impl Default for EmulatorConfig {
             typing_interval: Duration::from_secs(3),
             hello: HelloMode::Immediate,
             blast: None,
+            blast_type_last: false,
             goodbye_grace: Some(Duration::from_secs(5)),
             body_timeout: Duration::from_secs(10),
             record_frames: true,
@@ -242,6 +247,12 @@ impl EmulatorConfig {
     /// Blast mode: `n` events to every connection after `hello` (`None`: off).
     pub fn blast(mut self, n: Option<u64>) -> Self {
         self.blast = n;
+        self
+    }
+
+    /// Blast events with sorted keys (`type` late) instead of Slack's order.
+    pub fn blast_type_last(mut self, type_last: bool) -> Self {
+        self.blast_type_last = type_last;
         self
     }
 

@@ -459,7 +459,12 @@ impl Emulator {
         let general = ws.channels[0].id.clone();
         let bot = ws.add_user(&config.bot_name, true);
         let second = ws.add_user("alice", false);
-        let blast = Some(blast::Blast::new(ws.team.id.as_str(), general.as_str(), second.user.as_str()));
+        let blast = Some(blast::Blast::new(
+            ws.team.id.as_str(),
+            general.as_str(),
+            second.user.as_str(),
+            config.blast_type_last,
+        ));
         let limit = config.record_limit;
         let state = State {
             ws,
