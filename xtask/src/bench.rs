@@ -270,12 +270,9 @@ pub fn table(
             .unwrap_or_default();
         // Rows measured in the events mode only have no round-trip figures.
         let rtt_cells = match r {
-            Some(r) => format!(
-                "{:.0} | {:.1} | {:.2}",
-                r.per_sec,
-                r.cpu_us_per_op,
-                r.cpu_us_per_op / floor_rtt_cpu
-            ),
+            Some(r) => {
+                format!("{:.0} | {:.1} | {:.2}", r.per_sec, r.cpu_us_per_op, r.cpu_us_per_op / floor_rtt_cpu)
+            }
             None => "– | – | –".to_owned(),
         };
         t.push_str(&format!(
@@ -358,7 +355,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
             name: "slack-rtm (current_thread), type last",
             run: run_binary_env(bin.join("bench-client"), vec![], Some(("BENCH_CURRENT_THREAD", "1"))),
         },
-        ClientSpec { name: "floor-a-value, type last", run: run_binary(bin.join("floor"), vec!["value".into()]) },
+        ClientSpec {
+            name: "floor-a-value, type last",
+            run: run_binary(bin.join("floor"), vec!["value".into()]),
+        },
     ];
     let sorted = EmulatorProcess::start(
         &emulator,

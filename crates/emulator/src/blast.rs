@@ -168,7 +168,8 @@ mod tests {
 
     #[test]
     fn keys_in_slack_order_or_type_last() {
-        for (type_last, first_keys) in [(false, r#"{"client_msg_id":"5c0ffee0-"#), (true, r#"{"blocks":[{"#)] {
+        for (type_last, first_keys) in [(false, r#"{"client_msg_id":"5c0ffee0-"#), (true, r#"{"blocks":[{"#)]
+        {
             let b = Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", type_last);
             for t in &b.templates {
                 let head = if t.frame[1] == 126 { 4 } else { 2 };

@@ -67,6 +67,7 @@ impl Serialize for RawJson {
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw: Box<RawValue> = Deserialize::deserialize(deserializer)?;
-        Ok(Self(raw.get().into()))
+        // Takes over the allocation: no second copy.
+        Ok(Self(raw.into()))
     }
 }
