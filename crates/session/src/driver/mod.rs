@@ -246,9 +246,13 @@ impl Future for PendingAck {
 
 /// What the loop hands to the application: an event, or an ordinary server event still to be
 /// decoded (on the application's side, see [`Output::RawEvent`]).
+///
+/// Decoded events are boxed: most deliveries of a busy session are raw frames (40 bytes), and a
+/// batch of a few hundred stays small enough to be recycled by the allocator instead of growing
+/// and trimming the heap.
 #[derive(Debug)]
 enum Delivery {
-    Event(SessionEvent),
+    Event(Box<SessionEvent>),
     Raw(slack_rtm_codec::EventFrame),
 }
 
@@ -257,7 +261,7 @@ impl Delivery {
     /// decoded strings happen on the same thread, and in parallel with the socket reader).
     fn into_event(self) -> SessionEvent {
         match self {
-            Delivery::Event(e) => e,
+            Delivery::Event(e) => *e,
             Delivery::Raw(frame) => match slack_rtm_codec::decode_event_frame(&frame) {
                 Ok(event) => SessionEvent::Rtm(event),
                 Err(error) => SessionEvent::Warning(crate::machine::Warning::Undecodable(error)),
@@ -580,8 +584,8 @@ impl Loop {
                         }
                     }
                 }
-                Output::Event(e) => self.events.push(Delivery::Event(e)),
-                Output::RawEvent { frame } => self.events.push(Delivery::Raw(frame)),
+                Output::Event(e) => self.deliver(Delivery::Event(Box::new(e))),
+                Output::RawEvent { frame } => self.deliver(Delivery::Raw(frame)),
                 Output::Completed { request, result } => {
                     if let Some(w) = self.waiters.remove(&request) {
                         let _ = w.reply.send(result);
@@ -619,6 +623,15 @@ impl Loop {
     }
 
     /// Hands the pending events to the application, or notes that it cannot take them.
+    /// Queues an event for the application; a new batch starts with room for a loop turn's
+    /// worth, so it is not reallocated as it grows.
+    fn deliver(&mut self, d: Delivery) {
+        if self.events.capacity() == 0 {
+            self.events.reserve(BATCH);
+        }
+        self.events.push(d);
+    }
+
     fn flush_events(&mut self) {
         if self.blocked || self.events.is_empty() {
             return;
