@@ -639,3 +639,53 @@ async fn message_size_limit_is_exact_for_single_and_fragmented_messages() {
     c.handle.shutdown(Duration::from_secs(1)).await;
     emu.shutdown().await;
 }
+
+/// A connected session is one task on the application's runtime: the socket reader is a
+/// future the loop task polls, not a task of its own. (The emulator and the HTTP transport's
+/// connection pool run on another runtime, so they are not counted.)
+#[test]
+fn a_connected_session_is_one_task() {
+    let other = tokio::runtime::Runtime::new().expect("runtime");
+    let emu = other.block_on(emulator(no_rate_limit()));
+    let hyper = transport(None);
+    let pool = other.handle().clone();
+    let remote = move |request: http::Request<Vec<u8>>| {
+        let (hyper, pool) = (hyper.clone(), pool.clone());
+        async move {
+            match pool.spawn(async move { hyper.send_boxed(request).await }).await {
+                Ok(result) => result.map_err(std::io::Error::other),
+                Err(join) => Err(std::io::Error::other(join)),
+            }
+        }
+    };
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(async {
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let before = metrics.num_alive_tasks();
+        let dc = DriverConfig::new(session_config(&emu), Token::new(emu.token()), Arc::new(remote));
+        let (handle, mut events) = connect(dc).expect("driver starts");
+        let connected = tokio::time::timeout(WAIT, async {
+            while let Some(e) = events.recv().await {
+                if matches!(e, SessionEvent::Connected { .. }) {
+                    return true;
+                }
+            }
+            false
+        });
+        assert!(connected.await.expect("connected in time"));
+        // An event through the socket: the reader is running.
+        emu.send_event_text(Target::All, r#"{"type":"user_typing","channel":"C1","user":"U1"}"#);
+        let typing = tokio::time::timeout(WAIT, async {
+            while let Some(e) = events.recv().await {
+                if matches!(e, SessionEvent::Rtm(Event::UserTyping(_))) {
+                    return true;
+                }
+            }
+            false
+        });
+        assert!(typing.await.expect("event in time"));
+        assert_eq!(metrics.num_alive_tasks() - before, 1, "tasks alive for one connected session");
+        handle.shutdown(Duration::from_secs(1)).await;
+    });
+    drop(emu);
+}

@@ -5,11 +5,15 @@
 //!
 //! - `rtm.connect` runs in its own task through the [`DynHttpTransport`] you give (with a
 //!   deadline); its result goes back to the loop.
-//! - Each connection has a task that opens the socket (TCP with `TCP_NODELAY`, rustls for
+//! - Each connection has a reader that opens the socket (TCP with `TCP_NODELAY`, rustls for
 //!   `wss://`, the WebSocket handshake with `Sec-WebSocket-Accept` verified), hands the write
 //!   half to the loop, then reads: it reassembles fragments (capped at
-//!   [`DriverConfig::max_message_bytes`]), decodes events on its own core, reports binary and
-//!   invalid UTF-8 frames, and forwards WebSocket pings so the loop answers them.
+//!   [`DriverConfig::max_message_bytes`]), finds each frame's type (ordinary events go on
+//!   undecoded, to be decoded by the application's task), reports binary and invalid UTF-8
+//!   frames, and forwards WebSocket pings so the loop answers them. Readers are futures owned
+//!   and polled by the loop task itself — one task per session, no cross-task wake-up per
+//!   batch of frames — and are never dropped half-way unless their connection is abandoned
+//!   (`read_frame` is not cancel-safe).
 //! - The loop writes frames itself (then flushes), so "written" is known exactly: a frame the
 //!   loop has not written when its socket dies is sent again after the next `hello`.
 //! - Events reach the application through a bounded channel, in batches. When it is full, the
@@ -346,6 +350,7 @@ pub fn connect(config: DriverConfig) -> Result<(SessionHandle, EventStream), Dri
         permits: permits.clone(),
         closers: JoinSet::new(),
         connect_task: None,
+        readers: Readers::default(),
     };
     runtime.spawn(lp.run(cmd_rx, sock_rx, connect_rx));
     let handle = SessionHandle { cmd: cmd_tx, permits, state: state_rx };
@@ -353,8 +358,29 @@ pub fn connect(config: DriverConfig) -> Result<(SessionHandle, EventStream), Dri
 }
 
 struct ConnIo {
-    task: JoinHandle<()>,
     writer: Option<Box<Writer>>,
+}
+
+/// The connections' readers, polled by the loop task (see [`Readers::poll`]).
+#[derive(Default)]
+struct Readers(Vec<(ConnId, socket::BoxFuture)>);
+
+impl Readers {
+    fn start(&mut self, conn: ConnId, reader: impl Future<Output = ()> + Send + 'static) {
+        self.0.push((conn, Box::pin(reader)));
+    }
+
+    /// Drops a connection's reader (its socket is abandoned, so stopping mid-frame is fine).
+    fn abort(&mut self, conn: ConnId) {
+        self.0.retain(|(c, _)| *c != conn);
+    }
+
+    /// Drives every reader; finished ones are removed. Always pending: the readers' results
+    /// reach the loop through its socket channel, and their wake-ups wake the loop task.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.retain_mut(|(_, reader)| reader.as_mut().poll(cx).is_pending());
+        Poll::Pending
+    }
 }
 
 struct Waiter {
@@ -385,6 +411,7 @@ struct Loop {
     permits: Arc<Semaphore>,
     closers: JoinSet<()>,
     connect_task: Option<JoinHandle<()>>,
+    readers: Readers,
 }
 
 impl Loop {
@@ -413,6 +440,9 @@ impl Loop {
             }
             tokio::select! {
                 biased;
+                // First, so every turn reads what the sockets have (up to the channel's room)
+                // before handling it. Never completes.
+                () = std::future::poll_fn(|cx| self.readers.poll(cx)) => {}
                 _ = &mut sleep, if armed.is_some() => {
                     armed = None;
                     self.machine.handle_timeout(Instant::now());
@@ -538,9 +568,8 @@ impl Loop {
             Err(_) => format!("a write took longer than {:?}", self.write_timeout),
         };
         tracing::debug!(%conn, %error, "write failed");
-        if let Some(io) = self.conns.remove(&conn) {
-            io.task.abort();
-        }
+        self.conns.remove(&conn);
+        self.readers.abort(conn);
         self.machine.handle(Input::SocketClosed { conn, reason: Reason::Io(error) }, Instant::now());
         false
     }
@@ -556,14 +585,17 @@ impl Loop {
                             Err(e) => tracing::error!("cannot build the TLS configuration: {e}"),
                         }
                     }
-                    let task = tokio::spawn(socket::run_connection(
+                    self.readers.start(
                         conn,
-                        url,
-                        self.tls.clone(),
-                        self.max_message,
-                        self.sock_tx.clone(),
-                    ));
-                    self.conns.insert(conn, ConnIo { task, writer: None });
+                        socket::run_connection(
+                            conn,
+                            url,
+                            self.tls.clone(),
+                            self.max_message,
+                            self.sock_tx.clone(),
+                        ),
+                    );
+                    self.conns.insert(conn, ConnIo { writer: None });
                 }
                 Output::Send { conn, text, id } => {
                     if self.write(conn, Frame::text(Payload::Owned(text.into_bytes()))).await {
@@ -578,7 +610,7 @@ impl Loop {
                 }
                 Output::Close { conn, code } => {
                     if let Some(io) = self.conns.remove(&conn) {
-                        io.task.abort();
+                        self.readers.abort(conn);
                         if let Some(w) = io.writer {
                             self.closers.spawn(socket::close_socket(w, code, CLOSE_LIMIT));
                         }
@@ -653,8 +685,8 @@ impl Loop {
         if let Some(t) = self.connect_task.take() {
             t.abort();
         }
+        self.readers = Readers::default();
         for (_, io) in self.conns.drain() {
-            io.task.abort();
             if let Some(w) = io.writer {
                 self.closers.spawn(socket::close_socket(w, 1000, CLOSE_LIMIT));
             }

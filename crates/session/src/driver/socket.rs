@@ -1,5 +1,5 @@
 //! Opening a WebSocket (TCP, TLS, handshake with `Sec-WebSocket-Accept` checked) and the
-//! per-connection reader task.
+//! per-connection reader (a future the loop task owns and polls).
 
 use crate::machine::{ConnId, Input, Reason, SkippedFrame};
 use base64::Engine;
@@ -222,8 +222,9 @@ struct Partial {
     data: Vec<u8>,
 }
 
-/// Reads frames until the socket ends: decodes text messages, reports the rest. Runs in its
-/// own task: `read_frame` is not cancel-safe, so it is never raced against anything.
+/// Reads frames until the socket ends: turns text messages into inputs, reports the rest. Runs
+/// in its own future, which the loop polls on every turn and never drops half-way while the connection
+/// is in use: `read_frame` is not cancel-safe, so it is never raced against anything.
 async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc::Sender<FromSocket>) {
     let mut partial: Option<Partial> = None;
     // Frames the protocol obliges us to answer (ping → pong, close → close) go to the loop,
@@ -360,8 +361,8 @@ fn poll_now<F: Future>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
     }
 }
 
-/// A complete message → the machine's input: decoded here, on the reader's task, so decoding
-/// runs in parallel with the loop.
+/// A complete message → the machine's input: session frames are decoded here, ordinary events
+/// only scanned for their type (the application's task decodes them).
 fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
     if !text {
         return Input::Skipped { conn, frame: SkippedFrame::Binary { len: payload.len() } };
