@@ -22,6 +22,8 @@ pub struct Options {
     pub official: bool,
     pub write_doc: bool,
     pub sessions: Option<u64>,
+    /// Keepalive ping interval of the scale test's sessions, in seconds (default: the library's).
+    pub idle_ping: Option<u64>,
 }
 
 impl Options {
@@ -34,6 +36,7 @@ impl Options {
             official: true,
             write_doc: true,
             sessions: None,
+            idle_ping: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -55,6 +58,7 @@ impl Options {
                 "--no-official" => o.official = false,
                 "--no-doc" => o.write_doc = false,
                 "--sessions" => o.sessions = Some(num("--sessions")?),
+                "--idle-ping" => o.idle_ping = Some(num("--idle-ping")?),
                 other => return Err(format!("unknown bench option {other}")),
             }
         }
@@ -294,7 +298,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let opts = Options::parse(args)?;
     let bin = build_release()?;
     if let Some(sessions) = opts.sessions {
-        return crate::scale::run(&bin, sessions, opts.quick);
+        return crate::scale::run(&bin, sessions, opts.quick, opts.idle_ping);
     }
     let mut clients = vec![
         ClientSpec {

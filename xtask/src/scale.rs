@@ -17,11 +17,15 @@ fn raise_fd_limit() {
     }
 }
 
-pub fn run(bin: &Path, sessions: u64, quick: bool) -> Result<(), String> {
+pub fn run(bin: &Path, sessions: u64, quick: bool, idle_ping: Option<u64>) -> Result<(), String> {
     raise_fd_limit();
     let emu = EmulatorProcess::start(&bin.join("slack-rtm-emulator"), &["--no-rate-limit"])?;
     let idle = if quick { "3" } else { "20" };
-    let out = Command::new(bin.join("bench-sessions"))
+    let mut cmd = Command::new(bin.join("bench-sessions"));
+    if let Some(secs) = idle_ping {
+        cmd.args(["--idle-ping", &secs.to_string()]);
+    }
+    let out = cmd
         .args([
             "--api-url",
             &emu.api_url,
@@ -41,8 +45,9 @@ pub fn run(bin: &Path, sessions: u64, quick: bool) -> Result<(), String> {
     let line = text.lines().rev().find(|l| l.starts_with('{')).ok_or("no result line")?;
     let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     println!(
-        "| sessions | failed | RSS per session KB | idle CPU % of one core | connect all (s) |\n|---:|---:|---:|---:|---:|\n| {} | {} | {:.1} | {:.2} | {:.2} |",
+        "| sessions | keepalive ping after (s) | failed | RSS per session KB | idle CPU % of one core | connect all (s) |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {:.1} | {:.2} | {:.2} |",
         v["sessions"],
+        v["idle_ping_secs"],
         v["failed"],
         v["rss_per_session_kb"].as_f64().unwrap_or(f64::NAN),
         v["idle_cpu_percent_of_one_core"].as_f64().unwrap_or(f64::NAN),

@@ -1,9 +1,10 @@
 //! Scale benchmark: many idle sessions in one process (keepalive on). Prints one JSON line
 //! with RSS per session and idle CPU.
 //!
-//! `bench-sessions --api-url URL --token T --n SESSIONS [--idle SECS]`
+//! `bench-sessions --api-url URL --token T --n SESSIONS [--idle SECS] [--idle-ping SECS]`
+//! (`--idle-ping`: the sessions' keepalive interval; default the library's).
 
-use slack_rtm::{Client, HyperTransport, SessionEvent};
+use slack_rtm::{Client, HyperTransport, KeepaliveConfig, SessionEvent};
 use slack_rtm_bench::{cpu_time, peak_rss_kb};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ fn main() {
     let mut token = String::new();
     let mut n = 1000usize;
     let mut idle = 10u64;
+    let mut keepalive = KeepaliveConfig::default();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let v = args.next().unwrap_or_default();
@@ -29,6 +31,11 @@ fn main() {
             "--token" => token = v,
             "--n" => n = v.parse().unwrap_or(n),
             "--idle" => idle = v.parse().unwrap_or(idle),
+            "--idle-ping" => {
+                if let Ok(secs) = v.parse() {
+                    keepalive.idle_ping = Duration::from_secs(secs);
+                }
+            }
             _ => {}
         }
     }
@@ -51,6 +58,7 @@ fn main() {
                     .proxy_from_env(false)
                     .transport(transport)
                     .event_capacity(16)
+                    .keepalive(keepalive)
                     .connect()
                     .await
             });
@@ -90,6 +98,7 @@ fn main() {
             "client": "slack-rtm",
             "sessions": connected,
             "failed": failed,
+            "idle_ping_secs": keepalive.idle_ping.as_secs_f64(),
             "connect_secs": connect_secs,
             "rss_base_kb": base_rss,
             "rss_connected_kb": rss_connected,

@@ -42,7 +42,8 @@ impl SessionConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeepaliveConfig {
-    /// Idle time before a ping. Default 5 s (the official Node client's interval).
+    /// Idle time before a ping. Default 5 s (the official Python client's `ping_interval`; the
+    /// Node client pings after 6 s).
     pub idle_ping: Duration,
     /// Silence after a ping before the connection is declared dead. Default 10 s.
     pub pong_timeout: Duration,
