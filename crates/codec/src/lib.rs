@@ -7,7 +7,8 @@
 //! - [`ConnectConfig::parse_response`]: the answer, as a [`ConnectResponse`] or a typed
 //!   [`ConnectError`] (API error, 429 with `Retry-After`, 5xx, HTML page, missing field, unsafe
 //!   socket URL), always carrying Slack's `x-slack-req-id`.
-//! - [`decode_event`] / [`encode_client_message`]: RTM text frames.
+//! - [`decode_event`] / [`encode_client_message`]: RTM text frames; [`decode_event_frame`]
+//!   decodes a frame already scanned for its type ([`EventFrame`]) in a single pass.
 //! - [`HttpTransport`]: the one trait an HTTP client implements to be used by every layer above;
 //!   closures implement it, so another runtime plugs in with a few lines.
 //!

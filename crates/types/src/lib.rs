@@ -9,7 +9,8 @@
 //! - [`error`]: every documented `rtm.connect` error and warning code ([`ApiError`],
 //!   [`ApiWarning`]).
 //! - [`event`]: the events a server sends on the socket ([`Event`]), decoded by
-//!   [`Event::from_json`], which never fails on valid JSON of any shape.
+//!   [`Event::from_json`], which never fails on valid JSON of any shape; [`EventFrame`] keeps a
+//!   frame with its already-found type, to route it first and decode it later in one pass.
 //! - [`client`]: the messages a client sends ([`ClientMessage`]) with their limits.
 //!
 //! ```
