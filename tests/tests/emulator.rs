@@ -1088,3 +1088,16 @@ async fn wait_for_connections_times_out_with_a_typed_error() {
     let err = emu.wait_for_connections(1, Duration::from_millis(50)).await.unwrap_err();
     assert!(err.to_string().contains("1 connections"), "{err}");
 }
+
+/// A token in the query string is counted on every path, not only on the methods that record
+/// their calls: the socket URL and unknown methods too.
+#[tokio::test]
+async fn tokens_in_any_url_are_counted() {
+    let emu = start(quick()).await;
+    get(&emu, "/api/users.list?limit=1", &[]).await;
+    get(&emu, "/websocket/no-such-ticket", &[]).await;
+    assert_eq!(emu.tokens_seen_in_urls(), 0);
+    get(&emu, &format!("/api/users.list?token={}", emu.token()), &[]).await;
+    get(&emu, "/websocket/no-such-ticket?a=1&tok%65n=xoxb-x", &[]).await;
+    assert_eq!(emu.tokens_seen_in_urls(), 2);
+}

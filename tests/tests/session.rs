@@ -689,3 +689,26 @@ fn a_connected_session_is_one_task() {
     });
     drop(emu);
 }
+
+/// The session stops when every handle and the event stream are gone, whichever goes last:
+/// here the handle first, then (later, while connected) the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_handle_then_the_stream_stops_the_session() {
+    for stream_first in [false, true] {
+        let emu = emulator(no_rate_limit()).await;
+        let mut c = Client::start(&emu, session_config(&emu), |_| {});
+        c.connected().await;
+        emu.wait_for_open_connections(1, WAIT).await.expect("connected");
+        let Client { handle, events, .. } = c;
+        if stream_first {
+            drop(events);
+            tokio::time::sleep(50 * MS).await;
+            drop(handle);
+        } else {
+            drop(handle);
+            tokio::time::sleep(50 * MS).await;
+            drop(events);
+        }
+        emu.wait_for_open_connections(0, WAIT).await.expect("the session closed its socket");
+    }
+}

@@ -1,8 +1,9 @@
 //! Project automation: `cargo xtask <command>`.
 //!
 //! - `deps`: checks the design card's dependency rules (also run by `cargo test`).
-//! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--sessions S]`:
-//!   the end-to-end benchmark, every client side by side (writes `docs/benchmarks.md`).
+//! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
+//!   [--sessions S [--idle-ping SECS]]`: the end-to-end benchmark, every client side by side
+//!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
 //!   emulator.
 //! - `fuzz --seconds N`: the cargo-fuzz targets, N seconds each.
@@ -25,7 +26,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   deps          check the crate dependency rules (types/codec free of IO crates, layering)
-  bench         end-to-end benchmark (--quick for CI; --sessions N for the scale test)
+  bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test)
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)
   soak          sessions under random faults (--seconds N --sessions M)

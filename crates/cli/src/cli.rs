@@ -52,8 +52,9 @@ pub struct Args {
     pub command: Command,
 }
 
-/// Where to connect and with which token.
-#[derive(Debug, Clone, ClapArgs)]
+/// Where to connect and with which token. (`Debug` is written by hand: it must not print
+/// `--token`.)
+#[derive(Clone, ClapArgs)]
 pub struct ConnOpts {
     /// Web API base URL (default https://slack.com/api/). http:// is accepted only for loopback
     /// addresses (a local emulator) or with --insecure.
@@ -71,6 +72,18 @@ pub struct ConnOpts {
     /// Send batch_presence_aware=true (presence_change events carry `users`).
     #[arg(long)]
     pub batch_presence: bool,
+}
+
+impl std::fmt::Debug for ConnOpts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnOpts")
+            .field("api_url", &self.api_url)
+            .field("token_file", &self.token_file)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("insecure", &self.insecure)
+            .field("batch_presence", &self.batch_presence)
+            .finish()
+    }
 }
 
 /// The commands.
@@ -145,4 +158,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn debug_output_never_shows_the_token() {
+        let args =
+            Args::try_parse_from(["slack-rtm", "connect", "--token", "xoxb-secret-123"]).expect("parses");
+        let Command::Connect { conn, .. } = &args.command else { panic!("connect") };
+        assert_eq!(conn.token.as_deref(), Some("xoxb-secret-123"));
+        let printed = format!("{args:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+    }
 }

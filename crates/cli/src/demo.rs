@@ -22,9 +22,10 @@ struct Tally {
     reconnects: u64,
 }
 
-/// Whether the bot should answer this message: a plain message from a user other than itself.
+/// Whether the bot should answer this message: a plain message from a user other than itself,
+/// and not from a bot (two bots answering each other would never stop).
 fn is_from_someone_else(m: &slack_rtm::event::Message, me: Option<&slack_rtm::UserId>) -> bool {
-    m.user.is_some() && m.user.as_ref() != me && m.subtype.is_none()
+    m.user.is_some() && m.user.as_ref() != me && m.bot_id.is_none() && m.subtype.is_none()
 }
 
 /// A finished request of the bot.
@@ -270,4 +271,24 @@ pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
         );
     }
     Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod bot_filter_tests {
+    use super::*;
+    use slack_rtm::UserId;
+    use slack_rtm::event::Message;
+
+    #[test]
+    fn answers_people_only() {
+        let me = UserId::new("UBOT");
+        let person = Message { user: Some(UserId::new("U1")), ..Message::default() };
+        assert!(is_from_someone_else(&person, Some(&me)));
+        let ourselves = Message { user: Some(me.clone()), ..Message::default() };
+        assert!(!is_from_someone_else(&ourselves, Some(&me)));
+        // Another bot user: it has a user id too, and a bot id.
+        let other_bot =
+            Message { user: Some(UserId::new("U2")), bot_id: Some("B2".into()), ..Message::default() };
+        assert!(!is_from_someone_else(&other_bot, Some(&me)));
+    }
 }

@@ -4,9 +4,10 @@ use slack_rtm_types::client::MAX_FRAME_BYTES;
 use slack_rtm_types::{ClientMessage, ClientMessageError, Event, EventFrame};
 use std::num::NonZeroU64;
 
-/// Deepest JSON nesting accepted in a frame (serde_json's own recursion limit, relied upon so a
-/// hostile frame cannot overflow the stack).
-pub const MAX_JSON_DEPTH: usize = 128;
+/// Deepest JSON nesting accepted in a frame: the most serde_json's recursion limit (128) lets a
+/// typed decode read, so everything this accepts also decodes (and re-parses from
+/// [`RawJson`](slack_rtm_types::RawJson)), and a hostile frame cannot overflow the stack.
+pub const MAX_JSON_DEPTH: usize = 127;
 
 /// A text frame that is not valid JSON (or not valid UTF-8).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -119,13 +120,19 @@ fn check_depth(bytes: &[u8]) -> Result<(), usize> {
 pub const SESSION_EVENT_TYPES: &[&str] =
     &["hello", "goodbye", "team_migration_started", "error", "reconnect_url", "pong"];
 
+/// Whether `kind` (a frame's top-level `type`, e.g. [`EventFrame::kind`]) is one of
+/// [`SESSION_EVENT_TYPES`].
+pub fn is_session_event_type(kind: &str) -> bool {
+    SESSION_EVENT_TYPES.contains(&kind)
+}
+
 /// Whether a text frame must be decoded before the session machine sees it: `false` only for
 /// frames whose top-level `type` is plainly an ordinary event (everything but
 /// [`SESSION_EVENT_TYPES`]); replies, frames without a readable `type` and invalid JSON all
 /// answer `true`. A cheap scan, no parsing.
 pub fn needs_machine(text: &str) -> bool {
     match Event::peek_type(text) {
-        Some(kind) => SESSION_EVENT_TYPES.contains(&kind),
+        Some(kind) => is_session_event_type(kind),
         None => true,
     }
 }
@@ -260,6 +267,13 @@ mod tests {
         assert!(matches!(decode_event(&in_string), Ok(Event::Unknown { .. })), "{in_string}");
         let very_deep = "[".repeat(1_000_000);
         assert!(decode_event(&very_deep).is_err());
+        // At the limit, types that serde decodes recursively (a pong's `extra`, a message's
+        // fields) still decode: the limit is serde_json's own.
+        let pong = |n: usize| {
+            format!("{{\"type\":\"pong\",\"reply_to\":1,\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n))
+        };
+        assert!(matches!(decode_event(&pong(MAX_JSON_DEPTH - 1)), Ok(Event::Pong(_))));
+        assert!(decode_event(&pong(MAX_JSON_DEPTH)).unwrap_err().reason.contains("nested deeper"));
         // A pre-scanned frame gets the same limit.
         let frame = EventFrame::new(at_limit(MAX_JSON_DEPTH)).unwrap();
         assert!(decode_event_frame(&frame).unwrap_err().reason.contains("nested deeper"));

@@ -8,7 +8,7 @@
 //!   [`ConnectError`] (API error, 429 with `Retry-After`, 5xx, HTML page, missing field, unsafe
 //!   socket URL), always carrying Slack's `x-slack-req-id`.
 //! - [`decode_event`] / [`encode_client_message`]: RTM text frames; [`decode_event_frame`]
-//!   decodes a frame already scanned for its type ([`EventFrame`]) in a single pass.
+//!   decodes a frame already scanned for its type ([`EventFrame`]) without scanning again.
 //! - [`HttpTransport`]: the one trait an HTTP client implements to be used by every layer above;
 //!   closures implement it, so another runtime plugs in with a few lines.
 //!
@@ -40,7 +40,7 @@ mod transport;
 
 pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,
-    encode_client_message, needs_machine,
+    encode_client_message, is_session_event_type, needs_machine,
 };
 pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};
 pub use response::{ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};

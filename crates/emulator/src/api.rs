@@ -158,8 +158,23 @@ fn api_error(code: &str) -> Response<RespBody> {
     json_response(StatusCode::OK, &json!({"ok": false, "error": code}))
 }
 
+/// Whether a query string has a `token` parameter (read as rtm.connect reads its arguments).
+fn query_has_token(query: &str) -> bool {
+    match parse_urlencoded(query.as_bytes(), false) {
+        Some(args) => args.iter().any(|(k, _)| k == "token"),
+        None => query.split('&').any(|p| p.split_once('=').map_or(p, |(k, _)| k) == "token"),
+    }
+}
+
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<RespBody> {
     let path = req.uri().path().to_owned();
+    // rtm.connect and auth.test record their own calls; every other request (the socket
+    // upgrade, unknown methods) is checked here, so no path escapes the token-in-URL count.
+    if !matches!(path.as_str(), "/api/rtm.connect" | "/api/auth.test")
+        && req.uri().query().is_some_and(query_has_token)
+    {
+        shared.lock().tokens_in_urls += 1;
+    }
     if let Some(ticket) = path.strip_prefix("/websocket/") {
         let ticket = ticket.to_owned();
         return upgrade(&shared, req, &ticket);

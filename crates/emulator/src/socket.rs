@@ -21,7 +21,6 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use slack_rtm_types::client::MAX_FRAME_BYTES;
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -29,6 +28,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
+
+/// Slack's documented limit on a client message frame (16 KB): kept here, not taken from the
+/// client's crates, so the emulator checks the client instead of agreeing with it.
+const MAX_FRAME_BYTES: usize = 16 * 1024;
 
 type Io = TokioIo<Upgraded>;
 

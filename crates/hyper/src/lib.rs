@@ -437,7 +437,11 @@ fn default_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildError>
     }
 }
 
-fn default_tls_config() -> Result<ClientConfig, BuildError> {
+/// The TLS client configuration the crate features choose (crypto provider: `aws-lc-rs` if
+/// enabled, else `ring`; roots: `native-roots` if enabled, else `webpki-roots`), with no ALPN.
+/// The transport uses it when given no [`HyperTransportBuilder::tls_config`]; pass the same
+/// configuration to the WebSocket side so both trust the same roots.
+pub fn default_tls_config() -> Result<ClientConfig, BuildError> {
     let builder = ClientConfig::builder_with_provider(default_provider()?)
         .with_safe_default_protocol_versions()
         .map_err(BuildError::Tls)?;

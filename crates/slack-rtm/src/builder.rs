@@ -183,6 +183,29 @@ impl ClientBuilder {
         Ok(c)
     }
 
+    /// The TLS configuration for both the API calls and the socket: yours, or (with the `hyper`
+    /// feature) the one the crate features choose — `aws-lc-rs`, `native-roots` — built once
+    /// per process. Without either, the session's built-in default (ring, webpki roots).
+    fn effective_tls(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
+        if let Some(tls) = &self.tls {
+            return Ok(Some(tls.clone()));
+        }
+        #[cfg(feature = "hyper")]
+        {
+            static DEFAULT: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+            if let Some(tls) = DEFAULT.get() {
+                return Ok(Some(tls.clone()));
+            }
+            let tls = slack_rtm_hyper::default_tls_config()
+                .map_err(|e| Error::Config(format!("TLS configuration: {e}")))?;
+            Ok(Some(DEFAULT.get_or_init(|| Arc::new(tls)).clone()))
+        }
+        #[cfg(not(feature = "hyper"))]
+        {
+            Ok(None)
+        }
+    }
+
     fn http_transport(&self) -> Result<Arc<dyn DynHttpTransport>, Error> {
         if let Some(t) = &self.transport {
             return Ok(t.clone());
@@ -190,8 +213,8 @@ impl ClientBuilder {
         #[cfg(feature = "hyper")]
         {
             let mut b = slack_rtm_hyper::HyperTransport::builder().allow_http(self.allow_insecure);
-            if let Some(tls) = &self.tls {
-                b = b.tls_config(tls.clone());
+            if let Some(tls) = self.effective_tls()? {
+                b = b.tls_config(tls);
             }
             if let Some(p) = &self.proxy {
                 b = b.proxy(p.clone());
@@ -228,15 +251,39 @@ impl ClientBuilder {
         let mut session = self.session.clone();
         session.connect = self.connect_config()?;
         let transport = self.http_transport()?;
+        let tls = self.effective_tls()?;
         crate::client::start(crate::client::StartConfig {
             token: self.token,
             session,
             transport,
-            tls: self.tls,
+            tls,
             event_capacity: self.event_capacity,
             connect_timeout: self.connect_timeout,
             max_message_bytes: self.max_message_bytes,
         })
         .await
+    }
+}
+
+#[cfg(all(test, feature = "hyper"))]
+mod tests {
+    use super::*;
+
+    /// The socket gets the TLS configuration the crate features chose, the same one the built-in
+    /// HTTP transport uses (built once per process), unless the application gives its own.
+    #[test]
+    fn the_socket_uses_the_features_tls_configuration() {
+        let a = ClientBuilder::new(Token::new("xoxb-1")).effective_tls().unwrap().expect("a default");
+        let b = ClientBuilder::new(Token::new("xoxb-2")).effective_tls().unwrap().expect("a default");
+        assert!(Arc::ptr_eq(&a, &b), "built once");
+        let features = slack_rtm_hyper::default_tls_config().unwrap();
+        assert_eq!(
+            format!("{:?}", a.crypto_provider().cipher_suites),
+            format!("{:?}", features.crypto_provider().cipher_suites)
+        );
+        let mine = Arc::new(rustls::ClientConfig::clone(&a));
+        let chosen =
+            ClientBuilder::new(Token::new("xoxb-3")).tls_config(mine.clone()).effective_tls().unwrap();
+        assert!(Arc::ptr_eq(&chosen.expect("mine"), &mine));
     }
 }

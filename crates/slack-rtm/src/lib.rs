@@ -23,7 +23,7 @@
 //! #   emu.post_message(&emu.general_channel(), &emu.second_user().user, "ping");
 //!     while let Some(event) = events.next().await {
 //!         if let SessionEvent::Rtm(Event::Message(msg)) = event {
-//!             if msg.user.is_none() || msg.user == me || msg.subtype.is_some() {
+//!             if msg.user.is_none() || msg.user == me || msg.bot_id.is_some() || msg.subtype.is_some() {
 //!                 continue; // skip bots, ourselves, edits and joins
 //!             }
 //!             let (Some(channel), Some(ts)) = (msg.channel, msg.ts) else { continue };
@@ -71,8 +71,10 @@
 //!
 //! - `hyper` (default): the built-in HTTP transport ([`HyperTransport`]), rustls with the
 //!   `ring` provider and webpki roots.
-//! - `aws-lc-rs`: use the aws-lc-rs crypto provider instead of ring.
-//! - `native-roots`: trust the operating system's certificates instead of webpki roots.
+//! - `aws-lc-rs`: use the aws-lc-rs crypto provider instead of ring, for the API calls and the
+//!   socket alike (ring stays compiled: the session crate's own fallback uses it).
+//! - `native-roots`: trust the operating system's certificates instead of webpki roots, for
+//!   the API calls and the socket alike.
 //! - `emulator`: re-exports [`emulator`], a local Slack for your tests.
 //!
 //! ## Layers

@@ -27,9 +27,11 @@ impl RawJson {
         &self.0
     }
 
-    /// Parses the JSON into a generic [`serde_json::Value`].
+    /// Parses the JSON into a generic [`serde_json::Value`]: `Null` for JSON nested 128 levels
+    /// or deeper (serde_json's recursion limit), the only valid JSON it refuses. Frames
+    /// decoded by `slack_rtm_codec` never hold such JSON; use [`RawJson::parse`] to see the
+    /// error.
     pub fn to_value(&self) -> serde_json::Value {
-        // The text was validated on construction, so parsing cannot fail short of a bug.
         serde_json::from_str(&self.0).unwrap_or(serde_json::Value::Null)
     }
 

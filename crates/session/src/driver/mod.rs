@@ -426,6 +426,7 @@ impl Loop {
         tokio::pin!(sleep);
         let mut armed: Option<Instant> = None;
         let mut cmds_open = true;
+        let mut orphaned = false;
         // A second sender, so waiting for room does not borrow `self`.
         let event_tx = self.event_tx.clone();
         self.drain_outputs().await;
@@ -449,14 +450,14 @@ impl Loop {
                 }
                 cmd = cmd_rx.recv(), if cmds_open => match cmd {
                     Some(c) => self.on_command(c),
-                    None => {
-                        cmds_open = false;
-                        if self.event_tx.is_closed() {
-                            tracing::debug!("every handle and the event stream are gone: shutting down");
-                            self.machine.shutdown(Instant::now(), Duration::ZERO);
-                        }
-                    }
+                    None => cmds_open = false,
                 },
+                // Every handle is gone, and now the event stream too (in either order).
+                () = event_tx.closed(), if !cmds_open && !orphaned => {
+                    orphaned = true;
+                    tracing::debug!("every handle and the event stream are gone: shutting down");
+                    self.machine.shutdown(Instant::now(), Duration::ZERO);
+                }
                 Some(result) = connect_rx.recv() => {
                     self.connect_task = None;
                     self.machine.handle(Input::ConnectResult(result), Instant::now());
@@ -545,9 +546,9 @@ impl Loop {
                 self.machine.handle(input, now);
             }
             FromSocket::Control(conn, frame) => {
-                let (frame, activity) = match &frame {
-                    ControlFrame::Pong(p) => (Frame::pong(Payload::Owned(p.clone())), true),
-                    ControlFrame::CloseEcho(p) => (Frame::close_raw(Payload::Owned(p.clone())), false),
+                let (frame, activity) = match frame {
+                    ControlFrame::Pong(p) => (Frame::pong(Payload::Owned(p)), true),
+                    ControlFrame::CloseEcho(p) => (Frame::close_raw(Payload::Owned(p)), false),
                 };
                 self.write(conn, frame).await;
                 if activity {
@@ -557,12 +558,24 @@ impl Loop {
         }
     }
 
-    /// Writes and flushes one frame; a failure or a stuck write kills the connection.
+    /// Writes and flushes one frame; a failure or a stuck write kills the connection. The
+    /// readers keep being polled meanwhile: a peer that only reads once its own writes go
+    /// through must not stall the write.
     async fn write(&mut self, conn: ConnId, frame: Frame<'_>) -> bool {
         let Some(w) = self.conns.get_mut(&conn).and_then(|io| io.writer.as_mut()) else {
             return false;
         };
-        let error = match tokio::time::timeout(self.write_timeout, socket::write_and_flush(w, frame)).await {
+        let result = {
+            let mut write =
+                std::pin::pin!(tokio::time::timeout(self.write_timeout, socket::write_and_flush(w, frame)));
+            let readers = &mut self.readers;
+            std::future::poll_fn(|cx| {
+                let _ = readers.poll(cx);
+                write.as_mut().poll(cx)
+            })
+            .await
+        };
+        let error = match result {
             Ok(Ok(())) => return true,
             Ok(Err(e)) => e.to_string(),
             Err(_) => format!("a write took longer than {:?}", self.write_timeout),
@@ -654,7 +667,6 @@ impl Loop {
         }));
     }
 
-    /// Hands the pending events to the application, or notes that it cannot take them.
     /// Queues an event for the application; a new batch starts with room for a loop turn's
     /// worth, so it is not reallocated as it grows.
     fn deliver(&mut self, d: Delivery) {
@@ -664,6 +676,7 @@ impl Loop {
         self.events.push(d);
     }
 
+    /// Hands the pending events to the application, or notes that it cannot take them.
     fn flush_events(&mut self) {
         if self.blocked || self.events.is_empty() {
             return;

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use sha1::{Digest, Sha1};
-use slack_rtm_codec::{EventFrame, SESSION_EVENT_TYPES, decode_event, decode_event_frame};
+use slack_rtm_codec::{EventFrame, decode_event, decode_event_frame, is_session_event_type};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -55,7 +55,7 @@ impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CappedRead<R> {
     }
 }
 
-/// What a connection task reports to the loop.
+/// What a connection's reader reports to the loop.
 #[allow(clippy::large_enum_variant)] // moved, not boxed: no allocation per event
 pub(crate) enum FromSocket {
     /// The handshake is done: here is the write half.
@@ -63,7 +63,7 @@ pub(crate) enum FromSocket {
     /// Something for the machine.
     Input(Input),
     /// Several frames' inputs, in order (frames that were already buffered are handed over
-    /// together, so a busy socket costs one wake-up of the loop per batch, not per frame).
+    /// together: one channel operation and one loop turn per batch, not per frame).
     Inputs(Vec<Input>),
     /// A control frame the protocol obliges us to send (pong, close echo).
     Control(ConnId, ControlFrame),
@@ -223,8 +223,8 @@ struct Partial {
 }
 
 /// Reads frames until the socket ends: turns text messages into inputs, reports the rest. Runs
-/// in its own future, which the loop polls on every turn and never drops half-way while the connection
-/// is in use: `read_frame` is not cancel-safe, so it is never raced against anything.
+/// in its own future, which the loop polls on every turn and never drops half-way while the
+/// connection is in use: `read_frame` is not cancel-safe, so it is never raced against anything.
 async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc::Sender<FromSocket>) {
     let mut partial: Option<Partial> = None;
     // Frames the protocol obliges us to answer (ping → pong, close → close) go to the loop,
@@ -372,10 +372,9 @@ fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
     };
     // Ordinary events go through undecoded, with the type the scan found: the application's
     // side decodes them (one serde pass, no second scan), so the strings they hold are
-    // allocated and freed on one thread. Frames the machine needs are decoded here, in
-    // parallel with the loop.
+    // allocated and freed on one thread. Frames the machine needs are decoded here.
     match EventFrame::copy_from(text) {
-        Some(frame) if !SESSION_EVENT_TYPES.contains(&frame.kind()) => Input::RawEvent { conn, frame },
+        Some(frame) if !is_session_event_type(frame.kind()) => Input::RawEvent { conn, frame },
         Some(frame) => decoded(conn, decode_event_frame(&frame)),
         None => decoded(conn, decode_event(text)),
     }

@@ -127,7 +127,8 @@ use slack_rtm_codec::types::client::Ping;
 use slack_rtm_codec::types::event::{Pong, Reply};
 use slack_rtm_codec::types::{ChannelId, ClientMessage, Event, SelfInfo, TeamInfo, UserId};
 use slack_rtm_codec::{
-    ConnectResponse, EventFrame, SESSION_EVENT_TYPES, decode_event, decode_event_frame, encode_client_message,
+    ConnectResponse, DecodeError, EventFrame, decode_event, decode_event_frame, encode_client_message,
+    is_session_event_type,
 };
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU64;
@@ -438,11 +439,7 @@ impl Session {
             Input::Text { conn, text } => self.handle_text(conn, &text, now),
             Input::Event { conn, event } => self.on_event(conn, event, now),
             Input::RawEvent { conn, frame } => self.on_raw_event(conn, frame, now),
-            Input::Undecodable { conn, error } => {
-                if self.touch(conn, now) {
-                    self.emit(SessionEvent::Warning(Warning::Undecodable(error)));
-                }
-            }
+            Input::Undecodable { conn, error } => self.on_decoded(conn, Err(error), now),
             Input::Skipped { conn, frame } => {
                 if self.touch(conn, now) {
                     let w = match frame {
@@ -467,15 +464,20 @@ impl Session {
         if self.stopped {
             return;
         }
-        match decode_event(text) {
-            Ok(event) => self.on_event(conn, event, now),
+        self.on_decoded(conn, decode_event(text), now);
+        self.after(now);
+    }
+
+    /// A frame's decode: the event, or a warning that it did not decode (still liveness).
+    fn on_decoded(&mut self, id: ConnId, decoded: Result<Event, DecodeError>, now: Instant) {
+        match decoded {
+            Ok(event) => self.on_event(id, event, now),
             Err(error) => {
-                if self.touch(conn, now) {
+                if self.touch(id, now) {
                     self.emit(SessionEvent::Warning(Warning::Undecodable(error)));
                 }
             }
         }
-        self.after(now);
     }
 
     /// Acts on every deadline that has passed at `now`.
@@ -799,15 +801,8 @@ impl Session {
     /// the dedupe window is open (then it must be decoded to be checked); a session event is
     /// decoded and handled now.
     fn on_raw_event(&mut self, id: ConnId, frame: EventFrame, now: Instant) {
-        if self.dedupe.is_active(now) || SESSION_EVENT_TYPES.contains(&frame.kind()) {
-            match decode_event_frame(&frame) {
-                Ok(event) => self.on_event(id, event, now),
-                Err(error) => {
-                    if self.touch(id, now) {
-                        self.emit(SessionEvent::Warning(Warning::Undecodable(error)));
-                    }
-                }
-            }
+        if self.dedupe.is_active(now) || is_session_event_type(frame.kind()) {
+            self.on_decoded(id, decode_event_frame(&frame), now);
         } else if self.touch(id, now) {
             self.outputs.push_back(Output::RawEvent { frame });
         }

@@ -4,9 +4,9 @@
 //! `type` is unknown, or a known type whose shape is unexpected, becomes [`Event::Unknown`],
 //! which keeps the whole frame verbatim. Only invalid JSON is an error.
 //!
-//! Decoding is two cheap passes: a peek that reads only `type`, `subtype`, `reply_to` and `ok`
-//! (skipping everything else without allocating), then a typed decode of the one struct the
-//! frame needs. Rarely read parts (a message's `blocks`, `attachments`, `files`) stay
+//! Decoding is a light byte scan that finds the top-level `type` (or, for a reply, notes
+//! `reply_to`) and stops there, then a single typed serde pass over the one struct the frame
+//! needs ([`EventFrame`] keeps what the scan found, so the two can happen at different times). Rarely read parts (a message's `blocks`, `attachments`, `files`) stay
 //! [`RawJson`] until asked for.
 //!
 //! Events that carry the same fields share one payload type: `channel_archive` and
