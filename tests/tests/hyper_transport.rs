@@ -315,6 +315,39 @@ async fn connection_refused_is_a_connect_error_naming_the_host() {
 }
 
 #[tokio::test]
+async fn dial_without_a_proxy_connects_directly_and_its_errors_become_io_errors() {
+    // A server that answers the first bytes it gets, to prove the stream is the target's.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 5];
+        s.read_exact(&mut hello).await.unwrap();
+        s.write_all(if &hello == b"hello" { b"world" } else { b"what?" }).await.unwrap();
+    });
+    let transport = HyperTransport::new().unwrap();
+    let mut tcp = transport.dial("127.0.0.1", addr.port()).await.unwrap();
+    assert!(tcp.nodelay().unwrap());
+    tcp.write_all(b"hello").await.unwrap();
+    let mut answer = [0u8; 5];
+    tcp.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"world");
+
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let err = transport.dial("127.0.0.1", dead_addr.port()).await.unwrap_err();
+    assert!(
+        matches!(&err, TransportError::Connect { host, .. } if *host == dead_addr.to_string()),
+        "{err:?}"
+    );
+    let io = std::io::Error::from(err);
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(io.to_string().contains(&dead_addr.to_string()), "{io}");
+    assert!(io.get_ref().is_some_and(|e| e.is::<TransportError>()));
+}
+
+#[tokio::test]
 async fn self_signed_tls_is_refused_by_default_and_accepted_with_a_custom_config() {
     let (cert, key) = self_signed();
     let (addr, seen) = https_server(cert.clone(), key, &[b"h2", b"http/1.1"]).await;

@@ -90,7 +90,7 @@ impl HyperTransportBuilder {
 
     /// Largest response body accepted, in bytes (default
     /// [`slack_rtm_codec::MAX_RESPONSE_BYTES`]); a larger one fails with
-    /// [`TransportError::BodyTooLarge`] without being read further.
+    /// [`TransportError::BodyTooLarge`](crate::TransportError::BodyTooLarge) without being read further.
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.max_body_bytes = limit;
         self
@@ -104,7 +104,7 @@ impl HyperTransportBuilder {
     }
 
     /// Allows plain `http://` URLs (default off: such a request fails with
-    /// [`TransportError::InsecureScheme`] before any I/O). Meant for a local emulator.
+    /// [`TransportError::InsecureScheme`](crate::TransportError::InsecureScheme) before any I/O). Meant for a local emulator.
     pub fn allow_http(mut self, allow: bool) -> Self {
         self.allow_http = allow;
         self
