@@ -63,22 +63,16 @@ pub(crate) struct ProxyConnector {
 }
 
 impl ProxyConnector {
-    /// Opens a TCP stream to `host:port` (`host` may be an IPv6 literal, bracketed or not):
-    /// directly or through the proxy chosen for an `https://` target if `https`, else for an
-    /// `http://` one. No deadline: the caller puts one on it.
+    /// Opens a TCP stream to `target` (made by [`target_uri`]: `https://` or `http://`,
+    /// explicit port): directly or through the proxy chosen for it. No deadline: the caller
+    /// puts one on it.
     pub(crate) fn open(
         &self,
-        https: bool,
-        host: &str,
-        port: u16,
+        target: Uri,
     ) -> impl Future<Output = Result<TcpStream, ConnectorError>> + Send + 'static {
-        let prepared = target_uri(if https { "https" } else { "http" }, host, port)
-            .and_then(|target| Ok((self.proxies.route(&target)?, target)));
+        let route = self.proxies.route(&target);
         let http = self.http.clone();
-        async move {
-            let (route, target) = prepared?;
-            crate::tunnel::open(http, route, target).await
-        }
+        async move { crate::tunnel::open(http, route?, target).await }
     }
 }
 
@@ -94,9 +88,10 @@ impl Service<Uri> for ProxyConnector {
     fn call(&mut self, dst: Uri) -> Self::Future {
         let https = dst.scheme() == Some(&Scheme::HTTPS);
         let port = dst.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let opening = self.open(https, dst.host().unwrap_or_default(), port);
+        let target = target_uri(if https { "https" } else { "http" }, dst.host().unwrap_or_default(), port);
+        let opening = target.map(|target| self.open(target));
         Box::pin(async move {
-            match opening.await {
+            match opening?.await {
                 Ok(tcp) => Ok(TokioIo::new(tcp)),
                 Err(e) => Err(Box::new(e) as BoxError),
             }

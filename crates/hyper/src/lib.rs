@@ -225,13 +225,13 @@ impl HyperTransport {
     /// # drop(tcp); Ok(()) }
     /// ```
     pub async fn dial(&self, host: &str, port: u16) -> Result<tokio::net::TcpStream, TransportError> {
-        let shown = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
+        let target = match proxy::target_uri("https", host, port) {
+            Ok(target) => target,
+            Err(e) => return Err(error::classify_connect(Box::new(e), &format!("{host}:{port}"))),
         };
-        let opening = self.tcp.open(true, host, port);
-        let result = match tokio::time::timeout(self.connect_timeout, opening).await {
+        // `host:port`, with an IPv6 address in brackets.
+        let shown = target.authority().map(|a| a.to_string()).unwrap_or_default();
+        let result = match tokio::time::timeout(self.connect_timeout, self.tcp.open(target)).await {
             Ok(Ok(tcp)) => Ok(tcp),
             Ok(Err(e)) => Err(error::classify_connect(Box::new(e), &shown)),
             Err(_) => Err(TransportError::Timeout {
