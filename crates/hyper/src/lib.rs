@@ -206,8 +206,9 @@ impl HyperTransport {
     /// to end: directly, through the HTTP proxy's `CONNECT` tunnel, or through the SOCKS5 proxy.
     ///
     /// The route is chosen exactly as for an `https://` request to that host (the same
-    /// proxy, the same `NO_PROXY` exclusions), since the stream is meant to carry TLS. `host` is
-    /// a name or an IP address (IPv6 with or without brackets). The connect deadline
+    /// proxy, the same `NO_PROXY` exclusions), since the stream is meant to carry TLS (a
+    /// `wss://` socket; [`dial_plain`](Self::dial_plain) is for `ws://`). `host` is a name or
+    /// an IP address (IPv6 with or without brackets). The connect deadline
     /// ([`HyperTransportBuilder::connect_timeout`]) covers the TCP connection and the proxy
     /// handshake. TCP_NODELAY is on.
     ///
@@ -225,7 +226,23 @@ impl HyperTransport {
     /// # drop(tcp); Ok(()) }
     /// ```
     pub async fn dial(&self, host: &str, port: u16) -> Result<tokio::net::TcpStream, TransportError> {
-        let target = match proxy::target_uri("https", host, port) {
+        self.dial_as("https", host, port).await
+    }
+
+    /// Like [`dial`](Self::dial), with the route of an `http://` request to that host: for a
+    /// plain `ws://` socket (a local emulator), so that it takes the same route as the
+    /// `http://` API calls next to it (`http_proxy` rather than `HTTPS_PROXY`, for instance).
+    pub async fn dial_plain(&self, host: &str, port: u16) -> Result<tokio::net::TcpStream, TransportError> {
+        self.dial_as("http", host, port).await
+    }
+
+    async fn dial_as(
+        &self,
+        scheme: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<tokio::net::TcpStream, TransportError> {
+        let target = match proxy::target_uri(scheme, host, port) {
             Ok(target) => target,
             Err(e) => return Err(error::classify_connect(Box::new(e), &format!("{host}:{port}"))),
         };
@@ -381,6 +398,26 @@ mod tests {
         assert!(!format!("{t:?}").contains("Pa55w0rd"));
         let err = HyperTransport::builder().proxy("https://user:Pa55w0rd@proxy:1080").build().unwrap_err();
         assert!(!format!("{err} {err:?}").contains("Pa55w0rd"));
+    }
+
+    #[tokio::test]
+    async fn dial_takes_the_https_route_and_dial_plain_the_http_one() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_addr = dead.local_addr().unwrap();
+        drop(dead);
+        let mut t = HyperTransport::new().unwrap();
+        // As if HTTPS_PROXY were set (and http_proxy not), without touching the environment.
+        let env = |name: &str| (name == "HTTPS_PROXY").then(|| format!("http://{dead_addr}"));
+        t.tcp.proxies = Arc::new(proxy::Proxies::from_env_with(env, None).unwrap());
+        let err = t.dial("127.0.0.1", port).await.unwrap_err();
+        assert!(
+            matches!(err, TransportError::Proxy { ref proxy, .. } if *proxy == dead_addr.to_string()),
+            "{err:?}"
+        );
+        t.dial_plain("127.0.0.1", port).await.unwrap();
+        assert!(listener.accept().await.is_ok());
     }
 
     #[test]
