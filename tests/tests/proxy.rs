@@ -289,7 +289,7 @@ fn dead_addr() -> SocketAddr {
 
 #[tokio::test]
 async fn api_call_and_socket_go_through_the_same_connect_proxy_with_tls_end_to_end() {
-    let emu = Emulator::start(EmulatorConfig::default().tls(true)).await.unwrap();
+    let emu = Emulator::start(EmulatorConfig::default().tls(true).http2(true)).await.unwrap();
     let tls = Arc::new(emu.tls_client_config().unwrap());
     let (proxy, log) = connect_proxy(None, false).await;
     let transport = HyperTransport::builder()
@@ -303,6 +303,9 @@ async fn api_call_and_socket_go_through_the_same_connect_proxy_with_tls_end_to_e
     let answer = connect_once(&transport, &Token::new(emu.token()), &config).await.unwrap();
     let url: http::Uri = answer.connected.url.parse().unwrap();
     assert_eq!(url.scheme_str(), Some("wss"));
+    // TLS and ALPN are end to end: HTTP/2 runs through the tunnel (on the pooled connection).
+    let resp = transport.send(http::Request::get(emu.api_url()).body(Vec::new()).unwrap()).await.unwrap();
+    assert_eq!(resp.version(), http::Version::HTTP_2);
     let (host, port) = (url.host().unwrap(), url.port_u16().unwrap());
 
     let tcp = transport.dial(host, port).await.unwrap();
