@@ -514,3 +514,54 @@ async fn socks5_resolves_names_here_and_its_refusals_are_typed() {
         other => panic!("expected a SOCKS refusal, got {other:?}"),
     }
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn proxy_credentials_never_reach_the_logs() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    // This test's runtime is single-threaded: every task (client, proxies) logs here.
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let config = ConnectConfig::with_api_base(&emu.api_url(), true).unwrap();
+    let echo = echo_server().await;
+    let (http_proxy, _) = connect_proxy(None, false).await;
+    let (socks_proxy, _) = socks5_proxy(Socks::Credentials("bot", PASSWORD)).await;
+    let (refusing, _) =
+        connect_proxy(Some("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n"), false).await;
+    for url in [
+        format!("http://bot:{PASSWORD}@{http_proxy}"),
+        format!("socks5h://bot:{PASSWORD}@{socks_proxy}"),
+        format!("http://bot:{PASSWORD}@{refusing}"),
+    ] {
+        let transport = HyperTransport::builder().allow_http(true).proxy(url).build().unwrap();
+        let _ = connect_once(&transport, &Token::new(emu.token()), &config).await;
+        let _ = transport.dial("127.0.0.1", echo.port()).await;
+    }
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains(&http_proxy.to_string()) && text.contains(&socks_proxy.to_string()), "{text}");
+    assert!(text.contains("407"), "the refusal is logged: {text}");
+    let encoded = basic(&format!("bot:{PASSWORD}"));
+    let encoded = encoded.trim_start_matches("Basic ");
+    assert!(!text.contains(PASSWORD) && !text.contains(encoded), "credentials in the logs:\n{text}");
+}
