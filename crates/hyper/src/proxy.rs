@@ -49,6 +49,7 @@ pub(crate) enum Route {
 impl Proxies {
     /// One proxy for every target except the hosts of the `NO_PROXY`-style `no_proxy` list.
     pub(crate) fn explicit(url: &str, no_proxy: Option<&str>) -> Result<Self, BuildError> {
+        let url = url.trim();
         check_url(url).map_err(|reason| BuildError::Proxy { reason })?;
         let matcher = Matcher::builder().all(url).no(no_proxy.unwrap_or_default()).build();
         Ok(Self { matcher: Some(matcher) })
@@ -62,7 +63,9 @@ impl Proxies {
         no_proxy: Option<&str>,
     ) -> Result<Self, BuildError> {
         let first = |names: &[&'static str]| {
-            names.iter().find_map(|name| var(name).filter(|v| !v.trim().is_empty()).map(|v| (*name, v)))
+            names.iter().find_map(|name| {
+                var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).map(|v| (*name, v))
+            })
         };
         let all = first(&["all_proxy", "ALL_PROXY"]);
         let https = first(&["https_proxy", "HTTPS_PROXY"]);
@@ -162,7 +165,7 @@ pub(crate) fn target_uri(scheme: &str, host: &str, port: u16) -> Result<Uri, Con
 /// Whether hyper-util's matcher understands `url` as a proxy we can use. The reason never
 /// repeats the URL, which may hold a password.
 fn check_url(url: &str) -> Result<(), String> {
-    let probe = Matcher::builder().all(url.trim()).build();
+    let probe = Matcher::builder().all(url).build();
     let intercept = probe
         .intercept(&Uri::from_static("https://probe.invalid/"))
         .ok_or("the proxy URL is not a valid URL with a host")?;
@@ -210,7 +213,7 @@ mod tests {
         let p = Proxies::explicit("http://proxy.corp:3128", None).unwrap();
         assert_eq!(route(&p, true, "slack.com", 443), Some(("http", "proxy.corp:3128".into())));
         assert_eq!(route(&p, false, "slack.com", 80), Some(("http", "proxy.corp:3128".into())));
-        let p = Proxies::explicit("proxy.corp", None).unwrap();
+        let p = Proxies::explicit(" proxy.corp\n", None).unwrap();
         assert_eq!(route(&p, true, "slack.com", 443), Some(("http", "proxy.corp:80".into())));
         let p = Proxies::explicit("socks5h://s:9050", None).unwrap();
         assert_eq!(route(&p, true, "slack.com", 443), Some(("socks5h", "s:9050".into())));
@@ -261,7 +264,8 @@ mod tests {
         assert_eq!(route(&p, true, "slack.com", 443), Some(("socks5h", "all:3".into())));
         assert_eq!(route(&p, false, "slack.com", 80), Some(("socks5h", "all:3".into())));
 
-        let p = Proxies::from_env_with(env(&[("ALL_PROXY", "all:3"), ("https_proxy", "s:4")]), None).unwrap();
+        let p =
+            Proxies::from_env_with(env(&[("ALL_PROXY", "all:3"), ("https_proxy", " s:4 ")]), None).unwrap();
         assert_eq!(route(&p, true, "slack.com", 443), Some(("http", "s:4".into())));
         assert_eq!(route(&p, false, "slack.com", 80), Some(("http", "all:3".into())));
 
