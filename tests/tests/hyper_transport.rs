@@ -1,6 +1,6 @@
 //! `slack-rtm-hyper` over loopback: rtm.connect round trips (plain and TLS, HTTP/1.1 and
-//! HTTP/2), the body cap, the deadlines, the http:// refusal, TLS trust, the CONNECT proxy and
-//! NO_PROXY, and that no error ever shows the token.
+//! HTTP/2), the body cap, the deadlines, the http:// refusal, TLS trust, and that no error ever
+//! shows the token. The proxy paths (API requests and `dial`) are in `proxy.rs`.
 //!
 //! Most servers are small hyper / raw TCP servers started here (to script exact bytes); the
 //! round trips are also run against `slack_rtm_emulator::Emulator`, plain and TLS.
@@ -18,8 +18,8 @@ use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use slack_rtm_hyper::{HyperTransport, TimeoutKind, TransportError};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -170,49 +170,6 @@ async fn raw_server(answer: &'static [u8]) -> SocketAddr {
     addr
 }
 
-/// What the test proxy saw.
-#[derive(Default)]
-struct ProxyLog {
-    heads: Mutex<Vec<String>>,
-}
-
-/// A CONNECT proxy: checks the request line, answers 200 (or `refuse` if set) and splices.
-async fn connect_proxy(refuse: Option<&'static str>) -> (SocketAddr, Arc<ProxyLog>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let log = Arc::new(ProxyLog::default());
-    let l = Arc::clone(&log);
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let l = Arc::clone(&l);
-            tokio::spawn(async move {
-                let head = read_head(&mut client).await;
-                l.heads.lock().unwrap().push(head.clone());
-                if let Some(status) = refuse {
-                    let _ = client.write_all(status.as_bytes()).await;
-                    return;
-                }
-                let target = head
-                    .strip_prefix("CONNECT ")
-                    .and_then(|rest| rest.split(' ').next())
-                    .filter(|t| t.starts_with("127.0.0.1:"))
-                    .map(str::to_owned);
-                let Some(target) = target else {
-                    let _ = client.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
-                    return;
-                };
-                let Ok(mut upstream) = TcpStream::connect(&target).await else {
-                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
-                    return;
-                };
-                let _ = client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n").await;
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-            });
-        }
-    });
-    (addr, log)
-}
-
 /// Fails if the token appears in the error's Display, Debug, or anywhere in its source chain.
 fn assert_no_token(err: &(dyn std::error::Error + 'static)) {
     let mut current = Some(err);
@@ -358,6 +315,39 @@ async fn connection_refused_is_a_connect_error_naming_the_host() {
 }
 
 #[tokio::test]
+async fn dial_without_a_proxy_connects_directly_and_its_errors_become_io_errors() {
+    // A server that answers the first bytes it gets, to prove the stream is the target's.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 5];
+        s.read_exact(&mut hello).await.unwrap();
+        s.write_all(if &hello == b"hello" { b"world" } else { b"what?" }).await.unwrap();
+    });
+    let transport = HyperTransport::new().unwrap();
+    let mut tcp = transport.dial("127.0.0.1", addr.port()).await.unwrap();
+    assert!(tcp.nodelay().unwrap());
+    tcp.write_all(b"hello").await.unwrap();
+    let mut answer = [0u8; 5];
+    tcp.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"world");
+
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_addr = dead.local_addr().unwrap();
+    drop(dead);
+    let err = transport.dial("127.0.0.1", dead_addr.port()).await.unwrap_err();
+    assert!(
+        matches!(&err, TransportError::Connect { host, .. } if *host == dead_addr.to_string()),
+        "{err:?}"
+    );
+    let io = std::io::Error::from(err);
+    assert_eq!(io.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert!(io.to_string().contains(&dead_addr.to_string()), "{io}");
+    assert!(io.get_ref().is_some_and(|e| e.is::<TransportError>()));
+}
+
+#[tokio::test]
 async fn self_signed_tls_is_refused_by_default_and_accepted_with_a_custom_config() {
     let (cert, key) = self_signed();
     let (addr, seen) = https_server(cert.clone(), key, &[b"h2", b"http/1.1"]).await;
@@ -394,88 +384,6 @@ async fn http1_only_tls_server_is_spoken_to_in_http1() {
     let resp = transport.send(get(format!("https://{addr}/size/3"))).await.unwrap();
     assert_eq!(resp.version(), Version::HTTP_11);
     assert_eq!(resp.body(), b"xxx");
-}
-
-#[tokio::test]
-async fn connect_proxy_is_used_and_no_proxy_bypasses_it() {
-    let (server, seen) = http_server().await;
-    let (proxy, log) = connect_proxy(None).await;
-    let token = Token::new(TOKEN);
-
-    let via_proxy = HyperTransport::builder()
-        .allow_http(true)
-        .proxy(format!("http://bot:p%40ss@{proxy}"))
-        .build()
-        .unwrap();
-    let answer = connect_once(&via_proxy, &token, &http_config(server)).await.unwrap();
-    assert_eq!(answer.connected.self_.id, "U4X318ZMZ");
-    {
-        let heads = log.heads.lock().unwrap();
-        assert_eq!(heads.len(), 1, "{heads:?}");
-        assert!(heads[0].starts_with(&format!("CONNECT {server} HTTP/1.1\r\n")), "{}", heads[0]);
-        // base64("bot:p@ss")
-        assert!(heads[0].contains("Proxy-Authorization: Basic Ym90OnBAc3M=\r\n"), "{}", heads[0]);
-        assert!(!heads[0].contains(SECRET_PART), "the token must not reach the proxy in clear");
-    }
-    assert_eq!(seen.requests.load(Ordering::SeqCst), 1);
-
-    let bypass = HyperTransport::builder()
-        .allow_http(true)
-        .proxy(format!("http://{proxy}"))
-        .no_proxy("example.com, 127.0.0.1")
-        .build()
-        .unwrap();
-    connect_once(&bypass, &token, &http_config(server)).await.unwrap();
-    assert_eq!(log.heads.lock().unwrap().len(), 1, "NO_PROXY must bypass the proxy");
-    assert_eq!(seen.requests.load(Ordering::SeqCst), 2);
-}
-
-#[tokio::test]
-async fn tls_goes_through_the_proxy_tunnel() {
-    let (cert, key) = self_signed();
-    let (server, seen) = https_server(cert.clone(), key, &[b"h2", b"http/1.1"]).await;
-    let (proxy, log) = connect_proxy(None).await;
-    let transport = HyperTransport::builder()
-        .tls_config(trusting(&cert))
-        .proxy(format!("http://{proxy}"))
-        .build()
-        .unwrap();
-    let answer = connect_once(&transport, &Token::new(TOKEN), &https_config(server)).await.unwrap();
-    assert_eq!(answer.connected.url, "wss://127.0.0.1:1/websocket/abc");
-    assert_eq!(log.heads.lock().unwrap().len(), 1);
-    assert_eq!(seen.requests.load(Ordering::SeqCst), 1);
-}
-
-#[tokio::test]
-async fn proxy_refusals_are_typed_and_never_show_credentials() {
-    let (server, seen) = http_server().await;
-    let (proxy, _) = connect_proxy(Some("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")).await;
-    let transport = HyperTransport::builder()
-        .allow_http(true)
-        .proxy(format!("http://bot:Pr0xyPa55@{proxy}"))
-        .build()
-        .unwrap();
-    let err = transport_error(connect_once(&transport, &Token::new(TOKEN), &http_config(server)).await);
-    match &err {
-        TransportError::Proxy { proxy: p, host, reason, .. } => {
-            assert_eq!(*p, proxy.to_string());
-            assert_eq!(*host, server.to_string());
-            assert!(reason.contains("407"), "{reason}");
-        }
-        other => panic!("expected a proxy error, got {other:?}"),
-    }
-    let shown = format!("{err} {err:?}");
-    assert!(!shown.contains("Pr0xyPa55") && !shown.contains("Basic"), "{shown}");
-    assert_eq!(seen.requests.load(Ordering::SeqCst), 0);
-
-    // A proxy that is not listening.
-    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_addr = dead.local_addr().unwrap();
-    drop(dead);
-    let transport =
-        HyperTransport::builder().allow_http(true).proxy(format!("http://{dead_addr}")).build().unwrap();
-    let err = transport_error(connect_once(&transport, &Token::new(TOKEN), &http_config(server)).await);
-    assert!(matches!(err, TransportError::Proxy { .. }), "{err:?}");
 }
 
 #[tokio::test]

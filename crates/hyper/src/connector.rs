@@ -1,30 +1,26 @@
 //! The connector stack handed to hyper-util's pooled client:
 //! [`Connector`] (connect deadline) → `HttpsConnector` (TLS, ALPN) → [`ProxyConnector`]
-//! (direct TCP, or a TCP connection to the proxy turned into a tunnel with `CONNECT`).
+//! (direct TCP, or a tunnel through an HTTP `CONNECT` or SOCKS5 proxy).
+//!
+//! [`ProxyConnector::open`] is also what [`crate::HyperTransport::dial`] uses, so the HTTP
+//! requests and the WebSocket's stream take the same route.
 
-use crate::proxy::{ProxyServer, ProxySettings};
+use crate::proxy::{Proxies, target_uri};
 use http::Uri;
 use http::uri::Scheme;
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioIo;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower_service::Service;
 
 /// A boxed error, as connectors return them.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
-
-/// Longest `CONNECT` answer head accepted from a proxy.
-const MAX_PROXY_RESPONSE_HEAD: usize = 8 * 1024;
 
 /// Why a connection could not be made. Internal: mapped to [`crate::TransportError`].
 #[derive(Debug, thiserror::Error)]
@@ -32,14 +28,25 @@ pub(crate) enum ConnectorError {
     /// The connect deadline (TCP + proxy tunnel + TLS handshake) passed.
     #[error("connect timed out after {0:?}")]
     Timeout(Duration),
-    /// The proxy could not be reached or refused the tunnel.
+    /// The target's host is not a valid host name or address.
+    #[error("{0}")]
+    InvalidTarget(&'static str),
+    /// The proxy answered `CONNECT` with this (non-200) HTTP status.
+    #[error("the proxy refused the tunnel with HTTP status {status}")]
+    ProxyRefused {
+        /// `host:port` of the proxy, without credentials.
+        proxy: String,
+        /// The status code.
+        status: u16,
+    },
+    /// The proxy could not be reached, failed, or refused a SOCKS5 tunnel.
     #[error("{reason}")]
     Proxy {
         /// `host:port` of the proxy, without credentials.
         proxy: String,
         /// What went wrong (never contains credentials).
         reason: String,
-        /// The underlying I/O error, if any.
+        /// The underlying error, if any.
         #[source]
         source: Option<BoxError>,
     },
@@ -48,17 +55,31 @@ pub(crate) enum ConnectorError {
     Other(BoxError),
 }
 
-/// Direct TCP, or an HTTP `CONNECT` tunnel through a proxy, decided per target host.
+/// Direct TCP, or a tunnel through a proxy, decided per target by [`Proxies`].
 #[derive(Clone)]
 pub(crate) struct ProxyConnector {
     pub(crate) http: HttpConnector,
-    pub(crate) proxies: Arc<ProxySettings>,
+    pub(crate) proxies: Arc<Proxies>,
+}
+
+impl ProxyConnector {
+    /// Opens a TCP stream to `target` (made by [`target_uri`]: `https://` or `http://`,
+    /// explicit port): directly or through the proxy chosen for it. No deadline: the caller
+    /// puts one on it.
+    pub(crate) fn open(
+        &self,
+        target: Uri,
+    ) -> impl Future<Output = Result<TcpStream, ConnectorError>> + Send + 'static {
+        let route = self.proxies.route(&target);
+        let http = self.http.clone();
+        async move { crate::tunnel::open(http, route?, target).await }
+    }
 }
 
 impl Service<Uri> for ProxyConnector {
     type Response = TokioIo<TcpStream>;
     type Error = BoxError;
-    type Future = BoxFuture<Self::Response>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.http.poll_ready(cx).map_err(Into::into)
@@ -66,106 +87,16 @@ impl Service<Uri> for ProxyConnector {
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let https = dst.scheme() == Some(&Scheme::HTTPS);
-        let host = dst.host().unwrap_or_default().to_owned();
         let port = dst.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let Some(proxy) = self.proxies.proxy_for(https, &host, port).cloned() else {
-            tracing::trace!(%host, port, "connecting directly");
-            let connecting = self.http.call(dst);
-            return Box::pin(async move { connecting.await.map_err(Into::into) });
-        };
-        let proxy_addr = proxy.display_addr();
-        tracing::debug!(%host, port, proxy = %proxy_addr, "connecting through an HTTP CONNECT proxy");
-        let proxy_uri = match format!("http://{proxy_addr}").parse::<Uri>() {
-            Ok(uri) => uri,
-            Err(_) => {
-                return Box::pin(async move {
-                    Err(proxy_error(&proxy_addr, "the proxy address is not a valid URI", None))
-                });
-            }
-        };
-        let connecting = self.http.call(proxy_uri);
+        let target = target_uri(if https { "https" } else { "http" }, dst.host().unwrap_or_default(), port);
+        let opening = target.map(|target| self.open(target));
         Box::pin(async move {
-            let stream = connecting
-                .await
-                .map_err(|e| proxy_error(&proxy_addr, "cannot connect to the proxy", Some(Box::new(e))))?;
-            let mut tcp = stream.into_inner();
-            tunnel(&mut tcp, &host, port, &proxy).await?;
-            Ok(TokioIo::new(tcp))
+            match opening?.await {
+                Ok(tcp) => Ok(TokioIo::new(tcp)),
+                Err(e) => Err(Box::new(e) as BoxError),
+            }
         })
     }
-}
-
-fn proxy_error(proxy: &str, reason: impl Into<String>, source: Option<BoxError>) -> BoxError {
-    Box::new(ConnectorError::Proxy { proxy: proxy.to_owned(), reason: reason.into(), source })
-}
-
-/// Asks the proxy for a tunnel to `host:port` and reads its answer head.
-async fn tunnel(tcp: &mut TcpStream, host: &str, port: u16, proxy: &ProxyServer) -> Result<(), BoxError> {
-    let proxy_addr = proxy.display_addr();
-    let io_err = |what: &str, e: io::Error| proxy_error(&proxy_addr, what, Some(Box::new(e)));
-    // `host` comes from a parsed `Uri`: it cannot contain CR, LF or spaces.
-    let mut head = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
-    if let Some(auth) = &proxy.authorization {
-        head.push_str("Proxy-Authorization: ");
-        head.push_str(auth);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    tcp.write_all(head.as_bytes()).await.map_err(|e| io_err("cannot send CONNECT to the proxy", e))?;
-    drop(head);
-
-    let mut buf = Vec::with_capacity(256);
-    let mut chunk = [0u8; 1024];
-    let end = loop {
-        let n =
-            tcp.read(&mut chunk).await.map_err(|e| io_err("cannot read the proxy's CONNECT answer", e))?;
-        if n == 0 {
-            return Err(proxy_error(&proxy_addr, "the proxy closed the connection during CONNECT", None));
-        }
-        // Search from a little before the new bytes, in case the terminator straddles reads.
-        let from = buf.len().saturating_sub(3);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = buf[from..].windows(4).position(|w| w == b"\r\n\r\n") {
-            break from + pos + 4;
-        }
-        if buf.len() > MAX_PROXY_RESPONSE_HEAD {
-            return Err(proxy_error(&proxy_addr, "the proxy's CONNECT answer is too long", None));
-        }
-    };
-    if end != buf.len() {
-        // The client speaks first in both TLS and HTTP/1: a proxy that already sent more is
-        // broken, and those bytes would otherwise be lost.
-        return Err(proxy_error(&proxy_addr, "the proxy sent data after its CONNECT answer", None));
-    }
-    let status = parse_status(&buf[..end])
-        .ok_or_else(|| proxy_error(&proxy_addr, "the proxy's CONNECT answer is not HTTP", None))?;
-    match status {
-        200..=299 => Ok(()),
-        407 => Err(proxy_error(
-            &proxy_addr,
-            "the proxy requires authentication (407); credentials missing or rejected",
-            None,
-        )),
-        other => {
-            Err(proxy_error(&proxy_addr, format!("the proxy refused the tunnel with status {other}"), None))
-        }
-    }
-}
-
-/// The status code of an `HTTP/1.x NNN ...` status line.
-fn parse_status(head: &[u8]) -> Option<u16> {
-    let line = head.split(|&b| b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim_end();
-    let mut parts = line.splitn(3, ' ');
-    let version = parts.next()?;
-    if !version.starts_with("HTTP/1.") {
-        return None;
-    }
-    let code = parts.next()?;
-    if code.len() != 3 {
-        return None;
-    }
-    code.parse().ok()
 }
 
 /// The outermost connector: puts one deadline on everything a new connection needs.
@@ -197,22 +128,5 @@ impl Service<Uri> for Connector {
                 Err(_) => Err(ConnectorError::Timeout(timeout)),
             }
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_status;
-
-    #[test]
-    fn status_lines() {
-        assert_eq!(parse_status(b"HTTP/1.1 200 Connection established\r\n\r\n"), Some(200));
-        assert_eq!(parse_status(b"HTTP/1.0 407 Proxy Authentication Required\r\n\r\n"), Some(407));
-        assert_eq!(parse_status(b"HTTP/1.1 200\r\n\r\n"), Some(200));
-        assert_eq!(parse_status(b"SSH-2.0-OpenSSH\r\n\r\n"), None);
-        assert_eq!(parse_status(b"HTTP/1.1 20 x\r\n\r\n"), None);
-        assert_eq!(parse_status(b"HTTP/1.1 abc x\r\n\r\n"), None);
-        assert_eq!(parse_status(b"\xff\xfe\r\n\r\n"), None);
-        assert_eq!(parse_status(b""), None);
     }
 }

@@ -68,7 +68,18 @@ pub enum TransportError {
         #[source]
         source: rustls::Error,
     },
-    /// The proxy could not be reached or refused to open a tunnel.
+    /// The HTTP proxy answered `CONNECT` with an error status (e.g. 403, or 407 when the
+    /// credentials in the proxy URL are missing or rejected).
+    #[error("proxy {proxy} refused the tunnel to {host} with HTTP status {status}{}", refusal_hint(*status))]
+    ProxyRefused {
+        /// The proxy's `host:port` (never its credentials).
+        proxy: String,
+        /// The target.
+        host: String,
+        /// The HTTP status of the proxy's answer.
+        status: u16,
+    },
+    /// The proxy could not be reached, broke the exchange, or (SOCKS5) refused the tunnel.
     #[error("proxy {proxy} failed to reach {host}: {reason}")]
     Proxy {
         /// The proxy's `host:port` (never its credentials).
@@ -121,6 +132,36 @@ impl TransportError {
     /// Whether this is a [`TransportError::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, TransportError::Timeout { .. })
+    }
+}
+
+/// An [`io::Error`] carrying the [`TransportError`] (`get_ref()` / `into_inner()` give it back,
+/// and its message is the error's), with a kind matching it: `TimedOut`, `ConnectionRefused`
+/// for a proxy's refusal, `InvalidInput` for a bad target, the underlying kind for a failed TCP
+/// connection, `Other` otherwise. For callers that speak `io::Result`, such as a WebSocket
+/// dialer using [`crate::HyperTransport::dial`].
+impl From<TransportError> for io::Error {
+    fn from(err: TransportError) -> io::Error {
+        let kind = match &err {
+            TransportError::Timeout { .. } => io::ErrorKind::TimedOut,
+            TransportError::ProxyRefused { .. } => io::ErrorKind::ConnectionRefused,
+            TransportError::InvalidUrl { .. } | TransportError::InsecureScheme { .. } => {
+                io::ErrorKind::InvalidInput
+            }
+            TransportError::Connect { source, .. } => walk(source.as_ref())
+                .find_map(|e| e.downcast_ref::<io::Error>())
+                .map_or(io::ErrorKind::Other, io::Error::kind),
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, err)
+    }
+}
+
+fn refusal_hint(status: u16) -> &'static str {
+    match status {
+        407 => " (proxy authentication required: the proxy URL's credentials are missing or were rejected)",
+        403 => " (forbidden by the proxy)",
+        _ => "",
     }
 }
 
@@ -213,35 +254,48 @@ pub(crate) fn chain(err: &(dyn StdError + 'static)) -> String {
 
 /// Maps an error of hyper-util's client to a [`TransportError`].
 pub(crate) fn classify(err: hyper_util::client::legacy::Error, host: &str) -> TransportError {
-    let host = host.to_owned();
     if err.is_connect() {
-        enum Found {
-            Timeout(Duration),
-            Proxy(String, String),
-            Tls(rustls::Error),
-        }
-        let found = walk(&err).find_map(|e| match e.downcast_ref::<ConnectorError>() {
-            Some(ConnectorError::Timeout(after)) => Some(Found::Timeout(*after)),
-            Some(ConnectorError::Proxy { proxy, reason, .. }) => {
-                Some(Found::Proxy(proxy.clone(), reason.clone()))
-            }
-            _ => e.downcast_ref::<rustls::Error>().map(|tls| Found::Tls(tls.clone())),
-        });
-        return match found {
-            Some(Found::Timeout(after)) => {
-                TransportError::Timeout { host, kind: TimeoutKind::Connect, after }
-            }
-            Some(Found::Proxy(proxy, reason)) => {
-                TransportError::Proxy { proxy, host, reason, source: Some(Box::new(err)) }
-            }
-            Some(Found::Tls(source)) => TransportError::Tls { host, source },
-            None => TransportError::Connect { host, source: Box::new(err) },
-        };
+        return classify_connect(Box::new(err), host);
     }
     if let Some(tls) = walk(&err).find_map(|e| e.downcast_ref::<rustls::Error>()) {
-        return TransportError::Tls { host, source: tls.clone() };
+        return TransportError::Tls { host: host.to_owned(), source: tls.clone() };
     }
-    classify_exchange(Box::new(err), host)
+    classify_exchange(Box::new(err), host.to_owned())
+}
+
+/// Maps a failure to open a connection (the client's, or [`crate::HyperTransport::dial`]'s) to a
+/// [`TransportError`], from the first [`ConnectorError`] or rustls error in its chain.
+pub(crate) fn classify_connect(err: BoxError, host: &str) -> TransportError {
+    let host = host.to_owned();
+    enum Found {
+        Timeout(Duration),
+        Invalid(&'static str),
+        Refused(String, u16),
+        Proxy(String, String),
+        Tls(rustls::Error),
+    }
+    let found = walk(err.as_ref()).find_map(|e| match e.downcast_ref::<ConnectorError>() {
+        Some(ConnectorError::Timeout(after)) => Some(Found::Timeout(*after)),
+        Some(ConnectorError::InvalidTarget(reason)) => Some(Found::Invalid(reason)),
+        Some(ConnectorError::ProxyRefused { proxy, status }) => Some(Found::Refused(proxy.clone(), *status)),
+        Some(ConnectorError::Proxy { proxy, reason, source }) => Some(Found::Proxy(
+            proxy.clone(),
+            // What went wrong, then why (e.g. "cannot connect to the proxy: connection refused").
+            match source {
+                Some(source) => format!("{reason}: {}", chain(source.as_ref())),
+                None => reason.clone(),
+            },
+        )),
+        _ => e.downcast_ref::<rustls::Error>().map(|tls| Found::Tls(tls.clone())),
+    });
+    match found {
+        Some(Found::Timeout(after)) => TransportError::Timeout { host, kind: TimeoutKind::Connect, after },
+        Some(Found::Invalid(reason)) => TransportError::InvalidUrl { reason },
+        Some(Found::Refused(proxy, status)) => TransportError::ProxyRefused { proxy, host, status },
+        Some(Found::Proxy(proxy, reason)) => TransportError::Proxy { proxy, host, reason, source: Some(err) },
+        Some(Found::Tls(source)) => TransportError::Tls { host, source },
+        None => TransportError::Connect { host, source: err },
+    }
 }
 
 /// Maps an error while sending or receiving (not connecting).

@@ -14,9 +14,13 @@
 //!   ([`slack_rtm_codec::MAX_RESPONSE_BYTES`] by default) so a hostile server cannot exhaust
 //!   memory.
 //! - `https://` only, unless plain `http://` is explicitly allowed (a local emulator).
-//! - HTTP proxies through `CONNECT` tunnels: an explicit URL or `HTTPS_PROXY` / `ALL_PROXY` /
-//!   `NO_PROXY` from the environment, decided per target host; Basic proxy authentication.
-//! - Typed errors ([`TransportError`]) that never contain the token.
+//! - Proxies, with hyper-util's proxy support: HTTP proxies through `CONNECT` tunnels (Basic
+//!   authentication from the URL's credentials) and SOCKS5 proxies, from an explicit URL or
+//!   `HTTPS_PROXY` / `ALL_PROXY` / `NO_PROXY`, decided per target host.
+//! - [`HyperTransport::dial`]: a raw TCP stream to any `host:port` along the same route (direct
+//!   or through the same proxy), for the WebSocket, which then runs TLS over it end to end. So
+//!   one proxy decision serves both the Web API calls and the socket.
+//! - Typed errors ([`TransportError`]) that never contain the token or proxy credentials.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,10 +40,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod builder;
 mod connector;
 mod error;
 mod proxy;
+mod tunnel;
 
+pub use builder::HyperTransportBuilder;
 pub use error::{BuildError, TimeoutKind, TransportError};
 
 use bytes::Bytes;
@@ -49,9 +56,6 @@ use http::uri::Scheme;
 use http::{Method, Request, Response, Uri, Version};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use proxy::ProxySettings;
 use rustls::ClientConfig;
 use std::fmt;
 use std::sync::Arc;
@@ -75,7 +79,8 @@ pub struct HyperTransport {
     connect_timeout: Duration,
     max_body_bytes: usize,
     allow_http: bool,
-    proxies: Arc<ProxySettings>,
+    /// Opens TCP streams along the proxy route: the client's connector holds a clone.
+    tcp: ProxyConnector,
 }
 
 impl HyperTransport {
@@ -196,6 +201,69 @@ impl HyperTransport {
         Ok(Response::from_parts(parts, out))
     }
 
+    /// Opens a raw TCP stream to `host:port` along the transport's proxy route, for a
+    /// WebSocket (or anything else) that runs its own protocol, and its own TLS, over it end
+    /// to end: directly, through the HTTP proxy's `CONNECT` tunnel, or through the SOCKS5 proxy.
+    ///
+    /// The route is chosen exactly as for an `https://` request to that host (the same
+    /// proxy, the same `NO_PROXY` exclusions), since the stream is meant to carry TLS (a
+    /// `wss://` socket; [`dial_plain`](Self::dial_plain) is for `ws://`). `host` is a name or
+    /// an IP address (IPv6 with or without brackets). The connect deadline
+    /// ([`HyperTransportBuilder::connect_timeout`]) covers the TCP connection and the proxy
+    /// handshake. TCP_NODELAY is on.
+    ///
+    /// Errors are [`TransportError::Proxy`] / [`TransportError::ProxyRefused`] (naming the
+    /// proxy, the target and, for a refusal, the proxy's status), [`TransportError::Connect`],
+    /// [`TransportError::Timeout`] or [`TransportError::InvalidUrl`]; they convert into an
+    /// [`std::io::Error`] that carries them (`?` in a function returning `io::Result`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use slack_rtm_hyper::HyperTransport;
+    /// let transport = HyperTransport::builder().proxy_from_env().build().map_err(std::io::Error::other)?;
+    /// let tcp = transport.dial("wss-primary.slack.com", 443).await?;
+    /// // …then TLS (e.g. tokio-rustls) and the WebSocket handshake over `tcp`.
+    /// # drop(tcp); Ok(()) }
+    /// ```
+    pub async fn dial(&self, host: &str, port: u16) -> Result<tokio::net::TcpStream, TransportError> {
+        self.dial_as("https", host, port).await
+    }
+
+    /// Like [`dial`](Self::dial), with the route of an `http://` request to that host: for a
+    /// plain `ws://` socket (a local emulator), so that it takes the same route as the
+    /// `http://` API calls next to it (`http_proxy` rather than `HTTPS_PROXY`, for instance).
+    pub async fn dial_plain(&self, host: &str, port: u16) -> Result<tokio::net::TcpStream, TransportError> {
+        self.dial_as("http", host, port).await
+    }
+
+    async fn dial_as(
+        &self,
+        scheme: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<tokio::net::TcpStream, TransportError> {
+        let target = match proxy::target_uri(scheme, host, port) {
+            Ok(target) => target,
+            Err(e) => return Err(error::classify_connect(Box::new(e), &format!("{host}:{port}"))),
+        };
+        // `host:port`, with an IPv6 address in brackets.
+        let shown = target.authority().map(|a| a.to_string()).unwrap_or_default();
+        let result = match tokio::time::timeout(self.connect_timeout, self.tcp.open(target)).await {
+            Ok(Ok(tcp)) => Ok(tcp),
+            Ok(Err(e)) => Err(error::classify_connect(Box::new(e), &shown)),
+            Err(_) => Err(TransportError::Timeout {
+                host: shown.clone(),
+                kind: TimeoutKind::Connect,
+                after: self.connect_timeout,
+            }),
+        };
+        match &result {
+            Ok(_) => tracing::debug!(target = %shown, "socket stream open"),
+            Err(error) => tracing::debug!(target = %shown, %error, "cannot open the socket stream"),
+        }
+        result
+    }
+
     /// The whole-request deadline.
     pub fn request_timeout(&self) -> Duration {
         self.request_timeout
@@ -230,193 +298,8 @@ impl fmt::Debug for HyperTransport {
             .field("connect_timeout", &self.connect_timeout)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("allow_http", &self.allow_http)
-            .field("proxies", &self.proxies)
+            .field("proxies", &self.tcp.proxies)
             .finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone)]
-enum ProxyChoice {
-    None,
-    Url(String),
-    Env,
-}
-
-/// Configures a [`HyperTransport`]; made by [`HyperTransport::builder`].
-#[derive(Clone)]
-#[must_use]
-pub struct HyperTransportBuilder {
-    connect_timeout: Duration,
-    request_timeout: Duration,
-    max_body_bytes: usize,
-    tls_config: Option<Arc<ClientConfig>>,
-    allow_http: bool,
-    proxy: ProxyChoice,
-    no_proxy: Option<String>,
-    pool_idle_timeout: Duration,
-    pool_max_idle_per_host: usize,
-}
-
-impl Default for HyperTransportBuilder {
-    fn default() -> Self {
-        Self {
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            max_body_bytes: slack_rtm_codec::MAX_RESPONSE_BYTES,
-            tls_config: None,
-            allow_http: false,
-            proxy: ProxyChoice::None,
-            no_proxy: None,
-            pool_idle_timeout: DEFAULT_POOL_IDLE_TIMEOUT,
-            pool_max_idle_per_host: usize::MAX,
-        }
-    }
-}
-
-impl fmt::Debug for HyperTransportBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let proxy = match &self.proxy {
-            ProxyChoice::None => "none",
-            ProxyChoice::Url(_) => "explicit (redacted)",
-            ProxyChoice::Env => "from environment",
-        };
-        f.debug_struct("HyperTransportBuilder")
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("custom_tls_config", &self.tls_config.is_some())
-            .field("allow_http", &self.allow_http)
-            .field("proxy", &proxy)
-            .field("no_proxy", &self.no_proxy)
-            .field("pool_idle_timeout", &self.pool_idle_timeout)
-            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
-            .finish()
-    }
-}
-
-impl HyperTransportBuilder {
-    /// Deadline for opening a connection: TCP, proxy tunnel and TLS handshake
-    /// (default [`DEFAULT_CONNECT_TIMEOUT`]). Must not be zero.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Deadline for the whole request: connection, sending, response headers and the whole
-    /// body (default [`DEFAULT_REQUEST_TIMEOUT`]). Must not be zero.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = timeout;
-        self
-    }
-
-    /// Largest response body accepted, in bytes (default
-    /// [`slack_rtm_codec::MAX_RESPONSE_BYTES`]); a larger one fails with
-    /// [`TransportError::BodyTooLarge`] without being read further.
-    pub fn max_body_bytes(mut self, limit: usize) -> Self {
-        self.max_body_bytes = limit;
-        self
-    }
-
-    /// Uses your own rustls configuration (e.g. trusting a private CA) instead of the built-in
-    /// one. Its ALPN protocols are replaced by `h2` and `http/1.1`.
-    pub fn tls_config(mut self, config: Arc<ClientConfig>) -> Self {
-        self.tls_config = Some(config);
-        self
-    }
-
-    /// Allows plain `http://` URLs (default off: such a request fails with
-    /// [`TransportError::InsecureScheme`] before any I/O). Meant for a local emulator.
-    pub fn allow_http(mut self, allow: bool) -> Self {
-        self.allow_http = allow;
-        self
-    }
-
-    /// Sends every request through this HTTP proxy (`http://[user:pass@]host[:port]`,
-    /// credentials percent-encoded), with `CONNECT` tunnels, except for the hosts of
-    /// [`no_proxy`](Self::no_proxy). Replaces [`proxy_from_env`](Self::proxy_from_env). The URL
-    /// is checked by [`build`](Self::build).
-    pub fn proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = ProxyChoice::Url(url.into());
-        self
-    }
-
-    /// Takes the proxy from the environment when [`build`](Self::build) runs: for `https://`
-    /// targets `https_proxy`, `HTTPS_PROXY`, then `all_proxy`, `ALL_PROXY`; for `http://`
-    /// targets `http_proxy` (lower case only, like curl), then `all_proxy`, `ALL_PROXY`;
-    /// exclusions from `no_proxy` / `NO_PROXY`. Replaces [`proxy`](Self::proxy). Without this
-    /// call the environment is not read.
-    pub fn proxy_from_env(mut self) -> Self {
-        self.proxy = ProxyChoice::Env;
-        self
-    }
-
-    /// Hosts that bypass the proxy, as a `NO_PROXY`-style list (replacing the environment's):
-    /// comma-separated; `*` for all; `example.com` / `.example.com` / `*.example.com` match the
-    /// domain and its subdomains; IP addresses and CIDR networks (`10.0.0.0/8`); an optional
-    /// `:port` on names and addresses.
-    pub fn no_proxy(mut self, list: impl Into<String>) -> Self {
-        self.no_proxy = Some(list.into());
-        self
-    }
-
-    /// How long an idle pooled connection is kept (default [`DEFAULT_POOL_IDLE_TIMEOUT`]).
-    pub fn pool_idle_timeout(mut self, timeout: Duration) -> Self {
-        self.pool_idle_timeout = timeout;
-        self
-    }
-
-    /// Most idle connections kept per host (default unlimited).
-    pub fn pool_max_idle_per_host(mut self, max: usize) -> Self {
-        self.pool_max_idle_per_host = max;
-        self
-    }
-
-    /// Builds the transport. Does no I/O (except loading the platform's roots with
-    /// `native-roots`) and needs no runtime.
-    pub fn build(self) -> Result<HyperTransport, BuildError> {
-        if self.connect_timeout.is_zero() {
-            return Err(BuildError::InvalidSetting("the connect timeout must not be zero"));
-        }
-        if self.request_timeout.is_zero() {
-            return Err(BuildError::InvalidSetting("the request timeout must not be zero"));
-        }
-        let proxies = Arc::new(match &self.proxy {
-            ProxyChoice::None => ProxySettings::default(),
-            ProxyChoice::Url(url) => ProxySettings::explicit(url, self.no_proxy.as_deref())?,
-            ProxyChoice::Env => {
-                ProxySettings::from_env_with(|name| std::env::var(name).ok(), self.no_proxy.as_deref())?
-            }
-        });
-        let tls = match &self.tls_config {
-            Some(config) => ClientConfig::clone(config),
-            None => default_tls_config()?,
-        };
-
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(self.connect_timeout));
-        let tcp = ProxyConnector { http, proxies: Arc::clone(&proxies) };
-        let schemes = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls);
-        let schemes = if self.allow_http { schemes.https_or_http() } else { schemes.https_only() };
-        let https = schemes.enable_all_versions().wrap_connector(tcp);
-        let connector = Connector { inner: https, timeout: self.connect_timeout };
-
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .pool_idle_timeout(self.pool_idle_timeout)
-            .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .build(connector);
-        tracing::debug!(proxies = ?proxies, allow_http = self.allow_http, "hyper transport built");
-        Ok(HyperTransport {
-            client,
-            request_timeout: self.request_timeout,
-            connect_timeout: self.connect_timeout,
-            max_body_bytes: self.max_body_bytes,
-            allow_http: self.allow_http,
-            proxies,
-        })
     }
 }
 
@@ -513,8 +396,28 @@ mod tests {
         assert!(!format!("{b:?}").contains("Pa55w0rd"));
         let t = b.build().unwrap();
         assert!(!format!("{t:?}").contains("Pa55w0rd"));
-        let err = HyperTransport::builder().proxy("socks5://user:Pa55w0rd@proxy:1080").build().unwrap_err();
+        let err = HyperTransport::builder().proxy("https://user:Pa55w0rd@proxy:1080").build().unwrap_err();
         assert!(!format!("{err} {err:?}").contains("Pa55w0rd"));
+    }
+
+    #[tokio::test]
+    async fn dial_takes_the_https_route_and_dial_plain_the_http_one() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let dead_addr = dead.local_addr().unwrap();
+        drop(dead);
+        let mut t = HyperTransport::new().unwrap();
+        // As if HTTPS_PROXY were set (and http_proxy not), without touching the environment.
+        let env = |name: &str| (name == "HTTPS_PROXY").then(|| format!("http://{dead_addr}"));
+        t.tcp.proxies = Arc::new(proxy::Proxies::from_env_with(env, None).unwrap());
+        let err = t.dial("127.0.0.1", port).await.unwrap_err();
+        assert!(
+            matches!(err, TransportError::Proxy { ref proxy, .. } if *proxy == dead_addr.to_string()),
+            "{err:?}"
+        );
+        t.dial_plain("127.0.0.1", port).await.unwrap();
+        assert!(listener.accept().await.is_ok());
     }
 
     #[test]
