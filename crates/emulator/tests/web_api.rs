@@ -115,6 +115,9 @@ async fn rtm_connect_request_validation_errors() {
             post(&emu, "/api/rtm.connect", Some("application/json"), b"{}", Some(&t)).await,
         ),
         ("missing_post_type", post(&emu, "/api/rtm.connect", None, b"a=1", Some(&t)).await),
+        // An empty Content-Type is a missing one, as Slack documents it.
+        ("missing_post_type", post(&emu, "/api/rtm.connect", Some(""), b"a=1", Some(&t)).await),
+        ("missing_post_type", post(&emu, "/api/rtm.connect", Some(" "), b"a=1", Some(&t)).await),
     ];
     for (expected, r) in cases {
         assert_eq!(r.status, 200);

@@ -173,7 +173,10 @@ pub(crate) async fn read_call(
             BodyRead::Truncated => return Err("request_timeout"),
             BodyRead::TooLarge => return Err("invalid_form_data"),
         };
-        match parts.headers.get(CONTENT_TYPE) {
+        // An empty (or blank) Content-Type is a missing one: Slack answers `missing_post_type`.
+        let content_type =
+            parts.headers.get(CONTENT_TYPE).filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace));
+        match content_type {
             None if !body.is_empty() && strict => return Err("missing_post_type"),
             None => {}
             Some(value) => {
