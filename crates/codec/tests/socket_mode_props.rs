@@ -118,10 +118,10 @@ proptest! {
     #[test]
     fn open_parser_never_panics(status in 100u16..600, v in json(), raw in prop::collection::vec(any::<u8>(), 0..128), use_json in any::<bool>()) {
         let body = if use_json { serde_json::to_vec(&v).unwrap() } else { raw };
-        if let Ok(r) = Response::builder().status(status).body(body) {
-            if let Ok(ok) = OpenConfig::default().parse_response(&r, Instant::now()) {
-                prop_assert!(ok.url.starts_with("wss://"));
-            }
+        if let Ok(r) = Response::builder().status(status).body(body)
+            && let Ok(ok) = OpenConfig::default().parse_response(&r, Instant::now())
+        {
+            prop_assert!(ok.url.starts_with("wss://"));
         }
     }
 }
