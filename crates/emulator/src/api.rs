@@ -1,11 +1,12 @@
 //! The HTTP side: accept loop, routing, responses, the socket upgrade (the methods are in
 //! [`connect`], the request reading in [`form`]).
 
+mod apps;
 mod connect;
 mod form;
 
 use crate::workspace::random_u64;
-use crate::{Shared, socket};
+use crate::{Shared, socket, socket_mode, wire};
 use bytes::Bytes;
 use connect::{auth_test, rtm_connect};
 use form::parse_urlencoded;
@@ -168,17 +169,19 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<RespBod
     let path = req.uri().path().to_owned();
     // rtm.connect and auth.test record their own calls; every other request (the socket
     // upgrade, unknown methods) is checked here, so no path escapes the token-in-URL count.
-    if !matches!(path.as_str(), "/api/rtm.connect" | "/api/auth.test")
+    if !matches!(path.as_str(), "/api/rtm.connect" | "/api/auth.test" | "/api/apps.connections.open")
         && req.uri().query().is_some_and(query_has_token)
     {
         shared.lock().tokens_in_urls += 1;
     }
     if let Some(ticket) = path.strip_prefix("/websocket/") {
         let ticket = ticket.to_owned();
-        return upgrade(&shared, req, &ticket);
+        return rtm_upgrade(&shared, req, &ticket);
     }
     match path.as_str() {
+        "/link/" | "/link" => socket_mode_upgrade(&shared, req),
         "/api/rtm.connect" => rtm_connect(&shared, req).await,
+        "/api/apps.connections.open" => apps::apps_connections_open(&shared, req).await,
         "/api/auth.test" => auth_test(&shared, req).await,
         p if p.starts_with("/api/") => {
             if req.method() != Method::GET && req.method() != Method::POST {
@@ -193,7 +196,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<RespBod
     }
 }
 
-fn upgrade(shared: &Arc<Shared>, mut req: Request<Incoming>, ticket: &str) -> Response<RespBody> {
+/// Upgrades to a WebSocket and runs `run` on it.
+fn upgrade<F, Fut>(shared: &Arc<Shared>, mut req: Request<Incoming>, run: F) -> Response<RespBody>
+where
+    F: FnOnce(Arc<Shared>, wire::Io) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     if !fastwebsockets::upgrade::is_upgrade_request(&req) {
         return json_response(
             StatusCode::BAD_REQUEST,
@@ -207,23 +215,43 @@ fn upgrade(shared: &Arc<Shared>, mut req: Request<Incoming>, ticket: &str) -> Re
             return json_response(StatusCode::BAD_REQUEST, &json!({"ok": false, "error": "bad_upgrade"}));
         }
     };
-    let admitted = shared.take_ticket(ticket);
     let s = shared.clone();
     shared.spawn(async move {
-        let ws = match fut.await {
-            Ok(ws) => ws,
-            Err(e) => {
-                tracing::debug!(error = %e, "WebSocket upgrade did not complete");
-                return;
-            }
-        };
-        let io = ws.into_inner();
-        match admitted {
-            Some(admission) => socket::run_connection(s, io, admission).await,
-            None => socket::reject_expired(io).await,
+        match fut.await {
+            Ok(ws) => run(s, ws.into_inner()).await,
+            Err(e) => tracing::debug!(error = %e, "WebSocket upgrade did not complete"),
         }
     });
     let (mut parts, _) = resp.into_parts();
     parts.headers.insert(REQ_ID, req_id());
     Response::from_parts(parts, RespBody::Full(None))
+}
+
+/// The RTM socket at `/websocket/<ticket>`.
+fn rtm_upgrade(shared: &Arc<Shared>, req: Request<Incoming>, ticket: &str) -> Response<RespBody> {
+    let admitted = shared.take_ticket(ticket);
+    upgrade(shared, req, move |s, io| async move {
+        match admitted {
+            Some(admission) => socket::run_connection(s, io, admission).await,
+            None => socket::reject_expired(io).await,
+        }
+    })
+}
+
+/// The Socket Mode socket at `/link/?ticket=…&app_id=…[&debug_reconnects=true]`. A ticket
+/// that is unknown, used or expired is refused before the upgrade (HTTP 401).
+fn socket_mode_upgrade(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<RespBody> {
+    let args = req.uri().query().and_then(|q| parse_urlencoded(q.as_bytes(), false)).unwrap_or_default();
+    let arg = |name: &str| args.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    if !fastwebsockets::upgrade::is_upgrade_request(&req) {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"ok": false, "error": "not_a_websocket_upgrade"}),
+        );
+    }
+    if !shared.sm_take_ticket(arg("ticket").unwrap_or("")) {
+        return json_response(StatusCode::UNAUTHORIZED, &json!({"ok": false, "error": "invalid_ticket"}));
+    }
+    let debug = arg("debug_reconnects") == Some("true");
+    upgrade(shared, req, move |s, io| socket_mode::conn::run_socket(s, io, debug))
 }

@@ -58,14 +58,16 @@ mod record;
 mod script;
 mod shared;
 mod socket;
+mod socket_mode;
 mod tls;
 mod wire;
 mod workspace;
 
-pub use config::{EmulatorConfig, HelloMode, RateLimit, SendRate};
+pub use config::{Dispatch, EmulatorConfig, HelloMode, RateLimit, SendRate, SocketModeConfig};
 pub use faults::{RawFrame, Rejection, ReplyFault, Target};
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;
+pub use socket_mode::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo, SocketTarget};
 pub use workspace::{ChannelInfo, Credentials, TokenFlavor, UserInfo, format_message_text};
 
 use bytes::Bytes;
@@ -114,6 +116,8 @@ pub enum EmulatorError {
 pub struct Emulator {
     shared: Arc<Shared>,
     accept: Option<JoinHandle<()>>,
+    /// The app-level token issued at start.
+    app_token: String,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -168,6 +172,7 @@ impl Emulator {
             tokens_in_urls: 0,
             expired_attempts: 0,
             auth_tests: 0,
+            sm: socket_mode::state::SmState::new("A0EMU00001".to_owned(), limit),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -183,10 +188,13 @@ impl Emulator {
             bot,
             second,
             general,
+            sm_timer: tokio::sync::Notify::new(),
         });
+        let app_token = shared.sm_with(|sm, _| sm.issue_app_token(true));
+        shared.spawn(socket_mode::ops::timer_task(shared.clone(), shutdown_rx.clone()));
         let accept = tokio::spawn(api::accept_loop(shared.clone(), listener, shutdown_rx));
         tracing::info!(%addr, tls = shared.tls.is_some(), "slack-rtm emulator listening");
-        Ok(Emulator { shared, accept: Some(accept) })
+        Ok(Emulator { shared, accept: Some(accept), app_token })
     }
 
     /// The address it listens on.
@@ -328,7 +336,9 @@ impl Emulator {
     /// (at most about two seconds) for the tasks to end.
     pub async fn shutdown(mut self) {
         self.shared.command(&Target::All, || Cmd::Shutdown);
+        self.shared.sm_command(SocketTarget::All, || socket_mode::conn::SmCmd::Shutdown);
         let _ = self.wait_for_open_connections(0, Duration::from_secs(2)).await;
+        let _ = self.wait_for_open_sockets(0, Duration::from_secs(1)).await;
         self.stop();
         if let Some(accept) = self.accept.take() {
             let _ = accept.await;
@@ -344,6 +354,14 @@ impl Emulator {
         st.conns.clear();
         let now = Instant::now();
         for info in st.conn_infos.iter_mut() {
+            if info.closed_at.is_none() && open.contains(&info.id) {
+                info.closed_at = Some(now);
+                info.close_reason = Some(CloseReason::Shutdown);
+            }
+        }
+        let open: Vec<SocketId> = st.sm.conns.keys().copied().collect();
+        st.sm.conns.clear();
+        for info in st.sm.infos.iter_mut() {
             if info.closed_at.is_none() && open.contains(&info.id) {
                 info.closed_at = Some(now);
                 info.close_reason = Some(CloseReason::Shutdown);

@@ -65,7 +65,7 @@ impl Emulator {
     }
 
     /// Waits until `cond` holds, re-checking on every change.
-    async fn wait_until(
+    pub(crate) async fn wait_until(
         &self,
         what: impl Fn() -> String,
         timeout: Duration,

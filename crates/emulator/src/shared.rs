@@ -54,6 +54,8 @@ pub(crate) struct State {
     pub tokens_in_urls: usize,
     pub expired_attempts: u64,
     pub auth_tests: u64,
+    /// The Socket Mode side.
+    pub sm: crate::socket_mode::state::SmState,
 }
 
 /// Everything the tasks share.
@@ -70,6 +72,8 @@ pub(crate) struct Shared {
     pub bot: Credentials,
     pub second: Credentials,
     pub general: ChannelId,
+    /// Wakes the Socket Mode timer task when a timer may have been added.
+    pub sm_timer: Notify,
 }
 
 impl Shared {
@@ -221,6 +225,15 @@ impl Shared {
         if let Ok(v) = serde_json::to_vec(&event) {
             fan_out_locked(&st, channel, Some(conn), &Bytes::from(v));
         }
+        // The same message, as the Events API shows it, for the Socket Mode side.
+        let mut api_event = serde_json::json!({
+            "type": "message", "channel": channel, "user": user.as_str(), "text": formatted,
+            "ts": ts, "team": st.ws.team.id.as_str(), "event_ts": ts, "channel_type": "channel",
+        });
+        if let Some(t) = thread_ts {
+            api_event["thread_ts"] = serde_json::json!(t);
+        }
+        self.sm_message_posted(&mut st, &api_event, formatted);
         st.messages.push(PostedMessage {
             conn,
             user: user.clone(),

@@ -277,31 +277,7 @@ impl Conn {
     }
 
     async fn flush(&mut self) -> Result<(), CloseReason> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        let Some(wr) = self.wr.as_mut() else {
-            self.out.clear();
-            return Ok(());
-        };
-        let res = tokio::time::timeout(self.shared.config.write_timeout, async {
-            wr.write_all(&self.out).await?;
-            wr.flush().await
-        })
-        .await;
-        self.out.clear();
-        if self.out.capacity() > (1 << 20) {
-            self.out.shrink_to(64 * 1024);
-        }
-        match res {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(CloseReason::WriteFailed(e.to_string())),
-            Err(_) => {
-                // The write half may hold a partial frame: never write to it again.
-                self.wr = None;
-                Err(CloseReason::SlowConsumer)
-            }
-        }
+        crate::wire::write_out(&mut self.wr, &mut self.out, self.shared.config.write_timeout).await
     }
 
     fn send_hello(&mut self) {

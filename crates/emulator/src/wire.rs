@@ -8,12 +8,13 @@
 //! `read_frame` is not cancel-safe, so it is never raced in a `select!`) and pass them through
 //! a small bounded channel to the connection's actor.
 
+use crate::record::CloseReason;
 use bytes::Bytes;
 use fastwebsockets::{OpCode, WebSocketError, WebSocketRead};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
-use tokio::io::ReadHalf;
+use tokio::io::{AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -207,5 +208,39 @@ pub(crate) async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Writes `out` (complete frames) with one `write_all` + `flush`, then clears it. A write that
+/// takes longer than `timeout` makes the client a slow consumer, and the write half (which may
+/// hold a partial frame) is never used again.
+pub(crate) async fn write_out(
+    wr: &mut Option<WriteHalf<Io>>,
+    out: &mut Vec<u8>,
+    timeout: Duration,
+) -> Result<(), CloseReason> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    let Some(w) = wr.as_mut() else {
+        out.clear();
+        return Ok(());
+    };
+    let res = tokio::time::timeout(timeout, async {
+        w.write_all(out).await?;
+        w.flush().await
+    })
+    .await;
+    out.clear();
+    if out.capacity() > (1 << 20) {
+        out.shrink_to(64 * 1024);
+    }
+    match res {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(CloseReason::WriteFailed(e.to_string())),
+        Err(_) => {
+            *wr = None;
+            Err(CloseReason::SlowConsumer)
+        }
     }
 }
