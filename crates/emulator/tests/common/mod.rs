@@ -9,8 +9,8 @@ pub use hyper::upgrade::Upgraded;
 pub use hyper_util::rt::TokioIo;
 pub use serde_json::{Value, json};
 pub use slack_rtm_emulator::{
-    CloseReason, ConnId, Emulator, EmulatorConfig, HelloMode, Presence, RateLimit, RawFrame, Rejection,
-    ReplyFault, SendRate, Target, TokenFlavor,
+    CloseReason, ConnId, Dispatch, Emulator, EmulatorConfig, HelloMode, Presence, RateLimit, RawFrame,
+    Rejection, ReplyFault, SendRate, SocketId, SocketModeConfig, SocketTarget, Target, TokenFlavor,
 };
 pub use slack_rtm_types::{ApiError, Event};
 pub use std::future::Future;
@@ -174,7 +174,7 @@ impl Client {
         };
         let req = http::Request::builder()
             .method("GET")
-            .uri(uri.path())
+            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
             .header("Host", format!("{host}:{port}"))
             .header("Upgrade", "websocket")
             .header("Connection", "upgrade")
@@ -280,4 +280,62 @@ pub async fn start(config: EmulatorConfig) -> Emulator {
 
 pub fn quick() -> EmulatorConfig {
     EmulatorConfig::default().send_rate(None)
+}
+
+// ---------------------------------------------------------------- Socket Mode
+
+/// An emulator without send-rate limit nor server pings, with this Socket Mode config.
+pub async fn start_sm(sm: SocketModeConfig) -> Emulator {
+    start(quick().socket_mode(sm)).await
+}
+
+/// Socket Mode defaults for tests: no server pings (they would interleave with frames).
+pub fn sm() -> SocketModeConfig {
+    SocketModeConfig::default().ping_interval(None)
+}
+
+/// `POST apps.connections.open` with this token as bearer.
+pub async fn open_call(emu: &Emulator, token: &str) -> HttpResp {
+    post(emu, "/api/apps.connections.open", None, b"", Some(token)).await
+}
+
+/// A fresh Socket Mode URL.
+pub async fn sm_url(emu: &Emulator) -> String {
+    let r = open_call(emu, &emu.app_token()).await;
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    assert_eq!(v["ok"], true, "{v}");
+    v["url"].as_str().unwrap().to_owned()
+}
+
+impl Client {
+    /// apps.connections.open + open + hello; returns the hello too.
+    pub async fn socket_mode(emu: &Emulator) -> (Client, Value) {
+        let url = sm_url(emu).await;
+        let mut c = Client::open_with(&url, emu.tls_client_config(), true).await;
+        let hello = c.recv_json().await;
+        assert_eq!(hello["type"], "hello", "{hello}");
+        (c, hello)
+    }
+
+    /// The next envelope (skips nothing: panics on anything else).
+    pub async fn envelope(&mut self) -> Value {
+        let v = self.recv_json().await;
+        assert!(v["envelope_id"].is_string(), "not an envelope: {v}");
+        v
+    }
+
+    /// Acks an envelope, with an optional response payload.
+    pub async fn ack(&mut self, envelope: &Value, payload: Option<Value>) {
+        let mut ack = json!({"envelope_id": envelope["envelope_id"]});
+        if let Some(p) = payload {
+            ack["payload"] = p;
+        }
+        self.send(ack).await;
+    }
+
+    /// Nothing arrives for `d`.
+    pub async fn quiet_for(&mut self, d: Duration) -> bool {
+        tokio::time::timeout(d, self.ws.read_frame()).await.is_err()
+    }
 }
