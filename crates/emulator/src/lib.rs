@@ -1,4 +1,5 @@
-//! A local Slack for testing RTM clients: `rtm.connect`, `auth.test` and the RTM socket, with
+//! A local Slack for testing RTM and Socket Mode clients: `rtm.connect`, `auth.test`, the RTM
+//! socket, `apps.connections.open` and the Socket Mode sockets, from one workspace, with
 //! scriptable faults and a record of everything clients did.
 //!
 //! Start it in one line, point a client at [`Emulator::api_url`] with [`Emulator::token`]:
@@ -30,6 +31,14 @@
 //! - Faults from the handle: injected events and raw frames, `goodbye`,
 //!   `team_migration_started`, dropped TCP, stalls, withheld / delayed / reordered replies,
 //!   rejected `rtm.connect` calls, delayed or missing `hello`.
+//! - Socket Mode ([`Emulator::app_token`]): `apps.connections.open` with its errors, single-use
+//!   expiring tickets (a used or expired one is refused at the upgrade with HTTP 401), `hello`,
+//!   at most [`SocketModeConfig::max_sockets`] sockets (one more gets `disconnect`
+//!   `too_many_websockets` and a close, code 1000), envelopes spread over the open sockets,
+//!   acks, redelivery of unacked `events_api` envelopes, queueing while no socket is open,
+//!   `disconnect` warnings and refreshes (closed with code 1000), `link_disabled`, WebSocket
+//!   pings both ways, RTM's socket faults; messages posted in the workspace become `events_api`
+//!   envelopes as well as RTM events.
 //! - A blast mode for benchmarks (pre-encoded `message` events written as fast as the socket
 //!   allows).
 //!

@@ -35,7 +35,7 @@ impl Emulator {
     }
 
     /// Sends `{"type":"goodbye"}`; the server closes (code 1001) after
-    /// [`EmulatorConfig::goodbye_grace`] unless the client closes first.
+    /// [`crate::EmulatorConfig::goodbye_grace`] unless the client closes first.
     pub fn goodbye(&self, target: impl Into<Target>) -> usize {
         self.shared.command(&target.into(), || Cmd::Goodbye)
     }
