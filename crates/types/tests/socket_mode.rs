@@ -393,3 +393,73 @@ fn ack_shapes() {
     let back: Ack = serde_json::from_str(r#"{"envelope_id":"e-2","payload":{"text":"ok"}}"#).unwrap();
     assert_eq!(back, with);
 }
+
+/// Every typed frame and payload serializes back to JSON that decodes to the same value.
+#[test]
+fn typed_frames_and_payloads_round_trip() {
+    let hello = frame(
+        r#"{"type":"hello","num_connections":3,"debug_info":{"host":"h","build_number":1,"approximate_connection_time":60},"connection_info":{"app_id":"A1"}}"#,
+    );
+    let SocketFrame::Hello(h) = &hello else { panic!() };
+    let back: slack_rtm_types::socket_mode::Hello =
+        serde_json::from_value(serde_json::to_value(h).unwrap()).unwrap();
+    assert_eq!(&back, h);
+
+    let payloads = [
+        envelope(
+            "slash_commands",
+            json!({"command":"/a","text":"b","user_id":"U1","channel_id":"C1","team_id":"T1","trigger_id":"t"}),
+        ),
+        envelope(
+            "interactive",
+            json!({"type":"block_actions","user":user(),"actions":[{"action_id":"a","value":"v"}],"view":view()}),
+        ),
+        envelope("interactive", json!({"type":"view_submission","user":user(),"view":view()})),
+        envelope("interactive", json!({"type":"shortcut","user":user(),"callback_id":"c"})),
+        envelope("interactive", json!({"type":"block_suggestion","user":user(),"action_id":"a","value":"x"})),
+        envelope(
+            "events_api",
+            callback(json!({"type":"app_mention","user":"U1","text":"<@U2> hi","ts":"1.2","channel":"C1"})),
+        ),
+        envelope(
+            "events_api",
+            callback(
+                json!({"type":"link_shared","channel":"C1","message_ts":"1.2","links":[{"domain":"d","url":"https://d/x"}]}),
+            ),
+        ),
+        envelope("events_api", callback(json!({"type":"tokens_revoked","tokens":{"oauth":["U1"],"bot":[]}}))),
+        envelope(
+            "events_api",
+            callback(
+                json!({"type":"message","channel":"C1","user":"U1","text":"t","ts":"1.2","channel_type":"im"}),
+            ),
+        ),
+    ];
+    for text in payloads {
+        let decoded = payload_of(&text);
+        let again = match &decoded {
+            Payload::SlashCommand(c) => Payload::SlashCommand(Box::new(
+                serde_json::from_value(serde_json::to_value(c).unwrap()).unwrap(),
+            )),
+            Payload::EventsApi(cb) => Payload::EventsApi(Box::new(
+                serde_json::from_value(serde_json::to_value(cb).unwrap()).unwrap(),
+            )),
+            Payload::Interactive(i) => {
+                let v = match &**i {
+                    Interactive::BlockActions(x) => serde_json::to_value(x),
+                    Interactive::ViewSubmission(x) | Interactive::ViewClosed(x) => serde_json::to_value(x),
+                    Interactive::Shortcut(x) | Interactive::MessageAction(x) => serde_json::to_value(x),
+                    Interactive::BlockSuggestion(x) => serde_json::to_value(x),
+                    other => panic!("untyped: {other:?}"),
+                };
+                let mut v = v.unwrap();
+                v["type"] = json!(i.interactive_type());
+                Payload::Interactive(Box::new(Interactive::from_raw(
+                    &slack_rtm_types::RawJson::from_value(&v).unwrap(),
+                )))
+            }
+            other => panic!("untyped: {other:?}"),
+        };
+        assert_eq!(again, decoded, "{text}");
+    }
+}
