@@ -387,7 +387,6 @@ pub fn build_emulator(release: bool) -> Result<PathBuf, String> {
 }
 
 /// The standalone emulator running as a child process; killed (and reaped) on drop.
-#[derive(Debug)]
 pub struct EmulatorProcess {
     child: Child,
     /// Its stdout lines after the start-up lines.
@@ -469,6 +468,17 @@ impl EmulatorProcess {
             }
         }
         Ok(emu)
+    }
+}
+
+impl std::fmt::Debug for EmulatorProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The tokens are secrets, even a local emulator's.
+        f.debug_struct("EmulatorProcess")
+            .field("pid", &self.child.id())
+            .field("api_url", &self.api_url)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
     }
 }
 
