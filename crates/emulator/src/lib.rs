@@ -37,8 +37,8 @@
 //!   `too_many_websockets` and a close, code 1000), envelopes spread over the open sockets,
 //!   acks, redelivery of unacked `events_api` envelopes, queueing while no socket is open,
 //!   `disconnect` warnings and refreshes (closed with code 1000), `link_disabled`, WebSocket
-//!   pings both ways, RTM's socket faults; messages posted in the workspace become `events_api`
-//!   envelopes as well as RTM events.
+//!   pings both ways, RTM's socket faults; once the app has connected, messages posted in the
+//!   workspace become `events_api` envelopes as well as RTM events.
 //! - A blast mode for benchmarks (pre-encoded `message` events written as fast as the socket
 //!   allows).
 //!

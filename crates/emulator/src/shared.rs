@@ -226,14 +226,7 @@ impl Shared {
             fan_out_locked(&st, channel, Some(conn), &Bytes::from(v));
         }
         // The same message, as the Events API shows it, for the Socket Mode side.
-        let mut api_event = serde_json::json!({
-            "type": "message", "channel": channel, "user": user.as_str(), "text": formatted,
-            "ts": ts, "team": st.ws.team.id.as_str(), "event_ts": ts, "channel_type": "channel",
-        });
-        if let Some(t) = thread_ts {
-            api_event["thread_ts"] = serde_json::json!(t);
-        }
-        self.sm_message_posted(&mut st, &api_event, formatted);
+        self.sm_message_posted(&mut st, channel, user, formatted, &ts, thread_ts);
         st.messages.push(PostedMessage {
             conn,
             user: user.clone(),

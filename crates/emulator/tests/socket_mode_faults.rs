@@ -81,6 +81,13 @@ async fn a_redelivery_may_land_on_another_socket() {
 #[tokio::test]
 async fn envelopes_made_while_no_socket_is_open_are_queued_then_delivered() {
     let emu = start_sm(sm()).await;
+    // Before the app ever used Socket Mode, messages make no envelopes.
+    emu.post_message(&emu.general_channel(), &emu.second_user().user, "before socket mode");
+    assert!(emu.envelopes().is_empty());
+    // The app connected once, and its socket went away: envelopes now wait for the next one.
+    let (mut first, _) = Client::socket_mode(&emu).await;
+    first.ws.write_frame(Frame::close(1000, b"")).await.unwrap();
+    emu.wait_for_open_sockets(0, WAIT).await.unwrap();
     emu.post_message(&emu.general_channel(), &emu.second_user().user, "while away");
     emu.slash_command(&emu.second_user().user, &emu.general_channel(), "/later", "");
     assert!(emu.envelopes().iter().all(|e| e.attempts.is_empty()));

@@ -31,6 +31,7 @@ impl Shared {
         let ticket = format!("{:016x}{:016x}", random_u64(), random_u64());
         let now = Instant::now();
         let app_id = self.sm_with(|sm, _| {
+            sm.active = true;
             sm.tickets.retain(|_, t| t.expires > now);
             sm.tickets.insert(ticket.clone(), SmTicket { expires: now + self.config.url_lifetime });
             sm.app_id.clone()
@@ -169,13 +170,34 @@ impl Shared {
 
     /// The one place a message posted in the workspace (by a simulated user, the RTM socket,
     /// or a Web API call) becomes Socket Mode envelopes: `message`, and `app_mention` when it
-    /// mentions the bot. Called with the state locked, by [`Shared::post_message`].
-    pub fn sm_message_posted(&self, st: &mut crate::State, event: &serde_json::Value, text: &str) {
+    /// mentions the bot. Called with the state locked, by [`Shared::post_message`]. Nothing is
+    /// made until the app has used Socket Mode (a successful `apps.connections.open`), as Slack
+    /// sends an app nothing over sockets before it connects once; from then on, envelopes made
+    /// while no socket is open wait for one.
+    pub fn sm_message_posted(
+        &self,
+        st: &mut crate::State,
+        channel: &str,
+        user: &slack_rtm_types::UserId,
+        text: &str,
+        ts: &str,
+        thread_ts: Option<&str>,
+    ) {
+        if !st.sm.active {
+            return;
+        }
         let team = st.ws.team.id.as_str().to_owned();
         let bot = self.bot.user.as_str().to_owned();
+        let mut event = json!({
+            "type": "message", "channel": channel, "user": user.as_str(), "text": text,
+            "ts": ts, "team": team, "event_ts": ts, "channel_type": "channel",
+        });
+        if let Some(t) = thread_ts {
+            event["thread_ts"] = json!(t);
+        }
         let mut events = vec![event.clone()];
         if text.contains(&format!("<@{bot}>")) {
-            let mut mention = event.clone();
+            let mut mention = event;
             mention["type"] = json!("app_mention");
             if let Some(obj) = mention.as_object_mut() {
                 obj.remove("channel_type");

@@ -61,6 +61,9 @@ struct Pending {
 
 pub(crate) struct SmState {
     pub app_id: String,
+    /// The app has used Socket Mode (a successful `apps.connections.open`): workspace events
+    /// are made into envelopes from then on.
+    pub active: bool,
     pub app_tokens: HashMap<String, AppTokenRecord>,
     pub tickets: HashMap<String, SmTicket>,
     pub conns: BTreeMap<SocketId, SmConn>,
@@ -97,6 +100,7 @@ impl SmState {
     pub fn new(app_id: String, record_limit: usize) -> Self {
         Self {
             app_id,
+            active: false,
             app_tokens: HashMap::new(),
             tickets: HashMap::new(),
             conns: BTreeMap::new(),
