@@ -375,6 +375,11 @@ fn envelope_frame_gives_id_and_type_before_any_decode() {
         r#"{"payload":{"type":"x","envelope_id":"inner"},"envelope_id":"outer","type":"events_api"}"#;
     let f = EnvelopeFrame::new(nested.to_owned()).unwrap();
     assert_eq!((f.envelope_id(), f.envelope_type()), ("outer", "events_api"));
+    // The scan never reads the payload: the id is there even before (or without) a decode.
+    let broken = r#"{"envelope_id":"e9","type":"events_api","payload":{"event":{]}}"#;
+    let f = EnvelopeFrame::new(broken.to_owned()).unwrap();
+    assert_eq!(f.ack(), Ack::new("e9"));
+    assert!(f.decode().is_err());
     // hello, disconnect and unscannable frames are given back untouched.
     for t in [
         r#"{"type":"hello"}"#,
