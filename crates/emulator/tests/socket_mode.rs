@@ -252,3 +252,37 @@ async fn envelopes_go_to_one_socket_each_round_robin_or_random() {
     emu.wait_for_deliveries(20, WAIT).await.unwrap();
     assert!(emu.envelopes().iter().all(|e| e.attempts.len() == 1 && e.attempts[0].socket.0 <= 2));
 }
+
+#[tokio::test]
+async fn the_eleventh_socket_is_refused_by_default_and_tls_gives_wss_urls() {
+    let emu = start(quick().tls(true).socket_mode(sm())).await;
+    assert!(emu.socket_mode_url().starts_with("wss://127.0.0.1:"));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(emu.tls_client_config().unwrap()));
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut clients = Vec::new();
+    for n in 1..=11 {
+        let tls = connector
+            .connect(name.to_owned(), TcpStream::connect(emu.local_addr()).await.unwrap())
+            .await
+            .unwrap();
+        let auth = format!("Bearer {}", emu.app_token());
+        let r = exchange(
+            tls,
+            &request("POST", "/api/apps.connections.open", &[("Authorization", &auth)], b""),
+            false,
+        )
+        .await;
+        let url = r.json()["url"].as_str().unwrap().to_owned();
+        assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
+        let mut c = Client::open_with(&url, emu.tls_client_config(), true).await;
+        let first = c.recv_json().await;
+        if n <= 10 {
+            assert_eq!((first["type"].as_str(), first["num_connections"].as_u64()), (Some("hello"), Some(n)));
+            clients.push(c);
+        } else {
+            assert_eq!(first["reason"], "too_many_websockets");
+            assert_eq!(c.expect_close().await, Some(1000));
+        }
+    }
+    assert_eq!(emu.open_sockets().len(), 10);
+}
