@@ -142,17 +142,17 @@ impl Socket {
                     push_frame(&mut self.out, OpCode::Ping, b"emulator");
                     None
                 },
-                _ = sleep_until(warning_at), if warning_at.is_some() => {
+                _ = sleep_until(warning_at), if warning_at.is_some() && !self.stalled => {
                     warning_at = None;
                     self.on_cmd(SmCmd::Refresh)
                 },
-                _ = sleep_until(self.refresh_at), if self.refresh_at.is_some() => {
+                _ = sleep_until(self.refresh_at), if self.refresh_at.is_some() && !self.stalled => {
                     self.refresh_at = None;
                     self.disconnect("refresh_requested");
                     self.close_at = Some(Instant::now() + cfg.refresh_grace);
                     None
                 },
-                _ = sleep_until(self.close_at), if self.close_at.is_some() => {
+                _ = sleep_until(self.close_at), if self.close_at.is_some() && !self.stalled => {
                     push_close(&mut self.out, CLOSE_NORMAL, "");
                     Some(CloseReason::ServerClosed(CLOSE_NORMAL))
                 },
