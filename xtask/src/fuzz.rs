@@ -11,7 +11,7 @@ use crate::official::{cargo, workspace_root};
 use std::process::Command;
 
 /// The targets in `fuzz/Cargo.toml`.
-pub const TARGETS: &[&str] = &["decode_event", "parse_response", "machine"];
+pub const TARGETS: &[&str] = &["decode_event", "parse_response", "machine", "decode_socket_frame"];
 
 struct Options {
     seconds: u64,

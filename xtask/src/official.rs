@@ -1,6 +1,7 @@
-//! The official Slack RTM clients, installed under `target/` and driven by the scripts in
-//! `xtask/clients/`: Node `@slack/rtm-api` (its `slackApiUrl` option) and Python `slack-sdk`
-//! (`slack_sdk.rtm_v2.RTMClient`, `base_url`).
+//! The official Slack clients, installed under `target/` and driven by the scripts in
+//! `xtask/clients/`: Node `@slack/rtm-api` and `@slack/socket-mode` (their `slackApiUrl`
+//! option) and Python `slack-sdk` (`slack_sdk.rtm_v2.RTMClient` and
+//! `slack_sdk.socket_mode.builtin.SocketModeClient`, `base_url`).
 //!
 //! Shared by `cargo xtask conformance` (issue 3: fidelity of the emulator) and the end-to-end
 //! benchmarks (issue 6). Also starts the standalone emulator binary as a child process
@@ -22,6 +23,8 @@ use std::time::{Duration, Instant};
 
 /// `@slack/rtm-api`: the latest 7.x.
 pub const NODE_RTM_API_VERSION: &str = "7.0.4";
+/// `@slack/socket-mode`: the latest release (it needs Node 20 or later).
+pub const NODE_SOCKET_MODE_VERSION: &str = "3.1.0";
 /// `slack-sdk` (Python): the latest release. Its `rtm_v2` client uses the SDK's built-in
 /// WebSocket connection, so neither `websocket-client` nor `aiohttp` is needed.
 pub const PYTHON_SLACK_SDK_VERSION: &str = "3.48.0";
@@ -155,13 +158,22 @@ fn stamp_ok(stamp: &Path, want: &str, files: &[&Path]) -> bool {
 fn install_node(c: &OfficialClients) -> Result<(), String> {
     let prefix = c.root.join("node");
     let stamp = c.root.join("node.stamp");
-    let want = format!("@slack/rtm-api@{NODE_RTM_API_VERSION}\n");
+    let want =
+        format!("@slack/rtm-api@{NODE_RTM_API_VERSION}\n@slack/socket-mode@{NODE_SOCKET_MODE_VERSION}\n");
     let package = c.node_modules.join("@slack").join("rtm-api").join("package.json");
-    if stamp_ok(&stamp, &want, &[&package]) {
+    let sm_package = c.node_modules.join("@slack").join("socket-mode").join("package.json");
+    if stamp_ok(&stamp, &want, &[&package, &sm_package]) {
         return Ok(());
     }
-    check_tool("node", &["--version"], "Node.js (with npm) is needed for @slack/rtm-api")?;
-    eprintln!("installing @slack/rtm-api@{NODE_RTM_API_VERSION} into {}", prefix.display());
+    check_tool(
+        "node",
+        &["--version"],
+        "Node.js (with npm) is needed for @slack/rtm-api and @slack/socket-mode",
+    )?;
+    eprintln!(
+        "installing @slack/rtm-api@{NODE_RTM_API_VERSION} and @slack/socket-mode@{NODE_SOCKET_MODE_VERSION} into {}",
+        prefix.display()
+    );
     let _ = fs::remove_file(&stamp);
     fs::create_dir_all(&prefix).map_err(|e| format!("cannot create {}: {e}", prefix.display()))?;
     let mut npm = Command::new("npm");
@@ -169,10 +181,13 @@ fn install_node(c: &OfficialClients) -> Result<(), String> {
         .arg("--prefix")
         .arg(&prefix)
         .args(["--no-audit", "--no-fund", "--save-exact", "--loglevel=error"])
-        .arg(format!("@slack/rtm-api@{NODE_RTM_API_VERSION}"));
-    run_checked(npm, Duration::from_secs(600), "npm install @slack/rtm-api")?;
-    if !package.exists() {
-        return Err(format!("npm install finished but {} is missing", package.display()));
+        .arg(format!("@slack/rtm-api@{NODE_RTM_API_VERSION}"))
+        .arg(format!("@slack/socket-mode@{NODE_SOCKET_MODE_VERSION}"));
+    run_checked(npm, Duration::from_secs(600), "npm install @slack/rtm-api @slack/socket-mode")?;
+    for p in [&package, &sm_package] {
+        if !p.exists() {
+            return Err(format!("npm install finished but {} is missing", p.display()));
+        }
     }
     fs::write(&stamp, want).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
@@ -201,8 +216,8 @@ fn install_python(c: &OfficialClients) -> Result<(), String> {
         .arg(format!("slack-sdk=={PYTHON_SLACK_SDK_VERSION}"));
     run_checked(pip, Duration::from_secs(600), "pip install slack-sdk")?;
     let mut check = Command::new(&c.python);
-    check.args(["-c", "import slack_sdk.rtm_v2"]);
-    run_checked(check, Duration::from_secs(60), "import slack_sdk.rtm_v2")?;
+    check.args(["-c", "import slack_sdk.rtm_v2, slack_sdk.socket_mode.builtin"]);
+    run_checked(check, Duration::from_secs(60), "import slack_sdk.rtm_v2, slack_sdk.socket_mode.builtin")?;
     fs::write(&stamp, want).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
 
@@ -372,9 +387,12 @@ pub fn build_emulator(release: bool) -> Result<PathBuf, String> {
 }
 
 /// The standalone emulator running as a child process; killed (and reaped) on drop.
-#[derive(Debug)]
 pub struct EmulatorProcess {
     child: Child,
+    /// Its stdout lines after the start-up lines.
+    lines: mpsc::Receiver<String>,
+    /// `SLACK_APP_TOKEN`: a valid app-level token (empty if this emulator does not print it).
+    pub app_token: String,
     /// `SLACK_API_URL`, e.g. `http://127.0.0.1:PORT/api/`.
     pub api_url: String,
     /// `SLACK_TOKEN`: a valid bot token.
@@ -404,17 +422,27 @@ impl EmulatorProcess {
             });
         }
         let stderr = drain(child.stderr.take());
-        let mut emu =
-            EmulatorProcess { child, api_url: String::new(), token: String::new(), channel: String::new() };
+        let mut emu = EmulatorProcess {
+            child,
+            lines: rx,
+            app_token: String::new(),
+            api_url: String::new(),
+            token: String::new(),
+            channel: String::new(),
+        };
         let mut deadline = Instant::now() + Duration::from_secs(10);
-        while emu.api_url.is_empty() || emu.token.is_empty() || emu.channel.is_empty() {
+        while emu.api_url.is_empty()
+            || emu.token.is_empty()
+            || emu.channel.is_empty()
+            || emu.app_token.is_empty()
+        {
             if !emu.api_url.is_empty() && !emu.token.is_empty() {
-                // The three lines come together; an emulator that does not print the channel
-                // is not waited for long.
+                // The lines come together; an emulator that does not print the channel or the
+                // app token is not waited for long.
                 deadline = deadline.min(Instant::now() + Duration::from_secs(1));
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
+            match emu.lines.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(v) = line.strip_prefix("SLACK_API_URL=") {
                         emu.api_url = v.trim().to_owned();
@@ -422,6 +450,8 @@ impl EmulatorProcess {
                         emu.token = v.trim().to_owned();
                     } else if let Some(v) = line.strip_prefix("SLACK_CHANNEL=") {
                         emu.channel = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("SLACK_APP_TOKEN=") {
+                        emu.app_token = v.trim().to_owned();
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) if !emu.api_url.is_empty() && !emu.token.is_empty() => {
@@ -441,10 +471,43 @@ impl EmulatorProcess {
     }
 }
 
+impl std::fmt::Debug for EmulatorProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The tokens are secrets, even a local emulator's.
+        f.debug_struct("EmulatorProcess")
+            .field("pid", &self.child.id())
+            .field("api_url", &self.api_url)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EmulatorProcess {
     /// The process id (to read its CPU time from `/proc`).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The stdout lines printed since the last call (or since start-up), waiting up to `wait`
+    /// for a line starting with `until` when given.
+    pub fn lines(&mut self, until: Option<&str>, wait: Duration) -> Vec<String> {
+        let deadline = Instant::now() + wait;
+        let mut out = Vec::new();
+        loop {
+            while let Ok(line) = self.lines.try_recv() {
+                out.push(line);
+            }
+            let found = until.is_none_or(|u| out.iter().any(|l| l.starts_with(u)));
+            let left = deadline.saturating_duration_since(Instant::now());
+            if found || left.is_zero() {
+                return out;
+            }
+            match self.lines.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(line) => out.push(line),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return out,
+            }
+        }
     }
 
     /// `Some(status)` if the emulator is no longer running (it crashed or something killed it).

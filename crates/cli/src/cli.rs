@@ -139,7 +139,8 @@ pub enum Command {
         #[arg(long, default_value_t = 1.0)]
         rate: f64,
     },
-    /// Run the local Slack emulator standalone: prints its API URL and a valid token.
+    /// Run the local Slack emulator standalone: prints its API URL, a valid bot token, an app-level
+    /// token for Socket Mode and the Socket Mode socket URL base.
     Emulator {
         /// Port to listen on (0: any free port).
         #[arg(long, default_value_t = 0)]

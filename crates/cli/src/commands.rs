@@ -440,6 +440,8 @@ async fn emulator(port: u16, tls: bool) -> Result<u8, Failure> {
     println!("api url   {}", emu.api_url());
     println!("token     {}", emu.token());
     println!("channel   {}", emu.general_channel());
+    println!("app token {}", emu.app_token());
+    println!("socket mode url {}", emu.socket_mode_url());
     if let Some(pem) = emu.tls_root_cert_pem() {
         println!("certificate (trust it to use https):\n{pem}");
     }

@@ -413,3 +413,43 @@ async fn demo_summary_matches_the_emulator_record() {
     assert_eq!(n(&by_type["goodbye"]), 1, "{summary}");
     assert_eq!(n(&summary["events_total"]), by_type.values().map(n).sum::<u64>());
 }
+
+// ---- emulator ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulator_prints_a_working_app_token_and_the_socket_mode_url() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let mut child = cli(&["emulator"]).spawn().expect("spawn emulator");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut api, mut app_token, mut sm_url) = (None, None, None);
+    while sm_url.is_none() {
+        let line = tokio::time::timeout(LIMIT, lines.next_line())
+            .await
+            .expect("in time")
+            .expect("read")
+            .expect("a line");
+        if let Some(v) = line.strip_prefix("api url") {
+            api = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("app token") {
+            app_token = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("socket mode url") {
+            sm_url = Some(v.trim().to_owned());
+        }
+    }
+    let (api, app_token, sm_url) = (api.expect("api url"), app_token.expect("app token"), sm_url.unwrap());
+    assert!(app_token.starts_with("xapp-"), "{app_token}");
+    // The printed token opens a Socket Mode URL under the printed base.
+    let host = api.trim_start_matches("http://").split('/').next().unwrap().to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&host).await.expect("connect");
+    let req = format!(
+        "POST /api/apps.connections.open HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {app_token}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    tcp.write_all(req.as_bytes()).await.expect("write");
+    let mut resp = String::new();
+    tokio::time::timeout(LIMIT, tcp.read_to_string(&mut resp)).await.expect("in time").expect("read");
+    let body: Value = serde_json::from_str(resp.split("\r\n\r\n").nth(1).expect("a body")).expect("JSON");
+    assert_eq!(body["ok"], true, "{resp}");
+    assert!(body["url"].as_str().unwrap().starts_with(&format!("{sm_url}?ticket=")), "{body} vs {sm_url}");
+    child.kill().await.expect("kill");
+}

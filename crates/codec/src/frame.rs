@@ -9,9 +9,9 @@ use std::num::NonZeroU64;
 /// [`RawJson`](slack_rtm_types::RawJson)), and a hostile frame cannot overflow the stack.
 pub const MAX_JSON_DEPTH: usize = 127;
 
-/// A text frame that is not valid JSON (or not valid UTF-8).
+/// A text frame (RTM or Socket Mode) that is not valid JSON (or not valid UTF-8).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("undecodable RTM frame ({len} bytes): {reason}; starts with {snippet:?}")]
+#[error("undecodable frame ({len} bytes): {reason}; starts with {snippet:?}")]
 pub struct DecodeError {
     /// The parser's explanation.
     pub reason: String,
@@ -34,10 +34,10 @@ pub fn decode_event_frame(frame: &EventFrame) -> Result<Event, DecodeError> {
 }
 
 /// The depth limit, then `decode`; errors carry the start of the bad text.
-fn decode_checked(
+pub(crate) fn decode_checked<T>(
     text: &str,
-    decode: impl FnOnce(&str) -> Result<Event, serde_json::Error>,
-) -> Result<Event, DecodeError> {
+    decode: impl FnOnce(&str) -> Result<T, serde_json::Error>,
+) -> Result<T, DecodeError> {
     if let Err(depth) = check_depth(text.as_bytes()) {
         return Err(DecodeError {
             reason: format!("JSON nested deeper than {MAX_JSON_DEPTH} levels (at least {depth})"),
@@ -54,14 +54,16 @@ fn decode_checked(
 
 /// Like [`decode_event`], for a frame that may not be valid UTF-8.
 pub fn decode_event_bytes(bytes: &[u8]) -> Result<Event, DecodeError> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => decode_event(text),
-        Err(e) => Err(DecodeError {
-            reason: format!("invalid UTF-8: {e}"),
-            snippet: snippet(bytes),
-            len: bytes.len(),
-        }),
-    }
+    utf8(bytes).and_then(decode_event)
+}
+
+/// The frame as text, or the error for invalid UTF-8.
+pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(bytes).map_err(|e| DecodeError {
+        reason: format!("invalid UTF-8: {e}"),
+        snippet: snippet(bytes),
+        len: bytes.len(),
+    })
 }
 
 fn count_openers(bytes: &[u8]) -> usize {

@@ -1,4 +1,4 @@
-//! Sans-IO codec for Slack's Real Time Messaging API.
+//! Sans-IO codec for Slack's Real Time Messaging API and Socket Mode.
 //!
 //! Everything about the wire that needs no network and no runtime:
 //!
@@ -9,6 +9,11 @@
 //!   socket URL), always carrying Slack's `x-slack-req-id`.
 //! - [`decode_event`] / [`encode_client_message`]: RTM text frames; [`decode_event_frame`]
 //!   decodes a frame already scanned for its type ([`EventFrame`]) without scanning again.
+//! - Socket Mode: [`OpenConfig`] builds `apps.connections.open` (app token only in
+//!   `Authorization: Bearer`) and parses its answer into an [`OpenResponse`] or an
+//!   [`OpenError`] classified like rtm.connect's; [`decode_socket_frame`] decodes a frame,
+//!   [`EnvelopeFrame`] gives an envelope's id and type before any decode (the ack must not
+//!   wait), [`encode_ack`] refuses an ack of 20 KB or more.
 //! - [`HttpTransport`]: the one trait an HTTP client implements to be used by every layer above;
 //!   closures implement it, so another runtime plugs in with a few lines.
 //!
@@ -36,6 +41,7 @@
 mod frame;
 mod request;
 mod response;
+mod socket_mode;
 mod transport;
 
 pub use frame::{
@@ -44,10 +50,15 @@ pub use frame::{
 };
 pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};
 pub use response::{ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};
+pub use socket_mode::{
+    APPS_CONNECTIONS_OPEN, AckError, OpenConfig, OpenError, OpenResponse, decode_envelope_frame,
+    decode_socket_frame, decode_socket_frame_bytes, encode_ack,
+};
 pub use transport::{BoxError, BoxResponseFuture, CallError, DynHttpTransport, HttpTransport, connect_once};
 
 pub use slack_rtm_types as types;
-pub use slack_rtm_types::{ClientMessage, ConnectOptions, Connected, Event, EventFrame, Token};
+pub use slack_rtm_types::socket_mode::{Ack, EnvelopeFrame, SocketFrame};
+pub use slack_rtm_types::{AppToken, ClientMessage, ConnectOptions, Connected, Event, EventFrame, Token};
 
 /// `docs/architecture.md`, whose Rust example is compiled as a doc test so the document stays
 /// true.

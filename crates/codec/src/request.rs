@@ -142,17 +142,8 @@ impl ConnectConfig {
     /// Builds the `rtm.connect` request. The token goes only in `Authorization: Bearer`, marked
     /// sensitive so `http`'s `Debug` hides it.
     pub fn build_request(&self, token: &Token) -> Result<Request<Vec<u8>>, BuildError> {
-        if token.is_empty() {
-            return Err(BuildError::InvalidToken);
-        }
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| BuildError::InvalidToken)?;
-        auth.set_sensitive(true);
         let url = self.api_base.method_url("rtm.connect");
-        let builder = Request::builder()
-            .header(AUTHORIZATION, auth)
-            .header(UA, USER_AGENT)
-            .header(ACCEPT, "application/json");
+        let builder = api_request(token.expose_secret())?;
         let built = match self.method {
             HttpMethod::Get => {
                 builder.method(Method::GET).uri(format!("{url}?{}", self.form_args())).body(Vec::new())
@@ -165,6 +156,20 @@ impl ConnectConfig {
         };
         built.map_err(|_| BuildError::InvalidApiBase { reason: "the method URL is not a valid URI" })
     }
+}
+
+/// A Web API request builder with the token in `Authorization: Bearer` (marked sensitive, so
+/// `http`'s `Debug` hides it), the `User-Agent` and `Accept: application/json`.
+pub(crate) fn api_request(secret: &str) -> Result<http::request::Builder, BuildError> {
+    if secret.is_empty() {
+        return Err(BuildError::InvalidToken);
+    }
+    let mut auth = HeaderValue::try_from(format!("Bearer {secret}")).map_err(|_| BuildError::InvalidToken)?;
+    auth.set_sensitive(true);
+    Ok(Request::builder()
+        .header(AUTHORIZATION, auth)
+        .header(UA, USER_AGENT)
+        .header(ACCEPT, "application/json"))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-use crate::request::ConnectConfig;
+use crate::request::{ApiBase, ConnectConfig};
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use serde::Deserialize;
@@ -250,6 +250,87 @@ fn warnings_of(env: &Envelope) -> (Vec<ApiWarning>, Vec<String>) {
     (warnings, meta.map(|m| m.messages.clone()).unwrap_or_default())
 }
 
+/// A Web API answer that passed the checks every connect-style method shares: HTTP status
+/// (429 with `Retry-After`, 5xx, others), a JSON object body, `ok: true`.
+pub(crate) struct Answer {
+    pub value: serde_json::Value,
+    pub warnings: Vec<ApiWarning>,
+    pub messages: Vec<String>,
+    pub req_id: Option<String>,
+}
+
+impl Answer {
+    /// The error for a missing or malformed field of this answer.
+    pub fn missing(&self, field: &str, detail: String) -> ConnectError {
+        ConnectError::MissingField { field: field.to_owned(), detail, req_id: self.req_id.clone() }
+    }
+}
+
+/// Checks an answer of `rtm.connect` or `apps.connections.open` up to `ok: true`.
+pub(crate) fn read_answer<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Answer, ConnectError> {
+    let body = response.body().as_ref();
+    let headers = response.headers();
+    let req_id = headers
+        .get(REQ_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect::<String>());
+    let status = response.status();
+    let content_type = || {
+        headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .chars()
+            .take(100)
+            .collect::<String>()
+    };
+
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(ConnectError::RateLimited {
+            retry_after: parse_retry_after(headers.get(RETRY_AFTER)),
+            req_id,
+        });
+    }
+    if status.is_server_error() {
+        return Err(ConnectError::Server {
+            status: status.as_u16(),
+            content_type: content_type(),
+            snippet: snippet(body),
+            req_id,
+        });
+    }
+    if status != StatusCode::OK {
+        return Err(ConnectError::UnexpectedStatus {
+            status: status.as_u16(),
+            content_type: content_type(),
+            snippet: snippet(body),
+            req_id,
+        });
+    }
+
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| ConnectError::NotJson {
+        status: status.as_u16(),
+        content_type: content_type(),
+        snippet: snippet(body),
+        req_id: req_id.clone(),
+    })?;
+    let missing = |field: &str, detail: String| ConnectError::MissingField {
+        field: field.to_owned(),
+        detail,
+        req_id: req_id.clone(),
+    };
+    if !value.is_object() {
+        return Err(missing("ok", "the answer is not a JSON object".into()));
+    }
+    let env = Envelope::deserialize(&value).map_err(|e| missing("ok", e.to_string()))?;
+    let (warnings, messages) = warnings_of(&env);
+    if !env.ok {
+        let error = env.error.unwrap_or_else(|| ApiError::Other("unknown_error".into()));
+        return Err(ConnectError::Api { error, warnings, req_id });
+    }
+    Ok(Answer { value, warnings, messages, req_id })
+}
+
 impl ConnectConfig {
     /// Parses an `rtm.connect` answer received at `now`.
     pub fn parse_response<B: AsRef<[u8]>>(
@@ -257,72 +338,15 @@ impl ConnectConfig {
         response: &Response<B>,
         now: Instant,
     ) -> Result<ConnectResponse, ConnectError> {
-        let body = response.body().as_ref();
-        let headers = response.headers();
-        let req_id = headers
-            .get(REQ_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.chars().take(128).collect::<String>());
-        let status = response.status();
-        let content_type = || {
-            headers
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("no content type")
-                .chars()
-                .take(100)
-                .collect::<String>()
-        };
-
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            return Err(ConnectError::RateLimited {
-                retry_after: parse_retry_after(headers.get(RETRY_AFTER)),
-                req_id,
-            });
-        }
-        if status.is_server_error() {
-            return Err(ConnectError::Server {
-                status: status.as_u16(),
-                content_type: content_type(),
-                snippet: snippet(body),
-                req_id,
-            });
-        }
-        if status != StatusCode::OK {
-            return Err(ConnectError::UnexpectedStatus {
-                status: status.as_u16(),
-                content_type: content_type(),
-                snippet: snippet(body),
-                req_id,
-            });
-        }
-
-        let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| ConnectError::NotJson {
-            status: status.as_u16(),
-            content_type: content_type(),
-            snippet: snippet(body),
-            req_id: req_id.clone(),
-        })?;
-        let missing = |field: &str, detail: String| ConnectError::MissingField {
-            field: field.to_owned(),
-            detail,
-            req_id: req_id.clone(),
-        };
-        if !value.is_object() {
-            return Err(missing("ok", "the answer is not a JSON object".into()));
-        }
-        let env = Envelope::deserialize(&value).map_err(|e| missing("ok", e.to_string()))?;
-        let (warnings, messages) = warnings_of(&env);
-        if !env.ok {
-            let error = env.error.unwrap_or_else(|| ApiError::Other("unknown_error".into()));
-            return Err(ConnectError::Api { error, warnings, req_id });
-        }
+        let answer = read_answer(response)?;
+        let value = &answer.value;
+        let missing = |field: &str, detail: String| answer.missing(field, detail);
         for field in ["self", "team", "url"] {
             if value.get(field).is_none() {
                 return Err(missing(field, "absent from a successful answer".into()));
             }
         }
-        let connected = Connected::deserialize(&value).map_err(|e| {
+        let connected = Connected::deserialize(value).map_err(|e| {
             // Name the sub-object that failed, for a clear message.
             let field = ["self", "team", "url"]
                 .into_iter()
@@ -337,6 +361,7 @@ impl ConnectConfig {
                 .unwrap_or("self");
             missing(field, e.to_string())
         })?;
+        let Answer { warnings, messages, req_id, .. } = answer;
         self.check_socket_url(&connected.url)
             .map_err(|reason| ConnectError::InvalidSocketUrl { reason, req_id: req_id.clone() })?;
         Ok(ConnectResponse { connected, warnings, messages, req_id, obtained_at: now })
@@ -345,26 +370,35 @@ impl ConnectConfig {
     /// Whether a socket URL may be opened under this config: `wss://` always; `ws://` only with
     /// `allow_insecure` and an `http://` API base (a secure API base never accepts a downgrade).
     pub fn check_socket_url(&self, url: &str) -> Result<(), &'static str> {
-        let uri: http::Uri = url.parse().map_err(|_| "not a valid URL")?;
-        if uri.host().is_none_or(str::is_empty) {
-            return Err("the URL has no host");
+        check_socket_url(&self.api_base, self.allow_insecure, url)
+    }
+}
+
+/// Whether a socket URL may be opened: `wss://` always; `ws://` only with `allow_insecure`
+/// and an `http://` API base (a secure API base never accepts a downgrade).
+pub(crate) fn check_socket_url(
+    api_base: &ApiBase,
+    allow_insecure: bool,
+    url: &str,
+) -> Result<(), &'static str> {
+    let uri: http::Uri = url.parse().map_err(|_| "not a valid URL")?;
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("the URL has no host");
+    }
+    match uri.scheme_str() {
+        Some("wss") => Ok(()),
+        Some("ws") if allow_insecure && !api_base.is_secure() => Ok(()),
+        Some("ws") if api_base.is_secure() => {
+            Err("ws:// from a https:// API base would downgrade to an unencrypted socket")
         }
-        match uri.scheme_str() {
-            Some("wss") => Ok(()),
-            Some("ws") if self.allow_insecure && !self.api_base.is_secure() => Ok(()),
-            Some("ws") if self.api_base.is_secure() => {
-                Err("ws:// from a https:// API base would downgrade to an unencrypted socket")
-            }
-            Some("ws") => Err("ws:// needs the explicit insecure option"),
-            _ => Err("the scheme must be wss://"),
-        }
+        Some("ws") => Err("ws:// needs the explicit insecure option"),
+        _ => Err("the scheme must be wss://"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::ApiBase;
 
     fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Vec<u8>> {
         let mut b = Response::builder().status(status);

@@ -72,6 +72,118 @@ pub enum HelloMode {
     Never,
 }
 
+/// How Socket Mode envelopes are spread over an app's open sockets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Dispatch {
+    /// In turn, by socket id.
+    #[default]
+    RoundRobin,
+    /// A random open socket each time.
+    Random,
+}
+
+/// The Socket Mode side: sockets per app, ack deadline, redelivery, socket lifetime.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SocketModeConfig {
+    /// Sockets one app may hold; one more gets `disconnect` `too_many_websockets` and is
+    /// closed. Default 10 (Slack's limit).
+    pub max_sockets: usize,
+    /// How envelopes are spread over the open sockets. Default round robin.
+    pub dispatch: Dispatch,
+    /// An `events_api` envelope not acked within this is redelivered. Default 3 s (Slack's).
+    pub ack_timeout: Duration,
+    /// The wait before each redelivery after an ack deadline passed; its length is the number
+    /// of retries. Default `[0 s, 60 s, 300 s]` (Slack's: at once, after 1 min, after 5 min).
+    pub retry_delays: Vec<Duration>,
+    /// A socket's life before `disconnect` `refresh_requested` (preceded by `warning`).
+    /// Default `None` (Slack's are hours).
+    pub socket_lifetime: Option<Duration>,
+    /// A socket's life when its URL carries `debug_reconnects=true`. Default 360 s (Slack's).
+    pub debug_reconnects_lifetime: Duration,
+    /// How long before `refresh_requested` the `warning` is sent. Default 10 s.
+    pub warning_lead: Duration,
+    /// After `refresh_requested`, close the socket this long later if the client has not.
+    /// Default 10 s.
+    pub refresh_grace: Duration,
+    /// Interval of WebSocket pings to every Socket Mode socket (Slack pings its sockets).
+    /// Default 10 s; `None` for none.
+    pub ping_interval: Option<Duration>,
+}
+
+impl SocketModeConfig {
+    /// Sets the sockets allowed per app (at least 1).
+    pub fn max_sockets(mut self, n: usize) -> Self {
+        self.max_sockets = n.max(1);
+        self
+    }
+
+    /// Sets how envelopes are spread over the sockets.
+    pub fn dispatch(mut self, dispatch: Dispatch) -> Self {
+        self.dispatch = dispatch;
+        self
+    }
+
+    /// Sets the ack deadline of `events_api` envelopes.
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
+        self
+    }
+
+    /// Sets the waits before each redelivery (and so the number of retries).
+    pub fn retry_delays(mut self, delays: Vec<Duration>) -> Self {
+        self.retry_delays = delays;
+        self
+    }
+
+    /// Sets the life of every socket (`warning` then `refresh_requested` at its end).
+    pub fn socket_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.socket_lifetime = lifetime;
+        self
+    }
+
+    /// Sets the life of a socket opened with `debug_reconnects=true`.
+    pub fn debug_reconnects_lifetime(mut self, lifetime: Duration) -> Self {
+        self.debug_reconnects_lifetime = lifetime;
+        self
+    }
+
+    /// Sets how long `warning` comes before `refresh_requested`.
+    pub fn warning_lead(mut self, lead: Duration) -> Self {
+        self.warning_lead = lead;
+        self
+    }
+
+    /// Sets how long after `refresh_requested` the server closes the socket.
+    pub fn refresh_grace(mut self, grace: Duration) -> Self {
+        self.refresh_grace = grace;
+        self
+    }
+
+    /// Sets the interval of server pings (`None`: none).
+    pub fn ping_interval(mut self, interval: Option<Duration>) -> Self {
+        self.ping_interval = interval;
+        self
+    }
+}
+
+impl Default for SocketModeConfig {
+    fn default() -> Self {
+        Self {
+            max_sockets: 10,
+            dispatch: Dispatch::RoundRobin,
+            ack_timeout: Duration::from_secs(3),
+            retry_delays: vec![Duration::ZERO, Duration::from_secs(60), Duration::from_secs(300)],
+            socket_lifetime: None,
+            debug_reconnects_lifetime: Duration::from_secs(360),
+            warning_lead: Duration::from_secs(10),
+            refresh_grace: Duration::from_secs(10),
+            ping_interval: Some(Duration::from_secs(10)),
+        }
+    }
+}
+
 /// How the emulator is set up. Start from [`EmulatorConfig::default`] and use the setters.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -127,6 +239,8 @@ pub struct EmulatorConfig {
     /// Longest time one write to a client may take before the client counts as a slow
     /// consumer and is disconnected. Default 30 s.
     pub write_timeout: Duration,
+    /// The Socket Mode side. Default [`SocketModeConfig::default`].
+    pub socket_mode: SocketModeConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -158,11 +272,18 @@ impl Default for EmulatorConfig {
             record_limit: 100_000,
             queue_capacity: 8192,
             write_timeout: Duration::from_secs(30),
+            socket_mode: SocketModeConfig::default(),
         }
     }
 }
 
 impl EmulatorConfig {
+    /// Sets the Socket Mode side.
+    pub fn socket_mode(mut self, socket_mode: SocketModeConfig) -> Self {
+        self.socket_mode = socket_mode;
+        self
+    }
+
     /// Listens on `addr` (port 0 picks a free port).
     pub fn addr(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;

@@ -2,16 +2,22 @@
 //!
 //! ```text
 //! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--no-rate-limit] [--ws-ping SECS]
-//!                    [--goodbye-after SECS]
+//!                    [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]
 //! ```
 //!
-//! Prints the Web API base URL, a valid bot token and the general channel's id (and, with
-//! `--tls`, the certificate to trust) on stdout.
+//! Prints the Web API base URL, a valid bot token, the general channel's id, an app-level token
+//! and the Socket Mode URL base (and, with `--tls`, the certificate to trust) on stdout.
+//!
+//! `--ack-timeout SECS` sets the Socket Mode ack deadline; `--retry-now` redelivers right
+//! after it (instead of Slack's 1 and 5 minutes for the later retries). `--socket-mode-script`
+//! runs the emulator's side of the Socket Mode conformance check (see `bin_script.rs`).
 //!
 //! `--goodbye-after SECS` sends `goodbye` to every connection SECS after it was admitted (once
 //! per connection; the server then closes it after the configured grace period unless the
 //! client left first). It lets scripts in other languages exercise a `goodbye`-initiated
 //! reconnect (`cargo xtask conformance`).
+
+mod bin_script;
 
 use slack_rtm_emulator::{ConnId, Emulator, EmulatorConfig};
 use std::collections::HashSet;
@@ -20,12 +26,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--no-rate-limit] \
-                     [--ws-ping SECS] [--goodbye-after SECS]";
+                     [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]";
 
 /// Options of the binary that are not part of [`EmulatorConfig`].
 #[derive(Default)]
 struct Extra {
     goodbye_after: Option<Duration>,
+    socket_mode_script: bool,
 }
 
 fn parse_secs(v: &str) -> Result<Duration, String> {
@@ -60,6 +67,14 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
                 config = config.ws_ping_interval(Some(parse_secs(&v)?));
             }
             "--goodbye-after" => extra.goodbye_after = Some(parse_secs(&value("--goodbye-after")?)?),
+            "--ack-timeout" => {
+                let timeout = parse_secs(&value("--ack-timeout")?)?;
+                config.socket_mode = config.socket_mode.clone().ack_timeout(timeout);
+            }
+            "--retry-now" => {
+                config.socket_mode = config.socket_mode.clone().retry_delays(vec![Duration::ZERO; 3])
+            }
+            "--socket-mode-script" => extra.socket_mode_script = true,
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -112,15 +127,18 @@ async fn main() -> ExitCode {
     println!("SLACK_API_URL={}", emu.api_url());
     println!("SLACK_TOKEN={}", emu.token());
     println!("SLACK_CHANNEL={}", emu.general_channel().as_str());
+    println!("SLACK_APP_TOKEN={}", emu.app_token());
+    println!("SLACK_SOCKET_MODE_URL={}", emu.socket_mode_url());
     if let Some(pem) = emu.tls_root_cert_pem() {
         println!("# trust this certificate:\n{pem}");
     }
     let emu = Arc::new(emu);
     let goodbyes = extra.goodbye_after.map(|after| tokio::spawn(goodbye_each(emu.clone(), after)));
+    let script = extra.socket_mode_script.then(|| tokio::spawn(bin_script::run(emu.clone())));
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("error: cannot listen for Ctrl-C");
     }
-    if let Some(task) = goodbyes {
+    for task in [goodbyes, script].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }

@@ -1,4 +1,4 @@
-//! Pure protocol types for Slack's Real Time Messaging (RTM) API.
+//! Pure protocol types for Slack's Real Time Messaging (RTM) API and Socket Mode.
 //!
 //! This crate has no IO and depends only on `serde` and `serde_json`, so a service that only
 //! stores or forwards RTM events can use it without pulling in a runtime.
@@ -12,6 +12,8 @@
 //!   [`Event::from_json`], which never fails on valid JSON of any shape; [`EventFrame`] keeps a
 //!   frame with its already-found type, to route it first and decode it later in one pass.
 //! - [`client`]: the messages a client sends ([`ClientMessage`]) with their limits.
+//! - [`socket_mode`]: Socket Mode's frames ([`socket_mode::SocketFrame`]), envelopes and their
+//!   payloads, and the ack; [`AppToken`] is the app-level token it needs.
 //!
 //! ```
 //! use slack_rtm_types::Event;
@@ -26,14 +28,20 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod app_token;
 pub mod client;
 pub mod connect;
 pub mod error;
+// `#[macro_use]`: `wire_enum!` (defined there) is also used by `socket_mode`.
+#[macro_use]
 pub mod event;
 pub mod ids;
 mod raw;
+mod scan;
+pub mod socket_mode;
 mod token;
 
+pub use app_token::{AppToken, AppTokenError};
 pub use client::{ClientMessage, ClientMessageError, OutgoingMessage};
 pub use connect::{ConnectOptions, Connected, SelfInfo, TeamInfo};
 pub use error::{ApiError, ApiWarning};

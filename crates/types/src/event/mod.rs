@@ -163,118 +163,14 @@ enum TopLevel<'a> {
     Unsure,
 }
 
-/// Finds the top-level `type` of a JSON object without parsing it: tracks nesting and strings
-/// only, and stops as soon as the key is found (Slack usually sends it early). Never trusted
-/// for validity: serde still parses the whole frame afterwards.
+/// Finds the top-level `type` of a JSON object without parsing it (see [`crate::scan`]); stops
+/// as soon as it is found (Slack usually sends it early). Never trusted for validity: serde
+/// still parses the whole frame afterwards.
 fn scan_top_level(bytes: &[u8]) -> TopLevel<'_> {
-    let mut i = 0;
-    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    if bytes.get(i) != Some(&b'{') {
-        return TopLevel::Unsure;
-    }
-    i += 1;
-    let mut depth = 1usize;
-    let mut expect_key = true;
-    let mut reply_to = false;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => {
-                // Find the end of the string, jumping from quote/backslash to quote/backslash.
-                let start = i + 1;
-                let mut j = start;
-                let mut escaped = false;
-                loop {
-                    j = find_quote_or_backslash(bytes, j);
-                    match bytes.get(j) {
-                        Some(b'"') => break,
-                        Some(_) => {
-                            escaped = true;
-                            j += 2;
-                        }
-                        None => return TopLevel::Unsure,
-                    }
-                }
-                if depth == 1 && expect_key {
-                    let key = &bytes[start..j];
-                    if key == b"type" {
-                        return type_value(bytes, j + 1);
-                    }
-                    if key == b"reply_to" && !escaped {
-                        reply_to = true;
-                    }
-                    expect_key = false;
-                }
-                i = j + 1;
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return TopLevel::NoType { reply_to };
-                }
-            }
-            b',' if depth == 1 => expect_key = true,
-            _ => {}
-        }
-        i += 1;
-    }
-    TopLevel::Unsure
-}
-
-/// The index of the first `"` or `\\` at or after `from` (or `bytes.len()`), eight bytes at a
-/// time: string contents are most of a frame, and this is the scan's hot loop.
-fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let matches = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let mut i = from;
-    while i + 8 <= bytes.len() {
-        let mut chunk = [0u8; 8];
-        chunk.copy_from_slice(&bytes[i..i + 8]);
-        let word = u64::from_le_bytes(chunk);
-        let hits = matches(word, b'"') | matches(word, b'\\');
-        if hits != 0 {
-            return i + (hits.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\\' {
-        i += 1;
-    }
-    i
-}
-
-/// Reads `: "value"` after the `type` key; only a plain string without escapes is taken.
-fn type_value(bytes: &[u8], mut i: usize) -> TopLevel<'_> {
-    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    if bytes.get(i) != Some(&b':') {
-        return TopLevel::Unsure;
-    }
-    i += 1;
-    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    if bytes.get(i) != Some(&b'"') {
-        return TopLevel::Unsure;
-    }
-    let start = i + 1;
-    let Some(len) = bytes[start..].iter().position(|&b| b == b'"' || b == b'\\') else {
-        return TopLevel::Unsure;
-    };
-    if bytes[start + len] != b'"' {
-        return TopLevel::Unsure;
-    }
-    match std::str::from_utf8(&bytes[start..start + len]) {
-        Ok(kind) => TopLevel::Type(kind),
-        Err(_) => TopLevel::Unsure,
+    match crate::scan::top_level_strings(bytes, [b"type"], b"reply_to") {
+        crate::scan::Scan::Found { values: [Some(kind)], .. } => TopLevel::Type(kind),
+        crate::scan::Scan::Found { values: [None], flag } => TopLevel::NoType { reply_to: flag },
+        crate::scan::Scan::Unsure => TopLevel::Unsure,
     }
 }
 
@@ -709,7 +605,7 @@ mod scan_tests {
         fn quote_search_matches_naive(bytes in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), Just(b'a'), any::<u8>()], 0..64), from in 0usize..70) {
             let from = from.min(bytes.len());
             let naive = bytes[from..].iter().position(|&b| b == b'"' || b == b'\\').map_or(bytes.len(), |p| from + p);
-            prop_assert_eq!(find_quote_or_backslash(&bytes, from), naive);
+            prop_assert_eq!(crate::scan::find_quote_or_backslash(&bytes, from), naive);
         }
 
         /// The fast scan agrees with serde's own reading of the top-level `type` whenever it

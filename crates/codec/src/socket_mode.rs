@@ -1,0 +1,207 @@
+//! Socket Mode's wire: `apps.connections.open` (request and answer, with rtm.connect's
+//! classification of failures), socket frames, and acks.
+
+use crate::frame::{DecodeError, decode_checked, utf8};
+use crate::request::{ApiBase, BuildError, api_request};
+use crate::response::{ConnectError, read_answer};
+use http::header::CONTENT_TYPE;
+use http::{Method, Request, Response};
+use slack_rtm_types::socket_mode::{Ack, EnvelopeFrame, MAX_ACK_BYTES, SocketFrame};
+use slack_rtm_types::{ApiError, ApiWarning, AppToken};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// The Web API method that opens a Socket Mode connection.
+pub const APPS_CONNECTIONS_OPEN: &str = "apps.connections.open";
+
+/// Everything needed to call `apps.connections.open` and judge its answer, except the token.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenConfig {
+    /// Where the Web API lives.
+    pub api_base: ApiBase,
+    /// Allow a `ws://` socket URL (only when the API base itself is `http://`).
+    pub allow_insecure: bool,
+}
+
+/// A successful `apps.connections.open`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OpenResponse {
+    /// The single-use socket URL (`wss://…/link/?ticket=…&app_id=…`). Open it at once.
+    pub url: String,
+    /// Warnings that came with the answer.
+    pub warnings: Vec<ApiWarning>,
+    /// Slack's `x-slack-req-id`.
+    pub req_id: Option<String>,
+    /// When the answer arrived (the `now` given to the parser).
+    pub obtained_at: Instant,
+}
+
+impl fmt::Debug for OpenResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The ticket in the URL is a short-lived credential: show only where it points.
+        let shown = self.url.split_once('?').map_or(self.url.as_str(), |(head, _)| head);
+        f.debug_struct("OpenResponse")
+            .field("url", &format_args!("{shown}?…"))
+            .field("warnings", &self.warnings)
+            .field("req_id", &self.req_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why `apps.connections.open` did not give a usable socket URL: the same cases, classified the
+/// same way, as `rtm.connect`'s [`ConnectError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenError(pub ConnectError);
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = APPS_CONNECTIONS_OPEN;
+        let req =
+            |id: &Option<String>| id.as_ref().map(|id| format!(" (x-slack-req-id {id})")).unwrap_or_default();
+        match &self.0 {
+            ConnectError::Api { error, req_id, .. } => {
+                write!(f, "{m} failed: {error}{}", req(req_id))?;
+                if matches!(error, ApiError::NotAllowedTokenType | ApiError::InvalidAuth) {
+                    f.write_str("; Socket Mode needs an app-level token (xapp-…) with connections:write")?;
+                }
+                Ok(())
+            }
+            ConnectError::RateLimited { retry_after, req_id } => {
+                write!(f, "{m} was rate limited: retry after {}s{}", retry_after.as_secs(), req(req_id))
+            }
+            ConnectError::Server { status, content_type, snippet, req_id } => {
+                write!(
+                    f,
+                    "{m} failed with server error {status} ({content_type}): {snippet:?}{}",
+                    req(req_id)
+                )
+            }
+            ConnectError::UnexpectedStatus { status, content_type, snippet, req_id } => {
+                write!(f, "{m} answered HTTP {status} ({content_type}): {snippet:?}{}", req(req_id))
+            }
+            ConnectError::NotJson { status, content_type, snippet, req_id } => write!(
+                f,
+                "{m} answered HTTP {status} with a body that is not valid JSON ({content_type}): {snippet:?}{}",
+                req(req_id)
+            ),
+            ConnectError::MissingField { field, detail, req_id } => {
+                write!(f, "{m} answer is missing or has a malformed field `{field}`: {detail}{}", req(req_id))
+            }
+            ConnectError::InvalidSocketUrl { reason, req_id } => {
+                write!(f, "{m} returned an unusable socket URL: {reason}{}", req(req_id))
+            }
+        }
+    }
+}
+
+impl std::error::Error for OpenError {}
+
+impl OpenError {
+    /// Whether a later call may succeed (with backoff). `false` for `invalid_auth`,
+    /// `not_authed`, `account_inactive`, `token_revoked`, `no_permission`, `missing_scope`,
+    /// `not_allowed_token_type` and malformed calls; `true` for rate limits, server errors,
+    /// HTML or truncated bodies and unknown codes.
+    pub fn is_retryable(&self) -> bool {
+        self.0.is_retryable()
+    }
+
+    /// How long the server asked to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after()
+    }
+
+    /// Slack's `x-slack-req-id`, if the server sent one.
+    pub fn req_id(&self) -> Option<&str> {
+        self.0.req_id()
+    }
+
+    /// The API error code, if the server gave one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        self.0.api_error()
+    }
+}
+
+impl OpenConfig {
+    /// A config for another API base (e.g. a local emulator). `http://` needs `allow_insecure`,
+    /// which then also allows a `ws://` socket URL from that server.
+    pub fn with_api_base(api_base: &str, allow_insecure: bool) -> Result<Self, BuildError> {
+        Ok(Self { api_base: ApiBase::parse(api_base, allow_insecure)?, allow_insecure })
+    }
+
+    /// Builds the call: `POST`, no arguments, the app token only in `Authorization: Bearer`.
+    pub fn build_request(&self, token: &AppToken) -> Result<Request<Vec<u8>>, BuildError> {
+        api_request(token.expose_secret())?
+            .method(Method::POST)
+            .uri(self.api_base.method_url(APPS_CONNECTIONS_OPEN))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Vec::new())
+            .map_err(|_| BuildError::InvalidApiBase { reason: "the method URL is not a valid URI" })
+    }
+
+    /// Parses the answer received at `now`.
+    pub fn parse_response<B: AsRef<[u8]>>(
+        &self,
+        response: &Response<B>,
+        now: Instant,
+    ) -> Result<OpenResponse, OpenError> {
+        let answer = read_answer(response).map_err(OpenError)?;
+        let url = match answer.value.get("url") {
+            Some(serde_json::Value::String(url)) => url.clone(),
+            Some(_) => return Err(OpenError(answer.missing("url", "not a string".into()))),
+            None => return Err(OpenError(answer.missing("url", "absent from a successful answer".into()))),
+        };
+        crate::response::check_socket_url(&self.api_base, self.allow_insecure, &url).map_err(|reason| {
+            OpenError(ConnectError::InvalidSocketUrl { reason, req_id: answer.req_id.clone() })
+        })?;
+        Ok(OpenResponse { url, warnings: answer.warnings, req_id: answer.req_id, obtained_at: now })
+    }
+}
+
+/// Decodes one Socket Mode text frame. Never fails on valid JSON (see
+/// [`SocketFrame::from_json`]); invalid JSON, or JSON nested deeper than
+/// [`MAX_JSON_DEPTH`](crate::MAX_JSON_DEPTH), is a [`DecodeError`].
+pub fn decode_socket_frame(text: &str) -> Result<SocketFrame, DecodeError> {
+    decode_checked(text, SocketFrame::from_json)
+}
+
+/// Like [`decode_socket_frame`], for a frame that may not be valid UTF-8.
+pub fn decode_socket_frame_bytes(bytes: &[u8]) -> Result<SocketFrame, DecodeError> {
+    utf8(bytes).and_then(decode_socket_frame)
+}
+
+/// Decodes an envelope already scanned for its id and type ([`EnvelopeFrame`]): the same
+/// result as [`decode_socket_frame`] on its text, without scanning again.
+pub fn decode_envelope_frame(frame: &EnvelopeFrame) -> Result<SocketFrame, DecodeError> {
+    decode_checked(frame.as_str(), |_| frame.decode())
+}
+
+/// An ack that may not be sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AckError {
+    /// The encoded ack is [`MAX_ACK_BYTES`] (20 KB) or more: Slack would drop it or close the
+    /// socket.
+    #[error("the ack is {bytes} bytes; Slack accepts less than {MAX_ACK_BYTES}")]
+    TooLarge {
+        /// Its encoded size.
+        bytes: usize,
+    },
+    /// The envelope id is empty.
+    #[error("the ack has an empty envelope_id")]
+    EmptyEnvelopeId,
+    /// The ack could not be serialized (its payload is not valid JSON).
+    #[error("the ack cannot be encoded: {0}")]
+    Unencodable(String),
+}
+
+/// Encodes an ack, refusing (before anything is sent) one of [`MAX_ACK_BYTES`] or more.
+pub fn encode_ack(ack: &Ack) -> Result<String, AckError> {
+    if ack.envelope_id.is_empty() {
+        return Err(AckError::EmptyEnvelopeId);
+    }
+    let text = serde_json::to_string(ack).map_err(|e| AckError::Unencodable(e.to_string()))?;
+    if text.len() >= MAX_ACK_BYTES {
+        return Err(AckError::TooLarge { bytes: text.len() });
+    }
+    Ok(text)
+}

@@ -1,0 +1,304 @@
+//! One Socket Mode socket: `hello` (or `disconnect` `too_many_websockets` over the limit),
+//! envelopes, acks, `disconnect` warnings and refreshes, WebSocket pings both ways, faults.
+//!
+//! Like the RTM socket, a reader task ([`crate::wire::read_loop`]) feeds an actor that owns the
+//! write half and writes each wake-up's output at once.
+
+use super::SocketId;
+use crate::Shared;
+use crate::faults::RawFrame;
+use crate::record::CloseReason;
+use crate::wire::{
+    AbortOnDrop, CLOSE_WAIT, Inbound, Io, MAX_READ_FRAME, encode_frame_head, push_close, push_fragmented,
+    push_frame, read_loop, sleep_until, tick,
+};
+use bytes::Bytes;
+use fastwebsockets::{OpCode, Role};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncWriteExt, WriteHalf};
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+/// Slack's limit on a client frame (an ack): 20 KB; one of that size or more closes the socket
+/// (1009). Kept here, not taken from the client's crates.
+const MAX_ACK_FRAME: usize = 20 * 1024 - 1;
+/// Close code after `refresh_requested` and `link_disabled`, and over the socket limit.
+const CLOSE_NORMAL: u16 = 1000;
+
+/// What the handle and the delivery engine send to a socket.
+#[derive(Clone, Debug)]
+pub(crate) enum SmCmd {
+    /// An envelope frame.
+    Deliver(Bytes),
+    /// `disconnect` with this reason; then close after `close_after` (`None`: stay open).
+    Disconnect(String, Option<Duration>),
+    /// `warning` now, `refresh_requested` after the configured lead, then close.
+    Refresh,
+    Close(u16, String),
+    Drop,
+    Stall(bool),
+    Raw(RawFrame),
+    /// Answer the client's WebSocket pings (`false`: ignore them, as a broken server would).
+    AnswerPings(bool),
+    Shutdown,
+}
+
+#[derive(Deserialize)]
+struct AckIn {
+    envelope_id: Option<String>,
+    #[serde(default)]
+    payload: Option<serde_json::Value>,
+}
+
+/// Runs one Socket Mode socket until it ends, then records why.
+pub(crate) async fn run_socket(shared: Arc<Shared>, io: Io, debug_reconnects: bool) {
+    let (rd, wr) = tokio::io::split(io);
+    let (mut ws_read, _) = fastwebsockets::after_handshake_split(rd, tokio::io::sink(), Role::Server);
+    ws_read.set_auto_close(false);
+    ws_read.set_auto_pong(false);
+    ws_read.set_max_message_size(MAX_READ_FRAME);
+    let (in_tx, mut in_rx) = mpsc::channel(64);
+    let _reader = AbortOnDrop(tokio::spawn(read_loop(ws_read, in_tx, MAX_ACK_FRAME)));
+    let (tx, rx) = mpsc::channel(shared.config.queue_capacity);
+    let overflow = Arc::new(Notify::new());
+    let (id, admitted) = shared.sm_register(tx.clone(), overflow.clone(), debug_reconnects);
+    drop(tx);
+    let mut s = Socket {
+        shared: shared.clone(),
+        id,
+        wr: Some(wr),
+        out: Vec::with_capacity(4096),
+        stalled: false,
+        held: Vec::new(),
+        answer_pings: true,
+        refresh_at: None,
+        close_at: None,
+    };
+    let reason = if admitted.is_some() {
+        s.run(rx, &mut in_rx, overflow, debug_reconnects).await
+    } else {
+        // One socket over the limit: told why, then closed.
+        s.disconnect("too_many_websockets");
+        push_close(&mut s.out, CLOSE_NORMAL, "too many websockets");
+        s.finish(CloseReason::ServerClosed(CLOSE_NORMAL), &mut in_rx).await
+    };
+    tracing::debug!(socket = %id, ?reason, "Socket Mode socket closed");
+    shared.sm_unregister(id, reason);
+}
+
+struct Socket {
+    shared: Arc<Shared>,
+    id: SocketId,
+    wr: Option<WriteHalf<Io>>,
+    out: Vec<u8>,
+    stalled: bool,
+    held: Vec<Bytes>,
+    answer_pings: bool,
+    /// When `refresh_requested` is due (after a `warning`).
+    refresh_at: Option<Instant>,
+    /// When the server closes the socket (after `refresh_requested` or a `disconnect`).
+    close_at: Option<Instant>,
+}
+
+impl Socket {
+    async fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<SmCmd>,
+        in_rx: &mut mpsc::Receiver<Inbound>,
+        overflow: Arc<Notify>,
+        debug_reconnects: bool,
+    ) -> CloseReason {
+        let cfg = self.shared.config.socket_mode.clone();
+        let lifetime =
+            if debug_reconnects { Some(cfg.debug_reconnects_lifetime) } else { cfg.socket_lifetime };
+        let mut warning_at = lifetime.map(|l| Instant::now() + l.saturating_sub(cfg.warning_lead));
+        let mut ping = cfg.ping_interval.filter(|d| !d.is_zero()).map(|d| {
+            let mut i = tokio::time::interval_at(Instant::now() + d, d);
+            i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            i
+        });
+        let hello = self.shared.sm_hello(self.id, lifetime);
+        push_frame(&mut self.out, OpCode::Text, hello.as_bytes());
+        // Accepting envelopes only once `hello` is on its way.
+        self.shared.sm_accept(self.id);
+        loop {
+            if let Err(reason) = self.flush().await {
+                return reason;
+            }
+            let step = tokio::select! {
+                biased;
+                _ = overflow.notified() => Some(CloseReason::SlowConsumer),
+                cmd = rx.recv() => match cmd {
+                    None => Some(CloseReason::Shutdown),
+                    Some(cmd) => self.on_cmd(cmd),
+                },
+                msg = in_rx.recv(), if !self.stalled => match msg {
+                    None => Some(CloseReason::ClientGone("reader stopped".into())),
+                    Some(msg) => self.on_inbound(msg),
+                },
+                _ = tick(&mut ping), if !self.stalled => {
+                    push_frame(&mut self.out, OpCode::Ping, b"emulator");
+                    None
+                },
+                _ = sleep_until(warning_at), if warning_at.is_some() && !self.stalled => {
+                    warning_at = None;
+                    self.on_cmd(SmCmd::Refresh)
+                },
+                _ = sleep_until(self.refresh_at), if self.refresh_at.is_some() && !self.stalled => {
+                    self.refresh_at = None;
+                    self.disconnect("refresh_requested");
+                    self.close_at = Some(Instant::now() + cfg.refresh_grace);
+                    None
+                },
+                _ = sleep_until(self.close_at), if self.close_at.is_some() && !self.stalled => {
+                    push_close(&mut self.out, CLOSE_NORMAL, "");
+                    Some(CloseReason::ServerClosed(CLOSE_NORMAL))
+                },
+            };
+            if let Some(reason) = step {
+                return self.finish(reason, in_rx).await;
+            }
+        }
+    }
+
+    /// Sends `disconnect` and stops new envelopes coming to this socket.
+    fn disconnect(&mut self, reason: &str) {
+        let frame = self.shared.sm_disconnect_frame(self.id, reason);
+        push_frame(&mut self.out, OpCode::Text, frame.as_bytes());
+    }
+
+    fn on_cmd(&mut self, cmd: SmCmd) -> Option<CloseReason> {
+        match cmd {
+            SmCmd::Deliver(frame) => {
+                if self.stalled {
+                    if self.held.len() >= self.shared.config.queue_capacity {
+                        return Some(CloseReason::SlowConsumer);
+                    }
+                    self.held.push(frame);
+                } else {
+                    push_frame(&mut self.out, OpCode::Text, &frame);
+                }
+            }
+            SmCmd::Disconnect(reason, close_after) => {
+                self.disconnect(&reason);
+                if let Some(after) = close_after {
+                    self.close_at = Some(Instant::now() + after);
+                }
+            }
+            SmCmd::Refresh => {
+                if self.refresh_at.is_none() {
+                    self.disconnect("warning");
+                    self.refresh_at = Some(Instant::now() + self.shared.config.socket_mode.warning_lead);
+                }
+            }
+            SmCmd::Close(code, reason) => {
+                push_close(&mut self.out, code, &reason);
+                return Some(CloseReason::ServerClosed(code));
+            }
+            SmCmd::Drop => return Some(CloseReason::Dropped),
+            SmCmd::Stall(on) => {
+                self.stalled = on;
+                if !on {
+                    for f in std::mem::take(&mut self.held) {
+                        push_frame(&mut self.out, OpCode::Text, &f);
+                    }
+                }
+            }
+            SmCmd::Raw(frame) => match frame {
+                RawFrame::Text(b) => push_frame(&mut self.out, OpCode::Text, &b),
+                RawFrame::Binary(b) => push_frame(&mut self.out, OpCode::Binary, &b),
+                RawFrame::Ping(b) => push_frame(&mut self.out, OpCode::Ping, &b[..b.len().min(125)]),
+                RawFrame::Close(code, reason) => {
+                    push_close(&mut self.out, code, &reason);
+                    return Some(CloseReason::ServerClosed(code));
+                }
+                RawFrame::CutMidFrame(b) => {
+                    encode_frame_head(&mut self.out, OpCode::Text, b.len());
+                    self.out.extend_from_slice(&b[..b.len() / 2]);
+                    return Some(CloseReason::Dropped);
+                }
+                RawFrame::Fragmented { payload, chunk } => push_fragmented(&mut self.out, &payload, chunk),
+            },
+            SmCmd::AnswerPings(on) => self.answer_pings = on,
+            SmCmd::Shutdown => return Some(CloseReason::Shutdown),
+        }
+        None
+    }
+
+    fn on_inbound(&mut self, msg: Inbound) -> Option<CloseReason> {
+        match msg {
+            Inbound::Text(payload) => {
+                match serde_json::from_slice::<AckIn>(&payload) {
+                    Ok(AckIn { envelope_id: Some(id), payload }) => self.shared.sm_ack(self.id, &id, payload),
+                    _ => {
+                        tracing::debug!(socket = %self.id, len = payload.len(), "ignoring a client frame that is not an ack")
+                    }
+                }
+                None
+            }
+            Inbound::Binary(_) => None,
+            Inbound::Ping(payload) => {
+                self.shared.sm_update(self.id, |s| s.client_pings += 1);
+                if self.answer_pings {
+                    push_frame(&mut self.out, OpCode::Pong, &payload);
+                }
+                None
+            }
+            Inbound::Pong => {
+                self.shared.sm_update(self.id, |s| s.client_pongs += 1);
+                None
+            }
+            Inbound::Close(code) => {
+                push_close(&mut self.out, code.unwrap_or(1000), "");
+                Some(CloseReason::ClientClosed(code))
+            }
+            Inbound::TooLarge(n) => {
+                push_close(&mut self.out, 1009, "frame too large");
+                Some(CloseReason::FrameTooLarge(n))
+            }
+            Inbound::Protocol(code, why) => {
+                push_close(&mut self.out, code, "protocol error");
+                Some(CloseReason::ClientGone(why))
+            }
+            Inbound::Gone(why) => Some(CloseReason::ClientGone(why)),
+        }
+    }
+
+    /// Writes what is pending (unless dropping) and, for a server-initiated close, waits
+    /// briefly for the client's close frame.
+    async fn finish(&mut self, reason: CloseReason, in_rx: &mut mpsc::Receiver<Inbound>) -> CloseReason {
+        match reason {
+            CloseReason::Dropped if !self.out.is_empty() => {
+                // A cut mid-frame: write the partial frame, then drop.
+                let _ = self.flush().await;
+                return reason;
+            }
+            CloseReason::Dropped | CloseReason::SlowConsumer => return reason,
+            CloseReason::Shutdown => push_close(&mut self.out, 1001, "server shutting down"),
+            _ => {}
+        }
+        if self.flush().await.is_err() {
+            return reason;
+        }
+        if !matches!(reason, CloseReason::ClientClosed(_) | CloseReason::ClientGone(_)) {
+            let _ = tokio::time::timeout(CLOSE_WAIT, async {
+                while let Some(msg) = in_rx.recv().await {
+                    if matches!(msg, Inbound::Close(_) | Inbound::Gone(_) | Inbound::Protocol(..)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+        if let Some(wr) = self.wr.as_mut() {
+            let _ = wr.shutdown().await;
+        }
+        reason
+    }
+
+    async fn flush(&mut self) -> Result<(), CloseReason> {
+        crate::wire::write_out(&mut self.wr, &mut self.out, self.shared.config.write_timeout).await
+    }
+}

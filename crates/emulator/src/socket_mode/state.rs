@@ -1,0 +1,324 @@
+//! The Socket Mode part of the shared state: app tokens, tickets, open sockets, envelopes
+//! with their deliveries, acks, and the timers of ack deadlines and redeliveries.
+//!
+//! Every envelope goes through [`SmState::enqueue`] and [`SmState::dispatch`]: one open
+//! socket is chosen (round robin or random); with none open, the envelope waits in the queue
+//! until a socket says `hello`. An `events_api` delivery not acked in time is redelivered (new
+//! envelope id, same event id, `retry_attempt` + 1, `retry_reason` `timeout`), possibly on
+//! another socket, until the retries run out.
+
+use super::conn::SmCmd;
+use super::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo};
+use crate::config::{Dispatch, SocketModeConfig};
+use crate::faults::Rejection;
+use crate::record::{ConnectCall, Ring};
+use crate::workspace::{random_alnum, random_u64};
+use bytes::Bytes;
+use serde_json::json;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{Notify, mpsc};
+
+/// An app-level token the emulator issued.
+#[derive(Clone, Debug)]
+pub(crate) struct AppTokenRecord {
+    pub active: bool,
+    pub revoked: bool,
+    /// Has the `connections:write` scope.
+    pub connections_write: bool,
+}
+
+/// What a successful `apps.connections.open` issued.
+#[derive(Clone, Debug)]
+pub(crate) struct SmTicket {
+    pub expires: Instant,
+}
+
+/// An open socket.
+pub(crate) struct SmConn {
+    pub tx: mpsc::Sender<SmCmd>,
+    pub overflow: Arc<Notify>,
+    /// `hello` sent and no `disconnect` yet: envelopes may go to it.
+    pub accepting: bool,
+}
+
+/// A timer of the delivery engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// The ack deadline of this delivery.
+    AckDeadline(String),
+    /// Redeliver this envelope.
+    Redeliver(u64),
+}
+
+/// A delivery waiting for its ack.
+struct Pending {
+    seq: u64,
+    sent_at: Instant,
+    redeliver: bool,
+}
+
+pub(crate) struct SmState {
+    pub app_id: String,
+    /// The app has used Socket Mode (a successful `apps.connections.open`): workspace events
+    /// are made into envelopes from then on.
+    pub active: bool,
+    pub app_tokens: HashMap<String, AppTokenRecord>,
+    pub tickets: HashMap<String, SmTicket>,
+    pub conns: BTreeMap<SocketId, SmConn>,
+    pub infos: Ring<SocketInfo>,
+    pub next_socket: u64,
+    pub envelopes: Ring<EnvelopeRecord>,
+    pub acks: Ring<AckRecord>,
+    pub open_calls: Ring<ConnectCall>,
+    pub rejections: VecDeque<Rejection>,
+    pub rate_window: VecDeque<Instant>,
+    pub expired_attempts: u64,
+    queue: VecDeque<u64>,
+    pending: HashMap<String, Pending>,
+    timers: Vec<(Instant, Timer)>,
+    rr: u64,
+    next_seq: u64,
+    queue_cap: usize,
+}
+
+/// A new envelope id, shaped like Slack's (a UUID).
+fn envelope_id() -> String {
+    let (a, b) = (random_u64(), random_u64());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+impl SmState {
+    pub fn new(app_id: String, record_limit: usize) -> Self {
+        Self {
+            app_id,
+            active: false,
+            app_tokens: HashMap::new(),
+            tickets: HashMap::new(),
+            conns: BTreeMap::new(),
+            infos: Ring::new(record_limit),
+            next_socket: 0,
+            envelopes: Ring::new(record_limit),
+            acks: Ring::new(record_limit),
+            open_calls: Ring::new(record_limit),
+            rejections: VecDeque::new(),
+            rate_window: VecDeque::new(),
+            expired_attempts: 0,
+            queue: VecDeque::new(),
+            pending: HashMap::new(),
+            timers: Vec::new(),
+            rr: 0,
+            next_seq: 0,
+            queue_cap: record_limit,
+        }
+    }
+
+    /// Issues an app-level token (`xapp-1-<app id>-…`).
+    pub fn issue_app_token(&mut self, connections_write: bool) -> String {
+        let token = format!(
+            "xapp-1-{}-{:013}-{}",
+            self.app_id,
+            random_u64() % 10_000_000_000_000,
+            random_alnum(64).to_ascii_lowercase()
+        );
+        self.app_tokens
+            .insert(token.clone(), AppTokenRecord { active: true, revoked: false, connections_write });
+        token
+    }
+
+    /// How many sockets are open (refused ones never count).
+    pub fn open_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Makes an envelope and delivers it (or queues it). Returns its number.
+    pub fn enqueue(
+        &mut self,
+        config: &SocketModeConfig,
+        envelope_type: &str,
+        payload: serde_json::Value,
+        event_id: Option<String>,
+    ) -> u64 {
+        self.next_seq += 1;
+        let seq = self.next_seq;
+        self.envelopes.push(EnvelopeRecord {
+            seq,
+            envelope_type: envelope_type.to_owned(),
+            event_id,
+            payload,
+            created_at: Instant::now(),
+            attempts: Vec::new(),
+            acked: false,
+            gave_up: false,
+        });
+        self.dispatch(config, seq);
+        seq
+    }
+
+    /// Delivers an envelope to one accepting socket, or queues it when there is none.
+    pub fn dispatch(&mut self, config: &SocketModeConfig, seq: u64) {
+        let open: Vec<SocketId> = self.conns.iter().filter(|(_, c)| c.accepting).map(|(id, _)| *id).collect();
+        if open.is_empty() {
+            if self.queue.len() >= self.queue_cap {
+                self.queue.pop_front();
+            }
+            self.queue.push_back(seq);
+            return;
+        }
+        let pick = match config.dispatch {
+            Dispatch::RoundRobin => {
+                self.rr = self.rr.wrapping_add(1);
+                (self.rr as usize) % open.len()
+            }
+            Dispatch::Random => (random_u64() as usize) % open.len(),
+        };
+        let socket = open[pick];
+        let Some(record) = self.envelopes.iter_mut().rev().find(|r| r.seq == seq) else { return };
+        let retry_attempt = record.attempts.len() as u32;
+        let id = envelope_id();
+        let accepts_response_payload = record.envelope_type != "events_api";
+        let frame = json!({
+            "envelope_id": id,
+            "payload": record.payload,
+            "type": record.envelope_type,
+            "accepts_response_payload": accepts_response_payload,
+            "retry_attempt": retry_attempt,
+            "retry_reason": if retry_attempt == 0 { "" } else { "timeout" },
+        });
+        let now = Instant::now();
+        record.attempts.push(DeliveryAttempt {
+            envelope_id: id.clone(),
+            retry_attempt,
+            socket,
+            sent_at: now,
+            acked_at: None,
+        });
+        let redeliver = record.envelope_type == "events_api";
+        if let Some(conn) = self.conns.get(&socket) {
+            match conn.tx.try_send(SmCmd::Deliver(Bytes::from(frame.to_string()))) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => conn.overflow.notify_one(),
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
+        }
+        self.pending.insert(id.clone(), Pending { seq, sent_at: now, redeliver });
+        self.timers.push((now + config.ack_timeout, Timer::AckDeadline(id)));
+    }
+
+    /// A socket said `hello`: it accepts envelopes; the queued ones go out.
+    pub fn accept(&mut self, config: &SocketModeConfig, socket: SocketId) {
+        if let Some(c) = self.conns.get_mut(&socket) {
+            c.accepting = true;
+        }
+        while let Some(seq) = self.queue.pop_front() {
+            self.dispatch(config, seq);
+        }
+    }
+
+    /// Records an ack.
+    pub fn on_ack(&mut self, socket: SocketId, envelope_id: &str, payload: Option<serde_json::Value>) {
+        let now = Instant::now();
+        let pending = self.pending.remove(envelope_id);
+        let late = pending.is_none();
+        let seq = pending.as_ref().map(|p| p.seq);
+        let mut delay = pending.map(|p| now.duration_since(p.sent_at));
+        let found = self.envelopes.iter_mut().rev().find(|r| match seq {
+            Some(seq) => r.seq == seq,
+            None => r.attempts.iter().any(|a| a.envelope_id == envelope_id),
+        });
+        if let Some(record) = found {
+            record.acked = true;
+            if let Some(a) = record.attempts.iter_mut().find(|a| a.envelope_id == envelope_id) {
+                a.acked_at.get_or_insert(now);
+                delay.get_or_insert(now.duration_since(a.sent_at));
+            }
+        }
+        let late = late && delay.is_some();
+        self.acks.push(AckRecord {
+            envelope_id: envelope_id.to_owned(),
+            socket,
+            at: now,
+            delay,
+            late,
+            payload,
+        });
+    }
+
+    /// The earliest timer, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.iter().map(|(at, _)| *at).min()
+    }
+
+    /// Fires the timers due at `now`: missed ack deadlines schedule redeliveries; due
+    /// redeliveries are dispatched.
+    pub fn fire_timers(&mut self, config: &SocketModeConfig, now: Instant) {
+        let (due, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.timers).into_iter().partition(|(at, _)| *at <= now);
+        self.timers = rest;
+        for (_, timer) in due {
+            match timer {
+                Timer::AckDeadline(id) => {
+                    let Some(p) = self.pending.remove(&id) else { continue };
+                    if !p.redeliver {
+                        continue;
+                    }
+                    let Some(record) = self.envelopes.iter_mut().rev().find(|r| r.seq == p.seq) else {
+                        continue;
+                    };
+                    let retries_done = record.attempts.len().saturating_sub(1);
+                    match config.retry_delays.get(retries_done) {
+                        Some(delay) if !record.acked => {
+                            self.timers.push((now + *delay, Timer::Redeliver(p.seq)));
+                        }
+                        Some(_) => {}
+                        None => record.gave_up = !record.acked,
+                    }
+                }
+                Timer::Redeliver(seq) => self.dispatch(config, seq),
+            }
+        }
+    }
+}
+
+/// `Some(event_id)`: a new Events API event id (`Ev…`).
+pub(crate) fn event_id() -> String {
+    format!("Ev{}", random_alnum(10).to_ascii_uppercase())
+}
+
+/// The `event_callback` wrapper of an `events_api` payload.
+pub(crate) fn event_callback(
+    team_id: &str,
+    app_id: &str,
+    bot_user: &str,
+    event_id: &str,
+    event: serde_json::Value,
+) -> serde_json::Value {
+    let event_time =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    json!({
+        "token": "emulatorverificationtoken",
+        "team_id": team_id,
+        "api_app_id": app_id,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": event_time,
+        "authorizations": [{
+            "enterprise_id": null,
+            "team_id": team_id,
+            "user_id": bot_user,
+            "is_bot": true,
+            "is_enterprise_install": false
+        }],
+        "is_ext_shared_channel": false,
+        "event_context": format!("4-{}", random_alnum(40)),
+    })
+}

@@ -1,0 +1,180 @@
+//! The light top-level scan shared by RTM events ([`crate::EventFrame`]) and Socket Mode
+//! frames ([`crate::socket_mode::EnvelopeFrame`]): finds the plain string values of a few
+//! top-level keys of a JSON object without parsing it, so a frame can be routed (and an
+//! envelope acknowledged) before, or without, a full decode.
+//!
+//! It tracks nesting and strings only, and stops as soon as every wanted key is found. It is
+//! never trusted for validity: serde still parses the whole frame when it is decoded.
+
+/// What a scan of the top-level object found.
+pub(crate) enum Scan<'a, const N: usize> {
+    /// The object was read up to its end, or up to the last wanted key: each wanted key's
+    /// value (the first occurrence, `None` when absent), and whether the `flag` key was seen
+    /// (only meaningful when the scan reached the end of the object).
+    Found { values: [Option<&'a str>; N], flag: bool },
+    /// Not an object, malformed text, or a wanted key whose value is not a plain string
+    /// without escapes: let serde read it.
+    Unsure,
+}
+
+/// Scans the top-level object in `bytes` for the string values of `keys`, noting whether the
+/// key `flag` appears (unescaped).
+pub(crate) fn top_level_strings<'a, const N: usize>(
+    bytes: &'a [u8],
+    keys: [&[u8]; N],
+    flag: &[u8],
+) -> Scan<'a, N> {
+    let mut values: [Option<&'a str>; N] = [None; N];
+    let mut missing = N;
+    let mut i = 0;
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'{') {
+        return Scan::Unsure;
+    }
+    i += 1;
+    let mut depth = 1usize;
+    let mut expect_key = true;
+    let mut flag_seen = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                // Find the end of the string, jumping from quote/backslash to quote/backslash.
+                let start = i + 1;
+                let mut j = start;
+                let mut escaped = false;
+                loop {
+                    j = find_quote_or_backslash(bytes, j);
+                    match bytes.get(j) {
+                        Some(b'"') => break,
+                        Some(_) => {
+                            escaped = true;
+                            j += 2;
+                        }
+                        None => return Scan::Unsure,
+                    }
+                }
+                if depth == 1 && expect_key {
+                    let key = &bytes[start..j];
+                    if let Some(k) = keys.iter().position(|k| *k == key) {
+                        let Some((value, end)) = string_value(bytes, j + 1) else { return Scan::Unsure };
+                        if values[k].is_none() {
+                            values[k] = Some(value);
+                            missing -= 1;
+                            if missing == 0 {
+                                return Scan::Found { values, flag: flag_seen };
+                            }
+                        }
+                        // Resume after the value's closing quote, as after any value.
+                        i = end + 1;
+                        expect_key = false;
+                        continue;
+                    }
+                    if key == flag && !escaped {
+                        flag_seen = true;
+                    }
+                    expect_key = false;
+                }
+                i = j + 1;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Scan::Found { values, flag: flag_seen };
+                }
+            }
+            b',' if depth == 1 => expect_key = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    Scan::Unsure
+}
+
+/// The index of the first `"` or `\\` at or after `from` (or `bytes.len()`), eight bytes at a
+/// time: string contents are most of a frame, and this is the scan's hot loop.
+pub(crate) fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let matches = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS
+    };
+    let mut i = from;
+    while i + 8 <= bytes.len() {
+        let mut chunk = [0u8; 8];
+        chunk.copy_from_slice(&bytes[i..i + 8]);
+        let word = u64::from_le_bytes(chunk);
+        let hits = matches(word, b'"') | matches(word, b'\\');
+        if hits != 0 {
+            return i + (hits.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\\' {
+        i += 1;
+    }
+    i
+}
+
+/// Reads `: "value"` after a key; only a plain string without escapes is taken. Returns the
+/// value and the index of its closing quote.
+fn string_value(bytes: &[u8], mut i: usize) -> Option<(&str, usize)> {
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if bytes.get(i) != Some(&b'"') {
+        return None;
+    }
+    let start = i + 1;
+    let len = bytes[start..].iter().position(|&b| b == b'"' || b == b'\\')?;
+    if bytes[start + len] != b'"' {
+        return None;
+    }
+    let value = std::str::from_utf8(&bytes[start..start + len]).ok()?;
+    Some((value, start + len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan2(text: &str) -> Option<[Option<&str>; 2]> {
+        match top_level_strings(text.as_bytes(), [b"type", b"envelope_id"], b"") {
+            Scan::Found { values, .. } => Some(values),
+            Scan::Unsure => None,
+        }
+    }
+
+    #[test]
+    fn finds_several_keys_at_the_top_level_only() {
+        let text = r#"{"envelope_id":"e-1","payload":{"type":"event_callback","envelope_id":"x"},"type":"events_api"}"#;
+        assert_eq!(scan2(text), Some([Some("events_api"), Some("e-1")]));
+        assert_eq!(scan2(r#"{"type":"hello","n":[1,{"envelope_id":"x"}]}"#), Some([Some("hello"), None]));
+        assert_eq!(
+            scan2(r#"{"a":"\"type\"","type" : "t" , "envelope_id":"e"}"#),
+            Some([Some("t"), Some("e")])
+        );
+        // First occurrence wins.
+        assert_eq!(scan2(r#"{"type":"a","type":"b","envelope_id":"e"}"#), Some([Some("a"), Some("e")]));
+    }
+
+    #[test]
+    fn unsure_on_escapes_non_strings_and_malformed_text() {
+        assert_eq!(scan2(r#"{"envelope_id":"e\u0031","type":"t"}"#), None);
+        assert_eq!(scan2(r#"{"envelope_id":1,"type":"t"}"#), None);
+        assert_eq!(scan2(r#"["type","t"]"#), None);
+        assert_eq!(scan2(r#"{"type":"t","envelope_id":"#), None);
+        assert_eq!(scan2(r#"{"a":"unterminated"#), None);
+    }
+}
