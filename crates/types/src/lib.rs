@@ -12,6 +12,8 @@
 //!   [`Event::from_json`], which never fails on valid JSON of any shape; [`EventFrame`] keeps a
 //!   frame with its already-found type, to route it first and decode it later in one pass.
 //! - [`client`]: the messages a client sends ([`ClientMessage`]) with their limits.
+//! - [`web`]: arguments and answers of the Web API calls a real-time bot makes
+//!   (`chat.postMessage`, `conversations.history`, `views.open`, …).
 //!
 //! ```
 //! use slack_rtm_types::Event;
@@ -33,6 +35,7 @@ pub mod event;
 pub mod ids;
 mod raw;
 mod token;
+pub mod web;
 
 pub use client::{ClientMessage, ClientMessageError, OutgoingMessage};
 pub use connect::{ConnectOptions, Connected, SelfInfo, TeamInfo};
