@@ -9,6 +9,8 @@
 //!   socket URL), always carrying Slack's `x-slack-req-id`.
 //! - [`decode_event`] / [`encode_client_message`]: RTM text frames; [`decode_event_frame`]
 //!   decodes a frame already scanned for its type ([`EventFrame`]) without scanning again.
+//! - [`web`]: every other Web API method — request building, answer parsing, the retry rules
+//!   (reads vs writes) and Slack's rate-limit tiers, all sans-IO.
 //! - [`HttpTransport`]: the one trait an HTTP client implements to be used by every layer above;
 //!   closures implement it, so another runtime plugs in with a few lines.
 //!
@@ -33,10 +35,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod answer;
 mod frame;
 mod request;
 mod response;
 mod transport;
+pub mod web;
 
 pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,

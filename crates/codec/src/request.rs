@@ -108,6 +108,25 @@ pub enum BuildError {
     /// The token is empty or not a valid header value.
     #[error("the token is empty or contains characters not allowed in an HTTP header")]
     InvalidToken,
+    /// A Web API method name that is empty or has characters other than letters, digits, `.`
+    /// and `_`.
+    #[error("invalid Web API method name {0:?}: use letters, digits, `.` and `_` (e.g. chat.postMessage)")]
+    InvalidMethod(String),
+    /// Arguments that cannot be sent (not a JSON object, or not serializable).
+    #[error("invalid Web API arguments: {0}")]
+    InvalidArgs(String),
+}
+
+/// The `Authorization: Bearer` value for a token, marked sensitive so `http`'s `Debug` hides
+/// it. The one place a token is read.
+pub(crate) fn bearer(token: &Token) -> Result<HeaderValue, BuildError> {
+    if token.is_empty() {
+        return Err(BuildError::InvalidToken);
+    }
+    let mut auth = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
+        .map_err(|_| BuildError::InvalidToken)?;
+    auth.set_sensitive(true);
+    Ok(auth)
 }
 
 /// Everything needed to call `rtm.connect` and judge its answer, except the token.
@@ -142,12 +161,7 @@ impl ConnectConfig {
     /// Builds the `rtm.connect` request. The token goes only in `Authorization: Bearer`, marked
     /// sensitive so `http`'s `Debug` hides it.
     pub fn build_request(&self, token: &Token) -> Result<Request<Vec<u8>>, BuildError> {
-        if token.is_empty() {
-            return Err(BuildError::InvalidToken);
-        }
-        let mut auth = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| BuildError::InvalidToken)?;
-        auth.set_sensitive(true);
+        let auth = bearer(token)?;
         let url = self.api_base.method_url("rtm.connect");
         let builder = Request::builder()
             .header(AUTHORIZATION, auth)
