@@ -88,10 +88,14 @@
 mod builder;
 mod client;
 mod error;
+mod gap;
+pub mod web;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
 pub use error::{Error, ErrorKind};
+pub use gap::{GapRefill, Refill};
+pub use web::{Pages, PostMessageCall, WebCallError, WebClient, WebResponse};
 
 pub use slack_rtm_codec as codec;
 pub use slack_rtm_codec::{
