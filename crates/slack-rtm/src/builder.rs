@@ -263,7 +263,8 @@ impl ClientBuilder {
         session.connect = self.connect_config()?;
         let transport = self.http_transport()?;
         let tls = self.effective_tls()?;
-        let web = WebClient::unchecked(transport.clone(), self.token.clone(), session.connect.api_base.clone());
+        let web =
+            WebClient::unchecked(transport.clone(), self.token.clone(), session.connect.api_base.clone());
         crate::client::start(crate::client::StartConfig {
             web,
             token: self.token,

@@ -87,7 +87,9 @@ impl Seen {
 fn is_change(m: &Message) -> bool {
     matches!(
         m.subtype,
-        Some(MessageSubtype::MessageChanged | MessageSubtype::MessageDeleted | MessageSubtype::MessageReplied)
+        Some(
+            MessageSubtype::MessageChanged | MessageSubtype::MessageDeleted | MessageSubtype::MessageReplied
+        )
     )
 }
 
@@ -155,7 +157,14 @@ impl GapRefill {
             .map(|(c, seen)| (c.clone(), seen.newest.clone().unwrap_or_else(|| fallback.clone())))
             .collect();
         pending.sort_by(|a, b| a.0.cmp(&b.0));
-        Refill { tracker: self, web: web.clone(), pending, ready: VecDeque::new(), fetched: false, truncated: false }
+        Refill {
+            tracker: self,
+            web: web.clone(),
+            pending,
+            ready: VecDeque::new(),
+            fetched: false,
+            truncated: false,
+        }
     }
 }
 
@@ -234,7 +243,12 @@ mod tests {
     use super::*;
 
     fn msg(channel: &str, ts: &str) -> Message {
-        Message { channel: Some(channel.into()), ts: Some(ts.into()), text: Some("x".into()), ..Message::default() }
+        Message {
+            channel: Some(channel.into()),
+            ts: Some(ts.into()),
+            text: Some("x".into()),
+            ..Message::default()
+        }
     }
 
     #[test]

@@ -1,20 +1,24 @@
 //! Typed helpers over [`WebClient::call`].
 
 use super::{Pages, WebCallError, WebClient};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use slack_rtm_types::web::{
-    AuthTestResponse, ConversationInfoResponse, DeleteMessage, DeleteMessageResponse, HistoryQuery, PostEphemeral,
-    PostEphemeralResponse, PostMessage, PostMessageResponse, Reaction, RepliesQuery, UpdateMessage,
-    UpdateMessageResponse, UserInfoResponse, ViewResponse, ViewsOpen, ViewsUpdate,
+    AuthTestResponse, ConversationInfoResponse, DeleteMessage, DeleteMessageResponse, HistoryQuery,
+    PostEphemeral, PostEphemeralResponse, PostMessage, PostMessageResponse, Reaction, RepliesQuery,
+    UpdateMessage, UpdateMessageResponse, UserInfoResponse, ViewResponse, ViewsOpen, ViewsUpdate,
 };
 use slack_rtm_types::{ChannelId, Ts, UserId};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 impl WebClient {
-    async fn typed<T: DeserializeOwned>(&self, method: &str, args: impl Serialize) -> Result<T, WebCallError> {
+    async fn typed<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        args: impl Serialize,
+    ) -> Result<T, WebCallError> {
         Ok(self.call(method, args).await?.parse()?)
     }
 
@@ -33,7 +37,10 @@ impl WebClient {
     }
 
     /// `chat.update`.
-    pub async fn update_message(&self, update: &UpdateMessage) -> Result<UpdateMessageResponse, WebCallError> {
+    pub async fn update_message(
+        &self,
+        update: &UpdateMessage,
+    ) -> Result<UpdateMessageResponse, WebCallError> {
         self.typed("chat.update", update).await
     }
 
@@ -47,7 +54,10 @@ impl WebClient {
     }
 
     /// `chat.postEphemeral`: a message only `user` sees.
-    pub async fn post_ephemeral(&self, message: &PostEphemeral) -> Result<PostEphemeralResponse, WebCallError> {
+    pub async fn post_ephemeral(
+        &self,
+        message: &PostEphemeral,
+    ) -> Result<PostEphemeralResponse, WebCallError> {
         self.typed("chat.postEphemeral", message).await
     }
 
@@ -103,7 +113,11 @@ impl WebClient {
     }
 
     /// `views.open`: opens a modal for an interaction's `trigger_id` (valid 3 s, once).
-    pub async fn open_view(&self, trigger_id: impl Into<String>, view: Value) -> Result<ViewResponse, WebCallError> {
+    pub async fn open_view(
+        &self,
+        trigger_id: impl Into<String>,
+        view: Value,
+    ) -> Result<ViewResponse, WebCallError> {
         self.typed("views.open", ViewsOpen { trigger_id: trigger_id.into(), view }).await
     }
 

@@ -12,8 +12,8 @@ pub use pager::Pages;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use slack_rtm_codec::web::{
-    BodyEncoding, Decision, Failure, RateLimiter, RetryPolicy, body_encoding, build_web_request_as, check_method,
-    parse_web_response, to_args,
+    BodyEncoding, Decision, Failure, RateLimiter, RetryPolicy, body_encoding, build_web_request_as,
+    check_method, parse_web_response, to_args,
 };
 use slack_rtm_codec::{ApiBase, BoxError, DynHttpTransport};
 use slack_rtm_types::{Token, TokenKind};
@@ -158,7 +158,11 @@ impl WebClient {
 
     /// [`WebClient::call`] with a JSON body, whatever the method (for methods this version
     /// does not know to accept JSON).
-    pub async fn call_json(&self, method: &str, args: Map<String, Value>) -> Result<WebResponse, WebCallError> {
+    pub async fn call_json(
+        &self,
+        method: &str,
+        args: Map<String, Value>,
+    ) -> Result<WebResponse, WebCallError> {
         self.call_with(method, args, BodyEncoding::Json).await
     }
 
@@ -189,7 +193,8 @@ impl WebClient {
         let mut retry = self.inner.retry.start(method);
         loop {
             self.wait_for_slot(method, channel.as_deref()).await;
-            let request = build_web_request_as(&self.inner.api_base, &self.inner.token, method, &args, encoding)?;
+            let request =
+                build_web_request_as(&self.inner.api_base, &self.inner.token, method, &args, encoding)?;
             let (decision, error) = match self.inner.transport.send_boxed(request).await {
                 Ok(response) => match parse_web_response(method, &response) {
                     Ok(answer) => {
