@@ -9,7 +9,7 @@
 //! `ts`/`event_ts` (from the workspace clock, so every event is unique and increasing) and the
 //! tail of `client_msg_id`. The emulator is never the bottleneck of a benchmark.
 
-use crate::socket::encode_frame_head;
+use crate::wire::encode_frame_head;
 use crate::workspace::TsClock;
 use fastwebsockets::OpCode;
 use serde::Serialize;

@@ -1,132 +1,43 @@
 //! The RTM socket: upgrade, `hello`, client messages, fan-out, faults.
 //!
-//! Each connection has two tasks. The *reader* owns the read half and does nothing but read
-//! frames (fastwebsockets' `read_frame` is not cancel-safe, so it is never raced in a
-//! `select!`) and pass them through a small bounded channel. The *actor* owns the write half
+//! Each connection has two tasks: the reader ([`crate::wire::read_loop`]) and the *actor*, which owns the write half
 //! and all per-connection state; it waits (in a `select!` over cancel-safe channel receives and
 //! timers only) for client frames, commands from the handle and other connections, and timers.
 //! Output is appended to one buffer as complete WebSocket frames and written with a single
 //! `write_all` + `flush` per wake-up, so bursts are batched into few system calls.
-//!
-//! Server frames are never masked, so the actor encodes them itself ([`encode_frame_head`]),
-//! which also lets faults send frames a correct library would refuse (invalid UTF-8 text).
+
+mod client;
+
+pub(crate) use client::{MessageEventOut, PostError};
 
 use crate::faults::{Cmd, RawFrame, ReplyFault};
 use crate::record::{CloseReason, ConnId, FrameKind};
-use crate::workspace::format_message_text;
+use crate::wire::{
+    AbortOnDrop, CLOSE_WAIT, Inbound, Io, MAX_READ_FRAME, encode_frame_head, push_close, push_fragmented,
+    push_frame, read_loop, sleep_until, tick,
+};
 use crate::{Admission, Shared};
 use bytes::Bytes;
-use fastwebsockets::{OpCode, Role, WebSocketError, WebSocketRead};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use std::borrow::Cow;
+use fastwebsockets::{OpCode, Role};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, WriteHalf};
 use tokio::sync::{Notify, mpsc};
-use tokio::task::JoinHandle;
 
-/// Slack's documented limit on a client message frame (16 KB): kept here, not taken from the
-/// client's crates, so the emulator checks the client instead of agreeing with it.
 const MAX_FRAME_BYTES: usize = 16 * 1024;
 
-type Io = TokioIo<Upgraded>;
-
-/// Largest single frame the reader accepts before failing (frames over 16 KB but under this are
-/// read whole so their size can be reported, then the connection is closed).
-const MAX_READ_FRAME: usize = 1 << 20;
-/// How long to wait for the client's close frame after sending ours.
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// Window over which send-rate refusals are counted for the disconnect.
-const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
+pub(super) const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
 /// Events written per blast chunk.
 const BLAST_CHUNK: u64 = 512;
 /// Most ids of one `presence_query` that are answered.
-const MAX_QUERY_IDS: usize = 500;
+pub(super) const MAX_QUERY_IDS: usize = 500;
 
 static HELLO: &[u8] = br#"{"type":"hello"}"#;
 static GOODBYE: &[u8] = br#"{"type":"goodbye"}"#;
 static MIGRATION: &[u8] = br#"{"type":"team_migration_started"}"#;
 static EXPIRED: &[u8] = br#"{"type":"error","error":{"code":1,"msg":"Socket URL has expired"}}"#;
-
-/// Appends a server (unmasked, final) frame header for a payload of `len` bytes.
-pub(crate) fn encode_frame_head(out: &mut Vec<u8>, opcode: OpCode, len: usize) {
-    out.push(0x80 | opcode as u8);
-    if len < 126 {
-        out.push(len as u8);
-    } else if len <= usize::from(u16::MAX) {
-        out.push(126);
-        out.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        out.push(127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-}
-
-fn push_frame(out: &mut Vec<u8>, opcode: OpCode, payload: &[u8]) {
-    encode_frame_head(out, opcode, payload.len());
-    out.extend_from_slice(payload);
-}
-
-/// A text message as a first frame plus continuation frames of at most `chunk` bytes.
-fn push_fragmented(out: &mut Vec<u8>, payload: &[u8], chunk: usize) {
-    let mut parts = payload.chunks(chunk.max(1)).peekable();
-    let mut first = true;
-    if payload.is_empty() {
-        push_frame(out, OpCode::Text, payload);
-        return;
-    }
-    while let Some(part) = parts.next() {
-        let opcode = if first { OpCode::Text } else { OpCode::Continuation };
-        let fin = parts.peek().is_none();
-        let start = out.len();
-        encode_frame_head(out, opcode, part.len());
-        if !fin {
-            // Clear FIN (encode_frame_head always sets it).
-            out[start] &= 0x7f;
-        }
-        out.extend_from_slice(part);
-        first = false;
-    }
-}
-
-fn push_close(out: &mut Vec<u8>, code: u16, reason: &str) {
-    // A close reason is at most 123 bytes; cut on a character boundary.
-    let mut cut = reason.len().min(123);
-    while !reason.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let reason = &reason.as_bytes()[..cut];
-    let mut payload = Vec::with_capacity(2 + reason.len());
-    payload.extend_from_slice(&code.to_be_bytes());
-    payload.extend_from_slice(reason);
-    push_frame(out, OpCode::Close, &payload);
-}
-
-/// Aborts a task when dropped (the reader dies with its actor, even when the actor is aborted).
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// What the reader passes to the actor.
-enum Inbound {
-    Text(Bytes),
-    Binary(Bytes),
-    Ping(Bytes),
-    Pong,
-    Close(Option<u16>),
-    TooLarge(usize),
-    /// A protocol violation: close with this code.
-    Protocol(u16, String),
-    Gone(String),
-}
 
 /// Answers an upgraded connection whose socket URL was unknown, reused or expired: an `error`
 /// event with code 1, then a close.
@@ -158,7 +69,7 @@ pub(crate) async fn run_connection(shared: Arc<Shared>, io: Io, admission: Admis
     ws_read.set_auto_pong(false);
     ws_read.set_max_message_size(MAX_READ_FRAME);
     let (in_tx, in_rx) = mpsc::channel(64);
-    let _reader = AbortOnDrop(tokio::spawn(read_loop(ws_read, in_tx)));
+    let _reader = AbortOnDrop(tokio::spawn(read_loop(ws_read, in_tx, MAX_FRAME_BYTES)));
 
     let (tx, rx) = mpsc::channel(shared.config.queue_capacity);
     let overflow = Arc::new(Notify::new());
@@ -171,155 +82,14 @@ pub(crate) async fn run_connection(shared: Arc<Shared>, io: Io, admission: Admis
     shared.unregister(id, reason);
 }
 
-async fn read_loop(mut rd: WebSocketRead<ReadHalf<Io>>, tx: mpsc::Sender<Inbound>) {
-    let mut fragments: Option<(OpCode, Vec<u8>)> = None;
-    let mut no_send = |_frame| std::future::ready(Ok::<(), std::io::Error>(()));
-    loop {
-        let frame = match rd.read_frame(&mut no_send).await {
-            Ok(frame) => frame,
-            Err(e) => {
-                let msg = match e {
-                    WebSocketError::FrameTooLarge => Inbound::TooLarge(MAX_READ_FRAME),
-                    WebSocketError::InvalidUTF8 => Inbound::Protocol(1007, "invalid UTF-8".into()),
-                    WebSocketError::UnexpectedEOF => Inbound::Gone("EOF without a close frame".into()),
-                    WebSocketError::IoError(e) => Inbound::Gone(format!("I/O error: {e}")),
-                    other => Inbound::Protocol(1002, other.to_string()),
-                };
-                let _ = tx.send(msg).await;
-                return;
-            }
-        };
-        let payload_len = frame.payload.len();
-        let msg = match frame.opcode {
-            OpCode::Text | OpCode::Binary if frame.fin => {
-                if fragments.is_some() {
-                    Inbound::Protocol(1002, "a new message inside a fragmented one".into())
-                } else if payload_len > MAX_FRAME_BYTES {
-                    Inbound::TooLarge(payload_len)
-                } else {
-                    data_message(frame.opcode, payload_bytes(frame.payload))
-                }
-            }
-            OpCode::Text | OpCode::Binary => {
-                if fragments.is_some() {
-                    Inbound::Protocol(1002, "a new message inside a fragmented one".into())
-                } else if payload_len > MAX_FRAME_BYTES {
-                    Inbound::TooLarge(payload_len)
-                } else {
-                    fragments = Some((frame.opcode, frame.payload.to_vec()));
-                    continue;
-                }
-            }
-            OpCode::Continuation => match fragments.as_mut() {
-                None => Inbound::Protocol(1002, "a continuation frame without a message".into()),
-                Some((_, buf)) if buf.len() + payload_len > MAX_FRAME_BYTES => {
-                    Inbound::TooLarge(buf.len() + payload_len)
-                }
-                Some((_, buf)) => {
-                    buf.extend_from_slice(&frame.payload);
-                    if !frame.fin {
-                        continue;
-                    }
-                    match fragments.take() {
-                        Some((OpCode::Text, buf)) if std::str::from_utf8(&buf).is_err() => {
-                            Inbound::Protocol(1007, "invalid UTF-8".into())
-                        }
-                        Some((op, buf)) => data_message(op, Bytes::from(buf)),
-                        None => continue,
-                    }
-                }
-            },
-            OpCode::Ping => Inbound::Ping(payload_bytes(frame.payload)),
-            OpCode::Pong => Inbound::Pong,
-            OpCode::Close => {
-                let code =
-                    (payload_len >= 2).then(|| u16::from_be_bytes([frame.payload[0], frame.payload[1]]));
-                Inbound::Close(code)
-            }
-        };
-        let last = matches!(
-            msg,
-            Inbound::Close(_) | Inbound::TooLarge(_) | Inbound::Protocol(..) | Inbound::Gone(_)
-        );
-        if tx.send(msg).await.is_err() || last {
-            return;
-        }
-    }
-}
-
-fn data_message(opcode: OpCode, payload: Bytes) -> Inbound {
-    if opcode == OpCode::Text { Inbound::Text(payload) } else { Inbound::Binary(payload) }
-}
-
-fn payload_bytes(p: fastwebsockets::Payload<'_>) -> Bytes {
-    match p {
-        fastwebsockets::Payload::Bytes(b) => b.freeze(),
-        fastwebsockets::Payload::Owned(v) => Bytes::from(v),
-        other => Bytes::copy_from_slice(&other),
-    }
-}
-
-/// A client frame, decoded without copying the strings that need no unescaping.
-#[derive(Deserialize)]
-struct ClientFrame<'a> {
-    #[serde(borrow, default)]
-    id: Option<&'a RawValue>,
-    #[serde(rename = "type", borrow, default)]
-    kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    channel: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    text: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    thread_ts: Option<Cow<'a, str>>,
-    #[serde(default)]
-    ids: Option<Vec<String>>,
-}
-
-#[derive(Serialize)]
-struct AckOut<'a> {
-    ok: bool,
-    reply_to: &'a RawValue,
-    ts: &'a str,
-    text: &'a str,
-}
-
-#[derive(Serialize)]
-struct ErrorReplyOut<'a> {
-    ok: bool,
-    reply_to: &'a RawValue,
-    error: ErrorBody<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    code: i64,
-    msg: &'a str,
-}
-
-/// The `message` event delivered to other connections.
-#[derive(Serialize)]
-pub(crate) struct MessageEventOut<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub channel: &'a str,
-    pub user: &'a str,
-    pub text: &'a str,
-    pub ts: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thread_ts: Option<&'a str>,
-    pub team: &'a str,
-    pub event_ts: &'a str,
-}
-
-enum FaultState {
+pub(super) enum FaultState {
     None,
     Withhold(u32),
     Delay(Duration),
     Reverse(u32, Vec<Bytes>),
 }
 
-struct Conn {
+pub(super) struct Conn {
     shared: Arc<Shared>,
     id: ConnId,
     admission: Admission,
@@ -666,211 +436,5 @@ impl Conn {
             }
             Inbound::Gone(why) => Some(CloseReason::ClientGone(why)),
         }
-    }
-
-    fn on_client_message(&mut self, payload: &[u8]) -> Option<CloseReason> {
-        let Ok(frame) = serde_json::from_slice::<ClientFrame<'_>>(payload) else {
-            tracing::debug!(conn = %self.id, len = payload.len(), "ignoring an undecodable client frame");
-            return None;
-        };
-        match frame.kind.as_deref() {
-            Some("message") => self.on_message(&frame),
-            Some("ping") => {
-                self.on_ping(payload, frame.id);
-                None
-            }
-            Some("typing") => {
-                self.on_typing(&frame);
-                None
-            }
-            Some("presence_sub") => {
-                self.on_presence(frame.ids.unwrap_or_default(), true);
-                None
-            }
-            Some("presence_query") => {
-                self.on_presence(frame.ids.unwrap_or_default(), false);
-                None
-            }
-            _ => None,
-        }
-    }
-
-    fn reply(&mut self, bytes: Bytes) {
-        match &mut self.fault {
-            FaultState::None => push_frame(&mut self.out, OpCode::Text, &bytes),
-            FaultState::Withhold(n) => {
-                self.withheld.push(bytes);
-                *n -= 1;
-                if *n == 0 {
-                    self.fault = FaultState::None;
-                }
-            }
-            FaultState::Delay(d) => {
-                let (d, tx) = (*d, self.self_tx.clone());
-                tokio::spawn(async move {
-                    tokio::time::sleep(d).await;
-                    if let Some(tx) = tx.upgrade() {
-                        let _ = tx.send(Cmd::DelayedReply(bytes)).await;
-                    }
-                });
-            }
-            FaultState::Reverse(n, buf) => {
-                buf.push(bytes);
-                if buf.len() >= *n as usize {
-                    let replies = std::mem::take(buf);
-                    self.fault = FaultState::None;
-                    for r in replies.iter().rev() {
-                        push_frame(&mut self.out, OpCode::Text, r);
-                    }
-                }
-            }
-        }
-    }
-
-    fn reply_error(&mut self, id: Option<&RawValue>, code: i64, msg: &str) {
-        let Some(id) = id else { return };
-        let out = ErrorReplyOut { ok: false, reply_to: id, error: ErrorBody { code, msg } };
-        if let Ok(v) = serde_json::to_vec(&out) {
-            self.reply(Bytes::from(v));
-        }
-    }
-
-    /// Takes a send-rate token; `Err` when refused (with whether to disconnect).
-    fn take_token(&mut self) -> Result<(), bool> {
-        let Some(rate) = self.shared.config.send_rate else { return Ok(()) };
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.refill_at).as_secs_f64();
-        self.refill_at = now;
-        self.tokens = (self.tokens + elapsed * rate.per_second).min(f64::from(rate.burst));
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return Ok(());
-        }
-        while self.refusals.front().is_some_and(|t| now.duration_since(*t) > REFUSAL_WINDOW) {
-            self.refusals.pop_front();
-        }
-        self.refusals.push_back(now);
-        Err(self.refusals.len() as u32 > rate.disconnect_after)
-    }
-
-    fn on_message(&mut self, f: &ClientFrame<'_>) -> Option<CloseReason> {
-        if let Err(disconnect) = self.take_token() {
-            if disconnect {
-                push_close(&mut self.out, 1008, "too many messages");
-                return Some(CloseReason::RateLimited);
-            }
-            self.reply_error(f.id, -1, "slow down, too many messages...");
-            return None;
-        }
-        let channel = f.channel.as_deref().unwrap_or("");
-        let text = f.text.as_deref().unwrap_or("");
-        let formatted = format_message_text(text);
-        let posted = self.shared.post_message(
-            self.id,
-            &self.admission.user,
-            channel,
-            text,
-            &formatted,
-            f.thread_ts.as_deref(),
-            f.id.map(|r| r.get()),
-        );
-        match posted {
-            Err(PostError::Channel) => self.reply_error(f.id, 0, "invalid channel id"),
-            Err(PostError::Text) => self.reply_error(f.id, 2, "message text is missing"),
-            Ok(ts) => {
-                if let Some(id) = f.id
-                    && let Ok(v) =
-                        serde_json::to_vec(&AckOut { ok: true, reply_to: id, ts: &ts, text: &formatted })
-                {
-                    self.reply(Bytes::from(v));
-                }
-            }
-        }
-        None
-    }
-
-    fn on_ping(&mut self, payload: &[u8], id: Option<&RawValue>) {
-        let Ok(fields) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(payload) else {
-            return;
-        };
-        let mut pong = serde_json::Map::with_capacity(fields.len() + 1);
-        pong.insert("type".into(), "pong".into());
-        if let Some(id) = id
-            && let Ok(v) = serde_json::from_str::<serde_json::Value>(id.get())
-        {
-            pong.insert("reply_to".into(), v);
-        }
-        for (k, v) in fields {
-            if k != "id" && k != "type" && !v.is_array() && !v.is_object() {
-                pong.insert(k, v);
-            }
-        }
-        if let Ok(v) = serde_json::to_vec(&pong) {
-            self.reply(Bytes::from(v));
-        }
-    }
-
-    fn on_typing(&mut self, f: &ClientFrame<'_>) {
-        let channel = f.channel.as_deref().unwrap_or("");
-        if !self.shared.is_member(channel, &self.admission.user) {
-            self.reply_error(f.id, 0, "invalid channel id");
-            return;
-        }
-        let now = Instant::now();
-        if let Some(last) = self.typing.get(channel)
-            && now.duration_since(*last) < self.shared.config.typing_interval
-        {
-            return;
-        }
-        if self.typing.len() > 1024 {
-            self.typing.clear();
-        }
-        self.typing.insert(channel.to_owned(), now);
-        #[derive(Serialize)]
-        struct Typing<'a> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            channel: &'a str,
-            user: &'a str,
-        }
-        let ev = Typing { kind: "user_typing", channel, user: self.admission.user.as_str() };
-        if let Ok(v) = serde_json::to_vec(&ev) {
-            self.shared.fan_out(channel, Some(self.id), Bytes::from(v));
-        }
-    }
-
-    fn on_presence(&mut self, ids: Vec<String>, subscribe: bool) {
-        let report = if subscribe {
-            self.shared.presence_subscribe(self.id, ids)
-        } else {
-            let mut ids = ids;
-            ids.truncate(MAX_QUERY_IDS);
-            self.shared.presence_of(&ids)
-        };
-        for ev in crate::presence_events(&report, self.admission.options.batch_presence_aware) {
-            let _ = self.push_event(&ev);
-        }
-    }
-}
-
-/// Why a posted message was refused.
-pub(crate) enum PostError {
-    Channel,
-    Text,
-}
-
-async fn tick(interval: &mut Option<tokio::time::Interval>) {
-    match interval {
-        Some(i) => {
-            i.tick().await;
-        }
-        None => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
