@@ -1,8 +1,8 @@
 //! The HTTP side: accept loop, routing, responses, the socket upgrade (the methods are in
 //! [`connect`], the request reading in [`form`]).
 
-mod connect;
-mod form;
+pub(crate) mod connect;
+pub(crate) mod form;
 
 use crate::workspace::random_u64;
 use crate::{Shared, socket};
@@ -181,6 +181,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<RespBod
         "/api/rtm.connect" => rtm_connect(&shared, req).await,
         "/api/auth.test" => auth_test(&shared, req).await,
         p if p.starts_with("/api/") => {
+            let method = &p["/api/".len()..];
+            if crate::web::serves(method) {
+                return crate::web::handle(&shared, method.to_owned(), req).await;
+            }
             if req.method() != Method::GET && req.method() != Method::POST {
                 return json_response(
                     StatusCode::METHOD_NOT_ALLOWED,

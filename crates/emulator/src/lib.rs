@@ -59,6 +59,7 @@ mod script;
 mod shared;
 mod socket;
 mod tls;
+mod web;
 mod wire;
 mod workspace;
 
@@ -66,6 +67,7 @@ pub use config::{EmulatorConfig, HelloMode, RateLimit, SendRate};
 pub use faults::{RawFrame, Rejection, ReplyFault, Target};
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;
+pub use web::{OpenedView, WebCall};
 pub use workspace::{ChannelInfo, Credentials, TokenFlavor, UserInfo, format_message_text};
 
 use bytes::Bytes;
@@ -168,6 +170,7 @@ impl Emulator {
             tokens_in_urls: 0,
             expired_attempts: 0,
             auth_tests: 0,
+            web: web::WebState::new(limit),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {

@@ -54,6 +54,8 @@ pub(crate) struct State {
     pub tokens_in_urls: usize,
     pub expired_attempts: u64,
     pub auth_tests: u64,
+    /// The Web API methods' state (edits, reactions, views, triggers, limits, records).
+    pub web: crate::web::WebState,
 }
 
 /// Everything the tasks share.

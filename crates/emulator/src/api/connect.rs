@@ -2,16 +2,17 @@
 
 use super::form::{parse_bool, read_call, redacted_args, with_warnings};
 use super::{RespBody, api_error, json_response, respond};
-use crate::Shared;
 use crate::faults::Rejection;
 use crate::record::ConnectCall;
 use crate::workspace::TokenFlavor;
+use crate::{RateLimit, Shared};
 use bytes::Bytes;
 use http::header::HeaderValue;
 use http::{Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 use slack_rtm_types::{ApiError, ConnectOptions, UserId};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,17 +69,21 @@ pub(crate) fn rate_limited(secs: u64) -> Response<RespBody> {
 /// `Some(retry_after_secs)` when this call is over the rate limit; otherwise counts it.
 pub(crate) fn check_rate_limit(shared: &Shared) -> Option<u64> {
     let limit = shared.config.connect_rate_limit?;
-    let now = Instant::now();
-    let mut st = shared.lock();
-    while st.rate_window.front().is_some_and(|t| now.duration_since(*t) >= limit.window) {
-        st.rate_window.pop_front();
+    over_limit(&mut shared.lock().rate_window, limit, Instant::now())
+}
+
+/// A sliding-window limit: `Some(retry_after_secs)` when a call at `now` is over `limit`;
+/// otherwise the call is counted.
+pub(crate) fn over_limit(window: &mut VecDeque<Instant>, limit: RateLimit, now: Instant) -> Option<u64> {
+    while window.front().is_some_and(|t| now.duration_since(*t) >= limit.window) {
+        window.pop_front();
     }
-    if st.rate_window.len() >= limit.max_calls as usize {
-        let oldest = *st.rate_window.front()?;
+    if window.len() >= limit.max_calls as usize {
+        let oldest = *window.front()?;
         let wait = (oldest + limit.window).saturating_duration_since(now);
         return Some(ceil_secs(wait).max(1));
     }
-    st.rate_window.push_back(now);
+    window.push_back(now);
     None
 }
 
