@@ -1,4 +1,4 @@
-use crate::answer::snippet;
+use crate::response::snippet;
 use serde::Serialize;
 use slack_rtm_types::client::MAX_FRAME_BYTES;
 use slack_rtm_types::{ClientMessage, ClientMessageError, Event, EventFrame};

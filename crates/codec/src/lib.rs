@@ -35,7 +35,6 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod answer;
 mod frame;
 mod request;
 mod response;

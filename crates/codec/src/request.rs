@@ -108,25 +108,6 @@ pub enum BuildError {
     /// The token is empty or not a valid header value.
     #[error("the token is empty or contains characters not allowed in an HTTP header")]
     InvalidToken,
-    /// A Web API method name that is empty or has characters other than letters, digits, `.`
-    /// and `_`.
-    #[error("invalid Web API method name {0:?}: use letters, digits, `.` and `_` (e.g. chat.postMessage)")]
-    InvalidMethod(String),
-    /// Arguments that cannot be sent (not a JSON object, or not serializable).
-    #[error("invalid Web API arguments: {0}")]
-    InvalidArgs(String),
-}
-
-/// The `Authorization: Bearer` value for a token, marked sensitive so `http`'s `Debug` hides
-/// it. The one place a token is read.
-pub(crate) fn bearer(token: &Token) -> Result<HeaderValue, BuildError> {
-    if token.is_empty() {
-        return Err(BuildError::InvalidToken);
-    }
-    let mut auth = HeaderValue::try_from(format!("Bearer {}", token.expose_secret()))
-        .map_err(|_| BuildError::InvalidToken)?;
-    auth.set_sensitive(true);
-    Ok(auth)
 }
 
 /// Everything needed to call `rtm.connect` and judge its answer, except the token.
@@ -161,12 +142,8 @@ impl ConnectConfig {
     /// Builds the `rtm.connect` request. The token goes only in `Authorization: Bearer`, marked
     /// sensitive so `http`'s `Debug` hides it.
     pub fn build_request(&self, token: &Token) -> Result<Request<Vec<u8>>, BuildError> {
-        let auth = bearer(token)?;
         let url = self.api_base.method_url("rtm.connect");
-        let builder = Request::builder()
-            .header(AUTHORIZATION, auth)
-            .header(UA, USER_AGENT)
-            .header(ACCEPT, "application/json");
+        let builder = api_request(token.expose_secret())?;
         let built = match self.method {
             HttpMethod::Get => {
                 builder.method(Method::GET).uri(format!("{url}?{}", self.form_args())).body(Vec::new())
@@ -179,6 +156,20 @@ impl ConnectConfig {
         };
         built.map_err(|_| BuildError::InvalidApiBase { reason: "the method URL is not a valid URI" })
     }
+}
+
+/// A Web API request builder with the token in `Authorization: Bearer` (marked sensitive, so
+/// `http`'s `Debug` hides it), the `User-Agent` and `Accept: application/json`.
+pub(crate) fn api_request(secret: &str) -> Result<http::request::Builder, BuildError> {
+    if secret.is_empty() {
+        return Err(BuildError::InvalidToken);
+    }
+    let mut auth = HeaderValue::try_from(format!("Bearer {secret}")).map_err(|_| BuildError::InvalidToken)?;
+    auth.set_sensitive(true);
+    Ok(Request::builder()
+        .header(AUTHORIZATION, auth)
+        .header(UA, USER_AGENT)
+        .header(ACCEPT, "application/json"))
 }
 
 #[cfg(test)]

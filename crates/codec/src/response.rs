@@ -1,6 +1,6 @@
-use crate::answer::{Answer, AnswerError, read_answer};
-use crate::request::ConnectConfig;
-use http::Response;
+use crate::request::{ApiBase, ConnectConfig};
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::{Response, StatusCode};
 use serde::Deserialize;
 use slack_rtm_types::{ApiError, ApiWarning, Connected};
 use std::time::{Duration, Instant};
@@ -14,6 +14,9 @@ pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// The largest `rtm.connect` body a transport should accept. Real answers are well under 1 KiB.
 pub const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// Longest body excerpt kept in an error.
+const SNIPPET_CHARS: usize = 160;
 
 /// A successful `rtm.connect`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,29 +134,6 @@ fn req(id: &Option<String>) -> String {
     }
 }
 
-impl From<AnswerError> for ConnectError {
-    fn from(e: AnswerError) -> Self {
-        match e {
-            AnswerError::Api { error, warnings, req_id } => ConnectError::Api { error, warnings, req_id },
-            AnswerError::RateLimited { retry_after, req_id } => {
-                ConnectError::RateLimited { retry_after, req_id }
-            }
-            AnswerError::Server { status, content_type, snippet, req_id } => {
-                ConnectError::Server { status, content_type, snippet, req_id }
-            }
-            AnswerError::UnexpectedStatus { status, content_type, snippet, req_id } => {
-                ConnectError::UnexpectedStatus { status, content_type, snippet, req_id }
-            }
-            AnswerError::NotJson { status, content_type, snippet, req_id } => {
-                ConnectError::NotJson { status, content_type, snippet, req_id }
-            }
-            AnswerError::NoEnvelope { detail, req_id } => {
-                ConnectError::MissingField { field: "ok".into(), detail, req_id }
-            }
-        }
-    }
-}
-
 impl ConnectError {
     /// Whether a later call may succeed (with backoff). `false` for errors no retry can fix: a
     /// bad or revoked token, a token type RTM refuses, a malformed call.
@@ -202,6 +182,155 @@ impl ConnectError {
     }
 }
 
+#[derive(Deserialize)]
+struct Envelope {
+    ok: bool,
+    #[serde(default)]
+    error: Option<ApiError>,
+    #[serde(default)]
+    warning: Option<String>,
+    #[serde(default)]
+    response_metadata: Option<Metadata>,
+}
+
+#[derive(Deserialize, Default)]
+struct Metadata {
+    #[serde(default)]
+    warnings: Vec<String>,
+    #[serde(default)]
+    messages: Vec<String>,
+}
+
+/// The start of a body, printable and short, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(SNIPPET_CHARS * 4)]);
+    let mut out = String::new();
+    let mut last_space = false;
+    for c in text.chars() {
+        if out.chars().count() >= SNIPPET_CHARS {
+            out.push('…');
+            break;
+        }
+        let c = if c.is_control() || c.is_whitespace() { ' ' } else { c };
+        if c == ' ' && last_space {
+            continue;
+        }
+        last_space = c == ' ';
+        out.push(c);
+    }
+    out.trim().to_owned()
+}
+
+fn parse_retry_after(value: Option<&http::HeaderValue>) -> Duration {
+    value
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_RETRY_AFTER)
+}
+
+fn warnings_of(env: &Envelope) -> (Vec<ApiWarning>, Vec<String>) {
+    let mut warnings: Vec<ApiWarning> = Vec::new();
+    let mut push = |code: &str| {
+        let code = code.trim();
+        if !code.is_empty() {
+            let w = ApiWarning::from_code(code);
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+    };
+    if let Some(w) = &env.warning {
+        w.split(',').for_each(&mut push);
+    }
+    let meta = env.response_metadata.as_ref();
+    if let Some(m) = meta {
+        m.warnings.iter().for_each(|w| push(w));
+    }
+    (warnings, meta.map(|m| m.messages.clone()).unwrap_or_default())
+}
+
+/// A Web API answer that passed the checks every connect-style method shares: HTTP status
+/// (429 with `Retry-After`, 5xx, others), a JSON object body, `ok: true`.
+pub(crate) struct Answer {
+    pub value: serde_json::Value,
+    pub warnings: Vec<ApiWarning>,
+    pub messages: Vec<String>,
+    pub req_id: Option<String>,
+}
+
+impl Answer {
+    /// The error for a missing or malformed field of this answer.
+    pub fn missing(&self, field: &str, detail: String) -> ConnectError {
+        ConnectError::MissingField { field: field.to_owned(), detail, req_id: self.req_id.clone() }
+    }
+}
+
+/// Checks an answer of `rtm.connect` or `apps.connections.open` up to `ok: true`.
+pub(crate) fn read_answer<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Answer, ConnectError> {
+    let body = response.body().as_ref();
+    let headers = response.headers();
+    let req_id = headers
+        .get(REQ_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect::<String>());
+    let status = response.status();
+    let content_type = || {
+        headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no content type")
+            .chars()
+            .take(100)
+            .collect::<String>()
+    };
+
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return Err(ConnectError::RateLimited {
+            retry_after: parse_retry_after(headers.get(RETRY_AFTER)),
+            req_id,
+        });
+    }
+    if status.is_server_error() {
+        return Err(ConnectError::Server {
+            status: status.as_u16(),
+            content_type: content_type(),
+            snippet: snippet(body),
+            req_id,
+        });
+    }
+    if status != StatusCode::OK {
+        return Err(ConnectError::UnexpectedStatus {
+            status: status.as_u16(),
+            content_type: content_type(),
+            snippet: snippet(body),
+            req_id,
+        });
+    }
+
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| ConnectError::NotJson {
+        status: status.as_u16(),
+        content_type: content_type(),
+        snippet: snippet(body),
+        req_id: req_id.clone(),
+    })?;
+    let missing = |field: &str, detail: String| ConnectError::MissingField {
+        field: field.to_owned(),
+        detail,
+        req_id: req_id.clone(),
+    };
+    if !value.is_object() {
+        return Err(missing("ok", "the answer is not a JSON object".into()));
+    }
+    let env = Envelope::deserialize(&value).map_err(|e| missing("ok", e.to_string()))?;
+    let (warnings, messages) = warnings_of(&env);
+    if !env.ok {
+        let error = env.error.unwrap_or_else(|| ApiError::Other("unknown_error".into()));
+        return Err(ConnectError::Api { error, warnings, req_id });
+    }
+    Ok(Answer { value, warnings, messages, req_id })
+}
+
 impl ConnectConfig {
     /// Parses an `rtm.connect` answer received at `now`.
     pub fn parse_response<B: AsRef<[u8]>>(
@@ -209,19 +338,15 @@ impl ConnectConfig {
         response: &Response<B>,
         now: Instant,
     ) -> Result<ConnectResponse, ConnectError> {
-        let answer = read_answer(response, DEFAULT_RETRY_AFTER).map_err(ConnectError::from)?;
-        let Answer { value, warnings, messages, req_id } = answer;
-        let missing = |field: &str, detail: String| ConnectError::MissingField {
-            field: field.to_owned(),
-            detail,
-            req_id: req_id.clone(),
-        };
+        let answer = read_answer(response)?;
+        let value = &answer.value;
+        let missing = |field: &str, detail: String| answer.missing(field, detail);
         for field in ["self", "team", "url"] {
             if value.get(field).is_none() {
                 return Err(missing(field, "absent from a successful answer".into()));
             }
         }
-        let connected = Connected::deserialize(&value).map_err(|e| {
+        let connected = Connected::deserialize(value).map_err(|e| {
             // Name the sub-object that failed, for a clear message.
             let field = ["self", "team", "url"]
                 .into_iter()
@@ -236,6 +361,7 @@ impl ConnectConfig {
                 .unwrap_or("self");
             missing(field, e.to_string())
         })?;
+        let Answer { warnings, messages, req_id, .. } = answer;
         self.check_socket_url(&connected.url)
             .map_err(|reason| ConnectError::InvalidSocketUrl { reason, req_id: req_id.clone() })?;
         Ok(ConnectResponse { connected, warnings, messages, req_id, obtained_at: now })
@@ -244,26 +370,35 @@ impl ConnectConfig {
     /// Whether a socket URL may be opened under this config: `wss://` always; `ws://` only with
     /// `allow_insecure` and an `http://` API base (a secure API base never accepts a downgrade).
     pub fn check_socket_url(&self, url: &str) -> Result<(), &'static str> {
-        let uri: http::Uri = url.parse().map_err(|_| "not a valid URL")?;
-        if uri.host().is_none_or(str::is_empty) {
-            return Err("the URL has no host");
+        check_socket_url(&self.api_base, self.allow_insecure, url)
+    }
+}
+
+/// Whether a socket URL may be opened: `wss://` always; `ws://` only with `allow_insecure`
+/// and an `http://` API base (a secure API base never accepts a downgrade).
+pub(crate) fn check_socket_url(
+    api_base: &ApiBase,
+    allow_insecure: bool,
+    url: &str,
+) -> Result<(), &'static str> {
+    let uri: http::Uri = url.parse().map_err(|_| "not a valid URL")?;
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("the URL has no host");
+    }
+    match uri.scheme_str() {
+        Some("wss") => Ok(()),
+        Some("ws") if allow_insecure && !api_base.is_secure() => Ok(()),
+        Some("ws") if api_base.is_secure() => {
+            Err("ws:// from a https:// API base would downgrade to an unencrypted socket")
         }
-        match uri.scheme_str() {
-            Some("wss") => Ok(()),
-            Some("ws") if self.allow_insecure && !self.api_base.is_secure() => Ok(()),
-            Some("ws") if self.api_base.is_secure() => {
-                Err("ws:// from a https:// API base would downgrade to an unencrypted socket")
-            }
-            Some("ws") => Err("ws:// needs the explicit insecure option"),
-            _ => Err("the scheme must be wss://"),
-        }
+        Some("ws") => Err("ws:// needs the explicit insecure option"),
+        _ => Err("the scheme must be wss://"),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::ApiBase;
 
     fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Vec<u8>> {
         let mut b = Response::builder().status(status);
@@ -375,7 +510,7 @@ mod tests {
                 assert_eq!(*status, 200);
                 assert_eq!(content_type, "text/html; charset=utf-8");
                 assert!(snippet.starts_with("<!DOCTYPE html>"));
-                assert!(snippet.chars().count() <= crate::answer::SNIPPET_CHARS + 1);
+                assert!(snippet.chars().count() <= SNIPPET_CHARS + 1);
                 assert_eq!(req_id.as_deref(), Some("h"));
             }
             other => panic!("{other:?}"),

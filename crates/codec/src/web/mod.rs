@@ -25,7 +25,7 @@ mod response;
 pub use limiter::{RateLimiter, RateTier, method_tier};
 pub use policy::{Decision, Failure, RetryPolicy, RetryState, is_idempotent_read};
 pub use request::{
-    BodyEncoding, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE, MAX_WEB_RESPONSE_BYTES, body_encoding,
+    BodyEncoding, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE, MAX_WEB_RESPONSE_BYTES, WebBuildError, body_encoding,
     build_web_request, build_web_request_as, check_method, form_encode, to_args,
 };
 pub use response::{WebError, WebResponse, parse_web_response};

@@ -1,8 +1,8 @@
 //! Building a Web API call: `POST {api_base}{method}`, the token only in `Authorization`, the
 //! arguments as a form or a JSON body, whichever the method accepts.
 
-use crate::request::{ApiBase, BuildError, USER_AGENT, bearer};
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
+use crate::request::{ApiBase, BuildError, api_request};
+use http::header::CONTENT_TYPE;
 use http::{Method, Request};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -16,6 +16,21 @@ pub const FORM_CONTENT_TYPE: &str = "application/x-www-form-urlencoded";
 /// The largest Web API answer a transport should accept: a page of 100 messages with blocks
 /// and files can exceed [`crate::MAX_RESPONSE_BYTES`] (sized for `rtm.connect`).
 pub const MAX_WEB_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// A Web API call that could not be built.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebBuildError {
+    /// The API base or the token is unusable.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A method name that is empty or has characters other than letters, digits, `.` and `_`.
+    #[error("invalid Web API method name {0:?}: use letters, digits, `.` and `_` (e.g. chat.postMessage)")]
+    InvalidMethod(String),
+    /// Arguments that cannot be sent (not a JSON object, not serializable, or a `token`).
+    #[error("invalid Web API arguments: {0}")]
+    InvalidArgs(String),
+}
 
 /// How a method's arguments are sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -53,22 +68,22 @@ pub fn body_encoding(method: &str) -> BodyEncoding {
 }
 
 /// Checks a method name: letters, digits, `.` and `_`, at most 100 characters.
-pub fn check_method(method: &str) -> Result<(), BuildError> {
+pub fn check_method(method: &str) -> Result<(), WebBuildError> {
     let ok = !method.is_empty()
         && method.len() <= 100
         && method.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
         && !method.starts_with('.');
-    if ok { Ok(()) } else { Err(BuildError::InvalidMethod(method.chars().take(100).collect())) }
+    if ok { Ok(()) } else { Err(WebBuildError::InvalidMethod(method.chars().take(100).collect())) }
 }
 
 /// Turns typed arguments (e.g. [`slack_rtm_types::web::PostMessage`]) into the JSON object a
 /// call takes.
-pub fn to_args<T: Serialize + ?Sized>(args: &T) -> Result<Map<String, Value>, BuildError> {
+pub fn to_args<T: Serialize + ?Sized>(args: &T) -> Result<Map<String, Value>, WebBuildError> {
     match serde_json::to_value(args) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(Value::Null) => Ok(Map::new()),
-        Ok(_) => Err(BuildError::InvalidArgs("the arguments must be a JSON object".into())),
-        Err(e) => Err(BuildError::InvalidArgs(e.to_string())),
+        Ok(_) => Err(WebBuildError::InvalidArgs("the arguments must be a JSON object".into())),
+        Err(e) => Err(WebBuildError::InvalidArgs(e.to_string())),
     }
 }
 
@@ -113,7 +128,7 @@ pub fn build_web_request(
     token: &Token,
     method: &str,
     args: &Map<String, Value>,
-) -> Result<Request<Vec<u8>>, BuildError> {
+) -> Result<Request<Vec<u8>>, WebBuildError> {
     build_web_request_as(api_base, token, method, args, body_encoding(method))
 }
 
@@ -124,34 +139,35 @@ pub fn build_web_request_as(
     method: &str,
     args: &Map<String, Value>,
     encoding: BodyEncoding,
-) -> Result<Request<Vec<u8>>, BuildError> {
+) -> Result<Request<Vec<u8>>, WebBuildError> {
     check_method(method)?;
     if args.contains_key("token") {
-        return Err(BuildError::InvalidArgs(
+        return Err(WebBuildError::InvalidArgs(
             "a `token` argument is refused: the token goes only in the Authorization header".into(),
         ));
     }
-    let auth = bearer(token)?;
+    let builder = api_request(token.expose_secret())?;
     let (content_type, body) = match encoding {
         BodyEncoding::Form => (FORM_CONTENT_TYPE, form_encode(args).into_bytes()),
-        BodyEncoding::Json => {
-            (JSON_CONTENT_TYPE, serde_json::to_vec(args).map_err(|e| BuildError::InvalidArgs(e.to_string()))?)
-        }
+        BodyEncoding::Json => (
+            JSON_CONTENT_TYPE,
+            serde_json::to_vec(args).map_err(|e| WebBuildError::InvalidArgs(e.to_string()))?,
+        ),
     };
-    Request::builder()
+    builder
         .method(Method::POST)
         .uri(api_base.method_url(method))
-        .header(AUTHORIZATION, auth)
-        .header(UA, USER_AGENT)
-        .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, content_type)
         .body(body)
-        .map_err(|_| BuildError::InvalidApiBase { reason: "the method URL is not a valid URI" })
+        .map_err(|_| {
+            WebBuildError::Build(BuildError::InvalidApiBase { reason: "the method URL is not a valid URI" })
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::AUTHORIZATION;
     use serde_json::json;
     use slack_rtm_types::web::{HistoryQuery, PostMessage};
 
@@ -232,16 +248,19 @@ mod tests {
         let t = Token::new("xoxb-1");
         for bad in ["", "../admin", "chat.post Message", "chat/postMessage", ".x", "a?b=c"] {
             assert!(
-                matches!(build_web_request(&base, &t, bad, &Map::new()), Err(BuildError::InvalidMethod(_))),
+                matches!(
+                    build_web_request(&base, &t, bad, &Map::new()),
+                    Err(WebBuildError::InvalidMethod(_))
+                ),
                 "{bad:?}"
             );
         }
         let err = build_web_request(&base, &t, "auth.test", &args(json!({"token":"xoxb-2"}))).unwrap_err();
-        assert!(matches!(err, BuildError::InvalidArgs(_)));
-        assert!(matches!(to_args(&[1, 2]), Err(BuildError::InvalidArgs(_))));
+        assert!(matches!(err, WebBuildError::InvalidArgs(_)));
+        assert!(matches!(to_args(&[1, 2]), Err(WebBuildError::InvalidArgs(_))));
         assert_eq!(
             build_web_request(&base, &Token::new(""), "auth.test", &Map::new()).unwrap_err(),
-            BuildError::InvalidToken
+            WebBuildError::Build(BuildError::InvalidToken)
         );
     }
 

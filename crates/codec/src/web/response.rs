@@ -1,9 +1,10 @@
 //! Parsing a Web API answer: the shared envelope rules ([`crate::answer`]) with the method's
 //! name in every error, and the method-specific part decoded on demand.
 
-use crate::answer::{Answer, AnswerError, read_answer};
+use crate::response::{Answer, ConnectError, read_answer};
 use crate::web::limiter::method_tier;
 use http::Response;
+use http::header::RETRY_AFTER;
 use serde::de::DeserializeOwned;
 use slack_rtm_types::{ApiError, ApiWarning};
 use std::time::Duration;
@@ -129,23 +130,35 @@ pub enum WebError {
 }
 
 impl WebError {
-    fn from_answer(method: &str, e: AnswerError) -> Self {
+    /// The shared answer rules speak `rtm.connect`'s error type; name the method instead.
+    /// `tier_wait` replaces the `Retry-After` default when the header was missing or garbled.
+    fn from_answer(method: &str, e: ConnectError, retry_after_given: bool, tier_wait: Duration) -> Self {
         let method = method.to_owned();
         match e {
-            AnswerError::Api { error, warnings, req_id } => WebError::Api { method, error, warnings, req_id },
-            AnswerError::RateLimited { retry_after, req_id } => {
+            ConnectError::Api { error, warnings, req_id } => {
+                WebError::Api { method, error, warnings, req_id }
+            }
+            ConnectError::RateLimited { retry_after, req_id } => {
+                let retry_after = if retry_after_given { retry_after } else { tier_wait };
                 WebError::RateLimited { method, retry_after, req_id }
             }
-            AnswerError::Server { status, content_type, snippet, req_id } => {
+            ConnectError::Server { status, content_type, snippet, req_id } => {
                 WebError::Server { method, status, content_type, snippet, req_id }
             }
-            AnswerError::UnexpectedStatus { status, content_type, snippet, req_id } => {
+            ConnectError::UnexpectedStatus { status, content_type, snippet, req_id } => {
                 WebError::UnexpectedStatus { method, status, content_type, snippet, req_id }
             }
-            AnswerError::NotJson { status, content_type, snippet, req_id } => {
+            ConnectError::NotJson { status, content_type, snippet, req_id } => {
                 WebError::NotJson { method, status, content_type, snippet, req_id }
             }
-            AnswerError::NoEnvelope { detail, req_id } => WebError::Malformed { method, detail, req_id },
+            ConnectError::MissingField { detail, req_id, .. } => {
+                WebError::Malformed { method, detail, req_id }
+            }
+            other => WebError::Malformed {
+                method,
+                detail: other.to_string(),
+                req_id: other.req_id().map(str::to_owned),
+            },
         }
     }
 
@@ -207,9 +220,14 @@ pub fn parse_web_response<B: AsRef<[u8]>>(
     method: &str,
     response: &Response<B>,
 ) -> Result<WebResponse, WebError> {
-    let default_wait = method_tier(method).interval().max(Duration::from_secs(1));
+    let tier_wait = method_tier(method).interval().max(Duration::from_secs(1));
+    let retry_after_given = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().parse::<u64>().is_ok());
     let Answer { value, warnings, messages, req_id } =
-        read_answer(response, default_wait).map_err(|e| WebError::from_answer(method, e))?;
+        read_answer(response).map_err(|e| WebError::from_answer(method, e, retry_after_given, tier_wait))?;
     Ok(WebResponse { method: method.to_owned(), value, warnings, messages, req_id })
 }
 

@@ -1,6 +1,7 @@
 use crate::ErrorKind;
+use slack_rtm_codec::BoxError;
+use slack_rtm_codec::web::WebBuildError;
 use slack_rtm_codec::web::WebError;
-use slack_rtm_codec::{BoxError, BuildError};
 use slack_rtm_types::ApiError;
 
 /// Why a [`crate::WebClient`] call failed.
@@ -12,7 +13,7 @@ use slack_rtm_types::ApiError;
 pub enum WebCallError {
     /// The call could not be built (bad method name, arguments that are not an object, …).
     #[error("invalid Web API call: {0}")]
-    Build(#[from] BuildError),
+    Build(#[from] WebBuildError),
     /// Slack (or whatever answered) refused the call or answered unusably, after any retries
     /// the rules allow: an API error code, a 429 that lasted too long, a 5xx, an HTML page.
     #[error(transparent)]
