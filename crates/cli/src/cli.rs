@@ -173,7 +173,7 @@ pub enum Command {
         /// The most recent N messages at most.
         #[arg(long, default_value_t = 100)]
         limit: usize,
-        /// One JSON object per line (NDJSON), each message as Slack returned it.
+        /// One JSON object per line (NDJSON): each message with the fields slack-rtm types.
         #[arg(long)]
         json: bool,
     },

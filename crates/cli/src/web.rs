@@ -22,7 +22,9 @@ fn parse_pairs(pairs: &[String]) -> Result<Map<String, Value>, Failure> {
             return Err(Failure::usage(format!("argument {p:?} has an empty key")));
         }
         if k == "token" {
-            return Err(Failure::usage("pass the token with SLACK_TOKEN or --token-file, not as an argument"));
+            return Err(Failure::usage(
+                "pass the token with SLACK_TOKEN or --token-file, not as an argument",
+            ));
         }
         map.insert(k.to_owned(), Value::String(v.to_owned()));
     }
@@ -41,7 +43,12 @@ fn print_json(value: &Value) {
 }
 
 /// `slack-rtm api METHOD key=value … [--json BODY]`.
-pub async fn api(conn: ConnOpts, method: String, args: Vec<String>, json: Option<String>) -> Result<u8, Failure> {
+pub async fn api(
+    conn: ConnOpts,
+    method: String,
+    args: Vec<String>,
+    json: Option<String>,
+) -> Result<u8, Failure> {
     let pairs = parse_pairs(&args)?;
     let web = web_client(&conn)?;
     let answer = match json {
@@ -74,8 +81,8 @@ fn read_blocks(source: &str) -> Result<Value, Failure> {
     } else {
         std::fs::read_to_string(source).map_err(|e| Failure::usage(format!("cannot read {source}: {e}")))?
     };
-    let value: Value =
-        serde_json::from_str(&text).map_err(|e| Failure::usage(format!("the blocks are not valid JSON: {e}")))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| Failure::usage(format!("the blocks are not valid JSON: {e}")))?;
     let blocks = match value {
         Value::Object(mut m) => m.remove("blocks").unwrap_or(Value::Null),
         other => other,
