@@ -22,6 +22,14 @@
 //! - `GET|POST /api/rtm.connect` with Slack's validation (see [HTTP API](#http-api) below),
 //!   single-use socket URLs that expire (30 s by default), `x-slack-req-id` on every answer.
 //! - `GET|POST /api/auth.test`.
+//! - The Web API methods a bot uses next to its socket (see the `web` module's notes and
+//!   `docs/web-api.md`): `chat.postMessage` (through the same posting path as a socket
+//!   message, so it reaches the sockets and [`Emulator::posted_messages`]), `chat.update`,
+//!   `chat.delete`, `chat.postEphemeral`, `reactions.add`/`remove`,
+//!   `conversations.history`/`replies` with cursors, `conversations.info`, `users.info`,
+//!   `views.open` (a fresh [`Emulator::issue_trigger_id`] only) and `views.update`; per-method
+//!   limits ([`Emulator::set_web_rate_limit`]), scripted failures
+//!   ([`Emulator::reject_next_web_calls`]) and a record ([`Emulator::web_calls`]).
 //! - The socket at `/websocket/<ticket>`: `hello`, `message` acks with unique increasing `ts`
 //!   and link-formatted text, fan-out to the other connections, error replies `-1` (send-rate
 //!   token bucket), `0` (unknown channel), `2` (no text), `ping`/`pong`, `typing` →
