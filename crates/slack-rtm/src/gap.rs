@@ -40,7 +40,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// ```
 ///
 /// For each channel, the refill asks for the messages after the newest `ts` seen there (or,
-/// for a channel with nothing seen yet, after the wall-clock time the gap began). It covers
+/// for a channel with nothing seen yet, after the newest `ts` seen in any channel, or, if no
+/// message was seen at all, after the wall-clock time the gap began minus
+/// [`GapRefill::CLOCK_SKEW`]). It covers
 /// what `conversations.history` returns: channel messages, not thread replies that were not
 /// broadcast. Memory is bounded: at most [`GapRefill::RECENT`] remembered messages per
 /// channel, at most [`GapRefill::MAX_MESSAGES`] messages per channel per refill (the rest is
@@ -48,6 +50,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 #[derive(Debug, Default)]
 pub struct GapRefill {
     channels: HashMap<ChannelId, Seen>,
+    /// The newest message `ts` seen in any channel: Slack's clock, for channels with nothing
+    /// seen yet.
+    newest_anywhere: Option<Ts>,
 }
 
 #[derive(Debug, Default)]
@@ -106,6 +111,9 @@ impl GapRefill {
     pub const RECENT: usize = 2048;
     /// Messages fetched per channel per refill.
     pub const MAX_MESSAGES: usize = 1000;
+    /// How far the local clock may be ahead of Slack's, when only the local clock can say
+    /// where a gap began.
+    pub const CLOCK_SKEW: std::time::Duration = std::time::Duration::from_secs(5);
 
     /// Watches these channels.
     pub fn new<C: Into<ChannelId>>(channels: impl IntoIterator<Item = C>) -> Self {
@@ -141,6 +149,9 @@ impl GapRefill {
         if is_change(m) {
             return true;
         }
+        if self.newest_anywhere.as_ref().is_none_or(|n| ts_key(ts) > ts_key(n)) {
+            self.newest_anywhere = Some(ts.clone());
+        }
         match self.channels.get_mut(channel) {
             Some(seen) => seen.remember(ts),
             None => true,
@@ -150,7 +161,10 @@ impl GapRefill {
     /// Starts fetching what was missed since `gap_from` (the `from` of a
     /// [`SessionEvent::Gap`]) in every watched channel.
     pub fn refill<'a>(&'a mut self, web: &WebClient, gap_from: Instant) -> Refill<'a> {
-        let fallback = wall_ts(gap_from);
+        let fallback = self
+            .newest_anywhere
+            .clone()
+            .unwrap_or_else(|| wall_ts(gap_from.checked_sub(Self::CLOCK_SKEW).unwrap_or(gap_from)));
         let mut pending: Vec<(ChannelId, Ts)> = self
             .channels
             .iter()
@@ -263,6 +277,36 @@ mod tests {
         edit.subtype = Some(MessageSubtype::MessageChanged);
         assert!(g.observe_message(&edit));
         assert_eq!(g.newest_seen(&"C1".into()).map(Ts::as_str), Some("10.000001"), "edits do not count");
+    }
+
+    #[test]
+    fn a_channel_with_nothing_seen_starts_at_the_newest_ts_seen_anywhere() {
+        #[derive(Debug)]
+        struct Never;
+        impl std::fmt::Display for Never {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("never")
+            }
+        }
+        impl std::error::Error for Never {}
+        let transport = |_req: http::Request<Vec<u8>>| async { Err::<http::Response<Vec<u8>>, _>(Never) };
+        let web = WebClient::unchecked(
+            std::sync::Arc::new(transport),
+            slack_rtm_types::Token::new("xoxb-1"),
+            slack_rtm_codec::ApiBase::default(),
+        );
+        let mut g = GapRefill::new(["C1", "C2"]);
+        g.observe_message(&msg("C1", "1700000005.000001"));
+        g.observe_message(&msg("C9", "1700000009.000001"));
+        let refill = g.refill(&web, Instant::now());
+        let starts: Vec<(&str, &str)> =
+            refill.pending.iter().map(|(c, t)| (c.as_str(), t.as_str())).collect();
+        assert_eq!(starts, [("C1", "1700000005.000001"), ("C2", "1700000009.000001")]);
+        let mut empty = GapRefill::new(["C1"]);
+        let refill = empty.refill(&web, Instant::now());
+        let start = ts_key(&refill.pending[0].1).0;
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        assert!(now - start >= GapRefill::CLOCK_SKEW.as_secs(), "the local clock, minus the skew");
     }
 
     #[test]
