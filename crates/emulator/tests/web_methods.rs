@@ -93,6 +93,29 @@ async fn a_form_body_with_blocks_as_json_text_works_too() {
     .await;
     let v = ok(&r);
     assert_eq!(v["message"]["blocks"][0]["type"], "divider");
+    assert!(v.get("warning").is_none());
+    // Slack's charset warnings: JSON without one, a form with one.
+    let body = format!(r#"{{"channel":"{}","text":"hi"}}"#, emu.general_channel());
+    let v = ok(&post(
+        &emu,
+        "/api/chat.postMessage",
+        Some("application/json"),
+        body.as_bytes(),
+        Some(&emu.token()),
+    )
+    .await);
+    assert_eq!(v["warning"], "missing_charset");
+    assert_eq!(v["response_metadata"]["warnings"], json!(["missing_charset"]));
+    let r = post(
+        &emu,
+        "/api/users.info",
+        Some("application/x-www-form-urlencoded; charset=utf-8"),
+        b"user=U404",
+        Some(&emu.token()),
+    )
+    .await;
+    assert_eq!(r.json()["warning"], "superfluous_charset");
+    assert_eq!(r.error(), "user_not_found");
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ use crate::Shared;
 use crate::api::connect::{Auth, authenticate, over_limit, rate_limited, rejection_response};
 use crate::api::form::{
     BodyRead, bearer_token, parse_content_type, parse_multipart, parse_urlencoded, read_body, redacted_args,
+    with_warnings,
 };
 use crate::api::{RespBody, api_error, json_response};
 use http::header::CONTENT_TYPE;
@@ -93,9 +94,17 @@ impl Args {
 /// What a method answers: the success body (without `ok`), or an error code.
 pub(crate) type Outcome = Result<Value, &'static str>;
 
-async fn read_args(shared: &Shared, req: Request<Incoming>) -> Result<(Option<String>, Args), &'static str> {
+/// What a call carried: its token, its arguments, and the warnings its body earns.
+struct Read {
+    token: Option<String>,
+    args: Args,
+    warnings: Vec<&'static str>,
+}
+
+async fn read_args(shared: &Shared, req: Request<Incoming>) -> Result<Read, &'static str> {
     let (parts, body) = req.into_parts();
     let mut args = Map::new();
+    let mut warnings = Vec::new();
     if let Some(q) = parts.uri.query() {
         for (k, v) in parse_urlencoded(q.as_bytes(), false).ok_or("invalid_form_data")? {
             args.insert(k, Value::String(v));
@@ -110,6 +119,14 @@ async fn read_args(shared: &Shared, req: Request<Incoming>) -> Result<(Option<St
         if !body.is_empty() {
             let ct = parts.headers.get(CONTENT_TYPE).ok_or("missing_post_type")?;
             let ct = parse_content_type(ct.to_str().map_err(|_| "invalid_post_type")?);
+            // Slack's charset rules: JSON should declare one, forms should not.
+            match (ct.mime.as_str(), &ct.charset) {
+                ("application/json", None) => warnings.push("missing_charset"),
+                ("application/x-www-form-urlencoded" | "multipart/form-data", Some(_)) => {
+                    warnings.push("superfluous_charset")
+                }
+                _ => {}
+            }
             match ct.mime.as_str() {
                 "application/json" => match serde_json::from_slice(&body) {
                     Ok(Value::Object(map)) => args.extend(map),
@@ -135,7 +152,7 @@ async fn read_args(shared: &Shared, req: Request<Incoming>) -> Result<(Option<St
         _ => None,
     });
     args.remove("token");
-    Ok((token, Args(args)))
+    Ok(Read { token, args: Args(args), warnings })
 }
 
 fn redact(args: &Args) -> Vec<(String, String)> {
@@ -202,7 +219,7 @@ async fn serve(
         record.error = Some("ratelimited".into());
         return rate_limited(secs);
     }
-    let (token, args) = match read_args(shared, req).await {
+    let Read { token, args, warnings } = match read_args(shared, req).await {
         Ok(x) => x,
         Err(code) => {
             record.error = Some(code.into());
@@ -214,20 +231,24 @@ async fn serve(
         Auth::Ok { user, .. } => user,
         Auth::Err(code) => {
             record.error = Some(code.into());
-            return api_error(code);
+            return json_response(
+                StatusCode::OK,
+                &with_warnings(json!({"ok": false, "error": code}), &warnings),
+            );
         }
     };
     record.user = Some(user.clone());
-    match dispatch(shared, method, &user, &args) {
+    let body = match dispatch(shared, method, &user, &args) {
         Ok(mut body) => {
             body["ok"] = json!(true);
-            json_response(StatusCode::OK, &body)
+            body
         }
         Err(code) => {
             record.error = Some(code.into());
-            api_error(code)
+            json!({"ok": false, "error": code})
         }
-    }
+    };
+    json_response(StatusCode::OK, &with_warnings(body, &warnings))
 }
 
 fn dispatch(shared: &Shared, method: &str, user: &UserId, args: &Args) -> Outcome {
