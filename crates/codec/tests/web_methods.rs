@@ -185,7 +185,7 @@ fn conversations_replies_info_users_info_auth_test() {
             "purpose":{"value":"Where the whole team talks","creator":"","last_set":0}}}"#,
     );
     assert_eq!(info.channel.is_general, Some(true));
-    assert!(info.channel.extra.contains_key("unlinked"));
+    assert_eq!(info.channel.name.as_deref(), Some("general"));
 
     assert_eq!(form_body("users.info", &json!({"user": "U1"})), pairs(&[("user", "U1")]));
     let user: UserInfoResponse = answer(

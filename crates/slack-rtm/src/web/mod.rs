@@ -12,8 +12,8 @@ pub use pager::Pages;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use slack_rtm_codec::web::{
-    BodyEncoding, Decision, Failure, RateLimiter, RetryPolicy, body_encoding, build_web_request_as,
-    check_method, parse_web_response, to_args,
+    BodyEncoding, Decision, Failure, body_encoding, build_web_request_as, check_method, parse_web_response,
+    to_args,
 };
 use slack_rtm_codec::{ApiBase, BoxError, DynHttpTransport};
 use slack_rtm_types::{Token, TokenKind};
@@ -21,7 +21,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use slack_rtm_codec::web::WebResponse;
+pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, WebError, WebResponse};
 
 /// The message given when an app-level token is used for the Web API.
 pub(crate) const APP_TOKEN_REFUSED: &str =
