@@ -386,6 +386,24 @@ async fn configured_rate_limits_and_scripted_faults() {
     emu.set_web_rate_limit("chat.postMessage", None);
     ok(&web(&emu, &emu.token(), "chat.postMessage", json!({"channel": c, "text": "x"})).await);
 
+    // Slack's tiers, per minute: Tier 2 allows 20 reactions.remove.
+    emu.use_slack_web_rate_limits();
+    let limited: Vec<u16> = {
+        let mut statuses = Vec::new();
+        for _ in 0..21 {
+            let r = web(
+                &emu,
+                &emu.token(),
+                "reactions.remove",
+                json!({"channel": c, "timestamp": "1.0", "name": "x"}),
+            )
+            .await;
+            statuses.push(r.status);
+        }
+        statuses
+    };
+    assert!(limited[..20].iter().all(|s| *s == 200) && limited[20] == 429, "{limited:?}");
+
     emu.reject_next_web_calls("users.info", 1, Rejection::Html(503));
     let r = web(&emu, &emu.token(), "users.info", json!({"user": emu.bot_user()})).await;
     assert_eq!(r.status, 503);

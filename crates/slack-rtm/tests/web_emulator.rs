@@ -81,6 +81,8 @@ async fn the_session_web_client_posts_blocks_in_a_thread_and_reads_them_back() {
     web.delete_message(general.clone(), posted.ts.clone()).await.unwrap();
     let left = web.history(HistoryQuery::new(general.clone())).collect_messages(100).await.unwrap();
     assert_eq!(left.len(), 1, "only the parent is left in the channel");
+    assert_eq!(emu.tokens_seen_in_urls(), 0, "the token only ever went in the Authorization header");
+    assert!(emu.web_calls().iter().all(|c| c.user.as_ref() == client.self_info().map(|s| s.id).as_ref()));
     client.shutdown().await;
     emu.shutdown().await;
 }

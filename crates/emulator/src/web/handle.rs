@@ -85,6 +85,30 @@ impl Emulator {
         }
     }
 
+    /// Limits every Web API method served to Slack's published tier rates, per minute:
+    /// `chat.postMessage` 60 (Slack: about one per second per channel; here per method),
+    /// `chat.postEphemeral`, `users.info`, `views.*` 100 (Tier 4), `chat.update`, `chat.delete`,
+    /// `reactions.add`, `conversations.*` 50 (Tier 3), `reactions.remove` 20 (Tier 2).
+    pub fn use_slack_web_rate_limits(&self) {
+        const PER_MINUTE: &[(&str, u32)] = &[
+            ("chat.postMessage", 60),
+            ("chat.postEphemeral", 100),
+            ("users.info", 100),
+            ("views.open", 100),
+            ("views.update", 100),
+            ("chat.update", 50),
+            ("chat.delete", 50),
+            ("reactions.add", 50),
+            ("conversations.history", 50),
+            ("conversations.replies", 50),
+            ("conversations.info", 50),
+            ("reactions.remove", 20),
+        ];
+        for (method, n) in PER_MINUTE {
+            self.set_web_rate_limit(method, Some(RateLimit::new(*n, Duration::from_secs(60))));
+        }
+    }
+
     /// Answers the next `n` calls of a Web API method with `rejection` (an API error, a
     /// status, an HTML page, a truncated body, a 429) instead of serving them.
     pub fn reject_next_web_calls(&self, method: &str, n: usize, rejection: Rejection) {
