@@ -201,3 +201,16 @@ fn an_app_level_token_is_refused_for_the_web_api() {
     assert!(!text.contains("abc"));
     assert!(Client::builder("xoxp-1-2").build_web().is_ok());
 }
+
+#[tokio::test]
+async fn a_post_that_could_not_connect_was_not_sent_and_is_not_outcome_unknown() {
+    // A port nobody listens on: connection refused, so the request never left.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/", listener.local_addr().unwrap());
+    drop(listener);
+    let err = web(&url).post_message("C1", "hi").await.unwrap_err();
+    assert!(matches!(err, WebCallError::Transport { .. }), "{err:?}");
+    assert!(!err.may_have_been_applied());
+    assert_eq!(err.kind(), ErrorKind::Network);
+    assert!(!err.to_string().contains("xoxb-test-token"));
+}

@@ -75,6 +75,9 @@ impl RetryPolicy {
 pub enum Failure<'a> {
     /// The server answered, but not with success.
     Answer(&'a WebError),
+    /// The transport refused the request before any I/O, for a reason no retry can fix (e.g.
+    /// a plain `http://` URL it is not allowed to use).
+    Refused,
     /// The transport failed before the request could leave (connect, TLS, proxy).
     NotSent,
     /// The transport failed after the request may have been sent (reset, timeout, cut body).
@@ -134,6 +137,7 @@ impl RetryState {
         let maybe_applied =
             |read: bool, this: &mut Self| if read { this.backoff() } else { Decision::OutcomeUnknown };
         match failure {
+            Failure::Refused => Decision::GiveUp,
             Failure::NotSent => self.backoff(),
             Failure::MaybeSent => maybe_applied(self.read, self),
             Failure::Answer(WebError::RateLimited { retry_after, .. }) => {
@@ -244,6 +248,7 @@ mod tests {
             req_id: None,
         };
         assert_eq!(p.start("chat.update").on_failure(Failure::Answer(&not_json)), Decision::OutcomeUnknown);
+        assert_eq!(p.start("chat.postMessage").on_failure(Failure::Refused), Decision::GiveUp);
         // Not sent at all, or refused by Slack before running: safe.
         assert!(matches!(p.start("chat.postMessage").on_failure(Failure::NotSent), Decision::Retry { .. }));
         assert!(matches!(

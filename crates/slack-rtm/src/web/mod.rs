@@ -65,26 +65,25 @@ impl fmt::Debug for WebClient {
     }
 }
 
-/// Whether a transport error means the request never left. Only the built-in transport says
-/// so precisely; any other error counts as "may have been sent".
-fn not_sent(err: &BoxError) -> bool {
+/// How far a failed request got. Only the built-in transport says so precisely; any other
+/// transport's error counts as "may have been sent".
+fn transport_failure(err: &BoxError) -> Failure<'static> {
     #[cfg(feature = "hyper")]
     {
         use slack_rtm_hyper::{TimeoutKind, TransportError as T};
-        if let Some(e) = err.downcast_ref::<T>() {
-            return matches!(
-                e,
-                T::InsecureScheme { .. }
-                    | T::InvalidUrl { .. }
-                    | T::Connect { .. }
-                    | T::Tls { .. }
-                    | T::Proxy { .. }
-                    | T::Timeout { kind: TimeoutKind::Connect, .. }
-            );
+        match err.downcast_ref::<T>() {
+            Some(T::InsecureScheme { .. } | T::InvalidUrl { .. }) => return Failure::Refused,
+            Some(
+                T::Connect { .. }
+                | T::Tls { .. }
+                | T::Proxy { .. }
+                | T::Timeout { kind: TimeoutKind::Connect, .. },
+            ) => return Failure::NotSent,
+            _ => {}
         }
     }
     let _ = err;
-    false
+    Failure::MaybeSent
 }
 
 impl WebClient {
@@ -206,7 +205,7 @@ impl WebClient {
                     Err(e) => (retry.on_failure(Failure::Answer(&e)), WebCallError::Api(e)),
                 },
                 Err(source) => {
-                    let failure = if not_sent(&source) { Failure::NotSent } else { Failure::MaybeSent };
+                    let failure = transport_failure(&source);
                     (retry.on_failure(failure), WebCallError::Transport { method: method.to_owned(), source })
                 }
             };
