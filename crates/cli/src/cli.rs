@@ -33,7 +33,7 @@ Exit codes:
   3  authentication failure (invalid_auth, account_inactive, not_allowed_token_type, ...)
   4  rate limited (HTTP 429)
   5  network failure (connect, TLS, timeout, HTTP 5xx, non-JSON answer)
-  6  send: some messages were not acknowledged
+  6  send: some messages were not acknowledged (or, with --blocks, may not have been posted)
 
 Try it without a token:  slack-rtm demo";
 
@@ -138,6 +138,44 @@ pub enum Command {
         /// Messages per second to send at most (Slack allows about 1 sustained).
         #[arg(long, default_value_t = 1.0)]
         rate: f64,
+        /// Post one Block Kit message through chat.postMessage: a JSON array of blocks (or an
+        /// object with `blocks`, as Block Kit Builder exports) read from FILE, or stdin with
+        /// `-`. --text becomes the notification fallback.
+        #[arg(long, value_name = "FILE|-")]
+        blocks: Option<String>,
+    },
+    /// Call any Web API method and print its JSON answer (pretty on a terminal, compact when
+    /// piped). Waits out 429s (Retry-After); reads are retried after 5xx, writes never.
+    Api {
+        /// Connection options.
+        #[command(flatten)]
+        conn: ConnOpts,
+        /// The method, e.g. conversations.info.
+        method: String,
+        /// Arguments as key=value (strings).
+        #[arg(value_name = "KEY=VALUE")]
+        args: Vec<String>,
+        /// A JSON object of arguments, sent as a JSON body (key=value pairs are added to it).
+        #[arg(long, value_name = "BODY")]
+        json: Option<String>,
+    },
+    /// Print a channel's messages (conversations.history), oldest first.
+    History {
+        /// Connection options.
+        #[command(flatten)]
+        conn: ConnOpts,
+        /// The channel id (C…, G…, D…).
+        #[arg(long)]
+        channel: String,
+        /// Only messages after this ts.
+        #[arg(long, value_name = "TS")]
+        since: Option<String>,
+        /// The most recent N messages at most.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line (NDJSON): each message with the fields slack-rtm types.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the local Slack emulator standalone: prints its API URL, a valid bot token, an app-level
     /// token for Socket Mode and the Socket Mode socket URL base.

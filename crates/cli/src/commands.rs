@@ -18,7 +18,16 @@ pub async fn run(args: Args) -> u8 {
         Command::Tail { conn, json, types, channels, count, presence } => {
             tail(conn, json, types, channels, count, presence).await
         }
-        Command::Send { conn, channel, text, thread, rate } => send(conn, channel, text, thread, rate).await,
+        Command::Send { conn, channel, text, thread, rate: _, blocks: Some(blocks) } => {
+            crate::web::send_blocks(conn, channel, text, thread, blocks).await
+        }
+        Command::Send { conn, channel, text, thread, rate, blocks: None } => {
+            send(conn, channel, text, thread, rate).await
+        }
+        Command::Api { conn, method, args, json } => crate::web::api(conn, method, args, json).await,
+        Command::History { conn, channel, since, limit, json } => {
+            crate::web::history(conn, channel, since, limit, json).await
+        }
         Command::Emulator { port, tls } => emulator(port, tls).await,
         Command::Demo { seconds, json } => crate::demo::run(Duration::from_secs(seconds), json).await,
     };
@@ -46,16 +55,26 @@ impl Failure {
     }
 }
 
+/// The exit code of a kind of failure.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Auth => exit::AUTH,
+        ErrorKind::RateLimited => exit::RATE_LIMITED,
+        ErrorKind::Network => exit::NETWORK,
+        ErrorKind::Config => exit::USAGE,
+        _ => exit::OTHER,
+    }
+}
+
 impl From<slack_rtm::Error> for Failure {
     fn from(e: slack_rtm::Error) -> Self {
-        let code = match e.kind() {
-            ErrorKind::Auth => exit::AUTH,
-            ErrorKind::RateLimited => exit::RATE_LIMITED,
-            ErrorKind::Network => exit::NETWORK,
-            ErrorKind::Config => exit::USAGE,
-            _ => exit::OTHER,
-        };
-        Self { message: e.to_string(), code }
+        Self { message: e.to_string(), code: exit_code(e.kind()) }
+    }
+}
+
+impl From<slack_rtm::WebCallError> for Failure {
+    fn from(e: slack_rtm::WebCallError) -> Self {
+        Self { message: e.to_string(), code: exit_code(e.kind()) }
     }
 }
 

@@ -14,6 +14,8 @@
 //!   [`OpenError`] classified like rtm.connect's; [`decode_socket_frame`] decodes a frame,
 //!   [`EnvelopeFrame`] gives an envelope's id and type before any decode (the ack must not
 //!   wait), [`encode_ack`] refuses an ack of 20 KB or more.
+//! - [`web`]: every other Web API method — request building, answer parsing, the retry rules
+//!   (reads vs writes) and Slack's rate-limit tiers, all sans-IO.
 //! - [`HttpTransport`]: the one trait an HTTP client implements to be used by every layer above;
 //!   closures implement it, so another runtime plugs in with a few lines.
 //!
@@ -43,6 +45,7 @@ mod request;
 mod response;
 mod socket_mode;
 mod transport;
+pub mod web;
 
 pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,

@@ -2,8 +2,8 @@
 //! [`connect`], the request reading in [`form`]).
 
 mod apps;
-mod connect;
-mod form;
+pub(crate) mod connect;
+pub(crate) mod form;
 
 use crate::workspace::random_u64;
 use crate::{Shared, socket, socket_mode, wire};
@@ -184,6 +184,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<RespBod
         "/api/apps.connections.open" => apps::apps_connections_open(&shared, req).await,
         "/api/auth.test" => auth_test(&shared, req).await,
         p if p.starts_with("/api/") => {
+            let method = &p["/api/".len()..];
+            if crate::web::serves(method) {
+                return crate::web::handle(&shared, method.to_owned(), req).await;
+            }
             if req.method() != Method::GET && req.method() != Method::POST {
                 return json_response(
                     StatusCode::METHOD_NOT_ALLOWED,

@@ -23,6 +23,14 @@
 //! - `GET|POST /api/rtm.connect` with Slack's validation (see [HTTP API](#http-api) below),
 //!   single-use socket URLs that expire (30 s by default), `x-slack-req-id` on every answer.
 //! - `GET|POST /api/auth.test`.
+//! - The Web API methods a bot uses next to its socket (see the `web` module's notes and
+//!   `docs/web-api.md`): `chat.postMessage` (through the same posting path as a socket
+//!   message, so it reaches the sockets and [`Emulator::posted_messages`]), `chat.update`,
+//!   `chat.delete`, `chat.postEphemeral`, `reactions.add`/`remove`,
+//!   `conversations.history`/`replies` with cursors, `conversations.info`, `users.info`,
+//!   `views.open` (a fresh [`Emulator::issue_trigger_id`] only) and `views.update`; per-method
+//!   limits ([`Emulator::set_web_rate_limit`]), scripted failures
+//!   ([`Emulator::reject_next_web_calls`]) and a record ([`Emulator::web_calls`]).
 //! - The socket at `/websocket/<ticket>`: `hello`, `message` acks with unique increasing `ts`
 //!   and link-formatted text, fan-out to the other connections, error replies `-1` (send-rate
 //!   token bucket), `0` (unknown channel), `2` (no text), `ping`/`pong`, `typing` →
@@ -69,6 +77,7 @@ mod shared;
 mod socket;
 mod socket_mode;
 mod tls;
+mod web;
 mod wire;
 mod workspace;
 
@@ -77,6 +86,7 @@ pub use faults::{RawFrame, Rejection, ReplyFault, Target};
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;
 pub use socket_mode::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo, SocketTarget};
+pub use web::{OpenedView, WebCall};
 pub use workspace::{ChannelInfo, Credentials, TokenFlavor, UserInfo, format_message_text};
 
 use bytes::Bytes;
@@ -182,6 +192,7 @@ impl Emulator {
             expired_attempts: 0,
             auth_tests: 0,
             sm: socket_mode::state::SmState::new("A0EMU00001".to_owned(), limit),
+            web: web::WebState::new(limit),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {

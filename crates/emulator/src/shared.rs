@@ -56,6 +56,8 @@ pub(crate) struct State {
     pub auth_tests: u64,
     /// The Socket Mode side.
     pub sm: crate::socket_mode::state::SmState,
+    /// The Web API methods' state (edits, reactions, views, triggers, limits, records).
+    pub web: crate::web::WebState,
 }
 
 /// Everything the tasks share.

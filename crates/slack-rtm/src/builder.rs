@@ -1,4 +1,4 @@
-use crate::{Client, Error, Events};
+use crate::{Client, Error, Events, WebClient};
 use slack_rtm_codec::{ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport};
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
 use slack_rtm_types::Token;
@@ -212,7 +212,10 @@ impl ClientBuilder {
         }
         #[cfg(feature = "hyper")]
         {
-            let mut b = slack_rtm_hyper::HyperTransport::builder().allow_http(self.allow_insecure);
+            // Sized for Web API pages too (the transport is shared with `Client::web`).
+            let mut b = slack_rtm_hyper::HyperTransport::builder()
+                .allow_http(self.allow_insecure)
+                .max_body_bytes(slack_rtm_codec::web::MAX_WEB_RESPONSE_BYTES);
             if let Some(tls) = self.effective_tls()? {
                 b = b.tls_config(tls);
             }
@@ -242,6 +245,14 @@ impl ClientBuilder {
         Ok(config.parse_response(&response, std::time::Instant::now())?)
     }
 
+    /// A [`WebClient`] with this builder's token, API URL, transport, proxy and TLS settings,
+    /// without starting a session. Refuses an app-level (`xapp-`) token: the Web API needs a
+    /// bot (`xoxb-`) or user (`xoxp-`) token.
+    pub fn build_web(&self) -> Result<WebClient, Error> {
+        let config = self.connect_config()?;
+        WebClient::new(self.http_transport()?, self.token.clone(), config.api_base)
+    }
+
     /// Starts the session and waits for its first connection (`hello`).
     ///
     /// Returns the client handle and the event stream. Fails at once on a fatal error (such
@@ -252,7 +263,10 @@ impl ClientBuilder {
         session.connect = self.connect_config()?;
         let transport = self.http_transport()?;
         let tls = self.effective_tls()?;
+        let web =
+            WebClient::unchecked(transport.clone(), self.token.clone(), session.connect.api_base.clone());
         crate::client::start(crate::client::StartConfig {
+            web,
             token: self.token,
             session,
             transport,

@@ -1,4 +1,4 @@
-use crate::{ClientBuilder, Error};
+use crate::{ClientBuilder, Error, WebClient};
 use slack_rtm_codec::DynHttpTransport;
 use slack_rtm_session::driver::{DriverConfig, EventStream, SessionHandle};
 use slack_rtm_session::machine::{Ack, SendError, SessionConfig, SessionEvent, State};
@@ -22,6 +22,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct Client {
     handle: SessionHandle,
     identity: Arc<Mutex<Option<(SelfInfo, TeamInfo)>>>,
+    web: WebClient,
 }
 
 /// A message Slack accepted.
@@ -123,6 +124,12 @@ impl Client {
         self.handle.shutdown(grace).await;
     }
 
+    /// The Web API client for this session's token, over the same transport, proxy and TLS
+    /// settings: rich messages (`chat.postMessage` with blocks), history, reactions, modals.
+    pub fn web(&self) -> &WebClient {
+        &self.web
+    }
+
     /// The underlying session handle (for `try_submit`, `watch_state`, …).
     pub fn session(&self) -> &SessionHandle {
         &self.handle
@@ -217,6 +224,7 @@ impl Events {
 }
 
 pub(crate) struct StartConfig {
+    pub web: WebClient,
     pub token: Token,
     pub session: SessionConfig,
     pub transport: Arc<dyn DynHttpTransport>,
@@ -271,6 +279,6 @@ pub(crate) async fn start(cfg: StartConfig) -> Result<(Client, Events), Error> {
         None => wait.await,
     };
     outcome?;
-    let client = Client { handle, identity: identity.clone() };
+    let client = Client { handle, identity: identity.clone(), web: cfg.web };
     Ok((client, Events { first: first.into_iter(), stream, identity }))
 }

@@ -55,7 +55,7 @@ impl From<Fatal> for Error {
     }
 }
 
-fn api_kind(e: &ApiError) -> ErrorKind {
+pub(crate) fn api_kind(e: &ApiError) -> ErrorKind {
     match e {
         ApiError::Ratelimited => ErrorKind::RateLimited,
         e if e.is_fatal() => ErrorKind::Auth,

@@ -61,6 +61,16 @@
 //!
 //! See `docs/delivery.md` in the repository for the exact guarantees.
 //!
+//! ## The Web API
+//!
+//! RTM's socket carries plain text; rich messages, reactions, history and modals go through
+//! the Web API. [`Client::web`] gives a [`WebClient`] over the session's own transport, proxy
+//! and TLS settings ([`ClientBuilder::build_web`] makes one without a session): any method
+//! with [`WebClient::call`], typed helpers such as [`WebClient::post_message`], pages of
+//! history, Slack's rate limits waited out, reads retried, writes never sent twice
+//! ([`WebCallError::OutcomeUnknown`]). After a [`SessionEvent::Gap`], [`GapRefill`] fetches
+//! the messages the socket missed. See `docs/web-api.md`.
+//!
 //! ## Who can use RTM
 //!
 //! Classic Slack apps (bot tokens with the plain `bot` scope) and user tokens with the
@@ -88,10 +98,14 @@
 mod builder;
 mod client;
 mod error;
+mod gap;
+pub mod web;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
 pub use error::{Error, ErrorKind};
+pub use gap::{GapRefill, Refill};
+pub use web::{Pages, PostMessageCall, WebCallError, WebClient, WebResponse};
 
 pub use slack_rtm_codec as codec;
 pub use slack_rtm_codec::{
@@ -118,3 +132,9 @@ pub use slack_rtm_hyper::HyperTransport;
 /// A local Slack for tests (feature `emulator`): see [`emulator::Emulator`].
 #[cfg(feature = "emulator")]
 pub use slack_rtm_emulator as emulator;
+
+/// `docs/web-api.md`, whose Rust examples are compiled as doc tests so the document stays
+/// true.
+#[doc = include_str!("../../../docs/web-api.md")]
+#[cfg(doctest)]
+pub struct DocsWebApi;

@@ -140,3 +140,15 @@ fn custom_transport() {
     }
     assert!(out.contains("custom_transport: 2 rtm.connect calls went through the custom transport"), "{out}");
 }
+
+#[test]
+fn blocks_in_thread() {
+    let (out, _) = run("blocks_in_thread");
+    let answers = lines_after(&out, "answered ");
+    assert_eq!(answers.len(), 2, "{out}");
+    for a in &answers {
+        let (question, reply) = a.split_once(" with blocks in thread: ").expect("question and reply");
+        assert!(is_ts(question) && is_ts(reply) && question != reply, "{a}");
+    }
+    assert!(out.contains("blocks_in_thread: 2 answers with blocks, each in its question's thread"), "{out}");
+}

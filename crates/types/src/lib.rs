@@ -14,6 +14,8 @@
 //! - [`client`]: the messages a client sends ([`ClientMessage`]) with their limits.
 //! - [`socket_mode`]: Socket Mode's frames ([`socket_mode::SocketFrame`]), envelopes and their
 //!   payloads, and the ack; [`AppToken`] is the app-level token it needs.
+//! - [`web`]: arguments and answers of the Web API calls a real-time bot makes
+//!   (`chat.postMessage`, `conversations.history`, `views.open`, …).
 //!
 //! ```
 //! use slack_rtm_types::Event;
@@ -40,6 +42,7 @@ mod raw;
 mod scan;
 pub mod socket_mode;
 mod token;
+pub mod web;
 
 pub use app_token::{AppToken, AppTokenError};
 pub use client::{ClientMessage, ClientMessageError, OutgoingMessage};

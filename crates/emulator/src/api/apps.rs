@@ -2,7 +2,7 @@
 //! single-use socket URL.
 
 use super::connect::rate_limited;
-use super::connect::{check_rate_window, rejection_response};
+use super::connect::{over_limit, rejection_response};
 use super::form::{read_call, redacted_args};
 use super::{RespBody, api_error, json_response};
 use crate::Shared;
@@ -67,7 +67,10 @@ async fn open_inner(
         record.error = error;
         return resp;
     }
-    let limited = check_rate_window(shared.config.connect_rate_limit, &mut shared.lock().sm.rate_window);
+    let limited = shared
+        .config
+        .connect_rate_limit
+        .and_then(|limit| over_limit(&mut shared.lock().sm.rate_window, limit, Instant::now()));
     if let Some(secs) = limited {
         record.error = Some("ratelimited".into());
         return rate_limited(secs);

@@ -69,14 +69,13 @@ pub(crate) fn rate_limited(secs: u64) -> Response<RespBody> {
 /// `Some(retry_after_secs)` when this `rtm.connect` call is over the rate limit; otherwise
 /// counts it.
 pub(crate) fn check_rate_limit(shared: &Shared) -> Option<u64> {
-    check_rate_window(shared.config.connect_rate_limit, &mut shared.lock().rate_window)
+    let limit = shared.config.connect_rate_limit?;
+    over_limit(&mut shared.lock().rate_window, limit, Instant::now())
 }
 
-/// `Some(retry_after_secs)` when a call is over `limit` in this sliding window of past calls;
-/// otherwise counts it.
-pub(crate) fn check_rate_window(limit: Option<RateLimit>, window: &mut VecDeque<Instant>) -> Option<u64> {
-    let limit = limit?;
-    let now = Instant::now();
+/// A sliding-window limit: `Some(retry_after_secs)` when a call at `now` is over `limit`;
+/// otherwise the call is counted.
+pub(crate) fn over_limit(window: &mut VecDeque<Instant>, limit: RateLimit, now: Instant) -> Option<u64> {
     while window.front().is_some_and(|t| now.duration_since(*t) >= limit.window) {
         window.pop_front();
     }

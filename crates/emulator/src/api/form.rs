@@ -39,9 +39,9 @@ pub(crate) async fn read_body(body: Incoming, timeout: Duration) -> BodyRead {
 }
 
 pub(crate) struct ContentType {
-    mime: String,
-    charset: Option<String>,
-    boundary: Option<String>,
+    pub mime: String,
+    pub charset: Option<String>,
+    pub boundary: Option<String>,
 }
 
 pub(crate) fn parse_content_type(value: &str) -> ContentType {
@@ -234,23 +234,23 @@ pub(crate) async fn read_call(
             }
         }
     }
-    if let Some(auth) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        let auth = auth.trim();
-        if let (Some(scheme), Some(rest)) = (auth.get(..7), auth.get(7..))
-            && scheme.eq_ignore_ascii_case("bearer ")
-        {
-            let t = rest.trim();
-            if !t.is_empty() {
-                call.token = Some(t.to_owned());
-                call.bearer = true;
-            }
-        }
+    if let Some(t) = bearer_token(&parts.headers) {
+        call.token = Some(t);
+        call.bearer = true;
     }
     if call.token.is_none() {
         // The body's token wins over the query's (it comes last in `args`).
         call.token = call.args.iter().rev().find(|(k, _)| k == "token").map(|(_, v)| v.clone());
     }
     Ok(call)
+}
+
+/// The token of an `Authorization: Bearer …` header, if there is a non-empty one.
+pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Option<String> {
+    let auth = headers.get(AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = (auth.get(..7)?, auth.get(7..)?);
+    let t = rest.trim();
+    (scheme.eq_ignore_ascii_case("bearer ") && !t.is_empty()).then(|| t.to_owned())
 }
 
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {

@@ -1,0 +1,236 @@
+//! The Web API client: every method through the same [`HttpTransport`](crate::HttpTransport)
+//! as `rtm.connect`, with Slack's rate limits and safe retries.
+
+mod calls;
+mod error;
+mod pager;
+
+pub use calls::PostMessageCall;
+pub use error::WebCallError;
+pub use pager::Pages;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use slack_rtm_codec::web::{
+    BodyEncoding, Decision, Failure, body_encoding, build_web_request_as, check_method, parse_web_response,
+    to_args,
+};
+use slack_rtm_codec::{ApiBase, BoxError, DynHttpTransport};
+use slack_rtm_types::{Token, TokenKind};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, WebError, WebResponse};
+
+/// The message given when an app-level token is used for the Web API.
+pub(crate) const APP_TOKEN_REFUSED: &str =
+    "an app-level token (xapp-) cannot call the Web API; use a bot (xoxb-) or user (xoxp-) token";
+
+/// A Slack Web API client: [`WebClient::call`] for any method, typed helpers for the calls a
+/// real-time bot makes (`chat.postMessage`, `conversations.history`, `views.open`, …).
+///
+/// Get one from a live session with [`crate::Client::web`] (same transport, proxy and TLS
+/// settings), or on its own with [`crate::ClientBuilder::build_web`]. Cheap to clone; every
+/// clone shares the rate limiter.
+///
+/// - **Rate limits**: calls are paced per method at Slack's tier rates (per channel for
+///   `chat.postMessage`: 1 per second after a burst of 3), so a burst waits instead of
+///   failing; a 429 holds every call of that method for `Retry-After`, then the call is sent
+///   again. See [`slack_rtm_codec::web::RateTier`] for the tiers.
+/// - **Retries**: idempotent reads are retried after 5xx, non-JSON answers and transport
+///   failures (3 times by default, with backoff); writes such as `chat.postMessage` are never
+///   sent again once they may have reached Slack: they fail with
+///   [`WebCallError::OutcomeUnknown`] instead. See [`RetryPolicy`].
+#[derive(Clone)]
+pub struct WebClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    transport: Arc<dyn DynHttpTransport>,
+    token: Token,
+    api_base: ApiBase,
+    retry: RetryPolicy,
+    limiter: Mutex<RateLimiter>,
+}
+
+impl fmt::Debug for WebClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebClient")
+            .field("token", &self.inner.token)
+            .field("api_base", &self.inner.api_base)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How far a failed request got. Only the built-in transport says so precisely; any other
+/// transport's error counts as "may have been sent".
+fn transport_failure(err: &BoxError) -> Failure<'static> {
+    #[cfg(feature = "hyper")]
+    {
+        use slack_rtm_hyper::{TimeoutKind, TransportError as T};
+        match err.downcast_ref::<T>() {
+            Some(T::InsecureScheme { .. } | T::InvalidUrl { .. }) => return Failure::Refused,
+            Some(
+                T::Connect { .. }
+                | T::Tls { .. }
+                | T::Proxy { .. }
+                | T::Timeout { kind: TimeoutKind::Connect, .. },
+            ) => return Failure::NotSent,
+            _ => {}
+        }
+    }
+    let _ = err;
+    Failure::MaybeSent
+}
+
+impl WebClient {
+    /// A client over `transport`. Refuses an app-level (`xapp-`) token.
+    pub(crate) fn new(
+        transport: Arc<dyn DynHttpTransport>,
+        token: Token,
+        api_base: ApiBase,
+    ) -> Result<Self, crate::Error> {
+        if token.kind() == TokenKind::App {
+            return Err(crate::Error::Config(APP_TOKEN_REFUSED.into()));
+        }
+        Ok(Self::unchecked(transport, token, api_base))
+    }
+
+    /// A client for a session whose token was already accepted by `rtm.connect`.
+    pub(crate) fn unchecked(transport: Arc<dyn DynHttpTransport>, token: Token, api_base: ApiBase) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                transport,
+                token,
+                api_base,
+                retry: RetryPolicy::default(),
+                limiter: Mutex::new(RateLimiter::new()),
+            }),
+        }
+    }
+
+    fn rebuild(&self, retry: RetryPolicy, limiter: RateLimiter) -> Self {
+        let i = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                transport: i.transport.clone(),
+                token: i.token.clone(),
+                api_base: i.api_base.clone(),
+                retry,
+                limiter: Mutex::new(limiter),
+            }),
+        }
+    }
+
+    /// The same client with another retry policy (and a fresh rate limiter).
+    pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
+        self.rebuild(policy, RateLimiter::new())
+    }
+
+    /// The same client without local pacing: only 429s make calls wait (and a fresh limiter).
+    /// Default: paced at Slack's tier rates.
+    pub fn without_pacing(&self) -> Self {
+        self.rebuild(self.inner.retry.clone(), RateLimiter::only_retry_after())
+    }
+
+    /// The Web API base this client calls.
+    pub fn api_base(&self) -> &ApiBase {
+        &self.inner.api_base
+    }
+
+    /// Calls any method with `args` (any serializable object, e.g. `serde_json::json!({…})`),
+    /// sent as JSON or as a form as the method requires. Returns the whole answer.
+    ///
+    /// ```no_run
+    /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::WebCallError> {
+    /// let answer = web.call("team.info", serde_json::json!({})).await?;
+    /// println!("{}", answer.value["team"]["name"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn call(&self, method: &str, args: impl Serialize) -> Result<WebResponse, WebCallError> {
+        let args = to_args(&args)?;
+        self.call_with(method, args, body_encoding(method)).await
+    }
+
+    /// [`WebClient::call`] with a JSON body, whatever the method (for methods this version
+    /// does not know to accept JSON).
+    pub async fn call_json(
+        &self,
+        method: &str,
+        args: Map<String, Value>,
+    ) -> Result<WebResponse, WebCallError> {
+        self.call_with(method, args, BodyEncoding::Json).await
+    }
+
+    async fn wait_for_slot(&self, method: &str, channel: Option<&str>) {
+        loop {
+            let verdict = match self.inner.limiter.lock() {
+                Ok(mut l) => l.try_acquire(method, channel, Instant::now()),
+                Err(_) => Ok(()),
+            };
+            match verdict {
+                Ok(()) => return,
+                Err(wait) => {
+                    tracing::debug!(method, ?wait, "waiting for the rate limit");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+
+    async fn call_with(
+        &self,
+        method: &str,
+        args: Map<String, Value>,
+        encoding: BodyEncoding,
+    ) -> Result<WebResponse, WebCallError> {
+        check_method(method)?;
+        let channel = args.get("channel").and_then(Value::as_str).map(str::to_owned);
+        let mut retry = self.inner.retry.start(method);
+        loop {
+            self.wait_for_slot(method, channel.as_deref()).await;
+            let request =
+                build_web_request_as(&self.inner.api_base, &self.inner.token, method, &args, encoding)?;
+            let (decision, error) = match self.inner.transport.send_boxed(request).await {
+                Ok(response) => match parse_web_response(method, &response) {
+                    Ok(answer) => {
+                        for w in &answer.warnings {
+                            tracing::warn!(method, warning = w.as_str(), "Slack warned");
+                        }
+                        return Ok(answer);
+                    }
+                    Err(e) => (retry.on_failure(Failure::Answer(&e)), WebCallError::Api(e)),
+                },
+                Err(source) => {
+                    let failure = transport_failure(&source);
+                    (retry.on_failure(failure), WebCallError::Transport { method: method.to_owned(), source })
+                }
+            };
+            match decision {
+                Decision::Retry { after, rate_limited } => {
+                    tracing::info!(method, ?after, error = %error, "retrying");
+                    if rate_limited {
+                        if let Ok(mut l) = self.inner.limiter.lock() {
+                            l.rate_limited(method, after, Instant::now());
+                        }
+                    } else {
+                        tokio::time::sleep(after).await;
+                    }
+                }
+                Decision::OutcomeUnknown => {
+                    let req_id = error.req_id().map(str::to_owned);
+                    tracing::warn!(method, error = %error, "outcome unknown; not sent again");
+                    return Err(WebCallError::OutcomeUnknown {
+                        method: method.to_owned(),
+                        cause: error.to_string(),
+                        req_id,
+                    });
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+}
