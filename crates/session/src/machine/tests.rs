@@ -1,7 +1,9 @@
 //! Machine tests on a virtual clock: every `Instant` is `t0 + something`, nothing sleeps.
 
 use super::*;
-use slack_rtm_codec::types::{ApiError, Connected};
+use slack_rtm_codec::types::client::Ping;
+use slack_rtm_codec::types::{ApiError, Connected, Event, SelfInfo, TeamInfo};
+use slack_rtm_codec::{ConnectResponse, EventFrame};
 use std::time::{Duration, Instant};
 
 const MS: Duration = Duration::from_millis(1);
