@@ -31,7 +31,7 @@
 
 use slack_rtm::codec::MAX_RESPONSE_BYTES;
 use slack_rtm::http::{Request, Response, Uri};
-use slack_rtm::machine::{ConnId, ConnectFailure, Input, Output, Reason, Session, SkippedFrame};
+use slack_rtm::machine::{ConnId, ConnectFailure, Incoming, Input, Output, Reason, Session, SkippedFrame};
 use slack_rtm::{Ack, ClientMessage, ConnectConfig, Event, SendError, SessionConfig, SessionEvent, Token};
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -128,6 +128,9 @@ impl Driver {
                         stopped |= matches!(event, SessionEvent::Stopped { .. });
                         app(&mut self.session, Happened::Event(event));
                     }
+                    Output::RawEvent { frame } => {
+                        app(&mut self.session, Happened::Event(SessionEvent::from_raw(&frame)));
+                    }
                     Output::Completed { request, result } => {
                         app(&mut self.session, Happened::Completed(request, result));
                     }
@@ -181,21 +184,19 @@ impl Driver {
             any = true;
             let now = Instant::now();
             match frame {
-                Frame::Text(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => self.session.handle_text(conn, &text, now),
-                    Err(e) => {
-                        let frame = SkippedFrame::InvalidUtf8 { len: Some(e.as_bytes().len()) };
-                        self.session.handle(Input::Skipped { conn, frame }, now);
-                    }
-                },
+                Frame::Text(bytes) => {
+                    let frame = Incoming::message(true, &bytes);
+                    self.session.handle(Input::Frame { conn, frame }, now)
+                }
                 Frame::Binary(len) => {
-                    self.session.handle(Input::Skipped { conn, frame: SkippedFrame::Binary { len } }, now)
+                    let frame = Incoming::Skipped(SkippedFrame::Binary { len });
+                    self.session.handle(Input::Frame { conn, frame }, now)
                 }
                 Frame::Ping(payload) => {
                     let _ = ws.send(OP_PONG, &payload);
-                    self.session.handle(Input::Activity { conn }, now);
+                    self.session.handle(Input::Frame { conn, frame: Incoming::Activity }, now);
                 }
-                Frame::Pong => self.session.handle(Input::Activity { conn }, now),
+                Frame::Pong => self.session.handle(Input::Frame { conn, frame: Incoming::Activity }, now),
                 Frame::Close(code, reason) => {
                     if let Some(mut ws) = self.sockets.remove(&conn) {
                         ws.close(code.unwrap_or(1000));

@@ -47,8 +47,8 @@
 mod socket;
 
 use crate::machine::{
-    Ack, ConnId, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session, SessionConfig,
-    SessionEvent, State,
+    Ack, ConnId, ConnectFailure, Incoming, Input, Output, Reason, RequestId, SendError, Session,
+    SessionConfig, SessionEvent, State,
 };
 use fastwebsockets::{Frame, Payload};
 use rustls::ClientConfig;
@@ -266,10 +266,7 @@ impl Delivery {
     fn into_event(self) -> SessionEvent {
         match self {
             Delivery::Event(e) => *e,
-            Delivery::Raw(frame) => match slack_rtm_codec::decode_event_frame(&frame) {
-                Ok(event) => SessionEvent::Rtm(event),
-                Err(error) => SessionEvent::Warning(crate::machine::Warning::Undecodable(error)),
-            },
+            Delivery::Raw(frame) => SessionEvent::from_raw(&frame),
         }
     }
 }
@@ -552,7 +549,7 @@ impl Loop {
                 };
                 self.write(conn, frame).await;
                 if activity {
-                    self.machine.handle(Input::Activity { conn }, now);
+                    self.machine.handle(Input::Frame { conn, frame: Incoming::Activity }, now);
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Opening a WebSocket (TCP, TLS, handshake with `Sec-WebSocket-Accept` checked) and the
 //! per-connection reader (a future the loop task owns and polls).
 
-use crate::machine::{ConnId, Input, Reason, SkippedFrame};
+use crate::machine::{ConnId, Incoming, Input, Reason, SkippedFrame};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -13,7 +13,6 @@ use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use sha1::{Digest, Sha1};
-use slack_rtm_codec::{EventFrame, decode_event, decode_event_frame, is_session_event_type};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -268,7 +267,8 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
             Err(WebSocketError::InvalidUTF8) => {
                 // A single text frame that is not UTF-8: its payload is already consumed, the
                 // stream is still in sync. Report and go on.
-                pending.push(Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: None } });
+                let frame = Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: None });
+                pending.push(Input::Frame { conn, frame });
                 continue;
             }
             Err(WebSocketError::FrameTooLarge) => break Reason::MessageTooLarge { limit: max_message },
@@ -290,7 +290,7 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
             }
             OpCode::Text | OpCode::Binary => {
                 partial = Some(Partial { text: frame.opcode == OpCode::Text, data: frame.payload.to_vec() });
-                Input::Activity { conn }
+                activity(conn)
             }
             OpCode::Continuation => {
                 let Some(p) = partial.as_mut() else {
@@ -304,14 +304,14 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
                     let whole = partial.take().map(|p| (p.text, p.data)).unwrap_or_default();
                     message_input(conn, whole.0, &whole.1)
                 } else {
-                    Input::Activity { conn }
+                    activity(conn)
                 }
             }
             OpCode::Close => {
                 let (code, text) = parse_close(&frame.payload);
                 break Reason::Closed { code, reason: text };
             }
-            OpCode::Ping | OpCode::Pong => Input::Activity { conn },
+            OpCode::Ping | OpCode::Pong => activity(conn),
         };
         pending.push(input);
         if pending.len() >= READ_BATCH && !flush(tx, &mut pending).await {
@@ -361,33 +361,14 @@ fn poll_now<F: Future>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
     }
 }
 
-/// A complete message → the machine's input: session frames are decoded here, ordinary events
-/// only scanned for their type (the application's task decodes them).
+/// A complete message → the machine's input (classified by the machine's own function).
 fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
-    if !text {
-        return Input::Skipped { conn, frame: SkippedFrame::Binary { len: payload.len() } };
-    }
-    let Ok(text) = std::str::from_utf8(payload) else {
-        return Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: Some(payload.len()) } };
-    };
-    // Ordinary events go through undecoded, with the type the scan found: the application's
-    // side decodes them (one serde pass, no second scan), so the strings they hold are
-    // allocated and freed on one thread. Frames the machine needs are decoded here.
-    match EventFrame::copy_from(text) {
-        Some(frame) if !is_session_event_type(frame.kind()) => Input::RawEvent { conn, frame },
-        Some(frame) => decoded(conn, decode_event_frame(&frame)),
-        None => decoded(conn, decode_event(text)),
-    }
+    Input::Frame { conn, frame: Incoming::message(text, payload) }
 }
 
-fn decoded(
-    conn: ConnId,
-    result: Result<slack_rtm_codec::types::Event, slack_rtm_codec::DecodeError>,
-) -> Input {
-    match result {
-        Ok(event) => Input::Event { conn, event },
-        Err(error) => Input::Undecodable { conn, error },
-    }
+/// Proof of life without a message.
+fn activity(conn: ConnId) -> Input {
+    Input::Frame { conn, frame: Incoming::Activity }
 }
 
 fn parse_close(payload: &[u8]) -> (Option<u16>, String) {
@@ -461,25 +442,5 @@ mod tests {
         assert_eq!(parse_close(&[]), (None, String::new()));
         assert_eq!(parse_close(&[0x03, 0xE8, b'o', b'k']), (Some(1000), "ok".into()));
         assert_eq!(parse_close(&[0x03]), (None, String::new()));
-    }
-
-    #[test]
-    fn messages_become_inputs() {
-        let c = ConnId(1);
-        assert!(matches!(message_input(c, true, br#"{"type":"hello"}"#), Input::Event { .. }));
-        assert!(matches!(message_input(c, true, br#"{"ok":true,"reply_to":1}"#), Input::Event { .. }));
-        assert!(matches!(
-            message_input(c, true, br#"{"type":"message","text":"hi"}"#),
-            Input::RawEvent { frame, .. } if frame.kind() == "message"
-        ));
-        assert!(matches!(message_input(c, true, b"{nope"), Input::Undecodable { .. }));
-        assert!(matches!(
-            message_input(c, true, b"\xff\xfe"),
-            Input::Skipped { frame: SkippedFrame::InvalidUtf8 { len: Some(2) }, .. }
-        ));
-        assert!(matches!(
-            message_input(c, false, b"abc"),
-            Input::Skipped { frame: SkippedFrame::Binary { len: 3 }, .. }
-        ));
     }
 }

@@ -3,11 +3,13 @@
 
 use super::conn::{Conn, ConnPhase, ConnectPhase, FlightKind, InFlight, Queued};
 use super::{
-    CLOSE_NORMAL, ConnId, ConnectFailure, Fatal, MAX_RETRY_AFTER, Output, Reason, SendError, Session,
-    SessionEvent, Warning,
+    CLOSE_NORMAL, ConnId, ConnectFailure, Fatal, Incoming, MAX_RETRY_AFTER, Output, Reason, SendError,
+    Session, SessionEvent, SkippedFrame, Warning,
 };
 use slack_rtm_codec::types::{ClientMessage, Event};
-use slack_rtm_codec::{ConnectResponse, DecodeError, EventFrame, decode_event_frame, is_session_event_type};
+use slack_rtm_codec::{
+    ConnectResponse, DecodeError, EventFrame, decode_event, decode_event_frame, is_session_event_type,
+};
 use std::time::{Duration, Instant};
 
 impl Session {
@@ -132,6 +134,26 @@ impl Session {
                 } else {
                     tracing::trace!(conn = %id, "dropped a duplicate event");
                 }
+            }
+        }
+    }
+
+    /// Something read from a socket.
+    pub(super) fn on_frame(&mut self, id: ConnId, frame: Incoming, now: Instant) {
+        match frame {
+            Incoming::Event(frame) => self.on_raw_event(id, frame, now),
+            Incoming::Text(text) => self.on_decoded(id, decode_event(&text), now),
+            Incoming::Skipped(frame) => {
+                if self.touch(id, now) {
+                    let w = match frame {
+                        SkippedFrame::Binary { len } => Warning::BinaryFrame { len },
+                        SkippedFrame::InvalidUtf8 { len } => Warning::InvalidUtf8 { len },
+                    };
+                    self.emit(SessionEvent::Warning(w));
+                }
+            }
+            Incoming::Activity => {
+                self.touch(id, now);
             }
         }
     }

@@ -29,85 +29,68 @@
 //!
 //! # The drive loop
 //!
-//! ```
-//! use slack_rtm_codec::{ConnectConfig, ConnectResponse, Connected};
-//! use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
-//! use slack_rtm_session::machine::{Input, Output, Session, SessionConfig, SessionEvent};
-//! use std::collections::VecDeque;
-//! use std::time::{Duration, Instant};
+//! As it looks with real IO (here behind a made-up `io` object: see the `sans_io` example of
+//! the `slack-rtm` crate for a complete blocking one):
 //!
-//! // A fake HTTP transport: rtm.connect always answers with this.
-//! fn fake_rtm_connect(now: Instant) -> ConnectResponse {
-//!     ConnectResponse {
-//!         connected: Connected {
-//!             self_: SelfInfo { id: "U1".into(), name: "bot".into() },
-//!             team: TeamInfo {
-//!                 id: "T1".into(), name: "Team".into(), domain: "team".into(),
-//!                 enterprise_id: None, enterprise_name: None,
-//!             },
-//!             url: "wss://example.invalid/ws".into(),
-//!         },
-//!         warnings: vec![], messages: vec![], req_id: None, obtained_at: now,
-//!     }
-//! }
-//!
-//! // A fake socket: the server says hello, then acks every message it gets.
-//! let mut from_server: VecDeque<String> = VecDeque::new();
-//! let mut clock = Instant::now(); // a virtual clock: only ever advanced by hand
-//! let mut session = Session::new(SessionConfig::default(), clock);
-//! let request = session.submit(ClientMessage::message("C1", "hello"), clock).unwrap();
-//! let mut inputs: VecDeque<Input> = VecDeque::new();
-//! let mut acked = false;
-//!
-//! for _round in 0..100 {
-//!     // 1. Drain every output and act on it.
+//! ```no_run
+//! use slack_rtm_session::machine::{Incoming, Input, Output, Session, SessionConfig, SessionEvent};
+//! use std::time::Instant;
+//! # use slack_rtm_session::machine::ConnId;
+//! # struct Io;
+//! # impl Io {
+//! #     fn rtm_connect(&mut self) -> Input { unimplemented!() }
+//! #     fn open(&mut self, conn: ConnId, url: &str) -> Input { unimplemented!() }
+//! #     fn write(&mut self, conn: ConnId, text: &str, id: u64) -> Input { unimplemented!() }
+//! #     fn close(&mut self, conn: ConnId, code: u16) {}
+//! #     fn read_until(&mut self, deadline: Option<Instant>) -> Option<(ConnId, bool, Vec<u8>)> { None }
+//! # }
+//! # let mut io = Io;
+//! let mut session = Session::new(SessionConfig::default(), Instant::now());
+//! loop {
+//!     // 1. Drain every output, after every call that took input (`new` included).
 //!     while let Some(output) = session.poll_output() {
-//!         match output {
-//!             Output::CallConnect => inputs.push_back(Input::ConnectResult(Ok(fake_rtm_connect(clock)))),
-//!             Output::OpenSocket { conn, url } => {
-//!                 assert!(url.starts_with("wss://"));
-//!                 inputs.push_back(Input::SocketOpened { conn });
-//!                 from_server.push_back(r#"{"type":"hello"}"#.into());
-//!             }
-//!             Output::Send { conn, text, id } => {
-//!                 inputs.push_back(Input::Written { conn, id }); // written and flushed
-//!                 if text.contains(r#""type":"message""#) {
-//!                     from_server.push_back(format!(r#"{{"ok":true,"reply_to":{id},"ts":"1.000001","text":"hello"}}"#));
-//!                 }
-//!             }
-//!             Output::Close { .. } => {}
-//!             Output::Event(SessionEvent::Connected { team, .. }) => assert_eq!(team.id, "T1"),
-//!             Output::Event(_) => {}
-//!             Output::Completed { request: r, result } => {
-//!                 assert_eq!(r, request);
-//!                 assert!(result.is_ok());
-//!                 acked = true;
-//!             }
-//!             _ => {}
+//!         let input = match output {
+//!             Output::CallConnect => Some(io.rtm_connect()), // Input::ConnectResult
+//!             Output::OpenSocket { conn, url } => Some(io.open(conn, &url)), // SocketOpened or SocketClosed
+//!             Output::Send { conn, text, id } => Some(io.write(conn, &text, id)), // Written or SocketClosed
+//!             Output::Close { conn, code } => { io.close(conn, code); None }
+//!             Output::RawEvent { frame } => { println!("{:?}", SessionEvent::from_raw(&frame)); None }
+//!             Output::Event(SessionEvent::Stopped { .. }) => return,
+//!             other => { println!("{other:?}"); None } // other events, request completions
+//!         };
+//!         if let Some(input) = input {
+//!             session.handle(input, Instant::now());
 //!         }
 //!     }
-//!     if acked {
-//!         break;
-//!     }
-//!     // 2. Feed what happened: IO results first, then socket frames.
-//!     if let Some(input) = inputs.pop_front() {
-//!         session.handle(input, clock);
-//!     } else if let Some(text) = from_server.pop_front() {
-//!         session.handle(Input::Text { conn: session.current_conn().unwrap(), text }, clock);
-//!     } else if let Some(deadline) = session.poll_timeout() {
-//!         // 3. Nothing to do: "sleep" until the next deadline.
-//!         clock = clock.max(deadline);
-//!         session.handle_timeout(clock);
+//!     // 2. Wait for a socket message or the next deadline, whichever comes first.
+//!     match io.read_until(session.poll_timeout()) {
+//!         Some((conn, text, payload)) => {
+//!             let frame = Incoming::message(text, &payload);
+//!             session.handle(Input::Frame { conn, frame }, Instant::now());
+//!         }
+//!         None => session.handle_timeout(Instant::now()),
 //!     }
 //! }
-//! assert!(acked);
 //! ```
+//!
+//! The contract:
+//!
+//! - `now` never goes backwards from one call to the next (use a monotonic clock).
+//! - Drain [`Session::poll_output`] until `None` after every call that takes input:
+//!   [`Session::handle`], [`Session::handle_timeout`], and also [`Session::submit`] and
+//!   [`Session::shutdown`], which can output at once.
+//! - Answer each `CallConnect`, `OpenSocket` and `Send` with the input its documentation names;
+//!   hand every socket read to [`Incoming::message`], and every [`Output::RawEvent`] to
+//!   [`SessionEvent::from_raw`] (where the event is consumed).
+//! - Call [`Session::handle_timeout`] once [`Session::poll_timeout`] has passed; calling it
+//!   early or more often is harmless.
 
 mod backoff;
 mod bucket;
 mod config;
 mod conn;
 mod dedupe;
+mod incoming;
 mod keepalive;
 mod lifecycle;
 mod outbox;
@@ -115,12 +98,16 @@ mod shutdown;
 mod timer;
 mod types;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 #[cfg(test)]
 mod tests;
 
 pub use config::{
     DedupeConfig, KeepaliveConfig, ReconnectPolicy, SendRate, SendingConfig, SessionConfig, Timeouts,
 };
+pub use incoming::Incoming;
 pub use types::{
     Ack, ConnId, ConnectFailure, FailureKind, Fatal, Input, Output, Reason, RequestId, SendError,
     SessionEvent, SkippedFrame, State, SubmitError, Warning,
@@ -130,8 +117,8 @@ use backoff::Backoff;
 use bucket::Bucket;
 use conn::{Conn, ConnectPhase, Queued, TypingSlot};
 use dedupe::Dedupe;
+use slack_rtm_codec::encode_client_message;
 use slack_rtm_codec::types::{ChannelId, ClientMessage, UserId};
-use slack_rtm_codec::{decode_event, encode_client_message};
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
@@ -306,35 +293,11 @@ impl Session {
         match input {
             Input::ConnectResult(result) => self.on_connect_result(result, now),
             Input::SocketOpened { conn } => self.on_opened(conn, now),
-            Input::Text { conn, text } => self.handle_text(conn, &text, now),
-            Input::Event { conn, event } => self.on_event(conn, event, now),
-            Input::RawEvent { conn, frame } => self.on_raw_event(conn, frame, now),
-            Input::Undecodable { conn, error } => self.on_decoded(conn, Err(error), now),
-            Input::Skipped { conn, frame } => {
-                if self.touch(conn, now) {
-                    let w = match frame {
-                        SkippedFrame::Binary { len } => Warning::BinaryFrame { len },
-                        SkippedFrame::InvalidUtf8 { len } => Warning::InvalidUtf8 { len },
-                    };
-                    self.emit(SessionEvent::Warning(w));
-                }
-            }
-            Input::Activity { conn } => {
-                self.touch(conn, now);
-            }
+            Input::Frame { conn, frame } => self.on_frame(conn, frame, now),
             Input::Written { conn, id } => self.on_written(conn, id),
             Input::SocketClosed { conn, reason } => self.drop_conn(conn, reason, None, now),
             Input::Backpressure(on) => self.on_backpressure(on, now),
         }
-        self.after(now);
-    }
-
-    /// Feeds one text frame (decoded here). Same as [`Input::Text`] without the allocation.
-    pub fn handle_text(&mut self, conn: ConnId, text: &str, now: Instant) {
-        if self.stopped {
-            return;
-        }
-        self.on_decoded(conn, decode_event(text), now);
         self.after(now);
     }
 
