@@ -75,8 +75,7 @@ struct Driver {
 }
 
 impl Driver {
-    fn new(config: SessionConfig, token: Token) -> Self {
-        let connect = config.connect.clone();
+    fn new(config: SessionConfig, connect: ConnectConfig, token: Token) -> Self {
         Self { session: Session::new(config, Instant::now()), token, connect, sockets: BTreeMap::new() }
     }
 
@@ -241,7 +240,7 @@ fn live(token: Token) -> BoxResult<()> {
             }
         }
     });
-    let mut driver = Driver::new(SessionConfig::new(connect), token);
+    let mut driver = Driver::new(SessionConfig::default(), connect, token);
     let mut failure = None;
     driver.run(|session, happened| match happened {
         Happened::Event(SessionEvent::Rtm(Event::Message(m))) => println!(
@@ -271,7 +270,7 @@ fn scripted() -> BoxResult<()> {
     let emu = runtime.block_on(slack_rtm_emulator::Emulator::start(Default::default()))?;
 
     let connect = ConnectConfig::with_api_base(&emu.api_url(), true)?;
-    let mut driver = Driver::new(SessionConfig::new(connect), Token::new(emu.token()));
+    let mut driver = Driver::new(SessionConfig::default(), connect, Token::new(emu.token()));
     let channel = emu.general_channel();
     let mut requests = Vec::new();
     let mut acked: Vec<String> = Vec::new();

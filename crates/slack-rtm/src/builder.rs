@@ -1,5 +1,8 @@
 use crate::{Client, Error, Events};
-use slack_rtm_codec::{ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport};
+use slack_rtm_codec::{
+    ApiBase, CallError, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport,
+};
+use slack_rtm_session::driver::{Dialer, DriverConfig, call_rtm_connect};
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
 use slack_rtm_types::Token;
 use std::fmt;
@@ -16,11 +19,13 @@ pub struct ClientBuilder {
     api_url: Option<String>,
     allow_insecure: bool,
     method: HttpMethod,
+    connect: ConnectConfig,
     session: SessionConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
     proxy: Option<String>,
     proxy_from_env: bool,
     transport: Option<Arc<dyn DynHttpTransport>>,
+    dialer: Option<Arc<dyn Dialer>>,
     event_capacity: usize,
     connect_timeout: Option<Duration>,
     max_message_bytes: Option<usize>,
@@ -36,6 +41,7 @@ impl fmt::Debug for ClientBuilder {
             .field("custom_tls", &self.tls.is_some())
             .field("proxy", &self.proxy.as_ref().map(|_| "…"))
             .field("custom_transport", &self.transport.is_some())
+            .field("dialer", &self.dialer)
             .field("event_capacity", &self.event_capacity)
             .finish_non_exhaustive()
     }
@@ -48,11 +54,13 @@ impl ClientBuilder {
             api_url: None,
             allow_insecure: false,
             method: HttpMethod::Get,
+            connect: ConnectConfig::default(),
             session: SessionConfig::default(),
             tls: None,
             proxy: None,
             proxy_from_env: true,
             transport: None,
+            dialer: None,
             event_capacity: 1024,
             connect_timeout: Some(Duration::from_secs(60)),
             max_message_bytes: None,
@@ -62,14 +70,14 @@ impl ClientBuilder {
     /// Batch presence events: `presence_change` then lists several users at once (`users`).
     /// Both forms arrive as the same [`crate::event::PresenceChange`]. Default `false`.
     pub fn batch_presence_aware(mut self, on: bool) -> Self {
-        self.session.connect.options.batch_presence_aware = on;
+        self.connect.options.batch_presence_aware = on;
         self
     }
 
     /// Receive presence events only for users subscribed with [`Client::subscribe_presence`].
     /// Default `true` (Slack no longer sends unsolicited presence events anyway).
     pub fn presence_sub(mut self, on: bool) -> Self {
-        self.session.connect.options.presence_sub = on;
+        self.connect.options.presence_sub = on;
         self
     }
 
@@ -115,11 +123,11 @@ impl ClientBuilder {
     }
 
     /// The whole session configuration, for settings without a dedicated method (deadlines,
-    /// queue size, dedupe window). The connect settings set on this builder still apply.
+    /// queue size, dedupe window). It replaces what [`ClientBuilder::keepalive`],
+    /// [`ClientBuilder::reconnect`] and [`ClientBuilder::send_rate`] set; the connect settings
+    /// (API URL, presence options, method) are separate and still apply.
     pub fn session_config(mut self, config: SessionConfig) -> Self {
-        let connect = self.session.connect.clone();
         self.session = config;
-        self.session.connect = connect;
         self
     }
 
@@ -151,6 +159,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How the byte stream under each WebSocket is opened (e.g. a tunnel through a proxy).
+    /// Default: a direct TCP connection. TLS for `wss://` is still done end to end over it.
+    pub fn dialer(mut self, dialer: Arc<dyn Dialer>) -> Self {
+        self.dialer = Some(dialer);
+        self
+    }
+
     /// How many events may wait for the application before the session stops reading the
     /// socket (backpressure, not unbounded memory). Default 1024.
     pub fn event_capacity(mut self, capacity: usize) -> Self {
@@ -173,7 +188,7 @@ impl ClientBuilder {
     }
 
     fn connect_config(&self) -> Result<ConnectConfig, Error> {
-        let mut c = self.session.connect.clone();
+        let mut c = self.connect.clone();
         if let Some(url) = &self.api_url {
             c.api_base =
                 ApiBase::parse(url, self.allow_insecure).map_err(|e| Error::Config(e.to_string()))?;
@@ -185,7 +200,8 @@ impl ClientBuilder {
 
     /// The TLS configuration for both the API calls and the socket: yours, or (with the `hyper`
     /// feature) the one the crate features choose — `aws-lc-rs`, `native-roots` — built once
-    /// per process. Without either, the session's built-in default (ring, webpki roots).
+    /// per process. Without either, none: `wss://` URLs then fail to open (the session never
+    /// picks a crypto provider itself).
     fn effective_tls(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
         if let Some(tls) = &self.tls {
             return Ok(Some(tls.clone()));
@@ -237,9 +253,11 @@ impl ClientBuilder {
     pub async fn rtm_connect(&self) -> Result<ConnectResponse, Error> {
         let config = self.connect_config()?;
         let transport = self.http_transport()?;
-        let request = config.build_request(&self.token).map_err(|e| Error::Config(e.to_string()))?;
-        let response = transport.send_boxed(request).await.map_err(Error::Transport)?;
-        Ok(config.parse_response(&response, std::time::Instant::now())?)
+        call_rtm_connect(&*transport, &self.token, &config).await.map_err(|e| match e {
+            CallError::Connect(e) => Error::Connect(e),
+            CallError::Transport(e) => Error::Transport(e.0),
+            other => Error::Config(other.to_string()),
+        })
     }
 
     /// Starts the session and waits for its first connection (`hello`).
@@ -248,20 +266,17 @@ impl ClientBuilder {
     /// as `invalid_auth` or `not_allowed_token_type`); retryable failures are retried with
     /// backoff until [`ClientBuilder::connect_timeout`].
     pub async fn connect(self) -> Result<(Client, Events), Error> {
-        let mut session = self.session.clone();
-        session.connect = self.connect_config()?;
-        let transport = self.http_transport()?;
-        let tls = self.effective_tls()?;
-        crate::client::start(crate::client::StartConfig {
-            token: self.token,
-            session,
-            transport,
-            tls,
-            event_capacity: self.event_capacity,
-            connect_timeout: self.connect_timeout,
-            max_message_bytes: self.max_message_bytes,
-        })
-        .await
+        let mut driver = DriverConfig::new(self.session.clone(), self.token.clone(), self.http_transport()?);
+        driver.connect = self.connect_config()?;
+        driver.tls = self.effective_tls()?;
+        driver.event_capacity = self.event_capacity;
+        if let Some(max) = self.max_message_bytes {
+            driver.max_message_bytes = max;
+        }
+        if let Some(dialer) = self.dialer {
+            driver.dialer = dialer;
+        }
+        crate::client::start(driver, self.connect_timeout).await
     }
 }
 

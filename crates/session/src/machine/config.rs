@@ -1,17 +1,15 @@
 //! The session's configuration, with documented defaults.
 
-use slack_rtm_codec::ConnectConfig;
 use std::time::Duration;
 
-/// Everything the sans-IO [`Session`](super::Session) needs to know, except the token (which
-/// only the code that calls `rtm.connect` ever sees).
+/// Everything the sans-IO [`Session`](super::Session) needs to know. IO settings (how
+/// `rtm.connect` is called, the token, TLS, sockets) belong to whoever does the IO: the driver's
+/// `DriverConfig`, or your own.
 ///
 /// Every field has a default chosen for Slack's published limits; see each sub-config.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct SessionConfig {
-    /// How `rtm.connect` is called and which socket URLs are acceptable.
-    pub connect: ConnectConfig,
     /// Application-level ping on an idle connection.
     pub keepalive: KeepaliveConfig,
     /// Connection deadlines (socket open, `hello`).
@@ -24,13 +22,6 @@ pub struct SessionConfig {
     pub sending: SendingConfig,
     /// Duplicate suppression across a make-before-break reconnect.
     pub dedupe: DedupeConfig,
-}
-
-impl SessionConfig {
-    /// The defaults, with the given `rtm.connect` configuration.
-    pub fn new(connect: ConnectConfig) -> Self {
-        Self { connect, ..Self::default() }
-    }
 }
 
 /// Application-level keepalive.

@@ -1,0 +1,58 @@
+//! The client handle against the emulator over loopback.
+#![cfg(feature = "hyper")]
+
+use slack_rtm::{Client, HyperTransport};
+use slack_rtm_emulator::{Emulator, Target};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// A task that only sends (it dropped `Events`) still sees who the bot is after a reconnect:
+/// here the second `rtm.connect` answers with another bot name, and `self_info()` follows.
+#[tokio::test]
+async fn self_info_follows_reconnects_without_reading_events() {
+    let emu = Emulator::start(Default::default()).await.expect("emulator");
+    let inner = Arc::new(HyperTransport::builder().allow_http(true).build().expect("transport"));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    // The emulator's answer, with the bot renamed from the second call on.
+    let transport = move |req: http::Request<Vec<u8>>| {
+        let inner = inner.clone();
+        let n = counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let response = inner.send(req).await?;
+            if n == 0 {
+                return Ok::<_, slack_rtm_hyper::TransportError>(response);
+            }
+            let (parts, body) = response.into_parts();
+            let mut json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+            json["self"]["name"] = "renamed-bot".into();
+            Ok(http::Response::from_parts(parts, serde_json::to_vec(&json).expect("json")))
+        }
+    };
+    let (client, events) = Client::builder(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .transport(transport)
+        .connect()
+        .await
+        .expect("connected");
+    let first = client.self_info().expect("known after connect");
+    assert_ne!(first.name, "renamed-bot");
+    drop(events);
+
+    emu.goodbye(Target::All);
+    let mut renamed = false;
+    for _ in 0..100 {
+        if client.self_info().is_some_and(|s| s.name == "renamed-bot") {
+            renamed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(calls.load(Ordering::SeqCst) >= 2, "the session reconnected");
+    assert!(renamed, "self_info() is stale: {:?}", client.self_info());
+    assert_eq!(client.self_info().map(|s| s.id), Some(first.id));
+    client.shutdown().await;
+    emu.shutdown().await;
+}

@@ -1,0 +1,95 @@
+//! The driver's pluggable dialer: every WebSocket the session opens goes through it, and its
+//! failures (e.g. a proxy's) reach the application with their message.
+
+use slack_rtm::{BoxedIo, Client, DialFuture, Dialer, DirectDialer, Error, SessionEvent};
+use slack_rtm_emulator::{Emulator, Target};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Dials directly, recording every `host:port` asked for.
+#[derive(Debug, Default)]
+struct Recording {
+    dialed: Mutex<Vec<(String, u16)>>,
+}
+
+impl Dialer for Recording {
+    fn dial<'a>(&'a self, host: &'a str, port: u16) -> DialFuture<'a> {
+        self.dialed.lock().unwrap().push((host.to_owned(), port));
+        DirectDialer.dial(host, port)
+    }
+}
+
+#[tokio::test]
+async fn every_socket_is_opened_through_the_dialer() {
+    let emu = Emulator::start(Default::default()).await.expect("emulator");
+    let dialer = Arc::new(Recording::default());
+    let (client, mut events) = Client::builder(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .dialer(dialer.clone())
+        .connect()
+        .await
+        .expect("connected");
+    let port = emu.local_addr().port();
+    assert_eq!(*dialer.dialed.lock().unwrap(), vec![("127.0.0.1".to_owned(), port)]);
+
+    // A reconnect opens its socket through the same dialer.
+    emu.goodbye(Target::All);
+    let reconnected = tokio::time::timeout(WAIT, async {
+        while let Some(e) = events.next().await {
+            if matches!(e, SessionEvent::Connected { reconnect: true, .. }) {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(reconnected.await.expect("reconnected in time"));
+    assert_eq!(*dialer.dialed.lock().unwrap(), vec![("127.0.0.1".to_owned(), port); 2]);
+    client.shutdown().await;
+    emu.shutdown().await;
+}
+
+/// A proxy's own error, as a transport would put it inside an `io::Error`.
+#[derive(Debug)]
+struct ProxyRefused;
+
+impl std::fmt::Display for ProxyRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the proxy answered 407 Proxy Authentication Required")
+    }
+}
+
+impl std::error::Error for ProxyRefused {}
+
+#[derive(Debug)]
+struct Refusing;
+
+impl Dialer for Refusing {
+    fn dial<'a>(&'a self, _host: &'a str, _port: u16) -> DialFuture<'a> {
+        Box::pin(async { Err::<BoxedIo, _>(std::io::Error::other(ProxyRefused)) })
+    }
+}
+
+#[tokio::test]
+async fn a_dialer_failure_reaches_the_application_with_its_message_and_no_token() {
+    let emu = Emulator::start(Default::default()).await.expect("emulator");
+    let token = emu.token();
+    let err = Client::builder(token.clone())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .dialer(Arc::new(Refusing))
+        .connect_timeout(Some(Duration::from_secs(1)))
+        .connect()
+        .await
+        .expect_err("no socket can open");
+    let Error::ConnectTimeout(_, problem) = &err else { panic!("{err:?}") };
+    let port = emu.local_addr().port();
+    let expected = format!(
+        "could not open the socket: could not reach 127.0.0.1:{port}: the proxy answered 407 Proxy Authentication Required"
+    );
+    assert_eq!(problem, &expected);
+    assert!(!format!("{err} {err:?}").contains(&token));
+    emu.shutdown().await;
+}
