@@ -44,6 +44,8 @@ fn driver_config(
 fn session_config(_emu: &Emulator) -> SessionConfig {
     let mut c = SessionConfig::default();
     let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
+    // Fast tests: no 0.5 s floor between retries.
+    r.min_delay = Duration::ZERO;
     r.jitter_seed = Some(11);
     r.healthy_after = Duration::from_secs(1);
     c.reconnect = r;

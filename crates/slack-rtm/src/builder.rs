@@ -108,8 +108,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Backoff between reconnection attempts. Default: 1 s doubling to 2 min, full jitter,
-    /// reset after a connection stayed healthy for a while.
+    /// Backoff between reconnection attempts. Default: 1 s doubling to 60 s, each delay random
+    /// in the upper half of its ceiling and never under 0.5 s, reset after a connection stayed
+    /// healthy for 30 s.
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.session.reconnect = policy;
         self

@@ -56,3 +56,53 @@ async fn self_info_follows_reconnects_without_reading_events() {
     client.shutdown().await;
     emu.shutdown().await;
 }
+
+/// `Events` is a `futures_core::Stream`: polled as one, it yields the same events as `next()`,
+/// and ends (`None`) after `Stopped`.
+#[tokio::test]
+async fn events_is_a_stream_that_ends_after_stopped() {
+    use futures_core::Stream;
+    use slack_rtm::{Event, SessionEvent};
+    use std::pin::Pin;
+
+    /// `StreamExt::next` without the extra crate.
+    async fn next<S: Stream + Unpin>(s: &mut S) -> Option<S::Item> {
+        std::future::poll_fn(|cx| Pin::new(&mut *s).poll_next(cx)).await
+    }
+
+    let emu = Emulator::start(Default::default()).await.expect("emulator");
+    let (client, mut events) = Client::builder(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .connect()
+        .await
+        .expect("connected");
+    let ts = emu
+        .post_message(&emu.general_channel(), &emu.second_user().user, "through the stream")
+        .expect("posted");
+    let mut seen = Vec::new();
+    let message = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(e) = next(&mut events).await {
+            if let SessionEvent::Rtm(Event::Message(m)) = &e {
+                return Some(m.clone());
+            }
+            seen.push(e);
+        }
+        None
+    })
+    .await
+    .expect("in time")
+    .expect("a message");
+    assert_eq!(message.ts, Some(ts));
+    assert_eq!(message.text.as_deref(), Some("through the stream"));
+    assert!(matches!(seen.first(), Some(SessionEvent::Connecting)), "from the first event on: {seen:?}");
+
+    client.shutdown().await;
+    let mut last = None;
+    while let Some(e) = next(&mut events).await {
+        last = Some(e);
+    }
+    assert!(matches!(last, Some(SessionEvent::Stopped { error: None })), "{last:?}");
+    assert!(next(&mut events).await.is_none(), "stays ended");
+    emu.shutdown().await;
+}

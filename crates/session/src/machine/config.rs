@@ -77,13 +77,15 @@ impl Timeouts {
     }
 }
 
-/// Exponential backoff with full jitter between connection attempts.
+/// Exponential backoff with jitter between connection attempts.
 ///
 /// Before attempt `n` (1 for the first retry), the session waits a uniformly random time in
-/// `[0, min(max, initial × multiplier^(n-1))]`, and never less than a `Retry-After` the server
-/// asked for. The attempt counter goes back to zero only once a connection has stayed up for
-/// `healthy_after`, so a server that accepts and then drops connections still sees growing
-/// delays.
+/// `[c/2, c]` where `c = min(max, initial × multiplier^(n-1))`, never less than `min_delay`
+/// (itself capped at `max`), and never less than a `Retry-After` the server asked for. The
+/// floor keeps a fleet of clients from calling `rtm.connect` right after an outage or during a
+/// migration; the jitter still spreads them. The attempt counter goes back to zero only once a
+/// connection has stayed up for `healthy_after`, so a server that accepts and then drops
+/// connections still sees growing delays.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ReconnectPolicy {
@@ -99,6 +101,8 @@ pub struct ReconnectPolicy {
     /// Give up (stop with [`Fatal::GaveUp`](super::Fatal::GaveUp)) when this many retries in a
     /// row have failed. Default `None`: retry forever on retryable errors.
     pub max_retries: Option<u32>,
+    /// The shortest wait before any retry. Default 0.5 s; never more than `max`.
+    pub min_delay: Duration,
     /// Seed of the jitter generator. `None` (the default) seeds it randomly per session, so
     /// that many clients do not reconnect in lockstep; tests set it to get reproducible delays.
     pub jitter_seed: Option<u64>,
@@ -112,6 +116,7 @@ impl Default for ReconnectPolicy {
             multiplier: 2.0,
             healthy_after: Duration::from_secs(30),
             max_retries: None,
+            min_delay: Duration::from_millis(500),
             jitter_seed: None,
         }
     }

@@ -15,8 +15,8 @@
 //!   any frame counts as liveness; silence for [`KeepaliveConfig::pong_timeout`] after the ping
 //!   declares the connection dead.
 //! - **Reconnect** on `goodbye`, `team_migration_started`, an `error` event, a close, an IO
-//!   error, a dead keepalive: exponential backoff with full jitter and a cap, reset only after
-//!   [`ReconnectPolicy::healthy_after`], `Retry-After` honoured, fatal `rtm.connect` errors stop
+//!   error, a dead keepalive: exponential backoff with jitter above a floor (0.5 s) and a cap,
+//!   reset only after [`ReconnectPolicy::healthy_after`], `Retry-After` honoured, fatal `rtm.connect` errors stop
 //!   the session. After `goodbye` the new socket is opened before the old one is closed, and
 //!   events seen on both are delivered once.
 //! - **Sending**: per-connection positive unique ids, replies matched by `reply_to` in any
@@ -144,6 +144,7 @@ fn sanitize(mut c: SessionConfig) -> SessionConfig {
     clamp(&mut c.reconnect.initial);
     clamp(&mut c.reconnect.max);
     clamp(&mut c.reconnect.healthy_after);
+    clamp(&mut c.reconnect.min_delay);
     clamp(&mut c.send_rate.interval);
     clamp(&mut c.send_rate.recovery);
     clamp(&mut c.send_rate.typing_interval);

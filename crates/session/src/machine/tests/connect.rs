@@ -275,3 +275,47 @@ fn gives_up_after_max_retries() {
         Some(SessionEvent::Stopped { error: Some(Fatal::GaveUp { attempts: 2, .. }) })
     ));
 }
+
+/// An `rtm.connect` failure as the codec judges this HTTP answer.
+fn judged(status: u16, body: &str) -> ConnectFailure {
+    let response = http::Response::builder().status(status).body(body.as_bytes().to_vec()).expect("response");
+    let error = slack_rtm_codec::ConnectConfig::default()
+        .parse_response(&response, Instant::now())
+        .expect_err("a failure");
+    ConnectFailure::from(error)
+}
+
+/// After a 5xx, a `migration_in_progress` answer or a `team_migration_started` event, no seed
+/// brings the next `rtm.connect` sooner than 0.5 s (a fleet does not hammer Slack right after
+/// an outage), and each comes exactly when its announced delay is over.
+#[test]
+fn retries_never_come_sooner_than_the_floor_over_many_seeds() {
+    let floor = Duration::from_millis(500);
+    let mut shortest = Duration::MAX;
+    for seed in 0..300u64 {
+        let mut c = config();
+        c.reconnect.jitter_seed = Some(seed);
+        for cause in 0..3 {
+            let mut h = H::new(c.clone());
+            h.out();
+            let outs = match cause {
+                0 => fail(&mut h, judged(503, "upstream unavailable")),
+                1 => fail(&mut h, judged(200, r#"{"ok":false,"error":"migration_in_progress"}"#)),
+                _ => {
+                    let outs = h.answer_connect();
+                    let conn = h.open_and_hello(&outs);
+                    h.frame(conn, r#"{"type":"team_migration_started"}"#)
+                }
+            };
+            let [(1, _, delay)] = reconnecting(&outs)[..] else {
+                panic!("seed {seed} cause {cause}: {outs:#?}")
+            };
+            assert!(delay >= floor && delay <= SEC, "seed {seed} cause {cause}: {delay:?}");
+            shortest = shortest.min(delay);
+            assert_eq!(count_call_connect(&h.advance(floor - MS)), 0, "seed {seed} cause {cause}");
+            let due = h.now + (delay - (floor - MS));
+            assert_eq!(count_call_connect(&h.at(due)), 1, "seed {seed} cause {cause}");
+        }
+    }
+    assert!(shortest < Duration::from_millis(520), "the jitter reaches down to the floor: {shortest:?}");
+}
