@@ -1,7 +1,7 @@
 //! The tokio driver: runs the [machine](crate::machine) with real sockets and timers.
 //!
-//! [`connect`] spawns one task, the loop, which owns the [`Session`] and nothing else decides
-//! anything. Around it:
+//! [`connect`] spawns one task, the loop, which owns the [`Session`](crate::machine::Session)
+//! and nothing else decides anything. Around it:
 //!
 //! - `rtm.connect` runs in its own task through the transport you give, with a deadline, by
 //!   [`call_rtm_connect`] (the one call path, also used by the `slack-rtm` facade); its result
