@@ -411,9 +411,6 @@ pub enum SubmitError {
     Stopped,
 }
 
-// Events are moved, not boxed: a box would cost an allocation per event. The size comes from
-// `Event` itself.
-#[allow(clippy::large_enum_variant)]
 /// An input to the machine.
 #[derive(Clone, Debug)]
 #[non_exhaustive]

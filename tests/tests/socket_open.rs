@@ -1,7 +1,10 @@
-//! The driver's pluggable dialer: every WebSocket the session opens goes through it, and its
-//! failures (e.g. a proxy's) reach the application with their message.
+//! Opening the socket: every WebSocket the session opens goes through the driver's pluggable
+//! dialer, whose failures (e.g. a proxy's) reach the application with their message; and TLS
+//! comes only from the configuration the caller gives.
 
-use slack_rtm::{BoxedIo, Client, DialFuture, Dialer, DirectDialer, Error, SessionEvent};
+use slack_rtm::{
+    BoxedIo, Client, DialFuture, Dialer, DirectDialer, Error, HyperTransport, Reason, SessionEvent,
+};
 use slack_rtm_emulator::{Emulator, Target};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,5 +94,39 @@ async fn a_dialer_failure_reaches_the_application_with_its_message_and_no_token(
     );
     assert_eq!(problem, &expected);
     assert!(!format!("{err} {err:?}").contains(&token));
+    emu.shutdown().await;
+}
+
+/// The session crate picks no TLS configuration of its own: a `wss://` URL without one fails to
+/// open, with a reason that says what is missing (and the session keeps retrying).
+#[tokio::test]
+async fn wss_without_a_tls_configuration_says_so() {
+    use slack_rtm::codec::ConnectConfig;
+    use slack_rtm::{SessionConfig, Token};
+    use slack_rtm_session::driver::{DriverConfig, connect};
+
+    let emu =
+        Emulator::start(slack_rtm_emulator::EmulatorConfig::default().tls(true)).await.expect("emulator");
+    let tls = Arc::new(emu.tls_client_config().expect("TLS is on"));
+    let transport = HyperTransport::builder().tls_config(tls).build().expect("transport");
+    let mut dc = DriverConfig::new(SessionConfig::default(), Token::new(emu.token()), Arc::new(transport));
+    dc.connect = ConnectConfig::with_api_base(&emu.api_url(), false).expect("api base");
+    let (handle, mut events) = connect(dc).expect("driver");
+    let reason = tokio::time::timeout(WAIT, async {
+        while let Some(e) = events.recv().await {
+            if let SessionEvent::Reconnecting { reason, .. } = e {
+                return Some(reason);
+            }
+        }
+        None
+    })
+    .await
+    .expect("in time");
+    assert_eq!(
+        reason,
+        Some(Reason::OpenFailed("no TLS configuration for a wss:// URL (set DriverConfig::tls)".into()))
+    );
+    assert!(emu.open_connections().is_empty());
+    handle.shutdown(Duration::ZERO).await;
     emu.shutdown().await;
 }
