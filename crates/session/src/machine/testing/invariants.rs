@@ -45,16 +45,6 @@ impl Invariants {
         self.pending.insert(request);
     }
 
-    /// Every connection the machine asked to open.
-    pub fn opened(&self) -> impl Iterator<Item = ConnId> + '_ {
-        self.opened.iter().copied()
-    }
-
-    /// Whether the session said `Stopped`.
-    pub fn stopped(&self) -> bool {
-        self.stopped
-    }
-
     /// Drains the session's outputs, checking each; returns them.
     pub fn drain(&mut self, s: &mut Session) -> Result<Vec<Output>, String> {
         let mut all = Vec::new();
