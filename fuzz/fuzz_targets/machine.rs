@@ -2,18 +2,17 @@
 //! connect answers (good, failed, fatal), socket events, arbitrary text frames, replies to
 //! what was sent, writes, closes, submissions, backpressure, shutdown, time passing.
 //!
-//! Invariants: no panic; every request completes at most once; nothing is sent on a connection
-//! the machine did not open; after `Stopped` the machine produces no more outputs.
+//! Invariants: no panic, and every invariant of the shared checker
+//! (`slack_rtm_session::machine::testing::Invariants`, also used by the machine's property
+//! test) after every step.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
-use slack_rtm_codec::{ConnectResponse, Connected};
+use slack_rtm_codec::types::ClientMessage;
+use slack_rtm_session::machine::testing::{Invariants, connect_response};
 use slack_rtm_session::machine::{
-    ConnId, ConnectFailure, Input, Output, Reason, RequestId, Session, SessionConfig, SessionEvent,
-    SkippedFrame,
+    ConnId, ConnectFailure, Incoming, Input, Output, Reason, Session, SessionConfig, SkippedFrame,
 };
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 /// Frames a server plausibly sends; `{id}` is replaced by the last wire id written.
@@ -30,53 +29,30 @@ const FRAMES: &[&str] = &[
     r#"{"type":"presence_change","user":"U2","presence":"away"}"#,
 ];
 
-fn answer(now: Instant, url: &str) -> ConnectResponse {
-    ConnectResponse {
-        connected: Connected {
-            self_: SelfInfo { id: "U1".into(), name: "bot".into() },
-            team: TeamInfo {
-                id: "T1".into(),
-                name: "Team".into(),
-                domain: "team".into(),
-                enterprise_id: None,
-                enterprise_name: None,
-            },
-            url: url.into(),
-        },
-        warnings: vec![],
-        messages: vec![],
-        req_id: None,
-        obtained_at: now,
-    }
-}
-
 struct Driver {
     session: Session,
+    inv: Invariants,
     now: Instant,
-    opened: HashSet<ConnId>,
     last_conn: Option<ConnId>,
     last_id: Option<(ConnId, u64)>,
-    completed: HashSet<RequestId>,
-    stopped: bool,
 }
 
 impl Driver {
+    fn feed(&mut self, input: Input) {
+        self.inv.handle(&mut self.session, input, self.now);
+    }
+
+    fn frame(&mut self, conn: ConnId, frame: Incoming) {
+        self.feed(Input::Frame { conn, frame });
+    }
+
     fn drain(&mut self) {
-        while let Some(out) = self.session.poll_output() {
-            assert!(!self.stopped, "output after Stopped: {out:?}");
+        let mut outs = self.inv.drain(&mut self.session).unwrap_or_else(|e| panic!("{e}"));
+        outs.extend(self.inv.check(&mut self.session, self.now).unwrap_or_else(|e| panic!("{e}")));
+        for out in outs {
             match out {
-                Output::OpenSocket { conn, .. } => {
-                    self.opened.insert(conn);
-                    self.last_conn = Some(conn);
-                }
-                Output::Send { conn, id, .. } => {
-                    assert!(self.opened.contains(&conn), "sent on an unknown {conn}");
-                    self.last_id = Some((conn, id));
-                }
-                Output::Completed { request, .. } => {
-                    assert!(self.completed.insert(request), "{request} completed twice");
-                }
-                Output::Event(SessionEvent::Stopped { .. }) => self.stopped = true,
+                Output::OpenSocket { conn, .. } => self.last_conn = Some(conn),
+                Output::Send { conn, id, .. } => self.last_id = Some((conn, id)),
                 _ => {}
             }
         }
@@ -89,15 +65,9 @@ impl Driver {
 
 fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
-    let mut d = Driver {
-        session: Session::new(SessionConfig::default(), start),
-        now: start,
-        opened: HashSet::new(),
-        last_conn: None,
-        last_id: None,
-        completed: HashSet::new(),
-        stopped: false,
-    };
+    let session = Session::new(SessionConfig::default(), start);
+    let inv = Invariants::new(&session);
+    let mut d = Driver { session, inv, now: start, last_conn: None, last_id: None };
     d.drain();
     let mut bytes = data.iter().copied();
     while let Some(op) = bytes.next() {
@@ -117,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
             }
             2 => {
                 let url = if arg % 4 == 0 { "ws://insecure.invalid/ws" } else { "wss://example.invalid/ws" };
-                d.session.handle(Input::ConnectResult(Ok(answer(now, url))), now);
+                d.feed(Input::ConnectResult(Ok(connect_response(url, now))));
             }
             3 => {
                 let f = if arg % 8 == 0 {
@@ -127,24 +97,23 @@ fuzz_target!(|data: &[u8]| {
                     f.retry_after = Some(Duration::from_secs(u64::from(arg)));
                     f
                 };
-                d.session.handle(Input::ConnectResult(Err(f)), now);
+                d.feed(Input::ConnectResult(Err(f)));
             }
-            4 => d.session.handle(Input::SocketOpened { conn }, now),
+            4 => d.feed(Input::SocketOpened { conn }),
             5 => {
                 let frame = FRAMES[usize::from(arg) % FRAMES.len()];
                 let id = d.last_id.map_or(1, |(_, id)| id);
                 let text = frame.replace("{id}", &id.to_string());
-                d.session.handle(Input::Text { conn, text }, now);
+                d.frame(conn, Incoming::text(text));
             }
             6 => {
-                // Arbitrary text: the next `arg` bytes.
+                // Arbitrary bytes: the next `arg` bytes, as a text or a binary message.
                 let raw: Vec<u8> = bytes.by_ref().take(usize::from(arg)).collect();
-                let text = String::from_utf8_lossy(&raw).into_owned();
-                d.session.handle(Input::Text { conn, text }, now);
+                d.frame(conn, Incoming::message(arg % 8 != 0, &raw));
             }
             7 => {
                 if let Some((c, id)) = d.last_id {
-                    d.session.handle(Input::Written { conn: c, id }, now);
+                    d.feed(Input::Written { conn: c, id });
                 }
             }
             8 => {
@@ -154,7 +123,7 @@ fuzz_target!(|data: &[u8]| {
                     2 => Reason::OpenFailed("fuzz".into()),
                     _ => Reason::MessageTooLarge { limit: 1 },
                 };
-                d.session.handle(Input::SocketClosed { conn, reason }, now);
+                d.feed(Input::SocketClosed { conn, reason });
             }
             9 => {
                 let msg = match arg % 4 {
@@ -163,28 +132,26 @@ fuzz_target!(|data: &[u8]| {
                     2 => ClientMessage::PresenceSub { ids: vec!["U2".into()] },
                     _ => ClientMessage::message("C1", "x".repeat(usize::from(arg) * 20)),
                 };
-                let _ = d.session.submit(msg, now);
+                if let Ok(request) = d.session.submit(msg, now) {
+                    d.inv.submitted(request);
+                }
             }
-            10 => d.session.handle(Input::Backpressure(arg % 2 == 0), now),
-            11 => d.session.handle(Input::Activity { conn }, now),
+            10 => d.feed(Input::Backpressure(arg % 2 == 0)),
+            11 => d.frame(conn, Incoming::Activity),
             12 => {
                 let frame = if arg % 2 == 0 {
                     SkippedFrame::Binary { len: usize::from(arg) }
                 } else {
                     SkippedFrame::InvalidUtf8 { len: None }
                 };
-                d.session.handle(Input::Skipped { conn, frame }, now);
+                d.frame(conn, Incoming::Skipped(frame));
             }
             13 => d.session.shutdown(now, Duration::from_millis(u64::from(arg) * 10)),
             14 => {
                 // A stale or unknown connection id.
-                let other = ConnId(u64::from(arg));
-                d.session.handle(Input::Text { conn: other, text: FRAMES[0].into() }, now);
+                d.frame(ConnId(u64::from(arg)), Incoming::text(FRAMES[0].into()));
             }
-            _ => d.session.handle(
-                Input::SocketClosed { conn: ConnId(u64::from(arg)), reason: Reason::HelloTimeout },
-                now,
-            ),
+            _ => d.feed(Input::SocketClosed { conn: ConnId(u64::from(arg)), reason: Reason::HelloTimeout }),
         }
         d.drain();
     }

@@ -539,6 +539,8 @@ impl Harness {
 fn base_session_config() -> SessionConfig {
     let mut c = SessionConfig::default();
     let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
+    // Fast tests: no 0.5 s floor between retries.
+    r.min_delay = Duration::ZERO;
     r.jitter_seed = Some(7);
     r.healthy_after = Duration::from_secs(5);
     c.reconnect = r;

@@ -57,6 +57,8 @@ impl Write for SharedWriter {
 fn fast_session() -> SessionConfig {
     let mut c = SessionConfig::default();
     let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
+    // Fast tests: no 0.5 s floor between retries.
+    r.min_delay = Duration::ZERO;
     r.jitter_seed = Some(3);
     c.reconnect = r;
     c.keepalive = KeepaliveConfig::new(150 * MS, 250 * MS);

@@ -28,10 +28,24 @@ fn transport(tls: Option<Arc<rustls::ClientConfig>>) -> Arc<dyn DynHttpTransport
     Arc::new(b.build().expect("transport"))
 }
 
+/// A driver config for the emulator's API.
+fn driver_config(
+    api_url: &str,
+    config: SessionConfig,
+    token: String,
+    transport: Arc<dyn DynHttpTransport>,
+) -> DriverConfig {
+    let mut dc = DriverConfig::new(config, Token::new(token), transport);
+    dc.connect = ConnectConfig::with_api_base(api_url, true).expect("api base");
+    dc
+}
+
 /// Short intervals so faults are detected in milliseconds.
-fn session_config(emu: &Emulator) -> SessionConfig {
-    let mut c = SessionConfig::new(ConnectConfig::with_api_base(&emu.api_url(), true).expect("api base"));
+fn session_config(_emu: &Emulator) -> SessionConfig {
+    let mut c = SessionConfig::default();
     let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
+    // Fast tests: no 0.5 s floor between retries.
+    r.min_delay = Duration::ZERO;
     r.jitter_seed = Some(11);
     r.healthy_after = Duration::from_secs(1);
     c.reconnect = r;
@@ -51,7 +65,7 @@ struct Client {
 
 impl Client {
     fn start(emu: &Emulator, config: SessionConfig, tweak: impl FnOnce(&mut DriverConfig)) -> Self {
-        let mut dc = DriverConfig::new(config, Token::new(emu.token()), transport(None));
+        let mut dc = driver_config(&emu.api_url(), config, emu.token(), transport(None));
         tweak(&mut dc);
         let (handle, events) = connect(dc).expect("driver starts");
         Self { handle, events, log: Vec::new() }
@@ -514,7 +528,7 @@ async fn works_over_tls() {
     let emu = emulator(no_rate_limit().tls(true)).await;
     let tls = Arc::new(emu.tls_client_config().expect("tls config"));
     let config = session_config(&emu);
-    let mut dc = DriverConfig::new(config, Token::new(emu.token()), transport(Some(tls.clone())));
+    let mut dc = driver_config(&emu.api_url(), config, emu.token(), transport(Some(tls.clone())));
     dc.tls = Some(tls);
     let (handle, events) = connect(dc).expect("driver");
     let mut c = Client { handle, events, log: Vec::new() };
@@ -579,10 +593,11 @@ async fn shutdown_returns_only_after_the_close_frame_is_written() {
     let emu = emulator(no_rate_limit()).await;
     let config = session_config(&emu);
     let token = emu.token();
+    let api_url = emu.api_url();
     let client_thread = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         rt.block_on(async move {
-            let driver = DriverConfig::new(config, Token::new(token), transport(None));
+            let driver = driver_config(&api_url, config, token, transport(None));
             let (handle, mut events) = slack_rtm_session::connect(driver).expect("driver");
             while let Some(ev) = events.recv().await {
                 if matches!(ev, SessionEvent::Connected { .. }) {
@@ -662,7 +677,7 @@ fn a_connected_session_is_one_task() {
     rt.block_on(async {
         let metrics = tokio::runtime::Handle::current().metrics();
         let before = metrics.num_alive_tasks();
-        let dc = DriverConfig::new(session_config(&emu), Token::new(emu.token()), Arc::new(remote));
+        let dc = driver_config(&emu.api_url(), session_config(&emu), emu.token(), Arc::new(remote));
         let (handle, mut events) = connect(dc).expect("driver starts");
         let connected = tokio::time::timeout(WAIT, async {
             while let Some(e) = events.recv().await {

@@ -9,7 +9,16 @@
 //! # The driver
 //!
 //! With the default `tokio` feature, `driver::connect` starts a session on tokio and returns a
-//! cloneable `SessionHandle` (send, shutdown, state) and an `EventStream`.
+//! cloneable `SessionHandle` (send, shutdown, the published `Status`: state, identity, last
+//! problem) and an `EventStream`. Its `DriverConfig` holds every IO setting: the
+//! `rtm.connect` configuration and transport, the token, the rustls config for `wss://` (this
+//! crate never picks a crypto provider), and the `Dialer` that opens each socket's byte stream.
+//!
+//! # Features
+//!
+//! - `tokio` (default): the driver.
+//! - `testing`: `machine::testing`, the fixtures, virtual-clock harness and invariant checker
+//!   shared by this crate's tests, its benchmark and the fuzz targets (not a stable API).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -19,9 +28,11 @@ pub mod machine;
 pub mod driver;
 
 #[cfg(feature = "tokio")]
-pub use driver::{DriverConfig, DriverError, EventStream, PendingAck, SessionHandle, connect};
+pub use driver::{
+    Dialer, DirectDialer, DriverConfig, DriverError, EventStream, PendingAck, SessionHandle, Status, connect,
+};
 
 pub use machine::{
-    Ack, ConnId, ConnectFailure, Fatal, Input, Output, Reason, RequestId, SendError, Session, SessionConfig,
-    SessionEvent, State, SubmitError, Warning,
+    Ack, ConnId, ConnectFailure, Fatal, Incoming, Input, Output, Reason, RequestId, SendError, Session,
+    SessionConfig, SessionEvent, State, SubmitError, Warning,
 };

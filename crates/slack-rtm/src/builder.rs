@@ -1,5 +1,8 @@
 use crate::{Client, Error, Events, WebClient};
-use slack_rtm_codec::{ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport};
+use slack_rtm_codec::{
+    ApiBase, CallError, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport,
+};
+use slack_rtm_session::driver::{Dialer, DriverConfig, call_rtm_connect};
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
 use slack_rtm_types::Token;
 use std::fmt;
@@ -16,11 +19,13 @@ pub struct ClientBuilder {
     api_url: Option<String>,
     allow_insecure: bool,
     method: HttpMethod,
+    connect: ConnectConfig,
     session: SessionConfig,
     tls: Option<Arc<rustls::ClientConfig>>,
     proxy: Option<String>,
     proxy_from_env: bool,
     transport: Option<Arc<dyn DynHttpTransport>>,
+    dialer: Option<Arc<dyn Dialer>>,
     event_capacity: usize,
     connect_timeout: Option<Duration>,
     max_message_bytes: Option<usize>,
@@ -36,6 +41,7 @@ impl fmt::Debug for ClientBuilder {
             .field("custom_tls", &self.tls.is_some())
             .field("proxy", &self.proxy.as_ref().map(|_| "…"))
             .field("custom_transport", &self.transport.is_some())
+            .field("dialer", &self.dialer)
             .field("event_capacity", &self.event_capacity)
             .finish_non_exhaustive()
     }
@@ -48,11 +54,13 @@ impl ClientBuilder {
             api_url: None,
             allow_insecure: false,
             method: HttpMethod::Get,
+            connect: ConnectConfig::default(),
             session: SessionConfig::default(),
             tls: None,
             proxy: None,
             proxy_from_env: true,
             transport: None,
+            dialer: None,
             event_capacity: 1024,
             connect_timeout: Some(Duration::from_secs(60)),
             max_message_bytes: None,
@@ -62,14 +70,14 @@ impl ClientBuilder {
     /// Batch presence events: `presence_change` then lists several users at once (`users`).
     /// Both forms arrive as the same [`crate::event::PresenceChange`]. Default `false`.
     pub fn batch_presence_aware(mut self, on: bool) -> Self {
-        self.session.connect.options.batch_presence_aware = on;
+        self.connect.options.batch_presence_aware = on;
         self
     }
 
     /// Receive presence events only for users subscribed with [`Client::subscribe_presence`].
     /// Default `true` (Slack no longer sends unsolicited presence events anyway).
     pub fn presence_sub(mut self, on: bool) -> Self {
-        self.session.connect.options.presence_sub = on;
+        self.connect.options.presence_sub = on;
         self
     }
 
@@ -100,8 +108,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Backoff between reconnection attempts. Default: 1 s doubling to 2 min, full jitter,
-    /// reset after a connection stayed healthy for a while.
+    /// Backoff between reconnection attempts. Default: 1 s doubling to 60 s, each delay random
+    /// in the upper half of its ceiling and never under 0.5 s, reset after a connection stayed
+    /// healthy for 30 s.
     pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
         self.session.reconnect = policy;
         self
@@ -115,11 +124,11 @@ impl ClientBuilder {
     }
 
     /// The whole session configuration, for settings without a dedicated method (deadlines,
-    /// queue size, dedupe window). The connect settings set on this builder still apply.
+    /// queue size, dedupe window). It replaces what [`ClientBuilder::keepalive`],
+    /// [`ClientBuilder::reconnect`] and [`ClientBuilder::send_rate`] set; the connect settings
+    /// (API URL, presence options, method) are separate and still apply.
     pub fn session_config(mut self, config: SessionConfig) -> Self {
-        let connect = self.session.connect.clone();
         self.session = config;
-        self.session.connect = connect;
         self
     }
 
@@ -151,6 +160,13 @@ impl ClientBuilder {
         self
     }
 
+    /// How the byte stream under each WebSocket is opened (e.g. a tunnel through a proxy).
+    /// Default: a direct TCP connection. TLS for `wss://` is still done end to end over it.
+    pub fn dialer(mut self, dialer: Arc<dyn Dialer>) -> Self {
+        self.dialer = Some(dialer);
+        self
+    }
+
     /// How many events may wait for the application before the session stops reading the
     /// socket (backpressure, not unbounded memory). Default 1024.
     pub fn event_capacity(mut self, capacity: usize) -> Self {
@@ -173,7 +189,7 @@ impl ClientBuilder {
     }
 
     fn connect_config(&self) -> Result<ConnectConfig, Error> {
-        let mut c = self.session.connect.clone();
+        let mut c = self.connect.clone();
         if let Some(url) = &self.api_url {
             c.api_base =
                 ApiBase::parse(url, self.allow_insecure).map_err(|e| Error::Config(e.to_string()))?;
@@ -185,7 +201,8 @@ impl ClientBuilder {
 
     /// The TLS configuration for both the API calls and the socket: yours, or (with the `hyper`
     /// feature) the one the crate features choose — `aws-lc-rs`, `native-roots` — built once
-    /// per process. Without either, the session's built-in default (ring, webpki roots).
+    /// per process. Without either, none: `wss://` URLs then fail to open (the session never
+    /// picks a crypto provider itself).
     fn effective_tls(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
         if let Some(tls) = &self.tls {
             return Ok(Some(tls.clone()));
@@ -207,8 +224,15 @@ impl ClientBuilder {
     }
 
     fn http_transport(&self) -> Result<Arc<dyn DynHttpTransport>, Error> {
+        Ok(self.io()?.0)
+    }
+
+    /// The HTTP transport and the socket dialer, from one proxy decision: the caller's
+    /// transport and dialer where given; otherwise (with the `hyper` feature) the built-in
+    /// transport, whose proxy route also opens every WebSocket's stream.
+    pub(crate) fn io(&self) -> Result<(Arc<dyn DynHttpTransport>, Option<Arc<dyn Dialer>>), Error> {
         if let Some(t) = &self.transport {
-            return Ok(t.clone());
+            return Ok((t.clone(), self.dialer.clone()));
         }
         #[cfg(feature = "hyper")]
         {
@@ -225,7 +249,14 @@ impl ClientBuilder {
                 b = b.proxy_from_env();
             }
             let t = b.build().map_err(|e| Error::Config(format!("HTTP transport: {e}")))?;
-            Ok(Arc::new(t))
+            let dialer = match &self.dialer {
+                Some(d) => d.clone(),
+                None => {
+                    let plain = !self.connect_config()?.api_base.is_secure();
+                    Arc::new(crate::dial::ProxyDialer::new(t.clone(), plain)) as Arc<dyn Dialer>
+                }
+            };
+            Ok((Arc::new(t), Some(dialer)))
         }
         #[cfg(not(feature = "hyper"))]
         {
@@ -240,9 +271,11 @@ impl ClientBuilder {
     pub async fn rtm_connect(&self) -> Result<ConnectResponse, Error> {
         let config = self.connect_config()?;
         let transport = self.http_transport()?;
-        let request = config.build_request(&self.token).map_err(|e| Error::Config(e.to_string()))?;
-        let response = transport.send_boxed(request).await.map_err(Error::Transport)?;
-        Ok(config.parse_response(&response, std::time::Instant::now())?)
+        call_rtm_connect(&*transport, &self.token, &config).await.map_err(|e| match e {
+            CallError::Connect(e) => Error::Connect(e),
+            CallError::Transport(e) => Error::Transport(e.0),
+            other => Error::Config(other.to_string()),
+        })
     }
 
     /// A [`WebClient`] with this builder's token, API URL, transport, proxy and TLS settings,
@@ -259,23 +292,23 @@ impl ClientBuilder {
     /// as `invalid_auth` or `not_allowed_token_type`); retryable failures are retried with
     /// backoff until [`ClientBuilder::connect_timeout`].
     pub async fn connect(self) -> Result<(Client, Events), Error> {
-        let mut session = self.session.clone();
-        session.connect = self.connect_config()?;
-        let transport = self.http_transport()?;
-        let tls = self.effective_tls()?;
-        let web =
-            WebClient::unchecked(transport.clone(), self.token.clone(), session.connect.api_base.clone());
-        crate::client::start(crate::client::StartConfig {
-            web,
-            token: self.token,
-            session,
-            transport,
-            tls,
-            event_capacity: self.event_capacity,
-            connect_timeout: self.connect_timeout,
-            max_message_bytes: self.max_message_bytes,
-        })
-        .await
+        let (transport, dialer) = self.io()?;
+        let mut driver = DriverConfig::new(self.session.clone(), self.token.clone(), transport);
+        driver.connect = self.connect_config()?;
+        driver.tls = self.effective_tls()?;
+        driver.event_capacity = self.event_capacity;
+        if let Some(max) = self.max_message_bytes {
+            driver.max_message_bytes = max;
+        }
+        if let Some(dialer) = dialer {
+            driver.dialer = dialer;
+        }
+        let web = WebClient::unchecked(
+            driver.transport.clone(),
+            self.token.clone(),
+            driver.connect.api_base.clone(),
+        );
+        crate::client::start(driver, web, self.connect_timeout).await
     }
 }
 

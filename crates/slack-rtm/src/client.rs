@@ -1,12 +1,10 @@
 use crate::{ClientBuilder, Error, WebClient};
-use slack_rtm_codec::DynHttpTransport;
-use slack_rtm_session::driver::{DriverConfig, EventStream, SessionHandle};
-use slack_rtm_session::machine::{Ack, SendError, SessionConfig, SessionEvent, State};
+use slack_rtm_session::driver::{EventStream, SessionHandle};
+use slack_rtm_session::machine::{Ack, SendError, SessionEvent, State};
 use slack_rtm_types::client::{OutgoingMessage, Ping};
 use slack_rtm_types::{ChannelId, ClientMessage, SelfInfo, TeamInfo, Token, Ts, UserId};
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -21,7 +19,6 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 #[derive(Clone, Debug)]
 pub struct Client {
     handle: SessionHandle,
-    identity: Arc<Mutex<Option<(SelfInfo, TeamInfo)>>>,
     web: WebClient,
 }
 
@@ -102,14 +99,15 @@ impl Client {
         self.handle.state()
     }
 
-    /// The connecting user, as of the latest connection.
+    /// The connecting user, as of the latest connection (published by the session itself, so
+    /// it is current whether or not anyone reads [`Events`]).
     pub fn self_info(&self) -> Option<SelfInfo> {
-        self.identity.lock().ok().and_then(|g| g.as_ref().map(|(s, _)| s.clone()))
+        self.handle.self_info()
     }
 
     /// The workspace, as of the latest connection.
     pub fn team_info(&self) -> Option<TeamInfo> {
-        self.identity.lock().ok().and_then(|g| g.as_ref().map(|(_, t)| t.clone()))
+        self.handle.team_info()
     }
 
     /// Shuts down: no new sends; queued messages still go out for up to 5 s; every pending
@@ -130,7 +128,7 @@ impl Client {
         &self.web
     }
 
-    /// The underlying session handle (for `try_submit`, `watch_state`, …).
+    /// The underlying session handle (for `try_submit`, `watch_status`, …).
     pub fn session(&self) -> &SessionHandle {
         &self.handle
     }
@@ -178,107 +176,67 @@ impl IntoFuture for SendMessage {
 /// [`SessionEvent::Reconnecting`], [`SessionEvent::Gap`], …) and every server event as
 /// [`SessionEvent::Rtm`].
 ///
-/// Read it with `while let Some(event) = events.next().await`. It is a plain async method
-/// rather than a `futures::Stream` so that tokio users need no extra crate; `next` is
-/// cancel-safe, so it can sit in a `tokio::select!`. For a `Stream`, wrap
-/// [`Events::poll_next`] with `futures::stream::poll_fn`.
+/// Read it with `while let Some(event) = events.next().await`; `next` is cancel-safe, so it can
+/// sit in a `tokio::select!`. It is also a [`futures_core::Stream`], for `tokio-stream`'s and
+/// `futures`' combinators.
 ///
 /// The buffer is bounded: if the application stops reading, the session stops reading the
 /// socket (backpressure) instead of growing memory. Ends (`None`) after
 /// [`SessionEvent::Stopped`].
 #[derive(Debug)]
 pub struct Events {
-    first: std::vec::IntoIter<SessionEvent>,
     stream: EventStream,
-    identity: Arc<Mutex<Option<(SelfInfo, TeamInfo)>>>,
 }
 
 impl Events {
     /// The next event; `None` once the session has stopped and everything was delivered.
     pub async fn next(&mut self) -> Option<SessionEvent> {
-        std::future::poll_fn(|cx| self.poll_next(cx)).await
+        self.stream.recv().await
     }
 
     /// Polls for the next event.
     pub fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
-        if let Some(e) = self.first.next() {
-            return Poll::Ready(Some(e));
-        }
-        let polled = self.stream.poll_recv(cx);
-        if let Poll::Ready(Some(SessionEvent::Connected { self_, team, .. })) = &polled
-            && let Ok(mut g) = self.identity.lock()
-        {
-            *g = Some((self_.clone(), team.clone()));
-        }
-        polled
+        self.stream.poll_recv(cx)
     }
 
     /// The next event if one is ready now.
     pub fn try_next(&mut self) -> Option<SessionEvent> {
-        let waker = std::task::Waker::noop();
-        match self.poll_next(&mut Context::from_waker(waker)) {
-            Poll::Ready(e) => e,
-            Poll::Pending => None,
-        }
+        self.stream.try_recv()
     }
 }
 
-pub(crate) struct StartConfig {
-    pub web: WebClient,
-    pub token: Token,
-    pub session: SessionConfig,
-    pub transport: Arc<dyn DynHttpTransport>,
-    pub tls: Option<Arc<rustls::ClientConfig>>,
-    pub event_capacity: usize,
-    pub connect_timeout: Option<Duration>,
-    pub max_message_bytes: Option<usize>,
+impl futures_core::Stream for Events {
+    type Item = SessionEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        self.get_mut().stream.poll_recv(cx)
+    }
 }
 
-/// Starts the driver and waits for the first `Connected` (or a fatal stop).
-pub(crate) async fn start(cfg: StartConfig) -> Result<(Client, Events), Error> {
-    let mut driver = DriverConfig::new(cfg.session, cfg.token, cfg.transport);
-    driver.tls = cfg.tls;
-    driver.event_capacity = cfg.event_capacity;
-    if let Some(max) = cfg.max_message_bytes {
-        driver.max_message_bytes = max;
-    }
-    let (handle, mut stream) =
+/// Starts the driver and waits for the first `Connected` (or a fatal stop). Every event,
+/// those before `Connected` included, stays in [`Events`].
+pub(crate) async fn start(
+    driver: slack_rtm_session::DriverConfig,
+    web: WebClient,
+    connect_timeout: Option<Duration>,
+) -> Result<(Client, Events), Error> {
+    let (handle, stream) =
         slack_rtm_session::driver::connect(driver).map_err(|e| Error::Config(e.to_string()))?;
-    let identity = Arc::new(Mutex::new(None));
-    let mut first = Vec::new();
-    let mut last_problem = String::from("no attempt finished yet");
-    let wait = async {
-        while let Some(ev) = stream.recv().await {
-            match &ev {
-                SessionEvent::Connected { self_, team, .. } => {
-                    if let Ok(mut g) = identity.lock() {
-                        *g = Some((self_.clone(), team.clone()));
-                    }
-                    first.push(ev);
-                    return Ok(());
-                }
-                SessionEvent::Stopped { error: Some(fatal) } => return Err(Error::Fatal(fatal.clone())),
-                SessionEvent::Stopped { error: None } => return Err(Error::Stopped),
-                SessionEvent::Reconnecting { reason, .. } | SessionEvent::Disconnected { reason } => {
-                    last_problem = reason.to_string();
-                }
-                _ => {}
-            }
-            first.push(ev);
-        }
-        Err(Error::Stopped)
-    };
-    let outcome = match cfg.connect_timeout {
+    let wait = handle.wait_for_status(|s| s.self_.is_some() || s.state == State::Stopped);
+    let status = match connect_timeout {
         Some(t) => match tokio::time::timeout(t, wait).await {
-            Ok(r) => r,
+            Ok(status) => status,
             Err(_) => {
+                let last = handle.status().last_problem;
                 handle.shutdown(Duration::ZERO).await;
-                return Err(Error::ConnectTimeout(t, last_problem));
+                let problem = last.map_or_else(|| "no attempt finished yet".to_owned(), |r| r.to_string());
+                return Err(Error::ConnectTimeout(t, problem));
             }
         },
         None => wait.await,
     };
-    outcome?;
-    let client = Client { handle, identity: identity.clone(), web: cfg.web };
-    Ok((client, Events { first: first.into_iter(), stream, identity }))
+    if status.self_.is_none() {
+        return Err(status.error.map_or(Error::Stopped, Error::Fatal));
+    }
+    Ok((Client { handle, web }, Events { stream }))
 }

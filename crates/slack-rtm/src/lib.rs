@@ -79,10 +79,12 @@
 //!
 //! ## Features
 //!
-//! - `hyper` (default): the built-in HTTP transport ([`HyperTransport`]), rustls with the
-//!   `ring` provider and webpki roots.
+//! - `hyper` (default): the built-in HTTP transport ([`HyperTransport`]) and the TLS
+//!   configuration shared with the socket, with webpki roots.
+//! - `ring` (default): the `ring` crypto provider for both.
 //! - `aws-lc-rs`: use the aws-lc-rs crypto provider instead of ring, for the API calls and the
-//!   socket alike (ring stays compiled: the session crate's own fallback uses it).
+//!   socket alike. With default features off, ring is then not in the dependency graph at all
+//!   (the session crate never picks a provider: it uses the TLS configuration given to it).
 //! - `native-roots`: trust the operating system's certificates instead of webpki roots, for
 //!   the API calls and the socket alike.
 //! - `emulator`: re-exports [`emulator`], a local Slack for your tests.
@@ -97,6 +99,8 @@
 
 mod builder;
 mod client;
+#[cfg(feature = "hyper")]
+mod dial;
 mod error;
 mod gap;
 pub mod web;
@@ -111,6 +115,7 @@ pub use slack_rtm_codec as codec;
 pub use slack_rtm_codec::{
     BoxError, ConnectConfig, ConnectError, ConnectResponse, DynHttpTransport, HttpTransport,
 };
+pub use slack_rtm_session::driver::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo, Status};
 pub use slack_rtm_session::machine;
 pub use slack_rtm_session::machine::{
     Ack, Fatal, KeepaliveConfig, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,

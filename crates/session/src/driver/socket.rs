@@ -1,7 +1,8 @@
 //! Opening a WebSocket (TCP, TLS, handshake with `Sec-WebSocket-Accept` checked) and the
 //! per-connection reader (a future the loop task owns and polls).
 
-use crate::machine::{ConnId, Input, Reason, SkippedFrame};
+use super::dial::Dialer;
+use crate::machine::{ConnId, Incoming, Input, Reason, SkippedFrame};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -13,12 +14,10 @@ use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 use sha1::{Digest, Sha1};
-use slack_rtm_codec::{EventFrame, decode_event, decode_event_frame, is_session_event_type};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::io::{ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 /// The write half of an open socket, owned by the driver loop.
@@ -88,19 +87,6 @@ pub(crate) fn expected_accept(key: &str) -> String {
     BASE64.encode(h.finalize())
 }
 
-/// The TLS client config used for `wss://`: ring, webpki roots, HTTP/1.1 only in ALPN.
-pub(crate) fn default_tls() -> Result<Arc<ClientConfig>, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let mut config = ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup failed: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
-}
-
 /// A user-supplied TLS config, minus `h2` in ALPN (a WebSocket upgrade is HTTP/1.1).
 pub(crate) fn websocket_tls(config: Arc<ClientConfig>) -> Arc<ClientConfig> {
     if config.alpn_protocols.iter().any(|p| p.as_slice() != b"http/1.1") {
@@ -124,29 +110,73 @@ where
     }
 }
 
-/// Why a socket could not be opened (never contains the URL's path: it is a one-time ticket).
-fn open_error(what: &str, e: impl std::fmt::Display) -> String {
-    format!("{what}: {e}")
+/// Why a socket could not be opened. Never contains the URL's path (a one-time ticket) nor a
+/// token: only the host and port, and the underlying error with its sources.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OpenError {
+    #[error("invalid socket URL")]
+    InvalidUrl,
+    #[error("the socket URL scheme must be ws:// or wss://")]
+    Scheme,
+    #[error("the socket URL has no host")]
+    NoHost,
+    #[error("no TLS configuration for a wss:// URL (set DriverConfig::tls)")]
+    NoTls,
+    #[error("could not reach {host}:{port}: {}", with_sources(.source))]
+    Dial { host: String, port: u16, source: std::io::Error },
+    #[error("invalid TLS server name {0}")]
+    ServerName(String),
+    #[error("TLS handshake failed: {}", with_sources(.0))]
+    Tls(std::io::Error),
+    #[error("WebSocket handshake failed: {0}")]
+    Handshake(String),
 }
 
-/// Opens `url` (`ws://` or `wss://`): TCP with `TCP_NODELAY`, TLS for `wss://`, then the
-/// WebSocket handshake with `Sec-WebSocket-Accept` verified.
-pub(crate) async fn open(
-    url: &str,
-    tls: Option<Arc<ClientConfig>>,
-    max_frame: usize,
-) -> Result<(Reader, Writer), String> {
-    let uri: http::Uri = url.parse().map_err(|_| "invalid socket URL".to_owned())?;
+/// An error's message followed by its sources', so nothing a dialer or a proxy said is lost.
+pub(crate) fn with_sources(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(s) = next {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        next = s.source();
+    }
+    text
+}
+
+/// How a connection is opened: the dialer under it, the TLS config for `wss://`, the size cap.
+#[derive(Clone)]
+pub(crate) struct OpenConfig {
+    pub(crate) dialer: Arc<dyn Dialer>,
+    pub(crate) tls: Option<Arc<ClientConfig>>,
+    pub(crate) max_message: usize,
+}
+
+/// Opens `url` (`ws://` or `wss://`): the byte stream from the dialer, TLS for `wss://`, then
+/// the WebSocket handshake with `Sec-WebSocket-Accept` verified.
+pub(crate) async fn open(url: &str, config: &OpenConfig) -> Result<(Reader, Writer), OpenError> {
+    let uri: http::Uri = url.parse().map_err(|_| OpenError::InvalidUrl)?;
     let secure = match uri.scheme_str() {
         Some("wss") => true,
         Some("ws") => false,
-        _ => return Err("the socket URL scheme must be ws:// or wss://".into()),
+        _ => return Err(OpenError::Scheme),
     };
-    let host = uri.host().filter(|h| !h.is_empty()).ok_or("the socket URL has no host")?;
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or(OpenError::NoHost)?;
     let port = uri.port_u16().unwrap_or(if secure { 443 } else { 80 });
     let bare_host = host.trim_start_matches('[').trim_end_matches(']');
-    let tcp = TcpStream::connect((bare_host, port)).await.map_err(|e| open_error("TCP connect failed", e))?;
-    tcp.set_nodelay(true).map_err(|e| open_error("TCP_NODELAY failed", e))?;
+    let tls = match (secure, &config.tls) {
+        (true, None) => return Err(OpenError::NoTls),
+        (true, Some(tls)) => Some(tls.clone()),
+        (false, _) => None,
+    };
+    let io = config.dialer.dial(bare_host, port).await.map_err(|source| OpenError::Dial {
+        host: bare_host.to_owned(),
+        port,
+        source,
+    })?;
 
     let key = fastwebsockets::handshake::generate_key();
     let host_header = match uri.port_u16() {
@@ -164,24 +194,22 @@ pub(crate) async fn open(
         .header("Sec-WebSocket-Version", "13")
         .header(USER_AGENT, slack_rtm_codec::USER_AGENT)
         .body(Empty::<Bytes>::new())
-        .map_err(|e| open_error("invalid handshake request", e))?;
+        .map_err(|e| OpenError::Handshake(format!("invalid request: {e}")))?;
 
-    let handshake = if secure {
-        let Some(config) = tls else { return Err("no TLS configuration for wss://".into()) };
-        let name = ServerName::try_from(bare_host.to_owned())
-            .map_err(|e| open_error("invalid TLS server name", e))?;
-        let stream = tokio_rustls::TlsConnector::from(config)
-            .connect(name, tcp)
-            .await
-            .map_err(|e| open_error("TLS handshake failed", e))?;
-        fastwebsockets::handshake::client(&SpawnExecutor, request, stream).await
-    } else {
-        fastwebsockets::handshake::client(&SpawnExecutor, request, tcp).await
+    let handshake = match tls {
+        Some(config) => {
+            let name = ServerName::try_from(bare_host.to_owned())
+                .map_err(|_| OpenError::ServerName(bare_host.to_owned()))?;
+            let stream =
+                tokio_rustls::TlsConnector::from(config).connect(name, io).await.map_err(OpenError::Tls)?;
+            fastwebsockets::handshake::client(&SpawnExecutor, request, stream).await
+        }
+        None => fastwebsockets::handshake::client(&SpawnExecutor, request, io).await,
     };
-    let (ws, response) = handshake.map_err(|e| open_error("WebSocket handshake failed", e))?;
+    let (ws, response) = handshake.map_err(|e| OpenError::Handshake(e.to_string()))?;
     let accept = response.headers().get("Sec-WebSocket-Accept").and_then(|v| v.to_str().ok());
     if accept != Some(expected_accept(&key).as_str()) {
-        return Err("WebSocket handshake failed: missing or wrong Sec-WebSocket-Accept".into());
+        return Err(OpenError::Handshake("missing or wrong Sec-WebSocket-Accept".into()));
     }
     let (mut read, write) = ws.split(|io| {
         let (r, w) = tokio::io::split(io);
@@ -190,7 +218,7 @@ pub(crate) async fn open(
     read.set_auto_close(true);
     read.set_auto_pong(true);
     // fastwebsockets refuses a frame whose length is >= this; the reader caps whole messages.
-    read.set_max_message_size(max_frame.saturating_add(1));
+    read.set_max_message_size(config.max_message.saturating_add(1));
     Ok((read, write))
 }
 
@@ -198,17 +226,17 @@ pub(crate) async fn open(
 pub(crate) async fn run_connection(
     conn: ConnId,
     url: String,
-    tls: Option<Arc<ClientConfig>>,
-    max_message: usize,
+    config: OpenConfig,
     tx: mpsc::Sender<FromSocket>,
 ) {
-    match open(&url, tls, max_message).await {
+    match open(&url, &config).await {
         Ok((read, write)) => {
             if tx.send(FromSocket::Opened(conn, Box::new(write))).await.is_ok() {
-                read_loop(conn, read, max_message, &tx).await;
+                read_loop(conn, read, config.max_message, &tx).await;
             }
         }
         Err(e) => {
+            let e = e.to_string();
             tracing::debug!(%conn, error = %e, "could not open the socket");
             let _ =
                 tx.send(FromSocket::Input(Input::SocketClosed { conn, reason: Reason::OpenFailed(e) })).await;
@@ -268,7 +296,8 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
             Err(WebSocketError::InvalidUTF8) => {
                 // A single text frame that is not UTF-8: its payload is already consumed, the
                 // stream is still in sync. Report and go on.
-                pending.push(Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: None } });
+                let frame = Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: None });
+                pending.push(Input::Frame { conn, frame });
                 continue;
             }
             Err(WebSocketError::FrameTooLarge) => break Reason::MessageTooLarge { limit: max_message },
@@ -290,7 +319,7 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
             }
             OpCode::Text | OpCode::Binary => {
                 partial = Some(Partial { text: frame.opcode == OpCode::Text, data: frame.payload.to_vec() });
-                Input::Activity { conn }
+                activity(conn)
             }
             OpCode::Continuation => {
                 let Some(p) = partial.as_mut() else {
@@ -304,14 +333,14 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
                     let whole = partial.take().map(|p| (p.text, p.data)).unwrap_or_default();
                     message_input(conn, whole.0, &whole.1)
                 } else {
-                    Input::Activity { conn }
+                    activity(conn)
                 }
             }
             OpCode::Close => {
                 let (code, text) = parse_close(&frame.payload);
                 break Reason::Closed { code, reason: text };
             }
-            OpCode::Ping | OpCode::Pong => Input::Activity { conn },
+            OpCode::Ping | OpCode::Pong => activity(conn),
         };
         pending.push(input);
         if pending.len() >= READ_BATCH && !flush(tx, &mut pending).await {
@@ -361,33 +390,14 @@ fn poll_now<F: Future>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
     }
 }
 
-/// A complete message → the machine's input: session frames are decoded here, ordinary events
-/// only scanned for their type (the application's task decodes them).
+/// A complete message → the machine's input (classified by the machine's own function).
 fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
-    if !text {
-        return Input::Skipped { conn, frame: SkippedFrame::Binary { len: payload.len() } };
-    }
-    let Ok(text) = std::str::from_utf8(payload) else {
-        return Input::Skipped { conn, frame: SkippedFrame::InvalidUtf8 { len: Some(payload.len()) } };
-    };
-    // Ordinary events go through undecoded, with the type the scan found: the application's
-    // side decodes them (one serde pass, no second scan), so the strings they hold are
-    // allocated and freed on one thread. Frames the machine needs are decoded here.
-    match EventFrame::copy_from(text) {
-        Some(frame) if !is_session_event_type(frame.kind()) => Input::RawEvent { conn, frame },
-        Some(frame) => decoded(conn, decode_event_frame(&frame)),
-        None => decoded(conn, decode_event(text)),
-    }
+    Input::Frame { conn, frame: Incoming::message(text, payload) }
 }
 
-fn decoded(
-    conn: ConnId,
-    result: Result<slack_rtm_codec::types::Event, slack_rtm_codec::DecodeError>,
-) -> Input {
-    match result {
-        Ok(event) => Input::Event { conn, event },
-        Err(error) => Input::Undecodable { conn, error },
-    }
+/// Proof of life without a message.
+fn activity(conn: ConnId) -> Input {
+    Input::Frame { conn, frame: Incoming::Activity }
 }
 
 fn parse_close(payload: &[u8]) -> (Option<u16>, String) {
@@ -426,11 +436,18 @@ mod tests {
 
     #[test]
     fn h2_is_removed_from_alpn() {
-        let mut c = (*default_tls().unwrap()).clone();
+        // The tests' own provider (a dev-dependency): the crate itself never picks one.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut c = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
         c.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let c = websocket_tls(Arc::new(c));
         assert_eq!(c.alpn_protocols, vec![b"http/1.1".to_vec()]);
-        assert_eq!(default_tls().unwrap().alpn_protocols, vec![b"http/1.1".to_vec()]);
+        let again = websocket_tls(c.clone());
+        assert!(Arc::ptr_eq(&again, &c), "already HTTP/1.1 only: not copied");
     }
 
     #[tokio::test]
@@ -461,25 +478,5 @@ mod tests {
         assert_eq!(parse_close(&[]), (None, String::new()));
         assert_eq!(parse_close(&[0x03, 0xE8, b'o', b'k']), (Some(1000), "ok".into()));
         assert_eq!(parse_close(&[0x03]), (None, String::new()));
-    }
-
-    #[test]
-    fn messages_become_inputs() {
-        let c = ConnId(1);
-        assert!(matches!(message_input(c, true, br#"{"type":"hello"}"#), Input::Event { .. }));
-        assert!(matches!(message_input(c, true, br#"{"ok":true,"reply_to":1}"#), Input::Event { .. }));
-        assert!(matches!(
-            message_input(c, true, br#"{"type":"message","text":"hi"}"#),
-            Input::RawEvent { frame, .. } if frame.kind() == "message"
-        ));
-        assert!(matches!(message_input(c, true, b"{nope"), Input::Undecodable { .. }));
-        assert!(matches!(
-            message_input(c, true, b"\xff\xfe"),
-            Input::Skipped { frame: SkippedFrame::InvalidUtf8 { len: Some(2) }, .. }
-        ));
-        assert!(matches!(
-            message_input(c, false, b"abc"),
-            Input::Skipped { frame: SkippedFrame::Binary { len: 3 }, .. }
-        ));
     }
 }

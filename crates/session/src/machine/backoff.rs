@@ -1,4 +1,7 @@
-//! Exponential backoff with full jitter, and the small PRNG behind the jitter.
+//! Exponential backoff with jitter above a floor, and the small PRNG behind the jitter.
+//!
+//! Protocol-agnostic (it knows only a [`ReconnectPolicy`]): any session machine that reconnects
+//! uses this one.
 
 use super::config::ReconnectPolicy;
 use std::time::Duration;
@@ -38,6 +41,11 @@ impl SplitMix64 {
 }
 
 /// The backoff state: consecutive failed attempts and the jitter source.
+///
+/// Before retry `n` the delay is uniform in `[c/2, c]`, `c` being [`Backoff::ceiling`], and
+/// never under [`ReconnectPolicy::min_delay`] (capped at [`ReconnectPolicy::max`]) nor under a
+/// `Retry-After`. Unlike full jitter from zero, no client of a fleet comes back at once after
+/// an outage or during a migration, while the spread still desynchronises them.
 #[derive(Clone, Debug)]
 pub(crate) struct Backoff {
     policy: ReconnectPolicy,
@@ -63,11 +71,18 @@ impl Backoff {
         Duration::try_from_secs_f64(c.max(0.0)).unwrap_or(policy.max)
     }
 
+    /// The smallest delay before any retry: [`ReconnectPolicy::min_delay`], but never above
+    /// [`ReconnectPolicy::max`] (the caller's explicit cap wins).
+    pub(crate) fn floor(policy: &ReconnectPolicy) -> Duration {
+        policy.min_delay.min(policy.max)
+    }
+
     /// Records a failure and returns `(attempt, delay)` for the next try.
     pub(crate) fn next_delay(&mut self, retry_after: Option<Duration>) -> (u32, Duration) {
         self.failures = self.failures.saturating_add(1);
         let ceiling = Self::ceiling(&self.policy, self.failures);
-        let jittered = ceiling.mul_f64(self.rng.next_unit());
+        let half = ceiling / 2;
+        let jittered = (half + half.mul_f64(self.rng.next_unit())).max(Self::floor(&self.policy));
         let delay = match retry_after {
             Some(ra) => jittered.max(ra),
             None => jittered,
@@ -118,24 +133,44 @@ mod tests {
     }
 
     #[test]
-    fn full_jitter_stays_within_bounds_and_spreads() {
-        let mut b = Backoff::new(policy(42));
-        let mut seen_low = false;
-        let mut seen_high = false;
-        for round in 0..200 {
-            b.reset();
-            for attempt in 1..=8u32 {
+    fn jitter_stays_in_the_upper_half_above_the_floor_and_spreads() {
+        // The defaults: 1 s doubling to 60 s, floor 0.5 s.
+        let policy = ReconnectPolicy::default();
+        for seed in 0..500u64 {
+            let mut b = Backoff::new(ReconnectPolicy { jitter_seed: Some(seed), ..policy });
+            for attempt in 1..=10u32 {
                 let (a, d) = b.next_delay(None);
                 assert_eq!(a, attempt);
-                let ceiling = Backoff::ceiling(b.policy(), attempt);
-                assert!(d <= ceiling, "round {round} attempt {attempt}: {d:?} > {ceiling:?}");
-                if attempt == 8 {
-                    seen_low |= d < ceiling / 4;
-                    seen_high |= d > ceiling * 3 / 4;
-                }
+                let ceiling = Backoff::ceiling(&policy, attempt);
+                assert!(d >= Duration::from_millis(500), "seed {seed} attempt {attempt}: {d:?}");
+                assert!(
+                    d >= ceiling / 2 && d <= ceiling,
+                    "seed {seed} attempt {attempt}: {d:?} vs {ceiling:?}"
+                );
             }
         }
-        assert!(seen_low && seen_high, "jitter must cover the whole range");
+        // Across seeds, the first retry spreads over its whole range [0.5 s, 1 s].
+        let firsts: Vec<Duration> = (0..500u64)
+            .map(|seed| {
+                Backoff::new(ReconnectPolicy { jitter_seed: Some(seed), ..policy }).next_delay(None).1
+            })
+            .collect();
+        assert!(firsts.iter().any(|d| *d < Duration::from_millis(550)));
+        assert!(firsts.iter().any(|d| *d > Duration::from_millis(950)));
+    }
+
+    #[test]
+    fn the_floor_never_exceeds_the_callers_cap() {
+        let tight = ReconnectPolicy { max: Duration::from_millis(200), ..policy(3) };
+        let mut b = Backoff::new(tight);
+        for _ in 0..20 {
+            let (_, d) = b.next_delay(None);
+            assert!(d <= Duration::from_millis(200), "{d:?}");
+            assert!(d >= Duration::from_millis(100), "{d:?}");
+        }
+        let none = ReconnectPolicy { min_delay: Duration::ZERO, ..policy(3) };
+        let (_, d) = Backoff::new(none).next_delay(None);
+        assert!(d >= Duration::from_millis(50) && d <= Duration::from_millis(100), "{d:?}");
     }
 
     #[test]

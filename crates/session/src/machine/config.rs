@@ -1,17 +1,15 @@
 //! The session's configuration, with documented defaults.
 
-use slack_rtm_codec::ConnectConfig;
 use std::time::Duration;
 
-/// Everything the sans-IO [`Session`](super::Session) needs to know, except the token (which
-/// only the code that calls `rtm.connect` ever sees).
+/// Everything the sans-IO [`Session`](super::Session) needs to know. IO settings (how
+/// `rtm.connect` is called, the token, TLS, sockets) belong to whoever does the IO: the driver's
+/// `DriverConfig`, or your own.
 ///
 /// Every field has a default chosen for Slack's published limits; see each sub-config.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct SessionConfig {
-    /// How `rtm.connect` is called and which socket URLs are acceptable.
-    pub connect: ConnectConfig,
     /// Application-level ping on an idle connection.
     pub keepalive: KeepaliveConfig,
     /// Connection deadlines (socket open, `hello`).
@@ -24,13 +22,6 @@ pub struct SessionConfig {
     pub sending: SendingConfig,
     /// Duplicate suppression across a make-before-break reconnect.
     pub dedupe: DedupeConfig,
-}
-
-impl SessionConfig {
-    /// The defaults, with the given `rtm.connect` configuration.
-    pub fn new(connect: ConnectConfig) -> Self {
-        Self { connect, ..Self::default() }
-    }
 }
 
 /// Application-level keepalive.
@@ -86,13 +77,15 @@ impl Timeouts {
     }
 }
 
-/// Exponential backoff with full jitter between connection attempts.
+/// Exponential backoff with jitter between connection attempts.
 ///
 /// Before attempt `n` (1 for the first retry), the session waits a uniformly random time in
-/// `[0, min(max, initial × multiplier^(n-1))]`, and never less than a `Retry-After` the server
-/// asked for. The attempt counter goes back to zero only once a connection has stayed up for
-/// `healthy_after`, so a server that accepts and then drops connections still sees growing
-/// delays.
+/// `[c/2, c]` where `c = min(max, initial × multiplier^(n-1))`, never less than `min_delay`
+/// (itself capped at `max`), and never less than a `Retry-After` the server asked for. The
+/// floor keeps a fleet of clients from calling `rtm.connect` right after an outage or during a
+/// migration; the jitter still spreads them. The attempt counter goes back to zero only once a
+/// connection has stayed up for `healthy_after`, so a server that accepts and then drops
+/// connections still sees growing delays.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ReconnectPolicy {
@@ -108,6 +101,8 @@ pub struct ReconnectPolicy {
     /// Give up (stop with [`Fatal::GaveUp`](super::Fatal::GaveUp)) when this many retries in a
     /// row have failed. Default `None`: retry forever on retryable errors.
     pub max_retries: Option<u32>,
+    /// The shortest wait before any retry. Default 0.5 s; never more than `max`.
+    pub min_delay: Duration,
     /// Seed of the jitter generator. `None` (the default) seeds it randomly per session, so
     /// that many clients do not reconnect in lockstep; tests set it to get reproducible delays.
     pub jitter_seed: Option<u64>,
@@ -121,6 +116,7 @@ impl Default for ReconnectPolicy {
             multiplier: 2.0,
             healthy_after: Duration::from_secs(30),
             max_retries: None,
+            min_delay: Duration::from_millis(500),
             jitter_seed: None,
         }
     }

@@ -411,9 +411,6 @@ pub enum SubmitError {
     Stopped,
 }
 
-// Events are moved, not boxed: a box would cost an allocation per event. The size comes from
-// `Event` itself.
-#[allow(clippy::large_enum_variant)]
 /// An input to the machine.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -426,51 +423,14 @@ pub enum Input {
         /// The connection.
         conn: ConnId,
     },
-    /// A text frame, to be decoded by the machine.
-    Text {
+    /// Something read from the socket: a complete message, classified by
+    /// [`Incoming::message`](super::Incoming::message), or proof of life. Every one counts as
+    /// liveness.
+    Frame {
         /// The connection.
         conn: ConnId,
-        /// The frame.
-        text: String,
-    },
-    /// A text frame already decoded by the caller (e.g. on a reader thread) with
-    /// `slack_rtm_codec::decode_event`.
-    Event {
-        /// The connection.
-        conn: ConnId,
-        /// The decoded event.
-        event: Event,
-    },
-    /// A text frame the caller has not decoded, already scanned for its type
-    /// ([`EventFrame`](slack_rtm_codec::EventFrame)). An ordinary event (anything but
-    /// [`SESSION_EVENT_TYPES`](slack_rtm_codec::SESSION_EVENT_TYPES)) is passed through as
-    /// [`Output::RawEvent`] — decoded here only while the machine must check for duplicates —
-    /// so the decoding can happen on the consumer's side; a session event type is decoded and
-    /// handled at once, as [`Input::Text`] would be.
-    RawEvent {
-        /// The connection.
-        conn: ConnId,
-        /// The frame.
-        frame: EventFrame,
-    },
-    /// A text frame that did not decode.
-    Undecodable {
-        /// The connection.
-        conn: ConnId,
-        /// Why.
-        error: DecodeError,
-    },
-    /// A frame that was skipped before decoding (binary, invalid UTF-8). Counts as liveness.
-    Skipped {
-        /// The connection.
-        conn: ConnId,
-        /// What was skipped.
-        frame: SkippedFrame,
-    },
-    /// Proof of life without a text frame (a WebSocket ping or pong frame).
-    Activity {
-        /// The connection.
-        conn: ConnId,
+        /// What was read.
+        frame: super::Incoming,
     },
     /// The frame of [`Output::Send`] with this `id` was handed to the socket (written and
     /// flushed). Until then, if the socket dies, the request is sent again on the next
@@ -531,10 +491,10 @@ pub enum Output {
     },
     /// Deliver this to the application.
     Event(SessionEvent),
-    /// Deliver this server event to the application as [`SessionEvent::Rtm`], once decoded
-    /// (`slack_rtm_codec::decode_event_frame`; a decode error is a
-    /// [`Warning::Undecodable`]). Only ever the answer to an [`Input::RawEvent`]: the machine
-    /// did not need to look inside, so the decoding can happen where the event is consumed.
+    /// Deliver this server event to the application, once turned into its
+    /// [`SessionEvent`] by [`SessionEvent::from_raw`] (the decoded [`SessionEvent::Rtm`], or a
+    /// [`Warning::Undecodable`]). An ordinary event the machine did not need to look inside, so
+    /// the decoding can happen where the event is consumed.
     RawEvent {
         /// The frame, verbatim, with its type.
         frame: EventFrame,

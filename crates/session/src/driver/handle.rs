@@ -1,0 +1,241 @@
+//! What the application holds: the [`SessionHandle`] (send, shut down, read the published
+//! [`Status`]) and the [`EventStream`].
+
+use crate::machine::{Ack, Fatal, Reason, SendError, SessionEvent, State};
+use slack_rtm_codec::EventFrame;
+use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc, oneshot, watch};
+
+/// What the session publishes to every handle, updated by the loop as it happens, whether or not
+/// anyone reads the events.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Status {
+    /// The overall state.
+    pub state: State,
+    /// The connecting user, as of the latest connection (`hello`).
+    pub self_: Option<SelfInfo>,
+    /// The workspace, as of the latest connection.
+    pub team: Option<TeamInfo>,
+    /// Why the last connection attempt failed or the last connection ended, if one did.
+    pub last_problem: Option<Reason>,
+    /// Why the session stopped on its own (set with [`State::Stopped`]).
+    pub error: Option<Fatal>,
+}
+
+impl Status {
+    pub(crate) fn new() -> Self {
+        Self { state: State::Connecting, self_: None, team: None, last_problem: None, error: None }
+    }
+
+    /// Records what an event says about the session; `true` if anything changed.
+    pub(crate) fn note(&mut self, event: &SessionEvent) -> bool {
+        match event {
+            SessionEvent::Connected { self_, team, .. } => {
+                self.self_ = Some(self_.clone());
+                self.team = Some(team.clone());
+            }
+            SessionEvent::Reconnecting { reason, .. } | SessionEvent::Disconnected { reason } => {
+                self.last_problem = Some(reason.clone());
+            }
+            SessionEvent::Stopped { error } => self.error = error.clone(),
+            _ => return false,
+        }
+        true
+    }
+}
+
+pub(crate) enum Command {
+    Submit {
+        msg: ClientMessage,
+        reply: oneshot::Sender<Result<Ack, SendError>>,
+        permit: OwnedSemaphorePermit,
+    },
+    Shutdown {
+        grace: Duration,
+    },
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Submit { msg, .. } => write!(f, "Submit({})", msg.kind()),
+            Command::Shutdown { grace } => write!(f, "Shutdown({grace:?})"),
+        }
+    }
+}
+
+/// Sends requests and controls the session. Cheap to clone; `Send + Sync`.
+///
+/// When every handle and the [`EventStream`] are dropped, the session shuts down.
+#[derive(Clone, Debug)]
+pub struct SessionHandle {
+    pub(crate) cmd: mpsc::UnboundedSender<Command>,
+    pub(crate) permits: Arc<Semaphore>,
+    pub(crate) status: watch::Receiver<Status>,
+}
+
+impl SessionHandle {
+    /// Sends a message and waits for its outcome: the ack (`ts`, echoed text), or why it
+    /// failed (see [`SendError::may_have_been_posted`]). Waits for room in the queue first.
+    pub async fn send(&self, msg: ClientMessage) -> Result<Ack, SendError> {
+        self.submit(msg).await?.await
+    }
+
+    /// Queues a message, waiting while the queue is full; returns a future of its outcome.
+    pub async fn submit(&self, msg: ClientMessage) -> Result<PendingAck, SendError> {
+        msg.validate().map_err(SendError::Invalid)?;
+        let permit = self.permits.clone().acquire_owned().await.map_err(|_| SendError::Stopped)?;
+        self.enqueue(msg, permit)
+    }
+
+    /// Queues a message, failing with [`SendError::QueueFull`] instead of waiting.
+    pub fn try_submit(&self, msg: ClientMessage) -> Result<PendingAck, SendError> {
+        msg.validate().map_err(SendError::Invalid)?;
+        let permit = self.permits.clone().try_acquire_owned().map_err(|e| match e {
+            TryAcquireError::Closed => SendError::Stopped,
+            TryAcquireError::NoPermits => SendError::QueueFull,
+        })?;
+        self.enqueue(msg, permit)
+    }
+
+    fn enqueue(&self, msg: ClientMessage, permit: OwnedSemaphorePermit) -> Result<PendingAck, SendError> {
+        let (reply, rx) = oneshot::channel();
+        self.cmd.send(Command::Submit { msg, reply, permit }).map_err(|_| SendError::Stopped)?;
+        Ok(PendingAck { rx })
+    }
+
+    /// The session's current state.
+    pub fn state(&self) -> State {
+        self.status.borrow().state
+    }
+
+    /// The connecting user, as of the latest connection.
+    pub fn self_info(&self) -> Option<SelfInfo> {
+        self.status.borrow().self_.clone()
+    }
+
+    /// The workspace, as of the latest connection.
+    pub fn team_info(&self) -> Option<TeamInfo> {
+        self.status.borrow().team.clone()
+    }
+
+    /// The whole published status now.
+    pub fn status(&self) -> Status {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver of status changes.
+    pub fn watch_status(&self) -> watch::Receiver<Status> {
+        self.status.clone()
+    }
+
+    /// Waits until the status satisfies `pred`, or the session is gone (then the last status).
+    pub async fn wait_for_status(&self, mut pred: impl FnMut(&Status) -> bool) -> Status {
+        let mut rx = self.status.clone();
+        let found = rx.wait_for(|s| pred(s)).await.map(|s| s.clone());
+        found.unwrap_or_else(|_| rx.borrow().clone())
+    }
+
+    /// Waits until the state satisfies `pred` (or the session is gone); returns the state.
+    pub async fn wait_for_state(&self, mut pred: impl FnMut(&State) -> bool) -> State {
+        let mut rx = self.status.clone();
+        match rx.wait_for(|s| pred(&s.state)).await {
+            Ok(s) => s.state,
+            Err(_) => State::Stopped,
+        }
+    }
+
+    /// Shuts down gracefully: no new requests; queued ones are still sent for up to `grace`;
+    /// then everything outstanding is resolved, sockets are closed with code 1000, and the event
+    /// stream ends after [`SessionEvent::Stopped`]. Returns once the session has stopped.
+    /// Idempotent; never hangs longer than `grace` plus a short close.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.cmd.send(Command::Shutdown { grace });
+        self.wait_for_state(|s| *s == State::Stopped).await;
+    }
+}
+
+/// The outcome of a submitted request, as a future.
+#[derive(Debug)]
+pub struct PendingAck {
+    rx: oneshot::Receiver<Result<Ack, SendError>>,
+}
+
+impl Future for PendingAck {
+    type Output = Result<Ack, SendError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(SendError::Stopped)))
+    }
+}
+
+/// What the loop hands to the application: an event, or an ordinary server event still to be
+/// decoded (on the application's side, see [`SessionEvent::from_raw`]).
+///
+/// Decoded events are boxed: most deliveries of a busy session are raw frames (40 bytes), and a
+/// batch of a few hundred stays small enough to be recycled by the allocator instead of growing
+/// and trimming the heap.
+#[derive(Debug)]
+pub(crate) enum Delivery {
+    Event(Box<SessionEvent>),
+    Raw(EventFrame),
+}
+
+impl Delivery {
+    /// The event, decoding it if needed (on the consumer's task: allocation and release of the
+    /// decoded strings happen on the same thread, and in parallel with the socket reader).
+    fn into_event(self) -> SessionEvent {
+        match self {
+            Delivery::Event(e) => *e,
+            Delivery::Raw(frame) => SessionEvent::from_raw(&frame),
+        }
+    }
+}
+
+/// The session's events, in order. Ends (`None`) after [`SessionEvent::Stopped`].
+///
+/// Ordinary server events are decoded here, as they are taken, on the application's task.
+#[derive(Debug)]
+pub struct EventStream {
+    pub(crate) rx: mpsc::Receiver<Vec<Delivery>>,
+    pub(crate) buf: std::vec::IntoIter<Delivery>,
+}
+
+impl EventStream {
+    /// The next event; `None` once the session has stopped and everything was delivered.
+    /// Cancel-safe.
+    pub async fn recv(&mut self) -> Option<SessionEvent> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next event.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
+        loop {
+            if let Some(e) = self.buf.next() {
+                return Poll::Ready(Some(e.into_event()));
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => self.buf = batch.into_iter(),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// The next event if one is ready now.
+    pub fn try_recv(&mut self) -> Option<SessionEvent> {
+        loop {
+            if let Some(e) = self.buf.next() {
+                return Some(e.into_event());
+            }
+            self.buf = self.rx.try_recv().ok()?.into_iter();
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! What a socket read yields, classified once for every driver: [`Incoming::message`] turns a
+//! complete WebSocket message into the machine's input, and [`SessionEvent::from_raw`] turns an
+//! [`Output::RawEvent`](super::Output::RawEvent) into the event the application gets. A custom
+//! driver calls these two and re-implements no decoding or warning.
+
+use super::types::{SessionEvent, SkippedFrame, Warning};
+use slack_rtm_codec::{EventFrame, decode_event_frame};
+
+/// One thing read from a socket, as the machine takes it in [`Input::Frame`](super::Input::Frame).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Incoming {
+    /// A text message whose top-level `type` was found, not decoded yet. An ordinary event goes
+    /// through the machine untouched (as [`Output::RawEvent`](super::Output::RawEvent)); the
+    /// machine decodes the ones it must look at.
+    Event(EventFrame),
+    /// A text message without a readable `type` (a reply to a request, or something that is
+    /// not an event): decoded by the machine, reported as a warning if it does not decode.
+    Text(String),
+    /// A message skipped before decoding (binary, or text that is not UTF-8): a warning.
+    Skipped(SkippedFrame),
+    /// Proof of life without a message: a WebSocket ping or pong, one fragment of a message.
+    Activity,
+}
+
+impl Incoming {
+    /// Classifies one complete WebSocket message: `text` is whether its opcode was text,
+    /// `payload` its (reassembled) bytes. Copies the payload once, and only a valid text message.
+    pub fn message(text: bool, payload: &[u8]) -> Incoming {
+        if !text {
+            return Incoming::Skipped(SkippedFrame::Binary { len: payload.len() });
+        }
+        let Ok(text) = std::str::from_utf8(payload) else {
+            return Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(payload.len()) });
+        };
+        match EventFrame::copy_from(text) {
+            Some(frame) => Incoming::Event(frame),
+            None => Incoming::Text(text.to_owned()),
+        }
+    }
+
+    /// Classifies a text message the caller already owns (no copy).
+    pub fn text(text: String) -> Incoming {
+        match EventFrame::new(text) {
+            Ok(frame) => Incoming::Event(frame),
+            Err(text) => Incoming::Text(text),
+        }
+    }
+}
+
+impl SessionEvent {
+    /// The event the application gets for an [`Output::RawEvent`](super::Output::RawEvent):
+    /// the decoded [`SessionEvent::Rtm`], or a [`Warning::Undecodable`] if it does not decode.
+    /// Meant to run where the event is consumed (e.g. on the application's task).
+    pub fn from_raw(frame: &EventFrame) -> SessionEvent {
+        match decode_event_frame(frame) {
+            Ok(event) => SessionEvent::Rtm(event),
+            Err(error) => SessionEvent::Warning(Warning::Undecodable(error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_classified() {
+        assert!(
+            matches!(Incoming::message(true, br#"{"type":"hello"}"#), Incoming::Event(f) if f.kind() == "hello")
+        );
+        assert!(matches!(
+            Incoming::message(true, br#"{"type":"message","text":"hi"}"#),
+            Incoming::Event(f) if f.kind() == "message"
+        ));
+        assert_eq!(
+            Incoming::message(true, br#"{"ok":true,"reply_to":1}"#),
+            Incoming::Text(r#"{"ok":true,"reply_to":1}"#.into())
+        );
+        assert_eq!(Incoming::message(true, b"{nope"), Incoming::Text("{nope".into()));
+        assert_eq!(
+            Incoming::message(true, b"\xff\xfe"),
+            Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(2) })
+        );
+        assert_eq!(Incoming::message(false, b"abc"), Incoming::Skipped(SkippedFrame::Binary { len: 3 }));
+        assert_eq!(Incoming::text("[1]".into()), Incoming::Text("[1]".into()));
+        assert!(
+            matches!(Incoming::text(r#"{"type":"pong"}"#.into()), Incoming::Event(f) if f.kind() == "pong")
+        );
+    }
+
+    #[test]
+    fn raw_events_become_events_or_warnings() {
+        let Incoming::Event(ok) =
+            Incoming::text(r#"{"type":"user_typing","channel":"C1","user":"U1"}"#.into())
+        else {
+            panic!("scanned")
+        };
+        assert!(
+            matches!(SessionEvent::from_raw(&ok), SessionEvent::Rtm(e) if e.event_type() == "user_typing")
+        );
+        let Incoming::Event(bad) = Incoming::text(r#"{"type":"message","ts":[}"#.into()) else {
+            panic!("scanned")
+        };
+        assert!(matches!(SessionEvent::from_raw(&bad), SessionEvent::Warning(Warning::Undecodable(_))));
+    }
+}

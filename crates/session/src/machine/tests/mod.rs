@@ -1,0 +1,44 @@
+//! Machine tests on a virtual clock (the harness is [`super::testing`]): every `Instant` is
+//! `t0 + something`, nothing sleeps. One file per concern, like the machine itself.
+
+mod connect;
+mod goodbye;
+mod keepalive;
+mod outbox;
+mod prop;
+mod shutdown;
+mod timer;
+
+use super::testing::{
+    Harness as H, ack, closes, completions, connect_response as response, count_call_connect, events, opened,
+    reconnecting, rtm_texts, sends, sends_of,
+};
+use super::*;
+use slack_rtm_codec::EventFrame;
+use slack_rtm_codec::types::client::Ping;
+use slack_rtm_codec::types::{ApiError, Event};
+use std::time::{Duration, Instant};
+
+const MS: Duration = Duration::from_millis(1);
+const SEC: Duration = Duration::from_secs(1);
+
+/// The default configuration with a fixed jitter seed.
+fn config() -> SessionConfig {
+    let mut c = SessionConfig::default();
+    c.reconnect.jitter_seed = Some(7);
+    c
+}
+
+/// A frame as a driver scans it.
+fn scanned(text: &str) -> EventFrame {
+    EventFrame::copy_from(text).expect("a frame with a readable type")
+}
+
+/// A raw text frame on `conn`.
+fn raw(conn: ConnId, frame: EventFrame) -> Input {
+    Input::Frame { conn, frame: Incoming::Event(frame) }
+}
+
+fn fast_rate() -> SendRate {
+    SendRate { interval: MS, burst: 1000, ..SendRate::default() }
+}
