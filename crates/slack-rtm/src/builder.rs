@@ -139,8 +139,12 @@ impl ClientBuilder {
         self
     }
 
-    /// An HTTP CONNECT proxy for `rtm.connect`, e.g. `http://user:pass@proxy:3128`. Without
-    /// it, `HTTPS_PROXY`/`NO_PROXY` from the environment apply.
+    /// A proxy for every network path of the session — the API calls and the WebSocket —
+    /// as an HTTP `CONNECT` proxy (`http://user:pass@proxy:3128`) or SOCKS5 (`socks5://…`,
+    /// `socks5h://…` to let the proxy resolve names); TLS stays end to end through it. Without
+    /// it, `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment apply (see
+    /// [`ClientBuilder::proxy_from_env`]). With your own [`ClientBuilder::transport`], give the
+    /// matching [`ClientBuilder::dialer`] too. Credentials are never logged or shown.
     pub fn proxy(mut self, url: &str) -> Self {
         self.proxy = Some(url.to_owned());
         self
