@@ -66,6 +66,7 @@ macro_rules! wire_enum {
 mod channel;
 mod file;
 mod item;
+pub(crate) mod lossless;
 mod message;
 mod notification;
 mod objects;
@@ -76,6 +77,7 @@ mod user;
 pub use channel::*;
 pub use file::*;
 pub use item::*;
+pub use lossless::Extra;
 pub use message::{Message, MessageSubtype};
 pub use notification::*;
 pub use objects::*;
@@ -127,7 +129,7 @@ macro_rules! events {
 
             fn decode_typed(kind: &str, text: &str) -> Option<Result<Event, serde_json::Error>> {
                 Some(match kind {
-                    $( $wire => serde_json::from_str::<$ty>(text).map(Event::$variant), )*
+                    $( $wire => <$ty as lossless::Payload>::from_frame(text).map(Event::$variant), )*
                     _ => return None,
                 })
             }
@@ -426,7 +428,7 @@ impl Event {
     }
 
     fn decode_reply(text: &str) -> Result<Event, serde_json::Error> {
-        match serde_json::from_str::<Reply>(text) {
+        match <Reply as lossless::Payload>::from_frame(text) {
             Ok(r) => Ok(Event::Reply(r)),
             Err(e) => Event::shape_fallback(None, text, e),
         }
