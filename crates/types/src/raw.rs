@@ -45,6 +45,16 @@ impl RawJson {
         Self(raw.into())
     }
 
+    /// Wraps JSON text this crate produced itself (no check, no copy).
+    pub(crate) fn from_trusted_string(json: String) -> Self {
+        Self(json.into_boxed_str())
+    }
+
+    /// The JSON text, taking it over.
+    pub(crate) fn into_string(self) -> String {
+        self.0.into_string()
+    }
+
     pub(crate) fn from_trusted(json: &str) -> Self {
         Self(json.into())
     }

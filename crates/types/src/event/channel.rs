@@ -7,8 +7,8 @@
 //! [`Event`]: super::Event
 
 use super::ChannelInfo;
-use crate::ids::{ChannelId, EnterpriseId, TeamId, Ts, UserId};
 use super::lossless::lossless;
+use crate::ids::{ChannelId, EnterpriseId, TeamId, Ts, UserId};
 
 lossless! {
     /// `channel_marked`, `group_marked`, `im_marked`: the connecting user's read cursor moved.
@@ -253,4 +253,3 @@ lossless! {
         pub event_ts: Option<Ts>,
     }
 }
-

@@ -1,8 +1,8 @@
 //! File events (`file_*`, `file_comment_*`).
 
+use super::lossless::lossless;
 use super::{FileComment, FileRef};
 use crate::ids::{ChannelId, Ts, UserId};
-use super::lossless::lossless;
 
 lossless! {
     /// `file_created`, `file_shared`, `file_unshared`, `file_public`, `file_private`,
@@ -84,4 +84,3 @@ lossless! {
         pub event_ts: Option<Ts>,
     }
 }
-

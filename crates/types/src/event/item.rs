@@ -1,10 +1,10 @@
 //! Reactions, pins and stars: events about an item (a message, file, file comment or
 //! conversation).
 
+use super::lossless::lossless;
 use super::{FileComment, FileRef, ItemType, Message};
 use crate::RawJson;
 use crate::ids::{ChannelId, Ts, UserId};
-use super::lossless::lossless;
 
 lossless! {
     /// What a reaction applies to: `{"type":"message","channel":"C…","ts":"…"}`,
@@ -122,4 +122,3 @@ lossless! {
         pub event_ts: Option<Ts>,
     }
 }
-

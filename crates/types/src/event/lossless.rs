@@ -5,16 +5,24 @@
 //! A struct is defined through `lossless!`, which adds a last field `pub extra: Extra` and
 //! implements serde's traits. On decode, serde's derived visitor for the struct runs unchanged
 //! (one pass, its own field matching, no buffering) over a deserializer wrapper that watches
-//! it: the derived code hands every field it does not know to `IgnoredAny`, which reaches the
-//! wrapper as `deserialize_ignored_any`, and the wrapper keeps that value's JSON text
-//! ([`RawJson`], taken over from serde_json's `RawValue` without a copy) under the key it
-//! recorded when the key was read. A frame whose fields are all modelled costs nothing more than
-//! before: no allocation (an empty [`Extra`] does not allocate) and no second comparison of
-//! keys. On encode, `extra` is flattened back after the typed fields.
+//! it ([`Capture`]):
 //!
-//! `#[serde(flatten)]` into a map on the decode side would be simpler, but it makes serde
-//! buffer every field of the struct into its internal `Content` tree before matching them,
-//! which is several times slower on the hot path (see `docs/benchmarks.md`); the flatten here is
+//! - every key is noted as it is read (a borrowed `&str`: no copy);
+//! - the derived code hands the value of a field it does not know to `IgnoredAny`, which
+//!   reaches the wrapper as `deserialize_ignored_any`: the wrapper keeps that value's JSON text
+//!   instead ([`RawJson`], taken over from serde_json's `RawValue` without a copy) under the
+//!   noted key;
+//! - at the end of the object, the wrapper hands the kept fields to the derived code as one
+//!   more field (a key no JSON object of Slack's has), so the struct is built with its `extra`
+//!   in place, in one go: no second pass, no move of the finished struct.
+//!
+//! A frame whose fields are all modelled costs a few extra instructions per field and no
+//! allocation (an empty [`Extra`] does not allocate). On encode, `extra` is flattened back after
+//! the typed fields.
+//!
+//! `#[serde(flatten)]` into a map on the decode side would be simpler, but serde then buffers
+//! every field of the struct into its internal `Content` tree before matching them, which is
+//! several times slower on the hot path (see `docs/benchmarks.md`); the flatten here is
 //! serialize-only, which serde implements without buffering.
 
 use crate::RawJson;
@@ -101,24 +109,51 @@ impl Serialize for Extra {
     }
 }
 
+/// The key under which [`Capture`] hands a struct's kept fields to its derived code (the
+/// `rename` of the mirror's `extra` field in `lossless!` must be the same literal).
+pub(crate) const EXTRA_KEY: &str = "\u{0}slack_rtm_extra";
+
+/// The newtype name [`Extra`] asks for, so that the hand-off can answer with the kept fields.
+const HANDOFF: &str = "\u{0}slack_rtm_extra_handoff";
+
 impl<'de> Deserialize<'de> for Extra {
     /// Reads any JSON object, keeping every field.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct ExtraVisitor;
-        impl<'de> Visitor<'de> for ExtraVisitor {
-            type Value = Extra;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Extra, A::Error> {
-                let mut out = Vec::new();
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    out.push((key.into(), map.next_value::<RawJson>()?));
-                }
-                Ok(Extra(out))
-            }
+        d.deserialize_newtype_struct(HANDOFF, ExtraVisitor)
+    }
+}
+
+struct ExtraVisitor;
+
+impl<'de> Visitor<'de> for ExtraVisitor {
+    type Value = Extra;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Extra, D::Error> {
+        d.deserialize_map(self)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Extra, A::Error> {
+        let mut out = Vec::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            out.push((key.into(), map.next_value::<RawJson>()?));
         }
-        d.deserialize_map(ExtraVisitor)
+        Ok(Extra(out))
+    }
+
+    /// Only [`HandOff`] answers with a sequence: key, JSON text, key, JSON text, ...
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Extra, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0) / 2);
+        while let Some(key) = seq.next_element::<String>()? {
+            let Some(json) = seq.next_element::<String>()? else {
+                return Err(de::Error::invalid_length(out.len() * 2 + 1, &self));
+            };
+            out.push((key.into_boxed_str(), RawJson::from_trusted_string(json)));
+        }
+        Ok(Extra(out))
     }
 }
 
@@ -153,26 +188,22 @@ macro_rules! lossless {
             #[allow(dead_code)]
             struct Wire {
                 $( $(#[$fmeta])* $fvis $field : $fty, )*
-                #[serde(skip_deserializing)]
+                // `lossless::EXTRA_KEY`.
+                #[serde(rename = "\u{0}slack_rtm_extra", default)]
                 extra: $crate::event::Extra,
             }
 
             impl<'de> serde::Deserialize<'de> for $name {
                 fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                    let mut extra = $crate::event::Extra::new();
-                    let mut value = Wire::deserialize($crate::event::lossless::Capture::new(d, &mut extra, false))?;
-                    value.extra = extra;
-                    Ok(value)
+                    Wire::deserialize($crate::event::lossless::Capture::new(d, false))
                 }
             }
 
             impl $crate::event::lossless::Payload for $name {
                 fn from_frame(text: &str) -> Result<Self, serde_json::Error> {
-                    let mut extra = $crate::event::Extra::new();
                     let mut de = serde_json::Deserializer::from_str(text);
-                    let mut value = Wire::deserialize($crate::event::lossless::Capture::new(&mut de, &mut extra, true))?;
+                    let value = Wire::deserialize($crate::event::lossless::Capture::new(&mut de, true))?;
                     de.end()?;
-                    value.extra = extra;
                     Ok(value)
                 }
             }
@@ -197,17 +228,16 @@ impl<T: Payload> Payload for Box<T> {
 }
 
 /// Wraps the deserializer of one struct: keeps the fields its derived code ignores.
-pub(crate) struct Capture<'a, D> {
+pub(crate) struct Capture<D> {
     inner: D,
-    extra: &'a mut Extra,
     /// Whether to drop a top-level `type` instead of keeping it (a whole frame).
     frame: bool,
 }
 
-impl<'a, D> Capture<'a, D> {
-    /// Wraps `inner`; ignored fields go to `extra`, except a `type` when `frame` is set.
-    pub(crate) fn new(inner: D, extra: &'a mut Extra, frame: bool) -> Self {
-        Capture { inner, extra, frame }
+impl<D> Capture<D> {
+    /// Wraps `inner`; ignored fields are kept, except a `type` when `frame` is set.
+    pub(crate) fn new(inner: D, frame: bool) -> Self {
+        Capture { inner, frame }
     }
 }
 
@@ -231,40 +261,66 @@ macro_rules! forward_rest {
             deserialize_option deserialize_unit deserialize_seq deserialize_map
             deserialize_identifier
         }
-        fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+        #[inline(always)]
+        fn deserialize_unit_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
             self.inner.deserialize_unit_struct(name, visitor)
         }
-        fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+        #[inline(always)]
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
             self.inner.deserialize_newtype_struct(name, visitor)
         }
+        #[inline(always)]
         fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
             self.inner.deserialize_tuple(len, visitor)
         }
-        fn deserialize_tuple_struct<V: Visitor<'de>>(self, name: &'static str, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
+        #[inline(always)]
+        fn deserialize_tuple_struct<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            len: usize,
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
             self.inner.deserialize_tuple_struct(name, len, visitor)
         }
-        fn deserialize_enum<V: Visitor<'de>>(self, name: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value, Self::Error> {
+        #[inline(always)]
+        fn deserialize_enum<V: Visitor<'de>>(
+            self,
+            name: &'static str,
+            variants: &'static [&'static str],
+            visitor: V,
+        ) -> Result<V::Value, Self::Error> {
             self.inner.deserialize_enum(name, variants, visitor)
         }
+        #[inline(always)]
         fn is_human_readable(&self) -> bool {
             self.inner.is_human_readable()
         }
     };
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capture<'_, D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capture<D> {
     type Error = D::Error;
 
+    #[inline(always)]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        let visitor = CaptureVisitor { inner: visitor, extra: self.extra, frame: self.frame };
+        let visitor = CaptureVisitor { inner: visitor, frame: self.frame };
         self.inner.deserialize_struct(name, fields, visitor)
     }
 
+    #[inline(always)]
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.inner.deserialize_ignored_any(visitor)
     }
@@ -272,67 +328,115 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capture<'_, D> {
     forward_rest!();
 }
 
-struct CaptureVisitor<'a, V> {
+struct CaptureVisitor<V> {
     inner: V,
-    extra: &'a mut Extra,
     frame: bool,
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for CaptureVisitor<'_, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for CaptureVisitor<V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.inner.expecting(f)
     }
 
+    #[inline(always)]
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_map(CaptureMap { inner: map, extra: self.extra, frame: self.frame, key: None })
+        self.inner.visit_map(CaptureMap {
+            inner: map,
+            kept: Vec::new(),
+            frame: self.frame,
+            key: None,
+            state: State::Fields,
+        })
     }
 
+    #[inline(always)]
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
         self.inner.visit_seq(seq)
     }
 }
 
-struct CaptureMap<'a, 'de, A> {
+/// Where a [`CaptureMap`] is in its object.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading the object's own fields.
+    Fields,
+    /// The object ended; [`EXTRA_KEY`] was given as one more key, its value is next.
+    HandOff,
+    /// Done.
+    End,
+}
+
+struct CaptureMap<'de, A> {
     inner: A,
-    extra: &'a mut Extra,
+    /// The fields kept so far: key, JSON text.
+    kept: Vec<(Box<str>, RawJson)>,
     frame: bool,
     /// The key just read, until its value is read.
     key: Option<Cow<'de, str>>,
+    state: State,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for CaptureMap<'_, 'de, A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for CaptureMap<'de, A> {
     type Error = A::Error;
 
+    #[inline(always)]
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        self.inner.next_key_seed(KeySeed { inner: seed, slot: &mut self.key })
+        if self.state != State::Fields {
+            self.state = State::End;
+            return Ok(None);
+        }
+        let mut seed = Some(seed);
+        if let Some(key) = self.inner.next_key_seed(KeySeed { seed: &mut seed, slot: &mut self.key })? {
+            return Ok(Some(key));
+        }
+        // The object ended (the seed was not used): hand the kept fields over as one more
+        // field, if there are any (the derived code defaults a missing one to empty).
+        if self.kept.is_empty() {
+            self.state = State::End;
+            return Ok(None);
+        }
+        self.state = State::HandOff;
+        match seed {
+            Some(seed) => seed.deserialize(de::value::BorrowedStrDeserializer::new(EXTRA_KEY)).map(Some),
+            None => Err(de::Error::custom("map key seed used without a key")),
+        }
     }
 
+    #[inline(always)]
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        let key = match self.key.take() {
-            Some(key) if self.frame && key == "type" => None,
-            key => key,
-        };
-        self.inner.next_value_seed(ValueSeed { inner: seed, key, extra: self.extra })
+        if self.state == State::HandOff {
+            self.state = State::End;
+            let kept = std::mem::take(&mut self.kept);
+            return seed.deserialize(HandOff { kept, error: std::marker::PhantomData });
+        }
+        let value = ValueSeed { inner: seed, key: self.key.take(), frame: self.frame, kept: &mut self.kept };
+        self.inner.next_value_seed(value)
     }
 
+    #[inline(always)]
     fn size_hint(&self) -> Option<usize> {
-        self.inner.size_hint()
+        self.inner.size_hint().map(|n| n + 1)
     }
 }
 
 /// Records the key as it is read.
 struct KeySeed<'a, 'de, K> {
-    inner: K,
+    /// Taken when a key is read; left in place when the object has ended.
+    seed: &'a mut Option<K>,
     slot: &'a mut Option<Cow<'de, str>>,
 }
 
 impl<'de, K: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, 'de, K> {
     type Value = K::Value;
 
+    #[inline(always)]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<K::Value, D::Error> {
-        self.inner.deserialize(KeyDe { inner: d, slot: self.slot })
+        match self.seed.take() {
+            Some(seed) => seed.deserialize(KeyDe { inner: d, slot: self.slot }),
+            None => Err(de::Error::custom("map key seed used twice")),
+        }
     }
 }
 
@@ -344,22 +448,27 @@ struct KeyDe<'a, 'de, D> {
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
     type Error = D::Error;
 
+    #[inline(always)]
     fn deserialize_identifier<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.inner.deserialize_identifier(KeyVisitor { inner: visitor, slot: self.slot })
     }
 
+    #[inline(always)]
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.inner.deserialize_str(KeyVisitor { inner: visitor, slot: self.slot })
     }
 
+    #[inline(always)]
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.inner.deserialize_string(KeyVisitor { inner: visitor, slot: self.slot })
     }
 
+    #[inline(always)]
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.inner.deserialize_any(KeyVisitor { inner: visitor, slot: self.slot })
     }
 
+    #[inline(always)]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -376,21 +485,45 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
         deserialize_byte_buf deserialize_option deserialize_unit deserialize_seq deserialize_map
         deserialize_ignored_any
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+    #[inline(always)]
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.inner.deserialize_unit_struct(name, visitor)
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+    #[inline(always)]
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.inner.deserialize_newtype_struct(name, visitor)
     }
+    #[inline(always)]
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
         self.inner.deserialize_tuple(len, visitor)
     }
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, name: &'static str, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
+    #[inline(always)]
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.inner.deserialize_tuple_struct(name, len, visitor)
     }
-    fn deserialize_enum<V: Visitor<'de>>(self, name: &'static str, variants: &'static [&'static str], visitor: V) -> Result<V::Value, Self::Error> {
+    #[inline(always)]
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.inner.deserialize_enum(name, variants, visitor)
     }
+    #[inline(always)]
     fn is_human_readable(&self) -> bool {
         self.inner.is_human_readable()
     }
@@ -409,36 +542,43 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, 'de, V> {
         self.inner.expecting(f)
     }
 
+    #[inline(always)]
     fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<V::Value, E> {
         *self.slot = Some(Cow::Borrowed(v));
         self.inner.visit_borrowed_str(v)
     }
 
+    #[inline(always)]
     fn visit_str<E: de::Error>(self, v: &str) -> Result<V::Value, E> {
         *self.slot = Some(Cow::Owned(v.to_owned()));
         self.inner.visit_str(v)
     }
 
+    #[inline(always)]
     fn visit_string<E: de::Error>(self, v: String) -> Result<V::Value, E> {
         *self.slot = Some(Cow::Owned(v.clone()));
         self.inner.visit_string(v)
     }
 
+    #[inline(always)]
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<V::Value, E> {
         *self.slot = Some(Cow::Owned(v.to_string()));
         self.inner.visit_u64(v)
     }
 
+    #[inline(always)]
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<V::Value, E> {
         *self.slot = Some(String::from_utf8_lossy(v).into_owned().into());
         self.inner.visit_bytes(v)
     }
 
+    #[inline(always)]
     fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<V::Value, E> {
         *self.slot = Some(String::from_utf8_lossy(v).into_owned().into());
         self.inner.visit_borrowed_bytes(v)
     }
 
+    #[inline(always)]
     fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<V::Value, E> {
         *self.slot = Some(String::from_utf8_lossy(&v).into_owned().into());
         self.inner.visit_byte_buf(v)
@@ -449,37 +589,44 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, 'de, V> {
 struct ValueSeed<'a, 'de, S> {
     inner: S,
     key: Option<Cow<'de, str>>,
-    extra: &'a mut Extra,
+    frame: bool,
+    kept: &'a mut Vec<(Box<str>, RawJson)>,
 }
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for ValueSeed<'_, 'de, S> {
     type Value = S::Value;
 
+    #[inline(always)]
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
-        self.inner.deserialize(ValueDe { inner: d, key: self.key, extra: self.extra })
+        self.inner.deserialize(ValueDe { inner: d, key: self.key, frame: self.frame, kept: self.kept })
     }
 }
 
 struct ValueDe<'a, 'de, D> {
     inner: D,
     key: Option<Cow<'de, str>>,
-    extra: &'a mut Extra,
+    frame: bool,
+    kept: &'a mut Vec<(Box<str>, RawJson)>,
 }
 
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for ValueDe<'_, 'de, D> {
     type Error = D::Error;
 
+    #[inline(always)]
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        let Some(key) = self.key else {
-            // A frame's own `type`: skip as asked.
-            return self.inner.deserialize_ignored_any(visitor);
-        };
-        let raw = RawJson::from_raw(Box::<RawValue>::deserialize(self.inner)?);
-        self.extra.0.push((key.into(), raw));
-        // The derived code asked for an `IgnoredAny`, which accepts a unit.
-        visitor.visit_unit()
+        match self.key {
+            // A frame's own `type` is the event's variant, not a field to keep.
+            Some(key) if !(self.frame && key == "type") => {
+                let raw = RawJson::from_raw(Box::<RawValue>::deserialize(self.inner)?);
+                self.kept.push((key.into(), raw));
+                // The derived code asked for an `IgnoredAny`, which accepts a unit.
+                visitor.visit_unit()
+            }
+            _ => self.inner.deserialize_ignored_any(visitor),
+        }
     }
 
+    #[inline(always)]
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
@@ -490,6 +637,33 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ValueDe<'_, 'de, D> {
     }
 
     forward_rest!();
+}
+
+/// Hands the kept fields to [`Extra`]'s deserializer, as a sequence of strings (key, JSON
+/// text, ...), without copying them.
+struct HandOff<E> {
+    kept: Vec<(Box<str>, RawJson)>,
+    error: std::marker::PhantomData<E>,
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for HandOff<E> {
+    type Error = E;
+
+    #[inline(always)]
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        let len = self.kept.len() * 2;
+        let items = self.kept.into_iter().flat_map(|(k, v)| [k.into_string(), v.into_string()]);
+        let mut seq = de::value::SeqDeserializer::<_, E>::new(items);
+        let value = visitor.visit_seq(&mut seq)?;
+        seq.end().map_err(|_| de::Error::invalid_length(len, &"the kept fields"))?;
+        Ok(value)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
 }
 
 #[cfg(test)]
@@ -533,7 +707,12 @@ mod tests {
         assert_eq!(serde_json::to_value(&p).unwrap(), v);
         let p = Probe::deserialize(&v).unwrap();
         assert_eq!(p.a, 3);
-        assert!(serde_json::from_str::<Probe>(r#"{"b":"x","k":1}"#).unwrap_err().to_string().contains("missing field `a`"));
+        assert!(
+            serde_json::from_str::<Probe>(r#"{"b":"x","k":1}"#)
+                .unwrap_err()
+                .to_string()
+                .contains("missing field `a`")
+        );
         assert!(serde_json::from_str::<Probe>(r#"{"a":"x"}"#).is_err());
         assert!(serde_json::from_str::<Probe>(r#"{"a":1,"k":}"#).is_err());
     }

@@ -1,7 +1,7 @@
+use super::lossless::lossless;
 use crate::RawJson;
 use crate::ids::{BotId, ChannelId, TeamId, Ts, UserId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use super::lossless::lossless;
 
 macro_rules! subtypes {
     ($( $(#[$doc:meta])* $variant:ident = $wire:literal, )*) => {
@@ -245,4 +245,3 @@ impl Message {
         self.subtype.is_none()
     }
 }
-

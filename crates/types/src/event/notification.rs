@@ -1,8 +1,8 @@
 //! Notification events sent to user tokens. Slack does not document them; the fields are the
 //! ones seen in real traffic, all optional.
 
-use crate::ids::{ChannelId, Ts, UserId};
 use super::lossless::lossless;
+use crate::ids::{ChannelId, Ts, UserId};
 
 lossless! {
     /// `desktop_notification`: what the desktop client would show as a notification.
@@ -98,4 +98,3 @@ lossless! {
         pub event_ts: Option<Ts>,
     }
 }
-

@@ -6,11 +6,11 @@
 //! one writes back all of its fields. (They are found only in rare events, so the buffering
 //! this needs costs nothing on the hot path.)
 
+use super::Extra;
+use super::lossless::lossless;
 use crate::RawJson;
 use crate::ids::{BotId, ChannelId, TeamId, Ts, UserId};
 use serde::de::{self, MapAccess, Visitor};
-use super::Extra;
-use super::lossless::lossless;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -541,7 +541,8 @@ impl<'de> Deserialize<'de> for FileRef {
             }
 
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FileRef, A::Error> {
-                let info = <FileInfo as Deserialize>::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let info =
+                    <FileInfo as Deserialize>::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 Ok(FileRef::Info(Box::new(info)))
             }
         }
@@ -660,4 +661,3 @@ impl<'de> Deserialize<'de> for Count {
         d.deserialize_any(CountVisitor)
     }
 }
-

@@ -2,9 +2,9 @@
 //! custom emoji, slash commands, bots, and organisation migrations.
 
 use super::BotInfo;
+use super::lossless::lossless;
 use crate::RawJson;
 use crate::ids::{TeamId, Ts};
-use super::lossless::lossless;
 
 lossless! {
     /// `pref_change` (a preference of the connecting user) and `team_pref_change` (a workspace
@@ -259,4 +259,3 @@ lossless! {
         pub is_migrating: Option<bool>,
     }
 }
-

@@ -6,10 +6,10 @@
 //!
 //! [`RawJson`]: crate::RawJson
 
-use crate::ids::{ChannelId, Ts, UserId};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::Extra;
 use super::lossless::lossless;
+use crate::ids::{ChannelId, Ts, UserId};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 lossless! {
     /// `hello`.
@@ -238,4 +238,3 @@ lossless! {
         pub user: UserId,
     }
 }
-

@@ -1,8 +1,8 @@
 //! Member events: user changes, Do Not Disturb, and user groups (`subteam_*`).
 
+use super::lossless::lossless;
 use super::{Count, Subteam, User};
 use crate::ids::{TeamId, Ts, UserId};
-use super::lossless::lossless;
 
 lossless! {
     /// `team_join`, `user_change`, `user_status_changed`, `user_profile_changed`,
@@ -120,4 +120,3 @@ lossless! {
         pub event_ts: Option<Ts>,
     }
 }
-
