@@ -784,7 +784,9 @@ impl Session {
                 self.drop_conn(id, reason, Some(CLOSE_NORMAL), now);
             }
             Event::ReconnectUrl(u) => {
-                self.reconnect_url = Some(u.url.clone());
+                if let Some(url) = &u.url {
+                    self.reconnect_url = Some(url.clone());
+                }
                 self.emit(SessionEvent::Rtm(Event::ReconnectUrl(u)));
             }
             other => {

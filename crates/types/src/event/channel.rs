@@ -6,12 +6,14 @@
 //!
 //! [`Event`]: super::Event
 
-use super::ChannelInfo;
 use super::lossless::lossless;
+use super::{ChannelInfo, ChannelRef, Flag, User};
+use crate::RawJson;
 use crate::ids::{ChannelId, EnterpriseId, TeamId, Ts, UserId};
 
 lossless! {
-    /// `channel_marked`, `group_marked`, `im_marked`: the connecting user's read cursor moved.
+    /// `channel_marked`, `group_marked`, `im_marked`, `mpim_marked`: the connecting user's read
+    /// cursor moved.
     #[derive(Clone, Debug, PartialEq)]
     pub struct ConversationMarked {
         /// The conversation.
@@ -36,6 +38,12 @@ lossless! {
         /// Unread mentions left that clients show (newer name).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub mention_count_display: Option<u64>,
+        /// Unread direct messages (`im_marked`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub dm_count: Option<u64>,
+        /// Whether the conversation is a multi-person direct message (private channel events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_mpim: Option<bool>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
@@ -55,12 +63,13 @@ lossless! {
 }
 
 lossless! {
-    /// `channel_joined`, `group_joined`: the connecting user joined a channel; `channel` is the
-    /// full conversation object.
+    /// `channel_joined`, `group_joined`, `mpim_joined`: the connecting user joined a
+    /// conversation; `channel` is usually the full conversation object, sometimes only its id
+    /// (Slack's documented `group_joined` example).
     #[derive(Clone, Debug, PartialEq)]
     pub struct ChannelJoined {
-        /// The channel joined.
-        pub channel: ChannelInfo,
+        /// The conversation joined.
+        pub channel: ChannelRef,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
@@ -83,7 +92,7 @@ lossless! {
 }
 
 lossless! {
-    /// `channel_deleted`.
+    /// `channel_deleted`, `group_deleted`.
     #[derive(Clone, Debug, PartialEq)]
     pub struct ChannelDeleted {
         /// The deleted channel.
@@ -103,6 +112,9 @@ lossless! {
     pub struct ChannelRename {
         /// The channel with its new name.
         pub channel: ChannelInfo,
+        /// The timestamp of the rename (`group_rename`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ts: Option<Ts>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
@@ -118,6 +130,9 @@ lossless! {
         /// Who archived or unarchived it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user: Option<UserId>,
+        /// The timestamp of the change (private channels).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ts: Option<Ts>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
@@ -125,16 +140,23 @@ lossless! {
 }
 
 lossless! {
-    /// `channel_history_changed`, `group_history_changed`, `im_history_changed`: many messages
-    /// changed at once (e.g. after a bulk import); clients should refetch the history. Slack does
-    /// not say which conversation: the event carries only timestamps.
+    /// `channel_history_changed`, `group_history_changed`, `im_history_changed`,
+    /// `mpim_history_changed`: many messages changed at once (e.g. after a bulk import); clients
+    /// should refetch the history. Slack's documentation examples carry only timestamps, but
+    /// recorded frames name the conversation in `channel`.
     #[derive(Clone, Debug, PartialEq)]
     pub struct HistoryChanged {
+        /// The conversation, when given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub channel: Option<ChannelId>,
         /// The latest message affected.
         pub latest: Ts,
         /// When the change happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub ts: Option<Ts>,
+        /// Whether the conversation is a multi-person direct message (a boolean, or `1` in Slack's `mpim_history_changed` example).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_mpim: Option<Flag>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
@@ -199,6 +221,9 @@ lossless! {
         /// The connecting user.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub user: Option<UserId>,
+        /// Whether the conversation is a multi-person direct message (private channel events).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_mpim: Option<bool>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
@@ -251,5 +276,67 @@ lossless! {
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
+    }
+}
+
+lossless! {
+    /// `group_join` sent as an event of its own (recorded frames; the usual form is a `message`
+    /// with that subtype): a member joined a private channel.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct GroupJoin {
+        /// The private channel.
+        pub channel: ChannelId,
+        /// Who joined.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user: Option<UserId>,
+        /// The join's timestamp.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ts: Option<Ts>,
+        /// When the event happened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub event_ts: Option<Ts>,
+    }
+}
+
+lossless! {
+    /// `shared_channel_invite_received`: another organisation invited the workspace to a shared
+    /// channel (Slack Connect).
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct SharedChannelInvite {
+        /// The invitation.
+        pub invite: ChannelInvite,
+        /// The channel offered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub channel: Option<ChannelInfo>,
+        /// When the event happened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub event_ts: Option<Ts>,
+    }
+}
+
+lossless! {
+    /// A Slack Connect invitation.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct ChannelInvite {
+        /// The invitation id (`I…`).
+        pub id: String,
+        /// When it was sent, in Unix seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_created: Option<i64>,
+        /// When it expires, in Unix seconds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub date_invalid: Option<i64>,
+        /// The inviting workspace, raw.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub inviting_team: Option<RawJson>,
+        /// Who sent it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub inviting_user: Option<User>,
+        /// Who it was sent to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub recipient_user_id: Option<UserId>,
+        /// The email address it was sent to.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub recipient_email: Option<String>,
     }
 }

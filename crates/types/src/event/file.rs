@@ -61,6 +61,9 @@ lossless! {
         /// The file commented on (usually just `{"id":"F…"}`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub file: Option<FileRef>,
+        /// Who added or edited the comment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user_id: Option<UserId>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,

@@ -42,6 +42,9 @@ lossless! {
         /// The author of the item.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub item_user: Option<UserId>,
+        /// The reaction's own timestamp (recorded frames).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub ts: Option<Ts>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,

@@ -35,28 +35,44 @@ use std::fmt;
 
 /// The fields of an object that its type does not model, in the order they came, each kept as
 /// raw JSON. Serializing the object writes them back after its typed fields.
+///
+/// One pointer wide (a frame with no such field does not allocate), so it adds little to the
+/// size of the structs that hold it.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Extra(Vec<(Box<str>, RawJson)>);
+#[allow(clippy::box_collection, reason = "one pointer wide, where a `Vec` is three: it is in every struct")]
+pub struct Extra(Option<Box<Vec<Field>>>);
+
+/// One kept field: its key and its JSON text.
+type Field = (Box<str>, RawJson);
 
 impl Extra {
     /// No fields.
     pub const fn new() -> Self {
-        Extra(Vec::new())
+        Extra(None)
+    }
+
+    /// Keeps `fields` (no allocation when empty).
+    fn from_vec(fields: Vec<Field>) -> Self {
+        if fields.is_empty() { Extra(None) } else { Extra(Some(Box::new(fields))) }
+    }
+
+    fn fields(&self) -> &[Field] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields().is_empty()
     }
 
     /// How many there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.fields().len()
     }
 
     /// The raw JSON of a field, if present.
     pub fn get(&self, key: &str) -> Option<&RawJson> {
-        self.0.iter().find(|(k, _)| &**k == key).map(|(_, v)| v)
+        self.fields().iter().find(|(k, _)| &**k == key).map(|(_, v)| v)
     }
 
     /// A field parsed into a [`serde_json::Value`] (see [`RawJson::to_value`]), if present.
@@ -72,10 +88,11 @@ impl Extra {
     /// Sets a field, replacing a previous value of the same key; returns the previous value.
     pub fn insert(&mut self, key: impl Into<Box<str>>, value: RawJson) -> Option<RawJson> {
         let key = key.into();
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        let fields = self.0.get_or_insert_with(Box::default);
+        match fields.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => Some(std::mem::replace(v, value)),
             None => {
-                self.0.push((key, value));
+                fields.push((key, value));
                 None
             }
         }
@@ -83,13 +100,18 @@ impl Extra {
 
     /// Removes a field, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<RawJson> {
-        let i = self.0.iter().position(|(k, _)| &**k == key)?;
-        Some(self.0.remove(i).1)
+        let fields = self.0.as_mut()?;
+        let i = fields.iter().position(|(k, _)| &**k == key)?;
+        let (_, value) = fields.remove(i);
+        if fields.is_empty() {
+            self.0 = None;
+        }
+        Some(value)
     }
 
     /// The fields, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &RawJson)> {
-        self.0.iter().map(|(k, v)| (&**k, v))
+        self.fields().iter().map(|(k, v)| (&**k, v))
     }
 }
 
@@ -101,8 +123,8 @@ impl fmt::Debug for Extra {
 
 impl Serialize for Extra {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
+        let mut map = s.serialize_map(Some(self.len()))?;
+        for (k, v) in self.fields() {
             map.serialize_entry(&**k, v)?;
         }
         map.end()
@@ -141,7 +163,7 @@ impl<'de> Visitor<'de> for ExtraVisitor {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             out.push((key.into(), map.next_value::<RawJson>()?));
         }
-        Ok(Extra(out))
+        Ok(Extra::from_vec(out))
     }
 
     /// Only [`HandOff`] answers with a sequence: key, JSON text, key, JSON text, ...
@@ -153,7 +175,7 @@ impl<'de> Visitor<'de> for ExtraVisitor {
             };
             out.push((key.into_boxed_str(), RawJson::from_trusted_string(json)));
         }
-        Ok(Extra(out))
+        Ok(Extra::from_vec(out))
     }
 }
 
@@ -371,7 +393,7 @@ enum State {
 struct CaptureMap<'de, A> {
     inner: A,
     /// The fields kept so far: key, JSON text.
-    kept: Vec<(Box<str>, RawJson)>,
+    kept: Vec<Field>,
     frame: bool,
     /// The key just read, until its value is read.
     key: Option<Cow<'de, str>>,
@@ -590,7 +612,7 @@ struct ValueSeed<'a, 'de, S> {
     inner: S,
     key: Option<Cow<'de, str>>,
     frame: bool,
-    kept: &'a mut Vec<(Box<str>, RawJson)>,
+    kept: &'a mut Vec<Field>,
 }
 
 impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for ValueSeed<'_, 'de, S> {
@@ -606,7 +628,7 @@ struct ValueDe<'a, 'de, D> {
     inner: D,
     key: Option<Cow<'de, str>>,
     frame: bool,
-    kept: &'a mut Vec<(Box<str>, RawJson)>,
+    kept: &'a mut Vec<Field>,
 }
 
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for ValueDe<'_, 'de, D> {
@@ -642,7 +664,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ValueDe<'_, 'de, D> {
 /// Hands the kept fields to [`Extra`]'s deserializer, as a sequence of strings (key, JSON
 /// text, ...), without copying them.
 struct HandOff<E> {
-    kept: Vec<(Box<str>, RawJson)>,
+    kept: Vec<Field>,
     error: std::marker::PhantomData<E>,
 }
 

@@ -82,6 +82,22 @@ subtypes! {
     ChannelConvertToPrivate = "channel_convert_to_private",
     /// An assistant app thread.
     AssistantAppThread = "assistant_app_thread",
+    /// A private channel was renamed (`old_name`, `name`; legacy "group" form).
+    GroupName = "group_name",
+    /// A private channel's topic changed (`topic`; legacy "group" form).
+    GroupTopic = "group_topic",
+    /// A private channel's purpose changed (`purpose`; legacy "group" form).
+    GroupPurpose = "group_purpose",
+    /// A private channel was archived (`members`; legacy "group" form).
+    GroupArchive = "group_archive",
+    /// A private channel was unarchived (legacy "group" form).
+    GroupUnarchive = "group_unarchive",
+    /// A comment on a file (`file`, `comment`; legacy, before file threads).
+    FileComment = "file_comment",
+    /// An integration was added to the channel (`bot_id`).
+    BotAdd = "bot_add",
+    /// An integration was disabled in the channel (`bot_id`).
+    BotDisable = "bot_disable",
 }
 
 impl Serialize for MessageSubtype {
@@ -104,7 +120,8 @@ lossless! {
     /// subtype-specific fields are set only for their subtypes. Rarely read parts (`blocks`,
     /// `attachments`, `files`, `edited`, `reactions`) stay raw JSON until parsed with
     /// [`RawJson::parse`]. The same struct is used for the nested `message` and `previous_message`
-    /// of a `message_changed`, where `channel` is usually absent.
+    /// of a `message_changed`, where `channel` is usually absent (and whose own
+    /// `"type":"message"` is kept in `extra`).
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct Message {
         /// The subtype; `None` for a plain user message.
@@ -236,6 +253,33 @@ lossless! {
         /// The bot's profile, raw.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub bot_profile: Option<RawJson>,
+        /// The author's profile as shown with the message (`channel_join`, `file_share`, ...), raw.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub user_profile: Option<RawJson>,
+        /// The file of a legacy file message (`file_comment`, older `file_share`), raw: a file object, sometimes empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub file: Option<RawJson>,
+        /// The comment of a `file_comment` message, raw.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub comment: Option<RawJson>,
+        /// Whether the comment is the one made when the file was shared (legacy file messages).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub is_intro: Option<bool>,
+        /// The members at the time (`channel_archive`, `group_archive`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub members: Option<Vec<UserId>>,
+        /// The thread's replies as `{user, ts}` pairs (legacy thread parents), raw.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub replies: Option<RawJson>,
+        /// Message metadata set by an app (`event_type`, `event_payload`), raw.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub metadata: Option<RawJson>,
+        /// The assistant thread's context (AI apps), raw.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub assistant_thread: Option<RawJson>,
+        /// A token that lets an app act on this message (AI apps).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub action_token: Option<String>,
     }
 }
 

@@ -65,6 +65,7 @@ macro_rules! wire_enum {
 
 mod channel;
 mod file;
+mod huddle;
 mod item;
 pub(crate) mod lossless;
 mod message;
@@ -73,9 +74,11 @@ mod objects;
 mod team;
 mod types;
 mod user;
+mod wire;
 
 pub use channel::*;
 pub use file::*;
+pub use huddle::*;
 pub use item::*;
 pub use lossless::Extra;
 pub use message::{Message, MessageSubtype};
@@ -84,6 +87,7 @@ pub use objects::*;
 pub use team::*;
 pub use types::*;
 pub use user::*;
+pub use wire::*;
 
 use crate::RawJson;
 use serde::de::IgnoredAny;
@@ -494,11 +498,14 @@ events! {
     /// `channel_unarchive`: a public channel was unarchived.
     "channel_unarchive" => ChannelUnarchive(ArchiveChange),
     /// `channel_history_changed`: many messages of a public channel changed at once; refetch.
-    "channel_history_changed" => ChannelHistoryChanged(HistoryChanged),
+    "channel_history_changed" => ChannelHistoryChanged(Box<HistoryChanged>),
     /// `channel_shared`: a channel was shared with another organisation.
     "channel_shared" => ChannelShared(ChannelShared),
     /// `channel_unshared`: a channel stopped being shared with an organisation.
     "channel_unshared" => ChannelUnshared(ChannelUnshared),
+    /// `shared_channel_invite_received`: another organisation invited the workspace to a shared
+    /// channel.
+    "shared_channel_invite_received" => SharedChannelInviteReceived(Box<SharedChannelInvite>),
 
     // Direct messages.
     /// `im_created`: a direct-message conversation was created.
@@ -510,7 +517,20 @@ events! {
     /// `im_marked`: the connecting user's read cursor moved in a direct message.
     "im_marked" => ImMarked(Box<ConversationMarked>),
     /// `im_history_changed`: many messages of a direct message changed at once; refetch.
-    "im_history_changed" => ImHistoryChanged(HistoryChanged),
+    "im_history_changed" => ImHistoryChanged(Box<HistoryChanged>),
+
+    // Multi-person direct messages.
+    /// `mpim_open`: the connecting user opened a multi-person direct message.
+    "mpim_open" => MpimOpen(OpenClose),
+    /// `mpim_close`: the connecting user closed a multi-person direct message.
+    "mpim_close" => MpimClose(OpenClose),
+    /// `mpim_joined`: the connecting user joined a multi-person direct message.
+    "mpim_joined" => MpimJoined(Box<ChannelJoined>),
+    /// `mpim_marked`: the connecting user's read cursor moved in a multi-person direct message.
+    "mpim_marked" => MpimMarked(Box<ConversationMarked>),
+    /// `mpim_history_changed`: many messages of a multi-person direct message changed at once;
+    /// refetch.
+    "mpim_history_changed" => MpimHistoryChanged(Box<HistoryChanged>),
 
     // Private channels (historically "groups").
     /// `group_marked`: the connecting user's read cursor moved in a private channel.
@@ -530,7 +550,12 @@ events! {
     /// `group_unarchive`: a private channel was unarchived.
     "group_unarchive" => GroupUnarchive(ArchiveChange),
     /// `group_history_changed`: many messages of a private channel changed at once; refetch.
-    "group_history_changed" => GroupHistoryChanged(HistoryChanged),
+    "group_history_changed" => GroupHistoryChanged(Box<HistoryChanged>),
+    /// `group_deleted`: a private channel was deleted.
+    "group_deleted" => GroupDeleted(ChannelDeleted),
+    /// `group_join`: a member joined a private channel (recorded frames; usually a `message`
+    /// with that subtype instead).
+    "group_join" => GroupJoin(Box<GroupJoin>),
 
     // Channel membership.
     /// `member_joined_channel`: a user joined a channel.
@@ -540,17 +565,17 @@ events! {
 
     // Files.
     /// `file_created`: a file was created.
-    "file_created" => FileCreated(FileEvent),
+    "file_created" => FileCreated(Box<FileEvent>),
     /// `file_shared`: a file was shared.
-    "file_shared" => FileShared(FileEvent),
+    "file_shared" => FileShared(Box<FileEvent>),
     /// `file_unshared`: a file was unshared.
-    "file_unshared" => FileUnshared(FileEvent),
+    "file_unshared" => FileUnshared(Box<FileEvent>),
     /// `file_public`: a file was made public.
-    "file_public" => FilePublic(FileEvent),
+    "file_public" => FilePublic(Box<FileEvent>),
     /// `file_private`: a public file was made private.
-    "file_private" => FilePrivate(FileEvent),
+    "file_private" => FilePrivate(Box<FileEvent>),
     /// `file_change`: a file changed.
-    "file_change" => FileChange(FileEvent),
+    "file_change" => FileChange(Box<FileEvent>),
     /// `file_deleted`: a file was deleted.
     "file_deleted" => FileDeleted(FileDeleted),
     /// `file_comment_added`: a comment was added to a file.
@@ -613,9 +638,9 @@ events! {
     /// `user_huddle_changed`: a member joined or left a huddle.
     "user_huddle_changed" => UserHuddleChanged(Box<UserChange>),
     /// `dnd_updated`: the connecting user's Do Not Disturb settings changed.
-    "dnd_updated" => DndUpdated(DndUpdated),
+    "dnd_updated" => DndUpdated(Box<DndUpdated>),
     /// `dnd_updated_user`: another member's Do Not Disturb settings changed.
-    "dnd_updated_user" => DndUpdatedUser(DndUpdated),
+    "dnd_updated_user" => DndUpdatedUser(Box<DndUpdated>),
 
     // Emoji, commands, bots.
     /// `emoji_changed`: a custom emoji was added, removed or renamed.
@@ -644,6 +669,16 @@ events! {
     "desktop_notification" => DesktopNotification(Box<DesktopNotification>),
     /// `mobile_in_app_notification`: what the mobile client would show as a notification.
     "mobile_in_app_notification" => MobileInAppNotification(Box<MobileInAppNotification>),
+    /// `update_thread_state`: the connecting user's unread state of threads changed.
+    "update_thread_state" => UpdateThreadState(Box<UpdateThreadState>),
+
+    // Huddles (undocumented by Slack for RTM).
+    /// `sh_room_join`: a member joined a huddle (or started one).
+    "sh_room_join" => HuddleRoomJoin(Box<HuddleRoomChange>),
+    /// `sh_room_leave`: a member left a huddle.
+    "sh_room_leave" => HuddleRoomLeave(Box<HuddleRoomChange>),
+    /// `sh_room_update`: a huddle changed.
+    "sh_room_update" => HuddleRoomUpdate(Box<HuddleRoomChange>),
 }
 
 #[cfg(test)]

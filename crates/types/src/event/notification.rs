@@ -98,3 +98,23 @@ lossless! {
         pub event_ts: Option<Ts>,
     }
 }
+
+lossless! {
+    /// `update_thread_state`: the connecting user's unread state of threads changed (user
+    /// tokens).
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct UpdateThreadState {
+        /// Whether some thread has unread replies.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub has_unreads: Option<bool>,
+        /// Unread mentions in threads.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub mention_count: Option<u64>,
+        /// When the state changed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub timestamp: Option<Ts>,
+        /// When the event happened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub event_ts: Option<Ts>,
+    }
+}

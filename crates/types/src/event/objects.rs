@@ -6,13 +6,10 @@
 //! one writes back all of its fields. (They are found only in rare events, so the buffering
 //! this needs costs nothing on the hot path.)
 
-use super::Extra;
 use super::lossless::lossless;
+use super::{Count, Extra, UnixTime};
 use crate::RawJson;
 use crate::ids::{BotId, ChannelId, TeamId, Ts, UserId};
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
 
 lossless! {
     /// A conversation object (public or private channel, direct message, multi-person direct
@@ -28,9 +25,10 @@ lossless! {
         /// The name as Slack normalizes it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub name_normalized: Option<String>,
-        /// When it was created, in Unix seconds.
+        /// When it was created, in Unix seconds (Slack has sent both a number and a numeric
+        /// string).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub created: Option<i64>,
+        pub created: Option<UnixTime>,
         /// Who created it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub creator: Option<UserId>,
@@ -484,73 +482,6 @@ impl FileInfo {
     }
 }
 
-/// A `file` field, which Slack sends either as a bare file id or as a file object. The form that
-/// arrived is the form written back.
-#[derive(Clone, Debug, PartialEq)]
-pub enum FileRef {
-    /// A bare file id.
-    Id(String),
-    /// A file object.
-    Info(Box<FileInfo>),
-}
-
-impl FileRef {
-    /// The file id, whichever form arrived.
-    pub fn id(&self) -> &str {
-        match self {
-            FileRef::Id(id) => id,
-            FileRef::Info(info) => &info.id,
-        }
-    }
-
-    /// The file object, if that form arrived.
-    pub fn info(&self) -> Option<&FileInfo> {
-        match self {
-            FileRef::Id(_) => None,
-            FileRef::Info(info) => Some(info),
-        }
-    }
-}
-
-impl Serialize for FileRef {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            FileRef::Id(id) => s.serialize_str(id),
-            FileRef::Info(info) => info.serialize(s),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for FileRef {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct FileRefVisitor;
-
-        impl<'de> Visitor<'de> for FileRefVisitor {
-            type Value = FileRef;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a file id or a file object")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<FileRef, E> {
-                Ok(FileRef::Id(v.to_owned()))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<FileRef, E> {
-                Ok(FileRef::Id(v))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<FileRef, A::Error> {
-                let info =
-                    <FileInfo as Deserialize>::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(FileRef::Info(Box::new(info)))
-            }
-        }
-
-        d.deserialize_any(FileRefVisitor)
-    }
-}
-
 lossless! {
     /// A comment on a file, as found in `file_comment_added` and `file_comment_edited`.
     #[derive(Clone, Debug, PartialEq)]
@@ -590,74 +521,5 @@ wire_enum! {
         Im = "im",
         /// A private channel (stars).
         Group = "group",
-    }
-}
-
-/// A count that Slack sends as a JSON number in some payloads and as a numeric string in others
-/// (e.g. `"user_count":"3"`). The form that arrived is the form written back.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Count {
-    /// Sent as a number.
-    Number(u64),
-    /// Sent as a string.
-    Text(String),
-}
-
-impl Count {
-    /// The value, if it is a number or a string holding one.
-    pub fn get(&self) -> Option<u64> {
-        match self {
-            Count::Number(n) => Some(*n),
-            Count::Text(s) => s.trim().parse().ok(),
-        }
-    }
-}
-
-impl From<u64> for Count {
-    fn from(n: u64) -> Self {
-        Count::Number(n)
-    }
-}
-
-impl Serialize for Count {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Count::Number(n) => s.serialize_u64(*n),
-            Count::Text(t) => s.serialize_str(t),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Count {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct CountVisitor;
-
-        impl Visitor<'_> for CountVisitor {
-            type Value = Count;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a non-negative integer, or a string")
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Count, E> {
-                Ok(Count::Number(v))
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
-                u64::try_from(v)
-                    .map(Count::Number)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
-                Ok(Count::Text(v.to_owned()))
-            }
-
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Count, E> {
-                Ok(Count::Text(v))
-            }
-        }
-
-        d.deserialize_any(CountVisitor)
     }
 }

@@ -27,6 +27,9 @@ lossless! {
     pub struct TeamRename {
         /// The new name.
         pub name: String,
+        /// The workspace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub team_id: Option<TeamId>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,
@@ -42,6 +45,9 @@ lossless! {
         /// The new URL.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub url: Option<String>,
+        /// The workspace.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub team_id: Option<TeamId>,
         /// When the event happened.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub event_ts: Option<Ts>,

@@ -29,8 +29,10 @@ lossless! {
     /// `reconnect_url`.
     #[derive(Clone, Debug, PartialEq)]
     pub struct ReconnectUrl {
-        /// The URL (never use it: Slack documents it as unsupported).
-        pub url: String,
+        /// The URL (never use it: Slack documents it as unsupported). Absent from Slack's own
+        /// documentation example.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub url: Option<String>,
     }
 }
 
@@ -225,6 +227,9 @@ lossless! {
     pub struct ManualPresenceChange {
         /// The connecting user's new presence.
         pub presence: Presence,
+        /// When the event happened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub event_ts: Option<Ts>,
     }
 }
 
