@@ -1,7 +1,7 @@
 //! The deserializer wrappers behind [`lossless!`](super::lossless): they watch serde's derived
 //! code decode one struct, keep the fields it ignores, and hand them back as one more field.
 
-use super::{EXTRA_KEY, Field};
+use super::{EXTRA_KEY, Field, HANDOFF};
 use crate::RawJson;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -32,7 +32,8 @@ macro_rules! forward {
     )*};
 }
 
-/// Forwards every `deserialize_*` method except the ones listed before it in the impl.
+/// Forwards every `deserialize_*` method except `deserialize_struct`, `deserialize_ignored_any`
+/// and `deserialize_newtype_struct`, which each wrapper writes itself.
 macro_rules! forward_rest {
     () => {
         forward! {
@@ -50,14 +51,6 @@ macro_rules! forward_rest {
             visitor: V,
         ) -> Result<V::Value, Self::Error> {
             self.inner.deserialize_unit_struct(name, visitor)
-        }
-        #[inline(always)]
-        fn deserialize_newtype_struct<V: Visitor<'de>>(
-            self,
-            name: &'static str,
-            visitor: V,
-        ) -> Result<V::Value, Self::Error> {
-            self.inner.deserialize_newtype_struct(name, visitor)
         }
         #[inline(always)]
         fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
@@ -105,6 +98,15 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Capture<D> {
     #[inline(always)]
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
         self.inner.deserialize_ignored_any(visitor)
+    }
+
+    #[inline(always)]
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.inner.deserialize_newtype_struct(name, visitor)
     }
 
     forward_rest!();
@@ -416,6 +418,20 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for ValueDe<'_, 'de, D> {
         visitor: V,
     ) -> Result<V::Value, D::Error> {
         self.inner.deserialize_struct(name, fields, visitor)
+    }
+
+    #[inline(always)]
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        if name == HANDOFF {
+            // The object itself has the key reserved for the hand-off: refuse it rather than
+            // mistake its value for the kept fields.
+            return Err(de::Error::custom(format_args!("reserved key {EXTRA_KEY:?}")));
+        }
+        self.inner.deserialize_newtype_struct(name, visitor)
     }
 
     forward_rest!();

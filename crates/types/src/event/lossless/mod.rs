@@ -304,6 +304,24 @@ mod tests {
     }
 
     #[test]
+    fn the_hand_off_key_in_a_frame_is_refused_not_misread() {
+        for text in [
+            r#"{"a":1,"\u0000slack_rtm_extra":{"x":1}}"#,
+            r#"{"a":1,"\u0000slack_rtm_extra":{"x":1},"z":2}"#,
+            r#"{"a":1,"z":2,"\u0000slack_rtm_extra":[]}"#,
+        ] {
+            let err = serde_json::from_str::<Probe>(text).unwrap_err().to_string();
+            assert!(err.contains("slack_rtm_extra"), "{text}: {err}");
+        }
+        // At the event level that is a shape error: the frame is kept whole.
+        let frame = r#"{"type":"user_typing","channel":"C1","user":"U1","\u0000slack_rtm_extra":{"x":1}}"#;
+        match crate::Event::from_json(frame).unwrap() {
+            crate::Event::Unknown { raw, shape_error: Some(_), .. } => assert_eq!(raw.as_str(), frame),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn extra_edits() {
         let mut e = Extra::new();
         assert!(e.is_empty());
