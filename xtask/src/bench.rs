@@ -371,7 +371,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     events.extend(measure(&sorted, &type_last, "events", opts.events, opts.runs));
     drop(sorted);
     // Frames shaped like the messages Slack really sends (file uploads, link unfurls, edits,
-    // thread replies and parents, bot messages: 400 bytes to 3 KB), Floor A beside it.
+    // thread replies and parents, bot messages: 450 bytes to 2 KB), Floor A beside it.
     let shapes = [
         ClientSpec {
             name: "slack-rtm (current_thread), Slack shapes",

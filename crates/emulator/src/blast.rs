@@ -234,7 +234,7 @@ mod tests {
             }
             check_templates(b, true);
         }
-        // The Slack shapes: from ~400 bytes to ~3 KB; bot messages have no `client_msg_id`.
+        // The Slack shapes: from ~450 bytes to ~2 KB; bot messages have no `client_msg_id`.
         check_templates(Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", BlastShape::SlackShapes), false);
     }
 

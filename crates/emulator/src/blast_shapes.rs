@@ -6,7 +6,7 @@
 //! link unfurl (`attachments`); a file upload (`file_share` with a full file object); an edit
 //! (`message_changed`, with the new and the previous message and `edited`); a thread parent
 //! update (`message_replied`); a bot message (`bot_profile`, `attachments` with fields). Each
-//! shape comes with a short and a longer text, so frames range from about 400 bytes to 3 KB.
+//! shape comes with a short and a longer text, so frames range from about 450 bytes to 2 KB.
 //!
 //! Keys are in Slack's order at the top level (`type` first or second); the top-level `ts` and
 //! `event_ts` are placeholders patched per event, like the plain blast's.
@@ -230,7 +230,8 @@ mod tests {
         assert_eq!(subtypes.into_iter().collect::<Vec<_>>(), want);
         let sizes: Vec<usize> = all.iter().map(String::len).collect();
         assert!(sizes.iter().any(|&s| s < 600) && sizes.iter().any(|&s| s > 2000), "{sizes:?}");
-        assert!(sizes.iter().all(|&s| s < 4000), "{sizes:?}");
+        assert!(sizes.iter().all(|&s| s < 3000), "{sizes:?}");
+        println!("payload sizes {sizes:?}, mean {}", sizes.iter().sum::<usize>() / sizes.len());
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub struct EmulatorConfig {
     /// Default `false`.
     pub blast_type_last: bool,
     /// Blast events shaped like the `message` events Slack really sends (file uploads, link
-    /// unfurls, edits, thread replies and parents, bot messages; 400 bytes to 3 KB) instead of
+    /// unfurls, edits, thread replies and parents, bot messages; 450 bytes to 2 KB) instead of
     /// one plain template. Takes precedence over `blast_type_last`. Default `false`.
     pub blast_slack_shapes: bool,
     /// After [`crate::Emulator::goodbye`], close the connection this long after the `goodbye`

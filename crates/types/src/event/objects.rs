@@ -1,10 +1,8 @@
-//! Objects nested in events: channels, users, bots, files, user groups, and the small wire
-//! helpers they share.
+//! Objects nested in events: channels, users, bots, files, file comments, user groups.
 //!
 //! These objects are large and Slack adds fields to them often, so each one types the fields
-//! applications commonly read and keeps every other field in `extra`, as it came. Serializing
-//! one writes back all of its fields. (They are found only in rare events, so the buffering
-//! this needs costs nothing on the hot path.)
+//! applications commonly read and keeps every other field in `extra`, as it came, like every
+//! event struct. Serializing one writes back all of its fields.
 
 use super::lossless::lossless;
 use super::{Count, Extra, UnixTime};

@@ -1,8 +1,9 @@
 //! Typed payloads of the connection-level events (`hello`, `goodbye`, `error`, `pong`, ...),
 //! replies, and presence and typing events.
 //!
-//! Each struct holds the fields Slack documents for the event, without its `type`; unknown fields
-//! are ignored. Rich nested objects that few applications read are kept as [`RawJson`].
+//! Each struct holds the fields Slack documents for the event, without its `type`; other fields
+//! are kept in its `extra`. Rich nested objects that few applications read are kept as
+//! [`RawJson`].
 //!
 //! [`RawJson`]: crate::RawJson
 
