@@ -196,3 +196,13 @@ fn unknown_fields_anywhere_come_back() {
     let back = serde_json::to_value(Event::StarAdded(s)).unwrap();
     assert_eq!(back, serde_json::from_str::<serde_json::Value>(text).unwrap());
 }
+
+#[test]
+fn presence_change_with_both_forms_loses_neither() {
+    let text = r#"{"type":"presence_change","user":"U1","users":["U2","U3"],"presence":"away"}"#;
+    let Event::PresenceChange(p) = decode(text) else { panic!() };
+    assert!(p.batched);
+    assert_eq!(p.users, [UserId::from("U2"), UserId::from("U3")]);
+    let back = serde_json::to_value(Event::PresenceChange(p)).unwrap();
+    assert_eq!(back, serde_json::from_str::<serde_json::Value>(text).unwrap());
+}

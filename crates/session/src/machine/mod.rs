@@ -779,7 +779,8 @@ impl Session {
                 self.drop_conn(id, Reason::TeamMigration, Some(CLOSE_NORMAL), now);
             }
             Event::Error(e) => {
-                let reason = Reason::ServerError { code: e.error.code, msg: e.error.msg.clone() };
+                let reason =
+                    Reason::ServerError { code: e.error.code, msg: e.error.msg.clone().unwrap_or_default() };
                 self.emit(SessionEvent::Rtm(Event::Error(e)));
                 self.drop_conn(id, reason, Some(CLOSE_NORMAL), now);
             }
@@ -975,7 +976,7 @@ impl Session {
             self.complete(request, Ok(Ack::Posted { ts: reply.ts, text: reply.text }));
         } else {
             let (code, text) = match reply.error {
-                Some(e) => (e.code, e.msg),
+                Some(e) => (e.code, e.msg.unwrap_or_default()),
                 None => (0, "error reply without an error object".to_owned()),
             };
             if code == -1 {

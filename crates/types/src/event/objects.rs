@@ -136,8 +136,8 @@ lossless! {
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct TopicInfo {
         /// The text (empty when unset).
-        #[serde(default)]
-        pub value: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub value: Option<String>,
         /// Who set it (may be an empty string when unset).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub creator: Option<UserId>,

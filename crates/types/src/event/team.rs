@@ -90,8 +90,8 @@ lossless! {
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct TeamProfile {
         /// The fields.
-        #[serde(default)]
-        pub fields: Vec<ProfileField>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fields: Option<Vec<ProfileField>>,
     }
 }
 
@@ -142,8 +142,8 @@ lossless! {
     #[derive(Clone, Debug, Default, PartialEq)]
     pub struct DeletedProfileFields {
         /// The ids of the deleted fields.
-        #[serde(default)]
-        pub fields: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub fields: Option<Vec<String>>,
     }
 }
 

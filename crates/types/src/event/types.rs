@@ -52,8 +52,8 @@ lossless! {
         /// `4` cannot process message, others unpublished.
         pub code: i64,
         /// The server's message.
-        #[serde(default)]
-        pub msg: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub msg: Option<String>,
     }
 }
 
@@ -189,12 +189,20 @@ lossless! {
 
 impl PresenceChange {
     fn from_wire<E: serde::de::Error>(w: PresenceWire) -> Result<Self, E> {
+        let mut extra = w.extra;
         let (users, batched) = match (w.user, w.users) {
-            (_, Some(users)) => (users, true),
+            (user, Some(users)) => {
+                // Both forms at once (never seen): `users` wins, `user` is kept as it came.
+                if let Some(user) = user {
+                    let raw = crate::RawJson::from_value(&user).map_err(E::custom)?;
+                    extra.insert("user", raw);
+                }
+                (users, true)
+            }
             (Some(user), None) => (vec![user], false),
             (None, None) => return Err(E::missing_field("user")),
         };
-        Ok(PresenceChange { users, presence: w.presence, batched, extra: w.extra })
+        Ok(PresenceChange { users, presence: w.presence, batched, extra })
     }
 }
 

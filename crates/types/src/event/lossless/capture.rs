@@ -135,9 +135,10 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for CaptureVisitor<V> {
         })
     }
 
-    #[inline(always)]
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.inner.visit_seq(seq)
+    /// Serde's derived code would also read a struct from an array of its fields in order; a
+    /// JSON array is never one of Slack's objects, and reading it so would not give it back.
+    fn visit_seq<A: SeqAccess<'de>>(self, _seq: A) -> Result<V::Value, A::Error> {
+        Err(de::Error::invalid_type(de::Unexpected::Seq, &self))
     }
 }
 

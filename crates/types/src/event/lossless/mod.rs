@@ -300,6 +300,7 @@ mod tests {
                 .contains("missing field `a`")
         );
         assert!(serde_json::from_str::<Probe>(r#"{"a":"x"}"#).is_err());
+        assert!(serde_json::from_str::<Probe>("[1]").is_err(), "an array is not a struct");
         assert!(serde_json::from_str::<Probe>(r#"{"a":1,"k":}"#).is_err());
     }
 
