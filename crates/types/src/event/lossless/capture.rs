@@ -26,6 +26,7 @@ impl<D> Capture<D> {
 /// Forwards the `deserialize_*` methods that take only a visitor.
 macro_rules! forward {
     ($($method:ident)*) => {$(
+        #[inline(always)]
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
             self.inner.$method(visitor)
         }
