@@ -23,7 +23,8 @@
 //! deserializer wrapper that keeps what the derived code ignores (see the `lossless` module's
 //! source), so a frame whose fields are all modelled allocates nothing more and costs a few
 //! instructions per field. `#[serde(flatten)]` into a map, the usual way, buffers every field
-//! first and is several times slower (figures in `docs/benchmarks.md`).
+//! of the struct before matching any: on small events it costs two to five times the wrapper's
+//! overhead (figures in `docs/benchmarks.md`).
 //!
 //! # Tolerant fields
 //!
