@@ -21,7 +21,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-const USAGE: &str = "usage: cargo xtask corpus DIR...  (JSON files of RTM events or rtm.connect answers)";
+const USAGE: &str = "usage: cargo xtask corpus [DIR...]  (JSON files of RTM events or rtm.connect answers; \
+                     default: ../shared/slack-corpus beside the workspace)";
+
+/// The corpus checked when no directory is given: `shared/slack-corpus` beside the workspace.
+fn default_dir() -> std::path::PathBuf {
+    crate::official::workspace_root().join("../shared/slack-corpus")
+}
 
 /// What became of one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,19 +69,21 @@ struct Totals {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    if args.is_empty() || args.iter().any(|a| a.starts_with('-')) {
+    if args.iter().any(|a| a.starts_with('-')) {
         return Err(USAGE.to_owned());
     }
+    let dirs: Vec<PathBuf> =
+        if args.is_empty() { vec![default_dir()] } else { args.iter().map(PathBuf::from).collect() };
     let mut files = Vec::new();
-    for dir in args {
-        let dir = Path::new(dir);
+    for dir in &dirs {
         if !dir.is_dir() {
             return Err(format!("corpus directory {} does not exist or is not a directory", dir.display()));
         }
         collect(dir, &mut files)?;
     }
     if files.is_empty() {
-        return Err(format!("no .json files under {}", args.join(", ")));
+        let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+        return Err(format!("no .json files under {}", names.join(", ")));
     }
     files.sort();
     let mut totals = Totals::default();
@@ -322,6 +330,11 @@ mod tests {
     fn a_missing_directory_is_a_clear_error() {
         let err = run(&["/nonexistent/slack-corpus".to_owned()]).unwrap_err();
         assert!(err.contains("does not exist"), "{err}");
-        assert!(run(&[]).unwrap_err().contains("usage"));
+        assert!(run(&["--bogus".to_owned()]).unwrap_err().contains("usage"));
+        let empty = std::env::temp_dir().join(format!("xtask-corpus-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let err = run(&[empty.display().to_string()]).unwrap_err();
+        std::fs::remove_dir_all(&empty).unwrap();
+        assert!(err.contains("no .json files"), "{err}");
     }
 }

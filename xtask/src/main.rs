@@ -4,7 +4,7 @@
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
 //!   [--sessions S [--idle-ping SECS]]`: the end-to-end benchmark, every client side by side
 //!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test.
-//! - `corpus DIR...`: decodes every JSON file (RTM events or `rtm.connect` answers) and checks
+//! - `corpus [DIR...]` (default `../shared/slack-corpus` beside the workspace): decodes every JSON file (RTM events or `rtm.connect` answers) and checks
 //!   the round trip; fails on a shape error or a lost field.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
 //!   emulator.
@@ -30,7 +30,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   deps          check the crate dependency rules (types/codec free of IO crates, layering)
   bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test)
-  corpus        decode recorded Slack payloads (DIR...): typed / unknown type / shape error / round-trip loss
+  corpus        decode recorded Slack payloads ([DIR...], default ../shared/slack-corpus): typed / unknown type / shape error / round-trip loss
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)
   soak          sessions under random faults (--seconds N --sessions M)
