@@ -370,11 +370,30 @@ pub fn run(args: &[String]) -> Result<(), String> {
     )?;
     events.extend(measure(&sorted, &type_last, "events", opts.events, opts.runs));
     drop(sorted);
+    // Frames shaped like the messages Slack really sends (file uploads, link unfurls, edits,
+    // thread replies and parents, bot messages: 450 bytes to 2 KB), Floor A beside it.
+    let shapes = [
+        ClientSpec {
+            name: "slack-rtm (current_thread), Slack shapes",
+            run: run_binary_env(bin.join("bench-client"), vec![], Some(("BENCH_CURRENT_THREAD", "1"))),
+        },
+        ClientSpec {
+            name: "floor-a-value, Slack shapes",
+            run: run_binary(bin.join("floor"), vec!["value".into()]),
+        },
+    ];
+    let real = EmulatorProcess::start(
+        &emulator,
+        &["--blast", &opts.events.to_string(), "--blast-slack-shapes", "--no-rate-limit"],
+    )?;
+    events.extend(measure(&real, &shapes, "events", opts.events, opts.runs));
+    drop(real);
     let plain = EmulatorProcess::start(&emulator, &["--no-rate-limit"])?;
     let rtt = measure(&plain, &clients, "rtt", opts.round_trips, opts.runs);
     drop(plain);
     let mut order: Vec<&str> = clients.iter().map(|c| c.name).collect();
     order.extend(type_last.iter().map(|c| c.name));
+    order.extend(shapes.iter().map(|c| c.name));
     let t = table(&events, &rtt, &order);
     println!("{t}");
     let failed: Vec<&str> =

@@ -4,6 +4,8 @@
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
 //!   [--sessions S [--idle-ping SECS]]`: the end-to-end benchmark, every client side by side
 //!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test.
+//! - `corpus [DIR...]` (default `../shared/slack-corpus` beside the workspace): decodes every JSON file (RTM events or `rtm.connect` answers) and checks
+//!   the round trip; fails on a shape error or a lost field.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
 //!   emulator.
 //! - `fuzz --seconds N`: the cargo-fuzz targets, N seconds each.
@@ -14,6 +16,7 @@
 mod bench;
 mod bench_doc;
 mod conformance;
+mod corpus;
 mod deps;
 mod fuzz;
 mod official;
@@ -27,6 +30,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   deps          check the crate dependency rules (types/codec free of IO crates, layering)
   bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test)
+  corpus        decode recorded Slack payloads ([DIR...], default ../shared/slack-corpus): typed / unknown type / shape error / round-trip loss
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)
   soak          sessions under random faults (--seconds N --sessions M)
@@ -48,6 +52,7 @@ fn main() -> ExitCode {
                 .join("\n")),
         },
         Some("bench") => bench::run(rest),
+        Some("corpus") => corpus::run(rest),
         Some("conformance") => conformance::run_conformance(rest),
         Some("fuzz") => fuzz::run_fuzz(rest),
         Some("soak") => soak::run_soak(rest),

@@ -8,6 +8,10 @@
 //! `memcpy` of a template into the output buffer and a patch of fixed-width digits in place: the
 //! `ts`/`event_ts` (from the workspace clock, so every event is unique and increasing) and the
 //! tail of `client_msg_id`. The emulator is never the bottleneck of a benchmark.
+//!
+//! With [`crate::EmulatorConfig::blast_slack_shapes`], the templates are instead the shapes of
+//! real Slack messages (files, attachments, edits, thread replies, bot messages; see
+//! `blast_shapes.rs`).
 
 use crate::wire::encode_frame_head;
 use crate::workspace::TsClock;
@@ -31,16 +35,56 @@ struct SlackOrder<'a> {
 
 /// Width of a patched timestamp `"SSSSSSSSSS.FFFFFF"`.
 const TS_WIDTH: usize = 17;
-const TS_PLACEHOLDER: &str = "9999999999.999999";
-const ID_PLACEHOLDER: &str = "ffffffffffff";
+pub(crate) const TS_PLACEHOLDER: &str = "9999999999.999999";
+pub(crate) const ID_PLACEHOLDER: &str = "ffffffffffff";
 const TEMPLATES: usize = 16;
 
 struct Template {
     /// Header + payload.
     frame: Vec<u8>,
-    /// Offsets (in `frame`) of the two timestamps and the id tail.
+    /// Offsets (in `frame`) of the two timestamps and the id tail, if any.
     ts_at: [usize; 2],
-    id_at: usize,
+    id_at: Option<usize>,
+}
+
+impl Template {
+    /// Encodes a payload whose `ts` and `event_ts` are [`TS_PLACEHOLDER`]s.
+    fn new(payload: &str) -> Self {
+        let mut frame = Vec::with_capacity(payload.len() + 4);
+        encode_frame_head(&mut frame, OpCode::Text, payload.len());
+        let head = frame.len();
+        frame.extend_from_slice(payload.as_bytes());
+        let mut ts_at = [0usize; 2];
+        let mut found = payload.match_indices(TS_PLACEHOLDER).map(|(at, _)| head + at);
+        ts_at[0] = found.next().unwrap_or(head);
+        ts_at[1] = found.next().unwrap_or(ts_at[0]);
+        let id_at = payload.find(ID_PLACEHOLDER).map(|at| head + at);
+        Template { frame, ts_at, id_at }
+    }
+}
+
+/// Which frames a blast sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BlastShape {
+    /// The plain template, keys in Slack's order.
+    Template,
+    /// The plain template, keys sorted (`type` late).
+    TypeLast,
+    /// The shapes of real Slack messages.
+    SlackShapes,
+}
+
+impl BlastShape {
+    /// The shape a configuration asks for.
+    pub(crate) fn of(config: &crate::EmulatorConfig) -> Self {
+        if config.blast_slack_shapes {
+            BlastShape::SlackShapes
+        } else if config.blast_type_last {
+            BlastShape::TypeLast
+        } else {
+            BlastShape::Template
+        }
+    }
 }
 
 /// The pre-encoded templates.
@@ -54,9 +98,14 @@ const WORDS: &[&str] = &[
 ];
 
 impl Blast {
-    /// Builds the templates for messages by `user` in `channel` of `team`; keys in Slack's
-    /// order, or sorted (`type` late) if `type_last`.
-    pub fn new(team: &str, channel: &str, user: &str, type_last: bool) -> Self {
+    /// Builds the templates for messages by `user` in `channel` of `team`, in `shape`.
+    pub fn new(team: &str, channel: &str, user: &str, shape: BlastShape) -> Self {
+        if shape == BlastShape::SlackShapes {
+            let templates =
+                crate::blast_shapes::payloads(team, channel, user).iter().map(|p| Template::new(p)).collect();
+            return Self { templates };
+        }
+        let type_last = shape == BlastShape::TypeLast;
         let mut templates = Vec::with_capacity(TEMPLATES);
         for i in 0..TEMPLATES {
             // Text of about 10..=125 characters: frames land between ~300 and ~600 bytes.
@@ -97,16 +146,7 @@ impl Blast {
                 serde_json::to_string(&event)
             }
             .unwrap_or_default();
-            let mut frame = Vec::with_capacity(payload.len() + 4);
-            encode_frame_head(&mut frame, OpCode::Text, payload.len());
-            let head = frame.len();
-            frame.extend_from_slice(payload.as_bytes());
-            let mut ts_at = [0usize; 2];
-            let mut found = payload.match_indices(TS_PLACEHOLDER).map(|(at, _)| head + at);
-            ts_at[0] = found.next().unwrap_or(head);
-            ts_at[1] = found.next().unwrap_or(ts_at[0]);
-            let id_at = payload.find(ID_PLACEHOLDER).map_or(head, |at| head + at);
-            templates.push(Template { frame, ts_at, id_at });
+            templates.push(Template::new(&payload));
         }
         Self { templates }
     }
@@ -134,7 +174,9 @@ impl Blast {
             for at in t.ts_at {
                 write_ts(&mut frame[at..at + TS_WIDTH], ts);
             }
-            write_hex(&mut frame[t.id_at..t.id_at + ID_PLACEHOLDER.len()], seq);
+            if let Some(at) = t.id_at {
+                write_hex(&mut frame[at..at + ID_PLACEHOLDER.len()], seq);
+            }
         }
     }
 }
@@ -170,7 +212,8 @@ mod tests {
     fn keys_in_slack_order_or_type_last() {
         for (type_last, first_keys) in [(false, r#"{"client_msg_id":"5c0ffee0-"#), (true, r#"{"blocks":[{"#)]
         {
-            let b = Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", type_last);
+            let shape = if type_last { BlastShape::TypeLast } else { BlastShape::Template };
+            let b = Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", shape);
             for t in &b.templates {
                 let head = if t.frame[1] == 126 { 4 } else { 2 };
                 let payload = std::str::from_utf8(&t.frame[head..]).unwrap();
@@ -184,15 +227,18 @@ mod tests {
 
     #[test]
     fn templates_are_realistic_and_patched() {
-        for type_last in [false, true] {
-            check_templates(Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", type_last));
+        for shape in [BlastShape::Template, BlastShape::TypeLast] {
+            let b = Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", shape);
+            for size in b.payload_sizes() {
+                assert!((300..=600).contains(&size), "{size} in {:?}", b.payload_sizes());
+            }
+            check_templates(b, true);
         }
+        // The Slack shapes: from ~450 bytes to ~2 KB; bot messages have no `client_msg_id`.
+        check_templates(Blast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", BlastShape::SlackShapes), false);
     }
 
-    fn check_templates(b: Blast) {
-        for size in b.payload_sizes() {
-            assert!((300..=600).contains(&size), "{size} in {:?}", b.payload_sizes());
-        }
+    fn check_templates(b: Blast, every_one_has_an_id: bool) {
         let clock = TsClock::default();
         let mut out = Vec::new();
         b.write(&mut out, &clock, 0, 20);
@@ -207,10 +253,15 @@ mod tests {
             };
             let v: serde_json::Value = serde_json::from_slice(&rest[head..head + len]).unwrap();
             assert_eq!(v["ts"], v["event_ts"]);
-            assert!(v["blocks"].is_array());
+            assert_eq!(v["type"], "message");
+            if every_one_has_an_id {
+                assert!(v["blocks"].is_array());
+            }
+            let id = v["client_msg_id"].as_str().map(str::to_owned);
+            assert!(id.is_some() || !every_one_has_an_id);
             seen.push((
                 v["ts"].as_str().unwrap().to_owned(),
-                v["client_msg_id"].as_str().unwrap().to_owned(),
+                id.unwrap_or_else(|| format!("none{}", seen.len())),
             ));
             rest = &rest[head + len..];
         }

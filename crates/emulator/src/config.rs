@@ -222,6 +222,10 @@ pub struct EmulatorConfig {
     /// Slack's order (`type` second): the worst case for a client that scans for `type`.
     /// Default `false`.
     pub blast_type_last: bool,
+    /// Blast events shaped like the `message` events Slack really sends (file uploads, link
+    /// unfurls, edits, thread replies and parents, bot messages; 450 bytes to 2 KB) instead of
+    /// one plain template. Takes precedence over `blast_type_last`. Default `false`.
+    pub blast_slack_shapes: bool,
     /// After [`crate::Emulator::goodbye`], close the connection this long after the `goodbye`
     /// if the client has not. Default 5 s; `None` keeps it open.
     pub goodbye_grace: Option<Duration>,
@@ -266,6 +270,7 @@ impl Default for EmulatorConfig {
             hello: HelloMode::Immediate,
             blast: None,
             blast_type_last: false,
+            blast_slack_shapes: false,
             goodbye_grace: Some(Duration::from_secs(5)),
             body_timeout: Duration::from_secs(10),
             record_frames: true,
@@ -374,6 +379,12 @@ impl EmulatorConfig {
     /// Blast events with sorted keys (`type` late) instead of Slack's order.
     pub fn blast_type_last(mut self, type_last: bool) -> Self {
         self.blast_type_last = type_last;
+        self
+    }
+
+    /// Blast events shaped like real Slack messages instead of one plain template.
+    pub fn blast_slack_shapes(mut self, slack_shapes: bool) -> Self {
+        self.blast_slack_shapes = slack_shapes;
         self
     }
 

@@ -68,6 +68,7 @@
 
 mod api;
 mod blast;
+mod blast_shapes;
 mod config;
 mod faults;
 mod observe;
@@ -173,7 +174,7 @@ impl Emulator {
             ws.team.id.as_str(),
             general.as_str(),
             second.user.as_str(),
-            config.blast_type_last,
+            blast::BlastShape::of(&config),
         ));
         let limit = config.record_limit;
         let state = State {

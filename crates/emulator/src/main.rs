@@ -1,7 +1,7 @@
 //! `slack-rtm-emulator`: runs the emulator standalone until Ctrl-C.
 //!
 //! ```text
-//! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--no-rate-limit] [--ws-ping SECS]
+//! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] [--ws-ping SECS]
 //!                    [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]
 //! ```
 //!
@@ -25,7 +25,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--no-rate-limit] \
+const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] \
                      [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]";
 
 /// Options of the binary that are not part of [`EmulatorConfig`].
@@ -61,6 +61,7 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
                 config = config.blast(Some(n)).for_benchmarks();
             }
             "--blast-type-last" => config = config.blast_type_last(true),
+            "--blast-slack-shapes" => config = config.blast_slack_shapes(true),
             "--no-rate-limit" => config = config.send_rate(None),
             "--ws-ping" => {
                 let v = value("--ws-ping")?;

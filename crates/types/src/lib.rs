@@ -11,6 +11,8 @@
 //! - [`event`]: the events a server sends on the socket ([`Event`]), decoded by
 //!   [`Event::from_json`], which never fails on valid JSON of any shape; [`EventFrame`] keeps a
 //!   frame with its already-found type, to route it first and decode it later in one pass.
+//!   Lossless: every typed event keeps the fields it does not model ([`event::Extra`]), so
+//!   re-encoding gives back the JSON it came from.
 //! - [`client`]: the messages a client sends ([`ClientMessage`]) with their limits.
 //! - [`socket_mode`]: Socket Mode's frames ([`socket_mode::SocketFrame`]), envelopes and their
 //!   payloads, and the ack; [`AppToken`] is the app-level token it needs.

@@ -40,6 +40,21 @@ impl RawJson {
         serde_json::from_str(&self.0)
     }
 
+    /// Takes over serde_json's allocation: no copy.
+    pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
+        Self(raw.into())
+    }
+
+    /// Wraps JSON text this crate produced itself (no check, no copy).
+    pub(crate) fn from_trusted_string(json: String) -> Self {
+        Self(json.into_boxed_str())
+    }
+
+    /// The JSON text, taking it over.
+    pub(crate) fn into_string(self) -> String {
+        self.0.into_string()
+    }
+
     pub(crate) fn from_trusted(json: &str) -> Self {
         Self(json.into())
     }
@@ -69,7 +84,6 @@ impl Serialize for RawJson {
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw: Box<RawValue> = Deserialize::deserialize(deserializer)?;
-        // Takes over the allocation: no second copy.
-        Ok(Self(raw.into()))
+        Ok(Self::from_raw(raw))
     }
 }

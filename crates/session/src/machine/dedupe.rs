@@ -99,6 +99,11 @@ fn event_ts(event: &Event) -> Option<&Ts> {
         ImClose,
         ImMarked,
         ImHistoryChanged,
+        MpimOpen,
+        MpimClose,
+        MpimJoined,
+        MpimMarked,
+        MpimHistoryChanged,
         GroupMarked,
         GroupOpen,
         GroupJoined,
@@ -108,6 +113,13 @@ fn event_ts(event: &Event) -> Option<&Ts> {
         GroupArchive,
         GroupUnarchive,
         GroupHistoryChanged,
+        GroupDeleted,
+        GroupJoin,
+        SharedChannelInviteReceived,
+        UpdateThreadState,
+        HuddleRoomJoin,
+        HuddleRoomLeave,
+        HuddleRoomUpdate,
         FileCreated,
         FileShared,
         FileUnshared,
@@ -148,6 +160,7 @@ fn event_ts(event: &Event) -> Option<&Ts> {
         SubteamSelfRemoved,
         DesktopNotification,
         MobileInAppNotification,
+        ManualPresenceChange,
     )
 }
 
@@ -277,6 +290,25 @@ mod tests {
         assert!(key(&r1).is_some());
         assert_eq!(key(&ev(r#"{"type":"user_typing","channel":"C1","user":"U1"}"#)), None);
         assert!(key(&ev(r#"{"type":"brand_new","x":1}"#)).is_some());
+    }
+
+    /// Every typed event that carries an `event_ts` can be recognised as a duplicate (checked on
+    /// the types crate's fixtures, so a newly typed event cannot be forgotten here).
+    #[test]
+    fn every_event_with_an_event_ts_has_a_key() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../types/tests/fixtures/events");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let event = ev(&text);
+            if value.get("event_ts").is_none() || matches!(event, Event::Unknown { .. }) {
+                continue;
+            }
+            assert!(key(&event).is_some(), "{}: no dedupe key", event.event_type());
+            checked += 1;
+        }
+        assert!(checked > 50, "{checked}");
     }
 
     #[test]

@@ -120,12 +120,15 @@ impl Session {
                 self.drop_conn(id, Reason::TeamMigration, Some(CLOSE_NORMAL), now);
             }
             Event::Error(e) => {
-                let reason = Reason::ServerError { code: e.error.code, msg: e.error.msg.clone() };
+                let reason =
+                    Reason::ServerError { code: e.error.code, msg: e.error.msg.clone().unwrap_or_default() };
                 self.emit(SessionEvent::Rtm(Event::Error(e)));
                 self.drop_conn(id, reason, Some(CLOSE_NORMAL), now);
             }
             Event::ReconnectUrl(u) => {
-                self.reconnect_url = Some(u.url.clone());
+                if let Some(url) = &u.url {
+                    self.reconnect_url = Some(url.clone());
+                }
                 self.emit(SessionEvent::Rtm(Event::ReconnectUrl(u)));
             }
             other => {

@@ -44,7 +44,7 @@ impl Session {
             self.complete(request, Ok(Ack::Posted { ts: reply.ts, text: reply.text }));
         } else {
             let (code, text) = match reply.error {
-                Some(e) => (e.code, e.msg),
+                Some(e) => (e.code, e.msg.unwrap_or_default()),
                 None => (0, "error reply without an error object".to_owned()),
             };
             if code == -1 {

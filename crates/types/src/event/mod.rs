@@ -6,13 +6,36 @@
 //!
 //! Decoding is a light byte scan that finds the top-level `type` (or, for a reply, notes
 //! `reply_to`) and stops there, then a single typed serde pass over the one struct the frame
-//! needs ([`EventFrame`] keeps what the scan found, so the two can happen at different times). Rarely read parts (a message's `blocks`, `attachments`, `files`) stay
-//! [`RawJson`] until asked for.
+//! needs ([`EventFrame`] keeps what the scan found, so the two can happen at different times).
+//! Rarely read parts (a message's `blocks`, `attachments`, `files`) stay [`RawJson`] until
+//! asked for.
+//!
+//! # Lossless by construction
+//!
+//! Every typed event, and every object nested in one, keeps the fields it does not model in its
+//! `extra` field ([`Extra`]: each field's raw JSON, in the order it came), and writes them back
+//! when serialized: re-encoding a decoded event gives back the JSON it came from (a `null` may
+//! be dropped; `cargo xtask corpus` checks this on recorded Slack payloads). A nested message's
+//! own `"type":"message"` is such a field; a frame's top-level `type` is not (the [`Event`]
+//! variant writes it back).
+//!
+//! The mechanism is chosen for the hot path: serde's derived code runs unchanged over a
+//! deserializer wrapper that keeps what the derived code ignores (see the `lossless` module's
+//! source), so a frame whose fields are all modelled allocates nothing more and costs a few
+//! instructions per field. `#[serde(flatten)]` into a map, the usual way, buffers every field
+//! of the struct before matching any: on small events it costs two to five times the wrapper's
+//! overhead (figures in `docs/benchmarks.md`).
+//!
+//! # Tolerant fields
+//!
+//! Where Slack has sent a field in two forms, its type accepts both and writes back the one
+//! that came: [`Numeric`] (a number or a numeric string, e.g. a channel's `created`), [`Flag`]
+//! (a boolean or a number, e.g. `is_mpim: 1`), [`FileRef`] and [`ChannelRef`] (a bare id or the
+//! whole object). Fields Slack omits in some payloads are `Option`s.
 //!
 //! Events that carry the same fields share one payload type: `channel_archive` and
 //! `group_unarchive` both hold an [`ArchiveChange`], `team_join` and `user_change` a
-//! [`UserChange`]; the [`Event`] variant tells them apart. Rich nested objects ([`ChannelInfo`],
-//! [`User`], [`FileInfo`], ...) type their common fields and keep the rest in `extra`.
+//! [`UserChange`]; the [`Event`] variant tells them apart.
 
 /// Defines a string enum with known variants and an `Other` fallback that keeps any other
 /// value verbatim, with its wire (de)serialization.
@@ -65,25 +88,33 @@ macro_rules! wire_enum {
 
 mod channel;
 mod file;
+mod huddle;
 mod item;
+pub(crate) mod lossless;
 mod message;
 mod notification;
 mod objects;
+mod scan;
 mod team;
 mod types;
 mod user;
+mod wire;
 
 pub use channel::*;
 pub use file::*;
+pub use huddle::*;
 pub use item::*;
+pub use lossless::Extra;
 pub use message::{Message, MessageSubtype};
 pub use notification::*;
 pub use objects::*;
 pub use team::*;
 pub use types::*;
 pub use user::*;
+pub use wire::*;
 
 use crate::RawJson;
+use scan::{TopLevel, scan_top_level};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -127,7 +158,7 @@ macro_rules! events {
 
             fn decode_typed(kind: &str, text: &str) -> Option<Result<Event, serde_json::Error>> {
                 Some(match kind {
-                    $( $wire => serde_json::from_str::<$ty>(text).map(Event::$variant), )*
+                    $( $wire => <$ty as lossless::Payload>::from_frame(text).map(Event::$variant), )*
                     _ => return None,
                 })
             }
@@ -151,27 +182,6 @@ struct Tagged<'a, T: Serialize> {
     kind: &'static str,
     #[serde(flatten)]
     inner: &'a T,
-}
-
-/// What a light scan of the top-level object found.
-enum TopLevel<'a> {
-    /// The top-level `type`, a plain string without escapes.
-    Type(&'a str),
-    /// The object has no top-level `type`; whether it has a top-level `reply_to`.
-    NoType { reply_to: bool },
-    /// Anything else (escapes in `type`, a non-string `type`, malformed text): use serde.
-    Unsure,
-}
-
-/// Finds the top-level `type` of a JSON object without parsing it (see [`crate::scan`]); stops
-/// as soon as it is found (Slack usually sends it early). Never trusted for validity: serde
-/// still parses the whole frame afterwards.
-fn scan_top_level(bytes: &[u8]) -> TopLevel<'_> {
-    match crate::scan::top_level_strings(bytes, [b"type"], b"reply_to") {
-        crate::scan::Scan::Found { values: [Some(kind)], .. } => TopLevel::Type(kind),
-        crate::scan::Scan::Found { values: [None], flag } => TopLevel::NoType { reply_to: flag },
-        crate::scan::Scan::Unsure => TopLevel::Unsure,
-    }
 }
 
 /// A text frame whose top-level `type` has already been found, kept with the type's position.
@@ -322,7 +332,7 @@ impl Event {
     }
 
     fn decode_reply(text: &str) -> Result<Event, serde_json::Error> {
-        match serde_json::from_str::<Reply>(text) {
+        match <Reply as lossless::Payload>::from_frame(text) {
             Ok(r) => Ok(Event::Reply(r)),
             Err(e) => Event::shape_fallback(None, text, e),
         }
@@ -388,11 +398,14 @@ events! {
     /// `channel_unarchive`: a public channel was unarchived.
     "channel_unarchive" => ChannelUnarchive(ArchiveChange),
     /// `channel_history_changed`: many messages of a public channel changed at once; refetch.
-    "channel_history_changed" => ChannelHistoryChanged(HistoryChanged),
+    "channel_history_changed" => ChannelHistoryChanged(Box<HistoryChanged>),
     /// `channel_shared`: a channel was shared with another organisation.
     "channel_shared" => ChannelShared(ChannelShared),
     /// `channel_unshared`: a channel stopped being shared with an organisation.
     "channel_unshared" => ChannelUnshared(ChannelUnshared),
+    /// `shared_channel_invite_received`: another organisation invited the workspace to a shared
+    /// channel.
+    "shared_channel_invite_received" => SharedChannelInviteReceived(Box<SharedChannelInvite>),
 
     // Direct messages.
     /// `im_created`: a direct-message conversation was created.
@@ -404,7 +417,20 @@ events! {
     /// `im_marked`: the connecting user's read cursor moved in a direct message.
     "im_marked" => ImMarked(Box<ConversationMarked>),
     /// `im_history_changed`: many messages of a direct message changed at once; refetch.
-    "im_history_changed" => ImHistoryChanged(HistoryChanged),
+    "im_history_changed" => ImHistoryChanged(Box<HistoryChanged>),
+
+    // Multi-person direct messages.
+    /// `mpim_open`: the connecting user opened a multi-person direct message.
+    "mpim_open" => MpimOpen(OpenClose),
+    /// `mpim_close`: the connecting user closed a multi-person direct message.
+    "mpim_close" => MpimClose(OpenClose),
+    /// `mpim_joined`: the connecting user joined a multi-person direct message.
+    "mpim_joined" => MpimJoined(Box<ChannelJoined>),
+    /// `mpim_marked`: the connecting user's read cursor moved in a multi-person direct message.
+    "mpim_marked" => MpimMarked(Box<ConversationMarked>),
+    /// `mpim_history_changed`: many messages of a multi-person direct message changed at once;
+    /// refetch.
+    "mpim_history_changed" => MpimHistoryChanged(Box<HistoryChanged>),
 
     // Private channels (historically "groups").
     /// `group_marked`: the connecting user's read cursor moved in a private channel.
@@ -424,7 +450,12 @@ events! {
     /// `group_unarchive`: a private channel was unarchived.
     "group_unarchive" => GroupUnarchive(ArchiveChange),
     /// `group_history_changed`: many messages of a private channel changed at once; refetch.
-    "group_history_changed" => GroupHistoryChanged(HistoryChanged),
+    "group_history_changed" => GroupHistoryChanged(Box<HistoryChanged>),
+    /// `group_deleted`: a private channel was deleted.
+    "group_deleted" => GroupDeleted(ChannelDeleted),
+    /// `group_join`: a member joined a private channel (recorded frames; usually a `message`
+    /// with that subtype instead).
+    "group_join" => GroupJoin(Box<GroupJoin>),
 
     // Channel membership.
     /// `member_joined_channel`: a user joined a channel.
@@ -434,17 +465,17 @@ events! {
 
     // Files.
     /// `file_created`: a file was created.
-    "file_created" => FileCreated(FileEvent),
+    "file_created" => FileCreated(Box<FileEvent>),
     /// `file_shared`: a file was shared.
-    "file_shared" => FileShared(FileEvent),
+    "file_shared" => FileShared(Box<FileEvent>),
     /// `file_unshared`: a file was unshared.
-    "file_unshared" => FileUnshared(FileEvent),
+    "file_unshared" => FileUnshared(Box<FileEvent>),
     /// `file_public`: a file was made public.
-    "file_public" => FilePublic(FileEvent),
+    "file_public" => FilePublic(Box<FileEvent>),
     /// `file_private`: a public file was made private.
-    "file_private" => FilePrivate(FileEvent),
+    "file_private" => FilePrivate(Box<FileEvent>),
     /// `file_change`: a file changed.
-    "file_change" => FileChange(FileEvent),
+    "file_change" => FileChange(Box<FileEvent>),
     /// `file_deleted`: a file was deleted.
     "file_deleted" => FileDeleted(FileDeleted),
     /// `file_comment_added`: a comment was added to a file.
@@ -507,9 +538,9 @@ events! {
     /// `user_huddle_changed`: a member joined or left a huddle.
     "user_huddle_changed" => UserHuddleChanged(Box<UserChange>),
     /// `dnd_updated`: the connecting user's Do Not Disturb settings changed.
-    "dnd_updated" => DndUpdated(DndUpdated),
+    "dnd_updated" => DndUpdated(Box<DndUpdated>),
     /// `dnd_updated_user`: another member's Do Not Disturb settings changed.
-    "dnd_updated_user" => DndUpdatedUser(DndUpdated),
+    "dnd_updated_user" => DndUpdatedUser(Box<DndUpdated>),
 
     // Emoji, commands, bots.
     /// `emoji_changed`: a custom emoji was added, removed or renamed.
@@ -538,126 +569,14 @@ events! {
     "desktop_notification" => DesktopNotification(Box<DesktopNotification>),
     /// `mobile_in_app_notification`: what the mobile client would show as a notification.
     "mobile_in_app_notification" => MobileInAppNotification(Box<MobileInAppNotification>),
-}
+    /// `update_thread_state`: the connecting user's unread state of threads changed.
+    "update_thread_state" => UpdateThreadState(Box<UpdateThreadState>),
 
-#[cfg(test)]
-mod scan_tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn slow_kind(text: &str) -> Option<Option<String>> {
-        serde_json::from_str::<Peek<'_>>(text).ok().map(|p| p.kind.map(|k| k.into_owned()))
-    }
-
-    #[test]
-    fn finds_the_top_level_type_only() {
-        let cases = [
-            (r#"{"type":"message","text":"x"}"#, Some("message")),
-            (r#" { "client_msg_id" : "a", "type" : "message" }"#, Some("message")),
-            (
-                r#"{"item":{"type":"message"},"x":["type",{"type":"y"}],"type":"pin_added"}"#,
-                Some("pin_added"),
-            ),
-            (r#"{"text":"\"type\":\"evil\"","type":"message"}"#, Some("message")),
-            (r#"{"a":"type","type":"hello"}"#, Some("hello")),
-        ];
-        for (text, want) in cases {
-            match scan_top_level(text.as_bytes()) {
-                TopLevel::Type(k) => assert_eq!(Some(k), want, "{text}"),
-                _ => panic!("{text}: not found"),
-            }
-        }
-        assert!(matches!(
-            scan_top_level(br#"{"ok":true,"reply_to":3}"#),
-            TopLevel::NoType { reply_to: true }
-        ));
-        assert!(matches!(scan_top_level(br#"{"x":{"reply_to":3}}"#), TopLevel::NoType { reply_to: false }));
-        assert!(matches!(scan_top_level(br#"{"type":"mes\u0073age"}"#), TopLevel::Unsure));
-        assert!(matches!(scan_top_level(br#"{"type":5}"#), TopLevel::Unsure));
-        assert!(matches!(scan_top_level(br#"{"type":"unterminated"#), TopLevel::Unsure));
-        assert!(matches!(scan_top_level(b"[1]"), TopLevel::Unsure));
-    }
-
-    fn json() -> impl Strategy<Value = serde_json::Value> {
-        let leaf = prop_oneof![
-            Just(serde_json::Value::Null),
-            any::<i32>().prop_map(serde_json::Value::from),
-            prop_oneof![
-                Just("type".to_owned()),
-                Just("message".to_owned()),
-                "[a-z\"\\\\{}\\[\\] ]{0,6}".prop_map(|s| s)
-            ]
-            .prop_map(serde_json::Value::from),
-        ];
-        let key = prop_oneof![Just("type".to_owned()), Just("reply_to".to_owned()), "[a-z\"\\\\]{1,5}"];
-        leaf.prop_recursive(3, 24, 4, move |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..3).prop_map(serde_json::Value::from),
-                prop::collection::btree_map(key.clone(), inner, 0..4)
-                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    proptest! {
-        /// The eight-bytes-at-a-time search finds what a byte-by-byte search finds.
-        #[test]
-        fn quote_search_matches_naive(bytes in proptest::collection::vec(prop_oneof![Just(b'"'), Just(b'\\'), Just(b'a'), any::<u8>()], 0..64), from in 0usize..70) {
-            let from = from.min(bytes.len());
-            let naive = bytes[from..].iter().position(|&b| b == b'"' || b == b'\\').map_or(bytes.len(), |p| from + p);
-            prop_assert_eq!(crate::scan::find_quote_or_backslash(&bytes, from), naive);
-        }
-
-        /// The fast scan agrees with serde's own reading of the top-level `type` whenever it
-        /// claims an answer.
-        #[test]
-        fn scan_agrees_with_serde(v in json(), pretty in any::<bool>()) {
-            let text = if pretty { serde_json::to_string_pretty(&v).unwrap() } else { serde_json::to_string(&v).unwrap() };
-            match scan_top_level(text.as_bytes()) {
-                TopLevel::Type(k) => prop_assert_eq!(slow_kind(&text), Some(Some(k.to_owned())), "{}", text),
-                TopLevel::NoType { reply_to } => {
-                    prop_assert_eq!(slow_kind(&text), Some(None), "{}", text);
-                    prop_assert_eq!(reply_to, v.get("reply_to").is_some(), "{}", text);
-                }
-                TopLevel::Unsure => {}
-            }
-        }
-
-        /// An `EventFrame` exists exactly when the scan reads a type, names that type, and
-        /// decodes to what `Event::from_json` gives for the same text.
-        #[test]
-        fn event_frame_decodes_like_from_json(v in json()) {
-            let text = serde_json::to_string(&v).unwrap();
-            match EventFrame::new(text.clone()) {
-                Ok(frame) => {
-                    prop_assert_eq!(Some(frame.kind()), Event::peek_type(&text));
-                    prop_assert_eq!(frame.as_str(), text.as_str());
-                    prop_assert_eq!(frame.decode().ok(), Event::from_json(&text).ok());
-                    prop_assert_eq!(EventFrame::copy_from(&text), Some(frame));
-                }
-                Err(back) => {
-                    prop_assert_eq!(&back, &text);
-                    prop_assert_eq!(Event::peek_type(&text), None);
-                    prop_assert_eq!(EventFrame::copy_from(&text), None);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn event_frame_kind_and_decode() {
-        let text = r#"{"blocks":[{"type":"rich_text"}],"channel":"C1","type":"message","text":"hi"}"#;
-        let frame = EventFrame::copy_from(text).unwrap();
-        assert_eq!(frame.kind(), "message");
-        assert_eq!(frame.decode().unwrap(), Event::from_json(text).unwrap());
-        assert!(matches!(frame.decode().unwrap(), Event::Message(m) if m.text.as_deref() == Some("hi")));
-        // Invalid JSON after a readable type: the decode still fails, as from_json does.
-        let broken = EventFrame::copy_from(r#"{"type":"message","text":}"#).unwrap();
-        assert!(broken.decode().is_err());
-        // No readable type: the text comes back.
-        for t in [r#"{"ok":true,"reply_to":1}"#, r#"{"type":"mes\u0073age"}"#, "[1]", "nope"] {
-            assert_eq!(EventFrame::new(t.to_owned()), Err(t.to_owned()));
-        }
-        assert!(format!("{frame:?}").contains("kind: \"message\""));
-    }
+    // Huddles (undocumented by Slack for RTM).
+    /// `sh_room_join`: a member joined a huddle (or started one).
+    "sh_room_join" => HuddleRoomJoin(Box<HuddleRoomChange>),
+    /// `sh_room_leave`: a member left a huddle.
+    "sh_room_leave" => HuddleRoomLeave(Box<HuddleRoomChange>),
+    /// `sh_room_update`: a huddle changed.
+    "sh_room_update" => HuddleRoomUpdate(Box<HuddleRoomChange>),
 }

@@ -142,6 +142,10 @@ fn reconnect_url_is_recorded_but_never_used() {
     let outs = h.frame(conn, r#"{"type":"reconnect_url","url":"wss://elsewhere.invalid/x"}"#);
     assert!(matches!(&events(&outs)[..], [SessionEvent::Rtm(Event::ReconnectUrl(_))]));
     assert_eq!(h.session.last_reconnect_url(), Some("wss://elsewhere.invalid/x"));
+    // Slack's documented example has no `url`: still an event, and the last URL stays.
+    let outs = h.frame(conn, r#"{"type":"reconnect_url"}"#);
+    assert!(matches!(&events(&outs)[..], [SessionEvent::Rtm(Event::ReconnectUrl(u))] if u.url.is_none()));
+    assert_eq!(h.session.last_reconnect_url(), Some("wss://elsewhere.invalid/x"));
     h.feed(Input::SocketClosed { conn, reason: Reason::Io("x".into()) });
     let outs = h.run_until(|o| *o == Output::CallConnect);
     assert!(opened(&outs).is_none(), "never opens the reconnect_url: asks rtm.connect");
