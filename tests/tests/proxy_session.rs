@@ -34,10 +34,10 @@ async fn the_api_call_and_the_websocket_are_both_tunnelled_through_the_configure
     emu.post_message(&general, &user, "through the tunnel");
     let seen = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(ev) = events.next().await {
-            if let SessionEvent::Rtm(slack_rtm::Event::Message(m)) = ev {
-                if m.text.as_deref() == Some("through the tunnel") {
-                    return true;
-                }
+            if let SessionEvent::Rtm(slack_rtm::Event::Message(m)) = ev
+                && m.text.as_deref() == Some("through the tunnel")
+            {
+                return true;
             }
         }
         false

@@ -228,15 +228,15 @@ impl ClientBuilder {
     }
 
     fn http_transport(&self) -> Result<Arc<dyn DynHttpTransport>, Error> {
-        Ok(self.io()?.0)
+        Ok(self.io()?.transport)
     }
 
     /// The HTTP transport and the socket dialer, from one proxy decision: the caller's
     /// transport and dialer where given; otherwise (with the `hyper` feature) the built-in
     /// transport, whose proxy route also opens every WebSocket's stream.
-    pub(crate) fn io(&self) -> Result<(Arc<dyn DynHttpTransport>, Option<Arc<dyn Dialer>>), Error> {
+    pub(crate) fn io(&self) -> Result<Io, Error> {
         if let Some(t) = &self.transport {
-            return Ok((t.clone(), self.dialer.clone()));
+            return Ok(Io { transport: t.clone(), dialer: self.dialer.clone() });
         }
         #[cfg(feature = "hyper")]
         {
@@ -260,7 +260,7 @@ impl ClientBuilder {
                     Arc::new(crate::dial::ProxyDialer::new(t.clone(), plain)) as Arc<dyn Dialer>
                 }
             };
-            Ok((Arc::new(t), Some(dialer)))
+            Ok(Io { transport: Arc::new(t), dialer: Some(dialer) })
         }
         #[cfg(not(feature = "hyper"))]
         {
@@ -296,7 +296,7 @@ impl ClientBuilder {
     /// as `invalid_auth` or `not_allowed_token_type`); retryable failures are retried with
     /// backoff until [`ClientBuilder::connect_timeout`].
     pub async fn connect(self) -> Result<(Client, Events), Error> {
-        let (transport, dialer) = self.io()?;
+        let Io { transport, dialer } = self.io()?;
         let mut driver = DriverConfig::new(self.session.clone(), self.token.clone(), transport);
         driver.connect = self.connect_config()?;
         driver.tls = self.effective_tls()?;
@@ -314,6 +314,13 @@ impl ClientBuilder {
         );
         crate::client::start(driver, web, self.connect_timeout).await
     }
+}
+
+/// How a session reaches Slack: the HTTP transport for API calls and the dialer for its
+/// sockets (`None`: the driver's direct TCP), decided together so both take the same proxy route.
+pub(crate) struct Io {
+    pub(crate) transport: Arc<dyn DynHttpTransport>,
+    pub(crate) dialer: Option<Arc<dyn Dialer>>,
 }
 
 #[cfg(all(test, feature = "hyper"))]
