@@ -50,12 +50,12 @@ impl SocketModeSession {
                 if !self.open_wanted() {
                     return None;
                 }
-                let cap_end = self.cap.map(|(_, until)| until);
-                // Below the target only because of the cap: wait for it to end.
-                let capped = self.cap.is_some_and(|(cap, _)| {
-                    self.socks.iter().filter(|s| !s.retiring).count() >= cap.min(self.config.connections)
-                });
-                if capped { cap_end } else { self.next_open }
+                // Below the configured count but held by `too_many_websockets`: wait for the
+                // cap to end; otherwise for the stagger or the backoff.
+                match self.cap {
+                    Some((_, until)) if self.counted() >= self.target() => Some(until),
+                    _ => self.next_open,
+                }
             }
             Timer::Opening => socks
                 .filter_map(|s| match s.phase {
