@@ -90,7 +90,7 @@ mod bucket;
 mod config;
 mod conn;
 pub(crate) mod dedupe;
-mod incoming;
+pub(crate) mod incoming;
 mod keepalive;
 mod lifecycle;
 mod outbox;
