@@ -53,6 +53,43 @@ pub(crate) trait Driven: Send + Sized + 'static {
     fn finish(self) -> impl Future<Output = ()> + Send;
 }
 
+/// The plumbing of a [`Driven`] loop whose fields are named `machine`, `conns`, `outbox`
+/// (given), `status`, `status_changed` and `status_tx`: the methods that only delegate.
+macro_rules! driven_plumbing {
+    ($outbox:ident) => {
+        fn conns(&mut self) -> &mut $crate::driver::conns::Conns<Self::P> {
+            &mut self.conns
+        }
+        fn outbox(&mut self) -> &mut $crate::driver::conns::Outbox<Self::Item> {
+            &mut self.$outbox
+        }
+        fn state(&self) -> $crate::machine::State {
+            self.machine.state()
+        }
+        fn poll_timeout(&self) -> Option<std::time::Instant> {
+            self.machine.poll_timeout()
+        }
+        fn handle_timeout(&mut self, now: std::time::Instant) {
+            self.machine.handle_timeout(now);
+        }
+        fn handle(&mut self, input: $crate::driver::drive::In<Self>, now: std::time::Instant) {
+            self.machine.handle(input, now);
+        }
+        fn shutdown_now(&mut self, now: std::time::Instant) {
+            self.machine.shutdown(now, std::time::Duration::ZERO);
+        }
+        fn publish(&mut self) {
+            let state = self.machine.state();
+            if state != self.status.state || self.status_changed {
+                self.status.state = state;
+                self.status_changed = false;
+                self.status_tx.send_replace(self.status.clone());
+            }
+        }
+    };
+}
+pub(crate) use driven_plumbing;
+
 /// Runs `lp` until its machine stops.
 pub(crate) async fn drive<L: Driven>(
     mut lp: L,

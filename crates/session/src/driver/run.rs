@@ -4,10 +4,10 @@
 use super::call::call_rtm_connect;
 use super::config::DriverConfig;
 use super::conns::{Conns, Outbox, spawn_call};
-use super::drive::{self, Driven, drive};
+use super::drive::{self, Driven, drive, driven_plumbing};
 use super::handle::{Command, Delivery, EventStream, SessionHandle, Status};
 use super::socket::{self, OpenConfig, Rtm};
-use crate::machine::{Ack, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session, State};
+use crate::machine::{Ack, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session};
 use fastwebsockets::{Frame, Payload};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, DynHttpTransport, Token};
 use std::collections::HashMap;
@@ -102,46 +102,11 @@ impl Driven for Loop {
     type Call = Result<ConnectResponse, ConnectFailure>;
     type Item = Delivery;
 
-    fn conns(&mut self) -> &mut Conns<Rtm> {
-        &mut self.conns
-    }
-
-    fn outbox(&mut self) -> &mut Outbox<Delivery> {
-        &mut self.events
-    }
-
-    fn state(&self) -> State {
-        self.machine.state()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.machine.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.machine.handle_timeout(now);
-    }
-
-    fn handle(&mut self, input: Input, now: Instant) {
-        self.machine.handle(input, now);
-    }
+    driven_plumbing!(events);
 
     fn on_call(&mut self, result: Self::Call, now: Instant) {
         self.connect_task = None;
         self.machine.handle(Input::ConnectResult(result), now);
-    }
-
-    fn shutdown_now(&mut self, now: Instant) {
-        self.machine.shutdown(now, Duration::ZERO);
-    }
-
-    fn publish(&mut self) {
-        let state = self.machine.state();
-        if state != self.status.state || self.status_changed {
-            self.status.state = state;
-            self.status_changed = false;
-            self.status_tx.send_replace(self.status.clone());
-        }
     }
 
     async fn on_command(&mut self, cmd: Command) {

@@ -5,6 +5,7 @@
 use super::SocketModeSession;
 use super::acks::Stage;
 use super::sockets::Phase;
+use crate::machine::timer::TimerTable;
 use std::time::{Duration, Instant};
 
 /// Every deadline the machine can arm.
@@ -38,9 +39,12 @@ impl Timer {
     }
 }
 
-impl SocketModeSession {
+impl TimerTable for SocketModeSession {
+    type Timer = Timer;
+    const ALL: &'static [Timer] = &Timer::ALL;
+
     /// When `timer` fires, if it is armed.
-    pub(crate) fn deadline(&self, timer: Timer) -> Option<Instant> {
+    fn deadline(&self, timer: Timer) -> Option<Instant> {
         if self.stopped || (timer.pauses() && self.paused_since.is_some()) {
             return None;
         }
@@ -79,13 +83,8 @@ impl SocketModeSession {
         }
     }
 
-    /// Every armed timer with its deadline.
-    pub(crate) fn timers(&self) -> impl Iterator<Item = (Timer, Instant)> + '_ {
-        Timer::ALL.into_iter().filter_map(|t| self.deadline(t).map(|at| (t, at)))
-    }
-
     /// Acts on `timer`, whose deadline has passed at `now`.
-    pub(super) fn fire(&mut self, timer: Timer, now: Instant) {
+    fn fire(&mut self, timer: Timer, now: Instant) {
         match timer {
             Timer::Open => self.top_up(now),
             Timer::Opening => self.check_opening(now),
@@ -95,7 +94,9 @@ impl SocketModeSession {
             Timer::Shutdown => self.finish(super::StopReason::Shutdown, now),
         }
     }
+}
 
+impl SocketModeSession {
     /// The application stopped (`true`) or resumed taking envelopes: freezes the pausing
     /// timers, then moves them by the time they were frozen.
     pub(super) fn on_backpressure(&mut self, on: bool, now: Instant) {

@@ -3,11 +3,11 @@
 
 use super::super::call::call_apps_connections_open;
 use super::super::conns::{Conns, Outbox, spawn_call};
-use super::super::drive::{self, Driven, drive};
+use super::super::drive::{self, Driven, drive, driven_plumbing};
 use super::super::run::BATCH;
 use super::super::socket::{self, FromSocket, OpenConfig as SocketOpen, machine_inputs};
 use super::{Command, SocketModeDriverConfig, SocketModeOutput, SocketModeStatus};
-use crate::machine::{ConnId, ConnectFailure, Reason, State};
+use crate::machine::{ConnId, ConnectFailure, Reason};
 use crate::socket_mode::{AckError, Event, Input, Output, SocketModeSession};
 use fastwebsockets::{Frame, OpCode, Payload};
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig, OpenResponse};
@@ -93,46 +93,11 @@ impl Driven for Loop {
     type Call = OpenResult;
     type Item = SocketModeOutput;
 
-    fn conns(&mut self) -> &mut Conns<Sm> {
-        &mut self.conns
-    }
-
-    fn outbox(&mut self) -> &mut Outbox<SocketModeOutput> {
-        &mut self.outs
-    }
-
-    fn state(&self) -> State {
-        self.machine.state()
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.machine.poll_timeout()
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        self.machine.handle_timeout(now);
-    }
-
-    fn handle(&mut self, input: Input, now: Instant) {
-        self.machine.handle(input, now);
-    }
+    driven_plumbing!(outs);
 
     fn on_call(&mut self, result: OpenResult, now: Instant) {
         self.open_task = None;
         self.machine.handle(Input::OpenResult(result), now);
-    }
-
-    fn shutdown_now(&mut self, now: Instant) {
-        self.machine.shutdown(now, Duration::ZERO);
-    }
-
-    fn publish(&mut self) {
-        let state = self.machine.state();
-        if state != self.status.state || self.status_changed {
-            self.status.state = state;
-            self.status_changed = false;
-            self.status_tx.send_replace(self.status.clone());
-        }
     }
 
     async fn on_command(&mut self, cmd: Command) {
