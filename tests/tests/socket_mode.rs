@@ -169,3 +169,25 @@ async fn server_errors_on_open_are_retried_and_no_token_shows_in_debug_output() 
     }
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_slow_handler_never_causes_a_redelivery_in_auto_mode() {
+    // The emulator redelivers after 200 ms without an ack; the app takes 500 ms per envelope.
+    let emu = emulator(EmuSm::default().ack_timeout(Duration::from_millis(200))).await;
+    let (client, mut items) = builder(&emu).connections(1).connect().await.unwrap();
+    for i in 0..4 {
+        emu.send_api_event(
+            json!({"type": "app_mention", "user": "U1", "text": format!("slow {i}"), "channel": "C1"}),
+        );
+    }
+    for _ in 0..4 {
+        let d = next_envelope(&mut items).await;
+        assert_eq!(d.retry_attempt(), 0);
+        tokio::time::sleep(Duration::from_millis(500)).await; // the slow handler
+    }
+    for rec in emu.envelopes() {
+        assert_eq!(rec.attempts.len(), 1, "never redelivered: {rec:?}");
+    }
+    assert!(emu.acks().iter().all(|a| !a.late), "every ack within the deadline");
+    client.shutdown().await;
+}
