@@ -45,7 +45,7 @@ async fn connects_with_two_sockets_and_auto_acks_before_the_app_looks() {
     emu.post_message(&emu.general_channel(), &emu.second_user().user, "hello app");
     let d = next_envelope(&mut items).await;
     assert_eq!(d.envelope_type(), "events_api");
-    assert_eq!(d.event_type().as_deref(), Some("message"));
+    assert_eq!(d.event_type(), Some("message"));
     assert!(d.event_id().is_some_and(|id| id.starts_with("Ev")));
     assert_eq!(d.retry_attempt(), 0);
     assert!(d.is_acked());
