@@ -204,7 +204,7 @@ impl SocketModeSession {
     }
 
     /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
-    fn send_ack(&mut self, conn: ConnId, ack: &Ack) {
+    pub(super) fn send_ack(&mut self, conn: ConnId, ack: &Ack) {
         match encode_ack(ack) {
             Ok(text) => self.outputs.push_back(Output::Send { conn, text }),
             // An id the scan found is never empty; nothing else can fail without a payload.

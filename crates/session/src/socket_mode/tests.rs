@@ -366,6 +366,10 @@ fn auto_mode_acks_before_handing_over_on_the_same_socket() {
     assert_eq!(delivered(&out).len(), 1);
     let out = t.frame(c, r#"{"type":"something_else"}"#);
     assert!(matches!(events(&out)[0], Event::Unknown { raw } if raw.contains("something_else")));
+    // An envelope id the light scan cannot read (escapes) is still acked, and handed over raw.
+    let out = t.frame(c, r#"{"envelope_id":"a\"b","type":"slash_commands","payload":{}}"#);
+    assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "a\"b"}))]);
+    assert!(matches!(events(&out)[..], [Event::Unknown { raw }] if raw.contains("slash_commands")));
     let out = t.input(Input::Frame { conn: c, frame: Incoming::Skipped(SkippedFrame::Binary { len: 3 }) });
     assert_eq!(events(&out).len(), 1);
     assert_eq!(t.s.pending_acks(), 0);
