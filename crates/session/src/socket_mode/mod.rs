@@ -45,6 +45,8 @@ mod timer;
 mod types;
 
 #[cfg(test)]
+mod prop;
+#[cfg(test)]
 mod tests;
 
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
