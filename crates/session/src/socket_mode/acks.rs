@@ -1,0 +1,289 @@
+//! Envelopes: the ack (auto or manual, on the socket the envelope came from), deduplication by
+//! `event_id`, and manual mode's deadlines.
+
+use super::SocketModeSession;
+use super::config::AckMode;
+use super::types::{AckError, Delivered, Event, Output};
+use crate::machine::ConnId;
+use crate::machine::dedupe::fingerprint;
+use slack_rtm_codec::encode_ack;
+use slack_rtm_codec::types::RawJson;
+use slack_rtm_codec::types::socket_mode::{Ack, EnvelopeFrame};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// One envelope waiting for the application's ack (manual mode).
+#[derive(Debug)]
+struct Waiting {
+    conn: ConnId,
+    delivered: Instant,
+    /// Its socket is gone: an ack can no longer be sent.
+    orphaned: bool,
+}
+
+/// The stages an unacked envelope goes through. Every envelope has the same offsets, so the
+/// envelopes reach each stage in delivery order: one queue and a cursor per stage suffice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// [`Event::AckDue`] at `ack_warning`.
+    Due,
+    /// [`Event::AckMissed`] at `ack_deadline`.
+    Missed,
+    /// Forgotten at `ack_forget`.
+    Forget,
+}
+
+/// Unacked envelopes of manual mode, bounded by `max_pending_acks`.
+///
+/// `order` holds every envelope handed over and not yet forgotten, in delivery order; the
+/// ones acked meanwhile are skipped lazily and compacted away once they are more than half of
+/// it, so it never holds more than twice the waiting ones (plus a small slack).
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    waiting: HashMap<String, Waiting>,
+    /// (delivered, envelope id), oldest first.
+    order: VecDeque<(Instant, String)>,
+    /// Entries of `order` already past their `Due` stage.
+    due: usize,
+    /// Entries of `order` already past their `Missed` stage.
+    missed: usize,
+}
+
+/// Acked entries tolerated in `order` before compacting, beyond as many as are waiting.
+const SLACK: usize = 64;
+
+impl Pending {
+    pub(super) fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.waiting.clear();
+        self.order.clear();
+        (self.due, self.missed) = (0, 0);
+    }
+
+    fn cursor(&self, stage: Stage) -> usize {
+        match stage {
+            Stage::Due => self.due,
+            Stage::Missed => self.missed,
+            Stage::Forget => 0,
+        }
+    }
+
+    /// When the next envelope to reach `stage` was delivered.
+    pub(super) fn head(&self, stage: Stage) -> Option<Instant> {
+        self.order.get(self.cursor(stage)).map(|(t, _)| *t)
+    }
+
+    /// Moves the next envelope past `stage` if its time (`delivered + after`) has come by
+    /// `now`: its id, and whether it is still waiting.
+    fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(String, bool)> {
+        let (t, id) = self.order.get(self.cursor(stage))?;
+        if *t + after > now {
+            return None;
+        }
+        let id = match stage {
+            Stage::Due => {
+                self.due += 1;
+                id.clone()
+            }
+            Stage::Missed => {
+                self.missed += 1;
+                id.clone()
+            }
+            Stage::Forget => self.pop_front()?,
+        };
+        let live = self.waiting.contains_key(&id);
+        Some((id, live))
+    }
+
+    fn pop_front(&mut self) -> Option<String> {
+        let (_, id) = self.order.pop_front()?;
+        self.due = self.due.saturating_sub(1);
+        self.missed = self.missed.saturating_sub(1);
+        Some(id)
+    }
+
+    fn push(&mut self, envelope_id: String, waiting: Waiting) {
+        self.order.push_back((waiting.delivered, envelope_id.clone()));
+        self.waiting.insert(envelope_id, waiting);
+    }
+
+    /// Forgets an acked envelope; drops acked entries from `order` once they are the majority.
+    fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
+        let w = self.waiting.remove(envelope_id)?;
+        if self.order.len() > 2 * self.waiting.len() + SLACK {
+            let (mut due, mut missed) = (0, 0);
+            let old = std::mem::take(&mut self.order);
+            for (i, entry) in old.into_iter().enumerate() {
+                if self.waiting.contains_key(&entry.1) {
+                    due += usize::from(i < self.due);
+                    missed += usize::from(i < self.missed);
+                    self.order.push_back(entry);
+                }
+            }
+            (self.due, self.missed) = (due, missed);
+        }
+        Some(w)
+    }
+
+    /// Every entry of `order` (for the bound test).
+    #[cfg(test)]
+    pub(super) fn remembered(&self) -> usize {
+        self.order.len()
+    }
+}
+
+/// The `event_id` of an `events_api` envelope, read without building the payload.
+fn event_id(frame: &EnvelopeFrame) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Payload<'a> {
+        #[serde(borrow, default)]
+        event_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Outer<'a> {
+        #[serde(borrow, default)]
+        payload: Option<Payload<'a>>,
+    }
+    if frame.envelope_type() != "events_api" {
+        return None;
+    }
+    let outer: Outer<'_> = serde_json::from_str(frame.as_str()).ok()?;
+    outer.payload?.event_id.filter(|id| !id.is_empty()).map(|id| id.into_owned())
+}
+
+/// The `retry_attempt` of an envelope (0 when absent or unreadable): only for reports.
+fn retry_attempt(frame: &EnvelopeFrame) -> u32 {
+    #[derive(serde::Deserialize)]
+    struct Retry {
+        #[serde(default)]
+        retry_attempt: u32,
+    }
+    serde_json::from_str::<Retry>(frame.as_str()).map(|r| r.retry_attempt).unwrap_or(0)
+}
+
+impl SocketModeSession {
+    /// An envelope arrived on `conn`.
+    pub(super) fn on_envelope(&mut self, conn: ConnId, frame: EnvelopeFrame, now: Instant) {
+        if self.shutdown_deadline.is_some() {
+            // Not taken: without an ack Slack delivers it again (to another process, or to
+            // this one after a restart).
+            return;
+        }
+        let auto = self.config.ack_mode == AckMode::Auto;
+        if auto {
+            // From the scanned id, before anything else is read.
+            self.send_ack(conn, &frame.ack());
+        }
+        let event_id = event_id(&frame);
+        if let Some(id) = &event_id
+            && self.seen.check_and_insert(fingerprint(&["sm-event", id]), now)
+        {
+            if !auto {
+                self.send_ack(conn, &frame.ack());
+            }
+            let retry_attempt = retry_attempt(&frame);
+            tracing::debug!(event_id = %id, retry_attempt, "redelivery acked and not handed over again");
+            self.emit(Event::Duplicate {
+                envelope_id: frame.envelope_id().to_owned(),
+                event_id: id.clone(),
+                retry_attempt,
+            });
+            return;
+        }
+        if !auto {
+            self.wait_for_ack(conn, frame.envelope_id().to_owned(), now);
+        }
+        self.outputs.push_back(Output::Deliver(Delivered { conn, frame, event_id, acked: auto }));
+    }
+
+    /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
+    pub(super) fn send_ack(&mut self, conn: ConnId, ack: &Ack) {
+        match encode_ack(ack) {
+            Ok(text) => self.outputs.push_back(Output::Send { conn, text }),
+            // An id the scan found is never empty; nothing else can fail without a payload.
+            Err(e) => tracing::warn!(error = %e, "could not encode an ack"),
+        }
+    }
+
+    fn wait_for_ack(&mut self, conn: ConnId, envelope_id: String, now: Instant) {
+        if self.pending.len() >= self.config.max_pending_acks {
+            // Forget the oldest: acking it later is `AckError::Unknown`.
+            while let Some(id) = self.pending.pop_front() {
+                if self.pending.waiting.remove(&id).is_some() {
+                    tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
+                    break;
+                }
+            }
+        }
+        self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false });
+    }
+
+    /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
+    /// payload. Returns the socket the ack goes out on ([`Output::Send`] follows at once).
+    /// A late ack is still sent (Slack may not have redelivered yet) and reported as
+    /// [`Event::AckLate`].
+    pub fn ack(
+        &mut self,
+        envelope_id: &str,
+        payload: Option<RawJson>,
+        now: Instant,
+    ) -> Result<ConnId, AckError> {
+        if self.stopped {
+            return Err(AckError::Stopped);
+        }
+        let ack = Ack { envelope_id: envelope_id.to_owned(), payload };
+        // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
+        let text = encode_ack(&ack)?;
+        let w = self.pending.waiting.get(envelope_id).ok_or(AckError::Unknown)?;
+        if w.orphaned {
+            self.pending.remove(envelope_id);
+            return Err(AckError::Unsent);
+        }
+        let (conn, delivered) = (w.conn, w.delivered);
+        self.pending.remove(envelope_id);
+        let elapsed = now.saturating_duration_since(delivered);
+        if elapsed > self.config.ack_deadline {
+            let late_by = elapsed - self.config.ack_deadline;
+            self.emit(Event::AckLate { envelope_id: envelope_id.to_owned(), late_by });
+        }
+        self.outputs.push_back(Output::Send { conn, text });
+        self.after(now);
+        Ok(conn)
+    }
+
+    /// `conn` is gone: the acks still owed on it can no longer be sent.
+    pub(super) fn on_socket_gone(&mut self, conn: ConnId, _now: Instant) {
+        for w in self.pending.waiting.values_mut().filter(|w| w.conn == conn) {
+            w.orphaned = true;
+        }
+    }
+
+    /// The ack deadlines: due, missed, forgotten.
+    pub(super) fn check_acks(&mut self, now: Instant) {
+        let c = &self.config;
+        let (warn, deadline, forget) = (c.ack_warning, c.ack_deadline, c.ack_forget);
+        while let Some((id, live)) = self.pending.pop(Stage::Due, warn, now) {
+            if live && !self.pending.waiting[&id].orphaned {
+                let remaining = deadline.saturating_sub(warn);
+                self.emit(Event::AckDue { envelope_id: id, remaining });
+            }
+        }
+        while let Some((id, live)) = self.pending.pop(Stage::Missed, deadline, now) {
+            if live {
+                self.emit(Event::AckMissed { envelope_id: id });
+            }
+        }
+        while let Some((id, live)) = self.pending.pop(Stage::Forget, forget, now) {
+            if live {
+                self.pending.remove(&id);
+            }
+        }
+    }
+}
