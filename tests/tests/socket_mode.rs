@@ -191,3 +191,20 @@ async fn a_slow_handler_never_causes_a_redelivery_in_auto_mode() {
     assert!(emu.acks().iter().all(|a| !a.late), "every ack within the deadline");
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_message_posted_through_the_web_api_arrives_as_an_events_api_envelope() {
+    use slack_rtm::socket_mode::{ApiEvent, Payload};
+    let emu = emulator(EmuSm::default()).await;
+    let (client, mut items) = builder(&emu).web_token(emu.token()).connect().await.unwrap();
+    let web = client.web().expect("a web token was given").clone();
+    let posted = web.post_message(emu.general_channel(), "posted over the Web API").await.unwrap();
+    let delivery = next_envelope(&mut items).await;
+    assert_eq!(delivery.envelope_type(), "events_api");
+    let Payload::EventsApi(callback) = delivery.payload() else { panic!("an event callback") };
+    let ApiEvent::Rtm(slack_rtm::Event::Message(m)) = callback.event else { panic!("a message event") };
+    assert_eq!(m.text.as_deref(), Some("posted over the Web API"));
+    assert_eq!(m.ts.as_ref(), Some(&posted.ts));
+    assert_eq!(m.channel.as_ref(), Some(&emu.general_channel()));
+    client.shutdown().await;
+}

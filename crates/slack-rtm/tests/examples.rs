@@ -48,7 +48,7 @@ fn run(name: &str) -> (String, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{name} failed ({}):\nstdout:\n{stdout}\nstderr:\n{stderr}", out.status);
     // The emulator's tokens never reach the output.
-    for token_prefix in ["xoxb-", "xoxp-"] {
+    for token_prefix in ["xoxb-", "xoxp-", "xapp-"] {
         assert!(!stdout.contains(token_prefix) && !stderr.contains(token_prefix), "{name} printed a token");
     }
     (stdout, stderr)
@@ -151,4 +151,18 @@ fn blocks_in_thread() {
         assert!(is_ts(question) && is_ts(reply) && question != reply, "{a}");
     }
     assert!(out.contains("blocks_in_thread: 2 answers with blocks, each in its question's thread"), "{out}");
+}
+
+#[test]
+fn slash_modal() {
+    let (out, err) = run("slash_modal");
+    let opened = lines_after(&out, "opened ");
+    assert_eq!(opened.len(), 2, "{out}\n{err}");
+    let summaries: Vec<&str> = opened.iter().filter_map(|l| l.split_once(" for ").map(|(_, s)| s)).collect();
+    assert_eq!(summaries, ["printer on fire", "printer still on fire"], "{out}");
+    for l in &opened {
+        assert!(l.starts_with('V'), "a view id: {l}");
+    }
+    assert!(out.contains("checked: 2 modals opened with their commands' triggers"), "{out}");
+    assert!(!out.contains("xapp-") && !err.contains("xapp-"), "no app token printed");
 }

@@ -68,6 +68,8 @@ impl Emulator {
     /// A user runs a slash command in a channel: a `slash_commands` envelope.
     pub fn slash_command(&self, user: &UserId, channel: &ChannelId, command: &str, text: &str) -> u64 {
         let (team, app_id) = (self.team(), self.app_id());
+        // A trigger `views.open` accepts once, within 3 s (the Web API side checks it).
+        let trigger_id = self.issue_trigger_id();
         let user_name = self.users().into_iter().find(|u| &u.id == user).map(|u| u.name).unwrap_or_default();
         let channel_name =
             self.channels().into_iter().find(|c| &c.id == channel).map(|c| c.name).unwrap_or_default();
@@ -79,7 +81,7 @@ impl Emulator {
             "command": command, "text": text, "api_app_id": app_id,
             "is_enterprise_install": "false",
             "response_url": format!("{}commands/{}/{}", self.base_url(), team.id.as_str(), event_id()),
-            "trigger_id": format!("{}.{}", crate::workspace::random_u64() % 1_000_000_000, event_id()),
+            "trigger_id": trigger_id,
         });
         self.send_envelope("slash_commands", payload)
     }
@@ -94,13 +96,14 @@ impl Emulator {
         value: &str,
     ) -> u64 {
         let (team, app_id) = (self.team(), self.app_id());
+        let trigger_id = self.issue_trigger_id();
         let payload = json!({
             "type": "block_actions",
             "user": {"id": user, "team_id": team.id},
             "api_app_id": app_id,
             "token": "emulatorverificationtoken",
             "container": {"type": "message", "channel_id": channel},
-            "trigger_id": format!("{}.{}", crate::workspace::random_u64() % 1_000_000_000, event_id()),
+            "trigger_id": trigger_id,
             "team": {"id": team.id, "domain": team.domain},
             "channel": {"id": channel},
             "response_url": format!("{}actions/{}/{}", self.base_url(), team.id.as_str(), event_id()),
