@@ -2,7 +2,8 @@
 //!
 //! - `deps`: checks the design card's dependency rules (also run by `cargo test`).
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
-//!   [--sessions S [--idle-ping SECS]]`: the end-to-end benchmark, every client side by side
+//!   [--envelopes N] [--paced-envelopes M] [--no-socket-mode] [--sessions S [--idle-ping SECS]]`:
+//!   the end-to-end benchmark (RTM and Socket Mode), every client side by side
 //!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
 //!   emulator.
@@ -13,6 +14,7 @@
 
 mod bench;
 mod bench_doc;
+mod bench_sm;
 mod conformance;
 mod deps;
 mod fuzz;
