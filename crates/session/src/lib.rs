@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod machine;
+pub mod socket_mode;
 
 #[cfg(feature = "tokio")]
 pub mod driver;

@@ -9,6 +9,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The HTTP transport and, when the builder chose one, the sockets' dialer.
+pub(crate) type Io = (Arc<dyn DynHttpTransport>, Option<Arc<dyn Dialer>>);
+
 /// Configures and starts a [`Client`]. Made by [`Client::builder`].
 ///
 /// Every setting has a default suited to Slack's published limits; most bots only set the
@@ -188,7 +191,7 @@ impl ClientBuilder {
         self
     }
 
-    fn connect_config(&self) -> Result<ConnectConfig, Error> {
+    pub(crate) fn connect_config(&self) -> Result<ConnectConfig, Error> {
         let mut c = self.connect.clone();
         if let Some(url) = &self.api_url {
             c.api_base =
@@ -203,7 +206,7 @@ impl ClientBuilder {
     /// feature) the one the crate features choose — `aws-lc-rs`, `native-roots` — built once
     /// per process. Without either, none: `wss://` URLs then fail to open (the session never
     /// picks a crypto provider itself).
-    fn effective_tls(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
+    pub(crate) fn effective_tls(&self) -> Result<Option<Arc<rustls::ClientConfig>>, Error> {
         if let Some(tls) = &self.tls {
             return Ok(Some(tls.clone()));
         }
@@ -230,7 +233,7 @@ impl ClientBuilder {
     /// The HTTP transport and the socket dialer, from one proxy decision: the caller's
     /// transport and dialer where given; otherwise (with the `hyper` feature) the built-in
     /// transport, whose proxy route also opens every WebSocket's stream.
-    pub(crate) fn io(&self) -> Result<(Arc<dyn DynHttpTransport>, Option<Arc<dyn Dialer>>), Error> {
+    pub(crate) fn io(&self) -> Result<Io, Error> {
         if let Some(t) = &self.transport {
             return Ok((t.clone(), self.dialer.clone()));
         }

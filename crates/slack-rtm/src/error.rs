@@ -1,5 +1,6 @@
 use slack_rtm_codec::ConnectError;
-use slack_rtm_session::Fatal;
+use slack_rtm_session::socket_mode::StopReason;
+use slack_rtm_session::{Fatal, Reason};
 use slack_rtm_types::ApiError;
 use std::fmt;
 
@@ -44,6 +45,10 @@ pub enum Error {
     /// No connection could be established within the connect timeout.
     #[error("no connection within {0:?}; the session kept retrying until then: {1}")]
     ConnectTimeout(std::time::Duration, String),
+    /// The Socket Mode session stopped before it connected: `link_disabled`, a fatal
+    /// `apps.connections.open` error (`invalid_auth`, a bot token, …), or too many failures.
+    #[error("the Socket Mode session stopped: {0}")]
+    SocketMode(slack_rtm_session::socket_mode::StopReason),
     /// The session was shut down (by the application) before it connected.
     #[error("the session was shut down before it connected")]
     Stopped,
@@ -79,6 +84,16 @@ impl Error {
                 Some(e) => api_kind(e),
                 None => ErrorKind::Stopped,
             },
+            Error::SocketMode(r) => match r {
+                StopReason::Open(f) => match &f.api_error {
+                    Some(e) => api_kind(e),
+                    None if f.is_fatal() => ErrorKind::Config,
+                    None => ErrorKind::Network,
+                },
+                StopReason::LinkDisabled => ErrorKind::Auth,
+                StopReason::GaveUp { last: Reason::OpenFailed(_), .. } => ErrorKind::Network,
+                _ => ErrorKind::Stopped,
+            },
             Error::Stopped => ErrorKind::Stopped,
         }
     }
@@ -88,6 +103,7 @@ impl Error {
         match self {
             Error::Connect(e) => e.api_error(),
             Error::Fatal(f) => f.api_error(),
+            Error::SocketMode(StopReason::Open(f)) => f.api_error.as_ref(),
             _ => None,
         }
     }

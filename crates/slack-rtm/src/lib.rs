@@ -103,12 +103,16 @@ mod client;
 mod dial;
 mod error;
 mod gap;
+pub mod socket_mode;
 pub mod web;
 
 pub use builder::ClientBuilder;
 pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
 pub use error::{Error, ErrorKind};
 pub use gap::{GapRefill, Refill};
+pub use socket_mode::{
+    AckError, AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem, SocketModeItems,
+};
 pub use web::{Pages, PostMessageCall, WebCallError, WebClient, WebResponse};
 
 pub use slack_rtm_codec as codec;

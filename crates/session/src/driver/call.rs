@@ -2,8 +2,10 @@
 //! send, parse) over a boxed transport. The driver and the `slack-rtm` facade both call
 //! [`call_rtm_connect`].
 
+use crate::machine::ConnectFailure;
 use slack_rtm_codec::{
-    BoxError, CallError, ConnectConfig, ConnectResponse, DynHttpTransport, HttpTransport, Token, connect_once,
+    AppToken, BoxError, CallError, ConnectConfig, ConnectResponse, DynHttpTransport, HttpTransport,
+    OpenConfig, OpenResponse, Token, connect_once,
 };
 use std::fmt;
 use std::future::Future;
@@ -47,4 +49,22 @@ pub async fn call_rtm_connect(
     config: &ConnectConfig,
 ) -> Result<ConnectResponse, CallError<TransportError>> {
     connect_once(&Boxed(transport), token, config).await
+}
+
+/// Calls `apps.connections.open` once through `transport` (build, send, parse), the Socket
+/// Mode counterpart of [`call_rtm_connect`]: the failure is classified like `rtm.connect`'s
+/// (fatal set, `Retry-After`), never holds the token, and is not retried here.
+pub async fn call_apps_connections_open(
+    transport: &dyn DynHttpTransport,
+    token: &AppToken,
+    config: &OpenConfig,
+) -> Result<OpenResponse, ConnectFailure> {
+    let request = config.build_request(token).map_err(|e| ConnectFailure::fatal(e.to_string()))?;
+    let response = Boxed(transport)
+        .send(request)
+        .await
+        .map_err(|e| ConnectFailure::retryable(format!("apps.connections.open transport error: {e}")))?;
+    config
+        .parse_response(&response, std::time::Instant::now())
+        .map_err(|e| ConnectFailure { message: e.to_string(), ..ConnectFailure::from(&e.0) })
 }

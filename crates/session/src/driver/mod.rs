@@ -55,10 +55,12 @@ mod call;
 mod config;
 mod dial;
 mod handle;
+mod readers;
 mod run;
 mod socket;
+mod socket_mode;
 
-pub use call::{TransportError, call_rtm_connect};
+pub use call::{TransportError, call_apps_connections_open, call_rtm_connect};
 pub use config::{DriverConfig, DriverError};
 pub use dial::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo};
 pub use handle::{EventStream, PendingAck, SessionHandle, Status};
@@ -69,3 +71,8 @@ pub fn connect(config: DriverConfig) -> Result<(SessionHandle, EventStream), Dri
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
     Ok(run::spawn(config, &runtime))
 }
+
+pub use socket_mode::{
+    SocketModeDriverConfig, SocketModeHandle, SocketModeOutput, SocketModeStatus, SocketModeStream,
+    connect_socket_mode,
+};

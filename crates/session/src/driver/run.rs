@@ -4,6 +4,7 @@
 use super::call::call_rtm_connect;
 use super::config::DriverConfig;
 use super::handle::{Command, Delivery, EventStream, SessionHandle, Status};
+use super::readers::{self, Readers};
 use super::socket::{self, ControlFrame, FromSocket, OpenConfig, Writer};
 use crate::machine::{
     Ack, ConnId, ConnectFailure, Incoming, Input, Output, Reason, RequestId, SendError, Session, State,
@@ -11,9 +12,7 @@ use crate::machine::{
 use fastwebsockets::{Frame, Payload};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, DynHttpTransport, Token};
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -78,28 +77,6 @@ pub(crate) fn spawn(config: DriverConfig, runtime: &tokio::runtime::Handle) -> (
 
 struct ConnIo {
     writer: Option<Box<Writer>>,
-}
-
-/// The connections' readers, polled by the loop task (see [`Readers::poll`]).
-#[derive(Default)]
-struct Readers(Vec<(ConnId, socket::BoxFuture)>);
-
-impl Readers {
-    fn start(&mut self, conn: ConnId, reader: impl Future<Output = ()> + Send + 'static) {
-        self.0.push((conn, Box::pin(reader)));
-    }
-
-    /// Drops a connection's reader (its socket is abandoned, so stopping mid-frame is fine).
-    fn abort(&mut self, conn: ConnId) {
-        self.0.retain(|(c, _)| *c != conn);
-    }
-
-    /// Drives every reader; finished ones are removed. Always pending: the readers' results
-    /// reach the loop through its socket channel, and their wake-ups wake the loop task.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.retain_mut(|(_, reader)| reader.as_mut().poll(cx).is_pending());
-        Poll::Pending
-    }
 }
 
 struct Waiter {
@@ -288,21 +265,8 @@ impl Loop {
         let Some(w) = self.conns.get_mut(&conn).and_then(|io| io.writer.as_mut()) else {
             return false;
         };
-        let result = {
-            let mut write =
-                std::pin::pin!(tokio::time::timeout(self.write_timeout, socket::write_and_flush(w, frame)));
-            let readers = &mut self.readers;
-            std::future::poll_fn(|cx| {
-                let _ = readers.poll(cx);
-                write.as_mut().poll(cx)
-            })
-            .await
-        };
-        let error = match result {
-            Ok(Ok(())) => return true,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("a write took longer than {:?}", self.write_timeout),
-        };
+        let result = readers::write_polling(&mut self.readers, w, frame, self.write_timeout).await;
+        let Err(error) = result else { return true };
         tracing::debug!(%conn, %error, "write failed");
         self.conns.remove(&conn);
         self.readers.abort(conn);
@@ -315,7 +279,12 @@ impl Loop {
             match output {
                 Output::CallConnect => self.call_connect(),
                 Output::OpenSocket { conn, url } => {
-                    let reader = socket::run_connection(conn, url, self.open.clone(), self.sock_tx.clone());
+                    let reader = socket::run_connection::<socket::Rtm>(
+                        conn,
+                        url,
+                        self.open.clone(),
+                        self.sock_tx.clone(),
+                    );
                     self.readers.start(conn, reader);
                     self.conns.insert(conn, ConnIo { writer: None });
                 }

@@ -54,16 +54,50 @@ impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CappedRead<R> {
     }
 }
 
+/// How a reader turns what it reads into a machine's inputs: the one seam between the shared
+/// socket code and a protocol's machine (RTM's [`Input`], Socket Mode's).
+pub(crate) trait Inputs: Send + Sync + 'static {
+    /// The machine's input.
+    type Input: Send + 'static;
+    /// A complete message (text or binary), classified by the machine's own function.
+    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self::Input;
+    /// Proof of life without a message (ping, pong, a fragment).
+    fn activity(conn: ConnId) -> Self::Input;
+    /// A text frame that is not UTF-8 (skipped; the stream is still in sync).
+    fn invalid_utf8(conn: ConnId) -> Self::Input;
+    /// The socket ended, or could not be opened.
+    fn closed(conn: ConnId, reason: Reason) -> Self::Input;
+}
+
+/// RTM's inputs.
+pub(crate) struct Rtm;
+
+impl Inputs for Rtm {
+    type Input = Input;
+    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Input {
+        Input::Frame { conn, frame: Incoming::message(text, payload) }
+    }
+    fn activity(conn: ConnId) -> Input {
+        Input::Frame { conn, frame: Incoming::Activity }
+    }
+    fn invalid_utf8(conn: ConnId) -> Input {
+        Input::Frame { conn, frame: Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: None }) }
+    }
+    fn closed(conn: ConnId, reason: Reason) -> Input {
+        Input::SocketClosed { conn, reason }
+    }
+}
+
 /// What a connection's reader reports to the loop.
 #[allow(clippy::large_enum_variant)] // moved, not boxed: no allocation per event
-pub(crate) enum FromSocket {
+pub(crate) enum FromSocket<I = Input> {
     /// The handshake is done: here is the write half.
     Opened(ConnId, Box<Writer>),
     /// Something for the machine.
-    Input(Input),
+    Input(I),
     /// Several frames' inputs, in order (frames that were already buffered are handed over
     /// together: one channel operation and one loop turn per batch, not per frame).
-    Inputs(Vec<Input>),
+    Inputs(Vec<I>),
     /// A control frame the protocol obliges us to send (pong, close echo).
     Control(ConnId, ControlFrame),
 }
@@ -223,23 +257,22 @@ pub(crate) async fn open(url: &str, config: &OpenConfig) -> Result<(Reader, Writ
 }
 
 /// Opens the socket, hands the write half to the loop, then reads until the socket ends.
-pub(crate) async fn run_connection(
+pub(crate) async fn run_connection<P: Inputs>(
     conn: ConnId,
     url: String,
     config: OpenConfig,
-    tx: mpsc::Sender<FromSocket>,
+    tx: mpsc::Sender<FromSocket<P::Input>>,
 ) {
     match open(&url, &config).await {
         Ok((read, write)) => {
             if tx.send(FromSocket::Opened(conn, Box::new(write))).await.is_ok() {
-                read_loop(conn, read, config.max_message, &tx).await;
+                read_loop::<P>(conn, read, config.max_message, &tx).await;
             }
         }
         Err(e) => {
             let e = e.to_string();
             tracing::debug!(%conn, error = %e, "could not open the socket");
-            let _ =
-                tx.send(FromSocket::Input(Input::SocketClosed { conn, reason: Reason::OpenFailed(e) })).await;
+            let _ = tx.send(FromSocket::Input(P::closed(conn, Reason::OpenFailed(e)))).await;
         }
     }
 }
@@ -253,7 +286,12 @@ struct Partial {
 /// Reads frames until the socket ends: turns text messages into inputs, reports the rest. Runs
 /// in its own future, which the loop polls on every turn and never drops half-way while the
 /// connection is in use: `read_frame` is not cancel-safe, so it is never raced against anything.
-async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc::Sender<FromSocket>) {
+async fn read_loop<P: Inputs>(
+    conn: ConnId,
+    mut read: Reader,
+    max_message: usize,
+    tx: &mpsc::Sender<FromSocket<P::Input>>,
+) {
     let mut partial: Option<Partial> = None;
     // Frames the protocol obliges us to answer (ping → pong, close → close) go to the loop,
     // which owns the write half.
@@ -275,7 +313,7 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
     // Inputs of frames read but not yet handed to the loop. Frames that are already buffered
     // are read without waiting; the batch goes to the loop when the next read would wait, or
     // when it is full.
-    let mut pending: Vec<Input> = Vec::with_capacity(READ_BATCH);
+    let mut pending: Vec<P::Input> = Vec::with_capacity(READ_BATCH);
     let reason = loop {
         let result = {
             let mut next = std::pin::pin!(read.read_frame(&mut obligated));
@@ -296,8 +334,7 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
             Err(WebSocketError::InvalidUTF8) => {
                 // A single text frame that is not UTF-8: its payload is already consumed, the
                 // stream is still in sync. Report and go on.
-                let frame = Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: None });
-                pending.push(Input::Frame { conn, frame });
+                pending.push(P::invalid_utf8(conn));
                 continue;
             }
             Err(WebSocketError::FrameTooLarge) => break Reason::MessageTooLarge { limit: max_message },
@@ -315,11 +352,11 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
                 break Reason::Io("a new message started inside a fragmented one".into());
             }
             OpCode::Text | OpCode::Binary if frame.fin => {
-                message_input(conn, frame.opcode == OpCode::Text, &frame.payload)
+                P::message(conn, frame.opcode == OpCode::Text, &frame.payload)
             }
             OpCode::Text | OpCode::Binary => {
                 partial = Some(Partial { text: frame.opcode == OpCode::Text, data: frame.payload.to_vec() });
-                activity(conn)
+                P::activity(conn)
             }
             OpCode::Continuation => {
                 let Some(p) = partial.as_mut() else {
@@ -331,16 +368,16 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
                 p.data.extend_from_slice(&frame.payload);
                 if frame.fin {
                     let whole = partial.take().map(|p| (p.text, p.data)).unwrap_or_default();
-                    message_input(conn, whole.0, &whole.1)
+                    P::message(conn, whole.0, &whole.1)
                 } else {
-                    activity(conn)
+                    P::activity(conn)
                 }
             }
             OpCode::Close => {
                 let (code, text) = parse_close(&frame.payload);
                 break Reason::Closed { code, reason: text };
             }
-            OpCode::Ping | OpCode::Pong => activity(conn),
+            OpCode::Ping | OpCode::Pong => P::activity(conn),
         };
         pending.push(input);
         if pending.len() >= READ_BATCH && !flush(tx, &mut pending).await {
@@ -351,7 +388,7 @@ async fn read_loop(conn: ConnId, mut read: Reader, max_message: usize, tx: &mpsc
         return;
     }
     tracing::debug!(%conn, %reason, "socket ended");
-    let _ = tx.send(FromSocket::Input(Input::SocketClosed { conn, reason })).await;
+    let _ = tx.send(FromSocket::Input(P::closed(conn, reason))).await;
 }
 
 #[derive(Debug)]
@@ -369,7 +406,7 @@ impl std::error::Error for LoopGone {}
 const READ_BATCH: usize = 64;
 
 /// Hands the pending inputs to the loop; `false` if the loop is gone.
-async fn flush(tx: &mpsc::Sender<FromSocket>, pending: &mut Vec<Input>) -> bool {
+async fn flush<I>(tx: &mpsc::Sender<FromSocket<I>>, pending: &mut Vec<I>) -> bool {
     match pending.len() {
         0 => true,
         1 => tx.send(FromSocket::Input(pending.remove(0))).await.is_ok(),
@@ -388,16 +425,6 @@ fn poll_now<F: Future>(fut: std::pin::Pin<&mut F>) -> Option<F::Output> {
         std::task::Poll::Ready(v) => Some(v),
         std::task::Poll::Pending => None,
     }
-}
-
-/// A complete message → the machine's input (classified by the machine's own function).
-fn message_input(conn: ConnId, text: bool, payload: &[u8]) -> Input {
-    Input::Frame { conn, frame: Incoming::message(text, payload) }
-}
-
-/// Proof of life without a message.
-fn activity(conn: ConnId) -> Input {
-    Input::Frame { conn, frame: Incoming::Activity }
 }
 
 fn parse_close(payload: &[u8]) -> (Option<u16>, String) {

@@ -46,7 +46,8 @@ impl BuildHasher for IdentityState {
     }
 }
 
-fn fingerprint(parts: &[&str]) -> u64 {
+/// A 64-bit fingerprint of `parts` (a fixed-key hash: stable within and across processes).
+pub(crate) fn fingerprint(parts: &[&str]) -> u64 {
     let mut h = FixedState.build_hasher();
     for p in parts {
         p.hash(&mut h);
@@ -160,13 +161,65 @@ pub(crate) fn key(event: &Event) -> Option<u64> {
     }
 }
 
-/// Keys seen recently, bounded in time and in count.
+/// Keys seen recently, bounded in time (`window`) and in count (`capacity`, oldest forgotten
+/// first). Protocol-agnostic: keys are 64-bit [`fingerprint`]s, so any session machine uses it
+/// (RTM during a make-before-break overlap, Socket Mode for redeliveries by `event_id`).
 #[derive(Debug)]
-pub(crate) struct Dedupe {
+pub(crate) struct SeenWindow {
     window: Duration,
     capacity: usize,
     order: VecDeque<(Instant, u64)>,
     seen: HashSet<u64, IdentityState>,
+}
+
+impl SeenWindow {
+    pub(crate) fn new(window: Duration, capacity: usize) -> Self {
+        Self {
+            window,
+            capacity: capacity.max(1),
+            order: VecDeque::new(),
+            seen: HashSet::with_hasher(IdentityState),
+        }
+    }
+
+    /// Whether `k` was seen within the window; records it otherwise. Keys older than the
+    /// window, and the oldest ones past the capacity, are forgotten first.
+    pub(crate) fn check_and_insert(&mut self, k: u64, now: Instant) -> bool {
+        while let Some(&(t, old)) = self.order.front() {
+            if now.saturating_duration_since(t) < self.window && self.order.len() < self.capacity {
+                break;
+            }
+            self.order.pop_front();
+            self.seen.remove(&old);
+        }
+        if self.seen.contains(&k) {
+            return true;
+        }
+        self.seen.insert(k);
+        self.order.push_back((now, k));
+        false
+    }
+
+    /// Forgets everything and gives the memory back.
+    pub(crate) fn clear(&mut self) {
+        self.order.clear();
+        self.seen.clear();
+        self.seen.shrink_to(64);
+        self.order.shrink_to(64);
+    }
+
+    /// Keys currently remembered.
+    pub(crate) fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+/// RTM's duplicate suppression: a [`SeenWindow`] switched on while two connections overlap
+/// and for a window after.
+#[derive(Debug)]
+pub(crate) struct Dedupe {
+    seen: SeenWindow,
+    window: Duration,
     /// Deduplication is on while this is in the future (or `None` = off).
     active_until: Option<Instant>,
     /// On without an end (two connections are open).
@@ -175,14 +228,7 @@ pub(crate) struct Dedupe {
 
 impl Dedupe {
     pub(crate) fn new(window: Duration, capacity: usize) -> Self {
-        Self {
-            window,
-            capacity: capacity.max(1),
-            order: VecDeque::new(),
-            seen: HashSet::with_hasher(IdentityState),
-            active_until: None,
-            overlapping: false,
-        }
+        Self { seen: SeenWindow::new(window, capacity), window, active_until: None, overlapping: false }
     }
 
     /// Two connections are open from now on.
@@ -211,10 +257,7 @@ impl Dedupe {
             Some(t) if now < t => true,
             Some(_) => {
                 self.active_until = None;
-                self.order.clear();
                 self.seen.clear();
-                self.seen.shrink_to(64);
-                self.order.shrink_to(64);
                 false
             }
             None => false,
@@ -227,25 +270,13 @@ impl Dedupe {
             return false;
         }
         let Some(k) = key(event) else { return false };
-        while let Some(&(t, old)) = self.order.front() {
-            if now.saturating_duration_since(t) < self.window && self.order.len() < self.capacity {
-                break;
-            }
-            self.order.pop_front();
-            self.seen.remove(&old);
-        }
-        if self.seen.contains(&k) {
-            return true;
-        }
-        self.seen.insert(k);
-        self.order.push_back((now, k));
-        false
+        self.seen.check_and_insert(k, now)
     }
 
     /// Keys currently remembered.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.order.len()
+        self.seen.len()
     }
 }
 

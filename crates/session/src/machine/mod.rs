@@ -85,11 +85,11 @@
 //! - Call [`Session::handle_timeout`] once [`Session::poll_timeout`] has passed; calling it
 //!   early or more often is harmless.
 
-mod backoff;
+pub(crate) mod backoff;
 mod bucket;
 mod config;
 mod conn;
-mod dedupe;
+pub(crate) mod dedupe;
 mod incoming;
 mod keepalive;
 mod lifecycle;

@@ -1,0 +1,230 @@
+//! The tokio driver of the [Socket Mode machine](crate::socket_mode): the same loop design as
+//! RTM's (one task owning the machine, readers polled by it, writes done by it, batched
+//! hand-offs, backpressure), the same socket code ([`Dialer`], TLS, handshake, reader) and the
+//! same call path style ([`call_apps_connections_open`](super::call_apps_connections_open)).
+//!
+//! [`connect_socket_mode`] returns a cloneable [`SocketModeHandle`] (manual acks, shutdown,
+//! the published [`SocketModeStatus`]) and a [`SocketModeStream`] of [`SocketModeOutput`]s.
+
+mod run;
+
+use super::config::DriverError;
+use super::dial::{Dialer, DirectDialer};
+use crate::machine::{Reason, State};
+use crate::socket_mode::{AckError, Delivered, Event, SocketModeConfig, StopReason};
+use rustls::ClientConfig;
+use slack_rtm_codec::types::RawJson;
+use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig};
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// The Socket Mode driver's configuration.
+#[non_exhaustive]
+pub struct SocketModeDriverConfig {
+    /// The machine's configuration.
+    pub session: SocketModeConfig,
+    /// Where `apps.connections.open` is called and which socket URLs are acceptable.
+    pub open: OpenConfig,
+    /// The app-level token (`xapp-…`), sent only in the `Authorization` header.
+    pub token: AppToken,
+    /// How `apps.connections.open` is sent.
+    pub transport: Arc<dyn DynHttpTransport>,
+    /// The TLS config for `wss://` URLs (this crate never picks a crypto provider).
+    pub tls: Option<Arc<ClientConfig>>,
+    /// Opens the byte stream under every WebSocket. Default [`DirectDialer`].
+    pub dialer: Arc<dyn Dialer>,
+    /// Envelopes buffered for the application before the session stops reading sockets.
+    /// Default 1024.
+    pub capacity: usize,
+    /// Largest message accepted. Default 16 MiB.
+    pub max_message_bytes: usize,
+    /// Longest time a frame write may take before the socket is declared dead. Default 10 s.
+    pub write_timeout: Duration,
+    /// Longest time an `apps.connections.open` call may take. Default 30 s.
+    pub open_timeout: Duration,
+}
+
+impl SocketModeDriverConfig {
+    /// A config with the defaults (Slack's API, no TLS config, direct connections).
+    pub fn new(session: SocketModeConfig, token: AppToken, transport: Arc<dyn DynHttpTransport>) -> Self {
+        Self {
+            session,
+            open: OpenConfig::default(),
+            token,
+            transport,
+            tls: None,
+            dialer: Arc::new(DirectDialer),
+            capacity: 1024,
+            max_message_bytes: 16 * 1024 * 1024,
+            write_timeout: Duration::from_secs(10),
+            open_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl fmt::Debug for SocketModeDriverConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketModeDriverConfig")
+            .field("session", &self.session)
+            .field("open", &self.open)
+            .field("token", &self.token)
+            .field("tls", &self.tls.as_ref().map(|_| "custom"))
+            .field("dialer", &self.dialer)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the loop publishes to every handle.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SocketModeStatus {
+    /// The overall state.
+    pub state: State,
+    /// Sockets serving.
+    pub sockets: usize,
+    /// The last thing that went wrong, if any.
+    pub last_problem: Option<Reason>,
+    /// Why the session stopped, once it has.
+    pub stopped: Option<StopReason>,
+}
+
+impl SocketModeStatus {
+    fn new() -> Self {
+        Self { state: State::Connecting, sockets: 0, last_problem: None, stopped: None }
+    }
+
+    /// Updates from an event; whether anything changed.
+    fn note(&mut self, event: &Event) -> bool {
+        match event {
+            Event::Connected { sockets, .. } => self.sockets = *sockets,
+            Event::Disconnected { reason, sockets, .. } => {
+                self.sockets = *sockets;
+                self.last_problem = Some(reason.clone());
+            }
+            Event::Reconnecting { reason, .. } => self.last_problem = Some(reason.clone()),
+            Event::Stopped { reason } => {
+                self.sockets = 0;
+                self.stopped = Some(reason.clone());
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// What the application gets from the session.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SocketModeOutput {
+    /// An envelope handed over (decode it on the application's task).
+    Envelope(Delivered),
+    /// Something the machine reports.
+    Event(Event),
+}
+
+pub(crate) enum Command {
+    Ack { envelope_id: String, payload: Option<RawJson>, reply: oneshot::Sender<Result<(), AckError>> },
+    Shutdown { grace: Duration },
+}
+
+/// A cloneable handle to a Socket Mode session.
+#[derive(Clone, Debug)]
+pub struct SocketModeHandle {
+    cmd: mpsc::UnboundedSender<Command>,
+    status: watch::Receiver<SocketModeStatus>,
+}
+
+impl fmt::Debug for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Command::Ack { envelope_id, .. } => write!(f, "Ack({envelope_id})"),
+            Command::Shutdown { grace } => write!(f, "Shutdown({grace:?})"),
+        }
+    }
+}
+
+impl SocketModeHandle {
+    /// Manual mode: acks `envelope_id` (with an optional response payload) on the socket it
+    /// came from. Resolves once the ack is written, or with why it was not.
+    pub async fn ack(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), AckError> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply };
+        self.cmd.send(cmd).map_err(|_| AckError::Stopped)?;
+        rx.await.unwrap_or(Err(AckError::Stopped))
+    }
+
+    /// The overall state.
+    pub fn state(&self) -> State {
+        self.status.borrow().state
+    }
+
+    /// The published status.
+    pub fn status(&self) -> SocketModeStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver of every status change.
+    pub fn watch_status(&self) -> watch::Receiver<SocketModeStatus> {
+        self.status.clone()
+    }
+
+    /// Waits until the status matches `pred` (or the session is gone) and returns it.
+    pub async fn wait_for_status(&self, mut pred: impl FnMut(&SocketModeStatus) -> bool) -> SocketModeStatus {
+        let mut rx = self.status.clone();
+        let found = rx.wait_for(|s| pred(s)).await.map(|s| s.clone());
+        found.unwrap_or_else(|_| rx.borrow().clone())
+    }
+
+    /// Shuts down gracefully (see
+    /// [`SocketModeSession::shutdown`](crate::socket_mode::SocketModeSession::shutdown)) and
+    /// waits until every socket is closed.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.cmd.send(Command::Shutdown { grace });
+        self.wait_for_status(|s| s.state == State::Stopped).await;
+    }
+}
+
+/// The session's outputs, in order. Dropping it (and every handle) shuts the session down.
+#[derive(Debug)]
+pub struct SocketModeStream {
+    rx: mpsc::Receiver<Vec<SocketModeOutput>>,
+    buf: std::vec::IntoIter<SocketModeOutput>,
+}
+
+impl SocketModeStream {
+    /// The next output; `None` once the session stopped and everything was read. Cancel-safe.
+    pub async fn recv(&mut self) -> Option<SocketModeOutput> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next output.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeOutput>> {
+        loop {
+            if let Some(o) = self.buf.next() {
+                return Poll::Ready(Some(o));
+            }
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => self.buf = batch.into_iter(),
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Starts a Socket Mode session: spawns its loop on the current tokio runtime. The first
+/// output is [`Event::Connecting`].
+pub fn connect_socket_mode(
+    config: SocketModeDriverConfig,
+) -> Result<(SocketModeHandle, SocketModeStream), DriverError> {
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (status_tx, status_rx) = watch::channel(SocketModeStatus::new());
+    let (out_tx, out_rx) = mpsc::channel((config.capacity / super::run::BATCH).max(2));
+    runtime.spawn(run::Loop::new(config, out_tx, status_tx).run(cmd_rx));
+    let handle = SocketModeHandle { cmd: cmd_tx, status: status_rx };
+    Ok((handle, SocketModeStream { rx: out_rx, buf: Vec::new().into_iter() }))
+}

@@ -1,0 +1,228 @@
+//! Envelopes: the ack (auto or manual, on the socket the envelope came from), deduplication by
+//! `event_id`, and manual mode's deadlines.
+
+use super::SocketModeSession;
+use super::config::AckMode;
+use super::types::{AckError, Delivered, Event, Output};
+use crate::machine::ConnId;
+use crate::machine::dedupe::fingerprint;
+use slack_rtm_codec::encode_ack;
+use slack_rtm_codec::types::RawJson;
+use slack_rtm_codec::types::socket_mode::{Ack, EnvelopeFrame};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// One envelope waiting for the application's ack (manual mode).
+#[derive(Debug)]
+struct Waiting {
+    conn: ConnId,
+    delivered: Instant,
+    /// Its socket is gone: an ack can no longer be sent.
+    orphaned: bool,
+}
+
+/// The stages an unacked envelope goes through, each a FIFO in delivery order (the same
+/// offset for every envelope, so the head is always the earliest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// [`Event::AckDue`] at `ack_warning`.
+    Due,
+    /// [`Event::AckMissed`] at `ack_deadline`.
+    Missed,
+    /// Forgotten at `ack_forget`.
+    Forget,
+}
+
+/// Unacked envelopes of manual mode, bounded by `max_pending_acks`.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    waiting: HashMap<String, Waiting>,
+    /// (delivered, envelope id) per stage; entries acked meanwhile are skipped lazily.
+    stages: [VecDeque<(Instant, String)>; 3],
+}
+
+impl Pending {
+    pub(super) fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.waiting.clear();
+        for q in &mut self.stages {
+            q.clear();
+        }
+    }
+
+    /// The head of `stage` still waiting: when it was delivered.
+    pub(super) fn head(&self, stage: Stage) -> Option<Instant> {
+        self.stages[stage as usize].front().map(|(t, _)| *t)
+    }
+
+    /// Pops the head of `stage` if its time (`delivered + after`) has come by `now`; whether
+    /// it is still waiting.
+    fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(String, bool)> {
+        let q = &mut self.stages[stage as usize];
+        if q.front().is_none_or(|(t, _)| *t + after > now) {
+            return None;
+        }
+        let (_, id) = q.pop_front()?;
+        let live = self.waiting.contains_key(&id);
+        Some((id, live))
+    }
+}
+
+/// The `event_id` of an `events_api` envelope, read without building the payload.
+fn event_id(frame: &EnvelopeFrame) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Payload<'a> {
+        #[serde(borrow, default)]
+        event_id: Option<std::borrow::Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Outer<'a> {
+        #[serde(borrow, default)]
+        payload: Option<Payload<'a>>,
+    }
+    if frame.envelope_type() != "events_api" {
+        return None;
+    }
+    let outer: Outer<'_> = serde_json::from_str(frame.as_str()).ok()?;
+    outer.payload?.event_id.filter(|id| !id.is_empty()).map(|id| id.into_owned())
+}
+
+/// The `retry_attempt` of an envelope (0 when absent or unreadable): only for reports.
+fn retry_attempt(frame: &EnvelopeFrame) -> u32 {
+    #[derive(serde::Deserialize)]
+    struct Retry {
+        #[serde(default)]
+        retry_attempt: u32,
+    }
+    serde_json::from_str::<Retry>(frame.as_str()).map(|r| r.retry_attempt).unwrap_or(0)
+}
+
+impl SocketModeSession {
+    /// An envelope arrived on `conn`.
+    pub(super) fn on_envelope(&mut self, conn: ConnId, frame: EnvelopeFrame, now: Instant) {
+        if self.shutdown_deadline.is_some() {
+            // Not taken: without an ack Slack delivers it again (to another process, or to
+            // this one after a restart).
+            return;
+        }
+        let auto = self.config.ack_mode == AckMode::Auto;
+        if auto {
+            // From the scanned id, before anything else is read.
+            self.send_ack(conn, &frame.ack());
+        }
+        let event_id = event_id(&frame);
+        if let Some(id) = &event_id
+            && self.seen.check_and_insert(fingerprint(&["sm-event", id]), now)
+        {
+            if !auto {
+                self.send_ack(conn, &frame.ack());
+            }
+            let retry_attempt = retry_attempt(&frame);
+            tracing::debug!(event_id = %id, retry_attempt, "redelivery acked and not handed over again");
+            self.emit(Event::Duplicate {
+                envelope_id: frame.envelope_id().to_owned(),
+                event_id: id.clone(),
+                retry_attempt,
+            });
+            return;
+        }
+        if !auto {
+            self.wait_for_ack(conn, frame.envelope_id().to_owned(), now);
+        }
+        self.outputs.push_back(Output::Deliver(Delivered { conn, frame, event_id, acked: auto }));
+    }
+
+    /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
+    fn send_ack(&mut self, conn: ConnId, ack: &Ack) {
+        match encode_ack(ack) {
+            Ok(text) => self.outputs.push_back(Output::Send { conn, text }),
+            // An id the scan found is never empty; nothing else can fail without a payload.
+            Err(e) => tracing::warn!(error = %e, "could not encode an ack"),
+        }
+    }
+
+    fn wait_for_ack(&mut self, conn: ConnId, envelope_id: String, now: Instant) {
+        if self.pending.waiting.len() >= self.config.max_pending_acks {
+            // Forget the oldest: acking it later is `AckError::Unknown`.
+            while let Some((_, id)) = self.pending.stages[Stage::Forget as usize].pop_front() {
+                if self.pending.waiting.remove(&id).is_some() {
+                    tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
+                    break;
+                }
+            }
+        }
+        self.pending.waiting.insert(envelope_id.clone(), Waiting { conn, delivered: now, orphaned: false });
+        for q in &mut self.pending.stages {
+            q.push_back((now, envelope_id.clone()));
+        }
+    }
+
+    /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
+    /// payload. Returns the socket the ack goes out on ([`Output::Send`] follows at once).
+    /// A late ack is still sent (Slack may not have redelivered yet) and reported as
+    /// [`Event::AckLate`].
+    pub fn ack(
+        &mut self,
+        envelope_id: &str,
+        payload: Option<RawJson>,
+        now: Instant,
+    ) -> Result<ConnId, AckError> {
+        if self.stopped {
+            return Err(AckError::Stopped);
+        }
+        let ack = Ack { envelope_id: envelope_id.to_owned(), payload };
+        // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
+        let text = encode_ack(&ack)?;
+        let w = self.pending.waiting.get(envelope_id).ok_or(AckError::Unknown)?;
+        if w.orphaned {
+            self.pending.waiting.remove(envelope_id);
+            return Err(AckError::Unsent);
+        }
+        let (conn, delivered) = (w.conn, w.delivered);
+        self.pending.waiting.remove(envelope_id);
+        let elapsed = now.saturating_duration_since(delivered);
+        if elapsed > self.config.ack_deadline {
+            let late_by = elapsed - self.config.ack_deadline;
+            self.emit(Event::AckLate { envelope_id: envelope_id.to_owned(), late_by });
+        }
+        self.outputs.push_back(Output::Send { conn, text });
+        self.after(now);
+        Ok(conn)
+    }
+
+    /// `conn` is gone: the acks still owed on it can no longer be sent.
+    pub(super) fn on_socket_gone(&mut self, conn: ConnId, _now: Instant) {
+        for w in self.pending.waiting.values_mut().filter(|w| w.conn == conn) {
+            w.orphaned = true;
+        }
+    }
+
+    /// The ack deadlines: due, missed, forgotten.
+    pub(super) fn check_acks(&mut self, now: Instant) {
+        let c = &self.config;
+        let (warn, deadline, forget) = (c.ack_warning, c.ack_deadline, c.ack_forget);
+        while let Some((id, live)) = self.pending.pop(Stage::Due, warn, now) {
+            if live && !self.pending.waiting[&id].orphaned {
+                let remaining = deadline.saturating_sub(warn);
+                self.emit(Event::AckDue { envelope_id: id, remaining });
+            }
+        }
+        while let Some((id, live)) = self.pending.pop(Stage::Missed, deadline, now) {
+            if live {
+                self.emit(Event::AckMissed { envelope_id: id });
+            }
+        }
+        while let Some((id, live)) = self.pending.pop(Stage::Forget, forget, now) {
+            if live {
+                self.pending.waiting.remove(&id);
+            }
+        }
+    }
+}

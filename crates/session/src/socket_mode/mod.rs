@@ -1,0 +1,245 @@
+//! The sans-IO Socket Mode machine: every decision of a Socket Mode session, with no IO, no
+//! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine): it reuses
+//! its backoff (jitter above a floor, `Retry-After`), its failure classification
+//! ([`ConnectFailure`]: the fatal set), its reasons and states, its keepalive and deadline
+//! settings and its bounded dedupe window; only what Socket Mode does differently lives here.
+//!
+//! What the machine decides:
+//!
+//! - **Several sockets**: keeps [`SocketModeConfig::connections`] open (default 2, at most 10),
+//!   each from its own `apps.connections.open` call (one call in flight at a time), opened
+//!   [`SocketModeConfig::stagger`] apart so they do not recycle together.
+//! - **Make-before-break** on `disconnect` `warning` and `refresh_requested`: the replacement
+//!   is opened at once; the old socket keeps serving until the new one said `hello`, then is
+//!   closed after [`SocketModeConfig::drain`]. `too_many_websockets` lowers the target count
+//!   for [`SocketModeConfig::too_many_cooldown`] and backs off; `link_disabled` and fatal
+//!   `apps.connections.open` errors stop the session ([`StopReason`]).
+//! - **Liveness**: a WebSocket ping ([`Output::Ping`]) after
+//!   [`KeepaliveConfig::idle_ping`](crate::machine::KeepaliveConfig::idle_ping) of silence;
+//!   no frame within the pong deadline replaces the socket, and so does one that never says
+//!   `hello`.
+//! - **Acks** ([`AckMode`]): in auto mode the ack ([`Output::Send`]) is output before the
+//!   envelope is handed over ([`Output::Deliver`]), from the id the light scan found, before
+//!   any payload decode. In manual mode [`SocketModeSession::ack`] acks (with or without a
+//!   response payload) on the socket the envelope came from; the 3 s deadline is tracked on
+//!   the timer table: [`Event::AckDue`] before it, [`Event::AckMissed`] at it, [`Event::AckLate`]
+//!   for an ack after it, [`AckError::Unsent`] when its socket is gone.
+//! - **Exactly once within a process**: an `events_api` envelope whose `event_id` was already
+//!   handed over (any socket, any `retry_attempt`) is acked and reported as
+//!   [`Event::Duplicate`], not handed over again; the window is
+//!   [`SocketModeConfig::dedupe_window`] (≥ 6 min, Slack's retry schedule) and at most
+//!   [`SocketModeConfig::dedupe_capacity`] ids (oldest forgotten first). A redelivery of an
+//!   event never handed over is handed over, whatever its `retry_attempt`.
+//! - **Shutdown** with a deadline: stop taking envelopes, wait (manual mode) for the acks of
+//!   what was handed over, close every socket with 1000, then [`Event::Stopped`].
+//!
+//! The drive loop and its contract are those of the RTM machine (see [`crate::machine`]):
+//! drain [`SocketModeSession::poll_output`] after every call that takes input, answer
+//! `CallOpen` / `OpenSocket` with the inputs their documentation names, feed every socket read
+//! through [`Incoming::message`], sleep until [`SocketModeSession::poll_timeout`].
+
+mod acks;
+mod config;
+mod sockets;
+mod timer;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
+pub use types::{AckError, Delivered, Event, Incoming, Input, Output, State, StopReason};
+
+use crate::machine::ConnId;
+use crate::machine::backoff::Backoff;
+use crate::machine::dedupe::SeenWindow;
+use acks::Pending;
+use sockets::Sock;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// The sans-IO Socket Mode session. See the [module documentation](self).
+#[derive(Debug)]
+pub struct SocketModeSession {
+    config: SocketModeConfig,
+    outputs: VecDeque<Output>,
+    backoff: Backoff,
+    seen: SeenWindow,
+    socks: Vec<Sock>,
+    next_conn: u64,
+    /// An `apps.connections.open` call is in flight.
+    calling: bool,
+    /// The next call may not start before this (stagger or backoff).
+    next_open: Option<Instant>,
+    /// `too_many_websockets`: at most this many sockets until then.
+    cap: Option<(usize, Instant)>,
+    ever_connected: bool,
+    /// No socket serving since then (after one had served).
+    down_since: Option<Instant>,
+    pending: Pending,
+    paused_since: Option<Instant>,
+    shutdown_deadline: Option<Instant>,
+    stopped: bool,
+}
+
+impl SocketModeSession {
+    /// A new session at `now`. Its first outputs are [`Event::Connecting`] and
+    /// [`Output::CallOpen`].
+    pub fn new(config: SocketModeConfig, now: Instant) -> Self {
+        let config = config.sanitized();
+        let mut s = Self {
+            backoff: Backoff::new(config.reconnect),
+            seen: SeenWindow::new(config.dedupe_window, config.dedupe_capacity),
+            pending: Pending::default(),
+            config,
+            outputs: VecDeque::new(),
+            socks: Vec::new(),
+            next_conn: 1,
+            calling: false,
+            next_open: None,
+            cap: None,
+            ever_connected: false,
+            down_since: None,
+            paused_since: None,
+            shutdown_deadline: None,
+            stopped: false,
+        };
+        s.emit(Event::Connecting);
+        s.top_up(now);
+        s
+    }
+
+    /// The configuration (sanitized).
+    pub fn config(&self) -> &SocketModeConfig {
+        &self.config
+    }
+
+    /// The overall state.
+    pub fn state(&self) -> State {
+        if self.stopped {
+            State::Stopped
+        } else if self.shutdown_deadline.is_some() {
+            State::ShuttingDown
+        } else if self.serving() > 0 {
+            State::Connected
+        } else if self.ever_connected {
+            State::Reconnecting
+        } else {
+            State::Connecting
+        }
+    }
+
+    /// Sockets that said `hello` and are still open (a socket being replaced included).
+    pub fn serving(&self) -> usize {
+        self.socks.iter().filter(|s| s.is_ready()).count()
+    }
+
+    /// The socket count the session aims for now (lowered for a while after
+    /// `too_many_websockets`).
+    pub fn target(&self) -> usize {
+        match self.cap {
+            Some((cap, _)) => cap.min(self.config.connections),
+            None => self.config.connections,
+        }
+    }
+
+    /// Envelopes handed over in manual mode and not acked yet.
+    pub fn pending_acks(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// `event_id`s currently remembered for deduplication.
+    pub fn remembered_events(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// The next output, if any. Drain until `None` after every input.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`SocketModeSession::handle_timeout`] must be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers().map(|(_, at)| at).min()
+    }
+
+    /// Feeds one input that happened at `now`.
+    pub fn handle(&mut self, input: Input, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        match input {
+            Input::OpenResult(result) => self.on_open_result(result, now),
+            Input::SocketOpened { conn } => self.on_opened(conn, now),
+            Input::Frame { conn, frame } => self.on_frame(conn, frame, now),
+            Input::SocketClosed { conn, reason } => self.drop_sock(conn, reason, None, now),
+            Input::Backpressure(on) => self.on_backpressure(on, now),
+        }
+        self.after(now);
+    }
+
+    /// Acts on every deadline that has passed at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        for timer in timer::Timer::ALL {
+            if self.deadline(timer).is_some_and(|at| at <= now) {
+                self.fire(timer, now);
+            }
+        }
+        self.after(now);
+    }
+
+    /// Starts a graceful shutdown: envelopes are no longer taken; in manual mode the acks of
+    /// what was handed over are still sent until `grace` has passed; then every socket is
+    /// closed with 1000 and [`Event::Stopped`] is emitted. A second call can only bring the
+    /// deadline closer.
+    pub fn shutdown(&mut self, now: Instant, grace: Duration) {
+        if self.stopped {
+            return;
+        }
+        let deadline = now + grace.min(Duration::from_secs(3600));
+        self.shutdown_deadline = Some(self.shutdown_deadline.map_or(deadline, |d| d.min(deadline)));
+        self.calling = false;
+        self.after(now);
+    }
+
+    // ----- internals -----
+
+    fn emit(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event(event));
+    }
+
+    fn new_conn(&mut self) -> ConnId {
+        let id = ConnId(self.next_conn);
+        self.next_conn += 1;
+        id
+    }
+
+    /// After every input: finish a shutdown that has nothing left to wait for, keep the
+    /// socket count up.
+    fn after(&mut self, now: Instant) {
+        if self.stopped {
+            return;
+        }
+        if self.shutdown_deadline.is_some() {
+            if self.pending.is_empty() || self.serving() == 0 {
+                self.finish(StopReason::Shutdown, now);
+            }
+            return;
+        }
+        self.top_up(now);
+    }
+
+    /// Closes every socket and stops.
+    fn finish(&mut self, reason: StopReason, now: Instant) {
+        for s in std::mem::take(&mut self.socks) {
+            self.outputs.push_back(Output::Close { conn: s.id, code: sockets::CLOSE_NORMAL });
+        }
+        self.pending.clear();
+        self.stopped = true;
+        let _ = now;
+        self.emit(Event::Stopped { reason });
+    }
+}

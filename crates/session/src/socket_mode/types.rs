@@ -1,0 +1,317 @@
+//! What goes in and out of the Socket Mode machine.
+
+use crate::machine::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
+use slack_rtm_codec::OpenResponse;
+use slack_rtm_codec::types::socket_mode::{DisconnectReason, EnvelopeFrame};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// One thing read from a Socket Mode socket, as the machine takes it in [`Input::Frame`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Incoming {
+    /// An envelope whose id and type were found by the light scan: it can be acked before its
+    /// payload is decoded.
+    Envelope(EnvelopeFrame),
+    /// Any other text message (`hello`, `disconnect`, unknown frames): decoded by the machine.
+    Text(String),
+    /// A message skipped before decoding (binary, or text that is not UTF-8).
+    Skipped(SkippedFrame),
+    /// Proof of life without a message: a WebSocket ping or pong, one fragment of a message.
+    Activity,
+}
+
+impl Incoming {
+    /// Classifies one complete WebSocket message: `text` is whether its opcode was text,
+    /// `payload` its bytes. Copies the payload once, and only a valid text message.
+    pub fn message(text: bool, payload: &[u8]) -> Incoming {
+        if !text {
+            return Incoming::Skipped(SkippedFrame::Binary { len: payload.len() });
+        }
+        match std::str::from_utf8(payload) {
+            Ok(s) => Incoming::text(s.to_owned()),
+            Err(_) => Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(payload.len()) }),
+        }
+    }
+
+    /// Classifies a text message the caller already owns (no copy).
+    pub fn text(text: String) -> Incoming {
+        match EnvelopeFrame::new(text) {
+            Ok(frame) => Incoming::Envelope(frame),
+            Err(text) => Incoming::Text(text),
+        }
+    }
+}
+
+/// What happened, fed to [`SocketModeSession::handle`](super::SocketModeSession::handle).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Input {
+    /// The answer to [`Output::CallOpen`] (`apps.connections.open`).
+    OpenResult(Result<OpenResponse, ConnectFailure>),
+    /// The socket of [`Output::OpenSocket`] is open (the WebSocket handshake is done).
+    SocketOpened {
+        /// The socket.
+        conn: ConnId,
+    },
+    /// Something was read from a socket.
+    Frame {
+        /// The socket.
+        conn: ConnId,
+        /// What was read.
+        frame: Incoming,
+    },
+    /// A socket ended, could not be opened, or a write on it failed.
+    SocketClosed {
+        /// The socket.
+        conn: ConnId,
+        /// Why.
+        reason: Reason,
+    },
+    /// The application stopped (`true`) or resumed taking envelopes: liveness deadlines are
+    /// frozen meanwhile (the driver stops reading sockets).
+    Backpressure(bool),
+}
+
+/// What to do, drained from [`SocketModeSession::poll_output`](super::SocketModeSession::poll_output).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Call `apps.connections.open`; answer with [`Input::OpenResult`].
+    CallOpen,
+    /// Open this single-use URL as socket `conn`; answer with [`Input::SocketOpened`] or
+    /// [`Input::SocketClosed`].
+    OpenSocket {
+        /// The socket's id.
+        conn: ConnId,
+        /// The URL (holds a one-time ticket: never log it).
+        url: String,
+    },
+    /// Write this text frame (an ack) on `conn`; if it cannot be written, report
+    /// [`Input::SocketClosed`].
+    Send {
+        /// The socket the envelope came from.
+        conn: ConnId,
+        /// The encoded ack.
+        text: String,
+    },
+    /// Write a WebSocket ping on `conn` (liveness: any frame back counts).
+    Ping {
+        /// The socket.
+        conn: ConnId,
+    },
+    /// Close `conn` with this close code and forget it.
+    Close {
+        /// The socket.
+        conn: ConnId,
+        /// The close code.
+        code: u16,
+    },
+    /// Hand this envelope to the application (decode it there).
+    Deliver(Delivered),
+    /// Tell the application.
+    Event(Event),
+}
+
+/// An envelope handed to the application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivered {
+    /// The socket it came from (its ack goes out there).
+    pub conn: ConnId,
+    /// The frame, verbatim.
+    pub frame: EnvelopeFrame,
+    /// The `event_id` of an `events_api` envelope.
+    pub event_id: Option<String>,
+    /// Whether the session already acked it ([`AckMode::Auto`](super::AckMode::Auto)).
+    pub acked: bool,
+}
+
+/// Why the session stopped.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// The application asked for it.
+    #[error("shut down by the application")]
+    Shutdown,
+    /// Slack said `link_disabled`: Socket Mode is off for this app.
+    #[error("Socket Mode is disabled for this app (link_disabled)")]
+    LinkDisabled,
+    /// `apps.connections.open` failed in a way no retry can fix (bad or wrong token, …).
+    #[error("apps.connections.open failed permanently: {}", .0.message)]
+    Open(ConnectFailure),
+    /// [`ReconnectPolicy::max_retries`](crate::machine::ReconnectPolicy::max_retries) failures
+    /// in a row.
+    #[error("gave up after {attempts} failed attempts; last: {last}")]
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: Reason,
+    },
+}
+
+impl StopReason {
+    /// Whether the session stopped because of an error (not a requested shutdown).
+    pub fn is_error(&self) -> bool {
+        !matches!(self, StopReason::Shutdown)
+    }
+}
+
+/// What the machine tells the application.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The session started.
+    Connecting,
+    /// A socket said `hello`.
+    Connected {
+        /// The socket.
+        conn: ConnId,
+        /// Sockets serving now (this one included).
+        sockets: usize,
+    },
+    /// A socket ended (a replacement is on its way unless the session is stopping).
+    Disconnected {
+        /// The socket.
+        conn: ConnId,
+        /// Why.
+        reason: Reason,
+        /// Sockets still serving.
+        sockets: usize,
+    },
+    /// Slack announced that a socket goes away (`warning`, `refresh_requested`): a replacement
+    /// is opened before it is closed.
+    Replacing {
+        /// The socket.
+        conn: ConnId,
+        /// Slack's reason.
+        reason: DisconnectReason,
+    },
+    /// After a failure, the next `apps.connections.open` waits `delay`.
+    Reconnecting {
+        /// Failures in a row.
+        attempt: u32,
+        /// The failure.
+        reason: Reason,
+        /// The wait.
+        delay: Duration,
+    },
+    /// `too_many_websockets`: the session holds at most `target` sockets until `until`.
+    TooManyWebsockets {
+        /// The lowered count.
+        target: usize,
+        /// Until when.
+        until: Instant,
+    },
+    /// No socket was serving from `from` to `to`: Slack queued what happened meanwhile and
+    /// redelivers it.
+    Gap {
+        /// When the last socket went away.
+        from: Instant,
+        /// When one said hello again.
+        to: Instant,
+    },
+    /// A redelivery of an event already handed over: acked, not handed over again.
+    Duplicate {
+        /// The redelivery's envelope.
+        envelope_id: String,
+        /// The event.
+        event_id: String,
+        /// Its `retry_attempt`.
+        retry_attempt: u32,
+    },
+    /// Manual mode: this envelope's ack deadline is near.
+    AckDue {
+        /// The envelope.
+        envelope_id: String,
+        /// Time left.
+        remaining: Duration,
+    },
+    /// Manual mode: this envelope's ack deadline passed without an ack (Slack redelivers it).
+    AckMissed {
+        /// The envelope.
+        envelope_id: String,
+    },
+    /// Manual mode: an ack was sent after the deadline.
+    AckLate {
+        /// The envelope.
+        envelope_id: String,
+        /// How late.
+        late_by: Duration,
+    },
+    /// A frame that is not an envelope, `hello` or `disconnect`, kept verbatim.
+    Unknown {
+        /// The frame.
+        raw: String,
+    },
+    /// Something was skipped or could not be decoded.
+    Warning(Warning),
+    /// The session stopped; nothing follows.
+    Stopped {
+        /// Why.
+        reason: StopReason,
+    },
+}
+
+/// Why an ack was not sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AckError {
+    /// The socket the envelope came from is gone: the ack cannot go anywhere else. Slack
+    /// redelivers the envelope; the session recognises the redelivery (same `event_id`) and
+    /// does not hand it over again.
+    #[error("the envelope's socket is gone: the ack was not sent (Slack will redeliver)")]
+    Unsent,
+    /// The session acked this envelope itself when it handed it over ([`AckMode::Auto`]); a
+    /// response payload needs [`AckMode::Manual`].
+    ///
+    /// [`AckMode::Auto`]: super::AckMode::Auto
+    /// [`AckMode::Manual`]: super::AckMode::Manual
+    #[error(
+        "the session already acked this envelope (auto ack mode); a response payload needs AckMode::Manual"
+    )]
+    AlreadyAcked,
+    /// Not waiting for an ack: already acked, or forgotten.
+    #[error("no ack is expected for this envelope (already acked, or forgotten)")]
+    Unknown,
+    /// The ack cannot be encoded (too large, empty id, invalid payload).
+    #[error(transparent)]
+    Invalid(#[from] slack_rtm_codec::AckError),
+    /// The session is stopped.
+    #[error("the session is stopped")]
+    Stopped,
+}
+
+/// The overall state.
+pub use crate::machine::State;
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Connecting => f.write_str("connecting"),
+            Event::Connected { conn, sockets } => write!(f, "{conn} connected ({sockets} serving)"),
+            Event::Disconnected { conn, reason, sockets } => {
+                write!(f, "{conn} disconnected: {reason} ({sockets} serving)")
+            }
+            Event::Replacing { conn, reason } => write!(f, "{conn} is being replaced ({})", reason.as_str()),
+            Event::Reconnecting { attempt, reason, delay } => {
+                write!(f, "reconnecting in {delay:?} (attempt {attempt}): {reason}")
+            }
+            Event::TooManyWebsockets { target, .. } => {
+                write!(f, "too_many_websockets: holding at most {target} sockets for a while")
+            }
+            Event::Gap { from, to } => write!(f, "no socket for {:?}", to.saturating_duration_since(*from)),
+            Event::Duplicate { event_id, retry_attempt, .. } => {
+                write!(f, "redelivery {retry_attempt} of {event_id} acked, not handed over again")
+            }
+            Event::AckDue { envelope_id, remaining } => {
+                write!(f, "ack of {envelope_id} due in {remaining:?}")
+            }
+            Event::AckMissed { envelope_id } => write!(f, "ack of {envelope_id} missed its deadline"),
+            Event::AckLate { envelope_id, late_by } => write!(f, "ack of {envelope_id} was {late_by:?} late"),
+            Event::Unknown { raw } => write!(f, "unknown frame ({} bytes)", raw.len()),
+            Event::Warning(w) => write!(f, "{w}"),
+            Event::Stopped { reason } => write!(f, "stopped: {reason}"),
+        }
+    }
+}

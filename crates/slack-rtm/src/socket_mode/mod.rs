@@ -1,0 +1,376 @@
+//! Socket Mode: [`SocketModeClient::builder`] with an app-level token (`xapp-…`), then a stream
+//! of [`SocketModeItem`]s — envelopes ([`Delivery`]) and lifecycle items. See the crate
+//! documentation for a complete app and `docs/socket-mode.md` for the guarantees.
+
+mod delivery;
+
+pub use delivery::Delivery;
+pub use slack_rtm_session::driver::SocketModeStatus;
+pub use slack_rtm_session::socket_mode::{
+    AckError, AckMode, Event as SocketModeEvent, MAX_CONNECTIONS, SocketModeConfig, StopReason,
+};
+
+use crate::{ClientBuilder, Error, WebClient};
+use slack_rtm_codec::OpenConfig;
+use slack_rtm_session::driver::{
+    Dialer, SocketModeDriverConfig, SocketModeHandle, SocketModeOutput, SocketModeStream, connect_socket_mode,
+};
+use slack_rtm_session::machine::{KeepaliveConfig, Reason, ReconnectPolicy, State};
+use slack_rtm_session::socket_mode::Event;
+use slack_rtm_types::{AppToken, AppTokenError, Token};
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// What [`SocketModeClient::builder`] accepts as the app-level token: an [`AppToken`], or a
+/// string checked by [`AppToken::new`] (a bot or user token is refused at `connect`).
+pub trait IntoAppToken {
+    /// The checked token.
+    fn into_app_token(self) -> Result<AppToken, AppTokenError>;
+}
+
+impl IntoAppToken for AppToken {
+    fn into_app_token(self) -> Result<AppToken, AppTokenError> {
+        Ok(self)
+    }
+}
+
+impl IntoAppToken for String {
+    fn into_app_token(self) -> Result<AppToken, AppTokenError> {
+        AppToken::new(self)
+    }
+}
+
+impl IntoAppToken for &str {
+    fn into_app_token(self) -> Result<AppToken, AppTokenError> {
+        AppToken::new(self)
+    }
+}
+
+impl IntoAppToken for &String {
+    fn into_app_token(self) -> Result<AppToken, AppTokenError> {
+        AppToken::new(self.as_str())
+    }
+}
+
+/// Builds a [`SocketModeClient`]. The network settings (`api_url`, `allow_insecure`, `proxy`,
+/// `tls_config`, `transport`, `dialer`) mean what they mean on [`ClientBuilder`], which this
+/// builder uses for them.
+#[must_use = "a builder does nothing until `.connect().await`"]
+pub struct SocketModeClientBuilder {
+    app_token: Result<AppToken, AppTokenError>,
+    /// The network settings, and the Web API token (empty unless `web_token` was given).
+    net: ClientBuilder,
+    web_token: Option<Result<Token, String>>,
+    session: SocketModeConfig,
+    capacity: usize,
+    connect_timeout: Option<Duration>,
+    max_message_bytes: Option<usize>,
+}
+
+impl fmt::Debug for SocketModeClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SocketModeClientBuilder")
+            .field("app_token", &self.app_token.as_ref().map(|_| "xapp-…"))
+            .field("net", &self.net)
+            .field("session", &self.session)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SocketModeClientBuilder {
+    fn new(app_token: Result<AppToken, AppTokenError>) -> Self {
+        Self {
+            app_token,
+            net: ClientBuilder::new(Token::new("")),
+            web_token: None,
+            session: SocketModeConfig::default(),
+            capacity: 1024,
+            connect_timeout: Some(Duration::from_secs(60)),
+            max_message_bytes: None,
+        }
+    }
+
+    /// Another Web API base URL (e.g. a local emulator's `http://127.0.0.1:PORT/api/`).
+    pub fn api_url(mut self, url: &str) -> Self {
+        self.net = self.net.api_url(url);
+        self
+    }
+
+    /// Allow `http://` API URLs and `ws://` socket URLs (tests, emulators).
+    pub fn allow_insecure(mut self, on: bool) -> Self {
+        self.net = self.net.allow_insecure(on);
+        self
+    }
+
+    /// An HTTP or SOCKS5 proxy for the API calls and the sockets (as [`ClientBuilder::proxy`]).
+    pub fn proxy(mut self, url: &str) -> Self {
+        self.net = self.net.proxy(url);
+        self
+    }
+
+    /// Your own rustls configuration, for the API calls and the sockets.
+    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
+        self.net = self.net.tls_config(config);
+        self
+    }
+
+    /// Your own HTTP transport (as [`ClientBuilder::transport`]).
+    pub fn transport<T: slack_rtm_codec::HttpTransport + 'static>(mut self, transport: T) -> Self {
+        self.net = self.net.transport(transport);
+        self
+    }
+
+    /// Your own dialer for the sockets' byte streams.
+    pub fn dialer(mut self, dialer: Arc<dyn Dialer>) -> Self {
+        self.net = self.net.dialer(dialer);
+        self
+    }
+
+    /// Sockets kept open: 1 to 10 (clamped). Default 2.
+    pub fn connections(mut self, n: usize) -> Self {
+        self.session.connections = n;
+        self
+    }
+
+    /// When envelopes are acked. Default [`AckMode::Auto`].
+    pub fn ack_mode(mut self, mode: AckMode) -> Self {
+        self.session.ack_mode = mode;
+        self
+    }
+
+    /// Items buffered for the application before the session stops reading sockets.
+    /// Default 1024.
+    pub fn capacity(mut self, n: usize) -> Self {
+        self.capacity = n.max(1);
+        self
+    }
+
+    /// The bot (or user) token for [`SocketModeClient::web`]. An app-level token is refused
+    /// here (at `connect`): the Web API's methods need a bot or user token.
+    pub fn web_token(mut self, token: impl Into<String>) -> Self {
+        let token: String = token.into();
+        self.web_token = Some(if token.trim_start().starts_with("xapp-") {
+            Err("web_token: an app-level token (xapp-…) cannot call the Web API; give the bot token (xoxb-…)"
+                .into())
+        } else {
+            Ok(Token::new(token))
+        });
+        self
+    }
+
+    /// Liveness: WebSocket ping after this much silence, and the pong deadline.
+    pub fn keepalive(mut self, keepalive: KeepaliveConfig) -> Self {
+        self.session.keepalive = keepalive;
+        self
+    }
+
+    /// Backoff between `apps.connections.open` attempts.
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.session.reconnect = policy;
+        self
+    }
+
+    /// Every setting of the session at once (replaces `connections`, `ack_mode`, …).
+    pub fn session_config(mut self, config: SocketModeConfig) -> Self {
+        self.session = config;
+        self
+    }
+
+    /// Longest wait in `connect` for the first `hello` (`None`: no limit). Default 60 s.
+    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Largest message accepted. Default 16 MiB.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = Some(bytes);
+        self
+    }
+
+    /// Starts the session and waits for the first socket's `hello`. Fatal errors
+    /// (`invalid_auth`, `link_disabled`, a bot token, …) fail at once with a typed error.
+    pub async fn connect(self) -> Result<(SocketModeClient, SocketModeItems), Error> {
+        let token = self.app_token.map_err(|e| Error::Config(e.to_string()))?;
+        let api = self.net.connect_config()?;
+        let (transport, dialer) = self.net.io()?;
+        let web = match &self.web_token {
+            None => None,
+            Some(Err(e)) => return Err(Error::Config(e.clone())),
+            Some(Ok(t)) => Some(WebClient::new(transport.clone(), t.clone(), api.api_base.clone())?),
+        };
+        let mut driver = SocketModeDriverConfig::new(self.session.clone(), token, transport);
+        driver.open = OpenConfig { api_base: api.api_base, allow_insecure: api.allow_insecure };
+        driver.tls = self.net.effective_tls()?;
+        driver.capacity = self.capacity;
+        if let Some(max) = self.max_message_bytes {
+            driver.max_message_bytes = max;
+        }
+        if let Some(dialer) = dialer {
+            driver.dialer = dialer;
+        }
+        let ack_mode = self.session.ack_mode;
+        let (handle, stream) = connect_socket_mode(driver).map_err(|e| Error::Config(e.to_string()))?;
+        let wait = handle.wait_for_status(|s| s.sockets > 0 || s.state == State::Stopped);
+        let status = match self.connect_timeout {
+            None => wait.await,
+            Some(limit) => match tokio::time::timeout(limit, wait).await {
+                Ok(s) => s,
+                Err(_) => {
+                    let last = handle.status().last_problem.map(|r| r.to_string()).unwrap_or_default();
+                    handle.shutdown(Duration::ZERO).await;
+                    return Err(Error::ConnectTimeout(limit, last));
+                }
+            },
+        };
+        if let Some(reason) = status.stopped {
+            return Err(match reason {
+                StopReason::Shutdown => Error::Stopped,
+                other => Error::SocketMode(other),
+            });
+        }
+        let client = SocketModeClient { handle: handle.clone(), web, ack_mode };
+        let acker = (ack_mode == AckMode::Manual).then_some(handle);
+        Ok((client, SocketModeItems { stream, acker }))
+    }
+}
+
+/// A live Socket Mode session: cheap to clone, `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct SocketModeClient {
+    handle: SocketModeHandle,
+    web: Option<WebClient>,
+    ack_mode: AckMode,
+}
+
+impl SocketModeClient {
+    /// A builder for the app-level token (`xapp-…`, scope `connections:write`).
+    pub fn builder(app_token: impl IntoAppToken) -> SocketModeClientBuilder {
+        SocketModeClientBuilder::new(app_token.into_app_token())
+    }
+
+    /// The Web API client over the same transport, with the token given to
+    /// [`SocketModeClientBuilder::web_token`] (`None` without one).
+    pub fn web(&self) -> Option<&WebClient> {
+        self.web.as_ref()
+    }
+
+    /// The overall state.
+    pub fn state(&self) -> State {
+        self.handle.state()
+    }
+
+    /// The published status: state, sockets serving, last problem, why it stopped.
+    pub fn status(&self) -> SocketModeStatus {
+        self.handle.status()
+    }
+
+    /// The ack mode.
+    pub fn ack_mode(&self) -> AckMode {
+        self.ack_mode
+    }
+
+    /// Stops taking envelopes, sends the acks still owed (manual mode) within
+    /// [`DEFAULT_SHUTDOWN_GRACE`](crate::DEFAULT_SHUTDOWN_GRACE), closes every socket.
+    pub async fn shutdown(&self) {
+        self.handle.shutdown(crate::DEFAULT_SHUTDOWN_GRACE).await;
+    }
+
+    /// [`SocketModeClient::shutdown`] with another grace.
+    pub async fn shutdown_with(&self, grace: Duration) {
+        self.handle.shutdown(grace).await;
+    }
+}
+
+/// What the session hands the application.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SocketModeItem {
+    /// An envelope: an Events API event, a slash command, an interaction, or an unknown type.
+    Envelope(Delivery),
+    /// A socket said `hello`.
+    Connected {
+        /// Sockets serving now.
+        sockets: usize,
+    },
+    /// A socket ended (a replacement is on its way unless the session is stopping).
+    Disconnected {
+        /// Why.
+        reason: Reason,
+        /// Sockets still serving.
+        sockets: usize,
+    },
+    /// After a failure, the next socket is opened after `delay`.
+    Reconnecting {
+        /// Why.
+        reason: Reason,
+        /// Failures in a row.
+        attempt: u32,
+        /// The wait.
+        delay: Duration,
+    },
+    /// No socket served from `from` to `to` (Slack queues and redelivers what happened).
+    Gap {
+        /// When the last socket went away.
+        from: Instant,
+        /// When one said hello again.
+        to: Instant,
+    },
+    /// The session stopped: nothing follows.
+    Stopped {
+        /// Why.
+        reason: StopReason,
+    },
+    /// Anything else the session reports: redeliveries suppressed, ack deadlines (manual
+    /// mode), sockets being replaced, `too_many_websockets`, unknown frames, warnings.
+    Session(SocketModeEvent),
+}
+
+/// The items of a session, in order: [`SocketModeItems::next`] or a
+/// [`futures_core::Stream`].
+#[derive(Debug)]
+pub struct SocketModeItems {
+    stream: SocketModeStream,
+    acker: Option<SocketModeHandle>,
+}
+
+impl SocketModeItems {
+    /// The next item; `None` once the session stopped and everything was read. Cancel-safe.
+    pub async fn next(&mut self) -> Option<SocketModeItem> {
+        std::future::poll_fn(|cx| self.poll_item(cx)).await
+    }
+
+    fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeItem>> {
+        self.stream.poll_recv(cx).map(|o| o.map(|o| self.item(o)))
+    }
+
+    fn item(&self, output: SocketModeOutput) -> SocketModeItem {
+        match output {
+            SocketModeOutput::Envelope(d) => SocketModeItem::Envelope(Delivery::new(d, self.acker.clone())),
+            SocketModeOutput::Event(e) => match e {
+                Event::Connected { sockets, .. } => SocketModeItem::Connected { sockets },
+                Event::Disconnected { reason, sockets, .. } => {
+                    SocketModeItem::Disconnected { reason, sockets }
+                }
+                Event::Reconnecting { attempt, reason, delay } => {
+                    SocketModeItem::Reconnecting { reason, attempt, delay }
+                }
+                Event::Gap { from, to } => SocketModeItem::Gap { from, to },
+                Event::Stopped { reason } => SocketModeItem::Stopped { reason },
+                other => SocketModeItem::Session(other),
+            },
+        }
+    }
+}
+
+impl futures_core::Stream for SocketModeItems {
+    type Item = SocketModeItem;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<SocketModeItem>> {
+        self.get_mut().poll_item(cx)
+    }
+}

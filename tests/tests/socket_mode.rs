@@ -1,0 +1,140 @@
+//! Socket Mode end to end: the facade's `SocketModeClient` against the emulator over loopback
+//! (real sockets). Timing rules are tested on the sans-IO machine with a virtual clock
+//! (`crates/session/src/socket_mode/tests.rs`); here, behaviours.
+
+use serde_json::json;
+use slack_rtm::socket_mode::{SocketModeEvent, StopReason};
+use slack_rtm::{AckError, AckMode, ErrorKind, SocketModeClient, SocketModeItem, SocketModeItems};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn emulator(sm: EmuSm) -> Emulator {
+    Emulator::start(EmulatorConfig::default().send_rate(None).socket_mode(sm.ping_interval(None)))
+        .await
+        .unwrap()
+}
+
+fn builder(emu: &Emulator) -> slack_rtm::SocketModeClientBuilder {
+    SocketModeClient::builder(emu.app_token()).api_url(&emu.api_url()).allow_insecure(true)
+}
+
+/// The next envelope (skipping lifecycle items), within [`WAIT`].
+async fn next_envelope(items: &mut SocketModeItems) -> slack_rtm::Delivery {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match items.next().await {
+                Some(SocketModeItem::Envelope(d)) => return d,
+                Some(_) => {}
+                None => panic!("the session ended"),
+            }
+        }
+    })
+    .await
+    .expect("an envelope in time")
+}
+
+#[tokio::test]
+async fn connects_with_two_sockets_and_auto_acks_before_the_app_looks() {
+    let emu = emulator(EmuSm::default()).await;
+    let (client, mut items) = builder(&emu).connect().await.unwrap();
+    assert!(client.status().sockets >= 1);
+    // The second socket opens a stagger later.
+    emu.wait_for_open_sockets(2, WAIT).await.unwrap();
+    emu.post_message(&emu.general_channel(), &emu.second_user().user, "hello app");
+    let d = next_envelope(&mut items).await;
+    assert_eq!(d.envelope_type(), "events_api");
+    assert_eq!(d.event_type().as_deref(), Some("message"));
+    assert!(d.event_id().is_some_and(|id| id.starts_with("Ev")));
+    assert_eq!(d.retry_attempt(), 0);
+    assert!(d.is_acked());
+    assert_eq!(d.to_json()["envelope_id"], d.envelope_id());
+    // The ack is on the wire already, though the app never acked.
+    emu.wait_for_acks(1, WAIT).await.unwrap();
+    let acks = emu.acks();
+    assert_eq!(acks[0].envelope_id, d.envelope_id());
+    assert!(!acks[0].late);
+    // Auto mode: a response payload needs manual mode.
+    assert_eq!(d.ack_with(json!({"text": "x"})).await, Err(AckError::AlreadyAcked));
+    client.shutdown().await;
+    emu.wait_for_open_sockets(0, WAIT).await.unwrap();
+    for s in emu.sockets() {
+        assert_eq!(s.close_reason, Some(slack_rtm_emulator::CloseReason::ClientClosed(Some(1000))), "{s:?}");
+    }
+}
+
+#[tokio::test]
+async fn manual_mode_acks_with_a_payload_on_the_socket_the_envelope_came_from() {
+    let emu = emulator(EmuSm::default()).await;
+    let (client, mut items) = builder(&emu).connections(3).ack_mode(AckMode::Manual).connect().await.unwrap();
+    emu.wait_for_open_sockets(3, WAIT).await.unwrap();
+    for i in 0..6 {
+        emu.slash_command(&emu.second_user().user, &emu.general_channel(), "/deploy", &format!("n{i}"));
+    }
+    for _ in 0..6 {
+        let d = next_envelope(&mut items).await;
+        assert_eq!(d.envelope_type(), "slash_commands");
+        assert!(!d.is_acked());
+        assert!(d.accepts_response_payload());
+        d.ack_with(json!({"text": "on it"})).await.unwrap();
+    }
+    emu.wait_for_acks(6, WAIT).await.unwrap();
+    for rec in emu.envelopes() {
+        let attempt = &rec.attempts[0];
+        let ack = emu.acks().into_iter().find(|a| a.envelope_id == attempt.envelope_id).unwrap();
+        assert_eq!(ack.socket, attempt.socket, "acked on the socket it came from");
+        assert_eq!(ack.payload, Some(json!({"text": "on it"})));
+    }
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bot_token_and_an_invalid_app_token_fail_fast_with_typed_errors() {
+    let emu = emulator(EmuSm::default()).await;
+    let e =
+        SocketModeClient::builder(emu.token()).api_url(&emu.api_url()).allow_insecure(true).connect().await;
+    let e = e.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+    assert!(e.to_string().contains("app-level token"), "{e}");
+    let revoked = emu.add_app_token(true);
+    emu.revoke_app_token(&revoked);
+    let started = std::time::Instant::now();
+    let e = SocketModeClient::builder(revoked.as_str())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
+    assert!(matches!(e, slack_rtm::Error::SocketMode(StopReason::Open(_))), "{e:?}");
+    assert!(!e.to_string().contains(&revoked), "no token in errors");
+    assert_eq!(emu.apps_connections_open_calls().len(), 1, "never retried");
+    assert!(started.elapsed() < WAIT);
+    // A web token that is an app token is refused.
+    let e = builder(&emu).web_token(emu.app_token()).connect().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config);
+}
+
+#[tokio::test]
+async fn link_disabled_stops_the_session_with_a_typed_reason_and_no_reconnect() {
+    let emu = emulator(EmuSm::default()).await;
+    let (client, mut items) = builder(&emu).connections(1).connect().await.unwrap();
+    let calls = emu.apps_connections_open_calls().len();
+    emu.link_disabled(slack_rtm_emulator::SocketTarget::All);
+    let reason = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(SocketModeItem::Stopped { reason }) = items.next().await {
+                return reason;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(reason, StopReason::LinkDisabled);
+    assert!(items.next().await.is_none());
+    assert_eq!(emu.apps_connections_open_calls().len(), calls, "no reconnect");
+    assert_eq!(client.state(), slack_rtm::State::Stopped);
+    let _ = Rejection::Status(500);
+    let _ = SocketModeEvent::Connecting;
+}
