@@ -23,7 +23,7 @@ pub mod exit {
 }
 
 const AFTER_HELP: &str = "\
-Token: set SLACK_TOKEN, or pass --token-file PATH. A token given with --token is visible to
+Token: set SLACK_TOKEN (SLACK_APP_TOKEN for `socket`), or pass --token-file PATH. A token given with --token is visible to
 every user of this machine in `ps`: it works, with a warning.
 
 Exit codes:
@@ -84,6 +84,66 @@ impl std::fmt::Debug for ConnOpts {
             .field("batch_presence", &self.batch_presence)
             .finish()
     }
+}
+
+/// Socket Mode: where to connect and with which app-level token. (`Debug` is written by hand:
+/// it must not print `--token`.)
+#[derive(Clone, ClapArgs)]
+pub struct SocketOpts {
+    /// Web API base URL (default https://slack.com/api/). http:// is accepted only for loopback
+    /// addresses (a local emulator) or with --insecure.
+    #[arg(long, env = "SLACK_API_URL")]
+    pub api_url: Option<String>,
+    /// Read the app-level token (xapp-…) from this file (first line).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// The app-level token itself (discouraged: visible in `ps`; prefer SLACK_APP_TOKEN or
+    /// --token-file).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Allow http:// and ws:// to non-loopback hosts.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl std::fmt::Debug for SocketOpts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketOpts")
+            .field("api_url", &self.api_url)
+            .field("token_file", &self.token_file)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// The Socket Mode commands.
+#[derive(Debug, Subcommand)]
+pub enum SocketCommand {
+    /// Stream Socket Mode envelopes until Ctrl-C: every envelope is acked the moment it
+    /// arrives, then printed (and given to --exec). Lifecycle lines go to stderr.
+    Tail {
+        /// Connection options.
+        #[command(flatten)]
+        opts: SocketOpts,
+        /// One JSON object per line (NDJSON): envelope_id, type, event_id, retry_attempt,
+        /// event_type, accepts_response_payload and the payload.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many envelopes.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Run this shell command once per envelope, with its JSON line on stdin (a
+        /// shell-script bot). The ack never waits for it.
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        /// Most --exec commands running at once (1 to 64).
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        exec_concurrency: usize,
+        /// Sockets to keep open (1 to 10).
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        connections: usize,
+    },
 }
 
 /// The commands.
@@ -196,6 +256,16 @@ pub enum Command {
         /// Print the summary as JSON (for tests and scripts).
         #[arg(long)]
         json: bool,
+        /// Show Socket Mode instead of RTM: a slash command answered through its ack and a
+        /// mention answered through the Web API.
+        #[arg(long)]
+        socket_mode: bool,
+    },
+    /// Socket Mode (apps with an app-level token, xapp-…).
+    Socket {
+        /// The Socket Mode command.
+        #[command(subcommand)]
+        command: SocketCommand,
     },
 }
 
