@@ -9,7 +9,8 @@
 //!   emulator.
 //! - `fuzz --seconds N`: the cargo-fuzz targets, N seconds each.
 //! - `soak --seconds N --sessions M`: sessions under random faults; fails on a lost or
-//!   duplicated message.
+//!   duplicated message. `soak --socket-mode --seconds N --sockets K`: a Socket Mode client
+//!   under random faults and redeliveries; fails on a lost or duplicated event.
 //! - `deny`: `cargo deny check` (licenses, bans, sources) when cargo-deny is installed.
 
 mod bench;
@@ -31,7 +32,7 @@ commands:
   bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test)
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)
-  soak          sessions under random faults (--seconds N --sessions M)
+  soak          sessions under random faults (--seconds N --sessions M; --socket-mode --sockets K)
   deny          cargo deny check (licenses, bans, sources)";
 
 fn main() -> ExitCode {
