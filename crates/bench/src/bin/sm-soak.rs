@@ -91,7 +91,7 @@ fn emulator_config() -> EmulatorConfig {
 async fn fault(emu: &Arc<Emulator>, rng: &mut XorShift) -> &'static str {
     let open = emu.open_sockets();
     if open.is_empty() {
-        return "none (no socket open)";
+        return "skipped (no socket open)";
     }
     let target = SocketTarget::Socket(open[rng.below(open.len() as u64) as usize]);
     match rng.below(7) {
