@@ -58,7 +58,20 @@ def main():
     lock = threading.Lock()
     st = {"hellos": 0, "count": 0, "connect_start": 0, "connect_to_hello": 0, "start": 0, "cpu": 0}
     done = threading.Event()
-    client = SocketModeClient(app_token=app_token, web_client=WebClient(base_url=api_url), logger=quiet)
+
+    # Any error the client reports means lost or garbled frames (the count can no longer be
+    # trusted): fail with the first one.
+    def on_error(error):
+        with lock:
+            n_seen = st["count"]
+        die(f"client error after {n_seen} envelopes: {type(error).__name__}: {str(error)[:200]}")
+
+    client = SocketModeClient(
+        app_token=app_token,
+        web_client=WebClient(base_url=api_url),
+        logger=quiet,
+        on_error_listeners=[on_error],
+    )
 
     def on_message(_client, message, _raw):
         if message.get("type") == "hello":

@@ -229,20 +229,16 @@ fn survives(emulator: &std::path::Path, spec: &ClientSpec, n: u64) -> bool {
     }
 }
 
-/// Searches the event count at which `spec` starts failing (it failed at `failed_at`), then
-/// measures it at the largest count it survives.
-fn official_limit(
-    emulator: &std::path::Path,
-    spec: &ClientSpec,
-    failed_at: u64,
-    runs: usize,
-) -> Option<Summary> {
+/// Searches the count at which a client starts failing, given that it failed at `failed_at`
+/// and `survives(n)` tells whether one run of `n` succeeds: `(largest n survived, smallest n
+/// failed)`, or `None` if it fails even at 1.
+pub fn find_limit(failed_at: u64, mut survives: impl FnMut(u64) -> bool) -> Option<(u64, u64)> {
     let mut fail = failed_at;
     let mut ok = None;
     let mut n = failed_at;
     while n > 1 && ok.is_none() {
         n = (n / 4).max(1);
-        if survives(emulator, spec, n) {
+        if survives(n) {
             ok = Some(n);
         } else {
             fail = n;
@@ -254,12 +250,24 @@ fn official_limit(
             break;
         }
         let mid = ok + (fail - ok) / 2;
-        if survives(emulator, spec, mid) {
+        if survives(mid) {
             ok = mid;
         } else {
             fail = mid;
         }
     }
+    Some((ok, fail))
+}
+
+/// Searches the event count at which `spec` starts failing (it failed at `failed_at`), then
+/// measures it at the largest count it survives.
+fn official_limit(
+    emulator: &std::path::Path,
+    spec: &ClientSpec,
+    failed_at: u64,
+    runs: usize,
+) -> Option<Summary> {
+    let (ok, fail) = find_limit(failed_at, |n| survives(emulator, spec, n))?;
     eprintln!("  {}: fails from about N={fail}; measuring at N={ok}", spec.name);
     let emu = EmulatorProcess::start(emulator, &["--blast", &ok.to_string(), "--no-rate-limit"]).ok()?;
     let mut s = measure(&emu, std::slice::from_ref(spec), "events", ok, runs).remove(spec.name)?;
@@ -408,4 +416,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("bench clients failed: {}", failed.join(", ")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_limit;
+
+    #[test]
+    fn find_limit_brackets_the_failing_size() {
+        let (ok, fail) = find_limit(100_000, |n| n < 700).expect("survives small runs");
+        assert!(ok < 700 && fail >= 700, "{ok} {fail}");
+        assert!(fail - ok <= (ok / 20).max(1), "{ok} {fail}");
+        assert_eq!(find_limit(100, |_| false), None);
+    }
 }

@@ -284,4 +284,20 @@ mod tests {
         assert!(!printed.contains("secret"), "{printed}");
         assert!(printed.contains("<redacted>"), "{printed}");
     }
+
+    #[test]
+    fn socket_debug_output_never_shows_the_app_token() {
+        let args = Args::try_parse_from(["slack-rtm", "socket", "tail", "--token", "xapp-1-A1-2-secret"])
+            .expect("parses");
+        let Command::Socket { command: SocketCommand::Tail { opts, exec_concurrency, connections, .. } } =
+            &args.command
+        else {
+            panic!("socket tail")
+        };
+        assert_eq!(opts.token.as_deref(), Some("xapp-1-A1-2-secret"));
+        assert_eq!((*exec_concurrency, *connections), (4, 2));
+        let printed = format!("{args:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+    }
 }

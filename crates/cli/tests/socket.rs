@@ -109,6 +109,12 @@ async fn socket_tail_exit_codes_and_no_token_in_output() {
     let out = run(cli(&["socket", "tail", "--json"])).await;
     assert_exit(&out, 2);
     assert!(text(&out.stderr).contains("SLACK_APP_TOKEN"), "{}", text(&out.stderr));
+    // Out-of-range limits: usage errors, before any call.
+    for bad in [["--connections", "11"], ["--exec-concurrency", "0"]] {
+        let out = run(socket_cli(&emu, &["socket", "tail", bad[0], bad[1]])).await;
+        assert_exit(&out, 2);
+    }
+    assert!(emu.apps_connections_open_calls().is_empty());
     // A bot token where an app-level token belongs: refused before any call, exit 2.
     let mut c = cli(&["socket", "tail", "--json"]);
     c.env("SLACK_APP_TOKEN", emu.token()).env("SLACK_API_URL", emu.api_url());
