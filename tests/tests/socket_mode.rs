@@ -135,6 +135,37 @@ async fn link_disabled_stops_the_session_with_a_typed_reason_and_no_reconnect() 
     assert!(items.next().await.is_none());
     assert_eq!(emu.apps_connections_open_calls().len(), calls, "no reconnect");
     assert_eq!(client.state(), slack_rtm::State::Stopped);
-    let _ = Rejection::Status(500);
-    let _ = SocketModeEvent::Connecting;
+}
+
+#[tokio::test]
+async fn server_errors_on_open_are_retried_and_no_token_shows_in_debug_output() {
+    let emu = emulator(EmuSm::default()).await;
+    emu.reject_next_opens(2, Rejection::Status(500));
+    let (client, mut items) = builder(&emu)
+        .connections(1)
+        .web_token(emu.token())
+        .reconnect(slack_rtm::ReconnectPolicy::new(Duration::from_millis(20), Duration::from_millis(100)))
+        .connect()
+        .await
+        .unwrap();
+    let calls = emu.apps_connections_open_calls();
+    assert_eq!(calls.iter().map(|c| c.status).collect::<Vec<_>>(), [500, 500, 200]);
+    assert!(calls.iter().all(|c| !c.token_in_url) && calls[2].bearer, "{calls:?}");
+    // The failures were reported before the first hello.
+    let mut reconnecting = 0;
+    while let Ok(Some(item)) = tokio::time::timeout(Duration::from_millis(200), items.next()).await {
+        match item {
+            SocketModeItem::Reconnecting { .. } => reconnecting += 1,
+            SocketModeItem::Connected { sockets } => assert_eq!(sockets, 1),
+            SocketModeItem::Session(SocketModeEvent::Connecting) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(reconnecting, 2);
+    for shown in
+        [format!("{client:?}"), format!("{items:?}"), format!("{:?}", builder(&emu).web_token(emu.token()))]
+    {
+        assert!(!shown.contains(&emu.app_token()) && !shown.contains(&emu.token()), "{shown}");
+    }
+    client.shutdown().await;
 }

@@ -61,6 +61,61 @@
 //!
 //! See `docs/delivery.md` in the repository for the exact guarantees.
 //!
+//! ## Socket Mode
+//!
+//! Apps created today get their events through Socket Mode: an app-level token (`xapp-…`),
+//! several sockets kept open, every envelope acked within 3 s and handed to you once.
+//! [`SocketModeClient::builder`] starts a session; [`SocketModeItems`] yields each
+//! [`Delivery`] (an Events API event, a slash command, an interaction) and lifecycle items.
+//! This app answers a slash command in its ack and an `app_mention` through the Web API:
+//!
+//! ```
+//! use slack_rtm::socket_mode::{ApiEvent, Payload};
+//! use slack_rtm::{AckMode, SocketModeClient, SocketModeItem};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! #   let emu = slack_rtm_emulator::Emulator::start(Default::default()).await?;
+//! #   let (app_token, bot_token) = (emu.app_token(), emu.token());
+//!     // let (app_token, bot_token) = (std::env::var("SLACK_APP_TOKEN")?, std::env::var("SLACK_BOT_TOKEN")?);
+//!     let (client, mut items) = SocketModeClient::builder(app_token)
+//! #       .api_url(&emu.api_url()).allow_insecure(true)
+//!         .web_token(bot_token) // for client.web()
+//!         .ack_mode(AckMode::Manual) // so a slash command can be answered in its ack
+//!         .connect()
+//!         .await?;
+//! #   let (user, channel) = (emu.second_user().user, emu.general_channel());
+//! #   emu.slash_command(&user, &channel, "/weather", "Paris");
+//! #   let ts = emu.post_message(&channel, &user, "hi bot").unwrap();
+//! #   emu.send_api_event(serde_json::json!({"type": "app_mention", "user": user, "text": "hi bot", "channel": channel, "ts": ts}));
+//!     while let Some(item) = items.next().await {
+//!         let SocketModeItem::Envelope(delivery) = item else { continue };
+//!         match delivery.payload() {
+//!             Payload::SlashCommand(cmd) => {
+//!                 let reply = serde_json::json!({ "text": format!("Sunny in {}", cmd.text) });
+//!                 delivery.ack_with(reply).await?;
+//!             }
+//!             Payload::EventsApi(callback) => {
+//!                 delivery.ack().await?; // first: Slack redelivers after 3 s without it
+//!                 if let ApiEvent::AppMention(m) = callback.event {
+//!                     let web = client.web().expect("a web token was given");
+//!                     web.post_message(m.channel, "hello!").in_thread(m.ts).await?;
+//! #                   break;
+//!                 }
+//!             }
+//!             _ => delivery.ack().await?,
+//!         }
+//!     }
+//!     client.shutdown().await;
+//! #   assert!(emu.acks().iter().any(|a| a.payload == Some(serde_json::json!({"text": "Sunny in Paris"}))));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! In the default [`AckMode::Auto`] the session acks each envelope before you see it, so a slow
+//! handler never causes a redelivery. Redeliveries of an event already handed over (same
+//! `event_id`, any socket) are acked and not handed over again. See `docs/socket-mode.md`.
+//!
 //! ## The Web API
 //!
 //! RTM's socket carries plain text; rich messages, reactions, history and modals go through

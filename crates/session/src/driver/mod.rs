@@ -53,7 +53,9 @@
 
 mod call;
 mod config;
+mod conns;
 mod dial;
+mod drive;
 mod handle;
 mod readers;
 mod run;

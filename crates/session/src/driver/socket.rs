@@ -2,7 +2,7 @@
 //! per-connection reader (a future the loop task owns and polls).
 
 use super::dial::Dialer;
-use crate::machine::{ConnId, Incoming, Input, Reason, SkippedFrame};
+use crate::machine::{ConnId, Input, Reason};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -67,26 +67,53 @@ pub(crate) trait Inputs: Send + Sync + 'static {
     fn invalid_utf8(conn: ConnId) -> Self::Input;
     /// The socket ended, or could not be opened.
     fn closed(conn: ConnId, reason: Reason) -> Self::Input;
+    /// The socket's handshake is done.
+    fn opened(conn: ConnId) -> Self::Input;
+    /// The application stopped (`true`) or resumed taking what the machine hands over.
+    fn backpressure(on: bool) -> Self::Input;
+    /// The socket and reason of a `closed` input.
+    fn closed_reason(input: &Self::Input) -> Option<(ConnId, &Reason)>;
 }
+
+/// Implements [`Inputs`] for a machine module that has `Input::{Frame, SocketClosed}` and an
+/// `Incoming` with `message`, `Activity` and `Skipped` (RTM's `machine`, `socket_mode`).
+macro_rules! machine_inputs {
+    ($name:ident => $($m:ident)::+) => {
+        impl $crate::driver::socket::Inputs for $name {
+            type Input = $($m)::+::Input;
+            fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self::Input {
+                $($m)::+::Input::Frame { conn, frame: $($m)::+::Incoming::message(text, payload) }
+            }
+            fn activity(conn: ConnId) -> Self::Input {
+                $($m)::+::Input::Frame { conn, frame: $($m)::+::Incoming::Activity }
+            }
+            fn invalid_utf8(conn: ConnId) -> Self::Input {
+                let frame = $($m)::+::Incoming::Skipped($crate::machine::SkippedFrame::InvalidUtf8 { len: None });
+                $($m)::+::Input::Frame { conn, frame }
+            }
+            fn closed(conn: ConnId, reason: Reason) -> Self::Input {
+                $($m)::+::Input::SocketClosed { conn, reason }
+            }
+            fn opened(conn: ConnId) -> Self::Input {
+                $($m)::+::Input::SocketOpened { conn }
+            }
+            fn backpressure(on: bool) -> Self::Input {
+                $($m)::+::Input::Backpressure(on)
+            }
+            fn closed_reason(input: &Self::Input) -> Option<(ConnId, &Reason)> {
+                match input {
+                    $($m)::+::Input::SocketClosed { conn, reason } => Some((*conn, reason)),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use machine_inputs;
 
 /// RTM's inputs.
 pub(crate) struct Rtm;
-
-impl Inputs for Rtm {
-    type Input = Input;
-    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Input {
-        Input::Frame { conn, frame: Incoming::message(text, payload) }
-    }
-    fn activity(conn: ConnId) -> Input {
-        Input::Frame { conn, frame: Incoming::Activity }
-    }
-    fn invalid_utf8(conn: ConnId) -> Input {
-        Input::Frame { conn, frame: Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: None }) }
-    }
-    fn closed(conn: ConnId, reason: Reason) -> Input {
-        Input::SocketClosed { conn, reason }
-    }
-}
+machine_inputs!(Rtm => crate::machine);
 
 /// What a connection's reader reports to the loop.
 #[allow(clippy::large_enum_variant)] // moved, not boxed: no allocation per event

@@ -27,11 +27,9 @@ impl Incoming {
     /// Classifies one complete WebSocket message: `text` is whether its opcode was text,
     /// `payload` its (reassembled) bytes. Copies the payload once, and only a valid text message.
     pub fn message(text: bool, payload: &[u8]) -> Incoming {
-        if !text {
-            return Incoming::Skipped(SkippedFrame::Binary { len: payload.len() });
-        }
-        let Ok(text) = std::str::from_utf8(payload) else {
-            return Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(payload.len()) });
+        let text = match message_text(text, payload) {
+            Ok(text) => text,
+            Err(skipped) => return Incoming::Skipped(skipped),
         };
         match EventFrame::copy_from(text) {
             Some(frame) => Incoming::Event(frame),
@@ -46,6 +44,15 @@ impl Incoming {
             Err(text) => Incoming::Text(text),
         }
     }
+}
+
+/// The text of one complete WebSocket message, or why it is skipped (binary, not UTF-8): the
+/// first step of every machine's classification (RTM's here, Socket Mode's `Incoming`).
+pub(crate) fn message_text(text: bool, payload: &[u8]) -> Result<&str, SkippedFrame> {
+    if !text {
+        return Err(SkippedFrame::Binary { len: payload.len() });
+    }
+    std::str::from_utf8(payload).map_err(|_| SkippedFrame::InvalidUtf8 { len: Some(payload.len()) })
 }
 
 impl SessionEvent {

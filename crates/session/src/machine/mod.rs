@@ -90,12 +90,12 @@ mod bucket;
 mod config;
 mod conn;
 pub(crate) mod dedupe;
-mod incoming;
+pub(crate) mod incoming;
 mod keepalive;
 mod lifecycle;
 mod outbox;
 mod shutdown;
-mod timer;
+pub(crate) mod timer;
 mod types;
 
 #[cfg(any(test, feature = "testing"))]
@@ -122,6 +122,7 @@ use slack_rtm_codec::types::{ChannelId, ClientMessage, UserId};
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
+use timer::TimerTable;
 
 /// Close code used when the machine replaces a connection that stopped answering.
 const CLOSE_REPLACED: u16 = 4000;
@@ -283,7 +284,7 @@ impl Session {
     /// When [`Session::handle_timeout`] must be called next, if ever: the earliest armed
     /// deadline (see the timer table, `machine/timer.rs`).
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers().map(|(_, at)| at).min()
+        self.next_deadline()
     }
 
     /// Feeds one input that happened at `now`.
@@ -307,11 +308,7 @@ impl Session {
         if self.stopped {
             return;
         }
-        for timer in timer::Timer::ALL {
-            if self.deadline(timer).is_some_and(|at| at <= now) {
-                self.fire(timer, now);
-            }
-        }
+        self.fire_due(now);
         self.after(now);
     }
 

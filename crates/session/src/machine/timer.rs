@@ -60,9 +60,45 @@ impl Timer {
     }
 }
 
-impl Session {
+/// A machine's one table of deadlines. RTM's machine and Socket Mode's each list their timers
+/// and say when each fires and what firing does; finding the next deadline and firing the
+/// ones that passed is written once, here.
+pub(crate) trait TimerTable {
+    /// The machine's timers.
+    type Timer: Copy + 'static;
+    /// Every timer, in the order they fire when several are due.
+    const ALL: &'static [Self::Timer];
     /// When `timer` fires, if it is armed.
-    pub(crate) fn deadline(&self, timer: Timer) -> Option<Instant> {
+    fn deadline(&self, timer: Self::Timer) -> Option<Instant>;
+    /// Acts on `timer`, whose deadline has passed at `now`.
+    fn fire(&mut self, timer: Self::Timer, now: Instant);
+
+    /// Every armed timer with its deadline.
+    fn timers(&self) -> impl Iterator<Item = (Self::Timer, Instant)> + '_ {
+        Self::ALL.iter().filter_map(move |&t| self.deadline(t).map(|at| (t, at)))
+    }
+
+    /// The earliest armed deadline.
+    fn next_deadline(&self) -> Option<Instant> {
+        self.timers().map(|(_, at)| at).min()
+    }
+
+    /// Fires every timer whose deadline has passed at `now`, in table order.
+    fn fire_due(&mut self, now: Instant) {
+        for &timer in Self::ALL {
+            if self.deadline(timer).is_some_and(|at| at <= now) {
+                self.fire(timer, now);
+            }
+        }
+    }
+}
+
+impl TimerTable for Session {
+    type Timer = Timer;
+    const ALL: &'static [Timer] = &Timer::ALL;
+
+    /// When `timer` fires, if it is armed.
+    fn deadline(&self, timer: Timer) -> Option<Instant> {
         if self.stopped || (timer.pauses() && self.paused_since.is_some()) {
             return None;
         }
@@ -97,13 +133,8 @@ impl Session {
         }
     }
 
-    /// Every armed timer with its deadline.
-    pub(crate) fn timers(&self) -> impl Iterator<Item = (Timer, Instant)> + '_ {
-        Timer::ALL.into_iter().filter_map(|t| self.deadline(t).map(|at| (t, at)))
-    }
-
     /// Acts on `timer`, whose deadline has passed at `now`.
-    pub(super) fn fire(&mut self, timer: Timer, now: Instant) {
+    fn fire(&mut self, timer: Timer, now: Instant) {
         let primary = self.primary.as_ref().map(|c| (c.id, c.ping.is_some()));
         match timer {
             Timer::Reconnect => {
@@ -139,7 +170,9 @@ impl Session {
             Timer::SendRate => self.flush_queue(now),
         }
     }
+}
 
+impl Session {
     /// Moves a paused timer's deadline `d` later (the time the application was not reading).
     fn shift(&mut self, timer: Timer, d: Duration) {
         let conns = [self.primary.as_mut(), self.old.as_mut()].into_iter().flatten();

@@ -53,6 +53,7 @@ pub use types::{AckError, Delivered, Event, Incoming, Input, Output, State, Stop
 use crate::machine::ConnId;
 use crate::machine::backoff::Backoff;
 use crate::machine::dedupe::SeenWindow;
+use crate::machine::timer::TimerTable;
 use acks::Pending;
 use sockets::Sock;
 use std::collections::VecDeque;
@@ -160,7 +161,7 @@ impl SocketModeSession {
 
     /// When [`SocketModeSession::handle_timeout`] must be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers().map(|(_, at)| at).min()
+        self.next_deadline()
     }
 
     /// Feeds one input that happened at `now`.
@@ -183,11 +184,7 @@ impl SocketModeSession {
         if self.stopped {
             return;
         }
-        for timer in timer::Timer::ALL {
-            if self.deadline(timer).is_some_and(|at| at <= now) {
-                self.fire(timer, now);
-            }
-        }
+        self.fire_due(now);
         self.after(now);
     }
 

@@ -52,7 +52,7 @@ impl Sock {
 
 impl SocketModeSession {
     /// Sockets that count towards the target: every one not being replaced.
-    fn counted(&self) -> usize {
+    pub(super) fn counted(&self) -> usize {
         self.socks.iter().filter(|s| !s.retiring).count()
     }
 
@@ -78,7 +78,7 @@ impl SocketModeSession {
 
     /// Whether a call is wanted but waits for `next_open`.
     pub(super) fn open_wanted(&self) -> bool {
-        !self.calling && self.shutdown_deadline.is_none() && self.counted() < self.target()
+        !self.calling && self.shutdown_deadline.is_none() && self.counted() < self.config.connections
     }
 
     pub(super) fn on_open_result(&mut self, result: Result<OpenResponse, ConnectFailure>, now: Instant) {
@@ -134,7 +134,7 @@ impl SocketModeSession {
             return;
         }
         let at = now + delay;
-        self.next_open = Some(self.next_open.map_or(at, |t| t.max(at)));
+        self.next_open = Some(at);
         self.emit(Event::Reconnecting { attempt, reason, delay });
     }
 

@@ -5,6 +5,7 @@
 use super::SocketModeSession;
 use super::acks::Stage;
 use super::sockets::Phase;
+use crate::machine::timer::TimerTable;
 use std::time::{Duration, Instant};
 
 /// Every deadline the machine can arm.
@@ -38,9 +39,12 @@ impl Timer {
     }
 }
 
-impl SocketModeSession {
+impl TimerTable for SocketModeSession {
+    type Timer = Timer;
+    const ALL: &'static [Timer] = &Timer::ALL;
+
     /// When `timer` fires, if it is armed.
-    pub(crate) fn deadline(&self, timer: Timer) -> Option<Instant> {
+    fn deadline(&self, timer: Timer) -> Option<Instant> {
         if self.stopped || (timer.pauses() && self.paused_since.is_some()) {
             return None;
         }
@@ -50,12 +54,12 @@ impl SocketModeSession {
                 if !self.open_wanted() {
                     return None;
                 }
-                let cap_end = self.cap.map(|(_, until)| until);
-                // Below the target only because of the cap: wait for it to end.
-                let capped = self.cap.is_some_and(|(cap, _)| {
-                    self.socks.iter().filter(|s| !s.retiring).count() >= cap.min(self.config.connections)
-                });
-                if capped { cap_end } else { self.next_open }
+                // Below the configured count but held by `too_many_websockets`: wait for the
+                // cap to end; otherwise for the stagger or the backoff.
+                match self.cap {
+                    Some((_, until)) if self.counted() >= self.target() => Some(until),
+                    _ => self.next_open,
+                }
             }
             Timer::Opening => socks
                 .filter_map(|s| match s.phase {
@@ -79,13 +83,8 @@ impl SocketModeSession {
         }
     }
 
-    /// Every armed timer with its deadline.
-    pub(crate) fn timers(&self) -> impl Iterator<Item = (Timer, Instant)> + '_ {
-        Timer::ALL.into_iter().filter_map(|t| self.deadline(t).map(|at| (t, at)))
-    }
-
     /// Acts on `timer`, whose deadline has passed at `now`.
-    pub(super) fn fire(&mut self, timer: Timer, now: Instant) {
+    fn fire(&mut self, timer: Timer, now: Instant) {
         match timer {
             Timer::Open => self.top_up(now),
             Timer::Opening => self.check_opening(now),
@@ -95,7 +94,9 @@ impl SocketModeSession {
             Timer::Shutdown => self.finish(super::StopReason::Shutdown, now),
         }
     }
+}
 
+impl SocketModeSession {
     /// The application stopped (`true`) or resumed taking envelopes: freezes the pausing
     /// timers, then moves them by the time they were frozen.
     pub(super) fn on_backpressure(&mut self, on: bool, now: Instant) {

@@ -25,12 +25,9 @@ impl Incoming {
     /// Classifies one complete WebSocket message: `text` is whether its opcode was text,
     /// `payload` its bytes. Copies the payload once, and only a valid text message.
     pub fn message(text: bool, payload: &[u8]) -> Incoming {
-        if !text {
-            return Incoming::Skipped(SkippedFrame::Binary { len: payload.len() });
-        }
-        match std::str::from_utf8(payload) {
-            Ok(s) => Incoming::text(s.to_owned()),
-            Err(_) => Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(payload.len()) }),
+        match crate::machine::incoming::message_text(text, payload) {
+            Ok(text) => Incoming::text(text.to_owned()),
+            Err(skipped) => Incoming::Skipped(skipped),
         }
     }
 

@@ -223,8 +223,8 @@ pub fn connect_socket_mode(
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (status_tx, status_rx) = watch::channel(SocketModeStatus::new());
-    let (out_tx, out_rx) = mpsc::channel((config.capacity / super::run::BATCH).max(2));
-    runtime.spawn(run::Loop::new(config, out_tx, status_tx).run(cmd_rx));
+    let (lp, inbound, out_rx) = run::Loop::new(config, status_tx);
+    runtime.spawn(lp.run(cmd_rx, inbound));
     let handle = SocketModeHandle { cmd: cmd_tx, status: status_rx };
     Ok((handle, SocketModeStream { rx: out_rx, buf: Vec::new().into_iter() }))
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::machine::timer::Timer;
+use crate::machine::timer::TimerTable;
 
 /// A session with `timer` armed. The `match` is exhaustive: a new timer without a scenario
 /// does not compile.

@@ -1,0 +1,245 @@
+//! What every driver loop owns besides its machine: the sockets (write halves, readers, close
+//! tasks) and the bounded, batched hand-off to the application. RTM's loop and Socket Mode's
+//! both use these, so neither re-implements opening, writing, closing or backpressure.
+
+use super::readers::{self, Readers};
+use super::socket::{self, ControlFrame, FromSocket, Inputs, OpenConfig, Writer};
+use crate::machine::{ConnId, ConnectFailure, Reason};
+use fastwebsockets::{Frame, Payload};
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// Capacity of the readers → loop channel, in messages (each carries up to a reader batch of
+/// 64 inputs, so this bounds the inputs in flight to about a thousand).
+const SOCKET_CHANNEL: usize = 16;
+/// Longest wait for a close frame to be written.
+const CLOSE_LIMIT: Duration = Duration::from_secs(1);
+/// After the session stopped, how long the loop waits for the application to take the last
+/// items before dropping them.
+const LINGER: Duration = Duration::from_secs(10);
+
+/// The sockets of one session, for the machine whose inputs `P` makes.
+pub(crate) struct Conns<P: Inputs> {
+    /// Every socket the machine asked for; `None` until its handshake is done.
+    writers: HashMap<ConnId, Option<Box<Writer>>>,
+    /// The readers, polled by the loop task.
+    pub(crate) readers: Readers,
+    closers: JoinSet<()>,
+    open: OpenConfig,
+    tx: mpsc::Sender<FromSocket<P::Input>>,
+    write_timeout: Duration,
+    _inputs: PhantomData<P>,
+}
+
+impl<P: Inputs> Conns<P> {
+    /// No socket yet; the receiver gets what the readers report.
+    pub(crate) fn new(
+        open: OpenConfig,
+        write_timeout: Duration,
+    ) -> (Self, mpsc::Receiver<FromSocket<P::Input>>) {
+        let (tx, rx) = mpsc::channel(SOCKET_CHANNEL);
+        let conns = Self {
+            writers: HashMap::new(),
+            readers: Readers::default(),
+            closers: JoinSet::new(),
+            open,
+            tx,
+            write_timeout,
+            _inputs: PhantomData,
+        };
+        (conns, rx)
+    }
+
+    /// Starts opening `url` as `conn` (its reader reports `Opened`, then what it reads).
+    pub(crate) fn start(&mut self, conn: ConnId, url: String) {
+        let reader = socket::run_connection::<P>(conn, url, self.open.clone(), self.tx.clone());
+        self.readers.start(conn, reader);
+        self.writers.insert(conn, None);
+    }
+
+    /// Whether the machine still has `conn` (open or being opened).
+    pub(crate) fn knows(&self, conn: ConnId) -> bool {
+        self.writers.contains_key(&conn)
+    }
+
+    /// Whether `conn` is open for writing.
+    pub(crate) fn is_open(&self, conn: ConnId) -> bool {
+        self.writers.get(&conn).is_some_and(Option::is_some)
+    }
+
+    /// The handshake of `conn` is done: keeps its write half. `false` (and the socket closed)
+    /// if the machine gave up on it meanwhile.
+    pub(crate) fn opened(&mut self, conn: ConnId, writer: Box<Writer>) -> bool {
+        match self.writers.get_mut(&conn) {
+            Some(slot) => {
+                *slot = Some(writer);
+                true
+            }
+            None => {
+                self.closers.spawn(socket::close_socket(writer, 1000, CLOSE_LIMIT));
+                false
+            }
+        }
+    }
+
+    /// The reader of `conn` reported its end: forgets it (a message over the cap is answered
+    /// with a 1009 close).
+    pub(crate) fn ended(&mut self, conn: ConnId, reason: &Reason) {
+        if let Some(Some(w)) = self.writers.remove(&conn)
+            && matches!(reason, Reason::MessageTooLarge { .. })
+        {
+            self.closers.spawn(socket::close_socket(w, 1009, CLOSE_LIMIT));
+        }
+    }
+
+    /// Writes and flushes one frame, the readers polled meanwhile. `Ok(false)`: `conn` is not
+    /// open; `Err`: the write failed or stuck, and the socket is forgotten (tell the machine).
+    pub(crate) async fn write(&mut self, conn: ConnId, frame: Frame<'_>) -> Result<bool, String> {
+        let Some(Some(w)) = self.writers.get_mut(&conn) else { return Ok(false) };
+        match readers::write_polling(&mut self.readers, w, frame, self.write_timeout).await {
+            Ok(()) => Ok(true),
+            Err(error) => {
+                tracing::debug!(%conn, %error, "write failed");
+                self.forget(conn);
+                Err(error)
+            }
+        }
+    }
+
+    /// The frame answering a control frame a reader received, and whether it proves life.
+    pub(crate) fn control(frame: ControlFrame) -> (Frame<'static>, bool) {
+        match frame {
+            ControlFrame::Pong(p) => (Frame::pong(Payload::Owned(p)), true),
+            ControlFrame::CloseEcho(p) => (Frame::close_raw(Payload::Owned(p)), false),
+        }
+    }
+
+    /// Closes `conn` with `code` (best effort, bounded) and forgets it.
+    pub(crate) fn close(&mut self, conn: ConnId, code: u16) {
+        if let Some(w) = self.forget(conn) {
+            self.closers.spawn(socket::close_socket(w, code, CLOSE_LIMIT));
+        }
+        // Reap finished close tasks so the set stays small.
+        while self.closers.try_join_next().is_some() {}
+    }
+
+    /// Forgets `conn` without a close frame; its write half, if it had one.
+    pub(crate) fn forget(&mut self, conn: ConnId) -> Option<Box<Writer>> {
+        self.readers.abort(conn);
+        self.writers.remove(&conn).flatten()
+    }
+
+    /// The session stopped: closes every socket with 1000 and waits (bounded) for the close
+    /// frames, so a program that exits right after shutdown still closes cleanly.
+    pub(crate) async fn close_all(&mut self) {
+        self.readers = Readers::default();
+        for (_, w) in self.writers.drain() {
+            if let Some(w) = w {
+                self.closers.spawn(socket::close_socket(w, 1000, CLOSE_LIMIT));
+            }
+        }
+        let closers = async { while self.closers.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(CLOSE_LIMIT * 2, closers).await;
+    }
+}
+
+/// The bounded hand-off to the application: items are batched per loop turn; when the channel
+/// is full the loop stops reading sockets until there is room (backpressure).
+pub(crate) struct Outbox<T> {
+    items: Vec<T>,
+    blocked: bool,
+    tx: mpsc::Sender<Vec<T>>,
+}
+
+impl<T: Send + 'static> Outbox<T> {
+    /// A channel of `capacity` items (counted in batches of `batch`), and its receiver.
+    pub(crate) fn new(capacity: usize, batch: usize) -> (Self, mpsc::Receiver<Vec<T>>) {
+        let (tx, rx) = mpsc::channel((capacity / batch).max(2));
+        (Self { items: Vec::new(), blocked: false, tx }, rx)
+    }
+
+    /// A second sender, to wait for room or for the receiver's end without borrowing the
+    /// loop.
+    pub(crate) fn sender(&self) -> mpsc::Sender<Vec<T>> {
+        self.tx.clone()
+    }
+
+    /// Queues an item; a new batch starts with room for a loop turn's worth.
+    pub(crate) fn push(&mut self, item: T) {
+        if self.items.capacity() == 0 {
+            self.items.reserve(super::run::BATCH);
+        }
+        self.items.push(item);
+    }
+
+    /// Whether the channel was full: the loop waits for room and does not read sockets.
+    pub(crate) fn is_blocked(&self) -> bool {
+        self.blocked
+    }
+
+    /// Hands the pending items over. `true` if the channel is full and the outbox just became
+    /// blocked (tell the machine: backpressure on). With nobody listening, items are dropped.
+    pub(crate) fn flush(&mut self) -> bool {
+        if self.blocked || self.items.is_empty() {
+            return false;
+        }
+        match self.tx.try_send(std::mem::take(&mut self.items)) {
+            Ok(()) => false,
+            Err(mpsc::error::TrySendError::Full(batch)) => {
+                self.items = batch;
+                self.blocked = true;
+                true
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Room came (`Ok`) or the receiver is gone (`Err`): unblocks, sends or drops the pending
+    /// batch. `false` if the receiver is gone.
+    pub(crate) fn unblock(
+        &mut self,
+        permit: Result<mpsc::Permit<'_, Vec<T>>, mpsc::error::SendError<()>>,
+    ) -> bool {
+        self.blocked = false;
+        match permit {
+            Ok(p) => {
+                p.send(std::mem::take(&mut self.items));
+                true
+            }
+            Err(_) => {
+                self.items.clear();
+                false
+            }
+        }
+    }
+
+    /// The session stopped: gives the application a while to take the last items.
+    pub(crate) async fn linger(&mut self) {
+        if !self.items.is_empty() {
+            let batch = std::mem::take(&mut self.items);
+            if tokio::time::timeout(LINGER, self.tx.send(batch)).await.is_err() {
+                tracing::warn!("the application did not take the last items in time; dropped");
+            }
+        }
+    }
+}
+
+/// Runs one call (`rtm.connect`, `apps.connections.open`) in its own task with a deadline and
+/// sends its result to the loop. The failures never hold the token.
+pub(crate) fn spawn_call<T: Send + 'static>(
+    what: &'static str,
+    call: impl std::future::Future<Output = Result<T, ConnectFailure>> + Send + 'static,
+    limit: Duration,
+    tx: mpsc::Sender<Result<T, ConnectFailure>>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let result = match tokio::time::timeout(limit, call).await {
+            Err(_) => Err(ConnectFailure::retryable(format!("{what} took longer than {limit:?}"))),
+            Ok(result) => result,
+        };
+        let _ = tx.send(result).await;
+    })
+}
