@@ -86,19 +86,20 @@ async fn answer(d: Delivery, client: &SocketModeClient, bot: &str, tally: &mut T
             let ack = d.ack().await;
             let user = field(&event, "user");
             let mut line = format!("event {kind} from {user}: {}", field(&event, "text"));
-            if kind == "app_mention" && user != bot {
-                if let Some(web) = client.web() {
-                    let reply = format!("Hi <@{user}>! Yes, the deploy is done.");
-                    let channel = field(&event, "channel").to_owned();
-                    match web.post_message(channel, reply).in_thread(field(&event, "ts")).await {
-                        Ok(_) => {
-                            tally.web_replies += 1;
-                            line.push_str(" → answered through chat.postMessage");
-                        }
-                        Err(e) => {
-                            tally.web_failed += 1;
-                            line.push_str(&format!(" → reply failed: {e}"));
-                        }
+            if kind == "app_mention"
+                && user != bot
+                && let Some(web) = client.web()
+            {
+                let reply = format!("Hi <@{user}>! Yes, the deploy is done.");
+                let channel = field(&event, "channel").to_owned();
+                match web.post_message(channel, reply).in_thread(field(&event, "ts")).await {
+                    Ok(_) => {
+                        tally.web_replies += 1;
+                        line.push_str(" → answered through chat.postMessage");
+                    }
+                    Err(e) => {
+                        tally.web_failed += 1;
+                        line.push_str(&format!(" → reply failed: {e}"));
                     }
                 }
             }
