@@ -45,7 +45,7 @@ async fn connects_with_two_sockets_and_auto_acks_before_the_app_looks() {
     emu.post_message(&emu.general_channel(), &emu.second_user().user, "hello app");
     let d = next_envelope(&mut items).await;
     assert_eq!(d.envelope_type(), "events_api");
-    assert_eq!(d.event_type().as_deref(), Some("message"));
+    assert_eq!(d.event_type(), Some("message"));
     assert!(d.event_id().is_some_and(|id| id.starts_with("Ev")));
     assert_eq!(d.retry_attempt(), 0);
     assert!(d.is_acked());
@@ -167,5 +167,27 @@ async fn server_errors_on_open_are_retried_and_no_token_shows_in_debug_output() 
     {
         assert!(!shown.contains(&emu.app_token()) && !shown.contains(&emu.token()), "{shown}");
     }
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slow_handler_never_causes_a_redelivery_in_auto_mode() {
+    // The emulator redelivers after 200 ms without an ack; the app takes 500 ms per envelope.
+    let emu = emulator(EmuSm::default().ack_timeout(Duration::from_millis(200))).await;
+    let (client, mut items) = builder(&emu).connections(1).connect().await.unwrap();
+    for i in 0..4 {
+        emu.send_api_event(
+            json!({"type": "app_mention", "user": "U1", "text": format!("slow {i}"), "channel": "C1"}),
+        );
+    }
+    for _ in 0..4 {
+        let d = next_envelope(&mut items).await;
+        assert_eq!(d.retry_attempt(), 0);
+        tokio::time::sleep(Duration::from_millis(500)).await; // the slow handler
+    }
+    for rec in emu.envelopes() {
+        assert_eq!(rec.attempts.len(), 1, "never redelivered: {rec:?}");
+    }
+    assert!(emu.acks().iter().all(|a| !a.late), "every ack within the deadline");
     client.shutdown().await;
 }

@@ -220,9 +220,26 @@ async fn run(case: Case) {
             assert!(seen.duplicates > 0, "the session recognised the redeliveries");
         }
         Fault::RefreshOverlap => {
-            let refreshed =
-                emu.sockets().iter().filter(|s| s.disconnects.iter().any(|d| d == "warning")).count();
-            assert!(refreshed >= 2);
+            let sockets = emu.sockets();
+            let refreshed: Vec<_> =
+                sockets.iter().filter(|s| s.disconnects.iter().any(|d| d == "warning")).collect();
+            assert!(refreshed.len() >= 2);
+            for old in refreshed {
+                // Make-before-break: a replacement was open before the old socket closed, and
+                // the client closed the old one itself (before Slack's grace ran out).
+                let closed = old.closed_at.expect("closed");
+                assert!(
+                    sockets
+                        .iter()
+                        .any(|n| n.id != old.id && n.opened_at > old.opened_at && n.opened_at < closed),
+                    "{old:?}"
+                );
+                assert_eq!(
+                    old.close_reason,
+                    Some(slack_rtm_emulator::CloseReason::ClientClosed(Some(1000))),
+                    "{old:?}"
+                );
+            }
         }
         _ => {}
     }

@@ -1,18 +1,26 @@
-//! The Slack RTM session.
+//! The Slack RTM and Socket Mode sessions.
 //!
 //! - [`machine`]: a sans-IO state machine (no IO, no runtime, time passed in) that makes every
 //!   decision of a session: connecting, keepalive, reconnecting with backoff, acks, flow
 //!   control, deduplication, shutdown. Always compiled.
+//! - [`socket_mode`]: its Socket Mode sibling (several sockets, make-before-break, envelope
+//!   acks, exactly-once hand-over by `event_id`), reusing the RTM machine's backoff, failure
+//!   classification, timer-table mechanism and dedupe window. Always compiled.
 //! - `driver` (default feature `tokio`): runs the machine on tokio with fastwebsockets and
 //!   rustls. It owns sockets and timers, nothing else.
 //!
 //! # The driver
 //!
-//! With the default `tokio` feature, `driver::connect` starts a session on tokio and returns a
+//! With the default `tokio` feature, `driver::connect` starts an RTM session on tokio and returns a
 //! cloneable `SessionHandle` (send, shutdown, the published `Status`: state, identity, last
 //! problem) and an `EventStream`. Its `DriverConfig` holds every IO setting: the
 //! `rtm.connect` configuration and transport, the token, the rustls config for `wss://` (this
 //! crate never picks a crypto provider), and the `Dialer` that opens each socket's byte stream.
+//!
+//! `driver::connect_socket_mode` does the same for Socket Mode with a
+//! `SocketModeDriverConfig` (the app token, `apps.connections.open`'s config, the same TLS and
+//! `Dialer` settings), returning a `SocketModeHandle` (manual acks, shutdown, the published
+//! `SocketModeStatus`) and a `SocketModeStream`. Both run on the same loop and socket code.
 //!
 //! # Features
 //!

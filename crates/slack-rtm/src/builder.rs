@@ -12,6 +12,21 @@ use std::time::Duration;
 /// The HTTP transport and, when the builder chose one, the sockets' dialer.
 pub(crate) type Io = (Arc<dyn DynHttpTransport>, Option<Arc<dyn Dialer>>);
 
+/// What a session's driver takes from a builder's network settings (RTM's and Socket Mode's
+/// builders alike).
+pub(crate) struct Net {
+    /// The HTTP transport.
+    pub(crate) transport: Arc<dyn DynHttpTransport>,
+    /// The sockets' dialer, when the builder chose one (else the driver's direct one).
+    pub(crate) dialer: Option<Arc<dyn Dialer>>,
+    /// The TLS configuration for `wss://`.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+    /// The API base and the insecure option.
+    pub(crate) connect: ConnectConfig,
+    /// The largest message, if set.
+    pub(crate) max_message_bytes: Option<usize>,
+}
+
 /// Configures and starts a [`Client`]. Made by [`Client::builder`].
 ///
 /// Every setting has a default suited to Slack's published limits; most bots only set the
@@ -289,23 +304,31 @@ impl ClientBuilder {
         WebClient::new(self.http_transport()?, self.token.clone(), config.api_base)
     }
 
+    /// The network settings a driver takes (transport, dialer, TLS, API base, size cap).
+    pub(crate) fn net(&self) -> Result<Net, Error> {
+        let (transport, dialer) = self.io()?;
+        Ok(Net {
+            transport,
+            dialer,
+            tls: self.effective_tls()?,
+            connect: self.connect_config()?,
+            max_message_bytes: self.max_message_bytes,
+        })
+    }
+
     /// Starts the session and waits for its first connection (`hello`).
     ///
     /// Returns the client handle and the event stream. Fails at once on a fatal error (such
     /// as `invalid_auth` or `not_allowed_token_type`); retryable failures are retried with
     /// backoff until [`ClientBuilder::connect_timeout`].
     pub async fn connect(self) -> Result<(Client, Events), Error> {
-        let (transport, dialer) = self.io()?;
-        let mut driver = DriverConfig::new(self.session.clone(), self.token.clone(), transport);
-        driver.connect = self.connect_config()?;
-        driver.tls = self.effective_tls()?;
+        let net = self.net()?;
+        let mut driver = DriverConfig::new(self.session.clone(), self.token.clone(), net.transport);
+        driver.connect = net.connect;
+        driver.tls = net.tls;
         driver.event_capacity = self.event_capacity;
-        if let Some(max) = self.max_message_bytes {
-            driver.max_message_bytes = max;
-        }
-        if let Some(dialer) = dialer {
-            driver.dialer = dialer;
-        }
+        driver.max_message_bytes = net.max_message_bytes.unwrap_or(driver.max_message_bytes);
+        driver.dialer = net.dialer.unwrap_or(driver.dialer);
         let web = WebClient::unchecked(
             driver.transport.clone(),
             self.token.clone(),

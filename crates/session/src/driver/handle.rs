@@ -137,10 +137,8 @@ impl SessionHandle {
     }
 
     /// Waits until the status satisfies `pred`, or the session is gone (then the last status).
-    pub async fn wait_for_status(&self, mut pred: impl FnMut(&Status) -> bool) -> Status {
-        let mut rx = self.status.clone();
-        let found = rx.wait_for(|s| pred(s)).await.map(|s| s.clone());
-        found.unwrap_or_else(|_| rx.borrow().clone())
+    pub async fn wait_for_status(&self, pred: impl FnMut(&Status) -> bool) -> Status {
+        wait_for(&self.status, pred).await
     }
 
     /// Waits until the state satisfies `pred` (or the session is gone); returns the state.
@@ -238,4 +236,12 @@ impl EventStream {
             self.buf = self.rx.try_recv().ok()?.into_iter();
         }
     }
+}
+
+/// Waits until a published status satisfies `pred`, or its session is gone (then the last
+/// status): for every handle (RTM's, Socket Mode's).
+pub(crate) async fn wait_for<S: Clone>(status: &watch::Receiver<S>, mut pred: impl FnMut(&S) -> bool) -> S {
+    let mut rx = status.clone();
+    let found = rx.wait_for(|s| pred(s)).await.map(|s| s.clone());
+    found.unwrap_or_else(|_| rx.borrow().clone())
 }

@@ -21,8 +21,8 @@ struct Waiting {
     orphaned: bool,
 }
 
-/// The stages an unacked envelope goes through, each a FIFO in delivery order (the same
-/// offset for every envelope, so the head is always the earliest).
+/// The stages an unacked envelope goes through. Every envelope has the same offsets, so the
+/// envelopes reach each stage in delivery order: one queue and a cursor per stage suffice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Stage {
     /// [`Event::AckDue`] at `ack_warning`.
@@ -34,12 +34,23 @@ pub(super) enum Stage {
 }
 
 /// Unacked envelopes of manual mode, bounded by `max_pending_acks`.
+///
+/// `order` holds every envelope handed over and not yet forgotten, in delivery order; the
+/// ones acked meanwhile are skipped lazily and compacted away once they are more than half of
+/// it, so it never holds more than twice the waiting ones (plus a small slack).
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     waiting: HashMap<String, Waiting>,
-    /// (delivered, envelope id) per stage; entries acked meanwhile are skipped lazily.
-    stages: [VecDeque<(Instant, String)>; 3],
+    /// (delivered, envelope id), oldest first.
+    order: VecDeque<(Instant, String)>,
+    /// Entries of `order` already past their `Due` stage.
+    due: usize,
+    /// Entries of `order` already past their `Missed` stage.
+    missed: usize,
 }
+
+/// Acked entries tolerated in `order` before compacting, beyond as many as are waiting.
+const SLACK: usize = 64;
 
 impl Pending {
     pub(super) fn len(&self) -> usize {
@@ -52,26 +63,79 @@ impl Pending {
 
     pub(super) fn clear(&mut self) {
         self.waiting.clear();
-        for q in &mut self.stages {
-            q.clear();
+        self.order.clear();
+        (self.due, self.missed) = (0, 0);
+    }
+
+    fn cursor(&self, stage: Stage) -> usize {
+        match stage {
+            Stage::Due => self.due,
+            Stage::Missed => self.missed,
+            Stage::Forget => 0,
         }
     }
 
-    /// The head of `stage` still waiting: when it was delivered.
+    /// When the next envelope to reach `stage` was delivered.
     pub(super) fn head(&self, stage: Stage) -> Option<Instant> {
-        self.stages[stage as usize].front().map(|(t, _)| *t)
+        self.order.get(self.cursor(stage)).map(|(t, _)| *t)
     }
 
-    /// Pops the head of `stage` if its time (`delivered + after`) has come by `now`; whether
-    /// it is still waiting.
+    /// Moves the next envelope past `stage` if its time (`delivered + after`) has come by
+    /// `now`: its id, and whether it is still waiting.
     fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(String, bool)> {
-        let q = &mut self.stages[stage as usize];
-        if q.front().is_none_or(|(t, _)| *t + after > now) {
+        let (t, id) = self.order.get(self.cursor(stage))?;
+        if *t + after > now {
             return None;
         }
-        let (_, id) = q.pop_front()?;
+        let id = match stage {
+            Stage::Due => {
+                self.due += 1;
+                id.clone()
+            }
+            Stage::Missed => {
+                self.missed += 1;
+                id.clone()
+            }
+            Stage::Forget => self.pop_front()?,
+        };
         let live = self.waiting.contains_key(&id);
         Some((id, live))
+    }
+
+    fn pop_front(&mut self) -> Option<String> {
+        let (_, id) = self.order.pop_front()?;
+        self.due = self.due.saturating_sub(1);
+        self.missed = self.missed.saturating_sub(1);
+        Some(id)
+    }
+
+    fn push(&mut self, envelope_id: String, waiting: Waiting) {
+        self.order.push_back((waiting.delivered, envelope_id.clone()));
+        self.waiting.insert(envelope_id, waiting);
+    }
+
+    /// Forgets an acked envelope; drops acked entries from `order` once they are the majority.
+    fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
+        let w = self.waiting.remove(envelope_id)?;
+        if self.order.len() > 2 * self.waiting.len() + SLACK {
+            let (mut due, mut missed) = (0, 0);
+            let old = std::mem::take(&mut self.order);
+            for (i, entry) in old.into_iter().enumerate() {
+                if self.waiting.contains_key(&entry.1) {
+                    due += usize::from(i < self.due);
+                    missed += usize::from(i < self.missed);
+                    self.order.push_back(entry);
+                }
+            }
+            (self.due, self.missed) = (due, missed);
+        }
+        Some(w)
+    }
+
+    /// Every entry of `order` (for the bound test).
+    #[cfg(test)]
+    pub(super) fn remembered(&self) -> usize {
+        self.order.len()
     }
 }
 
@@ -140,7 +204,7 @@ impl SocketModeSession {
     }
 
     /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
-    fn send_ack(&mut self, conn: ConnId, ack: &Ack) {
+    pub(super) fn send_ack(&mut self, conn: ConnId, ack: &Ack) {
         match encode_ack(ack) {
             Ok(text) => self.outputs.push_back(Output::Send { conn, text }),
             // An id the scan found is never empty; nothing else can fail without a payload.
@@ -149,19 +213,16 @@ impl SocketModeSession {
     }
 
     fn wait_for_ack(&mut self, conn: ConnId, envelope_id: String, now: Instant) {
-        if self.pending.waiting.len() >= self.config.max_pending_acks {
+        if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `AckError::Unknown`.
-            while let Some((_, id)) = self.pending.stages[Stage::Forget as usize].pop_front() {
+            while let Some(id) = self.pending.pop_front() {
                 if self.pending.waiting.remove(&id).is_some() {
                     tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
                     break;
                 }
             }
         }
-        self.pending.waiting.insert(envelope_id.clone(), Waiting { conn, delivered: now, orphaned: false });
-        for q in &mut self.pending.stages {
-            q.push_back((now, envelope_id.clone()));
-        }
+        self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false });
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
@@ -182,11 +243,11 @@ impl SocketModeSession {
         let text = encode_ack(&ack)?;
         let w = self.pending.waiting.get(envelope_id).ok_or(AckError::Unknown)?;
         if w.orphaned {
-            self.pending.waiting.remove(envelope_id);
+            self.pending.remove(envelope_id);
             return Err(AckError::Unsent);
         }
         let (conn, delivered) = (w.conn, w.delivered);
-        self.pending.waiting.remove(envelope_id);
+        self.pending.remove(envelope_id);
         let elapsed = now.saturating_duration_since(delivered);
         if elapsed > self.config.ack_deadline {
             let late_by = elapsed - self.config.ack_deadline;
@@ -221,7 +282,7 @@ impl SocketModeSession {
         }
         while let Some((id, live)) = self.pending.pop(Stage::Forget, forget, now) {
             if live {
-                self.pending.waiting.remove(&id);
+                self.pending.remove(&id);
             }
         }
     }

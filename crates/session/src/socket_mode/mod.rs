@@ -1,7 +1,7 @@
 //! The sans-IO Socket Mode machine: every decision of a Socket Mode session, with no IO, no
 //! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine): it reuses
 //! its backoff (jitter above a floor, `Retry-After`), its failure classification
-//! ([`ConnectFailure`]: the fatal set), its reasons and states, its keepalive and deadline
+//! ([`ConnectFailure`](crate::machine::ConnectFailure): the fatal set), its reasons and states, its keepalive and deadline
 //! settings and its bounded dedupe window; only what Socket Mode does differently lives here.
 //!
 //! What the machine decides:
@@ -44,6 +44,8 @@ mod sockets;
 mod timer;
 mod types;
 
+#[cfg(test)]
+mod prop;
 #[cfg(test)]
 mod tests;
 

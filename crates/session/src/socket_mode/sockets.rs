@@ -169,11 +169,14 @@ impl SocketModeSession {
             Incoming::Text(text) => match decode_socket_frame(&text) {
                 Ok(SocketFrame::Hello(_)) => self.on_hello(conn, now),
                 Ok(SocketFrame::Disconnect(d)) => self.on_disconnect(conn, d.reason, now),
-                // An envelope the light scan could not read (escaped id, ...).
-                Ok(SocketFrame::Envelope(_)) => match slack_rtm_codec::EnvelopeFrame::new(text) {
-                    Ok(frame) => self.on_envelope(conn, frame, now),
-                    Err(raw) => self.emit(Event::Unknown { raw }),
-                },
+                // An envelope whose id or type the light scan cannot read (escapes): acked from
+                // the decoded id so Slack does not redeliver it forever, and handed over raw.
+                Ok(SocketFrame::Envelope(envelope)) => {
+                    if self.shutdown_deadline.is_none() {
+                        self.send_ack(conn, &envelope.ack());
+                        self.emit(Event::Unknown { raw: text });
+                    }
+                }
                 Ok(_) => self.emit(Event::Unknown { raw: text }),
                 Err(e) => self.emit(Event::Warning(Warning::Undecodable(e))),
             },

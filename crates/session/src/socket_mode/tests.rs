@@ -366,6 +366,10 @@ fn auto_mode_acks_before_handing_over_on_the_same_socket() {
     assert_eq!(delivered(&out).len(), 1);
     let out = t.frame(c, r#"{"type":"something_else"}"#);
     assert!(matches!(events(&out)[0], Event::Unknown { raw } if raw.contains("something_else")));
+    // An envelope id the light scan cannot read (escapes) is still acked, and handed over raw.
+    let out = t.frame(c, r#"{"envelope_id":"a\"b","type":"slash_commands","payload":{}}"#);
+    assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "a\"b"}))]);
+    assert!(matches!(events(&out)[..], [Event::Unknown { raw }] if raw.contains("slash_commands")));
     let out = t.input(Input::Frame { conn: c, frame: Incoming::Skipped(SkippedFrame::Binary { len: 3 }) });
     assert_eq!(events(&out).len(), 1);
     assert_eq!(t.s.pending_acks(), 0);
@@ -479,6 +483,26 @@ fn the_pending_acks_are_bounded() {
     }
     assert_eq!(t.s.ack("s0", None, t.now), Err(AckError::Unknown), "the oldest was forgotten");
     assert_eq!(t.s.ack("s99", None, t.now), Ok(c));
+    // Acked envelopes do not pile up while their deadlines are still ahead: at a high rate,
+    // everything acked at once, the bookkeeping stays small.
+    let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, ..config(1) });
+    let c = t.ready();
+    for i in 0..10_000 {
+        let id = format!("e{i}");
+        t.frame(c, &slash_env(&id));
+        if i % 10 != 0 {
+            assert_eq!(t.s.ack(&id, None, t.now), Ok(c));
+        }
+        assert!(t.s.pending.remembered() <= 2 * t.s.pending_acks() + 64 + 1);
+    }
+    assert_eq!(t.s.pending_acks(), 1000);
+    // The ones left still get their warnings, in order, and are forgotten in time.
+    let out = t.advance(2 * S);
+    let due: Vec<_> = events(&out).into_iter().filter(|e| matches!(e, Event::AckDue { .. })).collect();
+    assert_eq!(due.len(), 1000);
+    assert!(matches!(due[0], Event::AckDue { envelope_id, .. } if envelope_id == "e0"));
+    t.advance(60 * S);
+    assert_eq!((t.s.pending_acks(), t.s.pending.remembered()), (0, 0));
 }
 
 #[test]

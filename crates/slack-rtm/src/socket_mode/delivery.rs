@@ -18,6 +18,7 @@ pub struct Delivery {
     /// Manual ack mode: where the ack goes. `None` in auto mode (already acked).
     acker: Option<SocketModeHandle>,
     decoded: OnceLock<Option<Box<Envelope>>>,
+    event_type: OnceLock<Option<String>>,
 }
 
 impl fmt::Debug for Delivery {
@@ -34,7 +35,7 @@ impl fmt::Debug for Delivery {
 impl Delivery {
     pub(crate) fn new(inner: Delivered, acker: Option<SocketModeHandle>) -> Self {
         let acker = if inner.acked { None } else { acker };
-        Self { inner, acker, decoded: OnceLock::new() }
+        Self { inner, acker, decoded: OnceLock::new(), event_type: OnceLock::new() }
     }
 
     /// The envelope's id (what the ack names).
@@ -97,12 +98,14 @@ impl Delivery {
     }
 
     /// The inner event's type (`events_api`), the interaction's type (`interactive`), or `None`.
-    pub fn event_type(&self) -> Option<String> {
-        match self.payload() {
-            Payload::EventsApi(cb) => Some(cb.event.event_type().to_owned()),
-            Payload::Interactive(i) => Some(i.interactive_type().to_owned()),
-            _ => None,
-        }
+    pub fn event_type(&self) -> Option<&str> {
+        self.event_type
+            .get_or_init(|| match self.payload() {
+                Payload::EventsApi(cb) => Some(cb.event.event_type().to_owned()),
+                Payload::Interactive(i) => Some(i.interactive_type().to_owned()),
+                _ => None,
+            })
+            .as_deref()
     }
 
     /// The whole envelope as it arrived.

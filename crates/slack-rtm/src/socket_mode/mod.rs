@@ -71,7 +71,6 @@ pub struct SocketModeClientBuilder {
     session: SocketModeConfig,
     capacity: usize,
     connect_timeout: Option<Duration>,
-    max_message_bytes: Option<usize>,
 }
 
 impl fmt::Debug for SocketModeClientBuilder {
@@ -94,7 +93,6 @@ impl SocketModeClientBuilder {
             session: SocketModeConfig::default(),
             capacity: 1024,
             connect_timeout: Some(Duration::from_secs(60)),
-            max_message_bytes: None,
         }
     }
 
@@ -192,7 +190,7 @@ impl SocketModeClientBuilder {
 
     /// Largest message accepted. Default 16 MiB.
     pub fn max_message_bytes(mut self, bytes: usize) -> Self {
-        self.max_message_bytes = Some(bytes);
+        self.net = self.net.max_message_bytes(bytes);
         self
     }
 
@@ -200,23 +198,19 @@ impl SocketModeClientBuilder {
     /// (`invalid_auth`, `link_disabled`, a bot token, …) fail at once with a typed error.
     pub async fn connect(self) -> Result<(SocketModeClient, SocketModeItems), Error> {
         let token = self.app_token.map_err(|e| Error::Config(e.to_string()))?;
-        let api = self.net.connect_config()?;
-        let (transport, dialer) = self.net.io()?;
+        let net = self.net.net()?;
+        let api = net.connect;
         let web = match &self.web_token {
             None => None,
             Some(Err(e)) => return Err(Error::Config(e.clone())),
-            Some(Ok(t)) => Some(WebClient::new(transport.clone(), t.clone(), api.api_base.clone())?),
+            Some(Ok(t)) => Some(WebClient::new(net.transport.clone(), t.clone(), api.api_base.clone())?),
         };
-        let mut driver = SocketModeDriverConfig::new(self.session.clone(), token, transport);
+        let mut driver = SocketModeDriverConfig::new(self.session.clone(), token, net.transport);
         driver.open = OpenConfig { api_base: api.api_base, allow_insecure: api.allow_insecure };
-        driver.tls = self.net.effective_tls()?;
+        driver.tls = net.tls;
         driver.capacity = self.capacity;
-        if let Some(max) = self.max_message_bytes {
-            driver.max_message_bytes = max;
-        }
-        if let Some(dialer) = dialer {
-            driver.dialer = dialer;
-        }
+        driver.max_message_bytes = net.max_message_bytes.unwrap_or(driver.max_message_bytes);
+        driver.dialer = net.dialer.unwrap_or(driver.dialer);
         let ack_mode = self.session.ack_mode;
         let (handle, stream) = connect_socket_mode(driver).map_err(|e| Error::Config(e.to_string()))?;
         let wait = handle.wait_for_status(|s| s.sockets > 0 || s.state == State::Stopped);

@@ -172,10 +172,8 @@ impl SocketModeHandle {
     }
 
     /// Waits until the status matches `pred` (or the session is gone) and returns it.
-    pub async fn wait_for_status(&self, mut pred: impl FnMut(&SocketModeStatus) -> bool) -> SocketModeStatus {
-        let mut rx = self.status.clone();
-        let found = rx.wait_for(|s| pred(s)).await.map(|s| s.clone());
-        found.unwrap_or_else(|_| rx.borrow().clone())
+    pub async fn wait_for_status(&self, pred: impl FnMut(&SocketModeStatus) -> bool) -> SocketModeStatus {
+        super::handle::wait_for(&self.status, pred).await
     }
 
     /// Shuts down gracefully (see
