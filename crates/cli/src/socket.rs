@@ -83,7 +83,7 @@ pub fn envelope_line(d: &Delivery) -> serde_json::Value {
 
 /// One human-readable line for a delivery.
 fn human_line(d: &Delivery) -> String {
-    let mut line = format!("{} {}", d.envelope_type(), d.event_type().unwrap_or_else(|| "-".into()));
+    let mut line = format!("{} {}", d.envelope_type(), d.event_type().unwrap_or("-"));
     if let Some(id) = d.event_id() {
         line.push_str(&format!(" {id}"));
     }
