@@ -30,7 +30,8 @@ Exit codes:
   0  success
   1  other failure
   2  bad usage
-  3  authentication failure (invalid_auth, account_inactive, not_allowed_token_type, ...)
+  3  authentication failure (invalid_auth, account_inactive, not_allowed_token_type, ...;
+     for `socket`: also link_disabled, Socket Mode turned off for the app)
   4  rate limited (HTTP 429)
   5  network failure (connect, TLS, timeout, HTTP 5xx, non-JSON answer)
   6  send: some messages were not acknowledged (or, with --blocks, may not have been posted)
