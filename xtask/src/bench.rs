@@ -2,7 +2,8 @@
 //!
 //! Builds the emulator and the bench clients in release mode, starts the emulator in its own
 //! process (blast mode for events, plain for round trips), runs each client `--runs` times,
-//! and prints medians with ratios against Floor A. The full run also writes
+//! and prints medians with ratios against Floor A; then the Socket Mode rows
+//! ([`crate::bench_sm`]). The full run also writes
 //! `docs/benchmarks.md`; `--quick` (used by CI) runs small sizes once so the harness cannot rot.
 
 use crate::official::{self, BenchMode, EmulatorProcess, Official, cargo, target_dir, workspace_root};
@@ -22,6 +23,11 @@ pub struct Options {
     pub official: bool,
     pub write_doc: bool,
     pub sessions: Option<u64>,
+    /// Socket Mode: envelopes per run at full speed, and at the paced rate.
+    pub envelopes: u64,
+    pub paced_envelopes: u64,
+    /// Run the Socket Mode rows (`--no-socket-mode` skips them).
+    pub socket_mode: bool,
     /// Keepalive ping interval of the scale test's sessions, in seconds (default: the library's).
     pub idle_ping: Option<u64>,
 }
@@ -37,6 +43,9 @@ impl Options {
             write_doc: true,
             sessions: None,
             idle_ping: None,
+            envelopes: 50_000,
+            paced_envelopes: 20_000,
+            socket_mode: true,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -48,6 +57,8 @@ impl Options {
                     o.quick = true;
                     o.events = 5_000;
                     o.round_trips = 100;
+                    o.envelopes = 2_000;
+                    o.paced_envelopes = 1_000;
                     o.runs = 1;
                     o.official = false;
                     o.write_doc = false;
@@ -55,6 +66,9 @@ impl Options {
                 "--events" => o.events = num("--events")?,
                 "--round-trips" => o.round_trips = num("--round-trips")?,
                 "--runs" => o.runs = num("--runs")? as usize,
+                "--envelopes" => o.envelopes = num("--envelopes")?,
+                "--paced-envelopes" => o.paced_envelopes = num("--paced-envelopes")?,
+                "--no-socket-mode" => o.socket_mode = false,
                 "--no-official" => o.official = false,
                 "--no-doc" => o.write_doc = false,
                 "--sessions" => o.sessions = Some(num("--sessions")?),
@@ -120,9 +134,11 @@ pub fn run_binary_env(bin: PathBuf, pre: Vec<String>, env: Option<(&'static str,
         if let Some((k, v)) = env {
             cmd.env(k, v);
         }
+        // Socket Mode clients take the app-level token.
+        let token = if mode == "envelopes" { &emu.app_token } else { &emu.token };
         let out = cmd
             .args(&pre)
-            .args(["--api-url", &emu.api_url, "--token", &emu.token, "--mode", mode, "--n", &n.to_string()])
+            .args(["--api-url", &emu.api_url, "--token", token, "--mode", mode, "--n", &n.to_string()])
             .args(["--channel", &emu.channel])
             .stderr(Stdio::inherit())
             .output()
@@ -213,20 +229,16 @@ fn survives(emulator: &std::path::Path, spec: &ClientSpec, n: u64) -> bool {
     }
 }
 
-/// Searches the event count at which `spec` starts failing (it failed at `failed_at`), then
-/// measures it at the largest count it survives.
-fn official_limit(
-    emulator: &std::path::Path,
-    spec: &ClientSpec,
-    failed_at: u64,
-    runs: usize,
-) -> Option<Summary> {
+/// Searches the count at which a client starts failing, given that it failed at `failed_at`
+/// and `survives(n)` tells whether one run of `n` succeeds: `(largest n survived, smallest n
+/// failed)`, or `None` if it fails even at 1.
+pub fn find_limit(failed_at: u64, mut survives: impl FnMut(u64) -> bool) -> Option<(u64, u64)> {
     let mut fail = failed_at;
     let mut ok = None;
     let mut n = failed_at;
     while n > 1 && ok.is_none() {
         n = (n / 4).max(1);
-        if survives(emulator, spec, n) {
+        if survives(n) {
             ok = Some(n);
         } else {
             fail = n;
@@ -238,12 +250,24 @@ fn official_limit(
             break;
         }
         let mid = ok + (fail - ok) / 2;
-        if survives(emulator, spec, mid) {
+        if survives(mid) {
             ok = mid;
         } else {
             fail = mid;
         }
     }
+    Some((ok, fail))
+}
+
+/// Searches the event count at which `spec` starts failing (it failed at `failed_at`), then
+/// measures it at the largest count it survives.
+fn official_limit(
+    emulator: &std::path::Path,
+    spec: &ClientSpec,
+    failed_at: u64,
+    runs: usize,
+) -> Option<Summary> {
+    let (ok, fail) = find_limit(failed_at, |n| survives(emulator, spec, n))?;
     eprintln!("  {}: fails from about N={fail}; measuring at N={ok}", spec.name);
     let emu = EmulatorProcess::start(emulator, &["--blast", &ok.to_string(), "--no-rate-limit"]).ok()?;
     let mut s = measure(&emu, std::slice::from_ref(spec), "events", ok, runs).remove(spec.name)?;
@@ -394,10 +418,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut order: Vec<&str> = clients.iter().map(|c| c.name).collect();
     order.extend(type_last.iter().map(|c| c.name));
     order.extend(shapes.iter().map(|c| c.name));
-    let t = table(&events, &rtt, &order);
+    let mut t = table(&events, &rtt, &order);
     println!("{t}");
-    let failed: Vec<&str> =
+    let mut failed: Vec<&str> =
         events.iter().chain(rtt.iter()).filter(|(_, s)| s.failure.is_some()).map(|(n, _)| *n).collect();
+    if opts.socket_mode {
+        let (sm, sm_failed) = crate::bench_sm::run(&bin, &opts)?;
+        println!("{sm}");
+        t = format!("{t}\n### Socket Mode\n\n{sm}");
+        failed.extend(sm_failed);
+    }
     if opts.write_doc {
         crate::bench_doc::write(&opts, &t, started.elapsed())?;
     }
@@ -405,4 +435,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         return Err(format!("bench clients failed: {}", failed.join(", ")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_limit;
+
+    #[test]
+    fn find_limit_brackets_the_failing_size() {
+        let (ok, fail) = find_limit(100_000, |n| n < 700).expect("survives small runs");
+        assert!(ok < 700 && fail >= 700, "{ok} {fail}");
+        assert!(fail - ok <= (ok / 20).max(1), "{ok} {fail}");
+        assert_eq!(find_limit(100, |_| false), None);
+    }
 }

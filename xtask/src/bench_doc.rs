@@ -35,13 +35,15 @@ pub fn write(opts: &Options, table: &str, took: Duration) -> Result<(), String> 
     let path = workspace_root().join("docs/benchmarks.md");
     let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
     let section = format!(
-        "{START}\n\nLast run: {} on {} (took {} s).\n\nCommand: `cargo xtask bench --events {} --round-trips {} --runs {}` \
-         — medians of {} runs; the emulator runs in its own process.\n\n{table}\n{END}",
+        "{START}\n\nLast run: {} on {} (took {} s).\n\nCommand: `cargo xtask bench --events {} --round-trips {} \
+         --envelopes {} --paced-envelopes {} --runs {}` — medians of {} runs; the emulator runs in its own process.\n\n{table}\n{END}",
         today(),
         machine(),
         took.as_secs(),
         opts.events,
         opts.round_trips,
+        opts.envelopes,
+        opts.paced_envelopes,
         opts.runs,
         opts.runs,
     );

@@ -2,7 +2,8 @@
 //!
 //! - `deps`: checks the design card's dependency rules (also run by `cargo test`).
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
-//!   [--sessions S [--idle-ping SECS]]`: the end-to-end benchmark, every client side by side
+//!   [--envelopes N] [--paced-envelopes M] [--no-socket-mode] [--sessions S [--idle-ping SECS]]`:
+//!   the end-to-end benchmark (RTM and Socket Mode), every client side by side
 //!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test.
 //! - `corpus [DIR...]` (default `../shared/slack-corpus` beside the workspace): decodes every JSON file (RTM events or `rtm.connect` answers) and checks
 //!   the round trip; fails on a shape error or a lost field.
@@ -10,11 +11,13 @@
 //!   emulator.
 //! - `fuzz --seconds N`: the cargo-fuzz targets, N seconds each.
 //! - `soak --seconds N --sessions M`: sessions under random faults; fails on a lost or
-//!   duplicated message.
+//!   duplicated message. `soak --socket-mode --seconds N --sockets K`: a Socket Mode client
+//!   under random faults and redeliveries; fails on a lost or duplicated event.
 //! - `deny`: `cargo deny check` (licenses, bans, sources) when cargo-deny is installed.
 
 mod bench;
 mod bench_doc;
+mod bench_sm;
 mod conformance;
 mod corpus;
 mod deps;
@@ -33,7 +36,7 @@ commands:
   corpus        decode recorded Slack payloads ([DIR...], default ../shared/slack-corpus): typed / unknown type / shape error / round-trip loss
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)
-  soak          sessions under random faults (--seconds N --sessions M)
+  soak          sessions under random faults (--seconds N --sessions M; --socket-mode --sockets K)
   deny          cargo deny check (licenses, bans, sources)";
 
 fn main() -> ExitCode {

@@ -58,6 +58,14 @@ impl Official {
         }
     }
 
+    /// The `client` field of its Socket Mode bench JSON line.
+    pub fn sm_bench_id(self) -> &'static str {
+        match self {
+            Official::Node => "node-socket-mode",
+            Official::Python => "python-socket-mode",
+        }
+    }
+
     /// Parses `node` / `python` (also `js`, `py`).
     pub fn parse(s: &str) -> Option<Official> {
         match s {
@@ -314,9 +322,13 @@ pub enum BenchMode {
         /// A channel the token's user is in (the emulator prints it as `SLACK_CHANNEL=`).
         channel: String,
     },
+    /// Socket Mode: ack and count `n` `events_api` envelopes (the emulator runs with
+    /// `--sm-blast n`; the token is the app-level token).
+    Envelopes,
 }
 
-/// Runs one official client's bench script (`xtask/clients/bench.{js,py}`) and returns its
+/// Runs one official client's bench script (`xtask/clients/bench.{js,py}`, or
+/// `bench_socket_mode.{js,py}` for [`BenchMode::Envelopes`]) and returns its
 /// JSON line: `{"client","mode","n","connect_to_hello_us","elapsed_us","cpu_us",
 /// "peak_rss_kb"}`. A client that crashes, reconnects mid-run, prints no valid line or is still
 /// running after `timeout` (it is then killed) gives an `Err` with the reason.
@@ -329,13 +341,15 @@ pub fn run_official_bench(
     n: u64,
     timeout: Duration,
 ) -> Result<String, String> {
-    let mut cmd = clients.script_command(client, "bench");
+    let stem = if *mode == BenchMode::Envelopes { "bench_socket_mode" } else { "bench" };
+    let mut cmd = clients.script_command(client, stem);
     cmd.arg(api_url).arg(token);
     match mode {
         BenchMode::Events => cmd.arg("events").arg(n.to_string()),
         BenchMode::Rtt { channel } => cmd.arg("rtt").arg(n.to_string()).arg(channel),
+        BenchMode::Envelopes => cmd.arg("envelopes").arg(n.to_string()),
     };
-    let name = client.bench_id();
+    let name = if *mode == BenchMode::Envelopes { client.sm_bench_id() } else { client.bench_id() };
     let out = run_with_timeout(cmd, timeout)?;
     match out.status {
         None => {

@@ -4,7 +4,50 @@
 //! Every client prints one JSON line on stdout:
 //! `{"client":…,"mode":…,"n":…,"connect_to_hello_us":…,"elapsed_us":…,"cpu_us":…,"peak_rss_kb":…}`.
 
+use bytes::Bytes;
+use http_body_util::Empty;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use std::time::Duration;
+
+/// The naive floors' WebSocket: fastwebsockets over plain TCP, frames reassembled.
+pub type NaiveSocket = fastwebsockets::FragmentCollector<TokioIo<Upgraded>>;
+
+struct SpawnExecutor;
+
+impl<Fut> hyper::rt::Executor<Fut> for SpawnExecutor
+where
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    fn execute(&self, fut: Fut) {
+        tokio::spawn(fut);
+    }
+}
+
+/// Opens a `ws://` URL the naive way: TCP (no Nagle), the HTTP/1.1 upgrade, auto pong.
+/// Panics on failure: a benchmark client has nothing better to do.
+pub async fn open_naive_socket(url: &str) -> NaiveSocket {
+    let uri: hyper::Uri = url.parse().expect("socket url");
+    let host = uri.host().expect("host").to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.expect("tcp");
+    stream.set_nodelay(true).expect("nodelay");
+    let req = hyper::Request::builder()
+        .method("GET")
+        .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
+        .header("Host", format!("{host}:{port}"))
+        .header("Upgrade", "websocket")
+        .header("Connection", "upgrade")
+        .header("Sec-WebSocket-Key", fastwebsockets::handshake::generate_key())
+        .header("Sec-WebSocket-Version", "13")
+        .body(Empty::<Bytes>::new())
+        .expect("request");
+    let (mut ws, _) =
+        fastwebsockets::handshake::client(&SpawnExecutor, req, stream).await.expect("handshake");
+    ws.set_auto_pong(true);
+    fastwebsockets::FragmentCollector::new(ws)
+}
 
 /// What a benchmark run measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,10 +56,24 @@ pub enum Mode {
     Events,
     /// Send `n` messages one at a time, awaiting each ack.
     RoundTrips,
+    /// Socket Mode: take (and ack) `n` `events_api` envelopes sent by the emulator's envelope
+    /// blast after `hello`; `--token` is then the app-level token.
+    Envelopes,
 }
 
-/// The arguments every benchmark client takes: `--api-url URL --token T --mode events|rtt --n N
-/// [--channel C]`.
+impl Mode {
+    /// Its name on the command line and in the result line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Events => "events",
+            Mode::RoundTrips => "rtt",
+            Mode::Envelopes => "envelopes",
+        }
+    }
+}
+
+/// The arguments every benchmark client takes: `--api-url URL --token T --mode
+/// events|rtt|envelopes --n N [--channel C]`.
 #[derive(Clone, Debug)]
 pub struct BenchArgs {
     /// The emulator's API base.
@@ -54,6 +111,7 @@ impl BenchArgs {
                     mode = match val().as_str() {
                         "events" => Mode::Events,
                         "rtt" => Mode::RoundTrips,
+                        "envelopes" => Mode::Envelopes,
                         other => usage(&format!("unknown mode {other}")),
                     }
                 }
@@ -74,7 +132,7 @@ impl BenchArgs {
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "bench client: {msg}\nusage: --api-url URL --token T [--mode events|rtt] [--n N] [--channel C]"
+        "bench client: {msg}\nusage: --api-url URL --token T [--mode events|rtt|envelopes] [--n N] [--channel C]"
     );
     std::process::exit(2)
 }
@@ -128,7 +186,7 @@ impl Report {
     pub fn print(&self) {
         let line = serde_json::json!({
             "client": self.client,
-            "mode": match self.mode { Mode::Events => "events", Mode::RoundTrips => "rtt" },
+            "mode": self.mode.name(),
             "n": self.n,
             "connect_to_hello_us": self.connect_to_hello.as_micros() as u64,
             "elapsed_us": self.elapsed.as_micros() as u64,

@@ -23,14 +23,15 @@ pub mod exit {
 }
 
 const AFTER_HELP: &str = "\
-Token: set SLACK_TOKEN, or pass --token-file PATH. A token given with --token is visible to
+Token: set SLACK_TOKEN (SLACK_APP_TOKEN for `socket`), or pass --token-file PATH. A token given with --token is visible to
 every user of this machine in `ps`: it works, with a warning.
 
 Exit codes:
   0  success
   1  other failure
   2  bad usage
-  3  authentication failure (invalid_auth, account_inactive, not_allowed_token_type, ...)
+  3  authentication failure (invalid_auth, account_inactive, not_allowed_token_type, ...;
+     for `socket`: also link_disabled, Socket Mode turned off for the app)
   4  rate limited (HTTP 429)
   5  network failure (connect, TLS, timeout, HTTP 5xx, non-JSON answer)
   6  send: some messages were not acknowledged (or, with --blocks, may not have been posted)
@@ -84,6 +85,66 @@ impl std::fmt::Debug for ConnOpts {
             .field("batch_presence", &self.batch_presence)
             .finish()
     }
+}
+
+/// Socket Mode: where to connect and with which app-level token. (`Debug` is written by hand:
+/// it must not print `--token`.)
+#[derive(Clone, ClapArgs)]
+pub struct SocketOpts {
+    /// Web API base URL (default https://slack.com/api/). http:// is accepted only for loopback
+    /// addresses (a local emulator) or with --insecure.
+    #[arg(long, env = "SLACK_API_URL")]
+    pub api_url: Option<String>,
+    /// Read the app-level token (xapp-…) from this file (first line).
+    #[arg(long, value_name = "PATH")]
+    pub token_file: Option<PathBuf>,
+    /// The app-level token itself (discouraged: visible in `ps`; prefer SLACK_APP_TOKEN or
+    /// --token-file).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Allow http:// and ws:// to non-loopback hosts.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl std::fmt::Debug for SocketOpts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketOpts")
+            .field("api_url", &self.api_url)
+            .field("token_file", &self.token_file)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// The Socket Mode commands.
+#[derive(Debug, Subcommand)]
+pub enum SocketCommand {
+    /// Stream Socket Mode envelopes until Ctrl-C: every envelope is acked the moment it
+    /// arrives, then printed (and given to --exec). Lifecycle lines go to stderr.
+    Tail {
+        /// Connection options.
+        #[command(flatten)]
+        opts: SocketOpts,
+        /// One JSON object per line (NDJSON): envelope_id, type, event_id, retry_attempt,
+        /// event_type, accepts_response_payload and the payload.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many envelopes.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Run this shell command once per envelope, with its JSON line on stdin (a
+        /// shell-script bot). The ack never waits for it.
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        /// Most --exec commands running at once (1 to 64).
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        exec_concurrency: usize,
+        /// Sockets to keep open (1 to 10).
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        connections: usize,
+    },
 }
 
 /// The commands.
@@ -196,6 +257,16 @@ pub enum Command {
         /// Print the summary as JSON (for tests and scripts).
         #[arg(long)]
         json: bool,
+        /// Show Socket Mode instead of RTM: a slash command answered through its ack and a
+        /// mention answered through the Web API.
+        #[arg(long)]
+        socket_mode: bool,
+    },
+    /// Socket Mode (apps with an app-level token, xapp-…).
+    Socket {
+        /// The Socket Mode command.
+        #[command(subcommand)]
+        command: SocketCommand,
     },
 }
 
@@ -210,6 +281,22 @@ mod tests {
             Args::try_parse_from(["slack-rtm", "connect", "--token", "xoxb-secret-123"]).expect("parses");
         let Command::Connect { conn, .. } = &args.command else { panic!("connect") };
         assert_eq!(conn.token.as_deref(), Some("xoxb-secret-123"));
+        let printed = format!("{args:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("<redacted>"), "{printed}");
+    }
+
+    #[test]
+    fn socket_debug_output_never_shows_the_app_token() {
+        let args = Args::try_parse_from(["slack-rtm", "socket", "tail", "--token", "xapp-1-A1-2-secret"])
+            .expect("parses");
+        let Command::Socket { command: SocketCommand::Tail { opts, exec_concurrency, connections, .. } } =
+            &args.command
+        else {
+            panic!("socket tail")
+        };
+        assert_eq!(opts.token.as_deref(), Some("xapp-1-A1-2-secret"));
+        assert_eq!((*exec_concurrency, *connections), (4, 2));
         let printed = format!("{args:?}");
         assert!(!printed.contains("secret"), "{printed}");
         assert!(printed.contains("<redacted>"), "{printed}");

@@ -1,6 +1,6 @@
 //! The commands, on top of the `slack-rtm` facade.
 
-use crate::cli::{Args, Command, ConnOpts, exit};
+use crate::cli::{Args, Command, ConnOpts, SocketCommand, exit};
 use crate::output::{Printer, Style};
 use slack_rtm::{
     Ack, Client, ClientBuilder, ClientMessage, ErrorKind, Event, OutgoingMessage, SendError, SessionEvent,
@@ -29,7 +29,15 @@ pub async fn run(args: Args) -> u8 {
             crate::web::history(conn, channel, since, limit, json).await
         }
         Command::Emulator { port, tls } => emulator(port, tls).await,
-        Command::Demo { seconds, json } => crate::demo::run(Duration::from_secs(seconds), json).await,
+        Command::Demo { seconds, json, socket_mode } => {
+            crate::demo::run(Duration::from_secs(seconds), json, socket_mode).await
+        }
+        Command::Socket {
+            command: SocketCommand::Tail { opts, json, count, exec, exec_concurrency, connections },
+        } => {
+            let t = crate::socket::TailOptions { json, count, exec, exec_concurrency, connections };
+            crate::socket::tail(opts, t).await
+        }
     };
     match result {
         Ok(code) => code,
@@ -105,7 +113,7 @@ fn load_token(conn: &ConnOpts) -> Result<Token, Failure> {
 }
 
 /// Whether an API URL points at this machine (http:// is then harmless).
-fn is_loopback_url(url: &str) -> bool {
+pub fn is_loopback_url(url: &str) -> bool {
     let Ok(uri) = url.parse::<http_uri::Uri>() else { return false };
     match uri.host() {
         Some("localhost") => true,
@@ -176,7 +184,7 @@ async fn connect(conn: ConnOpts, json: bool) -> Result<u8, Failure> {
 /// Resolves on the first Ctrl-C (SIGINT). The handler is installed when this is called, not
 /// when the future is first polled, so a Ctrl-C that arrives while connecting is not lost (nor
 /// does it kill the process with the default action).
-fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+pub fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

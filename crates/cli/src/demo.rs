@@ -55,7 +55,10 @@ fn stats(v: &mut [Duration]) -> serde_json::Value {
     serde_json::json!({"count": v.len(), "min_ms": ms(v[0]), "median_ms": ms(v[v.len() / 2]), "max_ms": ms(v[v.len() - 1])})
 }
 
-pub async fn run(duration: Duration, json: bool) -> Result<u8, Failure> {
+pub async fn run(duration: Duration, json: bool, socket_mode: bool) -> Result<u8, Failure> {
+    if socket_mode {
+        return crate::demo_socket::run(duration, json).await;
+    }
     let emu = std::sync::Arc::new(
         Emulator::start(EmulatorConfig::default())
             .await

@@ -5,7 +5,9 @@
 mod cli;
 mod commands;
 mod demo;
+mod demo_socket;
 mod output;
+mod socket;
 mod web;
 
 use clap::Parser;

@@ -235,17 +235,16 @@ async fn tail_human_output() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tail_ctrl_c_closes_cleanly() {
-    use tokio::io::AsyncBufReadExt;
     let emu = emulator().await;
     let mut child = start_tail(&emu, &["tail", "--json"]).await;
-    // Interrupt only once tail is in its event loop (it printed an event): a Ctrl-C while it
-    // is still connecting is another path ("interrupted while connecting").
-    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    // Admitted is not yet connected: a Ctrl-C before `hello` is "interrupted while connecting".
+    // Wait until tail prints an event, so the session is surely up.
     let alice = emu.second_user();
     emu.post_message(&emu.general_channel(), &alice.user, "before ctrl-c").expect("posted");
-    let mut first = String::new();
-    tokio::time::timeout(WAIT, stdout.read_line(&mut first)).await.expect("an event in time").expect("read");
-    assert!(first.contains("before ctrl-c"), "{first}");
+    use tokio::io::AsyncBufReadExt;
+    let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(WAIT, stdout.next_line()).await.expect("an event in time");
+    assert!(first.expect("reads").is_some_and(|l| l.contains("before ctrl-c")));
     let pid = child.id().expect("running");
     let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill");
     assert!(status.success());

@@ -34,10 +34,10 @@ struct SlackOrder<'a> {
 }
 
 /// Width of a patched timestamp `"SSSSSSSSSS.FFFFFF"`.
-const TS_WIDTH: usize = 17;
+pub(crate) const TS_WIDTH: usize = 17;
 pub(crate) const TS_PLACEHOLDER: &str = "9999999999.999999";
 pub(crate) const ID_PLACEHOLDER: &str = "ffffffffffff";
-const TEMPLATES: usize = 16;
+pub(crate) const TEMPLATES: usize = 16;
 
 struct Template {
     /// Header + payload.
@@ -108,44 +108,7 @@ impl Blast {
         let type_last = shape == BlastShape::TypeLast;
         let mut templates = Vec::with_capacity(TEMPLATES);
         for i in 0..TEMPLATES {
-            // Text of about 10..=125 characters: frames land between ~300 and ~600 bytes.
-            let target = 10 + i * 7;
-            let mut text = String::with_capacity(target + 16);
-            let mut w = i;
-            while text.len() < target {
-                if !text.is_empty() {
-                    text.push(' ');
-                }
-                text.push_str(WORDS[w % WORDS.len()]);
-                w += 7;
-            }
-            let client_msg_id = format!("5c0ffee0-{:04x}-4000-8000-{ID_PLACEHOLDER}", i);
-            let blocks = serde_json::json!([{
-                "type": "rich_text",
-                "block_id": format!("b{i:03}"),
-                "elements": [{
-                    "type": "rich_text_section",
-                    "elements": [{"type": "text", "text": text}]
-                }]
-            }]);
-            let event = SlackOrder {
-                client_msg_id: &client_msg_id,
-                kind: "message",
-                text: &text,
-                user,
-                ts: TS_PLACEHOLDER,
-                blocks: &blocks,
-                team,
-                channel,
-                event_ts: TS_PLACEHOLDER,
-            };
-            let payload = if type_last {
-                // Through a Value: its map sorts the keys.
-                serde_json::to_value(&event).map(|v| v.to_string())
-            } else {
-                serde_json::to_string(&event)
-            }
-            .unwrap_or_default();
+            let payload = message_json(i, team, channel, user, type_last);
             templates.push(Template::new(&payload));
         }
         Self { templates }
@@ -181,8 +144,53 @@ impl Blast {
     }
 }
 
+/// The JSON of blast `message` number `i` (of [`TEMPLATES`] shapes) with the placeholders
+/// [`TS_PLACEHOLDER`] (`ts`, `event_ts`) and [`ID_PLACEHOLDER`] (the tail of `client_msg_id`);
+/// keys in Slack's order, or sorted (`type` late) if `type_last`. Shared with the envelope
+/// blast of Socket Mode.
+pub(crate) fn message_json(i: usize, team: &str, channel: &str, user: &str, type_last: bool) -> String {
+    // Text of about 10..=125 characters: frames land between ~300 and ~600 bytes.
+    let target = 10 + i * 7;
+    let mut text = String::with_capacity(target + 16);
+    let mut w = i;
+    while text.len() < target {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(WORDS[w % WORDS.len()]);
+        w += 7;
+    }
+    let client_msg_id = format!("5c0ffee0-{:04x}-4000-8000-{ID_PLACEHOLDER}", i);
+    let blocks = serde_json::json!([{
+        "type": "rich_text",
+        "block_id": format!("b{i:03}"),
+        "elements": [{
+            "type": "rich_text_section",
+            "elements": [{"type": "text", "text": text}]
+        }]
+    }]);
+    let event = SlackOrder {
+        client_msg_id: &client_msg_id,
+        kind: "message",
+        text: &text,
+        user,
+        ts: TS_PLACEHOLDER,
+        blocks: &blocks,
+        team,
+        channel,
+        event_ts: TS_PLACEHOLDER,
+    };
+    if type_last {
+        // Through a Value: its map sorts the keys.
+        serde_json::to_value(&event).map(|v| v.to_string())
+    } else {
+        serde_json::to_string(&event)
+    }
+    .unwrap_or_default()
+}
+
 /// Writes `"SSSSSSSSSS.FFFFFF"` (exactly 17 bytes) for a clock value.
-fn write_ts(dst: &mut [u8], v: u64) {
+pub(crate) fn write_ts(dst: &mut [u8], v: u64) {
     let mut secs = v / 1_000_000;
     let mut frac = v % 1_000_000;
     for i in (11..17).rev() {
@@ -196,7 +204,7 @@ fn write_ts(dst: &mut [u8], v: u64) {
     }
 }
 
-fn write_hex(dst: &mut [u8], mut v: u64) {
+pub(crate) fn write_hex(dst: &mut [u8], mut v: u64) {
     const HEX: &[u8] = b"0123456789abcdef";
     for b in dst.iter_mut().rev() {
         *b = HEX[(v & 0xf) as usize];

@@ -110,6 +110,13 @@ pub struct SocketModeConfig {
     /// Interval of WebSocket pings to every Socket Mode socket (Slack pings its sockets).
     /// Default 10 s; `None` for none.
     pub ping_interval: Option<Duration>,
+    /// Envelope blast for benchmarks: every socket gets this many pre-encoded `events_api`
+    /// envelopes after `hello`, with their ack latencies reported
+    /// ([`crate::Emulator::envelope_blast_reports`]). Default `None`.
+    pub blast: Option<u64>,
+    /// The envelope blast's rate per socket, in envelopes per second. Default `None`: as fast
+    /// as the socket takes them.
+    pub blast_rate: Option<u64>,
 }
 
 impl SocketModeConfig {
@@ -166,6 +173,18 @@ impl SocketModeConfig {
         self.ping_interval = interval;
         self
     }
+
+    /// Sets the envelope blast: `n` envelopes to every socket after `hello` (`None`: none).
+    pub fn blast(mut self, n: Option<u64>) -> Self {
+        self.blast = n;
+        self
+    }
+
+    /// Sets the envelope blast's rate per socket (`None`: as fast as the socket takes them).
+    pub fn blast_rate(mut self, per_second: Option<u64>) -> Self {
+        self.blast_rate = per_second;
+        self
+    }
 }
 
 impl Default for SocketModeConfig {
@@ -180,6 +199,8 @@ impl Default for SocketModeConfig {
             warning_lead: Duration::from_secs(10),
             refresh_grace: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(10)),
+            blast: None,
+            blast_rate: None,
         }
     }
 }

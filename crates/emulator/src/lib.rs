@@ -48,7 +48,8 @@
 //!   pings both ways, RTM's socket faults; once the app has connected, messages posted in the
 //!   workspace become `events_api` envelopes as well as RTM events.
 //! - A blast mode for benchmarks (pre-encoded `message` events written as fast as the socket
-//!   allows).
+//!   allows), and its Socket Mode twin (pre-encoded `events_api` envelopes, as fast as the
+//!   socket allows or at a set rate, with every ack's latency measured).
 //!
 //! # HTTP API
 //!
@@ -86,6 +87,7 @@ pub use config::{Dispatch, EmulatorConfig, HelloMode, RateLimit, SendRate, Socke
 pub use faults::{RawFrame, Rejection, ReplyFault, Target};
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;
+pub use socket_mode::blast::EnvelopeBlastReport;
 pub use socket_mode::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo, SocketTarget};
 pub use web::{OpenedView, WebCall};
 pub use workspace::{ChannelInfo, Credentials, TokenFlavor, UserInfo, format_message_text};
@@ -176,6 +178,15 @@ impl Emulator {
             second.user.as_str(),
             blast::BlastShape::of(&config),
         ));
+        let sm_blast = config.socket_mode.blast.map(|_| {
+            socket_mode::blast::EnvelopeBlast::new(
+                ws.team.id.as_str(),
+                general.as_str(),
+                second.user.as_str(),
+                "A0EMU00001",
+                bot.user.as_str(),
+            )
+        });
         let limit = config.record_limit;
         let state = State {
             ws,
@@ -204,6 +215,7 @@ impl Emulator {
             changed: watch::channel(0).0,
             clock: TsClock::default(),
             blast,
+            sm_blast,
             tasks: Mutex::new(JoinSet::new()),
             shutdown,
             bot,

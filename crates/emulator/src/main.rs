@@ -3,7 +3,13 @@
 //! ```text
 //! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] [--ws-ping SECS]
 //!                    [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]
+//!                    [--sm-blast N] [--sm-blast-rate PER_SEC]
 //! ```
+//!
+//! `--sm-blast N` sends N pre-encoded `events_api` envelopes to every Socket Mode socket after
+//! `hello` (at `--sm-blast-rate` per second, default as fast as the socket takes them) and
+//! prints one line per socket when its blast ends:
+//! `SM_BLAST_REPORT {"socket":…,"sent":…,"acked":…,"ack_p50_us":…,"ack_p99_us":…,"ack_max_us":…}`.
 //!
 //! Prints the Web API base URL, a valid bot token, the general channel's id, an app-level token
 //! and the Socket Mode URL base (and, with `--tls`, the certificate to trust) on stdout.
@@ -26,7 +32,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] \
-                     [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]";
+                     [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script] \
+                     [--sm-blast N] [--sm-blast-rate PER_SEC]";
 
 /// Options of the binary that are not part of [`EmulatorConfig`].
 #[derive(Default)]
@@ -76,11 +83,44 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
                 config.socket_mode = config.socket_mode.clone().retry_delays(vec![Duration::ZERO; 3])
             }
             "--socket-mode-script" => extra.socket_mode_script = true,
+            "--sm-blast" => {
+                let v = value("--sm-blast")?;
+                let n: u64 = v.parse().map_err(|_| format!("invalid envelope count {v:?}"))?;
+                config.socket_mode = config.socket_mode.clone().blast(Some(n)).ping_interval(None);
+                config = config.for_benchmarks();
+            }
+            "--sm-blast-rate" => {
+                let v = value("--sm-blast-rate")?;
+                let r: u64 = v.parse().map_err(|_| format!("invalid rate {v:?}"))?;
+                config.socket_mode = config.socket_mode.clone().blast_rate(Some(r));
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
     Ok((config, extra))
+}
+
+/// Prints each envelope blast report as it is published.
+async fn print_blast_reports(emu: Arc<Emulator>) {
+    let mut seen = 0u64;
+    loop {
+        if emu.wait_for_envelope_blast_reports(seen + 1, Duration::from_secs(3600)).await.is_err() {
+            continue;
+        }
+        let (total, reports) = emu.envelope_blast_reports_total();
+        // The records are a bounded ring: print the ones not printed yet that it still holds.
+        let new = reports.len().min(usize::try_from(total - seen).unwrap_or(usize::MAX));
+        for r in &reports[reports.len() - new..] {
+            let line = serde_json::json!({
+                "socket": r.socket.0, "sent": r.sent, "acked": r.acked,
+                "ack_p50_us": r.ack_p50.as_micros() as u64, "ack_p99_us": r.ack_p99.as_micros() as u64,
+                "ack_max_us": r.ack_max.as_micros() as u64,
+            });
+            println!("SM_BLAST_REPORT {line}");
+        }
+        seen = total;
+    }
 }
 
 /// Sends `goodbye` to each connection `after` its admission. Dropping (aborting) this task
@@ -136,10 +176,11 @@ async fn main() -> ExitCode {
     let emu = Arc::new(emu);
     let goodbyes = extra.goodbye_after.map(|after| tokio::spawn(goodbye_each(emu.clone(), after)));
     let script = extra.socket_mode_script.then(|| tokio::spawn(bin_script::run(emu.clone())));
+    let blast_reports = emu.is_envelope_blast().then(|| tokio::spawn(print_blast_reports(emu.clone())));
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("error: cannot listen for Ctrl-C");
     }
-    for task in [goodbyes, script].into_iter().flatten() {
+    for task in [goodbyes, script, blast_reports].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }

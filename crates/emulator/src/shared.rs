@@ -69,6 +69,8 @@ pub(crate) struct Shared {
     pub changed: watch::Sender<u64>,
     pub clock: TsClock,
     pub blast: Option<blast::Blast>,
+    /// The Socket Mode envelope blast's templates (only when configured).
+    pub sm_blast: Option<crate::socket_mode::blast::EnvelopeBlast>,
     pub tasks: Mutex<JoinSet<()>>,
     pub shutdown: watch::Sender<bool>,
     pub bot: Credentials,

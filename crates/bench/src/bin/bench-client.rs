@@ -10,6 +10,10 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let args = BenchArgs::from_env();
+    if args.mode == Mode::Envelopes {
+        eprintln!("bench-client: RTM only (events|rtt); Socket Mode is sm-client");
+        std::process::exit(2);
+    }
     let rt = if std::env::var_os("BENCH_CURRENT_THREAD").is_some() {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
@@ -49,6 +53,7 @@ async fn run(args: BenchArgs) {
                 }
             }
         }
+        Mode::Envelopes => unreachable!("refused in main"),
         Mode::RoundTrips => {
             tokio::spawn(async move { while events.next().await.is_some() {} });
             for _ in 0..args.n {

@@ -8,24 +8,10 @@
 //! `rtm.connect` goes through the same codec and hyper transport as slack-rtm, so connect
 //! latency is compared like for like.
 
-use bytes::Bytes;
 use fastwebsockets::{Frame, OpCode, Payload};
-use http_body_util::Empty;
-use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time};
+use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time, open_naive_socket};
 use slack_rtm_codec::{ConnectConfig, Token, connect_once};
 use std::time::Instant;
-
-struct SpawnExecutor;
-
-impl<Fut> hyper::rt::Executor<Fut> for SpawnExecutor
-where
-    Fut: std::future::Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    fn execute(&self, fut: Fut) {
-        tokio::spawn(fut);
-    }
-}
 
 fn main() {
     let parse = match std::env::args().nth(1).as_deref() {
@@ -39,6 +25,10 @@ fn main() {
     // Drop the mode word so BenchArgs sees only flags.
     let args: Vec<String> = std::env::args().collect();
     let args = BenchArgs::from_args(args[2..].to_vec());
+    if args.mode == Mode::Envelopes {
+        eprintln!("floor: RTM only (events|rtt); the Socket Mode floor is sm-floor");
+        std::process::exit(2);
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     rt.block_on(run(args, parse));
 }
@@ -49,25 +39,7 @@ async fn run(args: BenchArgs, parse: bool) {
     let config = ConnectConfig::with_api_base(&args.api_url, true).expect("api url");
     let answer =
         connect_once(&transport, &Token::new(args.token.as_str()), &config).await.expect("rtm.connect");
-    let uri: hyper::Uri = answer.connected.url.parse().expect("socket url");
-    let host = uri.host().expect("host").to_owned();
-    let port = uri.port_u16().unwrap_or(80);
-    let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await.expect("tcp");
-    stream.set_nodelay(true).expect("nodelay");
-    let req = hyper::Request::builder()
-        .method("GET")
-        .uri(uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"))
-        .header("Host", format!("{host}:{port}"))
-        .header("Upgrade", "websocket")
-        .header("Connection", "upgrade")
-        .header("Sec-WebSocket-Key", fastwebsockets::handshake::generate_key())
-        .header("Sec-WebSocket-Version", "13")
-        .body(Empty::<Bytes>::new())
-        .expect("request");
-    let (mut ws, _) =
-        fastwebsockets::handshake::client(&SpawnExecutor, req, stream).await.expect("handshake");
-    ws.set_auto_pong(true);
-    let mut ws = fastwebsockets::FragmentCollector::new(ws);
+    let mut ws = open_naive_socket(&answer.connected.url).await;
 
     // hello
     loop {
@@ -100,6 +72,7 @@ async fn run(args: BenchArgs, parse: bool) {
                 }
             }
         }
+        Mode::Envelopes => unreachable!("refused in main"),
         Mode::RoundTrips => {
             for id in 1..=args.n {
                 let msg = serde_json::json!({"id": id, "type": "message", "channel": args.channel, "text": "round trip"});

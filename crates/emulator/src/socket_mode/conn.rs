@@ -5,6 +5,7 @@
 //! write half and writes each wake-up's output at once.
 
 use super::SocketId;
+use super::blast::BlastRun;
 use crate::Shared;
 use crate::faults::RawFrame;
 use crate::record::CloseReason;
@@ -75,6 +76,10 @@ pub(crate) async fn run_socket(shared: Arc<Shared>, io: Io, debug_reconnects: bo
         answer_pings: true,
         refresh_at: None,
         close_at: None,
+        blast: BlastRun::new(
+            shared.config.socket_mode.blast.unwrap_or(0),
+            shared.config.socket_mode.blast_rate,
+        ),
     };
     let reason = if admitted.is_some() {
         s.run(rx, &mut in_rx, overflow, debug_reconnects).await
@@ -100,6 +105,8 @@ struct Socket {
     refresh_at: Option<Instant>,
     /// When the server closes the socket (after `refresh_requested` or a `disconnect`).
     close_at: Option<Instant>,
+    /// The envelope blast (benchmarks; inactive unless configured).
+    blast: BlastRun,
 }
 
 impl Socket {
@@ -125,8 +132,13 @@ impl Socket {
         self.shared.sm_accept(self.id);
         loop {
             if let Err(reason) = self.flush().await {
+                self.report_blast(true);
                 return reason;
             }
+            let now = Instant::now();
+            self.blast.stamp(now);
+            let blast_now = self.blast.active() && !self.stalled && self.blast.due(now) > 0;
+            let blast_later = if self.stalled { None } else { self.blast.next_at() };
             let step = tokio::select! {
                 biased;
                 _ = overflow.notified() => Some(CloseReason::SlowConsumer),
@@ -137,6 +149,14 @@ impl Socket {
                 msg = in_rx.recv(), if !self.stalled => match msg {
                     None => Some(CloseReason::ClientGone("reader stopped".into())),
                     Some(msg) => self.on_inbound(msg),
+                },
+                _ = std::future::ready(()), if blast_now => {
+                    self.write_blast();
+                    None
+                },
+                _ = sleep_until(blast_later), if !blast_now && blast_later.is_some() => {
+                    self.write_blast();
+                    None
                 },
                 _ = tick(&mut ping), if !self.stalled => {
                     push_frame(&mut self.out, OpCode::Ping, b"emulator");
@@ -160,6 +180,20 @@ impl Socket {
             if let Some(reason) = step {
                 return self.finish(reason, in_rx).await;
             }
+        }
+    }
+
+    fn write_blast(&mut self) {
+        if let Some(templates) = self.shared.sm_blast.as_ref() {
+            self.blast.write(templates, &mut self.out, &self.shared.clock, self.id, Instant::now());
+        }
+    }
+
+    /// Publishes the blast's report when it is complete (or `closing`).
+    fn report_blast(&mut self, closing: bool) {
+        if let Some(report) = self.blast.report(self.id, closing) {
+            tracing::debug!(?report, "envelope blast done");
+            self.shared.sm_with(|sm, _| sm.blast_reports.push(report));
         }
     }
 
@@ -231,6 +265,11 @@ impl Socket {
         match msg {
             Inbound::Text(payload) => {
                 match serde_json::from_slice::<AckIn>(&payload) {
+                    Ok(AckIn { envelope_id: Some(id), .. })
+                        if self.blast.active() && self.blast.on_ack(self.id, &id, Instant::now()) =>
+                    {
+                        self.report_blast(false)
+                    }
                     Ok(AckIn { envelope_id: Some(id), payload }) => self.shared.sm_ack(self.id, &id, payload),
                     _ => {
                         tracing::debug!(socket = %self.id, len = payload.len(), "ignoring a client frame that is not an ack")
@@ -269,6 +308,7 @@ impl Socket {
     /// Writes what is pending (unless dropping) and, for a server-initiated close, waits
     /// briefly for the client's close frame.
     async fn finish(&mut self, reason: CloseReason, in_rx: &mut mpsc::Receiver<Inbound>) -> CloseReason {
+        self.report_blast(true);
         match reason {
             CloseReason::Dropped if !self.out.is_empty() => {
                 // A cut mid-frame: write the partial frame, then drop.

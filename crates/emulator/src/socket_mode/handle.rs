@@ -205,6 +205,37 @@ impl Emulator {
             .await
     }
 
+    /// The envelope blast's reports, one per socket whose blast ended (every envelope acked,
+    /// or the socket closed), oldest first; see [`crate::SocketModeConfig::blast`].
+    pub fn envelope_blast_reports(&self) -> Vec<super::blast::EnvelopeBlastReport> {
+        self.shared.lock().sm.blast_reports.to_vec()
+    }
+
+    /// How many envelope blast reports were ever published, with the ones still kept.
+    pub fn envelope_blast_reports_total(&self) -> (u64, Vec<super::blast::EnvelopeBlastReport>) {
+        let st = self.shared.lock();
+        (st.sm.blast_reports.total(), st.sm.blast_reports.to_vec())
+    }
+
+    /// Whether this emulator blasts envelopes ([`crate::SocketModeConfig::blast`]).
+    pub fn is_envelope_blast(&self) -> bool {
+        self.shared.sm_blast.is_some()
+    }
+
+    /// Waits until at least `n` envelope blast reports were published (ever).
+    pub async fn wait_for_envelope_blast_reports(
+        &self,
+        n: u64,
+        timeout: Duration,
+    ) -> Result<(), EmulatorError> {
+        self.wait_until(
+            || format!("{n} envelope blast reports"),
+            timeout,
+            |st| st.sm.blast_reports.total() >= n,
+        )
+        .await
+    }
+
     /// Waits until at least `n` acks arrived.
     pub async fn wait_for_acks(&self, n: u64, timeout: Duration) -> Result<(), EmulatorError> {
         self.wait_until(|| format!("{n} acks"), timeout, |st| st.sm.acks.total() >= n).await

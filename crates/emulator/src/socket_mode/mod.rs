@@ -2,6 +2,7 @@
 //! [`crate::api`]), the sockets ([`conn`]), envelope delivery with acks and redelivery
 //! ([`state`]), and the handle's methods ([`handle`]).
 
+pub(crate) mod blast;
 pub(crate) mod conn;
 mod handle;
 pub(crate) mod ops;

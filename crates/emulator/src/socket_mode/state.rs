@@ -75,6 +75,8 @@ pub(crate) struct SmState {
     pub rejections: VecDeque<Rejection>,
     pub rate_window: VecDeque<Instant>,
     pub expired_attempts: u64,
+    /// The envelope blast's per-socket reports.
+    pub blast_reports: Ring<super::blast::EnvelopeBlastReport>,
     queue: VecDeque<u64>,
     pending: HashMap<String, Pending>,
     timers: Vec<(Instant, Timer)>,
@@ -112,6 +114,7 @@ impl SmState {
             rejections: VecDeque::new(),
             rate_window: VecDeque::new(),
             expired_attempts: 0,
+            blast_reports: Ring::new(record_limit),
             queue: VecDeque::new(),
             pending: HashMap::new(),
             timers: Vec::new(),

@@ -1,0 +1,54 @@
+//! slack-rtm's Socket Mode client through its facade, as an application uses it: envelopes
+//! from `SocketModeItems`, acked by the session the moment they are handed over (auto ack
+//! mode), on tokio's current-thread runtime (as the naive floor), one socket (as every other
+//! client in the table).
+//!
+//! `sm-client --api-url URL --token XAPP --mode envelopes --n N`
+
+use slack_rtm::{AckMode, SocketModeClient, SocketModeItem};
+use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args = BenchArgs::from_env();
+    if args.mode != Mode::Envelopes {
+        eprintln!("sm-client: only --mode envelopes");
+        std::process::exit(2);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    rt.block_on(run(args));
+}
+
+async fn run(args: BenchArgs) {
+    let started = Instant::now();
+    let (client, mut items) = SocketModeClient::builder(args.token.as_str())
+        .api_url(&args.api_url)
+        .allow_insecure(true)
+        .connections(1)
+        .ack_mode(AckMode::Auto)
+        .connect()
+        .await
+        .expect("connect");
+    let connect_to_hello = started.elapsed();
+    let t0 = Instant::now();
+    let cpu0 = cpu_time();
+    let mut done = 0u64;
+    while done < args.n {
+        match items.next().await {
+            Some(SocketModeItem::Envelope(d)) => {
+                if d.envelope_type() == "events_api" {
+                    std::hint::black_box(d.event_id());
+                    done += 1;
+                }
+            }
+            Some(SocketModeItem::Stopped { reason }) => panic!("stopped after {done} envelopes: {reason}"),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let elapsed = t0.elapsed();
+    let cpu = cpu_time().saturating_sub(cpu0);
+    // The graceful shutdown lets the last acks go out before the sockets close.
+    client.shutdown_with(Duration::from_secs(1)).await;
+    Report { client: "slack-rtm", mode: Mode::Envelopes, n: done, connect_to_hello, elapsed, cpu }.print();
+}
