@@ -14,11 +14,10 @@
 //!   previous one.
 
 use slack_rtm::{
-    ApiError, Client, Events, KeepaliveConfig, Posted, Reason, ReconnectPolicy, SendError, SendRate,
-    SessionConfig, SessionEvent, Warning,
+    ApiError, Client, Events, Posted, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig,
+    SessionEvent, Warning,
 };
 use slack_rtm_emulator::{Emulator, EmulatorConfig, HelloMode, RawFrame, Rejection, ReplyFault, Target};
-use slack_rtm_session::machine::Timeouts;
 use std::collections::HashMap;
 use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -222,17 +221,10 @@ impl Harness {
     }
 }
 
-/// Short deadlines so that every fault is detected and repaired in milliseconds.
+/// The shared fast configuration, paced so that faults land in the middle of the traffic.
 fn base_session_config() -> SessionConfig {
-    let mut c = SessionConfig::default();
-    let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
-    // Fast tests: no 0.5 s floor between retries.
-    r.min_delay = Duration::ZERO;
-    r.jitter_seed = Some(7);
-    r.healthy_after = Duration::from_secs(5);
-    c.reconnect = r;
-    c.keepalive = KeepaliveConfig::new(150 * MS, 250 * MS);
-    c.timeouts = Timeouts::new(Duration::from_secs(2), Duration::from_secs(2));
+    let mut c = crate::session::fast_session_config(7);
+    c.reconnect.healthy_after = Duration::from_secs(5);
     // One message every 3 ms: a burst of 30 takes ~90 ms, so faults land in the middle of it.
     c.send_rate = SendRate::new(3 * MS, 1);
     c.sending.ack_timeout = Duration::from_secs(5);

@@ -37,17 +37,25 @@ pub fn driver_config(
     dc
 }
 
-/// Short intervals so faults are detected in milliseconds.
-pub fn session_config(_emu: &Emulator) -> SessionConfig {
+/// The fast configuration the loopback tests share, so that faults are detected and repaired
+/// in milliseconds: backoff 20 → 200 ms without the 0.5 s floor, a fixed jitter seed,
+/// keepalive 150/250 ms, 2 s connect and `hello` deadlines.
+pub fn fast_session_config(jitter_seed: u64) -> SessionConfig {
     let mut c = SessionConfig::default();
     let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
-    // Fast tests: no 0.5 s floor between retries.
     r.min_delay = Duration::ZERO;
-    r.jitter_seed = Some(11);
-    r.healthy_after = Duration::from_secs(1);
+    r.jitter_seed = Some(jitter_seed);
     c.reconnect = r;
     c.keepalive = KeepaliveConfig::new(150 * MS, 250 * MS);
     c.timeouts = Timeouts::new(Duration::from_secs(2), Duration::from_secs(2));
+    c
+}
+
+/// The driver tests' configuration: [`fast_session_config`], healthy after 1 s, 50 messages
+/// a millisecond, a 5 s ack deadline.
+pub fn session_config(_emu: &Emulator) -> SessionConfig {
+    let mut c = fast_session_config(11);
+    c.reconnect.healthy_after = Duration::from_secs(1);
     c.send_rate = SendRate::new(MS, 50);
     c.sending.ack_timeout = Duration::from_secs(5);
     c

@@ -10,11 +10,10 @@
 //!
 //! This file installs a process-wide `tracing` subscriber: it must stay its own test binary.
 
-use slack_rtm::{
-    ApiError, Client, ErrorKind, KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig, SessionEvent,
-};
+use slack_rtm::{ApiError, Client, ErrorKind, SendRate, SessionConfig, SessionEvent};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, RawFrame, Rejection, Target};
 use slack_rtm_hyper::HyperTransport;
+use slack_rtm_tests::session::fast_session_config;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -55,13 +54,7 @@ impl Write for SharedWriter {
 }
 
 fn fast_session() -> SessionConfig {
-    let mut c = SessionConfig::default();
-    let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
-    // Fast tests: no 0.5 s floor between retries.
-    r.min_delay = Duration::ZERO;
-    r.jitter_seed = Some(3);
-    c.reconnect = r;
-    c.keepalive = KeepaliveConfig::new(150 * MS, 250 * MS);
+    let mut c = fast_session_config(3);
     c.send_rate = SendRate::new(MS, 10);
     c
 }
