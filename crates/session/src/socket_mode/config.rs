@@ -82,7 +82,6 @@ impl Default for SocketModeConfig {
     }
 }
 
-
 impl SocketModeConfig {
     /// The configuration with every value brought into its valid range.
     pub(crate) fn sanitized(mut self) -> Self {

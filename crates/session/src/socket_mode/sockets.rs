@@ -9,8 +9,8 @@ use slack_rtm_codec::types::socket_mode::{DisconnectReason, SocketFrame};
 use slack_rtm_codec::{OpenResponse, decode_socket_frame};
 use std::time::{Duration, Instant};
 
-pub(super) use crate::machine::{CLOSE_NORMAL, CLOSE_REPLACED};
 use crate::machine::MAX_RETRY_AFTER;
+pub(super) use crate::machine::{CLOSE_NORMAL, CLOSE_REPLACED};
 
 /// Where a socket is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
