@@ -1,6 +1,7 @@
 //! Security properties, end to end over loopback:
 //!
-//! - the token never appears in any `tracing` output (TRACE level, every crate, the emulator
+//! - a token (the RTM token, Socket Mode's app-level token, the Web API token) never appears
+//!   in any `tracing` output (TRACE level, every crate, the emulator
 //!   included), in any event, nor in any error's `Display` or `Debug`; the emulator never sees
 //!   it in a URL;
 //! - TLS is always verified: a self-signed server is refused unless the application supplied a
@@ -10,11 +11,10 @@
 //!
 //! This file installs a process-wide `tracing` subscriber: it must stay its own test binary.
 
-use slack_rtm::{
-    ApiError, Client, ErrorKind, KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig, SessionEvent,
-};
+use slack_rtm::{ApiError, Client, ErrorKind, SendRate, SessionConfig, SessionEvent};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, RawFrame, Rejection, Target};
 use slack_rtm_hyper::HyperTransport;
+use slack_rtm_tests::session::fast_session_config;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -55,13 +55,7 @@ impl Write for SharedWriter {
 }
 
 fn fast_session() -> SessionConfig {
-    let mut c = SessionConfig::default();
-    let mut r = ReconnectPolicy::new(20 * MS, 200 * MS);
-    // Fast tests: no 0.5 s floor between retries.
-    r.min_delay = Duration::ZERO;
-    r.jitter_seed = Some(3);
-    c.reconnect = r;
-    c.keepalive = KeepaliveConfig::new(150 * MS, 250 * MS);
+    let mut c = fast_session_config(3);
     c.send_rate = SendRate::new(MS, 10);
     c
 }
@@ -302,5 +296,93 @@ async fn a_secure_api_base_never_accepts_a_ws_socket_url() {
     assert!(emu.rtm_connect_call_count() >= 1, "the answers were real");
     assert_eq!(emu.connection_count(), 0, "no ws:// socket was opened");
     assert_eq!(emu.expired_socket_attempts(), 0, "no ws:// upgrade was even attempted");
+    emu.shutdown().await;
+}
+
+/// The same judge for Socket Mode and the Web API: the app-level token (`xapp-…`) and the bot
+/// token given for `client.web()` never appear in traces, items, errors, the driver configs'
+/// or the clients' `Debug`, nor in a URL the emulator saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_and_web_tokens_never_appear_in_traces_items_or_errors() {
+    use slack_rtm::socket_mode::SocketModeConfig;
+    use slack_rtm::{SocketModeClient, SocketModeItem};
+    use slack_rtm_codec::{AppToken, Token};
+    use slack_rtm_emulator::SocketModeConfig as EmuSm;
+    use slack_rtm_session::DriverConfig;
+    use slack_rtm_session::driver::SocketModeDriverConfig;
+
+    let buf = trace_buffer();
+    let emu = Emulator::start(EmulatorConfig::default().send_rate(None).socket_mode(EmuSm::default()))
+        .await
+        .expect("emulator");
+    let (app, bot) = (emu.app_token(), emu.token());
+    let mut secret = secrets(&app);
+    secret.extend(secrets(&bot));
+    let mut seen: Vec<String> = Vec::new();
+    let mut fast = SocketModeConfig::default();
+    fast.reconnect = fast_session_config(5).reconnect;
+
+    // A revoked app token: refused at connect.
+    let revoked = emu.add_app_token(true);
+    assert!(emu.revoke_app_token(&revoked));
+    secret.extend(secrets(&revoked));
+    let err = SocketModeClient::builder(revoked.as_str())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .session_config(fast.clone())
+        .connect()
+        .await
+        .expect_err("token_revoked");
+    seen.push(format!("{err} {err:?}"));
+
+    // The driver configurations hold the tokens.
+    let transport: Arc<dyn slack_rtm_codec::DynHttpTransport> =
+        Arc::new(HyperTransport::builder().allow_http(true).build().expect("transport"));
+    let rtm = DriverConfig::new(SessionConfig::default(), Token::new(bot.clone()), transport.clone());
+    seen.push(format!("{rtm:?}"));
+    let sm = SocketModeDriverConfig::new(fast.clone(), AppToken::new(app.clone()).expect("xapp"), transport);
+    seen.push(format!("{sm:?}"));
+
+    // A session with a Web API client: an open refused once, envelopes, a failing Web call.
+    emu.reject_next_opens(1, Rejection::Status(500));
+    let builder = SocketModeClient::builder(app.as_str())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .web_token(bot.as_str())
+        .session_config(fast);
+    seen.push(format!("{builder:?}"));
+    let (client, mut items) = builder.connect().await.expect("connects");
+    let web = client.web().expect("a web client");
+    seen.push(format!("{client:?} {items:?} {web:?}"));
+    let posted = web.post_message(emu.general_channel(), "from the app").await.expect("posted");
+    seen.push(format!("{posted:?}"));
+    let err = web.post_message("CNOSUCH", "nowhere").await.expect_err("channel_not_found");
+    seen.push(format!("{err} {err:?}"));
+    emu.post_message(&emu.general_channel(), &emu.second_user().user, "hello app");
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let item = tokio::time::timeout_at(deadline, items.next()).await.expect("an envelope").expect("open");
+        seen.push(format!("{item:?}"));
+        if let SocketModeItem::Envelope(d) = item {
+            seen.push(format!("{:?}", d.to_json()));
+            break;
+        }
+    }
+    client.shutdown().await;
+    while let Some(item) = tokio::time::timeout(WAIT, items.next()).await.expect("the items end") {
+        seen.push(format!("{item:?}"));
+    }
+
+    // The judge.
+    let opens = emu.apps_connections_open_calls();
+    assert!(opens.iter().any(|c| c.status == 500), "{opens:#?}");
+    assert!(opens.iter().all(|c| !c.token_in_url), "{opens:#?}");
+    assert_eq!(emu.tokens_seen_in_urls(), 0);
+    let traces = String::from_utf8_lossy(&buf.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(traces.contains("apps.connections.open") || traces.contains("Socket Mode"), "traces captured");
+    assert_clean("the trace output", &traces, &secret);
+    for s in &seen {
+        assert_clean("a Display/Debug rendering", s, &secret);
+    }
     emu.shutdown().await;
 }

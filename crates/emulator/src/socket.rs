@@ -10,15 +10,12 @@ mod client;
 
 pub(crate) use client::{MessageEventOut, PostError};
 
-use crate::faults::{Cmd, RawFrame, ReplyFault};
+use crate::faults::{Cmd, ReplyFault};
 use crate::record::{CloseReason, ConnId, FrameKind};
-use crate::wire::{
-    AbortOnDrop, CLOSE_WAIT, Inbound, Io, MAX_READ_FRAME, encode_frame_head, push_close, push_fragmented,
-    push_frame, read_loop, sleep_until, tick,
-};
+use crate::wire::{CLOSE_WAIT, Inbound, Io, push_close, push_frame, sleep_until, tick};
 use crate::{Admission, Shared};
 use bytes::Bytes;
-use fastwebsockets::{OpCode, Role};
+use fastwebsockets::OpCode;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,13 +60,7 @@ pub(crate) async fn reject_expired(io: Io) {
 
 /// Runs one admitted connection until it ends, then records why.
 pub(crate) async fn run_connection(shared: Arc<Shared>, io: Io, admission: Admission) {
-    let (rd, wr) = tokio::io::split(io);
-    let (mut ws_read, _) = fastwebsockets::after_handshake_split(rd, tokio::io::sink(), Role::Server);
-    ws_read.set_auto_close(false);
-    ws_read.set_auto_pong(false);
-    ws_read.set_max_message_size(MAX_READ_FRAME);
-    let (in_tx, in_rx) = mpsc::channel(64);
-    let _reader = AbortOnDrop(tokio::spawn(read_loop(ws_read, in_tx, MAX_FRAME_BYTES)));
+    let (wr, in_rx, _reader) = crate::wire::start_reader(io, MAX_FRAME_BYTES);
 
     let (tx, rx) = mpsc::channel(shared.config.queue_capacity);
     let overflow = Arc::new(Notify::new());
@@ -110,8 +101,6 @@ pub(super) struct Conn {
     blast_seq: u64,
     goodbye_deadline: Option<tokio::time::Instant>,
     ws_ping: Option<tokio::time::Interval>,
-    /// Drop the connection once `out` is flushed ([`RawFrame::CutMidFrame`]).
-    cut_after_flush: bool,
 }
 
 impl Conn {
@@ -150,7 +139,6 @@ impl Conn {
             blast_seq: 0,
             goodbye_deadline: None,
             ws_ping,
-            cut_after_flush: false,
         }
     }
 
@@ -177,9 +165,6 @@ impl Conn {
         loop {
             if let Err(reason) = self.flush().await {
                 return reason;
-            }
-            if self.cut_after_flush {
-                return self.finish(CloseReason::Dropped, &mut in_rx).await;
             }
             let blast_ready = self.blast_remaining > 0 && self.hello_sent && !self.stalled;
             let step = tokio::select! {
@@ -239,41 +224,9 @@ impl Conn {
         }
     }
 
-    /// Ends the connection: writes what is pending (unless dropping), waits briefly for the
-    /// client's close frame when the server initiated a close.
     async fn finish(&mut self, reason: CloseReason, in_rx: &mut mpsc::Receiver<Inbound>) -> CloseReason {
-        match reason {
-            CloseReason::Dropped | CloseReason::SlowConsumer => {
-                self.out.clear();
-                return reason;
-            }
-            CloseReason::Shutdown => push_close(&mut self.out, 1001, "server shutting down"),
-            _ => {}
-        }
-        if self.flush().await.is_err() {
-            return reason;
-        }
-        let server_initiated = matches!(
-            reason,
-            CloseReason::ServerClosed(_)
-                | CloseReason::FrameTooLarge(_)
-                | CloseReason::RateLimited
-                | CloseReason::Shutdown
-        );
-        if server_initiated {
-            let _ = tokio::time::timeout(CLOSE_WAIT, async {
-                while let Some(msg) = in_rx.recv().await {
-                    if matches!(msg, Inbound::Close(_) | Inbound::Gone(_) | Inbound::Protocol(..)) {
-                        break;
-                    }
-                }
-            })
-            .await;
-        }
-        if let Some(wr) = self.wr.as_mut() {
-            let _ = wr.shutdown().await;
-        }
-        reason
+        crate::wire::finish(&mut self.wr, &mut self.out, self.shared.config.write_timeout, reason, in_rx)
+            .await
     }
 
     async fn flush(&mut self) -> Result<(), CloseReason> {
@@ -320,21 +273,7 @@ impl Conn {
                     push_frame(&mut self.out, OpCode::Text, &ev);
                 }
             }
-            Cmd::Raw(frame) => match frame {
-                RawFrame::Text(b) => push_frame(&mut self.out, OpCode::Text, &b),
-                RawFrame::Binary(b) => push_frame(&mut self.out, OpCode::Binary, &b),
-                RawFrame::Ping(b) => push_frame(&mut self.out, OpCode::Ping, &b[..b.len().min(125)]),
-                RawFrame::Close(code, reason) => {
-                    push_close(&mut self.out, code, &reason);
-                    return Some(CloseReason::ServerClosed(code));
-                }
-                RawFrame::CutMidFrame(b) => {
-                    encode_frame_head(&mut self.out, OpCode::Text, b.len());
-                    self.out.extend_from_slice(&b[..b.len() / 2]);
-                    self.cut_after_flush = true;
-                }
-                RawFrame::Fragmented { payload, chunk } => push_fragmented(&mut self.out, &payload, chunk),
-            },
+            Cmd::Raw(frame) => return crate::wire::push_raw(&mut self.out, frame),
             Cmd::Hello => {
                 if !self.hello_sent {
                     self.send_hello();
@@ -398,19 +337,7 @@ impl Conn {
                 self.shared.update_conn(self.id, |c| c.ws_pongs += 1);
                 None
             }
-            Inbound::Close(code) => {
-                push_close(&mut self.out, code.unwrap_or(1000), "");
-                Some(CloseReason::ClientClosed(code))
-            }
-            Inbound::TooLarge(n) => {
-                push_close(&mut self.out, 1009, "frame too large");
-                Some(CloseReason::FrameTooLarge(n))
-            }
-            Inbound::Protocol(code, why) => {
-                push_close(&mut self.out, code, "protocol error");
-                Some(CloseReason::ClientGone(why))
-            }
-            Inbound::Gone(why) => Some(CloseReason::ClientGone(why)),
+            other => crate::wire::client_ended(&mut self.out, other),
         }
     }
 }

@@ -8,9 +8,10 @@
 //! `read_frame` is not cancel-safe, so it is never raced in a `select!`) and pass them through
 //! a small bounded channel to the connection's actor.
 
+use crate::faults::RawFrame;
 use crate::record::CloseReason;
 use bytes::Bytes;
-use fastwebsockets::{OpCode, WebSocketError, WebSocketRead};
+use fastwebsockets::{OpCode, Role, WebSocketError, WebSocketRead};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use std::time::Duration;
@@ -243,4 +244,112 @@ pub(crate) async fn write_out(
             Err(CloseReason::SlowConsumer)
         }
     }
+}
+
+/// Starts a socket's reader over an upgraded connection: the read half goes to its own task
+/// ([`read_loop`]; data messages over `max_message` bytes end the connection). Returns the
+/// write half, what the reader reads, and the guard that stops the reader with the socket.
+pub(crate) fn start_reader(
+    io: Io,
+    max_message: usize,
+) -> (WriteHalf<Io>, mpsc::Receiver<Inbound>, AbortOnDrop) {
+    let (rd, wr) = tokio::io::split(io);
+    let (mut ws_read, _) = fastwebsockets::after_handshake_split(rd, tokio::io::sink(), Role::Server);
+    ws_read.set_auto_close(false);
+    ws_read.set_auto_pong(false);
+    ws_read.set_max_message_size(MAX_READ_FRAME);
+    let (in_tx, in_rx) = mpsc::channel(64);
+    let reader = AbortOnDrop(tokio::spawn(read_loop(ws_read, in_tx, max_message)));
+    (wr, in_rx, reader)
+}
+
+/// Appends a scripted raw frame to `out`. `Some` when the socket ends once `out` is written:
+/// after a close frame (`ServerClosed`), or after half a frame (`Dropped`, then the TCP
+/// connection is dropped).
+pub(crate) fn push_raw(out: &mut Vec<u8>, frame: RawFrame) -> Option<CloseReason> {
+    match frame {
+        RawFrame::Text(b) => push_frame(out, OpCode::Text, &b),
+        RawFrame::Binary(b) => push_frame(out, OpCode::Binary, &b),
+        RawFrame::Ping(b) => push_frame(out, OpCode::Ping, &b[..b.len().min(125)]),
+        RawFrame::Close(code, reason) => {
+            push_close(out, code, &reason);
+            return Some(CloseReason::ServerClosed(code));
+        }
+        RawFrame::CutMidFrame(b) => {
+            encode_frame_head(out, OpCode::Text, b.len());
+            out.extend_from_slice(&b[..b.len() / 2]);
+            return Some(CloseReason::Dropped);
+        }
+        RawFrame::Fragmented { payload, chunk } => push_fragmented(out, &payload, chunk),
+    }
+    None
+}
+
+/// What the client's side did that ends a socket, the same for RTM and Socket Mode: a close
+/// frame (answered), a message too large (closed with 1009), a protocol error (closed with its
+/// code), or a connection gone. `None` for the frames each protocol handles itself (data,
+/// pings, pongs).
+pub(crate) fn client_ended(out: &mut Vec<u8>, msg: Inbound) -> Option<CloseReason> {
+    match msg {
+        Inbound::Close(code) => {
+            push_close(out, code.unwrap_or(1000), "");
+            Some(CloseReason::ClientClosed(code))
+        }
+        Inbound::TooLarge(n) => {
+            push_close(out, 1009, "frame too large");
+            Some(CloseReason::FrameTooLarge(n))
+        }
+        Inbound::Protocol(code, why) => {
+            push_close(out, code, "protocol error");
+            Some(CloseReason::ClientGone(why))
+        }
+        Inbound::Gone(why) => Some(CloseReason::ClientGone(why)),
+        Inbound::Text(_) | Inbound::Binary(_) | Inbound::Ping(_) | Inbound::Pong => None,
+    }
+}
+
+/// Ends a socket for `reason`: a drop writes what is pending (a cut frame's first half) and
+/// drops; a slow consumer is dropped at once; otherwise what is pending is written (a close
+/// frame first on shutdown) and, for a close the server started, the client's close frame is
+/// awaited briefly before the write half is shut down.
+pub(crate) async fn finish(
+    wr: &mut Option<WriteHalf<Io>>,
+    out: &mut Vec<u8>,
+    write_timeout: Duration,
+    reason: CloseReason,
+    in_rx: &mut mpsc::Receiver<Inbound>,
+) -> CloseReason {
+    match reason {
+        CloseReason::Dropped => {
+            let _ = write_out(wr, out, write_timeout).await;
+            return reason;
+        }
+        CloseReason::SlowConsumer => return reason,
+        CloseReason::Shutdown => push_close(out, 1001, "server shutting down"),
+        _ => {}
+    }
+    if write_out(wr, out, write_timeout).await.is_err() {
+        return reason;
+    }
+    let server_initiated = matches!(
+        reason,
+        CloseReason::ServerClosed(_)
+            | CloseReason::FrameTooLarge(_)
+            | CloseReason::RateLimited
+            | CloseReason::Shutdown
+    );
+    if server_initiated {
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(msg) = in_rx.recv().await {
+                if matches!(msg, Inbound::Close(_) | Inbound::Gone(_) | Inbound::Protocol(..)) {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+    if let Some(w) = wr.as_mut() {
+        let _ = w.shutdown().await;
+    }
+    reason
 }

@@ -326,6 +326,29 @@ async fn update_delete_and_reactions() {
     assert!(eph["message_ts"].as_str().is_some());
 }
 
+/// A message carries at most 50 distinct reactions: the next one is refused, as Slack refuses
+/// it, so a client cannot grow the emulator's record of one message without bound.
+#[tokio::test]
+async fn distinct_reactions_per_message_are_capped() {
+    let emu = start(quick()).await;
+    let c = emu.general_channel();
+    let posted = ok(&web(&emu, &emu.token(), "chat.postMessage", json!({"channel": c, "text": "hi"})).await);
+    let ts = posted["ts"].as_str().unwrap().to_owned();
+    let react = |name: String| {
+        let (emu, c, ts) = (&emu, c.clone(), ts.clone());
+        async move {
+            web(emu, &emu.token(), "reactions.add", json!({"channel": c, "timestamp": ts, "name": name}))
+                .await
+        }
+    };
+    for i in 0..50 {
+        ok(&react(format!("r{i}")).await);
+    }
+    assert_eq!(react("one_more".into()).await.error(), "too_many_reactions");
+    // Reacting again with one of the 50 is still judged on its own.
+    assert_eq!(react("r0".into()).await.error(), "already_reacted");
+}
+
 #[tokio::test]
 async fn views_open_needs_a_fresh_trigger_id_and_update_checks_the_hash() {
     let emu = start(quick()).await;

@@ -227,6 +227,8 @@ impl Refill<'_> {
             query.limit = Some(200);
             let mut pages = self.web.history(query);
             let mut n = 0;
+            // This channel's cap was reached (`self.truncated` also remembers earlier channels').
+            let mut cut = false;
             while let Some(page) = pages.next().await {
                 for mut m in page?.messages {
                     let Some(ts) = &m.ts else { continue };
@@ -234,14 +236,15 @@ impl Refill<'_> {
                         continue;
                     }
                     if n == GapRefill::MAX_MESSAGES {
-                        self.truncated = true;
+                        cut = true;
                         break;
                     }
                     m.channel.get_or_insert_with(|| channel.clone());
                     all.push(m);
                     n += 1;
                 }
-                if self.truncated {
+                if cut {
+                    self.truncated = true;
                     break;
                 }
             }

@@ -186,3 +186,38 @@ async fn gap_refill_returns_exactly_the_missed_messages() {
     client.shutdown().await;
     emu.shutdown().await;
 }
+
+/// One channel over the per-channel cap does not cut the others short: the next channel's
+/// missed messages still come page after page.
+#[tokio::test]
+async fn gap_refill_truncates_only_the_channel_over_the_cap() {
+    let emu = Emulator::start(EmulatorConfig::default().send_rate(None)).await.unwrap();
+    let (client, _events) = connect(&emu).await;
+    let mut channels = [emu.add_channel("busy"), emu.add_channel("quiet")];
+    channels.sort();
+    let [first, second] = channels.clone();
+    let alice = emu.second_user().user;
+    let mut seen = GapRefill::new(channels);
+    let gap_from = tokio::time::Instant::now().into_std();
+    // The first channel fetched has more than the cap; the second more than one page (200).
+    for i in 0..GapRefill::MAX_MESSAGES + 1 {
+        emu.post_message(&first, &alice, &format!("first {i}")).unwrap();
+    }
+    for i in 0..250 {
+        emu.post_message(&second, &alice, &format!("second {i}")).unwrap();
+    }
+    let mut refill = seen.refill(client.web(), gap_from);
+    let (mut from_first, mut from_second) = (0, 0);
+    while let Some(m) = refill.next().await {
+        match m.unwrap().channel {
+            Some(c) if c == first => from_first += 1,
+            Some(c) if c == second => from_second += 1,
+            other => panic!("a message of {other:?}"),
+        }
+    }
+    assert!(refill.truncated());
+    assert_eq!(from_first, GapRefill::MAX_MESSAGES);
+    assert_eq!(from_second, 250, "every missed message of the channel under the cap");
+    client.shutdown().await;
+    emu.shutdown().await;
+}

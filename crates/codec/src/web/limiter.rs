@@ -115,6 +115,8 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// At most this many buckets are kept; idle (full) ones are forgotten first.
     pub const MAX_KEYS: usize = 1024;
+    /// Longest hold after a 429, whatever `Retry-After` said.
+    pub const MAX_PAUSE: Duration = Duration::from_secs(24 * 3600);
 
     /// A limiter at Slack's tier rates.
     pub fn new() -> Self {
@@ -177,7 +179,8 @@ impl RateLimiter {
                 return;
             }
         }
-        let until = now + retry_after;
+        // A hostile or garbled Retry-After must not overflow the deadline.
+        let until = now + retry_after.min(Self::MAX_PAUSE);
         let entry = self.paused.entry(method.to_owned()).or_insert(until);
         *entry = (*entry).max(until);
     }
@@ -285,6 +288,15 @@ mod tests {
         assert!((0..100).all(|_| only.try_acquire("chat.postMessage", Some("C"), t0).is_ok()));
         only.rate_limited("chat.postMessage", Duration::from_secs(2), t0);
         assert!(only.try_acquire("chat.postMessage", Some("C"), t0).is_err());
+    }
+
+    #[test]
+    fn a_huge_retry_after_holds_at_most_max_pause() {
+        let mut l = RateLimiter::new();
+        let t0 = Instant::now();
+        l.rate_limited("users.info", Duration::MAX, t0);
+        assert_eq!(l.paused_until("users.info"), Some(t0 + RateLimiter::MAX_PAUSE));
+        assert!(l.try_acquire("users.info", None, t0).is_err());
     }
 
     #[test]

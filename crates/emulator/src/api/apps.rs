@@ -2,8 +2,7 @@
 //! single-use socket URL.
 
 use super::connect::rate_limited;
-use super::connect::{over_limit, rejection_response};
-use super::form::{read_call, redacted_args};
+use super::connect::{over_limit, read_recorded, rejection_response};
 use super::{RespBody, api_error, json_response};
 use crate::Shared;
 use crate::faults::Rejection;
@@ -75,16 +74,10 @@ async fn open_inner(
         record.error = Some("ratelimited".into());
         return rate_limited(secs);
     }
-    let call = match read_call(shared, req, true).await {
+    let call = match read_recorded(shared, req, record).await {
         Ok(call) => call,
-        Err(code) => {
-            record.error = Some(code.into());
-            return api_error(code);
-        }
+        Err(resp) => return resp,
     };
-    record.args = redacted_args(&call.args);
-    record.bearer = call.bearer;
-    record.token_in_url = call.token_in_url;
     // Only the Authorization header counts: a token in the body or the URL is not accepted.
     let token = if call.bearer { call.token.as_deref() } else { None };
     let code = match token {

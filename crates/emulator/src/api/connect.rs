@@ -1,6 +1,6 @@
 //! `rtm.connect` and `auth.test`: scripted rejections, the rate limit, authentication.
 
-use super::form::{parse_bool, read_call, redacted_args, with_warnings};
+use super::form::{Call, parse_bool, read_call, redacted_args, with_warnings};
 use super::{RespBody, api_error, json_response, respond};
 use crate::faults::Rejection;
 use crate::record::ConnectCall;
@@ -88,6 +88,28 @@ pub(crate) fn over_limit(window: &mut VecDeque<Instant>, limit: RateLimit, now: 
     None
 }
 
+/// Reads a connect-style call (`rtm.connect`, `apps.connections.open`) into its `record`: the
+/// arguments (redacted), how the token came and the charset warnings. `Err` is the answer when
+/// the body cannot be read.
+pub(crate) async fn read_recorded(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    record: &mut ConnectCall,
+) -> Result<Call, Response<RespBody>> {
+    let call = match read_call(shared, req, true).await {
+        Ok(call) => call,
+        Err(code) => {
+            record.error = Some(code.into());
+            return Err(api_error(code));
+        }
+    };
+    record.args = redacted_args(&call.args);
+    record.bearer = call.bearer;
+    record.token_in_url |= call.token_in_url;
+    record.warnings = call.warnings.iter().map(|w| (*w).to_owned()).collect();
+    Ok(call)
+}
+
 pub(crate) enum Auth {
     Ok { user: UserId, flavor: TokenFlavor },
     Err(&'static str),
@@ -160,17 +182,10 @@ pub(crate) async fn rtm_connect_inner(
         record.error = Some("ratelimited".into());
         return rate_limited(secs);
     }
-    let call = match read_call(shared, req, true).await {
+    let call = match read_recorded(shared, req, record).await {
         Ok(call) => call,
-        Err(code) => {
-            record.error = Some(code.into());
-            return api_error(code);
-        }
+        Err(resp) => return resp,
     };
-    record.args = redacted_args(&call.args);
-    record.bearer = call.bearer;
-    record.token_in_url |= call.token_in_url;
-    record.warnings = call.warnings.iter().map(|w| (*w).to_owned()).collect();
     let user = match authenticate(shared, call.token.as_deref()) {
         Auth::Err(code) => {
             record.error = Some(code.into());

@@ -9,16 +9,13 @@ use super::blast::BlastRun;
 use crate::Shared;
 use crate::faults::RawFrame;
 use crate::record::CloseReason;
-use crate::wire::{
-    AbortOnDrop, CLOSE_WAIT, Inbound, Io, MAX_READ_FRAME, encode_frame_head, push_close, push_fragmented,
-    push_frame, read_loop, sleep_until, tick,
-};
+use crate::wire::{Inbound, Io, push_close, push_frame, sleep_until, tick};
 use bytes::Bytes;
-use fastwebsockets::{OpCode, Role};
+use fastwebsockets::OpCode;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncWriteExt, WriteHalf};
+use tokio::io::WriteHalf;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
@@ -55,13 +52,7 @@ struct AckIn {
 
 /// Runs one Socket Mode socket until it ends, then records why.
 pub(crate) async fn run_socket(shared: Arc<Shared>, io: Io, debug_reconnects: bool) {
-    let (rd, wr) = tokio::io::split(io);
-    let (mut ws_read, _) = fastwebsockets::after_handshake_split(rd, tokio::io::sink(), Role::Server);
-    ws_read.set_auto_close(false);
-    ws_read.set_auto_pong(false);
-    ws_read.set_max_message_size(MAX_READ_FRAME);
-    let (in_tx, mut in_rx) = mpsc::channel(64);
-    let _reader = AbortOnDrop(tokio::spawn(read_loop(ws_read, in_tx, MAX_ACK_FRAME)));
+    let (wr, mut in_rx, _reader) = crate::wire::start_reader(io, MAX_ACK_FRAME);
     let (tx, rx) = mpsc::channel(shared.config.queue_capacity);
     let overflow = Arc::new(Notify::new());
     let (id, admitted) = shared.sm_register(tx.clone(), overflow.clone(), debug_reconnects);
@@ -240,21 +231,7 @@ impl Socket {
                     }
                 }
             }
-            SmCmd::Raw(frame) => match frame {
-                RawFrame::Text(b) => push_frame(&mut self.out, OpCode::Text, &b),
-                RawFrame::Binary(b) => push_frame(&mut self.out, OpCode::Binary, &b),
-                RawFrame::Ping(b) => push_frame(&mut self.out, OpCode::Ping, &b[..b.len().min(125)]),
-                RawFrame::Close(code, reason) => {
-                    push_close(&mut self.out, code, &reason);
-                    return Some(CloseReason::ServerClosed(code));
-                }
-                RawFrame::CutMidFrame(b) => {
-                    encode_frame_head(&mut self.out, OpCode::Text, b.len());
-                    self.out.extend_from_slice(&b[..b.len() / 2]);
-                    return Some(CloseReason::Dropped);
-                }
-                RawFrame::Fragmented { payload, chunk } => push_fragmented(&mut self.out, &payload, chunk),
-            },
+            SmCmd::Raw(frame) => return crate::wire::push_raw(&mut self.out, frame),
             SmCmd::AnswerPings(on) => self.answer_pings = on,
             SmCmd::Shutdown => return Some(CloseReason::Shutdown),
         }
@@ -289,53 +266,14 @@ impl Socket {
                 self.shared.sm_update(self.id, |s| s.client_pongs += 1);
                 None
             }
-            Inbound::Close(code) => {
-                push_close(&mut self.out, code.unwrap_or(1000), "");
-                Some(CloseReason::ClientClosed(code))
-            }
-            Inbound::TooLarge(n) => {
-                push_close(&mut self.out, 1009, "frame too large");
-                Some(CloseReason::FrameTooLarge(n))
-            }
-            Inbound::Protocol(code, why) => {
-                push_close(&mut self.out, code, "protocol error");
-                Some(CloseReason::ClientGone(why))
-            }
-            Inbound::Gone(why) => Some(CloseReason::ClientGone(why)),
+            other => crate::wire::client_ended(&mut self.out, other),
         }
     }
 
-    /// Writes what is pending (unless dropping) and, for a server-initiated close, waits
-    /// briefly for the client's close frame.
     async fn finish(&mut self, reason: CloseReason, in_rx: &mut mpsc::Receiver<Inbound>) -> CloseReason {
         self.report_blast(true);
-        match reason {
-            CloseReason::Dropped if !self.out.is_empty() => {
-                // A cut mid-frame: write the partial frame, then drop.
-                let _ = self.flush().await;
-                return reason;
-            }
-            CloseReason::Dropped | CloseReason::SlowConsumer => return reason,
-            CloseReason::Shutdown => push_close(&mut self.out, 1001, "server shutting down"),
-            _ => {}
-        }
-        if self.flush().await.is_err() {
-            return reason;
-        }
-        if !matches!(reason, CloseReason::ClientClosed(_) | CloseReason::ClientGone(_)) {
-            let _ = tokio::time::timeout(CLOSE_WAIT, async {
-                while let Some(msg) = in_rx.recv().await {
-                    if matches!(msg, Inbound::Close(_) | Inbound::Gone(_) | Inbound::Protocol(..)) {
-                        break;
-                    }
-                }
-            })
-            .await;
-        }
-        if let Some(wr) = self.wr.as_mut() {
-            let _ = wr.shutdown().await;
-        }
-        reason
+        crate::wire::finish(&mut self.wr, &mut self.out, self.shared.config.write_timeout, reason, in_rx)
+            .await
     }
 
     async fn flush(&mut self) -> Result<(), CloseReason> {

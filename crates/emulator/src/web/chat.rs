@@ -159,6 +159,10 @@ pub(super) fn post_ephemeral(shared: &Shared, args: &Args) -> Outcome {
     Ok(json!({"message_ts": shared.clock.next()}))
 }
 
+/// Distinct reactions one message may carry (Slack answers `too_many_reactions` past its
+/// limit): a client cannot grow a message's record without bound.
+const MAX_DISTINCT_REACTIONS: usize = 50;
+
 pub(super) fn react(shared: &Shared, user: &UserId, args: &Args, add: bool) -> Outcome {
     let channel = args.str("channel").ok_or("channel_not_found")?;
     let ts = args.str("timestamp").ok_or("no_item_specified")?;
@@ -175,6 +179,7 @@ pub(super) fn react(shared: &Shared, user: &UserId, args: &Args, add: bool) -> O
         match pos {
             Some(i) if extra.reactions[i].1.contains(user) => return Err("already_reacted"),
             Some(i) => extra.reactions[i].1.push(user.clone()),
+            None if extra.reactions.len() >= MAX_DISTINCT_REACTIONS => return Err("too_many_reactions"),
             None => extra.reactions.push((name.clone(), vec![user.clone()])),
         }
     } else {

@@ -125,15 +125,15 @@ use std::time::{Duration, Instant};
 use timer::TimerTable;
 
 /// Close code used when the machine replaces a connection that stopped answering.
-const CLOSE_REPLACED: u16 = 4000;
+pub(crate) const CLOSE_REPLACED: u16 = 4000;
 /// Normal closure.
-const CLOSE_NORMAL: u16 = 1000;
+pub(crate) const CLOSE_NORMAL: u16 = 1000;
 
 /// Longest `Retry-After` honoured (a garbled or hostile value must not park the session for
 /// centuries, nor overflow an `Instant`).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 /// Longest duration taken from the configuration, so deadline arithmetic cannot overflow.
-const MAX_CONFIG_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) const MAX_CONFIG_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Clamps every duration of the configuration to [`MAX_CONFIG_DURATION`].
 fn sanitize(mut c: SessionConfig) -> SessionConfig {

@@ -82,13 +82,10 @@ impl Default for SocketModeConfig {
     }
 }
 
-/// Longest duration taken from the configuration, so deadline arithmetic cannot overflow.
-const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
-
 impl SocketModeConfig {
     /// The configuration with every value brought into its valid range.
     pub(crate) fn sanitized(mut self) -> Self {
-        let clamp = |d: &mut Duration| *d = (*d).min(MAX_DURATION);
+        let clamp = |d: &mut Duration| *d = (*d).min(crate::machine::MAX_CONFIG_DURATION);
         for d in [
             &mut self.stagger,
             &mut self.ack_deadline,

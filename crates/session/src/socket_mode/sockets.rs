@@ -9,12 +9,8 @@ use slack_rtm_codec::types::socket_mode::{DisconnectReason, SocketFrame};
 use slack_rtm_codec::{OpenResponse, decode_socket_frame};
 use std::time::{Duration, Instant};
 
-/// Normal closure.
-pub(super) const CLOSE_NORMAL: u16 = 1000;
-/// A socket replaced because it stopped answering or never said hello.
-pub(super) const CLOSE_REPLACED: u16 = 4000;
-/// Longest `Retry-After` honoured.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+use crate::machine::MAX_RETRY_AFTER;
+pub(super) use crate::machine::{CLOSE_NORMAL, CLOSE_REPLACED};
 
 /// Where a socket is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

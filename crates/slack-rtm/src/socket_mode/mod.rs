@@ -343,11 +343,22 @@ impl SocketModeItems {
     }
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeItem>> {
-        self.stream.poll_recv(cx).map(|o| o.map(|o| self.item(o)))
+        loop {
+            match self.stream.poll_recv(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(output)) => {
+                    if let Some(item) = self.item(output) {
+                        return Poll::Ready(Some(item));
+                    }
+                }
+            }
+        }
     }
 
-    fn item(&self, output: SocketModeOutput) -> SocketModeItem {
-        match output {
+    /// The item for an output (`None` for a kind of output this facade does not know).
+    fn item(&self, output: SocketModeOutput) -> Option<SocketModeItem> {
+        Some(match output {
             SocketModeOutput::Envelope(d) => SocketModeItem::Envelope(Delivery::new(d, self.acker.clone())),
             SocketModeOutput::Event(e) => match e {
                 Event::Connected { sockets, .. } => SocketModeItem::Connected { sockets },
@@ -361,7 +372,8 @@ impl SocketModeItems {
                 Event::Stopped { reason } => SocketModeItem::Stopped { reason },
                 other => SocketModeItem::Session(other),
             },
-        }
+            _ => return None,
+        })
     }
 }
 

@@ -176,12 +176,13 @@ macro_rules! events {
     };
 }
 
+/// A typed event written back with its `type` first (RTM events and Events API events).
 #[derive(Serialize)]
-struct Tagged<'a, T: Serialize> {
+pub(crate) struct Tagged<'a, T: Serialize> {
     #[serde(rename = "type")]
-    kind: &'static str,
+    pub(crate) kind: &'static str,
     #[serde(flatten)]
-    inner: &'a T,
+    pub(crate) inner: &'a T,
 }
 
 /// A text frame whose top-level `type` has already been found, kept with the type's position.

@@ -2,6 +2,7 @@
 //! Events API sends. Events whose shape RTM shares (`message`, `reaction_added`,
 //! `member_joined_channel`, ...) decode with the RTM model ([`Event`]).
 
+use crate::event::Tagged;
 use crate::scan::{Scan, top_level_strings};
 use crate::{ChannelId, EnterpriseId, Event, RawJson, TeamId, Ts, UserId};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -133,14 +134,6 @@ impl<'de> Deserialize<'de> for ApiEvent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(ApiEvent::from_raw(&RawJson::deserialize(d)?))
     }
-}
-
-#[derive(Serialize)]
-struct Tagged<'a, T: Serialize> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(flatten)]
-    inner: &'a T,
 }
 
 impl Serialize for ApiEvent {

@@ -118,6 +118,7 @@ impl SocketModeStatus {
 
 /// What the application gets from the session.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum SocketModeOutput {
     /// An envelope handed over (decode it on the application's task).
     Envelope(Delivered),

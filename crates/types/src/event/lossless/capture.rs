@@ -33,18 +33,10 @@ macro_rules! forward {
     )*};
 }
 
-/// Forwards every `deserialize_*` method except `deserialize_struct`, `deserialize_ignored_any`
-/// and `deserialize_newtype_struct`, which each wrapper writes itself.
-macro_rules! forward_rest {
+/// Forwards the `deserialize_*` methods that take more than a visitor (but
+/// `deserialize_struct` and `deserialize_newtype_struct`), and `is_human_readable`.
+macro_rules! forward_compound {
     () => {
-        forward! {
-            deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
-            deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32
-            deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char
-            deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
-            deserialize_option deserialize_unit deserialize_seq deserialize_map
-            deserialize_identifier
-        }
         #[inline(always)]
         fn deserialize_unit_struct<V: Visitor<'de>>(
             self,
@@ -79,6 +71,22 @@ macro_rules! forward_rest {
         fn is_human_readable(&self) -> bool {
             self.inner.is_human_readable()
         }
+    };
+}
+
+/// Forwards every `deserialize_*` method except `deserialize_struct`, `deserialize_ignored_any`
+/// and `deserialize_newtype_struct`, which each wrapper writes itself.
+macro_rules! forward_rest {
+    () => {
+        forward! {
+            deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
+            deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32
+            deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char
+            deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
+            deserialize_option deserialize_unit deserialize_seq deserialize_map
+            deserialize_identifier
+        }
+        forward_compound!();
     };
 }
 
@@ -271,14 +279,7 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
         deserialize_byte_buf deserialize_option deserialize_unit deserialize_seq deserialize_map
         deserialize_ignored_any
     }
-    #[inline(always)]
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        self.inner.deserialize_unit_struct(name, visitor)
-    }
+    forward_compound!();
     #[inline(always)]
     fn deserialize_newtype_struct<V: Visitor<'de>>(
         self,
@@ -286,32 +287,6 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
         self.inner.deserialize_newtype_struct(name, visitor)
-    }
-    #[inline(always)]
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
-        self.inner.deserialize_tuple(len, visitor)
-    }
-    #[inline(always)]
-    fn deserialize_tuple_struct<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        len: usize,
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        self.inner.deserialize_tuple_struct(name, len, visitor)
-    }
-    #[inline(always)]
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        name: &'static str,
-        variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, Self::Error> {
-        self.inner.deserialize_enum(name, variants, visitor)
-    }
-    #[inline(always)]
-    fn is_human_readable(&self) -> bool {
-        self.inner.is_human_readable()
     }
 }
 
