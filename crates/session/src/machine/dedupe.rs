@@ -198,6 +198,15 @@ impl SeenWindow {
     /// Whether `k` was seen within the window; records it otherwise. Keys older than the
     /// window, and the oldest ones past the capacity, are forgotten first.
     pub(crate) fn check_and_insert(&mut self, k: u64, now: Instant) -> bool {
+        if self.contains(k, now) {
+            return true;
+        }
+        self.insert(k, now);
+        false
+    }
+
+    /// Whether `k` was seen within the window (forgetting what fell out of it first).
+    pub(crate) fn contains(&mut self, k: u64, now: Instant) -> bool {
         while let Some(&(t, old)) = self.order.front() {
             if now.saturating_duration_since(t) < self.window && self.order.len() < self.capacity {
                 break;
@@ -205,12 +214,16 @@ impl SeenWindow {
             self.order.pop_front();
             self.seen.remove(&old);
         }
-        if self.seen.contains(&k) {
-            return true;
+        self.seen.contains(&k)
+    }
+
+    /// Records `k` (nothing if it is already remembered).
+    pub(crate) fn insert(&mut self, k: u64, now: Instant) {
+        if self.contains(k, now) {
+            return;
         }
         self.seen.insert(k);
         self.order.push_back((now, k));
-        false
     }
 
     /// Forgets everything and gives the memory back.

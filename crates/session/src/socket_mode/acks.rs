@@ -19,6 +19,8 @@ struct Waiting {
     delivered: Instant,
     /// Its socket is gone: an ack can no longer be sent.
     orphaned: bool,
+    /// The dedupe key of its `event_id`, remembered once the ack is sent.
+    event_key: Option<u64>,
 }
 
 /// The stages an unacked envelope goes through. Every envelope has the same offsets, so the
@@ -182,9 +184,16 @@ impl SocketModeSession {
             self.send_ack(conn, &frame.ack());
         }
         let event_id = event_id(&frame);
-        if let Some(id) = &event_id
-            && self.seen.check_and_insert(fingerprint(&["sm-event", id]), now)
-        {
+        let event_key = event_id.as_deref().map(|id| fingerprint(&["sm-event", id]));
+        // Auto mode remembers an event as it is handed over (it is acked already). Manual
+        // mode remembers it once the application acks it: an envelope the application did not
+        // ack is one it wants Slack to deliver again, so a redelivery is handed over again.
+        let seen = match event_key {
+            Some(k) if auto => self.seen.check_and_insert(k, now),
+            Some(k) => self.seen.contains(k, now),
+            None => false,
+        };
+        if let (true, Some(id)) = (seen, &event_id) {
             if !auto {
                 self.send_ack(conn, &frame.ack());
             }
@@ -198,7 +207,7 @@ impl SocketModeSession {
             return;
         }
         if !auto {
-            self.wait_for_ack(conn, frame.envelope_id().to_owned(), now);
+            self.wait_for_ack(conn, frame.envelope_id().to_owned(), event_key, now);
         }
         self.outputs.push_back(Output::Deliver(Delivered { conn, frame, event_id, acked: auto }));
     }
@@ -212,7 +221,7 @@ impl SocketModeSession {
         }
     }
 
-    fn wait_for_ack(&mut self, conn: ConnId, envelope_id: String, now: Instant) {
+    fn wait_for_ack(&mut self, conn: ConnId, envelope_id: String, event_key: Option<u64>, now: Instant) {
         if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `AckError::Unknown`.
             while let Some(id) = self.pending.pop_front() {
@@ -222,7 +231,7 @@ impl SocketModeSession {
                 }
             }
         }
-        self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false });
+        self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key });
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
@@ -242,6 +251,11 @@ impl SocketModeSession {
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
         let text = encode_ack(&ack)?;
         let w = self.pending.waiting.get(envelope_id).ok_or(AckError::Unknown)?;
+        // The application is done with the event, even if the ack can no longer be sent: a
+        // redelivery is acked by the session and not handed over again.
+        if let Some(k) = w.event_key {
+            self.seen.insert(k, now);
+        }
         if w.orphaned {
             self.pending.remove(envelope_id);
             return Err(AckError::Unsent);

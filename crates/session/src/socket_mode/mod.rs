@@ -26,7 +26,9 @@
 //!   for an ack after it, [`AckError::Unsent`] when its socket is gone.
 //! - **Exactly once within a process**: an `events_api` envelope whose `event_id` was already
 //!   handed over (any socket, any `retry_attempt`) is acked and reported as
-//!   [`Event::Duplicate`], not handed over again; the window is
+//!   [`Event::Duplicate`], not handed over again. In manual mode an event counts as handed
+//!   over once the application acked it: a redelivery of an envelope it did not ack (its
+//!   handler failed, its store was down) is handed over again. The window is
 //!   [`SocketModeConfig::dedupe_window`] (≥ 6 min, Slack's retry schedule) and at most
 //!   [`SocketModeConfig::dedupe_capacity`] ids (oldest forgotten first). A redelivery of an
 //!   event never handed over is handed over, whatever its `retry_attempt`.

@@ -60,6 +60,9 @@ struct Watch {
     handed: HashSet<String>,
     deliveries: Vec<String>,
     acked: HashSet<String>,
+    /// Manual mode: envelope id → event id, and the events the application acked.
+    event_of: HashMap<String, String>,
+    app_acked: HashSet<String>,
     open: HashMap<ConnId, bool>,
     stopped: bool,
 }
@@ -87,7 +90,14 @@ impl Watch {
                         assert!(self.acked.contains(&id), "auto mode: acked before it was handed over");
                     }
                     if let Some(e) = &d.event_id {
-                        assert!(self.handed.insert(e.clone()), "{e} handed over twice");
+                        if self.manual {
+                            // Handed over again only while no delivery of it was acked.
+                            assert!(!self.app_acked.contains(e), "{e} handed over after it was acked");
+                            self.handed.insert(e.clone());
+                            self.event_of.insert(id.clone(), e.clone());
+                        } else {
+                            assert!(self.handed.insert(e.clone()), "{e} handed over twice");
+                        }
                     }
                     self.deliveries.push(id);
                 }
@@ -158,8 +168,11 @@ fn run(manual: bool, steps: Vec<Step>) {
             }
             Step::Garbage(i, g) => s.handle(Input::Frame { conn: sock(i), frame: Incoming::text(g) }, now),
             Step::Ack(k) => {
-                if let Some(id) = w.deliveries.get(usize::from(k) % w.deliveries.len().max(1)) {
-                    let _ = s.ack(id, None, now);
+                if let Some(id) = w.deliveries.get(usize::from(k) % w.deliveries.len().max(1))
+                    && matches!(s.ack(id, None, now), Ok(_) | Err(AckError::Unsent))
+                    && let Some(e) = w.event_of.get(id)
+                {
+                    w.app_acked.insert(e.clone());
                 }
             }
             Step::Pause(on) => s.handle(Input::Backpressure(on), now),

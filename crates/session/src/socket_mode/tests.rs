@@ -474,6 +474,24 @@ fn an_ack_whose_socket_died_is_reported_unsent_and_the_redelivery_is_deduplicate
 }
 
 #[test]
+fn manual_mode_hands_over_again_a_redelivery_of_an_event_the_app_did_not_ack() {
+    let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, ..config(1) });
+    let c = t.ready();
+    t.frame(c, &event_env("e1", "Ev1", 0));
+    // Not acked (the app's store was down): Slack redelivers, and the app gets another chance.
+    t.advance(4 * S);
+    let out = t.frame(c, &event_env("e2", "Ev1", 1));
+    assert!(sent(&out).is_empty(), "the session must not ack it for the app");
+    assert_eq!(delivered(&out).len(), 1);
+    assert_eq!(t.s.ack("e2", None, t.now), Ok(c));
+    assert_eq!(sent(&t.drain_after()), [(c, serde_json::json!({"envelope_id": "e2"}))]);
+    // Once acked, later redeliveries are acked by the session and not handed over.
+    let out = t.frame(c, &event_env("e3", "Ev1", 2));
+    assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "e3"}))]);
+    assert!(delivered(&out).is_empty());
+}
+
+#[test]
 fn the_pending_acks_are_bounded() {
     let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, max_pending_acks: 10, ..config(1) });
     let c = t.ready();
