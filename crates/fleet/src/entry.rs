@@ -1,0 +1,236 @@
+//! One envelope as a stream entry: the fields a gateway writes, and the [`FleetEvent`] a
+//! worker hands to its handler.
+
+use redis::Value;
+use slack_rtm::socket_mode::{Envelope, Payload};
+use std::collections::HashMap;
+
+/// Entry field names.
+pub(crate) mod field {
+    pub const EVENT_ID: &str = "event_id";
+    pub const ENVELOPE_ID: &str = "envelope_id";
+    pub const TYPE: &str = "type";
+    pub const EVENT_TYPE: &str = "event_type";
+    pub const RETRY_ATTEMPT: &str = "retry_attempt";
+    pub const RECEIVED_MS: &str = "received_ms";
+    pub const BODY: &str = "body";
+    /// Dead-letter entries only.
+    pub const ORIGINAL_ID: &str = "original_id";
+    pub const ATTEMPTS: &str = "attempts";
+    pub const ERROR: &str = "error";
+    pub const GROUP: &str = "group";
+}
+
+/// What a gateway appends for one envelope.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// The Events API `event_id` (`None` for slash commands, interactions, …).
+    pub event_id: Option<String>,
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// `events_api`, `slash_commands`, `interactive`, or another type as it came.
+    pub envelope_type: String,
+    /// The inner event's type (`message`, `app_mention`, …) or the interaction's type.
+    pub event_type: Option<String>,
+    /// Slack's `retry_attempt` (0 for a first delivery).
+    pub retry_attempt: u32,
+    /// When the gateway received it (Unix ms).
+    pub received_ms: u64,
+    /// The whole envelope as it arrived.
+    pub body: String,
+}
+
+impl NewEntry {
+    /// Reads what the entry needs from an envelope's text with one light pass (the payload is
+    /// not decoded): `None` if it is not a JSON object with an `envelope_id`.
+    pub fn from_envelope_text(body: &str, received_ms: u64) -> Option<Self> {
+        #[derive(serde::Deserialize)]
+        struct Peek<'a> {
+            #[serde(borrow)]
+            envelope_id: std::borrow::Cow<'a, str>,
+            #[serde(rename = "type", borrow, default)]
+            envelope_type: Option<std::borrow::Cow<'a, str>>,
+            #[serde(default)]
+            retry_attempt: Option<u32>,
+            #[serde(borrow, default)]
+            payload: Option<PeekPayload<'a>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct PeekPayload<'a> {
+            #[serde(borrow, default)]
+            event_id: Option<std::borrow::Cow<'a, str>>,
+            #[serde(rename = "type", borrow, default)]
+            payload_type: Option<std::borrow::Cow<'a, str>>,
+            #[serde(borrow, default)]
+            event: Option<PeekEvent<'a>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct PeekEvent<'a> {
+            #[serde(rename = "type", borrow, default)]
+            event_type: Option<std::borrow::Cow<'a, str>>,
+        }
+        let p: Peek<'_> = serde_json::from_str(body).ok()?;
+        let envelope_type = p.envelope_type.map(|t| t.into_owned()).unwrap_or_default();
+        let (event_id, event_type) = match p.payload {
+            Some(pl) => {
+                let event_type = match envelope_type.as_str() {
+                    "events_api" => pl.event.and_then(|e| e.event_type),
+                    "interactive" => pl.payload_type,
+                    _ => None,
+                };
+                (pl.event_id.filter(|id| !id.is_empty()), event_type)
+            }
+            None => (None, None),
+        };
+        Some(Self {
+            event_id: event_id.map(|s| s.into_owned()),
+            envelope_id: p.envelope_id.into_owned(),
+            envelope_type,
+            event_type: event_type.map(|s| s.into_owned()),
+            retry_attempt: p.retry_attempt.unwrap_or(0),
+            received_ms,
+            body: body.to_owned(),
+        })
+    }
+
+    /// The entry's fields, in `XADD` order.
+    pub(crate) fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (field::EVENT_ID, self.event_id.clone().unwrap_or_default()),
+            (field::ENVELOPE_ID, self.envelope_id.clone()),
+            (field::TYPE, self.envelope_type.clone()),
+            (field::EVENT_TYPE, self.event_type.clone().unwrap_or_default()),
+            (field::RETRY_ATTEMPT, self.retry_attempt.to_string()),
+            (field::RECEIVED_MS, self.received_ms.to_string()),
+            (field::BODY, self.body.clone()),
+        ]
+    }
+}
+
+/// An event handed to a worker's handler: at least once, with its ids, so handlers can be
+/// idempotent (key on [`FleetEvent::event_id`], or the envelope id when there is none).
+#[derive(Clone, Debug)]
+pub struct FleetEvent {
+    /// The stream entry's id (`<ms>-<seq>`).
+    pub stream_id: String,
+    /// The Events API `event_id` (the same on every Slack redelivery), if any.
+    pub event_id: Option<String>,
+    /// The envelope's id.
+    pub envelope_id: String,
+    /// `events_api`, `slash_commands`, `interactive`, …
+    pub envelope_type: String,
+    /// The inner event's or interaction's type, if any.
+    pub event_type: Option<String>,
+    /// Slack's `retry_attempt` of the delivery that was appended.
+    pub retry_attempt: u32,
+    /// When a gateway received it (Unix ms).
+    pub received_ms: u64,
+    /// How many times the stream has handed this entry to a worker, this time included
+    /// (1 on a first delivery; more after a handler failure or a worker crash).
+    pub attempt: u32,
+    /// The whole envelope as Slack sent it.
+    pub body: String,
+}
+
+impl FleetEvent {
+    /// From a stream entry; `None` if it lacks the fields a gateway writes.
+    pub(crate) fn from_entry(stream_id: String, map: &HashMap<String, Value>, attempt: u32) -> Option<Self> {
+        let text = |k: &str| -> Option<String> {
+            match map.get(k)? {
+                Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+                Value::SimpleString(s) => Some(s.clone()),
+                _ => None,
+            }
+        };
+        let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
+        Some(Self {
+            stream_id,
+            event_id: non_empty(text(field::EVENT_ID)),
+            envelope_id: text(field::ENVELOPE_ID)?,
+            envelope_type: text(field::TYPE).unwrap_or_default(),
+            event_type: non_empty(text(field::EVENT_TYPE)),
+            retry_attempt: text(field::RETRY_ATTEMPT).and_then(|s| s.parse().ok()).unwrap_or(0),
+            received_ms: text(field::RECEIVED_MS).and_then(|s| s.parse().ok()).unwrap_or(0),
+            attempt,
+            body: text(field::BODY)?,
+        })
+    }
+
+    /// The envelope, decoded (its payload stays raw until [`Envelope::decode_payload`]).
+    pub fn envelope(&self) -> Result<Envelope, serde_json::Error> {
+        serde_json::from_str(&self.body)
+    }
+
+    /// The typed payload (an Events API callback, a slash command, an interaction, or
+    /// [`Payload::Unknown`]); `None` if the body is not an envelope.
+    pub fn payload(&self) -> Option<Payload> {
+        self.envelope().ok().map(|e| e.decode_payload())
+    }
+
+    /// The key a handler should deduplicate on: the `event_id`, or else the envelope id.
+    pub fn idempotency_key(&self) -> &str {
+        self.event_id.as_deref().unwrap_or(&self.envelope_id)
+    }
+
+    /// The event as a JSON object (ids, types, attempt, and the envelope itself), as
+    /// `slack-rtm fleet tail` prints it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "stream_id": self.stream_id,
+            "event_id": self.event_id,
+            "envelope_id": self.envelope_id,
+            "type": self.envelope_type,
+            "event_type": self.event_type,
+            "retry_attempt": self.retry_attempt,
+            "received_ms": self.received_ms,
+            "attempt": self.attempt,
+            "envelope": serde_json::from_str::<serde_json::Value>(&self.body).unwrap_or(serde_json::Value::Null),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_is_read_without_decoding_its_payload() {
+        let body = r#"{"envelope_id":"e1","type":"events_api","retry_attempt":2,"payload":{"event_id":"Ev9","event":{"type":"app_mention","text":"hi"}}}"#;
+        let e = NewEntry::from_envelope_text(body, 7).unwrap();
+        assert_eq!(
+            (e.event_id.as_deref(), e.envelope_id.as_str(), e.envelope_type.as_str()),
+            (Some("Ev9"), "e1", "events_api")
+        );
+        assert_eq!((e.event_type.as_deref(), e.retry_attempt, e.received_ms), (Some("app_mention"), 2, 7));
+        let slash = NewEntry::from_envelope_text(
+            r#"{"envelope_id":"s\"1","type":"slash_commands","payload":{"command":"/x"}}"#,
+            0,
+        )
+        .unwrap();
+        assert_eq!((slash.event_id, slash.envelope_id.as_str(), slash.event_type), (None, "s\"1", None));
+        let i = NewEntry::from_envelope_text(
+            r#"{"envelope_id":"i","type":"interactive","payload":{"type":"block_actions"}}"#,
+            0,
+        );
+        assert_eq!(i.unwrap().event_type.as_deref(), Some("block_actions"));
+        for bad in ["", "[]", "{}", "{\"envelope_id\":5}", "not json"] {
+            assert!(NewEntry::from_envelope_text(bad, 0).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_entry_round_trips_into_the_event_a_handler_gets() {
+        let body = r#"{"envelope_id":"e1","type":"events_api","payload":{"event_id":"Ev1","event":{"type":"message","text":"x"}}}"#;
+        let e = NewEntry::from_envelope_text(body, 42).unwrap();
+        let map: HashMap<String, Value> =
+            e.fields().into_iter().map(|(k, v)| (k.to_owned(), Value::BulkString(v.into_bytes()))).collect();
+        let ev = FleetEvent::from_entry("1-0".into(), &map, 3).unwrap();
+        assert_eq!((ev.event_id.as_deref(), ev.idempotency_key(), ev.attempt), (Some("Ev1"), "Ev1", 3));
+        assert_eq!((ev.received_ms, ev.body.as_str()), (42, body));
+        assert!(matches!(ev.payload(), Some(Payload::EventsApi(_))));
+        assert_eq!(ev.to_json()["envelope"]["payload"]["event_id"], "Ev1");
+        let mut missing = map.clone();
+        missing.remove(field::BODY);
+        assert!(FleetEvent::from_entry("1-0".into(), &missing, 1).is_none());
+    }
+}

@@ -1,0 +1,117 @@
+//! The fleet's stream in Redis: connecting, appending (with the dedupe claim and
+//! back-pressure, in one atomic script), and reading its size.
+
+use crate::config::{FleetConfig, Keys};
+use crate::entry::NewEntry;
+use crate::error::FleetError;
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use std::time::Duration;
+
+/// What became of an append.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AppendOutcome {
+    /// Appended as entry `id`, and its event claimed.
+    Appended {
+        /// The entry's id.
+        id: String,
+    },
+    /// The event was claimed already (appended by this or another gateway): not appended again.
+    Duplicate,
+    /// The stream holds `backlog` entries some consumer group has not finished: refused.
+    Full {
+        /// Entries not yet handled by every group.
+        backlog: u64,
+    },
+}
+
+/// A connection to the fleet's stream. Cheap to clone (one multiplexed connection that
+/// reconnects by itself after Redis restarts).
+#[derive(Clone)]
+pub struct EventStream {
+    conn: ConnectionManager,
+    keys: Keys,
+    script: redis::Script,
+    max_backlog: u64,
+    claim_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStream").field("keys", &self.keys).finish_non_exhaustive()
+    }
+}
+
+/// A connection manager for `config`'s Redis. It connects lazily (a Redis that is down at
+/// start is not an error until a command fails) and reconnects after failures.
+pub(crate) fn connect(
+    config: &FleetConfig,
+    response_timeout: Duration,
+) -> Result<ConnectionManager, FleetError> {
+    let client = redis::Client::open(config.redis.expose())
+        .map_err(|e| FleetError::BadRedisUrl { url: config.redis.redacted(), reason: e.to_string() })?;
+    let mc = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(config.connect_timeout))
+        .set_response_timeout(Some(response_timeout))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(500));
+    ConnectionManager::new_lazy_with_config(client, mc)
+        .map_err(|e| FleetError::BadRedisUrl { url: config.redis.redacted(), reason: e.to_string() })
+}
+
+impl EventStream {
+    /// A stream handle for `config` (no command is sent yet).
+    pub fn new(config: &FleetConfig) -> Result<Self, FleetError> {
+        Ok(Self {
+            conn: connect(config, config.response_timeout)?,
+            keys: config.keys.clone(),
+            script: redis::Script::new(include_str!("append.lua")),
+            max_backlog: config.max_backlog.max(1),
+            claim_ttl_secs: config.claim_ttl.as_secs().max(1),
+        })
+    }
+
+    /// The keys.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
+
+    /// Appends `entry` unless its event was claimed already or the stream is full (see
+    /// [`AppendOutcome`]). Atomic: the entry and its claim are written together, or neither.
+    pub async fn append(&self, entry: &NewEntry) -> Result<AppendOutcome, FleetError> {
+        let claim = self.keys.claim(entry.event_id.as_deref(), &entry.envelope_id);
+        let mut inv = self.script.key(&self.keys.stream);
+        inv.key(claim).arg(self.claim_ttl_secs).arg(self.max_backlog);
+        for (k, v) in entry.fields() {
+            inv.arg(k).arg(v);
+        }
+        let mut conn = self.conn.clone();
+        let (status, value): (String, String) =
+            inv.invoke_async(&mut conn).await.map_err(FleetError::redis)?;
+        match status.as_str() {
+            "ok" => Ok(AppendOutcome::Appended { id: value }),
+            "dup" => Ok(AppendOutcome::Duplicate),
+            "full" => Ok(AppendOutcome::Full { backlog: value.parse().unwrap_or(self.max_backlog) }),
+            other => Err(FleetError::Protocol(format!("the append script answered {other:?}"))),
+        }
+    }
+
+    /// Checks that Redis answers.
+    pub async fn ping(&self) -> Result<(), FleetError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await.map(drop).map_err(FleetError::redis)
+    }
+
+    /// Entries in the stream (handled ones are trimmed when the back-pressure limit is reached).
+    pub async fn len(&self) -> Result<u64, FleetError> {
+        let mut conn = self.conn.clone();
+        conn.xlen(&self.keys.stream).await.map_err(FleetError::redis)
+    }
+
+    /// Entries in the dead-letter stream.
+    pub async fn dead_len(&self) -> Result<u64, FleetError> {
+        let mut conn = self.conn.clone();
+        conn.xlen(&self.keys.dead).await.map_err(FleetError::redis)
+    }
+}
