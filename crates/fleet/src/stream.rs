@@ -87,8 +87,15 @@ impl EventStream {
             inv.arg(k).arg(v);
         }
         let mut conn = self.conn.clone();
-        let (status, value): (String, String) =
-            inv.invoke_async(&mut conn).await.map_err(FleetError::redis)?;
+        // Once more on a connection that broke (Redis restarted): safe, because an append that
+        // did happen has claimed its event, so the second try answers `Duplicate`.
+        let (status, value): (String, String) = match inv.invoke_async(&mut conn).await {
+            Err(e) if e.is_connection_dropped() || e.is_io_error() => {
+                tracing::debug!(error = %e, "Redis connection broke; appending again on a new one");
+                inv.invoke_async(&mut conn).await.map_err(FleetError::redis)?
+            }
+            r => r.map_err(FleetError::redis)?,
+        };
         match status.as_str() {
             "ok" => Ok(AppendOutcome::Appended { id: value }),
             "dup" => Ok(AppendOutcome::Duplicate),
