@@ -128,7 +128,7 @@ async fn a_redelivery_on_another_gateway_is_acked_and_not_appended_again() {
     assert_eq!((b.counts().appended, b.counts().duplicates), (0, 1));
     let acked: Vec<String> = emu.acks().iter().map(|a| a.envelope_id.clone()).collect();
     assert!(acked.contains(&"env-a".to_owned()) && acked.contains(&"env-b".to_owned()), "{acked:?}");
-    assert_eq!(EventStream::new(&fleet).unwrap().len().await.unwrap(), 1);
+    assert_eq!(EventStream::new(&fleet).unwrap().entries().await.unwrap(), 1);
     a.shutdown().await;
     b.shutdown().await;
 }
@@ -174,7 +174,7 @@ async fn a_full_stream_pushes_back_until_workers_catch_up() {
     let (seen, stop) = spawn_worker(&fleet, "w1");
     eventually("all five handled", || seen.lock().unwrap().len() == 5).await;
     eventually("all acked", || emu.envelopes().iter().all(|e| e.acked)).await;
-    assert!(EventStream::new(&fleet).unwrap().len().await.unwrap() <= 3);
+    assert!(EventStream::new(&fleet).unwrap().entries().await.unwrap() <= 3);
     stop.send(()).unwrap();
     gw.shutdown().await;
 }

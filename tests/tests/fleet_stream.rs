@@ -33,7 +33,7 @@ async fn an_event_is_appended_once_however_often_it_is_delivered() {
     // Envelopes without an event id are claimed by envelope id.
     assert!(matches!(s.append(&entry(None, "s1")).await.unwrap(), AppendOutcome::Appended { .. }));
     assert_eq!(s.append(&entry(None, "s1")).await.unwrap(), AppendOutcome::Duplicate);
-    assert_eq!(s.len().await.unwrap(), 2);
+    assert_eq!(s.entries().await.unwrap(), 2);
     // The claim expires after its lifetime (longer than Slack's retries).
     let mut c = redis_conn(&r).await;
     let key = s.keys().claim(Some("Ev1"), "e1");
@@ -117,7 +117,7 @@ async fn without_a_consumer_group_nothing_is_trimmed() {
         ));
     }
     assert_eq!(s.append(&entry(Some("Ev2"), "e")).await.unwrap(), AppendOutcome::Full { backlog: 2 });
-    assert_eq!(s.len().await.unwrap(), 2);
+    assert_eq!(s.entries().await.unwrap(), 2);
 }
 
 #[tokio::test]
@@ -141,7 +141,7 @@ async fn redis_down_is_a_typed_error_and_redis_back_is_used_again() {
     }
     assert!(matches!(out.unwrap(), AppendOutcome::Appended { .. }));
     assert_eq!(s.append(&entry(Some("Ev1"), "e9")).await.unwrap(), AppendOutcome::Duplicate);
-    assert_eq!(s.len().await.unwrap(), 2);
+    assert_eq!(s.entries().await.unwrap(), 2);
 }
 
 #[test]

@@ -104,7 +104,7 @@ async fn a_failing_handler_is_retried_then_dead_lettered() {
     let attempts: Vec<u32> = seen.iter().filter(|(e, _)| e == "Ev1").map(|(_, a)| *a).collect();
     assert_eq!(attempts, [1, 2, 3]);
     assert_eq!((counts.handled, counts.failures, counts.dead_lettered), (2, 3, 1));
-    assert_eq!(s.dead_len().await.unwrap(), 1);
+    assert_eq!(s.dead_entries().await.unwrap(), 1);
     let mut c = redis::Client::open(r.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
     let dead: Vec<(String, HashMap<String, String>)> =
         redis::cmd("XRANGE").arg(&s.keys().dead).arg("-").arg("+").query_async(&mut c).await.unwrap();

@@ -11,6 +11,7 @@ pub const LAYERS: &[&str] = &[
     "slack-rtm-hyper",
     "slack-rtm-session",
     "slack-rtm",
+    "slack-rtm-fleet",
     "slack-rtm-emulator",
     "slack-rtm-cli",
 ];
@@ -42,6 +43,7 @@ pub const IO_CRATES: &[&str] = &[
     "futures-io",
     "ureq",
     "curl",
+    "redis",
 ];
 
 /// Extra rules: who may not depend on whom, besides layering.
@@ -52,8 +54,11 @@ const FORBIDDEN_EDGES: &[(&str, &str, &str)] = &[
         "the emulator must share no session logic with the client it tests",
     ),
     ("slack-rtm-emulator", "slack-rtm", "the emulator must share no session logic with the client it tests"),
+    ("slack-rtm-emulator", "slack-rtm-fleet", "the emulator must share no logic with the client it tests"),
     ("slack-rtm-emulator", "slack-rtm-hyper", "the emulator must not use the client's transport"),
     ("slack-rtm-session", "slack-rtm-hyper", "decoding/retry/rate limiting must not depend on a transport"),
+    ("slack-rtm", "redis", "Redis belongs to the fleet crate: users of the facade alone never compile it"),
+    ("slack-rtm-session", "redis", "Redis belongs to the fleet crate"),
 ];
 
 /// Edges below the layering that are allowed on purpose, with the reason.
@@ -210,6 +215,7 @@ mod tests {
             ("slack-rtm-types", "serde"),
             ("slack-rtm-codec", "slack-rtm-session"),
             ("slack-rtm-emulator", "slack-rtm-session"),
+            ("slack-rtm", "redis"),
         ]);
         let problems = check(&g).unwrap_err();
         assert!(
@@ -217,6 +223,7 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems.iter().any(|p| p.contains("no session logic")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("slack-rtm reaches redis")), "{problems:?}");
         let clean = graph(&[("slack-rtm-types", "serde"), ("slack-rtm-codec", "slack-rtm-types")]);
         assert!(check(&clean).is_ok());
     }

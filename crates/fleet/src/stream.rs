@@ -111,13 +111,13 @@ impl EventStream {
     }
 
     /// Entries in the stream (handled ones are trimmed when the back-pressure limit is reached).
-    pub async fn len(&self) -> Result<u64, FleetError> {
+    pub async fn entries(&self) -> Result<u64, FleetError> {
         let mut conn = self.conn.clone();
         conn.xlen(&self.keys.stream).await.map_err(FleetError::redis)
     }
 
     /// Entries in the dead-letter stream.
-    pub async fn dead_len(&self) -> Result<u64, FleetError> {
+    pub async fn dead_entries(&self) -> Result<u64, FleetError> {
         let mut conn = self.conn.clone();
         conn.xlen(&self.keys.dead).await.map_err(FleetError::redis)
     }
