@@ -92,7 +92,7 @@ impl Worker {
         E: std::fmt::Display,
     {
         tokio::pin!(stop);
-        let (mut own, mut cursor, mut next_claim) = (true, "0-0".to_owned(), Instant::now());
+        let (mut own, mut cursor, mut next_claim) = (Some("0".to_owned()), "0-0".to_owned(), Instant::now());
         let mut retries: Vec<Retry> = Vec::new();
         let mut unacked: Vec<String> = Vec::new();
         let mut grouped = false;
@@ -105,10 +105,12 @@ impl Worker {
                 }
                 ops.ack(&unacked).await?;
                 unacked.clear();
-                if own {
-                    let held = ops.read_own().await?;
-                    own = !held.is_empty();
-                    if own {
+                if let Some(from) = &own {
+                    // Page through what this consumer held, once: an entry that fails again
+                    // waits for its retry like any other.
+                    let held = ops.read_own(from).await?;
+                    own = held.last().map(|r| r.id().to_owned());
+                    if own.is_some() {
                         return Ok(held);
                     }
                 }

@@ -18,6 +18,16 @@ pub(crate) enum Read {
     },
 }
 
+impl Read {
+    /// The entry's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Read::Event(ev) => &ev.stream_id,
+            Read::Malformed { id } => id,
+        }
+    }
+}
+
 fn read(entry: StreamId, attempt: u32) -> Read {
     match FleetEvent::from_entry(entry.id.clone(), &entry.map, attempt) {
         Some(ev) => Read::Event(ev),
@@ -68,8 +78,9 @@ impl Ops<'_> {
         Ok(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).map(|e| read(e, 1)).collect())
     }
 
-    /// Entries this consumer already holds (after a restart under the same name).
-    pub async fn read_own(&mut self) -> Result<Vec<Read>, FleetError> {
+    /// Entries this consumer already holds (after a restart under the same name), after
+    /// `from` (`0` for the first).
+    pub async fn read_own(&mut self, from: &str) -> Result<Vec<Read>, FleetError> {
         let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(&self.config.group)
@@ -78,7 +89,7 @@ impl Ops<'_> {
             .arg(self.config.batch)
             .arg("STREAMS")
             .arg(&self.keys.stream)
-            .arg("0")
+            .arg(from)
             .query_async(self.conn)
             .await
             .map_err(FleetError::redis)?;
