@@ -123,9 +123,9 @@ async fn run(case: Case) {
                             });
                         }
                     }
-                    SocketModeItem::Session(SocketModeEvent::Duplicate { .. }) => {
-                        seen.lock().unwrap().duplicates += 1
-                    }
+                    SocketModeItem::Session(
+                        SocketModeEvent::Duplicate { .. } | SocketModeEvent::RedeliveryHeld { .. },
+                    ) => seen.lock().unwrap().duplicates += 1,
                     SocketModeItem::Stopped { reason } => seen.lock().unwrap().stopped = Some(reason),
                     _ => {}
                 }

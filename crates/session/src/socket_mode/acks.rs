@@ -43,6 +43,8 @@ pub(super) enum Stage {
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     waiting: HashMap<String, Waiting>,
+    /// Deliveries waiting, per event key: a redelivery of one of these is held.
+    by_event: HashMap<u64, u32>,
     /// (delivered, envelope id), oldest first.
     order: VecDeque<(Instant, String)>,
     /// Entries of `order` already past their `Due` stage.
@@ -65,6 +67,7 @@ impl Pending {
 
     pub(super) fn clear(&mut self) {
         self.waiting.clear();
+        self.by_event.clear();
         self.order.clear();
         (self.due, self.missed) = (0, 0);
     }
@@ -111,7 +114,15 @@ impl Pending {
         Some(id)
     }
 
+    /// Whether a delivery of this event is waiting for its ack.
+    fn has_event(&self, key: u64) -> bool {
+        self.by_event.contains_key(&key)
+    }
+
     fn push(&mut self, envelope_id: String, waiting: Waiting) {
+        if let Some(k) = waiting.event_key {
+            *self.by_event.entry(k).or_default() += 1;
+        }
         self.order.push_back((waiting.delivered, envelope_id.clone()));
         self.waiting.insert(envelope_id, waiting);
     }
@@ -119,6 +130,14 @@ impl Pending {
     /// Forgets an acked envelope; drops acked entries from `order` once they are the majority.
     fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
         let w = self.waiting.remove(envelope_id)?;
+        if let Some(k) = w.event_key
+            && let Some(n) = self.by_event.get_mut(&k)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.by_event.remove(&k);
+            }
+        }
         if self.order.len() > 2 * self.waiting.len() + SLACK {
             let (mut due, mut missed) = (0, 0);
             let old = std::mem::take(&mut self.order);
@@ -186,13 +205,26 @@ impl SocketModeSession {
         let event_id = event_id(&frame);
         let event_key = event_id.as_deref().map(|id| fingerprint(&["sm-event", id]));
         // Auto mode remembers an event as it is handed over (it is acked already). Manual
-        // mode remembers it once the application acks it: an envelope the application did not
-        // ack is one it wants Slack to deliver again, so a redelivery is handed over again.
+        // mode remembers it once the application acks it. While the application still holds a
+        // delivery of it, a redelivery is held (neither acked nor handed over); once it
+        // released that delivery without an ack, a redelivery is handed over again.
         let seen = match event_key {
             Some(k) if auto => self.seen.check_and_insert(k, now),
             Some(k) => self.seen.contains(k, now),
             None => false,
         };
+        if let (false, false, Some(k), Some(id)) = (auto, seen, event_key, &event_id)
+            && self.pending.has_event(k)
+        {
+            let retry_attempt = retry_attempt(&frame);
+            tracing::debug!(event_id = %id, retry_attempt, "redelivery held: the app is still handling the event");
+            self.emit(Event::RedeliveryHeld {
+                envelope_id: frame.envelope_id().to_owned(),
+                event_id: id.clone(),
+                retry_attempt,
+            });
+            return;
+        }
         if let (true, Some(id)) = (seen, &event_id) {
             if !auto {
                 self.send_ack(conn, &frame.ack());
@@ -225,7 +257,7 @@ impl SocketModeSession {
         if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `AckError::Unknown`.
             while let Some(id) = self.pending.pop_front() {
-                if self.pending.waiting.remove(&id).is_some() {
+                if self.pending.remove(&id).is_some() {
                     tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
                     break;
                 }
@@ -270,6 +302,13 @@ impl SocketModeSession {
         self.outputs.push_back(Output::Send { conn, text });
         self.after(now);
         Ok(conn)
+    }
+
+    /// Manual mode: the application gives `envelope_id` up without acking it (its handler
+    /// failed, its store was down). Nothing is sent: Slack delivers the event again, and that
+    /// redelivery is handed over. [`AckError::Unknown`] if it is not waiting for an ack.
+    pub fn release(&mut self, envelope_id: &str) -> Result<(), AckError> {
+        self.pending.remove(envelope_id).map(drop).ok_or(AckError::Unknown)
     }
 
     /// `conn` is gone: the acks still owed on it can no longer be sent.

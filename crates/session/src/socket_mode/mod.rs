@@ -27,8 +27,11 @@
 //! - **Exactly once within a process**: an `events_api` envelope whose `event_id` was already
 //!   handed over (any socket, any `retry_attempt`) is acked and reported as
 //!   [`Event::Duplicate`], not handed over again. In manual mode an event counts as handed
-//!   over once the application acked it: a redelivery of an envelope it did not ack (its
-//!   handler failed, its store was down) is handed over again. The window is
+//!   over once the application acked it; a redelivery of an event whose delivery the
+//!   application still holds is held ([`Event::RedeliveryHeld`]: neither acked nor handed
+//!   over), and one that arrives after the application released its delivery without an ack
+//!   ([`SocketModeSession::release`]: its handler failed, its store was down) is handed over
+//!   again. The window is
 //!   [`SocketModeConfig::dedupe_window`] (≥ 6 min, Slack's retry schedule) and at most
 //!   [`SocketModeConfig::dedupe_capacity`] ids (oldest forgotten first). A redelivery of an
 //!   event never handed over is handed over, whatever its `retry_attempt`.

@@ -23,6 +23,8 @@ enum Step {
     Garbage(u8, String),
     /// Manual ack of the `n`th delivery so far.
     Ack(u16),
+    /// Manual release (no ack) of the `n`th delivery so far.
+    Release(u16),
     Pause(bool),
     Shutdown(u64),
 }
@@ -47,6 +49,7 @@ fn steps() -> impl Strategy<Value = Step> {
         5 => (0u8..4).prop_map(Step::Slash),
         2 => (0u8..4, ".{0,30}").prop_map(|(s, g)| Step::Garbage(s, g)),
         8 => any::<u16>().prop_map(Step::Ack),
+        3 => any::<u16>().prop_map(Step::Release),
         2 => any::<bool>().prop_map(Step::Pause),
         1 => (0u64..10_000).prop_map(Step::Shutdown),
     ]
@@ -173,6 +176,11 @@ fn run(manual: bool, steps: Vec<Step>) {
                     && let Some(e) = w.event_of.get(id)
                 {
                     w.app_acked.insert(e.clone());
+                }
+            }
+            Step::Release(k) => {
+                if let Some(id) = w.deliveries.get(usize::from(k) % w.deliveries.len().max(1)) {
+                    let _ = s.release(id);
                 }
             }
             Step::Pause(on) => s.handle(Input::Backpressure(on), now),

@@ -474,21 +474,34 @@ fn an_ack_whose_socket_died_is_reported_unsent_and_the_redelivery_is_deduplicate
 }
 
 #[test]
-fn manual_mode_hands_over_again_a_redelivery_of_an_event_the_app_did_not_ack() {
+fn manual_mode_holds_a_redelivery_while_the_app_handles_the_event_and_hands_it_over_once_released() {
     let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, ..config(1) });
     let c = t.ready();
     t.frame(c, &event_env("e1", "Ev1", 0));
-    // Not acked (the app's store was down): Slack redelivers, and the app gets another chance.
+    // The app is still at it (a slow handler): the redelivery is neither handed over nor acked.
     t.advance(4 * S);
     let out = t.frame(c, &event_env("e2", "Ev1", 1));
+    assert!(sent(&out).is_empty() && delivered(&out).is_empty(), "{out:?}");
+    assert!(
+        matches!(&events(&out)[..], [Event::RedeliveryHeld { event_id, retry_attempt: 1, .. }] if event_id == "Ev1")
+    );
+    // The app gives up (its store was down): Slack's next redelivery is handed over.
+    assert_eq!(t.s.release("e1"), Ok(()));
+    assert_eq!(t.s.release("e1"), Err(AckError::Unknown));
+    let out = t.frame(c, &event_env("e3", "Ev1", 2));
     assert!(sent(&out).is_empty(), "the session must not ack it for the app");
     assert_eq!(delivered(&out).len(), 1);
-    assert_eq!(t.s.ack("e2", None, t.now), Ok(c));
-    assert_eq!(sent(&t.drain_after()), [(c, serde_json::json!({"envelope_id": "e2"}))]);
+    assert_eq!(t.s.ack("e3", None, t.now), Ok(c));
+    assert_eq!(sent(&t.drain_after()), [(c, serde_json::json!({"envelope_id": "e3"}))]);
     // Once acked, later redeliveries are acked by the session and not handed over.
-    let out = t.frame(c, &event_env("e3", "Ev1", 2));
-    assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "e3"}))]);
+    let out = t.frame(c, &event_env("e4", "Ev1", 3));
+    assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "e4"}))]);
     assert!(delivered(&out).is_empty());
+    // A delivery the app never acks nor releases is forgotten after `ack_forget`; then a
+    // redelivery is handed over again.
+    t.frame(c, &event_env("f1", "Ev2", 0));
+    t.advance(t.s.config().ack_forget + S);
+    assert_eq!(delivered(&t.frame(c, &event_env("f2", "Ev2", 1))).len(), 1);
 }
 
 #[test]

@@ -217,6 +217,17 @@ pub enum Event {
         /// Its `retry_attempt`.
         retry_attempt: u32,
     },
+    /// Manual mode: a redelivery of an event the application is still handling (handed over,
+    /// neither acked nor released): neither handed over again nor acked. If the application
+    /// never acks, Slack delivers it again later.
+    RedeliveryHeld {
+        /// The redelivery's envelope.
+        envelope_id: String,
+        /// The event.
+        event_id: String,
+        /// Its `retry_attempt`.
+        retry_attempt: u32,
+    },
     /// Manual mode: this envelope's ack deadline is near.
     AckDue {
         /// The envelope.
@@ -300,6 +311,9 @@ impl fmt::Display for Event {
             Event::Gap { from, to } => write!(f, "no socket for {:?}", to.saturating_duration_since(*from)),
             Event::Duplicate { event_id, retry_attempt, .. } => {
                 write!(f, "redelivery {retry_attempt} of {event_id} acked, not handed over again")
+            }
+            Event::RedeliveryHeld { event_id, retry_attempt, .. } => {
+                write!(f, "redelivery {retry_attempt} of {event_id} held: the app is still handling it")
             }
             Event::AckDue { envelope_id, remaining } => {
                 write!(f, "ack of {envelope_id} due in {remaining:?}")

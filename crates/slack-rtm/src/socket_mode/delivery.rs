@@ -121,9 +121,9 @@ impl Delivery {
     /// Manual ack mode: acks the envelope on the socket it came from. Resolves once the ack
     /// is written, or with why not ([`AckError::Unsent`] when that socket is gone). In auto
     /// mode the session already acked it: `Ok(())` at once.
-    pub fn ack(self) -> impl Future<Output = Result<(), AckError>> + Send + 'static {
+    pub fn ack(mut self) -> impl Future<Output = Result<(), AckError>> + Send + 'static {
         let id = self.envelope_id().to_owned();
-        let acker = self.acker;
+        let acker = self.acker.take();
         async move {
             match acker {
                 Some(h) => h.ack(&id, None).await,
@@ -136,16 +136,32 @@ impl Delivery {
     /// submission's `response_action`, …). An ack of 20 KB or more is refused before it is
     /// sent. In auto mode the envelope was already acked: [`AckError::AlreadyAcked`].
     pub fn ack_with(
-        self,
+        mut self,
         payload: serde_json::Value,
     ) -> impl Future<Output = Result<(), AckError>> + Send + 'static {
         let id = self.envelope_id().to_owned();
-        let acker = self.acker;
+        let acker = self.acker.take();
         async move {
             let h = acker.ok_or(AckError::AlreadyAcked)?;
             let raw = RawJson::from_value(&payload)
                 .map_err(|e| AckError::Invalid(slack_rtm_codec::AckError::Unencodable(e.to_string())))?;
             h.ack(&id, Some(raw)).await
+        }
+    }
+
+    /// Manual mode: gives the envelope up without acking it (the handler failed, the store was
+    /// down). Slack delivers the event again, and the session hands that redelivery over (until
+    /// then, a redelivery of an event the application still holds is held back). Dropping a
+    /// `Delivery` without acking it does the same. Nothing happens in auto mode.
+    pub fn release(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if let Some(h) = self.acker.take() {
+            h.release(self.inner.frame.envelope_id());
         }
     }
 }

@@ -128,6 +128,7 @@ pub enum SocketModeOutput {
 
 pub(crate) enum Command {
     Ack { envelope_id: String, payload: Option<RawJson>, reply: oneshot::Sender<Result<(), AckError>> },
+    Release { envelope_id: String },
     Shutdown { grace: Duration },
 }
 
@@ -142,6 +143,7 @@ impl fmt::Debug for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Command::Ack { envelope_id, .. } => write!(f, "Ack({envelope_id})"),
+            Command::Release { envelope_id } => write!(f, "Release({envelope_id})"),
             Command::Shutdown { grace } => write!(f, "Shutdown({grace:?})"),
         }
     }
@@ -155,6 +157,14 @@ impl SocketModeHandle {
         let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply };
         self.cmd.send(cmd).map_err(|_| AckError::Stopped)?;
         rx.await.unwrap_or(Err(AckError::Stopped))
+    }
+
+    /// Manual mode: gives `envelope_id` up without acking it, so that Slack's redelivery of
+    /// its event is handed over again (see [`SocketModeSession::release`]). Fire and forget.
+    ///
+    /// [`SocketModeSession::release`]: crate::socket_mode::SocketModeSession::release
+    pub fn release(&self, envelope_id: &str) {
+        let _ = self.cmd.send(Command::Release { envelope_id: envelope_id.to_owned() });
     }
 
     /// The overall state.

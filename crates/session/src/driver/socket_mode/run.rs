@@ -116,6 +116,10 @@ impl Driven for Loop {
                     }
                 }
             }
+            Command::Release { envelope_id } => {
+                // Unknown: acked meanwhile, or forgotten; either way nothing to release.
+                let _ = self.machine.release(&envelope_id);
+            }
             Command::Shutdown { grace } => self.machine.shutdown(now, grace),
         }
     }
