@@ -371,6 +371,30 @@ mod tests {
     }
 
     #[test]
+    fn fleet_debug_output_never_shows_the_token_or_the_redis_password() {
+        let args = Args::try_parse_from([
+            "slack-rtm",
+            "fleet",
+            "gateway",
+            "--redis",
+            "redis://u:pw-secret-9@cache:6380/1",
+            "--token",
+            "xapp-1-A1-2-secret",
+        ])
+        .expect("parses");
+        let Command::Fleet { command: FleetCommand::Gateway { fleet, connections, max_backlog, .. } } =
+            &args.command
+        else {
+            panic!("fleet gateway")
+        };
+        assert_eq!((fleet.app.as_str(), *connections, *max_backlog), ("app", 2, None));
+        assert_eq!(fleet.redis.redacted(), "redis://cache:6380/1");
+        let printed = format!("{args:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("redis://cache:6380/1"), "{printed}");
+    }
+
+    #[test]
     fn socket_debug_output_never_shows_the_app_token() {
         let args = Args::try_parse_from(["slack-rtm", "socket", "tail", "--token", "xapp-1-A1-2-secret"])
             .expect("parses");

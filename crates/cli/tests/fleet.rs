@@ -85,6 +85,17 @@ impl Proc {
         (code, self.lines(), self.stderr())
     }
 
+    /// SIGKILL: what it printed.
+    async fn kill(mut self) -> Vec<String> {
+        self.signal("-KILL");
+        let status = tokio::time::timeout(LIMIT, self.child.wait()).await.expect("killed").unwrap();
+        assert!(status.code().is_none(), "killed by the signal");
+        for r in self.readers.drain(..) {
+            let _ = r.await;
+        }
+        self.lines()
+    }
+
     /// SIGTERM, then the exit; asserts exit code 0.
     async fn stop(self) -> (Vec<String>, String) {
         self.signal("-TERM");
@@ -476,4 +487,85 @@ async fn neither_the_token_nor_the_redis_password_is_ever_shown() {
     for secret in [PASSWORD, token.as_str()] {
         assert!(!everything.contains(secret), "{secret} shown in:\n{everything}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn count_stops_after_n_acked_events_and_a_killed_tail_loses_nothing() {
+    let r = RedisServer::start().unwrap();
+    let url = r.url();
+    append_events(&url, 40).await;
+    // --count 5: exactly five, acked (nothing left pending under its name).
+    let (code, first, stderr) = tail(&url, &["--consumer", "a", "--count", "5"]).exit().await;
+    assert_eq!(code, 0, "{stderr}");
+    let first = json(&first);
+    assert_eq!(first.len(), 5);
+    assert_eq!(tail_counts(&stderr)["handled"], 5);
+    let pending: (u64, redis::Value, redis::Value, redis::Value) =
+        redis::cmd("XPENDING").arg(STREAM).arg("g").query_async(&mut redis_conn(&url).await).await.unwrap();
+    assert_eq!(pending.0, 0, "the five were acked before the exit");
+    // A tail whose command is slow is killed (SIGKILL) in the middle: every event it printed
+    // was acked or is still pending, so the next tail prints everything else (and, at most,
+    // the one being handled again).
+    let b = tail(&url, &["--consumer", "b", "--exec", "sleep 0.05"]);
+    b.wait_for("b printed some", |b| b.lines().len() >= 5).await;
+    let killed = json(&b.kill().await);
+    let c = tail(&url, &["--consumer", "c", "--claim-idle-ms", "200"]);
+    let printed = |c: &Proc| {
+        let mut ids: Vec<String> = [&first, &killed, &json(&c.lines())]
+            .into_iter()
+            .flatten()
+            .map(|l| l["event_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids.len()
+    };
+    c.wait_for("every event printed by one tail or another", |c| printed(c) == 40).await;
+    let (rest, stderr) = c.stop().await;
+    let rest = json(&rest);
+    // Printed twice: only what b printed and was killed before acking (a tail acks after each
+    // batch), printed again by c as a second delivery. Nothing acked is printed again.
+    for line in &rest {
+        let id = &line["stream_id"];
+        assert!(first.iter().all(|l| &l["stream_id"] != id), "an acked event came back: {line}");
+        if killed.iter().any(|l| &l["stream_id"] == id) {
+            assert!(line["attempt"].as_u64().unwrap() >= 2, "{line}");
+        }
+    }
+    assert!(tail_counts(&stderr)["taken over"] >= 1, "b's unacked events were taken over: {stderr}");
+    let pending: (u64, redis::Value, redis::Value, redis::Value) =
+        redis::cmd("XPENDING").arg(STREAM).arg("g").query_async(&mut redis_conn(&url).await).await.unwrap();
+    assert_eq!(pending.0, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_max_backlog_the_gateway_stops_acking_until_a_tail_catches_up() {
+    let r = RedisServer::start().unwrap();
+    let sm = SocketModeConfig::default()
+        .ack_timeout(Duration::from_secs(1))
+        .retry_delays(vec![Duration::ZERO; 10]);
+    let emu = start_sm(sm).await;
+    let g = gateway(&emu, &r.url(), &["--connections", "1", "--max-backlog", "2"]);
+    emu.wait_for_open_sockets(1, WAIT).await.unwrap();
+    for i in 0..3 {
+        emu.send_api_event(serde_json::json!({"type": "app_mention", "text": format!("job {i}")}));
+    }
+    g.wait_for("the refusal is reported", |g| g.stderr().contains("the stream is full")).await;
+    emu.wait_for_acks(2, WAIT).await.unwrap();
+    assert_eq!(xlen(&r.url(), STREAM).await, 2);
+    assert_eq!(emu.envelopes().iter().filter(|r| !r.acked).count(), 1, "the third is not acked");
+    // A tail handles the two; the next redelivery of the third finds room.
+    let (code, lines, stderr) = tail(&r.url(), &["--count", "3"]).exit().await;
+    assert_eq!(code, 0, "{stderr}");
+    let mut printed: Vec<String> =
+        json(&lines).iter().map(|l| l["event_id"].as_str().unwrap().to_owned()).collect();
+    let mut made: Vec<String> = emu.envelopes().iter().map(|r| r.event_id.clone().unwrap()).collect();
+    printed.sort();
+    made.sort();
+    assert_eq!(printed, made);
+    assert!(emu.envelopes().iter().all(|r| r.acked));
+    let (_, stderr) = g.stop().await;
+    let c = gateway_counts(&stderr);
+    assert!(c["refused"] >= 1, "{stderr}");
+    assert_eq!(c["appended"], 3, "{stderr}");
 }
