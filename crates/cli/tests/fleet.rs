@@ -188,6 +188,16 @@ async fn a_bad_or_unreachable_redis_is_a_clear_error_without_its_password() {
     assert_eq!(out.0, 5, "{}", out.2);
     assert!(out.2.contains(&shown), "{}", out.2);
     no_password(&out);
+    // A Unix socket URL carries its password in the query.
+    let unix = format!("redis+unix:///nonexistent/fleet-redis.sock?db=1&pass={PASSWORD}");
+    let out = tail(&unix, &[]).exit().await;
+    assert_eq!(out.0, 5, "{}", out.2);
+    assert!(
+        out.2.contains("Redis at redis+unix:///nonexistent/fleet-redis.sock does not answer"),
+        "{}",
+        out.2
+    );
+    no_password(&out);
     // No URL at all: a usage error naming the option and the variable.
     let out = Proc::spawn(fleet_cli(&["fleet", "tail", "--group", "g"])).exit().await;
     assert_eq!(out.0, 2, "{}", out.2);
