@@ -35,8 +35,9 @@ async fn two_gateways_and_two_tails_print_every_event_once_and_every_envelope_is
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     emu.wait_for_acks(9, WAIT).await.unwrap();
-    let ((l1, e1), (l2, e2)) = (t1.stop().await, t2.stop().await);
-    let ((_, ge1), (_, ge2)) = (g1.stop().await, g2.stop().await);
+    // SIGTERM (a process manager) or Ctrl-C (SIGINT): a clean stop either way.
+    let ((l1, e1), (l2, e2)) = (t1.stop().await, t2.stop_with("-INT").await);
+    let ((_, ge1), (_, ge2)) = (g1.stop_with("-INT").await, g2.stop().await);
     let lines = json([l1, l2].concat().as_slice());
     // Each envelope the emulator made was printed once, with its ids, type and body.
     let records = emu.envelopes();

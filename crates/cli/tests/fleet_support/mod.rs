@@ -94,7 +94,12 @@ impl Proc {
 
     /// SIGTERM, then the exit; asserts exit code 0.
     pub async fn stop(self) -> (Vec<String>, String) {
-        self.signal("-TERM");
+        self.stop_with("-TERM").await
+    }
+
+    /// A signal (`-TERM`, `-INT`), then the exit; asserts exit code 0.
+    pub async fn stop_with(self, sig: &str) -> (Vec<String>, String) {
+        self.signal(sig);
         let (code, lines, stderr) = self.exit().await;
         assert_eq!(code, 0, "stderr:\n{stderr}");
         (lines, stderr)
