@@ -78,18 +78,18 @@ async fn two_gateways_and_two_tails_print_every_event_once_and_every_envelope_is
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_delivered_twice_to_the_gateways_is_printed_once() {
-    // Both gateways are frozen (SIGSTOP) while the envelopes arrive, so none is acked within
-    // the 500 ms deadline and Slack delivers each a second time, to another socket. Once
-    // thawed, the gateways see every event twice.
+    // Two gateways of one socket each, both frozen (SIGSTOP) while the envelopes arrive: none
+    // is acked within the 500 ms deadline, so Slack delivers each a second time, round robin:
+    // to the other gateway's socket. Once thawed, each gateway has one delivery of every event.
     let r = RedisServer::start().unwrap();
     let sm = SocketModeConfig::default()
         .ack_timeout(Duration::from_millis(500))
         .retry_delays(vec![Duration::ZERO]);
     let emu = start_sm(sm).await;
-    let g1 = gateway(&emu, &r.url(), &[]);
+    let g1 = gateway(&emu, &r.url(), &["--connections", "1"]);
+    emu.wait_for_open_sockets(1, WAIT).await.unwrap();
+    let g2 = gateway(&emu, &r.url(), &["--connections", "1"]);
     emu.wait_for_open_sockets(2, WAIT).await.unwrap();
-    let g2 = gateway(&emu, &r.url(), &[]);
-    emu.wait_for_open_sockets(4, WAIT).await.unwrap();
     g1.signal("-STOP");
     g2.signal("-STOP");
     for i in 0..3 {
@@ -98,8 +98,7 @@ async fn an_event_delivered_twice_to_the_gateways_is_printed_once() {
     emu.wait_for_deliveries(6, WAIT).await.unwrap();
     g1.signal("-CONT");
     g2.signal("-CONT");
-    let t = tail(&r.url(), &["--count", "3"]);
-    let (code, lines, stderr) = t.exit().await;
+    let (code, lines, stderr) = tail(&r.url(), &["--count", "3"]).exit().await;
     assert_eq!(code, 0, "{stderr}");
     let lines = json(&lines);
     let records = emu.envelopes();
@@ -111,17 +110,18 @@ async fn an_event_delivered_twice_to_the_gateways_is_printed_once() {
     assert_eq!(printed, made);
     for record in &records {
         assert_eq!(record.attempts.len(), 2, "delivered twice: {record:?}");
+        assert_ne!(record.attempts[0].socket, record.attempts[1].socket, "to both gateways: {record:?}");
     }
-    // Both deliveries of every event were acked (the second as a duplicate, not appended).
+    // Both deliveries of every event were acked; the second one was not appended again.
     emu.wait_for_acks(6, WAIT).await.unwrap();
+    assert!(emu.envelopes().iter().all(|r| r.attempts.iter().all(|a| a.acked_at.is_some())));
     assert_eq!(xlen(&r.url(), STREAM).await, 3, "each event appended once");
     let ((_, ge1), (_, ge2)) = (g1.stop().await, g2.stop().await);
     let (c1, c2) = (gateway_counts(&ge1), gateway_counts(&ge2));
-    assert_eq!(c1["received"] + c2["received"], 6, "{ge1}\n{ge2}");
+    assert_eq!((c1["received"], c2["received"]), (3, 3), "{ge1}\n{ge2}");
     assert_eq!(c1["appended"] + c2["appended"], 3, "{ge1}\n{ge2}");
     assert_eq!(c1["duplicates"] + c2["duplicates"], 3, "{ge1}\n{ge2}");
     assert_eq!(c1["acked"] + c2["acked"], 6, "{ge1}\n{ge2}");
-    assert!(emu.envelopes().iter().all(|r| r.attempts.iter().all(|a| a.acked_at.is_some())));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
