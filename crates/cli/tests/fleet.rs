@@ -36,8 +36,11 @@ async fn two_gateways_and_two_tails_print_every_event_once_and_every_envelope_is
     }
     emu.wait_for_acks(9, WAIT).await.unwrap();
     // SIGTERM (a process manager) or Ctrl-C (SIGINT): a clean stop either way.
-    let ((l1, e1), (l2, e2)) = (t1.stop().await, t2.stop_with("-INT").await);
-    let ((_, ge1), (_, ge2)) = (g1.stop_with("-INT").await, g2.stop().await);
+    for (p, sig) in [(&t1, "-TERM"), (&t2, "-INT"), (&g1, "-INT"), (&g2, "-TERM")] {
+        p.signal(sig);
+    }
+    let ((l1, e1), (l2, e2)) = (t1.stopped().await, t2.stopped().await);
+    let ((_, ge1), (_, ge2)) = (g1.stopped().await, g2.stopped().await);
     let lines = json([l1, l2].concat().as_slice());
     // Each envelope the emulator made was printed once, with its ids, type and body.
     let records = emu.envelopes();
@@ -116,7 +119,8 @@ async fn an_event_delivered_twice_to_the_gateways_is_printed_once() {
     emu.wait_for_acks(6, WAIT).await.unwrap();
     assert!(emu.envelopes().iter().all(|r| r.attempts.iter().all(|a| a.acked_at.is_some())));
     assert_eq!(xlen(&r.url(), STREAM).await, 3, "each event appended once");
-    let ((_, ge1), (_, ge2)) = (g1.stop().await, g2.stop().await);
+    g1.signal("-TERM");
+    let ((_, ge1), (_, ge2)) = (g1.stopped().await, g2.stop().await);
     let (c1, c2) = (gateway_counts(&ge1), gateway_counts(&ge2));
     assert_eq!((c1["received"], c2["received"]), (3, 3), "{ge1}\n{ge2}");
     assert_eq!(c1["appended"] + c2["appended"], 3, "{ge1}\n{ge2}");

@@ -100,6 +100,11 @@ impl Proc {
     /// A signal (`-TERM`, `-INT`), then the exit; asserts exit code 0.
     pub async fn stop_with(self, sig: &str) -> (Vec<String>, String) {
         self.signal(sig);
+        self.stopped().await
+    }
+
+    /// The exit after a stop signal was sent; asserts exit code 0.
+    pub async fn stopped(self) -> (Vec<String>, String) {
         let (code, lines, stderr) = self.exit().await;
         assert_eq!(code, 0, "stderr:\n{stderr}");
         (lines, stderr)
