@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
+use slack_rtm_fleet::RedisUrl;
 use std::path::PathBuf;
 
 /// Exit codes (documented in `--help`).
@@ -35,6 +36,9 @@ Exit codes:
   4  rate limited (HTTP 429)
   5  network failure (connect, TLS, timeout, HTTP 5xx, non-JSON answer)
   6  send: some messages were not acknowledged (or, with --blocks, may not have been posted)
+
+`fleet`: the Redis URL comes from --redis or SLACK_RTM_REDIS_URL; a bad URL exits 2, a Redis that
+does not answer at start exits 5.
 
 Try it without a token:  slack-rtm demo";
 
@@ -144,6 +148,79 @@ pub enum SocketCommand {
         /// Sockets to keep open (1 to 10).
         #[arg(long, default_value_t = 2, value_name = "N")]
         connections: usize,
+    },
+}
+
+/// Where the fleet's Redis is and which app's keys to use.
+#[derive(Clone, Debug, ClapArgs)]
+pub struct FleetOpts {
+    /// The Redis (or Valkey) server: redis://[user:password@]host[:port][/db]. Its password is
+    /// never printed.
+    #[arg(long, env = "SLACK_RTM_REDIS_URL", hide_env_values = true, value_name = "URL",
+          value_parser = parse_redis_url)]
+    pub redis: RedisUrl,
+    /// The app's name: names its Redis keys (slack-rtm:{NAME}:events, …). Gateways and tails of
+    /// one app use the same.
+    #[arg(long, default_value = "app", value_name = "NAME")]
+    pub app: String,
+}
+
+fn parse_redis_url(s: &str) -> Result<RedisUrl, String> {
+    Ok(RedisUrl::new(s))
+}
+
+/// The fleet commands: a Socket Mode app run as several processes over a Redis Stream.
+#[derive(Debug, Subcommand)]
+pub enum FleetCommand {
+    /// Hold a share of the app's Socket Mode sockets and append every envelope to the fleet's
+    /// Redis Stream; an envelope is acked only once Redis has it (Slack redelivers the others).
+    /// Runs until Ctrl-C or SIGTERM; lifecycle and counts (every 10 s) go to stderr.
+    Gateway {
+        /// Socket Mode connection options.
+        #[command(flatten)]
+        opts: SocketOpts,
+        /// Redis and the app's name.
+        #[command(flatten)]
+        fleet: FleetOpts,
+        /// Sockets this gateway holds (1 to 10; the app's gateways share Slack's 10).
+        #[arg(long, default_value_t = 2, value_name = "N")]
+        connections: usize,
+        /// Back-pressure: past this many unhandled entries in the stream, stop acking (Slack
+        /// holds the events). Default 100000.
+        #[arg(long, value_name = "N")]
+        max_backlog: Option<u64>,
+    },
+    /// A worker: read the fleet's stream in consumer group G and print every event as one JSON
+    /// line on stdout (written and flushed before it is acked). Ctrl-C or SIGTERM stops after
+    /// the current event; counts go to stderr.
+    Tail {
+        /// Redis and the app's name.
+        #[command(flatten)]
+        fleet: FleetOpts,
+        /// The consumer group: tails of one group share the events; each group gets them all.
+        #[arg(long, value_name = "G")]
+        group: String,
+        /// This tail's name in the group (default <host>-<pid>); a tail restarted under the same
+        /// name first takes back what it held.
+        #[arg(long, value_name = "NAME")]
+        consumer: Option<String>,
+        /// Stop after this many events (handled and acked).
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// An event held this long by a tail that did not ack it (it died) is taken over by
+        /// another; looked for every tenth of it.
+        #[arg(long, default_value_t = 30_000, value_name = "MS")]
+        claim_idle_ms: u64,
+        /// Deliveries of one event before it goes to the dead-letter stream
+        /// (slack-rtm:{APP}:dead) instead.
+        #[arg(long, default_value_t = 5, value_name = "N")]
+        max_attempts: u32,
+        /// Handle each event with `sh -c CMD`, its JSON line on stdin: exit status 0 means
+        /// handled (the line is then printed and the event acked), anything else is a failure
+        /// (retried, then dead-lettered). CMD may see an event more than once: make it
+        /// idempotent (key on event_id). Its own output goes to stderr.
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
     },
 }
 
@@ -268,6 +345,13 @@ pub enum Command {
         #[command(subcommand)]
         command: SocketCommand,
     },
+    /// Run a Socket Mode app as a fleet of processes over a Redis Stream: gateways hold the
+    /// sockets, tails (workers) handle the events, nothing lost.
+    Fleet {
+        /// The fleet command.
+        #[command(subcommand)]
+        command: FleetCommand,
+    },
 }
 
 #[cfg(test)]
@@ -284,6 +368,30 @@ mod tests {
         let printed = format!("{args:?}");
         assert!(!printed.contains("secret"), "{printed}");
         assert!(printed.contains("<redacted>"), "{printed}");
+    }
+
+    #[test]
+    fn fleet_debug_output_never_shows_the_token_or_the_redis_password() {
+        let args = Args::try_parse_from([
+            "slack-rtm",
+            "fleet",
+            "gateway",
+            "--redis",
+            "redis://u:pw-secret-9@cache:6380/1",
+            "--token",
+            "xapp-1-A1-2-secret",
+        ])
+        .expect("parses");
+        let Command::Fleet { command: FleetCommand::Gateway { fleet, connections, max_backlog, .. } } =
+            &args.command
+        else {
+            panic!("fleet gateway")
+        };
+        assert_eq!((fleet.app.as_str(), *connections, *max_backlog), ("app", 2, None));
+        assert_eq!(fleet.redis.redacted(), "redis://cache:6380/1");
+        let printed = format!("{args:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("redis://cache:6380/1"), "{printed}");
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub async fn run(args: Args) -> u8 {
             let t = crate::socket::TailOptions { json, count, exec, exec_concurrency, connections };
             crate::socket::tail(opts, t).await
         }
+        Command::Fleet { command } => crate::fleet::run(command).await,
     };
     match result {
         Ok(code) => code,
@@ -205,6 +206,32 @@ pub fn interrupted() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> +
                 std::future::pending::<()>().await;
             }
         })
+    }
+}
+
+/// Resolves on the first Ctrl-C (SIGINT) or SIGTERM (how process managers stop a service).
+/// Installed when called, like [`interrupted`].
+pub fn interrupted_or_terminated() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    let ctrl_c = interrupted();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => Box::pin(async move {
+                tokio::select! {
+                    () = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }),
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                ctrl_c
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        ctrl_c
     }
 }
 

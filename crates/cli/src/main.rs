@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod demo;
 mod demo_socket;
+mod fleet;
 mod output;
 mod socket;
 mod web;

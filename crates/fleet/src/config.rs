@@ -19,10 +19,12 @@ impl RedisUrl {
         &self.0
     }
 
-    /// `scheme://host:port/db`, without credentials.
+    /// `scheme://host:port/db`, without credentials: no user or password, and no query (a
+    /// Unix socket URL carries its password there: `redis+unix:///path?pass=…`).
     pub fn redacted(&self) -> String {
         match self.0.split_once("://") {
             Some((scheme, rest)) => {
+                let rest = rest.split_once(['?', '#']).map_or(rest, |(r, _)| r);
                 let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
                 format!("{scheme}://{host}")
             }
@@ -147,6 +149,10 @@ mod tests {
         assert!(!format!("{url:?}").contains("s3cret"));
         assert!(!format!("{:?}", FleetConfig::new("redis://:s3cret@h", "a")).contains("s3cret"));
         assert_eq!(RedisUrl::new("nonsense").to_string(), "(not a URL)");
+        // A Unix socket's password is in the query.
+        let unix = RedisUrl::new("redis+unix:///run/redis.sock?db=1&pass=s3cret&user=u");
+        assert_eq!(unix.to_string(), "redis+unix:///run/redis.sock");
+        assert_eq!(RedisUrl::new("redis://h:1/0?pass=s3cret#x@y").to_string(), "redis://h:1/0");
     }
 
     #[test]

@@ -56,6 +56,15 @@ impl std::fmt::Debug for Worker {
     }
 }
 
+/// Whether `stop` has resolved (polled once, and never again once it has).
+async fn resolved<F: Future<Output = ()>>(stop: std::pin::Pin<&mut F>, done: &mut bool) -> bool {
+    if !*done {
+        let mut stop = stop;
+        *done = std::future::poll_fn(|cx| std::task::Poll::Ready(stop.as_mut().poll(cx).is_ready())).await;
+    }
+    *done
+}
+
 /// An entry to try again, and when.
 struct Retry {
     due: Instant,
@@ -82,7 +91,8 @@ impl Worker {
     }
 
     /// Hands events to `handler` until `stop` resolves (the event being handled is finished
-    /// and acked first). A handler's `Err` means "not handled": the event is tried again
+    /// and acked first; no other event is handed over after that, and those already read
+    /// are given back for another worker to take over at once). A handler's `Err` means "not handled": the event is tried again
     /// later, and dead-lettered after [`WorkerConfig::max_attempts`]. Redis failures are
     /// reported (`tracing`, [`WorkerCounts::redis_failures`]) and retried, never fatal.
     pub async fn run<H, Fut, E>(&mut self, mut handler: H, stop: impl Future<Output = ()>) -> WorkerCounts
@@ -96,6 +106,7 @@ impl Worker {
         let mut retries: Vec<Retry> = Vec::new();
         let mut unacked: Vec<String> = Vec::new();
         let mut grouped = false;
+        let (mut stopped, mut released) = (false, Vec::new());
         loop {
             let mut ops = Ops { conn: &mut self.conn, keys: &self.keys, config: &self.config };
             let step: Result<Vec<Read>, FleetError> = async {
@@ -134,11 +145,7 @@ impl Worker {
                 ops.read_new(wait.as_millis().max(1) as u64).await
             }
             .await;
-            let stopping = tokio::select! {
-                biased;
-                () = &mut stop => true,
-                () = std::future::ready(()) => false,
-            };
+            let stopping = resolved(stop.as_mut(), &mut stopped).await;
             let batch = match step {
                 Ok(b) => b,
                 Err(e) => {
@@ -153,10 +160,15 @@ impl Worker {
                     }
                 }
             };
-            for read in batch {
+            // Once `stop` resolved, no further event goes to the handler: what was read and
+            // not handled is given back below.
+            let mut batch = batch.into_iter();
+            while !stopped && let Some(read) = batch.next() {
                 self.process(read, &mut handler, &mut retries, &mut unacked).await;
+                resolved(stop.as_mut(), &mut stopped).await;
             }
-            if stopping {
+            if stopped {
+                released.extend(batch.map(|r| r.id().to_owned()));
                 break;
             }
         }
@@ -166,6 +178,14 @@ impl Worker {
         if let Err(e) = ops.ack(&unacked).await {
             self.counts.redis_failures += 1;
             tracing::warn!(error = %e, handled = unacked.len(), "could not ack the last events before stopping");
+        }
+        // What this worker holds and will not handle (read after the stop, or waiting for a
+        // retry) is marked idle, so another worker takes it over at once instead of after
+        // the idle time.
+        released.extend(retries.into_iter().map(|r| r.id));
+        if let Err(e) = ops.release(&released).await {
+            self.counts.redis_failures += 1;
+            tracing::warn!(error = %e, held = released.len(), "could not give back the events not handled");
         }
         self.counts
     }

@@ -9,6 +9,9 @@ use redis::streams::{
     StreamAutoClaimReply, StreamClaimReply, StreamId, StreamPendingCountReply, StreamReadReply,
 };
 
+/// The idle time given to a released entry: past any sensible takeover idle time.
+const RELEASED_IDLE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 /// An entry read from the stream: the event, or why it is not one.
 pub(crate) enum Read {
     Event(FleetEvent),
@@ -16,6 +19,16 @@ pub(crate) enum Read {
     Malformed {
         id: String,
     },
+}
+
+impl Read {
+    /// The entry's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Read::Event(ev) => &ev.stream_id,
+            Read::Malformed { id } => id,
+        }
+    }
 }
 
 fn read(entry: StreamId, attempt: u32) -> Read {
@@ -141,6 +154,29 @@ impl Ops<'_> {
                 read(e, u32::try_from(n).unwrap_or(u32::MAX))
             })
             .collect())
+    }
+
+    /// Gives back entries this consumer holds and will not handle: marks them idle for at
+    /// least [`WorkerConfig::claim_idle`] (`XCLAIM … IDLE … JUSTID`, which counts no
+    /// delivery), so any worker's next `XAUTOCLAIM` takes them over.
+    pub async fn release(&mut self, ids: &[String]) -> Result<(), FleetError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let idle = self.config.claim_idle.max(RELEASED_IDLE).as_millis() as u64;
+        redis::cmd("XCLAIM")
+            .arg(&self.keys.stream)
+            .arg(&self.config.group)
+            .arg(&self.config.consumer)
+            .arg(0)
+            .arg(ids)
+            .arg("IDLE")
+            .arg(idle)
+            .arg("JUSTID")
+            .query_async::<redis::Value>(self.conn)
+            .await
+            .map(drop)
+            .map_err(FleetError::redis)
     }
 
     /// `XACK`s `ids`.
