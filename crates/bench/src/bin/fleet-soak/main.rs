@@ -12,16 +12,16 @@
 //! SIGKILLed later, or while Redis was down. Exit code 1 otherwise.
 //!
 //! ```text
-//! fleet-soak (--cli PATH | --proc PATH) [--seconds N] [--seed S] [--interval-ms I] [--fault-ms F]
+//! fleet-soak --cli PATH [--seconds N] [--seed S] [--interval-ms I] [--fault-ms F]
 //! ```
 //!
-//! `--cli`: the `slack-rtm` binary (`fleet gateway`, `fleet tail`); `--proc`: `fleet-proc`.
-//! Run it with `cargo xtask soak --fleet`.
+//! `--cli`: the `slack-rtm` binary (`fleet gateway`, `fleet tail`). Run it with
+//! `cargo xtask soak --fleet`, which builds both in release.
 
 mod procs;
 mod verdict;
 
-use procs::{Bin, Fleet, Launcher};
+use procs::{Fleet, Launcher};
 use slack_rtm_bench::faults::{XorShift, socket_fault};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeConfig, SocketTarget};
 use slack_rtm_fleet::Keys;
@@ -42,7 +42,7 @@ const CLAIM_IDLE_MS: u64 = 3000;
 const DRAIN: Duration = Duration::from_secs(120);
 
 struct Args {
-    bin: Bin,
+    cli: PathBuf,
     seconds: u64,
     seed: u64,
     interval: Duration,
@@ -50,15 +50,14 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let (mut bin, mut seconds, mut seed, mut interval, mut fault_every) =
+    let (mut cli, mut seconds, mut seed, mut interval, mut fault_every) =
         (None, 60, 1, Duration::from_millis(20), Duration::from_millis(1500));
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
     while let Some(k) = it.next() {
         let v = it.next().ok_or_else(|| format!("{k} needs a value"))?;
         match k.as_str() {
-            "--cli" => bin = Some(Bin::Cli(PathBuf::from(v))),
-            "--proc" => bin = Some(Bin::Proc(PathBuf::from(v))),
+            "--cli" => cli = Some(PathBuf::from(v)),
             _ => {
                 let n: u64 = v.parse().map_err(|_| format!("{k}: not a number: {v}"))?;
                 match k.as_str() {
@@ -71,8 +70,8 @@ fn parse_args() -> Result<Args, String> {
             }
         }
     }
-    let bin = bin.ok_or("--cli PATH or --proc PATH is required")?;
-    Ok(Args { bin, seconds, seed, interval, fault_every })
+    let cli = cli.ok_or("--cli PATH (the slack-rtm binary) is required")?;
+    Ok(Args { cli, seconds, seed, interval, fault_every })
 }
 
 fn emulator_config() -> EmulatorConfig {
@@ -131,7 +130,7 @@ async fn main() -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             eprintln!(
-                "fleet-soak: {e}\nusage: fleet-soak (--cli PATH | --proc PATH) [--seconds N] [--seed S] \
+                "fleet-soak: {e}\nusage: fleet-soak --cli PATH [--seconds N] [--seed S] \
                  [--interval-ms I] [--fault-ms F]"
             );
             return ExitCode::from(2);
@@ -164,7 +163,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let dir = std::env::temp_dir().join(format!("slack-rtm-fleet-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let launcher = Launcher {
-        bin: args.bin.clone(),
+        cli: args.cli.clone(),
         redis_url: redis.url(),
         api_url: emu.api_url(),
         app_token: emu.app_token(),
@@ -180,10 +179,10 @@ async fn run(args: Args) -> Result<bool, String> {
     let peak_backlog = Arc::new(AtomicU64::new(0));
     watch_backlog(redis.url(), peak_backlog.clone());
     println!(
-        "fleet-soak: {} s, {GATEWAYS} gateways × {SOCKETS_PER_GATEWAY} sockets, {WORKERS} workers ({:?}), an event \
+        "fleet-soak: {} s, {GATEWAYS} gateways × {SOCKETS_PER_GATEWAY} sockets, {WORKERS} workers ({}), an event \
          every {:?}, a fault every ~{:?}, seed {}; output in {}",
         args.seconds,
-        args.bin,
+        args.cli.display(),
         args.interval,
         args.fault_every,
         args.seed,

@@ -1,6 +1,6 @@
 //! The fleet's OS processes: gateways and workers started from the CLI (`slack-rtm fleet
-//! gateway|tail`) or from `fleet-proc gateway|worker`, killed with SIGKILL as faults, restarted,
-//! and stopped with SIGTERM at the end.
+//! gateway`, `slack-rtm fleet tail`), killed with SIGKILL as faults, restarted, and stopped
+//! with SIGTERM at the end.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -8,18 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Which binary runs the processes.
-#[derive(Clone, Debug)]
-pub enum Bin {
-    /// `slack-rtm fleet gateway …` / `slack-rtm fleet tail …`.
-    Cli(PathBuf),
-    /// `fleet-proc gateway …` / `fleet-proc worker …`.
-    Proc(PathBuf),
-}
-
 /// How to start the processes.
 pub struct Launcher {
-    pub bin: Bin,
+    /// The `slack-rtm` binary.
+    pub cli: PathBuf,
     pub redis_url: String,
     pub api_url: String,
     pub app_token: String,
@@ -52,14 +44,9 @@ fn output(dir: &Path, name: &str) -> std::io::Result<File> {
 
 impl Launcher {
     fn command(&self, gateway: bool, instance: &str) -> Command {
-        let (bin, sub): (&Path, &[&str]) = match (&self.bin, gateway) {
-            (Bin::Cli(p), true) => (p, &["fleet", "gateway"]),
-            (Bin::Cli(p), false) => (p, &["fleet", "tail"]),
-            (Bin::Proc(p), true) => (p, &["gateway"]),
-            (Bin::Proc(p), false) => (p, &["worker"]),
-        };
-        let mut cmd = Command::new(bin);
-        cmd.args(sub).args(["--redis", &self.redis_url, "--app", "soak"]);
+        let mut cmd = Command::new(&self.cli);
+        cmd.args(["fleet", if gateway { "gateway" } else { "tail" }]);
+        cmd.args(["--redis", &self.redis_url, "--app", "soak"]);
         if gateway {
             cmd.args(["--connections", &self.connections.to_string(), "--api-url", &self.api_url]);
             cmd.env("SLACK_APP_TOKEN", &self.app_token);
@@ -138,7 +125,11 @@ impl Fleet {
             if let Some(child) = &mut slot.child
                 && let Ok(Some(status)) = child.try_wait()
             {
-                self.unexpected_exits.push(format!("{} exited: {status}", slot.instance()));
+                let instance = slot.instance();
+                let err = std::fs::read_to_string(self.launcher.dir.join(format!("{instance}.err")))
+                    .unwrap_or_default();
+                let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_owned();
+                self.unexpected_exits.push(format!("{instance} exited ({status}): {last}"));
                 slot.child = None;
                 slot.restart_at = Some(now + Duration::from_secs(1));
             }
