@@ -61,8 +61,8 @@ fn release_bin(name: &str) -> std::path::PathBuf {
 fn run_fleet_soak(args: &[String]) -> Result<(), String> {
     check_known(args, KNOWN_FLEET)?;
     redis_server_installed(&redis_server())?;
-    build(&["-p", "slack-rtm-cli"])?;
-    build(&["-p", "slack-rtm-bench", "--bin", "fleet-soak"])?;
+    // One build for both, so their shared crates are built once, with one set of features.
+    build(&["-p", "slack-rtm-cli", "-p", "slack-rtm-bench", "--bin", "slack-rtm", "--bin", "fleet-soak"])?;
     let cli = release_bin("slack-rtm");
     let bin = release_bin("fleet-soak");
     let status = Command::new(&bin)

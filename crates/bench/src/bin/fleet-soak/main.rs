@@ -208,7 +208,8 @@ async fn run(args: Args) -> Result<bool, String> {
         if now >= next_fault {
             let what = fault(&emu, &mut fleet, &mut redis, &mut faults, &mut rng);
             if verbose {
-                eprintln!("{:>8.3} FAULT {what}", started.elapsed().as_secs_f64());
+                let open = emu.open_sockets().len();
+                eprintln!("{:>8.3} FAULT {what} ({open} sockets open)", started.elapsed().as_secs_f64());
             }
             let jitter = rng.below(args.fault_every.as_millis() as u64);
             next_fault = Instant::now() + args.fault_every / 2 + Duration::from_millis(jitter);
