@@ -30,6 +30,11 @@ pub struct Options {
     pub socket_mode: bool,
     /// Keepalive ping interval of the scale test's sessions, in seconds (default: the library's).
     pub idle_ping: Option<u64>,
+    /// `--fleet`: the fleet bench alone ([`crate::bench_fleet`]).
+    pub fleet: bool,
+    /// Fleet events per run at full speed, and at the paced rate.
+    pub fleet_events: u64,
+    pub fleet_paced_events: u64,
 }
 
 impl Options {
@@ -46,6 +51,9 @@ impl Options {
             envelopes: 50_000,
             paced_envelopes: 20_000,
             socket_mode: true,
+            fleet: false,
+            fleet_events: 50_000,
+            fleet_paced_events: 20_000,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -59,6 +67,8 @@ impl Options {
                     o.round_trips = 100;
                     o.envelopes = 2_000;
                     o.paced_envelopes = 1_000;
+                    o.fleet_events = 2_000;
+                    o.fleet_paced_events = 1_000;
                     o.runs = 1;
                     o.official = false;
                     o.write_doc = false;
@@ -69,6 +79,9 @@ impl Options {
                 "--envelopes" => o.envelopes = num("--envelopes")?,
                 "--paced-envelopes" => o.paced_envelopes = num("--paced-envelopes")?,
                 "--no-socket-mode" => o.socket_mode = false,
+                "--fleet" => o.fleet = true,
+                "--fleet-events" => o.fleet_events = num("--fleet-events")?,
+                "--fleet-paced-events" => o.fleet_paced_events = num("--fleet-paced-events")?,
                 "--no-official" => o.official = false,
                 "--no-doc" => o.write_doc = false,
                 "--sessions" => o.sessions = Some(num("--sessions")?),
@@ -323,6 +336,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let bin = build_release()?;
     if let Some(sessions) = opts.sessions {
         return crate::scale::run(&bin, sessions, opts.quick, opts.idle_ping);
+    }
+    if opts.fleet {
+        return crate::bench_fleet::run(&bin, &opts);
     }
     let mut clients = vec![
         ClientSpec {

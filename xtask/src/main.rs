@@ -4,7 +4,9 @@
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
 //!   [--envelopes N] [--paced-envelopes M] [--no-socket-mode] [--sessions S [--idle-ping SECS]]`:
 //!   the end-to-end benchmark (RTM and Socket Mode), every client side by side
-//!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test.
+//!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test. `bench --fleet
+//!   [--fleet-events N] [--fleet-paced-events M] [--runs R]`: the fleet bench alone (a real
+//!   Redis, one gateway, three workers; its own section of `docs/benchmarks.md`).
 //! - `corpus [DIR...]` (default `../shared/slack-corpus` beside the workspace): decodes every JSON file (RTM events or `rtm.connect` answers) and checks
 //!   the round trip; fails on a shape error or a lost field.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
@@ -12,11 +14,14 @@
 //! - `fuzz --seconds N`: the cargo-fuzz targets, N seconds each.
 //! - `soak --seconds N --sessions M`: sessions under random faults; fails on a lost or
 //!   duplicated message. `soak --socket-mode --seconds N --sockets K`: a Socket Mode client
-//!   under random faults and redeliveries; fails on a lost or duplicated event.
+//!   under random faults and redeliveries; fails on a lost or duplicated event. `soak --fleet
+//!   --seconds N`: gateway and tail processes of the CLI on a real Redis under faults and
+//!   SIGKILLs; fails on a lost event or an unexplained duplicate.
 //! - `deny`: `cargo deny check` (licenses, bans, sources) when cargo-deny is installed.
 
 mod bench;
 mod bench_doc;
+mod bench_fleet;
 mod bench_sm;
 mod conformance;
 mod corpus;
@@ -32,11 +37,13 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   deps          check the crate dependency rules (types/codec free of IO crates, layering)
-  bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test)
+  bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test;
+                --fleet for the fleet bench on a real Redis)
   corpus        decode recorded Slack payloads ([DIR...], default ../shared/slack-corpus): typed / unknown type / shape error / round-trip loss
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)
-  soak          sessions under random faults (--seconds N --sessions M; --socket-mode --sockets K)
+  soak          sessions under random faults (--seconds N --sessions M; --socket-mode --sockets K;
+                --fleet: gateway and tail processes on a real Redis, SIGKILLs included)
   deny          cargo deny check (licenses, bans, sources)";
 
 fn main() -> ExitCode {

@@ -7,12 +7,76 @@
 //! `cargo xtask soak --socket-mode [--seconds N] [--sockets K] [--seed S] [--interval-ms I]
 //! [--fault-ms F]` runs `crates/bench/src/bin/sm-soak.rs` instead: one Socket Mode client with
 //! K sockets under random faults and redeliveries; it fails on a lost or duplicated event.
+//!
+//! `cargo xtask soak --fleet [--seconds N] [--seed S] [--interval-ms I] [--fault-ms F]` runs
+//! `crates/bench/src/bin/fleet-soak` with the release `slack-rtm` binary: a real
+//! `redis-server`, 3 `slack-rtm fleet gateway` and 3 `slack-rtm fleet tail` processes under
+//! socket faults and SIGKILLs of gateways, workers and Redis; it fails on a lost event or an
+//! unexplained duplicate, and at once (before building) if `redis-server` is not installed.
 
 use crate::official::{cargo, target_dir, workspace_root};
 use std::process::Command;
 
 const KNOWN: &[&str] = &["--seconds", "--sessions", "--seed", "--interval-ms", "--reconnects"];
 const KNOWN_SOCKET_MODE: &[&str] = &["--seconds", "--sockets", "--seed", "--interval-ms", "--fault-ms"];
+const KNOWN_FLEET: &[&str] = &["--seconds", "--seed", "--interval-ms", "--fault-ms"];
+
+/// The `redis-server` the fleet soak runs: `$REDIS_SERVER`, else the one on the `PATH`.
+fn redis_server() -> std::ffi::OsString {
+    std::env::var_os("REDIS_SERVER").unwrap_or_else(|| "redis-server".into())
+}
+
+/// `Ok` if `bin --version` runs.
+fn redis_server_installed(bin: &std::ffi::OsStr) -> Result<(), String> {
+    match Command::new(bin).arg("--version").output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!("{} --version failed ({})", bin.to_string_lossy(), out.status)),
+        Err(e) => Err(format!(
+            "the fleet soak needs redis-server, which cannot be run ({}: {e}): install it \
+             (apt-get install redis-server) or set REDIS_SERVER to its path",
+            bin.to_string_lossy()
+        )),
+    }
+}
+
+fn build(args: &[&str]) -> Result<(), String> {
+    let status = Command::new(cargo())
+        .current_dir(workspace_root())
+        .args(["build", "--release"])
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo build --release {} failed ({status})", args.join(" ")))
+    }
+}
+
+fn release_bin(name: &str) -> std::path::PathBuf {
+    target_dir().join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// `soak --fleet`: checks Redis, builds the CLI and the soak, runs it.
+fn run_fleet_soak(args: &[String]) -> Result<(), String> {
+    check_known(args, KNOWN_FLEET)?;
+    redis_server_installed(&redis_server())?;
+    // One build for both, so their shared crates are built once, with one set of features.
+    build(&["-p", "slack-rtm-cli", "-p", "slack-rtm-bench", "--bin", "slack-rtm", "--bin", "fleet-soak"])?;
+    let cli = release_bin("slack-rtm");
+    let bin = release_bin("fleet-soak");
+    let status = Command::new(&bin)
+        .arg("--cli")
+        .arg(&cli)
+        .args(args)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the fleet soak reported a violated invariant ({status})"))
+    }
+}
 
 fn check(args: &[String]) -> Result<(), String> {
     check_known(args, KNOWN)
@@ -35,6 +99,10 @@ fn check_known(args: &[String], known: &[&str]) -> Result<(), String> {
 
 /// Builds and runs the soak binary; `Err` if it cannot be built or reports a violation.
 pub fn run_soak(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--fleet") {
+        let rest: Vec<String> = args.iter().filter(|a| *a != "--fleet").cloned().collect();
+        return run_fleet_soak(&rest);
+    }
     let socket_mode = args.iter().any(|a| a == "--socket-mode");
     let args: Vec<String> = args.iter().filter(|a| *a != "--socket-mode").cloned().collect();
     let args = &args[..];
@@ -45,15 +113,8 @@ pub fn run_soak(args: &[String]) -> Result<(), String> {
         check(args)?;
         "soak"
     };
-    let status = Command::new(cargo())
-        .current_dir(workspace_root())
-        .args(["build", "--release", "-p", "slack-rtm-bench", "--bin", name])
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("building the soak binary failed ({status})"));
-    }
-    let bin = target_dir().join("release").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    build(&["-p", "slack-rtm-bench", "--bin", name])?;
+    let bin = release_bin(name);
     let status =
         Command::new(&bin).args(args).status().map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
     if status.success() { Ok(()) } else { Err(format!("the soak reported a violated invariant ({status})")) }
@@ -76,5 +137,18 @@ mod tests {
         assert!(check(&args(&["--seconds", "x"])).is_err());
         assert!(check_known(&args(&["--seconds", "30", "--sockets", "4"]), KNOWN_SOCKET_MODE).is_ok());
         assert!(check_known(&args(&["--sessions", "4"]), KNOWN_SOCKET_MODE).is_err());
+        assert!(check_known(&args(&["--seconds", "60", "--fault-ms", "900"]), KNOWN_FLEET).is_ok());
+        assert!(check_known(&args(&["--sockets", "4"]), KNOWN_FLEET).is_err());
+    }
+
+    #[test]
+    fn a_missing_redis_server_is_named_with_how_to_install_it() {
+        let err = redis_server_installed("/nonexistent/redis-server".as_ref()).unwrap_err();
+        assert!(
+            err.contains("apt-get install redis-server") && err.contains("/nonexistent/redis-server"),
+            "{err}"
+        );
+        assert!(redis_server_installed("true".as_ref()).is_ok());
+        assert!(redis_server_installed("false".as_ref()).is_err());
     }
 }

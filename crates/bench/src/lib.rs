@@ -196,3 +196,6 @@ impl Report {
         println!("{line}");
     }
 }
+
+pub mod faults;
+pub mod fleet;

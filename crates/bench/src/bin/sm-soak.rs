@@ -15,25 +15,12 @@
 //! Run it with `cargo xtask soak --socket-mode --seconds N --sockets K` (release build).
 
 use slack_rtm::{AckMode, KeepaliveConfig, ReconnectPolicy, SocketModeClient, SocketModeItem};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig, SocketTarget};
+use slack_rtm_bench::faults::{XorShift, socket_fault};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeConfig, SocketTarget};
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// xorshift64*: a small seeded generator (no `rand` dependency).
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: u64) -> u64 {
-        let mut x = self.0.max(1);
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        if n == 0 { 0 } else { x.wrapping_mul(0x2545_F491_4F6C_DD1D) % n }
-    }
-}
 
 struct Args {
     seconds: u64,
@@ -85,52 +72,6 @@ fn emulator_config() -> EmulatorConfig {
         .refresh_grace(Duration::from_secs(1))
         .ping_interval(Some(Duration::from_secs(1)));
     EmulatorConfig::default().send_rate(None).socket_mode(sm)
-}
-
-/// Injects one random fault on a random open socket.
-async fn fault(emu: &Arc<Emulator>, rng: &mut XorShift) -> &'static str {
-    let open = emu.open_sockets();
-    if open.is_empty() {
-        return "skipped (no socket open)";
-    }
-    let target = SocketTarget::Socket(open[rng.below(open.len() as u64) as usize]);
-    match rng.below(7) {
-        0 => {
-            emu.refresh_socket(target);
-            "refresh"
-        }
-        1 => {
-            emu.drop_socket(target);
-            "drop"
-        }
-        2 => {
-            emu.close_socket(target, 1011, "server error");
-            "close 1011"
-        }
-        3 => {
-            // A stall: nothing read (acks wait: redeliveries), nothing sent, then resumed.
-            emu.stall_socket(target, true);
-            let (emu, ms) = (emu.clone(), 300 + rng.below(1700));
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(ms)).await;
-                emu.stall_socket(target, false);
-            });
-            "stall"
-        }
-        4 => {
-            emu.answer_pings(target, false);
-            "half-open"
-        }
-        5 => {
-            emu.disconnect_socket(target, "warning", None);
-            "warning"
-        }
-        _ => {
-            emu.reject_next_opens(1, Rejection::RateLimited { retry_after: Duration::from_secs(1) });
-            emu.drop_socket(target);
-            "429 on the next open"
-        }
-    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -190,7 +131,7 @@ async fn main() -> ExitCode {
     };
     let started = Instant::now();
     let end = started + Duration::from_secs(args.seconds);
-    let mut rng = XorShift(args.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = XorShift::new(args.seed);
     let mut faults: HashMap<&'static str, u64> = HashMap::new();
     let mut next_fault = Instant::now() + args.fault_every;
     let mut made = 0u64;
@@ -202,7 +143,7 @@ async fn main() -> ExitCode {
         );
         made += 1;
         if Instant::now() >= next_fault {
-            let what = fault(&emu, &mut rng).await;
+            let what = socket_fault(&emu, &mut rng);
             if std::env::var_os("SM_SOAK_VERBOSE").is_some() {
                 eprintln!("{:>8.3} FAULT {what}", started.elapsed().as_secs_f64());
             }

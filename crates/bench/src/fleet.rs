@@ -1,0 +1,42 @@
+//! Pieces shared by the fleet bench and soak (`fleet-bench`, `fleet-soak`).
+
+/// The sequence number `fleet-bench` put in an event's text (`"text":"fleet-bench 42"`),
+/// read from the envelope as the gateway stored it; `None` if there is none.
+pub fn emitted_seq(body: &str) -> Option<u64> {
+    const MARK: &str = "\"text\":\"fleet-bench ";
+    let at = body.find(MARK)? + MARK.len();
+    let (digits, _) = body[at..].split_once('"')?;
+    digits.parse().ok()
+}
+
+/// The `p`-quantile (0.0–1.0) of sorted values, nearest rank; 0 when there are none.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_sequence_number_of_an_envelope() {
+        let body =
+            r#"{"envelope_id":"e","payload":{"event":{"type":"message","text":"fleet-bench 42","ts":"1"}}}"#;
+        assert_eq!(emitted_seq(body), Some(42));
+        assert_eq!(emitted_seq(r#"{"text":"fleet-bench x"}"#), None);
+        assert_eq!(emitted_seq(r#"{"text":"hello"}"#), None);
+        assert_eq!(emitted_seq(r#"{"text":"fleet-bench 7"#), None);
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!((percentile(&v, 0.5), percentile(&v, 0.99), percentile(&v, 1.0)), (50, 99, 100));
+        assert_eq!(percentile(&[], 0.5), 0);
+        assert_eq!(percentile(&[7], 0.0), 7);
+    }
+}
