@@ -68,6 +68,25 @@ async fn run_until(
     (seen, counts)
 }
 
+/// Consumer `consumer` of group `g` reads `n` entries and never acks them (it died).
+async fn read_without_ack(r: &RedisServer, stream: &str, consumer: &str, n: usize) {
+    let mut c = redis::Client::open(r.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let () =
+        redis::cmd("XGROUP").arg("CREATE").arg(stream).arg("g").arg("0").query_async(&mut c).await.unwrap();
+    let _: redis::Value = redis::cmd("XREADGROUP")
+        .arg("GROUP")
+        .arg("g")
+        .arg(consumer)
+        .arg("COUNT")
+        .arg(n)
+        .arg("STREAMS")
+        .arg(stream)
+        .arg(">")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+}
+
 async fn pending(r: &RedisServer, stream: &str, group: &str) -> u64 {
     let mut c = redis::Client::open(r.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
     let v: (u64, redis::Value, redis::Value, redis::Value) =
@@ -122,22 +141,8 @@ async fn the_events_of_a_dead_worker_are_taken_over() {
     let s = EventStream::new(&fleet).unwrap();
     append(&s, 0..5).await;
     // A worker read five events and died before acking them.
-    let mut c = redis::Client::open(r.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
     let stream = s.keys().stream.clone();
-    let () =
-        redis::cmd("XGROUP").arg("CREATE").arg(&stream).arg("g").arg("0").query_async(&mut c).await.unwrap();
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("g")
-        .arg("dead")
-        .arg("COUNT")
-        .arg(5)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut c)
-        .await
-        .unwrap();
+    read_without_ack(&r, &stream, "dead", 5).await;
     append(&s, 5..8).await;
     let (seen, counts) = run_until(&fleet, fast("g", "w2"), 8, |_| false).await;
     let by_id: HashMap<&str, u32> = seen.iter().map(|(e, a)| (e.as_str(), *a)).collect();
@@ -156,22 +161,8 @@ async fn a_worker_restarted_under_its_name_first_takes_back_what_it_held() {
     let fleet = FleetConfig::new(r.url(), "w");
     let s = EventStream::new(&fleet).unwrap();
     append(&s, 0..2).await;
-    let mut c = redis::Client::open(r.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
     let stream = s.keys().stream.clone();
-    let () =
-        redis::cmd("XGROUP").arg("CREATE").arg(&stream).arg("g").arg("0").query_async(&mut c).await.unwrap();
-    let _: redis::Value = redis::cmd("XREADGROUP")
-        .arg("GROUP")
-        .arg("g")
-        .arg("w1")
-        .arg("COUNT")
-        .arg(2)
-        .arg("STREAMS")
-        .arg(&stream)
-        .arg(">")
-        .query_async(&mut c)
-        .await
-        .unwrap();
+    read_without_ack(&r, &stream, "w1", 2).await;
     // Long takeover idle: only the restart path can hand them over this fast.
     let config = fast("g", "w1").claim(Duration::from_secs(60), Duration::from_secs(60));
     let (seen, _) = run_until(&fleet, config, 2, |_| false).await;

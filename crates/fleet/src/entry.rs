@@ -156,6 +156,19 @@ impl FleetEvent {
         })
     }
 
+    /// The entry a gateway appended for it.
+    pub(crate) fn as_entry(&self) -> NewEntry {
+        NewEntry {
+            event_id: self.event_id.clone(),
+            envelope_id: self.envelope_id.clone(),
+            envelope_type: self.envelope_type.clone(),
+            event_type: self.event_type.clone(),
+            retry_attempt: self.retry_attempt,
+            received_ms: self.received_ms,
+            body: self.body.clone(),
+        }
+    }
+
     /// The envelope, decoded (its payload stays raw until [`Envelope::decode_payload`]).
     pub fn envelope(&self) -> Result<Envelope, serde_json::Error> {
         serde_json::from_str(&self.body)

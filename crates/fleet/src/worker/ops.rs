@@ -62,41 +62,31 @@ impl Ops<'_> {
         }
     }
 
-    /// New entries (`>`), waiting up to the block time: delivered for the first time.
-    pub async fn read_new(&mut self, block_ms: u64) -> Result<Vec<Read>, FleetError> {
-        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
+    /// `XREADGROUP` from `from` (`>` for new entries), waiting up to `block_ms` if given.
+    async fn read_group(&mut self, from: &str, block_ms: Option<u64>) -> Result<Vec<StreamId>, FleetError> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
             .arg(&self.config.group)
             .arg(&self.config.consumer)
             .arg("COUNT")
-            .arg(self.config.batch)
-            .arg("BLOCK")
-            .arg(block_ms)
-            .arg("STREAMS")
-            .arg(&self.keys.stream)
-            .arg(">")
-            .query_async(self.conn)
-            .await
-            .map_err(FleetError::redis)?;
-        Ok(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).map(|e| read(e, 1)).collect())
+            .arg(self.config.batch);
+        if let Some(ms) = block_ms {
+            cmd.arg("BLOCK").arg(ms);
+        }
+        cmd.arg("STREAMS").arg(&self.keys.stream).arg(from);
+        let reply: Option<StreamReadReply> = cmd.query_async(self.conn).await.map_err(FleetError::redis)?;
+        Ok(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).collect())
+    }
+
+    /// New entries (`>`), waiting up to the block time: delivered for the first time.
+    pub async fn read_new(&mut self, block_ms: u64) -> Result<Vec<Read>, FleetError> {
+        Ok(self.read_group(">", Some(block_ms)).await?.into_iter().map(|e| read(e, 1)).collect())
     }
 
     /// Entries this consumer already holds (after a restart under the same name), after
     /// `from` (`0` for the first).
     pub async fn read_own(&mut self, from: &str) -> Result<Vec<Read>, FleetError> {
-        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
-            .arg("GROUP")
-            .arg(&self.config.group)
-            .arg(&self.config.consumer)
-            .arg("COUNT")
-            .arg(self.config.batch)
-            .arg("STREAMS")
-            .arg(&self.keys.stream)
-            .arg(from)
-            .query_async(self.conn)
-            .await
-            .map_err(FleetError::redis)?;
-        let entries: Vec<StreamId> = reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).collect();
+        let entries = self.read_group(from, None).await?;
         self.with_attempts(entries).await
     }
 
@@ -212,15 +202,7 @@ impl Ops<'_> {
             (field::ERROR, error.to_owned()),
         ];
         if let Some(ev) = event {
-            fields.extend([
-                (field::EVENT_ID, ev.event_id.clone().unwrap_or_default()),
-                (field::ENVELOPE_ID, ev.envelope_id.clone()),
-                (field::TYPE, ev.envelope_type.clone()),
-                (field::EVENT_TYPE, ev.event_type.clone().unwrap_or_default()),
-                (field::RETRY_ATTEMPT, ev.retry_attempt.to_string()),
-                (field::RECEIVED_MS, ev.received_ms.to_string()),
-                (field::BODY, ev.body.clone()),
-            ]);
+            fields.extend(ev.as_entry().fields());
         }
         let mut pipe = redis::pipe();
         pipe.atomic();

@@ -213,29 +213,20 @@ impl SocketModeSession {
             Some(k) => self.seen.contains(k, now),
             None => false,
         };
-        if let (false, false, Some(k), Some(id)) = (auto, seen, event_key, &event_id)
-            && self.pending.has_event(k)
-        {
-            let retry_attempt = retry_attempt(&frame);
-            tracing::debug!(event_id = %id, retry_attempt, "redelivery held: the app is still handling the event");
-            self.emit(Event::RedeliveryHeld {
-                envelope_id: frame.envelope_id().to_owned(),
-                event_id: id.clone(),
-                retry_attempt,
-            });
-            return;
-        }
-        if let (true, Some(id)) = (seen, &event_id) {
-            if !auto {
-                self.send_ack(conn, &frame.ack());
+        let held = !auto && !seen && event_key.is_some_and(|k| self.pending.has_event(k));
+        if let (true, Some(id)) = (seen || held, &event_id) {
+            let id = id.clone();
+            let (envelope_id, retry_attempt) = (frame.envelope_id().to_owned(), retry_attempt(&frame));
+            if held {
+                tracing::debug!(event_id = %id, retry_attempt, "redelivery held: the app is still handling the event");
+                self.emit(Event::RedeliveryHeld { envelope_id, event_id: id, retry_attempt });
+            } else {
+                if !auto {
+                    self.send_ack(conn, &frame.ack());
+                }
+                tracing::debug!(event_id = %id, retry_attempt, "redelivery acked and not handed over again");
+                self.emit(Event::Duplicate { envelope_id, event_id: id, retry_attempt });
             }
-            let retry_attempt = retry_attempt(&frame);
-            tracing::debug!(event_id = %id, retry_attempt, "redelivery acked and not handed over again");
-            self.emit(Event::Duplicate {
-                envelope_id: frame.envelope_id().to_owned(),
-                event_id: id.clone(),
-                retry_attempt,
-            });
             return;
         }
         if !auto {
