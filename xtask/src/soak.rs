@@ -8,7 +8,8 @@
 //! [--fault-ms F]` runs `crates/bench/src/bin/sm-soak.rs` instead: one Socket Mode client with
 //! K sockets under random faults and redeliveries; it fails on a lost or duplicated event.
 //!
-//! `cargo xtask soak --fleet [--seconds N] [--seed S] [--interval-ms I] [--fault-ms F]` runs
+//! `cargo xtask soak --fleet [--seconds N] [--seed S] [--interval-ms I] [--fault-ms F]
+//! [--handler-ms H]` runs
 //! `crates/bench/src/bin/fleet-soak` with the release `slack-rtm` binary: a real
 //! `redis-server`, 3 `slack-rtm fleet gateway` and 3 `slack-rtm fleet tail` processes under
 //! socket faults and SIGKILLs of gateways, workers and Redis; it fails on a lost event or an
@@ -19,7 +20,7 @@ use std::process::Command;
 
 const KNOWN: &[&str] = &["--seconds", "--sessions", "--seed", "--interval-ms", "--reconnects"];
 const KNOWN_SOCKET_MODE: &[&str] = &["--seconds", "--sockets", "--seed", "--interval-ms", "--fault-ms"];
-const KNOWN_FLEET: &[&str] = &["--seconds", "--seed", "--interval-ms", "--fault-ms"];
+const KNOWN_FLEET: &[&str] = &["--seconds", "--seed", "--interval-ms", "--fault-ms", "--handler-ms"];
 
 /// The `redis-server` the fleet soak runs: `$REDIS_SERVER`, else the one on the `PATH`.
 fn redis_server() -> std::ffi::OsString {

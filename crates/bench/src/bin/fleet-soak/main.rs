@@ -12,8 +12,11 @@
 //! SIGKILLed later, or while Redis was down. Exit code 1 otherwise.
 //!
 //! ```text
-//! fleet-soak --cli PATH [--seconds N] [--seed S] [--interval-ms I] [--fault-ms F]
+//! fleet-soak --cli PATH [--seconds N] [--seed S] [--interval-ms I] [--fault-ms F] [--handler-ms H]
 //! ```
+//!
+//! `--handler-ms H`: the tails' handler takes H ms an event (`--exec 'sleep …'`), so a batch's
+//! events wait longer for their ack and a worker SIGKILL leaves duplicates to explain.
 //!
 //! `--cli`: the `slack-rtm` binary (`fleet gateway`, `fleet tail`). Run it with
 //! `cargo xtask soak --fleet`, which builds both in release.
@@ -47,11 +50,12 @@ struct Args {
     seed: u64,
     interval: Duration,
     fault_every: Duration,
+    handler_ms: u64,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let (mut cli, mut seconds, mut seed, mut interval, mut fault_every) =
-        (None, 60, 1, Duration::from_millis(20), Duration::from_millis(1500));
+    let (mut cli, mut seconds, mut seed, mut interval, mut fault_every, mut handler_ms) =
+        (None, 60, 1, Duration::from_millis(20), Duration::from_millis(1500), 0);
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
     while let Some(k) = it.next() {
@@ -65,13 +69,14 @@ fn parse_args() -> Result<Args, String> {
                     "--seed" => seed = n,
                     "--interval-ms" => interval = Duration::from_millis(n.max(1)),
                     "--fault-ms" => fault_every = Duration::from_millis(n.max(10)),
+                    "--handler-ms" => handler_ms = n,
                     other => return Err(format!("unknown argument {other}")),
                 }
             }
         }
     }
     let cli = cli.ok_or("--cli PATH (the slack-rtm binary) is required")?;
-    Ok(Args { cli, seconds, seed, interval, fault_every })
+    Ok(Args { cli, seconds, seed, interval, fault_every, handler_ms })
 }
 
 fn emulator_config() -> EmulatorConfig {
@@ -131,7 +136,7 @@ async fn main() -> ExitCode {
         Err(e) => {
             eprintln!(
                 "fleet-soak: {e}\nusage: fleet-soak --cli PATH [--seconds N] [--seed S] \
-                 [--interval-ms I] [--fault-ms F]"
+                 [--interval-ms I] [--fault-ms F] [--handler-ms H]"
             );
             return ExitCode::from(2);
         }
@@ -170,6 +175,7 @@ async fn run(args: Args) -> Result<bool, String> {
         dir: dir.clone(),
         connections: SOCKETS_PER_GATEWAY,
         claim_idle_ms: CLAIM_IDLE_MS,
+        handler_ms: args.handler_ms,
     };
     let mut fleet =
         Fleet::start(launcher, GATEWAYS, WORKERS).map_err(|e| format!("cannot start the fleet: {e}"))?;
@@ -180,11 +186,12 @@ async fn run(args: Args) -> Result<bool, String> {
     watch_backlog(redis.url(), peak_backlog.clone());
     println!(
         "fleet-soak: {} s, {GATEWAYS} gateways × {SOCKETS_PER_GATEWAY} sockets, {WORKERS} workers ({}), an event \
-         every {:?}, a fault every ~{:?}, seed {}; output in {}",
+         every {:?}, a fault every ~{:?}, handler {} ms, seed {}; output in {}",
         args.seconds,
         args.cli.display(),
         args.interval,
         args.fault_every,
+        args.handler_ms,
         args.seed,
         dir.display()
     );

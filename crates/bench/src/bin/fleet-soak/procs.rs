@@ -19,6 +19,9 @@ pub struct Launcher {
     pub dir: PathBuf,
     pub connections: usize,
     pub claim_idle_ms: u64,
+    /// A handler that takes this long an event (`--exec 'sleep …'`), if not 0: events wait
+    /// longer between being printed and acked, so a SIGKILLed tail leaves duplicates.
+    pub handler_ms: u64,
 }
 
 /// A gateway or a worker slot; each (re)start is a new instance `<name>-<generation>`.
@@ -53,6 +56,9 @@ impl Launcher {
         } else {
             cmd.args(["--group", "soak", "--consumer", instance]);
             cmd.args(["--claim-idle-ms", &self.claim_idle_ms.to_string()]);
+            if self.handler_ms > 0 {
+                cmd.args(["--exec", &format!("sleep {:.3}", self.handler_ms as f64 / 1000.0)]);
+            }
         }
         cmd.stdin(Stdio::null());
         cmd
