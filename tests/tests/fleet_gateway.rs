@@ -93,7 +93,13 @@ async fn every_event_reaches_a_worker_once_and_is_acked_after_the_append() {
     sent.sort();
     assert_eq!(ids, sent, "every event, once");
     let c = gw.counts();
-    assert_eq!((c.received, c.appended, c.acked, c.redis_failures), (40, 40, 40, 0), "{c:?}");
+    // A redelivery (a busy machine can miss the emulator's short deadline) is acked as a
+    // duplicate: every event appended once, every delivery acked.
+    assert_eq!(
+        (c.appended, c.received - c.duplicates, c.acked, c.redis_failures),
+        (40, 40, c.received, 0),
+        "{c:?}"
+    );
     let ev = seen.lock().unwrap()[0].clone();
     assert_eq!(
         (ev.envelope_type.as_str(), ev.event_type.as_deref(), ev.attempt),

@@ -148,7 +148,7 @@ impl Shared {
 
     /// Records an ack.
     pub fn sm_ack(&self, id: SocketId, envelope_id: &str, payload: Option<serde_json::Value>) {
-        self.sm_with(|sm, _| sm.on_ack(id, envelope_id, payload));
+        self.sm_with(|sm, cfg| sm.on_ack(cfg, id, envelope_id, payload));
     }
 
     /// Sends a command to the targeted open sockets; returns how many accepted it.

@@ -227,8 +227,19 @@ impl SmState {
     }
 
     /// Records an ack.
-    pub fn on_ack(&mut self, socket: SocketId, envelope_id: &str, payload: Option<serde_json::Value>) {
+    pub fn on_ack(
+        &mut self,
+        config: &SocketModeConfig,
+        socket: SocketId,
+        envelope_id: &str,
+        payload: Option<serde_json::Value>,
+    ) {
         let now = Instant::now();
+        // An ack that comes after the deadline is late even if the deadline's timer has not
+        // run yet (a busy machine): like Slack, the retry it owed is made first.
+        if self.pending.get(envelope_id).is_some_and(|p| now.duration_since(p.sent_at) > config.ack_timeout) {
+            self.on_deadline(config, envelope_id, now);
+        }
         let pending = self.pending.remove(envelope_id);
         let late = pending.is_none();
         let seq = pending.as_ref().map(|p| p.seq);
@@ -255,6 +266,21 @@ impl SmState {
         });
     }
 
+    /// `id`'s ack deadline passed without an ack: its retry is scheduled (or Slack gives up).
+    fn on_deadline(&mut self, config: &SocketModeConfig, id: &str, now: Instant) {
+        let Some(p) = self.pending.remove(id) else { return };
+        if !p.redeliver {
+            return;
+        }
+        let Some(record) = self.envelopes.iter_mut().rev().find(|r| r.seq == p.seq) else { return };
+        let retries_done = record.attempts.len().saturating_sub(1);
+        match config.retry_delays.get(retries_done) {
+            Some(delay) if !record.acked => self.timers.push((now + *delay, Timer::Redeliver(p.seq))),
+            Some(_) => {}
+            None => record.gave_up = !record.acked,
+        }
+    }
+
     /// The earliest timer, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.timers.iter().map(|(at, _)| *at).min()
@@ -268,23 +294,7 @@ impl SmState {
         self.timers = rest;
         for (_, timer) in due {
             match timer {
-                Timer::AckDeadline(id) => {
-                    let Some(p) = self.pending.remove(&id) else { continue };
-                    if !p.redeliver {
-                        continue;
-                    }
-                    let Some(record) = self.envelopes.iter_mut().rev().find(|r| r.seq == p.seq) else {
-                        continue;
-                    };
-                    let retries_done = record.attempts.len().saturating_sub(1);
-                    match config.retry_delays.get(retries_done) {
-                        Some(delay) if !record.acked => {
-                            self.timers.push((now + *delay, Timer::Redeliver(p.seq)));
-                        }
-                        Some(_) => {}
-                        None => record.gave_up = !record.acked,
-                    }
-                }
+                Timer::AckDeadline(id) => self.on_deadline(config, &id, now),
                 Timer::Redeliver(seq) => self.dispatch(config, seq),
             }
         }
@@ -324,4 +334,25 @@ pub(crate) fn event_callback(
         "is_ext_shared_channel": false,
         "event_context": format!("4-{}", random_alnum(40)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn an_ack_after_the_deadline_is_late_even_before_the_deadline_timer_ran() {
+        let config = SocketModeConfig::default().ack_timeout(Duration::from_micros(1));
+        let mut sm = SmState::new("A1".into(), 100);
+        let (tx, _rx) = mpsc::channel(8);
+        sm.conns.insert(SocketId(1), SmConn { tx, overflow: Arc::new(Notify::new()), accepting: true });
+        sm.enqueue(&config, "events_api", json!({"event_id": "Ev1"}), Some("Ev1".into()));
+        let id = sm.envelopes.iter().next().unwrap().attempts[0].envelope_id.clone();
+        std::thread::sleep(Duration::from_millis(2));
+        // The ack is read before the deadline's timer ran: the retry is still owed.
+        sm.on_ack(&config, SocketId(1), &id, None);
+        assert!(sm.timers.iter().any(|(_, t)| matches!(t, Timer::Redeliver(1))), "{:?}", sm.timers);
+        assert!(sm.acks.iter().next().unwrap().delay.unwrap() > config.ack_timeout);
+    }
 }
