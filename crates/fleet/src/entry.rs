@@ -3,6 +3,7 @@
 
 use redis::Value;
 use slack_rtm::socket_mode::{Envelope, Payload};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Entry field names.
@@ -94,15 +95,16 @@ impl NewEntry {
     }
 
     /// The entry's fields, in `XADD` order.
-    pub(crate) fn fields(&self) -> Vec<(&'static str, String)> {
-        vec![
-            (field::EVENT_ID, self.event_id.clone().unwrap_or_default()),
-            (field::ENVELOPE_ID, self.envelope_id.clone()),
-            (field::TYPE, self.envelope_type.clone()),
-            (field::EVENT_TYPE, self.event_type.clone().unwrap_or_default()),
-            (field::RETRY_ATTEMPT, self.retry_attempt.to_string()),
-            (field::RECEIVED_MS, self.received_ms.to_string()),
-            (field::BODY, self.body.clone()),
+    pub(crate) fn fields(&self) -> [(&'static str, Cow<'_, str>); 7] {
+        [
+            (field::EVENT_ID, Cow::Borrowed(self.event_id.as_deref().unwrap_or_default())),
+            (field::ENVELOPE_ID, Cow::Borrowed(self.envelope_id.as_str())),
+            (field::TYPE, Cow::Borrowed(self.envelope_type.as_str())),
+            (field::EVENT_TYPE, Cow::Borrowed(self.event_type.as_deref().unwrap_or_default())),
+            (field::RETRY_ATTEMPT, Cow::Owned(self.retry_attempt.to_string())),
+            (field::RECEIVED_MS, Cow::Owned(self.received_ms.to_string())),
+            // Borrowed: the body (kilobytes) is not copied on the way to Redis.
+            (field::BODY, Cow::Borrowed(self.body.as_str())),
         ]
     }
 }
@@ -235,8 +237,11 @@ mod tests {
     fn an_entry_round_trips_into_the_event_a_handler_gets() {
         let body = r#"{"envelope_id":"e1","type":"events_api","payload":{"event_id":"Ev1","event":{"type":"message","text":"x"}}}"#;
         let e = NewEntry::from_envelope_text(body, 42).unwrap();
-        let map: HashMap<String, Value> =
-            e.fields().into_iter().map(|(k, v)| (k.to_owned(), Value::BulkString(v.into_bytes()))).collect();
+        let map: HashMap<String, Value> = e
+            .fields()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec())))
+            .collect();
         let ev = FleetEvent::from_entry("1-0".into(), &map, 3).unwrap();
         assert_eq!((ev.event_id.as_deref(), ev.idempotency_key(), ev.attempt), (Some("Ev1"), "Ev1", 3));
         assert_eq!((ev.received_ms, ev.body.as_str()), (42, body));

@@ -84,7 +84,7 @@ impl EventStream {
         let mut inv = self.script.key(&self.keys.stream);
         inv.key(claim).arg(self.claim_ttl_secs).arg(self.max_backlog);
         for (k, v) in entry.fields() {
-            inv.arg(k).arg(v);
+            inv.arg(k).arg(v.as_ref());
         }
         let mut conn = self.conn.clone();
         // Once more on a connection that broke (Redis restarted): safe, because an append that

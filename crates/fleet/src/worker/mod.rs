@@ -218,7 +218,9 @@ impl Worker {
                     self.counts.taken_over += 1;
                 }
                 let (id, attempt) = (ev.stream_id.clone(), ev.attempt);
-                match handler(ev.clone()).await {
+                // Kept only for the dead-letter stream, so copied only on the last attempt.
+                let last = (attempt >= max).then(|| ev.clone());
+                match handler(ev).await {
                     Ok(()) => {
                         self.counts.handled += 1;
                         unacked.push(id);
@@ -235,7 +237,7 @@ impl Worker {
                             }
                             return;
                         }
-                        (id, Some(ev), attempt, error)
+                        (id, last, attempt, error)
                     }
                 }
             }
