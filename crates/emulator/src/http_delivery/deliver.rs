@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 /// Envelopes waiting for their delivery task to start (beyond it, one is given up).
 const QUEUE: usize = 4096;
@@ -158,7 +159,7 @@ fn start_task(shared: &Arc<Shared>) -> mpsc::Sender<u64> {
     let s = shared.clone();
     shared.spawn(async move {
         while let Some(seq) = rx.recv().await {
-            s.spawn(deliver(s.clone(), seq));
+            s.spawn(deliver(s.clone(), seq).instrument(tracing::debug_span!("request_url_delivery", seq)));
         }
     });
     tx
