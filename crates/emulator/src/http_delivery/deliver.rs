@@ -17,6 +17,9 @@ use tracing::Instrument;
 /// Envelopes waiting for their delivery task to start (beyond it, one is given up).
 const QUEUE: usize = 4096;
 
+/// Deliveries (with their retries) in flight at once; the next wait in the queue.
+const IN_FLIGHT: usize = 256;
+
 /// What Slack's requests say they are.
 const USER_AGENT: &str = "Slackbot 1.0 (+https://api.slack.com/robots)";
 
@@ -157,9 +160,16 @@ async fn deliver(shared: Arc<Shared>, seq: u64) {
 fn start_task(shared: &Arc<Shared>) -> mpsc::Sender<u64> {
     let (tx, mut rx) = mpsc::channel::<u64>(QUEUE);
     let s = shared.clone();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     shared.spawn(async move {
         while let Some(seq) = rx.recv().await {
-            s.spawn(deliver(s.clone(), seq).instrument(tracing::debug_span!("request_url_delivery", seq)));
+            let Ok(permit) = in_flight.clone().acquire_owned().await else { return };
+            let span = tracing::debug_span!("request_url_delivery", seq);
+            let one = deliver(s.clone(), seq).instrument(span);
+            s.spawn(async move {
+                one.await;
+                drop(permit);
+            });
         }
     });
     tx

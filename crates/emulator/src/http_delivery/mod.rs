@@ -19,6 +19,8 @@
 //! - Every request and its answer is recorded ([`crate::Emulator::http_deliveries`]).
 //! - [`HttpProbe`]: requests a receiver must refuse (bad or missing signature, stale
 //!   timestamp, replays with retry headers, oversized bodies, other methods / content types).
+//! - Bounded: at most 256 deliveries (with their retries) in flight and 4096 waiting; past that
+//!   an envelope is given up (`EnvelopeRecord::gave_up`) with a warning.
 
 mod client;
 mod deliver;
