@@ -3,8 +3,12 @@
 //! ```text
 //! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] [--ws-ping SECS]
 //!                    [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]
-//!                    [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL]
+//!                    [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]
 //! ```
+//!
+//! `--actions` reads user actions as JSON lines on stdin and answers each with an `ACTION {…}`
+//! line (see `bin_actions.rs`): say, mention, command, click, select, type, shortcut,
+//! message_shortcut, submit, close, home, wait_ack, views.
 //!
 //! `--request-url URL` delivers everything by HTTP to that Request URL (after the
 //! `url_verification` handshake), signed with the printed `SLACK_SIGNING_SECRET`.
@@ -27,6 +31,7 @@
 //! client left first). It lets scripts in other languages exercise a `goodbye`-initiated
 //! reconnect (`cargo xtask conformance`).
 
+mod bin_actions;
 mod bin_script;
 
 use slack_rtm_emulator::{ConnId, Emulator, EmulatorConfig};
@@ -37,7 +42,7 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] \
                      [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script] \
-                     [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL]";
+                     [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]";
 
 /// Options of the binary that are not part of [`EmulatorConfig`].
 #[derive(Default)]
@@ -45,6 +50,7 @@ struct Extra {
     goodbye_after: Option<Duration>,
     socket_mode_script: bool,
     request_url: Option<String>,
+    actions: bool,
 }
 
 fn parse_secs(v: &str) -> Result<Duration, String> {
@@ -89,6 +95,7 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
             }
             "--socket-mode-script" => extra.socket_mode_script = true,
             "--request-url" => extra.request_url = Some(value("--request-url")?),
+            "--actions" => extra.actions = true,
             "--sm-blast" => {
                 let v = value("--sm-blast")?;
                 let n: u64 = v.parse().map_err(|_| format!("invalid envelope count {v:?}"))?;
@@ -190,10 +197,11 @@ async fn main() -> ExitCode {
     let goodbyes = extra.goodbye_after.map(|after| tokio::spawn(goodbye_each(emu.clone(), after)));
     let script = extra.socket_mode_script.then(|| tokio::spawn(bin_script::run(emu.clone())));
     let blast_reports = emu.is_envelope_blast().then(|| tokio::spawn(print_blast_reports(emu.clone())));
+    let actions = extra.actions.then(|| tokio::spawn(bin_actions::run(emu.clone())));
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("error: cannot listen for Ctrl-C");
     }
-    for task in [goodbyes, script, blast_reports].into_iter().flatten() {
+    for task in [goodbyes, script, blast_reports, actions].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }
