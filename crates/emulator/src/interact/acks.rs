@@ -6,7 +6,7 @@
 use super::state::ResponseUrl;
 use crate::socket_mode::AckRecord;
 use crate::web::respond::{Source, apply_message};
-use crate::web::views::{check_modal, push_view, replace_view};
+use crate::web::{check_modal, push_view, replace_view};
 use crate::{Emulator, EmulatorError, Shared};
 use serde_json::Value;
 use slack_rtm_types::{ChannelId, UserId};
