@@ -352,3 +352,19 @@ async fn probes_break_exactly_one_thing_each() {
         (Some("1"), Some("http_timeout"))
     );
 }
+
+#[tokio::test]
+async fn app_rate_limited_is_a_signed_callback_to_the_request_url() {
+    let emu = start(quick().http_delivery(fast())).await;
+    assert!(matches!(emu.send_app_rate_limited().await, Err(EmulatorError::RequestUrl(_))));
+    let srv = server(emu.signing_secret()).await;
+    emu.set_request_url(Some(&srv.url)).await.unwrap();
+    let rec = emu.send_app_rate_limited().await.unwrap();
+    assert_eq!((rec.kind.as_str(), rec.status), ("app_rate_limited", Some(200)));
+    let body = srv.seen().pop().unwrap().json();
+    assert_eq!(
+        (body["type"].as_str(), body["team_id"].clone()),
+        (Some("app_rate_limited"), json!(emu.team().id))
+    );
+    assert_eq!(body["minute_rate_limited"].as_i64().unwrap() % 60, 0);
+}

@@ -239,6 +239,22 @@ impl Emulator {
         Ok(())
     }
 
+    /// Tells the app at the Request URL that its events are being dropped, as Slack does past
+    /// 30 000 events per workspace per hour: a signed `app_rate_limited` callback (never
+    /// retried). Returns its record; `Err` when no Request URL is set.
+    pub async fn send_app_rate_limited(&self) -> Result<HttpDelivery, EmulatorError> {
+        let target = self.shared.lock().http.target.clone();
+        let target = target.ok_or_else(|| EmulatorError::RequestUrl("no Request URL is set".into()))?;
+        let minute = super::sign::unix_now() / 60 * 60;
+        let body = json!({"token": crate::interact::payloads::VERIFICATION_TOKEN, "type": "app_rate_limited",
+                          "team_id": self.team().id, "minute_rate_limited": minute, "api_app_id": self.app_id()})
+        .to_string();
+        let (_, record) =
+            attempt(&self.shared, &target, 0, "app_rate_limited", None, "application/json", body.as_bytes())
+                .await;
+        Ok(record)
+    }
+
     /// Every request made to a Request URL (handshakes, deliveries, retries) with its answer,
     /// oldest first (bounded).
     pub fn http_deliveries(&self) -> Vec<HttpDelivery> {

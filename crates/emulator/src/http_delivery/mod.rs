@@ -16,7 +16,8 @@
 //! - The answer's body to a command or an interaction is its ack, applied exactly as a Socket
 //!   Mode ack (a `response_action`, options, a command reply; a plain-text body to a command is
 //!   its reply's text) and resolving [`crate::Emulator::wait_for_ack`].
-//! - Every request and its answer is recorded ([`crate::Emulator::http_deliveries`]).
+//! - Every request and its answer is recorded ([`crate::Emulator::http_deliveries`]);
+//!   [`crate::Emulator::send_app_rate_limited`] sends the `app_rate_limited` callback.
 //! - [`HttpProbe`]: requests a receiver must refuse (bad or missing signature, stale
 //!   timestamp, replays with retry headers, oversized bodies, other methods / content types).
 //! - Bounded: at most 256 deliveries (with their retries) in flight and 4096 waiting; past that
