@@ -562,3 +562,19 @@ async fn the_waits_see_what_the_app_does_after_its_ack() {
     let (m, _) = tokio::join!(waiting, posting);
     assert_eq!(m.unwrap().source, "chat.postEphemeral");
 }
+
+#[tokio::test]
+async fn a_late_ack_is_recorded_but_not_applied() {
+    // Every ack is after a zero deadline.
+    let emu = start(quick().socket_mode(sm().ack_timeout(Duration::ZERO))).await;
+    let (mut c, _) = Client::socket_mode(&emu).await;
+    let alice = emu.second_user().user;
+    let view_id = open_modal(&emu, &mut c, &alice, modal("form", name_input())).await;
+    let sub = emu.user(&alice).submit_view(&view_id, &[]).unwrap();
+    let env = c.envelope().await;
+    c.ack(&env, Some(json!({"response_action": "errors", "errors": {"name": "late"}}))).await;
+    let ack = emu.wait_for_ack(sub.seq, T).await.unwrap();
+    assert!(ack.late);
+    assert_eq!(emu.view_errors(&view_id), None);
+    assert_eq!(emu.open_views(&alice).len(), 1, "not closed either");
+}
