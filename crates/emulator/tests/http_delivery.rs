@@ -267,7 +267,7 @@ async fn an_interaction_is_a_payload_form_and_a_view_answer_is_applied() {
 #[tokio::test]
 async fn an_event_is_retried_with_each_failures_reason_until_answered() {
     let (emu, srv) = http_app(fast()).await;
-    srv.script(&[Reply::Status(500), Reply::Slow(Duration::from_secs(2)), Reply::Drop]);
+    srv.script(&[Reply::Status(500), Reply::Slow(Duration::from_secs(3)), Reply::Drop]);
     let said = emu.user(&emu.second_user().user).say(&emu.general_channel(), "retry me").unwrap();
     emu.wait_for_ack(said.seq, T).await.unwrap();
     let recs: Vec<_> = emu.http_deliveries().into_iter().filter(|r| r.seq == said.seq).collect();
