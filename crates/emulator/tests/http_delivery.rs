@@ -152,12 +152,8 @@ async fn server(secret: String) -> Server {
 const T: Duration = Duration::from_secs(5);
 
 fn fast() -> HttpDeliveryConfig {
-    HttpDeliveryConfig::default().timeout(Duration::from_millis(300)).retry_delays(vec![
-        Duration::from_millis(
-            10
-        );
-        3
-    ])
+    let retries = vec![Duration::from_millis(10); 3];
+    HttpDeliveryConfig::default().timeout(Duration::from_secs(1)).retry_delays(retries)
 }
 
 /// An emulator delivering to a fresh test server.
