@@ -6,8 +6,8 @@
 //! limiting: those live in the codec and the session).
 //!
 //! - TLS with rustls: the `aws-lc-rs` provider by default, which prefers the post-quantum
-//!   hybrid key exchange X25519MLKEM768; `ring` (classical key exchange only, no CMake or
-//!   assembler needed) with `default-features = false, features = ["ring", "webpki-roots"]`.
+//!   hybrid key exchange X25519MLKEM768; `ring` (classical key exchange only, a smaller build)
+//!   with `default-features = false, features = ["ring", "webpki-roots"]`.
 //!   With both on, aws-lc-rs is used. The provider is always passed to rustls explicitly
 //!   ([`crypto_provider`]), never taken from the process default. With neither on, building a
 //!   transport without your own config fails with [`BuildError::NoCryptoProvider`] unless the
