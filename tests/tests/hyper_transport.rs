@@ -27,8 +27,9 @@ use tokio::net::{TcpListener, TcpStream};
 const TOKEN: &str = "xoxb-1234-5678-HyPeRsEcReTtOkEn";
 const SECRET_PART: &str = "HyPeRsEcReTtOkEn";
 
-fn ring() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// The provider the transport's features choose, for the test servers and clients too.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    slack_rtm_hyper::crypto_provider().unwrap()
 }
 
 /// What the test servers saw.
@@ -109,7 +110,7 @@ async fn https_server(
     key: PrivateKeyDer<'static>,
     alpn: &[&[u8]],
 ) -> (SocketAddr, Arc<Seen>) {
-    let mut config = rustls::ServerConfig::builder_with_provider(ring())
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
@@ -207,7 +208,7 @@ fn trusting(cert: &CertificateDer<'static>) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(cert.clone()).unwrap();
     Arc::new(
-        rustls::ClientConfig::builder_with_provider(ring())
+        rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)

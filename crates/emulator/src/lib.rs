@@ -400,8 +400,8 @@ impl Emulator {
         self.shared.tls.as_ref().map(|t| t.cert_pem.clone())
     }
 
-    /// A rustls client config (ring provider, no ALPN) trusting only this emulator's certificate,
-    /// when TLS is on.
+    /// A rustls client config (no ALPN) trusting only this emulator's certificate, when TLS is
+    /// on, with the emulator's own crypto provider (aws-lc-rs by default, `ring` feature).
     pub fn tls_client_config(&self) -> Option<rustls::ClientConfig> {
         self.shared.tls.as_ref().and_then(|t| t.client_config().ok())
     }

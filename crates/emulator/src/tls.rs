@@ -5,6 +5,27 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
+#[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+compile_error!(
+    "slack-rtm-emulator needs a TLS crypto provider: enable its `aws-lc-rs` (default) or `ring` feature"
+);
+
+/// The crypto provider the crate features choose (aws-lc-rs when both are on), passed
+/// explicitly: with both providers in the graph rustls has no default.
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    #[cfg(feature = "aws-lc-rs")]
+    {
+        Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    }
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    {
+        // Deprecated in rustls 0.23.48 for lacking post-quantum key exchange: that is what the
+        // opt-in `ring` feature chooses, and there is no other way to name the provider.
+        #[allow(deprecated)]
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+}
+
 /// The certificate and the acceptor built from it.
 pub(crate) struct TlsMaterial {
     pub cert_der: Vec<u8>,
@@ -14,7 +35,7 @@ pub(crate) struct TlsMaterial {
 
 impl TlsMaterial {
     /// Makes a fresh self-signed certificate and a server config offering `h2` (if asked) and
-    /// `http/1.1`. The `ring` provider is passed explicitly (both providers may be in the graph).
+    /// `http/1.1`, with the provider the crate features choose (see [`provider`]).
     pub fn generate(http2: bool) -> Result<Self, EmulatorError> {
         let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
         let certified =
@@ -22,25 +43,24 @@ impl TlsMaterial {
         let cert_der = certified.cert.der().to_vec();
         let cert_pem = certified.cert.pem();
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
-        let mut config =
-            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| EmulatorError::Tls(e.to_string()))?
-                .with_no_client_auth()
-                .with_single_cert(vec![CertificateDer::from(cert_der.clone())], key)
-                .map_err(|e| EmulatorError::Tls(e.to_string()))?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| EmulatorError::Tls(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(vec![CertificateDer::from(cert_der.clone())], key)
+            .map_err(|e| EmulatorError::Tls(e.to_string()))?;
         config.alpn_protocols =
             if http2 { vec![b"h2".to_vec(), b"http/1.1".to_vec()] } else { vec![b"http/1.1".to_vec()] };
         Ok(Self { cert_der, cert_pem, acceptor: TlsAcceptor::from(Arc::new(config)) })
     }
 
-    /// A client config (ring provider) trusting only this certificate, without ALPN.
+    /// A client config (the same provider) trusting only this certificate, without ALPN.
     pub fn client_config(&self) -> Result<rustls::ClientConfig, EmulatorError> {
         let mut roots = rustls::RootCertStore::empty();
         roots
             .add(CertificateDer::from(self.cert_der.clone()))
             .map_err(|e| EmulatorError::Tls(e.to_string()))?;
-        Ok(rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        Ok(rustls::ClientConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|e| EmulatorError::Tls(e.to_string()))?
             .with_root_certificates(roots)

@@ -176,10 +176,10 @@ pub enum BuildError {
         /// What is wrong.
         reason: String,
     },
-    /// No rustls crypto provider: neither the `ring` nor the `aws-lc-rs` feature is enabled, no
+    /// No rustls crypto provider: neither the `aws-lc-rs` nor the `ring` feature is enabled, no
     /// process-wide default is installed, and no [`rustls::ClientConfig`] was given.
     #[error(
-        "no TLS crypto provider: enable the `ring` or `aws-lc-rs` feature, install a process \
+        "no TLS crypto provider: enable the `aws-lc-rs` or `ring` feature, install a process \
          default, or pass a rustls ClientConfig"
     )]
     NoCryptoProvider,

@@ -5,10 +5,16 @@
 //! returns the whole response, and does nothing else (no retries, no decoding, no rate
 //! limiting: those live in the codec and the session).
 //!
-//! - TLS with rustls: the `ring` provider by default (`aws-lc-rs` is an opt-in feature and
-//!   wins when both are on), Mozilla's roots by default (`webpki-roots`; `native-roots` opt-in
-//!   and wins when both are on), or your own [`rustls::ClientConfig`]
-//!   ([`HyperTransportBuilder::tls_config`]). HTTP/1.1 and HTTP/2, chosen by ALPN.
+//! - TLS with rustls: the `aws-lc-rs` provider by default, which prefers the post-quantum
+//!   hybrid key exchange X25519MLKEM768; `ring` (classical key exchange only, a smaller build)
+//!   with `default-features = false, features = ["ring", "webpki-roots"]`.
+//!   With both on, aws-lc-rs is used. The provider is always passed to rustls explicitly
+//!   ([`crypto_provider`]), never taken from the process default. With neither on, building a
+//!   transport without your own config fails with [`BuildError::NoCryptoProvider`] unless the
+//!   application installed a process-wide provider. Mozilla's roots by default
+//!   (`webpki-roots`; `native-roots` instead, and it wins when both are on), or your own
+//!   [`rustls::ClientConfig`] ([`HyperTransportBuilder::tls_config`]). HTTP/1.1 and HTTP/2,
+//!   chosen by ALPN.
 //! - A connect deadline (TCP, proxy tunnel and TLS handshake) and a whole-request deadline
 //!   (connection, headers and the whole body); the body is capped
 //!   ([`slack_rtm_codec::MAX_RESPONSE_BYTES`] by default) so a hostile server cannot exhaust
@@ -303,15 +309,23 @@ impl fmt::Debug for HyperTransport {
     }
 }
 
-/// The crypto provider chosen by the crate features, passed explicitly everywhere (rustls
-/// refuses to guess when both providers are compiled in).
-fn default_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildError> {
+/// The rustls crypto provider the crate features choose: aws-lc-rs with the `aws-lc-rs` feature
+/// (default; it prefers X25519MLKEM768), else ring with `ring`. With neither, the process-wide
+/// default the application installed ([`rustls::crypto::CryptoProvider::install_default`]), or
+/// [`BuildError::NoCryptoProvider`]. Every configuration this crate builds is given it
+/// explicitly (rustls refuses to pick a default when both providers are compiled in); use it to
+/// build your own [`ClientConfig`] (other roots, a client certificate) with the same provider.
+pub fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildError> {
     #[cfg(feature = "aws-lc-rs")]
     {
         Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
     }
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
     {
+        // rustls 0.23.48 deprecates its ring provider because ring has no post-quantum key
+        // exchange; that trade-off is exactly what the opt-in `ring` feature chooses, and there
+        // is no other way to name the provider explicitly.
+        #[allow(deprecated)]
         Ok(Arc::new(rustls::crypto::ring::default_provider()))
     }
     #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
@@ -320,12 +334,12 @@ fn default_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildError>
     }
 }
 
-/// The TLS client configuration the crate features choose (crypto provider: `aws-lc-rs` if
-/// enabled, else `ring`; roots: `native-roots` if enabled, else `webpki-roots`), with no ALPN.
+/// The TLS client configuration the crate features choose (crypto provider: [`crypto_provider`];
+/// roots: `native-roots` if enabled, else `webpki-roots`), with no ALPN.
 /// The transport uses it when given no [`HyperTransportBuilder::tls_config`]; pass the same
 /// configuration to the WebSocket side so both trust the same roots.
 pub fn default_tls_config() -> Result<ClientConfig, BuildError> {
-    let builder = ClientConfig::builder_with_provider(default_provider()?)
+    let builder = ClientConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()
         .map_err(BuildError::Tls)?;
     #[cfg(feature = "native-roots")]

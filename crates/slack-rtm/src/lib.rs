@@ -135,14 +135,27 @@
 //! ## Features
 //!
 //! - `hyper` (default): the built-in HTTP transport ([`HyperTransport`]) and the TLS
-//!   configuration shared with the socket, with webpki roots.
-//! - `ring` (default): the `ring` crypto provider for both.
-//! - `aws-lc-rs`: use the aws-lc-rs crypto provider instead of ring, for the API calls and the
-//!   socket alike. With default features off, ring is then not in the dependency graph at all
-//!   (the session crate never picks a provider: it uses the TLS configuration given to it).
-//! - `native-roots`: trust the operating system's certificates instead of webpki roots, for
-//!   the API calls and the socket alike.
-//! - `emulator`: re-exports [`emulator`], a local Slack for your tests.
+//!   configuration it shares with the socket.
+//! - `aws-lc-rs` (default): the crypto provider of every TLS connection — the Web API calls,
+//!   the sockets, the emulator's TLS mode. It prefers the post-quantum hybrid key exchange
+//!   X25519MLKEM768 (falling back to classical groups with servers that lack it). Building it
+//!   needs a C compiler (no CMake on x86_64 and aarch64 Linux).
+//! - `ring`: the ring provider instead: classical key exchange only, a smaller build. Switch
+//!   with `default-features = false, features = ["ring", "webpki-roots"]`; aws-lc-rs is then
+//!   not in the dependency graph. With both features on, aws-lc-rs is used (so a dependency
+//!   that enables `ring` never turns post-quantum off). With neither, the transport uses the
+//!   process-wide provider the application installed
+//!   ([`rustls::crypto::CryptoProvider::install_default`]) or fails to build with a
+//!   configuration error; a [`ClientBuilder::tls_config`] of your own needs neither.
+//! - `webpki-roots` (default): trust Mozilla's root certificates (compiled in).
+//! - `native-roots`: trust the operating system's certificates instead, for the API calls and
+//!   the socket alike: `default-features = false, features = ["aws-lc-rs", "native-roots"]`
+//!   keeps webpki-roots out of the graph. With both on, the native roots are used.
+//!
+//! The provider is always passed to rustls explicitly, never taken from the process default,
+//! so having both in the graph never panics.
+//! - `emulator`: re-exports [`emulator`], a local Slack for your tests (its TLS mode uses the
+//!   provider chosen above).
 //!
 //! ## Layers
 //!

@@ -491,7 +491,7 @@ mod tests {
     #[test]
     fn h2_is_removed_from_alpn() {
         // The tests' own provider (a dev-dependency): the crate itself never picks one.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut c = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()

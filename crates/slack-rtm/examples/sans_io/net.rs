@@ -87,7 +87,7 @@ impl Write for Stream {
     }
 }
 
-/// rustls with the ring provider and the system's PEM bundle (`SSL_CERT_FILE` or
+/// rustls with the aws-lc-rs provider and the system's PEM bundle (`SSL_CERT_FILE` or
 /// `/etc/ssl/certs/ca-certificates.crt`), built once.
 fn tls_config() -> io::Result<Arc<rustls::ClientConfig>> {
     use rustls::pki_types::CertificateDer;
@@ -102,7 +102,7 @@ fn tls_config() -> io::Result<Arc<rustls::ClientConfig>> {
             for cert in CertificateDer::pem_file_iter(&path).map_err(|e| format!("{path}: {e}"))? {
                 let _ = roots.add(cert.map_err(|e| format!("{path}: {e}"))?);
             }
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .map_err(|e| e.to_string())?
