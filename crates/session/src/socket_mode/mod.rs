@@ -11,8 +11,10 @@
 //!   [`SocketModeConfig::stagger`] apart so they do not recycle together.
 //! - **Make-before-break** on `disconnect` `warning` and `refresh_requested`: the replacement
 //!   is opened at once; the old socket keeps serving until the new one said `hello`, then is
-//!   closed after [`SocketModeConfig::drain`]. `too_many_websockets` lowers the target count
-//!   for [`SocketModeConfig::too_many_cooldown`] and backs off; `link_disabled` and fatal
+//!   closed after [`SocketModeConfig::drain`]. `too_many_websockets` is a capacity answer:
+//!   the target count is lowered to the sockets Slack accepted (at least one) for
+//!   [`SocketModeConfig::too_many_cooldown`], and the next call waits at least 5 s (jittered,
+//!   and never less than the backoff); `link_disabled` and fatal
 //!   `apps.connections.open` errors stop the session ([`StopReason`]).
 //! - **Liveness**: a WebSocket ping ([`Output::Ping`]) after
 //!   [`KeepaliveConfig::idle_ping`](crate::machine::KeepaliveConfig::idle_ping) of silence;

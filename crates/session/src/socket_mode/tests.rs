@@ -232,8 +232,74 @@ fn too_many_websockets_lowers_the_target_for_a_while_and_never_loops() {
         assert_eq!(calls(&t.advance(*delay - MS)), 0);
         assert_eq!(calls(&t.advance(MS)), 1);
     }
-    assert!(delays.windows(2).all(|w| w[1] >= w[0]), "{delays:?}");
-    assert!(delays[4] > delays[0] * 4, "{delays:?}");
+    // A capacity answer: never under the 5 s floor; the backoff still grows past it.
+    assert!(delays.iter().all(|d| *d >= 5 * S), "{delays:?}");
+    let mut t = T::new(config(1));
+    for _ in 0..8 {
+        let c = t.ready();
+        t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+        let out = t.advance(60 * S);
+        assert_eq!(calls(&out), 1, "{out:?}");
+    }
+    let c = t.ready();
+    let out = t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+    let Some(Event::Reconnecting { delay, .. }) =
+        events(&out).into_iter().find(|e| matches!(e, Event::Reconnecting { .. }))
+    else {
+        panic!("{out:?}")
+    };
+    assert!(*delay > 15 * S, "the backoff keeps growing: {delay:?}");
+    let _ = a;
+}
+
+#[test]
+fn too_many_websockets_is_a_capacity_answer_wait_at_least_five_seconds_jittered() {
+    // The only socket, refused (healthy or not): the next call waits 5 s to 7.5 s, spread
+    // across sessions, instead of the backoff's first step (under a second).
+    let mut waits = Vec::new();
+    for seed in 0..40u64 {
+        for served in [S, 120 * S] {
+            let mut t = T::new(SocketModeConfig {
+                reconnect: ReconnectPolicy { jitter_seed: Some(seed), ..ReconnectPolicy::default() },
+                ..config(1)
+            });
+            let c = t.ready();
+            t.advance(served);
+            t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+            let out = t.advance(5 * S - MS);
+            assert_eq!(calls(&out), 0, "seed {seed}, served {served:?}: {out:?}");
+            let mut waited = 5 * S - MS;
+            while calls(&t.advance(10 * MS)) == 0 {
+                waited += 10 * MS;
+                assert!(waited < 7500 * MS, "seed {seed}: no call by 7.5 s");
+            }
+            waits.push(waited);
+        }
+    }
+    waits.sort();
+    assert!(waits[waits.len() - 1] - waits[0] > S, "jittered: {waits:?}");
+}
+
+#[test]
+fn too_many_websockets_never_aims_above_the_sockets_slack_accepted() {
+    let mut t = T::new(config(3));
+    let a = t.ready();
+    t.advance(2 * S);
+    let b = t.open_ok(); // still opening: Slack has not accepted it
+    t.advance(2 * S);
+    let c = t.ready();
+    let out = t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+    assert!(
+        events(&out).iter().any(|e| matches!(e, Event::TooManyWebsockets { target: 1, .. })),
+        "only `a` said hello: {out:?}"
+    );
+    assert_eq!(t.s.target(), 1);
+    // `b` opens and is accepted: the session holds two then, and asks for no third.
+    t.input(Input::SocketOpened { conn: b });
+    t.frame(b, r#"{"type":"hello","num_connections":2}"#);
+    assert_eq!(t.s.serving(), 2);
+    let out = t.advance(299 * S);
+    assert_eq!(calls(&out), 0, "{out:?}");
     let _ = a;
 }
 
