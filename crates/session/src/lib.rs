@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod common;
 pub mod machine;
 pub mod socket_mode;
 

@@ -4,6 +4,7 @@
 //! driver calls these two and re-implements no decoding or warning.
 
 use super::types::{SessionEvent, SkippedFrame, Warning};
+use crate::common::message_text;
 use slack_rtm_codec::{EventFrame, decode_event_frame};
 
 /// One thing read from a socket, as the machine takes it in [`Input::Frame`](super::Input::Frame).
@@ -44,15 +45,6 @@ impl Incoming {
             Err(text) => Incoming::Text(text),
         }
     }
-}
-
-/// The text of one complete WebSocket message, or why it is skipped (binary, not UTF-8): the
-/// first step of every machine's classification (RTM's here, Socket Mode's `Incoming`).
-pub(crate) fn message_text(text: bool, payload: &[u8]) -> Result<&str, SkippedFrame> {
-    if !text {
-        return Err(SkippedFrame::Binary { len: payload.len() });
-    }
-    std::str::from_utf8(payload).map_err(|_| SkippedFrame::InvalidUtf8 { len: Some(payload.len()) })
 }
 
 impl SessionEvent {

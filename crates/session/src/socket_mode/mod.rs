@@ -1,7 +1,7 @@
 //! The sans-IO Socket Mode machine: every decision of a Socket Mode session, with no IO, no
 //! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine): it reuses
 //! its backoff (jitter above a floor, `Retry-After`), its failure classification
-//! ([`ConnectFailure`](crate::machine::ConnectFailure): the fatal set), its reasons and states, its keepalive and deadline
+//! ([`ConnectFailure`](crate::common::ConnectFailure): the fatal set), its reasons and states, its keepalive and deadline
 //! settings and its bounded dedupe window; only what Socket Mode does differently lives here.
 //!
 //! What the machine decides:
@@ -17,7 +17,7 @@
 //!   and never less than the backoff); `link_disabled` and fatal
 //!   `apps.connections.open` errors stop the session ([`StopReason`]).
 //! - **Liveness**: a WebSocket ping ([`Output::Ping`]) after
-//!   [`KeepaliveConfig::idle_ping`](crate::machine::KeepaliveConfig::idle_ping) of silence;
+//!   [`KeepaliveConfig::idle_ping`](crate::common::KeepaliveConfig::idle_ping) of silence;
 //!   no frame within the pong deadline replaces the socket, and so does one that never says
 //!   `hello`.
 //! - **Acks** ([`AckMode`]): in auto mode the ack ([`Output::Send`]) is output before the
@@ -59,10 +59,10 @@ mod tests;
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
 pub use types::{AckError, Delivered, Event, Incoming, Input, Output, State, StopReason};
 
-use crate::machine::ConnId;
-use crate::machine::backoff::Backoff;
-use crate::machine::dedupe::SeenWindow;
-use crate::machine::timer::TimerTable;
+use crate::common::Backoff;
+use crate::common::ConnId;
+use crate::common::SeenWindow;
+use crate::common::TimerTable;
 use acks::Pending;
 use sockets::Sock;
 use std::collections::VecDeque;

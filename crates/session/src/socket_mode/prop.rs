@@ -3,7 +3,7 @@
 //! keep its promises.
 
 use super::*;
-use crate::machine::{ConnectFailure, Reason};
+use crate::common::{ConnectFailure, Reason};
 use proptest::prelude::*;
 use slack_rtm_codec::OpenResponse;
 use std::collections::{HashMap, HashSet};

@@ -4,18 +4,18 @@
 
 use super::SocketModeSession;
 use super::types::{Event, Incoming, Output, StopReason};
-use crate::machine::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
+use crate::common::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
 use slack_rtm_codec::types::socket_mode::{DisconnectReason, SocketFrame};
 use slack_rtm_codec::{OpenResponse, decode_socket_frame};
 use std::time::{Duration, Instant};
 
-use crate::machine::MAX_RETRY_AFTER;
+use crate::common::MAX_RETRY_AFTER;
 
 /// After `too_many_websockets`, the least time before the next `apps.connections.open` (the
 /// jittered wait is in `[1, 1.5)` times this): Slack answered about capacity, and asking again
 /// at once only gets the same answer.
 pub(super) const TOO_MANY_MIN_WAIT: Duration = Duration::from_secs(5);
-pub(super) use crate::machine::{CLOSE_NORMAL, CLOSE_REPLACED};
+pub(super) use crate::common::{CLOSE_NORMAL, CLOSE_REPLACED};
 
 /// Where a socket is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

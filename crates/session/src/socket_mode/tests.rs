@@ -1,7 +1,7 @@
 //! The Socket Mode machine's timing rules and decisions, on a virtual clock.
 
 use super::*;
-use crate::machine::{ConnectFailure, KeepaliveConfig, Reason, ReconnectPolicy, SkippedFrame};
+use crate::common::{ConnectFailure, KeepaliveConfig, Reason, ReconnectPolicy, SkippedFrame};
 use slack_rtm_codec::OpenResponse;
 use slack_rtm_codec::types::ApiError;
 use slack_rtm_codec::types::RawJson;

@@ -1,7 +1,7 @@
 //! The invariants every sequence of inputs must keep, checked after every step by the property
 //! test and the `machine` fuzz target alike.
 
-use crate::machine::timer::TimerTable;
+use crate::common::TimerTable;
 use crate::machine::{ConnId, Input, Output, RequestId, Session, SessionEvent, State};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

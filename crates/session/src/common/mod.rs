@@ -1,0 +1,23 @@
+//! What both session machines use: the reconnect [`Backoff`](backoff), the bounded window of
+//! seen keys and their fingerprint, the timer-table mechanism, keepalive and deadline settings,
+//! close codes and limits, the classification of a failed opening call ([`ConnectFailure`]),
+//! why a socket ended ([`Reason`]), warnings and the overall [`State`].
+//!
+//! The RTM machine ([`crate::machine`]) and the Socket Mode machine ([`crate::socket_mode`])
+//! are siblings over this module; neither imports the other. The public items are re-exported
+//! by both (e.g. `slack_rtm_session::machine::ConnId` and `slack_rtm_session::common::ConnId`
+//! are the same type).
+
+mod backoff;
+mod config;
+mod seen;
+mod timer;
+mod types;
+
+pub(crate) use backoff::Backoff;
+pub(crate) use config::{CLOSE_NORMAL, CLOSE_REPLACED, MAX_CONFIG_DURATION, MAX_RETRY_AFTER};
+pub use config::{KeepaliveConfig, ReconnectPolicy, Timeouts};
+pub(crate) use seen::{SeenWindow, fingerprint};
+pub(crate) use timer::TimerTable;
+pub(crate) use types::message_text;
+pub use types::{ConnId, ConnectFailure, FailureKind, Reason, SkippedFrame, State, Warning};
