@@ -39,7 +39,8 @@ pub mod driver;
 
 #[cfg(feature = "tokio")]
 pub use driver::{
-    Dialer, DirectDialer, DriverConfig, DriverError, EventStream, PendingAck, SessionHandle, Status, connect,
+    Dialer, DirectDialer, DriverConfig, DriverError, EventStream, LoopConfig, PendingAck, SessionHandle,
+    Status, connect,
 };
 
 pub use machine::{

@@ -2,7 +2,7 @@
 //! per-connection reader (a future the loop task owns and polls).
 
 use super::dial::Dialer;
-use crate::machine::{ConnId, Input, Reason};
+use crate::common::{ConnId, Reason, SkippedFrame, SocketInput};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -54,70 +54,9 @@ impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CappedRead<R> {
     }
 }
 
-/// How a reader turns what it reads into a machine's inputs: the one seam between the shared
-/// socket code and a protocol's machine (RTM's [`Input`], Socket Mode's).
-pub(crate) trait Inputs: Send + Sync + 'static {
-    /// The machine's input.
-    type Input: Send + 'static;
-    /// A complete message (text or binary), classified by the machine's own function.
-    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self::Input;
-    /// Proof of life without a message (ping, pong, a fragment).
-    fn activity(conn: ConnId) -> Self::Input;
-    /// A text frame that is not UTF-8 (skipped; the stream is still in sync).
-    fn invalid_utf8(conn: ConnId) -> Self::Input;
-    /// The socket ended, or could not be opened.
-    fn closed(conn: ConnId, reason: Reason) -> Self::Input;
-    /// The socket's handshake is done.
-    fn opened(conn: ConnId) -> Self::Input;
-    /// The application stopped (`true`) or resumed taking what the machine hands over.
-    fn backpressure(on: bool) -> Self::Input;
-    /// The socket and reason of a `closed` input.
-    fn closed_reason(input: &Self::Input) -> Option<(ConnId, &Reason)>;
-}
-
-/// Implements [`Inputs`] for a machine module that has `Input::{Frame, SocketClosed}` and an
-/// `Incoming` with `message`, `Activity` and `Skipped` (RTM's `machine`, `socket_mode`).
-macro_rules! machine_inputs {
-    ($name:ident => $($m:ident)::+) => {
-        impl $crate::driver::socket::Inputs for $name {
-            type Input = $($m)::+::Input;
-            fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self::Input {
-                $($m)::+::Input::Frame { conn, frame: $($m)::+::Incoming::message(text, payload) }
-            }
-            fn activity(conn: ConnId) -> Self::Input {
-                $($m)::+::Input::Frame { conn, frame: $($m)::+::Incoming::Activity }
-            }
-            fn invalid_utf8(conn: ConnId) -> Self::Input {
-                let frame = $($m)::+::Incoming::Skipped($crate::machine::SkippedFrame::InvalidUtf8 { len: None });
-                $($m)::+::Input::Frame { conn, frame }
-            }
-            fn closed(conn: ConnId, reason: Reason) -> Self::Input {
-                $($m)::+::Input::SocketClosed { conn, reason }
-            }
-            fn opened(conn: ConnId) -> Self::Input {
-                $($m)::+::Input::SocketOpened { conn }
-            }
-            fn backpressure(on: bool) -> Self::Input {
-                $($m)::+::Input::Backpressure(on)
-            }
-            fn closed_reason(input: &Self::Input) -> Option<(ConnId, &Reason)> {
-                match input {
-                    $($m)::+::Input::SocketClosed { conn, reason } => Some((*conn, reason)),
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-pub(crate) use machine_inputs;
-
-/// RTM's inputs.
-pub(crate) struct Rtm;
-machine_inputs!(Rtm => crate::machine);
-
 /// What a connection's reader reports to the loop.
 #[allow(clippy::large_enum_variant)] // moved, not boxed: no allocation per event
-pub(crate) enum FromSocket<I = Input> {
+pub(crate) enum FromSocket<I> {
     /// The handshake is done: here is the write half.
     Opened(ConnId, Box<Writer>),
     /// Something for the machine.
@@ -181,7 +120,7 @@ pub(crate) enum OpenError {
     Scheme,
     #[error("the socket URL has no host")]
     NoHost,
-    #[error("no TLS configuration for a wss:// URL (set DriverConfig::tls)")]
+    #[error("no TLS configuration for a wss:// URL (set LoopConfig::tls)")]
     NoTls,
     #[error("could not reach {host}:{port}: {}", with_sources(.source))]
     Dial { host: String, port: u16, source: std::io::Error },
@@ -284,22 +223,22 @@ pub(crate) async fn open(url: &str, config: &OpenConfig) -> Result<(Reader, Writ
 }
 
 /// Opens the socket, hands the write half to the loop, then reads until the socket ends.
-pub(crate) async fn run_connection<P: Inputs>(
+pub(crate) async fn run_connection<I: SocketInput + Send + 'static>(
     conn: ConnId,
     url: String,
     config: OpenConfig,
-    tx: mpsc::Sender<FromSocket<P::Input>>,
+    tx: mpsc::Sender<FromSocket<I>>,
 ) {
     match open(&url, &config).await {
         Ok((read, write)) => {
             if tx.send(FromSocket::Opened(conn, Box::new(write))).await.is_ok() {
-                read_loop::<P>(conn, read, config.max_message, &tx).await;
+                read_loop::<I>(conn, read, config.max_message, &tx).await;
             }
         }
         Err(e) => {
             let e = e.to_string();
             tracing::debug!(%conn, error = %e, "could not open the socket");
-            let _ = tx.send(FromSocket::Input(P::closed(conn, Reason::OpenFailed(e)))).await;
+            let _ = tx.send(FromSocket::Input(I::closed(conn, Reason::OpenFailed(e)))).await;
         }
     }
 }
@@ -313,11 +252,11 @@ struct Partial {
 /// Reads frames until the socket ends: turns text messages into inputs, reports the rest. Runs
 /// in its own future, which the loop polls on every turn and never drops half-way while the
 /// connection is in use: `read_frame` is not cancel-safe, so it is never raced against anything.
-async fn read_loop<P: Inputs>(
+async fn read_loop<I: SocketInput + Send + 'static>(
     conn: ConnId,
     mut read: Reader,
     max_message: usize,
-    tx: &mpsc::Sender<FromSocket<P::Input>>,
+    tx: &mpsc::Sender<FromSocket<I>>,
 ) {
     let mut partial: Option<Partial> = None;
     // Frames the protocol obliges us to answer (ping → pong, close → close) go to the loop,
@@ -340,7 +279,7 @@ async fn read_loop<P: Inputs>(
     // Inputs of frames read but not yet handed to the loop. Frames that are already buffered
     // are read without waiting; the batch goes to the loop when the next read would wait, or
     // when it is full.
-    let mut pending: Vec<P::Input> = Vec::with_capacity(READ_BATCH);
+    let mut pending: Vec<I> = Vec::with_capacity(READ_BATCH);
     let reason = loop {
         let result = {
             let mut next = std::pin::pin!(read.read_frame(&mut obligated));
@@ -361,7 +300,7 @@ async fn read_loop<P: Inputs>(
             Err(WebSocketError::InvalidUTF8) => {
                 // A single text frame that is not UTF-8: its payload is already consumed, the
                 // stream is still in sync. Report and go on.
-                pending.push(P::invalid_utf8(conn));
+                pending.push(I::skipped(conn, SkippedFrame::InvalidUtf8 { len: None }));
                 continue;
             }
             Err(WebSocketError::FrameTooLarge) => break Reason::MessageTooLarge { limit: max_message },
@@ -379,11 +318,11 @@ async fn read_loop<P: Inputs>(
                 break Reason::Io("a new message started inside a fragmented one".into());
             }
             OpCode::Text | OpCode::Binary if frame.fin => {
-                P::message(conn, frame.opcode == OpCode::Text, &frame.payload)
+                I::message(conn, frame.opcode == OpCode::Text, &frame.payload)
             }
             OpCode::Text | OpCode::Binary => {
                 partial = Some(Partial { text: frame.opcode == OpCode::Text, data: frame.payload.to_vec() });
-                P::activity(conn)
+                I::activity(conn)
             }
             OpCode::Continuation => {
                 let Some(p) = partial.as_mut() else {
@@ -395,16 +334,16 @@ async fn read_loop<P: Inputs>(
                 p.data.extend_from_slice(&frame.payload);
                 if frame.fin {
                     let whole = partial.take().map(|p| (p.text, p.data)).unwrap_or_default();
-                    P::message(conn, whole.0, &whole.1)
+                    I::message(conn, whole.0, &whole.1)
                 } else {
-                    P::activity(conn)
+                    I::activity(conn)
                 }
             }
             OpCode::Close => {
                 let (code, text) = parse_close(&frame.payload);
                 break Reason::Closed { code, reason: text };
             }
-            OpCode::Ping | OpCode::Pong => P::activity(conn),
+            OpCode::Ping | OpCode::Pong => I::activity(conn),
         };
         pending.push(input);
         if pending.len() >= READ_BATCH && !flush(tx, &mut pending).await {
@@ -415,7 +354,7 @@ async fn read_loop<P: Inputs>(
         return;
     }
     tracing::debug!(%conn, %reason, "socket ended");
-    let _ = tx.send(FromSocket::Input(P::closed(conn, reason))).await;
+    let _ = tx.send(FromSocket::Input(I::closed(conn, reason))).await;
 }
 
 #[derive(Debug)]
@@ -433,7 +372,7 @@ impl std::error::Error for LoopGone {}
 const READ_BATCH: usize = 64;
 
 /// Hands the pending inputs to the loop; `false` if the loop is gone.
-async fn flush<I>(tx: &mpsc::Sender<FromSocket<I>>, pending: &mut Vec<I>) -> bool {
+async fn flush<T>(tx: &mpsc::Sender<FromSocket<T>>, pending: &mut Vec<T>) -> bool {
     match pending.len() {
         0 => true,
         1 => tx.send(FromSocket::Input(pending.remove(0))).await.is_ok(),

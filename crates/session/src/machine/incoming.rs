@@ -3,7 +3,7 @@
 //! [`Output::RawEvent`](super::Output::RawEvent) into the event the application gets. A custom
 //! driver calls these two and re-implements no decoding or warning.
 
-use super::types::{SessionEvent, SkippedFrame, Warning};
+use super::types::{ConnId, Input, Reason, SessionEvent, SkippedFrame, Warning};
 use crate::common::message_text;
 use slack_rtm_codec::{EventFrame, decode_event_frame};
 
@@ -55,6 +55,33 @@ impl SessionEvent {
         match decode_event_frame(frame) {
             Ok(event) => SessionEvent::Rtm(event),
             Err(error) => SessionEvent::Warning(Warning::Undecodable(error)),
+        }
+    }
+}
+
+impl crate::common::SocketInput for Input {
+    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self {
+        Input::Frame { conn, frame: Incoming::message(text, payload) }
+    }
+    fn activity(conn: ConnId) -> Self {
+        Input::Frame { conn, frame: Incoming::Activity }
+    }
+    fn skipped(conn: ConnId, frame: SkippedFrame) -> Self {
+        Input::Frame { conn, frame: Incoming::Skipped(frame) }
+    }
+    fn opened(conn: ConnId) -> Self {
+        Input::SocketOpened { conn }
+    }
+    fn closed(conn: ConnId, reason: Reason) -> Self {
+        Input::SocketClosed { conn, reason }
+    }
+    fn backpressure(on: bool) -> Self {
+        Input::Backpressure(on)
+    }
+    fn closed_reason(&self) -> Option<(ConnId, &Reason)> {
+        match self {
+            Input::SocketClosed { conn, reason } => Some((*conn, reason)),
+            _ => None,
         }
     }
 }

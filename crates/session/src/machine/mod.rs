@@ -355,3 +355,27 @@ impl Session {
         self.primary.as_ref().is_some_and(Conn::is_ready) || self.old.is_some()
     }
 }
+
+impl crate::common::Machine for Session {
+    type Input = Input;
+    type Output = Output;
+
+    fn handle(&mut self, input: Input, now: Instant) {
+        Session::handle(self, input, now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Session::handle_timeout(self, now);
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        Session::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Session::poll_timeout(self)
+    }
+    fn state(&self) -> State {
+        Session::state(self)
+    }
+    fn shutdown(&mut self, now: Instant, grace: Duration) {
+        Session::shutdown(self, now, grace);
+    }
+}

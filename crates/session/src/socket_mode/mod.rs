@@ -249,3 +249,27 @@ impl SocketModeSession {
         self.emit(Event::Stopped { reason });
     }
 }
+
+impl crate::common::Machine for SocketModeSession {
+    type Input = Input;
+    type Output = Output;
+
+    fn handle(&mut self, input: Input, now: Instant) {
+        SocketModeSession::handle(self, input, now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        SocketModeSession::handle_timeout(self, now);
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        SocketModeSession::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        SocketModeSession::poll_timeout(self)
+    }
+    fn state(&self) -> State {
+        SocketModeSession::state(self)
+    }
+    fn shutdown(&mut self, now: Instant, grace: Duration) {
+        SocketModeSession::shutdown(self, now, grace);
+    }
+}

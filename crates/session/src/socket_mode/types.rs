@@ -326,3 +326,30 @@ impl fmt::Display for Event {
         }
     }
 }
+
+impl crate::common::SocketInput for Input {
+    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self {
+        Input::Frame { conn, frame: Incoming::message(text, payload) }
+    }
+    fn activity(conn: ConnId) -> Self {
+        Input::Frame { conn, frame: Incoming::Activity }
+    }
+    fn skipped(conn: ConnId, frame: SkippedFrame) -> Self {
+        Input::Frame { conn, frame: Incoming::Skipped(frame) }
+    }
+    fn opened(conn: ConnId) -> Self {
+        Input::SocketOpened { conn }
+    }
+    fn closed(conn: ConnId, reason: Reason) -> Self {
+        Input::SocketClosed { conn, reason }
+    }
+    fn backpressure(on: bool) -> Self {
+        Input::Backpressure(on)
+    }
+    fn closed_reason(&self) -> Option<(ConnId, &Reason)> {
+        match self {
+            Input::SocketClosed { conn, reason } => Some((*conn, reason)),
+            _ => None,
+        }
+    }
+}
