@@ -51,6 +51,9 @@ mod sockets;
 mod timer;
 mod types;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 #[cfg(test)]
 mod prop;
 #[cfg(test)]

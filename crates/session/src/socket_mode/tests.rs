@@ -1,8 +1,8 @@
 //! The Socket Mode machine's timing rules and decisions, on a virtual clock.
 
+use super::testing::{Harness as T, calls, closes, delivered, events, sent};
 use super::*;
 use crate::common::{ConnectFailure, KeepaliveConfig, Reason, ReconnectPolicy, SkippedFrame};
-use slack_rtm_codec::OpenResponse;
 use slack_rtm_codec::types::ApiError;
 use slack_rtm_codec::types::RawJson;
 
@@ -15,107 +15,6 @@ fn config(connections: usize) -> SocketModeConfig {
         reconnect: ReconnectPolicy { jitter_seed: Some(7), ..ReconnectPolicy::default() },
         ..SocketModeConfig::default()
     }
-}
-
-struct T {
-    s: SocketModeSession,
-    now: Instant,
-    out: Vec<Output>,
-    /// Answer every ping at once (a healthy server).
-    pongs: bool,
-}
-
-impl T {
-    fn new(config: SocketModeConfig) -> Self {
-        let now = Instant::now();
-        let mut t = T { s: SocketModeSession::new(config, now), now, out: Vec::new(), pongs: true };
-        t.drain();
-        t
-    }
-    fn drain(&mut self) -> Vec<Output> {
-        let mut v = Vec::new();
-        while let Some(o) = self.s.poll_output() {
-            v.push(o);
-        }
-        self.out.extend(v.iter().cloned());
-        v
-    }
-    fn input(&mut self, i: Input) -> Vec<Output> {
-        self.s.handle(i, self.now);
-        self.drain()
-    }
-    fn frame(&mut self, conn: ConnId, text: &str) -> Vec<Output> {
-        self.input(Input::Frame { conn, frame: Incoming::text(text.to_owned()) })
-    }
-    /// Advances the clock by `d`, firing every deadline on the way in order.
-    fn advance(&mut self, d: Duration) -> Vec<Output> {
-        let end = self.now + d;
-        let mut v = Vec::new();
-        while let Some(at) = self.s.poll_timeout().filter(|at| *at <= end) {
-            self.now = self.now.max(at);
-            self.s.handle_timeout(self.now);
-            let out = self.drain();
-            for o in &out {
-                if let (Output::Ping { conn }, true) = (o, self.pongs) {
-                    self.s.handle(Input::Frame { conn: *conn, frame: Incoming::Activity }, self.now);
-                }
-            }
-            v.extend(out);
-            v.extend(self.drain());
-        }
-        self.now = end;
-        v
-    }
-    /// Answers a `CallOpen`, and returns the socket it opens.
-    fn open_ok(&mut self) -> ConnId {
-        let resp = OpenResponse {
-            url: "wss://x/link/?ticket=1".into(),
-            warnings: vec![],
-            req_id: None,
-            obtained_at: self.now,
-        };
-        let out = self.input(Input::OpenResult(Ok(resp)));
-        out.iter()
-            .find_map(|o| match o {
-                Output::OpenSocket { conn, .. } => Some(*conn),
-                _ => None,
-            })
-            .expect("a socket to open")
-    }
-    /// Opens a socket all the way to `hello`.
-    fn ready(&mut self) -> ConnId {
-        let c = self.open_ok();
-        self.input(Input::SocketOpened { conn: c });
-        self.frame(c, r#"{"type":"hello","num_connections":1}"#);
-        c
-    }
-}
-
-fn calls(out: &[Output]) -> usize {
-    out.iter().filter(|o| matches!(o, Output::CallOpen)).count()
-}
-
-fn events(out: &[Output]) -> Vec<&Event> {
-    out.iter().filter_map(|o| if let Output::Event(e) = o { Some(e) } else { None }).collect()
-}
-
-fn delivered(out: &[Output]) -> Vec<&Delivered> {
-    out.iter().filter_map(|o| if let Output::Deliver(d) = o { Some(d) } else { None }).collect()
-}
-
-fn sent(out: &[Output]) -> Vec<(ConnId, serde_json::Value)> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Send { conn, text } => Some((*conn, serde_json::from_str(text).unwrap())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn closes(out: &[Output]) -> Vec<(ConnId, u16)> {
-    out.iter()
-        .filter_map(|o| if let Output::Close { conn, code } = o { Some((*conn, *code)) } else { None })
-        .collect()
 }
 
 fn event_env(envelope_id: &str, event_id: &str, retry: u32) -> String {
