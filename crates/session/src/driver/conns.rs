@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// Capacity of the readers → loop channel, in messages (each carries up to a reader batch of
 /// 64 inputs, so this bounds the inputs in flight to about a thousand).
@@ -49,7 +50,10 @@ impl<I: SocketInput + Send + 'static> Conns<I> {
 
     /// Starts opening `url` as `conn` (its reader reports `Opened`, then what it reads).
     pub(crate) fn start(&mut self, conn: ConnId, url: String) {
-        let reader = socket::run_connection::<I>(conn, url, self.open.clone(), self.tx.clone());
+        // One span per socket, inside the session's (the loop task polls the readers).
+        let span = tracing::debug_span!("socket", conn = conn.0);
+        let reader =
+            socket::run_connection::<I>(conn, url, self.open.clone(), self.tx.clone()).instrument(span);
         self.readers.start(conn, reader);
         self.writers.insert(conn, None);
     }
@@ -229,11 +233,15 @@ pub(crate) fn spawn_call<T: Send + 'static>(
     limit: Duration,
     tx: mpsc::Sender<Result<T, ConnectFailure>>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let result = match tokio::time::timeout(limit, call).await {
-            Err(_) => Err(ConnectFailure::retryable(format!("{what} took longer than {limit:?}"))),
-            Ok(result) => result,
-        };
-        let _ = tx.send(result).await;
-    })
+    tokio::spawn(
+        async move {
+            let result = match tokio::time::timeout(limit, call).await {
+                Err(_) => Err(ConnectFailure::retryable(format!("{what} took longer than {limit:?}"))),
+                Ok(result) => result,
+            };
+            let _ = tx.send(result).await;
+        }
+        // In the session's span, like everything the loop starts.
+        .instrument(tracing::Span::current()),
+    )
 }

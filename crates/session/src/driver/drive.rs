@@ -19,6 +19,13 @@ pub(crate) const BATCH: usize = 64;
 /// capacity, counted in batches, to a few thousand items.
 pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
 
+/// The next session's id: distinct within the process, so the logs of many sessions (a fleet
+/// gateway's, or thousands in one process) can be told apart.
+pub(crate) fn next_session_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The machine's inputs.
 pub(crate) type In<L> = <<L as Driven>::M as Machine>::Input;
 

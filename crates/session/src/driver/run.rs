@@ -4,9 +4,11 @@
 use super::call::call_rtm_connect;
 use super::config::DriverConfig;
 use super::conns::{Conns, Outbox, spawn_call};
-use super::drive::{self, BATCH, Driven, Publisher, drive};
+use super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::handle::{Command, Delivery, EventStream, SessionHandle, Status};
-use crate::machine::{Ack, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session};
+use crate::machine::{
+    Ack, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session, SessionEvent,
+};
 use fastwebsockets::{Frame, Payload};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, DynHttpTransport, Token};
 use std::collections::HashMap;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// Spawns the loop of a new session on `runtime`.
 pub(crate) fn spawn(config: DriverConfig, runtime: &tokio::runtime::Handle) -> (SessionHandle, EventStream) {
@@ -39,7 +42,9 @@ pub(crate) fn spawn(config: DriverConfig, runtime: &tokio::runtime::Handle) -> (
         permits: permits.clone(),
         connect_task: None,
     };
-    runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx));
+    // One span per session: its id now, its team once connected.
+    let span = tracing::info_span!("rtm_session", session = next_session_id(), team = tracing::field::Empty);
+    runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx).instrument(span));
     let handle = SessionHandle { cmd: cmd_tx, permits, status: status_rx };
     (handle, EventStream { rx: event_rx, buf: Vec::new().into_iter() })
 }
@@ -138,6 +143,9 @@ impl Driven for Loop {
                 }
                 Output::Close { conn, code } => self.conns.close(conn, code),
                 Output::Event(e) => {
+                    if let SessionEvent::Connected { team, .. } = &e {
+                        tracing::Span::current().record("team", tracing::field::display(team.id.as_str()));
+                    }
                     self.status.update(|s| s.note(&e));
                     self.events.push(Delivery::Event(Box::new(e)));
                 }

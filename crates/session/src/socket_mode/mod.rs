@@ -93,6 +93,8 @@ pub struct SocketModeSession {
     paused_since: Option<Instant>,
     shutdown_deadline: Option<Instant>,
     stopped: bool,
+    /// The app, as the last `hello` named it.
+    app_id: Option<String>,
 }
 
 impl SocketModeSession {
@@ -116,6 +118,7 @@ impl SocketModeSession {
             paused_since: None,
             shutdown_deadline: None,
             stopped: false,
+            app_id: None,
         };
         s.emit(Event::Connecting);
         s.top_up(now);
@@ -154,6 +157,11 @@ impl SocketModeSession {
             Some((cap, _)) => cap.min(self.config.connections),
             None => self.config.connections,
         }
+    }
+
+    /// The app's id, as the last `hello` named it (`connection_info.app_id`), if one did.
+    pub fn app_id(&self) -> Option<&str> {
+        self.app_id.as_deref()
     }
 
     /// Envelopes handed over in manual mode and not acked yet.

@@ -168,7 +168,12 @@ impl SocketModeSession {
                 self.emit(Event::Warning(Warning::InvalidUtf8 { len }));
             }
             Incoming::Text(text) => match decode_socket_frame(&text) {
-                Ok(SocketFrame::Hello(_)) => self.on_hello(conn, now),
+                Ok(SocketFrame::Hello(hello)) => {
+                    if let Some(app) = hello.connection_info.and_then(|i| i.app_id) {
+                        self.app_id = Some(app);
+                    }
+                    self.on_hello(conn, now);
+                }
                 Ok(SocketFrame::Disconnect(d)) => self.on_disconnect(conn, d.reason, now),
                 // An envelope whose id or type the light scan cannot read (escapes): acked from
                 // the decoded id so Slack does not redeliver it forever, and handed over raw.

@@ -3,7 +3,7 @@
 
 use super::super::call::call_apps_connections_open;
 use super::super::conns::{Conns, Outbox, spawn_call};
-use super::super::drive::{self, BATCH, Driven, Publisher, drive};
+use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeOutput, SocketModeStatus};
 use crate::common::ConnectFailure;
@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 type OpenResult = Result<OpenResponse, ConnectFailure>;
 
@@ -68,7 +69,13 @@ impl Loop {
 
     /// Runs the loop until the machine stops.
     pub(super) async fn run(self, cmd_rx: mpsc::UnboundedReceiver<Command>, inbound: Inbound) {
-        drive(self, cmd_rx, inbound.sock_rx, inbound.open_rx).await;
+        // One span per session: its id now, its app once a socket said `hello`.
+        let span = tracing::info_span!(
+            "socket_mode_session",
+            session = next_session_id(),
+            app = tracing::field::Empty
+        );
+        drive(self, cmd_rx, inbound.sock_rx, inbound.open_rx).instrument(span).await;
     }
 }
 
@@ -140,6 +147,9 @@ impl Driven for Loop {
                 Output::Close { conn, code } => self.conns.close(conn, code),
                 Output::Deliver(d) => self.outs.push(SocketModeOutput::Envelope(d)),
                 Output::Event(e) => {
+                    if let (Event::Connected { .. }, Some(app)) = (&e, self.machine.app_id()) {
+                        tracing::Span::current().record("app", tracing::field::display(app));
+                    }
                     self.status.update(|s| s.note(&e));
                     if let Event::Disconnected { conn, .. } = &e {
                         self.conns.forget(*conn);
