@@ -22,5 +22,7 @@ pub use config::{KeepaliveConfig, ReconnectPolicy, Timeouts};
 pub use machine::{Machine, SocketInput};
 pub(crate) use seen::{SeenWindow, fingerprint};
 pub(crate) use timer::TimerTable;
+#[cfg(any(test, feature = "testing"))]
+pub(crate) use timer::check_deadlines;
 pub(crate) use types::message_text;
 pub use types::{ConnId, ConnectFailure, FailureKind, Reason, SkippedFrame, State, Warning};

@@ -1,5 +1,6 @@
 //! The mechanism of a machine's one table of deadlines (each machine has its own table).
 
+use super::machine::Machine;
 use std::time::Instant;
 
 /// A machine's one table of deadlines. RTM's machine and Socket Mode's each list their timers
@@ -33,4 +34,32 @@ pub(crate) trait TimerTable {
             }
         }
     }
+}
+
+/// Test kit, for both machines' `Invariants`: checks that [`Machine::poll_timeout`] is the
+/// earliest armed deadline and, if one is due at `now`, that `handle_timeout(now)` handles it
+/// (moves or disarms it: none forgotten, none spinning). `drain` checks and returns what firing
+/// output.
+#[cfg(any(test, feature = "testing"))]
+pub(crate) fn check_deadlines<M, O>(
+    m: &mut M,
+    now: Instant,
+    drain: impl FnOnce(&mut M) -> Result<Vec<O>, String>,
+) -> Result<Vec<O>, String>
+where
+    M: TimerTable + Machine,
+    M::Timer: std::fmt::Debug,
+{
+    if m.poll_timeout() != m.timers().map(|(_, at)| at).min() {
+        return Err("poll_timeout is not the earliest armed deadline".into());
+    }
+    if m.poll_timeout().is_none_or(|t| t > now) {
+        return Ok(Vec::new());
+    }
+    m.handle_timeout(now);
+    let outs = drain(m)?;
+    if let Some((timer, at)) = m.timers().find(|(_, at)| *at <= now) {
+        return Err(format!("{timer:?} due at {at:?} was not handled at {now:?}"));
+    }
+    Ok(outs)
 }

@@ -1,8 +1,9 @@
 //! The sans-IO Socket Mode machine: every decision of a Socket Mode session, with no IO, no
-//! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine): it reuses
-//! its backoff (jitter above a floor, `Retry-After`), its failure classification
-//! ([`ConnectFailure`](crate::common::ConnectFailure): the fatal set), its reasons and states, its keepalive and deadline
-//! settings and its bounded dedupe window; only what Socket Mode does differently lives here.
+//! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine) over what
+//! both use ([`common`](crate::common)): the backoff (jitter above a floor, `Retry-After`), the
+//! classification of a failed opening call ([`ConnectFailure`](crate::common::ConnectFailure):
+//! the fatal set), reasons and states, keepalive and deadline settings and the bounded dedupe
+//! window; only what Socket Mode does differently lives here.
 //!
 //! What the machine decides:
 //!

@@ -1,7 +1,7 @@
 //! The promises every sequence of inputs must keep, checked after every step by the property
 //! test and the `socket_mode` fuzz target alike.
 
-use crate::common::{ConnId, TimerTable};
+use crate::common::{ConnId, check_deadlines};
 use crate::socket_mode::{AckError, AckMode, Event, Input, Output, SocketModeSession, State};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -175,24 +175,13 @@ impl Invariants {
                 self.dedupe_capacity
             ));
         }
-        if s.poll_timeout() != s.timers().map(|(_, at)| at).min() {
-            return Err("poll_timeout is not the earliest armed deadline".into());
-        }
         if self.stopped != (s.state() == State::Stopped) {
             return Err(format!("state {:?}, Stopped said: {}", s.state(), self.stopped));
         }
         if self.stopped && s.poll_timeout().is_some() {
             return Err("a deadline after Stopped".into());
         }
-        if s.poll_timeout().is_none_or(|t| t > now) {
-            return Ok(Vec::new());
-        }
-        s.handle_timeout(now);
-        let outs = self.drain(s)?;
-        if let Some((timer, at)) = s.timers().find(|(_, at)| *at <= now) {
-            return Err(format!("{timer:?} due at {at:?} was not handled at {now:?}"));
-        }
-        Ok(outs)
+        check_deadlines(s, now, |s| self.drain(s))
     }
 
     /// A session shutting down stops within its grace (at most an hour).
