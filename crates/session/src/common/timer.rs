@@ -1,6 +1,5 @@
 //! The mechanism of a machine's one table of deadlines (each machine has its own table).
 
-use super::machine::Machine;
 use std::time::Instant;
 
 /// A machine's one table of deadlines. RTM's machine and Socket Mode's each list their timers
@@ -47,7 +46,7 @@ pub(crate) fn check_deadlines<M, O>(
     drain: impl FnOnce(&mut M) -> Result<Vec<O>, String>,
 ) -> Result<Vec<O>, String>
 where
-    M: TimerTable + Machine,
+    M: TimerTable + super::Machine,
     M::Timer: std::fmt::Debug,
 {
     if m.poll_timeout() != m.timers().map(|(_, at)| at).min() {
