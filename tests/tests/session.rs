@@ -246,7 +246,7 @@ async fn works_over_tls() {
     let tls = Arc::new(emu.tls_client_config().expect("tls config"));
     let config = session_config(&emu);
     let mut dc = driver_config(&emu.api_url(), config, emu.token(), transport(Some(tls.clone())));
-    dc.tls = Some(tls);
+    dc.common.tls = Some(tls);
     let (handle, events) = connect(dc).expect("driver");
     let mut c = Client { handle, events, log: Vec::new() };
     c.connected().await;

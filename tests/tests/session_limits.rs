@@ -38,7 +38,7 @@ async fn bad_frames_are_reported_and_skipped() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_message_is_refused_and_the_session_reconnects() {
     let emu = emulator(no_rate_limit()).await;
-    let mut c = Client::start(&emu, session_config(&emu), |d| d.max_message_bytes = 64 * 1024);
+    let mut c = Client::start(&emu, session_config(&emu), |d| d.common.max_message_bytes = 64 * 1024);
     c.connected().await;
     // Just under the cap: fine.
     emu.send_raw(Target::All, RawFrame::oversized(60 * 1024));
@@ -56,7 +56,7 @@ async fn oversized_message_is_refused_and_the_session_reconnects() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_that_stops_reading_slows_the_reader_without_reconnecting() {
     let emu = emulator(no_rate_limit()).await;
-    let mut c = Client::start(&emu, session_config(&emu), |d| d.event_capacity = 64);
+    let mut c = Client::start(&emu, session_config(&emu), |d| d.common.capacity = 64);
     c.connected().await;
     let channel = emu.general_channel();
     let other = emu.second_user();
@@ -196,7 +196,7 @@ fn message_of_len(len: usize) -> String {
 async fn message_size_limit_is_exact_for_single_and_fragmented_messages() {
     const LIMIT: usize = 32 * 1024;
     let emu = emulator(no_rate_limit()).await;
-    let mut c = Client::start(&emu, session_config(&emu), |d| d.max_message_bytes = LIMIT);
+    let mut c = Client::start(&emu, session_config(&emu), |d| d.common.max_message_bytes = LIMIT);
     c.connected().await;
     type MakeFrame = fn(String) -> RawFrame;
     let cases: [(&str, MakeFrame); 2] = [

@@ -124,7 +124,7 @@ async fn wss_without_a_tls_configuration_says_so() {
     .expect("in time");
     assert_eq!(
         reason,
-        Some(Reason::OpenFailed("no TLS configuration for a wss:// URL (set DriverConfig::tls)".into()))
+        Some(Reason::OpenFailed("no TLS configuration for a wss:// URL (set LoopConfig::tls)".into()))
     );
     assert!(emu.open_connections().is_empty());
     handle.shutdown(Duration::ZERO).await;

@@ -14,8 +14,8 @@
 //! One line per file, then totals; the exit status is non-zero on any shape error or loss.
 
 use serde_json::Value;
-use slack_rtm_codec::types::ApiError;
 use slack_rtm_codec::types::event::MessageSubtype;
+use slack_rtm_codec::types::{ApiError, SelfInfo, TeamInfo};
 use slack_rtm_codec::{ConnectConfig, ConnectError, Event, decode_event};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -204,7 +204,14 @@ fn check_answer(text: &str) -> (Outcome, String, String) {
         Err(e) => return (Outcome::Unreadable, "rtm.connect".into(), e.to_string()),
     };
     let config = ConnectConfig::default();
-    match config.parse_response(&response, Instant::now()) {
+    let parsed = config.parse_response(&response, Instant::now());
+    if matches!(parsed, Ok(_) | Err(ConnectError::InvalidSocketUrl { .. })) {
+        let losses = answer_losses(text);
+        if !losses.is_empty() {
+            return (Outcome::Loss, "rtm.connect".into(), losses.join("\n"));
+        }
+    }
+    match parsed {
         Ok(_) => (Outcome::Typed, "rtm.connect".into(), String::new()),
         Err(ConnectError::Api { error: ApiError::Other(code), .. }) => {
             (Outcome::UnknownType, "rtm.connect error".into(), format!("undocumented error code `{code}`"))
@@ -221,6 +228,29 @@ fn check_answer(text: &str) -> (Outcome, String, String) {
         ),
         Err(e) => (Outcome::ShapeError, "rtm.connect".into(), e.to_string()),
     }
+}
+
+/// What the answer's `self` and `team` lose when decoded and written back (the typed answer
+/// keeps every field of both; its other top-level fields, `ok` and `rtm.start`'s lists, are
+/// not part of it).
+fn answer_losses(text: &str) -> Vec<String> {
+    let Ok(original) = serde_json::from_str::<Value>(text) else { return vec!["not JSON".into()] };
+    let mut problems = Vec::new();
+    for key in ["self", "team"] {
+        let Some(part) = original.get(key) else { continue };
+        let back = match key {
+            "self" => serde_json::from_value::<SelfInfo>(part.clone()).and_then(serde_json::to_value),
+            _ => serde_json::from_value::<TeamInfo>(part.clone()).and_then(serde_json::to_value),
+        };
+        match back {
+            Ok(back) => {
+                diff(key, part, Some(&back), &mut problems);
+                diff_extra(key, &back, part, &mut problems);
+            }
+            Err(e) => problems.push(format!("{key}: re-decoding failed: {e}")),
+        }
+    }
+    problems
 }
 
 /// Every field of `original` must be in `back` with the same value; a `null` may be missing.
@@ -300,6 +330,11 @@ mod tests {
             r#"{"ok":true,"self":{"id":"U1","name":"b"},"team":{"id":"T1","name":"T","domain":"t"},"url":"wss://x.invalid/ws"}"#,
         );
         assert_eq!(o, Outcome::Typed);
+        // `self` and `team` come back whole, fields the model does not type included.
+        let (o, _, d) = check_file(
+            r#"{"ok":true,"self":{"id":"U1","name":"b","prefs":{"a":[1]}},"team":{"id":"T1","name":"T","domain":"t","icon":{"image_34":"x"},"plan":""},"url":"wss://x.invalid/ws"}"#,
+        );
+        assert_eq!(o, Outcome::Typed, "{d}");
         let (o, k, _) = check_file(r#"{"ok":false,"error":"invalid_auth"}"#);
         assert_eq!((o, k.as_str()), (Outcome::Typed, "rtm.connect error invalid_auth"));
         let (o, _, d) = check_file(

@@ -216,9 +216,6 @@ impl Shared {
         if !st.ws.is_member(channel, user) {
             return Err(socket::PostError::Channel);
         }
-        if text.is_empty() {
-            return Err(socket::PostError::Text);
-        }
         let ts = self.clock.next();
         let event = socket::MessageEventOut {
             kind: "message",

@@ -79,6 +79,30 @@ async fn post_message_reaches_the_socket_and_the_records_and_history() {
 }
 
 #[tokio::test]
+async fn post_message_with_blocks_and_no_text_is_accepted_like_slack_does() {
+    let emu = start(quick()).await;
+    let general = emu.general_channel();
+    let blocks = json!([
+        {"type": "header", "text": {"type": "plain_text", "text": "Deploy"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*v2* is out"},
+         "fields": [{"type": "mrkdwn", "text": "by ops"}]},
+        {"type": "divider"}
+    ]);
+    let r = web(&emu, &emu.token(), "chat.postMessage", json!({"channel": general, "blocks": blocks})).await;
+    let v = ok(&r);
+    assert!(v.get("error").is_none(), "{v}");
+    assert_eq!(v["message"]["blocks"], blocks);
+    // The text is built from the blocks' text objects, in order.
+    assert_eq!(v["message"]["text"], "Deploy\n*v2* is out\nby ops");
+    // Blocks with no text at all are accepted too; neither text nor blocks is still `no_text`.
+    let divider = json!([{"type": "divider"}]);
+    let r = web(&emu, &emu.token(), "chat.postMessage", json!({"channel": general, "blocks": divider})).await;
+    assert_eq!(ok(&r)["message"]["blocks"], divider);
+    let r = web(&emu, &emu.token(), "chat.postMessage", json!({"channel": general, "text": ""})).await;
+    assert_eq!(r.error(), "no_text");
+}
+
+#[tokio::test]
 async fn a_form_body_with_blocks_as_json_text_works_too() {
     let emu = start(quick()).await;
     let body =

@@ -326,16 +326,17 @@ impl ClientBuilder {
         let net = self.net()?;
         let mut driver = DriverConfig::new(self.session.clone(), self.token.clone(), net.transport);
         driver.connect = net.connect;
-        driver.tls = net.tls;
-        driver.event_capacity = self.event_capacity;
-        driver.max_message_bytes = net.max_message_bytes.unwrap_or(driver.max_message_bytes);
-        driver.dialer = net.dialer.unwrap_or(driver.dialer);
+        driver.common.tls = net.tls;
+        driver.common.capacity = self.event_capacity;
+        driver.common.max_message_bytes = net.max_message_bytes.unwrap_or(driver.common.max_message_bytes);
+        driver.common.dialer = net.dialer.unwrap_or(driver.common.dialer);
+        driver.common.first_hello_timeout = self.connect_timeout;
         let web = WebClient::unchecked(
             driver.transport.clone(),
             self.token.clone(),
             driver.connect.api_base.clone(),
         );
-        crate::client::start(driver, web, self.connect_timeout).await
+        crate::client::start(driver, web).await
     }
 }
 

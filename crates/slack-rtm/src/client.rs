@@ -218,8 +218,8 @@ impl futures_core::Stream for Events {
 pub(crate) async fn start(
     driver: slack_rtm_session::DriverConfig,
     web: WebClient,
-    connect_timeout: Option<Duration>,
 ) -> Result<(Client, Events), Error> {
+    let connect_timeout = driver.common.first_hello_timeout;
     let (handle, stream) =
         slack_rtm_session::driver::connect(driver).map_err(|e| Error::Config(e.to_string()))?;
     let wait = handle.wait_for_status(|s| s.self_.is_some() || s.state == State::Stopped);

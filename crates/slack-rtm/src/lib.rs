@@ -130,7 +130,9 @@
 //!
 //! Classic Slack apps (bot tokens with the plain `bot` scope) and user tokens with the
 //! `client` scope. Apps with granular permissions get `not_allowed_token_type` (a fatal
-//! [`ApiError`]): they must use Socket Mode.
+//! [`ApiError`]): they must use Socket Mode. No new classic app can be created; the end of the
+//! existing ones is paused (Slack's migration guide: they keep working for the foreseeable
+//! future).
 //!
 //! ## Features
 //!

@@ -162,6 +162,15 @@ impl Conn {
         }
         let channel = f.channel.as_deref().unwrap_or("");
         let text = f.text.as_deref().unwrap_or("");
+        if text.is_empty() {
+            // Slack checks the channel first.
+            if self.shared.lock().ws.is_member(channel, &self.admission.user) {
+                self.reply_error(f.id, 2, "message text is missing");
+            } else {
+                self.reply_error(f.id, 0, "invalid channel id");
+            }
+            return None;
+        }
         let formatted = format_message_text(text);
         let posted = self.shared.post_message(
             self.id,
@@ -174,7 +183,6 @@ impl Conn {
         );
         match posted {
             Err(PostError::Channel) => self.reply_error(f.id, 0, "invalid channel id"),
-            Err(PostError::Text) => self.reply_error(f.id, 2, "message text is missing"),
             Ok(ts) => {
                 if let Some(id) = f.id
                     && let Ok(v) =
@@ -254,5 +262,4 @@ impl Conn {
 /// Why a posted message was refused.
 pub(crate) enum PostError {
     Channel,
-    Text,
 }

@@ -36,6 +36,33 @@ fn text_arg(args: &Args) -> Result<Option<String>, &'static str> {
     Ok(text)
 }
 
+/// The text Slack builds for a message posted with blocks and no `text`: the text objects of
+/// its blocks (a section's text and fields, a header, a context's elements…), in order, one per
+/// line. Empty for blocks with no text (a divider, an image without alt text).
+fn text_of_blocks(blocks: &Value) -> String {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                let is_text_object =
+                    matches!(o.get("type").and_then(Value::as_str), Some("plain_text" | "mrkdwn"));
+                match o.get("text") {
+                    Some(Value::String(t)) if is_text_object => out.push(t.clone()),
+                    // A block's own text comes before its fields and elements.
+                    text => {
+                        text.into_iter().for_each(|t| walk(t, out));
+                        o.iter().filter(|(k, _)| *k != "text").for_each(|(_, child)| walk(child, out));
+                    }
+                }
+            }
+            Value::Array(list) => list.iter().for_each(|child| walk(child, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(blocks, &mut out);
+    out.join("\n")
+}
+
 /// Sends an event to every connection in the channel.
 fn fan_out(shared: &Shared, channel: &str, event: &Value) {
     shared.fan_out(channel, None, Bytes::from(event.to_string()));
@@ -44,8 +71,14 @@ fn fan_out(shared: &Shared, channel: &str, event: &Value) {
 pub(super) fn post_message(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
     let channel = args.str("channel").ok_or("channel_not_found")?;
     let blocks = blocks_arg(args)?;
-    // The emulator needs the text (Slack's notification fallback) even with blocks.
-    let text = text_arg(args)?.ok_or("no_text")?;
+    // Slack does not require `text` when there are blocks (it is their notification fallback;
+    // the SDKs warn client-side when it is missing, Slack's answer carries no warning): like
+    // Slack, the emulator then builds the text from the blocks' text objects.
+    let text = match (text_arg(args)?.filter(|t| !t.is_empty()), &blocks) {
+        (Some(text), _) => text,
+        (None, Some(blocks)) => text_of_blocks(blocks),
+        (None, None) => return Err("no_text"),
+    };
     let thread_ts = args.str("thread_ts");
     {
         let st = shared.lock();
@@ -61,10 +94,7 @@ pub(super) fn post_message(shared: &Shared, user: &UserId, args: &Args) -> Outco
     let formatted = format_message_text(&text);
     let ts = shared
         .post_message(ConnId(0), user, &channel, &text, &formatted, thread_ts.as_deref(), None)
-        .map_err(|e| match e {
-            PostError::Channel => "not_in_channel",
-            PostError::Text => "no_text",
-        })?;
+        .map_err(|PostError::Channel| "not_in_channel")?;
     let broadcast = thread_ts.is_some() && args.bool("reply_broadcast");
     let mut st = shared.lock();
     if blocks.is_some() || broadcast {

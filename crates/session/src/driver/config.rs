@@ -1,6 +1,7 @@
-//! The driver's configuration: the machine's, plus everything about IO.
+//! The drivers' configuration: what both share ([`LoopConfig`]), and RTM's ([`DriverConfig`]).
 
 use super::dial::{Dialer, DirectDialer};
+use super::socket::{OpenConfig, websocket_tls};
 use crate::machine::SessionConfig;
 use rustls::ClientConfig;
 use slack_rtm_codec::{ConnectConfig, DynHttpTransport, Token};
@@ -8,7 +9,80 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The driver's configuration.
+/// What the RTM and the Socket Mode drivers share: the socket settings, the hand-off to the
+/// application, and two deadlines that must not be confused — [`LoopConfig::call_timeout`]
+/// bounds one HTTP call, [`LoopConfig::first_hello_timeout`] the wait for the first connection.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct LoopConfig {
+    /// The TLS config for `wss://` URLs (e.g. shared with the HTTP transport:
+    /// `slack_rtm_hyper::default_tls_config`); `h2` is removed from its ALPN list for the socket.
+    /// This crate never picks a crypto provider itself, so a `wss://` URL without it fails to
+    /// open (reported as [`Reason::OpenFailed`](crate::common::Reason::OpenFailed)).
+    pub tls: Option<Arc<ClientConfig>>,
+    /// Opens the byte stream under every WebSocket (directly, or through a proxy). Default
+    /// [`DirectDialer`].
+    pub dialer: Arc<dyn Dialer>,
+    /// Items (events, envelopes) buffered for the application before the session stops reading
+    /// sockets. Default 1024.
+    pub capacity: usize,
+    /// Largest message (reassembled from fragments) accepted; a bigger one closes the socket
+    /// with [`Reason::MessageTooLarge`](crate::common::Reason::MessageTooLarge) and it is
+    /// replaced. Default 16 MiB.
+    pub max_message_bytes: usize,
+    /// Longest time a frame write (and flush) may take before the socket is declared dead.
+    /// Default 10 s.
+    pub write_timeout: Duration,
+    /// Longest time one opening HTTP call (`rtm.connect`, `apps.connections.open`) may take,
+    /// on top of the transport's own limits; a call past it is a retryable failure. Default 30 s.
+    pub call_timeout: Duration,
+    /// How long whoever starts the session waits for its first connection (RTM's `hello`, or
+    /// the first Socket Mode socket's) before giving up on it: the facade's `connect` reads it.
+    /// The driver itself keeps retrying until a fatal error. `None`: wait for ever. Default
+    /// 60 s — several calls, each bounded by `call_timeout`, fit in it.
+    pub first_hello_timeout: Option<Duration>,
+}
+
+impl Default for LoopConfig {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            dialer: Arc::new(DirectDialer),
+            capacity: 1024,
+            max_message_bytes: 16 * 1024 * 1024,
+            write_timeout: Duration::from_secs(10),
+            call_timeout: Duration::from_secs(30),
+            first_hello_timeout: Some(Duration::from_secs(60)),
+        }
+    }
+}
+
+impl LoopConfig {
+    /// How each socket is opened.
+    pub(crate) fn socket_open(&self) -> OpenConfig {
+        OpenConfig {
+            dialer: self.dialer.clone(),
+            tls: self.tls.clone().map(websocket_tls),
+            max_message: self.max_message_bytes.max(1),
+        }
+    }
+}
+
+impl fmt::Debug for LoopConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopConfig")
+            .field("tls", &self.tls.as_ref().map(|_| "custom"))
+            .field("dialer", &self.dialer)
+            .field("capacity", &self.capacity)
+            .field("max_message_bytes", &self.max_message_bytes)
+            .field("write_timeout", &self.write_timeout)
+            .field("call_timeout", &self.call_timeout)
+            .field("first_hello_timeout", &self.first_hello_timeout)
+            .finish()
+    }
+}
+
+/// The RTM driver's configuration.
 #[non_exhaustive]
 pub struct DriverConfig {
     /// The machine's configuration (deadlines, backoff, flow control, …).
@@ -20,44 +94,14 @@ pub struct DriverConfig {
     pub token: Token,
     /// How `rtm.connect` is sent (e.g. `slack-rtm-hyper`'s transport).
     pub transport: Arc<dyn DynHttpTransport>,
-    /// The TLS config for `wss://` URLs (e.g. shared with the HTTP transport:
-    /// `slack_rtm_hyper::default_tls_config`); `h2` is removed from its ALPN list for the socket.
-    /// This crate never picks a crypto provider itself, so a `wss://` URL without it fails to
-    /// open (reported as [`Reason::OpenFailed`](crate::machine::Reason::OpenFailed)).
-    pub tls: Option<Arc<ClientConfig>>,
-    /// Opens the byte stream under every WebSocket (directly, or through a proxy). Default
-    /// [`DirectDialer`].
-    pub dialer: Arc<dyn Dialer>,
-    /// Events buffered for the application before the session stops reading sockets.
-    /// Default 1024.
-    pub event_capacity: usize,
-    /// Largest message (reassembled from fragments) accepted; a bigger one closes the
-    /// connection with [`Reason::MessageTooLarge`](crate::machine::Reason::MessageTooLarge) and
-    /// reconnects. Default 16 MiB.
-    pub max_message_bytes: usize,
-    /// Longest time a frame write (and flush) may take before the connection is declared
-    /// dead. Default 10 s.
-    pub write_timeout: Duration,
-    /// Longest time an `rtm.connect` call may take (on top of the transport's own limits).
-    /// Default 30 s.
-    pub connect_timeout: Duration,
+    /// What both drivers share: TLS, dialer, capacity, size cap, deadlines.
+    pub common: LoopConfig,
 }
 
 impl DriverConfig {
     /// A config with the defaults (Slack's API, no TLS config, direct connections).
     pub fn new(session: SessionConfig, token: Token, transport: Arc<dyn DynHttpTransport>) -> Self {
-        Self {
-            session,
-            connect: ConnectConfig::default(),
-            token,
-            transport,
-            tls: None,
-            dialer: Arc::new(DirectDialer),
-            event_capacity: 1024,
-            max_message_bytes: 16 * 1024 * 1024,
-            write_timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(30),
-        }
+        Self { session, connect: ConnectConfig::default(), token, transport, common: LoopConfig::default() }
     }
 }
 
@@ -67,12 +111,7 @@ impl fmt::Debug for DriverConfig {
             .field("session", &self.session)
             .field("connect", &self.connect)
             .field("token", &self.token)
-            .field("tls", &self.tls.as_ref().map(|_| "custom"))
-            .field("dialer", &self.dialer)
-            .field("event_capacity", &self.event_capacity)
-            .field("max_message_bytes", &self.max_message_bytes)
-            .field("write_timeout", &self.write_timeout)
-            .field("connect_timeout", &self.connect_timeout)
+            .field("common", &self.common)
             .finish_non_exhaustive()
     }
 }

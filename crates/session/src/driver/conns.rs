@@ -3,14 +3,14 @@
 //! both use these, so neither re-implements opening, writing, closing or backpressure.
 
 use super::readers::{self, Readers};
-use super::socket::{self, ControlFrame, FromSocket, Inputs, OpenConfig, Writer};
-use crate::machine::{ConnId, ConnectFailure, Reason};
+use super::socket::{self, ControlFrame, FromSocket, OpenConfig, Writer};
+use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
 use fastwebsockets::{Frame, Payload};
 use std::collections::HashMap;
-use std::marker::PhantomData;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// Capacity of the readers → loop channel, in messages (each carries up to a reader batch of
 /// 64 inputs, so this bounds the inputs in flight to about a thousand).
@@ -21,25 +21,21 @@ const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 /// items before dropping them.
 const LINGER: Duration = Duration::from_secs(10);
 
-/// The sockets of one session, for the machine whose inputs `P` makes.
-pub(crate) struct Conns<P: Inputs> {
+/// The sockets of one session, for the machine whose inputs are `I`.
+pub(crate) struct Conns<I> {
     /// Every socket the machine asked for; `None` until its handshake is done.
     writers: HashMap<ConnId, Option<Box<Writer>>>,
     /// The readers, polled by the loop task.
     pub(crate) readers: Readers,
     closers: JoinSet<()>,
     open: OpenConfig,
-    tx: mpsc::Sender<FromSocket<P::Input>>,
+    tx: mpsc::Sender<FromSocket<I>>,
     write_timeout: Duration,
-    _inputs: PhantomData<P>,
 }
 
-impl<P: Inputs> Conns<P> {
+impl<I: SocketInput + Send + 'static> Conns<I> {
     /// No socket yet; the receiver gets what the readers report.
-    pub(crate) fn new(
-        open: OpenConfig,
-        write_timeout: Duration,
-    ) -> (Self, mpsc::Receiver<FromSocket<P::Input>>) {
+    pub(crate) fn new(open: OpenConfig, write_timeout: Duration) -> (Self, mpsc::Receiver<FromSocket<I>>) {
         let (tx, rx) = mpsc::channel(SOCKET_CHANNEL);
         let conns = Self {
             writers: HashMap::new(),
@@ -48,14 +44,16 @@ impl<P: Inputs> Conns<P> {
             open,
             tx,
             write_timeout,
-            _inputs: PhantomData,
         };
         (conns, rx)
     }
 
     /// Starts opening `url` as `conn` (its reader reports `Opened`, then what it reads).
     pub(crate) fn start(&mut self, conn: ConnId, url: String) {
-        let reader = socket::run_connection::<P>(conn, url, self.open.clone(), self.tx.clone());
+        // One span per socket, inside the session's (the loop task polls the readers).
+        let span = tracing::debug_span!("socket", conn = conn.0);
+        let reader =
+            socket::run_connection::<I>(conn, url, self.open.clone(), self.tx.clone()).instrument(span);
         self.readers.start(conn, reader);
         self.writers.insert(conn, None);
     }
@@ -170,7 +168,7 @@ impl<T: Send + 'static> Outbox<T> {
     /// Queues an item; a new batch starts with room for a loop turn's worth.
     pub(crate) fn push(&mut self, item: T) {
         if self.items.capacity() == 0 {
-            self.items.reserve(super::run::BATCH);
+            self.items.reserve(super::drive::BATCH);
         }
         self.items.push(item);
     }
@@ -235,11 +233,15 @@ pub(crate) fn spawn_call<T: Send + 'static>(
     limit: Duration,
     tx: mpsc::Sender<Result<T, ConnectFailure>>,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let result = match tokio::time::timeout(limit, call).await {
-            Err(_) => Err(ConnectFailure::retryable(format!("{what} took longer than {limit:?}"))),
-            Ok(result) => result,
-        };
-        let _ = tx.send(result).await;
-    })
+    tokio::spawn(
+        async move {
+            let result = match tokio::time::timeout(limit, call).await {
+                Err(_) => Err(ConnectFailure::retryable(format!("{what} took longer than {limit:?}"))),
+                Ok(result) => result,
+            };
+            let _ = tx.send(result).await;
+        }
+        // In the session's span, like everything the loop starts.
+        .instrument(tracing::Span::current()),
+    )
 }

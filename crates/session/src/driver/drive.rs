@@ -5,90 +5,105 @@
 //! the status.
 
 use super::conns::{Conns, Outbox};
-use super::run::SOCKET_MESSAGES_PER_TURN;
-use super::socket::{FromSocket, Inputs};
-use crate::machine::{ConnId, Reason, State};
+use super::socket::FromSocket;
+use crate::common::{ConnId, Machine, Reason, SocketInput, State};
 use fastwebsockets::Frame;
 use std::future::Future;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
-/// The machine's inputs from the sockets.
-pub(crate) type In<L> = <<L as Driven>::P as Inputs>::Input;
+/// Most inputs handled (and items batched for the application) per loop turn.
+pub(crate) const BATCH: usize = 64;
+/// Reader messages handled per loop turn: each can carry a batch of up to 64 inputs, so this
+/// bounds one turn's items (and so one batch) to about 256, and the hand-off channel's
+/// capacity, counted in batches, to a few thousand items.
+pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
+
+/// The next session's id: distinct within the process, so the logs of many sessions (a fleet
+/// gateway's, or thousands in one process) can be told apart.
+pub(crate) fn next_session_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The machine's inputs.
+pub(crate) type In<L> = <<L as Driven>::M as Machine>::Input;
 
 /// A loop's machine and what is particular to it; [`drive`] does the rest.
 pub(crate) trait Driven: Send + Sized + 'static {
-    /// How socket reads become the machine's inputs.
-    type P: Inputs;
+    /// The sans-IO machine (RTM's or Socket Mode's).
+    type M: Machine<Input: Send + 'static> + Send;
     /// What handles send to the loop.
     type Cmd: Send + 'static;
     /// The result of the opening call (`rtm.connect`, `apps.connections.open`).
     type Call: Send + 'static;
     /// What the application receives.
     type Item: Send + 'static;
+    /// What the handles read.
+    type Status: Published;
 
+    /// The machine.
+    fn machine(&mut self) -> &mut Self::M;
+    /// The machine, to read.
+    fn machine_ref(&self) -> &Self::M;
     /// The sockets.
-    fn conns(&mut self) -> &mut Conns<Self::P>;
+    fn conns(&mut self) -> &mut Conns<In<Self>>;
     /// The hand-off to the application.
     fn outbox(&mut self) -> &mut Outbox<Self::Item>;
-    /// The machine's state.
-    fn state(&self) -> State;
-    /// The machine's next deadline.
-    fn poll_timeout(&self) -> Option<Instant>;
-    /// The machine's deadlines have passed.
-    fn handle_timeout(&mut self, now: Instant);
-    /// Feeds the machine.
-    fn handle(&mut self, input: In<Self>, now: Instant);
+    /// The status published to the handles.
+    fn publisher(&mut self) -> &mut Publisher<Self::Status>;
     /// The opening call answered.
     fn on_call(&mut self, result: Self::Call, now: Instant);
-    /// Stops at once (every handle and the stream are gone).
-    fn shutdown_now(&mut self, now: Instant);
     /// A handle's command.
     fn on_command(&mut self, cmd: Self::Cmd) -> impl Future<Output = ()> + Send;
     /// Carries out every output of the machine.
     fn drain_outputs(&mut self) -> impl Future<Output = ()> + Send;
-    /// Publishes the status to the handles if it changed.
-    fn publish(&mut self);
     /// The machine stopped: resolves what is pending, closes the sockets, hands over the rest.
     fn finish(self) -> impl Future<Output = ()> + Send;
+
+    /// Feeds the machine.
+    fn handle(&mut self, input: In<Self>, now: Instant) {
+        self.machine().handle(input, now);
+    }
+    /// Publishes the status to the handles if it changed.
+    fn publish(&mut self) {
+        let state = self.machine_ref().state();
+        self.publisher().publish(state);
+    }
 }
 
-/// The plumbing of a [`Driven`] loop whose fields are named `machine`, `conns`, `outbox`
-/// (given), `status`, `status_changed` and `status_tx`: the methods that only delegate.
-macro_rules! driven_plumbing {
-    ($outbox:ident) => {
-        fn conns(&mut self) -> &mut $crate::driver::conns::Conns<Self::P> {
-            &mut self.conns
-        }
-        fn outbox(&mut self) -> &mut $crate::driver::conns::Outbox<Self::Item> {
-            &mut self.$outbox
-        }
-        fn state(&self) -> $crate::machine::State {
-            self.machine.state()
-        }
-        fn poll_timeout(&self) -> Option<std::time::Instant> {
-            self.machine.poll_timeout()
-        }
-        fn handle_timeout(&mut self, now: std::time::Instant) {
-            self.machine.handle_timeout(now);
-        }
-        fn handle(&mut self, input: $crate::driver::drive::In<Self>, now: std::time::Instant) {
-            self.machine.handle(input, now);
-        }
-        fn shutdown_now(&mut self, now: std::time::Instant) {
-            self.machine.shutdown(now, std::time::Duration::ZERO);
-        }
-        fn publish(&mut self) {
-            let state = self.machine.state();
-            if state != self.status.state || self.status_changed {
-                self.status.state = state;
-                self.status_changed = false;
-                self.status_tx.send_replace(self.status.clone());
-            }
-        }
-    };
+/// A status the handles read: it carries the machine's [`State`].
+pub(crate) trait Published: Clone + Send + Sync + 'static {
+    /// The state it shows.
+    fn state_mut(&mut self) -> &mut State;
 }
-pub(crate) use driven_plumbing;
+
+/// The status as published (or about to be) to the handles, and whether it changed since.
+pub(crate) struct Publisher<S> {
+    status: S,
+    changed: bool,
+    tx: watch::Sender<S>,
+}
+
+impl<S: Published> Publisher<S> {
+    pub(crate) fn new(status: S, tx: watch::Sender<S>) -> Self {
+        Self { status, changed: false, tx }
+    }
+
+    /// Updates the status; `f` says whether it changed.
+    pub(crate) fn update(&mut self, f: impl FnOnce(&mut S) -> bool) {
+        self.changed |= f(&mut self.status);
+    }
+
+    /// Sends the status with `state` if anything changed.
+    pub(crate) fn publish(&mut self, state: State) {
+        if state != *self.status.state_mut() || self.changed {
+            *self.status.state_mut() = state;
+            self.changed = false;
+            self.tx.send_replace(self.status.clone());
+        }
+    }
+}
 
 /// Runs `lp` until its machine stops.
 pub(crate) async fn drive<L: Driven>(
@@ -107,8 +122,8 @@ pub(crate) async fn drive<L: Driven>(
     let out_tx = lp.outbox().sender();
     lp.drain_outputs().await;
     flush(&mut lp);
-    while lp.state() != State::Stopped {
-        let next = lp.poll_timeout();
+    while lp.machine_ref().state() != State::Stopped {
+        let next = lp.machine_ref().poll_timeout();
         if next != armed {
             if let Some(t) = next {
                 sleep.as_mut().reset(tokio::time::Instant::from_std(t));
@@ -123,7 +138,7 @@ pub(crate) async fn drive<L: Driven>(
             () = std::future::poll_fn(|cx| lp.conns().readers.poll(cx)) => {}
             _ = &mut sleep, if armed.is_some() => {
                 armed = None;
-                lp.handle_timeout(Instant::now());
+                lp.machine().handle_timeout(Instant::now());
             }
             cmd = cmd_rx.recv(), if cmds_open => match cmd {
                 Some(c) => lp.on_command(c).await,
@@ -133,14 +148,14 @@ pub(crate) async fn drive<L: Driven>(
             () = out_tx.closed(), if !cmds_open && !orphaned => {
                 orphaned = true;
                 tracing::debug!("every handle and the stream are gone: shutting down");
-                lp.shutdown_now(Instant::now());
+                lp.machine().shutdown(Instant::now(), Duration::ZERO);
             }
             Some(result) = call_rx.recv() => lp.on_call(result, Instant::now()),
             permit = out_tx.reserve(), if blocked => {
                 if !lp.outbox().unblock(permit) && !cmds_open {
-                    lp.shutdown_now(Instant::now());
+                    lp.machine().shutdown(Instant::now(), Duration::ZERO);
                 }
-                lp.handle(L::P::backpressure(false), Instant::now());
+                lp.handle(In::<L>::backpressure(false), Instant::now());
             }
             _ = sock_rx.recv_many(&mut inbox, SOCKET_MESSAGES_PER_TURN), if !blocked => {
                 let now = Instant::now();
@@ -154,7 +169,7 @@ pub(crate) async fn drive<L: Driven>(
         lp.drain_outputs().await;
         flush(&mut lp);
         // `Stopped` is published by `finish`, once the sockets are closed.
-        if lp.state() != State::Stopped {
+        if lp.machine_ref().state() != State::Stopped {
             lp.publish();
         }
     }
@@ -167,7 +182,7 @@ async fn on_socket<L: Driven>(lp: &mut L, msg: FromSocket<In<L>>, now: Instant) 
     match msg {
         FromSocket::Opened(conn, writer) => {
             if lp.conns().opened(conn, writer) {
-                lp.handle(L::P::opened(conn), now);
+                lp.handle(In::<L>::opened(conn), now);
             }
         }
         FromSocket::Inputs(inputs) => {
@@ -176,16 +191,16 @@ async fn on_socket<L: Driven>(lp: &mut L, msg: FromSocket<In<L>>, now: Instant) 
             }
         }
         FromSocket::Input(input) => {
-            if let Some((conn, reason)) = L::P::closed_reason(&input) {
+            if let Some((conn, reason)) = input.closed_reason() {
                 lp.conns().ended(conn, reason);
             }
             lp.handle(input, now);
         }
         FromSocket::Control(conn, frame) => {
-            let (frame, activity) = Conns::<L::P>::control(frame);
+            let (frame, activity) = Conns::<In<L>>::control(frame);
             write(lp, conn, frame).await;
             if activity {
-                lp.handle(L::P::activity(conn), now);
+                lp.handle(In::<L>::activity(conn), now);
             }
         }
     }
@@ -197,7 +212,7 @@ pub(crate) async fn write<L: Driven>(lp: &mut L, conn: ConnId, frame: Frame<'_>)
     match lp.conns().write(conn, frame).await {
         Ok(written) => written,
         Err(error) => {
-            lp.handle(L::P::closed(conn, Reason::Io(error)), Instant::now());
+            lp.handle(In::<L>::closed(conn, Reason::Io(error)), Instant::now());
             false
         }
     }
@@ -206,6 +221,6 @@ pub(crate) async fn write<L: Driven>(lp: &mut L, conn: ConnId, frame: Frame<'_>)
 /// Hands over what the machine produced; a full channel turns backpressure on.
 fn flush<L: Driven>(lp: &mut L) {
     if lp.outbox().flush() {
-        lp.handle(L::P::backpressure(true), Instant::now());
+        lp.handle(In::<L>::backpressure(true), Instant::now());
     }
 }

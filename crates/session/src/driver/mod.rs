@@ -12,7 +12,7 @@
 //!   [`Dialer`] — by default TCP with `TCP_NODELAY` —, rustls for `wss://` with the config you
 //!   give, the WebSocket handshake with `Sec-WebSocket-Accept` verified), hands the write
 //!   half to the loop, then reads: it reassembles fragments (capped at
-//!   [`DriverConfig::max_message_bytes`]), classifies each message with
+//!   [`LoopConfig::max_message_bytes`]), classifies each message with
 //!   [`Incoming::message`](crate::machine::Incoming::message) (ordinary events go on
 //!   undecoded, to be decoded by the application's task), and forwards WebSocket pings so the
 //!   loop answers them. Readers are futures owned
@@ -35,7 +35,7 @@
 //! # async fn demo(transport: Arc<dyn slack_rtm_codec::DynHttpTransport>) -> Result<(), Box<dyn std::error::Error>> {
 //! # let tls: Arc<rustls::ClientConfig> = unimplemented!();
 //! let mut config = DriverConfig::new(SessionConfig::default(), Token::new("xoxb-…"), transport);
-//! config.tls = Some(tls); // e.g. slack_rtm_hyper::default_tls_config()
+//! config.common.tls = Some(tls); // e.g. slack_rtm_hyper::default_tls_config()
 //! let (handle, mut events) = connect(config)?;
 //! while let Some(event) = events.recv().await {
 //!     match event {
@@ -63,7 +63,7 @@ mod socket;
 mod socket_mode;
 
 pub use call::{TransportError, call_apps_connections_open, call_rtm_connect};
-pub use config::{DriverConfig, DriverError};
+pub use config::{DriverConfig, DriverError, LoopConfig};
 pub use dial::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo};
 pub use handle::{EventStream, PendingAck, SessionHandle, Status};
 

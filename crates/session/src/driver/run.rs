@@ -4,10 +4,11 @@
 use super::call::call_rtm_connect;
 use super::config::DriverConfig;
 use super::conns::{Conns, Outbox, spawn_call};
-use super::drive::{self, Driven, drive, driven_plumbing};
+use super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::handle::{Command, Delivery, EventStream, SessionHandle, Status};
-use super::socket::{self, OpenConfig, Rtm};
-use crate::machine::{Ack, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session};
+use crate::machine::{
+    Ack, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session, SessionEvent,
+};
 use fastwebsockets::{Frame, Payload};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, DynHttpTransport, Token};
 use std::collections::HashMap;
@@ -15,27 +16,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
-
-/// Most inputs handled (and events batched) per loop turn.
-pub(crate) const BATCH: usize = 64;
-/// Reader messages handled per loop turn: each can carry a batch of up to 64 inputs, so this
-/// bounds one turn's events (and so one event batch) to about 256, and the event channel's
-/// capacity, counted in batches, to a few thousand events.
-pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
+use tracing::Instrument;
 
 /// Spawns the loop of a new session on `runtime`.
 pub(crate) fn spawn(config: DriverConfig, runtime: &tokio::runtime::Handle) -> (SessionHandle, EventStream) {
-    let open = OpenConfig {
-        dialer: config.dialer,
-        tls: config.tls.map(socket::websocket_tls),
-        max_message: config.max_message_bytes.max(1),
-    };
     let capacity = config.session.sending.queue_capacity.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(capacity));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let (conns, sock_rx) = Conns::new(open, config.write_timeout);
+    let (conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
     let (connect_tx, connect_rx) = mpsc::channel(4);
-    let (events, event_rx) = Outbox::new(config.event_capacity, BATCH);
+    let (events, event_rx) = Outbox::new(config.common.capacity, BATCH);
     let (status_tx, status_rx) = watch::channel(Status::new());
     let machine = Session::new(config.session, Instant::now());
     let lp = Loop {
@@ -43,18 +33,18 @@ pub(crate) fn spawn(config: DriverConfig, runtime: &tokio::runtime::Handle) -> (
         token: config.token,
         transport: config.transport,
         connect_cfg: config.connect,
-        connect_timeout: config.connect_timeout,
+        call_timeout: config.common.call_timeout,
         connect_tx,
         conns,
         waiters: HashMap::new(),
         events,
-        status: Status::new(),
-        status_changed: false,
-        status_tx,
+        status: Publisher::new(Status::new(), status_tx),
         permits: permits.clone(),
         connect_task: None,
     };
-    runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx));
+    // One span per session: its id now, its team once connected.
+    let span = tracing::info_span!("rtm_session", session = next_session_id(), team = tracing::field::Empty);
+    runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx).instrument(span));
     let handle = SessionHandle { cmd: cmd_tx, permits, status: status_rx };
     (handle, EventStream { rx: event_rx, buf: Vec::new().into_iter() })
 }
@@ -69,18 +59,15 @@ struct Loop {
     token: Token,
     transport: Arc<dyn DynHttpTransport>,
     connect_cfg: ConnectConfig,
-    connect_timeout: Duration,
+    call_timeout: Duration,
     connect_tx: mpsc::Sender<Result<ConnectResponse, ConnectFailure>>,
     /// The sockets: write halves, readers, close tasks.
-    conns: Conns<Rtm>,
+    conns: Conns<Input>,
     waiters: HashMap<RequestId, Waiter>,
     /// Events not yet handed to the application.
     events: Outbox<Delivery>,
-    /// The status as published (or about to be) to the handles.
-    status: Status,
-    /// `status` changed since it was last published.
-    status_changed: bool,
-    status_tx: watch::Sender<Status>,
+    /// The status published to the handles.
+    status: Publisher<Status>,
     permits: Arc<Semaphore>,
     connect_task: Option<JoinHandle<()>>,
 }
@@ -91,18 +78,32 @@ impl Loop {
             (self.transport.clone(), self.token.clone(), self.connect_cfg.clone());
         let call =
             async move { call_rtm_connect(&*transport, &token, &config).await.map_err(ConnectFailure::from) };
-        self.connect_task =
-            Some(spawn_call("rtm.connect", call, self.connect_timeout, self.connect_tx.clone()));
+        self.connect_task = Some(spawn_call("rtm.connect", call, self.call_timeout, self.connect_tx.clone()));
     }
 }
 
 impl Driven for Loop {
-    type P = Rtm;
+    type M = Session;
     type Cmd = Command;
     type Call = Result<ConnectResponse, ConnectFailure>;
     type Item = Delivery;
+    type Status = Status;
 
-    driven_plumbing!(events);
+    fn machine(&mut self) -> &mut Session {
+        &mut self.machine
+    }
+    fn machine_ref(&self) -> &Session {
+        &self.machine
+    }
+    fn conns(&mut self) -> &mut Conns<Input> {
+        &mut self.conns
+    }
+    fn outbox(&mut self) -> &mut Outbox<Delivery> {
+        &mut self.events
+    }
+    fn publisher(&mut self) -> &mut Publisher<Status> {
+        &mut self.status
+    }
 
     fn on_call(&mut self, result: Self::Call, now: Instant) {
         self.connect_task = None;
@@ -142,7 +143,10 @@ impl Driven for Loop {
                 }
                 Output::Close { conn, code } => self.conns.close(conn, code),
                 Output::Event(e) => {
-                    self.status_changed |= self.status.note(&e);
+                    if let SessionEvent::Connected { team, .. } = &e {
+                        tracing::Span::current().record("team", tracing::field::display(team.id.as_str()));
+                    }
+                    self.status.update(|s| s.note(&e));
                     self.events.push(Delivery::Event(Box::new(e)));
                 }
                 Output::RawEvent { frame } => self.events.push(Delivery::Raw(frame)),
@@ -169,5 +173,11 @@ impl Driven for Loop {
         self.publish();
         self.events.linger().await;
         tracing::debug!("session loop finished");
+    }
+}
+
+impl super::drive::Published for Status {
+    fn state_mut(&mut self) -> &mut crate::common::State {
+        &mut self.state
     }
 }

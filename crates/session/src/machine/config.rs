@@ -1,5 +1,6 @@
 //! The session's configuration, with documented defaults.
 
+pub use crate::common::{KeepaliveConfig, ReconnectPolicy, Timeouts};
 use std::time::Duration;
 
 /// Everything the sans-IO [`Session`](super::Session) needs to know. IO settings (how
@@ -22,111 +23,6 @@ pub struct SessionConfig {
     pub sending: SendingConfig,
     /// Duplicate suppression across a make-before-break reconnect.
     pub dedupe: DedupeConfig,
-}
-
-/// Application-level keepalive.
-///
-/// When no frame at all has arrived for `idle_ping`, the session sends
-/// `{"type":"ping"}`. Any frame (not only the `pong`) proves the connection alive. If nothing
-/// arrives within `pong_timeout` after the ping, the connection is declared dead and replaced.
-/// Time during which the application is not reading events (backpressure) does not count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct KeepaliveConfig {
-    /// Idle time before a ping. Default 5 s (the official Python client's `ping_interval`; the
-    /// Node client pings after 6 s).
-    pub idle_ping: Duration,
-    /// Silence after a ping before the connection is declared dead. Default 10 s.
-    pub pong_timeout: Duration,
-}
-
-impl Default for KeepaliveConfig {
-    fn default() -> Self {
-        Self { idle_ping: Duration::from_secs(5), pong_timeout: Duration::from_secs(10) }
-    }
-}
-
-impl KeepaliveConfig {
-    /// A keepalive with the given intervals.
-    pub fn new(idle_ping: Duration, pong_timeout: Duration) -> Self {
-        Self { idle_ping, pong_timeout }
-    }
-}
-
-/// Connection deadlines.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Timeouts {
-    /// Longest time to open the socket (TCP, TLS, WebSocket handshake). Never later than the
-    /// socket URL's 30 s life in any case. Default 10 s.
-    pub open: Duration,
-    /// Longest wait for `hello` once the socket is open. Default 10 s.
-    pub hello: Duration,
-}
-
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self { open: Duration::from_secs(10), hello: Duration::from_secs(10) }
-    }
-}
-
-impl Timeouts {
-    /// Deadlines with the given values.
-    pub fn new(open: Duration, hello: Duration) -> Self {
-        Self { open, hello }
-    }
-}
-
-/// Exponential backoff with jitter between connection attempts.
-///
-/// Before attempt `n` (1 for the first retry), the session waits a uniformly random time in
-/// `[c/2, c]` where `c = min(max, initial × multiplier^(n-1))`, never less than `min_delay`
-/// (itself capped at `max`), and never less than a `Retry-After` the server asked for. The
-/// floor keeps a fleet of clients from calling `rtm.connect` right after an outage or during a
-/// migration; the jitter still spreads them. The attempt counter goes back to zero only once a
-/// connection has stayed up for `healthy_after`, so a server that accepts and then drops
-/// connections still sees growing delays.
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct ReconnectPolicy {
-    /// The first ceiling. Default 1 s.
-    pub initial: Duration,
-    /// The largest ceiling. Default 60 s (`rtm.connect` is Tier 1: about one call a minute).
-    pub max: Duration,
-    /// Growth factor of the ceiling per failed attempt. Default 2.0 (values below 1 are
-    /// treated as 1).
-    pub multiplier: f64,
-    /// How long a connection must stay up before the backoff resets. Default 30 s.
-    pub healthy_after: Duration,
-    /// Give up (stop with [`Fatal::GaveUp`](super::Fatal::GaveUp)) when this many retries in a
-    /// row have failed. Default `None`: retry forever on retryable errors.
-    pub max_retries: Option<u32>,
-    /// The shortest wait before any retry. Default 0.5 s; never more than `max`.
-    pub min_delay: Duration,
-    /// Seed of the jitter generator. `None` (the default) seeds it randomly per session, so
-    /// that many clients do not reconnect in lockstep; tests set it to get reproducible delays.
-    pub jitter_seed: Option<u64>,
-}
-
-impl Default for ReconnectPolicy {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-            multiplier: 2.0,
-            healthy_after: Duration::from_secs(30),
-            max_retries: None,
-            min_delay: Duration::from_millis(500),
-            jitter_seed: None,
-        }
-    }
-}
-
-impl ReconnectPolicy {
-    /// A policy with the given ceilings and the other defaults.
-    pub fn new(initial: Duration, max: Duration) -> Self {
-        Self { initial, max, ..Self::default() }
-    }
 }
 
 /// A token bucket for outgoing messages (`message`, `typing`, `presence_query`).

@@ -3,7 +3,8 @@
 //! [`Output::RawEvent`](super::Output::RawEvent) into the event the application gets. A custom
 //! driver calls these two and re-implements no decoding or warning.
 
-use super::types::{SessionEvent, SkippedFrame, Warning};
+use super::types::{ConnId, Input, Reason, SessionEvent, SkippedFrame, Warning};
+use crate::common::message_text;
 use slack_rtm_codec::{EventFrame, decode_event_frame};
 
 /// One thing read from a socket, as the machine takes it in [`Input::Frame`](super::Input::Frame).
@@ -46,15 +47,6 @@ impl Incoming {
     }
 }
 
-/// The text of one complete WebSocket message, or why it is skipped (binary, not UTF-8): the
-/// first step of every machine's classification (RTM's here, Socket Mode's `Incoming`).
-pub(crate) fn message_text(text: bool, payload: &[u8]) -> Result<&str, SkippedFrame> {
-    if !text {
-        return Err(SkippedFrame::Binary { len: payload.len() });
-    }
-    std::str::from_utf8(payload).map_err(|_| SkippedFrame::InvalidUtf8 { len: Some(payload.len()) })
-}
-
 impl SessionEvent {
     /// The event the application gets for an [`Output::RawEvent`](super::Output::RawEvent):
     /// the decoded [`SessionEvent::Rtm`], or a [`Warning::Undecodable`] if it does not decode.
@@ -63,6 +55,33 @@ impl SessionEvent {
         match decode_event_frame(frame) {
             Ok(event) => SessionEvent::Rtm(event),
             Err(error) => SessionEvent::Warning(Warning::Undecodable(error)),
+        }
+    }
+}
+
+impl crate::common::SocketInput for Input {
+    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self {
+        Input::Frame { conn, frame: Incoming::message(text, payload) }
+    }
+    fn activity(conn: ConnId) -> Self {
+        Input::Frame { conn, frame: Incoming::Activity }
+    }
+    fn skipped(conn: ConnId, frame: SkippedFrame) -> Self {
+        Input::Frame { conn, frame: Incoming::Skipped(frame) }
+    }
+    fn opened(conn: ConnId) -> Self {
+        Input::SocketOpened { conn }
+    }
+    fn closed(conn: ConnId, reason: Reason) -> Self {
+        Input::SocketClosed { conn, reason }
+    }
+    fn backpressure(on: bool) -> Self {
+        Input::Backpressure(on)
+    }
+    fn closed_reason(&self) -> Option<(ConnId, &Reason)> {
+        match self {
+            Input::SocketClosed { conn, reason } => Some((*conn, reason)),
+            _ => None,
         }
     }
 }

@@ -85,7 +85,6 @@
 //! - Call [`Session::handle_timeout`] once [`Session::poll_timeout`] has passed; calling it
 //!   early or more often is harmless.
 
-pub(crate) mod backoff;
 mod bucket;
 mod config;
 mod conn;
@@ -113,7 +112,8 @@ pub use types::{
     SessionEvent, SkippedFrame, State, SubmitError, Warning,
 };
 
-use backoff::Backoff;
+use crate::common::Backoff;
+use crate::common::TimerTable;
 use bucket::Bucket;
 use conn::{Conn, ConnectPhase, Queued, TypingSlot};
 use dedupe::Dedupe;
@@ -122,18 +122,8 @@ use slack_rtm_codec::types::{ChannelId, ClientMessage, UserId};
 use std::collections::{HashMap, VecDeque};
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
-use timer::TimerTable;
 
-/// Close code used when the machine replaces a connection that stopped answering.
-pub(crate) const CLOSE_REPLACED: u16 = 4000;
-/// Normal closure.
-pub(crate) const CLOSE_NORMAL: u16 = 1000;
-
-/// Longest `Retry-After` honoured (a garbled or hostile value must not park the session for
-/// centuries, nor overflow an `Instant`).
-pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
-/// Longest duration taken from the configuration, so deadline arithmetic cannot overflow.
-pub(crate) const MAX_CONFIG_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(crate) use crate::common::{CLOSE_NORMAL, CLOSE_REPLACED, MAX_CONFIG_DURATION, MAX_RETRY_AFTER};
 
 /// Clamps every duration of the configuration to [`MAX_CONFIG_DURATION`].
 fn sanitize(mut c: SessionConfig) -> SessionConfig {
@@ -363,5 +353,29 @@ impl Session {
 
     pub(super) fn serving(&self) -> bool {
         self.primary.as_ref().is_some_and(Conn::is_ready) || self.old.is_some()
+    }
+}
+
+impl crate::common::Machine for Session {
+    type Input = Input;
+    type Output = Output;
+
+    fn handle(&mut self, input: Input, now: Instant) {
+        Session::handle(self, input, now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        Session::handle_timeout(self, now);
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        Session::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        Session::poll_timeout(self)
+    }
+    fn state(&self) -> State {
+        Session::state(self)
+    }
+    fn shutdown(&mut self, now: Instant, grace: Duration) {
+        Session::shutdown(self, now, grace);
     }
 }

@@ -4,8 +4,8 @@
 use super::SocketModeSession;
 use super::config::AckMode;
 use super::types::{AckError, Delivered, Event, Output};
-use crate::machine::ConnId;
-use crate::machine::dedupe::fingerprint;
+use crate::common::ConnId;
+use crate::common::fingerprint;
 use slack_rtm_codec::encode_ack;
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::types::socket_mode::{Ack, EnvelopeFrame};

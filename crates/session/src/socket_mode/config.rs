@@ -1,6 +1,6 @@
 //! The Socket Mode machine's configuration, with documented defaults.
 
-use crate::machine::{KeepaliveConfig, ReconnectPolicy, Timeouts};
+use crate::common::{KeepaliveConfig, ReconnectPolicy, Timeouts};
 use std::time::Duration;
 
 /// Most sockets Slack lets one app hold.
@@ -85,7 +85,7 @@ impl Default for SocketModeConfig {
 impl SocketModeConfig {
     /// The configuration with every value brought into its valid range.
     pub(crate) fn sanitized(mut self) -> Self {
-        let clamp = |d: &mut Duration| *d = (*d).min(crate::machine::MAX_CONFIG_DURATION);
+        let clamp = |d: &mut Duration| *d = (*d).min(crate::common::MAX_CONFIG_DURATION);
         for d in [
             &mut self.stagger,
             &mut self.ack_deadline,

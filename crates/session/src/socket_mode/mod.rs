@@ -1,8 +1,9 @@
 //! The sans-IO Socket Mode machine: every decision of a Socket Mode session, with no IO, no
-//! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine): it reuses
-//! its backoff (jitter above a floor, `Retry-After`), its failure classification
-//! ([`ConnectFailure`](crate::machine::ConnectFailure): the fatal set), its reasons and states, its keepalive and deadline
-//! settings and its bounded dedupe window; only what Socket Mode does differently lives here.
+//! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine) over what
+//! both use ([`common`](crate::common)): the backoff (jitter above a floor, `Retry-After`), the
+//! classification of a failed opening call ([`ConnectFailure`](crate::common::ConnectFailure):
+//! the fatal set), reasons and states, keepalive and deadline settings and the bounded dedupe
+//! window; only what Socket Mode does differently lives here.
 //!
 //! What the machine decides:
 //!
@@ -11,11 +12,13 @@
 //!   [`SocketModeConfig::stagger`] apart so they do not recycle together.
 //! - **Make-before-break** on `disconnect` `warning` and `refresh_requested`: the replacement
 //!   is opened at once; the old socket keeps serving until the new one said `hello`, then is
-//!   closed after [`SocketModeConfig::drain`]. `too_many_websockets` lowers the target count
-//!   for [`SocketModeConfig::too_many_cooldown`] and backs off; `link_disabled` and fatal
+//!   closed after [`SocketModeConfig::drain`]. `too_many_websockets` is a capacity answer:
+//!   the target count is lowered to the sockets Slack accepted (at least one) for
+//!   [`SocketModeConfig::too_many_cooldown`], and the next call waits at least 5 s (jittered,
+//!   and never less than the backoff); `link_disabled` and fatal
 //!   `apps.connections.open` errors stop the session ([`StopReason`]).
 //! - **Liveness**: a WebSocket ping ([`Output::Ping`]) after
-//!   [`KeepaliveConfig::idle_ping`](crate::machine::KeepaliveConfig::idle_ping) of silence;
+//!   [`KeepaliveConfig::idle_ping`](crate::common::KeepaliveConfig::idle_ping) of silence;
 //!   no frame within the pong deadline replaces the socket, and so does one that never says
 //!   `hello`.
 //! - **Acks** ([`AckMode`]): in auto mode the ack ([`Output::Send`]) is output before the
@@ -49,6 +52,9 @@ mod sockets;
 mod timer;
 mod types;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 #[cfg(test)]
 mod prop;
 #[cfg(test)]
@@ -57,10 +63,10 @@ mod tests;
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
 pub use types::{AckError, Delivered, Event, Incoming, Input, Output, State, StopReason};
 
-use crate::machine::ConnId;
-use crate::machine::backoff::Backoff;
-use crate::machine::dedupe::SeenWindow;
-use crate::machine::timer::TimerTable;
+use crate::common::Backoff;
+use crate::common::ConnId;
+use crate::common::SeenWindow;
+use crate::common::TimerTable;
 use acks::Pending;
 use sockets::Sock;
 use std::collections::VecDeque;
@@ -88,6 +94,8 @@ pub struct SocketModeSession {
     paused_since: Option<Instant>,
     shutdown_deadline: Option<Instant>,
     stopped: bool,
+    /// The app, as the last `hello` named it.
+    app_id: Option<String>,
 }
 
 impl SocketModeSession {
@@ -111,6 +119,7 @@ impl SocketModeSession {
             paused_since: None,
             shutdown_deadline: None,
             stopped: false,
+            app_id: None,
         };
         s.emit(Event::Connecting);
         s.top_up(now);
@@ -149,6 +158,11 @@ impl SocketModeSession {
             Some((cap, _)) => cap.min(self.config.connections),
             None => self.config.connections,
         }
+    }
+
+    /// The app's id, as the last `hello` named it (`connection_info.app_id`), if one did.
+    pub fn app_id(&self) -> Option<&str> {
+        self.app_id.as_deref()
     }
 
     /// Envelopes handed over in manual mode and not acked yet.
@@ -245,5 +259,29 @@ impl SocketModeSession {
         self.stopped = true;
         let _ = now;
         self.emit(Event::Stopped { reason });
+    }
+}
+
+impl crate::common::Machine for SocketModeSession {
+    type Input = Input;
+    type Output = Output;
+
+    fn handle(&mut self, input: Input, now: Instant) {
+        SocketModeSession::handle(self, input, now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        SocketModeSession::handle_timeout(self, now);
+    }
+    fn poll_output(&mut self) -> Option<Output> {
+        SocketModeSession::poll_output(self)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        SocketModeSession::poll_timeout(self)
+    }
+    fn state(&self) -> State {
+        SocketModeSession::state(self)
+    }
+    fn shutdown(&mut self, now: Instant, grace: Duration) {
+        SocketModeSession::shutdown(self, now, grace);
     }
 }

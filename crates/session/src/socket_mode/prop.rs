@@ -1,12 +1,12 @@
 //! The Socket Mode machine's property test: random sequences of socket events, envelopes
 //! (redeliveries of a few events on any socket), acks, backpressure and time never panic and
-//! keep its promises.
+//! keep its promises: those of the shared checker ([`Invariants`], also used by the
+//! `socket_mode` fuzz target).
 
+use super::testing::{Invariants, open_response};
 use super::*;
-use crate::machine::{ConnectFailure, Reason};
+use crate::common::{ConnectFailure, Reason};
 use proptest::prelude::*;
-use slack_rtm_codec::OpenResponse;
-use std::collections::{HashMap, HashSet};
 
 #[derive(Clone, Debug)]
 enum Step {
@@ -55,151 +55,80 @@ fn steps() -> impl Strategy<Value = Step> {
     ]
 }
 
-/// What the test saw of the outputs.
-#[derive(Default)]
-struct Watch {
-    manual: bool,
-    opened: Vec<ConnId>,
-    handed: HashSet<String>,
-    deliveries: Vec<String>,
-    acked: HashSet<String>,
-    /// Manual mode: envelope id → event id, and the events the application acked.
-    event_of: HashMap<String, String>,
-    app_acked: HashSet<String>,
-    open: HashMap<ConnId, bool>,
-    stopped: bool,
-}
-
-impl Watch {
-    fn drain(&mut self, s: &mut SocketModeSession) {
-        while let Some(o) = s.poll_output() {
-            assert!(!self.stopped, "nothing after Stopped: {o:?}");
-            match o {
-                Output::OpenSocket { conn, .. } => {
-                    self.opened.push(conn);
-                    self.open.insert(conn, true);
-                }
-                Output::Close { conn, .. } => {
-                    self.open.remove(&conn);
-                }
-                Output::Send { text, .. } => {
-                    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-                    self.acked.insert(v["envelope_id"].as_str().unwrap().to_owned());
-                }
-                Output::Deliver(d) => {
-                    let id = d.frame.envelope_id().to_owned();
-                    assert_eq!(d.acked, !self.manual);
-                    if !self.manual {
-                        assert!(self.acked.contains(&id), "auto mode: acked before it was handed over");
-                    }
-                    if let Some(e) = &d.event_id {
-                        if self.manual {
-                            // Handed over again only while no delivery of it was acked.
-                            assert!(!self.app_acked.contains(e), "{e} handed over after it was acked");
-                            self.handed.insert(e.clone());
-                            self.event_of.insert(id.clone(), e.clone());
-                        } else {
-                            assert!(self.handed.insert(e.clone()), "{e} handed over twice");
-                        }
-                    }
-                    self.deliveries.push(id);
-                }
-                Output::Event(Event::Stopped { .. }) => self.stopped = true,
-                _ => {}
-            }
-        }
-    }
-}
-
 fn run(manual: bool, steps: Vec<Step>) {
     let t0 = Instant::now();
     let mut now = t0;
     let mode = if manual { AckMode::Manual } else { AckMode::Auto };
     let config = SocketModeConfig { connections: 3, ack_mode: mode, ..SocketModeConfig::default() };
     let mut s = SocketModeSession::new(config, now);
-    let mut w = Watch { manual, ..Watch::default() };
+    let mut inv = Invariants::new(&s);
     let mut next_env = 0u64;
-    w.drain(&mut s);
+    let ok = |r: Result<Vec<Output>, String>| r.unwrap_or_else(|e| panic!("{e}"));
+    ok(inv.drain(&mut s));
     for step in steps {
-        let opened = &w.opened;
+        let opened = inv.opened();
         let sock = |i: u8| opened.get(usize::from(i) % opened.len().max(1)).copied().unwrap_or(ConnId(99));
-        match step {
+        let input = match step {
             Step::Advance(ms) => {
                 now += Duration::from_millis(ms);
                 s.handle_timeout(now);
+                None
             }
-            Step::OpenOk => s.handle(
-                Input::OpenResult(Ok(OpenResponse {
-                    url: "wss://x/link/?ticket=t".into(),
-                    warnings: vec![],
-                    req_id: None,
-                    obtained_at: now,
-                })),
-                now,
-            ),
+            Step::OpenOk => Some(Input::OpenResult(Ok(open_response("wss://x/link/?ticket=t", now)))),
             Step::OpenErr(fatal, retry) => {
                 let mut f =
                     if fatal { ConnectFailure::fatal("no") } else { ConnectFailure::retryable("later") };
                 f.retry_after = retry.map(Duration::from_secs);
-                s.handle(Input::OpenResult(Err(f)), now);
+                Some(Input::OpenResult(Err(f)))
             }
-            Step::Opened(i) => s.handle(Input::SocketOpened { conn: sock(i) }, now),
-            Step::Hello(i) => s.handle(
-                Input::Frame { conn: sock(i), frame: Incoming::text(r#"{"type":"hello"}"#.into()) },
-                now,
-            ),
+            Step::Opened(i) => Some(Input::SocketOpened { conn: sock(i) }),
+            Step::Hello(i) => {
+                Some(Input::Frame { conn: sock(i), frame: Incoming::text(r#"{"type":"hello"}"#.into()) })
+            }
             Step::Disconnect(i, r) => {
                 let text = format!(r#"{{"type":"disconnect","reason":"{r}"}}"#);
-                s.handle(Input::Frame { conn: sock(i), frame: Incoming::text(text) }, now);
+                Some(Input::Frame { conn: sock(i), frame: Incoming::text(text) })
             }
-            Step::Closed(i) => {
-                s.handle(Input::SocketClosed { conn: sock(i), reason: Reason::Io("x".into()) }, now)
-            }
+            Step::Closed(i) => Some(Input::SocketClosed { conn: sock(i), reason: Reason::Io("x".into()) }),
             Step::Event(i, n) => {
                 next_env += 1;
                 let text = format!(
                     r#"{{"envelope_id":"e{next_env}","type":"events_api","retry_attempt":{},"payload":{{"event_id":"Ev{n}","event":{{"type":"app_mention"}}}}}}"#,
                     next_env % 4
                 );
-                s.handle(Input::Frame { conn: sock(i), frame: Incoming::text(text) }, now);
+                Some(Input::Frame { conn: sock(i), frame: Incoming::text(text) })
             }
             Step::Slash(i) => {
                 next_env += 1;
                 let text =
                     format!(r#"{{"envelope_id":"e{next_env}","type":"slash_commands","payload":{{}}}}"#);
-                s.handle(Input::Frame { conn: sock(i), frame: Incoming::text(text) }, now);
+                Some(Input::Frame { conn: sock(i), frame: Incoming::text(text) })
             }
-            Step::Garbage(i, g) => s.handle(Input::Frame { conn: sock(i), frame: Incoming::text(g) }, now),
+            Step::Garbage(i, g) => Some(Input::Frame { conn: sock(i), frame: Incoming::text(g) }),
             Step::Ack(k) => {
-                if let Some(id) = w.deliveries.get(usize::from(k) % w.deliveries.len().max(1))
-                    && matches!(s.ack(id, None, now), Ok(_) | Err(AckError::Unsent))
-                    && let Some(e) = w.event_of.get(id)
-                {
-                    w.app_acked.insert(e.clone());
-                }
+                inv.ack_nth(&mut s, usize::from(k), now);
+                None
             }
             Step::Release(k) => {
-                if let Some(id) = w.deliveries.get(usize::from(k) % w.deliveries.len().max(1)) {
-                    let _ = s.release(id);
-                }
+                inv.release_nth(&mut s, usize::from(k));
+                None
             }
-            Step::Pause(on) => s.handle(Input::Backpressure(on), now),
-            Step::Shutdown(ms) => s.shutdown(now, Duration::from_millis(ms)),
+            Step::Pause(on) => Some(Input::Backpressure(on)),
+            Step::Shutdown(ms) => {
+                s.shutdown(now, Duration::from_millis(ms));
+                None
+            }
+        };
+        if let Some(input) = input {
+            inv.handle(&mut s, input, now);
         }
-        w.drain(&mut s);
-        assert!(s.pending_acks() <= s.config().max_pending_acks);
-        assert!(s.remembered_events() <= s.config().dedupe_capacity);
+        ok(inv.drain(&mut s));
+        ok(inv.check(&mut s, now));
         assert!(s.poll_timeout().is_none_or(|t| t >= t0));
-        assert_eq!(w.stopped, s.state() == State::Stopped);
     }
-    DELIVERED.fetch_add(w.handed.len(), std::sync::atomic::Ordering::Relaxed);
+    DELIVERED.fetch_add(inv.handed_over(), std::sync::atomic::Ordering::Relaxed);
     // The deadlines always end: a stopping session stops within its grace.
-    if s.state() == State::ShuttingDown {
-        now += Duration::from_secs(3600);
-        s.handle_timeout(now);
-        w.drain(&mut s);
-        assert_eq!(s.state(), State::Stopped);
-    }
+    inv.finish(&mut s, now).unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// Events handed over across all cases: the test must exercise hand-overs, not only failures.

@@ -4,13 +4,18 @@
 
 use super::SocketModeSession;
 use super::types::{Event, Incoming, Output, StopReason};
-use crate::machine::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
+use crate::common::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
 use slack_rtm_codec::types::socket_mode::{DisconnectReason, SocketFrame};
 use slack_rtm_codec::{OpenResponse, decode_socket_frame};
 use std::time::{Duration, Instant};
 
-use crate::machine::MAX_RETRY_AFTER;
-pub(super) use crate::machine::{CLOSE_NORMAL, CLOSE_REPLACED};
+use crate::common::MAX_RETRY_AFTER;
+
+/// After `too_many_websockets`, the least time before the next `apps.connections.open` (the
+/// jittered wait is in `[1, 1.5)` times this): Slack answered about capacity, and asking again
+/// at once only gets the same answer.
+pub(super) const TOO_MANY_MIN_WAIT: Duration = Duration::from_secs(5);
+pub(super) use crate::common::{CLOSE_NORMAL, CLOSE_REPLACED};
 
 /// Where a socket is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,7 +168,12 @@ impl SocketModeSession {
                 self.emit(Event::Warning(Warning::InvalidUtf8 { len }));
             }
             Incoming::Text(text) => match decode_socket_frame(&text) {
-                Ok(SocketFrame::Hello(_)) => self.on_hello(conn, now),
+                Ok(SocketFrame::Hello(hello)) => {
+                    if let Some(app) = hello.connection_info.and_then(|i| i.app_id) {
+                        self.app_id = Some(app);
+                    }
+                    self.on_hello(conn, now);
+                }
                 Ok(SocketFrame::Disconnect(d)) => self.on_disconnect(conn, d.reason, now),
                 // An envelope whose id or type the light scan cannot read (escapes): acked from
                 // the decoded id so Slack does not redeliver it forever, and handed over raw.
@@ -203,16 +213,21 @@ impl SocketModeSession {
         match reason {
             DisconnectReason::LinkDisabled => self.finish(StopReason::LinkDisabled, now),
             DisconnectReason::TooManyWebsockets => {
-                // Hold as many as are serving without this one (at least one), for a while.
-                let others = self.socks.iter().filter(|s| s.id != conn && !s.retiring).count();
-                let target = others.clamp(1, self.config.connections);
+                // A capacity answer, not a transient fault: aim for no more sockets than Slack
+                // accepted (those that said `hello`, without this one; at least one) for a
+                // while, and wait at least TOO_MANY_MIN_WAIT (jittered) before the next call.
+                let accepted =
+                    self.socks.iter().filter(|s| s.id != conn && !s.retiring && s.is_ready()).count();
+                let target = accepted.clamp(1, self.config.connections);
                 let until = now + self.config.too_many_cooldown;
                 self.cap = Some((target, until));
                 self.emit(Event::TooManyWebsockets { target, until });
-                self.drop_sock(
+                let wait = self.backoff.jittered(TOO_MANY_MIN_WAIT);
+                self.drop_sock_waiting(
                     conn,
                     Reason::Closed { code: None, reason: "too_many_websockets".into() },
                     Some(CLOSE_NORMAL),
+                    Some(wait),
                     now,
                 );
             }
@@ -234,6 +249,19 @@ impl SocketModeSession {
     /// Forgets a socket (closing it with `close` if given), reports it, and schedules a
     /// replacement unless a socket is already on its way.
     pub(super) fn drop_sock(&mut self, conn: ConnId, reason: Reason, close: Option<u16>, now: Instant) {
+        self.drop_sock_waiting(conn, reason, close, None, now);
+    }
+
+    /// [`drop_sock`](Self::drop_sock), the next call waiting at least `wait` (a capacity
+    /// answer) even after a socket that served well.
+    fn drop_sock_waiting(
+        &mut self,
+        conn: ConnId,
+        reason: Reason,
+        close: Option<u16>,
+        wait: Option<Duration>,
+        now: Instant,
+    ) {
         let Some(i) = self.socks.iter().position(|s| s.id == conn) else { return };
         let sock = self.socks.remove(i);
         if let Some(code) = close {
@@ -256,9 +284,11 @@ impl SocketModeSession {
             .is_some_and(|t| now.saturating_duration_since(t) >= self.backoff.policy().healthy_after);
         if healthy {
             self.backoff.reset();
+        }
+        if healthy && wait.is_none() {
             self.next_open = None;
         } else {
-            self.schedule_retry(reason, None, now);
+            self.schedule_retry(reason, wait, now);
         }
     }
 

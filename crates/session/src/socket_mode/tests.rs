@@ -1,8 +1,8 @@
 //! The Socket Mode machine's timing rules and decisions, on a virtual clock.
 
+use super::testing::{Harness as T, calls, closes, delivered, events, sent};
 use super::*;
-use crate::machine::{ConnectFailure, KeepaliveConfig, Reason, ReconnectPolicy, SkippedFrame};
-use slack_rtm_codec::OpenResponse;
+use crate::common::{ConnectFailure, KeepaliveConfig, Reason, ReconnectPolicy, SkippedFrame};
 use slack_rtm_codec::types::ApiError;
 use slack_rtm_codec::types::RawJson;
 
@@ -15,107 +15,6 @@ fn config(connections: usize) -> SocketModeConfig {
         reconnect: ReconnectPolicy { jitter_seed: Some(7), ..ReconnectPolicy::default() },
         ..SocketModeConfig::default()
     }
-}
-
-struct T {
-    s: SocketModeSession,
-    now: Instant,
-    out: Vec<Output>,
-    /// Answer every ping at once (a healthy server).
-    pongs: bool,
-}
-
-impl T {
-    fn new(config: SocketModeConfig) -> Self {
-        let now = Instant::now();
-        let mut t = T { s: SocketModeSession::new(config, now), now, out: Vec::new(), pongs: true };
-        t.drain();
-        t
-    }
-    fn drain(&mut self) -> Vec<Output> {
-        let mut v = Vec::new();
-        while let Some(o) = self.s.poll_output() {
-            v.push(o);
-        }
-        self.out.extend(v.iter().cloned());
-        v
-    }
-    fn input(&mut self, i: Input) -> Vec<Output> {
-        self.s.handle(i, self.now);
-        self.drain()
-    }
-    fn frame(&mut self, conn: ConnId, text: &str) -> Vec<Output> {
-        self.input(Input::Frame { conn, frame: Incoming::text(text.to_owned()) })
-    }
-    /// Advances the clock by `d`, firing every deadline on the way in order.
-    fn advance(&mut self, d: Duration) -> Vec<Output> {
-        let end = self.now + d;
-        let mut v = Vec::new();
-        while let Some(at) = self.s.poll_timeout().filter(|at| *at <= end) {
-            self.now = self.now.max(at);
-            self.s.handle_timeout(self.now);
-            let out = self.drain();
-            for o in &out {
-                if let (Output::Ping { conn }, true) = (o, self.pongs) {
-                    self.s.handle(Input::Frame { conn: *conn, frame: Incoming::Activity }, self.now);
-                }
-            }
-            v.extend(out);
-            v.extend(self.drain());
-        }
-        self.now = end;
-        v
-    }
-    /// Answers a `CallOpen`, and returns the socket it opens.
-    fn open_ok(&mut self) -> ConnId {
-        let resp = OpenResponse {
-            url: "wss://x/link/?ticket=1".into(),
-            warnings: vec![],
-            req_id: None,
-            obtained_at: self.now,
-        };
-        let out = self.input(Input::OpenResult(Ok(resp)));
-        out.iter()
-            .find_map(|o| match o {
-                Output::OpenSocket { conn, .. } => Some(*conn),
-                _ => None,
-            })
-            .expect("a socket to open")
-    }
-    /// Opens a socket all the way to `hello`.
-    fn ready(&mut self) -> ConnId {
-        let c = self.open_ok();
-        self.input(Input::SocketOpened { conn: c });
-        self.frame(c, r#"{"type":"hello","num_connections":1}"#);
-        c
-    }
-}
-
-fn calls(out: &[Output]) -> usize {
-    out.iter().filter(|o| matches!(o, Output::CallOpen)).count()
-}
-
-fn events(out: &[Output]) -> Vec<&Event> {
-    out.iter().filter_map(|o| if let Output::Event(e) = o { Some(e) } else { None }).collect()
-}
-
-fn delivered(out: &[Output]) -> Vec<&Delivered> {
-    out.iter().filter_map(|o| if let Output::Deliver(d) = o { Some(d) } else { None }).collect()
-}
-
-fn sent(out: &[Output]) -> Vec<(ConnId, serde_json::Value)> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Send { conn, text } => Some((*conn, serde_json::from_str(text).unwrap())),
-            _ => None,
-        })
-        .collect()
-}
-
-fn closes(out: &[Output]) -> Vec<(ConnId, u16)> {
-    out.iter()
-        .filter_map(|o| if let Output::Close { conn, code } = o { Some((*conn, *code)) } else { None })
-        .collect()
 }
 
 fn event_env(envelope_id: &str, event_id: &str, retry: u32) -> String {
@@ -232,8 +131,74 @@ fn too_many_websockets_lowers_the_target_for_a_while_and_never_loops() {
         assert_eq!(calls(&t.advance(*delay - MS)), 0);
         assert_eq!(calls(&t.advance(MS)), 1);
     }
-    assert!(delays.windows(2).all(|w| w[1] >= w[0]), "{delays:?}");
-    assert!(delays[4] > delays[0] * 4, "{delays:?}");
+    // A capacity answer: never under the 5 s floor; the backoff still grows past it.
+    assert!(delays.iter().all(|d| *d >= 5 * S), "{delays:?}");
+    let mut t = T::new(config(1));
+    for _ in 0..8 {
+        let c = t.ready();
+        t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+        let out = t.advance(60 * S);
+        assert_eq!(calls(&out), 1, "{out:?}");
+    }
+    let c = t.ready();
+    let out = t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+    let Some(Event::Reconnecting { delay, .. }) =
+        events(&out).into_iter().find(|e| matches!(e, Event::Reconnecting { .. }))
+    else {
+        panic!("{out:?}")
+    };
+    assert!(*delay > 15 * S, "the backoff keeps growing: {delay:?}");
+    let _ = a;
+}
+
+#[test]
+fn too_many_websockets_is_a_capacity_answer_wait_at_least_five_seconds_jittered() {
+    // The only socket, refused (healthy or not): the next call waits 5 s to 7.5 s, spread
+    // across sessions, instead of the backoff's first step (under a second).
+    let mut waits = Vec::new();
+    for seed in 0..40u64 {
+        for served in [S, 120 * S] {
+            let mut t = T::new(SocketModeConfig {
+                reconnect: ReconnectPolicy { jitter_seed: Some(seed), ..ReconnectPolicy::default() },
+                ..config(1)
+            });
+            let c = t.ready();
+            t.advance(served);
+            t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+            let out = t.advance(5 * S - MS);
+            assert_eq!(calls(&out), 0, "seed {seed}, served {served:?}: {out:?}");
+            let mut waited = 5 * S - MS;
+            while calls(&t.advance(10 * MS)) == 0 {
+                waited += 10 * MS;
+                assert!(waited < 7500 * MS, "seed {seed}: no call by 7.5 s");
+            }
+            waits.push(waited);
+        }
+    }
+    waits.sort();
+    assert!(waits[waits.len() - 1] - waits[0] > S, "jittered: {waits:?}");
+}
+
+#[test]
+fn too_many_websockets_never_aims_above_the_sockets_slack_accepted() {
+    let mut t = T::new(config(3));
+    let a = t.ready();
+    t.advance(2 * S);
+    let b = t.open_ok(); // still opening: Slack has not accepted it
+    t.advance(2 * S);
+    let c = t.ready();
+    let out = t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
+    assert!(
+        events(&out).iter().any(|e| matches!(e, Event::TooManyWebsockets { target: 1, .. })),
+        "only `a` said hello: {out:?}"
+    );
+    assert_eq!(t.s.target(), 1);
+    // `b` opens and is accepted: the session holds two then, and asks for no third.
+    t.input(Input::SocketOpened { conn: b });
+    t.frame(b, r#"{"type":"hello","num_connections":2}"#);
+    assert_eq!(t.s.serving(), 2);
+    let out = t.advance(299 * S);
+    assert_eq!(calls(&out), 0, "{out:?}");
     let _ = a;
 }
 

@@ -5,7 +5,7 @@
 use super::SocketModeSession;
 use super::acks::Stage;
 use super::sockets::Phase;
-use crate::machine::timer::TimerTable;
+use crate::common::TimerTable;
 use std::time::{Duration, Instant};
 
 /// Every deadline the machine can arm.

@@ -1,6 +1,6 @@
 //! What goes in and out of the Socket Mode machine.
 
-use crate::machine::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
+use crate::common::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
 use slack_rtm_codec::OpenResponse;
 use slack_rtm_codec::types::socket_mode::{DisconnectReason, EnvelopeFrame};
 use std::fmt;
@@ -25,7 +25,7 @@ impl Incoming {
     /// Classifies one complete WebSocket message: `text` is whether its opcode was text,
     /// `payload` its bytes. Copies the payload once, and only a valid text message.
     pub fn message(text: bool, payload: &[u8]) -> Incoming {
-        match crate::machine::incoming::message_text(text, payload) {
+        match crate::common::message_text(text, payload) {
             Ok(text) => Incoming::text(text.to_owned()),
             Err(skipped) => Incoming::Skipped(skipped),
         }
@@ -136,7 +136,7 @@ pub enum StopReason {
     /// `apps.connections.open` failed in a way no retry can fix (bad or wrong token, …).
     #[error("apps.connections.open failed permanently: {}", .0.message)]
     Open(ConnectFailure),
-    /// [`ReconnectPolicy::max_retries`](crate::machine::ReconnectPolicy::max_retries) failures
+    /// [`ReconnectPolicy::max_retries`](crate::common::ReconnectPolicy::max_retries) failures
     /// in a row.
     #[error("gave up after {attempts} failed attempts; last: {last}")]
     GaveUp {
@@ -291,7 +291,7 @@ pub enum AckError {
 }
 
 /// The overall state.
-pub use crate::machine::State;
+pub use crate::common::State;
 
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -323,6 +323,33 @@ impl fmt::Display for Event {
             Event::Unknown { raw } => write!(f, "unknown frame ({} bytes)", raw.len()),
             Event::Warning(w) => write!(f, "{w}"),
             Event::Stopped { reason } => write!(f, "stopped: {reason}"),
+        }
+    }
+}
+
+impl crate::common::SocketInput for Input {
+    fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self {
+        Input::Frame { conn, frame: Incoming::message(text, payload) }
+    }
+    fn activity(conn: ConnId) -> Self {
+        Input::Frame { conn, frame: Incoming::Activity }
+    }
+    fn skipped(conn: ConnId, frame: SkippedFrame) -> Self {
+        Input::Frame { conn, frame: Incoming::Skipped(frame) }
+    }
+    fn opened(conn: ConnId) -> Self {
+        Input::SocketOpened { conn }
+    }
+    fn closed(conn: ConnId, reason: Reason) -> Self {
+        Input::SocketClosed { conn, reason }
+    }
+    fn backpressure(on: bool) -> Self {
+        Input::Backpressure(on)
+    }
+    fn closed_reason(&self) -> Option<(ConnId, &Reason)> {
+        match self {
+            Input::SocketClosed { conn, reason } => Some((*conn, reason)),
+            _ => None,
         }
     }
 }

@@ -207,14 +207,16 @@ impl SocketModeClientBuilder {
         };
         let mut driver = SocketModeDriverConfig::new(self.session.clone(), token, net.transport);
         driver.open = OpenConfig { api_base: api.api_base, allow_insecure: api.allow_insecure };
-        driver.tls = net.tls;
-        driver.capacity = self.capacity;
-        driver.max_message_bytes = net.max_message_bytes.unwrap_or(driver.max_message_bytes);
-        driver.dialer = net.dialer.unwrap_or(driver.dialer);
+        driver.common.tls = net.tls;
+        driver.common.capacity = self.capacity;
+        driver.common.max_message_bytes = net.max_message_bytes.unwrap_or(driver.common.max_message_bytes);
+        driver.common.dialer = net.dialer.unwrap_or(driver.common.dialer);
+        driver.common.first_hello_timeout = self.connect_timeout;
+        let first_hello_timeout = driver.common.first_hello_timeout;
         let ack_mode = self.session.ack_mode;
         let (handle, stream) = connect_socket_mode(driver).map_err(|e| Error::Config(e.to_string()))?;
         let wait = handle.wait_for_status(|s| s.sockets > 0 || s.state == State::Stopped);
-        let status = match self.connect_timeout {
+        let status = match first_hello_timeout {
             None => wait.await,
             Some(limit) => match tokio::time::timeout(limit, wait).await {
                 Ok(s) => s,

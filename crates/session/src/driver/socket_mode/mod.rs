@@ -9,10 +9,9 @@
 mod run;
 
 use super::config::DriverError;
-use super::dial::{Dialer, DirectDialer};
+use super::config::LoopConfig;
 use crate::machine::{Reason, State};
 use crate::socket_mode::{AckError, Delivered, Event, SocketModeConfig, StopReason};
-use rustls::ClientConfig;
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig};
 use std::fmt;
@@ -32,36 +31,14 @@ pub struct SocketModeDriverConfig {
     pub token: AppToken,
     /// How `apps.connections.open` is sent.
     pub transport: Arc<dyn DynHttpTransport>,
-    /// The TLS config for `wss://` URLs (this crate never picks a crypto provider).
-    pub tls: Option<Arc<ClientConfig>>,
-    /// Opens the byte stream under every WebSocket. Default [`DirectDialer`].
-    pub dialer: Arc<dyn Dialer>,
-    /// Envelopes buffered for the application before the session stops reading sockets.
-    /// Default 1024.
-    pub capacity: usize,
-    /// Largest message accepted. Default 16 MiB.
-    pub max_message_bytes: usize,
-    /// Longest time a frame write may take before the socket is declared dead. Default 10 s.
-    pub write_timeout: Duration,
-    /// Longest time an `apps.connections.open` call may take. Default 30 s.
-    pub open_timeout: Duration,
+    /// What both drivers share: TLS, dialer, capacity, size cap, deadlines.
+    pub common: LoopConfig,
 }
 
 impl SocketModeDriverConfig {
     /// A config with the defaults (Slack's API, no TLS config, direct connections).
     pub fn new(session: SocketModeConfig, token: AppToken, transport: Arc<dyn DynHttpTransport>) -> Self {
-        Self {
-            session,
-            open: OpenConfig::default(),
-            token,
-            transport,
-            tls: None,
-            dialer: Arc::new(DirectDialer),
-            capacity: 1024,
-            max_message_bytes: 16 * 1024 * 1024,
-            write_timeout: Duration::from_secs(10),
-            open_timeout: Duration::from_secs(30),
-        }
+        Self { session, open: OpenConfig::default(), token, transport, common: LoopConfig::default() }
     }
 }
 
@@ -71,9 +48,7 @@ impl fmt::Debug for SocketModeDriverConfig {
             .field("session", &self.session)
             .field("open", &self.open)
             .field("token", &self.token)
-            .field("tls", &self.tls.as_ref().map(|_| "custom"))
-            .field("dialer", &self.dialer)
-            .field("capacity", &self.capacity)
+            .field("common", &self.common)
             .finish_non_exhaustive()
     }
 }

@@ -3,11 +3,10 @@
 
 use super::super::call::call_apps_connections_open;
 use super::super::conns::{Conns, Outbox, spawn_call};
-use super::super::drive::{self, Driven, drive, driven_plumbing};
-use super::super::run::BATCH;
-use super::super::socket::{self, FromSocket, OpenConfig as SocketOpen, machine_inputs};
+use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
+use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeOutput, SocketModeStatus};
-use crate::machine::{ConnId, ConnectFailure, Reason};
+use crate::common::ConnectFailure;
 use crate::socket_mode::{AckError, Event, Input, Output, SocketModeSession};
 use fastwebsockets::{Frame, OpCode, Payload};
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig, OpenResponse};
@@ -15,11 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-
-/// Socket Mode's inputs from the shared reader.
-pub(crate) struct Sm;
-
-machine_inputs!(Sm => crate::socket_mode);
+use tracing::Instrument;
 
 type OpenResult = Result<OpenResponse, ConnectFailure>;
 
@@ -28,13 +23,11 @@ pub(super) struct Loop {
     token: AppToken,
     transport: Arc<dyn DynHttpTransport>,
     open_cfg: OpenConfig,
-    open_timeout: Duration,
+    call_timeout: Duration,
     open_tx: mpsc::Sender<OpenResult>,
-    conns: Conns<Sm>,
+    conns: Conns<Input>,
     outs: Outbox<SocketModeOutput>,
-    status: SocketModeStatus,
-    status_changed: bool,
-    status_tx: watch::Sender<SocketModeStatus>,
+    status: Publisher<SocketModeStatus>,
     open_task: Option<JoinHandle<()>>,
 }
 
@@ -49,26 +42,19 @@ impl Loop {
         config: SocketModeDriverConfig,
         status_tx: watch::Sender<SocketModeStatus>,
     ) -> (Self, Inbound, mpsc::Receiver<Vec<SocketModeOutput>>) {
-        let socket = SocketOpen {
-            dialer: config.dialer,
-            tls: config.tls.map(socket::websocket_tls),
-            max_message: config.max_message_bytes.max(1),
-        };
-        let (conns, sock_rx) = Conns::new(socket, config.write_timeout);
-        let (outs, out_rx) = Outbox::new(config.capacity, BATCH);
+        let (conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
+        let (outs, out_rx) = Outbox::new(config.common.capacity, BATCH);
         let (open_tx, open_rx) = mpsc::channel(4);
         let lp = Self {
             machine: SocketModeSession::new(config.session, Instant::now()),
             token: config.token,
             transport: config.transport,
             open_cfg: config.open,
-            open_timeout: config.open_timeout,
+            call_timeout: config.common.call_timeout,
             open_tx,
             conns,
             outs,
-            status: SocketModeStatus::new(),
-            status_changed: false,
-            status_tx,
+            status: Publisher::new(SocketModeStatus::new(), status_tx),
             open_task: None,
         };
         (lp, Inbound { sock_rx, open_rx }, out_rx)
@@ -78,22 +64,43 @@ impl Loop {
         let (transport, token, config) = (self.transport.clone(), self.token.clone(), self.open_cfg.clone());
         let call = async move { call_apps_connections_open(&*transport, &token, &config).await };
         let tx = self.open_tx.clone();
-        self.open_task = Some(spawn_call("apps.connections.open", call, self.open_timeout, tx));
+        self.open_task = Some(spawn_call("apps.connections.open", call, self.call_timeout, tx));
     }
 
     /// Runs the loop until the machine stops.
     pub(super) async fn run(self, cmd_rx: mpsc::UnboundedReceiver<Command>, inbound: Inbound) {
-        drive(self, cmd_rx, inbound.sock_rx, inbound.open_rx).await;
+        // One span per session: its id now, its app once a socket said `hello`.
+        let span = tracing::info_span!(
+            "socket_mode_session",
+            session = next_session_id(),
+            app = tracing::field::Empty
+        );
+        drive(self, cmd_rx, inbound.sock_rx, inbound.open_rx).instrument(span).await;
     }
 }
 
 impl Driven for Loop {
-    type P = Sm;
+    type M = SocketModeSession;
     type Cmd = Command;
     type Call = OpenResult;
     type Item = SocketModeOutput;
+    type Status = SocketModeStatus;
 
-    driven_plumbing!(outs);
+    fn machine(&mut self) -> &mut SocketModeSession {
+        &mut self.machine
+    }
+    fn machine_ref(&self) -> &SocketModeSession {
+        &self.machine
+    }
+    fn conns(&mut self) -> &mut Conns<Input> {
+        &mut self.conns
+    }
+    fn outbox(&mut self) -> &mut Outbox<SocketModeOutput> {
+        &mut self.outs
+    }
+    fn publisher(&mut self) -> &mut Publisher<SocketModeStatus> {
+        &mut self.status
+    }
 
     fn on_call(&mut self, result: OpenResult, now: Instant) {
         self.open_task = None;
@@ -140,7 +147,10 @@ impl Driven for Loop {
                 Output::Close { conn, code } => self.conns.close(conn, code),
                 Output::Deliver(d) => self.outs.push(SocketModeOutput::Envelope(d)),
                 Output::Event(e) => {
-                    self.status_changed |= self.status.note(&e);
+                    if let (Event::Connected { .. }, Some(app)) = (&e, self.machine.app_id()) {
+                        tracing::Span::current().record("app", tracing::field::display(app));
+                    }
+                    self.status.update(|s| s.note(&e));
                     if let Event::Disconnected { conn, .. } = &e {
                         self.conns.forget(*conn);
                     }
@@ -158,5 +168,11 @@ impl Driven for Loop {
         self.publish();
         self.outs.linger().await;
         tracing::debug!("socket mode loop finished");
+    }
+}
+
+impl super::super::drive::Published for SocketModeStatus {
+    fn state_mut(&mut self) -> &mut crate::common::State {
+        &mut self.state
     }
 }

@@ -1,7 +1,7 @@
 //! The invariants every sequence of inputs must keep, checked after every step by the property
 //! test and the `machine` fuzz target alike.
 
-use crate::machine::timer::TimerTable;
+use crate::common::check_deadlines;
 use crate::machine::{ConnId, Input, Output, RequestId, Session, SessionEvent, State};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -91,21 +91,10 @@ impl Invariants {
         if s.outstanding() != self.pending.len() {
             return Err(format!("{} outstanding, {} awaited", s.outstanding(), self.pending.len()));
         }
-        if s.poll_timeout() != s.timers().map(|(_, at)| at).min() {
-            return Err("poll_timeout is not the earliest armed deadline".into());
-        }
         if self.stopped && (s.state() != State::Stopped || s.poll_timeout().is_some()) {
             return Err("a deadline or a state after Stopped".into());
         }
-        if s.poll_timeout().is_none_or(|t| t > now) {
-            return Ok(Vec::new());
-        }
-        s.handle_timeout(now);
-        let outs = self.drain(s)?;
-        if let Some((timer, at)) = s.timers().find(|(_, at)| *at <= now) {
-            return Err(format!("{timer:?} due at {at:?} was not handled at {now:?}"));
-        }
-        Ok(outs)
+        check_deadlines(s, now, |s| self.drain(s))
     }
 
     /// Shuts the session down and checks that everything was resolved.

@@ -23,14 +23,8 @@ use std::time::Instant;
 pub fn connect_response(url: &str, at: Instant) -> ConnectResponse {
     ConnectResponse {
         connected: Connected {
-            self_: SelfInfo { id: "U1".into(), name: "bot".into() },
-            team: TeamInfo {
-                id: "T1".into(),
-                name: "Team".into(),
-                domain: "team".into(),
-                enterprise_id: None,
-                enterprise_name: None,
-            },
+            self_: SelfInfo::new("U1", "bot"),
+            team: TeamInfo::new("T1", "Team", "team"),
             url: url.into(),
         },
         warnings: vec![],

@@ -2,8 +2,8 @@
 //! `handle_timeout`; the pausing ones freeze under backpressure.
 
 use super::*;
+use crate::common::TimerTable;
 use crate::machine::timer::Timer;
-use crate::machine::timer::TimerTable;
 
 /// A session with `timer` armed. The `match` is exhaustive: a new timer without a scenario
 /// does not compile.

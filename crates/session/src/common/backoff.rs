@@ -90,6 +90,12 @@ impl Backoff {
         (self.failures, delay)
     }
 
+    /// `base` stretched by a random factor in `[1, 1.5)`: never under `base`, and spread so
+    /// that clients told the same thing at the same time do not come back together.
+    pub(crate) fn jittered(&mut self, base: Duration) -> Duration {
+        base + (base / 2).mul_f64(self.rng.next_unit())
+    }
+
     /// Failed attempts in a row.
     pub(crate) fn failures(&self) -> u32 {
         self.failures
