@@ -10,7 +10,7 @@ use serde_json::Value;
 use slack_rtm_types::web::PostMessageResponse;
 use slack_rtm_types::{BotId, RawJson, UserId};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Who the app's bot is: from `auth.test` at start-up when it answers, else from each event's
 /// `authorizations`.
@@ -25,7 +25,8 @@ pub struct BotIdentity {
 /// What every request of an app shares.
 pub(crate) struct Shared {
     pub(crate) web: WebClient,
-    pub(crate) bot: BotIdentity,
+    /// Set once `auth.test` answered.
+    pub(crate) bot: OnceLock<BotIdentity>,
 }
 
 /// The ids and targets found in a request's payload.
@@ -228,9 +229,10 @@ impl Context {
         self.req.meta.trigger_id.as_deref()
     }
 
-    /// The app's bot: from `auth.test`, else from the event's `authorizations`.
+    /// The app's bot: from `auth.test`, else (its user only) from the event's
+    /// `authorizations`.
     pub fn bot(&self) -> BotIdentity {
-        let mut bot = self.shared.bot.clone();
+        let mut bot = self.shared.bot.get().cloned().unwrap_or_default();
         if bot.user_id.is_none() {
             bot.user_id = self.req.meta.authorized_bot.clone().map(UserId::from);
         }

@@ -116,9 +116,13 @@ impl Dispatcher {
         &self.inner.shared.web
     }
 
-    /// The bot, as found at start-up (`auth.test`).
-    pub fn bot(&self) -> &super::BotIdentity {
-        &self.inner.shared.bot
+    /// The bot, once `auth.test` answered.
+    pub fn bot(&self) -> Option<&super::BotIdentity> {
+        self.inner.shared.bot.get()
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.inner.shared.clone()
     }
 
     /// Listeners running now.

@@ -53,7 +53,7 @@ use crate::web::WebClient;
 use context::Shared;
 use slack_rtm_codec::BoxError;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// What went wrong in a listener, handed to the error handler ([`App::error_handler`]).
@@ -194,26 +194,32 @@ impl App {
     }
 
     /// Makes the dispatcher receivers call, with `web` (the bot token) for the listeners.
-    /// Calls `auth.test` (for at most 5 s) to learn the bot's ids; without an answer, the bot
-    /// is found from each event's `authorizations`.
+    /// Asks `auth.test` for the bot's ids in the background (requests are taken at once);
+    /// until it answers — or if it never does — the bot is found from each event's
+    /// `authorizations` and the app's `api_app_id`.
     pub async fn into_dispatcher(self, web: WebClient) -> Dispatcher {
-        let bot = match tokio::time::timeout(Duration::from_secs(5), web.auth_test()).await {
-            Ok(Ok(a)) => BotIdentity { user_id: a.user_id, bot_id: a.bot_id },
-            Ok(Err(e)) => {
-                tracing::info!(error = %e, "auth.test failed: the bot is found from each event's authorizations");
-                BotIdentity::default()
+        let dispatcher = Dispatcher::new(self, Shared { web: web.clone(), bot: OnceLock::new() });
+        let shared = dispatcher.shared();
+        tokio::spawn(async move {
+            let once = web.with_retry_policy(crate::web::RetryPolicy::never());
+            match tokio::time::timeout(Duration::from_secs(10), once.auth_test()).await {
+                Ok(Ok(a)) => {
+                    let _ = shared.bot.set(BotIdentity { user_id: a.user_id, bot_id: a.bot_id });
+                }
+                Ok(Err(e)) => {
+                    tracing::info!(error = %e, "auth.test failed: the bot is found from each event's authorizations")
+                }
+                Err(_) => tracing::info!(
+                    "auth.test did not answer: the bot is found from each event's authorizations"
+                ),
             }
-            Err(_) => {
-                tracing::info!("auth.test did not answer: the bot is found from each event's authorizations");
-                BotIdentity::default()
-            }
-        };
-        self.into_dispatcher_with(web, bot)
+        });
+        dispatcher
     }
 
     /// [`App::into_dispatcher`] with the bot's ids given (no `auth.test`).
     pub fn into_dispatcher_with(self, web: WebClient, bot: BotIdentity) -> Dispatcher {
-        Dispatcher::new(self, Shared { web, bot })
+        Dispatcher::new(self, Shared { web, bot: OnceLock::from(bot) })
     }
 }
 

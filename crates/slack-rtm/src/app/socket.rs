@@ -110,22 +110,30 @@ impl SocketModeApp {
         &self.dispatcher
     }
 
-    /// Waits until the session stops (a fatal error, or [`SocketModeClient::shutdown`]
-    /// elsewhere), then for the running listeners (up to 10 s).
-    pub async fn wait(self) {
-        let SocketModeApp { client, dispatcher, stop: _, pump } = self;
-        let _ = pump.await;
-        dispatcher.shutdown(Duration::from_secs(10)).await;
-        client.shutdown().await;
+    /// Runs until the session stops (a fatal error, or [`SocketModeClient::shutdown`]
+    /// elsewhere), then waits up to 10 s for the running listeners.
+    pub async fn wait(self) -> bool {
+        self.run_until(std::future::pending(), Duration::from_secs(10)).await
     }
 
-    /// Graceful shutdown: stops reading envelopes (those not read yet are never acked, so
-    /// Slack delivers them again), lets the running listeners finish within `grace` (their
-    /// acks are sent), then closes the session. `true` if every listener finished in time.
+    /// Graceful shutdown now: as [`SocketModeApp::run_until`] with a signal already given.
     pub async fn shutdown(self, grace: Duration) -> bool {
-        let SocketModeApp { client, dispatcher, stop, pump } = self;
-        stop.notify_one();
-        let _ = pump.await;
+        self.run_until(std::future::ready(()), grace).await
+    }
+
+    /// Runs until `signal` (e.g. Ctrl-C) or until the session stops, then shuts down
+    /// gracefully: stops reading envelopes (those not read yet are never acked, so Slack
+    /// delivers them again), lets the running listeners finish within `grace` (their acks are
+    /// sent), then closes the session. `true` if every listener finished in time.
+    pub async fn run_until(self, signal: impl Future<Output = ()>, grace: Duration) -> bool {
+        let SocketModeApp { client, dispatcher, stop, mut pump } = self;
+        tokio::select! {
+            _ = &mut pump => {}
+            () = signal => {
+                stop.notify_one();
+                let _ = pump.await;
+            }
+        }
         let finished = dispatcher.shutdown(grace).await;
         client.shutdown().await;
         finished
