@@ -41,7 +41,7 @@ pub use dispatch::{Dispatcher, ShuttingDown};
 pub use listeners::Route;
 pub use matchers::{ActionMatcher, IdPattern, Matches, Regex, TextPattern};
 pub use middleware::{BoxFuture, ListenerResult, Middleware, Next};
-pub use receiver::{Acknowledger, AppRequest, NoAck, RequestKind};
+pub use receiver::{AckFuture, Acknowledger, AppRequest, NoAck, RequestKind};
 pub use respond::ReplyError;
 pub use responses::{
     AckResponse, MessageResponse, OptionGroup, OptionsResponse, PlainText, ResponseType, SelectOption,
