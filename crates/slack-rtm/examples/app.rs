@@ -53,9 +53,7 @@ fn app() -> App {
         Ok(())
     });
     app.view_submission("form", |sub, ack, ctx| async move {
-        let name =
-            sub.view.state.values.get("name").and_then(|b| b.get("value")).and_then(|v| v.value.clone());
-        let name = name.unwrap_or_default();
+        let name = sub.view.state.text("name", "value").unwrap_or_default().to_owned();
         if name.trim().is_empty() {
             return Ok(ack.ack_with(ViewResponse::errors([("name", "Please enter a name")])).await?);
         }
