@@ -142,6 +142,27 @@ impl Dispatcher {
         request: AppRequest,
         ack: Box<dyn Acknowledger>,
     ) -> Result<(), ShuttingDown> {
+        self.start(request, ack).await.map(drop)
+    }
+
+    /// [`Dispatcher::dispatch`], then waits until the request was handled: `true` if every
+    /// listener (and middleware) returned `Ok`, `false` after an error or a panic (already
+    /// reported to the error handler). For receivers that confirm a request only once it was
+    /// handled (a fleet worker acks its stream entry then; a failure is tried again).
+    pub async fn dispatch_and_wait(
+        &self,
+        request: AppRequest,
+        ack: Box<dyn Acknowledger>,
+    ) -> Result<bool, ShuttingDown> {
+        let task = self.start(request, ack).await?;
+        Ok(task.await.unwrap_or(false))
+    }
+
+    async fn start(
+        &self,
+        request: AppRequest,
+        ack: Box<dyn Acknowledger>,
+    ) -> Result<tokio::task::JoinHandle<bool>, ShuttingDown> {
         let arrived = Instant::now();
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
@@ -162,8 +183,7 @@ impl Dispatcher {
             return Err(ShuttingDown);
         }
         let inner = self.inner.clone();
-        tokio::spawn(async move { inner.handle(request, ack, body, ticket, arrived, permit).await });
-        Ok(())
+        Ok(tokio::spawn(async move { inner.handle(request, ack, body, ticket, arrived, permit).await }))
     }
 
     /// Stops taking requests ([`Dispatcher::dispatch`] returns [`ShuttingDown`]) and waits up
@@ -229,7 +249,7 @@ impl Inner {
         mut ticket: Option<OrderTicket>,
         arrived: Instant,
         _permit: OwnedSemaphorePermit,
-    ) {
+    ) -> bool {
         let cell = AckCell::new(acker, request.accepts_response_payload);
         let body = body.unwrap_or_else(|| request.payload.to_value());
         let meta = Meta::read(&request.kind, &body);
@@ -308,14 +328,17 @@ impl Inner {
                     tracing::warn!(error = %e, "the ack failed");
                 }
             }
+            let ok = failure.is_none();
             if let Some(failure) = failure {
                 self.report(failure).await;
             }
+            ok
         };
-        tracing::Instrument::instrument(task, span.clone()).await;
+        let ok = tracing::Instrument::instrument(task, span.clone()).await;
         if let Some(t) = &ticket {
             self.release(t);
         }
+        ok
     }
 
     async fn report(&self, failure: ListenerError) {
