@@ -47,6 +47,12 @@ pub use responses::{
     AckResponse, MessageResponse, OptionGroup, OptionsResponse, PlainText, ResponseType, SelectOption,
     ViewResponse,
 };
+/// The payloads listeners get (from the types crate), for naming them in your functions.
+pub use slack_rtm_types::event::{Message, ReactionChange};
+pub use slack_rtm_types::socket_mode::{
+    ApiEvent, AppHomeOpened, AppMention, BlockAction, BlockActions, BlockSuggestion, Container, ElementKind,
+    SelectedOption, Selection, Shortcut, SlashCommand, StateValue, View, ViewAction, ViewState,
+};
 pub use socket::SocketModeApp;
 
 use crate::web::WebClient;
