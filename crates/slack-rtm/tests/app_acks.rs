@@ -217,3 +217,37 @@ async fn what_no_listener_takes_is_acked_and_handed_to_the_fallback() {
     assert_eq!(acks.all().len(), 2);
     assert!(acks.all().iter().all(|a| a.body.is_none()));
 }
+
+/// A log sink for the test's subscriber.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_warning_names_the_slow_listener() {
+    let logs = Logs::default();
+    let sink = logs.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).without_time().finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let mut app = App::new();
+    app.command("/report", |_, _, _| async move {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        Ok(())
+    });
+    let d = dispatcher(app);
+    send(&d, command("/report", ""), &Acks::default()).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let warning = out.lines().find(|l| l.contains("did not ack in time")).unwrap_or_else(|| panic!("{out}"));
+    assert!(warning.contains("WARN") && warning.contains("listener=command /report"), "{warning}");
+}
