@@ -109,14 +109,48 @@ fn boxed<Fut: Future<Output = ListenerResult> + Send + 'static>(f: Fut) -> Optio
     Some(Box::pin(f))
 }
 
-macro_rules! interactive {
-    ($payload:expr, $variant:ident) => {
-        match $payload {
-            Payload::Interactive(i) => match &**i {
-                Interactive::$variant(x) => x.clone(),
-                _ => return None,
-            },
-            _ => return None,
+/// A listener of one typed Events API event: `$method(f)`.
+macro_rules! typed_event {
+    ($(#[$doc:meta])* $method:ident, $wire:literal, $ty:ty, $pat:pat => $val:expr) => {
+        $(#[$doc])*
+        pub fn $method<F, Fut>(&mut self, f: F) -> &mut Route
+        where
+            F: Fn($ty, Context) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = ListenerResult> + Send + 'static,
+        {
+            self.add(
+                Selector::Event($wire.into()),
+                Arc::new(move |p, ctx| match p {
+                    Payload::EventsApi(cb) => match &cb.event {
+                        $pat => boxed(f($val, ctx)),
+                        _ => None,
+                    },
+                    _ => None,
+                }),
+            )
+        }
+    };
+}
+
+/// A listener of one kind of interaction, with its ack: `$method(pattern, f)`.
+macro_rules! interaction {
+    ($(#[$doc:meta])* $method:ident($arg:ident: $argty:ty) => $selector:ident, $variant:ident, $ty:ty, $ack:ty) => {
+        $(#[$doc])*
+        pub fn $method<F, Fut>(&mut self, $arg: $argty, f: F) -> &mut Route
+        where
+            F: Fn($ty, $ack, Context) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = ListenerResult> + Send + 'static,
+        {
+            self.add(
+                Selector::$selector($arg.into()),
+                Arc::new(move |p, ctx| match p {
+                    Payload::Interactive(i) => match &**i {
+                        Interactive::$variant(x) => boxed(f(x.clone(), Ack::new(ctx.ack.clone()), ctx)),
+                        _ => None,
+                    },
+                    _ => None,
+                }),
+            )
         }
     };
 }
@@ -170,58 +204,19 @@ impl App {
         )
     }
 
-    /// `app_mention` events.
-    pub fn app_mention<F, Fut>(&mut self, f: F) -> &mut Route
-    where
-        F: Fn(AppMention, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::Event("app_mention".into()),
-            Arc::new(move |p, ctx| match p {
-                Payload::EventsApi(cb) => match &cb.event {
-                    ApiEvent::AppMention(m) => boxed(f((**m).clone(), ctx)),
-                    _ => None,
-                },
-                _ => None,
-            }),
-        )
+    typed_event! {
+        /// `app_mention` events.
+        app_mention, "app_mention", AppMention, ApiEvent::AppMention(m) => (**m).clone()
     }
 
-    /// `reaction_added` events.
-    pub fn reaction_added<F, Fut>(&mut self, f: F) -> &mut Route
-    where
-        F: Fn(ReactionChange, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::Event("reaction_added".into()),
-            Arc::new(move |p, ctx| match p {
-                Payload::EventsApi(cb) => match &cb.event {
-                    ApiEvent::Rtm(Event::ReactionAdded(r)) => boxed(f((**r).clone(), ctx)),
-                    _ => None,
-                },
-                _ => None,
-            }),
-        )
+    typed_event! {
+        /// `reaction_added` events.
+        reaction_added, "reaction_added", ReactionChange, ApiEvent::Rtm(Event::ReactionAdded(r)) => (**r).clone()
     }
 
-    /// `app_home_opened` events.
-    pub fn app_home_opened<F, Fut>(&mut self, f: F) -> &mut Route
-    where
-        F: Fn(AppHomeOpened, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::Event("app_home_opened".into()),
-            Arc::new(move |p, ctx| match p {
-                Payload::EventsApi(cb) => match &cb.event {
-                    ApiEvent::AppHomeOpened(h) => boxed(f((**h).clone(), ctx)),
-                    _ => None,
-                },
-                _ => None,
-            }),
-        )
+    typed_event! {
+        /// `app_home_opened` events.
+        app_home_opened, "app_home_opened", AppHomeOpened, ApiEvent::AppHomeOpened(h) => (**h).clone()
     }
 
     /// Slash commands by name (`"/echo"`, or a [`Regex`](super::Regex)). The ack may carry
@@ -240,95 +235,35 @@ impl App {
         )
     }
 
-    /// Block actions by `action_id` (a string or a [`Regex`](super::Regex)), or by
-    /// [`ActionMatcher`] for `block_id`s.
-    pub fn action<F, Fut>(&mut self, matcher: impl Into<ActionMatcher>, f: F) -> &mut Route
-    where
-        F: Fn(BlockActions, Ack, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::Action(matcher.into()),
-            Arc::new(move |p, ctx| {
-                let a = interactive!(p, BlockActions);
-                boxed(f(a, Ack::new(ctx.ack.clone()), ctx))
-            }),
-        )
+    interaction! {
+        /// Block actions by `action_id` (a string or a [`Regex`](super::Regex)), or by
+        /// [`ActionMatcher`] for `block_id`s.
+        action(matcher: impl Into<ActionMatcher>) => Action, BlockActions, BlockActions, Ack
     }
 
-    /// Global shortcuts by `callback_id`.
-    pub fn shortcut<F, Fut>(&mut self, callback_id: impl Into<IdPattern>, f: F) -> &mut Route
-    where
-        F: Fn(Shortcut, Ack, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::Shortcut(callback_id.into()),
-            Arc::new(move |p, ctx| {
-                let s = interactive!(p, Shortcut);
-                boxed(f(s, Ack::new(ctx.ack.clone()), ctx))
-            }),
-        )
+    interaction! {
+        /// Global shortcuts by `callback_id`.
+        shortcut(callback_id: impl Into<IdPattern>) => Shortcut, Shortcut, Shortcut, Ack
     }
 
-    /// Message shortcuts (`message_action`) by `callback_id`.
-    pub fn message_shortcut<F, Fut>(&mut self, callback_id: impl Into<IdPattern>, f: F) -> &mut Route
-    where
-        F: Fn(Shortcut, Ack, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::MessageShortcut(callback_id.into()),
-            Arc::new(move |p, ctx| {
-                let s = interactive!(p, MessageAction);
-                boxed(f(s, Ack::new(ctx.ack.clone()), ctx))
-            }),
-        )
+    interaction! {
+        /// Message shortcuts (`message_action`) by `callback_id`.
+        message_shortcut(callback_id: impl Into<IdPattern>) => MessageShortcut, MessageAction, Shortcut, Ack
     }
 
-    /// View submissions by the view's `callback_id`. The ack may carry a `response_action`.
-    pub fn view_submission<F, Fut>(&mut self, callback_id: impl Into<IdPattern>, f: F) -> &mut Route
-    where
-        F: Fn(ViewAction, Ack<ViewResponse>, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::ViewSubmission(callback_id.into()),
-            Arc::new(move |p, ctx| {
-                let v = interactive!(p, ViewSubmission);
-                boxed(f(v, Ack::new(ctx.ack.clone()), ctx))
-            }),
-        )
+    interaction! {
+        /// View submissions by the view's `callback_id`. The ack may carry a `response_action`.
+        view_submission(callback_id: impl Into<IdPattern>) => ViewSubmission, ViewSubmission, ViewAction, Ack<ViewResponse>
     }
 
-    /// Closed views (`view_closed`, for views with `notify_on_close`) by `callback_id`.
-    pub fn view_closed<F, Fut>(&mut self, callback_id: impl Into<IdPattern>, f: F) -> &mut Route
-    where
-        F: Fn(ViewAction, Ack, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::ViewClosed(callback_id.into()),
-            Arc::new(move |p, ctx| {
-                let v = interactive!(p, ViewClosed);
-                boxed(f(v, Ack::new(ctx.ack.clone()), ctx))
-            }),
-        )
+    interaction! {
+        /// Closed views (`view_closed`, for views with `notify_on_close`) by `callback_id`.
+        view_closed(callback_id: impl Into<IdPattern>) => ViewClosed, ViewClosed, ViewAction, Ack
     }
 
-    /// Options requests (`block_suggestion`) of external selects by `action_id`. The ack
-    /// carries the options.
-    pub fn options<F, Fut>(&mut self, action_id: impl Into<IdPattern>, f: F) -> &mut Route
-    where
-        F: Fn(BlockSuggestion, Ack<OptionsResponse>, Context) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = ListenerResult> + Send + 'static,
-    {
-        self.add(
-            Selector::Options(action_id.into()),
-            Arc::new(move |p, ctx| {
-                let s = interactive!(p, BlockSuggestion);
-                boxed(f(s, Ack::new(ctx.ack.clone()), ctx))
-            }),
-        )
+    interaction! {
+        /// Options requests (`block_suggestion`) of external selects by `action_id`. The ack
+        /// carries the options.
+        options(action_id: impl Into<IdPattern>) => Options, BlockSuggestion, BlockSuggestion, Ack<OptionsResponse>
     }
 }
