@@ -1,11 +1,61 @@
 //! # slack-rtm
 //!
-//! A fast, reliable client for Slack's Real Time Messaging (RTM) API: one call gives you a
+//! A fast, reliable client for Slack's real-time APIs — Socket Mode, the classic Real Time
+//! Messaging API, the Web API — and an app layer on top: register listeners on an [`App`],
+//! run it, and slack-rtm does the plumbing (acks within 3 s, `response_url`s, ignoring your
+//! own messages, reconnects, redeliveries, rate limits).
+//!
+//! ## A complete app
+//!
+//! ```
+//! use slack_rtm::app::{App, MessageResponse};
+//! use slack_rtm::SocketModeClient;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! #   let emu = slack_rtm_emulator::Emulator::start(Default::default()).await?;
+//! #   let (app_token, bot_token) = (emu.app_token(), emu.token());
+//!     // let (app_token, bot_token) = (std::env::var("SLACK_APP_TOKEN")?, std::env::var("SLACK_BOT_TOKEN")?);
+//!     let mut app = App::new();
+//!     app.command("/echo", |cmd, ack, _ctx| async move {
+//!         ack.ack_with(MessageResponse::text(cmd.text)).await?; // the reply, in the ack
+//!         Ok(())
+//!     });
+//!     app.message("hello", |_msg, ctx| async move {
+//!         ctx.say("hi there").await?; // in the message's channel (and thread)
+//!         Ok(())
+//!     });
+//!     app.action("approve", |action, ack, ctx| async move {
+//!         ack.ack().await?;
+//!         ctx.respond(MessageResponse::replace_original(format!("Approved by <@{}>", action.user.id))).await?;
+//!         Ok(())
+//!     });
+//!     let builder = SocketModeClient::builder(app_token).web_token(bot_token);
+//! #   let builder = builder.api_url(&emu.api_url()).allow_insecure(true);
+//!     let running = app.start_socket_mode(builder).await?;
+//! #   let alice = emu.user(&emu.second_user().user);
+//! #   let cmd = alice.run_command(&emu.general_channel(), "/echo", "hi");
+//! #   let ack = emu.wait_for_ack(cmd.seq, std::time::Duration::from_secs(10)).await?;
+//! #   assert_eq!(ack.payload, Some(serde_json::json!({"text": "hi"})));
+//!     let ctrl_c = async { tokio::signal::ctrl_c().await.unwrap_or_default() };
+//! #   let ctrl_c = std::future::ready(()); // the doc test stops at once
+//!     running.run_until(ctrl_c, std::time::Duration::from_secs(5)).await; // graceful
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Listeners take events by type, messages by pattern, slash commands, block actions,
+//! shortcuts, view submissions and options requests; each gets a [`Context`](app::Context)
+//! (`say`, `respond`, the [`WebClient`], the ids) and, for what Slack answers in the ack, an
+//! [`Ack`](app::Ack). Middleware, concurrency, graceful shutdown: see [`app`] and
+//! `docs/app.md`; testing an app against the bundled emulator: `docs/testing.md`.
+//!
+//! ## An RTM bot
+//!
+//! The classic RTM API, for classic apps and user tokens: one call gives you a
 //! live session — typed events in, acknowledged messages out — that reconnects by itself,
 //! keeps the connection alive, respects Slack's rate limits, and never loses or double-posts a
 //! message without telling you.
-//!
-//! ## A complete bot
 //!
 //! ```
 //! use slack_rtm::{Client, Event, SessionEvent};
@@ -167,6 +217,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod app;
 mod builder;
 mod client;
 #[cfg(feature = "hyper")]
@@ -176,6 +227,7 @@ mod gap;
 pub mod socket_mode;
 pub mod web;
 
+pub use app::App;
 pub use builder::ClientBuilder;
 pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
 pub use error::{Error, ErrorKind};
@@ -211,6 +263,16 @@ pub use slack_rtm_hyper::HyperTransport;
 /// A local Slack for tests (feature `emulator`): see [`emulator::Emulator`].
 #[cfg(feature = "emulator")]
 pub use slack_rtm_emulator as emulator;
+
+/// `docs/app.md`, whose Rust examples are compiled as doc tests.
+#[doc = include_str!("../../../docs/app.md")]
+#[cfg(doctest)]
+pub struct DocsApp;
+
+/// `docs/testing.md`, whose Rust examples are compiled (and run) as doc tests.
+#[doc = include_str!("../../../docs/testing.md")]
+#[cfg(doctest)]
+pub struct DocsTesting;
 
 /// `docs/web-api.md`, whose Rust examples are compiled as doc tests so the document stays
 /// true.

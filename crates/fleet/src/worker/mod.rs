@@ -3,6 +3,7 @@
 //! by another after an idle time (`XAUTOCLAIM`); an entry whose handler keeps failing goes to
 //! the dead-letter stream after [`WorkerConfig::max_attempts`] deliveries.
 
+mod app;
 mod config;
 mod ops;
 

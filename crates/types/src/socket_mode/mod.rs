@@ -24,9 +24,11 @@
 //! assert_eq!(cmd.command, "/weather");
 //! ```
 
+mod elements;
 mod events_api;
 mod interactive;
 
+pub use elements::*;
 pub use events_api::*;
 pub use interactive::*;
 

@@ -1,0 +1,189 @@
+//! `App` end to end on Socket Mode against the emulator, acting as users: `respond` in its
+//! forms, `say` in a thread, the typed payloads of actions and shortcuts, the App Home, a
+//! closed modal, and a graceful shutdown that lets a running listener send its ack.
+
+use serde_json::json;
+use slack_rtm::app::{App, MessageResponse, Selection};
+use slack_rtm::{SocketModeClient, WebClient};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, ResponseEffect, Surface};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const T: Duration = Duration::from_secs(10);
+
+async fn start(app: App) -> (Emulator, slack_rtm::app::SocketModeApp, WebClient) {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let builder = SocketModeClient::builder(emu.app_token())
+        .web_token(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true);
+    let running = app.start_socket_mode(builder).await.unwrap();
+    let web = running.dispatcher().web().clone();
+    (emu, running, web)
+}
+
+/// The app posts a message with buttons and a select; returns its ts.
+async fn post_buttons(web: &WebClient, channel: &slack_rtm::ChannelId) -> slack_rtm::Ts {
+    let blocks = json!([{"type": "actions", "block_id": "controls", "elements": [
+        {"type": "button", "action_id": "ephemeral", "text": {"type": "plain_text", "text": "E"}, "value": "e"},
+        {"type": "button", "action_id": "in_channel", "text": {"type": "plain_text", "text": "C"}, "value": "c"},
+        {"type": "button", "action_id": "delete", "text": {"type": "plain_text", "text": "D"}, "value": "d"},
+        {"type": "static_select", "action_id": "size", "placeholder": {"type": "plain_text", "text": "Size"},
+         "options": [{"text": {"type": "plain_text", "text": "Large"}, "value": "large"}]}]}]);
+    web.post_message(channel.clone(), "controls").blocks(blocks).await.unwrap().ts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respond_posts_ephemeral_in_channel_and_deletes_the_original() {
+    let mut app = App::new();
+    app.action("ephemeral", |_, ack, ctx| async move {
+        ack.ack().await?;
+        Ok(ctx.respond(MessageResponse::ephemeral("only you")).await?)
+    });
+    app.action("in_channel", |_, ack, ctx| async move {
+        ack.ack().await?;
+        Ok(ctx.respond(MessageResponse::in_channel("everyone")).await?)
+    });
+    app.action("delete", |_, ack, ctx| async move {
+        ack.ack().await?;
+        Ok(ctx.respond(MessageResponse::delete_original()).await?)
+    });
+    let (emu, running, web) = start(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    let ts = post_buttons(&web, &ch).await;
+    let surface = Surface::message(&ch, &ts);
+    for (n, action) in ["ephemeral", "in_channel", "delete"].into_iter().enumerate() {
+        let sent = alice.click(&surface, action).unwrap();
+        emu.wait_for_ack(sent.seq, T).await.unwrap();
+        emu.wait_for_responses(n as u64 + 1, T).await.unwrap();
+    }
+    let effects: Vec<_> = emu.responses().into_iter().map(|r| r.effect).collect();
+    assert!(matches!(effects[0], Some(ResponseEffect::Ephemeral)), "{effects:?}");
+    assert!(matches!(effects[1], Some(ResponseEffect::PostedInChannel(_))), "{effects:?}");
+    assert!(matches!(&effects[2], Some(ResponseEffect::DeletedOriginal(t)) if *t == ts), "{effects:?}");
+    assert!(
+        emu.ephemeral_messages()
+            .iter()
+            .any(|m| m.text.as_deref() == Some("only you") && &m.user == alice.id())
+    );
+    assert!(emu.message(&ch, &ts).is_none(), "the original was deleted");
+    assert!(running.shutdown(T).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn say_answers_in_the_thread_and_actions_are_typed() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.message("hello", |_, ctx| async move {
+        ctx.say("hi in the thread").await?;
+        Ok(())
+    });
+    app.action("size", move |a, ack, _| {
+        let tx = tx.clone();
+        async move {
+            ack.ack().await?;
+            let action = &a.actions[0];
+            let chosen = match action.selection() {
+                Selection::Option(o) => o.value.clone(),
+                other => format!("{other:?}"),
+            };
+            let container = a.container.as_ref().map(|c| (c.container_type.clone(), c.message_ts.clone()));
+            tx.send((action.element(), chosen, container, a.message.and_then(|m| m.text))).unwrap();
+            Ok(())
+        }
+    });
+    let (emu, running, web) = start(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    let parent = alice.say(&ch, "a question").unwrap().ts.unwrap();
+    alice.say_in_thread(&ch, &parent, "hello bot").unwrap();
+    let reply = loop {
+        let found = emu.posted_messages().into_iter().find(|m| m.text == "hi in the thread");
+        if let Some(m) = found {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(emu.message(&ch, &reply.ts).unwrap()["thread_ts"], json!(parent.as_str()));
+
+    let ts = post_buttons(&web, &ch).await;
+    alice.select(&Surface::message(&ch, &ts), "size", "large").unwrap();
+    let (kind, chosen, container, text) = tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(kind, slack_rtm::types::socket_mode::ElementKind::StaticSelect);
+    assert_eq!(chosen, "large");
+    assert_eq!(container, Some(("message".to_owned(), Some(ts.clone()))));
+    assert_eq!(text.as_deref(), Some("controls"));
+    assert!(running.shutdown(T).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_message_shortcut_and_a_closed_modal_reach_their_listeners() {
+    let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+    let mut app = App::new();
+    let t = tx.clone();
+    app.app_home_opened(move |h, _| {
+        let t = t.clone();
+        async move {
+            t.send(format!("home {} {}", h.user, h.tab.unwrap_or_default())).unwrap();
+            Ok(())
+        }
+    });
+    let t = tx.clone();
+    app.message_shortcut("remind", move |s, ack, ctx| {
+        let t = t.clone();
+        async move {
+            ack.ack().await?;
+            let text = s.message.and_then(|m| m.text).unwrap_or_default();
+            t.send(format!("shortcut {} on {text:?}", s.callback_id)).unwrap();
+            let modal = json!({"type": "modal", "callback_id": "reminder", "notify_on_close": true,
+                "title": {"type": "plain_text", "text": "Remind"}, "blocks": []});
+            ctx.web().open_view(s.trigger_id.unwrap_or_default(), modal).await?;
+            Ok(())
+        }
+    });
+    app.view_closed("reminder", move |v, ack, _| {
+        let t = tx.clone();
+        async move {
+            ack.ack().await?;
+            t.send(format!("closed {}", v.view.callback_id.unwrap_or_default())).unwrap();
+            Ok(())
+        }
+    });
+    let (emu, running, _web) = start(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    let mut next = async || tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap();
+    alice.open_home("home");
+    assert_eq!(next().await, format!("home {} home", alice.id()));
+    let ts = alice.say(&ch, "call mum").unwrap().ts.unwrap();
+    alice.message_shortcut(&ch, &ts, "remind").unwrap();
+    assert_eq!(next().await, "shortcut remind on \"call mum\"");
+    let view = loop {
+        if let Some(v) = emu.open_views(alice.id()).pop() {
+            break v;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    alice.close_view(&view.id).unwrap().expect("notify_on_close");
+    assert_eq!(next().await, "closed reminder");
+    assert!(running.shutdown(T).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_a_running_listener_finish_and_send_its_ack() {
+    let (started, mut is_started) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.command("/slow", move |_, ack, _| {
+        let started = started.clone();
+        async move {
+            started.send(()).unwrap();
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            Ok(ack.ack_with(MessageResponse::text("done")).await?)
+        }
+    });
+    let (emu, running, _web) = start(app).await;
+    let alice = emu.user(&emu.second_user().user);
+    let cmd = alice.run_command(&emu.general_channel(), "/slow", "");
+    is_started.recv().await.unwrap();
+    assert!(running.shutdown(T).await, "the listener finished within the grace");
+    let ack = emu.wait_for_ack(cmd.seq, T).await.unwrap();
+    assert_eq!(ack.payload, Some(json!({"text": "done"})));
+}
