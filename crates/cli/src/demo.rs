@@ -135,7 +135,7 @@ pub async fn run(duration: Duration, json: bool, socket_mode: bool) -> Result<u8
         })
     };
 
-    let mut printer = Printer::new(Style::human(std::io::stdout().is_terminal()));
+    let mut printer = Printer::new(Style::human(crate::output::use_color(std::io::stdout().is_terminal())));
     let mut tally = Tally::default();
     let deadline = tokio::time::Instant::now() + duration;
     let mut ping_timer = tokio::time::interval(Duration::from_secs(3));

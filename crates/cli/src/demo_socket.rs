@@ -155,13 +155,7 @@ pub async fn run(duration: Duration, json_out: bool) -> Result<u8, Failure> {
                 return Err(Failure::from(slack_rtm::Error::SocketMode(reason)));
             }
             lifecycle => {
-                let line = match lifecycle {
-                    SocketModeItem::Connected { sockets } => format!("socket said hello ({sockets} serving)"),
-                    SocketModeItem::Disconnected { reason, sockets } => {
-                        format!("socket closed: {reason} ({sockets} serving)")
-                    }
-                    other => format!("{other:?}"),
-                };
+                let Some(line) = crate::socket_lines::lifecycle_line(&lifecycle) else { continue };
                 tally.lifecycle.push(line.clone());
                 line
             }

@@ -116,7 +116,7 @@ async fn no_token_is_a_usage_error_and_token_flag_warns() {
     let emu = emulator().await;
     let out = run(cli(&["connect", "--api-url", &emu.api_url()])).await;
     assert_exit(&out, 2);
-    assert!(text(&out.stderr).contains("SLACK_TOKEN"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("SLACK_BOT_TOKEN"), "{}", text(&out.stderr));
     assert_eq!(emu.rtm_connect_call_count(), 0, "nothing was called without a token");
 
     let token = emu.token();

@@ -187,7 +187,14 @@ mod tests {
     }
 
     fn api(code: &str) -> WebError {
-        WebError::Api { method: "m".into(), error: ApiError::from_code(code), warnings: vec![], req_id: None }
+        WebError::Api {
+            method: "m".into(),
+            error: ApiError::from_code(code),
+            warnings: vec![],
+            needed: None,
+            messages: vec![],
+            req_id: None,
+        }
     }
 
     #[test]
