@@ -333,8 +333,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the local Slack emulator standalone: prints its API URL, a valid bot token, an app-level
-    /// token for Socket Mode and the Socket Mode socket URL base.
+    /// Run the local Slack emulator standalone: prints its API URL, a bot token, a classic
+    /// token for RTM, an app-level token, the Socket Mode URL and a control URL. With an
+    /// action (say, mention, command, click, submit, home, posted, acks), acts on a running
+    /// emulator through its control URL instead.
+    #[command(args_conflicts_with_subcommands = true)]
     Emulator {
         /// Port to listen on (0: any free port).
         #[arg(long, default_value_t = 0)]
@@ -342,6 +345,12 @@ pub enum Command {
         /// Serve https:// and wss:// with a self-signed certificate (written to stdout as PEM).
         #[arg(long)]
         tls: bool,
+        /// Port of the control API on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        control_port: u16,
+        /// Act on a running emulator.
+        #[command(subcommand)]
+        action: Option<crate::emulator::EmulatorAction>,
     },
     /// A live demo against the embedded emulator, no token needed: a bot answers simulated
     /// users who talk, type, change presence and trigger a reconnect; ends with a summary.

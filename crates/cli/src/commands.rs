@@ -31,7 +31,10 @@ pub async fn run(args: Args) -> u8 {
         Command::History { conn, channel, since, limit, json } => {
             crate::web::history(conn, channel, since, limit, json).await
         }
-        Command::Emulator { port, tls } => crate::emulator::run(port, tls).await,
+        Command::Emulator { action: Some(action), .. } => crate::emulator::act(action).await,
+        Command::Emulator { port, tls, control_port, action: None } => {
+            crate::emulator::run(port, tls, control_port).await
+        }
         Command::Demo { seconds, json, socket_mode } => {
             crate::demo::run(Duration::from_secs(seconds), json, socket_mode).await
         }

@@ -3,6 +3,23 @@
 
 use slack_rtm_types::ApiError;
 
+/// What Slack said about a refused call beyond its error code.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ErrorDetail {
+    /// The scope Slack says is missing (`needed`, with `missing_scope`).
+    pub needed: Option<String>,
+    /// Slack's explanations (`response_metadata.messages`), e.g. which argument is wrong.
+    pub messages: Vec<String>,
+}
+
+impl ErrorDetail {
+    /// `None` when Slack said nothing more (the common case: no allocation).
+    pub(crate) fn boxed(needed: Option<String>, messages: Vec<String>) -> Option<Box<Self>> {
+        (needed.is_some() || !messages.is_empty()).then(|| Box::new(Self { needed, messages }))
+    }
+}
+
 /// ` (x-slack-req-id …)`, or nothing.
 pub(crate) fn req(id: &Option<String>) -> String {
     match id {
@@ -16,16 +33,17 @@ pub(crate) fn req(id: &Option<String>) -> String {
 pub(crate) fn api_failure(
     method: &str,
     error: &ApiError,
-    needed: &Option<String>,
-    messages: &[String],
+    detail: &Option<Box<ErrorDetail>>,
     req_id: &Option<String>,
 ) -> String {
     let mut s = format!("{method} failed: {error}");
-    if let Some(scope) = needed {
-        s.push_str(&format!(" The scope needed: {scope}."));
-    }
-    if !messages.is_empty() {
-        s.push_str(&format!(" Slack says: {}.", messages.join("; ")));
+    if let Some(d) = detail {
+        if let Some(scope) = &d.needed {
+            s.push_str(&format!(" The scope needed: {scope}."));
+        }
+        if !d.messages.is_empty() {
+            s.push_str(&format!(" Slack says: {}.", d.messages.join("; ")));
+        }
     }
     s.push_str(&req(req_id));
     s

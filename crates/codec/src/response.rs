@@ -53,16 +53,14 @@ impl ConnectResponse {
 #[non_exhaustive]
 pub enum ConnectError {
     /// `{"ok":false,"error":"…"}`.
-    #[error("{}", crate::advice::api_failure("rtm.connect", .error, .needed, .messages, .req_id))]
+    #[error("{}", crate::advice::api_failure("rtm.connect", .error, .detail, .req_id))]
     Api {
         /// The error code.
         error: ApiError,
         /// Warnings that came with it.
         warnings: Vec<ApiWarning>,
-        /// The scope Slack says is missing (`needed`, with `missing_scope`).
-        needed: Option<String>,
-        /// Slack's explanations (`response_metadata.messages`), e.g. which argument is wrong.
-        messages: Vec<String>,
+        /// What Slack said beyond the code: the scope needed, its explanations.
+        detail: Option<Box<ErrorDetail>>,
         /// Slack's request id.
         req_id: Option<String>,
     },
@@ -131,7 +129,7 @@ pub enum ConnectError {
     },
 }
 
-use crate::advice::req;
+use crate::advice::{ErrorDetail, req};
 
 impl ConnectError {
     /// Whether a later call may succeed (with backoff). `false` for errors no retry can fix: a
@@ -327,7 +325,12 @@ pub(crate) fn read_answer<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Answ
     let (warnings, messages) = warnings_of(&env);
     if !env.ok {
         let error = env.error.unwrap_or_else(|| ApiError::Other("unknown_error".into()));
-        return Err(ConnectError::Api { error, warnings, needed: env.needed, messages, req_id });
+        return Err(ConnectError::Api {
+            error,
+            warnings,
+            detail: ErrorDetail::boxed(env.needed, messages),
+            req_id,
+        });
     }
     Ok(Answer { value, warnings, messages, req_id })
 }

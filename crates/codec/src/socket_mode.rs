@@ -58,8 +58,8 @@ impl fmt::Display for OpenError {
         let m = APPS_CONNECTIONS_OPEN;
         let req = crate::advice::req;
         match &self.0 {
-            ConnectError::Api { error, needed, messages, req_id, .. } => {
-                f.write_str(&crate::advice::api_failure(m, error, needed, messages, req_id))?;
+            ConnectError::Api { error, detail, req_id, .. } => {
+                f.write_str(&crate::advice::api_failure(m, error, detail, req_id))?;
                 if matches!(error, ApiError::NotAllowedTokenType | ApiError::InvalidAuth) {
                     f.write_str(" Socket Mode needs an app-level token (xapp-…) with connections:write.")?;
                 }

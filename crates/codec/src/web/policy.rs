@@ -191,8 +191,7 @@ mod tests {
             method: "m".into(),
             error: ApiError::from_code(code),
             warnings: vec![],
-            needed: None,
-            messages: vec![],
+            detail: None,
             req_id: None,
         }
     }

@@ -37,7 +37,7 @@ impl WebResponse {
     }
 }
 
-use crate::advice::req;
+use crate::advice::{ErrorDetail, req};
 
 /// Why a Web API call got no usable answer from the server.
 ///
@@ -48,7 +48,7 @@ use crate::advice::req;
 pub enum WebError {
     /// `{"ok":false,"error":"…"}`: Slack refused the call. Unknown codes are kept as
     /// [`ApiError::Other`].
-    #[error("{}", crate::advice::api_failure(.method, .error, .needed, .messages, .req_id))]
+    #[error("{}", crate::advice::api_failure(.method, .error, .detail, .req_id))]
     Api {
         /// The method.
         method: String,
@@ -56,10 +56,8 @@ pub enum WebError {
         error: ApiError,
         /// Warnings that came with it.
         warnings: Vec<ApiWarning>,
-        /// The scope Slack says is missing (`needed`, with `missing_scope`).
-        needed: Option<String>,
-        /// Slack's explanations (`response_metadata.messages`), e.g. which block is wrong.
-        messages: Vec<String>,
+        /// What Slack said beyond the code: the scope needed, its explanations.
+        detail: Option<Box<ErrorDetail>>,
         /// Slack's request id.
         req_id: Option<String>,
     },
@@ -134,8 +132,8 @@ impl WebError {
     fn from_answer(method: &str, e: ConnectError, retry_after_given: bool, tier_wait: Duration) -> Self {
         let method = method.to_owned();
         match e {
-            ConnectError::Api { error, warnings, needed, messages, req_id } => {
-                WebError::Api { method, error, warnings, needed, messages, req_id }
+            ConnectError::Api { error, warnings, detail, req_id } => {
+                WebError::Api { method, error, warnings, detail, req_id }
             }
             ConnectError::RateLimited { retry_after, req_id } => {
                 let retry_after = if retry_after_given { retry_after } else { tier_wait };
