@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod demo;
 mod demo_socket;
+mod demo_table;
 mod emulator;
 mod fleet;
 mod output;

@@ -244,3 +244,29 @@ async fn the_emulator_hands_out_a_granular_bot_token_and_a_classic_one_for_rtm()
     assert_exit(&run(with(&classic, &["connect"])).await, 0);
     child.kill().await.expect("kill");
 }
+
+// ---- the Socket Mode demo ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_mode_demo_shows_the_bots_replies_and_a_table() {
+    let out = run(cli(&["demo", "--socket-mode", "--seconds", "5"])).await;
+    assert_exit(&out, 0);
+    let stdout = text(&out.stdout);
+    // The bot's answers, in the live stream.
+    assert!(stdout.contains("bot, in the ack: Deploying staging"), "{stdout}");
+    assert!(stdout.contains("bot, in the thread (chat.postMessage): Hi <@"), "{stdout}");
+    // The summary: one row per measure, the bot's count beside the emulator's, no JSON dump.
+    let row = |name: &str| -> Vec<String> {
+        let line =
+            stdout.lines().find(|l| l.trim_start().starts_with(name)).unwrap_or_else(|| panic!("{name}"));
+        line.trim_start()[name.len()..].split_whitespace().map(str::to_owned).collect()
+    };
+    let acks = row("acks ");
+    assert_eq!(acks.len(), 2, "{acks:?}");
+    assert_eq!(acks[0], acks[1], "the bot's acks and the emulator's");
+    assert!(acks[0].parse::<u64>().is_ok_and(|n| n > 0), "{acks:?}");
+    assert!(!stdout.contains("\"emulator\""), "a table, not JSON:\n{stdout}");
+    for debug in ["Session(", "ConnId", "sockets serving"] {
+        assert!(!stdout.contains(debug), "{debug:?} in:\n{stdout}");
+    }
+}

@@ -161,7 +161,7 @@
 //!   (the session crate never picks a provider: it uses the TLS configuration given to it).
 //! - `native-roots`: trust the operating system's certificates instead of webpki roots, for
 //!   the API calls and the socket alike.
-//! - `emulator`: re-exports [`emulator`], a local Slack for your tests.
+//! - `emulator`: re-exports the `slack_rtm::emulator` module, a local Slack for your tests.
 //!
 //! ## Layers
 //!
