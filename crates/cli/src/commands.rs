@@ -504,7 +504,12 @@ impl SendTally {
             }
             Ok(other) => {
                 self.failed += 1;
-                eprintln!("slack-rtm: message {n}: unexpected answer {other:?}");
+                let what = match other {
+                    Ack::Throttled => "a request to slow down",
+                    Ack::Pong { .. } => "a pong",
+                    _ => "an answer of another kind",
+                };
+                eprintln!("slack-rtm: message {n}: the server answered with {what}, not an acknowledgement");
             }
             Err(e) => {
                 self.failed += 1;
