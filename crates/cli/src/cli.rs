@@ -355,14 +355,18 @@ pub enum Command {
     /// A live demo against the embedded emulator, no token needed: a bot answers simulated
     /// users who talk, type, change presence and trigger a reconnect; ends with a summary.
     Demo {
-        /// How long to run.
+        /// How long to run (both protocols: half the time each).
         #[arg(long, default_value_t = 20)]
         seconds: u64,
-        /// Print the summary as JSON (for tests and scripts).
+        /// Print each summary as one JSON line (for tests and scripts): RTM's, then Socket
+        /// Mode's.
         #[arg(long)]
         json: bool,
-        /// Show Socket Mode instead of RTM: a slash command answered through its ack and a
-        /// mention answered through the Web API.
+        /// Show only RTM: a classic bot answers in threads, a goodbye makes it reconnect.
+        #[arg(long, conflicts_with = "socket_mode")]
+        rtm: bool,
+        /// Show only Socket Mode: a slash command answered through its ack and a mention
+        /// answered through the Web API.
         #[arg(long)]
         socket_mode: bool,
     },

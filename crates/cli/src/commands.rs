@@ -35,8 +35,8 @@ pub async fn run(args: Args) -> u8 {
         Command::Emulator { port, tls, control_port, action: None } => {
             crate::emulator::run(port, tls, control_port).await
         }
-        Command::Demo { seconds, json, socket_mode } => {
-            crate::demo::run(Duration::from_secs(seconds), json, socket_mode).await
+        Command::Demo { seconds, json, rtm, socket_mode } => {
+            crate::demo::run(Duration::from_secs(seconds), json, rtm, socket_mode).await
         }
         Command::Socket {
             command: SocketCommand::Tail { opts, json, count, exec, exec_concurrency, connections },

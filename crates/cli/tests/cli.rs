@@ -319,7 +319,7 @@ async fn send_stdin_posts_each_line_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_summary_matches_the_emulator_record() {
-    let out = run(cli(&["demo", "--seconds", "5", "--json"])).await;
+    let out = run(cli(&["demo", "--rtm", "--seconds", "5", "--json"])).await;
     assert_exit(&out, 0);
     // The live tail comes first (human lines), the JSON summary last.
     let stdout = text(&out.stdout);

@@ -270,3 +270,27 @@ async fn the_socket_mode_demo_shows_the_bots_replies_and_a_table() {
         assert!(!stdout.contains(debug), "{debug:?} in:\n{stdout}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_shows_both_protocols_by_default() {
+    let out = run(cli(&["demo", "--seconds", "6"])).await;
+    assert_exit(&out, 0);
+    let stdout = text(&out.stdout);
+    let (rtm, socket) = (stdout.find("── RTM"), stdout.find("── Socket Mode"));
+    assert!(rtm.is_some() && socket.is_some() && rtm < socket, "both parts, RTM first:\n{stdout}");
+    assert!(stdout.contains("replies sent by the bot"), "the RTM summary:\n{stdout}");
+    assert!(stdout.contains("the emulator"), "the Socket Mode table:\n{stdout}");
+
+    let out = run(cli(&["demo", "--seconds", "6", "--json"])).await;
+    assert_exit(&out, 0);
+    let stdout = text(&out.stdout);
+    let last: Vec<Value> = stdout
+        .lines()
+        .rev()
+        .take(2)
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let (socket, rtm) = (&last[0], &last[1]);
+    assert!(rtm["replies_sent"].as_u64().is_some_and(|n| n >= 1), "{rtm}");
+    assert_eq!(socket["bot"]["acks"], socket["emulator"]["acks"], "{socket}");
+}
