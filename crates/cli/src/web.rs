@@ -23,7 +23,7 @@ fn parse_pairs(pairs: &[String]) -> Result<Map<String, Value>, Failure> {
         }
         if k == "token" {
             return Err(Failure::usage(
-                "pass the token with SLACK_TOKEN or --token-file, not as an argument",
+                "pass the token with SLACK_BOT_TOKEN or --token-file, not as an argument",
             ));
         }
         map.insert(k.to_owned(), Value::String(v.to_owned()));

@@ -86,7 +86,7 @@ api_errors! {
     /// No authentication token provided.
     NotAuthed = "not_authed", "No authentication token provided.", auth;
     /// The token is invalid or the request comes from a disallowed IP address.
-    InvalidAuth = "invalid_auth", "The token is not valid: check that it was copied whole (xoxb-… for a bot, xoxp-… for a user) and belongs to this workspace. (Slack also says this when the call comes from an IP address the workspace does not allow.)", auth;
+    InvalidAuth = "invalid_auth", "The token is not valid: check that it was copied whole and belongs to this workspace (xoxb-… is a bot token, xoxp-… a user token, xapp-… an app-level token). Slack also says this when the call comes from an IP address the workspace does not allow.", auth;
     /// The token belongs to a deleted user or workspace.
     AccountInactive = "account_inactive", "Authentication token is for a deleted user or workspace.", auth;
     /// The workspace token lacks the permissions needed.
