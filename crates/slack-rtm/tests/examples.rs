@@ -28,15 +28,7 @@ fn example_path(name: &str) -> PathBuf {
 fn run(name: &str) -> (String, String) {
     let mut cmd = Command::new(example_path(name));
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for var in [
-        "SLACK_TOKEN",
-        "SLACK_BOT_TOKEN",
-        "SLACK_API_URL",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ] {
+    for var in ["SLACK_TOKEN", "SLACK_API_URL", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
         cmd.env_remove(var);
     }
     let child = cmd.spawn().expect("the example starts");
