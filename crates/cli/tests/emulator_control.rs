@@ -28,6 +28,8 @@ async fn start_emulator() -> (Child, Printed) {
             }
         }
     }
+    // Keep reading: the emulator goes on printing.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let get = |k: &str| seen.get(k).cloned().unwrap_or_else(|| panic!("no {k} line"));
     let printed = Printed {
         api: get("api url"),
@@ -141,4 +143,36 @@ async fn the_control_api_answers_bad_requests_with_a_400() {
         assert!(answer.contains(r#""ok":false"#), "{answer}");
     }
     emulator.kill().await.expect("kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_closes_the_apps_sockets_with_a_close_frame() {
+    let (emulator, p) = start_emulator().await;
+    let mut app = cli(&["socket", "tail", "--connections", "1"]);
+    app.env("SLACK_APP_TOKEN", &p.app).env("SLACK_API_URL", &p.api);
+    let mut app = app.spawn().expect("spawn socket tail");
+    let mut app_err = BufReader::new(app.stderr.take().expect("stderr")).lines();
+    let mut next = async || {
+        tokio::time::timeout(LIMIT, app_err.next_line())
+            .await
+            .expect("in time")
+            .expect("read")
+            .expect("a line")
+    };
+    while !next().await.contains("connected") {}
+    // The control API is in use when Ctrl-C comes: the emulator still closes cleanly.
+    assert_exit(&run(control(&p, &["emulator", "posted"])).await, 0);
+    let pid = emulator.id().expect("pid");
+    let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill");
+    assert!(status.success());
+    assert_exit(&finish(emulator).await, 0);
+    // The app saw a close frame (a code), not a dropped connection.
+    let closed = loop {
+        let line = next().await;
+        if line.contains("a socket closed") {
+            break line;
+        }
+    };
+    assert!(closed.contains("closed by the server (10"), "{closed}");
+    let _ = app.kill().await;
 }
