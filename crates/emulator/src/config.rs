@@ -269,6 +269,9 @@ pub struct EmulatorConfig {
     /// Lifetimes and limits of `trigger_id`s and `response_url`s. Default
     /// [`crate::InteractionConfig::default`] (Slack's rules).
     pub interactions: crate::InteractionConfig,
+    /// How deliveries to a Request URL are made (timeout, retries, signing secret). Default
+    /// [`crate::HttpDeliveryConfig::default`] (Slack's rules).
+    pub http_delivery: crate::HttpDeliveryConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -303,11 +306,18 @@ impl Default for EmulatorConfig {
             write_timeout: Duration::from_secs(30),
             socket_mode: SocketModeConfig::default(),
             interactions: crate::InteractionConfig::default(),
+            http_delivery: crate::HttpDeliveryConfig::default(),
         }
     }
 }
 
 impl EmulatorConfig {
+    /// Sets how deliveries to a Request URL are made.
+    pub fn http_delivery(mut self, http_delivery: crate::HttpDeliveryConfig) -> Self {
+        self.http_delivery = http_delivery;
+        self
+    }
+
     /// Sets the lifetimes and limits of `trigger_id`s and `response_url`s.
     pub fn interactions(mut self, interactions: crate::InteractionConfig) -> Self {
         self.interactions = interactions;

@@ -75,6 +75,12 @@
 //! # Ok(()) }
 //! ```
 //!
+//! - Delivery to a Request URL ([`Emulator::set_request_url`]): the `url_verification`
+//!   handshake, signed requests (Slack's `v0` scheme, [`Emulator::signing_secret`]) in Slack's
+//!   encodings, its timeout and retries with their headers, the answer applied as the ack, a
+//!   record of every request ([`Emulator::http_deliveries`]) and probes for testing a
+//!   receiver's refusals ([`HttpProbe`]).
+//!
 //! # HTTP API
 //!
 //! `rtm.connect` checks, in this order: scripted rejections ([`Emulator::reject_next_connects`]),
@@ -96,6 +102,7 @@ mod blast;
 mod blast_shapes;
 mod config;
 mod faults;
+mod http_delivery;
 mod interact;
 mod observe;
 mod record;
@@ -110,6 +117,7 @@ mod workspace;
 
 pub use config::{Dispatch, EmulatorConfig, HelloMode, RateLimit, SendRate, SocketModeConfig};
 pub use faults::{RawFrame, Rejection, ReplyFault, Target};
+pub use http_delivery::{HttpDelivery, HttpDeliveryConfig, HttpProbe, ProbeResponse};
 pub use interact::{
     ActError, Actor, EphemeralMessage, InteractionConfig, ResponseEffect, ResponseRecord, Sent, Surface,
 };
@@ -149,6 +157,9 @@ pub enum EmulatorError {
     /// The self-signed certificate or the TLS config could not be made.
     #[error("TLS setup failed: {0}")]
     Tls(String),
+    /// A Request URL could not be used (not `http://`, or its `url_verification` failed).
+    #[error("Request URL refused: {0}")]
+    RequestUrl(String),
     /// A `wait_for_*` call timed out.
     #[error("timed out after {timeout:?} waiting for {what}")]
     Timeout {
@@ -234,6 +245,7 @@ impl Emulator {
             sm: socket_mode::state::SmState::new("A0EMU00001".to_owned(), limit),
             web: web::WebState::new(limit),
             ix: interact::state::IxState::new(limit),
+            http: http_delivery::HttpState::new(&config.http_delivery, limit),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {

@@ -3,16 +3,24 @@
 //! ```text
 //! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] [--ws-ping SECS]
 //!                    [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]
-//!                    [--sm-blast N] [--sm-blast-rate PER_SEC]
+//!                    [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]
 //! ```
+//!
+//! `--actions` reads user actions as JSON lines on stdin and answers each with an `ACTION {…}`
+//! line (see `bin_actions.rs`): say, mention, command, click, select, type, shortcut,
+//! message_shortcut, submit, close, home, wait_ack, views.
+//!
+//! `--request-url URL` delivers everything by HTTP to that Request URL (after the
+//! `url_verification` handshake), signed with the printed `SLACK_SIGNING_SECRET`.
 //!
 //! `--sm-blast N` sends N pre-encoded `events_api` envelopes to every Socket Mode socket after
 //! `hello` (at `--sm-blast-rate` per second, default as fast as the socket takes them) and
 //! prints one line per socket when its blast ends:
 //! `SM_BLAST_REPORT {"socket":…,"sent":…,"acked":…,"ack_p50_us":…,"ack_p99_us":…,"ack_max_us":…}`.
 //!
-//! Prints the Web API base URL, a valid bot token, the general channel's id, an app-level token
-//! and the Socket Mode URL base (and, with `--tls`, the certificate to trust) on stdout.
+//! Prints the Web API base URL, a valid bot token, the general channel's id, an app-level token,
+//! the Socket Mode URL base and the signing secret (and, with `--tls`, the certificate to trust)
+//! on stdout.
 //!
 //! `--ack-timeout SECS` sets the Socket Mode ack deadline; `--retry-now` redelivers right
 //! after it (instead of Slack's 1 and 5 minutes for the later retries). `--socket-mode-script`
@@ -23,6 +31,7 @@
 //! client left first). It lets scripts in other languages exercise a `goodbye`-initiated
 //! reconnect (`cargo xtask conformance`).
 
+mod bin_actions;
 mod bin_script;
 
 use slack_rtm_emulator::{ConnId, Emulator, EmulatorConfig};
@@ -33,13 +42,15 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] \
                      [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script] \
-                     [--sm-blast N] [--sm-blast-rate PER_SEC]";
+                     [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]";
 
 /// Options of the binary that are not part of [`EmulatorConfig`].
 #[derive(Default)]
 struct Extra {
     goodbye_after: Option<Duration>,
     socket_mode_script: bool,
+    request_url: Option<String>,
+    actions: bool,
 }
 
 fn parse_secs(v: &str) -> Result<Duration, String> {
@@ -83,6 +94,8 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
                 config.socket_mode = config.socket_mode.clone().retry_delays(vec![Duration::ZERO; 3])
             }
             "--socket-mode-script" => extra.socket_mode_script = true,
+            "--request-url" => extra.request_url = Some(value("--request-url")?),
+            "--actions" => extra.actions = true,
             "--sm-blast" => {
                 let v = value("--sm-blast")?;
                 let n: u64 = v.parse().map_err(|_| format!("invalid envelope count {v:?}"))?;
@@ -170,6 +183,13 @@ async fn main() -> ExitCode {
     println!("SLACK_CHANNEL={}", emu.general_channel().as_str());
     println!("SLACK_APP_TOKEN={}", emu.app_token());
     println!("SLACK_SOCKET_MODE_URL={}", emu.socket_mode_url());
+    println!("SLACK_SIGNING_SECRET={}", emu.signing_secret());
+    if let Some(url) = &extra.request_url
+        && let Err(e) = emu.set_request_url(Some(url)).await
+    {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     if let Some(pem) = emu.tls_root_cert_pem() {
         println!("# trust this certificate:\n{pem}");
     }
@@ -177,10 +197,11 @@ async fn main() -> ExitCode {
     let goodbyes = extra.goodbye_after.map(|after| tokio::spawn(goodbye_each(emu.clone(), after)));
     let script = extra.socket_mode_script.then(|| tokio::spawn(bin_script::run(emu.clone())));
     let blast_reports = emu.is_envelope_blast().then(|| tokio::spawn(print_blast_reports(emu.clone())));
+    let actions = extra.actions.then(|| tokio::spawn(bin_actions::run(emu.clone())));
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("error: cannot listen for Ctrl-C");
     }
-    for task in [goodbyes, script, blast_reports].into_iter().flatten() {
+    for task in [goodbyes, script, blast_reports, actions].into_iter().flatten() {
         task.abort();
         let _ = task.await;
     }

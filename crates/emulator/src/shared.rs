@@ -60,6 +60,8 @@ pub(crate) struct State {
     pub web: crate::web::WebState,
     /// The interactions' state (`response_url`s, ephemeral messages, resolved acks).
     pub ix: crate::interact::state::IxState,
+    /// Delivery to a Request URL (secret, target, records).
+    pub http: crate::http_delivery::HttpState,
 }
 
 /// Everything the tasks share.

@@ -44,12 +44,18 @@ fn name_input() -> Value {
             "element": {"type": "plain_text_input", "action_id": "value"}}])
 }
 
-/// Opens a modal for `alice` through a global shortcut: returns its view id.
-async fn open_modal(emu: &Emulator, c: &mut Client, alice: &UserId, view: Value) -> String {
-    let sent = emu.user(alice).global_shortcut("open_form");
+/// `user` runs a global shortcut, acked by the app: returns its trigger.
+async fn shortcut_trigger(emu: &Emulator, c: &mut Client, user: &UserId) -> String {
+    let sent = emu.user(user).global_shortcut("open_form");
     let env = c.envelope().await;
     c.ack(&env, None).await;
-    let r = api(emu, "views.open", json!({"trigger_id": sent.trigger_id.unwrap(), "view": view})).await;
+    sent.trigger_id.unwrap()
+}
+
+/// Opens a modal for `alice` through a global shortcut: returns its view id.
+async fn open_modal(emu: &Emulator, c: &mut Client, alice: &UserId, view: Value) -> String {
+    let trigger = shortcut_trigger(emu, c, alice).await;
+    let r = api(emu, "views.open", json!({"trigger_id": trigger, "view": view})).await;
     assert_eq!(r["ok"], true, "{r}");
     r["view"]["id"].as_str().unwrap().to_owned()
 }
@@ -188,16 +194,21 @@ fn approve_blocks() -> Value {
     ])
 }
 
-#[tokio::test]
-async fn clicking_a_button_sends_block_actions_and_its_response_url_replaces_or_deletes_the_message() {
+/// The app connected, with a message of its own holding `approve_blocks` (its event acked).
+async fn app_with_approval() -> (Emulator, Client, Ts) {
     let (emu, mut c) = app(quick()).await;
-    let (ch, alice) = (emu.general_channel(), emu.second_user().user);
-    let r =
-        api(&emu, "chat.postMessage", json!({"channel": ch, "text": "Deploy?", "blocks": approve_blocks()}))
-            .await;
+    let body = json!({"channel": emu.general_channel(), "text": "Deploy?", "blocks": approve_blocks()});
+    let r = api(&emu, "chat.postMessage", body).await;
     let ts = Ts::new(r["ts"].as_str().unwrap());
     let posted = c.envelope().await; // the bot's own message event
     c.ack(&posted, None).await;
+    (emu, c, ts)
+}
+
+#[tokio::test]
+async fn clicking_a_button_sends_block_actions_and_its_response_url_replaces_or_deletes_the_message() {
+    let (emu, mut c, ts) = app_with_approval().await;
+    let (ch, alice) = (emu.general_channel(), emu.second_user().user);
 
     let surface = Surface::message(&ch, &ts);
     let click = emu.user(&alice).click(&surface, "approve").unwrap();
@@ -240,14 +251,8 @@ async fn clicking_a_button_sends_block_actions_and_its_response_url_replaces_or_
 
 #[tokio::test]
 async fn selecting_types_the_option_and_unknown_elements_or_options_are_errors() {
-    let (emu, mut c) = app(quick()).await;
+    let (emu, mut c, ts) = app_with_approval().await;
     let (ch, alice) = (emu.general_channel(), emu.second_user().user);
-    let r =
-        api(&emu, "chat.postMessage", json!({"channel": ch, "text": "Deploy?", "blocks": approve_blocks()}))
-            .await;
-    let ts = Ts::new(r["ts"].as_str().unwrap());
-    let posted = c.envelope().await;
-    c.ack(&posted, None).await;
     let surface = Surface::message(&ch, &ts);
     let actor = emu.user(&alice);
     actor.select(&surface, "env", "staging").unwrap();
@@ -303,15 +308,9 @@ async fn shortcuts_carry_their_triggers_and_a_trigger_opens_one_modal_once() {
 async fn a_trigger_expires_after_its_lifetime() {
     let cfg = quick().interactions(InteractionConfig::default().trigger_lifetime(Duration::ZERO));
     let (emu, mut c) = app(cfg).await;
-    let sc = emu.user(&emu.second_user().user).global_shortcut("open_form");
-    let env = c.envelope().await;
-    c.ack(&env, None).await;
-    let r = api(
-        &emu,
-        "views.open",
-        json!({"trigger_id": sc.trigger_id.unwrap(), "view": modal("form", name_input())}),
-    )
-    .await;
+    let trigger = shortcut_trigger(&emu, &mut c, &emu.second_user().user).await;
+    let r =
+        api(&emu, "views.open", json!({"trigger_id": trigger, "view": modal("form", name_input())})).await;
     assert_eq!(r["error"], "expired_trigger_id");
     assert!(emu.opened_views().is_empty());
 }
@@ -456,15 +455,8 @@ async fn views_push_needs_a_fresh_trigger_stops_at_three_and_update_checks_the_h
     emu.user(&alice).close_view(&root_id).unwrap();
     let gone = api(&emu, "views.update", json!({"view_id": root_id, "view": root})).await;
     assert_eq!(gone["error"], "not_found");
-    let no_stack = emu.user(&alice).global_shortcut("x");
-    let env = c.envelope().await;
-    c.ack(&env, None).await;
-    let r = api(
-        &emu,
-        "views.push",
-        json!({"trigger_id": no_stack.trigger_id.unwrap(), "view": modal("p", name_input())}),
-    )
-    .await;
+    let trigger = shortcut_trigger(&emu, &mut c, &alice).await;
+    let r = api(&emu, "views.push", json!({"trigger_id": trigger, "view": modal("p", name_input())})).await;
     assert_eq!(r["error"], "not_found");
 }
 
@@ -545,4 +537,44 @@ async fn an_action_before_the_app_connects_waits_for_its_socket() {
     assert_eq!(env["payload"]["event"]["text"], "early");
     c.ack(&env, None).await;
     emu.wait_for_ack(said.seq, T).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_waits_see_what_the_app_does_after_its_ack() {
+    let (emu, mut c) = app(quick()).await;
+    let (ch, alice) = (emu.general_channel(), emu.second_user().user);
+    // The app acks the shortcut first and opens its modal afterwards.
+    let trigger = shortcut_trigger(&emu, &mut c, &alice).await;
+    let waiting = emu.wait_for_open_view(&alice, T, |v| v.view["callback_id"] == "form");
+    let opening =
+        api(&emu, "views.open", json!({"trigger_id": trigger, "view": modal("form", name_input())}));
+    let (view, r) = tokio::join!(waiting, opening);
+    assert_eq!(json!(view.unwrap().id), r["view"]["id"]);
+    assert!(emu.wait_for_open_view(&alice, Duration::from_millis(50), |v| v.closed).await.is_err());
+
+    let waiting = emu.wait_for_message(T, |m| m.text == "pong");
+    let posting = api(&emu, "chat.postMessage", json!({"channel": ch, "text": "pong"}));
+    let (m, _) = tokio::join!(waiting, posting);
+    assert_eq!(m.unwrap().user, emu.bot_user());
+
+    let waiting = emu.wait_for_ephemeral(&alice, T, |m| m.text.as_deref() == Some("psst"));
+    let posting = api(&emu, "chat.postEphemeral", json!({"channel": ch, "user": alice, "text": "psst"}));
+    let (m, _) = tokio::join!(waiting, posting);
+    assert_eq!(m.unwrap().source, "chat.postEphemeral");
+}
+
+#[tokio::test]
+async fn a_late_ack_is_recorded_but_not_applied() {
+    // Every ack is after a zero deadline.
+    let emu = start(quick().socket_mode(sm().ack_timeout(Duration::ZERO))).await;
+    let (mut c, _) = Client::socket_mode(&emu).await;
+    let alice = emu.second_user().user;
+    let view_id = open_modal(&emu, &mut c, &alice, modal("form", name_input())).await;
+    let sub = emu.user(&alice).submit_view(&view_id, &[]).unwrap();
+    let env = c.envelope().await;
+    c.ack(&env, Some(json!({"response_action": "errors", "errors": {"name": "late"}}))).await;
+    let ack = emu.wait_for_ack(sub.seq, T).await.unwrap();
+    assert!(ack.late);
+    assert_eq!(emu.view_errors(&view_id), None);
+    assert_eq!(emu.open_views(&alice).len(), 1, "not closed either");
 }

@@ -6,7 +6,7 @@
 use super::state::ResponseUrl;
 use crate::socket_mode::AckRecord;
 use crate::web::respond::{Source, apply_message};
-use crate::web::views::{check_modal, push_view, replace_view};
+use crate::web::{check_modal, push_view, replace_view};
 use crate::{Emulator, EmulatorError, Shared};
 use serde_json::Value;
 use slack_rtm_types::{ChannelId, UserId};
@@ -30,6 +30,7 @@ pub(crate) fn resolve(shared: &Shared, seq: u64, ack: AckRecord) {
 
 /// Applies the ack of envelope `seq` (its body, if any).
 pub(crate) fn apply(shared: &Shared, seq: u64, body: Option<&Value>) {
+    // Only commands and interactions have acks that do something: events are not copied.
     let found = shared
         .lock()
         .sm
@@ -37,6 +38,7 @@ pub(crate) fn apply(shared: &Shared, seq: u64, body: Option<&Value>) {
         .iter()
         .rev()
         .find(|e| e.seq == seq)
+        .filter(|e| e.envelope_type != "events_api")
         .map(|e| (e.envelope_type.clone(), e.payload.clone()));
     let Some((kind, payload)) = found else { return };
     let body = body.filter(|b| b.as_object().is_some_and(|o| !o.is_empty()));

@@ -13,6 +13,7 @@ mod config;
 mod elements;
 pub(crate) mod payloads;
 pub(crate) mod state;
+mod waits;
 
 pub use actor::Actor;
 pub use config::InteractionConfig;

@@ -77,6 +77,9 @@ pub(crate) struct SmState {
     pub expired_attempts: u64,
     /// The envelope blast's per-socket reports.
     pub blast_reports: Ring<super::blast::EnvelopeBlastReport>,
+    /// Set while envelopes go to a Request URL ([`crate::Emulator::set_request_url`]) instead
+    /// of the sockets.
+    pub http_tx: Option<mpsc::Sender<u64>>,
     queue: VecDeque<u64>,
     pending: HashMap<String, Pending>,
     timers: Vec<(Instant, Timer)>,
@@ -115,6 +118,7 @@ impl SmState {
             rate_window: VecDeque::new(),
             expired_attempts: 0,
             blast_reports: Ring::new(record_limit),
+            http_tx: None,
             queue: VecDeque::new(),
             pending: HashMap::new(),
             timers: Vec::new(),
@@ -162,6 +166,15 @@ impl SmState {
             acked: false,
             gave_up: false,
         });
+        if let Some(tx) = &self.http_tx {
+            if tx.try_send(seq).is_err() {
+                tracing::warn!(seq, "Request URL delivery queue full: envelope given up");
+                if let Some(r) = self.envelopes.iter_mut().next_back() {
+                    r.gave_up = true;
+                }
+            }
+            return seq;
+        }
         self.dispatch(config, seq);
         seq
     }

@@ -103,6 +103,7 @@ impl Emulator {
             ("users.info", 100),
             ("views.open", 100),
             ("views.update", 100),
+            ("views.push", 100),
             ("chat.update", 50),
             ("chat.delete", 50),
             ("reactions.add", 50),

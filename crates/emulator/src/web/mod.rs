@@ -12,13 +12,17 @@
 
 mod chat;
 mod handle;
-pub(crate) mod history;
-pub(crate) mod respond;
+mod history;
 mod store;
-pub(crate) mod views;
+mod views;
 
 pub use handle::{OpenedView, WebCall};
 pub(crate) use store::WebState;
+
+// The interactions (crate::interact) read messages and change modals through these.
+pub(crate) mod respond;
+pub(crate) use history::{find as find_message, render as render_message};
+pub(crate) use views::{check_modal, push_view, render_view, replace_view};
 
 use crate::Shared;
 use crate::api::connect::{Auth, authenticate, over_limit, rate_limited, rejection_response};
@@ -48,8 +52,8 @@ const METHODS: &[&str] = &[
     "conversations.info",
     "users.info",
     "views.open",
-    "views.update",
     "views.push",
+    "views.update",
 ];
 
 /// Whether `method` is one of the Web API methods served here.
@@ -266,8 +270,8 @@ fn dispatch(shared: &Shared, method: &str, user: &UserId, args: &Args) -> Outcom
         "conversations.info" => history::info(shared, args),
         "users.info" => history::user_info(shared, args),
         "views.open" => views::open(shared, user, args),
-        "views.update" => views::update(shared, args),
         "views.push" => views::push(shared, user, args),
+        "views.update" => views::update(shared, args),
         _ => Err("unknown_method"),
     }
 }
