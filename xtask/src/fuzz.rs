@@ -64,6 +64,7 @@ pub fn run_fuzz(args: &[String]) -> Result<(), String> {
         return Err("cargo-fuzz is not installed: `cargo install cargo-fuzz` (from crates.io)".to_owned());
     }
     let fuzz_dir = workspace_root().join("fuzz");
+    seed_lockfile(&fuzz_dir)?;
     for target in &o.targets {
         let seeds = fuzz_dir.join("corpus").join(target);
         let scratch = fuzz_dir.join("scratch").join(target);
@@ -90,6 +91,19 @@ pub fn run_fuzz(args: &[String]) -> Result<(), String> {
     }
     println!("fuzz: {} target(s) ran {} s each without a finding", o.targets.len(), o.seconds);
     Ok(())
+}
+
+/// The fuzz crate is a workspace of its own, so it needs its own `Cargo.lock`. It is not
+/// committed (a committed one went stale whenever the workspace's dependencies changed, and
+/// every run then rewrote it, leaving the tree dirty): each run starts from the workspace's
+/// `Cargo.lock`, so the fuzzed crates are built with the versions the workspace locks, and
+/// cargo adds the fuzz-only crates (libfuzzer-sys) to the copy, which git ignores.
+fn seed_lockfile(fuzz_dir: &std::path::Path) -> Result<(), String> {
+    let from = workspace_root().join("Cargo.lock");
+    let to = fuzz_dir.join("Cargo.lock");
+    std::fs::copy(&from, &to)
+        .map(|_| ())
+        .map_err(|e| format!("cannot copy {} to {}: {e}", from.display(), to.display()))
 }
 
 /// `cargo xtask deny [CHECKS…]`: runs `cargo deny check [CHECKS…]` with the root `deny.toml`

@@ -24,7 +24,7 @@ pub mod exit {
 }
 
 const AFTER_HELP: &str = "\
-Token: set SLACK_TOKEN (SLACK_APP_TOKEN for `socket`), or pass --token-file PATH. A token given with --token is visible to
+Token: set SLACK_BOT_TOKEN (SLACK_TOKEN also works; SLACK_APP_TOKEN for `socket`), or pass --token-file PATH. A token given with --token is visible to
 every user of this machine in `ps`: it works, with a warning.
 
 Exit codes:
@@ -42,7 +42,7 @@ does not answer at start exits 5.
 
 Try it without a token:  slack-rtm demo";
 
-/// A command-line client for Slack's Real Time Messaging (RTM) API.
+/// A command-line client for Slack's real-time APIs (RTM and Socket Mode) and its Web API.
 #[derive(Debug, Parser)]
 #[command(name = "slack-rtm", version, about, after_help = AFTER_HELP)]
 pub struct Args {
@@ -68,12 +68,17 @@ pub struct ConnOpts {
     /// Read the token from this file (first line).
     #[arg(long, value_name = "PATH")]
     pub token_file: Option<PathBuf>,
-    /// The token itself (discouraged: visible in `ps`; prefer SLACK_TOKEN or --token-file).
+    /// The token itself (discouraged: visible in `ps`; prefer SLACK_BOT_TOKEN or --token-file).
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Allow http:// and ws:// to non-loopback hosts.
     #[arg(long)]
     pub insecure: bool,
+}
+
+/// Options of the commands that open an RTM session.
+#[derive(Clone, Copy, Debug, Default, ClapArgs)]
+pub struct RtmOpts {
     /// Send batch_presence_aware=true (presence_change events carry `users`).
     #[arg(long)]
     pub batch_presence: bool,
@@ -86,7 +91,6 @@ impl std::fmt::Debug for ConnOpts {
             .field("token_file", &self.token_file)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("insecure", &self.insecure)
-            .field("batch_presence", &self.batch_presence)
             .finish()
     }
 }
@@ -233,6 +237,9 @@ pub enum Command {
         /// Connection options.
         #[command(flatten)]
         conn: ConnOpts,
+        /// RTM options.
+        #[command(flatten)]
+        rtm: RtmOpts,
         /// Print the answer as JSON.
         #[arg(long)]
         json: bool,
@@ -242,6 +249,9 @@ pub enum Command {
         /// Connection options.
         #[command(flatten)]
         conn: ConnOpts,
+        /// RTM options.
+        #[command(flatten)]
+        rtm: RtmOpts,
         /// One JSON object per line (NDJSON) instead of human-readable lines.
         #[arg(long)]
         json: bool,
@@ -258,12 +268,20 @@ pub enum Command {
         #[arg(long = "presence", value_name = "USER")]
         presence: Vec<String>,
     },
-    /// Post messages and print each acknowledgement's ts. Without --text, posts one message per
-    /// line of standard input, paced by the rate limit.
+    /// Post messages through the Web API (chat.postMessage) and print each one's ts. Without
+    /// --text, posts one message per line of standard input, paced by the rate limit. --rtm
+    /// posts over an RTM socket instead (classic apps only).
     Send {
         /// Connection options.
         #[command(flatten)]
         conn: ConnOpts,
+        /// RTM options (with --rtm).
+        #[command(flatten)]
+        rtm_opts: RtmOpts,
+        /// Post over an RTM socket (rtm.connect) instead of the Web API: only classic apps' bot
+        /// tokens and user tokens can.
+        #[arg(long, conflicts_with = "blocks")]
+        rtm: bool,
         /// The channel id (C…, G…, D…).
         #[arg(long)]
         channel: String,
@@ -315,8 +333,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the local Slack emulator standalone: prints its API URL, a valid bot token, an app-level
-    /// token for Socket Mode and the Socket Mode socket URL base.
+    /// Run the local Slack emulator standalone: prints its API URL, a bot token, a classic
+    /// token for RTM, an app-level token, the Socket Mode URL and a control URL. With an
+    /// action (say, mention, command, click, submit, home, posted, acks), acts on a running
+    /// emulator through its control URL instead.
+    #[command(args_conflicts_with_subcommands = true)]
     Emulator {
         /// Port to listen on (0: any free port).
         #[arg(long, default_value_t = 0)]
@@ -324,18 +345,28 @@ pub enum Command {
         /// Serve https:// and wss:// with a self-signed certificate (written to stdout as PEM).
         #[arg(long)]
         tls: bool,
+        /// Port of the control API on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        control_port: u16,
+        /// Act on a running emulator.
+        #[command(subcommand)]
+        action: Option<crate::emulator::EmulatorAction>,
     },
     /// A live demo against the embedded emulator, no token needed: a bot answers simulated
     /// users who talk, type, change presence and trigger a reconnect; ends with a summary.
     Demo {
-        /// How long to run.
+        /// How long to run (both protocols: half the time each).
         #[arg(long, default_value_t = 20)]
         seconds: u64,
-        /// Print the summary as JSON (for tests and scripts).
+        /// Print each summary as one JSON line (for tests and scripts): RTM's, then Socket
+        /// Mode's.
         #[arg(long)]
         json: bool,
-        /// Show Socket Mode instead of RTM: a slash command answered through its ack and a
-        /// mention answered through the Web API.
+        /// Show only RTM: a classic bot answers in threads, a goodbye makes it reconnect.
+        #[arg(long, conflicts_with = "socket_mode")]
+        rtm: bool,
+        /// Show only Socket Mode: a slash command answered through its ack and a mention
+        /// answered through the Web API.
         #[arg(long)]
         socket_mode: bool,
     },

@@ -1,6 +1,6 @@
 //! The commands, on top of the `slack-rtm` facade.
 
-use crate::cli::{Args, Command, ConnOpts, SocketCommand, exit};
+use crate::cli::{Args, Command, ConnOpts, RtmOpts, SocketCommand, exit};
 use crate::output::{Printer, Style};
 use slack_rtm::{
     Ack, Client, ClientBuilder, ClientMessage, ErrorKind, Event, OutgoingMessage, SendError, SessionEvent,
@@ -14,23 +14,29 @@ use tokio::io::AsyncBufReadExt;
 /// Runs the command and returns the process exit code.
 pub async fn run(args: Args) -> u8 {
     let result = match args.command {
-        Command::Connect { conn, json } => connect(conn, json).await,
-        Command::Tail { conn, json, types, channels, count, presence } => {
-            tail(conn, json, types, channels, count, presence).await
+        Command::Connect { conn, rtm, json } => connect(conn, rtm, json).await,
+        Command::Tail { conn, rtm, json, types, channels, count, presence } => {
+            tail(conn, rtm, json, types, channels, count, presence).await
         }
-        Command::Send { conn, channel, text, thread, rate: _, blocks: Some(blocks) } => {
+        Command::Send { conn, channel, text, thread, blocks: Some(blocks), .. } => {
             crate::web::send_blocks(conn, channel, text, thread, blocks).await
         }
-        Command::Send { conn, channel, text, thread, rate, blocks: None } => {
-            send(conn, channel, text, thread, rate).await
+        Command::Send { conn, rtm_opts, rtm: true, channel, text, thread, rate, blocks: None } => {
+            send(conn, rtm_opts, channel, text, thread, rate).await.map_err(|f| f.rtm_send_advice())
+        }
+        Command::Send { conn, channel, text, thread, rate, .. } => {
+            crate::send_web::send(conn, channel, text, thread, rate).await
         }
         Command::Api { conn, method, args, json } => crate::web::api(conn, method, args, json).await,
         Command::History { conn, channel, since, limit, json } => {
             crate::web::history(conn, channel, since, limit, json).await
         }
-        Command::Emulator { port, tls } => emulator(port, tls).await,
-        Command::Demo { seconds, json, socket_mode } => {
-            crate::demo::run(Duration::from_secs(seconds), json, socket_mode).await
+        Command::Emulator { action: Some(action), .. } => crate::emulator::act(action).await,
+        Command::Emulator { port, tls, control_port, action: None } => {
+            crate::emulator::run(port, tls, control_port).await
+        }
+        Command::Demo { seconds, json, rtm, socket_mode } => {
+            crate::demo::run(Duration::from_secs(seconds), json, rtm, socket_mode).await
         }
         Command::Socket {
             command: SocketCommand::Tail { opts, json, count, exec, exec_concurrency, connections },
@@ -62,6 +68,16 @@ impl Failure {
     pub fn other(message: impl Into<String>) -> Self {
         Self { message: message.into(), code: exit::OTHER }
     }
+
+    /// `send --rtm` refused because of the token's type: the Web API (plain `send`) takes it.
+    fn rtm_send_advice(mut self) -> Self {
+        if self.message.contains("not_allowed_token_type") {
+            self.message.push_str(
+                " To post with this token, leave out --rtm: `slack-rtm send` posts through the Web API.",
+            );
+        }
+        self
+    }
 }
 
 /// The exit code of a kind of failure.
@@ -87,12 +103,12 @@ impl From<slack_rtm::WebCallError> for Failure {
     }
 }
 
-/// The token, from --token (with a warning), --token-file or SLACK_TOKEN.
+/// The token, from --token (with a warning), --token-file, SLACK_BOT_TOKEN or SLACK_TOKEN.
 fn load_token(conn: &ConnOpts) -> Result<Token, Failure> {
     if let Some(t) = &conn.token {
         tracing::warn!(
             "--token puts the token on the command line, where `ps` shows it to every user of this \
-             machine; prefer SLACK_TOKEN or --token-file"
+             machine; prefer SLACK_BOT_TOKEN or --token-file"
         );
         return Ok(Token::new(t.as_str()));
     }
@@ -105,16 +121,19 @@ fn load_token(conn: &ConnOpts) -> Result<Token, Failure> {
         }
         return Ok(Token::new(first));
     }
-    match std::env::var("SLACK_TOKEN") {
-        Ok(t) if !t.trim().is_empty() => Ok(Token::new(t)),
-        _ => Err(Failure::usage(
-            "no token: set SLACK_TOKEN or pass --token-file PATH (or try `slack-rtm demo`, which needs none)",
-        )),
+    for var in ["SLACK_BOT_TOKEN", "SLACK_TOKEN"] {
+        match std::env::var(var) {
+            Ok(t) if !t.trim().is_empty() => return Ok(Token::new(t.trim())),
+            _ => {}
+        }
     }
+    Err(Failure::usage(
+        "no token: set SLACK_BOT_TOKEN or pass --token-file PATH (or try `slack-rtm demo`, which needs none)",
+    ))
 }
 
 /// Whether an API URL points at this machine (http:// is then harmless).
-pub fn is_loopback_url(url: &str) -> bool {
+fn is_loopback_url(url: &str) -> bool {
     let Ok(uri) = url.parse::<http_uri::Uri>() else { return false };
     match uri.host() {
         Some("localhost") => true,
@@ -131,19 +150,36 @@ mod http_uri {
     pub use slack_rtm::http::Uri;
 }
 
+/// `http://` is fine for this machine; for another host it needs `--insecure`, and the
+/// refusal names the flag.
+pub fn check_insecure(url: &str, insecure: bool) -> Result<bool, Failure> {
+    let plain = url.trim_start().to_ascii_lowercase().starts_with("http://");
+    if plain && !insecure && !is_loopback_url(url) {
+        return Err(Failure::usage(format!(
+            "refusing the plain http:// API URL {url}: http:// is accepted only for this machine \
+             (localhost, 127.0.0.1, ::1); pass --insecure to allow it for another host (never for Slack)"
+        )));
+    }
+    Ok(insecure || is_loopback_url(url))
+}
+
 /// A client builder from the common options.
 pub fn builder(conn: &ConnOpts) -> Result<ClientBuilder, Failure> {
     let token = load_token(conn)?;
-    let mut b = Client::builder(token).batch_presence_aware(conn.batch_presence);
+    let mut b = Client::builder(token);
     if let Some(url) = &conn.api_url {
-        let insecure = conn.insecure || is_loopback_url(url);
-        b = b.api_url(url).allow_insecure(insecure);
+        b = b.api_url(url).allow_insecure(check_insecure(url, conn.insecure)?);
     }
     Ok(b)
 }
 
-async fn connect(conn: ConnOpts, json: bool) -> Result<u8, Failure> {
-    let answer = builder(&conn)?.rtm_connect().await?;
+/// A client builder for an RTM session.
+fn rtm_builder(conn: &ConnOpts, rtm: RtmOpts) -> Result<ClientBuilder, Failure> {
+    Ok(builder(conn)?.batch_presence_aware(rtm.batch_presence))
+}
+
+async fn connect(conn: ConnOpts, rtm: RtmOpts, json: bool) -> Result<u8, Failure> {
+    let answer = rtm_builder(&conn, rtm)?.rtm_connect().await?;
     let c = &answer.connected;
     if json {
         let value = serde_json::json!({
@@ -244,6 +280,7 @@ pub const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
 async fn tail(
     conn: ConnOpts,
+    rtm: RtmOpts,
     json: bool,
     types: Vec<String>,
     channels: Vec<String>,
@@ -251,7 +288,7 @@ async fn tail(
     presence: Vec<String>,
 ) -> Result<u8, Failure> {
     let mut ctrl_c = interrupted();
-    let builder = builder(&conn)?;
+    let builder = rtm_builder(&conn, rtm)?;
     let (client, mut events) = tokio::select! {
         r = builder.connect() => r?,
         _ = &mut ctrl_c => {
@@ -265,7 +302,11 @@ async fn tail(
             tracing::warn!("presence subscription failed: {e}");
         }
     }
-    let style = if json { Style::Json } else { Style::human(std::io::stdout().is_terminal()) };
+    let style = if json {
+        Style::Json
+    } else {
+        Style::human(crate::output::use_color(std::io::stdout().is_terminal()))
+    };
     let mut printer = Printer::new(style);
     let mut printed = 0u64;
     if count == Some(0) {
@@ -335,20 +376,15 @@ type PendingSend = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Ack
 
 async fn send(
     conn: ConnOpts,
+    rtm: RtmOpts,
     channel: String,
     text: Option<String>,
     thread: Option<String>,
     rate: f64,
 ) -> Result<u8, Failure> {
-    if !(rate.is_finite() && rate > 0.0 && rate <= 1000.0) {
-        return Err(Failure::usage("--rate must be a number of messages per second in (0, 1000]"));
-    }
-    if channel.trim().is_empty() {
-        return Err(Failure::usage("--channel must not be empty"));
-    }
-    let interval = Duration::from_secs_f64(1.0 / rate);
+    let interval = check_send_args(&channel, rate)?;
     let (client, mut events) =
-        builder(&conn)?.send_rate(slack_rtm::SendRate::new(interval, 3)).connect().await?;
+        rtm_builder(&conn, rtm)?.send_rate(slack_rtm::SendRate::new(interval, 3)).connect().await?;
     // Drain events in the background so the session never waits on us; report reconnects.
     let drain = tokio::spawn(async move {
         let mut printer = Printer::new(Style::Json);
@@ -422,6 +458,17 @@ async fn send(
     Ok(if tally.failed == 0 { exit::OK } else { exit::NOT_ALL_SENT })
 }
 
+/// Checks `--channel` and `--rate`; returns the interval between messages.
+pub fn check_send_args(channel: &str, rate: f64) -> Result<Duration, Failure> {
+    if !(rate.is_finite() && rate > 0.0 && rate <= 1000.0) {
+        return Err(Failure::usage("--rate must be a number of messages per second in (0, 1000]"));
+    }
+    if channel.trim().is_empty() {
+        return Err(Failure::usage("--channel must not be empty"));
+    }
+    Ok(Duration::from_secs_f64(1.0 / rate))
+}
+
 /// Most messages read ahead of their acks (the session queues them and paces the sending).
 const MAX_IN_FLIGHT: usize = 64;
 
@@ -457,7 +504,12 @@ impl SendTally {
             }
             Ok(other) => {
                 self.failed += 1;
-                eprintln!("slack-rtm: message {n}: unexpected answer {other:?}");
+                let what = match other {
+                    Ack::Throttled => "a request to slow down",
+                    Ack::Pong { .. } => "a pong",
+                    _ => "an answer of another kind",
+                };
+                eprintln!("slack-rtm: message {n}: the server answered with {what}, not an acknowledgement");
             }
             Err(e) => {
                 self.failed += 1;
@@ -484,25 +536,4 @@ impl SendTally {
             eprintln!();
         }
     }
-}
-
-async fn emulator(port: u16, tls: bool) -> Result<u8, Failure> {
-    use slack_rtm::emulator::{Emulator, EmulatorConfig};
-    let emu = Emulator::start(EmulatorConfig::default().port(port).tls(tls))
-        .await
-        .map_err(|e| Failure::other(format!("cannot start the emulator: {e}")))?;
-    println!("api url   {}", emu.api_url());
-    println!("token     {}", emu.token());
-    println!("channel   {}", emu.general_channel());
-    println!("app token {}", emu.app_token());
-    println!("socket mode url {}", emu.socket_mode_url());
-    if let Some(pem) = emu.tls_root_cert_pem() {
-        println!("certificate (trust it to use https):\n{pem}");
-    }
-    println!();
-    println!("try:  SLACK_TOKEN={} slack-rtm tail --api-url {}", emu.token(), emu.api_url());
-    eprintln!("slack-rtm: emulator running; Ctrl-C to stop");
-    let _ = tokio::signal::ctrl_c().await;
-    emu.shutdown().await;
-    Ok(exit::OK)
 }

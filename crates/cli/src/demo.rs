@@ -55,10 +55,32 @@ fn stats(v: &mut [Duration]) -> serde_json::Value {
     serde_json::json!({"count": v.len(), "min_ms": ms(v[0]), "median_ms": ms(v[v.len() / 2]), "max_ms": ms(v[v.len() - 1])})
 }
 
-pub async fn run(duration: Duration, json: bool, socket_mode: bool) -> Result<u8, Failure> {
-    if socket_mode {
-        return crate::demo_socket::run(duration, json).await;
+/// `slack-rtm demo`: both protocols one after the other (half the time each), or one of them.
+pub async fn run(duration: Duration, json: bool, rtm: bool, socket_mode: bool) -> Result<u8, Failure> {
+    match (rtm, socket_mode) {
+        (true, false) => run_rtm(duration, json).await,
+        (false, true) => crate::demo_socket::run(duration, json).await,
+        _ => {
+            let half = duration / 2;
+            if !json {
+                println!("── RTM: a classic app, events and replies over one socket ──");
+            }
+            let code = run_rtm(half, json).await?;
+            if code != exit::OK {
+                return Ok(code);
+            }
+            if !json {
+                println!();
+                println!(
+                    "── Socket Mode: an app made today, events over sockets, replies in acks and through the Web API ──"
+                );
+            }
+            crate::demo_socket::run(duration.saturating_sub(half), json).await
+        }
     }
+}
+
+async fn run_rtm(duration: Duration, json: bool) -> Result<u8, Failure> {
     let emu = std::sync::Arc::new(
         Emulator::start(EmulatorConfig::default())
             .await
@@ -135,7 +157,7 @@ pub async fn run(duration: Duration, json: bool, socket_mode: bool) -> Result<u8
         })
     };
 
-    let mut printer = Printer::new(Style::human(std::io::stdout().is_terminal()));
+    let mut printer = Printer::new(Style::human(crate::output::use_color(std::io::stdout().is_terminal())));
     let mut tally = Tally::default();
     let deadline = tokio::time::Instant::now() + duration;
     let mut ping_timer = tokio::time::interval(Duration::from_secs(3));

@@ -75,7 +75,7 @@ async fn answer(d: Delivery, client: &SocketModeClient, bot: &str, tally: &mut T
         "slash_commands" => {
             let text = format!("Deploying {} … done :white_check_mark:", field(p, "text"));
             let line =
-                format!("/deploy {} from {} → answered in the ack", field(p, "text"), field(p, "user_id"));
+                format!("{}: /deploy {}\n    bot, in the ack: {text}", field(p, "user_id"), field(p, "text"));
             let ack = d.ack_with(json!({"response_type": "in_channel", "text": text})).await;
             tally.ack_payloads += u64::from(ack.is_ok());
             (line, ack)
@@ -92,10 +92,10 @@ async fn answer(d: Delivery, client: &SocketModeClient, bot: &str, tally: &mut T
             {
                 let reply = format!("Hi <@{user}>! Yes, the deploy is done.");
                 let channel = field(&event, "channel").to_owned();
-                match web.post_message(channel, reply).in_thread(field(&event, "ts")).await {
+                match web.post_message(channel, reply.as_str()).in_thread(field(&event, "ts")).await {
                     Ok(_) => {
                         tally.web_replies += 1;
-                        line.push_str(" → answered through chat.postMessage");
+                        line.push_str(&format!("\n    bot, in the thread (chat.postMessage): {reply}"));
                     }
                     Err(e) => {
                         tally.web_failed += 1;
@@ -155,13 +155,7 @@ pub async fn run(duration: Duration, json_out: bool) -> Result<u8, Failure> {
                 return Err(Failure::from(slack_rtm::Error::SocketMode(reason)));
             }
             lifecycle => {
-                let line = match lifecycle {
-                    SocketModeItem::Connected { sockets } => format!("socket said hello ({sockets} serving)"),
-                    SocketModeItem::Disconnected { reason, sockets } => {
-                        format!("socket closed: {reason} ({sockets} serving)")
-                    }
-                    other => format!("{other:?}"),
-                };
+                let Some(line) = crate::socket_lines::lifecycle_line(&lifecycle) else { continue };
                 tally.lifecycle.push(line.clone());
                 line
             }
@@ -199,7 +193,7 @@ pub async fn run(duration: Duration, json_out: bool) -> Result<u8, Failure> {
     if json_out {
         println!("{summary}");
     } else {
-        println!("\nsummary: {}", serde_json::to_string_pretty(&summary).unwrap_or_default());
+        crate::demo_table::print_socket_summary(&summary, duration);
     }
     if let Ok(emu) = Arc::try_unwrap(emu) {
         emu.shutdown().await;

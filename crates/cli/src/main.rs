@@ -6,9 +6,13 @@ mod cli;
 mod commands;
 mod demo;
 mod demo_socket;
+mod demo_table;
+mod emulator;
 mod fleet;
 mod output;
+mod send_web;
 mod socket;
+mod socket_lines;
 mod web;
 
 use clap::Parser;
@@ -41,5 +45,12 @@ fn init_tracing(verbose: u8, quiet: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLACK_RTM_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // Colour codes only on a terminal, and not with NO_COLOR: a log file or a pipe gets text.
+    let ansi = output::use_color(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .init();
 }

@@ -22,6 +22,12 @@ impl Style {
     }
 }
 
+/// Whether to colour a stream: only a terminal, and never when `NO_COLOR` is set (to anything
+/// but the empty string, as <https://no-color.org> says).
+pub fn use_color(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Prints events to stdout and lifecycle changes to stderr.
 pub struct Printer {
     style: Style,
@@ -37,7 +43,7 @@ pub fn channel_of(event: &Event) -> Option<String> {
 }
 
 /// `HH:MM:SS` (UTC) of a Slack timestamp, or of now.
-fn clock(ts: Option<&str>) -> String {
+pub fn clock(ts: Option<&str>) -> String {
     let secs = ts
         .and_then(|t| t.split('.').next())
         .and_then(|s| s.parse::<u64>().ok())

@@ -5,7 +5,7 @@
 //! never makes Slack redeliver.
 
 use crate::cli::{SocketOpts, exit};
-use crate::commands::{CLOSE_WAIT, Failure, interrupted, is_loopback_url};
+use crate::commands::{CLOSE_WAIT, Failure, check_insecure, interrupted};
 use slack_rtm::{AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
 use std::io::Write;
 use std::process::Stdio;
@@ -62,7 +62,7 @@ pub fn builder(opts: &SocketOpts) -> Result<SocketModeClientBuilder, Failure> {
     let token = load_app_token(opts)?;
     let mut b = SocketModeClient::builder(token).ack_mode(AckMode::Auto);
     if let Some(url) = &opts.api_url {
-        b = b.api_url(url).allow_insecure(opts.insecure || is_loopback_url(url));
+        b = b.api_url(url).allow_insecure(check_insecure(url, opts.insecure)?);
     }
     Ok(b)
 }
@@ -78,41 +78,6 @@ pub fn envelope_line(d: &Delivery) -> serde_json::Value {
         "event_type": d.event_type(),
         "accepts_response_payload": d.accepts_response_payload(),
         "payload": whole.get("payload").cloned().unwrap_or(serde_json::Value::Null),
-    })
-}
-
-/// One human-readable line for a delivery.
-fn human_line(d: &Delivery) -> String {
-    let mut line = format!("{} {}", d.envelope_type(), d.event_type().unwrap_or("-"));
-    if let Some(id) = d.event_id() {
-        line.push_str(&format!(" {id}"));
-    }
-    if d.retry_attempt() > 0 {
-        line.push_str(&format!(" (retry {})", d.retry_attempt()));
-    }
-    line.push_str(&format!(" envelope {}", d.envelope_id()));
-    line
-}
-
-/// A lifecycle line for stderr (`None`: not worth a line).
-fn lifecycle_line(item: &SocketModeItem) -> Option<String> {
-    Some(match item {
-        SocketModeItem::Connected { sockets } => format!("connected ({sockets} sockets serving)"),
-        SocketModeItem::Disconnected { reason, sockets } => {
-            format!("socket closed: {reason} ({sockets} sockets serving)")
-        }
-        SocketModeItem::Reconnecting { reason, attempt, delay } => {
-            format!("reconnecting (attempt {attempt}, in {} ms): {reason}", delay.as_millis())
-        }
-        SocketModeItem::Gap { from, to } => {
-            format!(
-                "no socket served for {} ms (Slack redelivers)",
-                to.saturating_duration_since(*from).as_millis()
-            )
-        }
-        SocketModeItem::Stopped { reason } => format!("stopped: {reason}"),
-        SocketModeItem::Session(ev) => format!("{ev:?}"),
-        _ => return None,
     })
 }
 
@@ -186,7 +151,7 @@ pub async fn tail(opts: SocketOpts, t: TailOptions) -> Result<u8, Failure> {
                 let json = envelope_line(&d).to_string();
                 {
                     let mut out = stdout.lock();
-                    let line = if t.json { &json } else { &human_line(&d) };
+                    let line = if t.json { &json } else { &crate::socket_lines::human_line(&d) };
                     // A closed stdout (e.g. `| head`) is not worth a panic.
                     let _ = writeln!(out, "{line}").and_then(|_| out.flush());
                 }
@@ -207,14 +172,16 @@ pub async fn tail(opts: SocketOpts, t: TailOptions) -> Result<u8, Failure> {
                 }
             }
             SocketModeItem::Stopped { reason } => {
-                eprintln!("slack-rtm: stopped: {reason}");
+                // An error is printed once, as the command's failure.
                 if reason.is_error() {
                     failure = Some(Failure::from(slack_rtm::Error::SocketMode(reason)));
+                } else {
+                    eprintln!("slack-rtm: stopped: {reason}");
                 }
                 break;
             }
             other => {
-                if let Some(line) = lifecycle_line(&other) {
+                if let Some(line) = crate::socket_lines::lifecycle_line(&other) {
                     eprintln!("slack-rtm: {line}");
                 }
             }

@@ -23,7 +23,7 @@ fn parse_pairs(pairs: &[String]) -> Result<Map<String, Value>, Failure> {
         }
         if k == "token" {
             return Err(Failure::usage(
-                "pass the token with SLACK_TOKEN or --token-file, not as an argument",
+                "pass the token with SLACK_BOT_TOKEN or --token-file, not as an argument",
             ));
         }
         map.insert(k.to_owned(), Value::String(v.to_owned()));
@@ -155,7 +155,7 @@ pub async fn history(
     query.limit = Some(limit.min(200) as u32);
     let mut messages = web.history(query).collect_messages(limit).await?;
     messages.reverse();
-    let color = std::io::stdout().is_terminal();
+    let color = crate::output::use_color(std::io::stdout().is_terminal());
     let mut out = std::io::stdout().lock();
     for mut m in messages {
         m.channel.get_or_insert_with(|| channel.as_str().into());

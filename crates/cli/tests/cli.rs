@@ -116,7 +116,7 @@ async fn no_token_is_a_usage_error_and_token_flag_warns() {
     let emu = emulator().await;
     let out = run(cli(&["connect", "--api-url", &emu.api_url()])).await;
     assert_exit(&out, 2);
-    assert!(text(&out.stderr).contains("SLACK_TOKEN"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("SLACK_BOT_TOKEN"), "{}", text(&out.stderr));
     assert_eq!(emu.rtm_connect_call_count(), 0, "nothing was called without a token");
 
     let token = emu.token();
@@ -319,7 +319,7 @@ async fn send_stdin_posts_each_line_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_summary_matches_the_emulator_record() {
-    let out = run(cli(&["demo", "--seconds", "5", "--json"])).await;
+    let out = run(cli(&["demo", "--rtm", "--seconds", "5", "--json"])).await;
     assert_exit(&out, 0);
     // The live tail comes first (human lines), the JSON summary last.
     let stdout = text(&out.stdout);

@@ -40,6 +40,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod advice;
 mod frame;
 mod request;
 mod response;
@@ -47,6 +48,7 @@ mod socket_mode;
 mod transport;
 pub mod web;
 
+pub use advice::ErrorDetail;
 pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,
     encode_client_message, is_session_event_type, needs_machine,

@@ -39,6 +39,11 @@ impl ApiBase {
         if uri.query().is_some() {
             return Err(BuildError::InvalidApiBase { reason: "the URL must not have a query" });
         }
+        if matches!(uri.path(), "" | "/") {
+            // Every method lives under a path (Slack's `/api/`): a bare host answers 404s.
+            let suggestion = format!("{}/api/", url.trim_end_matches('/'));
+            return Err(BuildError::ApiBaseWithoutPath { suggestion });
+        }
         let mut base = url.to_owned();
         if !base.ends_with('/') {
             base.push('/');
@@ -103,8 +108,18 @@ pub enum BuildError {
         reason: &'static str,
     },
     /// An `http://` API base without the explicit insecure option.
-    #[error("refusing a plain http:// API base: allow it explicitly (only for a local emulator)")]
+    #[error(
+        "refusing a plain http:// API base: allow it explicitly with the insecure option \
+         (allow_insecure), only for a local emulator"
+    )]
     InsecureApiBase,
+    /// An API base with no path, such as `http://127.0.0.1:8080`: the methods live under
+    /// `/api/`.
+    #[error("the API URL has no path: did you mean {suggestion}?")]
+    ApiBaseWithoutPath {
+        /// The URL with `/api/` added.
+        suggestion: String,
+    },
     /// The token is empty or not a valid header value.
     #[error("the token is empty or contains characters not allowed in an HTTP header")]
     InvalidToken,
@@ -236,6 +251,10 @@ mod tests {
         assert!(ApiBase::parse("ftp://x/", true).is_err());
         assert!(ApiBase::parse("not a url", true).is_err());
         assert!(ApiBase::parse("https://x/api/?a=1", true).is_err());
+        for bare in ["http://127.0.0.1:8080", "http://127.0.0.1:8080/"] {
+            let e = ApiBase::parse(bare, true).unwrap_err();
+            assert_eq!(e.to_string(), "the API URL has no path: did you mean http://127.0.0.1:8080/api/?");
+        }
         let cfg = ConnectConfig::with_api_base("http://127.0.0.1:9/api/", true).unwrap();
         let req = cfg.build_request(&Token::new("xoxb-1")).unwrap();
         assert_eq!(

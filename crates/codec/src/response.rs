@@ -53,12 +53,14 @@ impl ConnectResponse {
 #[non_exhaustive]
 pub enum ConnectError {
     /// `{"ok":false,"error":"…"}`.
-    #[error("rtm.connect failed: {error}{}", req(.req_id))]
+    #[error("{}", crate::advice::api_failure("rtm.connect", .error, .detail, .req_id))]
     Api {
         /// The error code.
         error: ApiError,
         /// Warnings that came with it.
         warnings: Vec<ApiWarning>,
+        /// What Slack said beyond the code: the scope needed, its explanations.
+        detail: Option<Box<ErrorDetail>>,
         /// Slack's request id.
         req_id: Option<String>,
     },
@@ -83,7 +85,7 @@ pub enum ConnectError {
         req_id: Option<String>,
     },
     /// Another unexpected HTTP status (e.g. 404 from a wrong API base).
-    #[error("rtm.connect answered HTTP {status} ({content_type}): {snippet:?}{}", req(.req_id))]
+    #[error("{}", crate::advice::unexpected_status("rtm.connect", *.status, .content_type, .snippet, .req_id))]
     UnexpectedStatus {
         /// The status.
         status: u16,
@@ -127,12 +129,7 @@ pub enum ConnectError {
     },
 }
 
-fn req(id: &Option<String>) -> String {
-    match id {
-        Some(id) => format!(" (x-slack-req-id {id})"),
-        None => String::new(),
-    }
-}
+use crate::advice::{ErrorDetail, req};
 
 impl ConnectError {
     /// Whether a later call may succeed (with backoff). `false` for errors no retry can fix: a
@@ -191,6 +188,8 @@ struct Envelope {
     warning: Option<String>,
     #[serde(default)]
     response_metadata: Option<Metadata>,
+    #[serde(default)]
+    needed: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -326,7 +325,12 @@ pub(crate) fn read_answer<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Answ
     let (warnings, messages) = warnings_of(&env);
     if !env.ok {
         let error = env.error.unwrap_or_else(|| ApiError::Other("unknown_error".into()));
-        return Err(ConnectError::Api { error, warnings, req_id });
+        return Err(ConnectError::Api {
+            error,
+            warnings,
+            detail: ErrorDetail::boxed(env.needed, messages),
+            req_id,
+        });
     }
     Ok(Answer { value, warnings, messages, req_id })
 }

@@ -56,13 +56,12 @@ pub struct OpenError(pub ConnectError);
 impl fmt::Display for OpenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = APPS_CONNECTIONS_OPEN;
-        let req =
-            |id: &Option<String>| id.as_ref().map(|id| format!(" (x-slack-req-id {id})")).unwrap_or_default();
+        let req = crate::advice::req;
         match &self.0 {
-            ConnectError::Api { error, req_id, .. } => {
-                write!(f, "{m} failed: {error}{}", req(req_id))?;
+            ConnectError::Api { error, detail, req_id, .. } => {
+                f.write_str(&crate::advice::api_failure(m, error, detail, req_id))?;
                 if matches!(error, ApiError::NotAllowedTokenType | ApiError::InvalidAuth) {
-                    f.write_str("; Socket Mode needs an app-level token (xapp-…) with connections:write")?;
+                    f.write_str(" Socket Mode needs an app-level token (xapp-…) with connections:write.")?;
                 }
                 Ok(())
             }
@@ -77,7 +76,7 @@ impl fmt::Display for OpenError {
                 )
             }
             ConnectError::UnexpectedStatus { status, content_type, snippet, req_id } => {
-                write!(f, "{m} answered HTTP {status} ({content_type}): {snippet:?}{}", req(req_id))
+                f.write_str(&crate::advice::unexpected_status(m, *status, content_type, snippet, req_id))
             }
             ConnectError::NotJson { status, content_type, snippet, req_id } => write!(
                 f,

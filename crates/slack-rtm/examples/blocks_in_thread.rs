@@ -4,10 +4,10 @@
 //!
 //! ```text
 //! cargo run -p slack-rtm --example blocks_in_thread                 # scripted, local emulator
-//! SLACK_TOKEN=xoxb-… cargo run -p slack-rtm --example blocks_in_thread   # for real, until Ctrl-C
+//! SLACK_BOT_TOKEN=xoxb-… cargo run -p slack-rtm --example blocks_in_thread   # for real, until Ctrl-C
 //! ```
 //!
-//! Without `SLACK_TOKEN`, the example starts the emulator, has `alice` ask two questions,
+//! Without `SLACK_BOT_TOKEN` (or `SLACK_TOKEN`), the example starts the emulator, has `alice` ask two questions,
 //! prints `answered <question> with blocks in thread: <reply>` for each, checks the emulator's
 //! history has each answer in its question's thread with its blocks, and exits.
 
@@ -21,7 +21,7 @@ type BoxResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() -> BoxResult<()> {
-    match std::env::var("SLACK_TOKEN") {
+    match std::env::var("SLACK_BOT_TOKEN").or_else(|_| std::env::var("SLACK_TOKEN")) {
         Ok(token) if !token.trim().is_empty() => {
             let mut builder = Client::builder(token.trim());
             if let Ok(url) = std::env::var("SLACK_API_URL") {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run -p slack-rtm --example custom_transport                 # scripted, local emulator
-//! SLACK_TOKEN=xoxb-… cargo run -p slack-rtm --example custom_transport   # for real, until Ctrl-C
+//! SLACK_BOT_TOKEN=xoxb-… cargo run -p slack-rtm --example custom_transport   # for real, until Ctrl-C
 //! ```
 //!
 //! A transport is anything implementing `slack_rtm::HttpTransport`: it sends one
@@ -12,7 +12,7 @@
 //! wraps the built-in hyper transport to log each call (method, URL without query, status,
 //! duration — never the `Authorization` header, which carries the token) and count them.
 //!
-//! Without `SLACK_TOKEN`, the example starts the emulator, connects through the logging
+//! Without `SLACK_BOT_TOKEN` (or `SLACK_TOKEN`), the example starts the emulator, connects through the logging
 //! transport, makes the server say `goodbye` (so the session calls `rtm.connect` again through
 //! the same transport), checks the count against the emulator's record, and exits.
 
@@ -50,7 +50,7 @@ fn logging_transport(inner: HyperTransport, calls: Arc<AtomicUsize>) -> impl Htt
 #[tokio::main]
 async fn main() -> BoxResult<()> {
     let calls = Arc::new(AtomicUsize::new(0));
-    match std::env::var("SLACK_TOKEN") {
+    match std::env::var("SLACK_BOT_TOKEN").or_else(|_| std::env::var("SLACK_TOKEN")) {
         Ok(token) if !token.trim().is_empty() => {
             let url = std::env::var("SLACK_API_URL").ok();
             let insecure = url.as_deref().is_some_and(|u| u.starts_with("http://"));

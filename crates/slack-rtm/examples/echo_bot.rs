@@ -2,12 +2,12 @@
 //!
 //! ```text
 //! cargo run -p slack-rtm --example echo_bot                 # scripted, against a local emulator
-//! SLACK_TOKEN=xoxb-… cargo run -p slack-rtm --example echo_bot   # for real, until Ctrl-C
+//! SLACK_BOT_TOKEN=xoxb-… cargo run -p slack-rtm --example echo_bot   # for real, until Ctrl-C
 //! ```
 //!
-//! Without `SLACK_TOKEN`, the example starts the emulator, has the user `alice` post two
+//! Without `SLACK_BOT_TOKEN` (or `SLACK_TOKEN`), the example starts the emulator, has the user `alice` post two
 //! messages, prints `acked <ts>` for each echo, checks the emulator recorded exactly those
-//! echoes, and exits. With `SLACK_TOKEN` (and optionally `SLACK_API_URL`) it runs until Ctrl-C.
+//! echoes, and exits. With `SLACK_BOT_TOKEN` (and optionally `SLACK_API_URL`) it runs until Ctrl-C.
 
 use slack_rtm::{Client, Event, Events, SessionEvent};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
@@ -17,7 +17,7 @@ type BoxResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() -> BoxResult<()> {
-    match std::env::var("SLACK_TOKEN") {
+    match std::env::var("SLACK_BOT_TOKEN").or_else(|_| std::env::var("SLACK_TOKEN")) {
         Ok(token) if !token.trim().is_empty() => {
             let mut builder = Client::builder(token.trim());
             if let Ok(url) = std::env::var("SLACK_API_URL") {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run -p slack-rtm --example presence_watcher                       # scripted, local emulator
-//! SLACK_TOKEN=xoxb-… cargo run -p slack-rtm --example presence_watcher U123 U456   # for real
+//! SLACK_BOT_TOKEN=xoxb-… cargo run -p slack-rtm --example presence_watcher U123 U456   # for real
 //! ```
 //!
 //! The client connects with `batch_presence_aware` (one `presence_change` may name several
@@ -10,8 +10,8 @@
 //! by the session after every reconnect). It subscribes to the users, asks for their current
 //! presence once with `query_presence`, then prints every change as `presence <user> <state>`.
 //!
-//! Without `SLACK_TOKEN`, it starts the emulator, watches `alice` and `bob`, makes both go away
-//! and come back, checks that it saw each change, and exits. With `SLACK_TOKEN` it watches the
+//! Without `SLACK_BOT_TOKEN` (or `SLACK_TOKEN`), it starts the emulator, watches `alice` and `bob`, makes both go away
+//! and come back, checks that it saw each change, and exits. With `SLACK_BOT_TOKEN` it watches the
 //! user ids given as arguments until Ctrl-C.
 
 use slack_rtm::event::Presence;
@@ -27,7 +27,7 @@ type StopWhen = dyn Fn(&[(UserId, Presence)]) -> bool + Send + Sync;
 
 #[tokio::main]
 async fn main() -> BoxResult<()> {
-    match std::env::var("SLACK_TOKEN") {
+    match std::env::var("SLACK_BOT_TOKEN").or_else(|_| std::env::var("SLACK_TOKEN")) {
         Ok(token) if !token.trim().is_empty() => {
             let users: Vec<UserId> = std::env::args().skip(1).map(UserId::new).collect();
             if users.is_empty() {

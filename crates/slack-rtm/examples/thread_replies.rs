@@ -3,10 +3,10 @@
 //!
 //! ```text
 //! cargo run -p slack-rtm --example thread_replies                 # scripted, local emulator
-//! SLACK_TOKEN=xoxb-… cargo run -p slack-rtm --example thread_replies   # for real, until Ctrl-C
+//! SLACK_BOT_TOKEN=xoxb-… cargo run -p slack-rtm --example thread_replies   # for real, until Ctrl-C
 //! ```
 //!
-//! Without `SLACK_TOKEN`, the example starts the emulator, has `alice` ask two questions,
+//! Without `SLACK_BOT_TOKEN` (or `SLACK_TOKEN`), the example starts the emulator, has `alice` ask two questions,
 //! prints `replied in thread <parent> with <ts>` for each answer, checks the emulator recorded
 //! each answer with the right `thread_ts`, and exits.
 
@@ -18,7 +18,7 @@ type BoxResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 
 #[tokio::main]
 async fn main() -> BoxResult<()> {
-    match std::env::var("SLACK_TOKEN") {
+    match std::env::var("SLACK_BOT_TOKEN").or_else(|_| std::env::var("SLACK_TOKEN")) {
         Ok(token) if !token.trim().is_empty() => {
             let mut builder = Client::builder(token.trim());
             if let Ok(url) = std::env::var("SLACK_API_URL") {

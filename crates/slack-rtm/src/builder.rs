@@ -288,6 +288,7 @@ impl ClientBuilder {
     /// Calls `rtm.connect` once and returns its answer, without opening the socket: who you
     /// are, the workspace, warnings. Useful to check a token (the CLI's `connect`).
     pub async fn rtm_connect(&self) -> Result<ConnectResponse, Error> {
+        self.refuse_app_token()?;
         let config = self.connect_config()?;
         let transport = self.http_transport()?;
         call_rtm_connect(&*transport, &self.token, &config).await.map_err(|e| match e {
@@ -303,6 +304,14 @@ impl ClientBuilder {
     pub fn build_web(&self) -> Result<WebClient, Error> {
         let config = self.connect_config()?;
         WebClient::new(self.http_transport()?, self.token.clone(), config.api_base)
+    }
+
+    /// RTM refuses an app-level token: say so before calling, and what to do instead.
+    fn refuse_app_token(&self) -> Result<(), Error> {
+        if self.token.kind() == slack_rtm_types::TokenKind::App {
+            return Err(Error::Config(crate::web::APP_TOKEN_FOR_RTM.into()));
+        }
+        Ok(())
     }
 
     /// The network settings a driver takes (transport, dialer, TLS, API base, size cap).
@@ -323,6 +332,7 @@ impl ClientBuilder {
     /// as `invalid_auth` or `not_allowed_token_type`); retryable failures are retried with
     /// backoff until [`ClientBuilder::connect_timeout`].
     pub async fn connect(self) -> Result<(Client, Events), Error> {
+        self.refuse_app_token()?;
         let net = self.net()?;
         let mut driver = DriverConfig::new(self.session.clone(), self.token.clone(), net.transport);
         driver.connect = net.connect;

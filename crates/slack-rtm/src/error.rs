@@ -63,7 +63,7 @@ impl From<Fatal> for Error {
 pub(crate) fn api_kind(e: &ApiError) -> ErrorKind {
     match e {
         ApiError::Ratelimited => ErrorKind::RateLimited,
-        e if e.is_fatal() => ErrorKind::Auth,
+        e if e.is_auth() => ErrorKind::Auth,
         ApiError::ServiceUnavailable | ApiError::FatalError | ApiError::RequestTimeout => ErrorKind::Network,
         _ => ErrorKind::Api,
     }
@@ -77,6 +77,8 @@ impl Error {
             Error::Connect(e) => match e {
                 ConnectError::Api { error, .. } => api_kind(error),
                 ConnectError::RateLimited { .. } => ErrorKind::RateLimited,
+                // A wrong API URL, not a network failure.
+                ConnectError::UnexpectedStatus { status: 404, .. } => ErrorKind::Config,
                 _ => ErrorKind::Network,
             },
             Error::Transport(_) | Error::ConnectTimeout(..) => ErrorKind::Network,

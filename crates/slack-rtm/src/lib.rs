@@ -117,14 +117,36 @@
 //! several sockets kept open, every envelope acked within 3 s and handed to you once.
 //! [`SocketModeClient::builder`] starts a session; [`SocketModeItems`] yields each
 //! [`Delivery`] (an Events API event, a slash command, an interaction) and lifecycle items.
-//! This app answers a slash command in its ack and an `app_mention` through the Web API:
+//! This app answers a slash command in its ack and an `app_mention` through the Web API. It
+//! handles **each envelope in a task of its own**: Slack wants every ack within 3 s, and a
+//! handler that waits (a Web API call held by a rate limit, a slow service) would otherwise
+//! hold up the acks of the envelopes queued behind it — Slack then delivers them again.
 //!
 //! ```
 //! use slack_rtm::socket_mode::{ApiEvent, Payload};
-//! use slack_rtm::{AckMode, SocketModeClient, SocketModeItem};
+//! use slack_rtm::{AckMode, Delivery, SocketModeClient, SocketModeItem, WebClient};
+//!
+//! type BoxError = Box<dyn std::error::Error + Send + Sync>;
+//!
+//! async fn handle(delivery: Delivery, web: WebClient) -> Result<(), BoxError> {
+//!     match delivery.payload() {
+//!         Payload::SlashCommand(cmd) => {
+//!             let reply = serde_json::json!({ "text": format!("Sunny in {}", cmd.text) });
+//!             delivery.ack_with(reply).await?;
+//!         }
+//!         Payload::EventsApi(callback) => {
+//!             delivery.ack().await?; // first: Slack redelivers after 3 s without it
+//!             if let ApiEvent::AppMention(m) = callback.event {
+//!                 web.post_message(m.channel, "hello!").in_thread(m.ts).await?;
+//!             }
+//!         }
+//!         _ => delivery.ack().await?,
+//!     }
+//!     Ok(())
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! async fn main() -> Result<(), BoxError> {
 //! #   let emu = slack_rtm_emulator::Emulator::start(Default::default()).await?;
 //! #   let (app_token, bot_token) = (emu.app_token(), emu.token());
 //!     // let (app_token, bot_token) = (std::env::var("SLACK_APP_TOKEN")?, std::env::var("SLACK_BOT_TOKEN")?);
@@ -134,28 +156,25 @@
 //!         .ack_mode(AckMode::Manual) // so a slash command can be answered in its ack
 //!         .connect()
 //!         .await?;
+//!     let web = client.web().expect("a web token was given").clone(); // cheap: shared limiter
 //! #   let (user, channel) = (emu.second_user().user, emu.general_channel());
 //! #   emu.slash_command(&user, &channel, "/weather", "Paris");
 //! #   let ts = emu.post_message(&channel, &user, "hi bot").unwrap();
 //! #   emu.send_api_event(serde_json::json!({"type": "app_mention", "user": user, "text": "hi bot", "channel": channel, "ts": ts}));
+//!     let mut tasks = tokio::task::JoinSet::new();
+//! #   let mut seen = 0;
 //!     while let Some(item) = items.next().await {
 //!         let SocketModeItem::Envelope(delivery) = item else { continue };
-//!         match delivery.payload() {
-//!             Payload::SlashCommand(cmd) => {
-//!                 let reply = serde_json::json!({ "text": format!("Sunny in {}", cmd.text) });
-//!                 delivery.ack_with(reply).await?;
+//!         // One task per envelope: the next one is read (and can be acked) at once.
+//!         tasks.spawn(handle(delivery, web.clone()));
+//!         while let Some(done) = tasks.try_join_next() {
+//!             if let Err(e) = done? {
+//!                 eprintln!("handler failed: {e}");
 //!             }
-//!             Payload::EventsApi(callback) => {
-//!                 delivery.ack().await?; // first: Slack redelivers after 3 s without it
-//!                 if let ApiEvent::AppMention(m) = callback.event {
-//!                     let web = client.web().expect("a web token was given");
-//!                     web.post_message(m.channel, "hello!").in_thread(m.ts).await?;
-//! #                   break;
-//!                 }
-//!             }
-//!             _ => delivery.ack().await?,
 //!         }
+//! #       seen += 1; if seen == 2 { break; }
 //!     }
+//! #   while let Some(done) = tasks.join_next().await { done??; }
 //!     client.shutdown().await;
 //! #   assert!(emu.acks().iter().any(|a| a.payload == Some(serde_json::json!({"text": "Sunny in Paris"}))));
 //!     Ok(())
@@ -206,7 +225,7 @@
 //!
 //! The provider is always passed to rustls explicitly, never taken from the process default,
 //! so having both in the graph never panics.
-//! - `emulator`: re-exports [`emulator`], a local Slack for your tests (its TLS mode uses the
+//! - `emulator`: re-exports the `slack_rtm::emulator` module, a local Slack for your tests (its TLS mode uses the
 //!   provider chosen above).
 //!
 //! ## Layers

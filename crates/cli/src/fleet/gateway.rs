@@ -42,7 +42,8 @@ impl Watch {
         let mut lines = Vec::new();
         if c.sockets != self.sockets {
             self.sockets = c.sockets;
-            lines.push(format!("fleet gateway: {} sockets serving", c.sockets));
+            let n = if c.sockets == 1 { "1 socket".to_owned() } else { format!("{} sockets", c.sockets) };
+            lines.push(format!("fleet gateway: {n} open"));
         }
         let (faults, successes) = (c.redis_failures + c.refused_full, c.appended + c.duplicates);
         if faults > self.faults {
@@ -122,7 +123,7 @@ mod tests {
         let mut w = Watch::default();
         let mut c = GatewayCounts::default();
         (c.sockets, c.received, c.appended, c.acked) = (2, 1, 1, 1);
-        assert_eq!(w.changes(&c, || None), ["fleet gateway: 2 sockets serving"]);
+        assert_eq!(w.changes(&c, || None), ["fleet gateway: 2 sockets open"]);
         assert!(w.changes(&c, || None).is_empty());
         c.redis_failures = 2;
         let lines = w.changes(&c, || Some("Redis: connection refused".into()));

@@ -25,6 +25,9 @@ pub fn cli(args: &[&str]) -> Command {
     c.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     for var in [
         "SLACK_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "NO_COLOR",
         "SLACK_API_URL",
         "SLACK_RTM_LOG",
         "HTTPS_PROXY",

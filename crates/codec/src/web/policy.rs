@@ -187,7 +187,13 @@ mod tests {
     }
 
     fn api(code: &str) -> WebError {
-        WebError::Api { method: "m".into(), error: ApiError::from_code(code), warnings: vec![], req_id: None }
+        WebError::Api {
+            method: "m".into(),
+            error: ApiError::from_code(code),
+            warnings: vec![],
+            detail: None,
+            req_id: None,
+        }
     }
 
     #[test]

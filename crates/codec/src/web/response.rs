@@ -37,12 +37,7 @@ impl WebResponse {
     }
 }
 
-fn req(id: &Option<String>) -> String {
-    match id {
-        Some(id) => format!(" (x-slack-req-id {id})"),
-        None => String::new(),
-    }
-}
+use crate::advice::{ErrorDetail, req};
 
 /// Why a Web API call got no usable answer from the server.
 ///
@@ -53,7 +48,7 @@ fn req(id: &Option<String>) -> String {
 pub enum WebError {
     /// `{"ok":false,"error":"…"}`: Slack refused the call. Unknown codes are kept as
     /// [`ApiError::Other`].
-    #[error("{method} failed: {error}{}", req(.req_id))]
+    #[error("{}", crate::advice::api_failure(.method, .error, .detail, .req_id))]
     Api {
         /// The method.
         method: String,
@@ -61,6 +56,8 @@ pub enum WebError {
         error: ApiError,
         /// Warnings that came with it.
         warnings: Vec<ApiWarning>,
+        /// What Slack said beyond the code: the scope needed, its explanations.
+        detail: Option<Box<ErrorDetail>>,
         /// Slack's request id.
         req_id: Option<String>,
     },
@@ -89,7 +86,7 @@ pub enum WebError {
         req_id: Option<String>,
     },
     /// Another unexpected HTTP status (e.g. 404 from a wrong API base).
-    #[error("{method} answered HTTP {status} ({content_type}): {snippet:?}{}", req(.req_id))]
+    #[error("{}", crate::advice::unexpected_status(.method, *.status, .content_type, .snippet, .req_id))]
     UnexpectedStatus {
         /// The method.
         method: String,
@@ -135,8 +132,8 @@ impl WebError {
     fn from_answer(method: &str, e: ConnectError, retry_after_given: bool, tier_wait: Duration) -> Self {
         let method = method.to_owned();
         match e {
-            ConnectError::Api { error, warnings, req_id } => {
-                WebError::Api { method, error, warnings, req_id }
+            ConnectError::Api { error, warnings, detail, req_id } => {
+                WebError::Api { method, error, warnings, detail, req_id }
             }
             ConnectError::RateLimited { retry_after, req_id } => {
                 let retry_after = if retry_after_given { retry_after } else { tier_wait };
@@ -271,15 +268,30 @@ mod tests {
     fn errors_name_the_method_and_keep_unknown_codes() {
         let e = parse_web_response(
             "chat.postMessage",
-            &resp(200, &[("x-slack-req-id", "r9")], r#"{"ok":false,"error":"channel_not_found"}"#),
+            &resp(200, &[("x-slack-req-id", "r9")], r#"{"ok":false,"error":"brand_new_error"}"#),
         )
         .unwrap_err();
-        assert_eq!(e.api_error(), Some(&ApiError::Other("channel_not_found".into())));
+        assert_eq!(e.api_error(), Some(&ApiError::Other("brand_new_error".into())));
         assert_eq!(e.method(), "chat.postMessage");
         assert_eq!(e.req_id(), Some("r9"));
         let text = e.to_string();
         assert!(
-            text.starts_with("chat.postMessage failed: channel_not_found") && text.contains("r9"),
+            text.starts_with("chat.postMessage failed: brand_new_error") && text.contains("r9"),
+            "{text}"
+        );
+        // A common error in plain words, the scope Slack says is needed, Slack's own messages.
+        let body = r#"{"ok":false,"error":"missing_scope","needed":"chat:write","provided":"users:read",
+            "response_metadata":{"messages":["[ERROR] missing scope"]}}"#;
+        let e = parse_web_response("chat.postMessage", &resp(200, &[], body)).unwrap_err();
+        let text = e.to_string();
+        assert!(text.contains("missing_scope: The token lacks a scope"), "{text}");
+        assert!(text.contains("The scope needed: chat:write."), "{text}");
+        assert!(text.contains("Slack says: [ERROR] missing scope."), "{text}");
+        // A 404 asks about the API URL instead of showing the page.
+        let e = parse_web_response("auth.test", &resp(404, &[], "<html>Not Found</html>")).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("HTTP 404 (not found): is the API URL right?") && !text.contains("html"),
             "{text}"
         );
         let e = parse_web_response("auth.test", &resp(200, &[], r#"{"ok":false,"error":"invalid_auth"}"#))

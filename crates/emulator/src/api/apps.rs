@@ -97,6 +97,11 @@ async fn open_inner(
     };
     if let Some(code) = code {
         record.error = Some(code.into());
+        if code == "missing_scope" {
+            // As Slack does: the scope the method needs, and the token's.
+            let body = json!({"ok": false, "error": code, "needed": "connections:write", "provided": ""});
+            return json_response(StatusCode::OK, &body);
+        }
         return api_error(code);
     }
     let url = shared.sm_issue_ticket();

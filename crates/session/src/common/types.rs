@@ -150,6 +150,9 @@ pub enum Reason {
     UrlExpired,
     /// The application asked the session to stop.
     Shutdown,
+    /// Socket Mode: Slack asked for this socket to be refreshed; its replacement is serving
+    /// and it was closed once its last envelopes were handled.
+    Replaced,
 }
 
 impl fmt::Display for Reason {
@@ -169,6 +172,7 @@ impl fmt::Display for Reason {
             Reason::ConnectFailed(e) => write!(f, "rtm.connect failed: {e}"),
             Reason::UrlExpired => f.write_str("the socket URL expired before it was used"),
             Reason::Shutdown => f.write_str("shut down by the application"),
+            Reason::Replaced => f.write_str("replaced by a new socket, as Slack asked (a routine refresh)"),
         }
     }
 }
@@ -205,8 +209,13 @@ impl fmt::Display for Warning {
                 write!(f, "skipped a frame of {len} bytes that is not valid UTF-8")
             }
             Warning::InvalidUtf8 { len: None } => f.write_str("skipped a text frame that is not valid UTF-8"),
-            Warning::UnmatchedReply(e) => write!(f, "a reply matched no request: {e:?}"),
-            Warning::ConnectWarnings(w) => write!(f, "rtm.connect warnings: {w:?}"),
+            Warning::UnmatchedReply(e) => {
+                write!(f, "a reply matched no request (a {} event)", e.event_type())
+            }
+            Warning::ConnectWarnings(w) => {
+                let codes: Vec<&str> = w.iter().map(ApiWarning::as_str).collect();
+                write!(f, "rtm.connect warnings: {}", codes.join(", "))
+            }
         }
     }
 }

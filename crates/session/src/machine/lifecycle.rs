@@ -43,7 +43,8 @@ impl Session {
         let response = match result {
             Ok(r) => r,
             Err(failure) if failure.is_fatal() => {
-                tracing::warn!(error = %failure.message, "rtm.connect failed permanently; stopping");
+                // Not a warning: the application gets this failure as the session's result.
+                tracing::info!(error = %failure.message, "rtm.connect failed permanently; stopping");
                 self.finish(Some(Fatal::Connect(failure)), now);
                 return;
             }

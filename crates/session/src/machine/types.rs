@@ -22,7 +22,7 @@ impl fmt::Display for RequestId {
 #[non_exhaustive]
 pub enum Fatal {
     /// `rtm.connect` failed in a way no retry can fix (bad token, wrong token type, …).
-    #[error("rtm.connect failed permanently: {}", .0.message)]
+    #[error("{} (not retried: no retry can fix this)", .0.message)]
     Connect(ConnectFailure),
     /// [`ReconnectPolicy::max_retries`](super::ReconnectPolicy::max_retries) retries in a row failed.
     #[error("gave up after {attempts} failed connection attempts; last: {last}")]

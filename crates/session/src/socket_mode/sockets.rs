@@ -335,7 +335,7 @@ impl SocketModeSession {
         let done: Vec<ConnId> =
             self.socks.iter().filter(|s| s.drain_until.is_some_and(|t| t <= now)).map(|s| s.id).collect();
         for id in done {
-            self.drop_sock(id, Reason::Goodbye, Some(CLOSE_NORMAL), now);
+            self.drop_sock(id, Reason::Replaced, Some(CLOSE_NORMAL), now);
         }
     }
 }

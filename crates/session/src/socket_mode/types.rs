@@ -134,7 +134,7 @@ pub enum StopReason {
     #[error("Socket Mode is disabled for this app (link_disabled)")]
     LinkDisabled,
     /// `apps.connections.open` failed in a way no retry can fix (bad or wrong token, …).
-    #[error("apps.connections.open failed permanently: {}", .0.message)]
+    #[error("{} (not retried: no retry can fix this)", .0.message)]
     Open(ConnectFailure),
     /// [`ReconnectPolicy::max_retries`](crate::common::ReconnectPolicy::max_retries) failures
     /// in a row.
@@ -293,34 +293,66 @@ pub enum AckError {
 /// The overall state.
 pub use crate::common::State;
 
+/// "1 socket" / "2 sockets".
+fn sockets(n: usize) -> String {
+    if n == 1 { "1 socket".to_owned() } else { format!("{n} sockets") }
+}
+
+/// A duration for a person: "640 ms", "12 s".
+fn human(d: Duration) -> String {
+    if d < Duration::from_secs(10) { format!("{} ms", d.as_millis()) } else { format!("{} s", d.as_secs()) }
+}
+
+/// Sentences for a person (the CLI's lifecycle lines); `Debug` has the fields.
 impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Connecting => f.write_str("connecting"),
-            Event::Connected { conn, sockets } => write!(f, "{conn} connected ({sockets} serving)"),
-            Event::Disconnected { conn, reason, sockets } => {
-                write!(f, "{conn} disconnected: {reason} ({sockets} serving)")
+            Event::Connected { conn, sockets: n } => {
+                write!(f, "socket {} connected ({} open)", conn.0, sockets(*n))
             }
-            Event::Replacing { conn, reason } => write!(f, "{conn} is being replaced ({})", reason.as_str()),
+            Event::Disconnected { conn, reason, sockets: n } => {
+                write!(f, "socket {} closed: {reason} ({} still open)", conn.0, sockets(*n))
+            }
+            Event::Replacing { conn, reason } => write!(
+                f,
+                "Slack will refresh socket {} ({}): opening its replacement before letting it go",
+                conn.0,
+                reason.as_str()
+            ),
             Event::Reconnecting { attempt, reason, delay } => {
-                write!(f, "reconnecting in {delay:?} (attempt {attempt}): {reason}")
+                write!(f, "reconnecting in {} (attempt {attempt}): {reason}", human(*delay))
             }
-            Event::TooManyWebsockets { target, .. } => {
-                write!(f, "too_many_websockets: holding at most {target} sockets for a while")
-            }
-            Event::Gap { from, to } => write!(f, "no socket for {:?}", to.saturating_duration_since(*from)),
+            Event::TooManyWebsockets { target, .. } => write!(
+                f,
+                "Slack says the app has too many sockets open (too_many_websockets): holding at most {} for a while",
+                sockets(*target)
+            ),
+            Event::Gap { from, to } => write!(
+                f,
+                "no socket was open for {}: Slack delivers the events of that time once one is open again",
+                human(to.saturating_duration_since(*from))
+            ),
             Event::Duplicate { event_id, retry_attempt, .. } => {
-                write!(f, "redelivery {retry_attempt} of {event_id} acked, not handed over again")
+                write!(
+                    f,
+                    "Slack delivered event {event_id} again (retry {retry_attempt}): acked, not handed over again"
+                )
             }
-            Event::RedeliveryHeld { event_id, retry_attempt, .. } => {
-                write!(f, "redelivery {retry_attempt} of {event_id} held: the app is still handling it")
-            }
+            Event::RedeliveryHeld { event_id, retry_attempt, .. } => write!(
+                f,
+                "Slack delivered event {event_id} again (retry {retry_attempt}) while the app is still handling it: held"
+            ),
             Event::AckDue { envelope_id, remaining } => {
-                write!(f, "ack of {envelope_id} due in {remaining:?}")
+                write!(f, "envelope {envelope_id} must be acked within {}", human(*remaining))
             }
-            Event::AckMissed { envelope_id } => write!(f, "ack of {envelope_id} missed its deadline"),
-            Event::AckLate { envelope_id, late_by } => write!(f, "ack of {envelope_id} was {late_by:?} late"),
-            Event::Unknown { raw } => write!(f, "unknown frame ({} bytes)", raw.len()),
+            Event::AckMissed { envelope_id } => {
+                write!(f, "envelope {envelope_id} was not acked in time: Slack will deliver it again")
+            }
+            Event::AckLate { envelope_id, late_by } => {
+                write!(f, "envelope {envelope_id} was acked {} too late", human(*late_by))
+            }
+            Event::Unknown { raw } => write!(f, "skipped a frame of an unknown kind ({} bytes)", raw.len()),
             Event::Warning(w) => write!(f, "{w}"),
             Event::Stopped { reason } => write!(f, "stopped: {reason}"),
         }

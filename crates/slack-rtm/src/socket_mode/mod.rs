@@ -9,10 +9,9 @@ pub use slack_rtm_session::driver::SocketModeStatus;
 pub use slack_rtm_session::socket_mode::{
     AckError, AckMode, Event as SocketModeEvent, MAX_CONNECTIONS, SocketModeConfig, StopReason,
 };
-/// The Socket Mode protocol types: payloads, events, interactions.
-pub use slack_rtm_types::socket_mode::{
-    ApiEvent, AppMention, Envelope, EnvelopeType, EventCallback, Interactive, Payload, SlashCommand,
-};
+/// The Socket Mode protocol types: payloads, events, interactions ([`BlockActions`],
+/// [`ViewAction`], …), frames.
+pub use slack_rtm_types::socket_mode::*;
 
 use crate::{ClientBuilder, Error, WebClient};
 use slack_rtm_codec::OpenConfig;

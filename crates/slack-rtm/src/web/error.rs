@@ -52,6 +52,8 @@ impl WebCallError {
             WebCallError::Api(WebError::Api { error, .. }) => crate::error::api_kind(error),
             WebCallError::Api(WebError::RateLimited { .. }) => ErrorKind::RateLimited,
             WebCallError::Api(WebError::Malformed { .. }) => ErrorKind::Api,
+            // A wrong API URL (or method name), not a network failure.
+            WebCallError::Api(WebError::UnexpectedStatus { status: 404, .. }) => ErrorKind::Config,
             WebCallError::Api(_) | WebCallError::Transport { .. } | WebCallError::OutcomeUnknown { .. } => {
                 ErrorKind::Network
             }

@@ -27,6 +27,11 @@ pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, WebError, Web
 pub(crate) const APP_TOKEN_REFUSED: &str =
     "an app-level token (xapp-) cannot call the Web API; use a bot (xoxb-) or user (xoxp-) token";
 
+/// The message given when an app-level token is used for RTM.
+pub(crate) const APP_TOKEN_FOR_RTM: &str = "an app-level token (xapp-) cannot call rtm.connect: RTM needs a \
+     classic bot token (xoxb-) or a user token (xoxp-); an app-level token opens Socket Mode connections \
+     (SocketModeClient, or `slack-rtm socket tail`)";
+
 /// A Slack Web API client: [`WebClient::call`] for any method, typed helpers for the calls a
 /// real-time bot makes (`chat.postMessage`, `conversations.history`, `views.open`, …).
 ///
@@ -227,7 +232,7 @@ impl WebClient {
                 }
                 Decision::OutcomeUnknown => {
                     let req_id = error.req_id().map(str::to_owned);
-                    tracing::warn!(method, error = %error, "outcome unknown; not sent again");
+                    tracing::info!(method, error = %error, "outcome unknown; not sent again");
                     return Err(WebCallError::OutcomeUnknown {
                         method: method.to_owned(),
                         cause: error.to_string(),

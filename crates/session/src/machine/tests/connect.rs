@@ -223,6 +223,7 @@ fn call_errors_convert_into_failures() {
     let e = slack_rtm_codec::ConnectError::Api {
         error: ApiError::AccountInactive,
         warnings: vec![],
+        detail: None,
         req_id: Some("r1".into()),
     };
     let f = ConnectFailure::from(&e);

@@ -1,0 +1,178 @@
+//! `slack-rtm emulator`'s control API and the commands over it, end to end: a standalone
+//! emulator process, an app (`socket tail`) in another, and a shell making users act.
+
+mod common;
+
+use common::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The lines `slack-rtm emulator` prints, by label.
+struct Printed {
+    api: String,
+    bot: String,
+    app: String,
+    channel: String,
+    control: String,
+}
+
+async fn start_emulator() -> (Child, Printed) {
+    let mut child = cli(&["emulator"]).spawn().expect("spawn emulator");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = std::collections::HashMap::new();
+    while !seen.contains_key("control url") {
+        let line = tokio::time::timeout(LIMIT, lines.next_line()).await.expect("in time").expect("read");
+        let line = line.expect("a line");
+        for label in ["api url", "bot token", "app token", "channel", "control url"] {
+            if let Some(v) = line.strip_prefix(label) {
+                seen.insert(label, v.trim().to_owned());
+            }
+        }
+    }
+    // Keep reading: the emulator goes on printing.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let get = |k: &str| seen.get(k).cloned().unwrap_or_else(|| panic!("no {k} line"));
+    let printed = Printed {
+        api: get("api url"),
+        bot: get("bot token"),
+        app: get("app token"),
+        channel: get("channel"),
+        control: get("control url"),
+    };
+    (child, printed)
+}
+
+fn control(p: &Printed, args: &[&str]) -> Command {
+    let mut c = cli(args);
+    c.env("SLACK_RTM_EMULATOR", &p.control);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_act_from_the_shell_and_the_app_sees_it() {
+    let (mut emulator, p) = start_emulator().await;
+    // The app: a Socket Mode tail in its own process.
+    let mut app = cli(&["socket", "tail", "--json", "--count", "3", "--connections", "1"]);
+    app.env("SLACK_APP_TOKEN", &p.app).env("SLACK_API_URL", &p.api);
+    let mut app = app.spawn().expect("spawn socket tail");
+    let mut app_err = BufReader::new(app.stderr.take().expect("stderr")).lines();
+    loop {
+        let line = tokio::time::timeout(LIMIT, app_err.next_line()).await.expect("in time").expect("read");
+        if line.expect("the app connects").contains("connected") {
+            break;
+        }
+    }
+
+    // A mention (a `message` and an `app_mention`) and a slash command.
+    let out = run(control(&p, &["emulator", "mention", "hello bot"])).await;
+    assert_exit(&out, 0);
+    let mention: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    assert_eq!(mention["channel"], p.channel.as_str());
+    assert_eq!(mention["envelopes"].as_array().map(Vec::len), Some(2), "{mention}");
+    let out = run(control(&p, &["emulator", "command", "/deploy", "staging"])).await;
+    assert_exit(&out, 0);
+    let command: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    assert!(command["response_url"].as_str().is_some_and(|u| u.starts_with("http://")), "{command}");
+
+    let out = finish(app).await;
+    assert_exit(&out, 0);
+    let lines = json_lines(&out);
+    let types: Vec<&str> = lines.iter().filter_map(|l| l["event_type"].as_str()).collect();
+    assert!(types.contains(&"app_mention") && types.contains(&"message"), "{types:?}");
+    let slash = lines.iter().find(|l| l["type"] == "slash_commands").expect("the command reached the app");
+    assert_eq!(
+        (slash["payload"]["command"].as_str(), slash["payload"]["text"].as_str()),
+        (Some("/deploy"), Some("staging"))
+    );
+
+    // What the app acked, as the emulator saw it.
+    let out = run(control(&p, &["emulator", "acks"])).await;
+    assert_exit(&out, 0);
+    let acks = json_lines(&out);
+    assert_eq!(acks.len(), 3, "{acks:?}");
+    for l in &lines {
+        assert!(acks.iter().any(|a| a["envelope_id"] == l["envelope_id"] && a["late"] == false), "{l}");
+    }
+
+    // What the app posted.
+    let mut send = cli(&["send", "--channel", &p.channel, "--text", "deployed"]);
+    send.env("SLACK_BOT_TOKEN", &p.bot).env("SLACK_API_URL", &p.api);
+    let out = run(send).await;
+    assert_exit(&out, 0);
+    let ts = text(&out.stdout).trim().to_owned();
+    let out = run(control(&p, &["emulator", "posted"])).await;
+    assert_exit(&out, 0);
+    let posted = json_lines(&out);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!((posted[0]["ts"].as_str(), posted[0]["text"].as_str()), (Some(ts.as_str()), Some("deployed")));
+
+    // A click on a button that is not there: refused in words, exit 1.
+    let out = run(control(&p, &["emulator", "click", "approve", "--ts", &ts])).await;
+    assert_exit(&out, 1);
+    assert!(
+        text(&out.stderr).contains("the emulator refused: no element with action_id"),
+        "{}",
+        text(&out.stderr)
+    );
+    emulator.kill().await.expect("kill");
+
+    // No emulator there: the network failure code and what to do.
+    let out = run(cli(&["emulator", "posted", "--control", "http://127.0.0.1:1/"])).await;
+    assert_exit(&out, 5);
+    assert!(text(&out.stderr).contains("start `slack-rtm emulator`"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_api_answers_bad_requests_with_a_400() {
+    let (mut emulator, p) = start_emulator().await;
+    let host = p.control.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    for (request, want) in [
+        ("POST /say HTTP/1.1\r\ncontent-length: 5\r\n\r\n{nope".to_owned(), "400"),
+        ("POST /say HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}".to_owned(), "400"),
+        ("POST /dance HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}".to_owned(), "400"),
+        ("DELETE /posted HTTP/1.1\r\n\r\n".to_owned(), "404"),
+        (format!("POST /say HTTP/1.1\r\ncontent-length: {}\r\n\r\n", 10 * 1024 * 1024), "400"),
+    ] {
+        let mut sock = tokio::net::TcpStream::connect(&host).await.expect("connect");
+        sock.write_all(request.as_bytes()).await.expect("write");
+        let mut answer = String::new();
+        tokio::time::timeout(LIMIT, tokio::io::AsyncReadExt::read_to_string(&mut sock, &mut answer))
+            .await
+            .expect("in time")
+            .expect("read");
+        assert!(answer.starts_with(&format!("HTTP/1.1 {want}")), "{request:?} -> {answer}");
+        assert!(answer.contains(r#""ok":false"#), "{answer}");
+    }
+    emulator.kill().await.expect("kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_closes_the_apps_sockets_with_a_close_frame() {
+    let (emulator, p) = start_emulator().await;
+    let mut app = cli(&["socket", "tail", "--connections", "1"]);
+    app.env("SLACK_APP_TOKEN", &p.app).env("SLACK_API_URL", &p.api);
+    let mut app = app.spawn().expect("spawn socket tail");
+    let mut app_err = BufReader::new(app.stderr.take().expect("stderr")).lines();
+    let mut next = async || {
+        tokio::time::timeout(LIMIT, app_err.next_line())
+            .await
+            .expect("in time")
+            .expect("read")
+            .expect("a line")
+    };
+    while !next().await.contains("connected") {}
+    // The control API is in use when Ctrl-C comes: the emulator still closes cleanly.
+    assert_exit(&run(control(&p, &["emulator", "posted"])).await, 0);
+    let pid = emulator.id().expect("pid");
+    let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().expect("kill");
+    assert!(status.success());
+    assert_exit(&finish(emulator).await, 0);
+    // The app saw a close frame (a code), not a dropped connection.
+    let closed = loop {
+        let line = next().await;
+        if line.contains("a socket closed") {
+            break line;
+        }
+    };
+    assert!(closed.contains("closed by the server (10"), "{closed}");
+    let _ = app.kill().await;
+}
