@@ -69,6 +69,9 @@ impl Actor<'_> {
     }
 
     fn post(&self, channel: &ChannelId, text: &str, thread_ts: Option<&Ts>) -> Result<Sent, ActError> {
+        if text.trim().is_empty() {
+            return Err(ActError::CannotPost("no_text".into()));
+        }
         let shared = &self.emu.shared;
         // An action of a user is meant for the app: deliver workspace events from now on.
         shared.sm_with(|sm, _| sm.active = true);
@@ -85,7 +88,6 @@ impl Actor<'_> {
             .map_err(|e| {
                 ActError::CannotPost(match e {
                     crate::socket::PostError::Channel => "not_in_channel".into(),
-                    crate::socket::PostError::Text => "no_text".into(),
                 })
             })?;
         let st = shared.lock();
