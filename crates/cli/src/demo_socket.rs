@@ -1,15 +1,16 @@
-//! `slack-rtm demo --socket-mode`: the embedded emulator, a Socket Mode bot (two sockets,
-//! manual acks) that answers a slash command through its ack payload and a mention through
+//! `slack-rtm demo --socket-mode`: the embedded emulator, a Socket Mode bot built on
+//! `slack_rtm::App` (two sockets) that answers a slash command through its ack payload and a mention through
 //! the Web API, simulated users, a socket refresh halfway (make-before-break), then a summary
 //! compared with the emulator's own records.
 
 use crate::cli::exit;
 use crate::commands::Failure;
-use serde_json::{Value, json};
+use serde_json::json;
+use slack_rtm::SocketModeClient;
+use slack_rtm::app::{App, Context, MessageResponse, Next};
 use slack_rtm::emulator::{Emulator, EmulatorConfig, SocketTarget};
-use slack_rtm::{AckMode, Delivery, SocketModeClient, SocketModeItem};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// What the bot saw and did.
@@ -21,7 +22,6 @@ struct Tally {
     ack_failed: u64,
     web_replies: u64,
     web_failed: u64,
-    lifecycle: Vec<String>,
 }
 
 /// The simulated users: slash commands, mentions, plain messages, a button click; one
@@ -61,60 +61,84 @@ async fn script(emu: Arc<Emulator>, duration: Duration) {
     }
 }
 
-/// The payload field `key` as a string (or "").
-fn field<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or("")
-}
-
-/// Answers one envelope; returns the line to print.
-async fn answer(d: Delivery, client: &SocketModeClient, bot: &str, tally: &mut Tally) -> String {
-    *tally.envelopes.entry(d.envelope_type().to_owned()).or_default() += 1;
-    let whole = d.to_json();
-    let p = &whole["payload"];
-    let (line, acked) = match d.envelope_type() {
-        "slash_commands" => {
-            let text = format!("Deploying {} … done :white_check_mark:", field(p, "text"));
-            let line =
-                format!("{}: /deploy {}\n    bot, in the ack: {text}", field(p, "user_id"), field(p, "text"));
-            let ack = d.ack_with(json!({"response_type": "in_channel", "text": text})).await;
-            tally.ack_payloads += u64::from(ack.is_ok());
-            (line, ack)
+/// The app: `/deploy` answered in its ack, a mention answered through the Web API in its
+/// thread, a button acked; every request printed and counted.
+fn app(tally: Arc<Mutex<Tally>>, bot: String, json_out: bool) -> App {
+    let mut app = App::new();
+    // The demo shows and counts every envelope, its own messages included (the mention
+    // listener skips the bot's).
+    app.ignore_self(false);
+    let t = tally.clone();
+    app.middleware(move |ctx: Context, next: Next| {
+        let t = t.clone();
+        async move {
+            let kind = ctx.kind().as_str().to_owned();
+            let ctx2 = ctx.clone();
+            let result = next.run(ctx).await;
+            let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+            *t.envelopes.entry(kind).or_default() += 1;
+            t.acks += u64::from(ctx2.is_acked());
+            result
         }
-        "events_api" => {
-            let event = p["event"].clone();
-            let kind = field(&event, "type").to_owned();
-            let ack = d.ack().await;
-            let user = field(&event, "user");
-            let mut line = format!("event {kind} from {user}: {}", field(&event, "text"));
-            if kind == "app_mention"
-                && user != bot
-                && let Some(web) = client.web()
-            {
+    });
+    let print = move |line: String| {
+        if !json_out {
+            println!("{line}");
+        }
+    };
+    let t = tally.clone();
+    app.command("/deploy", move |cmd, ack, _| {
+        let t = t.clone();
+        async move {
+            let text = format!("Deploying {} … done :white_check_mark:", cmd.text);
+            let acked = ack.ack_with(MessageResponse::in_channel(text.as_str())).await;
+            let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+            if acked.is_ok() {
+                t.ack_payloads += 1
+            } else {
+                t.ack_failed += 1
+            }
+            print(format!("{}: /deploy {}\n    bot, in the ack: {text}", cmd.user_id, cmd.text));
+            Ok(())
+        }
+    });
+    let t = tally.clone();
+    app.app_mention(move |m, ctx| {
+        let (t, bot) = (t.clone(), bot.clone());
+        async move {
+            let user = m.user.map(|u| u.to_string()).unwrap_or_default();
+            let mut line = format!("event app_mention from {user}: {}", m.text);
+            if user != bot {
                 let reply = format!("Hi <@{user}>! Yes, the deploy is done.");
-                let channel = field(&event, "channel").to_owned();
-                match web.post_message(channel, reply.as_str()).in_thread(field(&event, "ts")).await {
+                let posted =
+                    ctx.web().post_message(m.channel, reply.as_str()).in_thread(m.thread_ts.unwrap_or(m.ts)).await;
+                let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
+                match posted {
                     Ok(_) => {
-                        tally.web_replies += 1;
+                        t.web_replies += 1;
                         line.push_str(&format!("\n    bot, in the thread (chat.postMessage): {reply}"));
                     }
                     Err(e) => {
-                        tally.web_failed += 1;
+                        t.web_failed += 1;
                         line.push_str(&format!(" → reply failed: {e}"));
                     }
                 }
             }
-            (line, ack)
+            print(line);
+            Ok(())
         }
-        other => {
-            let line = format!("{other} {} from {}", field(p, "type"), field(&p["user"], "id"));
-            (line, d.ack().await)
-        }
-    };
-    match acked {
-        Ok(()) => tally.acks += 1,
-        Err(_) => tally.ack_failed += 1,
-    }
-    line
+    });
+    app.message("", move |m, _| async move {
+        let user = m.user.map(|u| u.to_string()).unwrap_or_default();
+        print(format!("event message from {user}: {}", m.text.unwrap_or_default()));
+        Ok(())
+    });
+    app.action("approve", move |a, ack, _| async move {
+        ack.ack().await?;
+        print(format!("interactive block_actions from {}", a.user.id));
+        Ok(())
+    });
+    app
 }
 
 pub async fn run(duration: Duration, json_out: bool) -> Result<u8, Failure> {
@@ -128,45 +152,31 @@ pub async fn run(duration: Duration, json_out: bool) -> Result<u8, Failure> {
         emu.api_url(),
         duration.as_secs()
     );
-    let (client, mut items) = SocketModeClient::builder(emu.app_token())
+    let builder = SocketModeClient::builder(emu.app_token())
         .api_url(&emu.api_url())
         .allow_insecure(true)
         .web_token(emu.token())
-        .connections(2)
-        .ack_mode(AckMode::Manual)
-        .connect()
-        .await?;
+        .connections(2);
     let bot = emu.bot_user().as_str().to_owned();
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let running = app(tally.clone(), bot, json_out).start_socket_mode(builder).await?;
     let users = tokio::spawn(script(emu.clone(), duration));
-    let mut tally = Tally::default();
-    let deadline = tokio::time::Instant::now() + duration;
-    let mut ctrl_c = crate::commands::interrupted();
-    loop {
-        let item = tokio::select! {
-            _ = tokio::time::sleep_until(deadline) => break,
-            _ = &mut ctrl_c => break,
-            item = items.next() => item,
-        };
-        let Some(item) = item else { break };
-        let line = match item {
-            SocketModeItem::Envelope(d) => answer(d, &client, &bot, &mut tally).await,
-            SocketModeItem::Stopped { reason } => {
-                users.abort();
-                return Err(Failure::from(slack_rtm::Error::SocketMode(reason)));
-            }
-            lifecycle => {
-                let Some(line) = crate::socket_lines::lifecycle_line(&lifecycle) else { continue };
-                tally.lifecycle.push(line.clone());
-                line
-            }
-        };
-        if !json_out {
-            println!("{line}");
+    let ctrl_c = crate::commands::interrupted();
+    let stop = async move {
+        tokio::select! {
+            _ = tokio::time::sleep(duration) => {}
+            _ = ctrl_c => {}
         }
-    }
+    };
+    let client = running.client().clone();
+    running.run_until(stop, Duration::from_secs(5)).await;
     users.abort();
-    client.shutdown().await;
-    while items.next().await.is_some() {}
+    if let Some(reason) =
+        client.status().stopped.filter(|r| *r != slack_rtm::socket_mode::StopReason::Shutdown)
+    {
+        return Err(Failure::from(slack_rtm::Error::SocketMode(reason)));
+    }
+    let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(|p| p.into_inner()));
     let records = emu.envelopes();
     let acks = emu.acks();
     let summary = json!({
@@ -177,7 +187,6 @@ pub async fn run(duration: Duration, json_out: bool) -> Result<u8, Failure> {
             "acks_failed": tally.ack_failed,
             "web_replies": tally.web_replies,
             "web_failed": tally.web_failed,
-            "lifecycle": tally.lifecycle,
         },
         "emulator": {
             "envelopes": records.len(),

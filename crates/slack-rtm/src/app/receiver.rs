@@ -8,7 +8,7 @@
 //!
 //! | receiver | `kind` | ack | response payload in the ack |
 //! |---|---|---|---|
-//! | Socket Mode ([`App::run_socket_mode`](super::App::run_socket_mode)) | the envelope's `type` | the envelope's ack frame (manual ack mode) | when the envelope `accepts_response_payload` |
+//! | Socket Mode ([`App::run_socket_mode`](super::App::run_socket_mode)) | the envelope's `type` | the envelope's ack frame (manual ack mode) | yes (Slack reads it where the envelope `accepts_response_payload`) |
 //! | HTTP Request URL | from the path or the body (`command=` form, `payload=` form, JSON) | the HTTP response | yes (the response body) |
 //! | fleet worker | the entry's envelope type | already acked by the gateway: a no-op | no: `respond` is the way |
 //!

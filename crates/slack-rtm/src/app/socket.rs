@@ -24,19 +24,17 @@ pub struct SocketModeApp {
 /// The envelope as the dispatcher takes it, and its ack through the session.
 fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
-    let (payload, attempt, reason, accepts) = match delivery.envelope() {
-        Some(e) => (
-            e.payload.clone().unwrap_or_else(null_json),
-            e.retry_attempt,
-            e.retry_reason.clone(),
-            e.accepts_response_payload,
-        ),
-        None => (null_json(), 0, None, false),
+    let (payload, attempt, reason) = match delivery.envelope() {
+        Some(e) => (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone()),
+        None => (null_json(), 0, None),
     };
     let request = AppRequest::new(kind, payload)
         .with_envelope_id(delivery.envelope_id())
         .with_retry(attempt, reason)
-        .with_response_payload(accepts);
+        // An ack frame can always carry a payload: the listener decides (Slack reads it where
+        // the envelope `accepts_response_payload`; a server that leaves the flag out still
+        // gets a command's reply or an options list).
+        .with_response_payload(true);
     let ack = move |body: Option<serde_json::Value>| -> AckFuture {
         Box::pin(async move {
             match body {
