@@ -11,7 +11,8 @@ use crate::official::{cargo, workspace_root};
 use std::process::Command;
 
 /// The targets in `fuzz/Cargo.toml`.
-pub const TARGETS: &[&str] = &["decode_event", "parse_response", "machine", "decode_socket_frame"];
+pub const TARGETS: &[&str] =
+    &["decode_event", "parse_response", "machine", "decode_socket_frame", "http_request"];
 
 struct Options {
     seconds: u64,
