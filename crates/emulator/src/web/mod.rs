@@ -12,9 +12,10 @@
 
 mod chat;
 mod handle;
-mod history;
+pub(crate) mod history;
+pub(crate) mod respond;
 mod store;
-mod views;
+pub(crate) mod views;
 
 pub use handle::{OpenedView, WebCall};
 pub(crate) use store::WebState;
@@ -48,6 +49,7 @@ const METHODS: &[&str] = &[
     "users.info",
     "views.open",
     "views.update",
+    "views.push",
 ];
 
 /// Whether `method` is one of the Web API methods served here.
@@ -265,6 +267,7 @@ fn dispatch(shared: &Shared, method: &str, user: &UserId, args: &Args) -> Outcom
         "users.info" => history::user_info(shared, args),
         "views.open" => views::open(shared, user, args),
         "views.update" => views::update(shared, args),
+        "views.push" => views::push(shared, user, args),
         _ => Err("unknown_method"),
     }
 }
