@@ -99,6 +99,13 @@ impl HttpConfig {
         self
     }
 
+    /// The service for `dispatcher` (for a dispatcher made with [`App::into_dispatcher_with`];
+    /// see [`App::into_http_service`]).
+    pub fn into_receiver(self, dispatcher: Dispatcher) -> SlackReceiver<HttpHandler> {
+        let handler = HttpHandler { dispatcher, dedupe: self.dedupe, no_retry: self.no_retry };
+        SlackReceiver::with_read_timeout(self.verifier, handler, self.read_timeout)
+    }
+
     /// Answer failed deliveries (the app shutting down, an ack that never came) with
     /// `X-Slack-No-Retry: 1`, so Slack does not retry them. Default off: Slack retries.
     pub fn no_retry_on_failure(mut self, on: bool) -> HttpConfig {
@@ -112,8 +119,7 @@ impl App {
     /// server, e.g. `axum::Router::new().route_service("/slack/events", service)`. `web` is
     /// the bot's Web client (as for [`App::into_dispatcher`]).
     pub async fn into_http_service(self, web: WebClient, config: HttpConfig) -> SlackReceiver<HttpHandler> {
-        let dispatcher = self.into_dispatcher(web).await;
-        receiver(dispatcher, config)
+        config.into_receiver(self.into_dispatcher(web).await)
     }
 
     /// Serves the app on `addr` (port 0: a free port; see [`HttpApp::url`]) at the config's
@@ -127,11 +133,6 @@ impl App {
         let dispatcher = self.into_dispatcher(web).await;
         HttpApp::serve(dispatcher, addr, config).await
     }
-}
-
-fn receiver(dispatcher: Dispatcher, config: HttpConfig) -> SlackReceiver<HttpHandler> {
-    let handler = HttpHandler { dispatcher, dedupe: config.dedupe, no_retry: config.no_retry };
-    SlackReceiver::with_read_timeout(config.verifier, handler, config.read_timeout)
 }
 
 /// An [`App`] served on HTTP ([`App::start_http`]).
@@ -150,7 +151,7 @@ impl HttpApp {
         config: HttpConfig,
     ) -> Result<HttpApp, Error> {
         let path = config.path.clone();
-        let server = HttpServer::bind(addr, path, receiver(dispatcher.clone(), config))
+        let server = HttpServer::bind(addr, path, config.into_receiver(dispatcher.clone()))
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
         Ok(HttpApp { server, dispatcher })
