@@ -151,6 +151,39 @@ pub enum SocketCommand {
     },
 }
 
+/// The HTTP mode commands (Slack's Request URLs).
+#[derive(Debug, Subcommand)]
+pub enum HttpCommand {
+    /// Serve a Request URL until Ctrl-C: every request Slack signs is verified, answered 200 at
+    /// once (an empty ack), then printed (and given to --exec); anything unsigned, stale or
+    /// badly signed is refused (401) and never printed. The HTTP twin of `socket tail`.
+    Tail {
+        /// Address to listen on (port 0: a free port). The Request URL is printed on stderr.
+        #[arg(long, value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// The path Slack posts to (404 elsewhere).
+        #[arg(long, default_value = "/slack/events", value_name = "PATH")]
+        path: String,
+        /// Read the app's signing secret from this file (first line); else SLACK_SIGNING_SECRET.
+        #[arg(long, value_name = "PATH")]
+        signing_secret_file: Option<PathBuf>,
+        /// One JSON object per line (NDJSON): kind, type, event_id, retry_num, retry_reason and
+        /// the payload.
+        #[arg(long)]
+        json: bool,
+        /// Stop after this many requests.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Run this shell command once per request, with its JSON line on stdin. The answer
+        /// never waits for it.
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
+        /// Most --exec commands running at once (1 to 64).
+        #[arg(long, default_value_t = 4, value_name = "N")]
+        exec_concurrency: usize,
+    },
+}
+
 /// Where the fleet's Redis is and which app's keys to use.
 #[derive(Clone, Debug, ClapArgs)]
 pub struct FleetOpts {
@@ -344,6 +377,12 @@ pub enum Command {
         /// The Socket Mode command.
         #[command(subcommand)]
         command: SocketCommand,
+    },
+    /// HTTP mode: serve a Request URL Slack posts signed requests to.
+    Http {
+        /// The HTTP mode command.
+        #[command(subcommand)]
+        command: HttpCommand,
     },
     /// Run a Socket Mode app as a fleet of processes over a Redis Stream: gateways hold the
     /// sockets, tails (workers) handle the events, nothing lost.

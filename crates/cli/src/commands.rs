@@ -39,6 +39,7 @@ pub async fn run(args: Args) -> u8 {
             crate::socket::tail(opts, t).await
         }
         Command::Fleet { command } => crate::fleet::run(command).await,
+        Command::Http { command } => crate::http::run(command).await,
     };
     match result {
         Ok(code) => code,

@@ -7,6 +7,7 @@ mod commands;
 mod demo;
 mod demo_socket;
 mod fleet;
+mod http;
 mod output;
 mod socket;
 mod web;

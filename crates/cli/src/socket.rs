@@ -116,8 +116,9 @@ fn lifecycle_line(item: &SocketModeItem) -> Option<String> {
     })
 }
 
-/// Runs CMD with `line` on stdin; its output goes where ours goes. Failures are logged.
-async fn run_exec(cmd: Arc<str>, line: String, envelope_id: String) {
+/// Runs CMD with `line` on stdin; its output goes where ours goes. Failures are logged
+/// (with `envelope_id`, whatever identifies the line).
+pub(crate) async fn run_exec(cmd: Arc<str>, line: String, envelope_id: String) {
     let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(&*cmd)

@@ -4,7 +4,7 @@
 //! test and the receiver.
 #![allow(dead_code)]
 
-use slack_rtm_codec::http_mode::SigningSecret;
+use slack_rtm::codec::http_mode::SigningSecret;
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -24,15 +24,17 @@
 mod dedupe;
 mod handler;
 
+pub use bytes::Bytes;
 pub use dedupe::{DEFAULT_DEDUPE_CAPACITY, DEFAULT_DEDUPE_WINDOW, EventDedupe, MemoryDedupe};
 pub use handler::HttpHandler;
-pub use slack_rtm_codec::http_mode::{DEFAULT_MAX_BODY_BYTES, SigningSecret};
-pub use slack_rtm_hyper::server::{HttpServer, SlackReceiver};
+pub use slack_rtm_codec::http_mode::{
+    DEFAULT_MAX_BODY_BYTES, Inbound, InboundKind, Refusal, Retry, SigningSecret, Verifier,
+};
+pub use slack_rtm_hyper::server::{HttpServer, InboundHandler, SlackReceiver};
 
 use super::{App, Dispatcher};
 use crate::Error;
 use crate::web::WebClient;
-use slack_rtm_codec::http_mode::Verifier;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
