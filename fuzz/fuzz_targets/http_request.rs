@@ -7,6 +7,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/headers.rs"]
+mod headers;
 use slack_rtm_codec::http_mode::{InboundKind, SigningSecret, Verifier};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -29,13 +32,8 @@ fuzz_target!(|data: &[u8]| {
     if control & 1 != 0 {
         builder = builder.header("x-slack-request-timestamp", &ts).header("x-slack-signature", secret.sign(&ts, body));
     }
-    for line in head.split(|b| *b == b'\n') {
-        let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
-        let name = http::HeaderName::from_bytes(&line[..colon]);
-        let value = http::HeaderValue::from_bytes(line[colon + 1..].trim_ascii());
-        if let (Ok(n), Ok(v)) = (name, value) {
-            builder = builder.header(n, v);
-        }
+    for (n, v) in headers::header_lines(head) {
+        builder = builder.header(n, v);
     }
     let Ok(req) = builder.body(()) else { return };
     let verifier = Verifier::new(secret).unwrap().max_body_bytes(4096);

@@ -32,10 +32,14 @@ pub async fn run(args: Args) -> u8 {
         Command::Demo { seconds, json, socket_mode } => {
             crate::demo::run(Duration::from_secs(seconds), json, socket_mode).await
         }
-        Command::Socket {
-            command: SocketCommand::Tail { opts, json, count, exec, exec_concurrency, connections },
-        } => {
-            let t = crate::socket::TailOptions { json, count, exec, exec_concurrency, connections };
+        Command::Socket { command: SocketCommand::Tail { opts, out, connections } } => {
+            let t = crate::socket::TailOptions {
+                json: out.json,
+                count: out.count,
+                exec: out.exec,
+                exec_concurrency: out.exec_concurrency,
+                connections,
+            };
             crate::socket::tail(opts, t).await
         }
         Command::Fleet { command } => crate::fleet::run(command).await,

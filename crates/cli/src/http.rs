@@ -3,7 +3,7 @@
 //! verified, before it is printed or given to `--exec`; a request that fails verification is
 //! refused by the receiver and never reaches this code.
 
-use crate::cli::{HttpCommand, exit};
+use crate::cli::{HttpCommand, TailOutput, exit};
 use crate::commands::{Failure, interrupted};
 use crate::socket::{MAX_EXEC_CONCURRENCY, run_exec};
 use slack_rtm::app::http::{
@@ -97,8 +97,8 @@ fn human_line(i: &Inbound) -> String {
 
 /// `slack-rtm http …`.
 pub async fn run(command: HttpCommand) -> Result<u8, Failure> {
-    let HttpCommand::Tail { listen, path, signing_secret_file, json, count, exec, exec_concurrency } =
-        command;
+    let HttpCommand::Tail { listen, path, signing_secret_file, out } = command;
+    let TailOutput { json, count, exec, exec_concurrency } = out;
     if !(1..=MAX_EXEC_CONCURRENCY).contains(&exec_concurrency) {
         return Err(Failure::usage(format!("--exec-concurrency must be 1 to {MAX_EXEC_CONCURRENCY}")));
     }
