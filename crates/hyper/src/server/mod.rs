@@ -16,7 +16,7 @@
 mod receiver;
 mod serve;
 
-pub use receiver::{DEFAULT_READ_TIMEOUT, InboundHandler, ReceiverBody, SlackReceiver};
+pub use receiver::{DEFAULT_READ_TIMEOUT, InboundHandler, ReceiverBody, RequestBody, SlackReceiver};
 pub use serve::HttpServer;
 
 pub use slack_rtm_codec::http_mode::{Inbound, InboundKind, Refusal, SigningSecret, Verifier};

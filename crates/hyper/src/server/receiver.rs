@@ -94,22 +94,12 @@ impl<H: InboundHandler> SlackReceiver<H> {
     }
 
     /// Answers one request.
-    pub async fn answer<B>(&self, req: Request<B>) -> Response<Bytes>
-    where
-        B: http_body::Body + Send,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
+    pub async fn answer<B: RequestBody>(&self, req: Request<B>) -> Response<Bytes> {
         let span = tracing::debug_span!("slack_request", kind = tracing::field::Empty);
         self.answer_inner(req, &span).instrument(span.clone()).await
     }
 
-    async fn answer_inner<B>(&self, req: Request<B>, span: &tracing::Span) -> Response<Bytes>
-    where
-        B: http_body::Body + Send,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-    {
+    async fn answer_inner<B: RequestBody>(&self, req: Request<B>, span: &tracing::Span) -> Response<Bytes> {
         let inner = &*self.inner;
         let (parts, body) = req.into_parts();
         if let Err(refusal) = inner.verifier.check_head(&parts.method, &parts.headers, SystemTime::now()) {
@@ -155,16 +145,16 @@ fn refuse(refusal: &Refusal) -> Response<Bytes> {
     response(status, Some("text/plain"), refusal.to_string())
 }
 
+/// A request body the receiver reads: any [`http_body::Body`] that is `Send` (hyper's
+/// `Incoming`, axum's `Body`, `Full<Bytes>`, …).
+pub trait RequestBody: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static {}
+
+impl<B: http_body::Body<Data: Send, Error: Into<BoxError>> + Send + 'static> RequestBody for B {}
+
 /// The future of [`SlackReceiver`]'s services.
 type ServiceFuture = Pin<Box<dyn Future<Output = Result<Response<ReceiverBody>, Infallible>> + Send>>;
 
-impl<H, B> tower_service::Service<Request<B>> for SlackReceiver<H>
-where
-    H: InboundHandler,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl<H: InboundHandler, B: RequestBody> tower_service::Service<Request<B>> for SlackReceiver<H> {
     type Response = Response<ReceiverBody>;
     type Error = Infallible;
     type Future = ServiceFuture;
@@ -178,13 +168,7 @@ where
     }
 }
 
-impl<H, B> hyper::service::Service<Request<B>> for SlackReceiver<H>
-where
-    H: InboundHandler,
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
+impl<H: InboundHandler, B: RequestBody> hyper::service::Service<Request<B>> for SlackReceiver<H> {
     type Response = Response<ReceiverBody>;
     type Error = Infallible;
     type Future = ServiceFuture;
