@@ -6,6 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common/headers.rs"]
+mod headers;
 use slack_rtm_codec::ConnectConfig;
 use std::time::Instant;
 
@@ -18,13 +21,8 @@ fn response(data: &[u8]) -> Option<http::Response<Vec<u8>>> {
         None => (&[][..], rest),
     };
     let mut builder = http::Response::builder().status(status);
-    for line in head.split(|b| *b == b'\n') {
-        let Some(colon) = line.iter().position(|b| *b == b':') else { continue };
-        let name = http::HeaderName::from_bytes(&line[..colon]);
-        let value = http::HeaderValue::from_bytes(line[colon + 1..].trim_ascii());
-        if let (Ok(n), Ok(v)) = (name, value) {
-            builder = builder.header(n, v);
-        }
+    for (n, v) in headers::header_lines(head) {
+        builder = builder.header(n, v);
     }
     builder.body(body.to_vec()).ok()
 }

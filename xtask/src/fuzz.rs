@@ -12,7 +12,7 @@ use std::process::Command;
 
 /// The targets in `fuzz/Cargo.toml`.
 pub const TARGETS: &[&str] =
-    &["decode_event", "parse_response", "machine", "decode_socket_frame", "socket_mode"];
+    &["decode_event", "parse_response", "machine", "decode_socket_frame", "socket_mode", "http_request"];
 
 struct Options {
     seconds: u64,

@@ -135,24 +135,55 @@ pub enum SocketCommand {
         /// Connection options.
         #[command(flatten)]
         opts: SocketOpts,
-        /// One JSON object per line (NDJSON): envelope_id, type, event_id, retry_attempt,
-        /// event_type, accepts_response_payload and the payload.
-        #[arg(long)]
-        json: bool,
-        /// Stop after this many envelopes.
-        #[arg(long)]
-        count: Option<u64>,
-        /// Run this shell command once per envelope, with its JSON line on stdin (a
-        /// shell-script bot). The ack never waits for it.
-        #[arg(long, value_name = "CMD")]
-        exec: Option<String>,
-        /// Most --exec commands running at once (1 to 64).
-        #[arg(long, default_value_t = 4, value_name = "N")]
-        exec_concurrency: usize,
+        /// What to print and run. The NDJSON line: envelope_id, type, event_id,
+        /// retry_attempt, event_type, accepts_response_payload and the payload.
+        #[command(flatten)]
+        out: TailOutput,
         /// Sockets to keep open (1 to 10).
         #[arg(long, default_value_t = 2, value_name = "N")]
         connections: usize,
     },
+}
+
+/// The HTTP mode commands (Slack's Request URLs).
+#[derive(Debug, Subcommand)]
+pub enum HttpCommand {
+    /// Serve a Request URL until Ctrl-C: every request Slack signs is verified, answered 200 at
+    /// once (an empty ack), then printed (and given to --exec); anything unsigned, stale or
+    /// badly signed is refused (401) and never printed. The HTTP twin of `socket tail`.
+    Tail {
+        /// Address to listen on (port 0: a free port). The Request URL is printed on stderr.
+        #[arg(long, value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// The path Slack posts to (404 elsewhere).
+        #[arg(long, default_value = "/slack/events", value_name = "PATH")]
+        path: String,
+        /// Read the app's signing secret from this file (first line); else SLACK_SIGNING_SECRET.
+        #[arg(long, value_name = "PATH")]
+        signing_secret_file: Option<PathBuf>,
+        /// What to print and run. The NDJSON line: kind, type, event_id, retry_num,
+        /// retry_reason and the payload.
+        #[command(flatten)]
+        out: TailOutput,
+    },
+}
+
+/// What `socket tail` and `http tail` print and run, per item Slack delivers.
+#[derive(Debug, ClapArgs)]
+pub struct TailOutput {
+    /// One JSON object per line (NDJSON).
+    #[arg(long)]
+    pub json: bool,
+    /// Stop after this many.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Run this shell command once per item, with its JSON line on stdin (a shell-script bot).
+    /// The ack never waits for it.
+    #[arg(long, value_name = "CMD")]
+    pub exec: Option<String>,
+    /// Most --exec commands running at once (1 to 64).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub exec_concurrency: usize,
 }
 
 /// Where the fleet's Redis is and which app's keys to use.
@@ -376,6 +407,12 @@ pub enum Command {
         #[command(subcommand)]
         command: SocketCommand,
     },
+    /// HTTP mode: serve a Request URL Slack posts signed requests to.
+    Http {
+        /// The HTTP mode command.
+        #[command(subcommand)]
+        command: HttpCommand,
+    },
     /// Run a Socket Mode app as a fleet of processes over a Redis Stream: gateways hold the
     /// sockets, tails (workers) handle the events, nothing lost.
     Fleet {
@@ -429,13 +466,12 @@ mod tests {
     fn socket_debug_output_never_shows_the_app_token() {
         let args = Args::try_parse_from(["slack-rtm", "socket", "tail", "--token", "xapp-1-A1-2-secret"])
             .expect("parses");
-        let Command::Socket { command: SocketCommand::Tail { opts, exec_concurrency, connections, .. } } =
-            &args.command
+        let Command::Socket { command: SocketCommand::Tail { opts, out, connections } } = &args.command
         else {
             panic!("socket tail")
         };
         assert_eq!(opts.token.as_deref(), Some("xapp-1-A1-2-secret"));
-        assert_eq!((*exec_concurrency, *connections), (4, 2));
+        assert_eq!((out.exec_concurrency, *connections), (4, 2));
         let printed = format!("{args:?}");
         assert!(!printed.contains("secret"), "{printed}");
         assert!(printed.contains("<redacted>"), "{printed}");

@@ -38,13 +38,18 @@ pub async fn run(args: Args) -> u8 {
         Command::Demo { seconds, json, rtm, socket_mode } => {
             crate::demo::run(Duration::from_secs(seconds), json, rtm, socket_mode).await
         }
-        Command::Socket {
-            command: SocketCommand::Tail { opts, json, count, exec, exec_concurrency, connections },
-        } => {
-            let t = crate::socket::TailOptions { json, count, exec, exec_concurrency, connections };
+        Command::Socket { command: SocketCommand::Tail { opts, out, connections } } => {
+            let t = crate::socket::TailOptions {
+                json: out.json,
+                count: out.count,
+                exec: out.exec,
+                exec_concurrency: out.exec_concurrency,
+                connections,
+            };
             crate::socket::tail(opts, t).await
         }
         Command::Fleet { command } => crate::fleet::run(command).await,
+        Command::Http { command } => crate::http::run(command).await,
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@ mod demo_socket;
 mod demo_table;
 mod emulator;
 mod fleet;
+mod http;
 mod output;
 mod send_web;
 mod socket;

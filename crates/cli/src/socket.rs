@@ -81,8 +81,9 @@ pub fn envelope_line(d: &Delivery) -> serde_json::Value {
     })
 }
 
-/// Runs CMD with `line` on stdin; its output goes where ours goes. Failures are logged.
-async fn run_exec(cmd: Arc<str>, line: String, envelope_id: String) {
+/// Runs CMD with `line` on stdin; its output goes where ours goes. Failures are logged
+/// (with `envelope_id`, whatever identifies the line).
+pub(crate) async fn run_exec(cmd: Arc<str>, line: String, envelope_id: String) {
     let child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(&*cmd)

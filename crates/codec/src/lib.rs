@@ -16,6 +16,8 @@
 //!   wait), [`encode_ack`] refuses an ack of 20 KB or more.
 //! - [`web`]: every other Web API method — request building, answer parsing, the retry rules
 //!   (reads vs writes) and Slack's rate-limit tiers, all sans-IO.
+//! - [`http_mode`]: Slack's Request URLs — the `v0` request signature and the receiver's
+//!   rules (verify, then classify), sans-IO.
 //! - [`HttpTransport`]: the one trait an HTTP client implements to be used by every layer above;
 //!   closures implement it, so another runtime plugs in with a few lines.
 //!
@@ -42,6 +44,7 @@
 
 mod advice;
 mod frame;
+pub mod http_mode;
 mod request;
 mod response;
 mod socket_mode;

@@ -10,6 +10,8 @@
 //! - **Dedupe across the fleet**: the append claims the event's `event_id` in Redis in the same
 //!   atomic script, so a redelivery that reaches another gateway is acked and not appended
 //!   again.
+//! - **HTTP mode** ([`RedisEventDedupe`]): instances of an app on Slack's Request URLs share
+//!   the same claims, so a retry that lands on another instance is not handled twice.
 //! - **Workers** ([`Worker`]) read the stream in a consumer group, hand each event to the
 //!   application's handler and `XACK` it after the handler succeeded. A dead worker's events
 //!   are taken over by another (`XAUTOCLAIM`); an event whose handler keeps failing goes to a
@@ -52,6 +54,7 @@ mod config;
 mod entry;
 mod error;
 mod gateway;
+mod http_dedupe;
 mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -61,5 +64,6 @@ pub use config::{FleetConfig, Keys, RedisUrl};
 pub use entry::{FleetEvent, NewEntry};
 pub use error::FleetError;
 pub use gateway::{Gateway, GatewayBuilder, GatewayCounts};
+pub use http_dedupe::RedisEventDedupe;
 pub use stream::{AppendOutcome, EventStream};
 pub use worker::{Worker, WorkerConfig, WorkerCounts};

@@ -26,6 +26,8 @@
 //! - [`HyperTransport::dial`]: a raw TCP stream to any `host:port` along the same route (direct
 //!   or through the same proxy), for the WebSocket, which then runs TLS over it end to end. So
 //!   one proxy decision serves both the Web API calls and the socket.
+//! - [`server`]: the server side of HTTP mode (Slack's Request URLs): a `tower` service that
+//!   verifies each request with the codec and a hyper 1 server around it.
 //! - Typed errors ([`TransportError`]) that never contain the token or proxy credentials.
 //!
 //! ```no_run
@@ -50,6 +52,7 @@ mod builder;
 mod connector;
 mod error;
 mod proxy;
+pub mod server;
 mod tunnel;
 
 pub use builder::HyperTransportBuilder;

@@ -4,13 +4,19 @@
 //! ```text
 //! cargo run -p slack-rtm --example app          # a scene played against a local emulator
 //! SLACK_APP_TOKEN=xapp-… SLACK_BOT_TOKEN=xoxb-… [SLACK_API_URL=…] cargo run -p slack-rtm --example app
+//! SLACK_SIGNING_SECRET=… SLACK_BOT_TOKEN=xoxb-… [SLACK_API_URL=…] cargo run -p slack-rtm --example app -- --http 127.0.0.1:3000
 //! ```
+//!
+//! On HTTP the first line of stdout is the Request URL it serves (events, commands,
+//! interactions and options all at `/slack/events`); `--http 127.0.0.1:0` takes a free port.
 //!
 //! The listeners are all in [`app`]: whatever receives Slack's requests runs the same app.
 
 use serde_json::{Value, json};
 use slack_rtm::SocketModeClient;
+use slack_rtm::app::http::HttpConfig;
 use slack_rtm::app::{App, MessageResponse, OptionsResponse, Regex, ViewResponse};
+use std::io::Write;
 
 #[path = "support/app_scene.rs"]
 mod scene;
@@ -89,9 +95,34 @@ fn is_loopback(url: &str) -> bool {
     })
 }
 
+/// `--http ADDR` from the command line.
+fn http_addr() -> Result<Option<std::net::SocketAddr>, BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.iter().position(|a| a == "--http") {
+        Some(i) => Ok(Some(args.get(i + 1).ok_or("--http needs an address, e.g. 127.0.0.1:3000")?.parse()?)),
+        None => Ok(None),
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     let var = |name| std::env::var(name).ok().filter(|v: &String| !v.trim().is_empty());
+    let ctrl_c = async { tokio::signal::ctrl_c().await.unwrap_or_default() };
+    if let Some(addr) = http_addr()? {
+        let secret = var("SLACK_SIGNING_SECRET").ok_or("--http needs SLACK_SIGNING_SECRET")?;
+        let bot_token = var("SLACK_BOT_TOKEN").unwrap_or_else(|| "xoxb-none".to_owned());
+        let mut web = slack_rtm::Client::builder(bot_token.trim());
+        if let Some(url) = var("SLACK_API_URL") {
+            web = web.api_url(url.trim()).allow_insecure(is_loopback(url.trim()));
+        }
+        let running = app().start_http(web.build_web()?, addr, HttpConfig::new(secret)?).await?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", running.url())?;
+        out.flush()?;
+        drop(out);
+        running.run_until(ctrl_c, std::time::Duration::from_secs(5)).await;
+        return Ok(());
+    }
     let (Some(app_token), Some(bot_token)) = (var("SLACK_APP_TOKEN"), var("SLACK_BOT_TOKEN")) else {
         return scene::play(app()).await;
     };
@@ -101,7 +132,6 @@ async fn main() -> Result<(), BoxError> {
     }
     let running = app().start_socket_mode(builder).await?;
     println!("app: running on Socket Mode until Ctrl-C");
-    let ctrl_c = async { tokio::signal::ctrl_c().await.unwrap_or_default() };
     running.run_until(ctrl_c, std::time::Duration::from_secs(5)).await;
     Ok(())
 }

@@ -27,6 +27,8 @@
 mod ack;
 mod context;
 mod dispatch;
+#[cfg(feature = "hyper")]
+pub mod http;
 mod listeners;
 mod matchers;
 pub mod middleware;

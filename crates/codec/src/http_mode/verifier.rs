@@ -1,0 +1,195 @@
+//! The receiver's rules, sans-IO: from method, headers and raw body to a verified
+//! [`Inbound`] or a [`Refusal`] carrying the HTTP status to answer with.
+
+use super::inbound::{Classified, Inbound, MalformedBody, Retry, classify_form, classify_json};
+use super::signature::{SignatureError, SigningSecret, check_timestamp};
+use super::{RETRY_NUM, RETRY_REASON, SIGNATURE, TIMESTAMP};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, Method, StatusCode};
+use std::time::SystemTime;
+
+/// The default cap on a request body: 1 MiB (Slack's largest payloads, view submissions with
+/// many blocks, stay far below it).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The body's format, from `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BodyFormat {
+    /// `application/json`: the Events API.
+    Json,
+    /// `application/x-www-form-urlencoded`: slash commands, interactions, options loads.
+    Form,
+}
+
+/// Why a request was refused, with the status to answer ([`Refusal::status`]). The messages
+/// never quote the body, the signature or the secret.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Refusal {
+    /// Not a `POST` (405).
+    #[error("method not allowed: Slack sends POST")]
+    MethodNotAllowed,
+    /// Unsigned, stale or badly signed (401).
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    /// Neither `application/json` nor `application/x-www-form-urlencoded` (415).
+    #[error("unsupported content type: Slack sends application/json or application/x-www-form-urlencoded")]
+    UnsupportedMediaType,
+    /// Bigger than the cap, by `Content-Length` or by the bytes read (413).
+    #[error("request body over the {limit}-byte cap")]
+    TooLarge {
+        /// The cap.
+        limit: usize,
+    },
+    /// `Content-Length` is not a number (400).
+    #[error("Content-Length is not a number")]
+    BadContentLength,
+    /// Signed, but not a body this receiver understands (400).
+    #[error("malformed request: {0}")]
+    Malformed(#[from] MalformedBody),
+}
+
+impl Refusal {
+    /// The HTTP status to answer with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Signature(_) => StatusCode::UNAUTHORIZED,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BadContentLength | Self::Malformed(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// The signing secret was empty: anyone could sign with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the signing secret is empty")]
+pub struct EmptySigningSecret;
+
+/// Verifies and classifies requests to a Request URL. Sans-IO: the caller reads the body and
+/// passes the time in.
+///
+/// Two steps, so a server refuses before it reads a body: [`Verifier::check_head`] (method,
+/// signature headers present and fresh, content type, `Content-Length` within the cap), then
+/// [`Verifier::verify`] on the whole body (the cap again on the bytes, the HMAC, and only then
+/// the parsing).
+///
+/// ```
+/// use slack_rtm_codec::http_mode::{SigningSecret, Verifier, InboundKind};
+/// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+///
+/// let secret = SigningSecret::new("8f742231b10e8888abcd99yyyzzz85a5");
+/// let verifier = Verifier::new(secret.clone()).unwrap();
+/// let body = br#"{"type":"url_verification","challenge":"abc","token":"t"}"#;
+/// let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+/// let request = http::Request::post("/slack/events")
+///     .header("content-type", "application/json")
+///     .header("x-slack-request-timestamp", "1700000000")
+///     .header("x-slack-signature", secret.sign("1700000000", body))
+///     .body(()).unwrap();
+/// let inbound = verifier.verify(request.method(), request.headers(), body, now).unwrap();
+/// assert_eq!(inbound.kind(), InboundKind::UrlVerification);
+/// assert_eq!(inbound.challenge(), Some("abc"));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    secret: SigningSecret,
+    max_body: usize,
+}
+
+impl Verifier {
+    /// A verifier with the default body cap ([`DEFAULT_MAX_BODY_BYTES`]).
+    pub fn new(secret: SigningSecret) -> Result<Self, EmptySigningSecret> {
+        if secret.is_empty() {
+            return Err(EmptySigningSecret);
+        }
+        Ok(Self { secret, max_body: DEFAULT_MAX_BODY_BYTES })
+    }
+
+    /// Sets the body cap (bytes).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        self.max_body = limit;
+        self
+    }
+
+    /// The body cap (bytes).
+    pub fn body_limit(&self) -> usize {
+        self.max_body
+    }
+
+    /// What can be refused before the body is read: not `POST` (405); no signature headers or
+    /// a stale timestamp (401); an unexpected content type (415); a `Content-Length` over the
+    /// cap (413) or not a number (400).
+    pub fn check_head(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        now: SystemTime,
+    ) -> Result<BodyFormat, Refusal> {
+        if method != Method::POST {
+            return Err(Refusal::MethodNotAllowed);
+        }
+        check_timestamp(headers.get(TIMESTAMP).map(|v| v.as_bytes()), now)?;
+        if !headers.contains_key(SIGNATURE) {
+            return Err(SignatureError::MissingSignature.into());
+        }
+        let format = body_format(headers)?;
+        if let Some(len) = headers.get(CONTENT_LENGTH) {
+            let len: u64 = len.to_str().ok().and_then(|s| s.parse().ok()).ok_or(Refusal::BadContentLength)?;
+            if len > self.max_body as u64 {
+                return Err(Refusal::TooLarge { limit: self.max_body });
+            }
+        }
+        Ok(format)
+    }
+
+    /// Verifies a whole request and classifies it: [`Verifier::check_head`], the cap on the
+    /// bytes (413), the signature over the raw body (401), then the body and the retry
+    /// headers (400 when malformed). Nothing is parsed before the signature matches.
+    pub fn verify(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Inbound, Refusal> {
+        let format = self.check_head(method, headers, now)?;
+        if body.len() > self.max_body {
+            return Err(Refusal::TooLarge { limit: self.max_body });
+        }
+        let timestamp = headers.get(TIMESTAMP).map(|v| v.as_bytes());
+        self.secret.verify(timestamp, headers.get(SIGNATURE).map(|v| v.as_bytes()), body, now)?;
+        let Classified { kind, payload, challenge, event_id, type_name } = match format {
+            BodyFormat::Json => classify_json(body)?,
+            BodyFormat::Form => classify_form(body)?,
+        };
+        let retry = retry_headers(headers)?;
+        // check_head parsed it already: digits only, at most 19 of them.
+        let timestamp = timestamp.and_then(|t| std::str::from_utf8(t).ok()?.parse().ok()).unwrap_or(0);
+        Ok(Inbound { kind, payload, challenge, event_id, type_name, retry, timestamp })
+    }
+}
+
+fn body_format(headers: &HeaderMap) -> Result<BodyFormat, Refusal> {
+    let value =
+        headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).ok_or(Refusal::UnsupportedMediaType)?;
+    let essence = value.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        Ok(BodyFormat::Json)
+    } else if essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+        Ok(BodyFormat::Form)
+    } else {
+        Err(Refusal::UnsupportedMediaType)
+    }
+}
+
+fn retry_headers(headers: &HeaderMap) -> Result<Option<Retry>, MalformedBody> {
+    let Some(num) = headers.get(RETRY_NUM) else { return Ok(None) };
+    let num: u32 = num.to_str().ok().and_then(|s| s.trim().parse().ok()).ok_or(MalformedBody::RetryNum)?;
+    let reason = headers.get(RETRY_REASON).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // A reason is a short word (`http_timeout`): keep a bounded, printable prefix only.
+    let reason: String = reason.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
+    Ok(Some(Retry { num, reason }))
+}

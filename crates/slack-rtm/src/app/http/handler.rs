@@ -1,0 +1,118 @@
+//! [`HttpHandler`]: verified requests to the app's dispatcher, acks to HTTP responses.
+
+use super::dedupe::EventDedupe;
+use crate::app::receiver::{AckFuture, AppRequest, RequestKind};
+use crate::app::{Dispatcher, ShuttingDown};
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use slack_rtm_codec::http_mode::{Inbound, InboundKind, NO_RETRY};
+use slack_rtm_hyper::server::InboundHandler;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// How long a request waits for its ack after the dispatcher took it. The dispatcher acks by
+/// itself before Slack's 3 s (its ack margin); this only bounds a request whose ack never
+/// comes at all.
+const ACK_WAIT: Duration = Duration::from_secs(3);
+
+/// The [`InboundHandler`] of an [`App`](crate::App) on HTTP: each verified request goes to the
+/// dispatcher, and its ack becomes the HTTP response (`200`, the ack payload as JSON body).
+#[derive(Clone)]
+pub struct HttpHandler {
+    pub(super) dispatcher: Dispatcher,
+    pub(super) dedupe: Arc<dyn EventDedupe>,
+    pub(super) no_retry: bool,
+}
+
+impl std::fmt::Debug for HttpHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpHandler").field("no_retry", &self.no_retry).finish_non_exhaustive()
+    }
+}
+
+impl HttpHandler {
+    /// The app's dispatcher.
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// A failed delivery: `status`, with `X-Slack-No-Retry: 1` when the app asks for no retry.
+    fn failed(&self, status: StatusCode) -> Response<Bytes> {
+        let mut r = Response::new(Bytes::new());
+        *r.status_mut() = status;
+        if self.no_retry {
+            r.headers_mut().insert(NO_RETRY, HeaderValue::from_static("1"));
+        }
+        r
+    }
+}
+
+fn ok(body: Option<serde_json::Value>) -> Response<Bytes> {
+    match body {
+        None => Response::new(Bytes::new()),
+        Some(json) => {
+            let mut r = Response::new(Bytes::from(json.to_string()));
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            r
+        }
+    }
+}
+
+impl InboundHandler for HttpHandler {
+    async fn handle(&self, inbound: Inbound) -> Response<Bytes> {
+        let kind = match inbound.kind() {
+            InboundKind::Event => RequestKind::EventsApi,
+            InboundKind::SlashCommand => RequestKind::SlashCommands,
+            InboundKind::Interactive | InboundKind::Options => RequestKind::Interactive,
+            InboundKind::AppRateLimited => {
+                tracing::warn!(
+                    "app_rate_limited: Slack is dropping this app's events for a minute (over 30,000 \
+                     events per workspace per hour)"
+                );
+                RequestKind::Other("app_rate_limited".to_owned())
+            }
+            // The receiver answers url_verification and ssl_check itself.
+            _ => return ok(None),
+        };
+        let event_id = inbound.event_id().map(str::to_owned);
+        if let Some(id) = &event_id {
+            match self.dedupe.claim(id.clone()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!(event_id = %id, retry = ?inbound.retry(), "event already handed over: answered, not handled again");
+                    return ok(None);
+                }
+                Err(e) => {
+                    tracing::warn!(event_id = %id, "dedupe store failed ({e}): the event is handed over")
+                }
+            }
+        }
+        let (attempt, reason) = inbound.retry().map_or((0, None), |r| (r.num, Some(r.reason.clone())));
+        let request = AppRequest::new(kind, inbound.payload().clone())
+            .with_retry(attempt, reason)
+            .with_response_payload(inbound.kind().answers_with_payload());
+        let (tx, rx) = oneshot::channel();
+        let ack = move |body: Option<serde_json::Value>| -> AckFuture {
+            Box::pin(async move { tx.send(body).map_err(|_| "the HTTP request is gone".into()) })
+        };
+        if let Err(ShuttingDown) = self.dispatcher.dispatch(request, Box::new(ack)).await {
+            if let Some(id) = event_id {
+                self.dedupe.release(id).await;
+            }
+            tracing::info!("shutting down: request refused with 503 (Slack retries it)");
+            return self.failed(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        match tokio::time::timeout(ACK_WAIT, rx).await {
+            Ok(Ok(body)) => ok(body),
+            Ok(Err(_)) => {
+                tracing::warn!("a request was dropped without an ack");
+                self.failed(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            Err(_) => {
+                tracing::warn!("no ack within 3 s");
+                self.failed(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
