@@ -44,6 +44,7 @@
 
 mod frame;
 pub mod http_mode;
+pub mod oauth;
 mod request;
 mod response;
 mod socket_mode;
