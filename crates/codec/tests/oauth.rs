@@ -179,3 +179,23 @@ fn access_answers_parse_and_errors_are_typed() {
     let other = parse_access_response(&answer(r#"{"ok":false,"error":"something_new"}"#)).unwrap_err();
     assert!(matches!(other, OAuthError::Api(_)), "{other:?}");
 }
+
+#[test]
+fn the_browser_cookie_is_set_read_back_and_cleared() {
+    use slack_rtm_codec::oauth::{BROWSER_COOKIE, browser_cookie, clear_browser_cookie, set_browser_cookie};
+    let set = set_browser_cookie(BROWSER.replace('-', "_").as_str(), true).unwrap();
+    assert!(set.starts_with(&format!("{BROWSER_COOKIE}=browser_cookie_value;")), "{set}");
+    for attr in ["HttpOnly", "SameSite=Lax", "Secure", "Max-Age=600", "Path=/"] {
+        assert!(set.contains(attr), "{attr} missing in {set}");
+    }
+    assert!(!set_browser_cookie(BROWSER, false).unwrap().contains("Secure"));
+    assert_eq!(set_browser_cookie("a;b=c", true), Err(OAuthError::BadNonce));
+    assert!(clear_browser_cookie(false).contains("Max-Age=0"));
+
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(browser_cookie(&headers), None);
+    headers.append("cookie", "other=1; slack-rtm-oauth-browserX=no".parse().unwrap());
+    assert_eq!(browser_cookie(&headers), None, "only the exact name");
+    headers.append("cookie", format!("a=b; {BROWSER_COOKIE}={BROWSER}; c=d").parse().unwrap());
+    assert_eq!(browser_cookie(&headers), Some(BROWSER));
+}

@@ -104,3 +104,25 @@ fn the_stored_form_reads_back_identically() {
     let bad = Installation::from_json_with_secrets(serde_json::json!({"v": 99}));
     assert!(matches!(bad, Err(InstallationError::Stored(_))));
 }
+
+#[test]
+fn rotating_tokens_are_due_for_refresh_before_they_expire() {
+    // FULL: both tokens expire at 1000 + 43200 = 44200 and have refresh tokens.
+    let mut inst = Installation::from_access(parse(FULL), 1000).unwrap();
+    let bot = inst.bot.as_ref().unwrap().grant.clone();
+    assert!(!bot.needs_refresh(44200 - 301, 300));
+    assert!(bot.needs_refresh(44200 - 300, 300));
+    assert!(!bot.is_expired(44199));
+    assert!(bot.is_expired(44200));
+    assert_eq!(inst.next_refresh_at(300), Some(44200 - 300));
+    inst.user.as_mut().unwrap().grant.as_mut().unwrap().expires_at = Some(5000);
+    assert_eq!(inst.next_refresh_at(300), Some(4700), "the sooner of the two");
+    // Without a refresh token (rotation off) nothing is due, whatever the expiry.
+    let plain = Installation::from_access(
+        parse(r#"{"ok":true,"access_token":"xoxb-1","token_type":"bot","bot_user_id":"U0","team":{"id":"T1"},"expires_in":10}"#),
+        0,
+    )
+    .unwrap();
+    assert!(!plain.bot.as_ref().unwrap().grant.needs_refresh(100, 0));
+    assert_eq!(plain.next_refresh_at(0), None);
+}

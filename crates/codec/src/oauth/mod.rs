@@ -5,8 +5,10 @@
 //! the `Authorization: Basic` header (marked sensitive) and is never in a URL, log or error.
 
 mod b64;
+mod cookie;
 mod state;
 
+pub use cookie::{BROWSER_COOKIE, browser_cookie, clear_browser_cookie, set_browser_cookie};
 pub use state::{STATE_TTL, StateLedger, StateSecret, StateSigner, VerifiedState};
 
 use crate::request::{ApiBase, USER_AGENT};

@@ -58,7 +58,7 @@ pub struct StateSigner {
     secret: StateSecret,
 }
 
-fn nonce_ok(nonce: &str) -> bool {
+pub(super) fn nonce_ok(nonce: &str) -> bool {
     (16..=64).contains(&nonce.len())
         && nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

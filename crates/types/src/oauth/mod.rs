@@ -146,6 +146,20 @@ pub struct Grant {
     pub refresh_token: Option<Token>,
 }
 
+impl Grant {
+    /// Whether the token should be refreshed at `now` (Unix seconds): it has a refresh token and
+    /// expires within `margin_secs` (or has expired). A token without expiry never needs it.
+    pub fn needs_refresh(&self, now: u64, margin_secs: u64) -> bool {
+        self.refresh_token.is_some()
+            && self.expires_at.is_some_and(|at| now.saturating_add(margin_secs) >= at)
+    }
+
+    /// Whether the token has expired at `now` (it must not be used then).
+    pub fn is_expired(&self, now: u64) -> bool {
+        self.expires_at.is_some_and(|at| now >= at)
+    }
+}
+
 /// The bot side of an installation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BotInstallation {
@@ -287,6 +301,20 @@ impl Installation {
             grant.scopes = scopes(answer.scope.as_deref());
         }
         true
+    }
+
+    /// The soonest moment (Unix seconds) one of its rotating tokens should be refreshed, with
+    /// `margin_secs` of head start; `None` when no token rotates.
+    pub fn next_refresh_at(&self, margin_secs: u64) -> Option<u64> {
+        let bot = self.bot.as_ref().map(|b| &b.grant);
+        let user = self.user.as_ref().and_then(|u| u.grant.as_ref());
+        [bot, user]
+            .into_iter()
+            .flatten()
+            .filter(|g| g.refresh_token.is_some())
+            .filter_map(|g| g.expires_at)
+            .map(|at| at.saturating_sub(margin_secs))
+            .min()
     }
 
     /// The user id of the installing user, if any.
