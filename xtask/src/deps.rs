@@ -10,6 +10,7 @@ pub const LAYERS: &[&str] = &[
     "slack-rtm-codec",
     "slack-rtm-hyper",
     "slack-rtm-session",
+    "slack-rtm-oauth",
     "slack-rtm",
     "slack-rtm-fleet",
     "slack-rtm-emulator",
@@ -59,6 +60,12 @@ const FORBIDDEN_EDGES: &[(&str, &str, &str)] = &[
     ("slack-rtm-session", "slack-rtm-hyper", "decoding/retry/rate limiting must not depend on a transport"),
     ("slack-rtm", "redis", "Redis belongs to the fleet crate: users of the facade alone never compile it"),
     ("slack-rtm-session", "redis", "Redis belongs to the fleet crate"),
+    (
+        "slack-rtm-oauth",
+        "redis",
+        "Redis belongs to the fleet crate (its Redis installation store lives there)",
+    ),
+    ("slack-rtm-oauth", "hyper", "the installation store needs no HTTP"),
 ];
 
 /// Edges below the layering that are allowed on purpose, with the reason.

@@ -45,6 +45,7 @@
 mod advice;
 mod frame;
 pub mod http_mode;
+pub mod oauth;
 mod request;
 mod response;
 mod socket_mode;

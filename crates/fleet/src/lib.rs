@@ -55,6 +55,7 @@ mod entry;
 mod error;
 mod gateway;
 mod http_dedupe;
+mod installations;
 mod stream;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -65,5 +66,6 @@ pub use entry::{FleetEvent, NewEntry};
 pub use error::FleetError;
 pub use gateway::{Gateway, GatewayBuilder, GatewayCounts};
 pub use http_dedupe::RedisEventDedupe;
+pub use installations::RedisInstallationStore;
 pub use stream::{AppendOutcome, EventStream};
 pub use worker::{Worker, WorkerConfig, WorkerCounts};

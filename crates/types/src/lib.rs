@@ -40,6 +40,7 @@ pub mod error;
 #[macro_use]
 pub mod event;
 pub mod ids;
+pub mod oauth;
 mod raw;
 mod scan;
 pub mod socket_mode;

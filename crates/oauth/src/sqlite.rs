@@ -1,0 +1,205 @@
+//! [`SqliteInstallationStore`]: installations in one SQLite file.
+//!
+//! Schema (version 1): `installations(enterprise_id, team_id, user_id, data, installed_at)`
+//! keyed by the three ids ([`crate::rows::RowKey`]), `data` being
+//! [`Installation::to_json_with_secrets`]. `schema_version` holds the version; [`MIGRATIONS`]
+//! bring any older file up to date when it is opened, in one transaction.
+
+use crate::rows::{RowKey, merge, rows_to_save};
+use crate::{BoxFuture, InstallationStore, StoreError, Workspace};
+use rusqlite::{Connection, OptionalExtension, params};
+use slack_rtm_types::UserId;
+use slack_rtm_types::oauth::Installation;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Each migration brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &["CREATE TABLE installations (
+        enterprise_id TEXT NOT NULL,
+        team_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        data TEXT NOT NULL,
+        installed_at INTEGER NOT NULL,
+        PRIMARY KEY (enterprise_id, team_id, user_id)
+    );"];
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Installations in one SQLite file (created with mode 0600 on Unix). Calls run on tokio's
+/// blocking pool; one connection, serialized. Cloning shares it.
+#[derive(Clone)]
+pub struct SqliteInstallationStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteInstallationStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteInstallationStore")
+    }
+}
+
+/// The schema version this library writes.
+pub(crate) fn known_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction().map_err(backend)?;
+    tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);")
+        .map_err(backend)?;
+    let found: Option<i64> =
+        tx.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).optional().map_err(backend)?;
+    let found = found.unwrap_or(0);
+    if found > known_version() {
+        return Err(StoreError::SchemaTooNew { found, known: known_version() });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tracing::info!(to = i + 1, "migrating the installation store");
+        tx.execute_batch(sql).map_err(backend)?;
+    }
+    tx.execute("DELETE FROM schema_version", []).map_err(backend)?;
+    tx.execute("INSERT INTO schema_version (version) VALUES (?1)", [known_version()]).map_err(backend)?;
+    tx.commit().map_err(backend)
+}
+
+#[cfg(unix)]
+fn restrict(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(backend)
+}
+
+#[cfg(not(unix))]
+fn restrict(_: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+fn read(conn: &Connection, key: &RowKey) -> Result<Option<Installation>, StoreError> {
+    let data: Option<String> = conn
+        .query_row(
+            "SELECT data FROM installations WHERE enterprise_id = ?1 AND team_id = ?2 AND user_id = ?3",
+            params![key.enterprise, key.team, key.user],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(backend)?;
+    data.map(|d| decode(&d)).transpose()
+}
+
+fn decode(data: &str) -> Result<Installation, StoreError> {
+    let value =
+        serde_json::from_str(data).map_err(|e| StoreError::Backend(format!("a row is not JSON: {e}")))?;
+    Ok(Installation::from_json_with_secrets(value)?)
+}
+
+impl SqliteInstallationStore {
+    /// Opens (or creates) the store at `path` and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        let mut conn = Connection::open(path).map_err(backend)?;
+        restrict(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(backend)?;
+        migrate(&mut conn)?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// The schema version of the open file.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.with(|c| c.query_row("SELECT version FROM schema_version", [], |r| r.get(0)).map_err(backend))
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn =
+            self.conn.lock().map_err(|_| StoreError::Backend("the connection lock is poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> BoxFuture<'_, Result<T, StoreError>> {
+        let this = self.clone();
+        Box::pin(async move { tokio::task::spawn_blocking(move || this.with(f)).await.map_err(backend)? })
+    }
+}
+
+impl InstallationStore for SqliteInstallationStore {
+    fn save(&self, installation: Installation) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |conn| {
+            let keys = rows_to_save(&installation)?;
+            let data = installation.to_json_with_secrets().to_string();
+            let tx = conn.transaction().map_err(backend)?;
+            for key in keys {
+                tx.execute(
+                    "INSERT INTO installations (enterprise_id, team_id, user_id, data, installed_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (enterprise_id, team_id, user_id)
+                     DO UPDATE SET data = excluded.data, installed_at = excluded.installed_at",
+                    params![key.enterprise, key.team, key.user, data, installation.installed_at as i64],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
+        })
+    }
+
+    fn find(
+        &self,
+        workspace: Workspace,
+        user: Option<UserId>,
+    ) -> BoxFuture<'_, Result<Option<Installation>, StoreError>> {
+        self.run(move |conn| {
+            let bot = read(conn, &RowKey::new(&workspace, None))?;
+            let user_row = match &user {
+                Some(u) => read(conn, &RowKey::new(&workspace, Some(u)))?,
+                None => None,
+            };
+            Ok(merge(user_row, bot))
+        })
+    }
+
+    fn delete(&self, workspace: Workspace, user: Option<UserId>) -> BoxFuture<'_, Result<u64, StoreError>> {
+        let key = RowKey::new(&workspace, user.as_ref());
+        if user.is_some() {
+            return self.delete_row(key);
+        }
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "DELETE FROM installations WHERE enterprise_id = ?1 AND team_id = ?2",
+                    params![key.enterprise, key.team],
+                )
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+    }
+
+    fn delete_bot(&self, workspace: Workspace) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.delete_row(RowKey::new(&workspace, None))
+    }
+
+    fn list(&self) -> BoxFuture<'_, Result<Vec<Installation>, StoreError>> {
+        self.run(|conn| {
+            let mut stmt = conn
+                .prepare("SELECT data FROM installations ORDER BY enterprise_id, team_id, user_id")
+                .map_err(backend)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
+            rows.map(|r| decode(&r.map_err(backend)?)).collect()
+        })
+    }
+}
+
+impl SqliteInstallationStore {
+    fn delete_row(&self, key: RowKey) -> BoxFuture<'_, Result<u64, StoreError>> {
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "DELETE FROM installations WHERE enterprise_id = ?1 AND team_id = ?2 AND user_id = ?3",
+                    params![key.enterprise, key.team, key.user],
+                )
+                .map_err(backend)?;
+            Ok(n as u64)
+        })
+    }
+}

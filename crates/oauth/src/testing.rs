@@ -1,0 +1,115 @@
+//! The contract every [`InstallationStore`] must keep, as one async function a store's own
+//! tests call against the real backend (feature `testing`).
+
+use crate::{InstallationStore, StoreError, Workspace};
+use slack_rtm_types::oauth::{BotInstallation, Grant, Installation, UserInstallation};
+use slack_rtm_types::{Token, UserId};
+
+fn grant(token: &str) -> Grant {
+    Grant {
+        token: Token::new(token),
+        scopes: vec!["chat:write".into()],
+        expires_at: Some(2000),
+        refresh_token: None,
+    }
+}
+
+/// An installation into `team` (of `enterprise`, if any) with a bot token `bot` and, when
+/// `user` is given, that user with the user token `user_token`.
+pub fn installation(
+    enterprise: Option<&str>,
+    team: Option<&str>,
+    bot: Option<&str>,
+    user: Option<(&str, Option<&str>)>,
+) -> Installation {
+    Installation {
+        app_id: Some("A1".into()),
+        enterprise_id: enterprise.map(Into::into),
+        enterprise_name: None,
+        team_id: team.map(Into::into),
+        team_name: team.map(|t| format!("team {t}")),
+        is_enterprise_install: team.is_none(),
+        bot: bot.map(|b| BotInstallation {
+            grant: grant(b),
+            user_id: "UBOT".into(),
+            bot_id: Some("B1".into()),
+        }),
+        user: user.map(|(id, token)| UserInstallation { user_id: id.into(), grant: token.map(grant) }),
+        incoming_webhook: None,
+        installed_at: 1000,
+    }
+}
+
+fn ws(enterprise: Option<&str>, team: Option<&str>) -> Workspace {
+    Workspace { enterprise_id: enterprise.map(Into::into), team_id: team.map(Into::into) }
+}
+
+fn bot_token(i: &Option<Installation>) -> Option<String> {
+    i.as_ref()?.bot.as_ref().map(|b| b.grant.token.expose_secret().to_owned())
+}
+
+fn user_token(i: &Option<Installation>) -> Option<String> {
+    i.as_ref()?.user.as_ref()?.grant.as_ref().map(|g| g.token.expose_secret().to_owned())
+}
+
+/// Runs the contract on an empty `store`; panics (with what differs) on a breach.
+pub async fn store_contract(store: &dyn InstallationStore) {
+    let u = |s: &str| Some(UserId::from(s));
+    let a = installation(None, Some("T1"), Some("xoxb-t1"), Some(("U1", Some("xoxp-u1"))));
+    store.save(a.clone()).await.unwrap();
+    store.save(installation(None, Some("T2"), Some("xoxb-t2"), None)).await.unwrap();
+    store.save(installation(Some("E1"), None, Some("xoxb-e1-org"), Some(("W1", None)))).await.unwrap();
+    store.save(installation(Some("E1"), Some("T3"), Some("xoxb-e1-t3"), None)).await.unwrap();
+
+    assert_eq!(
+        store.find(ws(None, Some("T1")), None).await.unwrap(),
+        Some(a.clone()),
+        "the bot row reads back whole"
+    );
+    assert_eq!(store.find(ws(None, Some("T1")), u("U1")).await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        bot_token(&store.find(ws(None, Some("T1")), u("U9")).await.unwrap()).as_deref(),
+        Some("xoxb-t1")
+    );
+    assert_eq!(bot_token(&store.find(ws(None, Some("T2")), None).await.unwrap()).as_deref(), Some("xoxb-t2"));
+    let org = Workspace::for_event(Some("E1".into()), Some("T7".into()), true);
+    assert_eq!(bot_token(&store.find(org, None).await.unwrap()).as_deref(), Some("xoxb-e1-org"));
+    assert_eq!(
+        bot_token(&store.find(ws(Some("E1"), Some("T3")), None).await.unwrap()).as_deref(),
+        Some("xoxb-e1-t3")
+    );
+    assert_eq!(
+        store.find(ws(None, Some("T3")), None).await.unwrap(),
+        None,
+        "T3 is E1's: the org is part of the key"
+    );
+    assert_eq!(store.find(ws(None, Some("T404")), None).await.unwrap(), None);
+
+    // A later install by someone else replaces the bot; U1 keeps their user token.
+    store.save(installation(None, Some("T1"), Some("xoxb-t1-new"), Some(("U2", None)))).await.unwrap();
+    let for_u1 = store.find(ws(None, Some("T1")), u("U1")).await.unwrap();
+    assert_eq!(bot_token(&for_u1).as_deref(), Some("xoxb-t1-new"), "the bot comes from the bot row");
+    assert_eq!(user_token(&for_u1).as_deref(), Some("xoxp-u1"));
+    assert_eq!(store.list().await.unwrap().len(), 7);
+
+    // tokens_revoked (bot): the bot goes, users stay.
+    assert_eq!(store.delete_bot(ws(None, Some("T1"))).await.unwrap(), 1);
+    assert_eq!(store.find(ws(None, Some("T1")), None).await.unwrap(), None);
+    let for_u1 = store.find(ws(None, Some("T1")), u("U1")).await.unwrap();
+    assert_eq!((bot_token(&for_u1), user_token(&for_u1).as_deref()), (None, Some("xoxp-u1")));
+    // tokens_revoked (user), then app_uninstalled.
+    assert_eq!(store.delete(ws(None, Some("T1")), u("U1")).await.unwrap(), 1);
+    assert_eq!(store.find(ws(None, Some("T1")), u("U1")).await.unwrap(), None);
+    assert_eq!(store.delete(ws(Some("E1"), None), None).await.unwrap(), 2, "the org's bot and user rows");
+    assert_eq!(
+        store.find(ws(Some("E1"), Some("T3")), None).await.unwrap().map(|i| i.team_id),
+        Some(Some("T3".into()))
+    );
+    assert_eq!(store.delete(ws(None, Some("T2")), None).await.unwrap(), 1);
+    assert_eq!(store.delete(ws(None, Some("T2")), None).await.unwrap(), 0);
+    assert_eq!(store.list().await.unwrap().len(), 2, "T1's U2 row and E1/T3");
+
+    let nowhere = installation(None, None, Some("xoxb-x"), None);
+    let nowhere = Installation { is_enterprise_install: false, ..nowhere };
+    assert!(matches!(store.save(nowhere).await, Err(StoreError::NoWorkspace)));
+}
