@@ -42,6 +42,8 @@ pub(crate) struct WebState {
     pub windows: HashMap<String, VecDeque<Instant>>,
     pub rejections: HashMap<String, VecDeque<Rejection>>,
     pub calls: Ring<WebCall>,
+    /// Memberships, kinds, emails, pins, Home tabs, scheduled messages.
+    pub dir: super::directory::Directory,
 }
 
 impl WebState {
@@ -57,6 +59,7 @@ impl WebState {
             windows: HashMap::new(),
             rejections: HashMap::new(),
             calls: Ring::new(cap),
+            dir: Default::default(),
         }
     }
 

@@ -3,11 +3,12 @@
 
 mod calls;
 mod error;
+mod methods;
 mod pager;
 
 pub use calls::PostMessageCall;
 pub use error::WebCallError;
-pub use pager::Pages;
+pub use pager::{Pager, Pages};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
