@@ -48,6 +48,10 @@ pub(crate) struct Directory {
     /// Home tabs by user: (view id, hash, view).
     pub homes: HashMap<UserId, (String, String, Value)>,
     pub scheduled: Vec<ScheduledMessage>,
+    /// Files reserved by `files.getUploadURLExternal`.
+    pub files: Vec<super::files::UploadedFileRecord>,
+    /// Scripted statuses for the next byte transfers.
+    pub upload_failures: std::collections::VecDeque<u16>,
 }
 
 impl Directory {

@@ -78,6 +78,11 @@ pub(super) fn render(st: &State, m: &PostedMessage) -> Value {
         if let Some(b) = &e.blocks {
             v["blocks"] = b.clone();
         }
+        if let Some(files) = &e.files {
+            v["subtype"] = json!("file_share");
+            v["files"] = files.clone();
+            v["upload"] = json!(true);
+        }
         if let Some((user, ts)) = &e.edited {
             v["edited"] = json!({"user": user, "ts": ts});
         }

@@ -5,7 +5,8 @@
 //! `users.info`, `views.open` (a fresh `trigger_id` only) and `views.update`; `views.publish`,
 //! `chat.scheduleMessage` (posted at its time), `chat.getPermalink`, `pins.add`,
 //! `conversations.list`/`members`/`open`/`join`/`create`/`invite`, `users.list`/
-//! `lookupByEmail`/`conversations`, `team.info`, `bots.info`.
+//! `lookupByEmail`/`conversations`, `team.info`, `bots.info`; the upload flow
+//! (`files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal`, `files.info`).
 //!
 //! Every call goes through the same steps: a scripted rejection if one is queued
 //! ([`crate::Emulator::reject_next_web_calls`]), the method's rate limit if one is set (429 +
@@ -16,6 +17,7 @@
 mod chat;
 mod conversations;
 mod directory;
+pub(crate) mod files;
 mod handle;
 mod history;
 mod home;
@@ -25,6 +27,7 @@ mod users;
 mod views;
 
 pub use directory::ScheduledMessage;
+pub use files::{FNV_OFFSET, UploadedFileRecord, fnv1a};
 pub use handle::{OpenedView, WebCall};
 pub(crate) use store::WebState;
 
@@ -72,6 +75,9 @@ const METHODS: &[&str] = &[
     "pins.add",
     "team.info",
     "bots.info",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+    "files.info",
 ];
 
 /// Whether `method` is one of the Web API methods served here.
@@ -304,6 +310,9 @@ fn dispatch(shared: &Arc<Shared>, method: &str, user: &UserId, args: &Args) -> O
         "users.lookupByEmail" => users::lookup_by_email(shared, args),
         "team.info" => users::team_info(shared),
         "bots.info" => users::bot_info(shared, args),
+        "files.getUploadURLExternal" => files::get_upload_url(shared, user, args),
+        "files.completeUploadExternal" => files::complete(shared, user, args),
+        "files.info" => files::info(shared, args),
         _ => Err("unknown_method"),
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct Extra {
     pub deleted: bool,
     /// (emoji, users) in the order first used.
     pub reactions: Vec<(String, Vec<UserId>)>,
+    /// A file-share message's files.
+    pub files: Option<Value>,
 }
 
 /// A `trigger_id` handed out: who for, until when, whether used.
