@@ -9,14 +9,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod emu_web;
+
 fn web(emu: &Emulator) -> WebClient {
-    Client::builder(emu.token())
-        .api_url(&emu.api_url())
-        .allow_insecure(true)
-        .proxy_from_env(false)
-        .build_web()
-        .expect("a web client")
-        .without_pacing()
+    emu_web::web_client(emu, emu.token())
 }
 
 /// A file of `len` pseudo-random bytes in the temp directory; removed on drop.

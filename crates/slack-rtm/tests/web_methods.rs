@@ -7,19 +7,13 @@ use slack_rtm::types::web::{
     ConversationsQuery, CreateConversation, MembersQuery, OpenConversation, ScheduleMessage, UsersQuery,
     ViewsPublish,
 };
-use slack_rtm::{Client, WebCallError, WebClient};
+use slack_rtm::{WebCallError, WebClient};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-fn web(emu: &Emulator, token: String) -> WebClient {
-    Client::builder(token)
-        .api_url(&emu.api_url())
-        .allow_insecure(true)
-        .proxy_from_env(false)
-        .build_web()
-        .expect("a web client")
-        .without_pacing()
-}
+mod emu_web;
+
+use emu_web::web_client as web;
 
 async fn start() -> (Emulator, WebClient) {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
@@ -83,7 +77,7 @@ async fn create_join_invite_members_and_their_errors() {
 
     // carol joins a channel she is not in; joining again answers ok with a warning.
     emu.set_channel_members(&emu.general_channel(), &[emu.bot_user()]);
-    let carol_web = web_for(&emu, carol.token.clone());
+    let carol_web = emu_web::web_client(&emu, carol.token.clone());
     let joined = carol_web.join(emu.general_channel()).await.unwrap();
     assert_eq!(joined.channel.id, emu.general_channel());
     let answer =
@@ -91,10 +85,6 @@ async fn create_join_invite_members_and_their_errors() {
     assert_eq!(answer.warnings.iter().map(|w| w.as_str()).collect::<Vec<_>>(), ["already_in_channel"]);
     let err = carol_web.join("C0MISSING").await.unwrap_err();
     assert_eq!(code(&err), "channel_not_found");
-}
-
-fn web_for(emu: &Emulator, token: String) -> WebClient {
-    web(emu, token)
 }
 
 #[tokio::test]

@@ -51,7 +51,7 @@ impl WebClient {
         &self,
         message: &ScheduleMessage,
     ) -> Result<ScheduledMessageResponse, WebCallError> {
-        check_message_blocks(message.blocks.as_ref())?;
+        check_message_blocks(message.message.blocks.as_ref())?;
         self.typed("chat.scheduleMessage", message).await
     }
 

@@ -3,6 +3,7 @@
 //! fields, and their objects ([`ChannelInfo`], [`User`], [`FileInfo`], [`BotInfo`]) keep them.
 
 use super::answers::{HistoryPage, ResponseMetadata};
+use super::args::PostMessage;
 use crate::event::{BotInfo, ChannelInfo, FileInfo, Message, User};
 use crate::ids::{ChannelId, TeamId, Ts, UserId};
 use serde::{Deserialize, Serialize};
@@ -174,38 +175,21 @@ pub struct CreateConversation {
     pub team_id: Option<TeamId>,
 }
 
-/// `chat.scheduleMessage`: a message posted later (at most 120 days ahead).
+/// `chat.scheduleMessage`: a message posted later (at most 120 days ahead), with the same
+/// arguments as `chat.postMessage`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ScheduleMessage {
-    /// The conversation.
-    pub channel: ChannelId,
     /// When to post, in Unix seconds.
     pub post_at: i64,
-    /// The text (the fallback, with blocks).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Block Kit blocks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blocks: Option<Value>,
-    /// Reply in this thread.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub thread_ts: Option<Ts>,
-    /// With `thread_ts`: also show it in the channel.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reply_broadcast: Option<bool>,
+    /// The message.
+    #[serde(flatten)]
+    pub message: PostMessage,
 }
 
 impl ScheduleMessage {
     /// `text` in `channel` at `post_at` (Unix seconds).
     pub fn new(channel: impl Into<ChannelId>, post_at: i64, text: impl Into<String>) -> Self {
-        Self {
-            channel: channel.into(),
-            post_at,
-            text: Some(text.into()),
-            blocks: None,
-            thread_ts: None,
-            reply_broadcast: None,
-        }
+        Self { post_at, message: PostMessage::new(channel, text) }
     }
 }
 
