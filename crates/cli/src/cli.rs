@@ -35,7 +35,8 @@ Exit codes:
      for `socket`: also link_disabled, Socket Mode turned off for the app)
   4  rate limited (HTTP 429)
   5  network failure (connect, TLS, timeout, HTTP 5xx, non-JSON answer)
-  6  send: some messages were not acknowledged (or, with --blocks, may not have been posted)
+  6  send: some messages were not acknowledged (or, with --blocks, may not have been posted);
+     upload: the files may or may not have been shared
 
 `fleet`: the Redis URL comes from --redis or SLACK_RTM_REDIS_URL; a bad URL exits 2, a Redis that
 does not answer at start exits 5.
@@ -330,6 +331,26 @@ pub enum Command {
         /// `-`. --text becomes the notification fallback.
         #[arg(long, value_name = "FILE|-")]
         blocks: Option<String>,
+    },
+    /// Upload files and share them in one message (files.getUploadURLExternal, the bytes
+    /// streamed from disk, files.completeUploadExternal); prints each file's id. A progress
+    /// bar on stderr when it is a terminal, none when piped.
+    Upload {
+        /// Connection options.
+        #[command(flatten)]
+        conn: ConnOpts,
+        /// The files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The channel to share them in.
+        #[arg(long)]
+        channel: String,
+        /// Share them in this thread.
+        #[arg(long, value_name = "TS")]
+        thread: Option<String>,
+        /// The message shared with them.
+        #[arg(long, value_name = "TEXT")]
+        comment: Option<String>,
     },
     /// Call any Web API method and print its JSON answer (pretty on a terminal, compact when
     /// piped). Waits out 429s (Retry-After); reads are retried after 5xx, writes never.

@@ -27,6 +27,9 @@ pub async fn run(args: Args) -> u8 {
         Command::Send { conn, channel, text, thread, rate, .. } => {
             crate::send_web::send(conn, channel, text, thread, rate).await
         }
+        Command::Upload { conn, files, channel, thread, comment } => {
+            crate::upload::upload(conn, files, channel, thread, comment).await
+        }
         Command::Api { conn, method, args, json } => crate::web::api(conn, method, args, json).await,
         Command::History { conn, channel, since, limit, json } => {
             crate::web::history(conn, channel, since, limit, json).await

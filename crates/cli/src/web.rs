@@ -3,11 +3,12 @@
 use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, builder};
 use serde_json::{Map, Value};
+use slack_rtm::types::blocks::{Blocks, Surface};
 use slack_rtm::types::web::HistoryQuery;
 use slack_rtm::{WebCallError, WebClient};
 use std::io::{IsTerminal, Read, Write};
 
-fn web_client(conn: &ConnOpts) -> Result<WebClient, Failure> {
+pub(crate) fn web_client(conn: &ConnOpts) -> Result<WebClient, Failure> {
     Ok(builder(conn)?.build_web()?)
 }
 
@@ -116,6 +117,10 @@ pub async fn send_blocks(
         return Err(Failure::usage("--channel must not be empty"));
     }
     let blocks = read_blocks(&blocks)?;
+    // Slack's Block Kit limits, before any network call.
+    Blocks::Raw(blocks.clone())
+        .validate(Surface::Message)
+        .map_err(|e| Failure::usage(format!("invalid blocks: {e}")))?;
     let web = web_client(&conn)?;
     let fallback = text.unwrap_or_else(|| fallback_text(&blocks));
     let mut call = web.post_message(channel.as_str(), fallback).blocks(blocks);

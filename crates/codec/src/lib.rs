@@ -49,6 +49,7 @@ pub mod oauth;
 mod request;
 mod response;
 mod socket_mode;
+mod stream;
 mod transport;
 pub mod web;
 
@@ -63,6 +64,7 @@ pub use socket_mode::{
     APPS_CONNECTIONS_OPEN, AckError, OpenConfig, OpenError, OpenResponse, decode_envelope_frame,
     decode_socket_frame, decode_socket_frame_bytes, encode_ack,
 };
+pub use stream::{BodySource, LengthMismatch, StreamingBody};
 pub use transport::{BoxError, BoxResponseFuture, CallError, DynHttpTransport, HttpTransport, connect_once};
 
 pub use slack_rtm_types as types;

@@ -62,6 +62,21 @@ pub trait HttpTransport: Send + Sync {
         &self,
         request: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, Self::Error>> + Send;
+
+    /// Sends a request whose body is produced in chunks (a file upload's bytes), returning the
+    /// whole (small) response. The default gathers the body into memory and calls
+    /// [`HttpTransport::send`]; a transport that can stream (the built-in hyper one) overrides
+    /// it so that only the chunk in flight is held. See [`crate::StreamingBody`].
+    fn send_streaming(
+        &self,
+        request: Request<crate::StreamingBody>,
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, BoxError>> + Send {
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await?;
+            self.send(Request::from_parts(parts, body)).await.map_err(|e| Box::new(e) as BoxError)
+        }
+    }
 }
 
 impl<F, Fut, E> HttpTransport for F
@@ -82,11 +97,18 @@ where
 pub trait DynHttpTransport: Send + Sync {
     /// Sends the request; errors are boxed.
     fn send_boxed(&self, request: Request<Vec<u8>>) -> BoxResponseFuture<'_>;
+
+    /// Sends a request with a streamed body ([`HttpTransport::send_streaming`]).
+    fn send_streaming_boxed(&self, request: Request<crate::StreamingBody>) -> BoxResponseFuture<'_>;
 }
 
 impl<T: HttpTransport> DynHttpTransport for T {
     fn send_boxed(&self, request: Request<Vec<u8>>) -> BoxResponseFuture<'_> {
         Box::pin(async move { self.send(request).await.map_err(|e| Box::new(e) as BoxError) })
+    }
+
+    fn send_streaming_boxed(&self, request: Request<crate::StreamingBody>) -> BoxResponseFuture<'_> {
+        Box::pin(self.send_streaming(request))
     }
 }
 

@@ -48,6 +48,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod body;
 mod builder;
 mod connector;
 mod error;
@@ -58,12 +59,11 @@ mod tunnel;
 pub use builder::HyperTransportBuilder;
 pub use error::{BuildError, TimeoutKind, TransportError};
 
-use bytes::Bytes;
 use connector::{Connector, ProxyConnector};
 use http::header::CONTENT_LENGTH;
 use http::uri::Scheme;
 use http::{Method, Request, Response, Uri, Version};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper_util::client::legacy::Client;
 use rustls::ClientConfig;
 use std::fmt;
@@ -83,7 +83,7 @@ pub const DEFAULT_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// and `net` drivers) when sending.
 #[derive(Clone)]
 pub struct HyperTransport {
-    client: Client<Connector, Full<Bytes>>,
+    client: Client<Connector, body::ReqBody>,
     request_timeout: Duration,
     connect_timeout: Duration,
     max_body_bytes: usize,
@@ -113,22 +113,47 @@ impl HyperTransport {
     ///
     /// The HTTP version of `request` is ignored: HTTP/1.1 or HTTP/2 is chosen by ALPN.
     pub async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, TransportError> {
+        let (parts, body) = request.into_parts();
+        self.send_body(parts, body::ReqBody::full(body), self.request_timeout).await
+    }
+
+    /// Sends `request` with its body streamed chunk by chunk (a file upload's bytes): only the
+    /// chunk in flight is held in memory. `Content-Length` is the body's declared length; a
+    /// source that yields more or fewer bytes fails the request
+    /// (the error carries a [`slack_rtm_codec::LengthMismatch`]).
+    ///
+    /// The deadline is the request timeout plus one second per 64 KiB of body (a floor of
+    /// 64 KiB/s), so a large upload is not cut by a deadline made for small calls.
+    pub async fn send_streaming(
+        &self,
+        request: Request<slack_rtm_codec::StreamingBody>,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
         let (mut parts, body) = request.into_parts();
+        parts.headers.insert(CONTENT_LENGTH, http::HeaderValue::from(body.length()));
+        let deadline = self.request_timeout + Duration::from_secs(body.length() / (64 * 1024));
+        self.send_body(parts, body::ReqBody::stream(body), deadline).await
+    }
+
+    async fn send_body(
+        &self,
+        mut parts: http::request::Parts,
+        body: body::ReqBody,
+        deadline: Duration,
+    ) -> Result<Response<Vec<u8>>, TransportError> {
         let host = self.check_uri(&parts.uri)?;
         parts.version = Version::HTTP_11;
         let method = parts.method.clone();
         tracing::debug!(%method, %host, path = parts.uri.path(), "sending request");
         let started = Instant::now();
-        let request = Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let result =
-            match tokio::time::timeout(self.request_timeout, self.exchange(request, &method, &host)).await {
-                Ok(result) => result,
-                Err(_) => Err(TransportError::Timeout {
-                    host: host.clone(),
-                    kind: TimeoutKind::Request,
-                    after: self.request_timeout,
-                }),
-            };
+        let request = Request::from_parts(parts, body);
+        let result = match tokio::time::timeout(deadline, self.exchange(request, &method, &host)).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::Timeout {
+                host: host.clone(),
+                kind: TimeoutKind::Request,
+                after: deadline,
+            }),
+        };
         match &result {
             Ok(response) => tracing::debug!(
                 %host,
@@ -171,7 +196,7 @@ impl HyperTransport {
 
     async fn exchange(
         &self,
-        request: Request<Full<Bytes>>,
+        request: Request<body::ReqBody>,
         method: &Method,
         host: &str,
     ) -> Result<Response<Vec<u8>>, TransportError> {
@@ -297,6 +322,13 @@ impl slack_rtm_codec::HttpTransport for HyperTransport {
         request: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportError>> + Send {
         HyperTransport::send(self, request)
+    }
+
+    async fn send_streaming(
+        &self,
+        request: Request<slack_rtm_codec::StreamingBody>,
+    ) -> Result<Response<Vec<u8>>, slack_rtm_codec::BoxError> {
+        HyperTransport::send_streaming(self, request).await.map_err(Into::into)
     }
 }
 

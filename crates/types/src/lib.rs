@@ -13,6 +13,7 @@
 //!   frame with its already-found type, to route it first and decode it later in one pass.
 //!   Lossless: every typed event keeps the fields it does not model ([`event::Extra`]), so
 //!   re-encoding gives back the JSON it came from.
+//! - [`blocks`]: Block Kit, typed, with Slack's limits checked before a call.
 //! - [`client`]: the messages a client sends ([`ClientMessage`]) with their limits.
 //! - [`socket_mode`]: Socket Mode's frames ([`socket_mode::SocketFrame`]), envelopes and their
 //!   payloads, and the ack; [`AppToken`] is the app-level token it needs.
@@ -33,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 mod app_token;
+pub mod blocks;
 pub mod client;
 pub mod connect;
 pub mod error;

@@ -1,5 +1,4 @@
-//! `conversations.history`, `conversations.replies` (cursor pagination), `conversations.info`,
-//! `users.info`: read from the workspace's message record and what the Web API added to it.
+//! `conversations.history`, `conversations.replies` (cursor pagination): read from the workspace's message record and what the Web API added to it.
 
 use super::{Args, Outcome};
 use crate::Shared;
@@ -78,6 +77,11 @@ pub(crate) fn render(st: &State, m: &PostedMessage) -> Value {
     if let Some(e) = extra {
         if let Some(b) = &e.blocks {
             v["blocks"] = b.clone();
+        }
+        if let Some(files) = &e.files {
+            v["subtype"] = json!("file_share");
+            v["files"] = files.clone();
+            v["upload"] = json!(true);
         }
         if let Some((user, ts)) = &e.edited {
             v["edited"] = json!({"user": user, "ts": ts});
@@ -176,32 +180,6 @@ pub(super) fn replies(shared: &Shared, args: &Args) -> Outcome {
         .collect();
     items.sort_by_key(|(_, k)| *k);
     Ok(page(&st, items.into_iter().map(|(m, _)| m).collect(), range.limit))
-}
-
-pub(super) fn info(shared: &Shared, args: &Args) -> Outcome {
-    let channel = args.str("channel").ok_or("channel_not_found")?;
-    let st = shared.lock();
-    let c = st.ws.channels.iter().find(|c| c.id == channel.as_str()).ok_or("channel_not_found")?;
-    Ok(json!({"channel": {
-        "id": c.id, "name": c.name, "name_normalized": c.name, "is_channel": true, "is_group": false,
-        "is_im": false, "is_mpim": false, "is_private": false, "is_archived": false,
-        "is_general": c.id == shared.general, "is_member": true, "created": 1_700_000_000,
-    }}))
-}
-
-pub(super) fn user_info(shared: &Shared, args: &Args) -> Outcome {
-    let id = args.str("user").ok_or("user_not_found")?;
-    let st = shared.lock();
-    let u = st.ws.user(&UserId::new(id)).ok_or("user_not_found")?;
-    let mut profile = json!({"real_name": u.name, "display_name": u.name});
-    if let Some(bot) = &u.bot_id {
-        profile["bot_id"] = json!(bot);
-    }
-    Ok(json!({"user": {
-        "id": u.id, "team_id": st.ws.team.id, "name": u.name, "real_name": u.name, "deleted": false,
-        "is_bot": u.bot_id.is_some(), "tz": "UTC", "tz_label": "Coordinated Universal Time", "tz_offset": 0,
-        "profile": profile,
-    }}))
 }
 
 #[cfg(test)]

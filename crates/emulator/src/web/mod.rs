@@ -2,7 +2,11 @@
 //! workspace state: `chat.postMessage` (through the one message-posting path, so the message
 //! reaches the sockets like any other), `chat.update`, `chat.delete`, `chat.postEphemeral`,
 //! `reactions.add`/`remove`, `conversations.history`/`replies`/`info` with cursors,
-//! `users.info`, `views.open` (a fresh `trigger_id` only) and `views.update`.
+//! `users.info`, `views.open` (a fresh `trigger_id` only) and `views.update`; `views.publish`,
+//! `chat.scheduleMessage` (posted at its time), `chat.getPermalink`, `pins.add`,
+//! `conversations.list`/`members`/`open`/`join`/`create`/`invite`, `users.list`/
+//! `lookupByEmail`/`conversations`, `team.info`, `bots.info`; the upload flow
+//! (`files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal`, `files.info`).
 //!
 //! Every call goes through the same steps: a scripted rejection if one is queued
 //! ([`crate::Emulator::reject_next_web_calls`]), the method's rate limit if one is set (429 +
@@ -11,11 +15,19 @@
 //! method's own checks. Every call is recorded ([`WebCall`]) without its token.
 
 mod chat;
+mod conversations;
+mod directory;
+pub(crate) mod files;
 mod handle;
 mod history;
+mod home;
+mod schedule;
 mod store;
+mod users;
 mod views;
 
+pub use directory::ScheduledMessage;
+pub use files::{FNV_OFFSET, UploadedFileRecord, fnv1a};
 pub use handle::{OpenedView, WebCall};
 pub(crate) use store::WebState;
 
@@ -54,6 +66,24 @@ const METHODS: &[&str] = &[
     "views.open",
     "views.push",
     "views.update",
+    "views.publish",
+    "chat.scheduleMessage",
+    "chat.getPermalink",
+    "conversations.list",
+    "conversations.members",
+    "conversations.open",
+    "conversations.join",
+    "conversations.create",
+    "conversations.invite",
+    "users.list",
+    "users.lookupByEmail",
+    "users.conversations",
+    "pins.add",
+    "team.info",
+    "bots.info",
+    "files.getUploadURLExternal",
+    "files.completeUploadExternal",
+    "files.info",
 ];
 
 /// Whether `method` is one of the Web API methods served here.
@@ -257,7 +287,7 @@ async fn serve(
     json_response(StatusCode::OK, &with_warnings(body, &warnings))
 }
 
-fn dispatch(shared: &Shared, method: &str, user: &UserId, args: &Args) -> Outcome {
+fn dispatch(shared: &Arc<Shared>, method: &str, user: &UserId, args: &Args) -> Outcome {
     match method {
         "chat.postMessage" => chat::post_message(shared, user, args),
         "chat.update" => chat::update(shared, user, args),
@@ -267,11 +297,29 @@ fn dispatch(shared: &Shared, method: &str, user: &UserId, args: &Args) -> Outcom
         "reactions.remove" => chat::react(shared, user, args, false),
         "conversations.history" => history::history(shared, args),
         "conversations.replies" => history::replies(shared, args),
-        "conversations.info" => history::info(shared, args),
-        "users.info" => history::user_info(shared, args),
+        "conversations.info" => conversations::info(shared, user, args),
+        "users.info" => users::info(shared, args),
         "views.open" => views::open(shared, user, args),
         "views.push" => views::push(shared, user, args),
         "views.update" => views::update(shared, args),
+        "views.publish" => home::publish(shared, args),
+        "chat.scheduleMessage" => schedule::schedule(shared, user, args),
+        "chat.getPermalink" => schedule::permalink(shared, args),
+        "pins.add" => schedule::pin(shared, args),
+        "conversations.list" => conversations::list(shared, user, args),
+        "conversations.members" => conversations::members(shared, args),
+        "conversations.open" => conversations::open(shared, user, args),
+        "conversations.join" => conversations::join(shared, user, args),
+        "conversations.create" => conversations::create(shared, user, args),
+        "conversations.invite" => conversations::invite(shared, user, args),
+        "users.conversations" => conversations::user_conversations(shared, user, args),
+        "users.list" => users::list(shared, args),
+        "users.lookupByEmail" => users::lookup_by_email(shared, args),
+        "team.info" => users::team_info(shared),
+        "bots.info" => users::bot_info(shared, args),
+        "files.getUploadURLExternal" => files::get_upload_url(shared, user, args),
+        "files.completeUploadExternal" => files::complete(shared, user, args),
+        "files.info" => files::info(shared, args),
         _ => Err("unknown_method"),
     }
 }

@@ -22,6 +22,8 @@ pub(crate) struct Extra {
     pub deleted: bool,
     /// (emoji, users) in the order first used.
     pub reactions: Vec<(String, Vec<UserId>)>,
+    /// A file-share message's files.
+    pub files: Option<Value>,
 }
 
 /// A `trigger_id` handed out: who for, until when, whether used.
@@ -50,6 +52,8 @@ pub(crate) struct WebState {
     pub windows: HashMap<String, VecDeque<Instant>>,
     pub rejections: HashMap<String, VecDeque<Rejection>>,
     pub calls: Ring<WebCall>,
+    /// Memberships, kinds, emails, pins, Home tabs, scheduled messages.
+    pub dir: super::directory::Directory,
 }
 
 impl WebState {
@@ -66,6 +70,7 @@ impl WebState {
             windows: HashMap::new(),
             rejections: HashMap::new(),
             calls: Ring::new(cap),
+            dir: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@ use super::{Pages, WebCallError, WebClient};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use slack_rtm_types::blocks::Blocks;
 use slack_rtm_types::web::{
     AuthTestResponse, ConversationInfoResponse, DeleteMessage, DeleteMessageResponse, HistoryQuery,
     PostEphemeral, PostEphemeralResponse, PostMessage, PostMessageResponse, Reaction, RepliesQuery,
@@ -14,7 +15,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 impl WebClient {
-    async fn typed<T: DeserializeOwned>(
+    pub(crate) async fn typed<T: DeserializeOwned>(
         &self,
         method: &str,
         args: impl Serialize,
@@ -31,8 +32,9 @@ impl WebClient {
         PostMessageCall { web: self.clone(), args: PostMessage::new(channel, text) }
     }
 
-    /// `chat.postMessage` with arguments built by hand.
+    /// `chat.postMessage` with arguments built by hand (blocks checked first).
     pub async fn post(&self, message: &PostMessage) -> Result<PostMessageResponse, WebCallError> {
+        super::methods::check_message_blocks(message.blocks.as_ref())?;
         self.typed("chat.postMessage", message).await
     }
 
@@ -118,6 +120,7 @@ impl WebClient {
         trigger_id: impl Into<String>,
         view: Value,
     ) -> Result<ViewResponse, WebCallError> {
+        super::methods::check_view(&view, slack_rtm_types::blocks::Surface::Modal)?;
         self.typed("views.open", ViewsOpen { trigger_id: trigger_id.into(), view }).await
     }
 
@@ -137,9 +140,11 @@ pub struct PostMessageCall {
 }
 
 impl PostMessageCall {
-    /// Block Kit blocks (a JSON array); the text becomes the notification fallback.
-    pub fn blocks(mut self, blocks: Value) -> Self {
-        self.args.blocks = Some(blocks);
+    /// Block Kit blocks, typed (`Vec<Block>`) or raw JSON (a `serde_json::Value` array); the
+    /// text becomes the notification fallback. Checked against Slack's limits for a message
+    /// when awaited, before any call ([`WebCallError::InvalidBlocks`]).
+    pub fn blocks(mut self, blocks: impl Into<Blocks>) -> Self {
+        self.args.blocks = Some(blocks.into().to_value());
         self
     }
 

@@ -14,6 +14,10 @@ pub enum WebCallError {
     /// The call could not be built (bad method name, arguments that are not an object, …).
     #[error("invalid Web API call: {0}")]
     Build(#[from] WebBuildError),
+    /// Block Kit blocks broke one of Slack's limits (checked before any call); the error names
+    /// the path, e.g. `blocks[3].elements[1].text`.
+    #[error("invalid blocks: {0}")]
+    InvalidBlocks(#[from] slack_rtm_types::blocks::BlockError),
     /// Slack (or whatever answered) refused the call or answered unusably, after any retries
     /// the rules allow: an API error code, a 429 that lasted too long, a 5xx, an HTML page.
     #[error(transparent)]
@@ -48,7 +52,7 @@ impl WebCallError {
     /// What kind of failure this is (the same kinds as [`crate::Error`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            WebCallError::Build(_) => ErrorKind::Config,
+            WebCallError::Build(_) | WebCallError::InvalidBlocks(_) => ErrorKind::Config,
             WebCallError::Api(WebError::Api { error, .. }) => crate::error::api_kind(error),
             WebCallError::Api(WebError::RateLimited { .. }) => ErrorKind::RateLimited,
             WebCallError::Api(WebError::Malformed { .. }) => ErrorKind::Api,

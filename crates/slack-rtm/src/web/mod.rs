@@ -3,11 +3,14 @@
 
 mod calls;
 mod error;
+mod methods;
 mod pager;
+mod upload;
 
 pub use calls::PostMessageCall;
 pub use error::WebCallError;
-pub use pager::Pages;
+pub use pager::{Pager, Pages};
+pub use upload::{Progress, UPLOAD_CHUNK, UploadCall, UploadError, UploadFile};
 
 use serde::Serialize;
 use serde_json::{Map, Value};

@@ -1,13 +1,19 @@
-//! Cursor pagination as something the caller iterates.
+//! Cursor pagination as something the caller iterates: one [`Pager`] for every cursor method.
 
 use super::{WebCallError, WebClient};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use slack_rtm_codec::web::to_args;
-use slack_rtm_types::web::HistoryPage;
+use slack_rtm_types::web::{CursorPage, HistoryPage};
+use std::marker::PhantomData;
 
-/// The pages of a paginated read (`conversations.history`, `conversations.replies`): call
-/// [`Pages::next`] until it returns `None`.
+/// The pages of `conversations.history` and `conversations.replies`.
+pub type Pages = Pager<HistoryPage>;
+
+/// The pages of any cursor-paginated read (`conversations.history`, `.list`, `.members`,
+/// `users.list`, `users.conversations`, …), each a typed `P`: call [`Pager::next`] until it
+/// returns `None`.
 ///
 /// ```no_run
 /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::WebCallError> {
@@ -22,24 +28,31 @@ use slack_rtm_types::web::HistoryPage;
 /// ```
 ///
 /// Iteration ends after the last page, after an error (returned once), or if the server
-/// repeats a cursor (which would loop forever).
+/// repeats a cursor (which would loop forever). [`Pager::of`] pages any method with any
+/// answer type implementing [`CursorPage`].
 #[derive(Debug)]
-pub struct Pages {
+pub struct Pager<P> {
     web: WebClient,
-    method: &'static str,
+    method: String,
     args: Result<Map<String, Value>, Option<WebCallError>>,
     cursor: Option<String>,
     done: bool,
+    page: PhantomData<fn() -> P>,
 }
 
-impl Pages {
-    pub(crate) fn new(web: WebClient, method: &'static str, query: &impl Serialize) -> Self {
+impl<P: CursorPage + DeserializeOwned> Pager<P> {
+    /// The pages of `method` called with `query` (plus `cursor` from the second page on).
+    pub fn of(web: &WebClient, method: impl Into<String>, query: &impl Serialize) -> Self {
         let args = to_args(query).map_err(|e| Some(WebCallError::Build(e)));
-        Self { web, method, args, cursor: None, done: false }
+        Self { web: web.clone(), method: method.into(), args, cursor: None, done: false, page: PhantomData }
+    }
+
+    pub(crate) fn new(web: WebClient, method: &str, query: &impl Serialize) -> Self {
+        Self::of(&web, method, query)
     }
 
     /// The next page; `None` when there are no more.
-    pub async fn next(&mut self) -> Option<Result<HistoryPage, WebCallError>> {
+    pub async fn next(&mut self) -> Option<Result<P, WebCallError>> {
         if self.done {
             return None;
         }
@@ -53,7 +66,7 @@ impl Pages {
         if let Some(c) = &self.cursor {
             args.insert("cursor".into(), Value::String(c.clone()));
         }
-        let page = match self.web.call(self.method, args).await.and_then(|r| Ok(r.parse::<HistoryPage>()?)) {
+        let page = match self.web.call(&self.method, args).await.and_then(|r| Ok(r.parse::<P>()?)) {
             Ok(page) => page,
             Err(e) => {
                 self.done = true;
@@ -67,19 +80,30 @@ impl Pages {
         Some(Ok(page))
     }
 
-    /// Every remaining message, page after page, at most `max` of them (memory stays bounded).
-    pub async fn collect_messages(
+    /// Every remaining item, page after page, at most `max` of them (memory stays bounded).
+    pub async fn collect<T>(
         mut self,
         max: usize,
-    ) -> Result<Vec<slack_rtm_types::event::Message>, WebCallError> {
+        items: impl Fn(P) -> Vec<T>,
+    ) -> Result<Vec<T>, WebCallError> {
         let mut out = Vec::new();
         while out.len() < max {
             match self.next().await {
-                Some(page) => out.extend(page?.messages),
+                Some(page) => out.extend(items(page?)),
                 None => break,
             }
         }
         out.truncate(max);
         Ok(out)
+    }
+}
+
+impl Pager<HistoryPage> {
+    /// Every remaining message, page after page, at most `max` of them (memory stays bounded).
+    pub async fn collect_messages(
+        self,
+        max: usize,
+    ) -> Result<Vec<slack_rtm_types::event::Message>, WebCallError> {
+        self.collect(max, |p| p.messages).await
     }
 }

@@ -26,6 +26,8 @@
 
 mod answers;
 mod args;
+mod methods;
+mod upload;
 
 pub use answers::{
     AuthTestResponse, ConversationInfoResponse, DeleteMessageResponse, HistoryPage, PostEphemeralResponse,
@@ -36,3 +38,10 @@ pub use args::{
     DeleteMessage, HistoryQuery, PostEphemeral, PostMessage, Reaction, RepliesQuery, UpdateMessage,
     ViewsOpen, ViewsUpdate,
 };
+pub use methods::{
+    BotInfoResponse, ConversationResponse, ConversationsPage, ConversationsQuery, CreateConversation,
+    CursorPage, FileInfoResponse, MembersPage, MembersQuery, OpenConversation, PermalinkResponse, PinItem,
+    ScheduleMessage, ScheduledMessageResponse, TeamDetails, TeamInfoResponse, UserResponse, UsersPage,
+    UsersQuery, ViewsPublish, ViewsPush,
+};
+pub use upload::{CompleteUpload, CompleteUploadResponse, GetUploadUrl, UploadUrl, UploadedFile};
