@@ -110,8 +110,11 @@ fn app(tally: Arc<Mutex<Tally>>, bot: String, json_out: bool) -> App {
             let mut line = format!("event app_mention from {user}: {}", m.text);
             if user != bot {
                 let reply = format!("Hi <@{user}>! Yes, the deploy is done.");
-                let posted =
-                    ctx.web().post_message(m.channel, reply.as_str()).in_thread(m.thread_ts.unwrap_or(m.ts)).await;
+                let posted = ctx
+                    .web()
+                    .post_message(m.channel, reply.as_str())
+                    .in_thread(m.thread_ts.unwrap_or(m.ts))
+                    .await;
                 let mut t = t.lock().unwrap_or_else(|p| p.into_inner());
                 match posted {
                     Ok(_) => {

@@ -460,3 +460,25 @@ async fn configured_rate_limits_and_scripted_faults() {
     let info = ok(&web(&emu, &emu.token(), "conversations.info", json!({"channel": c})).await);
     assert_eq!(info["channel"]["is_general"], true);
 }
+
+#[tokio::test]
+async fn post_message_to_a_user_id_posts_in_the_apps_im_with_them() {
+    let emu = start(quick()).await;
+    let alice = emu.second_user().user;
+    let r =
+        web(&emu, &emu.token(), "chat.postMessage", json!({"channel": alice, "text": "Thanks, Ada"})).await;
+    let v = ok(&r);
+    let im = v["channel"].as_str().expect("channel").to_owned();
+    assert!(im.starts_with('D'), "an IM, not the user id: {v}");
+    // The same IM the next time, and the message is in its history.
+    let again =
+        ok(&web(&emu, &emu.token(), "chat.postMessage", json!({"channel": alice, "text": "again"})).await);
+    assert_eq!(again["channel"], json!(im));
+    let history = ok(&web(&emu, &emu.token(), "conversations.history", json!({"channel": im})).await);
+    let texts: Vec<&str> =
+        history["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect();
+    assert!(texts.contains(&"Thanks, Ada") && texts.contains(&"again"), "{history}");
+    // An unknown user id is still channel_not_found.
+    let r = web(&emu, &emu.token(), "chat.postMessage", json!({"channel": "UNOBODY", "text": "x"})).await;
+    assert_eq!(r.json()["error"], "channel_not_found");
+}

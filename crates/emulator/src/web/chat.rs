@@ -80,6 +80,7 @@ pub(super) fn post_message(shared: &Shared, user: &UserId, args: &Args) -> Outco
         (None, None) => return Err("no_text"),
     };
     let thread_ts = args.str("thread_ts");
+    let channel = super::conversations::resolve_user_channel(&mut shared.lock(), user, &channel);
     {
         let st = shared.lock();
         if !st.ws.has_channel(&channel) {

@@ -152,6 +152,33 @@ fn new_id(prefix: char) -> ChannelId {
     ChannelId::new(format!("{prefix}{}", random_alnum(10).to_ascii_uppercase()))
 }
 
+/// The IM (or MPIM) of `key`'s members, made when it does not exist yet; whether it existed.
+fn find_or_make_im(st: &mut State, key: Vec<UserId>, kind: Kind) -> (ChannelId, bool) {
+    if let Some(id) = st.web.dir.ims.get(&key) {
+        return (id.clone(), true);
+    }
+    let id = new_id(if kind == Kind::Mpim { 'G' } else { 'D' });
+    let name = if kind == Kind::Mpim { format!("mpdm-{}", key.len()) } else { String::new() };
+    st.ws.channels.push(ChannelInfo { id: id.clone(), name });
+    st.web.dir.kinds.insert(id.as_str().to_owned(), kind);
+    st.web.dir.members.insert(id.as_str().to_owned(), key.clone());
+    st.web.dir.ims.insert(key, id.clone());
+    (id, false)
+}
+
+/// `chat.postMessage` to a user id posts in the app's IM with that user (made when needed), as
+/// Slack does; any other id is returned as it is.
+pub(crate) fn resolve_user_channel(st: &mut State, poster: &UserId, channel: &str) -> String {
+    if (channel.starts_with('U') || channel.starts_with('W')) && !st.ws.has_channel(channel) {
+        let other = UserId::new(channel);
+        if st.ws.user(&other).is_some() {
+            let key = im_key(poster, &other);
+            return find_or_make_im(st, key, Kind::Im(other)).0.as_str().to_owned();
+        }
+    }
+    channel.to_owned()
+}
+
 pub(super) fn open(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
     let mut st = shared.lock();
     if let Some(id) = args.str("channel") {
@@ -184,22 +211,10 @@ pub(super) fn open(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
             (key, Kind::Mpim)
         }
     };
-    let already = st.web.dir.ims.get(&key).cloned();
-    let id = match &already {
-        Some(id) => id.clone(),
-        None => {
-            let id = new_id(if kind == Kind::Mpim { 'G' } else { 'D' });
-            let name = if kind == Kind::Mpim { format!("mpdm-{}", key.len()) } else { String::new() };
-            st.ws.channels.push(ChannelInfo { id: id.clone(), name });
-            st.web.dir.kinds.insert(id.as_str().to_owned(), kind);
-            st.web.dir.members.insert(id.as_str().to_owned(), key.clone());
-            st.web.dir.ims.insert(key, id.clone());
-            id
-        }
-    };
+    let (id, already) = find_or_make_im(&mut st, key, kind);
     let c = channel(&st, id.as_str())?.clone();
     let mut answer = json!({"channel": render(shared, &st, &c, user)});
-    if already.is_some() {
+    if already {
         answer["already_open"] = json!(true);
         answer["no_op"] = json!(true);
     }
