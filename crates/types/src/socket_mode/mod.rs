@@ -24,9 +24,11 @@
 //! assert_eq!(cmd.command, "/weather");
 //! ```
 
+mod assistant;
 mod events_api;
 mod interactive;
 
+pub use assistant::*;
 pub use events_api::*;
 pub use interactive::*;
 

@@ -26,6 +26,8 @@
 
 mod answers;
 mod args;
+mod assistant;
+mod stream;
 
 pub use answers::{
     AuthTestResponse, ConversationInfoResponse, DeleteMessageResponse, HistoryPage, PostEphemeralResponse,
@@ -35,4 +37,11 @@ pub use answers::{
 pub use args::{
     DeleteMessage, HistoryQuery, PostEphemeral, PostMessage, Reaction, RepliesQuery, UpdateMessage,
     ViewsOpen, ViewsUpdate,
+};
+pub use assistant::{
+    MAX_LOADING_MESSAGES, MAX_SUGGESTED_PROMPTS, SetStatus, SetSuggestedPrompts, SetTitle, SuggestedPrompt,
+};
+pub use stream::{
+    AppendStream, Chunk, MAX_STREAM_CALL_CHARS, StartStream, StopStream, StreamResponse, TaskDisplayMode,
+    TaskSource, TaskStatus, TaskUpdate,
 };
