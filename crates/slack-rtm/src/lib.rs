@@ -168,7 +168,10 @@ pub use gap::{GapRefill, Refill};
 pub use socket_mode::{
     AckError, AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem, SocketModeItems,
 };
-pub use web::{Pages, PostMessageCall, WebCallError, WebClient, WebResponse};
+pub use web::{
+    ChatStream, ChatStreamBuilder, Pages, PostMessageCall, StreamConfig, StreamError, StreamReport,
+    WebCallError, WebClient, WebResponse,
+};
 
 pub use slack_rtm_codec as codec;
 pub use slack_rtm_codec::{

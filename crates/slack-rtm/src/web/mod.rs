@@ -1,13 +1,16 @@
 //! The Web API client: every method through the same [`HttpTransport`](crate::HttpTransport)
 //! as `rtm.connect`, with Slack's rate limits and safe retries.
 
+mod assistant;
 mod calls;
 mod error;
 mod pager;
+mod stream;
 
 pub use calls::PostMessageCall;
 pub use error::WebCallError;
 pub use pager::Pages;
+pub use stream::{ChatStream, ChatStreamBuilder, StreamError, StreamReport};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -21,7 +24,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, WebError, WebResponse};
+pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, StreamConfig, WebError, WebResponse};
 
 /// The message given when an app-level token is used for the Web API.
 pub(crate) const APP_TOKEN_REFUSED: &str =
