@@ -89,7 +89,9 @@ pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, Po
 pub use slack_rtm_types::event::Presence;
 pub use socket_mode::blast::EnvelopeBlastReport;
 pub use socket_mode::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo, SocketTarget};
-pub use web::{OpenedView, WebCall};
+pub use web::{
+    AssistantThreadRecord, MAX_STREAM_CALL_CHARS, OpenedView, StreamLimits, StreamedMessage, WebCall,
+};
 pub use workspace::{ChannelInfo, Credentials, TokenFlavor, UserInfo, format_message_text};
 
 use bytes::Bytes;

@@ -15,7 +15,7 @@ const MAX_TEXT_CHARS: usize = 40_000;
 /// Slack's limit on blocks per message.
 const MAX_BLOCKS: usize = 50;
 
-fn blocks_arg(args: &Args) -> Result<Option<Value>, &'static str> {
+pub(super) fn blocks_arg(args: &Args) -> Result<Option<Value>, &'static str> {
     let blocks = args.json("blocks").map_err(|()| "invalid_blocks")?;
     match &blocks {
         Some(Value::Array(list))

@@ -2,7 +2,8 @@
 //! workspace state: `chat.postMessage` (through the one message-posting path, so the message
 //! reaches the sockets like any other), `chat.update`, `chat.delete`, `chat.postEphemeral`,
 //! `reactions.add`/`remove`, `conversations.history`/`replies`/`info` with cursors,
-//! `users.info`, `views.open` (a fresh `trigger_id` only) and `views.update`.
+//! `users.info`, `views.open` (a fresh `trigger_id` only) and `views.update`; streamed messages
+//! (`chat.startStream`/`appendStream`/`stopStream`) and the assistant thread methods.
 //!
 //! Every call goes through the same steps: a scripted rejection if one is queued
 //! ([`crate::Emulator::reject_next_web_calls`]), the method's rate limit if one is set (429 +
@@ -10,14 +11,18 @@
 //! or a JSON body), the token (`not_authed`, `invalid_auth`, `account_inactive`), then the
 //! method's own checks. Every call is recorded ([`WebCall`]) without its token.
 
+mod assistant;
 mod chat;
 mod handle;
 mod history;
 mod store;
+mod stream;
 mod views;
 
+pub use assistant::AssistantThreadRecord;
 pub use handle::{OpenedView, WebCall};
 pub(crate) use store::WebState;
+pub use stream::{MAX_STREAM_CALL_CHARS, StreamLimits, StreamedMessage};
 
 use crate::Shared;
 use crate::api::connect::{Auth, authenticate, over_limit, rate_limited, rejection_response};
@@ -48,6 +53,12 @@ const METHODS: &[&str] = &[
     "users.info",
     "views.open",
     "views.update",
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+    "assistant.threads.setStatus",
+    "assistant.threads.setSuggestedPrompts",
+    "assistant.threads.setTitle",
 ];
 
 /// Whether `method` is one of the Web API methods served here.
@@ -265,6 +276,12 @@ fn dispatch(shared: &Shared, method: &str, user: &UserId, args: &Args) -> Outcom
         "users.info" => history::user_info(shared, args),
         "views.open" => views::open(shared, user, args),
         "views.update" => views::update(shared, args),
+        "chat.startStream" => stream::start(shared, user, args),
+        "chat.appendStream" => stream::append(shared, user, args),
+        "chat.stopStream" => stream::stop(shared, user, args),
+        "assistant.threads.setStatus" => assistant::set_status(shared, args),
+        "assistant.threads.setSuggestedPrompts" => assistant::set_suggested_prompts(shared, args),
+        "assistant.threads.setTitle" => assistant::set_title(shared, args),
         _ => Err("unknown_method"),
     }
 }

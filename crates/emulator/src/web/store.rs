@@ -42,6 +42,8 @@ pub(crate) struct WebState {
     pub windows: HashMap<String, VecDeque<Instant>>,
     pub rejections: HashMap<String, VecDeque<Rejection>>,
     pub calls: Ring<WebCall>,
+    pub streams: super::stream::StreamState,
+    pub assistant: super::assistant::AssistantState,
 }
 
 impl WebState {
@@ -57,6 +59,8 @@ impl WebState {
             windows: HashMap::new(),
             rejections: HashMap::new(),
             calls: Ring::new(cap),
+            streams: super::stream::StreamState::new(cap),
+            assistant: super::assistant::AssistantState::new(cap),
         }
     }
 
