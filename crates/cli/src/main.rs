@@ -9,6 +9,7 @@ mod demo_socket;
 mod fleet;
 mod output;
 mod socket;
+mod stream;
 mod web;
 
 use clap::Parser;
