@@ -205,3 +205,8 @@ pub use slack_rtm_emulator as emulator;
 #[doc = include_str!("../../../docs/web-api.md")]
 #[cfg(doctest)]
 pub struct DocsWebApi;
+
+/// `docs/ai.md`, whose Rust examples are compiled as doc tests so the document stays true.
+#[doc = include_str!("../../../docs/ai.md")]
+#[cfg(doctest)]
+pub struct DocsAi;

@@ -166,3 +166,17 @@ fn slash_modal() {
     assert!(out.contains("checked: 2 modals opened with their commands' triggers"), "{out}");
     assert!(!out.contains("xapp-") && !err.contains("xapp-"), "no app token printed");
 }
+
+#[test]
+fn ai_agent() {
+    let (out, err) = run("ai_agent");
+    assert_eq!(lines_after(&out, "prompts "), ["2"], "{out}\n{err}");
+    assert_eq!(lines_after(&out, "status "), ["is thinking…"], "{out}");
+    let replied = lines_after(&out, "replied ");
+    assert_eq!(replied.len(), 1, "{out}");
+    // Coalesced: a handful of calls for 120 words, not one per word.
+    let calls: u32 =
+        replied[0].split(", ").nth(1).and_then(|c| c.strip_suffix(" calls")).unwrap().parse().unwrap();
+    assert!(calls < 20, "{out}");
+    assert!(out.contains("whole and in order, after the status"), "{out}");
+}
