@@ -183,6 +183,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<RespBod
         "/api/rtm.connect" => rtm_connect(&shared, req).await,
         "/api/apps.connections.open" => apps::apps_connections_open(&shared, req).await,
         "/api/auth.test" => auth_test(&shared, req).await,
+        p if crate::web::respond::is_response_path(p) => crate::web::respond::handle(&shared, req).await,
         p if p.starts_with("/api/") => {
             let method = &p["/api/".len()..];
             if crate::web::serves(method) {

@@ -266,6 +266,9 @@ pub struct EmulatorConfig {
     pub write_timeout: Duration,
     /// The Socket Mode side. Default [`SocketModeConfig::default`].
     pub socket_mode: SocketModeConfig,
+    /// Lifetimes and limits of `trigger_id`s and `response_url`s. Default
+    /// [`crate::InteractionConfig::default`] (Slack's rules).
+    pub interactions: crate::InteractionConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -299,11 +302,18 @@ impl Default for EmulatorConfig {
             queue_capacity: 8192,
             write_timeout: Duration::from_secs(30),
             socket_mode: SocketModeConfig::default(),
+            interactions: crate::InteractionConfig::default(),
         }
     }
 }
 
 impl EmulatorConfig {
+    /// Sets the lifetimes and limits of `trigger_id`s and `response_url`s.
+    pub fn interactions(mut self, interactions: crate::InteractionConfig) -> Self {
+        self.interactions = interactions;
+        self
+    }
+
     /// Sets the Socket Mode side.
     pub fn socket_mode(mut self, socket_mode: SocketModeConfig) -> Self {
         self.socket_mode = socket_mode;

@@ -28,7 +28,8 @@
 //!   message, so it reaches the sockets and [`Emulator::posted_messages`]), `chat.update`,
 //!   `chat.delete`, `chat.postEphemeral`, `reactions.add`/`remove`,
 //!   `conversations.history`/`replies` with cursors, `conversations.info`, `users.info`,
-//!   `views.open` (a fresh [`Emulator::issue_trigger_id`] only) and `views.update`; per-method
+//!   `views.open` / `views.push` (a fresh, single-use trigger only) and `views.update` (by
+//!   `view_id` or `external_id`, `hash` checked), with each user's stack of modals; per-method
 //!   limits ([`Emulator::set_web_rate_limit`]), scripted failures
 //!   ([`Emulator::reject_next_web_calls`]) and a record ([`Emulator::web_calls`]).
 //! - The socket at `/websocket/<ticket>`: `hello`, `message` acks with unique increasing `ts`
@@ -51,6 +52,29 @@
 //!   allows), and its Socket Mode twin (pre-encoded `events_api` envelopes, as fast as the
 //!   socket allows or at a set rate, with every ack's latency measured).
 //!
+//! - The test kit for users' apps ([`Emulator::user`] → [`Actor`]): act as a user (say, mention
+//!   the bot, run a slash command, click, select, type in an external select, run shortcuts,
+//!   submit or close a modal, open the App Home), wait for the app's ack
+//!   ([`Emulator::wait_for_ack`]), and read back what it did: messages
+//!   ([`Emulator::message`]), `response_url` posts ([`Emulator::responses`]), ephemeral
+//!   messages, modals ([`Emulator::open_views`], [`Emulator::view_errors`]). Acks are applied
+//!   as Slack applies them (a view's `response_action`, a command's reply); `response_url`s
+//!   work (`in_channel`, ephemeral, `replace_original`, `delete_original`, 5 uses in 30 min).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use slack_rtm_emulator::{Emulator, EmulatorConfig, Surface};
+//! use std::time::Duration;
+//!
+//! let emu = Emulator::start(EmulatorConfig::default()).await?;
+//! // ... start the app under test on emu.api_url() / emu.app_token() ...
+//! let alice = emu.user(&emu.second_user().user);
+//! let cmd = alice.run_command(&emu.general_channel(), "/echo", "hi");
+//! let ack = emu.wait_for_ack(cmd.seq, Duration::from_secs(5)).await?;
+//! assert_eq!(ack.payload.unwrap()["text"], "hi");
+//! # Ok(()) }
+//! ```
+//!
 //! # HTTP API
 //!
 //! `rtm.connect` checks, in this order: scripted rejections ([`Emulator::reject_next_connects`]),
@@ -72,6 +96,7 @@ mod blast;
 mod blast_shapes;
 mod config;
 mod faults;
+mod interact;
 mod observe;
 mod record;
 mod script;
@@ -85,6 +110,9 @@ mod workspace;
 
 pub use config::{Dispatch, EmulatorConfig, HelloMode, RateLimit, SendRate, SocketModeConfig};
 pub use faults::{RawFrame, Rejection, ReplyFault, Target};
+pub use interact::{
+    ActError, Actor, EphemeralMessage, InteractionConfig, ResponseEffect, ResponseRecord, Sent, Surface,
+};
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;
 pub use socket_mode::blast::EnvelopeBlastReport;
@@ -207,6 +235,7 @@ impl Emulator {
             auth_tests: 0,
             sm: socket_mode::state::SmState::new("A0EMU00001".to_owned(), limit),
             web: web::WebState::new(limit),
+            ix: interact::state::IxState::new(limit),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -239,8 +268,7 @@ impl Emulator {
 
     /// The server's base URL, e.g. `http://127.0.0.1:PORT/`.
     pub fn base_url(&self) -> String {
-        let scheme = if self.shared.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}/", self.shared.addr)
+        self.shared.base_url()
     }
 
     /// The Web API base, e.g. `http://127.0.0.1:PORT/api/` (`https://` with TLS).

@@ -195,7 +195,7 @@ impl<T: Clone> Ring<T> {
         self.items.iter().cloned().collect()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &T> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
         self.items.iter()
     }
 

@@ -58,6 +58,8 @@ pub(crate) struct State {
     pub sm: crate::socket_mode::state::SmState,
     /// The Web API methods' state (edits, reactions, views, triggers, limits, records).
     pub web: crate::web::WebState,
+    /// The interactions' state (`response_url`s, ephemeral messages, resolved acks).
+    pub ix: crate::interact::state::IxState,
 }
 
 /// Everything the tasks share.

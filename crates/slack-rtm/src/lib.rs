@@ -152,6 +152,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod app;
 mod builder;
 mod client;
 #[cfg(feature = "hyper")]
@@ -161,6 +162,7 @@ mod gap;
 pub mod socket_mode;
 pub mod web;
 
+pub use app::App;
 pub use builder::ClientBuilder;
 pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
 pub use error::{Error, ErrorKind};

@@ -28,7 +28,16 @@ fn example_path(name: &str) -> PathBuf {
 fn run(name: &str) -> (String, String) {
     let mut cmd = Command::new(example_path(name));
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for var in ["SLACK_TOKEN", "SLACK_API_URL", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"] {
+    for var in [
+        "SLACK_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_API_URL",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
         cmd.env_remove(var);
     }
     let child = cmd.spawn().expect("the example starts");
@@ -179,4 +188,24 @@ fn ai_agent() {
         replied[0].split(", ").nth(1).and_then(|c| c.strip_suffix(" calls")).unwrap().parse().unwrap();
     assert!(calls < 20, "{out}");
     assert!(out.contains("whole and in order, after the status"), "{out}");
+}
+
+/// The contract example: its scene checks each of the 8 behaviours in the emulator's records
+/// (acks, `chat.postMessage` calls, the replaced message, the opened view, the options) and
+/// fails otherwise; here, each is reported and in order.
+#[test]
+fn app() {
+    let (out, err) = run("app");
+    let steps: Vec<&str> = out.lines().filter_map(|l| l.split_once(". ").map(|(n, _)| n)).collect();
+    assert_eq!(steps, ["8", "1", "2", "3", "7", "4", "5", "6"], "{out}\n{err}");
+    assert!(out.contains("1. /echo hello there -> ack {\"text\":\"hello there\"}"), "{out}");
+    assert!(
+        out.contains("7. typed E in pick -> options [\"apple\", \"cherry\", \"date\", \"elderberry\"]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("app: all 8 behaviours checked in the emulator's records (listeners finished: true)"),
+        "{out}"
+    );
+    assert!(err.contains("asked to panic"), "the panicking listener really panicked: {err}");
 }

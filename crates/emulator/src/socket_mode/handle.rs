@@ -65,28 +65,15 @@ impl Emulator {
         })
     }
 
-    /// A user runs a slash command in a channel: a `slash_commands` envelope.
+    /// A user runs a slash command in a channel: a `slash_commands` envelope (the same as
+    /// [`crate::Actor::run_command`], which also returns its `response_url` and trigger).
     pub fn slash_command(&self, user: &UserId, channel: &ChannelId, command: &str, text: &str) -> u64 {
-        let (team, app_id) = (self.team(), self.app_id());
-        // A trigger `views.open` accepts once, within 3 s (the Web API side checks it).
-        let trigger_id = self.issue_trigger_id();
-        let user_name = self.users().into_iter().find(|u| &u.id == user).map(|u| u.name).unwrap_or_default();
-        let channel_name =
-            self.channels().into_iter().find(|c| &c.id == channel).map(|c| c.name).unwrap_or_default();
-        let payload = json!({
-            "token": "emulatorverificationtoken",
-            "team_id": team.id, "team_domain": team.domain,
-            "channel_id": channel, "channel_name": channel_name,
-            "user_id": user, "user_name": user_name,
-            "command": command, "text": text, "api_app_id": app_id,
-            "is_enterprise_install": "false",
-            "response_url": format!("{}commands/{}/{}", self.base_url(), team.id.as_str(), event_id()),
-            "trigger_id": trigger_id,
-        });
-        self.send_envelope("slash_commands", payload)
+        self.user(user).run_command(channel, command, text).seq
     }
 
-    /// A user clicks a button in a message: an `interactive` `block_actions` envelope.
+    /// A user clicks a button in a message that need not exist: an `interactive`
+    /// `block_actions` envelope with a working `response_url` (without an original message to
+    /// replace). [`crate::Actor::click`] clicks a button of a message the app posted.
     pub fn block_action(
         &self,
         user: &UserId,
@@ -95,21 +82,16 @@ impl Emulator {
         block_id: &str,
         value: &str,
     ) -> u64 {
-        let (team, app_id) = (self.team(), self.app_id());
-        let trigger_id = self.issue_trigger_id();
-        let payload = json!({
-            "type": "block_actions",
-            "user": {"id": user, "team_id": team.id},
-            "api_app_id": app_id,
-            "token": "emulatorverificationtoken",
-            "container": {"type": "message", "channel_id": channel},
-            "trigger_id": trigger_id,
-            "team": {"id": team.id, "domain": team.domain},
-            "channel": {"id": channel},
-            "response_url": format!("{}actions/{}/{}", self.base_url(), team.id.as_str(), event_id()),
-            "actions": [{"action_id": action_id, "block_id": block_id, "type": "button", "value": value,
-                         "action_ts": "1700000000.000001"}],
-        });
+        let shared = &self.shared;
+        let trigger_id = crate::interact::payloads::trigger(shared, user);
+        let url = crate::interact::payloads::response_url(shared, "actions", user, Some(channel), None);
+        let mut payload = crate::interact::payloads::Common::new(shared, user).payload("block_actions");
+        payload["container"] = json!({"type": "message", "channel_id": channel, "is_ephemeral": false});
+        payload["trigger_id"] = json!(trigger_id);
+        payload["channel"] = crate::interact::payloads::channel_object(shared, channel);
+        payload["response_url"] = json!(url);
+        payload["actions"] = json!([{"action_id": action_id, "block_id": block_id, "type": "button", "value": value,
+                                     "action_ts": crate::interact::payloads::action_ts(shared)}]);
         self.send_envelope("interactive", payload)
     }
 

@@ -146,9 +146,13 @@ impl Shared {
             .to_string()
     }
 
-    /// Records an ack.
+    /// Records an ack; the first ack of an envelope is applied (a view's `response_action`, a
+    /// command's reply) and resolves [`crate::Emulator::wait_for_ack`].
     pub fn sm_ack(&self, id: SocketId, envelope_id: &str, payload: Option<serde_json::Value>) {
-        self.sm_with(|sm, cfg| sm.on_ack(cfg, id, envelope_id, payload));
+        let first = self.sm_with(|sm, cfg| sm.on_ack(cfg, id, envelope_id, payload));
+        if let Some((seq, late)) = first {
+            crate::interact::acks::on_socket_ack(self, seq, envelope_id, late);
+        }
     }
 
     /// Sends a command to the targeted open sockets; returns how many accepted it.
@@ -194,6 +198,10 @@ impl Shared {
         });
         if let Some(t) = thread_ts {
             event["thread_ts"] = json!(t);
+        }
+        // A bot's message says so, as on Slack (apps ignore their own by it).
+        if let Some(bot_id) = st.ws.user(user).and_then(|u| u.bot_id.clone()) {
+            event["bot_id"] = json!(bot_id);
         }
         let mut events = vec![event.clone()];
         if text.contains(&format!("<@{bot}>")) {

@@ -226,14 +226,15 @@ impl SmState {
         }
     }
 
-    /// Records an ack.
+    /// Records an ack. Returns the envelope's number when this is its first ack, with
+    /// whether that ack came after the deadline.
     pub fn on_ack(
         &mut self,
         config: &SocketModeConfig,
         socket: SocketId,
         envelope_id: &str,
         payload: Option<serde_json::Value>,
-    ) {
+    ) -> Option<(u64, bool)> {
         let now = Instant::now();
         // An ack that comes after the deadline is late even if the deadline's timer has not
         // run yet (a busy machine): like Slack, the retry it owed is made first.
@@ -248,7 +249,11 @@ impl SmState {
             Some(seq) => r.seq == seq,
             None => r.attempts.iter().any(|a| a.envelope_id == envelope_id),
         });
+        let mut first = None;
         if let Some(record) = found {
+            if !record.acked {
+                first = Some(record.seq);
+            }
             record.acked = true;
             if let Some(a) = record.attempts.iter_mut().find(|a| a.envelope_id == envelope_id) {
                 a.acked_at.get_or_insert(now);
@@ -264,6 +269,7 @@ impl SmState {
             late,
             payload,
         });
+        first.map(|seq| (seq, late))
     }
 
     /// `id`'s ack deadline passed without an ack: its retry is scheduled (or Slack gives up).

@@ -148,13 +148,23 @@ pub(super) fn post_ephemeral(shared: &Shared, args: &Args) -> Outcome {
     if text_arg(args)?.is_none() && blocks.is_none() {
         return Err("no_text");
     }
-    let st = shared.lock();
+    let mut st = shared.lock();
     if !st.ws.has_channel(&channel) {
         return Err("channel_not_found");
     }
-    if st.ws.user(&UserId::new(to)).is_none() {
+    let to = UserId::new(to);
+    if st.ws.user(&to).is_none() {
         return Err("user_not_in_channel");
     }
+    let msg = crate::interact::EphemeralMessage {
+        at: std::time::Instant::now(),
+        channel: Some(slack_rtm_types::ChannelId::new(channel)),
+        user: to,
+        text: text_arg(args)?,
+        blocks,
+        source: "chat.postEphemeral",
+    };
+    super::respond::record_ephemeral(&mut st, msg);
     drop(st);
     Ok(json!({"message_ts": shared.clock.next()}))
 }

@@ -8,9 +8,6 @@ use serde_json::Value;
 use slack_rtm_types::UserId;
 use std::time::{Duration, Instant};
 
-/// How long a `trigger_id` stays valid (Slack: 3 s).
-pub const TRIGGER_LIFETIME: Duration = Duration::from_secs(3);
-
 /// One Web API call as the emulator saw it (never with its token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -36,38 +33,48 @@ impl WebCall {
     }
 }
 
-/// A modal opened with `views.open` (and changed by `views.update`).
+/// A modal opened with `views.open` or `views.push` (and changed by `views.update` or a
+/// `response_action`).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct OpenedView {
     /// The view id (`V…`).
     pub id: String,
-    /// Who opened it.
+    /// The user it was opened for (the one whose action made the trigger; for a trigger from
+    /// [`Emulator::issue_trigger_id`], the caller of `views.open`).
     pub user: UserId,
-    /// The trigger it was opened with.
+    /// The trigger it was opened with (empty when a `response_action: push` opened it).
     pub trigger_id: String,
     /// The view as last set by the app.
     pub view: Value,
     /// The current `hash`.
     pub hash: String,
-    /// How many times `views.update` changed it.
+    /// How many times `views.update` (or `response_action: update`) changed it.
     pub updates: u32,
+    /// The bottom view of its stack (itself for a root view).
+    pub root_view_id: String,
+    /// The view it was pushed on, if it was pushed.
+    pub previous_view_id: Option<String>,
+    /// Closed (by the user, a submission's ack, `clear`, or a new `views.open`).
+    pub closed: bool,
+    /// The `errors` of the last `response_action: errors` (block id → message), shown to the
+    /// user until the next submission or update.
+    pub errors: Option<Value>,
+    /// The `state.values` of the last submission (`{}` before any).
+    pub state_values: Value,
 }
 
 impl Emulator {
-    /// A fresh `trigger_id` (as an interaction would carry), valid for 3 s and one
-    /// `views.open`.
+    /// A fresh `trigger_id` (as an interaction would carry), valid for
+    /// [`crate::InteractionConfig::trigger_lifetime`] (3 s by default) and one `views.open`
+    /// or `views.push`.
     pub fn issue_trigger_id(&self) -> String {
-        self.issue_trigger_id_valid_for(TRIGGER_LIFETIME)
+        self.issue_trigger_id_valid_for(self.shared.config.interactions.trigger_lifetime)
     }
 
     /// A `trigger_id` valid for `lifetime` (zero: already expired).
     pub fn issue_trigger_id_valid_for(&self, lifetime: Duration) -> String {
-        let id =
-            format!("{}.{}.{:016x}", random_u64() % 100_000_000, random_u64() % 100_000_000, random_u64());
-        let trigger = Trigger { expires: Instant::now() + lifetime, used: false };
-        self.shared.lock().web.add_trigger(id.clone(), trigger);
-        id
+        self.shared.issue_trigger(None, lifetime)
     }
 
     /// Limits calls of a Web API method (429 + `Retry-After` past it); `None` removes the
@@ -135,8 +142,37 @@ impl Emulator {
         self.web_calls().into_iter().filter(|c| c.method == method).collect()
     }
 
-    /// The modals opened so far, oldest first.
+    /// The modals opened so far (open and closed), oldest first.
     pub fn opened_views(&self) -> Vec<OpenedView> {
         self.shared.lock().web.views.clone()
+    }
+
+    /// The modals open for `user` now, root first (the last one is the one the user sees).
+    pub fn open_views(&self, user: &UserId) -> Vec<OpenedView> {
+        let st = self.shared.lock();
+        let ids = st.web.stacks.get(user).cloned().unwrap_or_default();
+        ids.iter().filter_map(|id| st.web.views.iter().rev().find(|v| &v.id == id).cloned()).collect()
+    }
+
+    /// The view `view_id` (open or closed) as it is now, if still recorded.
+    pub fn view(&self, view_id: &str) -> Option<OpenedView> {
+        self.shared.lock().web.views.iter().rev().find(|v| v.id == view_id).cloned()
+    }
+
+    /// The `errors` the app answered to the last submission of `view_id` (block id → message),
+    /// while they are shown (`None` once the view is closed, updated or submitted again).
+    pub fn view_errors(&self, view_id: &str) -> Option<Value> {
+        self.view(view_id).filter(|v| !v.closed).and_then(|v| v.errors)
+    }
+}
+
+impl crate::Shared {
+    /// Issues a `trigger_id` valid for `lifetime`, for `user` (whose modals it opens).
+    pub(crate) fn issue_trigger(&self, user: Option<UserId>, lifetime: Duration) -> String {
+        let id =
+            format!("{}.{}.{:016x}", random_u64() % 100_000_000, random_u64() % 100_000_000, random_u64());
+        let trigger = Trigger { expires: Instant::now() + lifetime, used: false, user };
+        self.lock().web.add_trigger(id.clone(), trigger);
+        id
     }
 }

@@ -38,12 +38,12 @@ fn deleted(st: &State, m: &PostedMessage) -> bool {
 }
 
 /// The message `ts` of `channel`, unless deleted.
-pub(super) fn find(st: &State, channel: &str, ts: &str) -> Option<PostedMessage> {
+pub(crate) fn find(st: &State, channel: &str, ts: &str) -> Option<PostedMessage> {
     st.messages.iter().find(|m| m.channel == channel && m.ts == ts && !deleted(st, m)).cloned()
 }
 
 /// A message as the Web API shows it.
-pub(super) fn render(st: &State, m: &PostedMessage) -> Value {
+pub(crate) fn render(st: &State, m: &PostedMessage) -> Value {
     let extra = st.web.extra(m.channel.as_str(), m.ts.as_str());
     let text = extra.and_then(|e| e.new_text.clone()).unwrap_or_else(|| m.formatted_text.clone());
     let mut v = json!({"type": "message", "user": m.user, "text": text, "ts": m.ts, "team": st.ws.team.id});

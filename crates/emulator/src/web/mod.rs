@@ -14,10 +14,11 @@
 mod assistant;
 mod chat;
 mod handle;
-mod history;
+pub(crate) mod history;
+pub(crate) mod respond;
 mod store;
 mod stream;
-mod views;
+pub(crate) mod views;
 
 pub use assistant::AssistantThreadRecord;
 pub use handle::{OpenedView, WebCall};
@@ -59,6 +60,7 @@ const METHODS: &[&str] = &[
     "assistant.threads.setStatus",
     "assistant.threads.setSuggestedPrompts",
     "assistant.threads.setTitle",
+    "views.push",
 ];
 
 /// Whether `method` is one of the Web API methods served here.
@@ -282,6 +284,7 @@ fn dispatch(shared: &Shared, method: &str, user: &UserId, args: &Args) -> Outcom
         "assistant.threads.setStatus" => assistant::set_status(shared, args),
         "assistant.threads.setSuggestedPrompts" => assistant::set_suggested_prompts(shared, args),
         "assistant.threads.setTitle" => assistant::set_title(shared, args),
+        "views.push" => views::push(shared, user, args),
         _ => Err("unknown_method"),
     }
 }

@@ -29,7 +29,13 @@ pub(crate) struct Extra {
 pub(crate) struct Trigger {
     pub expires: Instant,
     pub used: bool,
+    /// The user whose action made it (their modals open with it); `None` for one issued by
+    /// [`crate::Emulator::issue_trigger_id`].
+    pub user: Option<UserId>,
 }
+
+/// Slack's limit on a user's stack of modals.
+pub(crate) const MAX_STACK: usize = 3;
 
 pub(crate) struct WebState {
     cap: usize,
@@ -38,6 +44,8 @@ pub(crate) struct WebState {
     pub triggers: HashMap<String, Trigger>,
     trigger_order: VecDeque<String>,
     pub views: Vec<OpenedView>,
+    /// Each user's open modals, root first (at most [`MAX_STACK`]).
+    pub stacks: HashMap<UserId, Vec<String>>,
     pub limits: HashMap<String, RateLimit>,
     pub windows: HashMap<String, VecDeque<Instant>>,
     pub rejections: HashMap<String, VecDeque<Rejection>>,
@@ -55,6 +63,7 @@ impl WebState {
             triggers: HashMap::new(),
             trigger_order: VecDeque::new(),
             views: Vec::new(),
+            stacks: HashMap::new(),
             limits: HashMap::new(),
             windows: HashMap::new(),
             rejections: HashMap::new(),
@@ -97,5 +106,56 @@ impl WebState {
             self.views.remove(0);
         }
         self.views.push(view);
+    }
+
+    /// The view `id` (open or closed), if still recorded.
+    pub fn view_mut(&mut self, id: &str) -> Option<&mut OpenedView> {
+        self.views.iter_mut().rev().find(|v| v.id == id)
+    }
+
+    /// Takes a trigger: `Ok(user it was issued for)` if it is known, unused and unexpired.
+    pub fn take_trigger(&mut self, id: &str, now: Instant) -> Result<Option<UserId>, &'static str> {
+        let trigger = self.triggers.get_mut(id).ok_or("invalid_trigger_id")?;
+        if trigger.used {
+            return Err("exchanged_trigger_id");
+        }
+        if trigger.expires <= now {
+            return Err("expired_trigger_id");
+        }
+        trigger.used = true;
+        Ok(trigger.user.clone())
+    }
+
+    /// Closes `view_id` and every view pushed above it; returns the closed views, top first.
+    pub fn close_view(&mut self, view_id: &str) -> Vec<OpenedView> {
+        let Some(user) =
+            self.views.iter().rev().find(|v| v.id == view_id && !v.closed).map(|v| v.user.clone())
+        else {
+            return Vec::new();
+        };
+        let stack = self.stacks.entry(user.clone()).or_default();
+        let from = stack.iter().position(|v| v == view_id).unwrap_or(stack.len());
+        let ids: Vec<String> = stack.drain(from..).rev().collect();
+        if stack.is_empty() {
+            self.stacks.remove(&user);
+        }
+        let mut closed = Vec::new();
+        for id in ids.iter().chain(std::iter::once(&view_id.to_owned())) {
+            if let Some(v) = self.view_mut(id)
+                && !v.closed
+            {
+                v.closed = true;
+                closed.push(v.clone());
+            }
+        }
+        closed
+    }
+
+    /// Closes every open modal of `user`; returns them, top first.
+    pub fn close_all(&mut self, user: &UserId) -> Vec<OpenedView> {
+        match self.stacks.get(user).and_then(|s| s.first()).cloned() {
+            Some(root) => self.close_view(&root),
+            None => Vec::new(),
+        }
     }
 }

@@ -139,6 +139,11 @@ impl WebClient {
         self.rebuild(self.inner.retry.clone(), RateLimiter::only_retry_after())
     }
 
+    /// The transport under this client (for posts to a `response_url`, which take no token).
+    pub(crate) fn transport(&self) -> &Arc<dyn DynHttpTransport> {
+        &self.inner.transport
+    }
+
     /// The Web API base this client calls.
     pub fn api_base(&self) -> &ApiBase {
         &self.inner.api_base

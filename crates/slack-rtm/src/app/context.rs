@@ -1,0 +1,274 @@
+//! What every listener and middleware gets besides its payload: [`Context`].
+
+use super::ack::AckCell;
+use super::matchers::Matches;
+use super::receiver::RequestKind;
+use super::respond::{ReplyError, post_response};
+use super::responses::MessageResponse;
+use crate::web::{PostMessageCall, WebClient};
+use serde_json::Value;
+use slack_rtm_types::web::PostMessageResponse;
+use slack_rtm_types::{BotId, RawJson, UserId};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+/// Who the app's bot is: from `auth.test` at start-up when it answers, else from each event's
+/// `authorizations`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BotIdentity {
+    /// The bot user (`U…`).
+    pub user_id: Option<UserId>,
+    /// The bot (`B…`).
+    pub bot_id: Option<BotId>,
+}
+
+/// What every request of an app shares.
+pub(crate) struct Shared {
+    pub(crate) web: WebClient,
+    /// Set once `auth.test` answered.
+    pub(crate) bot: OnceLock<BotIdentity>,
+}
+
+/// The ids and targets found in a request's payload.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Meta {
+    pub(crate) team_id: Option<String>,
+    pub(crate) enterprise_id: Option<String>,
+    pub(crate) user_id: Option<String>,
+    pub(crate) channel_id: Option<String>,
+    pub(crate) thread_ts: Option<String>,
+    pub(crate) response_url: Option<String>,
+    pub(crate) trigger_id: Option<String>,
+    /// The bot user the event was delivered to (`authorizations[].user_id` of a bot).
+    pub(crate) authorized_bot: Option<String>,
+    /// The inner event's or the interaction's `type`; the command for a slash command.
+    pub(crate) subkind: Option<String>,
+}
+
+fn s(v: &Value, ptr: &str) -> Option<String> {
+    v.pointer(ptr).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+fn first(v: &Value, ptrs: &[&str]) -> Option<String> {
+    ptrs.iter().find_map(|p| s(v, p))
+}
+
+impl Meta {
+    /// Reads the ids out of a payload (any kind; missing fields stay `None`).
+    pub(crate) fn read(kind: &RequestKind, v: &Value) -> Meta {
+        match kind {
+            RequestKind::EventsApi => Meta {
+                team_id: first(v, &["/team_id", "/event/team"]),
+                enterprise_id: s(v, "/enterprise_id"),
+                user_id: first(v, &["/event/user", "/event/user/id", "/event/message/user"]),
+                channel_id: first(
+                    v,
+                    &["/event/channel", "/event/channel/id", "/event/item/channel", "/event/channel_id"],
+                ),
+                thread_ts: first(v, &["/event/thread_ts", "/event/message/thread_ts"]),
+                response_url: None,
+                trigger_id: None,
+                authorized_bot: v
+                    .get("authorizations")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.iter().find(|x| x["is_bot"].as_bool() == Some(true)))
+                    .and_then(|x| s(x, "/user_id"))
+                    .or_else(|| s(v, "/authed_users/0")),
+                subkind: s(v, "/event/type"),
+            },
+            _ => Meta {
+                team_id: first(v, &["/team_id", "/team/id", "/user/team_id"]),
+                enterprise_id: first(v, &["/enterprise_id", "/enterprise/id"]),
+                user_id: first(v, &["/user_id", "/user/id"]),
+                channel_id: first(v, &["/channel_id", "/channel/id", "/container/channel_id"]),
+                thread_ts: first(v, &["/container/thread_ts", "/message/thread_ts"]),
+                response_url: first(v, &["/response_url", "/response_urls/0/response_url"]),
+                trigger_id: s(v, "/trigger_id"),
+                authorized_bot: None,
+                subkind: first(v, &["/type", "/command"]),
+            },
+        }
+    }
+}
+
+/// One request as every listener of it sees it.
+pub(crate) struct RequestInfo {
+    pub(crate) kind: RequestKind,
+    pub(crate) payload: RawJson,
+    pub(crate) body: Value,
+    pub(crate) envelope_id: Option<String>,
+    pub(crate) retry_attempt: u32,
+    pub(crate) retry_reason: Option<String>,
+    pub(crate) meta: Meta,
+}
+
+/// What a listener (and a middleware) gets besides its payload: where the request came from,
+/// `say` and `respond`, the [`WebClient`], the request's extensions (what middleware added)
+/// and the pattern's captures. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) req: Arc<RequestInfo>,
+    pub(crate) ack: Arc<AckCell>,
+    pub(crate) extensions: http::Extensions,
+    pub(crate) matches: Matches,
+    pub(crate) listener: Arc<str>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("kind", &self.req.kind)
+            .field("envelope_id", &self.req.envelope_id)
+            .field("team_id", &self.req.meta.team_id)
+            .field("user_id", &self.req.meta.user_id)
+            .field("channel_id", &self.req.meta.channel_id)
+            .field("listener", &self.listener)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// The Web API client, with the bot token.
+    pub fn web(&self) -> &WebClient {
+        &self.shared.web
+    }
+
+    /// `chat.postMessage` in the request's channel — in its thread when it has one.
+    pub async fn say(&self, text: impl Into<String>) -> Result<PostMessageResponse, ReplyError> {
+        Ok(self.say_call(text)?.await?)
+    }
+
+    /// [`Context::say`], to be customised (`.blocks(…)`, `.in_thread(…)`) then awaited.
+    pub fn say_call(&self, text: impl Into<String>) -> Result<PostMessageCall, ReplyError> {
+        let channel = self.req.meta.channel_id.clone().ok_or(ReplyError::NoChannel)?;
+        let call = self.shared.web.post_message(channel, text);
+        Ok(match &self.req.meta.thread_ts {
+            Some(ts) => call.in_thread(ts.as_str()),
+            None => call,
+        })
+    }
+
+    /// Posts to the payload's `response_url` (slash commands, block actions in messages,
+    /// message shortcuts): an ephemeral or in-channel message, or a replacement or deletion of
+    /// the original. No token is sent; a 429 is waited out (`Retry-After`) and sent again.
+    pub async fn respond(&self, message: impl Into<MessageResponse>) -> Result<(), ReplyError> {
+        let url = self.req.meta.response_url.as_deref().ok_or(ReplyError::NoResponseUrl)?;
+        let body = serde_json::to_vec(&message.into()).map_err(|e| ReplyError::Transport(e.to_string()))?;
+        post_response(&self.shared.web, url, body).await
+    }
+
+    /// What Slack sent: `events_api`, `slash_commands`, `interactive`, or another kind.
+    pub fn kind(&self) -> &RequestKind {
+        &self.req.kind
+    }
+
+    /// The inner event's type (`message`, `app_mention`, …), the interaction's type
+    /// (`block_actions`, `view_submission`, …) or the slash command (`/echo`).
+    pub fn request_type(&self) -> Option<&str> {
+        self.req.meta.subkind.as_deref()
+    }
+
+    /// The payload, verbatim.
+    pub fn payload(&self) -> &RawJson {
+        &self.req.payload
+    }
+
+    /// The payload as JSON.
+    pub fn body(&self) -> &Value {
+        &self.req.body
+    }
+
+    /// The Socket Mode envelope id, if it came in one.
+    pub fn envelope_id(&self) -> Option<&str> {
+        self.req.envelope_id.as_deref()
+    }
+
+    /// 0 for a first delivery, Slack's retry number otherwise.
+    pub fn retry_attempt(&self) -> u32 {
+        self.req.retry_attempt
+    }
+
+    /// Why Slack retried (`timeout`, …).
+    pub fn retry_reason(&self) -> Option<&str> {
+        self.req.retry_reason.as_deref()
+    }
+
+    /// The workspace.
+    pub fn team_id(&self) -> Option<&str> {
+        self.req.meta.team_id.as_deref()
+    }
+
+    /// The Enterprise Grid organisation.
+    pub fn enterprise_id(&self) -> Option<&str> {
+        self.req.meta.enterprise_id.as_deref()
+    }
+
+    /// The user who acted (the event's `user`, the command's or interaction's user).
+    pub fn user_id(&self) -> Option<&str> {
+        self.req.meta.user_id.as_deref()
+    }
+
+    /// The conversation, when there is one.
+    pub fn channel_id(&self) -> Option<&str> {
+        self.req.meta.channel_id.as_deref()
+    }
+
+    /// The thread, when the request came from one.
+    pub fn thread_ts(&self) -> Option<&str> {
+        self.req.meta.thread_ts.as_deref()
+    }
+
+    /// The `response_url`, when the payload has one.
+    pub fn response_url(&self) -> Option<&str> {
+        self.req.meta.response_url.as_deref()
+    }
+
+    /// The `trigger_id` (opens a modal within 3 s), when the payload has one.
+    pub fn trigger_id(&self) -> Option<&str> {
+        self.req.meta.trigger_id.as_deref()
+    }
+
+    /// The app's bot: from `auth.test`, else (its user only) from the event's
+    /// `authorizations`.
+    pub fn bot(&self) -> BotIdentity {
+        let mut bot = self.shared.bot.get().cloned().unwrap_or_default();
+        if bot.user_id.is_none() {
+            bot.user_id = self.req.meta.authorized_bot.clone().map(UserId::from);
+        }
+        bot
+    }
+
+    /// The label of the listener running (`command /echo`, `action approve`, …); `middleware`
+    /// before one is chosen.
+    pub fn listener(&self) -> &str {
+        &self.listener
+    }
+
+    /// The captures of the listener's pattern (a regular expression's groups; empty for an
+    /// exact or substring pattern).
+    pub fn matches(&self) -> &Matches {
+        &self.matches
+    }
+
+    /// What middleware added to this request.
+    pub fn extensions(&self) -> &http::Extensions {
+        &self.extensions
+    }
+
+    /// Adds to the request (in a middleware): later middleware and the listener see it.
+    pub fn extensions_mut(&mut self) -> &mut http::Extensions {
+        &mut self.extensions
+    }
+
+    /// Whether the request was acked yet.
+    pub fn is_acked(&self) -> bool {
+        self.ack.is_acked()
+    }
+
+    /// Acks the request empty now (a middleware that stops an interaction may do so; a
+    /// request a middleware stops without acking is acked empty when it returns).
+    pub async fn ack(&self) -> Result<(), super::AckError> {
+        self.ack.send(None).await
+    }
+}

@@ -1,0 +1,415 @@
+//! The [`Dispatcher`]: one request from a receiver to its listeners — ack rules, middleware,
+//! concurrency bound, order per conversation, panics, shutdown.
+
+use super::ack::AckCell;
+use super::context::{Context, Meta, RequestInfo, Shared};
+use super::listeners::Route;
+use super::matchers::Matches;
+use super::middleware::{BoxFuture, End, ListenerResult, Middleware, Next};
+use super::receiver::{Acknowledger, AppRequest, RequestKind};
+use super::{App, AppConfig, ErrorHandler, FallbackHandler, ListenerError};
+use crate::web::WebClient;
+use serde_json::Value;
+use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload};
+use std::any::Any;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::time::Instant;
+
+/// Slack's ack deadline.
+pub(crate) const ACK_DEADLINE: Duration = Duration::from_secs(3);
+/// Kinds of unhandled requests remembered for "logged once" (beyond it, each is logged).
+const FALLBACK_KINDS: usize = 256;
+
+/// The dispatcher refuses new requests: it is shutting down. The request was not acked (its
+/// acknowledger was dropped): Slack delivers it again, to this process or another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the app is shutting down")]
+pub struct ShuttingDown;
+
+/// An [`App`] ready to take requests from receivers: [`Dispatcher::dispatch`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("listeners", &self.inner.routes.len())
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+struct RouteRt {
+    route: Route,
+    chain: Arc<[Arc<dyn Middleware>]>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    routes: Vec<RouteRt>,
+    global: Arc<[Arc<dyn Middleware>]>,
+    fallback: Option<FallbackHandler>,
+    error_handler: Option<ErrorHandler>,
+    config: AppConfig,
+    permits: Arc<Semaphore>,
+    closed: AtomicBool,
+    order: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
+    seq: AtomicU64,
+    fallback_seen: Mutex<HashSet<String>>,
+}
+
+/// Where a request waits for the one before it in its conversation.
+struct OrderTicket {
+    key: String,
+    seq: u64,
+    before: Option<oneshot::Receiver<()>>,
+    _done: oneshot::Sender<()>,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(app: App, shared: Shared) -> Dispatcher {
+        let App { routes, middleware, fallback, error_handler, config } = app;
+        let mut global: Vec<Arc<dyn Middleware>> = Vec::new();
+        if config.ignore_self {
+            global.push(Arc::new(super::middleware::ignore_self));
+        }
+        if config.ignore_bots {
+            global.push(Arc::new(super::middleware::ignore_bots));
+        }
+        global.extend(middleware);
+        let routes = routes
+            .into_iter()
+            .map(|route| {
+                let chain = route.middleware.clone().into();
+                RouteRt { route, chain }
+            })
+            .collect();
+        Dispatcher {
+            inner: Arc::new(Inner {
+                shared: Arc::new(shared),
+                routes,
+                global: global.into(),
+                fallback,
+                error_handler,
+                permits: Arc::new(Semaphore::new(config.concurrency)),
+                config,
+                closed: AtomicBool::new(false),
+                order: Mutex::new(HashMap::new()),
+                seq: AtomicU64::new(0),
+                fallback_seen: Mutex::new(HashSet::new()),
+            }),
+        }
+    }
+
+    /// The Web API client the listeners get.
+    pub fn web(&self) -> &WebClient {
+        &self.inner.shared.web
+    }
+
+    /// The bot, once `auth.test` answered.
+    pub fn bot(&self) -> Option<&super::BotIdentity> {
+        self.inner.shared.bot.get()
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.inner.shared.clone()
+    }
+
+    /// Listeners running now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.config.concurrency - self.inner.permits.available_permits()
+    }
+
+    /// Takes one request: waits for a free slot (at most [`App::concurrency`] requests are
+    /// handled at once — a receiver awaiting this stops reading new requests meanwhile), then
+    /// handles it on its own task and returns. The ack goes through `ack` exactly once.
+    ///
+    /// Events are acked at once, before middleware and listeners run. A command or an
+    /// interaction is acked by its listener, or empty by the app when the listener has not
+    /// acked 3 s minus [`App::ack_margin`] after this call, or when it returns or panics.
+    pub async fn dispatch(
+        &self,
+        request: AppRequest,
+        ack: Box<dyn Acknowledger>,
+    ) -> Result<(), ShuttingDown> {
+        let arrived = Instant::now();
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(ShuttingDown);
+        }
+        // In arrival order: the ticket is taken before waiting for a slot.
+        let (body, ticket) = if self.inner.config.ordered {
+            let body = request.payload.to_value();
+            let ticket = Meta::read(&request.kind, &body).channel_id.map(|key| self.inner.ticket(key));
+            (Some(body), ticket)
+        } else {
+            (None, None)
+        };
+        let permit = match self.inner.permits.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return Err(ShuttingDown),
+        };
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(ShuttingDown);
+        }
+        let inner = self.inner.clone();
+        tokio::spawn(async move { inner.handle(request, ack, body, ticket, arrived, permit).await });
+        Ok(())
+    }
+
+    /// Stops taking requests ([`Dispatcher::dispatch`] returns [`ShuttingDown`]) and waits up
+    /// to `grace` for the running listeners. `true` if they all finished; those still running
+    /// after it go on until the runtime stops.
+    pub async fn shutdown(&self, grace: Duration) -> bool {
+        self.inner.closed.store(true, Ordering::Release);
+        let all = u32::try_from(self.inner.config.concurrency).unwrap_or(u32::MAX);
+        match tokio::time::timeout(grace, self.inner.permits.acquire_many(all)).await {
+            Ok(Ok(_permits)) => true,
+            _ => {
+                tracing::warn!(
+                    running = self.in_flight(),
+                    ?grace,
+                    "listeners still running after the shutdown grace"
+                );
+                false
+            }
+        }
+    }
+}
+
+fn decode(request: &AppRequest) -> Payload {
+    Envelope {
+        envelope_id: request.envelope_id.clone().unwrap_or_default(),
+        envelope_type: EnvelopeType::from_wire(request.kind.as_str()),
+        accepts_response_payload: request.accepts_response_payload,
+        retry_attempt: request.retry_attempt,
+        retry_reason: request.retry_reason.clone(),
+        payload: Some(request.payload.clone()),
+    }
+    .decode_payload()
+}
+
+fn panic_message(p: &(dyn Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned())
+}
+
+impl Inner {
+    fn ticket(&self, key: String) -> OrderTicket {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        let before = order.insert(key.clone(), (seq, rx)).map(|(_, rx)| rx);
+        OrderTicket { key, seq, before, _done: tx }
+    }
+
+    fn release(&self, ticket: &OrderTicket) {
+        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        if order.get(&ticket.key).is_some_and(|(seq, _)| *seq == ticket.seq) {
+            order.remove(&ticket.key);
+        }
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        request: AppRequest,
+        acker: Box<dyn Acknowledger>,
+        body: Option<Value>,
+        mut ticket: Option<OrderTicket>,
+        arrived: Instant,
+        _permit: OwnedSemaphorePermit,
+    ) {
+        let cell = AckCell::new(acker, request.accepts_response_payload);
+        let body = body.unwrap_or_else(|| request.payload.to_value());
+        let meta = Meta::read(&request.kind, &body);
+        let payload = Arc::new(decode(&request));
+        let matched: Vec<(usize, Matches)> = {
+            let all = self
+                .routes
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| r.route.selector.matches(&payload).map(|m| (i, m)));
+            if request.kind == RequestKind::EventsApi { all.collect() } else { all.take(1).collect() }
+        };
+        let label: Arc<str> = match matched.first() {
+            Some((i, _)) => self.routes[*i].route.label.clone(),
+            None => "fallback".into(),
+        };
+        let kind = request.kind.clone();
+        let span = tracing::info_span!("app", kind = kind.as_str(), request_type = meta.subkind.as_deref(), listener = %label);
+        let info = Arc::new(RequestInfo {
+            kind: request.kind,
+            payload: request.payload,
+            body,
+            envelope_id: request.envelope_id,
+            retry_attempt: request.retry_attempt,
+            retry_reason: request.retry_reason,
+            meta,
+        });
+        let ctx = Context {
+            shared: self.shared.clone(),
+            req: info,
+            ack: cell.clone(),
+            extensions: http::Extensions::new(),
+            matches: Matches::default(),
+            listener: "middleware".into(),
+        };
+        let task = async {
+            if kind == RequestKind::EventsApi
+                && let Err(e) = cell.send(None).await
+            {
+                tracing::warn!(error = %e, "could not ack the event; handling it anyway");
+            }
+            let before = ticket.as_mut().and_then(|t| t.before.take());
+            let me = self.clone();
+            let work = async move {
+                if let Some(before) = before {
+                    let _ = before.await;
+                }
+                me.run(payload, matched, ctx).await
+            };
+            let mut work = catch_unwind(work);
+            let window = ACK_DEADLINE.saturating_sub(self.config.ack_margin);
+            let result = tokio::select! {
+                r = &mut work => r,
+                _ = tokio::time::sleep_until(arrived + window), if kind != RequestKind::EventsApi => {
+                    if let Some(sent) = cell.send_for_listener(Some(window)).await {
+                        tracing::warn!(listener = %label, ?window, "the listener did not ack in time; acked empty");
+                        if let Err(e) = sent {
+                            tracing::warn!(error = %e, "the ack failed");
+                        }
+                    }
+                    work.await
+                }
+            };
+            let failure = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => Some(ListenerError::Failed { listener: label.to_string(), error }),
+                Err(panic) => {
+                    let message = panic_message(&*panic);
+                    tracing::error!(listener = %label, %message, "the listener panicked");
+                    Some(ListenerError::Panicked { listener: label.to_string(), message })
+                }
+            };
+            if let Some(sent) = cell.send_for_listener(None).await {
+                tracing::debug!("the listener returned without acking; acked empty");
+                if let Err(e) = sent {
+                    tracing::warn!(error = %e, "the ack failed");
+                }
+            }
+            if let Some(failure) = failure {
+                self.report(failure).await;
+            }
+        };
+        tracing::Instrument::instrument(task, span.clone()).await;
+        if let Some(t) = &ticket {
+            self.release(t);
+        }
+    }
+
+    async fn report(&self, failure: ListenerError) {
+        match &self.error_handler {
+            Some(h) => {
+                if let Err(p) = catch_unwind(h(failure)).await {
+                    tracing::error!(message = %panic_message(&*p), "the error handler panicked");
+                }
+            }
+            None => tracing::error!(error = %failure, "listener failed"),
+        }
+    }
+
+    /// The middleware chain, then the listeners (or the fallback).
+    async fn run(
+        self: Arc<Self>,
+        payload: Arc<Payload>,
+        matched: Vec<(usize, Matches)>,
+        ctx: Context,
+    ) -> ListenerResult {
+        let me = self.clone();
+        let matched = Arc::new(matched);
+        let end: End = Arc::new(move |ctx| {
+            let (me, payload, matched) = (me.clone(), payload.clone(), matched.clone());
+            Box::pin(async move { me.listeners(payload, &matched, ctx).await })
+        });
+        Next::new(self.global.clone(), end).run(ctx).await
+    }
+
+    async fn listeners(
+        &self,
+        payload: Arc<Payload>,
+        matched: &[(usize, Matches)],
+        ctx: Context,
+    ) -> ListenerResult {
+        if matched.is_empty() {
+            return self.fallback(ctx).await;
+        }
+        let last = matched.len() - 1;
+        for (n, (i, matches)) in matched.iter().enumerate() {
+            let rt = &self.routes[*i];
+            let mut ctx = ctx.clone();
+            ctx.matches = matches.clone();
+            ctx.listener = rt.route.label.clone();
+            let handler = rt.route.handler.clone();
+            let payload = payload.clone();
+            let end: End = Arc::new(move |ctx| match handler(&payload, ctx) {
+                Some(f) => f,
+                None => Box::pin(async { Ok(()) }) as BoxFuture<ListenerResult>,
+            });
+            let result = Next::new(rt.chain.clone(), end).run(ctx).await;
+            match result {
+                Err(error) if n < last => {
+                    self.report(ListenerError::Failed { listener: rt.route.label.to_string(), error }).await;
+                }
+                other if n == last => return other,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    async fn fallback(&self, ctx: Context) -> ListenerResult {
+        let kind = format!("{}/{}", ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
+        let first = {
+            let mut seen = self.fallback_seen.lock().unwrap_or_else(|p| p.into_inner());
+            seen.len() >= FALLBACK_KINDS || seen.insert(kind.clone())
+        };
+        if first {
+            tracing::info!(%kind, "no listener for this kind of request; acked (logged once per kind)");
+        }
+        match &self.fallback {
+            Some(f) => f(ctx).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// A future whose panics are caught (it is not polled again after one).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+fn catch_unwind<F: Future>(f: F) -> CatchUnwind<F> {
+    CatchUnwind(Box::pin(f))
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let fut = self.get_mut().0.as_mut();
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(p) => Poll::Ready(Err(p)),
+        }
+    }
+}

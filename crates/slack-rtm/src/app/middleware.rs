@@ -1,0 +1,120 @@
+//! Middleware: an async function of the request's [`Context`] and [`Next`], like axum's
+//! `from_fn`. It can observe (log, time), enrich ([`Context::extensions_mut`]) or stop a
+//! request (return without calling `next.run`).
+//!
+//! ```
+//! use slack_rtm::app::{App, Context, ListenerResult, Next};
+//!
+//! #[derive(Clone)]
+//! struct Started(std::time::Instant);
+//!
+//! async fn timing(mut ctx: Context, next: Next) -> ListenerResult {
+//!     ctx.extensions_mut().insert(Started(std::time::Instant::now()));
+//!     let label = ctx.request_type().unwrap_or("?").to_owned();
+//!     let result = next.run(ctx).await;
+//!     tracing::info!(%label, "handled");
+//!     result
+//! }
+//!
+//! let mut app = App::new();
+//! app.middleware(timing);
+//! ```
+
+use super::context::Context;
+use super::receiver::RequestKind;
+use slack_rtm_codec::BoxError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// What listeners and middleware return: an error goes to the app's error handler
+/// ([`App::error_handler`](super::App::error_handler)).
+pub type ListenerResult = Result<(), BoxError>;
+
+/// A middleware. Async functions and closures `Fn(Context, Next) -> impl Future<Output =
+/// ListenerResult>` are middleware.
+pub trait Middleware: Send + Sync + 'static {
+    /// Handles the request: call `next.run(ctx)` to go on, or return to stop it.
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<ListenerResult>;
+}
+
+impl<F, Fut> Middleware for F
+where
+    F: Fn(Context, Next) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ListenerResult> + Send + 'static,
+{
+    fn call(&self, ctx: Context, next: Next) -> BoxFuture<ListenerResult> {
+        Box::pin(self(ctx, next))
+    }
+}
+
+/// The end of a chain: the listeners (or the next chain).
+pub(crate) type End = Arc<dyn Fn(Context) -> BoxFuture<ListenerResult> + Send + Sync>;
+
+/// The rest of the chain, handed to a middleware.
+pub struct Next {
+    chain: Arc<[Arc<dyn Middleware>]>,
+    at: usize,
+    end: End,
+}
+
+impl std::fmt::Debug for Next {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Next").field("remaining", &(self.chain.len() - self.at)).finish()
+    }
+}
+
+impl Next {
+    pub(crate) fn new(chain: Arc<[Arc<dyn Middleware>]>, end: End) -> Next {
+        Next { chain, at: 0, end }
+    }
+
+    /// Runs the rest of the chain and the listener.
+    pub async fn run(self, ctx: Context) -> ListenerResult {
+        match self.chain.get(self.at).cloned() {
+            Some(m) => m.call(ctx, Next { chain: self.chain, at: self.at + 1, end: self.end }).await,
+            None => (self.end)(ctx).await,
+        }
+    }
+}
+
+/// Events whose `user` is the bot yet are not the bot speaking (it joined or left a channel).
+const NOT_SPEECH: &[&str] = &["member_joined_channel", "member_left_channel"];
+
+/// Stops events the app's own bot caused (its user or its `bot_id`), so a bot never answers
+/// itself. On by default ([`App::ignore_self`](super::App::ignore_self)); joins and leaves of
+/// the bot still pass.
+pub async fn ignore_self(ctx: Context, next: Next) -> ListenerResult {
+    if *ctx.kind() == RequestKind::EventsApi && !NOT_SPEECH.contains(&ctx.request_type().unwrap_or("")) {
+        let bot = ctx.bot();
+        let event = &ctx.body()["event"];
+        let user = ctx.user_id();
+        let bot_id = event["bot_id"].as_str().or_else(|| event["message"]["bot_id"].as_str());
+        let by_user = bot.user_id.as_ref().is_some_and(|u| Some(u.as_str()) == user);
+        let by_bot = bot.bot_id.as_ref().is_some_and(|b| Some(b.as_str()) == bot_id);
+        // Without `auth.test`, a message the app posted still names the app.
+        let app_id = event["app_id"].as_str().or_else(|| event["bot_profile"]["app_id"].as_str());
+        let by_app = app_id.is_some_and(|a| Some(a) == ctx.body()["api_app_id"].as_str());
+        if by_user || by_bot || by_app {
+            tracing::trace!(event_type = ?ctx.request_type(), "ignoring the bot's own event");
+            return Ok(());
+        }
+    }
+    next.run(ctx).await
+}
+
+/// Stops messages posted by any bot (a `bot_id`, or the `bot_message` subtype). Off by default
+/// ([`App::ignore_bots`](super::App::ignore_bots)).
+pub async fn ignore_bots(ctx: Context, next: Next) -> ListenerResult {
+    if *ctx.kind() == RequestKind::EventsApi && ctx.request_type() == Some("message") {
+        let event = &ctx.body()["event"];
+        if event.get("bot_id").is_some_and(|b| !b.is_null()) || event["subtype"] == "bot_message" {
+            tracing::trace!("ignoring a bot's message");
+            return Ok(());
+        }
+    }
+    next.run(ctx).await
+}

@@ -1,0 +1,145 @@
+//! Running an [`App`] on a Socket Mode session.
+
+use super::App;
+use super::dispatch::Dispatcher;
+use super::receiver::{AckFuture, AppRequest, RequestKind};
+use crate::Error;
+use crate::socket_mode::{AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
+use slack_rtm_types::RawJson;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// An [`App`] running on a Socket Mode session: [`SocketModeApp::shutdown`] stops it,
+/// [`SocketModeApp::wait`] waits until the session stops.
+#[derive(Debug)]
+pub struct SocketModeApp {
+    client: SocketModeClient,
+    dispatcher: Dispatcher,
+    stop: Arc<Notify>,
+    pump: JoinHandle<()>,
+}
+
+/// The envelope as the dispatcher takes it, and its ack through the session.
+fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
+    let kind = RequestKind::from_wire(delivery.envelope_type());
+    let (payload, attempt, reason, accepts) = match delivery.envelope() {
+        Some(e) => (
+            e.payload.clone().unwrap_or_else(null_json),
+            e.retry_attempt,
+            e.retry_reason.clone(),
+            e.accepts_response_payload,
+        ),
+        None => (null_json(), 0, None, false),
+    };
+    let request = AppRequest::new(kind, payload)
+        .with_envelope_id(delivery.envelope_id())
+        .with_retry(attempt, reason)
+        .with_response_payload(accepts);
+    let ack = move |body: Option<serde_json::Value>| -> AckFuture {
+        Box::pin(async move {
+            match body {
+                None => delivery.ack().await,
+                Some(b) => delivery.ack_with(b).await,
+            }
+            .map_err(Into::into)
+        })
+    };
+    (request, Box::new(ack))
+}
+
+impl App {
+    /// Connects `builder` (which must have the bot token: [`SocketModeClientBuilder::web_token`])
+    /// in manual ack mode, and runs the app until the session stops.
+    pub async fn run_socket_mode(self, builder: SocketModeClientBuilder) -> Result<(), Error> {
+        self.start_socket_mode(builder).await?.wait().await;
+        Ok(())
+    }
+
+    /// Connects `builder` (with the bot token: [`SocketModeClientBuilder::web_token`]) in
+    /// manual ack mode, so a command's or a view's ack can carry a response, and starts
+    /// handing envelopes to the app.
+    pub async fn start_socket_mode(self, builder: SocketModeClientBuilder) -> Result<SocketModeApp, Error> {
+        let (client, mut items) = builder.ack_mode(AckMode::Manual).connect().await?;
+        let Some(web) = client.web().cloned() else {
+            client.shutdown_with(Duration::ZERO).await;
+            return Err(Error::Config(
+                "an App needs the bot token for its listeners: SocketModeClientBuilder::web_token".into(),
+            ));
+        };
+        let dispatcher = self.into_dispatcher(web).await;
+        let stop = Arc::new(Notify::new());
+        let (d, s) = (dispatcher.clone(), stop.clone());
+        let pump = tokio::spawn(async move {
+            loop {
+                let item = tokio::select! {
+                    _ = s.notified() => break,
+                    item = items.next() => item,
+                };
+                match item {
+                    Some(SocketModeItem::Envelope(delivery)) => {
+                        let (request, ack) = request(delivery);
+                        // Waits for a free slot: meanwhile no envelope is read (see docs/app.md).
+                        tokio::select! {
+                            _ = s.notified() => break,
+                            r = d.dispatch(request, ack) => if r.is_err() { break },
+                        }
+                    }
+                    Some(SocketModeItem::Stopped { reason }) => {
+                        tracing::info!(?reason, "the Socket Mode session stopped");
+                        break;
+                    }
+                    Some(other) => tracing::debug!(item = ?other, "socket mode"),
+                    None => break,
+                }
+            }
+        });
+        Ok(SocketModeApp { client, dispatcher, stop, pump })
+    }
+}
+
+impl SocketModeApp {
+    /// The session.
+    pub fn client(&self) -> &SocketModeClient {
+        &self.client
+    }
+
+    /// The dispatcher (for its Web client, its bot identity, what is in flight).
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// Runs until the session stops (a fatal error, or [`SocketModeClient::shutdown`]
+    /// elsewhere), then waits up to 10 s for the running listeners.
+    pub async fn wait(self) -> bool {
+        self.run_until(std::future::pending(), Duration::from_secs(10)).await
+    }
+
+    /// Graceful shutdown now: as [`SocketModeApp::run_until`] with a signal already given.
+    pub async fn shutdown(self, grace: Duration) -> bool {
+        self.run_until(std::future::ready(()), grace).await
+    }
+
+    /// Runs until `signal` (e.g. Ctrl-C) or until the session stops, then shuts down
+    /// gracefully: stops reading envelopes (those not read yet are never acked, so Slack
+    /// delivers them again), lets the running listeners finish within `grace` (their acks are
+    /// sent), then closes the session. `true` if every listener finished in time.
+    pub async fn run_until(self, signal: impl Future<Output = ()>, grace: Duration) -> bool {
+        let SocketModeApp { client, dispatcher, stop, mut pump } = self;
+        tokio::select! {
+            _ = &mut pump => {}
+            () = signal => {
+                stop.notify_one();
+                let _ = pump.await;
+            }
+        }
+        let finished = dispatcher.shutdown(grace).await;
+        client.shutdown().await;
+        finished
+    }
+}
+
+fn null_json() -> RawJson {
+    RawJson::from_json("null").expect("valid JSON")
+}

@@ -1,0 +1,219 @@
+//! The ack rules of `App`, on tokio's paused clock: acked once, a second ack is a typed error,
+//! a slow listener is acked empty at the deadline and its late ack is refused, events are
+//! acked before their listener runs, a panicking listener is acked and the app goes on.
+
+mod app_support;
+
+use app_support::*;
+use serde_json::json;
+use slack_rtm::app::{AckError, App, ListenerError, MessageResponse, ViewResponse};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+#[tokio::test(start_paused = true)]
+async fn a_second_ack_is_a_typed_error_and_only_the_first_is_sent() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.command("/echo", move |cmd, ack, _| {
+        let tx = tx.clone();
+        async move {
+            let first = ack.ack_with(MessageResponse::text(cmd.text)).await;
+            let second = ack.ack().await;
+            tx.send((first.is_ok(), second)).unwrap();
+            Ok(())
+        }
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, command("/echo", "hi"), &acks).await;
+    let (first_ok, second) = rx.recv().await.unwrap();
+    assert!(first_ok);
+    assert!(matches!(second, Err(AckError::AlreadyAcked)), "{second:?}");
+    settle().await;
+    let all = acks.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].body, Some(json!({"text": "hi"})));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_listener_is_acked_empty_at_the_deadline_and_its_late_ack_is_refused() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.command("/slow", move |_, ack, _| {
+        let tx = tx.clone();
+        async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            let late = ack.ack_with(MessageResponse::text("too late")).await;
+            // The listener goes on after its (refused) ack.
+            tx.send(late).unwrap();
+            Ok(())
+        }
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    let sent = send(&d, command("/slow", ""), &acks).await;
+    let late = rx.recv().await.unwrap();
+    assert!(matches!(late, Err(AckError::TooLate(w)) if w == Duration::from_millis(2500)), "{late:?}");
+    let all = acks.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].body, None);
+    assert_eq!(all[0].at - sent, Duration::from_millis(2500), "acked 3 s minus the default 500 ms margin");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_ack_margin_is_configurable() {
+    let mut app = App::new();
+    app.ack_margin(Duration::from_millis(1200));
+    app.shortcut("s", |_, _, _| async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Ok(())
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    let sent =
+        send(&d, interactive(json!({"type": "shortcut", "callback_id": "s", "user": {"id": "U1"}})), &acks)
+            .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let all = acks.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].at - sent, Duration::from_millis(1800));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listener_that_acks_in_time_is_not_acked_again_at_the_deadline() {
+    let mut app = App::new();
+    app.view_submission("form", |_, ack, _| async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ack.ack_with(ViewResponse::Clear).await?;
+        tokio::time::sleep(Duration::from_secs(10)).await; // works on after its ack
+        Ok(())
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    let view =
+        json!({"type": "view_submission", "user": {"id": "U1"}, "view": {"id": "V1", "callback_id": "form"}});
+    let sent = send(&d, interactive(view), &acks).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let all = acks.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].body, Some(json!({"response_action": "clear"})));
+    assert_eq!(all[0].at - sent, Duration::from_secs(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listener_that_returns_without_acking_is_acked_empty_then() {
+    let mut app = App::new();
+    app.action("approve", |_, _, _| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(())
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    let sent = send(&d, block_action("approve", "b"), &acks).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let all = acks.all();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!((all[0].body.clone(), all[0].at - sent), (None, Duration::from_millis(300)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_are_acked_before_their_listener_runs() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.message("hello", move |_, ctx| {
+        let tx = tx.clone();
+        async move {
+            tx.send(ctx.is_acked()).unwrap();
+            Ok(())
+        }
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, message("U1", "C1", "hello there"), &acks).await;
+    assert!(rx.recv().await.unwrap(), "the event was acked before the listener ran");
+    assert_eq!(acks.all().len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_listener_is_caught_acked_and_reported_and_the_app_goes_on() {
+    let errors = Arc::new(Mutex::new(Vec::new()));
+    let mut app = App::new();
+    app.command("/boom", |_, _, _| async move { panic!("boom") });
+    app.command("/ok", |_, ack, _| async move { Ok(ack.ack_with(MessageResponse::text("fine")).await?) });
+    let seen = errors.clone();
+    app.error_handler(move |e| {
+        let seen = seen.clone();
+        async move { seen.lock().unwrap().push(e) }
+    });
+    let d = dispatcher(app);
+    let (boom, ok) = (Acks::default(), Acks::default());
+    send(&d, command("/boom", ""), &boom).await;
+    settle().await;
+    send(&d, command("/ok", ""), &ok).await;
+    settle().await;
+    assert_eq!(boom.all().len(), 1, "the panicking listener's command was acked");
+    assert_eq!(boom.all()[0].body, None);
+    assert_eq!(ok.all()[0].body, Some(json!({"text": "fine"})));
+    let errors = errors.lock().unwrap();
+    assert!(
+        matches!(&errors[..], [ListenerError::Panicked { listener, message }] if listener == "command /boom" && message == "boom"),
+        "{errors:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_listener_error_goes_to_the_error_handler() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.message("x", |_, _| async move { Err("it failed".into()) });
+    app.error_handler(move |e| {
+        let tx = tx.clone();
+        async move { tx.send(e.to_string()).unwrap() }
+    });
+    let d = dispatcher(app);
+    send(&d, message("U1", "C1", "x"), &Acks::default()).await;
+    assert_eq!(rx.recv().await.unwrap(), "listener `message \"x\"` failed: it failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_receiver_without_response_payloads_refuses_ack_with_and_acks_empty() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.command("/echo", move |_, ack, _| {
+        let tx = tx.clone();
+        async move {
+            tx.send(ack.ack_with(MessageResponse::text("x")).await).unwrap();
+            Ok(())
+        }
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, command("/echo", "x").with_response_payload(false), &acks).await;
+    assert!(matches!(rx.recv().await.unwrap(), Err(AckError::NoResponsePayload)));
+    settle().await;
+    let all = acks.all();
+    assert_eq!((all.len(), all[0].body.clone()), (1, None));
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_no_listener_takes_is_acked_and_handed_to_the_fallback() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.fallback(move |ctx| {
+        let tx = tx.clone();
+        async move {
+            tx.send(ctx.request_type().map(str::to_owned)).unwrap();
+            Ok(())
+        }
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, block_action("nobody", "b"), &acks).await;
+    send(&d, command("/unknown", ""), &acks).await;
+    assert_eq!(rx.recv().await.unwrap().as_deref(), Some("block_actions"));
+    assert_eq!(rx.recv().await.unwrap().as_deref(), Some("/unknown"));
+    settle().await;
+    assert_eq!(acks.all().len(), 2);
+    assert!(acks.all().iter().all(|a| a.body.is_none()));
+}

@@ -1,0 +1,99 @@
+//! Helpers for the app tests that drive a `Dispatcher` directly: requests built as Slack
+//! sends them, and an acknowledger that records what was acked and when.
+
+#![allow(dead_code)]
+
+use serde_json::{Value, json};
+use slack_rtm::app::{AckFuture, App, AppRequest, BotIdentity, Dispatcher, RequestKind};
+use slack_rtm::types::RawJson;
+use slack_rtm::{Client, UserId};
+use std::sync::{Arc, Mutex};
+use tokio::time::Instant;
+
+/// The bot user the tests' events are delivered to.
+pub const BOT: &str = "UBOT";
+
+/// One recorded ack: its body and when it was sent.
+#[derive(Clone, Debug)]
+pub struct Acked {
+    pub body: Option<Value>,
+    pub at: Instant,
+}
+
+/// What an acknowledger recorded.
+#[derive(Clone, Default)]
+pub struct Acks(Arc<Mutex<Vec<Acked>>>);
+
+impl Acks {
+    pub fn acknowledger(&self) -> Box<dyn slack_rtm::app::Acknowledger> {
+        let acks = self.0.clone();
+        Box::new(move |body: Option<Value>| -> AckFuture {
+            acks.lock().unwrap().push(Acked { body, at: Instant::now() });
+            Box::pin(async { Ok(()) })
+        })
+    }
+
+    pub fn all(&self) -> Vec<Acked> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+/// A dispatcher for `app` with a Web client that is never called (nothing listens there)
+/// and a known bot.
+pub fn dispatcher(app: App) -> Dispatcher {
+    let web = Client::builder("xoxb-test")
+        .api_url("http://127.0.0.1:9/api/")
+        .allow_insecure(true)
+        .build_web()
+        .expect("a web client");
+    app.into_dispatcher_with(web, BotIdentity { user_id: Some(UserId::from(BOT)), bot_id: None })
+}
+
+/// An `events_api` request around `event`.
+pub fn event(event: Value) -> AppRequest {
+    let payload = json!({
+        "type": "event_callback", "team_id": "T1", "api_app_id": "A1", "event_id": "Ev1", "event_time": 1,
+        "authorizations": [{"team_id": "T1", "user_id": BOT, "is_bot": true}],
+        "event": event,
+    });
+    AppRequest::new(RequestKind::EventsApi, RawJson::from_value(&payload).unwrap())
+}
+
+/// A `message` event from `user` in `channel`.
+pub fn message(user: &str, channel: &str, text: &str) -> AppRequest {
+    event(json!({"type": "message", "user": user, "channel": channel, "text": text, "ts": "1.000001"}))
+}
+
+/// A slash command.
+pub fn command(name: &str, text: &str) -> AppRequest {
+    let payload =
+        json!({"command": name, "text": text, "user_id": "U1", "channel_id": "C1", "team_id": "T1"});
+    AppRequest::new(RequestKind::SlashCommands, RawJson::from_value(&payload).unwrap())
+}
+
+/// An `interactive` request.
+pub fn interactive(payload: Value) -> AppRequest {
+    AppRequest::new(RequestKind::Interactive, RawJson::from_value(&payload).unwrap())
+}
+
+/// A `block_actions` with one button.
+pub fn block_action(action_id: &str, block_id: &str) -> AppRequest {
+    interactive(json!({
+        "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "channel": {"id": "C1"},
+        "actions": [{"type": "button", "action_id": action_id, "block_id": block_id, "value": "v"}],
+    }))
+}
+
+/// Sends a request and the time it was dispatched.
+pub async fn send(d: &Dispatcher, req: AppRequest, acks: &Acks) -> Instant {
+    let at = Instant::now();
+    d.dispatch(req, acks.acknowledger()).await.expect("taken");
+    at
+}
+
+/// Lets spawned tasks run until they are all waiting (paused clock: time does not move).
+pub async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
