@@ -8,11 +8,11 @@
 //! the stop — or the end of the lifetime, noticed at the next call or read — sends a
 //! `message_changed` with the final text (RTM and Socket Mode), as `chat.update` does.
 
+use super::chat::{check_target, post_error};
 use super::history::{find, render};
 use super::{Args, Outcome};
 use crate::Shared;
 use crate::record::ConnId;
-use crate::socket::PostError;
 use crate::socket_mode::state::{event_callback, event_id};
 use crate::workspace::format_message_text;
 use bytes::Bytes;
@@ -203,15 +203,7 @@ pub(super) fn start(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
     let thread_ts = args.str("thread_ts");
     {
         let st = shared.lock();
-        if !st.ws.has_channel(&channel) {
-            return Err("channel_not_found");
-        }
-        if let Some(parent) = &thread_ts
-            && find(&st, &channel, parent).is_none()
-            && !st.web.assistant.has_thread(&channel, parent)
-        {
-            return Err("invalid_thread_ts");
-        }
+        check_target(&st, &channel, thread_ts.as_deref(), |st, t| st.web.assistant.has_thread(&channel, t))?;
         if text.chars().count() > st.web.streams.limits.max_chars {
             return Err("msg_too_long");
         }
@@ -221,10 +213,7 @@ pub(super) fn start(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
     let formatted = format_message_text(first);
     let ts = shared
         .post_message(ConnId(0), user, &channel, first, &formatted, thread_ts.as_deref(), None)
-        .map_err(|e| match e {
-            PostError::Channel => "not_in_channel",
-            PostError::Text => "no_text",
-        })?;
+        .map_err(post_error)?;
     let now = Instant::now();
     let mut st = shared.lock();
     st.web.streams.insert(StreamedMessage {
