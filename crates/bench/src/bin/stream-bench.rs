@@ -103,7 +103,7 @@ async fn main() {
 
     // Naive: one appendStream per word, no pacing, no retries.
     tokio::time::sleep(Duration::from_secs(61)).await; // a fresh rate-limit window
-    let naive = web.without_pacing().with_retry_policy(RetryPolicy::never());
+    let naive = web.with_retry_policy(RetryPolicy::never()).without_pacing();
     let since = emu.web_calls().len();
     let parent: Ts = emu.post_message(&general, &alice, "question two").expect("post");
     let (t0, cpu0) = (Instant::now(), cpu_time());
