@@ -352,6 +352,28 @@ pub enum Command {
         #[arg(long, value_name = "TEXT")]
         comment: Option<String>,
     },
+    /// Pipe standard input into a streamed reply (chat.startStream / appendStream / stopStream)
+    /// as it arrives, e.g. `some-llm-cli ask … | slack-rtm stream --channel C`. All of it is
+    /// shown once, in order, whatever the stream's lifetime, length and rate limits (a long
+    /// reply goes on in further messages). Prints each message's ts; exits 0 only when all
+    /// of the input was posted.
+    Stream {
+        /// Connection options.
+        #[command(flatten)]
+        conn: ConnOpts,
+        /// The channel id (C…, G…, D…).
+        #[arg(long)]
+        channel: String,
+        /// Reply in this thread.
+        #[arg(long, value_name = "TS")]
+        thread: Option<String>,
+        /// The user the reply is for (required by Slack outside a direct message).
+        #[arg(long, value_name = "USER")]
+        recipient: Option<String>,
+        /// The recipient's workspace (with --recipient).
+        #[arg(long, value_name = "TEAM")]
+        team: Option<String>,
+    },
     /// Call any Web API method and print its JSON answer (pretty on a terminal, compact when
     /// piped). Waits out 429s (Retry-After); reads are retried after 5xx, writes never.
     Api {

@@ -30,6 +30,9 @@ pub async fn run(args: Args) -> u8 {
         Command::Upload { conn, files, channel, thread, comment } => {
             crate::upload::upload(conn, files, channel, thread, comment).await
         }
+        Command::Stream { conn, channel, thread, recipient, team } => {
+            crate::stream::run(conn, crate::stream::StreamOptions { channel, thread, recipient, team }).await
+        }
         Command::Api { conn, method, args, json } => crate::web::api(conn, method, args, json).await,
         Command::History { conn, channel, since, limit, json } => {
             crate::web::history(conn, channel, since, limit, json).await

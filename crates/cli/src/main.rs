@@ -14,6 +14,7 @@ mod output;
 mod send_web;
 mod socket;
 mod socket_lines;
+mod stream;
 mod upload;
 mod web;
 

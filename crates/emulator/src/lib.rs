@@ -125,7 +125,10 @@ pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, Po
 pub use slack_rtm_types::event::Presence;
 pub use socket_mode::blast::EnvelopeBlastReport;
 pub use socket_mode::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo, SocketTarget};
-pub use web::{FNV_OFFSET, OpenedView, ScheduledMessage, UploadedFileRecord, WebCall, fnv1a};
+pub use web::{
+    AssistantThreadRecord, FNV_OFFSET, MAX_STREAM_CALL_CHARS, OpenedView, ScheduledMessage, StreamLimits,
+    StreamedMessage, UploadedFileRecord, WebCall, fnv1a,
+};
 pub use workspace::{ChannelInfo, Credentials, TokenFlavor, UserInfo, format_message_text};
 
 use bytes::Bytes;

@@ -255,8 +255,8 @@ pub use socket_mode::{
     AckError, AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem, SocketModeItems,
 };
 pub use web::{
-    Pager, Pages, PostMessageCall, Progress, UploadCall, UploadError, UploadFile, WebCallError, WebClient,
-    WebResponse,
+    ChatStream, ChatStreamBuilder, Pager, Pages, PostMessageCall, Progress, StreamConfig, StreamError,
+    StreamReport, UploadCall, UploadError, UploadFile, WebCallError, WebClient, WebResponse,
 };
 
 pub use slack_rtm_codec as codec;
@@ -301,3 +301,8 @@ pub struct DocsTesting;
 #[doc = include_str!("../../../docs/web-api.md")]
 #[cfg(doctest)]
 pub struct DocsWebApi;
+
+/// `docs/ai.md`, whose Rust examples are compiled as doc tests so the document stays true.
+#[doc = include_str!("../../../docs/ai.md")]
+#[cfg(doctest)]
+pub struct DocsAi;

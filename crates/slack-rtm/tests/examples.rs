@@ -176,6 +176,20 @@ fn slash_modal() {
     assert!(!out.contains("xapp-") && !err.contains("xapp-"), "no app token printed");
 }
 
+#[test]
+fn ai_agent() {
+    let (out, err) = run("ai_agent");
+    assert_eq!(lines_after(&out, "prompts "), ["2"], "{out}\n{err}");
+    assert_eq!(lines_after(&out, "status "), ["is thinking…"], "{out}");
+    let replied = lines_after(&out, "replied ");
+    assert_eq!(replied.len(), 1, "{out}");
+    // Coalesced: a handful of calls for 120 words, not one per word.
+    let calls: u32 =
+        replied[0].split(", ").nth(1).and_then(|c| c.strip_suffix(" calls")).unwrap().parse().unwrap();
+    assert!(calls < 20, "{out}");
+    assert!(out.contains("whole and in order, after the status"), "{out}");
+}
+
 /// The contract example: its scene checks each of the 8 behaviours in the emulator's records
 /// (acks, `chat.postMessage` calls, the replaced message, the opened view, the options) and
 /// fails otherwise; here, each is reported and in order.

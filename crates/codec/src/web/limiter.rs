@@ -8,7 +8,7 @@
 //! | Tier 1 | 1+ | `rtm.connect`, `apps.connections.open` |
 //! | Tier 2 | 20+ | `reactions.remove`, `conversations.list`, `users.list`; unknown methods |
 //! | Tier 3 | 50+ | `conversations.history`, `conversations.replies`, `conversations.info`, `chat.update`, `chat.delete`, `reactions.add` |
-//! | Tier 4 | 100+ | `users.info`, `chat.postEphemeral`, `views.open`, `views.update`, `views.push`, `views.publish` |
+//! | Tier 4 | 100+ | `users.info`, `chat.postEphemeral`, `views.open`, `views.update`, `views.push`, `views.publish`, `chat.appendStream`, `assistant.threads.setStatus` |
 //! | Special | 1 per second per channel, short bursts | `chat.postMessage` (also a workspace-wide limit Slack does not publish) |
 //! | Special | hundreds per minute | `auth.test` (treated as Tier 4) |
 //!
@@ -77,8 +77,15 @@ pub fn method_tier(method: &str) -> RateTier {
         | "chat.update"
         | "chat.delete"
         | "reactions.add" => RateTier::Tier3,
-        "users.info" | "auth.test" | "chat.postEphemeral" | "views.open" | "views.update" | "views.push"
-        | "views.publish" => RateTier::Tier4,
+        "users.info"
+        | "auth.test"
+        | "chat.postEphemeral"
+        | "views.open"
+        | "views.update"
+        | "views.push"
+        | "views.publish"
+        | "chat.appendStream"
+        | "assistant.threads.setStatus" => RateTier::Tier4,
         _ => RateTier::Tier2,
     }
 }

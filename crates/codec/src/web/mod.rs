@@ -21,6 +21,7 @@ mod limiter;
 mod policy;
 mod request;
 mod response;
+mod stream;
 
 pub use limiter::{RateLimiter, RateTier, method_tier};
 pub use policy::{Decision, Failure, RetryPolicy, RetryState, is_idempotent_read};
@@ -29,3 +30,4 @@ pub use request::{
     build_web_request, build_web_request_as, check_method, form_encode, to_args,
 };
 pub use response::{WebError, WebResponse, parse_web_response};
+pub use stream::{StreamConfig, StreamOutcome, StreamPlanner, StreamStep};

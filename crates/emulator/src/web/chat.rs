@@ -15,7 +15,7 @@ const MAX_TEXT_CHARS: usize = 40_000;
 /// Slack's limit on blocks per message.
 const MAX_BLOCKS: usize = 50;
 
-fn blocks_arg(args: &Args) -> Result<Option<Value>, &'static str> {
+pub(super) fn blocks_arg(args: &Args) -> Result<Option<Value>, &'static str> {
     let blocks = args.json("blocks").map_err(|()| "invalid_blocks")?;
     match &blocks {
         Some(Value::Array(list))
@@ -68,6 +68,29 @@ fn fan_out(shared: &Shared, channel: &str, event: &Value) {
     shared.fan_out(channel, None, Bytes::from(event.to_string()));
 }
 
+/// The channel exists, and the thread (if any) is a message of it, or one `also` accepts.
+pub(super) fn check_target(
+    st: &crate::shared::State,
+    channel: &str,
+    thread_ts: Option<&str>,
+    also: impl Fn(&crate::shared::State, &str) -> bool,
+) -> Result<(), &'static str> {
+    if !st.ws.has_channel(channel) {
+        return Err("channel_not_found");
+    }
+    match thread_ts {
+        Some(parent) if find(st, channel, parent).is_none() && !also(st, parent) => Err("invalid_thread_ts"),
+        _ => Ok(()),
+    }
+}
+
+/// The API error of a refused post.
+pub(super) fn post_error(e: PostError) -> &'static str {
+    match e {
+        PostError::Channel => "not_in_channel",
+    }
+}
+
 pub(super) fn post_message(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
     let channel = args.str("channel").ok_or("channel_not_found")?;
     let blocks = blocks_arg(args)?;
@@ -81,21 +104,11 @@ pub(super) fn post_message(shared: &Shared, user: &UserId, args: &Args) -> Outco
     };
     let thread_ts = args.str("thread_ts");
     let channel = super::conversations::resolve_user_channel(&mut shared.lock(), user, &channel);
-    {
-        let st = shared.lock();
-        if !st.ws.has_channel(&channel) {
-            return Err("channel_not_found");
-        }
-        if let Some(parent) = &thread_ts
-            && find(&st, &channel, parent).is_none()
-        {
-            return Err("invalid_thread_ts");
-        }
-    }
+    check_target(&shared.lock(), &channel, thread_ts.as_deref(), |_, _| false)?;
     let formatted = format_message_text(&text);
     let ts = shared
         .post_message(ConnId(0), user, &channel, &text, &formatted, thread_ts.as_deref(), None)
-        .map_err(|PostError::Channel| "not_in_channel")?;
+        .map_err(post_error)?;
     let broadcast = thread_ts.is_some() && args.bool("reply_broadcast");
     let mut st = shared.lock();
     if blocks.is_some() || broadcast {

@@ -95,7 +95,9 @@ impl Emulator {
     /// Limits every Web API method served to Slack's published tier rates, per minute:
     /// `chat.postMessage` 60 (Slack: about one per second per channel; here per method),
     /// `chat.postEphemeral`, `users.info`, `views.*` 100 (Tier 4), `chat.update`, `chat.delete`,
-    /// `reactions.add`, `conversations.*` 50 (Tier 3), `reactions.remove` 20 (Tier 2).
+    /// `reactions.add`, `conversations.*` 50 (Tier 3), `reactions.remove` 20 (Tier 2);
+    /// `chat.appendStream` and `assistant.threads.setStatus` 100, `chat.startStream`,
+    /// `chat.stopStream` and the other assistant methods 20.
     pub fn use_slack_web_rate_limits(&self) {
         const PER_MINUTE: &[(&str, u32)] = &[
             ("chat.postMessage", 60),
@@ -111,6 +113,12 @@ impl Emulator {
             ("conversations.replies", 50),
             ("conversations.info", 50),
             ("reactions.remove", 20),
+            ("chat.appendStream", 100),
+            ("chat.startStream", 20),
+            ("chat.stopStream", 20),
+            ("assistant.threads.setStatus", 100),
+            ("assistant.threads.setSuggestedPrompts", 20),
+            ("assistant.threads.setTitle", 20),
         ];
         for (method, n) in PER_MINUTE {
             self.set_web_rate_limit(method, Some(RateLimit::new(*n, Duration::from_secs(60))));

@@ -7,6 +7,8 @@
 //! `conversations.list`/`members`/`open`/`join`/`create`/`invite`, `users.list`/
 //! `lookupByEmail`/`conversations`, `team.info`, `bots.info`; the upload flow
 //! (`files.getUploadURLExternal`, the upload URL, `files.completeUploadExternal`, `files.info`).
+//! `users.info`, `views.open` (a fresh `trigger_id` only) and `views.update`; streamed messages
+//! (`chat.startStream`/`appendStream`/`stopStream`) and the assistant thread methods.
 //!
 //! Every call goes through the same steps: a scripted rejection if one is queued
 //! ([`crate::Emulator::reject_next_web_calls`]), the method's rate limit if one is set (429 +
@@ -14,6 +16,7 @@
 //! or a JSON body), the token (`not_authed`, `invalid_auth`, `account_inactive`), then the
 //! method's own checks. Every call is recorded ([`WebCall`]) without its token.
 
+mod assistant;
 mod chat;
 mod conversations;
 mod directory;
@@ -24,12 +27,16 @@ mod home;
 mod schedule;
 mod store;
 mod users;
-mod views;
 
 pub use directory::ScheduledMessage;
 pub use files::{FNV_OFFSET, UploadedFileRecord, fnv1a};
+mod stream;
+pub(crate) mod views;
+
+pub use assistant::AssistantThreadRecord;
 pub use handle::{OpenedView, WebCall};
 pub(crate) use store::WebState;
+pub use stream::{MAX_STREAM_CALL_CHARS, StreamLimits, StreamedMessage};
 
 // The interactions (crate::interact) read messages and change modals through these.
 pub(crate) mod respond;
@@ -64,8 +71,14 @@ const METHODS: &[&str] = &[
     "conversations.info",
     "users.info",
     "views.open",
-    "views.push",
     "views.update",
+    "chat.startStream",
+    "chat.appendStream",
+    "chat.stopStream",
+    "assistant.threads.setStatus",
+    "assistant.threads.setSuggestedPrompts",
+    "assistant.threads.setTitle",
+    "views.push",
     "views.publish",
     "chat.scheduleMessage",
     "chat.getPermalink",
@@ -300,8 +313,14 @@ fn dispatch(shared: &Arc<Shared>, method: &str, user: &UserId, args: &Args) -> O
         "conversations.info" => conversations::info(shared, user, args),
         "users.info" => users::info(shared, args),
         "views.open" => views::open(shared, user, args),
-        "views.push" => views::push(shared, user, args),
         "views.update" => views::update(shared, args),
+        "chat.startStream" => stream::start(shared, user, args),
+        "chat.appendStream" => stream::append(shared, user, args),
+        "chat.stopStream" => stream::stop(shared, user, args),
+        "assistant.threads.setStatus" => assistant::set_status(shared, args),
+        "assistant.threads.setSuggestedPrompts" => assistant::set_suggested_prompts(shared, args),
+        "assistant.threads.setTitle" => assistant::set_title(shared, args),
+        "views.push" => views::push(shared, user, args),
         "views.publish" => home::publish(shared, args),
         "chat.scheduleMessage" => schedule::schedule(shared, user, args),
         "chat.getPermalink" => schedule::permalink(shared, args),

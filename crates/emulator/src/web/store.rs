@@ -54,6 +54,8 @@ pub(crate) struct WebState {
     pub calls: Ring<WebCall>,
     /// Memberships, kinds, emails, pins, Home tabs, scheduled messages.
     pub dir: super::directory::Directory,
+    pub streams: super::stream::StreamState,
+    pub assistant: super::assistant::AssistantState,
 }
 
 impl WebState {
@@ -71,6 +73,8 @@ impl WebState {
             rejections: HashMap::new(),
             calls: Ring::new(cap),
             dir: Default::default(),
+            streams: super::stream::StreamState::new(cap),
+            assistant: super::assistant::AssistantState::new(cap),
         }
     }
 

@@ -25,6 +25,7 @@
 //! Bolt's concepts, and `docs/testing.md` for testing an app against the emulator.
 
 mod ack;
+mod assistant;
 mod context;
 mod dispatch;
 #[cfg(feature = "hyper")]
@@ -38,6 +39,7 @@ mod responses;
 mod socket;
 
 pub use ack::{Ack, AckError};
+pub use assistant::{Assistant, AssistantThreadRef};
 pub use context::{BotIdentity, Context};
 pub use dispatch::{Dispatcher, ShuttingDown};
 pub use listeners::Route;

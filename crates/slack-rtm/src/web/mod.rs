@@ -1,6 +1,7 @@
 //! The Web API client: every method through the same [`HttpTransport`](crate::HttpTransport)
 //! as `rtm.connect`, with Slack's rate limits and safe retries.
 
+mod assistant;
 mod calls;
 mod error;
 mod methods;
@@ -11,6 +12,9 @@ pub use calls::PostMessageCall;
 pub use error::WebCallError;
 pub use pager::{Pager, Pages};
 pub use upload::{Progress, UPLOAD_CHUNK, UploadCall, UploadError, UploadFile};
+mod stream;
+
+pub use stream::{ChatStream, ChatStreamBuilder, StreamError, StreamReport};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -24,7 +28,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, WebError, WebResponse};
+pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, StreamConfig, WebError, WebResponse};
 
 /// The message given when an app-level token is used for the Web API.
 pub(crate) const APP_TOKEN_REFUSED: &str =

@@ -2,6 +2,7 @@
 //! Events API sends. Events whose shape RTM shares (`message`, `reaction_added`,
 //! `member_joined_channel`, ...) decode with the RTM model ([`Event`]).
 
+use super::assistant::{AppContextChanged, AssistantThreadContextChanged, AssistantThreadStarted};
 use crate::event::Tagged;
 use crate::scan::{Scan, top_level_strings};
 use crate::{ChannelId, EnterpriseId, Event, RawJson, TeamId, Ts, UserId};
@@ -82,6 +83,12 @@ pub enum ApiEvent {
     TokensRevoked(TokensRevoked),
     /// `link_shared`: a message has a link of a domain the app unfurls.
     LinkShared(Box<LinkShared>),
+    /// `assistant_thread_started`: a user opened an assistant thread.
+    AssistantThreadStarted(Box<AssistantThreadStarted>),
+    /// `assistant_thread_context_changed`: the user viewed another channel meanwhile.
+    AssistantThreadContextChanged(Box<AssistantThreadContextChanged>),
+    /// `app_context_changed` (agent view): what the user views changed.
+    AppContextChanged(Box<AppContextChanged>),
 }
 
 impl ApiEvent {
@@ -98,6 +105,13 @@ impl ApiEvent {
             Some("app_uninstalled") => raw.parse().map(ApiEvent::AppUninstalled),
             Some("tokens_revoked") => raw.parse().map(ApiEvent::TokensRevoked),
             Some("link_shared") => raw.parse().map(|e| ApiEvent::LinkShared(Box::new(e))),
+            Some("assistant_thread_started") => {
+                raw.parse().map(|e| ApiEvent::AssistantThreadStarted(Box::new(e)))
+            }
+            Some("assistant_thread_context_changed") => {
+                raw.parse().map(|e| ApiEvent::AssistantThreadContextChanged(Box::new(e)))
+            }
+            Some("app_context_changed") => raw.parse().map(|e| ApiEvent::AppContextChanged(Box::new(e))),
             _ => {
                 // RawJson is valid JSON nested less deeply than serde's limit: always decodes.
                 let ev = Event::from_json(text).unwrap_or_else(|e| Event::Unknown {
@@ -126,6 +140,9 @@ impl ApiEvent {
             ApiEvent::AppUninstalled(_) => "app_uninstalled",
             ApiEvent::TokensRevoked(_) => "tokens_revoked",
             ApiEvent::LinkShared(_) => "link_shared",
+            ApiEvent::AssistantThreadStarted(_) => "assistant_thread_started",
+            ApiEvent::AssistantThreadContextChanged(_) => "assistant_thread_context_changed",
+            ApiEvent::AppContextChanged(_) => "app_context_changed",
         }
     }
 }
@@ -145,6 +162,13 @@ impl Serialize for ApiEvent {
             ApiEvent::AppUninstalled(e) => Tagged { kind: "app_uninstalled", inner: e }.serialize(s),
             ApiEvent::TokensRevoked(e) => Tagged { kind: "tokens_revoked", inner: e }.serialize(s),
             ApiEvent::LinkShared(e) => Tagged { kind: "link_shared", inner: e }.serialize(s),
+            ApiEvent::AssistantThreadStarted(e) => {
+                Tagged { kind: "assistant_thread_started", inner: e }.serialize(s)
+            }
+            ApiEvent::AssistantThreadContextChanged(e) => {
+                Tagged { kind: "assistant_thread_context_changed", inner: e }.serialize(s)
+            }
+            ApiEvent::AppContextChanged(e) => Tagged { kind: "app_context_changed", inner: e }.serialize(s),
         }
     }
 }
@@ -196,6 +220,13 @@ pub struct AppHomeOpened {
     /// The Home view as last published, verbatim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub view: Option<RawJson>,
+}
+
+impl AppHomeOpened {
+    /// Whether the user opened the Messages tab (where an agent's conversation lives).
+    pub fn is_messages_tab(&self) -> bool {
+        self.tab.as_deref() == Some("messages")
+    }
 }
 
 /// `app_uninstalled`.

@@ -29,6 +29,9 @@ mod events_api;
 mod interactive;
 
 pub use elements::*;
+mod assistant;
+
+pub use assistant::*;
 pub use events_api::*;
 pub use interactive::*;
 

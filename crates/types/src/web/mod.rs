@@ -26,7 +26,9 @@
 
 mod answers;
 mod args;
+mod assistant;
 mod methods;
+mod stream;
 mod upload;
 
 pub use answers::{
@@ -38,10 +40,17 @@ pub use args::{
     DeleteMessage, HistoryQuery, PostEphemeral, PostMessage, Reaction, RepliesQuery, UpdateMessage,
     ViewsOpen, ViewsUpdate,
 };
+pub use assistant::{
+    MAX_LOADING_MESSAGES, MAX_SUGGESTED_PROMPTS, SetStatus, SetSuggestedPrompts, SetTitle, SuggestedPrompt,
+};
 pub use methods::{
     BotInfoResponse, ConversationResponse, ConversationsPage, ConversationsQuery, CreateConversation,
     CursorPage, FileInfoResponse, MembersPage, MembersQuery, OpenConversation, PermalinkResponse, PinItem,
     ScheduleMessage, ScheduledMessageResponse, TeamDetails, TeamInfoResponse, UserResponse, UsersPage,
     UsersQuery, ViewsPublish, ViewsPush,
+};
+pub use stream::{
+    AppendStream, Chunk, MAX_STREAM_CALL_CHARS, StartStream, StopStream, StreamResponse, TaskDisplayMode,
+    TaskSource, TaskStatus, TaskUpdate,
 };
 pub use upload::{CompleteUpload, CompleteUploadResponse, GetUploadUrl, UploadUrl, UploadedFile};
