@@ -3,7 +3,7 @@
 //! `commands.rs`) posts over an RTM socket instead, which only classic apps can open.
 
 use crate::cli::{ConnOpts, exit};
-use crate::commands::{Failure, builder, check_send_args};
+use crate::commands::{Failure, check_send_args};
 use slack_rtm::{ErrorKind, WebCallError, WebClient};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -22,13 +22,16 @@ pub async fn send(
     rate: f64,
 ) -> Result<u8, Failure> {
     let interval = check_send_args(&channel, rate)?;
-    let web = builder(&conn)?.build_web()?;
+    let web = match text {
+        // One call: it is the check.
+        Some(_) => crate::web::web_client(&conn)?,
+        // A bad token is found now, not after the first line was read and sent.
+        None => crate::web::checked_web_client(&conn).await?,
+    };
     let mut post = Poster { web, channel, thread, tally: Tally::default() };
     match text {
         Some(t) => post.one(t).await?,
         None => {
-            // A bad token is found now, not after the first line was read and sent.
-            post.web.auth_test().await?;
             let progress = std::io::stderr().is_terminal();
             let mut pace = Pace { interval, next: Instant::now() };
             let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();

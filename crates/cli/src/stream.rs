@@ -1,7 +1,7 @@
 //! `slack-rtm stream`: standard input into a streamed reply, as it arrives.
 
 use crate::cli::{ConnOpts, exit};
-use crate::commands::{Failure, builder, exit_code, interrupted};
+use crate::commands::{Failure, exit_code, interrupted};
 use slack_rtm::{StreamError, TeamId};
 use tokio::io::AsyncReadExt;
 
@@ -40,7 +40,8 @@ fn take_text(pending: &mut Vec<u8>, eof: bool) -> String {
 /// Pipes stdin into a streamed reply; prints each message's ts; exit 0 only when all of it was
 /// posted.
 pub async fn run(conn: ConnOpts, opts: StreamOptions) -> Result<u8, Failure> {
-    let web = builder(&conn)?.build_web()?;
+    // The reply starts with the first text: a bad token is found before stdin is read.
+    let web = crate::web::checked_web_client(&conn).await?;
     let mut b = web.chat_stream(opts.channel.as_str());
     if let Some(t) = &opts.thread {
         b = b.in_thread(t.as_str());

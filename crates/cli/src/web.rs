@@ -5,11 +5,30 @@ use crate::commands::{Failure, builder};
 use serde_json::{Map, Value};
 use slack_rtm::types::blocks::{Blocks, Surface};
 use slack_rtm::types::web::HistoryQuery;
-use slack_rtm::{WebCallError, WebClient};
+use slack_rtm::{ErrorKind, WebCallError, WebClient};
 use std::io::{IsTerminal, Read, Write};
 
 pub(crate) fn web_client(conn: &ConnOpts) -> Result<WebClient, Failure> {
     Ok(builder(conn)?.build_web()?)
+}
+
+/// The start-up check of the commands that read their input (stdin, a file) before their first
+/// call: the token is tried with `auth.test` first, so a refused token is reported at once, in
+/// words, with exit 3 — not after a line was typed or the input was read. (The other commands
+/// need no extra call: their first call is made at start-up, and a refused token stops them
+/// there.)
+pub(crate) async fn checked_web_client(conn: &ConnOpts) -> Result<WebClient, Failure> {
+    let web = web_client(conn)?;
+    match web.auth_test().await {
+        Ok(_) => Ok(web),
+        Err(e) if e.kind() == ErrorKind::Auth => {
+            let mut failure = Failure::from(e);
+            failure.message =
+                format!("the token was refused at start-up (nothing was read or sent): {}", failure.message);
+            Err(failure)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Parses `key=value` arguments (values stay strings).
@@ -116,12 +135,12 @@ pub async fn send_blocks(
     if channel.trim().is_empty() {
         return Err(Failure::usage("--channel must not be empty"));
     }
+    let web = checked_web_client(&conn).await?;
     let blocks = read_blocks(&blocks)?;
     // Slack's Block Kit limits, before any network call.
     Blocks::Raw(blocks.clone())
         .validate(Surface::Message)
         .map_err(|e| Failure::usage(format!("invalid blocks: {e}")))?;
-    let web = web_client(&conn)?;
     let fallback = text.unwrap_or_else(|| fallback_text(&blocks));
     let mut call = web.post_message(channel.as_str(), fallback).blocks(blocks);
     if let Some(ts) = thread {

@@ -101,6 +101,7 @@ mod api;
 mod blast;
 mod blast_shapes;
 mod config;
+pub mod control;
 mod faults;
 mod http_delivery;
 mod interact;

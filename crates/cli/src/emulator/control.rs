@@ -9,8 +9,7 @@
 //! bounded (head and body sizes, a timeout): bad input gets a 400, never a panic.
 
 use serde_json::{Value, json};
-use slack_rtm::emulator::{ActError, Emulator, Sent, Surface};
-use slack_rtm::{ChannelId, Ts, UserId};
+use slack_rtm::emulator::{Emulator, control};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,7 +42,7 @@ async fn handle(emu: &Emulator, mut sock: TcpStream) -> std::io::Result<()> {
     let (status, answer) = match tokio::time::timeout(READ_TIMEOUT, read_request(&mut sock)).await {
         Err(_) => (400, json!({"ok": false, "error": "the request was not sent in time"})),
         Ok(Err(BadRequest(e))) => (400, json!({"ok": false, "error": e})),
-        Ok(Ok((method, path, body))) => route(emu, &method, &path, body),
+        Ok(Ok((method, path, body))) => route(emu, &method, &path, body).await,
     };
     let body = answer.to_string();
     let reason = match status {
@@ -111,23 +110,14 @@ async fn read_request(sock: &mut TcpStream) -> Result<(String, String, Value), B
     Ok((method, path, value))
 }
 
-/// A string field of the request, if given.
-fn field<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
-    body.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-/// A required string field.
-fn required<'a>(body: &'a Value, key: &str) -> Result<&'a str, String> {
-    field(body, key).ok_or_else(|| format!("`{key}` is required"))
-}
-
-/// Runs one request: status and answer.
-fn route(emu: &Emulator, method: &str, path: &str, body: Value) -> (u16, Value) {
+/// Runs one request: status and answer. The JSON → action translation is the emulator's
+/// ([`control::act`]), shared with its binary's `--actions`.
+async fn route(emu: &Emulator, method: &str, path: &str, body: Value) -> (u16, Value) {
     let path = path.split('?').next().unwrap_or("").trim_end_matches('/');
     let result = match (method, path) {
-        ("GET", "/posted") => Ok(posted(emu)),
-        ("GET", "/acks") => Ok(acks(emu)),
-        ("POST", action) => act(emu, action.trim_start_matches('/'), &body).map(|s| sent_json(&s)),
+        ("GET", "/posted") => Ok(control::posted(emu)),
+        ("GET", "/acks") => Ok(control::acks(emu)),
+        ("POST", action) => control::act(emu, action.trim_start_matches('/'), &body).await,
         _ => {
             return (404, json!({"ok": false, "error": format!("no {method} {path}: see docs/emulator.md")}));
         }
@@ -136,98 +126,4 @@ fn route(emu: &Emulator, method: &str, path: &str, body: Value) -> (u16, Value) 
         Ok(v) => (200, v),
         Err(e) => (400, json!({"ok": false, "error": e})),
     }
-}
-
-/// Makes a user act. The user defaults to the emulator's second user, the channel to
-/// `general`.
-fn act(emu: &Emulator, action: &str, body: &Value) -> Result<Sent, String> {
-    let user = field(body, "user").map(UserId::new).unwrap_or_else(|| emu.second_user().user);
-    let channel = field(body, "channel").map(ChannelId::new).unwrap_or_else(|| emu.general_channel());
-    let actor = emu.user(&user);
-    let err = |e: ActError| e.to_string();
-    match action {
-        "say" => match field(body, "thread_ts") {
-            Some(ts) => actor.say_in_thread(&channel, &Ts::new(ts), required(body, "text")?).map_err(err),
-            None => actor.say(&channel, required(body, "text")?).map_err(err),
-        },
-        "mention" => actor.mention_bot(&channel, field(body, "text").unwrap_or("")).map_err(err),
-        "command" => {
-            Ok(actor.run_command(&channel, required(body, "command")?, field(body, "text").unwrap_or("")))
-        }
-        "click" => {
-            let surface = match (field(body, "view_id"), field(body, "ts")) {
-                (Some(view), _) => Surface::view(view),
-                (None, Some(ts)) => Surface::message(&channel, &Ts::new(ts)),
-                (None, None) => return Err("`ts` (a message) or `view_id` (a modal) is required".into()),
-            };
-            let action_id = required(body, "action_id")?;
-            match field(body, "value") {
-                Some(v) => actor.select(&surface, action_id, v).map_err(err),
-                None => actor.click(&surface, action_id).map_err(err),
-            }
-        }
-        "submit" => {
-            let view = required(body, "view_id")?;
-            let values: Vec<(&str, &str)> = match body.get("values") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Object(m)) => m
-                    .iter()
-                    .map(|(k, v)| {
-                        v.as_str().map(|v| (k.as_str(), v)).ok_or(format!("values.{k} must be a string"))
-                    })
-                    .collect::<Result<_, _>>()?,
-                Some(_) => return Err("`values` must be an object: action id → value".into()),
-            };
-            actor.submit_view(view, &values).map_err(err)
-        }
-        "home" => Ok(actor.open_home(field(body, "tab").unwrap_or("home"))),
-        other => Err(format!(
-            "unknown action {other:?}: say, mention, command, click, submit, home (POST), posted, acks (GET)"
-        )),
-    }
-}
-
-fn sent_json(s: &Sent) -> Value {
-    json!({
-        "ok": true,
-        "envelope": s.seq,
-        "envelopes": s.envelopes,
-        "channel": s.channel,
-        "ts": s.ts,
-        "trigger_id": s.trigger_id,
-        "response_url": s.response_url,
-        "view_id": s.view_id,
-    })
-}
-
-/// The messages the app's bot posted, oldest first.
-fn posted(emu: &Emulator) -> Value {
-    let bot = emu.bot_user();
-    let messages: Vec<Value> = emu
-        .posted_messages()
-        .into_iter()
-        .filter(|m| m.user == bot)
-        .map(|m| json!({"channel": m.channel, "ts": m.ts, "thread_ts": m.thread_ts, "text": m.text}))
-        .collect();
-    json!({"ok": true, "messages": messages})
-}
-
-/// The acks the app sent, oldest first.
-fn acks(emu: &Emulator) -> Value {
-    let envelopes = emu.envelopes();
-    let acks: Vec<Value> = emu
-        .acks()
-        .into_iter()
-        .map(|a| {
-            let record = envelopes.iter().find(|e| e.attempts.iter().any(|t| t.envelope_id == a.envelope_id));
-            json!({
-                "envelope_id": a.envelope_id,
-                "type": record.map(|r| r.envelope_type.clone()),
-                "late": a.late,
-                "delay_ms": a.delay.map(|d| d.as_millis() as u64),
-                "payload": a.payload,
-            })
-        })
-        .collect();
-    json!({"ok": true, "acks": acks})
 }
