@@ -1,6 +1,7 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `deps`: checks the design card's dependency rules (also run by `cargo test`).
+//! - `deps`: checks the design card's dependency rules and the workspace-hack rule (also run
+//!   by `cargo test`).
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
 //!   [--envelopes N] [--paced-envelopes M] [--no-socket-mode] [--sessions S [--idle-ping SECS]]`:
 //!   the end-to-end benchmark (RTM and Socket Mode), every client side by side
@@ -27,6 +28,7 @@ mod conformance;
 mod corpus;
 mod deps;
 mod fuzz;
+mod hack;
 mod official;
 mod scale;
 mod soak;
