@@ -176,3 +176,42 @@ async fn ctrl_c_closes_the_apps_sockets_with_a_close_frame() {
     assert!(closed.contains("closed by the server (10"), "{closed}");
     let _ = app.kill().await;
 }
+
+/// One raw request to the control API: the status line and the JSON answer.
+async fn post(host: &str, path: &str, body: &Value) -> (String, Value) {
+    let body = body.to_string();
+    let request = format!("POST {path} HTTP/1.1\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+    let mut sock = tokio::net::TcpStream::connect(host).await.expect("connect");
+    sock.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = String::new();
+    tokio::time::timeout(LIMIT, tokio::io::AsyncReadExt::read_to_string(&mut sock, &mut answer))
+        .await
+        .expect("in time")
+        .expect("read");
+    let (head, json) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    (head.lines().next().unwrap_or("").to_owned(), serde_json::from_str(json).expect("JSON"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_api_takes_names_and_the_actions_of_the_emulator_binary() {
+    let (mut emulator, p) = start_emulator().await;
+    let host = p.control.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    // A user and a channel by name, as `--actions` takes them (one translation for both).
+    let (status, said) =
+        post(&host, "/say", &serde_json::json!({"user": "alice", "channel": "general", "text": "hi"})).await;
+    assert!(status.contains("200"), "{status} {said}");
+    assert_eq!(said["channel"], p.channel.as_str(), "{said}");
+    let seq = said["seq"].as_u64().expect("the envelope's seq");
+    // No app is connected: nothing acks, and waiting says so (bounded by timeout_ms).
+    let (status, waited) = post(&host, "/wait_ack", &serde_json::json!({"seq": seq, "timeout_ms": 200})).await;
+    assert!(status.contains("400") && waited["ok"] == false, "{status} {waited}");
+    let (status, views) = post(&host, "/views", &serde_json::json!({})).await;
+    assert!(status.contains("200"), "{status} {views}");
+    assert_eq!(views["views"], serde_json::json!([]));
+    let (status, select) = post(&host, "/select", &serde_json::json!({"action_id": "pick"})).await;
+    assert!(status.contains("400"), "{status} {select}");
+    assert!(select["error"].as_str().is_some_and(|e| e.contains("`ts` (a message) or `view_id`")), "{select}");
+    let (_, unknown) = post(&host, "/dance", &serde_json::json!({})).await;
+    assert!(unknown["error"].as_str().is_some_and(|e| e.contains("wait_ack, views")), "{unknown}");
+    emulator.kill().await.expect("kill");
+}
