@@ -180,7 +180,11 @@ async fn ctrl_c_closes_the_apps_sockets_with_a_close_frame() {
 /// One raw request to the control API: the status line and the JSON answer.
 async fn post(host: &str, path: &str, body: &Value) -> (String, Value) {
     let body = body.to_string();
-    let request = format!("POST {path} HTTP/1.1\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\nconnection: close\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
     let mut sock = tokio::net::TcpStream::connect(host).await.expect("connect");
     sock.write_all(request.as_bytes()).await.expect("write");
     let mut answer = String::new();
@@ -203,15 +207,55 @@ async fn the_control_api_takes_names_and_the_actions_of_the_emulator_binary() {
     assert_eq!(said["channel"], p.channel.as_str(), "{said}");
     let seq = said["seq"].as_u64().expect("the envelope's seq");
     // No app is connected: nothing acks, and waiting says so (bounded by timeout_ms).
-    let (status, waited) = post(&host, "/wait_ack", &serde_json::json!({"seq": seq, "timeout_ms": 200})).await;
+    let (status, waited) =
+        post(&host, "/wait_ack", &serde_json::json!({"seq": seq, "timeout_ms": 200})).await;
     assert!(status.contains("400") && waited["ok"] == false, "{status} {waited}");
     let (status, views) = post(&host, "/views", &serde_json::json!({})).await;
     assert!(status.contains("200"), "{status} {views}");
     assert_eq!(views["views"], serde_json::json!([]));
     let (status, select) = post(&host, "/select", &serde_json::json!({"action_id": "pick"})).await;
     assert!(status.contains("400"), "{status} {select}");
-    assert!(select["error"].as_str().is_some_and(|e| e.contains("`ts` (a message) or `view_id`")), "{select}");
+    assert!(
+        select["error"].as_str().is_some_and(|e| e.contains("`ts` (a message) or `view_id`")),
+        "{select}"
+    );
     let (_, unknown) = post(&host, "/dance", &serde_json::json!({})).await;
     assert!(unknown["error"].as_str().is_some_and(|e| e.contains("wait_ack, views")), "{unknown}");
+    emulator.kill().await.expect("kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slash_commands_response_url_works_and_the_first_calls_answer() {
+    let (mut emulator, p) = start_emulator().await;
+    let api = |args: &[&str]| {
+        let mut c = cli(args);
+        c.env("SLACK_BOT_TOKEN", &p.bot).env("SLACK_API_URL", &p.api);
+        c
+    };
+    // A newcomer's first calls: the channels and the users of the workspace.
+    let out = run(api(&["api", "conversations.list"])).await;
+    assert_exit(&out, 0);
+    let list: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    let channels = list["channels"].as_array().expect("channels");
+    assert!(channels.iter().any(|c| c["id"] == p.channel.as_str() && c["name"] == "general"), "{list}");
+    let out = run(api(&["api", "users.list"])).await;
+    assert_exit(&out, 0);
+    let users: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    assert!(users["members"].as_array().expect("members").iter().any(|u| u["name"] == "alice"), "{users}");
+
+    // The response_url of a slash command: answering on it posts in the channel.
+    let out = run(control(&p, &["emulator", "command", "/deploy", "staging"])).await;
+    assert_exit(&out, 0);
+    let command: Value = serde_json::from_str(text(&out.stdout).trim()).expect("JSON");
+    let url = command["response_url"].as_str().expect("a response_url").to_owned();
+    let rest = url.strip_prefix("http://").expect("http");
+    let (host, path) = rest.split_at(rest.find('/').expect("a path"));
+    let (status, answer) =
+        post(host, path, &serde_json::json!({"response_type": "in_channel", "text": "deployed to staging"}))
+            .await;
+    assert!(status.contains("200") && answer["ok"] == true, "{status} {answer}");
+    let out = run(api(&["history", "--channel", &p.channel, "--json"])).await;
+    assert_exit(&out, 0);
+    assert!(json_lines(&out).iter().any(|m| m["text"] == "deployed to staging"), "{}", text(&out.stdout));
     emulator.kill().await.expect("kill");
 }

@@ -97,6 +97,32 @@ async fn api_errors_are_described_and_exit_with_the_documented_codes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn common_web_api_errors_are_described_in_plain_words() {
+    let emu = emulator().await;
+    let general = emu.general_channel();
+    let channel = format!("channel={general}");
+    let long = format!("text={}", "x".repeat(40_001));
+    for (args, words) in [
+        (vec!["api", "chat.postMessage", channel.as_str()], "no_text: The message is empty"),
+        (
+            vec!["api", "chat.postMessage", channel.as_str(), long.as_str()],
+            "msg_too_long: The message text is too long",
+        ),
+        (
+            vec!["api", "conversations.info", "channel=C0NOTHERE"],
+            "channel_not_found: No channel with this id",
+        ),
+    ] {
+        let out = run(cli_for(&emu, &args)).await;
+        assert_exit(&out, 1);
+        stderr_has(&out, words);
+        assert!(!text(&out.stderr).contains("does not know"), "{}", text(&out.stderr));
+        assert_eq!(text(&out.stderr).trim_end().lines().count(), 1, "{}", text(&out.stderr));
+    }
+    assert!(emu.posted_messages().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_api_url_or_token_kind_is_explained_before_anything_is_sent() {
     let emu = emulator().await;
     let root = format!("http://{}", emu.local_addr());
