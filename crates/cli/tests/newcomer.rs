@@ -96,6 +96,33 @@ async fn api_errors_are_described_and_exit_with_the_documented_codes() {
     assert_eq!(text(&out.stderr).trim_end().lines().count(), 1, "{}", text(&out.stderr));
 }
 
+/// The binary's stderr on a terminal: run under `script` (util-linux), which gives it a pty.
+async fn on_a_terminal(no_color: bool) -> String {
+    let bin = env!("CARGO_BIN_EXE_slack-rtm");
+    // --token logs a warning; nothing listens on port 1, so the command ends at once.
+    let line = format!("'{bin}' api auth.test --token xoxb-not-real --api-url http://127.0.0.1:1/api/");
+    let mut c = Command::new("script");
+    c.args(["-qec", &line, "/dev/null"]).stdin(Stdio::null()).kill_on_drop(true);
+    for var in ["SLACK_TOKEN", "SLACK_BOT_TOKEN", "SLACK_API_URL", "SLACK_RTM_LOG", "NO_COLOR"] {
+        c.env_remove(var);
+    }
+    if no_color {
+        c.env("NO_COLOR", "1");
+    }
+    let out = run(c).await;
+    text(&out.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_colour_codes_with_no_color_even_on_a_terminal() {
+    let coloured = on_a_terminal(false).await;
+    assert!(coloured.contains("--token puts the token"), "the warning is shown:\n{coloured}");
+    assert!(coloured.contains('\x1b'), "a terminal gets colours (the pty works):\n{coloured}");
+    let plain = on_a_terminal(true).await;
+    assert!(plain.contains("--token puts the token"), "{plain}");
+    assert!(!plain.contains('\x1b'), "NO_COLOR: no colour codes:\n{plain:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn common_web_api_errors_are_described_in_plain_words() {
     let emu = emulator().await;
