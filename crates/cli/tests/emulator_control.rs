@@ -132,13 +132,7 @@ async fn the_control_api_answers_bad_requests_with_a_400() {
         ("DELETE /posted HTTP/1.1\r\n\r\n".to_owned(), "404"),
         (format!("POST /say HTTP/1.1\r\ncontent-length: {}\r\n\r\n", 10 * 1024 * 1024), "400"),
     ] {
-        let mut sock = tokio::net::TcpStream::connect(&host).await.expect("connect");
-        sock.write_all(request.as_bytes()).await.expect("write");
-        let mut answer = String::new();
-        tokio::time::timeout(LIMIT, tokio::io::AsyncReadExt::read_to_string(&mut sock, &mut answer))
-            .await
-            .expect("in time")
-            .expect("read");
+        let answer = exchange(&host, &request).await;
         assert!(answer.starts_with(&format!("HTTP/1.1 {want}")), "{request:?} -> {answer}");
         assert!(answer.contains(r#""ok":false"#), "{answer}");
     }
@@ -177,14 +171,8 @@ async fn ctrl_c_closes_the_apps_sockets_with_a_close_frame() {
     let _ = app.kill().await;
 }
 
-/// One raw request to the control API: the status line and the JSON answer.
-async fn post(host: &str, path: &str, body: &Value) -> (String, Value) {
-    let body = body.to_string();
-    let request = format!(
-        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\nconnection: close\r\n\
-         content-length: {}\r\n\r\n{body}",
-        body.len()
-    );
+/// Writes one raw HTTP request to `host` and reads the whole answer (the server closes).
+async fn exchange(host: &str, request: &str) -> String {
     let mut sock = tokio::net::TcpStream::connect(host).await.expect("connect");
     sock.write_all(request.as_bytes()).await.expect("write");
     let mut answer = String::new();
@@ -192,6 +180,18 @@ async fn post(host: &str, path: &str, body: &Value) -> (String, Value) {
         .await
         .expect("in time")
         .expect("read");
+    answer
+}
+
+/// One JSON request (a control API action, a response_url): the status line and the answer.
+async fn post(host: &str, path: &str, body: &Value) -> (String, Value) {
+    let body = body.to_string();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\nconnection: close\r\n\
+         content-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = exchange(host, &request).await;
     let (head, json) = answer.split_once("\r\n\r\n").expect("a head and a body");
     (head.lines().next().unwrap_or("").to_owned(), serde_json::from_str(json).expect("JSON"))
 }
