@@ -230,6 +230,38 @@ impl<'a> TeamScope<'a> {
         c
     }
 
+    /// The workspace's users (for the default workspace: every user of no other workspace
+    /// and no org).
+    pub fn users(&self) -> Vec<crate::UserInfo> {
+        let st = self.emu.shared.lock();
+        let default = st.oauth.team(self.team.as_str()).is_none();
+        st.ws
+            .users
+            .iter()
+            .filter(|u| match st.oauth.user_team.get(&u.id) {
+                Some(t) => *t == self.team,
+                // An org's bot belongs to no workspace.
+                None => default && !st.oauth.orgs.iter().any(|o| o.bot == u.id),
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The workspace's channels (for the default workspace: every channel of no other).
+    pub fn channels(&self) -> Vec<crate::ChannelInfo> {
+        let st = self.emu.shared.lock();
+        let default = st.oauth.team(self.team.as_str()).is_none();
+        st.ws
+            .channels
+            .iter()
+            .filter(|c| match st.oauth.channel_team.get(&c.id) {
+                Some(t) => *t == self.team,
+                None => default,
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The workspace's `general` channel (the default workspace's first channel for the
     /// default one).
     pub fn general_channel(&self) -> ChannelId {
