@@ -373,6 +373,10 @@ async fn events_from_each_workspace_carry_its_team_and_bot() {
     assert_eq!(e["payload"]["command"], "/go");
     c.ack(&e, None).await;
     emu.wait_for_ack(cmd.seq, WAIT).await.unwrap();
+    alice2.open_home("home");
+    let home = envelope_of(&mut c, "app_home_opened").await;
+    assert_eq!(home["team_id"], "T0SECOND1");
+    assert_eq!(home["authorizations"][0]["user_id"], json!(two.bot_user));
     // The default workspace's events are as before.
     emu.user(&emu.second_user().user).say(&emu.general_channel(), "plain").unwrap();
     let m = envelope_of(&mut c, "message").await;

@@ -3,7 +3,6 @@
 
 use super::{Decision, EventScope, InstallKey};
 use crate::Emulator;
-use crate::socket_mode::state::{event_callback, event_id};
 use serde_json::json;
 use slack_rtm_types::{EnterpriseId, TeamId, UserId};
 use std::fmt;
@@ -182,24 +181,16 @@ impl Emulator {
                 .and_then(|o| o.teams.first().cloned())
                 .unwrap_or_else(|| TeamId::new(e.as_str())),
         };
-        let scope = EventScope::for_team(st, &team, &shared.bot.user);
+        let mut scope = EventScope::for_team(st, &team, &shared.bot.user);
         st.oauth.installs.remove(&key);
-        let app_id = st.sm.app_id.clone();
-        let bot = install.bot.unwrap_or_else(|| scope.bot.clone());
+        if let Some(bot) = install.bot {
+            scope.bot = bot;
+        }
         let events = [
             json!({"type": "tokens_revoked", "tokens": {"oauth": users, "bot": bots}}),
             json!({"type": "app_uninstalled"}),
         ];
-        let mut seqs = Vec::new();
-        for event in events {
-            let id = event_id();
-            let mut payload = event_callback(scope.team_id.as_str(), &app_id, bot.as_str(), &id, event);
-            scope.apply(&mut payload);
-            if let Some(a) = payload["authorizations"].get_mut(0) {
-                a["user_id"] = json!(bot);
-            }
-            seqs.push(st.sm.enqueue(&shared.config.socket_mode, "events_api", payload, Some(id)));
-        }
+        let seqs = events.into_iter().map(|e| super::scope::enqueue_event(shared, st, &scope, e)).collect();
         drop(guard);
         shared.notify();
         shared.sm_timer.notify_one();

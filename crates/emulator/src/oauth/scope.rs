@@ -67,13 +67,11 @@ impl EventScope {
 
     /// The scope of an event in a channel.
     pub fn for_channel(st: &State, channel: &str, default_bot: &UserId) -> Self {
-        let team = st
-            .oauth
-            .channel_team
-            .iter()
-            .find(|(c, _)| c.as_str() == channel)
-            .map(|(_, t)| t.clone())
-            .unwrap_or_else(|| st.ws.team.id.clone());
+        let team = match st.oauth.channel_team.is_empty() {
+            true => None,
+            false => st.oauth.channel_team.get(&slack_rtm_types::ChannelId::new(channel)).cloned(),
+        };
+        let team = team.unwrap_or_else(|| st.ws.team.id.clone());
         Self::for_team(st, &team, default_bot)
     }
 
@@ -196,4 +194,33 @@ pub(crate) fn record_use(st: &mut State, method: &str, token: &str, auth: &Auth)
         error,
         fingerprint: super::control::fingerprint(token),
     });
+}
+
+/// Delivers `event` in `scope` (an `events_api` envelope, a new event id); returns its number.
+/// Called with the state locked; the caller wakes the waits and the timer task.
+pub(crate) fn enqueue_event(shared: &crate::Shared, st: &mut State, scope: &EventScope, event: Value) -> u64 {
+    let id = crate::socket_mode::state::event_id();
+    let app_id = st.sm.app_id.clone();
+    let mut payload = crate::socket_mode::state::event_callback(
+        scope.team_id.as_str(),
+        &app_id,
+        scope.bot.as_str(),
+        &id,
+        event,
+    );
+    scope.apply(&mut payload);
+    st.sm.enqueue(&shared.config.socket_mode, "events_api", payload, Some(id))
+}
+
+impl crate::Shared {
+    /// Delivers `event`, made by `user`, in the user's workspace.
+    pub(crate) fn send_user_event(&self, user: &UserId, event: Value) -> u64 {
+        let mut st = self.lock();
+        let scope = EventScope::for_user(&st, user, &self.bot.user);
+        let seq = enqueue_event(self, &mut st, &scope, event);
+        drop(st);
+        self.notify();
+        self.sm_timer.notify_one();
+        seq
+    }
 }
