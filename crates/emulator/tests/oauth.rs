@@ -387,6 +387,12 @@ async fn events_from_each_workspace_carry_its_team_and_bot() {
     in_two.user(&bob.user).say(&in_two.general_channel(), "from bob").unwrap();
     assert_eq!(envelope_of(&mut c, "message").await["team_id"], "T0SECOND1");
     assert_eq!(emu.workspaces().len(), 2);
+    let ids = |users: Vec<slack_rtm_emulator::UserInfo>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    assert_eq!(ids(in_two.users()), [two.bot_user.clone(), two.installer.clone(), bob.user.clone()]);
+    let default_users = ids(emu.in_team(emu.team().id.as_str()).users());
+    assert!(default_users.contains(&emu.bot_user()) && !default_users.contains(&two.installer));
+    let channels: Vec<ChannelId> = in_two.channels().into_iter().map(|c| c.id).collect();
+    assert_eq!(channels, [two.general_channel.clone()]);
 }
 
 #[tokio::test]
