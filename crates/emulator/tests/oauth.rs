@@ -392,7 +392,7 @@ async fn events_from_each_workspace_carry_its_team_and_bot() {
     let default_users = ids(emu.in_team(emu.team().id.as_str()).users());
     assert!(default_users.contains(&emu.bot_user()) && !default_users.contains(&two.installer));
     let channels: Vec<ChannelId> = in_two.channels().into_iter().map(|c| c.id).collect();
-    assert_eq!(channels, [two.general_channel.clone()]);
+    assert_eq!(channels, std::slice::from_ref(&two.general_channel));
 }
 
 #[tokio::test]
