@@ -192,6 +192,9 @@ async fn code_exchange_gives_bot_and_user_tokens_and_a_webhook_that_work_on_the_
     assert_eq!(t["user_id"], json!(ws.bot_user));
     assert!(t["bot_id"].is_string());
     assert_eq!(auth_test(&emu, &user_token).await["user_id"], json!(ws.installer));
+    let info =
+        post(&emu, &format!("/api/users.info?user={}", ws.installer), None, b"", Some(&bot)).await.json();
+    assert_eq!(info["user"]["team_id"], "T0SECOND1", "{info}");
 
     let p = post_message(&emu, &bot, &ws.general_channel, "hello second").await;
     assert_eq!(p["ok"], true, "{p}");

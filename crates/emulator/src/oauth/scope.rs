@@ -32,7 +32,7 @@ pub(crate) struct EventScope {
 }
 
 /// The workspace of a user (the default one for users of no other).
-fn team_of_user(st: &State, user: &UserId) -> TeamId {
+pub(crate) fn team_of_user(st: &State, user: &UserId) -> TeamId {
     st.oauth.user_team.get(user).cloned().unwrap_or_else(|| st.ws.team.id.clone())
 }
 

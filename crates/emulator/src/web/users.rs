@@ -16,7 +16,7 @@ fn render(st: &State, u: &UserInfo) -> Value {
         profile["bot_id"] = json!(bot);
     }
     json!({
-        "id": u.id, "team_id": st.ws.team.id, "name": u.name, "real_name": u.name, "deleted": false,
+        "id": u.id, "team_id": crate::oauth::team_of_user(st, &u.id), "name": u.name, "real_name": u.name, "deleted": false,
         "is_bot": u.bot_id.is_some(), "tz": "UTC", "tz_label": "Coordinated Universal Time", "tz_offset": 0,
         "profile": profile,
     })
@@ -69,6 +69,6 @@ pub(super) fn bot_info(shared: &Shared, args: &Args) -> Outcome {
     let app_id = st.sm.app_id.clone();
     Ok(json!({"bot": {
         "id": bot, "deleted": false, "name": u.name, "updated": 1_700_000_000, "app_id": app_id,
-        "user_id": u.id, "team_id": st.ws.team.id, "icons": {},
+        "user_id": u.id, "team_id": crate::oauth::team_of_user(&st, &u.id), "icons": {},
     }}))
 }
