@@ -104,7 +104,10 @@ async fn authorize_approves_into_the_default_workspace_and_redirects_with_code_a
     let p = redirect_params(&r);
     assert_eq!(param(&p, "state"), Some("s t&ate"));
     let code = param(&p, "code").unwrap();
+    assert!(emu.oauth().wait_for_install(emu.team().id.as_str(), Duration::from_millis(50)).await.is_err());
     let v = exchange(&emu, code).await;
+    emu.oauth().wait_for_calls(1, WAIT).await.unwrap();
+    emu.oauth().wait_for_install(emu.team().id.as_str(), WAIT).await.unwrap();
     assert_eq!(v["team"]["id"], json!(emu.team().id));
     assert_eq!(v["bot_user_id"], json!(emu.bot_user()));
     assert_eq!(v["enterprise"], Value::Null);

@@ -274,6 +274,30 @@ impl OAuthControl<'_> {
         self.with(|o| o.calls.to_vec())
     }
 
+    /// Waits until at least `n` `oauth.v2.access` calls were made (ever, answered or refused).
+    pub async fn wait_for_calls(&self, n: u64, timeout: Duration) -> Result<(), crate::EmulatorError> {
+        let what = || format!("{n} oauth.v2.access calls");
+        self.emu.wait_until(what, timeout, |st| st.oauth.calls.total() >= n).await
+    }
+
+    /// Waits until the app is installed in this workspace or (org-wide) org.
+    pub async fn wait_for_install(
+        &self,
+        team_or_enterprise: &str,
+        timeout: Duration,
+    ) -> Result<(), crate::EmulatorError> {
+        let (team, org) = (
+            InstallKey::Team(TeamId::new(team_or_enterprise)),
+            InstallKey::Org(EnterpriseId::new(team_or_enterprise)),
+        );
+        let what = || format!("an install in {team_or_enterprise}");
+        self.emu
+            .wait_until(what, timeout, |st| {
+                st.oauth.installs.contains_key(&team) || st.oauth.installs.contains_key(&org)
+            })
+            .await
+    }
+
     /// Every use of a token by a Web API call, oldest first.
     pub fn token_uses(&self) -> Vec<TokenUse> {
         self.with(|o| o.uses.to_vec())
