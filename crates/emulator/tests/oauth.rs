@@ -198,6 +198,18 @@ async fn code_exchange_gives_bot_and_user_tokens_and_a_webhook_that_work_on_the_
     let info =
         post(&emu, &format!("/api/users.info?user={}", ws.installer), None, b"", Some(&bot)).await.json();
     assert_eq!(info["user"]["team_id"], "T0SECOND1", "{info}");
+    let team = post(&emu, "/api/team.info", None, b"", Some(&bot)).await.json();
+    assert_eq!(
+        (team["team"]["id"].as_str(), team["team"]["name"].as_str()),
+        (Some("T0SECOND1"), Some("Second Team"))
+    );
+    let other =
+        post(&emu, &format!("/api/team.info?team={}", emu.team().id), None, b"", Some(&bot)).await.json();
+    assert_eq!(other["team"]["id"], json!(emu.team().id));
+    assert_eq!(
+        post(&emu, "/api/team.info?team=T0NOPE", None, b"", Some(&bot)).await.json()["error"],
+        "team_not_found"
+    );
 
     let p = post_message(&emu, &bot, &ws.general_channel, "hello second").await;
     assert_eq!(p["ok"], true, "{p}");

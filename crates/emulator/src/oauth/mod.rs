@@ -18,7 +18,7 @@ mod teams;
 pub(crate) use access::oauth_v2_access;
 pub(crate) use authorize::authorize_page;
 pub use control::{ClientAuth, GrantKind, OAuthCall, OAuthControl, TokenKind, TokenUse};
-pub(crate) use scope::{EventScope, check_token, record_use, team_of_user, team_view};
+pub(crate) use scope::{EventScope, check_token, record_use, team_named, team_of_user, team_view};
 pub use teams::{OrgInfo, TeamScope, WorkspaceInfo};
 
 use crate::record::Ring;

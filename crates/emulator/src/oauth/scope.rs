@@ -107,6 +107,23 @@ impl EventScope {
     }
 }
 
+/// A workspace's id, name, domain and org, if it exists (the default one included).
+pub(crate) fn team_named(
+    st: &State,
+    team: &TeamId,
+) -> Option<(TeamId, String, String, Option<EnterpriseId>)> {
+    match st.oauth.team(team.as_str()) {
+        Some(t) => Some((t.id.clone(), t.name.clone(), t.domain.clone(), t.enterprise.clone())),
+        None if *team == st.ws.team.id => Some((
+            team.clone(),
+            st.ws.team.name.clone(),
+            st.ws.team.domain.clone(),
+            st.oauth.default_enterprise.clone().or_else(|| st.ws.team.enterprise_id.clone()),
+        )),
+        None => None,
+    }
+}
+
 /// What `auth.test` says of the workspace of `token` (owned by `user`).
 pub(crate) fn team_view(st: &State, token: &str, user: &UserId) -> TeamView {
     let team = match st.oauth.tokens.get(token).map(|t| &t.key) {
@@ -123,26 +140,15 @@ pub(crate) fn team_view(st: &State, token: &str, user: &UserId) -> TeamView {
         Some(InstallKey::Team(t)) => t.clone(),
         None => team_of_user(st, user),
     };
-    match st.oauth.team(team.as_str()) {
-        Some(t) => TeamView {
-            id: t.id.as_str().to_owned(),
-            name: t.name.clone(),
-            domain: t.domain.clone(),
-            enterprise_id: t.enterprise.as_ref().map(|e| e.as_str().to_owned()),
-            org_install: false,
-        },
-        None => TeamView {
-            id: st.ws.team.id.as_str().to_owned(),
-            name: st.ws.team.name.clone(),
-            domain: st.ws.team.domain.clone(),
-            enterprise_id: st
-                .oauth
-                .default_enterprise
-                .as_ref()
-                .map(|e| e.as_str().to_owned())
-                .or_else(|| st.ws.team.enterprise_id.as_ref().map(|e| e.as_str().to_owned())),
-            org_install: false,
-        },
+    let known = team_named(st, &team).or_else(|| team_named(st, &st.ws.team.id));
+    let (id, name, domain, enterprise) = known
+        .unwrap_or_else(|| (st.ws.team.id.clone(), st.ws.team.name.clone(), st.ws.team.domain.clone(), None));
+    TeamView {
+        id: id.as_str().to_owned(),
+        name,
+        domain,
+        enterprise_id: enterprise.map(|e| e.as_str().to_owned()),
+        org_install: false,
     }
 }
 
