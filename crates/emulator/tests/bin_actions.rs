@@ -128,7 +128,8 @@ async fn workspace_and_oauth_actions_script_installs_events_and_uninstalls() {
     let v = exchange(TcpStream::connect(&addr).await.unwrap(), &raw, false).await.json();
     assert_eq!(v["team"]["id"], "T0SECOND1", "{v}");
 
-    let said = act(json!({"do": "say", "team": "T0SECOND1", "channel": "general", "text": "hi there"}));
+    let (user, channel) = (ws["installer"].clone(), ws["general_channel"].clone());
+    let said = act(json!({"do": "say", "user": user, "channel": channel, "text": "hi there"}));
     assert_eq!(said["channel"], ws["general_channel"], "{said}");
     let env = app.envelope().await;
     assert_eq!(env["payload"]["team_id"], "T0SECOND1");
