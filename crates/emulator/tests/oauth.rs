@@ -123,9 +123,10 @@ async fn authorize_denied_redirects_with_access_denied_and_no_code() {
     assert_eq!(param(&p, "error"), Some("access_denied"));
     assert_eq!(param(&p, "state"), Some("xyz"));
     assert_eq!(param(&p, "code"), None);
-    // Only the next visit was denied.
-    let p = redirect_params(&authorize_app(&emu, "chat:write", "", "xyz").await);
+    // Only the next visit was denied; no state given, none sent back.
+    let p = redirect_params(&authorize_app(&emu, "chat:write", "", "").await);
     assert!(param(&p, "code").is_some());
+    assert_eq!(param(&p, "state"), None);
 }
 
 #[tokio::test]

@@ -26,8 +26,9 @@ fn error_page(status: StatusCode, reason: &str) -> Response<RespBody> {
     respond(status, "text/html; charset=utf-8", RespBody::Full(Some(Bytes::from(page))))
 }
 
-/// A `302` to `redirect_uri` with these query parameters added.
+/// A `302` to `redirect_uri` with these query parameters added (`state` only when given).
 fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response<RespBody> {
+    let params: Vec<&(&str, &str)> = params.iter().filter(|(k, v)| *k != "state" || !v.is_empty()).collect();
     let query = serde_urlencoded::to_string(params).unwrap_or_default();
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let location = format!("{redirect_uri}{sep}{query}");
