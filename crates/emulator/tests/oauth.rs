@@ -299,6 +299,18 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_is_refused() {
     // Single use: the old refresh token is refused, the new one works.
     let again = access(&emu, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
     assert_eq!(again["error"], "invalid_refresh_token");
+    // A scripted failure uses nothing up: the same refresh token works afterwards.
+    emu.reject_next_web_calls("oauth.v2.access", 1, Rejection::Status(500));
+    let basic = format!(
+        "Basic {}",
+        b64(format!("{}:{}", emu.oauth_client_id(), emu.oauth_client_secret()).as_bytes())
+    );
+    let form =
+        serde_urlencoded::to_string([("grant_type", "refresh_token"), ("refresh_token", &r2)]).unwrap();
+    let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", basic.as_str())];
+    let failed = http_raw(&emu, &request("POST", "/api/oauth.v2.access", &headers, form.as_bytes())).await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(emu.oauth().calls().last().unwrap().error.as_deref(), Some("fatal_error"));
     let n3 = access(&emu, &[("grant_type", "refresh_token"), ("refresh_token", &r2)]).await;
     assert_eq!(n3["ok"], true);
     let u = access(&emu, &[("grant_type", "refresh_token"), ("refresh_token", &user_refresh)]).await;
@@ -308,7 +320,8 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_is_refused() {
     assert_eq!(auth_test(&emu, &bot).await["ok"], true);
     assert_eq!(auth_test(&emu, &bot2).await["ok"], true);
     let grants: Vec<GrantKind> = emu.oauth().calls().into_iter().map(|c| c.grant).collect();
-    assert_eq!(grants.iter().filter(|g| **g == GrantKind::RefreshToken).count(), 4);
+    assert_eq!(grants.iter().filter(|g| **g == GrantKind::RefreshToken).count(), 5);
+    assert_eq!(grants.len(), 6, "the code, four refreshes and the rejected one");
 }
 
 #[tokio::test]
