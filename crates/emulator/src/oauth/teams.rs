@@ -125,11 +125,23 @@ impl Emulator {
                 org.teams.push(team);
             }
         }
-        let org = st.oauth.org(enterprise_id).cloned();
+        let info = st.oauth.org(enterprise_id).map_or_else(
+            || OrgInfo {
+                enterprise_id: id.clone(),
+                name: name.to_owned(),
+                teams: Vec::new(),
+                bot_user: UserId::new(""),
+            },
+            |o| OrgInfo {
+                enterprise_id: o.id.clone(),
+                name: o.name.clone(),
+                teams: o.teams.clone(),
+                bot_user: o.bot.clone(),
+            },
+        );
         drop(guard);
         self.shared.notify();
-        let org = org.expect("made above");
-        OrgInfo { enterprise_id: org.id, name: org.name, teams: org.teams, bot_user: org.bot }
+        info
     }
 
     /// Every workspace, the default one first.
