@@ -93,7 +93,14 @@ impl EventScope {
     pub fn apply(&self, payload: &mut Value) {
         let enterprise_id = self.enterprise.as_ref().map(|(id, _)| id.as_str());
         payload["team_id"] = json!(self.team_id);
-        payload["enterprise_id"] = json!(enterprise_id);
+        match enterprise_id {
+            Some(e) => payload["enterprise_id"] = json!(e),
+            None => {
+                if let Some(o) = payload.as_object_mut() {
+                    o.remove("enterprise_id");
+                }
+            }
+        }
         payload["authorizations"] = json!([{
             "enterprise_id": enterprise_id,
             "team_id": if self.org_install { Value::Null } else { json!(self.team_id) },
