@@ -127,6 +127,14 @@ async fn authorize_denied_redirects_with_access_denied_and_no_code() {
     let p = redirect_params(&authorize_app(&emu, "chat:write", "", "").await);
     assert!(param(&p, "code").is_some());
     assert_eq!(param(&p, "state"), None);
+    let visits = emu.oauth().authorize_visits();
+    assert_eq!(visits.len(), 2);
+    assert_eq!(
+        (visits[0].error.as_deref(), visits[0].approved.as_deref(), visits[0].state),
+        (Some("access_denied"), None, true)
+    );
+    assert_eq!((visits[1].approved.as_deref(), visits[1].state), (Some(emu.team().id.as_str()), false));
+    assert_eq!((visits[1].scope.as_str(), visits[1].redirect_uri.as_deref()), ("chat:write", Some(REDIRECT)));
 }
 
 #[tokio::test]
@@ -151,6 +159,7 @@ async fn authorize_with_a_bad_client_id_or_redirect_uri_shows_an_error_page_with
         assert!(r.header("location").is_none());
         assert!(r.header("content-type").unwrap().starts_with("text/html"));
         assert!(String::from_utf8_lossy(&r.body).contains(reason), "{reason}");
+        assert_eq!(emu.oauth().authorize_visits().last().unwrap().error.as_deref(), Some(reason));
     }
 }
 

@@ -66,6 +66,26 @@ pub struct OAuthCall {
     pub error: Option<String>,
 }
 
+/// One visit of the authorize page (`/oauth/v2/authorize`), as answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizeVisit {
+    /// When.
+    pub at: Instant,
+    /// The bot scopes asked for (comma-separated, as given).
+    pub scope: String,
+    /// The user scopes asked for.
+    pub user_scope: String,
+    /// The `redirect_uri` given.
+    pub redirect_uri: Option<String>,
+    /// Whether a `state` was given.
+    pub state: bool,
+    /// The workspace (`T…`) or org (`E…`) approved into, when approved.
+    pub approved: Option<String>,
+    /// `access_denied`, or the reason of an error page (`invalid_client_id`, …).
+    pub error: Option<String>,
+}
+
 /// One use of a token by a Web API call (`auth.test` and `rtm.connect` included), recorded
 /// whatever the answer: tests assert "never called the API with an expired token" on
 /// [`TokenUse::expired`]. The token itself is not kept; [`TokenUse::is_token`] compares.
@@ -296,6 +316,11 @@ impl OAuthControl<'_> {
                 st.oauth.installs.contains_key(&team) || st.oauth.installs.contains_key(&org)
             })
             .await
+    }
+
+    /// Every visit of the authorize page, oldest first.
+    pub fn authorize_visits(&self) -> Vec<AuthorizeVisit> {
+        self.with(|o| o.visits.to_vec())
     }
 
     /// Every use of a token by a Web API call, oldest first.
