@@ -24,7 +24,9 @@
 //! ```
 //!
 //! Every action is done as `"user"` (a name or an id; default `alice`) in `"channel"` (a name
-//! or an id; default `general`).
+//! or an id; default `general`). The workspace and OAuth actions (`add_workspace`, `add_org`,
+//! `approve_next`, `deny_next`, `uninstall`, `token_lifetime`, `code_lifetime`) are in
+//! `bin_oauth.rs`.
 
 use serde_json::{Value, json};
 use slack_rtm_emulator::{Emulator, control};
@@ -55,7 +57,11 @@ pub(crate) async fn run(emu: Arc<Emulator>) {
 }
 
 async fn act(emu: &Emulator, a: &Value) -> Result<Value, String> {
-    match a.get("do").and_then(Value::as_str).ok_or("missing \"do\"")? {
+    let what = a.get("do").and_then(Value::as_str).ok_or("missing \"do\"")?;
+    if let Some(answer) = crate::bin_oauth::act(emu, what, a) {
+        return answer;
+    }
+    match what {
         "posted" => Ok(control::posted(emu)),
         "acks" => Ok(control::acks(emu)),
         action => control::act(emu, action, a).await,
