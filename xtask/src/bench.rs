@@ -332,6 +332,9 @@ pub fn table(
 
 /// `cargo xtask bench [...]`.
 pub fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--upload") {
+        return crate::bench_upload::run(args);
+    }
     let opts = Options::parse(args)?;
     let bin = build_release()?;
     if let Some(sessions) = opts.sessions {

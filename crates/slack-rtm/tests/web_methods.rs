@@ -247,6 +247,45 @@ async fn views_publish_sets_the_home_tab_and_app_home_opened_carries_it() {
 }
 
 #[tokio::test]
+async fn views_push_stacks_modals_on_the_open_one() {
+    let (emu, web) = start().await;
+    let modal = |title: &str| {
+        let blocks: Vec<Block> = vec![Section::new(title).into()];
+        json!({"type": "modal", "title": {"type": "plain_text", "text": title}, "blocks": blocks})
+    };
+    // Nothing open yet: nothing to push onto.
+    let err = web.push_view(emu.issue_trigger_id(), modal("Step 2")).await.unwrap_err();
+    assert_eq!(code(&err), "not_found");
+
+    let root = web.open_view(emu.issue_trigger_id(), modal("Step 1")).await.unwrap().view;
+    let trigger = emu.issue_trigger_id();
+    let pushed = web.push_view(trigger.clone(), modal("Step 2")).await.unwrap().view;
+    assert_ne!(pushed.id, root.id);
+    assert_eq!(pushed.root_view_id, root.id, "one stack");
+    assert_eq!(pushed.extra["previous_view_id"], json!(root.id), "on top of the open modal");
+    assert_eq!(pushed.extra["blocks"][0]["text"]["text"], "Step 2");
+    let stack: Vec<Option<String>> =
+        emu.open_views(&emu.bot_user()).into_iter().map(|v| Some(v.id)).collect();
+    assert_eq!(stack, vec![root.id.clone(), pushed.id.clone()]);
+
+    // A trigger is used once; a modal's 100-block limit is checked before any call.
+    let again = web.push_view(trigger, modal("Step 3")).await.unwrap_err();
+    assert_eq!(code(&again), "exchanged_trigger_id");
+    let calls = emu.web_calls_of("views.push").len();
+    let mut big = modal("Too big");
+    big["blocks"] = json!(vec![json!({"type": "divider"}); 101]);
+    let err = web.push_view(emu.issue_trigger_id(), big).await.unwrap_err();
+    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks"), "{err}");
+    assert_eq!(emu.web_calls_of("views.push").len(), calls);
+
+    // Slack keeps at most three modals in a stack.
+    web.push_view(emu.issue_trigger_id(), modal("Step 3")).await.unwrap();
+    let err = web.push_view(emu.issue_trigger_id(), modal("Step 4")).await.unwrap_err();
+    assert_eq!(code(&err), "push_limit_reached");
+    assert_eq!(emu.open_views(&emu.bot_user()).len(), 3);
+}
+
+#[tokio::test]
 async fn a_scheduled_message_is_posted_at_its_time() {
     let (emu, web) = start().await;
     let general = emu.general_channel();
