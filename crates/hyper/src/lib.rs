@@ -53,7 +53,7 @@ mod builder;
 mod connector;
 mod error;
 mod proxy;
-#[cfg(feature = "ring")]
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
 mod ring_provider;
 pub mod server;
 mod tunnel;
