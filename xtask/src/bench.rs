@@ -149,23 +149,27 @@ pub fn run_binary_env(bin: PathBuf, pre: Vec<String>, env: Option<(&'static str,
         }
         // Socket Mode clients take the app-level token.
         let token = if mode == "envelopes" { &emu.app_token } else { &emu.token };
-        let out = cmd
-            .args(&pre)
+        cmd.args(&pre)
             .args(["--api-url", &emu.api_url, "--token", token, "--mode", mode, "--n", &n.to_string()])
-            .args(["--channel", &emu.channel])
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
-        if !out.status.success() {
-            return Err(format!("{} exited with {}", bin.display(), out.status));
-        }
-        let text = String::from_utf8_lossy(&out.stdout);
-        let last = text.lines().rev().find(|l| l.starts_with('{')).ok_or("no result line")?;
-        serde_json::from_str(last).map_err(|e| format!("bad result line {last:?}: {e}"))
+            .args(["--channel", &emu.channel]);
+        result_line(cmd, &bin)
     })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+/// Runs a bench binary (`bin`, what `cmd` runs; its stderr inherited) and reads the last JSON
+/// line it printed: its result.
+pub fn result_line(mut cmd: Command, bin: &std::path::Path) -> Result<Value, String> {
+    let out =
+        cmd.stderr(Stdio::inherit()).output().map_err(|e| format!("cannot run {}: {e}", bin.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} exited with {}", bin.display(), out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().rev().find(|l| l.starts_with('{')).ok_or("no result line")?;
+    serde_json::from_str(last).map_err(|e| format!("bad result line {last:?}: {e}"))
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -332,6 +336,9 @@ pub fn table(
 
 /// `cargo xtask bench [...]`.
 pub fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "--upload") {
+        return crate::bench_upload::run(args);
+    }
     let opts = Options::parse(args)?;
     let bin = build_release()?;
     if let Some(sessions) = opts.sessions {

@@ -103,6 +103,15 @@
 //! a query string is counted by [`Emulator::tokens_seen_in_urls`]).
 //!
 //! Tokens never appear in logs, in `Debug` output, or in the records.
+//!
+//! # TLS
+//!
+//! [`EmulatorConfig::tls`] serves HTTPS and `wss://` with a self-signed certificate made at
+//! start, through rustls with the crypto provider this crate's features choose: `aws-lc-rs`
+//! (default), which offers the post-quantum hybrid X25519MLKEM768 as well as the classical
+//! groups, so the client's provider decides what is negotiated; or `ring` (classical groups
+//! only, no C toolchain for aws-lc) with `default-features = false, features = ["ring"]`.
+//! With both on, aws-lc-rs is used. [`Emulator::tls_client_config`] uses the same provider.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -214,6 +214,24 @@ impl Shared {
         thread_ts: Option<&str>,
         client_id: Option<&str>,
     ) -> Result<String, socket::PostError> {
+        let plain = serde_json::Map::new();
+        self.post_message_with(conn, user, channel, text, formatted, thread_ts, client_id, &plain)
+    }
+
+    /// [`Self::post_message`] for a message whose live events (RTM and Events API) carry
+    /// further top-level fields, `more` (a file share: `subtype`, `files`, `upload`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn post_message_with(
+        &self,
+        conn: ConnId,
+        user: &UserId,
+        channel: &str,
+        text: &str,
+        formatted: &str,
+        thread_ts: Option<&str>,
+        client_id: Option<&str>,
+        more: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String, socket::PostError> {
         let mut st = self.lock();
         if !st.ws.is_member(channel, user) {
             return Err(socket::PostError::Channel);
@@ -228,12 +246,13 @@ impl Shared {
             thread_ts,
             team: st.ws.team.id.as_str(),
             event_ts: &ts,
+            more,
         };
         if let Ok(v) = serde_json::to_vec(&event) {
             fan_out_locked(&st, channel, Some(conn), &Bytes::from(v));
         }
         // The same message, as the Events API shows it, for the Socket Mode side.
-        self.sm_message_posted(&mut st, channel, user, formatted, &ts, thread_ts);
+        self.sm_message_posted(&mut st, channel, user, formatted, &ts, thread_ts, more);
         st.messages.push(PostedMessage {
             conn,
             user: user.clone(),

@@ -19,10 +19,58 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     }
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
     {
-        // Deprecated in rustls 0.23.48 for lacking post-quantum key exchange: that is what the
-        // opt-in `ring` feature chooses, and there is no other way to name the provider.
-        #[allow(deprecated)]
-        Arc::new(rustls::crypto::ring::default_provider())
+        Arc::new(ring::provider())
+    }
+}
+
+/// A ring provider for the emulator's own certificate only. rustls 0.23.48 deprecates
+/// `rustls::crypto::ring::default_provider()` (no post-quantum key exchange, which is what the
+/// opt-in `ring` feature chooses), so it is put together from rustls's undeprecated ring items:
+/// all its cipher suites and classical groups, but only the one signature algorithm the
+/// certificate `rcgen` makes here uses (ECDSA P-256 with SHA-256), for the client config that
+/// trusts it. The client crates' full ring provider lives in `slack-rtm-hyper`, which the
+/// emulator may not depend on.
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+mod ring {
+    use rustls::crypto::ring::{DEFAULT_CIPHER_SUITES, DEFAULT_KX_GROUPS, sign};
+    use rustls::crypto::{
+        CryptoProvider, GetRandomFailed, KeyProvider, SecureRandom, WebPkiSupportedAlgorithms,
+    };
+    use rustls::{SignatureScheme, pki_types::PrivateKeyDer, sign::SigningKey};
+    use std::sync::Arc;
+
+    pub(super) fn provider() -> CryptoProvider {
+        static P256: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
+            all: &[webpki::ring::ECDSA_P256_SHA256],
+            mapping: &[(SignatureScheme::ECDSA_NISTP256_SHA256, &[webpki::ring::ECDSA_P256_SHA256])],
+        };
+        CryptoProvider {
+            cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+            kx_groups: DEFAULT_KX_GROUPS.to_vec(),
+            signature_verification_algorithms: P256,
+            secure_random: &EcdsaFromRing,
+            key_provider: &EcdsaFromRing,
+        }
+    }
+
+    /// ring's random numbers; ECDSA keys (what `rcgen` generates) loaded by rustls.
+    #[derive(Debug)]
+    struct EcdsaFromRing;
+
+    impl SecureRandom for EcdsaFromRing {
+        fn fill(&self, out: &mut [u8]) -> Result<(), GetRandomFailed> {
+            ::ring::rand::SecureRandom::fill(&::ring::rand::SystemRandom::new(), out)
+                .map_err(|_| GetRandomFailed)
+        }
+    }
+
+    impl KeyProvider for EcdsaFromRing {
+        fn load_private_key(
+            &self,
+            der: PrivateKeyDer<'static>,
+        ) -> Result<Arc<dyn SigningKey>, rustls::Error> {
+            sign::any_ecdsa_type(&der)
+        }
     }
 }
 

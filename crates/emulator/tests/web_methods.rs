@@ -482,3 +482,51 @@ async fn post_message_to_a_user_id_posts_in_the_apps_im_with_them() {
     let r = web(&emu, &emu.token(), "chat.postMessage", json!({"channel": "UNOBODY", "text": "x"})).await;
     assert_eq!(r.json()["error"], "channel_not_found");
 }
+
+#[tokio::test]
+async fn a_shared_upload_reaches_the_socket_as_a_file_share_message() {
+    let emu = start(quick()).await;
+    let general = emu.general_channel();
+    let mut sock = Client::connect(&emu, &emu.second_user().token).await;
+    let bytes = b"col1,col2\n1,2\n";
+    let r = web(
+        &emu,
+        &emu.token(),
+        "files.getUploadURLExternal",
+        json!({"filename": "report.csv", "length": bytes.len().to_string()}),
+    )
+    .await;
+    let reserved = ok(&r);
+    let (url, id) = (reserved["upload_url"].as_str().unwrap(), reserved["file_id"].as_str().unwrap());
+    let path = &url[url.find("/upload/").unwrap()..];
+    assert_eq!(http_raw(&emu, &request("POST", path, &[], bytes)).await.status, 200);
+    let files = json!([{"id": id, "title": "Report"}]);
+    let done = ok(&web(
+        &emu,
+        &emu.token(),
+        "files.completeUploadExternal",
+        json!({"files": files.to_string(), "channel_id": general, "initial_comment": "the report"}),
+    )
+    .await);
+
+    // As Slack sends it: subtype `file_share` and the shared files on the live message event,
+    // then `file_shared`.
+    let ev = loop {
+        let v = sock.recv_json().await;
+        if v["type"] == "message" {
+            break v;
+        }
+    };
+    assert_eq!(ev["subtype"], "file_share", "{ev}");
+    assert_eq!(ev["text"], "the report");
+    assert_eq!(ev["files"][0]["id"], id);
+    assert_eq!(ev["files"], done["files"]);
+    let shared = loop {
+        let v = sock.recv_json().await;
+        if v["type"] == "file_shared" {
+            break v;
+        }
+    };
+    assert_eq!(shared["file_id"], id);
+    assert_eq!(shared["event_ts"], ev["ts"]);
+}

@@ -53,6 +53,8 @@ mod builder;
 mod connector;
 mod error;
 mod proxy;
+#[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+mod ring_provider;
 pub mod server;
 mod tunnel;
 
@@ -357,11 +359,7 @@ pub fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildErr
     }
     #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
     {
-        // rustls 0.23.48 deprecates its ring provider because ring has no post-quantum key
-        // exchange; that trade-off is exactly what the opt-in `ring` feature chooses, and there
-        // is no other way to name the provider explicitly.
-        #[allow(deprecated)]
-        Ok(Arc::new(rustls::crypto::ring::default_provider()))
+        Ok(Arc::new(ring_provider::provider()))
     }
     #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
     {

@@ -99,18 +99,28 @@ async fn uploads_a_path_and_bytes_in_one_share_with_progress_and_events() {
     let history = web.history(HistoryQuery::new(general.clone())).collect_messages(10).await.unwrap();
     assert!(history.iter().all(|m| m.text.as_deref() != Some("this week's files")), "a thread reply only");
 
-    // The socket saw file_shared for each file.
+    // The socket saw the share as a `file_share` message with its files, then file_shared for
+    // each file.
     let mut shared_ids = Vec::new();
+    let mut share_event = None;
     tokio::time::timeout(Duration::from_secs(10), async {
         while shared_ids.len() < 2 {
-            if let Some(SessionEvent::Rtm(Event::FileShared(f))) = events.next().await {
-                shared_ids.push(f.file_id.clone().unwrap());
+            match events.next().await {
+                Some(SessionEvent::Rtm(Event::FileShared(f))) => shared_ids.push(f.file_id.clone().unwrap()),
+                Some(SessionEvent::Rtm(Event::Message(m))) if m.ts == share.ts => share_event = Some(m),
+                _ => {}
             }
         }
     })
     .await
     .expect("file_shared events");
     assert_eq!(shared_ids, vec![done.files[0].id.clone(), done.files[1].id.clone()]);
+    let live = share_event.expect("the share's message event, before file_shared");
+    assert_eq!(live.subtype.as_ref().map(|s| s.as_str()), Some("file_share"));
+    assert_eq!(live.upload, Some(true));
+    let files = live.files.as_ref().expect("files").to_value();
+    assert_eq!(files[0]["id"], done.files[0].id.as_str());
+    assert_eq!(files[1]["id"], done.files[1].id.as_str());
 }
 
 #[tokio::test]

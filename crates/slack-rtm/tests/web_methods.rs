@@ -4,8 +4,8 @@
 use serde_json::json;
 use slack_rtm::types::blocks::{Block, Header, Section};
 use slack_rtm::types::web::{
-    ConversationsQuery, CreateConversation, MembersQuery, OpenConversation, ScheduleMessage, UsersQuery,
-    ViewsPublish,
+    ConversationsQuery, CreateConversation, MembersQuery, OpenConversation, PostEphemeral, ScheduleMessage,
+    UpdateMessage, UsersQuery, ViewsPublish, ViewsUpdate,
 };
 use slack_rtm::{WebCallError, WebClient};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
@@ -247,6 +247,45 @@ async fn views_publish_sets_the_home_tab_and_app_home_opened_carries_it() {
 }
 
 #[tokio::test]
+async fn views_push_stacks_modals_on_the_open_one() {
+    let (emu, web) = start().await;
+    let modal = |title: &str| {
+        let blocks: Vec<Block> = vec![Section::new(title).into()];
+        json!({"type": "modal", "title": {"type": "plain_text", "text": title}, "blocks": blocks})
+    };
+    // Nothing open yet: nothing to push onto.
+    let err = web.push_view(emu.issue_trigger_id(), modal("Step 2")).await.unwrap_err();
+    assert_eq!(code(&err), "not_found");
+
+    let root = web.open_view(emu.issue_trigger_id(), modal("Step 1")).await.unwrap().view;
+    let trigger = emu.issue_trigger_id();
+    let pushed = web.push_view(trigger.clone(), modal("Step 2")).await.unwrap().view;
+    assert_ne!(pushed.id, root.id);
+    assert_eq!(pushed.root_view_id, root.id, "one stack");
+    assert_eq!(pushed.extra["previous_view_id"], json!(root.id), "on top of the open modal");
+    assert_eq!(pushed.extra["blocks"][0]["text"]["text"], "Step 2");
+    let stack: Vec<Option<String>> =
+        emu.open_views(&emu.bot_user()).into_iter().map(|v| Some(v.id)).collect();
+    assert_eq!(stack, vec![root.id.clone(), pushed.id.clone()]);
+
+    // A trigger is used once; a modal's 100-block limit is checked before any call.
+    let again = web.push_view(trigger, modal("Step 3")).await.unwrap_err();
+    assert_eq!(code(&again), "exchanged_trigger_id");
+    let calls = emu.web_calls_of("views.push").len();
+    let mut big = modal("Too big");
+    big["blocks"] = json!(vec![json!({"type": "divider"}); 101]);
+    let err = web.push_view(emu.issue_trigger_id(), big).await.unwrap_err();
+    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks"), "{err}");
+    assert_eq!(emu.web_calls_of("views.push").len(), calls);
+
+    // Slack keeps at most three modals in a stack.
+    web.push_view(emu.issue_trigger_id(), modal("Step 3")).await.unwrap();
+    let err = web.push_view(emu.issue_trigger_id(), modal("Step 4")).await.unwrap_err();
+    assert_eq!(code(&err), "push_limit_reached");
+    assert_eq!(emu.open_views(&emu.bot_user()).len(), 3);
+}
+
+#[tokio::test]
 async fn a_scheduled_message_is_posted_at_its_time() {
     let (emu, web) = start().await;
     let general = emu.general_channel();
@@ -297,4 +336,59 @@ async fn message_blocks_are_checked_before_the_call() {
     assert!(emu.web_calls_of("chat.postMessage").is_empty());
     let ok: Vec<Block> = vec![Header::new("ok").into()];
     web.post_message(general, "fallback").blocks(ok).await.unwrap();
+}
+
+#[tokio::test]
+async fn update_ephemeral_and_view_update_check_their_blocks_before_the_call() {
+    let (emu, web) = start().await;
+    let general = emu.general_channel();
+    let alice = emu.second_user().user;
+    let too_long = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "x".repeat(3001)}}]);
+    let fine: Vec<Block> = vec![Section::new("fine").into()];
+    let fine = json!(fine);
+
+    // chat.update
+    let posted = web.post_message(general.clone(), "v1").await.unwrap();
+    let update = |blocks: &serde_json::Value| UpdateMessage {
+        channel: general.clone(),
+        ts: posted.ts.clone(),
+        text: Some("v2".into()),
+        blocks: Some(blocks.clone()),
+    };
+    let err = web.update_message(&update(&too_long)).await.unwrap_err();
+    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks[0].text.text"), "{err}");
+    assert!(emu.web_calls_of("chat.update").is_empty(), "refused before the call");
+    let updated = web.update_message(&update(&fine)).await.unwrap();
+    assert_eq!(updated.ts, posted.ts);
+
+    // chat.postEphemeral
+    let ephemeral = |blocks: &serde_json::Value| PostEphemeral {
+        channel: general.clone(),
+        user: alice.clone(),
+        text: Some("only you".into()),
+        blocks: Some(blocks.clone()),
+        thread_ts: None,
+    };
+    let err = web.post_ephemeral(&ephemeral(&too_long)).await.unwrap_err();
+    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks[0].text.text"), "{err}");
+    assert!(emu.web_calls_of("chat.postEphemeral").is_empty(), "refused before the call");
+    web.post_ephemeral(&ephemeral(&fine)).await.unwrap();
+
+    // views.update: a modal's limit (100 blocks), by the view's type.
+    let modal = |blocks: serde_json::Value| json!({"type": "modal", "title": {"type": "plain_text", "text": "T"}, "blocks": blocks});
+    let opened = web.open_view(emu.issue_trigger_id(), modal(fine.clone())).await.unwrap().view;
+    let update = |view| ViewsUpdate { view_id: opened.id.clone(), external_id: None, view, hash: None };
+    let err =
+        web.update_view(&update(modal(json!(vec![json!({"type": "divider"}); 101])))).await.unwrap_err();
+    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks"), "{err}");
+    assert!(emu.web_calls_of("views.update").is_empty(), "refused before the call");
+    let updated = web.update_view(&update(modal(json!([{"type": "divider"}])))).await.unwrap().view;
+    assert_eq!(updated.id, opened.id);
+    assert_eq!(emu.view(opened.id.as_deref().unwrap()).unwrap().updates, 1);
+
+    // reactions.remove, the one write here without blocks.
+    web.add_reaction(general.clone(), posted.ts.clone(), "tada").await.unwrap();
+    web.remove_reaction(general.clone(), posted.ts.clone(), "tada").await.unwrap();
+    let err = web.remove_reaction(general.clone(), posted.ts.clone(), "tada").await.unwrap_err();
+    assert_eq!(code(&err), "no_reaction");
 }

@@ -1,7 +1,8 @@
 //! Peak memory of `web.upload` from disk: a file of `--mb` MiB (default 50) written to the temp
 //! directory, uploaded to an in-process emulator (whose upload URL streams too: it counts and
 //! hashes, keeps nothing), and the process's peak resident set (`VmHWM`) printed before and
-//! after, with the file size. Linux only (reads `/proc/self/status`).
+//! after, with the file size, as one JSON line. Linux only (reads `/proc/self/status`).
+//! Run by `cargo xtask bench --upload` (release build), which records the result.
 //!
 //! `upload-rss [--mb N]`
 
@@ -62,14 +63,27 @@ async fn run(mb: u64) {
     let elapsed = started.elapsed();
     let after = peak_rss_kib();
     let _ = std::fs::remove_file(&path);
-    let done = done.expect("upload");
-    let record = emu.uploaded_files().into_iter().find(|f| f.id == done.files[0].id).expect("record");
-    assert_eq!(record.fnv1a, hash, "the bytes arrived intact");
+    let done = match done {
+        Ok(done) => done,
+        Err(e) => {
+            eprintln!("upload-rss: the upload failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    let record = emu.uploaded_files().into_iter().find(|f| f.id == done.files[0].id);
+    if record.map(|r| r.fnv1a) != Some(hash) {
+        eprintln!("upload-rss: the emulator did not receive the file's bytes intact");
+        std::process::exit(1);
+    }
+    // One JSON line, read by `cargo xtask bench --upload`.
     println!(
-        "file_mib={mb} peak_rss_before_kib={} peak_rss_after_kib={} seconds={:.2} mib_per_s={:.1}",
-        before.map_or("?".into(), |v| v.to_string()),
-        after.map_or("?".into(), |v| v.to_string()),
-        elapsed.as_secs_f64(),
-        mb as f64 / elapsed.as_secs_f64()
+        "{}",
+        serde_json::json!({
+            "file_mib": mb,
+            "peak_rss_before_kib": before,
+            "peak_rss_after_kib": after,
+            "seconds": elapsed.as_secs_f64(),
+            "mib_per_s": mb as f64 / elapsed.as_secs_f64(),
+        })
     );
 }

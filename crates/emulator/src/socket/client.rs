@@ -63,6 +63,9 @@ pub(crate) struct MessageEventOut<'a> {
     pub thread_ts: Option<&'a str>,
     pub team: &'a str,
     pub event_ts: &'a str,
+    /// Further top-level fields of this kind of message (a file share's `subtype` and `files`).
+    #[serde(flatten)]
+    pub more: &'a serde_json::Map<String, serde_json::Value>,
 }
 
 impl Conn {

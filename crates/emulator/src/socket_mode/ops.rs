@@ -8,7 +8,7 @@ use super::{SocketId, SocketInfo, SocketTarget};
 use crate::Shared;
 use crate::record::CloseReason;
 use crate::workspace::random_u64;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Notify, mpsc, watch};
@@ -177,7 +177,8 @@ impl Shared {
     /// mentions the bot. Called with the state locked, by [`Shared::post_message`]. Nothing is
     /// made until the app has used Socket Mode (a successful `apps.connections.open`), as Slack
     /// sends an app nothing over sockets before it connects once; from then on, envelopes made
-    /// while no socket is open wait for one.
+    /// while no socket is open wait for one. `more`: further top-level fields of the event.
+    #[allow(clippy::too_many_arguments)]
     pub fn sm_message_posted(
         &self,
         st: &mut crate::State,
@@ -186,6 +187,7 @@ impl Shared {
         text: &str,
         ts: &str,
         thread_ts: Option<&str>,
+        more: &serde_json::Map<String, Value>,
     ) {
         if !st.sm.active {
             return;
@@ -200,6 +202,9 @@ impl Shared {
         });
         if let Some(t) = thread_ts {
             event["thread_ts"] = json!(t);
+        }
+        if let Some(obj) = event.as_object_mut() {
+            obj.extend(more.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         // A bot's message says so, as on Slack (apps ignore their own by it).
         if let Some(bot_id) = st.ws.user(user).and_then(|u| u.bot_id.clone()) {

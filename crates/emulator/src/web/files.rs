@@ -207,8 +207,13 @@ fn share(
     // The emulator's posting path needs a text: the comment, else the titles.
     let text = comment.unwrap_or_else(|| names.join(", "));
     let formatted = format_message_text(&text);
+    // Slack's live `message` event for a share: subtype `file_share`, the files, `upload`.
+    let mut more = serde_json::Map::new();
+    more.insert("subtype".into(), json!("file_share"));
+    more.insert("files".into(), json!(files));
+    more.insert("upload".into(), json!(true));
     let ts = shared
-        .post_message(ConnId(0), user, channel, &text, &formatted, thread_ts, None)
+        .post_message_with(ConnId(0), user, channel, &text, &formatted, thread_ts, None, &more)
         .map_err(|_| "not_in_channel")?;
     shared.lock().web.extra_mut(channel, &ts).files = Some(json!(files));
     for f in files {

@@ -38,11 +38,12 @@ impl WebClient {
         self.typed("chat.postMessage", message).await
     }
 
-    /// `chat.update`.
+    /// `chat.update` (new blocks checked first).
     pub async fn update_message(
         &self,
         update: &UpdateMessage,
     ) -> Result<UpdateMessageResponse, WebCallError> {
+        super::methods::check_message_blocks(update.blocks.as_ref())?;
         self.typed("chat.update", update).await
     }
 
@@ -55,11 +56,12 @@ impl WebClient {
         self.typed("chat.delete", DeleteMessage { channel: channel.into(), ts: ts.into() }).await
     }
 
-    /// `chat.postEphemeral`: a message only `user` sees.
+    /// `chat.postEphemeral`: a message only `user` sees (blocks checked first).
     pub async fn post_ephemeral(
         &self,
         message: &PostEphemeral,
     ) -> Result<PostEphemeralResponse, WebCallError> {
+        super::methods::check_message_blocks(message.blocks.as_ref())?;
         self.typed("chat.postEphemeral", message).await
     }
 
@@ -124,8 +126,12 @@ impl WebClient {
         self.typed("views.open", ViewsOpen { trigger_id: trigger_id.into(), view }).await
     }
 
-    /// `views.update`: replaces an open view.
+    /// `views.update`: replaces an open view (its blocks checked first, against the Home
+    /// tab's limits for a `home` view, else a modal's).
     pub async fn update_view(&self, update: &ViewsUpdate) -> Result<ViewResponse, WebCallError> {
+        use slack_rtm_types::blocks::Surface;
+        let home = update.view.get("type").and_then(Value::as_str) == Some("home");
+        super::methods::check_view(&update.view, if home { Surface::Home } else { Surface::Modal })?;
         self.typed("views.update", update).await
     }
 }
