@@ -137,6 +137,18 @@ impl WebClient {
         }
     }
 
+    /// The same client (transport, API base, retry policy) with another token and its own
+    /// rate limiter (Slack's limits are per workspace): one per installation of a
+    /// multi-workspace app. Refuses an app-level (`xapp-`) token.
+    pub fn with_token(&self, token: Token) -> Result<Self, crate::Error> {
+        let i = &self.inner;
+        let mut web = Self::new(i.transport.clone(), token, i.api_base.clone())?;
+        if let Some(inner) = Arc::get_mut(&mut web.inner) {
+            inner.retry = i.retry.clone();
+        }
+        Ok(web)
+    }
+
     /// The same client with another retry policy (and a fresh rate limiter).
     pub fn with_retry_policy(&self, policy: RetryPolicy) -> Self {
         self.rebuild(policy, RateLimiter::new())
