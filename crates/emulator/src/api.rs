@@ -183,6 +183,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<RespBod
         "/api/rtm.connect" => rtm_connect(&shared, req).await,
         "/api/apps.connections.open" => apps::apps_connections_open(&shared, req).await,
         "/api/auth.test" => auth_test(&shared, req).await,
+        "/api/oauth.v2.access" => crate::oauth::oauth_v2_access(&shared, req).await,
+        "/oauth/v2/authorize" => crate::oauth::authorize_page(&shared, &req),
         p if p.starts_with("/upload/v1/") => {
             crate::web::files::receive(&shared, &p["/upload/v1/".len()..], req).await
         }

@@ -21,7 +21,9 @@
 //! ```
 //!
 //! Every action is done as `"user"` (a name or an id; default `alice`); `"channel"` is a name
-//! or an id.
+//! or an id. With `"team"`, both are looked up in that workspace; the workspace and OAuth
+//! actions (`add_workspace`, `add_org`, `approve_next`, `deny_next`, `uninstall`,
+//! `token_lifetime`, `code_lifetime`) are in `bin_oauth.rs`.
 
 use serde_json::{Value, json};
 use slack_rtm_emulator::{ActError, Emulator, Sent, Surface};
@@ -88,8 +90,23 @@ fn acted(r: Result<Sent, ActError>) -> Result<Value, String> {
 }
 
 async fn act(emu: &Emulator, a: &Value) -> Result<Value, String> {
-    let actor = emu.user(&user(emu, a));
-    match text(a, "do")? {
+    let what = text(a, "do")?;
+    if let Some(answer) = crate::bin_oauth::act(emu, what, a) {
+        return answer;
+    }
+    // In another workspace, the user and channel are looked up there.
+    let (actor, team_channel) = match a["team"].as_str() {
+        Some(team) => {
+            let (u, ch) = crate::bin_oauth::in_team(emu, team, a);
+            (emu.user(&u), ch)
+        }
+        None => (emu.user(&user(emu, a)), None),
+    };
+    let channel = |emu: &Emulator, a: &Value| match &team_channel {
+        Some(ch) => Ok(ch.clone()),
+        None => channel(emu, a),
+    };
+    match what {
         "say" => match a["thread_ts"].as_str() {
             Some(t) => acted(actor.say_in_thread(&channel(emu, a)?, &Ts::new(t), text(a, "text")?)),
             None => acted(actor.say(&channel(emu, a)?, text(a, "text")?)),

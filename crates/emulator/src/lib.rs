@@ -104,6 +104,7 @@ mod config;
 mod faults;
 mod http_delivery;
 mod interact;
+mod oauth;
 mod observe;
 mod record;
 mod script;
@@ -120,6 +121,9 @@ pub use faults::{RawFrame, Rejection, ReplyFault, Target};
 pub use http_delivery::{HttpDelivery, HttpDeliveryConfig, HttpProbe, ProbeResponse};
 pub use interact::{
     ActError, Actor, EphemeralMessage, InteractionConfig, ResponseEffect, ResponseRecord, Sent, Surface,
+};
+pub use oauth::{
+    ClientAuth, GrantKind, OAuthCall, OAuthControl, OrgInfo, TeamScope, TokenKind, TokenUse, WorkspaceInfo,
 };
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;
@@ -249,6 +253,7 @@ impl Emulator {
             web: web::WebState::new(limit),
             ix: interact::state::IxState::new(limit),
             http: http_delivery::HttpState::new(&config.http_delivery, limit),
+            oauth: oauth::OAuthState::new(limit),
         };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared {

@@ -19,8 +19,9 @@
 //! `SM_BLAST_REPORT {"socket":…,"sent":…,"acked":…,"ack_p50_us":…,"ack_p99_us":…,"ack_max_us":…}`.
 //!
 //! Prints the Web API base URL, a valid bot token, the general channel's id, an app-level token,
-//! the Socket Mode URL base and the signing secret (and, with `--tls`, the certificate to trust)
-//! on stdout.
+//! the Socket Mode URL base, the signing secret and the OAuth client id and secret (and, with
+//! `--tls`, the certificate to trust) on stdout. Slack's authorize page is at
+//! `{origin}/oauth/v2/authorize`; `--actions` scripts it (`approve_next`, `deny_next`).
 //!
 //! `--ack-timeout SECS` sets the Socket Mode ack deadline; `--retry-now` redelivers right
 //! after it (instead of Slack's 1 and 5 minutes for the later retries). `--socket-mode-script`
@@ -32,6 +33,7 @@
 //! reconnect (`cargo xtask conformance`).
 
 mod bin_actions;
+mod bin_oauth;
 mod bin_script;
 
 use slack_rtm_emulator::{ConnId, Emulator, EmulatorConfig};
@@ -184,6 +186,8 @@ async fn main() -> ExitCode {
     println!("SLACK_APP_TOKEN={}", emu.app_token());
     println!("SLACK_SOCKET_MODE_URL={}", emu.socket_mode_url());
     println!("SLACK_SIGNING_SECRET={}", emu.signing_secret());
+    println!("SLACK_CLIENT_ID={}", emu.oauth_client_id());
+    println!("SLACK_CLIENT_SECRET={}", emu.oauth_client_secret());
     if let Some(url) = &extra.request_url
         && let Err(e) = emu.set_request_url(Some(url)).await
     {

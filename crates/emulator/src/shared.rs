@@ -62,6 +62,8 @@ pub(crate) struct State {
     pub ix: crate::interact::state::IxState,
     /// Delivery to a Request URL (secret, target, records).
     pub http: crate::http_delivery::HttpState,
+    /// More workspaces, orgs, OAuth installs and their tokens.
+    pub oauth: crate::oauth::OAuthState,
 }
 
 /// Everything the tasks share.

@@ -115,14 +115,18 @@ pub(crate) enum Auth {
     Err(&'static str),
 }
 
-pub(crate) fn authenticate(shared: &Shared, token: Option<&str>) -> Auth {
+/// Checks the token of a call of `method` (tokens `oauth.v2.access` issued first:
+/// `token_expired`, `token_revoked`), and records its use ([`crate::TokenUse`]).
+pub(crate) fn authenticate(shared: &Shared, method: &str, token: Option<&str>) -> Auth {
     let Some(token) = token.filter(|t| !t.is_empty()) else { return Auth::Err("not_authed") };
-    let st = shared.lock();
-    match st.ws.tokens.get(token) {
+    let mut st = shared.lock();
+    let auth = crate::oauth::check_token(&st, token).unwrap_or_else(|| match st.ws.tokens.get(token) {
         None => Auth::Err("invalid_auth"),
         Some(t) if !t.active => Auth::Err("account_inactive"),
         Some(t) => Auth::Ok { user: t.user.clone(), flavor: t.flavor },
-    }
+    });
+    crate::oauth::record_use(&mut st, method, token, &auth);
+    auth
 }
 
 pub(crate) async fn rtm_connect(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<RespBody> {
@@ -186,7 +190,7 @@ pub(crate) async fn rtm_connect_inner(
         Ok(call) => call,
         Err(resp) => return resp,
     };
-    let user = match authenticate(shared, call.token.as_deref()) {
+    let user = match authenticate(shared, "rtm.connect", call.token.as_deref()) {
         Auth::Err(code) => {
             record.error = Some(code.into());
             return json_response(
@@ -250,12 +254,13 @@ pub(crate) async fn auth_test(shared: &Arc<Shared>, req: Request<Incoming>) -> R
         Ok(c) => c,
         Err(code) => return api_error(code),
     };
-    let user = match authenticate(shared, call.token.as_deref()) {
+    let user = match authenticate(shared, "auth.test", call.token.as_deref()) {
         Auth::Err(code) => return api_error(code),
         Auth::Ok { user, .. } => user,
     };
     let st = shared.lock();
-    let team = &st.ws.team;
+    // The token's workspace (or org, for an org-wide install).
+    let team = crate::oauth::team_view(&st, call.token.as_deref().unwrap_or(""), &user);
     let Some(u) = st.ws.user(&user) else { return api_error("invalid_auth") };
     let mut body = json!({
         "ok": true,
@@ -264,7 +269,7 @@ pub(crate) async fn auth_test(shared: &Arc<Shared>, req: Request<Incoming>) -> R
         "user": u.name,
         "team_id": team.id,
         "user_id": u.id,
-        "is_enterprise_install": false,
+        "is_enterprise_install": team.org_install,
     });
     if let Some(bot) = &u.bot_id {
         body["bot_id"] = json!(bot);

@@ -128,7 +128,12 @@ impl Actor<'_> {
     /// Posts `<@BOT> text`: the app gets a `message` and an `app_mention` event, as from Slack;
     /// [`Sent::seq`] is the `app_mention`.
     pub fn mention_bot(&self, channel: &ChannelId, text: &str) -> Result<Sent, ActError> {
-        let text = format!("<@{}> {text}", self.emu.bot_user());
+        // The bot the app is in the user's workspace.
+        let bot = {
+            let st = self.emu.shared.lock();
+            crate::oauth::EventScope::for_user(&st, &self.user, &self.emu.shared.bot.user).bot
+        };
+        let text = format!("<@{bot}> {text}");
         self.post(channel, &text, None)
     }
 
@@ -146,7 +151,9 @@ impl Actor<'_> {
             "channel_id": channel, "channel_name": channel_object(shared, channel)["name"],
             "user_id": self.user, "user_name": common.user["name"],
             "command": command, "text": text, "api_app_id": common.app_id,
-            "is_enterprise_install": "false",
+            "is_enterprise_install": common.scope.org_install.to_string(),
+            "enterprise_id": common.scope.enterprise.as_ref().map(|(id, _)| id.as_str()),
+            "enterprise_name": common.scope.enterprise.as_ref().map(|(_, name)| name.as_str()),
             "response_url": url,
             "trigger_id": trigger_id,
         });

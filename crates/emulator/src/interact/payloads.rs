@@ -16,17 +16,24 @@ pub(crate) struct Common {
     pub team: Value,
     pub user: Value,
     pub app_id: String,
+    /// The user's workspace, org and the installation that sees them.
+    pub scope: crate::oauth::EventScope,
 }
 
 impl Common {
     pub fn new(shared: &Shared, user: &UserId) -> Self {
         let st = shared.lock();
         let name = st.ws.users.iter().find(|u| &u.id == user).map(|u| u.name.clone()).unwrap_or_default();
-        let team = &st.ws.team;
+        let scope = crate::oauth::EventScope::for_user(&st, user, &shared.bot.user);
+        let mut team = json!({"id": scope.team_id, "domain": scope.team_domain});
+        if let Some((e, _)) = &scope.enterprise {
+            team["enterprise_id"] = json!(e);
+        }
         Common {
-            team: json!({"id": team.id, "domain": team.domain}),
-            user: json!({"id": user, "username": name, "name": name, "team_id": team.id}),
+            team,
+            user: json!({"id": user, "username": name, "name": name, "team_id": scope.team_id}),
             app_id: st.sm.app_id.clone(),
+            scope,
         }
     }
 
@@ -39,8 +46,8 @@ impl Common {
             "user": self.user,
             "api_app_id": self.app_id,
             "token": VERIFICATION_TOKEN,
-            "is_enterprise_install": false,
-            "enterprise": null,
+            "is_enterprise_install": self.scope.org_install,
+            "enterprise": self.scope.enterprise_json(),
         })
     }
 }

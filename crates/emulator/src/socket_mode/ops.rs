@@ -190,8 +190,10 @@ impl Shared {
         if !st.sm.active {
             return;
         }
-        let team = st.ws.team.id.as_str().to_owned();
-        let bot = self.bot.user.as_str().to_owned();
+        // The channel's workspace, and the installation that sees it.
+        let scope = crate::oauth::EventScope::for_channel(st, channel, &self.bot.user);
+        let team = scope.team_id.as_str().to_owned();
+        let bot = scope.bot.as_str().to_owned();
         let mut event = json!({
             "type": "message", "channel": channel, "user": user.as_str(), "text": text,
             "ts": ts, "team": team, "event_ts": ts, "channel_type": "channel",
@@ -214,7 +216,8 @@ impl Shared {
         }
         for ev in events {
             let id = event_id();
-            let payload = event_callback(&team, &st.sm.app_id.clone(), &bot, &id, ev);
+            let mut payload = event_callback(&team, &st.sm.app_id.clone(), &bot, &id, ev);
+            scope.apply(&mut payload);
             st.sm.enqueue(&self.config.socket_mode, "events_api", payload, Some(id));
         }
         self.sm_timer.notify_one();

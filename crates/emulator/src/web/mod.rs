@@ -276,7 +276,7 @@ async fn serve(
         }
     };
     record.args = redact(&args);
-    let user = match authenticate(shared, token.as_deref()) {
+    let user = match authenticate(shared, method, token.as_deref()) {
         Auth::Ok { user, .. } => user,
         Auth::Err(code) => {
             record.error = Some(code.into());
