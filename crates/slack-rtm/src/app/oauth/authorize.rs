@@ -200,7 +200,16 @@ impl Installations {
         }
     }
 
-    pub(crate) async fn find(&self, workspace: Workspace, user: Option<UserId>) -> Resolution {
+    /// Boxed (and `Send`): a client's token source calls it again, from inside what it made.
+    pub(crate) fn find(
+        &self,
+        workspace: Workspace,
+        user: Option<UserId>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Resolution> + Send + '_>> {
+        Box::pin(self.find_inner(workspace, user))
+    }
+
+    async fn find_inner(&self, workspace: Workspace, user: Option<UserId>) -> Resolution {
         let key = (workspace, user);
         let now = Instant::now();
         if let Some((auth, until)) =
@@ -234,7 +243,31 @@ impl Installations {
             return Resolution::Missing;
         }
         let Some(base) = self.inner.web.get() else { return Resolution::Missing };
-        let web = match base.with_token(grant.token.clone()) {
+        let source: crate::web::TokenSource = {
+            // Weak: the cache holds this client; the client must not hold the cache up.
+            let weak = Arc::downgrade(&self.inner);
+            let (ws, user) = key.clone();
+            Arc::new(move || {
+                let (weak, ws, user) = (weak.clone(), ws.clone(), user.clone());
+                Box::pin(async move {
+                    let this = Installations { inner: weak.upgrade()? };
+                    this.evict(&ws);
+                    let auth = this.authorized(ws, user).await?;
+                    let grant = auth
+                        .installation
+                        .bot
+                        .as_ref()
+                        .map(|b| &b.grant)
+                        .or_else(|| auth.installation.user.as_ref().and_then(|u| u.grant.as_ref()))?;
+                    Some((grant.token.clone(), grant.expires_at.map(|s| s.saturating_mul(1000))))
+                })
+            })
+        };
+        let web = match base.with_rotating_token(
+            grant.token.clone(),
+            grant.expires_at.map(|s| s.saturating_mul(1000)),
+            source,
+        ) {
             Ok(web) => web,
             Err(e) => {
                 tracing::warn!(error = %e, "the installation's token cannot call the Web API");
