@@ -7,7 +7,6 @@ mod oauth_support;
 
 use oauth_support::*;
 use slack_rtm::app::oauth::{Installations, RotationPolicy, Workspace};
-use slack_rtm::app::{App, Regex};
 use slack_rtm_emulator::GrantKind;
 use slack_rtm_fleet::testing::RedisServer;
 use slack_rtm_fleet::{FleetConfig, RedisInstallationStore};
@@ -16,15 +15,6 @@ use std::time::{Duration, Instant};
 const LIFETIME: Duration = Duration::from_secs(4);
 const MARGIN: Duration = Duration::from_secs(2);
 const RUN: Duration = Duration::from_secs(14);
-
-fn pong_app() -> App {
-    let mut app = App::new();
-    app.message(Regex::new("^ping").unwrap(), |_, ctx| async move {
-        ctx.say("pong").await?;
-        Ok(())
-    });
-    app
-}
 
 fn policy() -> RotationPolicy {
     RotationPolicy {

@@ -19,13 +19,7 @@ mod oauth_setup;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-fn is_loopback(url: &str) -> bool {
-    let host = url.parse::<slack_rtm::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned));
-    host.is_some_and(|h| {
-        h == "localhost"
-            || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    })
-}
+use oauth_setup::is_loopback;
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {

@@ -5,20 +5,9 @@ mod oauth_support;
 
 use oauth_support::*;
 use slack_rtm::app::oauth::{InstallationStore, Installations, StateSecret, Workspace};
-use slack_rtm::app::{App, Regex};
 use slack_rtm::codec::oauth::StateSigner;
 use slack_rtm_oauth::SqliteInstallationStore;
 use std::sync::{Arc, Mutex};
-
-/// Answers `ping` with `pong` through `say` (the request's workspace's token).
-fn pong_app() -> App {
-    let mut app = App::new();
-    app.message(Regex::new("^ping").unwrap(), |_, ctx| async move {
-        ctx.say("pong").await?;
-        Ok(())
-    });
-    app
-}
 
 fn bot_token(store_row: &Option<slack_rtm::app::oauth::Installation>) -> String {
     store_row.as_ref().unwrap().bot.as_ref().unwrap().grant.token.expose_secret().to_owned()

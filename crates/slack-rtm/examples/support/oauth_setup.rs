@@ -11,6 +11,15 @@ use slack_rtm_oauth::SqliteInstallationStore;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Plain `http://` (and `ws://`) only for an API on this machine.
+pub fn is_loopback(url: &str) -> bool {
+    let host = url.parse::<slack_rtm::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned));
+    host.is_some_and(|h| {
+        h == "localhost"
+            || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    })
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }

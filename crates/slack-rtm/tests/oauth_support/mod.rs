@@ -54,6 +54,16 @@ pub async fn serve(emu: &Emulator, mut app: App, installations: &Installations) 
     running
 }
 
+/// An app answering `ping` with `pong` through `say` (the request's workspace's token).
+pub fn pong_app() -> App {
+    let mut app = App::new();
+    app.message(slack_rtm::app::Regex::new("^ping").unwrap(), |_, ctx| async move {
+        ctx.say("pong").await?;
+        Ok(())
+    });
+    app
+}
+
 /// `http://host:port/path?query` → (address, path and query).
 pub fn split(url: &str) -> (SocketAddr, String) {
     let rest = url.strip_prefix("http://").expect(url);
