@@ -45,7 +45,7 @@ async fn two_instances_on_one_redis_refresh_each_token_once_per_period_and_never
     let started = Instant::now();
     let mut pings = 0;
     while started.elapsed() < RUN {
-        let target = if (started.elapsed().as_secs() / 3) % 2 == 0 { &app_one } else { &app_two };
+        let target = if (started.elapsed().as_secs() / 3).is_multiple_of(2) { &app_one } else { &app_two };
         emu.set_request_url(Some(&target.url())).await.unwrap();
         for info in &infos {
             emu.in_team(info.team_id.as_str())
