@@ -326,11 +326,11 @@ impl Installations {
         if *kind == RequestKind::EventsApi {
             match meta.subkind.as_deref() {
                 Some("app_uninstalled") => {
-                    self.delete(&workspace, None, body).await;
+                    self.delete(&workspace, None).await;
                     return Resolution::NotNeeded;
                 }
                 Some("tokens_revoked") => {
-                    self.delete(&workspace, Some(body), body).await;
+                    self.delete(&workspace, Some(body)).await;
                     return Resolution::NotNeeded;
                 }
                 _ => {}
@@ -341,7 +341,7 @@ impl Installations {
 
     /// `app_uninstalled` (`revoked: None`): every row; `tokens_revoked`: the bot row when bot
     /// tokens were revoked, each user's row for their tokens.
-    async fn delete(&self, workspace: &Workspace, revoked: Option<&Value>, _body: &Value) {
+    async fn delete(&self, workspace: &Workspace, revoked: Option<&Value>) {
         let store = &self.inner.store;
         let result = match revoked {
             None => store.delete(workspace.clone(), None).await.map(|n| (n, "app_uninstalled")),

@@ -60,9 +60,10 @@ impl std::fmt::Display for RefreshError {
 impl Rotator {
     pub(crate) fn new(installations: Installations) -> Rotator {
         let mut random = [0u8; 8];
-        let holder = match slack_rtm_hyper_random(&mut random) {
-            true => u64::from_le_bytes(random),
-            false => now_ms() ^ u64::from(std::process::id()) << 32,
+        // Distinct per instance (the lease holder); not a secret.
+        let holder = match super::secure_random(&mut random) {
+            Ok(()) => u64::from_le_bytes(random),
+            Err(_) => now_ms() ^ (u64::from(std::process::id()) << 32),
         };
         Rotator { installations, schedules: HashMap::new(), holder }
     }
@@ -200,9 +201,4 @@ impl Rotator {
         tracing::info!("tokens refreshed");
         Ok(())
     }
-}
-
-/// Fills `buf` from the TLS provider's secure generator; `false` when there is none.
-fn slack_rtm_hyper_random(buf: &mut [u8]) -> bool {
-    super::secure_random(buf).is_ok()
 }
