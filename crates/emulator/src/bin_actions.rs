@@ -21,9 +21,8 @@
 //! ```
 //!
 //! Every action is done as `"user"` (a name or an id; default `alice`); `"channel"` is a name
-//! or an id. With `"team"`, both are looked up in that workspace; the workspace and OAuth
-//! actions (`add_workspace`, `add_org`, `approve_next`, `deny_next`, `uninstall`,
-//! `token_lifetime`, `code_lifetime`) are in `bin_oauth.rs`.
+//! or an id. The workspace and OAuth actions (`add_workspace`, `add_org`, `approve_next`,
+//! `deny_next`, `uninstall`, `token_lifetime`, `code_lifetime`) are in `bin_oauth.rs`.
 
 use serde_json::{Value, json};
 use slack_rtm_emulator::{ActError, Emulator, Sent, Surface};
@@ -94,18 +93,7 @@ async fn act(emu: &Emulator, a: &Value) -> Result<Value, String> {
     if let Some(answer) = crate::bin_oauth::act(emu, what, a) {
         return answer;
     }
-    // In another workspace, the user and channel are looked up there.
-    let (actor, team_channel) = match a["team"].as_str() {
-        Some(team) => {
-            let (u, ch) = crate::bin_oauth::in_team(emu, team, a);
-            (emu.user(&u), ch)
-        }
-        None => (emu.user(&user(emu, a)), None),
-    };
-    let channel = |emu: &Emulator, a: &Value| match &team_channel {
-        Some(ch) => Ok(ch.clone()),
-        None => channel(emu, a),
-    };
+    let actor = emu.user(&user(emu, a));
     match what {
         "say" => match a["thread_ts"].as_str() {
             Some(t) => acted(actor.say_in_thread(&channel(emu, a)?, &Ts::new(t), text(a, "text")?)),

@@ -10,12 +10,12 @@
 //! {"do":"code_lifetime","secs":1}
 //! ```
 //!
-//! Every user action also takes `"team"`: the user (`"user"`, default that workspace's
-//! installer `alice`) and the channel (`"channel"`) are then looked up in that workspace.
+//! To act in another workspace, give a user action that workspace's user and channel by id
+//! (`add_workspace` answers its `installer` and `general_channel`): events carry the user's
+//! workspace.
 
 use serde_json::{Value, json};
 use slack_rtm_emulator::Emulator;
-use slack_rtm_types::{ChannelId, UserId};
 use std::time::Duration;
 
 fn text<'a>(a: &'a Value, key: &str) -> Result<&'a str, String> {
@@ -70,21 +70,4 @@ pub(crate) fn act(emu: &Emulator, what: &str, a: &Value) -> Option<Result<Value,
         _ => Err(String::new()),
     })())
     .filter(|r| r.as_ref().err().is_none_or(|e| !e.is_empty()))
-}
-
-/// The user and channel of an action done in workspace `team`.
-pub(crate) fn in_team(emu: &Emulator, team: &str, a: &Value) -> (UserId, Option<ChannelId>) {
-    let scope = emu.in_team(team);
-    let user = match a["user"].as_str() {
-        None => scope.installer(),
-        Some(wanted) => scope
-            .users()
-            .into_iter()
-            .find(|u| u.name == wanted || u.id.as_str() == wanted)
-            .map_or_else(|| UserId::new(wanted), |u| u.id),
-    };
-    let channel = a["channel"].as_str().and_then(|wanted| {
-        scope.channels().into_iter().find(|c| c.name == wanted || c.id.as_str() == wanted).map(|c| c.id)
-    });
-    (user, channel)
 }

@@ -81,6 +81,15 @@
 //!   record of every request ([`Emulator::http_deliveries`]) and probes for testing a
 //!   receiver's refusals ([`HttpProbe`]).
 //!
+//! - Many workspaces and OAuth installs ([`Emulator::add_workspace`], [`Emulator::add_org`],
+//!   [`Emulator::in_team`] → [`TeamScope`], [`Emulator::oauth`] → [`OAuthControl`]): Slack's
+//!   authorize page at `/oauth/v2/authorize` (approved or denied by script), `oauth.v2.access`
+//!   for codes and refresh tokens (token rotation with a configurable lifetime), issued tokens
+//!   that expire (`token_expired`) or are revoked (`token_revoked`),
+//!   [`Emulator::uninstall`] (`tokens_revoked`, `app_uninstalled`), events carrying their
+//!   workspace's `team_id`, `enterprise_id` and `authorizations`, and records of every
+//!   `oauth.v2.access` call and every token used ([`OAuthCall`], [`TokenUse`]).
+//!
 //! # HTTP API
 //!
 //! `rtm.connect` checks, in this order: scripted rejections ([`Emulator::reject_next_connects`]),
@@ -123,7 +132,8 @@ pub use interact::{
     ActError, Actor, EphemeralMessage, InteractionConfig, ResponseEffect, ResponseRecord, Sent, Surface,
 };
 pub use oauth::{
-    ClientAuth, GrantKind, OAuthCall, OAuthControl, OrgInfo, TeamScope, TokenKind, TokenUse, WorkspaceInfo,
+    AuthorizeVisit, ClientAuth, GrantKind, OAuthCall, OAuthControl, OrgInfo, TeamScope, TokenKind, TokenUse,
+    WorkspaceInfo,
 };
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;

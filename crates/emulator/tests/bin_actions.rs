@@ -59,9 +59,9 @@ impl Drop for Bin {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn actions_on_stdin_reach_the_app_and_its_acks_are_read_back() {
-    let mut bin = Bin::start();
+/// Reads the API URL and app token the binary printed and connects as the app over Socket
+/// Mode; returns the emulator's `host:port` and the app's socket (after `hello`).
+async fn connect_app(bin: &Bin) -> (String, Client) {
     let api = bin.line("SLACK_API_URL=");
     let app_token = bin.line("SLACK_APP_TOKEN=");
     let addr = api.trim_start_matches("http://").trim_end_matches("/api/").to_owned();
@@ -70,6 +70,13 @@ async fn actions_on_stdin_reach_the_app_and_its_acks_are_read_back() {
     let opened = exchange(TcpStream::connect(&addr).await.unwrap(), &raw, false).await.json();
     let mut app = Client::open_with(opened["url"].as_str().unwrap(), None, true).await;
     assert_eq!(app.recv_json().await["type"], "hello");
+    (addr, app)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn actions_on_stdin_reach_the_app_and_its_acks_are_read_back() {
+    let mut bin = Bin::start();
+    let (_, mut app) = connect_app(&bin).await;
 
     let cmd = tokio::task::block_in_place(|| {
         bin.act(json!({"do": "command", "channel": "general", "command": "/echo", "text": "hi"}))
@@ -96,17 +103,10 @@ async fn actions_on_stdin_reach_the_app_and_its_acks_are_read_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workspace_and_oauth_actions_script_installs_events_and_uninstalls() {
     let mut bin = Bin::start();
-    let api = bin.line("SLACK_API_URL=");
-    let app_token = bin.line("SLACK_APP_TOKEN=");
+    let (addr, mut app) = connect_app(&bin).await;
     let client_id = bin.line("SLACK_CLIENT_ID=");
     let secret = bin.line("SLACK_CLIENT_SECRET=");
     assert!(!client_id.is_empty() && secret.len() == 32);
-    let addr = api.trim_start_matches("http://").trim_end_matches("/api/").to_owned();
-    let auth = format!("Bearer {app_token}");
-    let raw = request("POST", "/api/apps.connections.open", &[("Authorization", &auth)], b"");
-    let opened = exchange(TcpStream::connect(&addr).await.unwrap(), &raw, false).await.json();
-    let mut app = Client::open_with(opened["url"].as_str().unwrap(), None, true).await;
-    assert_eq!(app.recv_json().await["type"], "hello");
 
     let mut act = |a: Value| tokio::task::block_in_place(|| bin.act(a));
     let ws = act(json!({"do": "add_workspace", "team": "T0SECOND1", "name": "Second"}));
@@ -128,7 +128,8 @@ async fn workspace_and_oauth_actions_script_installs_events_and_uninstalls() {
     let v = exchange(TcpStream::connect(&addr).await.unwrap(), &raw, false).await.json();
     assert_eq!(v["team"]["id"], "T0SECOND1", "{v}");
 
-    let said = act(json!({"do": "say", "team": "T0SECOND1", "channel": "general", "text": "hi there"}));
+    let (user, channel) = (ws["installer"].clone(), ws["general_channel"].clone());
+    let said = act(json!({"do": "say", "user": user, "channel": channel, "text": "hi there"}));
     assert_eq!(said["channel"], ws["general_channel"], "{said}");
     let env = app.envelope().await;
     assert_eq!(env["payload"]["team_id"], "T0SECOND1");

@@ -104,7 +104,10 @@ async fn authorize_approves_into_the_default_workspace_and_redirects_with_code_a
     let p = redirect_params(&r);
     assert_eq!(param(&p, "state"), Some("s t&ate"));
     let code = param(&p, "code").unwrap();
+    assert!(emu.oauth().wait_for_install(emu.team().id.as_str(), Duration::from_millis(50)).await.is_err());
     let v = exchange(&emu, code).await;
+    emu.oauth().wait_for_calls(1, WAIT).await.unwrap();
+    emu.oauth().wait_for_install(emu.team().id.as_str(), WAIT).await.unwrap();
     assert_eq!(v["team"]["id"], json!(emu.team().id));
     assert_eq!(v["bot_user_id"], json!(emu.bot_user()));
     assert_eq!(v["enterprise"], Value::Null);
@@ -120,9 +123,18 @@ async fn authorize_denied_redirects_with_access_denied_and_no_code() {
     assert_eq!(param(&p, "error"), Some("access_denied"));
     assert_eq!(param(&p, "state"), Some("xyz"));
     assert_eq!(param(&p, "code"), None);
-    // Only the next visit was denied.
-    let p = redirect_params(&authorize_app(&emu, "chat:write", "", "xyz").await);
+    // Only the next visit was denied; no state given, none sent back.
+    let p = redirect_params(&authorize_app(&emu, "chat:write", "", "").await);
     assert!(param(&p, "code").is_some());
+    assert_eq!(param(&p, "state"), None);
+    let visits = emu.oauth().authorize_visits();
+    assert_eq!(visits.len(), 2);
+    assert_eq!(
+        (visits[0].error.as_deref(), visits[0].approved.as_deref(), visits[0].state),
+        (Some("access_denied"), None, true)
+    );
+    assert_eq!((visits[1].approved.as_deref(), visits[1].state), (Some(emu.team().id.as_str()), false));
+    assert_eq!((visits[1].scope.as_str(), visits[1].redirect_uri.as_deref()), ("chat:write", Some(REDIRECT)));
 }
 
 #[tokio::test]
@@ -147,6 +159,7 @@ async fn authorize_with_a_bad_client_id_or_redirect_uri_shows_an_error_page_with
         assert!(r.header("location").is_none());
         assert!(r.header("content-type").unwrap().starts_with("text/html"));
         assert!(String::from_utf8_lossy(&r.body).contains(reason), "{reason}");
+        assert_eq!(emu.oauth().authorize_visits().last().unwrap().error.as_deref(), Some(reason));
     }
 }
 
@@ -192,6 +205,21 @@ async fn code_exchange_gives_bot_and_user_tokens_and_a_webhook_that_work_on_the_
     assert_eq!(t["user_id"], json!(ws.bot_user));
     assert!(t["bot_id"].is_string());
     assert_eq!(auth_test(&emu, &user_token).await["user_id"], json!(ws.installer));
+    let info =
+        post(&emu, &format!("/api/users.info?user={}", ws.installer), None, b"", Some(&bot)).await.json();
+    assert_eq!(info["user"]["team_id"], "T0SECOND1", "{info}");
+    let team = post(&emu, "/api/team.info", None, b"", Some(&bot)).await.json();
+    assert_eq!(
+        (team["team"]["id"].as_str(), team["team"]["name"].as_str()),
+        (Some("T0SECOND1"), Some("Second Team"))
+    );
+    let other =
+        post(&emu, &format!("/api/team.info?team={}", emu.team().id), None, b"", Some(&bot)).await.json();
+    assert_eq!(other["team"]["id"], json!(emu.team().id));
+    assert_eq!(
+        post(&emu, "/api/team.info?team=T0NOPE", None, b"", Some(&bot)).await.json()["error"],
+        "team_not_found"
+    );
 
     let p = post_message(&emu, &bot, &ws.general_channel, "hello second").await;
     assert_eq!(p["ok"], true, "{p}");
@@ -280,6 +308,18 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_is_refused() {
     // Single use: the old refresh token is refused, the new one works.
     let again = access(&emu, &[("grant_type", "refresh_token"), ("refresh_token", &r1)]).await;
     assert_eq!(again["error"], "invalid_refresh_token");
+    // A scripted failure uses nothing up: the same refresh token works afterwards.
+    emu.reject_next_web_calls("oauth.v2.access", 1, Rejection::Status(500));
+    let basic = format!(
+        "Basic {}",
+        b64(format!("{}:{}", emu.oauth_client_id(), emu.oauth_client_secret()).as_bytes())
+    );
+    let form =
+        serde_urlencoded::to_string([("grant_type", "refresh_token"), ("refresh_token", &r2)]).unwrap();
+    let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("Authorization", basic.as_str())];
+    let failed = http_raw(&emu, &request("POST", "/api/oauth.v2.access", &headers, form.as_bytes())).await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(emu.oauth().calls().last().unwrap().error.as_deref(), Some("fatal_error"));
     let n3 = access(&emu, &[("grant_type", "refresh_token"), ("refresh_token", &r2)]).await;
     assert_eq!(n3["ok"], true);
     let u = access(&emu, &[("grant_type", "refresh_token"), ("refresh_token", &user_refresh)]).await;
@@ -289,7 +329,8 @@ async fn refresh_rotates_tokens_and_the_old_refresh_token_is_refused() {
     assert_eq!(auth_test(&emu, &bot).await["ok"], true);
     assert_eq!(auth_test(&emu, &bot2).await["ok"], true);
     let grants: Vec<GrantKind> = emu.oauth().calls().into_iter().map(|c| c.grant).collect();
-    assert_eq!(grants.iter().filter(|g| **g == GrantKind::RefreshToken).count(), 4);
+    assert_eq!(grants.iter().filter(|g| **g == GrantKind::RefreshToken).count(), 5);
+    assert_eq!(grants.len(), 6, "the code, four refreshes and the rejected one");
 }
 
 #[tokio::test]
@@ -373,6 +414,10 @@ async fn events_from_each_workspace_carry_its_team_and_bot() {
     assert_eq!(e["payload"]["command"], "/go");
     c.ack(&e, None).await;
     emu.wait_for_ack(cmd.seq, WAIT).await.unwrap();
+    alice2.open_home("home");
+    let home = envelope_of(&mut c, "app_home_opened").await;
+    assert_eq!(home["team_id"], "T0SECOND1");
+    assert_eq!(home["authorizations"][0]["user_id"], json!(two.bot_user));
     // The default workspace's events are as before.
     emu.user(&emu.second_user().user).say(&emu.general_channel(), "plain").unwrap();
     let m = envelope_of(&mut c, "message").await;
@@ -383,6 +428,12 @@ async fn events_from_each_workspace_carry_its_team_and_bot() {
     in_two.user(&bob.user).say(&in_two.general_channel(), "from bob").unwrap();
     assert_eq!(envelope_of(&mut c, "message").await["team_id"], "T0SECOND1");
     assert_eq!(emu.workspaces().len(), 2);
+    let ids = |users: Vec<slack_rtm_emulator::UserInfo>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    assert_eq!(ids(in_two.users()), [two.bot_user.clone(), two.installer.clone(), bob.user.clone()]);
+    let default_users = ids(emu.in_team(emu.team().id.as_str()).users());
+    assert!(default_users.contains(&emu.bot_user()) && !default_users.contains(&two.installer));
+    let channels: Vec<ChannelId> = in_two.channels().into_iter().map(|c| c.id).collect();
+    assert_eq!(channels, std::slice::from_ref(&two.general_channel));
 }
 
 #[tokio::test]

@@ -379,7 +379,8 @@ impl Actor<'_> {
             "type": "app_home_opened", "user": self.user, "channel": dm, "tab": tab,
             "event_ts": action_ts(shared),
         });
-        sent(self.emu.send_api_event(event))
+        // In the user's workspace.
+        sent(shared.send_user_event(&self.user, event))
     }
 }
 

@@ -6,10 +6,13 @@
 //! page's) gives the bot token, the user token when user scopes were asked, and the incoming
 //! webhook when `incoming-webhook` was. `grant_type=refresh_token` consumes a single-use
 //! refresh token (`invalid_refresh_token`) and gives a new token and refresh token. Any other
-//! `grant_type` is `invalid_grant_type`.
+//! `grant_type` is `invalid_grant_type`. Failures scripted with
+//! [`crate::Emulator::reject_next_web_calls`] (`"oauth.v2.access"`) are answered before any
+//! check and use nothing up.
 
 use super::basic::{Basic, basic_credentials};
 use super::{ClientAuth, Code, GrantKind, Install, InstallKey, OAuthCall, TokenKind};
+use crate::api::connect::rejection_response;
 use crate::api::form::read_call;
 use crate::api::{RespBody, api_error, json_response};
 use crate::{Shared, State};
@@ -79,6 +82,14 @@ async fn serve(shared: &Arc<Shared>, req: Request<Incoming>, record: &mut OAuthC
         Some("refresh_token") => GrantKind::RefreshToken,
         Some(other) => GrantKind::Other(other.to_owned()),
     };
+    // A scripted failure (`Emulator::reject_next_web_calls("oauth.v2.access", …)`) is answered
+    // before any check: the code or refresh token is not used up.
+    let rejection = shared.lock().web.rejections.get_mut("oauth.v2.access").and_then(|q| q.pop_front());
+    if let Some(rejection) = rejection {
+        let (resp, error) = rejection_response(&rejection, shared);
+        record.error = Some(error.unwrap_or_else(|| "rejected".into()));
+        return resp;
+    }
     let answer = {
         let mut st = shared.lock();
         if client_id != Some(st.oauth.client_id.as_str()) {

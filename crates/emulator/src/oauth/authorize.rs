@@ -5,7 +5,7 @@
 //! workspace ends on an error page, with no redirect (as Slack does not redirect to a URI it
 //! cannot trust).
 
-use super::{Code, Decision, InstallKey};
+use super::{AuthorizeVisit, Code, Decision, InstallKey};
 use crate::api::form::parse_urlencoded;
 use crate::api::{RespBody, respond};
 use crate::{Shared, State};
@@ -26,8 +26,9 @@ fn error_page(status: StatusCode, reason: &str) -> Response<RespBody> {
     respond(status, "text/html; charset=utf-8", RespBody::Full(Some(Bytes::from(page))))
 }
 
-/// A `302` to `redirect_uri` with these query parameters added.
+/// A `302` to `redirect_uri` with these query parameters added (`state` only when given).
 fn redirect(redirect_uri: &str, params: &[(&str, &str)]) -> Response<RespBody> {
+    let params: Vec<&(&str, &str)> = params.iter().filter(|(k, v)| *k != "state" || !v.is_empty()).collect();
     let query = serde_urlencoded::to_string(params).unwrap_or_default();
     let sep = if redirect_uri.contains('?') { '&' } else { '?' };
     let location = format!("{redirect_uri}{sep}{query}");
@@ -52,31 +53,58 @@ fn resolve(st: &State, id: &str) -> Option<InstallKey> {
     }
 }
 
-/// Serves the authorize page.
+/// Serves the authorize page and records the visit.
 pub(crate) fn authorize_page(shared: &Shared, req: &Request<Incoming>) -> Response<RespBody> {
+    let args = req.uri().query().and_then(|q| parse_urlencoded(q.as_bytes(), false)).unwrap_or_default();
+    let arg = |name: &str| args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let mut visit = AuthorizeVisit {
+        at: Instant::now(),
+        scope: arg("scope").unwrap_or_default(),
+        user_scope: arg("user_scope").unwrap_or_default(),
+        redirect_uri: arg("redirect_uri"),
+        state: arg("state").is_some_and(|s| !s.is_empty()),
+        approved: None,
+        error: None,
+    };
+    let resp = page(shared, req, &args, &mut visit);
+    shared.lock().oauth.visits.push(visit);
+    shared.notify();
+    resp
+}
+
+fn page(
+    shared: &Shared,
+    req: &Request<Incoming>,
+    args: &[(String, String)],
+    visit: &mut AuthorizeVisit,
+) -> Response<RespBody> {
     if req.method() != Method::GET && req.method() != Method::POST {
+        visit.error = Some("method_not_allowed".into());
         return error_page(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
     }
-    let args = req.uri().query().and_then(|q| parse_urlencoded(q.as_bytes(), false)).unwrap_or_default();
+    let mut fail = |status, reason: &str| {
+        visit.error = Some(reason.to_owned());
+        error_page(status, reason)
+    };
     let arg = |name: &str| {
         args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
     };
     let mut st = shared.lock();
     if arg("client_id") != Some(st.oauth.client_id.as_str()) {
-        return error_page(StatusCode::BAD_REQUEST, "invalid_client_id");
+        return fail(StatusCode::BAD_REQUEST, "invalid_client_id");
     }
     let Some(redirect_uri) = arg("redirect_uri") else {
-        return error_page(StatusCode::BAD_REQUEST, "bad_redirect_uri");
+        return fail(StatusCode::BAD_REQUEST, "bad_redirect_uri");
     };
     if !(redirect_uri.starts_with("http://") || redirect_uri.starts_with("https://"))
         || HeaderValue::from_str(redirect_uri).is_err()
     {
-        return error_page(StatusCode::BAD_REQUEST, "bad_redirect_uri");
+        return fail(StatusCode::BAD_REQUEST, "bad_redirect_uri");
     }
     let scope = arg("scope").unwrap_or("").to_owned();
     let user_scope = arg("user_scope").unwrap_or("").to_owned();
     if scope.is_empty() && user_scope.is_empty() {
-        return error_page(StatusCode::BAD_REQUEST, "invalid_scope");
+        return fail(StatusCode::BAD_REQUEST, "invalid_scope");
     }
     let state = arg("state").unwrap_or("").to_owned();
     let decision = st.oauth.decisions.pop_front().unwrap_or_else(|| {
@@ -86,13 +114,14 @@ pub(crate) fn authorize_page(shared: &Shared, req: &Request<Incoming>) -> Respon
     let target = match decision {
         Decision::Deny => {
             drop(st);
+            visit.error = Some("access_denied".into());
             tracing::info!("emulator: authorize page denied");
             return redirect(redirect_uri, &[("error", "access_denied"), ("state", &state)]);
         }
         Decision::Approve(id) => id,
     };
     let Some(key) = resolve(&st, &target) else {
-        return error_page(StatusCode::BAD_REQUEST, "unknown_team");
+        return fail(StatusCode::BAD_REQUEST, "unknown_team");
     };
     let expires = Instant::now() + st.oauth.code_lifetime;
     let code = st.oauth.issue_code(Code {
@@ -105,5 +134,6 @@ pub(crate) fn authorize_page(shared: &Shared, req: &Request<Incoming>) -> Respon
     });
     drop(st);
     tracing::info!(install = %target, "emulator: authorize page approved");
+    visit.approved = Some(target);
     redirect(redirect_uri, &[("code", &code), ("state", &state)])
 }

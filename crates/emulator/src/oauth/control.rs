@@ -3,7 +3,6 @@
 
 use super::{Decision, EventScope, InstallKey};
 use crate::Emulator;
-use crate::socket_mode::state::{event_callback, event_id};
 use serde_json::json;
 use slack_rtm_types::{EnterpriseId, TeamId, UserId};
 use std::fmt;
@@ -64,6 +63,26 @@ pub struct OAuthCall {
     /// `bot` or `user`: whose token was issued (a refresh issues one).
     pub token_type: Option<String>,
     /// The error answered (`invalid_code`, `bad_client_secret`, …), `None` on success.
+    pub error: Option<String>,
+}
+
+/// One visit of the authorize page (`/oauth/v2/authorize`), as answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuthorizeVisit {
+    /// When.
+    pub at: Instant,
+    /// The bot scopes asked for (comma-separated, as given).
+    pub scope: String,
+    /// The user scopes asked for.
+    pub user_scope: String,
+    /// The `redirect_uri` given.
+    pub redirect_uri: Option<String>,
+    /// Whether a `state` was given.
+    pub state: bool,
+    /// The workspace (`T…`) or org (`E…`) approved into, when approved.
+    pub approved: Option<String>,
+    /// `access_denied`, or the reason of an error page (`invalid_client_id`, …).
     pub error: Option<String>,
 }
 
@@ -182,24 +201,16 @@ impl Emulator {
                 .and_then(|o| o.teams.first().cloned())
                 .unwrap_or_else(|| TeamId::new(e.as_str())),
         };
-        let scope = EventScope::for_team(st, &team, &shared.bot.user);
+        let mut scope = EventScope::for_team(st, &team, &shared.bot.user);
         st.oauth.installs.remove(&key);
-        let app_id = st.sm.app_id.clone();
-        let bot = install.bot.unwrap_or_else(|| scope.bot.clone());
+        if let Some(bot) = install.bot {
+            scope.bot = bot;
+        }
         let events = [
             json!({"type": "tokens_revoked", "tokens": {"oauth": users, "bot": bots}}),
             json!({"type": "app_uninstalled"}),
         ];
-        let mut seqs = Vec::new();
-        for event in events {
-            let id = event_id();
-            let mut payload = event_callback(scope.team_id.as_str(), &app_id, bot.as_str(), &id, event);
-            scope.apply(&mut payload);
-            if let Some(a) = payload["authorizations"].get_mut(0) {
-                a["user_id"] = json!(bot);
-            }
-            seqs.push(st.sm.enqueue(&shared.config.socket_mode, "events_api", payload, Some(id)));
-        }
+        let seqs = events.into_iter().map(|e| super::scope::enqueue_event(shared, st, &scope, e)).collect();
         drop(guard);
         shared.notify();
         shared.sm_timer.notify_one();
@@ -281,6 +292,35 @@ impl OAuthControl<'_> {
     /// Every `oauth.v2.access` call (bounded like the other records), oldest first.
     pub fn calls(&self) -> Vec<OAuthCall> {
         self.with(|o| o.calls.to_vec())
+    }
+
+    /// Waits until at least `n` `oauth.v2.access` calls were made (ever, answered or refused).
+    pub async fn wait_for_calls(&self, n: u64, timeout: Duration) -> Result<(), crate::EmulatorError> {
+        let what = || format!("{n} oauth.v2.access calls");
+        self.emu.wait_until(what, timeout, |st| st.oauth.calls.total() >= n).await
+    }
+
+    /// Waits until the app is installed in this workspace or (org-wide) org.
+    pub async fn wait_for_install(
+        &self,
+        team_or_enterprise: &str,
+        timeout: Duration,
+    ) -> Result<(), crate::EmulatorError> {
+        let (team, org) = (
+            InstallKey::Team(TeamId::new(team_or_enterprise)),
+            InstallKey::Org(EnterpriseId::new(team_or_enterprise)),
+        );
+        let what = || format!("an install in {team_or_enterprise}");
+        self.emu
+            .wait_until(what, timeout, |st| {
+                st.oauth.installs.contains_key(&team) || st.oauth.installs.contains_key(&org)
+            })
+            .await
+    }
+
+    /// Every visit of the authorize page, oldest first.
+    pub fn authorize_visits(&self) -> Vec<AuthorizeVisit> {
+        self.with(|o| o.visits.to_vec())
     }
 
     /// Every use of a token by a Web API call, oldest first.

@@ -17,8 +17,8 @@ mod teams;
 
 pub(crate) use access::oauth_v2_access;
 pub(crate) use authorize::authorize_page;
-pub use control::{ClientAuth, GrantKind, OAuthCall, OAuthControl, TokenKind, TokenUse};
-pub(crate) use scope::{EventScope, check_token, record_use, team_view};
+pub use control::{AuthorizeVisit, ClientAuth, GrantKind, OAuthCall, OAuthControl, TokenKind, TokenUse};
+pub(crate) use scope::{EventScope, check_token, record_use, team_named, team_of_user, team_view};
 pub use teams::{OrgInfo, TeamScope, WorkspaceInfo};
 
 use crate::record::Ring;
@@ -131,6 +131,7 @@ pub(crate) struct OAuthState {
     pub default_enterprise: Option<EnterpriseId>,
     pub calls: Ring<OAuthCall>,
     pub uses: Ring<TokenUse>,
+    pub visits: Ring<AuthorizeVisit>,
 }
 
 impl OAuthState {
@@ -152,6 +153,7 @@ impl OAuthState {
             default_enterprise: None,
             calls: Ring::new(record_limit),
             uses: Ring::new(record_limit),
+            visits: Ring::new(record_limit),
         }
     }
 

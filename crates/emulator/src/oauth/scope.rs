@@ -32,7 +32,7 @@ pub(crate) struct EventScope {
 }
 
 /// The workspace of a user (the default one for users of no other).
-fn team_of_user(st: &State, user: &UserId) -> TeamId {
+pub(crate) fn team_of_user(st: &State, user: &UserId) -> TeamId {
     st.oauth.user_team.get(user).cloned().unwrap_or_else(|| st.ws.team.id.clone())
 }
 
@@ -67,13 +67,11 @@ impl EventScope {
 
     /// The scope of an event in a channel.
     pub fn for_channel(st: &State, channel: &str, default_bot: &UserId) -> Self {
-        let team = st
-            .oauth
-            .channel_team
-            .iter()
-            .find(|(c, _)| c.as_str() == channel)
-            .map(|(_, t)| t.clone())
-            .unwrap_or_else(|| st.ws.team.id.clone());
+        let team = match st.oauth.channel_team.is_empty() {
+            true => None,
+            false => st.oauth.channel_team.get(&slack_rtm_types::ChannelId::new(channel)).cloned(),
+        };
+        let team = team.unwrap_or_else(|| st.ws.team.id.clone());
         Self::for_team(st, &team, default_bot)
     }
 
@@ -95,7 +93,14 @@ impl EventScope {
     pub fn apply(&self, payload: &mut Value) {
         let enterprise_id = self.enterprise.as_ref().map(|(id, _)| id.as_str());
         payload["team_id"] = json!(self.team_id);
-        payload["enterprise_id"] = json!(enterprise_id);
+        match enterprise_id {
+            Some(e) => payload["enterprise_id"] = json!(e),
+            None => {
+                if let Some(o) = payload.as_object_mut() {
+                    o.remove("enterprise_id");
+                }
+            }
+        }
         payload["authorizations"] = json!([{
             "enterprise_id": enterprise_id,
             "team_id": if self.org_install { Value::Null } else { json!(self.team_id) },
@@ -106,6 +111,23 @@ impl EventScope {
         if payload["event"].get("team").is_some() {
             payload["event"]["team"] = json!(self.team_id);
         }
+    }
+}
+
+/// A workspace's id, name, domain and org, if it exists (the default one included).
+pub(crate) fn team_named(
+    st: &State,
+    team: &TeamId,
+) -> Option<(TeamId, String, String, Option<EnterpriseId>)> {
+    match st.oauth.team(team.as_str()) {
+        Some(t) => Some((t.id.clone(), t.name.clone(), t.domain.clone(), t.enterprise.clone())),
+        None if *team == st.ws.team.id => Some((
+            team.clone(),
+            st.ws.team.name.clone(),
+            st.ws.team.domain.clone(),
+            st.oauth.default_enterprise.clone().or_else(|| st.ws.team.enterprise_id.clone()),
+        )),
+        None => None,
     }
 }
 
@@ -125,26 +147,15 @@ pub(crate) fn team_view(st: &State, token: &str, user: &UserId) -> TeamView {
         Some(InstallKey::Team(t)) => t.clone(),
         None => team_of_user(st, user),
     };
-    match st.oauth.team(team.as_str()) {
-        Some(t) => TeamView {
-            id: t.id.as_str().to_owned(),
-            name: t.name.clone(),
-            domain: t.domain.clone(),
-            enterprise_id: t.enterprise.as_ref().map(|e| e.as_str().to_owned()),
-            org_install: false,
-        },
-        None => TeamView {
-            id: st.ws.team.id.as_str().to_owned(),
-            name: st.ws.team.name.clone(),
-            domain: st.ws.team.domain.clone(),
-            enterprise_id: st
-                .oauth
-                .default_enterprise
-                .as_ref()
-                .map(|e| e.as_str().to_owned())
-                .or_else(|| st.ws.team.enterprise_id.as_ref().map(|e| e.as_str().to_owned())),
-            org_install: false,
-        },
+    let known = team_named(st, &team).or_else(|| team_named(st, &st.ws.team.id));
+    let (id, name, domain, enterprise) = known
+        .unwrap_or_else(|| (st.ws.team.id.clone(), st.ws.team.name.clone(), st.ws.team.domain.clone(), None));
+    TeamView {
+        id: id.as_str().to_owned(),
+        name,
+        domain,
+        enterprise_id: enterprise.map(|e| e.as_str().to_owned()),
+        org_install: false,
     }
 }
 
@@ -196,4 +207,33 @@ pub(crate) fn record_use(st: &mut State, method: &str, token: &str, auth: &Auth)
         error,
         fingerprint: super::control::fingerprint(token),
     });
+}
+
+/// Delivers `event` in `scope` (an `events_api` envelope, a new event id); returns its number.
+/// Called with the state locked; the caller wakes the waits and the timer task.
+pub(crate) fn enqueue_event(shared: &crate::Shared, st: &mut State, scope: &EventScope, event: Value) -> u64 {
+    let id = crate::socket_mode::state::event_id();
+    let app_id = st.sm.app_id.clone();
+    let mut payload = crate::socket_mode::state::event_callback(
+        scope.team_id.as_str(),
+        &app_id,
+        scope.bot.as_str(),
+        &id,
+        event,
+    );
+    scope.apply(&mut payload);
+    st.sm.enqueue(&shared.config.socket_mode, "events_api", payload, Some(id))
+}
+
+impl crate::Shared {
+    /// Delivers `event`, made by `user`, in the user's workspace.
+    pub(crate) fn send_user_event(&self, user: &UserId, event: Value) -> u64 {
+        let mut st = self.lock();
+        let scope = EventScope::for_user(&st, user, &self.bot.user);
+        let seq = enqueue_event(self, &mut st, &scope, event);
+        drop(st);
+        self.notify();
+        self.sm_timer.notify_one();
+        seq
+    }
 }

@@ -125,11 +125,23 @@ impl Emulator {
                 org.teams.push(team);
             }
         }
-        let org = st.oauth.org(enterprise_id).cloned();
+        let info = st.oauth.org(enterprise_id).map_or_else(
+            || OrgInfo {
+                enterprise_id: id.clone(),
+                name: name.to_owned(),
+                teams: Vec::new(),
+                bot_user: UserId::new(""),
+            },
+            |o| OrgInfo {
+                enterprise_id: o.id.clone(),
+                name: o.name.clone(),
+                teams: o.teams.clone(),
+                bot_user: o.bot.clone(),
+            },
+        );
         drop(guard);
         self.shared.notify();
-        let org = org.expect("made above");
-        OrgInfo { enterprise_id: org.id, name: org.name, teams: org.teams, bot_user: org.bot }
+        info
     }
 
     /// Every workspace, the default one first.
@@ -230,36 +242,33 @@ impl<'a> TeamScope<'a> {
         c
     }
 
+    /// Whether an item mapped (or not) to a workspace by `map` is of this one: items of no
+    /// other workspace are the default workspace's.
+    fn owns<K: std::hash::Hash + Eq>(
+        &self,
+        st: &crate::State,
+        map: &std::collections::HashMap<K, TeamId>,
+        k: &K,
+    ) -> bool {
+        match map.get(k) {
+            Some(t) => *t == self.team,
+            None => st.oauth.team(self.team.as_str()).is_none(),
+        }
+    }
+
     /// The workspace's users (for the default workspace: every user of no other workspace
     /// and no org).
     pub fn users(&self) -> Vec<crate::UserInfo> {
         let st = self.emu.shared.lock();
-        let default = st.oauth.team(self.team.as_str()).is_none();
-        st.ws
-            .users
-            .iter()
-            .filter(|u| match st.oauth.user_team.get(&u.id) {
-                Some(t) => *t == self.team,
-                // An org's bot belongs to no workspace.
-                None => default && !st.oauth.orgs.iter().any(|o| o.bot == u.id),
-            })
-            .cloned()
-            .collect()
+        let org_bot = |u: &UserId| st.oauth.orgs.iter().any(|o| &o.bot == u);
+        let mine = |u: &&crate::UserInfo| self.owns(&st, &st.oauth.user_team, &u.id) && !org_bot(&u.id);
+        st.ws.users.iter().filter(mine).cloned().collect()
     }
 
     /// The workspace's channels (for the default workspace: every channel of no other).
     pub fn channels(&self) -> Vec<crate::ChannelInfo> {
         let st = self.emu.shared.lock();
-        let default = st.oauth.team(self.team.as_str()).is_none();
-        st.ws
-            .channels
-            .iter()
-            .filter(|c| match st.oauth.channel_team.get(&c.id) {
-                Some(t) => *t == self.team,
-                None => default,
-            })
-            .cloned()
-            .collect()
+        st.ws.channels.iter().filter(|c| self.owns(&st, &st.oauth.channel_team, &c.id)).cloned().collect()
     }
 
     /// The workspace's `general` channel (the default workspace's first channel for the

@@ -334,7 +334,7 @@ fn dispatch(shared: &Arc<Shared>, method: &str, user: &UserId, args: &Args) -> O
         "users.conversations" => conversations::user_conversations(shared, user, args),
         "users.list" => users::list(shared, args),
         "users.lookupByEmail" => users::lookup_by_email(shared, args),
-        "team.info" => users::team_info(shared),
+        "team.info" => users::team_info(shared, user, args),
         "bots.info" => users::bot_info(shared, args),
         "files.getUploadURLExternal" => files::get_upload_url(shared, user, args),
         "files.completeUploadExternal" => files::complete(shared, user, args),

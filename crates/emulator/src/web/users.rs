@@ -16,7 +16,7 @@ fn render(st: &State, u: &UserInfo) -> Value {
         profile["bot_id"] = json!(bot);
     }
     json!({
-        "id": u.id, "team_id": st.ws.team.id, "name": u.name, "real_name": u.name, "deleted": false,
+        "id": u.id, "team_id": crate::oauth::team_of_user(st, &u.id), "name": u.name, "real_name": u.name, "deleted": false,
         "is_bot": u.bot_id.is_some(), "tz": "UTC", "tz_label": "Coordinated Universal Time", "tz_offset": 0,
         "profile": profile,
     })
@@ -48,13 +48,22 @@ pub(super) fn lookup_by_email(shared: &Shared, args: &Args) -> Outcome {
     Ok(json!({"user": render(&st, u)}))
 }
 
-pub(super) fn team_info(shared: &Shared) -> Outcome {
+/// The workspace of the `team` argument, else the caller's (`team_not_found` when unknown).
+pub(super) fn team_info(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
     let st = shared.lock();
-    let t = &st.ws.team;
-    Ok(json!({"team": {
-        "id": t.id, "name": t.name, "domain": t.domain, "email_domain": "example.com",
+    let team = match args.str("team") {
+        Some(t) => slack_rtm_types::TeamId::new(t),
+        None => crate::oauth::team_of_user(&st, user),
+    };
+    let (id, name, domain, enterprise) = crate::oauth::team_named(&st, &team).ok_or("team_not_found")?;
+    let mut body = json!({
+        "id": id, "name": name, "domain": domain, "email_domain": "example.com",
         "icon": {"image_default": true},
-    }}))
+    });
+    if let Some(e) = enterprise {
+        body["enterprise_id"] = json!(e);
+    }
+    Ok(json!({"team": body}))
 }
 
 pub(super) fn bot_info(shared: &Shared, args: &Args) -> Outcome {
@@ -69,6 +78,6 @@ pub(super) fn bot_info(shared: &Shared, args: &Args) -> Outcome {
     let app_id = st.sm.app_id.clone();
     Ok(json!({"bot": {
         "id": bot, "deleted": false, "name": u.name, "updated": 1_700_000_000, "app_id": app_id,
-        "user_id": u.id, "team_id": st.ws.team.id, "icons": {},
+        "user_id": u.id, "team_id": crate::oauth::team_of_user(&st, &u.id), "icons": {},
     }}))
 }
