@@ -53,11 +53,7 @@ async fn started(
     let installations = Installations::new(store.clone()).cache(capacity, Duration::from_secs(60));
     let mut app = App::new();
     app.installations(installations.clone());
-    let web = slack_rtm::Client::builder("xoxb-none")
-        .api_url(&emu.api_url())
-        .allow_insecure(true)
-        .build_web()
-        .unwrap();
+    let web = base_web(emu);
     let _dispatcher = app.into_dispatcher_with(web, BotIdentity::default());
     (installations, store)
 }

@@ -37,15 +37,17 @@ pub fn oauth_client(emu: &Emulator) -> OAuthClient {
     }
 }
 
+/// The app's Web client on `emu`: only its transport and API base are used (tokens come from
+/// the installations).
+pub fn base_web(emu: &Emulator) -> slack_rtm::WebClient {
+    slack_rtm::Client::builder("xoxb-none").api_url(&emu.api_url()).allow_insecure(true).build_web().unwrap()
+}
+
 /// Serves `app` over HTTP with the install flow into `installations`, and points the
 /// emulator's Request URL at it.
 pub async fn serve(emu: &Emulator, mut app: App, installations: &Installations) -> HttpApp {
     app.installations(installations.clone());
-    let web = slack_rtm::Client::builder("xoxb-none")
-        .api_url(&emu.api_url())
-        .allow_insecure(true)
-        .build_web()
-        .unwrap();
+    let web = base_web(emu);
     let install =
         InstallConfig::new(oauth_client(emu), StateSecret::new(STATE_SECRET.to_vec()), installations);
     let config = HttpConfig::new(SECRET).unwrap().install(install);
