@@ -450,6 +450,13 @@ pub enum Command {
         #[command(subcommand)]
         command: SocketCommand,
     },
+    /// The OAuth installations an app keeps (many workspaces): list, show, delete. Tokens are
+    /// never printed.
+    Installations {
+        /// The installations command.
+        #[command(subcommand)]
+        command: crate::installations::InstallationsCommand,
+    },
     /// HTTP mode: serve a Request URL Slack posts signed requests to.
     Http {
         /// The HTTP mode command.

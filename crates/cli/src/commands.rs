@@ -56,6 +56,7 @@ pub async fn run(args: Args) -> u8 {
         }
         Command::Fleet { command } => crate::fleet::run(command).await,
         Command::Http { command } => crate::http::run(command).await,
+        Command::Installations { command } => crate::installations::run(command).await,
     };
     match result {
         Ok(code) => code,

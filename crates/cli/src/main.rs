@@ -10,6 +10,7 @@ mod demo_table;
 mod emulator;
 mod fleet;
 mod http;
+mod installations;
 mod output;
 mod send_web;
 mod socket;

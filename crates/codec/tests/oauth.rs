@@ -199,3 +199,18 @@ fn the_browser_cookie_is_set_read_back_and_cleared() {
     headers.append("cookie", format!("a=b; {BROWSER_COOKIE}={BROWSER}; c=d").parse().unwrap());
     assert_eq!(browser_cookie(&headers), Some(BROWSER));
 }
+
+#[test]
+fn a_nonce_from_random_bytes_is_a_valid_state_nonce_and_short_input_is_refused() {
+    let signer = slack_rtm_codec::oauth::StateSigner::new(slack_rtm_codec::oauth::StateSecret::new(
+        b"0123456789abcdef0123456789abcdef".to_vec(),
+    ));
+    let nonce = slack_rtm_codec::oauth::nonce_from_random(&[0xfb; 24]).unwrap();
+    let browser = slack_rtm_codec::oauth::nonce_from_random(&[7; 16]).unwrap();
+    assert_eq!(nonce.len(), 32);
+    assert!(nonce.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let state = signer.issue(1_000, &nonce, &browser).unwrap();
+    assert_eq!(signer.verify(&state, Some(&browser), 1_001).unwrap().nonce, nonce);
+    assert!(slack_rtm_codec::oauth::nonce_from_random(&[1; 8]).is_err());
+    assert!(slack_rtm_codec::oauth::nonce_from_random(&[1; 49]).is_err());
+}

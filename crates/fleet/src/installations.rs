@@ -13,7 +13,24 @@ use redis::aio::ConnectionManager;
 use slack_rtm::types::UserId;
 use slack_rtm::types::oauth::Installation;
 use slack_rtm_oauth::rows::{RowKey, merge, rows_to_save};
-use slack_rtm_oauth::{BoxFuture, InstallationStore, StoreError, Workspace};
+use slack_rtm_oauth::{BoxFuture, InstallationStore, Lease, StoreError, Workspace};
+use std::time::Duration;
+
+/// Saves the rows (`ARGV[3..]` fields of hash `KEYS[2]`, value `ARGV[2]`, listed in set
+/// `KEYS[3]`) only while the lease `KEYS[1]` is held by `ARGV[1]`: the fencing check and the
+/// write in one atomic script.
+const SAVE_LEASED: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for i = 3, #ARGV do redis.call('HSET', KEYS[2], ARGV[i], ARGV[2]) end
+redis.call('SADD', KEYS[3], KEYS[2])
+return 1";
+
+/// Deletes the lease `KEYS[1]` if `ARGV[1]` holds it; extends it (`PX ARGV[2]`) when asked to
+/// with `ARGV[3] == 'extend'`.
+const LEASE_OWNED: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == 'extend' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) else redis.call('DEL', KEYS[1]) end
+return 1";
 
 /// OAuth installations in Redis (see the module's documentation for the keys).
 #[derive(Clone)]
@@ -60,6 +77,14 @@ impl RedisInstallationStore {
     fn hash(&self, key: &RowKey) -> String {
         format!("{}:{}:{}", self.prefix, escape(&key.enterprise), escape(&key.team))
     }
+
+    fn lease_key(&self, name: &str) -> String {
+        format!("{}:lease:{}", self.prefix, escape(name))
+    }
+}
+
+fn ttl_ms(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
 impl InstallationStore for RedisInstallationStore {
@@ -151,6 +176,75 @@ impl InstallationStore for RedisInstallationStore {
                 }
             }
             Ok(out)
+        })
+    }
+
+    /// `SET lease holder NX PX ttl`; its holder extends it with a checked `PEXPIRE`.
+    fn try_lease(&self, lease: Lease, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let mut conn = self.conn.clone();
+        Box::pin(async move {
+            let key = self.lease_key(&lease.name);
+            let set: Option<String> = redis::cmd("SET")
+                .arg(&key)
+                .arg(&lease.holder)
+                .arg("NX")
+                .arg("PX")
+                .arg(ttl_ms(ttl))
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            if set.is_some() {
+                return Ok(true);
+            }
+            let extended: i64 = redis::Script::new(LEASE_OWNED)
+                .key(&key)
+                .arg(&lease.holder)
+                .arg(ttl_ms(ttl))
+                .arg("extend")
+                .invoke_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            Ok(extended == 1)
+        })
+    }
+
+    fn release_lease(&self, lease: Lease) -> BoxFuture<'_, Result<(), StoreError>> {
+        let mut conn = self.conn.clone();
+        Box::pin(async move {
+            let _: i64 = redis::Script::new(LEASE_OWNED)
+                .key(self.lease_key(&lease.name))
+                .arg(&lease.holder)
+                .arg(0)
+                .arg("release")
+                .invoke_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn save_leased(
+        &self,
+        lease: Lease,
+        installation: Installation,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let mut conn = self.conn.clone();
+        Box::pin(async move {
+            let keys = rows_to_save(&installation)?;
+            let Some(first) = keys.first() else { return Ok(true) };
+            let save = redis::Script::new(SAVE_LEASED);
+            let mut script = save.prepare_invoke();
+            script
+                .key(self.lease_key(&lease.name))
+                .key(self.hash(first))
+                .key(&self.prefix)
+                .arg(&lease.holder)
+                .arg(installation.to_json_with_secrets().to_string());
+            for key in &keys {
+                script.arg(field(&key.user));
+            }
+            let saved: i64 = script.invoke_async(&mut conn).await.map_err(backend)?;
+            Ok(saved == 1)
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use slack_rtm_fleet::testing::RedisServer;
 use slack_rtm_fleet::{FleetConfig, RedisInstallationStore};
-use slack_rtm_oauth::testing::{installation, store_contract};
+use slack_rtm_oauth::testing::{installation, lease_contract, store_contract};
 use slack_rtm_oauth::{InstallationStore, StoreError, Workspace};
 
 #[tokio::test]
@@ -37,4 +37,12 @@ async fn a_redis_that_is_down_is_a_typed_error() {
     redis.kill();
     let ws = Workspace { enterprise_id: None, team_id: Some("T1".into()) };
     assert!(matches!(store.find(ws, None).await, Err(StoreError::Backend(_))));
+}
+
+#[tokio::test]
+async fn redis_leases_keep_the_contract_across_two_instances() {
+    let redis = RedisServer::start().unwrap();
+    let a = RedisInstallationStore::new(&FleetConfig::new(redis.url(), "lease")).unwrap();
+    let b = RedisInstallationStore::new(&FleetConfig::new(redis.url(), "lease")).unwrap();
+    lease_contract(&a, &b).await;
 }

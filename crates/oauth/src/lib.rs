@@ -25,6 +25,7 @@ use slack_rtm_types::oauth::InstallationError;
 use slack_rtm_types::{EnterpriseId, TeamId, UserId};
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 /// A boxed, sendable future (what the store trait returns, so it stays object-safe).
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -81,6 +82,32 @@ impl Workspace {
     }
 }
 
+/// A lease on a name (e.g. one installation's token refresh): held by `holder` (a random
+/// value each instance makes for each attempt) until it is released or its time runs out.
+/// A store's leases are shared by every instance using the store, so one instance at a time
+/// refreshes a token (a refresh token is single-use).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Lease {
+    /// What is leased.
+    pub name: String,
+    /// Who holds it.
+    pub holder: String,
+}
+
+impl Lease {
+    /// The lease name of a workspace's token refresh.
+    pub fn refresh_of(workspace: &Workspace, user: Option<&UserId>) -> String {
+        let key = rows::RowKey::new(workspace, user);
+        format!("refresh|{}|{}|{}", key.enterprise, key.team, key.user)
+    }
+}
+
+fn no_leases<T>() -> BoxFuture<'static, Result<T, StoreError>> {
+    Box::pin(async {
+        Err(StoreError::Backend("this store has no leases (token rotation needs them)".into()))
+    })
+}
+
 /// Where installations live. Implementations must never log a token.
 pub trait InstallationStore: Send + Sync + 'static {
     /// Saves an installation (a new install, or one whose tokens were refreshed): it becomes
@@ -104,4 +131,28 @@ pub trait InstallationStore: Send + Sync + 'static {
 
     /// Every workspace's bot row and every user row, for listing (tokens inside: redact them).
     fn list(&self) -> BoxFuture<'_, Result<Vec<Installation>, StoreError>>;
+
+    /// Takes `lease` for `ttl` if nobody else holds it (or their time ran out): `true` when
+    /// taken (taking it again as its holder extends it). Default: no leases (an error).
+    fn try_lease(&self, lease: Lease, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let _ = (lease, ttl);
+        no_leases()
+    }
+
+    /// Gives `lease` back if `lease.holder` still holds it.
+    fn release_lease(&self, lease: Lease) -> BoxFuture<'_, Result<(), StoreError>> {
+        let _ = lease;
+        no_leases()
+    }
+
+    /// [`InstallationStore::save`] only while `lease` is still held (the fencing check, in the
+    /// same transaction as the write): `false` (nothing written) when it was lost.
+    fn save_leased(
+        &self,
+        lease: Lease,
+        installation: Installation,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        let _ = (lease, installation);
+        no_leases()
+    }
 }

@@ -6,22 +6,63 @@
 //! bring any older file up to date when it is opened, in one transaction.
 
 use crate::rows::{RowKey, merge, rows_to_save};
-use crate::{BoxFuture, InstallationStore, StoreError, Workspace};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::{BoxFuture, InstallationStore, Lease, StoreError, Workspace};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use slack_rtm_types::UserId;
 use slack_rtm_types::oauth::Installation;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Whether `lease.holder` holds `lease` now (inside a transaction).
+fn holds(tx: &Transaction<'_>, lease: &Lease) -> Result<bool, StoreError> {
+    let row: Option<(String, i64)> = tx
+        .query_row("SELECT holder, expires_at_ms FROM leases WHERE name = ?1", [&lease.name], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()
+        .map_err(backend)?;
+    Ok(row.is_some_and(|(holder, until)| holder == lease.holder && until > now_ms()))
+}
+
+fn save_rows(tx: &Transaction<'_>, installation: &Installation) -> Result<(), StoreError> {
+    let keys = rows_to_save(installation)?;
+    let data = installation.to_json_with_secrets().to_string();
+    for key in keys {
+        tx.execute(
+            "INSERT INTO installations (enterprise_id, team_id, user_id, data, installed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (enterprise_id, team_id, user_id)
+             DO UPDATE SET data = excluded.data, installed_at = excluded.installed_at",
+            params![key.enterprise, key.team, key.user, data, installation.installed_at as i64],
+        )
+        .map_err(backend)?;
+    }
+    Ok(())
+}
 
 /// Each migration brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &["CREATE TABLE installations (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE installations (
         enterprise_id TEXT NOT NULL,
         team_id TEXT NOT NULL,
         user_id TEXT NOT NULL,
         data TEXT NOT NULL,
         installed_at INTEGER NOT NULL,
         PRIMARY KEY (enterprise_id, team_id, user_id)
-    );"];
+    );",
+    "CREATE TABLE leases (
+        name TEXT PRIMARY KEY NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    );",
+];
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -127,19 +168,8 @@ impl SqliteInstallationStore {
 impl InstallationStore for SqliteInstallationStore {
     fn save(&self, installation: Installation) -> BoxFuture<'_, Result<(), StoreError>> {
         self.run(move |conn| {
-            let keys = rows_to_save(&installation)?;
-            let data = installation.to_json_with_secrets().to_string();
             let tx = conn.transaction().map_err(backend)?;
-            for key in keys {
-                tx.execute(
-                    "INSERT INTO installations (enterprise_id, team_id, user_id, data, installed_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)
-                     ON CONFLICT (enterprise_id, team_id, user_id)
-                     DO UPDATE SET data = excluded.data, installed_at = excluded.installed_at",
-                    params![key.enterprise, key.team, key.user, data, installation.installed_at as i64],
-                )
-                .map_err(backend)?;
-            }
+            save_rows(&tx, &installation)?;
             tx.commit().map_err(backend)
         })
     }
@@ -186,6 +216,53 @@ impl InstallationStore for SqliteInstallationStore {
                 .map_err(backend)?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(backend)?;
             rows.map(|r| decode(&r.map_err(backend)?)).collect()
+        })
+    }
+
+    /// One row of `leases`, taken in an immediate (write-locked) transaction: two processes
+    /// on one file never both take it.
+    fn try_lease(&self, lease: Lease, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            let now = now_ms();
+            let until = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+            let n = tx
+                .execute(
+                    "INSERT INTO leases (name, holder, expires_at_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+                     WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= ?4",
+                    params![lease.name, lease.holder, until, now],
+                )
+                .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(n == 1)
+        })
+    }
+
+    fn release_lease(&self, lease: Lease) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.run(move |conn| {
+            conn.execute(
+                "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+                params![lease.name, lease.holder],
+            )
+            .map_err(backend)?;
+            Ok(())
+        })
+    }
+
+    fn save_leased(
+        &self,
+        lease: Lease,
+        installation: Installation,
+    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            if !holds(&tx, &lease)? {
+                return Ok(false);
+            }
+            save_rows(&tx, &installation)?;
+            tx.commit().map_err(backend)?;
+            Ok(true)
         })
     }
 }

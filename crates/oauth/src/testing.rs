@@ -1,9 +1,10 @@
 //! The contract every [`InstallationStore`] must keep, as one async function a store's own
 //! tests call against the real backend (feature `testing`).
 
-use crate::{InstallationStore, StoreError, Workspace};
+use crate::{InstallationStore, Lease, StoreError, Workspace};
 use slack_rtm_types::oauth::{BotInstallation, Grant, Installation, UserInstallation};
 use slack_rtm_types::{Token, UserId};
+use std::time::Duration;
 
 fn grant(token: &str) -> Grant {
     Grant {
@@ -112,4 +113,36 @@ pub async fn store_contract(store: &dyn InstallationStore) {
     let nowhere = installation(None, None, Some("xoxb-x"), None);
     let nowhere = Installation { is_enterprise_install: false, ..nowhere };
     assert!(matches!(store.save(nowhere).await, Err(StoreError::NoWorkspace)));
+}
+
+/// The lease contract on an empty `store` (`other` is a second handle on the same backend, as
+/// another instance would have): one holder at a time, extended by its holder, released
+/// only by it, taken over once its time ran out, and a save under a lost lease writes nothing.
+pub async fn lease_contract(store: &dyn InstallationStore, other: &dyn InstallationStore) {
+    let name = Lease::refresh_of(&ws(None, Some("T1")), None);
+    let a = Lease { name: name.clone(), holder: "holder-a".into() };
+    let b = Lease { name: name.clone(), holder: "holder-b".into() };
+    let long = Duration::from_secs(30);
+    assert!(store.try_lease(a.clone(), long).await.unwrap(), "a free lease is taken");
+    assert!(!other.try_lease(b.clone(), long).await.unwrap(), "one holder at a time");
+    assert!(store.try_lease(a.clone(), long).await.unwrap(), "its holder extends it");
+    let inst = installation(None, Some("T1"), Some("xoxb-by-b"), None);
+    assert!(!other.save_leased(b.clone(), inst.clone()).await.unwrap(), "fenced: b does not hold it");
+    assert_eq!(store.find(ws(None, Some("T1")), None).await.unwrap(), None, "nothing written");
+    other.release_lease(b.clone()).await.unwrap();
+    assert!(!other.try_lease(b.clone(), long).await.unwrap(), "only the holder releases it");
+    let by_a = installation(None, Some("T1"), Some("xoxb-by-a"), None);
+    assert!(store.save_leased(a.clone(), by_a).await.unwrap());
+    assert_eq!(
+        bot_token(&other.find(ws(None, Some("T1")), None).await.unwrap()).as_deref(),
+        Some("xoxb-by-a")
+    );
+    store.release_lease(a.clone()).await.unwrap();
+    assert!(other.try_lease(b.clone(), Duration::from_millis(100)).await.unwrap(), "released: b takes it");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(store.try_lease(a.clone(), long).await.unwrap(), "b's time ran out: a takes it over");
+    assert!(!other.save_leased(b, inst).await.unwrap(), "b's lease is lost: its save is fenced off");
+    let unrelated = Lease { name: Lease::refresh_of(&ws(None, Some("T2")), None), holder: "holder-b".into() };
+    assert!(other.try_lease(unrelated, long).await.unwrap(), "leases are per name");
+    store.delete(ws(None, Some("T1")), None).await.unwrap();
 }

@@ -10,6 +10,14 @@
 //! On HTTP the first line of stdout is the Request URL it serves (events, commands,
 //! interactions and options all at `/slack/events`); `--http 127.0.0.1:0` takes a free port.
 //!
+//! Installed into many workspaces (no bot token: each workspace's token comes from the store),
+//! it also serves the install flow at `/slack/install` and `/slack/oauth_redirect`:
+//!
+//! ```text
+//! SLACK_SIGNING_SECRET=… SLACK_CLIENT_ID=… SLACK_CLIENT_SECRET=… SLACK_SCOPES=chat:write,commands \
+//!   cargo run -p slack-rtm --example app -- --http 127.0.0.1:3000 --store sqlite:installs.db
+//! ```
+//!
 //! The listeners are all in [`app`]: whatever receives Slack's requests runs the same app.
 
 use serde_json::{Value, json};
@@ -20,6 +28,9 @@ use std::io::Write;
 
 #[path = "support/app_scene.rs"]
 mod scene;
+
+#[path = "support/oauth_setup.rs"]
+mod oauth_setup;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -86,14 +97,7 @@ fn form() -> Value {
     })
 }
 
-/// Plain `http://` (and `ws://`) only for an API on this machine.
-fn is_loopback(url: &str) -> bool {
-    let host = url.parse::<slack_rtm::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned));
-    host.is_some_and(|h| {
-        h == "localhost"
-            || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
-    })
-}
+use oauth_setup::is_loopback;
 
 /// `--http ADDR` from the command line.
 fn http_addr() -> Result<Option<std::net::SocketAddr>, BoxError> {
@@ -115,7 +119,12 @@ async fn main() -> Result<(), BoxError> {
         if let Some(url) = var("SLACK_API_URL") {
             web = web.api_url(url.trim()).allow_insecure(is_loopback(url.trim()));
         }
-        let running = app().start_http(web.build_web()?, addr, HttpConfig::new(secret)?).await?;
+        let loopback = var("SLACK_API_URL").is_some_and(|u| is_loopback(u.trim()));
+        let (mut app, mut config) = (app(), HttpConfig::new(secret)?);
+        if oauth_setup::wanted() {
+            config = oauth_setup::setup(&mut app, config, loopback)?;
+        }
+        let running = app.start_http(web.build_web()?, addr, config).await?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", running.url())?;
         out.flush()?;

@@ -6,7 +6,10 @@
 
 mod b64;
 mod cookie;
+mod rotation;
 mod state;
+
+pub use rotation::{AfterFailure, RefreshStep, Rotation, RotationPolicy};
 
 pub use cookie::{BROWSER_COOKIE, browser_cookie, clear_browser_cookie, set_browser_cookie};
 pub use state::{STATE_TTL, StateLedger, StateSecret, StateSigner, VerifiedState};
@@ -18,6 +21,16 @@ use http::{HeaderValue, Method, Request, Response};
 use slack_rtm_types::Token;
 use slack_rtm_types::oauth::OAuthV2Access;
 use std::fmt;
+
+/// A nonce (or browser id) for [`StateSigner::issue`] and [`set_browser_cookie`] from random
+/// bytes the caller got from a secure generator (16 to 48 bytes: 22 to 64 characters of
+/// `[A-Za-z0-9_-]`). Sans-IO: the randomness is passed in.
+pub fn nonce_from_random(random: &[u8]) -> Result<String, OAuthError> {
+    if !(16..=48).contains(&random.len()) {
+        return Err(OAuthError::BadNonce);
+    }
+    Ok(b64::url_safe(random))
+}
 
 /// The method that exchanges a code or a refresh token.
 pub const ACCESS_METHOD: &str = "oauth.v2.access";

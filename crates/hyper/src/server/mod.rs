@@ -23,6 +23,19 @@ pub use slack_rtm_codec::http_mode::{Inbound, InboundKind, Refusal, SigningSecre
 
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
+use std::future::Future;
+use std::pin::Pin;
+
+/// Answers `GET`/`HEAD` requests to paths other than the receiver's, on the same server (an
+/// OAuth install flow's pages): `None` for a path it does not serve (a 404). It sees the
+/// request's head only (method, URI with its query, headers): pages read no body.
+pub trait PageHandler: Send + Sync + 'static {
+    /// The response for `head`, or `None`.
+    fn page(
+        &self,
+        head: http::request::Parts,
+    ) -> Pin<Box<dyn Future<Output = Option<Response<Bytes>>> + Send + '_>>;
+}
 
 /// A response with `status`, an optional `Content-Type` and a body.
 pub fn response(

@@ -1,9 +1,9 @@
 //! [`HttpServer`]: a hyper 1 server for one [`SlackReceiver`] at one path.
 
 use super::receiver::{InboundHandler, ReceiverBody, SlackReceiver};
-use super::response;
+use super::{PageHandler, response};
 use bytes::Bytes;
-use http::{Request, Response, StatusCode};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -12,6 +12,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -45,13 +46,24 @@ impl HttpServer {
         path: impl Into<String>,
         receiver: SlackReceiver<H>,
     ) -> HttpServer {
+        Self::serve_with_pages(listener, path, receiver, None)
+    }
+
+    /// [`HttpServer::serve`], with `pages` answering `GET` and `HEAD` requests to other paths
+    /// (e.g. an OAuth install flow's pages); what it does not answer is a 404.
+    pub fn serve_with_pages<H: InboundHandler>(
+        listener: TcpListener,
+        path: impl Into<String>,
+        receiver: SlackReceiver<H>,
+        pages: Option<Arc<dyn PageHandler>>,
+    ) -> HttpServer {
         let local_addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
         let mut path: String = path.into();
         if !path.starts_with('/') {
             path.insert(0, '/');
         }
         let (stop, stopped) = watch::channel(None);
-        let task = tokio::spawn(accept_loop(listener, path.clone(), receiver, stopped));
+        let task = tokio::spawn(accept_loop(listener, path.clone(), receiver, pages, stopped));
         HttpServer { local_addr, path, stop, task }
     }
 
@@ -78,11 +90,12 @@ async fn accept_loop<H: InboundHandler>(
     listener: TcpListener,
     path: String,
     receiver: SlackReceiver<H>,
+    pages: Option<Arc<dyn PageHandler>>,
     mut stopped: watch::Receiver<Option<Duration>>,
 ) -> bool {
     let graceful = GracefulShutdown::new();
     let builder = auto::Builder::new(TokioExecutor::new());
-    let path: std::sync::Arc<str> = path.into();
+    let path: Arc<str> = path.into();
     let grace = loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -97,14 +110,17 @@ async fn accept_loop<H: InboundHandler>(
             _ = stopped.changed() => break stopped.borrow().unwrap_or_default(),
         };
         let _ = stream.set_nodelay(true);
-        let (receiver, path) = (receiver.clone(), path.clone());
+        let (receiver, path, pages) = (receiver.clone(), path.clone(), pages.clone());
         let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let (receiver, path) = (receiver.clone(), path.clone());
+            let (receiver, path, pages) = (receiver.clone(), path.clone(), pages.clone());
             async move {
                 if req.uri().path() != &*path {
-                    return Ok::<Response<ReceiverBody>, Infallible>(
-                        response(StatusCode::NOT_FOUND, None, Bytes::new()).map(Full::new),
-                    );
+                    let page = match (&pages, req.method()) {
+                        (Some(pages), &Method::GET | &Method::HEAD) => pages.page(req.into_parts().0).await,
+                        _ => None,
+                    };
+                    let page = page.unwrap_or_else(|| response(StatusCode::NOT_FOUND, None, Bytes::new()));
+                    return Ok::<Response<ReceiverBody>, Infallible>(page.map(Full::new));
                 }
                 Ok(receiver.answer(req).await.map(Full::new))
             }

@@ -113,6 +113,8 @@ pub struct Context {
     pub(crate) extensions: http::Extensions,
     pub(crate) matches: Matches,
     pub(crate) listener: Arc<str>,
+    /// The request's installation (an app with [`App::installations`](super::App::installations)).
+    pub(crate) auth: Option<Arc<super::oauth::Authorized>>,
 }
 
 impl fmt::Debug for Context {
@@ -129,9 +131,19 @@ impl fmt::Debug for Context {
 }
 
 impl Context {
-    /// The Web API client, with the bot token.
+    /// The Web API client, with the bot token (the request's workspace's token for an app
+    /// with [`App::installations`](super::App::installations)).
     pub fn web(&self) -> &WebClient {
-        &self.shared.web
+        match &self.auth {
+            Some(auth) => auth.web(),
+            None => &self.shared.web,
+        }
+    }
+
+    /// The request's installation, for an app with
+    /// [`App::installations`](super::App::installations).
+    pub fn installation(&self) -> Option<&super::oauth::Authorized> {
+        self.auth.as_deref()
     }
 
     /// `chat.postMessage` in the request's channel — in its thread when it has one.
@@ -142,7 +154,7 @@ impl Context {
     /// [`Context::say`], to be customised (`.blocks(…)`, `.in_thread(…)`) then awaited.
     pub fn say_call(&self, text: impl Into<String>) -> Result<PostMessageCall, ReplyError> {
         let channel = self.req.meta.channel_id.clone().ok_or(ReplyError::NoChannel)?;
-        let call = self.shared.web.post_message(channel, text);
+        let call = self.web().post_message(channel, text);
         Ok(match &self.req.meta.thread_ts {
             Some(ts) => call.in_thread(ts.as_str()),
             None => call,
@@ -232,7 +244,11 @@ impl Context {
     /// The app's bot: from `auth.test`, else (its user only) from the event's
     /// `authorizations`.
     pub fn bot(&self) -> BotIdentity {
-        let mut bot = self.shared.bot.get().cloned().unwrap_or_default();
+        let installed = self.auth.as_ref().and_then(|a| a.installation.bot.as_ref());
+        let mut bot = match installed {
+            Some(b) => BotIdentity { user_id: Some(b.user_id.clone()), bot_id: b.bot_id.clone() },
+            None => self.shared.bot.get().cloned().unwrap_or_default(),
+        };
         if bot.user_id.is_none() {
             bot.user_id = self.req.meta.authorized_bot.clone().map(UserId::from);
         }

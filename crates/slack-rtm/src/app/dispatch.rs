@@ -66,6 +66,7 @@ struct Inner {
     order: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
     seq: AtomicU64,
     fallback_seen: Mutex<HashSet<String>>,
+    installations: Option<super::oauth::Installations>,
 }
 
 /// Where a request waits for the one before it in its conversation.
@@ -78,7 +79,7 @@ struct OrderTicket {
 
 impl Dispatcher {
     pub(crate) fn new(app: App, shared: Shared) -> Dispatcher {
-        let App { routes, middleware, fallback, error_handler, config } = app;
+        let App { routes, middleware, fallback, error_handler, config, installations } = app;
         let mut global: Vec<Arc<dyn Middleware>> = Vec::new();
         if config.ignore_self {
             global.push(Arc::new(super::middleware::ignore_self));
@@ -107,6 +108,7 @@ impl Dispatcher {
                 order: Mutex::new(HashMap::new()),
                 seq: AtomicU64::new(0),
                 fallback_seen: Mutex::new(HashSet::new()),
+                installations,
             }),
         }
     }
@@ -284,6 +286,7 @@ impl Inner {
             extensions: http::Extensions::new(),
             matches: Matches::default(),
             listener: "middleware".into(),
+            auth: None,
         };
         let task = async {
             if kind == RequestKind::EventsApi
@@ -296,6 +299,16 @@ impl Inner {
             let work = async move {
                 if let Some(before) = before {
                     let _ = before.await;
+                }
+                let mut ctx = ctx;
+                if let Some(installations) = &me.installations {
+                    let req = &ctx.req;
+                    match installations.resolve(&req.kind, &req.meta, &req.body).await {
+                        super::oauth::Resolution::Found(auth) => ctx.auth = Some(auth),
+                        super::oauth::Resolution::NotNeeded => {}
+                        // Acked (now for an event, empty when this returns otherwise), not handled.
+                        super::oauth::Resolution::Missing => return Ok(()),
+                    }
                 }
                 me.run(payload, matched, ctx).await
             };

@@ -33,6 +33,7 @@ pub mod http;
 mod listeners;
 mod matchers;
 pub mod middleware;
+pub mod oauth;
 pub mod receiver;
 mod respond;
 mod responses;
@@ -122,6 +123,7 @@ pub struct App {
     pub(crate) fallback: Option<FallbackHandler>,
     pub(crate) error_handler: Option<ErrorHandler>,
     pub(crate) config: AppConfig,
+    pub(crate) installations: Option<oauth::Installations>,
 }
 
 impl std::fmt::Debug for App {
@@ -203,12 +205,28 @@ impl App {
         self
     }
 
+    /// Serves many workspaces: each request's token comes from `installations` (its store,
+    /// through its cache) instead of the dispatcher's Web client, which then only lends its
+    /// transport and API base. See [`oauth`].
+    pub fn installations(&mut self, installations: oauth::Installations) -> &mut App {
+        self.installations = Some(installations);
+        self
+    }
+
     /// Makes the dispatcher receivers call, with `web` (the bot token) for the listeners.
     /// Asks `auth.test` for the bot's ids in the background (requests are taken at once);
     /// until it answers — or if it never does — the bot is found from each event's
     /// `authorizations` and the app's `api_app_id`.
     pub async fn into_dispatcher(self, web: WebClient) -> Dispatcher {
+        if let Some(i) = &self.installations {
+            i.start(&web);
+        }
+        let multi = self.installations.is_some();
         let dispatcher = Dispatcher::new(self, Shared { web: web.clone(), bot: OnceLock::new() });
+        if multi {
+            // Each workspace has its own bot: no single `auth.test`.
+            return dispatcher;
+        }
         let shared = dispatcher.shared();
         tokio::spawn(async move {
             let once = web.with_retry_policy(crate::web::RetryPolicy::never());
@@ -229,6 +247,9 @@ impl App {
 
     /// [`App::into_dispatcher`] with the bot's ids given (no `auth.test`).
     pub fn into_dispatcher_with(self, web: WebClient, bot: BotIdentity) -> Dispatcher {
+        if let Some(i) = &self.installations {
+            i.start(&web);
+        }
         Dispatcher::new(self, Shared { web, bot: OnceLock::from(bot) })
     }
 }

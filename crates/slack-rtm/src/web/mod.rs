@@ -59,9 +59,37 @@ pub struct WebClient {
     inner: Arc<Inner>,
 }
 
+/// Where a client with a rotating token gets the current one once the token it holds is
+/// within [`ROTATING_SAFETY`] of its expiry: the token and its expiry (Unix ms), or `None`.
+pub(crate) type TokenSource = Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<(Token, Option<u64>)>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// A token is not sent within this long of its expiry (the request would arrive late).
+pub(crate) const ROTATING_SAFETY: std::time::Duration = std::time::Duration::from_millis(500);
+
+struct Rotating {
+    current: Mutex<(Token, Option<u64>)>,
+    source: TokenSource,
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn fresh(expires_ms: Option<u64>) -> bool {
+    let safety = ROTATING_SAFETY.as_millis() as u64;
+    expires_ms.is_none_or(|at| unix_ms().saturating_add(safety) < at)
+}
+
 struct Inner {
     transport: Arc<dyn DynHttpTransport>,
     token: Token,
+    rotating: Option<Rotating>,
     api_base: ApiBase,
     retry: RetryPolicy,
     limiter: Mutex<RateLimiter>,
@@ -117,6 +145,7 @@ impl WebClient {
             inner: Arc::new(Inner {
                 transport,
                 token,
+                rotating: None,
                 api_base,
                 retry: RetryPolicy::default(),
                 limiter: Mutex::new(RateLimiter::new()),
@@ -130,11 +159,69 @@ impl WebClient {
             inner: Arc::new(Inner {
                 transport: i.transport.clone(),
                 token: i.token.clone(),
+                rotating: None,
                 api_base: i.api_base.clone(),
                 retry,
                 limiter: Mutex::new(limiter),
             }),
         }
+    }
+
+    /// The same client (transport, API base, retry policy) with another token and its own
+    /// rate limiter (Slack's limits are per workspace): one per installation of a
+    /// multi-workspace app. Refuses an app-level (`xapp-`) token.
+    pub fn with_token(&self, token: Token) -> Result<Self, crate::Error> {
+        let i = &self.inner;
+        let mut web = Self::new(i.transport.clone(), token, i.api_base.clone())?;
+        if let Some(inner) = Arc::get_mut(&mut web.inner) {
+            inner.retry = i.retry.clone();
+        }
+        Ok(web)
+    }
+
+    /// [`WebClient::with_token`] for a token expiring at `expires_ms` (Unix ms): once it is
+    /// about to expire, each call takes the current token from `source` (a rotation done
+    /// meanwhile, here or by another instance), and a call is never sent with an expired
+    /// token (it fails with `token_expired` instead).
+    pub(crate) fn with_rotating_token(
+        &self,
+        token: Token,
+        expires_ms: Option<u64>,
+        source: TokenSource,
+    ) -> Result<Self, crate::Error> {
+        let mut web = self.with_token(token.clone())?;
+        if let Some(inner) = Arc::get_mut(&mut web.inner) {
+            inner.rotating = Some(Rotating { current: Mutex::new((token, expires_ms)), source });
+        }
+        Ok(web)
+    }
+
+    /// The token to send now.
+    async fn current_token(&self, method: &str) -> Result<Token, WebCallError> {
+        let Some(rotating) = &self.inner.rotating else { return Ok(self.inner.token.clone()) };
+        let held = rotating.current.lock().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone());
+        if fresh(held.1) {
+            return Ok(held.0);
+        }
+        if let Some((token, expires)) = (rotating.source)().await
+            && fresh(expires)
+        {
+            if let Ok(mut c) = rotating.current.lock() {
+                *c = (token.clone(), expires);
+            }
+            return Ok(token);
+        }
+        tracing::warn!(
+            method,
+            "the installation's token has expired and no refreshed one is stored: not sent"
+        );
+        Err(WebCallError::Api(WebError::Api {
+            method: method.to_owned(),
+            error: slack_rtm_types::ApiError::from_code("token_expired"),
+            warnings: Vec::new(),
+            detail: None,
+            req_id: None,
+        }))
     }
 
     /// The same client with another retry policy (and a fresh rate limiter).
@@ -209,8 +296,8 @@ impl WebClient {
         let mut retry = self.inner.retry.start(method);
         loop {
             self.wait_for_slot(method, channel.as_deref()).await;
-            let request =
-                build_web_request_as(&self.inner.api_base, &self.inner.token, method, &args, encoding)?;
+            let token = self.current_token(method).await?;
+            let request = build_web_request_as(&self.inner.api_base, &token, method, &args, encoding)?;
             let (decision, error) = match self.inner.transport.send_boxed(request).await {
                 Ok(response) => match parse_web_response(method, &response) {
                     Ok(answer) => {

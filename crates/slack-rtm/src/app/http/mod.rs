@@ -50,6 +50,7 @@ pub struct HttpConfig {
     dedupe: Arc<dyn EventDedupe>,
     no_retry: bool,
     read_timeout: Duration,
+    install: Option<super::oauth::InstallConfig>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -74,7 +75,17 @@ impl HttpConfig {
             dedupe: Arc::new(MemoryDedupe::default()),
             no_retry: false,
             read_timeout: slack_rtm_hyper::server::DEFAULT_READ_TIMEOUT,
+            install: None,
         })
+    }
+
+    /// Serves the OAuth install flow next to the Request URL ([`App::start_http`]):
+    /// `/slack/install` and `/slack/oauth_redirect` by default. When the install config's
+    /// client has no redirect URI and the server listens on a loopback address,
+    /// `http://{address}{redirect path}` is used.
+    pub fn install(mut self, install: super::oauth::InstallConfig) -> HttpConfig {
+        self.install = Some(install);
+        self
     }
 
     /// The path served by [`App::start_http`] (404 elsewhere).
@@ -153,9 +164,23 @@ impl HttpApp {
         config: HttpConfig,
     ) -> Result<HttpApp, Error> {
         let path = config.path.clone();
-        let server = HttpServer::bind(addr, path, config.into_receiver(dispatcher.clone()))
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+        let pages = match config.install.clone() {
+            Some(mut install) => {
+                let local = listener.local_addr().map_err(|e| Error::Config(e.to_string()))?;
+                if install.client.redirect_uri.is_none() && local.ip().is_loopback() {
+                    install.client.redirect_uri = Some(format!("http://{local}{}", install.redirect_path));
+                }
+                let flow: Arc<dyn slack_rtm_hyper::server::PageHandler> =
+                    Arc::new(install.into_flow(dispatcher.web()));
+                Some(flow)
+            }
+            None => None,
+        };
+        let receiver = config.into_receiver(dispatcher.clone());
+        let server = HttpServer::serve_with_pages(listener, path, receiver, pages);
         Ok(HttpApp { server, dispatcher })
     }
 
