@@ -9,12 +9,17 @@ use slack_rtm_codec::http_mode::{Inbound, InboundKind, NO_RETRY};
 use slack_rtm_hyper::server::InboundHandler;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 /// How long a request waits for its ack after the dispatcher took it. The dispatcher acks by
 /// itself before Slack's 3 s (its ack margin); this only bounds a request whose ack never
 /// comes at all.
 const ACK_WAIT: Duration = Duration::from_secs(3);
+
+/// At most this many requests are being handed over at once (waiting for a listener slot or
+/// for their ack); past it a request is answered `503` (Slack retries it later), so requests
+/// whose client hung up cannot pile up without bound.
+pub(super) const MAX_HAND_OVERS: usize = 4096;
 
 /// The [`InboundHandler`] of an [`App`](crate::App) on HTTP: each verified request goes to the
 /// dispatcher, and its ack becomes the HTTP response (`200`, the ack payload as JSON body).
@@ -23,6 +28,8 @@ pub struct HttpHandler {
     pub(super) dispatcher: Dispatcher,
     pub(super) dedupe: Arc<dyn EventDedupe>,
     pub(super) no_retry: bool,
+    /// [`MAX_HAND_OVERS`] slots.
+    pub(super) hand_overs: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for HttpHandler {
@@ -61,6 +68,24 @@ fn ok(body: Option<serde_json::Value>) -> Response<Bytes> {
 
 impl InboundHandler for HttpHandler {
     async fn handle(&self, inbound: Inbound) -> Response<Bytes> {
+        let Ok(slot) = self.hand_overs.clone().try_acquire_owned() else {
+            tracing::warn!("{MAX_HAND_OVERS} requests already being handed over: refused with 503");
+            return self.failed(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        // The hand-over runs on its own task: once an event id is claimed it must reach the
+        // listeners even if Slack hangs up meanwhile (its retry is then answered as a duplicate).
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let _slot = slot;
+            this.hand_over(inbound).await
+        });
+        task.await.unwrap_or_else(|_| self.failed(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+impl HttpHandler {
+    /// Claims the event id, dispatches, waits for the ack: the HTTP response.
+    async fn hand_over(&self, inbound: Inbound) -> Response<Bytes> {
         let kind = match inbound.kind() {
             InboundKind::Event => RequestKind::EventsApi,
             InboundKind::SlashCommand => RequestKind::SlashCommands,
