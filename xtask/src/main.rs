@@ -6,7 +6,9 @@
 //!   the end-to-end benchmark (RTM and Socket Mode), every client side by side
 //!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test. `bench --fleet
 //!   [--fleet-events N] [--fleet-paced-events M] [--runs R]`: the fleet bench alone (a real
-//!   Redis, one gateway, three workers; its own section of `docs/benchmarks.md`).
+//!   Redis, one gateway, three workers; its own section of `docs/benchmarks.md`). `bench --http
+//!   [--http-requests N] [--http-paced-requests M] [--runs R]`: HTTP mode's receiver and an
+//!   `App` on HTTP beside a naive HMAC-checking hyper handler (its own section too).
 //! - `corpus [DIR...]` (default `../shared/slack-corpus` beside the workspace): decodes every JSON file (RTM events or `rtm.connect` answers) and checks
 //!   the round trip; fails on a shape error or a lost field.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
@@ -22,6 +24,7 @@
 mod bench;
 mod bench_doc;
 mod bench_fleet;
+mod bench_http;
 mod bench_sm;
 mod conformance;
 mod corpus;
@@ -38,7 +41,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   deps          check the crate dependency rules (types/codec free of IO crates, layering)
   bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test;
-                --fleet for the fleet bench on a real Redis)
+                --fleet for the fleet bench on a real Redis; --http for the HTTP mode receiver bench)
   corpus        decode recorded Slack payloads ([DIR...], default ../shared/slack-corpus): typed / unknown type / shape error / round-trip loss
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)
