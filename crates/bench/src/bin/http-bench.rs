@@ -11,7 +11,7 @@
 //!   receiver, then per-process dedupe of the `event_id` and the dispatcher (the event is
 //!   acked, so answered, before its listener runs). Every event must reach the listener.
 //!
-//! Each request is a distinct `message` event (`event_callback`, about 600 bytes, its own
+//! Each request is a distinct `message` event (`event_callback`, about 730 bytes, its own
 //! `event_id`), signed beforehand. The server runs on its own current-thread runtime on its
 //! own OS thread; the load generator on another (current-thread), over `--connections`
 //! keep-alive HTTP/1.1 connections.
