@@ -152,7 +152,7 @@ async fn naive(req: Request<Incoming>, key: Arc<[u8]>) -> Result<Response<Full<B
 }
 
 fn unhex(s: &[u8]) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
@@ -321,9 +321,8 @@ async fn load(
             let (mut lat, mut errors) = (Vec::new(), 0u64);
             let mut i = range.start + k;
             while i < range.end {
-                if rate > 0 {
-                    let at = t0 + Duration::from_nanos((i - range.start) * 1_000_000_000 / rate);
-                    tokio::time::sleep_until(at).await;
+                if let Some(offset) = ((i - range.start) * 1_000_000_000).checked_div(rate) {
+                    tokio::time::sleep_until(t0 + Duration::from_nanos(offset)).await;
                 }
                 match send(&mut sender, addr, &reqs[i as usize]).await {
                     Ok(d) => lat.push(d.as_micros() as u64),
