@@ -141,3 +141,52 @@ impl HttpHandler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::http::MemoryDedupe;
+    use crate::app::{App, BotIdentity};
+    use slack_rtm_codec::http_mode::{SigningSecret, Verifier};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// A verified `event_callback` with this id.
+    fn event(event_id: &str) -> Inbound {
+        let secret = SigningSecret::new("unit-test-secret");
+        let body = format!(
+            r#"{{"type":"event_callback","event_id":"{event_id}","team_id":"T1","api_app_id":"A1","event":{{"type":"app_mention","user":"U1","text":"hi","ts":"1.000001","channel":"C1"}}}}"#
+        );
+        let now = SystemTime::now();
+        let ts = now.duration_since(UNIX_EPOCH).unwrap().as_secs().to_string();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert("x-slack-request-timestamp", HeaderValue::from_str(&ts).unwrap());
+        let signature = secret.sign(&ts, body.as_bytes());
+        headers.insert("x-slack-signature", HeaderValue::from_str(&signature).unwrap());
+        Verifier::new(secret).unwrap().verify(&http::Method::POST, &headers, body.as_bytes(), now).unwrap()
+    }
+
+    #[tokio::test]
+    async fn past_the_hand_over_cap_a_request_is_503_and_its_id_not_claimed() {
+        let web = crate::Client::builder("xoxb-test")
+            .api_url("http://127.0.0.1:9/api/")
+            .allow_insecure(true)
+            .build_web()
+            .unwrap();
+        let dispatcher = App::new().into_dispatcher_with(web, BotIdentity::default());
+        let dedupe = MemoryDedupe::default();
+        let handler = |slots| HttpHandler {
+            dispatcher: dispatcher.clone(),
+            dedupe: Arc::new(dedupe.clone()),
+            no_retry: false,
+            hand_overs: Arc::new(Semaphore::new(slots)),
+        };
+        let refused = handler(0).handle(event("Ev1")).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(dedupe.is_empty(), "refused before the claim, so Slack's retry is handed over");
+        let taken = handler(1).handle(event("Ev1")).await;
+        assert_eq!(taken.status(), StatusCode::OK);
+        assert!(!dedupe.claim_now("Ev1"), "claimed by the hand-over");
+        assert!(dispatcher.shutdown(Duration::from_secs(1)).await);
+    }
+}
