@@ -55,3 +55,15 @@ pub fn write(opts: &Options, table: &str, took: Duration) -> Result<(), String> 
     };
     std::fs::write(&path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
+
+/// Replaces the section of `docs/benchmarks.md` between the markers `start` and `end` with
+/// `generated` (which carries them), or appends it under a `## heading`.
+pub fn replace_section(start: &str, end: &str, heading: &str, generated: &str) -> Result<(), String> {
+    let path = workspace_root().join("docs/benchmarks.md");
+    let old = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let new = match (old.find(start), old.find(end)) {
+        (Some(s), Some(e)) if e > s => format!("{}{}{}", &old[..s], generated, &old[e + end.len()..]),
+        _ => format!("{}\n\n## {heading}\n\n{generated}\n", old.trim_end()),
+    };
+    std::fs::write(&path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}

@@ -7,7 +7,6 @@
 //! lost.
 
 use crate::bench::Options;
-use crate::official::workspace_root;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -137,8 +136,6 @@ fn table(rows: &[Row]) -> String {
 
 /// Replaces the generated fleet table in `docs/benchmarks.md` (or appends a section).
 fn write_doc(opts: &Options, table: &str, took: Duration) -> Result<(), String> {
-    let path = workspace_root().join("docs/benchmarks.md");
-    let old = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let generated = format!(
         "{START}\n\nLast run: {} on {} (took {} s). Command: `cargo xtask bench --fleet --fleet-events {} \
          --fleet-paced-events {} --runs {}` — medians of {} runs; lost, duplicates and redeliveries summed over them.\n\n\
@@ -151,11 +148,7 @@ fn write_doc(opts: &Options, table: &str, took: Duration) -> Result<(), String> 
         opts.runs,
         opts.runs
     );
-    let new = match (old.find(START), old.find(END)) {
-        (Some(s), Some(e)) if e > s => format!("{}{}{}", &old[..s], generated, &old[e + END.len()..]),
-        _ => format!("{}\n\n## Fleet (Redis Streams)\n\n{generated}\n", old.trim_end()),
-    };
-    std::fs::write(&path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::bench_doc::replace_section(START, END, "Fleet (Redis Streams)", &generated)
 }
 
 /// Runs the four workloads; writes the doc section; `Err` if an event was lost or a run failed.

@@ -7,7 +7,6 @@
 //! `--no-doc`; fails if a request was refused or an event lost.
 
 use crate::bench::Options;
-use crate::official::workspace_root;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -125,8 +124,6 @@ fn table(full: &BTreeMap<&str, Cell>, paced: &BTreeMap<&str, Cell>) -> String {
 
 /// Replaces the generated HTTP mode table in `docs/benchmarks.md` (or appends a section).
 fn write_doc(opts: &Options, table: &str, took: Duration) -> Result<(), String> {
-    let path = workspace_root().join("docs/benchmarks.md");
-    let old = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let generated = format!(
         "{START}\n\nLast run: {} on {} (took {} s). Command: `cargo xtask bench --http --http-requests {} \
          --http-paced-requests {} --runs {}` — medians of {} runs, the three servers interleaved in each.\n\n\
@@ -139,11 +136,7 @@ fn write_doc(opts: &Options, table: &str, took: Duration) -> Result<(), String> 
         opts.runs,
         opts.runs
     );
-    let new = match (old.find(START), old.find(END)) {
-        (Some(s), Some(e)) if e > s => format!("{}{}{}", &old[..s], generated, &old[e + END.len()..]),
-        _ => format!("{}\n\n## HTTP mode (Request URLs)\n\n{generated}\n", old.trim_end()),
-    };
-    std::fs::write(&path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    crate::bench_doc::replace_section(START, END, "HTTP mode (Request URLs)", &generated)
 }
 
 /// Runs both workloads; writes the doc section; `Err` if a run failed.
