@@ -160,6 +160,40 @@ async fn each_refusal_has_its_status_and_reaches_nothing() {
     server.shutdown(Duration::from_secs(1)).await;
 }
 
+/// What the head alone condemns is refused before the body is read: these requests announce a
+/// body that never comes, and are answered with their refusal, not the read deadline's 408.
+#[tokio::test]
+async fn head_refusals_come_before_the_body_is_read() {
+    let (server, mut seen) = start(1024, None).await;
+    let addr = server.local_addr();
+    let signed = |ct: &str| {
+        let mut h = signature(unix_now(), b"never sent");
+        h.push(("Content-Type".to_owned(), ct.to_owned()));
+        h
+    };
+    let with_length = |mut h: Vec<(String, String)>, len: usize| {
+        h.push(("Content-Length".to_owned(), len.to_string()));
+        h
+    };
+    let unsigned = vec![("Content-Type".to_owned(), JSON.to_owned())];
+    let mut stale = signature(unix_now() - 600, b"never sent");
+    stale.push(("Content-Type".to_owned(), JSON.to_owned()));
+    let cases = [
+        ("POST", with_length(unsigned, 100), 401),
+        ("POST", with_length(stale, 100), 401),
+        ("PUT", with_length(signed(JSON), 100), 405),
+        ("POST", with_length(signed("text/plain"), 100), 415),
+        ("POST", with_length(signed(JSON), 4096), 413),
+    ];
+    for (method, headers, status) in cases {
+        let mut stream = open(addr, method, "/slack/events", &headers).await;
+        let a = read_answer(&mut stream).await;
+        assert_eq!(a.status, status, "{method} {headers:?}");
+    }
+    assert!(seen.try_recv().is_err());
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
 #[tokio::test]
 async fn a_body_that_never_arrives_is_408() {
     let (server, mut seen) = start(1024, None).await;

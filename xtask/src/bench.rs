@@ -35,6 +35,11 @@ pub struct Options {
     /// Fleet events per run at full speed, and at the paced rate.
     pub fleet_events: u64,
     pub fleet_paced_events: u64,
+    /// `--http`: the HTTP mode receiver bench alone ([`crate::bench_http`]).
+    pub http: bool,
+    /// HTTP mode: signed requests per run at full speed, and at the paced rate.
+    pub http_requests: u64,
+    pub http_paced_requests: u64,
 }
 
 impl Options {
@@ -54,6 +59,9 @@ impl Options {
             fleet: false,
             fleet_events: 50_000,
             fleet_paced_events: 20_000,
+            http: false,
+            http_requests: 50_000,
+            http_paced_requests: 20_000,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -69,6 +77,8 @@ impl Options {
                     o.paced_envelopes = 1_000;
                     o.fleet_events = 2_000;
                     o.fleet_paced_events = 1_000;
+                    o.http_requests = 2_000;
+                    o.http_paced_requests = 1_000;
                     o.runs = 1;
                     o.official = false;
                     o.write_doc = false;
@@ -82,6 +92,9 @@ impl Options {
                 "--fleet" => o.fleet = true,
                 "--fleet-events" => o.fleet_events = num("--fleet-events")?,
                 "--fleet-paced-events" => o.fleet_paced_events = num("--fleet-paced-events")?,
+                "--http" => o.http = true,
+                "--http-requests" => o.http_requests = num("--http-requests")?,
+                "--http-paced-requests" => o.http_paced_requests = num("--http-paced-requests")?,
                 "--no-official" => o.official = false,
                 "--no-doc" => o.write_doc = false,
                 "--sessions" => o.sessions = Some(num("--sessions")?),
@@ -347,6 +360,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if opts.fleet {
         return crate::bench_fleet::run(&bin, &opts);
     }
+    if opts.http {
+        return crate::bench_http::run(&bin, &opts).map(drop);
+    }
     let mut clients = vec![
         ClientSpec {
             name: "slack-rtm (current_thread)",
@@ -453,6 +469,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     if opts.write_doc {
         crate::bench_doc::write(&opts, &t, started.elapsed())?;
+    }
+    if opts.quick {
+        // The HTTP mode harness, at small sizes, so it cannot rot (`--http` for its table).
+        if let Err(e) = crate::bench_http::run(&bin, &opts) {
+            failed.push("http-bench");
+            eprintln!("{e}");
+        }
     }
     if opts.quick && !failed.is_empty() {
         return Err(format!("bench clients failed: {}", failed.join(", ")));

@@ -9,7 +9,9 @@
 //!   [--fleet-events N] [--fleet-paced-events M] [--runs R]`: the fleet bench alone (a real
 //!   Redis, one gateway, three workers; its own section of `docs/benchmarks.md`). `bench
 //!   --upload [--mb N] [--runs R] [--no-doc]`: the peak memory of a file upload from disk
-//!   (its own section of `docs/benchmarks.md`).
+//!   (its own section of `docs/benchmarks.md`). `bench --http [--http-requests N]
+//!   [--http-paced-requests M] [--runs R]`: HTTP mode's receiver and an `App` on HTTP beside a
+//!   naive HMAC-checking hyper handler (its own section too).
 //! - `corpus [DIR...]` (default `../shared/slack-corpus` beside the workspace): decodes every JSON file (RTM events or `rtm.connect` answers) and checks
 //!   the round trip; fails on a shape error or a lost field.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
@@ -25,6 +27,7 @@
 mod bench;
 mod bench_doc;
 mod bench_fleet;
+mod bench_http;
 mod bench_sm;
 mod bench_upload;
 mod conformance;
@@ -43,7 +46,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   deps          check the crate dependency rules (types/codec free of IO crates, layering)
   bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test;
-                --fleet for the fleet bench on a real Redis; --upload [--mb N] for an upload's peak memory)
+                --fleet for the fleet bench on a real Redis; --upload [--mb N] for an upload's peak memory;
+                --http for the HTTP mode receiver bench)
   corpus        decode recorded Slack payloads ([DIR...], default ../shared/slack-corpus): typed / unknown type / shape error / round-trip loss
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)

@@ -33,6 +33,7 @@ fn run(name: &str) -> (String, String) {
         "SLACK_APP_TOKEN",
         "SLACK_BOT_TOKEN",
         "SLACK_API_URL",
+        "SLACK_SIGNING_SECRET",
         "HTTPS_PROXY",
         "https_proxy",
         "ALL_PROXY",
@@ -208,4 +209,24 @@ fn app() {
         "{out}"
     );
     assert!(err.contains("asked to panic"), "the panicking listener really panicked: {err}");
+}
+
+/// The app's tower service mounted in a plain hyper router: the emulator's handshake and a
+/// slash command go through it, and the router's own route still answers.
+#[test]
+fn http_mount() {
+    let (out, _) = run("http_mount");
+    let first = out.lines().next().unwrap_or_default();
+    assert!(first.starts_with("http://127.0.0.1:") && first.ends_with("/slack/events"), "{out}");
+    assert!(!first.contains(":0/"), "the real port is printed: {out}");
+    let lines: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "request URL verified by the emulator",
+            "/echo answered: echo: mounted",
+            "GET /healthz: HTTP/1.1 200 OK"
+        ],
+        "{out}"
+    );
 }

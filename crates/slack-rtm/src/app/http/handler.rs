@@ -9,12 +9,17 @@ use slack_rtm_codec::http_mode::{Inbound, InboundKind, NO_RETRY};
 use slack_rtm_hyper::server::InboundHandler;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 
 /// How long a request waits for its ack after the dispatcher took it. The dispatcher acks by
 /// itself before Slack's 3 s (its ack margin); this only bounds a request whose ack never
 /// comes at all.
 const ACK_WAIT: Duration = Duration::from_secs(3);
+
+/// At most this many requests are being handed over at once (waiting for a listener slot or
+/// for their ack); past it a request is answered `503` (Slack retries it later), so requests
+/// whose client hung up cannot pile up without bound.
+pub(super) const MAX_HAND_OVERS: usize = 4096;
 
 /// The [`InboundHandler`] of an [`App`](crate::App) on HTTP: each verified request goes to the
 /// dispatcher, and its ack becomes the HTTP response (`200`, the ack payload as JSON body).
@@ -23,6 +28,8 @@ pub struct HttpHandler {
     pub(super) dispatcher: Dispatcher,
     pub(super) dedupe: Arc<dyn EventDedupe>,
     pub(super) no_retry: bool,
+    /// [`MAX_HAND_OVERS`] slots.
+    pub(super) hand_overs: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for HttpHandler {
@@ -61,6 +68,24 @@ fn ok(body: Option<serde_json::Value>) -> Response<Bytes> {
 
 impl InboundHandler for HttpHandler {
     async fn handle(&self, inbound: Inbound) -> Response<Bytes> {
+        let Ok(slot) = self.hand_overs.clone().try_acquire_owned() else {
+            tracing::warn!("{MAX_HAND_OVERS} requests already being handed over: refused with 503");
+            return self.failed(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        // The hand-over runs on its own task: once an event id is claimed it must reach the
+        // listeners even if Slack hangs up meanwhile (its retry is then answered as a duplicate).
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let _slot = slot;
+            this.hand_over(inbound).await
+        });
+        task.await.unwrap_or_else(|_| self.failed(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+impl HttpHandler {
+    /// Claims the event id, dispatches, waits for the ack: the HTTP response.
+    async fn hand_over(&self, inbound: Inbound) -> Response<Bytes> {
         let kind = match inbound.kind() {
             InboundKind::Event => RequestKind::EventsApi,
             InboundKind::SlashCommand => RequestKind::SlashCommands,
@@ -114,5 +139,54 @@ impl InboundHandler for HttpHandler {
                 self.failed(StatusCode::INTERNAL_SERVER_ERROR)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::http::MemoryDedupe;
+    use crate::app::{App, BotIdentity};
+    use slack_rtm_codec::http_mode::{SigningSecret, Verifier};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    /// A verified `event_callback` with this id.
+    fn event(event_id: &str) -> Inbound {
+        let secret = SigningSecret::new("unit-test-secret");
+        let body = format!(
+            r#"{{"type":"event_callback","event_id":"{event_id}","team_id":"T1","api_app_id":"A1","event":{{"type":"app_mention","user":"U1","text":"hi","ts":"1.000001","channel":"C1"}}}}"#
+        );
+        let now = SystemTime::now();
+        let ts = now.duration_since(UNIX_EPOCH).unwrap().as_secs().to_string();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert("x-slack-request-timestamp", HeaderValue::from_str(&ts).unwrap());
+        let signature = secret.sign(&ts, body.as_bytes());
+        headers.insert("x-slack-signature", HeaderValue::from_str(&signature).unwrap());
+        Verifier::new(secret).unwrap().verify(&http::Method::POST, &headers, body.as_bytes(), now).unwrap()
+    }
+
+    #[tokio::test]
+    async fn past_the_hand_over_cap_a_request_is_503_and_its_id_not_claimed() {
+        let web = crate::Client::builder("xoxb-test")
+            .api_url("http://127.0.0.1:9/api/")
+            .allow_insecure(true)
+            .build_web()
+            .unwrap();
+        let dispatcher = App::new().into_dispatcher_with(web, BotIdentity::default());
+        let dedupe = MemoryDedupe::default();
+        let handler = |slots| HttpHandler {
+            dispatcher: dispatcher.clone(),
+            dedupe: Arc::new(dedupe.clone()),
+            no_retry: false,
+            hand_overs: Arc::new(Semaphore::new(slots)),
+        };
+        let refused = handler(0).handle(event("Ev1")).await;
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(dedupe.is_empty(), "refused before the claim, so Slack's retry is handed over");
+        let taken = handler(1).handle(event("Ev1")).await;
+        assert_eq!(taken.status(), StatusCode::OK);
+        assert!(!dedupe.claim_now("Ev1"), "claimed by the hand-over");
+        assert!(dispatcher.shutdown(Duration::from_secs(1)).await);
     }
 }

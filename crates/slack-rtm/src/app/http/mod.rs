@@ -115,7 +115,8 @@ impl HttpConfig {
     /// The service for `dispatcher` (for a dispatcher made with [`App::into_dispatcher_with`];
     /// see [`App::into_http_service`]).
     pub fn into_receiver(self, dispatcher: Dispatcher) -> SlackReceiver<HttpHandler> {
-        let handler = HttpHandler { dispatcher, dedupe: self.dedupe, no_retry: self.no_retry };
+        let hand_overs = Arc::new(tokio::sync::Semaphore::new(handler::MAX_HAND_OVERS));
+        let handler = HttpHandler { dispatcher, dedupe: self.dedupe, no_retry: self.no_retry, hand_overs };
         SlackReceiver::with_read_timeout(self.verifier, handler, self.read_timeout)
     }
 
