@@ -1,6 +1,6 @@
 use crate::{Client, Error, Events, WebClient};
 use slack_rtm_codec::{
-    ApiBase, CallError, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport,
+    ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport,
 };
 use slack_rtm_session::driver::{Dialer, DriverConfig, call_rtm_connect};
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
@@ -291,11 +291,7 @@ impl ClientBuilder {
         self.refuse_app_token()?;
         let config = self.connect_config()?;
         let transport = self.http_transport()?;
-        call_rtm_connect(&*transport, &self.token, &config).await.map_err(|e| match e {
-            CallError::Connect(e) => Error::Connect(e),
-            CallError::Transport(e) => Error::Transport(e.0),
-            other => Error::Config(other.to_string()),
-        })
+        call_rtm_connect(&*transport, &self.token, &config).await.map_err(Error::Connect)
     }
 
     /// A [`WebClient`] with this builder's token, API URL, transport, proxy and TLS settings,

@@ -99,6 +99,12 @@ impl Client {
         self.handle.state()
     }
 
+    /// The session's status now: its state, the last problem, the connection count (as
+    /// [`SocketModeClient::status`](crate::SocketModeClient::status) for Socket Mode).
+    pub fn status(&self) -> crate::rtm::Status {
+        self.handle.status()
+    }
+
     /// The connecting user, as of the latest connection (published by the session itself, so
     /// it is current whether or not anyone reads [`Events`]).
     pub fn self_info(&self) -> Option<SelfInfo> {

@@ -192,7 +192,7 @@
 //! and TLS settings ([`ClientBuilder::build_web`] makes one without a session): any method
 //! with [`WebClient::call`], typed helpers such as [`WebClient::post_message`], pages of
 //! history, Slack's rate limits waited out, reads retried, writes never sent twice
-//! ([`WebCallError::OutcomeUnknown`]). After a [`SessionEvent::Gap`], [`GapRefill`] fetches
+//! ([`ApiCallError::OutcomeUnknown`]). After a [`SessionEvent::Gap`], [`GapRefill`] fetches
 //! the messages the socket missed. See `docs/web-api.md`.
 //!
 //! ## Who can use RTM
@@ -243,44 +243,22 @@ mod client;
 mod dial;
 mod error;
 mod gap;
+pub mod rtm;
 pub mod socket_mode;
+pub mod transport;
 pub mod web;
 
 pub use app::App;
 pub use builder::ClientBuilder;
-pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
+pub use client::{Client, Events};
 pub use error::{Error, ErrorKind};
-pub use gap::{GapRefill, Refill};
-pub use socket_mode::{
-    AckError, AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem, SocketModeItems,
-};
-pub use web::{
-    ChatStream, ChatStreamBuilder, Pager, Pages, PostMessageCall, Progress, StreamConfig, StreamError,
-    StreamReport, UploadCall, UploadError, UploadFile, WebCallError, WebClient, WebResponse,
-};
+pub use socket_mode::{SocketModeClient, SocketModeClientBuilder, SocketModeItems};
+pub use web::{ApiCallError, WebClient};
 
+/// The sans-IO codec: requests, answers, frames, signatures, retry rules.
 pub use slack_rtm_codec as codec;
-pub use slack_rtm_codec::{
-    BoxError, ConnectConfig, ConnectError, ConnectResponse, DynHttpTransport, HttpTransport,
-};
-pub use slack_rtm_session::driver::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo, Status};
-pub use slack_rtm_session::machine;
-pub use slack_rtm_session::machine::{
-    Ack, Fatal, KeepaliveConfig, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,
-    State, Warning,
-};
+/// The protocol types alone (serde only): events, ids, tokens, Block Kit, error codes.
 pub use slack_rtm_types as types;
-pub use slack_rtm_types::event;
-pub use slack_rtm_types::{
-    ApiError, ApiWarning, BotId, ChannelId, ClientMessage, ConnectOptions, EnterpriseId, Event,
-    OutgoingMessage, RawJson, SelfInfo, TeamId, TeamInfo, Token, Ts, UserId,
-};
-
-/// The `http` crate, for writing a custom [`HttpTransport`].
-pub use http;
-
-#[cfg(feature = "hyper")]
-pub use slack_rtm_hyper::HyperTransport;
 
 /// A local Slack for tests (feature `emulator`): see [`emulator::Emulator`].
 #[cfg(feature = "emulator")]
