@@ -80,6 +80,10 @@ def rewrite_groups(text, table):
                         renames[name] = new_name
             else:
                 keep.append(item)
+        if not extra:
+            out += text[m.start():end]
+            pos = end
+            continue
         lines = []
         if keep:
             if len(keep) == 1 and "{" not in keep[0] and " as " not in keep[0] and keep[0] != "self":
@@ -103,11 +107,11 @@ def rewrite(text, table):
     for old_name, new_name in renames.items():
         text = re.sub(rf"(?<![A-Za-z0-9_:]){old_name}(?![A-Za-z0-9_])", new_name, text)
     # A group may now import the same name twice (WebCallError and WebError both became
-    # ApiCallError): drop repeated single-name use lines.
+    # ApiCallError): drop repeated single-name top-level `use slack_rtm…` lines.
     seen, lines = set(), []
     for line in text.split("\n"):
-        key = line.strip()
-        if key.startswith("use ") and key.endswith(";") and "{" not in key:
+        key = line
+        if key.startswith("use slack_rtm") and key.endswith(";") and "{" not in key:
             if key in seen:
                 continue
             seen.add(key)

@@ -4,7 +4,7 @@
 
 use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, builder, check_send_args};
-use slack_rtm::{ErrorKind, WebCallError, WebClient};
+use slack_rtm::{ErrorKind, WebClient};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;
@@ -107,7 +107,7 @@ impl Poster {
                 let _ = writeln!(out, "{}", posted.ts).and_then(|_| out.flush());
             }
             Err(e) if e.kind() == ErrorKind::Auth => return Err(e.into()),
-            Err(e @ WebCallError::OutcomeUnknown { .. }) => {
+            Err(e) if e.may_have_been_applied() => {
                 self.tally.failed += 1;
                 eprintln!("slack-rtm: message {n}: {e} (it may have been posted)");
             }

@@ -3,9 +3,9 @@
 use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, builder};
 use serde_json::{Map, Value};
+use slack_rtm::WebClient;
 use slack_rtm::types::blocks::{Blocks, Surface};
 use slack_rtm::types::web::HistoryQuery;
-use slack_rtm::{WebCallError, WebClient};
 use std::io::{IsTerminal, Read, Write};
 
 pub(crate) fn web_client(conn: &ConnOpts) -> Result<WebClient, Failure> {
@@ -132,7 +132,7 @@ pub async fn send_blocks(
             println!("{}", posted.ts);
             Ok(exit::OK)
         }
-        Err(e @ WebCallError::OutcomeUnknown { .. }) => {
+        Err(e) if e.may_have_been_applied() => {
             eprintln!("slack-rtm: message not acknowledged: {e} (it may have been posted)");
             Ok(exit::NOT_ALL_SENT)
         }
@@ -167,7 +167,7 @@ pub async fn history(
         let line = if json {
             serde_json::to_string(&m).unwrap_or_default()
         } else {
-            crate::output::human_line(&slack_rtm::Event::Message(Box::new(m)), color)
+            crate::output::human_line(&slack_rtm::rtm::Event::Message(Box::new(m)), color)
         };
         let _ = writeln!(out, "{line}");
     }

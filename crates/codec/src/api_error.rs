@@ -46,7 +46,9 @@ impl ErrorKind {
         match e {
             ApiError::Ratelimited => ErrorKind::RateLimited,
             e if e.is_auth() => ErrorKind::Auth,
-            ApiError::ServiceUnavailable | ApiError::FatalError | ApiError::RequestTimeout => ErrorKind::Network,
+            ApiError::ServiceUnavailable | ApiError::FatalError | ApiError::RequestTimeout => {
+                ErrorKind::Network
+            }
             _ => ErrorKind::Api,
         }
     }
@@ -161,6 +163,21 @@ impl ApiCallError {
         }
     }
 
+    /// The transport's failure, if the transport failed (also under
+    /// [`ApiFailure::OutcomeUnknown`]).
+    pub fn transport_failure(&self) -> Option<&TransportFailure> {
+        match self.root_failure() {
+            ApiFailure::Transport(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The transport's own error as its type `T` (e.g. the built-in transport's
+    /// `slack_rtm_hyper::TransportError`), if the transport failed with one.
+    pub fn transport_error<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.transport_failure().and_then(|t| t.source.downcast_ref::<T>())
+    }
+
     /// The Slack error code, if Slack gave one.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self.root_failure() {
@@ -247,10 +264,14 @@ impl PartialEq for ApiFailure {
         match (self, other) {
             (F::InvalidRequest(a), F::InvalidRequest(b)) => a.to_string() == b.to_string(),
             (F::Transport(a), F::Transport(b)) => a.reach == b.reach && a.to_string() == b.to_string(),
-            (F::Status { status: s, content_type: c, snippet: n }, F::Status { status, content_type, snippet })
-            | (F::NotJson { status: s, content_type: c, snippet: n }, F::NotJson { status, content_type, snippet }) => {
-                (s, c, n) == (status, content_type, snippet)
-            }
+            (
+                F::Status { status: s, content_type: c, snippet: n },
+                F::Status { status, content_type, snippet },
+            )
+            | (
+                F::NotJson { status: s, content_type: c, snippet: n },
+                F::NotJson { status, content_type, snippet },
+            ) => (s, c, n) == (status, content_type, snippet),
             (F::Api { error: e, warnings: w, detail: d }, F::Api { error, warnings, detail }) => {
                 (e, w, d) == (error, warnings, detail)
             }
@@ -271,7 +292,9 @@ fn describe(
     failure: &ApiFailure,
 ) -> fmt::Result {
     match failure {
-        ApiFailure::InvalidRequest(e) if method.is_empty() => write!(f, "invalid Web API call, not sent: {e}"),
+        ApiFailure::InvalidRequest(e) if method.is_empty() => {
+            write!(f, "invalid Web API call, not sent: {e}")
+        }
         ApiFailure::InvalidRequest(e) => write!(f, "{method}: invalid call, not sent: {e}"),
         ApiFailure::Transport(t) => write!(f, "{method}: transport error: {}", t.source),
         ApiFailure::Status { status, content_type, snippet } if *status >= 500 => write!(
@@ -402,7 +425,11 @@ mod tests {
         let other = ApiCallError::new(
             "m",
             None,
-            ApiFailure::Api { error: ApiError::Other("brand_new_code".into()), warnings: vec![], detail: None },
+            ApiFailure::Api {
+                error: ApiError::Other("brand_new_code".into()),
+                warnings: vec![],
+                detail: None,
+            },
         );
         assert_eq!(other.api_error().map(ApiError::as_str), Some("brand_new_code"));
         assert!(other.to_string().contains("brand_new_code"), "{other}");

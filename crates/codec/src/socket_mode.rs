@@ -1,9 +1,9 @@
 //! Socket Mode's wire: `apps.connections.open` (request and answer, with rtm.connect's
 //! classification of failures), socket frames, and acks.
 
+use crate::api_error::{ApiCallError, ApiFailure};
 use crate::frame::{DecodeError, decode_checked, utf8};
 use crate::request::{ApiBase, BuildError, api_request};
-use crate::api_error::{ApiCallError, ApiFailure};
 use crate::response::{DEFAULT_RETRY_AFTER, read_answer};
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};

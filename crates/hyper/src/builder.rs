@@ -3,8 +3,8 @@
 use crate::connector::{Connector, ProxyConnector};
 use crate::proxy::Proxies;
 use crate::{
-    TransportBuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HyperTransport,
-    default_tls_config,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HyperTransport,
+    TransportBuildError, default_tls_config,
 };
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;

@@ -57,7 +57,7 @@ pub mod server;
 mod tunnel;
 
 pub use builder::HyperTransportBuilder;
-pub use error::{TransportBuildError, TimeoutKind, TransportError};
+pub use error::{TimeoutKind, TransportBuildError, TransportError};
 
 use connector::{Connector, ProxyConnector};
 use http::header::CONTENT_LENGTH;

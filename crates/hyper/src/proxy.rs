@@ -75,7 +75,8 @@ impl Proxies {
             return Ok(Self::default());
         }
         for (name, value) in [&all, &https, &http].into_iter().flatten() {
-            check_url(value).map_err(|reason| TransportBuildError::Proxy { reason: format!("{name}: {reason}") })?;
+            check_url(value)
+                .map_err(|reason| TransportBuildError::Proxy { reason: format!("{name}: {reason}") })?;
         }
         let no = match no_proxy {
             Some(list) => Some(list.to_owned()),
@@ -222,7 +223,10 @@ mod tests {
         let p = Proxies::explicit("http://[::1]:3128", None).unwrap();
         assert_eq!(route(&p, true, "slack.com", 443), Some(("http", "[::1]:3128".into())));
         for bad in ["https://h:443", "socks4://h:1", "ftp://h", "http://", ""] {
-            assert!(matches!(Proxies::explicit(bad, None), Err(TransportBuildError::Proxy { .. })), "{bad:?}");
+            assert!(
+                matches!(Proxies::explicit(bad, None), Err(TransportBuildError::Proxy { .. })),
+                "{bad:?}"
+            );
         }
     }
 

@@ -1,7 +1,5 @@
 use crate::{Client, Error, Events, WebClient};
-use slack_rtm_codec::{
-    ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport,
-};
+use slack_rtm_codec::{ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport};
 use slack_rtm_session::driver::{Dialer, DriverConfig, call_rtm_connect};
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
 use slack_rtm_types::Token;

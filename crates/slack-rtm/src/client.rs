@@ -43,7 +43,7 @@ impl Client {
     /// thread:
     ///
     /// ```no_run
-    /// # async fn f(client: slack_rtm::Client) -> Result<(), slack_rtm::SendError> {
+    /// # async fn f(client: slack_rtm::Client) -> Result<(), slack_rtm::rtm::SendError> {
     /// let posted = client.send_message("C024BE91L", "Hello").await?;
     /// client.send_message("C024BE91L", "a reply").in_thread(posted.ts.unwrap()).await?;
     /// # Ok(()) }

@@ -10,7 +10,9 @@
 
 use serde_json::{Value, json};
 use slack_rtm::emulator::{ActError, Emulator, Sent, Surface};
-use slack_rtm::{ChannelId, Ts, UserId};
+use slack_rtm::types::ChannelId;
+use slack_rtm::types::Ts;
+use slack_rtm::types::UserId;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -11,8 +11,8 @@ mod state;
 pub use cookie::{BROWSER_COOKIE, browser_cookie, clear_browser_cookie, set_browser_cookie};
 pub use state::{STATE_TTL, StateLedger, StateSecret, StateSigner, VerifiedState};
 
-use crate::request::{ApiBase, USER_AGENT};
 use crate::ApiCallError;
+use crate::request::{ApiBase, USER_AGENT};
 use crate::web::parse_web_response;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
 use http::{HeaderValue, Method, Request, Response};

@@ -244,7 +244,8 @@ mod tests {
                 "{failure:?}"
             );
         }
-        let not_json = ApiFailure::NotJson { status: 200, content_type: "text/html".into(), snippet: String::new() };
+        let not_json =
+            ApiFailure::NotJson { status: 200, content_type: "text/html".into(), snippet: String::new() };
         assert_eq!(p.start("chat.update").on_failure(Failure::Answer(&not_json)), Decision::OutcomeUnknown);
         assert_eq!(p.start("chat.postMessage").on_failure(Failure::Refused), Decision::GiveUp);
         // Not sent at all, or refused by Slack before running: safe.

@@ -79,7 +79,10 @@ mod tests {
         let posted: PostMessageResponse = r.parse().unwrap();
         assert_eq!(posted.ts, "1.000002");
         let wrong = r.parse::<slack_rtm_types::web::ViewResponse>();
-        assert!(matches!(wrong.as_ref().map_err(|e| &e.failure), Err(ApiFailure::Decode { .. })), "{wrong:?}");
+        assert!(
+            matches!(wrong.as_ref().map_err(|e| &e.failure), Err(ApiFailure::Decode { .. })),
+            "{wrong:?}"
+        );
         // A page type is tolerant: an answer without messages is an empty page.
         assert!(r.parse::<HistoryPage>().unwrap().messages.is_empty());
     }

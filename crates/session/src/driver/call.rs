@@ -3,8 +3,8 @@
 //! [`call_rtm_connect`].
 
 use slack_rtm_codec::{
-    APPS_CONNECTIONS_OPEN, ApiCallError, ApiFailure, AppToken, ConnectConfig, ConnectResponse, DynHttpTransport,
-    OpenConfig, OpenResponse, Token,
+    APPS_CONNECTIONS_OPEN, ApiCallError, ApiFailure, AppToken, ConnectConfig, ConnectResponse,
+    DynHttpTransport, OpenConfig, OpenResponse, Token,
 };
 use std::time::Instant;
 

@@ -3,7 +3,7 @@
 
 use super::SocketModeSession;
 use super::config::AckMode;
-use super::types::{DeliveryAckError, Delivered, Event, Output};
+use super::types::{Delivered, DeliveryAckError, Event, Output};
 use crate::common::ConnId;
 use crate::common::fingerprint;
 use slack_rtm_codec::encode_ack;

@@ -61,7 +61,7 @@ mod prop;
 mod tests;
 
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
-pub use types::{DeliveryAckError, Delivered, Event, Incoming, Input, Output, State, StopReason};
+pub use types::{Delivered, DeliveryAckError, Event, Incoming, Input, Output, State, StopReason};
 
 use crate::common::Backoff;
 use crate::common::ConnId;

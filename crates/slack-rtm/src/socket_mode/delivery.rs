@@ -2,7 +2,7 @@
 //! mode) its ack handle.
 
 use slack_rtm_session::driver::SocketModeHandle;
-use slack_rtm_session::socket_mode::{DeliveryAckError, Delivered};
+use slack_rtm_session::socket_mode::{Delivered, DeliveryAckError};
 use slack_rtm_types::RawJson;
 use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload, SocketFrame};
 use std::fmt;
@@ -143,8 +143,9 @@ impl Delivery {
         let acker = self.acker.take();
         async move {
             let h = acker.ok_or(DeliveryAckError::AlreadyAcked)?;
-            let raw = RawJson::from_value(&payload)
-                .map_err(|e| DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string())))?;
+            let raw = RawJson::from_value(&payload).map_err(|e| {
+                DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string()))
+            })?;
             h.ack(&id, Some(raw)).await
         }
     }

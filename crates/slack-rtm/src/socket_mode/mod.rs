@@ -7,7 +7,7 @@ mod delivery;
 pub use delivery::Delivery;
 pub use slack_rtm_session::driver::SocketModeStatus;
 pub use slack_rtm_session::socket_mode::{
-    DeliveryAckError, AckMode, Event as SocketModeEvent, MAX_CONNECTIONS, SocketModeConfig, StopReason,
+    AckMode, DeliveryAckError, Event as SocketModeEvent, MAX_CONNECTIONS, SocketModeConfig, StopReason,
 };
 /// The Socket Mode protocol types: payloads, events, interactions ([`BlockActions`],
 /// [`ViewAction`], …), frames.

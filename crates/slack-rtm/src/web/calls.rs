@@ -1,6 +1,6 @@
 //! Typed helpers over [`WebClient::call`].
 
-use super::{Pages, ApiCallError, WebClient};
+use super::{ApiCallError, Pages, WebClient};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

@@ -1,7 +1,7 @@
 //! Typed helpers for the conversation, user, pin, file, team, bot, App Home and scheduling
 //! methods.
 
-use super::{Pager, ApiCallError, WebClient};
+use super::{ApiCallError, Pager, WebClient};
 use serde_json::{Value, json};
 use slack_rtm_types::blocks::{Blocks, Surface};
 use slack_rtm_types::web::{

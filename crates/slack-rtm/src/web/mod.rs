@@ -8,8 +8,8 @@ mod pager;
 mod upload;
 
 pub use calls::PostMessageCall;
-pub use slack_rtm_codec::{ApiCallError, ApiFailure};
 pub use pager::{Pager, Pages};
+pub use slack_rtm_codec::{ApiCallError, ApiFailure};
 pub use upload::{Progress, UPLOAD_CHUNK, UploadCall, UploadError, UploadFile};
 mod stream;
 
@@ -225,7 +225,11 @@ impl WebClient {
                 Decision::OutcomeUnknown => {
                     tracing::info!(method, error = %error, "outcome unknown; not sent again");
                     let ApiCallError { method, req_id, failure, .. } = error;
-                    return Err(ApiCallError::new(method, req_id, ApiFailure::OutcomeUnknown(Box::new(failure))));
+                    return Err(ApiCallError::new(
+                        method,
+                        req_id,
+                        ApiFailure::OutcomeUnknown(Box::new(failure)),
+                    ));
                 }
                 _ => return Err(error),
             }

@@ -248,8 +248,8 @@ impl WebClient {
     /// `files.completeUploadExternal` for all.
     ///
     /// ```no_run
-    /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::UploadError> {
-    /// use slack_rtm::UploadFile;
+    /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::web::UploadError> {
+    /// use slack_rtm::web::UploadFile;
     /// let done = web
     ///     .upload([UploadFile::path("report.pdf").title("Weekly report")])
     ///     .channel("C024BE91L")

@@ -11,7 +11,7 @@ mod run;
 use super::config::DriverError;
 use super::config::LoopConfig;
 use crate::machine::{Reason, State};
-use crate::socket_mode::{DeliveryAckError, Delivered, Event, SocketModeConfig, StopReason};
+use crate::socket_mode::{Delivered, DeliveryAckError, Event, SocketModeConfig, StopReason};
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig};
 use std::fmt;
@@ -102,9 +102,17 @@ pub enum SocketModeOutput {
 }
 
 pub(crate) enum Command {
-    Ack { envelope_id: String, payload: Option<RawJson>, reply: oneshot::Sender<Result<(), DeliveryAckError>> },
-    Release { envelope_id: String },
-    Shutdown { grace: Duration },
+    Ack {
+        envelope_id: String,
+        payload: Option<RawJson>,
+        reply: oneshot::Sender<Result<(), DeliveryAckError>>,
+    },
+    Release {
+        envelope_id: String,
+    },
+    Shutdown {
+        grace: Duration,
+    },
 }
 
 /// A cloneable handle to a Socket Mode session.

@@ -117,8 +117,11 @@ impl Driven for Loop {
                     Ok(conn) => {
                         // The machine output the ack just now: write it (with anything before it).
                         self.drain_outputs().await;
-                        let _ =
-                            reply.send(if self.conns.is_open(conn) { Ok(()) } else { Err(DeliveryAckError::Unsent) });
+                        let _ = reply.send(if self.conns.is_open(conn) {
+                            Ok(())
+                        } else {
+                            Err(DeliveryAckError::Unsent)
+                        });
                     }
                     Err(e) => {
                         let _ = reply.send(Err(e));

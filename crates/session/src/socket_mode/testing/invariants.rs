@@ -2,7 +2,7 @@
 //! test and the `socket_mode` fuzz target alike.
 
 use crate::common::{ConnId, check_deadlines};
-use crate::socket_mode::{DeliveryAckError, AckMode, Event, Input, Output, SocketModeSession, State};
+use crate::socket_mode::{AckMode, DeliveryAckError, Event, Input, Output, SocketModeSession, State};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -78,7 +78,11 @@ impl Invariants {
     }
 
     /// Releases (manual mode, no ack) the `k`th envelope handed over so far.
-    pub fn release_nth(&mut self, s: &mut SocketModeSession, k: usize) -> Option<Result<(), DeliveryAckError>> {
+    pub fn release_nth(
+        &mut self,
+        s: &mut SocketModeSession,
+        k: usize,
+    ) -> Option<Result<(), DeliveryAckError>> {
         let id = self.deliveries.get(k % self.deliveries.len().max(1))?;
         Some(s.release(id))
     }
