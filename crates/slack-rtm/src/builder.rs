@@ -81,7 +81,7 @@ impl ClientBuilder {
     }
 
     /// Batch presence events: `presence_change` then lists several users at once (`users`).
-    /// Both forms arrive as the same [`crate::event::PresenceChange`]. Default `false`.
+    /// Both forms arrive as the same [`crate::types::event::PresenceChange`]. Default `false`.
     pub fn batch_presence_aware(mut self, on: bool) -> Self {
         self.connect.options.batch_presence_aware = on;
         self

@@ -27,7 +27,7 @@ impl WebClient {
     /// `.broadcast(true)`, `.unfurl_links(false)`, … then `.await` it.
     ///
     /// Never sent twice: if the connection fails after the request may have reached Slack,
-    /// the result is [`ApiCallError::OutcomeUnknown`].
+    /// the result is [`ApiFailure::OutcomeUnknown`](crate::web::ApiFailure::OutcomeUnknown).
     pub fn post_message(&self, channel: impl Into<ChannelId>, text: impl Into<String>) -> PostMessageCall {
         PostMessageCall { web: self.clone(), args: PostMessage::new(channel, text) }
     }
@@ -142,7 +142,7 @@ pub struct PostMessageCall {
 impl PostMessageCall {
     /// Block Kit blocks, typed (`Vec<Block>`) or raw JSON (a `serde_json::Value` array); the
     /// text becomes the notification fallback. Checked against Slack's limits for a message
-    /// when awaited, before any call ([`ApiCallError::InvalidBlocks`]).
+    /// when awaited, before any call ([`ApiFailure::InvalidRequest`](crate::web::ApiFailure::InvalidRequest)).
     pub fn blocks(mut self, blocks: impl Into<Blocks>) -> Self {
         self.args.blocks = Some(blocks.into().to_value());
         self

@@ -1,4 +1,4 @@
-//! The Web API client: every method through the same [`HttpTransport`](crate::HttpTransport)
+//! The Web API client: every method through the same [`HttpTransport`](crate::transport::HttpTransport)
 //! as `rtm.connect`, with Slack's rate limits and safe retries.
 
 mod assistant;
@@ -52,7 +52,7 @@ pub(crate) const APP_TOKEN_FOR_RTM: &str = "an app-level token (xapp-) cannot ca
 /// - **Retries**: idempotent reads are retried after 5xx, non-JSON answers and transport
 ///   failures (3 times by default, with backoff); writes such as `chat.postMessage` are never
 ///   sent again once they may have reached Slack: they fail with
-///   [`ApiCallError::OutcomeUnknown`] instead. See [`RetryPolicy`].
+///   [`ApiFailure::OutcomeUnknown`] instead. See [`RetryPolicy`].
 #[derive(Clone)]
 pub struct WebClient {
     inner: Arc<Inner>,

@@ -206,7 +206,7 @@ pub enum UploadError {
         cause: String,
     },
     /// `files.completeUploadExternal` failed. It is a write: it was not sent again after it
-    /// may have reached Slack ([`ApiCallError::OutcomeUnknown`]), so the files may or may not
+    /// may have reached Slack ([`ApiFailure::OutcomeUnknown`](crate::web::ApiFailure::OutcomeUnknown)), so the files may or may not
     /// have been shared — see [`UploadError::may_have_been_applied`].
     #[error("files.completeUploadExternal failed: {0}")]
     Complete(#[source] ApiCallError),
