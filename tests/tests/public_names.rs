@@ -9,7 +9,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const LIBRARY_CRATES: &[&str] = &["types", "codec", "hyper", "session", "slack-rtm", "fleet", "emulator", "oauth"];
+const LIBRARY_CRATES: &[&str] =
+    &["types", "codec", "hyper", "session", "slack-rtm", "fleet", "emulator", "oauth"];
 
 /// Names that repeat today, each in the listed number of places. Errors are never listed.
 const KNOWN: &[(&str, usize)] = &[
