@@ -20,7 +20,7 @@ impl WebClient {
         method: &str,
         args: impl Serialize,
     ) -> Result<T, ApiCallError> {
-        Ok(self.call(method, args).await?.parse()?)
+        self.call(method, args).await?.parse()
     }
 
     /// `chat.postMessage`: posts `text`; chain `.blocks(…)`, `.in_thread(ts)`,

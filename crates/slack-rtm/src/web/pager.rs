@@ -67,7 +67,7 @@ impl<P: CursorPage + DeserializeOwned> Pager<P> {
         if let Some(c) = &self.cursor {
             args.insert("cursor".into(), Value::String(c.clone()));
         }
-        let page = match self.web.call(&self.method, args).await.and_then(|r| Ok(r.parse::<P>()?)) {
+        let page = match self.web.call(&self.method, args).await.and_then(|r| r.parse::<P>()) {
             Ok(page) => page,
             Err(e) => {
                 self.done = true;

@@ -352,16 +352,16 @@ impl WebClient {
 
     /// `chat.startStream`, as is (no coalescing or rollover: see [`WebClient::chat_stream`]).
     pub async fn start_stream(&self, args: &StartStream) -> Result<StreamResponse, ApiCallError> {
-        Ok(self.call("chat.startStream", args).await?.parse()?)
+        self.call("chat.startStream", args).await?.parse()
     }
 
     /// `chat.appendStream`, as is.
     pub async fn append_stream(&self, args: &AppendStream) -> Result<StreamResponse, ApiCallError> {
-        Ok(self.call("chat.appendStream", args).await?.parse()?)
+        self.call("chat.appendStream", args).await?.parse()
     }
 
     /// `chat.stopStream`, as is.
     pub async fn stop_stream(&self, args: &StopStream) -> Result<StreamResponse, ApiCallError> {
-        Ok(self.call("chat.stopStream", args).await?.parse()?)
+        self.call("chat.stopStream", args).await?.parse()
     }
 }
