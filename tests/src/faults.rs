@@ -211,7 +211,7 @@ impl Harness {
 
     /// Reads whatever is ready without waiting.
     fn drain_ready(&mut self) {
-        while let Some(e) = self.events.try_next() {
+        while let Some(e) = self.events.next_ready() {
             self.log.events.push((Instant::now(), e));
         }
     }

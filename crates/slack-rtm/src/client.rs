@@ -205,8 +205,9 @@ impl Events {
         self.stream.poll_recv(cx)
     }
 
-    /// The next event if one is ready now.
-    pub fn try_next(&mut self) -> Option<SessionEvent> {
+    /// The next event if one is ready now, without waiting (not `TryStreamExt::try_next`:
+    /// nothing here is fallible).
+    pub fn next_ready(&mut self) -> Option<SessionEvent> {
         self.stream.try_recv()
     }
 }
