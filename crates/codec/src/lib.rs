@@ -70,6 +70,7 @@ pub use socket_mode::{
 pub use stream::{BodySource, LengthMismatch, StreamingBody};
 pub use transport::{
     BoxError, BoxResponseFuture, DynHttpTransport, HttpTransport, Reach, TransportFailure, connect_once,
+    open_once,
 };
 
 pub use slack_rtm_types as types;

@@ -177,20 +177,38 @@ impl<T: HttpTransport> DynHttpTransport for T {
     }
 }
 
-/// Calls `rtm.connect` once through `transport`: build, send, parse. No retry (the session owns
-/// retry policy). The answer's time is taken with `Instant::now()` when it arrives.
-pub async fn connect_once<T: HttpTransport + ?Sized>(
-    transport: &T,
+/// Calls `rtm.connect` once through `transport` (any [`HttpTransport`], or a
+/// `dyn DynHttpTransport`): build, send, parse. No retry (the session owns retry policy). The
+/// answer's time is taken with `Instant::now()` when it arrives.
+pub async fn connect_once(
+    transport: &dyn DynHttpTransport,
     token: &Token,
     config: &ConnectConfig,
 ) -> Result<ConnectResponse, ApiCallError> {
-    const METHOD: &str = "rtm.connect";
-    let request = config
-        .build_request(token)
-        .map_err(|e| ApiCallError::new(METHOD, None, ApiFailure::InvalidRequest(Box::new(e))))?;
-    let response = transport
-        .send(request)
-        .await
-        .map_err(|e| ApiCallError::new(METHOD, None, ApiFailure::Transport(failure::<T>(e))))?;
+    let request = config.build_request(token);
+    let response = send_once("rtm.connect", transport, request).await?;
     config.parse_response(&response, Instant::now())
+}
+
+/// Calls `apps.connections.open` once through `transport`, as [`connect_once`] does
+/// `rtm.connect`, with the same error type.
+pub async fn open_once(
+    transport: &dyn DynHttpTransport,
+    token: &crate::AppToken,
+    config: &crate::OpenConfig,
+) -> Result<crate::OpenResponse, ApiCallError> {
+    let request = config.build_request(token);
+    let response = send_once(crate::APPS_CONNECTIONS_OPEN, transport, request).await?;
+    config.parse_response(&response, Instant::now())
+}
+
+/// Sends a built request (or reports why it could not be built) as `method`.
+async fn send_once(
+    method: &str,
+    transport: &dyn DynHttpTransport,
+    request: Result<Request<Vec<u8>>, crate::BuildError>,
+) -> Result<Response<Vec<u8>>, ApiCallError> {
+    let request =
+        request.map_err(|e| ApiCallError::new(method, None, ApiFailure::InvalidRequest(Box::new(e))))?;
+    transport.send_boxed(request).await.map_err(|t| ApiCallError::new(method, None, ApiFailure::Transport(t)))
 }

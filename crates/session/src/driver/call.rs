@@ -3,45 +3,29 @@
 //! [`call_rtm_connect`].
 
 use slack_rtm_codec::{
-    APPS_CONNECTIONS_OPEN, ApiCallError, ApiFailure, AppToken, ConnectConfig, ConnectResponse,
-    DynHttpTransport, OpenConfig, OpenResponse, Token,
+    ApiCallError, AppToken, ConnectConfig, ConnectResponse, DynHttpTransport, OpenConfig, OpenResponse,
+    Token, connect_once, open_once,
 };
-use std::time::Instant;
 
-/// Calls `rtm.connect` once through `transport` (build, send, parse). No retry (the session's
-/// machine owns retry policy); no deadline (the caller adds one). The failure says whether
-/// the transport or Slack failed, with the transport's error as its source.
+/// Calls `rtm.connect` once through `transport` ([`connect_once`]: build, send, parse). No
+/// retry (the session's machine owns retry policy); no deadline (the caller adds one). The
+/// failure says whether the transport or Slack failed, with the transport's error as its source.
 pub async fn call_rtm_connect(
     transport: &dyn DynHttpTransport,
     token: &Token,
     config: &ConnectConfig,
 ) -> Result<ConnectResponse, ApiCallError> {
-    const METHOD: &str = "rtm.connect";
-    let request = config
-        .build_request(token)
-        .map_err(|e| ApiCallError::new(METHOD, None, ApiFailure::InvalidRequest(Box::new(e))))?;
-    let response = transport
-        .send_boxed(request)
-        .await
-        .map_err(|t| ApiCallError::new(METHOD, None, ApiFailure::Transport(t)))?;
-    config.parse_response(&response, Instant::now())
+    connect_once(transport, token, config).await
 }
 
-/// Calls `apps.connections.open` once through `transport` (build, send, parse), the Socket
-/// Mode counterpart of [`call_rtm_connect`], with the same error type: the failure is
-/// classified like `rtm.connect`'s (fatal set, `Retry-After`), never holds the token, and is
-/// not retried here.
+/// Calls `apps.connections.open` once through `transport` ([`open_once`]), the Socket Mode
+/// counterpart of [`call_rtm_connect`], with the same error type: the failure is classified
+/// like `rtm.connect`'s (fatal set, `Retry-After`), never holds the token, and is not retried
+/// here.
 pub async fn call_apps_connections_open(
     transport: &dyn DynHttpTransport,
     token: &AppToken,
     config: &OpenConfig,
 ) -> Result<OpenResponse, ApiCallError> {
-    let request = config.build_request(token).map_err(|e| {
-        ApiCallError::new(APPS_CONNECTIONS_OPEN, None, ApiFailure::InvalidRequest(Box::new(e)))
-    })?;
-    let response = transport
-        .send_boxed(request)
-        .await
-        .map_err(|t| ApiCallError::new(APPS_CONNECTIONS_OPEN, None, ApiFailure::Transport(t)))?;
-    config.parse_response(&response, Instant::now())
+    open_once(transport, token, config).await
 }
