@@ -48,7 +48,7 @@ def rewrite_groups(text, table):
     """`use PREFIX::{a, b as c, d};` with moved names split out."""
     moved = dict(table)
     renames = {}
-    pat = re.compile(r"(?m)^([ \t]*)(pub(?:\([a-z]+\))? )?use ((?:slack_rtm|slack_rtm_codec|slack_rtm_session|slack_rtm_hyper)(?:::[a-z_]+)*)::\{")
+    pat = re.compile(r"(?m)^([ \t]*(?://[/!] (?:# )?)?)(pub(?:\([a-z]+\))? )?use ((?:slack_rtm|slack_rtm_codec|slack_rtm_session|slack_rtm_hyper)(?:::[a-z_]+)*)::\{")
     pos = 0
     out = ""
     while True:
@@ -80,7 +80,8 @@ def rewrite_groups(text, table):
                         renames[name] = new_name
             else:
                 keep.append(item)
-        if not extra:
+        if not extra or ("//" in indent and "\n" in inner):
+            # Nothing moved, or a doc comment's group over several lines: left as it is.
             out += text[m.start():end]
             pos = end
             continue

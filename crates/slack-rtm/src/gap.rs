@@ -18,7 +18,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 ///
 /// ```no_run
 /// # async fn f(client: slack_rtm::Client, mut events: slack_rtm::Events) -> Result<(), slack_rtm::ApiCallError> {
-/// use slack_rtm::{Event, GapRefill, SessionEvent};
+/// use slack_rtm::rtm::{Event, GapRefill, SessionEvent};
 /// let mut seen = GapRefill::new(["C024BE91L"]);
 /// while let Some(event) = events.next().await {
 ///     if !seen.observe(&event) {
