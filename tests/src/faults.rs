@@ -13,10 +13,16 @@
 //!   `Retry-After`), and the emulator saw the call no earlier than that delay after the
 //!   previous one.
 
-use slack_rtm::{
-    ApiError, Client, Events, Posted, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig,
-    SessionEvent, Warning,
-};
+use slack_rtm::rtm::Posted;
+use slack_rtm::rtm::Reason;
+use slack_rtm::rtm::ReconnectPolicy;
+use slack_rtm::rtm::SendError;
+use slack_rtm::rtm::SendRate;
+use slack_rtm::rtm::SessionConfig;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::rtm::Warning;
+use slack_rtm::types::ApiError;
+use slack_rtm::{Client, Events};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, HelloMode, RawFrame, Rejection, ReplyFault, Target};
 use std::collections::HashMap;
 use std::sync::Once;
@@ -205,7 +211,7 @@ impl Harness {
 
     /// Reads whatever is ready without waiting.
     fn drain_ready(&mut self) {
-        while let Some(e) = self.events.try_next() {
+        while let Some(e) = self.events.next_ready() {
             self.log.events.push((Instant::now(), e));
         }
     }

@@ -9,7 +9,7 @@ use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, Tim
 use slack_rtm_session::{DriverConfig, EventStream, SessionConfig, SessionEvent, SessionHandle, connect};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a test waits for anything.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -134,19 +134,7 @@ impl Client {
     }
 }
 
-/// Polls `cond` until it holds (or fails the test after `WAIT`).
-pub async fn eventually(mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !cond() {
-        assert!(Instant::now() < deadline, "condition not met in {WAIT:?}");
-        tokio::time::sleep(5 * MS).await;
-    }
-}
-
-/// Starts an emulator.
-pub async fn emulator(config: EmulatorConfig) -> Emulator {
-    Emulator::start(config).await.expect("emulator starts")
-}
+pub use slack_rtm_test_support::{emulator, eventually};
 
 /// The emulator without its send-rate limit.
 pub fn no_rate_limit() -> EmulatorConfig {

@@ -7,7 +7,12 @@
 //! also checks the invariants every case must keep (no panic, no message vanishes or is posted
 //! twice, the backoff is obeyed).
 
-use slack_rtm::{ApiError, Reason, SendError, SessionConfig, SessionEvent, Warning};
+use slack_rtm::rtm::Reason;
+use slack_rtm::rtm::SendError;
+use slack_rtm::rtm::SessionConfig;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::rtm::Warning;
+use slack_rtm::types::ApiError;
 use slack_rtm_emulator::{CloseReason, Emulator, EmulatorConfig, SendRate as EmuRate};
 use slack_rtm_session::machine::Timeouts;
 use slack_rtm_tests::faults::{Case, Expect, Fault, Log, RejectionKind, Sends, run};
@@ -64,7 +69,7 @@ fn migration_seen(emu: &Emulator, log: &Log) -> Result<(), String> {
     ensure(matches!(first, Some(CloseReason::ServerClosed(1001) | CloseReason::ClientClosed(_))), || {
         format!("first connection ended with {first:?}")
     })?;
-    let seen = log.count(|e| matches!(e, SessionEvent::Rtm(slack_rtm::Event::TeamMigrationStarted(_))));
+    let seen = log.count(|e| matches!(e, SessionEvent::Rtm(slack_rtm::rtm::Event::TeamMigrationStarted(_))));
     ensure(seen == 1, || format!("team_migration_started delivered {seen} times"))
 }
 

@@ -7,6 +7,7 @@ use slack_rtm::SocketModeClient;
 use slack_rtm_emulator::{Emulator, EmulatorConfig, RawFrame, SocketModeConfig, SocketTarget};
 use slack_rtm_fleet::testing::RedisServer;
 use slack_rtm_fleet::{EventStream, FleetConfig, FleetEvent, Gateway, Worker, WorkerConfig};
+use slack_rtm_test_support::eventually;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,17 +32,6 @@ async fn gateway(emu: &Emulator, fleet: &FleetConfig, sockets: usize) -> Gateway
         .allow_insecure(true)
         .connections(sockets);
     Gateway::builder(socket, fleet.clone()).append_budget(Duration::from_millis(800)).start().await.unwrap()
-}
-
-/// Polls `f` every 20 ms for up to 10 s.
-async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for: {what}");
 }
 
 fn message(i: usize) -> serde_json::Value {

@@ -10,7 +10,8 @@ use slack_rtm::app::http::{HttpApp, HttpConfig, HttpServer};
 use slack_rtm::app::{
     AckError, App, BotIdentity, MessageResponse, OptionsResponse, RequestKind, ViewResponse,
 };
-use slack_rtm::{Client, UserId, WebClient};
+use slack_rtm::types::UserId;
+use slack_rtm::{Client, WebClient};
 use slack_rtm_fleet::testing::RedisServer;
 use slack_rtm_fleet::{FleetConfig, RedisEventDedupe};
 use std::time::Duration;

@@ -13,7 +13,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use slack_rtm_codec::{CallError, ConnectConfig, Token, connect_once};
+use slack_rtm_codec::{ApiCallError, ApiFailure};
+use slack_rtm_codec::{ConnectConfig, Token, connect_once};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use slack_rtm_hyper::{HyperTransport, TimeoutKind, TransportError};
 use std::convert::Infallible;
@@ -181,11 +182,13 @@ fn assert_no_token(err: &(dyn std::error::Error + 'static)) {
     }
 }
 
-fn transport_error<T: std::fmt::Debug>(r: Result<T, CallError<TransportError>>) -> TransportError {
+fn transport_error<T: std::fmt::Debug>(r: Result<T, ApiCallError>) -> TransportError {
     let err = r.unwrap_err();
     assert_no_token(&err);
-    match err {
-        CallError::Transport(e) => e,
+    match err.failure {
+        ApiFailure::Transport(t) => {
+            *t.source.downcast::<TransportError>().expect("the built-in transport's error")
+        }
         other => panic!("expected a transport error, got {other:?}"),
     }
 }
@@ -401,7 +404,7 @@ async fn rtm_connect_against_the_emulator() {
 
     // An application error is the codec's business, not a transport error.
     let err = connect_once(&transport, &Token::new(TOKEN), &config).await.unwrap_err();
-    assert!(matches!(err, CallError::Connect(_)), "{err:?}");
+    assert!(err.transport_failure().is_none() && err.api_error().is_some(), "{err:?}");
     assert_no_token(&err);
 }
 

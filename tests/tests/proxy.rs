@@ -8,7 +8,7 @@
 use bytes::Bytes;
 use fastwebsockets::{Frame, OpCode};
 use http_body_util::Empty;
-use slack_rtm_codec::{CallError, ConnectConfig, Token, connect_once};
+use slack_rtm_codec::{ConnectConfig, Token, connect_once};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use slack_rtm_hyper::{HyperTransport, TimeoutKind, TransportError};
 use std::future::Future;
@@ -295,8 +295,8 @@ async fn refusals_are_typed_with_status_and_target_and_never_show_credentials() 
         .unwrap();
     let err = connect_once(&transport, &Token::new(emu.token()), &config).await.unwrap_err();
     assert_hidden(&err);
-    match &err {
-        CallError::Transport(TransportError::ProxyRefused { status: 407, host, .. }) => {
+    match err.transport_error::<TransportError>() {
+        Some(TransportError::ProxyRefused { status: 407, host, .. }) => {
             assert_eq!(*host, emu.local_addr().to_string());
         }
         other => panic!("expected a 407 refusal, got {other:?}"),
@@ -319,7 +319,7 @@ async fn refusals_are_typed_with_status_and_target_and_never_show_credentials() 
         "{err:?}"
     );
     let err = connect_once(&transport, &Token::new(emu.token()), &config).await.unwrap_err();
-    assert!(matches!(err, CallError::Transport(TransportError::Proxy { .. })), "{err:?}");
+    assert!(matches!(err.transport_error::<TransportError>(), Some(TransportError::Proxy { .. })), "{err:?}");
 
     // A proxy that never answers CONNECT: the connect deadline.
     let (stalled, _) = connect_proxy(None, true).await;

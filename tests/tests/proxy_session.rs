@@ -2,7 +2,9 @@
 //! same proxy route (one decision in the built-in transport), with TLS end to end; a refusing
 //! proxy is reported with its status and without its credentials.
 
-use slack_rtm::{Client, SessionEvent, SocketModeClient, SocketModeItem};
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::socket_mode::SocketModeItem;
+use slack_rtm::{Client, SocketModeClient};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use slack_rtm_tests::proxy::{Asked, asked, basic, connect_proxy};
 use std::sync::Arc;
@@ -34,7 +36,7 @@ async fn the_api_call_and_the_websocket_are_both_tunnelled_through_the_configure
     emu.post_message(&general, &user, "through the tunnel");
     let seen = tokio::time::timeout(Duration::from_secs(10), async {
         while let Some(ev) = events.next().await {
-            if let SessionEvent::Rtm(slack_rtm::Event::Message(m)) = ev
+            if let SessionEvent::Rtm(slack_rtm::rtm::Event::Message(m)) = ev
                 && m.text.as_deref() == Some("through the tunnel")
             {
                 return true;

@@ -11,7 +11,11 @@
 //!
 //! This file installs a process-wide `tracing` subscriber: it must stay its own test binary.
 
-use slack_rtm::{ApiError, Client, ErrorKind, SendRate, SessionConfig, SessionEvent};
+use slack_rtm::rtm::SendRate;
+use slack_rtm::rtm::SessionConfig;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::types::ApiError;
+use slack_rtm::{Client, ErrorKind};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, RawFrame, Rejection, Target};
 use slack_rtm_hyper::HyperTransport;
 use slack_rtm_tests::session::fast_session_config;
@@ -280,7 +284,7 @@ async fn a_secure_api_base_never_accepts_a_ws_socket_url() {
                 req.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
             let rest = path_and_query.trim_start_matches("/api/");
             *req.uri_mut() = format!("{api}{rest}").parse().expect("uri");
-            slack_rtm::HttpTransport::send(&*forward, req).await
+            slack_rtm::transport::HttpTransport::send(&*forward, req).await
         }
     };
     let err = Client::builder(emu.token())
@@ -304,8 +308,9 @@ async fn a_secure_api_base_never_accepts_a_ws_socket_url() {
 /// or the clients' `Debug`, nor in a URL the emulator saw.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_and_web_tokens_never_appear_in_traces_items_or_errors() {
+    use slack_rtm::SocketModeClient;
     use slack_rtm::socket_mode::SocketModeConfig;
-    use slack_rtm::{SocketModeClient, SocketModeItem};
+    use slack_rtm::socket_mode::SocketModeItem;
     use slack_rtm_codec::{AppToken, Token};
     use slack_rtm_emulator::SocketModeConfig as EmuSm;
     use slack_rtm_session::DriverConfig;

@@ -273,10 +273,10 @@ async fn presence_subscription_survives_reconnects() {
             .collect()
     };
     // "Written" means handed to the kernel: wait until the emulator has read it.
-    eventually(|| subs().len() == 1).await;
+    eventually("one presence subscription", || subs().len() == 1).await;
     emu.drop_connection(Target::All);
     c.until("the reconnect", |e| matches!(e, SessionEvent::Connected { reconnect: true, .. })).await;
-    eventually(|| subs().len() >= 2).await;
+    eventually("a second presence subscription", || subs().len() >= 2).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     let subs = subs();
     assert_eq!(subs.len(), 2, "once per connection: {subs:?}");

@@ -3,8 +3,11 @@
 //! (`crates/session/src/socket_mode/tests.rs`); here, behaviours.
 
 use serde_json::json;
+use slack_rtm::socket_mode::AckMode;
+use slack_rtm::socket_mode::DeliveryAckError;
+use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::socket_mode::{SocketModeEvent, StopReason};
-use slack_rtm::{AckError, AckMode, ErrorKind, SocketModeClient, SocketModeItem, SocketModeItems};
+use slack_rtm::{ErrorKind, SocketModeClient, SocketModeItems};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm};
 use std::time::Duration;
 
@@ -21,7 +24,7 @@ fn builder(emu: &Emulator) -> slack_rtm::SocketModeClientBuilder {
 }
 
 /// The next envelope (skipping lifecycle items), within [`WAIT`].
-async fn next_envelope(items: &mut SocketModeItems) -> slack_rtm::Delivery {
+async fn next_envelope(items: &mut SocketModeItems) -> slack_rtm::socket_mode::Delivery {
     tokio::time::timeout(WAIT, async {
         loop {
             match items.next().await {
@@ -56,7 +59,7 @@ async fn connects_with_two_sockets_and_auto_acks_before_the_app_looks() {
     assert_eq!(acks[0].envelope_id, d.envelope_id());
     assert!(!acks[0].late);
     // Auto mode: a response payload needs manual mode.
-    assert_eq!(d.ack_with(json!({"text": "x"})).await, Err(AckError::AlreadyAcked));
+    assert_eq!(d.ack_with(json!({"text": "x"})).await, Err(DeliveryAckError::AlreadyAcked));
     client.shutdown().await;
     emu.wait_for_open_sockets(0, WAIT).await.unwrap();
     for s in emu.sockets() {
@@ -134,7 +137,7 @@ async fn link_disabled_stops_the_session_with_a_typed_reason_and_no_reconnect() 
     assert_eq!(reason, StopReason::LinkDisabled);
     assert!(items.next().await.is_none());
     assert_eq!(emu.apps_connections_open_calls().len(), calls, "no reconnect");
-    assert_eq!(client.state(), slack_rtm::State::Stopped);
+    assert_eq!(client.state(), slack_rtm::rtm::State::Stopped);
 }
 
 #[tokio::test]
@@ -144,7 +147,10 @@ async fn server_errors_on_open_are_retried_and_no_token_shows_in_debug_output() 
     let (client, mut items) = builder(&emu)
         .connections(1)
         .web_token(emu.token())
-        .reconnect(slack_rtm::ReconnectPolicy::new(Duration::from_millis(20), Duration::from_millis(100)))
+        .reconnect(slack_rtm::rtm::ReconnectPolicy::new(
+            Duration::from_millis(20),
+            Duration::from_millis(100),
+        ))
         .connect()
         .await
         .unwrap();
@@ -202,7 +208,7 @@ async fn a_message_posted_through_the_web_api_arrives_as_an_events_api_envelope(
     let delivery = next_envelope(&mut items).await;
     assert_eq!(delivery.envelope_type(), "events_api");
     let Payload::EventsApi(callback) = delivery.payload() else { panic!("an event callback") };
-    let ApiEvent::Rtm(slack_rtm::Event::Message(m)) = callback.event else { panic!("a message event") };
+    let ApiEvent::Rtm(slack_rtm::rtm::Event::Message(m)) = callback.event else { panic!("a message event") };
     assert_eq!(m.text.as_deref(), Some("posted over the Web API"));
     assert_eq!(m.ts.as_ref(), Some(&posted.ts));
     assert_eq!(m.channel.as_ref(), Some(&emu.general_channel()));

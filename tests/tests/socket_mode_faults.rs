@@ -11,13 +11,18 @@
 //! each file under 600 lines.)
 
 use serde_json::json;
+use slack_rtm::SocketModeClient;
+use slack_rtm::rtm::KeepaliveConfig;
+use slack_rtm::rtm::ReconnectPolicy;
+use slack_rtm::socket_mode::AckMode;
+use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::socket_mode::{SocketModeConfig, SocketModeEvent, StopReason};
-use slack_rtm::{AckMode, KeepaliveConfig, ReconnectPolicy, SocketModeClient, SocketModeItem};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm, SocketTarget};
 use slack_rtm_session::machine::Timeouts;
+use slack_rtm_test_support::eventually_within;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 const MS: Duration = Duration::from_millis(1);
@@ -157,12 +162,14 @@ async fn run(case: Case) {
         Fault::Stall => {
             emu.stall_socket(SocketTarget::All, true);
             send(half, half + 5); // held by the stalled sockets
-            wait_until(|| emu.sockets().len() >= sockets_before + 2, "replacement sockets").await;
+            eventually_within(WAIT, "replacement sockets", || emu.sockets().len() >= sockets_before + 2)
+                .await;
             emu.stall_socket(SocketTarget::All, false);
         }
         Fault::HalfOpen => {
             emu.answer_pings(SocketTarget::All, false);
-            wait_until(|| emu.sockets().len() >= sockets_before + 2, "replacement sockets").await;
+            eventually_within(WAIT, "replacement sockets", || emu.sockets().len() >= sockets_before + 2)
+                .await;
         }
         Fault::TooManyWebsockets => {
             // The client asked for two; the emulator allows one. It must settle, not loop.
@@ -195,8 +202,10 @@ async fn run(case: Case) {
     }
     send(half + extra, case.events + extra);
     wait_all_acked(&emu).await;
-    wait_until(|| seen.lock().unwrap().events.len() >= case.events + extra, "the app to see every event")
-        .await;
+    eventually_within(WAIT, "the app to see every event", || {
+        seen.lock().unwrap().events.len() >= case.events + extra
+    })
+    .await;
     // A little longer: nothing more may arrive.
     tokio::time::sleep(Duration::from_millis(200)).await;
     client.shutdown().await;
@@ -264,17 +273,10 @@ fn check(emu: &Emulator, app_events: &[String], expected: usize) {
     }
 }
 
-async fn wait_until(mut f: impl FnMut() -> bool, what: &str) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// Until every envelope made so far has an ack (or the emulator gave up on it).
 async fn wait_all_acked(emu: &Emulator) {
-    wait_until(|| emu.envelopes().iter().all(|r| r.acked || r.gave_up), "every envelope acked").await;
+    eventually_within(WAIT, "every envelope acked", || emu.envelopes().iter().all(|r| r.acked || r.gave_up))
+        .await;
 }
 
 macro_rules! row {

@@ -2,9 +2,14 @@
 //! dialer, whose failures (e.g. a proxy's) reach the application with their message; and TLS
 //! comes only from the configuration the caller gives.
 
-use slack_rtm::{
-    BoxedIo, Client, DialFuture, Dialer, DirectDialer, Error, HyperTransport, Reason, SessionEvent,
-};
+use slack_rtm::rtm::Reason;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::transport::BoxedIo;
+use slack_rtm::transport::DialFuture;
+use slack_rtm::transport::Dialer;
+use slack_rtm::transport::DirectDialer;
+use slack_rtm::transport::HyperTransport;
+use slack_rtm::{Client, Error};
 use slack_rtm_emulator::{Emulator, Target};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,7 +107,8 @@ async fn a_dialer_failure_reaches_the_application_with_its_message_and_no_token(
 #[tokio::test]
 async fn wss_without_a_tls_configuration_says_so() {
     use slack_rtm::codec::ConnectConfig;
-    use slack_rtm::{SessionConfig, Token};
+    use slack_rtm::rtm::SessionConfig;
+    use slack_rtm::types::Token;
     use slack_rtm_session::driver::{DriverConfig, connect};
 
     let emu =

@@ -14,9 +14,10 @@
 //! One line per file, then totals; the exit status is non-zero on any shape error or loss.
 
 use serde_json::Value;
+use slack_rtm_codec::ApiFailure;
 use slack_rtm_codec::types::event::MessageSubtype;
 use slack_rtm_codec::types::{ApiError, SelfInfo, TeamInfo};
-use slack_rtm_codec::{ConnectConfig, ConnectError, Event, decode_event};
+use slack_rtm_codec::{ConnectConfig, Event, decode_event};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -204,8 +205,9 @@ fn check_answer(text: &str) -> (Outcome, String, String) {
         Err(e) => return (Outcome::Unreadable, "rtm.connect".into(), e.to_string()),
     };
     let config = ConnectConfig::default();
-    let parsed = config.parse_response(&response, Instant::now());
-    if matches!(parsed, Ok(_) | Err(ConnectError::InvalidSocketUrl { .. })) {
+    let full = config.parse_response(&response, Instant::now());
+    let parsed = full.as_ref().map_err(|e| &e.failure);
+    if matches!(parsed, Ok(_) | Err(ApiFailure::InvalidSocketUrl { .. })) {
         let losses = answer_losses(text);
         if !losses.is_empty() {
             return (Outcome::Loss, "rtm.connect".into(), losses.join("\n"));
@@ -213,20 +215,22 @@ fn check_answer(text: &str) -> (Outcome, String, String) {
     }
     match parsed {
         Ok(_) => (Outcome::Typed, "rtm.connect".into(), String::new()),
-        Err(ConnectError::Api { error: ApiError::Other(code), .. }) => {
+        Err(ApiFailure::Api { error: ApiError::Other(code), .. }) => {
             (Outcome::UnknownType, "rtm.connect error".into(), format!("undocumented error code `{code}`"))
         }
-        Err(ConnectError::Api { error, .. }) => {
+        Err(ApiFailure::Api { error, .. }) => {
             (Outcome::Typed, format!("rtm.connect error {}", error.as_str()), String::new())
         }
         // Recorded test fixtures point at local test servers (`ws://localhost`) or had their URL
         // blanked: the answer decoded, and the client would rightly refuse to open that URL.
-        Err(ConnectError::InvalidSocketUrl { reason, .. }) => (
+        Err(ApiFailure::InvalidSocketUrl { reason }) => (
             Outcome::Typed,
             "rtm.connect".into(),
             format!("decoded; its socket URL would be refused: {reason}"),
         ),
-        Err(e) => (Outcome::ShapeError, "rtm.connect".into(), e.to_string()),
+        Err(_) => {
+            (Outcome::ShapeError, "rtm.connect".into(), full.err().map(|e| e.to_string()).unwrap_or_default())
+        }
     }
 }
 

@@ -66,6 +66,16 @@ const FORBIDDEN_EDGES: &[(&str, &str, &str)] = &[
         "Redis belongs to the fleet crate (its Redis installation store lives there)",
     ),
     ("slack-rtm-oauth", "hyper", "the installation store needs no HTTP"),
+    (
+        "slack-rtm-test-support",
+        "slack-rtm",
+        "test support is a dev-dependency of the facade's tests: depending on the facade would compile it twice",
+    ),
+    (
+        "slack-rtm-test-support",
+        "slack-rtm-session",
+        "test support is a dev-dependency of the session's tests: depending on it would compile it twice",
+    ),
 ];
 
 /// Edges below the layering that are allowed on purpose, with the reason.

@@ -2,10 +2,14 @@
 
 use crate::cli::{Args, Command, ConnOpts, RtmOpts, SocketCommand, exit};
 use crate::output::{Printer, Style};
-use slack_rtm::{
-    Ack, Client, ClientBuilder, ClientMessage, ErrorKind, Event, OutgoingMessage, SendError, SessionEvent,
-    Token,
-};
+use slack_rtm::rtm::Ack;
+use slack_rtm::rtm::ClientMessage;
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::OutgoingMessage;
+use slack_rtm::rtm::SendError;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::types::Token;
+use slack_rtm::{Client, ClientBuilder, ErrorKind};
 use std::io::IsTerminal;
 use std::io::Write;
 use std::time::Duration;
@@ -109,8 +113,8 @@ impl From<slack_rtm::Error> for Failure {
     }
 }
 
-impl From<slack_rtm::WebCallError> for Failure {
-    fn from(e: slack_rtm::WebCallError) -> Self {
+impl From<slack_rtm::ApiCallError> for Failure {
+    fn from(e: slack_rtm::ApiCallError) -> Self {
         Self { message: e.to_string(), code: exit_code(e.kind()) }
     }
 }
@@ -159,7 +163,7 @@ fn is_loopback_url(url: &str) -> bool {
 }
 
 mod http_uri {
-    pub use slack_rtm::http::Uri;
+    pub use slack_rtm::transport::http::Uri;
 }
 
 /// `http://` is fine for this machine; for another host it needs `--insecure`, and the
@@ -309,7 +313,7 @@ async fn tail(
         }
     };
     if !presence.is_empty() {
-        let ids = presence.iter().map(|u| slack_rtm::UserId::new(u.as_str())).collect::<Vec<_>>();
+        let ids = presence.iter().map(|u| slack_rtm::types::UserId::new(u.as_str())).collect::<Vec<_>>();
         if let Err(e) = client.subscribe_presence(ids).await {
             tracing::warn!("presence subscription failed: {e}");
         }
@@ -396,7 +400,7 @@ async fn send(
 ) -> Result<u8, Failure> {
     let interval = check_send_args(&channel, rate)?;
     let (client, mut events) =
-        rtm_builder(&conn, rtm)?.send_rate(slack_rtm::SendRate::new(interval, 3)).connect().await?;
+        rtm_builder(&conn, rtm)?.send_rate(slack_rtm::rtm::SendRate::new(interval, 3)).connect().await?;
     // Drain events in the background so the session never waits on us; report reconnects.
     let drain = tokio::spawn(async move {
         let mut printer = Printer::new(Style::Json);

@@ -4,8 +4,13 @@
 use crate::cli::exit;
 use crate::commands::Failure;
 use crate::output::{Printer, Style};
+use slack_rtm::Client;
 use slack_rtm::emulator::{Emulator, EmulatorConfig, Presence, Target};
-use slack_rtm::{Ack, Client, ClientMessage, Event, OutgoingMessage, SessionEvent};
+use slack_rtm::rtm::Ack;
+use slack_rtm::rtm::ClientMessage;
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::OutgoingMessage;
+use slack_rtm::rtm::SessionEvent;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -24,14 +29,14 @@ struct Tally {
 
 /// Whether the bot should answer this message: a plain message from a user other than itself,
 /// and not from a bot (two bots answering each other would never stop).
-fn is_from_someone_else(m: &slack_rtm::event::Message, me: Option<&slack_rtm::UserId>) -> bool {
+fn is_from_someone_else(m: &slack_rtm::types::event::Message, me: Option<&slack_rtm::types::UserId>) -> bool {
     m.user.is_some() && m.user.as_ref() != me && m.bot_id.is_none() && m.subtype.is_none()
 }
 
 /// A finished request of the bot.
 enum Done {
     /// A reply's acknowledgement (with its round trip) or failure.
-    Ack(Result<Duration, slack_rtm::SendError>),
+    Ack(Result<Duration, slack_rtm::rtm::SendError>),
     /// An application-level ping's round trip.
     Ping(Duration),
 }
@@ -200,7 +205,7 @@ async fn run_rtm(duration: Duration, json: bool) -> Result<u8, Failure> {
                                     tokio::spawn(async move {
                                         let r = match pending.await {
                                             Ok(Ack::Posted { .. }) => Ok(sent.elapsed()),
-                                            Ok(_) => Err(slack_rtm::SendError::Unconfirmed),
+                                            Ok(_) => Err(slack_rtm::rtm::SendError::Unconfirmed),
                                             Err(e) => Err(e),
                                         };
                                         let _ = tx.send(Done::Ack(r));
@@ -301,8 +306,8 @@ async fn run_rtm(duration: Duration, json: bool) -> Result<u8, Failure> {
 #[cfg(test)]
 mod bot_filter_tests {
     use super::*;
-    use slack_rtm::UserId;
-    use slack_rtm::event::Message;
+    use slack_rtm::types::UserId;
+    use slack_rtm::types::event::Message;
 
     #[test]
     fn answers_people_only() {

@@ -9,7 +9,7 @@ use crate::socket::{MAX_EXEC_CONCURRENCY, run_exec};
 use slack_rtm::app::http::{
     Bytes, HttpServer, Inbound, InboundHandler, InboundKind, SigningSecret, SlackReceiver, Verifier,
 };
-use slack_rtm::http::{Response, StatusCode};
+use slack_rtm::transport::http::{Response, StatusCode};
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;

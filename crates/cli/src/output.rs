@@ -1,6 +1,7 @@
 //! Printing events: human-readable lines (coloured on a terminal) or NDJSON.
 
-use slack_rtm::{Event, SessionEvent};
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SessionEvent;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -110,7 +110,7 @@ impl Poster {
                 let _ = writeln!(out, "{}", posted.ts).and_then(|_| out.flush());
             }
             Err(e) if e.kind() == ErrorKind::Auth => return Err(e.into()),
-            Err(e @ WebCallError::OutcomeUnknown { .. }) => {
+            Err(e) if e.may_have_been_applied() => {
                 self.tally.failed += 1;
                 eprintln!("slack-rtm: message {n}: {e} (it may have been posted)");
             }

@@ -6,7 +6,10 @@
 
 use crate::cli::{SocketOpts, exit};
 use crate::commands::{CLOSE_WAIT, Failure, check_insecure, interrupted};
-use slack_rtm::{AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
+use slack_rtm::socket_mode::AckMode;
+use slack_rtm::socket_mode::Delivery;
+use slack_rtm::socket_mode::SocketModeItem;
+use slack_rtm::{SocketModeClient, SocketModeClientBuilder};
 use std::io::Write;
 use std::process::Stdio;
 use std::sync::Arc;

@@ -3,7 +3,8 @@
 //! these.
 
 use serde_json::Value;
-use slack_rtm::{Delivery, SocketModeItem};
+use slack_rtm::socket_mode::Delivery;
+use slack_rtm::socket_mode::SocketModeItem;
 
 /// The payload's string at `path` (`/event/user`), if any.
 fn s<'a>(v: &'a Value, path: &str) -> Option<&'a str> {

@@ -4,7 +4,8 @@ use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, exit_code};
 use crate::web::web_client;
 use indicatif::{ProgressBar, ProgressStyle};
-use slack_rtm::{UploadError, UploadFile};
+use slack_rtm::web::UploadError;
+use slack_rtm::web::UploadFile;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, builder};
 use serde_json::{Map, Value};
+use slack_rtm::WebClient;
 use slack_rtm::types::blocks::{Blocks, Surface};
 use slack_rtm::types::web::HistoryQuery;
 use slack_rtm::{ErrorKind, WebCallError, WebClient};
@@ -151,7 +152,7 @@ pub async fn send_blocks(
             println!("{}", posted.ts);
             Ok(exit::OK)
         }
-        Err(e @ WebCallError::OutcomeUnknown { .. }) => {
+        Err(e) if e.may_have_been_applied() => {
             eprintln!("slack-rtm: message not acknowledged: {e} (it may have been posted)");
             Ok(exit::NOT_ALL_SENT)
         }
@@ -186,7 +187,7 @@ pub async fn history(
         let line = if json {
             serde_json::to_string(&m).unwrap_or_default()
         } else {
-            crate::output::human_line(&slack_rtm::Event::Message(Box::new(m)), color)
+            crate::output::human_line(&slack_rtm::rtm::Event::Message(Box::new(m)), color)
         };
         let _ = writeln!(out, "{line}");
     }

@@ -5,13 +5,14 @@
 //! - [`ConnectConfig::build_request`]: the `rtm.connect` call as an [`http::Request`], token only
 //!   in `Authorization: Bearer`.
 //! - [`ConnectConfig::parse_response`]: the answer, as a [`ConnectResponse`] or a typed
-//!   [`ConnectError`] (API error, 429 with `Retry-After`, 5xx, HTML page, missing field, unsafe
-//!   socket URL), always carrying Slack's `x-slack-req-id`.
+//!   [`ApiCallError`] (API error, 429 with `Retry-After`, 5xx, HTML page, missing field, unsafe
+//!   socket URL), always carrying Slack's `x-slack-req-id`. The same error type for
+//!   `apps.connections.open` and every Web API method.
 //! - [`decode_event`] / [`encode_client_message`]: RTM text frames; [`decode_event_frame`]
 //!   decodes a frame already scanned for its type ([`EventFrame`]) without scanning again.
 //! - Socket Mode: [`OpenConfig`] builds `apps.connections.open` (app token only in
 //!   `Authorization: Bearer`) and parses its answer into an [`OpenResponse`] or an
-//!   [`OpenError`] classified like rtm.connect's; [`decode_socket_frame`] decodes a frame,
+//!   [`ApiCallError`] classified like rtm.connect's; [`decode_socket_frame`] decodes a frame,
 //!   [`EnvelopeFrame`] gives an envelope's id and type before any decode (the ack must not
 //!   wait), [`encode_ack`] refuses an ack of 20 KB or more.
 //! - [`web`]: every other Web API method — request building, answer parsing, the retry rules
@@ -43,6 +44,7 @@
 #![forbid(unsafe_code)]
 
 mod advice;
+mod api_error;
 mod frame;
 pub mod http_mode;
 pub mod oauth;
@@ -54,18 +56,22 @@ mod transport;
 pub mod web;
 
 pub use advice::ErrorDetail;
+pub use api_error::{ApiCallError, ApiFailure, ErrorKind};
 pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,
     encode_client_message, is_session_event_type, needs_machine,
 };
 pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};
-pub use response::{ConnectError, ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};
+pub use response::{ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};
 pub use socket_mode::{
-    APPS_CONNECTIONS_OPEN, AckError, OpenConfig, OpenError, OpenResponse, decode_envelope_frame,
+    APPS_CONNECTIONS_OPEN, AckEncodeError, OpenConfig, OpenResponse, decode_envelope_frame,
     decode_socket_frame, decode_socket_frame_bytes, encode_ack,
 };
 pub use stream::{BodySource, LengthMismatch, StreamingBody};
-pub use transport::{BoxError, BoxResponseFuture, CallError, DynHttpTransport, HttpTransport, connect_once};
+pub use transport::{
+    BoxError, BoxResponseFuture, DynHttpTransport, HttpTransport, Reach, TransportFailure, connect_once,
+    open_once,
+};
 
 pub use slack_rtm_types as types;
 pub use slack_rtm_types::socket_mode::{Ack, EnvelopeFrame, SocketFrame};

@@ -45,139 +45,8 @@ impl ConnectResponse {
     }
 }
 
-/// Why `rtm.connect` did not give a usable socket URL.
-///
-/// Every variant keeps Slack's `x-slack-req-id` when the server sent one. No variant ever holds
-/// the token.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConnectError {
-    /// `{"ok":false,"error":"…"}`.
-    #[error("{}", crate::advice::api_failure("rtm.connect", .error, .detail, .req_id))]
-    Api {
-        /// The error code.
-        error: ApiError,
-        /// Warnings that came with it.
-        warnings: Vec<ApiWarning>,
-        /// What Slack said beyond the code: the scope needed, its explanations.
-        detail: Option<Box<ErrorDetail>>,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// HTTP 429: wait `retry_after` before calling again.
-    #[error("rtm.connect was rate limited: retry after {}s{}", .retry_after.as_secs(), req(.req_id))]
-    RateLimited {
-        /// From `Retry-After` (or [`DEFAULT_RETRY_AFTER`] if missing or garbled).
-        retry_after: Duration,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// HTTP 5xx.
-    #[error("rtm.connect failed with server error {status} ({content_type}): {snippet:?}{}", req(.req_id))]
-    Server {
-        /// The status.
-        status: u16,
-        /// The response's content type.
-        content_type: String,
-        /// The start of the body, sanitized.
-        snippet: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// Another unexpected HTTP status (e.g. 404 from a wrong API base).
-    #[error("{}", crate::advice::unexpected_status("rtm.connect", *.status, .content_type, .snippet, .req_id))]
-    UnexpectedStatus {
-        /// The status.
-        status: u16,
-        /// The response's content type.
-        content_type: String,
-        /// The start of the body, sanitized.
-        snippet: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// The body is not JSON (e.g. an HTML error page from a proxy), or is truncated.
-    #[error("rtm.connect answered HTTP {status} with a body that is not valid JSON ({content_type}): {snippet:?}{}", req(.req_id))]
-    NotJson {
-        /// The status.
-        status: u16,
-        /// The response's content type.
-        content_type: String,
-        /// The start of the body, sanitized.
-        snippet: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// JSON that lacks a required field or has one of the wrong type.
-    #[error("rtm.connect answer is missing or has a malformed field `{field}`: {detail}{}", req(.req_id))]
-    MissingField {
-        /// The field's name (`ok`, `url`, `self`, `team`, …).
-        field: String,
-        /// The parser's explanation.
-        detail: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// The socket URL is not an acceptable WebSocket URL (not `wss://`, or `ws://` without the
-    /// insecure option or from a secure API base).
-    #[error("rtm.connect returned an unusable socket URL: {reason}{}", req(.req_id))]
-    InvalidSocketUrl {
-        /// What is wrong with it.
-        reason: &'static str,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-}
-
-use crate::advice::{ErrorDetail, req};
-
-impl ConnectError {
-    /// Whether a later call may succeed (with backoff). `false` for errors no retry can fix: a
-    /// bad or revoked token, a token type RTM refuses, a malformed call.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            ConnectError::Api { error, .. } => error.is_retryable(),
-            ConnectError::UnexpectedStatus { status, .. } => {
-                // 408 and 425 are transient; other 4xx mean a wrong API base or a broken call.
-                matches!(*status, 408 | 425)
-            }
-            ConnectError::RateLimited { .. }
-            | ConnectError::Server { .. }
-            | ConnectError::NotJson { .. }
-            | ConnectError::MissingField { .. }
-            | ConnectError::InvalidSocketUrl { .. } => true,
-        }
-    }
-
-    /// How long the server asked to wait, if it did.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            ConnectError::RateLimited { retry_after, .. } => Some(*retry_after),
-            _ => None,
-        }
-    }
-
-    /// Slack's `x-slack-req-id`, if the server sent one.
-    pub fn req_id(&self) -> Option<&str> {
-        match self {
-            ConnectError::Api { req_id, .. }
-            | ConnectError::RateLimited { req_id, .. }
-            | ConnectError::Server { req_id, .. }
-            | ConnectError::UnexpectedStatus { req_id, .. }
-            | ConnectError::NotJson { req_id, .. }
-            | ConnectError::MissingField { req_id, .. }
-            | ConnectError::InvalidSocketUrl { req_id, .. } => req_id.as_deref(),
-        }
-    }
-
-    /// The API error code, if the server gave one.
-    pub fn api_error(&self) -> Option<&ApiError> {
-        match self {
-            ConnectError::Api { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-}
+use crate::advice::ErrorDetail;
+use crate::api_error::{ApiCallError, ApiFailure};
 
 #[derive(Deserialize)]
 struct Envelope {
@@ -220,12 +89,12 @@ pub(crate) fn snippet(body: &[u8]) -> String {
     out.trim().to_owned()
 }
 
-fn parse_retry_after(value: Option<&http::HeaderValue>) -> Duration {
+fn parse_retry_after(value: Option<&http::HeaderValue>, default: Duration) -> Duration {
     value
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<u64>().ok())
         .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_RETRY_AFTER)
+        .unwrap_or(default)
 }
 
 fn warnings_of(env: &Envelope) -> (Vec<ApiWarning>, Vec<String>) {
@@ -251,22 +120,29 @@ fn warnings_of(env: &Envelope) -> (Vec<ApiWarning>, Vec<String>) {
 
 /// A Web API answer that passed the checks every connect-style method shares: HTTP status
 /// (429 with `Retry-After`, 5xx, others), a JSON object body, `ok: true`.
-pub(crate) struct Answer {
+pub(crate) struct Answer<'m> {
+    pub method: &'m str,
     pub value: serde_json::Value,
     pub warnings: Vec<ApiWarning>,
     pub messages: Vec<String>,
     pub req_id: Option<String>,
 }
 
-impl Answer {
+impl Answer<'_> {
     /// The error for a missing or malformed field of this answer.
-    pub fn missing(&self, field: &str, detail: String) -> ConnectError {
-        ConnectError::MissingField { field: field.to_owned(), detail, req_id: self.req_id.clone() }
+    pub fn missing(&self, field: &str, detail: String) -> ApiCallError {
+        let failure = ApiFailure::Decode { field: Some(field.to_owned()), detail };
+        ApiCallError::new(self.method, self.req_id.clone(), failure)
     }
 }
 
-/// Checks an answer of `rtm.connect` or `apps.connections.open` up to `ok: true`.
-pub(crate) fn read_answer<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Answer, ConnectError> {
+/// Checks an answer of `method` up to `ok: true`. A 429 without a usable `Retry-After` waits
+/// `default_wait`.
+pub(crate) fn read_answer<'m, B: AsRef<[u8]>>(
+    method: &'m str,
+    response: &Response<B>,
+    default_wait: Duration,
+) -> Result<Answer<'m>, ApiCallError> {
     let body = response.body().as_ref();
     let headers = response.headers();
     let req_id = headers
@@ -284,39 +160,22 @@ pub(crate) fn read_answer<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Answ
             .collect::<String>()
     };
 
+    let fail = |req_id: Option<String>, failure| ApiCallError::new(method, req_id, failure);
     if status == StatusCode::TOO_MANY_REQUESTS {
-        return Err(ConnectError::RateLimited {
-            retry_after: parse_retry_after(headers.get(RETRY_AFTER)),
-            req_id,
-        });
-    }
-    if status.is_server_error() {
-        return Err(ConnectError::Server {
-            status: status.as_u16(),
-            content_type: content_type(),
-            snippet: snippet(body),
-            req_id,
-        });
+        let retry_after = parse_retry_after(headers.get(RETRY_AFTER), default_wait);
+        return Err(fail(req_id, ApiFailure::RateLimited { retry_after }));
     }
     if status != StatusCode::OK {
-        return Err(ConnectError::UnexpectedStatus {
-            status: status.as_u16(),
-            content_type: content_type(),
-            snippet: snippet(body),
-            req_id,
-        });
+        let (status, content_type, snippet) = (status.as_u16(), content_type(), snippet(body));
+        return Err(fail(req_id, ApiFailure::Status { status, content_type, snippet }));
     }
 
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| ConnectError::NotJson {
-        status: status.as_u16(),
-        content_type: content_type(),
-        snippet: snippet(body),
-        req_id: req_id.clone(),
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| {
+        let (status, content_type, snippet) = (status.as_u16(), content_type(), snippet(body));
+        fail(req_id.clone(), ApiFailure::NotJson { status, content_type, snippet })
     })?;
-    let missing = |field: &str, detail: String| ConnectError::MissingField {
-        field: field.to_owned(),
-        detail,
-        req_id: req_id.clone(),
+    let missing = |field: &str, detail: String| {
+        fail(req_id.clone(), ApiFailure::Decode { field: Some(field.to_owned()), detail })
     };
     if !value.is_object() {
         return Err(missing("ok", "the answer is not a JSON object".into()));
@@ -325,14 +184,10 @@ pub(crate) fn read_answer<B: AsRef<[u8]>>(response: &Response<B>) -> Result<Answ
     let (warnings, messages) = warnings_of(&env);
     if !env.ok {
         let error = env.error.unwrap_or_else(|| ApiError::Other("unknown_error".into()));
-        return Err(ConnectError::Api {
-            error,
-            warnings,
-            detail: ErrorDetail::boxed(env.needed, messages),
-            req_id,
-        });
+        let detail = ErrorDetail::boxed(env.needed, messages);
+        return Err(fail(req_id, ApiFailure::Api { error, warnings, detail }));
     }
-    Ok(Answer { value, warnings, messages, req_id })
+    Ok(Answer { method, value, warnings, messages, req_id })
 }
 
 impl ConnectConfig {
@@ -341,8 +196,8 @@ impl ConnectConfig {
         &self,
         response: &Response<B>,
         now: Instant,
-    ) -> Result<ConnectResponse, ConnectError> {
-        let answer = read_answer(response)?;
+    ) -> Result<ConnectResponse, ApiCallError> {
+        let answer = read_answer("rtm.connect", response, DEFAULT_RETRY_AFTER)?;
         let value = &answer.value;
         let missing = |field: &str, detail: String| answer.missing(field, detail);
         for field in ["self", "team", "url"] {
@@ -366,8 +221,9 @@ impl ConnectConfig {
             missing(field, e.to_string())
         })?;
         let Answer { warnings, messages, req_id, .. } = answer;
-        self.check_socket_url(&connected.url)
-            .map_err(|reason| ConnectError::InvalidSocketUrl { reason, req_id: req_id.clone() })?;
+        self.check_socket_url(&connected.url).map_err(|reason| {
+            ApiCallError::new("rtm.connect", req_id.clone(), ApiFailure::InvalidSocketUrl { reason })
+        })?;
         Ok(ConnectResponse { connected, warnings, messages, req_id, obtained_at: now })
     }
 
@@ -414,7 +270,7 @@ mod tests {
 
     const OK: &str = r#"{"ok":true,"self":{"id":"U4X318ZMZ","name":"robotoverlord"},"team":{"domain":"slackdemo","id":"T2U81E2FP","name":"SlackDemo"},"url":"wss:\/\/cerberus-xxxx.lb.slack-msgs.com\/websocket\/ABC"}"#;
 
-    fn parse(r: &Response<Vec<u8>>) -> Result<ConnectResponse, ConnectError> {
+    fn parse(r: &Response<Vec<u8>>) -> Result<ConnectResponse, ApiCallError> {
         ConnectConfig::default().parse_response(r, Instant::now())
     }
 
@@ -493,8 +349,8 @@ mod tests {
             "<html><body>\n\n  Service Unavailable</body></html>",
         ))
         .unwrap_err();
-        match &e {
-            ConnectError::Server { status, content_type, snippet, .. } => {
+        match &e.failure {
+            ApiFailure::Status { status, content_type, snippet } => {
                 assert_eq!(*status, 503);
                 assert_eq!(content_type, "text/html");
                 assert_eq!(snippet, "<html><body> Service Unavailable</body></html>");
@@ -509,8 +365,9 @@ mod tests {
             &page,
         ))
         .unwrap_err();
-        match &e {
-            ConnectError::NotJson { status, content_type, snippet, req_id } => {
+        let req_id = &e.req_id;
+        match &e.failure {
+            ApiFailure::NotJson { status, content_type, snippet } => {
                 assert_eq!(*status, 200);
                 assert_eq!(content_type, "text/html; charset=utf-8");
                 assert!(snippet.starts_with("<!DOCTYPE html>"));
@@ -520,14 +377,14 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let e = parse(&resp(404, &[], "not found")).unwrap_err();
-        assert!(matches!(e, ConnectError::UnexpectedStatus { status: 404, .. }));
+        assert!(matches!(e.failure, ApiFailure::Status { status: 404, .. }));
         assert!(!e.is_retryable());
     }
 
     #[test]
     fn truncated_body_is_not_json() {
         let e = parse(&resp(200, &[], &OK[..OK.len() / 2])).unwrap_err();
-        assert!(matches!(e, ConnectError::NotJson { .. }), "{e:?}");
+        assert!(matches!(e.failure, ApiFailure::NotJson { .. }), "{e:?}");
     }
 
     #[test]
@@ -547,8 +404,8 @@ mod tests {
             ("ok", r#"{"self":{}}"#),
             ("ok", r#"[1,2]"#),
         ] {
-            match parse(&resp(200, &[], body)).unwrap_err() {
-                ConnectError::MissingField { field: f, .. } => assert_eq!(f, field, "{body}"),
+            match parse(&resp(200, &[], body)).unwrap_err().failure {
+                ApiFailure::Decode { field: Some(f), .. } => assert_eq!(f, field, "{body}"),
                 other => panic!("{body}: {other:?}"),
             }
         }
@@ -558,7 +415,7 @@ mod tests {
     fn socket_url_scheme_rules() {
         let ws = OK.replace("wss:", "ws:");
         let e = parse(&resp(200, &[], &ws)).unwrap_err();
-        assert!(matches!(e, ConnectError::InvalidSocketUrl { .. }));
+        assert!(matches!(e.failure, ApiFailure::InvalidSocketUrl { .. }));
         // Insecure option on a secure base: still no downgrade.
         let cfg = ConnectConfig { allow_insecure: true, ..ConnectConfig::default() };
         assert!(cfg.parse_response(&resp(200, &[], &ws), Instant::now()).is_err());

@@ -1,15 +1,16 @@
 //! Socket Mode's wire: `apps.connections.open` (request and answer, with rtm.connect's
 //! classification of failures), socket frames, and acks.
 
+use crate::api_error::{ApiCallError, ApiFailure};
 use crate::frame::{DecodeError, decode_checked, utf8};
 use crate::request::{ApiBase, BuildError, api_request};
-use crate::response::{ConnectError, read_answer};
+use crate::response::{DEFAULT_RETRY_AFTER, read_answer};
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
 use slack_rtm_types::socket_mode::{Ack, EnvelopeFrame, MAX_ACK_BYTES, SocketFrame};
-use slack_rtm_types::{ApiError, ApiWarning, AppToken};
+use slack_rtm_types::{ApiWarning, AppToken};
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The Web API method that opens a Socket Mode connection.
 pub const APPS_CONNECTIONS_OPEN: &str = "apps.connections.open";
@@ -48,78 +49,6 @@ impl fmt::Debug for OpenResponse {
     }
 }
 
-/// Why `apps.connections.open` did not give a usable socket URL: the same cases, classified the
-/// same way, as `rtm.connect`'s [`ConnectError`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpenError(pub ConnectError);
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = APPS_CONNECTIONS_OPEN;
-        let req = crate::advice::req;
-        match &self.0 {
-            ConnectError::Api { error, detail, req_id, .. } => {
-                f.write_str(&crate::advice::api_failure(m, error, detail, req_id))?;
-                if matches!(error, ApiError::NotAllowedTokenType | ApiError::InvalidAuth) {
-                    f.write_str(" Socket Mode needs an app-level token (xapp-…) with connections:write.")?;
-                }
-                Ok(())
-            }
-            ConnectError::RateLimited { retry_after, req_id } => {
-                write!(f, "{m} was rate limited: retry after {}s{}", retry_after.as_secs(), req(req_id))
-            }
-            ConnectError::Server { status, content_type, snippet, req_id } => {
-                write!(
-                    f,
-                    "{m} failed with server error {status} ({content_type}): {snippet:?}{}",
-                    req(req_id)
-                )
-            }
-            ConnectError::UnexpectedStatus { status, content_type, snippet, req_id } => {
-                f.write_str(&crate::advice::unexpected_status(m, *status, content_type, snippet, req_id))
-            }
-            ConnectError::NotJson { status, content_type, snippet, req_id } => write!(
-                f,
-                "{m} answered HTTP {status} with a body that is not valid JSON ({content_type}): {snippet:?}{}",
-                req(req_id)
-            ),
-            ConnectError::MissingField { field, detail, req_id } => {
-                write!(f, "{m} answer is missing or has a malformed field `{field}`: {detail}{}", req(req_id))
-            }
-            ConnectError::InvalidSocketUrl { reason, req_id } => {
-                write!(f, "{m} returned an unusable socket URL: {reason}{}", req(req_id))
-            }
-        }
-    }
-}
-
-impl std::error::Error for OpenError {}
-
-impl OpenError {
-    /// Whether a later call may succeed (with backoff). `false` for `invalid_auth`,
-    /// `not_authed`, `account_inactive`, `token_revoked`, `no_permission`, `missing_scope`,
-    /// `not_allowed_token_type` and malformed calls; `true` for rate limits, server errors,
-    /// HTML or truncated bodies and unknown codes.
-    pub fn is_retryable(&self) -> bool {
-        self.0.is_retryable()
-    }
-
-    /// How long the server asked to wait, if it did.
-    pub fn retry_after(&self) -> Option<Duration> {
-        self.0.retry_after()
-    }
-
-    /// Slack's `x-slack-req-id`, if the server sent one.
-    pub fn req_id(&self) -> Option<&str> {
-        self.0.req_id()
-    }
-
-    /// The API error code, if the server gave one.
-    pub fn api_error(&self) -> Option<&ApiError> {
-        self.0.api_error()
-    }
-}
-
 impl OpenConfig {
     /// A config for another API base (e.g. a local emulator). `http://` needs `allow_insecure`,
     /// which then also allows a `ws://` socket URL from that server.
@@ -142,15 +71,16 @@ impl OpenConfig {
         &self,
         response: &Response<B>,
         now: Instant,
-    ) -> Result<OpenResponse, OpenError> {
-        let answer = read_answer(response).map_err(OpenError)?;
+    ) -> Result<OpenResponse, ApiCallError> {
+        let answer = read_answer(APPS_CONNECTIONS_OPEN, response, DEFAULT_RETRY_AFTER)?;
         let url = match answer.value.get("url") {
             Some(serde_json::Value::String(url)) => url.clone(),
-            Some(_) => return Err(OpenError(answer.missing("url", "not a string".into()))),
-            None => return Err(OpenError(answer.missing("url", "absent from a successful answer".into()))),
+            Some(_) => return Err(answer.missing("url", "not a string".into())),
+            None => return Err(answer.missing("url", "absent from a successful answer".into())),
         };
         crate::response::check_socket_url(&self.api_base, self.allow_insecure, &url).map_err(|reason| {
-            OpenError(ConnectError::InvalidSocketUrl { reason, req_id: answer.req_id.clone() })
+            let failure = ApiFailure::InvalidSocketUrl { reason };
+            ApiCallError::new(APPS_CONNECTIONS_OPEN, answer.req_id.clone(), failure)
         })?;
         Ok(OpenResponse { url, warnings: answer.warnings, req_id: answer.req_id, obtained_at: now })
     }
@@ -177,7 +107,7 @@ pub fn decode_envelope_frame(frame: &EnvelopeFrame) -> Result<SocketFrame, Decod
 /// An ack that may not be sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum AckError {
+pub enum AckEncodeError {
     /// The encoded ack is [`MAX_ACK_BYTES`] (20 KB) or more: Slack would drop it or close the
     /// socket.
     #[error("the ack is {bytes} bytes; Slack accepts less than {MAX_ACK_BYTES}")]
@@ -194,13 +124,13 @@ pub enum AckError {
 }
 
 /// Encodes an ack, refusing (before anything is sent) one of [`MAX_ACK_BYTES`] or more.
-pub fn encode_ack(ack: &Ack) -> Result<String, AckError> {
+pub fn encode_ack(ack: &Ack) -> Result<String, AckEncodeError> {
     if ack.envelope_id.is_empty() {
-        return Err(AckError::EmptyEnvelopeId);
+        return Err(AckEncodeError::EmptyEnvelopeId);
     }
-    let text = serde_json::to_string(ack).map_err(|e| AckError::Unencodable(e.to_string()))?;
+    let text = serde_json::to_string(ack).map_err(|e| AckEncodeError::Unencodable(e.to_string()))?;
     if text.len() >= MAX_ACK_BYTES {
-        return Err(AckError::TooLarge { bytes: text.len() });
+        return Err(AckEncodeError::TooLarge { bytes: text.len() });
     }
     Ok(text)
 }

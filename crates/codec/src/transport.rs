@@ -1,5 +1,6 @@
-use crate::request::{BuildError, ConnectConfig};
-use crate::response::{ConnectError, ConnectResponse};
+use crate::api_error::{ApiCallError, ApiFailure};
+use crate::request::ConnectConfig;
+use crate::response::ConnectResponse;
 use http::{Request, Response};
 use slack_rtm_types::Token;
 use std::future::Future;
@@ -11,7 +12,58 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// The boxed future returned by [`DynHttpTransport::send_boxed`].
 pub type BoxResponseFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, BoxError>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<Response<Vec<u8>>, TransportFailure>> + Send + 'a>>;
+
+/// How far a request got before its transport failed: what decides whether a write may be
+/// sent again. The transport says it ([`HttpTransport::reach`]); nothing above it guesses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reach {
+    /// Refused before any I/O, for a reason no retry can fix (e.g. a plain `http://` URL the
+    /// transport is not allowed to use).
+    Refused,
+    /// Failed before the request could leave (connect, TLS, proxy): safe to send again.
+    NotSent,
+    /// Failed after the request may have been sent (reset, timeout, cut body). What a
+    /// transport that cannot tell says.
+    MaybeSent,
+}
+
+/// A transport's error with how far the request got: the error of
+/// [`DynHttpTransport::send_boxed`]. `Display` is the transport's error; `source` is its
+/// source (the transport's error itself is [`TransportFailure::source`]).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct TransportFailure {
+    /// How far the request got.
+    pub reach: Reach,
+    /// The transport's own error.
+    pub source: BoxError,
+}
+
+impl TransportFailure {
+    /// A failure that got as far as `reach`.
+    pub fn new(reach: Reach, source: BoxError) -> Self {
+        Self { reach, source }
+    }
+
+    /// The transport's own error, e.g. to downcast it to the built-in transport's type.
+    pub fn inner(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self.source.as_ref()
+    }
+}
+
+impl std::fmt::Display for TransportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.source, f)
+    }
+}
+
+impl std::error::Error for TransportFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
+    }
+}
 
 /// An HTTP client that can send one request and return the whole response.
 ///
@@ -63,6 +115,14 @@ pub trait HttpTransport: Send + Sync {
         request: Request<Vec<u8>>,
     ) -> impl Future<Output = Result<Response<Vec<u8>>, Self::Error>> + Send;
 
+    /// How far a request that failed with `error` got: whether it may have reached the server.
+    /// The default, for a transport that cannot tell, is [`Reach::MaybeSent`] (a write is then
+    /// never sent twice); the built-in transport tells connect, TLS and proxy failures apart.
+    fn reach(error: &Self::Error) -> Reach {
+        let _ = error;
+        Reach::MaybeSent
+    }
+
     /// Sends a request whose body is produced in chunks (a file upload's bytes), returning the
     /// whole (small) response. The default gathers the body into memory and calls
     /// [`HttpTransport::send`]; a transport that can stream (the built-in hyper one) overrides
@@ -70,11 +130,11 @@ pub trait HttpTransport: Send + Sync {
     fn send_streaming(
         &self,
         request: Request<crate::StreamingBody>,
-    ) -> impl Future<Output = Result<Response<Vec<u8>>, BoxError>> + Send {
+    ) -> impl Future<Output = Result<Response<Vec<u8>>, TransportFailure>> + Send {
         async move {
             let (parts, body) = request.into_parts();
-            let body = body.collect().await?;
-            self.send(Request::from_parts(parts, body)).await.map_err(|e| Box::new(e) as BoxError)
+            let body = body.collect().await.map_err(|e| TransportFailure::new(Reach::NotSent, e))?;
+            self.send(Request::from_parts(parts, body)).await.map_err(|e| failure::<Self>(e))
         }
     }
 }
@@ -102,9 +162,14 @@ pub trait DynHttpTransport: Send + Sync {
     fn send_streaming_boxed(&self, request: Request<crate::StreamingBody>) -> BoxResponseFuture<'_>;
 }
 
+/// A transport's error as a [`TransportFailure`], with the transport's verdict on how far it got.
+fn failure<T: HttpTransport + ?Sized>(e: T::Error) -> TransportFailure {
+    TransportFailure::new(T::reach(&e), Box::new(e))
+}
+
 impl<T: HttpTransport> DynHttpTransport for T {
     fn send_boxed(&self, request: Request<Vec<u8>>) -> BoxResponseFuture<'_> {
-        Box::pin(async move { self.send(request).await.map_err(|e| Box::new(e) as BoxError) })
+        Box::pin(async move { self.send(request).await.map_err(failure::<T>) })
     }
 
     fn send_streaming_boxed(&self, request: Request<crate::StreamingBody>) -> BoxResponseFuture<'_> {
@@ -112,40 +177,38 @@ impl<T: HttpTransport> DynHttpTransport for T {
     }
 }
 
-/// Why [`connect_once`] failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum CallError<E: std::error::Error + 'static> {
-    /// The request could not be built.
-    #[error(transparent)]
-    Build(#[from] BuildError),
-    /// The transport failed (no HTTP answer).
-    #[error("rtm.connect transport error: {0}")]
-    Transport(#[source] E),
-    /// The server answered, but not with a usable socket URL.
-    #[error(transparent)]
-    Connect(#[from] ConnectError),
-}
-
-impl<E: std::error::Error + 'static> CallError<E> {
-    /// Whether calling again later may succeed: transport failures and retryable answers.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            CallError::Build(_) => false,
-            CallError::Transport(_) => true,
-            CallError::Connect(e) => e.is_retryable(),
-        }
-    }
-}
-
-/// Calls `rtm.connect` once through `transport`: build, send, parse. No retry (the session owns
-/// retry policy). The answer's time is taken with `Instant::now()` when it arrives.
-pub async fn connect_once<T: HttpTransport + ?Sized>(
-    transport: &T,
+/// Calls `rtm.connect` once through `transport` (any [`HttpTransport`], or a
+/// `dyn DynHttpTransport`): build, send, parse. No retry (the session owns retry policy). The
+/// answer's time is taken with `Instant::now()` when it arrives.
+pub async fn connect_once(
+    transport: &dyn DynHttpTransport,
     token: &Token,
     config: &ConnectConfig,
-) -> Result<ConnectResponse, CallError<T::Error>> {
-    let request = config.build_request(token)?;
-    let response = transport.send(request).await.map_err(CallError::Transport)?;
-    Ok(config.parse_response(&response, Instant::now())?)
+) -> Result<ConnectResponse, ApiCallError> {
+    let request = config.build_request(token);
+    let response = send_once("rtm.connect", transport, request).await?;
+    config.parse_response(&response, Instant::now())
+}
+
+/// Calls `apps.connections.open` once through `transport`, as [`connect_once`] does
+/// `rtm.connect`, with the same error type.
+pub async fn open_once(
+    transport: &dyn DynHttpTransport,
+    token: &crate::AppToken,
+    config: &crate::OpenConfig,
+) -> Result<crate::OpenResponse, ApiCallError> {
+    let request = config.build_request(token);
+    let response = send_once(crate::APPS_CONNECTIONS_OPEN, transport, request).await?;
+    config.parse_response(&response, Instant::now())
+}
+
+/// Sends a built request (or reports why it could not be built) as `method`.
+async fn send_once(
+    method: &str,
+    transport: &dyn DynHttpTransport,
+    request: Result<Request<Vec<u8>>, crate::BuildError>,
+) -> Result<Response<Vec<u8>>, ApiCallError> {
+    let request =
+        request.map_err(|e| ApiCallError::new(method, None, ApiFailure::InvalidRequest(Box::new(e))))?;
+    transport.send_boxed(request).await.map_err(|t| ApiCallError::new(method, None, ApiFailure::Transport(t)))
 }

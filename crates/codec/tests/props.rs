@@ -2,7 +2,7 @@
 
 use http::Response;
 use proptest::prelude::*;
-use slack_rtm_codec::{ConnectConfig, ConnectError, decode_event, decode_event_bytes};
+use slack_rtm_codec::{ApiFailure, ConnectConfig, decode_event, decode_event_bytes};
 use std::time::Instant;
 
 /// Arbitrary JSON values, a few levels deep, with keys the parser looks at.
@@ -68,7 +68,7 @@ proptest! {
         match ConnectConfig::default().parse_response(&r, Instant::now()) {
             // A success always has a wss:// URL from the body.
             Ok(c) => prop_assert!(c.connected.url.starts_with("wss://")),
-            Err(ConnectError::NotJson { .. }) => prop_assert!(false, "valid JSON reported as not JSON"),
+            Err(e) if matches!(e.failure, ApiFailure::NotJson { .. }) => prop_assert!(false, "valid JSON reported as not JSON"),
             Err(_) => {}
         }
     }

@@ -5,7 +5,7 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Response};
 use slack_rtm_codec::types::socket_mode::MAX_ACK_BYTES;
 use slack_rtm_codec::{
-    Ack, AckError, AppToken, ConnectError, EnvelopeFrame, OpenConfig, SocketFrame, decode_envelope_frame,
+    Ack, AckEncodeError, ApiFailure, AppToken, EnvelopeFrame, OpenConfig, SocketFrame, decode_envelope_frame,
     decode_socket_frame, decode_socket_frame_bytes, encode_ack,
 };
 use slack_rtm_types::{ApiError, RawJson};
@@ -21,7 +21,7 @@ fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Vec<u8>> 
     b.body(body.as_bytes().to_vec()).unwrap()
 }
 
-fn open(r: &Response<Vec<u8>>) -> Result<slack_rtm_codec::OpenResponse, slack_rtm_codec::OpenError> {
+fn open(r: &Response<Vec<u8>>) -> Result<slack_rtm_codec::OpenResponse, slack_rtm_codec::ApiCallError> {
     OpenConfig::default().parse_response(r, Instant::now())
 }
 
@@ -63,14 +63,14 @@ fn success_gives_the_url_and_request_id_and_hides_the_ticket_in_debug() {
 fn socket_url_must_be_wss_unless_insecure_is_allowed_on_a_local_base() {
     let ws = r#"{"ok":true,"url":"ws://127.0.0.1:1/link/?ticket=t"}"#;
     let e = open(&resp(200, &[], ws)).unwrap_err();
-    assert!(matches!(e.0, ConnectError::InvalidSocketUrl { .. }), "{e}");
+    assert!(matches!(e.failure, ApiFailure::InvalidSocketUrl { .. }), "{e}");
     let local = OpenConfig::with_api_base("http://127.0.0.1:1/api/", true).unwrap();
     assert!(local.parse_response(&resp(200, &[], ws), Instant::now()).is_ok());
     let e = open(&resp(200, &[], r#"{"ok":true,"url":"https://x/"}"#)).unwrap_err();
     assert!(e.to_string().contains("apps.connections.open returned an unusable socket URL"), "{e}");
     for body in [r#"{"ok":true}"#, r#"{"ok":true,"url":7}"#] {
         let e = open(&resp(200, &[], body)).unwrap_err();
-        assert!(matches!(&e.0, ConnectError::MissingField { field, .. } if field == "url"), "{e}");
+        assert!(matches!(&e.failure, ApiFailure::Decode { field: Some(field), .. } if field == "url"), "{e}");
     }
 }
 
@@ -120,13 +120,13 @@ fn rate_limits_server_errors_and_html_are_retryable() {
     let e =
         open(&resp(503, &[("content-type", "text/html")], "<html><body>Service Unavailable</body></html>"))
             .unwrap_err();
-    assert!(matches!(e.0, ConnectError::Server { status: 503, .. }) && e.is_retryable(), "{e}");
+    assert!(matches!(e.failure, ApiFailure::Status { status: 503, .. }) && e.is_retryable(), "{e}");
     let e =
         open(&resp(200, &[("content-type", "text/html")], "<!DOCTYPE html><html>oops</html>")).unwrap_err();
-    assert!(matches!(e.0, ConnectError::NotJson { .. }) && e.is_retryable(), "{e}");
+    assert!(matches!(e.failure, ApiFailure::NotJson { .. }) && e.is_retryable(), "{e}");
     assert!(e.to_string().contains("oops"));
     let e = open(&resp(404, &[], "not found")).unwrap_err();
-    assert!(matches!(e.0, ConnectError::UnexpectedStatus { status: 404, .. }) && !e.is_retryable());
+    assert!(matches!(e.failure, ApiFailure::Status { status: 404, .. }) && !e.is_retryable());
 }
 
 #[test]
@@ -148,7 +148,7 @@ fn frames_decode_and_bad_ones_are_typed_errors() {
 #[test]
 fn acks_are_encoded_and_the_20kb_limit_is_enforced_before_sending() {
     assert_eq!(encode_ack(&Ack::new("e-1")).unwrap(), r#"{"envelope_id":"e-1"}"#);
-    assert_eq!(encode_ack(&Ack::new("")), Err(AckError::EmptyEnvelopeId));
+    assert_eq!(encode_ack(&Ack::new("")), Err(AckEncodeError::EmptyEnvelopeId));
     // {"envelope_id":"e","payload":{"text":"…"}} is 40 bytes of frame around the text.
     let ack_of = |n: usize| {
         let payload = RawJson::from_json(&format!(r#"{{"text":"{}"}}"#, "a".repeat(n))).unwrap();
@@ -158,6 +158,6 @@ fn acks_are_encoded_and_the_20kb_limit_is_enforced_before_sending() {
     let fits = MAX_ACK_BYTES - 1 - (frame(0));
     assert_eq!(frame(fits), MAX_ACK_BYTES - 1);
     assert_eq!(encode_ack(&ack_of(fits)).unwrap().len(), MAX_ACK_BYTES - 1);
-    assert_eq!(encode_ack(&ack_of(fits + 1)), Err(AckError::TooLarge { bytes: MAX_ACK_BYTES }));
-    assert!(AckError::TooLarge { bytes: MAX_ACK_BYTES }.to_string().contains("20480"));
+    assert_eq!(encode_ack(&ack_of(fits + 1)), Err(AckEncodeError::TooLarge { bytes: MAX_ACK_BYTES }));
+    assert!(AckEncodeError::TooLarge { bytes: MAX_ACK_BYTES }.to_string().contains("20480"));
 }

@@ -3,7 +3,8 @@
 //! shapes Slack documents), plus pagination, 429 and errors.
 
 use serde_json::{Value, json};
-use slack_rtm_codec::web::{WebError, build_web_request, parse_web_response, to_args};
+use slack_rtm_codec::ApiFailure;
+use slack_rtm_codec::web::{build_web_request, parse_web_response, to_args};
 use slack_rtm_codec::{ApiBase, Token};
 use slack_rtm_types::web::*;
 use slack_rtm_types::{ApiWarning, ChannelId};
@@ -261,8 +262,9 @@ fn rate_limits_errors_and_warnings() {
         &resp(200, &[], r#"{"ok":false,"error":"not_in_channel","warning":"missing_charset","response_metadata":{"warnings":["missing_charset"]}}"#),
     )
     .unwrap_err();
-    match e {
-        WebError::Api { error, warnings, method, .. } => {
+    let method = e.method.clone();
+    match e.failure {
+        ApiFailure::Api { error, warnings, .. } => {
             assert_eq!(error.as_str(), "not_in_channel");
             assert_eq!(warnings, [ApiWarning::MissingCharset]);
             assert_eq!(method, "chat.postMessage");

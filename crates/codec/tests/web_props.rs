@@ -4,8 +4,9 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
+use slack_rtm_codec::ApiFailure;
 use slack_rtm_codec::web::{
-    Decision, Failure, RateLimiter, RetryPolicy, WebError, form_encode, method_tier, parse_web_response,
+    Decision, Failure, RateLimiter, RetryPolicy, form_encode, method_tier, parse_web_response,
 };
 use slack_rtm_types::web::{HistoryPage, PostMessageResponse};
 use std::time::{Duration, Instant};
@@ -83,8 +84,8 @@ proptest! {
     fn a_write_that_may_have_arrived_is_never_resent(
         steps in prop::collection::vec(0u8..6, 1..12),
     ) {
-        let server = WebError::Server { method: "m".into(), status: 502, content_type: String::new(), snippet: String::new(), req_id: None };
-        let limited = WebError::RateLimited { method: "m".into(), retry_after: Duration::from_secs(1), req_id: None };
+        let server = ApiFailure::Status { status: 502, content_type: String::new(), snippet: String::new() };
+        let limited = ApiFailure::RateLimited { retry_after: Duration::from_secs(1) };
         let mut state = RetryPolicy::default().start("chat.postMessage");
         for step in steps {
             let failure = match step {
@@ -94,7 +95,7 @@ proptest! {
                 _ => Failure::Answer(&limited),
             };
             let decision = state.on_failure(failure);
-            if matches!(failure, Failure::MaybeSent | Failure::Answer(WebError::Server { .. })) {
+            if matches!(failure, Failure::MaybeSent | Failure::Answer(ApiFailure::Status { .. })) {
                 prop_assert_eq!(decision, Decision::OutcomeUnknown);
             }
             if !matches!(decision, Decision::Retry { .. }) {

@@ -3,8 +3,8 @@
 use crate::connector::{Connector, ProxyConnector};
 use crate::proxy::Proxies;
 use crate::{
-    BuildError, DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HyperTransport,
-    default_tls_config,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, HyperTransport,
+    TransportBuildError, default_tls_config,
 };
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -113,7 +113,7 @@ impl HyperTransportBuilder {
     /// Sends every request, and every [`HyperTransport::dial`] stream, through this proxy,
     /// except for the hosts of [`no_proxy`](Self::no_proxy). Replaces
     /// [`proxy_from_env`](Self::proxy_from_env). The URL is checked by [`build`](Self::build)
-    /// (an unusable one is a [`BuildError::Proxy`] that never repeats it).
+    /// (an unusable one is a [`TransportBuildError::Proxy`] that never repeats it).
     ///
     /// - `http://[user:pass@]host[:port]` (port 80 by default; a URL without a scheme is
     ///   taken as http): an HTTP proxy, tunnelled with `CONNECT`; the credentials
@@ -164,12 +164,12 @@ impl HyperTransportBuilder {
 
     /// Builds the transport. Does no I/O (except loading the platform's roots with
     /// `native-roots`) and needs no runtime.
-    pub fn build(self) -> Result<HyperTransport, BuildError> {
+    pub fn build(self) -> Result<HyperTransport, TransportBuildError> {
         if self.connect_timeout.is_zero() {
-            return Err(BuildError::InvalidSetting("the connect timeout must not be zero"));
+            return Err(TransportBuildError::InvalidSetting("the connect timeout must not be zero"));
         }
         if self.request_timeout.is_zero() {
-            return Err(BuildError::InvalidSetting("the request timeout must not be zero"));
+            return Err(TransportBuildError::InvalidSetting("the request timeout must not be zero"));
         }
         let proxies = Arc::new(match &self.proxy {
             ProxyChoice::None => Proxies::default(),

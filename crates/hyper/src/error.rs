@@ -129,6 +129,25 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// How far the request got: refused before any I/O ([`Reach::Refused`]), failed before
+    /// it could leave (connect, TLS, proxy, connect timeout: [`Reach::NotSent`]), or after it
+    /// may have been sent ([`Reach::MaybeSent`]). What the Web API client's retry rules use to
+    /// decide whether a write may be sent again.
+    pub fn reach(&self) -> slack_rtm_codec::Reach {
+        use slack_rtm_codec::Reach;
+        match self {
+            TransportError::InsecureScheme { .. } | TransportError::InvalidUrl { .. } => Reach::Refused,
+            TransportError::Connect { .. }
+            | TransportError::Tls { .. }
+            | TransportError::Proxy { .. }
+            | TransportError::ProxyRefused { .. }
+            | TransportError::Timeout { kind: TimeoutKind::Connect, .. } => Reach::NotSent,
+            _ => Reach::MaybeSent,
+        }
+    }
+}
+
+impl TransportError {
     /// Whether this is a [`TransportError::Timeout`].
     pub fn is_timeout(&self) -> bool {
         matches!(self, TransportError::Timeout { .. })
@@ -168,7 +187,7 @@ fn refusal_hint(status: u16) -> &'static str {
 /// Why [`crate::HyperTransportBuilder::build`] failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum BuildError {
+pub enum TransportBuildError {
     /// The proxy URL (explicit or from the environment) is unusable. The reason never repeats
     /// the URL, which may hold a password.
     #[error("invalid proxy setting: {reason}")]

@@ -10,7 +10,7 @@
 //!   with `default-features = false, features = ["ring", "webpki-roots"]`.
 //!   With both on, aws-lc-rs is used. The provider is always passed to rustls explicitly
 //!   ([`crypto_provider`]), never taken from the process default. With neither on, building a
-//!   transport without your own config fails with [`BuildError::NoCryptoProvider`] unless the
+//!   transport without your own config fails with [`TransportBuildError::NoCryptoProvider`] unless the
 //!   application installed a process-wide provider. Mozilla's roots by default
 //!   (`webpki-roots`; `native-roots` instead, and it wins when both are on), or your own
 //!   [`rustls::ClientConfig`] ([`HyperTransportBuilder::tls_config`]). HTTP/1.1 and HTTP/2,
@@ -59,7 +59,7 @@ pub mod server;
 mod tunnel;
 
 pub use builder::HyperTransportBuilder;
-pub use error::{BuildError, TimeoutKind, TransportError};
+pub use error::{TimeoutKind, TransportBuildError, TransportError};
 
 use connector::{Connector, ProxyConnector};
 use http::header::CONTENT_LENGTH;
@@ -100,8 +100,8 @@ impl HyperTransport {
     /// [`slack_rtm_codec::MAX_RESPONSE_BYTES`].
     ///
     /// Fails only if the crate was built without a crypto provider or root certificates (see
-    /// [`BuildError`]).
-    pub fn new() -> Result<Self, BuildError> {
+    /// [`TransportBuildError`]).
+    pub fn new() -> Result<Self, TransportBuildError> {
         Self::builder().build()
     }
 
@@ -326,11 +326,17 @@ impl slack_rtm_codec::HttpTransport for HyperTransport {
         HyperTransport::send(self, request)
     }
 
+    fn reach(error: &TransportError) -> slack_rtm_codec::Reach {
+        error.reach()
+    }
+
     async fn send_streaming(
         &self,
         request: Request<slack_rtm_codec::StreamingBody>,
-    ) -> Result<Response<Vec<u8>>, slack_rtm_codec::BoxError> {
-        HyperTransport::send_streaming(self, request).await.map_err(Into::into)
+    ) -> Result<Response<Vec<u8>>, slack_rtm_codec::TransportFailure> {
+        HyperTransport::send_streaming(self, request)
+            .await
+            .map_err(|e| slack_rtm_codec::TransportFailure::new(e.reach(), Box::new(e)))
     }
 }
 
@@ -349,10 +355,10 @@ impl fmt::Debug for HyperTransport {
 /// The rustls crypto provider the crate features choose: aws-lc-rs with the `aws-lc-rs` feature
 /// (default; it prefers X25519MLKEM768), else ring with `ring`. With neither, the process-wide
 /// default the application installed ([`rustls::crypto::CryptoProvider::install_default`]), or
-/// [`BuildError::NoCryptoProvider`]. Every configuration this crate builds is given it
+/// [`TransportBuildError::NoCryptoProvider`]. Every configuration this crate builds is given it
 /// explicitly (rustls refuses to pick a default when both providers are compiled in); use it to
 /// build your own [`ClientConfig`] (other roots, a client certificate) with the same provider.
-pub fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildError> {
+pub fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, TransportBuildError> {
     #[cfg(feature = "aws-lc-rs")]
     {
         Ok(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
@@ -363,7 +369,7 @@ pub fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildErr
     }
     #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
     {
-        rustls::crypto::CryptoProvider::get_default().cloned().ok_or(BuildError::NoCryptoProvider)
+        rustls::crypto::CryptoProvider::get_default().cloned().ok_or(TransportBuildError::NoCryptoProvider)
     }
 }
 
@@ -371,14 +377,14 @@ pub fn crypto_provider() -> Result<Arc<rustls::crypto::CryptoProvider>, BuildErr
 /// roots: `native-roots` if enabled, else `webpki-roots`), with no ALPN.
 /// The transport uses it when given no [`HyperTransportBuilder::tls_config`]; pass the same
 /// configuration to the WebSocket side so both trust the same roots.
-pub fn default_tls_config() -> Result<ClientConfig, BuildError> {
+pub fn default_tls_config() -> Result<ClientConfig, TransportBuildError> {
     let builder = ClientConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()
-        .map_err(BuildError::Tls)?;
+        .map_err(TransportBuildError::Tls)?;
     #[cfg(feature = "native-roots")]
     {
         use hyper_rustls::ConfigBuilderExt;
-        Ok(builder.with_native_roots().map_err(BuildError::NativeRoots)?.with_no_client_auth())
+        Ok(builder.with_native_roots().map_err(TransportBuildError::NativeRoots)?.with_no_client_auth())
     }
     #[cfg(all(feature = "webpki-roots", not(feature = "native-roots")))]
     {
@@ -388,7 +394,7 @@ pub fn default_tls_config() -> Result<ClientConfig, BuildError> {
     #[cfg(not(any(feature = "webpki-roots", feature = "native-roots")))]
     {
         let _ = builder;
-        Err(BuildError::NoRootCertificates)
+        Err(TransportBuildError::NoRootCertificates)
     }
 }
 
@@ -433,11 +439,11 @@ mod tests {
     fn builder_checks_settings_without_leaking_proxy_passwords() {
         assert!(matches!(
             HyperTransport::builder().request_timeout(Duration::ZERO).build(),
-            Err(BuildError::InvalidSetting(_))
+            Err(TransportBuildError::InvalidSetting(_))
         ));
         assert!(matches!(
             HyperTransport::builder().connect_timeout(Duration::ZERO).build(),
-            Err(BuildError::InvalidSetting(_))
+            Err(TransportBuildError::InvalidSetting(_))
         ));
         let b = HyperTransport::builder().proxy("http://user:Pa55w0rd@proxy:3128");
         assert!(!format!("{b:?}").contains("Pa55w0rd"));

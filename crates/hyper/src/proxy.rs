@@ -8,7 +8,7 @@
 //! the environment), refuses the proxy URLs it cannot use, and turns a match into a [`Route`].
 
 use crate::connector::ConnectorError;
-use crate::error::BuildError;
+use crate::error::TransportBuildError;
 use http::{HeaderValue, Uri};
 use hyper_util::client::proxy::matcher::Matcher;
 use std::fmt;
@@ -48,9 +48,9 @@ pub(crate) enum Route {
 
 impl Proxies {
     /// One proxy for every target except the hosts of the `NO_PROXY`-style `no_proxy` list.
-    pub(crate) fn explicit(url: &str, no_proxy: Option<&str>) -> Result<Self, BuildError> {
+    pub(crate) fn explicit(url: &str, no_proxy: Option<&str>) -> Result<Self, TransportBuildError> {
         let url = url.trim();
-        check_url(url).map_err(|reason| BuildError::Proxy { reason })?;
+        check_url(url).map_err(|reason| TransportBuildError::Proxy { reason })?;
         let matcher = Matcher::builder().all(url).no(no_proxy.unwrap_or_default()).build();
         Ok(Self { matcher: Some(matcher) })
     }
@@ -61,7 +61,7 @@ impl Proxies {
     pub(crate) fn from_env_with(
         var: impl Fn(&str) -> Option<String>,
         no_proxy: Option<&str>,
-    ) -> Result<Self, BuildError> {
+    ) -> Result<Self, TransportBuildError> {
         let first = |names: &[&'static str]| {
             names.iter().find_map(|name| {
                 var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).map(|v| (*name, v))
@@ -75,7 +75,8 @@ impl Proxies {
             return Ok(Self::default());
         }
         for (name, value) in [&all, &https, &http].into_iter().flatten() {
-            check_url(value).map_err(|reason| BuildError::Proxy { reason: format!("{name}: {reason}") })?;
+            check_url(value)
+                .map_err(|reason| TransportBuildError::Proxy { reason: format!("{name}: {reason}") })?;
         }
         let no = match no_proxy {
             Some(list) => Some(list.to_owned()),
@@ -222,7 +223,10 @@ mod tests {
         let p = Proxies::explicit("http://[::1]:3128", None).unwrap();
         assert_eq!(route(&p, true, "slack.com", 443), Some(("http", "[::1]:3128".into())));
         for bad in ["https://h:443", "socks4://h:1", "ftp://h", "http://", ""] {
-            assert!(matches!(Proxies::explicit(bad, None), Err(BuildError::Proxy { .. })), "{bad:?}");
+            assert!(
+                matches!(Proxies::explicit(bad, None), Err(TransportBuildError::Proxy { .. })),
+                "{bad:?}"
+            );
         }
     }
 

@@ -16,9 +16,14 @@
 //! whole answer, in order, after the status) and exits.
 
 use serde_json::json;
+use slack_rtm::rtm::Event;
+use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::socket_mode::{ApiEvent, Payload};
+use slack_rtm::types::ChannelId;
+use slack_rtm::types::Ts;
+use slack_rtm::types::UserId;
 use slack_rtm::types::web::SuggestedPrompt;
-use slack_rtm::{ChannelId, Event, SocketModeClient, SocketModeItem, SocketModeItems, Ts, UserId, WebClient};
+use slack_rtm::{SocketModeClient, SocketModeItems, WebClient};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::error::Error;
 use std::pin::Pin;

@@ -12,8 +12,11 @@
 //! history has each answer in its question's thread with its blocks, and exits.
 
 use serde_json::json;
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::types::Ts;
 use slack_rtm::types::web::RepliesQuery;
-use slack_rtm::{Client, Event, Events, SessionEvent, Ts};
+use slack_rtm::{Client, Events};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::error::Error;
 

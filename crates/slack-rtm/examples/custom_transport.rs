@@ -5,7 +5,7 @@
 //! SLACK_BOT_TOKEN=xoxb-… cargo run -p slack-rtm --example custom_transport   # for real, until Ctrl-C
 //! ```
 //!
-//! A transport is anything implementing `slack_rtm::HttpTransport`: it sends one
+//! A transport is anything implementing `slack_rtm::transport::HttpTransport`: it sends one
 //! `http::Request<Vec<u8>>` and returns the whole response. Retries, backoff, `Retry-After`,
 //! decoding and error classification stay in the session, so a transport is only a few lines.
 //! Any `Fn(Request) -> impl Future<Output = Result<Response, E>>` qualifies: here a closure
@@ -16,8 +16,11 @@
 //! transport, makes the server say `goodbye` (so the session calls `rtm.connect` again through
 //! the same transport), checks the count against the emulator's record, and exits.
 
-use slack_rtm::http::{Request, Response};
-use slack_rtm::{Client, HttpTransport, HyperTransport, SessionEvent};
+use slack_rtm::Client;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::transport::HttpTransport;
+use slack_rtm::transport::HyperTransport;
+use slack_rtm::transport::http::{Request, Response};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, Target};
 use std::error::Error;
 use std::sync::Arc;

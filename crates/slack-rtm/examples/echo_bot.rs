@@ -9,7 +9,9 @@
 //! messages, prints `acked <ts>` for each echo, checks the emulator recorded exactly those
 //! echoes, and exits. With `SLACK_BOT_TOKEN` (and optionally `SLACK_API_URL`) it runs until Ctrl-C.
 
-use slack_rtm::{Client, Event, Events, SessionEvent};
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::{Client, Events};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::error::Error;
 

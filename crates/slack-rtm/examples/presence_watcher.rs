@@ -14,8 +14,11 @@
 //! and come back, checks that it saw each change, and exits. With `SLACK_BOT_TOKEN` it watches the
 //! user ids given as arguments until Ctrl-C.
 
-use slack_rtm::event::Presence;
-use slack_rtm::{Client, Event, Events, SessionEvent, UserId};
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::types::UserId;
+use slack_rtm::types::event::Presence;
+use slack_rtm::{Client, Events};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::error::Error;
 use std::time::Duration;

@@ -17,8 +17,10 @@
 //! opens the modal.
 
 use serde_json::{Value, json};
+use slack_rtm::socket_mode::AckMode;
+use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::socket_mode::{Interactive, Payload};
-use slack_rtm::{AckMode, SocketModeClient, SocketModeItem, SocketModeItems};
+use slack_rtm::{SocketModeClient, SocketModeItems};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::error::Error;
 

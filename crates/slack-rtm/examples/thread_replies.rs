@@ -10,7 +10,10 @@
 //! prints `replied in thread <parent> with <ts>` for each answer, checks the emulator recorded
 //! each answer with the right `thread_ts`, and exits.
 
-use slack_rtm::{Client, Event, Events, SessionEvent, Ts};
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::types::Ts;
+use slack_rtm::{Client, Events};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::error::Error;
 

@@ -1,7 +1,5 @@
 use crate::{Client, Error, Events, WebClient};
-use slack_rtm_codec::{
-    ApiBase, CallError, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport,
-};
+use slack_rtm_codec::{ApiBase, ConnectConfig, ConnectResponse, DynHttpTransport, HttpMethod, HttpTransport};
 use slack_rtm_session::driver::{Dialer, DriverConfig, call_rtm_connect};
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
 use slack_rtm_types::Token;
@@ -83,7 +81,7 @@ impl ClientBuilder {
     }
 
     /// Batch presence events: `presence_change` then lists several users at once (`users`).
-    /// Both forms arrive as the same [`crate::event::PresenceChange`]. Default `false`.
+    /// Both forms arrive as the same [`crate::types::event::PresenceChange`]. Default `false`.
     pub fn batch_presence_aware(mut self, on: bool) -> Self {
         self.connect.options.batch_presence_aware = on;
         self
@@ -291,11 +289,7 @@ impl ClientBuilder {
         self.refuse_app_token()?;
         let config = self.connect_config()?;
         let transport = self.http_transport()?;
-        call_rtm_connect(&*transport, &self.token, &config).await.map_err(|e| match e {
-            CallError::Connect(e) => Error::Connect(e),
-            CallError::Transport(e) => Error::Transport(e.0),
-            other => Error::Config(other.to_string()),
-        })
+        call_rtm_connect(&*transport, &self.token, &config).await.map_err(Error::Connect)
     }
 
     /// A [`WebClient`] with this builder's token, API URL, transport, proxy and TLS settings,

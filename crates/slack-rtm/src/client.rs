@@ -43,7 +43,7 @@ impl Client {
     /// thread:
     ///
     /// ```no_run
-    /// # async fn f(client: slack_rtm::Client) -> Result<(), slack_rtm::SendError> {
+    /// # async fn f(client: slack_rtm::Client) -> Result<(), slack_rtm::rtm::SendError> {
     /// let posted = client.send_message("C024BE91L", "Hello").await?;
     /// client.send_message("C024BE91L", "a reply").in_thread(posted.ts.unwrap()).await?;
     /// # Ok(()) }
@@ -97,6 +97,12 @@ impl Client {
     /// The session's state now.
     pub fn state(&self) -> State {
         self.handle.state()
+    }
+
+    /// The session's status now: its state, the last problem, the connection count (as
+    /// [`SocketModeClient::status`](crate::SocketModeClient::status) for Socket Mode).
+    pub fn status(&self) -> crate::rtm::Status {
+        self.handle.status()
     }
 
     /// The connecting user, as of the latest connection (published by the session itself, so
@@ -199,8 +205,9 @@ impl Events {
         self.stream.poll_recv(cx)
     }
 
-    /// The next event if one is ready now.
-    pub fn try_next(&mut self) -> Option<SessionEvent> {
+    /// The next event if one is ready now, without waiting (not `TryStreamExt::try_next`:
+    /// nothing here is fallible).
+    pub fn next_ready(&mut self) -> Option<SessionEvent> {
         self.stream.try_recv()
     }
 }

@@ -1,7 +1,7 @@
 //! Gap refill: after a [`SessionEvent::Gap`], fetch the messages the socket missed with
 //! `conversations.history`, in order, without repeating what was already delivered.
 
-use crate::{WebCallError, WebClient};
+use crate::{ApiCallError, WebClient};
 use slack_rtm_session::machine::SessionEvent;
 use slack_rtm_types::event::{Message, MessageSubtype};
 use slack_rtm_types::web::HistoryQuery;
@@ -17,8 +17,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// missed messages from the returned [`Refill`]:
 ///
 /// ```no_run
-/// # async fn f(client: slack_rtm::Client, mut events: slack_rtm::Events) -> Result<(), slack_rtm::WebCallError> {
-/// use slack_rtm::{Event, GapRefill, SessionEvent};
+/// # async fn f(client: slack_rtm::Client, mut events: slack_rtm::Events) -> Result<(), slack_rtm::ApiCallError> {
+/// use slack_rtm::rtm::{Event, GapRefill, SessionEvent};
 /// let mut seen = GapRefill::new(["C024BE91L"]);
 /// while let Some(event) = events.next().await {
 ///     if !seen.observe(&event) {
@@ -196,7 +196,7 @@ pub struct Refill<'a> {
 impl Refill<'_> {
     /// The next missed message, oldest first across the watched channels; `None` when all
     /// were given. A failed fetch is returned once, then the refill ends.
-    pub async fn next(&mut self) -> Option<Result<Message, WebCallError>> {
+    pub async fn next(&mut self) -> Option<Result<Message, ApiCallError>> {
         if !self.fetched {
             self.fetched = true;
             if let Err(e) = self.fetch_all().await {
@@ -218,7 +218,7 @@ impl Refill<'_> {
         self.truncated
     }
 
-    async fn fetch_all(&mut self) -> Result<(), WebCallError> {
+    async fn fetch_all(&mut self) -> Result<(), ApiCallError> {
         let mut all = Vec::new();
         for (channel, oldest) in std::mem::take(&mut self.pending) {
             let mut query = HistoryQuery::new(channel.clone());

@@ -58,7 +58,8 @@
 //! message without telling you.
 //!
 //! ```
-//! use slack_rtm::{Client, Event, SessionEvent};
+//! use slack_rtm::Client;
+//! use slack_rtm::rtm::{Event, SessionEvent};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -97,13 +98,13 @@
 //! - **Reconnecting** on `goodbye`, `team_migration_started`, errors, drops and dead
 //!   keepalives, with exponential backoff and full jitter, honouring `Retry-After`. `goodbye`
 //!   reconnects make-before-break, and events seen on both sockets are delivered once. A
-//!   [`SessionEvent::Gap`] tells you when events may have been missed.
+//!   [`SessionEvent::Gap`](rtm::SessionEvent::Gap) tells you when events may have been missed.
 //! - **Fatal errors stop it**: `invalid_auth`, `account_inactive`, `not_allowed_token_type`, …
-//!   end the session with [`SessionEvent::Stopped`] instead of looping.
-//! - **Sending**: every message resolves to its ack ([`Posted`]) or a typed [`SendError`].
+//!   end the session with [`SessionEvent::Stopped`](rtm::SessionEvent::Stopped) instead of looping.
+//! - **Sending**: every message resolves to its ack ([`Posted`](rtm::Posted)) or a typed [`SendError`](rtm::SendError).
 //!   Messages not yet written when a connection drops go out after the next `hello`, exactly
 //!   once; a message whose connection died after writing it is reported
-//!   [`SendError::Unconfirmed`] — never silently lost, never posted twice.
+//!   [`SendError::Unconfirmed`](rtm::SendError::Unconfirmed) — never silently lost, never posted twice.
 //! - **Flow control**: 1 message/s sustained with a small burst (Slack's limit); a "slow
 //!   down" reply slows it further; `typing` at most once per 3 s per channel; a bounded queue.
 //! - **Presence**: [`Client::subscribe_presence`] is re-sent after every reconnect; both
@@ -116,7 +117,7 @@
 //! Apps created today get their events through Socket Mode: an app-level token (`xapp-…`),
 //! several sockets kept open, every envelope acked within 3 s and handed to you once.
 //! [`SocketModeClient::builder`] starts a session; [`SocketModeItems`] yields each
-//! [`Delivery`] (an Events API event, a slash command, an interaction) and lifecycle items.
+//! [`Delivery`](socket_mode::Delivery) (an Events API event, a slash command, an interaction) and lifecycle items.
 //! This app answers a slash command in its ack and an `app_mention` through the Web API. It
 //! handles **each envelope in a task of its own**: Slack wants every ack within 3 s, and a
 //! handler that waits (a Web API call held by a rate limit, a slow service) would otherwise
@@ -124,7 +125,8 @@
 //!
 //! ```
 //! use slack_rtm::socket_mode::{ApiEvent, Payload};
-//! use slack_rtm::{AckMode, Delivery, SocketModeClient, SocketModeItem, WebClient};
+//! use slack_rtm::socket_mode::{AckMode, Delivery, SocketModeItem};
+//! use slack_rtm::{SocketModeClient, WebClient};
 //!
 //! type BoxError = Box<dyn std::error::Error + Send + Sync>;
 //!
@@ -181,7 +183,7 @@
 //! }
 //! ```
 //!
-//! In the default [`AckMode::Auto`] the session acks each envelope before you see it, so a slow
+//! In the default [`AckMode::Auto`](socket_mode::AckMode::Auto) the session acks each envelope before you see it, so a slow
 //! handler never causes a redelivery. Redeliveries of an event already handed over (same
 //! `event_id`, any socket) are acked and not handed over again. See `docs/socket-mode.md`.
 //!
@@ -192,20 +194,20 @@
 //! and TLS settings ([`ClientBuilder::build_web`] makes one without a session): any method
 //! with [`WebClient::call`], typed helpers such as [`WebClient::post_message`], pages of
 //! history, Slack's rate limits waited out, reads retried, writes never sent twice
-//! ([`WebCallError::OutcomeUnknown`]). After a [`SessionEvent::Gap`], [`GapRefill`] fetches
+//! ([`ApiFailure::OutcomeUnknown`](web::ApiFailure::OutcomeUnknown)). After a [`SessionEvent::Gap`](rtm::SessionEvent::Gap), [`GapRefill`](rtm::GapRefill) fetches
 //! the messages the socket missed. See `docs/web-api.md`.
 //!
 //! ## Who can use RTM
 //!
 //! Classic Slack apps (bot tokens with the plain `bot` scope) and user tokens with the
 //! `client` scope. Apps with granular permissions get `not_allowed_token_type` (a fatal
-//! [`ApiError`]): they must use Socket Mode. No new classic app can be created; the end of the
+//! [`ApiError`](types::ApiError)): they must use Socket Mode. No new classic app can be created; the end of the
 //! existing ones is paused (Slack's migration guide: they keep working for the foreseeable
 //! future).
 //!
 //! ## Features
 //!
-//! - `hyper` (default): the built-in HTTP transport ([`HyperTransport`]) and the TLS
+//! - `hyper` (default): the built-in HTTP transport ([`HyperTransport`](transport::HyperTransport)) and the TLS
 //!   configuration it shares with the socket.
 //! - `aws-lc-rs` (default): the crypto provider of every TLS connection — the Web API calls,
 //!   the sockets, the emulator's TLS mode. It prefers the post-quantum hybrid key exchange
@@ -230,9 +232,13 @@
 //!
 //! ## Layers
 //!
-//! This crate is a thin facade. The types alone are in [`types`] (serde only); the sans-IO
-//! codec in [`codec`]; the session's runtime-free state machine in [`machine`], for driving it
-//! from another runtime or WebSocket library.
+//! This crate is a thin facade. The root holds the two clients, their builders and item
+//! streams, [`App`], [`WebClient`] and the errors ([`Error`], [`ErrorKind`], [`ApiCallError`]:
+//! one error for any failed Slack API call). The rest lives in modules: [`rtm`] (the RTM
+//! session, its events and settings, and its runtime-free state machine in [`rtm::machine`]),
+//! [`socket_mode`], [`web`], [`app`], [`transport`] (the HTTP transport trait, the built-in
+//! transport, the socket dialer), [`types`] (the protocol types alone, serde only) and
+//! [`codec`] (sans-IO). `docs/migration.md` lists where each earlier root name went.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -243,44 +249,22 @@ mod client;
 mod dial;
 mod error;
 mod gap;
+pub mod rtm;
 pub mod socket_mode;
+pub mod transport;
 pub mod web;
 
 pub use app::App;
 pub use builder::ClientBuilder;
-pub use client::{Client, DEFAULT_SHUTDOWN_GRACE, Events, Posted, SendMessage};
+pub use client::{Client, Events};
 pub use error::{Error, ErrorKind};
-pub use gap::{GapRefill, Refill};
-pub use socket_mode::{
-    AckError, AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem, SocketModeItems,
-};
-pub use web::{
-    ChatStream, ChatStreamBuilder, Pager, Pages, PostMessageCall, Progress, StreamConfig, StreamError,
-    StreamReport, UploadCall, UploadError, UploadFile, WebCallError, WebClient, WebResponse,
-};
+pub use socket_mode::{SocketModeClient, SocketModeClientBuilder, SocketModeItems};
+pub use web::{ApiCallError, WebClient};
 
+/// The sans-IO codec: requests, answers, frames, signatures, retry rules.
 pub use slack_rtm_codec as codec;
-pub use slack_rtm_codec::{
-    BoxError, ConnectConfig, ConnectError, ConnectResponse, DynHttpTransport, HttpTransport,
-};
-pub use slack_rtm_session::driver::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo, Status};
-pub use slack_rtm_session::machine;
-pub use slack_rtm_session::machine::{
-    Ack, Fatal, KeepaliveConfig, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,
-    State, Warning,
-};
+/// The protocol types alone (serde only): events, ids, tokens, Block Kit, error codes.
 pub use slack_rtm_types as types;
-pub use slack_rtm_types::event;
-pub use slack_rtm_types::{
-    ApiError, ApiWarning, BotId, ChannelId, ClientMessage, ConnectOptions, EnterpriseId, Event,
-    OutgoingMessage, RawJson, SelfInfo, TeamId, TeamInfo, Token, Ts, UserId,
-};
-
-/// The `http` crate, for writing a custom [`HttpTransport`].
-pub use http;
-
-#[cfg(feature = "hyper")]
-pub use slack_rtm_hyper::HyperTransport;
 
 /// A local Slack for tests (feature `emulator`): see [`emulator::Emulator`].
 #[cfg(feature = "emulator")]

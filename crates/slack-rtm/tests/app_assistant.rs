@@ -2,9 +2,10 @@
 //! prompts; context changed → kept; user message → status, then a streamed reply (whole, in
 //! order, after the status, for the user).
 
+use slack_rtm::SocketModeClient;
 use slack_rtm::app::{App, Assistant};
+use slack_rtm::types::ChannelId;
 use slack_rtm::types::web::SuggestedPrompt;
-use slack_rtm::{ChannelId, SocketModeClient};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

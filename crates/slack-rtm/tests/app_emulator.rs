@@ -23,7 +23,7 @@ async fn start(app: App) -> (Emulator, slack_rtm::app::SocketModeApp, WebClient)
 }
 
 /// The app posts a message with buttons and a select; returns its ts.
-async fn post_buttons(web: &WebClient, channel: &slack_rtm::ChannelId) -> slack_rtm::Ts {
+async fn post_buttons(web: &WebClient, channel: &slack_rtm::types::ChannelId) -> slack_rtm::types::Ts {
     let blocks = json!([{"type": "actions", "block_id": "controls", "elements": [
         {"type": "button", "action_id": "ephemeral", "text": {"type": "plain_text", "text": "E"}, "value": "e"},
         {"type": "button", "action_id": "in_channel", "text": {"type": "plain_text", "text": "C"}, "value": "c"},

@@ -3,10 +3,11 @@
 //! 429 waited out for its `Retry-After` (paused clock).
 
 use serde_json::{Value, json};
+use slack_rtm::Client;
 use slack_rtm::app::{App, AppRequest, BotIdentity, MessageResponse, ReplyError, RequestKind};
-use slack_rtm::http::{Request, Response};
+use slack_rtm::transport::http::{Request, Response};
 use slack_rtm::types::RawJson;
-use slack_rtm::{Client, UserId};
+use slack_rtm::types::UserId;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;

@@ -1,9 +1,13 @@
 //! `ChatStream` against the emulator over loopback: replies longer than a stream's lifetime
 //! and its maximum length, 429s during appends, cancellation, and the assistant methods.
 
-use slack_rtm::event::{Message, MessageSubtype};
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::types::Ts;
+use slack_rtm::types::event::{Message, MessageSubtype};
 use slack_rtm::types::web::{RepliesQuery, SuggestedPrompt};
-use slack_rtm::{Client, Event, SessionEvent, StreamConfig, Ts, WebClient};
+use slack_rtm::web::StreamConfig;
+use slack_rtm::{Client, WebClient};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, RateLimit, Rejection, StreamLimits};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,7 +42,7 @@ async fn stream(
     config: StreamConfig,
     pieces: &[String],
     gap: Duration,
-) -> slack_rtm::StreamReport {
+) -> slack_rtm::web::StreamReport {
     let general = emu.general_channel();
     let mut reply = web
         .chat_stream(general)

@@ -1,7 +1,8 @@
 //! The client handle against the emulator over loopback.
 #![cfg(feature = "hyper")]
 
-use slack_rtm::{Client, HyperTransport};
+use slack_rtm::Client;
+use slack_rtm::transport::HyperTransport;
 use slack_rtm_emulator::{Emulator, Target};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,7 +63,8 @@ async fn self_info_follows_reconnects_without_reading_events() {
 #[tokio::test]
 async fn events_is_a_stream_that_ends_after_stopped() {
     use futures_core::Stream;
-    use slack_rtm::{Event, SessionEvent};
+    use slack_rtm::rtm::Event;
+    use slack_rtm::rtm::SessionEvent;
     use std::pin::Pin;
 
     /// `StreamExt::next` without the extra crate.

@@ -2,8 +2,12 @@
 //! path, bytes or a reader, several files in one completion, progress, and the typed errors
 //! of each step.
 
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SessionEvent;
 use slack_rtm::types::web::HistoryQuery;
-use slack_rtm::{Client, Event, SessionEvent, UploadError, UploadFile, WebClient};
+use slack_rtm::web::UploadError;
+use slack_rtm::web::UploadFile;
+use slack_rtm::{Client, WebClient};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, FNV_OFFSET, Rejection, fnv1a};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -4,7 +4,8 @@
 
 use serde_json::json;
 use slack_rtm::codec::web::RetryPolicy;
-use slack_rtm::{Client, ErrorKind, WebCallError};
+use slack_rtm::web::ApiFailure;
+use slack_rtm::{Client, ErrorKind};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -105,7 +106,7 @@ async fn a_post_message_whose_connection_dies_after_sending_is_outcome_unknown_a
     let (url, seen) = scripted(vec![Step::Drop, Step::Answer(200, vec![], POSTED)]).await;
     let err = web(&url).post_message("C1", "deploy finished").await.unwrap_err();
     assert!(
-        matches!(err, WebCallError::OutcomeUnknown { ref method, .. } if method == "chat.postMessage"),
+        matches!(err.failure, ApiFailure::OutcomeUnknown(_)) && err.method == "chat.postMessage",
         "{err:?}"
     );
     assert!(err.may_have_been_applied());
@@ -148,10 +149,7 @@ async fn a_read_is_retried_after_a_dropped_connection_and_a_5xx() {
 async fn retries_of_a_read_are_bounded() {
     let (url, seen) = scripted(vec![Step::Answer(500, vec![], "oops")]).await;
     let err = web(&url).auth_test().await.unwrap_err();
-    assert!(
-        matches!(err, WebCallError::Api(slack_rtm::codec::web::WebError::Server { status: 500, .. })),
-        "{err:?}"
-    );
+    assert!(matches!(err.failure, ApiFailure::Status { status: 500, .. }), "{err:?}");
     assert!(!err.may_have_been_applied());
     assert_eq!(seen.lock().unwrap().len(), 4, "one call and three retries");
 }
@@ -209,7 +207,7 @@ async fn a_post_that_could_not_connect_was_not_sent_and_is_not_outcome_unknown()
     let url = format!("http://{}/api/", listener.local_addr().unwrap());
     drop(listener);
     let err = web(&url).post_message("C1", "hi").await.unwrap_err();
-    assert!(matches!(err, WebCallError::Transport { .. }), "{err:?}");
+    assert!(matches!(err.failure, ApiFailure::Transport(_)), "{err:?}");
     assert!(!err.may_have_been_applied());
     assert_eq!(err.kind(), ErrorKind::Network);
     assert!(!err.to_string().contains("xoxb-test-token"));

@@ -1,8 +1,11 @@
 //! `Client::web()` and the gap refill against the emulator over loopback.
 
 use serde_json::json;
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::GapRefill;
+use slack_rtm::rtm::SessionEvent;
 use slack_rtm::types::web::{HistoryQuery, RepliesQuery};
-use slack_rtm::{Client, Event, Events, GapRefill, SessionEvent};
+use slack_rtm::{Client, Events};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, Target};
 use std::time::Duration;
 
@@ -19,7 +22,7 @@ async fn connect(emu: &Emulator) -> (Client, Events) {
 }
 
 /// The next RTM message event.
-async fn next_message(events: &mut Events) -> Box<slack_rtm::event::Message> {
+async fn next_message(events: &mut Events) -> Box<slack_rtm::types::event::Message> {
     tokio::time::timeout(WAIT, async {
         loop {
             if let Some(SessionEvent::Rtm(Event::Message(m))) = events.next().await {

@@ -2,12 +2,14 @@
 //! permalinks) and the one pager, against the emulator over loopback.
 
 use serde_json::json;
+use slack_rtm::WebClient;
+use slack_rtm::types::blocks::BlockError;
 use slack_rtm::types::blocks::{Block, Header, Section};
 use slack_rtm::types::web::{
     ConversationsQuery, CreateConversation, MembersQuery, OpenConversation, PostEphemeral, ScheduleMessage,
     UpdateMessage, UsersQuery, ViewsPublish, ViewsUpdate,
 };
-use slack_rtm::{WebCallError, WebClient};
+use slack_rtm::web::{ApiCallError, ApiFailure};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -21,7 +23,7 @@ async fn start() -> (Emulator, WebClient) {
     (emu, web)
 }
 
-fn code(e: &WebCallError) -> String {
+fn code(e: &ApiCallError) -> String {
     e.api_error().map(|c| c.as_str().to_owned()).unwrap_or_else(|| format!("not an API error: {e}"))
 }
 
@@ -233,7 +235,11 @@ async fn views_publish_sets_the_home_tab_and_app_home_opened_carries_it() {
     let big = json!({"type": "home", "blocks": vec![json!({"type": "divider"}); 101]});
     let err =
         web.publish_view(&ViewsPublish { user_id: alice.clone(), view: big, hash: None }).await.unwrap_err();
-    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks"), "{err}");
+    let e = match &err.failure {
+        ApiFailure::InvalidRequest(e) => e.downcast_ref::<BlockError>(),
+        _ => None,
+    };
+    assert!(e.is_some_and(|e| e.path == "blocks"), "{err}");
     assert_eq!(emu.web_calls_of("views.publish").len(), calls);
 
     // The user opens the Home tab: app_home_opened, with the published view.
@@ -327,7 +333,8 @@ async fn message_blocks_are_checked_before_the_call() {
     let general = emu.general_channel();
     let long = vec![Block::from(Section::new("x".repeat(3001)))];
     let err = web.post_message(general.clone(), "fallback").blocks(long).await.unwrap_err();
-    let WebCallError::InvalidBlocks(e) = &err else { panic!("{err}") };
+    let ApiFailure::InvalidRequest(e) = &err.failure else { panic!("{err}") };
+    let e = e.downcast_ref::<BlockError>().expect("a block error");
     assert_eq!(e.path, "blocks[0].text.text");
     assert_eq!(err.kind(), slack_rtm::ErrorKind::Config);
     let raw = json!([{"type": "divider"}, {"type": "actions", "elements": []}]);

@@ -4,7 +4,10 @@
 //! Runs on tokio's multi-thread runtime with 2 workers, or on the current-thread runtime when
 //! `BENCH_CURRENT_THREAD` is set (the bench reports both).
 
-use slack_rtm::{Client, Event, SendRate, SessionEvent};
+use slack_rtm::Client;
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SendRate;
+use slack_rtm::rtm::SessionEvent;
 use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time};
 use std::time::{Duration, Instant};
 

@@ -4,7 +4,10 @@
 //! `bench-sessions --api-url URL --token T --n SESSIONS [--idle SECS] [--idle-ping SECS]`
 //! (`--idle-ping`: the sessions' keepalive interval; default the library's).
 
-use slack_rtm::{Client, HyperTransport, KeepaliveConfig, SessionEvent};
+use slack_rtm::Client;
+use slack_rtm::rtm::KeepaliveConfig;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::transport::HyperTransport;
 use slack_rtm_bench::{cpu_time, peak_rss_kb};
 use std::time::{Duration, Instant};
 

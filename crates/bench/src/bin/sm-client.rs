@@ -5,7 +5,9 @@
 //!
 //! `sm-client --api-url URL --token XAPP --mode envelopes --n N`
 
-use slack_rtm::{AckMode, SocketModeClient, SocketModeItem};
+use slack_rtm::SocketModeClient;
+use slack_rtm::socket_mode::AckMode;
+use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time};
 use std::time::{Duration, Instant};
 

@@ -14,7 +14,11 @@
 //!
 //! Run it with `cargo xtask soak --socket-mode --seconds N --sockets K` (release build).
 
-use slack_rtm::{AckMode, KeepaliveConfig, ReconnectPolicy, SocketModeClient, SocketModeItem};
+use slack_rtm::SocketModeClient;
+use slack_rtm::rtm::KeepaliveConfig;
+use slack_rtm::rtm::ReconnectPolicy;
+use slack_rtm::socket_mode::AckMode;
+use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm_bench::faults::{XorShift, socket_fault};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeConfig, SocketTarget};
 use std::collections::HashMap;

@@ -10,9 +10,14 @@
 //!
 //! Run it with `cargo xtask soak --seconds N --sessions M` (release build).
 
-use slack_rtm::{
-    Client, KeepaliveConfig, Posted, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,
-};
+use slack_rtm::Client;
+use slack_rtm::rtm::KeepaliveConfig;
+use slack_rtm::rtm::Posted;
+use slack_rtm::rtm::ReconnectPolicy;
+use slack_rtm::rtm::SendError;
+use slack_rtm::rtm::SendRate;
+use slack_rtm::rtm::SessionConfig;
+use slack_rtm::rtm::SessionEvent;
 use slack_rtm_emulator::{
     Emulator, EmulatorConfig, HelloMode, RawFrame, Rejection, ReplyFault, SendRate as EmuRate, Target,
 };

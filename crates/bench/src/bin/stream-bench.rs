@@ -12,9 +12,10 @@
 //! loses the word, as for an app that ignores errors; one that waits instead falls ~20 minutes
 //! behind a 2,000-word reply).
 
+use slack_rtm::types::Ts;
 use slack_rtm::types::web::{AppendStream, StartStream};
 use slack_rtm::web::RetryPolicy;
-use slack_rtm::{Client, Ts, WebClient};
+use slack_rtm::{Client, WebClient};
 use slack_rtm_bench::cpu_time;
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::time::{Duration, Instant};

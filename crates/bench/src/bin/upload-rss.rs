@@ -6,7 +6,8 @@
 //!
 //! `upload-rss [--mb N]`
 
-use slack_rtm::{Client, UploadFile};
+use slack_rtm::Client;
+use slack_rtm::web::UploadFile;
 use slack_rtm_emulator::{Emulator, EmulatorConfig, FNV_OFFSET, fnv1a};
 use std::io::Write;
 use std::time::Instant;

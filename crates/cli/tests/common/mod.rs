@@ -3,8 +3,8 @@
 #![allow(dead_code, unused_imports)]
 
 pub use serde_json::Value;
-pub use slack_rtm::Ts;
 pub use slack_rtm::emulator::{CloseReason, Emulator, EmulatorConfig, Rejection, TokenFlavor};
+pub use slack_rtm::types::Ts;
 pub use std::process::{Output, Stdio};
 pub use std::time::Duration;
 pub use tokio::io::AsyncWriteExt;

@@ -14,8 +14,9 @@ pub use rotation::{AfterFailure, RefreshStep, Rotation, RotationPolicy};
 pub use cookie::{BROWSER_COOKIE, browser_cookie, clear_browser_cookie, set_browser_cookie};
 pub use state::{STATE_TTL, StateLedger, StateSecret, StateSigner, VerifiedState};
 
+use crate::ApiCallError;
 use crate::request::{ApiBase, USER_AGENT};
-use crate::web::{WebError, parse_web_response};
+use crate::web::parse_web_response;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT as UA};
 use http::{HeaderValue, Method, Request, Response};
 use slack_rtm_types::Token;
@@ -57,7 +58,7 @@ impl fmt::Debug for ClientSecret {
 }
 
 /// Why an install or a refresh failed. Never holds a secret.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OAuthError {
     /// The user cancelled on Slack's authorize page (`error=access_denied`).
@@ -107,7 +108,7 @@ pub enum OAuthError {
     BadRedirectUri,
     /// Another failure of `oauth.v2.access` (another code, a 5xx, a 429, not JSON…).
     #[error(transparent)]
-    Api(WebError),
+    Api(std::sync::Arc<ApiCallError>),
     /// The request could not be built (e.g. an empty client id).
     #[error("oauth.v2.access request: {0}")]
     Build(String),
@@ -255,16 +256,16 @@ impl OAuthClient {
 /// Reads an `oauth.v2.access` answer (code exchange or refresh).
 pub fn parse_access_response<B: AsRef<[u8]>>(response: &Response<B>) -> Result<OAuthV2Access, OAuthError> {
     let answer = parse_web_response(ACCESS_METHOD, response).map_err(map_web_error)?;
-    answer.parse().map_err(OAuthError::Api)
+    answer.parse().map_err(|e| OAuthError::Api(std::sync::Arc::new(e)))
 }
 
-fn map_web_error(e: WebError) -> OAuthError {
+fn map_web_error(e: ApiCallError) -> OAuthError {
     match e.api_error().map(|a| a.as_str()) {
         Some("invalid_code") => OAuthError::InvalidCode,
         Some("invalid_client_id") => OAuthError::InvalidClientId,
         Some("bad_client_secret") => OAuthError::BadClientSecret,
         Some("invalid_refresh_token") => OAuthError::InvalidRefreshToken,
         Some("bad_redirect_uri") => OAuthError::BadRedirectUri,
-        _ => OAuthError::Api(e),
+        _ => OAuthError::Api(std::sync::Arc::new(e)),
     }
 }

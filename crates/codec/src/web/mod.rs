@@ -1,5 +1,5 @@
 //! The Web API, sans-IO: build any method's request ([`build_web_request`]), parse its answer
-//! ([`parse_web_response`]) into a [`WebResponse`] or a typed [`WebError`], decide whether to
+//! ([`parse_web_response`]) into a [`WebResponse`] or a typed [`ApiCallError`](crate::ApiCallError), decide whether to
 //! send it again ([`RetryPolicy`]), and pace calls at Slack's tier rates ([`RateLimiter`]).
 //! An async client only has to wait and send (the `slack-rtm` facade's `WebClient` does).
 //!
@@ -29,5 +29,5 @@ pub use request::{
     BodyEncoding, FORM_CONTENT_TYPE, JSON_CONTENT_TYPE, MAX_WEB_RESPONSE_BYTES, WebBuildError, body_encoding,
     build_web_request, build_web_request_as, check_method, form_encode, to_args,
 };
-pub use response::{WebError, WebResponse, parse_web_response};
+pub use response::{WebResponse, parse_web_response};
 pub use stream::{StreamConfig, StreamOutcome, StreamPlanner, StreamStep};

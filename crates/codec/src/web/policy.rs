@@ -15,7 +15,8 @@
 //!   [`Decision::OutcomeUnknown`] — it may or may not have been applied — like RTM's
 //!   `Unconfirmed`. Posting twice is worse than asking the application to check.
 
-use crate::web::response::WebError;
+use crate::api_error::ApiFailure;
+use crate::transport::Reach;
 use slack_rtm_types::ApiError;
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ impl RetryPolicy {
 #[non_exhaustive]
 pub enum Failure<'a> {
     /// The server answered, but not with success.
-    Answer(&'a WebError),
+    Answer(&'a ApiFailure),
     /// The transport refused the request before any I/O, for a reason no retry can fix (e.g.
     /// a plain `http://` URL it is not allowed to use).
     Refused,
@@ -140,7 +141,7 @@ impl RetryState {
             Failure::Refused => Decision::GiveUp,
             Failure::NotSent => self.backoff(),
             Failure::MaybeSent => maybe_applied(self.read, self),
-            Failure::Answer(WebError::RateLimited { retry_after, .. }) => {
+            Failure::Answer(ApiFailure::RateLimited { retry_after }) => {
                 if self.waits >= self.policy.max_rate_limit_waits
                     || *retry_after > self.policy.max_retry_after
                 {
@@ -149,13 +150,11 @@ impl RetryState {
                 self.waits += 1;
                 Decision::Retry { after: *retry_after, rate_limited: true }
             }
-            Failure::Answer(WebError::Server { .. } | WebError::NotJson { .. }) => {
+            Failure::Answer(ApiFailure::Status { status: 500.., .. } | ApiFailure::NotJson { .. }) => {
                 maybe_applied(self.read, self)
             }
-            Failure::Answer(WebError::UnexpectedStatus { status: 408 | 425, .. }) if self.read => {
-                self.backoff()
-            }
-            Failure::Answer(WebError::Api { error, .. }) if is_transient(error) => {
+            Failure::Answer(ApiFailure::Status { status: 408 | 425, .. }) if self.read => self.backoff(),
+            Failure::Answer(ApiFailure::Api { error, .. }) if is_transient(error) => {
                 // `request_timeout` means Slack got no complete body: the write did not run.
                 if self.read || *error == ApiError::RequestTimeout {
                     self.backoff()
@@ -168,32 +167,31 @@ impl RetryState {
     }
 }
 
+impl From<Reach> for Failure<'_> {
+    /// A transport failure, as far as the transport says the request got.
+    fn from(reach: Reach) -> Self {
+        match reach {
+            Reach::Refused => Failure::Refused,
+            Reach::NotSent => Failure::NotSent,
+            Reach::MaybeSent => Failure::MaybeSent,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn server() -> WebError {
-        WebError::Server {
-            method: "m".into(),
-            status: 502,
-            content_type: "text/html".into(),
-            snippet: String::new(),
-            req_id: None,
-        }
+    fn server() -> ApiFailure {
+        ApiFailure::Status { status: 502, content_type: "text/html".into(), snippet: String::new() }
     }
 
-    fn limited(secs: u64) -> WebError {
-        WebError::RateLimited { method: "m".into(), retry_after: Duration::from_secs(secs), req_id: None }
+    fn limited(secs: u64) -> ApiFailure {
+        ApiFailure::RateLimited { retry_after: Duration::from_secs(secs) }
     }
 
-    fn api(code: &str) -> WebError {
-        WebError::Api {
-            method: "m".into(),
-            error: ApiError::from_code(code),
-            warnings: vec![],
-            detail: None,
-            req_id: None,
-        }
+    fn api(code: &str) -> ApiFailure {
+        ApiFailure::Api { error: ApiError::from_code(code), warnings: vec![], detail: None }
     }
 
     #[test]
@@ -246,13 +244,8 @@ mod tests {
                 "{failure:?}"
             );
         }
-        let not_json = WebError::NotJson {
-            method: "m".into(),
-            status: 200,
-            content_type: "text/html".into(),
-            snippet: String::new(),
-            req_id: None,
-        };
+        let not_json =
+            ApiFailure::NotJson { status: 200, content_type: "text/html".into(), snippet: String::new() };
         assert_eq!(p.start("chat.update").on_failure(Failure::Answer(&not_json)), Decision::OutcomeUnknown);
         assert_eq!(p.start("chat.postMessage").on_failure(Failure::Refused), Decision::GiveUp);
         // Not sent at all, or refused by Slack before running: safe.

@@ -1,12 +1,12 @@
 //! Parsing a Web API answer: the shared envelope rules ([`crate::answer`]) with the method's
 //! name in every error, and the method-specific part decoded on demand.
 
-use crate::response::{Answer, ConnectError, read_answer};
+use crate::api_error::{ApiCallError, ApiFailure};
+use crate::response::{Answer, read_answer};
 use crate::web::limiter::method_tier;
 use http::Response;
-use http::header::RETRY_AFTER;
 use serde::de::DeserializeOwned;
-use slack_rtm_types::{ApiError, ApiWarning};
+use slack_rtm_types::ApiWarning;
 use std::time::Duration;
 
 /// A successful Web API answer (`"ok": true`).
@@ -27,187 +27,12 @@ pub struct WebResponse {
 impl WebResponse {
     /// Decodes the method-specific part into a typed answer (e.g.
     /// [`slack_rtm_types::web::PostMessageResponse`]). Unknown fields are ignored; a missing or
-    /// mistyped required field is [`WebError::Malformed`].
-    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, WebError> {
-        T::deserialize(&self.value).map_err(|e| WebError::Malformed {
-            method: self.method.clone(),
-            detail: e.to_string(),
-            req_id: self.req_id.clone(),
+    /// mistyped required field is [`ApiFailure::Decode`].
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiCallError> {
+        T::deserialize(&self.value).map_err(|e| {
+            let failure = ApiFailure::Decode { field: None, detail: e.to_string() };
+            ApiCallError::new(self.method.clone(), self.req_id.clone(), failure)
         })
-    }
-}
-
-use crate::advice::{ErrorDetail, req};
-
-/// Why a Web API call got no usable answer from the server.
-///
-/// Every variant names the method and keeps Slack's `x-slack-req-id` when there was one; none
-/// ever holds the token.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum WebError {
-    /// `{"ok":false,"error":"…"}`: Slack refused the call. Unknown codes are kept as
-    /// [`ApiError::Other`].
-    #[error("{}", crate::advice::api_failure(.method, .error, .detail, .req_id))]
-    Api {
-        /// The method.
-        method: String,
-        /// The error code.
-        error: ApiError,
-        /// Warnings that came with it.
-        warnings: Vec<ApiWarning>,
-        /// What Slack said beyond the code: the scope needed, its explanations.
-        detail: Option<Box<ErrorDetail>>,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// HTTP 429: Slack did not run the call; wait `retry_after`.
-    #[error("{method} was rate limited: retry after {}s{}", .retry_after.as_secs(), req(.req_id))]
-    RateLimited {
-        /// The method.
-        method: String,
-        /// From `Retry-After` (or the method's tier interval if missing or garbled).
-        retry_after: Duration,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// HTTP 5xx: the call may or may not have run.
-    #[error("{method} failed with server error {status} ({content_type}): {snippet:?}{}", req(.req_id))]
-    Server {
-        /// The method.
-        method: String,
-        /// The status.
-        status: u16,
-        /// The response's content type.
-        content_type: String,
-        /// The start of the body, sanitized.
-        snippet: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// Another unexpected HTTP status (e.g. 404 from a wrong API base).
-    #[error("{}", crate::advice::unexpected_status(.method, *.status, .content_type, .snippet, .req_id))]
-    UnexpectedStatus {
-        /// The method.
-        method: String,
-        /// The status.
-        status: u16,
-        /// The response's content type.
-        content_type: String,
-        /// The start of the body, sanitized.
-        snippet: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// The body is not JSON (e.g. an HTML page from a proxy), or is truncated.
-    #[error("{method} answered HTTP {status} with a body that is not valid JSON ({content_type}): {snippet:?}{}", req(.req_id))]
-    NotJson {
-        /// The method.
-        method: String,
-        /// The status.
-        status: u16,
-        /// The response's content type.
-        content_type: String,
-        /// The start of the body, sanitized.
-        snippet: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-    /// JSON without the `ok` envelope, or a success whose method-specific part has the wrong
-    /// shape.
-    #[error("{method} answered with an unexpected shape: {detail}{}", req(.req_id))]
-    Malformed {
-        /// The method.
-        method: String,
-        /// The parser's explanation.
-        detail: String,
-        /// Slack's request id.
-        req_id: Option<String>,
-    },
-}
-
-impl WebError {
-    /// The shared answer rules speak `rtm.connect`'s error type; name the method instead.
-    /// `tier_wait` replaces the `Retry-After` default when the header was missing or garbled.
-    fn from_answer(method: &str, e: ConnectError, retry_after_given: bool, tier_wait: Duration) -> Self {
-        let method = method.to_owned();
-        match e {
-            ConnectError::Api { error, warnings, detail, req_id } => {
-                WebError::Api { method, error, warnings, detail, req_id }
-            }
-            ConnectError::RateLimited { retry_after, req_id } => {
-                let retry_after = if retry_after_given { retry_after } else { tier_wait };
-                WebError::RateLimited { method, retry_after, req_id }
-            }
-            ConnectError::Server { status, content_type, snippet, req_id } => {
-                WebError::Server { method, status, content_type, snippet, req_id }
-            }
-            ConnectError::UnexpectedStatus { status, content_type, snippet, req_id } => {
-                WebError::UnexpectedStatus { method, status, content_type, snippet, req_id }
-            }
-            ConnectError::NotJson { status, content_type, snippet, req_id } => {
-                WebError::NotJson { method, status, content_type, snippet, req_id }
-            }
-            ConnectError::MissingField { detail, req_id, .. } => {
-                WebError::Malformed { method, detail, req_id }
-            }
-            other => WebError::Malformed {
-                method,
-                detail: other.to_string(),
-                req_id: other.req_id().map(str::to_owned),
-            },
-        }
-    }
-
-    /// The method that failed.
-    pub fn method(&self) -> &str {
-        match self {
-            WebError::Api { method, .. }
-            | WebError::RateLimited { method, .. }
-            | WebError::Server { method, .. }
-            | WebError::UnexpectedStatus { method, .. }
-            | WebError::NotJson { method, .. }
-            | WebError::Malformed { method, .. } => method,
-        }
-    }
-
-    /// Slack's `x-slack-req-id`, if the server sent one.
-    pub fn req_id(&self) -> Option<&str> {
-        match self {
-            WebError::Api { req_id, .. }
-            | WebError::RateLimited { req_id, .. }
-            | WebError::Server { req_id, .. }
-            | WebError::UnexpectedStatus { req_id, .. }
-            | WebError::NotJson { req_id, .. }
-            | WebError::Malformed { req_id, .. } => req_id.as_deref(),
-        }
-    }
-
-    /// The API error code, if Slack gave one.
-    pub fn api_error(&self) -> Option<&ApiError> {
-        match self {
-            WebError::Api { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-
-    /// How long the server asked to wait, if it did.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            WebError::RateLimited { retry_after, .. } => Some(*retry_after),
-            _ => None,
-        }
-    }
-
-    /// The HTTP status, when the error is about one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            WebError::RateLimited { .. } => Some(429),
-            WebError::Server { status, .. }
-            | WebError::UnexpectedStatus { status, .. }
-            | WebError::NotJson { status, .. } => Some(*status),
-            _ => None,
-        }
     }
 }
 
@@ -216,21 +41,16 @@ impl WebError {
 pub fn parse_web_response<B: AsRef<[u8]>>(
     method: &str,
     response: &Response<B>,
-) -> Result<WebResponse, WebError> {
+) -> Result<WebResponse, ApiCallError> {
     let tier_wait = method_tier(method).interval().max(Duration::from_secs(1));
-    let retry_after_given = response
-        .headers()
-        .get(RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().parse::<u64>().is_ok());
-    let Answer { value, warnings, messages, req_id } =
-        read_answer(response).map_err(|e| WebError::from_answer(method, e, retry_after_given, tier_wait))?;
+    let Answer { value, warnings, messages, req_id, .. } = read_answer(method, response, tier_wait)?;
     Ok(WebResponse { method: method.to_owned(), value, warnings, messages, req_id })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use slack_rtm_types::ApiError;
     use slack_rtm_types::web::{HistoryPage, PostMessageResponse};
 
     fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response<Vec<u8>> {
@@ -259,7 +79,10 @@ mod tests {
         let posted: PostMessageResponse = r.parse().unwrap();
         assert_eq!(posted.ts, "1.000002");
         let wrong = r.parse::<slack_rtm_types::web::ViewResponse>();
-        assert!(matches!(wrong, Err(WebError::Malformed { .. })), "{wrong:?}");
+        assert!(
+            matches!(wrong.as_ref().map_err(|e| &e.failure), Err(ApiFailure::Decode { .. })),
+            "{wrong:?}"
+        );
         // A page type is tolerant: an answer without messages is an empty page.
         assert!(r.parse::<HistoryPage>().unwrap().messages.is_empty());
     }
@@ -317,19 +140,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(
-            matches!(&e, WebError::Server { status: 503, snippet, .. } if snippet == "<html>down</html>")
+            matches!(&e.failure, ApiFailure::Status { status: 503, snippet, .. } if snippet == "<html>down</html>")
         );
         let e = parse_web_response(
             "users.info",
             &resp(200, &[("content-type", "text/html")], "<!DOCTYPE html><p>proxy</p>"),
         )
         .unwrap_err();
-        assert!(matches!(e, WebError::NotJson { status: 200, .. }));
+        assert!(matches!(e.failure, ApiFailure::NotJson { status: 200, .. }));
         let e = parse_web_response("users.info", &resp(404, &[], "no")).unwrap_err();
-        assert!(matches!(e, WebError::UnexpectedStatus { status: 404, .. }));
+        assert!(matches!(e.failure, ApiFailure::Status { status: 404, .. }));
         let e = parse_web_response("users.info", &resp(200, &[], "[1]")).unwrap_err();
-        assert!(matches!(e, WebError::Malformed { .. }));
+        assert!(matches!(e.failure, ApiFailure::Decode { .. }));
         let e = parse_web_response("users.info", &resp(200, &[], r#"{"ok":tr"#)).unwrap_err();
-        assert!(matches!(e, WebError::NotJson { .. }), "truncated: {e:?}");
+        assert!(matches!(e.failure, ApiFailure::NotJson { .. }), "truncated: {e:?}");
     }
 }

@@ -2,7 +2,7 @@
 //! warnings, skipped frames, the overall state.
 
 use slack_rtm_codec::types::{ApiError, ApiWarning, Event};
-use slack_rtm_codec::{CallError, ConnectError, DecodeError};
+use slack_rtm_codec::{ApiCallError, ApiFailure, DecodeError};
 use std::fmt;
 use std::time::Duration;
 
@@ -71,12 +71,12 @@ impl fmt::Display for ConnectFailure {
     }
 }
 
-impl From<&ConnectError> for ConnectFailure {
-    fn from(e: &ConnectError) -> Self {
-        let api_error = match e {
+impl From<&ApiCallError> for ConnectFailure {
+    fn from(e: &ApiCallError) -> Self {
+        let api_error = match e.failure() {
             // HTTP 429 carries `{"ok":false,"error":"ratelimited"}`.
-            ConnectError::RateLimited { .. } => Some(ApiError::Ratelimited),
-            other => other.api_error().cloned(),
+            ApiFailure::RateLimited { .. } => Some(ApiError::Ratelimited),
+            _ => e.api_error().cloned(),
         };
         Self {
             kind: if e.is_retryable() { FailureKind::Retryable } else { FailureKind::Fatal },
@@ -88,22 +88,9 @@ impl From<&ConnectError> for ConnectFailure {
     }
 }
 
-impl From<ConnectError> for ConnectFailure {
-    fn from(e: ConnectError) -> Self {
+impl From<ApiCallError> for ConnectFailure {
+    fn from(e: ApiCallError) -> Self {
         Self::from(&e)
-    }
-}
-
-impl<E: std::error::Error + 'static> From<CallError<E>> for ConnectFailure {
-    fn from(e: CallError<E>) -> Self {
-        match &e {
-            CallError::Connect(c) => Self::from(c),
-            CallError::Transport(t) => Self::retryable(format!("rtm.connect transport error: {t}")),
-            other => Self {
-                kind: if other.is_retryable() { FailureKind::Retryable } else { FailureKind::Fatal },
-                ..Self::retryable(other.to_string())
-            },
-        }
     }
 }
 

@@ -62,7 +62,7 @@ mod run;
 mod socket;
 mod socket_mode;
 
-pub use call::{TransportError, call_apps_connections_open, call_rtm_connect};
+pub use call::{call_apps_connections_open, call_rtm_connect};
 pub use config::{DriverConfig, DriverError, LoopConfig};
 pub use dial::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo};
 pub use handle::{EventStream, PendingAck, SessionHandle, Status};

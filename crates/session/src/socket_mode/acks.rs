@@ -3,7 +3,7 @@
 
 use super::SocketModeSession;
 use super::config::AckMode;
-use super::types::{AckError, Delivered, Event, Output};
+use super::types::{Delivered, DeliveryAckError, Event, Output};
 use crate::common::ConnId;
 use crate::common::fingerprint;
 use slack_rtm_codec::encode_ack;
@@ -246,7 +246,7 @@ impl SocketModeSession {
 
     fn wait_for_ack(&mut self, conn: ConnId, envelope_id: String, event_key: Option<u64>, now: Instant) {
         if self.pending.len() >= self.config.max_pending_acks {
-            // Forget the oldest: acking it later is `AckError::Unknown`.
+            // Forget the oldest: acking it later is `DeliveryAckError::Unknown`.
             while let Some(id) = self.pending.pop_front() {
                 if self.pending.remove(&id).is_some() {
                     tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
@@ -266,14 +266,14 @@ impl SocketModeSession {
         envelope_id: &str,
         payload: Option<RawJson>,
         now: Instant,
-    ) -> Result<ConnId, AckError> {
+    ) -> Result<ConnId, DeliveryAckError> {
         if self.stopped {
-            return Err(AckError::Stopped);
+            return Err(DeliveryAckError::Stopped);
         }
         let ack = Ack { envelope_id: envelope_id.to_owned(), payload };
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
         let text = encode_ack(&ack)?;
-        let w = self.pending.waiting.get(envelope_id).ok_or(AckError::Unknown)?;
+        let w = self.pending.waiting.get(envelope_id).ok_or(DeliveryAckError::Unknown)?;
         // The application is done with the event, even if the ack can no longer be sent: a
         // redelivery is acked by the session and not handed over again.
         if let Some(k) = w.event_key {
@@ -281,7 +281,7 @@ impl SocketModeSession {
         }
         if w.orphaned {
             self.pending.remove(envelope_id);
-            return Err(AckError::Unsent);
+            return Err(DeliveryAckError::Unsent);
         }
         let (conn, delivered) = (w.conn, w.delivered);
         self.pending.remove(envelope_id);
@@ -297,9 +297,9 @@ impl SocketModeSession {
 
     /// Manual mode: the application gives `envelope_id` up without acking it (its handler
     /// failed, its store was down). Nothing is sent: Slack delivers the event again, and that
-    /// redelivery is handed over. [`AckError::Unknown`] if it is not waiting for an ack.
-    pub fn release(&mut self, envelope_id: &str) -> Result<(), AckError> {
-        self.pending.remove(envelope_id).map(drop).ok_or(AckError::Unknown)
+    /// redelivery is handed over. [`DeliveryAckError::Unknown`] if it is not waiting for an ack.
+    pub fn release(&mut self, envelope_id: &str) -> Result<(), DeliveryAckError> {
+        self.pending.remove(envelope_id).map(drop).ok_or(DeliveryAckError::Unknown)
     }
 
     /// `conn` is gone: the acks still owed on it can no longer be sent.

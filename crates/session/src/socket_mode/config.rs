@@ -36,7 +36,7 @@ pub struct SocketModeConfig {
     /// ([`Event::AckDue`](super::Event::AckDue)). Default 2 s.
     pub ack_warning: Duration,
     /// In manual mode, how long an unacked envelope is remembered after delivery; acking it
-    /// later is [`AckError::Unknown`](super::AckError::Unknown). Default 60 s.
+    /// later is [`DeliveryAckError::Unknown`](super::DeliveryAckError::Unknown). Default 60 s.
     pub ack_forget: Duration,
     /// In manual mode, most unacked envelopes remembered; past it the oldest is forgotten.
     /// Default 10 000.

@@ -26,7 +26,7 @@
 //!   any payload decode. In manual mode [`SocketModeSession::ack`] acks (with or without a
 //!   response payload) on the socket the envelope came from; the 3 s deadline is tracked on
 //!   the timer table: [`Event::AckDue`] before it, [`Event::AckMissed`] at it, [`Event::AckLate`]
-//!   for an ack after it, [`AckError::Unsent`] when its socket is gone.
+//!   for an ack after it, [`DeliveryAckError::Unsent`] when its socket is gone.
 //! - **Exactly once within a process**: an `events_api` envelope whose `event_id` was already
 //!   handed over (any socket, any `retry_attempt`) is acked and reported as
 //!   [`Event::Duplicate`], not handed over again. In manual mode an event counts as handed
@@ -61,7 +61,7 @@ mod prop;
 mod tests;
 
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
-pub use types::{AckError, Delivered, Event, Incoming, Input, Output, State, StopReason};
+pub use types::{Delivered, DeliveryAckError, Event, Incoming, Input, Output, State, StopReason};
 
 use crate::common::Backoff;
 use crate::common::ConnId;

@@ -397,7 +397,7 @@ fn manual_mode_tracks_the_deadline_warns_and_reports_late_acks() {
         sent(&t.drain_after()),
         [(c, serde_json::json!({"envelope_id": "s1", "payload": {"text": "ok"}}))]
     );
-    assert_eq!(t.s.ack("s1", None, t.now), Err(AckError::Unknown), "only once");
+    assert_eq!(t.s.ack("s1", None, t.now), Err(DeliveryAckError::Unknown), "only once");
     // Late: due at 2 s, missed at 3 s, the late ack still sent and reported.
     t.frame(c, &slash_env("s2"));
     let out = t.advance(2 * S);
@@ -414,13 +414,13 @@ fn manual_mode_tracks_the_deadline_warns_and_reports_late_acks() {
     // Too large: refused before anything is sent, and can be tried again.
     t.frame(c, &slash_env("s3"));
     let big = RawJson::from_json(&format!(r#"{{"text":"{}"}}"#, "x".repeat(21_000)));
-    assert!(matches!(t.s.ack("s3", big, t.now), Err(AckError::Invalid(_))));
+    assert!(matches!(t.s.ack("s3", big, t.now), Err(DeliveryAckError::Invalid(_))));
     assert_eq!(t.s.ack("s3", None, t.now), Ok(c));
     // Forgotten after ack_forget: bounded memory.
     t.frame(c, &slash_env("s4"));
     t.advance(60 * S);
     assert_eq!(t.s.pending_acks(), 0);
-    assert_eq!(t.s.ack("s4", None, t.now), Err(AckError::Unknown));
+    assert_eq!(t.s.ack("s4", None, t.now), Err(DeliveryAckError::Unknown));
 }
 
 #[test]
@@ -429,7 +429,7 @@ fn an_ack_whose_socket_died_is_reported_unsent_and_the_redelivery_is_deduplicate
     let c = t.ready();
     t.frame(c, &event_env("e1", "Ev1", 0));
     t.input(Input::SocketClosed { conn: c, reason: Reason::Io("reset".into()) });
-    assert_eq!(t.s.ack("e1", None, t.now), Err(AckError::Unsent));
+    assert_eq!(t.s.ack("e1", None, t.now), Err(DeliveryAckError::Unsent));
     t.advance(2 * S);
     let c2 = t.ready();
     // Slack redelivers on the new socket: acked by the session, not handed over again.
@@ -452,7 +452,7 @@ fn manual_mode_holds_a_redelivery_while_the_app_handles_the_event_and_hands_it_o
     );
     // The app gives up (its store was down): Slack's next redelivery is handed over.
     assert_eq!(t.s.release("e1"), Ok(()));
-    assert_eq!(t.s.release("e1"), Err(AckError::Unknown));
+    assert_eq!(t.s.release("e1"), Err(DeliveryAckError::Unknown));
     let out = t.frame(c, &event_env("e3", "Ev1", 2));
     assert!(sent(&out).is_empty(), "the session must not ack it for the app");
     assert_eq!(delivered(&out).len(), 1);
@@ -477,7 +477,7 @@ fn the_pending_acks_are_bounded() {
         t.frame(c, &slash_env(&format!("s{i}")));
         assert!(t.s.pending_acks() <= 10);
     }
-    assert_eq!(t.s.ack("s0", None, t.now), Err(AckError::Unknown), "the oldest was forgotten");
+    assert_eq!(t.s.ack("s0", None, t.now), Err(DeliveryAckError::Unknown), "the oldest was forgotten");
     assert_eq!(t.s.ack("s99", None, t.now), Ok(c));
     // Acked envelopes do not pile up while their deadlines are still ahead: at a high rate,
     // everything acked at once, the bookkeeping stays small.

@@ -264,7 +264,7 @@ pub enum Event {
 /// Why an ack was not sent.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum AckError {
+pub enum DeliveryAckError {
     /// The socket the envelope came from is gone: the ack cannot go anywhere else. Slack
     /// redelivers the envelope; the session recognises the redelivery (same `event_id`) and
     /// does not hand it over again.
@@ -284,7 +284,7 @@ pub enum AckError {
     Unknown,
     /// The ack cannot be encoded (too large, empty id, invalid payload).
     #[error(transparent)]
-    Invalid(#[from] slack_rtm_codec::AckError),
+    Invalid(#[from] slack_rtm_codec::AckEncodeError),
     /// The session is stopped.
     #[error("the session is stopped")]
     Stopped,

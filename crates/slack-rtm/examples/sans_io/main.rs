@@ -6,7 +6,7 @@
 //! SLACK_TOKEN=xoxb-… cargo run -p slack-rtm --example sans_io   # for real
 //! ```
 //!
-//! `slack_rtm::machine::Session` makes every decision of an RTM session — when to call
+//! `slack_rtm::rtm::machine::Session` makes every decision of an RTM session — when to call
 //! `rtm.connect`, which URL to open, keepalive pings, reconnect backoff, acks, flow control,
 //! deduplication, shutdown — but performs no IO and reads no clock. This file is the loop that
 //! gives it IO (`net.rs` holds the sockets): it does what the machine asks, hands every socket
@@ -27,10 +27,17 @@
 mod net;
 
 use net::WebSocket;
-use slack_rtm::machine::{
+use slack_rtm::rtm::Ack;
+use slack_rtm::rtm::ClientMessage;
+use slack_rtm::rtm::ConnectConfig;
+use slack_rtm::rtm::Event;
+use slack_rtm::rtm::SendError;
+use slack_rtm::rtm::SessionConfig;
+use slack_rtm::rtm::SessionEvent;
+use slack_rtm::rtm::machine::{
     ConnId, ConnectFailure, Incoming, Input, Output, Reason, RequestId, Session, SkippedFrame,
 };
-use slack_rtm::{Ack, ClientMessage, ConnectConfig, Event, SendError, SessionConfig, SessionEvent, Token};
+use slack_rtm::types::Token;
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::io;

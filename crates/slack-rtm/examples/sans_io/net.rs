@@ -1,9 +1,11 @@
 //! The blocking IO under the example: `std::net` sockets (rustls for `https://` and `wss://`),
 //! `rtm.connect` through the codec's one call path, and `tungstenite` for the WebSocket.
 
-use slack_rtm::codec::{CallError, MAX_RESPONSE_BYTES, connect_once};
-use slack_rtm::http::{Request, Response, Uri};
-use slack_rtm::{ConnectConfig, ConnectResponse, Token};
+use slack_rtm::codec::{ApiCallError, ApiFailure, MAX_RESPONSE_BYTES, Reach, TransportFailure, connect_once};
+use slack_rtm::rtm::ConnectConfig;
+use slack_rtm::rtm::ConnectResponse;
+use slack_rtm::transport::http::{Request, Response, Uri};
+use slack_rtm::types::Token;
 use std::future::Future;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -133,7 +135,7 @@ pub fn open_socket(url: &str, poll: Duration) -> Result<WebSocket, String> {
 
 /// One blocking `rtm.connect` through the codec's call path ([`connect_once`]: build, send,
 /// parse); the transport is [`http_call`].
-pub fn rtm_connect(token: &Token, config: &ConnectConfig) -> Result<ConnectResponse, CallError<io::Error>> {
+pub fn rtm_connect(token: &Token, config: &ConnectConfig) -> Result<ConnectResponse, ApiCallError> {
     let transport = |request: Request<Vec<u8>>| std::future::ready(http_call(request));
     // The transport never waits, so the call completes on its first poll.
     let mut call = std::pin::pin!(connect_once(&transport, token, config));
@@ -141,7 +143,9 @@ pub fn rtm_connect(token: &Token, config: &ConnectConfig) -> Result<ConnectRespo
     match call.as_mut().poll(&mut cx) {
         std::task::Poll::Ready(result) => result,
         std::task::Poll::Pending => {
-            Err(CallError::Transport(io::Error::other("the blocking call did not finish")))
+            let io = io::Error::other("the blocking call did not finish");
+            let failure = ApiFailure::Transport(TransportFailure::new(Reach::MaybeSent, Box::new(io)));
+            Err(ApiCallError::new("rtm.connect", None, failure))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Posting to a `response_url`: JSON, no token, 429s waited out.
 
-use crate::web::{WebCallError, WebClient};
+use crate::web::{ApiCallError, WebClient};
 use std::time::Duration;
 
 /// Why `say` or `respond` failed.
@@ -16,7 +16,7 @@ pub enum ReplyError {
     NoResponseUrl,
     /// The Web API call failed.
     #[error(transparent)]
-    Web(#[from] WebCallError),
+    Web(#[from] ApiCallError),
     /// The `response_url` answered with an error status (expired, used too often, bad body).
     #[error("the response_url answered {status}: {body}")]
     Rejected {

@@ -2,7 +2,7 @@
 //! mode) its ack handle.
 
 use slack_rtm_session::driver::SocketModeHandle;
-use slack_rtm_session::socket_mode::{AckError, Delivered};
+use slack_rtm_session::socket_mode::{Delivered, DeliveryAckError};
 use slack_rtm_types::RawJson;
 use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload, SocketFrame};
 use std::fmt;
@@ -119,9 +119,9 @@ impl Delivery {
     }
 
     /// Manual ack mode: acks the envelope on the socket it came from. Resolves once the ack
-    /// is written, or with why not ([`AckError::Unsent`] when that socket is gone). In auto
+    /// is written, or with why not ([`DeliveryAckError::Unsent`] when that socket is gone). In auto
     /// mode the session already acked it: `Ok(())` at once.
-    pub fn ack(mut self) -> impl Future<Output = Result<(), AckError>> + Send + 'static {
+    pub fn ack(mut self) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
         let id = self.envelope_id().to_owned();
         let acker = self.acker.take();
         async move {
@@ -134,17 +134,18 @@ impl Delivery {
 
     /// Manual ack mode: acks with a response payload (a slash command's reply, a view
     /// submission's `response_action`, …). An ack of 20 KB or more is refused before it is
-    /// sent. In auto mode the envelope was already acked: [`AckError::AlreadyAcked`].
+    /// sent. In auto mode the envelope was already acked: [`DeliveryAckError::AlreadyAcked`].
     pub fn ack_with(
         mut self,
         payload: serde_json::Value,
-    ) -> impl Future<Output = Result<(), AckError>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
         let id = self.envelope_id().to_owned();
         let acker = self.acker.take();
         async move {
-            let h = acker.ok_or(AckError::AlreadyAcked)?;
-            let raw = RawJson::from_value(&payload)
-                .map_err(|e| AckError::Invalid(slack_rtm_codec::AckError::Unencodable(e.to_string())))?;
+            let h = acker.ok_or(DeliveryAckError::AlreadyAcked)?;
+            let raw = RawJson::from_value(&payload).map_err(|e| {
+                DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string()))
+            })?;
             h.ack(&id, Some(raw)).await
         }
     }

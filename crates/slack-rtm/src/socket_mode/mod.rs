@@ -7,7 +7,7 @@ mod delivery;
 pub use delivery::Delivery;
 pub use slack_rtm_session::driver::SocketModeStatus;
 pub use slack_rtm_session::socket_mode::{
-    AckError, AckMode, Event as SocketModeEvent, MAX_CONNECTIONS, SocketModeConfig, StopReason,
+    AckMode, DeliveryAckError, Event as SocketModeEvent, MAX_CONNECTIONS, SocketModeConfig, StopReason,
 };
 /// The Socket Mode protocol types: payloads, events, interactions ([`BlockActions`],
 /// [`ViewAction`], …), frames.
@@ -110,6 +110,14 @@ impl SocketModeClientBuilder {
     /// An HTTP or SOCKS5 proxy for the API calls and the sockets (as [`ClientBuilder::proxy`]).
     pub fn proxy(mut self, url: &str) -> Self {
         self.net = self.net.proxy(url);
+        self
+    }
+
+    /// Whether to read `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment when no
+    /// [`SocketModeClientBuilder::proxy`] is set (as [`ClientBuilder::proxy_from_env`]).
+    /// Default `true`.
+    pub fn proxy_from_env(mut self, on: bool) -> Self {
+        self.net = self.net.proxy_from_env(on);
         self
     }
 
@@ -274,9 +282,9 @@ impl SocketModeClient {
     }
 
     /// Stops taking envelopes, sends the acks still owed (manual mode) within
-    /// [`DEFAULT_SHUTDOWN_GRACE`](crate::DEFAULT_SHUTDOWN_GRACE), closes every socket.
+    /// [`DEFAULT_SHUTDOWN_GRACE`](crate::rtm::DEFAULT_SHUTDOWN_GRACE), closes every socket.
     pub async fn shutdown(&self) {
-        self.handle.shutdown(crate::DEFAULT_SHUTDOWN_GRACE).await;
+        self.handle.shutdown(crate::rtm::DEFAULT_SHUTDOWN_GRACE).await;
     }
 
     /// [`SocketModeClient::shutdown`] with another grace.

@@ -1,7 +1,7 @@
 //! The assistant thread helpers: `assistant.threads.setStatus`, `setSuggestedPrompts`,
 //! `setTitle`.
 
-use super::{WebCallError, WebClient};
+use super::{ApiCallError, WebClient};
 use slack_rtm_types::web::{SetStatus, SetSuggestedPrompts, SetTitle, SuggestedPrompt};
 use slack_rtm_types::{ChannelId, Ts};
 
@@ -15,7 +15,7 @@ impl WebClient {
         thread_ts: impl Into<Ts>,
         status: impl Into<String>,
         loading_messages: &[&str],
-    ) -> Result<(), WebCallError> {
+    ) -> Result<(), ApiCallError> {
         let mut args = SetStatus::new(channel, thread_ts, status);
         if !loading_messages.is_empty() {
             args.loading_messages = Some(loading_messages.iter().map(|m| (*m).to_owned()).collect());
@@ -31,7 +31,7 @@ impl WebClient {
         thread_ts: impl Into<Ts>,
         prompts: Vec<SuggestedPrompt>,
         title: Option<String>,
-    ) -> Result<(), WebCallError> {
+    ) -> Result<(), ApiCallError> {
         let args =
             SetSuggestedPrompts { channel_id: channel.into(), thread_ts: thread_ts.into(), prompts, title };
         self.call("assistant.threads.setSuggestedPrompts", &args).await.map(|_| ())
@@ -43,7 +43,7 @@ impl WebClient {
         channel: impl Into<ChannelId>,
         thread_ts: impl Into<Ts>,
         title: impl Into<String>,
-    ) -> Result<(), WebCallError> {
+    ) -> Result<(), ApiCallError> {
         let args = SetTitle { channel_id: channel.into(), thread_ts: thread_ts.into(), title: title.into() };
         self.call("assistant.threads.setTitle", &args).await.map(|_| ())
     }

@@ -1,6 +1,6 @@
 //! Typed helpers over [`WebClient::call`].
 
-use super::{Pages, WebCallError, WebClient};
+use super::{ApiCallError, Pages, WebClient};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -19,21 +19,21 @@ impl WebClient {
         &self,
         method: &str,
         args: impl Serialize,
-    ) -> Result<T, WebCallError> {
-        Ok(self.call(method, args).await?.parse()?)
+    ) -> Result<T, ApiCallError> {
+        self.call(method, args).await?.parse()
     }
 
     /// `chat.postMessage`: posts `text`; chain `.blocks(…)`, `.in_thread(ts)`,
     /// `.broadcast(true)`, `.unfurl_links(false)`, … then `.await` it.
     ///
     /// Never sent twice: if the connection fails after the request may have reached Slack,
-    /// the result is [`WebCallError::OutcomeUnknown`].
+    /// the result is [`ApiFailure::OutcomeUnknown`](crate::web::ApiFailure::OutcomeUnknown).
     pub fn post_message(&self, channel: impl Into<ChannelId>, text: impl Into<String>) -> PostMessageCall {
         PostMessageCall { web: self.clone(), args: PostMessage::new(channel, text) }
     }
 
     /// `chat.postMessage` with arguments built by hand (blocks checked first).
-    pub async fn post(&self, message: &PostMessage) -> Result<PostMessageResponse, WebCallError> {
+    pub async fn post(&self, message: &PostMessage) -> Result<PostMessageResponse, ApiCallError> {
         super::methods::check_message_blocks(message.blocks.as_ref())?;
         self.typed("chat.postMessage", message).await
     }
@@ -42,7 +42,7 @@ impl WebClient {
     pub async fn update_message(
         &self,
         update: &UpdateMessage,
-    ) -> Result<UpdateMessageResponse, WebCallError> {
+    ) -> Result<UpdateMessageResponse, ApiCallError> {
         super::methods::check_message_blocks(update.blocks.as_ref())?;
         self.typed("chat.update", update).await
     }
@@ -52,7 +52,7 @@ impl WebClient {
         &self,
         channel: impl Into<ChannelId>,
         ts: impl Into<Ts>,
-    ) -> Result<DeleteMessageResponse, WebCallError> {
+    ) -> Result<DeleteMessageResponse, ApiCallError> {
         self.typed("chat.delete", DeleteMessage { channel: channel.into(), ts: ts.into() }).await
     }
 
@@ -60,7 +60,7 @@ impl WebClient {
     pub async fn post_ephemeral(
         &self,
         message: &PostEphemeral,
-    ) -> Result<PostEphemeralResponse, WebCallError> {
+    ) -> Result<PostEphemeralResponse, ApiCallError> {
         super::methods::check_message_blocks(message.blocks.as_ref())?;
         self.typed("chat.postEphemeral", message).await
     }
@@ -71,7 +71,7 @@ impl WebClient {
         channel: impl Into<ChannelId>,
         ts: impl Into<Ts>,
         name: impl Into<String>,
-    ) -> Result<(), WebCallError> {
+    ) -> Result<(), ApiCallError> {
         let r = Reaction { channel: channel.into(), timestamp: ts.into(), name: name.into() };
         self.call("reactions.add", r).await.map(|_| ())
     }
@@ -82,7 +82,7 @@ impl WebClient {
         channel: impl Into<ChannelId>,
         ts: impl Into<Ts>,
         name: impl Into<String>,
-    ) -> Result<(), WebCallError> {
+    ) -> Result<(), ApiCallError> {
         let r = Reaction { channel: channel.into(), timestamp: ts.into(), name: name.into() };
         self.call("reactions.remove", r).await.map(|_| ())
     }
@@ -102,17 +102,17 @@ impl WebClient {
     pub async fn conversation_info(
         &self,
         channel: impl Into<ChannelId>,
-    ) -> Result<ConversationInfoResponse, WebCallError> {
+    ) -> Result<ConversationInfoResponse, ApiCallError> {
         self.typed("conversations.info", serde_json::json!({ "channel": channel.into() })).await
     }
 
     /// `users.info`.
-    pub async fn user_info(&self, user: impl Into<UserId>) -> Result<UserInfoResponse, WebCallError> {
+    pub async fn user_info(&self, user: impl Into<UserId>) -> Result<UserInfoResponse, ApiCallError> {
         self.typed("users.info", serde_json::json!({ "user": user.into() })).await
     }
 
     /// `auth.test`: who the token is.
-    pub async fn auth_test(&self) -> Result<AuthTestResponse, WebCallError> {
+    pub async fn auth_test(&self) -> Result<AuthTestResponse, ApiCallError> {
         self.typed("auth.test", serde_json::json!({})).await
     }
 
@@ -121,14 +121,14 @@ impl WebClient {
         &self,
         trigger_id: impl Into<String>,
         view: Value,
-    ) -> Result<ViewResponse, WebCallError> {
+    ) -> Result<ViewResponse, ApiCallError> {
         super::methods::check_view(&view, slack_rtm_types::blocks::Surface::Modal)?;
         self.typed("views.open", ViewsOpen { trigger_id: trigger_id.into(), view }).await
     }
 
     /// `views.update`: replaces an open view (its blocks checked first, against the Home
     /// tab's limits for a `home` view, else a modal's).
-    pub async fn update_view(&self, update: &ViewsUpdate) -> Result<ViewResponse, WebCallError> {
+    pub async fn update_view(&self, update: &ViewsUpdate) -> Result<ViewResponse, ApiCallError> {
         use slack_rtm_types::blocks::Surface;
         let home = update.view.get("type").and_then(Value::as_str) == Some("home");
         super::methods::check_view(&update.view, if home { Surface::Home } else { Surface::Modal })?;
@@ -148,7 +148,7 @@ pub struct PostMessageCall {
 impl PostMessageCall {
     /// Block Kit blocks, typed (`Vec<Block>`) or raw JSON (a `serde_json::Value` array); the
     /// text becomes the notification fallback. Checked against Slack's limits for a message
-    /// when awaited, before any call ([`WebCallError::InvalidBlocks`]).
+    /// when awaited, before any call ([`ApiFailure::InvalidRequest`](crate::web::ApiFailure::InvalidRequest)).
     pub fn blocks(mut self, blocks: impl Into<Blocks>) -> Self {
         self.args.blocks = Some(blocks.into().to_value());
         self
@@ -191,7 +191,7 @@ impl PostMessageCall {
 }
 
 impl IntoFuture for PostMessageCall {
-    type Output = Result<PostMessageResponse, WebCallError>;
+    type Output = Result<PostMessageResponse, ApiCallError>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {

@@ -1,7 +1,7 @@
 //! Typed helpers for the conversation, user, pin, file, team, bot, App Home and scheduling
 //! methods.
 
-use super::{Pager, WebCallError, WebClient};
+use super::{ApiCallError, Pager, WebClient};
 use serde_json::{Value, json};
 use slack_rtm_types::blocks::{Blocks, Surface};
 use slack_rtm_types::web::{
@@ -13,7 +13,7 @@ use slack_rtm_types::web::{
 use slack_rtm_types::{BotId, ChannelId, Ts, UserId};
 
 /// Checks the blocks of a view (if any) for `surface`, before any call.
-pub(crate) fn check_view(view: &Value, surface: Surface) -> Result<(), WebCallError> {
+pub(crate) fn check_view(view: &Value, surface: Surface) -> Result<(), ApiCallError> {
     match view.get("blocks") {
         Some(blocks) => Ok(Blocks::Raw(blocks.clone()).validate(surface)?),
         None => Ok(()),
@@ -21,7 +21,7 @@ pub(crate) fn check_view(view: &Value, surface: Surface) -> Result<(), WebCallEr
 }
 
 /// Checks message blocks (if any), before any call.
-pub(crate) fn check_message_blocks(blocks: Option<&Value>) -> Result<(), WebCallError> {
+pub(crate) fn check_message_blocks(blocks: Option<&Value>) -> Result<(), ApiCallError> {
     match blocks {
         Some(blocks) => Ok(Blocks::Raw(blocks.clone()).validate(Surface::Message)?),
         None => Ok(()),
@@ -31,7 +31,7 @@ pub(crate) fn check_message_blocks(blocks: Option<&Value>) -> Result<(), WebCall
 impl WebClient {
     /// `views.publish`: sets `user`'s App Home tab (`view` of `type: "home"`; its blocks are
     /// checked against the Home tab's limits first).
-    pub async fn publish_view(&self, publish: &ViewsPublish) -> Result<ViewResponse, WebCallError> {
+    pub async fn publish_view(&self, publish: &ViewsPublish) -> Result<ViewResponse, ApiCallError> {
         check_view(&publish.view, Surface::Home)?;
         self.typed("views.publish", publish).await
     }
@@ -41,7 +41,7 @@ impl WebClient {
         &self,
         trigger_id: impl Into<String>,
         view: Value,
-    ) -> Result<ViewResponse, WebCallError> {
+    ) -> Result<ViewResponse, ApiCallError> {
         check_view(&view, Surface::Modal)?;
         self.typed("views.push", ViewsPush { trigger_id: trigger_id.into(), view }).await
     }
@@ -50,7 +50,7 @@ impl WebClient {
     pub async fn schedule_message(
         &self,
         message: &ScheduleMessage,
-    ) -> Result<ScheduledMessageResponse, WebCallError> {
+    ) -> Result<ScheduledMessageResponse, ApiCallError> {
         check_message_blocks(message.message.blocks.as_ref())?;
         self.typed("chat.scheduleMessage", message).await
     }
@@ -60,7 +60,7 @@ impl WebClient {
         &self,
         channel: impl Into<ChannelId>,
         message_ts: impl Into<Ts>,
-    ) -> Result<PermalinkResponse, WebCallError> {
+    ) -> Result<PermalinkResponse, ApiCallError> {
         let args = json!({"channel": channel.into(), "message_ts": message_ts.into()});
         self.typed("chat.getPermalink", args).await
     }
@@ -81,13 +81,13 @@ impl WebClient {
     pub async fn open_conversation(
         &self,
         open: &OpenConversation,
-    ) -> Result<ConversationResponse, WebCallError> {
+    ) -> Result<ConversationResponse, ApiCallError> {
         self.typed("conversations.open", open).await
     }
 
     /// `conversations.join`: the token's user joins a public channel (Slack answers `ok` with
     /// the warning `already_in_channel` if it was a member).
-    pub async fn join(&self, channel: impl Into<ChannelId>) -> Result<ConversationResponse, WebCallError> {
+    pub async fn join(&self, channel: impl Into<ChannelId>) -> Result<ConversationResponse, ApiCallError> {
         self.typed("conversations.join", json!({"channel": channel.into()})).await
     }
 
@@ -95,7 +95,7 @@ impl WebClient {
     pub async fn create_conversation(
         &self,
         create: &CreateConversation,
-    ) -> Result<ConversationResponse, WebCallError> {
+    ) -> Result<ConversationResponse, ApiCallError> {
         self.typed("conversations.create", create).await
     }
 
@@ -104,7 +104,7 @@ impl WebClient {
         &self,
         channel: impl Into<ChannelId>,
         users: I,
-    ) -> Result<ConversationResponse, WebCallError> {
+    ) -> Result<ConversationResponse, ApiCallError> {
         let users: Vec<String> = users.into_iter().map(|u| u.into().as_str().to_owned()).collect();
         self.typed("conversations.invite", json!({"channel": channel.into(), "users": users.join(",")})).await
     }
@@ -115,7 +115,7 @@ impl WebClient {
     }
 
     /// `users.lookupByEmail`.
-    pub async fn user_by_email(&self, email: &str) -> Result<UserResponse, WebCallError> {
+    pub async fn user_by_email(&self, email: &str) -> Result<UserResponse, ApiCallError> {
         self.typed("users.lookupByEmail", json!({"email": email})).await
     }
 
@@ -125,23 +125,23 @@ impl WebClient {
     }
 
     /// `pins.add`: pins a message.
-    pub async fn pin(&self, channel: impl Into<ChannelId>, ts: impl Into<Ts>) -> Result<(), WebCallError> {
+    pub async fn pin(&self, channel: impl Into<ChannelId>, ts: impl Into<Ts>) -> Result<(), ApiCallError> {
         let pin = PinItem { channel: channel.into(), timestamp: ts.into() };
         self.call("pins.add", pin).await.map(|_| ())
     }
 
     /// `files.info`.
-    pub async fn file_info(&self, file: &str) -> Result<FileInfoResponse, WebCallError> {
+    pub async fn file_info(&self, file: &str) -> Result<FileInfoResponse, ApiCallError> {
         self.typed("files.info", json!({"file": file})).await
     }
 
     /// `team.info`: the token's workspace.
-    pub async fn team_info(&self) -> Result<TeamInfoResponse, WebCallError> {
+    pub async fn team_info(&self) -> Result<TeamInfoResponse, ApiCallError> {
         self.typed("team.info", json!({})).await
     }
 
     /// `bots.info`.
-    pub async fn bot_info(&self, bot: impl Into<BotId>) -> Result<BotInfoResponse, WebCallError> {
+    pub async fn bot_info(&self, bot: impl Into<BotId>) -> Result<BotInfoResponse, ApiCallError> {
         self.typed("bots.info", json!({"bot": bot.into()})).await
     }
 }

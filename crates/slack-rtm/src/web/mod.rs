@@ -1,16 +1,15 @@
-//! The Web API client: every method through the same [`HttpTransport`](crate::HttpTransport)
+//! The Web API client: every method through the same [`HttpTransport`](crate::transport::HttpTransport)
 //! as `rtm.connect`, with Slack's rate limits and safe retries.
 
 mod assistant;
 mod calls;
-mod error;
 mod methods;
 mod pager;
 mod upload;
 
 pub use calls::PostMessageCall;
-pub use error::WebCallError;
 pub use pager::{Pager, Pages};
+pub use slack_rtm_codec::{ApiCallError, ApiFailure};
 pub use upload::{Progress, UPLOAD_CHUNK, UploadCall, UploadError, UploadFile};
 mod stream;
 
@@ -22,13 +21,13 @@ use slack_rtm_codec::web::{
     BodyEncoding, Decision, Failure, body_encoding, build_web_request_as, check_method, parse_web_response,
     to_args,
 };
-use slack_rtm_codec::{ApiBase, BoxError, DynHttpTransport};
+use slack_rtm_codec::{ApiBase, DynHttpTransport};
 use slack_rtm_types::{Token, TokenKind};
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, StreamConfig, WebError, WebResponse};
+pub use slack_rtm_codec::web::{RateLimiter, RateTier, RetryPolicy, StreamConfig, WebResponse};
 
 /// The message given when an app-level token is used for the Web API.
 pub(crate) const APP_TOKEN_REFUSED: &str =
@@ -53,7 +52,7 @@ pub(crate) const APP_TOKEN_FOR_RTM: &str = "an app-level token (xapp-) cannot ca
 /// - **Retries**: idempotent reads are retried after 5xx, non-JSON answers and transport
 ///   failures (3 times by default, with backoff); writes such as `chat.postMessage` are never
 ///   sent again once they may have reached Slack: they fail with
-///   [`WebCallError::OutcomeUnknown`] instead. See [`RetryPolicy`].
+///   [`ApiFailure::OutcomeUnknown`] instead. See [`RetryPolicy`].
 #[derive(Clone)]
 pub struct WebClient {
     inner: Arc<Inner>,
@@ -105,25 +104,9 @@ impl fmt::Debug for WebClient {
     }
 }
 
-/// How far a failed request got. Only the built-in transport says so precisely; any other
-/// transport's error counts as "may have been sent".
-fn transport_failure(err: &BoxError) -> Failure<'static> {
-    #[cfg(feature = "hyper")]
-    {
-        use slack_rtm_hyper::{TimeoutKind, TransportError as T};
-        match err.downcast_ref::<T>() {
-            Some(T::InsecureScheme { .. } | T::InvalidUrl { .. }) => return Failure::Refused,
-            Some(
-                T::Connect { .. }
-                | T::Tls { .. }
-                | T::Proxy { .. }
-                | T::Timeout { kind: TimeoutKind::Connect, .. },
-            ) => return Failure::NotSent,
-            _ => {}
-        }
-    }
-    let _ = err;
-    Failure::MaybeSent
+/// A call that could not be built, named after its method.
+pub(crate) fn invalid(method: &str, e: impl std::error::Error + Send + Sync + 'static) -> ApiCallError {
+    ApiCallError::new(method, None, ApiFailure::InvalidRequest(Box::new(e)))
 }
 
 impl WebClient {
@@ -249,13 +232,13 @@ impl WebClient {
     /// sent as JSON or as a form as the method requires. Returns the whole answer.
     ///
     /// ```no_run
-    /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::WebCallError> {
+    /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::ApiCallError> {
     /// let answer = web.call("team.info", serde_json::json!({})).await?;
     /// println!("{}", answer.value["team"]["name"]);
     /// # Ok(()) }
     /// ```
-    pub async fn call(&self, method: &str, args: impl Serialize) -> Result<WebResponse, WebCallError> {
-        let args = to_args(&args)?;
+    pub async fn call(&self, method: &str, args: impl Serialize) -> Result<WebResponse, ApiCallError> {
+        let args = to_args(&args).map_err(|e| invalid(method, e))?;
         self.call_with(method, args, body_encoding(method)).await
     }
 
@@ -265,7 +248,7 @@ impl WebClient {
         &self,
         method: &str,
         args: Map<String, Value>,
-    ) -> Result<WebResponse, WebCallError> {
+    ) -> Result<WebResponse, ApiCallError> {
         self.call_with(method, args, BodyEncoding::Json).await
     }
 
@@ -290,14 +273,15 @@ impl WebClient {
         method: &str,
         args: Map<String, Value>,
         encoding: BodyEncoding,
-    ) -> Result<WebResponse, WebCallError> {
-        check_method(method)?;
+    ) -> Result<WebResponse, ApiCallError> {
+        check_method(method).map_err(|e| invalid(method, e))?;
         let channel = args.get("channel").and_then(Value::as_str).map(str::to_owned);
         let mut retry = self.inner.retry.start(method);
         loop {
             self.wait_for_slot(method, channel.as_deref()).await;
             let token = self.current_token(method).await?;
-            let request = build_web_request_as(&self.inner.api_base, &token, method, &args, encoding)?;
+            let request = build_web_request_as(&self.inner.api_base, &token, method, &args, encoding)
+                .map_err(|e| invalid(method, e))?;
             let (decision, error) = match self.inner.transport.send_boxed(request).await {
                 Ok(response) => match parse_web_response(method, &response) {
                     Ok(answer) => {
@@ -306,11 +290,12 @@ impl WebClient {
                         }
                         return Ok(answer);
                     }
-                    Err(e) => (retry.on_failure(Failure::Answer(&e)), WebCallError::Api(e)),
+                    Err(e) => (retry.on_failure(Failure::Answer(&e.failure)), e),
                 },
-                Err(source) => {
-                    let failure = transport_failure(&source);
-                    (retry.on_failure(failure), WebCallError::Transport { method: method.to_owned(), source })
+                Err(t) => {
+                    // The transport says how far the request got (never guessed here).
+                    let decision = retry.on_failure(Failure::from(t.reach));
+                    (decision, ApiCallError::new(method, None, ApiFailure::Transport(t)))
                 }
             };
             match decision {
@@ -325,13 +310,13 @@ impl WebClient {
                     }
                 }
                 Decision::OutcomeUnknown => {
-                    let req_id = error.req_id().map(str::to_owned);
                     tracing::info!(method, error = %error, "outcome unknown; not sent again");
-                    return Err(WebCallError::OutcomeUnknown {
-                        method: method.to_owned(),
-                        cause: error.to_string(),
+                    let ApiCallError { method, req_id, failure, .. } = error;
+                    return Err(ApiCallError::new(
+                        method,
                         req_id,
-                    });
+                        ApiFailure::OutcomeUnknown(Box::new(failure)),
+                    ));
                 }
                 _ => return Err(error),
             }

@@ -1,6 +1,6 @@
 //! Cursor pagination as something the caller iterates: one [`Pager`] for every cursor method.
 
-use super::{WebCallError, WebClient};
+use super::{ApiCallError, WebClient};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -16,7 +16,7 @@ pub type Pages = Pager<HistoryPage>;
 /// returns `None`.
 ///
 /// ```no_run
-/// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::WebCallError> {
+/// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::ApiCallError> {
 /// use slack_rtm::types::web::HistoryQuery;
 /// let mut pages = web.history(HistoryQuery::new("C024BE91L"));
 /// while let Some(page) = pages.next().await {
@@ -34,7 +34,7 @@ pub type Pages = Pager<HistoryPage>;
 pub struct Pager<P> {
     web: WebClient,
     method: String,
-    args: Result<Map<String, Value>, Option<WebCallError>>,
+    args: Result<Map<String, Value>, Option<ApiCallError>>,
     cursor: Option<String>,
     done: bool,
     page: PhantomData<fn() -> P>,
@@ -43,8 +43,9 @@ pub struct Pager<P> {
 impl<P: CursorPage + DeserializeOwned> Pager<P> {
     /// The pages of `method` called with `query` (plus `cursor` from the second page on).
     pub fn of(web: &WebClient, method: impl Into<String>, query: &impl Serialize) -> Self {
-        let args = to_args(query).map_err(|e| Some(WebCallError::Build(e)));
-        Self { web: web.clone(), method: method.into(), args, cursor: None, done: false, page: PhantomData }
+        let method = method.into();
+        let args = to_args(query).map_err(|e| Some(super::invalid(&method, e)));
+        Self { web: web.clone(), method, args, cursor: None, done: false, page: PhantomData }
     }
 
     pub(crate) fn new(web: WebClient, method: &str, query: &impl Serialize) -> Self {
@@ -52,7 +53,7 @@ impl<P: CursorPage + DeserializeOwned> Pager<P> {
     }
 
     /// The next page; `None` when there are no more.
-    pub async fn next(&mut self) -> Option<Result<P, WebCallError>> {
+    pub async fn next(&mut self) -> Option<Result<P, ApiCallError>> {
         if self.done {
             return None;
         }
@@ -66,7 +67,7 @@ impl<P: CursorPage + DeserializeOwned> Pager<P> {
         if let Some(c) = &self.cursor {
             args.insert("cursor".into(), Value::String(c.clone()));
         }
-        let page = match self.web.call(&self.method, args).await.and_then(|r| Ok(r.parse::<P>()?)) {
+        let page = match self.web.call(&self.method, args).await.and_then(|r| r.parse::<P>()) {
             Ok(page) => page,
             Err(e) => {
                 self.done = true;
@@ -85,7 +86,7 @@ impl<P: CursorPage + DeserializeOwned> Pager<P> {
         mut self,
         max: usize,
         items: impl Fn(P) -> Vec<T>,
-    ) -> Result<Vec<T>, WebCallError> {
+    ) -> Result<Vec<T>, ApiCallError> {
         let mut out = Vec::new();
         while out.len() < max {
             match self.next().await {
@@ -103,7 +104,7 @@ impl Pager<HistoryPage> {
     pub async fn collect_messages(
         self,
         max: usize,
-    ) -> Result<Vec<slack_rtm_types::event::Message>, WebCallError> {
+    ) -> Result<Vec<slack_rtm_types::event::Message>, ApiCallError> {
         self.collect(max, |p| p.messages).await
     }
 }

@@ -3,9 +3,9 @@
 //! to send and when. A spawned task owns the planner and makes the calls; the handle feeds it
 //! text through a bounded channel.
 
-use super::{WebCallError, WebClient};
+use super::{ApiCallError, WebClient};
 use serde_json::Value;
-use slack_rtm_codec::web::{StreamConfig, StreamOutcome, StreamPlanner, StreamStep, WebError};
+use slack_rtm_codec::web::{StreamConfig, StreamOutcome, StreamPlanner, StreamStep};
 use slack_rtm_types::web::{AppendStream, StartStream, StopStream, StreamResponse, TaskDisplayMode};
 use slack_rtm_types::{ChannelId, TeamId, Ts, UserId};
 use std::pin::Pin;
@@ -37,7 +37,7 @@ pub enum StreamError {
     Call {
         /// The failure.
         #[source]
-        source: WebCallError,
+        source: ApiCallError,
         /// What was posted before it.
         report: StreamReport,
     },
@@ -218,11 +218,11 @@ fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
-fn outcome(result: &Result<StreamResponse, WebCallError>) -> StreamOutcome {
+fn outcome(result: &Result<StreamResponse, ApiCallError>) -> StreamOutcome {
     match result {
         Ok(r) => StreamOutcome::Ok { ts: Some(r.ts.clone()) },
-        Err(WebCallError::Api(WebError::RateLimited { retry_after, .. })) => {
-            StreamOutcome::RateLimited { retry_after: *retry_after }
+        Err(e) if e.retry_after().is_some() => {
+            StreamOutcome::RateLimited { retry_after: e.retry_after().unwrap_or_default() }
         }
         Err(e) => match e.api_error().map(|c| c.as_str()) {
             Some("message_not_in_streaming_state") => StreamOutcome::NotStreaming,
@@ -316,7 +316,7 @@ impl Driver {
         &mut self,
         step: StreamStep,
         blocks: &mut Option<Value>,
-    ) -> Result<StreamResponse, WebCallError> {
+    ) -> Result<StreamResponse, ApiCallError> {
         let channel: ChannelId = self.args.channel.clone();
         match step {
             StreamStep::Start { text } => {
@@ -351,17 +351,17 @@ impl WebClient {
     }
 
     /// `chat.startStream`, as is (no coalescing or rollover: see [`WebClient::chat_stream`]).
-    pub async fn start_stream(&self, args: &StartStream) -> Result<StreamResponse, WebCallError> {
-        Ok(self.call("chat.startStream", args).await?.parse()?)
+    pub async fn start_stream(&self, args: &StartStream) -> Result<StreamResponse, ApiCallError> {
+        self.call("chat.startStream", args).await?.parse()
     }
 
     /// `chat.appendStream`, as is.
-    pub async fn append_stream(&self, args: &AppendStream) -> Result<StreamResponse, WebCallError> {
-        Ok(self.call("chat.appendStream", args).await?.parse()?)
+    pub async fn append_stream(&self, args: &AppendStream) -> Result<StreamResponse, ApiCallError> {
+        self.call("chat.appendStream", args).await?.parse()
     }
 
     /// `chat.stopStream`, as is.
-    pub async fn stop_stream(&self, args: &StopStream) -> Result<StreamResponse, WebCallError> {
-        Ok(self.call("chat.stopStream", args).await?.parse()?)
+    pub async fn stop_stream(&self, args: &StopStream) -> Result<StreamResponse, ApiCallError> {
+        self.call("chat.stopStream", args).await?.parse()
     }
 }

@@ -1,7 +1,7 @@
 //! File uploads: `files.getUploadURLExternal`, the bytes streamed to the URL it returns, then
 //! one `files.completeUploadExternal` for every file.
 
-use super::{WebCallError, WebClient};
+use super::{ApiCallError, WebClient};
 use http::header::CONTENT_TYPE;
 use http::{Method, Request};
 use slack_rtm_codec::{BodySource, BoxError, StreamingBody};
@@ -190,7 +190,7 @@ pub enum UploadError {
         file: String,
         /// The call's error.
         #[source]
-        source: WebCallError,
+        source: ApiCallError,
     },
     /// The bytes could not be sent to the upload URL (after retries when the source can be
     /// read again: a path or bytes; a reader is read once). Nothing was shared.
@@ -206,10 +206,10 @@ pub enum UploadError {
         cause: String,
     },
     /// `files.completeUploadExternal` failed. It is a write: it was not sent again after it
-    /// may have reached Slack ([`WebCallError::OutcomeUnknown`]), so the files may or may not
+    /// may have reached Slack ([`ApiFailure::OutcomeUnknown`](crate::web::ApiFailure::OutcomeUnknown)), so the files may or may not
     /// have been shared — see [`UploadError::may_have_been_applied`].
     #[error("files.completeUploadExternal failed: {0}")]
-    Complete(#[source] WebCallError),
+    Complete(#[source] ApiCallError),
 }
 
 impl UploadError {
@@ -248,8 +248,8 @@ impl WebClient {
     /// `files.completeUploadExternal` for all.
     ///
     /// ```no_run
-    /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::UploadError> {
-    /// use slack_rtm::UploadFile;
+    /// # async fn f(web: slack_rtm::WebClient) -> Result<(), slack_rtm::web::UploadError> {
+    /// use slack_rtm::web::UploadFile;
     /// let done = web
     ///     .upload([UploadFile::path("report.pdf").title("Weekly report")])
     ///     .channel("C024BE91L")

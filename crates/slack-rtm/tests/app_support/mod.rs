@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use serde_json::{Value, json};
+use slack_rtm::Client;
 use slack_rtm::app::{AckFuture, App, AppRequest, BotIdentity, Dispatcher, RequestKind};
 use slack_rtm::types::RawJson;
-use slack_rtm::{Client, UserId};
+use slack_rtm::types::UserId;
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
 

@@ -11,7 +11,7 @@ mod run;
 use super::config::DriverError;
 use super::config::LoopConfig;
 use crate::machine::{Reason, State};
-use crate::socket_mode::{AckError, Delivered, Event, SocketModeConfig, StopReason};
+use crate::socket_mode::{Delivered, DeliveryAckError, Event, SocketModeConfig, StopReason};
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig};
 use std::fmt;
@@ -102,9 +102,17 @@ pub enum SocketModeOutput {
 }
 
 pub(crate) enum Command {
-    Ack { envelope_id: String, payload: Option<RawJson>, reply: oneshot::Sender<Result<(), AckError>> },
-    Release { envelope_id: String },
-    Shutdown { grace: Duration },
+    Ack {
+        envelope_id: String,
+        payload: Option<RawJson>,
+        reply: oneshot::Sender<Result<(), DeliveryAckError>>,
+    },
+    Release {
+        envelope_id: String,
+    },
+    Shutdown {
+        grace: Duration,
+    },
 }
 
 /// A cloneable handle to a Socket Mode session.
@@ -127,11 +135,11 @@ impl fmt::Debug for Command {
 impl SocketModeHandle {
     /// Manual mode: acks `envelope_id` (with an optional response payload) on the socket it
     /// came from. Resolves once the ack is written, or with why it was not.
-    pub async fn ack(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), AckError> {
+    pub async fn ack(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), DeliveryAckError> {
         let (reply, rx) = oneshot::channel();
         let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply };
-        self.cmd.send(cmd).map_err(|_| AckError::Stopped)?;
-        rx.await.unwrap_or(Err(AckError::Stopped))
+        self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)?;
+        rx.await.unwrap_or(Err(DeliveryAckError::Stopped))
     }
 
     /// Manual mode: gives `envelope_id` up without acking it, so that Slack's redelivery of

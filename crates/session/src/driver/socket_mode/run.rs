@@ -7,7 +7,7 @@ use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id
 use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeOutput, SocketModeStatus};
 use crate::common::ConnectFailure;
-use crate::socket_mode::{AckError, Event, Input, Output, SocketModeSession};
+use crate::socket_mode::{DeliveryAckError, Event, Input, Output, SocketModeSession};
 use fastwebsockets::{Frame, OpCode, Payload};
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig, OpenResponse};
 use std::sync::Arc;
@@ -62,7 +62,9 @@ impl Loop {
 
     fn call_open(&mut self) {
         let (transport, token, config) = (self.transport.clone(), self.token.clone(), self.open_cfg.clone());
-        let call = async move { call_apps_connections_open(&*transport, &token, &config).await };
+        let call = async move {
+            call_apps_connections_open(&*transport, &token, &config).await.map_err(ConnectFailure::from)
+        };
         let tx = self.open_tx.clone();
         self.open_task = Some(spawn_call("apps.connections.open", call, self.call_timeout, tx));
     }
@@ -115,8 +117,11 @@ impl Driven for Loop {
                     Ok(conn) => {
                         // The machine output the ack just now: write it (with anything before it).
                         self.drain_outputs().await;
-                        let _ =
-                            reply.send(if self.conns.is_open(conn) { Ok(()) } else { Err(AckError::Unsent) });
+                        let _ = reply.send(if self.conns.is_open(conn) {
+                            Ok(())
+                        } else {
+                            Err(DeliveryAckError::Unsent)
+                        });
                     }
                     Err(e) => {
                         let _ = reply.send(Err(e));

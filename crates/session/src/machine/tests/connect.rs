@@ -220,22 +220,20 @@ fn absurd_durations_from_config_or_server_do_not_overflow() {
 
 #[test]
 fn call_errors_convert_into_failures() {
-    let e = slack_rtm_codec::ConnectError::Api {
-        error: ApiError::AccountInactive,
-        warnings: vec![],
-        detail: None,
-        req_id: Some("r1".into()),
-    };
+    use slack_rtm_codec::{ApiCallError, ApiFailure, Reach, TransportFailure};
+    let failure = ApiFailure::Api { error: ApiError::AccountInactive, warnings: vec![], detail: None };
+    let e = ApiCallError::new("rtm.connect", Some("r1".into()), failure);
     let f = ConnectFailure::from(&e);
     assert!(f.is_fatal());
     assert_eq!(f.req_id.as_deref(), Some("r1"));
-    let e = slack_rtm_codec::ConnectError::RateLimited { retry_after: 9 * SEC, req_id: None };
+    let e = ApiCallError::new("rtm.connect", None, ApiFailure::RateLimited { retry_after: 9 * SEC });
     let f = ConnectFailure::from(e);
     assert!(!f.is_fatal());
     assert_eq!(f.retry_after, Some(9 * SEC));
     assert_eq!(f.api_error, Some(ApiError::Ratelimited));
     let io = std::io::Error::other("refused");
-    let f = ConnectFailure::from(slack_rtm_codec::CallError::Transport(io));
+    let t = TransportFailure::new(Reach::NotSent, Box::new(io));
+    let f = ConnectFailure::from(ApiCallError::new("rtm.connect", None, ApiFailure::Transport(t)));
     assert!(!f.is_fatal());
     assert!(f.message.contains("refused"));
 }

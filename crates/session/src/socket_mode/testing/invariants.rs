@@ -2,7 +2,7 @@
 //! test and the `socket_mode` fuzz target alike.
 
 use crate::common::{ConnId, check_deadlines};
-use crate::socket_mode::{AckError, AckMode, Event, Input, Output, SocketModeSession, State};
+use crate::socket_mode::{AckMode, DeliveryAckError, Event, Input, Output, SocketModeSession, State};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -66,10 +66,10 @@ impl Invariants {
         s: &mut SocketModeSession,
         k: usize,
         now: Instant,
-    ) -> Option<Result<ConnId, AckError>> {
+    ) -> Option<Result<ConnId, DeliveryAckError>> {
         let id = self.deliveries.get(k % self.deliveries.len().max(1))?.clone();
         let result = s.ack(&id, None, now);
-        if matches!(result, Ok(_) | Err(AckError::Unsent))
+        if matches!(result, Ok(_) | Err(DeliveryAckError::Unsent))
             && let Some(e) = self.event_of.get(&id)
         {
             self.app_acked.insert(e.clone());
@@ -78,7 +78,11 @@ impl Invariants {
     }
 
     /// Releases (manual mode, no ack) the `k`th envelope handed over so far.
-    pub fn release_nth(&mut self, s: &mut SocketModeSession, k: usize) -> Option<Result<(), AckError>> {
+    pub fn release_nth(
+        &mut self,
+        s: &mut SocketModeSession,
+        k: usize,
+    ) -> Option<Result<(), DeliveryAckError>> {
         let id = self.deliveries.get(k % self.deliveries.len().max(1))?;
         Some(s.release(id))
     }

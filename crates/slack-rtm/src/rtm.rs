@@ -1,0 +1,17 @@
+//! The classic RTM API: [`Client`](crate::Client) and its [`Events`](crate::Events), the
+//! messages you send ([`SendMessage`], [`Posted`]), the session's lifecycle
+//! ([`SessionEvent`], [`State`], [`Status`]), its settings ([`SessionConfig`],
+//! [`KeepaliveConfig`], [`ReconnectPolicy`], [`SendRate`]) and the runtime-free state
+//! machine ([`machine`]) for driving a session from another runtime or WebSocket library.
+
+pub use crate::client::{DEFAULT_SHUTDOWN_GRACE, Posted, SendMessage};
+pub use crate::gap::{GapRefill, Refill};
+pub use slack_rtm_codec::{ConnectConfig, ConnectResponse};
+pub use slack_rtm_session::driver::Status;
+pub use slack_rtm_session::machine;
+pub use slack_rtm_session::machine::{
+    Ack, Fatal, KeepaliveConfig, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,
+    State, Warning,
+};
+pub use slack_rtm_types::event;
+pub use slack_rtm_types::{ClientMessage, ConnectOptions, Event, OutgoingMessage, SelfInfo, TeamInfo};

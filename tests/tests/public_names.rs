@@ -1,0 +1,93 @@
+//! No two public types of the library crates share a name: a name says what the type is, so
+//! `use` lines and error messages are never ambiguous (`AckError` meant three things before).
+//!
+//! Scans `pub struct|enum|trait|type` in `crates/*/src` of the library crates (binaries, test
+//! files and `pub(crate)` items excluded). Every error type (`…Error`) must be unique; the
+//! other names that repeat today are listed in `KNOWN` (sibling modules with the same roles,
+//! such as the two machines' `Input`/`Output`), so a new repeat fails here.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const LIBRARY_CRATES: &[&str] =
+    &["types", "codec", "hyper", "session", "slack-rtm", "fleet", "emulator", "oauth"];
+
+/// Names that repeat today, each in the listed number of places. Errors are never listed.
+const KNOWN: &[(&str, usize)] = &[
+    ("Ack", 3),
+    ("BoxFuture", 2),
+    ("ChannelInfo", 2),
+    ("ConnId", 2),
+    ("ConnectionInfo", 2),
+    ("Context", 2),
+    ("Event", 2),
+    ("EventStream", 2),
+    ("Harness", 2),
+    ("Hello", 2),
+    ("Incoming", 2),
+    ("Input", 3),
+    ("Invariants", 2),
+    ("OptionGroup", 2),
+    ("Output", 2),
+    ("SendRate", 2),
+    ("SocketModeConfig", 2),
+    ("Surface", 2),
+    ("View", 2),
+    ("ViewResponse", 2),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if name != "tests" {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") && name != "tests.rs" {
+            out.push(path);
+        }
+    }
+}
+
+/// `name → [where]` for every public type declared in the library crates.
+fn public_types() -> BTreeMap<String, Vec<String>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let decl = regex::Regex::new(r"^\s*pub (?:struct|enum|trait|type) ([A-Z][A-Za-z0-9_]*)").unwrap();
+    let mut found: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for krate in LIBRARY_CRATES {
+        let mut files = Vec::new();
+        rust_files(&root.join(krate).join("src"), &mut files);
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if let Some(c) = decl.captures(line) {
+                    let at = format!("{}:{}", file.strip_prefix(&root).unwrap().display(), n + 1);
+                    found.entry(c[1].to_owned()).or_default().push(at);
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_two_public_error_types_share_a_name() {
+    let repeated: Vec<_> =
+        public_types().into_iter().filter(|(name, at)| name.ends_with("Error") && at.len() > 1).collect();
+    assert!(repeated.is_empty(), "public error types that share a name: {repeated:#?}");
+}
+
+#[test]
+fn no_new_public_type_shares_a_name() {
+    let types = public_types();
+    assert!(types.contains_key("ApiCallError"), "the scan found nothing: {:?}", types.keys().take(5));
+    let mut unexpected = Vec::new();
+    for (name, at) in &types {
+        let allowed = KNOWN.iter().find(|(n, _)| n == name).map_or(1, |(_, count)| *count);
+        if at.len() > allowed {
+            unexpected.push((name, at));
+        }
+    }
+    assert!(unexpected.is_empty(), "public types that share a name (rename one): {unexpected:#?}");
+}
