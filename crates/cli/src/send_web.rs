@@ -4,7 +4,7 @@
 
 use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, check_send_args};
-use slack_rtm::{ErrorKind, WebCallError, WebClient};
+use slack_rtm::{ErrorKind, WebClient};
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 use tokio::io::AsyncBufReadExt;

@@ -2,7 +2,8 @@
 
 use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, exit_code, interrupted};
-use slack_rtm::{StreamError, TeamId};
+use slack_rtm::types::TeamId;
+use slack_rtm::web::StreamError;
 use tokio::io::AsyncReadExt;
 
 /// What `stream` needs.

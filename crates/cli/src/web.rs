@@ -3,10 +3,10 @@
 use crate::cli::{ConnOpts, exit};
 use crate::commands::{Failure, builder};
 use serde_json::{Map, Value};
+use slack_rtm::ErrorKind;
 use slack_rtm::WebClient;
 use slack_rtm::types::blocks::{Blocks, Surface};
 use slack_rtm::types::web::HistoryQuery;
-use slack_rtm::{ErrorKind, WebCallError, WebClient};
 use std::io::{IsTerminal, Read, Write};
 
 pub(crate) fn web_client(conn: &ConnOpts) -> Result<WebClient, Failure> {

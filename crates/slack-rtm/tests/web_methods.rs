@@ -281,7 +281,7 @@ async fn views_push_stacks_modals_on_the_open_one() {
     let mut big = modal("Too big");
     big["blocks"] = json!(vec![json!({"type": "divider"}); 101]);
     let err = web.push_view(emu.issue_trigger_id(), big).await.unwrap_err();
-    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks"), "{err}");
+    assert!(block_error(&err).is_some_and(|e| e.path == "blocks"), "{err}");
     assert_eq!(emu.web_calls_of("views.push").len(), calls);
 
     // Slack keeps at most three modals in a stack.
@@ -363,7 +363,7 @@ async fn update_ephemeral_and_view_update_check_their_blocks_before_the_call() {
         blocks: Some(blocks.clone()),
     };
     let err = web.update_message(&update(&too_long)).await.unwrap_err();
-    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks[0].text.text"), "{err}");
+    assert!(block_error(&err).is_some_and(|e| e.path == "blocks[0].text.text"), "{err}");
     assert!(emu.web_calls_of("chat.update").is_empty(), "refused before the call");
     let updated = web.update_message(&update(&fine)).await.unwrap();
     assert_eq!(updated.ts, posted.ts);
@@ -377,7 +377,7 @@ async fn update_ephemeral_and_view_update_check_their_blocks_before_the_call() {
         thread_ts: None,
     };
     let err = web.post_ephemeral(&ephemeral(&too_long)).await.unwrap_err();
-    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks[0].text.text"), "{err}");
+    assert!(block_error(&err).is_some_and(|e| e.path == "blocks[0].text.text"), "{err}");
     assert!(emu.web_calls_of("chat.postEphemeral").is_empty(), "refused before the call");
     web.post_ephemeral(&ephemeral(&fine)).await.unwrap();
 
@@ -387,7 +387,7 @@ async fn update_ephemeral_and_view_update_check_their_blocks_before_the_call() {
     let update = |view| ViewsUpdate { view_id: opened.id.clone(), external_id: None, view, hash: None };
     let err =
         web.update_view(&update(modal(json!(vec![json!({"type": "divider"}); 101])))).await.unwrap_err();
-    assert!(matches!(err, WebCallError::InvalidBlocks(ref e) if e.path == "blocks"), "{err}");
+    assert!(block_error(&err).is_some_and(|e| e.path == "blocks"), "{err}");
     assert!(emu.web_calls_of("views.update").is_empty(), "refused before the call");
     let updated = web.update_view(&update(modal(json!([{"type": "divider"}])))).await.unwrap().view;
     assert_eq!(updated.id, opened.id);
@@ -398,4 +398,12 @@ async fn update_ephemeral_and_view_update_check_their_blocks_before_the_call() {
     web.remove_reaction(general.clone(), posted.ts.clone(), "tada").await.unwrap();
     let err = web.remove_reaction(general.clone(), posted.ts.clone(), "tada").await.unwrap_err();
     assert_eq!(code(&err), "no_reaction");
+}
+
+/// The Block Kit error a call was refused with before it was sent, if that was why.
+fn block_error(err: &ApiCallError) -> Option<&BlockError> {
+    match &err.failure {
+        ApiFailure::InvalidRequest(e) => e.downcast_ref::<BlockError>(),
+        _ => None,
+    }
 }

@@ -36,11 +36,12 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use sha2::Sha256;
+use slack_rtm::Client;
 use slack_rtm::app::http::{
     HttpApp, HttpConfig, Inbound, InboundHandler, SigningSecret, SlackReceiver, Verifier,
 };
 use slack_rtm::app::{App, BotIdentity};
-use slack_rtm::{Client, UserId};
+use slack_rtm::types::UserId;
 use slack_rtm_bench::fleet::percentile;
 use slack_rtm_hyper::server::HttpServer;
 use std::convert::Infallible;

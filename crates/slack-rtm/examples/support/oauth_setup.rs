@@ -13,7 +13,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Plain `http://` (and `ws://`) only for an API on this machine.
 pub fn is_loopback(url: &str) -> bool {
-    let host = url.parse::<slack_rtm::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned));
+    let host = url.parse::<slack_rtm::transport::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned));
     host.is_some_and(|h| {
         h == "localhost"
             || h.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())

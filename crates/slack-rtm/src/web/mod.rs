@@ -180,7 +180,7 @@ impl WebClient {
     }
 
     /// The token to send now.
-    async fn current_token(&self, method: &str) -> Result<Token, WebCallError> {
+    async fn current_token(&self, method: &str) -> Result<Token, ApiCallError> {
         let Some(rotating) = &self.inner.rotating else { return Ok(self.inner.token.clone()) };
         let held = rotating.current.lock().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone());
         if fresh(held.1) {
@@ -198,13 +198,15 @@ impl WebClient {
             method,
             "the installation's token has expired and no refreshed one is stored: not sent"
         );
-        Err(WebCallError::Api(WebError::Api {
-            method: method.to_owned(),
-            error: slack_rtm_types::ApiError::from_code("token_expired"),
-            warnings: Vec::new(),
-            detail: None,
-            req_id: None,
-        }))
+        Err(ApiCallError::new(
+            method,
+            None,
+            ApiFailure::Api {
+                error: slack_rtm_types::ApiError::from_code("token_expired"),
+                warnings: Vec::new(),
+                detail: None,
+            },
+        ))
     }
 
     /// The same client with another retry policy (and a fresh rate limiter).
