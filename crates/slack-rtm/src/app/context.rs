@@ -127,22 +127,14 @@ impl RequestInfo {
     /// (a Socket Mode session reads it with the `event_id`) or from a light read; the other
     /// kinds are parsed now (they are few, and their type is inside their JSON).
     pub(crate) fn new(request: super::receiver::AppRequest) -> RequestInfo {
-        let super::receiver::AppRequest {
-            kind,
-            payload,
-            envelope_id,
-            retry_attempt,
-            retry_reason,
-            accepts_response_payload,
-            event_type,
-        } = request;
+        let event_type = request.event_type;
         let mut info = RequestInfo {
-            kind,
-            payload,
-            envelope_id,
-            retry_attempt,
-            retry_reason,
-            accepts_response_payload,
+            kind: request.kind,
+            payload: request.payload,
+            envelope_id: request.envelope_id,
+            retry_attempt: request.retry_attempt,
+            retry_reason: request.retry_reason,
+            accepts_response_payload: request.accepts_response_payload,
             subkind: None,
             body: OnceLock::new(),
             meta: OnceLock::new(),

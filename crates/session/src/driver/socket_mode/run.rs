@@ -125,7 +125,7 @@ impl Driven for Loop {
                     }
                     None => {
                         if let Err(error) = result {
-                            tracing::debug!(%envelope_id, %error, "a detached ack was not sent");
+                            tracing::warn!(%envelope_id, %error, "an ack was not sent (Slack delivers the envelope again)");
                         }
                     }
                 }
