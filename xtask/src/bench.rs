@@ -28,6 +28,8 @@ pub struct Options {
     pub paced_envelopes: u64,
     /// Run the Socket Mode rows (`--no-socket-mode` skips them).
     pub socket_mode: bool,
+    /// `--socket-mode-only`: the Socket Mode rows alone (printed, not written to the doc).
+    pub socket_mode_only: bool,
     /// Keepalive ping interval of the scale test's sessions, in seconds (default: the library's).
     pub idle_ping: Option<u64>,
     /// `--fleet`: the fleet bench alone ([`crate::bench_fleet`]).
@@ -56,6 +58,7 @@ impl Options {
             envelopes: 50_000,
             paced_envelopes: 20_000,
             socket_mode: true,
+            socket_mode_only: false,
             fleet: false,
             fleet_events: 50_000,
             fleet_paced_events: 20_000,
@@ -89,6 +92,7 @@ impl Options {
                 "--envelopes" => o.envelopes = num("--envelopes")?,
                 "--paced-envelopes" => o.paced_envelopes = num("--paced-envelopes")?,
                 "--no-socket-mode" => o.socket_mode = false,
+                "--socket-mode-only" => o.socket_mode_only = true,
                 "--fleet" => o.fleet = true,
                 "--fleet-events" => o.fleet_events = num("--fleet-events")?,
                 "--fleet-paced-events" => o.fleet_paced_events = num("--fleet-paced-events")?,
@@ -362,6 +366,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     if opts.http {
         return crate::bench_http::run(&bin, &opts).map(drop);
+    }
+    if opts.socket_mode_only {
+        let (sm, failed) = crate::bench_sm::run(&bin, &opts)?;
+        println!("{sm}");
+        return if opts.quick && !failed.is_empty() {
+            Err(format!("bench clients failed: {}", failed.join(", ")))
+        } else {
+            Ok(())
+        };
     }
     let mut clients = vec![
         ClientSpec {

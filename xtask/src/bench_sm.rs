@@ -10,7 +10,9 @@
 //! The ack latencies come from the emulator's `SM_BLAST_REPORT` line for the client's socket
 //! (one socket per client run); a run whose acks did not all arrive is a failure.
 
-use crate::bench::{ClientSpec, Options, Sample, Summary, cpu_of, find_limit, run_binary, summarize};
+use crate::bench::{
+    ClientSpec, Options, Sample, Summary, cpu_of, find_limit, run_binary, run_binary_env, summarize,
+};
 use crate::official::{self, BenchMode, EmulatorProcess, Official, target_dir};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -28,13 +30,28 @@ pub struct SmSummary {
     pub ack_p99_ms: f64,
 }
 
-/// The Socket Mode clients: the facade (when built), the naive floor, the official ones.
+/// The Socket Mode clients: the facade's raw loop and the same through `App` (when built),
+/// the naive floor, both of them again on the multi-thread runtime, the official ones.
 pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, String> {
     let mut clients = Vec::new();
     if bin.join("sm-client").exists() {
         clients.push(ClientSpec { name: "slack-rtm", run: run_binary(bin.join("sm-client"), vec![]) });
     }
+    if bin.join("sm-app").exists() {
+        clients.push(ClientSpec { name: "slack-rtm App", run: run_binary(bin.join("sm-app"), vec![]) });
+    }
     clients.push(ClientSpec { name: "naive-socket-mode", run: run_binary(bin.join("sm-floor"), vec![]) });
+    // The same two on the multi-thread runtime (2 workers).
+    if bin.join("sm-client").exists() {
+        clients.push(ClientSpec {
+            name: "slack-rtm, multi-thread",
+            run: run_binary_env(bin.join("sm-client"), vec![], Some(("BENCH_MULTI_THREAD", "1"))),
+        });
+    }
+    clients.push(ClientSpec {
+        name: "naive-socket-mode, multi-thread",
+        run: run_binary_env(bin.join("sm-floor"), vec![], Some(("BENCH_MULTI_THREAD", "1"))),
+    });
     if with_official {
         let installed = official::install_official_clients(&target_dir())?;
         for client in Official::ALL {
@@ -75,7 +92,9 @@ fn blast_report(emu: &mut EmulatorProcess) -> Result<Value, String> {
     serde_json::from_str(last).map_err(|e| format!("bad SM_BLAST_REPORT {last:?}: {e}"))
 }
 
-/// Runs every client `runs` times against one blast emulator of `n` envelopes per socket.
+/// Runs every client `runs` times against one blast emulator of `n` envelopes per socket, the
+/// clients taking turns (run 1 of each, then run 2 of each, …) so a change in the machine's
+/// load falls on all of them alike.
 pub fn measure(
     emu: &mut EmulatorProcess,
     clients: &[ClientSpec],
@@ -83,10 +102,21 @@ pub fn measure(
     runs: usize,
     label: &str,
 ) -> BTreeMap<&'static str, SmSummary> {
-    let mut out = BTreeMap::new();
-    for c in clients {
-        let (mut samples, mut p50, mut p99, mut failure) = (Vec::new(), Vec::new(), Vec::new(), None);
-        for run in 0..runs {
+    struct Acc {
+        samples: Vec<Sample>,
+        p50: Vec<f64>,
+        p99: Vec<f64>,
+        failure: Option<String>,
+    }
+    let mut acc: Vec<Acc> = clients
+        .iter()
+        .map(|_| Acc { samples: Vec::new(), p50: Vec::new(), p99: Vec::new(), failure: None })
+        .collect();
+    for run in 0..runs {
+        for (c, a) in clients.iter().zip(acc.iter_mut()) {
+            if a.failure.is_some() {
+                continue;
+            }
             let cpu0 = cpu_of(emu.pid());
             let result = (c.run)(emu, "envelopes", n).and_then(|line| {
                 let emulator_cpu = cpu_of(emu.pid()).saturating_sub(cpu0);
@@ -99,22 +129,24 @@ pub fn measure(
             });
             match result {
                 Ok((sample, report)) => {
-                    samples.push(sample);
-                    p50.push(report["ack_p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3);
-                    p99.push(report["ack_p99_us"].as_f64().unwrap_or(f64::NAN) / 1e3);
+                    a.samples.push(sample);
+                    a.p50.push(report["ack_p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3);
+                    a.p99.push(report["ack_p99_us"].as_f64().unwrap_or(f64::NAN) / 1e3);
                 }
                 Err(e) => {
                     eprintln!("  {} {label} run {}: FAILED: {e}", c.name, run + 1);
                     // Drain the report of the failed run so it is not taken for the next one.
                     let _ = emu.lines(None, Duration::from_millis(200));
-                    failure = Some(e);
-                    break;
+                    a.failure = Some(e);
                 }
             }
         }
-        let mut base = summarize(&samples);
-        base.failure = failure;
-        let s = SmSummary { base, ack_p50_ms: median(p50), ack_p99_ms: median(p99) };
+    }
+    let mut out = BTreeMap::new();
+    for (c, a) in clients.iter().zip(acc) {
+        let mut base = summarize(&a.samples);
+        base.failure = a.failure;
+        let s = SmSummary { base, ack_p50_ms: median(a.p50), ack_p99_ms: median(a.p99) };
         eprintln!(
             "  {:<22} {label:<10} {:>10.0}/s  {:>7.2} µs CPU/env  {:>6.1} MB  ack p50 {:>8.3} ms  p99 {:>8.3} ms",
             c.name, s.base.per_sec, s.base.cpu_us_per_op, s.base.peak_rss_mb, s.ack_p50_ms, s.ack_p99_ms

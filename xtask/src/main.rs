@@ -5,7 +5,9 @@
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
 //!   [--envelopes N] [--paced-envelopes M] [--no-socket-mode] [--sessions S [--idle-ping SECS]]`:
 //!   the end-to-end benchmark (RTM and Socket Mode), every client side by side
-//!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test. `bench --fleet
+//!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test. `bench
+//!   --socket-mode-only [--no-official] [--envelopes N] [--paced-envelopes M] [--runs R]`: the
+//!   Socket Mode rows alone (the raw loop, the App, the naive client; printed only). `bench --fleet
 //!   [--fleet-events N] [--fleet-paced-events M] [--runs R]`: the fleet bench alone (a real
 //!   Redis, one gateway, three workers; its own section of `docs/benchmarks.md`). `bench
 //!   --upload [--mb N] [--runs R] [--no-doc]`: the peak memory of a file upload from disk

@@ -199,3 +199,14 @@ impl Report {
 
 pub mod faults;
 pub mod fleet;
+
+/// The runtime of the Socket Mode bench clients: tokio's current-thread runtime, or the
+/// multi-thread one with 2 workers when `BENCH_MULTI_THREAD` is set (the bench reports both).
+pub fn sm_runtime() -> tokio::runtime::Runtime {
+    if std::env::var_os("BENCH_MULTI_THREAD").is_some() {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    }
+    .expect("runtime")
+}

@@ -187,3 +187,57 @@ async fn shutdown_lets_a_running_listener_finish_and_send_its_ack() {
     let ack = emu.wait_for_ack(cmd.seq, T).await.unwrap();
     assert_eq!(ack.payload, Some(json!({"text": "done"})));
 }
+
+/// Events reach their listeners with their type read by the session (no decode to route
+/// them), an event nobody listens to goes to the fallback, and every event is acked once (the
+/// app's detached acks): none is delivered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_routed_by_type_and_each_acked_once() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    let mention = tx.clone();
+    app.app_mention(move |m, ctx| {
+        let tx = mention.clone();
+        async move {
+            tx.send(format!("mention {} {:?}", m.text, ctx.request_type())).unwrap();
+            Ok(())
+        }
+    });
+    app.fallback(move |ctx| {
+        let tx = tx.clone();
+        async move {
+            tx.send(format!("fallback {:?} user {:?}", ctx.request_type(), ctx.user_id())).unwrap();
+            Ok(())
+        }
+    });
+    let (emu, running, _web) = start(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    alice.say(&ch, "no listener for messages").unwrap();
+    alice.mention_bot(&ch, "hello").unwrap();
+    // Two `message` events (the fallback's) and one `app_mention`.
+    let mut got = Vec::new();
+    while got.len() < 3 {
+        got.push(tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    got.sort();
+    let alice_id = emu.second_user().user.to_string();
+    let fallback = format!("fallback Some(\"message\") user Some(\"{alice_id}\")");
+    assert_eq!(got[..2], [fallback.clone(), fallback]);
+    assert!(
+        got[2].starts_with("mention <@") && got[2].ends_with("hello Some(\"app_mention\")"),
+        "{}",
+        got[2]
+    );
+    // Every envelope acked, on its first delivery.
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let records = emu.envelopes();
+        if records.len() >= 3 && records.iter().all(|r| r.acked) {
+            assert!(records.iter().all(|r| r.attempts.len() == 1), "{records:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not acked: {records:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(running.shutdown(T).await);
+}

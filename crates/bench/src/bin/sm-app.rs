@@ -2,7 +2,7 @@
 //! (the raw `SocketModeItems` loop) on the same blast: each `events_api` envelope is acked by
 //! the app before its listener runs, then handed to a listener through the global middleware
 //! (the bot's own messages are not filtered: the blast's events carry no bot). Current-thread
-//! runtime and one socket, as `sm-client`.
+//! runtime (multi-thread with `BENCH_MULTI_THREAD`) and one socket, as `sm-client`.
 //!
 //! `sm-app --api-url URL --token XAPP --mode envelopes --n N`
 
@@ -19,7 +19,7 @@ fn main() {
         eprintln!("sm-app: only --mode envelopes");
         std::process::exit(2);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = slack_rtm_bench::sm_runtime();
     rt.block_on(run(args));
 }
 

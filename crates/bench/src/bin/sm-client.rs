@@ -1,7 +1,7 @@
 //! slack-rtm's Socket Mode client through its facade, as an application uses it: envelopes
 //! from `SocketModeItems`, acked by the session the moment they are handed over (auto ack
-//! mode), on tokio's current-thread runtime (as the naive floor), one socket (as every other
-//! client in the table).
+//! mode), on tokio's current-thread runtime (as the naive floor; the multi-thread one with
+//! `BENCH_MULTI_THREAD`), one socket (as every other client in the table).
 //!
 //! `sm-client --api-url URL --token XAPP --mode envelopes --n N`
 
@@ -17,7 +17,7 @@ fn main() {
         eprintln!("sm-client: only --mode envelopes");
         std::process::exit(2);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = slack_rtm_bench::sm_runtime();
     rt.block_on(run(args));
 }
 

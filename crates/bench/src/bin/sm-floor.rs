@@ -16,7 +16,7 @@ fn main() {
         eprintln!("sm-floor: only --mode envelopes");
         std::process::exit(2);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = slack_rtm_bench::sm_runtime();
     rt.block_on(run(args));
 }
 

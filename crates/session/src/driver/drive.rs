@@ -141,7 +141,16 @@ pub(crate) async fn drive<L: Driven>(
                 lp.machine().handle_timeout(Instant::now());
             }
             cmd = cmd_rx.recv(), if cmds_open => match cmd {
-                Some(c) => lp.on_command(c).await,
+                Some(c) => {
+                    lp.on_command(c).await;
+                    // The others already queued (acks of many listeners) in the same turn.
+                    for _ in 1..BATCH {
+                        match cmd_rx.try_recv() {
+                            Ok(c) => lp.on_command(c).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
                 None => cmds_open = false,
             },
             // Every handle is gone, and now the stream too (in either order).

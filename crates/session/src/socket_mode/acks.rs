@@ -9,6 +9,7 @@ use crate::common::fingerprint;
 use slack_rtm_codec::encode_ack;
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::types::socket_mode::{Ack, EnvelopeFrame};
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -160,12 +161,20 @@ impl Pending {
     }
 }
 
-/// The `event_id` of an `events_api` envelope, read without building the payload.
-fn event_id(frame: &EnvelopeFrame) -> Option<String> {
+/// The `event_id` and the inner event's `type` of an `events_api` envelope, read in one pass
+/// without building the payload (everything else is skipped).
+fn event_ids(frame: &EnvelopeFrame) -> (Option<String>, Option<String>) {
+    #[derive(serde::Deserialize)]
+    struct Inner<'a> {
+        #[serde(borrow, default, rename = "type")]
+        kind: Option<Cow<'a, str>>,
+    }
     #[derive(serde::Deserialize)]
     struct Payload<'a> {
         #[serde(borrow, default)]
-        event_id: Option<std::borrow::Cow<'a, str>>,
+        event_id: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        event: Option<Inner<'a>>,
     }
     #[derive(serde::Deserialize)]
     struct Outer<'a> {
@@ -173,10 +182,35 @@ fn event_id(frame: &EnvelopeFrame) -> Option<String> {
         payload: Option<Payload<'a>>,
     }
     if frame.envelope_type() != "events_api" {
-        return None;
+        return (None, None);
+    }
+    match serde_json::from_str::<Outer<'_>>(frame.as_str()) {
+        Ok(outer) => {
+            let Some(payload) = outer.payload else { return (None, None) };
+            let id = payload.event_id.filter(|id| !id.is_empty()).map(Cow::into_owned);
+            let kind = payload.event.and_then(|e| e.kind).filter(|k| !k.is_empty()).map(Cow::into_owned);
+            (id, kind)
+        }
+        // An `event` that is not an object, or whose `type` is not a string: no type, and the
+        // `event_id` read alone (it must not be lost to the odd shape).
+        Err(_) => (event_id(frame), None),
+    }
+}
+
+/// The `event_id` of an `events_api` envelope alone.
+fn event_id(frame: &EnvelopeFrame) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Payload<'a> {
+        #[serde(borrow, default)]
+        event_id: Option<Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Outer<'a> {
+        #[serde(borrow, default)]
+        payload: Option<Payload<'a>>,
     }
     let outer: Outer<'_> = serde_json::from_str(frame.as_str()).ok()?;
-    outer.payload?.event_id.filter(|id| !id.is_empty()).map(|id| id.into_owned())
+    outer.payload?.event_id.filter(|id| !id.is_empty()).map(Cow::into_owned)
 }
 
 /// The `retry_attempt` of an envelope (0 when absent or unreadable): only for reports.
@@ -202,7 +236,7 @@ impl SocketModeSession {
             // From the scanned id, before anything else is read.
             self.send_ack(conn, &frame.ack());
         }
-        let event_id = event_id(&frame);
+        let (event_id, event_type) = event_ids(&frame);
         let event_key = event_id.as_deref().map(|id| fingerprint(&["sm-event", id]));
         // Auto mode remembers an event as it is handed over (it is acked already). Manual
         // mode remembers it once the application acks it. While the application still holds a
@@ -232,7 +266,7 @@ impl SocketModeSession {
         if !auto {
             self.wait_for_ack(conn, frame.envelope_id().to_owned(), event_key, now);
         }
-        self.outputs.push_back(Output::Deliver(Delivered { conn, frame, event_id, acked: auto }));
+        self.outputs.push_back(Output::Deliver(Delivered { conn, frame, event_id, event_type, acked: auto }));
     }
 
     /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
@@ -329,5 +363,39 @@ impl SocketModeSession {
                 self.pending.remove(&id);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_ids;
+    use slack_rtm_codec::types::socket_mode::EnvelopeFrame;
+
+    fn frame(text: &str) -> EnvelopeFrame {
+        EnvelopeFrame::new(text.to_owned()).expect("an envelope")
+    }
+
+    #[test]
+    fn event_id_and_event_type_in_one_pass() {
+        let f = frame(
+            r#"{"envelope_id":"e1","payload":{"event":{"type":"app_mention","text":"hi"},"event_id":"Ev1"},"type":"events_api"}"#,
+        );
+        assert_eq!(event_ids(&f), (Some("Ev1".into()), Some("app_mention".into())));
+    }
+
+    #[test]
+    fn an_odd_event_keeps_its_event_id() {
+        // `event` not an object, or its `type` not a string: no type, the id still read.
+        for odd in [r#""event":"x""#, r#""event":{"type":7}"#, r#""event":null"#] {
+            let f = frame(&format!(
+                r#"{{"envelope_id":"e1","payload":{{{odd},"event_id":"Ev1"}},"type":"events_api"}}"#
+            ));
+            assert_eq!(event_ids(&f), (Some("Ev1".into()), None), "{odd}");
+        }
+        let empty = frame(r#"{"envelope_id":"e1","payload":{"event":{"type":""}},"type":"events_api"}"#);
+        assert_eq!(event_ids(&empty), (None, None));
+        // Not an event: nothing read.
+        let cmd = frame(r#"{"envelope_id":"e1","payload":{"event_id":"Ev1"},"type":"slash_commands"}"#);
+        assert_eq!(event_ids(&cmd), (None, None));
     }
 }

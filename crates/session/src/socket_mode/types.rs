@@ -119,6 +119,9 @@ pub struct Delivered {
     pub frame: EnvelopeFrame,
     /// The `event_id` of an `events_api` envelope.
     pub event_id: Option<String>,
+    /// The inner event's `type` (`message`, `app_mention`, …) of an `events_api` envelope,
+    /// read in the same pass as its `event_id` (so a router needs no decode to pick a listener).
+    pub event_type: Option<String>,
     /// Whether the session already acked it ([`AckMode::Auto`](super::AckMode::Auto)).
     pub acked: bool,
 }

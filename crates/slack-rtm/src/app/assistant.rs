@@ -217,10 +217,10 @@ impl Context {
         if let Some(t) = self.assistant_thread() {
             return Ok((t.channel.clone(), t.thread_ts.clone()));
         }
-        let channel = self.req.meta.channel_id.clone().ok_or(ReplyError::NoChannel)?;
+        let channel = self.req.meta().channel_id.clone().ok_or(ReplyError::NoChannel)?;
         let thread = self
             .req
-            .meta
+            .meta()
             .thread_ts
             .clone()
             .or_else(|| self.body().pointer("/event/ts").and_then(|v| v.as_str()).map(str::to_owned))

@@ -91,15 +91,70 @@ impl Meta {
     }
 }
 
-/// One request as every listener of it sees it.
+/// One request as every listener of it sees it. The payload is parsed (as JSON, and for the
+/// ids) only when something asks: an app whose listeners read nothing pays nothing for it.
 pub(crate) struct RequestInfo {
     pub(crate) kind: RequestKind,
     pub(crate) payload: RawJson,
-    pub(crate) body: Value,
     pub(crate) envelope_id: Option<String>,
     pub(crate) retry_attempt: u32,
     pub(crate) retry_reason: Option<String>,
-    pub(crate) meta: Meta,
+    pub(crate) accepts_response_payload: bool,
+    /// The inner event's or the interaction's `type`; the command: known at dispatch.
+    pub(crate) subkind: Option<String>,
+    body: OnceLock<Value>,
+    meta: OnceLock<Meta>,
+}
+
+/// The inner event's `type` of an `events_api` payload, read without building anything.
+fn peek_event_type(payload: &RawJson) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Inner<'a> {
+        #[serde(borrow, default, rename = "type")]
+        kind: Option<std::borrow::Cow<'a, str>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Outer<'a> {
+        #[serde(borrow, default)]
+        event: Option<Inner<'a>>,
+    }
+    let outer: Outer<'_> = payload.parse().ok()?;
+    outer.event?.kind.filter(|k| !k.is_empty()).map(std::borrow::Cow::into_owned)
+}
+
+impl RequestInfo {
+    /// The request as a receiver handed it over. An event's type comes from the receiver
+    /// (a Socket Mode session reads it with the `event_id`) or from a light read; the other
+    /// kinds are parsed now (they are few, and their type is inside their JSON).
+    pub(crate) fn new(request: super::receiver::AppRequest) -> RequestInfo {
+        let event_type = request.event_type;
+        let mut info = RequestInfo {
+            kind: request.kind,
+            payload: request.payload,
+            envelope_id: request.envelope_id,
+            retry_attempt: request.retry_attempt,
+            retry_reason: request.retry_reason,
+            accepts_response_payload: request.accepts_response_payload,
+            subkind: None,
+            body: OnceLock::new(),
+            meta: OnceLock::new(),
+        };
+        info.subkind = match info.kind {
+            RequestKind::EventsApi => event_type.or_else(|| peek_event_type(&info.payload)),
+            _ => info.meta().subkind.clone(),
+        };
+        info
+    }
+
+    /// The payload as JSON (parsed on first use).
+    pub(crate) fn body(&self) -> &Value {
+        self.body.get_or_init(|| self.payload.to_value())
+    }
+
+    /// The ids and targets of the payload (read on first use).
+    pub(crate) fn meta(&self) -> &Meta {
+        self.meta.get_or_init(|| Meta::read(&self.kind, self.body()))
+    }
 }
 
 /// What a listener (and a middleware) gets besides its payload: where the request came from,
@@ -122,9 +177,7 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field("kind", &self.req.kind)
             .field("envelope_id", &self.req.envelope_id)
-            .field("team_id", &self.req.meta.team_id)
-            .field("user_id", &self.req.meta.user_id)
-            .field("channel_id", &self.req.meta.channel_id)
+            .field("request_type", &self.req.subkind)
             .field("listener", &self.listener)
             .finish_non_exhaustive()
     }
@@ -153,9 +206,9 @@ impl Context {
 
     /// [`Context::say`], to be customised (`.blocks(…)`, `.in_thread(…)`) then awaited.
     pub fn say_call(&self, text: impl Into<String>) -> Result<PostMessageCall, ReplyError> {
-        let channel = self.req.meta.channel_id.clone().ok_or(ReplyError::NoChannel)?;
+        let channel = self.req.meta().channel_id.clone().ok_or(ReplyError::NoChannel)?;
         let call = self.web().post_message(channel, text);
-        Ok(match &self.req.meta.thread_ts {
+        Ok(match &self.req.meta().thread_ts {
             Some(ts) => call.in_thread(ts.as_str()),
             None => call,
         })
@@ -165,7 +218,7 @@ impl Context {
     /// message shortcuts): an ephemeral or in-channel message, or a replacement or deletion of
     /// the original. No token is sent; a 429 is waited out (`Retry-After`) and sent again.
     pub async fn respond(&self, message: impl Into<MessageResponse>) -> Result<(), ReplyError> {
-        let url = self.req.meta.response_url.as_deref().ok_or(ReplyError::NoResponseUrl)?;
+        let url = self.req.meta().response_url.as_deref().ok_or(ReplyError::NoResponseUrl)?;
         let body = serde_json::to_vec(&message.into()).map_err(|e| ReplyError::Transport(e.to_string()))?;
         post_response(&self.shared.web, url, body).await
     }
@@ -178,7 +231,7 @@ impl Context {
     /// The inner event's type (`message`, `app_mention`, …), the interaction's type
     /// (`block_actions`, `view_submission`, …) or the slash command (`/echo`).
     pub fn request_type(&self) -> Option<&str> {
-        self.req.meta.subkind.as_deref()
+        self.req.subkind.as_deref()
     }
 
     /// The payload, verbatim.
@@ -188,7 +241,7 @@ impl Context {
 
     /// The payload as JSON.
     pub fn body(&self) -> &Value {
-        &self.req.body
+        self.req.body()
     }
 
     /// The Socket Mode envelope id, if it came in one.
@@ -208,37 +261,37 @@ impl Context {
 
     /// The workspace.
     pub fn team_id(&self) -> Option<&str> {
-        self.req.meta.team_id.as_deref()
+        self.req.meta().team_id.as_deref()
     }
 
     /// The Enterprise Grid organisation.
     pub fn enterprise_id(&self) -> Option<&str> {
-        self.req.meta.enterprise_id.as_deref()
+        self.req.meta().enterprise_id.as_deref()
     }
 
     /// The user who acted (the event's `user`, the command's or interaction's user).
     pub fn user_id(&self) -> Option<&str> {
-        self.req.meta.user_id.as_deref()
+        self.req.meta().user_id.as_deref()
     }
 
     /// The conversation, when there is one.
     pub fn channel_id(&self) -> Option<&str> {
-        self.req.meta.channel_id.as_deref()
+        self.req.meta().channel_id.as_deref()
     }
 
     /// The thread, when the request came from one.
     pub fn thread_ts(&self) -> Option<&str> {
-        self.req.meta.thread_ts.as_deref()
+        self.req.meta().thread_ts.as_deref()
     }
 
     /// The `response_url`, when the payload has one.
     pub fn response_url(&self) -> Option<&str> {
-        self.req.meta.response_url.as_deref()
+        self.req.meta().response_url.as_deref()
     }
 
     /// The `trigger_id` (opens a modal within 3 s), when the payload has one.
     pub fn trigger_id(&self) -> Option<&str> {
-        self.req.meta.trigger_id.as_deref()
+        self.req.meta().trigger_id.as_deref()
     }
 
     /// The app's bot: from `auth.test`, else (its user only) from the event's
@@ -250,7 +303,7 @@ impl Context {
             None => self.shared.bot.get().cloned().unwrap_or_default(),
         };
         if bot.user_id.is_none() {
-            bot.user_id = self.req.meta.authorized_bot.clone().map(UserId::from);
+            bot.user_id = self.req.meta().authorized_bot.clone().map(UserId::from);
         }
         bot
     }

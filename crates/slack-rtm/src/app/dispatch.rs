@@ -2,14 +2,13 @@
 //! concurrency bound, order per conversation, panics, shutdown.
 
 use super::ack::AckCell;
-use super::context::{Context, Meta, RequestInfo, Shared};
+use super::context::{Context, RequestInfo, Shared};
 use super::listeners::Route;
 use super::matchers::Matches;
 use super::middleware::{BoxFuture, End, ListenerResult, Middleware, Next};
 use super::receiver::{Acknowledger, AppRequest, RequestKind};
 use super::{App, AppConfig, ErrorHandler, FallbackHandler, ListenerError};
 use crate::web::WebClient;
-use serde_json::Value;
 use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload};
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
@@ -65,8 +64,11 @@ struct Inner {
     closed: AtomicBool,
     order: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
     seq: AtomicU64,
-    fallback_seen: Mutex<HashSet<String>>,
+    fallback_seen: Mutex<HashMap<String, HashSet<String>>>,
     installations: Option<super::oauth::Installations>,
+    /// Labels shared by every request (no allocation per request).
+    fallback_label: Arc<str>,
+    middleware_label: Arc<str>,
 }
 
 /// Where a request waits for the one before it in its conversation.
@@ -107,8 +109,10 @@ impl Dispatcher {
                 closed: AtomicBool::new(false),
                 order: Mutex::new(HashMap::new()),
                 seq: AtomicU64::new(0),
-                fallback_seen: Mutex::new(HashSet::new()),
+                fallback_seen: Mutex::new(HashMap::new()),
                 installations,
+                fallback_label: "fallback".into(),
+                middleware_label: "middleware".into(),
             }),
         }
     }
@@ -169,13 +173,12 @@ impl Dispatcher {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
+        let info = RequestInfo::new(request);
         // In arrival order: the ticket is taken before waiting for a slot.
-        let (body, ticket) = if self.inner.config.ordered {
-            let body = request.payload.to_value();
-            let ticket = Meta::read(&request.kind, &body).channel_id.map(|key| self.inner.ticket(key));
-            (Some(body), ticket)
+        let ticket = if self.inner.config.ordered {
+            info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
         } else {
-            (None, None)
+            None
         };
         let permit = match self.inner.permits.clone().acquire_owned().await {
             Ok(p) => p,
@@ -185,7 +188,7 @@ impl Dispatcher {
             return Err(ShuttingDown);
         }
         let inner = self.inner.clone();
-        Ok(tokio::spawn(async move { inner.handle(request, ack, body, ticket, arrived, permit).await }))
+        Ok(tokio::spawn(async move { inner.handle(info, ack, ticket, arrived, permit).await }))
     }
 
     /// Stops taking requests ([`Dispatcher::dispatch`] returns [`ShuttingDown`]) and waits up
@@ -208,7 +211,7 @@ impl Dispatcher {
     }
 }
 
-fn decode(request: &AppRequest) -> Payload {
+fn decode(request: &RequestInfo) -> Payload {
     Envelope {
         envelope_id: request.envelope_id.clone().unwrap_or_default(),
         envelope_type: EnvelopeType::from_wire(request.kind.as_str()),
@@ -245,53 +248,48 @@ impl Inner {
 
     async fn handle(
         self: Arc<Self>,
-        request: AppRequest,
+        info: RequestInfo,
         acker: Box<dyn Acknowledger>,
-        body: Option<Value>,
         mut ticket: Option<OrderTicket>,
         arrived: Instant,
         _permit: OwnedSemaphorePermit,
     ) -> bool {
-        let cell = AckCell::new(acker, request.accepts_response_payload);
-        let body = body.unwrap_or_else(|| request.payload.to_value());
-        let meta = Meta::read(&request.kind, &body);
-        let payload = Arc::new(decode(&request));
-        let matched: Vec<(usize, Matches)> = {
+        let event = info.kind == RequestKind::EventsApi;
+        let cell = AckCell::new(acker, info.accepts_response_payload);
+        // The typed payload is decoded only when a listener may take this request (an event of
+        // a type nobody listens to goes to the fallback undecoded).
+        let subkind = info.subkind.as_deref();
+        let may_match = self.routes.iter().any(|r| r.route.selector.may_take(&info.kind, subkind));
+        let (payload, matched): (Option<Arc<Payload>>, Vec<(usize, Matches)>) = if may_match {
+            let payload = decode(&info);
             let all = self
                 .routes
                 .iter()
                 .enumerate()
                 .filter_map(|(i, r)| r.route.selector.matches(&payload).map(|m| (i, m)));
-            if request.kind == RequestKind::EventsApi { all.collect() } else { all.take(1).collect() }
+            let matched = if event { all.collect() } else { all.take(1).collect() };
+            (Some(Arc::new(payload)), matched)
+        } else {
+            (None, Vec::new())
         };
         let label: Arc<str> = match matched.first() {
             Some((i, _)) => self.routes[*i].route.label.clone(),
-            None => "fallback".into(),
+            None => self.fallback_label.clone(),
         };
-        let kind = request.kind.clone();
-        let span = tracing::info_span!("app", kind = kind.as_str(), request_type = meta.subkind.as_deref(), listener = %label);
-        let info = Arc::new(RequestInfo {
-            kind: request.kind,
-            payload: request.payload,
-            body,
-            envelope_id: request.envelope_id,
-            retry_attempt: request.retry_attempt,
-            retry_reason: request.retry_reason,
-            meta,
-        });
+        let span =
+            tracing::info_span!("app", kind = info.kind.as_str(), request_type = subkind, listener = %label);
+        let info = Arc::new(info);
         let ctx = Context {
             shared: self.shared.clone(),
             req: info,
             ack: cell.clone(),
             extensions: http::Extensions::new(),
             matches: Matches::default(),
-            listener: "middleware".into(),
+            listener: self.middleware_label.clone(),
             auth: None,
         };
         let task = async {
-            if kind == RequestKind::EventsApi
-                && let Err(e) = cell.send(None).await
-            {
+            if event && let Err(e) = cell.send(None).await {
                 tracing::warn!(error = %e, "could not ack the event; handling it anyway");
             }
             let before = ticket.as_mut().and_then(|t| t.before.take());
@@ -303,7 +301,7 @@ impl Inner {
                 let mut ctx = ctx;
                 if let Some(installations) = &me.installations {
                     let req = &ctx.req;
-                    match installations.resolve(&req.kind, &req.meta, &req.body).await {
+                    match installations.resolve(&req.kind, req.meta(), req.body()).await {
                         super::oauth::Resolution::Found(auth) => ctx.auth = Some(auth),
                         super::oauth::Resolution::NotNeeded => {}
                         // Acked (now for an event, empty when this returns otherwise), not handled.
@@ -313,17 +311,22 @@ impl Inner {
                 me.run(payload, matched, ctx).await
             };
             let mut work = catch_unwind(work);
-            let window = ACK_DEADLINE.saturating_sub(self.config.ack_margin);
-            let result = tokio::select! {
-                r = &mut work => r,
-                _ = tokio::time::sleep_until(arrived + window), if kind != RequestKind::EventsApi => {
-                    if let Some(sent) = cell.send_for_listener(Some(window)).await {
-                        tracing::warn!(listener = %label, ?window, "the listener did not ack in time; acked empty");
-                        if let Err(e) = sent {
-                            tracing::warn!(error = %e, "the ack failed");
+            let result = if event {
+                // Already acked: no deadline to keep.
+                work.await
+            } else {
+                let window = ACK_DEADLINE.saturating_sub(self.config.ack_margin);
+                tokio::select! {
+                    r = &mut work => r,
+                    _ = tokio::time::sleep_until(arrived + window) => {
+                        if let Some(sent) = cell.send_for_listener(Some(window)).await {
+                            tracing::warn!(listener = %label, ?window, "the listener did not ack in time; acked empty");
+                            if let Err(e) = sent {
+                                tracing::warn!(error = %e, "the ack failed");
+                            }
                         }
+                        work.await
                     }
-                    work.await
                 }
             };
             let failure = match result {
@@ -335,7 +338,7 @@ impl Inner {
                     Some(ListenerError::Panicked { listener: label.to_string(), message })
                 }
             };
-            if let Some(sent) = cell.send_for_listener(None).await {
+            if !event && let Some(sent) = cell.send_for_listener(None).await {
                 tracing::debug!("the listener returned without acking; acked empty");
                 if let Err(e) = sent {
                     tracing::warn!(error = %e, "the ack failed");
@@ -347,7 +350,7 @@ impl Inner {
             }
             ok
         };
-        let ok = tracing::Instrument::instrument(task, span.clone()).await;
+        let ok = tracing::Instrument::instrument(task, span).await;
         if let Some(t) = &ticket {
             self.release(t);
         }
@@ -368,10 +371,13 @@ impl Inner {
     /// The middleware chain, then the listeners (or the fallback).
     async fn run(
         self: Arc<Self>,
-        payload: Arc<Payload>,
+        payload: Option<Arc<Payload>>,
         matched: Vec<(usize, Matches)>,
         ctx: Context,
     ) -> ListenerResult {
+        if self.global.is_empty() {
+            return self.listeners(payload, &matched, ctx).await;
+        }
         let me = self.clone();
         let matched = Arc::new(matched);
         let end: End = Arc::new(move |ctx| {
@@ -383,13 +389,13 @@ impl Inner {
 
     async fn listeners(
         &self,
-        payload: Arc<Payload>,
+        payload: Option<Arc<Payload>>,
         matched: &[(usize, Matches)],
         ctx: Context,
     ) -> ListenerResult {
-        if matched.is_empty() {
+        let Some(payload) = payload.filter(|_| !matched.is_empty()) else {
             return self.fallback(ctx).await;
-        }
+        };
         let last = matched.len() - 1;
         for (n, (i, matches)) in matched.iter().enumerate() {
             let rt = &self.routes[*i];
@@ -415,13 +421,21 @@ impl Inner {
     }
 
     async fn fallback(&self, ctx: Context) -> ListenerResult {
-        let kind = format!("{}/{}", ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
+        let (kind, subkind) = (ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
         let first = {
             let mut seen = self.fallback_seen.lock().unwrap_or_else(|p| p.into_inner());
-            seen.len() >= FALLBACK_KINDS || seen.insert(kind.clone())
+            // Looked up without building the key: only a new kind allocates.
+            if seen.get(kind).is_some_and(|s| s.contains(subkind)) {
+                false
+            } else if seen.values().map(HashSet::len).sum::<usize>() >= FALLBACK_KINDS {
+                true
+            } else {
+                seen.entry(kind.to_owned()).or_default().insert(subkind.to_owned());
+                true
+            }
         };
         if first {
-            tracing::info!(%kind, "no listener for this kind of request; acked (logged once per kind)");
+            tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
         }
         match &self.fallback {
             Some(f) => f(ctx).await,

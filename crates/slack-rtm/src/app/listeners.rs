@@ -5,6 +5,7 @@ use super::ack::Ack;
 use super::context::Context;
 use super::matchers::{ActionMatcher, IdPattern, Matches, TextPattern};
 use super::middleware::{BoxFuture, ListenerResult, Middleware};
+use super::receiver::RequestKind;
 use super::responses::{MessageResponse, OptionsResponse, ViewResponse};
 use slack_rtm_types::Event;
 use slack_rtm_types::event::{Message, ReactionChange};
@@ -30,6 +31,17 @@ pub(crate) enum Selector {
 }
 
 impl Selector {
+    /// Whether this selector may take a request of `kind` whose inner type is `subkind`
+    /// (a superset of [`Selector::matches`]: decides whether the payload is worth decoding).
+    pub(crate) fn may_take(&self, kind: &RequestKind, subkind: Option<&str>) -> bool {
+        match self {
+            Selector::Event(t) => *kind == RequestKind::EventsApi && subkind.is_none_or(|s| s == t),
+            Selector::Message(_) => *kind == RequestKind::EventsApi && subkind.is_none_or(|s| s == "message"),
+            Selector::Command(_) => *kind == RequestKind::SlashCommands,
+            _ => *kind == RequestKind::Interactive,
+        }
+    }
+
     /// The captures if this selector takes `payload`.
     pub(crate) fn matches(&self, payload: &Payload) -> Option<Matches> {
         match (self, payload) {

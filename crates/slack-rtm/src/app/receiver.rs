@@ -80,6 +80,9 @@ pub struct AppRequest {
     /// worker), a listener's `ack_with` fails with
     /// [`AckError::NoResponsePayload`](super::AckError::NoResponsePayload) and the ack is sent empty.
     pub accepts_response_payload: bool,
+    /// The inner event's `type`, when the receiver already knows it (the Socket Mode session
+    /// reads it with the `event_id`): spares the dispatcher a read of the payload.
+    pub(crate) event_type: Option<String>,
 }
 
 impl AppRequest {
@@ -92,6 +95,7 @@ impl AppRequest {
             retry_attempt: 0,
             retry_reason: None,
             accepts_response_payload: true,
+            event_type: None,
         }
     }
 
@@ -111,6 +115,12 @@ impl AppRequest {
     /// Whether the ack can carry a response payload.
     pub fn with_response_payload(mut self, accepts: bool) -> AppRequest {
         self.accepts_response_payload = accepts;
+        self
+    }
+
+    /// With the inner event's type the receiver already read.
+    pub(crate) fn with_event_type(mut self, event_type: Option<String>) -> AppRequest {
+        self.event_type = event_type;
         self
     }
 }

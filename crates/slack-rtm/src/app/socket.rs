@@ -21,21 +21,45 @@ pub struct SocketModeApp {
     pump: JoinHandle<()>,
 }
 
+/// What the dispatcher takes from an envelope besides its id and type, read in one pass that
+/// builds nothing else (the payload is copied verbatim).
+#[derive(serde::Deserialize)]
+struct Parts {
+    #[serde(default)]
+    payload: Option<RawJson>,
+    #[serde(default)]
+    retry_attempt: u32,
+    #[serde(default)]
+    retry_reason: Option<String>,
+}
+
 /// The envelope as the dispatcher takes it, and its ack through the session.
 fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
-    let (payload, attempt, reason) = match delivery.envelope() {
-        Some(e) => (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone()),
-        None => (null_json(), 0, None),
+    let event = kind == RequestKind::EventsApi;
+    let (payload, attempt, reason) = match serde_json::from_str::<Parts>(delivery.as_str()) {
+        Ok(p) => (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason),
+        // An odd shape: as the envelope's own decode reads it.
+        Err(_) => match delivery.envelope() {
+            Some(e) => (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone()),
+            None => (null_json(), 0, None),
+        },
     };
+    let event_type = if event { delivery.session_event_type().map(str::to_owned) } else { None };
     let request = AppRequest::new(kind, payload)
         .with_envelope_id(delivery.envelope_id())
         .with_retry(attempt, reason)
+        .with_event_type(event_type)
         // An ack frame can always carry a payload: the listener decides (Slack reads it where
         // the envelope `accepts_response_payload`; a server that leaves the flag out still
         // gets a command's reply or an options list).
         .with_response_payload(true);
     let ack = move |body: Option<serde_json::Value>| -> AckFuture {
+        if event && body.is_none() {
+            // An event is acked before its listeners run, and nobody waits for the write: the
+            // session writes it on its next turn (no round trip to its task per envelope).
+            return Box::pin(std::future::ready(delivery.ack_detached().map_err(Into::into)));
+        }
         Box::pin(async move {
             match body {
                 None => delivery.ack().await,

@@ -99,6 +99,10 @@ impl Delivery {
 
     /// The inner event's type (`events_api`), the interaction's type (`interactive`), or `None`.
     pub fn event_type(&self) -> Option<&str> {
+        // An event's type was read by the session with its `event_id`: no decode.
+        if let Some(t) = &self.inner.event_type {
+            return Some(t);
+        }
         self.event_type
             .get_or_init(|| match self.payload() {
                 Payload::EventsApi(cb) => Some(cb.event.event_type().to_owned()),
@@ -129,6 +133,22 @@ impl Delivery {
                 Some(h) => h.ack(&id, None).await,
                 None => Ok(()),
             }
+        }
+    }
+
+    /// The inner event's type as the session read it with the `event_id` (no decode).
+    pub(crate) fn session_event_type(&self) -> Option<&str> {
+        self.inner.event_type.as_deref()
+    }
+
+    /// Manual ack mode: queues the ack and returns at once, without waiting for it to be
+    /// written (the session writes it on its next turn; a failure — the socket gone — is
+    /// logged, and Slack redelivers what was not acked). For handling an envelope after its
+    /// ack without a round trip to the session per envelope. In auto mode: `Ok(())` at once.
+    pub fn ack_detached(mut self) -> Result<(), DeliveryAckError> {
+        match self.acker.take() {
+            Some(h) => h.ack_detached(self.envelope_id(), None),
+            None => Ok(()),
         }
     }
 

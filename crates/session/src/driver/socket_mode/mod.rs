@@ -102,10 +102,11 @@ pub enum SocketModeOutput {
 }
 
 pub(crate) enum Command {
+    /// `reply`: `None` for an ack nobody waits for (its failure is logged).
     Ack {
         envelope_id: String,
         payload: Option<RawJson>,
-        reply: oneshot::Sender<Result<(), DeliveryAckError>>,
+        reply: Option<oneshot::Sender<Result<(), DeliveryAckError>>>,
     },
     Release {
         envelope_id: String,
@@ -137,9 +138,19 @@ impl SocketModeHandle {
     /// came from. Resolves once the ack is written, or with why it was not.
     pub async fn ack(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), DeliveryAckError> {
         let (reply, rx) = oneshot::channel();
-        let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply };
+        let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply: Some(reply) };
         self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)?;
         rx.await.unwrap_or(Err(DeliveryAckError::Stopped))
+    }
+
+    /// Manual mode: queues the ack of `envelope_id` and returns at once, without waiting for
+    /// it to be written (the loop writes it on its next turn, in order with the other acks; a
+    /// failure — the socket gone, an unknown id — is logged, and Slack redelivers what was
+    /// not acked). For a receiver that acks an envelope and goes on handling it: no round trip
+    /// to the session's task per envelope. [`DeliveryAckError::Stopped`] if the session is gone.
+    pub fn ack_detached(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), DeliveryAckError> {
+        let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply: None };
+        self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)
     }
 
     /// Manual mode: gives `envelope_id` up without acking it, so that Slack's redelivery of

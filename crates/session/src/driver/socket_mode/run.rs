@@ -113,18 +113,22 @@ impl Driven for Loop {
         let now = Instant::now();
         match cmd {
             Command::Ack { envelope_id, payload, reply } => {
-                match self.machine.ack(&envelope_id, payload, now) {
+                let result = match self.machine.ack(&envelope_id, payload, now) {
                     Ok(conn) => {
                         // The machine output the ack just now: write it (with anything before it).
                         self.drain_outputs().await;
-                        let _ = reply.send(if self.conns.is_open(conn) {
-                            Ok(())
-                        } else {
-                            Err(DeliveryAckError::Unsent)
-                        });
+                        if self.conns.is_open(conn) { Ok(()) } else { Err(DeliveryAckError::Unsent) }
                     }
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
+                    Err(e) => Err(e),
+                };
+                match reply {
+                    Some(reply) => {
+                        let _ = reply.send(result);
+                    }
+                    None => {
+                        if let Err(error) = result {
+                            tracing::warn!(%envelope_id, %error, "an ack was not sent (Slack delivers the envelope again)");
+                        }
                     }
                 }
             }
