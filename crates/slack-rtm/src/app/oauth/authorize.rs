@@ -108,6 +108,28 @@ fn is_org_wide(body: &Value) -> bool {
         .unwrap_or(false)
 }
 
+/// The workspace a request's ids select (the org alone for an org-wide install); `None` when
+/// the payload names neither a team nor an enterprise.
+fn workspace_of(meta: &Meta, body: &Value) -> Option<Workspace> {
+    let team = meta.team_id.clone().map(TeamId::from);
+    let enterprise = meta.enterprise_id.clone().map(EnterpriseId::from);
+    if team.is_none() && enterprise.is_none() {
+        return None;
+    }
+    Some(Workspace::for_event(enterprise, team, is_org_wide(body)))
+}
+
+/// The workspace and acting user of a request's payload, as an app with [`Installations`]
+/// resolves them: an Events API `event_callback` (it has an `event`), else a slash command or
+/// an interaction. `None` when the payload names no workspace. For tools that look
+/// installations up themselves (e.g. the CLI's `http tail --store`).
+pub fn request_workspace(payload: &Value) -> Option<(Workspace, Option<UserId>)> {
+    let kind = if payload.get("event").is_some() { RequestKind::EventsApi } else { RequestKind::Interactive };
+    let meta = Meta::read(&kind, payload);
+    let workspace = workspace_of(&meta, payload)?;
+    Some((workspace, meta.user_id.map(UserId::from)))
+}
+
 impl Installations {
     /// Installations in `store`, cached ([`DEFAULT_CACHE_CAPACITY`], [`DEFAULT_CACHE_TTL`]).
     pub fn new(store: impl InstallationStore) -> Installations {
@@ -317,12 +339,7 @@ impl Installations {
     /// Resolves a request: deletes what `app_uninstalled` and `tokens_revoked` concern, finds
     /// the installation of anything else.
     pub(crate) async fn resolve(&self, kind: &RequestKind, meta: &Meta, body: &Value) -> Resolution {
-        let team = meta.team_id.clone().map(TeamId::from);
-        let enterprise = meta.enterprise_id.clone().map(EnterpriseId::from);
-        if team.is_none() && enterprise.is_none() {
-            return Resolution::NotNeeded;
-        }
-        let workspace = Workspace::for_event(enterprise, team, is_org_wide(body));
+        let Some(workspace) = workspace_of(meta, body) else { return Resolution::NotNeeded };
         if *kind == RequestKind::EventsApi {
             match meta.subkind.as_deref() {
                 Some("app_uninstalled") => {
