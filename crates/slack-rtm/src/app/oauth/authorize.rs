@@ -1,7 +1,7 @@
 //! [`Installations`]: each request's installation from the store, through a bounded cache,
 //! with a [`WebClient`] carrying that workspace's token.
 
-use super::rotate::Rotator;
+use super::rotate::{Rotator, refresh_now};
 use super::{Installation, InstallationStore, Workspace, now_ms};
 use crate::app::context::Meta;
 use crate::app::receiver::RequestKind;
@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     missing: Mutex<HashSet<Workspace>>,
     on_missing: Option<MissingHook>,
     pub(crate) rotation: Option<(OAuthClient, RotationPolicy)>,
+    /// Whether the scheduled rotation task runs (else tokens are refreshed on demand only).
+    rotation_task: bool,
     pub(crate) web: OnceLock<WebClient>,
     rotator: OnceLock<()>,
 }
@@ -99,6 +101,11 @@ pub(crate) enum Resolution {
     NotNeeded,
     /// No (usable) installation: acked, not handled.
     Missing,
+}
+
+/// The token a request's client carries: the bot's, else the user's.
+fn token_grant(i: &Installation) -> Option<&slack_rtm_types::oauth::Grant> {
+    i.bot.as_ref().map(|b| &b.grant).or_else(|| i.user.as_ref().and_then(|u| u.grant.as_ref()))
 }
 
 fn is_org_wide(body: &Value) -> bool {
@@ -147,6 +154,7 @@ impl Installations {
                 missing: Mutex::new(HashSet::new()),
                 on_missing: None,
                 rotation: None,
+                rotation_task: false,
                 web: OnceLock::new(),
                 rotator: OnceLock::new(),
             }),
@@ -176,8 +184,24 @@ impl Installations {
 
     /// Refreshes rotating tokens with `client` (`oauth.v2.access`, `grant_type=refresh_token`)
     /// on `policy`'s schedule, once across every instance sharing the store (its leases).
+    /// A request that finds an expired token (not refreshed in time) refreshes it then, under
+    /// the same lease, before it is handled.
     pub fn rotate(self, client: OAuthClient, policy: RotationPolicy) -> Installations {
-        self.edit(|i| i.rotation = Some((client, policy)))
+        self.edit(|i| {
+            i.rotation = Some((client, policy));
+            i.rotation_task = true;
+        })
+    }
+
+    /// Refreshes rotating tokens only on demand: when a request finds its installation's
+    /// token expired, it is refreshed then (under the store's lease, as
+    /// [`Installations::rotate`] does), within the ack deadline. No scheduled task: for
+    /// short-lived processes, or to leave the schedule to other instances.
+    pub fn rotate_on_demand(self, client: OAuthClient, policy: RotationPolicy) -> Installations {
+        self.edit(|i| {
+            i.rotation = Some((client, policy));
+            i.rotation_task = false;
+        })
     }
 
     /// The store.
@@ -203,7 +227,7 @@ impl Installations {
     /// the rotation task when rotation is on (once). Called when the app's dispatcher is made.
     pub(crate) fn start(&self, web: &WebClient) {
         let _ = self.inner.web.set(web.clone());
-        if self.inner.rotation.is_some() && self.inner.rotator.set(()).is_ok() {
+        if self.inner.rotation.is_some() && self.inner.rotation_task && self.inner.rotator.set(()).is_ok() {
             match tokio::runtime::Handle::try_current() {
                 Ok(rt) => {
                     rt.spawn(Rotator::new(self.clone()).run());
@@ -241,29 +265,42 @@ impl Installations {
             return Resolution::Found(auth);
         }
         let (workspace, user) = key.clone();
-        let found = match self.inner.store.find(workspace.clone(), user).await {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(error = %e, "the installation store failed: the request is not handled");
+        let mut refreshed = false;
+        let (installation, now_ms, expires_ms) = loop {
+            let found = match self.inner.store.find(workspace.clone(), user.clone()).await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the installation store failed: the request is not handled");
+                    return Resolution::Missing;
+                }
+            };
+            let Some(installation) = found else { return self.missing(&workspace) };
+            let Some(grant) = token_grant(&installation) else { return self.missing(&workspace) };
+            let now_ms = now_ms();
+            let expires_ms =
+                grant.expires_at.map(|s| s.saturating_mul(1000).saturating_sub(EXPIRY_SAFETY_MS));
+            if expires_ms.is_none_or(|at| now_ms < at) {
+                break (installation, now_ms, expires_ms);
+            }
+            // Not refreshed in time by the rotation task: refresh now (under the same lease),
+            // then read the store again.
+            if refreshed || self.inner.rotation.is_none() {
+                tracing::error!(
+                    ?workspace,
+                    "the installation's token has expired and could not be refreshed: not handled"
+                );
                 return Resolution::Missing;
             }
+            refreshed = true;
+            let span = tracing::info_span!("refresh_on_demand", ?workspace);
+            let result = tracing::Instrument::instrument(refresh_now(self, &workspace, &user), span).await;
+            if let Err(e) = result {
+                tracing::error!(?workspace, error = %e, "the installation's token has expired and the refresh failed: not handled");
+                return Resolution::Missing;
+            }
+            self.evict(&workspace);
         };
-        let Some(installation) = found else { return self.missing(&workspace) };
-        let grant = installation
-            .bot
-            .as_ref()
-            .map(|b| &b.grant)
-            .or_else(|| installation.user.as_ref().and_then(|u| u.grant.as_ref()));
-        let Some(grant) = grant else { return self.missing(&workspace) };
-        let now_ms = now_ms();
-        let expires_ms = grant.expires_at.map(|s| s.saturating_mul(1000).saturating_sub(EXPIRY_SAFETY_MS));
-        if expires_ms.is_some_and(|at| now_ms >= at) {
-            tracing::warn!(
-                ?workspace,
-                "the installation's token has expired (not refreshed in time): not handled"
-            );
-            return Resolution::Missing;
-        }
+        let Some(grant) = token_grant(&installation) else { return self.missing(&workspace) };
         let Some(base) = self.inner.web.get() else { return Resolution::Missing };
         let source: crate::web::TokenSource = {
             // Weak: the cache holds this client; the client must not hold the cache up.
@@ -275,12 +312,7 @@ impl Installations {
                     let this = Installations { inner: weak.upgrade()? };
                     this.evict(&ws);
                     let auth = this.authorized(ws, user).await?;
-                    let grant = auth
-                        .installation
-                        .bot
-                        .as_ref()
-                        .map(|b| &b.grant)
-                        .or_else(|| auth.installation.user.as_ref().and_then(|u| u.grant.as_ref()))?;
+                    let grant = token_grant(&auth.installation)?;
                     Some((grant.token.clone(), grant.expires_at.map(|s| s.saturating_mul(1000))))
                 })
             })
