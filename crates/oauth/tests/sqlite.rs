@@ -1,6 +1,6 @@
 //! The SQLite store against real files.
 
-use slack_rtm_oauth::testing::{installation, lease_contract, store_contract};
+use slack_rtm_oauth::testing::{installation, lease_contract, state_ledger_contract, store_contract};
 use slack_rtm_oauth::{InstallationStore, SqliteInstallationStore, StoreError, Workspace};
 
 fn dir(name: &str) -> std::path::PathBuf {
@@ -27,7 +27,7 @@ async fn installations_survive_a_reopen_and_the_file_is_private() {
         assert!(!format!("{store:?}").contains("xoxb"));
     }
     let store = SqliteInstallationStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     let ws = Workspace { enterprise_id: None, team_id: Some("T1".into()) };
     let found = store.find(ws, None).await.unwrap().unwrap();
     assert_eq!(found.bot.unwrap().grant.token.expose_secret(), "xoxb-keep");
@@ -51,7 +51,7 @@ async fn a_file_from_a_newer_library_is_refused_and_an_old_one_is_migrated() {
     }
     assert!(matches!(
         SqliteInstallationStore::open(&newer),
-        Err(StoreError::SchemaTooNew { found: 99, known: 2 })
+        Err(StoreError::SchemaTooNew { found: 99, known: 3 })
     ));
     // A file at version 0 (the version table only, as an interrupted first open might leave).
     let old = d.join("old.db");
@@ -63,7 +63,7 @@ async fn a_file_from_a_newer_library_is_refused_and_an_old_one_is_migrated() {
         .unwrap();
     }
     let store = SqliteInstallationStore::open(&old).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     store.save(installation(None, Some("T1"), Some("xoxb-1"), None)).await.unwrap();
 }
 
@@ -87,4 +87,12 @@ async fn sqlite_leases_keep_the_contract_across_two_connections_to_one_file() {
     let one = SqliteInstallationStore::open(&path).unwrap();
     let two = SqliteInstallationStore::open(&path).unwrap();
     lease_contract(&one, &two).await;
+}
+
+#[tokio::test]
+async fn two_handles_on_one_file_share_the_single_use_state_ledger() {
+    let path = dir("states").join("installs.db");
+    let one = SqliteInstallationStore::open(&path).unwrap();
+    let two = SqliteInstallationStore::open(&path).unwrap();
+    state_ledger_contract(&one, &two).await;
 }
