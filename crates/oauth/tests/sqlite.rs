@@ -96,3 +96,27 @@ async fn two_handles_on_one_file_share_the_single_use_state_ledger() {
     let two = SqliteInstallationStore::open(&path).unwrap();
     state_ledger_contract(&one, &two).await;
 }
+
+#[tokio::test]
+async fn a_version_2_file_gains_the_state_ledger_and_keeps_its_leases() {
+    let path = dir("v2").join("installs.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);
+             CREATE TABLE installations (enterprise_id TEXT NOT NULL, team_id TEXT NOT NULL,
+               user_id TEXT NOT NULL, data TEXT NOT NULL, installed_at INTEGER NOT NULL,
+               PRIMARY KEY (enterprise_id, team_id, user_id));
+             CREATE TABLE leases (name TEXT PRIMARY KEY NOT NULL, holder TEXT NOT NULL,
+               expires_at_ms INTEGER NOT NULL);
+             INSERT INTO leases VALUES ('kept', 'holder-a', 9223372036854775807);",
+        )
+        .unwrap();
+    }
+    let store = SqliteInstallationStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let other = slack_rtm_oauth::Lease { name: "kept".into(), holder: "holder-b".into() };
+    assert!(!store.try_lease(other, std::time::Duration::from_secs(1)).await.unwrap(), "the lease survived");
+    assert_eq!(store.consume_state("n".into(), u64::MAX / 2).await.unwrap(), Some(true));
+    assert_eq!(store.consume_state("n".into(), u64::MAX / 2).await.unwrap(), Some(false));
+}
