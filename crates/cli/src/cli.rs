@@ -162,8 +162,11 @@ pub enum HttpCommand {
         /// Read the app's signing secret from this file (first line); else SLACK_SIGNING_SECRET.
         #[arg(long, value_name = "PATH")]
         signing_secret_file: Option<PathBuf>,
+        /// The installation store to look each request's workspace up in.
+        #[command(flatten)]
+        store: crate::installations::TailStoreOpts,
         /// What to print and run. The NDJSON line: kind, type, event_id, retry_num,
-        /// retry_reason and the payload.
+        /// retry_reason and the payload (with --store: workspace and installed).
         #[command(flatten)]
         out: TailOutput,
     },

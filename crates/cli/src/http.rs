@@ -5,10 +5,11 @@
 
 use crate::cli::{HttpCommand, TailOutput, exit};
 use crate::commands::{Failure, interrupted};
-use crate::socket::{MAX_EXEC_CONCURRENCY, run_exec};
+use crate::socket::{BotTokenEnv, MAX_EXEC_CONCURRENCY, run_exec};
 use slack_rtm::app::http::{
     Bytes, HttpServer, Inbound, InboundHandler, InboundKind, SigningSecret, SlackReceiver, Verifier,
 };
+use slack_rtm::app::oauth::{InstallationStore, request_workspace};
 use slack_rtm::transport::http::{Response, StatusCode};
 use std::io::Write;
 use std::path::Path;
@@ -84,6 +85,32 @@ pub fn request_line(i: &Inbound) -> serde_json::Value {
     })
 }
 
+/// With `--store`: the request's workspace, whether it is installed (never a token), and what
+/// `--exec` gets in `SLACK_BOT_TOKEN`.
+async fn lookup(store: &dyn InstallationStore, i: &Inbound) -> (serde_json::Value, BotTokenEnv) {
+    let payload = i.payload().to_value();
+    let Some((ws, user)) = request_workspace(&payload) else {
+        return (serde_json::json!({"workspace": null, "installed": false}), BotTokenEnv::Unset);
+    };
+    let workspace = serde_json::json!({
+        "enterprise_id": ws.enterprise_id.as_ref().map(|e| e.as_str()),
+        "team_id": ws.team_id.as_ref().map(|t| t.as_str()),
+        "user_id": user.as_ref().map(|u| u.as_str()),
+    });
+    let (installed, token) = match store.find(ws, user).await {
+        Ok(Some(inst)) => {
+            let bot = inst.bot.as_ref().map(|b| b.grant.token.expose_secret().to_owned());
+            (true, bot.map_or(BotTokenEnv::Unset, BotTokenEnv::Set))
+        }
+        Ok(None) => (false, BotTokenEnv::Unset),
+        Err(e) => {
+            tracing::warn!(error = %e, "the installation store failed");
+            (false, BotTokenEnv::Unset)
+        }
+    };
+    (serde_json::json!({"workspace": workspace, "installed": installed}), token)
+}
+
 fn human_line(i: &Inbound) -> String {
     let mut line = format!("{} {}", kind_name(i.kind()), i.type_name().unwrap_or("-"));
     if let Some(id) = i.event_id() {
@@ -97,7 +124,8 @@ fn human_line(i: &Inbound) -> String {
 
 /// `slack-rtm http …`.
 pub async fn run(command: HttpCommand) -> Result<u8, Failure> {
-    let HttpCommand::Tail { listen, path, signing_secret_file, out } = command;
+    let HttpCommand::Tail { listen, path, signing_secret_file, store, out } = command;
+    let store = store.open()?;
     let TailOutput { json, count, exec, exec_concurrency } = out;
     if !(1..=MAX_EXEC_CONCURRENCY).contains(&exec_concurrency) {
         return Err(Failure::usage(format!("--exec-concurrency must be 1 to {MAX_EXEC_CONCURRENCY}")));
@@ -124,10 +152,26 @@ pub async fn run(command: HttpCommand) -> Result<u8, Failure> {
             i = rx.recv() => i,
         };
         let Some(inbound) = inbound else { break };
-        let line = request_line(&inbound).to_string();
+        let mut line = request_line(&inbound);
+        let mut human = human_line(&inbound);
+        let mut bot_token = BotTokenEnv::Inherit;
+        if let Some(store) = &store {
+            let (found, token) = lookup(store.as_ref(), &inbound).await;
+            let team =
+                found["workspace"]["team_id"].as_str().or(found["workspace"]["enterprise_id"].as_str());
+            human.push_str(&format!(
+                " [{} {}]",
+                team.unwrap_or("-"),
+                if found["installed"] == true { "installed" } else { "not installed" }
+            ));
+            line["workspace"] = found["workspace"].clone();
+            line["installed"] = found["installed"].clone();
+            bot_token = token;
+        }
+        let line = line.to_string();
         {
             let mut out = stdout.lock();
-            let shown = if json { &line } else { &human_line(&inbound) };
+            let shown = if json { &line } else { &human };
             // A closed stdout (e.g. `| head`) is not worth a panic.
             let _ = writeln!(out, "{shown}").and_then(|_| out.flush());
         }
@@ -139,7 +183,7 @@ pub async fn run(command: HttpCommand) -> Result<u8, Failure> {
             };
             let (cmd, id) = (cmd.clone(), inbound.event_id().unwrap_or("-").to_owned());
             running.spawn(async move {
-                run_exec(cmd, line, id).await;
+                run_exec(cmd, line, id, bot_token).await;
                 drop(permit);
             });
             while running.try_join_next().is_some() {}

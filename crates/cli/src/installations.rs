@@ -68,14 +68,38 @@ pub enum InstallationsCommand {
     },
 }
 
+/// `--store` on `http tail`: optional there (each request's workspace looked up in it).
+#[derive(Clone, Debug, ClapArgs)]
+pub struct TailStoreOpts {
+    /// Look each request's workspace up in this installation store (sqlite:PATH or
+    /// redis://…): its line says whether it is installed, and --exec commands get its bot
+    /// token in SLACK_BOT_TOKEN.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+    /// With a Redis store: the app's name (its keys are slack-rtm:{NAME}:installations…).
+    #[arg(long, default_value = "app", value_name = "NAME", requires = "store")]
+    pub app: String,
+}
+
+impl TailStoreOpts {
+    /// The store, when one was given.
+    pub fn open(&self) -> Result<Option<Box<dyn InstallationStore>>, Failure> {
+        self.store.as_deref().map(|url| open_url(url, &self.app)).transpose()
+    }
+}
+
 fn open(opts: &StoreOpts) -> Result<Box<dyn InstallationStore>, Failure> {
-    if let Some(path) = opts.store.strip_prefix("sqlite:") {
+    open_url(&opts.store, &opts.app)
+}
+
+fn open_url(url: &str, app: &str) -> Result<Box<dyn InstallationStore>, Failure> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
         let store = SqliteInstallationStore::open(path)
             .map_err(|e| Failure::other(format!("cannot open the SQLite store {path}: {e}")))?;
         return Ok(Box::new(store));
     }
-    if opts.store.starts_with("redis://") || opts.store.starts_with("rediss://") {
-        let store = RedisInstallationStore::new(&FleetConfig::new(opts.store.clone(), &opts.app))
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        let store = RedisInstallationStore::new(&FleetConfig::new(url.to_owned(), app))
             .map_err(|e| Failure::usage(format!("bad Redis store: {e}")))?;
         return Ok(Box::new(store));
     }

@@ -86,8 +86,28 @@ pub fn envelope_line(d: &Delivery) -> serde_json::Value {
 
 /// Runs CMD with `line` on stdin; its output goes where ours goes. Failures are logged
 /// (with `envelope_id`, whatever identifies the line).
-pub(crate) async fn run_exec(cmd: Arc<str>, line: String, envelope_id: String) {
-    let child = tokio::process::Command::new("sh")
+/// What an `--exec` command gets in `SLACK_BOT_TOKEN`.
+pub(crate) enum BotTokenEnv {
+    /// What this process has.
+    Inherit,
+    /// The request's workspace's bot token (`http tail --store`).
+    Set(String),
+    /// Nothing (`http tail --store`, a workspace with no installed bot).
+    Unset,
+}
+
+pub(crate) async fn run_exec(cmd: Arc<str>, line: String, envelope_id: String, bot_token: BotTokenEnv) {
+    let mut command = tokio::process::Command::new("sh");
+    match bot_token {
+        BotTokenEnv::Inherit => {}
+        BotTokenEnv::Set(token) => {
+            command.env("SLACK_BOT_TOKEN", token);
+        }
+        BotTokenEnv::Unset => {
+            command.env_remove("SLACK_BOT_TOKEN");
+        }
+    }
+    let child = command
         .arg("-c")
         .arg(&*cmd)
         .stdin(Stdio::piped())
@@ -169,7 +189,7 @@ pub async fn tail(opts: SocketOpts, t: TailOptions) -> Result<u8, Failure> {
                     };
                     let (cmd, id) = (cmd.clone(), d.envelope_id().to_owned());
                     running.spawn(async move {
-                        run_exec(cmd, json, id).await;
+                        run_exec(cmd, json, id, BotTokenEnv::Inherit).await;
                         drop(permit);
                     });
                     while running.try_join_next().is_some() {}

@@ -100,3 +100,84 @@ async fn http_tail_without_a_secret_is_a_usage_error() {
     assert_exit(&out, 2);
     assert!(text(&out.stderr).contains("SLACK_SIGNING_SECRET"), "{}", text(&out.stderr));
 }
+
+#[tokio::test]
+async fn http_tail_with_a_store_shows_each_workspace_and_gives_exec_its_bot_token() {
+    use slack_rtm_oauth::testing::installation;
+    use slack_rtm_oauth::{InstallationStore, SqliteInstallationStore};
+    let dir = std::env::temp_dir().join(format!("slack-rtm-http-tail-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("installs.db");
+    {
+        let store = SqliteInstallationStore::open(&db).unwrap();
+        store.save(installation(None, Some("T1"), Some("xoxb-secret-t1"), None)).await.unwrap();
+        store.save(installation(Some("E1"), None, Some("xoxb-secret-org"), None)).await.unwrap();
+    }
+    let store_url = format!("sqlite:{}", db.display());
+    let exec = format!(
+        "id=$(grep -o '\"event_id\":\"[A-Za-z0-9]*\"' | head -1 | cut -d'\"' -f4); printf '%s' \"${{SLACK_BOT_TOKEN:-none}}\" > {}/$id",
+        dir.display()
+    );
+    let args = ["--json", "--count", "3", "--store", &store_url, "--exec", &exec];
+    let (child, url) = start(&args, true).await;
+    let addr = addr_of(&url);
+    let with = |id: &str, team: &str, extra: serde_json::Value| {
+        let mut v: Value =
+            serde_json::from_slice(&event_body(id, serde_json::json!({"type": "app_mention", "user": "U9"})))
+                .unwrap();
+        v["team_id"] = team.into();
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        serde_json::to_vec(&v).unwrap()
+    };
+    let installed = with("EvOne", "T1", serde_json::json!({}));
+    let org = with(
+        "EvOrg",
+        "T5",
+        serde_json::json!({"enterprise_id": "E1", "authorizations": [{"is_enterprise_install": true}]}),
+    );
+    let stranger = with("EvNone", "T2", serde_json::json!({}));
+    for body in [&installed, &org, &stranger] {
+        assert_eq!(post(addr, "/slack/events", JSON, body, &[]).await.status, 200);
+    }
+    let out = finish(child).await;
+    assert_exit(&out, 0);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let by_id = |id: &str| lines.iter().find(|l| l["event_id"] == id).unwrap().clone();
+    let one = by_id("EvOne");
+    assert_eq!((one["workspace"]["team_id"].as_str(), one["installed"].as_bool()), (Some("T1"), Some(true)));
+    assert_eq!(one["workspace"]["user_id"], "U9");
+    let org_line = by_id("EvOrg");
+    assert_eq!(
+        (org_line["workspace"]["enterprise_id"].as_str(), org_line["workspace"]["team_id"].as_str()),
+        (Some("E1"), None),
+        "an org-wide install's event is the org's"
+    );
+    assert_eq!(org_line["installed"], true);
+    let none = by_id("EvNone");
+    assert_eq!(
+        (none["workspace"]["team_id"].as_str(), none["installed"].as_bool()),
+        (Some("T2"), Some(false))
+    );
+    assert!(!text(&out.stdout).contains("secret"), "a token was printed");
+    // The --exec commands ran in the background; wait for their files.
+    let read = |id: &str| {
+        let path = dir.join(id);
+        async move {
+            for _ in 0..200 {
+                if let Ok(s) = std::fs::read_to_string(&path) {
+                    return s;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            panic!("--exec did not run for {}", path.display());
+        }
+    };
+    assert_eq!(read("EvOne").await, "xoxb-secret-t1");
+    assert_eq!(read("EvOrg").await, "xoxb-secret-org");
+    assert_eq!(read("EvNone").await, "none");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -179,6 +179,30 @@ impl InstallationStore for RedisInstallationStore {
         })
     }
 
+    /// `SET …:state:{nonce} 1 NX PX (until expiry)`: the first instance to set it wins.
+    fn consume_state(
+        &self,
+        nonce: String,
+        expires_at_ms: u64,
+    ) -> BoxFuture<'_, Result<Option<bool>, StoreError>> {
+        let mut conn = self.conn.clone();
+        Box::pin(async move {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            let set: Option<String> = redis::cmd("SET")
+                .arg(format!("{}:state:{}", self.prefix, escape(&nonce)))
+                .arg(1)
+                .arg("NX")
+                .arg("PX")
+                .arg(expires_at_ms.saturating_sub(now).max(1))
+                .query_async(&mut conn)
+                .await
+                .map_err(backend)?;
+            Ok(Some(set.is_some()))
+        })
+    }
+
     /// `SET lease holder NX PX ttl`; its holder extends it with a checked `PEXPIRE`.
     fn try_lease(&self, lease: Lease, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
         let mut conn = self.conn.clone();

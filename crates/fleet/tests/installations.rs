@@ -3,7 +3,7 @@
 
 use slack_rtm_fleet::testing::RedisServer;
 use slack_rtm_fleet::{FleetConfig, RedisInstallationStore};
-use slack_rtm_oauth::testing::{installation, lease_contract, store_contract};
+use slack_rtm_oauth::testing::{installation, lease_contract, state_ledger_contract, store_contract};
 use slack_rtm_oauth::{InstallationStore, StoreError, Workspace};
 
 #[tokio::test]
@@ -45,4 +45,12 @@ async fn redis_leases_keep_the_contract_across_two_instances() {
     let a = RedisInstallationStore::new(&FleetConfig::new(redis.url(), "lease")).unwrap();
     let b = RedisInstallationStore::new(&FleetConfig::new(redis.url(), "lease")).unwrap();
     lease_contract(&a, &b).await;
+}
+
+#[tokio::test]
+async fn two_redis_clients_share_the_single_use_state_ledger() {
+    let redis = RedisServer::start().unwrap();
+    let a = RedisInstallationStore::new(&FleetConfig::new(redis.url(), "states")).unwrap();
+    let b = RedisInstallationStore::new(&FleetConfig::new(redis.url(), "states")).unwrap();
+    state_ledger_contract(&a, &b).await;
 }

@@ -155,4 +155,17 @@ pub trait InstallationStore: Send + Sync + 'static {
         let _ = (lease, installation);
         no_leases()
     }
+
+    /// Consumes an OAuth state's `nonce` once across every instance sharing the store, kept
+    /// until `expires_at_ms` (Unix ms, the state's expiry): `Some(true)` the first time,
+    /// `Some(false)` after. Default: `None`, no shared ledger (the install flow then keeps a
+    /// ledger per process, and a state could be replayed once on each instance).
+    fn consume_state(
+        &self,
+        nonce: String,
+        expires_at_ms: u64,
+    ) -> BoxFuture<'_, Result<Option<bool>, StoreError>> {
+        let _ = (nonce, expires_at_ms);
+        Box::pin(async { Ok(None) })
+    }
 }

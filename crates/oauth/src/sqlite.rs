@@ -1,6 +1,7 @@
 //! [`SqliteInstallationStore`]: installations in one SQLite file.
 //!
-//! Schema (version 1): `installations(enterprise_id, team_id, user_id, data, installed_at)`
+//! Schema (version 3; 2 added `leases`, 3 `oauth_states`, the shared single-use ledger of
+//! install states): `installations(enterprise_id, team_id, user_id, data, installed_at)`
 //! keyed by the three ids ([`crate::rows::RowKey`]), `data` being
 //! [`Installation::to_json_with_secrets`]. `schema_version` holds the version; [`MIGRATIONS`]
 //! bring any older file up to date when it is opened, in one transaction.
@@ -60,6 +61,10 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE leases (
         name TEXT PRIMARY KEY NOT NULL,
         holder TEXT NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    );",
+    "CREATE TABLE oauth_states (
+        nonce TEXT PRIMARY KEY NOT NULL,
         expires_at_ms INTEGER NOT NULL
     );",
 ];
@@ -236,6 +241,27 @@ impl InstallationStore for SqliteInstallationStore {
                 .map_err(backend)?;
             tx.commit().map_err(backend)?;
             Ok(n == 1)
+        })
+    }
+
+    /// A row of `oauth_states` per consumed nonce; expired rows go on every call (bounded).
+    fn consume_state(
+        &self,
+        nonce: String,
+        expires_at_ms: u64,
+    ) -> BoxFuture<'_, Result<Option<bool>, StoreError>> {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
+            tx.execute("DELETE FROM oauth_states WHERE expires_at_ms <= ?1", [now_ms()]).map_err(backend)?;
+            let until = i64::try_from(expires_at_ms).unwrap_or(i64::MAX);
+            let n = tx
+                .execute(
+                    "INSERT OR IGNORE INTO oauth_states (nonce, expires_at_ms) VALUES (?1, ?2)",
+                    params![nonce, until],
+                )
+                .map_err(backend)?;
+            tx.commit().map_err(backend)?;
+            Ok(Some(n == 1))
         })
     }
 

@@ -146,3 +146,24 @@ pub async fn lease_contract(store: &dyn InstallationStore, other: &dyn Installat
     assert!(other.try_lease(unrelated, long).await.unwrap(), "leases are per name");
     store.delete(ws(None, Some("T1")), None).await.unwrap();
 }
+
+/// The shared state ledger (`consume_state`) on `store` and `other` (two handles on one
+/// backend, as two instances would have): a nonce is consumed once across both, until its
+/// expiry, after which it may be forgotten.
+pub async fn state_ledger_contract(store: &dyn InstallationStore, other: &dyn InstallationStore) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let until = now + 60_000;
+    assert_eq!(store.consume_state("nonce-1".into(), until).await.unwrap(), Some(true), "first use");
+    assert_eq!(other.consume_state("nonce-1".into(), until).await.unwrap(), Some(false), "reused elsewhere");
+    assert_eq!(store.consume_state("nonce-1".into(), until).await.unwrap(), Some(false), "reused here");
+    assert_eq!(other.consume_state("nonce-2".into(), until).await.unwrap(), Some(true), "per nonce");
+    assert_eq!(store.consume_state("short".into(), now + 100).await.unwrap(), Some(true));
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(
+        other.consume_state("short".into(), now + 60_000).await.unwrap(),
+        Some(true),
+        "an expired nonce is forgotten (the state itself is refused as expired by then)"
+    );
+}

@@ -1,6 +1,6 @@
 //! The SQLite store against real files.
 
-use slack_rtm_oauth::testing::{installation, lease_contract, store_contract};
+use slack_rtm_oauth::testing::{installation, lease_contract, state_ledger_contract, store_contract};
 use slack_rtm_oauth::{InstallationStore, SqliteInstallationStore, StoreError, Workspace};
 
 fn dir(name: &str) -> std::path::PathBuf {
@@ -27,7 +27,7 @@ async fn installations_survive_a_reopen_and_the_file_is_private() {
         assert!(!format!("{store:?}").contains("xoxb"));
     }
     let store = SqliteInstallationStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     let ws = Workspace { enterprise_id: None, team_id: Some("T1".into()) };
     let found = store.find(ws, None).await.unwrap().unwrap();
     assert_eq!(found.bot.unwrap().grant.token.expose_secret(), "xoxb-keep");
@@ -51,7 +51,7 @@ async fn a_file_from_a_newer_library_is_refused_and_an_old_one_is_migrated() {
     }
     assert!(matches!(
         SqliteInstallationStore::open(&newer),
-        Err(StoreError::SchemaTooNew { found: 99, known: 2 })
+        Err(StoreError::SchemaTooNew { found: 99, known: 3 })
     ));
     // A file at version 0 (the version table only, as an interrupted first open might leave).
     let old = d.join("old.db");
@@ -63,7 +63,7 @@ async fn a_file_from_a_newer_library_is_refused_and_an_old_one_is_migrated() {
         .unwrap();
     }
     let store = SqliteInstallationStore::open(&old).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     store.save(installation(None, Some("T1"), Some("xoxb-1"), None)).await.unwrap();
 }
 
@@ -87,4 +87,36 @@ async fn sqlite_leases_keep_the_contract_across_two_connections_to_one_file() {
     let one = SqliteInstallationStore::open(&path).unwrap();
     let two = SqliteInstallationStore::open(&path).unwrap();
     lease_contract(&one, &two).await;
+}
+
+#[tokio::test]
+async fn two_handles_on_one_file_share_the_single_use_state_ledger() {
+    let path = dir("states").join("installs.db");
+    let one = SqliteInstallationStore::open(&path).unwrap();
+    let two = SqliteInstallationStore::open(&path).unwrap();
+    state_ledger_contract(&one, &two).await;
+}
+
+#[tokio::test]
+async fn a_version_2_file_gains_the_state_ledger_and_keeps_its_leases() {
+    let path = dir("v2").join("installs.db");
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (2);
+             CREATE TABLE installations (enterprise_id TEXT NOT NULL, team_id TEXT NOT NULL,
+               user_id TEXT NOT NULL, data TEXT NOT NULL, installed_at INTEGER NOT NULL,
+               PRIMARY KEY (enterprise_id, team_id, user_id));
+             CREATE TABLE leases (name TEXT PRIMARY KEY NOT NULL, holder TEXT NOT NULL,
+               expires_at_ms INTEGER NOT NULL);
+             INSERT INTO leases VALUES ('kept', 'holder-a', 9223372036854775807);",
+        )
+        .unwrap();
+    }
+    let store = SqliteInstallationStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    let other = slack_rtm_oauth::Lease { name: "kept".into(), holder: "holder-b".into() };
+    assert!(!store.try_lease(other, std::time::Duration::from_secs(1)).await.unwrap(), "the lease survived");
+    assert_eq!(store.consume_state("n".into(), u64::MAX / 2).await.unwrap(), Some(true));
+    assert_eq!(store.consume_state("n".into(), u64::MAX / 2).await.unwrap(), Some(false));
 }

@@ -1,7 +1,7 @@
 //! [`Installations`]: each request's installation from the store, through a bounded cache,
 //! with a [`WebClient`] carrying that workspace's token.
 
-use super::rotate::Rotator;
+use super::rotate::{Rotator, refresh_now};
 use super::{Installation, InstallationStore, Workspace, now_ms};
 use crate::app::context::Meta;
 use crate::app::receiver::RequestKind;
@@ -58,6 +58,8 @@ pub(crate) struct Inner {
     missing: Mutex<HashSet<Workspace>>,
     on_missing: Option<MissingHook>,
     pub(crate) rotation: Option<(OAuthClient, RotationPolicy)>,
+    /// Whether the scheduled rotation task runs (else tokens are refreshed on demand only).
+    rotation_task: bool,
     pub(crate) web: OnceLock<WebClient>,
     rotator: OnceLock<()>,
 }
@@ -101,11 +103,38 @@ pub(crate) enum Resolution {
     Missing,
 }
 
+/// The token a request's client carries: the bot's, else the user's.
+fn token_grant(i: &Installation) -> Option<&slack_rtm_types::oauth::Grant> {
+    i.bot.as_ref().map(|b| &b.grant).or_else(|| i.user.as_ref().and_then(|u| u.grant.as_ref()))
+}
+
 fn is_org_wide(body: &Value) -> bool {
     body.pointer("/authorizations/0/is_enterprise_install")
         .or_else(|| body.get("is_enterprise_install"))
         .and_then(Value::as_bool)
         .unwrap_or(false)
+}
+
+/// The workspace a request's ids select (the org alone for an org-wide install); `None` when
+/// the payload names neither a team nor an enterprise.
+fn workspace_of(meta: &Meta, body: &Value) -> Option<Workspace> {
+    let team = meta.team_id.clone().map(TeamId::from);
+    let enterprise = meta.enterprise_id.clone().map(EnterpriseId::from);
+    if team.is_none() && enterprise.is_none() {
+        return None;
+    }
+    Some(Workspace::for_event(enterprise, team, is_org_wide(body)))
+}
+
+/// The workspace and acting user of a request's payload, as an app with [`Installations`]
+/// resolves them: an Events API `event_callback` (it has an `event`), else a slash command or
+/// an interaction. `None` when the payload names no workspace. For tools that look
+/// installations up themselves (e.g. the CLI's `http tail --store`).
+pub fn request_workspace(payload: &Value) -> Option<(Workspace, Option<UserId>)> {
+    let kind = if payload.get("event").is_some() { RequestKind::EventsApi } else { RequestKind::Interactive };
+    let meta = Meta::read(&kind, payload);
+    let workspace = workspace_of(&meta, payload)?;
+    Some((workspace, meta.user_id.map(UserId::from)))
 }
 
 impl Installations {
@@ -125,6 +154,7 @@ impl Installations {
                 missing: Mutex::new(HashSet::new()),
                 on_missing: None,
                 rotation: None,
+                rotation_task: false,
                 web: OnceLock::new(),
                 rotator: OnceLock::new(),
             }),
@@ -154,8 +184,24 @@ impl Installations {
 
     /// Refreshes rotating tokens with `client` (`oauth.v2.access`, `grant_type=refresh_token`)
     /// on `policy`'s schedule, once across every instance sharing the store (its leases).
+    /// A request that finds an expired token (not refreshed in time) refreshes it then, under
+    /// the same lease, before it is handled.
     pub fn rotate(self, client: OAuthClient, policy: RotationPolicy) -> Installations {
-        self.edit(|i| i.rotation = Some((client, policy)))
+        self.edit(|i| {
+            i.rotation = Some((client, policy));
+            i.rotation_task = true;
+        })
+    }
+
+    /// Refreshes rotating tokens only on demand: when a request finds its installation's
+    /// token expired, it is refreshed then (under the store's lease, as
+    /// [`Installations::rotate`] does), within the ack deadline. No scheduled task: for
+    /// short-lived processes, or to leave the schedule to other instances.
+    pub fn rotate_on_demand(self, client: OAuthClient, policy: RotationPolicy) -> Installations {
+        self.edit(|i| {
+            i.rotation = Some((client, policy));
+            i.rotation_task = false;
+        })
     }
 
     /// The store.
@@ -181,7 +227,7 @@ impl Installations {
     /// the rotation task when rotation is on (once). Called when the app's dispatcher is made.
     pub(crate) fn start(&self, web: &WebClient) {
         let _ = self.inner.web.set(web.clone());
-        if self.inner.rotation.is_some() && self.inner.rotator.set(()).is_ok() {
+        if self.inner.rotation.is_some() && self.inner.rotation_task && self.inner.rotator.set(()).is_ok() {
             match tokio::runtime::Handle::try_current() {
                 Ok(rt) => {
                     rt.spawn(Rotator::new(self.clone()).run());
@@ -219,29 +265,42 @@ impl Installations {
             return Resolution::Found(auth);
         }
         let (workspace, user) = key.clone();
-        let found = match self.inner.store.find(workspace.clone(), user).await {
-            Ok(found) => found,
-            Err(e) => {
-                tracing::warn!(error = %e, "the installation store failed: the request is not handled");
+        let mut refreshed = false;
+        let (installation, now_ms, expires_ms) = loop {
+            let found = match self.inner.store.find(workspace.clone(), user.clone()).await {
+                Ok(found) => found,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the installation store failed: the request is not handled");
+                    return Resolution::Missing;
+                }
+            };
+            let Some(installation) = found else { return self.missing(&workspace) };
+            let Some(grant) = token_grant(&installation) else { return self.missing(&workspace) };
+            let now_ms = now_ms();
+            let expires_ms =
+                grant.expires_at.map(|s| s.saturating_mul(1000).saturating_sub(EXPIRY_SAFETY_MS));
+            if expires_ms.is_none_or(|at| now_ms < at) {
+                break (installation, now_ms, expires_ms);
+            }
+            // Not refreshed in time by the rotation task: refresh now (under the same lease),
+            // then read the store again.
+            if refreshed || self.inner.rotation.is_none() {
+                tracing::error!(
+                    ?workspace,
+                    "the installation's token has expired and could not be refreshed: not handled"
+                );
                 return Resolution::Missing;
             }
+            refreshed = true;
+            let span = tracing::info_span!("refresh_on_demand", ?workspace);
+            let result = tracing::Instrument::instrument(refresh_now(self, &workspace, &user), span).await;
+            if let Err(e) = result {
+                tracing::error!(?workspace, error = %e, "the installation's token has expired and the refresh failed: not handled");
+                return Resolution::Missing;
+            }
+            self.evict(&workspace);
         };
-        let Some(installation) = found else { return self.missing(&workspace) };
-        let grant = installation
-            .bot
-            .as_ref()
-            .map(|b| &b.grant)
-            .or_else(|| installation.user.as_ref().and_then(|u| u.grant.as_ref()));
-        let Some(grant) = grant else { return self.missing(&workspace) };
-        let now_ms = now_ms();
-        let expires_ms = grant.expires_at.map(|s| s.saturating_mul(1000).saturating_sub(EXPIRY_SAFETY_MS));
-        if expires_ms.is_some_and(|at| now_ms >= at) {
-            tracing::warn!(
-                ?workspace,
-                "the installation's token has expired (not refreshed in time): not handled"
-            );
-            return Resolution::Missing;
-        }
+        let Some(grant) = token_grant(&installation) else { return self.missing(&workspace) };
         let Some(base) = self.inner.web.get() else { return Resolution::Missing };
         let source: crate::web::TokenSource = {
             // Weak: the cache holds this client; the client must not hold the cache up.
@@ -253,12 +312,7 @@ impl Installations {
                     let this = Installations { inner: weak.upgrade()? };
                     this.evict(&ws);
                     let auth = this.authorized(ws, user).await?;
-                    let grant = auth
-                        .installation
-                        .bot
-                        .as_ref()
-                        .map(|b| &b.grant)
-                        .or_else(|| auth.installation.user.as_ref().and_then(|u| u.grant.as_ref()))?;
+                    let grant = token_grant(&auth.installation)?;
                     Some((grant.token.clone(), grant.expires_at.map(|s| s.saturating_mul(1000))))
                 })
             })
@@ -317,12 +371,7 @@ impl Installations {
     /// Resolves a request: deletes what `app_uninstalled` and `tokens_revoked` concern, finds
     /// the installation of anything else.
     pub(crate) async fn resolve(&self, kind: &RequestKind, meta: &Meta, body: &Value) -> Resolution {
-        let team = meta.team_id.clone().map(TeamId::from);
-        let enterprise = meta.enterprise_id.clone().map(EnterpriseId::from);
-        if team.is_none() && enterprise.is_none() {
-            return Resolution::NotNeeded;
-        }
-        let workspace = Workspace::for_event(enterprise, team, is_org_wide(body));
+        let Some(workspace) = workspace_of(meta, body) else { return Resolution::NotNeeded };
         if *kind == RequestKind::EventsApi {
             match meta.subkind.as_deref() {
                 Some("app_uninstalled") => {

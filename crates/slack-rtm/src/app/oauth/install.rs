@@ -311,7 +311,13 @@ impl InstallFlow {
         let redirect = parse_redirect(head.uri.query().unwrap_or(""))?;
         let now = now_ms() / 1000;
         let verified = flow.config.signer.verify(&redirect.state, browser_cookie(&head.headers), now)?;
-        flow.ledger.lock().unwrap_or_else(|p| p.into_inner()).consume(&verified, now)?;
+        // Single-use across instances when the store keeps a shared ledger; else per process.
+        let store = flow.config.installations.store();
+        match store.consume_state(verified.nonce.clone(), verified.expires_at.saturating_mul(1000)).await? {
+            Some(true) => {}
+            Some(false) => return Err(OAuthError::StateReused.into()),
+            None => flow.ledger.lock().unwrap_or_else(|p| p.into_inner()).consume(&verified, now)?,
+        }
         let request = flow.config.client.code_request(&redirect.code)?;
         let response = flow
             .web

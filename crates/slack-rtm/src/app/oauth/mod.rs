@@ -22,7 +22,9 @@ mod install;
 mod rotate;
 
 pub(crate) use authorize::Resolution;
-pub use authorize::{Authorized, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Installations};
+pub use authorize::{
+    Authorized, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL, Installations, request_workspace,
+};
 #[cfg(feature = "hyper")]
 pub use install::{
     DEFAULT_INSTALL_PATH, DEFAULT_REDIRECT_PATH, DefaultPages, InstallConfig, InstallError, InstallFlow,

@@ -41,7 +41,7 @@ fn grants(i: &Installation) -> impl Iterator<Item = &Grant> {
 
 /// Why a refresh failed.
 #[derive(Debug)]
-enum RefreshError {
+pub(crate) enum RefreshError {
     OAuth(OAuthError),
     Transport(String),
     Store(String),
@@ -59,13 +59,7 @@ impl std::fmt::Display for RefreshError {
 
 impl Rotator {
     pub(crate) fn new(installations: Installations) -> Rotator {
-        let mut random = [0u8; 8];
-        // Distinct per instance (the lease holder); not a secret.
-        let holder = match super::secure_random(&mut random) {
-            Ok(()) => u64::from_le_bytes(random),
-            Err(_) => now_ms() ^ (u64::from(std::process::id()) << 32),
-        };
-        Rotator { installations, schedules: HashMap::new(), holder }
+        Rotator { installations, schedules: HashMap::new(), holder: new_holder() }
     }
 
     fn policy(&self) -> Option<slack_rtm_codec::oauth::RotationPolicy> {
@@ -130,75 +124,121 @@ impl Rotator {
         (workspace, user): &Key,
         policy: slack_rtm_codec::oauth::RotationPolicy,
     ) -> Result<(), RefreshError> {
-        let store = self.installations.inner.store.clone();
         self.holder = self.holder.wrapping_add(1);
-        let lease =
-            Lease { name: Lease::refresh_of(workspace, None), holder: format!("{:016x}", self.holder) };
-        let ttl = (policy.margin / 2).clamp(Duration::from_secs(1), Duration::from_secs(30));
-        let taken =
-            store.try_lease(lease.clone(), ttl).await.map_err(|e| RefreshError::Store(e.to_string()))?;
-        if !taken {
-            tracing::debug!("another instance is refreshing this workspace");
-            return Ok(());
-        }
-        let result = self.refresh_leased(workspace, user, &lease, policy).await;
-        if let Err(e) = store.release_lease(lease).await {
-            tracing::warn!(error = %e, "token rotation: the lease could not be given back (it runs out)");
-        }
-        result
+        let holder = format!("{:016x}", self.holder);
+        refresh_once(&self.installations, workspace, user, holder, policy).await.map(|_| ())
     }
+}
 
-    async fn refresh_leased(
-        &self,
-        workspace: &Workspace,
-        user: &Option<UserId>,
-        lease: &Lease,
-        policy: slack_rtm_codec::oauth::RotationPolicy,
-    ) -> Result<(), RefreshError> {
-        let inner = &self.installations.inner;
-        let store = &inner.store;
-        // Read again under the lease: another instance may have refreshed it already.
-        let current = store
-            .find(workspace.clone(), user.clone())
-            .await
-            .map_err(|e| RefreshError::Store(e.to_string()))?;
-        let Some(mut installation) = current else { return Ok(()) };
-        let (Some((client, _)), Some(web)) = (inner.rotation.as_ref(), inner.web.get()) else {
-            return Ok(());
-        };
-        let margin = policy.margin.as_secs().max(1);
-        let due: Vec<Grant> =
-            grants(&installation).filter(|g| g.needs_refresh(now_ms() / 1000, margin)).cloned().collect();
-        if due.is_empty() {
-            tracing::debug!("already refreshed by another instance");
-            return Ok(());
-        }
-        for grant in due {
-            let Some(refresh_token) = &grant.refresh_token else { continue };
-            let request = client.refresh_request(refresh_token).map_err(RefreshError::OAuth)?;
-            let response = web
-                .transport()
-                .send_boxed(request)
-                .await
-                .map_err(|e| RefreshError::Transport(e.to_string()))?;
-            let answer = parse_access_response(&response).map_err(RefreshError::OAuth)?;
-            if !installation.apply_refresh(answer, now_ms() / 1000) {
-                return Err(RefreshError::OAuth(OAuthError::Build(
-                    "the refresh answer named no token of this installation".into(),
-                )));
-            }
-        }
-        let saved = store
-            .save_leased(lease.clone(), installation)
-            .await
-            .map_err(|e| RefreshError::Store(e.to_string()))?;
-        if !saved {
-            return Err(RefreshError::Store(
-                "the lease was lost before the refreshed tokens were saved".into(),
-            ));
-        }
-        self.installations.evict(workspace);
-        tracing::info!("tokens refreshed");
-        Ok(())
+/// A lease holder distinct per instance and attempt (not a secret).
+fn new_holder() -> u64 {
+    let mut random = [0u8; 8];
+    match super::secure_random(&mut random) {
+        Ok(()) => u64::from_le_bytes(random),
+        Err(_) => now_ms() ^ (u64::from(std::process::id()) << 32),
     }
+}
+
+/// How long a request waits for an on-demand refresh (the lease, the store, `oauth.v2.access`):
+/// well within Slack's 3 s for an ack.
+pub(crate) const ON_DEMAND_BUDGET: Duration = Duration::from_millis(2000);
+/// How often a request whose workspace's lease another instance holds tries again.
+const LEASE_POLL: Duration = Duration::from_millis(50);
+
+/// Refreshes the installation a request found with an expired token (the rotation task did not
+/// in time): under the workspace's lease, as the task does, reading the store again once the
+/// lease is taken (a refresh done by another instance meanwhile is used, not repeated). Waits
+/// for another instance holding the lease; gives up after [`ON_DEMAND_BUDGET`].
+pub(crate) async fn refresh_now(
+    installations: &Installations,
+    workspace: &Workspace,
+    user: &Option<UserId>,
+) -> Result<(), RefreshError> {
+    let Some((_, policy)) = installations.inner.rotation.as_ref() else {
+        return Err(RefreshError::Store("token rotation is off".into()));
+    };
+    let policy = *policy;
+    let attempt = async {
+        loop {
+            let holder = format!("{:016x}", new_holder());
+            if refresh_once(installations, workspace, user, holder, policy).await? {
+                return Ok(());
+            }
+            tokio::time::sleep(LEASE_POLL).await;
+        }
+    };
+    tokio::time::timeout(ON_DEMAND_BUDGET, attempt)
+        .await
+        .unwrap_or_else(|_| Err(RefreshError::Transport("no refresh within the ack deadline".into())))
+}
+
+/// Takes the workspace's lease and refreshes what is due: `Ok(false)` when another instance
+/// holds the lease (nothing done).
+async fn refresh_once(
+    installations: &Installations,
+    workspace: &Workspace,
+    user: &Option<UserId>,
+    holder: String,
+    policy: slack_rtm_codec::oauth::RotationPolicy,
+) -> Result<bool, RefreshError> {
+    let store = installations.inner.store.clone();
+    let lease = Lease { name: Lease::refresh_of(workspace, None), holder };
+    let ttl = (policy.margin / 2).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let taken = store.try_lease(lease.clone(), ttl).await.map_err(|e| RefreshError::Store(e.to_string()))?;
+    if !taken {
+        tracing::debug!("another instance is refreshing this workspace");
+        return Ok(false);
+    }
+    let result = refresh_leased(installations, workspace, user, &lease, policy).await;
+    if let Err(e) = store.release_lease(lease).await {
+        tracing::warn!(error = %e, "token rotation: the lease could not be given back (it runs out)");
+    }
+    result.map(|()| true)
+}
+
+async fn refresh_leased(
+    installations: &Installations,
+    workspace: &Workspace,
+    user: &Option<UserId>,
+    lease: &Lease,
+    policy: slack_rtm_codec::oauth::RotationPolicy,
+) -> Result<(), RefreshError> {
+    let inner = &installations.inner;
+    let store = &inner.store;
+    // Read again under the lease: another instance may have refreshed it already.
+    let current =
+        store.find(workspace.clone(), user.clone()).await.map_err(|e| RefreshError::Store(e.to_string()))?;
+    let Some(mut installation) = current else { return Ok(()) };
+    let (Some((client, _)), Some(web)) = (inner.rotation.as_ref(), inner.web.get()) else {
+        return Ok(());
+    };
+    let margin = policy.margin.as_secs().max(1);
+    let due: Vec<Grant> =
+        grants(&installation).filter(|g| g.needs_refresh(now_ms() / 1000, margin)).cloned().collect();
+    if due.is_empty() {
+        tracing::debug!("already refreshed by another instance");
+        return Ok(());
+    }
+    for grant in due {
+        let Some(refresh_token) = &grant.refresh_token else { continue };
+        let request = client.refresh_request(refresh_token).map_err(RefreshError::OAuth)?;
+        let response =
+            web.transport().send_boxed(request).await.map_err(|e| RefreshError::Transport(e.to_string()))?;
+        let answer = parse_access_response(&response).map_err(RefreshError::OAuth)?;
+        if !installation.apply_refresh(answer, now_ms() / 1000) {
+            return Err(RefreshError::OAuth(OAuthError::Build(
+                "the refresh answer named no token of this installation".into(),
+            )));
+        }
+    }
+    let saved = store
+        .save_leased(lease.clone(), installation)
+        .await
+        .map_err(|e| RefreshError::Store(e.to_string()))?;
+    if !saved {
+        return Err(RefreshError::Store("the lease was lost before the refreshed tokens were saved".into()));
+    }
+    installations.evict(workspace);
+    tracing::info!("tokens refreshed");
+    Ok(())
 }
