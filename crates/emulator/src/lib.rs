@@ -142,8 +142,8 @@ pub use interact::{
     ActError, Actor, EphemeralMessage, InteractionConfig, ResponseEffect, ResponseRecord, Sent, Surface,
 };
 pub use oauth::{
-    AuthorizeVisit, ClientAuth, GrantKind, OAuthCall, OAuthControl, OrgInfo, TeamScope, TokenKind, TokenUse,
-    WorkspaceInfo,
+    AuthorizeVisit, ClientAuth, GrantKind, IssuedTokenKind, OAuthCall, OAuthControl, OrgInfo, TeamScope,
+    TokenUse, WorkspaceInfo,
 };
 pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
 pub use slack_rtm_types::event::Presence;

@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use slack_rtm_emulator::{ClientAuth, GrantKind, TokenKind};
+use slack_rtm_emulator::{ClientAuth, GrantKind, IssuedTokenKind};
 use slack_rtm_types::ChannelId;
 
 const REDIRECT: &str = "http://127.0.0.1:9/slack/oauth_redirect";
@@ -231,7 +231,7 @@ async fn code_exchange_gives_bot_and_user_tokens_and_a_webhook_that_work_on_the_
     assert!(u.is_token(&bot) && !u.is_token(&user_token));
     assert_eq!(
         (u.kind, u.team_id.as_ref().unwrap().as_str(), u.expired),
-        (TokenKind::Bot, "T0SECOND1", false)
+        (IssuedTokenKind::Bot, "T0SECOND1", false)
     );
     assert!(!format!("{uses:?}").contains(&bot));
 }

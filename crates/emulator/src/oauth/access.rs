@@ -11,7 +11,7 @@
 //! check and use nothing up.
 
 use super::basic::{Basic, basic_credentials};
-use super::{ClientAuth, Code, GrantKind, Install, InstallKey, OAuthCall, TokenKind};
+use super::{ClientAuth, Code, GrantKind, Install, InstallKey, IssuedTokenKind, OAuthCall};
 use crate::api::connect::rejection_response;
 use crate::api::form::read_call;
 use crate::api::{RespBody, api_error, json_response};
@@ -207,7 +207,7 @@ fn exchange(
     });
     let mut bot = None;
     if !c.scope.is_empty() {
-        let (token, refresh) = st.oauth.issue_token(&c.key, TokenKind::Bot, &p.bot, &c.scope);
+        let (token, refresh) = st.oauth.issue_token(&c.key, IssuedTokenKind::Bot, &p.bot, &c.scope);
         body["access_token"] = json!(token);
         body["token_type"] = json!("bot");
         body["scope"] = json!(c.scope);
@@ -220,7 +220,8 @@ fn exchange(
         bot = Some(p.bot.clone());
     }
     if !c.user_scope.is_empty() {
-        let (token, refresh) = st.oauth.issue_token(&c.key, TokenKind::User, &p.installer, &c.user_scope);
+        let (token, refresh) =
+            st.oauth.issue_token(&c.key, IssuedTokenKind::User, &p.installer, &c.user_scope);
         let user = &mut body["authed_user"];
         user["scope"] = json!(c.user_scope);
         user["access_token"] = json!(token);
@@ -260,7 +261,7 @@ fn refresh(shared: &Shared, st: &mut State, token: Option<&str>, record: &mut OA
     };
     let p = parties(shared, st, &r.key, record);
     let (access, next) = st.oauth.issue_token(&r.key, r.kind, &r.user, &r.scope);
-    let token_type = if r.kind == TokenKind::Bot { "bot" } else { "user" };
+    let token_type = if r.kind == IssuedTokenKind::Bot { "bot" } else { "user" };
     record.token_type = Some(token_type.into());
     let mut body = json!({
         "app_id": st.sm.app_id,
@@ -271,7 +272,7 @@ fn refresh(shared: &Shared, st: &mut State, token: Option<&str>, record: &mut OA
         "enterprise": p.enterprise,
         "is_enterprise_install": p.org_install,
     });
-    if r.kind == TokenKind::Bot {
+    if r.kind == IssuedTokenKind::Bot {
         body["bot_user_id"] = json!(r.user);
     } else {
         body["user_id"] = json!(r.user);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 /// Whose token it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum TokenKind {
+pub enum IssuedTokenKind {
     /// A bot token `oauth.v2.access` issued (`xoxb-…`, `xoxe.xoxb-…` with rotation).
     Bot,
     /// A user token `oauth.v2.access` issued (`xoxp-…`, `xoxe.xoxp-…` with rotation).
@@ -97,7 +97,7 @@ pub struct TokenUse {
     /// The method called.
     pub method: String,
     /// Whose token it was.
-    pub kind: TokenKind,
+    pub kind: IssuedTokenKind,
     /// The workspace the token belongs to (`None` for an org-wide token or an unknown one).
     pub team_id: Option<TeamId>,
     /// The org the token belongs to, if any.
@@ -184,7 +184,7 @@ impl Emulator {
         let mut users: Vec<UserId> = Vec::new();
         for t in st.oauth.tokens.values_mut().filter(|t| t.key == key && !t.revoked) {
             t.revoked = true;
-            let list = if t.kind == super::TokenKind::Bot { &mut bots } else { &mut users };
+            let list = if t.kind == super::IssuedTokenKind::Bot { &mut bots } else { &mut users };
             if !list.contains(&t.user) {
                 list.push(t.user.clone());
             }

@@ -17,7 +17,9 @@ mod teams;
 
 pub(crate) use access::oauth_v2_access;
 pub(crate) use authorize::authorize_page;
-pub use control::{AuthorizeVisit, ClientAuth, GrantKind, OAuthCall, OAuthControl, TokenKind, TokenUse};
+pub use control::{
+    AuthorizeVisit, ClientAuth, GrantKind, IssuedTokenKind, OAuthCall, OAuthControl, TokenUse,
+};
 pub(crate) use scope::{EventScope, check_token, record_use, team_named, team_of_user, team_view};
 pub use teams::{OrgInfo, TeamScope, WorkspaceInfo};
 
@@ -73,7 +75,7 @@ pub(crate) struct Install {
 #[derive(Clone, Debug)]
 pub(crate) struct IssuedToken {
     pub key: InstallKey,
-    pub kind: TokenKind,
+    pub kind: IssuedTokenKind,
     pub user: UserId,
     pub expires: Option<Instant>,
     pub revoked: bool,
@@ -83,7 +85,7 @@ pub(crate) struct IssuedToken {
 #[derive(Clone, Debug)]
 pub(crate) struct RefreshRec {
     pub key: InstallKey,
-    pub kind: TokenKind,
+    pub kind: IssuedTokenKind,
     pub user: UserId,
     pub scope: String,
     pub used: bool,
@@ -195,7 +197,7 @@ impl OAuthState {
     pub fn issue_token(
         &mut self,
         key: &InstallKey,
-        kind: TokenKind,
+        kind: IssuedTokenKind,
         user: &UserId,
         scope: &str,
     ) -> (String, Option<(String, Duration)>) {
@@ -207,7 +209,7 @@ impl OAuthState {
             self.refresh.retain(|_, r| !r.used);
         }
         let prefix = match kind {
-            TokenKind::Bot => "xoxb",
+            IssuedTokenKind::Bot => "xoxb",
             _ => "xoxp",
         };
         let body = format!(

@@ -2,7 +2,7 @@
 //! context events carry (`team_id`, `enterprise_id`, `authorizations`), what `auth.test`
 //! answers, the check of issued tokens and the record of every token used.
 
-use super::{InstallKey, TokenKind, TokenUse};
+use super::{InstallKey, IssuedTokenKind, TokenUse};
 use crate::State;
 use crate::api::connect::Auth;
 use crate::workspace::TokenFlavor;
@@ -187,9 +187,9 @@ pub(crate) fn record_use(st: &mut State, method: &str, token: &str, auth: &Auth)
             Some(t) => {
                 let team = team_of_user(st, &t.user);
                 let enterprise = st.oauth.enterprise_of_team(&team).cloned();
-                (TokenKind::Classic, Some(team), enterprise, false, false)
+                (IssuedTokenKind::Classic, Some(team), enterprise, false, false)
             }
-            None => (TokenKind::Unknown, None, None, false, false),
+            None => (IssuedTokenKind::Unknown, None, None, false, false),
         },
     };
     let error = match auth {
