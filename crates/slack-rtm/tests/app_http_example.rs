@@ -2,48 +2,28 @@
 //! `SLACK_SIGNING_SECRET` prints its Request URL first, then answers signed requests with its
 //! unchanged listeners' acks, and refuses the rest.
 
+mod example_process;
 #[path = "../../../tests/tests/http_support/mod.rs"]
 mod http_support;
+
+use example_process::{example, spawn_first_line};
 
 use http_support::{FORM, JSON, SECRET, event_body, form, post, raw, signature, unix_now};
 use serde_json::json;
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-fn example() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = profile.join("examples").join(format!("app{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} not built; run `cargo test -p slack-rtm` (it builds the examples)",
-        path.display()
-    );
-    path
-}
 
 #[tokio::test]
 async fn the_example_serves_http_with_its_listeners() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let mut child = tokio::process::Command::new(example())
-        .args(["--http", "127.0.0.1:0"])
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_BOT_TOKEN", emu.token())
-        .env("SLACK_API_URL", emu.api_url())
-        .env_remove("SLACK_APP_TOKEN")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the example starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(std::time::Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("a first line in time")
-        .unwrap()
-        .expect("a first line");
+    let (mut child, first) = spawn_first_line(
+        tokio::process::Command::new(example("app"))
+            .args(["--http", "127.0.0.1:0"])
+            .env("SLACK_SIGNING_SECRET", SECRET)
+            .env("SLACK_BOT_TOKEN", emu.token())
+            .env("SLACK_API_URL", emu.api_url())
+            .env_remove("SLACK_APP_TOKEN"),
+    )
+    .await;
     let addr: std::net::SocketAddr = first
         .strip_prefix("http://")
         .and_then(|r| r.strip_suffix("/slack/events"))

@@ -2,51 +2,29 @@
 //! `multi_workspace` and the contract example `app` (`--http … --store sqlite:PATH` with
 //! `SLACK_CLIENT_ID`, `SLACK_CLIENT_SECRET`, `SLACK_SCOPES` and no bot token).
 
+mod example_process;
 mod oauth_support;
 
+use example_process::{example, spawn_first_line};
 use oauth_support::*;
 use slack_rtm_emulator::Emulator;
 use slack_rtm_oauth::{InstallationStore, SqliteInstallationStore, Workspace};
-use std::process::Stdio;
-use tokio::io::{AsyncBufReadExt, BufReader};
-
-fn example(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = profile.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} not built; run `cargo test -p slack-rtm` (it builds the examples)",
-        path.display()
-    );
-    path
-}
 
 /// Starts the example over HTTP with the install flow; returns it and its Request URL.
 async fn run(name: &str, emu: &Emulator, db: &std::path::Path) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(example(name))
-        .args(["--http", "127.0.0.1:0", "--store", &format!("sqlite:{}", db.display())])
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_CLIENT_ID", emu.oauth_client_id())
-        .env("SLACK_CLIENT_SECRET", emu.oauth_client_secret())
-        .env("SLACK_SCOPES", "chat:write,channels:history")
-        .env("SLACK_API_URL", emu.api_url())
-        .env_remove("SLACK_BOT_TOKEN")
-        .env_remove("SLACK_APP_TOKEN")
-        .env_remove("SLACK_REDIRECT_URI")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the example starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = tokio::time::timeout(std::time::Duration::from_secs(30), stdout.next_line())
-        .await
-        .expect("a first line in time")
-        .unwrap()
-        .expect("a first line");
-    (child, first)
+    spawn_first_line(
+        tokio::process::Command::new(example(name))
+            .args(["--http", "127.0.0.1:0", "--store", &format!("sqlite:{}", db.display())])
+            .env("SLACK_SIGNING_SECRET", SECRET)
+            .env("SLACK_CLIENT_ID", emu.oauth_client_id())
+            .env("SLACK_CLIENT_SECRET", emu.oauth_client_secret())
+            .env("SLACK_SCOPES", "chat:write,channels:history")
+            .env("SLACK_API_URL", emu.api_url())
+            .env_remove("SLACK_BOT_TOKEN")
+            .env_remove("SLACK_APP_TOKEN")
+            .env_remove("SLACK_REDIRECT_URI"),
+    )
+    .await
 }
 
 /// Installs into two workspaces through the example, sends `message` from each and checks
