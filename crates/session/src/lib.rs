@@ -18,7 +18,7 @@
 //!
 //! With the default `tokio` feature, `driver::connect` starts an RTM session on tokio and returns a
 //! cloneable `SessionHandle` (send, shutdown, the published `Status`: state, identity, last
-//! problem) and an `SessionEventStream`. Its `DriverConfig` holds every IO setting: the
+//! problem) and a `SessionEventStream`. Its `DriverConfig` holds every IO setting: the
 //! `rtm.connect` configuration and transport, the token, the rustls config for `wss://` (this
 //! crate never picks a crypto provider), and the `Dialer` that opens each socket's byte stream.
 //!
