@@ -33,7 +33,7 @@ pub(super) struct Loop {
 
 /// The channels the loop reads besides its commands.
 pub(super) struct Inbound {
-    sock_rx: mpsc::Receiver<FromSocket<Input>>,
+    sock_rx: super::super::inbox::InboxRx<FromSocket<Input>>,
     open_rx: mpsc::Receiver<OpenResult>,
 }
 
