@@ -146,11 +146,15 @@ mod tests {
         }
     }
 
+    fn counting_waker() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(0.into()));
+        (count.clone(), Waker::from(count))
+    }
+
     #[test]
     fn sends_wake_nobody_and_a_full_queue_blocks_until_room() {
         let (tx, rx) = inbox::<u32>(2);
-        let count = Arc::new(Count(0.into()));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         let mut ready = std::pin::pin!(rx.ready());
         assert!(ready.as_mut().poll(&mut cx).is_pending());
@@ -176,8 +180,7 @@ mod tests {
     #[test]
     fn a_gone_loop_fails_the_senders_and_wakes_the_blocked() {
         let (tx, rx) = inbox::<u32>(1);
-        let count = Arc::new(Count(0.into()));
-        let waker = Waker::from(count.clone());
+        let (count, waker) = counting_waker();
         let mut cx = Context::from_waker(&waker);
         assert!(matches!(std::pin::pin!(tx.send(1)).poll(&mut cx), Poll::Ready(Ok(()))));
         let mut blocked = std::pin::pin!(tx.send(2));
