@@ -471,6 +471,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     order.extend(type_last.iter().map(|c| c.name));
     order.extend(shapes.iter().map(|c| c.name));
     let mut t = table(&events, &rtt, &order);
+    // Slack-shaped frames on both runtimes, and the blasts written one frame per system call.
+    let harder = crate::bench_rtm::run(&bin, opts.events, opts.runs)?;
+    t = format!("{t}\n### RTM events on harder traffic\n\n{harder}");
     println!("{t}");
     let mut failed: Vec<&str> =
         events.iter().chain(rtt.iter()).filter(|(_, s)| s.failure.is_some()).map(|(n, _)| *n).collect();

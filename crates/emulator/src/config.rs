@@ -247,6 +247,10 @@ pub struct EmulatorConfig {
     /// unfurls, edits, thread replies and parents, bot messages; 450 bytes to 2 KB) instead of
     /// one plain template. Takes precedence over `blast_type_last`. Default `false`.
     pub blast_slack_shapes: bool,
+    /// Write the blast one frame per system call, as a real server does (one frame per
+    /// wake-up), instead of hundreds of frames per write. Default `false`.
+    #[cfg(feature = "blast")]
+    pub blast_frame_per_write: bool,
     /// After [`crate::Emulator::goodbye`], close the connection this long after the `goodbye`
     /// if the client has not. Default 5 s; `None` keeps it open.
     pub goodbye_grace: Option<Duration>,
@@ -292,6 +296,8 @@ impl Default for EmulatorConfig {
             blast: None,
             blast_type_last: false,
             blast_slack_shapes: false,
+            #[cfg(feature = "blast")]
+            blast_frame_per_write: false,
             goodbye_grace: Some(Duration::from_secs(5)),
             body_timeout: Duration::from_secs(10),
             record_frames: true,
@@ -420,6 +426,14 @@ impl EmulatorConfig {
     /// Blast events shaped like real Slack messages instead of one plain template.
     pub fn blast_slack_shapes(mut self, slack_shapes: bool) -> Self {
         self.blast_slack_shapes = slack_shapes;
+        self
+    }
+
+    /// Write the blast one frame per system call (as a real server does) instead of hundreds
+    /// of frames per write.
+    #[cfg(feature = "blast")]
+    pub fn blast_frame_per_write(mut self, on: bool) -> Self {
+        self.blast_frame_per_write = on;
         self
     }
 

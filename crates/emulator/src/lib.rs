@@ -117,6 +117,7 @@
 
 mod api;
 mod blast;
+mod blast_pacing;
 mod blast_shapes;
 mod config;
 pub mod control;

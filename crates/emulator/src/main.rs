@@ -1,7 +1,7 @@
 //! `slack-rtm-emulator`: runs the emulator standalone until Ctrl-C.
 //!
 //! ```text
-//! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] [--ws-ping SECS]
+//! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--blast-frame-per-write] [--no-rate-limit] [--ws-ping SECS]
 //!                    [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]
 //!                    [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]
 //! ```
@@ -42,7 +42,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--no-rate-limit] \
+const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--blast-frame-per-write] [--no-rate-limit] \
                      [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script] \
                      [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]";
 
@@ -82,6 +82,8 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
             }
             "--blast-type-last" => config = config.blast_type_last(true),
             "--blast-slack-shapes" => config = config.blast_slack_shapes(true),
+            #[cfg(feature = "blast")]
+            "--blast-frame-per-write" => config = config.blast_frame_per_write(true),
             "--no-rate-limit" => config = config.send_rate(None),
             "--ws-ping" => {
                 let v = value("--ws-ping")?;

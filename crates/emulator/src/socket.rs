@@ -26,8 +26,6 @@ const MAX_FRAME_BYTES: usize = 16 * 1024;
 
 /// Window over which send-rate refusals are counted for the disconnect.
 pub(super) const REFUSAL_WINDOW: Duration = Duration::from_secs(10);
-/// Events written per blast chunk.
-const BLAST_CHUNK: u64 = 512;
 /// Most ids of one `presence_query` that are answered.
 pub(super) const MAX_QUERY_IDS: usize = 500;
 
@@ -209,7 +207,7 @@ impl Conn {
                     Some(CloseReason::ServerClosed(1001))
                 },
                 _ = std::future::ready(()), if blast_ready => {
-                    let n = self.blast_remaining.min(BLAST_CHUNK);
+                    let n = self.blast_remaining.min(crate::blast_pacing::frames_per_turn(&self.shared.config));
                     if let Some(blast) = self.shared.blast.as_ref() {
                         blast.write(&mut self.out, &self.shared.clock, self.blast_seq, n);
                     }

@@ -2,6 +2,7 @@
 //! tasks) and the bounded, batched hand-off to the application. RTM's loop and Socket Mode's
 //! both use these, so neither re-implements opening, writing, closing or backpressure.
 
+use super::inbox::{InboxRx, InboxTx, inbox};
 use super::readers::{self, Readers};
 use super::socket::{self, ControlFrame, FromSocket, OpenConfig, Writer};
 use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
@@ -12,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-/// Capacity of the readers → loop channel, in messages (each carries up to a reader batch of
+/// Capacity of the readers → loop queue, in messages (each carries up to a reader batch of
 /// 64 inputs, so this bounds the inputs in flight to about a thousand).
 const SOCKET_CHANNEL: usize = 16;
 /// Longest wait for a close frame to be written.
@@ -29,14 +30,14 @@ pub(crate) struct Conns<I> {
     pub(crate) readers: Readers,
     closers: JoinSet<()>,
     open: OpenConfig,
-    tx: mpsc::Sender<FromSocket<I>>,
+    tx: InboxTx<FromSocket<I>>,
     write_timeout: Duration,
 }
 
 impl<I: SocketInput + Send + 'static> Conns<I> {
     /// No socket yet; the receiver gets what the readers report.
-    pub(crate) fn new(open: OpenConfig, write_timeout: Duration) -> (Self, mpsc::Receiver<FromSocket<I>>) {
-        let (tx, rx) = mpsc::channel(SOCKET_CHANNEL);
+    pub(crate) fn new(open: OpenConfig, write_timeout: Duration) -> (Self, InboxRx<FromSocket<I>>) {
+        let (tx, rx) = inbox(SOCKET_CHANNEL);
         let conns = Self {
             writers: HashMap::new(),
             readers: Readers::default(),

@@ -5,6 +5,7 @@
 //! the status.
 
 use super::conns::{Conns, Outbox};
+use super::inbox::InboxRx;
 use super::socket::FromSocket;
 use crate::common::{ConnId, Machine, Reason, SocketInput, State};
 use fastwebsockets::Frame;
@@ -109,7 +110,7 @@ impl<S: Published> Publisher<S> {
 pub(crate) async fn drive<L: Driven>(
     mut lp: L,
     mut cmd_rx: mpsc::UnboundedReceiver<L::Cmd>,
-    mut sock_rx: mpsc::Receiver<FromSocket<In<L>>>,
+    sock_rx: InboxRx<FromSocket<In<L>>>,
     mut call_rx: mpsc::Receiver<L::Call>,
 ) {
     let mut inbox = Vec::with_capacity(SOCKET_MESSAGES_PER_TURN);
@@ -166,7 +167,9 @@ pub(crate) async fn drive<L: Driven>(
                 }
                 lp.handle(In::<L>::backpressure(false), Instant::now());
             }
-            _ = sock_rx.recv_many(&mut inbox, SOCKET_MESSAGES_PER_TURN), if !blocked => {
+            // Never waits: what the readers queued in this poll (or while a write polled them).
+            () = sock_rx.ready(), if !blocked => {
+                sock_rx.take(&mut inbox, SOCKET_MESSAGES_PER_TURN);
                 let now = Instant::now();
                 let mut batch = std::mem::take(&mut inbox);
                 for msg in batch.drain(..) {

@@ -57,6 +57,7 @@ mod conns;
 mod dial;
 mod drive;
 mod handle;
+mod inbox;
 mod readers;
 mod run;
 mod socket;

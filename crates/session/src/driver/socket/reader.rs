@@ -5,16 +5,16 @@
 use super::handshake::open;
 use super::{ControlFrame, FromSocket, OpenConfig, Reader};
 use crate::common::{ConnId, Reason, SkippedFrame, SocketInput};
+use crate::driver::inbox::InboxTx;
 use fastwebsockets::{Frame, OpCode, WebSocketError};
 use std::future::Future;
-use tokio::sync::mpsc;
 
 /// Opens the socket, hands the write half to the loop, then reads until the socket ends.
 pub(crate) async fn run_connection<I: SocketInput + Send + 'static>(
     conn: ConnId,
     url: String,
     config: OpenConfig,
-    tx: mpsc::Sender<FromSocket<I>>,
+    tx: InboxTx<FromSocket<I>>,
 ) {
     match open(&url, &config).await {
         Ok((read, write)) => {
@@ -43,7 +43,7 @@ async fn read_loop<I: SocketInput + Send + 'static>(
     conn: ConnId,
     mut read: Reader,
     max_message: usize,
-    tx: &mpsc::Sender<FromSocket<I>>,
+    tx: &InboxTx<FromSocket<I>>,
 ) {
     let mut partial: Option<Partial> = None;
     // Frames the protocol obliges us to answer (ping → pong, close → close) go to the loop,
@@ -159,7 +159,7 @@ impl std::error::Error for LoopGone {}
 const READ_BATCH: usize = 64;
 
 /// Hands the pending inputs to the loop; `false` if the loop is gone.
-async fn flush<T>(tx: &mpsc::Sender<FromSocket<T>>, pending: &mut Vec<T>) -> bool {
+async fn flush<T>(tx: &InboxTx<FromSocket<T>>, pending: &mut Vec<T>) -> bool {
     match pending.len() {
         0 => true,
         1 => tx.send(FromSocket::Input(pending.remove(0))).await.is_ok(),

@@ -35,7 +35,7 @@ pub(super) struct Loop {
 
 /// The channels the loop reads besides its commands.
 pub(super) struct Inbound {
-    sock_rx: mpsc::Receiver<FromSocket<SocketModeInput>>,
+    sock_rx: super::super::inbox::InboxRx<FromSocket<SocketModeInput>>,
     open_rx: mpsc::Receiver<OpenResult>,
 }
 

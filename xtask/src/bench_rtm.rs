@@ -1,0 +1,108 @@
+//! The RTM event rows on harder traffic (issue 26), each beside Floor A on the same frames:
+//! Slack-shaped frames on both runtimes, and both blasts written the way a real server writes
+//! them — one frame per system call (`--blast-frame-per-write`, the emulator's `blast`
+//! feature) instead of hundreds per write.
+//!
+//! The main table's blast is the friendliest traffic a client can get: every read returns a
+//! full buffer of frames and the emulator costs 0.1 µs per event, leaving the client a core of
+//! its own. Written one frame at a time, the emulator spends a system call per frame on the
+//! other core, the client's reads are smaller and it catches up (and sleeps) more often, so
+//! its per-wake-up costs count: these rows are the ones to compare with an outside server.
+
+use crate::bench::{ClientSpec, Summary, measure, run_binary, run_binary_env};
+use crate::official::EmulatorProcess;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One workload: its name in the table and the emulator's flags beside `--blast N`.
+struct Workload {
+    name: &'static str,
+    flags: &'static [&'static str],
+}
+
+const WORKLOADS: [Workload; 3] = [
+    Workload { name: "Slack shapes, batched writes", flags: &["--blast-slack-shapes"] },
+    Workload { name: "plain, one frame per write", flags: &["--blast-frame-per-write"] },
+    Workload {
+        name: "Slack shapes, one frame per write",
+        flags: &["--blast-slack-shapes", "--blast-frame-per-write"],
+    },
+];
+
+const CT: &str = "slack-rtm (current_thread)";
+const MT: &str = "slack-rtm (multi_thread)";
+const FLOOR: &str = "floor-a-value";
+
+/// Runs the three clients on each workload (`events` events, `runs` runs each) and returns the
+/// table, ratios against Floor A on the same frames.
+pub fn run(bin: &Path, events: u64, runs: usize) -> Result<String, String> {
+    let emulator = bin.join("slack-rtm-emulator");
+    let clients = [
+        ClientSpec {
+            name: CT,
+            run: run_binary_env(bin.join("bench-client"), vec![], Some(("BENCH_CURRENT_THREAD", "1"))),
+        },
+        ClientSpec { name: MT, run: run_binary(bin.join("bench-client"), vec![]) },
+        ClientSpec { name: FLOOR, run: run_binary(bin.join("floor"), vec!["value".into()]) },
+    ];
+    let mut results = Vec::new();
+    for w in &WORKLOADS {
+        eprintln!("bench: RTM events, {}", w.name);
+        let n = events.to_string();
+        let mut args = vec!["--blast", n.as_str(), "--no-rate-limit"];
+        args.extend_from_slice(w.flags);
+        let emu = EmulatorProcess::start(&emulator, &args)?;
+        results.push((w.name, measure(&emu, &clients, "events", events, runs)));
+    }
+    Ok(table(&results))
+}
+
+/// The table: one row per (workload, client), `× Floor A` against Floor A on the same frames.
+fn table(results: &[(&str, BTreeMap<&'static str, Summary>)]) -> String {
+    let mut t = String::from(
+        "| frames, writes | client | events/s | × Floor A (same frames) | CPU µs/event | × Floor A | peak RSS MB | emulator CPU µs/event |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (workload, rows) in results {
+        let floor = rows.get(FLOOR);
+        let (floor_ev, floor_cpu) = floor.map_or((f64::NAN, f64::NAN), |f| (f.per_sec, f.cpu_us_per_op));
+        for name in [CT, MT, FLOOR] {
+            let Some(s) = rows.get(name) else { continue };
+            let note = s.failure.as_ref().map(|f| format!(" (failed: {f})")).unwrap_or_default();
+            t.push_str(&format!(
+                "| {workload} | {name}{note} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} |\n",
+                s.per_sec,
+                s.per_sec / floor_ev,
+                s.cpu_us_per_op,
+                s.cpu_us_per_op / floor_cpu,
+                s.peak_rss_mb,
+                s.emulator_cpu_us_per_op,
+            ));
+        }
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratios_are_against_the_floor_on_the_same_frames() {
+        let s = |per_sec, cpu| Summary { per_sec, cpu_us_per_op: cpu, ..Summary::default() };
+        let a: BTreeMap<_, _> = [(CT, s(300.0, 1.0)), (FLOOR, s(200.0, 2.0))].into_iter().collect();
+        let b: BTreeMap<_, _> = [(MT, s(100.0, 3.0)), (FLOOR, s(50.0, 1.5))].into_iter().collect();
+        let t = table(&[("first", a), ("second", b)]);
+        let rows: Vec<&str> = t.lines().skip(2).collect();
+        assert_eq!(rows.len(), 4, "{t}");
+        assert!(
+            rows[0].starts_with("| first | slack-rtm (current_thread) | 300 | 1.50 | 1.00 | 0.50 |"),
+            "{t}"
+        );
+        assert!(rows[1].starts_with("| first | floor-a-value | 200 | 1.00 | 2.00 | 1.00 |"), "{t}");
+        assert!(
+            rows[2].starts_with("| second | slack-rtm (multi_thread) | 100 | 2.00 | 3.00 | 2.00 |"),
+            "{t}"
+        );
+    }
+}
