@@ -52,6 +52,6 @@ pub use driver::{
 };
 
 pub use machine::{
-    Ack, ConnId, ConnectFailure, Fatal, Incoming, Input, Output, Reason, RequestId, SendError, Session,
-    SessionConfig, SessionEvent, State, SubmitError, Warning,
+    Ack, ConnId, ConnectFailure, Incoming, Input, Output, Reason, RequestId, SendError, Session,
+    SessionConfig, SessionEvent, State, StopReason, SubmitError, Warning,
 };

@@ -249,6 +249,7 @@ mod client;
 mod dial;
 mod error;
 mod gap;
+mod net;
 pub mod rtm;
 pub mod socket_mode;
 pub mod transport;
@@ -258,6 +259,7 @@ pub use app::App;
 pub use builder::ClientBuilder;
 pub use client::{Client, Events};
 pub use error::{Error, ErrorKind};
+pub use slack_rtm_session::common::StopReason;
 pub use socket_mode::{SocketModeClient, SocketModeClientBuilder, SocketModeItems};
 pub use web::{ApiCallError, WebClient};
 

@@ -10,7 +10,7 @@ pub use slack_rtm_codec::{ConnectConfig, ConnectResponse};
 pub use slack_rtm_session::driver::Status;
 pub use slack_rtm_session::machine;
 pub use slack_rtm_session::machine::{
-    Ack, Fatal, KeepaliveConfig, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,
+    Ack, KeepaliveConfig, Reason, ReconnectPolicy, SendError, SendRate, SessionConfig, SessionEvent,
     State, Warning,
 };
 pub use slack_rtm_types::event;

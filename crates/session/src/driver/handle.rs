@@ -1,7 +1,7 @@
 //! What the application holds: the [`SessionHandle`] (send, shut down, read the published
 //! [`Status`]) and the [`EventStream`].
 
-use crate::machine::{Ack, Fatal, Reason, SendError, SessionEvent, State};
+use crate::machine::{Ack, Reason, SendError, SessionEvent, State, StopReason};
 use slack_rtm_codec::EventFrame;
 use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
 use std::fmt;
@@ -25,13 +25,13 @@ pub struct Status {
     pub team: Option<TeamInfo>,
     /// Why the last connection attempt failed or the last connection ended, if one did.
     pub last_problem: Option<Reason>,
-    /// Why the session stopped on its own (set with [`State::Stopped`]).
-    pub error: Option<Fatal>,
+    /// Why the session stopped, once it has (as [`SocketModeStatus::stopped`](super::SocketModeStatus::stopped)).
+    pub stopped: Option<StopReason>,
 }
 
 impl Status {
     pub(crate) fn new() -> Self {
-        Self { state: State::Connecting, self_: None, team: None, last_problem: None, error: None }
+        Self { state: State::Connecting, self_: None, team: None, last_problem: None, stopped: None }
     }
 
     /// Records what an event says about the session; `true` if anything changed.
@@ -44,7 +44,7 @@ impl Status {
             SessionEvent::Reconnecting { reason, .. } | SessionEvent::Disconnected { reason } => {
                 self.last_problem = Some(reason.clone());
             }
-            SessionEvent::Stopped { error } => self.error = error.clone(),
+            SessionEvent::Stopped { reason } => self.stopped = Some(reason.clone()),
             _ => return false,
         }
         true
@@ -131,9 +131,9 @@ impl SessionHandle {
         self.status.borrow().clone()
     }
 
-    /// A receiver of status changes.
-    pub fn watch_status(&self) -> watch::Receiver<Status> {
-        self.status.clone()
+    /// A watch of status changes ([`StatusWatch::changed`](super::StatusWatch::changed)).
+    pub fn watch_status(&self) -> super::StatusWatch<Status> {
+        super::StatusWatch::new(self.status.clone())
     }
 
     /// Waits until the status satisfies `pred`, or the session is gone (then the last status).

@@ -108,8 +108,8 @@ pub use config::{
 };
 pub use incoming::Incoming;
 pub use types::{
-    Ack, ConnId, ConnectFailure, FailureKind, Fatal, Input, Output, Reason, RequestId, SendError,
-    SessionEvent, SkippedFrame, State, SubmitError, Warning,
+    Ack, ConnId, ConnectFailure, FailureKind, Input, Output, Reason, RequestId, SendError, SessionEvent,
+    SkippedFrame, State, StopReason, SubmitError, Warning,
 };
 
 use crate::common::Backoff;

@@ -171,9 +171,9 @@ impl SocketModeHandle {
         self.status.borrow().clone()
     }
 
-    /// A receiver of every status change.
-    pub fn watch_status(&self) -> watch::Receiver<SocketModeStatus> {
-        self.status.clone()
+    /// A watch of status changes ([`StatusWatch::changed`](super::StatusWatch::changed)).
+    pub fn watch_status(&self) -> super::StatusWatch<SocketModeStatus> {
+        super::StatusWatch::new(self.status.clone())
     }
 
     /// Waits until the status matches `pred` (or the session is gone) and returns it.
