@@ -1,5 +1,5 @@
-use crate::{Client, Error, Events, WebClient};
 use crate::net::NetSettings;
+use crate::{Client, Error, Events, WebClient};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, HttpMethod};
 use slack_rtm_session::driver::{DriverConfig, call_rtm_connect};
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};

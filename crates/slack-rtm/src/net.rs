@@ -256,7 +256,8 @@ mod tests {
             format!("{:?}", features.crypto_provider().cipher_suites)
         );
         let mine = Arc::new(rustls::ClientConfig::clone(&a));
-        let chosen = NetSettings { tls: Some(mine.clone()), ..NetSettings::default() }.effective_tls().unwrap();
+        let chosen =
+            NetSettings { tls: Some(mine.clone()), ..NetSettings::default() }.effective_tls().unwrap();
         assert!(Arc::ptr_eq(&chosen.expect("mine"), &mine));
     }
 }

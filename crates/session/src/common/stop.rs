@@ -83,7 +83,10 @@ mod tests {
     #[test]
     fn a_fatal_failure_is_classified_by_its_code() {
         assert!(matches!(StopReason::from_failure(failure("invalid_auth")), StopReason::InvalidAuth(_)));
-        assert!(matches!(StopReason::from_failure(failure("not_allowed_token_type")), StopReason::InvalidAuth(_)));
+        assert!(matches!(
+            StopReason::from_failure(failure("not_allowed_token_type")),
+            StopReason::InvalidAuth(_)
+        ));
         assert!(matches!(StopReason::from_failure(failure("token_revoked")), StopReason::TokenRevoked(_)));
         assert!(matches!(StopReason::from_failure(failure("unknown_method")), StopReason::Refused(_)));
         assert!(matches!(StopReason::from_failure(ConnectFailure::fatal("no url")), StopReason::Refused(_)));

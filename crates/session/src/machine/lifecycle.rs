@@ -3,8 +3,8 @@
 
 use super::conn::{Conn, ConnPhase, ConnectPhase, FlightKind, InFlight, Queued};
 use super::{
-    CLOSE_NORMAL, ConnId, ConnectFailure, Incoming, MAX_RETRY_AFTER, Output, Reason, SendError,
-    Session, SessionEvent, SkippedFrame, StopReason, Warning,
+    CLOSE_NORMAL, ConnId, ConnectFailure, Incoming, MAX_RETRY_AFTER, Output, Reason, SendError, Session,
+    SessionEvent, SkippedFrame, StopReason, Warning,
 };
 use slack_rtm_codec::types::{ClientMessage, Event};
 use slack_rtm_codec::{

@@ -1,6 +1,8 @@
 //! What goes in and out of the machine: inputs, outputs, events, acks and errors.
 
-pub use crate::common::{ConnId, ConnectFailure, FailureKind, Reason, SkippedFrame, State, StopReason, Warning};
+pub use crate::common::{
+    ConnId, ConnectFailure, FailureKind, Reason, SkippedFrame, State, StopReason, Warning,
+};
 use slack_rtm_codec::types::{ClientMessageError, Event, SelfInfo, TeamInfo, Ts};
 use slack_rtm_codec::{ConnectResponse, EventFrame};
 use std::fmt;

@@ -82,12 +82,7 @@ impl fmt::Debug for SocketModeClientBuilder {
 
 impl SocketModeClientBuilder {
     fn new(app_token: Result<AppToken, AppTokenError>) -> Self {
-        Self {
-            app_token,
-            web_token: None,
-            session: SocketModeConfig::default(),
-            net: NetSettings::default(),
-        }
+        Self { app_token, web_token: None, session: SocketModeConfig::default(), net: NetSettings::default() }
     }
 
     crate::net::net_setters!(SocketModeClientBuilder);

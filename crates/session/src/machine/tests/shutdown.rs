@@ -48,7 +48,10 @@ fn shutdown_flushes_the_queue_then_closes_and_stops() {
     let ev = events(&outs);
     assert_eq!(
         &ev[ev.len() - 2..],
-        &[SessionEvent::Disconnected { reason: Reason::Shutdown }, SessionEvent::Stopped { reason: StopReason::Shutdown }]
+        &[
+            SessionEvent::Disconnected { reason: Reason::Shutdown },
+            SessionEvent::Stopped { reason: StopReason::Shutdown }
+        ]
     );
     assert_eq!(h.session.state(), State::Stopped);
     let _ = r1;
