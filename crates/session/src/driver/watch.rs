@@ -58,6 +58,7 @@ mod tests {
         tx.send(5).unwrap();
         assert_eq!(other.wait_for(|s| *s == 5).await, 5);
         drop(tx);
+        assert_eq!(w.changed().await, Some(5), "a change this watch had not seen yet");
         assert_eq!(w.changed().await, None);
         assert_eq!(w.current(), 5);
     }
