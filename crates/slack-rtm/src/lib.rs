@@ -234,7 +234,8 @@
 //!
 //! This crate is a thin facade. The root holds the two clients, their builders and item
 //! streams, [`App`], [`WebClient`] and the errors ([`Error`], [`ErrorKind`], [`ApiCallError`]:
-//! one error for any failed Slack API call). The rest lives in modules: [`rtm`] (the RTM
+//! one error for any failed Slack API call; [`StopReason`]: why either session stopped, one
+//! type for both). The rest lives in modules: [`rtm`] (the RTM
 //! session, its events and settings, and its runtime-free state machine in [`rtm::machine`]),
 //! [`socket_mode`], [`web`], [`app`], [`transport`] (the HTTP transport trait, the built-in
 //! transport, the socket dialer), [`types`] (the protocol types alone, serde only) and
