@@ -202,8 +202,7 @@ impl Delivery {
 /// Ordinary server events are decoded here, as they are taken, on the application's task.
 #[derive(Debug)]
 pub struct EventStream {
-    pub(crate) rx: mpsc::Receiver<Vec<Delivery>>,
-    pub(crate) buf: std::vec::IntoIter<Delivery>,
+    pub(crate) batches: super::batches::Batches<Delivery>,
 }
 
 impl EventStream {
@@ -215,26 +214,12 @@ impl EventStream {
 
     /// Polls for the next event.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
-        loop {
-            if let Some(e) = self.buf.next() {
-                return Poll::Ready(Some(e.into_event()));
-            }
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(batch)) => self.buf = batch.into_iter(),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.batches.poll_next(cx).map(|d| d.map(Delivery::into_event))
     }
 
     /// The next event if one is ready now.
     pub fn try_recv(&mut self) -> Option<SessionEvent> {
-        loop {
-            if let Some(e) = self.buf.next() {
-                return Some(e.into_event());
-            }
-            self.buf = self.rx.try_recv().ok()?.into_iter();
-        }
+        self.batches.try_next().map(Delivery::into_event)
     }
 }
 

@@ -51,6 +51,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batches;
 mod call;
 mod config;
 mod conns;
