@@ -6,7 +6,8 @@ Usage: python3 scripts/migrate_paths.py FILE_OR_DIR...
 Reads the path table in docs/migration.md (rows `| `old` | `new` |`), then in every .rs and
 .md file given (directories are walked): splits `use slack_rtm::{…};` groups so each moved
 name gets its new path, rewrites fully qualified paths, and renames the identifiers of
-renamed types in files that imported them. Variant patterns of the merged error types
+renamed types in files that imported them (`use crate::…` / `use super::…` inside the
+library crates are not: the compiler points at them). Variant patterns of the merged error types
 (`WebCallError::OutcomeUnknown { .. }`, `ConnectError::Api { .. }`) are NOT rewritten: the
 compiler points at them; the table in docs/migration.md says what each became.
 """
@@ -48,7 +49,7 @@ def rewrite_groups(text, table):
     """`use PREFIX::{a, b as c, d};` with moved names split out."""
     moved = dict(table)
     renames = {}
-    pat = re.compile(r"(?m)^([ \t]*(?://[/!] (?:# )?)?)(pub(?:\([a-z]+\))? )?use ((?:slack_rtm|slack_rtm_codec|slack_rtm_session|slack_rtm_hyper)(?:::[a-z_]+)*)::\{")
+    pat = re.compile(r"(?m)^([ \t]*(?://[/!] (?:# )?)?)(pub(?:\([a-z]+\))? )?use ((?:slack_rtm|slack_rtm_codec|slack_rtm_session|slack_rtm_hyper|slack_rtm_types|slack_rtm_oauth|slack_rtm_fleet)(?:::[a-z_]+)*)::\{")
     pos = 0
     out = ""
     while True:
@@ -72,8 +73,11 @@ def rewrite_groups(text, table):
             if old in moved:
                 new = moved[old]
                 new_name = new.rsplit("::", 1)[1]
-                if alias:
+                if alias and alias.strip() != new_name:
                     extra.append(f"{indent}{vis}use {new} as {alias.strip()};")
+                elif alias:
+                    # `Old as New` where New is now the name itself.
+                    extra.append(f"{indent}{vis}use {new};")
                 else:
                     extra.append(f"{indent}{vis}use {new};")
                     if new_name != name:
@@ -97,6 +101,26 @@ def rewrite_groups(text, table):
     return out, renames
 
 
+def rename_identifier(text, old_name, new_name):
+    """Renames the type `old_name` where it is not a path's tail (`Enum::Variant`), an
+    associated type (`type Output`, `Future<Output = T>`) or an enum variant's definition
+    (`    Ack(…)` / `    Event { … }` at the start of a line)."""
+    def repl(m):
+        before = text[max(0, m.start() - 40):m.start()]
+        after = text[m.end():m.end() + 4]
+        line = text[text.rfind("\n", 0, m.start()) + 1:m.start()]
+        if re.search(r"\btype\s+$", before):
+            return m.group(0)
+        if re.search(r"[<,]\s*$", before) and re.match(r"\s*=[^=>]", after):
+            return m.group(0)
+        if line.strip() == "" and re.match(r"\(| \{", after):
+            return m.group(0)
+        if re.match(r":(?!:)", after):
+            return m.group(0)
+        return new_name
+    return re.sub(rf"(?<![A-Za-z0-9_:]){old_name}(?![A-Za-z0-9_])", repl, text)
+
+
 def rewrite(text, table):
     text, renames = rewrite_groups(text, table)
     for old, new in sorted(table, key=lambda r: -len(r[0])):
@@ -104,9 +128,13 @@ def rewrite(text, table):
         # `use old;` (single) and qualified uses.
         if re.search(rf"\buse {re.escape(old)}\s*;", text) and old_name != new_name:
             renames[old_name] = new_name
+        # `use parent::*;`: the old name came in through the glob.
+        parent = old.rsplit("::", 1)[0]
+        if re.search(rf"\buse {re.escape(parent)}::\*\s*;", text) and old_name != new_name:
+            renames[old_name] = new_name
         text = re.sub(rf"(?<![A-Za-z0-9_:]){re.escape(old)}(?![A-Za-z0-9_])", new, text)
     for old_name, new_name in renames.items():
-        text = re.sub(rf"(?<![A-Za-z0-9_:]){old_name}(?![A-Za-z0-9_])", new_name, text)
+        text = rename_identifier(text, old_name, new_name)
     # A group may now import the same name twice (WebCallError and WebError both became
     # ApiCallError): drop repeated single-name top-level `use slack_rtm…` lines.
     seen, lines = set(), []

@@ -3,15 +3,15 @@
 //! what was sent, writes, closes, submissions, backpressure, shutdown, time passing.
 //!
 //! Invariants: no panic, and every invariant of the shared checker
-//! (`slack_rtm_session::machine::testing::Invariants`, also used by the machine's property
+//! (`slack_rtm_session::machine::testing::RtmInvariants`, also used by the machine's property
 //! test) after every step.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use slack_rtm_codec::types::ClientMessage;
-use slack_rtm_session::machine::testing::{Invariants, connect_response};
+use slack_rtm_session::machine::testing::{RtmInvariants, connect_response};
 use slack_rtm_session::machine::{
-    ConnId, ConnectFailure, Incoming, Input, Output, Reason, Session, SessionConfig, SkippedFrame,
+    ConnId, ConnectFailure, Reason, RtmIncoming, RtmInput, RtmOutput, Session, SessionConfig, SkippedFrame,
 };
 use std::time::{Duration, Instant};
 
@@ -31,19 +31,19 @@ const FRAMES: &[&str] = &[
 
 struct Driver {
     session: Session,
-    inv: Invariants,
+    inv: RtmInvariants,
     now: Instant,
     last_conn: Option<ConnId>,
     last_id: Option<(ConnId, u64)>,
 }
 
 impl Driver {
-    fn feed(&mut self, input: Input) {
+    fn feed(&mut self, input: RtmInput) {
         self.inv.handle(&mut self.session, input, self.now);
     }
 
-    fn frame(&mut self, conn: ConnId, frame: Incoming) {
-        self.feed(Input::Frame { conn, frame });
+    fn frame(&mut self, conn: ConnId, frame: RtmIncoming) {
+        self.feed(RtmInput::Frame { conn, frame });
     }
 
     fn drain(&mut self) {
@@ -51,8 +51,8 @@ impl Driver {
         outs.extend(self.inv.check(&mut self.session, self.now).unwrap_or_else(|e| panic!("{e}")));
         for out in outs {
             match out {
-                Output::OpenSocket { conn, .. } => self.last_conn = Some(conn),
-                Output::Send { conn, id, .. } => self.last_id = Some((conn, id)),
+                RtmOutput::OpenSocket { conn, .. } => self.last_conn = Some(conn),
+                RtmOutput::Send { conn, id, .. } => self.last_id = Some((conn, id)),
                 _ => {}
             }
         }
@@ -66,7 +66,7 @@ impl Driver {
 fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
     let session = Session::new(SessionConfig::default(), start);
-    let inv = Invariants::new(&session);
+    let inv = RtmInvariants::new(&session);
     let mut d = Driver { session, inv, now: start, last_conn: None, last_id: None };
     d.drain();
     let mut bytes = data.iter().copied();
@@ -87,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
             }
             2 => {
                 let url = if arg % 4 == 0 { "ws://insecure.invalid/ws" } else { "wss://example.invalid/ws" };
-                d.feed(Input::ConnectResult(Ok(connect_response(url, now))));
+                d.feed(RtmInput::ConnectResult(Ok(connect_response(url, now))));
             }
             3 => {
                 let f = if arg % 8 == 0 {
@@ -97,23 +97,23 @@ fuzz_target!(|data: &[u8]| {
                     f.retry_after = Some(Duration::from_secs(u64::from(arg)));
                     f
                 };
-                d.feed(Input::ConnectResult(Err(f)));
+                d.feed(RtmInput::ConnectResult(Err(f)));
             }
-            4 => d.feed(Input::SocketOpened { conn }),
+            4 => d.feed(RtmInput::SocketOpened { conn }),
             5 => {
                 let frame = FRAMES[usize::from(arg) % FRAMES.len()];
                 let id = d.last_id.map_or(1, |(_, id)| id);
                 let text = frame.replace("{id}", &id.to_string());
-                d.frame(conn, Incoming::text(text));
+                d.frame(conn, RtmIncoming::text(text));
             }
             6 => {
                 // Arbitrary bytes: the next `arg` bytes, as a text or a binary message.
                 let raw: Vec<u8> = bytes.by_ref().take(usize::from(arg)).collect();
-                d.frame(conn, Incoming::message(arg % 8 != 0, &raw));
+                d.frame(conn, RtmIncoming::message(arg % 8 != 0, &raw));
             }
             7 => {
                 if let Some((c, id)) = d.last_id {
-                    d.feed(Input::Written { conn: c, id });
+                    d.feed(RtmInput::Written { conn: c, id });
                 }
             }
             8 => {
@@ -123,7 +123,7 @@ fuzz_target!(|data: &[u8]| {
                     2 => Reason::OpenFailed("fuzz".into()),
                     _ => Reason::MessageTooLarge { limit: 1 },
                 };
-                d.feed(Input::SocketClosed { conn, reason });
+                d.feed(RtmInput::SocketClosed { conn, reason });
             }
             9 => {
                 let msg = match arg % 4 {
@@ -136,22 +136,24 @@ fuzz_target!(|data: &[u8]| {
                     d.inv.submitted(request);
                 }
             }
-            10 => d.feed(Input::Backpressure(arg % 2 == 0)),
-            11 => d.frame(conn, Incoming::Activity),
+            10 => d.feed(RtmInput::Backpressure(arg % 2 == 0)),
+            11 => d.frame(conn, RtmIncoming::Activity),
             12 => {
                 let frame = if arg % 2 == 0 {
                     SkippedFrame::Binary { len: usize::from(arg) }
                 } else {
                     SkippedFrame::InvalidUtf8 { len: None }
                 };
-                d.frame(conn, Incoming::Skipped(frame));
+                d.frame(conn, RtmIncoming::Skipped(frame));
             }
             13 => d.session.shutdown(now, Duration::from_millis(u64::from(arg) * 10)),
             14 => {
                 // A stale or unknown connection id.
-                d.frame(ConnId(u64::from(arg)), Incoming::text(FRAMES[0].into()));
+                d.frame(ConnId(u64::from(arg)), RtmIncoming::text(FRAMES[0].into()));
             }
-            _ => d.feed(Input::SocketClosed { conn: ConnId(u64::from(arg)), reason: Reason::HelloTimeout }),
+            _ => {
+                d.feed(RtmInput::SocketClosed { conn: ConnId(u64::from(arg)), reason: Reason::HelloTimeout })
+            }
         }
         d.drain();
     }

@@ -5,14 +5,16 @@
 //! passing; in auto or manual ack mode, with one to four sockets.
 //!
 //! Invariants: no panic, and every invariant of the shared checker
-//! (`slack_rtm_session::socket_mode::testing::Invariants`, also used by the machine's property
+//! (`slack_rtm_session::socket_mode::testing::SocketModeInvariants`, also used by the machine's property
 //! test) after every step.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use slack_rtm_session::common::{ConnId, ConnectFailure, Reason, SkippedFrame};
-use slack_rtm_session::socket_mode::testing::{Invariants, open_response};
-use slack_rtm_session::socket_mode::{AckMode, Incoming, Input, SocketModeConfig, SocketModeSession};
+use slack_rtm_session::socket_mode::testing::{SocketModeInvariants, open_response};
+use slack_rtm_session::socket_mode::{
+    AckMode, SocketModeConfig, SocketModeIncoming, SocketModeInput, SocketModeSession,
+};
 use std::time::{Duration, Instant};
 
 const REASONS: &[&str] =
@@ -25,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     config.connections = usize::from(mode % 4) + 1;
     config.ack_mode = if mode & 0x10 == 0 { AckMode::Auto } else { AckMode::Manual };
     let mut s = SocketModeSession::new(config, start);
-    let mut inv = Invariants::new(&s);
+    let mut inv = SocketModeInvariants::new(&s);
     let mut now = start;
     let mut envelope = 0u64;
     let ok = |r: Result<_, String>| r.unwrap_or_else(|e| panic!("{e}"));
@@ -35,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         let arg = bytes.next().unwrap_or(0);
         let opened = inv.opened();
         let conn = opened.get(usize::from(arg) % opened.len().max(1)).copied().unwrap_or(ConnId(1));
-        let text = |t: String| Input::Frame { conn, frame: Incoming::text(t) };
+        let text = |t: String| SocketModeInput::Frame { conn, frame: SocketModeIncoming::text(t) };
         let input = match op % 16 {
             0 => {
                 now += Duration::from_millis(u64::from(arg) * 50);
@@ -52,7 +54,7 @@ fuzz_target!(|data: &[u8]| {
             2 => {
                 let url =
                     if arg % 8 == 0 { "ws://insecure.invalid/link" } else { "wss://example.invalid/link" };
-                Some(Input::OpenResult(Ok(open_response(url, now))))
+                Some(SocketModeInput::OpenResult(Ok(open_response(url, now))))
             }
             3 => {
                 let f = if arg % 16 == 0 {
@@ -62,9 +64,9 @@ fuzz_target!(|data: &[u8]| {
                     f.retry_after = (arg % 2 == 0).then(|| Duration::from_secs(u64::from(arg)));
                     f
                 };
-                Some(Input::OpenResult(Err(f)))
+                Some(SocketModeInput::OpenResult(Err(f)))
             }
-            4 => Some(Input::SocketOpened { conn }),
+            4 => Some(SocketModeInput::SocketOpened { conn }),
             5 => Some(text(format!(r#"{{"type":"hello","num_connections":{arg}}}"#))),
             6 => {
                 let reason = REASONS[usize::from(arg) % REASONS.len()];
@@ -88,7 +90,7 @@ fuzz_target!(|data: &[u8]| {
             10 => {
                 // Arbitrary bytes: the next `arg` bytes, as a text or a binary message.
                 let raw: Vec<u8> = bytes.by_ref().take(usize::from(arg)).collect();
-                Some(Input::Frame { conn, frame: Incoming::message(arg % 8 != 0, &raw) })
+                Some(SocketModeInput::Frame { conn, frame: SocketModeIncoming::message(arg % 8 != 0, &raw) })
             }
             11 => {
                 inv.ack_nth(&mut s, usize::from(arg), now);
@@ -99,12 +101,12 @@ fuzz_target!(|data: &[u8]| {
                 None
             }
             13 => match arg % 4 {
-                0 => Some(Input::Backpressure(true)),
-                1 => Some(Input::Backpressure(false)),
-                2 => Some(Input::Frame { conn, frame: Incoming::Activity }),
-                _ => Some(Input::Frame {
+                0 => Some(SocketModeInput::Backpressure(true)),
+                1 => Some(SocketModeInput::Backpressure(false)),
+                2 => Some(SocketModeInput::Frame { conn, frame: SocketModeIncoming::Activity }),
+                _ => Some(SocketModeInput::Frame {
                     conn,
-                    frame: Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: None }),
+                    frame: SocketModeIncoming::Skipped(SkippedFrame::InvalidUtf8 { len: None }),
                 }),
             },
             14 => {
@@ -113,7 +115,7 @@ fuzz_target!(|data: &[u8]| {
                     1 => Reason::Io("fuzz".into()),
                     _ => Reason::OpenFailed("fuzz".into()),
                 };
-                Some(Input::SocketClosed { conn, reason })
+                Some(SocketModeInput::SocketClosed { conn, reason })
             }
             _ => {
                 s.shutdown(now, Duration::from_millis(u64::from(arg) * 20));

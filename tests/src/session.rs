@@ -6,7 +6,9 @@ use slack_rtm_codec::{ConnectConfig, DynHttpTransport, Token};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use slack_rtm_hyper::HyperTransport;
 use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, Timeouts};
-use slack_rtm_session::{DriverConfig, EventStream, SessionConfig, SessionEvent, SessionHandle, connect};
+use slack_rtm_session::{
+    DriverConfig, SessionConfig, SessionEvent, SessionEventStream, SessionHandle, connect,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +68,7 @@ pub struct Client {
     /// The session's handle.
     pub handle: SessionHandle,
     /// Its events.
-    pub events: EventStream,
+    pub events: SessionEventStream,
     /// Every event seen so far.
     pub log: Vec<SessionEvent>,
 }

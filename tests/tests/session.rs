@@ -5,7 +5,7 @@
 
 use slack_rtm_codec::types::{ApiError, ClientMessage};
 use slack_rtm_emulator::{CloseReason, HelloMode, Rejection, Target};
-use slack_rtm_session::{Ack, Reason, SendError, SessionEvent, State, StopReason, connect};
+use slack_rtm_session::{Reason, RtmAck, SendError, SessionEvent, State, StopReason, connect};
 use slack_rtm_tests::session::{
     Client, MS, WAIT, driver_config, each_once, emulator, eventually, no_rate_limit, session_config,
     transport,
@@ -30,7 +30,7 @@ async fn long_conversation_every_message_acked_and_posted_once() {
     while let Some(r) = tasks.join_next().await {
         let (i, result) = r.expect("task");
         match result {
-            Ok(Ack::Posted { ts: Some(t), text }) => {
+            Ok(RtmAck::Posted { ts: Some(t), text }) => {
                 assert_eq!(text.as_deref(), Some(format!("msg {i}").as_str()));
                 ts.push(t);
             }
@@ -132,7 +132,7 @@ async fn dropped_tcp_reconnects_and_replays_what_was_not_written() {
     let pending = tokio::spawn(async move { h.send(ClientMessage::message(ch, "while down")).await });
     c.until("the reconnect", |e| matches!(e, SessionEvent::Connected { reconnect: true, .. })).await;
     c.until("the gap marker", |e| matches!(e, SessionEvent::Gap { .. })).await;
-    assert!(matches!(pending.await.expect("task"), Ok(Ack::Posted { .. })));
+    assert!(matches!(pending.await.expect("task"), Ok(RtmAck::Posted { .. })));
     let posted: Vec<String> = emu.posted_messages().into_iter().map(|m| m.text).collect();
     assert_eq!(posted, vec!["while down".to_owned()]);
     assert_eq!(emu.connection_count(), 2);
@@ -251,7 +251,7 @@ async fn works_over_tls() {
     let mut c = Client { handle, events, log: Vec::new() };
     c.connected().await;
     let ack = c.handle.send(ClientMessage::message(emu.general_channel(), "over tls")).await;
-    assert!(matches!(ack, Ok(Ack::Posted { .. })), "{ack:?}");
+    assert!(matches!(ack, Ok(RtmAck::Posted { .. })), "{ack:?}");
     c.handle.shutdown(Duration::from_secs(1)).await;
     c.drain_to_end().await;
     emu.shutdown().await;
@@ -264,7 +264,7 @@ async fn presence_subscription_survives_reconnects() {
     c.connected().await;
     let other = emu.second_user().user;
     let ack = c.handle.send(ClientMessage::PresenceSub { ids: vec![other.clone()] }).await;
-    assert_eq!(ack, Ok(Ack::Written));
+    assert_eq!(ack, Ok(RtmAck::Written));
     let subs = || -> Vec<_> {
         emu.received_frames()
             .into_iter()

@@ -2,10 +2,10 @@
 
 use crate::cli::{Args, Command, ConnOpts, RtmOpts, SocketCommand, exit};
 use crate::output::{Printer, Style};
-use slack_rtm::rtm::Ack;
 use slack_rtm::rtm::ClientMessage;
 use slack_rtm::rtm::Event;
 use slack_rtm::rtm::OutgoingMessage;
+use slack_rtm::rtm::RtmAck;
 use slack_rtm::rtm::SendError;
 use slack_rtm::rtm::SessionEvent;
 use slack_rtm::types::Token;
@@ -388,7 +388,7 @@ fn filtered(event: &Event, types: &[String], channels: &[String]) -> bool {
 }
 
 /// An answer `send` is waiting for, in input order.
-type PendingSend = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Ack, SendError>> + Send>>;
+type PendingSend = std::pin::Pin<Box<dyn std::future::Future<Output = Result<RtmAck, SendError>> + Send>>;
 
 async fn send(
     conn: ConnOpts,
@@ -490,7 +490,7 @@ const MAX_IN_FLIGHT: usize = 64;
 
 /// Polls a future once, so its synchronous prefix (queueing the message) runs now. Returns its
 /// output if it finished at once; the caller keeps polling it otherwise.
-async fn poll_once(fut: &mut PendingSend) -> Option<Result<Ack, SendError>> {
+async fn poll_once(fut: &mut PendingSend) -> Option<Result<RtmAck, SendError>> {
     std::future::poll_fn(|cx| match std::future::Future::poll(fut.as_mut(), cx) {
         std::task::Poll::Ready(r) => std::task::Poll::Ready(Some(r)),
         std::task::Poll::Pending => std::task::Poll::Ready(None),
@@ -509,10 +509,10 @@ struct SendTally {
 }
 
 impl SendTally {
-    fn report(&mut self, result: Result<Ack, SendError>) {
+    fn report(&mut self, result: Result<RtmAck, SendError>) {
         let n = self.acked + self.failed + 1;
         match result {
-            Ok(Ack::Posted { ts, .. }) => {
+            Ok(RtmAck::Posted { ts, .. }) => {
                 self.acked += 1;
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{}", ts.as_ref().map(|t| t.as_str()).unwrap_or("?"));
@@ -521,8 +521,8 @@ impl SendTally {
             Ok(other) => {
                 self.failed += 1;
                 let what = match other {
-                    Ack::Throttled => "a request to slow down",
-                    Ack::Pong { .. } => "a pong",
+                    RtmAck::Throttled => "a request to slow down",
+                    RtmAck::Pong { .. } => "a pong",
                     _ => "an answer of another kind",
                 };
                 eprintln!("slack-rtm: message {n}: the server answered with {what}, not an acknowledgement");

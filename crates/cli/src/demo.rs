@@ -6,10 +6,10 @@ use crate::commands::Failure;
 use crate::output::{Printer, Style};
 use slack_rtm::Client;
 use slack_rtm::emulator::{Emulator, EmulatorConfig, Presence, Target};
-use slack_rtm::rtm::Ack;
 use slack_rtm::rtm::ClientMessage;
 use slack_rtm::rtm::Event;
 use slack_rtm::rtm::OutgoingMessage;
+use slack_rtm::rtm::RtmAck;
 use slack_rtm::rtm::SessionEvent;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -204,7 +204,7 @@ async fn run_rtm(duration: Duration, json: bool) -> Result<u8, Failure> {
                                     let tx = ack_tx.clone();
                                     tokio::spawn(async move {
                                         let r = match pending.await {
-                                            Ok(Ack::Posted { .. }) => Ok(sent.elapsed()),
+                                            Ok(RtmAck::Posted { .. }) => Ok(sent.elapsed()),
                                             Ok(_) => Err(slack_rtm::rtm::SendError::Unconfirmed),
                                             Err(e) => Err(e),
                                         };

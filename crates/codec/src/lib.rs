@@ -74,7 +74,7 @@ pub use transport::{
 };
 
 pub use slack_rtm_types as types;
-pub use slack_rtm_types::socket_mode::{Ack, EnvelopeFrame, SocketFrame};
+pub use slack_rtm_types::socket_mode::{EnvelopeAck, EnvelopeFrame, SocketFrame};
 pub use slack_rtm_types::{AppToken, ClientMessage, ConnectOptions, Connected, Event, EventFrame, Token};
 
 /// `docs/architecture.md`, whose Rust example is compiled as a doc test so the document stays

@@ -7,7 +7,7 @@ use crate::request::{ApiBase, BuildError, api_request};
 use crate::response::{DEFAULT_RETRY_AFTER, read_answer};
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
-use slack_rtm_types::socket_mode::{Ack, EnvelopeFrame, MAX_ACK_BYTES, SocketFrame};
+use slack_rtm_types::socket_mode::{EnvelopeAck, EnvelopeFrame, MAX_ACK_BYTES, SocketFrame};
 use slack_rtm_types::{ApiWarning, AppToken};
 use std::fmt;
 use std::time::Instant;
@@ -124,7 +124,7 @@ pub enum AckEncodeError {
 }
 
 /// Encodes an ack, refusing (before anything is sent) one of [`MAX_ACK_BYTES`] or more.
-pub fn encode_ack(ack: &Ack) -> Result<String, AckEncodeError> {
+pub fn encode_ack(ack: &EnvelopeAck) -> Result<String, AckEncodeError> {
     if ack.envelope_id.is_empty() {
         return Err(AckEncodeError::EmptyEnvelopeId);
     }

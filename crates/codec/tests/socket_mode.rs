@@ -5,8 +5,8 @@ use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{Method, Response};
 use slack_rtm_codec::types::socket_mode::MAX_ACK_BYTES;
 use slack_rtm_codec::{
-    Ack, AckEncodeError, ApiFailure, AppToken, EnvelopeFrame, OpenConfig, SocketFrame, decode_envelope_frame,
-    decode_socket_frame, decode_socket_frame_bytes, encode_ack,
+    AckEncodeError, ApiFailure, AppToken, EnvelopeAck, EnvelopeFrame, OpenConfig, SocketFrame,
+    decode_envelope_frame, decode_socket_frame, decode_socket_frame_bytes, encode_ack,
 };
 use slack_rtm_types::{ApiError, RawJson};
 use std::time::{Duration, Instant};
@@ -147,12 +147,12 @@ fn frames_decode_and_bad_ones_are_typed_errors() {
 
 #[test]
 fn acks_are_encoded_and_the_20kb_limit_is_enforced_before_sending() {
-    assert_eq!(encode_ack(&Ack::new("e-1")).unwrap(), r#"{"envelope_id":"e-1"}"#);
-    assert_eq!(encode_ack(&Ack::new("")), Err(AckEncodeError::EmptyEnvelopeId));
+    assert_eq!(encode_ack(&EnvelopeAck::new("e-1")).unwrap(), r#"{"envelope_id":"e-1"}"#);
+    assert_eq!(encode_ack(&EnvelopeAck::new("")), Err(AckEncodeError::EmptyEnvelopeId));
     // {"envelope_id":"e","payload":{"text":"…"}} is 40 bytes of frame around the text.
     let ack_of = |n: usize| {
         let payload = RawJson::from_json(&format!(r#"{{"text":"{}"}}"#, "a".repeat(n))).unwrap();
-        Ack::with_payload("e", payload)
+        EnvelopeAck::with_payload("e", payload)
     };
     let frame = |n: usize| serde_json::to_string(&ack_of(n)).unwrap().len();
     let fits = MAX_ACK_BYTES - 1 - (frame(0));

@@ -223,7 +223,7 @@ fn views_open_and_update() {
         "private_metadata":"","callback_id":"deploy-modal","state":{"values":{}},"hash":"1712000000.42",
         "clear_on_close":false,"notify_on_close":false,"root_view_id":"V0DEPLOY01","app_id":"A0DEPLOY01",
         "external_id":"","bot_id":"B0DEPLOY01"}}"#;
-    let opened: ViewResponse = answer("views.open", fixture);
+    let opened: ViewInfoResponse = answer("views.open", fixture);
     assert_eq!(opened.view.id.as_deref(), Some("V0DEPLOY01"));
     let update = ViewsUpdate {
         view_id: opened.view.id.clone(),
@@ -235,7 +235,7 @@ fn views_open_and_update() {
         json_body("views.update", &update),
         json!({"view_id": "V0DEPLOY01", "view": view, "hash": "1712000000.42"})
     );
-    let _: ViewResponse = answer("views.update", fixture);
+    let _: ViewInfoResponse = answer("views.update", fixture);
 }
 
 #[test]

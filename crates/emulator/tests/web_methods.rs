@@ -7,7 +7,7 @@ use common::*;
 use slack_rtm_codec::web::{build_web_request, parse_web_response, to_args};
 use slack_rtm_codec::{ApiBase, Token};
 use slack_rtm_types::Ts;
-use slack_rtm_types::web::{HistoryPage, PostMessageResponse, ViewResponse};
+use slack_rtm_types::web::{HistoryPage, PostMessageResponse, ViewInfoResponse};
 
 /// Calls `method` with `args` the way the codec builds it (JSON or form, Bearer token).
 async fn web(emu: &Emulator, token: &str, method: &str, args: Value) -> HttpResp {
@@ -381,7 +381,7 @@ async fn views_open_needs_a_fresh_trigger_id_and_update_checks_the_hash() {
                        "blocks": [{"type": "input", "label": {"type": "plain_text", "text": "Version"}, "element": {"type": "plain_text_input"}}]});
     let trigger = emu.issue_trigger_id();
     let r = web(&emu, &t, "views.open", json!({"trigger_id": trigger, "view": modal})).await;
-    let opened: ViewResponse = decode("views.open", &r);
+    let opened: ViewInfoResponse = decode("views.open", &r);
     let id = opened.view.id.clone().unwrap();
     assert_eq!(opened.view.callback_id.as_deref(), Some("deploy"));
     assert_eq!(
@@ -406,7 +406,7 @@ async fn views_open_needs_a_fresh_trigger_id_and_update_checks_the_hash() {
         web(&emu, &t, "views.update", json!({"view_id": id, "view": v2, "hash": "0.0"})).await.error(),
         "hash_conflict"
     );
-    let updated: ViewResponse = decode(
+    let updated: ViewInfoResponse = decode(
         "views.update",
         &web(&emu, &t, "views.update", json!({"view_id": id, "view": v2, "hash": hash})).await,
     );

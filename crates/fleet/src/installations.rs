@@ -13,7 +13,7 @@ use redis::aio::ConnectionManager;
 use slack_rtm::types::UserId;
 use slack_rtm::types::oauth::Installation;
 use slack_rtm_oauth::rows::{RowKey, merge, rows_to_save};
-use slack_rtm_oauth::{BoxFuture, InstallationStore, Lease, StoreError, Workspace};
+use slack_rtm_oauth::{InstallationStore, Lease, StoreError, StoreFuture, Workspace};
 use std::time::Duration;
 
 /// Saves the rows (`ARGV[3..]` fields of hash `KEYS[2]`, value `ARGV[2]`, listed in set
@@ -88,7 +88,7 @@ fn ttl_ms(ttl: Duration) -> u64 {
 }
 
 impl InstallationStore for RedisInstallationStore {
-    fn save(&self, installation: Installation) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn save(&self, installation: Installation) -> StoreFuture<'_, Result<(), StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let keys = rows_to_save(&installation)?;
@@ -109,7 +109,7 @@ impl InstallationStore for RedisInstallationStore {
         &self,
         workspace: Workspace,
         user: Option<UserId>,
-    ) -> BoxFuture<'_, Result<Option<Installation>, StoreError>> {
+    ) -> StoreFuture<'_, Result<Option<Installation>, StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let hash = self.hash(&RowKey::new(&workspace, None));
@@ -126,7 +126,7 @@ impl InstallationStore for RedisInstallationStore {
         })
     }
 
-    fn delete(&self, workspace: Workspace, user: Option<UserId>) -> BoxFuture<'_, Result<u64, StoreError>> {
+    fn delete(&self, workspace: Workspace, user: Option<UserId>) -> StoreFuture<'_, Result<u64, StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let hash = self.hash(&RowKey::new(&workspace, None));
@@ -152,7 +152,7 @@ impl InstallationStore for RedisInstallationStore {
         })
     }
 
-    fn delete_bot(&self, workspace: Workspace) -> BoxFuture<'_, Result<u64, StoreError>> {
+    fn delete_bot(&self, workspace: Workspace) -> StoreFuture<'_, Result<u64, StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let hash = self.hash(&RowKey::new(&workspace, None));
@@ -160,7 +160,7 @@ impl InstallationStore for RedisInstallationStore {
         })
     }
 
-    fn list(&self) -> BoxFuture<'_, Result<Vec<Installation>, StoreError>> {
+    fn list(&self) -> StoreFuture<'_, Result<Vec<Installation>, StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let mut hashes: Vec<String> =
@@ -184,7 +184,7 @@ impl InstallationStore for RedisInstallationStore {
         &self,
         nonce: String,
         expires_at_ms: u64,
-    ) -> BoxFuture<'_, Result<Option<bool>, StoreError>> {
+    ) -> StoreFuture<'_, Result<Option<bool>, StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let now = std::time::SystemTime::now()
@@ -204,7 +204,7 @@ impl InstallationStore for RedisInstallationStore {
     }
 
     /// `SET lease holder NX PX ttl`; its holder extends it with a checked `PEXPIRE`.
-    fn try_lease(&self, lease: Lease, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
+    fn try_lease(&self, lease: Lease, ttl: Duration) -> StoreFuture<'_, Result<bool, StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let key = self.lease_key(&lease.name);
@@ -232,7 +232,7 @@ impl InstallationStore for RedisInstallationStore {
         })
     }
 
-    fn release_lease(&self, lease: Lease) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn release_lease(&self, lease: Lease) -> StoreFuture<'_, Result<(), StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let _: i64 = redis::Script::new(LEASE_OWNED)
@@ -251,7 +251,7 @@ impl InstallationStore for RedisInstallationStore {
         &self,
         lease: Lease,
         installation: Installation,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
         let mut conn = self.conn.clone();
         Box::pin(async move {
             let keys = rows_to_save(&installation)?;

@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 /// A boxed, sendable future (what the store trait returns, so it stays object-safe).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Why a store failed. Never holds a token.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +102,7 @@ impl Lease {
     }
 }
 
-fn no_leases<T>() -> BoxFuture<'static, Result<T, StoreError>> {
+fn no_leases<T>() -> StoreFuture<'static, Result<T, StoreError>> {
     Box::pin(async {
         Err(StoreError::Backend("this store has no leases (token rotation needs them)".into()))
     })
@@ -112,7 +112,7 @@ fn no_leases<T>() -> BoxFuture<'static, Result<T, StoreError>> {
 pub trait InstallationStore: Send + Sync + 'static {
     /// Saves an installation (a new install, or one whose tokens were refreshed): it becomes
     /// its workspace's bot row when it has a bot, and its user's row when it has a user.
-    fn save(&self, installation: Installation) -> BoxFuture<'_, Result<(), StoreError>>;
+    fn save(&self, installation: Installation) -> StoreFuture<'_, Result<(), StoreError>>;
 
     /// The installation for `workspace` (and `user`, whose own row is preferred when there is
     /// one, completed with the workspace's current bot).
@@ -120,27 +120,27 @@ pub trait InstallationStore: Send + Sync + 'static {
         &self,
         workspace: Workspace,
         user: Option<UserId>,
-    ) -> BoxFuture<'_, Result<Option<Installation>, StoreError>>;
+    ) -> StoreFuture<'_, Result<Option<Installation>, StoreError>>;
 
     /// Deletes `user`'s row of `workspace`, or (`None`) every row of it (`app_uninstalled`).
     /// Returns how many rows went.
-    fn delete(&self, workspace: Workspace, user: Option<UserId>) -> BoxFuture<'_, Result<u64, StoreError>>;
+    fn delete(&self, workspace: Workspace, user: Option<UserId>) -> StoreFuture<'_, Result<u64, StoreError>>;
 
     /// Deletes the workspace's bot (`tokens_revoked` with bot tokens); user rows stay.
-    fn delete_bot(&self, workspace: Workspace) -> BoxFuture<'_, Result<u64, StoreError>>;
+    fn delete_bot(&self, workspace: Workspace) -> StoreFuture<'_, Result<u64, StoreError>>;
 
     /// Every workspace's bot row and every user row, for listing (tokens inside: redact them).
-    fn list(&self) -> BoxFuture<'_, Result<Vec<Installation>, StoreError>>;
+    fn list(&self) -> StoreFuture<'_, Result<Vec<Installation>, StoreError>>;
 
     /// Takes `lease` for `ttl` if nobody else holds it (or their time ran out): `true` when
     /// taken (taking it again as its holder extends it). Default: no leases (an error).
-    fn try_lease(&self, lease: Lease, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
+    fn try_lease(&self, lease: Lease, ttl: Duration) -> StoreFuture<'_, Result<bool, StoreError>> {
         let _ = (lease, ttl);
         no_leases()
     }
 
     /// Gives `lease` back if `lease.holder` still holds it.
-    fn release_lease(&self, lease: Lease) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn release_lease(&self, lease: Lease) -> StoreFuture<'_, Result<(), StoreError>> {
         let _ = lease;
         no_leases()
     }
@@ -151,7 +151,7 @@ pub trait InstallationStore: Send + Sync + 'static {
         &self,
         lease: Lease,
         installation: Installation,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
         let _ = (lease, installation);
         no_leases()
     }
@@ -164,7 +164,7 @@ pub trait InstallationStore: Send + Sync + 'static {
         &self,
         nonce: String,
         expires_at_ms: u64,
-    ) -> BoxFuture<'_, Result<Option<bool>, StoreError>> {
+    ) -> StoreFuture<'_, Result<Option<bool>, StoreError>> {
         let _ = (nonce, expires_at_ms);
         Box::pin(async { Ok(None) })
     }

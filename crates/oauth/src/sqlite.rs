@@ -7,7 +7,7 @@
 //! bring any older file up to date when it is opened, in one transaction.
 
 use crate::rows::{RowKey, merge, rows_to_save};
-use crate::{BoxFuture, InstallationStore, Lease, StoreError, Workspace};
+use crate::{InstallationStore, Lease, StoreError, StoreFuture, Workspace};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use slack_rtm_types::UserId;
 use slack_rtm_types::oauth::Installation;
@@ -164,14 +164,14 @@ impl SqliteInstallationStore {
     fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> BoxFuture<'_, Result<T, StoreError>> {
+    ) -> StoreFuture<'_, Result<T, StoreError>> {
         let this = self.clone();
         Box::pin(async move { tokio::task::spawn_blocking(move || this.with(f)).await.map_err(backend)? })
     }
 }
 
 impl InstallationStore for SqliteInstallationStore {
-    fn save(&self, installation: Installation) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn save(&self, installation: Installation) -> StoreFuture<'_, Result<(), StoreError>> {
         self.run(move |conn| {
             let tx = conn.transaction().map_err(backend)?;
             save_rows(&tx, &installation)?;
@@ -183,7 +183,7 @@ impl InstallationStore for SqliteInstallationStore {
         &self,
         workspace: Workspace,
         user: Option<UserId>,
-    ) -> BoxFuture<'_, Result<Option<Installation>, StoreError>> {
+    ) -> StoreFuture<'_, Result<Option<Installation>, StoreError>> {
         self.run(move |conn| {
             let bot = read(conn, &RowKey::new(&workspace, None))?;
             let user_row = match &user {
@@ -194,7 +194,7 @@ impl InstallationStore for SqliteInstallationStore {
         })
     }
 
-    fn delete(&self, workspace: Workspace, user: Option<UserId>) -> BoxFuture<'_, Result<u64, StoreError>> {
+    fn delete(&self, workspace: Workspace, user: Option<UserId>) -> StoreFuture<'_, Result<u64, StoreError>> {
         let key = RowKey::new(&workspace, user.as_ref());
         if user.is_some() {
             return self.delete_row(key);
@@ -210,11 +210,11 @@ impl InstallationStore for SqliteInstallationStore {
         })
     }
 
-    fn delete_bot(&self, workspace: Workspace) -> BoxFuture<'_, Result<u64, StoreError>> {
+    fn delete_bot(&self, workspace: Workspace) -> StoreFuture<'_, Result<u64, StoreError>> {
         self.delete_row(RowKey::new(&workspace, None))
     }
 
-    fn list(&self) -> BoxFuture<'_, Result<Vec<Installation>, StoreError>> {
+    fn list(&self) -> StoreFuture<'_, Result<Vec<Installation>, StoreError>> {
         self.run(|conn| {
             let mut stmt = conn
                 .prepare("SELECT data FROM installations ORDER BY enterprise_id, team_id, user_id")
@@ -226,7 +226,7 @@ impl InstallationStore for SqliteInstallationStore {
 
     /// One row of `leases`, taken in an immediate (write-locked) transaction: two processes
     /// on one file never both take it.
-    fn try_lease(&self, lease: Lease, ttl: Duration) -> BoxFuture<'_, Result<bool, StoreError>> {
+    fn try_lease(&self, lease: Lease, ttl: Duration) -> StoreFuture<'_, Result<bool, StoreError>> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
             let now = now_ms();
@@ -249,7 +249,7 @@ impl InstallationStore for SqliteInstallationStore {
         &self,
         nonce: String,
         expires_at_ms: u64,
-    ) -> BoxFuture<'_, Result<Option<bool>, StoreError>> {
+    ) -> StoreFuture<'_, Result<Option<bool>, StoreError>> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
             tx.execute("DELETE FROM oauth_states WHERE expires_at_ms <= ?1", [now_ms()]).map_err(backend)?;
@@ -265,7 +265,7 @@ impl InstallationStore for SqliteInstallationStore {
         })
     }
 
-    fn release_lease(&self, lease: Lease) -> BoxFuture<'_, Result<(), StoreError>> {
+    fn release_lease(&self, lease: Lease) -> StoreFuture<'_, Result<(), StoreError>> {
         self.run(move |conn| {
             conn.execute(
                 "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
@@ -280,7 +280,7 @@ impl InstallationStore for SqliteInstallationStore {
         &self,
         lease: Lease,
         installation: Installation,
-    ) -> BoxFuture<'_, Result<bool, StoreError>> {
+    ) -> StoreFuture<'_, Result<bool, StoreError>> {
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(backend)?;
             if !holds(&tx, &lease)? {
@@ -294,7 +294,7 @@ impl InstallationStore for SqliteInstallationStore {
 }
 
 impl SqliteInstallationStore {
-    fn delete_row(&self, key: RowKey) -> BoxFuture<'_, Result<u64, StoreError>> {
+    fn delete_row(&self, key: RowKey) -> StoreFuture<'_, Result<u64, StoreError>> {
         self.run(move |conn| {
             let n = conn
                 .execute(

@@ -18,7 +18,7 @@
 //!
 //! With the default `tokio` feature, `driver::connect` starts an RTM session on tokio and returns a
 //! cloneable `SessionHandle` (send, shutdown, the published `Status`: state, identity, last
-//! problem) and an `EventStream`. Its `DriverConfig` holds every IO setting: the
+//! problem) and a `SessionEventStream`. Its `DriverConfig` holds every IO setting: the
 //! `rtm.connect` configuration and transport, the token, the rustls config for `wss://` (this
 //! crate never picks a crypto provider), and the `Dialer` that opens each socket's byte stream.
 //!
@@ -47,11 +47,11 @@ pub mod driver;
 
 #[cfg(feature = "tokio")]
 pub use driver::{
-    Dialer, DirectDialer, DriverConfig, DriverError, EventStream, LoopConfig, PendingAck, SessionHandle,
-    Status, connect,
+    Dialer, DirectDialer, DriverConfig, DriverError, LoopConfig, PendingAck, SessionEventStream,
+    SessionHandle, Status, connect,
 };
 
 pub use machine::{
-    Ack, ConnId, ConnectFailure, Incoming, Input, Output, Reason, RequestId, SendError, Session,
+    ConnId, ConnectFailure, Reason, RequestId, RtmAck, RtmIncoming, RtmInput, RtmOutput, SendError, Session,
     SessionConfig, SessionEvent, State, StopReason, SubmitError, Warning,
 };

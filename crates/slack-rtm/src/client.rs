@@ -1,6 +1,6 @@
 use crate::{ClientBuilder, Error, WebClient};
-use slack_rtm_session::driver::{EventStream, SessionHandle};
-use slack_rtm_session::machine::{Ack, SendError, SessionEvent, State, StopReason};
+use slack_rtm_session::driver::{SessionEventStream, SessionHandle};
+use slack_rtm_session::machine::{RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_types::client::{OutgoingMessage, Ping};
 use slack_rtm_types::{ChannelId, ClientMessage, SelfInfo, TeamInfo, Token, Ts, UserId};
 use std::future::{Future, IntoFuture};
@@ -58,7 +58,7 @@ impl Client {
     }
 
     /// Sends any client message and waits for its outcome.
-    pub async fn send(&self, message: ClientMessage) -> Result<Ack, SendError> {
+    pub async fn send(&self, message: ClientMessage) -> Result<RtmAck, SendError> {
         self.handle.send(message).await
     }
 
@@ -169,7 +169,7 @@ impl IntoFuture for SendMessage {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             match self.client.handle.send(ClientMessage::Message(self.message)).await? {
-                Ack::Posted { ts, text } => Ok(Posted { ts, text }),
+                RtmAck::Posted { ts, text } => Ok(Posted { ts, text }),
                 // Any other ack for a message would be a bug in the session; report it as
                 // "no confirmation" rather than invent a timestamp.
                 _ => Err(SendError::Unconfirmed),
@@ -191,7 +191,7 @@ impl IntoFuture for SendMessage {
 /// [`SessionEvent::Stopped`].
 #[derive(Debug)]
 pub struct Events {
-    stream: EventStream,
+    stream: SessionEventStream,
 }
 
 impl Events {

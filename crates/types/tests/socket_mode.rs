@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use slack_rtm_types::Event;
 use slack_rtm_types::socket_mode::{
-    Ack, ApiEvent, DisconnectReason, EnvelopeFrame, EnvelopeType, Interactive, Payload, SocketFrame,
+    ApiEvent, DisconnectReason, EnvelopeAck, EnvelopeFrame, EnvelopeType, Interactive, Payload, SocketFrame,
 };
 
 fn frame(text: &str) -> SocketFrame {
@@ -115,7 +115,7 @@ fn envelope_fields_and_retries() {
     assert_eq!(e.retry_attempt, 2);
     assert_eq!(e.retry_reason.as_deref(), Some("timeout"));
     assert!(e.is_retry());
-    assert_eq!(e.ack(), Ack::new("e-7"));
+    assert_eq!(e.ack(), EnvelopeAck::new("e-7"));
     // Round trip: serializing gives back the same JSON.
     assert_eq!(serde_json::to_value(&*e).unwrap(), serde_json::from_str::<Value>(&text).unwrap());
 }
@@ -367,7 +367,7 @@ fn envelope_frame_gives_id_and_type_before_any_decode() {
     let f = EnvelopeFrame::new(text.clone()).unwrap();
     assert_eq!(f.envelope_id(), "1d4c6f2e-8a8b-4c55-9f0e-3b0d6f1c2a7e");
     assert_eq!(f.envelope_type(), "interactive");
-    assert_eq!(f.ack(), Ack::new("1d4c6f2e-8a8b-4c55-9f0e-3b0d6f1c2a7e"));
+    assert_eq!(f.ack(), EnvelopeAck::new("1d4c6f2e-8a8b-4c55-9f0e-3b0d6f1c2a7e"));
     assert_eq!(f.decode().unwrap(), SocketFrame::from_json(&text).unwrap());
     assert_eq!(f.as_str(), text);
     // The payload's own `type` and ids never confuse the scan.
@@ -378,7 +378,7 @@ fn envelope_frame_gives_id_and_type_before_any_decode() {
     // The scan never reads the payload: the id is there even before (or without) a decode.
     let broken = r#"{"envelope_id":"e9","type":"events_api","payload":{"event":{]}}"#;
     let f = EnvelopeFrame::new(broken.to_owned()).unwrap();
-    assert_eq!(f.ack(), Ack::new("e9"));
+    assert_eq!(f.ack(), EnvelopeAck::new("e9"));
     assert!(f.decode().is_err());
     // hello, disconnect and unscannable frames are given back untouched.
     for t in [
@@ -392,10 +392,11 @@ fn envelope_frame_gives_id_and_type_before_any_decode() {
 
 #[test]
 fn ack_shapes() {
-    assert_eq!(serde_json::to_string(&Ack::new("e-1")).unwrap(), r#"{"envelope_id":"e-1"}"#);
-    let with = Ack::with_payload("e-2", slack_rtm_types::RawJson::from_json(r#"{"text":"ok"}"#).unwrap());
+    assert_eq!(serde_json::to_string(&EnvelopeAck::new("e-1")).unwrap(), r#"{"envelope_id":"e-1"}"#);
+    let with =
+        EnvelopeAck::with_payload("e-2", slack_rtm_types::RawJson::from_json(r#"{"text":"ok"}"#).unwrap());
     assert_eq!(serde_json::to_string(&with).unwrap(), r#"{"envelope_id":"e-2","payload":{"text":"ok"}}"#);
-    let back: Ack = serde_json::from_str(r#"{"envelope_id":"e-2","payload":{"text":"ok"}}"#).unwrap();
+    let back: EnvelopeAck = serde_json::from_str(r#"{"envelope_id":"e-2","payload":{"text":"ok"}}"#).unwrap();
     assert_eq!(back, with);
 }
 
@@ -406,7 +407,7 @@ fn typed_frames_and_payloads_round_trip() {
         r#"{"type":"hello","num_connections":3,"debug_info":{"host":"h","build_number":1,"approximate_connection_time":60},"connection_info":{"app_id":"A1"}}"#,
     );
     let SocketFrame::Hello(h) = &hello else { panic!() };
-    let back: slack_rtm_types::socket_mode::Hello =
+    let back: slack_rtm_types::socket_mode::SocketModeHello =
         serde_json::from_value(serde_json::to_value(h).unwrap()).unwrap();
     assert_eq!(&back, h);
 

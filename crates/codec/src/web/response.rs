@@ -78,7 +78,7 @@ mod tests {
         assert_eq!(r.messages, vec!["[WARN] x".to_string()]);
         let posted: PostMessageResponse = r.parse().unwrap();
         assert_eq!(posted.ts, "1.000002");
-        let wrong = r.parse::<slack_rtm_types::web::ViewResponse>();
+        let wrong = r.parse::<slack_rtm_types::web::ViewInfoResponse>();
         assert!(
             matches!(wrong.as_ref().map_err(|e| &e.failure), Err(ApiFailure::Decode { .. })),
             "{wrong:?}"

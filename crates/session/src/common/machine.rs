@@ -33,7 +33,7 @@ pub trait Machine {
 /// The inputs a driver makes from what a socket did: the one seam between socket code shared
 /// by every protocol and a protocol's machine.
 pub trait SocketInput: Sized {
-    /// A complete message (text or binary), classified by the machine's own `Incoming::message`.
+    /// A complete message (text or binary), classified by the machine's own `…Incoming::message`.
     fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self;
     /// Proof of life without a message (a ping, a pong, a fragment).
     fn activity(conn: ConnId) -> Self;

@@ -35,10 +35,10 @@ pub(crate) trait TimerTable {
     }
 }
 
-/// Test kit, for both machines' `Invariants`: checks that [`Machine::poll_timeout`] is the
-/// earliest armed deadline and, if one is due at `now`, that `handle_timeout(now)` handles it
-/// (moves or disarms it: none forgotten, none spinning). `drain` checks and returns what firing
-/// output.
+/// Test kit, for both machines' invariant checkers (`RtmInvariants`, `SocketModeInvariants`):
+/// checks that [`Machine::poll_timeout`] is the earliest armed deadline and, if one is due at
+/// `now`, that `handle_timeout(now)` handles it (moves or disarms it: none forgotten, none
+/// spinning). `drain` checks and returns what firing output.
 #[cfg(any(test, feature = "testing"))]
 pub(crate) fn check_deadlines<M, O>(
     m: &mut M,

@@ -240,7 +240,7 @@ pub enum State {
 }
 
 /// The text of one complete WebSocket message, or why it is skipped (binary, not UTF-8): the
-/// first step of every machine's classification (RTM's here, Socket Mode's `Incoming`).
+/// first step of every machine's classification (RTM's here, Socket Mode's `SocketModeIncoming`).
 pub(crate) fn message_text(text: bool, payload: &[u8]) -> Result<&str, SkippedFrame> {
     if !text {
         return Err(SkippedFrame::Binary { len: payload.len() });

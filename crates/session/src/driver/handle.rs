@@ -1,7 +1,7 @@
 //! What the application holds: the [`SessionHandle`] (send, shut down, read the published
-//! [`Status`]) and the [`EventStream`].
+//! [`Status`]) and the [`SessionEventStream`].
 
-use crate::machine::{Ack, Reason, SendError, SessionEvent, State, StopReason};
+use crate::machine::{Reason, RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_codec::EventFrame;
 use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
 use std::fmt;
@@ -54,7 +54,7 @@ impl Status {
 pub(crate) enum Command {
     Submit {
         msg: ClientMessage,
-        reply: oneshot::Sender<Result<Ack, SendError>>,
+        reply: oneshot::Sender<Result<RtmAck, SendError>>,
         permit: OwnedSemaphorePermit,
     },
     Shutdown {
@@ -73,7 +73,7 @@ impl fmt::Debug for Command {
 
 /// Sends requests and controls the session. Cheap to clone; `Send + Sync`.
 ///
-/// When every handle and the [`EventStream`] are dropped, the session shuts down.
+/// When every handle and the [`SessionEventStream`] are dropped, the session shuts down.
 #[derive(Clone, Debug)]
 pub struct SessionHandle {
     pub(crate) cmd: mpsc::UnboundedSender<Command>,
@@ -84,7 +84,7 @@ pub struct SessionHandle {
 impl SessionHandle {
     /// Sends a message and waits for its outcome: the ack (`ts`, echoed text), or why it
     /// failed (see [`SendError::may_have_been_posted`]). Waits for room in the queue first.
-    pub async fn send(&self, msg: ClientMessage) -> Result<Ack, SendError> {
+    pub async fn send(&self, msg: ClientMessage) -> Result<RtmAck, SendError> {
         self.submit(msg).await?.await
     }
 
@@ -163,11 +163,11 @@ impl SessionHandle {
 /// The outcome of a submitted request, as a future.
 #[derive(Debug)]
 pub struct PendingAck {
-    rx: oneshot::Receiver<Result<Ack, SendError>>,
+    rx: oneshot::Receiver<Result<RtmAck, SendError>>,
 }
 
 impl Future for PendingAck {
-    type Output = Result<Ack, SendError>;
+    type Output = Result<RtmAck, SendError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.rx).poll(cx).map(|r| r.unwrap_or(Err(SendError::Stopped)))
@@ -201,11 +201,11 @@ impl Delivery {
 ///
 /// Ordinary server events are decoded here, as they are taken, on the application's task.
 #[derive(Debug)]
-pub struct EventStream {
+pub struct SessionEventStream {
     pub(crate) batches: super::batches::Batches<Delivery>,
 }
 
-impl EventStream {
+impl SessionEventStream {
     /// The next event; `None` once the session has stopped and everything was delivered.
     /// Cancel-safe.
     pub async fn recv(&mut self) -> Option<SessionEvent> {

@@ -13,7 +13,7 @@
 //!   give, the WebSocket handshake with `Sec-WebSocket-Accept` verified), hands the write
 //!   half to the loop, then reads: it reassembles fragments (capped at
 //!   [`LoopConfig::max_message_bytes`]), classifies each message with
-//!   [`Incoming::message`](crate::machine::Incoming::message) (ordinary events go on
+//!   [`RtmIncoming::message`](crate::machine::RtmIncoming::message) (ordinary events go on
 //!   undecoded, to be decoded by the application's task), and forwards WebSocket pings so the
 //!   loop answers them. Readers are futures owned
 //!   and polled by the loop task itself — one task per session, no cross-task wake-up per
@@ -67,17 +67,17 @@ mod watch;
 pub use call::{call_apps_connections_open, call_rtm_connect};
 pub use config::{DriverConfig, DriverError, LoopConfig};
 pub use dial::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo};
-pub use handle::{EventStream, PendingAck, SessionHandle, Status};
+pub use handle::{PendingAck, SessionEventStream, SessionHandle, Status};
 pub use watch::StatusWatch;
 
 /// Starts a session: spawns its loop on the current tokio runtime and returns the handle and
 /// the event stream. The first event is [`SessionEvent::Connecting`](crate::machine::SessionEvent::Connecting).
-pub fn connect(config: DriverConfig) -> Result<(SessionHandle, EventStream), DriverError> {
+pub fn connect(config: DriverConfig) -> Result<(SessionHandle, SessionEventStream), DriverError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
     Ok(run::spawn(config, &runtime))
 }
 
 pub use socket_mode::{
-    SocketModeDriverConfig, SocketModeHandle, SocketModeOutput, SocketModeStatus, SocketModeStream,
+    SocketModeDriverConfig, SocketModeHandle, SocketModeStatus, SocketModeStream, SocketModeStreamItem,
     connect_socket_mode,
 };

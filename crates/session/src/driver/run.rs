@@ -5,9 +5,9 @@ use super::call::call_rtm_connect;
 use super::config::DriverConfig;
 use super::conns::{Conns, Outbox, spawn_call};
 use super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
-use super::handle::{Command, Delivery, EventStream, SessionHandle, Status};
+use super::handle::{Command, Delivery, SessionEventStream, SessionHandle, Status};
 use crate::machine::{
-    Ack, ConnectFailure, Input, Output, Reason, RequestId, SendError, Session, SessionEvent,
+    ConnectFailure, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError, Session, SessionEvent,
 };
 use fastwebsockets::{Frame, Payload};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, DynHttpTransport, Token};
@@ -19,7 +19,10 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 /// Spawns the loop of a new session on `runtime`.
-pub(crate) fn spawn(config: DriverConfig, runtime: &tokio::runtime::Handle) -> (SessionHandle, EventStream) {
+pub(crate) fn spawn(
+    config: DriverConfig,
+    runtime: &tokio::runtime::Handle,
+) -> (SessionHandle, SessionEventStream) {
     let capacity = config.session.sending.queue_capacity.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(capacity));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -46,11 +49,11 @@ pub(crate) fn spawn(config: DriverConfig, runtime: &tokio::runtime::Handle) -> (
     let span = tracing::info_span!("rtm_session", session = next_session_id(), team = tracing::field::Empty);
     runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx).instrument(span));
     let handle = SessionHandle { cmd: cmd_tx, permits, status: status_rx };
-    (handle, EventStream { batches: super::batches::Batches::new(event_rx) })
+    (handle, SessionEventStream { batches: super::batches::Batches::new(event_rx) })
 }
 
 struct Waiter {
-    reply: oneshot::Sender<Result<Ack, SendError>>,
+    reply: oneshot::Sender<Result<RtmAck, SendError>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -62,7 +65,7 @@ struct Loop {
     call_timeout: Duration,
     connect_tx: mpsc::Sender<Result<ConnectResponse, ConnectFailure>>,
     /// The sockets: write halves, readers, close tasks.
-    conns: Conns<Input>,
+    conns: Conns<RtmInput>,
     waiters: HashMap<RequestId, Waiter>,
     /// Events not yet handed to the application.
     events: Outbox<Delivery>,
@@ -95,7 +98,7 @@ impl Driven for Loop {
     fn machine_ref(&self) -> &Session {
         &self.machine
     }
-    fn conns(&mut self) -> &mut Conns<Input> {
+    fn conns(&mut self) -> &mut Conns<RtmInput> {
         &mut self.conns
     }
     fn outbox(&mut self) -> &mut Outbox<Delivery> {
@@ -107,7 +110,7 @@ impl Driven for Loop {
 
     fn on_call(&mut self, result: Self::Call, now: Instant) {
         self.connect_task = None;
-        self.machine.handle(Input::ConnectResult(result), now);
+        self.machine.handle(RtmInput::ConnectResult(result), now);
     }
 
     async fn on_command(&mut self, cmd: Command) {
@@ -128,29 +131,32 @@ impl Driven for Loop {
     async fn drain_outputs(&mut self) {
         while let Some(output) = self.machine.poll_output() {
             match output {
-                Output::CallConnect => self.call_connect(),
-                Output::OpenSocket { conn, url } => self.conns.start(conn, url),
-                Output::Send { conn, text, id } => {
+                RtmOutput::CallConnect => self.call_connect(),
+                RtmOutput::OpenSocket { conn, url } => self.conns.start(conn, url),
+                RtmOutput::Send { conn, text, id } => {
                     if drive::write(self, conn, Frame::text(Payload::Owned(text.into_bytes()))).await {
-                        self.machine.handle(Input::Written { conn, id }, Instant::now());
+                        self.machine.handle(RtmInput::Written { conn, id }, Instant::now());
                     } else if !self.conns.knows(conn) {
                         // Not open (or already gone): the machine requeues the request.
                         self.machine.handle(
-                            Input::SocketClosed { conn, reason: Reason::Io("the socket is not open".into()) },
+                            RtmInput::SocketClosed {
+                                conn,
+                                reason: Reason::Io("the socket is not open".into()),
+                            },
                             Instant::now(),
                         );
                     }
                 }
-                Output::Close { conn, code } => self.conns.close(conn, code),
-                Output::Event(e) => {
+                RtmOutput::Close { conn, code } => self.conns.close(conn, code),
+                RtmOutput::Event(e) => {
                     if let SessionEvent::Connected { team, .. } = &e {
                         tracing::Span::current().record("team", tracing::field::display(team.id.as_str()));
                     }
                     self.status.update(|s| s.note(&e));
                     self.events.push(Delivery::Event(Box::new(e)));
                 }
-                Output::RawEvent { frame } => self.events.push(Delivery::Raw(frame)),
-                Output::Completed { request, result } => {
+                RtmOutput::RawEvent { frame } => self.events.push(Delivery::Raw(frame)),
+                RtmOutput::Completed { request, result } => {
                     if let Some(w) = self.waiters.remove(&request) {
                         let _ = w.reply.send(result);
                     }

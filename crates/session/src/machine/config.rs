@@ -43,7 +43,7 @@ pub struct SendRate {
     pub recovery: Duration,
     /// Minimum spacing of `typing` indicators per channel. Default 3 s (Slack's rule). A
     /// `typing` submitted while one for the same channel is queued, or less than this after one
-    /// was sent, is dropped and resolves at once with [`Ack::Throttled`](super::Ack::Throttled).
+    /// was sent, is dropped and resolves at once with [`RtmAck::Throttled`](super::RtmAck::Throttled).
     pub typing_interval: Duration,
 }
 

@@ -1,18 +1,18 @@
-//! What a socket read yields, classified once for every driver: [`Incoming::message`] turns a
+//! What a socket read yields, classified once for every driver: [`RtmIncoming::message`] turns a
 //! complete WebSocket message into the machine's input, and [`SessionEvent::from_raw`] turns an
-//! [`Output::RawEvent`](super::Output::RawEvent) into the event the application gets. A custom
+//! [`RtmOutput::RawEvent`](super::RtmOutput::RawEvent) into the event the application gets. A custom
 //! driver calls these two and re-implements no decoding or warning.
 
-use super::types::{ConnId, Input, Reason, SessionEvent, SkippedFrame, Warning};
+use super::types::{ConnId, Reason, RtmInput, SessionEvent, SkippedFrame, Warning};
 use crate::common::message_text;
 use slack_rtm_codec::{EventFrame, decode_event_frame};
 
-/// One thing read from a socket, as the machine takes it in [`Input::Frame`](super::Input::Frame).
+/// One thing read from a socket, as the machine takes it in [`RtmInput::Frame`](super::RtmInput::Frame).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Incoming {
+pub enum RtmIncoming {
     /// A text message whose top-level `type` was found, not decoded yet. An ordinary event goes
-    /// through the machine untouched (as [`Output::RawEvent`](super::Output::RawEvent)); the
+    /// through the machine untouched (as [`RtmOutput::RawEvent`](super::RtmOutput::RawEvent)); the
     /// machine decodes the ones it must look at.
     Event(EventFrame),
     /// A text message without a readable `type` (a reply to a request, or something that is
@@ -24,31 +24,31 @@ pub enum Incoming {
     Activity,
 }
 
-impl Incoming {
+impl RtmIncoming {
     /// Classifies one complete WebSocket message: `text` is whether its opcode was text,
     /// `payload` its (reassembled) bytes. Copies the payload once, and only a valid text message.
-    pub fn message(text: bool, payload: &[u8]) -> Incoming {
+    pub fn message(text: bool, payload: &[u8]) -> RtmIncoming {
         let text = match message_text(text, payload) {
             Ok(text) => text,
-            Err(skipped) => return Incoming::Skipped(skipped),
+            Err(skipped) => return RtmIncoming::Skipped(skipped),
         };
         match EventFrame::copy_from(text) {
-            Some(frame) => Incoming::Event(frame),
-            None => Incoming::Text(text.to_owned()),
+            Some(frame) => RtmIncoming::Event(frame),
+            None => RtmIncoming::Text(text.to_owned()),
         }
     }
 
     /// Classifies a text message the caller already owns (no copy).
-    pub fn text(text: String) -> Incoming {
+    pub fn text(text: String) -> RtmIncoming {
         match EventFrame::new(text) {
-            Ok(frame) => Incoming::Event(frame),
-            Err(text) => Incoming::Text(text),
+            Ok(frame) => RtmIncoming::Event(frame),
+            Err(text) => RtmIncoming::Text(text),
         }
     }
 }
 
 impl SessionEvent {
-    /// The event the application gets for an [`Output::RawEvent`](super::Output::RawEvent):
+    /// The event the application gets for an [`RtmOutput::RawEvent`](super::RtmOutput::RawEvent):
     /// the decoded [`SessionEvent::Rtm`], or a [`Warning::Undecodable`] if it does not decode.
     /// Meant to run where the event is consumed (e.g. on the application's task).
     pub fn from_raw(frame: &EventFrame) -> SessionEvent {
@@ -59,28 +59,28 @@ impl SessionEvent {
     }
 }
 
-impl crate::common::SocketInput for Input {
+impl crate::common::SocketInput for RtmInput {
     fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self {
-        Input::Frame { conn, frame: Incoming::message(text, payload) }
+        RtmInput::Frame { conn, frame: RtmIncoming::message(text, payload) }
     }
     fn activity(conn: ConnId) -> Self {
-        Input::Frame { conn, frame: Incoming::Activity }
+        RtmInput::Frame { conn, frame: RtmIncoming::Activity }
     }
     fn skipped(conn: ConnId, frame: SkippedFrame) -> Self {
-        Input::Frame { conn, frame: Incoming::Skipped(frame) }
+        RtmInput::Frame { conn, frame: RtmIncoming::Skipped(frame) }
     }
     fn opened(conn: ConnId) -> Self {
-        Input::SocketOpened { conn }
+        RtmInput::SocketOpened { conn }
     }
     fn closed(conn: ConnId, reason: Reason) -> Self {
-        Input::SocketClosed { conn, reason }
+        RtmInput::SocketClosed { conn, reason }
     }
     fn backpressure(on: bool) -> Self {
-        Input::Backpressure(on)
+        RtmInput::Backpressure(on)
     }
     fn closed_reason(&self) -> Option<(ConnId, &Reason)> {
         match self {
-            Input::SocketClosed { conn, reason } => Some((*conn, reason)),
+            RtmInput::SocketClosed { conn, reason } => Some((*conn, reason)),
             _ => None,
         }
     }
@@ -93,39 +93,42 @@ mod tests {
     #[test]
     fn messages_are_classified() {
         assert!(
-            matches!(Incoming::message(true, br#"{"type":"hello"}"#), Incoming::Event(f) if f.kind() == "hello")
+            matches!(RtmIncoming::message(true, br#"{"type":"hello"}"#), RtmIncoming::Event(f) if f.kind() == "hello")
         );
         assert!(matches!(
-            Incoming::message(true, br#"{"type":"message","text":"hi"}"#),
-            Incoming::Event(f) if f.kind() == "message"
+            RtmIncoming::message(true, br#"{"type":"message","text":"hi"}"#),
+            RtmIncoming::Event(f) if f.kind() == "message"
         ));
         assert_eq!(
-            Incoming::message(true, br#"{"ok":true,"reply_to":1}"#),
-            Incoming::Text(r#"{"ok":true,"reply_to":1}"#.into())
+            RtmIncoming::message(true, br#"{"ok":true,"reply_to":1}"#),
+            RtmIncoming::Text(r#"{"ok":true,"reply_to":1}"#.into())
         );
-        assert_eq!(Incoming::message(true, b"{nope"), Incoming::Text("{nope".into()));
+        assert_eq!(RtmIncoming::message(true, b"{nope"), RtmIncoming::Text("{nope".into()));
         assert_eq!(
-            Incoming::message(true, b"\xff\xfe"),
-            Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(2) })
+            RtmIncoming::message(true, b"\xff\xfe"),
+            RtmIncoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(2) })
         );
-        assert_eq!(Incoming::message(false, b"abc"), Incoming::Skipped(SkippedFrame::Binary { len: 3 }));
-        assert_eq!(Incoming::text("[1]".into()), Incoming::Text("[1]".into()));
+        assert_eq!(
+            RtmIncoming::message(false, b"abc"),
+            RtmIncoming::Skipped(SkippedFrame::Binary { len: 3 })
+        );
+        assert_eq!(RtmIncoming::text("[1]".into()), RtmIncoming::Text("[1]".into()));
         assert!(
-            matches!(Incoming::text(r#"{"type":"pong"}"#.into()), Incoming::Event(f) if f.kind() == "pong")
+            matches!(RtmIncoming::text(r#"{"type":"pong"}"#.into()), RtmIncoming::Event(f) if f.kind() == "pong")
         );
     }
 
     #[test]
     fn raw_events_become_events_or_warnings() {
-        let Incoming::Event(ok) =
-            Incoming::text(r#"{"type":"user_typing","channel":"C1","user":"U1"}"#.into())
+        let RtmIncoming::Event(ok) =
+            RtmIncoming::text(r#"{"type":"user_typing","channel":"C1","user":"U1"}"#.into())
         else {
             panic!("scanned")
         };
         assert!(
             matches!(SessionEvent::from_raw(&ok), SessionEvent::Rtm(e) if e.event_type() == "user_typing")
         );
-        let Incoming::Event(bad) = Incoming::text(r#"{"type":"message","ts":[}"#.into()) else {
+        let RtmIncoming::Event(bad) = RtmIncoming::text(r#"{"type":"message","ts":[}"#.into()) else {
             panic!("scanned")
         };
         assert!(matches!(SessionEvent::from_raw(&bad), SessionEvent::Warning(Warning::Undecodable(_))));

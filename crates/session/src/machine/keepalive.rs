@@ -3,7 +3,7 @@
 //! is in the timer table, `timer.rs`).
 
 use super::conn::{ConnPhase, FlightKind, InFlight};
-use super::{ConnId, Output, Session};
+use super::{ConnId, RtmOutput, Session};
 use slack_rtm_codec::encode_client_message;
 use slack_rtm_codec::types::ClientMessage;
 use slack_rtm_codec::types::client::Ping;
@@ -39,6 +39,6 @@ impl Session {
         c.in_flight.insert(wire.get(), InFlight { kind: FlightKind::Ping, written: false, deadline });
         c.ping = Some((wire.get(), deadline));
         let conn = c.id;
-        self.outputs.push_back(Output::Send { conn, text, id: wire.get() });
+        self.outputs.push_back(RtmOutput::Send { conn, text, id: wire.get() });
     }
 }

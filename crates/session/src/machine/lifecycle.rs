@@ -3,8 +3,8 @@
 
 use super::conn::{Conn, ConnPhase, ConnectPhase, FlightKind, InFlight, Queued};
 use super::{
-    CLOSE_NORMAL, ConnId, ConnectFailure, Incoming, MAX_RETRY_AFTER, Output, Reason, SendError, Session,
-    SessionEvent, SkippedFrame, StopReason, Warning,
+    CLOSE_NORMAL, ConnId, ConnectFailure, MAX_RETRY_AFTER, Reason, RtmIncoming, RtmOutput, SendError,
+    Session, SessionEvent, SkippedFrame, StopReason, Warning,
 };
 use slack_rtm_codec::types::{ClientMessage, Event};
 use slack_rtm_codec::{
@@ -16,7 +16,7 @@ impl Session {
     pub(super) fn call_connect(&mut self) {
         if self.connect == ConnectPhase::Idle && !self.stopped && self.shutdown_deadline.is_none() {
             self.connect = ConnectPhase::Calling;
-            self.outputs.push_back(Output::CallConnect);
+            self.outputs.push_back(RtmOutput::CallConnect);
         }
     }
 
@@ -72,7 +72,7 @@ impl Session {
         let connected = response.connected;
         self.primary = Some(Conn::new(id, deadline, connected.self_, connected.team, now));
         tracing::debug!(conn = %id, "opening the socket");
-        self.outputs.push_back(Output::OpenSocket { conn: id, url: connected.url });
+        self.outputs.push_back(RtmOutput::OpenSocket { conn: id, url: connected.url });
     }
 
     pub(super) fn on_opened(&mut self, id: ConnId, now: Instant) {
@@ -143,11 +143,11 @@ impl Session {
     }
 
     /// Something read from a socket.
-    pub(super) fn on_frame(&mut self, id: ConnId, frame: Incoming, now: Instant) {
+    pub(super) fn on_frame(&mut self, id: ConnId, frame: RtmIncoming, now: Instant) {
         match frame {
-            Incoming::Event(frame) => self.on_raw_event(id, frame, now),
-            Incoming::Text(text) => self.on_decoded(id, decode_event(&text), now),
-            Incoming::Skipped(frame) => {
+            RtmIncoming::Event(frame) => self.on_raw_event(id, frame, now),
+            RtmIncoming::Text(text) => self.on_decoded(id, decode_event(&text), now),
+            RtmIncoming::Skipped(frame) => {
                 if self.touch(id, now) {
                     let w = match frame {
                         SkippedFrame::Binary { len } => Warning::BinaryFrame { len },
@@ -156,7 +156,7 @@ impl Session {
                     self.emit(SessionEvent::Warning(w));
                 }
             }
-            Incoming::Activity => {
+            RtmIncoming::Activity => {
                 self.touch(id, now);
             }
         }
@@ -169,7 +169,7 @@ impl Session {
         if self.dedupe.is_active(now) || is_session_event_type(frame.kind()) {
             self.on_decoded(id, decode_event_frame(&frame), now);
         } else if self.touch(id, now) {
-            self.outputs.push_back(Output::RawEvent { frame });
+            self.outputs.push_back(RtmOutput::RawEvent { frame });
         }
     }
 
@@ -273,7 +273,7 @@ impl Session {
         };
         let Some(mut conn) = conn else { return };
         if let Some(code) = close {
-            self.outputs.push_back(Output::Close { conn: id, code });
+            self.outputs.push_back(RtmOutput::Close { conn: id, code });
         }
         tracing::debug!(conn = %id, %reason, "connection dropped");
         if was_primary {

@@ -2,8 +2,8 @@
 //! clock of its own.
 //!
 //! The caller (the tokio [driver](crate#the-driver), or your own) owns the sockets, the HTTP
-//! client and the timers. It feeds the [`Session`] what happened ([`Input`]) with the current
-//! time, drains what to do ([`Output`]) until [`Session::poll_output`] returns `None`, and sleeps
+//! client and the timers. It feeds the [`Session`] what happened ([`RtmInput`]) with the current
+//! time, drains what to do ([`RtmOutput`]) until [`Session::poll_output`] returns `None`, and sleeps
 //! until [`Session::poll_timeout`], then calls [`Session::handle_timeout`]. Time is always passed
 //! in, so tests run on a virtual clock.
 //!
@@ -33,14 +33,14 @@
 //! the `slack-rtm` crate for a complete blocking one):
 //!
 //! ```no_run
-//! use slack_rtm_session::machine::{Incoming, Input, Output, Session, SessionConfig, SessionEvent};
+//! use slack_rtm_session::machine::{RtmIncoming, RtmInput, RtmOutput, Session, SessionConfig, SessionEvent};
 //! use std::time::Instant;
 //! # use slack_rtm_session::machine::ConnId;
 //! # struct Io;
 //! # impl Io {
-//! #     fn rtm_connect(&mut self) -> Input { unimplemented!() }
-//! #     fn open(&mut self, conn: ConnId, url: &str) -> Input { unimplemented!() }
-//! #     fn write(&mut self, conn: ConnId, text: &str, id: u64) -> Input { unimplemented!() }
+//! #     fn rtm_connect(&mut self) -> RtmInput { unimplemented!() }
+//! #     fn open(&mut self, conn: ConnId, url: &str) -> RtmInput { unimplemented!() }
+//! #     fn write(&mut self, conn: ConnId, text: &str, id: u64) -> RtmInput { unimplemented!() }
 //! #     fn close(&mut self, conn: ConnId, code: u16) {}
 //! #     fn read_until(&mut self, deadline: Option<Instant>) -> Option<(ConnId, bool, Vec<u8>)> { None }
 //! # }
@@ -50,12 +50,12 @@
 //!     // 1. Drain every output, after every call that took input (`new` included).
 //!     while let Some(output) = session.poll_output() {
 //!         let input = match output {
-//!             Output::CallConnect => Some(io.rtm_connect()), // Input::ConnectResult
-//!             Output::OpenSocket { conn, url } => Some(io.open(conn, &url)), // SocketOpened or SocketClosed
-//!             Output::Send { conn, text, id } => Some(io.write(conn, &text, id)), // Written or SocketClosed
-//!             Output::Close { conn, code } => { io.close(conn, code); None }
-//!             Output::RawEvent { frame } => { println!("{:?}", SessionEvent::from_raw(&frame)); None }
-//!             Output::Event(SessionEvent::Stopped { .. }) => return,
+//!             RtmOutput::CallConnect => Some(io.rtm_connect()), // RtmInput::ConnectResult
+//!             RtmOutput::OpenSocket { conn, url } => Some(io.open(conn, &url)), // SocketOpened or SocketClosed
+//!             RtmOutput::Send { conn, text, id } => Some(io.write(conn, &text, id)), // Written or SocketClosed
+//!             RtmOutput::Close { conn, code } => { io.close(conn, code); None }
+//!             RtmOutput::RawEvent { frame } => { println!("{:?}", SessionEvent::from_raw(&frame)); None }
+//!             RtmOutput::Event(SessionEvent::Stopped { .. }) => return,
 //!             other => { println!("{other:?}"); None } // other events, request completions
 //!         };
 //!         if let Some(input) = input {
@@ -65,8 +65,8 @@
 //!     // 2. Wait for a socket message or the next deadline, whichever comes first.
 //!     match io.read_until(session.poll_timeout()) {
 //!         Some((conn, text, payload)) => {
-//!             let frame = Incoming::message(text, &payload);
-//!             session.handle(Input::Frame { conn, frame }, Instant::now());
+//!             let frame = RtmIncoming::message(text, &payload);
+//!             session.handle(RtmInput::Frame { conn, frame }, Instant::now());
 //!         }
 //!         None => session.handle_timeout(Instant::now()),
 //!     }
@@ -80,7 +80,7 @@
 //!   [`Session::handle`], [`Session::handle_timeout`], and also [`Session::submit`] and
 //!   [`Session::shutdown`], which can output at once.
 //! - Answer each `CallConnect`, `OpenSocket` and `Send` with the input its documentation names;
-//!   hand every socket read to [`Incoming::message`], and every [`Output::RawEvent`] to
+//!   hand every socket read to [`RtmIncoming::message`], and every [`RtmOutput::RawEvent`] to
 //!   [`SessionEvent::from_raw`] (where the event is consumed).
 //! - Call [`Session::handle_timeout`] once [`Session::poll_timeout`] has passed; calling it
 //!   early or more often is harmless.
@@ -106,10 +106,10 @@ mod tests;
 pub use config::{
     DedupeConfig, KeepaliveConfig, ReconnectPolicy, SendRate, SendingConfig, SessionConfig, Timeouts,
 };
-pub use incoming::Incoming;
+pub use incoming::RtmIncoming;
 pub use types::{
-    Ack, ConnId, ConnectFailure, FailureKind, Input, Output, Reason, RequestId, SendError, SessionEvent,
-    SkippedFrame, State, StopReason, SubmitError, Warning,
+    ConnId, ConnectFailure, FailureKind, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError,
+    SessionEvent, SkippedFrame, State, StopReason, SubmitError, Warning,
 };
 
 use crate::common::Backoff;
@@ -152,7 +152,7 @@ fn sanitize(mut c: SessionConfig) -> SessionConfig {
 pub struct Session {
     config: SessionConfig,
     start: Instant,
-    outputs: VecDeque<Output>,
+    outputs: VecDeque<RtmOutput>,
     backoff: Backoff,
     bucket: Bucket,
     dedupe: Dedupe,
@@ -183,7 +183,7 @@ pub struct Session {
 
 impl Session {
     /// A new session at `now`. Its first outputs are [`SessionEvent::Connecting`] and
-    /// [`Output::CallConnect`].
+    /// [`RtmOutput::CallConnect`].
     pub fn new(config: SessionConfig, now: Instant) -> Self {
         let config = sanitize(config);
         let backoff = Backoff::new(config.reconnect);
@@ -267,7 +267,7 @@ impl Session {
     }
 
     /// The next output, if any. Drain until `None` after every input.
-    pub fn poll_output(&mut self) -> Option<Output> {
+    pub fn poll_output(&mut self) -> Option<RtmOutput> {
         self.outputs.pop_front()
     }
 
@@ -278,17 +278,17 @@ impl Session {
     }
 
     /// Feeds one input that happened at `now`.
-    pub fn handle(&mut self, input: Input, now: Instant) {
+    pub fn handle(&mut self, input: RtmInput, now: Instant) {
         if self.stopped {
             return;
         }
         match input {
-            Input::ConnectResult(result) => self.on_connect_result(result, now),
-            Input::SocketOpened { conn } => self.on_opened(conn, now),
-            Input::Frame { conn, frame } => self.on_frame(conn, frame, now),
-            Input::Written { conn, id } => self.on_written(conn, id),
-            Input::SocketClosed { conn, reason } => self.drop_conn(conn, reason, None, now),
-            Input::Backpressure(on) => self.on_backpressure(on, now),
+            RtmInput::ConnectResult(result) => self.on_connect_result(result, now),
+            RtmInput::SocketOpened { conn } => self.on_opened(conn, now),
+            RtmInput::Frame { conn, frame } => self.on_frame(conn, frame, now),
+            RtmInput::Written { conn, id } => self.on_written(conn, id),
+            RtmInput::SocketClosed { conn, reason } => self.drop_conn(conn, reason, None, now),
+            RtmInput::Backpressure(on) => self.on_backpressure(on, now),
         }
         self.after(now);
     }
@@ -304,8 +304,8 @@ impl Session {
 
     /// Submits a request. It is validated first (Slack's limits: 4000 characters, 16 KB frame,
     /// 500 `presence_query` ids), then queued; its outcome comes later as
-    /// [`Output::Completed`] with the returned id (a throttled `typing` completes at once with
-    /// [`Ack::Throttled`]).
+    /// [`RtmOutput::Completed`] with the returned id (a throttled `typing` completes at once with
+    /// [`RtmAck::Throttled`]).
     pub fn submit(&mut self, msg: ClientMessage, now: Instant) -> Result<RequestId, SubmitError> {
         if self.stopped || self.shutdown_deadline.is_some() {
             return Err(SubmitError::Stopped);
@@ -320,7 +320,7 @@ impl Session {
         if let ClientMessage::Typing { channel } = &msg
             && !self.typing_allowed(channel, now)
         {
-            self.outputs.push_back(Output::Completed { request, result: Ok(Ack::Throttled) });
+            self.outputs.push_back(RtmOutput::Completed { request, result: Ok(RtmAck::Throttled) });
             return Ok(request);
         }
         let item = Queued { request, msg, deadline: now + self.config.sending.queue_timeout, retries: 0 };
@@ -348,7 +348,7 @@ impl Session {
     // ----- internals -----
 
     pub(super) fn emit(&mut self, event: SessionEvent) {
-        self.outputs.push_back(Output::Event(event));
+        self.outputs.push_back(RtmOutput::Event(event));
     }
 
     pub(super) fn serving(&self) -> bool {
@@ -357,16 +357,16 @@ impl Session {
 }
 
 impl crate::common::Machine for Session {
-    type Input = Input;
-    type Output = Output;
+    type Input = RtmInput;
+    type Output = RtmOutput;
 
-    fn handle(&mut self, input: Input, now: Instant) {
+    fn handle(&mut self, input: RtmInput, now: Instant) {
         Session::handle(self, input, now);
     }
     fn handle_timeout(&mut self, now: Instant) {
         Session::handle_timeout(self, now);
     }
-    fn poll_output(&mut self) -> Option<Output> {
+    fn poll_output(&mut self) -> Option<RtmOutput> {
         Session::poll_output(self)
     }
     fn poll_timeout(&self) -> Option<Instant> {

@@ -3,7 +3,7 @@
 
 use super::conn::{Conn, FlightKind, InFlight, Queued};
 use super::{
-    Ack, CLOSE_NORMAL, ConnId, Output, Reason, RequestId, SendError, Session, SessionEvent, Warning,
+    CLOSE_NORMAL, ConnId, Reason, RequestId, RtmAck, RtmOutput, SendError, Session, SessionEvent, Warning,
 };
 use slack_rtm_codec::encode_client_message;
 use slack_rtm_codec::types::event::{Pong, Reply};
@@ -11,9 +11,9 @@ use slack_rtm_codec::types::{ChannelId, ClientMessage, Event};
 use std::time::Instant;
 
 impl Session {
-    pub(super) fn complete(&mut self, request: RequestId, result: Result<Ack, SendError>) {
+    pub(super) fn complete(&mut self, request: RequestId, result: Result<RtmAck, SendError>) {
         self.outstanding = self.outstanding.saturating_sub(1);
-        self.outputs.push_back(Output::Completed { request, result });
+        self.outputs.push_back(RtmOutput::Completed { request, result });
     }
 
     pub(super) fn on_written(&mut self, id: ConnId, wire: u64) {
@@ -28,7 +28,7 @@ impl Session {
         if done
             && let Some(InFlight { kind: FlightKind::App { request, .. }, .. }) = c.in_flight.remove(&wire)
         {
-            self.complete(request, Ok(Ack::Written));
+            self.complete(request, Ok(RtmAck::Written));
         }
     }
 
@@ -41,7 +41,7 @@ impl Session {
         };
         let FlightKind::App { request, msg, retries, queue_deadline } = f.kind else { return };
         if reply.ok {
-            self.complete(request, Ok(Ack::Posted { ts: reply.ts, text: reply.text }));
+            self.complete(request, Ok(RtmAck::Posted { ts: reply.ts, text: reply.text }));
         } else {
             let (code, text) = match reply.error {
                 Some(e) => (e.code, e.msg.unwrap_or_default()),
@@ -72,7 +72,7 @@ impl Session {
         let Some(c) = self.conn_mut(id) else { return };
         let Some(f) = c.in_flight.remove(&pong.reply_to) else { return };
         if let FlightKind::App { request, .. } = f.kind {
-            self.complete(request, Ok(Ack::Pong { extra: pong.extra }));
+            self.complete(request, Ok(RtmAck::Pong { extra: pong.extra }));
         }
     }
 
@@ -93,7 +93,7 @@ impl Session {
             Ok(text) => {
                 c.in_flight.insert(wire.get(), InFlight { kind, written: false, deadline });
                 let conn = c.id;
-                self.outputs.push_back(Output::Send { conn, text, id: wire.get() });
+                self.outputs.push_back(RtmOutput::Send { conn, text, id: wire.get() });
             }
             Err(e) => tracing::warn!(error = %e, "could not encode an internal frame"),
         }
@@ -135,7 +135,7 @@ impl Session {
             },
         );
         self.push_ack_deadline(deadline, conn, wire.get());
-        self.outputs.push_back(Output::Send { conn, text, id: wire.get() });
+        self.outputs.push_back(RtmOutput::Send { conn, text, id: wire.get() });
     }
 
     pub(super) fn flush_queue(&mut self, now: Instant) {

@@ -2,7 +2,7 @@
 //! closed, every request resolved, `Stopped` emitted).
 
 use super::conn::{ConnectPhase, FlightKind, InFlight, Queued};
-use super::{CLOSE_NORMAL, Output, Reason, SendError, Session, SessionEvent, StopReason};
+use super::{CLOSE_NORMAL, Reason, RtmOutput, SendError, Session, SessionEvent, StopReason};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -57,7 +57,7 @@ impl Session {
         }
         let was_serving = self.serving();
         for conn in [self.primary.take(), self.old.take()].into_iter().flatten() {
-            self.outputs.push_back(Output::Close { conn: conn.id, code: CLOSE_NORMAL });
+            self.outputs.push_back(RtmOutput::Close { conn: conn.id, code: CLOSE_NORMAL });
             let mut flights: Vec<(u64, InFlight)> = conn.in_flight.into_iter().collect();
             flights.sort_unstable_by_key(|(wire, _)| *wire);
             for (_, f) in flights {

@@ -46,7 +46,7 @@ impl Timer {
     ];
 
     /// Whether the timer is frozen while the application does not take events
-    /// ([`Input::Backpressure`](super::Input::Backpressure)): liveness and reply deadlines, which
+    /// ([`RtmInput::Backpressure`](super::RtmInput::Backpressure)): liveness and reply deadlines, which
     /// a slow consumer would otherwise trip (the driver stops reading sockets meanwhile).
     pub(crate) fn pauses(self) -> bool {
         match self {

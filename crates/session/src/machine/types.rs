@@ -78,7 +78,7 @@ pub enum SessionEvent {
 /// A successful outcome of a request.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Ack {
+pub enum RtmAck {
     /// A `message` was posted.
     Posted {
         /// Its timestamp (its id in the channel).
@@ -168,25 +168,25 @@ pub enum SubmitError {
 /// An input to the machine.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum Input {
-    /// The answer to [`Output::CallConnect`]: the parsed `rtm.connect` response (its
+pub enum RtmInput {
+    /// The answer to [`RtmOutput::CallConnect`]: the parsed `rtm.connect` response (its
     /// `obtained_at` is when it arrived) or why it failed.
     ConnectResult(Result<ConnectResponse, ConnectFailure>),
-    /// The socket asked for by [`Output::OpenSocket`] is open (WebSocket handshake done).
+    /// The socket asked for by [`RtmOutput::OpenSocket`] is open (WebSocket handshake done).
     SocketOpened {
         /// The connection.
         conn: ConnId,
     },
     /// Something read from the socket: a complete message, classified by
-    /// [`Incoming::message`](super::Incoming::message), or proof of life. Every one counts as
+    /// [`RtmIncoming::message`](super::RtmIncoming::message), or proof of life. Every one counts as
     /// liveness.
     Frame {
         /// The connection.
         conn: ConnId,
         /// What was read.
-        frame: super::Incoming,
+        frame: super::RtmIncoming,
     },
-    /// The frame of [`Output::Send`] with this `id` was handed to the socket (written and
+    /// The frame of [`RtmOutput::Send`] with this `id` was handed to the socket (written and
     /// flushed). Until then, if the socket dies, the request is sent again on the next
     /// connection; after it, it is reported [`SendError::Unconfirmed`].
     Written {
@@ -196,7 +196,7 @@ pub enum Input {
         id: u64,
     },
     /// The socket is gone (closed by the peer, failed, or never opened). Not needed after an
-    /// [`Output::Close`] from the machine, but harmless.
+    /// [`RtmOutput::Close`] from the machine, but harmless.
     SocketClosed {
         /// The connection.
         conn: ConnId,
@@ -215,19 +215,19 @@ pub enum Input {
 /// An instruction from the machine, drained with [`Session::poll_output`](super::Session::poll_output).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Output {
-    /// Call `rtm.connect` now and feed [`Input::ConnectResult`]. Never issued while a call is
+pub enum RtmOutput {
+    /// Call `rtm.connect` now and feed [`RtmInput::ConnectResult`]. Never issued while a call is
     /// in flight.
     CallConnect,
-    /// Open this socket URL (before its deadline) and feed [`Input::SocketOpened`] or
-    /// [`Input::SocketClosed`].
+    /// Open this socket URL (before its deadline) and feed [`RtmInput::SocketOpened`] or
+    /// [`RtmInput::SocketClosed`].
     OpenSocket {
         /// The new connection's id.
         conn: ConnId,
         /// The single-use `wss://` URL.
         url: String,
     },
-    /// Write this text frame, then feed [`Input::Written`].
+    /// Write this text frame, then feed [`RtmInput::Written`].
     Send {
         /// The connection.
         conn: ConnId,
@@ -258,6 +258,6 @@ pub enum Output {
         /// The request.
         request: RequestId,
         /// Its outcome.
-        result: Result<Ack, SendError>,
+        result: Result<RtmAck, SendError>,
     },
 }

@@ -3,12 +3,12 @@
 
 use super::SocketModeSession;
 use super::config::AckMode;
-use super::types::{Delivered, DeliveryAckError, Event, Output};
+use super::types::{Delivered, DeliveryAckError, SocketModeEvent, SocketModeOutput};
 use crate::common::ConnId;
 use crate::common::fingerprint;
 use slack_rtm_codec::encode_ack;
 use slack_rtm_codec::types::RawJson;
-use slack_rtm_codec::types::socket_mode::{Ack, EnvelopeFrame};
+use slack_rtm_codec::types::socket_mode::{EnvelopeAck, EnvelopeFrame};
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -28,9 +28,9 @@ struct Waiting {
 /// envelopes reach each stage in delivery order: one queue and a cursor per stage suffice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Stage {
-    /// [`Event::AckDue`] at `ack_warning`.
+    /// [`SocketModeEvent::AckDue`] at `ack_warning`.
     Due,
-    /// [`Event::AckMissed`] at `ack_deadline`.
+    /// [`SocketModeEvent::AckMissed`] at `ack_deadline`.
     Missed,
     /// Forgotten at `ack_forget`.
     Forget,
@@ -253,26 +253,32 @@ impl SocketModeSession {
             let (envelope_id, retry_attempt) = (frame.envelope_id().to_owned(), retry_attempt(&frame));
             if held {
                 tracing::debug!(event_id = %id, retry_attempt, "redelivery held: the app is still handling the event");
-                self.emit(Event::RedeliveryHeld { envelope_id, event_id: id, retry_attempt });
+                self.emit(SocketModeEvent::RedeliveryHeld { envelope_id, event_id: id, retry_attempt });
             } else {
                 if !auto {
                     self.send_ack(conn, &frame.ack());
                 }
                 tracing::debug!(event_id = %id, retry_attempt, "redelivery acked and not handed over again");
-                self.emit(Event::Duplicate { envelope_id, event_id: id, retry_attempt });
+                self.emit(SocketModeEvent::Duplicate { envelope_id, event_id: id, retry_attempt });
             }
             return;
         }
         if !auto {
             self.wait_for_ack(conn, frame.envelope_id().to_owned(), event_key, now);
         }
-        self.outputs.push_back(Output::Deliver(Delivered { conn, frame, event_id, event_type, acked: auto }));
+        self.outputs.push_back(SocketModeOutput::Deliver(Delivered {
+            conn,
+            frame,
+            event_id,
+            event_type,
+            acked: auto,
+        }));
     }
 
     /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
-    pub(super) fn send_ack(&mut self, conn: ConnId, ack: &Ack) {
+    pub(super) fn send_ack(&mut self, conn: ConnId, ack: &EnvelopeAck) {
         match encode_ack(ack) {
-            Ok(text) => self.outputs.push_back(Output::Send { conn, text }),
+            Ok(text) => self.outputs.push_back(SocketModeOutput::Send { conn, text }),
             // An id the scan found is never empty; nothing else can fail without a payload.
             Err(e) => tracing::warn!(error = %e, "could not encode an ack"),
         }
@@ -292,9 +298,9 @@ impl SocketModeSession {
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
-    /// payload. Returns the socket the ack goes out on ([`Output::Send`] follows at once).
+    /// payload. Returns the socket the ack goes out on ([`SocketModeOutput::Send`] follows at once).
     /// A late ack is still sent (Slack may not have redelivered yet) and reported as
-    /// [`Event::AckLate`].
+    /// [`SocketModeEvent::AckLate`].
     pub fn ack(
         &mut self,
         envelope_id: &str,
@@ -304,7 +310,7 @@ impl SocketModeSession {
         if self.stopped {
             return Err(DeliveryAckError::Stopped);
         }
-        let ack = Ack { envelope_id: envelope_id.to_owned(), payload };
+        let ack = EnvelopeAck { envelope_id: envelope_id.to_owned(), payload };
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
         let text = encode_ack(&ack)?;
         let w = self.pending.waiting.get(envelope_id).ok_or(DeliveryAckError::Unknown)?;
@@ -322,9 +328,9 @@ impl SocketModeSession {
         let elapsed = now.saturating_duration_since(delivered);
         if elapsed > self.config.ack_deadline {
             let late_by = elapsed - self.config.ack_deadline;
-            self.emit(Event::AckLate { envelope_id: envelope_id.to_owned(), late_by });
+            self.emit(SocketModeEvent::AckLate { envelope_id: envelope_id.to_owned(), late_by });
         }
-        self.outputs.push_back(Output::Send { conn, text });
+        self.outputs.push_back(SocketModeOutput::Send { conn, text });
         self.after(now);
         Ok(conn)
     }
@@ -350,12 +356,12 @@ impl SocketModeSession {
         while let Some((id, live)) = self.pending.pop(Stage::Due, warn, now) {
             if live && !self.pending.waiting[&id].orphaned {
                 let remaining = deadline.saturating_sub(warn);
-                self.emit(Event::AckDue { envelope_id: id, remaining });
+                self.emit(SocketModeEvent::AckDue { envelope_id: id, remaining });
             }
         }
         while let Some((id, live)) = self.pending.pop(Stage::Missed, deadline, now) {
             if live {
-                self.emit(Event::AckMissed { envelope_id: id });
+                self.emit(SocketModeEvent::AckMissed { envelope_id: id });
             }
         }
         while let Some((id, live)) = self.pending.pop(Stage::Forget, forget, now) {

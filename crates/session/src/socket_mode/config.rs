@@ -33,7 +33,7 @@ pub struct SocketModeConfig {
     /// Slack's ack deadline. Default 3 s.
     pub ack_deadline: Duration,
     /// In manual mode, how long after delivery an unacked envelope is reported as due
-    /// ([`Event::AckDue`](super::Event::AckDue)). Default 2 s.
+    /// ([`SocketModeEvent::AckDue`](super::SocketModeEvent::AckDue)). Default 2 s.
     pub ack_warning: Duration,
     /// In manual mode, how long an unacked envelope is remembered after delivery; acking it
     /// later is [`DeliveryAckError::Unknown`](super::DeliveryAckError::Unknown). Default 60 s.

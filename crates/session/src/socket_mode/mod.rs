@@ -17,21 +17,21 @@
 //!   [`SocketModeConfig::too_many_cooldown`], and the next call waits at least 5 s (jittered,
 //!   and never less than the backoff); `link_disabled` and fatal
 //!   `apps.connections.open` errors stop the session ([`StopReason`]).
-//! - **Liveness**: a WebSocket ping ([`Output::Ping`]) after
+//! - **Liveness**: a WebSocket ping ([`SocketModeOutput::Ping`]) after
 //!   [`KeepaliveConfig::idle_ping`](crate::common::KeepaliveConfig::idle_ping) of silence;
 //!   no frame within the pong deadline replaces the socket, and so does one that never says
 //!   `hello`.
-//! - **Acks** ([`AckMode`]): in auto mode the ack ([`Output::Send`]) is output before the
-//!   envelope is handed over ([`Output::Deliver`]), from the id the light scan found, before
+//! - **Acks** ([`AckMode`]): in auto mode the ack ([`SocketModeOutput::Send`]) is output before the
+//!   envelope is handed over ([`SocketModeOutput::Deliver`]), from the id the light scan found, before
 //!   any payload decode. In manual mode [`SocketModeSession::ack`] acks (with or without a
 //!   response payload) on the socket the envelope came from; the 3 s deadline is tracked on
-//!   the timer table: [`Event::AckDue`] before it, [`Event::AckMissed`] at it, [`Event::AckLate`]
+//!   the timer table: [`SocketModeEvent::AckDue`] before it, [`SocketModeEvent::AckMissed`] at it, [`SocketModeEvent::AckLate`]
 //!   for an ack after it, [`DeliveryAckError::Unsent`] when its socket is gone.
 //! - **Exactly once within a process**: an `events_api` envelope whose `event_id` was already
 //!   handed over (any socket, any `retry_attempt`) is acked and reported as
-//!   [`Event::Duplicate`], not handed over again. In manual mode an event counts as handed
+//!   [`SocketModeEvent::Duplicate`], not handed over again. In manual mode an event counts as handed
 //!   over once the application acked it; a redelivery of an event whose delivery the
-//!   application still holds is held ([`Event::RedeliveryHeld`]: neither acked nor handed
+//!   application still holds is held ([`SocketModeEvent::RedeliveryHeld`]: neither acked nor handed
 //!   over), and one that arrives after the application released its delivery without an ack
 //!   ([`SocketModeSession::release`]: its handler failed, its store was down) is handed over
 //!   again. The window is
@@ -39,12 +39,12 @@
 //!   [`SocketModeConfig::dedupe_capacity`] ids (oldest forgotten first). A redelivery of an
 //!   event never handed over is handed over, whatever its `retry_attempt`.
 //! - **Shutdown** with a deadline: stop taking envelopes, wait (manual mode) for the acks of
-//!   what was handed over, close every socket with 1000, then [`Event::Stopped`].
+//!   what was handed over, close every socket with 1000, then [`SocketModeEvent::Stopped`].
 //!
 //! The drive loop and its contract are those of the RTM machine (see [`crate::machine`]):
 //! drain [`SocketModeSession::poll_output`] after every call that takes input, answer
 //! `CallOpen` / `OpenSocket` with the inputs their documentation names, feed every socket read
-//! through [`Incoming::message`], sleep until [`SocketModeSession::poll_timeout`].
+//! through [`SocketModeIncoming::message`], sleep until [`SocketModeSession::poll_timeout`].
 
 mod acks;
 mod config;
@@ -61,7 +61,10 @@ mod prop;
 mod tests;
 
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
-pub use types::{Delivered, DeliveryAckError, Event, Incoming, Input, Output, State, StopReason};
+pub use types::{
+    Delivered, DeliveryAckError, SocketModeEvent, SocketModeIncoming, SocketModeInput, SocketModeOutput,
+    State, StopReason,
+};
 
 use crate::common::Backoff;
 use crate::common::ConnId;
@@ -76,7 +79,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct SocketModeSession {
     config: SocketModeConfig,
-    outputs: VecDeque<Output>,
+    outputs: VecDeque<SocketModeOutput>,
     backoff: Backoff,
     seen: SeenWindow,
     socks: Vec<Sock>,
@@ -99,8 +102,8 @@ pub struct SocketModeSession {
 }
 
 impl SocketModeSession {
-    /// A new session at `now`. Its first outputs are [`Event::Connecting`] and
-    /// [`Output::CallOpen`].
+    /// A new session at `now`. Its first outputs are [`SocketModeEvent::Connecting`] and
+    /// [`SocketModeOutput::CallOpen`].
     pub fn new(config: SocketModeConfig, now: Instant) -> Self {
         let config = config.sanitized();
         let mut s = Self {
@@ -121,7 +124,7 @@ impl SocketModeSession {
             stopped: false,
             app_id: None,
         };
-        s.emit(Event::Connecting);
+        s.emit(SocketModeEvent::Connecting);
         s.top_up(now);
         s
     }
@@ -176,7 +179,7 @@ impl SocketModeSession {
     }
 
     /// The next output, if any. Drain until `None` after every input.
-    pub fn poll_output(&mut self) -> Option<Output> {
+    pub fn poll_output(&mut self) -> Option<SocketModeOutput> {
         self.outputs.pop_front()
     }
 
@@ -186,16 +189,16 @@ impl SocketModeSession {
     }
 
     /// Feeds one input that happened at `now`.
-    pub fn handle(&mut self, input: Input, now: Instant) {
+    pub fn handle(&mut self, input: SocketModeInput, now: Instant) {
         if self.stopped {
             return;
         }
         match input {
-            Input::OpenResult(result) => self.on_open_result(result, now),
-            Input::SocketOpened { conn } => self.on_opened(conn, now),
-            Input::Frame { conn, frame } => self.on_frame(conn, frame, now),
-            Input::SocketClosed { conn, reason } => self.drop_sock(conn, reason, None, now),
-            Input::Backpressure(on) => self.on_backpressure(on, now),
+            SocketModeInput::OpenResult(result) => self.on_open_result(result, now),
+            SocketModeInput::SocketOpened { conn } => self.on_opened(conn, now),
+            SocketModeInput::Frame { conn, frame } => self.on_frame(conn, frame, now),
+            SocketModeInput::SocketClosed { conn, reason } => self.drop_sock(conn, reason, None, now),
+            SocketModeInput::Backpressure(on) => self.on_backpressure(on, now),
         }
         self.after(now);
     }
@@ -211,7 +214,7 @@ impl SocketModeSession {
 
     /// Starts a graceful shutdown: envelopes are no longer taken; in manual mode the acks of
     /// what was handed over are still sent until `grace` has passed; then every socket is
-    /// closed with 1000 and [`Event::Stopped`] is emitted. A second call can only bring the
+    /// closed with 1000 and [`SocketModeEvent::Stopped`] is emitted. A second call can only bring the
     /// deadline closer.
     pub fn shutdown(&mut self, now: Instant, grace: Duration) {
         if self.stopped {
@@ -225,8 +228,8 @@ impl SocketModeSession {
 
     // ----- internals -----
 
-    fn emit(&mut self, event: Event) {
-        self.outputs.push_back(Output::Event(event));
+    fn emit(&mut self, event: SocketModeEvent) {
+        self.outputs.push_back(SocketModeOutput::Event(event));
     }
 
     fn new_conn(&mut self) -> ConnId {
@@ -253,26 +256,26 @@ impl SocketModeSession {
     /// Closes every socket and stops.
     fn finish(&mut self, reason: StopReason, now: Instant) {
         for s in std::mem::take(&mut self.socks) {
-            self.outputs.push_back(Output::Close { conn: s.id, code: sockets::CLOSE_NORMAL });
+            self.outputs.push_back(SocketModeOutput::Close { conn: s.id, code: sockets::CLOSE_NORMAL });
         }
         self.pending.clear();
         self.stopped = true;
         let _ = now;
-        self.emit(Event::Stopped { reason });
+        self.emit(SocketModeEvent::Stopped { reason });
     }
 }
 
 impl crate::common::Machine for SocketModeSession {
-    type Input = Input;
-    type Output = Output;
+    type Input = SocketModeInput;
+    type Output = SocketModeOutput;
 
-    fn handle(&mut self, input: Input, now: Instant) {
+    fn handle(&mut self, input: SocketModeInput, now: Instant) {
         SocketModeSession::handle(self, input, now);
     }
     fn handle_timeout(&mut self, now: Instant) {
         SocketModeSession::handle_timeout(self, now);
     }
-    fn poll_output(&mut self) -> Option<Output> {
+    fn poll_output(&mut self) -> Option<SocketModeOutput> {
         SocketModeSession::poll_output(self)
     }
     fn poll_timeout(&self) -> Option<Instant> {

@@ -1,9 +1,9 @@
 //! The Socket Mode machine's property test: random sequences of socket events, envelopes
 //! (redeliveries of a few events on any socket), acks, backpressure and time never panic and
-//! keep its promises: those of the shared checker ([`Invariants`], also used by the
+//! keep its promises: those of the shared checker ([`SocketModeInvariants`], also used by the
 //! `socket_mode` fuzz target).
 
-use super::testing::{Invariants, open_response};
+use super::testing::{SocketModeInvariants, open_response};
 use super::*;
 use crate::common::{ConnectFailure, Reason};
 use proptest::prelude::*;
@@ -61,9 +61,9 @@ fn run(manual: bool, steps: Vec<Step>) {
     let mode = if manual { AckMode::Manual } else { AckMode::Auto };
     let config = SocketModeConfig { connections: 3, ack_mode: mode, ..SocketModeConfig::default() };
     let mut s = SocketModeSession::new(config, now);
-    let mut inv = Invariants::new(&s);
+    let mut inv = SocketModeInvariants::new(&s);
     let mut next_env = 0u64;
-    let ok = |r: Result<Vec<Output>, String>| r.unwrap_or_else(|e| panic!("{e}"));
+    let ok = |r: Result<Vec<SocketModeOutput>, String>| r.unwrap_or_else(|e| panic!("{e}"));
     ok(inv.drain(&mut s));
     for step in steps {
         let opened = inv.opened();
@@ -74,37 +74,44 @@ fn run(manual: bool, steps: Vec<Step>) {
                 s.handle_timeout(now);
                 None
             }
-            Step::OpenOk => Some(Input::OpenResult(Ok(open_response("wss://x/link/?ticket=t", now)))),
+            Step::OpenOk => {
+                Some(SocketModeInput::OpenResult(Ok(open_response("wss://x/link/?ticket=t", now))))
+            }
             Step::OpenErr(fatal, retry) => {
                 let mut f =
                     if fatal { ConnectFailure::fatal("no") } else { ConnectFailure::retryable("later") };
                 f.retry_after = retry.map(Duration::from_secs);
-                Some(Input::OpenResult(Err(f)))
+                Some(SocketModeInput::OpenResult(Err(f)))
             }
-            Step::Opened(i) => Some(Input::SocketOpened { conn: sock(i) }),
-            Step::Hello(i) => {
-                Some(Input::Frame { conn: sock(i), frame: Incoming::text(r#"{"type":"hello"}"#.into()) })
-            }
+            Step::Opened(i) => Some(SocketModeInput::SocketOpened { conn: sock(i) }),
+            Step::Hello(i) => Some(SocketModeInput::Frame {
+                conn: sock(i),
+                frame: SocketModeIncoming::text(r#"{"type":"hello"}"#.into()),
+            }),
             Step::Disconnect(i, r) => {
                 let text = format!(r#"{{"type":"disconnect","reason":"{r}"}}"#);
-                Some(Input::Frame { conn: sock(i), frame: Incoming::text(text) })
+                Some(SocketModeInput::Frame { conn: sock(i), frame: SocketModeIncoming::text(text) })
             }
-            Step::Closed(i) => Some(Input::SocketClosed { conn: sock(i), reason: Reason::Io("x".into()) }),
+            Step::Closed(i) => {
+                Some(SocketModeInput::SocketClosed { conn: sock(i), reason: Reason::Io("x".into()) })
+            }
             Step::Event(i, n) => {
                 next_env += 1;
                 let text = format!(
                     r#"{{"envelope_id":"e{next_env}","type":"events_api","retry_attempt":{},"payload":{{"event_id":"Ev{n}","event":{{"type":"app_mention"}}}}}}"#,
                     next_env % 4
                 );
-                Some(Input::Frame { conn: sock(i), frame: Incoming::text(text) })
+                Some(SocketModeInput::Frame { conn: sock(i), frame: SocketModeIncoming::text(text) })
             }
             Step::Slash(i) => {
                 next_env += 1;
                 let text =
                     format!(r#"{{"envelope_id":"e{next_env}","type":"slash_commands","payload":{{}}}}"#);
-                Some(Input::Frame { conn: sock(i), frame: Incoming::text(text) })
+                Some(SocketModeInput::Frame { conn: sock(i), frame: SocketModeIncoming::text(text) })
             }
-            Step::Garbage(i, g) => Some(Input::Frame { conn: sock(i), frame: Incoming::text(g) }),
+            Step::Garbage(i, g) => {
+                Some(SocketModeInput::Frame { conn: sock(i), frame: SocketModeIncoming::text(g) })
+            }
             Step::Ack(k) => {
                 inv.ack_nth(&mut s, usize::from(k), now);
                 None
@@ -113,7 +120,7 @@ fn run(manual: bool, steps: Vec<Step>) {
                 inv.release_nth(&mut s, usize::from(k));
                 None
             }
-            Step::Pause(on) => Some(Input::Backpressure(on)),
+            Step::Pause(on) => Some(SocketModeInput::Backpressure(on)),
             Step::Shutdown(ms) => {
                 s.shutdown(now, Duration::from_millis(ms));
                 None

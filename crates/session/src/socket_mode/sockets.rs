@@ -3,7 +3,7 @@
 //! a socket, liveness.
 
 use super::SocketModeSession;
-use super::types::{Event, Incoming, Output, StopReason};
+use super::types::{SocketModeEvent, SocketModeIncoming, SocketModeOutput, StopReason};
 use crate::common::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
 use slack_rtm_codec::types::socket_mode::{DisconnectReason, SocketFrame};
 use slack_rtm_codec::{OpenResponse, decode_socket_frame};
@@ -74,7 +74,7 @@ impl SocketModeSession {
         }
         self.next_open = None;
         self.calling = true;
-        self.outputs.push_back(Output::CallOpen);
+        self.outputs.push_back(SocketModeOutput::CallOpen);
     }
 
     /// Whether a call is wanted but waits for `next_open`.
@@ -102,7 +102,7 @@ impl SocketModeSession {
                     drain_until: None,
                     ready_since: None,
                 });
-                self.outputs.push_back(Output::OpenSocket { conn, url: answer.url });
+                self.outputs.push_back(SocketModeOutput::OpenSocket { conn, url: answer.url });
                 // The next socket (if one is missing) opens a little later, so they do not
                 // recycle together; a replacement for a retiring socket does not wait.
                 if !self.socks.iter().any(|s| s.retiring && s.drain_until.is_none()) {
@@ -136,7 +136,7 @@ impl SocketModeSession {
         }
         let at = now + delay;
         self.next_open = Some(at);
-        self.emit(Event::Reconnecting { attempt, reason, delay });
+        self.emit(SocketModeEvent::Reconnecting { attempt, reason, delay });
     }
 
     pub(super) fn on_opened(&mut self, conn: ConnId, now: Instant) {
@@ -148,26 +148,26 @@ impl SocketModeSession {
             }
             Some(_) => {}
             // Given up meanwhile: close it.
-            None => self.outputs.push_back(Output::Close { conn, code: CLOSE_NORMAL }),
+            None => self.outputs.push_back(SocketModeOutput::Close { conn, code: CLOSE_NORMAL }),
         }
     }
 
-    pub(super) fn on_frame(&mut self, conn: ConnId, frame: Incoming, now: Instant) {
+    pub(super) fn on_frame(&mut self, conn: ConnId, frame: SocketModeIncoming, now: Instant) {
         let Some(sock) = self.socks.iter_mut().find(|s| s.id == conn) else {
             return; // a socket already forgotten
         };
         sock.last_rx = now;
         sock.ping = None;
         match frame {
-            Incoming::Activity => {}
-            Incoming::Envelope(frame) => self.on_envelope(conn, frame, now),
-            Incoming::Skipped(SkippedFrame::Binary { len }) => {
-                self.emit(Event::Warning(Warning::BinaryFrame { len }));
+            SocketModeIncoming::Activity => {}
+            SocketModeIncoming::Envelope(frame) => self.on_envelope(conn, frame, now),
+            SocketModeIncoming::Skipped(SkippedFrame::Binary { len }) => {
+                self.emit(SocketModeEvent::Warning(Warning::BinaryFrame { len }));
             }
-            Incoming::Skipped(SkippedFrame::InvalidUtf8 { len }) => {
-                self.emit(Event::Warning(Warning::InvalidUtf8 { len }));
+            SocketModeIncoming::Skipped(SkippedFrame::InvalidUtf8 { len }) => {
+                self.emit(SocketModeEvent::Warning(Warning::InvalidUtf8 { len }));
             }
-            Incoming::Text(text) => match decode_socket_frame(&text) {
+            SocketModeIncoming::Text(text) => match decode_socket_frame(&text) {
                 Ok(SocketFrame::Hello(hello)) => {
                     if let Some(app) = hello.connection_info.and_then(|i| i.app_id) {
                         self.app_id = Some(app);
@@ -180,11 +180,11 @@ impl SocketModeSession {
                 Ok(SocketFrame::Envelope(envelope)) => {
                     if self.shutdown_deadline.is_none() {
                         self.send_ack(conn, &envelope.ack());
-                        self.emit(Event::Unknown { raw: text });
+                        self.emit(SocketModeEvent::Unknown { raw: text });
                     }
                 }
-                Ok(_) => self.emit(Event::Unknown { raw: text }),
-                Err(e) => self.emit(Event::Warning(Warning::Undecodable(e))),
+                Ok(_) => self.emit(SocketModeEvent::Unknown { raw: text }),
+                Err(e) => self.emit(SocketModeEvent::Warning(Warning::Undecodable(e))),
             },
         }
     }
@@ -203,10 +203,10 @@ impl SocketModeSession {
             old.drain_until = Some(drain);
         }
         if let Some(from) = self.down_since.take() {
-            self.emit(Event::Gap { from, to: now });
+            self.emit(SocketModeEvent::Gap { from, to: now });
         }
         let sockets = self.serving();
-        self.emit(Event::Connected { conn, sockets });
+        self.emit(SocketModeEvent::Connected { conn, sockets });
     }
 
     fn on_disconnect(&mut self, conn: ConnId, reason: DisconnectReason, now: Instant) {
@@ -221,7 +221,7 @@ impl SocketModeSession {
                 let target = accepted.clamp(1, self.config.connections);
                 let until = now + self.config.too_many_cooldown;
                 self.cap = Some((target, until));
-                self.emit(Event::TooManyWebsockets { target, until });
+                self.emit(SocketModeEvent::TooManyWebsockets { target, until });
                 let wait = self.backoff.jittered(TOO_MANY_MIN_WAIT);
                 self.drop_sock_waiting(
                     conn,
@@ -241,7 +241,7 @@ impl SocketModeSession {
                 if self.backoff.failures() == 0 {
                     self.next_open = None;
                 }
-                self.emit(Event::Replacing { conn, reason });
+                self.emit(SocketModeEvent::Replacing { conn, reason });
             }
         }
     }
@@ -265,7 +265,7 @@ impl SocketModeSession {
         let Some(i) = self.socks.iter().position(|s| s.id == conn) else { return };
         let sock = self.socks.remove(i);
         if let Some(code) = close {
-            self.outputs.push_back(Output::Close { conn, code });
+            self.outputs.push_back(SocketModeOutput::Close { conn, code });
         }
         self.on_socket_gone(conn, now);
         let sockets = self.serving();
@@ -274,7 +274,7 @@ impl SocketModeSession {
         }
         // A socket Slack announced the end of is routine: its replacement is on its way.
         let routine = sock.retiring;
-        self.emit(Event::Disconnected { conn, reason: reason.clone(), sockets });
+        self.emit(SocketModeEvent::Disconnected { conn, reason: reason.clone(), sockets });
         if self.shutdown_deadline.is_some() || routine {
             return;
         }
@@ -303,7 +303,7 @@ impl SocketModeSession {
                 Some(_) => {}
                 None if s.last_rx + idle <= now => {
                     s.ping = Some(now + pong);
-                    self.outputs.push_back(Output::Ping { conn: s.id });
+                    self.outputs.push_back(SocketModeOutput::Ping { conn: s.id });
                 }
                 None => {}
             }

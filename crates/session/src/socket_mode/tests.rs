@@ -1,6 +1,6 @@
 //! The Socket Mode machine's timing rules and decisions, on a virtual clock.
 
-use super::testing::{Harness as T, calls, closes, delivered, events, sent};
+use super::testing::{SocketModeHarness as T, calls, closes, delivered, events, sent};
 use super::*;
 use crate::common::{ConnectFailure, KeepaliveConfig, Reason, ReconnectPolicy, SkippedFrame};
 use slack_rtm_codec::types::ApiError;
@@ -62,7 +62,7 @@ fn warning_opens_the_replacement_first_and_closes_the_old_socket_after_the_new_h
     assert_eq!(calls(&out), 1, "the replacement is opened at once, no stagger");
     assert!(closes(&out).is_empty());
     let new = t.open_ok();
-    t.input(Input::SocketOpened { conn: new });
+    t.input(SocketModeInput::SocketOpened { conn: new });
     // Until the new socket said hello, the old one still serves, and envelopes on it are acked
     // and delivered.
     let out = t.frame(old, &event_env("e1", "Ev1", 0));
@@ -76,7 +76,7 @@ fn warning_opens_the_replacement_first_and_closes_the_old_socket_after_the_new_h
     let out = t.advance(S);
     assert_eq!(closes(&out), [(old, 1000)]);
     assert_eq!(calls(&out), 0, "a routine replacement: no reconnect");
-    assert!(!events(&out).iter().any(|e| matches!(e, Event::Reconnecting { .. })));
+    assert!(!events(&out).iter().any(|e| matches!(e, SocketModeEvent::Reconnecting { .. })));
     assert_eq!(t.s.serving(), 1);
     // refresh_requested does the same.
     let out = t.frame(new, r#"{"type":"disconnect","reason":"refresh_requested"}"#);
@@ -88,14 +88,14 @@ fn a_replaced_socket_closed_by_slack_before_the_new_hello_is_not_a_failure() {
     let mut t = T::new(config(1));
     let old = t.ready();
     t.frame(old, r#"{"type":"disconnect","reason":"warning"}"#);
-    let out = t.input(Input::SocketClosed {
+    let out = t.input(SocketModeInput::SocketClosed {
         conn: old,
         reason: Reason::Closed { code: Some(1000), reason: String::new() },
     });
-    assert!(!events(&out).iter().any(|e| matches!(e, Event::Reconnecting { .. })), "{out:?}");
+    assert!(!events(&out).iter().any(|e| matches!(e, SocketModeEvent::Reconnecting { .. })), "{out:?}");
     assert_eq!(calls(&out), 0, "the replacement call is already in flight");
     let new = t.ready();
-    assert!(events(&t.out).iter().any(|e| matches!(e, Event::Gap { .. })));
+    assert!(events(&t.out).iter().any(|e| matches!(e, SocketModeEvent::Gap { .. })));
     assert_eq!(t.s.serving(), 1);
     assert_ne!(old, new);
 }
@@ -108,7 +108,7 @@ fn too_many_websockets_lowers_the_target_for_a_while_and_never_loops() {
     let b = t.ready();
     let out = t.frame(b, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
     assert_eq!(closes(&out), [(b, 1000)]);
-    assert!(events(&out).iter().any(|e| matches!(e, Event::TooManyWebsockets { target: 1, .. })));
+    assert!(events(&out).iter().any(|e| matches!(e, SocketModeEvent::TooManyWebsockets { target: 1, .. })));
     assert_eq!(t.s.target(), 1);
     // No call for the whole cooldown.
     let out = t.advance(300 * S - MS);
@@ -122,8 +122,8 @@ fn too_many_websockets_lowers_the_target_for_a_while_and_never_loops() {
     for _ in 0..5 {
         let c = t.ready();
         let out = t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
-        let Some(Event::Reconnecting { delay, .. }) =
-            events(&out).into_iter().find(|e| matches!(e, Event::Reconnecting { .. }))
+        let Some(SocketModeEvent::Reconnecting { delay, .. }) =
+            events(&out).into_iter().find(|e| matches!(e, SocketModeEvent::Reconnecting { .. }))
         else {
             panic!("{out:?}")
         };
@@ -142,8 +142,8 @@ fn too_many_websockets_lowers_the_target_for_a_while_and_never_loops() {
     }
     let c = t.ready();
     let out = t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
-    let Some(Event::Reconnecting { delay, .. }) =
-        events(&out).into_iter().find(|e| matches!(e, Event::Reconnecting { .. }))
+    let Some(SocketModeEvent::Reconnecting { delay, .. }) =
+        events(&out).into_iter().find(|e| matches!(e, SocketModeEvent::Reconnecting { .. }))
     else {
         panic!("{out:?}")
     };
@@ -189,12 +189,12 @@ fn too_many_websockets_never_aims_above_the_sockets_slack_accepted() {
     let c = t.ready();
     let out = t.frame(c, r#"{"type":"disconnect","reason":"too_many_websockets"}"#);
     assert!(
-        events(&out).iter().any(|e| matches!(e, Event::TooManyWebsockets { target: 1, .. })),
+        events(&out).iter().any(|e| matches!(e, SocketModeEvent::TooManyWebsockets { target: 1, .. })),
         "only `a` said hello: {out:?}"
     );
     assert_eq!(t.s.target(), 1);
     // `b` opens and is accepted: the session holds two then, and asks for no third.
-    t.input(Input::SocketOpened { conn: b });
+    t.input(SocketModeInput::SocketOpened { conn: b });
     t.frame(b, r#"{"type":"hello","num_connections":2}"#);
     assert_eq!(t.s.serving(), 2);
     let out = t.advance(299 * S);
@@ -212,7 +212,10 @@ fn link_disabled_stops_with_a_typed_reason_and_closes_every_socket() {
     let mut c = closes(&out);
     c.sort();
     assert_eq!(c, [(a, 1000), (b, 1000)]);
-    assert!(matches!(events(&out).last(), Some(Event::Stopped { reason: StopReason::LinkDisabled })));
+    assert!(matches!(
+        events(&out).last(),
+        Some(SocketModeEvent::Stopped { reason: StopReason::LinkDisabled })
+    ));
     assert_eq!(t.s.state(), State::Stopped);
     assert_eq!(t.s.poll_timeout(), None);
     assert!(t.advance(3600 * S).is_empty(), "never again");
@@ -223,21 +226,23 @@ fn fatal_open_errors_stop_and_retryable_ones_back_off_honouring_retry_after() {
     let mut t = T::new(config(1));
     let fatal =
         ConnectFailure { api_error: Some(ApiError::InvalidAuth), ..ConnectFailure::fatal("invalid_auth") };
-    let out = t.input(Input::OpenResult(Err(fatal)));
+    let out = t.input(SocketModeInput::OpenResult(Err(fatal)));
     assert!(
-        matches!(events(&out)[0], Event::Stopped { reason: StopReason::InvalidAuth(f) } if f.api_error == Some(ApiError::InvalidAuth))
+        matches!(events(&out)[0], SocketModeEvent::Stopped { reason: StopReason::InvalidAuth(f) } if f.api_error == Some(ApiError::InvalidAuth))
     );
     assert!(t.advance(3600 * S).is_empty());
 
     let mut t = T::new(config(1));
     let limited = ConnectFailure { retry_after: Some(30 * S), ..ConnectFailure::retryable("ratelimited") };
-    let out = t.input(Input::OpenResult(Err(limited)));
-    assert!(matches!(events(&out)[0], Event::Reconnecting { attempt: 1, delay, .. } if *delay == 30 * S));
+    let out = t.input(SocketModeInput::OpenResult(Err(limited)));
+    assert!(
+        matches!(events(&out)[0], SocketModeEvent::Reconnecting { attempt: 1, delay, .. } if *delay == 30 * S)
+    );
     assert_eq!(calls(&t.advance(30 * S - MS)), 0);
     assert_eq!(calls(&t.advance(MS)), 1);
     // A server error: backoff (≥ the 0.5 s floor), then a retry.
-    let out = t.input(Input::OpenResult(Err(ConnectFailure::retryable("HTTP 500"))));
-    let Event::Reconnecting { attempt: 2, delay, .. } = events(&out)[0] else { panic!("{out:?}") };
+    let out = t.input(SocketModeInput::OpenResult(Err(ConnectFailure::retryable("HTTP 500"))));
+    let SocketModeEvent::Reconnecting { attempt: 2, delay, .. } = events(&out)[0] else { panic!("{out:?}") };
     assert!(*delay >= S && *delay <= 2 * S, "{delay:?}");
 }
 
@@ -246,12 +251,15 @@ fn max_retries_gives_up_with_the_last_reason() {
     let policy = ReconnectPolicy { max_retries: Some(2), jitter_seed: Some(1), ..ReconnectPolicy::default() };
     let mut t = T::new(SocketModeConfig { reconnect: policy, ..config(1) });
     for _ in 0..2 {
-        t.input(Input::OpenResult(Err(ConnectFailure::retryable("down"))));
+        t.input(SocketModeInput::OpenResult(Err(ConnectFailure::retryable("down"))));
         assert_eq!(calls(&t.advance(120 * S)), 1);
     }
-    let out = t.input(Input::OpenResult(Err(ConnectFailure::retryable("down"))));
+    let out = t.input(SocketModeInput::OpenResult(Err(ConnectFailure::retryable("down"))));
     assert!(
-        matches!(events(&out)[0], Event::Stopped { reason: StopReason::GaveUp { attempts: 2, .. } }),
+        matches!(
+            events(&out)[0],
+            SocketModeEvent::Stopped { reason: StopReason::GaveUp { attempts: 2, .. } }
+        ),
         "{out:?}"
     );
 }
@@ -264,17 +272,17 @@ fn an_idle_socket_is_pinged_and_a_half_open_one_replaced() {
     let c = t.ready();
     // Any frame counts as life.
     t.advance(4 * S);
-    t.input(Input::Frame { conn: c, frame: Incoming::Activity });
-    assert!(!t.advance(4 * S).iter().any(|o| matches!(o, Output::Ping { .. })));
+    t.input(SocketModeInput::Frame { conn: c, frame: SocketModeIncoming::Activity });
+    assert!(!t.advance(4 * S).iter().any(|o| matches!(o, SocketModeOutput::Ping { .. })));
     let out = t.advance(S);
-    assert_eq!(out, [Output::Ping { conn: c }]);
+    assert_eq!(out, [SocketModeOutput::Ping { conn: c }]);
     // Half-open: nothing comes back within the pong deadline.
     let out = t.advance(10 * S);
     assert_eq!(closes(&out), [(c, 4000)]);
     assert!(
         events(&out)
             .iter()
-            .any(|e| matches!(e, Event::Disconnected { reason: Reason::KeepaliveTimeout, .. }))
+            .any(|e| matches!(e, SocketModeEvent::Disconnected { reason: Reason::KeepaliveTimeout, .. }))
     );
     let out = t.advance(2 * S);
     assert_eq!(calls(&out), 1, "replaced after a backoff");
@@ -286,15 +294,19 @@ fn a_socket_that_never_opens_or_never_says_hello_is_replaced() {
     let c = t.open_ok();
     let out = t.advance(10 * S);
     assert!(
-        events(&out).iter().any(|e| matches!(e, Event::Disconnected { reason: Reason::OpenTimeout, .. }))
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, SocketModeEvent::Disconnected { reason: Reason::OpenTimeout, .. }))
     );
     t.advance(2 * S);
     let c2 = t.open_ok();
-    t.input(Input::SocketOpened { conn: c2 });
+    t.input(SocketModeInput::SocketOpened { conn: c2 });
     let out = t.advance(10 * S);
     assert_eq!(closes(&out), [(c2, 4000)]);
     assert!(
-        events(&out).iter().any(|e| matches!(e, Event::Disconnected { reason: Reason::HelloTimeout, .. }))
+        events(&out)
+            .iter()
+            .any(|e| matches!(e, SocketModeEvent::Disconnected { reason: Reason::HelloTimeout, .. }))
     );
     assert_ne!(c, c2);
 }
@@ -306,9 +318,9 @@ fn backpressure_freezes_liveness() {
     t.pongs = false;
     let c = t.ready();
     t.advance(5 * S);
-    t.input(Input::Backpressure(true));
+    t.input(SocketModeInput::Backpressure(true));
     assert!(closes(&t.advance(60 * S)).is_empty(), "the app is slow, the socket is fine");
-    t.input(Input::Backpressure(false));
+    t.input(SocketModeInput::Backpressure(false));
     let out = t.advance(9 * S);
     assert!(closes(&out).is_empty());
     assert_eq!(closes(&t.advance(S)), [(c, 4000)]);
@@ -320,22 +332,25 @@ fn auto_mode_acks_before_handing_over_on_the_same_socket() {
     let c = t.ready();
     let out = t.frame(c, &slash_env("s1"));
     assert!(
-        matches!(&out[0], Output::Send { conn, text } if *conn == c && text == r#"{"envelope_id":"s1"}"#),
+        matches!(&out[0], SocketModeOutput::Send { conn, text } if *conn == c && text == r#"{"envelope_id":"s1"}"#),
         "{out:?}"
     );
     assert!(
-        matches!(&out[1], Output::Deliver(d) if d.acked && d.frame.envelope_id() == "s1" && d.event_id.is_none())
+        matches!(&out[1], SocketModeOutput::Deliver(d) if d.acked && d.frame.envelope_id() == "s1" && d.event_id.is_none())
     );
     // Unknown envelope types are handed over (and acked) too; unknown frames are reported.
     let out = t.frame(c, r#"{"envelope_id":"u1","type":"brand_new","payload":{}}"#);
     assert_eq!(delivered(&out).len(), 1);
     let out = t.frame(c, r#"{"type":"something_else"}"#);
-    assert!(matches!(events(&out)[0], Event::Unknown { raw } if raw.contains("something_else")));
+    assert!(matches!(events(&out)[0], SocketModeEvent::Unknown { raw } if raw.contains("something_else")));
     // An envelope id the light scan cannot read (escapes) is still acked, and handed over raw.
     let out = t.frame(c, r#"{"envelope_id":"a\"b","type":"slash_commands","payload":{}}"#);
     assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "a\"b"}))]);
-    assert!(matches!(events(&out)[..], [Event::Unknown { raw }] if raw.contains("slash_commands")));
-    let out = t.input(Input::Frame { conn: c, frame: Incoming::Skipped(SkippedFrame::Binary { len: 3 }) });
+    assert!(matches!(events(&out)[..], [SocketModeEvent::Unknown { raw }] if raw.contains("slash_commands")));
+    let out = t.input(SocketModeInput::Frame {
+        conn: c,
+        frame: SocketModeIncoming::Skipped(SkippedFrame::Binary { len: 3 }),
+    });
     assert_eq!(events(&out).len(), 1);
     assert_eq!(t.s.pending_acks(), 0);
 }
@@ -353,7 +368,7 @@ fn redeliveries_are_acked_and_not_handed_over_twice_on_any_socket() {
     assert_eq!(sent(&out), [(b, serde_json::json!({"envelope_id": "e2"}))]);
     assert!(delivered(&out).is_empty());
     assert!(
-        matches!(events(&out)[0], Event::Duplicate { event_id, retry_attempt: 1, .. } if event_id == "Ev1")
+        matches!(events(&out)[0], SocketModeEvent::Duplicate { event_id, retry_attempt: 1, .. } if event_id == "Ev1")
     );
     // Five minutes later (Slack's last retry) it is still recognised.
     t.advance(300 * S);
@@ -402,14 +417,14 @@ fn manual_mode_tracks_the_deadline_warns_and_reports_late_acks() {
     t.frame(c, &slash_env("s2"));
     let out = t.advance(2 * S);
     assert!(
-        matches!(events(&out)[..], [Event::AckDue { envelope_id, remaining }] if envelope_id == "s2" && *remaining == S)
+        matches!(events(&out)[..], [SocketModeEvent::AckDue { envelope_id, remaining }] if envelope_id == "s2" && *remaining == S)
     );
     let out = t.advance(S);
-    assert!(matches!(events(&out)[..], [Event::AckMissed { envelope_id }] if envelope_id == "s2"));
+    assert!(matches!(events(&out)[..], [SocketModeEvent::AckMissed { envelope_id }] if envelope_id == "s2"));
     t.advance(500 * MS);
     assert_eq!(t.s.ack("s2", None, t.now), Ok(c));
     let out = t.drain_after();
-    assert!(matches!(events(&out)[..], [Event::AckLate { late_by, .. }] if *late_by == 500 * MS));
+    assert!(matches!(events(&out)[..], [SocketModeEvent::AckLate { late_by, .. }] if *late_by == 500 * MS));
     assert_eq!(sent(&out).len(), 1);
     // Too large: refused before anything is sent, and can be tried again.
     t.frame(c, &slash_env("s3"));
@@ -428,7 +443,7 @@ fn an_ack_whose_socket_died_is_reported_unsent_and_the_redelivery_is_deduplicate
     let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, ..config(1) });
     let c = t.ready();
     t.frame(c, &event_env("e1", "Ev1", 0));
-    t.input(Input::SocketClosed { conn: c, reason: Reason::Io("reset".into()) });
+    t.input(SocketModeInput::SocketClosed { conn: c, reason: Reason::Io("reset".into()) });
     assert_eq!(t.s.ack("e1", None, t.now), Err(DeliveryAckError::Unsent));
     t.advance(2 * S);
     let c2 = t.ready();
@@ -448,7 +463,7 @@ fn manual_mode_holds_a_redelivery_while_the_app_handles_the_event_and_hands_it_o
     let out = t.frame(c, &event_env("e2", "Ev1", 1));
     assert!(sent(&out).is_empty() && delivered(&out).is_empty(), "{out:?}");
     assert!(
-        matches!(&events(&out)[..], [Event::RedeliveryHeld { event_id, retry_attempt: 1, .. }] if event_id == "Ev1")
+        matches!(&events(&out)[..], [SocketModeEvent::RedeliveryHeld { event_id, retry_attempt: 1, .. }] if event_id == "Ev1")
     );
     // The app gives up (its store was down): Slack's next redelivery is handed over.
     assert_eq!(t.s.release("e1"), Ok(()));
@@ -494,9 +509,10 @@ fn the_pending_acks_are_bounded() {
     assert_eq!(t.s.pending_acks(), 1000);
     // The ones left still get their warnings, in order, and are forgotten in time.
     let out = t.advance(2 * S);
-    let due: Vec<_> = events(&out).into_iter().filter(|e| matches!(e, Event::AckDue { .. })).collect();
+    let due: Vec<_> =
+        events(&out).into_iter().filter(|e| matches!(e, SocketModeEvent::AckDue { .. })).collect();
     assert_eq!(due.len(), 1000);
-    assert!(matches!(due[0], Event::AckDue { envelope_id, .. } if envelope_id == "e0"));
+    assert!(matches!(due[0], SocketModeEvent::AckDue { envelope_id, .. } if envelope_id == "e0"));
     t.advance(60 * S);
     assert_eq!((t.s.pending_acks(), t.s.pending.remembered()), (0, 0));
 }
@@ -522,7 +538,7 @@ fn shutdown_stops_taking_envelopes_waits_for_owed_acks_then_closes_every_socket(
     let mut c = closes(&out);
     c.sort();
     assert_eq!(c, [(a, 1000), (b, 1000)]);
-    assert!(matches!(events(&out).last(), Some(Event::Stopped { reason: StopReason::Shutdown })));
+    assert!(matches!(events(&out).last(), Some(SocketModeEvent::Stopped { reason: StopReason::Shutdown })));
     // With nothing owed, or when the grace runs out, it stops at once / at the deadline.
     let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, ..config(1) });
     let c = t.ready();
@@ -536,7 +552,7 @@ fn shutdown_stops_taking_envelopes_waits_for_owed_acks_then_closes_every_socket(
 
 impl T {
     /// What the last direct call (`ack`, `shutdown`) output.
-    fn drain_after(&mut self) -> Vec<Output> {
+    fn drain_after(&mut self) -> Vec<SocketModeOutput> {
         self.drain()
     }
 }

@@ -6,10 +6,10 @@ use slack_rtm_codec::types::socket_mode::{DisconnectReason, EnvelopeFrame};
 use std::fmt;
 use std::time::{Duration, Instant};
 
-/// One thing read from a Socket Mode socket, as the machine takes it in [`Input::Frame`].
+/// One thing read from a Socket Mode socket, as the machine takes it in [`SocketModeInput::Frame`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Incoming {
+pub enum SocketModeIncoming {
     /// An envelope whose id and type were found by the light scan: it can be acked before its
     /// payload is decoded.
     Envelope(EnvelopeFrame),
@@ -21,21 +21,21 @@ pub enum Incoming {
     Activity,
 }
 
-impl Incoming {
+impl SocketModeIncoming {
     /// Classifies one complete WebSocket message: `text` is whether its opcode was text,
     /// `payload` its bytes. Copies the payload once, and only a valid text message.
-    pub fn message(text: bool, payload: &[u8]) -> Incoming {
+    pub fn message(text: bool, payload: &[u8]) -> SocketModeIncoming {
         match crate::common::message_text(text, payload) {
-            Ok(text) => Incoming::text(text.to_owned()),
-            Err(skipped) => Incoming::Skipped(skipped),
+            Ok(text) => SocketModeIncoming::text(text.to_owned()),
+            Err(skipped) => SocketModeIncoming::Skipped(skipped),
         }
     }
 
     /// Classifies a text message the caller already owns (no copy).
-    pub fn text(text: String) -> Incoming {
+    pub fn text(text: String) -> SocketModeIncoming {
         match EnvelopeFrame::new(text) {
-            Ok(frame) => Incoming::Envelope(frame),
-            Err(text) => Incoming::Text(text),
+            Ok(frame) => SocketModeIncoming::Envelope(frame),
+            Err(text) => SocketModeIncoming::Text(text),
         }
     }
 }
@@ -43,10 +43,10 @@ impl Incoming {
 /// What happened, fed to [`SocketModeSession::handle`](super::SocketModeSession::handle).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub enum Input {
-    /// The answer to [`Output::CallOpen`] (`apps.connections.open`).
+pub enum SocketModeInput {
+    /// The answer to [`SocketModeOutput::CallOpen`] (`apps.connections.open`).
     OpenResult(Result<OpenResponse, ConnectFailure>),
-    /// The socket of [`Output::OpenSocket`] is open (the WebSocket handshake is done).
+    /// The socket of [`SocketModeOutput::OpenSocket`] is open (the WebSocket handshake is done).
     SocketOpened {
         /// The socket.
         conn: ConnId,
@@ -56,7 +56,7 @@ pub enum Input {
         /// The socket.
         conn: ConnId,
         /// What was read.
-        frame: Incoming,
+        frame: SocketModeIncoming,
     },
     /// A socket ended, could not be opened, or a write on it failed.
     SocketClosed {
@@ -73,11 +73,11 @@ pub enum Input {
 /// What to do, drained from [`SocketModeSession::poll_output`](super::SocketModeSession::poll_output).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Output {
-    /// Call `apps.connections.open`; answer with [`Input::OpenResult`].
+pub enum SocketModeOutput {
+    /// Call `apps.connections.open`; answer with [`SocketModeInput::OpenResult`].
     CallOpen,
-    /// Open this single-use URL as socket `conn`; answer with [`Input::SocketOpened`] or
-    /// [`Input::SocketClosed`].
+    /// Open this single-use URL as socket `conn`; answer with [`SocketModeInput::SocketOpened`] or
+    /// [`SocketModeInput::SocketClosed`].
     OpenSocket {
         /// The socket's id.
         conn: ConnId,
@@ -85,7 +85,7 @@ pub enum Output {
         url: String,
     },
     /// Write this text frame (an ack) on `conn`; if it cannot be written, report
-    /// [`Input::SocketClosed`].
+    /// [`SocketModeInput::SocketClosed`].
     Send {
         /// The socket the envelope came from.
         conn: ConnId,
@@ -107,7 +107,7 @@ pub enum Output {
     /// Hand this envelope to the application (decode it there).
     Deliver(Delivered),
     /// Tell the application.
-    Event(Event),
+    Event(SocketModeEvent),
 }
 
 /// An envelope handed to the application.
@@ -131,7 +131,7 @@ pub use crate::common::StopReason;
 /// What the machine tells the application.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum Event {
+pub enum SocketModeEvent {
     /// The session started.
     Connecting,
     /// A socket said `hello`.
@@ -278,83 +278,85 @@ fn human(d: Duration) -> String {
 }
 
 /// Sentences for a person (the CLI's lifecycle lines); `Debug` has the fields.
-impl fmt::Display for Event {
+impl fmt::Display for SocketModeEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Event::Connecting => f.write_str("connecting"),
-            Event::Connected { conn, sockets: n } => {
+            SocketModeEvent::Connecting => f.write_str("connecting"),
+            SocketModeEvent::Connected { conn, sockets: n } => {
                 write!(f, "socket {} connected ({} open)", conn.0, sockets(*n))
             }
-            Event::Disconnected { conn, reason, sockets: n } => {
+            SocketModeEvent::Disconnected { conn, reason, sockets: n } => {
                 write!(f, "socket {} closed: {reason} ({} still open)", conn.0, sockets(*n))
             }
-            Event::Replacing { conn, reason } => write!(
+            SocketModeEvent::Replacing { conn, reason } => write!(
                 f,
                 "Slack will refresh socket {} ({}): opening its replacement before letting it go",
                 conn.0,
                 reason.as_str()
             ),
-            Event::Reconnecting { attempt, reason, delay } => {
+            SocketModeEvent::Reconnecting { attempt, reason, delay } => {
                 write!(f, "reconnecting in {} (attempt {attempt}): {reason}", human(*delay))
             }
-            Event::TooManyWebsockets { target, .. } => write!(
+            SocketModeEvent::TooManyWebsockets { target, .. } => write!(
                 f,
                 "Slack says the app has too many sockets open (too_many_websockets): holding at most {} for a while",
                 sockets(*target)
             ),
-            Event::Gap { from, to } => write!(
+            SocketModeEvent::Gap { from, to } => write!(
                 f,
                 "no socket was open for {}: Slack delivers the events of that time once one is open again",
                 human(to.saturating_duration_since(*from))
             ),
-            Event::Duplicate { event_id, retry_attempt, .. } => {
+            SocketModeEvent::Duplicate { event_id, retry_attempt, .. } => {
                 write!(
                     f,
                     "Slack delivered event {event_id} again (retry {retry_attempt}): acked, not handed over again"
                 )
             }
-            Event::RedeliveryHeld { event_id, retry_attempt, .. } => write!(
+            SocketModeEvent::RedeliveryHeld { event_id, retry_attempt, .. } => write!(
                 f,
                 "Slack delivered event {event_id} again (retry {retry_attempt}) while the app is still handling it: held"
             ),
-            Event::AckDue { envelope_id, remaining } => {
+            SocketModeEvent::AckDue { envelope_id, remaining } => {
                 write!(f, "envelope {envelope_id} must be acked within {}", human(*remaining))
             }
-            Event::AckMissed { envelope_id } => {
+            SocketModeEvent::AckMissed { envelope_id } => {
                 write!(f, "envelope {envelope_id} was not acked in time: Slack will deliver it again")
             }
-            Event::AckLate { envelope_id, late_by } => {
+            SocketModeEvent::AckLate { envelope_id, late_by } => {
                 write!(f, "envelope {envelope_id} was acked {} too late", human(*late_by))
             }
-            Event::Unknown { raw } => write!(f, "skipped a frame of an unknown kind ({} bytes)", raw.len()),
-            Event::Warning(w) => write!(f, "{w}"),
-            Event::Stopped { reason } => write!(f, "stopped: {reason}"),
+            SocketModeEvent::Unknown { raw } => {
+                write!(f, "skipped a frame of an unknown kind ({} bytes)", raw.len())
+            }
+            SocketModeEvent::Warning(w) => write!(f, "{w}"),
+            SocketModeEvent::Stopped { reason } => write!(f, "stopped: {reason}"),
         }
     }
 }
 
-impl crate::common::SocketInput for Input {
+impl crate::common::SocketInput for SocketModeInput {
     fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self {
-        Input::Frame { conn, frame: Incoming::message(text, payload) }
+        SocketModeInput::Frame { conn, frame: SocketModeIncoming::message(text, payload) }
     }
     fn activity(conn: ConnId) -> Self {
-        Input::Frame { conn, frame: Incoming::Activity }
+        SocketModeInput::Frame { conn, frame: SocketModeIncoming::Activity }
     }
     fn skipped(conn: ConnId, frame: SkippedFrame) -> Self {
-        Input::Frame { conn, frame: Incoming::Skipped(frame) }
+        SocketModeInput::Frame { conn, frame: SocketModeIncoming::Skipped(frame) }
     }
     fn opened(conn: ConnId) -> Self {
-        Input::SocketOpened { conn }
+        SocketModeInput::SocketOpened { conn }
     }
     fn closed(conn: ConnId, reason: Reason) -> Self {
-        Input::SocketClosed { conn, reason }
+        SocketModeInput::SocketClosed { conn, reason }
     }
     fn backpressure(on: bool) -> Self {
-        Input::Backpressure(on)
+        SocketModeInput::Backpressure(on)
     }
     fn closed_reason(&self) -> Option<(ConnId, &Reason)> {
         match self {
-            Input::SocketClosed { conn, reason } => Some((*conn, reason)),
+            SocketModeInput::SocketClosed { conn, reason } => Some((*conn, reason)),
             _ => None,
         }
     }

@@ -10,7 +10,7 @@
 //! `rtm.connect`, which URL to open, keepalive pings, reconnect backoff, acks, flow control,
 //! deduplication, shutdown — but performs no IO and reads no clock. This file is the loop that
 //! gives it IO (`net.rs` holds the sockets): it does what the machine asks, hands every socket
-//! read to `Incoming::message` and every raw event to `SessionEvent::from_raw`, and calls
+//! read to `RtmIncoming::message` and every raw event to `SessionEvent::from_raw`, and calls
 //! `handle_timeout` when `poll_timeout` says so.
 //!
 //! Without `SLACK_TOKEN`, it starts the emulator and runs a script: post a message, have the
@@ -27,15 +27,15 @@
 mod net;
 
 use net::WebSocket;
-use slack_rtm::rtm::Ack;
 use slack_rtm::rtm::ClientMessage;
 use slack_rtm::rtm::ConnectConfig;
 use slack_rtm::rtm::Event;
+use slack_rtm::rtm::RtmAck;
 use slack_rtm::rtm::SendError;
 use slack_rtm::rtm::SessionConfig;
 use slack_rtm::rtm::SessionEvent;
 use slack_rtm::rtm::machine::{
-    ConnId, ConnectFailure, Incoming, Input, Output, Reason, RequestId, Session, SkippedFrame,
+    ConnId, ConnectFailure, Reason, RequestId, RtmIncoming, RtmInput, RtmOutput, Session, SkippedFrame,
 };
 use slack_rtm::types::Token;
 use std::collections::BTreeMap;
@@ -60,7 +60,7 @@ fn main() -> BoxResult<()> {
 /// What the application is told.
 enum Happened {
     Event(SessionEvent),
-    Completed(RequestId, Result<Ack, SendError>),
+    Completed(RequestId, Result<RtmAck, SendError>),
     /// Nothing happened this turn (a chance to do background work).
     Idle,
 }
@@ -85,26 +85,26 @@ impl Driver {
             while let Some(output) = self.session.poll_output() {
                 let input = match output {
                     // Blocking, for simplicity: meanwhile the other sockets just wait.
-                    Output::CallConnect => Some(Input::ConnectResult(
+                    RtmOutput::CallConnect => Some(RtmInput::ConnectResult(
                         net::rtm_connect(&self.token, &self.connect).map_err(ConnectFailure::from),
                     )),
-                    Output::OpenSocket { conn, url } => Some(match net::open_socket(&url, POLL) {
+                    RtmOutput::OpenSocket { conn, url } => Some(match net::open_socket(&url, POLL) {
                         Ok(ws) => {
                             self.sockets.insert(conn, ws);
-                            Input::SocketOpened { conn }
+                            RtmInput::SocketOpened { conn }
                         }
-                        Err(e) => Input::SocketClosed { conn, reason: Reason::OpenFailed(e) },
+                        Err(e) => RtmInput::SocketClosed { conn, reason: Reason::OpenFailed(e) },
                     }),
-                    Output::Send { conn, text, id } => Some(self.send(conn, text, id)),
-                    Output::Close { conn, code } => {
+                    RtmOutput::Send { conn, text, id } => Some(self.send(conn, text, id)),
+                    RtmOutput::Close { conn, code } => {
                         self.close(conn, code);
                         None
                     }
-                    Output::RawEvent { frame } => {
+                    RtmOutput::RawEvent { frame } => {
                         app(&mut self.session, Happened::Event(SessionEvent::from_raw(&frame)));
                         None
                     }
-                    Output::Event(event) => {
+                    RtmOutput::Event(event) => {
                         let stopped = matches!(event, SessionEvent::Stopped { .. });
                         app(&mut self.session, Happened::Event(event));
                         if stopped {
@@ -114,7 +114,7 @@ impl Driver {
                         }
                         None
                     }
-                    Output::Completed { request, result } => {
+                    RtmOutput::Completed { request, result } => {
                         app(&mut self.session, Happened::Completed(request, result));
                         None
                     }
@@ -149,15 +149,15 @@ impl Driver {
 
     /// Writes (and flushes) one frame: from then on a lost connection means "unconfirmed",
     /// before it means "send again".
-    fn send(&mut self, conn: ConnId, text: String, id: u64) -> Input {
+    fn send(&mut self, conn: ConnId, text: String, id: u64) -> RtmInput {
         let Some(ws) = self.sockets.get_mut(&conn) else {
-            return Input::SocketClosed { conn, reason: Reason::Io("the socket is not open".into()) };
+            return RtmInput::SocketClosed { conn, reason: Reason::Io("the socket is not open".into()) };
         };
         match ws.send(Message::text(text)) {
-            Ok(()) => Input::Written { conn, id },
+            Ok(()) => RtmInput::Written { conn, id },
             Err(e) => {
                 self.sockets.remove(&conn);
-                Input::SocketClosed { conn, reason: Reason::Io(e.to_string()) }
+                RtmInput::SocketClosed { conn, reason: Reason::Io(e.to_string()) }
             }
         }
     }
@@ -175,22 +175,22 @@ impl Driver {
         for n in 0..64 {
             let Some(ws) = self.sockets.get_mut(&conn) else { return n > 0 };
             let frame = match ws.read() {
-                Ok(Message::Text(text)) => Incoming::message(true, text.as_bytes()),
-                Ok(Message::Binary(bytes)) => Incoming::message(false, &bytes),
+                Ok(Message::Text(text)) => RtmIncoming::message(true, text.as_bytes()),
+                Ok(Message::Binary(bytes)) => RtmIncoming::message(false, &bytes),
                 Ok(Message::Close(frame)) => {
                     let _ = ws.flush(); // tungstenite queued the close echo
                     self.sockets.remove(&conn);
                     let (code, reason) =
                         frame.map_or((None, String::new()), |f| (Some(f.code.into()), f.reason.to_string()));
                     self.session.handle(
-                        Input::SocketClosed { conn, reason: Reason::Closed { code, reason } },
+                        RtmInput::SocketClosed { conn, reason: Reason::Closed { code, reason } },
                         Instant::now(),
                     );
                     return true;
                 }
                 Ok(_) => {
                     let _ = ws.flush(); // a ping: tungstenite queued the pong
-                    Incoming::Activity
+                    RtmIncoming::Activity
                 }
                 Err(tungstenite::Error::Io(e))
                     if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
@@ -198,18 +198,18 @@ impl Driver {
                     return n > 0;
                 }
                 Err(tungstenite::Error::Utf8(_)) => {
-                    Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: None })
+                    RtmIncoming::Skipped(SkippedFrame::InvalidUtf8 { len: None })
                 }
                 Err(e) => {
                     self.sockets.remove(&conn);
                     self.session.handle(
-                        Input::SocketClosed { conn, reason: Reason::Io(e.to_string()) },
+                        RtmInput::SocketClosed { conn, reason: Reason::Io(e.to_string()) },
                         Instant::now(),
                     );
                     return true;
                 }
             };
-            self.session.handle(Input::Frame { conn, frame }, Instant::now());
+            self.session.handle(RtmInput::Frame { conn, frame }, Instant::now());
         }
         true
     }
@@ -282,7 +282,7 @@ fn scripted() -> BoxResult<()> {
                 }
             }
             Happened::Completed(id, result) if requests.contains(&id) => match result {
-                Ok(Ack::Posted { ts: Some(ts), .. }) => {
+                Ok(RtmAck::Posted { ts: Some(ts), .. }) => {
                     println!("acked {ts}");
                     acked.push(ts.as_str().to_owned());
                     if acked.len() == 1 {

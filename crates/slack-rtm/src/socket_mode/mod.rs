@@ -7,7 +7,7 @@ mod delivery;
 pub use delivery::Delivery;
 pub use slack_rtm_session::driver::SocketModeStatus;
 pub use slack_rtm_session::socket_mode::{
-    AckMode, DeliveryAckError, Event as SocketModeEvent, MAX_CONNECTIONS, SocketModeConfig,
+    AckMode, DeliveryAckError, MAX_CONNECTIONS, SocketModeConfig, SocketModeEvent,
 };
 /// The Socket Mode protocol types: payloads, events, interactions ([`BlockActions`],
 /// [`ViewAction`], …), frames.
@@ -17,10 +17,9 @@ use crate::net::NetSettings;
 use crate::{Error, StopReason, WebClient};
 use slack_rtm_codec::OpenConfig;
 use slack_rtm_session::driver::{
-    SocketModeDriverConfig, SocketModeHandle, SocketModeOutput, SocketModeStream, connect_socket_mode,
+    SocketModeDriverConfig, SocketModeHandle, SocketModeStream, SocketModeStreamItem, connect_socket_mode,
 };
 use slack_rtm_session::machine::{KeepaliveConfig, Reason, ReconnectPolicy, State};
-use slack_rtm_session::socket_mode::Event;
 use slack_rtm_types::{AppToken, AppTokenError, Token};
 use std::fmt;
 use std::pin::Pin;
@@ -289,19 +288,21 @@ impl SocketModeItems {
     }
 
     /// The item for an output (`None` for a kind of output this facade does not know).
-    fn item(&self, output: SocketModeOutput) -> Option<SocketModeItem> {
+    fn item(&self, output: SocketModeStreamItem) -> Option<SocketModeItem> {
         Some(match output {
-            SocketModeOutput::Envelope(d) => SocketModeItem::Envelope(Delivery::new(d, self.acker.clone())),
-            SocketModeOutput::Event(e) => match e {
-                Event::Connected { sockets, .. } => SocketModeItem::Connected { sockets },
-                Event::Disconnected { reason, sockets, .. } => {
+            SocketModeStreamItem::Envelope(d) => {
+                SocketModeItem::Envelope(Delivery::new(d, self.acker.clone()))
+            }
+            SocketModeStreamItem::Event(e) => match e {
+                SocketModeEvent::Connected { sockets, .. } => SocketModeItem::Connected { sockets },
+                SocketModeEvent::Disconnected { reason, sockets, .. } => {
                     SocketModeItem::Disconnected { reason, sockets }
                 }
-                Event::Reconnecting { attempt, reason, delay } => {
+                SocketModeEvent::Reconnecting { attempt, reason, delay } => {
                     SocketModeItem::Reconnecting { reason, attempt, delay }
                 }
-                Event::Gap { from, to } => SocketModeItem::Gap { from, to },
-                Event::Stopped { reason } => SocketModeItem::Stopped { reason },
+                SocketModeEvent::Gap { from, to } => SocketModeItem::Gap { from, to },
+                SocketModeEvent::Stopped { reason } => SocketModeItem::Stopped { reason },
                 other => SocketModeItem::Session(other),
             },
             _ => return None,

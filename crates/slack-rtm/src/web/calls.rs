@@ -8,7 +8,7 @@ use slack_rtm_types::blocks::Blocks;
 use slack_rtm_types::web::{
     AuthTestResponse, ConversationInfoResponse, DeleteMessage, DeleteMessageResponse, HistoryQuery,
     PostEphemeral, PostEphemeralResponse, PostMessage, PostMessageResponse, Reaction, RepliesQuery,
-    UpdateMessage, UpdateMessageResponse, UserInfoResponse, ViewResponse, ViewsOpen, ViewsUpdate,
+    UpdateMessage, UpdateMessageResponse, UserInfoResponse, ViewInfoResponse, ViewsOpen, ViewsUpdate,
 };
 use slack_rtm_types::{ChannelId, Ts, UserId};
 use std::future::{Future, IntoFuture};
@@ -121,14 +121,14 @@ impl WebClient {
         &self,
         trigger_id: impl Into<String>,
         view: Value,
-    ) -> Result<ViewResponse, ApiCallError> {
+    ) -> Result<ViewInfoResponse, ApiCallError> {
         super::methods::check_view(&view, slack_rtm_types::blocks::Surface::Modal)?;
         self.typed("views.open", ViewsOpen { trigger_id: trigger_id.into(), view }).await
     }
 
     /// `views.update`: replaces an open view (its blocks checked first, against the Home
     /// tab's limits for a `home` view, else a modal's).
-    pub async fn update_view(&self, update: &ViewsUpdate) -> Result<ViewResponse, ApiCallError> {
+    pub async fn update_view(&self, update: &ViewsUpdate) -> Result<ViewInfoResponse, ApiCallError> {
         use slack_rtm_types::blocks::Surface;
         let home = update.view.get("type").and_then(Value::as_str) == Some("home");
         super::methods::check_view(&update.view, if home { Surface::Home } else { Surface::Modal })?;

@@ -8,7 +8,7 @@ use slack_rtm_types::web::{
     BotInfoResponse, ConversationResponse, ConversationsPage, ConversationsQuery, CreateConversation,
     FileInfoResponse, MembersPage, MembersQuery, OpenConversation, PermalinkResponse, PinItem,
     ScheduleMessage, ScheduledMessageResponse, TeamInfoResponse, UserResponse, UsersPage, UsersQuery,
-    ViewResponse, ViewsPublish, ViewsPush,
+    ViewInfoResponse, ViewsPublish, ViewsPush,
 };
 use slack_rtm_types::{BotId, ChannelId, Ts, UserId};
 
@@ -31,7 +31,7 @@ pub(crate) fn check_message_blocks(blocks: Option<&Value>) -> Result<(), ApiCall
 impl WebClient {
     /// `views.publish`: sets `user`'s App Home tab (`view` of `type: "home"`; its blocks are
     /// checked against the Home tab's limits first).
-    pub async fn publish_view(&self, publish: &ViewsPublish) -> Result<ViewResponse, ApiCallError> {
+    pub async fn publish_view(&self, publish: &ViewsPublish) -> Result<ViewInfoResponse, ApiCallError> {
         check_view(&publish.view, Surface::Home)?;
         self.typed("views.publish", publish).await
     }
@@ -41,7 +41,7 @@ impl WebClient {
         &self,
         trigger_id: impl Into<String>,
         view: Value,
-    ) -> Result<ViewResponse, ApiCallError> {
+    ) -> Result<ViewInfoResponse, ApiCallError> {
         check_view(&view, Surface::Modal)?;
         self.typed("views.push", ViewsPush { trigger_id: trigger_id.into(), view }).await
     }

@@ -17,11 +17,11 @@ tagged! {
         /// `divider`.
         "divider" => Divider(Divider),
         /// `context`: small images and text.
-        "context" => Context(Context),
+        "context" => Context(ContextBlock),
         /// `actions`: interactive elements.
         "actions" => Actions(Actions),
         /// `input`: one input element with a label (modals, Home tabs, messages).
-        "input" => Input(Input),
+        "input" => Input(InputBlock),
         /// `image`.
         "image" => Image(ImageBlock),
         /// `rich_text`.
@@ -44,8 +44,8 @@ macro_rules! into_block {
         }
     )*};
 }
-into_block!(Section => Section, Header => Header, Divider => Divider, Context => Context,
-    Actions => Actions, Input => Input, ImageBlock => Image, RichText => RichText,
+into_block!(Section => Section, Header => Header, Divider => Divider, ContextBlock => Context,
+    Actions => Actions, InputBlock => Input, ImageBlock => Image, RichText => RichText,
     Markdown => Markdown, Card => Card, Alert => Alert);
 
 impl Block {
@@ -151,7 +151,7 @@ lossless! {
 lossless! {
     /// `context`: at most 10 images and texts.
     #[derive(Clone, Debug, Default, PartialEq)]
-    pub struct Context {
+    pub struct ContextBlock {
         /// The elements.
         pub elements: Vec<ContextElement>,
         /// The block id.
@@ -160,7 +160,7 @@ lossless! {
     }
 }
 
-impl Context {
+impl ContextBlock {
     /// A context block.
     pub fn new(elements: Vec<ContextElement>) -> Self {
         Self { elements, ..Self::default() }
@@ -195,7 +195,7 @@ impl Actions {
 lossless! {
     /// `input`: a label (at most 2000 characters) and one input element.
     #[derive(Clone, Debug, PartialEq)]
-    pub struct Input {
+    pub struct InputBlock {
         /// The label (`plain_text`).
         pub label: Text,
         /// The element.
@@ -215,7 +215,7 @@ lossless! {
     }
 }
 
-impl Input {
+impl InputBlock {
     /// An input block.
     pub fn new(label: impl Into<String>, element: Element) -> Self {
         Self {

@@ -1,7 +1,7 @@
 //! Block elements: buttons, selects, pickers, inputs, images.
 
 use super::tagged::{tagged, type_of};
-use super::text::{Confirm, OptionGroup, OptionObject, Text};
+use super::text::{Confirm, OptionGroupObject, OptionObject, Text};
 use crate::RawJson;
 use crate::event::lossless::lossless;
 
@@ -175,7 +175,7 @@ lossless! {
         pub options: Option<Vec<OptionObject>>,
         /// Static selects: the option groups (at most 100).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub option_groups: Option<Vec<OptionGroup>>,
+        pub option_groups: Option<Vec<OptionGroupObject>>,
         /// Single static/external selects: the preselected option.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub initial_option: Option<OptionObject>,

@@ -39,13 +39,14 @@ mod validate;
 mod tests;
 
 pub use block::{
-    Actions, Alert, Block, Card, Context, Divider, Header, ImageBlock, Input, Markdown, RichText, Section,
+    Actions, Alert, Block, Card, ContextBlock, Divider, Header, ImageBlock, InputBlock, Markdown, RichText,
+    Section,
 };
 pub use element::{
     Button, Choices, ContextElement, DatePicker, Element, ImageElement, Overflow, PlainTextInput, Select,
     TimePicker,
 };
-pub use text::{Confirm, OptionGroup, OptionObject, Text, TextKind};
+pub use text::{Confirm, OptionGroupObject, OptionObject, Text, TextKind};
 pub use validate::{BlockError, Surface, Violation, limits, validate};
 
 use serde::{Deserialize, Serialize};

@@ -58,10 +58,10 @@ fn block_strategy() -> impl Strategy<Value = Block> {
         text_strategy().prop_map(|t| Header::new(t).into()),
         Just(Block::divider()),
         proptest::collection::vec(text_strategy(), 1..5).prop_map(|t| {
-            Context::new(t.into_iter().map(|t| ContextElement::from(Text::mrkdwn(t))).collect()).into()
+            ContextBlock::new(t.into_iter().map(|t| ContextElement::from(Text::mrkdwn(t))).collect()).into()
         }),
         proptest::collection::vec(element_strategy(), 1..6).prop_map(|e| Actions::new(e).into()),
-        (text_strategy(), element_strategy()).prop_map(|(l, e)| Input::new(l, e).block_id("in").into()),
+        (text_strategy(), element_strategy()).prop_map(|(l, e)| InputBlock::new(l, e).block_id("in").into()),
         (text_strategy(), text_strategy()).prop_map(|(u, a)| ImageBlock::new(u, a).into()),
         text_strategy().prop_map(|t| RichText::text(&t).into()),
         text_strategy().prop_map(|t| Markdown::new(t).into()),
@@ -191,7 +191,7 @@ fn text_limits_name_their_path() {
         first_error(vec![Section::new("x").block_id("b".repeat(256)).into()], Surface::Message),
         ("blocks[0].block_id".into(), Violation::TooLong { len: 256, max: 255 })
     );
-    let input = Input::new(long(2001), Element::text_input("t"));
+    let input = InputBlock::new(long(2001), Element::text_input("t"));
     assert_eq!(
         first_error(vec![input.into()], Surface::Modal),
         ("blocks[0].label.text".into(), Violation::TooLong { len: 2001, max: 2000 })
@@ -233,7 +233,7 @@ fn text_limits_name_their_path() {
     );
     let input = PlainTextInput { max_length: Some(3001), ..Default::default() };
     assert_eq!(
-        first_error(vec![Input::new("x", Element::PlainTextInput(input)).into()], Surface::Modal),
+        first_error(vec![InputBlock::new("x", Element::PlainTextInput(input)).into()], Surface::Modal),
         ("blocks[0].element.max_length".into(), Violation::TooLong { len: 3001, max: 3000 })
     );
 }
@@ -251,9 +251,9 @@ fn element_counts_and_uniqueness() {
         ("blocks[0].elements".into(), Violation::TooFew { count: 0, min: 1 })
     );
     let texts = |n: usize| (0..n).map(|_| ContextElement::from(Text::plain("t"))).collect::<Vec<_>>();
-    validate(&[Context::new(texts(10)).into()], Surface::Message).unwrap();
+    validate(&[ContextBlock::new(texts(10)).into()], Surface::Message).unwrap();
     assert_eq!(
-        first_error(vec![Context::new(texts(11)).into()], Surface::Message),
+        first_error(vec![ContextBlock::new(texts(11)).into()], Surface::Message),
         ("blocks[0].elements".into(), Violation::TooMany { count: 11, max: 10 })
     );
     let fields = |n: usize| Section::fields((0..n).map(|_| Text::mrkdwn("f")).collect());

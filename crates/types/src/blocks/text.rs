@@ -107,7 +107,7 @@ impl OptionObject {
 lossless! {
     /// An option group: a labelled list of options in a select.
     #[derive(Clone, Debug, PartialEq)]
-    pub struct OptionGroup {
+    pub struct OptionGroupObject {
         /// The label (`plain_text`).
         pub label: Text,
         /// The options (at most 100).
@@ -115,7 +115,7 @@ lossless! {
     }
 }
 
-impl OptionGroup {
+impl OptionGroupObject {
     /// A group labelled `label`.
     pub fn new(label: impl Into<Text>, options: Vec<OptionObject>) -> Self {
         Self { label: label.into(), options, extra: Default::default() }

@@ -2,7 +2,7 @@
 
 use super::block::{Block, Card};
 use super::element::{ContextElement, Element, ImageElement};
-use super::text::{Confirm, OptionGroup, OptionObject, Text, TextKind};
+use super::text::{Confirm, OptionGroupObject, OptionObject, Text, TextKind};
 use std::collections::HashSet;
 use std::fmt;
 
@@ -384,7 +384,7 @@ impl Checker {
                     self.options("options", options, (0, l::OPTIONS))?;
                 }
                 if let Some(groups) = &s.option_groups {
-                    self.list("option_groups", groups, (0, l::OPTIONS), |c, g: &OptionGroup| {
+                    self.list("option_groups", groups, (0, l::OPTIONS), |c, g: &OptionGroupObject| {
                         c.text("label", &g.label, l::OPTION_TEXT, true)?;
                         c.options("options", &g.options, (0, l::OPTIONS))
                     })?;

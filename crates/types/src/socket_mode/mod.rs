@@ -1,6 +1,6 @@
 //! Socket Mode: the frames Slack sends on an app's socket, and the ack a client sends back.
 //!
-//! [`SocketFrame::from_json`] decodes one text frame into [`Hello`], [`Disconnect`], an
+//! [`SocketFrame::from_json`] decodes one text frame into [`SocketModeHello`], [`Disconnect`], an
 //! [`Envelope`] or [`SocketFrame::Unknown`]; like RTM's [`Event::from_json`](crate::Event::from_json)
 //! it never fails on valid JSON, and an unknown type or an unexpected shape is kept verbatim.
 //!
@@ -69,7 +69,7 @@ pub struct ConnectionInfo {
 
 /// `hello`: the socket is ready.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Hello {
+pub struct SocketModeHello {
     /// How many sockets the app holds now, this one included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_connections: Option<u32>,
@@ -150,8 +150,8 @@ pub struct Envelope {
 
 impl Envelope {
     /// The ack for this envelope, without a response payload.
-    pub fn ack(&self) -> Ack {
-        Ack::new(self.envelope_id.clone())
+    pub fn ack(&self) -> EnvelopeAck {
+        EnvelopeAck::new(self.envelope_id.clone())
     }
 
     /// Whether this is a redelivery (`retry_attempt` above 0).
@@ -206,7 +206,7 @@ pub enum Payload {
 #[non_exhaustive]
 pub enum SocketFrame {
     /// `hello`.
-    Hello(Hello),
+    Hello(SocketModeHello),
     /// `disconnect`.
     Disconnect(Disconnect),
     /// An envelope (any frame with an `envelope_id` that is not `hello` or `disconnect`).
@@ -334,8 +334,8 @@ impl EnvelopeFrame {
     }
 
     /// The ack for this envelope (without a response payload).
-    pub fn ack(&self) -> Ack {
-        Ack::new(self.envelope_id())
+    pub fn ack(&self) -> EnvelopeAck {
+        EnvelopeAck::new(self.envelope_id())
     }
 
     /// The frame, verbatim.
@@ -367,7 +367,7 @@ impl std::fmt::Debug for EnvelopeFrame {
 /// The client's acknowledgement of an envelope: `{"envelope_id":"…"}`, with an optional
 /// response `payload` when the envelope [accepts one](Envelope::accepts_response_payload).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Ack {
+pub struct EnvelopeAck {
     /// The envelope acknowledged.
     pub envelope_id: String,
     /// The response (a slash command's reply, a view submission's `response_action`, a block
@@ -376,7 +376,7 @@ pub struct Ack {
     pub payload: Option<RawJson>,
 }
 
-impl Ack {
+impl EnvelopeAck {
     /// An ack without a response payload.
     pub fn new(envelope_id: impl Into<String>) -> Self {
         Self { envelope_id: envelope_id.into(), payload: None }

@@ -128,7 +128,7 @@ pub struct AuthTestResponse {
 
 /// A view (modal or Home tab) as Slack returns it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct View {
+pub struct ViewInfo {
     /// The view's id, for `views.update`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -154,9 +154,9 @@ pub struct View {
 
 /// `views.open` / `views.update` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ViewResponse {
+pub struct ViewInfoResponse {
     /// The view as opened or updated.
-    pub view: View,
+    pub view: ViewInfo,
 }
 
 #[cfg(test)]
@@ -196,7 +196,7 @@ mod tests {
         .unwrap();
         assert_eq!(me.user_id.as_ref().map(|u| u.as_str()), Some("U9"));
 
-        let view: ViewResponse = serde_json::from_str(
+        let view: ViewInfoResponse = serde_json::from_str(
             r#"{"ok":true,"view":{"id":"V1","type":"modal","hash":"17.3","title":{"type":"plain_text","text":"T"}}}"#,
         )
         .unwrap();
@@ -218,6 +218,6 @@ mod tests {
     #[test]
     fn a_missing_required_field_is_an_error() {
         assert!(serde_json::from_str::<PostMessageResponse>(r#"{"ok":true,"channel":"C1"}"#).is_err());
-        assert!(serde_json::from_str::<ViewResponse>(r#"{"ok":true}"#).is_err());
+        assert!(serde_json::from_str::<ViewInfoResponse>(r#"{"ok":true}"#).is_err());
     }
 }

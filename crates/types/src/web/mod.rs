@@ -33,8 +33,8 @@ mod upload;
 
 pub use answers::{
     AuthTestResponse, ConversationInfoResponse, DeleteMessageResponse, HistoryPage, PostEphemeralResponse,
-    PostMessageResponse, ReactionResponse, ResponseMetadata, UpdateMessageResponse, UserInfoResponse, View,
-    ViewResponse,
+    PostMessageResponse, ReactionResponse, ResponseMetadata, UpdateMessageResponse, UserInfoResponse,
+    ViewInfo, ViewInfoResponse,
 };
 pub use args::{
     DeleteMessage, HistoryQuery, PostEphemeral, PostMessage, Reaction, RepliesQuery, UpdateMessage,

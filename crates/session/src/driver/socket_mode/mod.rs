@@ -4,14 +4,14 @@
 //! same call path style ([`call_apps_connections_open`](super::call_apps_connections_open)).
 //!
 //! [`connect_socket_mode`] returns a cloneable [`SocketModeHandle`] (manual acks, shutdown,
-//! the published [`SocketModeStatus`]) and a [`SocketModeStream`] of [`SocketModeOutput`]s.
+//! the published [`SocketModeStatus`]) and a [`SocketModeStream`] of [`SocketModeStreamItem`]s.
 
 mod run;
 
 use super::config::DriverError;
 use super::config::LoopConfig;
 use crate::machine::{Reason, State};
-use crate::socket_mode::{Delivered, DeliveryAckError, Event, SocketModeConfig, StopReason};
+use crate::socket_mode::{Delivered, DeliveryAckError, SocketModeConfig, SocketModeEvent, StopReason};
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig};
 use std::fmt;
@@ -73,15 +73,15 @@ impl SocketModeStatus {
     }
 
     /// Updates from an event; whether anything changed.
-    fn note(&mut self, event: &Event) -> bool {
+    fn note(&mut self, event: &SocketModeEvent) -> bool {
         match event {
-            Event::Connected { sockets, .. } => self.sockets = *sockets,
-            Event::Disconnected { reason, sockets, .. } => {
+            SocketModeEvent::Connected { sockets, .. } => self.sockets = *sockets,
+            SocketModeEvent::Disconnected { reason, sockets, .. } => {
                 self.sockets = *sockets;
                 self.last_problem = Some(reason.clone());
             }
-            Event::Reconnecting { reason, .. } => self.last_problem = Some(reason.clone()),
-            Event::Stopped { reason } => {
+            SocketModeEvent::Reconnecting { reason, .. } => self.last_problem = Some(reason.clone()),
+            SocketModeEvent::Stopped { reason } => {
                 self.sockets = 0;
                 self.stopped = Some(reason.clone());
             }
@@ -94,11 +94,11 @@ impl SocketModeStatus {
 /// What the application gets from the session.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub enum SocketModeOutput {
+pub enum SocketModeStreamItem {
     /// An envelope handed over (decode it on the application's task).
     Envelope(Delivered),
     /// Something the machine reports.
-    Event(Event),
+    Event(SocketModeEvent),
 }
 
 pub(crate) enum Command {
@@ -193,23 +193,23 @@ impl SocketModeHandle {
 /// The session's outputs, in order. Dropping it (and every handle) shuts the session down.
 #[derive(Debug)]
 pub struct SocketModeStream {
-    batches: super::batches::Batches<SocketModeOutput>,
+    batches: super::batches::Batches<SocketModeStreamItem>,
 }
 
 impl SocketModeStream {
     /// The next output; `None` once the session stopped and everything was read. Cancel-safe.
-    pub async fn recv(&mut self) -> Option<SocketModeOutput> {
+    pub async fn recv(&mut self) -> Option<SocketModeStreamItem> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// Polls for the next output.
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeOutput>> {
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeStreamItem>> {
         self.batches.poll_next(cx)
     }
 }
 
 /// Starts a Socket Mode session: spawns its loop on the current tokio runtime. The first
-/// output is [`Event::Connecting`].
+/// output is [`SocketModeEvent::Connecting`].
 pub fn connect_socket_mode(
     config: SocketModeDriverConfig,
 ) -> Result<(SocketModeHandle, SocketModeStream), DriverError> {

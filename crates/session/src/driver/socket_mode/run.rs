@@ -5,9 +5,11 @@ use super::super::call::call_apps_connections_open;
 use super::super::conns::{Conns, Outbox, spawn_call};
 use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::super::socket::FromSocket;
-use super::{Command, SocketModeDriverConfig, SocketModeOutput, SocketModeStatus};
+use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
 use crate::common::ConnectFailure;
-use crate::socket_mode::{DeliveryAckError, Event, Input, Output, SocketModeSession};
+use crate::socket_mode::{
+    DeliveryAckError, SocketModeEvent, SocketModeInput, SocketModeOutput, SocketModeSession,
+};
 use fastwebsockets::{Frame, OpCode, Payload};
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig, OpenResponse};
 use std::sync::Arc;
@@ -25,15 +27,15 @@ pub(super) struct Loop {
     open_cfg: OpenConfig,
     call_timeout: Duration,
     open_tx: mpsc::Sender<OpenResult>,
-    conns: Conns<Input>,
-    outs: Outbox<SocketModeOutput>,
+    conns: Conns<SocketModeInput>,
+    outs: Outbox<SocketModeStreamItem>,
     status: Publisher<SocketModeStatus>,
     open_task: Option<JoinHandle<()>>,
 }
 
 /// The channels the loop reads besides its commands.
 pub(super) struct Inbound {
-    sock_rx: mpsc::Receiver<FromSocket<Input>>,
+    sock_rx: mpsc::Receiver<FromSocket<SocketModeInput>>,
     open_rx: mpsc::Receiver<OpenResult>,
 }
 
@@ -41,7 +43,7 @@ impl Loop {
     pub(super) fn new(
         config: SocketModeDriverConfig,
         status_tx: watch::Sender<SocketModeStatus>,
-    ) -> (Self, Inbound, mpsc::Receiver<Vec<SocketModeOutput>>) {
+    ) -> (Self, Inbound, mpsc::Receiver<Vec<SocketModeStreamItem>>) {
         let (conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
         let (outs, out_rx) = Outbox::new(config.common.capacity, BATCH);
         let (open_tx, open_rx) = mpsc::channel(4);
@@ -85,7 +87,7 @@ impl Driven for Loop {
     type M = SocketModeSession;
     type Cmd = Command;
     type Call = OpenResult;
-    type Item = SocketModeOutput;
+    type Item = SocketModeStreamItem;
     type Status = SocketModeStatus;
 
     fn machine(&mut self) -> &mut SocketModeSession {
@@ -94,10 +96,10 @@ impl Driven for Loop {
     fn machine_ref(&self) -> &SocketModeSession {
         &self.machine
     }
-    fn conns(&mut self) -> &mut Conns<Input> {
+    fn conns(&mut self) -> &mut Conns<SocketModeInput> {
         &mut self.conns
     }
-    fn outbox(&mut self) -> &mut Outbox<SocketModeOutput> {
+    fn outbox(&mut self) -> &mut Outbox<SocketModeStreamItem> {
         &mut self.outs
     }
     fn publisher(&mut self) -> &mut Publisher<SocketModeStatus> {
@@ -106,7 +108,7 @@ impl Driven for Loop {
 
     fn on_call(&mut self, result: OpenResult, now: Instant) {
         self.open_task = None;
-        self.machine.handle(Input::OpenResult(result), now);
+        self.machine.handle(SocketModeInput::OpenResult(result), now);
     }
 
     async fn on_command(&mut self, cmd: Command) {
@@ -143,27 +145,27 @@ impl Driven for Loop {
     async fn drain_outputs(&mut self) {
         while let Some(output) = self.machine.poll_output() {
             match output {
-                Output::CallOpen => self.call_open(),
-                Output::OpenSocket { conn, url } => self.conns.start(conn, url),
+                SocketModeOutput::CallOpen => self.call_open(),
+                SocketModeOutput::OpenSocket { conn, url } => self.conns.start(conn, url),
                 // An ack whose socket is not open is lost: Slack redelivers, the machine dedupes.
-                Output::Send { conn, text } => {
+                SocketModeOutput::Send { conn, text } => {
                     drive::write(self, conn, Frame::text(Payload::Owned(text.into_bytes()))).await;
                 }
-                Output::Ping { conn } => {
+                SocketModeOutput::Ping { conn } => {
                     let ping = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(b"slack-rtm"));
                     drive::write(self, conn, ping).await;
                 }
-                Output::Close { conn, code } => self.conns.close(conn, code),
-                Output::Deliver(d) => self.outs.push(SocketModeOutput::Envelope(d)),
-                Output::Event(e) => {
-                    if let (Event::Connected { .. }, Some(app)) = (&e, self.machine.app_id()) {
+                SocketModeOutput::Close { conn, code } => self.conns.close(conn, code),
+                SocketModeOutput::Deliver(d) => self.outs.push(SocketModeStreamItem::Envelope(d)),
+                SocketModeOutput::Event(e) => {
+                    if let (SocketModeEvent::Connected { .. }, Some(app)) = (&e, self.machine.app_id()) {
                         tracing::Span::current().record("app", tracing::field::display(app));
                     }
                     self.status.update(|s| s.note(&e));
-                    if let Event::Disconnected { conn, .. } = &e {
+                    if let SocketModeEvent::Disconnected { conn, .. } = &e {
                         self.conns.forget(*conn);
                     }
-                    self.outs.push(SocketModeOutput::Event(e));
+                    self.outs.push(SocketModeStreamItem::Event(e));
                 }
             }
         }

@@ -2,23 +2,24 @@
 
 use super::connect_response;
 use crate::machine::{
-    Ack, ConnId, Incoming, Input, Output, Reason, RequestId, SendError, Session, SessionConfig, SessionEvent,
+    ConnId, Reason, RequestId, RtmAck, RtmIncoming, RtmInput, RtmOutput, SendError, Session, SessionConfig,
+    SessionEvent,
 };
 use slack_rtm_codec::types::Event;
 use std::time::{Duration, Instant};
 
 /// A session on a virtual clock, driven by hand.
 #[derive(Debug)]
-pub struct Harness {
+pub struct RtmHarness {
     /// The machine.
     pub session: Session,
-    /// The virtual time: only ever moved forward by [`Harness::at`] and [`Harness::advance`].
+    /// The virtual time: only ever moved forward by [`RtmHarness::at`] and [`RtmHarness::advance`].
     pub now: Instant,
     /// `rtm.connect` answers given so far (each gets a distinct URL).
     pub urls: u32,
 }
 
-impl Harness {
+impl RtmHarness {
     /// A new session at a fresh `t0`.
     pub fn new(config: SessionConfig) -> Self {
         let t0 = Instant::now();
@@ -26,23 +27,23 @@ impl Harness {
     }
 
     /// Drains every pending output.
-    pub fn out(&mut self) -> Vec<Output> {
+    pub fn out(&mut self) -> Vec<RtmOutput> {
         std::iter::from_fn(|| self.session.poll_output()).collect()
     }
 
     /// Feeds `input` now and drains the outputs.
-    pub fn feed(&mut self, input: Input) -> Vec<Output> {
+    pub fn feed(&mut self, input: RtmInput) -> Vec<RtmOutput> {
         self.session.handle(input, self.now);
         self.out()
     }
 
     /// Feeds a text message received on `conn`, classified as a driver would.
-    pub fn frame(&mut self, conn: ConnId, json: &str) -> Vec<Output> {
-        self.feed(Input::Frame { conn, frame: Incoming::text(json.into()) })
+    pub fn frame(&mut self, conn: ConnId, json: &str) -> Vec<RtmOutput> {
+        self.feed(RtmInput::Frame { conn, frame: RtmIncoming::text(json.into()) })
     }
 
     /// Moves the clock to `t` (absolute, never backwards) and fires the timeouts.
-    pub fn at(&mut self, t: Instant) -> Vec<Output> {
+    pub fn at(&mut self, t: Instant) -> Vec<RtmOutput> {
         assert!(t >= self.now, "the virtual clock never goes back");
         self.now = t;
         self.session.handle_timeout(t);
@@ -50,14 +51,14 @@ impl Harness {
     }
 
     /// Moves the clock `d` forward and fires the timeouts.
-    pub fn advance(&mut self, d: Duration) -> Vec<Output> {
+    pub fn advance(&mut self, d: Duration) -> Vec<RtmOutput> {
         let t = self.now + d;
         self.at(t)
     }
 
     /// Jumps from deadline to deadline until an output matches `pred` (at most 1000 jumps;
     /// panics if none does).
-    pub fn run_until(&mut self, mut pred: impl FnMut(&Output) -> bool) -> Vec<Output> {
+    pub fn run_until(&mut self, mut pred: impl FnMut(&RtmOutput) -> bool) -> Vec<RtmOutput> {
         let mut all = Vec::new();
         for _ in 0..1000 {
             let Some(t) = self.session.poll_timeout() else { break };
@@ -72,17 +73,17 @@ impl Harness {
     }
 
     /// Answers the pending `rtm.connect` with a fresh URL.
-    pub fn answer_connect(&mut self) -> Vec<Output> {
+    pub fn answer_connect(&mut self) -> Vec<RtmOutput> {
         self.urls += 1;
         let url = format!("wss://example.invalid/ws/{}", self.urls);
         let now = self.now;
-        self.feed(Input::ConnectResult(Ok(connect_response(&url, now))))
+        self.feed(RtmInput::ConnectResult(Ok(connect_response(&url, now))))
     }
 
     /// Opens the socket `outs` asked for and says `hello` on it.
-    pub fn open_and_hello(&mut self, outs: &[Output]) -> ConnId {
+    pub fn open_and_hello(&mut self, outs: &[RtmOutput]) -> ConnId {
         let conn = opened(outs).expect("an OpenSocket");
-        self.feed(Input::SocketOpened { conn });
+        self.feed(RtmInput::SocketOpened { conn });
         let hello = self.frame(conn, r#"{"type":"hello"}"#);
         assert!(events(&hello).iter().any(|e| matches!(e, SessionEvent::Connected { .. })), "{hello:#?}");
         conn
@@ -92,69 +93,69 @@ impl Harness {
     pub fn connected(config: SessionConfig) -> (Self, ConnId) {
         let mut h = Self::new(config);
         let first = h.out();
-        assert!(first.contains(&Output::CallConnect));
+        assert!(first.contains(&RtmOutput::CallConnect));
         let outs = h.answer_connect();
         let conn = h.open_and_hello(&outs);
         (h, conn)
     }
 
     /// Reports every frame of `outs` written.
-    pub fn write_all(&mut self, outs: &[Output]) -> Vec<Output> {
+    pub fn write_all(&mut self, outs: &[RtmOutput]) -> Vec<RtmOutput> {
         let mut more = Vec::new();
         for (conn, _, id) in sends(outs) {
-            more.extend(self.feed(Input::Written { conn, id }));
+            more.extend(self.feed(RtmInput::Written { conn, id }));
         }
         more
     }
 }
 
 /// The first connection `outs` asks to open.
-pub fn opened(outs: &[Output]) -> Option<ConnId> {
+pub fn opened(outs: &[RtmOutput]) -> Option<ConnId> {
     outs.iter().find_map(|o| match o {
-        Output::OpenSocket { conn, .. } => Some(*conn),
+        RtmOutput::OpenSocket { conn, .. } => Some(*conn),
         _ => None,
     })
 }
 
 /// Every frame to send: connection, text, wire id.
-pub fn sends(outs: &[Output]) -> Vec<(ConnId, String, u64)> {
+pub fn sends(outs: &[RtmOutput]) -> Vec<(ConnId, String, u64)> {
     outs.iter()
         .filter_map(|o| match o {
-            Output::Send { conn, text, id } => Some((*conn, text.clone(), *id)),
+            RtmOutput::Send { conn, text, id } => Some((*conn, text.clone(), *id)),
             _ => None,
         })
         .collect()
 }
 
 /// The frames to send of this `type`.
-pub fn sends_of(outs: &[Output], kind: &str) -> Vec<(ConnId, String, u64)> {
+pub fn sends_of(outs: &[RtmOutput], kind: &str) -> Vec<(ConnId, String, u64)> {
     let tag = format!(r#""type":"{kind}""#);
     sends(outs).into_iter().filter(|(_, t, _)| t.contains(&tag)).collect()
 }
 
 /// Every event the application gets, raw events decoded as a driver does.
-pub fn events(outs: &[Output]) -> Vec<SessionEvent> {
+pub fn events(outs: &[RtmOutput]) -> Vec<SessionEvent> {
     outs.iter()
         .filter_map(|o| match o {
-            Output::Event(e) => Some(e.clone()),
-            Output::RawEvent { frame } => Some(SessionEvent::from_raw(frame)),
+            RtmOutput::Event(e) => Some(e.clone()),
+            RtmOutput::RawEvent { frame } => Some(SessionEvent::from_raw(frame)),
             _ => None,
         })
         .collect()
 }
 
 /// Every completed request with its outcome.
-pub fn completions(outs: &[Output]) -> Vec<(RequestId, Result<Ack, SendError>)> {
+pub fn completions(outs: &[RtmOutput]) -> Vec<(RequestId, Result<RtmAck, SendError>)> {
     outs.iter()
         .filter_map(|o| match o {
-            Output::Completed { request, result } => Some((*request, result.clone())),
+            RtmOutput::Completed { request, result } => Some((*request, result.clone())),
             _ => None,
         })
         .collect()
 }
 
 /// Every `Reconnecting`: attempt, reason, delay.
-pub fn reconnecting(outs: &[Output]) -> Vec<(u32, Reason, Duration)> {
+pub fn reconnecting(outs: &[RtmOutput]) -> Vec<(u32, Reason, Duration)> {
     events(outs)
         .into_iter()
         .filter_map(|e| match e {
@@ -165,17 +166,17 @@ pub fn reconnecting(outs: &[Output]) -> Vec<(u32, Reason, Duration)> {
 }
 
 /// Every socket to close, with its code.
-pub fn closes(outs: &[Output]) -> Vec<(ConnId, u16)> {
+pub fn closes(outs: &[RtmOutput]) -> Vec<(ConnId, u16)> {
     outs.iter()
         .filter_map(|o| match o {
-            Output::Close { conn, code } => Some((*conn, *code)),
+            RtmOutput::Close { conn, code } => Some((*conn, *code)),
             _ => None,
         })
         .collect()
 }
 
 /// Texts of the messages delivered, whether as decoded events or as raw pass-through.
-pub fn rtm_texts(outs: &[Output]) -> Vec<String> {
+pub fn rtm_texts(outs: &[RtmOutput]) -> Vec<String> {
     events(outs)
         .into_iter()
         .filter_map(|e| match e {
@@ -186,6 +187,6 @@ pub fn rtm_texts(outs: &[Output]) -> Vec<String> {
 }
 
 /// How many `rtm.connect` calls `outs` asks for.
-pub fn count_call_connect(outs: &[Output]) -> usize {
-    outs.iter().filter(|o| **o == Output::CallConnect).count()
+pub fn count_call_connect(outs: &[RtmOutput]) -> usize {
+    outs.iter().filter(|o| **o == RtmOutput::CallConnect).count()
 }

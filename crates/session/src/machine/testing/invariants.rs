@@ -2,7 +2,7 @@
 //! test and the `machine` fuzz target alike.
 
 use crate::common::check_deadlines;
-use crate::machine::{ConnId, Input, Output, RequestId, Session, SessionEvent, State};
+use crate::machine::{ConnId, RequestId, RtmInput, RtmOutput, Session, SessionEvent, State};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 /// earliest armed deadline; and a deadline that is due is handled by
 /// [`Session::handle_timeout`] (it moves or disarms: no timer is forgotten, none spins).
 #[derive(Debug)]
-pub struct Invariants {
+pub struct RtmInvariants {
     capacity: usize,
     opened: HashSet<ConnId>,
     pending: HashSet<RequestId>,
@@ -20,8 +20,8 @@ pub struct Invariants {
     stopped: bool,
 }
 
-impl Invariants {
-    /// A checker for this session. Drain it with [`Invariants::drain`] before feeding it
+impl RtmInvariants {
+    /// A checker for this session. Drain it with [`RtmInvariants::drain`] before feeding it
     /// anything, so its first `rtm.connect` is counted.
     pub fn new(session: &Session) -> Self {
         Self {
@@ -34,8 +34,8 @@ impl Invariants {
     }
 
     /// Feeds `input` to the session, noting what it answers.
-    pub fn handle(&mut self, s: &mut Session, input: Input, now: Instant) {
-        if matches!(input, Input::ConnectResult(_)) {
+    pub fn handle(&mut self, s: &mut Session, input: RtmInput, now: Instant) {
+        if matches!(input, RtmInput::ConnectResult(_)) {
             self.calls_in_flight = 0;
         }
         s.handle(input, now);
@@ -47,29 +47,29 @@ impl Invariants {
     }
 
     /// Drains the session's outputs, checking each; returns them.
-    pub fn drain(&mut self, s: &mut Session) -> Result<Vec<Output>, String> {
+    pub fn drain(&mut self, s: &mut Session) -> Result<Vec<RtmOutput>, String> {
         let mut all = Vec::new();
         while let Some(out) = s.poll_output() {
             if self.stopped {
                 return Err(format!("output after Stopped: {out:?}"));
             }
             match &out {
-                Output::CallConnect => {
+                RtmOutput::CallConnect => {
                     if self.calls_in_flight > 0 {
                         return Err("a second rtm.connect while one is in flight".into());
                     }
                     self.calls_in_flight += 1;
                 }
-                Output::OpenSocket { conn, .. } if !self.opened.insert(*conn) => {
+                RtmOutput::OpenSocket { conn, .. } if !self.opened.insert(*conn) => {
                     return Err(format!("{conn} opened twice"));
                 }
-                Output::Send { conn, .. } if !self.opened.contains(conn) => {
+                RtmOutput::Send { conn, .. } if !self.opened.contains(conn) => {
                     return Err(format!("sent on {conn}, which the machine never opened"));
                 }
-                Output::Completed { request, .. } if !self.pending.remove(request) => {
+                RtmOutput::Completed { request, .. } if !self.pending.remove(request) => {
                     return Err(format!("{request} completed twice, or never submitted"));
                 }
-                Output::Event(SessionEvent::Stopped { .. }) => self.stopped = true,
+                RtmOutput::Event(SessionEvent::Stopped { .. }) => self.stopped = true,
                 _ => {}
             }
             all.push(out);
@@ -80,7 +80,7 @@ impl Invariants {
     /// Checks the session after a step at `now` (drain it first). If a deadline is due, fires
     /// it with `handle_timeout(now)` and checks that no due deadline is left; returns the
     /// outputs that produced (already checked).
-    pub fn check(&mut self, s: &mut Session, now: Instant) -> Result<Vec<Output>, String> {
+    pub fn check(&mut self, s: &mut Session, now: Instant) -> Result<Vec<RtmOutput>, String> {
         if s.outstanding() > self.capacity || s.queued() > self.capacity {
             return Err(format!(
                 "queue over capacity: {} outstanding, {} queued",

@@ -9,10 +9,10 @@ mod harness;
 mod invariants;
 
 pub use harness::{
-    Harness, closes, completions, count_call_connect, events, opened, reconnecting, rtm_texts, sends,
+    RtmHarness, closes, completions, count_call_connect, events, opened, reconnecting, rtm_texts, sends,
     sends_of,
 };
-pub use invariants::Invariants;
+pub use invariants::RtmInvariants;
 
 use slack_rtm_codec::ConnectResponse;
 use slack_rtm_codec::types::{Connected, SelfInfo, TeamInfo};

@@ -6,12 +6,12 @@ use super::*;
 fn connect_flow_reports_connecting_then_connected() {
     let mut h = H::new(config());
     let first = h.out();
-    assert_eq!(first, vec![Output::Event(SessionEvent::Connecting), Output::CallConnect]);
+    assert_eq!(first, vec![RtmOutput::Event(SessionEvent::Connecting), RtmOutput::CallConnect]);
     assert_eq!(h.session.state(), State::Connecting);
     let outs = h.answer_connect();
     let conn = opened(&outs).unwrap();
-    assert!(matches!(&outs[..], [Output::OpenSocket { url, .. }] if url == "wss://example.invalid/ws/1"));
-    h.feed(Input::SocketOpened { conn });
+    assert!(matches!(&outs[..], [RtmOutput::OpenSocket { url, .. }] if url == "wss://example.invalid/ws/1"));
+    h.feed(RtmInput::SocketOpened { conn });
     assert_eq!(h.session.state(), State::Connecting);
     let outs = h.frame(conn, r#"{"type":"hello"}"#);
     match &events(&outs)[..] {
@@ -31,10 +31,10 @@ fn stale_url_is_never_opened_and_a_fresh_one_is_fetched() {
     h.out();
     h.advance(40 * SEC);
     let stale = response("wss://example.invalid/old", h.now - 31 * SEC);
-    let outs = h.feed(Input::ConnectResult(Ok(stale)));
+    let outs = h.feed(RtmInput::ConnectResult(Ok(stale)));
     assert_eq!(opened(&outs), None, "an expired URL must not be opened");
     assert!(matches!(&reconnecting(&outs)[..], [(1, Reason::UrlExpired, _)]));
-    let outs = h.run_until(|o| *o == Output::CallConnect);
+    let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
     assert_eq!(count_call_connect(&outs), 1);
     let outs = h.answer_connect();
     assert!(opened(&outs).is_some());
@@ -48,7 +48,7 @@ fn open_deadline_is_bounded_by_the_url_life() {
     // Obtained 25 s ago: 5 s of life left, less than the 10 s open timeout.
     let r = response("wss://example.invalid/x", h.now - 25 * SEC);
     let expires = r.expires_at();
-    let outs = h.feed(Input::ConnectResult(Ok(r)));
+    let outs = h.feed(RtmInput::ConnectResult(Ok(r)));
     let conn = opened(&outs).unwrap();
     assert_eq!(h.session.poll_timeout(), Some(expires));
     assert!(h.at(expires - MS).is_empty());
@@ -65,7 +65,7 @@ fn hello_deadline_replaces_the_connection() {
     h.out();
     let outs = h.answer_connect();
     let conn = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn });
+    h.feed(RtmInput::SocketOpened { conn });
     assert!(h.advance(3 * SEC - MS).is_empty());
     let outs = h.advance(MS);
     assert_eq!(closes(&outs), vec![(conn, CLOSE_REPLACED)]);
@@ -80,19 +80,19 @@ fn expired_url_error_event_reconnects_with_a_new_url() {
     h.out();
     let outs = h.answer_connect();
     let conn = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn });
+    h.feed(RtmInput::SocketOpened { conn });
     let outs = h.frame(conn, r#"{"type":"error","error":{"code":1,"msg":"Socket URL has expired"}}"#);
     assert_eq!(closes(&outs), vec![(conn, CLOSE_NORMAL)]);
     assert!(matches!(&reconnecting(&outs)[..], [(1, Reason::ServerError { code: 1, .. }, _)]));
-    h.run_until(|o| *o == Output::CallConnect);
+    h.run_until(|o| *o == RtmOutput::CallConnect);
     let outs = h.answer_connect();
     let second = opened(&outs).unwrap();
     assert_ne!(second, conn);
-    assert!(matches!(&outs[..], [Output::OpenSocket { url, .. }] if url.ends_with("/2")));
+    assert!(matches!(&outs[..], [RtmOutput::OpenSocket { url, .. }] if url.ends_with("/2")));
 }
 
-fn fail(h: &mut H, failure: ConnectFailure) -> Vec<Output> {
-    h.feed(Input::ConnectResult(Err(failure)))
+fn fail(h: &mut H, failure: ConnectFailure) -> Vec<RtmOutput> {
+    h.feed(RtmInput::ConnectResult(Err(failure)))
 }
 
 #[test]
@@ -131,9 +131,9 @@ fn backoff_resets_only_after_a_healthy_connection() {
     let mut conn = conn;
     for expected in 1..=3u32 {
         h.advance(SEC);
-        let outs = h.feed(Input::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+        let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
         assert_eq!(reconnecting(&outs)[0].0, expected, "{outs:#?}");
-        h.run_until(|o| *o == Output::CallConnect);
+        h.run_until(|o| *o == RtmOutput::CallConnect);
         let outs = h.answer_connect();
         conn = h.open_and_hello(&outs);
     }
@@ -144,7 +144,7 @@ fn backoff_resets_only_after_a_healthy_connection() {
         h.advance(3 * SEC);
         h.frame(conn, r#"{"type":"user_typing","channel":"C1","user":"U2"}"#);
     }
-    let outs = h.feed(Input::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
     assert_eq!(reconnecting(&outs)[0].0, 1);
 }
 
@@ -162,7 +162,7 @@ fn retry_after_is_honoured() {
     assert!(matches!(reason, Reason::ConnectFailed(f) if f.api_error == Some(ApiError::Ratelimited)));
     assert!(delay >= 42 * SEC);
     assert_eq!(count_call_connect(&h.advance(42 * SEC - MS)), 0);
-    let outs = h.run_until(|o| *o == Output::CallConnect);
+    let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
     assert_eq!(count_call_connect(&outs), 1);
 }
 
@@ -207,7 +207,7 @@ fn absurd_durations_from_config_or_server_do_not_overflow() {
     h.session.submit(ClientMessage::message("C1", "y"), h.now).unwrap();
     h.out();
     h.frame(conn, r#"{"type":"goodbye"}"#);
-    h.feed(Input::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
     h.advance(Duration::from_secs(3600));
     // A hostile Retry-After.
     let mut h = H::new(config());
@@ -241,9 +241,9 @@ fn call_errors_convert_into_failures() {
 #[test]
 fn never_more_than_one_rtm_connect_in_flight() {
     let (mut h, conn) = H::connected(config());
-    let outs = h.feed(Input::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
     let mut calls = count_call_connect(&outs);
-    let outs = h.run_until(|o| *o == Output::CallConnect);
+    let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
     calls += count_call_connect(&outs);
     assert_eq!(calls, 1);
     // While the call is in flight: hours pass, goodbyes arrive on dead sockets, nothing.
@@ -266,7 +266,7 @@ fn gives_up_after_max_retries() {
     h.out();
     for _ in 0..2 {
         fail(&mut h, ConnectFailure::retryable("down"));
-        h.run_until(|o| *o == Output::CallConnect);
+        h.run_until(|o| *o == RtmOutput::CallConnect);
     }
     let outs = fail(&mut h, ConnectFailure::retryable("down"));
     assert!(matches!(

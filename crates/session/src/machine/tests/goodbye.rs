@@ -10,10 +10,10 @@ fn goodbye_reconnects_make_before_break_without_duplicates() {
     assert!(closes(&outs).is_empty(), "the old socket stays open until the new one is ready");
     assert!(matches!(&reconnecting(&outs)[..], [(1, Reason::Goodbye, _)]));
     assert_eq!(h.session.state(), State::Connected);
-    h.run_until(|o| *o == Output::CallConnect);
+    h.run_until(|o| *o == RtmOutput::CallConnect);
     let outs = h.answer_connect();
     let new = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn: new });
+    h.feed(RtmInput::SocketOpened { conn: new });
     // The old socket keeps delivering.
     let m1 = r#"{"type":"message","channel":"C1","user":"U2","text":"one","ts":"1.000001"}"#;
     let m2 = r#"{"type":"message","channel":"C1","user":"U2","text":"two","ts":"1.000002"}"#;
@@ -41,7 +41,7 @@ fn raw_events_pass_through_untouched_and_count_as_liveness() {
     let m = r#"{"type":"message","channel":"C1","user":"U2","text":"raw","ts":"1.000001"}"#;
     h.advance(h.session.config().keepalive.idle_ping / 2);
     let outs = h.feed(raw(conn, scanned(m)));
-    assert_eq!(outs, vec![Output::RawEvent { frame: scanned(m) }]);
+    assert_eq!(outs, vec![RtmOutput::RawEvent { frame: scanned(m) }]);
     // It reset the idle timer: no ping until a full idle interval after it.
     let outs = h.advance(h.session.config().keepalive.idle_ping - MS);
     assert!(sends(&outs).is_empty(), "{outs:#?}");
@@ -54,18 +54,18 @@ fn raw_session_events_are_handled_not_passed_through() {
     let (mut h, conn) = H::connected(config());
     // A caller that hands the machine a `goodbye` undecoded still gets a reconnect.
     let outs = h.feed(raw(conn, scanned(r#"{"type":"goodbye"}"#)));
-    assert!(!outs.iter().any(|o| matches!(o, Output::RawEvent { .. })), "{outs:#?}");
-    h.run_until(|o| *o == Output::CallConnect);
+    assert!(!outs.iter().any(|o| matches!(o, RtmOutput::RawEvent { .. })), "{outs:#?}");
+    h.run_until(|o| *o == RtmOutput::CallConnect);
 }
 
 #[test]
 fn raw_events_are_decoded_and_deduplicated_across_make_before_break() {
     let (mut h, old) = H::connected(config());
     h.frame(old, r#"{"type":"goodbye"}"#);
-    h.run_until(|o| *o == Output::CallConnect);
+    h.run_until(|o| *o == RtmOutput::CallConnect);
     let outs = h.answer_connect();
     let new = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn: new });
+    h.feed(RtmInput::SocketOpened { conn: new });
     let m1 = r#"{"type":"message","channel":"C1","user":"U2","text":"one","ts":"1.000001"}"#;
     let m2 = r#"{"type":"message","channel":"C1","user":"U2","text":"two","ts":"1.000002"}"#;
     let mut texts = rtm_texts(&h.feed(raw(old, scanned(m1))));
@@ -73,13 +73,13 @@ fn raw_events_are_decoded_and_deduplicated_across_make_before_break() {
     for m in [m1, m2] {
         let outs = h.feed(raw(new, scanned(m)));
         // While the window is open the machine decodes to check: no raw pass-through.
-        assert!(!outs.iter().any(|o| matches!(o, Output::RawEvent { .. })), "{outs:#?}");
+        assert!(!outs.iter().any(|o| matches!(o, RtmOutput::RawEvent { .. })), "{outs:#?}");
         texts.extend(rtm_texts(&outs));
     }
     assert_eq!(texts, vec!["one", "two"]);
     h.advance(h.session.config().dedupe.window + SEC);
     let outs = h.feed(raw(new, scanned(m1)));
-    assert_eq!(outs, vec![Output::RawEvent { frame: scanned(m1) }]);
+    assert_eq!(outs, vec![RtmOutput::RawEvent { frame: scanned(m1) }]);
 }
 
 #[test]
@@ -95,10 +95,10 @@ fn goodbye_waits_for_replies_owed_by_the_old_socket() {
     // Submitted after goodbye: waits for the new connection.
     let r2 = h.session.submit(ClientMessage::message("C1", "after"), h.now).unwrap();
     assert!(sends(&h.out()).is_empty());
-    h.run_until(|o| *o == Output::CallConnect);
+    h.run_until(|o| *o == RtmOutput::CallConnect);
     let outs = h.answer_connect();
     let new = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn: new });
+    h.feed(RtmInput::SocketOpened { conn: new });
     let outs = h.frame(new, r#"{"type":"hello"}"#);
     assert!(closes(&outs).is_empty(), "old still owes a reply");
     let s = sends(&outs);
@@ -106,7 +106,7 @@ fn goodbye_waits_for_replies_owed_by_the_old_socket() {
     assert_eq!(s[0].0, new);
     assert!(s[0].1.contains("after"));
     let outs = h.frame(old, &ack(wire, "5.5"));
-    assert!(matches!(&completions(&outs)[..], [(id, Ok(Ack::Posted { .. }))] if *id == r));
+    assert!(matches!(&completions(&outs)[..], [(id, Ok(RtmAck::Posted { .. }))] if *id == r));
     assert_eq!(closes(&outs), vec![(old, CLOSE_NORMAL)]);
     let outs = h.frame(new, &ack(s[0].2, "5.6"));
     assert!(matches!(&completions(&outs)[..], [(id, Ok(_))] if *id == r2));
@@ -116,18 +116,18 @@ fn goodbye_waits_for_replies_owed_by_the_old_socket() {
 fn old_socket_closing_before_the_new_hello_is_a_gap() {
     let (mut h, old) = H::connected(config());
     h.frame(old, r#"{"type":"goodbye"}"#);
-    let outs = h.feed(Input::SocketClosed {
+    let outs = h.feed(RtmInput::SocketClosed {
         conn: old,
         reason: Reason::Closed { code: Some(1000), reason: "bye".into() },
     });
     assert!(events(&outs).iter().any(|e| matches!(e, SessionEvent::Disconnected { .. })));
     assert_eq!(h.session.state(), State::Reconnecting);
     let down_at = h.now;
-    h.run_until(|o| *o == Output::CallConnect);
+    h.run_until(|o| *o == RtmOutput::CallConnect);
     h.advance(SEC);
     let outs = h.answer_connect();
     let conn = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn });
+    h.feed(RtmInput::SocketOpened { conn });
     let outs = h.frame(conn, r#"{"type":"hello"}"#);
     let ev = events(&outs);
     assert!(
@@ -146,11 +146,11 @@ fn reconnect_url_is_recorded_but_never_used() {
     let outs = h.frame(conn, r#"{"type":"reconnect_url"}"#);
     assert!(matches!(&events(&outs)[..], [SessionEvent::Rtm(Event::ReconnectUrl(u))] if u.url.is_none()));
     assert_eq!(h.session.last_reconnect_url(), Some("wss://elsewhere.invalid/x"));
-    h.feed(Input::SocketClosed { conn, reason: Reason::Io("x".into()) });
-    let outs = h.run_until(|o| *o == Output::CallConnect);
+    h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
     assert!(opened(&outs).is_none(), "never opens the reconnect_url: asks rtm.connect");
     let outs = h.answer_connect();
-    assert!(matches!(&outs[..], [Output::OpenSocket { url, .. }] if !url.contains("elsewhere")));
+    assert!(matches!(&outs[..], [RtmOutput::OpenSocket { url, .. }] if !url.contains("elsewhere")));
 }
 
 #[test]

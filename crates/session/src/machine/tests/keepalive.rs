@@ -48,11 +48,11 @@ fn a_consumer_that_stops_reading_never_causes_a_keepalive_timeout() {
     let (mut h, conn) = H::connected(config());
     let ka = h.session.config().keepalive;
     h.advance(ka.idle_ping); // ping out
-    h.feed(Input::Backpressure(true));
+    h.feed(RtmInput::Backpressure(true));
     // Paused far beyond every deadline: nothing happens.
     let outs = h.advance(10 * 60 * SEC);
     assert!(closes(&outs).is_empty(), "{outs:#?}");
-    h.feed(Input::Backpressure(false));
+    h.feed(RtmInput::Backpressure(false));
     // The pong deadline resumes where it was: still pong_timeout left.
     assert!(closes(&h.advance(ka.pong_timeout - MS)).is_empty());
     let outs = h.frame(conn, r#"{"type":"user_typing","channel":"C1","user":"U2"}"#);

@@ -10,8 +10,8 @@ mod shutdown;
 mod timer;
 
 use super::testing::{
-    Harness as H, ack, closes, completions, connect_response as response, count_call_connect, events, opened,
-    reconnecting, rtm_texts, sends, sends_of,
+    RtmHarness as H, ack, closes, completions, connect_response as response, count_call_connect, events,
+    opened, reconnecting, rtm_texts, sends, sends_of,
 };
 use super::*;
 use slack_rtm_codec::EventFrame;
@@ -35,8 +35,8 @@ fn scanned(text: &str) -> EventFrame {
 }
 
 /// A raw text frame on `conn`.
-fn raw(conn: ConnId, frame: EventFrame) -> Input {
-    Input::Frame { conn, frame: Incoming::Event(frame) }
+fn raw(conn: ConnId, frame: EventFrame) -> RtmInput {
+    RtmInput::Frame { conn, frame: RtmIncoming::Event(frame) }
 }
 
 fn fast_rate() -> SendRate {

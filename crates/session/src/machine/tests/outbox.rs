@@ -30,7 +30,7 @@ fn ids_are_positive_and_unique_per_connection_and_replies_match_in_any_order() {
     }
     for (i, r) in reqs.iter().enumerate() {
         let (_, result) = done.iter().find(|(x, _)| x == r).unwrap();
-        assert_eq!(result, &Ok(Ack::Posted { ts: Some(format!("9.{i}").into()), text: Some("t".into()) }));
+        assert_eq!(result, &Ok(RtmAck::Posted { ts: Some(format!("9.{i}").into()), text: Some("t".into()) }));
     }
     assert_eq!(h.session.outstanding(), 0);
     // An unmatched reply is a warning, not a crash.
@@ -84,12 +84,12 @@ fn written_then_socket_died_is_unconfirmed_and_not_resent() {
     let r = h.session.submit(ClientMessage::message("C1", "maybe"), h.now).unwrap();
     let outs = h.out();
     h.write_all(&outs);
-    let outs = h.feed(Input::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
     assert_eq!(completions(&outs), vec![(r, Err(SendError::Unconfirmed))]);
-    h.run_until(|o| *o == Output::CallConnect);
+    h.run_until(|o| *o == RtmOutput::CallConnect);
     let outs = h.answer_connect();
     let new = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn: new });
+    h.feed(RtmInput::SocketOpened { conn: new });
     let outs = h.frame(new, r#"{"type":"hello"}"#);
     assert!(sends_of(&outs, "message").is_empty(), "an unconfirmed message is never sent twice");
 }
@@ -106,17 +106,17 @@ fn unwritten_requests_are_replayed_exactly_once_after_the_next_hello() {
     let s = sends(&outs);
     assert_eq!(s.len(), 4);
     // Only the first one reached the socket.
-    h.feed(Input::Written { conn, id: s[0].2 });
-    let outs = h.feed(Input::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+    h.feed(RtmInput::Written { conn, id: s[0].2 });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
     assert_eq!(completions(&outs), vec![(reqs[0], Err(SendError::Unconfirmed))]);
     // Queued while disconnected.
     let r5 = h.session.submit(ClientMessage::message("C1", "m4"), h.now).unwrap();
     assert!(sends(&h.out()).is_empty());
     assert_eq!(h.session.queued(), 4);
-    h.run_until(|o| *o == Output::CallConnect);
+    h.run_until(|o| *o == RtmOutput::CallConnect);
     let outs = h.answer_connect();
     let new = opened(&outs).unwrap();
-    h.feed(Input::SocketOpened { conn: new });
+    h.feed(RtmInput::SocketOpened { conn: new });
     let outs = h.frame(new, r#"{"type":"hello"}"#);
     let s2 = sends(&outs);
     let texts: Vec<String> = s2
@@ -143,7 +143,7 @@ fn unwritten_requests_are_replayed_exactly_once_after_the_next_hello() {
 #[test]
 fn queued_too_long_while_disconnected_fails_as_not_sent() {
     let (mut h, conn) = H::connected(config());
-    h.feed(Input::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
     let r = h.session.submit(ClientMessage::message("C1", "late"), h.now).unwrap();
     let qt = h.session.config().sending.queue_timeout;
     let outs = h.advance(qt);
@@ -231,7 +231,7 @@ fn slow_down_reply_slows_the_bucket_and_requeues_the_message() {
     assert_ne!(s[0].2, id, "a new wire id");
     h.write_all(&outs);
     let outs = h.frame(conn, &ack(s[0].2, "3.3"));
-    assert!(matches!(&completions(&outs)[..], [(x, Ok(Ack::Posted { .. }))] if *x == r));
+    assert!(matches!(&completions(&outs)[..], [(x, Ok(RtmAck::Posted { .. }))] if *x == r));
 }
 
 #[test]
@@ -245,7 +245,7 @@ fn slow_down_retries_are_bounded() {
     let outs = h.out();
     h.write_all(&outs);
     h.frame(conn, &slow(sends(&outs)[0].2));
-    let outs = h.run_until(|o| matches!(o, Output::Send { .. }));
+    let outs = h.run_until(|o| matches!(o, RtmOutput::Send { .. }));
     h.write_all(&outs);
     let outs = h.frame(conn, &slow(sends(&outs)[0].2));
     assert_eq!(completions(&outs), vec![(r, Err(SendError::Rejected { code: -1, msg: "slow down".into() }))]);
@@ -261,13 +261,13 @@ fn typing_at_most_once_per_three_seconds_per_channel() {
     let other = h.session.submit(ClientMessage::typing("C2"), h.now).unwrap();
     let outs = h.out();
     assert_eq!(sends_of(&outs, "typing").len(), 2);
-    assert!(completions(&outs).contains(&(b, Ok(Ack::Throttled))));
+    assert!(completions(&outs).contains(&(b, Ok(RtmAck::Throttled))));
     let more = h.write_all(&outs);
-    assert!(completions(&more).contains(&(a, Ok(Ack::Written))));
-    assert!(completions(&more).contains(&(other, Ok(Ack::Written))));
+    assert!(completions(&more).contains(&(a, Ok(RtmAck::Written))));
+    assert!(completions(&more).contains(&(other, Ok(RtmAck::Written))));
     h.advance(2 * SEC);
     let c3 = h.session.submit(ClientMessage::typing("C1"), h.now).unwrap();
-    assert_eq!(completions(&h.out()), vec![(c3, Ok(Ack::Throttled))]);
+    assert_eq!(completions(&h.out()), vec![(c3, Ok(RtmAck::Throttled))]);
     h.advance(SEC);
     h.session.submit(ClientMessage::typing("C1"), h.now).unwrap();
     assert_eq!(sends_of(&h.out(), "typing").len(), 1, "3 s later: allowed again");
@@ -282,11 +282,11 @@ fn typing_is_coalesced_while_one_is_queued() {
     let queued = h.session.submit(ClientMessage::typing("C1"), h.now).unwrap();
     h.advance(5 * SEC);
     let dup = h.session.submit(ClientMessage::typing("C1"), h.now).unwrap();
-    assert_eq!(completions(&h.out()), vec![(dup, Ok(Ack::Throttled))]);
-    let outs = h.run_until(|o| matches!(o, Output::Send { .. }));
+    assert_eq!(completions(&h.out()), vec![(dup, Ok(RtmAck::Throttled))]);
+    let outs = h.run_until(|o| matches!(o, RtmOutput::Send { .. }));
     assert_eq!(sends_of(&outs, "typing").len(), 1);
     let done = h.write_all(&outs);
-    assert_eq!(completions(&done), vec![(queued, Ok(Ack::Written))]);
+    assert_eq!(completions(&done), vec![(queued, Ok(RtmAck::Written))]);
 }
 
 #[test]
@@ -297,14 +297,14 @@ fn presence_sub_is_sent_again_after_every_hello() {
     let outs = h.out();
     let subs = sends_of(&outs, "presence_sub");
     assert_eq!(subs.len(), 1);
-    assert_eq!(completions(&h.write_all(&outs)), vec![(r, Ok(Ack::Written))]);
+    assert_eq!(completions(&h.write_all(&outs)), vec![(r, Ok(RtmAck::Written))]);
     for round in 0..2 {
         let current = h.session.current_conn().unwrap();
-        h.feed(Input::SocketClosed { conn: current, reason: Reason::Io("x".into()) });
-        h.run_until(|o| *o == Output::CallConnect);
+        h.feed(RtmInput::SocketClosed { conn: current, reason: Reason::Io("x".into()) });
+        h.run_until(|o| *o == RtmOutput::CallConnect);
         let outs = h.answer_connect();
         let new = opened(&outs).unwrap();
-        h.feed(Input::SocketOpened { conn: new });
+        h.feed(RtmInput::SocketOpened { conn: new });
         let outs = h.frame(new, r#"{"type":"hello"}"#);
         let subs = sends_of(&outs, "presence_sub");
         assert_eq!(subs.len(), 1, "round {round}");
@@ -327,7 +327,7 @@ fn presence_query_goes_through_the_queue() {
     let r = h.session.submit(ClientMessage::PresenceQuery { ids: vec![UserId::new("U2")] }, h.now).unwrap();
     let outs = h.out();
     assert_eq!(sends_of(&outs, "presence_query").len(), 1);
-    assert_eq!(completions(&h.write_all(&outs)), vec![(r, Ok(Ack::Written))]);
+    assert_eq!(completions(&h.write_all(&outs)), vec![(r, Ok(RtmAck::Written))]);
 }
 
 #[test]
@@ -339,7 +339,7 @@ fn application_ping_resolves_with_the_pong() {
     h.write_all(&outs);
     let outs = h.frame(conn, &format!(r#"{{"type":"pong","reply_to":{id},"probe":"x"}}"#));
     match &completions(&outs)[..] {
-        [(x, Ok(Ack::Pong { extra }))] => {
+        [(x, Ok(RtmAck::Pong { extra }))] => {
             assert_eq!(*x, r);
             assert_eq!(extra["probe"], "x");
         }

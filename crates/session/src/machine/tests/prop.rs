@@ -1,8 +1,8 @@
 //! The property test: random input sequences keep every invariant of the shared checker
-//! ([`Invariants`](crate::machine::testing::Invariants), also used by the `machine` fuzz target).
+//! ([`RtmInvariants`](crate::machine::testing::RtmInvariants), also used by the `machine` fuzz target).
 
 use super::*;
-use crate::machine::testing::Invariants;
+use crate::machine::testing::RtmInvariants;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
@@ -59,7 +59,7 @@ proptest! {
         let t0 = Instant::now();
         let mut now = t0;
         let mut s = Session::new(c, t0);
-        let mut inv = Invariants::new(&s);
+        let mut inv = RtmInvariants::new(&s);
         inv.drain(&mut s).map_err(TestCaseError::fail)?;
         let mut conns: Vec<ConnId> = Vec::new();
         for step in seq {
@@ -69,22 +69,22 @@ proptest! {
                     s.handle_timeout(now);
                     None
                 }
-                Step::ConnectOk => Some(Input::ConnectResult(Ok(response("wss://h/x", now)))),
+                Step::ConnectOk => Some(RtmInput::ConnectResult(Ok(response("wss://h/x", now)))),
                 Step::ConnectErr(fatal, ra) => {
                     let mut f = if fatal { ConnectFailure::fatal("x") } else { ConnectFailure::retryable("x") };
                     f.retry_after = ra.map(Duration::from_secs);
-                    Some(Input::ConnectResult(Err(f)))
+                    Some(RtmInput::ConnectResult(Err(f)))
                 }
-                Step::Opened => conns.last().map(|c| Input::SocketOpened { conn: *c }),
+                Step::Opened => conns.last().map(|c| RtmInput::SocketOpened { conn: *c }),
                 Step::Frame(which, text, bytes) => {
                     conns.iter().rev().nth(which as usize % conns.len().max(1)).map(|c| {
                         // Either path a driver may take: classify the bytes, or an owned text.
-                        let frame = if bytes { Incoming::message(true, text.as_bytes()) } else { Incoming::text(text) };
-                        Input::Frame { conn: *c, frame }
+                        let frame = if bytes { RtmIncoming::message(true, text.as_bytes()) } else { RtmIncoming::text(text) };
+                        RtmInput::Frame { conn: *c, frame }
                     })
                 }
-                Step::Closed => conns.last().map(|c| Input::SocketClosed { conn: *c, reason: Reason::Io("x".into()) }),
-                Step::Written(id) => conns.last().map(|c| Input::Written { conn: *c, id }),
+                Step::Closed => conns.last().map(|c| RtmInput::SocketClosed { conn: *c, reason: Reason::Io("x".into()) }),
+                Step::Written(id) => conns.last().map(|c| RtmInput::Written { conn: *c, id }),
                 Step::Submit(k) => {
                     let msg = match k {
                         0 => ClientMessage::typing("C1"),
@@ -102,9 +102,9 @@ proptest! {
                     let text = if ok { ack(id, "1.1") } else {
                         format!(r#"{{"ok":false,"reply_to":{id},"error":{{"code":{code},"msg":"m"}}}}"#)
                     };
-                    Input::Frame { conn: *c, frame: Incoming::text(text) }
+                    RtmInput::Frame { conn: *c, frame: RtmIncoming::text(text) }
                 }),
-                Step::Pause(p) => Some(Input::Backpressure(p)),
+                Step::Pause(p) => Some(RtmInput::Backpressure(p)),
                 Step::Shutdown(ms) => {
                     s.shutdown(now, Duration::from_millis(ms));
                     None
@@ -116,7 +116,7 @@ proptest! {
             let mut outs = inv.drain(&mut s).map_err(TestCaseError::fail)?;
             outs.extend(inv.check(&mut s, now).map_err(TestCaseError::fail)?);
             conns.extend(outs.iter().filter_map(|o| match o {
-                Output::OpenSocket { conn, .. } => Some(*conn),
+                RtmOutput::OpenSocket { conn, .. } => Some(*conn),
                 _ => None,
             }));
         }

@@ -10,14 +10,14 @@ fn bad_frames_are_warnings_and_count_as_liveness() {
     let outs = h.frame(conn, "{not json");
     assert!(matches!(&events(&outs)[..], [SessionEvent::Warning(Warning::Undecodable(_))]));
     h.advance(idle - SEC);
-    let outs = h.feed(Input::Frame { conn, frame: Incoming::Skipped(SkippedFrame::Binary { len: 3 }) });
+    let outs = h.feed(RtmInput::Frame { conn, frame: RtmIncoming::Skipped(SkippedFrame::Binary { len: 3 }) });
     assert!(matches!(&events(&outs)[..], [SessionEvent::Warning(Warning::BinaryFrame { len: 3 })]));
     h.advance(idle - SEC);
-    let frame = Incoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(4) });
-    let outs = h.feed(Input::Frame { conn, frame });
+    let frame = RtmIncoming::Skipped(SkippedFrame::InvalidUtf8 { len: Some(4) });
+    let outs = h.feed(RtmInput::Frame { conn, frame });
     assert!(matches!(&events(&outs)[..], [SessionEvent::Warning(Warning::InvalidUtf8 { len: Some(4) })]));
     h.advance(idle - SEC);
-    h.feed(Input::Frame { conn, frame: Incoming::Activity });
+    h.feed(RtmInput::Frame { conn, frame: RtmIncoming::Activity });
     let outs = h.advance(idle - SEC);
     assert!(sends_of(&outs, "ping").is_empty(), "every kind of frame reset the idle timer");
     // Unknown events are delivered, typed as Unknown, never dropped.
@@ -39,7 +39,7 @@ fn shutdown_flushes_the_queue_then_closes_and_stops() {
     assert_eq!(h.session.state(), State::ShuttingDown);
     assert_eq!(h.session.submit(ClientMessage::message("C1", "c"), h.now), Err(SubmitError::Stopped));
     h.frame(conn, &ack(id1, "1.1"));
-    let outs = h.run_until(|o| matches!(o, Output::Send { .. }));
+    let outs = h.run_until(|o| matches!(o, RtmOutput::Send { .. }));
     h.write_all(&outs);
     let id2 = sends(&outs)[0].2;
     let outs = h.frame(conn, &ack(id2, "1.2"));

@@ -12,7 +12,7 @@ fn armed(timer: Timer) -> H {
         Timer::Reconnect => {
             let mut h = H::new(config());
             h.out();
-            h.feed(Input::ConnectResult(Err(ConnectFailure::retryable("down"))));
+            h.feed(RtmInput::ConnectResult(Err(ConnectFailure::retryable("down"))));
             h
         }
         Timer::Open => {
@@ -26,7 +26,7 @@ fn armed(timer: Timer) -> H {
             h.out();
             let outs = h.answer_connect();
             let conn = opened(&outs).expect("open");
-            h.feed(Input::SocketOpened { conn });
+            h.feed(RtmInput::SocketOpened { conn });
             h
         }
         Timer::Keepalive => H::connected(config()).0,
@@ -35,7 +35,7 @@ fn armed(timer: Timer) -> H {
             let outs = submit(&mut h, "owed a reply");
             h.write_all(&outs);
             h.frame(old, r#"{"type":"goodbye"}"#);
-            let outs = h.run_until(|o| *o == Output::CallConnect);
+            let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
             assert_eq!(count_call_connect(&outs), 1);
             let outs = h.answer_connect();
             h.open_and_hello(&outs);
@@ -73,7 +73,7 @@ fn armed(timer: Timer) -> H {
     }
 }
 
-fn submit(h: &mut H, text: &str) -> Vec<Output> {
+fn submit(h: &mut H, text: &str) -> Vec<RtmOutput> {
     let now = h.now;
     h.session.submit(ClientMessage::message("C1", text), now).expect("accepted");
     h.out()
@@ -102,12 +102,12 @@ fn backpressure_freezes_exactly_the_pausing_timers_and_shifts_them() {
     for timer in Timer::ALL {
         let mut h = armed(timer);
         let at = h.session.deadline(timer).expect("armed");
-        h.feed(Input::Backpressure(true));
+        h.feed(RtmInput::Backpressure(true));
         let frozen = h.session.deadline(timer);
         assert_eq!(frozen.is_none(), timer.pauses(), "{timer:?} under backpressure: {frozen:?}");
         // Frozen for half a second (short of every scenario's deadline): paused timers move by it.
         h.now += SEC / 2;
-        h.feed(Input::Backpressure(false));
+        h.feed(RtmInput::Backpressure(false));
         let expected = if timer.pauses() { at + SEC / 2 } else { at };
         assert_eq!(h.session.deadline(timer), Some(expected), "{timer:?} after backpressure");
     }

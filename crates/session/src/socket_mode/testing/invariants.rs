@@ -2,7 +2,9 @@
 //! test and the `socket_mode` fuzz target alike.
 
 use crate::common::{ConnId, check_deadlines};
-use crate::socket_mode::{AckMode, DeliveryAckError, Event, Input, Output, SocketModeSession, State};
+use crate::socket_mode::{
+    AckMode, DeliveryAckError, SocketModeEvent, SocketModeInput, SocketModeOutput, SocketModeSession, State,
+};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 /// within their bounds; [`SocketModeSession::poll_timeout`] the earliest armed deadline, and a
 /// due deadline handled by `handle_timeout` (it moves or disarms: none forgotten, none spins).
 #[derive(Debug)]
-pub struct Invariants {
+pub struct SocketModeInvariants {
     manual: bool,
     max_pending: usize,
     dedupe_capacity: usize,
@@ -30,8 +32,8 @@ pub struct Invariants {
     stopped: bool,
 }
 
-impl Invariants {
-    /// A checker for this session. Drain it with [`Invariants::drain`] before feeding it
+impl SocketModeInvariants {
+    /// A checker for this session. Drain it with [`SocketModeInvariants::drain`] before feeding it
     /// anything, so its first call is counted.
     pub fn new(s: &SocketModeSession) -> Self {
         let c = s.config();
@@ -52,8 +54,8 @@ impl Invariants {
     }
 
     /// Feeds `input` to the session, noting what it answers.
-    pub fn handle(&mut self, s: &mut SocketModeSession, input: Input, now: Instant) {
-        if matches!(input, Input::OpenResult(_)) {
+    pub fn handle(&mut self, s: &mut SocketModeSession, input: SocketModeInput, now: Instant) {
+        if matches!(input, SocketModeInput::OpenResult(_)) {
             self.calling = false;
         }
         s.handle(input, now);
@@ -103,7 +105,7 @@ impl Invariants {
     }
 
     /// Drains the session's outputs, checking each; returns them.
-    pub fn drain(&mut self, s: &mut SocketModeSession) -> Result<Vec<Output>, String> {
+    pub fn drain(&mut self, s: &mut SocketModeSession) -> Result<Vec<SocketModeOutput>, String> {
         let mut all = Vec::new();
         while let Some(out) = s.poll_output() {
             if self.stopped {
@@ -115,30 +117,32 @@ impl Invariants {
         Ok(all)
     }
 
-    fn note(&mut self, out: &Output) -> Result<(), String> {
+    fn note(&mut self, out: &SocketModeOutput) -> Result<(), String> {
         let on_known = |conn: &ConnId, what: &str| {
             if self.known.contains(conn) { Ok(()) } else { Err(format!("{what} on {conn}, never opened")) }
         };
         match out {
-            Output::CallOpen if self.calling => return Err("a second call while one is in flight".into()),
-            Output::CallOpen => self.calling = true,
-            Output::OpenSocket { conn, .. } => {
+            SocketModeOutput::CallOpen if self.calling => {
+                return Err("a second call while one is in flight".into());
+            }
+            SocketModeOutput::CallOpen => self.calling = true,
+            SocketModeOutput::OpenSocket { conn, .. } => {
                 if !self.known.insert(*conn) {
                     return Err(format!("{conn} opened twice"));
                 }
                 self.opened.push(*conn);
             }
-            Output::Send { conn, text } => {
+            SocketModeOutput::Send { conn, text } => {
                 on_known(conn, "an ack")?;
                 let v: serde_json::Value =
                     serde_json::from_str(text).map_err(|e| format!("an ack that is not JSON: {e}"))?;
                 let id = v["envelope_id"].as_str().ok_or("an ack without an envelope_id")?;
                 self.acked.insert(id.to_owned());
             }
-            Output::Ping { conn } => on_known(conn, "a ping")?,
+            SocketModeOutput::Ping { conn } => on_known(conn, "a ping")?,
             // A close may name a socket the driver reported open after the machine gave up on
             // it (closing it is the answer), so it is not checked.
-            Output::Deliver(d) => {
+            SocketModeOutput::Deliver(d) => {
                 let id = d.frame.envelope_id().to_owned();
                 if d.acked == self.manual {
                     return Err(format!("{id}: acked flag {} in {:?} mode", d.acked, self.manual));
@@ -159,7 +163,7 @@ impl Invariants {
                 }
                 self.deliveries.push(id);
             }
-            Output::Event(Event::Stopped { .. }) => self.stopped = true,
+            SocketModeOutput::Event(SocketModeEvent::Stopped { .. }) => self.stopped = true,
             _ => {}
         }
         Ok(())
@@ -168,7 +172,11 @@ impl Invariants {
     /// Checks the session after a step at `now` (drain it first). If a deadline is due, fires
     /// it with `handle_timeout(now)` and checks that no due deadline is left; returns the
     /// outputs that produced (already checked).
-    pub fn check(&mut self, s: &mut SocketModeSession, now: Instant) -> Result<Vec<Output>, String> {
+    pub fn check(
+        &mut self,
+        s: &mut SocketModeSession,
+        now: Instant,
+    ) -> Result<Vec<SocketModeOutput>, String> {
         if s.pending_acks() > self.max_pending {
             return Err(format!("{} pending acks, over {}", s.pending_acks(), self.max_pending));
         }

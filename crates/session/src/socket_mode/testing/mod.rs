@@ -1,6 +1,6 @@
 //! A test kit for the Socket Mode machine (feature `testing`, and this crate's own tests): the
-//! `apps.connections.open` answer fixture, a session on a virtual clock ([`Harness`]), and one
-//! invariant checker ([`Invariants`]) shared by the property test and the `socket_mode` fuzz
+//! `apps.connections.open` answer fixture, a session on a virtual clock ([`SocketModeHarness`]), and one
+//! invariant checker ([`SocketModeInvariants`]) shared by the property test and the `socket_mode` fuzz
 //! target — the same shape as the RTM machine's
 //! [`machine::testing`](crate::machine::testing).
 //!
@@ -10,8 +10,8 @@
 mod harness;
 mod invariants;
 
-pub use harness::{Harness, calls, closes, delivered, events, sent};
-pub use invariants::Invariants;
+pub use harness::{SocketModeHarness, calls, closes, delivered, events, sent};
+pub use invariants::SocketModeInvariants;
 
 use slack_rtm_codec::OpenResponse;
 use std::time::Instant;
