@@ -304,7 +304,7 @@ pub async fn run(case: Case) {
         Expect::StopsWith(error) => {
             h.until("Stopped", |e| matches!(e, SessionEvent::Stopped { .. })).await;
             match h.log.events.last() {
-                Some((_, SessionEvent::Stopped { error: Some(f) })) => {
+                Some((_, SessionEvent::Stopped { reason: f })) if f.is_error() => {
                     assert_eq!(f.api_error(), Some(error), "{name}: {f}");
                 }
                 other => panic!("{name}: expected a fatal stop, got {other:?}"),

@@ -158,16 +158,14 @@ async fn the_token_never_appears_in_traces_events_or_errors() {
                 emu.reject_next_connects(1, Rejection::Api(ApiError::InvalidAuth));
                 emu.drop_connection(Target::All);
             }
-            SessionEvent::Stopped { error } => {
-                if let Some(f) = error {
-                    seen.push(format!("{f} {f:?}"));
-                }
-                stopped = Some(error.clone());
+            SessionEvent::Stopped { reason } => {
+                seen.push(format!("{reason} {reason:?}"));
+                stopped = Some(reason.clone());
             }
             _ => {}
         }
     }
-    let fatal = stopped.flatten().expect("stopped on invalid_auth");
+    let fatal = stopped.filter(|r| r.is_error()).expect("stopped on invalid_auth");
     assert_eq!(fatal.api_error(), Some(&ApiError::InvalidAuth));
     let facade: slack_rtm::Error = fatal.into();
     seen.push(format!("{facade} {facade:?}"));

@@ -5,7 +5,7 @@
 
 use slack_rtm_codec::types::{ApiError, ClientMessage};
 use slack_rtm_emulator::{CloseReason, HelloMode, Rejection, Target};
-use slack_rtm_session::{Fatal, Reason, RtmAck, SendError, SessionEvent, State, connect};
+use slack_rtm_session::{Reason, RtmAck, SendError, SessionEvent, State, StopReason, connect};
 use slack_rtm_tests::session::{
     Client, MS, WAIT, driver_config, each_once, emulator, eventually, no_rate_limit, session_config,
     transport,
@@ -227,7 +227,7 @@ async fn fatal_error_stops_without_looping() {
     let mut c = Client::start(&emu, session_config(&emu), |_| {});
     let e = c.until("Stopped", |e| matches!(e, SessionEvent::Stopped { .. })).await;
     match e {
-        SessionEvent::Stopped { error: Some(f @ Fatal::Connect(_)) } => {
+        SessionEvent::Stopped { reason: f @ StopReason::InvalidAuth(_) } => {
             assert_eq!(f.api_error(), Some(&ApiError::AccountInactive));
         }
         other => panic!("{other:?}"),

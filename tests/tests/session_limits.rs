@@ -113,7 +113,14 @@ async fn shutdown_with_messages_in_flight_resolves_everything() {
     assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(SendError::Stopped))).count(), 3, "{outcomes:?}");
     assert_eq!(emu.posted_messages().len(), 2);
     c.drain_to_end().await;
-    assert!(matches!(c.log.last(), Some(SessionEvent::Stopped { error: None })), "{:#?}", c.log);
+    assert!(
+        matches!(
+            c.log.last(),
+            Some(SessionEvent::Stopped { reason: slack_rtm_session::StopReason::Shutdown })
+        ),
+        "{:#?}",
+        c.log
+    );
     emu.wait_for_open_connections(0, WAIT).await.expect("closed");
     assert_eq!(emu.connections()[0].close_reason, Some(CloseReason::ClientClosed(Some(1000))));
     // Shutting down again is harmless and immediate.

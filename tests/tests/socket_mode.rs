@@ -3,10 +3,11 @@
 //! (`crates/session/src/socket_mode/tests.rs`); here, behaviours.
 
 use serde_json::json;
+use slack_rtm::StopReason;
 use slack_rtm::socket_mode::AckMode;
 use slack_rtm::socket_mode::DeliveryAckError;
+use slack_rtm::socket_mode::SocketModeEvent;
 use slack_rtm::socket_mode::SocketModeItem;
-use slack_rtm::socket_mode::{SocketModeEvent, StopReason};
 use slack_rtm::{ErrorKind, SocketModeClient, SocketModeItems};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm};
 use std::time::Duration;
@@ -110,7 +111,7 @@ async fn a_bot_token_and_an_invalid_app_token_fail_fast_with_typed_errors() {
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Auth, "{e}");
-    assert!(matches!(e, slack_rtm::Error::SocketMode(StopReason::Open(_))), "{e:?}");
+    assert!(matches!(e, slack_rtm::Error::Stopped(StopReason::TokenRevoked(_))), "{e:?}");
     assert!(!e.to_string().contains(&revoked), "no token in errors");
     assert_eq!(emu.apps_connections_open_calls().len(), 1, "never retried");
     assert!(started.elapsed() < WAIT);

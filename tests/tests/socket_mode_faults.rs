@@ -12,11 +12,12 @@
 
 use serde_json::json;
 use slack_rtm::SocketModeClient;
+use slack_rtm::StopReason;
 use slack_rtm::rtm::KeepaliveConfig;
 use slack_rtm::rtm::ReconnectPolicy;
 use slack_rtm::socket_mode::AckMode;
 use slack_rtm::socket_mode::SocketModeItem;
-use slack_rtm::socket_mode::{SocketModeConfig, SocketModeEvent, StopReason};
+use slack_rtm::socket_mode::{SocketModeConfig, SocketModeEvent};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm, SocketTarget};
 use slack_rtm_session::machine::Timeouts;
 use slack_rtm_test_support::eventually_within;

@@ -348,8 +348,8 @@ async fn tail(
                             break;
                         }
                     }
-                    SessionEvent::Stopped { error: Some(fatal) } => {
-                        return Err(Failure::from(slack_rtm::Error::from(fatal)));
+                    SessionEvent::Stopped { reason } if reason.is_error() => {
+                        return Err(Failure::from(slack_rtm::Error::from(reason)));
                     }
                     other => printer.lifecycle(&other),
                 }

@@ -219,8 +219,8 @@ async fn run_rtm(duration: Duration, json: bool) -> Result<u8, Failure> {
                         tally.reconnects += 1;
                         printer.lifecycle(&ev);
                     }
-                    SessionEvent::Stopped { error: Some(fatal) } => {
-                        return Err(Failure::from(slack_rtm::Error::from(fatal)));
+                    SessionEvent::Stopped { reason } if reason.is_error() => {
+                        return Err(Failure::from(slack_rtm::Error::from(reason)));
                     }
                     other => printer.lifecycle(&other),
                 }

@@ -174,10 +174,8 @@ pub async fn run(duration: Duration, json_out: bool) -> Result<u8, Failure> {
     let client = running.client().clone();
     running.run_until(stop, Duration::from_secs(5)).await;
     users.abort();
-    if let Some(reason) =
-        client.status().stopped.filter(|r| *r != slack_rtm::socket_mode::StopReason::Shutdown)
-    {
-        return Err(Failure::from(slack_rtm::Error::SocketMode(reason)));
+    if let Some(reason) = client.status().stopped.filter(|r| *r != slack_rtm::StopReason::Shutdown) {
+        return Err(Failure::from(slack_rtm::Error::Stopped(reason)));
     }
     let tally = std::mem::take(&mut *tally.lock().unwrap_or_else(|p| p.into_inner()));
     let records = emu.envelopes();

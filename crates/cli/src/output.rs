@@ -1,5 +1,6 @@
 //! Printing events: human-readable lines (coloured on a terminal) or NDJSON.
 
+use slack_rtm::StopReason;
 use slack_rtm::rtm::Event;
 use slack_rtm::rtm::SessionEvent;
 use std::io::Write;
@@ -134,8 +135,8 @@ pub fn lifecycle_line(event: &SessionEvent) -> Option<String> {
             )
         }
         SessionEvent::Warning(w) => format!("warning: {w}"),
-        SessionEvent::Stopped { error: None } => "stopped".to_owned(),
-        SessionEvent::Stopped { error: Some(e) } => format!("stopped: {e}"),
+        SessionEvent::Stopped { reason: StopReason::Shutdown } => "stopped".to_owned(),
+        SessionEvent::Stopped { reason } => format!("stopped: {reason}"),
         _ => return None,
     })
 }

@@ -198,7 +198,7 @@ pub async fn tail(opts: SocketOpts, t: TailOptions) -> Result<u8, Failure> {
             SocketModeItem::Stopped { reason } => {
                 // An error is printed once, as the command's failure.
                 if reason.is_error() {
-                    failure = Some(Failure::from(slack_rtm::Error::SocketMode(reason)));
+                    failure = Some(Failure::from(slack_rtm::Error::Stopped(reason)));
                 } else {
                     eprintln!("slack-rtm: stopped: {reason}");
                 }

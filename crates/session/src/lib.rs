@@ -52,6 +52,6 @@ pub use driver::{
 };
 
 pub use machine::{
-    ConnId, ConnectFailure, Fatal, Reason, RequestId, RtmAck, RtmIncoming, RtmInput, RtmOutput, SendError,
-    Session, SessionConfig, SessionEvent, State, SubmitError, Warning,
+    ConnId, ConnectFailure, Reason, RequestId, RtmAck, RtmIncoming, RtmInput, RtmOutput, SendError, Session,
+    SessionConfig, SessionEvent, State, StopReason, SubmitError, Warning,
 };

@@ -64,7 +64,7 @@ async fn echo(client: Client, mut events: Events, limit: Option<usize>) -> BoxRe
                     client.shutdown().await;
                 }
             }
-            SessionEvent::Stopped { error: Some(fatal) } => return Err(fatal.into()),
+            SessionEvent::Stopped { reason } if reason.is_error() => return Err(reason.into()),
             SessionEvent::Reconnecting { reason, .. } => eprintln!("reconnecting: {reason}"),
             _ => {}
         }

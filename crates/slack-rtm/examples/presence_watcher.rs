@@ -70,7 +70,7 @@ async fn watch(events: &mut Events, until: Option<&StopWhen>) -> BoxResult<Vec<(
                     break;
                 }
             }
-            SessionEvent::Stopped { error: Some(fatal) } => return Err(fatal.into()),
+            SessionEvent::Stopped { reason } if reason.is_error() => return Err(reason.into()),
             SessionEvent::Connected { reconnect: true, .. } => eprintln!("reconnected; subscription renewed"),
             _ => {}
         }

@@ -67,7 +67,7 @@ async fn answer(client: Client, mut events: Events, limit: Option<usize>) -> Box
                     client.shutdown().await;
                 }
             }
-            SessionEvent::Stopped { error: Some(fatal) } => return Err(fatal.into()),
+            SessionEvent::Stopped { reason } if reason.is_error() => return Err(reason.into()),
             _ => {}
         }
     }

@@ -1,6 +1,6 @@
 use crate::{ClientBuilder, Error, WebClient};
 use slack_rtm_session::driver::{SessionEventStream, SessionHandle};
-use slack_rtm_session::machine::{RtmAck, SendError, SessionEvent, State};
+use slack_rtm_session::machine::{RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_types::client::{OutgoingMessage, Ping};
 use slack_rtm_types::{ChannelId, ClientMessage, SelfInfo, TeamInfo, Token, Ts, UserId};
 use std::future::{Future, IntoFuture};
@@ -243,7 +243,7 @@ pub(crate) async fn start(
         None => wait.await,
     };
     if status.self_.is_none() {
-        return Err(status.error.map_or(Error::Stopped, Error::Fatal));
+        return Err(Error::Stopped(status.stopped.unwrap_or(StopReason::Shutdown)));
     }
     Ok((Client { handle, web }, Events { stream }))
 }

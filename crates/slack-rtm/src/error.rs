@@ -1,7 +1,6 @@
 use slack_rtm_codec::ApiCallError;
 pub use slack_rtm_codec::ErrorKind;
-use slack_rtm_session::socket_mode::StopReason;
-use slack_rtm_session::{Fatal, Reason};
+use slack_rtm_session::common::{Reason, StopReason};
 use slack_rtm_types::ApiError;
 
 /// An error from the client: configuration, `rtm.connect`, or a session that stopped.
@@ -18,24 +17,19 @@ pub enum Error {
     /// source), or an answer that is not a usable socket URL.
     #[error(transparent)]
     Connect(#[from] ApiCallError),
-    /// The session stopped on a fatal error (e.g. `invalid_auth` after a reconnect).
-    #[error("the session stopped: {0}")]
-    Fatal(Fatal),
     /// No connection could be established within the connect timeout.
     #[error("no connection within {0:?}; the session kept retrying until then: {1}")]
     ConnectTimeout(std::time::Duration, String),
-    /// The Socket Mode session stopped before it connected: `link_disabled`, a fatal
-    /// `apps.connections.open` error (`invalid_auth`, a bot token, …), or too many failures.
-    #[error("the Socket Mode session stopped: {0}")]
-    SocketMode(slack_rtm_session::socket_mode::StopReason),
-    /// The session was shut down (by the application) before it connected.
-    #[error("the session was shut down before it connected")]
-    Stopped,
+    /// The session (RTM or Socket Mode) stopped: before it connected (a fatal `rtm.connect`
+    /// or `apps.connections.open` error such as `invalid_auth`, `link_disabled`, too many
+    /// failures, a shutdown by the application), or later, as its stream reported.
+    #[error("the session stopped: {0}")]
+    Stopped(StopReason),
 }
 
-impl From<Fatal> for Error {
-    fn from(f: Fatal) -> Self {
-        Error::Fatal(f)
+impl From<StopReason> for Error {
+    fn from(r: StopReason) -> Self {
+        Error::Stopped(r)
     }
 }
 
@@ -50,21 +44,17 @@ impl Error {
             Error::Config(_) => ErrorKind::Config,
             Error::Connect(e) => e.kind(),
             Error::ConnectTimeout(..) => ErrorKind::Network,
-            Error::Fatal(f) => match f.api_error() {
-                Some(e) => api_kind(e),
-                None => ErrorKind::Stopped,
-            },
-            Error::SocketMode(r) => match r {
-                StopReason::Open(f) => match &f.api_error {
-                    Some(e) => api_kind(e),
-                    None if f.is_fatal() => ErrorKind::Config,
-                    None => ErrorKind::Network,
-                },
-                StopReason::LinkDisabled => ErrorKind::Auth,
+            Error::Stopped(r) => match r {
+                StopReason::InvalidAuth(_) | StopReason::TokenRevoked(_) | StopReason::LinkDisabled => {
+                    ErrorKind::Auth
+                }
+                StopReason::Refused(f) => f.api_error.as_ref().map_or(ErrorKind::Config, api_kind),
                 StopReason::GaveUp { last: Reason::OpenFailed(_), .. } => ErrorKind::Network,
+                StopReason::GaveUp { last: Reason::ConnectFailed(f), .. } => {
+                    f.api_error.as_ref().map_or(ErrorKind::Network, api_kind)
+                }
                 _ => ErrorKind::Stopped,
             },
-            Error::Stopped => ErrorKind::Stopped,
         }
     }
 
@@ -72,8 +62,7 @@ impl Error {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             Error::Connect(e) => e.api_error(),
-            Error::Fatal(f) => f.api_error(),
-            Error::SocketMode(StopReason::Open(f)) => f.api_error.as_ref(),
+            Error::Stopped(r) => r.api_error(),
             _ => None,
         }
     }

@@ -234,7 +234,8 @@
 //!
 //! This crate is a thin facade. The root holds the two clients, their builders and item
 //! streams, [`App`], [`WebClient`] and the errors ([`Error`], [`ErrorKind`], [`ApiCallError`]:
-//! one error for any failed Slack API call). The rest lives in modules: [`rtm`] (the RTM
+//! one error for any failed Slack API call; [`StopReason`]: why either session stopped, one
+//! type for both). The rest lives in modules: [`rtm`] (the RTM
 //! session, its events and settings, and its runtime-free state machine in [`rtm::machine`]),
 //! [`socket_mode`], [`web`], [`app`], [`transport`] (the HTTP transport trait, the built-in
 //! transport, the socket dialer), [`types`] (the protocol types alone, serde only) and
@@ -249,6 +250,7 @@ mod client;
 mod dial;
 mod error;
 mod gap;
+mod net;
 pub mod rtm;
 pub mod socket_mode;
 pub mod transport;
@@ -258,6 +260,7 @@ pub use app::App;
 pub use builder::ClientBuilder;
 pub use client::{Client, Events};
 pub use error::{Error, ErrorKind};
+pub use slack_rtm_session::common::StopReason;
 pub use socket_mode::{SocketModeClient, SocketModeClientBuilder, SocketModeItems};
 pub use web::{ApiCallError, WebClient};
 

@@ -10,8 +10,8 @@ pub use slack_rtm_codec::{ConnectConfig, ConnectResponse};
 pub use slack_rtm_session::driver::Status;
 pub use slack_rtm_session::machine;
 pub use slack_rtm_session::machine::{
-    Fatal, KeepaliveConfig, Reason, ReconnectPolicy, RtmAck, SendError, SendRate, SessionConfig,
-    SessionEvent, State, Warning,
+    KeepaliveConfig, Reason, ReconnectPolicy, RtmAck, SendError, SendRate, SessionConfig, SessionEvent,
+    State, Warning,
 };
 pub use slack_rtm_types::event;
 pub use slack_rtm_types::{ClientMessage, ConnectOptions, Event, OutgoingMessage, SelfInfo, TeamInfo};

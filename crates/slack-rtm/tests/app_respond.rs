@@ -16,7 +16,8 @@ use tokio::time::Instant;
 /// A request the transport saw, and when.
 type Seen = Arc<Mutex<Vec<(Request<Vec<u8>>, Instant)>>>;
 
-/// A Web client whose transport answers each request with the next status (then 200).
+/// A Web client whose transport answers each request with the next status (then 200); `0`
+/// fails the request with a connection-refused `io::Error`.
 fn web(seen: &Seen, statuses: Vec<u16>) -> slack_rtm::WebClient {
     let (seen, statuses) = (seen.clone(), Arc::new(Mutex::new(statuses)));
     let transport = move |req: Request<Vec<u8>>| {
@@ -24,6 +25,12 @@ fn web(seen: &Seen, statuses: Vec<u16>) -> slack_rtm::WebClient {
         async move {
             seen.lock().unwrap().push((req, Instant::now()));
             let status = { statuses.lock().unwrap().pop() }.unwrap_or(200);
+            if status == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionRefused,
+                    "refused by the test",
+                ));
+            }
             let mut answer = Response::builder().status(status);
             if status == 429 {
                 answer = answer.header("retry-after", "2");
@@ -96,4 +103,23 @@ async fn respond_reports_a_rejected_or_still_limited_url() {
     let limited = respond_once(&seen, vec![429, 429, 429]).await;
     assert!(matches!(limited, Err(ReplyError::RateLimited(d)) if d == Duration::from_secs(2)), "{limited:?}");
     assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+/// A transport failure reaches the application as the real error, not a string: the transport's
+/// failure is the source, and the transport's own `io::Error` is found down the chain.
+#[tokio::test(start_paused = true)]
+async fn respond_keeps_the_transport_failure_as_its_source() {
+    let seen = Seen::default();
+    let e = respond_once(&seen, vec![0]).await.expect_err("the transport failed");
+    assert!(matches!(e, ReplyError::Transport(_)), "{e:?}");
+    let mut chain = std::error::Error::source(&e);
+    let mut found = None;
+    while let Some(cause) = chain {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            found = Some(io.kind());
+        }
+        chain = cause.source();
+    }
+    assert_eq!(found, Some(std::io::ErrorKind::ConnectionRefused), "{e:?}");
+    assert!(e.to_string().contains("refused by the test"), "{e}");
 }

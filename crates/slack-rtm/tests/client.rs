@@ -104,7 +104,10 @@ async fn events_is_a_stream_that_ends_after_stopped() {
     while let Some(e) = next(&mut events).await {
         last = Some(e);
     }
-    assert!(matches!(last, Some(SessionEvent::Stopped { error: None })), "{last:?}");
+    assert!(
+        matches!(last, Some(SessionEvent::Stopped { reason: slack_rtm::StopReason::Shutdown })),
+        "{last:?}"
+    );
     assert!(next(&mut events).await.is_none(), "stays ended");
     emu.shutdown().await;
 }

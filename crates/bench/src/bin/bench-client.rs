@@ -33,9 +33,7 @@ async fn run(args: BenchArgs) {
         .allow_insecure(true)
         // The benchmark measures the client, not Slack's 1 message/s limit.
         .send_rate(SendRate::new(Duration::from_micros(1), 1_000_000))
-        .event_capacity(
-            std::env::var("BENCH_EVENT_CAPACITY").ok().and_then(|v| v.parse().ok()).unwrap_or(1024),
-        )
+        .capacity(std::env::var("BENCH_EVENT_CAPACITY").ok().and_then(|v| v.parse().ok()).unwrap_or(1024))
         .connect()
         .await
         .expect("connect");

@@ -60,7 +60,7 @@ fn main() {
                     .allow_insecure(true)
                     .proxy_from_env(false)
                     .transport(transport)
-                    .event_capacity(16)
+                    .capacity(16)
                     .keepalive(keepalive)
                     .connect()
                     .await

@@ -145,9 +145,9 @@ async fn session(emu: Arc<Emulator>, idx: usize, until: Instant, interval: Durat
                     SessionEvent::Connected { reconnect: true, .. } => {
                         reconnects.fetch_add(1, Ordering::Relaxed);
                     }
-                    SessionEvent::Stopped { error: Some(f) } => {
+                    SessionEvent::Stopped { reason } if reason.is_error() => {
                         if let Ok(mut g) = fatal.lock() {
-                            *g = Some(f.to_string());
+                            *g = Some(reason.to_string());
                         }
                     }
                     _ => {}
@@ -403,7 +403,7 @@ async fn reconnects(n: u64) -> Result<bool, String> {
             loop {
                 match tokio::time::timeout(Duration::from_secs(30), events.next()).await {
                     Ok(Some(SessionEvent::Connected { reconnect: true, .. })) => break,
-                    Ok(Some(SessionEvent::Stopped { error })) => return Err(format!("stopped: {error:?}")),
+                    Ok(Some(SessionEvent::Stopped { reason })) => return Err(format!("stopped: {reason}")),
                     Ok(Some(_)) => {}
                     Ok(None) => return Err("the session ended".into()),
                     Err(_) => return Err("no reconnect within 30 s".into()),

@@ -99,7 +99,7 @@ pub async fn run(opts: SocketOpts, fleet: FleetOpts, g: GatewayOptions) -> Resul
                 }
                 if let Some(reason) = gateway.client().status().stopped {
                     eprintln!("fleet gateway: stopped: {reason}");
-                    break reason.is_error().then(|| Failure::from(slack_rtm::Error::SocketMode(reason)));
+                    break reason.is_error().then(|| Failure::from(slack_rtm::Error::Stopped(reason)));
                 }
             }
             _ = report.tick() => eprintln!("{}", counts_line(&gateway.counts())),

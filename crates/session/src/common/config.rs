@@ -88,8 +88,7 @@ pub struct ReconnectPolicy {
     pub multiplier: f64,
     /// How long a connection must stay up before the backoff resets. Default 30 s.
     pub healthy_after: Duration,
-    /// Give up (RTM: [`Fatal::GaveUp`](crate::machine::Fatal::GaveUp); Socket Mode:
-    /// [`StopReason::GaveUp`](crate::socket_mode::StopReason::GaveUp)) when this many retries in a
+    /// Give up ([`StopReason::GaveUp`](crate::common::StopReason::GaveUp)) when this many retries in a
     /// row have failed. Default `None`: retry forever on retryable errors.
     pub max_retries: Option<u32>,
     /// The shortest wait before any retry. Default 0.5 s; never more than `max`.

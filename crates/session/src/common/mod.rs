@@ -1,7 +1,7 @@
 //! What both session machines use: the reconnect [`Backoff`](backoff), the bounded window of
 //! seen keys and their fingerprint, the timer-table mechanism, keepalive and deadline settings,
 //! close codes and limits, the classification of a failed opening call ([`ConnectFailure`]),
-//! why a socket ended ([`Reason`]), warnings and the overall [`State`]; and the two traits
+//! why a socket ended ([`Reason`]), why a session stopped ([`StopReason`]), warnings and the overall [`State`]; and the two traits
 //! both machines implement for their driver, [`Machine`] and [`SocketInput`].
 //!
 //! The RTM machine ([`crate::machine`]) and the Socket Mode machine ([`crate::socket_mode`])
@@ -13,6 +13,7 @@ mod backoff;
 mod config;
 mod machine;
 mod seen;
+mod stop;
 mod timer;
 mod types;
 
@@ -21,6 +22,7 @@ pub(crate) use config::{CLOSE_NORMAL, CLOSE_REPLACED, MAX_CONFIG_DURATION, MAX_R
 pub use config::{KeepaliveConfig, ReconnectPolicy, Timeouts};
 pub use machine::{Machine, SocketInput};
 pub(crate) use seen::{SeenWindow, fingerprint};
+pub use stop::StopReason;
 pub(crate) use timer::TimerTable;
 #[cfg(any(test, feature = "testing"))]
 pub(crate) use timer::check_deadlines;

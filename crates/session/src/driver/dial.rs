@@ -2,6 +2,12 @@
 //! proxy given by the caller).
 
 /// Any byte stream the WebSocket can run over (a TCP stream, or a tunnel through a proxy).
+///
+/// The one place a tokio trait appears in this crate's public API, on purpose: a [`Dialer`]
+/// hands the tokio driver a stream it reads and writes, so the stream must be tokio's
+/// `AsyncRead + AsyncWrite` (any `tokio::net::TcpStream`, `tokio_rustls` stream or
+/// `tokio::io::DuplexStream` is one). Every other public signature (handles, statuses,
+/// streams) uses this crate's own types ([`StatusWatch`](super::StatusWatch), …).
 pub trait SocketIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> SocketIo for T {}
 

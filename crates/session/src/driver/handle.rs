@@ -1,7 +1,7 @@
 //! What the application holds: the [`SessionHandle`] (send, shut down, read the published
 //! [`Status`]) and the [`SessionEventStream`].
 
-use crate::machine::{Fatal, Reason, RtmAck, SendError, SessionEvent, State};
+use crate::machine::{Reason, RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_codec::EventFrame;
 use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
 use std::fmt;
@@ -25,13 +25,13 @@ pub struct Status {
     pub team: Option<TeamInfo>,
     /// Why the last connection attempt failed or the last connection ended, if one did.
     pub last_problem: Option<Reason>,
-    /// Why the session stopped on its own (set with [`State::Stopped`]).
-    pub error: Option<Fatal>,
+    /// Why the session stopped, once it has (as [`SocketModeStatus::stopped`](super::SocketModeStatus::stopped)).
+    pub stopped: Option<StopReason>,
 }
 
 impl Status {
     pub(crate) fn new() -> Self {
-        Self { state: State::Connecting, self_: None, team: None, last_problem: None, error: None }
+        Self { state: State::Connecting, self_: None, team: None, last_problem: None, stopped: None }
     }
 
     /// Records what an event says about the session; `true` if anything changed.
@@ -44,7 +44,7 @@ impl Status {
             SessionEvent::Reconnecting { reason, .. } | SessionEvent::Disconnected { reason } => {
                 self.last_problem = Some(reason.clone());
             }
-            SessionEvent::Stopped { error } => self.error = error.clone(),
+            SessionEvent::Stopped { reason } => self.stopped = Some(reason.clone()),
             _ => return false,
         }
         true
@@ -131,9 +131,9 @@ impl SessionHandle {
         self.status.borrow().clone()
     }
 
-    /// A receiver of status changes.
-    pub fn watch_status(&self) -> watch::Receiver<Status> {
-        self.status.clone()
+    /// A watch of status changes ([`StatusWatch::changed`](super::StatusWatch::changed)).
+    pub fn watch_status(&self) -> super::StatusWatch<Status> {
+        super::StatusWatch::new(self.status.clone())
     }
 
     /// Waits until the status satisfies `pred`, or the session is gone (then the last status).
@@ -202,8 +202,7 @@ impl Delivery {
 /// Ordinary server events are decoded here, as they are taken, on the application's task.
 #[derive(Debug)]
 pub struct SessionEventStream {
-    pub(crate) rx: mpsc::Receiver<Vec<Delivery>>,
-    pub(crate) buf: std::vec::IntoIter<Delivery>,
+    pub(crate) batches: super::batches::Batches<Delivery>,
 }
 
 impl SessionEventStream {
@@ -215,26 +214,12 @@ impl SessionEventStream {
 
     /// Polls for the next event.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SessionEvent>> {
-        loop {
-            if let Some(e) = self.buf.next() {
-                return Poll::Ready(Some(e.into_event()));
-            }
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(batch)) => self.buf = batch.into_iter(),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.batches.poll_next(cx).map(|d| d.map(Delivery::into_event))
     }
 
     /// The next event if one is ready now.
     pub fn try_recv(&mut self) -> Option<SessionEvent> {
-        loop {
-            if let Some(e) = self.buf.next() {
-                return Some(e.into_event());
-            }
-            self.buf = self.rx.try_recv().ok()?.into_iter();
-        }
+        self.batches.try_next().map(Delivery::into_event)
     }
 }
 

@@ -44,13 +44,14 @@
 //!             println!("posted: {ack:?}");
 //!             handle.shutdown(std::time::Duration::from_secs(5)).await;
 //!         }
-//!         SessionEvent::Stopped { error } => println!("stopped: {error:?}"),
+//!         SessionEvent::Stopped { reason } => println!("stopped: {reason}"),
 //!         other => println!("{other:?}"),
 //!     }
 //! }
 //! # Ok(()) }
 //! ```
 
+mod batches;
 mod call;
 mod config;
 mod conns;
@@ -62,11 +63,13 @@ mod readers;
 mod run;
 mod socket;
 mod socket_mode;
+mod watch;
 
 pub use call::{call_apps_connections_open, call_rtm_connect};
 pub use config::{DriverConfig, DriverError, LoopConfig};
 pub use dial::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo};
 pub use handle::{PendingAck, SessionEventStream, SessionHandle, Status};
+pub use watch::StatusWatch;
 
 /// Starts a session: spawns its loop on the current tokio runtime and returns the handle and
 /// the event stream. The first event is [`SessionEvent::Connecting`](crate::machine::SessionEvent::Connecting).

@@ -49,7 +49,7 @@ pub(crate) fn spawn(
     let span = tracing::info_span!("rtm_session", session = next_session_id(), team = tracing::field::Empty);
     runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx).instrument(span));
     let handle = SessionHandle { cmd: cmd_tx, permits, status: status_rx };
-    (handle, SessionEventStream { rx: event_rx, buf: Vec::new().into_iter() })
+    (handle, SessionEventStream { batches: super::batches::Batches::new(event_rx) })
 }
 
 struct Waiter {

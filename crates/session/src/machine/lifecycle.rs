@@ -3,8 +3,8 @@
 
 use super::conn::{Conn, ConnPhase, ConnectPhase, FlightKind, InFlight, Queued};
 use super::{
-    CLOSE_NORMAL, ConnId, ConnectFailure, Fatal, MAX_RETRY_AFTER, Reason, RtmIncoming, RtmOutput, SendError,
-    Session, SessionEvent, SkippedFrame, Warning,
+    CLOSE_NORMAL, ConnId, ConnectFailure, MAX_RETRY_AFTER, Reason, RtmIncoming, RtmOutput, SendError,
+    Session, SessionEvent, SkippedFrame, StopReason, Warning,
 };
 use slack_rtm_codec::types::{ClientMessage, Event};
 use slack_rtm_codec::{
@@ -45,7 +45,7 @@ impl Session {
             Err(failure) if failure.is_fatal() => {
                 // Not a warning: the application gets this failure as the session's result.
                 tracing::info!(error = %failure.message, "rtm.connect failed permanently; stopping");
-                self.finish(Some(Fatal::Connect(failure)), now);
+                self.finish(StopReason::from_failure(failure), now);
                 return;
             }
             Err(failure) => {
@@ -247,7 +247,7 @@ impl Session {
             && self.backoff.failures() >= max
         {
             let attempts = self.backoff.failures();
-            self.finish(Some(Fatal::GaveUp { attempts, last: reason }), now);
+            self.finish(StopReason::GaveUp { attempts, last: reason }, now);
             return;
         }
         let (attempt, delay) = self.backoff.next_delay(retry_after.map(|d| d.min(MAX_RETRY_AFTER)));

@@ -108,8 +108,8 @@ pub use config::{
 };
 pub use incoming::RtmIncoming;
 pub use types::{
-    ConnId, ConnectFailure, FailureKind, Fatal, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError,
-    SessionEvent, SkippedFrame, State, SubmitError, Warning,
+    ConnId, ConnectFailure, FailureKind, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError,
+    SessionEvent, SkippedFrame, State, StopReason, SubmitError, Warning,
 };
 
 use crate::common::Backoff;

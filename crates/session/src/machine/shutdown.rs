@@ -2,7 +2,7 @@
 //! closed, every request resolved, `Stopped` emitted).
 
 use super::conn::{ConnectPhase, FlightKind, InFlight, Queued};
-use super::{CLOSE_NORMAL, Fatal, Reason, RtmOutput, SendError, Session, SessionEvent};
+use super::{CLOSE_NORMAL, Reason, RtmOutput, SendError, Session, SessionEvent, StopReason};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -45,13 +45,13 @@ impl Session {
                     .flatten()
                     .all(|c| c.app_in_flight() == 0);
             if idle || !self.serving() {
-                self.finish(None, now);
+                self.finish(StopReason::Shutdown, now);
             }
         }
     }
 
     /// Stops the session: closes every socket, fails what is left, emits `Stopped`.
-    pub(super) fn finish(&mut self, error: Option<Fatal>, now: Instant) {
+    pub(super) fn finish(&mut self, reason: StopReason, now: Instant) {
         if self.stopped {
             return;
         }
@@ -72,14 +72,13 @@ impl Session {
             self.complete(item.request, Err(SendError::Stopped));
         }
         if was_serving {
-            let reason = match &error {
-                None => Reason::Shutdown,
-                Some(Fatal::Connect(f)) => Reason::ConnectFailed(f.clone()),
-                Some(Fatal::GaveUp { last, .. }) => last.clone(),
+            let last = match &reason {
+                StopReason::GaveUp { last, .. } => last.clone(),
+                other => other.failure().map_or(Reason::Shutdown, |f| Reason::ConnectFailed(f.clone())),
             };
-            self.emit(SessionEvent::Disconnected { reason });
+            self.emit(SessionEvent::Disconnected { reason: last });
         }
-        self.emit(SessionEvent::Stopped { error });
+        self.emit(SessionEvent::Stopped { reason });
         self.stopped = true;
         self.connect = ConnectPhase::Idle;
         self.ack_deadlines = VecDeque::new();

@@ -134,7 +134,7 @@ impl TimerTable for Session {
             }
             Timer::Ack => self.expire_acks(now),
             Timer::Queue => self.expire_queue(now),
-            Timer::Shutdown => self.finish(None, now),
+            Timer::Shutdown => self.finish(super::StopReason::Shutdown, now),
             Timer::SendRate => self.flush_queue(now),
         }
     }

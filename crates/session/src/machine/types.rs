@@ -1,7 +1,9 @@
 //! What goes in and out of the machine: inputs, outputs, events, acks and errors.
 
-pub use crate::common::{ConnId, ConnectFailure, FailureKind, Reason, SkippedFrame, State, Warning};
-use slack_rtm_codec::types::{ApiError, ClientMessageError, Event, SelfInfo, TeamInfo, Ts};
+pub use crate::common::{
+    ConnId, ConnectFailure, FailureKind, Reason, SkippedFrame, State, StopReason, Warning,
+};
+use slack_rtm_codec::types::{ClientMessageError, Event, SelfInfo, TeamInfo, Ts};
 use slack_rtm_codec::{ConnectResponse, EventFrame};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -14,34 +16,6 @@ pub struct RequestId(pub u64);
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "request#{}", self.0)
-    }
-}
-
-/// Why the session stopped on its own.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Fatal {
-    /// `rtm.connect` failed in a way no retry can fix (bad token, wrong token type, …).
-    #[error("{} (not retried: no retry can fix this)", .0.message)]
-    Connect(ConnectFailure),
-    /// [`ReconnectPolicy::max_retries`](super::ReconnectPolicy::max_retries) retries in a row failed.
-    #[error("gave up after {attempts} failed connection attempts; last: {last}")]
-    GaveUp {
-        /// Attempts made.
-        attempts: u32,
-        /// The last failure.
-        last: Reason,
-    },
-}
-
-impl Fatal {
-    /// The API error, if Slack gave one.
-    pub fn api_error(&self) -> Option<&ApiError> {
-        match self {
-            Fatal::Connect(f) => f.api_error.as_ref(),
-            Fatal::GaveUp { last: Reason::ConnectFailed(f), .. } => f.api_error.as_ref(),
-            Fatal::GaveUp { .. } => None,
-        }
     }
 }
 
@@ -94,11 +68,10 @@ pub enum SessionEvent {
     /// [`SessionEvent::Connected`]), the replies and pongs that answer requests (reported
     /// through their completion), and duplicates dropped across a make-before-break reconnect.
     Rtm(Event),
-    /// The session stopped; nothing follows. `error` is `None` after a shutdown requested by
-    /// the application.
+    /// The session stopped; nothing follows.
     Stopped {
-        /// Why it stopped on its own, if it did.
-        error: Option<Fatal>,
+        /// Why ([`StopReason::Shutdown`] after a shutdown requested by the application).
+        reason: StopReason,
     },
 }
 

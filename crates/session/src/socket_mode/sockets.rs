@@ -109,7 +109,7 @@ impl SocketModeSession {
                     self.next_open = Some(now + self.config.stagger);
                 }
             }
-            Err(failure) if failure.is_fatal() => self.finish(StopReason::Open(failure), now),
+            Err(failure) if failure.is_fatal() => self.finish(StopReason::from_failure(failure), now),
             Err(failure) => {
                 let retry_after = failure.retry_after.map(|d| d.min(MAX_RETRY_AFTER));
                 self.schedule_retry(Reason::OpenFailed(failure.message.clone()), retry_after, now);

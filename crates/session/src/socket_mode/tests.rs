@@ -228,7 +228,7 @@ fn fatal_open_errors_stop_and_retryable_ones_back_off_honouring_retry_after() {
         ConnectFailure { api_error: Some(ApiError::InvalidAuth), ..ConnectFailure::fatal("invalid_auth") };
     let out = t.input(SocketModeInput::OpenResult(Err(fatal)));
     assert!(
-        matches!(events(&out)[0], SocketModeEvent::Stopped { reason: StopReason::Open(f) } if f.api_error == Some(ApiError::InvalidAuth))
+        matches!(events(&out)[0], SocketModeEvent::Stopped { reason: StopReason::InvalidAuth(f) } if f.api_error == Some(ApiError::InvalidAuth))
     );
     assert!(t.advance(3600 * S).is_empty());
 

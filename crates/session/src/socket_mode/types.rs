@@ -126,36 +126,7 @@ pub struct Delivered {
     pub acked: bool,
 }
 
-/// Why the session stopped.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum StopReason {
-    /// The application asked for it.
-    #[error("shut down by the application")]
-    Shutdown,
-    /// Slack said `link_disabled`: Socket Mode is off for this app.
-    #[error("Socket Mode is disabled for this app (link_disabled)")]
-    LinkDisabled,
-    /// `apps.connections.open` failed in a way no retry can fix (bad or wrong token, …).
-    #[error("{} (not retried: no retry can fix this)", .0.message)]
-    Open(ConnectFailure),
-    /// [`ReconnectPolicy::max_retries`](crate::common::ReconnectPolicy::max_retries) failures
-    /// in a row.
-    #[error("gave up after {attempts} failed attempts; last: {last}")]
-    GaveUp {
-        /// Attempts made.
-        attempts: u32,
-        /// The last failure.
-        last: Reason,
-    },
-}
-
-impl StopReason {
-    /// Whether the session stopped because of an error (not a requested shutdown).
-    pub fn is_error(&self) -> bool {
-        !matches!(self, StopReason::Shutdown)
-    }
-}
+pub use crate::common::StopReason;
 
 /// What the machine tells the application.
 #[derive(Clone, Debug, PartialEq)]

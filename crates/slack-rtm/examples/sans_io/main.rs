@@ -239,7 +239,7 @@ fn live(token: Token) -> BoxResult<()> {
             m.text.as_deref().unwrap_or("")
         ),
         Happened::Event(SessionEvent::Rtm(e)) => println!("event {}", e.event_type()),
-        Happened::Event(SessionEvent::Stopped { error }) => failure = error,
+        Happened::Event(SessionEvent::Stopped { reason }) => failure = Some(reason).filter(|r| r.is_error()),
         Happened::Event(other) => eprintln!("{other:?}"),
         Happened::Completed(..) => {}
         Happened::Idle => {
@@ -297,7 +297,9 @@ fn scripted() -> BoxResult<()> {
                     session.shutdown(now, Duration::ZERO);
                 }
             },
-            Happened::Event(SessionEvent::Stopped { error: Some(e) }) => problem = Some(e.to_string()),
+            Happened::Event(SessionEvent::Stopped { reason }) if reason.is_error() => {
+                problem = Some(reason.to_string())
+            }
             Happened::Idle if started.elapsed() > Duration::from_secs(10) && problem.is_none() => {
                 problem = Some("the script did not finish in 10 s".into());
                 session.shutdown(now, Duration::ZERO);

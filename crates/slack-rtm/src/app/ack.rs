@@ -25,10 +25,10 @@ pub enum AckError {
     NoResponsePayload,
     /// The response could not be encoded as JSON.
     #[error("the ack's response could not be encoded: {0}")]
-    Unencodable(String),
+    Unencodable(#[source] serde_json::Error),
     /// The receiver failed to send it (the socket it came on is gone, the HTTP client hung up).
     #[error("the ack could not be sent: {0}")]
-    Failed(String),
+    Failed(#[source] slack_rtm_codec::BoxError),
 }
 
 enum State {
@@ -78,7 +78,7 @@ impl AckCell {
         let refused = body.is_some() && !self.accepts_payload;
         let acker = self.take(State::Acked)?;
         let body = if refused { None } else { body };
-        acker.ack(body).await.map_err(|e| AckError::Failed(e.to_string()))?;
+        acker.ack(body).await.map_err(AckError::Failed)?;
         if refused { Err(AckError::NoResponsePayload) } else { Ok(()) }
     }
 
@@ -86,7 +86,7 @@ impl AckCell {
     pub(crate) async fn send_for_listener(&self, after: Option<Duration>) -> Option<Result<(), AckError>> {
         let marker = after.map_or(State::Acked, State::AutoAcked);
         let acker = self.take(marker).ok()?;
-        Some(acker.ack(None).await.map_err(|e| AckError::Failed(e.to_string())))
+        Some(acker.ack(None).await.map_err(AckError::Failed))
     }
 }
 
@@ -141,7 +141,7 @@ impl<R> Ack<R> {
 impl<R: AckResponse> Ack<R> {
     /// Acks with a response.
     pub async fn ack_with(&self, response: impl Into<R>) -> Result<(), AckError> {
-        let body = serde_json::to_value(response.into()).map_err(|e| AckError::Unencodable(e.to_string()))?;
+        let body = serde_json::to_value(response.into()).map_err(AckError::Unencodable)?;
         self.cell.send(Some(body)).await
     }
 }

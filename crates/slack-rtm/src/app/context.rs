@@ -219,7 +219,7 @@ impl Context {
     /// the original. No token is sent; a 429 is waited out (`Retry-After`) and sent again.
     pub async fn respond(&self, message: impl Into<MessageResponse>) -> Result<(), ReplyError> {
         let url = self.req.meta().response_url.as_deref().ok_or(ReplyError::NoResponseUrl)?;
-        let body = serde_json::to_vec(&message.into()).map_err(|e| ReplyError::Transport(e.to_string()))?;
+        let body = serde_json::to_vec(&message.into()).map_err(ReplyError::Encode)?;
         post_response(&self.shared.web, url, body).await
     }
 

@@ -1,6 +1,7 @@
 //! Posting to a `response_url`: JSON, no token, 429s waited out.
 
 use crate::web::{ApiCallError, WebClient};
+use slack_rtm_codec::TransportFailure;
 use std::time::Duration;
 
 /// Why `say` or `respond` failed.
@@ -28,9 +29,16 @@ pub enum ReplyError {
     /// Still rate limited after the retries.
     #[error("the response_url is rate limited (retry after {0:?})")]
     RateLimited(Duration),
-    /// The request could not be sent or its answer read.
+    /// The request to the `response_url` could not be built (it is not a URL).
+    #[error("the response_url request could not be built (is it a URL?)")]
+    InvalidRequest(#[source] http::Error),
+    /// The response could not be encoded as JSON.
+    #[error("the response could not be encoded as JSON")]
+    Encode(#[source] serde_json::Error),
+    /// The request could not be sent or its answer read: the transport's failure (how far the
+    /// request got, and the transport's own error as its source).
     #[error("the response_url could not be reached: {0}")]
-    Transport(String),
+    Transport(#[source] TransportFailure),
 }
 
 /// Attempts at a rate-limited `response_url` before giving up.
@@ -41,16 +49,15 @@ const MAX_WAIT: Duration = Duration::from_secs(30);
 /// POSTs `body` (JSON) to `url` through the Web client's transport, without its token.
 pub(crate) async fn post_response(web: &WebClient, url: &str, body: Vec<u8>) -> Result<(), ReplyError> {
     let uri: http::Uri =
-        url.parse().map_err(|_| ReplyError::Transport("the response_url is not a URL".into()))?;
+        url.parse().map_err(|e: http::uri::InvalidUri| ReplyError::InvalidRequest(e.into()))?;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let request = http::Request::post(uri.clone())
             .header(http::header::CONTENT_TYPE, "application/json; charset=utf-8")
             .body(body.clone())
-            .map_err(|e| ReplyError::Transport(e.to_string()))?;
-        let response =
-            web.transport().send_boxed(request).await.map_err(|e| ReplyError::Transport(e.to_string()))?;
+            .map_err(ReplyError::InvalidRequest)?;
+        let response = web.transport().send_boxed(request).await.map_err(ReplyError::Transport)?;
         let status = response.status();
         if status.is_success() {
             return Ok(());

@@ -7,23 +7,22 @@ mod delivery;
 pub use delivery::Delivery;
 pub use slack_rtm_session::driver::SocketModeStatus;
 pub use slack_rtm_session::socket_mode::{
-    AckMode, DeliveryAckError, MAX_CONNECTIONS, SocketModeConfig, SocketModeEvent, StopReason,
+    AckMode, DeliveryAckError, MAX_CONNECTIONS, SocketModeConfig, SocketModeEvent,
 };
 /// The Socket Mode protocol types: payloads, events, interactions ([`BlockActions`],
 /// [`ViewAction`], …), frames.
 pub use slack_rtm_types::socket_mode::*;
 
-use crate::{ClientBuilder, Error, WebClient};
+use crate::net::NetSettings;
+use crate::{Error, StopReason, WebClient};
 use slack_rtm_codec::OpenConfig;
 use slack_rtm_session::driver::{
-    Dialer, SocketModeDriverConfig, SocketModeHandle, SocketModeStream, SocketModeStreamItem,
-    connect_socket_mode,
+    SocketModeDriverConfig, SocketModeHandle, SocketModeStream, SocketModeStreamItem, connect_socket_mode,
 };
 use slack_rtm_session::machine::{KeepaliveConfig, Reason, ReconnectPolicy, State};
 use slack_rtm_types::{AppToken, AppTokenError, Token};
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -58,18 +57,16 @@ impl IntoAppToken for &String {
     }
 }
 
-/// Builds a [`SocketModeClient`]. The network settings (`api_url`, `allow_insecure`, `proxy`,
-/// `tls_config`, `transport`, `dialer`) mean what they mean on [`ClientBuilder`], which this
-/// builder uses for them.
+/// Builds a [`SocketModeClient`]. Its network and buffer settings (`api_url`,
+/// `allow_insecure`, `tls_config`, `proxy`, `proxy_from_env`, `transport`, `dialer`,
+/// `capacity`, `connect_timeout`, `max_message_bytes`) have the same names, meanings and
+/// defaults as on [`ClientBuilder`](crate::ClientBuilder).
 #[must_use = "a builder does nothing until `.connect().await`"]
 pub struct SocketModeClientBuilder {
     app_token: Result<AppToken, AppTokenError>,
-    /// The network settings, and the Web API token (empty unless `web_token` was given).
-    net: ClientBuilder,
     web_token: Option<Result<Token, String>>,
     session: SocketModeConfig,
-    capacity: usize,
-    connect_timeout: Option<Duration>,
+    net: NetSettings,
 }
 
 impl fmt::Debug for SocketModeClientBuilder {
@@ -78,66 +75,16 @@ impl fmt::Debug for SocketModeClientBuilder {
             .field("app_token", &self.app_token.as_ref().map(|_| "xapp-…"))
             .field("net", &self.net)
             .field("session", &self.session)
-            .field("capacity", &self.capacity)
             .finish_non_exhaustive()
     }
 }
 
 impl SocketModeClientBuilder {
     fn new(app_token: Result<AppToken, AppTokenError>) -> Self {
-        Self {
-            app_token,
-            net: ClientBuilder::new(Token::new("")),
-            web_token: None,
-            session: SocketModeConfig::default(),
-            capacity: 1024,
-            connect_timeout: Some(Duration::from_secs(60)),
-        }
+        Self { app_token, web_token: None, session: SocketModeConfig::default(), net: NetSettings::default() }
     }
 
-    /// Another Web API base URL (e.g. a local emulator's `http://127.0.0.1:PORT/api/`).
-    pub fn api_url(mut self, url: &str) -> Self {
-        self.net = self.net.api_url(url);
-        self
-    }
-
-    /// Allow `http://` API URLs and `ws://` socket URLs (tests, emulators).
-    pub fn allow_insecure(mut self, on: bool) -> Self {
-        self.net = self.net.allow_insecure(on);
-        self
-    }
-
-    /// An HTTP or SOCKS5 proxy for the API calls and the sockets (as [`ClientBuilder::proxy`]).
-    pub fn proxy(mut self, url: &str) -> Self {
-        self.net = self.net.proxy(url);
-        self
-    }
-
-    /// Whether to read `HTTPS_PROXY`/`ALL_PROXY`/`NO_PROXY` from the environment when no
-    /// [`SocketModeClientBuilder::proxy`] is set (as [`ClientBuilder::proxy_from_env`]).
-    /// Default `true`.
-    pub fn proxy_from_env(mut self, on: bool) -> Self {
-        self.net = self.net.proxy_from_env(on);
-        self
-    }
-
-    /// Your own rustls configuration, for the API calls and the sockets.
-    pub fn tls_config(mut self, config: Arc<rustls::ClientConfig>) -> Self {
-        self.net = self.net.tls_config(config);
-        self
-    }
-
-    /// Your own HTTP transport (as [`ClientBuilder::transport`]).
-    pub fn transport<T: slack_rtm_codec::HttpTransport + 'static>(mut self, transport: T) -> Self {
-        self.net = self.net.transport(transport);
-        self
-    }
-
-    /// Your own dialer for the sockets' byte streams.
-    pub fn dialer(mut self, dialer: Arc<dyn Dialer>) -> Self {
-        self.net = self.net.dialer(dialer);
-        self
-    }
+    crate::net::net_setters!(SocketModeClientBuilder);
 
     /// Sockets kept open: 1 to 10 (clamped). Default 2.
     pub fn connections(mut self, n: usize) -> Self {
@@ -148,13 +95,6 @@ impl SocketModeClientBuilder {
     /// When envelopes are acked. Default [`AckMode::Auto`].
     pub fn ack_mode(mut self, mode: AckMode) -> Self {
         self.session.ack_mode = mode;
-        self
-    }
-
-    /// Items buffered for the application before the session stops reading sockets.
-    /// Default 1024.
-    pub fn capacity(mut self, n: usize) -> Self {
-        self.capacity = n.max(1);
         self
     }
 
@@ -189,36 +129,21 @@ impl SocketModeClientBuilder {
         self
     }
 
-    /// Longest wait in `connect` for the first `hello` (`None`: no limit). Default 60 s.
-    pub fn connect_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Largest message accepted. Default 16 MiB.
-    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
-        self.net = self.net.max_message_bytes(bytes);
-        self
-    }
-
     /// Starts the session and waits for the first socket's `hello`. Fatal errors
     /// (`invalid_auth`, `link_disabled`, a bot token, …) fail at once with a typed error.
     pub async fn connect(self) -> Result<(SocketModeClient, SocketModeItems), Error> {
         let token = self.app_token.map_err(|e| Error::Config(e.to_string()))?;
-        let net = self.net.net()?;
-        let api = net.connect;
+        let api_base = self.net.api_base()?;
+        let io = self.net.io()?;
         let web = match &self.web_token {
             None => None,
             Some(Err(e)) => return Err(Error::Config(e.clone())),
-            Some(Ok(t)) => Some(WebClient::new(net.transport.clone(), t.clone(), api.api_base.clone())?),
+            Some(Ok(t)) => Some(WebClient::new(io.transport.clone(), t.clone(), api_base.clone())?),
         };
-        let mut driver = SocketModeDriverConfig::new(self.session.clone(), token, net.transport);
-        driver.open = OpenConfig { api_base: api.api_base, allow_insecure: api.allow_insecure };
-        driver.common.tls = net.tls;
-        driver.common.capacity = self.capacity;
-        driver.common.max_message_bytes = net.max_message_bytes.unwrap_or(driver.common.max_message_bytes);
-        driver.common.dialer = net.dialer.unwrap_or(driver.common.dialer);
-        driver.common.first_hello_timeout = self.connect_timeout;
+        let common = self.net.loop_config(&io)?;
+        let mut driver = SocketModeDriverConfig::new(self.session.clone(), token, io.transport);
+        driver.open = OpenConfig { api_base, allow_insecure: self.net.allow_insecure };
+        driver.common = common;
         let first_hello_timeout = driver.common.first_hello_timeout;
         let ack_mode = self.session.ack_mode;
         let (handle, stream) = connect_socket_mode(driver).map_err(|e| Error::Config(e.to_string()))?;
@@ -235,10 +160,7 @@ impl SocketModeClientBuilder {
             },
         };
         if let Some(reason) = status.stopped {
-            return Err(match reason {
-                StopReason::Shutdown => Error::Stopped,
-                other => Error::SocketMode(other),
-            });
+            return Err(Error::Stopped(reason));
         }
         let client = SocketModeClient { handle: handle.clone(), web, ack_mode };
         let acker = (ack_mode == AckMode::Manual).then_some(handle);

@@ -171,9 +171,9 @@ impl SocketModeHandle {
         self.status.borrow().clone()
     }
 
-    /// A receiver of every status change.
-    pub fn watch_status(&self) -> watch::Receiver<SocketModeStatus> {
-        self.status.clone()
+    /// A watch of status changes ([`StatusWatch::changed`](super::StatusWatch::changed)).
+    pub fn watch_status(&self) -> super::StatusWatch<SocketModeStatus> {
+        super::StatusWatch::new(self.status.clone())
     }
 
     /// Waits until the status matches `pred` (or the session is gone) and returns it.
@@ -193,8 +193,7 @@ impl SocketModeHandle {
 /// The session's outputs, in order. Dropping it (and every handle) shuts the session down.
 #[derive(Debug)]
 pub struct SocketModeStream {
-    rx: mpsc::Receiver<Vec<SocketModeStreamItem>>,
-    buf: std::vec::IntoIter<SocketModeStreamItem>,
+    batches: super::batches::Batches<SocketModeStreamItem>,
 }
 
 impl SocketModeStream {
@@ -205,16 +204,7 @@ impl SocketModeStream {
 
     /// Polls for the next output.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeStreamItem>> {
-        loop {
-            if let Some(o) = self.buf.next() {
-                return Poll::Ready(Some(o));
-            }
-            match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(batch)) => self.buf = batch.into_iter(),
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.batches.poll_next(cx)
     }
 }
 
@@ -229,5 +219,5 @@ pub fn connect_socket_mode(
     let (lp, inbound, out_rx) = run::Loop::new(config, status_tx);
     runtime.spawn(lp.run(cmd_rx, inbound));
     let handle = SocketModeHandle { cmd: cmd_tx, status: status_rx };
-    Ok((handle, SocketModeStream { rx: out_rx, buf: Vec::new().into_iter() }))
+    Ok((handle, SocketModeStream { batches: super::batches::Batches::new(out_rx) }))
 }

@@ -178,7 +178,7 @@ fn every_fatal_api_error_stops_the_session_without_looping() {
         assert_eq!(count_call_connect(&outs), 0);
         assert_eq!(completions(&outs), vec![(r, Err(SendError::Stopped))]);
         match events(&outs).last() {
-            Some(SessionEvent::Stopped { error: Some(f) }) => assert_eq!(f.api_error(), Some(error)),
+            Some(SessionEvent::Stopped { reason }) => assert_eq!(reason.api_error(), Some(error)),
             other => panic!("{error:?}: {other:?}"),
         }
         assert_eq!(h.session.state(), State::Stopped);
@@ -271,7 +271,7 @@ fn gives_up_after_max_retries() {
     let outs = fail(&mut h, ConnectFailure::retryable("down"));
     assert!(matches!(
         events(&outs).last(),
-        Some(SessionEvent::Stopped { error: Some(Fatal::GaveUp { attempts: 2, .. }) })
+        Some(SessionEvent::Stopped { reason: StopReason::GaveUp { attempts: 2, .. } })
     ));
 }
 

@@ -48,7 +48,10 @@ fn shutdown_flushes_the_queue_then_closes_and_stops() {
     let ev = events(&outs);
     assert_eq!(
         &ev[ev.len() - 2..],
-        &[SessionEvent::Disconnected { reason: Reason::Shutdown }, SessionEvent::Stopped { error: None }]
+        &[
+            SessionEvent::Disconnected { reason: Reason::Shutdown },
+            SessionEvent::Stopped { reason: StopReason::Shutdown }
+        ]
     );
     assert_eq!(h.session.state(), State::Stopped);
     let _ = r1;
@@ -70,7 +73,7 @@ fn shutdown_deadline_resolves_everything() {
     assert!(done.contains(&(written, Err(SendError::Unconfirmed))));
     assert!(done.contains(&(queued, Err(SendError::Stopped))));
     assert_eq!(closes(&outs), vec![(conn, 1000)]);
-    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { error: None })));
+    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { reason: StopReason::Shutdown })));
     assert_eq!(h.session.outstanding(), 0);
     assert_eq!(h.session.poll_timeout(), None);
 }
@@ -93,7 +96,7 @@ fn a_second_shutdown_can_only_bring_the_deadline_closer() {
     h.session.shutdown(h.now, SEC);
     let outs = h.advance(SEC);
     assert!(completions(&outs).contains(&(queued, Err(SendError::Stopped))), "{outs:#?}");
-    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { error: None })));
+    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { reason: StopReason::Shutdown })));
     assert_eq!(h.session.outstanding(), 0);
 }
 
@@ -105,7 +108,7 @@ fn shutdown_while_disconnected_stops_at_once() {
     h.session.shutdown(h.now, 10 * SEC);
     let outs = h.out();
     assert_eq!(completions(&outs), vec![(r, Err(SendError::Stopped))]);
-    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { error: None })));
+    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { reason: StopReason::Shutdown })));
     // The rtm.connect answer that arrives later is ignored: no socket is opened.
     assert!(h.answer_connect().is_empty());
     // Shutting down twice is harmless.
@@ -122,5 +125,5 @@ fn shutdown_while_opening_closes_the_socket() {
     h.session.shutdown(h.now, SEC);
     let outs = h.out();
     assert_eq!(closes(&outs), vec![(conn, 1000)]);
-    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { error: None })));
+    assert!(matches!(events(&outs).last(), Some(SessionEvent::Stopped { reason: StopReason::Shutdown })));
 }

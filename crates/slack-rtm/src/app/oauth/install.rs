@@ -34,7 +34,7 @@ pub enum InstallError {
     OAuth(#[from] OAuthError),
     /// `oauth.v2.access` could not be reached.
     #[error("oauth.v2.access could not be reached: {0}")]
-    Transport(String),
+    Transport(#[source] slack_rtm_codec::TransportFailure),
     /// The answer cannot become an installation.
     #[error("{0}")]
     Installation(#[from] InstallationError),
@@ -319,12 +319,7 @@ impl InstallFlow {
             None => flow.ledger.lock().unwrap_or_else(|p| p.into_inner()).consume(&verified, now)?,
         }
         let request = flow.config.client.code_request(&redirect.code)?;
-        let response = flow
-            .web
-            .transport()
-            .send_boxed(request)
-            .await
-            .map_err(|e| InstallError::Transport(e.to_string()))?;
+        let response = flow.web.transport().send_boxed(request).await.map_err(InstallError::Transport)?;
         let answer = parse_access_response(&response)?;
         let mut installation = Installation::from_access(answer, now_ms() / 1000)?;
         if let Some(bot) = installation.bot.as_mut()
