@@ -3,14 +3,14 @@
 //! what was sent, writes, closes, submissions, backpressure, shutdown, time passing.
 //!
 //! Invariants: no panic, and every invariant of the shared checker
-//! (`slack_rtm_session::machine::testing::RtmInvariants`, also used by the machine's property
+//! (`slack_rtm_session::rtm::testing::RtmInvariants`, also used by the machine's property
 //! test) after every step.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use slack_rtm_codec::types::ClientMessage;
-use slack_rtm_session::machine::testing::{RtmInvariants, connect_response};
-use slack_rtm_session::machine::{
+use slack_rtm_session::rtm::testing::{RtmInvariants, connect_response};
+use slack_rtm_session::rtm::{
     ConnId, ConnectFailure, Reason, RtmIncoming, RtmInput, RtmOutput, Session, SessionConfig, SkippedFrame,
 };
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@ use slack_rtm_codec::types::Event;
 use slack_rtm_codec::{ConnectConfig, DynHttpTransport, Token};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use slack_rtm_hyper::HyperTransport;
-use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, Timeouts};
+use slack_rtm_session::rtm::{KeepaliveConfig, ReconnectPolicy, SendRate, Timeouts};
 use slack_rtm_session::{
     DriverConfig, SessionConfig, SessionEvent, SessionEventStream, SessionHandle, connect,
 };

@@ -4,7 +4,7 @@
 
 use slack_rtm_codec::types::{ClientMessage, Event};
 use slack_rtm_emulator::{CloseReason, EmulatorConfig, RawFrame, ReplyFault, SendRate as EmuRate, Target};
-use slack_rtm_session::machine::SendRate;
+use slack_rtm_session::rtm::SendRate;
 use slack_rtm_session::{Reason, SendError, SessionEvent, State, Warning, connect};
 use slack_rtm_tests::session::{
     Client, MS, WAIT, driver_config, emulator, no_rate_limit, session_config, transport,

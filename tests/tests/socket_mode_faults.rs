@@ -19,7 +19,7 @@ use slack_rtm::socket_mode::AckMode;
 use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::socket_mode::{SocketModeConfig, SocketModeEvent};
 use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm, SocketTarget};
-use slack_rtm_session::machine::Timeouts;
+use slack_rtm_session::rtm::Timeouts;
 use slack_rtm_test_support::eventually_within;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};

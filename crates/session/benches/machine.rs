@@ -5,8 +5,8 @@
 
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
 use slack_rtm_codec::decode_event;
-use slack_rtm_session::machine::testing::RtmHarness;
-use slack_rtm_session::machine::{RtmIncoming, RtmInput, RtmOutput, SessionConfig, SessionEvent};
+use slack_rtm_session::rtm::testing::RtmHarness;
+use slack_rtm_session::rtm::{RtmIncoming, RtmInput, RtmOutput, SessionConfig, SessionEvent};
 
 const FRAME: &str = r#"{"client_msg_id":"7f3c2a10-5b7e-4a7c-9d1e-2b6f0c9a1e33","type":"message","text":"Deploy of build 4821 finished: all 312 checks passed, see the dashboard for details","user":"U061F7AUR","ts":"1700000000.000100","blocks":[{"type":"rich_text","block_id":"Kx9f","elements":[{"type":"rich_text_section","elements":[{"type":"text","text":"Deploy of build 4821 finished"}]}]}],"team":"T061EG9R6","channel":"C024BE91L","event_ts":"1700000000.000100"}"#;
 

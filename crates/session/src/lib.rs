@@ -4,7 +4,7 @@
 //!   timer-table mechanism, keepalive and deadline settings, the classification of a failed
 //!   opening call, reasons, states — and the [`Machine`](common::Machine) trait both implement.
 //!   Always compiled.
-//! - [`machine`]: the RTM sans-IO state machine (no IO, no runtime, time passed in) that makes
+//! - [`rtm`]: the RTM sans-IO state machine (no IO, no runtime, time passed in) that makes
 //!   every decision of a session: connecting, keepalive, reconnecting with backoff, acks, flow
 //!   control, deduplication, shutdown. Always compiled.
 //! - [`socket_mode`]: its Socket Mode sibling (several sockets, make-before-break, envelope
@@ -32,14 +32,14 @@
 //! # Features
 //!
 //! - `tokio` (default): the driver.
-//! - `testing`: `machine::testing` and `socket_mode::testing`, the fixtures, virtual-clock
+//! - `testing`: `rtm::testing` and `socket_mode::testing`, the fixtures, virtual-clock
 //!   harnesses and invariant checkers shared by this crate's tests, its benchmark and the fuzz
 //!   targets (not a stable API).
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod common;
-pub mod machine;
+pub mod rtm;
 pub mod socket_mode;
 
 #[cfg(feature = "tokio")]
@@ -51,7 +51,7 @@ pub use driver::{
     SessionHandle, Status, connect,
 };
 
-pub use machine::{
+pub use rtm::{
     ConnId, ConnectFailure, Reason, RequestId, RtmAck, RtmIncoming, RtmInput, RtmOutput, SendError, Session,
     SessionConfig, SessionEvent, State, StopReason, SubmitError, Warning,
 };

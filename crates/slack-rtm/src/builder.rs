@@ -2,7 +2,7 @@ use crate::net::NetSettings;
 use crate::{Client, Error, Events, WebClient};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, HttpMethod};
 use slack_rtm_session::driver::{DriverConfig, call_rtm_connect};
-use slack_rtm_session::machine::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
+use slack_rtm_session::rtm::{KeepaliveConfig, ReconnectPolicy, SendRate, SessionConfig};
 use slack_rtm_types::Token;
 use std::fmt;
 

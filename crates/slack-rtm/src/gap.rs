@@ -2,7 +2,7 @@
 //! `conversations.history`, in order, without repeating what was already delivered.
 
 use crate::{ApiCallError, WebClient};
-use slack_rtm_session::machine::SessionEvent;
+use slack_rtm_session::rtm::SessionEvent;
 use slack_rtm_types::event::{Message, MessageSubtype};
 use slack_rtm_types::web::HistoryQuery;
 use slack_rtm_types::{ChannelId, Event, Ts};

@@ -8,8 +8,8 @@ pub use crate::client::{DEFAULT_SHUTDOWN_GRACE, Posted, SendMessage};
 pub use crate::gap::{GapRefill, Refill};
 pub use slack_rtm_codec::{ConnectConfig, ConnectResponse};
 pub use slack_rtm_session::driver::Status;
-pub use slack_rtm_session::machine;
-pub use slack_rtm_session::machine::{
+pub use slack_rtm_session::rtm as machine;
+pub use slack_rtm_session::rtm::{
     KeepaliveConfig, Reason, ReconnectPolicy, RtmAck, SendError, SendRate, SessionConfig, SessionEvent,
     State, Warning,
 };

@@ -6,9 +6,9 @@ use super::types::{ConnId, Reason, SkippedFrame, State};
 use std::time::{Duration, Instant};
 
 /// A sans-IO session machine: time is passed in, outputs are drained, the next deadline is
-/// asked for. Implemented by the RTM [`Session`](crate::machine::Session) and the
+/// asked for. Implemented by the RTM [`Session`](crate::rtm::Session) and the
 /// [`SocketModeSession`](crate::socket_mode::SocketModeSession); the contract is the drive loop
-/// of the [`machine`](crate::machine) module documentation.
+/// of the [`rtm`](crate::rtm) module documentation.
 pub trait Machine {
     /// What the machine is told.
     type Input: SocketInput;

@@ -4,9 +4,9 @@
 //! why a socket ended ([`Reason`]), why a session stopped ([`StopReason`]), warnings and the overall [`State`]; and the two traits
 //! both machines implement for their driver, [`Machine`] and [`SocketInput`].
 //!
-//! The RTM machine ([`crate::machine`]) and the Socket Mode machine ([`crate::socket_mode`])
+//! The RTM machine ([`crate::rtm`]) and the Socket Mode machine ([`crate::socket_mode`])
 //! are siblings over this module; neither imports the other. The public items are re-exported
-//! by both (e.g. `slack_rtm_session::machine::ConnId` and `slack_rtm_session::common::ConnId`
+//! by both (e.g. `slack_rtm_session::rtm::ConnId` and `slack_rtm_session::common::ConnId`
 //! are the same type).
 
 mod backoff;

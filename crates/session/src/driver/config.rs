@@ -2,7 +2,7 @@
 
 use super::dial::{Dialer, DirectDialer};
 use super::socket::{OpenConfig, websocket_tls};
-use crate::machine::SessionConfig;
+use crate::rtm::SessionConfig;
 use rustls::ClientConfig;
 use slack_rtm_codec::{ConnectConfig, DynHttpTransport, Token};
 use std::fmt;

@@ -26,7 +26,7 @@ pub trait Dialer: Send + Sync + std::fmt::Debug + 'static {
     /// `host` is a name or an IP address, without the brackets of an IPv6 URL. A failure is an
     /// `std::io::Error`; a proxy's own error goes inside it (`std::io::Error::other(e)`): the
     /// driver reports its message (with its sources) as
-    /// [`Reason::OpenFailed`](crate::machine::Reason::OpenFailed).
+    /// [`Reason::OpenFailed`](crate::rtm::Reason::OpenFailed).
     fn dial<'a>(&'a self, host: &'a str, port: u16) -> DialFuture<'a>;
 }
 

@@ -1,7 +1,7 @@
 //! What the application holds: the [`SessionHandle`] (send, shut down, read the published
 //! [`Status`]) and the [`SessionEventStream`].
 
-use crate::machine::{Reason, RtmAck, SendError, SessionEvent, State, StopReason};
+use crate::rtm::{Reason, RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_codec::EventFrame;
 use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
 use std::fmt;

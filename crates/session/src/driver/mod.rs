@@ -1,6 +1,6 @@
-//! The tokio driver: runs the [machine](crate::machine) with real sockets and timers.
+//! The tokio driver: runs the [machine](crate::rtm) with real sockets and timers.
 //!
-//! [`connect`] spawns one task, the loop, which owns the [`Session`](crate::machine::Session)
+//! [`connect`] spawns one task, the loop, which owns the [`Session`](crate::rtm::Session)
 //! and nothing else decides anything. Around it:
 //!
 //! - `rtm.connect` runs in its own task through the transport you give, with a deadline, by
@@ -13,7 +13,7 @@
 //!   give, the WebSocket handshake with `Sec-WebSocket-Accept` verified), hands the write
 //!   half to the loop, then reads: it reassembles fragments (capped at
 //!   [`LoopConfig::max_message_bytes`]), classifies each message with
-//!   [`RtmIncoming::message`](crate::machine::RtmIncoming::message) (ordinary events go on
+//!   [`RtmIncoming::message`](crate::rtm::RtmIncoming::message) (ordinary events go on
 //!   undecoded, to be decoded by the application's task), and forwards WebSocket pings so the
 //!   loop answers them. Readers are futures owned
 //!   and polled by the loop task itself — one task per session, no cross-task wake-up per
@@ -72,7 +72,7 @@ pub use handle::{PendingAck, SessionEventStream, SessionHandle, Status};
 pub use watch::StatusWatch;
 
 /// Starts a session: spawns its loop on the current tokio runtime and returns the handle and
-/// the event stream. The first event is [`SessionEvent::Connecting`](crate::machine::SessionEvent::Connecting).
+/// the event stream. The first event is [`SessionEvent::Connecting`](crate::rtm::SessionEvent::Connecting).
 pub fn connect(config: DriverConfig) -> Result<(SessionHandle, SessionEventStream), DriverError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
     Ok(run::spawn(config, &runtime))

@@ -2,7 +2,7 @@
 //! a frame write that keeps them polled.
 
 use super::socket::{self, Writer};
-use crate::machine::ConnId;
+use crate::rtm::ConnId;
 use fastwebsockets::Frame;
 use std::future::Future;
 use std::task::{Context, Poll};

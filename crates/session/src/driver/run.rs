@@ -6,7 +6,7 @@ use super::config::DriverConfig;
 use super::conns::{Conns, Outbox, spawn_call};
 use super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::handle::{Command, Delivery, SessionEventStream, SessionHandle, Status};
-use crate::machine::{
+use crate::rtm::{
     ConnectFailure, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError, Session, SessionEvent,
 };
 use fastwebsockets::{Frame, Payload};

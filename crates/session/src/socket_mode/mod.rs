@@ -1,5 +1,5 @@
 //! The sans-IO Socket Mode machine: every decision of a Socket Mode session, with no IO, no
-//! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::machine) over what
+//! runtime and no clock of its own. A sibling of the RTM [`machine`](crate::rtm) over what
 //! both use ([`common`](crate::common)): the backoff (jitter above a floor, `Retry-After`), the
 //! classification of a failed opening call ([`ConnectFailure`](crate::common::ConnectFailure):
 //! the fatal set), reasons and states, keepalive and deadline settings and the bounded dedupe
@@ -41,7 +41,7 @@
 //! - **Shutdown** with a deadline: stop taking envelopes, wait (manual mode) for the acks of
 //!   what was handed over, close every socket with 1000, then [`SocketModeEvent::Stopped`].
 //!
-//! The drive loop and its contract are those of the RTM machine (see [`crate::machine`]):
+//! The drive loop and its contract are those of the RTM machine (see [`crate::rtm`]):
 //! drain [`SocketModeSession::poll_output`] after every call that takes input, answer
 //! `CallOpen` / `OpenSocket` with the inputs their documentation names, feed every socket read
 //! through [`SocketModeIncoming::message`], sleep until [`SocketModeSession::poll_timeout`].

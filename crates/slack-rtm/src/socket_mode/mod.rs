@@ -19,7 +19,7 @@ use slack_rtm_codec::OpenConfig;
 use slack_rtm_session::driver::{
     SocketModeDriverConfig, SocketModeHandle, SocketModeStream, SocketModeStreamItem, connect_socket_mode,
 };
-use slack_rtm_session::machine::{KeepaliveConfig, Reason, ReconnectPolicy, State};
+use slack_rtm_session::rtm::{KeepaliveConfig, Reason, ReconnectPolicy, State};
 use slack_rtm_types::{AppToken, AppTokenError, Token};
 use std::fmt;
 use std::pin::Pin;

@@ -10,7 +10,7 @@ mod run;
 
 use super::config::DriverError;
 use super::config::LoopConfig;
-use crate::machine::{Reason, State};
+use crate::rtm::{Reason, State};
 use crate::socket_mode::{Delivered, DeliveryAckError, SocketModeConfig, SocketModeEvent, StopReason};
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig};

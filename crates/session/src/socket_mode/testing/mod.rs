@@ -2,7 +2,7 @@
 //! `apps.connections.open` answer fixture, a session on a virtual clock ([`SocketModeHarness`]), and one
 //! invariant checker ([`SocketModeInvariants`]) shared by the property test and the `socket_mode` fuzz
 //! target — the same shape as the RTM machine's
-//! [`machine::testing`](crate::machine::testing).
+//! [`rtm::testing`](crate::rtm::testing).
 //!
 //! Not part of the stable API: it exists so tests and fuzz targets share one harness instead of
 //! each writing their own.

@@ -1,7 +1,7 @@
 //! A session on a virtual clock: every `Instant` is `t0 + something`, nothing sleeps.
 
 use super::connect_response;
-use crate::machine::{
+use crate::rtm::{
     ConnId, Reason, RequestId, RtmAck, RtmIncoming, RtmInput, RtmOutput, SendError, Session, SessionConfig,
     SessionEvent,
 };

@@ -1,8 +1,8 @@
 //! The property test: random input sequences keep every invariant of the shared checker
-//! ([`RtmInvariants`](crate::machine::testing::RtmInvariants), also used by the `machine` fuzz target).
+//! ([`RtmInvariants`](crate::rtm::testing::RtmInvariants), also used by the `machine` fuzz target).
 
 use super::*;
-use crate::machine::testing::RtmInvariants;
+use crate::rtm::testing::RtmInvariants;
 use proptest::prelude::*;
 
 #[derive(Clone, Debug)]

@@ -33,9 +33,9 @@
 //! the `slack-rtm` crate for a complete blocking one):
 //!
 //! ```no_run
-//! use slack_rtm_session::machine::{RtmIncoming, RtmInput, RtmOutput, Session, SessionConfig, SessionEvent};
+//! use slack_rtm_session::rtm::{RtmIncoming, RtmInput, RtmOutput, Session, SessionConfig, SessionEvent};
 //! use std::time::Instant;
-//! # use slack_rtm_session::machine::ConnId;
+//! # use slack_rtm_session::rtm::ConnId;
 //! # struct Io;
 //! # impl Io {
 //! #     fn rtm_connect(&mut self) -> RtmInput { unimplemented!() }
@@ -272,7 +272,7 @@ impl Session {
     }
 
     /// When [`Session::handle_timeout`] must be called next, if ever: the earliest armed
-    /// deadline (see the timer table, `machine/timer.rs`).
+    /// deadline (see the timer table, `rtm/timer.rs`).
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.next_deadline()
     }

@@ -2,7 +2,7 @@
 //! test and the `machine` fuzz target alike.
 
 use crate::common::check_deadlines;
-use crate::machine::{ConnId, RequestId, RtmInput, RtmOutput, Session, SessionEvent, State};
+use crate::rtm::{ConnId, RequestId, RtmInput, RtmOutput, Session, SessionEvent, State};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 

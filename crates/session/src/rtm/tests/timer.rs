@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::common::TimerTable;
-use crate::machine::timer::Timer;
+use crate::rtm::timer::Timer;
 
 /// A session with `timer` armed. The `match` is exhaustive: a new timer without a scenario
 /// does not compile.
