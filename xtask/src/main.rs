@@ -30,6 +30,7 @@ mod bench;
 mod bench_doc;
 mod bench_fleet;
 mod bench_http;
+mod bench_parts;
 mod bench_sm;
 mod bench_upload;
 mod conformance;
