@@ -256,11 +256,8 @@ mod tests {
     fn an_entry_round_trips_into_the_event_a_handler_gets() {
         let body = r#"{"envelope_id":"e1","type":"events_api","payload":{"event_id":"Ev1","event":{"type":"message","text":"x"}}}"#;
         let e = NewEntry::from_envelope_text(body, 42).unwrap();
-        let map: HashMap<String, Value> = e
-            .fields()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec())))
-            .collect();
+        let map: HashMap<String, Value> =
+            e.fields().map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec()))).collect();
         let ev = FleetEvent::from_entry("1-0".into(), &map, 3).unwrap();
         assert_eq!((ev.event_id.as_deref(), ev.idempotency_key(), ev.attempt), (Some("Ev1"), "Ev1", 3));
         assert_eq!((ev.received_ms, ev.body.as_str()), (42, body));

@@ -90,7 +90,8 @@ impl std::fmt::Debug for GatewayBuilder {
 
 impl GatewayBuilder {
     /// Most envelopes being appended at once (default 256); past it the gateway stops reading
-    /// the session, whose bounded queue then holds the sockets back.
+    /// the session, whose bounded queue then holds the sockets back. The envelopes waiting
+    /// together are appended in one script call, up to 64 or this limit.
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
         self
@@ -110,10 +111,12 @@ impl GatewayBuilder {
         let (client, mut items) = self.socket.ack_mode(AckMode::Manual).connect().await?;
         let counts = Arc::new(Counters::default());
         let (budget, gate) = (self.append_budget, Arc::new(Semaphore::new(self.max_in_flight)));
+        // A batch takes a permit per envelope: never more than there are.
+        let most = APPEND_BATCH.min(self.max_in_flight);
         let task = {
             let counts = counts.clone();
             tokio::spawn(async move {
-                let mut batch = Vec::with_capacity(APPEND_BATCH);
+                let mut batch = Vec::with_capacity(most);
                 while let Some(item) = items.next().await {
                     // This item and those already waiting, up to a batch: appended in one
                     // script call.
@@ -135,7 +138,7 @@ impl GatewayBuilder {
                             }
                             other => tracing::debug!(item = ?other, "session"),
                         }
-                        if batch.len() < APPEND_BATCH {
+                        if batch.len() < most {
                             next = ready_now(&mut items).await;
                         }
                     }
