@@ -100,6 +100,29 @@ async fn every_event_reaches_a_worker_once_and_is_acked_after_the_append() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_with_one_append_in_flight_still_takes_every_envelope() {
+    let redis = RedisServer::start().unwrap();
+    let emu = emulator().await;
+    let fleet = FleetConfig::new(redis.url(), "one");
+    let socket = SocketModeClient::builder(emu.app_token()).api_url(&emu.api_url()).allow_insecure(true);
+    let gw = Gateway::builder(socket, fleet.clone())
+        .max_in_flight(1)
+        .append_budget(Duration::from_millis(800))
+        .start()
+        .await
+        .unwrap();
+    emu.wait_for_open_sockets(1, 5 * S).await.unwrap();
+    // Sent at once, so they wait together: batches never take more permits than there are.
+    for i in 0..30 {
+        emu.send_api_event(message(i));
+    }
+    eventually("30 appended", || gw.counts().appended == 30).await;
+    eventually("every envelope acked", || emu.envelopes().iter().all(|e| e.acked)).await;
+    assert_eq!(EventStream::new(&fleet).unwrap().entries().await.unwrap(), 30);
+    gw.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivery_on_another_gateway_is_acked_and_not_appended_again() {
     let redis = RedisServer::start().unwrap();
     let emu = emulator().await;

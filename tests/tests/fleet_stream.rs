@@ -45,6 +45,37 @@ async fn an_event_is_appended_once_however_often_it_is_delivered() {
 }
 
 #[tokio::test]
+async fn a_batch_is_appended_in_order_with_a_claim_each_and_a_redelivery_inside_it_is_a_duplicate() {
+    let r = RedisServer::start().unwrap();
+    let s = EventStream::new(&FleetConfig::new(r.url(), "b")).unwrap();
+    let batch =
+        [entry(Some("Ev1"), "e1"), entry(Some("Ev2"), "e2"), entry(Some("Ev1"), "e3"), entry(None, "s1")];
+    let out = s.append_many(&batch).await.unwrap();
+    assert_eq!(out.len(), 4, "{out:?}");
+    let ids: Vec<&str> = out
+        .iter()
+        .filter_map(|o| match o {
+            AppendOutcome::Appended { id } => Some(id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 3, "{out:?}");
+    assert_eq!(out[2], AppendOutcome::Duplicate);
+    // In order: each entry's id after the one before, and its fields from its own envelope.
+    let mut c = redis_conn(&r).await;
+    let read: redis::streams::StreamRangeReply =
+        redis::cmd("XRANGE").arg(&s.keys().stream).arg("-").arg("+").query_async(&mut c).await.unwrap();
+    let envelopes: Vec<String> =
+        read.ids.iter().map(|e| e.get::<String>("envelope_id").unwrap_or_default()).collect();
+    assert_eq!(envelopes, ["e1", "e2", "s1"]);
+    assert_eq!(read.ids.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ids);
+    // Each claimed: a later delivery of any of them is a duplicate.
+    let again = s.append_many(&[entry(Some("Ev2"), "e4"), entry(None, "s1")]).await.unwrap();
+    assert_eq!(again, [AppendOutcome::Duplicate, AppendOutcome::Duplicate]);
+    assert!(s.append_many(&[]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn a_full_stream_refuses_and_trims_only_what_every_group_finished() {
     let r = RedisServer::start().unwrap();
     let s = EventStream::new(&FleetConfig::new(r.url(), "t").max_backlog(4)).unwrap();

@@ -11,7 +11,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Options of a bench run.
 #[derive(Clone, Debug)]
@@ -23,6 +23,10 @@ pub struct Options {
     pub official: bool,
     pub write_doc: bool,
     pub sessions: Option<u64>,
+    /// Sessions of the idle-sessions part in the full run (`--sessions N` runs that part alone).
+    pub all_sessions: u64,
+    /// `--rtm-only`: the RTM rows alone (printed, not written to the doc).
+    pub rtm_only: bool,
     /// Socket Mode: envelopes per run at full speed, and at the paced rate.
     pub envelopes: u64,
     pub paced_envelopes: u64,
@@ -54,6 +58,8 @@ impl Options {
             official: true,
             write_doc: true,
             sessions: None,
+            all_sessions: 19_000,
+            rtm_only: false,
             idle_ping: None,
             envelopes: 50_000,
             paced_envelopes: 20_000,
@@ -82,6 +88,7 @@ impl Options {
                     o.fleet_paced_events = 1_000;
                     o.http_requests = 2_000;
                     o.http_paced_requests = 1_000;
+                    o.all_sessions = 200;
                     o.runs = 1;
                     o.official = false;
                     o.write_doc = false;
@@ -93,6 +100,7 @@ impl Options {
                 "--paced-envelopes" => o.paced_envelopes = num("--paced-envelopes")?,
                 "--no-socket-mode" => o.socket_mode = false,
                 "--socket-mode-only" => o.socket_mode_only = true,
+                "--rtm-only" => o.rtm_only = true,
                 "--fleet" => o.fleet = true,
                 "--fleet-events" => o.fleet_events = num("--fleet-events")?,
                 "--fleet-paced-events" => o.fleet_paced_events = num("--fleet-paced-events")?,
@@ -351,7 +359,8 @@ pub fn table(
     t
 }
 
-/// `cargo xtask bench [...]`.
+/// `cargo xtask bench [...]`: every part of [`crate::bench_parts::PARTS`] in one run (their
+/// tables written together to `docs/benchmarks.md`), or the one part a flag asks for.
 pub fn run(args: &[String]) -> Result<(), String> {
     if args.iter().any(|a| a == "--upload") {
         return crate::bench_upload::run(args);
@@ -359,13 +368,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let opts = Options::parse(args)?;
     let bin = build_release()?;
     if let Some(sessions) = opts.sessions {
-        return crate::scale::run(&bin, sessions, opts.quick, opts.idle_ping);
+        return crate::scale::run(&bin, sessions, opts.quick, opts.idle_ping).map(drop);
     }
     if opts.fleet {
         return crate::bench_fleet::run(&bin, &opts);
     }
     if opts.http {
         return crate::bench_http::run(&bin, &opts).map(drop);
+    }
+    if opts.rtm_only {
+        let (rtm, failed) = rtm_rows(&bin, &opts)?;
+        println!("{rtm}");
+        return if opts.quick && !failed.is_empty() {
+            Err(format!("bench clients failed: {}", failed.join(", ")))
+        } else {
+            Ok(())
+        };
     }
     if opts.socket_mode_only {
         let (sm, failed) = crate::bench_sm::run(&bin, &opts)?;
@@ -376,6 +394,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         };
     }
+    crate::bench_parts::run_all(&bin, &opts)
+}
+
+/// The RTM rows (events: plain, type last, Slack shapes; round trips), every client side by
+/// side: the table and the names of the clients that failed.
+pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'static str>), String> {
+    let bin = bin.to_path_buf();
     let mut clients = vec![
         ClientSpec {
             name: "slack-rtm (current_thread)",
@@ -410,7 +435,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
             });
         }
     }
-    let started = Instant::now();
     eprintln!(
         "bench: {} events × {} runs, {} round trips × {} runs",
         opts.events, opts.runs, opts.round_trips, opts.runs
@@ -475,28 +499,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let harder = crate::bench_rtm::run(&bin, opts.events, opts.runs)?;
     t = format!("{t}\n### RTM events on harder traffic\n\n{harder}");
     println!("{t}");
-    let mut failed: Vec<&str> =
+    let failed: Vec<&'static str> =
         events.iter().chain(rtt.iter()).filter(|(_, s)| s.failure.is_some()).map(|(n, _)| *n).collect();
-    if opts.socket_mode {
-        let (sm, sm_failed) = crate::bench_sm::run(&bin, &opts)?;
-        println!("{sm}");
-        t = format!("{t}\n### Socket Mode\n\n{sm}");
-        failed.extend(sm_failed);
-    }
-    if opts.write_doc {
-        crate::bench_doc::write(&opts, &t, started.elapsed())?;
-    }
-    if opts.quick {
-        // The HTTP mode harness, at small sizes, so it cannot rot (`--http` for its table).
-        if let Err(e) = crate::bench_http::run(&bin, &opts) {
-            failed.push("http-bench");
-            eprintln!("{e}");
-        }
-    }
-    if opts.quick && !failed.is_empty() {
-        return Err(format!("bench clients failed: {}", failed.join(", ")));
-    }
-    Ok(())
+    Ok((t, failed))
 }
 
 #[cfg(test)]

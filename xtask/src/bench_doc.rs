@@ -32,28 +32,19 @@ pub fn today() -> String {
         .unwrap_or_default()
 }
 
-/// Replaces the generated section with this run's table (or appends it).
-pub fn write(opts: &Options, table: &str, took: Duration) -> Result<(), String> {
-    let path = workspace_root().join("docs/benchmarks.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+/// Replaces the generated section with this run's parts (or appends it).
+pub fn write(opts: &Options, parts: &str, took: Duration) -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    let command = ["cargo xtask bench".to_owned()].into_iter().chain(args).collect::<Vec<_>>().join(" ");
     let section = format!(
-        "{START}\n\nLast run: {} on {} (took {} s).\n\nCommand: `cargo xtask bench --events {} --round-trips {} \
-         --envelopes {} --paced-envelopes {} --runs {}` — medians of {} runs; the emulator runs in its own process.\n\n{table}\n{END}",
+        "{START}\n\nLast run: {} on {} (took {} s). Command: `{command}` — medians of {} runs; every row \
+         beside its floor from the same run; the emulators run in their own processes.\n\n{parts}\n{END}",
         today(),
         machine(),
         took.as_secs(),
-        opts.events,
-        opts.round_trips,
-        opts.envelopes,
-        opts.paced_envelopes,
-        opts.runs,
         opts.runs,
     );
-    let new = match (old.find(START), old.find(END)) {
-        (Some(s), Some(e)) if e > s => format!("{}{}{}", &old[..s], section, &old[e + END.len()..]),
-        _ => format!("{}\n{}\n", old.trim_end(), section),
-    };
-    std::fs::write(&path, new).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    put_section(START, END, "Latest run", &section)
 }
 
 /// `docs/benchmarks.md` with the part between `start` and `end` replaced by `generated` (which

@@ -39,6 +39,9 @@ struct Row {
     duplicates: u64,
     redelivered: u64,
     rss_mb: f64,
+    /// CPU µs per event: the bench process (emulator, gateway, workers), and Redis.
+    cpu: f64,
+    redis_cpu: f64,
     failure: Option<String>,
 }
 
@@ -91,6 +94,8 @@ fn measure(bin: &Path, w: &Workload, runs: usize) -> Row {
         duplicates: sum("duplicates"),
         redelivered: sum("redelivered"),
         rss_mb: col("peak_rss_kb") / 1024.0,
+        cpu: col("cpu_us_per_event"),
+        redis_cpu: col("redis_cpu_us_per_event"),
         failure,
     };
     eprintln!(
@@ -112,12 +117,13 @@ fn load(rate: u64) -> String {
 
 fn table(rows: &[Row]) -> String {
     let mut t = "| Redis appendfsync | load | events | events/s (emit → handler) | emit → handler p50 / p99 / max ms \
-                 | lost | duplicates | redelivered | peak RSS MB |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
+                 | lost | duplicates | redelivered | peak RSS MB | CPU µs/event: process / Redis |\n\
+                 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         .to_owned();
     for r in rows {
         let note = r.failure.as_ref().map_or(String::new(), |e| format!(" (failed: {e})"));
         t.push_str(&format!(
-            "| {}{note} | {} | {} | {:.0} | {:.2} / {:.2} / {:.2} | {} | {} | {} | {:.0} |\n",
+            "| {}{note} | {} | {} | {:.0} | {:.2} / {:.2} / {:.2} | {} | {} | {} | {:.0} | {:.1} / {:.1} |\n",
             r.fsync,
             load(r.rate),
             r.n,
@@ -128,7 +134,9 @@ fn table(rows: &[Row]) -> String {
             r.lost,
             r.duplicates,
             r.redelivered,
-            r.rss_mb
+            r.rss_mb,
+            r.cpu,
+            r.redis_cpu
         ));
     }
     t
@@ -154,6 +162,19 @@ fn write_doc(opts: &Options, table: &str, took: Duration) -> Result<(), String> 
 /// Runs the four workloads; writes the doc section; `Err` if an event was lost or a run failed.
 pub fn run(bin: &Path, opts: &Options) -> Result<(), String> {
     let started = Instant::now();
+    let (t, bad) = rows(bin, opts);
+    if opts.write_doc {
+        write_doc(opts, &t, started.elapsed())?;
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("fleet bench failed or lost events: {}", bad.join(", ")))
+    }
+}
+
+/// Runs the four workloads: the table, and the workloads that failed or lost events.
+pub fn rows(bin: &Path, opts: &Options) -> (String, Vec<String>) {
     let (full, paced) = (opts.fleet_events, opts.fleet_paced_events);
     eprintln!(
         "bench (fleet): {full} events at full speed, {paced} at {PACED_RATE}/s, Redis appendfsync everysec and \
@@ -169,17 +190,10 @@ pub fn run(bin: &Path, opts: &Options) -> Result<(), String> {
     let rows: Vec<Row> = workloads.iter().map(|w| measure(bin, w, opts.runs)).collect();
     let t = table(&rows);
     println!("{t}");
-    if opts.write_doc {
-        write_doc(opts, &t, started.elapsed())?;
-    }
-    let bad: Vec<String> = rows
+    let bad = rows
         .iter()
         .filter(|r| r.failure.is_some() || r.lost > 0)
         .map(|r| format!("appendfsync {} at {}", r.fsync, load(r.rate)))
         .collect();
-    if bad.is_empty() {
-        Ok(())
-    } else {
-        Err(format!("fleet bench failed or lost events: {}", bad.join(", ")))
-    }
+    (t, bad)
 }

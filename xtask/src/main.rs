@@ -3,17 +3,13 @@
 //! - `deps`: checks the design card's dependency rules and the workspace-hack rule (also run
 //!   by `cargo test`).
 //! - `bench [--quick] [--events N] [--round-trips M] [--runs R] [--no-official] [--no-doc]
-//!   [--envelopes N] [--paced-envelopes M] [--no-socket-mode] [--sessions S [--idle-ping SECS]]`:
-//!   the end-to-end benchmark (RTM and Socket Mode), every client side by side
-//!   (writes `docs/benchmarks.md` unless `--no-doc`), or the scale test. `bench
-//!   --socket-mode-only [--no-official] [--envelopes N] [--paced-envelopes M] [--runs R]`: the
-//!   Socket Mode rows alone (the raw loop, the App, the naive client; printed only). `bench --fleet
-//!   [--fleet-events N] [--fleet-paced-events M] [--runs R]`: the fleet bench alone (a real
-//!   Redis, one gateway, three workers; its own section of `docs/benchmarks.md`). `bench
-//!   --upload [--mb N] [--runs R] [--no-doc]`: the peak memory of a file upload from disk
-//!   (its own section of `docs/benchmarks.md`). `bench --http [--http-requests N]
-//!   [--http-paced-requests M] [--runs R]`: HTTP mode's receiver and an `App` on HTTP beside a
-//!   naive HMAC-checking hyper handler (its own section too).
+//!   [--envelopes N] [--paced-envelopes M] [--no-socket-mode]`: every part of the benchmark in
+//!   one run ([`bench_parts::PARTS`]: RTM, Socket Mode, HTTP mode, fleet, idle sessions), each
+//!   beside its floors; writes `docs/benchmarks.md` unless `--no-doc` or `--quick`. One part
+//!   alone: `--rtm-only`, `--socket-mode-only`, `--http [--http-requests N]
+//!   [--http-paced-requests M]`, `--fleet [--fleet-events N] [--fleet-paced-events M]`,
+//!   `--sessions S [--idle-ping SECS]` (the last three write their own sections too), and
+//!   `--upload [--mb N]` (the peak memory of a file upload from disk).
 //! - `corpus [DIR...]` (default `../shared/slack-corpus` beside the workspace): decodes every JSON file (RTM events or `rtm.connect` answers) and checks
 //!   the round trip; fails on a shape error or a lost field.
 //! - `conformance [--client node|python]...`: the official Node and Python clients against the
@@ -30,6 +26,7 @@ mod bench;
 mod bench_doc;
 mod bench_fleet;
 mod bench_http;
+mod bench_parts;
 mod bench_rtm;
 mod bench_sm;
 mod bench_upload;
@@ -48,9 +45,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   deps          check the crate dependency rules (types/codec free of IO crates, layering)
-  bench         end-to-end benchmark (--quick for CI; --sessions N [--idle-ping S] for the scale test;
-                --fleet for the fleet bench on a real Redis; --upload [--mb N] for an upload's peak memory;
-                --http for the HTTP mode receiver bench)
+  bench         every benchmark in one run (--quick for CI); one part: --rtm-only, --socket-mode-only,
+                --http, --fleet, --sessions N [--idle-ping S]; --upload [--mb N] for an upload's peak memory
   corpus        decode recorded Slack payloads ([DIR...], default ../shared/slack-corpus): typed / unknown type / shape error / round-trip loss
   conformance   run the official Node and Python clients against the emulator
   fuzz          run the fuzz targets (--seconds N each)

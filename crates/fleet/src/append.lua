@@ -1,7 +1,9 @@
--- Appends one envelope to the fleet's stream, atomically with its dedupe claim.
--- KEYS[1] the stream, KEYS[2] the event's claim key.
--- ARGV[1] the claim's lifetime (s), ARGV[2] the back-pressure limit, ARGV[3..] field, value, ...
--- Returns {'ok', <entry id>}, {'dup', ''} or {'full', <entries>}.
+-- Appends a batch of envelopes to the fleet's stream, each atomically with its dedupe claim
+-- (the whole script runs atomically: one round trip and one script call for many envelopes).
+-- KEYS[1] the stream, KEYS[2..n+1] the claim key of each envelope, in order.
+-- ARGV[1] the claim's lifetime (s), ARGV[2] the back-pressure limit, ARGV[3] the number of
+-- fields per entry (f), ARGV[4..3+f] the field names, then f values per envelope, in order.
+-- Returns, per envelope, two items: 'ok', <entry id> | 'dup', '' | 'full', <entries>.
 
 -- Whether stream id a sorts before b ("<ms>-<seq>").
 local function before(a, b)
@@ -38,21 +40,35 @@ local function trim_done(stream)
   return redis.call('XLEN', stream)
 end
 
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  return {'dup', ''}
-end
-local max = tonumber(ARGV[2])
+local ttl, max, f = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local len = redis.call('XLEN', KEYS[1])
-if len >= max then
-  len = trim_done(KEYS[1])
-  if len >= max then
-    return {'full', tostring(len)}
+local out, trimmed = {}, false
+for e = 1, #KEYS - 1 do
+  local claim = KEYS[e + 1]
+  if redis.call('EXISTS', claim) == 1 then
+    out[#out + 1] = 'dup'
+    out[#out + 1] = ''
+  else
+    if len >= max and not trimmed then
+      len, trimmed = trim_done(KEYS[1]), true
+    end
+    if len >= max then
+      out[#out + 1] = 'full'
+      out[#out + 1] = tostring(len)
+    else
+      local fields, base = {}, 3 + f + (e - 1) * f
+      for i = 1, f do
+        fields[#fields + 1] = ARGV[3 + i]
+        fields[#fields + 1] = ARGV[base + i]
+      end
+      -- The append first: if the claim then failed, a redelivery is appended again (a
+      -- duplicate a handler can recognise), never dropped.
+      local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
+      redis.call('SET', claim, id, 'EX', ttl)
+      len = len + 1
+      out[#out + 1] = 'ok'
+      out[#out + 1] = id
+    end
   end
 end
-local fields = {}
-for i = 3, #ARGV do fields[#fields + 1] = ARGV[i] end
--- The append first: if the claim then failed, a redelivery is appended again (a duplicate a
--- handler can recognise), never dropped.
-local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
-redis.call('SET', KEYS[2], id, 'EX', ARGV[1])
-return {'ok', id}
+return out

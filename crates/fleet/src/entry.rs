@@ -95,19 +95,38 @@ impl NewEntry {
     }
 
     /// The entry's fields, in `XADD` order.
-    pub(crate) fn fields(&self) -> [(&'static str, Cow<'_, str>); 7] {
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> {
+        FIELD_NAMES.into_iter().zip(self.values())
+    }
+
+    /// The values of the entry's fields, in the order of [`FIELD_NAMES`].
+    pub(crate) fn values(&self) -> [Cow<'_, str>; FIELD_COUNT] {
         [
-            (field::EVENT_ID, Cow::Borrowed(self.event_id.as_deref().unwrap_or_default())),
-            (field::ENVELOPE_ID, Cow::Borrowed(self.envelope_id.as_str())),
-            (field::TYPE, Cow::Borrowed(self.envelope_type.as_str())),
-            (field::EVENT_TYPE, Cow::Borrowed(self.event_type.as_deref().unwrap_or_default())),
-            (field::RETRY_ATTEMPT, Cow::Owned(self.retry_attempt.to_string())),
-            (field::RECEIVED_MS, Cow::Owned(self.received_ms.to_string())),
+            Cow::Borrowed(self.event_id.as_deref().unwrap_or_default()),
+            Cow::Borrowed(self.envelope_id.as_str()),
+            Cow::Borrowed(self.envelope_type.as_str()),
+            Cow::Borrowed(self.event_type.as_deref().unwrap_or_default()),
+            Cow::Owned(self.retry_attempt.to_string()),
+            Cow::Owned(self.received_ms.to_string()),
             // Borrowed: the body (kilobytes) is not copied on the way to Redis.
-            (field::BODY, Cow::Borrowed(self.body.as_str())),
+            Cow::Borrowed(self.body.as_str()),
         ]
     }
 }
+
+/// How many fields a gateway writes per entry.
+pub(crate) const FIELD_COUNT: usize = 7;
+
+/// The names of the fields a gateway writes, in `XADD` order.
+pub(crate) const FIELD_NAMES: [&str; FIELD_COUNT] = [
+    field::EVENT_ID,
+    field::ENVELOPE_ID,
+    field::TYPE,
+    field::EVENT_TYPE,
+    field::RETRY_ATTEMPT,
+    field::RECEIVED_MS,
+    field::BODY,
+];
 
 /// An event handed to a worker's handler: at least once, with its ids, so handlers can be
 /// idempotent (key on [`FleetEvent::event_id`], or the envelope id when there is none).
@@ -237,11 +256,8 @@ mod tests {
     fn an_entry_round_trips_into_the_event_a_handler_gets() {
         let body = r#"{"envelope_id":"e1","type":"events_api","payload":{"event_id":"Ev1","event":{"type":"message","text":"x"}}}"#;
         let e = NewEntry::from_envelope_text(body, 42).unwrap();
-        let map: HashMap<String, Value> = e
-            .fields()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec())))
-            .collect();
+        let map: HashMap<String, Value> =
+            e.fields().map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec()))).collect();
         let ev = FleetEvent::from_entry("1-0".into(), &map, 3).unwrap();
         assert_eq!((ev.event_id.as_deref(), ev.idempotency_key(), ev.attempt), (Some("Ev1"), "Ev1", 3));
         assert_eq!((ev.received_ms, ev.body.as_str()), (42, body));

@@ -10,10 +10,12 @@ use crate::stream::{AppendOutcome, EventStream};
 use slack_rtm::SocketModeClient;
 use slack_rtm::StopReason;
 use slack_rtm::socket_mode::AckMode;
-use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::socket_mode::{Delivery, SocketModeClientBuilder};
+use slack_rtm::socket_mode::{SocketModeItem, SocketModeItems};
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
@@ -32,10 +34,10 @@ pub struct GatewayCounts {
     pub refused_full: u64,
     /// Not appended because Redis failed or was too slow (not acked: Slack redelivers).
     pub redis_failures: u64,
-    /// Acks written.
+    /// Acks handed to the session (it writes them on its next turn).
     pub acked: u64,
-    /// Acks that could not be written (the socket was gone; Slack redelivers, and the
-    /// redelivery is acked as a duplicate).
+    /// Acks that could not be handed to the session (it had stopped; Slack redelivers, and
+    /// the redelivery is acked as a duplicate).
     pub ack_failures: u64,
     /// Sockets serving now.
     pub sockets: u64,
@@ -89,7 +91,8 @@ impl std::fmt::Debug for GatewayBuilder {
 
 impl GatewayBuilder {
     /// Most envelopes being appended at once (default 256); past it the gateway stops reading
-    /// the session, whose bounded queue then holds the sockets back.
+    /// the session, whose bounded queue then holds the sockets back. The envelopes waiting
+    /// together are appended in one script call, up to 64 or this limit.
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
         self
@@ -109,27 +112,39 @@ impl GatewayBuilder {
         let (client, mut items) = self.socket.ack_mode(AckMode::Manual).connect().await?;
         let counts = Arc::new(Counters::default());
         let (budget, gate) = (self.append_budget, Arc::new(Semaphore::new(self.max_in_flight)));
+        // A batch takes a permit per envelope: never more than there are.
+        let most = APPEND_BATCH.min(self.max_in_flight);
         let task = {
             let counts = counts.clone();
             tokio::spawn(async move {
+                let mut batch = Vec::with_capacity(most);
                 while let Some(item) = items.next().await {
-                    match item {
-                        SocketModeItem::Envelope(d) => {
-                            let received = Instant::now();
-                            Counters::bump(&counts.received);
-                            let Ok(permit) = gate.clone().acquire_owned().await else { break };
-                            let (stream, counts) = (stream.clone(), counts.clone());
-                            tokio::spawn(async move {
-                                relay(d, received, budget, &stream, &counts).await;
-                                drop(permit);
-                            });
+                    // This item and those already waiting, up to a batch: appended in one
+                    // script call.
+                    let mut next = Some(item);
+                    let received = Instant::now();
+                    while let Some(item) = next.take() {
+                        match item {
+                            SocketModeItem::Envelope(d) => {
+                                Counters::bump(&counts.received);
+                                batch.push(d);
+                            }
+                            SocketModeItem::Connected { sockets }
+                            | SocketModeItem::Disconnected { sockets, .. } => {
+                                counts.sockets.store(sockets as u64, Ordering::Relaxed);
+                            }
+                            SocketModeItem::Stopped { reason } => {
+                                relay_later(&mut batch, received, budget, &gate, &stream, &counts).await;
+                                return Some(reason);
+                            }
+                            other => tracing::debug!(item = ?other, "session"),
                         }
-                        SocketModeItem::Connected { sockets }
-                        | SocketModeItem::Disconnected { sockets, .. } => {
-                            counts.sockets.store(sockets as u64, Ordering::Relaxed);
+                        if batch.len() < most {
+                            next = ready_now(&mut items).await;
                         }
-                        SocketModeItem::Stopped { reason } => return Some(reason),
-                        other => tracing::debug!(item = ?other, "session"),
+                    }
+                    if !relay_later(&mut batch, received, budget, &gate, &stream, &counts).await {
+                        break;
                     }
                 }
                 None
@@ -139,33 +154,84 @@ impl GatewayBuilder {
     }
 }
 
-/// Appends one envelope, then acks it if Redis has it.
-async fn relay(d: Delivery, received: Instant, budget: Duration, stream: &EventStream, counts: &Counters) {
-    let entry = entry_of(&d);
+/// Most envelopes appended in one script call.
+const APPEND_BATCH: usize = 64;
+
+/// The next item if the session has one ready now, without waiting.
+async fn ready_now(items: &mut SocketModeItems) -> Option<SocketModeItem> {
+    std::future::poll_fn(|cx| {
+        // `next` is cancel-safe: dropping it while pending loses nothing.
+        let next = std::pin::pin!(items.next());
+        Poll::Ready(match next.poll(cx) {
+            Poll::Ready(item) => item,
+            Poll::Pending => None,
+        })
+    })
+    .await
+}
+
+/// Takes the batch's permits and appends it on a task of its own (so the next batch is read
+/// meanwhile); `false` if the gateway is closing.
+async fn relay_later(
+    batch: &mut Vec<Delivery>,
+    received: Instant,
+    budget: Duration,
+    gate: &Arc<Semaphore>,
+    stream: &EventStream,
+    counts: &Arc<Counters>,
+) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    let Ok(permit) = gate.clone().acquire_many_owned(batch.len() as u32).await else { return false };
+    let (batch, stream, counts) = (std::mem::take(batch), stream.clone(), counts.clone());
+    tokio::spawn(async move {
+        relay(batch, received, budget, &stream, &counts).await;
+        drop(permit);
+    });
+    true
+}
+
+/// Appends a batch of envelopes, then acks each one Redis has.
+async fn relay(
+    batch: Vec<Delivery>,
+    received: Instant,
+    budget: Duration,
+    stream: &EventStream,
+    counts: &Counters,
+) {
+    let entries: Vec<NewEntry> = batch.iter().map(entry_of).collect();
     let left = budget.saturating_sub(received.elapsed());
-    let outcome = match tokio::time::timeout(left, stream.append(&entry)).await {
+    let outcomes = match tokio::time::timeout(left, stream.append_many(&entries)).await {
         Ok(r) => r,
         Err(_) => Err(FleetError::Timeout(budget)),
     };
-    match outcome {
-        Ok(AppendOutcome::Appended { .. }) => Counters::bump(&counts.appended),
-        Ok(AppendOutcome::Duplicate) => Counters::bump(&counts.duplicates),
-        Ok(AppendOutcome::Full { backlog }) => {
-            Counters::bump(&counts.refused_full);
-            counts.fault(format!("the stream is full ({backlog} entries not handled yet)"));
-            return;
-        }
+    let outcomes = match outcomes {
+        Ok(o) => o,
         Err(e) => {
-            Counters::bump(&counts.redis_failures);
+            counts.redis_failures.fetch_add(batch.len() as u64, Ordering::Relaxed);
             counts.fault(e.to_string());
             return;
         }
-    }
-    match d.ack().await {
-        Ok(()) => Counters::bump(&counts.acked),
-        Err(e) => {
-            Counters::bump(&counts.ack_failures);
-            tracing::debug!(error = %e, "ack not written: Slack redelivers, and the redelivery is a duplicate");
+    };
+    for (d, outcome) in batch.into_iter().zip(outcomes) {
+        match outcome {
+            AppendOutcome::Appended { .. } => Counters::bump(&counts.appended),
+            AppendOutcome::Duplicate => Counters::bump(&counts.duplicates),
+            AppendOutcome::Full { backlog } => {
+                Counters::bump(&counts.refused_full);
+                counts.fault(format!("the stream is full ({backlog} entries not handled yet)"));
+                continue;
+            }
+        }
+        // Queued to the session, which writes the acks of the batch together; if the socket
+        // is gone by then, Slack redelivers and the redelivery is acked as a duplicate.
+        match d.ack_detached() {
+            Ok(()) => Counters::bump(&counts.acked),
+            Err(e) => {
+                Counters::bump(&counts.ack_failures);
+                tracing::debug!(error = %e, "ack not queued: Slack redelivers, and the redelivery is a duplicate");
+            }
         }
     }
 }

@@ -80,28 +80,59 @@ impl EventStream {
     /// Appends `entry` unless its event was claimed already or the stream is full (see
     /// [`AppendOutcome`]). Atomic: the entry and its claim are written together, or neither.
     pub async fn append(&self, entry: &NewEntry) -> Result<AppendOutcome, FleetError> {
-        let claim = self.keys.claim(entry.event_id.as_deref(), &entry.envelope_id);
+        let mut outcomes = self.append_many(std::slice::from_ref(entry)).await?;
+        outcomes.pop().ok_or_else(|| FleetError::Protocol("the append script answered nothing".into()))
+    }
+
+    /// Appends `entries` in order, in one script call (one round trip): each is appended
+    /// unless its event was claimed already (by another entry of the batch too) or the stream
+    /// is full, as [`EventStream::append`] does; one outcome per entry, in order. Atomic: the
+    /// whole batch runs as one script, and each entry is written with its claim.
+    pub async fn append_many(&self, entries: &[NewEntry]) -> Result<Vec<AppendOutcome>, FleetError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut inv = self.script.key(&self.keys.stream);
-        inv.key(claim).arg(self.claim_ttl_secs).arg(self.max_backlog);
-        for (k, v) in entry.fields() {
-            inv.arg(k).arg(v.as_ref());
+        for entry in entries {
+            inv.key(self.keys.claim(entry.event_id.as_deref(), &entry.envelope_id));
+        }
+        inv.arg(self.claim_ttl_secs).arg(self.max_backlog).arg(crate::entry::FIELD_COUNT);
+        for name in crate::entry::FIELD_NAMES {
+            inv.arg(name);
+        }
+        for entry in entries {
+            for v in entry.values() {
+                inv.arg(v.as_ref());
+            }
         }
         let mut conn = self.conn.clone();
         // Once more on a connection that broke (Redis restarted): safe, because an append that
         // did happen has claimed its event, so the second try answers `Duplicate`.
-        let (status, value): (String, String) = match inv.invoke_async(&mut conn).await {
+        let answer: Vec<String> = match inv.invoke_async(&mut conn).await {
             Err(e) if e.is_connection_dropped() || e.is_io_error() => {
                 tracing::debug!(error = %e, "Redis connection broke; appending again on a new one");
                 inv.invoke_async(&mut conn).await.map_err(FleetError::redis)?
             }
             r => r.map_err(FleetError::redis)?,
         };
-        match status.as_str() {
-            "ok" => Ok(AppendOutcome::Appended { id: value }),
-            "dup" => Ok(AppendOutcome::Duplicate),
-            "full" => Ok(AppendOutcome::Full { backlog: value.parse().unwrap_or(self.max_backlog) }),
-            other => Err(FleetError::Protocol(format!("the append script answered {other:?}"))),
+        if answer.len() != 2 * entries.len() {
+            return Err(FleetError::Protocol(format!(
+                "the append script answered {} items for {} entries",
+                answer.len(),
+                entries.len()
+            )));
         }
+        let mut it = answer.into_iter();
+        let mut out = Vec::with_capacity(entries.len());
+        while let (Some(status), Some(value)) = (it.next(), it.next()) {
+            out.push(match status.as_str() {
+                "ok" => AppendOutcome::Appended { id: value },
+                "dup" => AppendOutcome::Duplicate,
+                "full" => AppendOutcome::Full { backlog: value.parse().unwrap_or(self.max_backlog) },
+                other => return Err(FleetError::Protocol(format!("the append script answered {other:?}"))),
+            });
+        }
+        Ok(out)
     }
 
     /// Checks that Redis answers.

@@ -102,6 +102,11 @@ impl RedisServer {
         self.port
     }
 
+    /// The process id of the running server (`None` once killed), to read its CPU time.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Its directory (AOF files, `redis.log`).
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -1,8 +1,11 @@
 //! Scale benchmark: many idle sessions in one process (keepalive on). Prints one JSON line
 //! with RSS per session and idle CPU.
 //!
-//! `bench-sessions --api-url URL --token T --n SESSIONS [--idle SECS] [--idle-ping SECS]`
-//! (`--idle-ping`: the sessions' keepalive interval; default the library's).
+//! `bench-sessions --api-url URL --token T [--api-url URL2 --token T2 ...] --n SESSIONS [--idle
+//! SECS] [--idle-ping SECS]` (`--idle-ping`: the sessions' keepalive interval; default the
+//! library's). With several emulators (each `--api-url` with the `--token` after it), the
+//! sessions are spread over them in turn: one emulator process cannot hold more sockets than
+//! its open-files limit, so sessions near that limit need two.
 
 use slack_rtm::Client;
 use slack_rtm::rtm::KeepaliveConfig;
@@ -21,8 +24,7 @@ fn rss_kb() -> u64 {
 }
 
 fn main() {
-    let mut api_url = String::new();
-    let mut token = String::new();
+    let mut servers: Vec<(String, String)> = Vec::new();
     let mut n = 1000usize;
     let mut idle = 10u64;
     let mut keepalive = KeepaliveConfig::default();
@@ -30,8 +32,12 @@ fn main() {
     while let Some(a) = args.next() {
         let v = args.next().unwrap_or_default();
         match a.as_str() {
-            "--api-url" => api_url = v,
-            "--token" => token = v,
+            "--api-url" => servers.push((v, String::new())),
+            "--token" => {
+                if let Some(last) = servers.last_mut() {
+                    last.1 = v;
+                }
+            }
             "--n" => n = v.parse().unwrap_or(n),
             "--idle" => idle = v.parse().unwrap_or(idle),
             "--idle-ping" => {
@@ -41,6 +47,10 @@ fn main() {
             }
             _ => {}
         }
+    }
+    if servers.is_empty() {
+        eprintln!("bench-sessions: --api-url URL --token T needed");
+        std::process::exit(2);
     }
     let rt =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
@@ -53,7 +63,8 @@ fn main() {
         let mut pending = tokio::task::JoinSet::new();
         let mut failed = 0usize;
         for i in 0..n {
-            let (api_url, token, transport) = (api_url.clone(), token.clone(), transport.clone());
+            let (api_url, token) = servers[i % servers.len()].clone();
+            let transport = transport.clone();
             pending.spawn(async move {
                 Client::builder(token.as_str())
                     .api_url(&api_url)
@@ -100,6 +111,7 @@ fn main() {
         let line = serde_json::json!({
             "client": "slack-rtm",
             "sessions": connected,
+            "emulators": servers.len(),
             "failed": failed,
             "idle_ping_secs": keepalive.idle_ping.as_secs_f64(),
             "connect_secs": connect_secs,

@@ -182,7 +182,8 @@ async fn main() -> ExitCode {
 /// Runs once; the result line: `n`, `rate`, `fsync`, `sockets`, `workers`, `handled`, `lost`,
 /// `duplicates`, `foreign` (events not made by this bench: must be 0), `events_per_sec`,
 /// `p50_ms`, `p99_ms`, `max_ms`, `redelivered` (by the emulator: an ack later than 3 s),
-/// `gateway_duplicates`, `gateway_faults`, `peak_rss_kb`.
+/// `gateway_duplicates`, `gateway_faults`, `peak_rss_kb`, `cpu_us_per_event` (this process:
+/// emulator, gateway and workers) and `redis_cpu_us_per_event` (over emit to last handling).
 async fn run(a: &Args) -> Result<serde_json::Value, String> {
     let redis = RedisServer::start_with(a.fsync).map_err(|e| format!("redis-server: {e}"))?;
     let emu = Emulator::start(emulator_config(a.n)).await.map_err(|e| format!("emulator: {e}"))?;
@@ -213,6 +214,8 @@ async fn run(a: &Args) -> Result<serde_json::Value, String> {
         }));
     }
     let first_ns = board.now_ns();
+    let redis_pid = redis.pid().map(|p| p.to_string()).unwrap_or_default();
+    let (cpu0, redis_cpu0) = (slack_rtm_bench::cpu_time(), slack_rtm_bench::cpu_time_of(&redis_pid));
     emit(&emu, &board, a).await;
     // Drain: until every event was handled, or 30 s without progress.
     let mut last = (board.distinct.load(Ordering::Relaxed), Instant::now());
@@ -223,6 +226,8 @@ async fn run(a: &Args) -> Result<serde_json::Value, String> {
             last = (d, Instant::now());
         }
     }
+    let cpu = slack_rtm_bench::cpu_time().saturating_sub(cpu0);
+    let redis_cpu = slack_rtm_bench::cpu_time_of(&redis_pid).saturating_sub(redis_cpu0);
     // A little longer, so a duplicate on its way is counted.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let _ = stop_tx.send(true);
@@ -255,5 +260,7 @@ async fn run(a: &Args) -> Result<serde_json::Value, String> {
         "gateway_duplicates": counts.duplicates,
         "gateway_faults": counts.redis_failures + counts.refused_full,
         "peak_rss_kb": slack_rtm_bench::peak_rss_kb(),
+        "cpu_us_per_event": cpu.as_secs_f64() * 1e6 / handled.max(1) as f64,
+        "redis_cpu_us_per_event": redis_cpu.as_secs_f64() * 1e6 / handled.max(1) as f64,
     }))
 }

@@ -115,8 +115,12 @@ impl Worker {
                     ops.ensure_group().await?;
                     grouped = true;
                 }
-                ops.ack(&unacked).await?;
-                unacked.clear();
+                let now = Instant::now();
+                let due = retries.iter().position(|r| r.due <= now);
+                if own.is_some() || due.is_some() || now >= next_claim {
+                    ops.ack(&unacked).await?;
+                    unacked.clear();
+                }
                 if let Some(from) = &own {
                     // Page through what this consumer held, once: an entry that fails again
                     // waits for its retry like any other.
@@ -126,8 +130,7 @@ impl Worker {
                         return Ok(held);
                     }
                 }
-                let now = Instant::now();
-                if let Some(i) = retries.iter().position(|r| r.due <= now) {
+                if let Some(i) = due {
                     let r = retries.swap_remove(i);
                     return Ok(ops.reclaim(&r.id, r.attempt).await?.into_iter().collect());
                 }
@@ -145,7 +148,10 @@ impl Worker {
                 if let Some(due) = retries.iter().map(|r| r.due).min() {
                     wait = wait.min(due.saturating_duration_since(now));
                 }
-                ops.read_new(wait.as_millis().max(1) as u64).await
+                // What was handled is acked in the same round trip as the next read.
+                let read = ops.read_new(wait.as_millis().max(1) as u64, &unacked).await?;
+                unacked.clear();
+                Ok(read)
             }
             .await;
             let stopping = resolved(stop.as_mut(), &mut stopped).await;

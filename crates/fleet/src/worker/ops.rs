@@ -62,10 +62,21 @@ impl Ops<'_> {
         }
     }
 
-    /// `XREADGROUP` from `from` (`>` for new entries), waiting up to `block_ms` if given.
-    async fn read_group(&mut self, from: &str, block_ms: Option<u64>) -> Result<Vec<StreamId>, FleetError> {
-        let mut cmd = redis::cmd("XREADGROUP");
-        cmd.arg("GROUP")
+    /// `XREADGROUP` from `from` (`>` for new entries), waiting up to `block_ms` if given;
+    /// `XACK`s `acked` first, in the same round trip.
+    async fn read_group(
+        &mut self,
+        from: &str,
+        block_ms: Option<u64>,
+        acked: &[String],
+    ) -> Result<Vec<StreamId>, FleetError> {
+        let mut pipe = redis::pipe();
+        if !acked.is_empty() {
+            pipe.cmd("XACK").arg(&self.keys.stream).arg(&self.config.group).arg(acked).ignore();
+        }
+        let cmd = pipe
+            .cmd("XREADGROUP")
+            .arg("GROUP")
             .arg(&self.config.group)
             .arg(&self.config.consumer)
             .arg("COUNT")
@@ -74,19 +85,21 @@ impl Ops<'_> {
             cmd.arg("BLOCK").arg(ms);
         }
         cmd.arg("STREAMS").arg(&self.keys.stream).arg(from);
-        let reply: Option<StreamReadReply> = cmd.query_async(self.conn).await.map_err(FleetError::redis)?;
+        let (reply,): (Option<StreamReadReply>,) =
+            pipe.query_async(self.conn).await.map_err(FleetError::redis)?;
         Ok(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).collect())
     }
 
-    /// New entries (`>`), waiting up to the block time: delivered for the first time.
-    pub async fn read_new(&mut self, block_ms: u64) -> Result<Vec<Read>, FleetError> {
-        Ok(self.read_group(">", Some(block_ms)).await?.into_iter().map(|e| read(e, 1)).collect())
+    /// New entries (`>`), waiting up to the block time: delivered for the first time. `acked`
+    /// (handled entries) are `XACK`ed in the same round trip.
+    pub async fn read_new(&mut self, block_ms: u64, acked: &[String]) -> Result<Vec<Read>, FleetError> {
+        Ok(self.read_group(">", Some(block_ms), acked).await?.into_iter().map(|e| read(e, 1)).collect())
     }
 
     /// Entries this consumer already holds (after a restart under the same name), after
     /// `from` (`0` for the first).
     pub async fn read_own(&mut self, from: &str) -> Result<Vec<Read>, FleetError> {
-        let entries = self.read_group(from, None).await?;
+        let entries = self.read_group(from, None, &[]).await?;
         self.with_attempts(entries).await
     }
 

@@ -20,6 +20,27 @@ pub(crate) const BATCH: usize = 64;
 /// capacity, counted in batches, to a few thousand items.
 pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
 
+/// Deadlines at least this far away are rounded up to [`COARSE_GRID`].
+const COARSE_AFTER: Duration = Duration::from_secs(1);
+/// The process-wide grid of far deadlines (keepalive pings, pong and hello timeouts, backoffs):
+/// the timers of thousands of idle sessions in one process fire together a few times a second,
+/// sharing a wake-up, instead of each waking a worker on its own.
+const COARSE_GRID: Duration = Duration::from_millis(100);
+
+/// When to wake for `deadline`: itself if it is near, else the first point of the process-wide
+/// grid at or after it (never before the deadline, at most one grid step after).
+fn coarse(deadline: Instant, now: Instant) -> Instant {
+    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    if deadline.saturating_duration_since(now) < COARSE_AFTER {
+        return deadline;
+    }
+    let origin = *ORIGIN.get_or_init(|| now);
+    let grid = COARSE_GRID.as_nanos();
+    let since = deadline.saturating_duration_since(origin).as_nanos();
+    let steps = since.div_ceil(grid);
+    u64::try_from(steps * grid).map_or(deadline, |ns| origin + Duration::from_nanos(ns)).max(deadline)
+}
+
 /// The next session's id: distinct within the process, so the logs of many sessions (a fleet
 /// gateway's, or thousands in one process) can be told apart.
 pub(crate) fn next_session_id() -> u64 {
@@ -127,7 +148,7 @@ pub(crate) async fn drive<L: Driven>(
         let next = lp.machine_ref().poll_timeout();
         if next != armed {
             if let Some(t) = next {
-                sleep.as_mut().reset(tokio::time::Instant::from_std(t));
+                sleep.as_mut().reset(tokio::time::Instant::from_std(coarse(t, Instant::now())));
             }
             armed = next;
         }
@@ -234,5 +255,32 @@ pub(crate) async fn write<L: Driven>(lp: &mut L, conn: ConnId, frame: Frame<'_>)
 fn flush<L: Driven>(lp: &mut L) {
     if lp.outbox().flush() {
         lp.handle(In::<L>::backpressure(true), Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{COARSE_AFTER, COARSE_GRID, coarse};
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn far_deadlines_share_grid_points_and_near_ones_are_kept() {
+        let now = Instant::now();
+        let near = now + COARSE_AFTER - Duration::from_millis(1);
+        assert_eq!(coarse(near, now), near);
+        // Deadlines spread over one grid step land on at most two points, never early and
+        // never more than a step late.
+        let mut points = std::collections::BTreeSet::new();
+        for i in 0..100u64 {
+            let d = now + Duration::from_secs(5) + Duration::from_micros(i * 997);
+            let at = coarse(d, now);
+            assert!(at >= d && at - d <= COARSE_GRID, "{:?} for {:?}", at - now, d - now);
+            points.insert(at);
+        }
+        assert!(points.len() <= 2, "{} wake-ups for 100 deadlines", points.len());
+        // Seen from another time, the same grid.
+        let later = now + Duration::from_millis(337);
+        let d = later + Duration::from_secs(5);
+        assert_eq!(coarse(d, later), coarse(d, now));
     }
 }

@@ -66,7 +66,9 @@ async fn read_loop<I: SocketInput + Send + 'static>(
     // Inputs of frames read but not yet handed to the loop. Frames that are already buffered
     // are read without waiting; the batch goes to the loop when the next read would wait, or
     // when it is full.
-    let mut pending: Vec<I> = Vec::with_capacity(READ_BATCH);
+    // Grown by the frames of a burst and given away with the batch: an idle session
+    // (thousands in one process) keeps at most the room of a few single frames.
+    let mut pending: Vec<I> = Vec::new();
     let reason = loop {
         let result = {
             let mut next = std::pin::pin!(read.read_frame(&mut obligated));
@@ -162,9 +164,12 @@ const READ_BATCH: usize = 64;
 async fn flush<T>(tx: &InboxTx<FromSocket<T>>, pending: &mut Vec<T>) -> bool {
     match pending.len() {
         0 => true,
-        1 => tx.send(FromSocket::Input(pending.remove(0))).await.is_ok(),
+        1 => match pending.pop() {
+            Some(one) => tx.send(FromSocket::Input(one)).await.is_ok(),
+            None => true,
+        },
         _ => {
-            let batch = std::mem::replace(pending, Vec::with_capacity(READ_BATCH));
+            let batch = std::mem::take(pending);
             tx.send(FromSocket::Inputs(batch)).await.is_ok()
         }
     }
