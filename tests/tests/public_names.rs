@@ -16,9 +16,6 @@ const LIBRARY_CRATES: &[&str] =
 const KNOWN: &[(&str, usize)] = &[
     ("Ack", 3),
     ("BoxFuture", 2),
-    ("ChannelInfo", 2),
-    ("ConnId", 2),
-    ("ConnectionInfo", 2),
     ("Context", 2),
     ("Event", 2),
     ("EventStream", 2),
@@ -29,9 +26,6 @@ const KNOWN: &[(&str, usize)] = &[
     ("Invariants", 2),
     ("OptionGroup", 2),
     ("Output", 2),
-    ("SendRate", 2),
-    ("SocketModeConfig", 2),
-    ("Surface", 2),
     ("View", 2),
     ("ViewResponse", 2),
 ];
