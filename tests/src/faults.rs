@@ -355,10 +355,10 @@ async fn inject(h: &mut Harness, fault: Fault) {
         Fault::CutMidFrame => {
             let frame = RawFrame::oversized(4096);
             let RawFrame::Text(bytes) = frame else { unreachable!("oversized is a text frame") };
-            assert_eq!(emu.send_raw(Target::All, RawFrame::CutMidFrame(bytes)), 1);
+            assert_eq!(emu.send_raw_to_connection(Target::All, RawFrame::CutMidFrame(bytes)), 1);
         }
         Fault::DropWithoutClose => assert_eq!(emu.drop_connection(Target::All), 1),
-        Fault::StopReading => assert_eq!(emu.stall(Target::All, true), 1),
+        Fault::StopReading => assert_eq!(emu.stall_connection(Target::All, true), 1),
         Fault::StopAnswering => {
             assert_eq!(emu.set_reply_fault(Target::All, ReplyFault::Withhold(u32::MAX)), 1)
         }
@@ -400,7 +400,7 @@ async fn settle(h: &mut Harness, fault: Fault, expect: &Expect) {
     match fault {
         Fault::StopReading => {
             // The server reads again: it finds the old connection closed by the client.
-            h.emu.stall(Target::All, false);
+            h.emu.stall_connection(Target::All, false);
             h.emu.wait_for_open_connections(1, WAIT).await.expect("the stalled connection is closed");
         }
         Fault::WithholdReplies(_) => {

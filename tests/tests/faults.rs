@@ -13,7 +13,7 @@ use slack_rtm::rtm::SessionConfig;
 use slack_rtm::rtm::SessionEvent;
 use slack_rtm::rtm::Warning;
 use slack_rtm::types::ApiError;
-use slack_rtm_emulator::{CloseReason, Emulator, EmulatorConfig, SendRate as EmuRate};
+use slack_rtm_emulator::{CloseReason, Emulator, EmulatorConfig, SendRateLimit as EmuRate};
 use slack_rtm_session::rtm::Timeouts;
 use slack_rtm_tests::faults::{Case, Expect, Fault, Log, RejectionKind, Sends, run};
 use std::time::Duration;

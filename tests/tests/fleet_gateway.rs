@@ -4,7 +4,7 @@
 //! workers get every event.
 
 use slack_rtm::SocketModeClient;
-use slack_rtm_emulator::{Emulator, EmulatorConfig, RawFrame, SocketModeConfig, SocketTarget};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, RawFrame, SocketModeServerConfig, SocketTarget};
 use slack_rtm_fleet::testing::RedisServer;
 use slack_rtm_fleet::{EventStream, FleetConfig, FleetEvent, Gateway, Worker, WorkerConfig};
 use slack_rtm_test_support::eventually;
@@ -14,7 +14,7 @@ use std::time::Duration;
 const S: Duration = Duration::from_secs(1);
 
 async fn emulator() -> Emulator {
-    let sm = SocketModeConfig::default().ack_timeout(Duration::from_millis(400)).retry_delays(vec![
+    let sm = SocketModeServerConfig::default().ack_timeout(Duration::from_millis(400)).retry_delays(vec![
         Duration::ZERO,
         Duration::from_millis(300),
         Duration::from_millis(600),

@@ -7,7 +7,9 @@
 use slack_rtm::app::http::{HttpApp, HttpConfig};
 use slack_rtm::app::{App, MessageResponse, RequestKind};
 use slack_rtm::{Client, WebClient};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, EmulatorError, HttpDeliveryConfig, SocketModeConfig};
+use slack_rtm_emulator::{
+    Emulator, EmulatorConfig, EmulatorError, HttpDeliveryConfig, SocketModeServerConfig,
+};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,7 +29,7 @@ async fn emulator(timeout: Duration) -> Emulator {
         HttpDeliveryConfig::default().timeout(timeout).retry_delays(vec![Duration::from_millis(10); 3]);
     let config = EmulatorConfig::default()
         .send_rate(None)
-        .socket_mode(SocketModeConfig::default().ping_interval(None))
+        .socket_mode(SocketModeServerConfig::default().ping_interval(None))
         .http_delivery(delivery);
     Emulator::start(config).await.unwrap()
 }

@@ -5,13 +5,10 @@
 //!
 //! The proxies are small servers written here that record what they were asked for.
 
-use bytes::Bytes;
 use fastwebsockets::{Frame, OpCode};
-use http_body_util::Empty;
 use slack_rtm_codec::{ConnectConfig, Token, connect_once};
 use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use slack_rtm_hyper::{HyperTransport, TimeoutKind, TransportError};
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -126,34 +123,12 @@ async fn echo_round_trip(mut stream: TcpStream) {
     assert_eq!(&back, b"ping through the tunnel");
 }
 
-struct SpawnExecutor;
-
-impl<Fut> hyper::rt::Executor<Fut> for SpawnExecutor
-where
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    fn execute(&self, fut: Fut) {
-        tokio::spawn(fut);
-    }
-}
-
 /// The WebSocket handshake for `url` over `io`, then the first text frame (the `hello`).
 async fn first_event<S>(io: S, url: &http::Uri) -> String
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let req = http::Request::builder()
-        .method("GET")
-        .uri(url.path())
-        .header("Host", url.authority().unwrap().as_str())
-        .header("Upgrade", "websocket")
-        .header("Connection", "upgrade")
-        .header("Sec-WebSocket-Key", fastwebsockets::handshake::generate_key())
-        .header("Sec-WebSocket-Version", "13")
-        .body(Empty::<Bytes>::new())
-        .unwrap();
-    let (mut ws, _) = fastwebsockets::handshake::client(&SpawnExecutor, req, io).await.unwrap();
+    let (mut ws, _) = slack_rtm_test_support::ws::handshake(io, url).await.unwrap();
     let frame: Frame<'_> = ws.read_frame().await.unwrap();
     assert_eq!(frame.opcode, OpCode::Text);
     String::from_utf8(frame.payload.to_vec()).unwrap()

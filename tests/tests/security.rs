@@ -121,9 +121,9 @@ async fn the_token_never_appears_in_traces_events_or_errors() {
     seen.push(format!("{posted:?}"));
     let err = client.send_message("", "no channel").await.expect_err("invalid");
     seen.push(format!("{err} {err:?}"));
-    emu.send_raw(Target::All, RawFrame::malformed_json());
-    emu.send_raw(Target::All, RawFrame::binary());
-    emu.send_raw(Target::All, RawFrame::invalid_utf8());
+    emu.send_raw_to_connection(Target::All, RawFrame::malformed_json());
+    emu.send_raw_to_connection(Target::All, RawFrame::binary());
+    emu.send_raw_to_connection(Target::All, RawFrame::invalid_utf8());
     // The frames are written before the drop below discards the emulator's output buffer.
     let deadline = tokio::time::Instant::now() + WAIT;
     let mut warnings = 0;
@@ -310,7 +310,7 @@ async fn app_and_web_tokens_never_appear_in_traces_items_or_errors() {
     use slack_rtm::socket_mode::SocketModeConfig;
     use slack_rtm::socket_mode::SocketModeItem;
     use slack_rtm_codec::{AppToken, Token};
-    use slack_rtm_emulator::SocketModeConfig as EmuSm;
+    use slack_rtm_emulator::SocketModeServerConfig as EmuSm;
     use slack_rtm_session::DriverConfig;
     use slack_rtm_session::driver::SocketModeDriverConfig;
 

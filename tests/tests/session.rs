@@ -151,7 +151,7 @@ async fn stalled_server_is_detected_by_the_keepalive() {
     let pings = emu.received_frames().iter().filter(|f| f.message_type().as_deref() == Some("ping")).count();
     assert!(pings >= 2, "idle pings were sent: {pings}");
     let started = Instant::now();
-    assert_eq!(emu.stall(Target::All, true), 1);
+    assert_eq!(emu.stall_connection(Target::All, true), 1);
     c.until("keepalive timeout", |e| {
         matches!(e, SessionEvent::Disconnected { reason: Reason::KeepaliveTimeout })
     })
@@ -161,7 +161,7 @@ async fn stalled_server_is_detected_by_the_keepalive() {
     c.connected().await;
     assert_eq!(emu.connection_count(), 2);
     // Once the server reads again, it finds the stalled connection closed by the client.
-    emu.stall(Target::All, false);
+    emu.stall_connection(Target::All, false);
     emu.wait_for_open_connections(1, WAIT).await.expect("the stalled connection was closed by the client");
     c.handle.shutdown(Duration::from_secs(1)).await;
     emu.shutdown().await;

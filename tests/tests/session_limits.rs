@@ -3,7 +3,9 @@
 //! and what a session costs (one task; it stops when its handles and stream are gone).
 
 use slack_rtm_codec::types::{ClientMessage, Event};
-use slack_rtm_emulator::{CloseReason, EmulatorConfig, RawFrame, ReplyFault, SendRate as EmuRate, Target};
+use slack_rtm_emulator::{
+    CloseReason, EmulatorConfig, RawFrame, ReplyFault, SendRateLimit as EmuRate, Target,
+};
 use slack_rtm_session::rtm::SendRate;
 use slack_rtm_session::{Reason, SendError, SessionEvent, State, Warning, connect};
 use slack_rtm_tests::session::{
@@ -17,9 +19,9 @@ async fn bad_frames_are_reported_and_skipped() {
     let emu = emulator(no_rate_limit()).await;
     let mut c = Client::start(&emu, session_config(&emu), |_| {});
     c.connected().await;
-    emu.send_raw(Target::All, RawFrame::malformed_json());
-    emu.send_raw(Target::All, RawFrame::binary());
-    emu.send_raw(Target::All, RawFrame::invalid_utf8());
+    emu.send_raw_to_connection(Target::All, RawFrame::malformed_json());
+    emu.send_raw_to_connection(Target::All, RawFrame::binary());
+    emu.send_raw_to_connection(Target::All, RawFrame::invalid_utf8());
     emu.post_message(&emu.general_channel(), &emu.second_user().user, "still here").expect("posted");
     c.until(
         "the message after the bad frames",
@@ -41,9 +43,9 @@ async fn oversized_message_is_refused_and_the_session_reconnects() {
     let mut c = Client::start(&emu, session_config(&emu), |d| d.common.max_message_bytes = 64 * 1024);
     c.connected().await;
     // Just under the cap: fine.
-    emu.send_raw(Target::All, RawFrame::oversized(60 * 1024));
+    emu.send_raw_to_connection(Target::All, RawFrame::oversized(60 * 1024));
     c.until("the big-but-allowed message", |e| matches!(e, SessionEvent::Rtm(Event::Message(_)))).await;
-    emu.send_raw(Target::All, RawFrame::oversized(100 * 1024));
+    emu.send_raw_to_connection(Target::All, RawFrame::oversized(100 * 1024));
     c.until("too large", |e| {
         matches!(e, SessionEvent::Disconnected { reason: Reason::MessageTooLarge { limit: 65536 } })
     })
@@ -212,12 +214,12 @@ async fn message_size_limit_is_exact_for_single_and_fragmented_messages() {
     ];
     for (what, frame) in cases {
         let at_limit = message_of_len(LIMIT);
-        emu.send_raw(Target::All, frame(at_limit.clone()));
+        emu.send_raw_to_connection(Target::All, frame(at_limit.clone()));
         c.until(&format!("{what}: a message of exactly the limit"), |e| {
             matches!(e, SessionEvent::Rtm(Event::Message(m)) if m.text.as_ref().is_some_and(|t| t.len() + 71 == LIMIT))
         })
         .await;
-        emu.send_raw(Target::All, frame(message_of_len(LIMIT + 1)));
+        emu.send_raw_to_connection(Target::All, frame(message_of_len(LIMIT + 1)));
         c.until(&format!("{what}: one byte over"), |e| {
             matches!(e, SessionEvent::Disconnected { reason: Reason::MessageTooLarge { limit } } if *limit == LIMIT)
         })

@@ -9,15 +9,13 @@ use slack_rtm::socket_mode::DeliveryAckError;
 use slack_rtm::socket_mode::SocketModeEvent;
 use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::{ErrorKind, SocketModeClient, SocketModeItems};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeServerConfig as EmuSm};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn emulator(sm: EmuSm) -> Emulator {
-    Emulator::start(EmulatorConfig::default().send_rate(None).socket_mode(sm.ping_interval(None)))
-        .await
-        .unwrap()
+    slack_rtm_test_support::socket_mode_emulator(EmulatorConfig::default().send_rate(None), sm).await
 }
 
 fn builder(emu: &Emulator) -> slack_rtm::SocketModeClientBuilder {
@@ -74,7 +72,7 @@ async fn manual_mode_acks_with_a_payload_on_the_socket_the_envelope_came_from() 
     let (client, mut items) = builder(&emu).connections(3).ack_mode(AckMode::Manual).connect().await.unwrap();
     emu.wait_for_open_sockets(3, WAIT).await.unwrap();
     for i in 0..6 {
-        emu.slash_command(&emu.second_user().user, &emu.general_channel(), "/deploy", &format!("n{i}"));
+        emu.send_slash_command(&emu.second_user().user, &emu.general_channel(), "/deploy", &format!("n{i}"));
     }
     for _ in 0..6 {
         let d = next_envelope(&mut items).await;
@@ -125,7 +123,7 @@ async fn link_disabled_stops_the_session_with_a_typed_reason_and_no_reconnect() 
     let emu = emulator(EmuSm::default()).await;
     let (client, mut items) = builder(&emu).connections(1).connect().await.unwrap();
     let calls = emu.apps_connections_open_calls().len();
-    emu.link_disabled(slack_rtm_emulator::SocketTarget::All);
+    emu.disable_link(slack_rtm_emulator::SocketTarget::All);
     let reason = tokio::time::timeout(WAIT, async {
         loop {
             if let Some(SocketModeItem::Stopped { reason }) = items.next().await {

@@ -18,7 +18,9 @@ use slack_rtm::rtm::ReconnectPolicy;
 use slack_rtm::socket_mode::AckMode;
 use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm::socket_mode::{SocketModeConfig, SocketModeEvent};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, Rejection, SocketModeConfig as EmuSm, SocketTarget};
+use slack_rtm_emulator::{
+    Emulator, EmulatorConfig, Rejection, SocketModeServerConfig as EmuSm, SocketTarget,
+};
 use slack_rtm_session::rtm::Timeouts;
 use slack_rtm_test_support::eventually_within;
 use std::collections::{HashMap, HashSet};
@@ -184,7 +186,7 @@ async fn run(case: Case) {
             assert!(emu.apps_connections_open_calls().len() <= calls_before + 2, "no reconnect loop");
         }
         Fault::LinkDisabled => {
-            emu.link_disabled(SocketTarget::All);
+            emu.disable_link(SocketTarget::All);
         }
         Fault::RateLimitedOpen => {
             emu.reject_next_opens(2, Rejection::RateLimited { retry_after: Duration::from_secs(1) });

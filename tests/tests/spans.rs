@@ -3,7 +3,7 @@
 //! gateway, or of thousands of sessions in one process, can be told apart.
 
 use slack_rtm::SocketModeClient;
-use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeConfig as EmuSm, SocketTarget, Target};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeServerConfig as EmuSm, SocketTarget, Target};
 use slack_rtm_tests::session::{Client, session_config};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -47,7 +47,7 @@ async fn an_rtm_session_logs_in_its_span_and_each_socket_in_its_own() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let mut c = Client::start(&emu, session_config(&emu), |_| {});
     c.connected().await;
-    emu.close(Target::All, 4001, "test");
+    emu.close_connection(Target::All, 4001, "test");
     c.until("Disconnected", |e| matches!(e, slack_rtm_session::SessionEvent::Disconnected { .. })).await;
     c.connected().await;
     c.handle.shutdown(Duration::from_secs(1)).await;

@@ -118,12 +118,14 @@ impl Options {
     }
 }
 
-/// Builds the release binaries the benchmark runs.
+/// Builds the release binaries the benchmark runs (the emulator with its `blast` feature:
+/// `--blast` / `--sm-blast`).
 pub fn build_release() -> Result<PathBuf, String> {
     let root = workspace_root();
     let status = Command::new(cargo())
         .current_dir(&root)
         .args(["build", "--release", "--locked", "-p", "slack-rtm-emulator", "-p", "slack-rtm-bench"])
+        .args(["--features", "slack-rtm-emulator/blast"])
         .status()
         .map_err(|e| format!("cannot run cargo build: {e}"))?;
     if !status.success() {

@@ -383,12 +383,13 @@ pub fn run_official_bench(
     Ok(line.to_owned())
 }
 
-/// Builds the standalone emulator (`cargo build -p slack-rtm-emulator`, release unless
-/// `release` is false) and returns the binary's path.
+/// Builds the standalone emulator (`cargo build -p slack-rtm-emulator --features blast`,
+/// release unless `release` is false) and returns the binary's path. With `blast`, as
+/// [`crate::bench::build_release`] builds it: the same binary, never rebuilt between them.
 pub fn build_emulator(release: bool) -> Result<PathBuf, String> {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(workspace_root()).args(["build", "--quiet", "-p", "slack-rtm-emulator", "--bin"]);
-    cmd.arg("slack-rtm-emulator");
+    cmd.args(["slack-rtm-emulator", "--features", "blast"]);
     if release {
         cmd.arg("--release");
     }

@@ -38,7 +38,7 @@ async fn script(emu: Arc<Emulator>, duration: Duration) {
         match i % 4 {
             0 => {
                 let env = ["staging", "production"][(i / 4 % 2) as usize];
-                emu.slash_command(&alice, &channel, "/deploy", env);
+                emu.send_slash_command(&alice, &channel, "/deploy", env);
             }
             1 => {
                 emu.post_message(&channel, &bob, &format!("hey <@{}>, is the deploy done?", bot.as_str()));
@@ -47,7 +47,7 @@ async fn script(emu: Arc<Emulator>, duration: Duration) {
                 emu.post_message(&channel, &alice, "lunch at noon, anyone?");
             }
             _ => {
-                emu.block_action(&bob, &channel, "approve", "deploy_block", "yes");
+                emu.send_block_action(&bob, &channel, "approve", "deploy_block", "yes");
             }
         }
         i += 1;

@@ -8,13 +8,13 @@ mod fleet_support;
 
 use common::*;
 use fleet_support::*;
-use slack_rtm::emulator::SocketModeConfig;
+use slack_rtm::emulator::SocketModeServerConfig;
 use slack_rtm_fleet::testing::RedisServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_gateways_and_two_tails_print_every_event_once_and_every_envelope_is_acked() {
     let r = RedisServer::start().unwrap();
-    let emu = start_sm(SocketModeConfig::default()).await;
+    let emu = start_sm(SocketModeServerConfig::default()).await;
     let g1 = gateway(&emu, &r.url(), &[]);
     emu.wait_for_open_sockets(2, WAIT).await.unwrap();
     let g2 = gateway(&emu, &r.url(), &["--connections", "3"]);
@@ -27,7 +27,7 @@ async fn two_gateways_and_two_tails_print_every_event_once_and_every_envelope_is
     for i in 0..8 {
         emu.send_api_event(serde_json::json!({"type": "app_mention", "text": format!("job {i}")}));
     }
-    emu.slash_command(&alice, &channel, "/deploy", "staging");
+    emu.send_slash_command(&alice, &channel, "/deploy", "staging");
     let total = |t1: &Proc, t2: &Proc| t1.lines().len() + t2.lines().len();
     let deadline = tokio::time::Instant::now() + LIMIT;
     while total(&t1, &t2) < 9 {
@@ -85,7 +85,7 @@ async fn an_event_delivered_twice_to_the_gateways_is_printed_once() {
     // is acked within the 500 ms deadline, so Slack delivers each a second time, round robin:
     // to the other gateway's socket. Once thawed, each gateway has one delivery of every event.
     let r = RedisServer::start().unwrap();
-    let sm = SocketModeConfig::default()
+    let sm = SocketModeServerConfig::default()
         .ack_timeout(Duration::from_millis(500))
         .retry_delays(vec![Duration::ZERO]);
     let emu = start_sm(sm).await;
@@ -98,7 +98,7 @@ async fn an_event_delivered_twice_to_the_gateways_is_printed_once() {
     for i in 0..3 {
         emu.send_api_event(serde_json::json!({"type": "app_mention", "text": format!("job {i}")}));
     }
-    emu.wait_for_deliveries(6, WAIT).await.unwrap();
+    emu.wait_for_envelope_deliveries(6, WAIT).await.unwrap();
     g1.signal("-CONT");
     g2.signal("-CONT");
     let (code, lines, stderr) = tail(&r.url(), &["--count", "3"]).exit().await;
@@ -132,7 +132,7 @@ async fn an_event_delivered_twice_to_the_gateways_is_printed_once() {
 async fn with_redis_down_the_gateway_does_not_ack_and_says_so_then_recovers() {
     let mut r = RedisServer::start().unwrap();
     // Slack redelivers at once after each missed 1 s deadline, ten times.
-    let sm = SocketModeConfig::default()
+    let sm = SocketModeServerConfig::default()
         .ack_timeout(Duration::from_secs(1))
         .retry_delays(vec![Duration::ZERO; 10]);
     let emu = start_sm(sm).await;
@@ -141,7 +141,7 @@ async fn with_redis_down_the_gateway_does_not_ack_and_says_so_then_recovers() {
     r.kill();
     emu.send_api_event(serde_json::json!({"type": "app_mention", "text": "while Redis is down"}));
     g.wait_for("the gateway reports the fault", |g| g.stderr().contains("not acked")).await;
-    emu.wait_for_deliveries(2, WAIT).await.unwrap();
+    emu.wait_for_envelope_deliveries(2, WAIT).await.unwrap();
     let record = &emu.envelopes()[0];
     assert!(!record.acked && emu.acks().is_empty(), "nothing acked while Redis is down: {record:?}");
     assert!(g.stderr().contains("Slack will deliver them again"), "{}", g.stderr());
@@ -166,7 +166,7 @@ async fn with_redis_down_the_gateway_does_not_ack_and_says_so_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_or_unreachable_redis_is_a_clear_error_without_its_password() {
-    let emu = start_sm(SocketModeConfig::default()).await;
+    let emu = start_sm(SocketModeServerConfig::default()).await;
     let no_password = |out: &(i32, Vec<String>, String)| {
         assert!(!out.2.contains(PASSWORD) && !out.1.concat().contains(PASSWORD), "{}", out.2);
     };
@@ -226,7 +226,7 @@ async fn neither_the_token_nor_the_redis_password_is_ever_shown() {
         .await
         .unwrap();
     let url = format!("redis://:{PASSWORD}@127.0.0.1:{}/", r.port());
-    let emu = start_sm(SocketModeConfig::default()).await;
+    let emu = start_sm(SocketModeServerConfig::default()).await;
     let token = emu.app_token();
     // The token on the command line (a warning says so), debug logging on, the URL in the
     // environment.
@@ -262,7 +262,7 @@ async fn neither_the_token_nor_the_redis_password_is_ever_shown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_max_backlog_the_gateway_stops_acking_until_a_tail_catches_up() {
     let r = RedisServer::start().unwrap();
-    let sm = SocketModeConfig::default()
+    let sm = SocketModeServerConfig::default()
         .ack_timeout(Duration::from_secs(1))
         .retry_delays(vec![Duration::ZERO; 10]);
     let emu = start_sm(sm).await;
@@ -294,7 +294,7 @@ async fn past_max_backlog_the_gateway_stops_acking_until_a_tail_catches_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gateway_whose_session_stops_on_an_error_exits_with_its_code() {
     let r = RedisServer::start().unwrap();
-    let emu = start_sm(SocketModeConfig::default()).await;
+    let emu = start_sm(SocketModeServerConfig::default()).await;
     // A revoked token: apps.connections.open refuses it for good.
     let revoked = emu.add_app_token(true);
     emu.revoke_app_token(&revoked);
@@ -307,7 +307,7 @@ async fn a_gateway_whose_session_stops_on_an_error_exits_with_its_code() {
     // Socket Mode turned off while it runs.
     let g = gateway(&emu, &r.url(), &[]);
     emu.wait_for_open_sockets(2, WAIT).await.unwrap();
-    emu.link_disabled(slack_rtm::emulator::SocketTarget::All);
+    emu.disable_link(slack_rtm::emulator::SocketTarget::All);
     let (code, _, stderr) = g.exit().await;
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("link_disabled"), "{stderr}");

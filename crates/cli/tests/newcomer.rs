@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use slack_rtm::emulator::{SocketModeConfig, SocketTarget};
+use slack_rtm::emulator::{SocketModeServerConfig, SocketTarget};
 
 fn granular(emu: &Emulator) -> String {
     emu.add_token(&emu.bot_user(), TokenFlavor::Granular).expect("token")
@@ -214,7 +214,7 @@ fn socket_cli(emu: &Emulator, token: &str, args: &[&str]) -> Command {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_tail_says_who_said_what_where_and_a_refresh_is_a_refresh() {
-    let sm = SocketModeConfig::default()
+    let sm = SocketModeServerConfig::default()
         .ping_interval(None)
         .warning_lead(Duration::from_millis(50))
         .refresh_grace(Duration::from_secs(20));
@@ -232,10 +232,10 @@ async fn socket_tail_says_who_said_what_where_and_a_refresh_is_a_refresh() {
         assert!(std::time::Instant::now() < deadline, "the old socket was not closed");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    emu.slash_command(&alice, &channel, "/deploy", "staging");
+    emu.send_slash_command(&alice, &channel, "/deploy", "staging");
     emu.send_api_event(serde_json::json!({"type": "message", "user": alice.as_str(),
         "channel": channel.as_str(), "text": "hello bot", "ts": "1700000000.000100"}));
-    emu.block_action(&alice, &channel, "approve", "b1", "yes");
+    emu.send_block_action(&alice, &channel, "approve", "b1", "yes");
     let out = finish(child).await;
     assert_exit(&out, 0);
     let stdout = text(&out.stdout);

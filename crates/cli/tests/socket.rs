@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use slack_rtm::emulator::SocketModeConfig;
+use slack_rtm::emulator::SocketModeServerConfig;
 
 /// The binary pointed at the emulator with its app-level token in `SLACK_APP_TOKEN`.
 fn socket_cli(emu: &Emulator, args: &[&str]) -> Command {
@@ -15,23 +15,21 @@ fn socket_cli(emu: &Emulator, args: &[&str]) -> Command {
     c
 }
 
-async fn start_sm(sm: SocketModeConfig) -> Emulator {
-    Emulator::start(EmulatorConfig::default().socket_mode(sm.ping_interval(None)))
-        .await
-        .expect("emulator starts")
+async fn start_sm(sm: SocketModeServerConfig) -> Emulator {
+    slack_rtm_test_support::socket_mode_emulator(EmulatorConfig::default(), sm).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_tail_json_prints_one_line_per_envelope_with_its_fields() {
-    let emu = start_sm(SocketModeConfig::default()).await;
+    let emu = start_sm(SocketModeServerConfig::default()).await;
     let child = socket_cli(&emu, &["socket", "tail", "--json", "--count", "3"]).spawn().unwrap();
     emu.wait_for_open_sockets(2, WAIT).await.unwrap();
     let (channel, alice) = (emu.general_channel(), emu.second_user().user);
-    emu.slash_command(&alice, &channel, "/deploy", "staging");
+    emu.send_slash_command(&alice, &channel, "/deploy", "staging");
     emu.send_api_event(
         serde_json::json!({"type": "reaction_added", "user": alice.as_str(), "reaction": "tada"}),
     );
-    emu.block_action(&alice, &channel, "approve", "b1", "yes");
+    emu.send_block_action(&alice, &channel, "approve", "b1", "yes");
     let out = finish(child).await;
     assert_exit(&out, 0);
     no_secret(&out, &emu.app_token());
@@ -68,7 +66,7 @@ async fn socket_tail_json_prints_one_line_per_envelope_with_its_fields() {
 async fn a_slow_exec_command_never_delays_the_ack_and_runs_one_at_a_time() {
     // A 1 s ack deadline, and CMD takes 1.5 s per envelope, one at a time: if the ack waited
     // for CMD, the second and third envelopes would be redelivered.
-    let emu = start_sm(SocketModeConfig::default().ack_timeout(Duration::from_secs(1))).await;
+    let emu = start_sm(SocketModeServerConfig::default().ack_timeout(Duration::from_secs(1))).await;
     let dir = std::env::temp_dir().join(format!("slack-rtm-exec-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (log, input) = (dir.join("log"), dir.join("input"));
@@ -110,7 +108,7 @@ async fn a_slow_exec_command_never_delays_the_ack_and_runs_one_at_a_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn socket_tail_exit_codes_and_no_token_in_output() {
-    let emu = start_sm(SocketModeConfig::default()).await;
+    let emu = start_sm(SocketModeServerConfig::default()).await;
     // No token: usage error.
     let out = run(cli(&["socket", "tail", "--json"])).await;
     assert_exit(&out, 2);
@@ -141,7 +139,7 @@ async fn socket_tail_exit_codes_and_no_token_in_output() {
     // link_disabled while tailing: exit 3 as well.
     let child = socket_cli(&emu, &["socket", "tail", "--json"]).spawn().unwrap();
     emu.wait_for_open_sockets(2, WAIT).await.unwrap();
-    emu.link_disabled(slack_rtm::emulator::SocketTarget::All);
+    emu.disable_link(slack_rtm::emulator::SocketTarget::All);
     let out = finish(child).await;
     assert_exit(&out, 3);
     assert!(text(&out.stderr).contains("link_disabled"), "{}", text(&out.stderr));

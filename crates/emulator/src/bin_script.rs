@@ -50,9 +50,9 @@ pub(crate) async fn run(emu: Arc<Emulator>) {
     // A message is one envelope (no mention of the bot).
     let seq = last_seq(&emu);
     step("events_api-acked", acked(&emu, seq).await, "");
-    let seq = emu.slash_command(&alice, &ch, "/conformance", "hello");
+    let seq = emu.send_slash_command(&alice, &ch, "/conformance", "hello");
     step("slash_commands-acked", acked(&emu, seq).await, "");
-    let seq = emu.block_action(&alice, &ch, "conformance_button", "b1", "clicked");
+    let seq = emu.send_block_action(&alice, &ch, "conformance_button", "b1", "clicked");
     step("interactive-acked", acked(&emu, seq).await, "");
     emu.post_message(&ch, &alice, "conformance: ack-late");
     let seq = last_seq(&emu);

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// refused messages in a row the connection is closed (code 1008).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct SendRate {
+pub struct SendRateLimit {
     /// Sustained messages per second.
     pub per_second: f64,
     /// Messages that may be sent at once after a quiet period.
@@ -20,7 +20,7 @@ pub struct SendRate {
     pub disconnect_after: u32,
 }
 
-impl SendRate {
+impl SendRateLimit {
     /// A limit of `per_second` sustained with a `burst`, disconnecting after 10 refusals in a row.
     pub fn new(per_second: f64, burst: u32) -> Self {
         Self { per_second, burst: burst.max(1), disconnect_after: 10 }
@@ -33,7 +33,7 @@ impl SendRate {
     }
 }
 
-impl Default for SendRate {
+impl Default for SendRateLimit {
     /// One message per second sustained, bursts of 30, disconnect after 10 refusals in a row.
     fn default() -> Self {
         Self::new(1.0, 30)
@@ -86,7 +86,7 @@ pub enum Dispatch {
 /// The Socket Mode side: sockets per app, ack deadline, redelivery, socket lifetime.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct SocketModeConfig {
+pub struct SocketModeServerConfig {
     /// Sockets one app may hold; one more gets `disconnect` `too_many_websockets` and is
     /// closed. Default 10 (Slack's limit).
     pub max_sockets: usize,
@@ -113,13 +113,15 @@ pub struct SocketModeConfig {
     /// Envelope blast for benchmarks: every socket gets this many pre-encoded `events_api`
     /// envelopes after `hello`, with their ack latencies reported
     /// ([`crate::Emulator::envelope_blast_reports`]). Default `None`.
+    #[cfg(feature = "blast")]
     pub blast: Option<u64>,
     /// The envelope blast's rate per socket, in envelopes per second. Default `None`: as fast
     /// as the socket takes them.
+    #[cfg(feature = "blast")]
     pub blast_rate: Option<u64>,
 }
 
-impl SocketModeConfig {
+impl SocketModeServerConfig {
     /// Sets the sockets allowed per app (at least 1).
     pub fn max_sockets(mut self, n: usize) -> Self {
         self.max_sockets = n.max(1);
@@ -175,19 +177,21 @@ impl SocketModeConfig {
     }
 
     /// Sets the envelope blast: `n` envelopes to every socket after `hello` (`None`: none).
+    #[cfg(feature = "blast")]
     pub fn blast(mut self, n: Option<u64>) -> Self {
         self.blast = n;
         self
     }
 
     /// Sets the envelope blast's rate per socket (`None`: as fast as the socket takes them).
+    #[cfg(feature = "blast")]
     pub fn blast_rate(mut self, per_second: Option<u64>) -> Self {
         self.blast_rate = per_second;
         self
     }
 }
 
-impl Default for SocketModeConfig {
+impl Default for SocketModeServerConfig {
     fn default() -> Self {
         Self {
             max_sockets: 10,
@@ -199,7 +203,9 @@ impl Default for SocketModeConfig {
             warning_lead: Duration::from_secs(10),
             refresh_grace: Duration::from_secs(10),
             ping_interval: Some(Duration::from_secs(10)),
+            #[cfg(feature = "blast")]
             blast: None,
+            #[cfg(feature = "blast")]
             blast_rate: None,
         }
     }
@@ -227,8 +233,8 @@ pub struct EmulatorConfig {
     pub url_lifetime: Duration,
     /// Interval of WebSocket ping frames to every connection. Default `None` (no pings).
     pub ws_ping_interval: Option<Duration>,
-    /// The socket send-rate limit. Default [`SendRate::default`]; `None` disables it.
-    pub send_rate: Option<SendRate>,
+    /// The socket send-rate limit. Default [`SendRateLimit::default`]; `None` disables it.
+    pub send_rate: Option<SendRateLimit>,
     /// The `rtm.connect` rate limit. Default `None`.
     pub connect_rate_limit: Option<RateLimit>,
     /// Minimum interval between two forwarded `typing` of one connection in one channel.
@@ -238,14 +244,17 @@ pub struct EmulatorConfig {
     pub hello: HelloMode,
     /// Blast mode: after `hello`, every connection gets this many pre-encoded `message` events
     /// written as fast as the socket allows. Default `None`.
+    #[cfg(feature = "blast")]
     pub blast: Option<u64>,
     /// Blast events with their keys sorted (`type` after `blocks` and `text`) instead of in
     /// Slack's order (`type` second): the worst case for a client that scans for `type`.
     /// Default `false`.
+    #[cfg(feature = "blast")]
     pub blast_type_last: bool,
     /// Blast events shaped like the `message` events Slack really sends (file uploads, link
     /// unfurls, edits, thread replies and parents, bot messages; 450 bytes to 2 KB) instead of
     /// one plain template. Takes precedence over `blast_type_last`. Default `false`.
+    #[cfg(feature = "blast")]
     pub blast_slack_shapes: bool,
     /// Write the blast one frame per system call, as a real server does (one frame per
     /// wake-up), instead of hundreds of frames per write. Default `false`.
@@ -268,8 +277,8 @@ pub struct EmulatorConfig {
     /// Longest time one write to a client may take before the client counts as a slow
     /// consumer and is disconnected. Default 30 s.
     pub write_timeout: Duration,
-    /// The Socket Mode side. Default [`SocketModeConfig::default`].
-    pub socket_mode: SocketModeConfig,
+    /// The Socket Mode side. Default [`SocketModeServerConfig::default`].
+    pub socket_mode: SocketModeServerConfig,
     /// Lifetimes and limits of `trigger_id`s and `response_url`s. Default
     /// [`crate::InteractionConfig::default`] (Slack's rules).
     pub interactions: crate::InteractionConfig,
@@ -289,12 +298,15 @@ impl Default for EmulatorConfig {
             channels: vec!["general".to_owned(), "random".to_owned()],
             url_lifetime: Duration::from_secs(30),
             ws_ping_interval: None,
-            send_rate: Some(SendRate::default()),
+            send_rate: Some(SendRateLimit::default()),
             connect_rate_limit: None,
             typing_interval: Duration::from_secs(3),
             hello: HelloMode::Immediate,
+            #[cfg(feature = "blast")]
             blast: None,
+            #[cfg(feature = "blast")]
             blast_type_last: false,
+            #[cfg(feature = "blast")]
             blast_slack_shapes: false,
             #[cfg(feature = "blast")]
             blast_frame_per_write: false,
@@ -304,7 +316,7 @@ impl Default for EmulatorConfig {
             record_limit: 100_000,
             queue_capacity: 8192,
             write_timeout: Duration::from_secs(30),
-            socket_mode: SocketModeConfig::default(),
+            socket_mode: SocketModeServerConfig::default(),
             interactions: crate::InteractionConfig::default(),
             http_delivery: crate::HttpDeliveryConfig::default(),
         }
@@ -325,7 +337,7 @@ impl EmulatorConfig {
     }
 
     /// Sets the Socket Mode side.
-    pub fn socket_mode(mut self, socket_mode: SocketModeConfig) -> Self {
+    pub fn socket_mode(mut self, socket_mode: SocketModeServerConfig) -> Self {
         self.socket_mode = socket_mode;
         self
     }
@@ -388,7 +400,7 @@ impl EmulatorConfig {
     }
 
     /// Sets the socket send-rate limit (`None`: unlimited).
-    pub fn send_rate(mut self, rate: Option<SendRate>) -> Self {
+    pub fn send_rate(mut self, rate: Option<SendRateLimit>) -> Self {
         self.send_rate = rate;
         self
     }
@@ -412,18 +424,21 @@ impl EmulatorConfig {
     }
 
     /// Blast mode: `n` events to every connection after `hello` (`None`: off).
+    #[cfg(feature = "blast")]
     pub fn blast(mut self, n: Option<u64>) -> Self {
         self.blast = n;
         self
     }
 
     /// Blast events with sorted keys (`type` late) instead of Slack's order.
+    #[cfg(feature = "blast")]
     pub fn blast_type_last(mut self, type_last: bool) -> Self {
         self.blast_type_last = type_last;
         self
     }
 
     /// Blast events shaped like real Slack messages instead of one plain template.
+    #[cfg(feature = "blast")]
     pub fn blast_slack_shapes(mut self, slack_shapes: bool) -> Self {
         self.blast_slack_shapes = slack_shapes;
         self
@@ -474,6 +489,7 @@ impl EmulatorConfig {
     }
 
     /// A configuration for benchmarks: no send-rate limit, no frame recording.
+    #[cfg(feature = "blast")]
     pub fn for_benchmarks(self) -> Self {
         self.send_rate(None).record_frames(false)
     }

@@ -25,7 +25,7 @@
 //! `{"ok":true,"seq":…,"envelopes":[…],"channel":…,"ts":…,"trigger_id":…,"response_url":…,
 //! "view_id":…}`; a refused one is an `Err` with a sentence.
 
-use crate::{ActError, Emulator, Sent, Surface};
+use crate::{ActError, ActionSurface, Emulator, Sent};
 use serde_json::{Value, json};
 use slack_rtm_types::{ChannelId, Ts, UserId};
 use std::time::Duration;
@@ -85,10 +85,10 @@ fn channel(emu: &Emulator, body: &Value) -> ChannelId {
 }
 
 /// A message (`ts` in the channel) or a modal (`view_id`).
-fn surface(emu: &Emulator, body: &Value) -> Result<Surface, String> {
+fn surface(emu: &Emulator, body: &Value) -> Result<ActionSurface, String> {
     match (field(body, "view_id"), field(body, "ts")) {
-        (Some(view), _) => Ok(Surface::view(view)),
-        (None, Some(ts)) => Ok(Surface::message(&channel(emu, body), &Ts::new(ts))),
+        (Some(view), _) => Ok(ActionSurface::view(view)),
+        (None, Some(ts)) => Ok(ActionSurface::message(&channel(emu, body), &Ts::new(ts))),
         (None, None) => Err("`ts` (a message) or `view_id` (a modal) is required".into()),
     }
 }

@@ -1,6 +1,6 @@
 //! Scripting and faults: what the handle can make the emulator do.
 
-use crate::record::ConnId;
+use crate::record::ConnectionId;
 use bytes::Bytes;
 use slack_rtm_types::{ApiError, UserId};
 use std::time::Duration;
@@ -12,13 +12,13 @@ pub enum Target {
     /// Every open connection.
     All,
     /// One connection.
-    Conn(ConnId),
+    Conn(ConnectionId),
     /// Every open connection of a user.
     User(UserId),
 }
 
-impl From<ConnId> for Target {
-    fn from(id: ConnId) -> Self {
+impl From<ConnectionId> for Target {
+    fn from(id: ConnectionId) -> Self {
         Target::Conn(id)
     }
 }
@@ -154,6 +154,7 @@ pub(crate) enum Cmd {
     /// A reply whose delay elapsed.
     DelayedReply(Bytes),
     /// Blast this many events.
+    #[cfg(feature = "blast")]
     Blast(u64),
     /// The emulator shuts down.
     Shutdown,

@@ -42,7 +42,7 @@
 //!   rejected `rtm.connect` calls, delayed or missing `hello`.
 //! - Socket Mode ([`Emulator::app_token`]): `apps.connections.open` with its errors, single-use
 //!   expiring tickets (a used or expired one is refused at the upgrade with HTTP 401), `hello`,
-//!   at most [`SocketModeConfig::max_sockets`] sockets (one more gets `disconnect`
+//!   at most [`SocketModeServerConfig::max_sockets`] sockets (one more gets `disconnect`
 //!   `too_many_websockets` and a close, code 1000), envelopes spread over the open sockets,
 //!   acks, redelivery of unacked `events_api` envelopes, queueing while no socket is open,
 //!   `disconnect` warnings and refreshes (closed with code 1000), `link_disabled`, WebSocket
@@ -63,7 +63,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use slack_rtm_emulator::{Emulator, EmulatorConfig, Surface};
+//! use slack_rtm_emulator::{Emulator, EmulatorConfig, ActionSurface};
 //! use std::time::Duration;
 //!
 //! let emu = Emulator::start(EmulatorConfig::default()).await?;
@@ -116,8 +116,11 @@
 #![forbid(unsafe_code)]
 
 mod api;
+#[cfg(feature = "blast")]
 mod blast;
+#[cfg(feature = "blast")]
 mod blast_pacing;
+#[cfg(feature = "blast")]
 mod blast_shapes;
 mod config;
 pub mod control;
@@ -136,25 +139,28 @@ mod web;
 mod wire;
 mod workspace;
 
-pub use config::{Dispatch, EmulatorConfig, HelloMode, RateLimit, SendRate, SocketModeConfig};
+pub use config::{Dispatch, EmulatorConfig, HelloMode, RateLimit, SendRateLimit, SocketModeServerConfig};
 pub use faults::{RawFrame, Rejection, ReplyFault, Target};
 pub use http_delivery::{HttpDelivery, HttpDeliveryConfig, HttpProbe, ProbeResponse};
 pub use interact::{
-    ActError, Actor, EphemeralMessage, InteractionConfig, ResponseEffect, ResponseRecord, Sent, Surface,
+    ActError, ActionSurface, Actor, EphemeralMessage, InteractionConfig, ResponseEffect, ResponseRecord, Sent,
 };
 pub use oauth::{
     AuthorizeVisit, ClientAuth, GrantKind, IssuedTokenKind, OAuthCall, OAuthControl, OrgInfo, TeamScope,
     TokenUse, WorkspaceInfo,
 };
-pub use record::{CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame};
+pub use record::{
+    CloseReason, ConnectCall, ConnectionId, ConnectionRecord, FrameKind, PostedMessage, ReceivedFrame,
+};
 pub use slack_rtm_types::event::Presence;
+#[cfg(feature = "blast")]
 pub use socket_mode::blast::EnvelopeBlastReport;
 pub use socket_mode::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo, SocketTarget};
 pub use web::{
     AssistantThreadRecord, FNV_OFFSET, MAX_STREAM_CALL_CHARS, OpenedView, ScheduledMessage, StreamLimits,
     StreamedMessage, UploadedFileRecord, WebCall, fnv1a,
 };
-pub use workspace::{ChannelInfo, Credentials, TokenFlavor, UserInfo, format_message_text};
+pub use workspace::{Credentials, TokenFlavor, UserInfo, WorkspaceChannel, format_message_text};
 
 use bytes::Bytes;
 use faults::Cmd;
@@ -239,12 +245,14 @@ impl Emulator {
         let general = ws.channels[0].id.clone();
         let bot = ws.add_user(&config.bot_name, true);
         let second = ws.add_user("alice", false);
+        #[cfg(feature = "blast")]
         let blast = Some(blast::Blast::new(
             ws.team.id.as_str(),
             general.as_str(),
             second.user.as_str(),
             blast::BlastShape::of(&config),
         ));
+        #[cfg(feature = "blast")]
         let sm_blast = config.socket_mode.blast.map(|_| {
             socket_mode::blast::EnvelopeBlast::new(
                 ws.team.id.as_str(),
@@ -284,7 +292,9 @@ impl Emulator {
             state: Mutex::new(state),
             changed: watch::channel(0).0,
             clock: TsClock::default(),
+            #[cfg(feature = "blast")]
             blast,
+            #[cfg(feature = "blast")]
             sm_blast,
             tasks: Mutex::new(JoinSet::new()),
             shutdown,
@@ -342,7 +352,7 @@ impl Emulator {
     }
 
     /// Every channel.
-    pub fn channels(&self) -> Vec<ChannelInfo> {
+    pub fn channels(&self) -> Vec<WorkspaceChannel> {
         self.shared.lock().ws.channels.clone()
     }
 
@@ -414,7 +424,7 @@ impl Emulator {
     pub fn post_message(&self, channel: &ChannelId, user: &UserId, text: &str) -> Option<Ts> {
         let formatted = format_message_text(text);
         self.shared
-            .post_message(ConnId(0), user, channel.as_str(), text, &formatted, None, None)
+            .post_message(ConnectionId(0), user, channel.as_str(), text, &formatted, None, None)
             .ok()
             .map(Ts::new)
     }
@@ -452,7 +462,7 @@ impl Emulator {
         let tasks = std::mem::take(&mut *self.shared.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         drop(tasks); // aborts every connection task
         let mut st = self.shared.lock();
-        let open: Vec<ConnId> = st.conns.keys().copied().collect();
+        let open: Vec<ConnectionId> = st.conns.keys().copied().collect();
         st.conns.clear();
         let now = Instant::now();
         for info in st.conn_infos.iter_mut() {

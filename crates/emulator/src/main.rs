@@ -1,4 +1,6 @@
-//! `slack-rtm-emulator`: runs the emulator standalone until Ctrl-C.
+//! `slack-rtm-emulator`: runs the emulator standalone until Ctrl-C. The harness binary that
+//! `cargo xtask` (benchmarks, conformance) drives; from a shell, start the emulator with the
+//! CLI's `slack-rtm emulator`. The `--blast…` / `--sm-blast…` flags need the `blast` feature.
 //!
 //! ```text
 //! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--blast-frame-per-write] [--no-rate-limit] [--ws-ping SECS]
@@ -36,7 +38,7 @@ mod bin_actions;
 mod bin_oauth;
 mod bin_script;
 
-use slack_rtm_emulator::{ConnId, Emulator, EmulatorConfig};
+use slack_rtm_emulator::{ConnectionId, Emulator, EmulatorConfig};
 use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -75,12 +77,15 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
                 config = config.port(v.parse().map_err(|_| format!("invalid port {v:?}"))?);
             }
             "--tls" => config = config.tls(true),
+            #[cfg(feature = "blast")]
             "--blast" => {
                 let v = value("--blast")?;
                 let n: u64 = v.parse().map_err(|_| format!("invalid event count {v:?}"))?;
                 config = config.blast(Some(n)).for_benchmarks();
             }
+            #[cfg(feature = "blast")]
             "--blast-type-last" => config = config.blast_type_last(true),
+            #[cfg(feature = "blast")]
             "--blast-slack-shapes" => config = config.blast_slack_shapes(true),
             #[cfg(feature = "blast")]
             "--blast-frame-per-write" => config = config.blast_frame_per_write(true),
@@ -100,16 +105,24 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
             "--socket-mode-script" => extra.socket_mode_script = true,
             "--request-url" => extra.request_url = Some(value("--request-url")?),
             "--actions" => extra.actions = true,
+            #[cfg(feature = "blast")]
             "--sm-blast" => {
                 let v = value("--sm-blast")?;
                 let n: u64 = v.parse().map_err(|_| format!("invalid envelope count {v:?}"))?;
                 config.socket_mode = config.socket_mode.clone().blast(Some(n)).ping_interval(None);
                 config = config.for_benchmarks();
             }
+            #[cfg(feature = "blast")]
             "--sm-blast-rate" => {
                 let v = value("--sm-blast-rate")?;
                 let r: u64 = v.parse().map_err(|_| format!("invalid rate {v:?}"))?;
                 config.socket_mode = config.socket_mode.clone().blast_rate(Some(r));
+            }
+            #[cfg(not(feature = "blast"))]
+            "--blast" | "--blast-type-last" | "--blast-slack-shapes" | "--sm-blast" | "--sm-blast-rate" => {
+                return Err(format!(
+                    "{arg} needs the emulator built with the `blast` feature (--features blast)"
+                ));
             }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
@@ -119,6 +132,7 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
 }
 
 /// Prints each envelope blast report as it is published.
+#[cfg(feature = "blast")]
 async fn print_blast_reports(emu: Arc<Emulator>) {
     let mut seen = 0u64;
     loop {
@@ -143,7 +157,7 @@ async fn print_blast_reports(emu: Arc<Emulator>) {
 /// Sends `goodbye` to each connection `after` its admission. Dropping (aborting) this task
 /// drops the pending per-connection timers with it.
 async fn goodbye_each(emu: Arc<Emulator>, after: Duration) {
-    let mut seen: HashSet<ConnId> = HashSet::new();
+    let mut seen: HashSet<ConnectionId> = HashSet::new();
     let mut timers = tokio::task::JoinSet::new();
     loop {
         let next = emu.connection_count() + 1;
@@ -202,7 +216,10 @@ async fn main() -> ExitCode {
     let emu = Arc::new(emu);
     let goodbyes = extra.goodbye_after.map(|after| tokio::spawn(goodbye_each(emu.clone(), after)));
     let script = extra.socket_mode_script.then(|| tokio::spawn(bin_script::run(emu.clone())));
+    #[cfg(feature = "blast")]
     let blast_reports = emu.is_envelope_blast().then(|| tokio::spawn(print_blast_reports(emu.clone())));
+    #[cfg(not(feature = "blast"))]
+    let blast_reports = None;
     let actions = extra.actions.then(|| tokio::spawn(bin_actions::run(emu.clone())));
     if tokio::signal::ctrl_c().await.is_err() {
         eprintln!("error: cannot listen for Ctrl-C");

@@ -1,18 +1,20 @@
 //! Observation: what clients did, and waits on it.
 
 use crate::shared::State;
-use crate::{ConnId, ConnectCall, ConnectionInfo, Emulator, EmulatorError, PostedMessage, ReceivedFrame};
+use crate::{
+    ConnectCall, ConnectionId, ConnectionRecord, Emulator, EmulatorError, PostedMessage, ReceivedFrame,
+};
 use std::time::Duration;
 
 impl Emulator {
     /// Every connection (open and closed, oldest first; bounded by `record_limit`).
-    pub fn connections(&self) -> Vec<ConnectionInfo> {
+    pub fn connections(&self) -> Vec<ConnectionRecord> {
         self.shared.lock().conn_infos.to_vec()
     }
 
     /// The ids of the open connections, in connection order.
-    pub fn open_connections(&self) -> Vec<ConnId> {
-        let mut ids: Vec<ConnId> = self.shared.lock().conns.keys().copied().collect();
+    pub fn open_connections(&self) -> Vec<ConnectionId> {
+        let mut ids: Vec<ConnectionId> = self.shared.lock().conns.keys().copied().collect();
         ids.sort();
         ids
     }
@@ -54,7 +56,7 @@ impl Emulator {
     }
 
     /// The data frames one connection sent.
-    pub fn received_frames_of(&self, conn: ConnId) -> Vec<ReceivedFrame> {
+    pub fn received_frames_of(&self, conn: ConnectionId) -> Vec<ReceivedFrame> {
         self.shared.lock().frames.iter().filter(|f| f.conn == conn).cloned().collect()
     }
 
@@ -105,12 +107,12 @@ impl Emulator {
     }
 
     /// Waits until clients sent at least `n` data frames in total.
-    pub async fn wait_for_frames(&self, n: u64, timeout: Duration) -> Result<(), EmulatorError> {
+    pub async fn wait_for_received_frames(&self, n: u64, timeout: Duration) -> Result<(), EmulatorError> {
         self.wait_until(|| format!("{n} client frames"), timeout, |st| st.frames.total() >= n).await
     }
 
     /// Waits until `rtm.connect` was called at least `n` times.
-    pub async fn wait_for_connect_calls(&self, n: u64, timeout: Duration) -> Result<(), EmulatorError> {
+    pub async fn wait_for_rtm_connect_calls(&self, n: u64, timeout: Duration) -> Result<(), EmulatorError> {
         self.wait_until(|| format!("{n} rtm.connect calls"), timeout, |st| st.calls.total() >= n).await
     }
 }

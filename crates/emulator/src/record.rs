@@ -9,9 +9,9 @@ use std::time::Instant;
 
 /// A connection id, unique within one emulator (1, 2, 3, … in connection order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
+pub struct ConnectionId(pub u64);
 
-impl fmt::Display for ConnId {
+impl fmt::Display for ConnectionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "conn#{}", self.0)
     }
@@ -76,9 +76,9 @@ pub enum CloseReason {
 /// A connection, open or closed.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct ConnectionInfo {
+pub struct ConnectionRecord {
     /// Its id.
-    pub id: ConnId,
+    pub id: ConnectionId,
     /// The user it authenticates as.
     pub user: UserId,
     /// The options given to the `rtm.connect` call that issued its URL.
@@ -93,7 +93,7 @@ pub struct ConnectionInfo {
     pub ws_pongs: u64,
 }
 
-impl ConnectionInfo {
+impl ConnectionRecord {
     /// Whether the connection is still open.
     pub fn is_open(&self) -> bool {
         self.closed_at.is_none()
@@ -115,7 +115,7 @@ pub enum FrameKind {
 #[non_exhaustive]
 pub struct ReceivedFrame {
     /// The connection.
-    pub conn: ConnId,
+    pub conn: ConnectionId,
     /// When it was read.
     pub at: Instant,
     /// Text or binary.
@@ -149,7 +149,7 @@ impl ReceivedFrame {
 #[non_exhaustive]
 pub struct PostedMessage {
     /// The connection it came from.
-    pub conn: ConnId,
+    pub conn: ConnectionId,
     /// The author.
     pub user: UserId,
     /// The channel.

@@ -30,7 +30,7 @@ impl Emulator {
 
     /// Sends a raw frame right away (malformed JSON, invalid UTF-8, binary, oversized, ping,
     /// close: see [`RawFrame`]).
-    pub fn send_raw(&self, target: impl Into<Target>, frame: RawFrame) -> usize {
+    pub fn send_raw_to_connection(&self, target: impl Into<Target>, frame: RawFrame) -> usize {
         self.shared.command(&target.into(), || Cmd::Raw(frame.clone()))
     }
 
@@ -46,7 +46,7 @@ impl Emulator {
     }
 
     /// Closes with a close frame.
-    pub fn close(&self, target: impl Into<Target>, code: u16, reason: &str) -> usize {
+    pub fn close_connection(&self, target: impl Into<Target>, code: u16, reason: &str) -> usize {
         self.shared.command(&target.into(), || Cmd::Close(code, reason.to_owned()))
     }
 
@@ -57,7 +57,7 @@ impl Emulator {
 
     /// Stalls (`true`: stop reading, answering and sending — WebSocket pings included — as a
     /// hung server would) or resumes.
-    pub fn stall(&self, target: impl Into<Target>, stalled: bool) -> usize {
+    pub fn stall_connection(&self, target: impl Into<Target>, stalled: bool) -> usize {
         self.shared.command(&target.into(), || Cmd::Stall(stalled))
     }
 
@@ -72,7 +72,8 @@ impl Emulator {
     }
 
     /// Writes `n` pre-encoded `message` events (from `alice` in the general channel) as fast as
-    /// the socket allows, after `hello`.
+    /// the socket allows, after `hello` (benchmarks, feature `blast`).
+    #[cfg(feature = "blast")]
     pub fn blast(&self, target: impl Into<Target>, n: u64) -> usize {
         self.shared.command(&target.into(), || Cmd::Blast(n))
     }

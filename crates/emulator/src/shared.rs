@@ -1,11 +1,13 @@
 //! The state every task shares: the workspace, tickets, open connections and the records.
 
+#[cfg(feature = "blast")]
+use crate::blast;
 use crate::faults::{Cmd, Rejection, Target};
 use crate::record::{
-    CloseReason, ConnId, ConnectCall, ConnectionInfo, FrameKind, PostedMessage, ReceivedFrame, Ring,
+    CloseReason, ConnectCall, ConnectionId, ConnectionRecord, FrameKind, PostedMessage, ReceivedFrame, Ring,
 };
 use crate::workspace::{Credentials, TsClock, UserSet, Workspace};
-use crate::{EmulatorConfig, HelloMode, blast, socket, tls};
+use crate::{EmulatorConfig, HelloMode, socket, tls};
 use bytes::Bytes;
 use slack_rtm_types::event::Presence;
 use slack_rtm_types::{ChannelId, ConnectOptions, Ts, UserId};
@@ -42,8 +44,8 @@ pub(crate) struct ConnEntry {
 pub(crate) struct State {
     pub ws: Workspace,
     pub tickets: HashMap<String, Ticket>,
-    pub conns: HashMap<ConnId, ConnEntry>,
-    pub conn_infos: Ring<ConnectionInfo>,
+    pub conns: HashMap<ConnectionId, ConnEntry>,
+    pub conn_infos: Ring<ConnectionRecord>,
     pub calls: Ring<ConnectCall>,
     pub frames: Ring<ReceivedFrame>,
     pub messages: Ring<PostedMessage>,
@@ -74,8 +76,11 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     pub changed: watch::Sender<u64>,
     pub clock: TsClock,
+    /// The RTM blast's templates (benchmarks, feature `blast`).
+    #[cfg(feature = "blast")]
     pub blast: Option<blast::Blast>,
     /// The Socket Mode envelope blast's templates (only when configured).
+    #[cfg(feature = "blast")]
     pub sm_blast: Option<crate::socket_mode::blast::EnvelopeBlast>,
     pub tasks: Mutex<JoinSet<()>>,
     pub shutdown: watch::Sender<bool>,
@@ -145,15 +150,15 @@ impl Shared {
         format!("{scheme}://{}/websocket/{ticket}", self.addr)
     }
 
-    pub fn register(&self, a: &Admission, tx: mpsc::Sender<Cmd>, overflow: Arc<Notify>) -> ConnId {
+    pub fn register(&self, a: &Admission, tx: mpsc::Sender<Cmd>, overflow: Arc<Notify>) -> ConnectionId {
         let mut st = self.lock();
         st.next_conn += 1;
-        let id = ConnId(st.next_conn);
+        let id = ConnectionId(st.next_conn);
         st.conns.insert(
             id,
             ConnEntry { tx, overflow, user: a.user.clone(), options: a.options, subs: UserSet::new() },
         );
-        st.conn_infos.push(ConnectionInfo {
+        st.conn_infos.push(ConnectionRecord {
             id,
             user: a.user.clone(),
             options: a.options,
@@ -167,7 +172,7 @@ impl Shared {
         id
     }
 
-    pub fn unregister(&self, id: ConnId, reason: CloseReason) {
+    pub fn unregister(&self, id: ConnectionId, reason: CloseReason) {
         let mut st = self.lock();
         st.conns.remove(&id);
         if let Some(info) = st.conn_infos.iter_mut().rev().find(|c| c.id == id)
@@ -180,7 +185,7 @@ impl Shared {
         self.notify();
     }
 
-    pub fn update_conn(&self, id: ConnId, f: impl FnOnce(&mut ConnectionInfo)) {
+    pub fn update_conn(&self, id: ConnectionId, f: impl FnOnce(&mut ConnectionRecord)) {
         let mut st = self.lock();
         if let Some(info) = st.conn_infos.iter_mut().rev().find(|c| c.id == id) {
             f(info);
@@ -189,7 +194,7 @@ impl Shared {
         self.notify();
     }
 
-    pub fn record_frame(&self, conn: ConnId, kind: FrameKind, payload: &Bytes) {
+    pub fn record_frame(&self, conn: ConnectionId, kind: FrameKind, payload: &Bytes) {
         if !self.config.record_frames {
             return;
         }
@@ -206,7 +211,7 @@ impl Shared {
     #[allow(clippy::too_many_arguments)]
     pub fn post_message(
         &self,
-        conn: ConnId,
+        conn: ConnectionId,
         user: &UserId,
         channel: &str,
         text: &str,
@@ -223,7 +228,7 @@ impl Shared {
     #[allow(clippy::too_many_arguments)]
     pub fn post_message_with(
         &self,
-        conn: ConnId,
+        conn: ConnectionId,
         user: &UserId,
         channel: &str,
         text: &str,
@@ -268,13 +273,13 @@ impl Shared {
         Ok(ts)
     }
 
-    pub fn fan_out(&self, channel: &str, except: Option<ConnId>, frame: Bytes) -> usize {
+    pub fn fan_out(&self, channel: &str, except: Option<ConnectionId>, frame: Bytes) -> usize {
         fan_out_locked(&self.lock(), channel, except, &frame)
     }
 
     /// Replaces a connection's presence subscriptions; returns the presence of the newly added
     /// (known) users.
-    pub fn presence_subscribe(&self, conn: ConnId, ids: Vec<String>) -> Vec<(UserId, Presence)> {
+    pub fn presence_subscribe(&self, conn: ConnectionId, ids: Vec<String>) -> Vec<(UserId, Presence)> {
         let mut guard = self.lock();
         let st = &mut *guard;
         let Some(entry) = st.conns.get_mut(&conn) else { return Vec::new() };
@@ -325,7 +330,12 @@ impl Shared {
     }
 }
 
-pub(crate) fn fan_out_locked(st: &State, channel: &str, except: Option<ConnId>, frame: &Bytes) -> usize {
+pub(crate) fn fan_out_locked(
+    st: &State,
+    channel: &str,
+    except: Option<ConnectionId>,
+    frame: &Bytes,
+) -> usize {
     let mut n = 0;
     for (id, entry) in &st.conns {
         if Some(*id) == except || !st.ws.is_member(channel, &entry.user) {

@@ -11,7 +11,7 @@ mod client;
 pub(crate) use client::{MessageEventOut, PostError};
 
 use crate::faults::{Cmd, ReplyFault};
-use crate::record::{CloseReason, ConnId, FrameKind};
+use crate::record::{CloseReason, ConnectionId, FrameKind};
 use crate::wire::{CLOSE_WAIT, Inbound, Io, push_close, push_frame, sleep_until, tick};
 use crate::{Admission, Shared};
 use bytes::Bytes;
@@ -80,7 +80,7 @@ pub(super) enum FaultState {
 
 pub(super) struct Conn {
     shared: Arc<Shared>,
-    id: ConnId,
+    id: ConnectionId,
     admission: Admission,
     self_tx: mpsc::WeakSender<Cmd>,
     wr: Option<WriteHalf<Io>>,
@@ -95,7 +95,9 @@ pub(super) struct Conn {
     typing: HashMap<String, Instant>,
     fault: FaultState,
     withheld: Vec<Bytes>,
+    #[cfg(feature = "blast")]
     blast_remaining: u64,
+    #[cfg(feature = "blast")]
     blast_seq: u64,
     goodbye_deadline: Option<tokio::time::Instant>,
     ws_ping: Option<tokio::time::Interval>,
@@ -104,7 +106,7 @@ pub(super) struct Conn {
 impl Conn {
     fn new(
         shared: Arc<Shared>,
-        id: ConnId,
+        id: ConnectionId,
         admission: Admission,
         self_tx: mpsc::WeakSender<Cmd>,
         wr: WriteHalf<Io>,
@@ -115,6 +117,7 @@ impl Conn {
             i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             i
         });
+        #[cfg(feature = "blast")]
         let blast_remaining = shared.config.blast.unwrap_or(0);
         Self {
             shared,
@@ -133,12 +136,29 @@ impl Conn {
             typing: HashMap::new(),
             fault: FaultState::None,
             withheld: Vec::new(),
+            #[cfg(feature = "blast")]
             blast_remaining,
+            #[cfg(feature = "blast")]
             blast_seq: 0,
             goodbye_deadline: None,
             ws_ping,
         }
     }
+
+    /// Writes the next chunk of the blast (benchmarks, feature `blast`).
+    #[cfg(feature = "blast")]
+    fn write_blast_chunk(&mut self) {
+        let n = self.blast_remaining.min(crate::blast_pacing::frames_per_turn(&self.shared.config));
+        if let Some(blast) = self.shared.blast.as_ref() {
+            blast.write(&mut self.out, &self.shared.clock, self.blast_seq, n);
+        }
+        self.blast_seq += n;
+        self.blast_remaining -= n;
+    }
+
+    /// Without the `blast` feature there is never a blast to write.
+    #[cfg(not(feature = "blast"))]
+    fn write_blast_chunk(&mut self) {}
 
     async fn run(
         &mut self,
@@ -164,7 +184,10 @@ impl Conn {
             if let Err(reason) = self.flush().await {
                 return reason;
             }
+            #[cfg(feature = "blast")]
             let blast_ready = self.blast_remaining > 0 && self.hello_sent && !self.stalled;
+            #[cfg(not(feature = "blast"))]
+            let blast_ready = false;
             let step = tokio::select! {
                 biased;
                 _ = overflow.notified() => Some(CloseReason::SlowConsumer),
@@ -207,12 +230,7 @@ impl Conn {
                     Some(CloseReason::ServerClosed(1001))
                 },
                 _ = std::future::ready(()), if blast_ready => {
-                    let n = self.blast_remaining.min(crate::blast_pacing::frames_per_turn(&self.shared.config));
-                    if let Some(blast) = self.shared.blast.as_ref() {
-                        blast.write(&mut self.out, &self.shared.clock, self.blast_seq, n);
-                    }
-                    self.blast_seq += n;
-                    self.blast_remaining -= n;
+                    self.write_blast_chunk();
                     None
                 },
             };
@@ -311,6 +329,7 @@ impl Conn {
                 }
             }
             Cmd::DelayedReply(r) => push_frame(&mut self.out, OpCode::Text, &r),
+            #[cfg(feature = "blast")]
             Cmd::Blast(n) => self.blast_remaining = self.blast_remaining.saturating_add(n),
             Cmd::Shutdown => return Some(CloseReason::Shutdown),
         }

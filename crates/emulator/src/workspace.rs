@@ -24,7 +24,7 @@ pub struct UserInfo {
 
 /// A channel of the emulated workspace. Every user is a member of every channel.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChannelInfo {
+pub struct WorkspaceChannel {
     /// The channel id (`C…`).
     pub id: ChannelId,
     /// The channel's name (without `#`).
@@ -79,7 +79,7 @@ pub(crate) struct Workspace {
     pub team: TeamInfo,
     pub users: Vec<UserInfo>,
     pub tokens: HashMap<String, TokenRecord>,
-    pub channels: Vec<ChannelInfo>,
+    pub channels: Vec<WorkspaceChannel>,
     next_id: u32,
 }
 
@@ -129,7 +129,7 @@ impl Workspace {
 
     pub fn add_channel(&mut self, name: &str) -> ChannelId {
         let id = ChannelId::new(self.next_id('C'));
-        self.channels.push(ChannelInfo { id: id.clone(), name: name.to_owned() });
+        self.channels.push(WorkspaceChannel { id: id.clone(), name: name.to_owned() });
         id
     }
 

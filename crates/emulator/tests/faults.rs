@@ -57,7 +57,7 @@ async fn team_migration_then_close_and_scripted_close() {
     assert_eq!(c.recv_json().await, json!({"type": "team_migration_started"}));
     assert_eq!(c.expect_close().await, Some(1001));
     let mut c = Client::connect(&emu, &emu.token()).await;
-    emu.close(Target::All, 4000, "bye");
+    emu.close_connection(Target::All, 4000, "bye");
     assert_eq!(c.expect_close().await, Some(4000));
 }
 
@@ -78,12 +78,12 @@ async fn drop_connection_cuts_tcp_without_close_frame() {
 async fn stall_stops_answering_until_resumed() {
     let emu = start(quick()).await;
     let mut c = Client::connect(&emu, &emu.token()).await;
-    assert_eq!(emu.stall(Target::All, true), 1);
+    assert_eq!(emu.stall_connection(Target::All, true), 1);
     c.send(json!({"id": 1, "type": "ping"})).await;
     emu.send_event_text(Target::All, r#"{"type":"held"}"#);
     let quiet = tokio::time::timeout(Duration::from_millis(200), c.ws.read_frame()).await;
     assert!(quiet.is_err(), "a stalled server sends nothing");
-    emu.stall(Target::All, false);
+    emu.stall_connection(Target::All, false);
     // The held event and the pong both arrive once resumed.
     let mut got = vec![c.recv_json().await, c.recv_json().await];
     got.sort_by_key(|v| v["type"].as_str().unwrap_or("").to_owned());
@@ -134,14 +134,14 @@ async fn replies_delayed_and_reversed() {
 async fn raw_fault_frames() {
     let emu = start(quick()).await;
     let mut c = Client::connect(&emu, &emu.token()).await;
-    emu.send_raw(Target::All, RawFrame::malformed_json());
+    emu.send_raw_to_connection(Target::All, RawFrame::malformed_json());
     match c.recv().await {
         Recv::Raw(OpCode::Text, b) => assert!(serde_json::from_slice::<Value>(&b).is_err()),
         other => panic!("{other:?}"),
     }
-    emu.send_raw(Target::All, RawFrame::binary());
+    emu.send_raw_to_connection(Target::All, RawFrame::binary());
     assert!(matches!(c.recv().await, Recv::Raw(OpCode::Binary, _)));
-    emu.send_raw(Target::All, RawFrame::oversized(100_000));
+    emu.send_raw_to_connection(Target::All, RawFrame::oversized(100_000));
     match c.recv().await {
         Recv::Text(v) => assert_eq!(v["type"], "message"),
         other => panic!("{other:?}"),
@@ -151,7 +151,7 @@ async fn raw_fault_frames() {
         _ => unreachable!(),
     };
     assert_eq!(frame_len, 100_000);
-    emu.send_raw(Target::All, RawFrame::invalid_utf8());
+    emu.send_raw_to_connection(Target::All, RawFrame::invalid_utf8());
     match c.recv().await {
         Recv::Error(e) => assert!(e.contains("UTF-8"), "{e}"),
         other => panic!("expected a UTF-8 error, got {other:?}"),

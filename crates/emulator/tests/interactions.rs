@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use slack_rtm_emulator::{ActError, InteractionConfig, ResponseEffect, Surface};
+use slack_rtm_emulator::{ActError, ActionSurface, InteractionConfig, ResponseEffect};
 use slack_rtm_types::Ts;
 
 /// A Web API call as the app (bot token), JSON body.
@@ -210,7 +210,7 @@ async fn clicking_a_button_sends_block_actions_and_its_response_url_replaces_or_
     let (emu, mut c, ts) = app_with_approval().await;
     let (ch, alice) = (emu.general_channel(), emu.second_user().user);
 
-    let surface = Surface::message(&ch, &ts);
+    let surface = ActionSurface::message(&ch, &ts);
     let click = emu.user(&alice).click(&surface, "approve").unwrap();
     let env = c.envelope().await;
     assert_eq!(env["type"], "interactive");
@@ -253,7 +253,7 @@ async fn clicking_a_button_sends_block_actions_and_its_response_url_replaces_or_
 async fn selecting_types_the_option_and_unknown_elements_or_options_are_errors() {
     let (emu, mut c, ts) = app_with_approval().await;
     let (ch, alice) = (emu.general_channel(), emu.second_user().user);
-    let surface = Surface::message(&ch, &ts);
+    let surface = ActionSurface::message(&ch, &ts);
     let actor = emu.user(&alice);
     actor.select(&surface, "env", "staging").unwrap();
     let env = c.envelope().await;
@@ -424,7 +424,7 @@ async fn views_push_needs_a_fresh_trigger_stops_at_three_and_update_checks_the_h
     let root_id = open_modal(&emu, &mut c, &alice, root.clone()).await;
     // A click in the modal: block_actions with container type view and the view itself.
     for depth in 2..=4 {
-        let click = emu.user(&alice).click(&Surface::view(&root_id), "more").unwrap();
+        let click = emu.user(&alice).click(&ActionSurface::view(&root_id), "more").unwrap();
         let env = c.envelope().await;
         assert_eq!(env["payload"]["container"], json!({"type": "view", "view_id": root_id}));
         assert_eq!(env["payload"]["view"]["id"], json!(root_id));
@@ -471,7 +471,7 @@ async fn a_choice_in_a_modal_is_in_its_state_and_submitted_with_it() {
          "element": {"type": "datepicker", "action_id": "date"}},
     ]);
     let view_id = open_modal(&emu, &mut c, &alice, modal("form", blocks)).await;
-    emu.user(&alice).select(&Surface::view(&view_id), "date", "2026-12-24").unwrap();
+    emu.user(&alice).select(&ActionSurface::view(&view_id), "date", "2026-12-24").unwrap();
     let env = c.envelope().await;
     let p = &env["payload"];
     assert_eq!(p["actions"][0]["selected_date"], "2026-12-24");
@@ -494,7 +494,7 @@ async fn typing_in_an_external_select_reads_back_the_options_the_app_answered() 
     let blocks = json!([{"type": "input", "block_id": "fruit", "label": {"type": "plain_text", "text": "Fruit"},
         "element": {"type": "external_select", "action_id": "pick", "min_query_length": 1}}]);
     let view_id = open_modal(&emu, &mut c, &alice, modal("form", blocks)).await;
-    let s = emu.user(&alice).type_in_select(&Surface::view(&view_id), "pick", "an").unwrap();
+    let s = emu.user(&alice).type_in_select(&ActionSurface::view(&view_id), "pick", "an").unwrap();
     let env = c.envelope().await;
     let p = &env["payload"];
     assert_eq!(
@@ -506,7 +506,7 @@ async fn typing_in_an_external_select_reads_back_the_options_the_app_answered() 
     c.ack(&env, Some(json!({"options": options}))).await;
     assert_eq!(emu.wait_for_options(s.seq, T).await.unwrap(), options.as_array().unwrap().clone());
     // The user picks what the app offered.
-    emu.user(&alice).select(&Surface::view(&view_id), "pick", "banana").unwrap();
+    emu.user(&alice).select(&ActionSurface::view(&view_id), "pick", "banana").unwrap();
     let env = c.envelope().await;
     assert_eq!(env["payload"]["actions"][0]["selected_option"]["value"], "banana");
 }
@@ -557,7 +557,7 @@ async fn the_waits_see_what_the_app_does_after_its_ack() {
     let (m, _) = tokio::join!(waiting, posting);
     assert_eq!(m.unwrap().user, emu.bot_user());
 
-    let waiting = emu.wait_for_ephemeral(&alice, T, |m| m.text.as_deref() == Some("psst"));
+    let waiting = emu.wait_for_ephemeral_message(&alice, T, |m| m.text.as_deref() == Some("psst"));
     let posting = api(&emu, "chat.postEphemeral", json!({"channel": ch, "user": alice, "text": "psst"}));
     let (m, _) = tokio::join!(waiting, posting);
     assert_eq!(m.unwrap().source, "chat.postEphemeral");

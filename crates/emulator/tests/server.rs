@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 
+#[cfg(feature = "blast")]
 #[tokio::test]
 async fn blast_mode_delivers_exactly_n_events() {
     const N: usize = 3000;

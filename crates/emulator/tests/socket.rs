@@ -87,7 +87,7 @@ async fn ping_gets_pong_with_reply_to_and_flat_fields() {
 
 #[tokio::test]
 async fn send_rate_limit_answers_slow_down_then_disconnects() {
-    let rate = SendRate::new(0.5, 3).disconnect_after(2);
+    let rate = SendRateLimit::new(0.5, 3).disconnect_after(2);
     let emu = start(EmulatorConfig::default().send_rate(Some(rate))).await;
     let ch = emu.general_channel();
     let mut c = Client::connect(&emu, &emu.token()).await;
@@ -261,7 +261,7 @@ async fn events_injected_from_the_handle() {
         assert_eq!(v["reaction"], "tada");
     }
     let first = emu.open_connections()[0];
-    assert_eq!(first, ConnId(1));
+    assert_eq!(first, ConnectionId(1));
     assert_eq!(emu.send_event_text(first, r#"{"type":"custom","n":1}"#), 1);
     assert_eq!(a.recv_json().await, json!({"type": "custom", "n": 1}));
     assert!(b.sync().await.is_empty());
@@ -280,7 +280,7 @@ async fn a_client_that_does_not_read_is_disconnected_as_a_slow_consumer() {
     // Far more than the socket buffers hold, and the client never reads.
     let big = RawFrame::oversized(256 * 1024);
     for _ in 0..200 {
-        emu.send_raw(Target::All, big.clone());
+        emu.send_raw_to_connection(Target::All, big.clone());
         tokio::task::yield_now().await;
     }
     emu.wait_for_open_connections(0, WAIT).await.unwrap();

@@ -190,7 +190,7 @@ async fn slash_commands_and_block_actions_are_acked_with_their_payloads() {
     let emu = start_sm(sm()).await;
     let (ch, alice) = (emu.general_channel(), emu.second_user().user);
     let (mut c, _) = Client::socket_mode(&emu).await;
-    emu.slash_command(&alice, &ch, "/deploy", "prod now");
+    emu.send_slash_command(&alice, &ch, "/deploy", "prod now");
     let env = c.envelope().await;
     assert_eq!(env["type"], "slash_commands");
     assert_eq!(env["accepts_response_payload"], true);
@@ -199,7 +199,7 @@ async fn slash_commands_and_block_actions_are_acked_with_their_payloads() {
     assert_eq!((p["user_id"].as_str(), p["channel_name"].as_str()), (Some(alice.as_str()), Some("general")));
     assert!(p["response_url"].is_string() && p["trigger_id"].is_string());
     c.ack(&env, Some(json!({"text": "deploying"}))).await;
-    emu.block_action(&alice, &ch, "approve", "b1", "yes");
+    emu.send_block_action(&alice, &ch, "approve", "b1", "yes");
     let env = c.envelope().await;
     assert_eq!(env["type"], "interactive");
     let p = &env["payload"];
@@ -232,7 +232,7 @@ async fn envelopes_go_to_one_socket_each_round_robin_or_random() {
     for i in 0..4 {
         emu.send_envelope("slash_commands", json!({"command": "/n", "text": i.to_string()}));
     }
-    emu.wait_for_deliveries(4, WAIT).await.unwrap();
+    emu.wait_for_envelope_deliveries(4, WAIT).await.unwrap();
     let (xa, xb) = (a.envelope().await, b.envelope().await);
     let (ya, yb) = (a.envelope().await, b.envelope().await);
     let mut texts: Vec<String> =
@@ -249,7 +249,7 @@ async fn envelopes_go_to_one_socket_each_round_robin_or_random() {
     for _ in 0..20 {
         emu.send_envelope("slash_commands", json!({"command": "/r"}));
     }
-    emu.wait_for_deliveries(20, WAIT).await.unwrap();
+    emu.wait_for_envelope_deliveries(20, WAIT).await.unwrap();
     assert!(emu.envelopes().iter().all(|e| e.attempts.len() == 1 && e.attempts[0].socket.0 <= 2));
 }
 

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 
-fn fast_retries() -> SocketModeConfig {
+fn fast_retries() -> SocketModeServerConfig {
     sm().ack_timeout(Duration::from_millis(150)).retry_delays(vec![Duration::ZERO; 3])
 }
 
@@ -49,7 +49,7 @@ async fn an_ack_in_time_stops_redelivery_and_slash_commands_are_never_redelivere
     let again = c.envelope().await; // redelivery 2: acked
     assert_eq!(again["retry_attempt"], 2);
     c.ack(&again, None).await;
-    emu.slash_command(&emu.second_user().user, &emu.general_channel(), "/x", "");
+    emu.send_slash_command(&emu.second_user().user, &emu.general_channel(), "/x", "");
     let cmd = c.envelope().await;
     assert_eq!(cmd["type"], "slash_commands");
     assert!(c.quiet_for(Duration::from_millis(400)).await, "no redelivery after the ack, none of a command");
@@ -89,7 +89,7 @@ async fn envelopes_made_while_no_socket_is_open_are_queued_then_delivered() {
     first.ws.write_frame(Frame::close(1000, b"")).await.unwrap();
     emu.wait_for_open_sockets(0, WAIT).await.unwrap();
     emu.post_message(&emu.general_channel(), &emu.second_user().user, "while away");
-    emu.slash_command(&emu.second_user().user, &emu.general_channel(), "/later", "");
+    emu.send_slash_command(&emu.second_user().user, &emu.general_channel(), "/later", "");
     assert!(emu.envelopes().iter().all(|e| e.attempts.is_empty()));
     let (mut c, _) = Client::socket_mode(&emu).await;
     let a = c.envelope().await;
@@ -156,7 +156,7 @@ async fn debug_reconnects_shortens_a_sockets_life_and_refresh_works_on_demand() 
 async fn link_disabled_then_close() {
     let emu = start_sm(sm()).await;
     let (mut c, _) = Client::socket_mode(&emu).await;
-    assert_eq!(emu.link_disabled(SocketTarget::All), 1);
+    assert_eq!(emu.disable_link(SocketTarget::All), 1);
     let v = c.recv_json().await;
     assert_eq!((v["type"].as_str(), v["reason"].as_str()), (Some("disconnect"), Some("link_disabled")));
     assert_eq!(c.expect_close().await, Some(1000));

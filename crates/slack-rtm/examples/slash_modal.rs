@@ -115,7 +115,7 @@ async fn scripted() -> BoxResult<()> {
     let app = tokio::spawn(serve(client.clone(), items, Some(2)));
     let (alice, general) = (emu.second_user(), emu.general_channel());
     for summary in ["printer on fire", "printer still on fire"] {
-        emu.slash_command(&alice.user, &general, "/ticket", summary);
+        emu.send_slash_command(&alice.user, &general, "/ticket", summary);
     }
     let opened = tokio::time::timeout(std::time::Duration::from_secs(20), app).await???;
     client.shutdown().await;

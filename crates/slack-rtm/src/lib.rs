@@ -160,7 +160,7 @@
 //!         .await?;
 //!     let web = client.web().expect("a web token was given").clone(); // cheap: shared limiter
 //! #   let (user, channel) = (emu.second_user().user, emu.general_channel());
-//! #   emu.slash_command(&user, &channel, "/weather", "Paris");
+//! #   emu.send_slash_command(&user, &channel, "/weather", "Paris");
 //! #   let ts = emu.post_message(&channel, &user, "hi bot").unwrap();
 //! #   emu.send_api_event(serde_json::json!({"type": "app_mention", "user": user, "text": "hi bot", "channel": channel, "ts": ts}));
 //!     let mut tasks = tokio::task::JoinSet::new();

@@ -5,7 +5,7 @@
 use serde_json::json;
 use slack_rtm::app::{App, MessageResponse, Selection};
 use slack_rtm::{SocketModeClient, WebClient};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, ResponseEffect, Surface};
+use slack_rtm_emulator::{ActionSurface, Emulator, EmulatorConfig, ResponseEffect};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -51,7 +51,7 @@ async fn respond_posts_ephemeral_in_channel_and_deletes_the_original() {
     let (emu, running, web) = start(app).await;
     let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
     let ts = post_buttons(&web, &ch).await;
-    let surface = Surface::message(&ch, &ts);
+    let surface = ActionSurface::message(&ch, &ts);
     for (n, action) in ["ephemeral", "in_channel", "delete"].into_iter().enumerate() {
         let sent = alice.click(&surface, action).unwrap();
         emu.wait_for_ack(sent.seq, T).await.unwrap();
@@ -106,7 +106,7 @@ async fn say_answers_in_the_thread_and_actions_are_typed() {
     assert_eq!(emu.message(&ch, &reply.ts).unwrap()["thread_ts"], json!(parent.as_str()));
 
     let ts = post_buttons(&web, &ch).await;
-    alice.select(&Surface::message(&ch, &ts), "size", "large").unwrap();
+    alice.select(&ActionSurface::message(&ch, &ts), "size", "large").unwrap();
     let (kind, chosen, container, text) = tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap();
     assert_eq!(kind, slack_rtm::types::socket_mode::ElementKind::StaticSelect);
     assert_eq!(chosen, "large");

@@ -140,7 +140,7 @@ async fn gap_refill_returns_exactly_the_missed_messages() {
     // Drop the socket and keep the client out until the missed messages are posted.
     emu.reject_next_connects(1000, Rejection::Status(503));
     emu.drop_connection(Target::All);
-    emu.wait_for_connect_calls(2, WAIT).await.unwrap();
+    emu.wait_for_rtm_connect_calls(2, WAIT).await.unwrap();
     emu.wait_for_open_connections(0, WAIT).await.unwrap();
     let missed = [
         emu.post_message(&general, &alice, "missed 1").unwrap(),

@@ -1,10 +1,14 @@
 //! What the workspace's tests share, in one place: polling waits with a clear failure message,
-//! and emulator start-up. Not published; depends only on the emulator and tokio, so the tests
-//! of every crate (the facade's included) can use it.
+//! emulator start-up, a raw WebSocket client ([`ws`]) and a raw HTTP/1.1 answer ([`http`]).
+//! Not published; depends only on the emulator and what sits below the client crates (tokio,
+//! hyper, fastwebsockets), so the tests of every crate (the facade's included) can use it.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-use slack_rtm_emulator::{Emulator, EmulatorConfig};
+pub mod http;
+pub mod ws;
+
+use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeServerConfig};
 use std::time::Duration;
 
 /// How long a wait lasts before it fails the test.
@@ -31,6 +35,12 @@ pub async fn eventually_within(limit: Duration, what: &str, mut cond: impl FnMut
 /// Starts an emulator with `config`, failing the test if it cannot.
 pub async fn emulator(config: EmulatorConfig) -> Emulator {
     Emulator::start(config).await.expect("the emulator starts")
+}
+
+/// Starts an emulator whose Socket Mode side is `sm` without server pings (they would
+/// interleave with the frames a test reads), the rest of `config` as given.
+pub async fn socket_mode_emulator(config: EmulatorConfig, sm: SocketModeServerConfig) -> Emulator {
+    emulator(config.socket_mode(sm.ping_interval(None))).await
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@
 
 use slack_rtm::SocketModeClient;
 use slack_rtm_bench::fleet::{emitted_seq, percentile};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeConfig};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeServerConfig};
 use slack_rtm_fleet::testing::RedisServer;
 use slack_rtm_fleet::{FleetConfig, FleetEvent, Gateway, Worker, WorkerConfig};
 use std::process::ExitCode;
@@ -120,7 +120,7 @@ impl Board {
 
 fn emulator_config(n: u64) -> EmulatorConfig {
     // Slack's 3 s ack deadline; retries enough that the emulator never gives up in a run.
-    let sm = SocketModeConfig::default().retry_delays(vec![
+    let sm = SocketModeServerConfig::default().retry_delays(vec![
         Duration::ZERO,
         Duration::from_secs(1),
         Duration::from_secs(5),

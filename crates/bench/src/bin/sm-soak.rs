@@ -20,7 +20,7 @@ use slack_rtm::rtm::ReconnectPolicy;
 use slack_rtm::socket_mode::AckMode;
 use slack_rtm::socket_mode::SocketModeItem;
 use slack_rtm_bench::faults::{XorShift, socket_fault};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeConfig, SocketTarget};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeServerConfig, SocketTarget};
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ fn parse_args() -> Result<Args, String> {
 fn emulator_config() -> EmulatorConfig {
     // Short deadlines so that faults cause redeliveries within the run; enough retries that
     // Slack does not give up on an event while one socket after another is faulted.
-    let sm = SocketModeConfig::default()
+    let sm = SocketModeServerConfig::default()
         .ack_timeout(Duration::from_millis(800))
         .retry_delays(vec![
             Duration::ZERO,

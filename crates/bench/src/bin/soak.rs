@@ -19,7 +19,7 @@ use slack_rtm::rtm::SendRate;
 use slack_rtm::rtm::SessionConfig;
 use slack_rtm::rtm::SessionEvent;
 use slack_rtm_emulator::{
-    Emulator, EmulatorConfig, HelloMode, RawFrame, Rejection, ReplyFault, SendRate as EmuRate, Target,
+    Emulator, EmulatorConfig, HelloMode, RawFrame, Rejection, ReplyFault, SendRateLimit as EmuRate, Target,
 };
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -202,7 +202,7 @@ async fn injector(emu: Arc<Emulator>, until: Instant, seed: u64) -> HashMap<&'st
         // Lift the faults that last.
         stalled.retain(|(t, target)| {
             if *t <= now {
-                emu.stall(target.clone(), false);
+                emu.stall_connection(target.clone(), false);
                 false
             } else {
                 true
@@ -231,15 +231,18 @@ async fn injector(emu: Arc<Emulator>, until: Instant, seed: u64) -> HashMap<&'st
                 "team_migration"
             }
             3 => {
-                emu.close(target, 1011, "internal error");
+                emu.close_connection(target, 1011, "internal error");
                 "close_1011"
             }
             4 => {
-                emu.send_raw(target, RawFrame::CutMidFrame(bytes::Bytes::from(vec![b'x'; 512])));
+                emu.send_raw_to_connection(
+                    target,
+                    RawFrame::CutMidFrame(bytes::Bytes::from(vec![b'x'; 512])),
+                );
                 "cut_mid_frame"
             }
             5 => {
-                emu.stall(target.clone(), true);
+                emu.stall_connection(target.clone(), true);
                 stalled.push((now + Duration::from_secs(3), target));
                 "stall"
             }
@@ -277,7 +280,7 @@ async fn injector(emu: Arc<Emulator>, until: Instant, seed: u64) -> HashMap<&'st
                     1 => RawFrame::binary(),
                     _ => RawFrame::invalid_utf8(),
                 };
-                emu.send_raw(target, f);
+                emu.send_raw_to_connection(target, f);
                 "bad_frame"
             }
             12 => {
@@ -294,7 +297,7 @@ async fn injector(emu: Arc<Emulator>, until: Instant, seed: u64) -> HashMap<&'st
         *counts.entry(kind).or_default() += 1;
     }
     for (_, target) in stalled {
-        emu.stall(target, false);
+        emu.stall_connection(target, false);
     }
     emu.set_hello(HelloMode::Immediate);
     emu.clear_rejections();

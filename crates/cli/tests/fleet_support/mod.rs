@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use crate::common::*;
-use slack_rtm::emulator::SocketModeConfig;
+use slack_rtm::emulator::SocketModeServerConfig;
 use slack_rtm_fleet::{AppendOutcome, EventStream, FleetConfig, NewEntry};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -132,10 +132,8 @@ pub fn tail(redis: &str, extra: &[&str]) -> Proc {
     Proc::spawn(fleet_cli(&args))
 }
 
-pub async fn start_sm(sm: SocketModeConfig) -> Emulator {
-    Emulator::start(EmulatorConfig::default().socket_mode(sm.ping_interval(None)))
-        .await
-        .expect("emulator starts")
+pub async fn start_sm(sm: SocketModeServerConfig) -> Emulator {
+    slack_rtm_test_support::socket_mode_emulator(EmulatorConfig::default(), sm).await
 }
 
 pub fn json(lines: &[String]) -> Vec<Value> {

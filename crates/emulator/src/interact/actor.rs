@@ -2,9 +2,9 @@
 
 use super::elements::{action, find, state_value, state_values};
 use super::payloads::{Common, action_ts, channel_object, response_url, trigger};
-use super::{ActError, Sent, Surface};
+use super::{ActError, ActionSurface, Sent};
 use crate::Emulator;
-use crate::record::ConnId;
+use crate::record::ConnectionId;
 use crate::web::render_view;
 use crate::web::{find_message, render_message as render};
 use crate::workspace::format_message_text;
@@ -77,7 +77,7 @@ impl Actor<'_> {
         shared.sm_with(|sm, _| sm.active = true);
         let ts = shared
             .post_message(
-                ConnId(0),
+                ConnectionId(0),
                 &self.user,
                 channel.as_str(),
                 text,
@@ -168,10 +168,14 @@ impl Actor<'_> {
 
     /// The blocks of a surface and the payload fields that locate it (`container`, and the
     /// `channel` + `message` or the `view`); the `response_url` for a message.
-    fn locate(&self, surface: &Surface, with_url: bool) -> Result<(Value, Value, Option<String>), ActError> {
+    fn locate(
+        &self,
+        surface: &ActionSurface,
+        with_url: bool,
+    ) -> Result<(Value, Value, Option<String>), ActError> {
         let shared = &self.emu.shared;
         match surface {
-            Surface::Message { channel, ts } => {
+            ActionSurface::Message { channel, ts } => {
                 let message = {
                     let st = shared.lock();
                     let m = find_message(&st, channel.as_str(), ts.as_str()).ok_or_else(|| {
@@ -195,7 +199,7 @@ impl Actor<'_> {
                 });
                 Ok((message["blocks"].clone(), fields, url))
             }
-            Surface::View(id) => {
+            ActionSurface::View(id) => {
                 let view = self.view(id)?;
                 let fields = json!({"container": {"type": "view", "view_id": id}, "view": view});
                 Ok((view["blocks"].clone(), fields, None))
@@ -213,12 +217,12 @@ impl Actor<'_> {
 
     fn block_action(
         &self,
-        surface: &Surface,
+        surface: &ActionSurface,
         action_id: &str,
         choice: Option<&str>,
     ) -> Result<Sent, ActError> {
         let shared = &self.emu.shared;
-        if let (Surface::View(id), Some(c)) = (surface, choice) {
+        if let (ActionSurface::View(id), Some(c)) = (surface, choice) {
             // A choice in a modal is part of its state from then on.
             let blocks = self.view(id)?["blocks"].clone();
             let found = find(&blocks, action_id)?;
@@ -254,7 +258,7 @@ impl Actor<'_> {
     /// `container`, the message (or view) as it is now, the action (`type`, `action_id`,
     /// `block_id`, `value`, `text`, `action_ts`), a `trigger_id` and (for a message) a
     /// `response_url` whose `replace_original` / `delete_original` act on that message.
-    pub fn click(&self, surface: &Surface, action_id: &str) -> Result<Sent, ActError> {
+    pub fn click(&self, surface: &ActionSurface, action_id: &str) -> Result<Sent, ActError> {
         self.block_action(surface, action_id, None)
     }
 
@@ -262,14 +266,19 @@ impl Actor<'_> {
     /// a date/time picker, a users/conversations/channels select; multi-selects take values
     /// separated by commas): `block_actions` with the typed selection (`selected_option`, …).
     /// For an option list the value must be one of its options.
-    pub fn select(&self, surface: &Surface, action_id: &str, value: &str) -> Result<Sent, ActError> {
+    pub fn select(&self, surface: &ActionSurface, action_id: &str, value: &str) -> Result<Sent, ActError> {
         self.block_action(surface, action_id, Some(value))
     }
 
     /// Types `typed` into the external select `action_id`: a `block_suggestion` with its
     /// `action_id`, `block_id`, `value` and container. Read the options the app answered with
     /// [`Emulator::wait_for_options`].
-    pub fn type_in_select(&self, surface: &Surface, action_id: &str, typed: &str) -> Result<Sent, ActError> {
+    pub fn type_in_select(
+        &self,
+        surface: &ActionSurface,
+        action_id: &str,
+        typed: &str,
+    ) -> Result<Sent, ActError> {
         let (blocks, fields, _) = self.locate(surface, false)?;
         let found = find(&blocks, action_id)?;
         let mut payload = self.common().payload("block_suggestion");
@@ -301,7 +310,7 @@ impl Actor<'_> {
         callback_id: &str,
     ) -> Result<Sent, ActError> {
         let shared = &self.emu.shared;
-        let surface = Surface::message(channel, ts);
+        let surface = ActionSurface::message(channel, ts);
         let (_, fields, url) = self.locate(&surface, true)?;
         let trigger_id = trigger(shared, &self.user);
         let mut payload = self.common().payload("message_action");
@@ -350,7 +359,7 @@ impl Actor<'_> {
         payload["view"] = values;
         payload["response_urls"] = json!([]);
         let seq = self.interactive(payload);
-        Ok(Sent { trigger_id: Some(trigger_id), ..located(seq, &Surface::view(view_id)) })
+        Ok(Sent { trigger_id: Some(trigger_id), ..located(seq, &ActionSurface::view(view_id)) })
     }
 
     /// Closes the modal `view_id` (and any pushed above it). When the view asked for
@@ -367,7 +376,7 @@ impl Actor<'_> {
         let mut payload = self.common().payload("view_closed");
         payload["view"] = view;
         payload["is_cleared"] = json!(closed.len() > 1);
-        Ok(Some(located(self.interactive(payload), &Surface::view(view_id))))
+        Ok(Some(located(self.interactive(payload), &ActionSurface::view(view_id))))
     }
 
     /// Opens the app's Home tab (`home`) or Messages tab (`messages`): an `app_home_opened`
@@ -391,11 +400,11 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-fn located(seq: u64, surface: &Surface) -> Sent {
+fn located(seq: u64, surface: &ActionSurface) -> Sent {
     match surface {
-        Surface::Message { channel, ts } => {
+        ActionSurface::Message { channel, ts } => {
             Sent { channel: Some(channel.clone()), ts: Some(ts.clone()), ..sent(seq) }
         }
-        Surface::View(id) => Sent { view_id: Some(id.clone()), ..sent(seq) },
+        ActionSurface::View(id) => Sent { view_id: Some(id.clone()), ..sent(seq) },
     }
 }

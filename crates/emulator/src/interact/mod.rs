@@ -46,7 +46,7 @@ pub struct Sent {
 /// Where a user clicks, selects or types: a message the app posted, or a modal it opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Surface {
+pub enum ActionSurface {
     /// A message, by channel and `ts`.
     Message {
         /// Its channel.
@@ -58,15 +58,15 @@ pub enum Surface {
     View(String),
 }
 
-impl Surface {
+impl ActionSurface {
     /// A message the app posted.
     pub fn message(channel: &ChannelId, ts: &Ts) -> Self {
-        Surface::Message { channel: channel.clone(), ts: ts.clone() }
+        ActionSurface::Message { channel: channel.clone(), ts: ts.clone() }
     }
 
     /// A modal the app opened.
     pub fn view(view_id: &str) -> Self {
-        Surface::View(view_id.to_owned())
+        ActionSurface::View(view_id.to_owned())
     }
 }
 

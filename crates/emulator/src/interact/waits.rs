@@ -22,7 +22,7 @@ impl Emulator {
     }
 
     /// Waits for an ephemeral message to `user` matching `pred` (earlier ones count too).
-    pub async fn wait_for_ephemeral(
+    pub async fn wait_for_ephemeral_message(
         &self,
         user: &UserId,
         timeout: Duration,

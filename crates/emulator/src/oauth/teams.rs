@@ -266,7 +266,7 @@ impl<'a> TeamScope<'a> {
     }
 
     /// The workspace's channels (for the default workspace: every channel of no other).
-    pub fn channels(&self) -> Vec<crate::ChannelInfo> {
+    pub fn channels(&self) -> Vec<crate::WorkspaceChannel> {
         let st = self.emu.shared.lock();
         st.ws.channels.iter().filter(|c| self.owns(&st, &st.oauth.channel_team, &c.id)).cloned().collect()
     }

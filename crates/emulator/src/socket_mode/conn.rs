@@ -5,6 +5,7 @@
 //! write half and writes each wake-up's output at once.
 
 use super::SocketId;
+#[cfg(feature = "blast")]
 use super::blast::BlastRun;
 use crate::Shared;
 use crate::faults::RawFrame;
@@ -67,6 +68,7 @@ pub(crate) async fn run_socket(shared: Arc<Shared>, io: Io, debug_reconnects: bo
         answer_pings: true,
         refresh_at: None,
         close_at: None,
+        #[cfg(feature = "blast")]
         blast: BlastRun::new(
             shared.config.socket_mode.blast.unwrap_or(0),
             shared.config.socket_mode.blast_rate,
@@ -97,6 +99,7 @@ struct Socket {
     /// When the server closes the socket (after `refresh_requested` or a `disconnect`).
     close_at: Option<Instant>,
     /// The envelope blast (benchmarks; inactive unless configured).
+    #[cfg(feature = "blast")]
     blast: BlastRun,
 }
 
@@ -126,10 +129,15 @@ impl Socket {
                 self.report_blast(true);
                 return reason;
             }
-            let now = Instant::now();
-            self.blast.stamp(now);
-            let blast_now = self.blast.active() && !self.stalled && self.blast.due(now) > 0;
-            let blast_later = if self.stalled { None } else { self.blast.next_at() };
+            #[cfg(feature = "blast")]
+            let (blast_now, blast_later) = {
+                let now = Instant::now();
+                self.blast.stamp(now);
+                let blast_now = self.blast.active() && !self.stalled && self.blast.due(now) > 0;
+                (blast_now, if self.stalled { None } else { self.blast.next_at() })
+            };
+            #[cfg(not(feature = "blast"))]
+            let (blast_now, blast_later): (bool, Option<Instant>) = (false, None);
             let step = tokio::select! {
                 biased;
                 _ = overflow.notified() => Some(CloseReason::SlowConsumer),
@@ -174,6 +182,7 @@ impl Socket {
         }
     }
 
+    #[cfg(feature = "blast")]
     fn write_blast(&mut self) {
         if let Some(templates) = self.shared.sm_blast.as_ref() {
             self.blast.write(templates, &mut self.out, &self.shared.clock, self.id, Instant::now());
@@ -181,11 +190,30 @@ impl Socket {
     }
 
     /// Publishes the blast's report when it is complete (or `closing`).
+    #[cfg(feature = "blast")]
     fn report_blast(&mut self, closing: bool) {
         if let Some(report) = self.blast.report(self.id, closing) {
             tracing::debug!(?report, "envelope blast done");
             self.shared.sm_with(|sm, _| sm.blast_reports.push(report));
         }
+    }
+
+    /// Whether `id` acks one of the blast's envelopes (counted there, never recorded).
+    #[cfg(feature = "blast")]
+    fn blast_ack(&mut self, id: &str) -> bool {
+        self.blast.active() && self.blast.on_ack(self.id, id, Instant::now())
+    }
+
+    /// Without the `blast` feature there is no blast: nothing to write, report or count.
+    #[cfg(not(feature = "blast"))]
+    fn write_blast(&mut self) {}
+
+    #[cfg(not(feature = "blast"))]
+    fn report_blast(&mut self, _closing: bool) {}
+
+    #[cfg(not(feature = "blast"))]
+    fn blast_ack(&mut self, _id: &str) -> bool {
+        false
     }
 
     /// Sends `disconnect` and stops new envelopes coming to this socket.
@@ -242,9 +270,7 @@ impl Socket {
         match msg {
             Inbound::Text(payload) => {
                 match serde_json::from_slice::<AckIn>(&payload) {
-                    Ok(AckIn { envelope_id: Some(id), .. })
-                        if self.blast.active() && self.blast.on_ack(self.id, &id, Instant::now()) =>
-                    {
+                    Ok(AckIn { envelope_id: Some(id), .. }) if self.blast_ack(&id) => {
                         self.report_blast(false)
                     }
                     Ok(AckIn { envelope_id: Some(id), payload }) => self.shared.sm_ack(self.id, &id, payload),

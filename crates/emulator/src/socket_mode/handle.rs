@@ -67,14 +67,14 @@ impl Emulator {
 
     /// A user runs a slash command in a channel: a `slash_commands` envelope (the same as
     /// [`crate::Actor::run_command`], which also returns its `response_url` and trigger).
-    pub fn slash_command(&self, user: &UserId, channel: &ChannelId, command: &str, text: &str) -> u64 {
+    pub fn send_slash_command(&self, user: &UserId, channel: &ChannelId, command: &str, text: &str) -> u64 {
         self.user(user).run_command(channel, command, text).seq
     }
 
     /// A user clicks a button in a message that need not exist: an `interactive`
     /// `block_actions` envelope with a working `response_url` (without an original message to
     /// replace). [`crate::Actor::click`] clicks a button of a message the app posted.
-    pub fn block_action(
+    pub fn send_block_action(
         &self,
         user: &UserId,
         channel: &ChannelId,
@@ -115,7 +115,7 @@ impl Emulator {
     }
 
     /// `disconnect` `link_disabled` then a close, as when Socket Mode is turned off.
-    pub fn link_disabled(&self, target: impl Into<SocketTarget>) -> usize {
+    pub fn disable_link(&self, target: impl Into<SocketTarget>) -> usize {
         self.disconnect_socket(target, "link_disabled", Some(Duration::ZERO))
     }
 
@@ -188,23 +188,27 @@ impl Emulator {
     }
 
     /// The envelope blast's reports, one per socket whose blast ended (every envelope acked,
-    /// or the socket closed), oldest first; see [`crate::SocketModeConfig::blast`].
+    /// or the socket closed), oldest first; see [`crate::SocketModeServerConfig::blast`].
+    #[cfg(feature = "blast")]
     pub fn envelope_blast_reports(&self) -> Vec<super::blast::EnvelopeBlastReport> {
         self.shared.lock().sm.blast_reports.to_vec()
     }
 
     /// How many envelope blast reports were ever published, with the ones still kept.
+    #[cfg(feature = "blast")]
     pub fn envelope_blast_reports_total(&self) -> (u64, Vec<super::blast::EnvelopeBlastReport>) {
         let st = self.shared.lock();
         (st.sm.blast_reports.total(), st.sm.blast_reports.to_vec())
     }
 
-    /// Whether this emulator blasts envelopes ([`crate::SocketModeConfig::blast`]).
+    /// Whether this emulator blasts envelopes ([`crate::SocketModeServerConfig::blast`]).
+    #[cfg(feature = "blast")]
     pub fn is_envelope_blast(&self) -> bool {
         self.shared.sm_blast.is_some()
     }
 
     /// Waits until at least `n` envelope blast reports were published (ever).
+    #[cfg(feature = "blast")]
     pub async fn wait_for_envelope_blast_reports(
         &self,
         n: u64,
@@ -224,7 +228,11 @@ impl Emulator {
     }
 
     /// Waits until at least `n` deliveries (first ones and redeliveries) were written.
-    pub async fn wait_for_deliveries(&self, n: usize, timeout: Duration) -> Result<(), EmulatorError> {
+    pub async fn wait_for_envelope_deliveries(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<(), EmulatorError> {
         self.wait_until(
             || format!("{n} envelope deliveries"),
             timeout,

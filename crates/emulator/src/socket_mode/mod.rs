@@ -2,6 +2,7 @@
 //! [`crate::api`]), the sockets ([`conn`]), envelope delivery with acks and redelivery
 //! ([`state`]), and the handle's methods ([`handle`]).
 
+#[cfg(feature = "blast")]
 pub(crate) mod blast;
 pub(crate) mod conn;
 mod handle;

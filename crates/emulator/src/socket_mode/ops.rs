@@ -17,7 +17,7 @@ impl Shared {
     /// Runs `f` on the Socket Mode state, then wakes the waits and the timer task.
     pub fn sm_with<R>(
         &self,
-        f: impl FnOnce(&mut super::state::SmState, &crate::config::SocketModeConfig) -> R,
+        f: impl FnOnce(&mut super::state::SmState, &crate::config::SocketModeServerConfig) -> R,
     ) -> R {
         let r = f(&mut self.lock().sm, &self.config.socket_mode);
         self.notify();

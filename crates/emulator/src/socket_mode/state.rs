@@ -9,7 +9,7 @@
 
 use super::conn::SmCmd;
 use super::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo};
-use crate::config::{Dispatch, SocketModeConfig};
+use crate::config::{Dispatch, SocketModeServerConfig};
 use crate::faults::Rejection;
 use crate::record::{ConnectCall, Ring};
 use crate::workspace::{random_alnum, random_u64};
@@ -76,6 +76,7 @@ pub(crate) struct SmState {
     pub rate_window: VecDeque<Instant>,
     pub expired_attempts: u64,
     /// The envelope blast's per-socket reports.
+    #[cfg(feature = "blast")]
     pub blast_reports: Ring<super::blast::EnvelopeBlastReport>,
     /// Set while envelopes go to a Request URL ([`crate::Emulator::set_request_url`]) instead
     /// of the sockets.
@@ -117,6 +118,7 @@ impl SmState {
             rejections: VecDeque::new(),
             rate_window: VecDeque::new(),
             expired_attempts: 0,
+            #[cfg(feature = "blast")]
             blast_reports: Ring::new(record_limit),
             http_tx: None,
             queue: VecDeque::new(),
@@ -149,7 +151,7 @@ impl SmState {
     /// Makes an envelope and delivers it (or queues it). Returns its number.
     pub fn enqueue(
         &mut self,
-        config: &SocketModeConfig,
+        config: &SocketModeServerConfig,
         envelope_type: &str,
         payload: serde_json::Value,
         event_id: Option<String>,
@@ -180,7 +182,7 @@ impl SmState {
     }
 
     /// Delivers an envelope to one accepting socket, or queues it when there is none.
-    pub fn dispatch(&mut self, config: &SocketModeConfig, seq: u64) {
+    pub fn dispatch(&mut self, config: &SocketModeServerConfig, seq: u64) {
         let open: Vec<SocketId> = self.conns.iter().filter(|(_, c)| c.accepting).map(|(id, _)| *id).collect();
         if open.is_empty() {
             if self.queue.len() >= self.queue_cap {
@@ -230,7 +232,7 @@ impl SmState {
     }
 
     /// A socket said `hello`: it accepts envelopes; the queued ones go out.
-    pub fn accept(&mut self, config: &SocketModeConfig, socket: SocketId) {
+    pub fn accept(&mut self, config: &SocketModeServerConfig, socket: SocketId) {
         if let Some(c) = self.conns.get_mut(&socket) {
             c.accepting = true;
         }
@@ -243,7 +245,7 @@ impl SmState {
     /// whether that ack came after the deadline.
     pub fn on_ack(
         &mut self,
-        config: &SocketModeConfig,
+        config: &SocketModeServerConfig,
         socket: SocketId,
         envelope_id: &str,
         payload: Option<serde_json::Value>,
@@ -286,7 +288,7 @@ impl SmState {
     }
 
     /// `id`'s ack deadline passed without an ack: its retry is scheduled (or Slack gives up).
-    fn on_deadline(&mut self, config: &SocketModeConfig, id: &str, now: Instant) {
+    fn on_deadline(&mut self, config: &SocketModeServerConfig, id: &str, now: Instant) {
         let Some(p) = self.pending.remove(id) else { return };
         if !p.redeliver {
             return;
@@ -307,7 +309,7 @@ impl SmState {
 
     /// Fires the timers due at `now`: missed ack deadlines schedule redeliveries; due
     /// redeliveries are dispatched.
-    pub fn fire_timers(&mut self, config: &SocketModeConfig, now: Instant) {
+    pub fn fire_timers(&mut self, config: &SocketModeServerConfig, now: Instant) {
         let (due, rest): (Vec<_>, Vec<_>) =
             std::mem::take(&mut self.timers).into_iter().partition(|(at, _)| *at <= now);
         self.timers = rest;
@@ -362,7 +364,7 @@ mod tests {
 
     #[test]
     fn an_ack_after_the_deadline_is_late_even_before_the_deadline_timer_ran() {
-        let config = SocketModeConfig::default().ack_timeout(Duration::from_micros(1));
+        let config = SocketModeServerConfig::default().ack_timeout(Duration::from_micros(1));
         let mut sm = SmState::new("A1".into(), 100);
         let (tx, _rx) = mpsc::channel(8);
         sm.conns.insert(SocketId(1), SmConn { tx, overflow: Arc::new(Notify::new()), accepting: true });

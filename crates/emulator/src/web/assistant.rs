@@ -5,7 +5,7 @@
 
 use super::{Args, Outcome};
 use crate::Shared;
-use crate::record::ConnId;
+use crate::record::ConnectionId;
 use crate::workspace::format_message_text;
 use serde_json::{Value, json};
 use slack_rtm_types::{ChannelId, Ts, UserId};
@@ -215,7 +215,15 @@ impl crate::Emulator {
     ) -> Option<Ts> {
         let formatted = format_message_text(text);
         self.shared
-            .post_message(ConnId(0), user, channel.as_str(), text, &formatted, Some(thread_ts.as_str()), None)
+            .post_message(
+                ConnectionId(0),
+                user,
+                channel.as_str(),
+                text,
+                &formatted,
+                Some(thread_ts.as_str()),
+                None,
+            )
             .ok()
             .map(Ts::new)
     }

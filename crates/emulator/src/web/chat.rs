@@ -3,7 +3,7 @@
 use super::history::{find, render};
 use super::{Args, Outcome};
 use crate::Shared;
-use crate::record::ConnId;
+use crate::record::ConnectionId;
 use crate::socket::PostError;
 use crate::workspace::format_message_text;
 use bytes::Bytes;
@@ -107,7 +107,7 @@ pub(super) fn post_message(shared: &Shared, user: &UserId, args: &Args) -> Outco
     check_target(&shared.lock(), &channel, thread_ts.as_deref(), |_, _| false)?;
     let formatted = format_message_text(&text);
     let ts = shared
-        .post_message(ConnId(0), user, &channel, &text, &formatted, thread_ts.as_deref(), None)
+        .post_message(ConnectionId(0), user, &channel, &text, &formatted, thread_ts.as_deref(), None)
         .map_err(post_error)?;
     let broadcast = thread_ts.is_some() && args.bool("reply_broadcast");
     let mut st = shared.lock();

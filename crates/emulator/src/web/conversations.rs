@@ -5,7 +5,7 @@ use super::directory::Kind;
 use super::{Args, Outcome};
 use crate::Shared;
 use crate::shared::State;
-use crate::workspace::{ChannelInfo, random_alnum};
+use crate::workspace::{WorkspaceChannel, random_alnum};
 use serde_json::{Value, json};
 use slack_rtm_types::{ChannelId, UserId};
 
@@ -46,7 +46,7 @@ fn all_users(st: &State) -> Vec<UserId> {
 }
 
 /// A conversation object as `user` sees it.
-pub(super) fn render(shared: &Shared, st: &State, c: &ChannelInfo, user: &UserId) -> Value {
+pub(super) fn render(shared: &Shared, st: &State, c: &WorkspaceChannel, user: &UserId) -> Value {
     let kind = st.web.dir.kind(c.id.as_str());
     let mut v = json!({
         "id": c.id, "created": 1_700_000_000, "is_archived": false,
@@ -64,7 +64,7 @@ pub(super) fn render(shared: &Shared, st: &State, c: &ChannelInfo, user: &UserId
     v
 }
 
-fn channel<'a>(st: &'a State, id: &str) -> Result<&'a ChannelInfo, &'static str> {
+fn channel<'a>(st: &'a State, id: &str) -> Result<&'a WorkspaceChannel, &'static str> {
     st.ws.channels.iter().find(|c| c.id.as_str() == id).ok_or("channel_not_found")
 }
 
@@ -159,7 +159,7 @@ fn find_or_make_im(st: &mut State, key: Vec<UserId>, kind: Kind) -> (ChannelId, 
     }
     let id = new_id(if kind == Kind::Mpim { 'G' } else { 'D' });
     let name = if kind == Kind::Mpim { format!("mpdm-{}", key.len()) } else { String::new() };
-    st.ws.channels.push(ChannelInfo { id: id.clone(), name });
+    st.ws.channels.push(WorkspaceChannel { id: id.clone(), name });
     st.web.dir.kinds.insert(id.as_str().to_owned(), kind);
     st.web.dir.members.insert(id.as_str().to_owned(), key.clone());
     st.web.dir.ims.insert(key, id.clone());

@@ -6,7 +6,7 @@
 use super::{Args, Outcome};
 use crate::Shared;
 use crate::api::{RespBody, respond};
-use crate::record::ConnId;
+use crate::record::ConnectionId;
 use crate::workspace::{format_message_text, random_alnum};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -213,7 +213,7 @@ fn share(
     more.insert("files".into(), json!(files));
     more.insert("upload".into(), json!(true));
     let ts = shared
-        .post_message_with(ConnId(0), user, channel, &text, &formatted, thread_ts, None, &more)
+        .post_message_with(ConnectionId(0), user, channel, &text, &formatted, thread_ts, None, &more)
         .map_err(|_| "not_in_channel")?;
     shared.lock().web.extra_mut(channel, &ts).files = Some(json!(files));
     for f in files {

@@ -11,7 +11,7 @@ use crate::api::form::{BodyRead, read_body};
 use crate::api::{RespBody, json_response};
 use crate::interact::state::ResponseUrl;
 use crate::interact::{EphemeralMessage, ResponseEffect, ResponseRecord};
-use crate::record::ConnId;
+use crate::record::ConnectionId;
 use crate::shared::State;
 use crate::workspace::format_message_text;
 use crate::{Emulator, EmulatorError, Shared};
@@ -91,7 +91,7 @@ pub(crate) fn apply_message(
         let thread_ts = body["thread_ts"].as_str();
         let ts = shared
             .post_message(
-                ConnId(0),
+                ConnectionId(0),
                 &shared.bot.user,
                 channel.as_str(),
                 text,

@@ -12,7 +12,7 @@ use super::chat::{check_target, post_error};
 use super::history::{find, render};
 use super::{Args, Outcome};
 use crate::Shared;
-use crate::record::ConnId;
+use crate::record::ConnectionId;
 use crate::socket_mode::state::{event_callback, event_id};
 use crate::workspace::format_message_text;
 use bytes::Bytes;
@@ -212,7 +212,7 @@ pub(super) fn start(shared: &Shared, user: &UserId, args: &Args) -> Outcome {
     let first = if text.is_empty() { "…" } else { text.as_str() };
     let formatted = format_message_text(first);
     let ts = shared
-        .post_message(ConnId(0), user, &channel, first, &formatted, thread_ts.as_deref(), None)
+        .post_message(ConnectionId(0), user, &channel, first, &formatted, thread_ts.as_deref(), None)
         .map_err(post_error)?;
     let now = Instant::now();
     let mut st = shared.lock();

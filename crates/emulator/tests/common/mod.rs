@@ -9,8 +9,9 @@ pub use hyper::upgrade::Upgraded;
 pub use hyper_util::rt::TokioIo;
 pub use serde_json::{Value, json};
 pub use slack_rtm_emulator::{
-    CloseReason, ConnId, Dispatch, Emulator, EmulatorConfig, HelloMode, Presence, RateLimit, RawFrame,
-    Rejection, ReplyFault, SendRate, SocketId, SocketModeConfig, SocketTarget, Target, TokenFlavor,
+    CloseReason, ConnectionId, Dispatch, Emulator, EmulatorConfig, HelloMode, Presence, RateLimit, RawFrame,
+    Rejection, ReplyFault, SendRateLimit, SocketId, SocketModeServerConfig, SocketTarget, Target,
+    TokenFlavor,
 };
 pub use slack_rtm_types::{ApiError, Event};
 pub use std::future::Future;
@@ -24,27 +25,8 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 // ---------------------------------------------------------------- raw HTTP/1.1 client
 
-#[derive(Debug)]
-pub struct HttpResp {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl HttpResp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    pub fn error(&self) -> String {
-        self.json()["error"].as_str().unwrap_or("<none>").to_owned()
-    }
-}
+/// An answer read off the raw socket (the shared parser of the workspace's tests).
+pub type HttpResp = slack_rtm_test_support::http::HttpAnswer;
 
 pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
@@ -58,15 +40,7 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(WAIT, s.read_to_end(&mut buf)).await.expect("HTTP answer in time");
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("end of headers");
-    let head = String::from_utf8(buf[..split].to_vec()).unwrap();
-    let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    HttpResp { status, headers, body: buf[split + 4..].to_vec() }
+    HttpResp::parse(&buf)
 }
 
 pub async fn http_raw(emu: &Emulator, raw: &[u8]) -> HttpResp {
@@ -124,18 +98,6 @@ pub async fn socket_url(emu: &Emulator, token: &str, query: &str) -> String {
 
 // ---------------------------------------------------------------- raw WebSocket client
 
-pub struct SpawnExecutor;
-
-impl<Fut> hyper::rt::Executor<Fut> for SpawnExecutor
-where
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    fn execute(&self, fut: Fut) {
-        tokio::spawn(fut);
-    }
-}
-
 #[derive(Debug)]
 pub enum Recv {
     Text(Value),
@@ -172,17 +134,7 @@ impl Client {
                 Box::pin(tcp)
             }
         };
-        let req = http::Request::builder()
-            .method("GET")
-            .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-            .header("Host", format!("{host}:{port}"))
-            .header("Upgrade", "websocket")
-            .header("Connection", "upgrade")
-            .header("Sec-WebSocket-Key", fastwebsockets::handshake::generate_key())
-            .header("Sec-WebSocket-Version", "13")
-            .body(Empty::<Bytes>::new())
-            .unwrap();
-        let (mut ws, resp) = fastwebsockets::handshake::client(&SpawnExecutor, req, io).await.unwrap();
+        let (mut ws, resp) = slack_rtm_test_support::ws::handshake(io, &uri).await.unwrap();
         assert!(resp.headers().contains_key("x-slack-req-id"));
         ws.set_auto_pong(auto_pong);
         Client { ws: FragmentCollector::new(ws), next_id: 0 }
@@ -285,13 +237,13 @@ pub fn quick() -> EmulatorConfig {
 // ---------------------------------------------------------------- Socket Mode
 
 /// An emulator without send-rate limit nor server pings, with this Socket Mode config.
-pub async fn start_sm(sm: SocketModeConfig) -> Emulator {
+pub async fn start_sm(sm: SocketModeServerConfig) -> Emulator {
     start(quick().socket_mode(sm)).await
 }
 
 /// Socket Mode defaults for tests: no server pings (they would interleave with frames).
-pub fn sm() -> SocketModeConfig {
-    SocketModeConfig::default().ping_interval(None)
+pub fn sm() -> SocketModeServerConfig {
+    SocketModeServerConfig::default().ping_interval(None)
 }
 
 /// `POST apps.connections.open` with this token as bearer.

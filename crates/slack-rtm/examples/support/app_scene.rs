@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use slack_rtm::SocketModeClient;
 use slack_rtm::app::App;
-use slack_rtm_emulator::{Emulator, EmulatorConfig, Surface, WebCall};
+use slack_rtm_emulator::{ActionSurface, Emulator, EmulatorConfig, WebCall};
 use std::time::{Duration, Instant};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,7 +69,7 @@ pub async fn act(emu: &Emulator, web: &slack_rtm::WebClient) -> Result<(), BoxEr
         {"type": "button", "action_id": "approve", "text": {"type": "plain_text", "text": "Approve"}, "value": "1"},
         {"type": "external_select", "action_id": "pick", "placeholder": {"type": "plain_text", "text": "Fruit"}}]}]);
     let msg = web.post_message(ch.clone(), "A request").blocks(blocks).await?.ts;
-    let surface = Surface::message(&ch, &msg);
+    let surface = ActionSurface::message(&ch, &msg);
 
     let typed = alice.type_in_select(&surface, "pick", "E")?;
     let options = emu.wait_for_options(typed.seq, T).await?;

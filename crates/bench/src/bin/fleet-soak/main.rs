@@ -26,7 +26,7 @@ mod verdict;
 
 use procs::{Fleet, Launcher};
 use slack_rtm_bench::faults::{XorShift, socket_fault};
-use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeConfig, SocketTarget};
+use slack_rtm_emulator::{Emulator, EmulatorConfig, SocketModeServerConfig, SocketTarget};
 use slack_rtm_fleet::Keys;
 use slack_rtm_fleet::testing::RedisServer;
 use std::collections::{BTreeMap, HashSet};
@@ -85,7 +85,7 @@ fn emulator_config() -> EmulatorConfig {
     let mut retries =
         vec![Duration::ZERO, Duration::from_millis(300), Duration::from_secs(1), Duration::from_secs(2)];
     retries.extend(std::iter::repeat_n(Duration::from_secs(3), 100));
-    let sm = SocketModeConfig::default()
+    let sm = SocketModeServerConfig::default()
         .ack_timeout(Duration::from_millis(1500))
         .retry_delays(retries)
         .warning_lead(Duration::from_millis(300))
