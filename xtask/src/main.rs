@@ -31,6 +31,7 @@ mod bench_doc;
 mod bench_fleet;
 mod bench_http;
 mod bench_sm;
+mod bench_sm_slack;
 mod bench_upload;
 mod conformance;
 mod corpus;

@@ -117,6 +117,11 @@ pub struct SocketModeConfig {
     /// The envelope blast's rate per socket, in envelopes per second. Default `None`: as fast
     /// as the socket takes them.
     pub blast_rate: Option<u64>,
+    /// The envelope blast sends Slack-shaped envelopes (`type` first, Slack's `message`
+    /// shapes, 1–2.6 KB), one per write, instead of the plain ones 64 at a time. Default
+    /// `false`.
+    #[cfg(feature = "blast")]
+    pub blast_slack_shapes: bool,
 }
 
 impl SocketModeConfig {
@@ -185,6 +190,22 @@ impl SocketModeConfig {
         self.blast_rate = per_second;
         self
     }
+
+    /// Makes the envelope blast Slack-shaped and one envelope per write
+    /// ([`SocketModeConfig::blast_slack_shapes`]).
+    #[cfg(feature = "blast")]
+    pub fn blast_slack_shapes(mut self, on: bool) -> Self {
+        self.blast_slack_shapes = on;
+        self
+    }
+
+    /// Whether the blast writes one Slack-shaped envelope per write.
+    pub(crate) fn one_per_write(&self) -> bool {
+        #[cfg(feature = "blast")]
+        return self.blast_slack_shapes;
+        #[cfg(not(feature = "blast"))]
+        false
+    }
 }
 
 impl Default for SocketModeConfig {
@@ -201,6 +222,8 @@ impl Default for SocketModeConfig {
             ping_interval: Some(Duration::from_secs(10)),
             blast: None,
             blast_rate: None,
+            #[cfg(feature = "blast")]
+            blast_slack_shapes: false,
         }
     }
 }

@@ -70,7 +70,8 @@ pub(crate) async fn run_socket(shared: Arc<Shared>, io: Io, debug_reconnects: bo
         blast: BlastRun::new(
             shared.config.socket_mode.blast.unwrap_or(0),
             shared.config.socket_mode.blast_rate,
-        ),
+        )
+        .one_per_write(shared.config.socket_mode.one_per_write()),
     };
     let reason = if admitted.is_some() {
         s.run(rx, &mut in_rx, overflow, debug_reconnects).await
@@ -143,6 +144,10 @@ impl Socket {
                 },
                 _ = std::future::ready(()), if blast_now => {
                     self.write_blast();
+                    if self.blast.is_one_per_write() {
+                        // The task yields before it writes this one (alone) and makes the next.
+                        tokio::task::yield_now().await;
+                    }
                     None
                 },
                 _ = sleep_until(blast_later), if !blast_now && blast_later.is_some() => {

@@ -3,6 +3,8 @@
 //! ([`state`]), and the handle's methods ([`handle`]).
 
 pub(crate) mod blast;
+#[cfg(feature = "blast")]
+mod blast_slack;
 pub(crate) mod conn;
 mod handle;
 pub(crate) mod ops;
