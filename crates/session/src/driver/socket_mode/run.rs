@@ -6,7 +6,7 @@ use super::super::conns::{Conns, Outbox, spawn_call};
 use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeOutput, SocketModeStatus};
-use crate::common::ConnectFailure;
+use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
 use crate::socket_mode::{DeliveryAckError, Event, Input, Output, SocketModeSession};
 use fastwebsockets::{Frame, OpCode, Payload};
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig, OpenResponse};
@@ -81,6 +81,16 @@ impl Loop {
     }
 }
 
+impl Loop {
+    /// Sends the acks written to `conn`'s buffer.
+    async fn flush_acks(&mut self, conn: Option<ConnId>) {
+        let Some(conn) = conn else { return };
+        if let Err(error) = self.conns.flush(conn).await {
+            self.machine.handle(Input::closed(conn, Reason::Io(error)), Instant::now());
+        }
+    }
+}
+
 impl Driven for Loop {
     type M = SocketModeSession;
     type Cmd = Command;
@@ -141,13 +151,25 @@ impl Driven for Loop {
     }
 
     async fn drain_outputs(&mut self) {
+        // Sockets with acks written but not flushed yet: one write per socket per turn.
+        let mut unflushed: Option<ConnId> = None;
         while let Some(output) = self.machine.poll_output() {
             match output {
                 Output::CallOpen => self.call_open(),
                 Output::OpenSocket { conn, url } => self.conns.start(conn, url),
                 // An ack whose socket is not open is lost: Slack redelivers, the machine dedupes.
                 Output::Send { conn, text } => {
-                    drive::write(self, conn, Frame::text(Payload::Owned(text.into_bytes()))).await;
+                    if unflushed.is_some_and(|c| c != conn) {
+                        self.flush_acks(unflushed.take()).await;
+                    }
+                    let frame = Frame::text(Payload::Owned(text.into_bytes()));
+                    match self.conns.write_unflushed(conn, frame).await {
+                        Ok(true) => unflushed = Some(conn),
+                        Ok(false) => {}
+                        Err(error) => {
+                            self.machine.handle(Input::closed(conn, Reason::Io(error)), Instant::now())
+                        }
+                    }
                 }
                 Output::Ping { conn } => {
                     let ping = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(b"slack-rtm"));
@@ -167,6 +189,7 @@ impl Driven for Loop {
                 }
             }
         }
+        self.flush_acks(unflushed).await;
     }
 
     async fn finish(mut self) {
