@@ -193,6 +193,12 @@ impl<T: Send + 'static> Outbox<T> {
         self.items.push(item);
     }
 
+    /// Whether a whole batch is waiting (hand it over before queueing more: the channel's
+    /// bound is counted in batches, so batches stay at most this size).
+    pub(crate) fn batch_is_full(&self) -> bool {
+        self.items.len() >= super::drive::BATCH
+    }
+
     /// Whether the channel was full: the loop waits for room and does not read sockets.
     pub(crate) fn is_blocked(&self) -> bool {
         self.blocked

@@ -176,7 +176,13 @@ impl Driven for Loop {
                     drive::write(self, conn, ping).await;
                 }
                 Output::Close { conn, code } => self.conns.close(conn, code),
-                Output::Deliver(d) => self.outs.push(SocketModeOutput::Envelope(d)),
+                Output::Deliver(d) => {
+                    self.outs.push(SocketModeOutput::Envelope(d));
+                    // Batches of at most 64: the channel's bound then holds in envelopes.
+                    if self.outs.batch_is_full() && self.outs.flush() {
+                        self.machine.handle(Input::backpressure(true), Instant::now());
+                    }
+                }
                 Output::Event(e) => {
                     if let (Event::Connected { .. }, Some(app)) = (&e, self.machine.app_id()) {
                         tracing::Span::current().record("app", tracing::field::display(app));
