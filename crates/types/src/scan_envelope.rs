@@ -244,7 +244,7 @@ pub(crate) fn scan_envelope(b: &[u8]) -> Option<EnvelopeScan> {
 mod tests {
     use super::*;
 
-    fn text<'a>(t: &'a str, s: Option<Span>) -> Option<&'a str> {
+    fn text(t: &str, s: Option<Span>) -> Option<&str> {
         s.map(|(a, b)| &t[a..b])
     }
 

@@ -69,7 +69,7 @@ fn envelope(plain: bool) -> impl Strategy<Value = String> {
     let payload = if plain { payload.boxed() } else { prop_oneof![4 => payload, 1 => value()].boxed() };
     (payload, field("2"), field(r#""timeout""#), field("true"), any::<u64>()).prop_map(
         |(payload, attempt, reason, accepts, seed)| {
-            let mut keys = vec![
+            let mut keys = [
                 r#""type":"events_api""#.to_owned(),
                 r#""envelope_id":"e-1""#.to_owned(),
                 format!(r#""payload":{payload}"#),
