@@ -8,7 +8,7 @@
 //! it tracks, a value of an unexpected kind, a key seen twice) makes the parts unsure: the
 //! caller then reads them with serde, as before.
 
-use crate::scan::find_quote_or_backslash;
+use crate::scan::{find_quote_or_backslash, string_end};
 
 /// A span of the frame's text: `start..end`.
 pub(crate) type Span = (usize, usize);
@@ -86,19 +86,7 @@ pub(crate) fn scan_envelope(b: &[u8]) -> Option<EnvelopeScan> {
         match b[i] {
             b'"' => {
                 let start = i + 1;
-                let mut j = start;
-                let mut escaped = false;
-                loop {
-                    j = find_quote_or_backslash(b, j);
-                    match b.get(j) {
-                        Some(b'"') => break,
-                        Some(_) => {
-                            escaped = true;
-                            j += 2;
-                        }
-                        None => return None,
-                    }
-                }
+                let (j, escaped) = string_end(b, start)?;
                 i = j + 1;
                 if depth > TRACKED || !expect_key[depth] {
                     continue;
