@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 const LIBRARY_CRATES: &[&str] =
     &["types", "codec", "hyper", "session", "slack-rtm", "fleet", "emulator", "oauth"];
 
-
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();

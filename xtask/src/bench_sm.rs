@@ -241,5 +241,9 @@ pub fn run(bin: &Path, opts: &Options) -> Result<(String, Vec<&'static str>), St
     let failed = full.iter().chain(paced.iter()).filter(|(_, s)| s.base.failure.is_some()).map(|(n, _)| *n);
     let mut failed: Vec<&'static str> = failed.collect();
     failed.dedup();
-    Ok((table(&full, &paced, &order), failed))
+    // The same Rust clients on Slack-shaped envelopes, one per write (issue 26).
+    let (slack, slack_failed) = crate::bench_sm_slack::run(bin, opts)?;
+    failed.extend(slack_failed);
+    let t = table(&full, &paced, &order);
+    Ok((format!("{t}\n#### Slack-shaped envelopes, one per write\n\n{slack}"), failed))
 }

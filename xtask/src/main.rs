@@ -29,6 +29,7 @@ mod bench_http;
 mod bench_parts;
 mod bench_rtm;
 mod bench_sm;
+mod bench_sm_slack;
 mod bench_upload;
 mod conformance;
 mod corpus;

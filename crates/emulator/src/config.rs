@@ -119,6 +119,11 @@ pub struct SocketModeServerConfig {
     /// as the socket takes them.
     #[cfg(feature = "blast")]
     pub blast_rate: Option<u64>,
+    /// The envelope blast sends Slack-shaped envelopes (`type` first, Slack's `message`
+    /// shapes, 1–2.6 KB), one per write, instead of the plain ones 64 at a time. Default
+    /// `false`.
+    #[cfg(feature = "blast")]
+    pub blast_slack_shapes: bool,
 }
 
 impl SocketModeServerConfig {
@@ -189,6 +194,20 @@ impl SocketModeServerConfig {
         self.blast_rate = per_second;
         self
     }
+
+    /// Makes the envelope blast Slack-shaped and one envelope per write
+    /// ([`SocketModeServerConfig::blast_slack_shapes`]).
+    #[cfg(feature = "blast")]
+    pub fn blast_slack_shapes(mut self, on: bool) -> Self {
+        self.blast_slack_shapes = on;
+        self
+    }
+
+    /// Whether the blast writes one Slack-shaped envelope per write.
+    #[cfg(feature = "blast")]
+    pub(crate) fn one_per_write(&self) -> bool {
+        self.blast_slack_shapes
+    }
 }
 
 impl Default for SocketModeServerConfig {
@@ -207,6 +226,8 @@ impl Default for SocketModeServerConfig {
             blast: None,
             #[cfg(feature = "blast")]
             blast_rate: None,
+            #[cfg(feature = "blast")]
+            blast_slack_shapes: false,
         }
     }
 }

@@ -260,6 +260,7 @@ impl Emulator {
                 second.user.as_str(),
                 "A0EMU00001",
                 bot.user.as_str(),
+                config.socket_mode.one_per_write(),
             )
         });
         let limit = config.record_limit;

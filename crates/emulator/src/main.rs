@@ -5,7 +5,7 @@
 //! ```text
 //! slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--blast-frame-per-write] [--no-rate-limit] [--ws-ping SECS]
 //!                    [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script]
-//!                    [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]
+//!                    [--sm-blast N] [--sm-blast-rate PER_SEC] [--sm-blast-slack-shapes] [--request-url URL] [--actions]
 //! ```
 //!
 //! `--actions` reads user actions as JSON lines on stdin and answers each with an `ACTION {…}`
@@ -19,6 +19,8 @@
 //! `hello` (at `--sm-blast-rate` per second, default as fast as the socket takes them) and
 //! prints one line per socket when its blast ends:
 //! `SM_BLAST_REPORT {"socket":…,"sent":…,"acked":…,"ack_p50_us":…,"ack_p99_us":…,"ack_max_us":…}`.
+//! With `--sm-blast-slack-shapes` the envelopes are shaped like Slack's (`type` first, the
+//! `message` shapes Slack sends, 1–2.6 KB) and written one per write.
 //!
 //! Prints the Web API base URL, a valid bot token, the general channel's id, an app-level token,
 //! the Socket Mode URL base, the signing secret and the OAuth client id and secret (and, with
@@ -46,7 +48,7 @@ use std::time::Duration;
 
 const USAGE: &str = "usage: slack-rtm-emulator [--port N] [--tls] [--blast N] [--blast-type-last] [--blast-slack-shapes] [--blast-frame-per-write] [--no-rate-limit] \
                      [--ws-ping SECS] [--goodbye-after SECS] [--ack-timeout SECS] [--retry-now] [--socket-mode-script] \
-                     [--sm-blast N] [--sm-blast-rate PER_SEC] [--request-url URL] [--actions]";
+                     [--sm-blast N] [--sm-blast-rate PER_SEC] [--sm-blast-slack-shapes] [--request-url URL] [--actions]";
 
 /// Options of the binary that are not part of [`EmulatorConfig`].
 #[derive(Default)]
@@ -111,6 +113,10 @@ fn parse_args() -> Result<(EmulatorConfig, Extra), String> {
                 let n: u64 = v.parse().map_err(|_| format!("invalid envelope count {v:?}"))?;
                 config.socket_mode = config.socket_mode.clone().blast(Some(n)).ping_interval(None);
                 config = config.for_benchmarks();
+            }
+            #[cfg(feature = "blast")]
+            "--sm-blast-slack-shapes" => {
+                config.socket_mode = config.socket_mode.clone().blast_slack_shapes(true);
             }
             #[cfg(feature = "blast")]
             "--sm-blast-rate" => {

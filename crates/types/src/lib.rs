@@ -45,6 +45,7 @@ pub mod ids;
 pub mod oauth;
 mod raw;
 mod scan;
+mod scan_envelope;
 pub mod socket_mode;
 mod token;
 pub mod web;

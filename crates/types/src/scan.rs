@@ -40,21 +40,8 @@ pub(crate) fn top_level_strings<'a, const N: usize>(
     while i < bytes.len() {
         match bytes[i] {
             b'"' => {
-                // Find the end of the string, jumping from quote/backslash to quote/backslash.
                 let start = i + 1;
-                let mut j = start;
-                let mut escaped = false;
-                loop {
-                    j = find_quote_or_backslash(bytes, j);
-                    match bytes.get(j) {
-                        Some(b'"') => break,
-                        Some(_) => {
-                            escaped = true;
-                            j += 2;
-                        }
-                        None => return Scan::Unsure,
-                    }
-                }
+                let Some((j, escaped)) = string_end(bytes, start) else { return Scan::Unsure };
                 if depth == 1 && expect_key {
                     let key = &bytes[start..j];
                     if let Some(k) = keys.iter().position(|k| *k == key) {
@@ -92,6 +79,24 @@ pub(crate) fn top_level_strings<'a, const N: usize>(
         i += 1;
     }
     Scan::Unsure
+}
+
+/// The closing quote of the string whose contents start at `start`, and whether it has
+/// escapes; `None` if it is cut short. Jumps from quote/backslash to quote/backslash.
+pub(crate) fn string_end(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
+    let mut j = start;
+    let mut escaped = false;
+    loop {
+        j = find_quote_or_backslash(bytes, j);
+        match bytes.get(j) {
+            Some(b'"') => return Some((j, escaped)),
+            Some(_) => {
+                escaped = true;
+                j += 2;
+            }
+            None => return None,
+        }
+    }
 }
 
 /// The index of the first `"` or `\\` at or after `from` (or `bytes.len()`), eight bytes at a

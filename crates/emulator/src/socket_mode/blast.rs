@@ -37,7 +37,6 @@ pub struct EnvelopeBlastReport {
     pub ack_max: Duration,
 }
 
-const ENVELOPE_KEY: &str = r#"{"envelope_id":""#;
 const ENVELOPE_MIDDLE: &str = "-0000-4000-8000-";
 const EVENT_ID_KEY: &str = r#""event_id":"Ev"#;
 /// Width of the hex socket part of the envelope id / the event id.
@@ -52,9 +51,30 @@ pub(crate) const MAX_BLAST: u64 = 10_000_000;
 struct Template {
     frame: Vec<u8>,
     ts_at: [usize; 2],
-    msg_id_at: usize,
+    /// The tail of `client_msg_id`, if the event has one.
+    msg_id_at: Option<usize>,
     envelope_at: usize,
     event_id_at: usize,
+}
+
+impl Template {
+    /// Encodes `payload`, finding its placeholders (the envelope id is `placeholder_id`).
+    fn new(payload: &str, placeholder_id: &str) -> Self {
+        let mut frame = Vec::with_capacity(payload.len() + 4);
+        encode_frame_head(&mut frame, OpCode::Text, payload.len());
+        let head = frame.len();
+        frame.extend_from_slice(payload.as_bytes());
+        let mut found = payload.match_indices(TS_PLACEHOLDER).map(|(at, _)| head + at);
+        let ts0 = found.next().unwrap_or(head);
+        let ts1 = found.next().unwrap_or(ts0);
+        Template {
+            frame,
+            ts_at: [ts0, ts1],
+            msg_id_at: payload.find(ID_PLACEHOLDER).map(|at| head + at),
+            envelope_at: payload.find(placeholder_id).map_or(head, |at| head + at),
+            event_id_at: payload.find(EVENT_ID_KEY).map_or(head, |at| head + at + EVENT_ID_KEY.len()),
+        }
+    }
 }
 
 /// The pre-encoded envelope templates.
@@ -64,13 +84,22 @@ pub(crate) struct EnvelopeBlast {
 
 impl EnvelopeBlast {
     /// Templates of messages by `user` in `channel` of `team`, delivered to app `app_id`
-    /// installed as `bot`.
-    pub fn new(team: &str, channel: &str, user: &str, app_id: &str, bot: &str) -> Self {
+    /// installed as `bot`; with `slack_shapes`, the Slack-shaped envelopes instead
+    /// ([`super::blast_slack`]).
+    pub fn new(team: &str, channel: &str, user: &str, app_id: &str, bot: &str, slack_shapes: bool) -> Self {
+        let placeholder_id = format!("{}{ENVELOPE_MIDDLE}{}", "e".repeat(SOCKET_HEX), "e".repeat(12));
+        let event_id = "E".repeat(EVENT_SOCKET_HEX + EVENT_SEQ_HEX);
+        #[cfg(feature = "blast")]
+        if slack_shapes {
+            let envelopes =
+                super::blast_slack::envelopes((&placeholder_id, &event_id), team, channel, user, app_id, bot);
+            return Self { templates: envelopes.iter().map(|e| Template::new(e, &placeholder_id)).collect() };
+        }
+        #[cfg(not(feature = "blast"))]
+        let _ = slack_shapes;
         let mut templates = Vec::with_capacity(TEMPLATES);
         for i in 0..TEMPLATES {
             let event = message_json(i, team, channel, user, false);
-            let placeholder_id = format!("{}{ENVELOPE_MIDDLE}{}", "e".repeat(SOCKET_HEX), "e".repeat(12));
-            let event_id = "E".repeat(EVENT_SOCKET_HEX + EVENT_SEQ_HEX);
             let payload = format!(
                 concat!(
                     r#"{{"envelope_id":"{placeholder_id}","payload":{{"token":"emulatorverificationtoken","#,
@@ -87,20 +116,7 @@ impl EnvelopeBlast {
                 event_id = event_id,
                 bot = bot,
             );
-            let mut frame = Vec::with_capacity(payload.len() + 4);
-            encode_frame_head(&mut frame, OpCode::Text, payload.len());
-            let head = frame.len();
-            frame.extend_from_slice(payload.as_bytes());
-            let mut found = payload.match_indices(TS_PLACEHOLDER).map(|(at, _)| head + at);
-            let ts0 = found.next().unwrap_or(head);
-            let ts1 = found.next().unwrap_or(ts0);
-            templates.push(Template {
-                frame,
-                ts_at: [ts0, ts1],
-                msg_id_at: payload.find(ID_PLACEHOLDER).map_or(head, |at| head + at),
-                envelope_at: head + ENVELOPE_KEY.len(),
-                event_id_at: payload.find(EVENT_ID_KEY).map_or(head, |at| head + at + EVENT_ID_KEY.len()),
-            });
+            templates.push(Template::new(&payload, &placeholder_id));
         }
         Self { templates }
     }
@@ -120,7 +136,9 @@ impl EnvelopeBlast {
             for at in t.ts_at {
                 write_ts(&mut f[at..at + TS_WIDTH], first_ts + k);
             }
-            write_hex(&mut f[t.msg_id_at..t.msg_id_at + ID_PLACEHOLDER.len()], seq);
+            if let Some(at) = t.msg_id_at {
+                write_hex(&mut f[at..at + ID_PLACEHOLDER.len()], seq);
+            }
             let e = t.envelope_at;
             write_hex(&mut f[e..e + SOCKET_HEX], socket.0);
             let seq_at = e + SOCKET_HEX + ENVELOPE_MIDDLE.len();
@@ -157,6 +175,8 @@ pub(crate) struct BlastRun {
     latencies_us: Vec<u32>,
     acked: Vec<bool>,
     reported: bool,
+    /// One envelope per write (and per wake-up of the socket's task), as a real server.
+    one_per_write: bool,
 }
 
 impl BlastRun {
@@ -171,7 +191,20 @@ impl BlastRun {
             latencies_us: Vec::new(),
             acked: Vec::new(),
             reported: false,
+            one_per_write: false,
         }
+    }
+
+    /// Writes one envelope per write and per wake-up (the Slack-shaped blast) instead of up
+    /// to [`CHUNK`].
+    pub fn one_per_write(mut self, on: bool) -> Self {
+        self.one_per_write = on;
+        self
+    }
+
+    /// Whether envelopes go out one per write.
+    pub fn is_one_per_write(&self) -> bool {
+        self.one_per_write
     }
 
     /// Whether there is anything to send at all.
@@ -190,7 +223,8 @@ impl BlastRun {
                 by_now.saturating_sub(self.written)
             }
         };
-        left.min(allowed)
+        let per_write = if self.one_per_write { 1 } else { u64::MAX };
+        left.min(allowed).min(per_write)
     }
 
     /// When the next envelope is due, if the blast is paced and not done.
@@ -282,7 +316,8 @@ mod tests {
 
     #[test]
     fn envelopes_are_realistic_unique_and_map_back_to_their_number() {
-        let b = EnvelopeBlast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", "A0EMU00001", "U0EMU00002");
+        let b =
+            EnvelopeBlast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", "A0EMU00001", "U0EMU00002", false);
         let mut out = Vec::new();
         let clock = TsClock::default();
         b.write(&mut out, &clock, SocketId(7), 0, 40);
@@ -317,7 +352,7 @@ mod tests {
         let t0 = Instant::now();
         let mut run = BlastRun::new(100, Some(1000));
         assert_eq!(run.due(t0), 1);
-        let b = EnvelopeBlast::new("T", "C", "U", "A", "B");
+        let b = EnvelopeBlast::new("T", "C", "U", "A", "B", false);
         let clock = TsClock::default();
         let mut out = Vec::new();
         run.write(&b, &mut out, &clock, SocketId(1), t0);
@@ -348,5 +383,39 @@ mod tests {
         assert_eq!(r.ack_p99, Duration::from_millis(11));
         assert_eq!(r.ack_max, Duration::from_millis(11));
         assert_eq!(run.report(SocketId(1), true), None, "reported once");
+    }
+
+    #[cfg(feature = "blast")]
+    #[test]
+    fn slack_shaped_envelopes_are_patched_unique_and_go_one_per_write() {
+        let b =
+            EnvelopeBlast::new("T0EMU00001", "C0EMU00001", "U0EMU00004", "A0EMU00001", "U0EMU00002", true);
+        assert_eq!(b.templates.len(), 14);
+        let mut out = Vec::new();
+        let clock = TsClock::default();
+        b.write(&mut out, &clock, SocketId(3), 0, 30);
+        let all = frames(&out);
+        assert_eq!(all.len(), 30);
+        let (mut ids, mut events, mut ts) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, env) in all.iter().enumerate() {
+            assert_eq!(env["type"], "events_api");
+            let id = env["envelope_id"].as_str().unwrap();
+            assert_eq!(blast_seq(SocketId(3), id), Some(i as u64));
+            ids.push(id.to_owned());
+            events.push(env["payload"]["event_id"].as_str().unwrap().to_owned());
+            let event = &env["payload"]["event"];
+            assert_eq!(event["ts"], event["event_ts"]);
+            ts.push(event["ts"].as_str().unwrap().to_owned());
+        }
+        for v in [&mut ids, &mut events, &mut ts] {
+            v.sort();
+            v.dedup();
+            assert_eq!(v.len(), 30);
+        }
+        let t0 = Instant::now();
+        let run = BlastRun::new(1000, None).one_per_write(true);
+        assert_eq!(run.due(t0), 1);
+        let paced = BlastRun::new(1000, Some(1_000_000)).one_per_write(true);
+        assert_eq!(paced.due(t0), 1);
     }
 }

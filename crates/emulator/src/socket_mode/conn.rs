@@ -72,7 +72,8 @@ pub(crate) async fn run_socket(shared: Arc<Shared>, io: Io, debug_reconnects: bo
         blast: BlastRun::new(
             shared.config.socket_mode.blast.unwrap_or(0),
             shared.config.socket_mode.blast_rate,
-        ),
+        )
+        .one_per_write(shared.config.socket_mode.one_per_write()),
     };
     let reason = if admitted.is_some() {
         s.run(rx, &mut in_rx, overflow, debug_reconnects).await
@@ -151,6 +152,10 @@ impl Socket {
                 },
                 _ = std::future::ready(()), if blast_now => {
                     self.write_blast();
+                    if self.blast_one_per_write() {
+                        // The task yields before it writes this one (alone) and makes the next.
+                        tokio::task::yield_now().await;
+                    }
                     None
                 },
                 _ = sleep_until(blast_later), if !blast_now && blast_later.is_some() => {
@@ -180,6 +185,18 @@ impl Socket {
                 return self.finish(reason, in_rx).await;
             }
         }
+    }
+
+    /// Whether the blast writes one envelope per write (and yields between them).
+    #[cfg(feature = "blast")]
+    fn blast_one_per_write(&self) -> bool {
+        self.blast.is_one_per_write()
+    }
+
+    /// Without the `blast` feature there is never a blast.
+    #[cfg(not(feature = "blast"))]
+    fn blast_one_per_write(&self) -> bool {
+        false
     }
 
     #[cfg(feature = "blast")]

@@ -4,6 +4,8 @@
 
 #[cfg(feature = "blast")]
 pub(crate) mod blast;
+#[cfg(feature = "blast")]
+mod blast_slack;
 pub(crate) mod conn;
 mod handle;
 pub(crate) mod ops;

@@ -98,7 +98,27 @@ impl<I: SocketInput + Send + 'static> Conns<I> {
     /// open; `Err`: the write failed or stuck, and the socket is forgotten (tell the machine).
     pub(crate) async fn write(&mut self, conn: ConnId, frame: Frame<'_>) -> Result<bool, String> {
         let Some(Some(w)) = self.writers.get_mut(&conn) else { return Ok(false) };
-        match readers::write_polling(&mut self.readers, w, frame, self.write_timeout).await {
+        let result = readers::write_polling(&mut self.readers, w, frame, self.write_timeout).await;
+        self.after_io(conn, result)
+    }
+
+    /// Writes one frame into `conn`'s buffer without flushing it ([`Conns::flush`] sends it,
+    /// with the others written meanwhile, in one write). Same results as [`Conns::write`].
+    pub(crate) async fn write_unflushed(&mut self, conn: ConnId, frame: Frame<'_>) -> Result<bool, String> {
+        let Some(Some(w)) = self.writers.get_mut(&conn) else { return Ok(false) };
+        let result = readers::io_polling(&mut self.readers, w.write_frame(frame), self.write_timeout).await;
+        self.after_io(conn, result)
+    }
+
+    /// Flushes what [`Conns::write_unflushed`] left in `conn`'s buffer.
+    pub(crate) async fn flush(&mut self, conn: ConnId) -> Result<bool, String> {
+        let Some(Some(w)) = self.writers.get_mut(&conn) else { return Ok(false) };
+        let result = readers::io_polling(&mut self.readers, w.flush(), self.write_timeout).await;
+        self.after_io(conn, result)
+    }
+
+    fn after_io(&mut self, conn: ConnId, result: Result<(), String>) -> Result<bool, String> {
+        match result {
             Ok(()) => Ok(true),
             Err(error) => {
                 tracing::debug!(%conn, %error, "write failed");
@@ -172,6 +192,12 @@ impl<T: Send + 'static> Outbox<T> {
             self.items.reserve(super::drive::BATCH);
         }
         self.items.push(item);
+    }
+
+    /// Whether a whole batch is waiting (hand it over before queueing more: the channel's
+    /// bound is counted in batches, so batches stay at most this size).
+    pub(crate) fn batch_is_full(&self) -> bool {
+        self.items.len() >= super::drive::BATCH
     }
 
     /// Whether the channel was full: the loop waits for room and does not read sockets.

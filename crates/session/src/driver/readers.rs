@@ -38,8 +38,17 @@ pub(crate) async fn write_polling(
     frame: Frame<'_>,
     limit: Duration,
 ) -> Result<(), String> {
+    io_polling(readers, socket::write_and_flush(w, frame), limit).await
+}
+
+/// Runs one write (or flush) within `limit`, polling the readers meanwhile.
+pub(crate) async fn io_polling(
+    readers: &mut Readers,
+    io: impl Future<Output = Result<(), fastwebsockets::WebSocketError>>,
+    limit: Duration,
+) -> Result<(), String> {
     let result = {
-        let mut write = std::pin::pin!(tokio::time::timeout(limit, socket::write_and_flush(w, frame)));
+        let mut write = std::pin::pin!(tokio::time::timeout(limit, io));
         std::future::poll_fn(|cx| {
             let _ = readers.poll(cx);
             write.as_mut().poll(cx)

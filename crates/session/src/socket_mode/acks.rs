@@ -184,6 +184,11 @@ fn event_ids(frame: &EnvelopeFrame) -> (Option<String>, Option<String>) {
     if frame.envelope_type() != "events_api" {
         return (None, None);
     }
+    // Read by the frame's own scan, as serde reads them: no second walk.
+    if let Some(p) = frame.parts() {
+        let owned = |s: Option<&str>| s.filter(|s| !s.is_empty()).map(str::to_owned);
+        return (owned(p.event_id), owned(p.event_type));
+    }
     match serde_json::from_str::<Outer<'_>>(frame.as_str()) {
         Ok(outer) => {
             let Some(payload) = outer.payload else { return (None, None) };
@@ -215,6 +220,9 @@ fn event_id(frame: &EnvelopeFrame) -> Option<String> {
 
 /// The `retry_attempt` of an envelope (0 when absent or unreadable): only for reports.
 fn retry_attempt(frame: &EnvelopeFrame) -> u32 {
+    if let Some(p) = frame.parts() {
+        return p.retry_attempt;
+    }
     #[derive(serde::Deserialize)]
     struct Retry {
         #[serde(default)]

@@ -37,8 +37,16 @@ struct Parts {
 fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
-    let (payload, attempt, reason) = match serde_json::from_str::<Parts>(delivery.as_str()) {
-        Ok(p) => (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason),
+    let frame = delivery.frame();
+    let parts = frame.parts().map(|p| {
+        // Read by the frame's scan: the payload copied out with no walk.
+        (frame.payload_json().unwrap_or_else(null_json), p.retry_attempt, p.retry_reason.map(str::to_owned))
+    });
+    let (payload, attempt, reason) = match parts.map(Ok).unwrap_or_else(|| {
+        serde_json::from_str::<Parts>(delivery.as_str())
+            .map(|p| (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason))
+    }) {
+        Ok(parts) => parts,
         // An odd shape: as the envelope's own decode reads it.
         Err(_) => match delivery.envelope() {
             Some(e) => (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone()),

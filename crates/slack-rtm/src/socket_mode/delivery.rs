@@ -60,13 +60,19 @@ impl Delivery {
 
     /// Whether the ack may carry a response payload ([`Delivery::ack_with`]).
     pub fn accepts_response_payload(&self) -> bool {
-        self.envelope().is_some_and(|e| e.accepts_response_payload)
+        match self.inner.frame.parts() {
+            Some(p) => p.accepts_response_payload,
+            None => self.envelope().is_some_and(|e| e.accepts_response_payload),
+        }
     }
 
     /// 0 for a first delivery; 1, 2, 3 for Slack's redeliveries of an event this process never
     /// handed over (those it did are not handed over again).
     pub fn retry_attempt(&self) -> u32 {
-        self.envelope().map_or(0, |e| e.retry_attempt)
+        match self.inner.frame.parts() {
+            Some(p) => p.retry_attempt,
+            None => self.envelope().map_or(0, |e| e.retry_attempt),
+        }
     }
 
     /// The envelope, decoded (`None` only if the frame is not valid JSON).
@@ -134,6 +140,11 @@ impl Delivery {
                 None => Ok(()),
             }
         }
+    }
+
+    /// The frame as it arrived, with what its scan read.
+    pub(crate) fn frame(&self) -> &slack_rtm_types::socket_mode::EnvelopeFrame {
+        &self.inner.frame
     }
 
     /// The inner event's type as the session read it with the `event_id` (no decode).

@@ -294,11 +294,35 @@ impl SocketFrame {
 /// A text frame whose top-level `envelope_id` and `type` have already been found by the light
 /// scan (no parsing, no allocation beyond the frame itself): the envelope can be acknowledged
 /// at once ([`EnvelopeFrame::ack`]) and decoded later, elsewhere ([`EnvelopeFrame::decode`]).
+///
+/// The same walk reads the rest of what a session and a dispatcher need without a decode
+/// ([`EnvelopeFrame::parts`]): the payload's text, the `retry_*` fields, the `event_id` and
+/// the inner event's `type`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EnvelopeFrame {
     text: String,
     id: (usize, usize),
     kind: (usize, usize),
+    parts: Option<crate::scan_envelope::Parts>,
+}
+
+/// The parts of an envelope read by [`EnvelopeFrame`]'s scan, borrowed from the frame: what
+/// serde would read for them from the same text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EnvelopeParts<'a> {
+    /// The `payload` object, verbatim (`None`: absent or `null`).
+    pub payload: Option<&'a str>,
+    /// `retry_attempt` (0 when absent).
+    pub retry_attempt: u32,
+    /// `retry_reason` (`None`: absent or `null`).
+    pub retry_reason: Option<&'a str>,
+    /// `accepts_response_payload` (`false` when absent).
+    pub accepts_response_payload: bool,
+    /// The payload's `event_id` (`None`: absent or `null`).
+    pub event_id: Option<&'a str>,
+    /// The type of the payload's `event` (`None`: absent or `null`).
+    pub event_type: Option<&'a str>,
 }
 
 impl EnvelopeFrame {
@@ -306,21 +330,49 @@ impl EnvelopeFrame {
     /// `Err(text)` (given back untouched) otherwise — `hello`, `disconnect`, frames the light
     /// scan cannot read — which decode with [`SocketFrame::from_json`]. Never a validity check.
     pub fn new(text: String) -> Result<EnvelopeFrame, String> {
-        let spans = match top_level_strings(text.as_bytes(), [b"type", b"envelope_id"], b"") {
-            Scan::Found { values: [Some(kind), Some(id)], .. } if kind != "hello" && kind != "disconnect" => {
-                // Both are slices of `text`: their offsets are the distances between the two.
-                let at = |s: &str| {
-                    let start = s.as_ptr() as usize - text.as_ptr() as usize;
-                    (start, start + s.len())
-                };
-                Some((at(id), at(kind)))
-            }
-            _ => None,
+        let (kind, id, parts) = match crate::scan_envelope::scan_envelope(text.as_bytes()) {
+            Some(s) => (s.kind, s.id, s.parts),
+            // Cut short or odd: the top-level pair alone, as far as the light scan reads it.
+            None => match top_level_strings(text.as_bytes(), [b"type", b"envelope_id"], b"") {
+                Scan::Found { values: [Some(kind), Some(id)], .. } => {
+                    // Both are slices of `text`: their offsets are the distances between the two.
+                    let at = |s: &str| {
+                        let start = s.as_ptr() as usize - text.as_ptr() as usize;
+                        (start, start + s.len())
+                    };
+                    (Some(at(kind)), Some(at(id)), None)
+                }
+                _ => (None, None, None),
+            },
         };
-        match spans {
-            Some((id, kind)) => Ok(EnvelopeFrame { text, id, kind }),
-            None => Err(text),
+        match (kind, id) {
+            (Some(kind), Some(id)) if !matches!(&text[kind.0..kind.1], "hello" | "disconnect") => {
+                Ok(EnvelopeFrame { text, id, kind, parts })
+            }
+            _ => Err(text),
         }
+    }
+
+    /// The payload, the `retry_*` fields, the `event_id` and the inner event's type, as the
+    /// scan read them; `None` when it could not read them exactly as serde would (an escape, a
+    /// value of an unexpected kind, a key twice, a frame cut short): decode then.
+    pub fn parts(&self) -> Option<EnvelopeParts<'_>> {
+        let p = self.parts?;
+        let text = |s: Option<(usize, usize)>| s.map(|(a, b)| &self.text[a..b]);
+        Some(EnvelopeParts {
+            payload: text(p.payload),
+            retry_attempt: p.retry_attempt,
+            retry_reason: text(p.retry_reason),
+            accepts_response_payload: p.accepts_response_payload,
+            event_id: text(p.event_id),
+            event_type: text(p.event_type),
+        })
+    }
+
+    /// The payload as [`RawJson`] (a copy of its text, no parse) when the scan read it
+    /// ([`EnvelopeFrame::parts`]); `None` when it is absent, `null`, or not read (decode then).
+    pub fn payload_json(&self) -> Option<RawJson> {
+        self.parts()?.payload.map(RawJson::from_trusted)
     }
 
     /// The envelope's id.

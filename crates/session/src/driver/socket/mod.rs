@@ -20,10 +20,13 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use std::sync::Arc;
-use tokio::io::{ReadHalf, WriteHalf};
+use tokio::io::{BufWriter, ReadHalf, WriteHalf};
 
-/// The write half of an open socket, owned by the driver loop.
-pub(crate) type Writer = WebSocketWrite<WriteHalf<TokioIo<Upgraded>>>;
+/// The write half of an open socket, owned by the driver loop: buffered, so the frames of one
+/// loop turn go out in one write at its flush (every write path flushes).
+pub(crate) type Writer = WebSocketWrite<BufWriter<WriteHalf<TokioIo<Upgraded>>>>;
+/// The write buffer of a socket: room for a turn's acks.
+const WRITE_BUFFER: usize = 8 * 1024;
 type Reader = WebSocketRead<CappedRead<ReadHalf<TokioIo<Upgraded>>>>;
 
 /// What a connection's reader reports to the loop.

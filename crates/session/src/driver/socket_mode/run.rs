@@ -6,7 +6,7 @@ use super::super::conns::{Conns, Outbox, spawn_call};
 use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
-use crate::common::ConnectFailure;
+use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
 use crate::socket_mode::{
     DeliveryAckError, SocketModeEvent, SocketModeInput, SocketModeOutput, SocketModeSession,
 };
@@ -83,6 +83,16 @@ impl Loop {
     }
 }
 
+impl Loop {
+    /// Sends the acks written to `conn`'s buffer.
+    async fn flush_acks(&mut self, conn: Option<ConnId>) {
+        let Some(conn) = conn else { return };
+        if let Err(error) = self.conns.flush(conn).await {
+            self.machine.handle(SocketModeInput::closed(conn, Reason::Io(error)), Instant::now());
+        }
+    }
+}
+
 impl Driven for Loop {
     type M = SocketModeSession;
     type Cmd = Command;
@@ -143,20 +153,38 @@ impl Driven for Loop {
     }
 
     async fn drain_outputs(&mut self) {
+        // Sockets with acks written but not flushed yet: one write per socket per turn.
+        let mut unflushed: Option<ConnId> = None;
         while let Some(output) = self.machine.poll_output() {
             match output {
                 SocketModeOutput::CallOpen => self.call_open(),
                 SocketModeOutput::OpenSocket { conn, url } => self.conns.start(conn, url),
                 // An ack whose socket is not open is lost: Slack redelivers, the machine dedupes.
                 SocketModeOutput::Send { conn, text } => {
-                    drive::write(self, conn, Frame::text(Payload::Owned(text.into_bytes()))).await;
+                    if unflushed.is_some_and(|c| c != conn) {
+                        self.flush_acks(unflushed.take()).await;
+                    }
+                    let frame = Frame::text(Payload::Owned(text.into_bytes()));
+                    match self.conns.write_unflushed(conn, frame).await {
+                        Ok(true) => unflushed = Some(conn),
+                        Ok(false) => {}
+                        Err(error) => self
+                            .machine
+                            .handle(SocketModeInput::closed(conn, Reason::Io(error)), Instant::now()),
+                    }
                 }
                 SocketModeOutput::Ping { conn } => {
                     let ping = Frame::new(true, OpCode::Ping, None, Payload::Borrowed(b"slack-rtm"));
                     drive::write(self, conn, ping).await;
                 }
                 SocketModeOutput::Close { conn, code } => self.conns.close(conn, code),
-                SocketModeOutput::Deliver(d) => self.outs.push(SocketModeStreamItem::Envelope(d)),
+                SocketModeOutput::Deliver(d) => {
+                    self.outs.push(SocketModeStreamItem::Envelope(d));
+                    // Batches of at most 64: the channel's bound then holds in envelopes.
+                    if self.outs.batch_is_full() && self.outs.flush() {
+                        self.machine.handle(SocketModeInput::backpressure(true), Instant::now());
+                    }
+                }
                 SocketModeOutput::Event(e) => {
                     if let (SocketModeEvent::Connected { .. }, Some(app)) = (&e, self.machine.app_id()) {
                         tracing::Span::current().record("app", tracing::field::display(app));
@@ -169,6 +197,7 @@ impl Driven for Loop {
                 }
             }
         }
+        self.flush_acks(unflushed).await;
     }
 
     async fn finish(mut self) {
