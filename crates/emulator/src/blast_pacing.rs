@@ -16,15 +16,10 @@ const BLAST_CHUNK: u64 = 512;
 
 /// The most blast frames the actor appends in one turn (then writes with one system call).
 pub(crate) fn frames_per_turn(config: &crate::EmulatorConfig) -> u64 {
-    #[cfg(feature = "blast")]
-    if config.blast_frame_per_write {
-        return 1;
-    }
-    let _ = config;
-    BLAST_CHUNK
+    if config.blast_frame_per_write { 1 } else { BLAST_CHUNK }
 }
 
-#[cfg(all(test, feature = "blast"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -4,7 +4,7 @@ use super::types::{ConnectFailure, Reason};
 use slack_rtm_codec::types::ApiError;
 
 /// Why a session stopped, RTM's or Socket Mode's: the last thing either reports
-/// (`SessionEvent::Stopped`, `socket_mode::Event::Stopped`) and what their published statuses
+/// (`SessionEvent::Stopped`, `SocketModeEvent::Stopped`) and what their published statuses
 /// keep.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
