@@ -24,7 +24,7 @@
 //! source), so a frame whose fields are all modelled allocates nothing more and costs a few
 //! instructions per field. `#[serde(flatten)]` into a map, the usual way, buffers every field
 //! of the struct before matching any: on small events it costs two to five times the wrapper's
-//! overhead (figures in `docs/benchmarks.md`).
+//! overhead (figures in `docs/perf/history-2026-12-01.md`).
 //!
 //! # Tolerant fields
 //!

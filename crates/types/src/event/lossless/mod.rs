@@ -23,7 +23,7 @@
 //! `#[serde(flatten)]` into a map on the decode side would be simpler, but serde then buffers
 //! every field of the struct into its internal `Content` tree before matching them: measured on
 //! `user_typing` and `reaction_added`, that costs two to five times the wrapper's overhead
-//! (see `docs/benchmarks.md`). The flatten here is serialize-only, which serde implements
+//! (see `docs/perf/history-2026-12-01.md`). The flatten here is serialize-only, which serde implements
 //! without buffering.
 
 mod capture;
