@@ -202,4 +202,14 @@ impl<T: Clone> Ring<T> {
     pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> {
         self.items.iter_mut()
     }
+
+    /// The item `i` places after the oldest one kept.
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.items.get(i)
+    }
+
+    /// The item `i` places after the oldest one kept.
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        self.items.get_mut(i)
+    }
 }
