@@ -131,7 +131,7 @@ fn emulator_config() -> EmulatorConfig {
         Duration::from_secs(5),
         Duration::from_secs(10),
     ]);
-    EmulatorConfig::default().send_rate(None).record_limit(RECORDS).socket_mode(sm)
+    EmulatorConfig::default().send_rate(None).record_frames(false).record_limit(RECORDS).socket_mode(sm)
 }
 
 /// Emits the events: paced at `rate`/s, or as fast as the fleet takes them (`window`).
