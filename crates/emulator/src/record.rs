@@ -125,6 +125,14 @@ pub struct ReceivedFrame {
 }
 
 impl ReceivedFrame {
+    /// A record of a frame read into `payload`: its own copy, because a frame read from a
+    /// socket is a view into the connection's read buffer, and a record holding that view
+    /// would keep the whole buffer alive (kilobytes for a 60-byte ack) for as long as the
+    /// record is kept.
+    pub(crate) fn new(conn: ConnectionId, kind: FrameKind, payload: &Bytes) -> Self {
+        Self { conn, at: Instant::now(), kind, payload: Bytes::copy_from_slice(payload) }
+    }
+
     /// The payload as text, for text frames.
     pub fn text(&self) -> Option<&str> {
         match self.kind {
@@ -201,5 +209,31 @@ impl<T: Clone> Ring<T> {
 
     pub fn iter_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> {
         self.items.iter_mut()
+    }
+
+    /// The item `i` places after the oldest one kept.
+    pub fn get(&self, i: usize) -> Option<&T> {
+        self.items.get(i)
+    }
+
+    /// The item `i` places after the oldest one kept.
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
+        self.items.get_mut(i)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_frame_does_not_keep_the_read_buffer() {
+        let mut read = bytes::BytesMut::from(&[b'x'; 64 * 1024][..]);
+        let frame = read.split_to(60).freeze();
+        let record = ReceivedFrame::new(ConnectionId(1), FrameKind::Text, &frame);
+        drop(frame);
+        assert_eq!(record.payload.len(), 60);
+        // Nothing but `read` refers to the buffer any more.
+        assert!(read.freeze().is_unique());
     }
 }

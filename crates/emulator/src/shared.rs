@@ -198,7 +198,7 @@ impl Shared {
         if !self.config.record_frames {
             return;
         }
-        let frame = ReceivedFrame { conn, at: Instant::now(), kind, payload: payload.clone() };
+        let frame = ReceivedFrame::new(conn, kind, payload);
         self.lock().frames.push(frame);
         self.notify();
     }

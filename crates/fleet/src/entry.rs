@@ -154,27 +154,59 @@ pub struct FleetEvent {
 }
 
 impl FleetEvent {
-    /// From a stream entry; `None` if it lacks the fields a gateway writes.
-    pub(crate) fn from_entry(stream_id: String, map: &HashMap<String, Value>, attempt: u32) -> Option<Self> {
-        let text = |k: &str| -> Option<String> {
-            match map.get(k)? {
-                Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
-                Value::SimpleString(s) => Some(s.clone()),
+    /// From a stream entry's fields as Redis sent them (name, value, name, value, …); its id
+    /// back if it lacks the fields a gateway writes. The values are moved into the event, not
+    /// copied (a field named twice: the last one counts).
+    pub(crate) fn from_fields(stream_id: String, fields: Vec<Value>, attempt: u32) -> Result<Self, String> {
+        fn name(v: &Value) -> &[u8] {
+            match v {
+                Value::BulkString(b) => b,
+                Value::SimpleString(s) => s.as_bytes(),
+                _ => b"",
+            }
+        }
+        fn text(v: Value) -> Option<String> {
+            match v {
+                Value::BulkString(b) => String::from_utf8(b).ok(),
+                Value::SimpleString(s) => Some(s),
                 _ => None,
             }
-        };
+        }
+        let (mut event_id, mut envelope_id, mut envelope_type, mut event_type) = (None, None, None, None);
+        let (mut retry_attempt, mut received_ms, mut body) = (None, None, None);
+        let mut it = fields.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            let slot = match std::str::from_utf8(name(&k)).unwrap_or_default() {
+                field::EVENT_ID => &mut event_id,
+                field::ENVELOPE_ID => &mut envelope_id,
+                field::TYPE => &mut envelope_type,
+                field::EVENT_TYPE => &mut event_type,
+                field::RETRY_ATTEMPT => &mut retry_attempt,
+                field::RECEIVED_MS => &mut received_ms,
+                field::BODY => &mut body,
+                _ => continue,
+            };
+            *slot = text(v);
+        }
         let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
-        Some(Self {
+        let (Some(envelope_id), Some(body)) = (envelope_id, body) else { return Err(stream_id) };
+        Ok(Self {
             stream_id,
-            event_id: non_empty(text(field::EVENT_ID)),
-            envelope_id: text(field::ENVELOPE_ID)?,
-            envelope_type: text(field::TYPE).unwrap_or_default(),
-            event_type: non_empty(text(field::EVENT_TYPE)),
-            retry_attempt: text(field::RETRY_ATTEMPT).and_then(|s| s.parse().ok()).unwrap_or(0),
-            received_ms: text(field::RECEIVED_MS).and_then(|s| s.parse().ok()).unwrap_or(0),
+            event_id: non_empty(event_id),
+            envelope_id,
+            envelope_type: envelope_type.unwrap_or_default(),
+            event_type: non_empty(event_type),
+            retry_attempt: retry_attempt.and_then(|s| s.parse().ok()).unwrap_or(0),
+            received_ms: received_ms.and_then(|s| s.parse().ok()).unwrap_or(0),
             attempt,
-            body: text(field::BODY)?,
+            body,
         })
+    }
+
+    /// From a stream entry as the redis crate's stream replies give it (a map of its fields).
+    pub(crate) fn from_entry(stream_id: String, map: HashMap<String, Value>, attempt: u32) -> Option<Self> {
+        let fields = map.into_iter().flat_map(|(k, v)| [Value::BulkString(k.into_bytes()), v]).collect();
+        Self::from_fields(stream_id, fields, attempt).ok()
     }
 
     /// The entry a gateway appended for it.
@@ -258,13 +290,28 @@ mod tests {
         let e = NewEntry::from_envelope_text(body, 42).unwrap();
         let map: HashMap<String, Value> =
             e.fields().map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec()))).collect();
-        let ev = FleetEvent::from_entry("1-0".into(), &map, 3).unwrap();
+        let ev = FleetEvent::from_entry("1-0".into(), map.clone(), 3).unwrap();
         assert_eq!((ev.event_id.as_deref(), ev.idempotency_key(), ev.attempt), (Some("Ev1"), "Ev1", 3));
         assert_eq!((ev.received_ms, ev.body.as_str()), (42, body));
         assert!(matches!(ev.payload(), Some(Payload::EventsApi(_))));
         assert_eq!(ev.to_json()["envelope"]["payload"]["event_id"], "Ev1");
         let mut missing = map.clone();
         missing.remove(field::BODY);
-        assert!(FleetEvent::from_entry("1-0".into(), &missing, 1).is_none());
+        assert!(FleetEvent::from_entry("1-0".into(), missing, 1).is_none());
+        // As Redis sends them: names and values in turn, read without a map; a field
+        // named twice counts once (the last), unknown fields are skipped.
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let mut fields: Vec<Value> = e.fields().flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect();
+        fields.extend([Value::SimpleString("extra".into()), Value::Int(1)]);
+        fields.extend([bulk("event_type"), bulk("app_mention")]);
+        let ev = FleetEvent::from_fields("2-0".into(), fields, 1).unwrap();
+        assert_eq!(
+            (ev.stream_id.as_str(), ev.event_type.as_deref(), ev.body.as_str()),
+            ("2-0", Some("app_mention"), body)
+        );
+        assert_eq!((ev.envelope_id.as_str(), ev.retry_attempt, ev.received_ms), ("e1", 0, 42));
+        let no_body: Vec<Value> =
+            e.fields().filter(|(k, _)| *k != field::BODY).flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect();
+        assert_eq!(FleetEvent::from_fields("3-0".into(), no_body, 1).err().as_deref(), Some("3-0"));
     }
 }

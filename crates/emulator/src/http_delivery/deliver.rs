@@ -106,7 +106,7 @@ fn ack_body(body: &Bytes) -> Option<Value> {
 async fn deliver(shared: Arc<Shared>, seq: u64) {
     let found = {
         let st = shared.lock();
-        let env = st.sm.envelopes.iter().rev().find(|e| e.seq == seq);
+        let env = st.sm.record(seq);
         env.map(|e| (e.envelope_type.clone(), e.payload.clone())).zip(st.http.target.clone())
     };
     let Some(((kind, payload), target)) = found else { return };
@@ -128,7 +128,7 @@ async fn deliver(shared: Arc<Shared>, seq: u64) {
             let payload = if kind == "events_api" { None } else { ack_body(body) };
             acks::apply(&shared, seq, payload.as_ref());
             shared.sm_with(|sm, _| {
-                if let Some(e) = sm.envelopes.iter_mut().rev().find(|e| e.seq == seq) {
+                if let Some(e) = sm.record_mut(seq) {
                     e.acked = true;
                 }
             });
@@ -150,7 +150,7 @@ async fn deliver(shared: Arc<Shared>, seq: u64) {
         retry = Some((n as u32 + 1, record.failure.unwrap_or_default()));
     }
     shared.sm_with(|sm, _| {
-        if let Some(e) = sm.envelopes.iter_mut().rev().find(|e| e.seq == seq) {
+        if let Some(e) = sm.record_mut(seq) {
             e.gave_up = true;
         }
     });

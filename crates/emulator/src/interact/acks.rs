@@ -34,10 +34,7 @@ pub(crate) fn apply(shared: &Shared, seq: u64, body: Option<&Value>) {
     let found = shared
         .lock()
         .sm
-        .envelopes
-        .iter()
-        .rev()
-        .find(|e| e.seq == seq)
+        .record(seq)
         .filter(|e| e.envelope_type != "events_api")
         .map(|e| (e.envelope_type.clone(), e.payload.clone()));
     let Some((kind, payload)) = found else { return };

@@ -161,6 +161,12 @@ impl Emulator {
         self.shared.lock().sm.envelopes.to_vec()
     }
 
+    /// How many deliveries were redeliveries (an `events_api` envelope sent again after its
+    /// ack deadline passed), ever: counted even when the records are no longer kept.
+    pub fn redeliveries(&self) -> u64 {
+        self.shared.lock().sm.redeliveries
+    }
+
     /// Every ack received (oldest first; bounded).
     pub fn acks(&self) -> Vec<AckRecord> {
         self.shared.lock().sm.acks.to_vec()

@@ -19,9 +19,19 @@ impl Shared {
         &self,
         f: impl FnOnce(&mut super::state::SmState, &crate::config::SocketModeServerConfig) -> R,
     ) -> R {
-        let r = f(&mut self.lock().sm, &self.config.socket_mode);
+        let (r, earlier) = {
+            let sm = &mut self.lock().sm;
+            let before = sm.next_deadline();
+            let r = f(sm, &self.config.socket_mode);
+            let after = sm.next_deadline();
+            // The timer task sleeps until the earliest deadline: woken only when that moved
+            // earlier (not once per envelope).
+            (r, after.is_some_and(|a| before.is_none_or(|b| a < b)))
+        };
         self.notify();
-        self.sm_timer.notify_one();
+        if earlier {
+            self.sm_timer.notify_one();
+        }
         r
     }
 

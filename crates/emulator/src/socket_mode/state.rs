@@ -15,7 +15,8 @@ use crate::record::{ConnectCall, Ring};
 use crate::workspace::{random_alnum, random_u64};
 use bytes::Bytes;
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{Notify, mpsc};
@@ -52,6 +53,34 @@ pub(crate) enum Timer {
     Redeliver(u64),
 }
 
+/// A timer and when it fires; ordered by that time (then by the order they were set).
+#[derive(Debug)]
+struct TimerAt {
+    at: Instant,
+    n: u64,
+    timer: Timer,
+}
+
+impl PartialEq for TimerAt {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.n) == (other.at, other.n)
+    }
+}
+
+impl Eq for TimerAt {}
+
+impl PartialOrd for TimerAt {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for TimerAt {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.n).cmp(&(other.at, other.n))
+    }
+}
+
 /// A delivery waiting for its ack.
 struct Pending {
     seq: u64,
@@ -83,7 +112,11 @@ pub(crate) struct SmState {
     pub http_tx: Option<mpsc::Sender<u64>>,
     queue: VecDeque<u64>,
     pending: HashMap<String, Pending>,
-    timers: Vec<(Instant, Timer)>,
+    /// Earliest first: finding the next deadline does not walk every timer.
+    timers: BinaryHeap<Reverse<TimerAt>>,
+    timers_set: u64,
+    /// Deliveries after the first (redeliveries), ever.
+    pub redeliveries: u64,
     rr: u64,
     next_seq: u64,
     queue_cap: usize,
@@ -123,7 +156,9 @@ impl SmState {
             http_tx: None,
             queue: VecDeque::new(),
             pending: HashMap::new(),
-            timers: Vec::new(),
+            timers: BinaryHeap::new(),
+            timers_set: 0,
+            redeliveries: 0,
             rr: 0,
             next_seq: 0,
             queue_cap: record_limit,
@@ -141,6 +176,24 @@ impl SmState {
         self.app_tokens
             .insert(token.clone(), AppTokenRecord { active: true, revoked: false, connections_write });
         token
+    }
+
+    /// The record of envelope `seq`, if still kept. Envelope numbers are consecutive, so it is
+    /// found by its place, not by a walk over the records.
+    pub fn record(&self, seq: u64) -> Option<&EnvelopeRecord> {
+        let first = self.envelopes.iter().next()?.seq;
+        self.envelopes.get(usize::try_from(seq.checked_sub(first)?).ok()?).filter(|r| r.seq == seq)
+    }
+
+    /// [`SmState::record`], to change.
+    pub fn record_mut(&mut self, seq: u64) -> Option<&mut EnvelopeRecord> {
+        let first = self.envelopes.iter().next()?.seq;
+        self.envelopes.get_mut(usize::try_from(seq.checked_sub(first)?).ok()?).filter(|r| r.seq == seq)
+    }
+
+    fn set_timer(&mut self, at: Instant, timer: Timer) {
+        self.timers_set += 1;
+        self.timers.push(Reverse(TimerAt { at, n: self.timers_set, timer }));
     }
 
     /// How many sockets are open (refused ones never count).
@@ -199,18 +252,20 @@ impl SmState {
             Dispatch::Random => (random_u64() as usize) % open.len(),
         };
         let socket = open[pick];
-        let Some(record) = self.envelopes.iter_mut().rev().find(|r| r.seq == seq) else { return };
+        let Some(record) = self.record_mut(seq) else { return };
         let retry_attempt = record.attempts.len() as u32;
         let id = envelope_id();
-        let accepts_response_payload = record.envelope_type != "events_api";
-        let frame = json!({
-            "envelope_id": id,
-            "payload": record.payload,
-            "type": record.envelope_type,
-            "accepts_response_payload": accepts_response_payload,
-            "retry_attempt": retry_attempt,
-            "retry_reason": if retry_attempt == 0 { "" } else { "timeout" },
-        });
+        // Written from the record (the payload is not copied first), keys in the same order
+        // as a `json!` object's.
+        let frame = Frame {
+            accepts_response_payload: record.envelope_type != "events_api",
+            envelope_id: &id,
+            payload: &record.payload,
+            retry_attempt,
+            retry_reason: if retry_attempt == 0 { "" } else { "timeout" },
+            envelope_type: &record.envelope_type,
+        };
+        let frame = serde_json::to_vec(&frame).unwrap_or_default();
         let now = Instant::now();
         record.attempts.push(DeliveryAttempt {
             envelope_id: id.clone(),
@@ -220,15 +275,18 @@ impl SmState {
             acked_at: None,
         });
         let redeliver = record.envelope_type == "events_api";
+        if retry_attempt > 0 {
+            self.redeliveries += 1;
+        }
         if let Some(conn) = self.conns.get(&socket) {
-            match conn.tx.try_send(SmCmd::Deliver(Bytes::from(frame.to_string()))) {
+            match conn.tx.try_send(SmCmd::Deliver(Bytes::from(frame))) {
                 Ok(()) => {}
                 Err(mpsc::error::TrySendError::Full(_)) => conn.overflow.notify_one(),
                 Err(mpsc::error::TrySendError::Closed(_)) => {}
             }
         }
         self.pending.insert(id.clone(), Pending { seq, sent_at: now, redeliver });
-        self.timers.push((now + config.ack_timeout, Timer::AckDeadline(id)));
+        self.set_timer(now + config.ack_timeout, Timer::AckDeadline(id));
     }
 
     /// A socket said `hello`: it accepts envelopes; the queued ones go out.
@@ -260,10 +318,14 @@ impl SmState {
         let late = pending.is_none();
         let seq = pending.as_ref().map(|p| p.seq);
         let mut delay = pending.map(|p| now.duration_since(p.sent_at));
-        let found = self.envelopes.iter_mut().rev().find(|r| match seq {
-            Some(seq) => r.seq == seq,
-            None => r.attempts.iter().any(|a| a.envelope_id == envelope_id),
-        });
+        let found = match seq {
+            Some(seq) => self.record_mut(seq),
+            None => self
+                .envelopes
+                .iter_mut()
+                .rev()
+                .find(|r| r.attempts.iter().any(|a| a.envelope_id == envelope_id)),
+        };
         let mut first = None;
         if let Some(record) = found {
             if !record.acked {
@@ -293,10 +355,13 @@ impl SmState {
         if !p.redeliver {
             return;
         }
-        let Some(record) = self.envelopes.iter_mut().rev().find(|r| r.seq == p.seq) else { return };
+        let Some(record) = self.record_mut(p.seq) else { return };
         let retries_done = record.attempts.len().saturating_sub(1);
         match config.retry_delays.get(retries_done) {
-            Some(delay) if !record.acked => self.timers.push((now + *delay, Timer::Redeliver(p.seq))),
+            Some(delay) if !record.acked => {
+                let at = now + *delay;
+                self.set_timer(at, Timer::Redeliver(p.seq));
+            }
             Some(_) => {}
             None => record.gave_up = !record.acked,
         }
@@ -304,22 +369,37 @@ impl SmState {
 
     /// The earliest timer, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.iter().map(|(at, _)| *at).min()
+        self.timers.peek().map(|t| t.0.at)
     }
 
     /// Fires the timers due at `now`: missed ack deadlines schedule redeliveries; due
     /// redeliveries are dispatched.
     pub fn fire_timers(&mut self, config: &SocketModeServerConfig, now: Instant) {
-        let (due, rest): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.timers).into_iter().partition(|(at, _)| *at <= now);
-        self.timers = rest;
-        for (_, timer) in due {
+        let mut due = Vec::new();
+        while self.timers.peek().is_some_and(|t| t.0.at <= now) {
+            if let Some(Reverse(t)) = self.timers.pop() {
+                due.push(t.timer);
+            }
+        }
+        for timer in due {
             match timer {
                 Timer::AckDeadline(id) => self.on_deadline(config, &id, now),
                 Timer::Redeliver(seq) => self.dispatch(config, seq),
             }
         }
     }
+}
+
+/// An envelope as sent: the same keys, in the same order, as the `json!` object it was.
+#[derive(serde::Serialize)]
+struct Frame<'a> {
+    accepts_response_payload: bool,
+    envelope_id: &'a str,
+    payload: &'a serde_json::Value,
+    retry_attempt: u32,
+    retry_reason: &'a str,
+    #[serde(rename = "type")]
+    envelope_type: &'a str,
 }
 
 /// `Some(event_id)`: a new Events API event id (`Ev…`).
@@ -373,7 +453,59 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         // The ack is read before the deadline's timer ran: the retry is still owed.
         sm.on_ack(&config, SocketId(1), &id, None);
-        assert!(sm.timers.iter().any(|(_, t)| matches!(t, Timer::Redeliver(1))), "{:?}", sm.timers);
+        assert!(sm.timers.iter().any(|t| matches!(t.0.timer, Timer::Redeliver(1))), "{:?}", sm.timers);
         assert!(sm.acks.iter().next().unwrap().delay.unwrap() > config.ack_timeout);
+    }
+
+    #[test]
+    fn records_are_found_by_number_after_old_ones_were_dropped_and_redeliveries_are_counted() {
+        let config = SocketModeServerConfig::default()
+            .ack_timeout(Duration::from_millis(10))
+            .retry_delays(vec![Duration::ZERO]);
+        let mut sm = SmState::new("A1".into(), 3);
+        let (tx, mut rx) = mpsc::channel(64);
+        sm.conns.insert(SocketId(1), SmConn { tx, overflow: Arc::new(Notify::new()), accepting: true });
+        for i in 1..=5u64 {
+            let seq = sm.enqueue(&config, "events_api", json!({"event_id": format!("Ev{i}")}), None);
+            assert_eq!(seq, i);
+        }
+        // The ring keeps the last 3: 3, 4, 5.
+        assert!(sm.record(1).is_none() && sm.record(2).is_none() && sm.record(6).is_none());
+        assert_eq!((sm.record(3).unwrap().seq, sm.record_mut(5).unwrap().seq), (3, 5));
+        // The frame as it went out: every key, the payload as it was made.
+        let Some(SmCmd::Deliver(frame)) = rx.try_recv().ok() else { panic!("no frame") };
+        let frame: serde_json::Value = serde_json::from_slice(&frame).unwrap();
+        assert_eq!(frame["payload"]["event_id"], "Ev1");
+        assert_eq!((frame["type"].as_str(), frame["retry_attempt"].as_u64()), (Some("events_api"), Some(0)));
+        assert_eq!(
+            (frame["retry_reason"].as_str(), frame["accepts_response_payload"].as_bool()),
+            (Some(""), Some(false))
+        );
+        // Ack 4; the deadlines of 3 and 5 pass, their redeliveries (due at once) go out.
+        let id4 = sm.record(4).unwrap().attempts[0].envelope_id.clone();
+        assert_eq!(sm.on_ack(&config, SocketId(1), &id4, None), Some((4, false)));
+        let t = Instant::now() + Duration::from_millis(20);
+        sm.fire_timers(&config, t);
+        assert_eq!(sm.redeliveries, 0, "a deadline schedules the redelivery, it does not send it");
+        sm.fire_timers(&config, t);
+        assert_eq!(sm.redeliveries, 2);
+        assert_eq!(sm.record(3).unwrap().attempts.len(), 2);
+        assert_eq!(sm.record(4).unwrap().attempts.len(), 1);
+    }
+
+    #[test]
+    fn the_next_deadline_is_the_earliest_and_only_due_timers_fire() {
+        let config = SocketModeServerConfig::default().retry_delays(vec![Duration::ZERO]);
+        let mut sm = SmState::new("A1".into(), 10);
+        assert_eq!(sm.next_deadline(), None);
+        let t0 = Instant::now();
+        for ms in [30u64, 10, 20] {
+            sm.set_timer(t0 + Duration::from_millis(ms), Timer::Redeliver(ms));
+        }
+        assert_eq!(sm.next_deadline(), Some(t0 + Duration::from_millis(10)));
+        sm.fire_timers(&config, t0 + Duration::from_millis(15));
+        assert_eq!(sm.next_deadline(), Some(t0 + Duration::from_millis(20)));
+        sm.fire_timers(&config, t0 + Duration::from_millis(30));
+        assert_eq!(sm.next_deadline(), None);
     }
 }

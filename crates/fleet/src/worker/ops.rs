@@ -4,10 +4,9 @@ use super::WorkerConfig;
 use crate::config::Keys;
 use crate::entry::{FleetEvent, field};
 use crate::error::FleetError;
+use redis::Value;
 use redis::aio::ConnectionManager;
-use redis::streams::{
-    StreamAutoClaimReply, StreamClaimReply, StreamId, StreamPendingCountReply, StreamReadReply,
-};
+use redis::streams::{StreamAutoClaimReply, StreamClaimReply, StreamId, StreamPendingCountReply};
 
 /// The idle time given to a released entry: past any sensible takeover idle time.
 const RELEASED_IDLE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
@@ -32,10 +31,61 @@ impl Read {
 }
 
 fn read(entry: StreamId, attempt: u32) -> Read {
-    match FleetEvent::from_entry(entry.id.clone(), &entry.map, attempt) {
+    match FleetEvent::from_entry(entry.id.clone(), entry.map, attempt) {
         Some(ev) => Read::Event(ev),
         None => Read::Malformed { id: entry.id },
     }
+}
+
+fn protocol(what: &str) -> FleetError {
+    FleetError::Protocol(format!("unexpected XREADGROUP reply: {what}"))
+}
+
+/// The entries of an `XREADGROUP` reply on one stream (nil: none came in the block time),
+/// walked as Redis sent them: no map per entry, and the fields' bytes are moved into the
+/// events, not copied.
+fn read_reply(reply: Value) -> Result<Vec<Read>, FleetError> {
+    let lists: Vec<Value> = match reply {
+        Value::Nil => return Ok(Vec::new()),
+        // RESP2: [[stream, entries], …]
+        Value::Array(streams) => streams
+            .into_iter()
+            .filter_map(|s| match s {
+                Value::Array(pair) => pair.into_iter().nth(1),
+                _ => None,
+            })
+            .collect(),
+        // RESP3: {stream: entries, …}
+        Value::Map(streams) => streams.into_iter().map(|(_, entries)| entries).collect(),
+        _ => return Err(protocol("not a list of streams")),
+    };
+    let mut out = Vec::new();
+    for list in lists {
+        let Value::Array(entries) = list else { continue };
+        out.reserve(entries.len());
+        for entry in entries {
+            let Value::Array(parts) = entry else { return Err(protocol("an entry is not a list")) };
+            let mut parts = parts.into_iter();
+            let id = match parts.next() {
+                Some(Value::BulkString(b)) => {
+                    String::from_utf8(b).map_err(|_| protocol("an id is not text"))?
+                }
+                Some(Value::SimpleString(s)) => s,
+                _ => return Err(protocol("an entry has no id")),
+            };
+            let fields = match parts.next() {
+                Some(Value::Array(fields)) => fields,
+                Some(Value::Map(fields)) => fields.into_iter().flat_map(|(k, v)| [k, v]).collect(),
+                // A pending entry deleted from the stream: its fields are nil.
+                _ => Vec::new(),
+            };
+            out.push(match FleetEvent::from_fields(id, fields, 1) {
+                Ok(ev) => Read::Event(ev),
+                Err(id) => Read::Malformed { id },
+            });
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) struct Ops<'a> {
@@ -69,7 +119,7 @@ impl Ops<'_> {
         from: &str,
         block_ms: Option<u64>,
         acked: &[String],
-    ) -> Result<Vec<StreamId>, FleetError> {
+    ) -> Result<Vec<Read>, FleetError> {
         let mut pipe = redis::pipe();
         if !acked.is_empty() {
             pipe.cmd("XACK").arg(&self.keys.stream).arg(&self.config.group).arg(acked).ignore();
@@ -85,15 +135,14 @@ impl Ops<'_> {
             cmd.arg("BLOCK").arg(ms);
         }
         cmd.arg("STREAMS").arg(&self.keys.stream).arg(from);
-        let (reply,): (Option<StreamReadReply>,) =
-            pipe.query_async(self.conn).await.map_err(FleetError::redis)?;
-        Ok(reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids).collect())
+        let (reply,): (Value,) = pipe.query_async(self.conn).await.map_err(FleetError::redis)?;
+        read_reply(reply)
     }
 
     /// New entries (`>`), waiting up to the block time: delivered for the first time. `acked`
     /// (handled entries) are `XACK`ed in the same round trip.
     pub async fn read_new(&mut self, block_ms: u64, acked: &[String]) -> Result<Vec<Read>, FleetError> {
-        Ok(self.read_group(">", Some(block_ms), acked).await?.into_iter().map(|e| read(e, 1)).collect())
+        self.read_group(">", Some(block_ms), acked).await
     }
 
     /// Entries this consumer already holds (after a restart under the same name), after
@@ -122,7 +171,8 @@ impl Ops<'_> {
             tracing::error!(ids = ?reply.deleted_ids, "pending entries were deleted from the stream by someone else");
         }
         let next = reply.next_stream_id;
-        Ok((self.with_attempts(reply.claimed).await?, next))
+        let claimed = reply.claimed.into_iter().map(|e| read(e, 1)).collect();
+        Ok((self.with_attempts(claimed).await?, next))
     }
 
     /// Takes `id` back for another attempt (`XCLAIM`, which counts a delivery).
@@ -140,24 +190,28 @@ impl Ops<'_> {
     }
 
     /// Each entry with its delivery count (from `XPENDING`).
-    async fn with_attempts(&mut self, entries: Vec<StreamId>) -> Result<Vec<Read>, FleetError> {
+    async fn with_attempts(&mut self, mut entries: Vec<Read>) -> Result<Vec<Read>, FleetError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
         let mut pipe = redis::pipe();
         for e in &entries {
-            pipe.cmd("XPENDING").arg(&self.keys.stream).arg(&self.config.group).arg(&e.id).arg(&e.id).arg(1);
+            pipe.cmd("XPENDING")
+                .arg(&self.keys.stream)
+                .arg(&self.config.group)
+                .arg(e.id())
+                .arg(e.id())
+                .arg(1);
         }
         let counts: Vec<StreamPendingCountReply> =
             pipe.query_async(self.conn).await.map_err(FleetError::redis)?;
-        Ok(entries
-            .into_iter()
-            .zip(counts)
-            .map(|(e, c)| {
+        for (e, c) in entries.iter_mut().zip(counts) {
+            if let Read::Event(ev) = e {
                 let n = c.ids.first().map_or(1, |p| p.times_delivered.max(1));
-                read(e, u32::try_from(n).unwrap_or(u32::MAX))
-            })
-            .collect())
+                ev.attempt = u32::try_from(n).unwrap_or(u32::MAX);
+            }
+        }
+        Ok(entries)
     }
 
     /// Gives back entries this consumer holds and will not handle: marks them idle for at
@@ -226,5 +280,57 @@ impl Ops<'_> {
         pipe.ignore();
         pipe.cmd("XACK").arg(&self.keys.stream).arg(&self.config.group).arg(id).ignore();
         pipe.query_async::<()>(self.conn).await.map_err(FleetError::redis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Value {
+        Value::BulkString(s.as_bytes().to_vec())
+    }
+
+    fn entry(id: &str, body: &str) -> Value {
+        Value::Array(vec![
+            bulk(id),
+            Value::Array(vec![bulk("envelope_id"), bulk("e"), bulk("body"), bulk(body)]),
+        ])
+    }
+
+    #[test]
+    fn an_xreadgroup_reply_is_walked_into_events_in_order() {
+        assert!(read_reply(Value::Nil).unwrap().is_empty());
+        // RESP2, with a pending entry deleted from the stream (nil fields) and one without a body.
+        let reply = Value::Array(vec![Value::Array(vec![
+            bulk("s"),
+            Value::Array(vec![
+                entry("1-0", "a"),
+                Value::Array(vec![bulk("2-0"), Value::Nil]),
+                Value::Array(vec![bulk("3-0"), Value::Array(vec![bulk("envelope_id"), bulk("e")])]),
+                entry("4-0", "d"),
+            ]),
+        ])]);
+        let reads = read_reply(reply).unwrap();
+        let ids: Vec<&str> = reads.iter().map(Read::id).collect();
+        assert_eq!(ids, ["1-0", "2-0", "3-0", "4-0"]);
+        let kinds: Vec<Option<&str>> = reads
+            .iter()
+            .map(|r| match r {
+                Read::Event(ev) => Some(ev.body.as_str()),
+                Read::Malformed { .. } => None,
+            })
+            .collect();
+        assert_eq!(kinds, [Some("a"), None, None, Some("d")]);
+        // RESP3: a map of streams.
+        let reply = Value::Map(vec![(bulk("s"), Value::Array(vec![entry("5-0", "e")]))]);
+        assert_eq!(read_reply(reply).unwrap()[0].id(), "5-0");
+        // Not a reply of XREADGROUP: a typed error, no panic.
+        for bad in [
+            Value::Int(3),
+            Value::Array(vec![Value::Array(vec![bulk("s"), Value::Array(vec![Value::Int(1)])])]),
+        ] {
+            assert!(matches!(read_reply(bad), Err(FleetError::Protocol(_))));
+        }
     }
 }
