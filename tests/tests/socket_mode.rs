@@ -213,3 +213,34 @@ async fn a_message_posted_through_the_web_api_arrives_as_an_events_api_envelope(
     assert_eq!(m.channel.as_ref(), Some(&emu.general_channel()));
     client.shutdown().await;
 }
+
+#[tokio::test]
+async fn detached_and_awaited_acks_sent_together_are_each_written_once_and_answered() {
+    // The session writes the acks queued by many handles in one turn with one flush, and
+    // answers an awaited ack only once that write went out.
+    let emu = emulator(EmuSm::default()).await;
+    let (client, mut items) = builder(&emu).connections(1).ack_mode(AckMode::Manual).connect().await.unwrap();
+    emu.wait_for_open_sockets(1, WAIT).await.unwrap();
+    for i in 0..20 {
+        emu.post_message(&emu.general_channel(), &emu.second_user().user, &format!("m{i}"));
+    }
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        held.push(next_envelope(&mut items).await);
+    }
+    let last = held.pop().unwrap();
+    let ids: std::collections::HashSet<String> = held.iter().map(|d| d.envelope_id().to_owned()).collect();
+    for d in held {
+        d.ack_detached().unwrap();
+    }
+    // Queued behind 19 detached acks: answered once they and it are on the wire.
+    let last_id = last.envelope_id().to_owned();
+    last.ack().await.unwrap();
+    emu.wait_for_acks(20, WAIT).await.unwrap();
+    let acks = emu.acks();
+    assert_eq!(acks.len(), 20, "each envelope acked once");
+    let acked: std::collections::HashSet<String> = acks.iter().map(|a| a.envelope_id.clone()).collect();
+    assert!(ids.is_subset(&acked) && acked.contains(&last_id));
+    assert!(acks.iter().all(|a| a.delay.is_some() && !a.late));
+    client.shutdown().await;
+}

@@ -3,6 +3,7 @@
 
 use super::SocketModeSession;
 use super::config::AckMode;
+use super::pending::{Stage, Waiting};
 use super::types::{Delivered, DeliveryAckError, SocketModeEvent, SocketModeOutput};
 use crate::common::ConnId;
 use crate::common::fingerprint;
@@ -10,156 +11,7 @@ use slack_rtm_codec::encode_ack;
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::types::socket_mode::{EnvelopeAck, EnvelopeFrame};
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
-
-/// One envelope waiting for the application's ack (manual mode).
-#[derive(Debug)]
-struct Waiting {
-    conn: ConnId,
-    delivered: Instant,
-    /// Its socket is gone: an ack can no longer be sent.
-    orphaned: bool,
-    /// The dedupe key of its `event_id`, remembered once the ack is sent.
-    event_key: Option<u64>,
-}
-
-/// The stages an unacked envelope goes through. Every envelope has the same offsets, so the
-/// envelopes reach each stage in delivery order: one queue and a cursor per stage suffice.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Stage {
-    /// [`SocketModeEvent::AckDue`] at `ack_warning`.
-    Due,
-    /// [`SocketModeEvent::AckMissed`] at `ack_deadline`.
-    Missed,
-    /// Forgotten at `ack_forget`.
-    Forget,
-}
-
-/// Unacked envelopes of manual mode, bounded by `max_pending_acks`.
-///
-/// `order` holds every envelope handed over and not yet forgotten, in delivery order; the
-/// ones acked meanwhile are skipped lazily and compacted away once they are more than half of
-/// it, so it never holds more than twice the waiting ones (plus a small slack).
-#[derive(Debug, Default)]
-pub(super) struct Pending {
-    waiting: HashMap<String, Waiting>,
-    /// Deliveries waiting, per event key: a redelivery of one of these is held.
-    by_event: HashMap<u64, u32>,
-    /// (delivered, envelope id), oldest first.
-    order: VecDeque<(Instant, String)>,
-    /// Entries of `order` already past their `Due` stage.
-    due: usize,
-    /// Entries of `order` already past their `Missed` stage.
-    missed: usize,
-}
-
-/// Acked entries tolerated in `order` before compacting, beyond as many as are waiting.
-const SLACK: usize = 64;
-
-impl Pending {
-    pub(super) fn len(&self) -> usize {
-        self.waiting.len()
-    }
-
-    pub(super) fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.waiting.clear();
-        self.by_event.clear();
-        self.order.clear();
-        (self.due, self.missed) = (0, 0);
-    }
-
-    fn cursor(&self, stage: Stage) -> usize {
-        match stage {
-            Stage::Due => self.due,
-            Stage::Missed => self.missed,
-            Stage::Forget => 0,
-        }
-    }
-
-    /// When the next envelope to reach `stage` was delivered.
-    pub(super) fn head(&self, stage: Stage) -> Option<Instant> {
-        self.order.get(self.cursor(stage)).map(|(t, _)| *t)
-    }
-
-    /// Moves the next envelope past `stage` if its time (`delivered + after`) has come by
-    /// `now`: its id, and whether it is still waiting.
-    fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(String, bool)> {
-        let (t, id) = self.order.get(self.cursor(stage))?;
-        if *t + after > now {
-            return None;
-        }
-        let id = match stage {
-            Stage::Due => {
-                self.due += 1;
-                id.clone()
-            }
-            Stage::Missed => {
-                self.missed += 1;
-                id.clone()
-            }
-            Stage::Forget => self.pop_front()?,
-        };
-        let live = self.waiting.contains_key(&id);
-        Some((id, live))
-    }
-
-    fn pop_front(&mut self) -> Option<String> {
-        let (_, id) = self.order.pop_front()?;
-        self.due = self.due.saturating_sub(1);
-        self.missed = self.missed.saturating_sub(1);
-        Some(id)
-    }
-
-    /// Whether a delivery of this event is waiting for its ack.
-    fn has_event(&self, key: u64) -> bool {
-        self.by_event.contains_key(&key)
-    }
-
-    fn push(&mut self, envelope_id: String, waiting: Waiting) {
-        if let Some(k) = waiting.event_key {
-            *self.by_event.entry(k).or_default() += 1;
-        }
-        self.order.push_back((waiting.delivered, envelope_id.clone()));
-        self.waiting.insert(envelope_id, waiting);
-    }
-
-    /// Forgets an acked envelope; drops acked entries from `order` once they are the majority.
-    fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
-        let w = self.waiting.remove(envelope_id)?;
-        if let Some(k) = w.event_key
-            && let Some(n) = self.by_event.get_mut(&k)
-        {
-            *n -= 1;
-            if *n == 0 {
-                self.by_event.remove(&k);
-            }
-        }
-        if self.order.len() > 2 * self.waiting.len() + SLACK {
-            let (mut due, mut missed) = (0, 0);
-            let old = std::mem::take(&mut self.order);
-            for (i, entry) in old.into_iter().enumerate() {
-                if self.waiting.contains_key(&entry.1) {
-                    due += usize::from(i < self.due);
-                    missed += usize::from(i < self.missed);
-                    self.order.push_back(entry);
-                }
-            }
-            (self.due, self.missed) = (due, missed);
-        }
-        Some(w)
-    }
-
-    /// Every entry of `order` (for the bound test).
-    #[cfg(test)]
-    pub(super) fn remembered(&self) -> usize {
-        self.order.len()
-    }
-}
+use std::time::Instant;
 
 /// The `event_id` and the inner event's `type` of an `events_api` envelope, read in one pass
 /// without building the payload (everything else is skipped).
@@ -272,7 +124,7 @@ impl SocketModeSession {
             return;
         }
         if !auto {
-            self.wait_for_ack(conn, frame.envelope_id().to_owned(), event_key, now);
+            self.wait_for_ack(conn, frame.envelope_id(), event_key, now);
         }
         self.outputs.push_back(SocketModeOutput::Deliver(Delivered {
             conn,
@@ -292,7 +144,7 @@ impl SocketModeSession {
         }
     }
 
-    fn wait_for_ack(&mut self, conn: ConnId, envelope_id: String, event_key: Option<u64>, now: Instant) {
+    fn wait_for_ack(&mut self, conn: ConnId, envelope_id: &str, event_key: Option<u64>, now: Instant) {
         if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `DeliveryAckError::Unknown`.
             while let Some(id) = self.pending.pop_front() {
@@ -321,18 +173,16 @@ impl SocketModeSession {
         let ack = EnvelopeAck { envelope_id: envelope_id.to_owned(), payload };
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
         let text = encode_ack(&ack)?;
-        let w = self.pending.waiting.get(envelope_id).ok_or(DeliveryAckError::Unknown)?;
+        let w = self.pending.remove(envelope_id).ok_or(DeliveryAckError::Unknown)?;
         // The application is done with the event, even if the ack can no longer be sent: a
         // redelivery is acked by the session and not handed over again.
         if let Some(k) = w.event_key {
             self.seen.insert(k, now);
         }
         if w.orphaned {
-            self.pending.remove(envelope_id);
             return Err(DeliveryAckError::Unsent);
         }
         let (conn, delivered) = (w.conn, w.delivered);
-        self.pending.remove(envelope_id);
         let elapsed = now.saturating_duration_since(delivered);
         if elapsed > self.config.ack_deadline {
             let late_by = elapsed - self.config.ack_deadline;
@@ -352,7 +202,7 @@ impl SocketModeSession {
 
     /// `conn` is gone: the acks still owed on it can no longer be sent.
     pub(super) fn on_socket_gone(&mut self, conn: ConnId, _now: Instant) {
-        for w in self.pending.waiting.values_mut().filter(|w| w.conn == conn) {
+        for w in self.pending.waiting_mut().filter(|w| w.conn == conn) {
             w.orphaned = true;
         }
     }
@@ -362,14 +212,14 @@ impl SocketModeSession {
         let c = &self.config;
         let (warn, deadline, forget) = (c.ack_warning, c.ack_deadline, c.ack_forget);
         while let Some((id, live)) = self.pending.pop(Stage::Due, warn, now) {
-            if live && !self.pending.waiting[&id].orphaned {
+            if live && self.pending.get(&id).is_some_and(|w| !w.orphaned) {
                 let remaining = deadline.saturating_sub(warn);
-                self.emit(SocketModeEvent::AckDue { envelope_id: id, remaining });
+                self.emit(SocketModeEvent::AckDue { envelope_id: id.to_string(), remaining });
             }
         }
         while let Some((id, live)) = self.pending.pop(Stage::Missed, deadline, now) {
             if live {
-                self.emit(SocketModeEvent::AckMissed { envelope_id: id });
+                self.emit(SocketModeEvent::AckMissed { envelope_id: id.to_string() });
             }
         }
         while let Some((id, live)) = self.pending.pop(Stage::Forget, forget, now) {

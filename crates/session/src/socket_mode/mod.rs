@@ -48,6 +48,7 @@
 
 mod acks;
 mod config;
+mod pending;
 mod sockets;
 mod timer;
 mod types;
@@ -70,7 +71,7 @@ use crate::common::Backoff;
 use crate::common::ConnId;
 use crate::common::SeenWindow;
 use crate::common::TimerTable;
-use acks::Pending;
+use pending::Pending;
 use sockets::Sock;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};

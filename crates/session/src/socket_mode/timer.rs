@@ -3,7 +3,7 @@
 //! deadlines, which a slow consumer would otherwise trip).
 
 use super::SocketModeSession;
-use super::acks::Stage;
+use super::pending::Stage;
 use super::sockets::Phase;
 use crate::common::TimerTable;
 use std::time::{Duration, Instant};

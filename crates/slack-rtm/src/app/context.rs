@@ -297,13 +297,19 @@ impl Context {
     /// The app's bot: from `auth.test`, else (its user only) from the event's
     /// `authorizations`.
     pub fn bot(&self) -> BotIdentity {
+        self.bot_or(|| self.req.meta().authorized_bot.clone())
+    }
+
+    /// [`Context::bot`], with the event's bot user (when no other source named it) from
+    /// `authorized`.
+    pub(crate) fn bot_or(&self, authorized: impl FnOnce() -> Option<String>) -> BotIdentity {
         let installed = self.auth.as_ref().and_then(|a| a.installation.bot.as_ref());
         let mut bot = match installed {
             Some(b) => BotIdentity { user_id: Some(b.user_id.clone()), bot_id: b.bot_id.clone() },
             None => self.shared.bot.get().cloned().unwrap_or_default(),
         };
         if bot.user_id.is_none() {
-            bot.user_id = self.req.meta().authorized_bot.clone().map(UserId::from);
+            bot.user_id = authorized().map(UserId::from);
         }
         bot
     }

@@ -88,20 +88,12 @@ const NOT_SPEECH: &[&str] = &["member_joined_channel", "member_left_channel"];
 /// itself. On by default ([`App::ignore_self`](super::App::ignore_self)); joins and leaves of
 /// the bot still pass.
 pub async fn ignore_self(ctx: Context, next: Next) -> ListenerResult {
-    if *ctx.kind() == RequestKind::EventsApi && !NOT_SPEECH.contains(&ctx.request_type().unwrap_or("")) {
-        let bot = ctx.bot();
-        let event = &ctx.body()["event"];
-        let user = ctx.user_id();
-        let bot_id = event["bot_id"].as_str().or_else(|| event["message"]["bot_id"].as_str());
-        let by_user = bot.user_id.as_ref().is_some_and(|u| Some(u.as_str()) == user);
-        let by_bot = bot.bot_id.as_ref().is_some_and(|b| Some(b.as_str()) == bot_id);
-        // Without `auth.test`, a message the app posted still names the app.
-        let app_id = event["app_id"].as_str().or_else(|| event["bot_profile"]["app_id"].as_str());
-        let by_app = app_id.is_some_and(|a| Some(a) == ctx.body()["api_app_id"].as_str());
-        if by_user || by_bot || by_app {
-            tracing::trace!(event_type = ?ctx.request_type(), "ignoring the bot's own event");
-            return Ok(());
-        }
+    if *ctx.kind() == RequestKind::EventsApi
+        && !NOT_SPEECH.contains(&ctx.request_type().unwrap_or(""))
+        && ctx.caused_by_own_bot()
+    {
+        tracing::trace!(event_type = ?ctx.request_type(), "ignoring the bot's own event");
+        return Ok(());
     }
     next.run(ctx).await
 }

@@ -37,6 +37,7 @@ pub mod oauth;
 pub mod receiver;
 mod respond;
 mod responses;
+mod self_read;
 mod socket;
 
 pub use ack::{Ack, AckError};

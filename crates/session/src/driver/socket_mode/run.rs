@@ -31,7 +31,14 @@ pub(super) struct Loop {
     outs: Outbox<SocketModeStreamItem>,
     status: Publisher<SocketModeStatus>,
     open_task: Option<JoinHandle<()>>,
+    /// Acks the machine output in this turn, answered once the turn's writes are flushed: a
+    /// turn's acks leave in one write, however many handles sent them.
+    acks_sent: Vec<SentAck>,
 }
+
+/// An application's ack written in this turn: its socket, its id, who waits for the result.
+type SentAck = (ConnId, String, Option<AckReply>);
+type AckReply = tokio::sync::oneshot::Sender<Result<(), DeliveryAckError>>;
 
 /// The channels the loop reads besides its commands.
 pub(super) struct Inbound {
@@ -58,6 +65,7 @@ impl Loop {
             outs,
             status: Publisher::new(SocketModeStatus::new(), status_tx),
             open_task: None,
+            acks_sent: Vec::new(),
         };
         (lp, Inbound { sock_rx, open_rx }, out_rx)
     }
@@ -89,6 +97,20 @@ impl Loop {
         let Some(conn) = conn else { return };
         if let Err(error) = self.conns.flush(conn).await {
             self.machine.handle(SocketModeInput::closed(conn, Reason::Io(error)), Instant::now());
+        }
+    }
+}
+
+/// Tells the handle that waits for an ack how it went; a detached ack's failure is logged.
+fn answer_ack(envelope_id: &str, reply: Option<AckReply>, result: Result<(), DeliveryAckError>) {
+    match reply {
+        Some(reply) => {
+            let _ = reply.send(result);
+        }
+        None => {
+            if let Err(error) = result {
+                tracing::warn!(%envelope_id, %error, "an ack was not sent (Slack delivers the envelope again)");
+            }
         }
     }
 }
@@ -125,23 +147,11 @@ impl Driven for Loop {
         let now = Instant::now();
         match cmd {
             Command::Ack { envelope_id, payload, reply } => {
-                let result = match self.machine.ack(&envelope_id, payload, now) {
-                    Ok(conn) => {
-                        // The machine output the ack just now: write it (with anything before it).
-                        self.drain_outputs().await;
-                        if self.conns.is_open(conn) { Ok(()) } else { Err(DeliveryAckError::Unsent) }
-                    }
-                    Err(e) => Err(e),
-                };
-                match reply {
-                    Some(reply) => {
-                        let _ = reply.send(result);
-                    }
-                    None => {
-                        if let Err(error) = result {
-                            tracing::warn!(%envelope_id, %error, "an ack was not sent (Slack delivers the envelope again)");
-                        }
-                    }
+                match self.machine.ack(&envelope_id, payload, now) {
+                    // The machine output the ack just now: it is written with the turn's other
+                    // outputs (the loop drains them after every command batch), and answered then.
+                    Ok(conn) => self.acks_sent.push((conn, envelope_id, reply)),
+                    Err(error) => answer_ack(&envelope_id, reply, Err(error)),
                 }
             }
             Command::Release { envelope_id } => {
@@ -198,6 +208,13 @@ impl Driven for Loop {
             }
         }
         self.flush_acks(unflushed).await;
+        // Written and flushed (or their socket is gone): the acks of this turn are answered.
+        let mut sent = std::mem::take(&mut self.acks_sent);
+        for (conn, envelope_id, reply) in sent.drain(..) {
+            let result = if self.conns.is_open(conn) { Ok(()) } else { Err(DeliveryAckError::Unsent) };
+            answer_ack(&envelope_id, reply, result);
+        }
+        self.acks_sent = sent;
     }
 
     async fn finish(mut self) {

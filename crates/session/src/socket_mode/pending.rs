@@ -1,0 +1,293 @@
+//! Manual ack mode's bookkeeping: the envelopes handed over and not acked yet, in delivery
+//! order, with the stage (due, missed, forgotten) each has reached.
+
+use crate::common::ConnId;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One envelope waiting for the application's ack (manual mode).
+#[derive(Debug)]
+pub(super) struct Waiting {
+    pub(super) conn: ConnId,
+    pub(super) delivered: Instant,
+    /// Its socket is gone: an ack can no longer be sent.
+    pub(super) orphaned: bool,
+    /// The dedupe key of its `event_id`, remembered once the ack is sent.
+    pub(super) event_key: Option<u64>,
+}
+
+/// The stages an unacked envelope goes through. Every envelope has the same offsets, so the
+/// envelopes reach each stage in delivery order: one queue and a cursor per stage suffice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Stage {
+    /// [`SocketModeEvent::AckDue`](super::SocketModeEvent::AckDue) at `ack_warning`.
+    Due,
+    /// [`SocketModeEvent::AckMissed`](super::SocketModeEvent::AckMissed) at `ack_deadline`.
+    Missed,
+    /// Forgotten at `ack_forget`.
+    Forget,
+}
+
+/// A fast hasher for envelope ids: two lookups per envelope (its delivery, its ack) are on
+/// the hot path, and SipHash's per-key setup dominated them. The ids come from the server the
+/// session authenticated to, and the map is bounded by `max_pending_acks`, so a crafted set of
+/// colliding ids could at worst slow that bounded map down. Seeded per map.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct IdHasherState(u64);
+
+impl Default for IdHasherState {
+    fn default() -> Self {
+        // A per-map seed from std's random keys (no dependency).
+        IdHasherState(std::collections::hash_map::RandomState::new().hash_one(0u8) | 1)
+    }
+}
+
+impl BuildHasher for IdHasherState {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+/// Multiply-rotate over 8-byte words (as rustc's FxHash), with a final mix.
+pub(super) struct IdHasher(u64);
+
+const K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl IdHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+    }
+}
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0 ^ (self.0 >> 29);
+        h.wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+        }
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(last));
+    }
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+}
+
+/// Unacked envelopes of manual mode, bounded by `max_pending_acks`.
+///
+/// `order` holds every envelope handed over and not yet forgotten, in delivery order; the
+/// ones acked meanwhile are skipped lazily and compacted away once they are more than half of
+/// it, so it never holds more than twice the waiting ones (plus a small slack). An id is
+/// stored once (`Arc<str>`), shared by the map and the queue.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    waiting: HashMap<Arc<str>, Waiting, IdHasherState>,
+    /// Deliveries waiting, per event key (already a hash): a redelivery of one of these is held.
+    by_event: HashMap<u64, u32, IdHasherState>,
+    /// (delivered, envelope id), oldest first.
+    order: VecDeque<(Instant, Arc<str>)>,
+    /// Entries of `order` already past their `Due` stage.
+    due: usize,
+    /// Entries of `order` already past their `Missed` stage.
+    missed: usize,
+}
+
+/// Acked entries tolerated in `order` before compacting, beyond as many as are waiting.
+const SLACK: usize = 64;
+
+impl Pending {
+    pub(super) fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    pub(super) fn clear(&mut self) {
+        self.waiting.clear();
+        self.by_event.clear();
+        self.order.clear();
+        (self.due, self.missed) = (0, 0);
+    }
+
+    pub(super) fn get(&self, envelope_id: &str) -> Option<&Waiting> {
+        self.waiting.get(envelope_id)
+    }
+
+    pub(super) fn waiting_mut(&mut self) -> impl Iterator<Item = &mut Waiting> {
+        self.waiting.values_mut()
+    }
+
+    fn cursor(&self, stage: Stage) -> usize {
+        match stage {
+            Stage::Due => self.due,
+            Stage::Missed => self.missed,
+            Stage::Forget => 0,
+        }
+    }
+
+    /// When the next envelope to reach `stage` was delivered.
+    pub(super) fn head(&self, stage: Stage) -> Option<Instant> {
+        self.order.get(self.cursor(stage)).map(|(t, _)| *t)
+    }
+
+    /// Moves the next envelope past `stage` if its time (`delivered + after`) has come by
+    /// `now`: its id, and whether it is still waiting.
+    pub(super) fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(Arc<str>, bool)> {
+        let (t, id) = self.order.get(self.cursor(stage))?;
+        if *t + after > now {
+            return None;
+        }
+        let id = match stage {
+            Stage::Due => {
+                self.due += 1;
+                id.clone()
+            }
+            Stage::Missed => {
+                self.missed += 1;
+                id.clone()
+            }
+            Stage::Forget => self.pop_front()?,
+        };
+        let live = self.waiting.contains_key(&id);
+        Some((id, live))
+    }
+
+    pub(super) fn pop_front(&mut self) -> Option<Arc<str>> {
+        let (_, id) = self.order.pop_front()?;
+        self.due = self.due.saturating_sub(1);
+        self.missed = self.missed.saturating_sub(1);
+        Some(id)
+    }
+
+    /// Whether a delivery of this event is waiting for its ack.
+    pub(super) fn has_event(&self, key: u64) -> bool {
+        self.by_event.contains_key(&key)
+    }
+
+    pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) {
+        if let Some(k) = waiting.event_key {
+            *self.by_event.entry(k).or_default() += 1;
+        }
+        let id: Arc<str> = envelope_id.into();
+        self.order.push_back((waiting.delivered, id.clone()));
+        self.waiting.insert(id, waiting);
+    }
+
+    /// Forgets an acked envelope: at once from `order` when it is the oldest (acks in
+    /// delivery order, the common case), else acked entries are dropped from `order` once they
+    /// are the majority.
+    pub(super) fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
+        let (id, w) = self.waiting.remove_entry(envelope_id)?;
+        if self.order.front().is_some_and(|(_, first)| Arc::ptr_eq(first, &id)) {
+            self.pop_front();
+        }
+        if let Some(k) = w.event_key
+            && let Some(n) = self.by_event.get_mut(&k)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.by_event.remove(&k);
+            }
+        }
+        if self.order.len() > 2 * self.waiting.len() + SLACK {
+            let (mut due, mut missed) = (0, 0);
+            let old = std::mem::take(&mut self.order);
+            for (i, entry) in old.into_iter().enumerate() {
+                if self.waiting.contains_key(&entry.1) {
+                    due += usize::from(i < self.due);
+                    missed += usize::from(i < self.missed);
+                    self.order.push_back(entry);
+                }
+            }
+            (self.due, self.missed) = (due, missed);
+        }
+        Some(w)
+    }
+
+    /// Every entry of `order` (for the bound test).
+    #[cfg(test)]
+    pub(super) fn remembered(&self) -> usize {
+        self.order.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IdHasherState, Pending, Stage, Waiting};
+    use crate::common::ConnId;
+    use std::hash::BuildHasher;
+    use std::time::{Duration, Instant};
+
+    fn waiting(at: Instant) -> Waiting {
+        Waiting { conn: ConnId(1), delivered: at, orphaned: false, event_key: None }
+    }
+
+    #[test]
+    fn acks_in_delivery_order_leave_nothing_behind_and_keep_the_stages() {
+        let t0 = Instant::now();
+        let mut p = Pending::default();
+        for i in 0..10 {
+            p.push(&format!("e{i}"), waiting(t0 + Duration::from_millis(i)));
+        }
+        // e0 and e1 past `Due`, then acked in order: gone from the queue at once.
+        assert!(
+            p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(1))
+                .is_some_and(|(id, live)| &*id == "e0" && live)
+        );
+        assert!(
+            p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(1))
+                .is_some_and(|(id, _)| &*id == "e1")
+        );
+        for i in 0..3 {
+            assert!(p.remove(&format!("e{i}")).is_some());
+        }
+        assert_eq!((p.len(), p.remembered()), (7, 7));
+        // The next to become due is e3 (e2 was acked before it was due).
+        assert_eq!(p.head(Stage::Due), Some(t0 + Duration::from_millis(3)));
+        assert_eq!(p.head(Stage::Missed), Some(t0 + Duration::from_millis(3)));
+        // Out of order: e5 stays queued (skipped as acked) until it is the oldest, or compacted.
+        assert!(p.remove("e5").is_some());
+        assert_eq!((p.len(), p.remembered()), (6, 7));
+        assert!(
+            p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(5))
+                .is_some_and(|(id, _)| &*id == "e3")
+        );
+        assert!(
+            p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(5))
+                .is_some_and(|(id, _)| &*id == "e4")
+        );
+        assert!(
+            p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(5))
+                .is_some_and(|(id, live)| &*id == "e5" && !live)
+        );
+        assert_eq!(p.remove("e5").map(drop), None, "acked once");
+    }
+
+    #[test]
+    fn the_id_hash_tells_close_ids_apart() {
+        let s = IdHasherState::default();
+        let ids =
+            ["1d1b5ca0-0000-0000-0000-000000000000", "1d1b5ca0-0000-0000-0000-000000000001", "a", "b", ""];
+        let hashes: std::collections::HashSet<u64> = ids.iter().map(|id| s.hash_one(id)).collect();
+        assert_eq!(hashes.len(), ids.len());
+        // The same id hashes the same within a map; two maps have their own seeds.
+        assert_eq!(s.hash_one("a"), s.hash_one("a"));
+    }
+}
