@@ -254,11 +254,15 @@ impl<T: Send + 'static> Outbox<T> {
 
 /// Runs one call (`rtm.connect`, `apps.connections.open`) in its own task with a deadline and
 /// sends its result to the loop. The failures never hold the token.
+///
+/// The result goes boxed: a tokio channel allocates a block of 32 slots when it is created, and
+/// an `rtm.connect` result is a few hundred bytes, so an unboxed channel cost every session
+/// about 9 KB for one message per connection.
 pub(crate) fn spawn_call<T: Send + 'static>(
     what: &'static str,
     call: impl std::future::Future<Output = Result<T, ConnectFailure>> + Send + 'static,
     limit: Duration,
-    tx: mpsc::Sender<Result<T, ConnectFailure>>,
+    tx: mpsc::Sender<Box<Result<T, ConnectFailure>>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(
         async move {
@@ -266,7 +270,7 @@ pub(crate) fn spawn_call<T: Send + 'static>(
                 Err(_) => Err(ConnectFailure::retryable(format!("{what} took longer than {limit:?}"))),
                 Ok(result) => result,
             };
-            let _ = tx.send(result).await;
+            let _ = tx.send(Box::new(result)).await;
         }
         // In the session's span, like everything the loop starts.
         .instrument(tracing::Span::current()),

@@ -132,7 +132,7 @@ pub(crate) async fn drive<L: Driven>(
     mut lp: L,
     mut cmd_rx: mpsc::UnboundedReceiver<L::Cmd>,
     sock_rx: InboxRx<FromSocket<In<L>>>,
-    mut call_rx: mpsc::Receiver<L::Call>,
+    mut call_rx: mpsc::Receiver<Box<L::Call>>,
 ) {
     let mut inbox = Vec::with_capacity(SOCKET_MESSAGES_PER_TURN);
     let sleep = tokio::time::sleep(Duration::from_secs(3600));
@@ -181,7 +181,7 @@ pub(crate) async fn drive<L: Driven>(
                 tracing::debug!("every handle and the stream are gone: shutting down");
                 lp.machine().shutdown(Instant::now(), Duration::ZERO);
             }
-            Some(result) = call_rx.recv() => lp.on_call(result, Instant::now()),
+            Some(result) = call_rx.recv() => lp.on_call(*result, Instant::now()),
             permit = out_tx.reserve(), if blocked => {
                 if !lp.outbox().unblock(permit) && !cmds_open {
                     lp.machine().shutdown(Instant::now(), Duration::ZERO);

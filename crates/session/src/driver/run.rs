@@ -63,7 +63,7 @@ struct Loop {
     transport: Arc<dyn DynHttpTransport>,
     connect_cfg: ConnectConfig,
     call_timeout: Duration,
-    connect_tx: mpsc::Sender<Result<ConnectResponse, ConnectFailure>>,
+    connect_tx: mpsc::Sender<Box<Result<ConnectResponse, ConnectFailure>>>,
     /// The sockets: write halves, readers, close tasks.
     conns: Conns<RtmInput>,
     waiters: HashMap<RequestId, Waiter>,

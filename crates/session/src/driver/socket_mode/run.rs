@@ -26,7 +26,7 @@ pub(super) struct Loop {
     transport: Arc<dyn DynHttpTransport>,
     open_cfg: OpenConfig,
     call_timeout: Duration,
-    open_tx: mpsc::Sender<OpenResult>,
+    open_tx: mpsc::Sender<Box<OpenResult>>,
     conns: Conns<SocketModeInput>,
     outs: Outbox<SocketModeStreamItem>,
     status: Publisher<SocketModeStatus>,
@@ -36,7 +36,7 @@ pub(super) struct Loop {
 /// The channels the loop reads besides its commands.
 pub(super) struct Inbound {
     sock_rx: super::super::inbox::InboxRx<FromSocket<SocketModeInput>>,
-    open_rx: mpsc::Receiver<OpenResult>,
+    open_rx: mpsc::Receiver<Box<OpenResult>>,
 }
 
 impl Loop {
