@@ -14,8 +14,11 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 /// Capacity of the readers → loop queue, in messages (each carries up to a reader batch of
-/// 64 inputs, so this bounds the inputs in flight to about a thousand).
-const SOCKET_CHANNEL: usize = 16;
+/// 64 inputs, so this bounds the inputs in flight to 256). The loop takes at most
+/// [`SOCKET_MESSAGES_PER_TURN`](super::drive::SOCKET_MESSAGES_PER_TURN) per turn and polls the
+/// readers (in its own task) once per turn, so a deeper queue reads no faster: it only held
+/// a thousand read-ahead frames (megabytes of Slack-shaped events) in a busy session.
+const SOCKET_CHANNEL: usize = super::drive::SOCKET_MESSAGES_PER_TURN;
 /// Longest wait for a close frame to be written.
 const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 /// After the session stopped, how long the loop waits for the application to take the last
