@@ -132,6 +132,7 @@ impl<S: Published> Publisher<S> {
 /// Not an `async fn`: an `async fn` keeps its arguments twice in its future (where they were
 /// passed and where the body moved them), and the loop's state is a few KB that every session
 /// holds for its whole life. An `async move` block uses its captures in place.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
 pub(crate) fn drive<L: Driven>(
     mut lp: L,
     mut cmd_rx: mpsc::UnboundedReceiver<L::Cmd>,
