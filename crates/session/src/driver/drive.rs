@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 /// Most inputs handled (and items batched for the application) per loop turn.
 pub(crate) const BATCH: usize = 64;
 /// Reader messages handled per loop turn: each can carry a batch of up to 64 inputs, so this
-/// bounds one turn's items (and so one batch) to about 256, and the hand-off channel's
-/// capacity, counted in batches, to a few thousand items.
+/// bounds one turn's items to about 256 (the loops hand them to the application in batches of
+/// at most [`BATCH`], so the hand-off channel, counted in batches, holds its capacity in items).
 pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
 
 /// Deadlines at least this far away are rounded up to [`COARSE_GRID`].
