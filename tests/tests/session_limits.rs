@@ -55,17 +55,24 @@ async fn oversized_message_is_refused_and_the_session_reconnects() {
     emu.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consumer_that_stops_reading_slows_the_reader_without_reconnecting() {
+/// A connected session whose events channel holds `capacity`, and `n` messages ("flood 0", …)
+/// posted to it.
+async fn flooded(capacity: usize, n: usize) -> (slack_rtm_emulator::Emulator, Client) {
     let emu = emulator(no_rate_limit()).await;
-    let mut c = Client::start(&emu, session_config(&emu), |d| d.common.capacity = 64);
+    let mut c = Client::start(&emu, session_config(&emu), |d| d.common.capacity = capacity);
     c.connected().await;
     let channel = emu.general_channel();
     let other = emu.second_user();
-    const N: usize = 3000;
-    for i in 0..N {
+    for i in 0..n {
         emu.post_message(&channel, &other.user, &format!("flood {i}")).expect("posted");
     }
+    (emu, c)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_that_stops_reading_slows_the_reader_without_reconnecting() {
+    const N: usize = 3000;
+    let (emu, mut c) = flooded(64, N).await;
     // Not reading for far longer than the keepalive deadlines (150 + 250 ms).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mut got = 0;
@@ -301,4 +308,40 @@ async fn dropping_the_handle_then_the_stream_stops_the_session() {
         }
         emu.wait_for_open_connections(0, WAIT).await.expect("the session closed its socket");
     }
+}
+
+/// The hand-off to the application holds what its capacity says, in events: a turn reads up to
+/// 256 frames, and before the batches were cut at 64 the channel (counted in batches) held four
+/// times its capacity — megabytes of Slack-shaped events in a busy session. Current-thread
+/// runtime: while the test counts without yielding, the loop cannot refill the channel.
+#[tokio::test]
+async fn a_consumer_that_stops_reading_has_at_most_capacity_events_waiting() {
+    const CAPACITY: usize = 128;
+    const N: usize = 3000;
+    let (emu, mut c) = flooded(CAPACITY, N).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut texts = Vec::new();
+    let mut waiting = 0;
+    while let Some(e) = c.events.try_recv() {
+        waiting += 1;
+        if let SessionEvent::Rtm(Event::Message(m)) = e {
+            texts.push(m.text.unwrap_or_default());
+        }
+    }
+    let flood = texts.len();
+    assert!(waiting >= flood);
+    assert!(flood >= CAPACITY / 2, "the loop filled the channel: {flood}");
+    assert!(flood <= CAPACITY, "{flood} messages waiting for a capacity of {CAPACITY}");
+    // Nothing was lost meanwhile: the rest arrives, in order.
+    while texts.len() < N {
+        if let SessionEvent::Rtm(Event::Message(m)) =
+            c.until("the flood", |e| matches!(e, SessionEvent::Rtm(Event::Message(_)))).await
+        {
+            texts.push(m.text.unwrap_or_default());
+        }
+    }
+    let expected: Vec<String> = (0..N).map(|i| format!("flood {i}")).collect();
+    assert_eq!(texts, expected);
+    c.handle.shutdown(Duration::from_secs(1)).await;
+    emu.shutdown().await;
 }

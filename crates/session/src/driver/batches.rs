@@ -28,7 +28,12 @@ impl<T> Batches<T> {
             match self.rx.poll_recv(cx) {
                 Poll::Ready(Some(batch)) => self.buf = batch.into_iter(),
                 Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Taken to the end: free the batch's room now rather than when the next
+                    // batch comes (an idle session would keep it for as long as it is idle).
+                    self.buf = Vec::new().into_iter();
+                    return Poll::Pending;
+                }
             }
         }
     }

@@ -14,8 +14,11 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 /// Capacity of the readers → loop queue, in messages (each carries up to a reader batch of
-/// 64 inputs, so this bounds the inputs in flight to about a thousand).
-const SOCKET_CHANNEL: usize = 16;
+/// 64 inputs, so this bounds the inputs in flight to 256). The loop takes at most
+/// [`SOCKET_MESSAGES_PER_TURN`](super::drive::SOCKET_MESSAGES_PER_TURN) per turn and polls the
+/// readers (in its own task) once per turn, so a deeper queue reads no faster: it only held
+/// a thousand read-ahead frames (megabytes of Slack-shaped events) in a busy session.
+const SOCKET_CHANNEL: usize = super::drive::SOCKET_MESSAGES_PER_TURN;
 /// Longest wait for a close frame to be written.
 const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 /// After the session stopped, how long the loop waits for the application to take the last
@@ -254,11 +257,15 @@ impl<T: Send + 'static> Outbox<T> {
 
 /// Runs one call (`rtm.connect`, `apps.connections.open`) in its own task with a deadline and
 /// sends its result to the loop. The failures never hold the token.
+///
+/// The result goes boxed: a tokio channel allocates a block of 32 slots when it is created, and
+/// an `rtm.connect` result is a few hundred bytes, so an unboxed channel cost every session
+/// about 9 KB for one message per connection.
 pub(crate) fn spawn_call<T: Send + 'static>(
     what: &'static str,
     call: impl std::future::Future<Output = Result<T, ConnectFailure>> + Send + 'static,
     limit: Duration,
-    tx: mpsc::Sender<Result<T, ConnectFailure>>,
+    tx: mpsc::Sender<Box<Result<T, ConnectFailure>>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(
         async move {
@@ -266,7 +273,7 @@ pub(crate) fn spawn_call<T: Send + 'static>(
                 Err(_) => Err(ConnectFailure::retryable(format!("{what} took longer than {limit:?}"))),
                 Ok(result) => result,
             };
-            let _ = tx.send(result).await;
+            let _ = tx.send(Box::new(result)).await;
         }
         // In the session's span, like everything the loop starts.
         .instrument(tracing::Span::current()),

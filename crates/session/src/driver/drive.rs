@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, watch};
 /// Most inputs handled (and items batched for the application) per loop turn.
 pub(crate) const BATCH: usize = 64;
 /// Reader messages handled per loop turn: each can carry a batch of up to 64 inputs, so this
-/// bounds one turn's items (and so one batch) to about 256, and the hand-off channel's
-/// capacity, counted in batches, to a few thousand items.
+/// bounds one turn's items to about 256 (the loops hand them to the application in batches of
+/// at most [`BATCH`], so the hand-off channel, counted in batches, holds its capacity in items).
 pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
 
 /// Deadlines at least this far away are rounded up to [`COARSE_GRID`].
@@ -128,86 +128,94 @@ impl<S: Published> Publisher<S> {
 }
 
 /// Runs `lp` until its machine stops.
-pub(crate) async fn drive<L: Driven>(
+///
+/// Not an `async fn`: an `async fn` keeps its arguments twice in its future (where they were
+/// passed and where the body moved them), and the loop's state is a few KB that every session
+/// holds for its whole life. An `async move` block uses its captures in place.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+pub(crate) fn drive<L: Driven>(
     mut lp: L,
     mut cmd_rx: mpsc::UnboundedReceiver<L::Cmd>,
     sock_rx: InboxRx<FromSocket<In<L>>>,
-    mut call_rx: mpsc::Receiver<L::Call>,
-) {
-    let mut inbox = Vec::with_capacity(SOCKET_MESSAGES_PER_TURN);
-    let sleep = tokio::time::sleep(Duration::from_secs(3600));
-    tokio::pin!(sleep);
-    let mut armed: Option<Instant> = None;
-    let mut cmds_open = true;
-    let mut orphaned = false;
-    // A second sender, so waiting for room does not borrow the loop.
-    let out_tx = lp.outbox().sender();
-    lp.drain_outputs().await;
-    flush(&mut lp);
-    while lp.machine_ref().state() != State::Stopped {
-        let next = lp.machine_ref().poll_timeout();
-        if next != armed {
-            if let Some(t) = next {
-                sleep.as_mut().reset(tokio::time::Instant::from_std(coarse(t, Instant::now())));
-            }
-            armed = next;
-        }
-        let blocked = lp.outbox().is_blocked();
-        tokio::select! {
-            biased;
-            // First, so every turn reads what the sockets have (up to the channel's room)
-            // before handling it. Never completes.
-            () = std::future::poll_fn(|cx| lp.conns().readers.poll(cx)) => {}
-            _ = &mut sleep, if armed.is_some() => {
-                armed = None;
-                lp.machine().handle_timeout(Instant::now());
-            }
-            cmd = cmd_rx.recv(), if cmds_open => match cmd {
-                Some(c) => {
-                    lp.on_command(c).await;
-                    // The others already queued (acks of many listeners) in the same turn.
-                    for _ in 1..BATCH {
-                        match cmd_rx.try_recv() {
-                            Ok(c) => lp.on_command(c).await,
-                            Err(_) => break,
-                        }
-                    }
-                }
-                None => cmds_open = false,
-            },
-            // Every handle is gone, and now the stream too (in either order).
-            () = out_tx.closed(), if !cmds_open && !orphaned => {
-                orphaned = true;
-                tracing::debug!("every handle and the stream are gone: shutting down");
-                lp.machine().shutdown(Instant::now(), Duration::ZERO);
-            }
-            Some(result) = call_rx.recv() => lp.on_call(result, Instant::now()),
-            permit = out_tx.reserve(), if blocked => {
-                if !lp.outbox().unblock(permit) && !cmds_open {
-                    lp.machine().shutdown(Instant::now(), Duration::ZERO);
-                }
-                lp.handle(In::<L>::backpressure(false), Instant::now());
-            }
-            // Never waits: what the readers queued in this poll (or while a write polled them).
-            () = sock_rx.ready(), if !blocked => {
-                sock_rx.take(&mut inbox, SOCKET_MESSAGES_PER_TURN);
-                let now = Instant::now();
-                let mut batch = std::mem::take(&mut inbox);
-                for msg in batch.drain(..) {
-                    on_socket(&mut lp, msg, now).await;
-                }
-                inbox = batch;
-            }
-        }
+    mut call_rx: mpsc::Receiver<Box<L::Call>>,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        let mut inbox = Vec::with_capacity(SOCKET_MESSAGES_PER_TURN);
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed: Option<Instant> = None;
+        let mut cmds_open = true;
+        let mut orphaned = false;
+        // A second sender, so waiting for room does not borrow the loop.
+        let out_tx = lp.outbox().sender();
         lp.drain_outputs().await;
         flush(&mut lp);
-        // `Stopped` is published by `finish`, once the sockets are closed.
-        if lp.machine_ref().state() != State::Stopped {
-            lp.publish();
+        while lp.machine_ref().state() != State::Stopped {
+            let next = lp.machine_ref().poll_timeout();
+            if next != armed {
+                if let Some(t) = next {
+                    sleep.as_mut().reset(tokio::time::Instant::from_std(coarse(t, Instant::now())));
+                }
+                armed = next;
+            }
+            let blocked = lp.outbox().is_blocked();
+            tokio::select! {
+                biased;
+                // First, so every turn reads what the sockets have (up to the channel's room)
+                // before handling it. Never completes.
+                () = std::future::poll_fn(|cx| lp.conns().readers.poll(cx)) => {}
+                _ = &mut sleep, if armed.is_some() => {
+                    armed = None;
+                    lp.machine().handle_timeout(Instant::now());
+                }
+                cmd = cmd_rx.recv(), if cmds_open => match cmd {
+                    Some(c) => {
+                        lp.on_command(c).await;
+                        // The others already queued (acks of many listeners) in the same turn.
+                        for _ in 1..BATCH {
+                            match cmd_rx.try_recv() {
+                                Ok(c) => lp.on_command(c).await,
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => cmds_open = false,
+                },
+                // Every handle is gone, and now the stream too (in either order).
+                () = out_tx.closed(), if !cmds_open && !orphaned => {
+                    orphaned = true;
+                    tracing::debug!("every handle and the stream are gone: shutting down");
+                    lp.machine().shutdown(Instant::now(), Duration::ZERO);
+                }
+                Some(result) = call_rx.recv() => lp.on_call(*result, Instant::now()),
+                permit = out_tx.reserve(), if blocked => {
+                    if !lp.outbox().unblock(permit) && !cmds_open {
+                        lp.machine().shutdown(Instant::now(), Duration::ZERO);
+                    }
+                    lp.handle(In::<L>::backpressure(false), Instant::now());
+                }
+                // Never waits: what the readers queued in this poll (or while a write polled them).
+                () = sock_rx.ready(), if !blocked => {
+                    sock_rx.take(&mut inbox, SOCKET_MESSAGES_PER_TURN);
+                    let now = Instant::now();
+                    let mut batch = std::mem::take(&mut inbox);
+                    for msg in batch.drain(..) {
+                        on_socket(&mut lp, msg, now).await;
+                    }
+                    inbox = batch;
+                }
+            }
+            lp.drain_outputs().await;
+            flush(&mut lp);
+            // `Stopped` is published by `finish`, once the sockets are closed.
+            if lp.machine_ref().state() != State::Stopped {
+                lp.publish();
+            }
         }
+        drop(out_tx);
+        // Boxed: needed once, and it holds the loop's state again while it runs.
+        Box::pin(lp.finish()).await;
     }
-    drop(out_tx);
-    lp.finish().await;
 }
 
 /// What a reader reported.

@@ -33,7 +33,9 @@ fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
 /// A bounded queue of `capacity` messages: its sender (for the readers) and its receiver.
 pub(crate) fn inbox<T>(capacity: usize) -> (InboxTx<T>, InboxRx<T>) {
     let shared = Arc::new(Mutex::new(State {
-        items: VecDeque::with_capacity(capacity),
+        // Grown on first use: thousands of idle sessions in one process each keep only the
+        // room their few messages needed, not `capacity` slots of a few hundred bytes.
+        items: VecDeque::new(),
         capacity: capacity.max(1),
         blocked: Vec::new(),
         closed: false,

@@ -63,7 +63,7 @@ struct Loop {
     transport: Arc<dyn DynHttpTransport>,
     connect_cfg: ConnectConfig,
     call_timeout: Duration,
-    connect_tx: mpsc::Sender<Result<ConnectResponse, ConnectFailure>>,
+    connect_tx: mpsc::Sender<Box<Result<ConnectResponse, ConnectFailure>>>,
     /// The sockets: write halves, readers, close tasks.
     conns: Conns<RtmInput>,
     waiters: HashMap<RequestId, Waiter>,
@@ -82,6 +82,18 @@ impl Loop {
         let call =
             async move { call_rtm_connect(&*transport, &token, &config).await.map_err(ConnectFailure::from) };
         self.connect_task = Some(spawn_call("rtm.connect", call, self.call_timeout, self.connect_tx.clone()));
+    }
+}
+
+impl Loop {
+    /// Queues an event for the application in batches of at most [`BATCH`]: the channel's bound
+    /// is counted in batches, so it then holds in events (one turn reads up to 256 frames; in
+    /// batches of that size the channel held four times its capacity).
+    fn deliver(&mut self, d: Delivery) {
+        self.events.push(d);
+        if self.events.batch_is_full() && self.events.flush() {
+            self.machine.handle(RtmInput::Backpressure(true), Instant::now());
+        }
     }
 }
 
@@ -153,9 +165,9 @@ impl Driven for Loop {
                         tracing::Span::current().record("team", tracing::field::display(team.id.as_str()));
                     }
                     self.status.update(|s| s.note(&e));
-                    self.events.push(Delivery::Event(Box::new(e)));
+                    self.deliver(Delivery::Event(Box::new(e)));
                 }
-                RtmOutput::RawEvent { frame } => self.events.push(Delivery::Raw(frame)),
+                RtmOutput::RawEvent { frame } => self.deliver(Delivery::Raw(frame)),
                 RtmOutput::Completed { request, result } => {
                     if let Some(w) = self.waiters.remove(&request) {
                         let _ = w.reply.send(result);

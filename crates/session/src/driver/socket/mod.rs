@@ -7,6 +7,7 @@ mod capped;
 mod close;
 mod handshake;
 mod reader;
+mod writebuf;
 
 pub(crate) use close::{BoxFuture, close_socket, write_and_flush};
 pub(crate) use handshake::websocket_tls;
@@ -20,13 +21,13 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
 use std::sync::Arc;
-use tokio::io::{BufWriter, ReadHalf, WriteHalf};
+use tokio::io::{ReadHalf, WriteHalf};
+use writebuf::WriteBuf;
 
 /// The write half of an open socket, owned by the driver loop: buffered, so the frames of one
-/// loop turn go out in one write at its flush (every write path flushes).
-pub(crate) type Writer = WebSocketWrite<BufWriter<WriteHalf<TokioIo<Upgraded>>>>;
-/// The write buffer of a socket: room for a turn's acks.
-const WRITE_BUFFER: usize = 8 * 1024;
+/// loop turn go out in one write at its flush (every write path flushes); the buffer holds
+/// memory only while a busy session uses it ([`writebuf`]).
+pub(crate) type Writer = WebSocketWrite<WriteBuf<WriteHalf<TokioIo<Upgraded>>>>;
 type Reader = WebSocketRead<CappedRead<ReadHalf<TokioIo<Upgraded>>>>;
 
 /// What a connection's reader reports to the loop.

@@ -16,7 +16,9 @@ pub(crate) async fn run_connection<I: SocketInput + Send + 'static>(
     config: OpenConfig,
     tx: InboxTx<FromSocket<I>>,
 ) {
-    match open(&url, &config).await {
+    // Boxed: the handshake's future is large and needed once; unboxed, it would set the size of
+    // this future, which every open connection keeps for its whole life.
+    match Box::pin(open(&url, &config)).await {
         Ok((read, write)) => {
             if tx.send(FromSocket::Opened(conn, Box::new(write))).await.is_ok() {
                 read_loop::<I>(conn, read, config.max_message, &tx).await;

@@ -26,7 +26,7 @@ pub(super) struct Loop {
     transport: Arc<dyn DynHttpTransport>,
     open_cfg: OpenConfig,
     call_timeout: Duration,
-    open_tx: mpsc::Sender<OpenResult>,
+    open_tx: mpsc::Sender<Box<OpenResult>>,
     conns: Conns<SocketModeInput>,
     outs: Outbox<SocketModeStreamItem>,
     status: Publisher<SocketModeStatus>,
@@ -43,7 +43,7 @@ type AckReply = tokio::sync::oneshot::Sender<Result<(), DeliveryAckError>>;
 /// The channels the loop reads besides its commands.
 pub(super) struct Inbound {
     sock_rx: super::super::inbox::InboxRx<FromSocket<SocketModeInput>>,
-    open_rx: mpsc::Receiver<OpenResult>,
+    open_rx: mpsc::Receiver<Box<OpenResult>>,
 }
 
 impl Loop {
@@ -79,15 +79,20 @@ impl Loop {
         self.open_task = Some(spawn_call("apps.connections.open", call, self.call_timeout, tx));
     }
 
-    /// Runs the loop until the machine stops.
-    pub(super) async fn run(self, cmd_rx: mpsc::UnboundedReceiver<Command>, inbound: Inbound) {
+    /// Runs the loop until the machine stops. (Not an `async fn`, which would hold the loop's
+    /// state twice for the session's life: see [`drive`].)
+    pub(super) fn run(
+        self,
+        cmd_rx: mpsc::UnboundedReceiver<Command>,
+        inbound: Inbound,
+    ) -> impl std::future::Future<Output = ()> + Send {
         // One span per session: its id now, its app once a socket said `hello`.
         let span = tracing::info_span!(
             "socket_mode_session",
             session = next_session_id(),
             app = tracing::field::Empty
         );
-        drive(self, cmd_rx, inbound.sock_rx, inbound.open_rx).instrument(span).await;
+        drive(self, cmd_rx, inbound.sock_rx, inbound.open_rx).instrument(span)
     }
 }
 
