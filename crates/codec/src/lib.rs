@@ -45,6 +45,7 @@
 
 mod advice;
 mod api_error;
+mod encode;
 mod frame;
 pub mod http_mode;
 pub mod oauth;
