@@ -3,7 +3,30 @@
 //! strings still go through `serde_json`'s escaping, and the keys come in the derived order,
 //! so the frame is byte for byte what the derived `Serialize` writes (tested below).
 
-use slack_rtm_types::client::OutgoingMessage;
+use crate::encode_client_message;
+use slack_rtm_types::client::{ClientMessage, ClientMessageError, MAX_FRAME_BYTES, OutgoingMessage};
+use std::num::NonZeroU64;
+
+/// The longest a `message` frame's fixed part can be: keys, quotes, the longest id,
+/// `"reply_broadcast":false` (106 bytes), rounded up.
+const MESSAGE_FIXED_BYTES: usize = 128;
+
+/// Checks that `message` can be sent, before it is queued: [`ClientMessage::validate`], and its
+/// frame, with any id, within [`MAX_FRAME_BYTES`]. A `message` is not encoded for this when a
+/// bound suffices (a JSON string is at most 6 bytes per byte of its text, `\u00XX`, plus its
+/// quotes); anything else, or a `message` too long for the bound, is encoded with the longest
+/// id, so the real frame can only be smaller.
+pub fn check_client_message(message: &ClientMessage) -> Result<(), ClientMessageError> {
+    if let ClientMessage::Message(m) = message {
+        message.validate()?;
+        let strings =
+            m.channel.as_str().len() + m.text.len() + m.thread_ts.as_ref().map_or(0, |t| t.as_str().len());
+        if strings.saturating_mul(6).saturating_add(MESSAGE_FIXED_BYTES) <= MAX_FRAME_BYTES {
+            return Ok(());
+        }
+    }
+    encode_client_message(NonZeroU64::MAX, message).map(drop)
+}
 
 /// `{"id":…,"type":"message","channel":…,"text":…[,"thread_ts":…][,"reply_broadcast":…]}`.
 pub(crate) fn message_frame(id: u64, m: &OutgoingMessage) -> String {
@@ -48,8 +71,41 @@ fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 
 #[cfg(test)]
 mod tests {
-    use super::message_frame;
+    use super::{MESSAGE_FIXED_BYTES, check_client_message, message_frame};
+    use crate::encode_client_message;
+    use slack_rtm_types::ClientMessage;
     use slack_rtm_types::client::OutgoingMessage;
+    use std::num::NonZeroU64;
+
+    #[test]
+    fn the_check_agrees_with_encoding_at_every_size() {
+        let longest = OutgoingMessage::new("C", "x").in_thread("").broadcast(false);
+        assert!(message_frame(u64::MAX, &longest).len() - 4 <= MESSAGE_FIXED_BYTES);
+        let mut texts = Vec::new();
+        for n in [1, 100, 2000, 2600, 2700, 2730, 2740, 4000] {
+            texts.push("a".repeat(n));
+            texts.push("\u{1}".repeat(n)); // 6 bytes each once escaped
+            texts.push("\"".repeat(n)); // 2 bytes each
+            texts.push("é".repeat(n)); // 2 bytes, not escaped
+        }
+        let mut over = 0;
+        for text in texts {
+            for thread in [None, Some("1355517523.000005")] {
+                let mut m = OutgoingMessage::new("C024BE91L", text.clone());
+                if let Some(ts) = thread {
+                    m = m.in_thread(ts).broadcast(true);
+                }
+                let msg = ClientMessage::Message(m);
+                let encoded = encode_client_message(NonZeroU64::MAX, &msg).map(drop);
+                over += usize::from(encoded.is_err());
+                assert_eq!(check_client_message(&msg), encoded, "{} bytes of text", text.len());
+            }
+        }
+        assert!(over > 0, "some cases are over the limit");
+        let empty = ClientMessage::message("C1", "");
+        assert_eq!(check_client_message(&empty), encode_client_message(NonZeroU64::MAX, &empty).map(drop));
+        assert_eq!(check_client_message(&ClientMessage::typing("C1")), Ok(()));
+    }
 
     #[derive(serde::Serialize)]
     struct WithId<'a> {
