@@ -197,6 +197,28 @@ impl Report {
     }
 }
 
+/// Runs a round-trip loop the way an application's sender runs: in a spawned task (a handler,
+/// a worker), or — with `BENCH_RTT_BLOCK_ON` set — as the `block_on` future on the main thread,
+/// as this bench did before. Every RTM client (slack-rtm and the floors) goes through here, so
+/// they are measured on the same footing. Returns what the loop returns.
+///
+/// The two differ in tokio, not in the clients: the `block_on` future is not a task. On the
+/// current-thread runtime, when a task wakes it, the scheduler polls the I/O driver once
+/// (`epoll_wait(0)`) before polling it; on the multi-thread runtime it runs on the main thread,
+/// not a worker, so every wake-up between it and a task is a cross-thread one. A client whose
+/// socket is read in its own task (slack-rtm's session) pays that on every ack; a client that
+/// reads the socket in the caller (the floors) does not.
+pub async fn run_round_trips<F>(round_trips: F) -> u64
+where
+    F: std::future::Future<Output = u64> + Send + 'static,
+{
+    if std::env::var_os("BENCH_RTT_BLOCK_ON").is_some() {
+        round_trips.await
+    } else {
+        tokio::spawn(round_trips).await.expect("the round-trip task panicked")
+    }
+}
+
 pub mod faults;
 pub mod fleet;
 

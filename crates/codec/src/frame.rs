@@ -151,8 +151,11 @@ struct WithId<'a> {
 /// `presence_query` ids, or a frame over 16 KB.
 pub fn encode_client_message(id: NonZeroU64, message: &ClientMessage) -> Result<String, ClientMessageError> {
     message.validate()?;
-    let frame = serde_json::to_string(&WithId { id: id.get(), message })
-        .expect("client messages always serialize: string keys, no maps with non-string keys");
+    let frame = match message {
+        ClientMessage::Message(m) => crate::encode::message_frame(id.get(), m),
+        _ => serde_json::to_string(&WithId { id: id.get(), message })
+            .expect("client messages always serialize: string keys, no maps with non-string keys"),
+    };
     if frame.len() > MAX_FRAME_BYTES {
         return Err(ClientMessageError::FrameTooLarge { bytes: frame.len() });
     }

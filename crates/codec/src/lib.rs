@@ -45,6 +45,7 @@
 
 mod advice;
 mod api_error;
+mod encode;
 mod frame;
 pub mod http_mode;
 pub mod oauth;
@@ -57,6 +58,7 @@ pub mod web;
 
 pub use advice::ErrorDetail;
 pub use api_error::{ApiCallError, ApiFailure, ErrorKind};
+pub use encode::check_client_message;
 pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,
     encode_client_message, is_session_event_type, needs_machine,

@@ -57,10 +57,14 @@ async fn run(args: BenchArgs) {
         Mode::Envelopes => unreachable!("refused in main"),
         Mode::RoundTrips => {
             tokio::spawn(async move { while events.next().await.is_some() {} });
-            for _ in 0..args.n {
-                client.send_message(args.channel.as_str(), "round trip").await.expect("ack");
-                done += 1;
-            }
+            let (sender, channel, n) = (client.clone(), args.channel.clone(), args.n);
+            let round_trips = async move {
+                for _ in 0..n {
+                    sender.send_message(channel.as_str(), "round trip").await.expect("ack");
+                }
+                n
+            };
+            done = slack_rtm_bench::run_round_trips(round_trips).await;
         }
     }
     let elapsed = t0.elapsed();

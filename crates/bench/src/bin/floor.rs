@@ -74,26 +74,30 @@ async fn run(args: BenchArgs, parse: bool) {
         }
         Mode::Envelopes => unreachable!("refused in main"),
         Mode::RoundTrips => {
-            for id in 1..=args.n {
-                let msg = serde_json::json!({"id": id, "type": "message", "channel": args.channel, "text": "round trip"});
-                let bytes = serde_json::to_vec(&msg).expect("encode");
-                ws.write_frame(Frame::text(Payload::Owned(bytes))).await.expect("write");
-                loop {
-                    let frame = ws.read_frame().await.expect("read");
-                    if frame.opcode != OpCode::Text {
-                        continue;
-                    }
-                    if parse {
-                        let v: serde_json::Value = serde_json::from_slice(&frame.payload).expect("json");
-                        if v["reply_to"] == id {
+            let (channel, n) = (args.channel.clone(), args.n);
+            let round_trips = async move {
+                for id in 1..=n {
+                    let msg = serde_json::json!({"id": id, "type": "message", "channel": channel, "text": "round trip"});
+                    let bytes = serde_json::to_vec(&msg).expect("encode");
+                    ws.write_frame(Frame::text(Payload::Owned(bytes))).await.expect("write");
+                    loop {
+                        let frame = ws.read_frame().await.expect("read");
+                        if frame.opcode != OpCode::Text {
+                            continue;
+                        }
+                        if parse {
+                            let v: serde_json::Value = serde_json::from_slice(&frame.payload).expect("json");
+                            if v["reply_to"] == id {
+                                break;
+                            }
+                        } else if memfind(&frame.payload, br#""reply_to""#) {
                             break;
                         }
-                    } else if memfind(&frame.payload, br#""reply_to""#) {
-                        break;
                     }
                 }
-                done += 1;
-            }
+                n
+            };
+            done = slack_rtm_bench::run_round_trips(round_trips).await;
         }
     }
     let report = Report {

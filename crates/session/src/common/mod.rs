@@ -11,6 +11,7 @@
 
 mod backoff;
 mod config;
+mod idmap;
 mod machine;
 mod seen;
 mod stop;
@@ -20,6 +21,7 @@ mod types;
 pub(crate) use backoff::Backoff;
 pub(crate) use config::{CLOSE_NORMAL, CLOSE_REPLACED, MAX_CONFIG_DURATION, MAX_RETRY_AFTER};
 pub use config::{KeepaliveConfig, ReconnectPolicy, Timeouts};
+pub(crate) use idmap::IdMap;
 pub use machine::{Machine, SocketInput};
 pub(crate) use seen::{SeenWindow, fingerprint};
 pub use stop::StopReason;

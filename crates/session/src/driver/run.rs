@@ -6,12 +6,12 @@ use super::config::DriverConfig;
 use super::conns::{Conns, Outbox, spawn_call};
 use super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::handle::{Command, Delivery, SessionEventStream, SessionHandle, Status};
+use crate::common::IdMap;
 use crate::rtm::{
     ConnectFailure, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError, Session, SessionEvent,
 };
 use fastwebsockets::{Frame, Payload};
 use slack_rtm_codec::{ConnectConfig, ConnectResponse, DynHttpTransport, Token};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
@@ -39,7 +39,7 @@ pub(crate) fn spawn(
         call_timeout: config.common.call_timeout,
         connect_tx,
         conns,
-        waiters: HashMap::new(),
+        waiters: IdMap::default(),
         events,
         status: Publisher::new(Status::new(), status_tx),
         permits: permits.clone(),
@@ -66,7 +66,7 @@ struct Loop {
     connect_tx: mpsc::Sender<Box<Result<ConnectResponse, ConnectFailure>>>,
     /// The sockets: write halves, readers, close tasks.
     conns: Conns<RtmInput>,
-    waiters: HashMap<RequestId, Waiter>,
+    waiters: IdMap<RequestId, Waiter>,
     /// Events not yet handed to the application.
     events: Outbox<Delivery>,
     /// The status published to the handles.

@@ -2,8 +2,8 @@
 //! and queued, the typing throttle's slots.
 
 use super::types::{ConnId, RequestId};
+use crate::common::IdMap;
 use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
-use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::time::Instant;
 
@@ -59,7 +59,7 @@ pub(super) struct Conn {
     pub(super) last_rx: Instant,
     /// The outstanding keepalive ping: wire id and deadline.
     pub(super) ping: Option<(u64, Instant)>,
-    pub(super) in_flight: HashMap<u64, InFlight>,
+    pub(super) in_flight: IdMap<u64, InFlight>,
     /// For a replaced connection after the new one's `hello`: close at this instant at the
     /// latest.
     pub(super) drain_until: Option<Instant>,
@@ -75,7 +75,7 @@ impl Conn {
             next_wire_id: 1,
             last_rx: now,
             ping: None,
-            in_flight: HashMap::new(),
+            in_flight: IdMap::default(),
             drain_until: None,
         }
     }

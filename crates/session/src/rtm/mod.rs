@@ -117,10 +117,9 @@ use crate::common::TimerTable;
 use bucket::Bucket;
 use conn::{Conn, ConnectPhase, Queued, TypingSlot};
 use dedupe::Dedupe;
-use slack_rtm_codec::encode_client_message;
+use slack_rtm_codec::check_client_message;
 use slack_rtm_codec::types::{ChannelId, ClientMessage, UserId};
 use std::collections::{HashMap, VecDeque};
-use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
 pub(crate) use crate::common::{CLOSE_NORMAL, CLOSE_REPLACED, MAX_CONFIG_DURATION, MAX_RETRY_AFTER};
@@ -310,8 +309,8 @@ impl Session {
         if self.stopped || self.shutdown_deadline.is_some() {
             return Err(SubmitError::Stopped);
         }
-        // Validate with the longest possible id, so the real frame can only be smaller.
-        encode_client_message(NonZeroU64::MAX, &msg).map_err(SubmitError::Invalid)?;
+        // Slack's limits, the frame's size with the longest possible id included.
+        check_client_message(&msg).map_err(SubmitError::Invalid)?;
         if self.outstanding >= self.config.sending.queue_capacity {
             return Err(SubmitError::QueueFull);
         }
