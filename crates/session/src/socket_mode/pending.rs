@@ -1,9 +1,8 @@
 //! Manual ack mode's bookkeeping: the envelopes handed over and not acked yet, in delivery
 //! order, with the stage (due, missed, forgotten) each has reached.
 
-use crate::common::ConnId;
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hasher};
+use crate::common::{ConnId, IdMap};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,64 +29,6 @@ pub(super) enum Stage {
     Forget,
 }
 
-/// A fast hasher for envelope ids: two lookups per envelope (its delivery, its ack) are on
-/// the hot path, and SipHash's per-key setup dominated them. The ids come from the server the
-/// session authenticated to, and the map is bounded by `max_pending_acks`, so a crafted set of
-/// colliding ids could at worst slow that bounded map down. Seeded per map.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct IdHasherState(u64);
-
-impl Default for IdHasherState {
-    fn default() -> Self {
-        // A per-map seed from std's random keys (no dependency).
-        IdHasherState(std::collections::hash_map::RandomState::new().hash_one(0u8) | 1)
-    }
-}
-
-impl BuildHasher for IdHasherState {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(self.0)
-    }
-}
-
-/// Multiply-rotate over 8-byte words (as rustc's FxHash), with a final mix.
-pub(super) struct IdHasher(u64);
-
-const K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl IdHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
-    }
-}
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        let h = self.0 ^ (self.0 >> 29);
-        h.wrapping_mul(0xbf58_476d_1ce4_e5b9) ^ (h >> 32)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().unwrap_or_default()));
-        }
-        let mut last = [0u8; 8];
-        let rest = chunks.remainder();
-        last[..rest.len()].copy_from_slice(rest);
-        self.add(u64::from_le_bytes(last));
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.add(u64::from(n));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-}
-
 /// Unacked envelopes of manual mode, bounded by `max_pending_acks`.
 ///
 /// `order` holds every envelope handed over and not yet forgotten, in delivery order; the
@@ -96,9 +37,9 @@ impl Hasher for IdHasher {
 /// stored once (`Arc<str>`), shared by the map and the queue.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
-    waiting: HashMap<Arc<str>, Waiting, IdHasherState>,
+    waiting: IdMap<Arc<str>, Waiting>,
     /// Deliveries waiting, per event key (already a hash): a redelivery of one of these is held.
-    by_event: HashMap<u64, u32, IdHasherState>,
+    by_event: IdMap<u64, u32>,
     /// (delivered, envelope id), oldest first.
     order: VecDeque<(Instant, Arc<str>)>,
     /// Entries of `order` already past their `Due` stage.
@@ -230,9 +171,8 @@ impl Pending {
 
 #[cfg(test)]
 mod tests {
-    use super::{IdHasherState, Pending, Stage, Waiting};
+    use super::{Pending, Stage, Waiting};
     use crate::common::ConnId;
-    use std::hash::BuildHasher;
     use std::time::{Duration, Instant};
 
     fn waiting(at: Instant) -> Waiting {
@@ -278,16 +218,5 @@ mod tests {
                 .is_some_and(|(id, live)| &*id == "e5" && !live)
         );
         assert_eq!(p.remove("e5").map(drop), None, "acked once");
-    }
-
-    #[test]
-    fn the_id_hash_tells_close_ids_apart() {
-        let s = IdHasherState::default();
-        let ids =
-            ["1d1b5ca0-0000-0000-0000-000000000000", "1d1b5ca0-0000-0000-0000-000000000001", "a", "b", ""];
-        let hashes: std::collections::HashSet<u64> = ids.iter().map(|id| s.hash_one(id)).collect();
-        assert_eq!(hashes.len(), ids.len());
-        // The same id hashes the same within a map; two maps have their own seeds.
-        assert_eq!(s.hash_one("a"), s.hash_one("a"));
     }
 }
