@@ -2,15 +2,20 @@
 //! [`Inbound`] or a [`Refusal`] carrying the HTTP status to answer with.
 
 use super::inbound::{Classified, Inbound, MalformedBody, Retry, classify_form, classify_json};
-use super::signature::{SignatureError, SigningSecret, check_timestamp};
-use super::{RETRY_NUM, RETRY_REASON, SIGNATURE, TIMESTAMP};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use super::signature::{KeyedMac, SignatureError, SigningSecret, check_timestamp};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, Method, StatusCode};
 use std::time::SystemTime;
 
 /// The default cap on a request body: 1 MiB (Slack's largest payloads, view submissions with
 /// many blocks, stay far below it).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+// The header names as `HeaderName`s: a lookup by `&str` parses and checks the name each time.
+const TIMESTAMP: HeaderName = HeaderName::from_static(super::TIMESTAMP);
+const SIGNATURE: HeaderName = HeaderName::from_static(super::SIGNATURE);
+const RETRY_NUM: HeaderName = HeaderName::from_static(super::RETRY_NUM);
+const RETRY_REASON: HeaderName = HeaderName::from_static(super::RETRY_REASON);
 
 /// The body's format, from `Content-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +100,8 @@ pub struct EmptySigningSecret;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Verifier {
-    secret: SigningSecret,
+    /// The secret, keyed into the HMAC once (its `Debug` is redacted too).
+    mac: KeyedMac,
     max_body: usize,
 }
 
@@ -105,7 +111,7 @@ impl Verifier {
         if secret.is_empty() {
             return Err(EmptySigningSecret);
         }
-        Ok(Self { secret, max_body: DEFAULT_MAX_BODY_BYTES })
+        Ok(Self { mac: KeyedMac::new(&secret), max_body: DEFAULT_MAX_BODY_BYTES })
     }
 
     /// Sets the body cap (bytes).
@@ -131,8 +137,8 @@ impl Verifier {
         if method != Method::POST {
             return Err(Refusal::MethodNotAllowed);
         }
-        check_timestamp(headers.get(TIMESTAMP).map(|v| v.as_bytes()), now)?;
-        if !headers.contains_key(SIGNATURE) {
+        check_timestamp(headers.get(&TIMESTAMP).map(|v| v.as_bytes()), now)?;
+        if !headers.contains_key(&SIGNATURE) {
             return Err(SignatureError::MissingSignature.into());
         }
         let format = body_format(headers)?;
@@ -159,8 +165,8 @@ impl Verifier {
         if body.len() > self.max_body {
             return Err(Refusal::TooLarge { limit: self.max_body });
         }
-        let timestamp = headers.get(TIMESTAMP).map(|v| v.as_bytes());
-        self.secret.verify(timestamp, headers.get(SIGNATURE).map(|v| v.as_bytes()), body, now)?;
+        let timestamp = headers.get(&TIMESTAMP).map(|v| v.as_bytes());
+        self.mac.verify(timestamp, headers.get(&SIGNATURE).map(|v| v.as_bytes()), body, now)?;
         let Classified { kind, payload, challenge, event_id, type_name } = match format {
             BodyFormat::Json => classify_json(body)?,
             BodyFormat::Form => classify_form(body)?,
@@ -186,9 +192,9 @@ fn body_format(headers: &HeaderMap) -> Result<BodyFormat, Refusal> {
 }
 
 fn retry_headers(headers: &HeaderMap) -> Result<Option<Retry>, MalformedBody> {
-    let Some(num) = headers.get(RETRY_NUM) else { return Ok(None) };
+    let Some(num) = headers.get(&RETRY_NUM) else { return Ok(None) };
     let num: u32 = num.to_str().ok().and_then(|s| s.trim().parse().ok()).ok_or(MalformedBody::RetryNum)?;
-    let reason = headers.get(RETRY_REASON).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let reason = headers.get(&RETRY_REASON).and_then(|v| v.to_str().ok()).unwrap_or("");
     // A reason is a short word (`http_timeout`): keep a bounded, printable prefix only.
     let reason: String = reason.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
     Ok(Some(Retry { num, reason }))
