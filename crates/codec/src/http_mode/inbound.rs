@@ -89,6 +89,11 @@ impl Inbound {
         self.type_name.as_deref()
     }
 
+    /// The payload, taken over (no copy): for a receiver that hands it on.
+    pub fn into_payload(self) -> RawJson {
+        self.payload
+    }
+
     /// The retry headers, when this delivery is a retry.
     pub fn retry(&self) -> Option<&Retry> {
         self.retry.as_ref()
