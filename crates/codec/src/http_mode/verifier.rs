@@ -162,6 +162,21 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<Inbound, Refusal> {
         let format = self.check_head(method, headers, now)?;
+        self.verify_body(format, headers, body, now)
+    }
+
+    /// The second step of [`Verifier::verify`], for a server that called
+    /// [`Verifier::check_head`] before reading the body and got `format` from it: the head's
+    /// checks are not made again (method, content type, `Content-Length`, 4 header lookups),
+    /// everything about the body is: the cap on its bytes (413), the timestamp window at `now`
+    /// and the signature over the raw body (401), then the parsing (400).
+    pub fn verify_body(
+        &self,
+        format: BodyFormat,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Inbound, Refusal> {
         if body.len() > self.max_body {
             return Err(Refusal::TooLarge { limit: self.max_body });
         }
@@ -198,4 +213,45 @@ fn retry_headers(headers: &HeaderMap) -> Result<Option<Retry>, MalformedBody> {
     // A reason is a short word (`http_timeout`): keep a bounded, printable prefix only.
     let reason: String = reason.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
     Ok(Some(Retry { num, reason }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_mode::InboundKind;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn verify_body_still_checks_the_cap_the_window_and_the_signature() {
+        let secret = SigningSecret::new("unit-test-secret");
+        let verifier = Verifier::new(secret.clone()).unwrap().max_body_bytes(200);
+        let body = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention"}}"#;
+        let signed_at = 1_700_000_000u64;
+        let now = UNIX_EPOCH + Duration::from_secs(signed_at);
+        let headers = |signature: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(TIMESTAMP, signed_at.to_string().parse().unwrap());
+            h.insert(SIGNATURE, signature.parse().unwrap());
+            h
+        };
+        let good = headers(&secret.sign(&signed_at.to_string(), body));
+        let inbound = verifier.verify_body(BodyFormat::Json, &good, body, now).unwrap();
+        assert_eq!(inbound.kind(), InboundKind::Event);
+        assert_eq!(inbound.type_name(), Some("app_mention"));
+        let bad = headers(&SigningSecret::new("other").sign(&signed_at.to_string(), body));
+        assert_eq!(
+            verifier.verify_body(BodyFormat::Json, &bad, body, now),
+            Err(Refusal::Signature(SignatureError::Mismatch))
+        );
+        let late = now + Duration::from_secs(301);
+        assert_eq!(
+            verifier.verify_body(BodyFormat::Json, &good, body, late),
+            Err(Refusal::Signature(SignatureError::Stale { skew_secs: 301 }))
+        );
+        let big = vec![b' '; 201];
+        assert_eq!(
+            verifier.verify_body(BodyFormat::Json, &good, &big, now),
+            Err(Refusal::TooLarge { limit: 200 })
+        );
+    }
 }
