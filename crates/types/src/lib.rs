@@ -44,6 +44,7 @@ pub mod event;
 pub mod ids;
 pub mod oauth;
 mod raw;
+mod raw_head;
 mod scan;
 mod scan_envelope;
 pub mod socket_mode;

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use slack_rtm_types::RawJson;
 use slack_rtm_types::socket_mode::{Envelope, EnvelopeType};
+use std::borrow::Cow;
 
 /// What kind of delivery a verified request is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -88,6 +89,11 @@ impl Inbound {
         self.type_name.as_deref()
     }
 
+    /// The payload, taken over (no copy): for a receiver that hands it on.
+    pub fn into_payload(self) -> RawJson {
+        self.payload
+    }
+
     /// The retry headers, when this delivery is a retry.
     pub fn retry(&self) -> Option<&Retry> {
         self.retry.as_ref()
@@ -171,10 +177,12 @@ fn json_error(e: &serde_json::Error) -> MalformedBody {
     MalformedBody::Json { category, line: e.line(), column: e.column() }
 }
 
+/// The fields a JSON body is routed on. `type` is borrowed when it has no escape (always, from
+/// Slack): only what [`Inbound`] keeps is copied out.
 #[derive(Deserialize)]
-struct JsonHead {
-    #[serde(rename = "type")]
-    kind: Option<String>,
+struct JsonHead<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
     challenge: Option<String>,
     event_id: Option<String>,
     event: Option<EventHead>,
@@ -198,8 +206,8 @@ pub(crate) struct Classified {
 /// A JSON body (Events API).
 pub(crate) fn classify_json(body: &[u8]) -> Result<Classified, MalformedBody> {
     let text = std::str::from_utf8(body).map_err(|_| MalformedBody::NotUtf8)?;
-    let head: JsonHead = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-    let payload = RawJson::from_json(text).ok_or(MalformedBody::UnsupportedType)?;
+    // One pass: the routing fields, the body's validity and its verbatim copy together.
+    let (head, payload) = RawJson::with_head::<JsonHead>(text).map_err(|e| json_error(&e))?;
     let mut c =
         Classified { kind: InboundKind::Event, payload, challenge: None, event_id: None, type_name: None };
     match head.kind.as_deref() {
@@ -231,8 +239,7 @@ pub(crate) fn classify_form(body: &[u8]) -> Result<Classified, MalformedBody> {
         serde_urlencoded::from_bytes(body).map_err(|_| MalformedBody::Form)?;
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     if let Some(payload) = field("payload") {
-        let head: PayloadHead = serde_json::from_str(payload).map_err(|_| MalformedBody::Payload)?;
-        let raw = RawJson::from_json(payload).ok_or(MalformedBody::Payload)?;
+        let (head, raw) = RawJson::with_head::<PayloadHead>(payload).map_err(|_| MalformedBody::Payload)?;
         let kind =
             if head.kind == "block_suggestion" { InboundKind::Options } else { InboundKind::Interactive };
         return Ok(Classified {

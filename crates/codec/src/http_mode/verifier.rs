@@ -2,15 +2,20 @@
 //! [`Inbound`] or a [`Refusal`] carrying the HTTP status to answer with.
 
 use super::inbound::{Classified, Inbound, MalformedBody, Retry, classify_form, classify_json};
-use super::signature::{SignatureError, SigningSecret, check_timestamp};
-use super::{RETRY_NUM, RETRY_REASON, SIGNATURE, TIMESTAMP};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use super::signature::{KeyedMac, SignatureError, SigningSecret, check_timestamp};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use http::{HeaderMap, Method, StatusCode};
 use std::time::SystemTime;
 
 /// The default cap on a request body: 1 MiB (Slack's largest payloads, view submissions with
 /// many blocks, stay far below it).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+// The header names as `HeaderName`s: a lookup by `&str` parses and checks the name each time.
+const TIMESTAMP: HeaderName = HeaderName::from_static(super::TIMESTAMP);
+const SIGNATURE: HeaderName = HeaderName::from_static(super::SIGNATURE);
+const RETRY_NUM: HeaderName = HeaderName::from_static(super::RETRY_NUM);
+const RETRY_REASON: HeaderName = HeaderName::from_static(super::RETRY_REASON);
 
 /// The body's format, from `Content-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +100,8 @@ pub struct EmptySigningSecret;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Verifier {
-    secret: SigningSecret,
+    /// The secret, keyed into the HMAC once (its `Debug` is redacted too).
+    mac: KeyedMac,
     max_body: usize,
 }
 
@@ -105,7 +111,7 @@ impl Verifier {
         if secret.is_empty() {
             return Err(EmptySigningSecret);
         }
-        Ok(Self { secret, max_body: DEFAULT_MAX_BODY_BYTES })
+        Ok(Self { mac: KeyedMac::new(&secret), max_body: DEFAULT_MAX_BODY_BYTES })
     }
 
     /// Sets the body cap (bytes).
@@ -131,8 +137,8 @@ impl Verifier {
         if method != Method::POST {
             return Err(Refusal::MethodNotAllowed);
         }
-        check_timestamp(headers.get(TIMESTAMP).map(|v| v.as_bytes()), now)?;
-        if !headers.contains_key(SIGNATURE) {
+        check_timestamp(headers.get(&TIMESTAMP).map(|v| v.as_bytes()), now)?;
+        if !headers.contains_key(&SIGNATURE) {
             return Err(SignatureError::MissingSignature.into());
         }
         let format = body_format(headers)?;
@@ -156,11 +162,26 @@ impl Verifier {
         now: SystemTime,
     ) -> Result<Inbound, Refusal> {
         let format = self.check_head(method, headers, now)?;
+        self.verify_body(format, headers, body, now)
+    }
+
+    /// The second step of [`Verifier::verify`], for a server that called
+    /// [`Verifier::check_head`] before reading the body and got `format` from it: the head's
+    /// checks are not made again (method, content type, `Content-Length`, 4 header lookups),
+    /// everything about the body is: the cap on its bytes (413), the timestamp window at `now`
+    /// and the signature over the raw body (401), then the parsing (400).
+    pub fn verify_body(
+        &self,
+        format: BodyFormat,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Inbound, Refusal> {
         if body.len() > self.max_body {
             return Err(Refusal::TooLarge { limit: self.max_body });
         }
-        let timestamp = headers.get(TIMESTAMP).map(|v| v.as_bytes());
-        self.secret.verify(timestamp, headers.get(SIGNATURE).map(|v| v.as_bytes()), body, now)?;
+        let timestamp = headers.get(&TIMESTAMP).map(|v| v.as_bytes());
+        self.mac.verify(timestamp, headers.get(&SIGNATURE).map(|v| v.as_bytes()), body, now)?;
         let Classified { kind, payload, challenge, event_id, type_name } = match format {
             BodyFormat::Json => classify_json(body)?,
             BodyFormat::Form => classify_form(body)?,
@@ -186,10 +207,51 @@ fn body_format(headers: &HeaderMap) -> Result<BodyFormat, Refusal> {
 }
 
 fn retry_headers(headers: &HeaderMap) -> Result<Option<Retry>, MalformedBody> {
-    let Some(num) = headers.get(RETRY_NUM) else { return Ok(None) };
+    let Some(num) = headers.get(&RETRY_NUM) else { return Ok(None) };
     let num: u32 = num.to_str().ok().and_then(|s| s.trim().parse().ok()).ok_or(MalformedBody::RetryNum)?;
-    let reason = headers.get(RETRY_REASON).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let reason = headers.get(&RETRY_REASON).and_then(|v| v.to_str().ok()).unwrap_or("");
     // A reason is a short word (`http_timeout`): keep a bounded, printable prefix only.
     let reason: String = reason.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
     Ok(Some(Retry { num, reason }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_mode::InboundKind;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn verify_body_still_checks_the_cap_the_window_and_the_signature() {
+        let secret = SigningSecret::new("unit-test-secret");
+        let verifier = Verifier::new(secret.clone()).unwrap().max_body_bytes(200);
+        let body = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention"}}"#;
+        let signed_at = 1_700_000_000u64;
+        let now = UNIX_EPOCH + Duration::from_secs(signed_at);
+        let headers = |signature: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(TIMESTAMP, signed_at.to_string().parse().unwrap());
+            h.insert(SIGNATURE, signature.parse().unwrap());
+            h
+        };
+        let good = headers(&secret.sign(&signed_at.to_string(), body));
+        let inbound = verifier.verify_body(BodyFormat::Json, &good, body, now).unwrap();
+        assert_eq!(inbound.kind(), InboundKind::Event);
+        assert_eq!(inbound.type_name(), Some("app_mention"));
+        let bad = headers(&SigningSecret::new("other").sign(&signed_at.to_string(), body));
+        assert_eq!(
+            verifier.verify_body(BodyFormat::Json, &bad, body, now),
+            Err(Refusal::Signature(SignatureError::Mismatch))
+        );
+        let late = now + Duration::from_secs(301);
+        assert_eq!(
+            verifier.verify_body(BodyFormat::Json, &good, body, late),
+            Err(Refusal::Signature(SignatureError::Stale { skew_secs: 301 }))
+        );
+        let big = vec![b' '; 201];
+        assert_eq!(
+            verifier.verify_body(BodyFormat::Json, &good, &big, now),
+            Err(Refusal::TooLarge { limit: 200 })
+        );
+    }
 }

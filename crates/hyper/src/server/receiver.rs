@@ -102,9 +102,10 @@ impl<H: InboundHandler> SlackReceiver<H> {
     async fn answer_inner<B: RequestBody>(&self, req: Request<B>, span: &tracing::Span) -> Response<Bytes> {
         let inner = &*self.inner;
         let (parts, body) = req.into_parts();
-        if let Err(refusal) = inner.verifier.check_head(&parts.method, &parts.headers, SystemTime::now()) {
-            return refuse(&refusal);
-        }
+        let format = match inner.verifier.check_head(&parts.method, &parts.headers, SystemTime::now()) {
+            Ok(format) => format,
+            Err(refusal) => return refuse(&refusal),
+        };
         let limit = inner.verifier.body_limit();
         let read = tokio::time::timeout(inner.read_timeout, Limited::new(body, limit).collect()).await;
         let bytes = match read {
@@ -121,7 +122,7 @@ impl<H: InboundHandler> SlackReceiver<H> {
                 return response(StatusCode::REQUEST_TIMEOUT, None, Bytes::new());
             }
         };
-        let inbound = match inner.verifier.verify(&parts.method, &parts.headers, &bytes, SystemTime::now()) {
+        let inbound = match inner.verifier.verify_body(format, &parts.headers, &bytes, SystemTime::now()) {
             Ok(i) => i,
             Err(refusal) => return refuse(&refusal),
         };

@@ -114,9 +114,16 @@ impl HttpHandler {
             }
         }
         let (attempt, reason) = inbound.retry().map_or((0, None), |r| (r.num, Some(r.reason.clone())));
-        let request = AppRequest::new(kind, inbound.payload().clone())
+        let answers_with_payload = inbound.kind().answers_with_payload();
+        // The verifier read the inner event's type already: the dispatcher need not look again.
+        let event_type = match kind {
+            RequestKind::EventsApi => inbound.type_name().filter(|t| !t.is_empty()).map(str::to_owned),
+            _ => None,
+        };
+        let request = AppRequest::new(kind, inbound.into_payload())
             .with_retry(attempt, reason)
-            .with_response_payload(inbound.kind().answers_with_payload());
+            .with_response_payload(answers_with_payload)
+            .with_event_type(event_type);
         let (tx, rx) = oneshot::channel();
         let ack = move |body: Option<serde_json::Value>| -> AckFuture {
             Box::pin(async move { tx.send(body).map_err(|_| "the HTTP request is gone".into()) })
