@@ -1,7 +1,7 @@
 use crate::response::snippet;
 use serde::Serialize;
 use slack_rtm_types::client::MAX_FRAME_BYTES;
-use slack_rtm_types::{ClientMessage, ClientMessageError, Event, EventFrame};
+use slack_rtm_types::{ClientMessage, ClientMessageError, Event, EventFrame, json_depth_over};
 use std::num::NonZeroU64;
 
 /// Deepest JSON nesting accepted in a frame: the most serde_json's recursion limit (128) lets a
@@ -66,54 +66,10 @@ pub(crate) fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
     })
 }
 
-fn count_openers(bytes: &[u8]) -> usize {
-    let mut total = 0usize;
-    let mut blocks = bytes.chunks_exact(64);
-    for block in &mut blocks {
-        let mut n = 0u8;
-        for &b in block {
-            n += u8::from(b == b'[') + u8::from(b == b'{');
-        }
-        total += usize::from(n);
-    }
-    total + blocks.remainder().iter().filter(|&&b| b == b'[' || b == b'{').count()
-}
-
-/// Refuses nesting deeper than [`MAX_JSON_DEPTH`] without recursing. Brackets inside strings
-/// do not count; the scan only looks at the six bytes that matter.
+/// Refuses nesting deeper than [`MAX_JSON_DEPTH`] without recursing (see
+/// [`json_depth_over`]).
 fn check_depth(bytes: &[u8]) -> Result<(), usize> {
-    // Cheap bound first: depth can never exceed the number of opening brackets. Counted in
-    // 64-byte blocks with a byte accumulator, which the compiler vectorizes.
-    if bytes.len() <= MAX_JSON_DEPTH || count_openers(bytes) <= MAX_JSON_DEPTH {
-        return Ok(());
-    }
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in bytes {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_JSON_DEPTH {
-                    return Err(depth);
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
+    json_depth_over(bytes, MAX_JSON_DEPTH).map_or(Ok(()), Err)
 }
 
 /// The event types a session must see decoded: they change its state (`hello`, `goodbye`,

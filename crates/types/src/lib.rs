@@ -58,4 +58,5 @@ pub use error::{ApiError, ApiWarning};
 pub use event::{Event, EventFrame};
 pub use ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};
 pub use raw::RawJson;
+pub use scan::json_depth_over;
 pub use token::{Token, TokenKind};

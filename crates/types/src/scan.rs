@@ -125,6 +125,58 @@ pub(crate) fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
     i
 }
 
+/// The first nesting depth above `max` that `bytes` (JSON text) reaches, or `None` if it never
+/// goes deeper than `max`. Brackets inside strings do not count; malformed text is measured as
+/// far as it reads (an unterminated string ends the walk), never rejected: this is a bound for a
+/// parser to check before it recurses, not a validity check.
+///
+/// Depth can only grow at an opening bracket outside a string, so string contents (most of a
+/// frame) are skipped eight bytes at a time, and a frame with at most `max` opening brackets in
+/// all is accepted after one counting pass.
+pub fn json_depth_over(bytes: &[u8], max: usize) -> Option<usize> {
+    if bytes.len() <= max || count_openers(bytes) <= max {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => match string_end(bytes, i + 1) {
+                Some((end, _)) => {
+                    i = end + 1;
+                    continue;
+                }
+                None => return None,
+            },
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(depth);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The number of `[` and `{` in `bytes`, strings included: a bound on the nesting depth.
+/// Counted in 64-byte blocks with a byte accumulator, which the compiler vectorizes.
+fn count_openers(bytes: &[u8]) -> usize {
+    let mut total = 0usize;
+    let mut blocks = bytes.chunks_exact(64);
+    for block in &mut blocks {
+        let mut n = 0u8;
+        for &b in block {
+            n += u8::from(b == b'[') + u8::from(b == b'{');
+        }
+        total += usize::from(n);
+    }
+    total + blocks.remainder().iter().filter(|&&b| b == b'[' || b == b'{').count()
+}
+
 /// Reads `: "value"` after a key; only a plain string without escapes is taken. Returns the
 /// value and the index of its closing quote.
 fn string_value(bytes: &[u8], mut i: usize) -> Option<(&str, usize)> {
@@ -172,6 +224,63 @@ mod tests {
         );
         // First occurrence wins.
         assert_eq!(scan2(r#"{"type":"a","type":"b","envelope_id":"e"}"#), Some([Some("a"), Some("e")]));
+    }
+
+    /// The byte-at-a-time walk `json_depth_over` replaced: the reference it must agree with.
+    fn depth_over_slow(bytes: &[u8], max: usize) -> Option<usize> {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in bytes {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'[' | b'{' => {
+                    depth += 1;
+                    if depth > max {
+                        return Some(depth);
+                    }
+                }
+                b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    proptest::proptest! {
+        /// On any mix of brackets, quotes, backslashes and filler, the string-skipping walk
+        /// finds exactly what the byte-at-a-time walk finds.
+        #[test]
+        fn depth_walk_agrees_with_the_byte_walk(
+            text in proptest::collection::vec(proptest::sample::select(b"[]{}\"\\a,:".to_vec()), 0..400),
+            max in 0usize..12,
+        ) {
+            proptest::prop_assert_eq!(json_depth_over(&text, max), depth_over_slow(&text, max));
+        }
+    }
+
+    #[test]
+    fn depth_skips_strings_and_stops_at_the_first_level_over() {
+        let deep = |n: usize| format!("{{\"a\":{}1{}}}", "[".repeat(n), "]".repeat(n));
+        assert_eq!(json_depth_over(deep(126).as_bytes(), 127), None);
+        assert_eq!(json_depth_over(deep(127).as_bytes(), 127), Some(128));
+        // Many brackets, none deep (the counting bound fails, the walk answers).
+        let wide = format!("[{}]", "[1],".repeat(300) + "[1]");
+        assert_eq!(json_depth_over(wide.as_bytes(), 127), None);
+        // Brackets in strings, escaped quotes included, do not count.
+        let quoted = format!("{{\"a\":\"\\\"{}\"}}", "[".repeat(500));
+        assert_eq!(json_depth_over(quoted.as_bytes(), 127), None);
+        // An unterminated string ends the walk.
+        let open = format!("[\"{}", "[".repeat(500));
+        assert_eq!(json_depth_over(open.as_bytes(), 127), None);
     }
 
     #[test]
