@@ -105,7 +105,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_write_done_at_once_or_later_succeeds_and_a_stuck_one_times_out() {
         let mut readers = Readers::default();
         for pending in [0, 1, 3] {
