@@ -30,19 +30,22 @@ pub fn check_client_message(message: &ClientMessage) -> Result<(), ClientMessage
 
 /// `{"id":…,"type":"message","channel":…,"text":…[,"thread_ts":…][,"reply_broadcast":…]}`.
 pub(crate) fn message_frame(id: u64, m: &OutgoingMessage) -> String {
-    let ts = m.thread_ts.as_ref().map(|t| t.as_str());
-    let mut out = Vec::with_capacity(64 + m.channel.as_str().len() + m.text.len() + ts.map_or(0, str::len));
+    // Every field named (no `..`): a field added to `OutgoingMessage` fails to compile here
+    // instead of being left out of the frame.
+    let OutgoingMessage { channel, text, thread_ts, reply_broadcast } = m;
+    let ts = thread_ts.as_ref().map(|t| t.as_str());
+    let mut out = Vec::with_capacity(64 + channel.as_str().len() + text.len() + ts.map_or(0, str::len));
     out.extend_from_slice(b"{\"id\":");
     out.extend_from_slice(itoa(id, &mut [0; 20]));
     out.extend_from_slice(b",\"type\":\"message\",\"channel\":");
-    string(&mut out, m.channel.as_str());
+    string(&mut out, channel.as_str());
     out.extend_from_slice(b",\"text\":");
-    string(&mut out, &m.text);
+    string(&mut out, text);
     if let Some(ts) = ts {
         out.extend_from_slice(b",\"thread_ts\":");
         string(&mut out, ts);
     }
-    if let Some(b) = m.reply_broadcast {
+    if let Some(b) = *reply_broadcast {
         out.extend_from_slice(if b { b",\"reply_broadcast\":true" } else { b",\"reply_broadcast\":false" });
     }
     out.push(b'}');
