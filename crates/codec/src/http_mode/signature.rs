@@ -67,7 +67,7 @@ impl SigningSecret {
         body: &[u8],
         now: SystemTime,
     ) -> Result<(), SignatureError> {
-        KeyedMac::new(self).verify(timestamp, signature, body, now)
+        KeyedMac::new(self).verify(timestamp, signature, body, now).map(drop)
     }
 }
 
@@ -98,18 +98,21 @@ impl KeyedMac {
     }
 
     /// [`SigningSecret::verify`], with the key already hashed.
+    /// Checks the timestamp's window and the signature; `Ok` holds the verified timestamp
+    /// (seconds since the epoch), parsed once here.
     pub(crate) fn verify(
         &self,
         timestamp: Option<&[u8]>,
         signature: Option<&[u8]>,
         body: &[u8],
         now: SystemTime,
-    ) -> Result<(), SignatureError> {
+    ) -> Result<u64, SignatureError> {
         let ts = check_timestamp(timestamp, now)?;
         let signature = signature.ok_or(SignatureError::MissingSignature)?;
         let hex = signature.strip_prefix(b"v0=").ok_or(SignatureError::UnknownVersion)?;
         let tag = decode_hex_32(hex).ok_or(SignatureError::Malformed)?;
-        self.mac(ts.text, body).verify_slice(&tag).map_err(|_| SignatureError::Mismatch)
+        self.mac(ts.text, body).verify_slice(&tag).map_err(|_| SignatureError::Mismatch)?;
+        Ok(ts.secs)
     }
 }
 
@@ -177,6 +180,8 @@ pub enum SignatureError {
 
 pub(crate) struct Timestamp<'a> {
     pub(crate) text: &'a str,
+    /// The same, parsed.
+    pub(crate) secs: u64,
 }
 
 /// Parses the timestamp header and refuses it when stale; also used before the body is read.
@@ -195,7 +200,7 @@ pub(crate) fn check_timestamp(
     if skew > MAX_TIMESTAMP_SKEW.as_secs() {
         return Err(SignatureError::Stale { skew_secs: skew });
     }
-    Ok(Timestamp { text })
+    Ok(Timestamp { text, secs: ts })
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -312,12 +317,12 @@ mod tests {
         let ts = Some(DOC_TIMESTAMP.as_bytes());
         let sig = Some(DOC_SIGNATURE.as_bytes());
         for _ in 0..3 {
-            assert_eq!(keyed.verify(ts, sig, DOC_BODY.as_bytes(), now), Ok(()));
+            assert_eq!(keyed.verify(ts, sig, DOC_BODY.as_bytes(), now), Ok(1_531_420_618));
             assert_eq!(keyed.verify(ts, sig, b"another body", now), Err(SignatureError::Mismatch));
         }
         let other = SigningSecret::new("another-secret");
         let signed = other.sign(DOC_TIMESTAMP, b"x");
-        assert_eq!(KeyedMac::new(&other).verify(ts, Some(signed.as_bytes()), b"x", now), Ok(()));
+        assert_eq!(KeyedMac::new(&other).verify(ts, Some(signed.as_bytes()), b"x", now), Ok(1_531_420_618));
         assert_eq!(keyed.verify(ts, Some(signed.as_bytes()), b"x", now), Err(SignatureError::Mismatch));
     }
 

@@ -180,15 +180,17 @@ impl Verifier {
         if body.len() > self.max_body {
             return Err(Refusal::TooLarge { limit: self.max_body });
         }
-        let timestamp = headers.get(&TIMESTAMP).map(|v| v.as_bytes());
-        self.mac.verify(timestamp, headers.get(&SIGNATURE).map(|v| v.as_bytes()), body, now)?;
+        let timestamp = self.mac.verify(
+            headers.get(&TIMESTAMP).map(|v| v.as_bytes()),
+            headers.get(&SIGNATURE).map(|v| v.as_bytes()),
+            body,
+            now,
+        )?;
         let Classified { kind, payload, challenge, event_id, type_name } = match format {
             BodyFormat::Json => classify_json(body)?,
             BodyFormat::Form => classify_form(body)?,
         };
         let retry = retry_headers(headers)?;
-        // check_head parsed it already: digits only, at most 19 of them.
-        let timestamp = timestamp.and_then(|t| std::str::from_utf8(t).ok()?.parse().ok()).unwrap_or(0);
         Ok(Inbound { kind, payload, challenge, event_id, type_name, retry, timestamp })
     }
 }
@@ -238,6 +240,7 @@ mod tests {
         let inbound = verifier.verify_body(BodyFormat::Json, &good, body, now).unwrap();
         assert_eq!(inbound.kind(), InboundKind::Event);
         assert_eq!(inbound.type_name(), Some("app_mention"));
+        assert_eq!(inbound.timestamp(), signed_at, "the signed timestamp, as verified");
         let bad = headers(&SigningSecret::new("other").sign(&signed_at.to_string(), body));
         assert_eq!(
             verifier.verify_body(BodyFormat::Json, &bad, body, now),
