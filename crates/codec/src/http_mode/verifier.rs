@@ -3,19 +3,54 @@
 
 use super::inbound::{Classified, Inbound, MalformedBody, Retry, classify_form, classify_json};
 use super::signature::{KeyedMac, SignatureError, SigningSecret, check_timestamp};
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
-use http::{HeaderMap, Method, StatusCode};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use std::time::SystemTime;
 
 /// The default cap on a request body: 1 MiB (Slack's largest payloads, view submissions with
 /// many blocks, stay far below it).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-// The header names as `HeaderName`s: a lookup by `&str` parses and checks the name each time.
-const TIMESTAMP: HeaderName = HeaderName::from_static(super::TIMESTAMP);
-const SIGNATURE: HeaderName = HeaderName::from_static(super::SIGNATURE);
-const RETRY_NUM: HeaderName = HeaderName::from_static(super::RETRY_NUM);
-const RETRY_REASON: HeaderName = HeaderName::from_static(super::RETRY_REASON);
+/// The headers the verifier reads, found in one pass over the request's headers: each
+/// `HeaderMap::get` hashes its name (FNV, a byte at a time; 7 lookups per request, perf showed
+/// ~0.25 µs), while a pass compares names, mostly by length. The first value of each, as
+/// `get` returns.
+#[derive(Default)]
+struct SlackHeaders<'a> {
+    timestamp: Option<&'a HeaderValue>,
+    signature: Option<&'a HeaderValue>,
+    content_type: Option<&'a HeaderValue>,
+    content_length: Option<&'a HeaderValue>,
+    retry_num: Option<&'a HeaderValue>,
+    retry_reason: Option<&'a HeaderValue>,
+}
+
+impl<'a> SlackHeaders<'a> {
+    fn read(headers: &'a HeaderMap) -> Self {
+        let mut h = Self::default();
+        for (name, value) in headers {
+            let slot = if *name == CONTENT_TYPE {
+                &mut h.content_type
+            } else if *name == CONTENT_LENGTH {
+                &mut h.content_length
+            } else {
+                match name.as_str() {
+                    super::TIMESTAMP => &mut h.timestamp,
+                    super::SIGNATURE => &mut h.signature,
+                    super::RETRY_NUM => &mut h.retry_num,
+                    super::RETRY_REASON => &mut h.retry_reason,
+                    _ => continue,
+                }
+            };
+            slot.get_or_insert(value);
+        }
+        h
+    }
+
+    fn timestamp(&self) -> Option<&'a [u8]> {
+        self.timestamp.map(HeaderValue::as_bytes)
+    }
+}
 
 /// The body's format, from `Content-Type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,12 +172,16 @@ impl Verifier {
         if method != Method::POST {
             return Err(Refusal::MethodNotAllowed);
         }
-        check_timestamp(headers.get(&TIMESTAMP).map(|v| v.as_bytes()), now)?;
-        if !headers.contains_key(&SIGNATURE) {
+        self.check_head_of(&SlackHeaders::read(headers), now)
+    }
+
+    fn check_head_of(&self, headers: &SlackHeaders<'_>, now: SystemTime) -> Result<BodyFormat, Refusal> {
+        check_timestamp(headers.timestamp(), now)?;
+        if headers.signature.is_none() {
             return Err(SignatureError::MissingSignature.into());
         }
-        let format = body_format(headers)?;
-        if let Some(len) = headers.get(CONTENT_LENGTH) {
+        let format = body_format(headers.content_type)?;
+        if let Some(len) = headers.content_length {
             let len: u64 = len.to_str().ok().and_then(|s| s.parse().ok()).ok_or(Refusal::BadContentLength)?;
             if len > self.max_body as u64 {
                 return Err(Refusal::TooLarge { limit: self.max_body });
@@ -161,8 +200,12 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Inbound, Refusal> {
-        let format = self.check_head(method, headers, now)?;
-        self.verify_body(format, headers, body, now)
+        if method != Method::POST {
+            return Err(Refusal::MethodNotAllowed);
+        }
+        let headers = SlackHeaders::read(headers);
+        let format = self.check_head_of(&headers, now)?;
+        self.verify_body_of(format, &headers, body, now)
     }
 
     /// The second step of [`Verifier::verify`], for a server that called
@@ -177,15 +220,21 @@ impl Verifier {
         body: &[u8],
         now: SystemTime,
     ) -> Result<Inbound, Refusal> {
+        self.verify_body_of(format, &SlackHeaders::read(headers), body, now)
+    }
+
+    fn verify_body_of(
+        &self,
+        format: BodyFormat,
+        headers: &SlackHeaders<'_>,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Inbound, Refusal> {
         if body.len() > self.max_body {
             return Err(Refusal::TooLarge { limit: self.max_body });
         }
-        let timestamp = self.mac.verify(
-            headers.get(&TIMESTAMP).map(|v| v.as_bytes()),
-            headers.get(&SIGNATURE).map(|v| v.as_bytes()),
-            body,
-            now,
-        )?;
+        let signature = headers.signature.map(HeaderValue::as_bytes);
+        let timestamp = self.mac.verify(headers.timestamp(), signature, body, now)?;
         let Classified { kind, payload, challenge, event_id, type_name } = match format {
             BodyFormat::Json => classify_json(body)?,
             BodyFormat::Form => classify_form(body)?,
@@ -195,9 +244,8 @@ impl Verifier {
     }
 }
 
-fn body_format(headers: &HeaderMap) -> Result<BodyFormat, Refusal> {
-    let value =
-        headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).ok_or(Refusal::UnsupportedMediaType)?;
+fn body_format(content_type: Option<&HeaderValue>) -> Result<BodyFormat, Refusal> {
+    let value = content_type.and_then(|v| v.to_str().ok()).ok_or(Refusal::UnsupportedMediaType)?;
     let essence = value.split(';').next().unwrap_or("").trim();
     if essence.eq_ignore_ascii_case("application/json") {
         Ok(BodyFormat::Json)
@@ -208,10 +256,10 @@ fn body_format(headers: &HeaderMap) -> Result<BodyFormat, Refusal> {
     }
 }
 
-fn retry_headers(headers: &HeaderMap) -> Result<Option<Retry>, MalformedBody> {
-    let Some(num) = headers.get(&RETRY_NUM) else { return Ok(None) };
+fn retry_headers(headers: &SlackHeaders<'_>) -> Result<Option<Retry>, MalformedBody> {
+    let Some(num) = headers.retry_num else { return Ok(None) };
     let num: u32 = num.to_str().ok().and_then(|s| s.trim().parse().ok()).ok_or(MalformedBody::RetryNum)?;
-    let reason = headers.get(&RETRY_REASON).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let reason = headers.retry_reason.and_then(|v| v.to_str().ok()).unwrap_or("");
     // A reason is a short word (`http_timeout`): keep a bounded, printable prefix only.
     let reason: String = reason.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
     Ok(Some(Retry { num, reason }))
@@ -220,7 +268,7 @@ fn retry_headers(headers: &HeaderMap) -> Result<Option<Retry>, MalformedBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http_mode::InboundKind;
+    use crate::http_mode::{InboundKind, RETRY_NUM, RETRY_REASON, SIGNATURE, TIMESTAMP};
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
@@ -255,6 +303,39 @@ mod tests {
         assert_eq!(
             verifier.verify_body(BodyFormat::Json, &good, &big, now),
             Err(Refusal::TooLarge { limit: 200 })
+        );
+    }
+
+    #[test]
+    fn the_one_pass_over_the_headers_reads_each_first_value_as_get_does() {
+        let secret = SigningSecret::new("unit-test-secret");
+        let verifier = Verifier::new(secret.clone()).unwrap();
+        let body = br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention"}}"#;
+        let signed_at = 1_700_000_000u64;
+        let now = UNIX_EPOCH + Duration::from_secs(signed_at);
+        let ts = signed_at.to_string();
+        let mut h = HeaderMap::new();
+        // Upper-case names on the wire are the same header; other headers in between.
+        h.insert("X-Slack-Retry-Num", "2".parse().unwrap());
+        h.insert("host", "example.com".parse().unwrap());
+        h.append(SIGNATURE, secret.sign(&ts, body).parse().unwrap());
+        h.append(SIGNATURE, "v0=0000".parse().unwrap());
+        h.append(TIMESTAMP, ts.parse().unwrap());
+        h.append(TIMESTAMP, "garbage".parse().unwrap());
+        h.insert(RETRY_REASON, "http_timeout".parse().unwrap());
+        h.insert(CONTENT_TYPE, "application/json; charset=utf-8".parse().unwrap());
+        h.insert(CONTENT_LENGTH, body.len().to_string().parse().unwrap());
+        let inbound = verifier.verify(&Method::POST, &h, body, now).unwrap();
+        assert_eq!(inbound.retry(), Some(&Retry { num: 2, reason: "http_timeout".into() }));
+        assert_eq!(inbound.timestamp(), signed_at);
+        assert_eq!(verifier.check_head(&Method::POST, &h, now), Ok(BodyFormat::Json));
+        h.insert(CONTENT_LENGTH, "201".parse().unwrap());
+        let small = verifier.clone().max_body_bytes(200);
+        assert_eq!(small.check_head(&Method::POST, &h, now), Err(Refusal::TooLarge { limit: 200 }));
+        h.insert(RETRY_NUM, "two".parse().unwrap());
+        assert_eq!(
+            verifier.verify_body(BodyFormat::Json, &h, body, now),
+            Err(Refusal::Malformed(MalformedBody::RetryNum))
         );
     }
 }
