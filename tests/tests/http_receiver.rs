@@ -12,7 +12,7 @@ use slack_rtm_hyper::server::{
 };
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{Notify, mpsc};
 
 /// Records what it is handed; answers `{"got": TYPE}`, after `gate` is opened when there is one.
@@ -206,6 +206,43 @@ async fn a_body_that_never_arrives_is_408() {
     s.write_all(&body[..10]).await.unwrap();
     // The rest never comes: the receiver's 300 ms read deadline answers.
     assert_eq!(read_answer(&mut s).await.status, 408);
+    assert!(seen.try_recv().is_err());
+    server.shutdown(Duration::from_secs(1)).await;
+}
+
+/// The read deadline's timer is made only when the body is not there at once: a body that
+/// comes in two parts within the deadline is read whole and handed over; one that trickles in
+/// past it is 408 (the deadline is for the whole body, not each part).
+#[tokio::test]
+async fn a_late_body_is_read_within_the_deadline_and_refused_after_it() {
+    let (server, mut seen) = start(1024, None).await;
+    let addr = server.local_addr();
+    let body = event_body("Ev1", serde_json::json!({"type": "app_mention"}));
+    let mut h = signature(unix_now(), &body);
+    h.push(("Content-Type".into(), JSON.into()));
+    h.push(("Content-Length".into(), body.len().to_string()));
+    let mut s = open(addr, "POST", "/slack/events", &h).await;
+    s.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.write_all(&body[10..]).await.unwrap();
+    assert_eq!(read_answer(&mut s).await.status, 200);
+    assert_eq!(seen.recv().await.unwrap().event_id(), Some("Ev1"));
+
+    // 5 parts 100 ms apart: each within 300 ms of the one before, the whole not.
+    let (mut r, mut w) = open(addr, "POST", "/slack/events", &h).await.into_split();
+    let trickle = tokio::spawn(async move {
+        for chunk in body.chunks(body.len() / 5 + 1) {
+            if w.write_all(chunk).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let mut buf = Vec::new();
+    let _ = r.read_to_end(&mut buf).await;
+    trickle.abort();
+    let answer = Answer::parse(&buf);
+    assert_eq!(answer.status, 408);
     assert!(seen.try_recv().is_err());
     server.shutdown(Duration::from_secs(1)).await;
 }
