@@ -194,14 +194,20 @@ async fn head_refusals_come_before_the_body_is_read() {
     server.shutdown(Duration::from_secs(1)).await;
 }
 
-#[tokio::test]
-async fn a_body_that_never_arrives_is_408() {
-    let (server, mut seen) = start(1024, None).await;
-    let addr = server.local_addr();
+/// A signed `event_callback` (`Ev1`) and its headers, `Content-Length` included.
+fn signed_event_with_length() -> (Vec<u8>, Vec<(String, String)>) {
     let body = event_body("Ev1", serde_json::json!({"type": "app_mention"}));
     let mut h = signature(unix_now(), &body);
     h.push(("Content-Type".into(), JSON.into()));
     h.push(("Content-Length".into(), body.len().to_string()));
+    (body, h)
+}
+
+#[tokio::test]
+async fn a_body_that_never_arrives_is_408() {
+    let (server, mut seen) = start(1024, None).await;
+    let addr = server.local_addr();
+    let (body, h) = signed_event_with_length();
     let mut s = open(addr, "POST", "/slack/events", &h).await;
     s.write_all(&body[..10]).await.unwrap();
     // The rest never comes: the receiver's 300 ms read deadline answers.
@@ -217,10 +223,7 @@ async fn a_body_that_never_arrives_is_408() {
 async fn a_late_body_is_read_within_the_deadline_and_refused_after_it() {
     let (server, mut seen) = start(1024, None).await;
     let addr = server.local_addr();
-    let body = event_body("Ev1", serde_json::json!({"type": "app_mention"}));
-    let mut h = signature(unix_now(), &body);
-    h.push(("Content-Type".into(), JSON.into()));
-    h.push(("Content-Length".into(), body.len().to_string()));
+    let (body, h) = signed_event_with_length();
     let mut s = open(addr, "POST", "/slack/events", &h).await;
     s.write_all(&body[..10]).await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
