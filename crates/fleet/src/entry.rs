@@ -1,6 +1,7 @@
 //! One envelope as a stream entry: the fields a gateway writes, and the [`FleetEvent`] a
 //! worker hands to its handler.
 
+pub(crate) use crate::entry_view::{EntryView, FIELD_COUNT, FIELD_NAMES};
 use redis::Value;
 use slack_rtm::socket_mode::{Envelope, Payload};
 use std::borrow::Cow;
@@ -48,53 +49,20 @@ impl NewEntry {
     /// Reads what the entry needs from an envelope's text with one light pass (the payload is
     /// not decoded): `None` if it is not a JSON object with an `envelope_id`.
     pub fn from_envelope_text(body: &str, received_ms: u64) -> Option<Self> {
-        #[derive(serde::Deserialize)]
-        struct Peek<'a> {
-            #[serde(borrow)]
-            envelope_id: std::borrow::Cow<'a, str>,
-            #[serde(rename = "type", borrow, default)]
-            envelope_type: Option<std::borrow::Cow<'a, str>>,
-            #[serde(default)]
-            retry_attempt: Option<u32>,
-            #[serde(borrow, default)]
-            payload: Option<PeekPayload<'a>>,
+        EntryView::parse(body, received_ms).map(EntryView::into_owned)
+    }
+
+    /// The entry, borrowed.
+    pub(crate) fn view(&self) -> EntryView<'_> {
+        EntryView {
+            event_id: self.event_id.as_deref().map(Cow::Borrowed),
+            envelope_id: Cow::Borrowed(&self.envelope_id),
+            envelope_type: Cow::Borrowed(&self.envelope_type),
+            event_type: self.event_type.as_deref().map(Cow::Borrowed),
+            retry_attempt: self.retry_attempt,
+            received_ms: self.received_ms,
+            body: &self.body,
         }
-        #[derive(serde::Deserialize)]
-        struct PeekPayload<'a> {
-            #[serde(borrow, default)]
-            event_id: Option<std::borrow::Cow<'a, str>>,
-            #[serde(rename = "type", borrow, default)]
-            payload_type: Option<std::borrow::Cow<'a, str>>,
-            #[serde(borrow, default)]
-            event: Option<PeekEvent<'a>>,
-        }
-        #[derive(serde::Deserialize)]
-        struct PeekEvent<'a> {
-            #[serde(rename = "type", borrow, default)]
-            event_type: Option<std::borrow::Cow<'a, str>>,
-        }
-        let p: Peek<'_> = serde_json::from_str(body).ok()?;
-        let envelope_type = p.envelope_type.map(|t| t.into_owned()).unwrap_or_default();
-        let (event_id, event_type) = match p.payload {
-            Some(pl) => {
-                let event_type = match envelope_type.as_str() {
-                    "events_api" => pl.event.and_then(|e| e.event_type),
-                    "interactive" => pl.payload_type,
-                    _ => None,
-                };
-                (pl.event_id.filter(|id| !id.is_empty()), event_type)
-            }
-            None => (None, None),
-        };
-        Some(Self {
-            event_id: event_id.map(|s| s.into_owned()),
-            envelope_id: p.envelope_id.into_owned(),
-            envelope_type,
-            event_type: event_type.map(|s| s.into_owned()),
-            retry_attempt: p.retry_attempt.unwrap_or(0),
-            received_ms,
-            body: body.to_owned(),
-        })
     }
 
     /// The entry's fields one by one, each under its own name (the dead-letter stream's
@@ -121,40 +89,7 @@ impl NewEntry {
         .into_iter()
         .zip(values)
     }
-
-    /// The values of the stream entry's fields, in the order of [`FIELD_NAMES`]: three
-    /// fields, the small ones in one (each field costs Redis an argument to parse, a Lua
-    /// string, a listpack element, an AOF item and a reply item, and the worker a value to
-    /// parse).
-    pub(crate) fn values(&self) -> [Cow<'_, str>; FIELD_COUNT] {
-        [
-            Cow::Borrowed(self.envelope_id.as_str()),
-            Cow::Owned(self.meta()),
-            // Borrowed: the body (kilobytes) is not copied on the way to Redis.
-            Cow::Borrowed(self.body.as_str()),
-        ]
-    }
-
-    /// The `meta` field: `[event_id, type, event_type, retry_attempt, received_ms]`.
-    fn meta(&self) -> String {
-        let meta = (
-            self.event_id.as_deref().unwrap_or_default(),
-            self.envelope_type.as_str(),
-            self.event_type.as_deref().unwrap_or_default(),
-            self.retry_attempt,
-            self.received_ms,
-        );
-        // A tuple of strings and integers always serialises.
-        serde_json::to_string(&meta).unwrap_or_default()
-    }
 }
-
-/// How many fields a gateway writes per stream entry.
-pub(crate) const FIELD_COUNT: usize = 3;
-
-/// The names of the fields a gateway writes, in `XADD` order. `envelope_id` and `body` keep
-/// their own fields, so a worker of an older version (which needs those two) still reads them.
-pub(crate) const FIELD_NAMES: [&str; FIELD_COUNT] = [field::ENVELOPE_ID, field::META, field::BODY];
 
 /// An event handed to a worker's handler: at least once, with its ids, so handlers can be
 /// idempotent (key on [`FleetEvent::event_id`], or the envelope id when there is none).
@@ -375,7 +310,7 @@ mod tests {
     fn a_compact_entry_carries_every_field_in_three() {
         let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
         let stream_fields = |e: &NewEntry| -> Vec<Value> {
-            FIELD_NAMES.into_iter().zip(e.values()).flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect()
+            FIELD_NAMES.into_iter().zip(e.view().values()).flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect()
         };
         let body = r#"{"envelope_id":"e\"1","type":"interactive","retry_attempt":2,"payload":{"type":"block_actions"}}"#;
         let e = NewEntry::from_envelope_text(body, 1_700_000_000_123).unwrap();
