@@ -181,3 +181,44 @@ fn a_bad_redis_url_is_refused_without_showing_its_password() {
     assert!(matches!(err, FleetError::BadRedisUrl { .. }), "{err:?}");
     assert!(!err.to_string().contains("pw"), "{err}");
 }
+
+#[tokio::test]
+async fn an_entry_is_three_fields_on_the_wire() {
+    let r = RedisServer::start().unwrap();
+    let s = EventStream::new(&FleetConfig::new(r.url(), "w")).unwrap();
+    assert!(matches!(s.append(&entry(Some("Ev1"), "e1")).await.unwrap(), AppendOutcome::Appended { .. }));
+    let mut c = redis_conn(&r).await;
+    let read: Vec<(String, Vec<(String, String)>)> =
+        redis::cmd("XRANGE").arg(&s.keys().stream).arg("-").arg("+").query_async(&mut c).await.unwrap();
+    let fields: Vec<&str> = read[0].1.iter().map(|(k, _)| k.as_str()).collect();
+    // `envelope_id` and `body` under their own names (what a worker of an older version
+    // needs), the small fields in one.
+    assert_eq!(fields, ["envelope_id", "meta", "body"]);
+    assert_eq!(read[0].1[1].1, r#"["Ev1","events_api","message",0,1]"#);
+}
+
+#[tokio::test]
+async fn an_append_that_fails_leaves_no_claim_so_the_redelivery_is_appended() {
+    let r = RedisServer::start().unwrap();
+    let s = EventStream::new(&FleetConfig::new(r.url(), "x")).unwrap();
+    let mut c = redis_conn(&r).await;
+    let stream = s.keys().stream.clone();
+    // A stream whose last id is the largest there is: every `XADD … *` fails.
+    let _: String = redis::cmd("XADD")
+        .arg(&stream)
+        .arg("18446744073709551615-18446744073709551615")
+        .arg("f")
+        .arg("v")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let err = s.append_many(&[entry(Some("Ev1"), "e1")]).await.unwrap_err();
+    assert!(matches!(err, FleetError::Redis(_)), "{err:?}");
+    let claimed: bool =
+        redis::cmd("EXISTS").arg(s.keys().claim(Some("Ev1"), "e1")).query_async(&mut c).await.unwrap();
+    assert!(!claimed, "a failed append must not leave its claim behind");
+    // Once the stream takes appends again, Slack's redelivery is appended, not dropped as a duplicate.
+    let _: i64 = redis::cmd("DEL").arg(&stream).query_async(&mut c).await.unwrap();
+    assert!(matches!(s.append(&entry(Some("Ev1"), "e2")).await.unwrap(), AppendOutcome::Appended { .. }));
+    assert_eq!(s.entries().await.unwrap(), 1);
+}

@@ -217,3 +217,78 @@ async fn a_worker_survives_a_redis_restart() {
     ids.sort();
     assert_eq!(ids, ["Ev0", "Ev1", "Ev2", "Ev3", "Ev4", "Ev5"]);
 }
+
+#[tokio::test]
+async fn an_entry_of_an_older_gateway_and_a_compact_one_are_both_handed_over_whole() {
+    let r = RedisServer::start().unwrap();
+    let fleet = FleetConfig::new(r.url(), "w");
+    let s = EventStream::new(&fleet).unwrap();
+    let mut c = redis::Client::open(r.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    // An older gateway wrote one field each.
+    let old_body = r#"{"envelope_id":"e0","type":"events_api","retry_attempt":1,"payload":{"event_id":"Ev0","event":{"type":"app_mention"}}}"#;
+    let _: String = redis::cmd("XADD")
+        .arg(&s.keys().stream)
+        .arg("*")
+        .arg(&[
+            ("event_id", "Ev0"),
+            ("envelope_id", "e0"),
+            ("type", "events_api"),
+            ("event_type", "app_mention"),
+            ("retry_attempt", "1"),
+            ("received_ms", "7"),
+            ("body", old_body),
+        ])
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let new_body = r#"{"envelope_id":"e1","type":"events_api","retry_attempt":2,"payload":{"event_id":"Ev1","event":{"type":"message"}}}"#;
+    assert!(matches!(
+        s.append(&NewEntry::from_envelope_text(new_body, 9).unwrap()).await.unwrap(),
+        AppendOutcome::Appended { .. }
+    ));
+    let seen: Arc<Mutex<Vec<FleetEvent>>> = Arc::default();
+    let (tx, rx) = oneshot::channel::<()>();
+    let (s2, mut tx) = (seen.clone(), Some(tx));
+    let handler = move |ev: FleetEvent| {
+        let mut s = s2.lock().unwrap();
+        s.push(ev);
+        if s.len() == 2
+            && let Some(tx) = tx.take()
+        {
+            let _ = tx.send(());
+        }
+        async { Ok::<(), std::convert::Infallible>(()) }
+    };
+    let mut w = Worker::new(&fleet, fast("g", "w1")).unwrap();
+    let counts = tokio::time::timeout(
+        Duration::from_secs(20),
+        w.run(handler, async {
+            let _ = rx.await;
+        }),
+    )
+    .await
+    .expect("both handed over");
+    assert_eq!((counts.handled, counts.dead_lettered), (2, 0));
+    let seen = seen.lock().unwrap();
+    let got: Vec<_> = seen
+        .iter()
+        .map(|e| {
+            (
+                e.event_id.as_deref(),
+                e.envelope_id.as_str(),
+                e.envelope_type.as_str(),
+                e.event_type.as_deref(),
+                e.retry_attempt,
+                e.received_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Some("Ev0"), "e0", "events_api", Some("app_mention"), 1, 7),
+            (Some("Ev1"), "e1", "events_api", Some("message"), 2, 9)
+        ]
+    );
+    assert_eq!((seen[0].body.as_str(), seen[1].body.as_str()), (old_body, new_body));
+}

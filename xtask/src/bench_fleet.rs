@@ -42,6 +42,11 @@ struct Row {
     /// CPU µs per event: the bench process (emulator, gateway, workers), and Redis.
     cpu: f64,
     redis_cpu: f64,
+    /// CPU µs per event of the gateway's and the workers' threads, and of the fake Slack
+    /// (the emitter's and the emulator's threads).
+    gateway_cpu: f64,
+    workers_cpu: f64,
+    slack_cpu: f64,
     failure: Option<String>,
 }
 
@@ -81,6 +86,11 @@ fn measure(bin: &Path, w: &Workload, runs: usize) -> Row {
         }
     }
     let col = |k: &str| median(lines.iter().map(|l| l[k].as_f64().unwrap_or(f64::NAN)).collect());
+    let part = |k: &[&str]| {
+        let by_part =
+            |l: &Value| k.iter().map(|k| l["cpu_us_per_event_by_part"][k].as_f64().unwrap_or(f64::NAN)).sum();
+        median(lines.iter().map(by_part).collect())
+    };
     let sum = |k: &str| lines.iter().map(|l| l[k].as_u64().unwrap_or(0)).sum::<u64>();
     let row = Row {
         fsync: w.fsync,
@@ -96,6 +106,9 @@ fn measure(bin: &Path, w: &Workload, runs: usize) -> Row {
         rss_mb: col("peak_rss_kb") / 1024.0,
         cpu: col("cpu_us_per_event"),
         redis_cpu: col("redis_cpu_us_per_event"),
+        gateway_cpu: part(&["gateway"]),
+        workers_cpu: part(&["workers"]),
+        slack_cpu: part(&["emitter", "emulator"]),
         failure,
     };
     eprintln!(
@@ -117,13 +130,14 @@ fn load(rate: u64) -> String {
 
 fn table(rows: &[Row]) -> String {
     let mut t = "| Redis appendfsync | load | events | events/s (emit → handler) | emit → handler p50 / p99 / max ms \
-                 | lost | duplicates | redelivered | peak RSS MB | CPU µs/event: process / Redis |\n\
-                 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+                 | lost | duplicates | redelivered | peak RSS MB | CPU µs/event: process / Redis \
+                 | CPU µs/event: gateway / workers / Redis (the fleet) | CPU µs/event: emitter + emulator (the fake Slack) |\n\
+                 |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
         .to_owned();
     for r in rows {
         let note = r.failure.as_ref().map_or(String::new(), |e| format!(" (failed: {e})"));
         t.push_str(&format!(
-            "| {}{note} | {} | {} | {:.0} | {:.2} / {:.2} / {:.2} | {} | {} | {} | {:.0} | {:.1} / {:.1} |\n",
+            "| {}{note} | {} | {} | {:.0} | {:.2} / {:.2} / {:.2} | {} | {} | {} | {:.0} | {:.1} / {:.1} | {:.1} / {:.1} / {:.1} | {:.1} |\n",
             r.fsync,
             load(r.rate),
             r.n,
@@ -136,7 +150,11 @@ fn table(rows: &[Row]) -> String {
             r.redelivered,
             r.rss_mb,
             r.cpu,
-            r.redis_cpu
+            r.redis_cpu,
+            r.gateway_cpu,
+            r.workers_cpu,
+            r.redis_cpu,
+            r.slack_cpu
         ));
     }
     t

@@ -9,6 +9,23 @@ pub fn emitted_seq(body: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// CPU time of this process's threads whose name starts with `prefix` (the nanosecond run
+/// time in `/proc/self/task/*/schedstat`, as [`crate::cpu_time`]; the name from `comm`).
+pub fn thread_cpu_time(prefix: &str) -> std::time::Duration {
+    let mut total = 0u64;
+    if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+        for t in tasks.flatten() {
+            let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+            if !comm.starts_with(prefix) {
+                continue;
+            }
+            let stat = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+            total += stat.split_whitespace().next().and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        }
+    }
+    std::time::Duration::from_nanos(total)
+}
+
 /// The `p`-quantile (0.0–1.0) of sorted values, nearest rank; 0 when there are none.
 pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
@@ -30,6 +47,24 @@ mod tests {
         assert_eq!(emitted_seq(r#"{"text":"fleet-bench x"}"#), None);
         assert_eq!(emitted_seq(r#"{"text":"hello"}"#), None);
         assert_eq!(emitted_seq(r#"{"text":"fleet-bench 7"#), None);
+    }
+
+    #[test]
+    fn a_named_threads_cpu_time_is_its_own() {
+        let busy = std::thread::Builder::new()
+            .name("cpu-test-busy".into())
+            .spawn(|| {
+                let t = std::time::Instant::now();
+                let mut x = 0u64;
+                while t.elapsed() < std::time::Duration::from_millis(50) {
+                    x = std::hint::black_box(x.wrapping_add(1));
+                }
+                thread_cpu_time("cpu-test-busy")
+            })
+            .unwrap();
+        let own = busy.join().unwrap();
+        assert!(own >= std::time::Duration::from_millis(10), "{own:?}");
+        assert_eq!(thread_cpu_time("no-such-thread"), std::time::Duration::ZERO);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 -- Appends a batch of envelopes to the fleet's stream, each atomically with its dedupe claim
 -- (the whole script runs atomically: one round trip and one script call for many envelopes).
+-- A claim is `SET claim 1 NX EX ttl`: the check and the claim in one command.
 -- KEYS[1] the stream, KEYS[2..n+1] the claim key of each envelope, in order.
 -- ARGV[1] the claim's lifetime (s), ARGV[2] the back-pressure limit, ARGV[3] the number of
 -- fields per entry (f), ARGV[4..3+f] the field names, then f values per envelope, in order.
--- Returns, per envelope, two items: 'ok', <entry id> | 'dup', '' | 'full', <entries>.
+-- Returns, per envelope, two items: 'ok', <entry id> | 'dup', '' | 'full', <entries>; or the
+-- error of an XADD that failed (the envelopes before it are appended and claimed, that one is
+-- not claimed).
 
 -- Whether stream id a sorts before b ("<ms>-<seq>").
 local function before(a, b)
@@ -45,30 +48,39 @@ local len = redis.call('XLEN', KEYS[1])
 local out, trimmed = {}, false
 for e = 1, #KEYS - 1 do
   local claim = KEYS[e + 1]
-  if redis.call('EXISTS', claim) == 1 then
-    out[#out + 1] = 'dup'
-    out[#out + 1] = ''
-  else
-    if len >= max and not trimmed then
-      len, trimmed = trim_done(KEYS[1]), true
-    end
-    if len >= max then
+  if len >= max and not trimmed then
+    len, trimmed = trim_done(KEYS[1]), true
+  end
+  if len >= max then
+    -- Full: not claimed (its redelivery is appended once there is room), unless it was
+    -- claimed already.
+    if redis.call('EXISTS', claim) == 1 then
+      out[#out + 1] = 'dup'
+      out[#out + 1] = ''
+    else
       out[#out + 1] = 'full'
       out[#out + 1] = tostring(len)
-    else
-      local fields, base = {}, 3 + f + (e - 1) * f
-      for i = 1, f do
-        fields[#fields + 1] = ARGV[3 + i]
-        fields[#fields + 1] = ARGV[base + i]
-      end
-      -- The append first: if the claim then failed, a redelivery is appended again (a
-      -- duplicate a handler can recognise), never dropped.
-      local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
-      redis.call('SET', claim, id, 'EX', ttl)
-      len = len + 1
-      out[#out + 1] = 'ok'
-      out[#out + 1] = id
     end
+  elseif redis.call('SET', claim, '1', 'NX', 'EX', ttl) then
+    -- Claimed in the same command that checked the claim; then the append. If the append
+    -- fails, the claim is taken back, so the redelivery is appended, never dropped as a
+    -- duplicate of nothing.
+    local fields, base = {}, 3 + f + (e - 1) * f
+    for i = 1, f do
+      fields[#fields + 1] = ARGV[3 + i]
+      fields[#fields + 1] = ARGV[base + i]
+    end
+    local id = redis.pcall('XADD', KEYS[1], '*', unpack(fields))
+    if type(id) == 'table' and id.err then
+      redis.call('DEL', claim)
+      return id
+    end
+    len = len + 1
+    out[#out + 1] = 'ok'
+    out[#out + 1] = id
+  else
+    out[#out + 1] = 'dup'
+    out[#out + 1] = ''
   end
 end
 return out

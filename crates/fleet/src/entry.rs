@@ -1,6 +1,7 @@
 //! One envelope as a stream entry: the fields a gateway writes, and the [`FleetEvent`] a
 //! worker hands to its handler.
 
+pub(crate) use crate::entry_view::{EntryView, FIELD_COUNT, FIELD_NAMES};
 use redis::Value;
 use slack_rtm::socket_mode::{Envelope, Payload};
 use std::borrow::Cow;
@@ -15,6 +16,9 @@ pub(crate) mod field {
     pub const RETRY_ATTEMPT: &str = "retry_attempt";
     pub const RECEIVED_MS: &str = "received_ms";
     pub const BODY: &str = "body";
+    /// The stream's entries: `[event_id, type, event_type, retry_attempt, received_ms]` as a
+    /// JSON array (`""` for an id or type there is none of), beside `envelope_id` and `body`.
+    pub const META: &str = "meta";
     /// Dead-letter entries only.
     pub const ORIGINAL_ID: &str = "original_id";
     pub const ATTEMPTS: &str = "attempts";
@@ -45,88 +49,47 @@ impl NewEntry {
     /// Reads what the entry needs from an envelope's text with one light pass (the payload is
     /// not decoded): `None` if it is not a JSON object with an `envelope_id`.
     pub fn from_envelope_text(body: &str, received_ms: u64) -> Option<Self> {
-        #[derive(serde::Deserialize)]
-        struct Peek<'a> {
-            #[serde(borrow)]
-            envelope_id: std::borrow::Cow<'a, str>,
-            #[serde(rename = "type", borrow, default)]
-            envelope_type: Option<std::borrow::Cow<'a, str>>,
-            #[serde(default)]
-            retry_attempt: Option<u32>,
-            #[serde(borrow, default)]
-            payload: Option<PeekPayload<'a>>,
-        }
-        #[derive(serde::Deserialize)]
-        struct PeekPayload<'a> {
-            #[serde(borrow, default)]
-            event_id: Option<std::borrow::Cow<'a, str>>,
-            #[serde(rename = "type", borrow, default)]
-            payload_type: Option<std::borrow::Cow<'a, str>>,
-            #[serde(borrow, default)]
-            event: Option<PeekEvent<'a>>,
-        }
-        #[derive(serde::Deserialize)]
-        struct PeekEvent<'a> {
-            #[serde(rename = "type", borrow, default)]
-            event_type: Option<std::borrow::Cow<'a, str>>,
-        }
-        let p: Peek<'_> = serde_json::from_str(body).ok()?;
-        let envelope_type = p.envelope_type.map(|t| t.into_owned()).unwrap_or_default();
-        let (event_id, event_type) = match p.payload {
-            Some(pl) => {
-                let event_type = match envelope_type.as_str() {
-                    "events_api" => pl.event.and_then(|e| e.event_type),
-                    "interactive" => pl.payload_type,
-                    _ => None,
-                };
-                (pl.event_id.filter(|id| !id.is_empty()), event_type)
-            }
-            None => (None, None),
-        };
-        Some(Self {
-            event_id: event_id.map(|s| s.into_owned()),
-            envelope_id: p.envelope_id.into_owned(),
-            envelope_type,
-            event_type: event_type.map(|s| s.into_owned()),
-            retry_attempt: p.retry_attempt.unwrap_or(0),
-            received_ms,
-            body: body.to_owned(),
-        })
+        EntryView::parse(body, received_ms).map(EntryView::into_owned)
     }
 
-    /// The entry's fields, in `XADD` order.
-    pub(crate) fn fields(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> {
-        FIELD_NAMES.into_iter().zip(self.values())
+    /// The entry, borrowed.
+    pub(crate) fn view(&self) -> EntryView<'_> {
+        EntryView {
+            event_id: self.event_id.as_deref().map(Cow::Borrowed),
+            envelope_id: Cow::Borrowed(&self.envelope_id),
+            envelope_type: Cow::Borrowed(&self.envelope_type),
+            event_type: self.event_type.as_deref().map(Cow::Borrowed),
+            retry_attempt: self.retry_attempt,
+            received_ms: self.received_ms,
+            body: &self.body,
+        }
     }
 
-    /// The values of the entry's fields, in the order of [`FIELD_NAMES`].
-    pub(crate) fn values(&self) -> [Cow<'_, str>; FIELD_COUNT] {
-        [
+    /// The entry's fields one by one, each under its own name (the dead-letter stream's
+    /// entries, read by people with `redis-cli`).
+    pub(crate) fn readable_fields(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> {
+        let values = [
             Cow::Borrowed(self.event_id.as_deref().unwrap_or_default()),
             Cow::Borrowed(self.envelope_id.as_str()),
             Cow::Borrowed(self.envelope_type.as_str()),
             Cow::Borrowed(self.event_type.as_deref().unwrap_or_default()),
             Cow::Owned(self.retry_attempt.to_string()),
             Cow::Owned(self.received_ms.to_string()),
-            // Borrowed: the body (kilobytes) is not copied on the way to Redis.
             Cow::Borrowed(self.body.as_str()),
+        ];
+        [
+            field::EVENT_ID,
+            field::ENVELOPE_ID,
+            field::TYPE,
+            field::EVENT_TYPE,
+            field::RETRY_ATTEMPT,
+            field::RECEIVED_MS,
+            field::BODY,
         ]
+        .into_iter()
+        .zip(values)
     }
 }
-
-/// How many fields a gateway writes per entry.
-pub(crate) const FIELD_COUNT: usize = 7;
-
-/// The names of the fields a gateway writes, in `XADD` order.
-pub(crate) const FIELD_NAMES: [&str; FIELD_COUNT] = [
-    field::EVENT_ID,
-    field::ENVELOPE_ID,
-    field::TYPE,
-    field::EVENT_TYPE,
-    field::RETRY_ATTEMPT,
-    field::RECEIVED_MS,
-    field::BODY,
-];
 
 /// An event handed to a worker's handler: at least once, with its ids, so handlers can be
 /// idempotent (key on [`FleetEvent::event_id`], or the envelope id when there is none).
@@ -173,7 +136,7 @@ impl FleetEvent {
             }
         }
         let (mut event_id, mut envelope_id, mut envelope_type, mut event_type) = (None, None, None, None);
-        let (mut retry_attempt, mut received_ms, mut body) = (None, None, None);
+        let (mut retry_attempt, mut received_ms, mut body, mut meta) = (None, None, None, None);
         let mut it = fields.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             let slot = match std::str::from_utf8(name(&k)).unwrap_or_default() {
@@ -184,20 +147,43 @@ impl FleetEvent {
                 field::RETRY_ATTEMPT => &mut retry_attempt,
                 field::RECEIVED_MS => &mut received_ms,
                 field::BODY => &mut body,
+                field::META => &mut meta,
                 _ => continue,
             };
             *slot = text(v);
         }
         let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
         let (Some(envelope_id), Some(body)) = (envelope_id, body) else { return Err(stream_id) };
+        fn number<T: std::str::FromStr + Default>(s: Option<String>) -> T {
+            s.and_then(|s| s.parse().ok()).unwrap_or_default()
+        }
+        let (event_id, envelope_type, event_type, retry_attempt, received_ms) = match meta {
+            // The compact entry: the small fields in one (see `NewEntry::values`).
+            Some(meta) => {
+                type Meta<'a> = (Cow<'a, str>, Cow<'a, str>, Cow<'a, str>, u32, u64);
+                let Ok((id, ty, event_ty, retry, received)) = serde_json::from_str::<Meta<'_>>(&meta) else {
+                    return Err(stream_id);
+                };
+                let non_empty = |s: Cow<'_, str>| (!s.is_empty()).then(|| s.into_owned());
+                (non_empty(id), ty.into_owned(), non_empty(event_ty), retry, received)
+            }
+            // One field each (dead letters, and entries of older gateways).
+            None => (
+                non_empty(event_id),
+                envelope_type.unwrap_or_default(),
+                non_empty(event_type),
+                number(retry_attempt),
+                number(received_ms),
+            ),
+        };
         Ok(Self {
             stream_id,
-            event_id: non_empty(event_id),
+            event_id,
             envelope_id,
-            envelope_type: envelope_type.unwrap_or_default(),
-            event_type: non_empty(event_type),
-            retry_attempt: retry_attempt.and_then(|s| s.parse().ok()).unwrap_or(0),
-            received_ms: received_ms.and_then(|s| s.parse().ok()).unwrap_or(0),
+            envelope_type,
+            event_type,
+            retry_attempt,
+            received_ms,
             attempt,
             body,
         })
@@ -288,8 +274,10 @@ mod tests {
     fn an_entry_round_trips_into_the_event_a_handler_gets() {
         let body = r#"{"envelope_id":"e1","type":"events_api","payload":{"event_id":"Ev1","event":{"type":"message","text":"x"}}}"#;
         let e = NewEntry::from_envelope_text(body, 42).unwrap();
-        let map: HashMap<String, Value> =
-            e.fields().map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec()))).collect();
+        let map: HashMap<String, Value> = e
+            .readable_fields()
+            .map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec())))
+            .collect();
         let ev = FleetEvent::from_entry("1-0".into(), map.clone(), 3).unwrap();
         assert_eq!((ev.event_id.as_deref(), ev.idempotency_key(), ev.attempt), (Some("Ev1"), "Ev1", 3));
         assert_eq!((ev.received_ms, ev.body.as_str()), (42, body));
@@ -301,7 +289,7 @@ mod tests {
         // As Redis sends them: names and values in turn, read without a map; a field
         // named twice counts once (the last), unknown fields are skipped.
         let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-        let mut fields: Vec<Value> = e.fields().flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect();
+        let mut fields: Vec<Value> = e.readable_fields().flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect();
         fields.extend([Value::SimpleString("extra".into()), Value::Int(1)]);
         fields.extend([bulk("event_type"), bulk("app_mention")]);
         let ev = FleetEvent::from_fields("2-0".into(), fields, 1).unwrap();
@@ -310,8 +298,53 @@ mod tests {
             ("2-0", Some("app_mention"), body)
         );
         assert_eq!((ev.envelope_id.as_str(), ev.retry_attempt, ev.received_ms), ("e1", 0, 42));
-        let no_body: Vec<Value> =
-            e.fields().filter(|(k, _)| *k != field::BODY).flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect();
+        let no_body: Vec<Value> = e
+            .readable_fields()
+            .filter(|(k, _)| *k != field::BODY)
+            .flat_map(|(k, v)| [bulk(k), bulk(&v)])
+            .collect();
         assert_eq!(FleetEvent::from_fields("3-0".into(), no_body, 1).err().as_deref(), Some("3-0"));
+    }
+
+    #[test]
+    fn a_compact_entry_carries_every_field_in_three() {
+        let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
+        let stream_fields = |e: &NewEntry| -> Vec<Value> {
+            FIELD_NAMES.into_iter().zip(e.view().values()).flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect()
+        };
+        let body = r#"{"envelope_id":"e\"1","type":"interactive","retry_attempt":2,"payload":{"type":"block_actions"}}"#;
+        let e = NewEntry::from_envelope_text(body, 1_700_000_000_123).unwrap();
+        let fields = stream_fields(&e);
+        assert_eq!(fields.len(), 6, "three fields: envelope_id, meta, body");
+        let ev = FleetEvent::from_fields("1-0".into(), fields, 2).unwrap();
+        assert_eq!(
+            (ev.event_id, ev.envelope_id.as_str(), ev.envelope_type.as_str()),
+            (None, "e\"1", "interactive")
+        );
+        assert_eq!(
+            (ev.event_type.as_deref(), ev.retry_attempt, ev.received_ms),
+            (Some("block_actions"), 2, 1_700_000_000_123)
+        );
+        assert_eq!((ev.body.as_str(), ev.attempt), (body, 2));
+        let api = NewEntry::from_envelope_text(
+            r#"{"envelope_id":"e2","type":"events_api","payload":{"event_id":"Ev\"2","event":{"type":"message"}}}"#,
+            5,
+        )
+        .unwrap();
+        let ev = FleetEvent::from_fields("2-0".into(), stream_fields(&api), 1).unwrap();
+        assert_eq!(
+            (ev.event_id.as_deref(), ev.event_type.as_deref(), ev.received_ms),
+            (Some("Ev\"2"), Some("message"), 5)
+        );
+        // A meta that is not one: not a fleet entry (dead-lettered), never a panic.
+        for bad in ["", "[]", "nope", r#"["a","b","c","x",1]"#, r#"["a","b","c",1]"#] {
+            let fields =
+                vec![bulk("envelope_id"), bulk("e"), bulk("meta"), bulk(bad), bulk("body"), bulk("{}")];
+            assert_eq!(
+                FleetEvent::from_fields("3-0".into(), fields, 1).err().as_deref(),
+                Some("3-0"),
+                "{bad}"
+            );
+        }
     }
 }

@@ -52,6 +52,7 @@
 
 mod config;
 mod entry;
+mod entry_view;
 mod error;
 mod gateway;
 mod http_dedupe;

@@ -2,7 +2,7 @@
 //! back-pressure, in one atomic script), and reading its size.
 
 use crate::config::{FleetConfig, Keys};
-use crate::entry::NewEntry;
+use crate::entry::{EntryView, NewEntry};
 use crate::error::FleetError;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -89,6 +89,16 @@ impl EventStream {
     /// is full, as [`EventStream::append`] does; one outcome per entry, in order. Atomic: the
     /// whole batch runs as one script, and each entry is written with its claim.
     pub async fn append_many(&self, entries: &[NewEntry]) -> Result<Vec<AppendOutcome>, FleetError> {
+        let views: Vec<EntryView<'_>> = entries.iter().map(NewEntry::view).collect();
+        self.append_views(&views).await
+    }
+
+    /// [`EventStream::append_many`] of borrowed entries (the gateway's, borrowed from the
+    /// envelopes' text).
+    pub(crate) async fn append_views(
+        &self,
+        entries: &[EntryView<'_>],
+    ) -> Result<Vec<AppendOutcome>, FleetError> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }

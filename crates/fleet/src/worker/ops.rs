@@ -269,7 +269,7 @@ impl Ops<'_> {
             (field::ERROR, error.to_owned()),
         ];
         if let Some(ev) = event {
-            fields.extend(ev.as_entry().fields().map(|(k, v)| (k, v.into_owned())));
+            fields.extend(ev.as_entry().readable_fields().map(|(k, v)| (k, v.into_owned())));
         }
         let mut pipe = redis::pipe();
         pipe.atomic();
