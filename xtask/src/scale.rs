@@ -49,11 +49,12 @@ pub fn run(bin: &Path, sessions: u64, quick: bool, idle_ping: Option<u64>) -> Re
     let line = text.lines().rev().find(|l| l.starts_with('{')).ok_or("no result line")?;
     let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let t = format!(
-        "| sessions | emulator processes | keepalive ping after (s) | failed | RSS per session KB | idle CPU % of one core | connect all (s) |\n\
-         |---:|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {:.1} | {:.2} | {:.2} |\n",
+        "| sessions | emulator processes | keepalive ping after (s) | dead after (s) | failed | RSS per session KB | idle CPU % of one core | connect all (s) |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {:.1} | {:.2} | {:.2} |\n",
         v["sessions"],
         emulators.len(),
         v["idle_ping_secs"],
+        v["dead_after_secs"],
         v["failed"],
         v["rss_per_session_kb"].as_f64().unwrap_or(f64::NAN),
         v["idle_cpu_percent_of_one_core"].as_f64().unwrap_or(f64::NAN),

@@ -2,8 +2,9 @@
 //! with RSS per session and idle CPU.
 //!
 //! `bench-sessions --api-url URL --token T [--api-url URL2 --token T2 ...] --n SESSIONS [--idle
-//! SECS] [--idle-ping SECS]` (`--idle-ping`: the sessions' keepalive interval; default the
-//! library's). With several emulators (each `--api-url` with the `--token` after it), the
+//! SECS] [--idle-ping SECS] [--pong-timeout SECS]` (the sessions' keepalive: ping after
+//! `--idle-ping` of silence, dead after `--pong-timeout` more; default the library's — the line
+//! reports both, and their sum, the longest a dead connection goes unnoticed). With several emulators (each `--api-url` with the `--token` after it), the
 //! sessions are spread over them in turn: one emulator process cannot hold more sockets than
 //! its open-files limit, so sessions near that limit need two.
 
@@ -43,6 +44,11 @@ fn main() {
             "--idle-ping" => {
                 if let Ok(secs) = v.parse() {
                     keepalive.idle_ping = Duration::from_secs(secs);
+                }
+            }
+            "--pong-timeout" => {
+                if let Ok(secs) = v.parse() {
+                    keepalive.pong_timeout = Duration::from_secs(secs);
                 }
             }
             _ => {}
@@ -114,6 +120,8 @@ fn main() {
             "emulators": servers.len(),
             "failed": failed,
             "idle_ping_secs": keepalive.idle_ping.as_secs_f64(),
+            "pong_timeout_secs": keepalive.pong_timeout.as_secs_f64(),
+            "dead_after_secs": (keepalive.idle_ping + keepalive.pong_timeout).as_secs_f64(),
             "connect_secs": connect_secs,
             "rss_base_kb": base_rss,
             "rss_connected_kb": rss_connected,

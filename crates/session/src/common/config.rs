@@ -20,6 +20,16 @@ pub(crate) const MAX_CONFIG_DURATION: Duration = Duration::from_secs(30 * 24 * 3
 /// `{"type":"ping"}`. Any frame (not only the `pong`) proves the connection alive. If nothing
 /// arrives within `pong_timeout` after the ping, the connection is declared dead and replaced.
 /// Time during which the application is not reading events (backpressure) does not count.
+///
+/// So a connection that dies silently (no close, no error) is replaced at most
+/// `idle_ping + pong_timeout` after the last frame it delivered — 15 s with the defaults (the
+/// tokio driver wakes for far deadlines on a shared 100 ms grid, so up to 0.1 s later). The
+/// official clients detect it after 10 s (Node: ping after 6 s, 4 s for the pong) or 20 s
+/// (Python's RTM v2: ping every 5 s, four intervals without a pong); Slack's RTM guide asks
+/// clients to detect a disconnection quickly even when idle. Every idle session sends one ping
+/// and reads one pong per `idle_ping`: a process holding thousands of sessions can halve that
+/// cost with `KeepaliveConfig::new(10 s, 5 s)`, which keeps the 15 s bound but declares a
+/// connection dead after 5 s without a pong instead of 10 s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct KeepaliveConfig {

@@ -166,6 +166,9 @@ impl Session {
     /// the dedupe window is open (then it must be decoded to be checked); a session event is
     /// decoded and handled now.
     pub(super) fn on_raw_event(&mut self, id: ConnId, frame: EventFrame, now: Instant) {
+        if self.on_keepalive_pong(id, &frame, now) {
+            return;
+        }
         if self.dedupe.is_active(now) || is_session_event_type(frame.kind()) {
             self.on_decoded(id, decode_event_frame(&frame), now);
         } else if self.touch(id, now) {

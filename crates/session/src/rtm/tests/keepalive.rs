@@ -63,3 +63,41 @@ fn a_consumer_that_stops_reading_never_causes_a_keepalive_timeout() {
     let outs = h.advance(ka.pong_timeout);
     assert_eq!(closes(&outs), vec![(conn, CLOSE_REPLACED)]);
 }
+
+#[test]
+fn the_keepalive_pong_is_matched_by_reply_to_and_an_application_ping_still_gets_its_fields() {
+    let (mut h, conn) = H::connected(config());
+    let ka = h.session.config().keepalive;
+    let outs = h.advance(ka.idle_ping);
+    let (_, text, ping) = sends_of(&outs, "ping").remove(0);
+    assert!(text.contains(r#""time":"#), "the keepalive ping carries its time: {text}");
+    h.write_all(&outs);
+    // An application's own ping, in flight beside the keepalive's.
+    let r = h.session.submit(ClientMessage::Ping(Ping::new().field("probe", "x")), h.now).unwrap();
+    let outs = h.out();
+    let app = sends_of(&outs, "ping")[0].2;
+    h.write_all(&outs);
+    // The application's pong is not the keepalive's: it is decoded and completes the request.
+    let app_pong = EventFrame::new(format!(r#"{{"type":"pong","reply_to":{app},"probe":"x"}}"#)).unwrap();
+    assert!(!h.session.on_keepalive_pong(conn, &app_pong, h.now));
+    let outs = h.frame(conn, app_pong.as_str());
+    assert!(
+        matches!(&completions(&outs)[..], [(x, Ok(RtmAck::Pong { extra }))] if *x == r && extra["probe"] == "x")
+    );
+    // The keepalive's pong is recognised by its reply_to, whatever it echoes, and swallowed.
+    let pong = format!(r#"{{"time":{{"nested":[1,2]}},"reply_to":{ping},"type":"pong"}}"#);
+    let keepalive_pong = EventFrame::new(pong.clone()).unwrap();
+    assert!(h.session.on_keepalive_pong(conn, &keepalive_pong, h.now), "matched without decoding");
+    // Fed as a driver does: nothing for the application, and it was proof of life (no pong
+    // deadline left: the next ping comes a full idle interval later, no close).
+    h.advance(SEC);
+    let at = h.now;
+    let outs = h.frame(conn, &pong);
+    assert!(events(&outs).is_empty() && completions(&outs).is_empty(), "{outs:#?}");
+    assert_eq!(h.session.poll_timeout(), Some(at + ka.idle_ping));
+    let outs = h.advance(ka.idle_ping);
+    assert!(closes(&outs).is_empty());
+    assert_eq!(sends_of(&outs, "ping").len(), 1);
+    // Once answered, the same pong again is no longer the keepalive's (decoded, harmless).
+    assert!(!h.session.on_keepalive_pong(conn, &keepalive_pong, h.now));
+}
