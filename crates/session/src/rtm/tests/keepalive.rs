@@ -17,7 +17,7 @@ fn ping_after_idle_interval_and_any_frame_counts_as_liveness() {
     let (_, text, id) = &pings[0];
     assert!(text.contains(&format!(r#""id":{id}"#)));
     // Not the pong: any frame proves the connection alive.
-    h.advance(9 * SEC);
+    h.advance(h.session.config().keepalive.pong_timeout - MS);
     let outs = h.frame(conn, r#"{"type":"pref_change","name":"x","value":1}"#);
     assert!(closes(&outs).is_empty());
     let outs = h.advance(idle);
@@ -26,6 +26,17 @@ fn ping_after_idle_interval_and_any_frame_counts_as_liveness() {
     let id = sends_of(&outs, "ping")[0].2;
     let outs = h.frame(conn, &format!(r#"{{"type":"pong","reply_to":{id},"time":1}}"#));
     assert!(events(&outs).is_empty(), "{outs:#?}");
+}
+
+#[test]
+fn by_default_a_silent_connection_is_pinged_after_10_s_and_replaced_at_15_s() {
+    let (mut h, conn) = H::connected(config());
+    assert!(h.advance(10 * SEC - MS).is_empty(), "no ping before 10 s of silence");
+    let outs = h.advance(MS);
+    assert_eq!(sends_of(&outs, "ping").len(), 1);
+    assert!(h.advance(5 * SEC - MS).is_empty(), "5 s for an answer");
+    let outs = h.advance(MS);
+    assert_eq!(closes(&outs), vec![(conn, CLOSE_REPLACED)]);
 }
 
 #[test]
@@ -94,9 +105,10 @@ fn the_keepalive_pong_is_matched_by_reply_to_and_an_application_ping_still_gets_
     let at = h.now;
     let outs = h.frame(conn, &pong);
     assert!(events(&outs).is_empty() && completions(&outs).is_empty(), "{outs:#?}");
-    assert_eq!(h.session.poll_timeout(), Some(at + ka.idle_ping));
-    let outs = h.advance(ka.idle_ping);
-    assert!(closes(&outs).is_empty());
+    let outs = h.advance(ka.idle_ping - MS);
+    assert!(closes(&outs).is_empty() && sends_of(&outs, "ping").is_empty(), "{outs:#?}");
+    let outs = h.advance(MS);
+    assert_eq!(h.now, at + ka.idle_ping);
     assert_eq!(sends_of(&outs, "ping").len(), 1);
     // Once answered, the same pong again is no longer the keepalive's (decoded, harmless).
     assert!(!h.session.on_keepalive_pong(conn, &keepalive_pong, h.now));
