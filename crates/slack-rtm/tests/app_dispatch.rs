@@ -173,6 +173,7 @@ async fn at_most_the_bound_runs_at_once_and_dispatch_waits_for_a_slot() {
         d.dispatch(message("U1", "C1", "3"), acks.acknowledger()),
     );
     assert!(third.await.is_err(), "no slot: the third request waits (the receiver stops reading)");
+    assert_eq!(acks.all().len(), 2, "an event waiting for a slot is not acked: the app has not taken it");
     gate.add_permits(1);
     settle().await;
     assert_eq!(d.in_flight(), 1);
