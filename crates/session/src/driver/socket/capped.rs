@@ -12,21 +12,8 @@ use std::pin::Pin;
 /// dozens of typical frames per system call.
 pub(crate) const MAX_READ: usize = 16 * 1024;
 
-/// Below this, the last capped read is taken as a sign that the next one brings little too.
-const SMALL_READ: usize = MAX_READ / 2;
-
 /// An `AsyncRead` that returns at most [`MAX_READ`] bytes per read.
-pub(crate) struct CappedRead<R> {
-    inner: R,
-    /// The last capped read brought less than [`SMALL_READ`] bytes.
-    small: bool,
-}
-
-impl<R> CappedRead<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        CappedRead { inner, small: true }
-    }
-}
+pub(crate) struct CappedRead<R>(pub(crate) R);
 
 impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CappedRead<R> {
     fn poll_read(
@@ -34,36 +21,29 @@ impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for CappedRead<R> {
         cx: &mut std::task::Context<'_>,
         buf: &mut tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        let this = &mut *self;
         if buf.remaining() <= MAX_READ {
-            return Pin::new(&mut this.inner).poll_read(cx, buf);
+            return Pin::new(&mut self.0).poll_read(cx, buf);
         }
         // The caller's buffer is handed over uninitialised on every read (tokio's `read_buf`),
-        // so limiting it in place zeroes 16 KB per read, whatever the read brings. While reads
-        // bring little (a reader that keeps up), read into this thread's scratch buffer
-        // (initialised once) and copy what came; while they come full, limit in place (a
-        // copy of 16 KB costs more than zeroing it).
-        let inner = Pin::new(&mut this.inner);
-        let n: std::task::Poll<std::io::Result<usize>> =
-            SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-                Ok(mut scratch) if this.small => {
-                    let mut limited = tokio::io::ReadBuf::new(&mut scratch[..]);
-                    std::task::ready!(inner.poll_read(cx, &mut limited))?;
-                    buf.put_slice(limited.filled());
-                    std::task::Poll::Ready(Ok(limited.filled().len()))
-                }
-                // Reads come full, or the scratch is taken (a reader nested in another).
-                _ => {
-                    let mut limited = tokio::io::ReadBuf::new(buf.initialize_unfilled_to(MAX_READ));
-                    std::task::ready!(inner.poll_read(cx, &mut limited))?;
-                    let n = limited.filled().len();
-                    buf.advance(n);
-                    std::task::Poll::Ready(Ok(n))
-                }
-            });
-        let n = std::task::ready!(n)?;
-        this.small = n < SMALL_READ;
-        std::task::Poll::Ready(Ok(()))
+        // so limiting it in place would zero 16 KB per read, whatever the read brings. Read
+        // into this thread's scratch buffer instead (initialised once) and copy what came.
+        let inner = Pin::new(&mut self.0);
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let mut limited = tokio::io::ReadBuf::new(&mut scratch[..]);
+                std::task::ready!(inner.poll_read(cx, &mut limited))?;
+                buf.put_slice(limited.filled());
+                std::task::Poll::Ready(Ok(()))
+            }
+            // Taken (a reader nested in another on this thread): limit in place.
+            Err(_) => {
+                let mut limited = tokio::io::ReadBuf::new(buf.initialize_unfilled_to(MAX_READ));
+                std::task::ready!(inner.poll_read(cx, &mut limited))?;
+                let n = limited.filled().len();
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+        })
     }
 }
 
@@ -80,7 +60,7 @@ mod tests {
     async fn reads_are_capped() {
         use tokio::io::AsyncReadExt;
         let data = vec![7u8; MAX_READ * 3 + 5];
-        let mut r = CappedRead::new(&data[..]);
+        let mut r = CappedRead(&data[..]);
         // A buffer far larger than the cap still gets at most MAX_READ bytes per read.
         let mut buf = bytes::BytesMut::with_capacity(MAX_READ * 8);
         let mut reads = Vec::new();
@@ -95,7 +75,7 @@ mod tests {
         assert_eq!(&buf[..], &data[..]);
         // A small buffer is read into directly.
         let mut small = [0u8; 10];
-        let mut r = CappedRead::new(&data[..]);
+        let mut r = CappedRead(&data[..]);
         assert_eq!(r.read(&mut small).await.unwrap(), 10);
     }
 
@@ -105,7 +85,7 @@ mod tests {
     async fn a_read_with_the_scratch_taken_is_capped_in_place() {
         use tokio::io::AsyncReadExt;
         let data: Vec<u8> = (0..MAX_READ * 2 + 3).map(|i| (i % 251) as u8).collect();
-        let mut r = CappedRead::new(&data[..]);
+        let mut r = CappedRead(&data[..]);
         let mut buf = bytes::BytesMut::with_capacity(MAX_READ * 4);
         let taken = SCRATCH.with(|s| {
             let _guard = s.borrow_mut();

@@ -145,7 +145,7 @@ pub(crate) async fn open(url: &str, config: &OpenConfig) -> Result<(Reader, Writ
     let (mut read, write) = ws.split(|io| {
         let (r, w) = tokio::io::split(io);
         // Frames written back to back (a turn's acks) leave in one write at the flush.
-        (CappedRead::new(r), super::WriteBuf::new(w))
+        (CappedRead(r), super::WriteBuf::new(w))
     });
     read.set_auto_close(true);
     read.set_auto_pong(true);
