@@ -319,3 +319,30 @@ async fn an_event_whose_ack_failed_is_still_handled() {
     assert_eq!(got, ["one", "two"]);
     assert_eq!(acks.all().len(), 1);
 }
+
+/// Each kind of request no listener takes is logged once, however the kinds alternate.
+#[tokio::test(start_paused = true)]
+async fn each_unhandled_kind_is_logged_once() {
+    let logs = Logs::default();
+    let sink = logs.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).without_time().finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let d = dispatcher(App::new());
+    let acks = Acks::default();
+    let kinds = ["pin_added", "pin_added", "star_added", "pin_added", "star_added", "star_added"];
+    for kind in kinds {
+        send(&d, event(json!({"type": kind, "user": "U1", "channel": "C1"})), &acks).await;
+        settle().await;
+    }
+    send(&d, command("/unknown", ""), &acks).await;
+    send(&d, command("/unknown", ""), &acks).await;
+    settle().await;
+    assert_eq!(acks.all().len(), kinds.len() + 2);
+    let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged: Vec<&str> = out.lines().filter(|l| l.contains("no listener for this kind")).collect();
+    assert_eq!(logged.len(), 3, "{out}");
+    for kind in ["events_api/pin_added", "events_api/star_added", "slash_commands//unknown"] {
+        assert_eq!(logged.iter().filter(|l| l.contains(kind)).count(), 1, "{kind}: {out}");
+    }
+}

@@ -66,7 +66,7 @@ struct Inner {
     closed: AtomicBool,
     order: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
     seq: AtomicU64,
-    fallback_seen: Mutex<HashMap<String, HashSet<String>>>,
+    fallback_seen: Mutex<FallbackSeen>,
     installations: Option<super::oauth::Installations>,
     /// Labels shared by every request (no allocation per request).
     fallback_label: Arc<str>,
@@ -85,6 +85,15 @@ enum Owed {
     Sent(Result<(), BoxError>),
     /// An event whose ack did not complete at once: awaited before its middleware runs.
     Sending(AckFuture),
+}
+
+/// The kinds of unhandled requests already logged.
+#[derive(Default)]
+struct FallbackSeen {
+    kinds: HashMap<String, HashSet<String>>,
+    /// The last kind found in `kinds`: a run of the same kind compares two strings instead
+    /// of hashing them (its buffers are reused).
+    last: Option<(String, String)>,
 }
 
 /// Where a request waits for the one before it in its conversation.
@@ -125,7 +134,7 @@ impl Dispatcher {
                 closed: AtomicBool::new(false),
                 order: Mutex::new(HashMap::new()),
                 seq: AtomicU64::new(0),
-                fallback_seen: Mutex::new(HashMap::new()),
+                fallback_seen: Mutex::new(FallbackSeen::default()),
                 installations,
                 fallback_label: "fallback".into(),
                 middleware_label: "middleware".into(),
@@ -466,13 +475,21 @@ impl Inner {
         let (kind, subkind) = (ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
         let first = {
             let mut seen = self.fallback_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let seen = &mut *seen;
             // Looked up without building the key: only a new kind allocates.
-            if seen.get(kind).is_some_and(|s| s.contains(subkind)) {
+            if seen.last.as_ref().is_some_and(|(k, s)| k == kind && s == subkind) {
                 false
-            } else if seen.values().map(HashSet::len).sum::<usize>() >= FALLBACK_KINDS {
+            } else if seen.kinds.get(kind).is_some_and(|s| s.contains(subkind)) {
+                let last = seen.last.get_or_insert_with(Default::default);
+                last.0.clear();
+                last.0.push_str(kind);
+                last.1.clear();
+                last.1.push_str(subkind);
+                false
+            } else if seen.kinds.values().map(HashSet::len).sum::<usize>() >= FALLBACK_KINDS {
                 true
             } else {
-                seen.entry(kind.to_owned()).or_default().insert(subkind.to_owned());
+                seen.kinds.entry(kind.to_owned()).or_default().insert(subkind.to_owned());
                 true
             }
         };
