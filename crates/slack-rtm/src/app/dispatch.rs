@@ -11,7 +11,7 @@ use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use super::{App, AppConfig, ErrorHandler, FallbackHandler, ListenerError};
 use crate::web::WebClient;
 use slack_rtm_codec::BoxError;
-use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload};
+use slack_rtm_types::socket_mode::{EnvelopeType, Payload};
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -254,16 +254,9 @@ impl Dispatcher {
     }
 }
 
+/// The typed payload, decoded from the request's text (not a copy of it).
 fn decode(request: &RequestInfo) -> Payload {
-    Envelope {
-        envelope_id: request.envelope_id.clone().unwrap_or_default(),
-        envelope_type: EnvelopeType::from_wire(request.kind.as_str()),
-        accepts_response_payload: request.accepts_response_payload,
-        retry_attempt: request.retry_attempt,
-        retry_reason: request.retry_reason.clone(),
-        payload: Some(request.payload.clone()),
-    }
-    .decode_payload()
+    Payload::decode(&EnvelopeType::from_wire(request.kind.as_str()), &request.payload)
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> String {
