@@ -232,13 +232,18 @@ impl std::io::Write for Logs {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_deadline_warning_names_the_slow_listener() {
+/// This thread's logs, captured while the guard lives.
+fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
     let logs = Logs::default();
     let sink = logs.clone();
     let subscriber =
         tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).without_time().finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_warning_names_the_slow_listener() {
+    let (logs, _guard) = capture_logs();
     let mut app = App::new();
     app.command("/report", |_, _, _| async move {
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -300,13 +305,7 @@ async fn an_event_ack_still_under_way_is_awaited_before_its_middleware_runs() {
 async fn an_event_whose_ack_failed_is_still_handled() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut app = App::new();
-    app.message("", move |m, _| {
-        let tx = tx.clone();
-        async move {
-            tx.send(m.text.unwrap_or_default()).unwrap();
-            Ok(())
-        }
-    });
+    texts_to(&mut app, tx);
     let d = dispatcher(app);
     let failing = |_: Option<serde_json::Value>| -> slack_rtm::app::AckFuture {
         Box::pin(async { Err("the socket is gone".into()) })
@@ -323,11 +322,7 @@ async fn an_event_whose_ack_failed_is_still_handled() {
 /// Each kind of request no listener takes is logged once, however the kinds alternate.
 #[tokio::test(start_paused = true)]
 async fn each_unhandled_kind_is_logged_once() {
-    let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).without_time().finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
     let d = dispatcher(App::new());
     let acks = Acks::default();
     let kinds = ["pin_added", "pin_added", "star_added", "pin_added", "star_added", "star_added"];

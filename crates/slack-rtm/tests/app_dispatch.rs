@@ -109,13 +109,7 @@ async fn the_bots_own_messages_are_ignored_by_default_and_other_bots_on_request(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tx2 = tx.clone();
     let mut app = App::new();
-    app.message("", move |m, _| {
-        let tx = tx.clone();
-        async move {
-            tx.send(m.text.unwrap_or_default()).unwrap();
-            Ok(())
-        }
-    });
+    texts_to(&mut app, tx);
     let d = dispatcher(app);
     let acks = Acks::default();
     send(&d, message(BOT, "C1", "from me"), &acks).await;
@@ -134,13 +128,7 @@ async fn the_bots_own_messages_are_ignored_by_default_and_other_bots_on_request(
 
     let mut app = App::new();
     app.ignore_bots(true);
-    app.message("", move |m, _| {
-        let tx = tx2.clone();
-        async move {
-            tx.send(m.text.unwrap_or_default()).unwrap();
-            Ok(())
-        }
-    });
+    texts_to(&mut app, tx2);
     let d = dispatcher(app);
     send(&d, event(other_bot), &acks).await;
     send(&d, message("U1", "C1", "a person again"), &acks).await;
