@@ -232,13 +232,18 @@ impl std::io::Write for Logs {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_deadline_warning_names_the_slow_listener() {
+/// This thread's logs, captured while the guard lives.
+fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
     let logs = Logs::default();
     let sink = logs.clone();
     let subscriber =
         tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).without_time().finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_warning_names_the_slow_listener() {
+    let (logs, _guard) = capture_logs();
     let mut app = App::new();
     app.command("/report", |_, _, _| async move {
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -250,4 +255,89 @@ async fn the_deadline_warning_names_the_slow_listener() {
     let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     let warning = out.lines().find(|l| l.contains("did not ack in time")).unwrap_or_else(|| panic!("{out}"));
     assert!(warning.contains("WARN") && warning.contains("listener=command /report"), "{warning}");
+}
+
+/// An event's ack that does not complete at once (the receiver's write still under way) is
+/// awaited before the event's middleware and listener run; once it completed, the event is
+/// acked for them and a second ack is refused. Sent once.
+#[tokio::test(start_paused = true)]
+async fn an_event_ack_still_under_way_is_awaited_before_its_middleware_runs() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.middleware(move |ctx: slack_rtm::app::Context, next: slack_rtm::app::Next| {
+        let tx = tx.clone();
+        async move {
+            let again = ctx.ack().await;
+            tx.send((
+                tokio::time::Instant::now(),
+                ctx.is_acked(),
+                matches!(again, Err(AckError::AlreadyAcked)),
+            ))
+            .unwrap();
+            next.run(ctx).await
+        }
+    });
+    app.message("hello", |_, _| async { Ok(()) });
+    let d = dispatcher(app);
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let (log, start) = (sent.clone(), tokio::time::Instant::now());
+    let slow = move |body: Option<serde_json::Value>| -> slack_rtm::app::AckFuture {
+        let log = log.clone();
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            log.lock().unwrap().push((body, tokio::time::Instant::now()));
+            Ok(())
+        })
+    };
+    d.dispatch(message("U1", "C1", "hello there"), Box::new(slow)).await.unwrap();
+    let (ran_at, acked, refused) = rx.recv().await.unwrap();
+    let sent = sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "acked once");
+    assert!(sent[0].0.is_none(), "an event's ack is empty");
+    assert!(sent[0].1 - start >= Duration::from_millis(200));
+    assert!(ran_at >= sent[0].1, "the middleware ran after the ack completed");
+    assert!(acked && refused, "the middleware sees the event acked; its own ack is refused");
+}
+
+/// An event whose ack failed is still handed to its listeners (it was taken), and the failure
+/// does not stop later events.
+#[tokio::test(start_paused = true)]
+async fn an_event_whose_ack_failed_is_still_handled() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    texts_to(&mut app, tx);
+    let d = dispatcher(app);
+    let failing = |_: Option<serde_json::Value>| -> slack_rtm::app::AckFuture {
+        Box::pin(async { Err("the socket is gone".into()) })
+    };
+    d.dispatch(message("U1", "C1", "one"), Box::new(failing)).await.unwrap();
+    let acks = Acks::default();
+    send(&d, message("U1", "C1", "two"), &acks).await;
+    let mut got = vec![rx.recv().await.unwrap(), rx.recv().await.unwrap()];
+    got.sort();
+    assert_eq!(got, ["one", "two"]);
+    assert_eq!(acks.all().len(), 1);
+}
+
+/// Each kind of request no listener takes is logged once, however the kinds alternate.
+#[tokio::test(start_paused = true)]
+async fn each_unhandled_kind_is_logged_once() {
+    let (logs, _guard) = capture_logs();
+    let d = dispatcher(App::new());
+    let acks = Acks::default();
+    let kinds = ["pin_added", "pin_added", "star_added", "pin_added", "star_added", "star_added"];
+    for kind in kinds {
+        send(&d, event(json!({"type": kind, "user": "U1", "channel": "C1"})), &acks).await;
+        settle().await;
+    }
+    send(&d, command("/unknown", ""), &acks).await;
+    send(&d, command("/unknown", ""), &acks).await;
+    settle().await;
+    assert_eq!(acks.all().len(), kinds.len() + 2);
+    let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let logged: Vec<&str> = out.lines().filter(|l| l.contains("no listener for this kind")).collect();
+    assert_eq!(logged.len(), 3, "{out}");
+    for kind in ["events_api/pin_added", "events_api/star_added", "slash_commands//unknown"] {
+        assert_eq!(logged.iter().filter(|l| l.contains(kind)).count(), 1, "{kind}: {out}");
+    }
 }

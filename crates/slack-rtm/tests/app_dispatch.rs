@@ -109,13 +109,7 @@ async fn the_bots_own_messages_are_ignored_by_default_and_other_bots_on_request(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let tx2 = tx.clone();
     let mut app = App::new();
-    app.message("", move |m, _| {
-        let tx = tx.clone();
-        async move {
-            tx.send(m.text.unwrap_or_default()).unwrap();
-            Ok(())
-        }
-    });
+    texts_to(&mut app, tx);
     let d = dispatcher(app);
     let acks = Acks::default();
     send(&d, message(BOT, "C1", "from me"), &acks).await;
@@ -134,13 +128,7 @@ async fn the_bots_own_messages_are_ignored_by_default_and_other_bots_on_request(
 
     let mut app = App::new();
     app.ignore_bots(true);
-    app.message("", move |m, _| {
-        let tx = tx2.clone();
-        async move {
-            tx.send(m.text.unwrap_or_default()).unwrap();
-            Ok(())
-        }
-    });
+    texts_to(&mut app, tx2);
     let d = dispatcher(app);
     send(&d, event(other_bot), &acks).await;
     send(&d, message("U1", "C1", "a person again"), &acks).await;
@@ -173,6 +161,7 @@ async fn at_most_the_bound_runs_at_once_and_dispatch_waits_for_a_slot() {
         d.dispatch(message("U1", "C1", "3"), acks.acknowledger()),
     );
     assert!(third.await.is_err(), "no slot: the third request waits (the receiver stops reading)");
+    assert_eq!(acks.all().len(), 2, "an event waiting for a slot is not acked: the app has not taken it");
     gate.add_permits(1);
     settle().await;
     assert_eq!(d.in_flight(), 1);

@@ -40,9 +40,16 @@ fn callback(event: Value) -> Value {
     })
 }
 
+/// The envelope's payload, decoded; `Payload::decode` on its text must agree.
 fn payload_of(text: &str) -> Payload {
     match frame(text) {
-        SocketFrame::Envelope(e) => e.decode_payload(),
+        SocketFrame::Envelope(e) => {
+            let payload = e.decode_payload();
+            if let Some(raw) = &e.payload {
+                assert_eq!(Payload::decode(&e.envelope_type, raw), payload, "{text}");
+            }
+            payload
+        }
         other => panic!("not an envelope: {other:?}"),
     }
 }

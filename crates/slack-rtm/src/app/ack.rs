@@ -69,6 +69,11 @@ impl AckCell {
         }
     }
 
+    /// A slot already acked (an event's: acked before its middleware and listeners run).
+    pub(crate) fn acked() -> Arc<AckCell> {
+        Arc::new(AckCell { state: Mutex::new(State::Acked), accepts_payload: false })
+    }
+
     pub(crate) fn is_acked(&self) -> bool {
         !matches!(*self.state.lock().unwrap_or_else(|p| p.into_inner()), State::Pending(_))
     }

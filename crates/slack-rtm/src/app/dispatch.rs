@@ -2,14 +2,16 @@
 //! concurrency bound, order per conversation, panics, shutdown.
 
 use super::ack::AckCell;
+use super::ack::AckError;
 use super::context::{Context, RequestInfo, Shared};
 use super::listeners::Route;
 use super::matchers::Matches;
 use super::middleware::{BoxFuture, End, ListenerResult, Middleware, Next};
-use super::receiver::{Acknowledger, AppRequest, RequestKind};
+use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use super::{App, AppConfig, ErrorHandler, FallbackHandler, ListenerError};
 use crate::web::WebClient;
-use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload};
+use slack_rtm_codec::BoxError;
+use slack_rtm_types::socket_mode::{EnvelopeType, Payload};
 use std::any::Any;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -64,11 +66,34 @@ struct Inner {
     closed: AtomicBool,
     order: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
     seq: AtomicU64,
-    fallback_seen: Mutex<HashMap<String, HashSet<String>>>,
+    fallback_seen: Mutex<FallbackSeen>,
     installations: Option<super::oauth::Installations>,
     /// Labels shared by every request (no allocation per request).
     fallback_label: Arc<str>,
     middleware_label: Arc<str>,
+    /// The ack slot every event shares: an event is acked before anything of the app runs,
+    /// so its slot is always already acked (no slot per event).
+    acked: Arc<AckCell>,
+}
+
+/// A request's ack as it reaches its task: an event's already sent (or on its way), owed
+/// for the other kinds.
+enum Owed {
+    /// A command or an interaction: acked by its listener, or empty by the app.
+    Listener(Box<dyn Acknowledger>),
+    /// An event, acked when it took its slot.
+    Sent(Result<(), BoxError>),
+    /// An event whose ack did not complete at once: awaited before its middleware runs.
+    Sending(AckFuture),
+}
+
+/// The kinds of unhandled requests already logged.
+#[derive(Default)]
+struct FallbackSeen {
+    kinds: HashMap<String, HashSet<String>>,
+    /// The last kind found in `kinds`: a run of the same kind compares two strings instead
+    /// of hashing them (its buffers are reused).
+    last: Option<(String, String)>,
 }
 
 /// Where a request waits for the one before it in its conversation.
@@ -109,10 +134,11 @@ impl Dispatcher {
                 closed: AtomicBool::new(false),
                 order: Mutex::new(HashMap::new()),
                 seq: AtomicU64::new(0),
-                fallback_seen: Mutex::new(HashMap::new()),
+                fallback_seen: Mutex::new(FallbackSeen::default()),
                 installations,
                 fallback_label: "fallback".into(),
                 middleware_label: "middleware".into(),
+                acked: AckCell::acked(),
             }),
         }
     }
@@ -187,8 +213,25 @@ impl Dispatcher {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
+        // An event is acked now that the app took it (it holds a slot), before its task
+        // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
+        // response handed over) costs no slot of its own and no await in the task.
+        let owed = if info.kind == RequestKind::EventsApi {
+            let mut sending = ack.ack(None);
+            let mut cx = TaskContext::from_waker(std::task::Waker::noop());
+            match sending.as_mut().poll(&mut cx) {
+                Poll::Ready(sent) => Owed::Sent(sent),
+                Poll::Pending => Owed::Sending(sending),
+            }
+        } else {
+            Owed::Listener(ack)
+        };
         let inner = self.inner.clone();
-        Ok(tokio::spawn(async move { inner.handle(info, ack, ticket, arrived, permit).await }))
+        // Boxed: the request's future is a few KB, and the runtime moves a task's future
+        // several times while spawning and finishing it (a copy each time); a box moves as
+        // one pointer.
+        let handled: BoxFuture<bool> = Box::pin(inner.handle(info, owed, ticket, arrived, permit));
+        Ok(tokio::spawn(handled))
     }
 
     /// Stops taking requests ([`Dispatcher::dispatch`] returns [`ShuttingDown`]) and waits up
@@ -211,16 +254,9 @@ impl Dispatcher {
     }
 }
 
+/// The typed payload, decoded from the request's text (not a copy of it).
 fn decode(request: &RequestInfo) -> Payload {
-    Envelope {
-        envelope_id: request.envelope_id.clone().unwrap_or_default(),
-        envelope_type: EnvelopeType::from_wire(request.kind.as_str()),
-        accepts_response_payload: request.accepts_response_payload,
-        retry_attempt: request.retry_attempt,
-        retry_reason: request.retry_reason.clone(),
-        payload: Some(request.payload.clone()),
-    }
-    .decode_payload()
+    Payload::decode(&EnvelopeType::from_wire(request.kind.as_str()), &request.payload)
 }
 
 fn panic_message(p: &(dyn Any + Send)) -> String {
@@ -249,13 +285,16 @@ impl Inner {
     async fn handle(
         self: Arc<Self>,
         info: RequestInfo,
-        acker: Box<dyn Acknowledger>,
+        owed: Owed,
         mut ticket: Option<OrderTicket>,
         arrived: Instant,
         _permit: OwnedSemaphorePermit,
     ) -> bool {
         let event = info.kind == RequestKind::EventsApi;
-        let cell = AckCell::new(acker, info.accepts_response_payload);
+        let (cell, sent) = match owed {
+            Owed::Listener(acker) => (AckCell::new(acker, info.accepts_response_payload), None),
+            event_ack => (self.acked.clone(), Some(event_ack)),
+        };
         // The typed payload is decoded only when a listener may take this request (an event of
         // a type nobody listens to goes to the fallback undecoded).
         let subkind = info.subkind.as_deref();
@@ -289,8 +328,13 @@ impl Inner {
             auth: None,
         };
         let task = async {
-            if event && let Err(e) = cell.send(None).await {
-                tracing::warn!(error = %e, "could not ack the event; handling it anyway");
+            let sent = match sent {
+                Some(Owed::Sent(sent)) => Some(sent),
+                Some(Owed::Sending(sending)) => Some(sending.await),
+                _ => None,
+            };
+            if let Some(Err(e)) = sent {
+                tracing::warn!(error = %AckError::Failed(e), "could not ack the event; handling it anyway");
             }
             let before = ticket.as_mut().and_then(|t| t.before.take());
             let me = self.clone();
@@ -310,7 +354,7 @@ impl Inner {
                 }
                 me.run(payload, matched, ctx).await
             };
-            let mut work = catch_unwind(work);
+            let mut work = CatchUnwind(std::pin::pin!(work));
             let result = if event {
                 // Already acked: no deadline to keep.
                 work.await
@@ -360,7 +404,7 @@ impl Inner {
     async fn report(&self, failure: ListenerError) {
         match &self.error_handler {
             Some(h) => {
-                if let Err(p) = catch_unwind(h(failure)).await {
+                if let Err(p) = CatchUnwind(h(failure)).await {
                     tracing::error!(message = %panic_message(&*p), "the error handler panicked");
                 }
             }
@@ -424,13 +468,21 @@ impl Inner {
         let (kind, subkind) = (ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
         let first = {
             let mut seen = self.fallback_seen.lock().unwrap_or_else(|p| p.into_inner());
+            let seen = &mut *seen;
             // Looked up without building the key: only a new kind allocates.
-            if seen.get(kind).is_some_and(|s| s.contains(subkind)) {
+            if seen.last.as_ref().is_some_and(|(k, s)| k == kind && s == subkind) {
                 false
-            } else if seen.values().map(HashSet::len).sum::<usize>() >= FALLBACK_KINDS {
+            } else if seen.kinds.get(kind).is_some_and(|s| s.contains(subkind)) {
+                let last = seen.last.get_or_insert_with(Default::default);
+                last.0.clear();
+                last.0.push_str(kind);
+                last.1.clear();
+                last.1.push_str(subkind);
+                false
+            } else if seen.kinds.values().map(HashSet::len).sum::<usize>() >= FALLBACK_KINDS {
                 true
             } else {
-                seen.entry(kind.to_owned()).or_default().insert(subkind.to_owned());
+                seen.kinds.entry(kind.to_owned()).or_default().insert(subkind.to_owned());
                 true
             }
         };
@@ -444,15 +496,15 @@ impl Inner {
     }
 }
 
-/// A future whose panics are caught (it is not polled again after one).
-struct CatchUnwind<F>(Pin<Box<F>>);
+/// A pinned future whose panics are caught (it is not polled again after one). Pinned where
+/// it lives (`pin!` in the request's task, or a boxed future): no allocation of its own.
+struct CatchUnwind<P>(Pin<P>);
 
-fn catch_unwind<F: Future>(f: F) -> CatchUnwind<F> {
-    CatchUnwind(Box::pin(f))
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, Box<dyn Any + Send>>;
+impl<P> Future for CatchUnwind<P>
+where
+    P: std::ops::DerefMut<Target: Future> + Unpin,
+{
+    type Output = Result<<P::Target as Future>::Output, Box<dyn Any + Send>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let fut = self.get_mut().0.as_mut();

@@ -98,3 +98,14 @@ pub async fn settle() {
         tokio::task::yield_now().await;
     }
 }
+
+/// Registers a listener of every message on `app` that sends the message's text to `tx`.
+pub fn texts_to(app: &mut App, tx: tokio::sync::mpsc::UnboundedSender<String>) {
+    app.message("", move |m, _| {
+        let tx = tx.clone();
+        async move {
+            tx.send(m.text.unwrap_or_default()).unwrap();
+            Ok(())
+        }
+    });
+}

@@ -165,9 +165,18 @@ impl Envelope {
         let Some(raw) = &self.payload else {
             return Payload::Unknown { raw: RawJson::from_trusted("null"), shape_error: None };
         };
+        Payload::decode(&self.envelope_type, raw)
+    }
+}
+
+impl Payload {
+    /// Decodes `raw` as the payload of an envelope of `envelope_type`, as
+    /// [`Envelope::decode_payload`] does (never fails; no copy of `raw` unless it is kept
+    /// verbatim in [`Payload::Unknown`]).
+    pub fn decode(envelope_type: &EnvelopeType, raw: &RawJson) -> Payload {
         let shape =
             |e: serde_json::Error| Payload::Unknown { raw: raw.clone(), shape_error: Some(e.to_string()) };
-        match self.envelope_type {
+        match envelope_type {
             EnvelopeType::EventsApi => match raw.parse::<EventCallback>() {
                 Ok(cb) => Payload::EventsApi(Box::new(cb)),
                 Err(e) => shape(e),
