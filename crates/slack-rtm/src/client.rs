@@ -54,7 +54,7 @@ impl Client {
     /// sent after the reconnection, once; if it drops after, the error is
     /// [`SendError::Unconfirmed`] (it may or may not have been posted).
     pub fn send_message(&self, channel: impl Into<ChannelId>, text: impl Into<String>) -> SendMessage {
-        SendMessage { client: self.clone(), message: OutgoingMessage::new(channel, text) }
+        SendMessage { handle: self.handle.clone(), message: OutgoingMessage::new(channel, text) }
     }
 
     /// Sends any client message and waits for its outcome.
@@ -144,7 +144,8 @@ impl Client {
 #[must_use = "a message is sent only when awaited"]
 #[derive(Debug)]
 pub struct SendMessage {
-    client: Client,
+    /// The session's handle only (the `WebClient` is not needed to send).
+    handle: SessionHandle,
     message: OutgoingMessage,
 }
 
@@ -168,7 +169,7 @@ impl IntoFuture for SendMessage {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            match self.client.handle.send(ClientMessage::Message(self.message)).await? {
+            match self.handle.send(ClientMessage::Message(self.message)).await? {
                 RtmAck::Posted { ts, text } => Ok(Posted { ts, text }),
                 // Any other ack for a message would be a bug in the session; report it as
                 // "no confirmation" rather than invent a timestamp.

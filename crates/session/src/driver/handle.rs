@@ -91,7 +91,15 @@ impl SessionHandle {
     /// Queues a message, waiting while the queue is full; returns a future of its outcome.
     pub async fn submit(&self, msg: ClientMessage) -> Result<PendingAck, SendError> {
         msg.validate().map_err(SendError::Invalid)?;
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| SendError::Stopped)?;
+        // A free permit is taken at once (the semaphore hands released permits to its waiters
+        // first, so this never jumps the queue); only a full queue builds the waiting future.
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(SendError::Stopped),
+            Err(TryAcquireError::NoPermits) => {
+                self.permits.clone().acquire_owned().await.map_err(|_| SendError::Stopped)?
+            }
+        };
         self.enqueue(msg, permit)
     }
 

@@ -63,6 +63,7 @@ mod readers;
 mod run;
 mod socket;
 mod socket_mode;
+mod wake;
 mod watch;
 
 pub use call::{call_apps_connections_open, call_rtm_connect};
