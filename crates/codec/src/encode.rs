@@ -54,37 +54,42 @@ pub(crate) fn message_frame(id: u64, m: &OutgoingMessage) -> String {
     out
 }
 
-/// A JSON string escaped as `serde_json` escapes it: `"` and `\\`, the control characters
+/// A JSON string escaped as `serde_json` escapes it: `"` and `\`, the control characters
 /// (`\b \t \n \f \r` short, the others `\u00XX` in lower-case hex), nothing else.
 fn string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    while let Some(n) = bytes[start..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        let i = start + n;
         // `i` is at an ASCII byte, so a character boundary.
         out.push_str(&s[start..i]);
+        escape(out, bytes[i]);
         start = i + 1;
-        if short.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(short);
-        }
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// One escaped byte (`"`, `\`, or a control character).
+fn escape(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0x08 => "\\b",
+        0x0c => "\\f",
+        _ => {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+            return;
+        }
+    };
+    out.push_str(short);
 }
 
 /// Appends the decimal digits of `n`.

@@ -25,10 +25,82 @@ pub fn decode_plain_reply(text: &str) -> Option<Reply> {
     if !(text.starts_with(r#"{"ok":"#) || text.starts_with(r#"{"reply_to":"#)) {
         return None;
     }
+    if let Some(reply) = read_exact_shape(text) {
+        return Some(reply);
+    }
     let mut de = serde_json::Deserializer::from_str(text);
     let reply = (&mut de).deserialize_map(PlainReply).ok()?;
     de.end().ok()?;
     Some(reply)
+}
+
+/// The shape Slack writes an ack in, read by hand: no whitespace, no `error`, strings without
+/// escapes or control characters, `reply_to` plain digits, nothing after the `}`. `None` when
+/// unsure: the serde reading then decides (same keys, same rules, every JSON detail).
+fn read_exact_shape(text: &str) -> Option<Reply> {
+    let b = text.as_bytes();
+    let (mut ok, mut reply_to, mut ts, mut said) = (None, None, None, None);
+    let mut i = 1; // after the `{` the caller saw
+    loop {
+        let (key, next) = simple_string(text, i)?;
+        if b.get(next) != Some(&b':') {
+            return None;
+        }
+        i = next + 1;
+        match key {
+            "ok" if ok.is_none() => {
+                let (value, len) = if b[i..].starts_with(b"true") {
+                    (true, 4)
+                } else if b[i..].starts_with(b"false") {
+                    (false, 5)
+                } else {
+                    return None;
+                };
+                ok = Some(value);
+                i += len;
+            }
+            "reply_to" if reply_to.is_none() => {
+                let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                let number = &text[i..i + digits];
+                // JSON has no leading zeros; an overflow is serde's to report.
+                if digits == 0 || (digits > 1 && number.starts_with('0')) {
+                    return None;
+                }
+                reply_to = Some(number.parse::<u64>().ok()?);
+                i += digits;
+            }
+            "ts" if ts.is_none() => {
+                let (value, next) = simple_string(text, i)?;
+                ts = Some(Ts::from(value));
+                i = next;
+            }
+            "text" if said.is_none() => {
+                let (value, next) = simple_string(text, i)?;
+                said = Some(value.to_owned());
+                i = next;
+            }
+            _ => return None,
+        }
+        match b.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') if i + 1 == b.len() => break,
+            _ => return None,
+        }
+    }
+    Some(Reply { ok: ok?, reply_to: reply_to?, ts, text: said, error: None, extra: Extra::new() })
+}
+
+/// The string starting at `text[at]` (its opening quote) when it has no escape and no control
+/// character, and the index after its closing quote.
+fn simple_string(text: &str, at: usize) -> Option<(&str, usize)> {
+    let b = text.as_bytes();
+    if b.get(at) != Some(&b'"') {
+        return None;
+    }
+    let len = b[at + 1..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    let end = at + 1 + len;
+    // Stopped at an ASCII byte: `at + 1..end` is on character boundaries.
+    (b[end] == b'"').then(|| (&text[at + 1..end], end + 1))
 }
 
 /// Why a plain read gave up (never shown: the caller falls back to the ordinary decode).
@@ -143,9 +215,43 @@ mod tests {
             r#"{"ok":false,"reply_to":5}"#,
             r#"{"ok":true,"reply_to":6,"ts":"1.2","text":"a"}  "#,
             r#"{"ok":true , "reply_to" : 8 }"#,
+            r#"{"ok":true,"reply_to":9,"text":"esc\"aped","ts":"1.2"}"#,
+            r#"{"ok":false,"reply_to":10,"ts":"","text":""}"#,
+            r#"{"ok":true,"reply_to":0}"#,
         ] {
             assert!(agrees(text), "not taken: {text}");
         }
+    }
+
+    /// The hand reading of Slack's exact shape and the serde reading agree wherever the first
+    /// answers.
+    #[test]
+    fn the_exact_shape_is_read_as_serde_reads_it() {
+        let serde = |text: &str| {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let r = serde::Deserializer::deserialize_map(&mut de, super::PlainReply).ok()?;
+            de.end().ok().map(|()| r)
+        };
+        let mut taken = 0;
+        for ok in ["true", "false", "tru", "null"] {
+            for id in ["0", "7", "01", "-1", "1.0", "18446744073709551615", "18446744073709551616"] {
+                for ts in ["", r#","ts":"1.2""#, r#","ts":"""#, r#","ts":"a\"b""#, r#","ts":null"#] {
+                    for text in ["", r#","text":"héllo""#, r#","text":"x\\y""#, ",\"text\":\"a\u{1}\""] {
+                        for end in ["}", "} ", "}}", ",}"] {
+                            let frame = format!(r#"{{"ok":{ok},"reply_to":{id}{ts}{text}{end}"#);
+                            let frame_rev = format!(r#"{{"reply_to":{id},"ok":{ok}{text}{ts}{end}"#);
+                            for f in [frame, frame_rev] {
+                                if let Some(fast) = super::read_exact_shape(&f) {
+                                    assert_eq!(Some(fast), serde(&f), "{f}");
+                                    taken += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(taken >= 30, "{taken}");
     }
 
     #[test]
@@ -179,6 +285,13 @@ mod tests {
             r#"{"ok":true,"reply_to":1,"ts":"1","ts":"2"}"#,
             // An escaped key.
             r#"{"ok":true,"reply_\u0074o":1}"#,
+            r#"{"ok":true,"reply_to":01}"#,
+            r#"{"ok":true,"reply_to":1e3}"#,
+            r#"{"ok":true,"reply_to":18446744073709551616}"#,
+            r#"{"ok":truex,"reply_to":1}"#,
+            r#"{"ok":tru,"reply_to":1}"#,
+            "{\"ok\":true,\"reply_to\":1,\"text\":\"raw\u{1}control\"}",
+            r#"{"ok":true,"reply_to":1,"text":"unterminated}"#,
             // Malformed.
             r#"{"ok":true,"reply_to":1"#,
             r#"{"ok":true,"reply_to":1}x"#,

@@ -165,16 +165,33 @@ impl SendMessage {
 
 impl IntoFuture for SendMessage {
     type Output = Result<Posted, SendError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Posted, SendError>> + Send>>;
+    type IntoFuture = SendMessageFuture;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            match self.handle.send(ClientMessage::Message(self.message)).await? {
-                RtmAck::Posted { ts, text } => Ok(Posted { ts, text }),
-                // Any other ack for a message would be a bug in the session; report it as
-                // "no confirmation" rather than invent a timestamp.
-                _ => Err(SendError::Unconfirmed),
-            }
+    fn into_future(self) -> SendMessageFuture {
+        SendMessageFuture { send: self.handle.send_owned(ClientMessage::Message(self.message)) }
+    }
+}
+
+/// The future of a [`SendMessage`]: the [`Posted`] ack, or why the message failed. `Send`,
+/// `Unpin` and `'static`, so it can be stored, spawned or selected on as it is.
+///
+/// Dropping it before its first poll sends nothing; after, the message is still sent once and
+/// only its ack is not read.
+#[must_use = "a message is sent only when awaited"]
+#[derive(Debug)]
+pub struct SendMessageFuture {
+    send: slack_rtm_session::driver::SendOwned,
+}
+
+impl Future for SendMessageFuture {
+    type Output = Result<Posted, SendError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.send).poll(cx).map(|ack| match ack? {
+            RtmAck::Posted { ts, text } => Ok(Posted { ts, text }),
+            // Any other ack for a message would be a bug in the session; report it as
+            // "no confirmation" rather than invent a timestamp.
+            _ => Err(SendError::Unconfirmed),
         })
     }
 }
