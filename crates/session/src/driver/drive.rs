@@ -56,6 +56,9 @@ pub(crate) trait Driven: Send + Sized + 'static {
     fn publisher(&mut self) -> &mut Publisher<Self::Status>;
     /// The opening call answered.
     fn on_call(&mut self, result: Self::Call, now: Instant);
+    /// Whether an opening call was started and its result not taken yet: the loop polls the
+    /// calls' channel only then (each call sends exactly one result).
+    fn awaiting_call(&self) -> bool;
     /// A handle's command.
     fn on_command(&mut self, cmd: Self::Cmd) -> impl Future<Output = ()> + Send;
     /// Carries out every output of the machine.
@@ -160,7 +163,7 @@ pub(crate) fn drive<L: Driven>(
                     tracing::debug!("every handle and the stream are gone: shutting down");
                     lp.machine().shutdown(Instant::now(), Duration::ZERO);
                 }
-                Some(result) = call_rx.recv() => lp.on_call(*result, Instant::now()),
+                Some(result) = call_rx.recv(), if lp.awaiting_call() => lp.on_call(*result, Instant::now()),
                 permit = out_tx.reserve(), if blocked => {
                     if !lp.outbox().unblock(permit) && !cmds_open {
                         lp.machine().shutdown(Instant::now(), Duration::ZERO);
