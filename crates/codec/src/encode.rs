@@ -1,7 +1,8 @@
 //! The hot client frame, written directly: a `message` (every round trip sends one) costs a
 //! third of what serde's flattened, internally tagged path costs for the same bytes. The
-//! strings still go through `serde_json`'s escaping, and the keys come in the derived order,
-//! so the frame is byte for byte what the derived `Serialize` writes (tested below).
+//! strings are escaped as `serde_json` escapes them, straight into a `String` (no UTF-8 check of
+//! the frame after), and the keys come in the derived order, so the frame is byte for byte what
+//! the derived `Serialize` writes (tested below).
 
 use crate::encode_client_message;
 use slack_rtm_types::client::{ClientMessage, ClientMessageError, MAX_FRAME_BYTES, OutgoingMessage};
@@ -19,8 +20,7 @@ const MESSAGE_FIXED_BYTES: usize = 128;
 pub fn check_client_message(message: &ClientMessage) -> Result<(), ClientMessageError> {
     if let ClientMessage::Message(m) = message {
         message.validate()?;
-        let strings =
-            m.channel.as_str().len() + m.text.len() + m.thread_ts.as_ref().map_or(0, |t| t.as_str().len());
+        let strings = m.channel.len() + m.text.len() + m.thread_ts.as_ref().map_or(0, |t| t.len());
         if strings.saturating_mul(6).saturating_add(MESSAGE_FIXED_BYTES) <= MAX_FRAME_BYTES {
             return Ok(());
         }
@@ -34,29 +34,69 @@ pub(crate) fn message_frame(id: u64, m: &OutgoingMessage) -> String {
     // instead of being left out of the frame.
     let OutgoingMessage { channel, text, thread_ts, reply_broadcast } = m;
     let ts = thread_ts.as_ref().map(|t| t.as_str());
-    let mut out = Vec::with_capacity(64 + channel.as_str().len() + text.len() + ts.map_or(0, str::len));
-    out.extend_from_slice(b"{\"id\":");
-    out.extend_from_slice(itoa(id, &mut [0; 20]));
-    out.extend_from_slice(b",\"type\":\"message\",\"channel\":");
-    string(&mut out, channel.as_str());
-    out.extend_from_slice(b",\"text\":");
+    let channel = channel.as_str();
+    // Written into a `String` from `&str`s and ASCII only: no UTF-8 check of the frame after.
+    let mut out = String::with_capacity(64 + channel.len() + text.len() + ts.map_or(0, str::len));
+    out.push_str("{\"id\":");
+    push_u64(&mut out, id);
+    out.push_str(",\"type\":\"message\",\"channel\":");
+    string(&mut out, channel);
+    out.push_str(",\"text\":");
     string(&mut out, text);
     if let Some(ts) = ts {
-        out.extend_from_slice(b",\"thread_ts\":");
+        out.push_str(",\"thread_ts\":");
         string(&mut out, ts);
     }
     if let Some(b) = *reply_broadcast {
-        out.extend_from_slice(if b { b",\"reply_broadcast\":true" } else { b",\"reply_broadcast\":false" });
+        out.push_str(if b { ",\"reply_broadcast\":true" } else { ",\"reply_broadcast\":false" });
     }
-    out.push(b'}');
-    // Only ASCII and the escaped UTF-8 of `&str`s were written.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    out.push('}');
+    out
 }
 
-/// A JSON string with `serde_json`'s escaping.
-fn string(out: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail, and a `str` always serializes.
-    let _ = serde_json::to_writer(&mut *out, s);
+/// A JSON string escaped as `serde_json` escapes it: `"` and `\`, the control characters
+/// (`\b \t \n \f \r` short, the others `\u00XX` in lower-case hex), nothing else.
+fn string(out: &mut String, s: &str) {
+    out.push('"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    while let Some(n) = bytes[start..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        let i = start + n;
+        // `i` is at an ASCII byte, so a character boundary.
+        out.push_str(&s[start..i]);
+        escape(out, bytes[i]);
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// One escaped byte (`"`, `\`, or a control character).
+fn escape(out: &mut String, b: u8) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = match b {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0x08 => "\\b",
+        0x0c => "\\f",
+        _ => {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+            return;
+        }
+    };
+    out.push_str(short);
+}
+
+/// Appends the decimal digits of `n`.
+fn push_u64(out: &mut String, n: u64) {
+    for &d in itoa(n, &mut [0; 20]) {
+        out.push(char::from(d));
+    }
 }
 
 /// The decimal digits of `n`.
@@ -124,7 +164,15 @@ mod tests {
 
     #[test]
     fn the_direct_frame_is_the_derived_one_byte_for_byte() {
-        let texts = ["round trip", "", "quote \" backslash \\ tab \t nl \n ctl \u{1} é 😀 </script>", "x"];
+        let every_control: String = (0u8..0x20).map(char::from).chain(['\u{7f}', '/', '\'']).collect();
+        let texts = [
+            "round trip",
+            "",
+            "quote \" backslash \\ tab \t nl \n ctl \u{1} é 😀 </script>",
+            "x",
+            every_control.as_str(),
+            "\"\\\u{8}\u{c}\r\u{1f}é\u{1}",
+        ];
         let mut cases = Vec::new();
         for text in texts {
             let m = OutgoingMessage::new("C024BE91L", text);

@@ -49,6 +49,7 @@ mod encode;
 mod frame;
 pub mod http_mode;
 pub mod oauth;
+mod reply;
 mod request;
 mod response;
 mod socket_mode;
@@ -63,6 +64,7 @@ pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,
     encode_client_message, is_session_event_type, needs_machine,
 };
+pub use reply::decode_plain_reply;
 pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};
 pub use response::{ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};
 pub use socket_mode::{

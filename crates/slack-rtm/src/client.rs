@@ -54,7 +54,7 @@ impl Client {
     /// sent after the reconnection, once; if it drops after, the error is
     /// [`SendError::Unconfirmed`] (it may or may not have been posted).
     pub fn send_message(&self, channel: impl Into<ChannelId>, text: impl Into<String>) -> SendMessage {
-        SendMessage { client: self.clone(), message: OutgoingMessage::new(channel, text) }
+        SendMessage { handle: self.handle.clone(), message: OutgoingMessage::new(channel, text) }
     }
 
     /// Sends any client message and waits for its outcome.
@@ -144,7 +144,8 @@ impl Client {
 #[must_use = "a message is sent only when awaited"]
 #[derive(Debug)]
 pub struct SendMessage {
-    client: Client,
+    /// The session's handle only (the `WebClient` is not needed to send).
+    handle: SessionHandle,
     message: OutgoingMessage,
 }
 
@@ -164,16 +165,33 @@ impl SendMessage {
 
 impl IntoFuture for SendMessage {
     type Output = Result<Posted, SendError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Result<Posted, SendError>> + Send>>;
+    type IntoFuture = SendMessageFuture;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            match self.client.handle.send(ClientMessage::Message(self.message)).await? {
-                RtmAck::Posted { ts, text } => Ok(Posted { ts, text }),
-                // Any other ack for a message would be a bug in the session; report it as
-                // "no confirmation" rather than invent a timestamp.
-                _ => Err(SendError::Unconfirmed),
-            }
+    fn into_future(self) -> SendMessageFuture {
+        SendMessageFuture { send: self.handle.send_owned(ClientMessage::Message(self.message)) }
+    }
+}
+
+/// The future of a [`SendMessage`]: the [`Posted`] ack, or why the message failed. `Send`,
+/// `Unpin` and `'static`, so it can be stored, spawned or selected on as it is.
+///
+/// Dropping it before its first poll sends nothing; after, the message is still sent once and
+/// only its ack is not read.
+#[must_use = "a message is sent only when awaited"]
+#[derive(Debug)]
+pub struct SendMessageFuture {
+    send: slack_rtm_session::driver::SendOwned,
+}
+
+impl Future for SendMessageFuture {
+    type Output = Result<Posted, SendError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.send).poll(cx).map(|ack| match ack? {
+            RtmAck::Posted { ts, text } => Ok(Posted { ts, text }),
+            // Any other ack for a message would be a bug in the session; report it as
+            // "no confirmation" rather than invent a timestamp.
+            _ => Err(SendError::Unconfirmed),
         })
     }
 }

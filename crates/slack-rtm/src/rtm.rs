@@ -4,7 +4,7 @@
 //! [`KeepaliveConfig`], [`ReconnectPolicy`], [`SendRate`]) and the runtime-free state
 //! machine ([`machine`]) for driving a session from another runtime or WebSocket library.
 
-pub use crate::client::{DEFAULT_SHUTDOWN_GRACE, Posted, SendMessage};
+pub use crate::client::{DEFAULT_SHUTDOWN_GRACE, Posted, SendMessage, SendMessageFuture};
 pub use crate::gap::{GapRefill, Refill};
 pub use slack_rtm_codec::{ConnectConfig, ConnectResponse};
 pub use slack_rtm_session::driver::Status;

@@ -111,3 +111,51 @@ async fn events_is_a_stream_that_ends_after_stopped() {
     assert!(next(&mut events).await.is_none(), "stays ended");
     emu.shutdown().await;
 }
+
+/// `SendMessage`'s future (`SendMessageFuture`, unboxed) keeps the queue's guarantees: with a
+/// queue of one, a second send waits for room; one dropped before its first poll, or while it
+/// waits for room, is never sent; the others are posted once each, in order.
+#[tokio::test]
+async fn send_message_futures_wait_for_room_and_dropped_ones_send_nothing() {
+    use std::future::{Future, IntoFuture};
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    /// Polls once with the test's own waker.
+    async fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+        std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *f).poll(cx))).await
+    }
+
+    let emu = Emulator::start(Default::default()).await.expect("emulator");
+    let mut config = slack_rtm::rtm::SessionConfig::default();
+    config.sending.queue_capacity = 1;
+    let (client, _events) = Client::builder(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .session_config(config)
+        .connect()
+        .await
+        .expect("connected");
+    let ch = emu.general_channel();
+
+    let mut one: slack_rtm::rtm::SendMessageFuture = client.send_message(ch.clone(), "one").into_future();
+    let mut two = client.send_message(ch.clone(), "two").into_future();
+    let never_polled = client.send_message(ch.clone(), "never polled").into_future();
+    // `one` takes the only place in the queue; `two` has to wait for room.
+    assert!(poll_once(&mut one).await.is_pending());
+    assert!(poll_once(&mut two).await.is_pending());
+    drop(two);
+    drop(never_polled);
+    // The place `one` holds comes back with its ack, and a later send gets it.
+    let first = one.await.expect("posted");
+    let later = client.send_message(ch.clone(), "later").await.expect("posted");
+    assert!(first.ts.is_some() && later.ts.is_some() && first.ts != later.ts);
+    // An invalid one fails at once, whatever the queue.
+    let invalid = client.send_message(ch.clone(), "").await;
+    assert!(matches!(invalid, Err(slack_rtm::rtm::SendError::Invalid(_))), "{invalid:?}");
+
+    let texts: Vec<String> = emu.posted_messages().into_iter().map(|m| m.text).collect();
+    assert_eq!(texts, ["one", "later"]);
+    client.shutdown().await;
+    emu.shutdown().await;
+}

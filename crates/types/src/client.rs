@@ -188,7 +188,7 @@ impl ClientMessage {
     pub fn validate(&self) -> Result<(), ClientMessageError> {
         match self {
             Self::Message(m) => {
-                if m.channel.as_str().is_empty() {
+                if m.channel.is_empty() {
                     return Err(ClientMessageError::EmptyChannel);
                 }
                 if m.text.is_empty() {
@@ -204,7 +204,7 @@ impl ClientMessage {
                 Ok(())
             }
             Self::Typing { channel } => {
-                if channel.as_str().is_empty() {
+                if channel.is_empty() {
                     Err(ClientMessageError::EmptyChannel)
                 } else {
                     Ok(())

@@ -51,6 +51,14 @@ impl SmallStr {
         }
     }
 
+    /// The length in bytes, without reading the bytes (no UTF-8 check, unlike `as_str`).
+    fn len(&self) -> usize {
+        match self {
+            SmallStr::Inline { len, .. } => usize::from(*len),
+            SmallStr::Heap(s) => s.len(),
+        }
+    }
+
     fn into_string(self) -> String {
         match self {
             SmallStr::Heap(s) => s.into_string(),
@@ -117,6 +125,15 @@ macro_rules! string_id {
             /// The id as Slack writes it.
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
+            }
+            /// Its length in bytes (cheaper than `as_str().len()`: the inline bytes are not
+            /// checked again).
+            pub fn len(&self) -> usize {
+                self.0.len()
+            }
+            /// Whether it is the empty string (as cheap as [`len`](Self::len)).
+            pub fn is_empty(&self) -> bool {
+                self.0.len() == 0
             }
             /// Returns the id as a `String`.
             pub fn into_string(self) -> String {
@@ -228,6 +245,7 @@ mod tests {
             let b = Ts::from(s.as_str());
             assert_eq!(a, b);
             assert_eq!(a.as_str(), s);
+            assert_eq!((a.len(), a.is_empty()), (s.len(), s.is_empty()));
             assert_eq!(a.to_string(), *s);
             assert_eq!(a.clone().into_string(), *s);
             // Hashes as the string does (like `String`), whichever representation it uses.

@@ -7,6 +7,7 @@
 use super::conns::{Conns, Outbox};
 use super::inbox::InboxRx;
 use super::socket::FromSocket;
+use super::wake::LoopTimer;
 use crate::common::{ConnId, Machine, Reason, SocketInput, State};
 use fastwebsockets::Frame;
 use std::future::Future;
@@ -19,27 +20,6 @@ pub(crate) const BATCH: usize = 64;
 /// bounds one turn's items to about 256 (the loops hand them to the application in batches of
 /// at most [`BATCH`], so the hand-off channel, counted in batches, holds its capacity in items).
 pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
-
-/// Deadlines at least this far away are rounded up to [`COARSE_GRID`].
-const COARSE_AFTER: Duration = Duration::from_secs(1);
-/// The process-wide grid of far deadlines (keepalive pings, pong and hello timeouts, backoffs):
-/// the timers of thousands of idle sessions in one process fire together a few times a second,
-/// sharing a wake-up, instead of each waking a worker on its own.
-const COARSE_GRID: Duration = Duration::from_millis(100);
-
-/// When to wake for `deadline`: itself if it is near, else the first point of the process-wide
-/// grid at or after it (never before the deadline, at most one grid step after).
-fn coarse(deadline: Instant, now: Instant) -> Instant {
-    static ORIGIN: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    if deadline.saturating_duration_since(now) < COARSE_AFTER {
-        return deadline;
-    }
-    let origin = *ORIGIN.get_or_init(|| now);
-    let grid = COARSE_GRID.as_nanos();
-    let since = deadline.saturating_duration_since(origin).as_nanos();
-    let steps = since.div_ceil(grid);
-    u64::try_from(steps * grid).map_or(deadline, |ns| origin + Duration::from_nanos(ns)).max(deadline)
-}
 
 /// The next session's id: distinct within the process, so the logs of many sessions (a fleet
 /// gateway's, or thousands in one process) can be told apart.
@@ -76,6 +56,9 @@ pub(crate) trait Driven: Send + Sized + 'static {
     fn publisher(&mut self) -> &mut Publisher<Self::Status>;
     /// The opening call answered.
     fn on_call(&mut self, result: Self::Call, now: Instant);
+    /// Whether an opening call was started and its result not taken yet: the loop polls the
+    /// calls' channel only then (each call sends exactly one result).
+    fn awaiting_call(&self) -> bool;
     /// A handle's command.
     fn on_command(&mut self, cmd: Self::Cmd) -> impl Future<Output = ()> + Send;
     /// Carries out every output of the machine.
@@ -143,7 +126,7 @@ pub(crate) fn drive<L: Driven>(
         let mut inbox = Vec::with_capacity(SOCKET_MESSAGES_PER_TURN);
         let sleep = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(sleep);
-        let mut armed: Option<Instant> = None;
+        let mut timer = LoopTimer::new(sleep);
         let mut cmds_open = true;
         let mut orphaned = false;
         // A second sender, so waiting for room does not borrow the loop.
@@ -151,21 +134,14 @@ pub(crate) fn drive<L: Driven>(
         lp.drain_outputs().await;
         flush(&mut lp);
         while lp.machine_ref().state() != State::Stopped {
-            let next = lp.machine_ref().poll_timeout();
-            if next != armed {
-                if let Some(t) = next {
-                    sleep.as_mut().reset(tokio::time::Instant::from_std(coarse(t, Instant::now())));
-                }
-                armed = next;
-            }
+            timer.set(lp.machine_ref().poll_timeout());
             let blocked = lp.outbox().is_blocked();
             tokio::select! {
                 biased;
                 // First, so every turn reads what the sockets have (up to the channel's room)
                 // before handling it. Never completes.
                 () = std::future::poll_fn(|cx| lp.conns().readers.poll(cx)) => {}
-                _ = &mut sleep, if armed.is_some() => {
-                    armed = None;
+                () = std::future::poll_fn(|cx| timer.poll_due(cx)), if timer.is_armed() => {
                     lp.machine().handle_timeout(Instant::now());
                 }
                 cmd = cmd_rx.recv(), if cmds_open => match cmd {
@@ -187,7 +163,7 @@ pub(crate) fn drive<L: Driven>(
                     tracing::debug!("every handle and the stream are gone: shutting down");
                     lp.machine().shutdown(Instant::now(), Duration::ZERO);
                 }
-                Some(result) = call_rx.recv() => lp.on_call(*result, Instant::now()),
+                Some(result) = call_rx.recv(), if lp.awaiting_call() => lp.on_call(*result, Instant::now()),
                 permit = out_tx.reserve(), if blocked => {
                     if !lp.outbox().unblock(permit) && !cmds_open {
                         lp.machine().shutdown(Instant::now(), Duration::ZERO);
@@ -263,32 +239,5 @@ pub(crate) async fn write<L: Driven>(lp: &mut L, conn: ConnId, frame: Frame<'_>)
 fn flush<L: Driven>(lp: &mut L) {
     if lp.outbox().flush() {
         lp.handle(In::<L>::backpressure(true), Instant::now());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{COARSE_AFTER, COARSE_GRID, coarse};
-    use std::time::{Duration, Instant};
-
-    #[test]
-    fn far_deadlines_share_grid_points_and_near_ones_are_kept() {
-        let now = Instant::now();
-        let near = now + COARSE_AFTER - Duration::from_millis(1);
-        assert_eq!(coarse(near, now), near);
-        // Deadlines spread over one grid step land on at most two points, never early and
-        // never more than a step late.
-        let mut points = std::collections::BTreeSet::new();
-        for i in 0..100u64 {
-            let d = now + Duration::from_secs(5) + Duration::from_micros(i * 997);
-            let at = coarse(d, now);
-            assert!(at >= d && at - d <= COARSE_GRID, "{:?} for {:?}", at - now, d - now);
-            points.insert(at);
-        }
-        assert!(points.len() <= 2, "{} wake-ups for 100 deadlines", points.len());
-        // Seen from another time, the same grid.
-        let later = now + Duration::from_millis(337);
-        let d = later + Duration::from_secs(5);
-        assert_eq!(coarse(d, later), coarse(d, now));
     }
 }

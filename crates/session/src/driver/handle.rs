@@ -88,10 +88,26 @@ impl SessionHandle {
         self.submit(msg).await?.await
     }
 
+    /// [`send`](Self::send) as a named future that owns the handle (no boxing needed to store
+    /// or name it): validates and queues the message when first polled, then waits for its
+    /// outcome. Dropping it before it is queued sends nothing; after, the message is still sent
+    /// once and only its outcome is not read (as with [`send`](Self::send)).
+    pub fn send_owned(self, msg: ClientMessage) -> SendOwned {
+        SendOwned { state: SendState::Start(self, msg) }
+    }
+
     /// Queues a message, waiting while the queue is full; returns a future of its outcome.
     pub async fn submit(&self, msg: ClientMessage) -> Result<PendingAck, SendError> {
         msg.validate().map_err(SendError::Invalid)?;
-        let permit = self.permits.clone().acquire_owned().await.map_err(|_| SendError::Stopped)?;
+        // A free permit is taken at once (the semaphore hands released permits to its waiters
+        // first, so this never jumps the queue); only a full queue builds the waiting future.
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(SendError::Stopped),
+            Err(TryAcquireError::NoPermits) => {
+                self.permits.clone().acquire_owned().await.map_err(|_| SendError::Stopped)?
+            }
+        };
         self.enqueue(msg, permit)
     }
 
@@ -157,6 +173,79 @@ impl SessionHandle {
     pub async fn shutdown(&self, grace: Duration) {
         let _ = self.cmd.send(Command::Shutdown { grace });
         self.wait_for_state(|s| *s == State::Stopped).await;
+    }
+}
+
+/// The future of [`SessionHandle::send_owned`]: the message's outcome.
+#[must_use = "a message is queued only when polled"]
+pub struct SendOwned {
+    state: SendState,
+}
+
+enum SendState {
+    /// Not polled yet.
+    Start(SessionHandle, ClientMessage),
+    /// Waiting for room in a full queue (boxed: built only then).
+    Room(Pin<Box<dyn Future<Output = Result<PendingAck, SendError>> + Send>>),
+    /// Queued: waiting for the outcome.
+    Ack(PendingAck),
+    /// The outcome was returned.
+    Done,
+}
+
+impl fmt::Debug for SendOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.state {
+            SendState::Start(..) => "start",
+            SendState::Room(_) => "waiting for room",
+            SendState::Ack(_) => "queued",
+            SendState::Done => "done",
+        };
+        f.debug_struct("SendOwned").field("state", &state).finish()
+    }
+}
+
+impl Future for SendOwned {
+    type Output = Result<RtmAck, SendError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            match std::mem::replace(&mut self.state, SendState::Done) {
+                SendState::Start(handle, msg) => {
+                    if let Err(e) = msg.validate() {
+                        return Poll::Ready(Err(SendError::Invalid(e)));
+                    }
+                    // As `submit`: a free permit at once, else the waiting future.
+                    self.state = match handle.permits.clone().try_acquire_owned() {
+                        Ok(permit) => match handle.enqueue(msg, permit) {
+                            Ok(ack) => SendState::Ack(ack),
+                            Err(e) => return Poll::Ready(Err(e)),
+                        },
+                        Err(TryAcquireError::Closed) => return Poll::Ready(Err(SendError::Stopped)),
+                        Err(TryAcquireError::NoPermits) => {
+                            SendState::Room(Box::pin(async move { handle.submit(msg).await }))
+                        }
+                    };
+                }
+                SendState::Room(mut wait) => match wait.as_mut().poll(cx) {
+                    Poll::Ready(Ok(ack)) => self.state = SendState::Ack(ack),
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        self.state = SendState::Room(wait);
+                        return Poll::Pending;
+                    }
+                },
+                SendState::Ack(mut ack) => match Pin::new(&mut ack).poll(cx) {
+                    Poll::Ready(out) => return Poll::Ready(out),
+                    Poll::Pending => {
+                        self.state = SendState::Ack(ack);
+                        return Poll::Pending;
+                    }
+                },
+                // Polled again after its outcome: there is none left to give.
+                SendState::Done => return Poll::Ready(Err(SendError::Stopped)),
+            }
+        }
     }
 }
 

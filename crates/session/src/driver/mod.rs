@@ -63,12 +63,13 @@ mod readers;
 mod run;
 mod socket;
 mod socket_mode;
+mod wake;
 mod watch;
 
 pub use call::{call_apps_connections_open, call_rtm_connect};
 pub use config::{DriverConfig, DriverError, LoopConfig};
 pub use dial::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo};
-pub use handle::{PendingAck, SessionEventStream, SessionHandle, Status};
+pub use handle::{PendingAck, SendOwned, SessionEventStream, SessionHandle, Status};
 pub use watch::StatusWatch;
 
 /// Starts a session: spawns its loop on the current tokio runtime and returns the handle and

@@ -44,6 +44,7 @@ pub(crate) fn spawn(
         status: Publisher::new(Status::new(), status_tx),
         permits: permits.clone(),
         connect_task: None,
+        calls: 0,
     };
     // One span per session: its id now, its team once connected.
     let span = tracing::info_span!("rtm_session", session = next_session_id(), team = tracing::field::Empty);
@@ -73,6 +74,8 @@ struct Loop {
     status: Publisher<Status>,
     permits: Arc<Semaphore>,
     connect_task: Option<JoinHandle<()>>,
+    /// Opening calls started whose result was not taken yet.
+    calls: usize,
 }
 
 impl Loop {
@@ -82,6 +85,7 @@ impl Loop {
         let call =
             async move { call_rtm_connect(&*transport, &token, &config).await.map_err(ConnectFailure::from) };
         self.connect_task = Some(spawn_call("rtm.connect", call, self.call_timeout, self.connect_tx.clone()));
+        self.calls += 1;
     }
 }
 
@@ -120,8 +124,13 @@ impl Driven for Loop {
         &mut self.status
     }
 
+    fn awaiting_call(&self) -> bool {
+        self.calls > 0
+    }
+
     fn on_call(&mut self, result: Self::Call, now: Instant) {
         self.connect_task = None;
+        self.calls = self.calls.saturating_sub(1);
         self.machine.handle(RtmInput::ConnectResult(result), now);
     }
 

@@ -5,7 +5,8 @@
 
 use super::types::{ConnId, Reason, RtmInput, SessionEvent, SkippedFrame, Warning};
 use crate::common::message_text;
-use slack_rtm_codec::{EventFrame, decode_event_frame};
+use slack_rtm_codec::types::event::Reply;
+use slack_rtm_codec::{EventFrame, decode_event_frame, decode_plain_reply};
 
 /// One thing read from a socket, as the machine takes it in [`RtmInput::Frame`](super::RtmInput::Frame).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +16,11 @@ pub enum RtmIncoming {
     /// through the machine untouched (as [`RtmOutput::RawEvent`](super::RtmOutput::RawEvent)); the
     /// machine decodes the ones it must look at.
     Event(EventFrame),
+    /// A plain reply to a client message, read in one pass
+    /// ([`decode_plain_reply`](slack_rtm_codec::decode_plain_reply)): what
+    /// [`RtmIncoming::Text`] of the same frame would decode to, without scanning or decoding it
+    /// again. Boxed: every input of a batch is as large as the largest variant.
+    Reply(Box<Reply>),
     /// A text message without a readable `type` (a reply to a request, or something that is
     /// not an event): decoded by the machine, reported as a warning if it does not decode.
     Text(String),
@@ -32,6 +38,9 @@ impl RtmIncoming {
             Ok(text) => text,
             Err(skipped) => return RtmIncoming::Skipped(skipped),
         };
+        if let Some(reply) = decode_plain_reply(text) {
+            return RtmIncoming::Reply(Box::new(reply));
+        }
         match EventFrame::copy_from(text) {
             Some(frame) => RtmIncoming::Event(frame),
             None => RtmIncoming::Text(text.to_owned()),
@@ -40,6 +49,9 @@ impl RtmIncoming {
 
     /// Classifies a text message the caller already owns (no copy).
     pub fn text(text: String) -> RtmIncoming {
+        if let Some(reply) = decode_plain_reply(&text) {
+            return RtmIncoming::Reply(Box::new(reply));
+        }
         match EventFrame::new(text) {
             Ok(frame) => RtmIncoming::Event(frame),
             Err(text) => RtmIncoming::Text(text),
@@ -99,9 +111,17 @@ mod tests {
             RtmIncoming::message(true, br#"{"type":"message","text":"hi"}"#),
             RtmIncoming::Event(f) if f.kind() == "message"
         ));
+        let RtmIncoming::Reply(reply) = RtmIncoming::message(true, br#"{"ok":true,"reply_to":1}"#) else {
+            panic!("a plain reply")
+        };
+        assert!(reply.ok && reply.reply_to == 1 && reply.extra.is_empty());
+        assert!(
+            matches!(RtmIncoming::text(r#"{"ok":false,"reply_to":2}"#.into()), RtmIncoming::Reply(r) if !r.ok)
+        );
+        // A reply with a field the fast path does not model is decoded by the machine.
         assert_eq!(
-            RtmIncoming::message(true, br#"{"ok":true,"reply_to":1}"#),
-            RtmIncoming::Text(r#"{"ok":true,"reply_to":1}"#.into())
+            RtmIncoming::message(true, br#"{"ok":true,"reply_to":1,"new":1}"#),
+            RtmIncoming::Text(r#"{"ok":true,"reply_to":1,"new":1}"#.into())
         );
         assert_eq!(RtmIncoming::message(true, b"{nope"), RtmIncoming::Text("{nope".into()));
         assert_eq!(

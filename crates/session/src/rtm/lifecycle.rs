@@ -146,6 +146,12 @@ impl Session {
     pub(super) fn on_frame(&mut self, id: ConnId, frame: RtmIncoming, now: Instant) {
         match frame {
             RtmIncoming::Event(frame) => self.on_raw_event(id, frame, now),
+            // As `on_event` handles an `Event::Reply`.
+            RtmIncoming::Reply(reply) => {
+                if self.touch(id, now) {
+                    self.on_reply(id, *reply, now);
+                }
+            }
             RtmIncoming::Text(text) => self.on_decoded(id, decode_event(&text), now),
             RtmIncoming::Skipped(frame) => {
                 if self.touch(id, now) {

@@ -103,7 +103,7 @@ impl super::lossless::Payload for Pong {
 lossless! {
     /// The answer to a client message: `{"ok":true,"reply_to":1,"ts":"…","text":"…"}` or
     /// `{"ok":false,"reply_to":1,"error":{"code":2,"msg":"…"}}`.
-    #[derive(Clone, Debug, PartialEq)]
+    #[derive(Clone, Debug, PartialEq, Eq)]
     pub struct Reply {
         /// Whether the message was accepted.
         pub ok: bool,

@@ -31,6 +31,8 @@ pub(super) struct Loop {
     outs: Outbox<SocketModeStreamItem>,
     status: Publisher<SocketModeStatus>,
     open_task: Option<JoinHandle<()>>,
+    /// Opening calls started whose result was not taken yet.
+    calls: usize,
     /// Acks the machine output in this turn, answered once the turn's writes are flushed: a
     /// turn's acks leave in one write, however many handles sent them.
     acks_sent: Vec<SentAck>,
@@ -65,6 +67,7 @@ impl Loop {
             outs,
             status: Publisher::new(SocketModeStatus::new(), status_tx),
             open_task: None,
+            calls: 0,
             acks_sent: Vec::new(),
         };
         (lp, Inbound { sock_rx, open_rx }, out_rx)
@@ -77,6 +80,7 @@ impl Loop {
         };
         let tx = self.open_tx.clone();
         self.open_task = Some(spawn_call("apps.connections.open", call, self.call_timeout, tx));
+        self.calls += 1;
     }
 
     /// Runs the loop until the machine stops. (Not an `async fn`, which would hold the loop's
@@ -143,8 +147,13 @@ impl Driven for Loop {
         &mut self.status
     }
 
+    fn awaiting_call(&self) -> bool {
+        self.calls > 0
+    }
+
     fn on_call(&mut self, result: OpenResult, now: Instant) {
         self.open_task = None;
+        self.calls = self.calls.saturating_sub(1);
         self.machine.handle(SocketModeInput::OpenResult(result), now);
     }
 

@@ -346,3 +346,69 @@ fn application_ping_resolves_with_the_pong() {
         other => panic!("{other:#?}"),
     }
 }
+
+/// Replies the driver reads in one pass (`RtmIncoming::Reply`) and the same replies with a field
+/// it does not model (`RtmIncoming::Text`, decoded by the machine) complete and warn alike:
+/// posted, refused with and without an error object, slow down, unknown and repeated ids.
+#[test]
+fn odd_replies_behave_the_same_whether_read_in_one_pass_or_decoded() {
+    let with_extra = |text: &str| format!("{},\"extra\":1}}", &text[..text.len() - 1]);
+    for slow_path in [false, true] {
+        let mut c = config();
+        c.send_rate = fast_rate();
+        c.sending.slow_down_retries = 0;
+        let (mut h, conn) = H::connected(c);
+        let reply = |h: &mut H, text: String| {
+            let text = if slow_path { with_extra(&text) } else { text };
+            let frame = RtmIncoming::text(text.clone());
+            assert_eq!(matches!(frame, RtmIncoming::Reply(_)), !slow_path, "{text}");
+            h.feed(RtmInput::Frame { conn, frame })
+        };
+        let reqs: Vec<RequestId> = (0..4)
+            .map(|i| h.session.submit(ClientMessage::message("C1", format!("m{i}")), h.now).unwrap())
+            .collect();
+        let outs = h.out();
+        h.write_all(&outs);
+        let ids: Vec<u64> = sends(&outs).iter().map(|s| s.2).collect();
+        let mut done = Vec::new();
+        done.extend(completions(&reply(
+            &mut h,
+            format!(r#"{{"ok":true,"reply_to":{},"ts":"1.5","text":"m0"}}"#, ids[0]),
+        )));
+        done.extend(completions(&reply(
+            &mut h,
+            format!(r#"{{"ok":false,"reply_to":{},"error":{{"code":2,"msg":"no text"}}}}"#, ids[1]),
+        )));
+        done.extend(completions(&reply(&mut h, format!(r#"{{"ok":false,"reply_to":{}}}"#, ids[2]))));
+        done.extend(completions(&reply(
+            &mut h,
+            format!(r#"{{"ok":false,"reply_to":{},"error":{{"code":-1,"msg":"slow down"}}}}"#, ids[3]),
+        )));
+        assert_eq!(
+            done,
+            vec![
+                (reqs[0], Ok(RtmAck::Posted { ts: Some("1.5".into()), text: Some("m0".into()) })),
+                (reqs[1], Err(SendError::Rejected { code: 2, msg: "no text".into() })),
+                (
+                    reqs[2],
+                    Err(SendError::Rejected { code: 0, msg: "error reply without an error object".into() })
+                ),
+                (reqs[3], Err(SendError::Rejected { code: -1, msg: "slow down".into() })),
+            ],
+            "slow path: {slow_path}"
+        );
+        // The same id again, and one never sent: warnings carrying the whole reply.
+        for id in [ids[0], 999] {
+            let text = format!(r#"{{"ok":true,"reply_to":{id},"ts":"1.5"}}"#);
+            let outs = reply(&mut h, text.clone());
+            let [SessionEvent::Warning(Warning::UnmatchedReply(event))] = &events(&outs)[..] else {
+                panic!("{outs:?}")
+            };
+            let Event::Reply(r) = &**event else { panic!("{event:?}") };
+            assert_eq!((r.ok, r.reply_to, r.ts.as_ref().map(|t| t.as_str())), (true, id, Some("1.5")));
+            assert_eq!(r.extra.contains_key("extra"), slow_path);
+            assert!(completions(&outs).is_empty());
+        }
+        assert_eq!(h.session.outstanding(), 0);
+    }
+}
