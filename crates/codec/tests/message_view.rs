@@ -71,7 +71,12 @@ fn field() -> impl Strategy<Value = (String, String)> {
 
 /// A `message` frame (its `type` somewhere among the fields), sometimes damaged.
 fn frame() -> impl Strategy<Value = String> {
-    (prop::collection::vec(field(), 0..10), any::<prop::sample::Index>(), 0u8..8, any::<prop::sample::Index>())
+    (
+        prop::collection::vec(field(), 0..10),
+        any::<prop::sample::Index>(),
+        0u8..8,
+        any::<prop::sample::Index>(),
+    )
         .prop_map(|(fields, at, damage, cut)| {
             let mut parts: Vec<String> = fields.into_iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
             let i = at.index(parts.len() + 1);
@@ -154,13 +159,16 @@ fn fixed_frames_agree() {
         agree(&frame).unwrap_or_else(|e| panic!("{text}: {e}"));
     }
     // The depth limit is the decode's: a too-deep frame is the decode's error, not a view.
-    let deep = EventFrame::new(format!(r#"{{"type":"message","blocks":{}{}}}"#, "[".repeat(200), "]".repeat(200))).unwrap();
+    let deep =
+        EventFrame::new(format!(r#"{{"type":"message","blocks":{}{}}}"#, "[".repeat(200), "]".repeat(200)))
+            .unwrap();
     assert!(decode_message_view(&deep).unwrap_err().reason.contains("nested deeper"));
     // A `text` of the wrong shape: the decode keeps the frame as `Unknown`, the view is `None`.
     let odd = EventFrame::new(r#"{"type":"message","text":1}"#.to_owned()).unwrap();
     assert_eq!(decode_message_view(&odd), Ok(None));
     assert!(matches!(decode_event_frame(&odd), Ok(Event::Unknown { .. })));
     // Only the view's fields are read: an odd `reply_count` still has a view.
-    let lenient = EventFrame::new(r#"{"type":"message","reply_count":"many","text":"ok"}"#.to_owned()).unwrap();
+    let lenient =
+        EventFrame::new(r#"{"type":"message","reply_count":"many","text":"ok"}"#.to_owned()).unwrap();
     assert_eq!(decode_message_view(&lenient).unwrap().unwrap().text(), Some("ok"));
 }

@@ -1,8 +1,8 @@
 use crate::{ClientBuilder, Error, WebClient};
 use slack_rtm_session::driver::{SessionEventStream, SessionHandle};
-use slack_rtm_session::rtm::{LazySessionEvent, RtmAck, SendError, SessionEvent, State, StopReason};
 #[cfg(doc)]
 use slack_rtm_session::rtm::LazyEvent;
+use slack_rtm_session::rtm::{LazySessionEvent, RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_types::client::{OutgoingMessage, Ping};
 use slack_rtm_types::{ChannelId, ClientMessage, SelfInfo, TeamInfo, Token, Ts, UserId};
 use std::future::{Future, IntoFuture};

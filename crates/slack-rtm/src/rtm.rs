@@ -7,14 +7,14 @@
 
 pub use crate::client::{DEFAULT_SHUTDOWN_GRACE, Posted, SendMessage};
 pub use crate::gap::{GapRefill, Refill};
+pub use slack_rtm_codec::DecodeError;
 pub use slack_rtm_codec::{ConnectConfig, ConnectResponse};
 pub use slack_rtm_session::driver::Status;
 pub use slack_rtm_session::rtm as machine;
-pub use slack_rtm_codec::DecodeError;
 pub use slack_rtm_session::rtm::{
     KeepaliveConfig, LazyEvent, LazySessionEvent, Reason, ReconnectPolicy, RtmAck, SendError, SendRate,
     SessionConfig, SessionEvent, State, Warning,
 };
-pub use slack_rtm_types::event::MessageView;
 pub use slack_rtm_types::event;
+pub use slack_rtm_types::event::MessageView;
 pub use slack_rtm_types::{ClientMessage, ConnectOptions, Event, OutgoingMessage, SelfInfo, TeamInfo};

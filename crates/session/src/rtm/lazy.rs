@@ -188,7 +188,10 @@ mod tests {
             assert_eq!(e.kind(), "message");
             assert!(e.is_message());
             let m = e.message().unwrap().unwrap();
-            assert_eq!((m.channel(), m.user(), m.text(), m.ts()), (Some("C1"), Some("U1"), Some("hi"), Some("1.1")));
+            assert_eq!(
+                (m.channel(), m.user(), m.text(), m.ts()),
+                (Some("C1"), Some("U1"), Some("hi"), Some("1.1"))
+            );
             assert_eq!(e.raw(), text, "verbatim, or re-encoded losslessly");
             assert_eq!(e.decode().unwrap(), Event::from_json(text).unwrap());
         }
@@ -210,10 +213,15 @@ mod tests {
     #[test]
     fn session_events_stay_as_they_are() {
         let gap = SessionEvent::Connecting;
-        assert!(matches!(LazySessionEvent::from(gap.clone()), LazySessionEvent::Session(SessionEvent::Connecting)));
+        assert!(matches!(
+            LazySessionEvent::from(gap.clone()),
+            LazySessionEvent::Session(SessionEvent::Connecting)
+        ));
         let rtm = SessionEvent::Rtm(Event::from_json(r#"{"type":"goodbye"}"#).unwrap());
         let lazy = LazySessionEvent::from(rtm.clone());
-        assert!(matches!(&lazy, LazySessionEvent::Rtm(e) if e.kind() == "goodbye" && e.message() == Ok(None)));
+        assert!(
+            matches!(&lazy, LazySessionEvent::Rtm(e) if e.kind() == "goodbye" && e.message() == Ok(None))
+        );
         assert_eq!(lazy.into_event(), rtm);
         assert_eq!(LazySessionEvent::from(gap.clone()).into_event(), gap);
     }

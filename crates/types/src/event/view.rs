@@ -168,7 +168,16 @@ mod tests {
         assert!(!v.is_plain());
         assert_eq!(
             [v.channel(), v.user(), v.text(), v.ts(), v.thread_ts(), v.event_ts(), v.team(), v.bot_id()],
-            [Some("C1"), Some("U1"), Some("a\nb"), Some("1.5"), Some("1.0"), Some("1.5"), Some("T1"), Some("B1")]
+            [
+                Some("C1"),
+                Some("U1"),
+                Some("a\nb"),
+                Some("1.5"),
+                Some("1.0"),
+                Some("1.5"),
+                Some("T1"),
+                Some("B1")
+            ]
         );
         assert!(matches!(v.channel, Some(Cow::Borrowed(_))), "a plain string is not copied");
         assert!(matches!(v.text, Some(Cow::Owned(_))), "an escaped one is");
