@@ -38,23 +38,50 @@ use std::borrow::Cow;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct MessageView<'a> {
     #[serde(default, borrow)]
-    subtype: Option<Cow<'a, str>>,
+    subtype: Option<Str<'a>>,
     #[serde(default, borrow)]
-    channel: Option<Cow<'a, str>>,
+    channel: Option<Str<'a>>,
     #[serde(default, borrow)]
-    user: Option<Cow<'a, str>>,
+    user: Option<Str<'a>>,
     #[serde(default, borrow)]
-    text: Option<Cow<'a, str>>,
+    text: Option<Str<'a>>,
     #[serde(default, borrow)]
-    ts: Option<Cow<'a, str>>,
+    ts: Option<Str<'a>>,
     #[serde(default, borrow)]
-    thread_ts: Option<Cow<'a, str>>,
+    thread_ts: Option<Str<'a>>,
     #[serde(default, borrow)]
-    event_ts: Option<Cow<'a, str>>,
+    event_ts: Option<Str<'a>>,
     #[serde(default, borrow)]
-    team: Option<Cow<'a, str>>,
+    team: Option<Str<'a>>,
     #[serde(default, borrow)]
-    bot_id: Option<Cow<'a, str>>,
+    bot_id: Option<Str<'a>>,
+}
+
+/// A string borrowed from the frame when it has no escapes, copied and unescaped otherwise.
+/// (serde borrows a bare `Cow<str>` field, but not one inside an `Option`.)
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Str<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 impl<'a> MessageView<'a> {
@@ -66,7 +93,7 @@ impl<'a> MessageView<'a> {
 
     /// The same fields, borrowed from a decoded message.
     pub fn of(message: &'a Message) -> MessageView<'a> {
-        let b = |s: Option<&'a str>| s.map(Cow::Borrowed);
+        let b = |s: Option<&'a str>| s.map(|s| Str(Cow::Borrowed(s)));
         MessageView {
             subtype: b(message.subtype.as_ref().map(|s| s.as_str())),
             channel: b(message.channel.as_ref().map(|c| c.as_str())),
@@ -83,7 +110,7 @@ impl<'a> MessageView<'a> {
     /// The subtype's wire string (`"bot_message"`, `"message_changed"`, …; compare with
     /// [`MessageSubtype::as_str`](super::MessageSubtype::as_str)); `None` for a plain message.
     pub fn subtype(&self) -> Option<&str> {
-        self.subtype.as_deref()
+        self.subtype.as_ref().map(|s| &*s.0)
     }
 
     /// Whether this is a plain message (no subtype).
@@ -93,43 +120,43 @@ impl<'a> MessageView<'a> {
 
     /// The conversation.
     pub fn channel(&self) -> Option<&str> {
-        self.channel.as_deref()
+        self.channel.as_ref().map(|s| &*s.0)
     }
 
     /// The author (absent for some bot messages).
     pub fn user(&self) -> Option<&str> {
-        self.user.as_deref()
+        self.user.as_ref().map(|s| &*s.0)
     }
 
     /// The text, unescaped (absent for some subtypes; for an edit, the new text is in the
     /// nested `message`, which only [`EventFrame::decode`] reads).
     pub fn text(&self) -> Option<&str> {
-        self.text.as_deref()
+        self.text.as_ref().map(|s| &*s.0)
     }
 
     /// The message's timestamp: its id within the channel.
     pub fn ts(&self) -> Option<&str> {
-        self.ts.as_deref()
+        self.ts.as_ref().map(|s| &*s.0)
     }
 
     /// The thread's parent timestamp, for thread replies and parents.
     pub fn thread_ts(&self) -> Option<&str> {
-        self.thread_ts.as_deref()
+        self.thread_ts.as_ref().map(|s| &*s.0)
     }
 
     /// When the event happened (differs from `ts` for edits and deletions).
     pub fn event_ts(&self) -> Option<&str> {
-        self.event_ts.as_deref()
+        self.event_ts.as_ref().map(|s| &*s.0)
     }
 
     /// The author's workspace.
     pub fn team(&self) -> Option<&str> {
-        self.team.as_deref()
+        self.team.as_ref().map(|s| &*s.0)
     }
 
     /// The bot that posted it (`bot_message`).
     pub fn bot_id(&self) -> Option<&str> {
-        self.bot_id.as_deref()
+        self.bot_id.as_ref().map(|s| &*s.0)
     }
 }
 
@@ -179,8 +206,8 @@ mod tests {
                 Some("B1")
             ]
         );
-        assert!(matches!(v.channel, Some(Cow::Borrowed(_))), "a plain string is not copied");
-        assert!(matches!(v.text, Some(Cow::Owned(_))), "an escaped one is");
+        assert!(matches!(v.channel, Some(Str(Cow::Borrowed(_)))), "a plain string is not copied");
+        assert!(matches!(v.text, Some(Str(Cow::Owned(_)))), "an escaped one is");
         let Ok(Event::Message(m)) = f.decode() else { panic!("a message") };
         assert_eq!(MessageView::of(&m), v);
     }
