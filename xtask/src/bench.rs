@@ -169,11 +169,14 @@ pub fn run_binary(bin: PathBuf, pre: Vec<String>) -> RunFn {
 
 /// Like [`run_binary`], with one extra environment variable set.
 pub fn run_binary_env(bin: PathBuf, pre: Vec<String>, env: Option<(&'static str, &'static str)>) -> RunFn {
+    run_binary_envs(bin, pre, env.into_iter().collect())
+}
+
+/// [`run_binary_env`] with several environment variables.
+pub fn run_binary_envs(bin: PathBuf, pre: Vec<String>, envs: Vec<(&'static str, &'static str)>) -> RunFn {
     Box::new(move |emu, mode, n| {
         let mut cmd = Command::new(&bin);
-        if let Some((k, v)) = env {
-            cmd.env(k, v);
-        }
+        cmd.envs(envs.iter().copied());
         // Socket Mode clients take the app-level token.
         let token = if mode == "envelopes" { &emu.app_token } else { &emu.token };
         cmd.args(&pre)
@@ -444,6 +447,10 @@ pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'
     let emulator = bin.join("slack-rtm-emulator");
     let blast = EmulatorProcess::start(&emulator, &["--blast", &opts.events.to_string(), "--no-rate-limit"])?;
     let mut events = measure(&blast, &clients, "events", opts.events, opts.runs);
+    // The slack-rtm rows read events lazily (`Events::next_lazy`); these decode every event to
+    // a typed `Event` (`Events::next`), on the same blast.
+    let typed = crate::bench_rtm::typed_clients(&bin);
+    events.extend(measure(&blast, &typed, "events", opts.events, opts.runs));
     drop(blast);
     // An official client that fails on the workload: find the smallest N it fails at, and
     // measure it at the largest N it survives.
@@ -494,9 +501,10 @@ pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'
     let rtt = measure(&plain, &clients, "rtt", opts.round_trips, opts.runs);
     drop(plain);
     let mut order: Vec<&str> = clients.iter().map(|c| c.name).collect();
+    order.extend(typed.iter().map(|c| c.name));
     order.extend(type_last.iter().map(|c| c.name));
     order.extend(shapes.iter().map(|c| c.name));
-    let mut t = table(&events, &rtt, &order);
+    let mut t = format!("{}\n\n{}", crate::bench_rtm::EVENTS_NOTE, table(&events, &rtt, &order));
     // Slack-shaped frames on both runtimes, and the blasts written one frame per system call.
     let harder = crate::bench_rtm::run(&bin, opts.events, opts.runs)?;
     t = format!("{t}\n### RTM events on harder traffic\n\n{harder}");

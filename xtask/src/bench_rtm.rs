@@ -9,29 +9,61 @@
 //! other core, the client's reads are smaller and it catches up (and sleeps) more often, so
 //! its per-wake-up costs count: these rows are the ones to compare with an outside server.
 
-use crate::bench::{ClientSpec, Summary, measure, run_binary, run_binary_env};
+use crate::bench::{ClientSpec, Summary, measure, run_binary, run_binary_env, run_binary_envs};
 use crate::official::EmulatorProcess;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// One workload: its name in the table and the emulator's flags beside `--blast N`.
+/// One workload: its name in the table, the emulator's flags beside `--blast N`, and whether
+/// the typed-events rows run on it too.
 struct Workload {
     name: &'static str,
     flags: &'static [&'static str],
+    typed: bool,
 }
 
 const WORKLOADS: [Workload; 3] = [
-    Workload { name: "Slack shapes, batched writes", flags: &["--blast-slack-shapes"] },
-    Workload { name: "plain, one frame per write", flags: &["--blast-frame-per-write"] },
+    Workload { name: "Slack shapes, batched writes", flags: &["--blast-slack-shapes"], typed: true },
+    Workload { name: "plain, one frame per write", flags: &["--blast-frame-per-write"], typed: false },
     Workload {
         name: "Slack shapes, one frame per write",
         flags: &["--blast-slack-shapes", "--blast-frame-per-write"],
+        typed: false,
     },
 ];
 
 const CT: &str = "slack-rtm (current_thread)";
 const MT: &str = "slack-rtm (multi_thread)";
+const CT_TYPED: &str = "slack-rtm (current_thread), typed events";
+const MT_TYPED: &str = "slack-rtm (multi_thread), typed events";
 const FLOOR: &str = "floor-a-value";
+
+/// What the slack-rtm event rows read, printed above the RTM table.
+pub const EVENTS_NOTE: &str = "The `slack-rtm` event rows read events as an application that routes on the type \
+and reads a message's channel, user and text would, with `Events::next_lazy` (server events decoded only when \
+asked; the fields borrowed from the frame). The `typed events` rows decode every event to a typed `Event` \
+with `Events::next`. Floor A parses every frame into a `serde_json::Value`.";
+
+/// `bench-client` decoding every event to a typed `Event` (`Events::next`, `BENCH_TYPED_EVENTS`)
+/// on both runtimes; the plain `slack-rtm` rows read events lazily (`Events::next_lazy`: the
+/// type, and a message's channel, user and text).
+pub fn typed_clients(bin: &Path) -> [ClientSpec; 2] {
+    let client = bin.join("bench-client");
+    [
+        ClientSpec {
+            name: CT_TYPED,
+            run: run_binary_envs(
+                client.clone(),
+                vec![],
+                vec![("BENCH_CURRENT_THREAD", "1"), ("BENCH_TYPED_EVENTS", "1")],
+            ),
+        },
+        ClientSpec {
+            name: MT_TYPED,
+            run: run_binary_envs(client, vec![], vec![("BENCH_TYPED_EVENTS", "1")]),
+        },
+    ]
+}
 
 /// Runs the three clients on each workload (`events` events, `runs` runs each) and returns the
 /// table, ratios against Floor A on the same frames.
@@ -52,7 +84,11 @@ pub fn run(bin: &Path, events: u64, runs: usize) -> Result<String, String> {
         let mut args = vec!["--blast", n.as_str(), "--no-rate-limit"];
         args.extend_from_slice(w.flags);
         let emu = EmulatorProcess::start(&emulator, &args)?;
-        results.push((w.name, measure(&emu, &clients, "events", events, runs)));
+        let mut rows = measure(&emu, &clients, "events", events, runs);
+        if w.typed {
+            rows.extend(measure(&emu, &typed_clients(bin), "events", events, runs));
+        }
+        results.push((w.name, rows));
     }
     Ok(table(&results))
 }
@@ -66,7 +102,7 @@ fn table(results: &[(&str, BTreeMap<&'static str, Summary>)]) -> String {
     for (workload, rows) in results {
         let floor = rows.get(FLOOR);
         let (floor_ev, floor_cpu) = floor.map_or((f64::NAN, f64::NAN), |f| (f.per_sec, f.cpu_us_per_op));
-        for name in [CT, MT, FLOOR] {
+        for name in [CT, MT, CT_TYPED, MT_TYPED, FLOOR] {
             let Some(s) = rows.get(name) else { continue };
             let note = s.failure.as_ref().map(|f| format!(" (failed: {f})")).unwrap_or_default();
             t.push_str(&format!(

@@ -15,9 +15,9 @@
 
 use serde_json::Value;
 use slack_rtm_codec::ApiFailure;
-use slack_rtm_codec::types::event::MessageSubtype;
+use slack_rtm_codec::types::event::{MessageSubtype, MessageView};
 use slack_rtm_codec::types::{ApiError, SelfInfo, TeamInfo};
-use slack_rtm_codec::{ConnectConfig, Event, decode_event};
+use slack_rtm_codec::{ConnectConfig, Event, EventFrame, decode_event, decode_message_view};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -187,11 +187,22 @@ fn check_event(text: &str, original: &Value) -> (Outcome, String, String) {
     let mut problems = Vec::new();
     diff("", original, Some(&back), &mut problems);
     diff_extra("", &back, original, &mut problems);
+    view_problems(&compact, &event, &mut problems);
     if problems.is_empty() {
         let outcome = if unknown_subtype { Outcome::UnknownType } else { Outcome::Typed };
         (outcome, kind, String::new())
     } else {
         (Outcome::Loss, kind, problems.join("\n"))
+    }
+}
+
+/// A message's borrowed view (what `Events::next_lazy` reads) must hold what its decode holds.
+fn view_problems(compact: &str, event: &Event, problems: &mut Vec<String>) {
+    let Event::Message(m) = event else { return };
+    let Ok(frame) = EventFrame::new(compact.to_owned()) else { return };
+    let view = decode_message_view(&frame);
+    if view != Ok(Some(MessageView::of(m))) {
+        problems.push(format!("the borrowed view differs from the decode: {view:?}"));
     }
 }
 
@@ -314,6 +325,16 @@ fn short(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_whose_view_differs_from_its_decode_is_a_problem() {
+        let text = r#"{"type":"message","text":"a \"b\"","channel":"C1","ts":"1.2"}"#;
+        let mut problems = Vec::new();
+        view_problems(text, &decode_event(text).unwrap(), &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        view_problems(r#"{"type":"message","text":"other"}"#, &decode_event(text).unwrap(), &mut problems);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
 
     #[test]
     fn classifies_events_and_answers() {

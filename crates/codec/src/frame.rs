@@ -1,6 +1,7 @@
 use crate::response::snippet;
 use serde::Serialize;
 use slack_rtm_types::client::MAX_FRAME_BYTES;
+use slack_rtm_types::event::MessageView;
 use slack_rtm_types::{ClientMessage, ClientMessageError, Event, EventFrame, json_depth_over};
 use std::num::NonZeroU64;
 
@@ -31,6 +32,36 @@ pub fn decode_event(text: &str) -> Result<Event, DecodeError> {
 /// [`decode_event`] on its text, without scanning for the type again.
 pub fn decode_event_frame(frame: &EventFrame) -> Result<Event, DecodeError> {
     decode_checked(frame.as_str(), |_| frame.decode())
+}
+
+/// The common fields of a `message` frame, borrowed ([`MessageView`], see
+/// [`EventFrame::message_view`]), with the same depth limit as [`decode_event_frame`];
+/// `Ok(None)` when the frame is not a `message`, or is one [`decode_event_frame`] would not
+/// type as [`Event::Message`] because a field of the view has an unexpected shape (it gives
+/// [`Event::Unknown`] then).
+///
+/// Fails when [`decode_event_frame`] fails, with the same [`DecodeError`] (on an error the frame
+/// is decoded in full to report it as the decode does: a cold path), with one exception: a
+/// string holding a lone UTF-16 surrogate escape (`"\ud800"`) in a field the view skips fails
+/// the decode, which builds that string, but not the view, which only checks its syntax.
+///
+/// ```
+/// use slack_rtm_codec::{EventFrame, decode_message_view};
+///
+/// let frame = EventFrame::new(r#"{"type":"message","channel":"C1","user":"U1","text":"hi","ts":"1.1"}"#.to_owned())
+///     .expect("has a type");
+/// let view = decode_message_view(&frame).expect("valid").expect("a message");
+/// assert_eq!((view.channel(), view.user(), view.text()), (Some("C1"), Some("U1"), Some("hi")));
+///
+/// let broken = EventFrame::new(r#"{"type":"message","text":"hi",}"#.to_owned()).expect("has a type");
+/// assert_eq!(decode_message_view(&broken).unwrap_err(), slack_rtm_codec::decode_event_frame(&broken).unwrap_err());
+/// ```
+pub fn decode_message_view(frame: &EventFrame) -> Result<Option<MessageView<'_>>, DecodeError> {
+    let Some(viewed) = decode_checked(frame.as_str(), |_| frame.message_view().transpose()).ok() else {
+        // Too deep, invalid JSON, or a view field of an unexpected shape: the decode says which.
+        return decode_event_frame(frame).map(|_| None);
+    };
+    Ok(viewed)
 }
 
 /// The depth limit, then `decode`; errors carry the start of the bad text.

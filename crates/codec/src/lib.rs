@@ -62,7 +62,7 @@ pub use api_error::{ApiCallError, ApiFailure, ErrorKind};
 pub use encode::check_client_message;
 pub use frame::{
     DecodeError, MAX_JSON_DEPTH, SESSION_EVENT_TYPES, decode_event, decode_event_bytes, decode_event_frame,
-    encode_client_message, is_session_event_type, needs_machine,
+    decode_message_view, encode_client_message, is_session_event_type, needs_machine,
 };
 pub use reply::decode_plain_reply;
 pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMethod, USER_AGENT};

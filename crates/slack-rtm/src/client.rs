@@ -1,6 +1,8 @@
 use crate::{ClientBuilder, Error, WebClient};
 use slack_rtm_session::driver::{SessionEventStream, SessionHandle};
-use slack_rtm_session::rtm::{RtmAck, SendError, SessionEvent, State, StopReason};
+#[cfg(doc)]
+use slack_rtm_session::rtm::LazyEvent;
+use slack_rtm_session::rtm::{LazySessionEvent, RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_types::client::{OutgoingMessage, Ping};
 use slack_rtm_types::{ChannelId, ClientMessage, SelfInfo, TeamInfo, Token, Ts, UserId};
 use std::future::{Future, IntoFuture};
@@ -202,7 +204,9 @@ impl Future for SendMessageFuture {
 ///
 /// Read it with `while let Some(event) = events.next().await`; `next` is cancel-safe, so it can
 /// sit in a `tokio::select!`. It is also a [`futures_core::Stream`], for `tokio-stream`'s and
-/// `futures`' combinators.
+/// `futures`' combinators. [`Events::next_lazy`] reads the same events with server events
+/// decoded only when asked ([`LazySessionEvent`]), for an application that reads a few fields of
+/// each, or skips most.
 ///
 /// The buffer is bounded: if the application stops reading, the session stops reading the
 /// socket (backpressure) instead of growing memory. Ends (`None`) after
@@ -227,6 +231,53 @@ impl Events {
     /// nothing here is fallible).
     pub fn next_ready(&mut self) -> Option<SessionEvent> {
         self.stream.try_recv()
+    }
+
+    /// The next event with server events left undecoded: a [`LazySessionEvent::Rtm`] holds the
+    /// frame with its type ([`LazyEvent::kind`]); read a message's channel, user and text
+    /// borrowed ([`LazyEvent::message`]), or decode the typed [`Event`](crate::rtm::Event) only
+    /// when you need it ([`LazyEvent::decode`]: the same event, or the same error, as
+    /// [`Events::next`]). Cheaper than `next` for an application that looks at a few fields of
+    /// each event or skips most of them. Lifecycle events and warnings come as
+    /// [`LazySessionEvent::Session`].
+    ///
+    /// The same queue as [`Events::next`]: the two can be mixed, each event is given once, in
+    /// order. Cancel-safe; `None` once the session has stopped and everything was delivered.
+    ///
+    /// ```no_run
+    /// use slack_rtm::rtm::{LazySessionEvent, SessionEvent};
+    ///
+    /// # async fn f(mut events: slack_rtm::Events) -> Result<(), slack_rtm::rtm::DecodeError> {
+    /// while let Some(item) = events.next_lazy().await {
+    ///     match item {
+    ///         LazySessionEvent::Rtm(event) if event.is_message() => {
+    ///             if let Some(msg) = event.message()? {
+    ///                 println!("{:?} in {:?}: {:?}", msg.user(), msg.channel(), msg.text());
+    ///             }
+    ///         }
+    ///         LazySessionEvent::Rtm(event) if event.kind() == "reaction_added" => {
+    ///             let typed = event.decode()?; // the full `Event::ReactionAdded`
+    ///             println!("{typed:?}");
+    ///         }
+    ///         LazySessionEvent::Session(SessionEvent::Stopped { reason }) => println!("stopped: {reason}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn next_lazy(&mut self) -> Option<LazySessionEvent> {
+        self.stream.recv_lazy().await
+    }
+
+    /// Polls for the next event, server events undecoded (see [`Events::next_lazy`]); with
+    /// `futures::stream::poll_fn` it makes a `Stream` of [`LazySessionEvent`]s.
+    pub fn poll_next_lazy(&mut self, cx: &mut Context<'_>) -> Poll<Option<LazySessionEvent>> {
+        self.stream.poll_recv_lazy(cx)
+    }
+
+    /// The next event, server events undecoded, if one is ready now, without waiting.
+    pub fn next_lazy_ready(&mut self) -> Option<LazySessionEvent> {
+        self.stream.try_recv_lazy()
     }
 }
 

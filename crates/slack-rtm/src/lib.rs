@@ -89,6 +89,13 @@
 //! }
 //! ```
 //!
+//! An application that reads only a few fields of each event, or skips most events, reads them
+//! with [`Events::next_lazy`] instead: each server event comes as a
+//! [`LazyEvent`](rtm::LazyEvent) holding the frame Slack sent and its type, a message's common
+//! fields are borrowed from the frame ([`LazyEvent::message`](rtm::LazyEvent::message)), and the
+//! typed [`Event`](rtm::Event) is decoded only if asked for
+//! ([`LazyEvent::decode`](rtm::LazyEvent::decode)).
+//!
 //! ## What the session does for you
 //!
 //! - **Connecting**: calls `rtm.connect` (token only in the `Authorization` header), opens the

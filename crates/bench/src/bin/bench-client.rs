@@ -1,4 +1,6 @@
-//! slack-rtm through its facade, as an application uses it: typed events from `Events`,
+//! slack-rtm through its facade, as an application uses it: events from `Events` read lazily
+//! (`Events::next_lazy`: each event's type, and a message's channel, user and text, borrowed),
+//! or every event decoded to a typed `Event` (`Events::next`) when `BENCH_TYPED_EVENTS` is set;
 //! messages acknowledged through `Client::send_message`.
 //!
 //! Runs on tokio's multi-thread runtime with 2 workers, or on the current-thread runtime when
@@ -6,6 +8,7 @@
 
 use slack_rtm::Client;
 use slack_rtm::rtm::Event;
+use slack_rtm::rtm::LazySessionEvent;
 use slack_rtm::rtm::SendRate;
 use slack_rtm::rtm::SessionEvent;
 use slack_rtm_bench::{BenchArgs, Mode, Report, cpu_time};
@@ -41,13 +44,34 @@ async fn run(args: BenchArgs) {
     let t0 = Instant::now();
     let cpu0 = cpu_time();
     let mut done = 0u64;
+    let typed = std::env::var_os("BENCH_TYPED_EVENTS").is_some();
     match args.mode {
-        Mode::Events => {
+        // Typed: every event decoded to `Event` (`Events::next`), as before the lazy stream.
+        Mode::Events if typed => {
             while done < args.n {
                 match events.next().await {
                     Some(SessionEvent::Rtm(Event::Message(m))) => {
                         std::hint::black_box(&m);
                         done += 1;
+                    }
+                    Some(_) => {}
+                    None => break,
+                }
+            }
+        }
+        // Lazy, as an application routing on the type and reading a message's channel, user
+        // and text would (`Events::next_lazy`).
+        Mode::Events => {
+            while done < args.n {
+                match events.next_lazy().await {
+                    Some(LazySessionEvent::Rtm(e)) if e.is_message() => {
+                        if let Ok(Some(m)) = e.message() {
+                            std::hint::black_box((m.channel(), m.user(), m.text()));
+                            done += 1;
+                        }
+                    }
+                    Some(LazySessionEvent::Rtm(e)) => {
+                        std::hint::black_box(e.kind());
                     }
                     Some(_) => {}
                     None => break,

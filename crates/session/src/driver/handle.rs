@@ -1,7 +1,7 @@
 //! What the application holds: the [`SessionHandle`] (send, shut down, read the published
 //! [`Status`]) and the [`SessionEventStream`].
 
-use crate::rtm::{Reason, RtmAck, SendError, SessionEvent, State, StopReason};
+use crate::rtm::{LazySessionEvent, Reason, RtmAck, SendError, SessionEvent, State, StopReason};
 use slack_rtm_codec::EventFrame;
 use slack_rtm_codec::types::{ClientMessage, SelfInfo, TeamInfo};
 use std::fmt;
@@ -284,11 +284,20 @@ impl Delivery {
             Delivery::Raw(frame) => SessionEvent::from_raw(&frame),
         }
     }
+
+    /// The item without decoding anything.
+    fn into_lazy(self) -> LazySessionEvent {
+        match self {
+            Delivery::Event(e) => LazySessionEvent::from(*e),
+            Delivery::Raw(frame) => LazySessionEvent::from(frame),
+        }
+    }
 }
 
 /// The session's events, in order. Ends (`None`) after [`SessionEvent::Stopped`].
 ///
-/// Ordinary server events are decoded here, as they are taken, on the application's task.
+/// Ordinary server events are decoded here, as they are taken, on the application's task
+/// ([`recv`](Self::recv)), or handed over undecoded ([`recv_lazy`](Self::recv_lazy)).
 #[derive(Debug)]
 pub struct SessionEventStream {
     pub(crate) batches: super::batches::Batches<Delivery>,
@@ -309,6 +318,23 @@ impl SessionEventStream {
     /// The next event if one is ready now.
     pub fn try_recv(&mut self) -> Option<SessionEvent> {
         self.batches.try_next().map(Delivery::into_event)
+    }
+
+    /// The next event with server events left undecoded ([`LazySessionEvent`]); `None` once
+    /// the session has stopped and everything was delivered. The same queue as
+    /// [`recv`](Self::recv): the two can be mixed, each item is given once. Cancel-safe.
+    pub async fn recv_lazy(&mut self) -> Option<LazySessionEvent> {
+        std::future::poll_fn(|cx| self.poll_recv_lazy(cx)).await
+    }
+
+    /// Polls for the next event, server events undecoded.
+    pub fn poll_recv_lazy(&mut self, cx: &mut Context<'_>) -> Poll<Option<LazySessionEvent>> {
+        self.batches.poll_next(cx).map(|d| d.map(Delivery::into_lazy))
+    }
+
+    /// The next event, server events undecoded, if one is ready now.
+    pub fn try_recv_lazy(&mut self) -> Option<LazySessionEvent> {
+        self.batches.try_next().map(Delivery::into_lazy)
     }
 }
 

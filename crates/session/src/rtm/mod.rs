@@ -91,6 +91,7 @@ mod conn;
 pub(crate) mod dedupe;
 pub(crate) mod incoming;
 mod keepalive;
+mod lazy;
 mod lifecycle;
 mod outbox;
 mod shutdown;
@@ -107,6 +108,7 @@ pub use config::{
     DedupeConfig, KeepaliveConfig, ReconnectPolicy, SendRate, SendingConfig, SessionConfig, Timeouts,
 };
 pub use incoming::RtmIncoming;
+pub use lazy::{LazyEvent, LazySessionEvent};
 pub use types::{
     ConnId, ConnectFailure, FailureKind, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError,
     SessionEvent, SkippedFrame, State, StopReason, SubmitError, Warning,

@@ -98,6 +98,7 @@ mod scan;
 mod team;
 mod types;
 mod user;
+mod view;
 mod wire;
 
 pub use channel::*;
@@ -111,6 +112,7 @@ pub use objects::*;
 pub use team::*;
 pub use types::*;
 pub use user::*;
+pub use view::MessageView;
 pub use wire::*;
 
 use crate::RawJson;
