@@ -64,7 +64,7 @@ impl ClientBuilder {
     }
 
     /// Application-level keepalive: ping after this much silence, give up on the connection if
-    /// nothing arrives within the pong timeout. Default 5 s / 10 s.
+    /// nothing arrives within the pong timeout. Default 10 s / 5 s.
     pub fn keepalive(mut self, keepalive: KeepaliveConfig) -> Self {
         self.session.keepalive = keepalive;
         self
