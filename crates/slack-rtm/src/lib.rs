@@ -100,8 +100,8 @@
 //!
 //! - **Connecting**: calls `rtm.connect` (token only in the `Authorization` header), opens the
 //!   single-use URL within its 30 s life, waits for `hello`.
-//! - **Keepalive**: an application-level ping after 5 s of silence; a connection that stays
-//!   silent is replaced.
+//! - **Keepalive**: an application-level ping after 10 s of silence; a connection that does
+//!   not answer within 5 s more is replaced (at most 15 s after its last frame).
 //! - **Reconnecting** on `goodbye`, `team_migration_started`, errors, drops and dead
 //!   keepalives, with exponential backoff and full jitter, honouring `Retry-After`. `goodbye`
 //!   reconnects make-before-break, and events seen on both sockets are delivered once. A

@@ -65,8 +65,8 @@ pub(crate) struct Inner {
 }
 
 /// Where an [`App`](crate::App) serving many workspaces finds each request's token:
-/// an [`InstallationStore`] behind a bounded cache. Give it to [`App::installations`]
-/// (crate::App::installations); the install flow ([`InstallConfig`](super::InstallConfig))
+/// an [`InstallationStore`] behind a bounded cache. Give it to
+/// [`App::installations`](crate::App::installations); the install flow ([`InstallConfig`](super::InstallConfig))
 /// saves into the same one. Cheap to clone (clones share the cache).
 ///
 /// - Each request's workspace (enterprise, team, org-wide or not) and acting user select the
