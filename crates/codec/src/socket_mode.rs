@@ -8,7 +8,7 @@ use crate::response::{DEFAULT_RETRY_AFTER, read_answer};
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
 use slack_rtm_types::socket_mode::{EnvelopeAck, EnvelopeFrame, MAX_ACK_BYTES, SocketFrame};
-use slack_rtm_types::{ApiWarning, AppToken};
+use slack_rtm_types::{ApiWarning, AppToken, RawJson};
 use std::fmt;
 use std::time::Instant;
 
@@ -125,10 +125,36 @@ pub enum AckEncodeError {
 
 /// Encodes an ack, refusing (before anything is sent) one of [`MAX_ACK_BYTES`] or more.
 pub fn encode_ack(ack: &EnvelopeAck) -> Result<String, AckEncodeError> {
-    if ack.envelope_id.is_empty() {
+    encode_ack_of(&ack.envelope_id, ack.payload.as_ref())
+}
+
+/// [`encode_ack`] of an envelope id and an optional response payload, without building an
+/// [`EnvelopeAck`] (no copy of the id). The same text and the same refusals.
+pub fn encode_ack_of(envelope_id: &str, payload: Option<&RawJson>) -> Result<String, AckEncodeError> {
+    if envelope_id.is_empty() {
         return Err(AckEncodeError::EmptyEnvelopeId);
     }
-    let text = serde_json::to_string(ack).map_err(|e| AckEncodeError::Unencodable(e.to_string()))?;
+    // The common ack (no payload, an id JSON writes as it is: no quote, backslash or control
+    // character) is written directly, as serde_json would write it; anything else goes
+    // through serde_json.
+    let text = if payload.is_none() && !envelope_id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        const OPEN: &str = r#"{"envelope_id":""#;
+        const CLOSE: &str = r#""}"#;
+        let mut text = String::with_capacity(OPEN.len() + envelope_id.len() + CLOSE.len());
+        text.push_str(OPEN);
+        text.push_str(envelope_id);
+        text.push_str(CLOSE);
+        text
+    } else {
+        #[derive(serde::Serialize)]
+        struct Ack<'a> {
+            envelope_id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            payload: Option<&'a RawJson>,
+        }
+        serde_json::to_string(&Ack { envelope_id, payload })
+            .map_err(|e| AckEncodeError::Unencodable(e.to_string()))?
+    };
     if text.len() >= MAX_ACK_BYTES {
         return Err(AckEncodeError::TooLarge { bytes: text.len() });
     }

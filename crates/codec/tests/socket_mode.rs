@@ -6,7 +6,7 @@ use http::{Method, Response};
 use slack_rtm_codec::types::socket_mode::MAX_ACK_BYTES;
 use slack_rtm_codec::{
     AckEncodeError, ApiFailure, AppToken, EnvelopeAck, EnvelopeFrame, OpenConfig, SocketFrame,
-    decode_envelope_frame, decode_socket_frame, decode_socket_frame_bytes, encode_ack,
+    decode_envelope_frame, decode_socket_frame, decode_socket_frame_bytes, encode_ack, encode_ack_of,
 };
 use slack_rtm_types::{ApiError, RawJson};
 use std::time::{Duration, Instant};
@@ -160,4 +160,33 @@ fn acks_are_encoded_and_the_20kb_limit_is_enforced_before_sending() {
     assert_eq!(encode_ack(&ack_of(fits)).unwrap().len(), MAX_ACK_BYTES - 1);
     assert_eq!(encode_ack(&ack_of(fits + 1)), Err(AckEncodeError::TooLarge { bytes: MAX_ACK_BYTES }));
     assert!(AckEncodeError::TooLarge { bytes: MAX_ACK_BYTES }.to_string().contains("20480"));
+}
+
+#[test]
+fn an_ack_is_the_text_serde_json_writes_for_every_kind_of_id() {
+    let payload = RawJson::from_json(r#"{"text":"ok \"quoted\""}"#).unwrap();
+    let ids = [
+        "e-1",
+        "dbdd0ef3-1543-4f94-bfb4-133d0ac5ddf7",
+        "a\"b",
+        "back\\slash",
+        "tab\there",
+        "nul\u{0}",
+        "del\u{7f}",
+        "é/ü→😀",
+        "</script>",
+    ];
+    for id in ids {
+        for payload in [None, Some(&payload)] {
+            let ack = EnvelopeAck { envelope_id: id.to_owned(), payload: payload.cloned() };
+            let text = encode_ack_of(id, payload).unwrap();
+            assert_eq!(text, serde_json::to_string(&ack).unwrap(), "{id:?}");
+            assert_eq!(encode_ack(&ack).unwrap(), text);
+            let back: EnvelopeAck = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, ack);
+        }
+    }
+    assert_eq!(encode_ack_of("", None), Err(AckEncodeError::EmptyEnvelopeId));
+    let long = "x".repeat(MAX_ACK_BYTES);
+    assert!(matches!(encode_ack_of(&long, None), Err(AckEncodeError::TooLarge { .. })));
 }

@@ -3,6 +3,7 @@
 //! the app before its listener runs, then handed to a listener through the global middleware
 //! (the bot's own messages are not filtered: the blast's events carry no bot). Current-thread
 //! runtime (multi-thread with `BENCH_MULTI_THREAD`) and one socket, as `sm-client`.
+//! `BENCH_APP_INLINE=1` turns [`App::start_inline`] on.
 //!
 //! `sm-app --api-url URL --token XAPP --mode envelopes --n N`
 
@@ -28,6 +29,8 @@ async fn run(args: BenchArgs) {
     let all_in = Arc::new(tokio::sync::Notify::new());
     let mut app = App::new();
     app.ignore_self(false);
+    // `BENCH_APP_INLINE=1`: requests started on the receiver's task (`App::start_inline`).
+    app.start_inline(std::env::var_os("BENCH_APP_INLINE").is_some_and(|v| v == "1"));
     let (count, n, done) = (handled.clone(), args.n, all_in.clone());
     app.middleware(move |ctx: Context, next: Next| {
         let (count, done) = (count.clone(), done.clone());

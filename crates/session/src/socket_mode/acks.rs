@@ -7,9 +7,9 @@ use super::pending::{Stage, Waiting};
 use super::types::{Delivered, DeliveryAckError, SocketModeEvent, SocketModeOutput};
 use crate::common::ConnId;
 use crate::common::fingerprint;
-use slack_rtm_codec::encode_ack;
+use slack_rtm_codec::encode_ack_of;
 use slack_rtm_codec::types::RawJson;
-use slack_rtm_codec::types::socket_mode::{EnvelopeAck, EnvelopeFrame};
+use slack_rtm_codec::types::socket_mode::EnvelopeFrame;
 use std::borrow::Cow;
 use std::time::Instant;
 
@@ -94,7 +94,7 @@ impl SocketModeSession {
         let auto = self.config.ack_mode == AckMode::Auto;
         if auto {
             // From the scanned id, before anything else is read.
-            self.send_ack(conn, &frame.ack());
+            self.send_ack(conn, frame.envelope_id());
         }
         let (event_id, event_type) = event_ids(&frame);
         let event_key = event_id.as_deref().map(|id| fingerprint(&["sm-event", id]));
@@ -116,7 +116,7 @@ impl SocketModeSession {
                 self.emit(SocketModeEvent::RedeliveryHeld { envelope_id, event_id: id, retry_attempt });
             } else {
                 if !auto {
-                    self.send_ack(conn, &frame.ack());
+                    self.send_ack(conn, frame.envelope_id());
                 }
                 tracing::debug!(event_id = %id, retry_attempt, "redelivery acked and not handed over again");
                 self.emit(SocketModeEvent::Duplicate { envelope_id, event_id: id, retry_attempt });
@@ -136,8 +136,8 @@ impl SocketModeSession {
     }
 
     /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
-    pub(super) fn send_ack(&mut self, conn: ConnId, ack: &EnvelopeAck) {
-        match encode_ack(ack) {
+    pub(super) fn send_ack(&mut self, conn: ConnId, envelope_id: &str) {
+        match encode_ack_of(envelope_id, None) {
             Ok(text) => self.outputs.push_back(SocketModeOutput::Send { conn, text }),
             // An id the scan found is never empty; nothing else can fail without a payload.
             Err(e) => tracing::warn!(error = %e, "could not encode an ack"),
@@ -170,9 +170,8 @@ impl SocketModeSession {
         if self.stopped {
             return Err(DeliveryAckError::Stopped);
         }
-        let ack = EnvelopeAck { envelope_id: envelope_id.to_owned(), payload };
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
-        let text = encode_ack(&ack)?;
+        let text = encode_ack_of(envelope_id, payload.as_ref())?;
         let w = self.pending.remove(envelope_id).ok_or(DeliveryAckError::Unknown)?;
         // The application is done with the event, even if the ack can no longer be sent: a
         // redelivery is acked by the session and not handed over again.

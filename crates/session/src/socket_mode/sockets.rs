@@ -179,7 +179,7 @@ impl SocketModeSession {
                 // the decoded id so Slack does not redeliver it forever, and handed over raw.
                 Ok(SocketFrame::Envelope(envelope)) => {
                     if self.shutdown_deadline.is_none() {
-                        self.send_ack(conn, &envelope.ack());
+                        self.send_ack(conn, &envelope.envelope_id);
                         self.emit(SocketModeEvent::Unknown { raw: text });
                     }
                 }

@@ -87,6 +87,13 @@ enum Owed {
     Sending(AckFuture),
 }
 
+/// A request handed over: finished when it was started inline ([`App::start_inline`]), or
+/// running on its task.
+enum Started {
+    Done(bool),
+    Running(tokio::task::JoinHandle<bool>),
+}
+
 /// The kinds of unhandled requests already logged.
 #[derive(Default)]
 struct FallbackSeen {
@@ -169,6 +176,9 @@ impl Dispatcher {
     /// Events are acked at once, before middleware and listeners run. A command or an
     /// interaction is acked by its listener, or empty by the app when the listener has not
     /// acked 3 s minus [`App::ack_margin`] after this call, or when it returns or panics.
+    ///
+    /// With [`App::start_inline`] on, the request's middleware and listeners are first polled
+    /// here, and a request that finished then needs no task.
     pub async fn dispatch(
         &self,
         request: AppRequest,
@@ -186,15 +196,13 @@ impl Dispatcher {
         request: AppRequest,
         ack: Box<dyn Acknowledger>,
     ) -> Result<bool, ShuttingDown> {
-        let task = self.start(request, ack).await?;
-        Ok(task.await.unwrap_or(false))
+        Ok(match self.start(request, ack).await? {
+            Started::Done(ok) => ok,
+            Started::Running(task) => task.await.unwrap_or(false),
+        })
     }
 
-    async fn start(
-        &self,
-        request: AppRequest,
-        ack: Box<dyn Acknowledger>,
-    ) -> Result<tokio::task::JoinHandle<bool>, ShuttingDown> {
+    async fn start(&self, request: AppRequest, ack: Box<dyn Acknowledger>) -> Result<Started, ShuttingDown> {
         let arrived = Instant::now();
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
@@ -230,8 +238,23 @@ impl Dispatcher {
         // Boxed: the request's future is a few KB, and the runtime moves a task's future
         // several times while spawning and finishing it (a copy each time); a box moves as
         // one pointer.
-        let handled: BoxFuture<bool> = Box::pin(inner.handle(info, owed, ticket, arrived, permit));
-        Ok(tokio::spawn(handled))
+        let mut handled: BoxFuture<bool> = Box::pin(inner.handle(info, owed, ticket, arrived, permit));
+        if self.inner.config.start_inline {
+            // Polled once here; a request that has to wait goes on in its own task, whose first
+            // poll registers that task's waker (a future keeps only the latest waker).
+            let mut cx = TaskContext::from_waker(std::task::Waker::noop());
+            match std::panic::catch_unwind(AssertUnwindSafe(|| handled.as_mut().poll(&mut cx))) {
+                Ok(Poll::Ready(ok)) => return Ok(Started::Done(ok)),
+                Ok(Poll::Pending) => {}
+                // Listeners' panics are caught inside; this is one of the dispatcher's own,
+                // isolated as a task's would be (the request's slot is freed with it).
+                Err(p) => {
+                    tracing::error!(message = %panic_message(&*p), "a request panicked");
+                    return Ok(Started::Done(false));
+                }
+            }
+        }
+        Ok(Started::Running(tokio::spawn(handled)))
     }
 
     /// Stops taking requests ([`Dispatcher::dispatch`] returns [`ShuttingDown`]) and waits up

@@ -101,6 +101,7 @@ pub(crate) struct AppConfig {
     pub(crate) ordered: bool,
     pub(crate) ignore_self: bool,
     pub(crate) ignore_bots: bool,
+    pub(crate) start_inline: bool,
 }
 
 impl Default for AppConfig {
@@ -111,6 +112,7 @@ impl Default for AppConfig {
             ordered: false,
             ignore_self: true,
             ignore_bots: false,
+            start_inline: false,
         }
     }
 }
@@ -177,6 +179,22 @@ impl App {
     /// [`Dispatcher::dispatch`] waits, so the receiver stops reading: see `docs/app.md`.
     pub fn concurrency(&mut self, n: usize) -> &mut App {
         self.config.concurrency = n.clamp(1, MAX_CONCURRENCY);
+        self
+    }
+
+    /// Starts each request on the receiver's task instead of a task of its own: its
+    /// middleware and listeners run up to their first `.await` that has to wait before
+    /// [`Dispatcher::dispatch`] returns (so before the receiver reads the next request), and
+    /// only a request not finished by then is moved to a task of its own. Default: off.
+    ///
+    /// It saves a task per request for listeners that finish without waiting (they count,
+    /// route, queue work elsewhere). Every rule still holds: an event is acked before its
+    /// middleware runs, a panic is caught and reported, the [`App::concurrency`] bound counts
+    /// these requests too. The cost: whatever a listener computes before its first wait holds
+    /// up the receiver — no envelope is read meanwhile, and over HTTP the response to an event
+    /// is sent only then — so turn it on only for listeners that are quick until they await.
+    pub fn start_inline(&mut self, on: bool) -> &mut App {
+        self.config.start_inline = on;
         self
     }
 

@@ -1,0 +1,172 @@
+//! `App::start_inline`: a request's middleware and listeners start on the receiver's task,
+//! and only a request that has to wait gets a task of its own — with every rule of the
+//! dispatcher kept (the ack first, the concurrency bound, panics caught).
+
+mod app_support;
+
+use app_support::{Acks, dispatcher, message, send, settle};
+use slack_rtm::app::{App, ListenerError};
+use slack_rtm::{SocketModeClient, WebClient};
+use slack_rtm_emulator::{Emulator, EmulatorConfig};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An app whose message listener counts, after checking that its event was acked first.
+fn counting(inline: bool, acks: &Acks) -> (App, Arc<AtomicUsize>) {
+    let handled = Arc::new(AtomicUsize::new(0));
+    let mut app = App::new();
+    app.start_inline(inline);
+    let (h, a) = (handled.clone(), acks.clone());
+    app.message("", move |_, ctx| {
+        assert!(ctx.is_acked(), "the event is acked before its listener runs");
+        assert_eq!(a.all().len(), h.load(Ordering::SeqCst) + 1, "acked once, before the listener");
+        h.fetch_add(1, Ordering::SeqCst);
+        async { Ok(()) }
+    });
+    (app, handled)
+}
+
+#[tokio::test(start_paused = true)]
+async fn started_inline_a_quick_listener_has_run_when_dispatch_returns() {
+    let acks = Acks::default();
+    let (app, handled) = counting(true, &acks);
+    let d = dispatcher(app);
+    for n in 1..=3 {
+        send(&d, message("U1", "C1", "hi"), &acks).await;
+        // No yield since: it ran on this task, and holds no slot any more.
+        assert_eq!(handled.load(Ordering::SeqCst), n);
+        assert_eq!(d.in_flight(), 0);
+    }
+    assert_eq!(acks.all().len(), 3);
+    // Off (the default), the same listener runs on its own task, after `dispatch` returned.
+    let acks = Acks::default();
+    let (app, handled) = counting(false, &acks);
+    let d = dispatcher(app);
+    send(&d, message("U1", "C1", "hi"), &acks).await;
+    assert_eq!(handled.load(Ordering::SeqCst), 0);
+    settle().await;
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn started_inline_a_waiting_listener_goes_on_in_its_task_and_holds_its_slot() {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let mut app = App::new();
+    app.start_inline(true).concurrency(1);
+    let l = log.clone();
+    app.message("", move |m, _| {
+        let l = l.clone();
+        async move {
+            let text = m.text.unwrap_or_default();
+            l.lock().unwrap().push(format!("start {text}"));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            l.lock().unwrap().push(format!("end {text}"));
+            Ok(())
+        }
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, message("U1", "C1", "one"), &acks).await;
+    assert_eq!(*log.lock().unwrap(), ["start one"], "started inline, up to its wait");
+    assert_eq!(d.in_flight(), 1, "still holds its slot while it waits");
+    let second = tokio::time::timeout(
+        Duration::from_millis(500),
+        d.dispatch(message("U1", "C1", "two"), acks.acknowledger()),
+    );
+    assert!(second.await.is_err(), "the bound holds: the second waits for the slot");
+    assert_eq!(acks.all().len(), 1, "an event waiting for a slot is not acked");
+    send(&d, message("U1", "C1", "two"), &acks).await;
+    assert_eq!(*log.lock().unwrap(), ["start one", "end one", "start two"], "the first went on in its task");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(log.lock().unwrap().last().map(String::as_str), Some("end two"));
+    assert_eq!(d.in_flight(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn started_inline_a_panic_is_caught_and_reported_and_the_next_request_runs() {
+    let failures: Arc<Mutex<Vec<String>>> = Arc::default();
+    let handled = Arc::new(AtomicUsize::new(0));
+    let mut app = App::new();
+    app.start_inline(true);
+    let h = handled.clone();
+    app.message("", move |m, _| {
+        if m.text.as_deref() == Some("boom") {
+            panic!("boom at once");
+        }
+        h.fetch_add(1, Ordering::SeqCst);
+        async { Ok(()) }
+    });
+    let f = failures.clone();
+    app.error_handler(move |e| {
+        let f = f.clone();
+        async move {
+            if let ListenerError::Panicked { message, .. } = e {
+                f.lock().unwrap().push(message);
+            }
+        }
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, message("U1", "C1", "boom"), &acks).await;
+    send(&d, message("U1", "C1", "fine"), &acks).await;
+    settle().await;
+    assert_eq!(*failures.lock().unwrap(), ["boom at once"]);
+    assert_eq!(handled.load(Ordering::SeqCst), 1);
+    assert_eq!(acks.all().len(), 2, "the panicking request was acked too (before it ran)");
+    assert_eq!(d.in_flight(), 0, "the panicking request's slot is free");
+}
+
+/// On Socket Mode against the emulator: quick listeners (run inline) and waiting ones (moved
+/// to their task) each get every event once, and every envelope is acked once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_inline_on_socket_mode_every_event_is_handled_and_acked_once() {
+    const T: Duration = Duration::from_secs(10);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.start_inline(true);
+    app.message("", move |m, _| {
+        let tx = tx.clone();
+        async move {
+            let text = m.text.unwrap_or_default();
+            if text.starts_with("slow") {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            tx.send(text).unwrap();
+            Ok(())
+        }
+    });
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let builder = SocketModeClient::builder(emu.app_token())
+        .web_token(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true);
+    let running = app.start_socket_mode(builder).await.unwrap();
+    let _web: WebClient = running.dispatcher().web().clone();
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    let sent: Vec<String> =
+        (0..20).map(|i| if i % 3 == 0 { format!("slow {i}") } else { format!("quick {i}") }).collect();
+    for text in &sent {
+        alice.say(&ch, text).unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        got.push(tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    let (mut got_sorted, mut sent_sorted) = (got.clone(), sent.clone());
+    got_sorted.sort();
+    sent_sorted.sort();
+    assert_eq!(got_sorted, sent_sorted, "each once");
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let records = emu.envelopes();
+        if records.len() >= sent.len() && records.iter().all(|r| r.acked) {
+            assert!(records.iter().all(|r| r.attempts.len() == 1), "{records:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not acked: {records:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err(), "nothing twice");
+    assert!(running.shutdown(T).await);
+}
