@@ -30,7 +30,8 @@ pub struct SmSummary {
     pub ack_p99_ms: f64,
 }
 
-/// The Socket Mode clients: the facade's raw loop and the same through `App` (when built),
+/// The Socket Mode clients: the facade's raw loop and the same through `App` (when built; also
+/// with `App::start_inline`),
 /// the naive floor, both of them again on the multi-thread runtime, the official ones.
 pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, String> {
     let mut clients = Vec::new();
@@ -39,6 +40,11 @@ pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, Strin
     }
     if bin.join("sm-app").exists() {
         clients.push(ClientSpec { name: "slack-rtm App", run: run_binary(bin.join("sm-app"), vec![]) });
+        // The same app with `App::start_inline(true)`: a request gets a task only if it waits.
+        clients.push(ClientSpec {
+            name: "slack-rtm App, start_inline",
+            run: run_binary_env(bin.join("sm-app"), vec![], Some(("BENCH_APP_INLINE", "1"))),
+        });
     }
     clients.push(ClientSpec { name: "naive-socket-mode", run: run_binary(bin.join("sm-floor"), vec![]) });
     // The same two on the multi-thread runtime (2 workers).

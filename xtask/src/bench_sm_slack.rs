@@ -18,10 +18,11 @@ use std::path::Path;
 const SLACK_SHAPES: &str = "--sm-blast-slack-shapes";
 
 /// (label, ours, theirs): the pairs whose ratios are printed under the table.
-const PAIRS: [(&str, &str, &str); 3] = [
+const PAIRS: [(&str, &str, &str); 4] = [
     ("current-thread: slack-rtm / naive", "slack-rtm", "naive-socket-mode"),
     ("multi-thread: slack-rtm / naive", "slack-rtm, multi-thread", "naive-socket-mode, multi-thread"),
     ("current-thread: App / raw loop", "slack-rtm App", "slack-rtm"),
+    ("current-thread: App (start_inline) / raw loop", "slack-rtm App, start_inline", "slack-rtm"),
 ];
 
 /// The ratios under the table: envelopes/s and CPU per envelope of each pair.
