@@ -11,8 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-type Log = Arc<Mutex<Vec<String>>>;
-
 fn logger(
     log: &Log,
     name: &'static str,
@@ -174,17 +172,8 @@ async fn ordered_by_conversation_runs_one_channel_in_arrival_order_and_others_al
     let log: Log = Arc::default();
     let mut app = App::new();
     app.ordered_by_conversation(true);
-    let l = log.clone();
-    app.message("", move |m, _| {
-        let l = l.clone();
-        async move {
-            let text = m.text.unwrap_or_default();
-            l.lock().unwrap().push(format!("start {text}"));
-            let ms = if text.starts_with("slow") { 1000 } else { 10 };
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            l.lock().unwrap().push(format!("end {text}"));
-            Ok(())
-        }
+    log_start_and_end(&mut app, &log, |text| {
+        Duration::from_millis(if text.starts_with("slow") { 1000 } else { 10 })
     });
     let d = dispatcher(app);
     let acks = Acks::default();

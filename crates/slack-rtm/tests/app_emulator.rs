@@ -2,24 +2,19 @@
 //! forms, `say` in a thread, the typed payloads of actions and shortcuts, the App Home, a
 //! closed modal, and a graceful shutdown that lets a running listener send its ack.
 
+mod app_support;
+
 use serde_json::json;
+use slack_rtm::WebClient;
 use slack_rtm::app::{App, MessageResponse, Selection};
-use slack_rtm::{SocketModeClient, WebClient};
-use slack_rtm_emulator::{ActionSurface, Emulator, EmulatorConfig, ResponseEffect};
+use slack_rtm_emulator::{ActionSurface, Emulator, ResponseEffect};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
 const T: Duration = Duration::from_secs(10);
 
 async fn start(app: App) -> (Emulator, slack_rtm::app::SocketModeApp, WebClient) {
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let builder = SocketModeClient::builder(emu.app_token())
-        .web_token(emu.token())
-        .api_url(&emu.api_url())
-        .allow_insecure(true);
-    let running = app.start_socket_mode(builder).await.unwrap();
-    let web = running.dispatcher().web().clone();
-    (emu, running, web)
+    app_support::start_on_emulator(app).await
 }
 
 /// The app posts a message with buttons and a select; returns its ts.

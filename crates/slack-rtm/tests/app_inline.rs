@@ -4,10 +4,8 @@
 
 mod app_support;
 
-use app_support::{Acks, dispatcher, message, send, settle};
+use app_support::{Acks, Log, dispatcher, log_start_and_end, message, send, settle, start_on_emulator};
 use slack_rtm::app::{App, ListenerError};
-use slack_rtm::{SocketModeClient, WebClient};
-use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -51,20 +49,10 @@ async fn started_inline_a_quick_listener_has_run_when_dispatch_returns() {
 
 #[tokio::test(start_paused = true)]
 async fn started_inline_a_waiting_listener_goes_on_in_its_task_and_holds_its_slot() {
-    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log: Log = Arc::default();
     let mut app = App::new();
     app.start_inline(true).concurrency(1);
-    let l = log.clone();
-    app.message("", move |m, _| {
-        let l = l.clone();
-        async move {
-            let text = m.text.unwrap_or_default();
-            l.lock().unwrap().push(format!("start {text}"));
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            l.lock().unwrap().push(format!("end {text}"));
-            Ok(())
-        }
-    });
+    log_start_and_end(&mut app, &log, |_| Duration::from_secs(1));
     let d = dispatcher(app);
     let acks = Acks::default();
     send(&d, message("U1", "C1", "one"), &acks).await;
@@ -136,13 +124,7 @@ async fn started_inline_on_socket_mode_every_event_is_handled_and_acked_once() {
             Ok(())
         }
     });
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let builder = SocketModeClient::builder(emu.app_token())
-        .web_token(emu.token())
-        .api_url(&emu.api_url())
-        .allow_insecure(true);
-    let running = app.start_socket_mode(builder).await.unwrap();
-    let _web: WebClient = running.dispatcher().web().clone();
+    let (emu, running, _web) = start_on_emulator(app).await;
     let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
     let sent: Vec<String> =
         (0..20).map(|i| if i % 3 == 0 { format!("slow {i}") } else { format!("quick {i}") }).collect();

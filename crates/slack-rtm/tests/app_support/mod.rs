@@ -8,7 +8,10 @@ use slack_rtm::Client;
 use slack_rtm::app::{AckFuture, App, AppRequest, BotIdentity, Dispatcher, RequestKind};
 use slack_rtm::types::RawJson;
 use slack_rtm::types::UserId;
+use slack_rtm::{SocketModeClient, WebClient};
+use slack_rtm_emulator::{Emulator, EmulatorConfig};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::time::Instant;
 
 /// The bot user the tests' events are delivered to.
@@ -108,4 +111,35 @@ pub fn texts_to(app: &mut App, tx: tokio::sync::mpsc::UnboundedSender<String>) {
             Ok(())
         }
     });
+}
+
+/// What listeners did, in order.
+pub type Log = Arc<Mutex<Vec<String>>>;
+
+/// Registers a message listener that logs `start TEXT`, waits `pause(TEXT)`, then logs
+/// `end TEXT`.
+pub fn log_start_and_end(app: &mut App, log: &Log, pause: fn(&str) -> Duration) {
+    let l = log.clone();
+    app.message("", move |m, _| {
+        let l = l.clone();
+        async move {
+            let text = m.text.unwrap_or_default();
+            l.lock().unwrap().push(format!("start {text}"));
+            tokio::time::sleep(pause(&text)).await;
+            l.lock().unwrap().push(format!("end {text}"));
+            Ok(())
+        }
+    });
+}
+
+/// A fresh emulator and `app` running on Socket Mode against it, with the app's Web client.
+pub async fn start_on_emulator(app: App) -> (Emulator, slack_rtm::app::SocketModeApp, WebClient) {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let builder = SocketModeClient::builder(emu.app_token())
+        .web_token(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true);
+    let running = app.start_socket_mode(builder).await.unwrap();
+    let web = running.dispatcher().web().clone();
+    (emu, running, web)
 }
