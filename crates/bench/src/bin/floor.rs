@@ -29,7 +29,15 @@ fn main() {
         eprintln!("floor: RTM only (events|rtt); the Socket Mode floor is sm-floor");
         std::process::exit(2);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    // The floors run on tokio's current-thread runtime; `BENCH_MULTI_THREAD` runs them on the
+    // multi-thread one with 2 workers instead (a measurement of what that runtime itself costs,
+    // not a row of the bench).
+    let rt = if std::env::var_os("BENCH_MULTI_THREAD").is_some() {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    }
+    .expect("runtime");
     rt.block_on(run(args, parse));
 }
 

@@ -5,27 +5,88 @@ use super::socket::{self, Writer};
 use crate::rtm::ConnId;
 use fastwebsockets::Frame;
 use std::future::Future;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 /// The connections' readers, polled by the loop task (see [`Readers::poll`]).
 #[derive(Default)]
-pub(crate) struct Readers(Vec<(ConnId, socket::BoxFuture)>);
+pub(crate) struct Readers {
+    readers: Vec<Reader>,
+    /// The waker the readers' wake-ups are passed on to (the loop task's), as last given.
+    parent: Option<Waker>,
+}
+
+/// One connection's reader and its own waker.
+struct Reader {
+    conn: ConnId,
+    future: socket::BoxFuture,
+    wake: Arc<ReaderWake>,
+    /// `wake` as a `Waker`, built once: what the reader's socket, timers and queue register.
+    waker: Waker,
+}
+
+/// A reader's waker: notes that the reader has something to do and wakes the loop task.
+struct ReaderWake {
+    woken: AtomicBool,
+    parent: Mutex<Option<Waker>>,
+}
+
+impl ReaderWake {
+    fn set_parent(&self, waker: &Waker) {
+        *self.parent.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker.clone());
+    }
+}
+
+impl Wake for ReaderWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Set before the loop is woken: its next poll of the readers sees it.
+        self.woken.store(true, Ordering::Release);
+        if let Some(w) = self.parent.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
 
 impl Readers {
     pub(crate) fn start(&mut self, conn: ConnId, reader: impl Future<Output = ()> + Send + 'static) {
-        self.0.push((conn, Box::pin(reader)));
+        // Woken from the start: a new reader is polled at the next turn.
+        let wake =
+            Arc::new(ReaderWake { woken: AtomicBool::new(true), parent: Mutex::new(self.parent.clone()) });
+        let waker = Waker::from(wake.clone());
+        self.readers.push(Reader { conn, future: Box::pin(reader), wake, waker });
     }
 
     /// Drops a connection's reader (its socket is abandoned, so stopping mid-frame is fine).
     pub(crate) fn abort(&mut self, conn: ConnId) {
-        self.0.retain(|(c, _)| *c != conn);
+        self.readers.retain(|r| r.conn != conn);
     }
 
-    /// Drives every reader; finished ones are removed. Always pending: the readers' results
-    /// reach the loop through its socket channel, and their wake-ups wake the loop task.
+    /// Drives every reader that was woken since its last poll (new readers included); finished
+    /// ones are removed. Always pending: the readers' results reach the loop through its socket
+    /// channel, and their wake-ups wake the loop task.
+    ///
+    /// A reader not woken has nothing to do (its socket, timers and queue room all wake it), so
+    /// it is not polled: the loop polls the readers on every pass of every turn (and while a
+    /// write waits), and a round trip took six polls of the reader where one read the frame.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.0.retain_mut(|(_, reader)| reader.as_mut().poll(cx).is_pending());
+        if !self.parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            self.parent = Some(cx.waker().clone());
+            for r in &self.readers {
+                r.wake.set_parent(cx.waker());
+            }
+        }
+        self.readers.retain_mut(|r| {
+            if !r.wake.woken.swap(false, Ordering::AcqRel) {
+                return true;
+            }
+            r.future.as_mut().poll(&mut Context::from_waker(&r.waker)).is_pending()
+        });
         Poll::Pending
     }
 }
@@ -124,15 +185,68 @@ mod tests {
         let mut readers = Readers::default();
         let reader_polls = Arc::new(AtomicUsize::new(0));
         let counted = reader_polls.clone();
+        // A reader whose socket is ready again after every read (it wakes itself).
         readers.start(
             crate::rtm::ConnId(1),
-            std::future::poll_fn(move |_| {
+            std::future::poll_fn(move |cx| {
                 counted.fetch_add(1, Ordering::Relaxed);
+                cx.waker().wake_by_ref();
                 Poll::<()>::Pending
             }),
         );
         let write = Write { pending: 2, polls: Arc::new(AtomicUsize::new(0)) };
         assert_eq!(io_polling(&mut readers, write, Duration::from_secs(30)).await, Ok(()));
         assert!(reader_polls.load(Ordering::Relaxed) >= 3, "{reader_polls:?}");
+    }
+
+    /// A waker that counts its wakes.
+    struct Count(AtomicUsize);
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_reader_is_polled_only_when_woken_and_its_wake_wakes_the_loop() {
+        let mut readers = Readers::default();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let kept = Arc::new(std::sync::Mutex::new(None::<std::task::Waker>));
+        let (p, k) = (polls.clone(), kept.clone());
+        // Keeps the waker it was polled with, as a socket does; done at its third poll.
+        readers.start(
+            crate::rtm::ConnId(1),
+            std::future::poll_fn(move |cx| {
+                *k.lock().unwrap() = Some(cx.waker().clone());
+                if p.fetch_add(1, Ordering::SeqCst) == 2 { Poll::Ready(()) } else { Poll::Pending }
+            }),
+        );
+        let loop_wakes = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(loop_wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        // New: polled at once.
+        assert!(readers.poll(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::SeqCst), 1);
+        // Not woken: other turns leave it alone.
+        for _ in 0..3 {
+            assert!(readers.poll(&mut cx).is_pending());
+        }
+        assert_eq!(polls.load(Ordering::SeqCst), 1, "polled without a wake");
+        // Its socket wakes it: the loop task is woken, and the next turn polls it once.
+        kept.lock().unwrap().take().unwrap().wake();
+        assert_eq!(loop_wakes.0.load(Ordering::SeqCst), 1);
+        assert!(readers.poll(&mut cx).is_pending());
+        assert!(readers.poll(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
+        // The loop polled by another waker: the reader's wake reaches that one.
+        let other = Arc::new(Count(AtomicUsize::new(0)));
+        let other_waker = std::task::Waker::from(other.clone());
+        assert!(readers.poll(&mut Context::from_waker(&other_waker)).is_pending());
+        kept.lock().unwrap().take().unwrap().wake_by_ref();
+        assert_eq!(other.0.load(Ordering::SeqCst), 1);
+        // Woken and finished: removed.
+        assert!(readers.poll(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::SeqCst), 3);
+        assert!(readers.readers.is_empty());
     }
 }

@@ -75,11 +75,13 @@ impl<'a> LoopTimer<'a> {
     /// Ready once the armed deadline's wake-up point has passed; then disarmed until the next
     /// [`set`](Self::set).
     pub(crate) fn poll_due(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(at) = self.wake_at.filter(|_| self.armed.is_some()) else { return Poll::Pending };
-        // Registered with this task's waker, and not due: the time driver will wake the task.
-        if self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker()))
-            && tokio::time::Instant::now() < at
-        {
+        if self.wake_at.is_none() || self.armed.is_none() {
+            return Poll::Pending;
+        }
+        // Registered with this task's waker, and not fired yet: the time driver will wake the
+        // task when it fires. `is_elapsed` reads the entry's state (what a poll would look at)
+        // without reading the clock, which a loop turn would otherwise do twice per pass.
+        if self.registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) && !self.sleep.is_elapsed() {
             return Poll::Pending;
         }
         match self.sleep.as_mut().poll(cx) {
