@@ -497,6 +497,9 @@ pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'
     )?;
     events.extend(measure(&real, &shapes, "events", opts.events, opts.runs));
     drop(real);
+    // Round trips, with Floor A on the multi-thread runtime too (its row is in the table below
+    // the main one, against slack-rtm on the same runtime).
+    clients.push(crate::bench_rtm::floor_multi_thread(&bin));
     let plain = EmulatorProcess::start(&emulator, &["--no-rate-limit"])?;
     let rtt = measure(&plain, &clients, "rtt", opts.round_trips, opts.runs);
     drop(plain);
@@ -504,7 +507,12 @@ pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'
     order.extend(typed.iter().map(|c| c.name));
     order.extend(type_last.iter().map(|c| c.name));
     order.extend(shapes.iter().map(|c| c.name));
-    let mut t = format!("{}\n\n{}", crate::bench_rtm::EVENTS_NOTE, table(&events, &rtt, &order));
+    let mut t = format!(
+        "{}\n\n{}\n{}",
+        crate::bench_rtm::EVENTS_NOTE,
+        table(&events, &rtt, &order),
+        crate::bench_rtm::rtt_by_runtime(&rtt)
+    );
     // Slack-shaped frames on both runtimes, and the blasts written one frame per system call.
     let harder = crate::bench_rtm::run(&bin, opts.events, opts.runs)?;
     t = format!("{t}\n### RTM events on harder traffic\n\n{harder}");

@@ -93,6 +93,39 @@ pub fn run(bin: &Path, events: u64, runs: usize) -> Result<String, String> {
     Ok(table(&results))
 }
 
+const FLOOR_MT: &str = "floor-a-value (multi_thread)";
+
+/// Floor A on tokio's multi-thread runtime (2 workers, `BENCH_MULTI_THREAD`), measured for
+/// round trips only: the main table's Floor A runs on the current-thread runtime.
+pub fn floor_multi_thread(bin: &Path) -> ClientSpec {
+    ClientSpec {
+        name: FLOOR_MT,
+        run: run_binary_env(bin.join("floor"), vec!["value".into()], Some(("BENCH_MULTI_THREAD", "1"))),
+    }
+}
+
+/// CPU per round trip on each runtime against Floor A on the same runtime (and, for
+/// comparison, against Floor A on the current-thread runtime, as in the main table).
+pub fn rtt_by_runtime(rtt: &BTreeMap<&'static str, Summary>) -> String {
+    let cpu = |name: &str| rtt.get(name).map_or(f64::NAN, |s| s.cpu_us_per_op);
+    let mut t = String::from(
+        "Round trips by runtime: each slack-rtm row against Floor A on the same runtime (a multi-thread \
+         runtime parks and wakes its worker once per round trip, which Floor A pays there too).\n\n\
+         | runtime | slack-rtm CPU µs/round trip | Floor A CPU µs/round trip | × Floor A, same runtime | × Floor A, current-thread |\n\
+         |---|---:|---:|---:|---:|\n",
+    );
+    for (runtime, ours, floor) in [("current_thread", CT, FLOOR), ("multi_thread", MT, FLOOR_MT)] {
+        t.push_str(&format!(
+            "| {runtime} | {:.1} | {:.1} | {:.2} | {:.2} |\n",
+            cpu(ours),
+            cpu(floor),
+            cpu(ours) / cpu(floor),
+            cpu(ours) / cpu(FLOOR),
+        ));
+    }
+    t
+}
+
 /// The table: one row per (workload, client), `× Floor A` against Floor A on the same frames.
 fn table(results: &[(&str, BTreeMap<&'static str, Summary>)]) -> String {
     let mut t = String::from(
@@ -122,6 +155,24 @@ fn table(results: &[(&str, BTreeMap<&'static str, Summary>)]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_trips_are_against_the_floor_on_the_same_runtime() {
+        let s = |cpu| Summary { cpu_us_per_op: cpu, ..Summary::default() };
+        let rtt: BTreeMap<_, _> =
+            [(CT, s(12.0)), (MT, s(15.0)), (FLOOR, s(10.0)), (FLOOR_MT, s(12.5))].into_iter().collect();
+        let t = rtt_by_runtime(&rtt);
+        let rows: Vec<&str> =
+            t.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| runtime")).collect();
+        assert_eq!(
+            rows,
+            [
+                "| current_thread | 12.0 | 10.0 | 1.20 | 1.20 |",
+                "| multi_thread | 15.0 | 12.5 | 1.20 | 1.50 |"
+            ],
+            "{t}"
+        );
+    }
 
     #[test]
     fn ratios_are_against_the_floor_on_the_same_frames() {
