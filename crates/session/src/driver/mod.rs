@@ -59,6 +59,7 @@ mod dial;
 mod drive;
 mod handle;
 mod inbox;
+mod outbox;
 mod readers;
 mod run;
 mod socket;
