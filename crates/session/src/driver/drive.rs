@@ -124,7 +124,7 @@ pub(crate) fn drive<L: Driven>(
     mut call_rx: mpsc::Receiver<Box<L::Call>>,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        let mut inbox = Vec::with_capacity(SOCKET_MESSAGES_PER_TURN);
+        let mut inbox = Vec::with_capacity(1);
         let sleep = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut timer = LoopTimer::new(sleep);
@@ -179,13 +179,18 @@ pub(crate) fn drive<L: Driven>(
                 () = budget.room(), if over => {}
                 // Never waits: what the readers queued in this poll (or while a write polled them).
                 () = sock_rx.ready(), if !blocked && !over => {
-                    sock_rx.take(&mut inbox, SOCKET_MESSAGES_PER_TURN);
                     let now = Instant::now();
-                    let mut batch = std::mem::take(&mut inbox);
-                    for msg in batch.drain(..) {
+                    // One reader message at a time: once the channel is full or the byte budget
+                    // spent, the rest stays queued (and the readers wait), so the loop goes past
+                    // the budget by at most one reader batch.
+                    for _ in 0..SOCKET_MESSAGES_PER_TURN {
+                        sock_rx.take(&mut inbox, 1);
+                        let Some(msg) = inbox.pop() else { break };
                         on_socket(&mut lp, msg, now).await;
+                        if lp.outbox().is_blocked() || lp.outbox().is_over() {
+                            break;
+                        }
                     }
-                    inbox = batch;
                 }
             }
             lp.drain_outputs().await;

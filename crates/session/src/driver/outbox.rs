@@ -72,10 +72,6 @@ impl Budget {
         self.queued.load(Ordering::Acquire)
     }
 
-    fn is_over(&self) -> bool {
-        self.queued() >= self.limit
-    }
-
     /// Resolves once the bytes waiting fell below the limit (or earlier: check again).
     pub(crate) async fn room(&self) {
         self.room.notified().await;
@@ -141,10 +137,11 @@ impl<T: Weighed + Send + 'static> Outbox<T> {
         self.blocked
     }
 
-    /// Whether the bytes handed over and not yet taken reached the budget (and someone still
-    /// reads them): the loop waits for [`Budget::room`] and does not read sockets.
+    /// Whether the bytes handed over and not yet taken, with those about to be, reached the
+    /// budget (and someone still reads them): the loop reads no more sockets, and, once what it
+    /// has is handed over, waits for [`Budget::room`].
     pub(crate) fn is_over(&self) -> bool {
-        self.budget.is_over() && !self.tx.is_closed()
+        self.budget.queued() + self.bytes >= self.budget.limit && !self.tx.is_closed()
     }
 
     /// Hands the pending items over. With nobody listening, they are dropped.
@@ -212,5 +209,97 @@ impl<T: Weighed + Send + 'static> Outbox<T> {
                 tracing::warn!("the application did not take the last items in time; dropped");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+
+    /// An item that weighs what it says.
+    impl Weighed for usize {
+        fn weight(&self) -> usize {
+            *self
+        }
+    }
+
+    fn ready<F: Future>(f: F) -> bool {
+        let mut f = std::pin::pin!(f);
+        f.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_ready()
+    }
+
+    #[tokio::test]
+    async fn the_budget_turns_backpressure_on_and_the_stream_taking_a_whole_batch_turns_it_off() {
+        let (mut out, mut stream) = Outbox::<usize>::new(1024, 64, 100);
+        let budget = out.budget();
+        out.push(60);
+        assert!(!out.is_over(), "60 of 100 bytes");
+        out.flush();
+        assert_eq!(out.backpressure_change(), None);
+        out.push(30);
+        out.push(30);
+        assert!(out.is_over(), "the pending bytes count before they are handed over");
+        out.flush();
+        assert_eq!(stream.queued_bytes(), 120);
+        assert!(!out.is_blocked(), "the channel has room: only the budget is spent");
+        assert_eq!(out.backpressure_change(), Some(true));
+        assert_eq!(out.backpressure_change(), None, "told once");
+        // No wake-up stored yet: the loop would wait.
+        assert!(!ready(budget.room()));
+        assert_eq!(stream.try_next(), Some(60));
+        assert_eq!(stream.queued_bytes(), 60, "a batch's bytes are given back with its last item");
+        assert!(ready(budget.room()), "the loop is woken once the bytes fell below the budget");
+        assert!(!out.is_over());
+        assert_eq!(out.backpressure_change(), Some(false));
+        assert_eq!(stream.try_next(), Some(30));
+        assert_eq!(stream.queued_bytes(), 60, "the batch is not all taken");
+        assert_eq!(stream.try_next(), Some(30));
+        assert_eq!(stream.queued_bytes(), 0);
+        assert_eq!(stream.try_next(), None);
+    }
+
+    #[tokio::test]
+    async fn a_full_channel_holds_its_batch_counted_once_and_hands_it_over_when_room_comes() {
+        // Two batches of room, a large budget: the item bound is reached first.
+        let (mut out, mut stream) = Outbox::<usize>::new(2, 64, 1_000_000);
+        for n in [1, 2] {
+            out.push(n);
+            out.flush();
+        }
+        out.push(3);
+        out.flush();
+        assert!(out.is_blocked());
+        assert_eq!(out.backpressure_change(), Some(true));
+        assert_eq!(stream.queued_bytes(), 6, "the refused batch is counted once");
+        out.push(4);
+        let tx = out.sender();
+        assert_eq!(stream.try_next(), Some(1));
+        let permit = tx.reserve().await;
+        assert!(out.unblock(permit));
+        assert_eq!(out.backpressure_change(), Some(false));
+        assert_eq!(stream.queued_bytes(), 2 + 3 + 4);
+        let rest: Vec<usize> = std::iter::from_fn(|| stream.try_next()).collect();
+        assert_eq!(rest, [2, 3, 4], "in order, nothing lost or given twice");
+        assert_eq!(stream.queued_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_frame_larger_than_the_budget_is_still_handed_over_and_a_gone_stream_blocks_nothing() {
+        let (mut out, mut stream) = Outbox::<usize>::new(1024, 64, 10);
+        out.push(500);
+        out.flush();
+        assert!(out.is_over());
+        assert_eq!(stream.try_next(), Some(500));
+        assert!(!out.is_over());
+        out.push(50);
+        out.flush();
+        assert!(out.is_over());
+        drop(stream);
+        assert!(!out.is_over(), "nobody reads: the loop goes on (and drops what it hands over)");
+        out.push(50);
+        out.flush();
+        assert_eq!(out.backpressure_change(), None);
     }
 }
