@@ -180,16 +180,20 @@ pub(crate) fn drive<L: Driven>(
                 // Never waits: what the readers queued in this poll (or while a write polled them).
                 () = sock_rx.ready(), if !blocked && !over => {
                     let now = Instant::now();
-                    // One reader message at a time: once the channel is full or the byte budget
-                    // spent, the rest stays queued (and the readers wait), so the loop goes past
-                    // the budget by at most one reader batch.
-                    for _ in 0..SOCKET_MESSAGES_PER_TURN {
+                    // One reader message at a time, its outputs handed over before the next:
+                    // once the channel is full or the byte budget spent, the rest stays queued
+                    // (and the readers wait), so the loop goes past the budget by at most one
+                    // reader batch.
+                    for i in 0..SOCKET_MESSAGES_PER_TURN {
+                        if i > 0 {
+                            lp.drain_outputs().await;
+                            if lp.outbox().is_blocked() || lp.outbox().is_over() {
+                                break;
+                            }
+                        }
                         sock_rx.take(&mut inbox, 1);
                         let Some(msg) = inbox.pop() else { break };
                         on_socket(&mut lp, msg, now).await;
-                        if lp.outbox().is_blocked() || lp.outbox().is_over() {
-                            break;
-                        }
                     }
                 }
             }
