@@ -32,10 +32,7 @@ async fn run(args: BenchArgs) {
         Some(bytes) => builder.capacity_bytes(bytes),
         None => builder,
     };
-    let (client, mut items) = builder
-        .connect()
-        .await
-        .expect("connect");
+    let (client, mut items) = builder.connect().await.expect("connect");
     let connect_to_hello = started.elapsed();
     let t0 = Instant::now();
     let cpu0 = cpu_time();

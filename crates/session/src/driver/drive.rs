@@ -5,8 +5,8 @@
 //! the status.
 
 use super::conns::Conns;
-use super::outbox::Outbox;
 use super::inbox::InboxRx;
+use super::outbox::Outbox;
 use super::socket::FromSocket;
 use super::wake::LoopTimer;
 use crate::common::{ConnId, Machine, Reason, SocketInput, State};

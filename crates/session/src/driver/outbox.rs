@@ -101,8 +101,15 @@ impl<T: Weighed + Send + 'static> Outbox<T> {
     pub(crate) fn new(capacity: usize, batch: usize, capacity_bytes: usize) -> (Self, Batches<T>) {
         let (tx, rx) = mpsc::channel((capacity / batch).max(2));
         let budget = Arc::new(Budget::new(capacity_bytes));
-        let outbox =
-            Self { items: Vec::new(), bytes: 0, counted: 0, blocked: false, told: false, budget: budget.clone(), tx };
+        let outbox = Self {
+            items: Vec::new(),
+            bytes: 0,
+            counted: 0,
+            blocked: false,
+            told: false,
+            budget: budget.clone(),
+            tx,
+        };
         (outbox, Batches::new(rx, budget))
     }
 

@@ -4,9 +4,9 @@
 use super::call::call_rtm_connect;
 use super::config::DriverConfig;
 use super::conns::{Conns, spawn_call};
-use super::outbox::{Outbox, Weighed};
 use super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::handle::{Command, Delivery, SessionEventStream, SessionHandle, Status};
+use super::outbox::{Outbox, Weighed};
 use crate::common::IdMap;
 use crate::rtm::{
     ConnectFailure, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError, Session, SessionEvent,

@@ -1,11 +1,11 @@
 //! The Socket Mode driver's loop: one task that owns the machine and, through the shared
 //! [`Conns`] and [`Outbox`], the sockets and the hand-off to the application.
 
+use super::super::batches::Batches;
 use super::super::call::call_apps_connections_open;
 use super::super::conns::{Conns, spawn_call};
-use super::super::outbox::{Outbox, Weighed};
 use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
-use super::super::batches::Batches;
+use super::super::outbox::{Outbox, Weighed};
 use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
 use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
