@@ -223,7 +223,7 @@ impl<T: Weighed + Send + 'static> Outbox<T> {
 mod tests {
     use super::*;
     use std::future::Future;
-    use std::task::{Context, Poll, Waker};
+    use std::task::{Context, Waker};
 
     /// An item that weighs what it says.
     impl Weighed for usize {
