@@ -355,9 +355,9 @@ async fn bytes_waiting_stay_within_the_byte_budget() {
     const BUDGET: usize = 32 * 1024;
     const N: usize = 3000;
     const TEXT: usize = 1000;
-    // A frame carries the text twice (`text`, and again in its `blocks`) and the message's
-    // other fields (type, channel, user, ts, …): about 2.1 KB here.
-    const FRAME_MAX: usize = 2 * TEXT + 500;
+    // A frame is the text and the message's other fields (type, channel, user, ts, …):
+    // 1,153 bytes here.
+    const FRAME_MAX: usize = TEXT + 300;
     const BOUND: usize = BUDGET + 64 * FRAME_MAX;
     let emu = emulator(no_rate_limit()).await;
     let mut c = Client::start(&emu, session_config(&emu), |d| {
