@@ -79,3 +79,12 @@ impl<T> Batches<T> {
         }
     }
 }
+
+impl<T> Drop for Batches<T> {
+    /// Nobody reads any more: the loop, if it waits for room in the byte budget, is woken and
+    /// sees the channel closed (it goes on reading its sockets; what it hands over is dropped).
+    fn drop(&mut self) {
+        self.rx.close();
+        self.budget.wake();
+    }
+}

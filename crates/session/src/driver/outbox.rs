@@ -67,6 +67,11 @@ impl Budget {
         }
     }
 
+    /// Wakes the loop if it waits for room (the stream is gone).
+    pub(crate) fn wake(&self) {
+        self.room.notify_one();
+    }
+
     /// Bytes handed over and not yet taken.
     pub(crate) fn queued(&self) -> usize {
         self.queued.load(Ordering::Acquire)
@@ -295,15 +300,19 @@ mod tests {
     #[tokio::test]
     async fn a_frame_larger_than_the_budget_is_still_handed_over_and_a_gone_stream_blocks_nothing() {
         let (mut out, mut stream) = Outbox::<usize>::new(1024, 64, 10);
+        let budget = out.budget();
         out.push(500);
         out.flush();
         assert!(out.is_over());
         assert_eq!(stream.try_next(), Some(500));
         assert!(!out.is_over());
+        assert!(ready(budget.room()), "the wake-up of the room made, stored");
         out.push(50);
         out.flush();
         assert!(out.is_over());
+        assert!(!ready(budget.room()));
         drop(stream);
+        assert!(ready(budget.room()), "a loop waiting for room is woken when the stream goes");
         assert!(!out.is_over(), "nobody reads: the loop goes on (and drops what it hands over)");
         out.push(50);
         out.flush();
