@@ -345,3 +345,58 @@ async fn a_consumer_that_stops_reading_has_at_most_capacity_events_waiting() {
     c.handle.shutdown(Duration::from_secs(1)).await;
     emu.shutdown().await;
 }
+
+/// The hand-off is bounded in bytes as well as in events: with room for 4,096 events but only
+/// 32 KiB, a consumer that stops reading has at most 32 KiB of frames waiting, plus what the
+/// loop had already read when it got there (one reader batch, at most 64 frames) — never the
+/// megabytes 3,000 large messages weigh; then everything arrives, in order, and the bytes
+/// waiting stay within that bound the whole time.
+async fn bytes_waiting_stay_within_the_byte_budget() {
+    const BUDGET: usize = 32 * 1024;
+    const N: usize = 3000;
+    const TEXT: usize = 1000;
+    // A frame is the text and the message's other fields (type, channel, user, ts, …):
+    // 1,153 bytes here.
+    const FRAME_MAX: usize = TEXT + 300;
+    const BOUND: usize = BUDGET + 64 * FRAME_MAX;
+    let emu = emulator(no_rate_limit()).await;
+    let mut c = Client::start(&emu, session_config(&emu), |d| {
+        d.common.capacity = 4096;
+        d.common.capacity_bytes = BUDGET;
+    });
+    c.connected().await;
+    let (channel, other) = (emu.general_channel(), emu.second_user());
+    let pad = "x".repeat(TEXT);
+    for i in 0..N {
+        emu.post_message(&channel, &other.user, &format!("{i:05} {pad}")).expect("posted");
+    }
+    // Not reading for far longer than the keepalive deadlines (150 + 250 ms).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let waiting = c.events.queued_bytes();
+    assert!(waiting >= BUDGET, "the loop filled the budget: {waiting} bytes waiting");
+    assert!(waiting <= BOUND, "{waiting} bytes waiting for a budget of {BUDGET} (bound {BOUND})");
+    let mut got = 0;
+    while got < N {
+        let e = c.until("the flood", |e| matches!(e, SessionEvent::Rtm(Event::Message(_)))).await;
+        if let SessionEvent::Rtm(Event::Message(m)) = e {
+            assert_eq!(m.text.as_deref().map(|t| &t[..5]), Some(format!("{got:05}").as_str()), "in order");
+        }
+        let waiting = c.events.queued_bytes();
+        assert!(waiting <= BOUND, "{waiting} bytes waiting after {got} messages (bound {BOUND})");
+        got += 1;
+    }
+    assert_eq!(c.count(|e| matches!(e, SessionEvent::Disconnected { .. })), 0, "no spurious reconnect");
+    assert_eq!(emu.connection_count(), 1);
+    c.handle.shutdown(Duration::from_secs(1)).await;
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn bytes_waiting_stay_within_the_byte_budget_on_the_current_thread_runtime() {
+    bytes_waiting_stay_within_the_byte_budget().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_waiting_stay_within_the_byte_budget_on_the_multi_thread_runtime() {
+    bytes_waiting_stay_within_the_byte_budget().await;
+}

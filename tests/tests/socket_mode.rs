@@ -244,3 +244,56 @@ async fn detached_and_awaited_acks_sent_together_are_each_written_once_and_answe
     assert!(acks.iter().all(|a| a.delay.is_some() && !a.late));
     client.shutdown().await;
 }
+
+/// The envelopes waiting for the application are bounded in bytes as well as in items: with
+/// room for 4,096 envelopes but only 32 KiB, a consumer that stops reading has at most 32 KiB
+/// of envelope frames waiting, plus one reader batch (64 frames) the loop had already read —
+/// not the megabytes of 2,000 large messages; then every envelope arrives, in order, and the
+/// bytes waiting stay within that bound the whole time.
+async fn envelope_bytes_waiting_stay_within_the_byte_budget() {
+    const BUDGET: usize = 32 * 1024;
+    const N: usize = 2000;
+    const TEXT: usize = 1000;
+    // An envelope is the text and the event callback around it: 1,724 bytes here.
+    const FRAME_MAX: usize = TEXT + 900;
+    const BOUND: usize = BUDGET + 64 * FRAME_MAX;
+    let emu = emulator(EmuSm::default()).await;
+    let (client, mut items) = builder(&emu)
+        .ack_mode(AckMode::Auto)
+        .connections(1)
+        .capacity(4096)
+        .capacity_bytes(BUDGET)
+        .connect()
+        .await
+        .unwrap();
+    let (channel, other) = (emu.general_channel(), emu.second_user());
+    let pad = "x".repeat(TEXT);
+    for i in 0..N {
+        emu.post_message(&channel, &other.user, &format!("{i:05} {pad}")).expect("posted");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let waiting = items.queued_bytes();
+    assert!(waiting >= BUDGET, "the loop filled the budget: {waiting} bytes waiting");
+    assert!(waiting <= BOUND, "{waiting} bytes waiting for a budget of {BUDGET} (bound {BOUND})");
+    for i in 0..N {
+        let d = next_envelope(&mut items).await;
+        let slack_rtm::socket_mode::Payload::EventsApi(callback) = d.payload() else { panic!("an event") };
+        let slack_rtm::socket_mode::ApiEvent::Rtm(slack_rtm::rtm::Event::Message(m)) = callback.event else {
+            panic!("a message event")
+        };
+        assert_eq!(m.text.as_deref().map(|t| &t[..5]), Some(format!("{i:05}").as_str()), "in order");
+        let waiting = items.queued_bytes();
+        assert!(waiting <= BOUND, "{waiting} bytes waiting after {i} envelopes (bound {BOUND})");
+    }
+    client.shutdown().await;
+}
+
+#[tokio::test]
+async fn envelope_bytes_waiting_stay_within_the_byte_budget_on_the_current_thread_runtime() {
+    envelope_bytes_waiting_stay_within_the_byte_budget().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envelope_bytes_waiting_stay_within_the_byte_budget_on_the_multi_thread_runtime() {
+    envelope_bytes_waiting_stay_within_the_byte_budget().await;
+}

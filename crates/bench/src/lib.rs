@@ -222,6 +222,12 @@ where
 pub mod faults;
 pub mod fleet;
 
+/// The session's byte bound on what waits for the application, from `BENCH_CAPACITY_BYTES`
+/// (unset: the builder's default), so a run can show what the bound costs and saves.
+pub fn capacity_bytes() -> Option<usize> {
+    std::env::var("BENCH_CAPACITY_BYTES").ok().and_then(|v| v.parse().ok())
+}
+
 /// The runtime of the Socket Mode bench clients: tokio's current-thread runtime, or the
 /// multi-thread one with 2 workers when `BENCH_MULTI_THREAD` is set (the bench reports both).
 pub fn sm_runtime() -> tokio::runtime::Runtime {

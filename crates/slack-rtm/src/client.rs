@@ -217,6 +217,13 @@ pub struct Events {
 }
 
 impl Events {
+    /// Bytes of the event frames the session handed over and not read yet (counted per batch
+    /// of up to 64). The session stops reading its socket while this is at
+    /// [`ClientBuilder::capacity_bytes`](crate::ClientBuilder::capacity_bytes).
+    pub fn queued_bytes(&self) -> usize {
+        self.stream.queued_bytes()
+    }
+
     /// The next event; `None` once the session has stopped and everything was delivered.
     pub async fn next(&mut self) -> Option<SessionEvent> {
         self.stream.recv().await

@@ -22,6 +22,7 @@ pub(crate) struct NetSettings {
     pub(crate) transport: Option<Arc<dyn DynHttpTransport>>,
     pub(crate) dialer: Option<Arc<dyn Dialer>>,
     pub(crate) capacity: usize,
+    pub(crate) capacity_bytes: Option<usize>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) max_message_bytes: Option<usize>,
 }
@@ -37,6 +38,7 @@ impl Default for NetSettings {
             transport: None,
             dialer: None,
             capacity: 1024,
+            capacity_bytes: None,
             connect_timeout: Some(Duration::from_secs(60)),
             max_message_bytes: None,
         }
@@ -54,6 +56,7 @@ impl fmt::Debug for NetSettings {
             .field("custom_transport", &self.transport.is_some())
             .field("dialer", &self.dialer)
             .field("capacity", &self.capacity)
+            .field("capacity_bytes", &self.capacity_bytes)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_message_bytes", &self.max_message_bytes)
             .finish()
@@ -146,6 +149,7 @@ impl NetSettings {
         let mut common = LoopConfig::default();
         common.tls = self.effective_tls()?;
         common.capacity = self.capacity;
+        common.capacity_bytes = self.capacity_bytes.unwrap_or(common.capacity_bytes);
         common.max_message_bytes = self.max_message_bytes.unwrap_or(common.max_message_bytes);
         if let Some(d) = &io.dialer {
             common.dialer = d.clone();
@@ -219,6 +223,16 @@ macro_rules! net_setters {
         /// sockets (backpressure, not unbounded memory). Default 1024.
         pub fn capacity(mut self, capacity: usize) -> Self {
             self.net.capacity = capacity.max(1);
+            self
+        }
+
+        /// How many bytes of frames (the events' or envelopes' JSON text) may wait for the
+        /// application before the session stops reading its sockets, beside
+        #[doc = concat!("[`", stringify!($builder), "::capacity`]: whichever is reached first turns backpressure on.")]
+        /// This is what bounds a busy session's memory whatever its frames weigh; a frame
+        /// larger than it is still delivered. Default 512 KiB.
+        pub fn capacity_bytes(mut self, bytes: usize) -> Self {
+            self.net.capacity_bytes = Some(bytes.max(1));
             self
         }
 

@@ -31,15 +31,17 @@ fn main() {
 
 async fn run(args: BenchArgs) {
     let started = Instant::now();
-    let (client, mut events) = Client::builder(args.token.as_str())
+    let builder = Client::builder(args.token.as_str())
         .api_url(&args.api_url)
         .allow_insecure(true)
         // The benchmark measures the client, not Slack's 1 message/s limit.
         .send_rate(SendRate::new(Duration::from_micros(1), 1_000_000))
-        .capacity(std::env::var("BENCH_EVENT_CAPACITY").ok().and_then(|v| v.parse().ok()).unwrap_or(1024))
-        .connect()
-        .await
-        .expect("connect");
+        .capacity(std::env::var("BENCH_EVENT_CAPACITY").ok().and_then(|v| v.parse().ok()).unwrap_or(1024));
+    let builder = match slack_rtm_bench::capacity_bytes() {
+        Some(bytes) => builder.capacity_bytes(bytes),
+        None => builder,
+    };
+    let (client, mut events) = builder.connect().await.expect("connect");
     let connect_to_hello = started.elapsed();
     let t0 = Instant::now();
     let cpu0 = cpu_time();

@@ -49,6 +49,10 @@ async fn run(args: BenchArgs) {
         .allow_insecure(true)
         .web_token("xoxb-sm-app-bench")
         .connections(1);
+    let builder = match slack_rtm_bench::capacity_bytes() {
+        Some(bytes) => builder.capacity_bytes(bytes),
+        None => builder,
+    };
     let running = app.start_socket_mode(builder).await.expect("connect");
     let connect_to_hello = started.elapsed();
     let t0 = Instant::now();

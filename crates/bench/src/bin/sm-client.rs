@@ -23,14 +23,16 @@ fn main() {
 
 async fn run(args: BenchArgs) {
     let started = Instant::now();
-    let (client, mut items) = SocketModeClient::builder(args.token.as_str())
+    let builder = SocketModeClient::builder(args.token.as_str())
         .api_url(&args.api_url)
         .allow_insecure(true)
         .connections(1)
-        .ack_mode(AckMode::Auto)
-        .connect()
-        .await
-        .expect("connect");
+        .ack_mode(AckMode::Auto);
+    let builder = match slack_rtm_bench::capacity_bytes() {
+        Some(bytes) => builder.capacity_bytes(bytes),
+        None => builder,
+    };
+    let (client, mut items) = builder.connect().await.expect("connect");
     let connect_to_hello = started.elapsed();
     let t0 = Instant::now();
     let cpu0 = cpu_time();

@@ -9,6 +9,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// [`LoopConfig::capacity_bytes`]'s default.
+pub(crate) const DEFAULT_CAPACITY_BYTES: usize = 512 * 1024;
+
 /// What the RTM and the Socket Mode drivers share: the socket settings, the hand-off to the
 /// application, and two deadlines that must not be confused — [`LoopConfig::call_timeout`]
 /// bounds one HTTP call, [`LoopConfig::first_hello_timeout`] the wait for the first connection.
@@ -26,6 +29,13 @@ pub struct LoopConfig {
     /// Items (events, envelopes) buffered for the application before the session stops reading
     /// sockets. Default 1024.
     pub capacity: usize,
+    /// Bytes of frames (events, envelopes: their JSON text) buffered for the application before
+    /// the session stops reading sockets, beside [`LoopConfig::capacity`]: whichever is reached
+    /// first turns backpressure on. It is what bounds a busy session's memory whatever its
+    /// frames weigh (a thousand Slack-shaped events are megabytes). The loop may go past it by
+    /// the frames it already read — one reader batch, at most 64 frames — and a single frame
+    /// larger than it is still delivered (alone). Default 512 KiB.
+    pub capacity_bytes: usize,
     /// Largest message (reassembled from fragments) accepted; a bigger one closes the socket
     /// with [`Reason::MessageTooLarge`](crate::common::Reason::MessageTooLarge) and it is
     /// replaced. Default 16 MiB.
@@ -49,6 +59,7 @@ impl Default for LoopConfig {
             tls: None,
             dialer: Arc::new(DirectDialer),
             capacity: 1024,
+            capacity_bytes: DEFAULT_CAPACITY_BYTES,
             max_message_bytes: 16 * 1024 * 1024,
             write_timeout: Duration::from_secs(10),
             call_timeout: Duration::from_secs(30),
@@ -74,6 +85,7 @@ impl fmt::Debug for LoopConfig {
             .field("tls", &self.tls.as_ref().map(|_| "custom"))
             .field("dialer", &self.dialer)
             .field("capacity", &self.capacity)
+            .field("capacity_bytes", &self.capacity_bytes)
             .field("max_message_bytes", &self.max_message_bytes)
             .field("write_timeout", &self.write_timeout)
             .field("call_timeout", &self.call_timeout)

@@ -1,6 +1,7 @@
 //! What every driver loop owns besides its machine: the sockets (write halves, readers, close
-//! tasks) and the bounded, batched hand-off to the application. RTM's loop and Socket Mode's
-//! both use these, so neither re-implements opening, writing, closing or backpressure.
+//! tasks); the bounded, batched hand-off to the application is [`Outbox`](super::outbox::Outbox).
+//! RTM's loop and Socket Mode's both use these, so neither re-implements opening, writing,
+//! closing or backpressure.
 
 use super::inbox::{InboxRx, InboxTx, inbox};
 use super::readers::{self, Readers};
@@ -21,9 +22,6 @@ use tracing::Instrument;
 const SOCKET_CHANNEL: usize = super::drive::SOCKET_MESSAGES_PER_TURN;
 /// Longest wait for a close frame to be written.
 const CLOSE_LIMIT: Duration = Duration::from_secs(1);
-/// After the session stopped, how long the loop waits for the application to take the last
-/// items before dropping them.
-const LINGER: Duration = Duration::from_secs(10);
 
 /// The sockets of one session, for the machine whose inputs are `I`.
 pub(crate) struct Conns<I> {
@@ -165,93 +163,6 @@ impl<I: SocketInput + Send + 'static> Conns<I> {
         }
         let closers = async { while self.closers.join_next().await.is_some() {} };
         let _ = tokio::time::timeout(CLOSE_LIMIT * 2, closers).await;
-    }
-}
-
-/// The bounded hand-off to the application: items are batched per loop turn; when the channel
-/// is full the loop stops reading sockets until there is room (backpressure).
-pub(crate) struct Outbox<T> {
-    items: Vec<T>,
-    blocked: bool,
-    tx: mpsc::Sender<Vec<T>>,
-}
-
-impl<T: Send + 'static> Outbox<T> {
-    /// A channel of `capacity` items (counted in batches of `batch`), and its receiver.
-    pub(crate) fn new(capacity: usize, batch: usize) -> (Self, mpsc::Receiver<Vec<T>>) {
-        let (tx, rx) = mpsc::channel((capacity / batch).max(2));
-        (Self { items: Vec::new(), blocked: false, tx }, rx)
-    }
-
-    /// A second sender, to wait for room or for the receiver's end without borrowing the
-    /// loop.
-    pub(crate) fn sender(&self) -> mpsc::Sender<Vec<T>> {
-        self.tx.clone()
-    }
-
-    /// Queues an item; a new batch starts with room for a loop turn's worth.
-    pub(crate) fn push(&mut self, item: T) {
-        if self.items.capacity() == 0 {
-            self.items.reserve(super::drive::BATCH);
-        }
-        self.items.push(item);
-    }
-
-    /// Whether a whole batch is waiting (hand it over before queueing more: the channel's
-    /// bound is counted in batches, so batches stay at most this size).
-    pub(crate) fn batch_is_full(&self) -> bool {
-        self.items.len() >= super::drive::BATCH
-    }
-
-    /// Whether the channel was full: the loop waits for room and does not read sockets.
-    pub(crate) fn is_blocked(&self) -> bool {
-        self.blocked
-    }
-
-    /// Hands the pending items over. `true` if the channel is full and the outbox just became
-    /// blocked (tell the machine: backpressure on). With nobody listening, items are dropped.
-    pub(crate) fn flush(&mut self) -> bool {
-        if self.blocked || self.items.is_empty() {
-            return false;
-        }
-        match self.tx.try_send(std::mem::take(&mut self.items)) {
-            Ok(()) => false,
-            Err(mpsc::error::TrySendError::Full(batch)) => {
-                self.items = batch;
-                self.blocked = true;
-                true
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
-        }
-    }
-
-    /// Room came (`Ok`) or the receiver is gone (`Err`): unblocks, sends or drops the pending
-    /// batch. `false` if the receiver is gone.
-    pub(crate) fn unblock(
-        &mut self,
-        permit: Result<mpsc::Permit<'_, Vec<T>>, mpsc::error::SendError<()>>,
-    ) -> bool {
-        self.blocked = false;
-        match permit {
-            Ok(p) => {
-                p.send(std::mem::take(&mut self.items));
-                true
-            }
-            Err(_) => {
-                self.items.clear();
-                false
-            }
-        }
-    }
-
-    /// The session stopped: gives the application a while to take the last items.
-    pub(crate) async fn linger(&mut self) {
-        if !self.items.is_empty() {
-            let batch = std::mem::take(&mut self.items);
-            if tokio::time::timeout(LINGER, self.tx.send(batch)).await.is_err() {
-                tracing::warn!("the application did not take the last items in time; dropped");
-            }
-        }
     }
 }
 

@@ -4,8 +4,9 @@
 //! call's result; then drains the machine's outputs, hands over what it produced and publishes
 //! the status.
 
-use super::conns::{Conns, Outbox};
+use super::conns::Conns;
 use super::inbox::InboxRx;
+use super::outbox::Outbox;
 use super::socket::FromSocket;
 use super::wake::LoopTimer;
 use crate::common::{ConnId, Machine, Reason, SocketInput, State};
@@ -40,7 +41,7 @@ pub(crate) trait Driven: Send + Sized + 'static {
     /// The result of the opening call (`rtm.connect`, `apps.connections.open`).
     type Call: Send + 'static;
     /// What the application receives.
-    type Item: Send + 'static;
+    type Item: super::outbox::Weighed + Send + 'static;
     /// What the handles read.
     type Status: Published;
 
@@ -123,7 +124,7 @@ pub(crate) fn drive<L: Driven>(
     mut call_rx: mpsc::Receiver<Box<L::Call>>,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        let mut inbox = Vec::with_capacity(SOCKET_MESSAGES_PER_TURN);
+        let mut inbox = Vec::with_capacity(1);
         let sleep = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut timer = LoopTimer::new(sleep);
@@ -131,11 +132,15 @@ pub(crate) fn drive<L: Driven>(
         let mut orphaned = false;
         // A second sender, so waiting for room does not borrow the loop.
         let out_tx = lp.outbox().sender();
+        let budget = lp.outbox().budget();
         lp.drain_outputs().await;
         flush(&mut lp);
         while lp.machine_ref().state() != State::Stopped {
             timer.set(lp.machine_ref().poll_timeout());
             let blocked = lp.outbox().is_blocked();
+            // The frames handed over and not yet taken reached the byte budget: no more reading
+            // until the application takes some (a full channel is waited for first).
+            let over = !blocked && lp.outbox().is_over();
             tokio::select! {
                 biased;
                 // First, so every turn reads what the sockets have (up to the channel's room)
@@ -168,17 +173,28 @@ pub(crate) fn drive<L: Driven>(
                     if !lp.outbox().unblock(permit) && !cmds_open {
                         lp.machine().shutdown(Instant::now(), Duration::ZERO);
                     }
-                    lp.handle(In::<L>::backpressure(false), Instant::now());
+                    // Backpressure off (unless the budget is spent) at the end of the turn.
                 }
+                // Woken when the application took enough; checked again after the turn.
+                () = budget.room(), if over => {}
                 // Never waits: what the readers queued in this poll (or while a write polled them).
-                () = sock_rx.ready(), if !blocked => {
-                    sock_rx.take(&mut inbox, SOCKET_MESSAGES_PER_TURN);
+                () = sock_rx.ready(), if !blocked && !over => {
                     let now = Instant::now();
-                    let mut batch = std::mem::take(&mut inbox);
-                    for msg in batch.drain(..) {
+                    // One reader message at a time, its outputs handed over before the next:
+                    // once the channel is full or the byte budget spent, the rest stays queued
+                    // (and the readers wait), so the loop goes past the budget by at most one
+                    // reader batch.
+                    for i in 0..SOCKET_MESSAGES_PER_TURN {
+                        if i > 0 {
+                            lp.drain_outputs().await;
+                            if lp.outbox().is_blocked() || lp.outbox().is_over() {
+                                break;
+                            }
+                        }
+                        sock_rx.take(&mut inbox, 1);
+                        let Some(msg) = inbox.pop() else { break };
                         on_socket(&mut lp, msg, now).await;
                     }
-                    inbox = batch;
                 }
             }
             lp.drain_outputs().await;
@@ -235,9 +251,16 @@ pub(crate) async fn write<L: Driven>(lp: &mut L, conn: ConnId, frame: Frame<'_>)
     }
 }
 
-/// Hands over what the machine produced; a full channel turns backpressure on.
+/// Hands over what the machine produced; a full channel or a spent byte budget turns
+/// backpressure on, room in both turns it off.
 fn flush<L: Driven>(lp: &mut L) {
-    if lp.outbox().flush() {
-        lp.handle(In::<L>::backpressure(true), Instant::now());
+    lp.outbox().flush();
+    tell_backpressure(lp);
+}
+
+/// Tells the machine when backpressure changed (it freezes its liveness deadlines meanwhile).
+pub(crate) fn tell_backpressure<L: Driven>(lp: &mut L) {
+    if let Some(on) = lp.outbox().backpressure_change() {
+        lp.handle(In::<L>::backpressure(on), Instant::now());
     }
 }

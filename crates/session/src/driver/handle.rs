@@ -320,6 +320,14 @@ impl SessionEventStream {
         self.batches.try_next().map(Delivery::into_event)
     }
 
+    /// Bytes of the frames the session handed over and this stream has not given out yet
+    /// (counted per batch of up to 64: a batch's bytes until its last event is taken). The
+    /// session stops reading its sockets while this is at
+    /// [`LoopConfig::capacity_bytes`](super::LoopConfig::capacity_bytes).
+    pub fn queued_bytes(&self) -> usize {
+        self.batches.queued_bytes()
+    }
+
     /// The next event with server events left undecoded ([`LazySessionEvent`]); `None` once
     /// the session has stopped and everything was delivered. The same queue as
     /// [`recv`](Self::recv): the two can be mixed, each item is given once. Cancel-safe.

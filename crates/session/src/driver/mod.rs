@@ -21,10 +21,11 @@
 //!   (`read_frame` is not cancel-safe).
 //! - The loop writes frames itself (then flushes), so "written" is known exactly: a frame the
 //!   loop has not written when its socket dies is sent again after the next `hello`.
-//! - Events reach the application through a bounded channel, in batches. When it is full, the
-//!   loop stops reading sockets (the readers then stop, and TCP pushes back on the server) and
-//!   tells the machine, which freezes liveness deadlines: a slow consumer never causes a
-//!   spurious reconnect, and memory stays bounded.
+//! - Events reach the application through a channel, in batches, bounded in events
+//!   ([`LoopConfig::capacity`]) and in bytes of frames ([`LoopConfig::capacity_bytes`]). When
+//!   either is reached, the loop stops reading sockets (the readers then stop, and TCP pushes
+//!   back on the server) and tells the machine, which freezes liveness deadlines: a slow
+//!   consumer never causes a spurious reconnect, and memory stays bounded.
 //!
 //! ```no_run
 //! use slack_rtm_codec::Token;
@@ -59,6 +60,7 @@ mod dial;
 mod drive;
 mod handle;
 mod inbox;
+mod outbox;
 mod readers;
 mod run;
 mod socket;

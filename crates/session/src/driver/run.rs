@@ -3,9 +3,10 @@
 
 use super::call::call_rtm_connect;
 use super::config::DriverConfig;
-use super::conns::{Conns, Outbox, spawn_call};
+use super::conns::{Conns, spawn_call};
 use super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::handle::{Command, Delivery, SessionEventStream, SessionHandle, Status};
+use super::outbox::{Outbox, Weighed};
 use crate::common::IdMap;
 use crate::rtm::{
     ConnectFailure, Reason, RequestId, RtmAck, RtmInput, RtmOutput, SendError, Session, SessionEvent,
@@ -28,7 +29,7 @@ pub(crate) fn spawn(
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
     let (connect_tx, connect_rx) = mpsc::channel(4);
-    let (events, event_rx) = Outbox::new(config.common.capacity, BATCH);
+    let (events, batches) = Outbox::new(config.common.capacity, BATCH, config.common.capacity_bytes);
     let (status_tx, status_rx) = watch::channel(Status::new());
     let machine = Session::new(config.session, Instant::now());
     let lp = Loop {
@@ -50,7 +51,7 @@ pub(crate) fn spawn(
     let span = tracing::info_span!("rtm_session", session = next_session_id(), team = tracing::field::Empty);
     runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx).instrument(span));
     let handle = SessionHandle { cmd: cmd_tx, permits, status: status_rx };
-    (handle, SessionEventStream { batches: super::batches::Batches::new(event_rx) })
+    (handle, SessionEventStream { batches })
 }
 
 struct Waiter {
@@ -95,8 +96,18 @@ impl Loop {
     /// batches of that size the channel held four times its capacity).
     fn deliver(&mut self, d: Delivery) {
         self.events.push(d);
-        if self.events.batch_is_full() && self.events.flush() {
-            self.machine.handle(RtmInput::Backpressure(true), Instant::now());
+        if self.events.batch_is_full() {
+            self.events.flush();
+            drive::tell_backpressure(self);
+        }
+    }
+}
+
+impl Weighed for Delivery {
+    fn weight(&self) -> usize {
+        match self {
+            Delivery::Raw(frame) => frame.as_str().len(),
+            Delivery::Event(_) => 0,
         }
     }
 }

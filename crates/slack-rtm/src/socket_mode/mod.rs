@@ -273,6 +273,13 @@ impl SocketModeItems {
         std::future::poll_fn(|cx| self.poll_item(cx)).await
     }
 
+    /// Bytes of the envelope frames the session handed over and not read yet (counted per
+    /// batch of up to 64). The session stops reading its sockets while this is at
+    /// [`SocketModeClientBuilder::capacity_bytes`].
+    pub fn queued_bytes(&self) -> usize {
+        self.stream.queued_bytes()
+    }
+
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeItem>> {
         loop {
             match self.stream.poll_recv(cx) {

@@ -206,6 +206,14 @@ impl SocketModeStream {
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeStreamItem>> {
         self.batches.poll_next(cx)
     }
+
+    /// Bytes of the envelope frames the session handed over and this stream has not given out
+    /// yet (counted per batch of up to 64: a batch's bytes until its last item is taken). The
+    /// session stops reading its sockets while this is at
+    /// [`LoopConfig::capacity_bytes`](super::LoopConfig::capacity_bytes).
+    pub fn queued_bytes(&self) -> usize {
+        self.batches.queued_bytes()
+    }
 }
 
 /// Starts a Socket Mode session: spawns its loop on the current tokio runtime. The first
@@ -219,5 +227,5 @@ pub fn connect_socket_mode(
     let (lp, inbound, out_rx) = run::Loop::new(config, status_tx);
     runtime.spawn(lp.run(cmd_rx, inbound));
     let handle = SocketModeHandle { cmd: cmd_tx, status: status_rx };
-    Ok((handle, SocketModeStream { batches: super::batches::Batches::new(out_rx) }))
+    Ok((handle, SocketModeStream { batches: out_rx }))
 }

@@ -1,9 +1,11 @@
 //! The Socket Mode driver's loop: one task that owns the machine and, through the shared
 //! [`Conns`] and [`Outbox`], the sockets and the hand-off to the application.
 
+use super::super::batches::Batches;
 use super::super::call::call_apps_connections_open;
-use super::super::conns::{Conns, Outbox, spawn_call};
+use super::super::conns::{Conns, spawn_call};
 use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
+use super::super::outbox::{Outbox, Weighed};
 use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
 use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
@@ -52,9 +54,9 @@ impl Loop {
     pub(super) fn new(
         config: SocketModeDriverConfig,
         status_tx: watch::Sender<SocketModeStatus>,
-    ) -> (Self, Inbound, mpsc::Receiver<Vec<SocketModeStreamItem>>) {
+    ) -> (Self, Inbound, Batches<SocketModeStreamItem>) {
         let (conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
-        let (outs, out_rx) = Outbox::new(config.common.capacity, BATCH);
+        let (outs, out_rx) = Outbox::new(config.common.capacity, BATCH, config.common.capacity_bytes);
         let (open_tx, open_rx) = mpsc::channel(4);
         let lp = Self {
             machine: SocketModeSession::new(config.session, Instant::now()),
@@ -120,6 +122,15 @@ fn answer_ack(envelope_id: &str, reply: Option<AckReply>, result: Result<(), Del
             if let Err(error) = result {
                 tracing::warn!(%envelope_id, %error, "an ack was not sent (Slack delivers the envelope again)");
             }
+        }
+    }
+}
+
+impl Weighed for SocketModeStreamItem {
+    fn weight(&self) -> usize {
+        match self {
+            SocketModeStreamItem::Envelope(d) => d.frame.as_str().len(),
+            SocketModeStreamItem::Event(_) => 0,
         }
     }
 }
@@ -205,8 +216,9 @@ impl Driven for Loop {
                 SocketModeOutput::Deliver(d) => {
                     self.outs.push(SocketModeStreamItem::Envelope(d));
                     // Batches of at most 64: the channel's bound then holds in envelopes.
-                    if self.outs.batch_is_full() && self.outs.flush() {
-                        self.machine.handle(SocketModeInput::backpressure(true), Instant::now());
+                    if self.outs.batch_is_full() {
+                        self.outs.flush();
+                        drive::tell_backpressure(self);
                     }
                 }
                 SocketModeOutput::Event(e) => {
