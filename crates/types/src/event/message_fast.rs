@@ -7,7 +7,8 @@
 //! result; on anything it does not read plainly it gives up (`None`) and the caller runs the
 //! serde decode, which then gives its own result or its own error:
 //!
-//! - a key or a typed string field with an escape (`\n`, `\/`, `\u…`), a control character;
+//! - a key with an escape, a lone surrogate escape (`\ud800`) in a typed string field, a
+//!   control character in any string;
 //! - a typed field of another shape (`"text":5`, a number that is not a plain `u64`),
 //!   a known field given twice (serde's `duplicate field`);
 //! - any syntax error, anywhere (kept fields and `blocks` are checked as serde's
@@ -22,6 +23,7 @@
 use super::lossless::Field;
 use super::{Extra, Message, MessageSubtype};
 use crate::RawJson;
+use std::borrow::Cow;
 
 /// Deeper than this, the reader gives up and serde decides.
 const MAX_DEPTH: u32 = 100;
@@ -86,6 +88,79 @@ impl<'a> Reader<'a> {
         self.s.get(start..end)
     }
 
+    /// A string without control characters, its escapes decoded as serde decodes them (a
+    /// lone surrogate escape, which serde refuses, gives up); borrowed when it has none.
+    fn text(&mut self) -> Option<Cow<'a, str>> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let end = find_special(self.b, start);
+        match self.b.get(end)? {
+            b'"' => {
+                self.i = end + 1;
+                return self.s.get(start..end).map(Cow::Borrowed);
+            }
+            b'\\' => {}
+            _ => return None,
+        }
+        let mut out = String::with_capacity(end - start + 16);
+        out.push_str(self.s.get(start..end)?);
+        let mut j = end;
+        loop {
+            // `j` is at a backslash.
+            let c = match *self.b.get(j + 1)? {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                b'u' => {
+                    let high = self.hex4(j + 2)?;
+                    j += 4;
+                    match high {
+                        0xD800..=0xDBFF => {
+                            if self.b.get(j + 2..j + 4)? != b"\\u" {
+                                return None;
+                            }
+                            let low = self.hex4(j + 4)?;
+                            if !(0xDC00..=0xDFFF).contains(&low) {
+                                return None;
+                            }
+                            j += 6;
+                            char::from_u32(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))?
+                        }
+                        0xDC00..=0xDFFF => return None,
+                        _ => char::from_u32(high)?,
+                    }
+                }
+                _ => return None,
+            };
+            out.push(c);
+            let from = j + 2;
+            let end = find_special(self.b, from);
+            out.push_str(self.s.get(from..end)?);
+            match self.b.get(end)? {
+                b'"' => {
+                    self.i = end + 1;
+                    return Some(Cow::Owned(out));
+                }
+                b'\\' => j = end,
+                _ => return None,
+            }
+        }
+    }
+
+    /// The four hex digits at `at`.
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.s.get(at..at + 4)?;
+        if !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(digits, 16).ok()
+    }
+
     /// `null` (`Some(None)`) or a value read by `read`; `None` to give up.
     fn opt<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         if self.peek()? == b'n' {
@@ -95,11 +170,11 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self) -> Option<Option<String>> {
-        self.opt(|r| r.plain_str().map(str::to_owned))
+        self.opt(|r| r.text().map(Cow::into_owned))
     }
 
-    fn id<T: From<&'a str>>(&mut self) -> Option<Option<T>> {
-        self.opt(|r| r.plain_str().map(T::from))
+    fn id<T: for<'s> From<&'s str>>(&mut self) -> Option<Option<T>> {
+        self.opt(|r| r.text().map(|s| T::from(&s)))
     }
 
     fn ids<T: From<&'a str>>(&mut self) -> Option<Option<Vec<T>>> {
@@ -189,7 +264,7 @@ impl<'a> Reader<'a> {
             self.eat(b':')?;
             match key {
                 "subtype" => {
-                    once!(seen, 0, m.subtype, self.opt(|r| r.plain_str().map(MessageSubtype::from_wire)))
+                    once!(seen, 0, m.subtype, self.opt(|r| r.text().map(|s| MessageSubtype::from_wire(&s))))
                 }
                 "channel" => once!(seen, 1, m.channel, self.id()),
                 "user" => once!(seen, 2, m.user, self.id()),

@@ -29,6 +29,9 @@ const STRINGS: &[&str] = &[
     r#""a\nb""#,
     r#""\u00e9""#,
     r#""\/x""#,
+    r#""\ud83d\ude00 \ud800""#,
+    r#""\ud83d\ude00\"\\""#,
+    r#""\uDBFF\uDFFFz""#,
     "\"a\tb\"",
     r#""1355517523.000005""#,
     r#""message_changed""#,
@@ -228,6 +231,13 @@ fn reads_plain_frames_and_keeps_what_it_does_not_model() {
         serde_json::from_str::<serde_json::Value>(edit).unwrap()
     );
 
+    let escaped = r#"{"type":"message","text":"a\nb \"q\" \u00e9\ud83d\ude00 http:\/\/x \\ \t","user":"U\u0031","subtype":"bot\u005fmessage"}"#;
+    assert!(agree(escaped), "escapes in typed strings are decoded by the reader");
+    let m = *message_frame(escaped).unwrap();
+    assert_eq!(m.text.as_deref(), Some("a\nb \"q\" \u{e9}\u{1f600} http://x \\ \t"));
+    assert_eq!(m.user.as_ref().map(|u| u.as_str()), Some("U1"));
+    assert_eq!(m.subtype, Some(crate::event::MessageSubtype::BotMessage));
+
     let spaced =
         " {\n \"type\" : \"message\" ,\t\"text\" : null , \"blocks\" : [ 1 , { } ] , \"k\" : -0.5e+3 }\n";
     assert!(agree(spaced));
@@ -240,7 +250,10 @@ fn reads_plain_frames_and_keeps_what_it_does_not_model() {
 #[test]
 fn gives_up_where_serde_decides() {
     for text in [
-        r#"{"type":"message","text":"a\nb"}"#,   // an escape in a typed string
+        r#"{"type":"message","text":"a\ud800b"}"#, // a lone surrogate in a typed string
+        r#"{"type":"message","text":"\udc00"}"#,
+        r#"{"type":"message","text":"\ud83dx"}"#,
+        r#"{"type":"message","text":"a\qb"}"#,
         r#"{"type":"message","t\u0065xt":"a"}"#, // an escape in a key
         r#"{"type":"message","text":"a","text":"b"}"#, // serde: duplicate field
         r#"{"type":"message","text":null,"text":"b"}"#,
