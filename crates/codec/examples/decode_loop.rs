@@ -9,18 +9,11 @@ const WORDS: &[&str] = &[
     "metrics", "look", "good", "latency", "is", "down", "after", "the", "cache", "change", "thanks",
 ];
 
-/// The emulator's plain blast frame number `i` (keys in Slack's order).
+/// A frame shaped like the emulator's plain blast frame number `i` (keys in Slack's order, a
+/// text of 10 to 125 characters repeated in `blocks`).
 fn frame(i: usize) -> String {
-    let target = 10 + i * 7;
-    let mut text = String::new();
-    let mut w = i;
-    while text.len() < target {
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        text.push_str(WORDS[w % WORDS.len()]);
-        w += 7;
-    }
+    let words = WORDS.iter().cycle().skip(i).step_by(7).take(2 + i);
+    let text = words.copied().collect::<Vec<_>>().join(" ");
     format!(
         r#"{{"client_msg_id":"5c0ffee0-{i:04x}-4000-8000-00000000{i:04x}","type":"message","text":"{text}","user":"U0000000001","ts":"1765000000.{i:06}","blocks":[{{"block_id":"b{i:03}","elements":[{{"elements":[{{"text":"{text}","type":"text"}}],"type":"rich_text_section"}}],"type":"rich_text"}}],"team":"T0000000001","channel":"C0000000001","event_ts":"1765000000.{i:06}"}}"#
     )
