@@ -23,6 +23,7 @@
 use super::lossless::Field;
 use super::{Extra, Message, MessageSubtype};
 use crate::RawJson;
+use crate::scan::find_string_special as find_special;
 use std::borrow::Cow;
 
 /// Deeper than this, the reader gives up and serde decides.
@@ -445,35 +446,6 @@ impl<'a> Reader<'a> {
         self.i += n;
         n
     }
-}
-
-/// The index of the first `"`, `\\` or control character (not allowed raw in a JSON string)
-/// at or after `from`, or `bytes.len()`; eight bytes at a time, as the type scan's
-/// `find_quote_or_backslash`.
-fn find_special(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    // Each mask's lowest set bit is its first match (a borrow only sets bits above one).
-    let equal = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
-    let mut i = from;
-    while i + 8 <= bytes.len() {
-        let mut chunk = [0u8; 8];
-        chunk.copy_from_slice(&bytes[i..i + 8]);
-        let word = u64::from_le_bytes(chunk);
-        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        let hits = equal(word, b'"') | equal(word, b'\\') | below_space;
-        if hits != 0 {
-            return i + (hits.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < bytes.len() && !matches!(bytes[i], b'"' | b'\\' | 0..0x20) {
-        i += 1;
-    }
-    i
 }
 
 #[cfg(test)]
