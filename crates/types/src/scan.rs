@@ -102,24 +102,46 @@ pub(crate) fn string_end(bytes: &[u8], start: usize) -> Option<(usize, bool)> {
 /// The index of the first `"` or `\\` at or after `from` (or `bytes.len()`), eight bytes at a
 /// time: string contents are most of a frame, and this is the scan's hot loop.
 pub(crate) fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let matches = |word: u64, byte: u8| {
-        let x = word ^ (ONES * u64::from(byte));
-        x.wrapping_sub(ONES) & !x & HIGHS
-    };
+    find_first(bytes, from, |word| equal(word, b'"') | equal(word, b'\\'), |b| b == b'"' || b == b'\\')
+}
+
+/// The index of the first `"`, `\\` or control character (not allowed raw in a JSON string) at
+/// or after `from` (or `bytes.len()`), eight bytes at a time.
+pub(crate) fn find_string_special(bytes: &[u8], from: usize) -> usize {
+    find_first(
+        bytes,
+        from,
+        |word| equal(word, b'"') | equal(word, b'\\') | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS),
+        |b| matches!(b, b'"' | b'\\' | 0..0x20),
+    )
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The high bit of each byte of `word` equal to `byte`. Only the lowest set bit is exact (a
+/// borrow can set bits above a match), which is the one [`find_first`] reads.
+#[inline(always)]
+fn equal(word: u64, byte: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The index of the first byte at or after `from` that `hits` marks (its lowest set high bit,
+/// in a little-endian word of eight) or, in the tail, `hit` accepts; `bytes.len()` if none.
+#[inline(always)]
+fn find_first(bytes: &[u8], from: usize, hits: impl Fn(u64) -> u64, hit: impl Fn(u8) -> bool) -> usize {
     let mut i = from;
     while i + 8 <= bytes.len() {
         let mut chunk = [0u8; 8];
         chunk.copy_from_slice(&bytes[i..i + 8]);
-        let word = u64::from_le_bytes(chunk);
-        let hits = matches(word, b'"') | matches(word, b'\\');
-        if hits != 0 {
-            return i + (hits.trailing_zeros() / 8) as usize;
+        let found = hits(u64::from_le_bytes(chunk));
+        if found != 0 {
+            return i + (found.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\\' {
+    while i < bytes.len() && !hit(bytes[i]) {
         i += 1;
     }
     i

@@ -114,6 +114,7 @@ impl<'de> Deserialize<'de> for MessageSubtype {
 }
 
 lossless! {
+    fast_frame: super::message_fast::message_frame;
     /// A `message` event, of any subtype.
     ///
     /// One struct serves every subtype: plain messages use `channel`, `user`, `text`, `ts`; the

@@ -92,6 +92,7 @@ mod huddle;
 mod item;
 pub(crate) mod lossless;
 mod message;
+mod message_fast;
 mod notification;
 mod objects;
 mod scan;

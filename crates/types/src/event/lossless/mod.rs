@@ -56,7 +56,7 @@ impl Extra {
     }
 
     /// Keeps `fields` (no allocation when empty).
-    fn from_vec(fields: Vec<Field>) -> Self {
+    pub(crate) fn from_vec(fields: Vec<Field>) -> Self {
         if fields.is_empty() { Extra(None) } else { Extra(Some(Box::new(fields))) }
     }
 
@@ -190,8 +190,14 @@ impl<'de> Visitor<'de> for ExtraVisitor {
 /// Inside, a private mirror of the struct derives `Deserialize` with
 /// `#[serde(remote = "...")]`: serde's derived code then builds the public struct directly, and
 /// the public struct has no inherent `deserialize` that would bypass the capture.
+///
+/// `fast_frame: path;` before the struct names a reader tried first on a whole frame (it
+/// gives `None` to leave the frame to the serde decode, see `message_fast`).
 macro_rules! lossless {
-    (
+    (fast_frame: $fast:path; $($rest:tt)*) => {
+        $crate::event::lossless::lossless!(@with [$fast] $($rest)*);
+    };
+    (@with [$($fast:path)?]
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
             $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty, )*
@@ -225,15 +231,45 @@ macro_rules! lossless {
                 }
             }
 
+            /// The serde decode of a whole frame.
+            fn serde_frame(text: &str) -> Result<Public, serde_json::Error> {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let value = Wire::deserialize($crate::event::lossless::Capture::new(&mut de, true))?;
+                de.end()?;
+                Ok(value)
+            }
+
             impl $crate::event::lossless::Payload for $name {
                 fn from_frame(text: &str) -> Result<Self, serde_json::Error> {
-                    let mut de = serde_json::Deserializer::from_str(text);
-                    let value = Wire::deserialize($crate::event::lossless::Capture::new(&mut de, true))?;
-                    de.end()?;
-                    Ok(value)
+                    $( if let Some(value) = $fast(text) {
+                        return Ok(*value);
+                    } )?
+                    serde_frame(text)
                 }
+                $(
+                    fn from_frame_boxed(text: &str) -> Result<Box<Self>, serde_json::Error> {
+                        if let Some(value) = $fast(text) {
+                            return Ok(value);
+                        }
+                        serde_frame(text).map(Box::new)
+                    }
+                )?
             }
+
+            $(
+                #[cfg(test)]
+                impl $name {
+                    /// The serde decode of a whole frame, without the reader tried first.
+                    pub(crate) fn from_frame_serde(text: &str) -> Result<Self, serde_json::Error> {
+                        let _first: fn(&str) -> Option<Box<Self>> = $fast;
+                        serde_frame(text)
+                    }
+                }
+            )?
         };
+    };
+    ($($rest:tt)*) => {
+        $crate::event::lossless::lossless!(@with [] $($rest)*);
     };
 }
 pub(crate) use lossless;
@@ -245,11 +281,16 @@ pub(crate) use lossless;
 pub(crate) trait Payload: Sized {
     /// Decodes the payload from the frame's text.
     fn from_frame(text: &str) -> Result<Self, serde_json::Error>;
+
+    /// Decodes the payload into a box (a type may build it there rather than move it in).
+    fn from_frame_boxed(text: &str) -> Result<Box<Self>, serde_json::Error> {
+        Self::from_frame(text).map(Box::new)
+    }
 }
 
 impl<T: Payload> Payload for Box<T> {
     fn from_frame(text: &str) -> Result<Self, serde_json::Error> {
-        T::from_frame(text).map(Box::new)
+        T::from_frame_boxed(text)
     }
 }
 
