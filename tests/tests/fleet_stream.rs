@@ -34,7 +34,11 @@ async fn an_event_is_appended_once_however_often_it_is_delivered() {
     assert!(matches!(s.append(&entry(None, "s1")).await.unwrap(), AppendOutcome::Appended { .. }));
     assert_eq!(s.append(&entry(None, "s1")).await.unwrap(), AppendOutcome::Duplicate);
     assert_eq!(s.entries().await.unwrap(), 2);
-    // The claims (how long they live: tests/tests/fleet_claims.rs).
+    // The claim expires after its lifetime (longer than Slack's retries).
+    let mut c = redis_conn(&r).await;
+    let key = s.keys().claim(Some("Ev1"), "e1");
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut c).await.unwrap();
+    assert!((3500..=3600).contains(&ttl), "{ttl}");
     // Another app's fleet on the same Redis is apart.
     let app2 = EventStream::new(&FleetConfig::new(r.url(), "t2")).unwrap();
     assert!(matches!(app2.append(&entry(Some("Ev1"), "e1")).await.unwrap(), AppendOutcome::Appended { .. }));
@@ -210,9 +214,9 @@ async fn an_append_that_fails_leaves_no_claim_so_the_redelivery_is_appended() {
         .unwrap();
     let err = s.append_many(&[entry(Some("Ev1"), "e1")]).await.unwrap_err();
     assert!(matches!(err, FleetError::Redis(_)), "{err:?}");
-    let claims: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{}*", s.keys().claim_prefix)).query_async(&mut c).await.unwrap();
-    assert!(claims.is_empty(), "a failed append must not leave its claim behind: {claims:?}");
+    let claimed: bool =
+        redis::cmd("EXISTS").arg(s.keys().claim(Some("Ev1"), "e1")).query_async(&mut c).await.unwrap();
+    assert!(!claimed, "a failed append must not leave its claim behind");
     // Once the stream takes appends again, Slack's redelivery is appended, not dropped as a duplicate.
     let _: i64 = redis::cmd("DEL").arg(&stream).query_async(&mut c).await.unwrap();
     assert!(matches!(s.append(&entry(Some("Ev1"), "e2")).await.unwrap(), AppendOutcome::Appended { .. }));

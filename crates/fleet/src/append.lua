@@ -1,14 +1,9 @@
 -- Appends a batch of envelopes to the fleet's stream, each atomically with its dedupe claim
 -- (the whole script runs atomically: one round trip and one script call for many envelopes).
--- Claims are members of one set per period of `ttl` seconds (Redis's clock), `<prefix>t:<n>`,
--- which expires as a whole at the end of the next period: the claims of a batch are checked
--- with one SMISMEMBER per set and written with one SADD, instead of a key each with its own
--- TTL. A claim is seen for between ttl and 2 × ttl. The per-event claim keys of older
--- gateways (and of `RedisEventDedupe`), `<prefix>ev:<id>` / `<prefix>env:<id>`, count too.
--- KEYS[1] the stream, KEYS[2..n+1] the (older) claim key of each envelope, in order.
--- ARGV[1] the claim's lifetime (s), ARGV[2] the back-pressure limit, ARGV[3] the claim
--- prefix, ARGV[4] the number of fields per entry (f), ARGV[5..4+f] the field names, then f
--- values per envelope, in order.
+-- A claim is `SET claim 1 NX EX ttl`: the check and the claim in one command.
+-- KEYS[1] the stream, KEYS[2..n+1] the claim key of each envelope, in order.
+-- ARGV[1] the claim's lifetime (s), ARGV[2] the back-pressure limit, ARGV[3] the number of
+-- fields per entry (f), ARGV[4..3+f] the field names, then f values per envelope, in order.
 -- Returns, per envelope, two items: 'ok', <entry id> | 'dup', '' | 'full', <entries>; or the
 -- error of an XADD that failed (the envelopes before it are appended and claimed, that one is
 -- not claimed).
@@ -48,86 +43,44 @@ local function trim_done(stream)
   return redis.call('XLEN', stream)
 end
 
--- Calls `cmd` on `key` with `items` in slices small enough for Lua's stack (`unpack`);
--- the answers' arrays, concatenated (or their integers, summed).
-local function sliced(cmd, key, items)
-  local out, sum = {}, 0
-  for i = 1, #items, 1000 do
-    local args = {}
-    for j = i, math.min(i + 999, #items) do args[#args + 1] = items[j] end
-    local r
-    if key then r = redis.call(cmd, key, unpack(args)) else r = redis.call(cmd, unpack(args)) end
-    if type(r) == 'table' then
-      for _, v in ipairs(r) do out[#out + 1] = v end
-    else
-      sum = sum + r
-    end
-  end
-  return out, sum
-end
-
-local ttl, max, prefix, f = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
-local n = #KEYS - 1
-local period = math.floor(tonumber(redis.call('TIME')[1]) / ttl)
-local current, previous = prefix .. 't:' .. period, prefix .. 't:' .. (period - 1)
-
--- Every claim of the batch looked up at once: the two periods' sets and the older keys.
-local members, olds = {}, {}
-for e = 1, n do
-  olds[e] = KEYS[e + 1]
-  members[e] = string.sub(KEYS[e + 1], #prefix + 1)
-end
-local in_current = sliced('SMISMEMBER', current, members)
-local in_previous = sliced('SMISMEMBER', previous, members)
-local _, old_count = sliced('EXISTS', nil, olds)
-local taken = {}
-local function claimed(e)
-  if taken[members[e]] or in_current[e] == 1 or in_previous[e] == 1 then return true end
-  return old_count > 0 and redis.call('EXISTS', olds[e]) == 1
-end
-
--- The claims of the envelopes appended, written together (also when an XADD failed: those
--- before it are appended).
-local new_claims = {}
-local function write_claims()
-  if #new_claims > 0 then
-    sliced('SADD', current, new_claims)
-    redis.call('EXPIREAT', current, (period + 2) * ttl)
-  end
-end
-
+local ttl, max, f = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local len = redis.call('XLEN', KEYS[1])
 local out, trimmed = {}, false
-for e = 1, n do
+for e = 1, #KEYS - 1 do
+  local claim = KEYS[e + 1]
   if len >= max and not trimmed then
     len, trimmed = trim_done(KEYS[1]), true
   end
-  if claimed(e) then
-    out[#out + 1] = 'dup'
-    out[#out + 1] = ''
-  elseif len >= max then
-    -- Full: not claimed, so its redelivery is appended once there is room.
-    out[#out + 1] = 'full'
-    out[#out + 1] = tostring(len)
-  else
-    -- Not claimed yet: appended, then claimed with the batch. If the append fails, it is not
-    -- claimed, so the redelivery is appended, never dropped as a duplicate of nothing.
-    local fields, base = {}, 4 + f + (e - 1) * f
+  if len >= max then
+    -- Full: not claimed (its redelivery is appended once there is room), unless it was
+    -- claimed already.
+    if redis.call('EXISTS', claim) == 1 then
+      out[#out + 1] = 'dup'
+      out[#out + 1] = ''
+    else
+      out[#out + 1] = 'full'
+      out[#out + 1] = tostring(len)
+    end
+  elseif redis.call('SET', claim, '1', 'NX', 'EX', ttl) then
+    -- Claimed in the same command that checked the claim; then the append. If the append
+    -- fails, the claim is taken back, so the redelivery is appended, never dropped as a
+    -- duplicate of nothing.
+    local fields, base = {}, 3 + f + (e - 1) * f
     for i = 1, f do
-      fields[#fields + 1] = ARGV[4 + i]
+      fields[#fields + 1] = ARGV[3 + i]
       fields[#fields + 1] = ARGV[base + i]
     end
     local id = redis.pcall('XADD', KEYS[1], '*', unpack(fields))
     if type(id) == 'table' and id.err then
-      write_claims()
+      redis.call('DEL', claim)
       return id
     end
-    taken[members[e]] = true
-    new_claims[#new_claims + 1] = members[e]
     len = len + 1
     out[#out + 1] = 'ok'
     out[#out + 1] = id
+  else
+    out[#out + 1] = 'dup'
+    out[#out + 1] = ''
   end
 end
-write_claims()
 return out

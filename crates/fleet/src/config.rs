@@ -53,9 +53,7 @@ pub struct Keys {
     pub stream: String,
     /// The dead-letter stream: events whose handler kept failing.
     pub dead: String,
-    /// Prefix of the dedupe claims: gateways keep them as members `ev:<event_id>` (or
-    /// `env:<envelope_id>`) of one set per claim period, [`Keys::claim_set`]; older gateways
-    /// and [`crate::RedisEventDedupe`] as keys of their own, [`Keys::claim`].
+    /// Prefix of the dedupe claims (`<prefix><event_id>`).
     pub claim_prefix: String,
 }
 
@@ -76,14 +74,6 @@ impl Keys {
             None => format!("{}env:{envelope_id}", self.claim_prefix),
         }
     }
-
-    /// The set of the claims gateways made in claim period `period` (Redis's clock in seconds
-    /// divided by the claim lifetime, rounded down), e.g. `slack-rtm:{name}:seen:t:493825`.
-    /// Its members are [`Keys::claim`] without [`Keys::claim_prefix`]; it expires as a whole
-    /// at the end of the next period, so a claim lives between one and two lifetimes.
-    pub fn claim_set(&self, period: u64) -> String {
-        format!("{}t:{period}", self.claim_prefix)
-    }
 }
 
 /// What gateways and workers share: the Redis server, the keys, and the stream's limits.
@@ -98,9 +88,8 @@ pub struct FleetConfig {
     /// finished, a gateway stops appending (and so stops acking: Slack redelivers later).
     /// Default 100 000.
     pub max_backlog: u64,
-    /// How long an event's dedupe claim lives at least: longer than Slack's retry schedule (at
-    /// once, ~1 min, ~5 min). Default 1 hour. A gateway's claim lives between one and two of
-    /// these (its period's set expires at the end of the next period, see [`Keys::claim_set`]).
+    /// How long an event's dedupe claim lives: longer than Slack's retry schedule (at once,
+    /// ~1 min, ~5 min). Default 1 hour.
     pub claim_ttl: Duration,
     /// The dead-letter stream is trimmed to about this many entries (`MAXLEN ~`). Default 10 000.
     pub dead_max_len: u64,
@@ -169,12 +158,9 @@ mod tests {
     #[test]
     fn one_apps_keys_share_a_cluster_slot_and_claims_do_not_collide() {
         let k = Keys::for_app("bot");
-        for key in [&k.stream, &k.dead, &k.claim(Some("Ev1"), "e1"), &k.claim_set(7)] {
+        for key in [&k.stream, &k.dead, &k.claim(Some("Ev1"), "e1")] {
             assert!(key.contains("{bot}"), "{key}");
         }
         assert_ne!(k.claim(Some("x"), "e"), k.claim(None, "x"));
-        // A period's set is neither an event's nor an envelope's claim key.
-        assert!(!k.claim_set(7).starts_with(&format!("{}ev:", k.claim_prefix)));
-        assert!(!k.claim_set(7).starts_with(&format!("{}env:", k.claim_prefix)));
     }
 }

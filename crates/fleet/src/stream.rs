@@ -106,10 +106,7 @@ impl EventStream {
         for entry in entries {
             inv.key(self.keys.claim(entry.event_id.as_deref(), &entry.envelope_id));
         }
-        inv.arg(self.claim_ttl_secs)
-            .arg(self.max_backlog)
-            .arg(&self.keys.claim_prefix)
-            .arg(crate::entry::FIELD_COUNT);
+        inv.arg(self.claim_ttl_secs).arg(self.max_backlog).arg(crate::entry::FIELD_COUNT);
         for name in crate::entry::FIELD_NAMES {
             inv.arg(name);
         }
