@@ -222,3 +222,31 @@ async fn an_append_that_fails_leaves_no_claim_so_the_redelivery_is_appended() {
     assert!(matches!(s.append(&entry(Some("Ev1"), "e2")).await.unwrap(), AppendOutcome::Appended { .. }));
     assert_eq!(s.entries().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn the_append_script_refuses_another_field_count_without_writing() {
+    let r = RedisServer::start().unwrap();
+    let s = EventStream::new(&FleetConfig::new(r.url(), "f")).unwrap();
+    let mut c = redis_conn(&r).await;
+    // The script passes each entry's three fields to `XADD` as they are; a caller passing
+    // another count gets an error, not entries with fields shifted.
+    let script = redis::Script::new(include_str!("../../crates/fleet/src/append.lua"));
+    let err = script
+        .key(&s.keys().stream)
+        .key(s.keys().claim(Some("Ev1"), "e1"))
+        .arg(3600)
+        .arg(100)
+        .arg(2)
+        .arg("envelope_id")
+        .arg("body")
+        .arg("e1")
+        .arg("{}")
+        .invoke_async::<redis::Value>(&mut c)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("3 fields per entry"), "{err}");
+    assert_eq!(s.entries().await.unwrap(), 0);
+    let claims: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}*", s.keys().claim_prefix)).query_async(&mut c).await.unwrap();
+    assert!(claims.is_empty(), "{claims:?}");
+}

@@ -196,10 +196,17 @@ pub(crate) fn random_u64() -> u64 {
 pub(crate) fn random_alnum(n: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut s = String::with_capacity(n);
+    // One seed from `random_u64` (a `RandomState` and the clock hashed: costly), then
+    // splitmix64 steps for the rest (an id of 40 characters took five seeds).
+    let mut state = random_u64();
     let mut bits = 0u64;
     for i in 0..n {
         if i % 8 == 0 {
-            bits = random_u64();
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            bits = z ^ (z >> 31);
         }
         s.push(ALPHABET[(bits % ALPHABET.len() as u64) as usize] as char);
         bits /= ALPHABET.len() as u64;

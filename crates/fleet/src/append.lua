@@ -3,7 +3,7 @@
 -- A claim is `SET claim 1 NX EX ttl`: the check and the claim in one command.
 -- KEYS[1] the stream, KEYS[2..n+1] the claim key of each envelope, in order.
 -- ARGV[1] the claim's lifetime (s), ARGV[2] the back-pressure limit, ARGV[3] the number of
--- fields per entry (f), ARGV[4..3+f] the field names, then f values per envelope, in order.
+-- fields per entry (3), ARGV[4..6] the field names, then 3 values per envelope, in order.
 -- Returns, per envelope, two items: 'ok', <entry id> | 'dup', '' | 'full', <entries>; or the
 -- error of an XADD that failed (the envelopes before it are appended and claimed, that one is
 -- not claimed).
@@ -43,7 +43,10 @@ local function trim_done(stream)
   return redis.call('XLEN', stream)
 end
 
-local ttl, max, f = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local ttl, max = ARGV[1], tonumber(ARGV[2])
+if ARGV[3] ~= '3' then
+  return redis.error_reply('append.lua takes 3 fields per entry, not ' .. tostring(ARGV[3]))
+end
 local len = redis.call('XLEN', KEYS[1])
 local out, trimmed = {}, false
 for e = 1, #KEYS - 1 do
@@ -65,12 +68,10 @@ for e = 1, #KEYS - 1 do
     -- Claimed in the same command that checked the claim; then the append. If the append
     -- fails, the claim is taken back, so the redelivery is appended, never dropped as a
     -- duplicate of nothing.
-    local fields, base = {}, 3 + f + (e - 1) * f
-    for i = 1, f do
-      fields[#fields + 1] = ARGV[3 + i]
-      fields[#fields + 1] = ARGV[base + i]
-    end
-    local id = redis.pcall('XADD', KEYS[1], '*', unpack(fields))
+    -- The three fields passed as they are: no Lua table per entry (each table and string a
+    -- script makes is garbage its collector must walk; see docs/perf/fleet3.md).
+    local base = 6 + (e - 1) * 3
+    local id = redis.pcall('XADD', KEYS[1], '*', ARGV[4], ARGV[base + 1], ARGV[5], ARGV[base + 2], ARGV[6], ARGV[base + 3])
     if type(id) == 'table' and id.err then
       redis.call('DEL', claim)
       return id

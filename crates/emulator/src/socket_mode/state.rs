@@ -120,6 +120,9 @@ pub(crate) struct SmState {
     rr: u64,
     next_seq: u64,
     queue_cap: usize,
+    /// The last envelope frame's length: the next one's buffer starts that large (a frame is
+    /// ~1 KB; grown from empty it is reallocated four times).
+    frame_hint: usize,
 }
 
 /// A new envelope id, shaped like Slack's (a UUID).
@@ -162,6 +165,7 @@ impl SmState {
             rr: 0,
             next_seq: 0,
             queue_cap: record_limit,
+            frame_hint: 0,
         }
     }
 
@@ -236,8 +240,8 @@ impl SmState {
 
     /// Delivers an envelope to one accepting socket, or queues it when there is none.
     pub fn dispatch(&mut self, config: &SocketModeServerConfig, seq: u64) {
-        let open: Vec<SocketId> = self.conns.iter().filter(|(_, c)| c.accepting).map(|(id, _)| *id).collect();
-        if open.is_empty() {
+        let open = self.conns.values().filter(|c| c.accepting).count();
+        if open == 0 {
             if self.queue.len() >= self.queue_cap {
                 self.queue.pop_front();
             }
@@ -247,11 +251,15 @@ impl SmState {
         let pick = match config.dispatch {
             Dispatch::RoundRobin => {
                 self.rr = self.rr.wrapping_add(1);
-                (self.rr as usize) % open.len()
+                (self.rr as usize) % open
             }
-            Dispatch::Random => (random_u64() as usize) % open.len(),
+            Dispatch::Random => (random_u64() as usize) % open,
         };
-        let socket = open[pick];
+        // The pick-th accepting socket, in id order.
+        let Some(socket) = self.conns.iter().filter(|(_, c)| c.accepting).map(|(id, _)| *id).nth(pick) else {
+            return;
+        };
+        let frame_hint = self.frame_hint;
         let Some(record) = self.record_mut(seq) else { return };
         let retry_attempt = record.attempts.len() as u32;
         let id = envelope_id();
@@ -265,7 +273,11 @@ impl SmState {
             retry_reason: if retry_attempt == 0 { "" } else { "timeout" },
             envelope_type: &record.envelope_type,
         };
-        let frame = serde_json::to_vec(&frame).unwrap_or_default();
+        let mut buf = Vec::with_capacity(frame_hint);
+        if serde_json::to_writer(&mut buf, &frame).is_err() {
+            buf.clear();
+        }
+        let frame = buf;
         let now = Instant::now();
         record.attempts.push(DeliveryAttempt {
             envelope_id: id.clone(),
@@ -275,6 +287,7 @@ impl SmState {
             acked_at: None,
         });
         let redeliver = record.envelope_type == "events_api";
+        self.frame_hint = frame.len();
         if retry_attempt > 0 {
             self.redeliveries += 1;
         }
