@@ -129,10 +129,11 @@ pub enum TransportError {
 }
 
 impl TransportError {
-    /// How far the request got: refused before any I/O ([`Reach::Refused`]), failed before
-    /// it could leave (connect, TLS, proxy, connect timeout: [`Reach::NotSent`]), or after it
-    /// may have been sent ([`Reach::MaybeSent`]). What the Web API client's retry rules use to
-    /// decide whether a write may be sent again.
+    /// How far the request got: refused before any I/O
+    /// ([`Reach::Refused`](slack_rtm_codec::Reach::Refused)), failed before it could leave (connect,
+    /// TLS, proxy, connect timeout: [`Reach::NotSent`](slack_rtm_codec::Reach::NotSent)), or after
+    /// it may have been sent ([`Reach::MaybeSent`](slack_rtm_codec::Reach::MaybeSent)). What the Web
+    /// API client's retry rules use to decide whether a write may be sent again.
     pub fn reach(&self) -> slack_rtm_codec::Reach {
         use slack_rtm_codec::Reach;
         match self {

@@ -133,7 +133,13 @@ struct Open {
     chars: usize,
 }
 
-/// The planner of one streamed reply. See the [module](self) for what it guarantees.
+/// The planner of one streamed reply. It guarantees, whatever Slack answers short of a hard
+/// failure: the first text shows fast ([`StreamConfig::first_chars`] or
+/// [`StreamConfig::first_delay`]); few calls (at most one per [`StreamConfig::append_interval`]);
+/// nothing lost, nothing twice, in order (a 429 puts the text back and holds every call for
+/// `Retry-After`); the stream's end of life invisible (a new streamed message when Slack ended
+/// one or it is full, and before, at [`StreamConfig::max_lifetime`] or
+/// [`StreamConfig::max_message_chars`]); bounded memory ([`StreamPlanner::has_room`]).
 #[derive(Clone, Debug)]
 pub struct StreamPlanner {
     config: StreamConfig,

@@ -1,5 +1,5 @@
 //! The server side of HTTP mode: Slack's Request URLs, verified with the codec's
-//! [`Verifier`](slack_rtm_codec::http_mode::Verifier).
+//! [`slack_rtm_codec::http_mode::Verifier`].
 //!
 //! - [`SlackReceiver`]: a `tower` service (and a hyper service) that verifies each request and
 //!   hands only verified [`Inbound`]s to an [`InboundHandler`]; mount it at a path in axum or

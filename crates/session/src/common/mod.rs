@@ -1,4 +1,4 @@
-//! What both session machines use: the reconnect [`Backoff`](backoff), the bounded window of
+//! What both session machines use: the reconnect backoff, the bounded window of
 //! seen keys and their fingerprint, the timer-table mechanism, keepalive and deadline settings,
 //! close codes and limits, the classification of a failed opening call ([`ConnectFailure`]),
 //! why a socket ended ([`Reason`]), why a session stopped ([`StopReason`]), warnings and the overall [`State`]; and the two traits
