@@ -82,6 +82,19 @@ pub(super) fn get_upload_url(shared: &Shared, user: &UserId, args: &Args) -> Out
     Ok(json!({"upload_url": url, "file_id": id}))
 }
 
+/// Reads a body to its end (or its first error) and drops it, at most 64 MiB.
+async fn drain(mut body: Incoming) {
+    let mut left: u64 = 64 << 20;
+    while let Some(Ok(frame)) = body.frame().await {
+        if let Ok(data) = frame.into_data() {
+            left = left.saturating_sub(data.len() as u64);
+            if left == 0 {
+                return;
+            }
+        }
+    }
+}
+
 fn text(status: StatusCode, body: String) -> Response<RespBody> {
     respond(status, "text/plain; charset=utf-8", RespBody::Full(Some(Bytes::from(body))))
 }
@@ -96,6 +109,10 @@ pub(crate) async fn receive(shared: &Arc<Shared>, id: &str, req: Request<Incomin
         st.web.dir.upload_failures.pop_front()
     };
     if let Some(status) = scripted {
+        // The bytes are read (and dropped) before the answer: a server that answers while the
+        // client still writes would close on unread bytes, and the client would see a reset
+        // instead of the scripted status.
+        drain(req.into_body()).await;
         return text(
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             "scripted".into(),
@@ -248,7 +265,7 @@ impl crate::Emulator {
     }
 
     /// Answers the next `n` byte transfers to an upload URL with HTTP `status` (their bytes
-    /// are not read), e.g. 503 to test a client's retry.
+    /// are read and dropped first), e.g. 503 to test a client's retry.
     pub fn fail_next_uploads(&self, n: usize, status: u16) {
         self.shared.lock().web.dir.upload_failures.extend(std::iter::repeat_n(status, n.min(10_000)));
     }
