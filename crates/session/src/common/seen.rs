@@ -53,24 +53,51 @@ pub(crate) fn fingerprint(parts: &[&str]) -> u64 {
     }
     h.finish()
 }
+/// The longest window kept exactly (≈ 24.8 days of milliseconds); a longer one is cut to it, so
+/// every remembered key's time fits a `u32` offset.
+const MAX_WINDOW: Duration = Duration::from_millis(1 << 31);
+/// When the newest offset reaches this, the offsets are moved to count from the oldest key kept.
+const REBASE_AT: u32 = 3 << 30;
+/// Below this many slots nothing is given back (a quiet session's window stays allocated).
+const SHRINK_FLOOR: usize = 1024;
+
+/// Keys recorded in the same millisecond, one after the other: the time is kept once per run,
+/// not once per key, so a busy window costs a key (8 bytes) plus its hash slot per entry.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    /// Milliseconds from [`SeenWindow::base`] to when the run's keys were recorded, rounded up
+    /// (a key is never forgotten before its window has passed; at most 1 ms after).
+    at_ms: u32,
+    /// How many of the oldest keys not in an earlier run belong to this one (≥ 1).
+    len: u32,
+}
 
 /// Keys seen recently, bounded in time (`window`) and in count (`capacity`, oldest forgotten
 /// first). Protocol-agnostic: keys are 64-bit [`fingerprint`]s, so any session machine uses it
 /// (RTM during a make-before-break overlap, Socket Mode for redeliveries by `event_id`).
+///
+/// Compact: the keys in order (8 bytes each), their times as runs of one millisecond (a burst
+/// of a thousand envelopes shares one), and the set to look them up; after a burst has left
+/// the window the memory it took is given back.
 #[derive(Debug)]
 pub(crate) struct SeenWindow {
     window: Duration,
     capacity: usize,
-    order: VecDeque<(Instant, u64)>,
+    /// What [`Run::at_ms`] counts from: the first key's time (`None` while empty).
+    base: Option<Instant>,
+    keys: VecDeque<u64>,
+    runs: VecDeque<Run>,
     seen: HashSet<u64, IdentityState>,
 }
 
 impl SeenWindow {
     pub(crate) fn new(window: Duration, capacity: usize) -> Self {
         Self {
-            window,
+            window: window.min(MAX_WINDOW),
             capacity: capacity.max(1),
-            order: VecDeque::new(),
+            base: None,
+            keys: VecDeque::new(),
+            runs: VecDeque::new(),
             seen: HashSet::with_hasher(IdentityState),
         }
     }
@@ -81,41 +108,121 @@ impl SeenWindow {
         if self.contains(k, now) {
             return true;
         }
-        self.insert(k, now);
+        self.record(k, now);
         false
     }
 
     /// Whether `k` was seen within the window (forgetting what fell out of it first).
     pub(crate) fn contains(&mut self, k: u64, now: Instant) -> bool {
-        while let Some(&(t, old)) = self.order.front() {
-            if now.saturating_duration_since(t) < self.window && self.order.len() < self.capacity {
-                break;
-            }
-            self.order.pop_front();
-            self.seen.remove(&old);
-        }
+        self.forget_old(now);
         self.seen.contains(&k)
     }
 
     /// Records `k` (nothing if it is already remembered).
     pub(crate) fn insert(&mut self, k: u64, now: Instant) {
-        if self.contains(k, now) {
-            return;
+        if !self.contains(k, now) {
+            self.record(k, now);
         }
-        self.seen.insert(k);
-        self.order.push_back((now, k));
     }
 
     /// Forgets everything and gives the memory back.
     pub(crate) fn clear(&mut self) {
-        self.order.clear();
+        self.keys.clear();
+        self.runs.clear();
         self.seen.clear();
+        self.base = None;
         self.seen.shrink_to(64);
-        self.order.shrink_to(64);
+        self.keys.shrink_to(64);
+        self.runs.shrink_to(64);
     }
 
     /// Keys currently remembered.
     pub(crate) fn len(&self) -> usize {
-        self.order.len()
+        self.keys.len()
+    }
+
+    /// Appends `k`, known not to be remembered, after [`Self::forget_old`] at `now`.
+    fn record(&mut self, k: u64, now: Instant) {
+        let base = *self.base.get_or_insert(now);
+        let mut at = ms_up(now.saturating_duration_since(base));
+        if at >= u64::from(REBASE_AT) {
+            at = self.rebase(at);
+        }
+        // Within the window of the oldest run kept after a rebase: fits.
+        let at_ms = u32::try_from(at).unwrap_or(u32::MAX);
+        self.seen.insert(k);
+        self.keys.push_back(k);
+        match self.runs.back_mut() {
+            Some(run) if run.at_ms == at_ms && run.len < u32::MAX => run.len += 1,
+            _ => self.runs.push_back(Run { at_ms, len: 1 }),
+        }
+    }
+
+    /// Moves the offsets to count from the oldest run kept (every run left is within the window
+    /// of now, so they shrink below [`MAX_WINDOW`]); gives back `at_ms` moved the same way.
+    fn rebase(&mut self, at: u64) -> u64 {
+        let shift = self.runs.front().map_or(at, |r| u64::from(r.at_ms));
+        if let Some(base) = self.base.as_mut() {
+            *base += Duration::from_millis(shift);
+        }
+        let shift32 = u32::try_from(shift).unwrap_or(u32::MAX);
+        for run in &mut self.runs {
+            run.at_ms -= shift32;
+        }
+        at - shift
+    }
+
+    /// Forgets the keys older than the window, then the oldest ones until there is room for one
+    /// more; gives the memory of a burst back once most of it is gone.
+    fn forget_old(&mut self, now: Instant) {
+        let Some(base) = self.base else { return };
+        let elapsed = now.saturating_duration_since(base);
+        while let Some(run) = self.runs.front() {
+            let at = Duration::from_millis(u64::from(run.at_ms));
+            if elapsed.saturating_sub(at) < self.window {
+                break;
+            }
+            let len = run.len as usize;
+            self.runs.pop_front();
+            for k in self.keys.drain(..len) {
+                self.seen.remove(&k);
+            }
+        }
+        while self.keys.len() >= self.capacity {
+            let Some(k) = self.keys.pop_front() else { break };
+            self.seen.remove(&k);
+            if let Some(run) = self.runs.front_mut() {
+                run.len -= 1;
+                if run.len == 0 {
+                    self.runs.pop_front();
+                }
+            }
+        }
+        if self.keys.is_empty() {
+            self.base = None;
+        }
+        self.shrink();
+    }
+
+    /// Gives memory back when at most a quarter of it is used (keeping room for twice what is).
+    fn shrink(&mut self) {
+        let len = self.keys.len();
+        if self.keys.capacity() > SHRINK_FLOOR && self.keys.capacity() / 4 > len {
+            self.keys.shrink_to(len * 2);
+            self.seen.shrink_to(len * 2);
+        }
+        let runs = self.runs.len();
+        if self.runs.capacity() > SHRINK_FLOOR && self.runs.capacity() / 4 > runs {
+            self.runs.shrink_to(runs * 2);
+        }
     }
 }
+
+/// `d` in whole milliseconds, rounded up.
+fn ms_up(d: Duration) -> u64 {
+    let ms = d.as_millis() + u128::from(!d.subsec_nanos().is_multiple_of(1_000_000));
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests;
