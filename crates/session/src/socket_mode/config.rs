@@ -54,10 +54,12 @@ pub struct SocketModeConfig {
     /// After `too_many_websockets`, how long the lowered socket count holds. Default 5 min.
     pub too_many_cooldown: Duration,
     /// Redeliveries (same `event_id`) are recognised for this long. Default 10 min (Slack
-    /// retries at once, after about 1 min and after about 5 min).
+    /// retries at once, after about 1 min and after about 5 min). Longer than 2^31 ms (about
+    /// 24.8 days) counts as that.
     pub dedupe_window: Duration,
     /// Most `event_id`s remembered; past it the oldest is forgotten first (a redelivery of an
-    /// event that old would be handed over again). Default 100 000 (about 2.4 MB).
+    /// event that old would be handed over again). Default 100 000 (at most about 2.2 MB: an id
+    /// costs its 8 bytes in arrival order and a slot of the set that looks it up).
     pub dedupe_capacity: usize,
 }
 
