@@ -103,7 +103,8 @@ impl Default for SendingConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DedupeConfig {
-    /// How long keys are remembered. Default 30 s.
+    /// How long keys are remembered. Default 30 s; longer than 2^31 ms (about 24.8 days) counts
+    /// as that.
     pub window: Duration,
     /// Most keys remembered. Default 8192.
     pub capacity: usize,
