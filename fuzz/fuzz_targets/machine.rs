@@ -87,7 +87,7 @@ fuzz_target!(|data: &[u8]| {
             }
             2 => {
                 let url = if arg % 4 == 0 { "ws://insecure.invalid/ws" } else { "wss://example.invalid/ws" };
-                d.feed(RtmInput::ConnectResult(Ok(connect_response(url, now))));
+                d.feed(RtmInput::ConnectResult(Box::new(Ok(connect_response(url, now)))));
             }
             3 => {
                 let f = if arg % 8 == 0 {
@@ -97,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
                     f.retry_after = Some(Duration::from_secs(u64::from(arg)));
                     f
                 };
-                d.feed(RtmInput::ConnectResult(Err(f)));
+                d.feed(RtmInput::ConnectResult(Box::new(Err(f))));
             }
             4 => d.feed(RtmInput::SocketOpened { conn }),
             5 => {

@@ -6,6 +6,7 @@
 
 use crate::encode_client_message;
 use slack_rtm_types::client::{ClientMessage, ClientMessageError, MAX_FRAME_BYTES, OutgoingMessage};
+use slack_rtm_types::find_string_special;
 use std::num::NonZeroU64;
 
 /// The longest a `message` frame's fixed part can be: keys, quotes, the longest id,
@@ -60,11 +61,13 @@ fn string(out: &mut String, s: &str) {
     out.push('"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    while let Some(n) = bytes[start..].iter().position(|&b| b < 0x20 || b == b'"' || b == b'\\') {
-        let i = start + n;
+    // Eight bytes at a time: most text has nothing to escape.
+    loop {
+        let i = find_string_special(bytes, start);
+        let Some(&b) = bytes.get(i) else { break };
         // `i` is at an ASCII byte, so a character boundary.
         out.push_str(&s[start..i]);
-        escape(out, bytes[i]);
+        escape(out, b);
         start = i + 1;
     }
     out.push_str(&s[start..]);

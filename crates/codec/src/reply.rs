@@ -8,8 +8,8 @@
 //! else, so that the ordinary decode decides every frame it does not take.
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use slack_rtm_types::Ts;
 use slack_rtm_types::event::{ErrorInfo, Extra, Reply};
+use slack_rtm_types::{Ts, find_string_special};
 use std::fmt;
 
 /// A frame's text read as a reply, when it is a plain one: a JSON object that begins with the
@@ -37,49 +37,46 @@ pub fn decode_plain_reply(text: &str) -> Option<Reply> {
 /// The shape Slack writes an ack in, read by hand: no whitespace, no `error`, strings without
 /// escapes or control characters, `reply_to` plain digits, nothing after the `}`. `None` when
 /// unsure: the serde reading then decides (same keys, same rules, every JSON detail).
+///
+/// A key is matched with its quotes and colon as one literal (a key read as a plain string and
+/// compared is the same bytes), so only the values are scanned.
 fn read_exact_shape(text: &str) -> Option<Reply> {
     let b = text.as_bytes();
     let (mut ok, mut reply_to, mut ts, mut said) = (None, None, None, None);
     let mut i = 1; // after the `{` the caller saw
     loop {
-        let (key, next) = simple_string(text, i)?;
-        if b.get(next) != Some(&b':') {
+        let rest = &b[i..];
+        if rest.starts_with(br#""ok":"#) && ok.is_none() {
+            i += 5;
+            let (value, len) = if b[i..].starts_with(b"true") {
+                (true, 4)
+            } else if b[i..].starts_with(b"false") {
+                (false, 5)
+            } else {
+                return None;
+            };
+            ok = Some(value);
+            i += len;
+        } else if rest.starts_with(br#""reply_to":"#) && reply_to.is_none() {
+            i += 11;
+            let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let number = &text[i..i + digits];
+            // JSON has no leading zeros; an overflow is serde's to report.
+            if digits == 0 || (digits > 1 && number.starts_with('0')) {
+                return None;
+            }
+            reply_to = Some(number.parse::<u64>().ok()?);
+            i += digits;
+        } else if rest.starts_with(br#""ts":"#) && ts.is_none() {
+            let (value, next) = simple_string(text, i + 5)?;
+            ts = Some(Ts::from(value));
+            i = next;
+        } else if rest.starts_with(br#""text":"#) && said.is_none() {
+            let (value, next) = simple_string(text, i + 7)?;
+            said = Some(value.to_owned());
+            i = next;
+        } else {
             return None;
-        }
-        i = next + 1;
-        match key {
-            "ok" if ok.is_none() => {
-                let (value, len) = if b[i..].starts_with(b"true") {
-                    (true, 4)
-                } else if b[i..].starts_with(b"false") {
-                    (false, 5)
-                } else {
-                    return None;
-                };
-                ok = Some(value);
-                i += len;
-            }
-            "reply_to" if reply_to.is_none() => {
-                let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-                let number = &text[i..i + digits];
-                // JSON has no leading zeros; an overflow is serde's to report.
-                if digits == 0 || (digits > 1 && number.starts_with('0')) {
-                    return None;
-                }
-                reply_to = Some(number.parse::<u64>().ok()?);
-                i += digits;
-            }
-            "ts" if ts.is_none() => {
-                let (value, next) = simple_string(text, i)?;
-                ts = Some(Ts::from(value));
-                i = next;
-            }
-            "text" if said.is_none() => {
-                let (value, next) = simple_string(text, i)?;
-                said = Some(value.to_owned());
-                i = next;
-            }
-            _ => return None,
         }
         match b.get(i) {
             Some(b',') => i += 1,
@@ -97,10 +94,9 @@ fn simple_string(text: &str, at: usize) -> Option<(&str, usize)> {
     if b.get(at) != Some(&b'"') {
         return None;
     }
-    let len = b[at + 1..].iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-    let end = at + 1 + len;
-    // Stopped at an ASCII byte: `at + 1..end` is on character boundaries.
-    (b[end] == b'"').then(|| (&text[at + 1..end], end + 1))
+    let end = find_string_special(b, at + 1);
+    // Stopped at an ASCII byte (or the end): `at + 1..end` is on character boundaries.
+    (b.get(end) == Some(&b'"')).then(|| (&text[at + 1..end], end + 1))
 }
 
 /// Why a plain read gave up (never shown: the caller falls back to the ordinary decode).

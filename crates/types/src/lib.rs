@@ -58,5 +58,5 @@ pub use error::{ApiError, ApiWarning};
 pub use event::{Event, EventFrame};
 pub use ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};
 pub use raw::RawJson;
-pub use scan::json_depth_over;
+pub use scan::{find_string_special, json_depth_over};
 pub use token::{Token, TokenKind};

@@ -106,8 +106,10 @@ pub(crate) fn find_quote_or_backslash(bytes: &[u8], from: usize) -> usize {
 }
 
 /// The index of the first `"`, `\\` or control character (not allowed raw in a JSON string) at
-/// or after `from` (or `bytes.len()`), eight bytes at a time.
-pub(crate) fn find_string_special(bytes: &[u8], from: usize) -> usize {
+/// or after `from` (or `bytes.len()`), eight bytes at a time: where a plain JSON string's
+/// contents end, or where one must be escaped (the codec's ack reader and encoder use it too).
+#[inline]
+pub fn find_string_special(bytes: &[u8], from: usize) -> usize {
     find_first(
         bytes,
         from,

@@ -142,7 +142,7 @@ impl Driven for Loop {
     fn on_call(&mut self, result: Self::Call, now: Instant) {
         self.connect_task = None;
         self.calls = self.calls.saturating_sub(1);
-        self.machine.handle(RtmInput::ConnectResult(result), now);
+        self.machine.handle(RtmInput::ConnectResult(Box::new(result)), now);
     }
 
     async fn on_command(&mut self, cmd: Command) {

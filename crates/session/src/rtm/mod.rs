@@ -284,7 +284,7 @@ impl Session {
             return;
         }
         match input {
-            RtmInput::ConnectResult(result) => self.on_connect_result(result, now),
+            RtmInput::ConnectResult(result) => self.on_connect_result(*result, now),
             RtmInput::SocketOpened { conn } => self.on_opened(conn, now),
             RtmInput::Frame { conn, frame } => self.on_frame(conn, frame, now),
             RtmInput::Written { conn, id } => self.on_written(conn, id),

@@ -170,8 +170,10 @@ pub enum SubmitError {
 #[non_exhaustive]
 pub enum RtmInput {
     /// The answer to [`RtmOutput::CallConnect`]: the parsed `rtm.connect` response (its
-    /// `obtained_at` is when it arrived) or why it failed.
-    ConnectResult(Result<ConnectResponse, ConnectFailure>),
+    /// `obtained_at` is when it arrived) or why it failed. Boxed: every input, a frame read
+    /// from the socket included, is as large as the largest variant, and inputs are moved
+    /// several times on their way from the socket to the machine.
+    ConnectResult(Box<Result<ConnectResponse, ConnectFailure>>),
     /// The socket asked for by [`RtmOutput::OpenSocket`] is open (WebSocket handshake done).
     SocketOpened {
         /// The connection.

@@ -85,9 +85,9 @@ impl Driver {
             while let Some(output) = self.session.poll_output() {
                 let input = match output {
                     // Blocking, for simplicity: meanwhile the other sockets just wait.
-                    RtmOutput::CallConnect => Some(RtmInput::ConnectResult(
+                    RtmOutput::CallConnect => Some(RtmInput::ConnectResult(Box::new(
                         net::rtm_connect(&self.token, &self.connect).map_err(ConnectFailure::from),
-                    )),
+                    ))),
                     RtmOutput::OpenSocket { conn, url } => Some(match net::open_socket(&url, POLL) {
                         Ok(ws) => {
                             self.sockets.insert(conn, ws);

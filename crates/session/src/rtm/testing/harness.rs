@@ -77,7 +77,7 @@ impl RtmHarness {
         self.urls += 1;
         let url = format!("wss://example.invalid/ws/{}", self.urls);
         let now = self.now;
-        self.feed(RtmInput::ConnectResult(Ok(connect_response(&url, now))))
+        self.feed(RtmInput::ConnectResult(Box::new(Ok(connect_response(&url, now)))))
     }
 
     /// Opens the socket `outs` asked for and says `hello` on it.

@@ -31,7 +31,7 @@ fn stale_url_is_never_opened_and_a_fresh_one_is_fetched() {
     h.out();
     h.advance(40 * SEC);
     let stale = response("wss://example.invalid/old", h.now - 31 * SEC);
-    let outs = h.feed(RtmInput::ConnectResult(Ok(stale)));
+    let outs = h.feed(RtmInput::ConnectResult(Box::new(Ok(stale))));
     assert_eq!(opened(&outs), None, "an expired URL must not be opened");
     assert!(matches!(&reconnecting(&outs)[..], [(1, Reason::UrlExpired, _)]));
     let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
@@ -48,7 +48,7 @@ fn open_deadline_is_bounded_by_the_url_life() {
     // Obtained 25 s ago: 5 s of life left, less than the 10 s open timeout.
     let r = response("wss://example.invalid/x", h.now - 25 * SEC);
     let expires = r.expires_at();
-    let outs = h.feed(RtmInput::ConnectResult(Ok(r)));
+    let outs = h.feed(RtmInput::ConnectResult(Box::new(Ok(r))));
     let conn = opened(&outs).unwrap();
     assert_eq!(h.session.poll_timeout(), Some(expires));
     assert!(h.at(expires - MS).is_empty());
@@ -92,7 +92,7 @@ fn expired_url_error_event_reconnects_with_a_new_url() {
 }
 
 fn fail(h: &mut H, failure: ConnectFailure) -> Vec<RtmOutput> {
-    h.feed(RtmInput::ConnectResult(Err(failure)))
+    h.feed(RtmInput::ConnectResult(Box::new(Err(failure))))
 }
 
 #[test]

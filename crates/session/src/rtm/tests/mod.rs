@@ -42,3 +42,15 @@ fn raw(conn: ConnId, frame: EventFrame) -> RtmInput {
 fn fast_rate() -> SendRate {
     SendRate { interval: MS, burst: 1000, ..SendRate::default() }
 }
+
+/// A frame read from the socket is moved as an [`RtmInput`] several times on its way to the
+/// machine (the reader's batch, the inbox, the loop): the rare large variant
+/// (`ConnectResult`, an `rtm.connect` answer of a few hundred bytes) is boxed so that every
+/// frame does not pay for its size.
+#[test]
+fn an_input_read_from_the_socket_is_not_as_large_as_a_connect_answer() {
+    let input = std::mem::size_of::<RtmInput>();
+    let answer = std::mem::size_of::<Result<slack_rtm_codec::ConnectResponse, ConnectFailure>>();
+    // 104 bytes now (a socket's close reason is the largest left); 296 unboxed.
+    assert!(input <= 128 && input < answer, "RtmInput is {input} bytes, a connect answer {answer}");
+}

@@ -69,11 +69,11 @@ proptest! {
                     s.handle_timeout(now);
                     None
                 }
-                Step::ConnectOk => Some(RtmInput::ConnectResult(Ok(response("wss://h/x", now)))),
+                Step::ConnectOk => Some(RtmInput::ConnectResult(Box::new(Ok(response("wss://h/x", now))))),
                 Step::ConnectErr(fatal, ra) => {
                     let mut f = if fatal { ConnectFailure::fatal("x") } else { ConnectFailure::retryable("x") };
                     f.retry_after = ra.map(Duration::from_secs);
-                    Some(RtmInput::ConnectResult(Err(f)))
+                    Some(RtmInput::ConnectResult(Box::new(Err(f))))
                 }
                 Step::Opened => conns.last().map(|c| RtmInput::SocketOpened { conn: *c }),
                 Step::Frame(which, text, bytes) => {

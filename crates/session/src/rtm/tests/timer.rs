@@ -12,7 +12,7 @@ fn armed(timer: Timer) -> H {
         Timer::Reconnect => {
             let mut h = H::new(config());
             h.out();
-            h.feed(RtmInput::ConnectResult(Err(ConnectFailure::retryable("down"))));
+            h.feed(RtmInput::ConnectResult(Box::new(Err(ConnectFailure::retryable("down")))));
             h
         }
         Timer::Open => {
