@@ -1,80 +1,9 @@
 //! Manual ack mode's bookkeeping: the envelopes handed over and not acked yet, in delivery
 //! order, with the stage (due, missed, forgotten) each has reached.
 
-use crate::common::{ConnId, IdMap};
-use std::borrow::Borrow;
+use crate::common::{ConnId, EnvelopeId, IdMap};
 use std::collections::VecDeque;
-use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Bytes of an envelope id kept in place (Slack's are UUIDs: 36).
-const INLINE: usize = 46;
-
-/// An envelope id as `Pending` keeps it: in place when it is short (no allocation per
-/// envelope, and an ack compares it in the map's bucket without a second memory access),
-/// shared on the heap otherwise. Looked up by its bytes.
-#[derive(Clone)]
-pub(super) enum EnvelopeId {
-    Inline { len: u8, bytes: [u8; INLINE] },
-    Heap(Arc<[u8]>),
-}
-
-impl EnvelopeId {
-    fn new(id: &str) -> EnvelopeId {
-        let b = id.as_bytes();
-        match u8::try_from(b.len()) {
-            Ok(len) if b.len() <= INLINE => {
-                let mut bytes = [0; INLINE];
-                bytes[..b.len()].copy_from_slice(b);
-                EnvelopeId::Inline { len, bytes }
-            }
-            _ => EnvelopeId::Heap(b.into()),
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            EnvelopeId::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            EnvelopeId::Heap(b) => b,
-        }
-    }
-}
-
-impl Borrow<[u8]> for EnvelopeId {
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-
-impl Hash for EnvelopeId {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // As `[u8]` hashes: the map is looked up by `&[u8]`.
-        self.as_bytes().hash(state);
-    }
-}
-
-impl PartialEq for EnvelopeId {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for EnvelopeId {}
-
-impl fmt::Display for EnvelopeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Made from a `&str`: always UTF-8.
-        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
-    }
-}
-
-impl fmt::Debug for EnvelopeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
-    }
-}
 
 /// One envelope waiting for the application's ack (manual mode).
 #[derive(Debug)]
@@ -250,7 +179,7 @@ impl Pending {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pending, Stage, Waiting};
+    use super::{EnvelopeId, Pending, Stage, Waiting};
     use crate::common::ConnId;
     use std::time::{Duration, Instant};
 
@@ -303,13 +232,13 @@ mod tests {
     fn short_and_long_ids_are_found_by_their_text_and_acked_once() {
         let t0 = Instant::now();
         let mut p = Pending::default();
-        let long = "x".repeat(super::INLINE + 1);
+        let long = "x".repeat(crate::common::envelope_id::INLINE + 1);
         let ids = ["", "e", "1d0d6a80-3b0b-4f4a-9c9b-2f1e0f7c1a2b", &long, "é✓"];
         for (i, id) in ids.iter().enumerate() {
             p.push(id, waiting(t0 + Duration::from_millis(i as u64)));
         }
-        assert!(matches!(super::EnvelopeId::new(&long), super::EnvelopeId::Heap(_)));
-        assert!(matches!(super::EnvelopeId::new(ids[2]), super::EnvelopeId::Inline { .. }));
+        assert!(matches!(EnvelopeId::new(&long), EnvelopeId::Heap(_)));
+        assert!(matches!(EnvelopeId::new(ids[2]), EnvelopeId::Inline { .. }));
         for id in ids {
             assert!(p.get(id).is_some(), "{id}");
         }
