@@ -6,7 +6,8 @@ mod app_support;
 
 use app_support::*;
 use serde_json::json;
-use slack_rtm::app::{AckError, App, ListenerError, MessageResponse, ViewResponse};
+use slack_rtm::app::{AckError, AckFuture, Acknowledger, App, ListenerError, MessageResponse, ViewResponse};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -340,4 +341,69 @@ async fn each_unhandled_kind_is_logged_once() {
     for kind in ["events_api/pin_added", "events_api/star_added", "slash_commands//unknown"] {
         assert_eq!(logged.iter().filter(|l| l.contains(kind)).count(), 1, "{kind}: {out}");
     }
+}
+
+/// An acknowledger that can (or cannot) ack empty at once, counting which way each ack went.
+#[derive(Clone, Default)]
+struct Counting {
+    can_now: bool,
+    now: Arc<AtomicUsize>,
+    later: Arc<AtomicUsize>,
+}
+
+impl Acknowledger for Counting {
+    fn ack(self: Box<Self>, _body: Option<serde_json::Value>) -> AckFuture {
+        self.later.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn ack_empty_now(&mut self) -> Option<Result<(), slack_rtm_codec::BoxError>> {
+        self.can_now.then(|| {
+            self.now.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_event_acked_at_once_by_its_acknowledger_is_acked_once_and_a_command_by_its_listener() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    let t = tx.clone();
+    app.event("app_mention", move |_, _| {
+        let t = t.clone();
+        async move {
+            t.send("event").unwrap();
+            Ok(())
+        }
+    });
+    app.command("/x", move |_, ack, _| {
+        let tx = tx.clone();
+        async move {
+            ack.ack().await?;
+            tx.send("command").unwrap();
+            Ok(())
+        }
+    });
+    let d = dispatcher(app);
+    let mention =
+        || event(json!({"type": "app_mention", "user": "U1", "channel": "C1", "text": "hi", "ts": "1.0"}));
+    // Able to ack at once: that call is the ack, `ack` is never called.
+    let quick = Counting { can_now: true, ..Counting::default() };
+    d.dispatch(mention(), Box::new(quick.clone())).await.unwrap();
+    assert_eq!(rx.recv().await, Some("event"));
+    settle().await;
+    assert_eq!((quick.now.load(Ordering::SeqCst), quick.later.load(Ordering::SeqCst)), (1, 0));
+    // Not able to: acked through `ack`, once.
+    let slow = Counting::default();
+    d.dispatch(mention(), Box::new(slow.clone())).await.unwrap();
+    assert_eq!(rx.recv().await, Some("event"));
+    settle().await;
+    assert_eq!((slow.now.load(Ordering::SeqCst), slow.later.load(Ordering::SeqCst)), (0, 1));
+    // A command is acked by its listener (through `ack`), never at once by the dispatcher.
+    let cmd = Counting { can_now: true, ..Counting::default() };
+    d.dispatch(command("/x", ""), Box::new(cmd.clone())).await.unwrap();
+    assert_eq!(rx.recv().await, Some("command"));
+    settle().await;
+    assert_eq!((cmd.now.load(Ordering::SeqCst), cmd.later.load(Ordering::SeqCst)), (0, 1));
 }

@@ -148,7 +148,7 @@ impl SocketModeSession {
         if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `DeliveryAckError::Unknown`.
             while let Some(id) = self.pending.pop_front() {
-                if self.pending.remove(&id).is_some() {
+                if self.pending.remove_id(&id).is_some() {
                     tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
                     break;
                 }
@@ -211,9 +211,10 @@ impl SocketModeSession {
         let c = &self.config;
         let (warn, deadline, forget) = (c.ack_warning, c.ack_deadline, c.ack_forget);
         while let Some((id, live)) = self.pending.pop(Stage::Due, warn, now) {
-            if live && self.pending.get(&id).is_some_and(|w| !w.orphaned) {
+            let id = if live { id.to_string() } else { continue };
+            if self.pending.get(&id).is_some_and(|w| !w.orphaned) {
                 let remaining = deadline.saturating_sub(warn);
-                self.emit(SocketModeEvent::AckDue { envelope_id: id.to_string(), remaining });
+                self.emit(SocketModeEvent::AckDue { envelope_id: id, remaining });
             }
         }
         while let Some((id, live)) = self.pending.pop(Stage::Missed, deadline, now) {
@@ -223,7 +224,7 @@ impl SocketModeSession {
         }
         while let Some((id, live)) = self.pending.pop(Stage::Forget, forget, now) {
             if live {
-                self.pending.remove(&id);
+                self.pending.remove_id(&id);
             }
         }
     }

@@ -1,9 +1,8 @@
 //! Manual ack mode's bookkeeping: the envelopes handed over and not acked yet, in delivery
 //! order, with the stage (due, missed, forgotten) each has reached.
 
-use crate::common::{ConnId, IdMap};
+use crate::common::{ConnId, EnvelopeId, IdMap};
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One envelope waiting for the application's ack (manual mode).
@@ -34,14 +33,14 @@ pub(super) enum Stage {
 /// `order` holds every envelope handed over and not yet forgotten, in delivery order; the
 /// ones acked meanwhile are skipped lazily and compacted away once they are more than half of
 /// it, so it never holds more than twice the waiting ones (plus a small slack). An id is
-/// stored once (`Arc<str>`), shared by the map and the queue.
+/// kept in place in the map and the queue ([`EnvelopeId`]): no allocation per envelope.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
-    waiting: IdMap<Arc<str>, Waiting>,
+    waiting: IdMap<EnvelopeId, Waiting>,
     /// Deliveries waiting, per event key (already a hash): a redelivery of one of these is held.
     by_event: IdMap<u64, u32>,
     /// (delivered, envelope id), oldest first.
-    order: VecDeque<(Instant, Arc<str>)>,
+    order: VecDeque<(Instant, EnvelopeId)>,
     /// Entries of `order` already past their `Due` stage.
     due: usize,
     /// Entries of `order` already past their `Missed` stage.
@@ -68,7 +67,7 @@ impl Pending {
     }
 
     pub(super) fn get(&self, envelope_id: &str) -> Option<&Waiting> {
-        self.waiting.get(envelope_id)
+        self.waiting.get(envelope_id.as_bytes())
     }
 
     pub(super) fn waiting_mut(&mut self) -> impl Iterator<Item = &mut Waiting> {
@@ -90,7 +89,7 @@ impl Pending {
 
     /// Moves the next envelope past `stage` if its time (`delivered + after`) has come by
     /// `now`: its id, and whether it is still waiting.
-    pub(super) fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(Arc<str>, bool)> {
+    pub(super) fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(EnvelopeId, bool)> {
         let (t, id) = self.order.get(self.cursor(stage))?;
         if *t + after > now {
             return None;
@@ -106,11 +105,11 @@ impl Pending {
             }
             Stage::Forget => self.pop_front()?,
         };
-        let live = self.waiting.contains_key(&id);
+        let live = self.waiting.contains_key(id.as_bytes());
         Some((id, live))
     }
 
-    pub(super) fn pop_front(&mut self) -> Option<Arc<str>> {
+    pub(super) fn pop_front(&mut self) -> Option<EnvelopeId> {
         let (_, id) = self.order.pop_front()?;
         self.due = self.due.saturating_sub(1);
         self.missed = self.missed.saturating_sub(1);
@@ -126,7 +125,7 @@ impl Pending {
         if let Some(k) = waiting.event_key {
             *self.by_event.entry(k).or_default() += 1;
         }
-        let id: Arc<str> = envelope_id.into();
+        let id = EnvelopeId::new(envelope_id);
         self.order.push_back((waiting.delivered, id.clone()));
         self.waiting.insert(id, waiting);
     }
@@ -135,8 +134,12 @@ impl Pending {
     /// delivery order, the common case), else acked entries are dropped from `order` once they
     /// are the majority.
     pub(super) fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
-        let (id, w) = self.waiting.remove_entry(envelope_id)?;
-        if self.order.front().is_some_and(|(_, first)| Arc::ptr_eq(first, &id)) {
+        self.remove_bytes(envelope_id.as_bytes())
+    }
+
+    fn remove_bytes(&mut self, envelope_id: &[u8]) -> Option<Waiting> {
+        let w = self.waiting.remove(envelope_id)?;
+        if self.order.front().is_some_and(|(_, first)| first.as_bytes() == envelope_id) {
             self.pop_front();
         }
         if let Some(k) = w.event_key
@@ -151,7 +154,7 @@ impl Pending {
             let (mut due, mut missed) = (0, 0);
             let old = std::mem::take(&mut self.order);
             for (i, entry) in old.into_iter().enumerate() {
-                if self.waiting.contains_key(&entry.1) {
+                if self.waiting.contains_key(entry.1.as_bytes()) {
                     due += usize::from(i < self.due);
                     missed += usize::from(i < self.missed);
                     self.order.push_back(entry);
@@ -160,6 +163,11 @@ impl Pending {
             (self.due, self.missed) = (due, missed);
         }
         Some(w)
+    }
+
+    /// Forgets an acked envelope ([`Pending::remove`]) by the id `pop` or `pop_front` gave.
+    pub(super) fn remove_id(&mut self, id: &EnvelopeId) -> Option<Waiting> {
+        self.remove_bytes(id.as_bytes())
     }
 
     /// Every entry of `order` (for the bound test).
@@ -171,7 +179,7 @@ impl Pending {
 
 #[cfg(test)]
 mod tests {
-    use super::{Pending, Stage, Waiting};
+    use super::{EnvelopeId, Pending, Stage, Waiting};
     use crate::common::ConnId;
     use std::time::{Duration, Instant};
 
@@ -189,11 +197,11 @@ mod tests {
         // e0 and e1 past `Due`, then acked in order: gone from the queue at once.
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(1))
-                .is_some_and(|(id, live)| &*id == "e0" && live)
+                .is_some_and(|(id, live)| id.to_string() == "e0" && live)
         );
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(1))
-                .is_some_and(|(id, _)| &*id == "e1")
+                .is_some_and(|(id, _)| id.to_string() == "e1")
         );
         for i in 0..3 {
             assert!(p.remove(&format!("e{i}")).is_some());
@@ -207,16 +215,45 @@ mod tests {
         assert_eq!((p.len(), p.remembered()), (6, 7));
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(5))
-                .is_some_and(|(id, _)| &*id == "e3")
+                .is_some_and(|(id, _)| id.to_string() == "e3")
         );
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(5))
-                .is_some_and(|(id, _)| &*id == "e4")
+                .is_some_and(|(id, _)| id.to_string() == "e4")
         );
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(5))
-                .is_some_and(|(id, live)| &*id == "e5" && !live)
+                .is_some_and(|(id, live)| id.to_string() == "e5" && !live)
         );
         assert_eq!(p.remove("e5").map(drop), None, "acked once");
+    }
+
+    #[test]
+    fn short_and_long_ids_are_found_by_their_text_and_acked_once() {
+        let t0 = Instant::now();
+        let mut p = Pending::default();
+        let long = "x".repeat(crate::common::envelope_id::INLINE + 1);
+        let ids = ["", "e", "1d0d6a80-3b0b-4f4a-9c9b-2f1e0f7c1a2b", &long, "é✓"];
+        for (i, id) in ids.iter().enumerate() {
+            p.push(id, waiting(t0 + Duration::from_millis(i as u64)));
+        }
+        assert!(matches!(EnvelopeId::new(&long), EnvelopeId::Heap(_)));
+        assert!(matches!(EnvelopeId::new(ids[2]), EnvelopeId::Inline { .. }));
+        for id in ids {
+            assert!(p.get(id).is_some(), "{id}");
+        }
+        // A prefix or an extension of a waiting id is another id.
+        assert!(p.get("1d0d6a80").is_none() && p.get(&format!("{long}x")).is_none());
+        // Out of order, then the rest through the ids the queue gives back.
+        assert!(p.remove(&long).is_some());
+        assert!(p.remove(&long).is_none(), "acked once");
+        let front = p.pop_front().expect("the oldest");
+        assert_eq!(front.to_string(), "");
+        assert!(p.remove_id(&front).is_some());
+        assert_eq!(p.len(), 3);
+        for id in ["e", ids[2], "é✓"] {
+            assert!(p.remove(id).is_some(), "{id}");
+        }
+        assert!(p.is_empty());
     }
 }

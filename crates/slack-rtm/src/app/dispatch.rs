@@ -225,11 +225,12 @@ impl Dispatcher {
         // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
         // response handed over) costs no slot of its own and no await in the task.
         let owed = if info.kind == RequestKind::EventsApi {
-            let mut sending = ack.ack(None);
-            let mut cx = TaskContext::from_waker(std::task::Waker::noop());
-            match sending.as_mut().poll(&mut cx) {
-                Poll::Ready(sent) => Owed::Sent(sent),
-                Poll::Pending => Owed::Sending(sending),
+            let mut ack = ack;
+            if let Some(sent) = ack.ack_empty_now() {
+                // Sent by that call: `ack` is dropped unused.
+                Owed::Sent(sent)
+            } else {
+                Self::send_event_ack(ack)
             }
         } else {
             Owed::Listener(ack)
@@ -255,6 +256,17 @@ impl Dispatcher {
             }
         }
         Ok(Started::Running(tokio::spawn(handled)))
+    }
+
+    /// An event's empty ack through [`Acknowledger::ack`]: sent if it completes at once,
+    /// else awaited in the request's task.
+    fn send_event_ack(ack: Box<dyn Acknowledger>) -> Owed {
+        let mut sending = ack.ack(None);
+        let mut cx = TaskContext::from_waker(std::task::Waker::noop());
+        match sending.as_mut().poll(&mut cx) {
+            Poll::Ready(sent) => Owed::Sent(sent),
+            Poll::Pending => Owed::Sending(sending),
+        }
     }
 
     /// Stops taking requests ([`Dispatcher::dispatch`] returns [`ShuttingDown`]) and waits up
@@ -442,39 +454,28 @@ impl Inner {
         matched: Vec<(usize, Matches)>,
         ctx: Context,
     ) -> ListenerResult {
-        if self.global.is_empty() {
-            return self.listeners(payload, &matched, ctx).await;
+        let global = self.global.clone();
+        let matched = Matched { inner: self, payload, matched };
+        if global.is_empty() {
+            return matched.run(ctx).await;
         }
-        let me = self.clone();
-        let matched = Arc::new(matched);
-        let end: End = Arc::new(move |ctx| {
-            let (me, payload, matched) = (me.clone(), payload.clone(), matched.clone());
-            Box::pin(async move { me.listeners(payload, &matched, ctx).await })
-        });
-        Next::new(self.global.clone(), end).run(ctx).await
+        Next::new(global, End::Listeners(matched)).run(ctx).await
     }
 
+    /// The matched listeners (at least one), each through its route's chain.
     async fn listeners(
         &self,
-        payload: Option<Arc<Payload>>,
+        payload: Arc<Payload>,
         matched: &[(usize, Matches)],
         ctx: Context,
     ) -> ListenerResult {
-        let Some(payload) = payload.filter(|_| !matched.is_empty()) else {
-            return self.fallback(ctx).await;
-        };
         let last = matched.len() - 1;
         for (n, (i, matches)) in matched.iter().enumerate() {
             let rt = &self.routes[*i];
             let mut ctx = ctx.clone();
             ctx.matches = matches.clone();
             ctx.listener = rt.route.label.clone();
-            let handler = rt.route.handler.clone();
-            let payload = payload.clone();
-            let end: End = Arc::new(move |ctx| match handler(&payload, ctx) {
-                Some(f) => f,
-                None => Box::pin(async { Ok(()) }) as BoxFuture<ListenerResult>,
-            });
+            let end = End::Handler(rt.route.handler.clone(), payload.clone());
             let result = Next::new(rt.chain.clone(), end).run(ctx).await;
             match result {
                 Err(error) if n < last => {
@@ -517,6 +518,42 @@ impl Inner {
             None => Ok(()),
         }
     }
+}
+
+/// What a request's global chain ends in: its matched listeners, or the fallback.
+pub(crate) struct Matched {
+    inner: Arc<Inner>,
+    payload: Option<Arc<Payload>>,
+    matched: Vec<(usize, Matches)>,
+}
+
+impl Matched {
+    /// Runs the listeners (each through its route's chain), or the fallback when none matched.
+    pub(crate) async fn run(self, ctx: Context) -> ListenerResult {
+        match self.start(ctx) {
+            Ending::Fallback(inner, ctx) => inner.fallback(ctx).await,
+            Ending::Listeners(listeners) => listeners.await,
+        }
+    }
+
+    /// Not `async`: the listeners' future (which runs route chains, which end here again) is
+    /// boxed in a plain function, so no future's type contains itself.
+    fn start(self, ctx: Context) -> Ending {
+        let Matched { inner, payload, matched } = self;
+        match payload.filter(|_| !matched.is_empty()) {
+            // The fallback runs no chain: awaited in place, no box.
+            None => Ending::Fallback(inner, ctx),
+            Some(payload) => {
+                Ending::Listeners(Box::pin(async move { inner.listeners(payload, &matched, ctx).await }))
+            }
+        }
+    }
+}
+
+/// How a request's global chain ends.
+enum Ending {
+    Fallback(Arc<Inner>, Context),
+    Listeners(BoxFuture<ListenerResult>),
 }
 
 /// A pinned future whose panics are caught (it is not polled again after one). Pinned where

@@ -21,8 +21,10 @@
 //! ```
 
 use super::context::Context;
+use super::listeners::Handler;
 use super::receiver::RequestKind;
 use slack_rtm_codec::BoxError;
+use slack_rtm_types::socket_mode::Payload;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -51,8 +53,14 @@ where
     }
 }
 
-/// The end of a chain: the listeners (or the next chain).
-pub(crate) type End = Arc<dyn Fn(Context) -> BoxFuture<ListenerResult> + Send + Sync>;
+/// The end of a chain, run once (a [`Next`] is consumed by its run): no closure or box of
+/// its own per request.
+pub(crate) enum End {
+    /// After the global chain: the listeners matched for the request, or the fallback.
+    Listeners(super::dispatch::Matched),
+    /// After a route's chain: its listener.
+    Handler(Handler, Arc<Payload>),
+}
 
 /// The rest of the chain, handed to a middleware.
 pub struct Next {
@@ -76,7 +84,13 @@ impl Next {
     pub async fn run(self, ctx: Context) -> ListenerResult {
         match self.chain.get(self.at).cloned() {
             Some(m) => m.call(ctx, Next { chain: self.chain, at: self.at + 1, end: self.end }).await,
-            None => (self.end)(ctx).await,
+            None => match self.end {
+                End::Listeners(matched) => matched.run(ctx).await,
+                End::Handler(handler, payload) => match handler(&payload, ctx) {
+                    Some(f) => f.await,
+                    None => Ok(()),
+                },
+            },
         }
     }
 }

@@ -136,6 +136,15 @@ pub trait Acknowledger: Send + 'static {
     /// Sends the ack: empty (`None`) or with a response payload. Resolves once it is sent, or
     /// with why not (the socket it came on is gone, the HTTP client hung up).
     fn ack(self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture;
+
+    /// An empty ack that completes without waiting, for acknowledgers that can send (or queue)
+    /// one so — a Socket Mode session's queued ack: `Some` with its result, and the dispatcher
+    /// then drops the acknowledger without calling [`Acknowledger::ack`] (the ack was this
+    /// call). `None` (the default): [`Acknowledger::ack`] is called as usual. Spares the boxed
+    /// future of an ack that is done at once.
+    fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
+        None
+    }
 }
 
 impl<F> Acknowledger for F

@@ -2,9 +2,10 @@
 
 use super::App;
 use super::dispatch::Dispatcher;
-use super::receiver::{AckFuture, AppRequest, RequestKind};
+use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
 use crate::socket_mode::{AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
+use slack_rtm_codec::BoxError;
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +35,7 @@ struct Parts {
 }
 
 /// The envelope as the dispatcher takes it, and its ack through the session.
-fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
+fn request(mut delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
     let frame = delivery.frame();
@@ -53,7 +54,7 @@ fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
             None => (null_json(), 0, None),
         },
     };
-    let event_type = if event { delivery.session_event_type().map(str::to_owned) } else { None };
+    let event_type = if event { delivery.take_session_event_type() } else { None };
     let request = AppRequest::new(kind, payload)
         .with_envelope_id(delivery.envelope_id())
         .with_retry(attempt, reason)
@@ -62,10 +63,19 @@ fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
         // the envelope `accepts_response_payload`; a server that leaves the flag out still
         // gets a command's reply or an options list).
         .with_response_payload(true);
-    let ack = move |body: Option<serde_json::Value>| -> AckFuture {
+    (request, Box::new(SocketAck { delivery, event }))
+}
+
+/// An envelope's ack through the session.
+struct SocketAck {
+    delivery: Delivery,
+    event: bool,
+}
+
+impl Acknowledger for SocketAck {
+    fn ack(self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
+        let SocketAck { delivery, event } = *self;
         if event && body.is_none() {
-            // An event is acked before its listeners run, and nobody waits for the write: the
-            // session writes it on its next turn (no round trip to its task per envelope).
             return Box::pin(std::future::ready(delivery.ack_detached().map_err(Into::into)));
         }
         Box::pin(async move {
@@ -75,8 +85,13 @@ fn request(delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
             }
             .map_err(Into::into)
         })
-    };
-    (request, Box::new(ack))
+    }
+
+    fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
+        // An event is acked before its listeners run, and nobody waits for the write: the
+        // session writes it on its next turn (no round trip to its task per envelope).
+        self.event.then(|| self.delivery.ack_detached_now().map_err(Into::into))
+    }
 }
 
 impl App {

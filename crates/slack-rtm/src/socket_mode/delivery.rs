@@ -147,9 +147,19 @@ impl Delivery {
         &self.inner.frame
     }
 
-    /// The inner event's type as the session read it with the `event_id` (no decode).
-    pub(crate) fn session_event_type(&self) -> Option<&str> {
-        self.inner.event_type.as_deref()
+    /// [`Delivery::ack_detached`] through a borrow (the ack's handle is taken: dropping the
+    /// delivery afterwards releases nothing).
+    pub(crate) fn ack_detached_now(&mut self) -> Result<(), DeliveryAckError> {
+        match self.acker.take() {
+            Some(h) => h.ack_detached(self.envelope_id(), None),
+            None => Ok(()),
+        }
+    }
+
+    /// The inner event's type as the session read it, moved out (no copy); after it,
+    /// [`Delivery::event_type`] reads the payload again.
+    pub(crate) fn take_session_event_type(&mut self) -> Option<String> {
+        self.inner.event_type.take()
     }
 
     /// Manual ack mode: queues the ack and returns at once, without waiting for it to be
@@ -157,10 +167,7 @@ impl Delivery {
     /// logged, and Slack redelivers what was not acked). For handling an envelope after its
     /// ack without a round trip to the session per envelope. In auto mode: `Ok(())` at once.
     pub fn ack_detached(mut self) -> Result<(), DeliveryAckError> {
-        match self.acker.take() {
-            Some(h) => h.ack_detached(self.envelope_id(), None),
-            None => Ok(()),
-        }
+        self.ack_detached_now()
     }
 
     /// Manual ack mode: acks with a response payload (a slash command's reply, a view

@@ -10,6 +10,7 @@ mod run;
 
 use super::config::DriverError;
 use super::config::LoopConfig;
+use crate::common::EnvelopeId;
 use crate::rtm::{Reason, State};
 use crate::socket_mode::{Delivered, DeliveryAckError, SocketModeConfig, SocketModeEvent, StopReason};
 use slack_rtm_codec::types::RawJson;
@@ -104,12 +105,12 @@ pub enum SocketModeStreamItem {
 pub(crate) enum Command {
     /// `reply`: `None` for an ack nobody waits for (its failure is logged).
     Ack {
-        envelope_id: String,
+        envelope_id: EnvelopeId,
         payload: Option<RawJson>,
         reply: Option<oneshot::Sender<Result<(), DeliveryAckError>>>,
     },
     Release {
-        envelope_id: String,
+        envelope_id: EnvelopeId,
     },
     Shutdown {
         grace: Duration,
@@ -138,7 +139,7 @@ impl SocketModeHandle {
     /// came from. Resolves once the ack is written, or with why it was not.
     pub async fn ack(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), DeliveryAckError> {
         let (reply, rx) = oneshot::channel();
-        let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply: Some(reply) };
+        let cmd = Command::Ack { envelope_id: EnvelopeId::new(envelope_id), payload, reply: Some(reply) };
         self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)?;
         rx.await.unwrap_or(Err(DeliveryAckError::Stopped))
     }
@@ -149,7 +150,7 @@ impl SocketModeHandle {
     /// not acked). For a receiver that acks an envelope and goes on handling it: no round trip
     /// to the session's task per envelope. [`DeliveryAckError::Stopped`] if the session is gone.
     pub fn ack_detached(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), DeliveryAckError> {
-        let cmd = Command::Ack { envelope_id: envelope_id.to_owned(), payload, reply: None };
+        let cmd = Command::Ack { envelope_id: EnvelopeId::new(envelope_id), payload, reply: None };
         self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)
     }
 
@@ -158,7 +159,7 @@ impl SocketModeHandle {
     ///
     /// [`SocketModeSession::release`]: crate::socket_mode::SocketModeSession::release
     pub fn release(&self, envelope_id: &str) {
-        let _ = self.cmd.send(Command::Release { envelope_id: envelope_id.to_owned() });
+        let _ = self.cmd.send(Command::Release { envelope_id: EnvelopeId::new(envelope_id) });
     }
 
     /// The overall state.

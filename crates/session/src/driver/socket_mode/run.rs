@@ -8,7 +8,7 @@ use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id
 use super::super::outbox::{Outbox, Weighed};
 use super::super::socket::FromSocket;
 use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
-use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
+use crate::common::{ConnId, ConnectFailure, EnvelopeId, Reason, SocketInput};
 use crate::socket_mode::{
     DeliveryAckError, SocketModeEvent, SocketModeInput, SocketModeOutput, SocketModeSession,
 };
@@ -41,7 +41,7 @@ pub(super) struct Loop {
 }
 
 /// An application's ack written in this turn: its socket, its id, who waits for the result.
-type SentAck = (ConnId, String, Option<AckReply>);
+type SentAck = (ConnId, EnvelopeId, Option<AckReply>);
 type AckReply = tokio::sync::oneshot::Sender<Result<(), DeliveryAckError>>;
 
 /// The channels the loop reads besides its commands.
@@ -172,16 +172,16 @@ impl Driven for Loop {
         let now = Instant::now();
         match cmd {
             Command::Ack { envelope_id, payload, reply } => {
-                match self.machine.ack(&envelope_id, payload, now) {
+                match self.machine.ack(envelope_id.as_str(), payload, now) {
                     // The machine output the ack just now: it is written with the turn's other
                     // outputs (the loop drains them after every command batch), and answered then.
                     Ok(conn) => self.acks_sent.push((conn, envelope_id, reply)),
-                    Err(error) => answer_ack(&envelope_id, reply, Err(error)),
+                    Err(error) => answer_ack(envelope_id.as_str(), reply, Err(error)),
                 }
             }
             Command::Release { envelope_id } => {
                 // Unknown: acked meanwhile, or forgotten; either way nothing to release.
-                let _ = self.machine.release(&envelope_id);
+                let _ = self.machine.release(envelope_id.as_str());
             }
             Command::Shutdown { grace } => self.machine.shutdown(now, grace),
         }
@@ -238,7 +238,7 @@ impl Driven for Loop {
         let mut sent = std::mem::take(&mut self.acks_sent);
         for (conn, envelope_id, reply) in sent.drain(..) {
             let result = if self.conns.is_open(conn) { Ok(()) } else { Err(DeliveryAckError::Unsent) };
-            answer_ack(&envelope_id, reply, result);
+            answer_ack(envelope_id.as_str(), reply, result);
         }
         self.acks_sent = sent;
     }
