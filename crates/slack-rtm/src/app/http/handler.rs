@@ -72,20 +72,42 @@ impl InboundHandler for HttpHandler {
             tracing::warn!("{MAX_HAND_OVERS} requests already being handed over: refused with 503");
             return self.failed(StatusCode::SERVICE_UNAVAILABLE);
         };
-        // The hand-over runs on its own task: once an event id is claimed it must reach the
-        // listeners even if Slack hangs up meanwhile (its retry is then answered as a duplicate).
+        // Once an event id is claimed the request must reach the listeners even if Slack hangs
+        // up meanwhile (its retry is then answered as a duplicate), so the claim and the
+        // dispatch are never left half done by a dropped response future. They are polled once
+        // here: usually both finish at once (an in-process claim, a free listener slot) and
+        // only the wait for the ack is left, which may be dropped safely. Otherwise the rest
+        // runs on its own task, as the whole hand-over did before.
         let this = self.clone();
-        let task = tokio::spawn(async move {
-            let _slot = slot;
-            this.hand_over(inbound).await
-        });
-        task.await.unwrap_or_else(|_| self.failed(StatusCode::INTERNAL_SERVER_ERROR))
+        let mut start = Box::pin(async move { this.start(inbound).await });
+        let polled = start.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+        let started = match polled {
+            std::task::Poll::Ready(started) => started,
+            std::task::Poll::Pending => {
+                let this = self.clone();
+                let task = tokio::spawn(async move {
+                    let _slot = slot;
+                    this.finish(start.await).await
+                });
+                return task.await.unwrap_or_else(|_| self.failed(StatusCode::INTERNAL_SERVER_ERROR));
+            }
+        };
+        let _slot = slot;
+        self.finish(started).await
     }
 }
 
+/// Where a hand-over stands once the claim and the dispatch are done.
+enum Started {
+    /// Answered without the listeners (a duplicate, a kind the receiver answers, shutdown).
+    Answered(Response<Bytes>),
+    /// Dispatched: the ack will come on this channel.
+    Dispatched(oneshot::Receiver<Option<serde_json::Value>>),
+}
+
 impl HttpHandler {
-    /// Claims the event id, dispatches, waits for the ack: the HTTP response.
-    async fn hand_over(&self, inbound: Inbound) -> Response<Bytes> {
+    /// Claims the event id and dispatches.
+    async fn start(&self, inbound: Inbound) -> Started {
         let kind = match inbound.kind() {
             InboundKind::Event => RequestKind::EventsApi,
             InboundKind::SlashCommand => RequestKind::SlashCommands,
@@ -98,7 +120,7 @@ impl HttpHandler {
                 RequestKind::Other("app_rate_limited".to_owned())
             }
             // The receiver answers url_verification and ssl_check itself.
-            _ => return ok(None),
+            _ => return Started::Answered(ok(None)),
         };
         let event_id = inbound.event_id().map(str::to_owned);
         if let Some(id) = &event_id {
@@ -106,7 +128,7 @@ impl HttpHandler {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::debug!(event_id = %id, retry = ?inbound.retry(), "event already handed over: answered, not handled again");
-                    return ok(None);
+                    return Started::Answered(ok(None));
                 }
                 Err(e) => {
                     tracing::warn!(event_id = %id, "dedupe store failed ({e}): the event is handed over")
@@ -133,8 +155,17 @@ impl HttpHandler {
                 self.dedupe.release(id).await;
             }
             tracing::info!("shutting down: request refused with 503 (Slack retries it)");
-            return self.failed(StatusCode::SERVICE_UNAVAILABLE);
+            return Started::Answered(self.failed(StatusCode::SERVICE_UNAVAILABLE));
         }
+        Started::Dispatched(rx)
+    }
+
+    /// Waits for the ack of a dispatched request: the HTTP response.
+    async fn finish(&self, started: Started) -> Response<Bytes> {
+        let rx = match started {
+            Started::Answered(response) => return response,
+            Started::Dispatched(rx) => rx,
+        };
         match tokio::time::timeout(ACK_WAIT, rx).await {
             Ok(Ok(body)) => ok(body),
             Ok(Err(_)) => {
@@ -194,6 +225,54 @@ mod tests {
         let taken = handler(1).handle(event("Ev1")).await;
         assert_eq!(taken.status(), StatusCode::OK);
         assert!(!dedupe.claim_now("Ev1"), "claimed by the hand-over");
+        assert!(dispatcher.shutdown(Duration::from_secs(1)).await);
+    }
+
+    /// A claim that waits until `go` is notified.
+    struct SlowDedupe {
+        go: Arc<tokio::sync::Notify>,
+    }
+
+    impl EventDedupe for SlowDedupe {
+        fn claim(&self, _event_id: String) -> crate::app::BoxFuture<Result<bool, slack_rtm_codec::BoxError>> {
+            let go = self.go.clone();
+            Box::pin(async move {
+                go.notified().await;
+                Ok(true)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_while_its_claim_is_pending_still_reaches_the_listeners() {
+        let web = crate::Client::builder("xoxb-test")
+            .api_url("http://127.0.0.1:9/api/")
+            .allow_insecure(true)
+            .build_web()
+            .unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut app = App::new();
+        app.app_mention(move |m, _| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(m.text.clone());
+                Ok(())
+            }
+        });
+        let dispatcher = app.into_dispatcher_with(web, BotIdentity::default());
+        let go = Arc::new(tokio::sync::Notify::new());
+        let handler = HttpHandler {
+            dispatcher: dispatcher.clone(),
+            dedupe: Arc::new(SlowDedupe { go: go.clone() }),
+            no_retry: false,
+            hand_overs: Arc::new(Semaphore::new(4)),
+        };
+        // Slack hangs up while the claim is pending: the response future is dropped.
+        let response = tokio::time::timeout(Duration::from_millis(50), handler.handle(event("Ev1"))).await;
+        assert!(response.is_err(), "the claim was still pending");
+        go.notify_one();
+        let text = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.expect("handed over");
+        assert_eq!(text.as_deref(), Some("hi"));
         assert!(dispatcher.shutdown(Duration::from_secs(1)).await);
     }
 }
