@@ -197,3 +197,37 @@ async fn a_full_stream_pushes_back_until_workers_catch_up() {
     stop.send(()).unwrap();
     gw.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_events_api_entry_carries_the_fields_serde_reads_also_when_they_are_escaped() {
+    let redis = RedisServer::start().unwrap();
+    let emu = emulator().await;
+    let fleet = FleetConfig::new(redis.url(), "esc");
+    let gw = gateway(&emu, &fleet, 1).await;
+    emu.wait_for_open_sockets(1, 5 * S).await.unwrap();
+    let socket = SocketTarget::Socket(emu.open_sockets()[0]);
+    let (seen, stop) = spawn_worker(&fleet, "w1");
+    // The gateway takes an Events API envelope's fields from the session's scan; with escapes in
+    // them the scan is unsure and they are read by serde: the entries are the same either way.
+    let env = |id: &str, event_id: &str, event_type: &str, retry: u32| {
+        RawFrame::Text(format!(
+            r#"{{"envelope_id":"{id}","type":"events_api","retry_attempt":{retry},"payload":{{"event_id":"{event_id}","type":"event_callback","event":{{"type":"{event_type}","text":"a \"quoted\" text"}}}}}}"#
+        ).into())
+    };
+    emu.send_raw_to_socket(socket, env("env-1", "Ev01", "app_mention", 0));
+    emu.send_raw_to_socket(socket, env("env-2", r"Ev\u0030\u0032", r"reaction_\u0061dded", 2));
+    eventually("both handled", || seen.lock().unwrap().len() == 2).await;
+    let mut got: Vec<(Option<String>, String, Option<String>, u32)> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| (e.event_id.clone(), e.envelope_type.clone(), e.event_type.clone(), e.retry_attempt))
+        .collect();
+    got.sort();
+    let want = |ev: &str, ty: &str, retry| {
+        (Some(ev.to_owned()), "events_api".to_owned(), Some(ty.to_owned()), retry)
+    };
+    assert_eq!(got, [want("Ev01", "app_mention", 0), want("Ev02", "reaction_added", 2)]);
+    stop.send(()).unwrap();
+    gw.shutdown().await;
+}

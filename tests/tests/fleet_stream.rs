@@ -250,3 +250,20 @@ async fn the_append_script_refuses_another_field_count_without_writing() {
         redis::cmd("KEYS").arg(format!("{}*", s.keys().claim_prefix)).query_async(&mut c).await.unwrap();
     assert!(claims.is_empty(), "{claims:?}");
 }
+
+#[tokio::test]
+async fn an_append_after_the_script_was_flushed_loads_it_again() {
+    let r = RedisServer::start().unwrap();
+    let s = EventStream::new(&FleetConfig::new(r.url(), "l")).unwrap();
+    // The first append loads the script (a new server does not have it).
+    assert!(matches!(s.append(&entry(Some("Ev1"), "e1")).await.unwrap(), AppendOutcome::Appended { .. }));
+    // A `SCRIPT FLUSH` (or a Redis restarted without its scripts): the next append answers
+    // `NOSCRIPT` first, loads the script and runs it, once.
+    let mut c = redis_conn(&r).await;
+    let _: () = redis::cmd("SCRIPT").arg("FLUSH").query_async(&mut c).await.unwrap();
+    let batch = [entry(Some("Ev2"), "e2"), entry(Some("Ev1"), "e3")];
+    let out = s.append_many(&batch).await.unwrap();
+    assert!(matches!(out[0], AppendOutcome::Appended { .. }), "{out:?}");
+    assert_eq!(out[1], AppendOutcome::Duplicate);
+    assert_eq!(s.entries().await.unwrap(), 2);
+}

@@ -69,10 +69,21 @@ impl Keys {
 
     /// The claim key of an event (`events_api`: its `event_id`; others: their envelope id).
     pub fn claim(&self, event_id: Option<&str>, envelope_id: &str) -> String {
-        match event_id {
-            Some(id) => format!("{}ev:{id}", self.claim_prefix),
-            None => format!("{}env:{envelope_id}", self.claim_prefix),
-        }
+        let mut key = String::new();
+        self.write_claim(event_id, envelope_id, &mut key);
+        key
+    }
+
+    /// [`Keys::claim`], written at the end of `out`.
+    pub(crate) fn write_claim(&self, event_id: Option<&str>, envelope_id: &str, out: &mut String) {
+        let (kind, id) = match event_id {
+            Some(id) => ("ev:", id),
+            None => ("env:", envelope_id),
+        };
+        out.reserve(self.claim_prefix.len() + kind.len() + id.len());
+        out.push_str(&self.claim_prefix);
+        out.push_str(kind);
+        out.push_str(id);
     }
 }
 

@@ -92,12 +92,21 @@ impl<'a> EntryView<'a> {
     /// fields, the small ones in one (each field costs Redis an argument to parse, a Lua
     /// string, a listpack element, an AOF item and a reply item, and the worker a value to
     /// parse).
+    #[cfg(test)]
     pub fn values(&self) -> [Cow<'_, str>; FIELD_COUNT] {
         [Cow::Borrowed(self.envelope_id.as_ref()), Cow::Owned(self.meta()), Cow::Borrowed(self.body)]
     }
 
     /// The `meta` field: `[event_id, type, event_type, retry_attempt, received_ms]`.
+    #[cfg(test)]
     fn meta(&self) -> String {
+        let mut meta = String::new();
+        self.write_meta(&mut meta);
+        meta
+    }
+
+    /// [`EntryView::meta`], written at the end of `out` (a buffer the caller reuses).
+    pub(crate) fn write_meta(&self, out: &mut String) {
         let meta = (
             self.event_id.as_deref().unwrap_or_default(),
             self.envelope_type.as_ref(),
@@ -105,7 +114,9 @@ impl<'a> EntryView<'a> {
             self.retry_attempt,
             self.received_ms,
         );
-        // A tuple of strings and integers always serialises.
-        serde_json::to_string(&meta).unwrap_or_default()
+        let mut bytes = std::mem::take(out).into_bytes();
+        // A tuple of strings and integers always serialises, as UTF-8.
+        let _ = serde_json::to_writer(&mut bytes, &meta);
+        *out = String::from_utf8(bytes).unwrap_or_default();
     }
 }
