@@ -47,7 +47,7 @@ pub(crate) fn message_frame(text: &str) -> Option<Box<Message>> {
 pub(crate) fn message_view(text: &str) -> Option<MessageView<'_>> {
     let mut r = Reader { s: text, b: text.as_bytes(), i: 0 };
     let mut view = MessageView::default();
-    r.view(&mut view, true, 1)?;
+    r.view(&mut view, 1)?;
     r.ws();
     (r.i == r.b.len()).then_some(view)
 }
@@ -91,7 +91,7 @@ macro_rules! view_field {
         $r.opt(|r| r.skip($depth))?
     };
     (skip, $slot:expr, nested, $r:ident, $depth:ident) => {
-        $r.opt(|r| r.view(&mut MessageView::default(), false, $depth))?
+        $r.opt(|r| r.view(&mut MessageView::default(), $depth))?
     };
     (skip, $slot:expr, boolean, $r:ident, $depth:ident) => {
         $r.boolean()?
@@ -108,6 +108,36 @@ macro_rules! view_field {
     };
 }
 
+/// An object's members: `$field` reads each value (with the key and the depth of the value's
+/// contents bound), `$r` just past the colon. A macro rather than a function taking a closure, so the field match is inlined
+/// in the loop (a call per member cost the typed read 3 %).
+macro_rules! members {
+    ($r:ident, $depth:expr, |$key:ident, $inner:ident| $field:block) => {{
+        if $depth > MAX_DEPTH {
+            return None;
+        }
+        $r.eat(b'{')?;
+        let $inner = $depth + 1;
+        if $r.peek()? == b'}' {
+            $r.i += 1;
+            return Some(());
+        }
+        loop {
+            let $key = $r.plain_str()?;
+            $r.eat(b':')?;
+            $field
+            match $r.peek()? {
+                b',' => $r.i += 1,
+                b'}' => {
+                    $r.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }};
+}
+
 /// The two ways of reading a message object, from one table of the fields `Message` models:
 /// key, field, bit (for [`once!`]), how its value reads, and whether [`MessageView`] has it.
 macro_rules! readers {
@@ -118,36 +148,47 @@ macro_rules! readers {
             fn message(&mut self, m: &mut Message, frame: bool, depth: u32) -> Option<()> {
                 let mut extra: Vec<Field> = Vec::new();
                 let mut seen = 0u64;
-                self.object(frame, depth, |r, key, inner| {
+                let r = self;
+                members!(r, depth, |key, inner| {
                     match key {
                         $($key => {
                             once!(seen, $bit);
                             m.$field = read!($kind, r, inner)?;
                         })*
+                        // The frame's `type` is the event's variant (serde checks and skips it).
+                        "type" if frame => {
+                            r.ws();
+                            r.skip(inner)?;
+                        }
                         _ => {
                             let value = r.raw_value(inner)?;
                             extra.push((key.into(), value));
                         }
                     }
-                    Some(())
-                })?;
+                });
                 m.extra = Extra::from_vec(extra);
                 Some(())
             }
 
-            /// The same object into a view: it answers exactly where [`Reader::message`] does.
-            fn view(&mut self, v: &mut MessageView<'a>, frame: bool, depth: u32) -> Option<()> {
+            /// The same object into a view: it answers exactly where [`Reader::message`] does
+            /// (every field checked as it reads it; `type`, at any level, is skipped like any
+            /// field the view does not have).
+            fn view(&mut self, v: &mut MessageView<'a>, depth: u32) -> Option<()> {
                 let mut seen = 0u64;
-                self.object(frame, depth, |r, key, inner| {
+                let r = self;
+                members!(r, depth, |key, inner| {
                     match key {
                         $($key => {
                             once!(seen, $bit);
                             view_field!($role, v.$field, $kind, r, inner);
                         })*
-                        _ => r.skip(inner)?,
+                        _ => {
+                            r.ws();
+                            r.skip(inner)?;
+                        }
                     }
-                    Some(())
-                })
+                });
+                Some(())
             }
         }
     };
@@ -400,45 +441,6 @@ impl<'a> Reader<'a> {
 
     fn subtype(&mut self) -> Option<Option<MessageSubtype>> {
         self.opt(|r| r.text().map(|s| MessageSubtype::from_wire(&s)))
-    }
-
-    /// An object's members, each known or unknown field's value read by `field` (given the
-    /// key and the depth of the value's contents), the whole frame's `type` checked and
-    /// skipped (`frame`).
-    fn object(
-        &mut self,
-        frame: bool,
-        depth: u32,
-        mut field: impl FnMut(&mut Self, &'a str, u32) -> Option<()>,
-    ) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.eat(b'{')?;
-        let inner = depth + 1;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            let key = self.plain_str()?;
-            self.eat(b':')?;
-            self.ws();
-            if frame && key == "type" {
-                // The event's variant (serde checks and skips it).
-                self.skip(inner)?;
-            } else {
-                field(self, key, inner)?;
-            }
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
     }
 
     /// Skips one JSON value at `self.i`, checking it as serde's `ignore_value` does.
