@@ -1,4 +1,6 @@
-//! A hand-written reader for the common `message` frame: the typed read's hot path.
+//! A hand-written reader for the common `message` frame: the hot path of the typed read
+//! ([`message_frame`]) and of the lazy one ([`message_view`], the same fields checked the same
+//! way, only the view's own built, borrowed).
 //!
 //! [`message_frame`] reads a whole `message` frame in one pass over its bytes, without serde's
 //! per-field machinery (the derived visitor's 52 optional slots, the lossless capture's
