@@ -57,6 +57,11 @@ pub fn decode_event_frame(frame: &EventFrame) -> Result<Event, DecodeError> {
 /// assert_eq!(decode_message_view(&broken).unwrap_err(), slack_rtm_codec::decode_event_frame(&broken).unwrap_err());
 /// ```
 pub fn decode_message_view(frame: &EventFrame) -> Result<Option<MessageView<'_>>, DecodeError> {
+    // The one-pass reader answers only for a valid frame nested at most 100 levels (under the
+    // depth limit), which the decode types as this message: no depth scan needed.
+    if let Some(view) = frame.plain_message_view() {
+        return Ok(Some(view));
+    }
     let Some(viewed) = decode_checked(frame.as_str(), |_| frame.message_view().transpose()).ok() else {
         // Too deep, invalid JSON, or a view field of an unexpected shape: the decode says which.
         return decode_event_frame(frame).map(|_| None);

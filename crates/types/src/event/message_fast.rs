@@ -1,4 +1,6 @@
-//! A hand-written reader for the common `message` frame: the typed read's hot path.
+//! A hand-written reader for the common `message` frame: the hot path of the typed read
+//! ([`message_frame`]) and of the lazy one ([`message_view`], the same fields checked the same
+//! way, only the view's own built, borrowed).
 //!
 //! [`message_frame`] reads a whole `message` frame in one pass over its bytes, without serde's
 //! per-field machinery (the derived visitor's 52 optional slots, the lossless capture's
@@ -21,7 +23,8 @@
 //! (`tests/message_fast.rs`) checks the two decodes against each other.
 
 use super::lossless::Field;
-use super::{Extra, Message, MessageSubtype};
+use super::view::Str;
+use super::{Extra, Message, MessageSubtype, MessageView};
 use crate::RawJson;
 use crate::scan::find_string_special as find_special;
 use std::borrow::Cow;
@@ -39,21 +42,213 @@ pub(crate) fn message_frame(text: &str) -> Option<Box<Message>> {
     (r.i == r.b.len()).then_some(message)
 }
 
+/// A `message` frame's [`MessageView`], borrowed: `Some` exactly where [`message_frame`] reads
+/// the frame (so the serde decode types it as this `Message`), with that `Message`'s fields;
+/// `None` to leave the frame to serde. Nothing but the escaped strings of the view's own
+/// fields is allocated.
+pub(crate) fn message_view(text: &str) -> Option<MessageView<'_>> {
+    let mut r = Reader { s: text, b: text.as_bytes(), i: 0 };
+    let mut view = MessageView::default();
+    r.view(&mut view, 1)?;
+    r.ws();
+    (r.i == r.b.len()).then_some(view)
+}
+
 struct Reader<'a> {
     s: &'a str,
     b: &'a [u8],
     i: usize,
 }
 
-/// Sets a typed field once: a second time is serde's `duplicate field`, so the reader gives up.
+/// A known field may come once: a second time is serde's `duplicate field`, so the reader gives up.
 macro_rules! once {
-    ($seen:ident, $bit:literal, $slot:expr, $value:expr) => {{
+    ($seen:ident, $bit:literal) => {{
         if $seen & (1u64 << $bit) != 0 {
             return None;
         }
         $seen |= 1u64 << $bit;
-        $slot = $value?;
     }};
+}
+
+/// A known field's value, read into `Message`'s type.
+macro_rules! read {
+    (raw, $r:ident, $depth:ident) => {
+        $r.raw($depth)
+    };
+    (nested, $r:ident, $depth:ident) => {
+        $r.nested($depth)
+    };
+    ($kind:ident, $r:ident, $depth:ident) => {
+        $r.$kind()
+    };
+}
+
+/// A known field's value for the view: one of its own fields borrowed (`view`), any other
+/// checked exactly as [`read!`] reads it, without building it (`skip`).
+macro_rules! view_field {
+    (view, $slot:expr, $kind:ident, $r:ident, $depth:ident) => {
+        $slot = $r.opt(|r| r.text())?.map(Str)
+    };
+    (skip, $slot:expr, raw, $r:ident, $depth:ident) => {
+        $r.opt(|r| r.skip($depth))?
+    };
+    (skip, $slot:expr, nested, $r:ident, $depth:ident) => {
+        $r.opt(|r| r.view(&mut MessageView::default(), $depth))?
+    };
+    (skip, $slot:expr, boolean, $r:ident, $depth:ident) => {
+        $r.boolean()?
+    };
+    (skip, $slot:expr, count, $r:ident, $depth:ident) => {
+        $r.count()?
+    };
+    (skip, $slot:expr, ids, $r:ident, $depth:ident) => {
+        $r.ids::<&str>()?
+    };
+    // `subtype`, `id`, `string`: a string, decoded only to check it (borrowed unless escaped).
+    (skip, $slot:expr, $kind:ident, $r:ident, $depth:ident) => {
+        $r.opt(|r| r.text())?
+    };
+}
+
+/// An object's members: `$field` reads each value (with the key and the depth of the value's
+/// contents bound), `$r` just past the colon. A macro rather than a function taking a closure, so the field match is inlined
+/// in the loop (a call per member cost the typed read 3 %).
+macro_rules! members {
+    ($r:ident, $depth:expr, |$key:ident, $inner:ident| $field:block) => {{
+        if $depth > MAX_DEPTH {
+            return None;
+        }
+        $r.eat(b'{')?;
+        let $inner = $depth + 1;
+        if $r.peek()? == b'}' {
+            $r.i += 1;
+            return Some(());
+        }
+        loop {
+            let $key = $r.plain_str()?;
+            $r.eat(b':')?;
+            $field
+            match $r.peek()? {
+                b',' => $r.i += 1,
+                b'}' => {
+                    $r.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }};
+}
+
+/// The two ways of reading a message object, from one table of the fields `Message` models:
+/// key, field, bit (for [`once!`]), how its value reads, and whether [`MessageView`] has it.
+macro_rules! readers {
+    ($($key:literal $field:ident $bit:literal $kind:ident $role:ident,)*) => {
+        impl<'a> Reader<'a> {
+            /// A `message` object into `m` (which starts as `Message::default()`); `frame`: the
+            /// whole frame, whose `type` is not kept.
+            fn message(&mut self, m: &mut Message, frame: bool, depth: u32) -> Option<()> {
+                let mut extra: Vec<Field> = Vec::new();
+                let mut seen = 0u64;
+                let r = self;
+                members!(r, depth, |key, inner| {
+                    match key {
+                        $($key => {
+                            once!(seen, $bit);
+                            m.$field = read!($kind, r, inner)?;
+                        })*
+                        // The frame's `type` is the event's variant (serde checks and skips it).
+                        "type" if frame => {
+                            r.ws();
+                            r.skip(inner)?;
+                        }
+                        _ => {
+                            let value = r.raw_value(inner)?;
+                            extra.push((key.into(), value));
+                        }
+                    }
+                });
+                m.extra = Extra::from_vec(extra);
+                Some(())
+            }
+
+            /// The same object into a view: it answers exactly where [`Reader::message`] does
+            /// (every field checked as it reads it; `type`, at any level, is skipped like any
+            /// field the view does not have).
+            fn view(&mut self, v: &mut MessageView<'a>, depth: u32) -> Option<()> {
+                let mut seen = 0u64;
+                let r = self;
+                members!(r, depth, |key, inner| {
+                    match key {
+                        $($key => {
+                            once!(seen, $bit);
+                            view_field!($role, v.$field, $kind, r, inner);
+                        })*
+                        _ => {
+                            r.ws();
+                            r.skip(inner)?;
+                        }
+                    }
+                });
+                Some(())
+            }
+        }
+    };
+}
+
+readers! {
+    "subtype" subtype 0 subtype view,
+    "channel" channel 1 id view,
+    "user" user 2 id view,
+    "text" text 3 string view,
+    "ts" ts 4 id view,
+    "thread_ts" thread_ts 5 id view,
+    "event_ts" event_ts 6 id view,
+    "team" team 7 id view,
+    "source_team" source_team 8 id skip,
+    "user_team" user_team 9 id skip,
+    "client_msg_id" client_msg_id 10 string skip,
+    "channel_type" channel_type 11 string skip,
+    "bot_id" bot_id 12 id view,
+    "username" username 13 string skip,
+    "app_id" app_id 14 string skip,
+    "icons" icons 15 raw skip,
+    "hidden" hidden 16 boolean skip,
+    "deleted_ts" deleted_ts 17 id skip,
+    "message" message 18 nested skip,
+    "previous_message" previous_message 19 nested skip,
+    "inviter" inviter 20 id skip,
+    "topic" topic 21 string skip,
+    "purpose" purpose 22 string skip,
+    "name" name 23 string skip,
+    "old_name" old_name 24 string skip,
+    "parent_user_id" parent_user_id 25 id skip,
+    "reply_count" reply_count 26 count skip,
+    "reply_users_count" reply_users_count 27 count skip,
+    "reply_users" reply_users 28 ids skip,
+    "latest_reply" latest_reply 29 id skip,
+    "reply_broadcast" reply_broadcast 30 boolean skip,
+    "root" root 31 raw skip,
+    "upload" upload 32 boolean skip,
+    "display_as_bot" display_as_bot 33 boolean skip,
+    "suppress_notification" suppress_notification 34 boolean skip,
+    "pinned_to" pinned_to 35 ids skip,
+    "is_starred" is_starred 36 boolean skip,
+    "edited" edited 37 raw skip,
+    "blocks" blocks 38 raw skip,
+    "attachments" attachments 39 raw skip,
+    "files" files 40 raw skip,
+    "reactions" reactions 41 raw skip,
+    "bot_profile" bot_profile 42 raw skip,
+    "user_profile" user_profile 43 raw skip,
+    "file" file 44 raw skip,
+    "comment" comment 45 raw skip,
+    "is_intro" is_intro 46 boolean skip,
+    "members" members 47 ids skip,
+    "replies" replies 48 raw skip,
+    "metadata" metadata 49 raw skip,
+    "assistant_thread" assistant_thread 50 raw skip,
+    "action_token" action_token 51 string skip,
 }
 
 impl<'a> Reader<'a> {
@@ -246,98 +441,8 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// A `message` object; `frame`: the whole frame, whose `type` is not kept.
-    /// `m` starts as `Message::default()`.
-    fn message(&mut self, m: &mut Message, frame: bool, depth: u32) -> Option<()> {
-        if depth > MAX_DEPTH {
-            return None;
-        }
-        self.eat(b'{')?;
-        let mut extra: Vec<Field> = Vec::new();
-        let mut seen = 0u64;
-        let inner = depth + 1;
-        if self.peek()? == b'}' {
-            self.i += 1;
-            return Some(());
-        }
-        loop {
-            let key = self.plain_str()?;
-            self.eat(b':')?;
-            match key {
-                "subtype" => {
-                    once!(seen, 0, m.subtype, self.opt(|r| r.text().map(|s| MessageSubtype::from_wire(&s))))
-                }
-                "channel" => once!(seen, 1, m.channel, self.id()),
-                "user" => once!(seen, 2, m.user, self.id()),
-                "text" => once!(seen, 3, m.text, self.string()),
-                "ts" => once!(seen, 4, m.ts, self.id()),
-                "thread_ts" => once!(seen, 5, m.thread_ts, self.id()),
-                "event_ts" => once!(seen, 6, m.event_ts, self.id()),
-                "team" => once!(seen, 7, m.team, self.id()),
-                "source_team" => once!(seen, 8, m.source_team, self.id()),
-                "user_team" => once!(seen, 9, m.user_team, self.id()),
-                "client_msg_id" => once!(seen, 10, m.client_msg_id, self.string()),
-                "channel_type" => once!(seen, 11, m.channel_type, self.string()),
-                "bot_id" => once!(seen, 12, m.bot_id, self.id()),
-                "username" => once!(seen, 13, m.username, self.string()),
-                "app_id" => once!(seen, 14, m.app_id, self.string()),
-                "icons" => once!(seen, 15, m.icons, self.raw(inner)),
-                "hidden" => once!(seen, 16, m.hidden, self.boolean()),
-                "deleted_ts" => once!(seen, 17, m.deleted_ts, self.id()),
-                "message" => once!(seen, 18, m.message, self.nested(inner)),
-                "previous_message" => once!(seen, 19, m.previous_message, self.nested(inner)),
-                "inviter" => once!(seen, 20, m.inviter, self.id()),
-                "topic" => once!(seen, 21, m.topic, self.string()),
-                "purpose" => once!(seen, 22, m.purpose, self.string()),
-                "name" => once!(seen, 23, m.name, self.string()),
-                "old_name" => once!(seen, 24, m.old_name, self.string()),
-                "parent_user_id" => once!(seen, 25, m.parent_user_id, self.id()),
-                "reply_count" => once!(seen, 26, m.reply_count, self.count()),
-                "reply_users_count" => once!(seen, 27, m.reply_users_count, self.count()),
-                "reply_users" => once!(seen, 28, m.reply_users, self.ids()),
-                "latest_reply" => once!(seen, 29, m.latest_reply, self.id()),
-                "reply_broadcast" => once!(seen, 30, m.reply_broadcast, self.boolean()),
-                "root" => once!(seen, 31, m.root, self.raw(inner)),
-                "upload" => once!(seen, 32, m.upload, self.boolean()),
-                "display_as_bot" => once!(seen, 33, m.display_as_bot, self.boolean()),
-                "suppress_notification" => once!(seen, 34, m.suppress_notification, self.boolean()),
-                "pinned_to" => once!(seen, 35, m.pinned_to, self.ids()),
-                "is_starred" => once!(seen, 36, m.is_starred, self.boolean()),
-                "edited" => once!(seen, 37, m.edited, self.raw(inner)),
-                "blocks" => once!(seen, 38, m.blocks, self.raw(inner)),
-                "attachments" => once!(seen, 39, m.attachments, self.raw(inner)),
-                "files" => once!(seen, 40, m.files, self.raw(inner)),
-                "reactions" => once!(seen, 41, m.reactions, self.raw(inner)),
-                "bot_profile" => once!(seen, 42, m.bot_profile, self.raw(inner)),
-                "user_profile" => once!(seen, 43, m.user_profile, self.raw(inner)),
-                "file" => once!(seen, 44, m.file, self.raw(inner)),
-                "comment" => once!(seen, 45, m.comment, self.raw(inner)),
-                "is_intro" => once!(seen, 46, m.is_intro, self.boolean()),
-                "members" => once!(seen, 47, m.members, self.ids()),
-                "replies" => once!(seen, 48, m.replies, self.raw(inner)),
-                "metadata" => once!(seen, 49, m.metadata, self.raw(inner)),
-                "assistant_thread" => once!(seen, 50, m.assistant_thread, self.raw(inner)),
-                "action_token" => once!(seen, 51, m.action_token, self.string()),
-                // The frame's `type` is the event's variant (serde checks and skips it).
-                "type" if frame => {
-                    self.ws();
-                    self.skip(inner)?;
-                }
-                _ => {
-                    let value = self.raw_value(inner)?;
-                    extra.push((key.into(), value));
-                }
-            }
-            match self.peek()? {
-                b',' => self.i += 1,
-                b'}' => {
-                    self.i += 1;
-                    m.extra = Extra::from_vec(extra);
-                    return Some(());
-                }
-                _ => return None,
-            }
-        }
+    fn subtype(&mut self) -> Option<Option<MessageSubtype>> {
+        self.opt(|r| r.text().map(|s| MessageSubtype::from_wire(&s)))
     }
 
     /// Skips one JSON value at `self.i`, checking it as serde's `ignore_value` does.

@@ -1,15 +1,16 @@
 //! The hand-written reader against the serde decode it stands in for.
 
-use super::message_frame;
-use crate::event::Message;
+use super::{message_frame, message_view};
+use crate::event::{Message, MessageView};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
+use std::borrow::Cow;
 
 /// `message_frame` may give up; when it does not, it must give exactly the serde decode.
-/// Returns whether it read the frame.
+/// Returns whether it read the frame. The view reader is checked too ([`agree_view`]).
 fn agree(text: &str) -> bool {
     let serde = Message::from_frame_serde(text);
-    match message_frame(text) {
+    let read = match message_frame(text) {
         None => false,
         Some(fast) => {
             let serde =
@@ -19,7 +20,46 @@ fn agree(text: &str) -> bool {
             assert_eq!(a, b, "{text}");
             true
         }
+    };
+    assert_eq!(agree_view(text), read, "the view reader answers exactly where the reader does: {text}");
+    read
+}
+
+/// `message_view` may give up; when it does not, its fields are serde's view's and the serde
+/// decode's (`MessageView::of`), and a field without escapes is borrowed from the frame.
+/// Returns whether it read the frame.
+fn agree_view(text: &str) -> bool {
+    let Some(view) = message_view(text) else { return false };
+    let serde: MessageView<'_> = serde_json::from_str(text)
+        .unwrap_or_else(|e| panic!("the view reader took a frame serde's view refuses ({e}): {text}"));
+    assert_eq!(view, serde, "{text}");
+    let decoded = Message::from_frame_serde(text)
+        .unwrap_or_else(|e| panic!("the view reader took a frame the decode refuses ({e}): {text}"));
+    assert_eq!(view, MessageView::of(&decoded), "{text}");
+    let fields = [
+        &view.subtype,
+        &view.channel,
+        &view.user,
+        &view.text,
+        &view.ts,
+        &view.thread_ts,
+        &view.event_ts,
+        &view.team,
+        &view.bot_id,
+    ];
+    for field in fields.into_iter().flatten() {
+        match &field.0 {
+            Cow::Borrowed(s) => {
+                let inside = text.as_bytes().as_ptr_range();
+                assert!(
+                    inside.contains(&s.as_ptr()) || s.is_empty(),
+                    "{s:?} borrowed from the frame: {text}"
+                );
+            }
+            Cow::Owned(_) => assert!(text.contains('\\'), "copied only when escaped: {text}"),
+        }
     }
+    true
 }
 
 const STRINGS: &[&str] = &[
@@ -187,6 +227,11 @@ proptest! {
     fn fast_message_agrees_with_serde(text in frame()) {
         agree(&text);
     }
+
+    #[test]
+    fn fast_view_agrees_with_serde(text in frame()) {
+        agree_view(&text);
+    }
 }
 
 #[test]
@@ -213,6 +258,23 @@ fn reads_plain_frames_and_keeps_what_it_does_not_model() {
     assert_eq!(m.channel.as_ref().map(|c| c.as_str()), Some("C0000000001"));
     assert!(m.blocks.as_ref().unwrap().as_str().starts_with(r#"[{"block_id":"b003""#));
     assert!(m.extra.is_empty(), "the frame's own `type` is not kept");
+    let v = message_view(BLAST).unwrap();
+    assert_eq!(
+        (v.channel(), v.user(), v.text(), v.ts(), v.subtype()),
+        (
+            Some("C0000000001"),
+            Some("U0000000001"),
+            Some("staging the cache deploy"),
+            Some("1765000000.000003"),
+            None
+        )
+    );
+    assert!(
+        [&v.channel, &v.user, &v.text, &v.ts, &v.team, &v.event_ts]
+            .iter()
+            .all(|f| matches!(f, Some(crate::event::view::Str(Cow::Borrowed(_))))),
+        "the view of a frame without escapes is all borrowed"
+    );
 
     let edit = r#"{"type":"message","subtype":"message_changed","hidden":true,"message":{"type":"message","text":"new","user":"U1","ts":"1.1","edited":{"user":"U1","ts":"2.2"},"z":[1]},"previous_message":{"type":"message","text":"old","user":"U1","ts":"1.1"},"channel":"C1","ts":"2.2","event_ts":"2.2","reply_count":3,"reply_users":["U1","W2"],"is_starred":false,"x":{"y":null}}"#;
     assert!(agree(edit));
@@ -272,6 +334,7 @@ fn gives_up_where_serde_decides() {
         r#"{"type":"message","message":[]}"#,
     ] {
         assert!(message_frame(text).is_none(), "{text}");
+        assert!(message_view(text).is_none(), "the view reader gives up too: {text}");
         // And the decode is still the serde decode's (typed, unknown or an error).
         let event = crate::Event::from_json(text);
         assert_eq!(
@@ -288,6 +351,7 @@ fn gives_up_where_serde_decides() {
     }
     let deep = format!(r#"{{"type":"message","x":{}{}}}"#, "[".repeat(120), "]".repeat(120));
     assert!(message_frame(&deep).is_none(), "deeper than the reader goes: serde decides");
+    assert!(message_view(&deep).is_none());
 }
 
 /// Every `message` frame of the fixtures (and of the recorded corpus, when

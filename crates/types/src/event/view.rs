@@ -38,29 +38,29 @@ use std::borrow::Cow;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct MessageView<'a> {
     #[serde(default, borrow)]
-    subtype: Option<Str<'a>>,
+    pub(super) subtype: Option<Str<'a>>,
     #[serde(default, borrow)]
-    channel: Option<Str<'a>>,
+    pub(super) channel: Option<Str<'a>>,
     #[serde(default, borrow)]
-    user: Option<Str<'a>>,
+    pub(super) user: Option<Str<'a>>,
     #[serde(default, borrow)]
-    text: Option<Str<'a>>,
+    pub(super) text: Option<Str<'a>>,
     #[serde(default, borrow)]
-    ts: Option<Str<'a>>,
+    pub(super) ts: Option<Str<'a>>,
     #[serde(default, borrow)]
-    thread_ts: Option<Str<'a>>,
+    pub(super) thread_ts: Option<Str<'a>>,
     #[serde(default, borrow)]
-    event_ts: Option<Str<'a>>,
+    pub(super) event_ts: Option<Str<'a>>,
     #[serde(default, borrow)]
-    team: Option<Str<'a>>,
+    pub(super) team: Option<Str<'a>>,
     #[serde(default, borrow)]
-    bot_id: Option<Str<'a>>,
+    pub(super) bot_id: Option<Str<'a>>,
 }
 
 /// A string borrowed from the frame when it has no escapes, copied and unescaped otherwise.
 /// (serde borrows a bare `Cow<str>` field, but not one inside an `Option`.)
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Str<'a>(Cow<'a, str>);
+pub(super) struct Str<'a>(pub(super) Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -88,7 +88,11 @@ impl<'a> MessageView<'a> {
     /// Reads the view's fields from a frame's text; every other field is skipped (but must be
     /// valid JSON). Prefer [`EventFrame::message_view`], which also checks the frame's type.
     pub fn from_json(text: &'a str) -> Result<MessageView<'a>, serde_json::Error> {
-        serde_json::from_str(text)
+        // The one-pass reader answers only where serde gives this same view.
+        match super::message_fast::message_view(text) {
+            Some(view) => Ok(view),
+            None => serde_json::from_str(text),
+        }
     }
 
     /// The same fields, borrowed from a decoded message.
@@ -171,6 +175,20 @@ impl EventFrame {
     /// exactly as the decode would.
     pub fn message_view(&self) -> Option<Result<MessageView<'_>, serde_json::Error>> {
         (self.kind() == "message").then(|| MessageView::from_json(self.as_str()))
+    }
+
+    /// The view of an ordinary `message` frame, read in one pass, or `None` to use
+    /// [`EventFrame::message_view`]. `Some` only when the frame is a `message` that
+    /// [`EventFrame::decode`] reads as [`Event::Message`](super::Event::Message) with these
+    /// fields ([`MessageView::of`] it equals this view): valid JSON, nested at most 100 levels,
+    /// every field of the shape the decode types. Anything else (a lone surrogate escape, a
+    /// repeated field, a `text` that is not a string, a syntax error, …) is `None`: then
+    /// [`EventFrame::message_view`] and the decode decide, as they always do.
+    pub fn plain_message_view(&self) -> Option<MessageView<'_>> {
+        if self.kind() != "message" {
+            return None;
+        }
+        super::message_fast::message_view(self.as_str())
     }
 }
 
