@@ -247,28 +247,28 @@ async fn relay(
 /// second pass over the text. Other envelopes: their text read by one light pass; the scanned
 /// ids if that fails.
 fn entry_of(d: &Delivery, now_ms: u64) -> EntryView<'_> {
-    if d.envelope_type() == "events_api"
-        && let Some(event_id) = d.event_id()
-    {
-        return EntryView {
-            event_id: Some(Cow::Borrowed(event_id)),
-            envelope_id: Cow::Borrowed(d.envelope_id()),
-            envelope_type: Cow::Borrowed(d.envelope_type()),
-            event_type: d.event_type().map(Cow::Borrowed),
-            retry_attempt: d.retry_attempt(),
-            received_ms: now_ms,
-            body: d.as_str(),
-        };
+    if d.envelope_type() == "events_api" && d.event_id().is_some() {
+        return scanned(d, now_ms, d.event_type(), d.retry_attempt());
     }
-    EntryView::parse(d.as_str(), now_ms).unwrap_or_else(|| EntryView {
+    EntryView::parse(d.as_str(), now_ms).unwrap_or_else(|| scanned(d, now_ms, None, 0))
+}
+
+/// The entry from what the session read of the envelope.
+fn scanned<'a>(
+    d: &'a Delivery,
+    now_ms: u64,
+    event_type: Option<&'a str>,
+    retry_attempt: u32,
+) -> EntryView<'a> {
+    EntryView {
         event_id: d.event_id().map(Cow::Borrowed),
         envelope_id: Cow::Borrowed(d.envelope_id()),
         envelope_type: Cow::Borrowed(d.envelope_type()),
-        event_type: None,
-        retry_attempt: 0,
+        event_type: event_type.map(Cow::Borrowed),
+        retry_attempt,
         received_ms: now_ms,
         body: d.as_str(),
-    })
+    }
 }
 
 /// A running gateway.
