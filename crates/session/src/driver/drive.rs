@@ -5,6 +5,7 @@
 //! the status.
 
 use super::conns::Conns;
+use super::flag::Gate;
 use super::inbox::InboxRx;
 use super::outbox::Outbox;
 use super::socket::FromSocket;
@@ -129,6 +130,10 @@ pub(crate) fn drive<L: Driven>(
         tokio::pin!(sleep);
         let mut timer = LoopTimer::new(sleep);
         let mut cmds_open = true;
+        // The commands' channel is polled only when its waker was woken (a command sent, the
+        // last handle dropped) or after it gave a command: a turn started by a socket or the
+        // timer does not pay for a `recv` that finds nothing.
+        let mut cmd_gate = Gate::new();
         let mut orphaned = false;
         // A second sender, so waiting for room does not borrow the loop.
         let out_tx = lp.outbox().sender();
@@ -149,7 +154,7 @@ pub(crate) fn drive<L: Driven>(
                 () = std::future::poll_fn(|cx| timer.poll_due(cx)), if timer.is_armed() => {
                     lp.machine().handle_timeout(Instant::now());
                 }
-                cmd = cmd_rx.recv(), if cmds_open => match cmd {
+                cmd = std::future::poll_fn(|cx| cmd_gate.poll(cx, |cx| cmd_rx.poll_recv(cx))), if cmds_open => match cmd {
                     Some(c) => {
                         lp.on_command(c).await;
                         // The others already queued (acks of many listeners) in the same turn.

@@ -58,6 +58,7 @@ mod config;
 mod conns;
 mod dial;
 mod drive;
+mod flag;
 mod handle;
 mod inbox;
 mod outbox;

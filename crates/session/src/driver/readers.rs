@@ -1,13 +1,12 @@
 //! What every driver loop shares: the connections' readers, polled by the loop task itself, and
 //! a frame write that keeps them polled.
 
+use super::flag::Flagged;
 use super::socket::{self, Writer};
 use crate::rtm::ConnId;
 use fastwebsockets::Frame;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 /// The connections' readers, polled by the loop task (see [`Readers::poll`]).
@@ -22,44 +21,16 @@ pub(crate) struct Readers {
 struct Reader {
     conn: ConnId,
     future: socket::BoxFuture,
-    wake: Arc<ReaderWake>,
-    /// `wake` as a `Waker`, built once: what the reader's socket, timers and queue register.
-    waker: Waker,
-}
-
-/// A reader's waker: notes that the reader has something to do and wakes the loop task.
-struct ReaderWake {
-    woken: AtomicBool,
-    parent: Mutex<Option<Waker>>,
-}
-
-impl ReaderWake {
-    fn set_parent(&self, waker: &Waker) {
-        *self.parent.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker.clone());
-    }
-}
-
-impl Wake for ReaderWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        // Set before the loop is woken: its next poll of the readers sees it.
-        self.woken.store(true, Ordering::Release);
-        if let Some(w) = self.parent.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            w.wake_by_ref();
-        }
-    }
+    /// What the reader's socket, timers and queue register: notes the reader has something to
+    /// do and wakes the loop task.
+    wake: Flagged,
 }
 
 impl Readers {
     pub(crate) fn start(&mut self, conn: ConnId, reader: impl Future<Output = ()> + Send + 'static) {
         // Woken from the start: a new reader is polled at the next turn.
-        let wake =
-            Arc::new(ReaderWake { woken: AtomicBool::new(true), parent: Mutex::new(self.parent.clone()) });
-        let waker = Waker::from(wake.clone());
-        self.readers.push(Reader { conn, future: Box::pin(reader), wake, waker });
+        let wake = Flagged::new(self.parent.clone());
+        self.readers.push(Reader { conn, future: Box::pin(reader), wake });
     }
 
     /// Drops a connection's reader (its socket is abandoned, so stopping mid-frame is fine).
@@ -82,10 +53,8 @@ impl Readers {
             }
         }
         self.readers.retain_mut(|r| {
-            if !r.wake.woken.swap(false, Ordering::AcqRel) {
-                return true;
-            }
-            r.future.as_mut().poll(&mut Context::from_waker(&r.waker)).is_pending()
+            let future = &mut r.future;
+            !r.wake.poll(|cx| future.as_mut().poll(cx)).is_ready()
         });
         Poll::Pending
     }
