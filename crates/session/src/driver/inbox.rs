@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -23,23 +24,34 @@ struct State<T> {
     closed: bool,
 }
 
-type Shared<T> = Arc<Mutex<State<T>>>;
+struct Inner<T> {
+    state: Mutex<State<T>>,
+    /// How many items are queued, as of the last push or take (written under the lock): the
+    /// loop looks at the queue after every poll of the readers, a few times per turn, and
+    /// mostly finds it empty; this answers without the lock.
+    queued: AtomicUsize,
+}
+
+type Shared<T> = Arc<Inner<T>>;
 
 fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
     // A panic while holding the lock cannot leave the queue inconsistent (push and pop only).
-    shared.lock().unwrap_or_else(|e| e.into_inner())
+    shared.state.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A bounded queue of `capacity` messages: its sender (for the readers) and its receiver.
 pub(crate) fn inbox<T>(capacity: usize) -> (InboxTx<T>, InboxRx<T>) {
-    let shared = Arc::new(Mutex::new(State {
-        // Grown on first use: thousands of idle sessions in one process each keep only the
-        // room their few messages needed, not `capacity` slots of a few hundred bytes.
-        items: VecDeque::new(),
-        capacity: capacity.max(1),
-        blocked: Vec::new(),
-        closed: false,
-    }));
+    let shared = Arc::new(Inner {
+        state: Mutex::new(State {
+            // Grown on first use: thousands of idle sessions in one process each keep only the
+            // room their few messages needed, not `capacity` slots of a few hundred bytes.
+            items: VecDeque::new(),
+            capacity: capacity.max(1),
+            blocked: Vec::new(),
+            closed: false,
+        }),
+        queued: AtomicUsize::new(0),
+    });
     (InboxTx { shared: shared.clone() }, InboxRx { shared })
 }
 
@@ -91,6 +103,7 @@ impl<T> Future for Send<'_, T> {
         match self.item.take() {
             Some(item) => {
                 state.items.push_back(item);
+                self.tx.shared.queued.store(state.items.len(), Ordering::Release);
                 Poll::Ready(Ok(()))
             }
             None => Poll::Ready(Ok(())),
@@ -105,19 +118,25 @@ pub(crate) struct InboxRx<T> {
 
 impl<T> InboxRx<T> {
     /// Ready when something is queued; never registers a waker (see the module's doc): poll it
-    /// after the readers, in the same task.
+    /// after the readers, in the same task (what they queued is then seen without the lock).
     pub(crate) fn ready(&self) -> impl Future<Output = ()> + '_ {
-        std::future::poll_fn(|_| {
-            if lock(&self.shared).items.is_empty() { Poll::Pending } else { Poll::Ready(()) }
-        })
+        std::future::poll_fn(|_| if self.is_empty() { Poll::Pending } else { Poll::Ready(()) })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.shared.queued.load(Ordering::Acquire) == 0
     }
 
     /// Moves up to `max` messages into `out`; wakes the readers that waited for room.
     pub(crate) fn take(&self, out: &mut Vec<T>, max: usize) {
+        if self.is_empty() {
+            return;
+        }
         let blocked = {
             let mut state = lock(&self.shared);
             let n = state.items.len().min(max);
             out.extend(state.items.drain(..n));
+            self.shared.queued.store(state.items.len(), Ordering::Release);
             if n > 0 { std::mem::take(&mut state.blocked) } else { Vec::new() }
         };
         blocked.into_iter().for_each(Waker::wake);
@@ -130,6 +149,7 @@ impl<T> Drop for InboxRx<T> {
             let mut state = lock(&self.shared);
             state.closed = true;
             state.items.clear();
+            self.shared.queued.store(0, Ordering::Release);
             std::mem::take(&mut state.blocked)
         };
         blocked.into_iter().for_each(Waker::wake);
