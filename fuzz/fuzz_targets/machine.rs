@@ -123,7 +123,7 @@ fuzz_target!(|data: &[u8]| {
                     2 => Reason::OpenFailed("fuzz".into()),
                     _ => Reason::MessageTooLarge { limit: 1 },
                 };
-                d.feed(RtmInput::SocketClosed { conn, reason });
+                d.feed(RtmInput::SocketClosed { conn, reason: Box::new(reason) });
             }
             9 => {
                 let msg = match arg % 4 {
@@ -152,7 +152,7 @@ fuzz_target!(|data: &[u8]| {
                 d.frame(ConnId(u64::from(arg)), RtmIncoming::text(FRAMES[0].into()));
             }
             _ => {
-                d.feed(RtmInput::SocketClosed { conn: ConnId(u64::from(arg)), reason: Reason::HelloTimeout })
+                d.feed(RtmInput::SocketClosed { conn: ConnId(u64::from(arg)), reason: Box::new(Reason::HelloTimeout) })
             }
         }
         d.drain();

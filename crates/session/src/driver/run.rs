@@ -173,7 +173,7 @@ impl Driven for Loop {
                         self.machine.handle(
                             RtmInput::SocketClosed {
                                 conn,
-                                reason: Reason::Io("the socket is not open".into()),
+                                reason: Box::new(Reason::Io("the socket is not open".into())),
                             },
                             Instant::now(),
                         );

@@ -85,7 +85,7 @@ impl crate::common::SocketInput for RtmInput {
         RtmInput::SocketOpened { conn }
     }
     fn closed(conn: ConnId, reason: Reason) -> Self {
-        RtmInput::SocketClosed { conn, reason }
+        RtmInput::SocketClosed { conn, reason: Box::new(reason) }
     }
     fn backpressure(on: bool) -> Self {
         RtmInput::Backpressure(on)

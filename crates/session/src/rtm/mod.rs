@@ -288,7 +288,7 @@ impl Session {
             RtmInput::SocketOpened { conn } => self.on_opened(conn, now),
             RtmInput::Frame { conn, frame } => self.on_frame(conn, frame, now),
             RtmInput::Written { conn, id } => self.on_written(conn, id),
-            RtmInput::SocketClosed { conn, reason } => self.drop_conn(conn, reason, None, now),
+            RtmInput::SocketClosed { conn, reason } => self.drop_conn(conn, *reason, None, now),
             RtmInput::Backpressure(on) => self.on_backpressure(on, now),
         }
         self.after(now);

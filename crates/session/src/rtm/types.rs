@@ -202,8 +202,9 @@ pub enum RtmInput {
     SocketClosed {
         /// The connection.
         conn: ConnId,
-        /// Why.
-        reason: Reason,
+        /// Why. Boxed for the same reason as [`RtmInput::ConnectResult`]: a socket closes once,
+        /// while every frame read travels as an `RtmInput` of the largest variant's size.
+        reason: Box<Reason>,
     },
     /// The application stopped (`true`) or resumed (`false`) consuming events, so the caller
     /// stopped reading sockets. Liveness, `hello` and reply deadlines are frozen meanwhile, so

@@ -93,7 +93,7 @@ impl Driver {
                             self.sockets.insert(conn, ws);
                             RtmInput::SocketOpened { conn }
                         }
-                        Err(e) => RtmInput::SocketClosed { conn, reason: Reason::OpenFailed(e) },
+                        Err(e) => RtmInput::SocketClosed { conn, reason: Box::new(Reason::OpenFailed(e)) },
                     }),
                     RtmOutput::Send { conn, text, id } => Some(self.send(conn, text, id)),
                     RtmOutput::Close { conn, code } => {
@@ -151,13 +151,16 @@ impl Driver {
     /// before it means "send again".
     fn send(&mut self, conn: ConnId, text: String, id: u64) -> RtmInput {
         let Some(ws) = self.sockets.get_mut(&conn) else {
-            return RtmInput::SocketClosed { conn, reason: Reason::Io("the socket is not open".into()) };
+            return RtmInput::SocketClosed {
+                conn,
+                reason: Box::new(Reason::Io("the socket is not open".into())),
+            };
         };
         match ws.send(Message::text(text)) {
             Ok(()) => RtmInput::Written { conn, id },
             Err(e) => {
                 self.sockets.remove(&conn);
-                RtmInput::SocketClosed { conn, reason: Reason::Io(e.to_string()) }
+                RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io(e.to_string())) }
             }
         }
     }
@@ -183,7 +186,7 @@ impl Driver {
                     let (code, reason) =
                         frame.map_or((None, String::new()), |f| (Some(f.code.into()), f.reason.to_string()));
                     self.session.handle(
-                        RtmInput::SocketClosed { conn, reason: Reason::Closed { code, reason } },
+                        RtmInput::SocketClosed { conn, reason: Box::new(Reason::Closed { code, reason }) },
                         Instant::now(),
                     );
                     return true;
@@ -203,7 +206,7 @@ impl Driver {
                 Err(e) => {
                     self.sockets.remove(&conn);
                     self.session.handle(
-                        RtmInput::SocketClosed { conn, reason: Reason::Io(e.to_string()) },
+                        RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io(e.to_string())) },
                         Instant::now(),
                     );
                     return true;

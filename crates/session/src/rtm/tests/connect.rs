@@ -131,7 +131,7 @@ fn backoff_resets_only_after_a_healthy_connection() {
     let mut conn = conn;
     for expected in 1..=3u32 {
         h.advance(SEC);
-        let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+        let outs = h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("reset".into())) });
         assert_eq!(reconnecting(&outs)[0].0, expected, "{outs:#?}");
         h.run_until(|o| *o == RtmOutput::CallConnect);
         let outs = h.answer_connect();
@@ -144,7 +144,7 @@ fn backoff_resets_only_after_a_healthy_connection() {
         h.advance(3 * SEC);
         h.frame(conn, r#"{"type":"user_typing","channel":"C1","user":"U2"}"#);
     }
-    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("reset".into())) });
     assert_eq!(reconnecting(&outs)[0].0, 1);
 }
 
@@ -207,7 +207,7 @@ fn absurd_durations_from_config_or_server_do_not_overflow() {
     h.session.submit(ClientMessage::message("C1", "y"), h.now).unwrap();
     h.out();
     h.frame(conn, r#"{"type":"goodbye"}"#);
-    h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("x".into())) });
     h.advance(Duration::from_secs(3600));
     // A hostile Retry-After.
     let mut h = H::new(config());
@@ -241,7 +241,7 @@ fn call_errors_convert_into_failures() {
 #[test]
 fn never_more_than_one_rtm_connect_in_flight() {
     let (mut h, conn) = H::connected(config());
-    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("x".into())) });
     let mut calls = count_call_connect(&outs);
     let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
     calls += count_call_connect(&outs);

@@ -118,7 +118,7 @@ fn old_socket_closing_before_the_new_hello_is_a_gap() {
     h.frame(old, r#"{"type":"goodbye"}"#);
     let outs = h.feed(RtmInput::SocketClosed {
         conn: old,
-        reason: Reason::Closed { code: Some(1000), reason: "bye".into() },
+        reason: Box::new(Reason::Closed { code: Some(1000), reason: "bye".into() }),
     });
     assert!(events(&outs).iter().any(|e| matches!(e, SessionEvent::Disconnected { .. })));
     assert_eq!(h.session.state(), State::Reconnecting);
@@ -146,7 +146,7 @@ fn reconnect_url_is_recorded_but_never_used() {
     let outs = h.frame(conn, r#"{"type":"reconnect_url"}"#);
     assert!(matches!(&events(&outs)[..], [SessionEvent::Rtm(Event::ReconnectUrl(u))] if u.url.is_none()));
     assert_eq!(h.session.last_reconnect_url(), Some("wss://elsewhere.invalid/x"));
-    h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("x".into())) });
     let outs = h.run_until(|o| *o == RtmOutput::CallConnect);
     assert!(opened(&outs).is_none(), "never opens the reconnect_url: asks rtm.connect");
     let outs = h.answer_connect();

@@ -84,7 +84,7 @@ fn written_then_socket_died_is_unconfirmed_and_not_resent() {
     let r = h.session.submit(ClientMessage::message("C1", "maybe"), h.now).unwrap();
     let outs = h.out();
     h.write_all(&outs);
-    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("reset".into())) });
     assert_eq!(completions(&outs), vec![(r, Err(SendError::Unconfirmed))]);
     h.run_until(|o| *o == RtmOutput::CallConnect);
     let outs = h.answer_connect();
@@ -107,7 +107,7 @@ fn unwritten_requests_are_replayed_exactly_once_after_the_next_hello() {
     assert_eq!(s.len(), 4);
     // Only the first one reached the socket.
     h.feed(RtmInput::Written { conn, id: s[0].2 });
-    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("reset".into()) });
+    let outs = h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("reset".into())) });
     assert_eq!(completions(&outs), vec![(reqs[0], Err(SendError::Unconfirmed))]);
     // Queued while disconnected.
     let r5 = h.session.submit(ClientMessage::message("C1", "m4"), h.now).unwrap();
@@ -143,7 +143,7 @@ fn unwritten_requests_are_replayed_exactly_once_after_the_next_hello() {
 #[test]
 fn queued_too_long_while_disconnected_fails_as_not_sent() {
     let (mut h, conn) = H::connected(config());
-    h.feed(RtmInput::SocketClosed { conn, reason: Reason::Io("x".into()) });
+    h.feed(RtmInput::SocketClosed { conn, reason: Box::new(Reason::Io("x".into())) });
     let r = h.session.submit(ClientMessage::message("C1", "late"), h.now).unwrap();
     let qt = h.session.config().sending.queue_timeout;
     let outs = h.advance(qt);
@@ -300,7 +300,7 @@ fn presence_sub_is_sent_again_after_every_hello() {
     assert_eq!(completions(&h.write_all(&outs)), vec![(r, Ok(RtmAck::Written))]);
     for round in 0..2 {
         let current = h.session.current_conn().unwrap();
-        h.feed(RtmInput::SocketClosed { conn: current, reason: Reason::Io("x".into()) });
+        h.feed(RtmInput::SocketClosed { conn: current, reason: Box::new(Reason::Io("x".into())) });
         h.run_until(|o| *o == RtmOutput::CallConnect);
         let outs = h.answer_connect();
         let new = opened(&outs).unwrap();

@@ -83,7 +83,7 @@ proptest! {
                         RtmInput::Frame { conn: *c, frame }
                     })
                 }
-                Step::Closed => conns.last().map(|c| RtmInput::SocketClosed { conn: *c, reason: Reason::Io("x".into()) }),
+                Step::Closed => conns.last().map(|c| RtmInput::SocketClosed { conn: *c, reason: Box::new(Reason::Io("x".into())) }),
                 Step::Written(id) => conns.last().map(|c| RtmInput::Written { conn: *c, id }),
                 Step::Submit(k) => {
                     let msg = match k {
