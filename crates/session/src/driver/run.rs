@@ -181,11 +181,11 @@ impl Driven for Loop {
                 }
                 RtmOutput::Close { conn, code } => self.conns.close(conn, code),
                 RtmOutput::Event(e) => {
-                    if let SessionEvent::Connected { team, .. } = &e {
+                    if let SessionEvent::Connected { team, .. } = &*e {
                         tracing::Span::current().record("team", tracing::field::display(team.id.as_str()));
                     }
                     self.status.update(|s| s.note(&e));
-                    self.deliver(Delivery::Event(Box::new(e)));
+                    self.deliver(Delivery::Event(e));
                 }
                 RtmOutput::RawEvent { frame } => self.deliver(Delivery::Raw(frame)),
                 RtmOutput::Completed { request, result } => {

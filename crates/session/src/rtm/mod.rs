@@ -55,7 +55,7 @@
 //!             RtmOutput::Send { conn, text, id } => Some(io.write(conn, &text, id)), // Written or SocketClosed
 //!             RtmOutput::Close { conn, code } => { io.close(conn, code); None }
 //!             RtmOutput::RawEvent { frame } => { println!("{:?}", SessionEvent::from_raw(&frame)); None }
-//!             RtmOutput::Event(SessionEvent::Stopped { .. }) => return,
+//!             RtmOutput::Event(e) if matches!(*e, SessionEvent::Stopped { .. }) => return,
 //!             other => { println!("{other:?}"); None } // other events, request completions
 //!         };
 //!         if let Some(input) = input {
@@ -349,7 +349,7 @@ impl Session {
     // ----- internals -----
 
     pub(super) fn emit(&mut self, event: SessionEvent) {
-        self.outputs.push_back(RtmOutput::Event(event));
+        self.outputs.push_back(RtmOutput::Event(Box::new(event)));
     }
 
     pub(super) fn serving(&self) -> bool {

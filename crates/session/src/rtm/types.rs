@@ -212,9 +212,6 @@ pub enum RtmInput {
     Backpressure(bool),
 }
 
-// Events are moved, not boxed: a box would cost an allocation per event. The size comes from
-// `Event` itself.
-#[allow(clippy::large_enum_variant)]
 /// An instruction from the machine, drained with [`Session::poll_output`](super::Session::poll_output).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -246,8 +243,11 @@ pub enum RtmOutput {
         /// `1000` normal, `1001` going away, `4000` for "replaced" (liveness failures).
         code: u16,
     },
-    /// Deliver this to the application.
-    Event(SessionEvent),
+    /// Deliver this to the application. Boxed: these are the session's own events (lifecycle,
+    /// warnings, the rare server event the machine decodes itself), while every message sent
+    /// moves a `Send` and a `Completed` several times, at the size of the largest variant
+    /// (200 bytes unboxed, 64 boxed). Server events come as [`RtmOutput::RawEvent`].
+    Event(Box<SessionEvent>),
     /// Deliver this server event to the application, once turned into its
     /// [`SessionEvent`] by [`SessionEvent::from_raw`] (the decoded [`SessionEvent::Rtm`], or a
     /// [`Warning::Undecodable`]). An ordinary event the machine did not need to look inside, so

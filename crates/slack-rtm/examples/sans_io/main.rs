@@ -105,8 +105,8 @@ impl Driver {
                         None
                     }
                     RtmOutput::Event(event) => {
-                        let stopped = matches!(event, SessionEvent::Stopped { .. });
-                        app(&mut self.session, Happened::Event(event));
+                        let stopped = matches!(*event, SessionEvent::Stopped { .. });
+                        app(&mut self.session, Happened::Event(*event));
                         if stopped {
                             let open: Vec<ConnId> = self.sockets.keys().copied().collect();
                             open.into_iter().for_each(|conn| self.close(conn, 1000));

@@ -137,7 +137,7 @@ pub fn sends_of(outs: &[RtmOutput], kind: &str) -> Vec<(ConnId, String, u64)> {
 pub fn events(outs: &[RtmOutput]) -> Vec<SessionEvent> {
     outs.iter()
         .filter_map(|o| match o {
-            RtmOutput::Event(e) => Some(e.clone()),
+            RtmOutput::Event(e) => Some(SessionEvent::clone(e)),
             RtmOutput::RawEvent { frame } => Some(SessionEvent::from_raw(frame)),
             _ => None,
         })

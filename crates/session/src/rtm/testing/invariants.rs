@@ -69,7 +69,7 @@ impl RtmInvariants {
                 RtmOutput::Completed { request, .. } if !self.pending.remove(request) => {
                     return Err(format!("{request} completed twice, or never submitted"));
                 }
-                RtmOutput::Event(SessionEvent::Stopped { .. }) => self.stopped = true,
+                RtmOutput::Event(e) if matches!(**e, SessionEvent::Stopped { .. }) => self.stopped = true,
                 _ => {}
             }
             all.push(out);

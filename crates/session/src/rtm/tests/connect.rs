@@ -6,7 +6,7 @@ use super::*;
 fn connect_flow_reports_connecting_then_connected() {
     let mut h = H::new(config());
     let first = h.out();
-    assert_eq!(first, vec![RtmOutput::Event(SessionEvent::Connecting), RtmOutput::CallConnect]);
+    assert_eq!(first, vec![RtmOutput::Event(Box::new(SessionEvent::Connecting)), RtmOutput::CallConnect]);
     assert_eq!(h.session.state(), State::Connecting);
     let outs = h.answer_connect();
     let conn = opened(&outs).unwrap();

@@ -59,3 +59,15 @@ fn an_input_is_no_larger_than_a_frame_read() {
         "RtmInput is {input} bytes, a frame read {frame}, a connect answer {answer}"
     );
 }
+
+/// Every message sent moves an [`RtmOutput`] (its `Send`, then its `Completed`) several times
+/// between the machine and the driver: the session's own events, rare, are boxed so that those
+/// do not pay for the size of a [`SessionEvent`] (200 bytes).
+#[test]
+fn an_output_is_not_as_large_as_an_event() {
+    let output = std::mem::size_of::<RtmOutput>();
+    let event = std::mem::size_of::<SessionEvent>();
+    let completed = std::mem::size_of::<Result<crate::rtm::RtmAck, crate::rtm::SendError>>();
+    // 64 bytes now (a completion: its request id and its outcome); 200 with the event unboxed.
+    assert!(output <= completed + 16 && output < event, "RtmOutput is {output} bytes, an event {event}");
+}
