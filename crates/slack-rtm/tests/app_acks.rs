@@ -389,21 +389,38 @@ async fn an_event_acked_at_once_by_its_acknowledger_is_acked_once_and_a_command_
     let mention =
         || event(json!({"type": "app_mention", "user": "U1", "channel": "C1", "text": "hi", "ts": "1.0"}));
     // Able to ack at once: that call is the ack, `ack` is never called.
-    let quick = Counting { can_now: true, ..Counting::default() };
-    d.dispatch(mention(), Box::new(quick.clone())).await.unwrap();
-    assert_eq!(rx.recv().await, Some("event"));
-    settle().await;
-    assert_eq!((quick.now.load(Ordering::SeqCst), quick.later.load(Ordering::SeqCst)), (1, 0));
-    // Not able to: acked through `ack`, once.
-    let slow = Counting::default();
-    d.dispatch(mention(), Box::new(slow.clone())).await.unwrap();
-    assert_eq!(rx.recv().await, Some("event"));
-    settle().await;
-    assert_eq!((slow.now.load(Ordering::SeqCst), slow.later.load(Ordering::SeqCst)), (0, 1));
-    // A command is acked by its listener (through `ack`), never at once by the dispatcher.
-    let cmd = Counting { can_now: true, ..Counting::default() };
-    d.dispatch(command("/x", ""), Box::new(cmd.clone())).await.unwrap();
-    assert_eq!(rx.recv().await, Some("command"));
-    settle().await;
-    assert_eq!((cmd.now.load(Ordering::SeqCst), cmd.later.load(Ordering::SeqCst)), (0, 1));
+    // Each case twice: the acknowledger itself, and boxed as `Box<dyn Acknowledger>` (which
+    // forwards both calls).
+    let boxed = |a: &Counting| -> Box<dyn Acknowledger> { Box::new(a.clone()) };
+    for by_box in [false, true] {
+        let quick = Counting { can_now: true, ..Counting::default() };
+        if by_box {
+            d.dispatch(mention(), boxed(&quick)).await.unwrap();
+        } else {
+            d.dispatch(mention(), quick.clone()).await.unwrap();
+        }
+        assert_eq!(rx.recv().await, Some("event"));
+        settle().await;
+        assert_eq!((quick.now.load(Ordering::SeqCst), quick.later.load(Ordering::SeqCst)), (1, 0));
+        // Not able to: acked through `ack`, once.
+        let slow = Counting::default();
+        if by_box {
+            d.dispatch(mention(), boxed(&slow)).await.unwrap();
+        } else {
+            d.dispatch(mention(), slow.clone()).await.unwrap();
+        }
+        assert_eq!(rx.recv().await, Some("event"));
+        settle().await;
+        assert_eq!((slow.now.load(Ordering::SeqCst), slow.later.load(Ordering::SeqCst)), (0, 1));
+        // A command is acked by its listener (through `ack`), never at once by the dispatcher.
+        let cmd = Counting { can_now: true, ..Counting::default() };
+        if by_box {
+            d.dispatch(command("/x", ""), boxed(&cmd)).await.unwrap();
+        } else {
+            d.dispatch(command("/x", ""), cmd.clone()).await.unwrap();
+        }
+        assert_eq!(rx.recv().await, Some("command"));
+        settle().await;
+        assert_eq!((cmd.now.load(Ordering::SeqCst), cmd.later.load(Ordering::SeqCst)), (0, 1));
+    }
 }

@@ -102,10 +102,36 @@ fn check(text: &str, must_answer: bool) -> Result<(), TestCaseError> {
                 event_type: p.event_type.map(str::to_owned),
             };
             prop_assert_eq!(Some(got), want, "{}", text);
+            check_into_payload(&frame)?;
         }
         None => prop_assert!(!must_answer, "no parts for a plain envelope: {}", text),
     }
     Ok(())
+}
+
+/// The payload taken over in place is the same JSON as its copy: the same text, equal, the
+/// same hash, the same serialization; a frame without one is given back whole.
+fn check_into_payload(frame: &EnvelopeFrame) -> Result<(), TestCaseError> {
+    let copy = frame.payload_json();
+    match (frame.clone().into_payload(), copy) {
+        (Ok(inner), Some(copy)) => {
+            prop_assert_eq!(inner.as_str(), copy.as_str());
+            prop_assert_eq!(&inner, &copy);
+            prop_assert_eq!(hash(&inner), hash(&copy));
+            prop_assert_eq!(serde_json::to_string(&inner).unwrap(), serde_json::to_string(&copy).unwrap());
+            prop_assert_eq!(format!("{inner:?}"), format!("{copy:?}"));
+            prop_assert_eq!(inner.to_value(), copy.to_value());
+        }
+        (Err(back), None) => prop_assert_eq!(&back, frame),
+        (inner, copy) => prop_assert!(false, "into_payload {inner:?} but payload_json {copy:?}"),
+    }
+    Ok(())
+}
+
+fn hash(v: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    thread_local!(static STATE: RandomState = RandomState::new());
+    STATE.with(|s| s.hash_one(v))
 }
 
 proptest! {

@@ -96,7 +96,7 @@ impl Meta {
 pub(crate) struct RequestInfo {
     pub(crate) kind: RequestKind,
     pub(crate) payload: RawJson,
-    pub(crate) envelope_id: Option<String>,
+    pub(crate) envelope_id: Option<crate::socket_mode::EnvelopeId>,
     pub(crate) retry_attempt: u32,
     pub(crate) retry_reason: Option<String>,
     pub(crate) accepts_response_payload: bool,

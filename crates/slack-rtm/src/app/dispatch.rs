@@ -179,11 +179,11 @@ impl Dispatcher {
     ///
     /// With [`App::start_inline`] on, the request's middleware and listeners are first polled
     /// here, and a request that finished then needs no task.
-    pub async fn dispatch(
-        &self,
-        request: AppRequest,
-        ack: Box<dyn Acknowledger>,
-    ) -> Result<(), ShuttingDown> {
+    ///
+    /// `ack` is any [`Acknowledger`] (a `Box<dyn Acknowledger>` too): it is boxed only when a
+    /// listener owes the ack (a command, an interaction), not for an event acked at once
+    /// ([`Acknowledger::ack_empty_now`]).
+    pub async fn dispatch<A: Acknowledger>(&self, request: AppRequest, ack: A) -> Result<(), ShuttingDown> {
         self.start(request, ack).await.map(drop)
     }
 
@@ -191,10 +191,10 @@ impl Dispatcher {
     /// listener (and middleware) returned `Ok`, `false` after an error or a panic (already
     /// reported to the error handler). For receivers that confirm a request only once it was
     /// handled (a fleet worker acks its stream entry then; a failure is tried again).
-    pub async fn dispatch_and_wait(
+    pub async fn dispatch_and_wait<A: Acknowledger>(
         &self,
         request: AppRequest,
-        ack: Box<dyn Acknowledger>,
+        ack: A,
     ) -> Result<bool, ShuttingDown> {
         Ok(match self.start(request, ack).await? {
             Started::Done(ok) => ok,
@@ -202,8 +202,10 @@ impl Dispatcher {
         })
     }
 
-    async fn start(&self, request: AppRequest, ack: Box<dyn Acknowledger>) -> Result<Started, ShuttingDown> {
-        let arrived = Instant::now();
+    async fn start<A: Acknowledger>(&self, request: AppRequest, ack: A) -> Result<Started, ShuttingDown> {
+        // The ack deadline's start, for the requests whose listener acks (an event's is sent
+        // when it takes its slot: no clock read for it).
+        let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
@@ -230,10 +232,10 @@ impl Dispatcher {
                 // Sent by that call: `ack` is dropped unused.
                 Owed::Sent(sent)
             } else {
-                Self::send_event_ack(ack)
+                Self::send_event_ack(Box::new(ack))
             }
         } else {
-            Owed::Listener(ack)
+            Owed::Listener(Box::new(ack))
         };
         let inner = self.inner.clone();
         // Boxed: the request's future is a few KB, and the runtime moves a task's future
@@ -322,7 +324,7 @@ impl Inner {
         info: RequestInfo,
         owed: Owed,
         mut ticket: Option<OrderTicket>,
-        arrived: Instant,
+        arrived: Option<Instant>,
         _permit: OwnedSemaphorePermit,
     ) -> bool {
         let event = info.kind == RequestKind::EventsApi;
@@ -397,7 +399,7 @@ impl Inner {
                 let window = ACK_DEADLINE.saturating_sub(self.config.ack_margin);
                 tokio::select! {
                     r = &mut work => r,
-                    _ = tokio::time::sleep_until(arrived + window) => {
+                    _ = tokio::time::sleep_until(arrived.unwrap_or_else(Instant::now) + window) => {
                         if let Some(sent) = cell.send_for_listener(Some(window)).await {
                             tracing::warn!(listener = %label, ?window, "the listener did not ack in time; acked empty");
                             if let Err(e) = sent {

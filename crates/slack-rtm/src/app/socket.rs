@@ -4,7 +4,8 @@ use super::App;
 use super::dispatch::Dispatcher;
 use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
-use crate::socket_mode::{AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
+use crate::socket_mode::delivery::{Acker, DeliveryParts};
+use crate::socket_mode::{AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
 use slack_rtm_codec::BoxError;
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
@@ -34,63 +35,63 @@ struct Parts {
     retry_reason: Option<String>,
 }
 
-/// The envelope as the dispatcher takes it, and its ack through the session.
-fn request(mut delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
+/// The envelope as the dispatcher takes it, and its ack through the session. The payload is
+/// handed on where it lies in the frame (no copy) when the frame's scan read it.
+fn request(delivery: Delivery) -> (AppRequest, SocketAck) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
-    let frame = delivery.frame();
-    let parts = frame.parts().map(|p| {
-        // Read by the frame's scan: the payload copied out with no walk.
-        (frame.payload_json().unwrap_or_else(null_json), p.retry_attempt, p.retry_reason.map(str::to_owned))
-    });
-    let (payload, attempt, reason) = match parts.map(Ok).unwrap_or_else(|| {
-        serde_json::from_str::<Parts>(delivery.as_str())
-            .map(|p| (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason))
-    }) {
-        Ok(parts) => parts,
-        // An odd shape: as the envelope's own decode reads it.
-        Err(_) => match delivery.envelope() {
-            Some(e) => (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone()),
-            None => (null_json(), 0, None),
-        },
+    let envelope_id = EnvelopeId::new(delivery.envelope_id());
+    let scanned = delivery.frame().parts().map(|p| (p.retry_attempt, p.retry_reason.map(str::to_owned)));
+    let (payload, attempt, reason) = match scanned {
+        Some(scanned) => (None, scanned.0, scanned.1),
+        None => {
+            let (payload, attempt, reason) = match serde_json::from_str::<Parts>(delivery.as_str()) {
+                Ok(p) => (p.payload, p.retry_attempt, p.retry_reason),
+                // An odd shape: as the envelope's own decode reads it.
+                Err(_) => match delivery.envelope() {
+                    Some(e) => (e.payload.clone(), e.retry_attempt, e.retry_reason.clone()),
+                    None => (None, 0, None),
+                },
+            };
+            (Some(payload.unwrap_or_else(null_json)), attempt, reason)
+        }
     };
-    let event_type = if event { delivery.take_session_event_type() } else { None };
+    let DeliveryParts { frame, event_type, acker } = delivery.into_parts();
+    // Read by the scan: the frame's text taken over (`Err`: the scan read no payload, or a
+    // payload read otherwise above).
+    let payload = payload.unwrap_or_else(|| frame.into_payload().unwrap_or_else(|_| null_json()));
+    let event_type = if event { event_type } else { None };
     let request = AppRequest::new(kind, payload)
-        .with_envelope_id(delivery.envelope_id())
+        .with_envelope_id(envelope_id)
         .with_retry(attempt, reason)
         .with_event_type(event_type)
         // An ack frame can always carry a payload: the listener decides (Slack reads it where
         // the envelope `accepts_response_payload`; a server that leaves the flag out still
         // gets a command's reply or an options list).
         .with_response_payload(true);
-    (request, Box::new(SocketAck { delivery, event }))
+    (request, SocketAck { acker, event })
 }
 
-/// An envelope's ack through the session.
+/// An envelope's ack through the session (`None`: auto mode, already acked).
 struct SocketAck {
-    delivery: Delivery,
+    acker: Option<Acker>,
     event: bool,
 }
 
 impl Acknowledger for SocketAck {
     fn ack(self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
-        let SocketAck { delivery, event } = *self;
+        let SocketAck { acker, event } = *self;
+        let Some(acker) = acker else { return Box::pin(std::future::ready(Ok(()))) };
         if event && body.is_none() {
-            return Box::pin(std::future::ready(delivery.ack_detached().map_err(Into::into)));
+            return Box::pin(std::future::ready(acker.ack_detached().map_err(Into::into)));
         }
-        Box::pin(async move {
-            match body {
-                None => delivery.ack().await,
-                Some(b) => delivery.ack_with(b).await,
-            }
-            .map_err(Into::into)
-        })
+        Box::pin(async move { acker.ack(body).await.map_err(Into::into) })
     }
 
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         // An event is acked before its listeners run, and nobody waits for the write: the
         // session writes it on its next turn (no round trip to its task per envelope).
-        self.event.then(|| self.delivery.ack_detached_now().map_err(Into::into))
+        self.event.then(|| self.acker.take().map_or(Ok(()), Acker::ack_detached).map_err(Into::into))
     }
 }
 

@@ -2,7 +2,7 @@
 //! mode) its ack handle.
 
 use slack_rtm_session::driver::SocketModeHandle;
-use slack_rtm_session::socket_mode::{Delivered, DeliveryAckError};
+use slack_rtm_session::socket_mode::{Delivered, DeliveryAckError, EnvelopeId};
 use slack_rtm_types::RawJson;
 use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload, SocketFrame};
 use std::fmt;
@@ -16,9 +16,68 @@ use std::sync::OnceLock;
 pub struct Delivery {
     inner: Delivered,
     /// Manual ack mode: where the ack goes. `None` in auto mode (already acked).
-    acker: Option<SocketModeHandle>,
+    acker: Option<Acker>,
     decoded: OnceLock<Option<Box<Envelope>>>,
     event_type: OnceLock<Option<String>>,
+}
+
+/// Manual ack mode: one envelope's ack, owed until sent; dropped unsent, the envelope is
+/// released (see [`Delivery::release`]). Keeps its own copy of the id (in place: no
+/// allocation), so the frame can be handed on without it.
+pub(crate) struct Acker {
+    /// `None` once the ack was sent (nothing to release on drop).
+    handle: Option<SocketModeHandle>,
+    id: EnvelopeId,
+}
+
+impl Acker {
+    fn new(handle: SocketModeHandle, id: &str) -> Acker {
+        Acker { handle: Some(handle), id: EnvelopeId::new(id) }
+    }
+
+    /// Acks on the envelope's socket; resolves once written, or with why not.
+    pub(crate) fn ack(
+        mut self,
+        payload: Option<serde_json::Value>,
+    ) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
+        let handle = self.handle.take();
+        let id = self.id.clone();
+        async move {
+            let h = handle.ok_or(DeliveryAckError::AlreadyAcked)?;
+            let raw = payload
+                .map(|p| {
+                    RawJson::from_value(&p).map_err(|e| {
+                        DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string()))
+                    })
+                })
+                .transpose()?;
+            h.ack(id, raw).await
+        }
+    }
+
+    /// Queues an empty ack and returns at once (see [`Delivery::ack_detached`]).
+    pub(crate) fn ack_detached(mut self) -> Result<(), DeliveryAckError> {
+        match self.handle.take() {
+            Some(h) => h.ack_detached(&self.id, None),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Acker {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.release(&self.id);
+        }
+    }
+}
+
+/// A delivery taken apart for the app layer: the frame (its text handed on), the event's type
+/// as the session read it, and the ack still owed (manual mode).
+pub(crate) struct DeliveryParts {
+    pub(crate) frame: slack_rtm_types::socket_mode::EnvelopeFrame,
+    pub(crate) event_type: Option<String>,
+    pub(crate) acker: Option<Acker>,
 }
 
 impl fmt::Debug for Delivery {
@@ -35,6 +94,7 @@ impl fmt::Debug for Delivery {
 impl Delivery {
     pub(crate) fn new(inner: Delivered, acker: Option<SocketModeHandle>) -> Self {
         let acker = if inner.acked { None } else { acker };
+        let acker = acker.map(|h| Acker::new(h, inner.frame.envelope_id()));
         Self { inner, acker, decoded: OnceLock::new(), event_type: OnceLock::new() }
     }
 
@@ -131,12 +191,11 @@ impl Delivery {
     /// Manual ack mode: acks the envelope on the socket it came from. Resolves once the ack
     /// is written, or with why not ([`DeliveryAckError::Unsent`] when that socket is gone). In auto
     /// mode the session already acked it: `Ok(())` at once.
-    pub fn ack(mut self) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
-        let id = self.envelope_id().to_owned();
-        let acker = self.acker.take();
+    pub fn ack(self) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
+        let acker = self.acker;
         async move {
             match acker {
-                Some(h) => h.ack(&id, None).await,
+                Some(a) => a.ack(None).await,
                 None => Ok(()),
             }
         }
@@ -147,45 +206,30 @@ impl Delivery {
         &self.inner.frame
     }
 
-    /// [`Delivery::ack_detached`] through a borrow (the ack's handle is taken: dropping the
-    /// delivery afterwards releases nothing).
-    pub(crate) fn ack_detached_now(&mut self) -> Result<(), DeliveryAckError> {
-        match self.acker.take() {
-            Some(h) => h.ack_detached(self.envelope_id(), None),
-            None => Ok(()),
-        }
-    }
-
-    /// The inner event's type as the session read it, moved out (no copy); after it,
-    /// [`Delivery::event_type`] reads the payload again.
-    pub(crate) fn take_session_event_type(&mut self) -> Option<String> {
-        self.inner.event_type.take()
+    /// Taken apart, nothing copied: the frame, the event's type as the session read it, the
+    /// ack still owed.
+    pub(crate) fn into_parts(self) -> DeliveryParts {
+        let Delivery { inner, acker, .. } = self;
+        DeliveryParts { frame: inner.frame, event_type: inner.event_type, acker }
     }
 
     /// Manual ack mode: queues the ack and returns at once, without waiting for it to be
     /// written (the session writes it on its next turn; a failure — the socket gone — is
     /// logged, and Slack redelivers what was not acked). For handling an envelope after its
     /// ack without a round trip to the session per envelope. In auto mode: `Ok(())` at once.
-    pub fn ack_detached(mut self) -> Result<(), DeliveryAckError> {
-        self.ack_detached_now()
+    pub fn ack_detached(self) -> Result<(), DeliveryAckError> {
+        self.acker.map_or(Ok(()), Acker::ack_detached)
     }
 
     /// Manual ack mode: acks with a response payload (a slash command's reply, a view
     /// submission's `response_action`, …). An ack of 20 KB or more is refused before it is
     /// sent. In auto mode the envelope was already acked: [`DeliveryAckError::AlreadyAcked`].
     pub fn ack_with(
-        mut self,
+        self,
         payload: serde_json::Value,
     ) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
-        let id = self.envelope_id().to_owned();
-        let acker = self.acker.take();
-        async move {
-            let h = acker.ok_or(DeliveryAckError::AlreadyAcked)?;
-            let raw = RawJson::from_value(&payload).map_err(|e| {
-                DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string()))
-            })?;
-            h.ack(&id, Some(raw)).await
-        }
+        let acker = self.acker;
+        async move { acker.ok_or(DeliveryAckError::AlreadyAcked)?.ack(Some(payload)).await }
     }
 
     /// Manual mode: gives the envelope up without acking it (the handler failed, the store was
@@ -194,13 +238,5 @@ impl Delivery {
     /// `Delivery` without acking it does the same. Nothing happens in auto mode.
     pub fn release(self) {
         drop(self);
-    }
-}
-
-impl Drop for Delivery {
-    fn drop(&mut self) {
-        if let Some(h) = self.acker.take() {
-            h.release(self.inner.frame.envelope_id());
-        }
     }
 }

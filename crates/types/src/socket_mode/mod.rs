@@ -384,6 +384,16 @@ impl EnvelopeFrame {
         self.parts()?.payload.map(RawJson::from_trusted)
     }
 
+    /// [`EnvelopeFrame::payload_json`] taking the frame's text over: the payload is handed on
+    /// where it lies in the frame, with no copy. `Err(self)` when the scan did not read the
+    /// payload (absent, `null`, or not read: decode then).
+    pub fn into_payload(self) -> Result<RawJson, EnvelopeFrame> {
+        match self.parts.and_then(|p| p.payload) {
+            Some((start, end)) => Ok(RawJson::within(self.text, start..end)),
+            None => Err(self),
+        }
+    }
+
     /// The envelope's id.
     pub fn envelope_id(&self) -> &str {
         &self.text[self.id.0..self.id.1]
