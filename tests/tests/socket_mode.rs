@@ -96,7 +96,9 @@ async fn manual_mode_acks_with_a_payload_on_the_socket_the_envelope_came_from() 
 /// redelivered; each ack is written once, by the envelope's id.
 #[tokio::test]
 async fn manual_mode_a_dropped_delivery_is_released_and_a_kept_one_holds_its_redelivery() {
-    let emu = emulator(EmuSm::default().ack_timeout(Duration::from_millis(300)).retry_delays(vec![Duration::ZERO])).await;
+    let emu =
+        emulator(EmuSm::default().ack_timeout(Duration::from_millis(300)).retry_delays(vec![Duration::ZERO]))
+            .await;
     let (client, mut items) = builder(&emu).connections(1).ack_mode(AckMode::Manual).connect().await.unwrap();
     emu.wait_for_open_sockets(1, WAIT).await.unwrap();
     let user = emu.second_user().user.clone();

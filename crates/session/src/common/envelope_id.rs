@@ -43,7 +43,9 @@ impl EnvelopeId {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             // Copied from a `&str` whole: always UTF-8.
-            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default(),
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
             Repr::Heap(s) => s,
         }
     }

@@ -5,7 +5,9 @@ use super::dispatch::Dispatcher;
 use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
 use crate::socket_mode::delivery::{Acker, DeliveryParts};
-use crate::socket_mode::{AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
+use crate::socket_mode::{
+    AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem,
+};
 use slack_rtm_codec::BoxError;
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
