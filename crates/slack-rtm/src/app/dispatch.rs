@@ -209,7 +209,8 @@ impl Dispatcher {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
-        let info = RequestInfo::new(request);
+        // Shared from here: the request's future holds a pointer, not the info.
+        let info = Arc::new(RequestInfo::new(request));
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = if self.inner.config.ordered {
             info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
@@ -321,7 +322,7 @@ impl Inner {
 
     async fn handle(
         self: Arc<Self>,
-        info: RequestInfo,
+        info: Arc<RequestInfo>,
         owed: Owed,
         mut ticket: Option<OrderTicket>,
         arrived: Option<Instant>,
@@ -354,7 +355,6 @@ impl Inner {
         };
         let span =
             tracing::info_span!("app", kind = info.kind.as_str(), request_type = subkind, listener = %label);
-        let info = Arc::new(info);
         let ctx = Context {
             shared: self.shared.clone(),
             req: info,
