@@ -120,9 +120,12 @@ impl App {
         let stop = Arc::new(Notify::new());
         let (d, s) = (dispatcher.clone(), stop.clone());
         let pump = tokio::spawn(async move {
+            // One wait for the stop signal for the whole run (registered once, not per envelope).
+            let mut stopped = std::pin::pin!(s.notified());
             loop {
                 let item = tokio::select! {
-                    _ = s.notified() => break,
+                    biased;
+                    _ = &mut stopped => break,
                     item = items.next() => item,
                 };
                 match item {
@@ -130,7 +133,8 @@ impl App {
                         let (request, ack) = request(delivery);
                         // Waits for a free slot: meanwhile no envelope is read (see docs/app.md).
                         tokio::select! {
-                            _ = s.notified() => break,
+                            biased;
+                            _ = &mut stopped => break,
                             r = d.dispatch(request, ack) => if r.is_err() { break },
                         }
                     }
