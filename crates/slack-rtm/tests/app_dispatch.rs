@@ -135,6 +135,38 @@ async fn the_bots_own_messages_are_ignored_by_default_and_other_bots_on_request(
     assert!(rx.try_recv().is_err());
 }
 
+/// The built-in `ignore_self` and `ignore_bots` act first, before the app's own middleware:
+/// an event they stop never reaches it (nor a listener), and is acked; the rest pass through
+/// the middleware in order.
+#[tokio::test(start_paused = true)]
+async fn the_built_in_filters_stop_before_the_apps_middleware_runs() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.ignore_bots(true);
+    let seen = tx.clone();
+    app.middleware(move |ctx: Context, next: Next| {
+        let seen = seen.clone();
+        async move {
+            seen.send(format!("middleware {}", ctx.body()["event"]["text"].as_str().unwrap_or("?"))).unwrap();
+            next.run(ctx).await
+        }
+    });
+    texts_to(&mut app, tx);
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, message(BOT, "C1", "from me"), &acks).await;
+    let other_bot = json!({"type": "message", "bot_id": "B2", "subtype": "bot_message", "channel": "C1", "text": "another bot", "ts": "3.0"});
+    send(&d, event(other_bot), &acks).await;
+    send(&d, message("U1", "C1", "from a person"), &acks).await;
+    settle().await;
+    let mut got = Vec::new();
+    while let Ok(t) = rx.try_recv() {
+        got.push(t);
+    }
+    assert_eq!(got, ["middleware from a person", "from a person"]);
+    assert_eq!(acks.all().len(), 3, "stopped events are acked");
+}
+
 #[tokio::test(start_paused = true)]
 async fn at_most_the_bound_runs_at_once_and_dispatch_waits_for_a_slot() {
     let gate = Arc::new(tokio::sync::Semaphore::new(0));

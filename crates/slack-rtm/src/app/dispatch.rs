@@ -58,6 +58,9 @@ struct RouteRt {
 struct Inner {
     shared: Arc<Shared>,
     routes: Vec<RouteRt>,
+    /// The built-in middleware that are on (`ignore_self`, `ignore_bots`), in that order: a
+    /// request one of them stops goes no further, as if they ran first in the global chain.
+    filters: Vec<fn(&Context) -> bool>,
     global: Arc<[Arc<dyn Middleware>]>,
     fallback: Option<FallbackHandler>,
     error_handler: Option<ErrorHandler>,
@@ -114,14 +117,16 @@ struct OrderTicket {
 impl Dispatcher {
     pub(crate) fn new(app: App, shared: Shared) -> Dispatcher {
         let App { routes, middleware, fallback, error_handler, config, installations } = app;
-        let mut global: Vec<Arc<dyn Middleware>> = Vec::new();
+        // The built-in middleware are plain rules, checked before the app's middleware as if
+        // first in its chain: no boxed call per request for them.
+        let mut filters: Vec<fn(&Context) -> bool> = Vec::new();
         if config.ignore_self {
-            global.push(Arc::new(super::middleware::ignore_self));
+            filters.push(super::middleware::stops_own_event);
         }
         if config.ignore_bots {
-            global.push(Arc::new(super::middleware::ignore_bots));
+            filters.push(super::middleware::stops_bot_message);
         }
-        global.extend(middleware);
+        let global: Vec<Arc<dyn Middleware>> = middleware;
         let routes = routes
             .into_iter()
             .map(|route| {
@@ -133,6 +138,7 @@ impl Dispatcher {
             inner: Arc::new(Inner {
                 shared: Arc::new(shared),
                 routes,
+                filters,
                 global: global.into(),
                 fallback,
                 error_handler,
@@ -456,6 +462,9 @@ impl Inner {
         matched: Vec<(usize, Matches)>,
         ctx: Context,
     ) -> ListenerResult {
+        if self.filters.iter().any(|stops| stops(&ctx)) {
+            return Ok(());
+        }
         let global = self.global.clone();
         let matched = Matched { inner: self, payload, matched };
         if global.is_empty() {
