@@ -110,11 +110,11 @@ fn check(text: &str, must_answer: bool) -> Result<(), TestCaseError> {
 }
 
 /// The payload taken over in place is the same JSON as its copy: the same text, equal, the
-/// same hash, the same serialization; a frame without one is given back whole.
+/// same hash, the same serialization; none when the scan read none.
 fn check_into_payload(frame: &EnvelopeFrame) -> Result<(), TestCaseError> {
     let copy = frame.payload_json();
     match (frame.clone().into_payload(), copy) {
-        (Ok(inner), Some(copy)) => {
+        (Some(inner), Some(copy)) => {
             prop_assert_eq!(inner.as_str(), copy.as_str());
             prop_assert_eq!(&inner, &copy);
             prop_assert_eq!(hash(&inner), hash(&copy));
@@ -122,7 +122,7 @@ fn check_into_payload(frame: &EnvelopeFrame) -> Result<(), TestCaseError> {
             prop_assert_eq!(format!("{inner:?}"), format!("{copy:?}"));
             prop_assert_eq!(inner.to_value(), copy.to_value());
         }
-        (Err(back), None) => prop_assert_eq!(&back, frame),
+        (None, None) => {}
         (inner, copy) => prop_assert!(false, "into_payload {inner:?} but payload_json {copy:?}"),
     }
     Ok(())

@@ -59,9 +59,9 @@ fn request(delivery: Delivery) -> (AppRequest, SocketAck) {
         }
     };
     let DeliveryParts { frame, event_type, acker } = delivery.into_parts();
-    // Read by the scan: the frame's text taken over (`Err`: the scan read no payload, or a
+    // Read by the scan: the frame's text taken over (`None`: the scan read no payload, or a
     // payload read otherwise above).
-    let payload = payload.unwrap_or_else(|| frame.into_payload().unwrap_or_else(|_| null_json()));
+    let payload = payload.unwrap_or_else(|| frame.into_payload().unwrap_or_else(null_json));
     let event_type = if event { event_type } else { None };
     let request = AppRequest::new(kind, payload)
         .with_envelope_id(envelope_id)

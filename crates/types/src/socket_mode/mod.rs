@@ -385,13 +385,12 @@ impl EnvelopeFrame {
     }
 
     /// [`EnvelopeFrame::payload_json`] taking the frame's text over: the payload is handed on
-    /// where it lies in the frame, with no copy. `Err(self)` when the scan did not read the
-    /// payload (absent, `null`, or not read: decode then).
-    pub fn into_payload(self) -> Result<RawJson, EnvelopeFrame> {
-        match self.parts.and_then(|p| p.payload) {
-            Some((start, end)) => Ok(RawJson::within(self.text, start..end)),
-            None => Err(self),
-        }
+    /// where it lies in the frame, with no copy. `None` when the scan did not read the payload
+    /// (absent, `null`, or not read: [`EnvelopeFrame::parts`] says which before the frame is
+    /// given up; decode then).
+    pub fn into_payload(self) -> Option<RawJson> {
+        let (start, end) = self.parts?.payload?;
+        Some(RawJson::within(self.text, start..end))
     }
 
     /// The envelope's id.
