@@ -113,8 +113,12 @@ fn check(text: &str, must_answer: bool) -> Result<(), TestCaseError> {
 /// same hash, the same serialization; none when the scan read none.
 fn check_into_payload(frame: &EnvelopeFrame) -> Result<(), TestCaseError> {
     let copy = frame.payload_json();
-    match (frame.clone().into_payload(), copy) {
+    let mut taken = frame.clone();
+    match (taken.take_payload(), copy) {
         (Some(inner), Some(copy)) => {
+            // The frame is left empty.
+            prop_assert_eq!((taken.as_str(), taken.envelope_id(), taken.envelope_type()), ("", "", ""));
+            prop_assert!(taken.parts().is_none());
             prop_assert_eq!(inner.as_str(), copy.as_str());
             prop_assert_eq!(&inner, &copy);
             prop_assert_eq!(hash(&inner), hash(&copy));
@@ -122,8 +126,8 @@ fn check_into_payload(frame: &EnvelopeFrame) -> Result<(), TestCaseError> {
             prop_assert_eq!(format!("{inner:?}"), format!("{copy:?}"));
             prop_assert_eq!(inner.to_value(), copy.to_value());
         }
-        (None, None) => {}
-        (inner, copy) => prop_assert!(false, "into_payload {inner:?} but payload_json {copy:?}"),
+        (None, None) => prop_assert_eq!(&taken, frame),
+        (inner, copy) => prop_assert!(false, "take_payload {inner:?} but payload_json {copy:?}"),
     }
     Ok(())
 }

@@ -4,11 +4,12 @@ use super::App;
 use super::dispatch::Dispatcher;
 use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
-use crate::socket_mode::delivery::{Acker, DeliveryParts};
+use crate::socket_mode::delivery::ack_payload;
 use crate::socket_mode::{
     AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem,
 };
 use slack_rtm_codec::BoxError;
+use slack_rtm_session::driver::SocketModeHandle;
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,61 +40,74 @@ struct Parts {
 
 /// The envelope as the dispatcher takes it, and its ack through the session. The payload is
 /// handed on where it lies in the frame (no copy) when the frame's scan read it.
-fn request(delivery: Delivery) -> (AppRequest, SocketAck) {
+fn request(mut delivery: Delivery) -> (AppRequest, SocketAck) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
-    let envelope_id = EnvelopeId::new(delivery.envelope_id());
+    let id = EnvelopeId::new(delivery.envelope_id());
     let scanned = delivery.frame().parts().map(|p| (p.retry_attempt, p.retry_reason.map(str::to_owned)));
     let (payload, attempt, reason) = match scanned {
-        Some(scanned) => (None, scanned.0, scanned.1),
-        None => {
-            let (payload, attempt, reason) = match serde_json::from_str::<Parts>(delivery.as_str()) {
-                Ok(p) => (p.payload, p.retry_attempt, p.retry_reason),
-                // An odd shape: as the envelope's own decode reads it.
-                Err(_) => match delivery.envelope() {
-                    Some(e) => (e.payload.clone(), e.retry_attempt, e.retry_reason.clone()),
-                    None => (None, 0, None),
-                },
-            };
-            (Some(payload.unwrap_or_else(null_json)), attempt, reason)
-        }
+        // Read by the scan: the frame's text taken over (`None`: absent or `null`).
+        Some((attempt, reason)) => (delivery.take_payload().unwrap_or_else(null_json), attempt, reason),
+        None => match serde_json::from_str::<Parts>(delivery.as_str()) {
+            Ok(p) => (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason),
+            // An odd shape: as the envelope's own decode reads it.
+            Err(_) => match delivery.envelope() {
+                Some(e) => {
+                    (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone())
+                }
+                None => (null_json(), 0, None),
+            },
+        },
     };
-    let DeliveryParts { frame, event_type, acker } = delivery.into_parts();
-    // Read by the scan: the frame's text taken over (`None`: the scan read no payload, or a
-    // payload read otherwise above).
-    let payload = payload.unwrap_or_else(|| frame.into_payload().unwrap_or_else(null_json));
-    let event_type = if event { event_type } else { None };
+    let event_type = if event { delivery.take_session_event_type() } else { None };
+    let ack = SocketAck { handle: delivery.take_acker(), id: id.clone(), event };
     let request = AppRequest::new(kind, payload)
-        .with_envelope_id(envelope_id)
+        .with_envelope_id(id)
         .with_retry(attempt, reason)
         .with_event_type(event_type)
         // An ack frame can always carry a payload: the listener decides (Slack reads it where
         // the envelope `accepts_response_payload`; a server that leaves the flag out still
         // gets a command's reply or an options list).
         .with_response_payload(true);
-    (request, SocketAck { acker, event })
+    (request, ack)
 }
 
-/// An envelope's ack through the session (`None`: auto mode, already acked).
+/// An envelope's ack through the session (`handle`: `None` in auto mode, already acked, or
+/// once the ack was sent). Dropped unsent, it releases the envelope, as a [`Delivery`] does.
 struct SocketAck {
-    acker: Option<Acker>,
+    handle: Option<SocketModeHandle>,
+    id: EnvelopeId,
     event: bool,
 }
 
 impl Acknowledger for SocketAck {
-    fn ack(self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
-        let SocketAck { acker, event } = *self;
-        let Some(acker) = acker else { return Box::pin(std::future::ready(Ok(()))) };
-        if event && body.is_none() {
-            return Box::pin(std::future::ready(acker.ack_detached().map_err(Into::into)));
+    fn ack(mut self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
+        let Some(h) = self.handle.take() else { return Box::pin(std::future::ready(Ok(()))) };
+        let id = self.id.clone();
+        if self.event && body.is_none() {
+            return Box::pin(std::future::ready(h.ack_detached(id, None).map_err(Into::into)));
         }
-        Box::pin(async move { acker.ack(body).await.map_err(Into::into) })
+        Box::pin(async move {
+            let payload = body.as_ref().map(ack_payload).transpose()?;
+            h.ack(id, payload).await.map_err(Into::into)
+        })
     }
 
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         // An event is acked before its listeners run, and nobody waits for the write: the
         // session writes it on its next turn (no round trip to its task per envelope).
-        self.event.then(|| self.acker.take().map_or(Ok(()), Acker::ack_detached).map_err(Into::into))
+        self.event.then(|| match self.handle.take() {
+            Some(h) => h.ack_detached(&self.id, None).map_err(Into::into),
+            None => Ok(()),
+        })
+    }
+}
+
+impl Drop for SocketAck {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.release(&self.id);
+        }
     }
 }
 

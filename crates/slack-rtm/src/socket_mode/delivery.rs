@@ -16,68 +16,9 @@ use std::sync::OnceLock;
 pub struct Delivery {
     inner: Delivered,
     /// Manual ack mode: where the ack goes. `None` in auto mode (already acked).
-    acker: Option<Acker>,
+    acker: Option<SocketModeHandle>,
     decoded: OnceLock<Option<Box<Envelope>>>,
     event_type: OnceLock<Option<String>>,
-}
-
-/// Manual ack mode: one envelope's ack, owed until sent; dropped unsent, the envelope is
-/// released (see [`Delivery::release`]). Keeps its own copy of the id (in place: no
-/// allocation), so the frame can be handed on without it.
-pub(crate) struct Acker {
-    /// `None` once the ack was sent (nothing to release on drop).
-    handle: Option<SocketModeHandle>,
-    id: EnvelopeId,
-}
-
-impl Acker {
-    fn new(handle: SocketModeHandle, id: &str) -> Acker {
-        Acker { handle: Some(handle), id: EnvelopeId::new(id) }
-    }
-
-    /// Acks on the envelope's socket; resolves once written, or with why not.
-    pub(crate) fn ack(
-        mut self,
-        payload: Option<serde_json::Value>,
-    ) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
-        let handle = self.handle.take();
-        let id = self.id.clone();
-        async move {
-            let h = handle.ok_or(DeliveryAckError::AlreadyAcked)?;
-            let raw = payload
-                .map(|p| {
-                    RawJson::from_value(&p).map_err(|e| {
-                        DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string()))
-                    })
-                })
-                .transpose()?;
-            h.ack(id, raw).await
-        }
-    }
-
-    /// Queues an empty ack and returns at once (see [`Delivery::ack_detached`]).
-    pub(crate) fn ack_detached(mut self) -> Result<(), DeliveryAckError> {
-        match self.handle.take() {
-            Some(h) => h.ack_detached(&self.id, None),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for Acker {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            h.release(&self.id);
-        }
-    }
-}
-
-/// A delivery taken apart for the app layer: the frame (its text handed on), the event's type
-/// as the session read it, and the ack still owed (manual mode).
-pub(crate) struct DeliveryParts {
-    pub(crate) frame: slack_rtm_types::socket_mode::EnvelopeFrame,
-    pub(crate) event_type: Option<String>,
-    pub(crate) acker: Option<Acker>,
 }
 
 impl fmt::Debug for Delivery {
@@ -94,7 +35,6 @@ impl fmt::Debug for Delivery {
 impl Delivery {
     pub(crate) fn new(inner: Delivered, acker: Option<SocketModeHandle>) -> Self {
         let acker = if inner.acked { None } else { acker };
-        let acker = acker.map(|h| Acker::new(h, inner.frame.envelope_id()));
         Self { inner, acker, decoded: OnceLock::new(), event_type: OnceLock::new() }
     }
 
@@ -191,11 +131,13 @@ impl Delivery {
     /// Manual ack mode: acks the envelope on the socket it came from. Resolves once the ack
     /// is written, or with why not ([`DeliveryAckError::Unsent`] when that socket is gone). In auto
     /// mode the session already acked it: `Ok(())` at once.
-    pub fn ack(self) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
-        let acker = self.acker;
+    pub fn ack(mut self) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
+        // In place: no allocation for the id.
+        let id = EnvelopeId::new(self.envelope_id());
+        let acker = self.acker.take();
         async move {
             match acker {
-                Some(a) => a.ack(None).await,
+                Some(h) => h.ack(id, None).await,
                 None => Ok(()),
             }
         }
@@ -206,30 +148,57 @@ impl Delivery {
         &self.inner.frame
     }
 
-    /// Taken apart, nothing copied: the frame, the event's type as the session read it, the
-    /// ack still owed.
-    pub(crate) fn into_parts(self) -> DeliveryParts {
-        let Delivery { inner, acker, .. } = self;
-        DeliveryParts { frame: inner.frame, event_type: inner.event_type, acker }
+    /// [`Delivery::ack_detached`] through a borrow (the ack's handle is taken: dropping the
+    /// delivery afterwards releases nothing).
+    pub(crate) fn ack_detached_now(&mut self) -> Result<(), DeliveryAckError> {
+        match self.acker.take() {
+            Some(h) => h.ack_detached(self.envelope_id(), None),
+            None => Ok(()),
+        }
+    }
+
+    /// The inner event's type as the session read it, moved out (no copy); after it,
+    /// [`Delivery::event_type`] reads the payload again.
+    pub(crate) fn take_session_event_type(&mut self) -> Option<String> {
+        self.inner.event_type.take()
+    }
+
+    /// Manual mode: the ack's handle, taken over by the caller, who then owes the ack or the
+    /// release (dropping the delivery afterwards releases nothing).
+    pub(crate) fn take_acker(&mut self) -> Option<SocketModeHandle> {
+        self.acker.take()
+    }
+
+    /// The payload as the frame's scan read it, the frame's text taken over (no copy); the
+    /// frame is empty afterwards (see [`EnvelopeFrame::take_payload`]). `None` when the scan
+    /// read none.
+    ///
+    /// [`EnvelopeFrame::take_payload`]: slack_rtm_types::socket_mode::EnvelopeFrame::take_payload
+    pub(crate) fn take_payload(&mut self) -> Option<RawJson> {
+        self.inner.frame.take_payload()
     }
 
     /// Manual ack mode: queues the ack and returns at once, without waiting for it to be
     /// written (the session writes it on its next turn; a failure — the socket gone — is
     /// logged, and Slack redelivers what was not acked). For handling an envelope after its
     /// ack without a round trip to the session per envelope. In auto mode: `Ok(())` at once.
-    pub fn ack_detached(self) -> Result<(), DeliveryAckError> {
-        self.acker.map_or(Ok(()), Acker::ack_detached)
+    pub fn ack_detached(mut self) -> Result<(), DeliveryAckError> {
+        self.ack_detached_now()
     }
 
     /// Manual ack mode: acks with a response payload (a slash command's reply, a view
     /// submission's `response_action`, …). An ack of 20 KB or more is refused before it is
     /// sent. In auto mode the envelope was already acked: [`DeliveryAckError::AlreadyAcked`].
     pub fn ack_with(
-        self,
+        mut self,
         payload: serde_json::Value,
     ) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
-        let acker = self.acker;
-        async move { acker.ok_or(DeliveryAckError::AlreadyAcked)?.ack(Some(payload)).await }
+        let id = EnvelopeId::new(self.envelope_id());
+        let acker = self.acker.take();
+        async move {
+            let h = acker.ok_or(DeliveryAckError::AlreadyAcked)?;
+            h.ack(id, Some(ack_payload(&payload)?)).await
+        }
     }
 
     /// Manual mode: gives the envelope up without acking it (the handler failed, the store was
@@ -239,4 +208,18 @@ impl Delivery {
     pub fn release(self) {
         drop(self);
     }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if let Some(h) = self.acker.take() {
+            h.release(self.inner.frame.envelope_id());
+        }
+    }
+}
+
+/// A response payload as an ack carries it.
+pub(crate) fn ack_payload(payload: &serde_json::Value) -> Result<RawJson, DeliveryAckError> {
+    RawJson::from_value(payload)
+        .map_err(|e| DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string())))
 }

@@ -385,12 +385,14 @@ impl EnvelopeFrame {
     }
 
     /// [`EnvelopeFrame::payload_json`] taking the frame's text over: the payload is handed on
-    /// where it lies in the frame, with no copy. `None` when the scan did not read the payload
-    /// (absent, `null`, or not read: [`EnvelopeFrame::parts`] says which before the frame is
-    /// given up; decode then).
-    pub fn into_payload(self) -> Option<RawJson> {
+    /// where it lies in the frame, with no copy, and the frame is left empty (its text, id and
+    /// type read `""`, [`EnvelopeFrame::parts`] `None`). `None`, the frame untouched, when the
+    /// scan did not read the payload (absent, `null`, or not read: decode then).
+    pub fn take_payload(&mut self) -> Option<RawJson> {
         let (start, end) = self.parts?.payload?;
-        Some(RawJson::within(self.text, start..end))
+        let text = std::mem::take(&mut self.text);
+        (self.id, self.kind, self.parts) = ((0, 0), (0, 0), None);
+        Some(RawJson::within(text, start..end))
     }
 
     /// The envelope's id.
