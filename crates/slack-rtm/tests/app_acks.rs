@@ -365,6 +365,21 @@ impl Acknowledger for Counting {
     }
 }
 
+/// Dispatches with `ack` itself, or boxed as a `Box<dyn Acknowledger>`.
+async fn dispatch_as(
+    d: &slack_rtm::app::Dispatcher,
+    req: slack_rtm::app::AppRequest,
+    ack: &Counting,
+    by_box: bool,
+) {
+    if by_box {
+        let boxed: Box<dyn Acknowledger> = Box::new(ack.clone());
+        d.dispatch(req, boxed).await.unwrap();
+    } else {
+        d.dispatch(req, ack.clone()).await.unwrap();
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_event_acked_at_once_by_its_acknowledger_is_acked_once_and_a_command_by_its_listener() {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -391,34 +406,21 @@ async fn an_event_acked_at_once_by_its_acknowledger_is_acked_once_and_a_command_
     // Able to ack at once: that call is the ack, `ack` is never called.
     // Each case twice: the acknowledger itself, and boxed as `Box<dyn Acknowledger>` (which
     // forwards both calls).
-    let boxed = |a: &Counting| -> Box<dyn Acknowledger> { Box::new(a.clone()) };
     for by_box in [false, true] {
         let quick = Counting { can_now: true, ..Counting::default() };
-        if by_box {
-            d.dispatch(mention(), boxed(&quick)).await.unwrap();
-        } else {
-            d.dispatch(mention(), quick.clone()).await.unwrap();
-        }
+        dispatch_as(&d, mention(), &quick, by_box).await;
         assert_eq!(rx.recv().await, Some("event"));
         settle().await;
         assert_eq!((quick.now.load(Ordering::SeqCst), quick.later.load(Ordering::SeqCst)), (1, 0));
         // Not able to: acked through `ack`, once.
         let slow = Counting::default();
-        if by_box {
-            d.dispatch(mention(), boxed(&slow)).await.unwrap();
-        } else {
-            d.dispatch(mention(), slow.clone()).await.unwrap();
-        }
+        dispatch_as(&d, mention(), &slow, by_box).await;
         assert_eq!(rx.recv().await, Some("event"));
         settle().await;
         assert_eq!((slow.now.load(Ordering::SeqCst), slow.later.load(Ordering::SeqCst)), (0, 1));
         // A command is acked by its listener (through `ack`), never at once by the dispatcher.
         let cmd = Counting { can_now: true, ..Counting::default() };
-        if by_box {
-            d.dispatch(command("/x", ""), boxed(&cmd)).await.unwrap();
-        } else {
-            d.dispatch(command("/x", ""), cmd.clone()).await.unwrap();
-        }
+        dispatch_as(&d, command("/x", ""), &cmd, by_box).await;
         assert_eq!(rx.recv().await, Some("command"));
         settle().await;
         assert_eq!((cmd.now.load(Ordering::SeqCst), cmd.later.load(Ordering::SeqCst)), (0, 1));
