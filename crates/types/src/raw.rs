@@ -9,7 +9,7 @@ use std::fmt;
 /// so that nothing the server sent is lost. It serializes back as the same JSON.
 ///
 /// It may be a part of a larger text it took over (a Socket Mode envelope's payload inside
-/// its frame: [`EnvelopeFrame::into_payload`](crate::socket_mode::EnvelopeFrame::into_payload)),
+/// its frame: [`EnvelopeFrame::take_payload`](crate::socket_mode::EnvelopeFrame::take_payload)),
 /// so handing a payload over costs no copy; it compares, hashes and serializes as its own text.
 #[derive(Clone)]
 pub struct RawJson {
