@@ -146,3 +146,35 @@ impl fmt::Debug for EnvelopeId {
         write!(f, "{:?}", self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{EnvelopeId, INLINE};
+
+    /// Short ids (in place) and long ones (on the heap) read back as the text they were made
+    /// from, however they were made, compare with it and with each other as text, and print as it.
+    #[test]
+    fn an_id_reads_compares_and_prints_as_its_text() {
+        let long = "x".repeat(INLINE + 1);
+        for text in ["", "1d6b9f0e-4a3c-4c8e-9b1a-2f3e4d5c6b7a", "é-ü", &long[..INLINE], long.as_str()] {
+            let ids = [
+                EnvelopeId::new(text),
+                EnvelopeId::from(text),
+                EnvelopeId::from(&text.to_owned()),
+                EnvelopeId::from(text.to_owned()),
+            ];
+            for id in &ids {
+                assert_eq!(id.as_str(), text);
+                assert_eq!(&**id, text);
+                assert_eq!(id.as_ref(), text);
+                assert!(*id == *text && *id == text);
+                assert_eq!(id, &ids[0]);
+                assert_eq!(EnvelopeId::from(id), ids[0]);
+                assert_eq!(id.to_string(), text);
+                assert_eq!(format!("{id:?}"), format!("{text:?}"));
+                assert_eq!(id.is_inline(), text.len() <= INLINE);
+            }
+            assert!(ids[0] != *"another");
+        }
+    }
+}
