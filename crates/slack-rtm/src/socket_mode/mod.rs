@@ -218,7 +218,6 @@ impl SocketModeClient {
 /// What the session hands the application.
 #[derive(Debug)]
 #[non_exhaustive]
-#[allow(clippy::large_enum_variant)] // nearly every item is an envelope: moved, not boxed (no allocation per envelope)
 pub enum SocketModeItem {
     /// An envelope: an Events API event, a slash command, an interaction, or an unknown type.
     Envelope(Delivery),
