@@ -91,6 +91,43 @@ async fn manual_mode_acks_with_a_payload_on_the_socket_the_envelope_came_from() 
     client.shutdown().await;
 }
 
+/// Manual mode: a delivery dropped unacked is released (Slack's redelivery of its event is
+/// handed over again), one kept unacked holds its redelivery back, an acked one is never
+/// redelivered; each ack is written once, by the envelope's id.
+#[tokio::test]
+async fn manual_mode_a_dropped_delivery_is_released_and_a_kept_one_holds_its_redelivery() {
+    let emu =
+        emulator(EmuSm::default().ack_timeout(Duration::from_millis(300)).retry_delays(vec![Duration::ZERO]))
+            .await;
+    let (client, mut items) = builder(&emu).connections(1).ack_mode(AckMode::Manual).connect().await.unwrap();
+    emu.wait_for_open_sockets(1, WAIT).await.unwrap();
+    let user = emu.second_user().user.clone();
+    emu.post_message(&emu.general_channel(), &user, "dropped");
+    let dropped = next_envelope(&mut items).await;
+    let dropped_event = dropped.event_id().map(str::to_owned);
+    drop(dropped);
+    // Its redelivery (same event, a new envelope) is handed over: it was released.
+    let again = next_envelope(&mut items).await;
+    assert_eq!(again.event_id().map(str::to_owned), dropped_event);
+    assert_eq!(again.retry_attempt(), 1);
+    let again_id = again.envelope_id().to_owned();
+    again.ack().await.unwrap();
+    // Kept unacked past the deadline: Slack redelivers it, the session holds that back; then
+    // acked, nothing more comes.
+    emu.post_message(&emu.general_channel(), &user, "kept");
+    let kept = next_envelope(&mut items).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let kept_id = kept.envelope_id().to_owned();
+    kept.ack().await.unwrap();
+    let none = tokio::time::timeout(Duration::from_millis(800), next_envelope(&mut items)).await;
+    assert!(none.is_err(), "nothing else handed over: {:?}", none.ok().map(|d| d.as_str().to_owned()));
+    let acks = emu.acks();
+    for id in [&again_id, &kept_id] {
+        assert_eq!(acks.iter().filter(|a| &a.envelope_id == id).count(), 1, "{id}: {acks:?}");
+    }
+    client.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_bot_token_and_an_invalid_app_token_fail_fast_with_typed_errors() {
     let emu = emulator(EmuSm::default()).await;

@@ -365,6 +365,21 @@ impl Acknowledger for Counting {
     }
 }
 
+/// Dispatches with `ack` itself, or boxed as a `Box<dyn Acknowledger>`.
+async fn dispatch_as(
+    d: &slack_rtm::app::Dispatcher,
+    req: slack_rtm::app::AppRequest,
+    ack: &Counting,
+    by_box: bool,
+) {
+    if by_box {
+        let boxed: Box<dyn Acknowledger> = Box::new(ack.clone());
+        d.dispatch(req, boxed).await.unwrap();
+    } else {
+        d.dispatch(req, ack.clone()).await.unwrap();
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn an_event_acked_at_once_by_its_acknowledger_is_acked_once_and_a_command_by_its_listener() {
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -389,21 +404,25 @@ async fn an_event_acked_at_once_by_its_acknowledger_is_acked_once_and_a_command_
     let mention =
         || event(json!({"type": "app_mention", "user": "U1", "channel": "C1", "text": "hi", "ts": "1.0"}));
     // Able to ack at once: that call is the ack, `ack` is never called.
-    let quick = Counting { can_now: true, ..Counting::default() };
-    d.dispatch(mention(), Box::new(quick.clone())).await.unwrap();
-    assert_eq!(rx.recv().await, Some("event"));
-    settle().await;
-    assert_eq!((quick.now.load(Ordering::SeqCst), quick.later.load(Ordering::SeqCst)), (1, 0));
-    // Not able to: acked through `ack`, once.
-    let slow = Counting::default();
-    d.dispatch(mention(), Box::new(slow.clone())).await.unwrap();
-    assert_eq!(rx.recv().await, Some("event"));
-    settle().await;
-    assert_eq!((slow.now.load(Ordering::SeqCst), slow.later.load(Ordering::SeqCst)), (0, 1));
-    // A command is acked by its listener (through `ack`), never at once by the dispatcher.
-    let cmd = Counting { can_now: true, ..Counting::default() };
-    d.dispatch(command("/x", ""), Box::new(cmd.clone())).await.unwrap();
-    assert_eq!(rx.recv().await, Some("command"));
-    settle().await;
-    assert_eq!((cmd.now.load(Ordering::SeqCst), cmd.later.load(Ordering::SeqCst)), (0, 1));
+    // Each case twice: the acknowledger itself, and boxed as `Box<dyn Acknowledger>` (which
+    // forwards both calls).
+    for by_box in [false, true] {
+        let quick = Counting { can_now: true, ..Counting::default() };
+        dispatch_as(&d, mention(), &quick, by_box).await;
+        assert_eq!(rx.recv().await, Some("event"));
+        settle().await;
+        assert_eq!((quick.now.load(Ordering::SeqCst), quick.later.load(Ordering::SeqCst)), (1, 0));
+        // Not able to: acked through `ack`, once.
+        let slow = Counting::default();
+        dispatch_as(&d, mention(), &slow, by_box).await;
+        assert_eq!(rx.recv().await, Some("event"));
+        settle().await;
+        assert_eq!((slow.now.load(Ordering::SeqCst), slow.later.load(Ordering::SeqCst)), (0, 1));
+        // A command is acked by its listener (through `ack`), never at once by the dispatcher.
+        let cmd = Counting { can_now: true, ..Counting::default() };
+        dispatch_as(&d, command("/x", ""), &cmd, by_box).await;
+        assert_eq!(rx.recv().await, Some("command"));
+        settle().await;
+        assert_eq!((cmd.now.load(Ordering::SeqCst), cmd.later.load(Ordering::SeqCst)), (0, 1));
+    }
 }

@@ -113,15 +113,11 @@ async fn the_bots_own_messages_are_ignored_by_default_and_other_bots_on_request(
     send(&d, message(BOT, "C1", "from me"), &acks).await;
     let app_post = json!({"type": "message", "bot_id": "B9", "app_id": "A1", "channel": "C1", "text": "my app posted", "ts": "2.0"});
     send(&d, event(app_post), &acks).await;
-    let other_bot = json!({"type": "message", "bot_id": "B2", "subtype": "bot_message", "channel": "C1", "text": "another bot", "ts": "3.0"});
+    let other_bot = other_bots_message();
     send(&d, event(other_bot.clone()), &acks).await;
     send(&d, message("U1", "C1", "from a person"), &acks).await;
     settle().await;
-    let mut seen = Vec::new();
-    while let Ok(t) = rx.try_recv() {
-        seen.push(t);
-    }
-    assert_eq!(seen, ["another bot", "from a person"]);
+    assert_eq!(received(&mut rx), ["another bot", "from a person"]);
     assert_eq!(acks.all().len(), 4, "ignored events are acked");
 
     let mut app = App::new();
@@ -133,6 +129,47 @@ async fn the_bots_own_messages_are_ignored_by_default_and_other_bots_on_request(
     settle().await;
     assert_eq!(rx.try_recv().ok().as_deref(), Some("a person again"));
     assert!(rx.try_recv().is_err());
+}
+
+/// A message another bot posted.
+fn other_bots_message() -> serde_json::Value {
+    json!({"type": "message", "bot_id": "B2", "subtype": "bot_message", "channel": "C1", "text": "another bot", "ts": "3.0"})
+}
+
+/// What the listeners sent so far.
+fn received(rx: &mut mpsc::UnboundedReceiver<String>) -> Vec<String> {
+    let mut got = Vec::new();
+    while let Ok(t) = rx.try_recv() {
+        got.push(t);
+    }
+    got
+}
+
+/// The built-in `ignore_self` and `ignore_bots` act first, before the app's own middleware:
+/// an event they stop never reaches it (nor a listener), and is acked; the rest pass through
+/// the middleware in order.
+#[tokio::test(start_paused = true)]
+async fn the_built_in_filters_stop_before_the_apps_middleware_runs() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.ignore_bots(true);
+    let seen = tx.clone();
+    app.middleware(move |ctx: Context, next: Next| {
+        let seen = seen.clone();
+        async move {
+            seen.send(format!("middleware {}", ctx.body()["event"]["text"].as_str().unwrap_or("?"))).unwrap();
+            next.run(ctx).await
+        }
+    });
+    texts_to(&mut app, tx);
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, message(BOT, "C1", "from me"), &acks).await;
+    send(&d, event(other_bots_message()), &acks).await;
+    send(&d, message("U1", "C1", "from a person"), &acks).await;
+    settle().await;
+    assert_eq!(received(&mut rx), ["middleware from a person", "from a person"]);
+    assert_eq!(acks.all().len(), 3, "stopped events are acked");
 }
 
 #[tokio::test(start_paused = true)]

@@ -236,3 +236,53 @@ async fn events_are_routed_by_type_and_each_acked_once() {
     }
     assert!(running.shutdown(T).await);
 }
+
+/// Through the app on Socket Mode, a request's envelope id is the one its ack names and its
+/// payload is the envelope's payload, verbatim (handed on where it lay in the frame): the same
+/// JSON the emulator sent, for events, a command and an interaction.
+#[tokio::test]
+async fn each_request_carries_its_envelopes_id_and_payload_verbatim() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.ignore_self(false);
+    app.middleware(move |ctx: slack_rtm::app::Context, next: slack_rtm::app::Next| {
+        let tx = tx.clone();
+        async move {
+            let id = ctx.envelope_id().map(str::to_owned);
+            tx.send((id, ctx.kind().as_str().to_owned(), ctx.payload().as_str().to_owned())).unwrap();
+            next.run(ctx).await
+        }
+    });
+    app.fallback(|_| async { Ok(()) });
+    let (emu, running, _web) = start(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    alice.say(&ch, "an \"escaped\" message, with {braces} and é").unwrap();
+    alice.mention_bot(&ch, "hello").unwrap();
+    emu.send_slash_command(&emu.second_user().user, &ch, "/deploy", "now");
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        got.push(tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    let records = emu.envelopes();
+    for (id, kind, payload) in &got {
+        let id = id.as_deref().expect("an envelope id");
+        let record = records
+            .iter()
+            .find(|r| r.attempts.iter().any(|a| a.envelope_id == id))
+            .unwrap_or_else(|| panic!("no envelope {id}: {records:?}"));
+        assert_eq!(kind, &record.envelope_type);
+        let sent: serde_json::Value = serde_json::from_str(payload).expect("the payload is JSON on its own");
+        assert_eq!(sent, record.payload, "{id}");
+    }
+    // Each acked once, by the id the request carried.
+    let deadline = tokio::time::Instant::now() + T;
+    while !emu.envelopes().iter().all(|r| r.acked) {
+        assert!(tokio::time::Instant::now() < deadline, "not acked: {:?}", emu.envelopes());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for (id, _, _) in &got {
+        let id = id.as_deref().unwrap();
+        assert_eq!(emu.acks().iter().filter(|a| a.envelope_id == id).count(), 1, "{id}");
+    }
+    assert!(running.shutdown(T).await);
+}

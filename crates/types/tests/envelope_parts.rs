@@ -102,10 +102,40 @@ fn check(text: &str, must_answer: bool) -> Result<(), TestCaseError> {
                 event_type: p.event_type.map(str::to_owned),
             };
             prop_assert_eq!(Some(got), want, "{}", text);
+            check_into_payload(&frame)?;
         }
         None => prop_assert!(!must_answer, "no parts for a plain envelope: {}", text),
     }
     Ok(())
+}
+
+/// The payload taken over in place is the same JSON as its copy: the same text, equal, the
+/// same hash, the same serialization; none when the scan read none.
+fn check_into_payload(frame: &EnvelopeFrame) -> Result<(), TestCaseError> {
+    let copy = frame.payload_json();
+    let mut taken = frame.clone();
+    match (taken.take_payload(), copy) {
+        (Some(inner), Some(copy)) => {
+            // The frame is left empty.
+            prop_assert_eq!((taken.as_str(), taken.envelope_id(), taken.envelope_type()), ("", "", ""));
+            prop_assert!(taken.parts().is_none());
+            prop_assert_eq!(inner.as_str(), copy.as_str());
+            prop_assert_eq!(&inner, &copy);
+            prop_assert_eq!(hash(&inner), hash(&copy));
+            prop_assert_eq!(serde_json::to_string(&inner).unwrap(), serde_json::to_string(&copy).unwrap());
+            prop_assert_eq!(format!("{inner:?}"), format!("{copy:?}"));
+            prop_assert_eq!(inner.to_value(), copy.to_value());
+        }
+        (None, None) => prop_assert_eq!(&taken, frame),
+        (inner, copy) => prop_assert!(false, "take_payload {inner:?} but payload_json {copy:?}"),
+    }
+    Ok(())
+}
+
+fn hash(v: &impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    thread_local!(static STATE: RandomState = RandomState::new());
+    STATE.with(|s| s.hash_one(v))
 }
 
 proptest! {

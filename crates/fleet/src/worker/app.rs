@@ -42,7 +42,7 @@ impl Worker {
                     );
                     return Ok(());
                 };
-                match app.dispatch_and_wait(request, Box::new(NoAck)).await {
+                match app.dispatch_and_wait(request, NoAck).await {
                     Ok(true) => Ok(()),
                     Ok(false) => Err("a listener failed"),
                     Err(ShuttingDown) => Err("the app is shutting down"),

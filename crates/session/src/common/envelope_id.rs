@@ -1,5 +1,6 @@
 //! Envelope ids kept without an allocation of their own when short: Socket Mode's manual
-//! acks name one per envelope, and the session keeps it while the ack is owed.
+//! acks name one per envelope, the session keeps it while the ack is owed, and an app's
+//! request carries it.
 
 use std::borrow::Borrow;
 use std::fmt;
@@ -9,38 +10,107 @@ use std::sync::Arc;
 /// Bytes of an envelope id kept in place (Slack's are UUIDs: 36).
 pub(crate) const INLINE: usize = 46;
 
-/// An envelope id as the session keeps it (manual acks' bookkeeping, an ack command): in place when it is short (no allocation per
-/// envelope, and an ack compares it in the map's bucket without a second memory access),
-/// shared on the heap otherwise. Looked up by its bytes.
+/// A Socket Mode envelope's id (what its ack names), as the session keeps it (manual acks'
+/// bookkeeping, an ack command) and an app's request carries it: in place when it is short —
+/// Slack's are 36-byte UUIDs, kept without an allocation, and an ack compares one in the
+/// map's bucket without a second memory access —, shared on the heap otherwise.
+///
+/// Reads as a `&str` (`Deref`, [`EnvelopeId::as_str`]); compares and hashes as its bytes.
 #[derive(Clone)]
-pub(crate) enum EnvelopeId {
+pub struct EnvelopeId(Repr);
+
+#[derive(Clone)]
+enum Repr {
     Inline { len: u8, bytes: [u8; INLINE] },
-    Heap(Arc<[u8]>),
+    Heap(Arc<str>),
 }
 
 impl EnvelopeId {
-    pub(crate) fn new(id: &str) -> EnvelopeId {
+    /// The id `id`.
+    pub fn new(id: &str) -> EnvelopeId {
         let b = id.as_bytes();
-        match u8::try_from(b.len()) {
+        EnvelopeId(match u8::try_from(b.len()) {
             Ok(len) if b.len() <= INLINE => {
                 let mut bytes = [0; INLINE];
                 bytes[..b.len()].copy_from_slice(b);
-                EnvelopeId::Inline { len, bytes }
+                Repr::Inline { len, bytes }
             }
-            _ => EnvelopeId::Heap(b.into()),
+            _ => Repr::Heap(id.into()),
+        })
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Copied from a `&str` whole: always UTF-8.
+            Repr::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+            }
+            Repr::Heap(s) => s,
         }
     }
 
-    /// The id (made from a `&str`: always UTF-8).
-    pub(crate) fn as_str(&self) -> &str {
-        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    /// Whether it is kept in place (no allocation).
+    #[cfg(test)]
+    pub(crate) fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
     }
 
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        match self {
-            EnvelopeId::Inline { len, bytes } => &bytes[..usize::from(*len)],
-            EnvelopeId::Heap(b) => b,
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Repr::Heap(s) => s.as_bytes(),
         }
+    }
+}
+
+impl std::ops::Deref for EnvelopeId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for EnvelopeId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for EnvelopeId {
+    fn from(id: &str) -> EnvelopeId {
+        EnvelopeId::new(id)
+    }
+}
+
+impl From<&String> for EnvelopeId {
+    fn from(id: &String) -> EnvelopeId {
+        EnvelopeId::new(id)
+    }
+}
+
+impl From<String> for EnvelopeId {
+    fn from(id: String) -> EnvelopeId {
+        EnvelopeId::new(&id)
+    }
+}
+
+impl From<&EnvelopeId> for EnvelopeId {
+    fn from(id: &EnvelopeId) -> EnvelopeId {
+        id.clone()
+    }
+}
+
+impl PartialEq<str> for EnvelopeId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for EnvelopeId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -67,13 +137,44 @@ impl Eq for EnvelopeId {}
 
 impl fmt::Display for EnvelopeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Made from a `&str`: always UTF-8.
-        f.write_str(&String::from_utf8_lossy(self.as_bytes()))
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for EnvelopeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{EnvelopeId, INLINE};
+
+    /// Short ids (in place) and long ones (on the heap) read back as the text they were made
+    /// from, however they were made, compare with it and with each other as text, and print as it.
+    #[test]
+    fn an_id_reads_compares_and_prints_as_its_text() {
+        let long = "x".repeat(INLINE + 1);
+        for text in ["", "1d6b9f0e-4a3c-4c8e-9b1a-2f3e4d5c6b7a", "é-ü", &long[..INLINE], long.as_str()] {
+            let ids = [
+                EnvelopeId::new(text),
+                EnvelopeId::from(text),
+                EnvelopeId::from(&text.to_owned()),
+                EnvelopeId::from(text.to_owned()),
+            ];
+            for id in &ids {
+                assert_eq!(id.as_str(), text);
+                assert_eq!(&**id, text);
+                assert_eq!(id.as_ref(), text);
+                assert!(*id == *text && *id == text);
+                assert_eq!(id, &ids[0]);
+                assert_eq!(EnvelopeId::from(id), ids[0]);
+                assert_eq!(id.to_string(), text);
+                assert_eq!(format!("{id:?}"), format!("{text:?}"));
+                assert_eq!(id.is_inline(), text.len() <= INLINE);
+            }
+            assert!(ids[0] != *"another");
+        }
     }
 }

@@ -22,7 +22,7 @@ mod types;
 pub(crate) use backoff::Backoff;
 pub(crate) use config::{CLOSE_NORMAL, CLOSE_REPLACED, MAX_CONFIG_DURATION, MAX_RETRY_AFTER};
 pub use config::{KeepaliveConfig, ReconnectPolicy, Timeouts};
-pub(crate) use envelope_id::EnvelopeId;
+pub use envelope_id::EnvelopeId;
 pub(crate) use idmap::IdMap;
 pub use machine::{Machine, SocketInput};
 pub(crate) use seen::{SeenWindow, fingerprint};

@@ -61,6 +61,7 @@ mod prop;
 #[cfg(test)]
 mod tests;
 
+pub use crate::common::EnvelopeId;
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
 pub use types::{
     Delivered, DeliveryAckError, SocketModeEvent, SocketModeIncoming, SocketModeInput, SocketModeOutput,

@@ -58,6 +58,9 @@ struct RouteRt {
 struct Inner {
     shared: Arc<Shared>,
     routes: Vec<RouteRt>,
+    /// The built-in middleware that are on (`ignore_self`, `ignore_bots`), in that order: a
+    /// request one of them stops goes no further, as if they ran first in the global chain.
+    filters: Vec<fn(&Context) -> bool>,
     global: Arc<[Arc<dyn Middleware>]>,
     fallback: Option<FallbackHandler>,
     error_handler: Option<ErrorHandler>,
@@ -114,14 +117,16 @@ struct OrderTicket {
 impl Dispatcher {
     pub(crate) fn new(app: App, shared: Shared) -> Dispatcher {
         let App { routes, middleware, fallback, error_handler, config, installations } = app;
-        let mut global: Vec<Arc<dyn Middleware>> = Vec::new();
+        // The built-in middleware are plain rules, checked before the app's middleware as if
+        // first in its chain: no boxed call per request for them.
+        let mut filters: Vec<fn(&Context) -> bool> = Vec::new();
         if config.ignore_self {
-            global.push(Arc::new(super::middleware::ignore_self));
+            filters.push(super::middleware::stops_own_event);
         }
         if config.ignore_bots {
-            global.push(Arc::new(super::middleware::ignore_bots));
+            filters.push(super::middleware::stops_bot_message);
         }
-        global.extend(middleware);
+        let global: Vec<Arc<dyn Middleware>> = middleware;
         let routes = routes
             .into_iter()
             .map(|route| {
@@ -133,6 +138,7 @@ impl Dispatcher {
             inner: Arc::new(Inner {
                 shared: Arc::new(shared),
                 routes,
+                filters,
                 global: global.into(),
                 fallback,
                 error_handler,
@@ -179,11 +185,11 @@ impl Dispatcher {
     ///
     /// With [`App::start_inline`] on, the request's middleware and listeners are first polled
     /// here, and a request that finished then needs no task.
-    pub async fn dispatch(
-        &self,
-        request: AppRequest,
-        ack: Box<dyn Acknowledger>,
-    ) -> Result<(), ShuttingDown> {
+    ///
+    /// `ack` is any [`Acknowledger`] (a `Box<dyn Acknowledger>` too): it is boxed only when a
+    /// listener owes the ack (a command, an interaction), not for an event acked at once
+    /// ([`Acknowledger::ack_empty_now`]).
+    pub async fn dispatch<A: Acknowledger>(&self, request: AppRequest, ack: A) -> Result<(), ShuttingDown> {
         self.start(request, ack).await.map(drop)
     }
 
@@ -191,10 +197,10 @@ impl Dispatcher {
     /// listener (and middleware) returned `Ok`, `false` after an error or a panic (already
     /// reported to the error handler). For receivers that confirm a request only once it was
     /// handled (a fleet worker acks its stream entry then; a failure is tried again).
-    pub async fn dispatch_and_wait(
+    pub async fn dispatch_and_wait<A: Acknowledger>(
         &self,
         request: AppRequest,
-        ack: Box<dyn Acknowledger>,
+        ack: A,
     ) -> Result<bool, ShuttingDown> {
         Ok(match self.start(request, ack).await? {
             Started::Done(ok) => ok,
@@ -202,12 +208,15 @@ impl Dispatcher {
         })
     }
 
-    async fn start(&self, request: AppRequest, ack: Box<dyn Acknowledger>) -> Result<Started, ShuttingDown> {
-        let arrived = Instant::now();
+    async fn start<A: Acknowledger>(&self, request: AppRequest, ack: A) -> Result<Started, ShuttingDown> {
+        // The ack deadline's start, for the requests whose listener acks (an event's is sent
+        // when it takes its slot: no clock read for it).
+        let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
-        let info = RequestInfo::new(request);
+        // Shared from here: the request's future holds a pointer, not the info.
+        let info = Arc::new(RequestInfo::new(request));
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = if self.inner.config.ordered {
             info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
@@ -230,10 +239,10 @@ impl Dispatcher {
                 // Sent by that call: `ack` is dropped unused.
                 Owed::Sent(sent)
             } else {
-                Self::send_event_ack(ack)
+                Self::send_event_ack(Box::new(ack))
             }
         } else {
-            Owed::Listener(ack)
+            Owed::Listener(Box::new(ack))
         };
         let inner = self.inner.clone();
         // Boxed: the request's future is a few KB, and the runtime moves a task's future
@@ -319,10 +328,10 @@ impl Inner {
 
     async fn handle(
         self: Arc<Self>,
-        info: RequestInfo,
+        info: Arc<RequestInfo>,
         owed: Owed,
         mut ticket: Option<OrderTicket>,
-        arrived: Instant,
+        arrived: Option<Instant>,
         _permit: OwnedSemaphorePermit,
     ) -> bool {
         let event = info.kind == RequestKind::EventsApi;
@@ -352,7 +361,6 @@ impl Inner {
         };
         let span =
             tracing::info_span!("app", kind = info.kind.as_str(), request_type = subkind, listener = %label);
-        let info = Arc::new(info);
         let ctx = Context {
             shared: self.shared.clone(),
             req: info,
@@ -397,7 +405,7 @@ impl Inner {
                 let window = ACK_DEADLINE.saturating_sub(self.config.ack_margin);
                 tokio::select! {
                     r = &mut work => r,
-                    _ = tokio::time::sleep_until(arrived + window) => {
+                    _ = tokio::time::sleep_until(arrived.unwrap_or_else(Instant::now) + window) => {
                         if let Some(sent) = cell.send_for_listener(Some(window)).await {
                             tracing::warn!(listener = %label, ?window, "the listener did not ack in time; acked empty");
                             if let Err(e) = sent {
@@ -454,6 +462,9 @@ impl Inner {
         matched: Vec<(usize, Matches)>,
         ctx: Context,
     ) -> ListenerResult {
+        if self.filters.iter().any(|stops| stops(&ctx)) {
+            return Ok(());
+        }
         let global = self.global.clone();
         let matched = Matched { inner: self, payload, matched };
         if global.is_empty() {

@@ -102,25 +102,40 @@ const NOT_SPEECH: &[&str] = &["member_joined_channel", "member_left_channel"];
 /// itself. On by default ([`App::ignore_self`](super::App::ignore_self)); joins and leaves of
 /// the bot still pass.
 pub async fn ignore_self(ctx: Context, next: Next) -> ListenerResult {
-    if *ctx.kind() == RequestKind::EventsApi
-        && !NOT_SPEECH.contains(&ctx.request_type().unwrap_or(""))
-        && ctx.caused_by_own_bot()
-    {
-        tracing::trace!(event_type = ?ctx.request_type(), "ignoring the bot's own event");
+    if stops_own_event(&ctx) {
         return Ok(());
     }
     next.run(ctx).await
 }
 
+/// [`ignore_self`]'s rule: whether it stops this request.
+pub(crate) fn stops_own_event(ctx: &Context) -> bool {
+    let stop = *ctx.kind() == RequestKind::EventsApi
+        && !NOT_SPEECH.contains(&ctx.request_type().unwrap_or(""))
+        && ctx.caused_by_own_bot();
+    if stop {
+        tracing::trace!(event_type = ?ctx.request_type(), "ignoring the bot's own event");
+    }
+    stop
+}
+
 /// Stops messages posted by any bot (a `bot_id`, or the `bot_message` subtype). Off by default
 /// ([`App::ignore_bots`](super::App::ignore_bots)).
 pub async fn ignore_bots(ctx: Context, next: Next) -> ListenerResult {
+    if stops_bot_message(&ctx) {
+        return Ok(());
+    }
+    next.run(ctx).await
+}
+
+/// [`ignore_bots`]'s rule: whether it stops this request.
+pub(crate) fn stops_bot_message(ctx: &Context) -> bool {
     if *ctx.kind() == RequestKind::EventsApi && ctx.request_type() == Some("message") {
         let event = &ctx.body()["event"];
         if event.get("bot_id").is_some_and(|b| !b.is_null()) || event["subtype"] == "bot_message" {
             tracing::trace!("ignoring a bot's message");
-            return Ok(());
+            return true;
         }
     }
-    next.run(ctx).await
+    false
 }

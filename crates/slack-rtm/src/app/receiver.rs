@@ -16,6 +16,7 @@
 //! once per request: with `None` (an empty ack: HTTP 200 with an empty body) or with a JSON
 //! body (a slash command's reply, a view's `response_action`, an options list).
 
+use crate::socket_mode::EnvelopeId;
 use slack_rtm_codec::BoxError;
 use slack_rtm_types::RawJson;
 use std::future::Future;
@@ -69,8 +70,8 @@ pub struct AppRequest {
     pub kind: RequestKind,
     /// The payload, verbatim.
     pub payload: RawJson,
-    /// The Socket Mode envelope id, if it came in one.
-    pub envelope_id: Option<String>,
+    /// The Socket Mode envelope id, if it came in one (kept in place: no allocation).
+    pub envelope_id: Option<EnvelopeId>,
     /// 0 for a first delivery; Slack's retry number otherwise (`retry_attempt` in Socket Mode,
     /// `X-Slack-Retry-Num` over HTTP).
     pub retry_attempt: u32,
@@ -100,7 +101,7 @@ impl AppRequest {
     }
 
     /// With the Socket Mode envelope id.
-    pub fn with_envelope_id(mut self, id: impl Into<String>) -> AppRequest {
+    pub fn with_envelope_id(mut self, id: impl Into<EnvelopeId>) -> AppRequest {
         self.envelope_id = Some(id.into());
         self
     }
@@ -144,6 +145,18 @@ pub trait Acknowledger: Send + 'static {
     /// future of an ack that is done at once.
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         None
+    }
+}
+
+/// A boxed acknowledger is one: what a receiver that picks its acknowledger at run time hands
+/// to [`Dispatcher::dispatch`](super::Dispatcher::dispatch).
+impl Acknowledger for Box<dyn Acknowledger> {
+    fn ack(self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
+        (*self).ack(body)
+    }
+
+    fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
+        (**self).ack_empty_now()
     }
 }
 

@@ -4,8 +4,12 @@ use super::App;
 use super::dispatch::Dispatcher;
 use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
-use crate::socket_mode::{AckMode, Delivery, SocketModeClient, SocketModeClientBuilder, SocketModeItem};
+use crate::socket_mode::delivery::ack_payload;
+use crate::socket_mode::{
+    AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem,
+};
 use slack_rtm_codec::BoxError;
+use slack_rtm_session::driver::SocketModeHandle;
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,63 +38,76 @@ struct Parts {
     retry_reason: Option<String>,
 }
 
-/// The envelope as the dispatcher takes it, and its ack through the session.
-fn request(mut delivery: Delivery) -> (AppRequest, Box<dyn super::Acknowledger>) {
+/// The envelope as the dispatcher takes it, and its ack through the session. The payload is
+/// handed on where it lies in the frame (no copy) when the frame's scan read it.
+fn request(mut delivery: Delivery) -> (AppRequest, SocketAck) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
-    let frame = delivery.frame();
-    let parts = frame.parts().map(|p| {
-        // Read by the frame's scan: the payload copied out with no walk.
-        (frame.payload_json().unwrap_or_else(null_json), p.retry_attempt, p.retry_reason.map(str::to_owned))
-    });
-    let (payload, attempt, reason) = match parts.map(Ok).unwrap_or_else(|| {
-        serde_json::from_str::<Parts>(delivery.as_str())
-            .map(|p| (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason))
-    }) {
-        Ok(parts) => parts,
-        // An odd shape: as the envelope's own decode reads it.
-        Err(_) => match delivery.envelope() {
-            Some(e) => (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone()),
-            None => (null_json(), 0, None),
+    let id = EnvelopeId::new(delivery.envelope_id());
+    let scanned = delivery.frame().parts().map(|p| (p.retry_attempt, p.retry_reason.map(str::to_owned)));
+    let (payload, attempt, reason) = match scanned {
+        // Read by the scan: the frame's text taken over (`None`: absent or `null`).
+        Some((attempt, reason)) => (delivery.take_payload().unwrap_or_else(null_json), attempt, reason),
+        None => match serde_json::from_str::<Parts>(delivery.as_str()) {
+            Ok(p) => (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason),
+            // An odd shape: as the envelope's own decode reads it.
+            Err(_) => match delivery.envelope() {
+                Some(e) => {
+                    (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone())
+                }
+                None => (null_json(), 0, None),
+            },
         },
     };
     let event_type = if event { delivery.take_session_event_type() } else { None };
+    let ack = SocketAck { handle: delivery.take_acker(), id: id.clone(), event };
     let request = AppRequest::new(kind, payload)
-        .with_envelope_id(delivery.envelope_id())
+        .with_envelope_id(id)
         .with_retry(attempt, reason)
         .with_event_type(event_type)
         // An ack frame can always carry a payload: the listener decides (Slack reads it where
         // the envelope `accepts_response_payload`; a server that leaves the flag out still
         // gets a command's reply or an options list).
         .with_response_payload(true);
-    (request, Box::new(SocketAck { delivery, event }))
+    (request, ack)
 }
 
-/// An envelope's ack through the session.
+/// An envelope's ack through the session (`handle`: `None` in auto mode, already acked, or
+/// once the ack was sent). Dropped unsent, it releases the envelope, as a [`Delivery`] does.
 struct SocketAck {
-    delivery: Delivery,
+    handle: Option<SocketModeHandle>,
+    id: EnvelopeId,
     event: bool,
 }
 
 impl Acknowledger for SocketAck {
-    fn ack(self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
-        let SocketAck { delivery, event } = *self;
-        if event && body.is_none() {
-            return Box::pin(std::future::ready(delivery.ack_detached().map_err(Into::into)));
+    fn ack(mut self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
+        let Some(h) = self.handle.take() else { return Box::pin(std::future::ready(Ok(()))) };
+        let id = self.id.clone();
+        if self.event && body.is_none() {
+            return Box::pin(std::future::ready(h.ack_detached(id, None).map_err(Into::into)));
         }
         Box::pin(async move {
-            match body {
-                None => delivery.ack().await,
-                Some(b) => delivery.ack_with(b).await,
-            }
-            .map_err(Into::into)
+            let payload = body.as_ref().map(ack_payload).transpose()?;
+            h.ack(id, payload).await.map_err(Into::into)
         })
     }
 
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         // An event is acked before its listeners run, and nobody waits for the write: the
         // session writes it on its next turn (no round trip to its task per envelope).
-        self.event.then(|| self.delivery.ack_detached_now().map_err(Into::into))
+        self.event.then(|| match self.handle.take() {
+            Some(h) => h.ack_detached(&self.id, None).map_err(Into::into),
+            None => Ok(()),
+        })
+    }
+}
+
+impl Drop for SocketAck {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.release(&self.id);
+        }
     }
 }
 
@@ -117,9 +134,12 @@ impl App {
         let stop = Arc::new(Notify::new());
         let (d, s) = (dispatcher.clone(), stop.clone());
         let pump = tokio::spawn(async move {
+            // One wait for the stop signal for the whole run (registered once, not per envelope).
+            let mut stopped = std::pin::pin!(s.notified());
             loop {
                 let item = tokio::select! {
-                    _ = s.notified() => break,
+                    biased;
+                    _ = &mut stopped => break,
                     item = items.next() => item,
                 };
                 match item {
@@ -127,7 +147,8 @@ impl App {
                         let (request, ack) = request(delivery);
                         // Waits for a free slot: meanwhile no envelope is read (see docs/app.md).
                         tokio::select! {
-                            _ = s.notified() => break,
+                            biased;
+                            _ = &mut stopped => break,
                             r = d.dispatch(request, ack) => if r.is_err() { break },
                         }
                     }

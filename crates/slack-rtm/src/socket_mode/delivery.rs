@@ -2,7 +2,7 @@
 //! mode) its ack handle.
 
 use slack_rtm_session::driver::SocketModeHandle;
-use slack_rtm_session::socket_mode::{Delivered, DeliveryAckError};
+use slack_rtm_session::socket_mode::{Delivered, DeliveryAckError, EnvelopeId};
 use slack_rtm_types::RawJson;
 use slack_rtm_types::socket_mode::{Envelope, EnvelopeType, Payload, SocketFrame};
 use std::fmt;
@@ -132,11 +132,12 @@ impl Delivery {
     /// is written, or with why not ([`DeliveryAckError::Unsent`] when that socket is gone). In auto
     /// mode the session already acked it: `Ok(())` at once.
     pub fn ack(mut self) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
-        let id = self.envelope_id().to_owned();
+        // In place: no allocation for the id.
+        let id = EnvelopeId::new(self.envelope_id());
         let acker = self.acker.take();
         async move {
             match acker {
-                Some(h) => h.ack(&id, None).await,
+                Some(h) => h.ack(id, None).await,
                 None => Ok(()),
             }
         }
@@ -162,6 +163,21 @@ impl Delivery {
         self.inner.event_type.take()
     }
 
+    /// Manual mode: the ack's handle, taken over by the caller, who then owes the ack or the
+    /// release (dropping the delivery afterwards releases nothing).
+    pub(crate) fn take_acker(&mut self) -> Option<SocketModeHandle> {
+        self.acker.take()
+    }
+
+    /// The payload as the frame's scan read it, the frame's text taken over (no copy); the
+    /// frame is empty afterwards (see [`EnvelopeFrame::take_payload`]). `None` when the scan
+    /// read none.
+    ///
+    /// [`EnvelopeFrame::take_payload`]: slack_rtm_types::socket_mode::EnvelopeFrame::take_payload
+    pub(crate) fn take_payload(&mut self) -> Option<RawJson> {
+        self.inner.frame.take_payload()
+    }
+
     /// Manual ack mode: queues the ack and returns at once, without waiting for it to be
     /// written (the session writes it on its next turn; a failure — the socket gone — is
     /// logged, and Slack redelivers what was not acked). For handling an envelope after its
@@ -177,14 +193,11 @@ impl Delivery {
         mut self,
         payload: serde_json::Value,
     ) -> impl Future<Output = Result<(), DeliveryAckError>> + Send + 'static {
-        let id = self.envelope_id().to_owned();
+        let id = EnvelopeId::new(self.envelope_id());
         let acker = self.acker.take();
         async move {
             let h = acker.ok_or(DeliveryAckError::AlreadyAcked)?;
-            let raw = RawJson::from_value(&payload).map_err(|e| {
-                DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string()))
-            })?;
-            h.ack(&id, Some(raw)).await
+            h.ack(id, Some(ack_payload(&payload)?)).await
         }
     }
 
@@ -203,4 +216,10 @@ impl Drop for Delivery {
             h.release(self.inner.frame.envelope_id());
         }
     }
+}
+
+/// A response payload as an ack carries it.
+pub(crate) fn ack_payload(payload: &serde_json::Value) -> Result<RawJson, DeliveryAckError> {
+    RawJson::from_value(payload)
+        .map_err(|e| DeliveryAckError::Invalid(slack_rtm_codec::AckEncodeError::Unencodable(e.to_string())))
 }

@@ -2,12 +2,12 @@
 //! of [`SocketModeItem`]s — envelopes ([`Delivery`]) and lifecycle items. See the crate
 //! documentation for a complete app and `docs/socket-mode.md` for the guarantees.
 
-mod delivery;
+pub(crate) mod delivery;
 
 pub use delivery::Delivery;
 pub use slack_rtm_session::driver::SocketModeStatus;
 pub use slack_rtm_session::socket_mode::{
-    AckMode, DeliveryAckError, MAX_CONNECTIONS, SocketModeConfig, SocketModeEvent,
+    AckMode, DeliveryAckError, EnvelopeId, MAX_CONNECTIONS, SocketModeConfig, SocketModeEvent,
 };
 /// The Socket Mode protocol types: payloads, events, interactions ([`BlockActions`],
 /// [`ViewAction`], …), frames.

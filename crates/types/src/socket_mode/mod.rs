@@ -384,6 +384,17 @@ impl EnvelopeFrame {
         self.parts()?.payload.map(RawJson::from_trusted)
     }
 
+    /// [`EnvelopeFrame::payload_json`] taking the frame's text over: the payload is handed on
+    /// where it lies in the frame, with no copy, and the frame is left empty (its text, id and
+    /// type read `""`, [`EnvelopeFrame::parts`] `None`). `None`, the frame untouched, when the
+    /// scan did not read the payload (absent, `null`, or not read: decode then).
+    pub fn take_payload(&mut self) -> Option<RawJson> {
+        let (start, end) = self.parts?.payload?;
+        let text = std::mem::take(&mut self.text);
+        (self.id, self.kind, self.parts) = ((0, 0), (0, 0), None);
+        Some(RawJson::within(text, start..end))
+    }
+
     /// The envelope's id.
     pub fn envelope_id(&self) -> &str {
         &self.text[self.id.0..self.id.1]

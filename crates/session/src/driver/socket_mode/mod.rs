@@ -137,9 +137,13 @@ impl fmt::Debug for Command {
 impl SocketModeHandle {
     /// Manual mode: acks `envelope_id` (with an optional response payload) on the socket it
     /// came from. Resolves once the ack is written, or with why it was not.
-    pub async fn ack(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), DeliveryAckError> {
+    pub async fn ack(
+        &self,
+        envelope_id: impl Into<EnvelopeId>,
+        payload: Option<RawJson>,
+    ) -> Result<(), DeliveryAckError> {
         let (reply, rx) = oneshot::channel();
-        let cmd = Command::Ack { envelope_id: EnvelopeId::new(envelope_id), payload, reply: Some(reply) };
+        let cmd = Command::Ack { envelope_id: envelope_id.into(), payload, reply: Some(reply) };
         self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)?;
         rx.await.unwrap_or(Err(DeliveryAckError::Stopped))
     }
@@ -149,8 +153,12 @@ impl SocketModeHandle {
     /// failure — the socket gone, an unknown id — is logged, and Slack redelivers what was
     /// not acked). For a receiver that acks an envelope and goes on handling it: no round trip
     /// to the session's task per envelope. [`DeliveryAckError::Stopped`] if the session is gone.
-    pub fn ack_detached(&self, envelope_id: &str, payload: Option<RawJson>) -> Result<(), DeliveryAckError> {
-        let cmd = Command::Ack { envelope_id: EnvelopeId::new(envelope_id), payload, reply: None };
+    pub fn ack_detached(
+        &self,
+        envelope_id: impl Into<EnvelopeId>,
+        payload: Option<RawJson>,
+    ) -> Result<(), DeliveryAckError> {
+        let cmd = Command::Ack { envelope_id: envelope_id.into(), payload, reply: None };
         self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)
     }
 
@@ -158,8 +166,8 @@ impl SocketModeHandle {
     /// its event is handed over again (see [`SocketModeSession::release`]). Fire and forget.
     ///
     /// [`SocketModeSession::release`]: crate::socket_mode::SocketModeSession::release
-    pub fn release(&self, envelope_id: &str) {
-        let _ = self.cmd.send(Command::Release { envelope_id: EnvelopeId::new(envelope_id) });
+    pub fn release(&self, envelope_id: impl Into<EnvelopeId>) {
+        let _ = self.cmd.send(Command::Release { envelope_id: envelope_id.into() });
     }
 
     /// The overall state.

@@ -150,7 +150,7 @@ impl HttpHandler {
         let ack = move |body: Option<serde_json::Value>| -> AckFuture {
             Box::pin(async move { tx.send(body).map_err(|_| "the HTTP request is gone".into()) })
         };
-        if let Err(ShuttingDown) = self.dispatcher.dispatch(request, Box::new(ack)).await {
+        if let Err(ShuttingDown) = self.dispatcher.dispatch(request, ack).await {
             if let Some(id) = event_id {
                 self.dedupe.release(id).await;
             }
