@@ -303,3 +303,62 @@ async fn shutdown_lets_requests_in_flight_finish() {
     assert!(stopping.await.unwrap(), "shutdown did not drain in time");
     assert_eq!(seen.recv().await.unwrap().type_name(), Some("/slow"));
 }
+
+/// A signed slash command as an `http::Request` (for hyper's client connections).
+fn command_request(url: &str, text: &str) -> http::Request<http_body_util::Full<Bytes>> {
+    let body = form(&[
+        ("command", "/idle"),
+        ("text", text),
+        ("user_id", "U1"),
+        ("channel_id", "C1"),
+        ("team_id", "T1"),
+    ]);
+    let mut req = http::Request::post(url).header("content-type", FORM);
+    for (n, v) in signature(unix_now(), &body) {
+        req = req.header(n, v);
+    }
+    req.body(http_body_util::Full::new(Bytes::from(body))).unwrap()
+}
+
+#[tokio::test]
+async fn shutdown_closes_idle_keep_alive_connections_and_their_tasks_end() {
+    let (server, mut seen) = start(64 * 1024, None).await;
+    let url = server.url();
+    let rt = hyper_util::rt::TokioExecutor::new();
+    // An HTTP/1.1 keep-alive connection and an HTTP/2 one, each used twice, then left idle.
+    let stream = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+    let (mut h1, h1_conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    let h1_conn = tokio::spawn(h1_conn);
+    let stream = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+    let (mut h2, h2_conn) =
+        hyper::client::conn::http2::handshake(rt, hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    let h2_conn = tokio::spawn(h2_conn);
+    for text in ["a", "b"] {
+        assert_eq!(h1.send_request(command_request(&url, text)).await.unwrap().status(), 200);
+        assert_eq!(h2.send_request(command_request(&url, text)).await.unwrap().status(), 200);
+    }
+    for _ in 0..4 {
+        assert_eq!(seen.recv().await.unwrap().type_name(), Some("/idle"));
+    }
+    // Idle connections do not hold the shutdown up to its grace: they are closed at once
+    // (without that, this waits the whole 5 s and answers `false`).
+    assert!(server.shutdown(Duration::from_secs(5)).await, "idle connections were not closed");
+    // The server closed them: the client's connection tasks end.
+    h1_conn.await.unwrap().unwrap();
+    let _ = h2_conn.await.unwrap();
+    assert!(h1.send_request(command_request(&url, "c")).await.is_err());
+}
+
+#[tokio::test]
+async fn shutdown_gives_up_after_its_grace_when_a_request_is_held() {
+    let gate = Arc::new(Notify::new());
+    let entered = Arc::new(Notify::new());
+    let (server, _seen) = start_with(64 * 1024, Some(gate.clone()), entered.clone()).await;
+    let addr = server.local_addr();
+    let body = form(&[("command", "/held"), ("user_id", "U1"), ("channel_id", "C1"), ("team_id", "T1")]);
+    let _in_flight = tokio::spawn(async move { post(addr, "/slack/events", FORM, &body, &[]).await });
+    entered.notified().await;
+    // The handler never lets go: the grace runs out.
+    assert!(!server.shutdown(Duration::from_millis(300)).await);
+}

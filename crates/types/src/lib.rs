@@ -41,6 +41,7 @@ pub mod error;
 // `#[macro_use]`: `wire_enum!` (defined there) is also used by `socket_mode`.
 #[macro_use]
 pub mod event;
+mod events_head;
 pub mod ids;
 pub mod oauth;
 mod raw;
@@ -56,6 +57,7 @@ pub use client::{ClientMessage, ClientMessageError, OutgoingMessage};
 pub use connect::{ConnectOptions, Connected, SelfInfo, TeamInfo};
 pub use error::{ApiError, ApiWarning};
 pub use event::{Event, EventFrame};
+pub use events_head::EventsApiHead;
 pub use ids::{BotId, ChannelId, EnterpriseId, TeamId, Ts, UserId};
 pub use raw::RawJson;
 pub use scan::{find_string_special, json_depth_over};

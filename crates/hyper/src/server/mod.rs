@@ -13,6 +13,7 @@
 //! Nothing unverified reaches the handler, and no log line carries a request's content: a
 //! refusal is logged with its reason only.
 
+mod drain;
 mod receiver;
 mod serve;
 

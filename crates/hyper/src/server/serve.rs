@@ -1,5 +1,6 @@
 //! [`HttpServer`]: a hyper 1 server for one [`SlackReceiver`] at one path.
 
+use super::drain::Drain;
 use super::receiver::{InboundHandler, ReceiverBody, SlackReceiver};
 use super::{PageHandler, response};
 use bytes::Bytes;
@@ -8,7 +9,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
@@ -93,7 +93,7 @@ async fn accept_loop<H: InboundHandler>(
     pages: Option<Arc<dyn PageHandler>>,
     mut stopped: watch::Receiver<Option<Duration>>,
 ) -> bool {
-    let graceful = GracefulShutdown::new();
+    let drain = Drain::default();
     let builder = auto::Builder::new(TokioExecutor::new());
     let path: Arc<str> = path.into();
     let grace = loop {
@@ -126,7 +126,7 @@ async fn accept_loop<H: InboundHandler>(
             }
         });
         let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-        let conn = graceful.watch(conn);
+        let conn = drain.watch(conn);
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(%peer, "connection closed with an error: {e}");
@@ -134,5 +134,5 @@ async fn accept_loop<H: InboundHandler>(
         });
     };
     drop(listener);
-    tokio::time::timeout(grace, graceful.shutdown()).await.is_ok()
+    tokio::time::timeout(grace, drain.shutdown()).await.is_ok()
 }
