@@ -73,6 +73,7 @@ async fn installations_in_a_sqlite_file_are_listed_shown_and_deleted_tokens_reda
     tokio::task::spawn_blocking(move || check(url, &[])).await.unwrap();
     let (code, _, err) = cli(&["installations", "list", "--store", "postgres://x"]);
     assert_eq!(code, 2, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

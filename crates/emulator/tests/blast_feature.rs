@@ -8,8 +8,27 @@ const BIN: &str = env!("CARGO_BIN_EXE_slack-rtm-emulator");
 #[cfg(not(feature = "blast"))]
 #[test]
 fn blast_flags_need_the_blast_feature() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
     for flag in ["--blast", "--blast-type-last", "--blast-slack-shapes", "--sm-blast", "--sm-blast-rate"] {
-        let out = Command::new(BIN).args([flag, "1"]).output().unwrap();
+        let mut child = Command::new(BIN)
+            .args([flag, "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // A binary that accepts the flag starts an emulator and never exits: give it a
+        // deadline instead of waiting for ever (e.g. one last linked with `blast`).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                let _ = child.wait();
+                panic!("{flag}: the emulator did not refuse the flag within 30 s (it started)");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{flag}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(&format!("{flag} needs the emulator built with the `blast` feature")), "{err}");
