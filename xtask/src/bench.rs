@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: the end-to-end benchmark, every client side by side in one run.
 //!
 //! Builds the emulator and the bench clients in release mode, starts the emulator in its own
-//! process (blast mode for events, plain for round trips), runs each client `--runs` times,
+//! process (blast mode for events, plain for round trips), runs each client `--runs` times (the clients taking turns),
 //! and prints medians with ratios against Floor A; then the Socket Mode rows
 //! ([`crate::bench_sm`]). The full run also writes
 //! `docs/benchmarks.md`; `--quick` (used by CI) runs small sizes once so the harness cannot rot.
@@ -232,7 +232,31 @@ pub fn summarize(samples: &[Sample]) -> Summary {
     }
 }
 
-/// Runs every client `runs` times in one mode against one emulator.
+/// Calls `f(client, run)` for `runs` rounds over `clients` clients, taking turns (run 1 of
+/// every client, then run 2 of every client, …), so that a change in the host's speed during a
+/// measurement moves every client's figures alike rather than one client's. A client whose
+/// run fails is not run again. Gives each client's results and its failure.
+pub fn interleaved<T>(
+    clients: usize,
+    runs: usize,
+    mut f: impl FnMut(usize, usize) -> Result<T, String>,
+) -> Vec<(Vec<T>, Option<String>)> {
+    let mut out: Vec<(Vec<T>, Option<String>)> = (0..clients).map(|_| (Vec::new(), None)).collect();
+    for run in 0..runs {
+        for (i, (done, failed)) in out.iter_mut().enumerate() {
+            if failed.is_none() {
+                match f(i, run) {
+                    Ok(v) => done.push(v),
+                    Err(e) => *failed = Some(e),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs every client `runs` times in one mode against one emulator, the runs interleaved
+/// ([`interleaved`]). A failed client's row keeps the runs it finished and the error.
 pub fn measure(
     emu: &EmulatorProcess,
     clients: &[ClientSpec],
@@ -240,23 +264,15 @@ pub fn measure(
     n: u64,
     runs: usize,
 ) -> BTreeMap<&'static str, Summary> {
+    let results = interleaved(clients.len(), runs, |i, run| {
+        let c = &clients[i];
+        let cpu0 = cpu_of(emu.pid());
+        (c.run)(emu, mode, n)
+            .map(|line| Sample { line, emulator_cpu: cpu_of(emu.pid()).saturating_sub(cpu0) })
+            .inspect_err(|e| eprintln!("  {} {mode} run {}: FAILED: {e}", c.name, run + 1))
+    });
     let mut out = BTreeMap::new();
-    for c in clients {
-        let mut samples = Vec::new();
-        let mut failure = None;
-        for run in 0..runs {
-            let cpu0 = cpu_of(emu.pid());
-            match (c.run)(emu, mode, n) {
-                Ok(line) => {
-                    samples.push(Sample { line, emulator_cpu: cpu_of(emu.pid()).saturating_sub(cpu0) })
-                }
-                Err(e) => {
-                    eprintln!("  {} {mode} run {}: FAILED: {e}", c.name, run + 1);
-                    failure = Some(e);
-                    break;
-                }
-            }
-        }
+    for (c, (samples, failure)) in clients.iter().zip(results) {
         let mut s = summarize(&samples);
         s.failure = failure;
         eprintln!(
@@ -524,7 +540,24 @@ pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'
 
 #[cfg(test)]
 mod tests {
-    use super::find_limit;
+    use super::{find_limit, interleaved};
+
+    #[test]
+    fn clients_take_turns_and_a_failed_one_is_not_run_again() {
+        let mut calls = Vec::new();
+        let out = interleaved(3, 3, |client, run| {
+            calls.push((client, run));
+            if client == 1 && run == 1 {
+                Err(format!("client {client} failed"))
+            } else {
+                Ok(run * 10 + client)
+            }
+        });
+        assert_eq!(calls, [(0, 0), (1, 0), (2, 0), (0, 1), (1, 1), (2, 1), (0, 2), (2, 2)]);
+        assert_eq!(out[0], (vec![0, 10, 20], None));
+        assert_eq!(out[1], (vec![1], Some("client 1 failed".to_owned())));
+        assert_eq!(out[2], (vec![2, 12, 22], None));
+    }
 
     #[test]
     fn find_limit_brackets_the_failing_size() {

@@ -37,8 +37,8 @@ pub fn write(opts: &Options, parts: &str, took: Duration) -> Result<(), String> 
     let args: Vec<String> = std::env::args().skip(2).collect();
     let command = ["cargo xtask bench".to_owned()].into_iter().chain(args).collect::<Vec<_>>().join(" ");
     let section = format!(
-        "{START}\n\nLast run: {} on {} (took {} s). Command: `{command}` — medians of {} runs; every row \
-         beside its floor from the same run; the emulators run in their own processes.\n\n{parts}\n{END}",
+        "{START}\n\nLast run: {} on {} (took {} s). Command: `{command}` — medians of {} runs, each table's \
+         clients taking turns run by run; every row beside its floor from the same run; the emulators run in their own processes.\n\n{parts}\n{END}",
         today(),
         machine(),
         took.as_secs(),

@@ -108,51 +108,33 @@ pub fn measure(
     runs: usize,
     label: &str,
 ) -> BTreeMap<&'static str, SmSummary> {
-    struct Acc {
-        samples: Vec<Sample>,
-        p50: Vec<f64>,
-        p99: Vec<f64>,
-        failure: Option<String>,
-    }
-    let mut acc: Vec<Acc> = clients
-        .iter()
-        .map(|_| Acc { samples: Vec::new(), p50: Vec::new(), p99: Vec::new(), failure: None })
-        .collect();
-    for run in 0..runs {
-        for (c, a) in clients.iter().zip(acc.iter_mut()) {
-            if a.failure.is_some() {
-                continue;
+    let results = crate::bench::interleaved(clients.len(), runs, |i, run| {
+        let c = &clients[i];
+        let cpu0 = cpu_of(emu.pid());
+        let result = (c.run)(emu, "envelopes", n).and_then(|line| {
+            let emulator_cpu = cpu_of(emu.pid()).saturating_sub(cpu0);
+            let report = blast_report(emu)?;
+            let acked = report["acked"].as_u64().unwrap_or(0);
+            if acked != n {
+                return Err(format!("the emulator received {acked} acks of {n} envelopes"));
             }
-            let cpu0 = cpu_of(emu.pid());
-            let result = (c.run)(emu, "envelopes", n).and_then(|line| {
-                let emulator_cpu = cpu_of(emu.pid()).saturating_sub(cpu0);
-                let report = blast_report(emu)?;
-                let acked = report["acked"].as_u64().unwrap_or(0);
-                if acked != n {
-                    return Err(format!("the emulator received {acked} acks of {n} envelopes"));
-                }
-                Ok((Sample { line, emulator_cpu }, report))
-            });
-            match result {
-                Ok((sample, report)) => {
-                    a.samples.push(sample);
-                    a.p50.push(report["ack_p50_us"].as_f64().unwrap_or(f64::NAN) / 1e3);
-                    a.p99.push(report["ack_p99_us"].as_f64().unwrap_or(f64::NAN) / 1e3);
-                }
-                Err(e) => {
-                    eprintln!("  {} {label} run {}: FAILED: {e}", c.name, run + 1);
-                    // Drain the report of the failed run so it is not taken for the next one.
-                    let _ = emu.lines(None, Duration::from_millis(200));
-                    a.failure = Some(e);
-                }
-            }
+            let p = |k: &str| report[k].as_f64().unwrap_or(f64::NAN) / 1e3;
+            Ok((Sample { line, emulator_cpu }, p("ack_p50_us"), p("ack_p99_us")))
+        });
+        if let Err(e) = &result {
+            eprintln!("  {} {label} run {}: FAILED: {e}", c.name, run + 1);
+            // Drain the report of the failed run so it is not taken for the next one.
+            let _ = emu.lines(None, Duration::from_millis(200));
         }
-    }
+        result
+    });
     let mut out = BTreeMap::new();
-    for (c, a) in clients.iter().zip(acc) {
-        let mut base = summarize(&a.samples);
-        base.failure = a.failure;
-        let s = SmSummary { base, ack_p50_ms: median(a.p50), ack_p99_ms: median(a.p99) };
+    for (c, (runs, failure)) in clients.iter().zip(results) {
+        let (samples, (p50, p99)): (Vec<Sample>, (Vec<f64>, Vec<f64>)) =
+            runs.into_iter().map(|(sample, p50, p99)| (sample, (p50, p99))).unzip();
+        let mut base = summarize(&samples);
+        base.failure = failure;
+        let s = SmSummary { base, ack_p50_ms: median(p50), ack_p99_ms: median(p99) };
         eprintln!(
             "  {:<22} {label:<10} {:>10.0}/s  {:>7.2} µs CPU/env  {:>6.1} MB  ack p50 {:>8.3} ms  p99 {:>8.3} ms",
             c.name, s.base.per_sec, s.base.cpu_us_per_op, s.base.peak_rss_mb, s.ack_p50_ms, s.ack_p99_ms
