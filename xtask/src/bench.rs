@@ -52,7 +52,7 @@ impl Options {
     pub fn parse(args: &[String]) -> Result<Self, String> {
         let mut o = Options {
             events: 200_000,
-            round_trips: 2_000,
+            round_trips: 5_000,
             runs: 3,
             quick: false,
             official: true,
