@@ -183,25 +183,18 @@ fn a_bad_redis_url_is_refused_without_showing_its_password() {
 }
 
 #[tokio::test]
-async fn an_entry_is_three_fields_on_the_wire_and_its_body_is_kept_under_the_key_it_names() {
+async fn an_entry_is_three_fields_on_the_wire() {
     let r = RedisServer::start().unwrap();
     let s = EventStream::new(&FleetConfig::new(r.url(), "w")).unwrap();
-    let e = entry(Some("Ev1"), "e1");
-    assert!(matches!(s.append(&e).await.unwrap(), AppendOutcome::Appended { .. }));
+    assert!(matches!(s.append(&entry(Some("Ev1"), "e1")).await.unwrap(), AppendOutcome::Appended { .. }));
     let mut c = redis_conn(&r).await;
     let read: Vec<(String, Vec<(String, String)>)> =
         redis::cmd("XRANGE").arg(&s.keys().stream).arg("-").arg("+").query_async(&mut c).await.unwrap();
     let fields: Vec<&str> = read[0].1.iter().map(|(k, _)| k.as_str()).collect();
-    // The envelope id, the small fields in one, and the key of the body (written in the same
-    // transaction, never passed through the script).
-    assert_eq!(fields, ["envelope_id", "meta", "body_key"]);
+    // `envelope_id` and `body` under their own names (what a worker of an older version
+    // needs), the small fields in one.
+    assert_eq!(fields, ["envelope_id", "meta", "body"]);
     assert_eq!(read[0].1[1].1, r#"["Ev1","events_api","message",0,1]"#);
-    let key = &read[0].1[2].1;
-    assert!(key.starts_with(&format!("{}:body:", s.keys().stream)), "{key}: the app's hash tag");
-    let body: String = redis::cmd("GET").arg(key).query_async(&mut c).await.unwrap();
-    assert_eq!(body, e.body);
-    let ttl: i64 = redis::cmd("TTL").arg(key).query_async(&mut c).await.unwrap();
-    assert_eq!(ttl, -1, "a body lives as long as its entry (deleted when the entry is trimmed)");
 }
 
 #[tokio::test]
@@ -224,9 +217,6 @@ async fn an_append_that_fails_leaves_no_claim_so_the_redelivery_is_appended() {
     let claimed: bool =
         redis::cmd("EXISTS").arg(s.keys().claim(Some("Ev1"), "e1")).query_async(&mut c).await.unwrap();
     assert!(!claimed, "a failed append must not leave its claim behind");
-    let bodies: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{stream}:body:*")).query_async(&mut c).await.unwrap();
-    assert!(bodies.is_empty(), "nor its body: {bodies:?}");
     // Once the stream takes appends again, Slack's redelivery is appended, not dropped as a duplicate.
     let _: i64 = redis::cmd("DEL").arg(&stream).query_async(&mut c).await.unwrap();
     assert!(matches!(s.append(&entry(Some("Ev1"), "e2")).await.unwrap(), AppendOutcome::Appended { .. }));
@@ -234,48 +224,31 @@ async fn an_append_that_fails_leaves_no_claim_so_the_redelivery_is_appended() {
 }
 
 #[tokio::test]
-async fn the_append_script_refuses_another_field_count_or_shape_without_writing() {
+async fn the_append_script_refuses_another_field_count_without_writing() {
     let r = RedisServer::start().unwrap();
     let s = EventStream::new(&FleetConfig::new(r.url(), "f")).unwrap();
     let mut c = redis_conn(&r).await;
-    // The script passes each entry's fields to `XADD` as they are; a caller passing another
-    // count, or not a claim key and a body key per envelope, gets an error, not entries with
-    // fields shifted.
+    // The script passes each entry's three fields to `XADD` as they are; a caller passing
+    // another count gets an error, not entries with fields shifted.
     let script = redis::Script::new(include_str!("../../crates/fleet/src/append.lua"));
-    let (stream, claim) = (&s.keys().stream, s.keys().claim(Some("Ev1"), "e1"));
-    let body_key = format!("{stream}:body:x-1");
-    let calls = [
-        (
-            vec![stream.as_str(), &claim, &body_key],
-            vec!["2", "envelope_id", "body", "e1", "{}"],
-            "3 fields per entry",
-        ),
-        (
-            vec![stream.as_str(), &claim],
-            vec!["3", "envelope_id", "meta", "body_key", "e1", "[]"],
-            "a body key",
-        ),
-        (
-            vec![stream.as_str(), &claim, &body_key],
-            vec!["3", "envelope_id", "meta", "body_key", "e1"],
-            "a body key",
-        ),
-    ];
-    for (keys, args, error) in calls {
-        let mut call = script.prepare_invoke();
-        for k in keys {
-            call.key(k);
-        }
-        call.arg(3600).arg(100);
-        for a in args {
-            call.arg(a);
-        }
-        let err = call.invoke_async::<redis::Value>(&mut c).await.unwrap_err();
-        assert!(err.to_string().contains(error), "{err}");
-    }
+    let err = script
+        .key(&s.keys().stream)
+        .key(s.keys().claim(Some("Ev1"), "e1"))
+        .arg(3600)
+        .arg(100)
+        .arg(2)
+        .arg("envelope_id")
+        .arg("body")
+        .arg("e1")
+        .arg("{}")
+        .invoke_async::<redis::Value>(&mut c)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("3 fields per entry"), "{err}");
     assert_eq!(s.entries().await.unwrap(), 0);
-    let written: Vec<String> = redis::cmd("KEYS").arg("*{f}*").query_async(&mut c).await.unwrap();
-    assert!(written.is_empty(), "{written:?}");
+    let claims: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}*", s.keys().claim_prefix)).query_async(&mut c).await.unwrap();
+    assert!(claims.is_empty(), "{claims:?}");
 }
 
 #[tokio::test]
@@ -293,9 +266,4 @@ async fn an_append_after_the_script_was_flushed_loads_it_again() {
     assert!(matches!(out[0], AppendOutcome::Appended { .. }), "{out:?}");
     assert_eq!(out[1], AppendOutcome::Duplicate);
     assert_eq!(s.entries().await.unwrap(), 2);
-    // The transaction that answered `NOSCRIPT` wrote no body (its `SET … XX` found no
-    // placeholder); the one that ran wrote the new entry's only.
-    let bodies: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{}:body:*", s.keys().stream)).query_async(&mut c).await.unwrap();
-    assert_eq!(bodies.len(), 2, "{bodies:?}");
 }

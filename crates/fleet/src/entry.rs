@@ -15,10 +15,7 @@ pub(crate) mod field {
     pub const EVENT_TYPE: &str = "event_type";
     pub const RETRY_ATTEMPT: &str = "retry_attempt";
     pub const RECEIVED_MS: &str = "received_ms";
-    /// Entries of gateways before the body keys, and dead letters: the envelope itself.
     pub const BODY: &str = "body";
-    /// The key the envelope is kept under (a Redis string written with the entry).
-    pub const BODY_KEY: &str = "body_key";
     /// The stream's entries: `[event_id, type, event_type, retry_attempt, received_ms]` as a
     /// JSON array (`""` for an id or type there is none of), beside `envelope_id` and `body`.
     pub const META: &str = "meta";
@@ -122,14 +119,8 @@ pub struct FleetEvent {
 impl FleetEvent {
     /// From a stream entry's fields as Redis sent them (name, value, name, value, …); its id
     /// back if it lacks the fields a gateway writes. The values are moved into the event, not
-    /// copied (a field named twice: the last one counts). An entry that names its body's key
-    /// (`body_key`) gives the event with an empty body and that key, to be read (`MGET`) and
-    /// put into [`FleetEvent::body`]; an entry that carries its body gives `None`.
-    pub(crate) fn from_fields(
-        stream_id: String,
-        fields: Vec<Value>,
-        attempt: u32,
-    ) -> Result<(Self, Option<String>), String> {
+    /// copied (a field named twice: the last one counts).
+    pub(crate) fn from_fields(stream_id: String, fields: Vec<Value>, attempt: u32) -> Result<Self, String> {
         fn name(v: &Value) -> &[u8] {
             match v {
                 Value::BulkString(b) => b,
@@ -146,7 +137,6 @@ impl FleetEvent {
         }
         let (mut event_id, mut envelope_id, mut envelope_type, mut event_type) = (None, None, None, None);
         let (mut retry_attempt, mut received_ms, mut body, mut meta) = (None, None, None, None);
-        let mut body_key = None;
         let mut it = fields.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             let slot = match std::str::from_utf8(name(&k)).unwrap_or_default() {
@@ -157,19 +147,13 @@ impl FleetEvent {
                 field::RETRY_ATTEMPT => &mut retry_attempt,
                 field::RECEIVED_MS => &mut received_ms,
                 field::BODY => &mut body,
-                field::BODY_KEY => &mut body_key,
                 field::META => &mut meta,
                 _ => continue,
             };
             *slot = text(v);
         }
         let non_empty = |s: Option<String>| s.filter(|s| !s.is_empty());
-        let (body, body_key) = match (body, non_empty(body_key)) {
-            (Some(body), _) => (body, None),
-            (None, Some(key)) => (String::new(), Some(key)),
-            (None, None) => return Err(stream_id),
-        };
-        let Some(envelope_id) = envelope_id else { return Err(stream_id) };
+        let (Some(envelope_id), Some(body)) = (envelope_id, body) else { return Err(stream_id) };
         fn number<T: std::str::FromStr + Default>(s: Option<String>) -> T {
             s.and_then(|s| s.parse().ok()).unwrap_or_default()
         }
@@ -192,7 +176,7 @@ impl FleetEvent {
                 number(received_ms),
             ),
         };
-        let event = Self {
+        Ok(Self {
             stream_id,
             event_id,
             envelope_id,
@@ -202,17 +186,11 @@ impl FleetEvent {
             received_ms,
             attempt,
             body,
-        };
-        Ok((event, body_key))
+        })
     }
 
-    /// From a stream entry as the redis crate's stream replies give it (a map of its fields);
-    /// with its body's key, as [`FleetEvent::from_fields`].
-    pub(crate) fn from_entry(
-        stream_id: String,
-        map: HashMap<String, Value>,
-        attempt: u32,
-    ) -> Option<(Self, Option<String>)> {
+    /// From a stream entry as the redis crate's stream replies give it (a map of its fields).
+    pub(crate) fn from_entry(stream_id: String, map: HashMap<String, Value>, attempt: u32) -> Option<Self> {
         let fields = map.into_iter().flat_map(|(k, v)| [Value::BulkString(k.into_bytes()), v]).collect();
         Self::from_fields(stream_id, fields, attempt).ok()
     }
@@ -300,8 +278,7 @@ mod tests {
             .readable_fields()
             .map(|(k, v)| (k.to_owned(), Value::BulkString(v.as_bytes().to_vec())))
             .collect();
-        let (ev, key) = FleetEvent::from_entry("1-0".into(), map.clone(), 3).unwrap();
-        assert_eq!(key, None, "an entry that carries its body");
+        let ev = FleetEvent::from_entry("1-0".into(), map.clone(), 3).unwrap();
         assert_eq!((ev.event_id.as_deref(), ev.idempotency_key(), ev.attempt), (Some("Ev1"), "Ev1", 3));
         assert_eq!((ev.received_ms, ev.body.as_str()), (42, body));
         assert!(matches!(ev.payload(), Some(Payload::EventsApi(_))));
@@ -315,7 +292,7 @@ mod tests {
         let mut fields: Vec<Value> = e.readable_fields().flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect();
         fields.extend([Value::SimpleString("extra".into()), Value::Int(1)]);
         fields.extend([bulk("event_type"), bulk("app_mention")]);
-        let (ev, _) = FleetEvent::from_fields("2-0".into(), fields, 1).unwrap();
+        let ev = FleetEvent::from_fields("2-0".into(), fields, 1).unwrap();
         assert_eq!(
             (ev.stream_id.as_str(), ev.event_type.as_deref(), ev.body.as_str()),
             ("2-0", Some("app_mention"), body)
@@ -330,17 +307,16 @@ mod tests {
     }
 
     #[test]
-    fn a_compact_entry_carries_every_field_in_three_and_names_its_body_key() {
+    fn a_compact_entry_carries_every_field_in_three() {
         let bulk = |s: &str| Value::BulkString(s.as_bytes().to_vec());
-        let stream_fields = |e: &NewEntry, key: &str| -> Vec<Value> {
-            FIELD_NAMES.into_iter().zip(e.view().values(key)).flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect()
+        let stream_fields = |e: &NewEntry| -> Vec<Value> {
+            FIELD_NAMES.into_iter().zip(e.view().values()).flat_map(|(k, v)| [bulk(k), bulk(&v)]).collect()
         };
         let body = r#"{"envelope_id":"e\"1","type":"interactive","retry_attempt":2,"payload":{"type":"block_actions"}}"#;
         let e = NewEntry::from_envelope_text(body, 1_700_000_000_123).unwrap();
-        let fields = stream_fields(&e, "k:b1");
-        assert_eq!(fields.len(), 6, "three fields: envelope_id, meta, body_key");
-        let (ev, key) = FleetEvent::from_fields("1-0".into(), fields, 2).unwrap();
-        assert_eq!(key.as_deref(), Some("k:b1"), "the body is read from its key");
+        let fields = stream_fields(&e);
+        assert_eq!(fields.len(), 6, "three fields: envelope_id, meta, body");
+        let ev = FleetEvent::from_fields("1-0".into(), fields, 2).unwrap();
         assert_eq!(
             (ev.event_id, ev.envelope_id.as_str(), ev.envelope_type.as_str()),
             (None, "e\"1", "interactive")
@@ -349,36 +325,17 @@ mod tests {
             (ev.event_type.as_deref(), ev.retry_attempt, ev.received_ms),
             (Some("block_actions"), 2, 1_700_000_000_123)
         );
-        assert_eq!((ev.body.as_str(), ev.attempt), ("", 2));
+        assert_eq!((ev.body.as_str(), ev.attempt), (body, 2));
         let api = NewEntry::from_envelope_text(
             r#"{"envelope_id":"e2","type":"events_api","payload":{"event_id":"Ev\"2","event":{"type":"message"}}}"#,
             5,
         )
         .unwrap();
-        let (ev, _) = FleetEvent::from_fields("2-0".into(), stream_fields(&api, "k:b2"), 1).unwrap();
+        let ev = FleetEvent::from_fields("2-0".into(), stream_fields(&api), 1).unwrap();
         assert_eq!(
             (ev.event_id.as_deref(), ev.event_type.as_deref(), ev.received_ms),
             (Some("Ev\"2"), Some("message"), 5)
         );
-        // An entry of an older gateway (meta and its body inline): the body as it is, no key.
-        let inline = vec![
-            bulk("envelope_id"),
-            bulk("e"),
-            bulk("meta"),
-            bulk(r#"["","x","",0,1]"#),
-            bulk("body"),
-            bulk("{}"),
-        ];
-        let (ev, key) = FleetEvent::from_fields("4-0".into(), inline, 1).unwrap();
-        assert_eq!((ev.body.as_str(), key), ("{}", None));
-        // Neither a body nor a (non-empty) body key: not a fleet entry.
-        for key in [None, Some("")] {
-            let mut fields = vec![bulk("envelope_id"), bulk("e"), bulk("meta"), bulk(r#"["","x","",0,1]"#)];
-            if let Some(k) = key {
-                fields.extend([bulk("body_key"), bulk(k)]);
-            }
-            assert_eq!(FleetEvent::from_fields("5-0".into(), fields, 1).err().as_deref(), Some("5-0"));
-        }
         // A meta that is not one: not a fleet entry (dead-lettered), never a panic.
         for bad in ["", "[]", "nope", r#"["a","b","c","x",1]"#, r#"["a","b","c",1]"#] {
             let fields =

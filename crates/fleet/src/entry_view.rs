@@ -7,11 +7,9 @@ use std::borrow::Cow;
 /// How many fields a gateway writes per stream entry.
 pub(crate) const FIELD_COUNT: usize = 3;
 
-/// The names of the fields a gateway writes, in `XADD` order: the envelope id, the small
-/// fields in one (`meta`), and the key the body is kept under (written in the same
-/// transaction; see `append.lua` and docs/fleet.md). Workers before this format read `body`
-/// from the entry instead: they must be upgraded first (docs/migration.md).
-pub(crate) const FIELD_NAMES: [&str; FIELD_COUNT] = [field::ENVELOPE_ID, field::META, field::BODY_KEY];
+/// The names of the fields a gateway writes, in `XADD` order. `envelope_id` and `body` keep
+/// their own fields, so a worker of an older version (which needs those two) still reads them.
+pub(crate) const FIELD_NAMES: [&str; FIELD_COUNT] = [field::ENVELOPE_ID, field::META, field::BODY];
 
 /// A [`NewEntry`], borrowed.
 pub(crate) struct EntryView<'a> {
@@ -90,13 +88,13 @@ impl<'a> EntryView<'a> {
         }
     }
 
-    /// The values of the stream entry's fields, in the order of [`FIELD_NAMES`], with the body
-    /// kept under `body_key`: three fields, the small ones in one (each field costs Redis an
-    /// argument to parse, a Lua string, a listpack element, an AOF item and a reply item, and
-    /// the worker a value to parse).
+    /// The values of the stream entry's fields, in the order of [`FIELD_NAMES`]: three
+    /// fields, the small ones in one (each field costs Redis an argument to parse, a Lua
+    /// string, a listpack element, an AOF item and a reply item, and the worker a value to
+    /// parse).
     #[cfg(test)]
-    pub fn values<'k>(&'k self, body_key: &'k str) -> [Cow<'k, str>; FIELD_COUNT] {
-        [Cow::Borrowed(self.envelope_id.as_ref()), Cow::Owned(self.meta()), Cow::Borrowed(body_key)]
+    pub fn values(&self) -> [Cow<'_, str>; FIELD_COUNT] {
+        [Cow::Borrowed(self.envelope_id.as_ref()), Cow::Owned(self.meta()), Cow::Borrowed(self.body)]
     }
 
     /// The `meta` field: `[event_id, type, event_type, retry_attempt, received_ms]`.

@@ -1,16 +1,11 @@
 //! The fleet's stream in Redis: connecting, appending (with the dedupe claim and
-//! back-pressure, in one atomic script; the bodies beside it in the same transaction), and
-//! reading its size.
+//! back-pressure, in one atomic script), and reading its size.
 
 use crate::config::{FleetConfig, Keys};
 use crate::entry::{EntryView, NewEntry};
 use crate::error::FleetError;
 use redis::AsyncCommands;
-use redis::Value;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use std::hash::BuildHasher;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// What became of an append.
@@ -40,10 +35,6 @@ pub struct EventStream {
     script: redis::Script,
     max_backlog: u64,
     claim_ttl_secs: u64,
-    /// Body keys: `<stream>:body:<random>-<n>`, n counted by `appends` (unique per append, so
-    /// a duplicate's body never lands on another entry's key).
-    body_prefix: Arc<str>,
-    appends: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for EventStream {
@@ -78,8 +69,6 @@ impl EventStream {
             script: redis::Script::new(include_str!("append.lua")),
             max_backlog: config.max_backlog.max(1),
             claim_ttl_secs: config.claim_ttl.as_secs().max(1),
-            body_prefix: body_prefix(&config.keys).into(),
-            appends: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -113,20 +102,18 @@ impl EventStream {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let pipe = self.append_pipe(entries);
+        let cmd = self.append_cmd(entries);
         let mut conn = self.conn.clone();
         // Once more on a connection that broke (Redis restarted): safe, because an append that
-        // did happen has claimed its event, so the second try answers `Duplicate` (and its
-        // `SET … XX` writes the same body on the same key again).
-        let answer = match self.exec(&pipe, &mut conn).await {
+        // did happen has claimed its event, so the second try answers `Duplicate`.
+        let answer: Vec<String> = match self.eval(&cmd, &mut conn).await {
             Err(e) if e.is_connection_dropped() || e.is_io_error() => {
                 tracing::debug!(error = %e, "Redis connection broke; appending again on a new one");
-                self.exec(&pipe, &mut conn).await.map_err(FleetError::redis)?
+                self.eval(&cmd, &mut conn).await.map_err(FleetError::redis)?
             }
             r => r.map_err(FleetError::redis)?,
         };
-        let (answer, bodies) = answer;
-        if answer.len() != 2 * entries.len() || bodies.len() != entries.len() {
+        if answer.len() != 2 * entries.len() {
             return Err(FleetError::Protocol(format!(
                 "the append script answered {} items for {} entries",
                 answer.len(),
@@ -135,52 +122,30 @@ impl EventStream {
         }
         let mut it = answer.into_iter();
         let mut out = Vec::with_capacity(entries.len());
-        let mut bodies = bodies.into_iter();
-        while let (Some(status), Some(value), Some(body)) = (it.next(), it.next(), bodies.next()) {
-            let outcome = match status.as_str() {
+        while let (Some(status), Some(value)) = (it.next(), it.next()) {
+            out.push(match status.as_str() {
                 "ok" => AppendOutcome::Appended { id: value },
                 "dup" => AppendOutcome::Duplicate,
                 "full" => AppendOutcome::Full { backlog: value.parse().unwrap_or(self.max_backlog) },
                 other => return Err(FleetError::Protocol(format!("the append script answered {other:?}"))),
-            };
-            // The body is written where the script appended an entry, and only there.
-            let written = matches!(body, Value::Okay) || matches!(&body, Value::SimpleString(s) if s == "OK");
-            if written != matches!(outcome, AppendOutcome::Appended { .. }) {
-                return Err(FleetError::Protocol(format!("a body's SET answered {body:?} for {outcome:?}")));
-            }
-            out.push(outcome);
+            });
         }
         Ok(out)
     }
 
-    /// The append's transaction for `entries`: `MULTI`, the script's `EVALSHA` (claims, entries
-    /// and their bodies' placeholders; no body passes through the script), one `SET <body key>
-    /// <body> XX` per entry (written only where the script left a placeholder), `EXEC`. The
-    /// `EVALSHA` is written straight into one command buffer: no buffer per argument (as
-    /// `redis::ScriptInvocation` keeps); the claim keys and `meta` fields go through one reused
-    /// string (see docs/perf/fleet4.md and fleet5.md).
-    fn append_pipe(&self, entries: &[EntryView<'_>]) -> redis::Pipeline {
-        let first = self.appends.fetch_add(entries.len() as u64, Ordering::Relaxed);
-        let mut body_keys = String::with_capacity(entries.len() * (self.body_prefix.len() + 12));
-        let mut ends = Vec::with_capacity(entries.len());
-        for n in first..first + entries.len() as u64 {
-            use std::fmt::Write;
-            body_keys.push_str(&self.body_prefix);
-            let _ = write!(body_keys, "{n}");
-            ends.push(body_keys.len());
-        }
-        let key = |i: usize| &body_keys[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
-        let small_bytes: usize = entries.iter().map(|e| e.envelope_id.len() + 160).sum();
-        let mut cmd = redis::Cmd::with_capacity(10 + 5 * entries.len(), 128 + small_bytes + body_keys.len());
-        cmd.arg("EVALSHA").arg(self.script.get_hash()).arg(1 + 2 * entries.len()).arg(&self.keys.stream);
+    /// The script's `EVALSHA` for `entries`, written straight into one command buffer: no
+    /// buffer per argument (as `redis::ScriptInvocation` keeps) and one copy of each body on
+    /// its way to the socket, not two; the claim keys and `meta` fields go through one reused
+    /// string (see docs/perf/fleet4.md).
+    fn append_cmd(&self, entries: &[EntryView<'_>]) -> redis::Cmd {
+        let body_bytes: usize = entries.iter().map(|e| e.body.len() + e.envelope_id.len() + 160).sum();
+        let mut cmd = redis::Cmd::with_capacity(10 + 4 * entries.len(), 128 + body_bytes);
+        cmd.arg("EVALSHA").arg(self.script.get_hash()).arg(1 + entries.len()).arg(&self.keys.stream);
         let mut buf = String::with_capacity(128);
         for entry in entries {
             buf.clear();
             self.keys.write_claim(entry.event_id.as_deref(), &entry.envelope_id, &mut buf);
             cmd.arg(buf.as_str());
-        }
-        for i in 0..entries.len() {
-            cmd.arg(key(i));
         }
         cmd.arg(self.claim_ttl_secs).arg(self.max_backlog).arg(crate::entry::FIELD_COUNT);
         for name in crate::entry::FIELD_NAMES {
@@ -189,38 +154,21 @@ impl EventStream {
         for entry in entries {
             buf.clear();
             entry.write_meta(&mut buf);
-            cmd.arg(entry.envelope_id.as_ref()).arg(buf.as_str());
+            cmd.arg(entry.envelope_id.as_ref()).arg(buf.as_str()).arg(entry.body);
         }
-        let mut pipe = redis::pipe();
-        pipe.atomic().ignore_errors().add_command(cmd);
-        for (i, entry) in entries.iter().enumerate() {
-            let mut set = redis::Cmd::with_capacity(4, entry.body.len() + key(i).len() + 8);
-            set.arg("SET").arg(key(i)).arg(entry.body).arg("XX");
-            pipe.add_command(set);
-        }
-        pipe
+        cmd
     }
 
-    /// Runs the append's transaction: the script's answer and each `SET`'s. If this Redis does
-    /// not have the script (a new or restarted server, `SCRIPT FLUSH`), the `EVALSHA` fails
-    /// alone, so no placeholder was written and each `SET … XX` wrote nothing: the script is
-    /// loaded and the transaction runs once more.
-    async fn exec(
-        &self,
-        pipe: &redis::Pipeline,
-        conn: &mut ConnectionManager,
-    ) -> redis::RedisResult<(Vec<String>, Vec<Value>)> {
-        let mut replies: Vec<Value> = pipe.query_async(conn).await?;
-        if matches!(&replies.first(), Some(Value::ServerError(e)) if e.kind() == Some(redis::ServerErrorKind::NoScript))
-        {
-            self.script.load_async(conn).await?;
-            replies = pipe.query_async(conn).await?;
+    /// Runs `cmd` (an `EVALSHA` of the append script), loading the script first if this Redis
+    /// does not have it (a new or restarted server, `SCRIPT FLUSH`).
+    async fn eval(&self, cmd: &redis::Cmd, conn: &mut ConnectionManager) -> redis::RedisResult<Vec<String>> {
+        match cmd.query_async(conn).await {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                self.script.load_async(conn).await?;
+                cmd.query_async(conn).await
+            }
+            r => r,
         }
-        if replies.is_empty() {
-            return Err(redis::RedisError::from((redis::ErrorKind::UnexpectedReturnType, "an empty EXEC")));
-        }
-        let script = replies.remove(0).extract_error()?;
-        Ok((redis::from_redis_value(script)?, replies))
     }
 
     /// Checks that Redis answers.
@@ -240,13 +188,4 @@ impl EventStream {
         let mut conn = self.conn.clone();
         conn.xlen(&self.keys.dead).await.map_err(FleetError::redis)
     }
-}
-
-/// The prefix of the body keys of one [`EventStream`]: the stream's key (so the app's hash
-/// tag), `:body:`, 64 random bits of this process and handle, and `-`.
-fn body_prefix(keys: &Keys) -> String {
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let random = std::collections::hash_map::RandomState::new().hash_one((nanos, std::process::id()));
-    format!("{}:body:{random:016x}-", keys.stream)
 }

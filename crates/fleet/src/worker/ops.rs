@@ -30,27 +30,10 @@ impl Read {
     }
 }
 
-/// An entry as read from the stream: whole, or an event whose body is still to be read from
-/// its key (see `append.lua`).
-pub(crate) enum Raw {
-    Whole(Read),
-    Body { event: FleetEvent, key: String },
-}
-
-impl Raw {
-    fn of(parsed: Result<(FleetEvent, Option<String>), String>) -> Self {
-        match parsed {
-            Ok((event, Some(key))) => Raw::Body { event, key },
-            Ok((event, None)) => Raw::Whole(Read::Event(event)),
-            Err(id) => Raw::Whole(Read::Malformed { id }),
-        }
-    }
-}
-
-fn read(entry: StreamId, attempt: u32) -> Raw {
+fn read(entry: StreamId, attempt: u32) -> Read {
     match FleetEvent::from_entry(entry.id.clone(), entry.map, attempt) {
-        Some(parsed) => Raw::of(Ok(parsed)),
-        None => Raw::Whole(Read::Malformed { id: entry.id }),
+        Some(ev) => Read::Event(ev),
+        None => Read::Malformed { id: entry.id },
     }
 }
 
@@ -61,7 +44,7 @@ fn protocol(what: &str) -> FleetError {
 /// The entries of an `XREADGROUP` reply on one stream (nil: none came in the block time),
 /// walked as Redis sent them: no map per entry, and the fields' bytes are moved into the
 /// events, not copied.
-fn read_reply(reply: Value) -> Result<Vec<Raw>, FleetError> {
+fn read_reply(reply: Value) -> Result<Vec<Read>, FleetError> {
     let lists: Vec<Value> = match reply {
         Value::Nil => return Ok(Vec::new()),
         // RESP2: [[stream, entries], …]
@@ -96,7 +79,10 @@ fn read_reply(reply: Value) -> Result<Vec<Raw>, FleetError> {
                 // A pending entry deleted from the stream: its fields are nil.
                 _ => Vec::new(),
             };
-            out.push(Raw::of(FleetEvent::from_fields(id, fields, 1)));
+            out.push(match FleetEvent::from_fields(id, fields, 1) {
+                Ok(ev) => Read::Event(ev),
+                Err(id) => Read::Malformed { id },
+            });
         }
     }
     Ok(out)
@@ -150,55 +136,7 @@ impl Ops<'_> {
         }
         cmd.arg("STREAMS").arg(&self.keys.stream).arg(from);
         let (reply,): (Value,) = pipe.query_async(self.conn).await.map_err(FleetError::redis)?;
-        self.with_bodies(read_reply(reply)?).await
-    }
-
-    /// The entries with their bodies: those kept under a key of their own are read with one
-    /// `MGET`. A body that is not there (which the fleet never leaves: the entry and its body
-    /// are written in one transaction, and deleted together once every group handled them)
-    /// makes the entry malformed: dead-lettered, never a panic.
-    async fn with_bodies(&mut self, raw: Vec<Raw>) -> Result<Vec<Read>, FleetError> {
-        let keys: Vec<&str> = raw
-            .iter()
-            .filter_map(|r| match r {
-                Raw::Body { key, .. } => Some(key.as_str()),
-                Raw::Whole(_) => None,
-            })
-            .collect();
-        let mut bodies = if keys.is_empty() {
-            Vec::new()
-        } else {
-            let bodies: Vec<Value> =
-                redis::cmd("MGET").arg(&keys).query_async(self.conn).await.map_err(FleetError::redis)?;
-            if bodies.len() != keys.len() {
-                return Err(FleetError::Protocol(format!(
-                    "MGET answered {} of {} bodies",
-                    bodies.len(),
-                    keys.len()
-                )));
-            }
-            bodies
-        }
-        .into_iter();
-        Ok(raw
-            .into_iter()
-            .map(|r| match r {
-                Raw::Whole(read) => read,
-                Raw::Body { mut event, .. } => match bodies.next() {
-                    Some(Value::BulkString(b)) if !b.is_empty() => match String::from_utf8(b) {
-                        Ok(body) => {
-                            event.body = body;
-                            Read::Event(event)
-                        }
-                        Err(_) => Read::Malformed { id: event.stream_id },
-                    },
-                    _ => {
-                        tracing::error!(stream_id = %event.stream_id, "an entry's body is missing");
-                        Read::Malformed { id: event.stream_id }
-                    }
-                },
-            })
-            .collect())
+        read_reply(reply)
     }
 
     /// New entries (`>`), waiting up to the block time: delivered for the first time. `acked`
@@ -234,7 +172,6 @@ impl Ops<'_> {
         }
         let next = reply.next_stream_id;
         let claimed = reply.claimed.into_iter().map(|e| read(e, 1)).collect();
-        let claimed = self.with_bodies(claimed).await?;
         Ok((self.with_attempts(claimed).await?, next))
     }
 
@@ -249,8 +186,7 @@ impl Ops<'_> {
             .query_async(self.conn)
             .await
             .map_err(FleetError::redis)?;
-        let raw: Vec<Raw> = reply.ids.into_iter().take(1).map(|e| read(e, attempt)).collect();
-        Ok(self.with_bodies(raw).await?.pop())
+        Ok(reply.ids.into_iter().next().map(|e| read(e, attempt)))
     }
 
     /// Each entry with its delivery count (from `XPENDING`).
@@ -373,37 +309,22 @@ mod tests {
                 Value::Array(vec![bulk("2-0"), Value::Nil]),
                 Value::Array(vec![bulk("3-0"), Value::Array(vec![bulk("envelope_id"), bulk("e")])]),
                 entry("4-0", "d"),
-                Value::Array(vec![
-                    bulk("6-0"),
-                    Value::Array(vec![bulk("envelope_id"), bulk("e"), bulk("body_key"), bulk("k:6")]),
-                ]),
             ]),
         ])]);
         let reads = read_reply(reply).unwrap();
-        // (id, inline body, body key)
-        let kinds: Vec<(&str, Option<&str>, Option<&str>)> = reads
+        let ids: Vec<&str> = reads.iter().map(Read::id).collect();
+        assert_eq!(ids, ["1-0", "2-0", "3-0", "4-0"]);
+        let kinds: Vec<Option<&str>> = reads
             .iter()
             .map(|r| match r {
-                Raw::Whole(Read::Event(ev)) => (ev.stream_id.as_str(), Some(ev.body.as_str()), None),
-                Raw::Whole(Read::Malformed { id }) => (id.as_str(), None, None),
-                Raw::Body { event, key } => (event.stream_id.as_str(), None, Some(key.as_str())),
+                Read::Event(ev) => Some(ev.body.as_str()),
+                Read::Malformed { .. } => None,
             })
             .collect();
-        assert_eq!(
-            kinds,
-            [
-                ("1-0", Some("a"), None),
-                ("2-0", None, None),
-                ("3-0", None, None),
-                ("4-0", Some("d"), None),
-                ("6-0", None, Some("k:6"))
-            ]
-        );
+        assert_eq!(kinds, [Some("a"), None, None, Some("d")]);
         // RESP3: a map of streams.
         let reply = Value::Map(vec![(bulk("s"), Value::Array(vec![entry("5-0", "e")]))]);
-        assert!(
-            matches!(&read_reply(reply).unwrap()[0], Raw::Whole(Read::Event(ev)) if ev.stream_id == "5-0")
-        );
+        assert_eq!(read_reply(reply).unwrap()[0].id(), "5-0");
         // Not a reply of XREADGROUP: a typed error, no panic.
         for bad in [
             Value::Int(3),
