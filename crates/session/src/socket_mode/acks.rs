@@ -188,7 +188,10 @@ impl SocketModeSession {
             self.emit(SocketModeEvent::AckLate { envelope_id: envelope_id.to_owned(), late_by });
         }
         self.outputs.push_back(SocketModeOutput::Send { conn, text });
-        self.after(now);
+        // An ack changes no socket: only a shutdown waiting for the last ack has to look.
+        if self.shutdown_deadline.is_some() {
+            self.after(now);
+        }
         Ok(conn)
     }
 
