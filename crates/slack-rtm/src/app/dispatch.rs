@@ -218,11 +218,7 @@ impl Dispatcher {
         // Shared from here: the request's future holds a pointer, not the info.
         let info = Arc::new(RequestInfo::new(request));
         // In arrival order: the ticket is taken before waiting for a slot.
-        let ticket = if self.inner.config.ordered {
-            info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
-        } else {
-            None
-        };
+        let ticket = self.ticket(&info);
         let permit = match self.inner.permits.clone().acquire_owned().await {
             Ok(p) => p,
             Err(_) => return Err(ShuttingDown),
@@ -230,6 +226,45 @@ impl Dispatcher {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
+        Ok(self.launch(info, ack, ticket, arrived, permit))
+    }
+
+    /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
+    /// receiver's loop calls it first: no future built, moved and polled per request); the
+    /// request and its ack back, untouched, when no slot is free (then `dispatch` waits).
+    pub(crate) fn try_dispatch<A: Acknowledger>(
+        &self,
+        (request, ack): (AppRequest, A),
+    ) -> Result<Result<(), ShuttingDown>, (AppRequest, A)> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Ok(Err(ShuttingDown));
+        }
+        let Ok(permit) = self.inner.permits.clone().try_acquire_owned() else { return Err((request, ack)) };
+        let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
+        let info = Arc::new(RequestInfo::new(request));
+        // No wait between the ticket and the slot: the arrival order is kept as in `start`.
+        let ticket = self.ticket(&info);
+        self.launch(info, ack, ticket, arrived, permit);
+        Ok(Ok(()))
+    }
+
+    fn ticket(&self, info: &RequestInfo) -> Option<OrderTicket> {
+        if !self.inner.config.ordered {
+            return None;
+        }
+        info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
+    }
+
+    /// The request holds its slot: acks an event, then runs the request (inline first with
+    /// [`App::start_inline`], else on its own task).
+    fn launch<A: Acknowledger>(
+        &self,
+        info: Arc<RequestInfo>,
+        ack: A,
+        ticket: Option<OrderTicket>,
+        arrived: Option<Instant>,
+        permit: OwnedSemaphorePermit,
+    ) -> Started {
         // An event is acked now that the app took it (it holds a slot), before its task
         // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
         // response handed over) costs no slot of its own and no await in the task.
@@ -254,17 +289,17 @@ impl Dispatcher {
             // poll registers that task's waker (a future keeps only the latest waker).
             let mut cx = TaskContext::from_waker(std::task::Waker::noop());
             match std::panic::catch_unwind(AssertUnwindSafe(|| handled.as_mut().poll(&mut cx))) {
-                Ok(Poll::Ready(ok)) => return Ok(Started::Done(ok)),
+                Ok(Poll::Ready(ok)) => return Started::Done(ok),
                 Ok(Poll::Pending) => {}
                 // Listeners' panics are caught inside; this is one of the dispatcher's own,
                 // isolated as a task's would be (the request's slot is freed with it).
                 Err(p) => {
                     tracing::error!(message = %panic_message(&*p), "a request panicked");
-                    return Ok(Started::Done(false));
+                    return Started::Done(false);
                 }
             }
         }
-        Ok(Started::Running(tokio::spawn(handled)))
+        Started::Running(tokio::spawn(handled))
     }
 
     /// An event's empty ack through [`Acknowledger::ack`]: sent if it completes at once,

@@ -144,7 +144,14 @@ impl App {
                 };
                 match item {
                     Some(SocketModeItem::Envelope(delivery)) => {
-                        let (request, ack) = request(delivery);
+                        // A free slot (the common case): handed over at once, no future built.
+                        let (request, ack) = match d.try_dispatch(request(delivery)) {
+                            Ok(r) => match r {
+                                Ok(()) => continue,
+                                Err(_) => break,
+                            },
+                            Err(back) => back,
+                        };
                         // Waits for a free slot: meanwhile no envelope is read (see docs/app.md).
                         tokio::select! {
                             biased;
