@@ -72,8 +72,8 @@ fn event_id(frame: &EnvelopeFrame) -> Option<String> {
 
 /// The `retry_attempt` of an envelope (0 when absent or unreadable): only for reports.
 fn retry_attempt(frame: &EnvelopeFrame) -> u32 {
-    if let Some(p) = frame.parts() {
-        return p.retry_attempt;
+    if let Some((attempt, _)) = frame.retry() {
+        return attempt;
     }
     #[derive(serde::Deserialize)]
     struct Retry {

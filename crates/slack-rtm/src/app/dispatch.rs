@@ -92,6 +92,16 @@ enum Owed {
 
 /// A request handed over: finished when it was started inline ([`App::start_inline`]), or
 /// running on its task.
+/// What [`Dispatcher::try_dispatch`] did with a request.
+pub(crate) enum TryDispatch<A> {
+    /// Handed over: it holds a slot.
+    Taken,
+    /// Refused: the app is shutting down.
+    ShuttingDown,
+    /// No slot free now: the request and its ack, untouched.
+    Full(AppRequest, A),
+}
+
 enum Started {
     Done(bool),
     Running(tokio::task::JoinHandle<bool>),
@@ -232,20 +242,19 @@ impl Dispatcher {
     /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
     /// receiver's loop calls it first: no future built, moved and polled per request); the
     /// request and its ack back, untouched, when no slot is free (then `dispatch` waits).
-    pub(crate) fn try_dispatch<A: Acknowledger>(
-        &self,
-        (request, ack): (AppRequest, A),
-    ) -> Result<Result<(), ShuttingDown>, (AppRequest, A)> {
+    pub(crate) fn try_dispatch<A: Acknowledger>(&self, (request, ack): (AppRequest, A)) -> TryDispatch<A> {
         if self.inner.closed.load(Ordering::Acquire) {
-            return Ok(Err(ShuttingDown));
+            return TryDispatch::ShuttingDown;
         }
-        let Ok(permit) = self.inner.permits.clone().try_acquire_owned() else { return Err((request, ack)) };
+        let Ok(permit) = self.inner.permits.clone().try_acquire_owned() else {
+            return TryDispatch::Full(request, ack);
+        };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
         let info = Arc::new(RequestInfo::new(request));
         // No wait between the ticket and the slot: the arrival order is kept as in `start`.
         let ticket = self.ticket(&info);
         self.launch(info, ack, ticket, arrived, permit);
-        Ok(Ok(()))
+        TryDispatch::Taken
     }
 
     fn ticket(&self, info: &RequestInfo) -> Option<OrderTicket> {
