@@ -237,8 +237,19 @@ impl Driven for Loop {
         self.flush_acks(unflushed).await;
         // Written and flushed (or their socket is gone): the acks of this turn are answered.
         let mut sent = std::mem::take(&mut self.acks_sent);
+        // A turn's acks are mostly on one socket: its state is looked up once per run of them
+        // (nothing opens or closes a socket in this loop).
+        let mut last: Option<(ConnId, bool)> = None;
         for (conn, envelope_id, reply) in sent.drain(..) {
-            let result = if self.conns.is_open(conn) { Ok(()) } else { Err(DeliveryAckError::Unsent) };
+            let open = match last {
+                Some((c, open)) if c == conn => open,
+                _ => {
+                    let open = self.conns.is_open(conn);
+                    last = Some((conn, open));
+                    open
+                }
+            };
+            let result = if open { Ok(()) } else { Err(DeliveryAckError::Unsent) };
             answer_ack(&envelope_id, reply, result);
         }
         self.acks_sent = sent;
