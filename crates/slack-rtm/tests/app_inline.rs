@@ -9,6 +9,7 @@ use slack_rtm::app::{App, ListenerError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// An app whose message listener counts, after checking that its event was acked first.
 fn counting(inline: bool, acks: &Acks) -> (App, Arc<AtomicUsize>) {
@@ -131,24 +132,58 @@ async fn started_inline_on_socket_mode_every_event_is_handled_and_acked_once() {
     for text in &sent {
         alice.say(&ch, text).unwrap();
     }
-    let mut got = Vec::new();
-    while got.len() < sent.len() {
-        got.push(tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap());
-    }
-    let (mut got_sorted, mut sent_sorted) = (got.clone(), sent.clone());
-    got_sorted.sort();
-    sent_sorted.sort();
-    assert_eq!(got_sorted, sent_sorted, "each once");
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        let records = emu.envelopes();
-        if records.len() >= sent.len() && records.iter().all(|r| r.acked) {
-            assert!(records.iter().all(|r| r.attempts.len() == 1), "{records:?}");
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "not acked: {records:?}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err(), "nothing twice");
+    app_support::each_handled_and_acked_once(&emu, &mut rx, &sent).await;
     assert!(running.shutdown(T).await);
+}
+
+/// On Socket Mode with its one slot taken, the app waits for the slot before it takes the next
+/// envelope (handed over once a slot is free, not before: it is neither acked nor handled
+/// meanwhile); then every event is handled once and every envelope acked once. Both with and
+/// without `start_inline`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_socket_mode_a_full_app_waits_for_a_slot_then_handles_and_acks_each_once() {
+    const T: Duration = Duration::from_secs(10);
+    for inline in [false, true] {
+        let gate = Arc::new(Semaphore::new(0));
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut app = App::new();
+        app.start_inline(inline).concurrency(1);
+        let g = gate.clone();
+        app.message("", move |m, _| {
+            let (tx, g) = (tx.clone(), g.clone());
+            async move {
+                let text = m.text.unwrap_or_default();
+                if text == "hold" {
+                    g.acquire().await?.forget();
+                }
+                tx.send(text).unwrap();
+                Ok(())
+            }
+        });
+        let (emu, running, _web) = start_on_emulator(app).await;
+        let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+        let sent: Vec<String> = ["hold", "a", "b", "c"].map(String::from).to_vec();
+        for text in &sent {
+            alice.say(&ch, text).unwrap();
+        }
+        // "hold" took the slot (its envelope acked), and keeps it: "a" waits for it.
+        let deadline = tokio::time::Instant::now() + T;
+        while emu.envelopes().iter().filter(|r| r.acked).count() == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "hold not acked: {:?}", emu.envelopes());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), rx.recv()).await.is_err(),
+            "inline {inline}"
+        );
+        assert_eq!(
+            emu.envelopes().iter().filter(|r| r.acked).count(),
+            1,
+            "inline {inline}: one slot, one taken"
+        );
+        assert_eq!(running.dispatcher().in_flight(), 1);
+        gate.add_permits(1);
+        app_support::each_handled_and_acked_once(&emu, &mut rx, &sent).await;
+        assert!(running.shutdown(T).await);
+    }
 }

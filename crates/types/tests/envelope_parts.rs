@@ -102,9 +102,14 @@ fn check(text: &str, must_answer: bool) -> Result<(), TestCaseError> {
                 event_type: p.event_type.map(str::to_owned),
             };
             prop_assert_eq!(Some(got), want, "{}", text);
+            // The retry fields alone read the same as through `parts`.
+            prop_assert_eq!(frame.retry(), Some((p.retry_attempt, p.retry_reason)), "{}", text);
             check_into_payload(&frame)?;
         }
-        None => prop_assert!(!must_answer, "no parts for a plain envelope: {}", text),
+        None => {
+            prop_assert!(!must_answer, "no parts for a plain envelope: {}", text);
+            prop_assert_eq!(frame.retry(), None, "{}", text);
+        }
     }
     Ok(())
 }

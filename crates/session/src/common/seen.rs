@@ -88,6 +88,10 @@ pub(crate) struct SeenWindow {
     keys: VecDeque<u64>,
     runs: VecDeque<Run>,
     seen: HashSet<u64, IdentityState>,
+    /// Before this time no run can leave the window (the oldest run's time plus the window),
+    /// so a look-up under the capacity skips [`Self::forget_old`]'s arithmetic; `None`: not
+    /// known, the full check runs (and sets it again).
+    keep_until: Option<Instant>,
 }
 
 impl SeenWindow {
@@ -99,16 +103,19 @@ impl SeenWindow {
             keys: VecDeque::new(),
             runs: VecDeque::new(),
             seen: HashSet::with_hasher(IdentityState),
+            keep_until: None,
         }
     }
 
     /// Whether `k` was seen within the window; records it otherwise. Keys older than the
     /// window, and the oldest ones past the capacity, are forgotten first.
     pub(crate) fn check_and_insert(&mut self, k: u64, now: Instant) -> bool {
-        if self.contains(k, now) {
+        self.forget_old(now);
+        // One hash access: the set says whether the key was new.
+        if !self.seen.insert(k) {
             return true;
         }
-        self.record(k, now);
+        self.append(k, now);
         false
     }
 
@@ -120,9 +127,7 @@ impl SeenWindow {
 
     /// Records `k` (nothing if it is already remembered).
     pub(crate) fn insert(&mut self, k: u64, now: Instant) {
-        if !self.contains(k, now) {
-            self.record(k, now);
-        }
+        self.check_and_insert(k, now);
     }
 
     /// Forgets everything and gives the memory back.
@@ -131,6 +136,7 @@ impl SeenWindow {
         self.runs.clear();
         self.seen.clear();
         self.base = None;
+        self.keep_until = None;
         self.seen.shrink_to(64);
         self.keys.shrink_to(64);
         self.runs.shrink_to(64);
@@ -141,8 +147,9 @@ impl SeenWindow {
         self.keys.len()
     }
 
-    /// Appends `k`, known not to be remembered, after [`Self::forget_old`] at `now`.
-    fn record(&mut self, k: u64, now: Instant) {
+    /// Appends `k`, just added to the set (it was not remembered), after
+    /// [`Self::forget_old`] at `now`.
+    fn append(&mut self, k: u64, now: Instant) {
         let base = *self.base.get_or_insert(now);
         let mut at = ms_up(now.saturating_duration_since(base));
         if at >= u64::from(REBASE_AT) {
@@ -150,7 +157,6 @@ impl SeenWindow {
         }
         // Within the window of the oldest run kept after a rebase: fits.
         let at_ms = u32::try_from(at).unwrap_or(u32::MAX);
-        self.seen.insert(k);
         self.keys.push_back(k);
         match self.runs.back_mut() {
             Some(run) if run.at_ms == at_ms && run.len < u32::MAX => run.len += 1,
@@ -165,6 +171,7 @@ impl SeenWindow {
         if let Some(base) = self.base.as_mut() {
             *base += Duration::from_millis(shift);
         }
+        self.keep_until = None;
         let shift32 = u32::try_from(shift).unwrap_or(u32::MAX);
         for run in &mut self.runs {
             run.at_ms -= shift32;
@@ -175,6 +182,9 @@ impl SeenWindow {
     /// Forgets the keys older than the window, then the oldest ones until there is room for one
     /// more; gives the memory of a burst back once most of it is gone.
     fn forget_old(&mut self, now: Instant) {
+        if self.keys.len() < self.capacity && self.keep_until.is_some_and(|t| now < t) {
+            return;
+        }
         let Some(base) = self.base else { return };
         let elapsed = now.saturating_duration_since(base);
         while let Some(run) = self.runs.front() {
@@ -201,6 +211,14 @@ impl SeenWindow {
         if self.keys.is_empty() {
             self.base = None;
         }
+        // Nothing leaves the window before the oldest run's time plus the window (a zero
+        // window: the full check every time). Rounded the way the loop above compares.
+        self.keep_until = match (self.base, self.runs.front()) {
+            (Some(base), Some(run)) if !self.window.is_zero() => {
+                base.checked_add(Duration::from_millis(u64::from(run.at_ms)) + self.window)
+            }
+            _ => None,
+        };
         self.shrink();
     }
 

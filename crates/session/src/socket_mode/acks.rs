@@ -72,8 +72,8 @@ fn event_id(frame: &EnvelopeFrame) -> Option<String> {
 
 /// The `retry_attempt` of an envelope (0 when absent or unreadable): only for reports.
 fn retry_attempt(frame: &EnvelopeFrame) -> u32 {
-    if let Some(p) = frame.parts() {
-        return p.retry_attempt;
+    if let Some((attempt, _)) = frame.retry() {
+        return attempt;
     }
     #[derive(serde::Deserialize)]
     struct Retry {
@@ -188,7 +188,10 @@ impl SocketModeSession {
             self.emit(SocketModeEvent::AckLate { envelope_id: envelope_id.to_owned(), late_by });
         }
         self.outputs.push_back(SocketModeOutput::Send { conn, text });
-        self.after(now);
+        // An ack changes no socket: only a shutdown waiting for the last ack has to look.
+        if self.shutdown_deadline.is_some() {
+            self.after(now);
+        }
         Ok(conn)
     }
 

@@ -24,6 +24,10 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
+mod start;
+use start::Started;
+pub(crate) use start::TryDispatch;
+
 /// Slack's ack deadline.
 pub(crate) const ACK_DEADLINE: Duration = Duration::from_secs(3);
 /// Kinds of unhandled requests remembered for "logged once" (beyond it, each is logged).
@@ -88,13 +92,6 @@ enum Owed {
     Sent(Result<(), BoxError>),
     /// An event whose ack did not complete at once: awaited before its middleware runs.
     Sending(AckFuture),
-}
-
-/// A request handed over: finished when it was started inline ([`App::start_inline`]), or
-/// running on its task.
-enum Started {
-    Done(bool),
-    Running(tokio::task::JoinHandle<bool>),
 }
 
 /// The kinds of unhandled requests already logged.
@@ -206,76 +203,6 @@ impl Dispatcher {
             Started::Done(ok) => ok,
             Started::Running(task) => task.await.unwrap_or(false),
         })
-    }
-
-    async fn start<A: Acknowledger>(&self, request: AppRequest, ack: A) -> Result<Started, ShuttingDown> {
-        // The ack deadline's start, for the requests whose listener acks (an event's is sent
-        // when it takes its slot: no clock read for it).
-        let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(ShuttingDown);
-        }
-        // Shared from here: the request's future holds a pointer, not the info.
-        let info = Arc::new(RequestInfo::new(request));
-        // In arrival order: the ticket is taken before waiting for a slot.
-        let ticket = if self.inner.config.ordered {
-            info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
-        } else {
-            None
-        };
-        let permit = match self.inner.permits.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return Err(ShuttingDown),
-        };
-        if self.inner.closed.load(Ordering::Acquire) {
-            return Err(ShuttingDown);
-        }
-        // An event is acked now that the app took it (it holds a slot), before its task
-        // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
-        // response handed over) costs no slot of its own and no await in the task.
-        let owed = if info.kind == RequestKind::EventsApi {
-            let mut ack = ack;
-            if let Some(sent) = ack.ack_empty_now() {
-                // Sent by that call: `ack` is dropped unused.
-                Owed::Sent(sent)
-            } else {
-                Self::send_event_ack(Box::new(ack))
-            }
-        } else {
-            Owed::Listener(Box::new(ack))
-        };
-        let inner = self.inner.clone();
-        // Boxed: the request's future is a few KB, and the runtime moves a task's future
-        // several times while spawning and finishing it (a copy each time); a box moves as
-        // one pointer.
-        let mut handled: BoxFuture<bool> = Box::pin(inner.handle(info, owed, ticket, arrived, permit));
-        if self.inner.config.start_inline {
-            // Polled once here; a request that has to wait goes on in its own task, whose first
-            // poll registers that task's waker (a future keeps only the latest waker).
-            let mut cx = TaskContext::from_waker(std::task::Waker::noop());
-            match std::panic::catch_unwind(AssertUnwindSafe(|| handled.as_mut().poll(&mut cx))) {
-                Ok(Poll::Ready(ok)) => return Ok(Started::Done(ok)),
-                Ok(Poll::Pending) => {}
-                // Listeners' panics are caught inside; this is one of the dispatcher's own,
-                // isolated as a task's would be (the request's slot is freed with it).
-                Err(p) => {
-                    tracing::error!(message = %panic_message(&*p), "a request panicked");
-                    return Ok(Started::Done(false));
-                }
-            }
-        }
-        Ok(Started::Running(tokio::spawn(handled)))
-    }
-
-    /// An event's empty ack through [`Acknowledger::ack`]: sent if it completes at once,
-    /// else awaited in the request's task.
-    fn send_event_ack(ack: Box<dyn Acknowledger>) -> Owed {
-        let mut sending = ack.ack(None);
-        let mut cx = TaskContext::from_waker(std::task::Waker::noop());
-        match sending.as_mut().poll(&mut cx) {
-            Poll::Ready(sent) => Owed::Sent(sent),
-            Poll::Pending => Owed::Sending(sending),
-        }
     }
 
     /// Stops taking requests ([`Dispatcher::dispatch`] returns [`ShuttingDown`]) and waits up

@@ -1,7 +1,7 @@
 //! Running an [`App`] on a Socket Mode session.
 
 use super::App;
-use super::dispatch::Dispatcher;
+use super::dispatch::{Dispatcher, TryDispatch};
 use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
 use crate::socket_mode::delivery::ack_payload;
@@ -44,7 +44,7 @@ fn request(mut delivery: Delivery) -> (AppRequest, SocketAck) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
     let id = EnvelopeId::new(delivery.envelope_id());
-    let scanned = delivery.frame().parts().map(|p| (p.retry_attempt, p.retry_reason.map(str::to_owned)));
+    let scanned = delivery.frame().retry().map(|(attempt, reason)| (attempt, reason.map(str::to_owned)));
     let (payload, attempt, reason) = match scanned {
         // Read by the scan: the frame's text taken over (`None`: absent or `null`).
         Some((attempt, reason)) => (delivery.take_payload().unwrap_or_else(null_json), attempt, reason),
@@ -144,7 +144,12 @@ impl App {
                 };
                 match item {
                     Some(SocketModeItem::Envelope(delivery)) => {
-                        let (request, ack) = request(delivery);
+                        // A free slot (the common case): handed over at once, no future built.
+                        let (request, ack) = match d.try_dispatch(request(delivery)) {
+                            TryDispatch::Taken => continue,
+                            TryDispatch::ShuttingDown => break,
+                            TryDispatch::Full(request, ack) => (request, ack),
+                        };
                         // Waits for a free slot: meanwhile no envelope is read (see docs/app.md).
                         tokio::select! {
                             biased;

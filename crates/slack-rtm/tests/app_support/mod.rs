@@ -143,3 +143,32 @@ pub async fn start_on_emulator(app: App) -> (Emulator, slack_rtm::app::SocketMod
     let web = running.dispatcher().web().clone();
     (emu, running, web)
 }
+
+/// Waits (up to 10 s each) until the listeners sent every text of `sent` to `rx` once, and
+/// every envelope the emulator sent was acked once; then checks that nothing comes twice.
+pub async fn each_handled_and_acked_once(
+    emu: &Emulator,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    sent: &[String],
+) {
+    const T: Duration = Duration::from_secs(10);
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        got.push(tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    let mut sent_sorted = sent.to_vec();
+    got.sort();
+    sent_sorted.sort();
+    assert_eq!(got, sent_sorted, "each once");
+    let deadline = Instant::now() + T;
+    loop {
+        let records = emu.envelopes();
+        if records.len() >= sent.len() && records.iter().all(|r| r.acked) {
+            assert!(records.iter().all(|r| r.attempts.len() == 1), "{records:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not acked: {records:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err(), "nothing twice");
+}

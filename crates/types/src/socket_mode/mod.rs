@@ -378,6 +378,14 @@ impl EnvelopeFrame {
         })
     }
 
+    /// The `retry_attempt` and `retry_reason` as the scan read them (as in
+    /// [`EnvelopeFrame::parts`], without slicing the other parts out of the text); `None` when
+    /// the scan could not read the envelope (decode then).
+    pub fn retry(&self) -> Option<(u32, Option<&str>)> {
+        let p = self.parts.as_ref()?;
+        Some((p.retry_attempt, p.retry_reason.map(|(a, b)| &self.text[a..b])))
+    }
+
     /// The payload as [`RawJson`] (a copy of its text, no parse) when the scan read it
     /// ([`EnvelopeFrame::parts`]); `None` when it is absent, `null`, or not read (decode then).
     pub fn payload_json(&self) -> Option<RawJson> {

@@ -114,3 +114,44 @@ fn a_window_busy_for_weeks_keeps_its_bound_past_the_offsets_range() {
         assert!(w.len() <= 5);
     }
 }
+
+#[test]
+fn look_ups_between_keep_the_window_exact_and_a_repeat_is_recorded_once() {
+    // Many look-ups inside the window (they skip the forgetting's arithmetic) must not keep a
+    // key past its window, nor forget one early; a repeat adds nothing.
+    let t0 = Instant::now();
+    let window = Duration::from_secs(10);
+    let mut w = SeenWindow::new(window, 100);
+    assert!(!w.check_and_insert(1, t0));
+    let t1 = t0 + Duration::from_micros(2_500);
+    assert!(!w.check_and_insert(2, t1));
+    for i in 0..1_000u32 {
+        let now = t1 + Duration::from_millis(9) * i;
+        assert!(w.contains(1, now) && w.contains(2, now), "at {i}");
+        w.insert(2, now);
+        assert!(w.check_and_insert(1, now));
+    }
+    assert_eq!((w.len(), w.keys.len(), w.seen.len()), (2, 2, 2), "each key once");
+    assert!(w.contains(1, t0 + window - Duration::from_nanos(1)));
+    assert!(!w.contains(1, t0 + window));
+    assert!(w.contains(2, t1 + window - Duration::from_nanos(1)));
+    assert!(!w.contains(2, t1 + window + MS));
+    assert_eq!(w.len(), 0);
+    // A later burst gets its own bound: a key of it is kept for its whole window.
+    let t2 = t1 + Duration::from_secs(60);
+    for k in 10..20 {
+        w.insert(k, t2 + MS * k as u32);
+    }
+    assert!(w.contains(10, t2 + MS * 10 + window - Duration::from_nanos(1)));
+    assert!(!w.contains(10, t2 + MS * 11 + window) && w.contains(19, t2 + MS * 11 + window));
+}
+
+#[test]
+fn a_zero_window_remembers_nothing() {
+    let t0 = Instant::now();
+    let mut w = SeenWindow::new(Duration::ZERO, 100);
+    for i in 0..3u32 {
+        assert!(!w.check_and_insert(7, t0 + MS * i), "{i}");
+        assert!(!w.contains(7, t0 + MS * i), "{i}");
+    }
+}

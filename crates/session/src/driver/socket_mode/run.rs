@@ -113,7 +113,8 @@ impl Loop {
 }
 
 /// Tells the handle that waits for an ack how it went; a detached ack's failure is logged.
-fn answer_ack(envelope_id: &str, reply: Option<AckReply>, result: Result<(), DeliveryAckError>) {
+/// The id is read as text only for the log (its inline bytes are checked as UTF-8 on each read).
+fn answer_ack(envelope_id: &EnvelopeId, reply: Option<AckReply>, result: Result<(), DeliveryAckError>) {
     match reply {
         Some(reply) => {
             let _ = reply.send(result);
@@ -176,7 +177,7 @@ impl Driven for Loop {
                     // The machine output the ack just now: it is written with the turn's other
                     // outputs (the loop drains them after every command batch), and answered then.
                     Ok(conn) => self.acks_sent.push((conn, envelope_id, reply)),
-                    Err(error) => answer_ack(envelope_id.as_str(), reply, Err(error)),
+                    Err(error) => answer_ack(&envelope_id, reply, Err(error)),
                 }
             }
             Command::Release { envelope_id } => {
@@ -236,9 +237,20 @@ impl Driven for Loop {
         self.flush_acks(unflushed).await;
         // Written and flushed (or their socket is gone): the acks of this turn are answered.
         let mut sent = std::mem::take(&mut self.acks_sent);
+        // A turn's acks are mostly on one socket: its state is looked up once per run of them
+        // (nothing opens or closes a socket in this loop).
+        let mut last: Option<(ConnId, bool)> = None;
         for (conn, envelope_id, reply) in sent.drain(..) {
-            let result = if self.conns.is_open(conn) { Ok(()) } else { Err(DeliveryAckError::Unsent) };
-            answer_ack(envelope_id.as_str(), reply, result);
+            let open = match last {
+                Some((c, open)) if c == conn => open,
+                _ => {
+                    let open = self.conns.is_open(conn);
+                    last = Some((conn, open));
+                    open
+                }
+            };
+            let result = if open { Ok(()) } else { Err(DeliveryAckError::Unsent) };
+            answer_ack(&envelope_id, reply, result);
         }
         self.acks_sent = sent;
     }
