@@ -283,32 +283,26 @@ async fn detached_and_awaited_acks_sent_together_are_each_written_once_and_answe
 }
 
 /// The envelopes waiting for the application are bounded in bytes as well as in items: with
-/// room for 65,536 envelopes but only 32 KiB, a consumer that stops reading has at most 32 KiB
+/// room for 4,096 envelopes but only 32 KiB, a consumer that stops reading has at most 32 KiB
 /// of envelope frames waiting, plus one reader batch (64 frames) the loop had already read —
 /// not the megabytes of 2,000 large messages; then every envelope arrives, in order, and the
 /// bytes waiting stay within that bound the whole time.
 async fn envelope_bytes_waiting_stay_within_the_byte_budget() {
-    envelope_bytes_waiting_stay_within(Some(32 * 1024)).await;
-}
-
-/// As above with `budget` set on the builder, or (`None`) Socket Mode's default of 256 KiB.
-async fn envelope_bytes_waiting_stay_within(budget: Option<usize>) {
+    const BUDGET: usize = 32 * 1024;
     const N: usize = 2000;
     const TEXT: usize = 1000;
     // An envelope is the text and the event callback around it: 1,724 bytes here.
     const FRAME_MAX: usize = TEXT + 900;
-    let default_budget = 256 * 1024;
-    let budget_bytes = budget.unwrap_or(default_budget);
-    let bound = budget_bytes + 64 * FRAME_MAX;
+    const BOUND: usize = BUDGET + 64 * FRAME_MAX;
     let emu = emulator(EmuSm::default()).await;
-    // Room for many batches: the bytes bound first (posted messages come one per write, so
-    // the batches are small).
-    let b = builder(&emu).ack_mode(AckMode::Auto).connections(1).capacity(1 << 16);
-    let b = match budget {
-        Some(bytes) => b.capacity_bytes(bytes),
-        None => b,
-    };
-    let (client, mut items) = b.connect().await.unwrap();
+    let (client, mut items) = builder(&emu)
+        .ack_mode(AckMode::Auto)
+        .connections(1)
+        .capacity(4096)
+        .capacity_bytes(BUDGET)
+        .connect()
+        .await
+        .unwrap();
     let (channel, other) = (emu.general_channel(), emu.second_user());
     let pad = "x".repeat(TEXT);
     for i in 0..N {
@@ -316,8 +310,8 @@ async fn envelope_bytes_waiting_stay_within(budget: Option<usize>) {
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let waiting = items.queued_bytes();
-    assert!(waiting >= budget_bytes, "the loop filled the budget: {waiting} bytes waiting");
-    assert!(waiting <= bound, "{waiting} bytes waiting for a budget of {budget_bytes} (bound {bound})");
+    assert!(waiting >= BUDGET, "the loop filled the budget: {waiting} bytes waiting");
+    assert!(waiting <= BOUND, "{waiting} bytes waiting for a budget of {BUDGET} (bound {BOUND})");
     for i in 0..N {
         let d = next_envelope(&mut items).await;
         let slack_rtm::socket_mode::Payload::EventsApi(callback) = d.payload() else { panic!("an event") };
@@ -326,7 +320,7 @@ async fn envelope_bytes_waiting_stay_within(budget: Option<usize>) {
         };
         assert_eq!(m.text.as_deref().map(|t| &t[..5]), Some(format!("{i:05}").as_str()), "in order");
         let waiting = items.queued_bytes();
-        assert!(waiting <= bound, "{waiting} bytes waiting after {i} envelopes (bound {bound})");
+        assert!(waiting <= BOUND, "{waiting} bytes waiting after {i} envelopes (bound {BOUND})");
     }
     client.shutdown().await;
 }
@@ -339,16 +333,4 @@ async fn envelope_bytes_waiting_stay_within_the_byte_budget_on_the_current_threa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn envelope_bytes_waiting_stay_within_the_byte_budget_on_the_multi_thread_runtime() {
     envelope_bytes_waiting_stay_within_the_byte_budget().await;
-}
-
-/// Without `capacity_bytes`, a Socket Mode session keeps at most 256 KiB of envelopes (plus one
-/// reader batch) waiting: half of RTM's default, since a waiting envelope is not acked yet.
-#[tokio::test]
-async fn envelope_bytes_waiting_stay_within_socket_modes_default_budget_on_the_current_thread_runtime() {
-    envelope_bytes_waiting_stay_within(None).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn envelope_bytes_waiting_stay_within_socket_modes_default_budget_on_the_multi_thread_runtime() {
-    envelope_bytes_waiting_stay_within(None).await;
 }

@@ -242,11 +242,10 @@ mod tests {
 
     #[test]
     fn an_app_session_gets_the_apps_byte_budget_unless_one_was_set() {
-        let raw = SocketModeClient::builder("xapp-1-A1-1-x");
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x"));
-        assert_eq!(b.effective_capacity_bytes(), APP_CAPACITY_BYTES);
-        assert!(APP_CAPACITY_BYTES < raw.effective_capacity_bytes(), "less than a raw consumer's default");
+        assert_eq!(b.capacity_bytes_set(), Some(APP_CAPACITY_BYTES));
+        assert!(APP_CAPACITY_BYTES < 512 * 1024, "less than a raw consumer's default");
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x").capacity_bytes(1 << 20));
-        assert_eq!(b.effective_capacity_bytes(), 1 << 20, "the caller's budget is kept");
+        assert_eq!(b.capacity_bytes_set(), Some(1 << 20), "the caller's budget is kept");
     }
 }

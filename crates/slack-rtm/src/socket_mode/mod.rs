@@ -57,13 +57,6 @@ impl IntoAppToken for &String {
     }
 }
 
-/// A Socket Mode session's byte budget unless
-/// [`capacity_bytes`](SocketModeClientBuilder::capacity_bytes) is given: half of RTM's 512 KiB.
-/// An envelope waiting for the application is not acked yet (auto mode acks it when it is
-/// handed over), and a consumer that keeps up never needs more than a few reader batches;
-/// a smaller budget keeps less of a burst in memory and Slack's ack clock shorter.
-pub(crate) const SOCKET_MODE_CAPACITY_BYTES: usize = 256 * 1024;
-
 /// Builds a [`SocketModeClient`]. Its network and buffer settings (`api_url`,
 /// `allow_insecure`, `tls_config`, `proxy`, `proxy_from_env`, `transport`, `dialer`,
 /// `capacity`, `connect_timeout`, `max_message_bytes`) have the same names, meanings and
@@ -137,9 +130,10 @@ impl SocketModeClientBuilder {
         self
     }
 
-    /// The session's byte budget: the one set, else [`SOCKET_MODE_CAPACITY_BYTES`].
-    pub(crate) fn effective_capacity_bytes(&self) -> usize {
-        self.net.capacity_bytes.unwrap_or(SOCKET_MODE_CAPACITY_BYTES)
+    /// The byte budget set on this builder, if any.
+    #[cfg(test)]
+    pub(crate) fn capacity_bytes_set(&self) -> Option<usize> {
+        self.net.capacity_bytes
     }
 
     /// Every setting of the session at once (replaces `connections`, `ack_mode`, …).
@@ -151,7 +145,6 @@ impl SocketModeClientBuilder {
     /// Starts the session and waits for the first socket's `hello`. Fatal errors
     /// (`invalid_auth`, `link_disabled`, a bot token, …) fail at once with a typed error.
     pub async fn connect(self) -> Result<(SocketModeClient, SocketModeItems), Error> {
-        let capacity_bytes = self.effective_capacity_bytes();
         let token = self.app_token.map_err(|e| Error::Config(e.to_string()))?;
         let api_base = self.net.api_base()?;
         let io = self.net.io()?;
@@ -160,8 +153,7 @@ impl SocketModeClientBuilder {
             Some(Err(e)) => return Err(Error::Config(e.clone())),
             Some(Ok(t)) => Some(WebClient::new(io.transport.clone(), t.clone(), api_base.clone())?),
         };
-        let mut common = self.net.loop_config(&io)?;
-        common.capacity_bytes = capacity_bytes;
+        let common = self.net.loop_config(&io)?;
         let mut driver = SocketModeDriverConfig::new(self.session.clone(), token, io.transport);
         driver.open = OpenConfig { api_base, allow_insecure: self.net.allow_insecure };
         driver.common = common;
