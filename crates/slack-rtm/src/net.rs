@@ -231,7 +231,8 @@ macro_rules! net_setters {
         #[doc = concat!("[`", stringify!($builder), "::capacity`]: whichever is reached first turns backpressure on.")]
         /// This is what bounds a busy session's memory whatever its frames weigh; a frame
         /// larger than it is still delivered. Default 512 KiB (128 KiB for the Socket Mode session an
-        /// [`App`](crate::app::App) runs, whose dispatcher bounds what it holds itself).
+        /// [`App`](crate::app::App) runs on tokio's current-thread runtime: its dispatcher bounds
+        /// what it holds itself).
         pub fn capacity_bytes(mut self, bytes: usize) -> Self {
             self.net.capacity_bytes = Some(bytes.max(1));
             self
