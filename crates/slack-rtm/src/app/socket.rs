@@ -253,7 +253,7 @@ mod tests {
     fn an_app_session_gets_the_apps_byte_budget_on_the_current_thread_runtime_unless_one_was_set() {
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x"), true);
         assert_eq!(b.capacity_bytes_set(), Some(APP_CAPACITY_BYTES));
-        assert!(APP_CAPACITY_BYTES < 512 * 1024, "less than a raw consumer's default");
+        assert!(b.capacity_bytes_set().is_some_and(|n| n < 512 * 1024), "less than a raw consumer's default");
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x").capacity_bytes(1 << 20), true);
         assert_eq!(b.capacity_bytes_set(), Some(1 << 20), "the caller's budget is kept");
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x"), false);
