@@ -286,3 +286,81 @@ async fn each_request_carries_its_envelopes_id_and_payload_verbatim() {
     }
     assert!(running.shutdown(T).await);
 }
+
+/// An app's session keeps little waiting for its dispatcher: with every listener slot taken
+/// (the listeners wait on a gate), the envelopes the session handed over and the app has not
+/// taken fill the byte budget — on the current-thread runtime the app's 128 KiB (the builder
+/// setting none), not the 512 KiB a raw consumer's session may hold; on the multi-thread
+/// runtime the builder's default — and stay within it plus the one reader batch (64 frames)
+/// the session had already read. Then every envelope reaches a listener exactly once, and the
+/// bound holds while they drain.
+async fn an_apps_session_holds_at_most_its_byte_budget_for_the_dispatcher(budget: usize) {
+    const N: usize = 1500;
+    const TEXT: usize = 1000;
+    // An envelope is the text and the event callback around it: about 1,724 bytes here.
+    const FRAME_MAX: usize = TEXT + 900;
+    let bound = budget + 64 * FRAME_MAX;
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.concurrency(8);
+    let g = gate.clone();
+    app.fallback(move |ctx| {
+        let (tx, gate) = (tx.clone(), g.clone());
+        async move {
+            let _pass = gate.acquire().await.expect("gate open");
+            let text = ctx.body().get("event").and_then(|e| e.get("text")).and_then(|t| t.as_str());
+            tx.send(text.map(|t| t[..5].to_owned())).unwrap();
+            Ok(())
+        }
+    });
+    // Room for many batches, so the bytes bound first (the emulator writes each posted message
+    // on its own: the session's batches are small, and 16 of them would fill the item bound).
+    let emu = slack_rtm_emulator::Emulator::start(Default::default()).await.unwrap();
+    let builder = slack_rtm::SocketModeClient::builder(emu.app_token())
+        .web_token(emu.token())
+        .api_url(&emu.api_url())
+        .allow_insecure(true)
+        .capacity(1 << 16);
+    let running = app.start_socket_mode(builder).await.unwrap();
+    let (channel, other) = (emu.general_channel(), emu.second_user());
+    let pad = "x".repeat(TEXT);
+    for i in 0..N {
+        emu.post_message(&channel, &other.user, &format!("{i:05} {pad}")).expect("posted");
+    }
+    let deadline = tokio::time::Instant::now() + T;
+    while running.queued_bytes() < budget {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the budget never filled: {}",
+            running.queued_bytes()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Time for the session to read further if it would (it must not).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiting = running.queued_bytes();
+    assert!(waiting <= bound, "{waiting} bytes waiting for the app's budget of {budget} (bound {bound})");
+    gate.add_permits(N * 2);
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < N {
+        let text = tokio::time::timeout(T, rx.recv()).await.expect("every envelope").unwrap();
+        let text = text.expect("a message with its text");
+        assert!(seen.insert(text.clone()), "{text} handed to a listener twice");
+        let waiting = running.queued_bytes();
+        assert!(waiting <= bound, "{waiting} bytes waiting after {} envelopes (bound {bound})", seen.len());
+    }
+    assert_eq!(seen.first().map(String::as_str), Some("00000"));
+    assert_eq!(seen.last().map(String::as_str), Some(format!("{:05}", N - 1).as_str()));
+    assert!(running.shutdown(T).await);
+}
+
+#[tokio::test]
+async fn an_apps_session_holds_at_most_its_byte_budget_on_the_current_thread_runtime() {
+    an_apps_session_holds_at_most_its_byte_budget_for_the_dispatcher(128 * 1024).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apps_session_holds_at_most_the_default_byte_budget_on_the_multi_thread_runtime() {
+    an_apps_session_holds_at_most_its_byte_budget_for_the_dispatcher(512 * 1024).await;
+}

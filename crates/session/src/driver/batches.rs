@@ -27,6 +27,11 @@ impl<T> Batches<T> {
         self.budget.queued()
     }
 
+    /// A handle that reads [`Batches::queued_bytes`] from elsewhere.
+    pub(crate) fn queued_bytes_gauge(&self) -> QueuedBytes {
+        QueuedBytes(self.budget.clone())
+    }
+
     /// The next item of the current batch; the batch's bytes are given back with its last.
     #[inline]
     fn next_in_batch(&mut self) -> Option<T> {
@@ -77,6 +82,20 @@ impl<T> Batches<T> {
             let batch = self.rx.try_recv().ok()?;
             self.start(batch);
         }
+    }
+}
+
+/// The bytes of frames a session handed over and its stream has not given out yet, read from
+/// anywhere (e.g. by whoever owns the stream's consumer): what
+/// [`SocketModeStream::queued_bytes`](super::SocketModeStream::queued_bytes) says, at the
+/// moment [`QueuedBytes::get`] is called. Holding it keeps nothing else of the session alive.
+#[derive(Clone, Debug)]
+pub struct QueuedBytes(Arc<Budget>);
+
+impl QueuedBytes {
+    /// Bytes handed over and not yet taken.
+    pub fn get(&self) -> usize {
+        self.0.queued()
     }
 }
 

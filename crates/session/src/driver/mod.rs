@@ -69,6 +69,7 @@ mod socket_mode;
 mod wake;
 mod watch;
 
+pub use batches::QueuedBytes;
 pub use call::{call_apps_connections_open, call_rtm_connect};
 pub use config::{DriverConfig, DriverError, LoopConfig};
 pub use dial::{BoxedIo, DialFuture, Dialer, DirectDialer, SocketIo};

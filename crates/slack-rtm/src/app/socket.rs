@@ -9,10 +9,11 @@ use crate::socket_mode::{
     AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem,
 };
 use slack_rtm_codec::BoxError;
-use slack_rtm_session::driver::SocketModeHandle;
+use slack_rtm_session::driver::{QueuedBytes, SocketModeHandle};
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::runtime::RuntimeFlavor;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
@@ -24,7 +25,19 @@ pub struct SocketModeApp {
     dispatcher: Dispatcher,
     stop: Arc<Notify>,
     pump: JoinHandle<()>,
+    queued: QueuedBytes,
 }
+
+/// The session's byte budget for an app on tokio's current-thread runtime
+/// ([`SocketModeClientBuilder::capacity_bytes`] unless given): the dispatcher holds up to
+/// [`App::concurrency`] requests of its own and its pump takes the next envelope as soon as a
+/// slot is free, so the session only has to cover the pump's next few reads — about a hundred
+/// envelopes of ~1 KB, not the 512 KiB (~5 times more frames, and their unacked entries) a
+/// consumer without a bound of its own gets. On the multi-thread runtime the default stays:
+/// there the session and the pump run on different workers, each stop and restart of the
+/// session's reading crosses threads, and a 128 KiB budget measured 14–17 % fewer envelopes a
+/// second (docs/perf/mem6.md).
+pub(crate) const APP_CAPACITY_BYTES: usize = 128 * 1024;
 
 /// What the dispatcher takes from an envelope besides its id and type, read in one pass that
 /// builds nothing else (the payload is copied verbatim).
@@ -121,9 +134,16 @@ impl App {
 
     /// Connects `builder` (with the bot token: [`SocketModeClientBuilder::web_token`]) in
     /// manual ack mode, so a command's or a view's ack can carry a response, and starts
-    /// handing envelopes to the app.
+    /// handing envelopes to the app. On tokio's current-thread runtime, unless `builder` sets
+    /// [`capacity_bytes`](SocketModeClientBuilder::capacity_bytes), at most 128 KiB of
+    /// envelopes (plus the one batch of 64 the session had read) wait between the session and
+    /// the dispatcher ([`SocketModeApp::queued_bytes`]; the builder's default elsewhere); the
+    /// dispatcher's own requests are bounded by [`App::concurrency`].
     pub async fn start_socket_mode(self, builder: SocketModeClientBuilder) -> Result<SocketModeApp, Error> {
-        let (client, mut items) = builder.ack_mode(AckMode::Manual).connect().await?;
+        let current_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
+        let (client, mut items) = app_builder(builder, current_thread).connect().await?;
+        let queued = items.queued_bytes_gauge();
         let Some(web) = client.web().cloned() else {
             client.shutdown_with(Duration::ZERO).await;
             return Err(Error::Config(
@@ -166,11 +186,25 @@ impl App {
                 }
             }
         });
-        Ok(SocketModeApp { client, dispatcher, stop, pump })
+        Ok(SocketModeApp { client, dispatcher, stop, pump, queued })
     }
 }
 
+/// The builder as an app runs it: manual acks, and on the current-thread runtime the app's
+/// byte budget unless one was set.
+fn app_builder(builder: SocketModeClientBuilder, current_thread: bool) -> SocketModeClientBuilder {
+    let builder = builder.ack_mode(AckMode::Manual);
+    if current_thread { builder.default_capacity_bytes(APP_CAPACITY_BYTES) } else { builder }
+}
+
 impl SocketModeApp {
+    /// Bytes of the envelope frames the session handed over and the app has not taken yet
+    /// (as [`SocketModeItems::queued_bytes`](crate::socket_mode::SocketModeItems::queued_bytes)):
+    /// the session stops reading its sockets while this is at its byte budget.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.get()
+    }
+
     /// The session.
     pub fn client(&self) -> &SocketModeClient {
         &self.client
@@ -197,7 +231,7 @@ impl SocketModeApp {
     /// delivers them again), lets the running listeners finish within `grace` (their acks are
     /// sent), then closes the session. `true` if every listener finished in time.
     pub async fn run_until(self, signal: impl Future<Output = ()>, grace: Duration) -> bool {
-        let SocketModeApp { client, dispatcher, stop, mut pump } = self;
+        let SocketModeApp { client, dispatcher, stop, mut pump, queued: _ } = self;
         tokio::select! {
             _ = &mut pump => {}
             () = signal => {
@@ -213,4 +247,21 @@ impl SocketModeApp {
 
 fn null_json() -> RawJson {
     RawJson::from_json("null").expect("valid JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{APP_CAPACITY_BYTES, app_builder};
+    use crate::SocketModeClient;
+
+    #[test]
+    fn an_app_session_gets_the_apps_byte_budget_on_the_current_thread_runtime_unless_one_was_set() {
+        let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x"), true);
+        assert_eq!(b.capacity_bytes_set(), Some(APP_CAPACITY_BYTES));
+        assert!(b.capacity_bytes_set().is_some_and(|n| n < 512 * 1024), "less than a raw consumer's default");
+        let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x").capacity_bytes(1 << 20), true);
+        assert_eq!(b.capacity_bytes_set(), Some(1 << 20), "the caller's budget is kept");
+        let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x"), false);
+        assert_eq!(b.capacity_bytes_set(), None, "the default on the multi-thread runtime");
+    }
 }

@@ -123,6 +123,19 @@ impl SocketModeClientBuilder {
         self
     }
 
+    /// The byte budget `bytes` unless [`SocketModeClientBuilder::capacity_bytes`] was given:
+    /// a consumer with a bound of its own (an [`App`](crate::app::App)) needs less waiting.
+    pub(crate) fn default_capacity_bytes(mut self, bytes: usize) -> Self {
+        self.net.capacity_bytes.get_or_insert(bytes.max(1));
+        self
+    }
+
+    /// The byte budget set on this builder, if any.
+    #[cfg(test)]
+    pub(crate) fn capacity_bytes_set(&self) -> Option<usize> {
+        self.net.capacity_bytes
+    }
+
     /// Every setting of the session at once (replaces `connections`, `ack_mode`, …).
     pub fn session_config(mut self, config: SocketModeConfig) -> Self {
         self.session = config;
@@ -278,6 +291,11 @@ impl SocketModeItems {
     /// [`SocketModeClientBuilder::capacity_bytes`].
     pub fn queued_bytes(&self) -> usize {
         self.stream.queued_bytes()
+    }
+
+    /// [`SocketModeItems::queued_bytes`], readable once the items moved to another task.
+    pub(crate) fn queued_bytes_gauge(&self) -> slack_rtm_session::driver::QueuedBytes {
+        self.stream.queued_bytes_gauge()
     }
 
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeItem>> {

@@ -223,6 +223,12 @@ impl SocketModeStream {
     pub fn queued_bytes(&self) -> usize {
         self.batches.queued_bytes()
     }
+
+    /// A handle reading [`SocketModeStream::queued_bytes`] without the stream (for whoever
+    /// hands the stream to a task of its own).
+    pub fn queued_bytes_gauge(&self) -> super::QueuedBytes {
+        self.batches.queued_bytes_gauge()
+    }
 }
 
 /// Starts a Socket Mode session: spawns its loop on the current tokio runtime. The first
