@@ -30,6 +30,27 @@ const CLOSE_NORMAL: u16 = 1000;
 /// At most this many queued commands are handled (their frames written together) per wake-up.
 const BATCH: usize = 64;
 
+/// Runs `step` on `first`, then on the items already queued in `rx`, at most `max` in all,
+/// until `rx` is empty or `step` ends the batch with `Err(result)`.
+fn batch<T, R>(
+    first: T,
+    rx: &mut mpsc::Receiver<T>,
+    max: usize,
+    mut step: impl FnMut(T) -> Result<(), Option<R>>,
+) -> Option<R> {
+    let mut item = first;
+    for _ in 1..max {
+        if let Err(end) = step(item) {
+            return end;
+        }
+        match rx.try_recv() {
+            Ok(next) => item = next,
+            Err(_) => return None,
+        }
+    }
+    step(item).err().flatten()
+}
+
 /// Whether `overflow` holds a notification; it stays held (for the loop's next turn).
 fn notified(overflow: &Notify) -> bool {
     let mut wait = std::pin::pin!(overflow.notified());
@@ -265,20 +286,11 @@ impl Socket {
         rx: &mut mpsc::Receiver<SmCmd>,
         overflow: &Notify,
     ) -> Option<CloseReason> {
-        let mut cmd = first;
-        for _ in 1..BATCH {
-            if let Some(end) = self.on_cmd(cmd) {
-                return Some(end);
-            }
-            if self.stalled || notified(overflow) {
-                return None;
-            }
-            match rx.try_recv() {
-                Ok(next) => cmd = next,
-                Err(_) => return None,
-            }
-        }
-        self.on_cmd(cmd)
+        batch(first, rx, BATCH, |cmd| match self.on_cmd(cmd) {
+            Some(end) => Err(Some(end)),
+            None if self.stalled || notified(overflow) => Err(None),
+            None => Ok(()),
+        })
     }
 
     fn on_cmd(&mut self, cmd: SmCmd) -> Option<CloseReason> {
@@ -363,5 +375,52 @@ impl Socket {
 
     async fn flush(&mut self) -> Result<(), CloseReason> {
         crate::wire::write_out(&mut self.wr, &mut self.out, self.shared.config.write_timeout).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn queued(items: std::ops::Range<u32>) -> mpsc::Receiver<u32> {
+        let (tx, rx) = mpsc::channel(64);
+        for i in items {
+            tx.send(i).await.unwrap();
+        }
+        rx
+    }
+
+    #[tokio::test]
+    async fn a_batch_takes_every_queued_command_in_order_up_to_its_maximum() {
+        let mut rx = queued(1..10).await;
+        let mut seen = Vec::new();
+        let end: Option<()> = batch(0, &mut rx, 4, |i| Ok(seen.push(i)));
+        assert_eq!((end, seen), (None, vec![0, 1, 2, 3]));
+        // The rest stays queued, in order; an empty queue ends the batch.
+        let mut seen = Vec::new();
+        let end: Option<()> = batch(100, &mut rx, 64, |i| Ok(seen.push(i)));
+        assert_eq!((end, seen), (None, vec![100, 4, 5, 6, 7, 8, 9]));
+    }
+
+    #[tokio::test]
+    async fn a_step_ends_the_batch_with_or_without_a_result_and_leaves_the_rest_queued() {
+        let mut rx = queued(1..6).await;
+        let mut seen = Vec::new();
+        let end = batch(0, &mut rx, 64, |i| {
+            seen.push(i);
+            if i == 2 { Err(Some("closed")) } else { Ok(()) }
+        });
+        assert_eq!((end, &seen), (Some("closed"), &vec![0, 1, 2]));
+        let end: Option<&str> = batch(10, &mut rx, 64, |i| if i == 3 { Err(None) } else { Ok(()) });
+        assert_eq!((end, rx.try_recv().ok()), (None, Some(4)));
+    }
+
+    #[test]
+    fn a_held_overflow_notification_is_seen_and_kept() {
+        let overflow = Notify::new();
+        assert!(!notified(&overflow));
+        overflow.notify_one();
+        assert!(notified(&overflow));
+        assert!(notified(&overflow), "still held for the socket's loop");
     }
 }
