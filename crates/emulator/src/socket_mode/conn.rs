@@ -382,6 +382,14 @@ impl Socket {
 mod tests {
     use super::*;
 
+    /// A step that only keeps what it was given.
+    fn keep(seen: &mut Vec<u32>) -> impl FnMut(u32) -> Result<(), Option<()>> + '_ {
+        |i| {
+            seen.push(i);
+            Ok(())
+        }
+    }
+
     async fn queued(items: std::ops::Range<u32>) -> mpsc::Receiver<u32> {
         let (tx, rx) = mpsc::channel(64);
         for i in items {
@@ -394,11 +402,11 @@ mod tests {
     async fn a_batch_takes_every_queued_command_in_order_up_to_its_maximum() {
         let mut rx = queued(1..10).await;
         let mut seen = Vec::new();
-        let end: Option<()> = batch(0, &mut rx, 4, |i| Ok(seen.push(i)));
+        let end = batch(0, &mut rx, 4, keep(&mut seen));
         assert_eq!((end, seen), (None, vec![0, 1, 2, 3]));
         // The rest stays queued, in order; an empty queue ends the batch.
         let mut seen = Vec::new();
-        let end: Option<()> = batch(100, &mut rx, 64, |i| Ok(seen.push(i)));
+        let end = batch(100, &mut rx, 64, keep(&mut seen));
         assert_eq!((end, seen), (None, vec![100, 4, 5, 6, 7, 8, 9]));
     }
 
