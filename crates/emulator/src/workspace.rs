@@ -184,29 +184,50 @@ pub(crate) fn format_ts(v: u64) -> String {
 
 static RANDOM_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A non-cryptographic random number (ids and tickets of a test server, not secrets).
-pub(crate) fn random_u64() -> u64 {
+thread_local! {
+    /// This thread's splitmix64 state, seeded once (see [`random_u64`]).
+    static RANDOM_STATE: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// A fresh seed: a `RandomState` (random keys) hashing a process-wide counter and the clock.
+fn random_seed() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u64(RANDOM_COUNTER.fetch_add(1, Ordering::Relaxed));
     h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
     h.finish()
 }
 
+/// One splitmix64 step: advances `state`, returns its output (distinct for each of the 2^64
+/// states).
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A non-cryptographic random number (ids and tickets of a test server, not secrets): a
+/// splitmix64 sequence per thread, seeded once from [`random_seed`] (seeding every call, a
+/// `RandomState` and a clock read, cost ~700 instructions; an envelope takes four).
+pub(crate) fn random_u64() -> u64 {
+    RANDOM_STATE.with(|cell| {
+        let mut state = cell.get().unwrap_or_else(random_seed);
+        let v = splitmix64(&mut state);
+        cell.set(Some(state));
+        v
+    })
+}
+
 /// `n` random characters from `[A-Za-z0-9]`.
 pub(crate) fn random_alnum(n: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut s = String::with_capacity(n);
-    // One seed from `random_u64` (a `RandomState` and the clock hashed: costly), then
-    // splitmix64 steps for the rest (an id of 40 characters took five seeds).
-    let mut state = random_u64();
+    // Eight characters from each 64 random bits.
     let mut bits = 0u64;
     for i in 0..n {
         if i % 8 == 0 {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            bits = z ^ (z >> 31);
+            bits = random_u64();
         }
         s.push(ALPHABET[(bits % ALPHABET.len() as u64) as usize] as char);
         bits /= ALPHABET.len() as u64;
@@ -316,6 +337,15 @@ mod tests {
         assert_eq!(format_message_text("&amp; &lt; &x"), "&amp; &lt; &amp;x");
         assert_eq!(format_message_text("nohttp://x é"), "nohttp://x é");
         assert_eq!(format_message_text("http:// alone"), "http:// alone");
+    }
+
+    #[test]
+    fn random_numbers_differ_within_a_thread_and_between_threads() {
+        let mine: std::collections::HashSet<u64> = (0..10_000).map(|_| random_u64()).collect();
+        assert_eq!(mine.len(), 10_000);
+        let theirs =
+            std::thread::spawn(|| (0..10_000).map(|_| random_u64()).collect::<Vec<_>>()).join().unwrap();
+        assert!(theirs.iter().all(|v| !mine.contains(v)));
     }
 
     #[test]

@@ -156,6 +156,18 @@ fn emulator_config() -> EmulatorConfig {
     EmulatorConfig::default().send_rate(None).record_frames(false).record_limit(RECORDS).socket_mode(sm)
 }
 
+/// Event `seq`: a channel message whose text carries its sequence number. Built field by
+/// field (`json!` would copy each string through `serde_json::to_value` once more).
+fn bench_event(seq: u64) -> serde_json::Value {
+    use serde_json::Value;
+    let mut event = serde_json::Map::new();
+    event.insert("type".into(), Value::String("message".into()));
+    event.insert("channel".into(), Value::String("C0EMU00001".into()));
+    event.insert("user".into(), Value::String("U0EMU00001".into()));
+    event.insert("text".into(), Value::String(format!("fleet-bench {seq}")));
+    Value::Object(event)
+}
+
 /// Emits the events: paced at `rate`/s, or as fast as the fleet takes them (`window`).
 async fn emit(emu: &Emulator, board: &Board, a: &Args) {
     let mut seq = 0u64;
@@ -173,9 +185,7 @@ async fn emit(emu: &Emulator, board: &Board, a: &Args) {
         }
         while seq < upto.min(seq + 256) {
             board.emitted_at[seq as usize].store(board.now_ns(), Ordering::Relaxed);
-            emu.send_api_event(serde_json::json!({
-                "type": "message", "channel": "C0EMU00001", "user": "U0EMU00001", "text": format!("fleet-bench {seq}")
-            }));
+            emu.send_api_event(bench_event(seq));
             seq += 1;
         }
         tokio::task::yield_now().await;

@@ -57,7 +57,8 @@ impl Emulator {
     /// Delivers an `events_api` envelope around `event` (a new event id, the app's
     /// `event_callback` wrapper).
     pub fn send_api_event(&self, event: serde_json::Value) -> u64 {
-        let (team, bot) = (self.team().id, self.bot_user());
+        // The team's id only (not a copy of the whole team record per event).
+        let (team, bot) = (self.shared.lock().ws.team.id.clone(), &self.shared.bot.user);
         let id = event_id();
         self.shared.sm_with(|sm, cfg| {
             let payload = event_callback(team.as_str(), &sm.app_id.clone(), bot.as_str(), &id, event);

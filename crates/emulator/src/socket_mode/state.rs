@@ -14,7 +14,6 @@ use crate::faults::Rejection;
 use crate::record::{ConnectCall, Ring};
 use crate::workspace::{random_alnum, random_u64};
 use bytes::Bytes;
-use serde_json::json;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -421,6 +420,9 @@ pub(crate) fn event_id() -> String {
 }
 
 /// The `event_callback` wrapper of an `events_api` payload.
+///
+/// Built field by field, moving `event` in: `json!` would copy the event (and every string)
+/// through `serde_json::to_value` first (a deep copy per event, then dropped).
 pub(crate) fn event_callback(
     team_id: &str,
     app_id: &str,
@@ -428,31 +430,34 @@ pub(crate) fn event_callback(
     event_id: &str,
     event: serde_json::Value,
 ) -> serde_json::Value {
+    use serde_json::{Map, Value};
     let event_time =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    json!({
-        "token": "emulatorverificationtoken",
-        "team_id": team_id,
-        "api_app_id": app_id,
-        "event": event,
-        "type": "event_callback",
-        "event_id": event_id,
-        "event_time": event_time,
-        "authorizations": [{
-            "enterprise_id": null,
-            "team_id": team_id,
-            "user_id": bot_user,
-            "is_bot": true,
-            "is_enterprise_install": false
-        }],
-        "is_ext_shared_channel": false,
-        "event_context": format!("4-{}", random_alnum(40)),
-    })
+    let s = |v: &str| Value::String(v.to_owned());
+    let mut authorization = Map::new();
+    authorization.insert("enterprise_id".into(), Value::Null);
+    authorization.insert("team_id".into(), s(team_id));
+    authorization.insert("user_id".into(), s(bot_user));
+    authorization.insert("is_bot".into(), Value::Bool(true));
+    authorization.insert("is_enterprise_install".into(), Value::Bool(false));
+    let mut payload = Map::new();
+    payload.insert("token".into(), s("emulatorverificationtoken"));
+    payload.insert("team_id".into(), s(team_id));
+    payload.insert("api_app_id".into(), s(app_id));
+    payload.insert("event".into(), event);
+    payload.insert("type".into(), s("event_callback"));
+    payload.insert("event_id".into(), s(event_id));
+    payload.insert("event_time".into(), Value::from(event_time));
+    payload.insert("authorizations".into(), Value::Array(vec![Value::Object(authorization)]));
+    payload.insert("is_ext_shared_channel".into(), Value::Bool(false));
+    payload.insert("event_context".into(), Value::String(format!("4-{}", random_alnum(40))));
+    Value::Object(payload)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::time::Duration;
 
     #[test]
@@ -504,6 +509,23 @@ mod tests {
         assert_eq!(sm.redeliveries, 2);
         assert_eq!(sm.record(3).unwrap().attempts.len(), 2);
         assert_eq!(sm.record(4).unwrap().attempts.len(), 1);
+    }
+
+    #[test]
+    fn the_event_callback_has_every_field_of_slacks_wrapper() {
+        let event = json!({"type": "message", "text": "hi", "channel": "C1"});
+        let p = event_callback("T1", "A1", "U1", "Ev1", event.clone());
+        let context = p["event_context"].as_str().unwrap().to_owned();
+        let time = p["event_time"].as_u64().unwrap();
+        assert!(context.starts_with("4-") && context.len() == 42, "{context}");
+        let expected = json!({
+            "token": "emulatorverificationtoken", "team_id": "T1", "api_app_id": "A1", "event": event,
+            "type": "event_callback", "event_id": "Ev1", "event_time": time,
+            "authorizations": [{"enterprise_id": null, "team_id": "T1", "user_id": "U1", "is_bot": true,
+                                "is_enterprise_install": false}],
+            "is_ext_shared_channel": false, "event_context": context,
+        });
+        assert_eq!(p, expected);
     }
 
     #[test]
