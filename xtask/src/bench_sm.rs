@@ -31,8 +31,8 @@ pub struct SmSummary {
 }
 
 /// The Socket Mode clients: the facade's raw loop and the same through `App` (when built; also
-/// with `App::start_inline`),
-/// the naive floor, both of them again on the multi-thread runtime, the official ones.
+/// with `App::start_inline`), the naive floor, the raw loop, `App` and the naive floor again on
+/// the multi-thread runtime, the official ones.
 pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, String> {
     let mut clients = Vec::new();
     if bin.join("sm-client").exists() {
@@ -47,11 +47,17 @@ pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, Strin
         });
     }
     clients.push(ClientSpec { name: "naive-socket-mode", run: run_binary(bin.join("sm-floor"), vec![]) });
-    // The same two on the multi-thread runtime (2 workers).
+    // The same on the multi-thread runtime (2 workers): the raw loop, `App`, the naive client.
     if bin.join("sm-client").exists() {
         clients.push(ClientSpec {
             name: "slack-rtm, multi-thread",
             run: run_binary_env(bin.join("sm-client"), vec![], Some(("BENCH_MULTI_THREAD", "1"))),
+        });
+    }
+    if bin.join("sm-app").exists() {
+        clients.push(ClientSpec {
+            name: "slack-rtm App, multi-thread",
+            run: run_binary_env(bin.join("sm-app"), vec![], Some(("BENCH_MULTI_THREAD", "1"))),
         });
     }
     clients.push(ClientSpec {
@@ -234,4 +240,32 @@ pub fn run(bin: &Path, opts: &Options) -> Result<(String, Vec<&'static str>), St
     failed.extend(slack_failed);
     let t = table(&full, &paced, &order);
     Ok((format!("{t}\n#### Slack-shaped envelopes, one per write\n\n{slack}"), failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_with(files: &[&str]) -> Vec<&'static str> {
+        let dir =
+            std::env::temp_dir().join(format!("xtask-sm-clients-{}-{}", std::process::id(), files.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in files {
+            std::fs::write(dir.join(f), b"").unwrap();
+        }
+        let names = clients(&dir, false).unwrap().iter().map(|c| c.name).collect();
+        std::fs::remove_dir_all(&dir).unwrap();
+        names
+    }
+
+    #[test]
+    fn the_app_is_measured_on_both_runtimes_when_it_is_built() {
+        let names = names_with(&["sm-client", "sm-app", "sm-floor"]);
+        for row in ["slack-rtm App", "slack-rtm App, start_inline", "slack-rtm App, multi-thread"] {
+            assert!(names.contains(&row), "{row} missing from {names:?}");
+        }
+        let without_app = names_with(&["sm-client"]);
+        assert!(!without_app.iter().any(|n| n.contains("App")), "{without_app:?}");
+        assert!(without_app.contains(&"slack-rtm, multi-thread"), "{without_app:?}");
+    }
 }

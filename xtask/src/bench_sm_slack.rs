@@ -18,11 +18,12 @@ use std::path::Path;
 const SLACK_SHAPES: &str = "--sm-blast-slack-shapes";
 
 /// (label, ours, theirs): the pairs whose ratios are printed under the table.
-const PAIRS: [(&str, &str, &str); 4] = [
+const PAIRS: [(&str, &str, &str); 5] = [
     ("current-thread: slack-rtm / naive", "slack-rtm", "naive-socket-mode"),
     ("multi-thread: slack-rtm / naive", "slack-rtm, multi-thread", "naive-socket-mode, multi-thread"),
     ("current-thread: App / raw loop", "slack-rtm App", "slack-rtm"),
     ("current-thread: App (start_inline) / raw loop", "slack-rtm App, start_inline", "slack-rtm"),
+    ("multi-thread: App / raw loop", "slack-rtm App, multi-thread", "slack-rtm, multi-thread"),
 ];
 
 /// The ratios under the table: envelopes/s and CPU per envelope of each pair.
@@ -99,5 +100,17 @@ mod tests {
         assert!(t.contains("| multi-thread: slack-rtm / naive | 2.00 × | 0.50 × |"), "{t}");
         // No App row measured: no App ratio.
         assert!(!t.contains("App"), "{t}");
+    }
+
+    #[test]
+    fn the_multi_thread_app_is_compared_with_the_multi_thread_raw_loop() {
+        let mut full = BTreeMap::new();
+        full.insert("slack-rtm", summary(300.0, 2.0));
+        full.insert("slack-rtm App", summary(150.0, 4.0));
+        full.insert("slack-rtm, multi-thread", summary(400.0, 3.0));
+        full.insert("slack-rtm App, multi-thread", summary(360.0, 3.3));
+        let t = ratios(&full);
+        assert!(t.contains("| current-thread: App / raw loop | 0.50 × | 2.00 × |"), "{t}");
+        assert!(t.contains("| multi-thread: App / raw loop | 0.90 × | 1.10 × |"), "{t}");
     }
 }
