@@ -1,7 +1,8 @@
 //! The bounded window of recently seen keys, and the 64-bit fingerprint they are made of:
 //! RTM uses it during a make-before-break overlap, Socket Mode for redeliveries by `event_id`.
 
-use std::collections::{HashSet, VecDeque};
+use hashbrown::HashTable;
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::time::{Duration, Instant};
 
@@ -14,34 +15,6 @@ impl BuildHasher for FixedState {
     type Hasher = std::collections::hash_map::DefaultHasher;
     fn build_hasher(&self) -> Self::Hasher {
         std::collections::hash_map::DefaultHasher::new()
-    }
-}
-
-/// Pass-through hasher for the set of fingerprints (they are already hashes).
-#[derive(Clone, Copy, Debug, Default)]
-struct IdentityState;
-
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-impl BuildHasher for IdentityState {
-    type Hasher = IdentityHasher;
-    fn build_hasher(&self) -> IdentityHasher {
-        IdentityHasher::default()
     }
 }
 
@@ -76,9 +49,10 @@ struct Run {
 /// first). Protocol-agnostic: keys are 64-bit [`fingerprint`]s, so any session machine uses it
 /// (RTM during a make-before-break overlap, Socket Mode for redeliveries by `event_id`).
 ///
-/// Compact: the keys in order (8 bytes each), their times as runs of one millisecond (a burst
-/// of a thousand envelopes shares one), and the set to look them up; after a burst has left
-/// the window the memory it took is given back.
+/// Compact: the keys in order (8 bytes each, never more slots than the capacity), their times
+/// as runs of one millisecond (a burst of a thousand envelopes shares one), and a hash table of
+/// 4-byte positions in that order to look them up (the key itself is the hash: it is one
+/// already); after a burst has left the window the memory it took is given back.
 #[derive(Debug)]
 pub(crate) struct SeenWindow {
     window: Duration,
@@ -86,23 +60,39 @@ pub(crate) struct SeenWindow {
     /// What [`Run::at_ms`] counts from: the first key's time (`None` while empty).
     base: Option<Instant>,
     keys: VecDeque<u64>,
+    /// The position of `keys[0]`: a key's position is `head + its index`, wrapping (the keys
+    /// kept never number more than `u32::MAX`, see [`MAX_CAPACITY`]), so a position stays
+    /// valid while older keys are forgotten.
+    head: u32,
     runs: VecDeque<Run>,
-    seen: HashSet<u64, IdentityState>,
+    /// The position of every key kept, hashed by the key.
+    index: HashTable<u32>,
     /// Before this time no run can leave the window (the oldest run's time plus the window),
     /// so a look-up under the capacity skips [`Self::forget_old`]'s arithmetic; `None`: not
     /// known, the full check runs (and sets it again).
     keep_until: Option<Instant>,
 }
 
+/// The most keys a window keeps (its positions are `u32`s): a larger capacity is cut to it
+/// (4 billion keys would take 48 GB).
+const MAX_CAPACITY: usize = u32::MAX as usize;
+
+/// The key at position `at` (one of the positions in the index).
+#[inline]
+fn key_at(keys: &VecDeque<u64>, head: u32, at: u32) -> u64 {
+    keys[at.wrapping_sub(head) as usize]
+}
+
 impl SeenWindow {
     pub(crate) fn new(window: Duration, capacity: usize) -> Self {
         Self {
             window: window.min(MAX_WINDOW),
-            capacity: capacity.max(1),
+            capacity: capacity.clamp(1, MAX_CAPACITY),
             base: None,
             keys: VecDeque::new(),
+            head: 0,
             runs: VecDeque::new(),
-            seen: HashSet::with_hasher(IdentityState),
+            index: HashTable::new(),
             keep_until: None,
         }
     }
@@ -111,9 +101,14 @@ impl SeenWindow {
     /// window, and the oldest ones past the capacity, are forgotten first.
     pub(crate) fn check_and_insert(&mut self, k: u64, now: Instant) -> bool {
         self.forget_old(now);
-        // One hash access: the set says whether the key was new.
-        if !self.seen.insert(k) {
-            return true;
+        // One hash access: the entry says whether the key was new, and takes its position.
+        let (keys, head) = (&self.keys, self.head);
+        let at = head.wrapping_add(keys.len() as u32);
+        match self.index.entry(k, |&p| key_at(keys, head, p) == k, |&p| key_at(keys, head, p)) {
+            hashbrown::hash_table::Entry::Occupied(_) => return true,
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                slot.insert(at);
+            }
         }
         self.append(k, now);
         false
@@ -122,7 +117,8 @@ impl SeenWindow {
     /// Whether `k` was seen within the window (forgetting what fell out of it first).
     pub(crate) fn contains(&mut self, k: u64, now: Instant) -> bool {
         self.forget_old(now);
-        self.seen.contains(&k)
+        let (keys, head) = (&self.keys, self.head);
+        self.index.find(k, |&p| key_at(keys, head, p) == k).is_some()
     }
 
     /// Records `k` (nothing if it is already remembered).
@@ -134,10 +130,11 @@ impl SeenWindow {
     pub(crate) fn clear(&mut self) {
         self.keys.clear();
         self.runs.clear();
-        self.seen.clear();
+        self.index.clear();
+        self.head = 0;
         self.base = None;
         self.keep_until = None;
-        self.seen.shrink_to(64);
+        self.index.shrink_to(64, |_| unreachable!("the index is empty"));
         self.keys.shrink_to(64);
         self.runs.shrink_to(64);
     }
@@ -147,7 +144,7 @@ impl SeenWindow {
         self.keys.len()
     }
 
-    /// Appends `k`, just added to the set (it was not remembered), after
+    /// Appends `k`, just added to the index (it was not remembered), after
     /// [`Self::forget_old`] at `now`.
     fn append(&mut self, k: u64, now: Instant) {
         let base = *self.base.get_or_insert(now);
@@ -157,6 +154,11 @@ impl SeenWindow {
         }
         // Within the window of the oldest run kept after a rebase: fits.
         let at_ms = u32::try_from(at).unwrap_or(u32::MAX);
+        if self.keys.len() == self.keys.capacity() {
+            // Doubling, but never past the capacity (50,000 keys take 50,000 slots, not 65,536).
+            let want = (self.keys.capacity() * 2).max(16).min(self.capacity).max(self.keys.len() + 1);
+            self.keys.reserve_exact(want - self.keys.len());
+        }
         self.keys.push_back(k);
         match self.runs.back_mut() {
             Some(run) if run.at_ms == at_ms && run.len < u32::MAX => run.len += 1,
@@ -192,15 +194,16 @@ impl SeenWindow {
             if elapsed.saturating_sub(at) < self.window {
                 break;
             }
-            let len = run.len as usize;
+            let len = run.len;
             self.runs.pop_front();
-            for k in self.keys.drain(..len) {
-                self.seen.remove(&k);
+            for _ in 0..len {
+                self.forget_oldest();
             }
         }
         while self.keys.len() >= self.capacity {
-            let Some(k) = self.keys.pop_front() else { break };
-            self.seen.remove(&k);
+            if !self.forget_oldest() {
+                break;
+            }
             if let Some(run) = self.runs.front_mut() {
                 run.len -= 1;
                 if run.len == 0 {
@@ -222,12 +225,24 @@ impl SeenWindow {
         self.shrink();
     }
 
+    /// Forgets the oldest key (its run is the caller's); `false` if there was none.
+    fn forget_oldest(&mut self) -> bool {
+        let Some(k) = self.keys.pop_front() else { return false };
+        let at = self.head;
+        self.head = at.wrapping_add(1);
+        // Its entry holds its position: found without reading the keys.
+        let found = self.index.find_entry(k, |&p| p == at).map(|entry| entry.remove());
+        debug_assert!(found.is_ok(), "every key kept is indexed");
+        true
+    }
+
     /// Gives memory back when at most a quarter of it is used (keeping room for twice what is).
     fn shrink(&mut self) {
         let len = self.keys.len();
         if self.keys.capacity() > SHRINK_FLOOR && self.keys.capacity() / 4 > len {
             self.keys.shrink_to(len * 2);
-            self.seen.shrink_to(len * 2);
+            let (keys, head) = (&self.keys, self.head);
+            self.index.shrink_to(len * 2, |&p| key_at(keys, head, p));
         }
         let runs = self.runs.len();
         if self.runs.capacity() > SHRINK_FLOOR && self.runs.capacity() / 4 > runs {

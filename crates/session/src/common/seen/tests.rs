@@ -3,11 +3,15 @@
 use super::*;
 use std::mem::size_of;
 
-/// The bytes the window's collections hold: its key and run slots, and the lookup set's
-/// buckets (a power of two holding the set's capacity at 7/8, each a key and a control byte).
+/// The bytes the window's collections hold: its key and run slots, and the index's table
+/// (a power of two of buckets, each a 4-byte position and a control byte).
 fn footprint(w: &SeenWindow) -> usize {
-    let buckets = (w.seen.capacity() * 8 / 7).next_power_of_two();
-    w.keys.capacity() * size_of::<u64>() + w.runs.capacity() * size_of::<Run>() + buckets * 9
+    w.keys.capacity() * size_of::<u64>() + w.runs.capacity() * size_of::<Run>() + w.index.allocation_size()
+}
+
+/// Whether `k` is in the index (without forgetting anything first).
+fn indexed(w: &SeenWindow, k: u64) -> bool {
+    w.index.find(k, |&p| key_at(&w.keys, w.head, p) == k).is_some()
 }
 
 const MS: Duration = Duration::from_millis(1);
@@ -85,12 +89,12 @@ fn the_capacity_forgets_the_oldest_first_across_runs() {
         w.runs.iter().map(|r| (r.at_ms, r.len)).collect::<Vec<_>>(),
         [(0, 1), (3, 1), (4, 1), (5, 1), (6, 1)]
     );
-    assert!(w.keys.iter().all(|k| w.seen.contains(k)) && w.seen.len() == 5);
+    assert!(w.keys.iter().all(|&k| indexed(&w, k)) && w.index.len() == 5);
     // The next key takes the first run's last key, and the run goes with it.
     assert!(!w.check_and_insert(7, t0 + MS * 10));
     assert_eq!(w.keys, [3, 4, 5, 6, 7]);
     assert_eq!(w.runs.front().map(|r| (r.at_ms, r.len)), Some((3, 1)));
-    assert!(!w.seen.contains(&2) && w.seen.len() == 5);
+    assert!(!indexed(&w, 2) && w.index.len() == 5);
     // Remembered ones are repeats (asking makes room for one more: 3 goes).
     assert!(w.check_and_insert(6, t0 + MS * 10));
     assert_eq!(w.keys, [4, 5, 6, 7]);
@@ -131,7 +135,7 @@ fn look_ups_between_keep_the_window_exact_and_a_repeat_is_recorded_once() {
         w.insert(2, now);
         assert!(w.check_and_insert(1, now));
     }
-    assert_eq!((w.len(), w.keys.len(), w.seen.len()), (2, 2, 2), "each key once");
+    assert_eq!((w.len(), w.keys.len(), w.index.len()), (2, 2, 2), "each key once");
     assert!(w.contains(1, t0 + window - Duration::from_nanos(1)));
     assert!(!w.contains(1, t0 + window));
     assert!(w.contains(2, t1 + window - Duration::from_nanos(1)));
@@ -154,4 +158,49 @@ fn a_zero_window_remembers_nothing() {
         assert!(!w.check_and_insert(7, t0 + MS * i), "{i}");
         assert!(!w.contains(7, t0 + MS * i), "{i}");
     }
+}
+
+#[test]
+fn a_full_socket_mode_window_costs_under_sixteen_bytes_a_key() {
+    // Socket Mode's default: 50,000 ids. The keys take exactly their capacity (not the next
+    // power of two), the index 4-byte positions (not the keys again).
+    let mut w = SeenWindow::new(WINDOW, 50_000);
+    let end = busy(&mut w, Instant::now());
+    assert_eq!(w.len(), 50_000);
+    assert_eq!(w.keys.capacity(), 50_000, "the keys' slots stop at the capacity");
+    // The set of `u64`s and the doubling deque this replaced came to 22.3 bytes a key.
+    let per_key = footprint(&w) as f64 / 50_000.0;
+    assert!(per_key < 16.0, "{per_key:.1} bytes per key");
+    // Full, it keeps going: the oldest goes, the newest stays, the memory does not grow.
+    let at_full = footprint(&w);
+    for i in 0..20_000u64 {
+        assert!(!w.check_and_insert(u64::MAX - i, end + MS));
+    }
+    assert_eq!((w.len(), w.index.len()), (50_000, 50_000));
+    assert!(w.contains(u64::MAX, end + MS) && !w.contains(0x9E37_79B9_7F4A_7C15, end + MS));
+    assert_eq!(footprint(&w), at_full);
+}
+
+#[test]
+fn positions_wrap_past_u32_and_keep_finding_their_keys() {
+    // After 4 billion keys the positions wrap: start just below it.
+    let t0 = Instant::now();
+    let mut w = SeenWindow::new(WINDOW, 5);
+    w.head = u32::MAX - 2;
+    for k in 0..12u64 {
+        assert!(!w.check_and_insert(k, t0 + MS * k as u32), "{k}");
+        assert!(w.check_and_insert(k, t0 + MS * k as u32), "{k} is a repeat");
+    }
+    // Full, each repeat's look-up made room for one more: 7 went with the last one.
+    assert_eq!(w.head, (u32::MAX - 2).wrapping_add(8), "wrapped");
+    assert_eq!(w.keys, [8, 9, 10, 11]);
+    assert!((8..12).all(|k| indexed(&w, k)) && !(0..8).any(|k| indexed(&w, k)));
+    // The time bound forgets across the wrap too.
+    assert!(!w.contains(8, t0 + MS * 8 + WINDOW) && w.contains(9, t0 + MS * 8 + WINDOW));
+}
+
+#[test]
+fn a_capacity_past_the_positions_range_is_cut_to_it() {
+    assert_eq!(SeenWindow::new(WINDOW, usize::MAX).capacity, MAX_CAPACITY);
+    assert_eq!(SeenWindow::new(WINDOW, 0).capacity, 1);
 }
