@@ -71,6 +71,10 @@ pub(crate) struct SeenWindow {
     /// so a look-up under the capacity skips [`Self::forget_old`]'s arithmetic; `None`: not
     /// known, the full check runs (and sets it again).
     keep_until: Option<Instant>,
+    /// The times whose key joins the newest run, `(after, until]` (the millisecond
+    /// [`Run::at_ms`] rounds up to it), so a key in the same millisecond skips the offset's
+    /// arithmetic; `None`: not known. Absolute times: a rebase leaves them right.
+    newest_run: Option<(Instant, Instant)>,
 }
 
 /// The most keys a window keeps (its positions are `u32`s): a larger capacity is cut to it
@@ -94,6 +98,7 @@ impl SeenWindow {
             runs: VecDeque::new(),
             index: HashTable::new(),
             keep_until: None,
+            newest_run: None,
         }
     }
 
@@ -147,6 +152,16 @@ impl SeenWindow {
     /// Appends `k`, just added to the index (it was not remembered), after
     /// [`Self::forget_old`] at `now`.
     fn append(&mut self, k: u64, now: Instant) {
+        if let (Some((after, until)), Some(run)) = (self.newest_run, self.runs.back_mut())
+            && after < now
+            && now <= until
+            && run.len < u32::MAX
+        {
+            // The same millisecond as the newest run (what the arithmetic below would find).
+            run.len += 1;
+            self.push_key(k);
+            return;
+        }
         let base = *self.base.get_or_insert(now);
         let mut at = ms_up(now.saturating_duration_since(base));
         if at >= u64::from(REBASE_AT) {
@@ -154,16 +169,29 @@ impl SeenWindow {
         }
         // Within the window of the oldest run kept after a rebase: fits.
         let at_ms = u32::try_from(at).unwrap_or(u32::MAX);
-        if self.keys.len() == self.keys.capacity() {
-            // Doubling, but never past the capacity (50,000 keys take 50,000 slots, not 65,536).
-            let want = (self.keys.capacity() * 2).max(16).min(self.capacity).max(self.keys.len() + 1);
-            self.keys.reserve_exact(want - self.keys.len());
-        }
-        self.keys.push_back(k);
+        self.push_key(k);
         match self.runs.back_mut() {
             Some(run) if run.at_ms == at_ms && run.len < u32::MAX => run.len += 1,
             _ => self.runs.push_back(Run { at_ms, len: 1 }),
         }
+        // Rounded up: the keys of `at_ms` are those recorded in (at_ms − 1 ms, at_ms] from the
+        // base (`at_ms` 0: only the base itself, left to the arithmetic).
+        self.newest_run = self.base.filter(|_| at_ms > 0).and_then(|base| {
+            let until = base.checked_add(Duration::from_millis(u64::from(at_ms)))?;
+            Some((until.checked_sub(Duration::from_millis(1))?, until))
+        });
+    }
+
+    /// Pushes `k` behind the others, growing the slots by half when they are full.
+    fn push_key(&mut self, k: u64) {
+        if self.keys.len() == self.keys.capacity() {
+            // By half (not doubling: at most a third of the slots stand empty), never past the
+            // capacity (a full window of 50,000 keys takes 50,000 slots, not 65,536).
+            let cap = self.keys.capacity();
+            let want = (cap + cap / 2).max(16).min(self.capacity).max(self.keys.len() + 1);
+            self.keys.reserve_exact(want - self.keys.len());
+        }
+        self.keys.push_back(k);
     }
 
     /// Moves the offsets to count from the oldest run kept (every run left is within the window

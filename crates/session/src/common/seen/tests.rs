@@ -204,3 +204,61 @@ fn a_capacity_past_the_positions_range_is_cut_to_it() {
     assert_eq!(SeenWindow::new(WINDOW, usize::MAX).capacity, MAX_CAPACITY);
     assert_eq!(SeenWindow::new(WINDOW, 0).capacity, 1);
 }
+
+#[test]
+fn the_keys_grow_by_half_so_a_busy_window_under_its_capacity_stands_a_third_empty_at_most() {
+    // Socket Mode's default capacity (100,000) with the bench's 50,000 ids: doubling would hold
+    // 65,536 slots (17.1 bytes a key in all).
+    let mut w = SeenWindow::new(WINDOW, 100_000);
+    busy(&mut w, Instant::now());
+    assert!(w.keys.capacity() * 2 <= w.len() * 3, "{} slots for {} keys", w.keys.capacity(), w.len());
+    let per_key = footprint(&w) as f64 / 50_000.0;
+    assert!(per_key < 16.0, "{per_key:.1} bytes per key");
+}
+
+#[test]
+fn a_key_joins_the_newest_run_only_within_its_millisecond() {
+    // Keys in the newest run's millisecond skip the arithmetic: at its edges they must land
+    // where the arithmetic puts them (rounded up: (0, 1 ms] is run 1, (1, 2 ms] run 2).
+    let t0 = Instant::now();
+    let ns = Duration::from_nanos(1);
+    let mut w = SeenWindow::new(WINDOW, 100);
+    let times = [
+        (Duration::ZERO, 0),
+        (Duration::ZERO, 0),
+        (ns, 1),
+        (MS / 2, 1),
+        (MS, 1),
+        (MS + ns, 2),
+        (MS * 2, 2),
+        (MS * 2 + ns, 3),
+        (MS * 7, 7),
+        (MS * 7, 7),
+    ];
+    for (i, (d, _)) in times.iter().enumerate() {
+        assert!(!w.check_and_insert(i as u64, t0 + *d), "{i}");
+    }
+    let runs: Vec<(u32, u32)> = w.runs.iter().map(|r| (r.at_ms, r.len)).collect();
+    assert_eq!(runs, [(0, 2), (1, 3), (2, 2), (3, 1), (7, 2)]);
+    // A key recorded at 1 ms + 1 ns is kept until 2 ms + the window, not 1 ms + the window.
+    assert!(w.contains(5, t0 + MS * 2 + WINDOW - ns) && !w.contains(5, t0 + MS * 2 + WINDOW));
+    assert!(!w.contains(4, t0 + MS * 2 + WINDOW));
+}
+
+#[test]
+fn after_a_rebase_a_key_in_the_same_millisecond_joins_the_newest_run() {
+    // One key a minute for 40 days, then a second key in the same millisecond as the last: the
+    // offsets were moved (past 3 × 2^30 ms), the newest run's times were not.
+    let t0 = Instant::now();
+    let window = Duration::from_secs(300);
+    let mut w = SeenWindow::new(window, 1_000);
+    let minute = Duration::from_secs(60);
+    let last = t0 + minute * (40 * 24 * 60);
+    for i in 0..=(40 * 24 * 60u32) {
+        w.insert(u64::from(i), t0 + minute * i);
+    }
+    assert!(!w.check_and_insert(u64::MAX, last));
+    assert_eq!(w.runs.back().map(|r| r.len), Some(2));
+    assert!(w.contains(u64::MAX, last + window - Duration::from_nanos(1)));
+    assert!(!w.contains(u64::MAX, last + window));
+}
