@@ -78,7 +78,7 @@ pub(crate) struct SeenWindow {
 }
 
 /// The most keys a window keeps (its positions are `u32`s): a larger capacity is cut to it
-/// (4 billion keys would take 48 GB).
+/// (4 billion keys would take over 50 GB).
 const MAX_CAPACITY: usize = u32::MAX as usize;
 
 /// The key at position `at` (one of the positions in the index).
@@ -139,7 +139,9 @@ impl SeenWindow {
         self.head = 0;
         self.base = None;
         self.keep_until = None;
-        self.index.shrink_to(64, |_| unreachable!("the index is empty"));
+        self.newest_run = None;
+        let (keys, head) = (&self.keys, self.head);
+        self.index.shrink_to(64, |&p| key_at(keys, head, p));
         self.keys.shrink_to(64);
         self.runs.shrink_to(64);
     }

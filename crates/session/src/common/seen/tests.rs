@@ -262,3 +262,18 @@ fn after_a_rebase_a_key_in_the_same_millisecond_joins_the_newest_run() {
     assert!(w.contains(u64::MAX, last + window - Duration::from_nanos(1)));
     assert!(!w.contains(u64::MAX, last + window));
 }
+
+#[test]
+fn cleared_it_forgets_everything_gives_the_memory_back_and_starts_again() {
+    let t0 = Instant::now();
+    let mut w = SeenWindow::new(WINDOW, 100_000);
+    let end = busy(&mut w, t0);
+    let at_peak = footprint(&w);
+    w.clear();
+    assert_eq!((w.len(), w.index.len(), w.runs.len()), (0, 0, 0));
+    assert!(footprint(&w) * 100 < at_peak, "{} bytes kept of {at_peak}", footprint(&w));
+    // A key of the burst is new again, and remembered from now on.
+    let k = 0x9E37_79B9_7F4A_7C15;
+    assert!(!w.check_and_insert(k, end) && w.check_and_insert(k, end + MS));
+    assert!(w.contains(k, end + WINDOW - Duration::from_nanos(1)) && !w.contains(k, end + WINDOW));
+}
