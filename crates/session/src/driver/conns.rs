@@ -6,9 +6,8 @@
 use super::inbox::{InboxRx, InboxTx, inbox};
 use super::readers::{self, Readers};
 use super::socket::{self, ControlFrame, FromSocket, OpenConfig, Writer};
-use crate::common::{ConnId, ConnectFailure, Reason, SocketInput};
+use crate::common::{ConnId, ConnectFailure, IdMap, Reason, SocketInput};
 use fastwebsockets::{Frame, Payload};
-use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -25,8 +24,9 @@ const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 
 /// The sockets of one session, for the machine whose inputs are `I`.
 pub(crate) struct Conns<I> {
-    /// Every socket the machine asked for; `None` until its handshake is done.
-    writers: HashMap<ConnId, Option<Box<Writer>>>,
+    /// Every socket the machine asked for; `None` until its handshake is done. Looked up by
+    /// every write (an [`IdMap`]: SipHash's setup was most of a lookup).
+    writers: IdMap<ConnId, Option<Box<Writer>>>,
     /// The readers, polled by the loop task.
     pub(crate) readers: Readers,
     closers: JoinSet<()>,
@@ -40,7 +40,7 @@ impl<I: SocketInput + Send + 'static> Conns<I> {
     pub(crate) fn new(open: OpenConfig, write_timeout: Duration) -> (Self, InboxRx<FromSocket<I>>) {
         let (tx, rx) = inbox(SOCKET_CHANNEL);
         let conns = Self {
-            writers: HashMap::new(),
+            writers: IdMap::default(),
             readers: Readers::default(),
             closers: JoinSet::new(),
             open,

@@ -8,7 +8,10 @@
 /// `AsyncRead + AsyncWrite` (any `tokio::net::TcpStream`, `tokio_rustls` stream or
 /// `tokio::io::DuplexStream` is one). Every other public signature (handles, statuses,
 /// streams) uses this crate's own types ([`StatusWatch`](super::StatusWatch), …).
-pub trait SocketIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static {}
+///
+/// It is also [`Any`](std::any::Any) (every `'static` type is): a stream that is a plain
+/// `tokio::net::TcpStream` is recognised and read and written without the upgrade's wrapper.
+pub trait SocketIo: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + std::any::Any {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static> SocketIo for T {}
 
 /// A boxed [`SocketIo`].

@@ -76,12 +76,27 @@ impl fmt::Debug for Command {
 /// When every handle and the [`SessionEventStream`] are dropped, the session shuts down.
 #[derive(Clone, Debug)]
 pub struct SessionHandle {
-    pub(crate) cmd: mpsc::UnboundedSender<Command>,
-    pub(crate) permits: Arc<Semaphore>,
-    pub(crate) status: watch::Receiver<Status>,
+    /// Shared by the clones: a clone (one per `send_message` in the facade) and its drop touch
+    /// one count, not the five of a command sender, a semaphore and a status receiver.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    cmd: mpsc::UnboundedSender<Command>,
+    permits: Arc<Semaphore>,
+    status: watch::Receiver<Status>,
 }
 
 impl SessionHandle {
+    pub(crate) fn new(
+        cmd: mpsc::UnboundedSender<Command>,
+        permits: Arc<Semaphore>,
+        status: watch::Receiver<Status>,
+    ) -> Self {
+        Self { shared: Arc::new(Shared { cmd, permits, status }) }
+    }
+
     /// Sends a message and waits for its outcome: the ack (`ts`, echoed text), or why it
     /// failed (see [`SendError::may_have_been_posted`]). Waits for room in the queue first.
     pub async fn send(&self, msg: ClientMessage) -> Result<RtmAck, SendError> {
@@ -101,11 +116,11 @@ impl SessionHandle {
         msg.validate().map_err(SendError::Invalid)?;
         // A free permit is taken at once (the semaphore hands released permits to its waiters
         // first, so this never jumps the queue); only a full queue builds the waiting future.
-        let permit = match self.permits.clone().try_acquire_owned() {
+        let permit = match self.shared.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(SendError::Stopped),
             Err(TryAcquireError::NoPermits) => {
-                self.permits.clone().acquire_owned().await.map_err(|_| SendError::Stopped)?
+                self.shared.permits.clone().acquire_owned().await.map_err(|_| SendError::Stopped)?
             }
         };
         self.enqueue(msg, permit)
@@ -114,7 +129,7 @@ impl SessionHandle {
     /// Queues a message, failing with [`SendError::QueueFull`] instead of waiting.
     pub fn try_submit(&self, msg: ClientMessage) -> Result<PendingAck, SendError> {
         msg.validate().map_err(SendError::Invalid)?;
-        let permit = self.permits.clone().try_acquire_owned().map_err(|e| match e {
+        let permit = self.shared.permits.clone().try_acquire_owned().map_err(|e| match e {
             TryAcquireError::Closed => SendError::Stopped,
             TryAcquireError::NoPermits => SendError::QueueFull,
         })?;
@@ -123,43 +138,43 @@ impl SessionHandle {
 
     fn enqueue(&self, msg: ClientMessage, permit: OwnedSemaphorePermit) -> Result<PendingAck, SendError> {
         let (reply, rx) = oneshot::channel();
-        self.cmd.send(Command::Submit { msg, reply, permit }).map_err(|_| SendError::Stopped)?;
+        self.shared.cmd.send(Command::Submit { msg, reply, permit }).map_err(|_| SendError::Stopped)?;
         Ok(PendingAck { rx })
     }
 
     /// The session's current state.
     pub fn state(&self) -> State {
-        self.status.borrow().state
+        self.shared.status.borrow().state
     }
 
     /// The connecting user, as of the latest connection.
     pub fn self_info(&self) -> Option<SelfInfo> {
-        self.status.borrow().self_.clone()
+        self.shared.status.borrow().self_.clone()
     }
 
     /// The workspace, as of the latest connection.
     pub fn team_info(&self) -> Option<TeamInfo> {
-        self.status.borrow().team.clone()
+        self.shared.status.borrow().team.clone()
     }
 
     /// The whole published status now.
     pub fn status(&self) -> Status {
-        self.status.borrow().clone()
+        self.shared.status.borrow().clone()
     }
 
     /// A watch of status changes ([`StatusWatch::changed`](super::StatusWatch::changed)).
     pub fn watch_status(&self) -> super::StatusWatch<Status> {
-        super::StatusWatch::new(self.status.clone())
+        super::StatusWatch::new(self.shared.status.clone())
     }
 
     /// Waits until the status satisfies `pred`, or the session is gone (then the last status).
     pub async fn wait_for_status(&self, pred: impl FnMut(&Status) -> bool) -> Status {
-        wait_for(&self.status, pred).await
+        wait_for(&self.shared.status, pred).await
     }
 
     /// Waits until the state satisfies `pred` (or the session is gone); returns the state.
     pub async fn wait_for_state(&self, mut pred: impl FnMut(&State) -> bool) -> State {
-        let mut rx = self.status.clone();
+        let mut rx = self.shared.status.clone();
         match rx.wait_for(|s| pred(&s.state)).await {
             Ok(s) => s.state,
             Err(_) => State::Stopped,
@@ -171,7 +186,7 @@ impl SessionHandle {
     /// stream ends after [`SessionEvent::Stopped`]. Returns once the session has stopped.
     /// Idempotent; never hangs longer than `grace` plus a short close.
     pub async fn shutdown(&self, grace: Duration) {
-        let _ = self.cmd.send(Command::Shutdown { grace });
+        let _ = self.shared.cmd.send(Command::Shutdown { grace });
         self.wait_for_state(|s| *s == State::Stopped).await;
     }
 }
@@ -216,7 +231,7 @@ impl Future for SendOwned {
                         return Poll::Ready(Err(SendError::Invalid(e)));
                     }
                     // As `submit`: a free permit at once, else the waiting future.
-                    self.state = match handle.permits.clone().try_acquire_owned() {
+                    self.state = match handle.shared.permits.clone().try_acquire_owned() {
                         Ok(permit) => match handle.enqueue(msg, permit) {
                             Ok(ack) => SendState::Ack(ack),
                             Err(e) => return Poll::Ready(Err(e)),
@@ -352,4 +367,25 @@ pub(crate) async fn wait_for<S: Clone>(status: &watch::Receiver<S>, mut pred: im
     let mut rx = status.clone();
     let found = rx.wait_for(|s| pred(s)).await.map(|s| s.clone());
     found.unwrap_or_else(|_| rx.borrow().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn clones_share_one_state_and_the_last_one_gone_closes_the_commands() {
+        fn send_sync<T: Send + Sync>(_: &T) {}
+        let (cmd, mut cmd_rx) = mpsc::unbounded_channel();
+        let (_status_tx, status) = watch::channel(Status::new());
+        let a = SessionHandle::new(cmd, Arc::new(Semaphore::new(1)), status);
+        send_sync(&a);
+        let b = a.clone();
+        assert!(Arc::ptr_eq(&a.shared, &b.shared), "a clone is one count");
+        drop(a);
+        let pending = b.try_submit(ClientMessage::typing("C1")).expect("queued by the clone left");
+        assert!(matches!(cmd_rx.recv().await, Some(Command::Submit { .. })));
+        drop((b, pending));
+        assert!(cmd_rx.recv().await.is_none(), "every handle gone: the loop sees the channel closed");
+    }
 }

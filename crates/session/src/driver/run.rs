@@ -50,7 +50,7 @@ pub(crate) fn spawn(
     // One span per session: its id now, its team once connected.
     let span = tracing::info_span!("rtm_session", session = next_session_id(), team = tracing::field::Empty);
     runtime.spawn(drive(lp, cmd_rx, sock_rx, connect_rx).instrument(span));
-    let handle = SessionHandle { cmd: cmd_tx, permits, status: status_rx };
+    let handle = SessionHandle::new(cmd_tx, permits, status_rx);
     (handle, SessionEventStream { batches })
 }
 

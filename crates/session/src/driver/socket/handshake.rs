@@ -3,7 +3,9 @@
 //! write half.
 
 use super::capped::CappedRead;
+use super::halves;
 use super::{OpenConfig, Reader, Writer};
+use crate::driver::BoxedIo;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
@@ -35,6 +37,22 @@ pub(crate) fn websocket_tls(config: Arc<ClientConfig>) -> Arc<ClientConfig> {
     } else {
         config
     }
+}
+
+/// The dialed stream as a `TcpStream` if it is one (the default dialer's), else as it was.
+fn into_tcp(io: BoxedIo) -> Result<tokio::net::TcpStream, BoxedIo> {
+    if !(&*io as &dyn std::any::Any).is::<tokio::net::TcpStream>() {
+        return Err(io);
+    }
+    let any: Box<dyn std::any::Any> = io;
+    // Cannot fail: its type was checked just above.
+    any.downcast::<tokio::net::TcpStream>().map(|tcp| *tcp).map_err(|_| unreachable_io())
+}
+
+/// What `into_tcp` would give if a checked downcast failed (it cannot): a stream whose peer is
+/// gone, so the handshake fails with a typed error rather than a panic.
+fn unreachable_io() -> BoxedIo {
+    Box::new(tokio::io::duplex(1).0)
 }
 
 struct SpawnExecutor;
@@ -135,7 +153,12 @@ pub(crate) async fn open(url: &str, config: &OpenConfig) -> Result<(Reader, Writ
                 tokio_rustls::TlsConnector::from(config).connect(name, io).await.map_err(OpenError::Tls)?;
             fastwebsockets::handshake::client(&SpawnExecutor, request, stream).await
         }
-        None => fastwebsockets::handshake::client(&SpawnExecutor, request, io).await,
+        // A plain TCP stream keeps its type through the upgrade, so `halves::split` can take
+        // it back out of hyper's wrapper.
+        None => match into_tcp(io) {
+            Ok(tcp) => fastwebsockets::handshake::client(&SpawnExecutor, request, tcp).await,
+            Err(io) => fastwebsockets::handshake::client(&SpawnExecutor, request, io).await,
+        },
     };
     let (ws, response) = handshake.map_err(|e| OpenError::Handshake(e.to_string()))?;
     let accept = response.headers().get("Sec-WebSocket-Accept").and_then(|v| v.to_str().ok());
@@ -143,7 +166,7 @@ pub(crate) async fn open(url: &str, config: &OpenConfig) -> Result<(Reader, Writ
         return Err(OpenError::Handshake("missing or wrong Sec-WebSocket-Accept".into()));
     }
     let (mut read, write) = ws.split(|io| {
-        let (r, w) = tokio::io::split(io);
+        let (r, w) = halves::split(io);
         // Frames written back to back (a turn's acks) leave in one write at the flush.
         (CappedRead(r), super::WriteBuf::new(w))
     });
@@ -161,6 +184,17 @@ mod tests {
     #[test]
     fn accept_matches_rfc_6455_example() {
         assert_eq!(expected_accept("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    }
+
+    #[tokio::test]
+    async fn a_dialed_tcp_stream_is_recognised_and_any_other_kept_as_it_is() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let back = into_tcp(Box::new(tcp)).ok().expect("a TcpStream is one");
+        assert_eq!(back.local_addr().unwrap().port(), port, "the same stream");
+        let (duplex, _peer) = tokio::io::duplex(16);
+        assert!(into_tcp(Box::new(duplex)).is_err());
     }
 
     #[test]

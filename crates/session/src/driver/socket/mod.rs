@@ -5,6 +5,7 @@
 
 mod capped;
 mod close;
+mod halves;
 mod handshake;
 mod reader;
 mod writebuf;
@@ -17,18 +18,16 @@ use super::dial::Dialer;
 use crate::common::ConnId;
 use capped::CappedRead;
 use fastwebsockets::{WebSocketRead, WebSocketWrite};
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
+use halves::{ReadHalf, WriteHalf};
 use rustls::ClientConfig;
 use std::sync::Arc;
-use tokio::io::{ReadHalf, WriteHalf};
 use writebuf::WriteBuf;
 
 /// The write half of an open socket, owned by the driver loop: buffered, so the frames of one
 /// loop turn go out in one write at its flush (every write path flushes); the buffer holds
 /// memory only while a busy session uses it ([`writebuf`]).
-pub(crate) type Writer = WebSocketWrite<WriteBuf<WriteHalf<TokioIo<Upgraded>>>>;
-type Reader = WebSocketRead<CappedRead<ReadHalf<TokioIo<Upgraded>>>>;
+pub(crate) type Writer = WebSocketWrite<WriteBuf<WriteHalf>>;
+type Reader = WebSocketRead<CappedRead<ReadHalf>>;
 
 /// What a connection's reader reports to the loop.
 #[allow(clippy::large_enum_variant)] // moved, not boxed: no allocation per event
