@@ -272,8 +272,6 @@ impl Inner {
             listener = tracing::field::Empty
         );
         let request = async move {
-            // The slot is held until the request is done.
-            let _permit = permit;
             let event = info.kind == RequestKind::EventsApi;
             let (cell, sent) = match owed {
                 Owed::Listener(acker) => (AckCell::new(acker, info.accepts_response_payload), None),
@@ -375,6 +373,9 @@ impl Inner {
             if let Some(t) = &ticket {
                 self.release(t);
             }
+            // The slot was held until now (dropped in place: not moved into a local of its
+            // own, which the future would hold beside it).
+            drop(permit);
             ok
         };
         tracing::Instrument::instrument(request, span)
