@@ -343,6 +343,39 @@ async fn each_unhandled_kind_is_logged_once() {
     }
 }
 
+/// What a listener or the fallback logs is in the request's span, which names the request's
+/// kind and type and the listener that took it (recorded once the request was matched).
+#[tokio::test(start_paused = true)]
+async fn a_requests_logs_are_in_its_span_naming_its_listener() {
+    let (logs, _guard) = capture_logs();
+    let mut app = App::new();
+    app.command("/report", |_, _, _| async move {
+        tracing::info!("the listener runs");
+        Ok(())
+    });
+    app.fallback(|_ctx| async {
+        tracing::info!("the fallback runs");
+        Ok(())
+    });
+    let d = dispatcher(app);
+    let acks = Acks::default();
+    send(&d, command("/report", ""), &acks).await;
+    send(&d, event(json!({"type": "pin_added", "user": "U1", "channel": "C1"})), &acks).await;
+    settle().await;
+    assert_eq!(acks.all().len(), 2);
+    let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let line = |msg: &str| out.lines().find(|l| l.contains(msg)).unwrap_or_else(|| panic!("{msg}: {out}"));
+    let listener = line("the listener runs");
+    assert!(
+        listener.contains(r#"kind="slash_commands""#) && listener.contains("listener=command /report"),
+        "{listener}"
+    );
+    let fallback = line("the fallback runs");
+    for field in [r#"kind="events_api""#, r#"request_type="pin_added""#, "listener=fallback"] {
+        assert!(fallback.contains(field), "{field}: {fallback}");
+    }
+}
+
 /// An acknowledger that can (or cannot) ack empty at once, counting which way each ack went.
 #[derive(Clone, Default)]
 struct Counting {

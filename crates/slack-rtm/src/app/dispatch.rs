@@ -253,51 +253,60 @@ impl Inner {
         }
     }
 
-    async fn handle(
+    /// The request's future: its work in its span (the listener recorded once matched). Not
+    /// `async`: the future is the span's wrapper around the work, without a layer of its own
+    /// around it (which held the arguments and the locals again: the request's future, boxed
+    /// for its task, was 1.3 KB, an allocation outside the allocator's fast sizes).
+    fn handle(
         self: Arc<Self>,
         info: Arc<RequestInfo>,
         owed: Owed,
         mut ticket: Option<OrderTicket>,
         arrived: Option<Instant>,
-        _permit: OwnedSemaphorePermit,
-    ) -> bool {
-        let event = info.kind == RequestKind::EventsApi;
-        let (cell, sent) = match owed {
-            Owed::Listener(acker) => (AckCell::new(acker, info.accepts_response_payload), None),
-            event_ack => (self.acked.clone(), Some(event_ack)),
-        };
-        // The typed payload is decoded only when a listener may take this request (an event of
-        // a type nobody listens to goes to the fallback undecoded).
-        let subkind = info.subkind.as_deref();
-        let may_match = self.routes.iter().any(|r| r.route.selector.may_take(&info.kind, subkind));
-        let (payload, matched): (Option<Arc<Payload>>, Vec<(usize, Matches)>) = if may_match {
-            let payload = decode(&info);
-            let all = self
-                .routes
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| r.route.selector.matches(&payload).map(|m| (i, m)));
-            let matched = if event { all.collect() } else { all.take(1).collect() };
-            (Some(Arc::new(payload)), matched)
-        } else {
-            (None, Vec::new())
-        };
-        let label: Arc<str> = match matched.first() {
-            Some((i, _)) => self.routes[*i].route.label.clone(),
-            None => self.fallback_label.clone(),
-        };
-        let span =
-            tracing::info_span!("app", kind = info.kind.as_str(), request_type = subkind, listener = %label);
-        let ctx = Context {
-            shared: self.shared.clone(),
-            req: info,
-            ack: cell.clone(),
-            extensions: http::Extensions::new(),
-            matches: Matches::default(),
-            listener: self.middleware_label.clone(),
-            auth: None,
-        };
-        let task = async {
+        permit: OwnedSemaphorePermit,
+    ) -> tracing::instrument::Instrumented<impl Future<Output = bool> + Send + 'static> {
+        let span = tracing::info_span!(
+            "app",
+            kind = info.kind.as_str(),
+            request_type = info.subkind.as_deref(),
+            listener = tracing::field::Empty
+        );
+        let request = async move {
+            let event = info.kind == RequestKind::EventsApi;
+            let (cell, sent) = match owed {
+                Owed::Listener(acker) => (AckCell::new(acker, info.accepts_response_payload), None),
+                event_ack => (self.acked.clone(), Some(event_ack)),
+            };
+            // The typed payload is decoded only when a listener may take this request (an event of
+            // a type nobody listens to goes to the fallback undecoded).
+            let subkind = info.subkind.as_deref();
+            let may_match = self.routes.iter().any(|r| r.route.selector.may_take(&info.kind, subkind));
+            let (payload, matched): (Option<Arc<Payload>>, Vec<(usize, Matches)>) = if may_match {
+                let payload = decode(&info);
+                let all = self
+                    .routes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| r.route.selector.matches(&payload).map(|m| (i, m)));
+                let matched = if event { all.collect() } else { all.take(1).collect() };
+                (Some(Arc::new(payload)), matched)
+            } else {
+                (None, Vec::new())
+            };
+            let label: Arc<str> = match matched.first() {
+                Some((i, _)) => self.routes[*i].route.label.clone(),
+                None => self.fallback_label.clone(),
+            };
+            tracing::Span::current().record("listener", tracing::field::display(&label));
+            let mut ctx = Context {
+                shared: self.shared.clone(),
+                req: info,
+                ack: cell.clone(),
+                extensions: http::Extensions::new(),
+                matches: Matches::default(),
+                listener: self.middleware_label.clone(),
+                auth: None,
+            };
             let sent = match sent {
                 Some(Owed::Sent(sent)) => Some(sent),
                 Some(Owed::Sending(sending)) => Some(sending.await),
@@ -312,7 +321,6 @@ impl Inner {
                 if let Some(before) = before {
                     let _ = before.await;
                 }
-                let mut ctx = ctx;
                 if let Some(installations) = &me.installations {
                     let req = &ctx.req;
                     match installations.resolve(&req.kind, req.meta(), req.body()).await {
@@ -362,13 +370,15 @@ impl Inner {
             if let Some(failure) = failure {
                 self.report(failure).await;
             }
+            if let Some(t) = &ticket {
+                self.release(t);
+            }
+            // The slot was held until now (dropped in place: not moved into a local of its
+            // own, which the future would hold beside it).
+            drop(permit);
             ok
         };
-        let ok = tracing::Instrument::instrument(task, span).await;
-        if let Some(t) = &ticket {
-            self.release(t);
-        }
-        ok
+        tracing::Instrument::instrument(request, span)
     }
 
     async fn report(&self, failure: ListenerError) {
@@ -382,22 +392,22 @@ impl Inner {
         }
     }
 
-    /// The middleware chain, then the listeners (or the fallback).
-    async fn run(
+    /// The middleware chain, then the listeners (or the fallback). Not `async`: the
+    /// request's future holds the chain's future, without a layer of its own around it (each
+    /// layer held another copy of the context).
+    fn run(
         self: Arc<Self>,
         payload: Option<Arc<Payload>>,
         matched: Vec<(usize, Matches)>,
         ctx: Context,
-    ) -> ListenerResult {
-        if self.filters.iter().any(|stops| stops(&ctx)) {
-            return Ok(());
-        }
+    ) -> impl Future<Output = ListenerResult> + Send + 'static {
         let global = self.global.clone();
-        let matched = Matched { inner: self, payload, matched };
-        if global.is_empty() {
-            return matched.run(ctx).await;
-        }
-        Next::new(global, End::Listeners(matched)).run(ctx).await
+        let next = if self.filters.iter().any(|stops| stops(&ctx)) {
+            Next::stopped(global)
+        } else {
+            Next::new(global, End::Listeners(Matched { inner: self, payload, matched }))
+        };
+        next.run(ctx)
     }
 
     /// The matched listeners (at least one), each through its route's chain.
@@ -426,7 +436,11 @@ impl Inner {
         Ok(())
     }
 
-    async fn fallback(&self, ctx: Context) -> ListenerResult {
+    /// The fallback's future (`None`: no fallback). Not `async`: the bookkeeping is done
+    /// at once, and the chain's futures that end here hold the fallback's boxed future, not a
+    /// state machine of their own (each such layer held its own copy of the context: the
+    /// request's future was 2 KB).
+    fn fallback(&self, ctx: Context) -> Option<BoxFuture<ListenerResult>> {
         let (kind, subkind) = (ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
         let first = {
             let mut seen = self.fallback_seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -451,10 +465,7 @@ impl Inner {
         if first {
             tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
         }
-        match &self.fallback {
-            Some(f) => f(ctx).await,
-            None => Ok(()),
-        }
+        self.fallback.as_ref().map(|f| f(ctx))
     }
 }
 
@@ -467,31 +478,31 @@ pub(crate) struct Matched {
 
 impl Matched {
     /// Runs the listeners (each through its route's chain), or the fallback when none matched.
-    pub(crate) async fn run(self, ctx: Context) -> ListenerResult {
-        match self.start(ctx) {
-            Ending::Fallback(inner, ctx) => inner.fallback(ctx).await,
-            Ending::Listeners(listeners) => listeners.await,
-        }
-    }
-
     /// Not `async`: the listeners' future (which runs route chains, which end here again) is
-    /// boxed in a plain function, so no future's type contains itself.
-    fn start(self, ctx: Context) -> Ending {
+    /// boxed in a plain function, so no future's type contains itself; the fallback's is the
+    /// one its handler returns (no future of this function's own in the request's future).
+    pub(crate) fn run(self, ctx: Context) -> Ending {
         let Matched { inner, payload, matched } = self;
-        match payload.filter(|_| !matched.is_empty()) {
-            // The fallback runs no chain: awaited in place, no box.
-            None => Ending::Fallback(inner, ctx),
-            Some(payload) => {
-                Ending::Listeners(Box::pin(async move { inner.listeners(payload, &matched, ctx).await }))
-            }
-        }
+        Ending(match payload.filter(|_| !matched.is_empty()) {
+            None => inner.fallback(ctx),
+            Some(payload) => Some(Box::pin(async move { inner.listeners(payload, &matched, ctx).await })),
+        })
     }
 }
 
-/// How a request's global chain ends.
-enum Ending {
-    Fallback(Arc<Inner>, Context),
-    Listeners(BoxFuture<ListenerResult>),
+/// How a request's global chain ends: its listeners' or its fallback's future (`None`: no
+/// fallback, `Ok` at once).
+pub(crate) struct Ending(Option<BoxFuture<ListenerResult>>);
+
+impl Future for Ending {
+    type Output = ListenerResult;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ListenerResult> {
+        match &mut self.0 {
+            Some(f) => f.as_mut().poll(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
 }
 
 /// A pinned future whose panics are caught (it is not polled again after one). Pinned where

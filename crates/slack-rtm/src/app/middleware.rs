@@ -60,6 +60,8 @@ pub(crate) enum End {
     Listeners(super::dispatch::Matched),
     /// After a route's chain: its listener.
     Handler(Handler, Arc<Payload>),
+    /// Stopped by a built-in filter before the app's middleware: nothing runs.
+    Stopped,
 }
 
 /// The rest of the chain, handed to a middleware.
@@ -80,6 +82,12 @@ impl Next {
         Next { chain, at: 0, end }
     }
 
+    /// A chain that runs nothing: the request was stopped before it (`chain` is any chain,
+    /// taken as already run, so that no empty one is made per request).
+    pub(crate) fn stopped(chain: Arc<[Arc<dyn Middleware>]>) -> Next {
+        Next { at: chain.len(), chain, end: End::Stopped }
+    }
+
     /// Runs the rest of the chain and the listener.
     pub async fn run(self, ctx: Context) -> ListenerResult {
         match self.chain.get(self.at).cloned() {
@@ -90,6 +98,7 @@ impl Next {
                     Some(f) => f.await,
                     None => Ok(()),
                 },
+                End::Stopped => Ok(()),
             },
         }
     }

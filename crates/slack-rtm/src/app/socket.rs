@@ -8,10 +8,13 @@ use crate::socket_mode::delivery::ack_payload;
 use crate::socket_mode::{
     AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem,
 };
+use futures_core::Stream;
 use slack_rtm_codec::BoxError;
 use slack_rtm_session::driver::{QueuedBytes, SocketModeHandle};
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 use tokio::runtime::RuntimeFlavor;
 use tokio::sync::Notify;
@@ -23,9 +26,29 @@ use tokio::task::JoinHandle;
 pub struct SocketModeApp {
     client: SocketModeClient,
     dispatcher: Dispatcher,
-    stop: Arc<Notify>,
+    stop: Arc<Stop>,
     pump: JoinHandle<()>,
     queued: QueuedBytes,
+}
+
+/// The pump's stop signal: a flag read before each envelope (a load, where polling the
+/// signal's registered wait took its lock per envelope), and the wait polled only while no
+/// envelope is ready or while the pump waits for a free slot.
+#[derive(Debug, Default)]
+struct Stop {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Stop {
+    fn signal(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
 }
 
 /// The session's byte budget for an app on tokio's current-thread runtime
@@ -151,17 +174,27 @@ impl App {
             ));
         };
         let dispatcher = self.into_dispatcher(web).await;
-        let stop = Arc::new(Notify::new());
+        let stop = Arc::new(Stop::default());
         let (d, s) = (dispatcher.clone(), stop.clone());
         let pump = tokio::spawn(async move {
             // One wait for the stop signal for the whole run (registered once, not per envelope).
-            let mut stopped = std::pin::pin!(s.notified());
+            let mut stopped = std::pin::pin!(s.notify.notified());
             loop {
-                let item = tokio::select! {
-                    biased;
-                    _ = &mut stopped => break,
-                    item = items.next() => item,
-                };
+                // The stop signal first (as a biased select), by its flag: the wait is polled
+                // only when no envelope is ready (so that the signal wakes the pump).
+                let next = std::future::poll_fn(|cx| {
+                    if s.is_set() {
+                        return Poll::Ready(None);
+                    }
+                    if let Poll::Ready(item) = std::pin::Pin::new(&mut items).poll_next(cx) {
+                        return Poll::Ready(Some(item));
+                    }
+                    match stopped.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(None),
+                        Poll::Pending => Poll::Pending,
+                    }
+                });
+                let Some(item) = next.await else { break };
                 match item {
                     Some(SocketModeItem::Envelope(delivery)) => {
                         // A free slot (the common case): handed over at once, no future built.
@@ -235,7 +268,7 @@ impl SocketModeApp {
         tokio::select! {
             _ = &mut pump => {}
             () = signal => {
-                stop.notify_one();
+                stop.signal();
                 let _ = pump.await;
             }
         }
