@@ -30,8 +30,8 @@ pub struct SmSummary {
     pub ack_p99_ms: f64,
 }
 
-/// The Socket Mode clients: the facade's raw loop and the same through `App` (when built; also
-/// with `App::start_inline`), the naive floor, the raw loop, `App` and the naive floor again on
+/// The Socket Mode clients: the facade's raw loop and the same through `App` (when built; its
+/// default, then with a task per request), the naive floor, the raw loop, `App` and the naive floor again on
 /// the multi-thread runtime, the official ones.
 pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, String> {
     let mut clients = Vec::new();
@@ -40,10 +40,11 @@ pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, Strin
     }
     if bin.join("sm-app").exists() {
         clients.push(ClientSpec { name: "slack-rtm App", run: run_binary(bin.join("sm-app"), vec![]) });
-        // The same app with `App::start_inline(true)`: a request gets a task only if it waits.
+        // The default on this runtime is `App::start_inline` (a request gets a task only if it
+        // waits); the same app with `start_inline(false)`: a task for every request.
         clients.push(ClientSpec {
-            name: "slack-rtm App, start_inline",
-            run: run_binary_env(bin.join("sm-app"), vec![], Some(("BENCH_APP_INLINE", "1"))),
+            name: "slack-rtm App, a task per request",
+            run: run_binary_env(bin.join("sm-app"), vec![], Some(("BENCH_APP_INLINE", "0"))),
         });
     }
     clients.push(ClientSpec { name: "naive-socket-mode", run: run_binary(bin.join("sm-floor"), vec![]) });
@@ -261,7 +262,7 @@ mod tests {
     #[test]
     fn the_app_is_measured_on_both_runtimes_when_it_is_built() {
         let names = names_with(&["sm-client", "sm-app", "sm-floor"]);
-        for row in ["slack-rtm App", "slack-rtm App, start_inline", "slack-rtm App, multi-thread"] {
+        for row in ["slack-rtm App", "slack-rtm App, a task per request", "slack-rtm App, multi-thread"] {
             assert!(names.contains(&row), "{row} missing from {names:?}");
         }
         let without_app = names_with(&["sm-client"]);

@@ -22,7 +22,7 @@ const PAIRS: [(&str, &str, &str); 5] = [
     ("current-thread: slack-rtm / naive", "slack-rtm", "naive-socket-mode"),
     ("multi-thread: slack-rtm / naive", "slack-rtm, multi-thread", "naive-socket-mode, multi-thread"),
     ("current-thread: App / raw loop", "slack-rtm App", "slack-rtm"),
-    ("current-thread: App (start_inline) / raw loop", "slack-rtm App, start_inline", "slack-rtm"),
+    ("current-thread: App (a task per request) / raw loop", "slack-rtm App, a task per request", "slack-rtm"),
     ("multi-thread: App / raw loop", "slack-rtm App, multi-thread", "slack-rtm, multi-thread"),
 ];
 

@@ -187,3 +187,57 @@ async fn on_socket_mode_a_full_app_waits_for_a_slot_then_handles_and_acks_each_o
         assert!(running.shutdown(T).await);
     }
 }
+
+/// Which task ran each request's listener, on Socket Mode against the emulator, for `sent`
+/// messages (each handled once).
+async fn listener_tasks(inline: Option<bool>, sent: usize) -> Vec<tokio::task::Id> {
+    const T: Duration = Duration::from_secs(10);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut app = App::new();
+    if let Some(on) = inline {
+        app.start_inline(on);
+    }
+    app.message("", move |m, _| {
+        let tx = tx.clone();
+        // The synchronous part: the task it runs on.
+        let task = tokio::task::try_id();
+        async move {
+            tx.send((m.text.unwrap_or_default(), task)).unwrap();
+            Ok(())
+        }
+    });
+    let (emu, running, _web) = start_on_emulator(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    for i in 0..sent {
+        alice.say(&ch, &format!("m{i}")).unwrap();
+    }
+    let mut got = Vec::new();
+    while got.len() < sent {
+        got.push(tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    assert!(running.shutdown(T).await);
+    let mut texts: Vec<_> = got.iter().map(|(t, _)| t.clone()).collect();
+    texts.sort();
+    texts.dedup();
+    assert_eq!(texts.len(), sent, "each once");
+    got.into_iter().map(|(_, task)| task.expect("in a task")).collect()
+}
+
+fn distinct(ids: &[tokio::task::Id]) -> usize {
+    ids.iter().collect::<std::collections::HashSet<_>>().len()
+}
+
+/// On the current-thread runtime a Socket Mode app starts its requests inline unless told
+/// otherwise: every quick listener runs on the one task that reads the envelopes.
+#[tokio::test]
+async fn on_the_current_thread_runtime_socket_mode_starts_inline_by_default() {
+    assert_eq!(distinct(&listener_tasks(None, 6).await), 1, "inline: the pump's task");
+    assert_eq!(distinct(&listener_tasks(Some(false), 6).await), 6, "told not to: a task each");
+}
+
+/// On the multi-thread runtime it does not, unless told to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_multi_thread_runtime_socket_mode_gives_each_request_a_task_by_default() {
+    assert_eq!(distinct(&listener_tasks(None, 6).await), 6, "a task each");
+    assert_eq!(distinct(&listener_tasks(Some(true), 6).await), 1, "told to: inline");
+}

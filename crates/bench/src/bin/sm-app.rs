@@ -3,7 +3,9 @@
 //! the app before its listener runs, then handed to a listener through the global middleware
 //! (the bot's own messages are not filtered: the blast's events carry no bot). Current-thread
 //! runtime (multi-thread with `BENCH_MULTI_THREAD`) and one socket, as `sm-client`.
-//! `BENCH_APP_INLINE=1` turns [`App::start_inline`] on.
+//! Without `BENCH_APP_INLINE` the app keeps its default ([`App::start_inline`]: on for Socket
+//! Mode on the current-thread runtime, off on the multi-thread one); `BENCH_APP_INLINE=1` turns
+//! it on, `BENCH_APP_INLINE=0` off.
 //!
 //! `sm-app --api-url URL --token XAPP --mode envelopes --n N`
 
@@ -29,8 +31,17 @@ async fn run(args: BenchArgs) {
     let all_in = Arc::new(tokio::sync::Notify::new());
     let mut app = App::new();
     app.ignore_self(false);
-    // `BENCH_APP_INLINE=1`: requests started on the receiver's task (`App::start_inline`).
-    app.start_inline(std::env::var_os("BENCH_APP_INLINE").is_some_and(|v| v == "1"));
+    // `BENCH_APP_INLINE=1` / `=0`: requests started on the receiver's task or not
+    // (`App::start_inline`); unset: the app's default for the runtime.
+    match std::env::var("BENCH_APP_INLINE").as_deref() {
+        Ok("1") => {
+            app.start_inline(true);
+        }
+        Ok("0") => {
+            app.start_inline(false);
+        }
+        _ => {}
+    }
     let (count, n, done) = (handled.clone(), args.n, all_in.clone());
     app.middleware(move |ctx: Context, next: Next| {
         let (count, done) = (count.clone(), done.clone());

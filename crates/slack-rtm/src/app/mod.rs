@@ -102,6 +102,9 @@ pub(crate) struct AppConfig {
     pub(crate) ignore_self: bool,
     pub(crate) ignore_bots: bool,
     pub(crate) start_inline: bool,
+    /// Whether [`App::start_inline`] was called: a receiver may pick its own default otherwise
+    /// (a Socket Mode app on the current-thread runtime starts inline).
+    pub(crate) start_inline_set: bool,
 }
 
 impl Default for AppConfig {
@@ -113,6 +116,7 @@ impl Default for AppConfig {
             ignore_self: true,
             ignore_bots: false,
             start_inline: false,
+            start_inline_set: false,
         }
     }
 }
@@ -185,7 +189,9 @@ impl App {
     /// Starts each request on the receiver's task instead of a task of its own: its
     /// middleware and listeners run up to their first `.await` that has to wait before
     /// [`Dispatcher::dispatch`] returns (so before the receiver reads the next request), and
-    /// only a request not finished by then is moved to a task of its own. Default: off.
+    /// only a request not finished by then is moved to a task of its own. Default: on for
+    /// [`App::start_socket_mode`] on tokio's current-thread runtime (there a request's own task
+    /// would run on the same thread, holding everything else up just the same), off elsewhere.
     ///
     /// It saves a task per request for listeners that finish without waiting (they count,
     /// route, queue work elsewhere). Every rule still holds: an event is acked before its
@@ -195,6 +201,7 @@ impl App {
     /// is sent only then — so turn it on only for listeners that are quick until they await.
     pub fn start_inline(&mut self, on: bool) -> &mut App {
         self.config.start_inline = on;
+        self.config.start_inline_set = true;
         self
     }
 

@@ -161,10 +161,15 @@ impl App {
     /// [`capacity_bytes`](SocketModeClientBuilder::capacity_bytes), at most 128 KiB of
     /// envelopes (plus the one batch of 64 the session had read) wait between the session and
     /// the dispatcher ([`SocketModeApp::queued_bytes`]; the builder's default elsewhere); the
-    /// dispatcher's own requests are bounded by [`App::concurrency`].
-    pub async fn start_socket_mode(self, builder: SocketModeClientBuilder) -> Result<SocketModeApp, Error> {
+    /// dispatcher's own requests are bounded by [`App::concurrency`]. There, too, requests start
+    /// inline unless the app called [`App::start_inline`].
+    pub async fn start_socket_mode(
+        mut self,
+        builder: SocketModeClientBuilder,
+    ) -> Result<SocketModeApp, Error> {
         let current_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
+        self.config.start_inline = starts_inline(&self.config, current_thread);
         let (client, mut items) = app_builder(builder, current_thread).connect().await?;
         let queued = items.queued_bytes_gauge();
         let Some(web) = client.web().cloned() else {
@@ -221,6 +226,15 @@ impl App {
         });
         Ok(SocketModeApp { client, dispatcher, stop, pump, queued })
     }
+}
+
+/// Whether a Socket Mode app starts its requests inline ([`App::start_inline`]): as set, else
+/// on the current-thread runtime only. There the pump, the session and every request's task
+/// share one thread, so a task per request only adds its cost (about 8 % of the app's
+/// instructions per envelope, docs/perf/app7.md): a listener's synchronous part holds the
+/// thread up either way. On the multi-thread runtime a request's task may run beside the pump.
+fn starts_inline(config: &super::AppConfig, current_thread: bool) -> bool {
+    if config.start_inline_set { config.start_inline } else { current_thread }
 }
 
 /// The builder as an app runs it: manual acks, and on the current-thread runtime the app's
@@ -284,8 +298,22 @@ fn null_json() -> RawJson {
 
 #[cfg(test)]
 mod tests {
-    use super::{APP_CAPACITY_BYTES, app_builder};
+    use super::{APP_CAPACITY_BYTES, app_builder, starts_inline};
     use crate::SocketModeClient;
+    use crate::app::App;
+
+    #[test]
+    fn a_socket_mode_app_starts_inline_on_the_current_thread_runtime_unless_told() {
+        let app = App::new();
+        assert!(starts_inline(&app.config, true));
+        assert!(!starts_inline(&app.config, false));
+        for on in [false, true] {
+            let mut app = App::new();
+            app.start_inline(on);
+            assert_eq!(starts_inline(&app.config, true), on, "as set, current-thread");
+            assert_eq!(starts_inline(&app.config, false), on, "as set, multi-thread");
+        }
+    }
 
     #[test]
     fn an_app_session_gets_the_apps_byte_budget_on_the_current_thread_runtime_unless_one_was_set() {
