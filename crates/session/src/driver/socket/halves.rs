@@ -60,13 +60,20 @@ pub(crate) fn split(io: TokioIo<Upgraded>) -> (ReadHalf, WriteHalf) {
     match io.into_inner().downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
             let (read, write) = parts.io.into_inner().into_split();
-            (ReadHalf::Tcp { early: parts.read_buf, half: read }, WriteHalf::Tcp(TcpWrite(Some(write))))
+            (ReadHalf::Tcp { early: own(parts.read_buf), half: read }, WriteHalf::Tcp(TcpWrite(Some(write))))
         }
         Err(upgraded) => {
             let (read, write) = tokio::io::split(TokioIo::new(upgraded));
             (ReadHalf::Shared(read), WriteHalf::Shared(write))
         }
     }
+}
+
+/// The bytes the upgrade read past its answer, in a buffer of their own: hyper's are a view
+/// into its whole read buffer (kilobytes), which a long-lived socket would otherwise keep
+/// alive for its lifetime — nearly always for nothing (the rest is usually empty).
+fn own(rest: Bytes) -> Bytes {
+    if rest.is_empty() { Bytes::new() } else { Bytes::copy_from_slice(&rest) }
 }
 
 impl AsyncRead for ReadHalf {
@@ -78,6 +85,10 @@ impl AsyncRead for ReadHalf {
                     let n = early.len().min(buf.remaining());
                     buf.put_slice(&early[..n]);
                     early.advance(n);
+                    if early.is_empty() {
+                        // Released once read.
+                        *early = Bytes::new();
+                    }
                     return Poll::Ready(Ok(()));
                 }
                 Pin::new(half).poll_read(cx, buf)
@@ -133,6 +144,8 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use http_body_util::Empty;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     struct Spawn;
@@ -210,6 +223,35 @@ mod tests {
         assert!(matches!(r, ReadHalf::Shared(_)) && matches!(w, WriteHalf::Shared(_)));
         talk(r, w, b"early bytes").await;
         server.await.unwrap();
+    }
+
+    /// Sets its flag when the buffer it owns is freed.
+    struct Owner(Arc<AtomicBool>, Vec<u8>);
+
+    impl AsRef<[u8]> for Owner {
+        fn as_ref(&self) -> &[u8] {
+            &self.1
+        }
+    }
+
+    impl Drop for Owner {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_rest_of_the_upgrades_read_buffer_does_not_keep_that_buffer_alive() {
+        for (answer_len, rest) in [(8, &b""[..]), (8, &b"early"[..])] {
+            let freed = Arc::new(AtomicBool::new(false));
+            let mut read = vec![b'x'; answer_len];
+            read.extend_from_slice(rest);
+            let buffer = Bytes::from_owner(Owner(freed.clone(), read));
+            let owned = own(buffer.slice(answer_len..));
+            drop(buffer);
+            assert!(freed.load(Ordering::SeqCst), "hyper's buffer freed (rest {rest:?})");
+            assert_eq!(&owned[..], rest);
+        }
     }
 
     #[tokio::test]
