@@ -40,8 +40,8 @@ pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, Strin
     }
     if bin.join("sm-app").exists() {
         clients.push(ClientSpec { name: "slack-rtm App", run: run_binary(bin.join("sm-app"), vec![]) });
-        // The default on this runtime is `App::start_inline` (a request gets a task only if it
-        // waits); the same app with `start_inline(false)`: a task for every request.
+        // The default is `App::start_inline` (a request gets a task only if it waits); the same
+        // app with `start_inline(false)`: a task for every request.
         clients.push(ClientSpec {
             name: "slack-rtm App, a task per request",
             run: run_binary_env(bin.join("sm-app"), vec![], Some(("BENCH_APP_INLINE", "0"))),

@@ -4,8 +4,7 @@
 //! (the bot's own messages are not filtered: the blast's events carry no bot). Current-thread
 //! runtime (multi-thread with `BENCH_MULTI_THREAD`) and one socket, as `sm-client`.
 //! Without `BENCH_APP_INLINE` the app keeps its default ([`App::start_inline`]: on for Socket
-//! Mode on the current-thread runtime, off on the multi-thread one); `BENCH_APP_INLINE=1` turns
-//! it on, `BENCH_APP_INLINE=0` off.
+//! Mode); `BENCH_APP_INLINE=1` turns it on, `BENCH_APP_INLINE=0` off.
 //!
 //! `sm-app --api-url URL --token XAPP --mode envelopes --n N`
 

@@ -103,7 +103,7 @@ pub(crate) struct AppConfig {
     pub(crate) ignore_bots: bool,
     pub(crate) start_inline: bool,
     /// Whether [`App::start_inline`] was called: a receiver may pick its own default otherwise
-    /// (a Socket Mode app on the current-thread runtime starts inline).
+    /// (a Socket Mode app starts inline).
     pub(crate) start_inline_set: bool,
 }
 
@@ -190,8 +190,9 @@ impl App {
     /// middleware and listeners run up to their first `.await` that has to wait before
     /// [`Dispatcher::dispatch`] returns (so before the receiver reads the next request), and
     /// only a request not finished by then is moved to a task of its own. Default: on for
-    /// [`App::start_socket_mode`] on tokio's current-thread runtime (there a request's own task
-    /// would run on the same thread, holding everything else up just the same), off elsewhere.
+    /// [`App::start_socket_mode`] (its receiver only hands envelopes over: the session reads,
+    /// acks and keeps the sockets alive on a task of its own), off for the other receivers
+    /// (over HTTP an event's response would wait for its listener's synchronous part).
     ///
     /// It saves a task per request for listeners that finish without waiting (they count,
     /// route, queue work elsewhere). Every rule still holds: an event is acked before its

@@ -161,15 +161,15 @@ impl App {
     /// [`capacity_bytes`](SocketModeClientBuilder::capacity_bytes), at most 128 KiB of
     /// envelopes (plus the one batch of 64 the session had read) wait between the session and
     /// the dispatcher ([`SocketModeApp::queued_bytes`]; the builder's default elsewhere); the
-    /// dispatcher's own requests are bounded by [`App::concurrency`]. There, too, requests start
-    /// inline unless the app called [`App::start_inline`].
+    /// dispatcher's own requests are bounded by [`App::concurrency`]. Requests start inline
+    /// unless the app called [`App::start_inline`] with `false`.
     pub async fn start_socket_mode(
         mut self,
         builder: SocketModeClientBuilder,
     ) -> Result<SocketModeApp, Error> {
         let current_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::CurrentThread);
-        self.config.start_inline = starts_inline(&self.config, current_thread);
+        self.config.start_inline = starts_inline(&self.config);
         let (client, mut items) = app_builder(builder, current_thread).connect().await?;
         let queued = items.queued_bytes_gauge();
         let Some(web) = client.web().cloned() else {
@@ -229,12 +229,13 @@ impl App {
 }
 
 /// Whether a Socket Mode app starts its requests inline ([`App::start_inline`]): as set, else
-/// on the current-thread runtime only. There the pump, the session and every request's task
-/// share one thread, so a task per request only adds its cost (about 8 % of the app's
-/// instructions per envelope, docs/perf/app7.md): a listener's synchronous part holds the
-/// thread up either way. On the multi-thread runtime a request's task may run beside the pump.
-fn starts_inline(config: &super::AppConfig, current_thread: bool) -> bool {
-    if config.start_inline_set { config.start_inline } else { current_thread }
+/// yes. Its receiver is the pump, which only hands envelopes over (the session reads, acks and
+/// keeps the sockets alive on its own task), so a listener's synchronous part delays the next
+/// hand-over, not the session; and a task per request measured 8 % more instructions per
+/// envelope on the current-thread runtime (docs/perf/app7.md) and, on the multi-thread one,
+/// 1.4 × the raw loop's CPU against about 1.0 × inline (docs/benchmarks.md).
+fn starts_inline(config: &super::AppConfig) -> bool {
+    if config.start_inline_set { config.start_inline } else { true }
 }
 
 /// The builder as an app runs it: manual acks, and on the current-thread runtime the app's
@@ -303,15 +304,12 @@ mod tests {
     use crate::app::App;
 
     #[test]
-    fn a_socket_mode_app_starts_inline_on_the_current_thread_runtime_unless_told() {
-        let app = App::new();
-        assert!(starts_inline(&app.config, true));
-        assert!(!starts_inline(&app.config, false));
+    fn a_socket_mode_app_starts_inline_unless_told_not_to() {
+        assert!(starts_inline(&App::new().config));
         for on in [false, true] {
             let mut app = App::new();
             app.start_inline(on);
-            assert_eq!(starts_inline(&app.config, true), on, "as set, current-thread");
-            assert_eq!(starts_inline(&app.config, false), on, "as set, multi-thread");
+            assert_eq!(starts_inline(&app.config), on, "as set");
         }
     }
 
