@@ -160,8 +160,10 @@ fn table(rows: &[Row]) -> String {
     t
 }
 
-/// Replaces the generated fleet table in `docs/benchmarks.md` (or appends a section).
-fn write_doc(opts: &Options, table: &str, took: Duration) -> Result<(), String> {
+/// Replaces the generated fleet table in `docs/benchmarks.md` (or appends a section): the
+/// fleet part of a full `cargo xtask bench` writes it too, so the section never shows an
+/// older run than the full table.
+pub fn write_doc(opts: &Options, table: &str, took: Duration) -> Result<(), String> {
     let generated = format!(
         "{START}\n\nLast run: {} on {} (took {} s). Command: `cargo xtask bench --fleet --fleet-events {} \
          --fleet-paced-events {} --runs {}` — medians of {} runs; lost, duplicates and redeliveries summed over them.\n\n\

@@ -74,7 +74,11 @@ fn http(bin: &Path, o: &Options) -> Result<PartRows, String> {
 }
 
 fn fleet(bin: &Path, o: &Options) -> Result<PartRows, String> {
+    let started = std::time::Instant::now();
     let (table, failed) = crate::bench_fleet::rows(bin, o);
+    if o.write_doc {
+        crate::bench_fleet::write_doc(o, &table, started.elapsed())?;
+    }
     let command = format!(
         "cargo xtask bench --fleet --fleet-events {} --fleet-paced-events {} --runs {}",
         o.fleet_events, o.fleet_paced_events, o.runs
