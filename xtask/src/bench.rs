@@ -516,9 +516,14 @@ pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'
     // Round trips, with Floor A on the multi-thread runtime too (its row is in the table below
     // the main one, against slack-rtm on the same runtime).
     clients.push(crate::bench_rtm::floor_multi_thread(&bin));
+    // On one CPU, the emulator and every client alike (see `pin`): unpinned, where the
+    // scheduler put the two decided a run's CPU per round trip more than the client did.
+    let pinned = crate::pin::OneCpu::pin().inspect_err(|e| eprintln!("bench: round trips not pinned: {e}"));
     let plain = EmulatorProcess::start(&emulator, &["--no-rate-limit"])?;
     let rtt = measure(&plain, &clients, "rtt", opts.round_trips, opts.runs);
     drop(plain);
+    let pinned_cpu = pinned.as_ref().ok().map(|p| p.cpu);
+    drop(pinned);
     let mut order: Vec<&str> = clients.iter().map(|c| c.name).collect();
     order.extend(typed.iter().map(|c| c.name));
     order.extend(type_last.iter().map(|c| c.name));
@@ -527,7 +532,7 @@ pub fn rtm_rows(bin: &std::path::Path, opts: &Options) -> Result<(String, Vec<&'
         "{}\n\n{}\n{}",
         crate::bench_rtm::EVENTS_NOTE,
         table(&events, &rtt, &order),
-        crate::bench_rtm::rtt_by_runtime(&rtt)
+        crate::bench_rtm::rtt_by_runtime(&rtt, pinned_cpu)
     );
     // Slack-shaped frames on both runtimes, and the blasts written one frame per system call.
     let harder = crate::bench_rtm::run(&bin, opts.events, opts.runs)?;

@@ -106,9 +106,17 @@ pub fn floor_multi_thread(bin: &Path) -> ClientSpec {
 
 /// CPU per round trip on each runtime against Floor A on the same runtime (and, for
 /// comparison, against Floor A on the current-thread runtime, as in the main table).
-pub fn rtt_by_runtime(rtt: &BTreeMap<&'static str, Summary>) -> String {
+pub fn rtt_by_runtime(rtt: &BTreeMap<&'static str, Summary>, pinned_cpu: Option<u32>) -> String {
     let cpu = |name: &str| rtt.get(name).map_or(f64::NAN, |s| s.cpu_us_per_op);
-    let mut t = String::from(
+    let mut t = match pinned_cpu {
+        Some(n) => format!(
+            "The round trips ran with the emulator and each client on one CPU (CPU {n}; docs/perf/rtt7.md: \
+             unpinned, a run's CPU per round trip depended on whether the scheduler put the two on one \
+             CPU or two, by up to 3 ×). "
+        ),
+        None => String::from("The round trips ran unpinned (`taskset` failed; see the log). "),
+    };
+    t.push_str(
         "Round trips by runtime: each slack-rtm row against Floor A on the same runtime (a multi-thread \
          runtime parks and wakes its worker once per round trip, which Floor A pays there too).\n\n\
          | runtime | slack-rtm CPU µs/round trip | Floor A CPU µs/round trip | × Floor A, same runtime | × Floor A, current-thread |\n\
@@ -161,7 +169,12 @@ mod tests {
         let s = |cpu| Summary { cpu_us_per_op: cpu, ..Summary::default() };
         let rtt: BTreeMap<_, _> =
             [(CT, s(12.0)), (MT, s(15.0)), (FLOOR, s(10.0)), (FLOOR_MT, s(12.5))].into_iter().collect();
-        let t = rtt_by_runtime(&rtt);
+        let t = rtt_by_runtime(&rtt, Some(1));
+        assert!(
+            t.starts_with("The round trips ran with the emulator and each client on one CPU (CPU 1;"),
+            "{t}"
+        );
+        assert!(rtt_by_runtime(&rtt, None).starts_with("The round trips ran unpinned"));
         let rows: Vec<&str> =
             t.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| runtime")).collect();
         assert_eq!(

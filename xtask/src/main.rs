@@ -37,6 +37,7 @@ mod deps;
 mod fuzz;
 mod hack;
 mod official;
+mod pin;
 mod scale;
 mod soak;
 

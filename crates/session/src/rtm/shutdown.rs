@@ -38,19 +38,26 @@ impl Session {
         }
         self.flush_queue(now);
         if self.shutdown_deadline.is_some() {
-            let idle = self.queue.is_empty()
-                && self.control.is_empty()
-                && [self.primary.as_ref(), self.old.as_ref()]
-                    .into_iter()
-                    .flatten()
-                    .all(|c| c.app_in_flight() == 0);
-            if idle || !self.serving() {
-                self.finish(StopReason::Shutdown, now);
-            }
+            self.after_in_shutdown(now);
+        }
+    }
+
+    /// [`after`](Self::after) while shutting down: finishes once nothing is left to send.
+    #[cold]
+    fn after_in_shutdown(&mut self, now: Instant) {
+        let idle = self.queue.is_empty()
+            && self.control.is_empty()
+            && [self.primary.as_ref(), self.old.as_ref()]
+                .into_iter()
+                .flatten()
+                .all(|c| c.app_in_flight() == 0);
+        if idle || !self.serving() {
+            self.finish(StopReason::Shutdown, now);
         }
     }
 
     /// Stops the session: closes every socket, fails what is left, emits `Stopped`.
+    #[cold]
     pub(super) fn finish(&mut self, reason: StopReason, now: Instant) {
         if self.stopped {
             return;

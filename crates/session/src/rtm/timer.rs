@@ -181,6 +181,7 @@ impl Session {
 
     /// The application stopped (`true`) or resumed taking events: freezes the pausing timers,
     /// then moves them by the time they were frozen.
+    #[inline(never)]
     pub(super) fn on_backpressure(&mut self, on: bool, now: Instant) {
         match (on, self.paused_since) {
             (true, None) => self.paused_since = Some(now),
