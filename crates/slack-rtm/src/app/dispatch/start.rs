@@ -133,12 +133,18 @@ impl Dispatcher {
                 self.inner.spare.put(slot);
                 Started::Done(ok)
             }
-            Ok(Poll::Pending) => Started::Running(tokio::spawn(async move {
-                match Pin::as_mut(&mut *slot).as_pin_mut() {
-                    Some(f) => f.await,
-                    None => false,
-                }
-            })),
+            Ok(Poll::Pending) => {
+                // The future goes on in its task, in its box; the spare gets an empty box now
+                // (the one allocation a request made before), so that its holder is kept.
+                let mut running = std::mem::replace(&mut *slot, Box::pin(None));
+                self.inner.spare.put(slot);
+                Started::Running(tokio::spawn(async move {
+                    match running.as_mut().as_pin_mut() {
+                        Some(f) => f.await,
+                        None => false,
+                    }
+                }))
+            }
             // Listeners' panics are caught inside; this is one of the dispatcher's own,
             // isolated as a task's would be (the request's slot is freed with it: the box and
             // the future in it are dropped).
@@ -163,8 +169,10 @@ impl Dispatcher {
 
 /// One spare box for a request's future ([`App::start_inline`](crate::app::App::start_inline)):
 /// a request that finishes in its first poll leaves it empty for the next, so the common case
-/// allocates nothing for its future. Typed at run time (the future's type has no name: it is
-/// `Inner::handle`'s); a request that finds it taken (another receiver's, or a request started
+/// allocates nothing for its future; one that has to wait takes it to its task and leaves a
+/// new empty one (one allocation per such request, as before). Typed at run time (the future's
+/// type has no name: it is `Inner::handle`'s): a `Pin<Box<Option<F>>>` in a holder made once,
+/// behind `dyn Any`. A request that finds it taken (another receiver's, or a request started
 /// from inside a listener) gets a box of its own, and the spare keeps at most one.
 #[derive(Default)]
 pub(super) struct Spare(std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>);
