@@ -2,6 +2,10 @@
 //! from `SocketModeItems`, acked by the session the moment they are handed over (auto ack
 //! mode), on tokio's current-thread runtime (as the naive floor; the multi-thread one with
 //! `BENCH_MULTI_THREAD`), one socket (as every other client in the table).
+//! `BENCH_RAW_ACK=manual`: manual ack mode, each `events_api` envelope acked by the loop with
+//! `Delivery::ack_detached` when it takes it, as an `App` does — the point and the guarantee of
+//! an `App`'s event ack (in auto mode the session acks an envelope as it reads it from the
+//! socket, before the application has taken it).
 //!
 //! `sm-client --api-url URL --token XAPP --mode envelopes --n N`
 
@@ -22,12 +26,13 @@ fn main() {
 }
 
 async fn run(args: BenchArgs) {
+    let manual = std::env::var("BENCH_RAW_ACK").is_ok_and(|v| v == "manual");
     let started = Instant::now();
     let builder = SocketModeClient::builder(args.token.as_str())
         .api_url(&args.api_url)
         .allow_insecure(true)
         .connections(1)
-        .ack_mode(AckMode::Auto);
+        .ack_mode(if manual { AckMode::Manual } else { AckMode::Auto });
     let builder = match slack_rtm_bench::capacity_bytes() {
         Some(bytes) => builder.capacity_bytes(bytes),
         None => builder,
@@ -42,6 +47,10 @@ async fn run(args: BenchArgs) {
             Some(SocketModeItem::Envelope(d)) => {
                 if d.envelope_type() == "events_api" {
                     std::hint::black_box(d.event_id());
+                    if manual {
+                        // Acked as an `App` acks an event: once taken, queued for the session.
+                        d.ack_detached().expect("ack");
+                    }
                     done += 1;
                 }
             }

@@ -81,6 +81,8 @@ struct Inner {
     /// The ack slot every event shares: an event is acked before anything of the app runs,
     /// so its slot is always already acked (no slot per event).
     acked: Arc<AckCell>,
+    /// The spare box of a request started inline.
+    spare: start::Spare,
 }
 
 /// A request's ack as it reaches its task: an event's already sent (or on its way), owed
@@ -149,6 +151,7 @@ impl Dispatcher {
                 fallback_label: "fallback".into(),
                 middleware_label: "middleware".into(),
                 acked: AckCell::acked(),
+                spare: start::Spare::default(),
             }),
         }
     }
@@ -271,6 +274,8 @@ impl Inner {
             request_type = info.subkind.as_deref(),
             listener = tracing::field::Empty
         );
+        // A span no subscriber wants is not looked up again to record its listener.
+        let recorded = !span.is_disabled();
         let request = async move {
             let event = info.kind == RequestKind::EventsApi;
             let (cell, sent) = match owed {
@@ -297,7 +302,9 @@ impl Inner {
                 Some((i, _)) => self.routes[*i].route.label.clone(),
                 None => self.fallback_label.clone(),
             };
-            tracing::Span::current().record("listener", tracing::field::display(&label));
+            if recorded {
+                tracing::Span::current().record("listener", tracing::field::display(&label));
+            }
             let mut ctx = Context {
                 shared: self.shared.clone(),
                 req: info,

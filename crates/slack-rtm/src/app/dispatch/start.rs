@@ -6,7 +6,9 @@ use super::{Dispatcher, OrderTicket, Owed, ShuttingDown, panic_message};
 use crate::app::context::RequestInfo;
 use crate::app::middleware::BoxFuture;
 use crate::app::receiver::{Acknowledger, AppRequest, RequestKind};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context as TaskContext, Poll};
@@ -105,27 +107,52 @@ impl Dispatcher {
         } else {
             Owed::Listener(Box::new(ack))
         };
-        let inner = self.inner.clone();
-        // Boxed: the request's future is a few KB, and the runtime moves a task's future
-        // several times while spawning and finishing it (a copy each time); a box moves as
-        // one pointer.
-        let mut handled: BoxFuture<bool> = Box::pin(inner.handle(info, owed, ticket, arrived, permit));
-        if self.inner.config.start_inline {
-            // Polled once here; a request that has to wait goes on in its own task, whose first
-            // poll registers that task's waker (a future keeps only the latest waker).
-            let mut cx = TaskContext::from_waker(std::task::Waker::noop());
-            match std::panic::catch_unwind(AssertUnwindSafe(|| handled.as_mut().poll(&mut cx))) {
-                Ok(Poll::Ready(ok)) => return Started::Done(ok),
-                Ok(Poll::Pending) => {}
-                // Listeners' panics are caught inside; this is one of the dispatcher's own,
-                // isolated as a task's would be (the request's slot is freed with it).
-                Err(p) => {
-                    tracing::error!(message = %panic_message(&*p), "a request panicked");
-                    return Started::Done(false);
-                }
+        let handled = self.inner.clone().handle(info, owed, ticket, arrived, permit);
+        if !self.inner.config.start_inline {
+            // Boxed: the request's future is about 1 KB, and the runtime moves a task's future
+            // several times while spawning and finishing it (a copy each time); a box moves as
+            // one pointer.
+            let handled: BoxFuture<bool> = Box::pin(handled);
+            return Started::Running(tokio::spawn(handled));
+        }
+        // Polled once here, in the dispatcher's spare box (no allocation per request); a
+        // request that has to wait goes on in its own task, with that box, whose first poll
+        // registers that task's waker (a future keeps only the latest waker).
+        let mut slot = self.inner.spare.take();
+        Pin::as_mut(&mut *slot).set(Some(handled));
+        let mut cx = TaskContext::from_waker(std::task::Waker::noop());
+        let polled =
+            std::panic::catch_unwind(AssertUnwindSafe(|| match Pin::as_mut(&mut *slot).as_pin_mut() {
+                Some(f) => f.poll(&mut cx),
+                None => Poll::Ready(false),
+            }));
+        match polled {
+            Ok(Poll::Ready(ok)) => {
+                // Finished: dropped in place, and the box kept for the next request.
+                Pin::as_mut(&mut *slot).set(None);
+                self.inner.spare.put(slot);
+                Started::Done(ok)
+            }
+            Ok(Poll::Pending) => {
+                // The future goes on in its task, in its box; the spare gets an empty box now
+                // (the one allocation a request made before), so that its holder is kept.
+                let mut running = std::mem::replace(&mut *slot, Box::pin(None));
+                self.inner.spare.put(slot);
+                Started::Running(tokio::spawn(async move {
+                    match running.as_mut().as_pin_mut() {
+                        Some(f) => f.await,
+                        None => false,
+                    }
+                }))
+            }
+            // Listeners' panics are caught inside; this is one of the dispatcher's own,
+            // isolated as a task's would be (the request's slot is freed with it: the box and
+            // the future in it are dropped).
+            Err(p) => {
+                tracing::error!(message = %panic_message(&*p), "a request panicked");
+                Started::Done(false)
             }
         }
-        Started::Running(tokio::spawn(handled))
     }
 
     /// An event's empty ack through [`Acknowledger::ack`]: sent if it completes at once,
@@ -136,6 +163,37 @@ impl Dispatcher {
         match sending.as_mut().poll(&mut cx) {
             Poll::Ready(sent) => Owed::Sent(sent),
             Poll::Pending => Owed::Sending(sending),
+        }
+    }
+}
+
+/// One spare box for a request's future ([`App::start_inline`](crate::app::App::start_inline)):
+/// a request that finishes in its first poll leaves it empty for the next, so the common case
+/// allocates nothing for its future; one that has to wait takes it to its task and leaves a
+/// new empty one (one allocation per such request, as before). Typed at run time (the future's
+/// type has no name: it is `Inner::handle`'s): a `Pin<Box<Option<F>>>` in a holder made once,
+/// behind `dyn Any`. A request that finds it taken (another receiver's, or a request started
+/// from inside a listener) gets a box of its own, and the spare keeps at most one.
+#[derive(Default)]
+pub(super) struct Spare(std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>);
+
+/// A box for a request's future, empty between requests (the future is dropped in place).
+type Slot<F> = Box<Pin<Box<Option<F>>>>;
+
+impl Spare {
+    fn take<F: Future + Send + 'static>(&self) -> Slot<F> {
+        let spare = self.0.try_lock().ok().and_then(|mut s| s.take());
+        match spare.map(|b| b.downcast::<Pin<Box<Option<F>>>>()) {
+            Some(Ok(slot)) => slot,
+            _ => Box::new(Box::pin(None)),
+        }
+    }
+
+    fn put<F: Future + Send + 'static>(&self, slot: Slot<F>) {
+        if let Ok(mut s) = self.0.try_lock()
+            && s.is_none()
+        {
+            *s = Some(slot);
         }
     }
 }
