@@ -31,7 +31,7 @@ pub struct SmSummary {
 }
 
 /// The Socket Mode clients: the facade's raw loop and the same through `App` (when built; its
-/// default, then with a task per request), the naive floor, the raw loop, `App` and the naive floor again on
+/// default, then with a task per request), the raw loop acking as `App` does, the naive floor, the raw loop, `App` and the naive floor again on
 /// the multi-thread runtime, the official ones.
 pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, String> {
     let mut clients = Vec::new();
@@ -45,6 +45,15 @@ pub fn clients(bin: &Path, with_official: bool) -> Result<Vec<ClientSpec>, Strin
         clients.push(ClientSpec {
             name: "slack-rtm App, a task per request",
             run: run_binary_env(bin.join("sm-app"), vec![], Some(("BENCH_APP_INLINE", "0"))),
+        });
+    }
+    // The raw loop acking as `App` acks (manual ack when it takes an envelope, not the
+    // session's ack on read: docs/perf/app8.md), so `App`'s own cost shows apart from its
+    // stronger ack (measured only beside `App`).
+    if bin.join("sm-client").exists() && bin.join("sm-app").exists() {
+        clients.push(ClientSpec {
+            name: "slack-rtm, acked as App acks",
+            run: run_binary_env(bin.join("sm-client"), vec![], Some(("BENCH_RAW_ACK", "manual"))),
         });
     }
     clients.push(ClientSpec { name: "naive-socket-mode", run: run_binary(bin.join("sm-floor"), vec![]) });
@@ -262,7 +271,12 @@ mod tests {
     #[test]
     fn the_app_is_measured_on_both_runtimes_when_it_is_built() {
         let names = names_with(&["sm-client", "sm-app", "sm-floor"]);
-        for row in ["slack-rtm App", "slack-rtm App, a task per request", "slack-rtm App, multi-thread"] {
+        for row in [
+            "slack-rtm App",
+            "slack-rtm App, a task per request",
+            "slack-rtm, acked as App acks",
+            "slack-rtm App, multi-thread",
+        ] {
             assert!(names.contains(&row), "{row} missing from {names:?}");
         }
         let without_app = names_with(&["sm-client"]);

@@ -18,10 +18,11 @@ use std::path::Path;
 const SLACK_SHAPES: &str = "--sm-blast-slack-shapes";
 
 /// (label, ours, theirs): the pairs whose ratios are printed under the table.
-const PAIRS: [(&str, &str, &str); 5] = [
+const PAIRS: [(&str, &str, &str); 6] = [
     ("current-thread: slack-rtm / naive", "slack-rtm", "naive-socket-mode"),
     ("multi-thread: slack-rtm / naive", "slack-rtm, multi-thread", "naive-socket-mode, multi-thread"),
     ("current-thread: App / raw loop", "slack-rtm App", "slack-rtm"),
+    ("current-thread: App / raw loop acked as App acks", "slack-rtm App", "slack-rtm, acked as App acks"),
     ("current-thread: App (a task per request) / raw loop", "slack-rtm App, a task per request", "slack-rtm"),
     ("multi-thread: App / raw loop", "slack-rtm App, multi-thread", "slack-rtm, multi-thread"),
 ];
@@ -112,5 +113,16 @@ mod tests {
         let t = ratios(&full);
         assert!(t.contains("| current-thread: App / raw loop | 0.50 × | 2.00 × |"), "{t}");
         assert!(t.contains("| multi-thread: App / raw loop | 0.90 × | 1.10 × |"), "{t}");
+    }
+
+    #[test]
+    fn the_app_is_compared_with_the_raw_loop_acking_as_it_does() {
+        let mut full = BTreeMap::new();
+        full.insert("slack-rtm", summary(300.0, 2.0));
+        full.insert("slack-rtm, acked as App acks", summary(250.0, 2.5));
+        full.insert("slack-rtm App", summary(200.0, 3.0));
+        let t = ratios(&full);
+        assert!(t.contains("| current-thread: App / raw loop | 0.67 × | 1.50 × |"), "{t}");
+        assert!(t.contains("| current-thread: App / raw loop acked as App acks | 0.80 × | 1.20 × |"), "{t}");
     }
 }
