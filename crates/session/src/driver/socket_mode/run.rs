@@ -38,6 +38,10 @@ pub(super) struct Loop {
     /// Acks the machine output in this turn, answered once the turn's writes are flushed: a
     /// turn's acks leave in one write, however many handles sent them.
     acks_sent: Vec<SentAck>,
+    /// The socket whose buffer holds acks not flushed yet (left for the turn's end by
+    /// [`Driven::drain_within_turn`]), and how many.
+    unflushed: Option<ConnId>,
+    unflushed_acks: usize,
 }
 
 /// An application's ack written in this turn: its socket, its id, who waits for the result.
@@ -71,6 +75,8 @@ impl Loop {
             open_task: None,
             calls: 0,
             acks_sent: Vec::new(),
+            unflushed: None,
+            unflushed_acks: 0,
         };
         (lp, Inbound { sock_rx, open_rx }, out_rx)
     }
@@ -189,8 +195,32 @@ impl Driven for Loop {
     }
 
     async fn drain_outputs(&mut self) {
-        // Sockets with acks written but not flushed yet: one write per socket per turn.
-        let mut unflushed: Option<ConnId> = None;
+        self.drain(true).await;
+    }
+
+    async fn drain_within_turn(&mut self) {
+        self.drain(false).await;
+    }
+
+    async fn finish(mut self) {
+        if let Some(t) = self.open_task.take() {
+            t.abort();
+        }
+        self.conns.close_all().await;
+        self.publish();
+        self.outs.linger().await;
+        tracing::debug!("socket mode loop finished");
+    }
+}
+
+impl Loop {
+    /// Carries out the machine's outputs. Acks are written to their socket's buffer and sent
+    /// in one write per socket: at the turn's end (`turn_end`), or within a turn once a reader
+    /// batch's worth (64) waits, so a turn of many small reader batches does not pay a write
+    /// per batch.
+    async fn drain(&mut self, turn_end: bool) {
+        // The socket with acks written but not flushed yet: one write per socket per turn.
+        let mut unflushed = self.unflushed.take();
         while let Some(output) = self.machine.poll_output() {
             match output {
                 SocketModeOutput::CallOpen => self.call_open(),
@@ -202,7 +232,10 @@ impl Driven for Loop {
                     }
                     let frame = Frame::text(Payload::Owned(text.into_bytes()));
                     match self.conns.write_unflushed(conn, frame).await {
-                        Ok(true) => unflushed = Some(conn),
+                        Ok(true) => {
+                            unflushed = Some(conn);
+                            self.unflushed_acks += 1;
+                        }
                         Ok(false) => {}
                         Err(error) => self
                             .machine
@@ -234,6 +267,13 @@ impl Driven for Loop {
                 }
             }
         }
+        if !turn_end && self.unflushed_acks < BATCH {
+            // Left for the turn's end (or the next drain's first ack on another socket); the
+            // acks written are answered once flushed.
+            self.unflushed = unflushed;
+            return;
+        }
+        self.unflushed_acks = 0;
         self.flush_acks(unflushed).await;
         // Written and flushed (or their socket is gone): the acks of this turn are answered.
         let mut sent = std::mem::take(&mut self.acks_sent);
@@ -253,16 +293,6 @@ impl Driven for Loop {
             answer_ack(&envelope_id, reply, result);
         }
         self.acks_sent = sent;
-    }
-
-    async fn finish(mut self) {
-        if let Some(t) = self.open_task.take() {
-            t.abort();
-        }
-        self.conns.close_all().await;
-        self.publish();
-        self.outs.linger().await;
-        tracing::debug!("socket mode loop finished");
     }
 }
 
