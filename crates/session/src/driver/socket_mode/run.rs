@@ -7,6 +7,7 @@ use super::super::conns::{Conns, spawn_call};
 use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::super::outbox::{Outbox, Weighed};
 use super::super::socket::FromSocket;
+use super::unflushed::Unflushed;
 use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
 use crate::common::{ConnId, ConnectFailure, EnvelopeId, Reason, SocketInput};
 use crate::socket_mode::{
@@ -38,10 +39,9 @@ pub(super) struct Loop {
     /// Acks the machine output in this turn, answered once the turn's writes are flushed: a
     /// turn's acks leave in one write, however many handles sent them.
     acks_sent: Vec<SentAck>,
-    /// The socket whose buffer holds acks not flushed yet (left for the turn's end by
-    /// [`Driven::drain_within_turn`]), and how many.
-    unflushed: Option<ConnId>,
-    unflushed_acks: usize,
+    /// Acks written to a socket's buffer and not sent yet (left for the turn's end by
+    /// [`Driven::drain_within_turn`]).
+    unflushed: Unflushed,
 }
 
 /// An application's ack written in this turn: its socket, its id, who waits for the result.
@@ -75,8 +75,7 @@ impl Loop {
             open_task: None,
             calls: 0,
             acks_sent: Vec::new(),
-            unflushed: None,
-            unflushed_acks: 0,
+            unflushed: Unflushed::default(),
         };
         (lp, Inbound { sock_rx, open_rx }, out_rx)
     }
@@ -219,23 +218,19 @@ impl Loop {
     /// batch's worth (64) waits, so a turn of many small reader batches does not pay a write
     /// per batch.
     async fn drain(&mut self, turn_end: bool) {
-        // The socket with acks written but not flushed yet: one write per socket per turn.
-        let mut unflushed = self.unflushed.take();
+        // Acks are written to their socket's buffer, then sent in one write per socket.
         while let Some(output) = self.machine.poll_output() {
             match output {
                 SocketModeOutput::CallOpen => self.call_open(),
                 SocketModeOutput::OpenSocket { conn, url } => self.conns.start(conn, url),
                 // An ack whose socket is not open is lost: Slack redelivers, the machine dedupes.
                 SocketModeOutput::Send { conn, text } => {
-                    if unflushed.is_some_and(|c| c != conn) {
-                        self.flush_acks(unflushed.take()).await;
+                    if let Some(other) = self.unflushed.before_write(conn) {
+                        self.flush_acks(Some(other)).await;
                     }
                     let frame = Frame::text(Payload::Owned(text.into_bytes()));
                     match self.conns.write_unflushed(conn, frame).await {
-                        Ok(true) => {
-                            unflushed = Some(conn);
-                            self.unflushed_acks += 1;
-                        }
+                        Ok(true) => self.unflushed.written(conn),
                         Ok(false) => {}
                         Err(error) => self
                             .machine
@@ -267,13 +262,8 @@ impl Loop {
                 }
             }
         }
-        if !turn_end && self.unflushed_acks < BATCH {
-            // Left for the turn's end (or the next drain's first ack on another socket); the
-            // acks written are answered once flushed.
-            self.unflushed = unflushed;
-            return;
-        }
-        self.unflushed_acks = 0;
+        // Not due: left for the turn's end; the acks written are answered once sent.
+        let Some(unflushed) = self.unflushed.due(turn_end) else { return };
         self.flush_acks(unflushed).await;
         // Written and flushed (or their socket is gone): the acks of this turn are answered.
         let mut sent = std::mem::take(&mut self.acks_sent);
