@@ -22,10 +22,6 @@ pub(crate) const BATCH: usize = 64;
 /// bounds one turn's items to about 256 (the loops hand them to the application in batches of
 /// at most [`BATCH`], so the hand-off channel, counted in batches, holds its capacity in items).
 pub(crate) const SOCKET_MESSAGES_PER_TURN: usize = 4;
-/// Inputs read in one turn at most: four reader batches of 64 frames. A reader's batch also
-/// ends at 16 KiB of frames, so a turn of large frames takes more (smaller) reader messages,
-/// polling the readers again between them, rather than ending early.
-const TURN_INPUTS: usize = SOCKET_MESSAGES_PER_TURN * 64;
 
 /// The next session's id: distinct within the process, so the logs of many sessions (a fleet
 /// gateway's, or thousands in one process) can be told apart.
@@ -198,8 +194,7 @@ pub(crate) fn drive<L: Driven>(
                     // once the channel is full or the byte budget spent, the rest stays queued
                     // (and the readers wait), so the loop goes past the budget by at most one
                     // reader batch.
-                    let mut inputs = 0;
-                    for i in 0..SOCKET_MESSAGES_PER_TURN * 4 {
+                    for i in 0..SOCKET_MESSAGES_PER_TURN {
                         if i > 0 {
                             lp.drain_within_turn().await;
                             if lp.outbox().is_blocked() || lp.outbox().is_over() {
@@ -207,26 +202,8 @@ pub(crate) fn drive<L: Driven>(
                             }
                         }
                         sock_rx.take(&mut inbox, 1);
-                        if inbox.is_empty() && i > 0 && inputs < TURN_INPUTS {
-                            // A reader's batch ends at 16 KiB of frames: what it has read since
-                            // goes in this turn too, up to a turn's worth of inputs, so a busy
-                            // socket's acks still go out in one write per turn.
-                            std::future::poll_fn(|cx| {
-                                let _ = lp.conns().readers.poll(cx);
-                                std::task::Poll::Ready(())
-                            })
-                            .await;
-                            sock_rx.take(&mut inbox, 1);
-                        }
                         let Some(msg) = inbox.pop() else { break };
-                        inputs += match &msg {
-                            FromSocket::Inputs(batch) => batch.len(),
-                            _ => 1,
-                        };
                         on_socket(&mut lp, msg, now).await;
-                        if inputs >= TURN_INPUTS {
-                            break;
-                        }
                     }
                 }
             }

@@ -1,8 +1,8 @@
 //! Which socket holds acks written to its buffer and not yet sent, and when to send them.
 //!
 //! A loop turn can handle several reader batches, draining the machine's outputs after each.
-//! Sending the acks at every drain cost a write per reader batch — one per ~10 Slack-shaped
-//! envelopes once a reader's batch ends at 16 KiB. They are sent at the turn's end, or within
+//! Sending the acks at every drain cost a write per reader batch — one per ~16 Slack-shaped
+//! envelopes once a reader's batch ends at 32 KiB. They are sent at the turn's end, or within
 //! the turn once a reader batch's worth (64) waits, and before an ack for another socket.
 
 use super::super::drive::BATCH;
