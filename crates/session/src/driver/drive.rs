@@ -65,6 +65,11 @@ pub(crate) trait Driven: Send + Sized + 'static {
     fn on_command(&mut self, cmd: Self::Cmd) -> impl Future<Output = ()> + Send;
     /// Carries out every output of the machine.
     fn drain_outputs(&mut self) -> impl Future<Output = ()> + Send;
+    /// [`Driven::drain_outputs`] between two reader messages of one turn: a loop may leave
+    /// writes buffered for the turn's end (its last drain is always `drain_outputs`).
+    fn drain_within_turn(&mut self) -> impl Future<Output = ()> + Send {
+        self.drain_outputs()
+    }
     /// The machine stopped: resolves what is pending, closes the sockets, hands over the rest.
     fn finish(self) -> impl Future<Output = ()> + Send;
 
@@ -191,7 +196,7 @@ pub(crate) fn drive<L: Driven>(
                     // reader batch.
                     for i in 0..SOCKET_MESSAGES_PER_TURN {
                         if i > 0 {
-                            lp.drain_outputs().await;
+                            lp.drain_within_turn().await;
                             if lp.outbox().is_blocked() || lp.outbox().is_over() {
                                 break;
                             }

@@ -3,11 +3,12 @@
 //! message into the machine's input and batching what is already buffered.
 
 use super::handshake::open;
-use super::{ControlFrame, FromSocket, OpenConfig, Reader};
+use super::{ControlFrame, FromSocket, OpenConfig};
 use crate::common::{ConnId, Reason, SkippedFrame, SocketInput};
 use crate::driver::inbox::InboxTx;
-use fastwebsockets::{Frame, OpCode, WebSocketError};
+use fastwebsockets::{Frame, OpCode, WebSocketError, WebSocketRead};
 use std::future::Future;
+use tokio::io::AsyncRead;
 
 /// Opens the socket, hands the write half to the loop, then reads until the socket ends.
 pub(crate) async fn run_connection<I: SocketInput + Send + 'static>(
@@ -21,7 +22,7 @@ pub(crate) async fn run_connection<I: SocketInput + Send + 'static>(
     match Box::pin(open(&url, &config)).await {
         Ok((read, write)) => {
             if tx.send(FromSocket::Opened(conn, Box::new(write))).await.is_ok() {
-                read_loop::<I>(conn, read, config.max_message, &tx).await;
+                read_loop::<I, _>(conn, read, config.max_message, &tx).await;
             }
         }
         Err(e) => {
@@ -41,9 +42,9 @@ struct Partial {
 /// Reads frames until the socket ends: turns text messages into inputs, reports the rest. Runs
 /// in its own future, which the loop polls on every turn and never drops half-way while the
 /// connection is in use: `read_frame` is not cancel-safe, so it is never raced against anything.
-async fn read_loop<I: SocketInput + Send + 'static>(
+async fn read_loop<I: SocketInput + Send + 'static, S: AsyncRead + Unpin>(
     conn: ConnId,
-    mut read: Reader,
+    mut read: WebSocketRead<S>,
     max_message: usize,
     tx: &InboxTx<FromSocket<I>>,
 ) {
@@ -70,7 +71,7 @@ async fn read_loop<I: SocketInput + Send + 'static>(
     // when it is full.
     // Grown by the frames of a burst and given away with the batch: an idle session
     // (thousands in one process) keeps at most the room of a few single frames.
-    let mut pending: Vec<I> = Vec::new();
+    let mut pending = Pending::<I>::default();
     let reason = loop {
         let result = {
             let mut next = std::pin::pin!(read.read_frame(&mut obligated));
@@ -91,7 +92,7 @@ async fn read_loop<I: SocketInput + Send + 'static>(
             Err(WebSocketError::InvalidUTF8) => {
                 // A single text frame that is not UTF-8: its payload is already consumed, the
                 // stream is still in sync. Report and go on.
-                pending.push(I::skipped(conn, SkippedFrame::InvalidUtf8 { len: None }));
+                pending.push(I::skipped(conn, SkippedFrame::InvalidUtf8 { len: None }), 0);
                 continue;
             }
             Err(WebSocketError::FrameTooLarge) => break Reason::MessageTooLarge { limit: max_message },
@@ -104,11 +105,14 @@ async fn read_loop<I: SocketInput + Send + 'static>(
             Err(WebSocketError::SendError(_)) => return,
             Err(e) => break Reason::Io(e.to_string()),
         };
+        // The bytes of a complete message, which the input holds a copy of.
+        let mut bytes = 0;
         let input = match frame.opcode {
             OpCode::Text | OpCode::Binary if partial.is_some() => {
                 break Reason::Io("a new message started inside a fragmented one".into());
             }
             OpCode::Text | OpCode::Binary if frame.fin => {
+                bytes = frame.payload.len();
                 I::message(conn, frame.opcode == OpCode::Text, &frame.payload)
             }
             OpCode::Text | OpCode::Binary => {
@@ -125,6 +129,7 @@ async fn read_loop<I: SocketInput + Send + 'static>(
                 p.data.extend_from_slice(&frame.payload);
                 if frame.fin {
                     let whole = partial.take().map(|p| (p.text, p.data)).unwrap_or_default();
+                    bytes = whole.1.len();
                     I::message(conn, whole.0, &whole.1)
                 } else {
                     I::activity(conn)
@@ -136,8 +141,8 @@ async fn read_loop<I: SocketInput + Send + 'static>(
             }
             OpCode::Ping | OpCode::Pong => I::activity(conn),
         };
-        pending.push(input);
-        if pending.len() >= READ_BATCH && !flush(tx, &mut pending).await {
+        pending.push(input, bytes);
+        if pending.is_full() && !flush(tx, &mut pending).await {
             return;
         }
     };
@@ -162,8 +167,43 @@ impl std::error::Error for LoopGone {}
 /// Most frames handed to the loop at once.
 const READ_BATCH: usize = 64;
 
+/// Most bytes of messages handed to the loop at once: a batch ends at its first message that
+/// reaches this, or at [`READ_BATCH`] frames. The loop stops taking batches once the session's
+/// byte budget is spent, but polls the readers on: a full readers' queue (its few messages)
+/// and each reader's pending batch wait past the budget. Counted in frames only, those were
+/// up to 5 × 64 Slack-shaped events (~0.6 MB, as much again as the budget) on a busy session;
+/// bounded so, ~5 × this. Two capped reads' worth: 16 KiB cost a busy loop measurably more
+/// turns and hand-overs per frame (docs/perf/mem8.md).
+const READ_BATCH_BYTES: usize = 2 * super::capped::MAX_READ;
+
+/// The inputs read and not yet handed to the loop, and the bytes of their messages.
+struct Pending<I> {
+    inputs: Vec<I>,
+    bytes: usize,
+}
+
+impl<I> Default for Pending<I> {
+    fn default() -> Self {
+        Self { inputs: Vec::new(), bytes: 0 }
+    }
+}
+
+impl<I> Pending<I> {
+    fn push(&mut self, input: I, bytes: usize) {
+        self.inputs.push(input);
+        self.bytes += bytes;
+    }
+
+    /// Hand it over before reading on.
+    fn is_full(&self) -> bool {
+        self.inputs.len() >= READ_BATCH || self.bytes >= READ_BATCH_BYTES
+    }
+}
+
 /// Hands the pending inputs to the loop; `false` if the loop is gone.
-async fn flush<T>(tx: &InboxTx<FromSocket<T>>, pending: &mut Vec<T>) -> bool {
+async fn flush<T>(tx: &InboxTx<FromSocket<T>>, pending: &mut Pending<T>) -> bool {
+    pending.bytes = 0;
+    let pending = &mut pending.inputs;
     match pending.len() {
         0 => true,
         1 => match pending.pop() {
@@ -199,6 +239,65 @@ fn parse_close(payload: &[u8]) -> (Option<u16>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::driver::inbox::inbox;
+    use crate::socket_mode::{SocketModeIncoming, SocketModeInput};
+
+    /// A server's unmasked, final text frame.
+    fn text_frame(text: &str) -> Vec<u8> {
+        let mut f = vec![0x81];
+        match text.len() {
+            n @ 0..=125 => f.push(n as u8),
+            n => {
+                f.push(126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        f.extend_from_slice(text.as_bytes());
+        f
+    }
+
+    /// What a reader hands to the loop at once is bounded in bytes as well as in frames: on a
+    /// socket with 200 frames of ~1 KB already buffered (a busy session's kernel buffer), every
+    /// batch stops at its first frame reaching 32 KiB (64 frames, the frame bound, were 64 KB),
+    /// and every frame still arrives once, in order, batched.
+    #[tokio::test]
+    async fn a_reader_batch_is_bounded_in_bytes() {
+        let texts: Vec<String> =
+            (0..200).map(|i| format!(r#"{{"type":"x","i":{i:03},"pad":"{}"}}"#, "p".repeat(1000))).collect();
+        let wire: Vec<u8> = texts.iter().flat_map(|t| text_frame(t)).collect();
+        let read = fastwebsockets::after_handshake_split(
+            super::super::capped::CappedRead(&wire[..]),
+            tokio::io::sink(),
+            fastwebsockets::Role::Client,
+        )
+        .0;
+        let (tx, rx) = inbox(1_000);
+        read_loop::<SocketModeInput, _>(ConnId(1), read, 1 << 20, &tx).await;
+        let mut got = Vec::new();
+        rx.take(&mut got, usize::MAX);
+        let text_of = |input: &SocketModeInput| match input {
+            SocketModeInput::Frame { frame: SocketModeIncoming::Text(t), .. } => Some(t.clone()),
+            _ => None,
+        };
+        let mut seen = Vec::new();
+        let mut largest = 0;
+        for msg in &got {
+            match msg {
+                FromSocket::Inputs(batch) => {
+                    let batch: Vec<String> = batch.iter().filter_map(text_of).collect();
+                    let bytes: usize = batch.iter().map(String::len).sum();
+                    let last = batch.last().map_or(0, String::len);
+                    assert!(bytes - last < 32 * 1024, "{} frames, {bytes} bytes in one batch", batch.len());
+                    largest = largest.max(batch.len());
+                    seen.extend(batch);
+                }
+                FromSocket::Input(one) => seen.extend(text_of(one)),
+                _ => {}
+            }
+        }
+        assert_eq!(seen, texts, "every frame once, in order");
+        assert!(largest > 8, "frames already buffered are still batched ({largest} at most)");
+    }
 
     #[test]
     fn close_payloads() {

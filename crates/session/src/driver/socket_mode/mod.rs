@@ -7,6 +7,7 @@
 //! the published [`SocketModeStatus`]) and a [`SocketModeStream`] of [`SocketModeStreamItem`]s.
 
 mod run;
+mod unflushed;
 
 use super::config::DriverError;
 use super::config::LoopConfig;

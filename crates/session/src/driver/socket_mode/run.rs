@@ -7,6 +7,7 @@ use super::super::conns::{Conns, spawn_call};
 use super::super::drive::{self, BATCH, Driven, Publisher, drive, next_session_id};
 use super::super::outbox::{Outbox, Weighed};
 use super::super::socket::FromSocket;
+use super::unflushed::Unflushed;
 use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
 use crate::common::{ConnId, ConnectFailure, EnvelopeId, Reason, SocketInput};
 use crate::socket_mode::{
@@ -38,6 +39,9 @@ pub(super) struct Loop {
     /// Acks the machine output in this turn, answered once the turn's writes are flushed: a
     /// turn's acks leave in one write, however many handles sent them.
     acks_sent: Vec<SentAck>,
+    /// Acks written to a socket's buffer and not sent yet (left for the turn's end by
+    /// [`Driven::drain_within_turn`]).
+    unflushed: Unflushed,
 }
 
 /// An application's ack written in this turn: its socket, its id, who waits for the result.
@@ -71,6 +75,7 @@ impl Loop {
             open_task: None,
             calls: 0,
             acks_sent: Vec::new(),
+            unflushed: Unflushed::default(),
         };
         (lp, Inbound { sock_rx, open_rx }, out_rx)
     }
@@ -189,20 +194,43 @@ impl Driven for Loop {
     }
 
     async fn drain_outputs(&mut self) {
-        // Sockets with acks written but not flushed yet: one write per socket per turn.
-        let mut unflushed: Option<ConnId> = None;
+        self.drain(true).await;
+    }
+
+    async fn drain_within_turn(&mut self) {
+        self.drain(false).await;
+    }
+
+    async fn finish(mut self) {
+        if let Some(t) = self.open_task.take() {
+            t.abort();
+        }
+        self.conns.close_all().await;
+        self.publish();
+        self.outs.linger().await;
+        tracing::debug!("socket mode loop finished");
+    }
+}
+
+impl Loop {
+    /// Carries out the machine's outputs. Acks are written to their socket's buffer and sent
+    /// in one write per socket: at the turn's end (`turn_end`), or within a turn once a reader
+    /// batch's worth (64) waits, so a turn of many small reader batches does not pay a write
+    /// per batch.
+    async fn drain(&mut self, turn_end: bool) {
+        // Acks are written to their socket's buffer, then sent in one write per socket.
         while let Some(output) = self.machine.poll_output() {
             match output {
                 SocketModeOutput::CallOpen => self.call_open(),
                 SocketModeOutput::OpenSocket { conn, url } => self.conns.start(conn, url),
                 // An ack whose socket is not open is lost: Slack redelivers, the machine dedupes.
                 SocketModeOutput::Send { conn, text } => {
-                    if unflushed.is_some_and(|c| c != conn) {
-                        self.flush_acks(unflushed.take()).await;
+                    if let Some(other) = self.unflushed.before_write(conn) {
+                        self.flush_acks(Some(other)).await;
                     }
                     let frame = Frame::text(Payload::Owned(text.into_bytes()));
                     match self.conns.write_unflushed(conn, frame).await {
-                        Ok(true) => unflushed = Some(conn),
+                        Ok(true) => self.unflushed.written(conn),
                         Ok(false) => {}
                         Err(error) => self
                             .machine
@@ -234,6 +262,8 @@ impl Driven for Loop {
                 }
             }
         }
+        // Not due: left for the turn's end; the acks written are answered once sent.
+        let Some(unflushed) = self.unflushed.due(turn_end) else { return };
         self.flush_acks(unflushed).await;
         // Written and flushed (or their socket is gone): the acks of this turn are answered.
         let mut sent = std::mem::take(&mut self.acks_sent);
@@ -253,16 +283,6 @@ impl Driven for Loop {
             answer_ack(&envelope_id, reply, result);
         }
         self.acks_sent = sent;
-    }
-
-    async fn finish(mut self) {
-        if let Some(t) = self.open_task.take() {
-            t.abort();
-        }
-        self.conns.close_all().await;
-        self.publish();
-        self.outs.linger().await;
-        tracing::debug!("socket mode loop finished");
     }
 }
 
