@@ -8,7 +8,7 @@ use crate::response::{DEFAULT_RETRY_AFTER, read_answer};
 use http::header::CONTENT_TYPE;
 use http::{Method, Request, Response};
 use slack_rtm_types::socket_mode::{EnvelopeAck, EnvelopeFrame, MAX_ACK_BYTES, SocketFrame};
-use slack_rtm_types::{ApiWarning, AppToken, RawJson};
+use slack_rtm_types::{ApiWarning, AppToken, RawJson, find_string_special};
 use std::fmt;
 use std::time::Instant;
 
@@ -135,9 +135,10 @@ pub fn encode_ack_of(envelope_id: &str, payload: Option<&RawJson>) -> Result<Str
         return Err(AckEncodeError::EmptyEnvelopeId);
     }
     // The common ack (no payload, an id JSON writes as it is: no quote, backslash or control
-    // character) is written directly, as serde_json would write it; anything else goes
-    // through serde_json.
-    let text = if payload.is_none() && !envelope_id.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    // character: checked eight bytes at a time) is written directly, as serde_json would write
+    // it; anything else goes through serde_json.
+    let plain = find_string_special(envelope_id.as_bytes(), 0) == envelope_id.len();
+    let text = if payload.is_none() && plain {
         const OPEN: &str = r#"{"envelope_id":""#;
         const CLOSE: &str = r#""}"#;
         let mut text = String::with_capacity(OPEN.len() + envelope_id.len() + CLOSE.len());

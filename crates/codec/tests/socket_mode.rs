@@ -175,6 +175,10 @@ fn an_ack_is_the_text_serde_json_writes_for_every_kind_of_id() {
         "del\u{7f}",
         "é/ü→😀",
         "</script>",
+        // Specials past the first eight bytes, and in a whole word's last byte.
+        "dbdd0ef3-1543-4f94-\"bfb4-133d0ac5ddf7",
+        "dbdd0ef3-1543-4f94-bfb4-133d0ac5ddf\\",
+        "0123456\u{1f}89abcdef",
     ];
     for id in ids {
         for payload in [None, Some(&payload)] {

@@ -107,7 +107,8 @@ impl SocketModeSession {
             Some(k) => self.seen.contains(k, now),
             None => false,
         };
-        let held = !auto && !seen && event_key.is_some_and(|k| self.pending.has_event(k));
+        // Not held: this delivery is counted as the event's waiting one (`wait_for_ack` below).
+        let held = !auto && !seen && event_key.is_some_and(|k| self.pending.hold_or_claim(k));
         if let (true, Some(id)) = (seen || held, &event_id) {
             let id = id.clone();
             let (envelope_id, retry_attempt) = (frame.envelope_id().to_owned(), retry_attempt(&frame));

@@ -3,6 +3,7 @@
 
 use crate::common::{ConnId, EnvelopeId, IdMap};
 use std::collections::VecDeque;
+use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
 /// One envelope waiting for the application's ack (manual mode).
@@ -116,15 +117,22 @@ impl Pending {
         Some(id)
     }
 
-    /// Whether a delivery of this event is waiting for its ack.
-    pub(super) fn has_event(&self, key: u64) -> bool {
-        self.by_event.contains_key(&key)
+    /// Whether a delivery of this event is waiting for its ack (a redelivery is then held);
+    /// if none is, counts the delivery the caller [pushes](Pending::push) next as waiting:
+    /// one look-up for both.
+    pub(super) fn hold_or_claim(&mut self, key: u64) -> bool {
+        match self.by_event.entry(key) {
+            Entry::Occupied(_) => true,
+            Entry::Vacant(slot) => {
+                slot.insert(1);
+                false
+            }
+        }
     }
 
+    /// Records an envelope handed over. Its `event_key`, if any, was counted by
+    /// [`Pending::hold_or_claim`] just before.
     pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) {
-        if let Some(k) = waiting.event_key {
-            *self.by_event.entry(k).or_default() += 1;
-        }
         let id = EnvelopeId::new(envelope_id);
         self.order.push_back((waiting.delivered, id.clone()));
         self.waiting.insert(id, waiting);
@@ -143,11 +151,11 @@ impl Pending {
             self.pop_front();
         }
         if let Some(k) = w.event_key
-            && let Some(n) = self.by_event.get_mut(&k)
+            && let Entry::Occupied(mut n) = self.by_event.entry(k)
         {
-            *n -= 1;
-            if *n == 0 {
-                self.by_event.remove(&k);
+            *n.get_mut() -= 1;
+            if *n.get() == 0 {
+                n.remove();
             }
         }
         if self.order.len() > 2 * self.waiting.len() + SLACK {

@@ -121,6 +121,14 @@ pub(crate) enum Command {
 /// A cloneable handle to a Socket Mode session.
 #[derive(Clone, Debug)]
 pub struct SocketModeHandle {
+    /// Shared by the clones: a clone (one per envelope handed over in manual ack mode, in the
+    /// facade's `Delivery`) and its drop touch one count, not the four of a command sender and
+    /// a status receiver.
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
     cmd: mpsc::UnboundedSender<Command>,
     status: watch::Receiver<SocketModeStatus>,
 }
@@ -145,7 +153,7 @@ impl SocketModeHandle {
     ) -> Result<(), DeliveryAckError> {
         let (reply, rx) = oneshot::channel();
         let cmd = Command::Ack { envelope_id: envelope_id.into(), payload, reply: Some(reply) };
-        self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)?;
+        self.shared.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)?;
         rx.await.unwrap_or(Err(DeliveryAckError::Stopped))
     }
 
@@ -160,7 +168,7 @@ impl SocketModeHandle {
         payload: Option<RawJson>,
     ) -> Result<(), DeliveryAckError> {
         let cmd = Command::Ack { envelope_id: envelope_id.into(), payload, reply: None };
-        self.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)
+        self.shared.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)
     }
 
     /// Manual mode: gives `envelope_id` up without acking it, so that Slack's redelivery of
@@ -168,34 +176,34 @@ impl SocketModeHandle {
     ///
     /// [`SocketModeSession::release`]: crate::socket_mode::SocketModeSession::release
     pub fn release(&self, envelope_id: impl Into<EnvelopeId>) {
-        let _ = self.cmd.send(Command::Release { envelope_id: envelope_id.into() });
+        let _ = self.shared.cmd.send(Command::Release { envelope_id: envelope_id.into() });
     }
 
     /// The overall state.
     pub fn state(&self) -> State {
-        self.status.borrow().state
+        self.shared.status.borrow().state
     }
 
     /// The published status.
     pub fn status(&self) -> SocketModeStatus {
-        self.status.borrow().clone()
+        self.shared.status.borrow().clone()
     }
 
     /// A watch of status changes ([`StatusWatch::changed`](super::StatusWatch::changed)).
     pub fn watch_status(&self) -> super::StatusWatch<SocketModeStatus> {
-        super::StatusWatch::new(self.status.clone())
+        super::StatusWatch::new(self.shared.status.clone())
     }
 
     /// Waits until the status matches `pred` (or the session is gone) and returns it.
     pub async fn wait_for_status(&self, pred: impl FnMut(&SocketModeStatus) -> bool) -> SocketModeStatus {
-        super::handle::wait_for(&self.status, pred).await
+        super::handle::wait_for(&self.shared.status, pred).await
     }
 
     /// Shuts down gracefully (see
     /// [`SocketModeSession::shutdown`](crate::socket_mode::SocketModeSession::shutdown)) and
     /// waits until every socket is closed.
     pub async fn shutdown(&self, grace: Duration) {
-        let _ = self.cmd.send(Command::Shutdown { grace });
+        let _ = self.shared.cmd.send(Command::Shutdown { grace });
         self.wait_for_status(|s| s.state == State::Stopped).await;
     }
 }
@@ -242,6 +250,6 @@ pub fn connect_socket_mode(
     let (status_tx, status_rx) = watch::channel(SocketModeStatus::new());
     let (lp, inbound, out_rx) = run::Loop::new(config, status_tx);
     runtime.spawn(lp.run(cmd_rx, inbound));
-    let handle = SocketModeHandle { cmd: cmd_tx, status: status_rx };
+    let handle = SocketModeHandle { shared: Arc::new(Shared { cmd: cmd_tx, status: status_rx }) };
     Ok((handle, SocketModeStream { batches: out_rx }))
 }
