@@ -126,9 +126,18 @@ impl SeenWindow {
         self.index.find(k, |&p| key_at(keys, head, p) == k).is_some()
     }
 
-    /// Records `k` (nothing if it is already remembered).
-    pub(crate) fn insert(&mut self, k: u64, now: Instant) {
-        self.check_and_insert(k, now);
+    /// Records `k`, which the caller knows is not remembered (no look-up first: Socket Mode's
+    /// manual ack records an event whose delivery it held as the event's only waiting one
+    /// since a [`SeenWindow::contains`] that found it absent). Checked in debug builds; should
+    /// it be broken, the key is indexed twice, which forgets both copies in turn and stays
+    /// within the capacity.
+    pub(crate) fn insert_absent(&mut self, k: u64, now: Instant) {
+        self.forget_old(now);
+        let (keys, head) = (&self.keys, self.head);
+        debug_assert!(self.index.find(k, |&p| key_at(keys, head, p) == k).is_none(), "already remembered");
+        let at = head.wrapping_add(keys.len() as u32);
+        self.index.insert_unique(k, at, |&p| key_at(keys, head, p));
+        self.append(k, now);
     }
 
     /// Forgets everything and gives the memory back.

@@ -148,11 +148,8 @@ impl SocketModeSession {
     fn wait_for_ack(&mut self, conn: ConnId, envelope_id: &str, event_key: Option<u64>, now: Instant) {
         if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `DeliveryAckError::Unknown`.
-            while let Some(id) = self.pending.pop_front() {
-                if self.pending.remove_id(&id).is_some() {
-                    tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
-                    break;
-                }
+            if let Some(id) = self.pending.forget_oldest() {
+                tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
             }
         }
         self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key });
@@ -175,9 +172,11 @@ impl SocketModeSession {
         let text = encode_ack_of(envelope_id, payload.as_ref())?;
         let w = self.pending.remove(envelope_id).ok_or(DeliveryAckError::Unknown)?;
         // The application is done with the event, even if the ack can no longer be sent: a
-        // redelivery is acked by the session and not handed over again.
+        // redelivery is acked by the session and not handed over again. Not remembered yet:
+        // the window did not hold it at this delivery, and while the delivery waited it was
+        // the event's only one (`hold_or_claim`), so no other ack could record it meanwhile.
         if let Some(k) = w.event_key {
-            self.seen.insert(k, now);
+            self.seen.insert_absent(k, now);
         }
         if w.orphaned {
             return Err(DeliveryAckError::Unsent);
@@ -205,32 +204,26 @@ impl SocketModeSession {
 
     /// `conn` is gone: the acks still owed on it can no longer be sent.
     pub(super) fn on_socket_gone(&mut self, conn: ConnId, _now: Instant) {
-        for w in self.pending.waiting_mut().filter(|w| w.conn == conn) {
-            w.orphaned = true;
-        }
+        self.pending.orphan(conn);
     }
 
     /// The ack deadlines: due, missed, forgotten.
     pub(super) fn check_acks(&mut self, now: Instant) {
         let c = &self.config;
         let (warn, deadline, forget) = (c.ack_warning, c.ack_deadline, c.ack_forget);
-        while let Some((id, live)) = self.pending.pop(Stage::Due, warn, now) {
-            let id = if live { id.to_string() } else { continue };
-            if self.pending.get(&id).is_some_and(|w| !w.orphaned) {
+        while let Some((id, waiting)) = self.pending.pop(Stage::Due, warn, now) {
+            if waiting.is_some_and(|w| !w.orphaned) {
                 let remaining = deadline.saturating_sub(warn);
-                self.emit(SocketModeEvent::AckDue { envelope_id: id, remaining });
+                self.emit(SocketModeEvent::AckDue { envelope_id: id.to_string(), remaining });
             }
         }
-        while let Some((id, live)) = self.pending.pop(Stage::Missed, deadline, now) {
-            if live {
+        while let Some((id, waiting)) = self.pending.pop(Stage::Missed, deadline, now) {
+            if waiting.is_some() {
                 self.emit(SocketModeEvent::AckMissed { envelope_id: id.to_string() });
             }
         }
-        while let Some((id, live)) = self.pending.pop(Stage::Forget, forget, now) {
-            if live {
-                self.pending.remove_id(&id);
-            }
-        }
+        // Forgotten as they are popped.
+        while self.pending.pop(Stage::Forget, forget, now).is_some() {}
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
 /// One envelope waiting for the application's ack (manual mode).
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(super) struct Waiting {
     pub(super) conn: ConnId,
     pub(super) delivered: Instant,
@@ -29,19 +29,44 @@ pub(super) enum Stage {
     Forget,
 }
 
+/// An envelope handed over, in `order`: waiting for its ack (`live`) or acked (kept until it
+/// is the oldest, or compacted away).
+#[derive(Debug)]
+struct Slot {
+    id: EnvelopeId,
+    /// Its place in delivery order (never reused): what the id index points at.
+    seq: u64,
+    live: bool,
+    waiting: Waiting,
+}
+
 /// Unacked envelopes of manual mode, bounded by `max_pending_acks`.
 ///
-/// `order` holds every envelope handed over and not yet forgotten, in delivery order; the
-/// ones acked meanwhile are skipped lazily and compacted away once they are more than half of
-/// it, so it never holds more than twice the waiting ones (plus a small slack). An id is
-/// kept in place in the map and the queue ([`EnvelopeId`]): no allocation per envelope.
+/// `order` holds every envelope handed over and not yet forgotten, in delivery order, with
+/// its bookkeeping in place; its oldest entry is always one still waiting (acked ones at the
+/// front are dropped at once). The ones acked out of order are skipped lazily and compacted
+/// away once they are more than half of it, so it never holds more than twice the waiting
+/// ones (plus a small slack).
+///
+/// An ack names its envelope by id. Acks mostly come in delivery order: the oldest entry's id
+/// is compared first, without hashing. Only an ack that is not for the oldest builds (and
+/// from then on extends) an index of ids to sequence numbers: each entry is indexed at most
+/// once, and only when acks come out of order, so acks in order touch no hash table keyed by
+/// the id. A sequence number stays valid when `order` is compacted (found by its offset from
+/// the front, or by a binary search after a compaction moved it).
 #[derive(Debug, Default)]
 pub(super) struct Pending {
-    waiting: IdMap<EnvelopeId, Waiting>,
+    order: VecDeque<Slot>,
+    /// Entries of `order` still waiting.
+    live: usize,
+    /// The next envelope's sequence number.
+    next_seq: u64,
+    /// Id → sequence number of the waiting entries whose number is below `indexed_to`.
+    index: IdMap<EnvelopeId, u64>,
+    /// Entries from this sequence number on are not in `index` (yet).
+    indexed_to: u64,
     /// Deliveries waiting, per event key (already a hash): a redelivery of one of these is held.
     by_event: IdMap<u64, u32>,
-    /// (delivered, envelope id), oldest first.
-    order: VecDeque<(Instant, EnvelopeId)>,
     /// Entries of `order` already past their `Due` stage.
     due: usize,
     /// Entries of `order` already past their `Missed` stage.
@@ -53,26 +78,20 @@ const SLACK: usize = 64;
 
 impl Pending {
     pub(super) fn len(&self) -> usize {
-        self.waiting.len()
+        self.live
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.waiting.is_empty()
+        self.live == 0
     }
 
     pub(super) fn clear(&mut self) {
-        self.waiting.clear();
-        self.by_event.clear();
         self.order.clear();
+        self.index.clear();
+        self.by_event.clear();
+        self.live = 0;
+        self.indexed_to = self.next_seq;
         (self.due, self.missed) = (0, 0);
-    }
-
-    pub(super) fn get(&self, envelope_id: &str) -> Option<&Waiting> {
-        self.waiting.get(envelope_id.as_bytes())
-    }
-
-    pub(super) fn waiting_mut(&mut self) -> impl Iterator<Item = &mut Waiting> {
-        self.waiting.values_mut()
     }
 
     fn cursor(&self, stage: Stage) -> usize {
@@ -85,36 +104,38 @@ impl Pending {
 
     /// When the next envelope to reach `stage` was delivered.
     pub(super) fn head(&self, stage: Stage) -> Option<Instant> {
-        self.order.get(self.cursor(stage)).map(|(t, _)| *t)
+        self.order.get(self.cursor(stage)).map(|s| s.waiting.delivered)
     }
 
     /// Moves the next envelope past `stage` if its time (`delivered + after`) has come by
-    /// `now`: its id, and whether it is still waiting.
-    pub(super) fn pop(&mut self, stage: Stage, after: Duration, now: Instant) -> Option<(EnvelopeId, bool)> {
-        let (t, id) = self.order.get(self.cursor(stage))?;
-        if *t + after > now {
+    /// `now`: its id, and its bookkeeping if it is still waiting. At `Forget` the envelope is
+    /// forgotten (acking it later is [`DeliveryAckError::Unknown`](super::DeliveryAckError)).
+    pub(super) fn pop(
+        &mut self,
+        stage: Stage,
+        after: Duration,
+        now: Instant,
+    ) -> Option<(EnvelopeId, Option<Waiting>)> {
+        let at = self.cursor(stage);
+        let slot = self.order.get(at)?;
+        if slot.waiting.delivered + after > now {
             return None;
         }
-        let id = match stage {
-            Stage::Due => {
-                self.due += 1;
-                id.clone()
-            }
-            Stage::Missed => {
-                self.missed += 1;
-                id.clone()
-            }
-            Stage::Forget => self.pop_front()?,
-        };
-        let live = self.waiting.contains_key(id.as_bytes());
-        Some((id, live))
+        let id = slot.id.clone();
+        let waiting = slot.live.then_some(slot.waiting);
+        match stage {
+            Stage::Due => self.due += 1,
+            Stage::Missed => self.missed += 1,
+            // The oldest entry is always waiting.
+            Stage::Forget => return Some((id, self.take(0))),
+        }
+        Some((id, waiting))
     }
 
-    pub(super) fn pop_front(&mut self) -> Option<EnvelopeId> {
-        let (_, id) = self.order.pop_front()?;
-        self.due = self.due.saturating_sub(1);
-        self.missed = self.missed.saturating_sub(1);
-        Some(id)
+    /// Forgets the oldest envelope still waiting (`max_pending_acks` reached): its id.
+    pub(super) fn forget_oldest(&mut self) -> Option<EnvelopeId> {
+        let id = self.order.front()?.id.clone();
+        self.take(0).map(|_| id)
     }
 
     /// Whether a delivery of this event is waiting for its ack (a redelivery is then held);
@@ -133,22 +154,69 @@ impl Pending {
     /// Records an envelope handed over. Its `event_key`, if any, was counted by
     /// [`Pending::hold_or_claim`] just before.
     pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) {
-        let id = EnvelopeId::new(envelope_id);
-        self.order.push_back((waiting.delivered, id.clone()));
-        self.waiting.insert(id, waiting);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.order.push_back(Slot { id: EnvelopeId::new(envelope_id), seq, live: true, waiting });
+        self.live += 1;
     }
 
-    /// Forgets an acked envelope: at once from `order` when it is the oldest (acks in
-    /// delivery order, the common case), else acked entries are dropped from `order` once they
-    /// are the majority.
+    /// The socket `conn` is gone: the acks still owed on it can no longer be sent.
+    pub(super) fn orphan(&mut self, conn: ConnId) {
+        for s in self.order.iter_mut().filter(|s| s.live && s.waiting.conn == conn) {
+            s.waiting.orphaned = true;
+        }
+    }
+
+    /// Forgets an acked (or released) envelope: its bookkeeping, or `None` if it is not
+    /// waiting. The oldest is found by comparing its id; any other through the id index.
     pub(super) fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
-        self.remove_bytes(envelope_id.as_bytes())
+        let id = envelope_id.as_bytes();
+        let at = match self.order.front() {
+            Some(first) if first.id.as_bytes() == id => 0,
+            _ => {
+                self.index_rest();
+                let seq = *self.index.get(id)?;
+                self.position(seq)?
+            }
+        };
+        self.take(at)
     }
 
-    fn remove_bytes(&mut self, envelope_id: &[u8]) -> Option<Waiting> {
-        let w = self.waiting.remove(envelope_id)?;
-        if self.order.front().is_some_and(|(_, first)| first.as_bytes() == envelope_id) {
-            self.pop_front();
+    /// Adds the waiting entries not indexed yet to the id index (each entry once, ever).
+    fn index_rest(&mut self) {
+        if self.indexed_to == self.next_seq {
+            return;
+        }
+        let from = self.order.partition_point(|s| s.seq < self.indexed_to);
+        for s in self.order.range(from..).filter(|s| s.live) {
+            // An id handed over twice while waiting (a peer's fault): the older one is
+            // indexed; the newer is acked once it is the oldest, or forgotten.
+            self.index.entry(s.id.clone()).or_insert(s.seq);
+        }
+        self.indexed_to = self.next_seq;
+    }
+
+    /// Where the entry numbered `seq` is in `order`: at its offset from the front unless a
+    /// compaction moved it.
+    fn position(&self, seq: u64) -> Option<usize> {
+        let first = self.order.front()?.seq;
+        let at = usize::try_from(seq.checked_sub(first)?).ok()?;
+        if self.order.get(at).is_some_and(|s| s.seq == seq) {
+            return Some(at);
+        }
+        self.order.binary_search_by_key(&seq, |s| s.seq).ok()
+    }
+
+    /// Marks the entry at `at` acked (`None` if it was already): out of the index and the
+    /// per-event counts; then drops acked entries from the front, and compacts `order` once
+    /// they are the majority.
+    fn take(&mut self, at: usize) -> Option<Waiting> {
+        let slot = self.order.get_mut(at).filter(|s| s.live)?;
+        slot.live = false;
+        let (w, seq) = (slot.waiting, slot.seq);
+        self.live -= 1;
+        if seq < self.indexed_to && self.index.get(slot.id.as_bytes()) == Some(&seq) {
+            self.index.remove(slot.id.as_bytes());
         }
         if let Some(k) = w.event_key
             && let Entry::Occupied(mut n) = self.by_event.entry(k)
@@ -158,30 +226,36 @@ impl Pending {
                 n.remove();
             }
         }
-        if self.order.len() > 2 * self.waiting.len() + SLACK {
-            let (mut due, mut missed) = (0, 0);
-            let old = std::mem::take(&mut self.order);
-            for (i, entry) in old.into_iter().enumerate() {
-                if self.waiting.contains_key(entry.1.as_bytes()) {
+        while self.order.front().is_some_and(|s| !s.live) {
+            self.order.pop_front();
+            self.due = self.due.saturating_sub(1);
+            self.missed = self.missed.saturating_sub(1);
+        }
+        if self.order.len() > 2 * self.live + SLACK {
+            let (mut due, mut missed, mut i) = (0, 0, 0);
+            self.order.retain(|s| {
+                if s.live {
                     due += usize::from(i < self.due);
                     missed += usize::from(i < self.missed);
-                    self.order.push_back(entry);
                 }
-            }
+                i += 1;
+                s.live
+            });
             (self.due, self.missed) = (due, missed);
         }
         Some(w)
-    }
-
-    /// Forgets an acked envelope ([`Pending::remove`]) by the id `pop` or `pop_front` gave.
-    pub(super) fn remove_id(&mut self, id: &EnvelopeId) -> Option<Waiting> {
-        self.remove_bytes(id.as_bytes())
     }
 
     /// Every entry of `order` (for the bound test).
     #[cfg(test)]
     pub(super) fn remembered(&self) -> usize {
         self.order.len()
+    }
+
+    /// Entries in the id index (for the tests: acks in order index nothing).
+    #[cfg(test)]
+    pub(super) fn indexed(&self) -> usize {
+        self.index.len()
     }
 }
 
@@ -205,7 +279,7 @@ mod tests {
         // e0 and e1 past `Due`, then acked in order: gone from the queue at once.
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(1))
-                .is_some_and(|(id, live)| id == "e0" && live)
+                .is_some_and(|(id, w)| id == "e0" && w.is_some())
         );
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(1))
@@ -215,6 +289,8 @@ mod tests {
             assert!(p.remove(&format!("e{i}")).is_some());
         }
         assert_eq!((p.len(), p.remembered()), (7, 7));
+        // In order: found by comparing the oldest's id, nothing indexed.
+        assert_eq!(p.indexed(), 0);
         // The next to become due is e3 (e2 was acked before it was due).
         assert_eq!(p.head(Stage::Due), Some(t0 + Duration::from_millis(3)));
         assert_eq!(p.head(Stage::Missed), Some(t0 + Duration::from_millis(3)));
@@ -231,9 +307,13 @@ mod tests {
         );
         assert!(
             p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_millis(5))
-                .is_some_and(|(id, live)| id == "e5" && !live)
+                .is_some_and(|(id, w)| id == "e5" && w.is_none())
         );
         assert_eq!(p.remove("e5").map(drop), None, "acked once");
+        // Acking e3 and e4 drops e5 (acked) with them: the oldest kept is always waiting.
+        assert!(p.remove("e3").is_some() && p.remove("e4").is_some());
+        assert_eq!((p.len(), p.remembered()), (4, 4));
+        assert_eq!(p.head(Stage::Forget), Some(t0 + Duration::from_millis(6)));
     }
 
     #[test]
@@ -247,21 +327,72 @@ mod tests {
         }
         assert!(!EnvelopeId::new(&long).is_inline());
         assert!(EnvelopeId::new(ids[2]).is_inline());
-        for id in ids {
-            assert!(p.get(id).is_some(), "{id}");
-        }
         // A prefix or an extension of a waiting id is another id.
-        assert!(p.get("1d0d6a80").is_none() && p.get(&format!("{long}x")).is_none());
+        assert!(p.remove("1d0d6a80").is_none() && p.remove(&format!("{long}x")).is_none());
         // Out of order, then the rest through the ids the queue gives back.
         assert!(p.remove(&long).is_some());
         assert!(p.remove(&long).is_none(), "acked once");
-        let front = p.pop_front().expect("the oldest");
+        let front = p.forget_oldest().expect("the oldest");
         assert_eq!(front.to_string(), "");
-        assert!(p.remove_id(&front).is_some());
+        assert!(p.remove("").is_none(), "forgotten");
         assert_eq!(p.len(), 3);
-        for id in ["e", ids[2], "é✓"] {
+        for id in ["é✓", "e", ids[2]] {
             assert!(p.remove(id).is_some(), "{id}");
         }
         assert!(p.is_empty());
+        assert_eq!((p.remembered(), p.indexed()), (0, 0));
+    }
+
+    #[test]
+    fn acks_out_of_order_are_found_through_the_index_after_compactions_moved_them() {
+        let t0 = Instant::now();
+        let mut p = Pending::default();
+        let n = 1000;
+        for i in 0..n {
+            p.push(&format!("e{i}"), waiting(t0));
+        }
+        // Every other one acked, newest first: each is found by id, the queue compacted on
+        // the way (entries move), and nothing acked twice.
+        for i in (0..n).rev().filter(|i| i % 2 == 1) {
+            assert!(p.remove(&format!("e{i}")).is_some(), "e{i}");
+            assert!(p.remove(&format!("e{i}")).is_none(), "e{i} twice");
+            assert!(p.remembered() <= 2 * p.len() + 64 + 1);
+        }
+        assert_eq!(p.len(), n / 2);
+        assert_eq!(p.indexed(), n / 2, "the waiting ones, indexed once");
+        // Later deliveries are indexed only when an ack misses the oldest again.
+        for i in n..n + 10 {
+            p.push(&format!("e{i}"), waiting(t0));
+        }
+        assert_eq!(p.indexed(), n / 2);
+        assert!(p.remove(&format!("e{}", n + 5)).is_some());
+        assert_eq!(p.indexed(), n / 2 + 9);
+        // The rest, oldest first: each compared at the front and taken out of the index too.
+        for i in (0..n + 10).filter(|i| i % 2 == 0 || *i >= n).filter(|i| *i != n + 5) {
+            assert!(p.remove(&format!("e{i}")).is_some(), "e{i}");
+        }
+        assert!(p.is_empty());
+        assert_eq!((p.remembered(), p.indexed()), (0, 0));
+        // A compaction keeps the stage cursors on the same envelopes.
+        for i in 0..200 {
+            p.push(&format!("f{i}"), waiting(t0 + Duration::from_millis(i)));
+        }
+        for _ in 0..150 {
+            assert!(p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_secs(1)).is_some());
+        }
+        for i in (1..200).filter(|i| i % 4 != 0) {
+            assert!(p.remove(&format!("f{i}")).is_some());
+        }
+        assert!(p.remembered() < 200, "compacted");
+        // The next past `Due` is the first after f149 still waiting (acked ones in between, if
+        // a compaction came before their ack, are passed as acked).
+        loop {
+            let (id, w) = p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_secs(1)).expect("more");
+            if w.is_some() {
+                assert_eq!(id, "f152");
+                break;
+            }
+            assert!(["f149", "f150", "f151"].contains(&id.as_str()), "{id}");
+        }
     }
 }

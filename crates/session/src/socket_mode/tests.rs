@@ -473,6 +473,7 @@ fn manual_mode_holds_a_redelivery_while_the_app_handles_the_event_and_hands_it_o
     assert_eq!(delivered(&out).len(), 1);
     assert_eq!(t.s.ack("e3", None, t.now), Ok(c));
     assert_eq!(sent(&t.drain_after()), [(c, serde_json::json!({"envelope_id": "e3"}))]);
+    assert_eq!(t.s.remembered_events(), 1, "recorded once, at the ack");
     // Once acked, later redeliveries are acked by the session and not handed over.
     let out = t.frame(c, &event_env("e4", "Ev1", 3));
     assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "e4"}))]);

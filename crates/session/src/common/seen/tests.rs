@@ -78,10 +78,10 @@ fn the_capacity_forgets_the_oldest_first_across_runs() {
     let t0 = Instant::now();
     let mut w = SeenWindow::new(WINDOW, 5);
     for k in 0..3 {
-        w.insert(k, t0);
+        w.insert_absent(k, t0);
     }
     for k in 3..7 {
-        w.insert(k, t0 + MS * k as u32);
+        w.insert_absent(k, t0 + MS * k as u32);
     }
     // 0 and 1 made room for 5 and 6; 2 is left of the first run.
     assert_eq!(w.keys, [2, 3, 4, 5, 6]);
@@ -132,7 +132,7 @@ fn look_ups_between_keep_the_window_exact_and_a_repeat_is_recorded_once() {
     for i in 0..1_000u32 {
         let now = t1 + Duration::from_millis(9) * i;
         assert!(w.contains(1, now) && w.contains(2, now), "at {i}");
-        w.insert(2, now);
+        assert!(w.check_and_insert(2, now));
         assert!(w.check_and_insert(1, now));
     }
     assert_eq!((w.len(), w.keys.len(), w.index.len()), (2, 2, 2), "each key once");
@@ -144,7 +144,7 @@ fn look_ups_between_keep_the_window_exact_and_a_repeat_is_recorded_once() {
     // A later burst gets its own bound: a key of it is kept for its whole window.
     let t2 = t1 + Duration::from_secs(60);
     for k in 10..20 {
-        w.insert(k, t2 + MS * k as u32);
+        w.insert_absent(k, t2 + MS * k as u32);
     }
     assert!(w.contains(10, t2 + MS * 10 + window - Duration::from_nanos(1)));
     assert!(!w.contains(10, t2 + MS * 11 + window) && w.contains(19, t2 + MS * 11 + window));
@@ -255,7 +255,7 @@ fn after_a_rebase_a_key_in_the_same_millisecond_joins_the_newest_run() {
     let minute = Duration::from_secs(60);
     let last = t0 + minute * (40 * 24 * 60);
     for i in 0..=(40 * 24 * 60u32) {
-        w.insert(u64::from(i), t0 + minute * i);
+        w.insert_absent(u64::from(i), t0 + minute * i);
     }
     assert!(!w.check_and_insert(u64::MAX, last));
     assert_eq!(w.runs.back().map(|r| r.len), Some(2));
@@ -276,4 +276,30 @@ fn cleared_it_forgets_everything_gives_the_memory_back_and_starts_again() {
     let k = 0x9E37_79B9_7F4A_7C15;
     assert!(!w.check_and_insert(k, end) && w.check_and_insert(k, end + MS));
     assert!(w.contains(k, end + WINDOW - Duration::from_nanos(1)) && !w.contains(k, end + WINDOW));
+}
+
+#[test]
+fn a_key_recorded_without_a_look_up_is_found_kept_and_forgotten_like_the_others() {
+    let t0 = Instant::now();
+    let window = Duration::from_secs(10);
+    let mut w = SeenWindow::new(window, 4);
+    w.insert_absent(1, t0);
+    assert!(!w.check_and_insert(2, t0));
+    w.insert_absent(3, t0 + MS);
+    assert!(w.contains(1, t0 + MS) && w.check_and_insert(3, t0 + MS));
+    // At the capacity, the oldest goes first, whichever way it was recorded.
+    w.insert_absent(4, t0 + 2 * MS);
+    assert!(!w.contains(1, t0 + 2 * MS) && w.contains(2, t0 + 2 * MS) && w.contains(4, t0 + 2 * MS));
+    assert_eq!((w.len(), w.index.len()), (3, 3));
+    assert!(!w.contains(3, t0 + MS + window) && w.contains(4, t0 + MS + window));
+}
+
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "already remembered")]
+fn recording_a_remembered_key_without_a_look_up_is_caught_in_debug_builds() {
+    let t0 = Instant::now();
+    let mut w = SeenWindow::new(Duration::from_secs(10), 10);
+    assert!(!w.check_and_insert(1, t0));
+    w.insert_absent(1, t0);
 }
