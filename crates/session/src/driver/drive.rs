@@ -84,6 +84,29 @@ pub(crate) trait Driven: Send + Sized + 'static {
     }
 }
 
+/// Where a loop reads its handles' commands: a channel (RTM), or a channel beside a queue of
+/// plain acks (Socket Mode).
+pub(crate) trait Commands: Send + 'static {
+    /// The command.
+    type Cmd;
+    /// The next command; `None` once every handle is gone and everything was read.
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Cmd>>;
+    /// The next command if one is there now.
+    fn try_recv(&mut self) -> Option<Self::Cmd>;
+}
+
+impl<C: Send + 'static> Commands for mpsc::UnboundedReceiver<C> {
+    type Cmd = C;
+
+    fn poll_recv(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<C>> {
+        mpsc::UnboundedReceiver::poll_recv(self, cx)
+    }
+
+    fn try_recv(&mut self) -> Option<C> {
+        mpsc::UnboundedReceiver::try_recv(self).ok()
+    }
+}
+
 /// A status the handles read: it carries the machine's [`State`].
 pub(crate) trait Published: Clone + Send + Sync + 'static {
     /// The state it shows.
@@ -125,7 +148,7 @@ impl<S: Published> Publisher<S> {
 #[allow(clippy::manual_async_fn)] // on purpose: see above
 pub(crate) fn drive<L: Driven>(
     mut lp: L,
-    mut cmd_rx: mpsc::UnboundedReceiver<L::Cmd>,
+    mut cmd_rx: impl Commands<Cmd = L::Cmd>,
     sock_rx: InboxRx<FromSocket<In<L>>>,
     mut call_rx: mpsc::Receiver<Box<L::Call>>,
 ) -> impl Future<Output = ()> + Send {
@@ -165,8 +188,8 @@ pub(crate) fn drive<L: Driven>(
                         // The others already queued (acks of many listeners) in the same turn.
                         for _ in 1..BATCH {
                             match cmd_rx.try_recv() {
-                                Ok(c) => lp.on_command(c).await,
-                                Err(_) => break,
+                                Some(c) => lp.on_command(c).await,
+                                None => break,
                             }
                         }
                     }

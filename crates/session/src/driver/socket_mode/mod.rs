@@ -6,6 +6,7 @@
 //! [`connect_socket_mode`] returns a cloneable [`SocketModeHandle`] (manual acks, shutdown,
 //! the published [`SocketModeStatus`]) and a [`SocketModeStream`] of [`SocketModeStreamItem`]s.
 
+mod plain;
 mod run;
 mod unflushed;
 
@@ -20,7 +21,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{oneshot, watch};
 
 /// The Socket Mode driver's configuration.
 #[non_exhaustive]
@@ -129,7 +130,7 @@ pub struct SocketModeHandle {
 
 #[derive(Debug)]
 struct Shared {
-    cmd: mpsc::UnboundedSender<Command>,
+    cmd: plain::CmdTx,
     status: watch::Receiver<SocketModeStatus>,
 }
 
@@ -153,7 +154,7 @@ impl SocketModeHandle {
     ) -> Result<(), DeliveryAckError> {
         let (reply, rx) = oneshot::channel();
         let cmd = Command::Ack { envelope_id: envelope_id.into(), payload, reply: Some(reply) };
-        self.shared.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)?;
+        self.shared.cmd.send(cmd)?;
         rx.await.unwrap_or(Err(DeliveryAckError::Stopped))
     }
 
@@ -162,13 +163,19 @@ impl SocketModeHandle {
     /// failure — the socket gone, an unknown id — is logged, and Slack redelivers what was
     /// not acked). For a receiver that acks an envelope and goes on handling it: no round trip
     /// to the session's task per envelope. [`DeliveryAckError::Stopped`] if the session is gone.
+    /// Without a payload it takes the session's queue of plain acks, not its command channel
+    /// (still in order with the other commands).
     pub fn ack_detached(
         &self,
         envelope_id: impl Into<EnvelopeId>,
         payload: Option<RawJson>,
     ) -> Result<(), DeliveryAckError> {
-        let cmd = Command::Ack { envelope_id: envelope_id.into(), payload, reply: None };
-        self.shared.cmd.send(cmd).map_err(|_| DeliveryAckError::Stopped)
+        match payload {
+            None => self.shared.cmd.ack(envelope_id.into()),
+            payload => {
+                self.shared.cmd.send(Command::Ack { envelope_id: envelope_id.into(), payload, reply: None })
+            }
+        }
     }
 
     /// Manual mode: gives `envelope_id` up without acking it, so that Slack's redelivery of
@@ -246,7 +253,7 @@ pub fn connect_socket_mode(
     config: SocketModeDriverConfig,
 ) -> Result<(SocketModeHandle, SocketModeStream), DriverError> {
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
-    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (cmd_tx, cmd_rx) = plain::channel();
     let (status_tx, status_rx) = watch::channel(SocketModeStatus::new());
     let (lp, inbound, out_rx) = run::Loop::new(config, status_tx);
     runtime.spawn(lp.run(cmd_rx, inbound));

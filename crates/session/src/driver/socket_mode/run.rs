@@ -94,7 +94,7 @@ impl Loop {
     /// state twice for the session's life: see [`drive`].)
     pub(super) fn run(
         self,
-        cmd_rx: mpsc::UnboundedReceiver<Command>,
+        cmd_rx: super::plain::CmdRx,
         inbound: Inbound,
     ) -> impl std::future::Future<Output = ()> + Send {
         // One span per session: its id now, its app once a socket said `hello`.
