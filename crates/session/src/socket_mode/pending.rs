@@ -126,8 +126,9 @@ impl Pending {
         match stage {
             Stage::Due => self.due += 1,
             Stage::Missed => self.missed += 1,
-            // The oldest entry is always waiting.
-            Stage::Forget => return Some((id, self.take(0))),
+            // The oldest entry is always waiting (were it not, it is dropped all the same).
+            Stage::Forget if waiting.is_some() => return Some((id, self.take(0))),
+            Stage::Forget => self.drop_acked_front(),
         }
         Some((id, waiting))
     }
@@ -226,11 +227,7 @@ impl Pending {
                 n.remove();
             }
         }
-        while self.order.front().is_some_and(|s| !s.live) {
-            self.order.pop_front();
-            self.due = self.due.saturating_sub(1);
-            self.missed = self.missed.saturating_sub(1);
-        }
+        self.drop_acked_front();
         if self.order.len() > 2 * self.live + SLACK {
             let (mut due, mut missed, mut i) = (0, 0, 0);
             self.order.retain(|s| {
@@ -244,6 +241,15 @@ impl Pending {
             (self.due, self.missed) = (due, missed);
         }
         Some(w)
+    }
+
+    /// Drops the acked entries at the front of `order`.
+    fn drop_acked_front(&mut self) {
+        while self.order.front().is_some_and(|s| !s.live) {
+            self.order.pop_front();
+            self.due = self.due.saturating_sub(1);
+            self.missed = self.missed.saturating_sub(1);
+        }
     }
 
     /// Every entry of `order` (for the bound test).
