@@ -123,7 +123,7 @@ impl CmdRx {
     }
 
     /// A command from the channel, the plain acks queued before it first.
-    fn from_channel(&mut self, cmd: Command) -> Command {
+    fn after_queued(&mut self, cmd: Command) -> Command {
         self.acks.in_flight.fetch_sub(1, Ordering::AcqRel);
         if self.take(None)
             && let Some(first) = self.plain()
@@ -139,7 +139,7 @@ impl CmdRx {
             return Poll::Ready(Some(cmd));
         }
         // The channel first: a command found there goes after the plain acks queued now
-        // (`from_channel`), which include every one sent before it.
+        // (`after_queued`), which include every one sent before it.
         let (polled, waker) = match cx {
             Some(cx) => (self.rx.poll_recv(cx), Some(cx.waker())),
             None => match self.rx.try_recv() {
@@ -149,7 +149,7 @@ impl CmdRx {
             },
         };
         match polled {
-            Poll::Ready(Some(cmd)) => Poll::Ready(Some(self.from_channel(cmd))),
+            Poll::Ready(Some(cmd)) => Poll::Ready(Some(self.after_queued(cmd))),
             // Every handle is gone: what they queued before is still handled.
             Poll::Ready(None) => Poll::Ready(if self.take(None) { self.plain() } else { None }),
             Poll::Pending if self.take(waker) => Poll::Ready(self.plain()),
