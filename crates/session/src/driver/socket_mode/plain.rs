@@ -123,11 +123,14 @@ impl CmdRx {
     }
 
     /// A command from the channel, the plain acks queued before it first.
+    ///
+    /// The queue is taken before `cmd` stops counting as in flight: a plain ack sent after
+    /// `cmd` either found it still counted (and went through the channel behind it) or was
+    /// queued after this take (and is handed out after `cmd`).
     fn after_queued(&mut self, cmd: Command) -> Command {
+        let queued = self.take(None);
         self.acks.in_flight.fetch_sub(1, Ordering::AcqRel);
-        if self.take(None)
-            && let Some(first) = self.plain()
-        {
+        if queued && let Some(first) = self.plain() {
             self.held = Some(cmd);
             return first;
         }
