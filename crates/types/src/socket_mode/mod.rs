@@ -26,7 +26,6 @@
 
 mod elements;
 mod events_api;
-mod hello;
 mod interactive;
 
 pub use elements::*;
@@ -277,11 +276,7 @@ impl SocketFrame {
 
     fn decode_kind(kind: Option<&str>, has_id: bool, text: &str) -> Result<SocketFrame, serde_json::Error> {
         let typed = match kind {
-            // The plain shape Slack sends without serde (hello.rs: why), anything else with it.
-            Some("hello") => match hello::plain_hello(text) {
-                Some(h) => Ok(SocketFrame::Hello(h)),
-                None => serde_json::from_str(text).map(SocketFrame::Hello),
-            },
+            Some("hello") => serde_json::from_str(text).map(SocketFrame::Hello),
             Some("disconnect") => serde_json::from_str(text).map(SocketFrame::Disconnect),
             _ if has_id => serde_json::from_str(text).map(|e| SocketFrame::Envelope(Box::new(e))),
             _ => {
