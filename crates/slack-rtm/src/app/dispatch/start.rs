@@ -61,7 +61,7 @@ impl Dispatcher {
     /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
     /// receiver's loop calls it first: no future built, moved and polled per request); the
     /// request and its ack back, untouched, when no slot is free (then `dispatch` waits).
-    pub(crate) fn try_dispatch<A: Acknowledger>(&self, (request, ack): (AppRequest, A)) -> TryDispatch<A> {
+    pub(crate) fn try_dispatch<A: Acknowledger>(&self, request: AppRequest, ack: A) -> TryDispatch<A> {
         if self.inner.closed.load(Ordering::Acquire) {
             return TryDispatch::ShuttingDown;
         }
