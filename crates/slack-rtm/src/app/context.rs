@@ -148,6 +148,26 @@ impl RequestInfo {
         info
     }
 
+    /// [`RequestInfo::new`], shared: an event's info is built where its `Arc` holds it (one
+    /// copy of it less than moving a built one in).
+    pub(crate) fn shared(request: super::receiver::AppRequest) -> std::sync::Arc<RequestInfo> {
+        if request.kind != RequestKind::EventsApi {
+            return std::sync::Arc::new(RequestInfo::new(request));
+        }
+        let subkind = request.event_type.or_else(|| peek_event_type(&request.payload));
+        std::sync::Arc::new(RequestInfo {
+            kind: request.kind,
+            payload: request.payload,
+            envelope_id: request.envelope_id,
+            retry_attempt: request.retry_attempt,
+            retry_reason: request.retry_reason,
+            accepts_response_payload: request.accepts_response_payload,
+            subkind,
+            body: OnceLock::new(),
+            meta: OnceLock::new(),
+        })
+    }
+
     /// The payload as JSON (parsed on first use).
     pub(crate) fn body(&self) -> &Value {
         self.body.get_or_init(|| self.payload.to_value())

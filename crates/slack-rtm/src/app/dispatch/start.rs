@@ -45,7 +45,7 @@ impl Dispatcher {
             return Err(ShuttingDown);
         }
         // Shared from here: the request's future holds a pointer, not the info.
-        let info = Arc::new(RequestInfo::new(request));
+        let info = RequestInfo::shared(request);
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = self.ticket(&info);
         let permit = match self.inner.permits.clone().acquire_owned().await {
@@ -69,7 +69,7 @@ impl Dispatcher {
             return TryDispatch::Full(request, ack);
         };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
-        let info = Arc::new(RequestInfo::new(request));
+        let info = RequestInfo::shared(request);
         // No wait between the ticket and the slot: the arrival order is kept as in `start`.
         let ticket = self.ticket(&info);
         self.launch(info, ack, ticket, arrived, permit);
