@@ -258,7 +258,10 @@ impl Inner {
     /// The request's future: its work in its span (the listener recorded once matched). Not
     /// `async`: the future is the span's wrapper around the work, without a layer of its own
     /// around it (which held the arguments and the locals again: the request's future, boxed
-    /// for its task, was 1.3 KB, an allocation outside the allocator's fast sizes).
+    /// for its task, was 1.3 KB, an allocation outside the allocator's fast sizes). Always
+    /// inlined into `launch`: the future is then written straight into its box, not built
+    /// beside it and copied in (1 KB, ~120 instructions per request).
+    #[inline(always)]
     fn handle(
         self: Arc<Self>,
         info: Arc<RequestInfo>,
