@@ -413,7 +413,10 @@ impl Inner {
 
     /// The middleware chain, then the listeners (or the fallback). Not `async`: the
     /// request's future holds the chain's future, without a layer of its own around it (each
-    /// layer held another copy of the context).
+    /// layer held another copy of the context). Always inlined into the request's work: the
+    /// chain's future is then made where the work holds it, not made and moved in (two copies
+    /// of ~300 bytes per request).
+    #[inline(always)]
     fn run(
         self: Arc<Self>,
         payload: Option<Arc<Payload>>,
