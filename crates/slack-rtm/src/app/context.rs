@@ -125,26 +125,35 @@ fn peek_event_type(payload: &RawJson) -> Option<String> {
 }
 
 impl RequestInfo {
-    /// The request as a receiver handed it over. An event's type comes from the receiver
-    /// (a Socket Mode session reads it with the `event_id`) or from a light read; the other
-    /// kinds are parsed now (they are few, and their type is inside their JSON).
-    pub(crate) fn new(request: super::receiver::AppRequest) -> RequestInfo {
-        let event_type = request.event_type;
-        let mut info = RequestInfo {
+    /// The request as a receiver handed it over, shared: built where its `Arc` holds it (not
+    /// built, returned and copied in). An event's type comes from the receiver (a Socket Mode
+    /// session reads it with the `event_id`) or from a light read; the other kinds are parsed
+    /// now (they are few, and their type is inside their JSON).
+    pub(crate) fn shared(mut request: super::receiver::AppRequest) -> std::sync::Arc<RequestInfo> {
+        let event = request.kind == RequestKind::EventsApi;
+        let subkind = if event {
+            request.event_type.take().or_else(|| peek_event_type(&request.payload))
+        } else {
+            None
+        };
+        let mut info = std::sync::Arc::new(RequestInfo {
             kind: request.kind,
             payload: request.payload,
             envelope_id: request.envelope_id,
             retry_attempt: request.retry_attempt,
             retry_reason: request.retry_reason,
             accepts_response_payload: request.accepts_response_payload,
-            subkind: None,
+            subkind,
             body: OnceLock::new(),
             meta: OnceLock::new(),
-        };
-        info.subkind = match info.kind {
-            RequestKind::EventsApi => event_type.or_else(|| peek_event_type(&info.payload)),
-            _ => info.meta().subkind.clone(),
-        };
+        });
+        if !event {
+            // Read from the parsed payload (kept for later reads); not shared yet, so set here.
+            let subkind = info.meta().subkind.clone();
+            if let Some(info) = std::sync::Arc::get_mut(&mut info) {
+                info.subkind = subkind;
+            }
+        }
         info
     }
 

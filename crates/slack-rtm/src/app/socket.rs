@@ -76,7 +76,7 @@ struct Parts {
 
 /// The envelope as the dispatcher takes it, and its ack through the session. The payload is
 /// handed on where it lies in the frame (no copy) when the frame's scan read it.
-fn request(mut delivery: Delivery) -> (AppRequest, SocketAck) {
+fn request(delivery: &mut Delivery) -> (AppRequest, SocketAck) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
     let id = EnvelopeId::new(delivery.envelope_id());
@@ -106,6 +106,16 @@ fn request(mut delivery: Delivery) -> (AppRequest, SocketAck) {
         // gets a command's reply or an options list).
         .with_response_payload(true);
     (request, ack)
+}
+
+/// What the pump does once no envelope is ready, or one could not be handed over at once.
+enum Step {
+    /// Stop reading: the stop signal, the app shutting down, or the session's end.
+    Stop,
+    /// No free slot for this request: wait for one.
+    Wait(AppRequest, SocketAck),
+    /// Not an envelope.
+    Item(SocketModeItem),
 }
 
 /// An envelope's ack through the session (`handle`: `None` in auto mode, already acked, or
@@ -185,42 +195,52 @@ impl App {
             // One wait for the stop signal for the whole run (registered once, not per envelope).
             let mut stopped = std::pin::pin!(s.notify.notified());
             loop {
-                // The stop signal first (as a biased select), by its flag: the wait is polled
-                // only when no envelope is ready (so that the signal wakes the pump).
-                let next = std::future::poll_fn(|cx| {
-                    if s.is_set() {
-                        return Poll::Ready(None);
-                    }
-                    if let Poll::Ready(item) = std::pin::Pin::new(&mut items).poll_next(cx) {
-                        return Poll::Ready(Some(item));
-                    }
-                    match stopped.as_mut().poll(cx) {
-                        Poll::Ready(()) => Poll::Ready(None),
-                        Poll::Pending => Poll::Pending,
-                    }
-                });
-                let Some(item) = next.await else { break };
-                match item {
-                    Some(SocketModeItem::Envelope(delivery)) => {
-                        // A free slot (the common case): handed over at once, no future built.
-                        let (request, ack) = match d.try_dispatch(request(delivery)) {
-                            TryDispatch::Taken => continue,
-                            TryDispatch::ShuttingDown => break,
-                            TryDispatch::Full(request, ack) => (request, ack),
-                        };
-                        // Waits for a free slot: meanwhile no envelope is read (see docs/app.md).
-                        tokio::select! {
-                            biased;
-                            _ = &mut stopped => break,
-                            r = d.dispatch(request, ack) => if r.is_err() { break },
+                // Every envelope ready now, each handed over where the stream handed it out
+                // (not moved out of this poll and matched again per envelope). The stop signal
+                // first (as a biased select), by its flag: the wait is polled only when no
+                // envelope is ready (so that the signal wakes the pump).
+                let step = std::future::poll_fn(|cx| {
+                    loop {
+                        if s.is_set() {
+                            return Poll::Ready(Step::Stop);
                         }
+                        match std::pin::Pin::new(&mut items).poll_next(cx) {
+                            // Read where it lies (not moved out first); dropped once handed over.
+                            Poll::Ready(Some(SocketModeItem::Envelope(ref mut delivery))) => {
+                                let (request, ack) = request(delivery);
+                                // A free slot (the common case): handed over at once, no future built.
+                                match d.try_dispatch(request, ack) {
+                                    TryDispatch::Taken => continue,
+                                    TryDispatch::ShuttingDown => return Poll::Ready(Step::Stop),
+                                    TryDispatch::Full(request, ack) => {
+                                        return Poll::Ready(Step::Wait(request, ack));
+                                    }
+                                }
+                            }
+                            Poll::Ready(Some(other)) => return Poll::Ready(Step::Item(other)),
+                            Poll::Ready(None) => return Poll::Ready(Step::Stop),
+                            Poll::Pending => {}
+                        }
+                        return match stopped.as_mut().poll(cx) {
+                            Poll::Ready(()) => Poll::Ready(Step::Stop),
+                            Poll::Pending => Poll::Pending,
+                        };
                     }
-                    Some(SocketModeItem::Stopped { reason }) => {
+                })
+                .await;
+                match step {
+                    Step::Stop => break,
+                    // Waits for a free slot: meanwhile no envelope is read (see docs/app.md).
+                    Step::Wait(request, ack) => tokio::select! {
+                        biased;
+                        _ = &mut stopped => break,
+                        r = d.dispatch(request, ack) => if r.is_err() { break },
+                    },
+                    Step::Item(SocketModeItem::Stopped { reason }) => {
                         tracing::info!(?reason, "the Socket Mode session stopped");
                         break;
                     }
-                    Some(other) => tracing::debug!(item = ?other, "socket mode"),
-                    None => break,
+                    Step::Item(other) => tracing::debug!(item = ?other, "socket mode"),
                 }
             }
         });

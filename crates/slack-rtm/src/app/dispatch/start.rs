@@ -45,7 +45,7 @@ impl Dispatcher {
             return Err(ShuttingDown);
         }
         // Shared from here: the request's future holds a pointer, not the info.
-        let info = Arc::new(RequestInfo::new(request));
+        let info = RequestInfo::shared(request);
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = self.ticket(&info);
         let permit = match self.inner.permits.clone().acquire_owned().await {
@@ -61,7 +61,7 @@ impl Dispatcher {
     /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
     /// receiver's loop calls it first: no future built, moved and polled per request); the
     /// request and its ack back, untouched, when no slot is free (then `dispatch` waits).
-    pub(crate) fn try_dispatch<A: Acknowledger>(&self, (request, ack): (AppRequest, A)) -> TryDispatch<A> {
+    pub(crate) fn try_dispatch<A: Acknowledger>(&self, request: AppRequest, ack: A) -> TryDispatch<A> {
         if self.inner.closed.load(Ordering::Acquire) {
             return TryDispatch::ShuttingDown;
         }
@@ -69,7 +69,7 @@ impl Dispatcher {
             return TryDispatch::Full(request, ack);
         };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
-        let info = Arc::new(RequestInfo::new(request));
+        let info = RequestInfo::shared(request);
         // No wait between the ticket and the slot: the arrival order is kept as in `start`.
         let ticket = self.ticket(&info);
         self.launch(info, ack, ticket, arrived, permit);
@@ -107,19 +107,21 @@ impl Dispatcher {
         } else {
             Owed::Listener(Box::new(ack))
         };
-        let handled = self.inner.clone().handle(info, owed, ticket, arrived, permit);
         if !self.inner.config.start_inline {
             // Boxed: the request's future is about 1 KB, and the runtime moves a task's future
             // several times while spawning and finishing it (a copy each time); a box moves as
             // one pointer.
-            let handled: BoxFuture<bool> = Box::pin(handled);
+            let handled: BoxFuture<bool> =
+                Box::pin(self.inner.clone().handle(info, owed, ticket, arrived, permit));
             return Started::Running(tokio::spawn(handled));
         }
         // Polled once here, in the dispatcher's spare box (no allocation per request); a
         // request that has to wait goes on in its own task, with that box, whose first poll
-        // registers that task's waker (a future keeps only the latest waker).
+        // registers that task's waker (a future keeps only the latest waker). The box is
+        // taken first and the future made in the call that puts it there, so that it can be
+        // written in place rather than made beside it and copied in (1 KB).
         let mut slot = self.inner.spare.take();
-        Pin::as_mut(&mut *slot).set(Some(handled));
+        Pin::as_mut(&mut *slot).set(Some(self.inner.clone().handle(info, owed, ticket, arrived, permit)));
         let mut cx = TaskContext::from_waker(std::task::Waker::noop());
         let polled =
             std::panic::catch_unwind(AssertUnwindSafe(|| match Pin::as_mut(&mut *slot).as_pin_mut() {
