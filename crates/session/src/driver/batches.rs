@@ -104,6 +104,6 @@ impl<T> Drop for Batches<T> {
     /// sees the channel closed (it goes on reading its sockets; what it hands over is dropped).
     fn drop(&mut self) {
         self.rx.close();
-        self.budget.wake();
+        self.budget.close();
     }
 }

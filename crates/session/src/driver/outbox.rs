@@ -11,7 +11,7 @@
 
 use super::batches::Batches;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 
@@ -43,11 +43,18 @@ pub(crate) struct Budget {
     /// Woken when the bytes waiting fall below the limit (a stored wake-up if the loop is not
     /// waiting yet, so none is lost).
     room: Notify,
+    /// The stream is gone: nothing is taken any more, and nothing is held back for it.
+    closed: AtomicBool,
 }
 
 impl Budget {
     fn new(limit: usize) -> Self {
-        Self { queued: AtomicUsize::new(0), limit: limit.max(1), room: Notify::new() }
+        Self {
+            queued: AtomicUsize::new(0),
+            limit: limit.max(1),
+            room: Notify::new(),
+            closed: AtomicBool::new(false),
+        }
     }
 
     fn add(&self, bytes: usize) {
@@ -67,9 +74,18 @@ impl Budget {
         }
     }
 
-    /// Wakes the loop if it waits for room (the stream is gone).
-    pub(crate) fn wake(&self) {
+    /// The stream is gone: wakes the loop if it waits for room; nothing is held back for the
+    /// stream from now on.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
         self.room.notify_one();
+    }
+
+    /// Whether the bytes handed over and not yet taken reached the limit while someone still
+    /// takes them: the loop's readers read no more for now
+    /// ([`Readers::poll`](super::readers::Readers::poll)).
+    pub(crate) fn is_spent(&self) -> bool {
+        self.queued() >= self.limit && !self.closed.load(Ordering::Acquire)
     }
 
     /// Bytes handed over and not yet taken.

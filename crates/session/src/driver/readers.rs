@@ -2,10 +2,12 @@
 //! a frame write that keeps them polled.
 
 use super::flag::Flagged;
+use super::outbox::Budget;
 use super::socket::{self, Writer};
 use crate::rtm::ConnId;
 use fastwebsockets::Frame;
 use std::future::Future;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -15,6 +17,9 @@ pub(crate) struct Readers {
     readers: Vec<Reader>,
     /// The waker the readers' wake-ups are passed on to (the loop task's), as last given.
     parent: Option<Waker>,
+    /// The session's byte budget: while it is spent, the readers are not polled (see
+    /// [`Readers::poll`]).
+    budget: Option<Arc<Budget>>,
 }
 
 /// One connection's reader and its own waker.
@@ -33,6 +38,11 @@ impl Readers {
         self.readers.push(Reader { conn, future: Box::pin(reader), wake });
     }
 
+    /// Reads no more while `budget` is spent (see [`Readers::poll`]).
+    pub(crate) fn hold_while_spent(&mut self, budget: Arc<Budget>) {
+        self.budget = Some(budget);
+    }
+
     /// Drops a connection's reader (its socket is abandoned, so stopping mid-frame is fine).
     pub(crate) fn abort(&mut self, conn: ConnId) {
         self.readers.retain(|r| r.conn != conn);
@@ -45,12 +55,23 @@ impl Readers {
     /// A reader not woken has nothing to do (its socket, timers and queue room all wake it), so
     /// it is not polled: the loop polls the readers on every pass of every turn (and while a
     /// write waits), and a round trip took six polls of the reader where one read the frame.
+    ///
+    /// While the session's byte budget is spent (the application has not taken what was handed
+    /// over) no reader is polled: a woken reader stays marked and is polled once the
+    /// application took enough (the loop waits for that room and polls again). Polled on, the
+    /// readers read until the readers' queue was full — its few messages and each reader's
+    /// pending batch, up to ~160 KB of frames past the budget on a busy socket, allocated on
+    /// whichever worker ran the loop (docs/perf/mem10.md). What is not read stays in the
+    /// kernel's buffer, and TCP pushes back on the server, as once the queue was full.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             self.parent = Some(cx.waker().clone());
             for r in &self.readers {
                 r.wake.set_parent(cx.waker());
             }
+        }
+        if self.budget.as_ref().is_some_and(|b| b.is_spent()) {
+            return Poll::Pending;
         }
         self.readers.retain_mut(|r| {
             let future = &mut r.future;
@@ -166,6 +187,50 @@ mod tests {
         let write = Write { pending: 2, polls: Arc::new(AtomicUsize::new(0)) };
         assert_eq!(io_polling(&mut readers, write, Duration::from_secs(30)).await, Ok(()));
         assert!(reader_polls.load(Ordering::Relaxed) >= 3, "{reader_polls:?}");
+    }
+
+    /// While the session's byte budget is spent, a woken reader is not polled (it would read
+    /// on until the readers' queue was full: frames past the budget); once the application
+    /// took some it is polled again, its wake-up kept; with the stream gone nothing holds it.
+    #[test]
+    fn a_spent_budget_holds_the_readers_until_the_application_takes_some() {
+        let (mut out, mut stream) = crate::driver::outbox::Outbox::<usize>::new(1024, 64, 100);
+        let mut readers = Readers::default();
+        readers.hold_while_spent(out.budget());
+        let polls = Arc::new(AtomicUsize::new(0));
+        let p = polls.clone();
+        // A busy socket: ready again after every read.
+        readers.start(
+            crate::rtm::ConnId(1),
+            std::future::poll_fn(move |cx| {
+                p.fetch_add(1, Ordering::SeqCst);
+                cx.waker().wake_by_ref();
+                Poll::<()>::Pending
+            }),
+        );
+        let loop_wakes = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(loop_wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(readers.poll(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::SeqCst), 1, "under the budget: read");
+        for n in [30, 30, 40] {
+            out.push(n);
+            out.flush();
+        }
+        for _ in 0..3 {
+            assert!(readers.poll(&mut cx).is_pending());
+        }
+        assert_eq!(polls.load(Ordering::SeqCst), 1, "the budget is spent: not read, though woken");
+        assert_eq!(stream.try_next(), Some(30));
+        assert!(readers.poll(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::SeqCst), 2, "70 of 100 bytes wait: read again, its wake-up kept");
+        out.push(60);
+        out.flush();
+        assert!(readers.poll(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::SeqCst), 2, "spent again");
+        drop(stream);
+        assert!(readers.poll(&mut cx).is_pending());
+        assert_eq!(polls.load(Ordering::SeqCst), 3, "nobody takes any more: nothing held back");
     }
 
     /// A waker that counts its wakes.

@@ -27,9 +27,10 @@ pub(crate) fn spawn(
     let capacity = config.session.sending.queue_capacity.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(capacity));
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let (conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
+    let (mut conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
     let (connect_tx, connect_rx) = mpsc::channel(4);
     let (events, batches) = Outbox::new(config.common.capacity, BATCH, config.common.capacity_bytes);
+    conns.readers.hold_while_spent(events.budget());
     let (status_tx, status_rx) = watch::channel(Status::new());
     let machine = Session::new(config.session, Instant::now());
     let lp = Loop {

@@ -59,8 +59,9 @@ impl Loop {
         config: SocketModeDriverConfig,
         status_tx: watch::Sender<SocketModeStatus>,
     ) -> (Self, Inbound, Batches<SocketModeStreamItem>) {
-        let (conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
+        let (mut conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
         let (outs, out_rx) = Outbox::new(config.common.capacity, BATCH, config.common.capacity_bytes);
+        conns.readers.hold_while_spent(outs.budget());
         let (open_tx, open_rx) = mpsc::channel(4);
         let lp = Self {
             machine: SocketModeSession::new(config.session, Instant::now()),
