@@ -32,9 +32,11 @@ pub struct LoopConfig {
     /// Bytes of frames (events, envelopes: their JSON text) buffered for the application before
     /// the session stops reading sockets, beside [`LoopConfig::capacity`]: whichever is reached
     /// first turns backpressure on. It is what bounds a busy session's memory whatever its
-    /// frames weigh (a thousand Slack-shaped events are megabytes). The loop may go past it by
-    /// the frames it already read — one reader batch, at most 64 frames — and a single frame
-    /// larger than it is still delivered (alone). Default 512 KiB.
+    /// frames weigh (a thousand Slack-shaped events are megabytes). Once it is spent the
+    /// sockets are not read on; the loop may go past it by the frames already read (reader
+    /// batches of at most 64 frames or about 32 KiB each: those queued for the loop, at most
+    /// four, and one per socket), and a single frame larger than it is still delivered
+    /// (alone). Default 512 KiB.
     pub capacity_bytes: usize,
     /// Largest message (reassembled from fragments) accepted; a bigger one closes the socket
     /// with [`Reason::MessageTooLarge`](crate::common::Reason::MessageTooLarge) and it is

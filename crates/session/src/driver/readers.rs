@@ -59,9 +59,9 @@ impl Readers {
     /// While the session's byte budget is spent (the application has not taken what was handed
     /// over) no reader is polled: a woken reader stays marked and is polled once the
     /// application took enough (the loop waits for that room and polls again). Polled on, the
-    /// readers read until the readers' queue was full — its few messages and each reader's
-    /// pending batch, up to ~160 KB of frames past the budget on a busy socket, allocated on
-    /// whichever worker ran the loop (docs/perf/mem10.md). What is not read stays in the
+    /// readers read until the readers' queue was full whatever it held when the budget was
+    /// spent — up to its four reader batches and one more per reader (~160 KB of frames past
+    /// the budget on a busy socket, docs/perf/mem10.md). What is not read stays in the
     /// kernel's buffer, and TCP pushes back on the server, as once the queue was full.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.parent.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
