@@ -241,3 +241,49 @@ async fn on_the_multi_thread_runtime_socket_mode_starts_inline_by_default() {
     assert_eq!(distinct(&listener_tasks(None, 6).await), 1, "inline: the pump's task");
     assert_eq!(distinct(&listener_tasks(Some(false), 6).await), 6, "told not to: a task each");
 }
+
+/// On Socket Mode, started inline: a request's record and its fallback's box are kept for the
+/// next request once it is done, never while someone still holds them. The fallback keeps
+/// every other request's `Context` (and some of its futures wait, finishing in their own
+/// task): each kept `Context` still reads its own event afterwards, and every event is handled
+/// and acked once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn started_inline_a_kept_context_reads_its_own_request_after_later_ones() {
+    const T: Duration = Duration::from_secs(10);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let kept: Arc<Mutex<Vec<(String, slack_rtm::app::Context)>>> = Arc::default();
+    let mut app = App::new();
+    app.start_inline(true).ignore_self(false);
+    let k = kept.clone();
+    app.fallback(move |ctx| {
+        let (tx, kept) = (tx.clone(), k.clone());
+        async move {
+            let text = ctx.body()["event"]["text"].as_str().unwrap_or_default().to_owned();
+            if text.starts_with("slow") {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if text.ends_with(['0', '2', '4', '6', '8']) {
+                kept.lock().unwrap().push((text.clone(), ctx));
+            }
+            tx.send(text).unwrap();
+            Ok(())
+        }
+    });
+    let (emu, running, _web) = start_on_emulator(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    let sent: Vec<String> =
+        (0..30).map(|i| if i % 7 == 0 { format!("slow {i}") } else { format!("quick {i}") }).collect();
+    for text in &sent {
+        alice.say(&ch, text).unwrap();
+    }
+    app_support::each_handled_and_acked_once(&emu, &mut rx, &sent).await;
+    let kept = std::mem::take(&mut *kept.lock().unwrap());
+    assert_eq!(kept.len(), 15);
+    let mut ids = std::collections::HashSet::new();
+    for (text, ctx) in &kept {
+        assert_eq!(ctx.body()["event"]["text"], text.as_str(), "a kept context reads its own event");
+        assert!(ctx.payload().as_str().contains(text.as_str()));
+        assert!(ids.insert(ctx.envelope_id().expect("an envelope id").to_owned()), "its own envelope id");
+    }
+    assert!(running.shutdown(T).await);
+}

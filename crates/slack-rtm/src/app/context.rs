@@ -126,17 +126,45 @@ fn peek_event_type(payload: &RawJson) -> Option<String> {
 
 impl RequestInfo {
     /// The request as a receiver handed it over, shared: built where its `Arc` holds it (not
-    /// built, returned and copied in). An event's type comes from the receiver (a Socket Mode
-    /// session reads it with the `event_id`) or from a light read; the other kinds are parsed
-    /// now (they are few, and their type is inside their JSON).
-    pub(crate) fn shared(mut request: super::receiver::AppRequest) -> std::sync::Arc<RequestInfo> {
+    /// built, returned and copied in), or written into `spare` (a finished request's info,
+    /// emptied by [`RequestInfo::reset`]) when nothing else holds that one: no allocation.
+    /// An event's type comes from the receiver (a Socket Mode session reads it with the
+    /// `event_id`) or from a light read; the other kinds are parsed now (they are few, and
+    /// their type is inside their JSON).
+    pub(crate) fn shared(
+        mut request: super::receiver::AppRequest,
+        spare: Option<Arc<RequestInfo>>,
+    ) -> Arc<RequestInfo> {
         let event = request.kind == RequestKind::EventsApi;
         let subkind = if event {
             request.event_type.take().or_else(|| peek_event_type(&request.payload))
         } else {
             None
         };
-        let mut info = std::sync::Arc::new(RequestInfo {
+        let mut info = match spare {
+            Some(mut spare) => match Arc::get_mut(&mut spare) {
+                Some(info) => {
+                    info.fill(request, subkind);
+                    spare
+                }
+                None => RequestInfo::fresh(request, subkind),
+            },
+            None => RequestInfo::fresh(request, subkind),
+        };
+        if !event {
+            // Read from the parsed payload (kept for later reads); not shared yet, so set here.
+            let subkind = info.meta().subkind.clone();
+            if let Some(info) = Arc::get_mut(&mut info) {
+                info.subkind = subkind;
+            }
+        }
+        info
+    }
+
+    /// A new info in its `Arc` (built there: not built beside it and copied in).
+    #[inline(always)]
+    fn fresh(request: super::receiver::AppRequest, subkind: Option<String>) -> Arc<RequestInfo> {
+        Arc::new(RequestInfo {
             kind: request.kind,
             payload: request.payload,
             envelope_id: request.envelope_id,
@@ -146,15 +174,31 @@ impl RequestInfo {
             subkind,
             body: OnceLock::new(),
             meta: OnceLock::new(),
-        });
-        if !event {
-            // Read from the parsed payload (kept for later reads); not shared yet, so set here.
-            let subkind = info.meta().subkind.clone();
-            if let Some(info) = std::sync::Arc::get_mut(&mut info) {
-                info.subkind = subkind;
-            }
-        }
-        info
+        })
+    }
+
+    /// A spare info (emptied by [`RequestInfo::reset`]) filled field by field: the old values
+    /// are dropped in place, and nothing is built beside the info and copied in.
+    #[inline(always)]
+    fn fill(&mut self, request: super::receiver::AppRequest, subkind: Option<String>) {
+        self.kind = request.kind;
+        self.payload = request.payload;
+        self.envelope_id = request.envelope_id;
+        self.retry_attempt = request.retry_attempt;
+        self.retry_reason = request.retry_reason;
+        self.accepts_response_payload = request.accepts_response_payload;
+        self.subkind = subkind;
+    }
+
+    /// Empties a finished request's info for [`RequestInfo::shared`] to reuse: what was read
+    /// from its payload is dropped now. The payload itself stays until the next request's
+    /// replaces it (a text cannot be emptied without a new one; the spare holds one at most).
+    pub(crate) fn reset(&mut self) {
+        self.envelope_id = None;
+        self.retry_reason = None;
+        self.subkind = None;
+        self.body.take();
+        self.meta.take();
     }
 
     /// The payload as JSON (parsed on first use).

@@ -24,6 +24,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
+pub(crate) mod reuse;
 mod start;
 use start::Started;
 pub(crate) use start::TryDispatch;
@@ -462,7 +463,7 @@ impl Inner {
     /// at once, and the chain's futures that end here hold the fallback's boxed future, not a
     /// state machine of their own (each such layer held its own copy of the context: the
     /// request's future was 2 KB).
-    fn fallback(&self, ctx: Context) -> Option<BoxFuture<ListenerResult>> {
+    fn fallback(&self, ctx: Context) -> Option<Box<dyn reuse::Step>> {
         let (kind, subkind) = (ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
         let first = {
             let mut seen = self.fallback_seen.lock().unwrap_or_else(|p| p.into_inner());
@@ -506,25 +507,36 @@ impl Matched {
     /// one its handler returns (no future of this function's own in the request's future).
     pub(crate) fn run(self, ctx: Context) -> Ending {
         let Matched { inner, payload, matched } = self;
-        Ending(match payload.filter(|_| !matched.is_empty()) {
-            None => inner.fallback(ctx),
-            Some(payload) => Some(Box::pin(async move { inner.listeners(payload, &matched, ctx).await })),
-        })
+        match payload.filter(|_| !matched.is_empty()) {
+            None => inner.fallback(ctx).map_or(Ending::Done, Ending::Fallback),
+            Some(payload) => {
+                Ending::Listeners(Box::pin(async move { inner.listeners(payload, &matched, ctx).await }))
+            }
+        }
     }
 }
 
 /// How a request's global chain ends: its listeners' or its fallback's future (`None`: no
-/// fallback, `Ok` at once).
-pub(crate) struct Ending(Option<BoxFuture<ListenerResult>>);
+/// fallback, `Ok` at once). The fallback's box is kept for the next request once it returned.
+pub(crate) enum Ending {
+    Listeners(BoxFuture<ListenerResult>),
+    Fallback(Box<dyn reuse::Step>),
+    Done,
+}
 
 impl Future for Ending {
     type Output = ListenerResult;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ListenerResult> {
-        match &mut self.0 {
-            Some(f) => f.as_mut().poll(cx),
-            None => Poll::Ready(Ok(())),
+        let result = match &mut *self {
+            Ending::Listeners(f) => return f.as_mut().poll(cx),
+            Ending::Fallback(step) => std::task::ready!(step.poll_step(cx)),
+            Ending::Done => return Poll::Ready(Ok(())),
+        };
+        if let Ending::Fallback(step) = std::mem::replace(&mut *self, Ending::Done) {
+            step.recycle();
         }
+        Poll::Ready(result)
     }
 }
 

@@ -90,7 +90,7 @@ pub enum ListenerError {
     },
 }
 
-pub(crate) type FallbackHandler = Arc<dyn Fn(Context) -> BoxFuture<ListenerResult> + Send + Sync>;
+pub(crate) type FallbackHandler = Arc<dyn Fn(Context) -> Box<dyn dispatch::reuse::Step> + Send + Sync>;
 pub(crate) type ErrorHandler = Arc<dyn Fn(ListenerError) -> BoxFuture<()> + Send + Sync>;
 
 /// The app's settings.
@@ -165,7 +165,8 @@ impl App {
         F: Fn(Context) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ListenerResult> + Send + 'static,
     {
-        self.fallback = Some(Arc::new(move |ctx| Box::pin(f(ctx))));
+        // In a box kept for the next request once the future returned (per thread).
+        self.fallback = Some(Arc::new(move |ctx| dispatch::reuse::boxed(f(ctx))));
         self
     }
 

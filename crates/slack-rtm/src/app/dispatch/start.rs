@@ -45,7 +45,7 @@ impl Dispatcher {
             return Err(ShuttingDown);
         }
         // Shared from here: the request's future holds a pointer, not the info.
-        let info = RequestInfo::shared(request);
+        let info = RequestInfo::shared(request, None);
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = self.ticket(&info);
         let permit = match self.inner.permits.clone().acquire_owned().await {
@@ -55,7 +55,7 @@ impl Dispatcher {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
-        Ok(self.launch(info, ack, ticket, arrived, permit))
+        Ok(self.launch(Incoming::Shared(info, ticket), ack, arrived, permit))
     }
 
     /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
@@ -69,10 +69,9 @@ impl Dispatcher {
             return TryDispatch::Full(request, ack);
         };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
-        let info = RequestInfo::shared(request);
-        // No wait between the ticket and the slot: the arrival order is kept as in `start`.
-        let ticket = self.ticket(&info);
-        self.launch(info, ack, ticket, arrived, permit);
+        // Shared in `launch` (in the spare info when there is one), with its ticket: no wait
+        // between the ticket and the slot, so the arrival order is kept as in `start`.
+        self.launch(Incoming::Handed(request), ack, arrived, permit);
         TryDispatch::Taken
     }
 
@@ -87,12 +86,24 @@ impl Dispatcher {
     /// [`App::start_inline`](crate::app::App::start_inline), else on its own task).
     fn launch<A: Acknowledger>(
         &self,
-        info: Arc<RequestInfo>,
+        incoming: Incoming,
         ack: A,
-        ticket: Option<OrderTicket>,
         arrived: Option<Instant>,
         permit: OwnedSemaphorePermit,
     ) -> Started {
+        // Started inline, the request's future goes in the dispatcher's spare box, and the
+        // request's info in the spare info when there is one: both taken under one lock. The
+        // box is taken first and the future made in the call that puts it there, so that it
+        // can be written in place rather than made beside it and copied in (1 KB).
+        let mut kit = self.inner.config.start_inline.then(|| self.inner.spare.take());
+        let (info, ticket) = match incoming {
+            Incoming::Shared(info, ticket) => (info, ticket),
+            Incoming::Handed(request) => {
+                let info = RequestInfo::shared(request, kit.as_mut().and_then(|(_, info)| info.take()));
+                let ticket = self.ticket(&info);
+                (info, ticket)
+            }
+        };
         // An event is acked now that the app took it (it holds a slot), before its task
         // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
         // response handed over) costs no slot of its own and no await in the task.
@@ -107,20 +118,19 @@ impl Dispatcher {
         } else {
             Owed::Listener(Box::new(ack))
         };
-        if !self.inner.config.start_inline {
+        let Some((mut slot, _)) = kit else {
             // Boxed: the request's future is about 1 KB, and the runtime moves a task's future
             // several times while spawning and finishing it (a copy each time); a box moves as
             // one pointer.
             let handled: BoxFuture<bool> =
                 Box::pin(self.inner.clone().handle(info, owed, ticket, arrived, permit));
             return Started::Running(tokio::spawn(handled));
-        }
+        };
         // Polled once here, in the dispatcher's spare box (no allocation per request); a
         // request that has to wait goes on in its own task, with that box, whose first poll
-        // registers that task's waker (a future keeps only the latest waker). The box is
-        // taken first and the future made in the call that puts it there, so that it can be
-        // written in place rather than made beside it and copied in (1 KB).
-        let mut slot = self.inner.spare.take();
+        // registers that task's waker (a future keeps only the latest waker). The info is
+        // kept here too: once the future is done with it, it is the next request's.
+        let mut info_back = info.clone();
         Pin::as_mut(&mut *slot).set(Some(self.inner.clone().handle(info, owed, ticket, arrived, permit)));
         let mut cx = TaskContext::from_waker(std::task::Waker::noop());
         let polled =
@@ -130,16 +140,19 @@ impl Dispatcher {
             }));
         match polled {
             Ok(Poll::Ready(ok)) => {
-                // Finished: dropped in place, and the box kept for the next request.
+                // Finished: dropped in place, and the box kept for the next request, with the
+                // info when nothing else holds it now (a listener may have kept its context).
                 Pin::as_mut(&mut *slot).set(None);
-                self.inner.spare.put(slot);
+                let info = Arc::get_mut(&mut info_back).map(RequestInfo::reset).map(|()| info_back);
+                self.inner.spare.put(slot, info);
                 Started::Done(ok)
             }
             Ok(Poll::Pending) => {
                 // The future goes on in its task, in its box; the spare gets an empty box now
                 // (the one allocation a request made before), so that its holder is kept.
                 let mut running = std::mem::replace(&mut *slot, Box::pin(None));
-                self.inner.spare.put(slot);
+                drop(info_back);
+                self.inner.spare.put(slot, None);
                 Started::Running(tokio::spawn(async move {
                     match running.as_mut().as_pin_mut() {
                         Some(f) => f.await,
@@ -169,33 +182,57 @@ impl Dispatcher {
     }
 }
 
-/// One spare box for a request's future ([`App::start_inline`](crate::app::App::start_inline)):
-/// a request that finishes in its first poll leaves it empty for the next, so the common case
-/// allocates nothing for its future; one that has to wait takes it to its task and leaves a
-/// new empty one (one allocation per such request, as before). Typed at run time (the future's
-/// type has no name: it is `Inner::handle`'s): a `Pin<Box<Option<F>>>` in a holder made once,
-/// behind `dyn Any`. A request that finds it taken (another receiver's, or a request started
-/// from inside a listener) gets a box of its own, and the spare keeps at most one.
+/// One spare box for a request's future ([`App::start_inline`](crate::app::App::start_inline))
+/// and one spare request info, taken and put back together (one lock): a request that
+/// finishes in its first poll leaves the box empty for the next, so the common case allocates
+/// nothing for its future; one that has to wait takes it to its task and leaves a new empty
+/// one (one allocation per such request, as before). The info is left when nothing else holds
+/// it then (emptied but for its payload, which the next request's replaces: at most one
+/// payload is kept). The box is typed at run time (the future's type has no name: it is
+/// `Inner::handle`'s): a `Pin<Box<Option<F>>>` in a holder made once, behind `dyn Any`. A
+/// request that finds the spare taken (another receiver's, or a request started from inside
+/// a listener) gets a box and an info of its own, and the spare keeps at most one of each.
 #[derive(Default)]
-pub(super) struct Spare(std::sync::Mutex<Option<Box<dyn std::any::Any + Send>>>);
+pub(super) struct Spare(std::sync::Mutex<Kit>);
+
+#[derive(Default)]
+struct Kit {
+    future: Option<Box<dyn std::any::Any + Send>>,
+    info: Option<Arc<RequestInfo>>,
+}
 
 /// A box for a request's future, empty between requests (the future is dropped in place).
 type Slot<F> = Box<Pin<Box<Option<F>>>>;
 
+/// A request as [`Dispatcher::launch`] takes it: shared already, with its ticket (`start`
+/// takes it before waiting for a slot), or as the receiver handed it over (`try_dispatch`:
+/// shared in `launch`, in the spare info when one is free).
+enum Incoming {
+    Shared(Arc<RequestInfo>, Option<OrderTicket>),
+    Handed(AppRequest),
+}
+
 impl Spare {
-    fn take<F: Future + Send + 'static>(&self) -> Slot<F> {
-        let spare = self.0.try_lock().ok().and_then(|mut s| s.take());
-        match spare.map(|b| b.downcast::<Pin<Box<Option<F>>>>()) {
+    fn take<F: Future + Send + 'static>(&self) -> (Slot<F>, Option<Arc<RequestInfo>>) {
+        let (future, info) = match self.0.try_lock() {
+            Ok(mut kit) => (kit.future.take(), kit.info.take()),
+            Err(_) => (None, None),
+        };
+        let slot = match future.map(|b| b.downcast::<Pin<Box<Option<F>>>>()) {
             Some(Ok(slot)) => slot,
             _ => Box::new(Box::pin(None)),
-        }
+        };
+        (slot, info)
     }
 
-    fn put<F: Future + Send + 'static>(&self, slot: Slot<F>) {
-        if let Ok(mut s) = self.0.try_lock()
-            && s.is_none()
-        {
-            *s = Some(slot);
+    fn put<F: Future + Send + 'static>(&self, slot: Slot<F>, info: Option<Arc<RequestInfo>>) {
+        if let Ok(mut kit) = self.0.try_lock() {
+            if kit.future.is_none() {
+                kit.future = Some(slot);
+            }
+            if kit.info.is_none() {
+                kit.info = info;
+            }
         }
     }
 }
