@@ -64,7 +64,7 @@ mod tests;
 pub use crate::common::EnvelopeId;
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
 pub use types::{
-    Delivered, DeliveryAckError, SocketModeEvent, SocketModeIncoming, SocketModeInput, SocketModeOutput,
+    Delivered, DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeIncoming, SocketModeInput, SocketModeOutput,
     State, StopReason,
 };
 
@@ -173,6 +173,12 @@ impl SocketModeSession {
     /// Envelopes handed over in manual mode and not acked yet.
     pub fn pending_acks(&self) -> usize {
         self.pending.len()
+    }
+
+    /// The [`DeliverySeq`] of the oldest envelope still waiting for its ack (of the next one
+    /// handed over if none is): every envelope numbered below it is acked, released or forgotten.
+    pub(crate) fn first_waiting_seq(&self) -> u64 {
+        self.pending.first_waiting()
     }
 
     /// `event_id`s currently remembered for deduplication.
