@@ -157,7 +157,7 @@ impl SocketModeSession {
                 tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
             }
         }
-        DeliverySeq(self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key }))
+        DeliverySeq::new(self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key }))
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
@@ -192,10 +192,22 @@ impl SocketModeSession {
         if self.stopped {
             return None;
         }
-        let (id, w) = self.pending.oldest_before(to.0)?;
+        // An envelope is late if handed over before this (the same for a run of acks at `now`).
+        let late_before = match self.late_before {
+            Some((at, before)) if at == now => before,
+            _ => {
+                let before = now.checked_sub(self.config.ack_deadline);
+                self.late_before = Some((now, before));
+                before
+            }
+        };
+        let (id, w) = self.pending.oldest_before(to.get())?;
         // Never fails without a payload (an id the scan found is never empty).
         let text = encode_ack_of(id.as_str(), None);
-        let late = self.late_by(w, now).map(|late_by| (id.to_string(), late_by));
+        let late = match late_before {
+            Some(before) if w.delivered < before => self.late_by(w, now).map(|late_by| (id.to_string(), late_by)),
+            _ => None,
+        };
         let w = self.pending.take_oldest()?;
         Some(text.map_err(DeliveryAckError::from).and_then(|text| self.acked(w, text, late, now)))
     }
@@ -299,5 +311,47 @@ mod tests {
         // Not an event: nothing read.
         let cmd = frame(r#"{"envelope_id":"e1","payload":{"event_id":"Ev1"},"type":"slash_commands"}"#);
         assert_eq!(event_ids(&cmd), (None, None));
+    }
+
+    #[test]
+    fn acks_in_delivery_order_ack_the_oldest_waiting_below_the_count_and_nothing_else() {
+        use super::super::testing::{SocketModeHarness as T, delivered, events, sent};
+        use super::super::{AckMode, DeliveryAckError, DeliverySeq, SocketModeConfig, SocketModeEvent};
+        use crate::common::Reason;
+        use std::time::Duration;
+        let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, connections: 1, ..SocketModeConfig::default() });
+        let c = t.ready();
+        let slash = |id: &str| {
+            format!(r#"{{"envelope_id":"{id}","type":"slash_commands","accepts_response_payload":true,"payload":{{}}}}"#)
+        };
+        for i in 0..4 {
+            let out = t.frame(c, &slash(&format!("s{i}")));
+            assert_eq!(delivered(&out)[0].seq, Some(DeliverySeq::new(i)));
+        }
+        // s1 acked by id, out of order; then "every envelope before 2 acked in order": s0.
+        assert_eq!(t.s.ack("s1", None, t.now), Ok(c));
+        t.drain();
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(2), t.now), Some(Ok(c)));
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(2), t.now), None, "s1 was acked already");
+        assert_eq!(sent(&t.drain()), [(c, serde_json::json!({"envelope_id": "s0"}))]);
+        assert_eq!(t.s.first_waiting_seq(), 2);
+        // Late: still sent, and reported with its id.
+        t.advance(Duration::from_millis(3500));
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(3), t.now), Some(Ok(c)));
+        let out = t.drain();
+        assert!(matches!(&events(&out)[..], [SocketModeEvent::AckLate { envelope_id, late_by }] if envelope_id == "s2" && *late_by == Duration::from_millis(500)));
+        assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "s2"}))]);
+        // Its socket gone: not sent (`Unsent`), and taken all the same.
+        t.input(super::super::SocketModeInput::SocketClosed { conn: c, reason: Reason::Io("reset".into()) });
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(4), t.now), Some(Err(DeliveryAckError::Unsent)));
+        assert!(sent(&t.drain()).is_empty());
+        assert_eq!((t.s.pending_acks(), t.s.first_waiting_seq()), (0, 4));
+        // A forgotten envelope is not acked.
+        t.advance(Duration::from_secs(2));
+        let c2 = t.ready();
+        t.frame(c2, &slash("s4"));
+        t.advance(t.s.config().ack_forget + Duration::from_secs(1));
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(5), t.now), None);
+        assert_eq!(t.s.first_waiting_seq(), 5);
     }
 }

@@ -101,6 +101,9 @@ pub struct SocketModeSession {
     stopped: bool,
     /// The app, as the last `hello` named it.
     app_id: Option<String>,
+    /// For acks in delivery order at one instant: that instant, and the deadline an envelope
+    /// handed over before is late by then (`None`: none can be).
+    late_before: Option<(Instant, Option<Instant>)>,
 }
 
 impl SocketModeSession {
@@ -125,6 +128,7 @@ impl SocketModeSession {
             shutdown_deadline: None,
             stopped: false,
             app_id: None,
+            late_before: None,
         };
         s.emit(SocketModeEvent::Connecting);
         s.top_up(now);

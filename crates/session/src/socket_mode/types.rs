@@ -134,12 +134,17 @@ pub struct Delivered {
 /// An envelope's place in the order the envelopes waiting for an ack were handed over (manual
 /// ack mode; never reused within a session): see [`Delivered::seq`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DeliverySeq(pub(crate) u64);
+pub struct DeliverySeq(std::num::NonZeroU64);
 
 impl DeliverySeq {
+    /// The envelope numbered `n` (kept as `n + 1`: an `Option<DeliverySeq>` takes 8 bytes).
+    pub(crate) fn new(n: u64) -> Self {
+        Self(std::num::NonZeroU64::MIN.saturating_add(n))
+    }
+
     /// The number (the first envelope handed over is 0).
     pub fn get(self) -> u64 {
-        self.0
+        self.0.get() - 1
     }
 }
 

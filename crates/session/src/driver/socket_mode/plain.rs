@@ -111,7 +111,7 @@ impl CmdTx {
     /// before it is done and no command is in flight (waking the loop if it has taken the
     /// count up to here); else [`CmdTx::ack`] with its id.
     pub(super) fn ack_in_order(&self, envelope_id: &str, seq: DeliverySeq) -> Result<(), DeliveryAckError> {
-        let seq = seq.0;
+        let seq = seq.get();
         if self.acks.in_flight.load(Ordering::Acquire) == 0
             && self.acks.acked_to.compare_exchange(seq, seq + 1, Ordering::SeqCst, Ordering::Relaxed).is_ok()
         {
@@ -297,6 +297,7 @@ mod tests {
                     format!("A {envelope_id}{}", if payload.is_some() { "+" } else { "" })
                 }
                 Command::Release { envelope_id } => format!("R {envelope_id}"),
+                Command::AckedTo { from, to } => format!("T {from}..{to}"),
                 Command::Shutdown { .. } => "S".to_owned(),
             })
             .collect()
@@ -369,5 +370,77 @@ mod tests {
         assert_eq!(tx.send(release("c")), Err(DeliveryAckError::Stopped));
         assert_eq!(tx.acks.in_flight.load(Ordering::Acquire), 0);
         assert!(tx.acks.lock().ids.is_empty(), "nothing kept for a loop that is gone");
+    }
+
+    fn seq(n: u64) -> DeliverySeq {
+        DeliverySeq::new(n)
+    }
+
+    #[test]
+    fn acks_in_delivery_order_move_a_count_and_the_first_after_the_loop_looked_wakes_it() {
+        let (tx, mut rx) = channel();
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        // A lone ack in order wakes the loop (Slack's deadline: it must not wait for more).
+        tx.ack_in_order("a", seq(0)).expect("open");
+        assert_eq!(count.0.load(Ordering::Acquire), 1);
+        assert!(tx.acks.lock().ids.is_empty(), "no id queued");
+        // The next ones before the loop looks: no wake each.
+        tx.ack_in_order("b", seq(1)).expect("open");
+        tx.ack_in_order("c", seq(2)).expect("open");
+        assert_eq!(count.0.load(Ordering::Acquire), 1);
+        assert_eq!(read(&mut rx), ["T 0..3"]);
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        tx.ack_in_order("d", seq(3)).expect("open");
+        assert_eq!(count.0.load(Ordering::Acquire), 2, "woken again once it looked");
+        // Out of order (4 is not acked yet): by id, through the queue.
+        tx.ack_in_order("f", seq(5)).expect("open");
+        assert_eq!(tx.acks.lock().ids.len(), 1);
+        assert_eq!(read(&mut rx), ["T 3..4", "A f"]);
+        // 4 released (by id); once the loop saw the oldest waiting is 6, the count moves
+        // there, and acks in order take it again.
+        tx.send(release("e")).expect("open");
+        assert_eq!(read(&mut rx), ["R e"]);
+        rx.shared().catch_up(6);
+        tx.ack_in_order("g", seq(6)).expect("open");
+        assert!(tx.acks.lock().ids.is_empty());
+        // Not past an ack the loop has not taken: it moves the count itself only from where
+        // it last took it.
+        rx.shared().catch_up(9);
+        assert_eq!(read(&mut rx), ["T 6..7"]);
+        rx.shared().catch_up(9);
+        assert_eq!(tx.acks.acked_to.load(Ordering::Acquire), 9);
+        assert_eq!(read(&mut rx), Vec::<String>::new(), "moved by the loop: nothing to ack");
+        // An ack of an envelope the count passed (forgotten meanwhile) goes by id: `Unknown`.
+        tx.ack_in_order("x", seq(8)).expect("open");
+        assert_eq!(read(&mut rx), ["A x"]);
+    }
+
+    #[test]
+    fn acks_in_order_stay_in_order_with_the_other_commands() {
+        let (tx, mut rx) = channel();
+        // Before a command: handed out before it. After a command not taken yet: behind it
+        // (by id through the channel), though the count would have taken it.
+        tx.ack_in_order("a", seq(0)).expect("open");
+        tx.send(Command::Shutdown { grace: std::time::Duration::ZERO }).expect("open");
+        tx.ack_in_order("b", seq(1)).expect("open");
+        assert_eq!(read(&mut rx), ["T 0..1", "S", "A b"]);
+        // With a plain ack queued by id and one in order: both before the command.
+        tx.ack(EnvelopeId::new("z")).expect("open");
+        rx.shared().catch_up(2);
+        tx.ack_in_order("c", seq(2)).expect("open");
+        tx.send(release("r")).expect("open");
+        assert_eq!(read(&mut rx), ["T 2..3", "A z", "R r"]);
+    }
+
+    #[test]
+    fn once_the_loop_is_gone_acks_in_order_are_refused() {
+        let (tx, rx) = channel();
+        tx.ack_in_order("a", seq(0)).expect("open");
+        drop(rx);
+        assert_eq!(tx.ack_in_order("b", seq(1)), Err(DeliveryAckError::Stopped));
+        assert_eq!(tx.ack_in_order("c", seq(u64::MAX - 1)), Err(DeliveryAckError::Stopped));
     }
 }

@@ -121,7 +121,7 @@ impl Loop {
     /// id: an ack of them is `Unknown`, logged as a detached ack's failure is).
     fn acked_to(&mut self, from: u64, to: u64, now: Instant) {
         let mut found = 0u64;
-        while let Some(result) = self.machine.ack_oldest_before(DeliverySeq(to), now) {
+        while let Some(result) = self.machine.ack_oldest_before(DeliverySeq::new(to), now) {
             found += 1;
             match result {
                 Ok(conn) => match self.in_order_sent.last_mut() {
