@@ -65,39 +65,16 @@ pub(super) struct Pending {
     index: IdMap<EnvelopeId, u64>,
     /// Entries from this sequence number on are not in `index` (yet).
     indexed_to: u64,
-    /// Event key (already a hash) → the sequence number of its last delivery: a redelivery is
-    /// held while that one is still waiting. Not updated at the ack (the entry's state says
-    /// whether it still waits): keys whose delivery is done are dropped in bulk once they
-    /// outnumber the waiting entries by [`EVENT_SLACK`].
-    by_event: IdMap<u64, u64>,
+    /// Deliveries waiting, per event key (already a hash): a redelivery of one of these is held.
+    by_event: IdMap<u64, u32>,
     /// Entries of `order` already past their `Due` stage.
     due: usize,
     /// Entries of `order` already past their `Missed` stage.
     missed: usize,
 }
 
-/// Where the entry numbered `seq` is in `order`: at its offset from the front unless a
-/// compaction moved it.
-fn position(order: &VecDeque<Slot>, seq: u64) -> Option<usize> {
-    let first = order.front()?.seq;
-    let at = usize::try_from(seq.checked_sub(first)?).ok()?;
-    if order.get(at).is_some_and(|s| s.seq == seq) {
-        return Some(at);
-    }
-    order.binary_search_by_key(&seq, |s| s.seq).ok()
-}
-
-/// Whether the entry numbered `seq` is in `order` and still waiting.
-fn waiting(order: &VecDeque<Slot>, seq: u64) -> bool {
-    position(order, seq).is_some_and(|at| order[at].live)
-}
-
 /// Acked entries tolerated in `order` before compacting, beyond as many as are waiting.
 const SLACK: usize = 64;
-
-/// Keys of events no longer waiting tolerated in `by_event`, beyond twice as many as are
-/// waiting, before they are dropped in one pass.
-const EVENT_SLACK: usize = 1024;
 
 impl Pending {
     pub(super) fn len(&self) -> usize {
@@ -166,30 +143,13 @@ impl Pending {
     /// if none is, counts the delivery the caller [pushes](Pending::push) next as waiting:
     /// one look-up for both.
     pub(super) fn hold_or_claim(&mut self, key: u64) -> bool {
-        let seq = self.next_seq;
         match self.by_event.entry(key) {
-            Entry::Occupied(mut last) => {
-                if waiting(&self.order, *last.get()) {
-                    return true;
-                }
-                // Its delivery is done (acked, released or forgotten): this one claims it.
-                last.insert(seq);
-            }
+            Entry::Occupied(_) => true,
             Entry::Vacant(slot) => {
-                slot.insert(seq);
-                if self.by_event.len() > 2 * self.live + EVENT_SLACK {
-                    self.drop_done_events();
-                }
+                slot.insert(1);
+                false
             }
         }
-        false
-    }
-
-    /// Drops the event keys whose delivery is no longer waiting.
-    fn drop_done_events(&mut self) {
-        // The claiming delivery (numbered `next_seq`) is not pushed yet: kept.
-        let (order, claiming) = (&self.order, self.next_seq);
-        self.by_event.retain(|_, seq| *seq == claiming || waiting(order, *seq));
     }
 
     /// Records an envelope handed over: its sequence number (its place in delivery order).
@@ -255,14 +215,20 @@ impl Pending {
         self.indexed_to = self.next_seq;
     }
 
-    /// Where the entry numbered `seq` is in `order`.
+    /// Where the entry numbered `seq` is in `order`: at its offset from the front unless a
+    /// compaction moved it.
     fn position(&self, seq: u64) -> Option<usize> {
-        position(&self.order, seq)
+        let first = self.order.front()?.seq;
+        let at = usize::try_from(seq.checked_sub(first)?).ok()?;
+        if self.order.get(at).is_some_and(|s| s.seq == seq) {
+            return Some(at);
+        }
+        self.order.binary_search_by_key(&seq, |s| s.seq).ok()
     }
 
-    /// Marks the entry at `at` acked (`None` if it was already): out of the index (its event
-    /// key, if any, is then done: see `by_event`); then drops acked entries from the front,
-    /// and compacts `order` once they are the majority.
+    /// Marks the entry at `at` acked (`None` if it was already): out of the index and the
+    /// per-event counts; then drops acked entries from the front, and compacts `order` once
+    /// they are the majority.
     fn take(&mut self, at: usize) -> Option<Waiting> {
         let slot = self.order.get_mut(at).filter(|s| s.live)?;
         slot.live = false;
@@ -270,6 +236,14 @@ impl Pending {
         self.live -= 1;
         if seq < self.indexed_to && self.index.get(slot.id.as_bytes()) == Some(&seq) {
             self.index.remove(slot.id.as_bytes());
+        }
+        if let Some(k) = w.event_key
+            && let Entry::Occupied(mut n) = self.by_event.entry(k)
+        {
+            *n.get_mut() -= 1;
+            if *n.get() == 0 {
+                n.remove();
+            }
         }
         self.drop_acked_front();
         if self.order.len() > 2 * self.live + SLACK {
@@ -300,12 +274,6 @@ impl Pending {
     #[cfg(test)]
     pub(super) fn remembered(&self) -> usize {
         self.order.len()
-    }
-
-    /// Event keys kept (for the bound test).
-    #[cfg(test)]
-    pub(super) fn event_keys(&self) -> usize {
-        self.by_event.len()
     }
 
     /// Entries in the id index (for the tests: acks in order index nothing).
