@@ -329,7 +329,11 @@ async fn detached_acks_in_and_out_of_delivery_order_and_after_a_dropped_socket_e
     .await;
     assert!(!emu.acks().iter().any(|a| a.envelope_id == dropped_id), "not sent on a socket that is gone");
     let none = tokio::time::timeout(Duration::from_millis(500), next_envelope(&mut items)).await;
-    assert!(none.is_err(), "the redelivery is not handed over: {:?}", none.ok().map(|d| d.as_str().to_owned()));
+    assert!(
+        none.is_err(),
+        "the redelivery is not handed over: {:?}",
+        none.ok().map(|d| d.as_str().to_owned())
+    );
     client.shutdown().await;
 }
 

@@ -124,7 +124,8 @@ impl SocketModeSession {
             }
             return;
         }
-        let seq = if auto { None } else { Some(self.wait_for_ack(conn, frame.envelope_id(), event_key, now)) };
+        let seq =
+            if auto { None } else { Some(self.wait_for_ack(conn, frame.envelope_id(), event_key, now)) };
         self.outputs.push_back(SocketModeOutput::Deliver(Delivered {
             conn,
             frame,
@@ -157,7 +158,9 @@ impl SocketModeSession {
                 tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
             }
         }
-        DeliverySeq::new(self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key }))
+        DeliverySeq::new(
+            self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key }),
+        )
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
@@ -188,7 +191,11 @@ impl SocketModeSession {
     /// For acks that come in delivery order (every envelope before `to` acked by the
     /// application, as the [driver's handle](crate::driver::SocketModeHandle) counts them): no
     /// id to compare.
-    pub fn ack_oldest_before(&mut self, to: DeliverySeq, now: Instant) -> Option<Result<ConnId, DeliveryAckError>> {
+    pub fn ack_oldest_before(
+        &mut self,
+        to: DeliverySeq,
+        now: Instant,
+    ) -> Option<Result<ConnId, DeliveryAckError>> {
         if self.stopped {
             return None;
         }
@@ -205,7 +212,9 @@ impl SocketModeSession {
         // Never fails without a payload (an id the scan found is never empty).
         let text = encode_ack_of(id.as_str(), None);
         let late = match late_before {
-            Some(before) if w.delivered < before => self.late_by(w, now).map(|late_by| (id.to_string(), late_by)),
+            Some(before) if w.delivered < before => {
+                self.late_by(w, now).map(|late_by| (id.to_string(), late_by))
+            }
             _ => None,
         };
         let w = self.pending.take_oldest()?;
@@ -214,11 +223,15 @@ impl SocketModeSession {
 
     /// By how much an ack now comes after the deadline, if it does.
     fn late_by(&self, w: &Waiting, now: Instant) -> Option<std::time::Duration> {
-        now.saturating_duration_since(w.delivered).checked_sub(self.config.ack_deadline).filter(|d| !d.is_zero())
+        now.saturating_duration_since(w.delivered)
+            .checked_sub(self.config.ack_deadline)
+            .filter(|d| !d.is_zero())
     }
 
     /// An envelope's ack taken out of `pending`: its event remembered, the ack output on its
-    /// socket (`late`: its id and how late, reported).
+    /// socket (`late`: its id and how late, reported). Inlined into both kinds of ack (as
+    /// `ack`'s own code it was before).
+    #[inline(always)]
     fn acked(
         &mut self,
         w: Waiting,
@@ -319,10 +332,16 @@ mod tests {
         use super::super::{AckMode, DeliveryAckError, DeliverySeq, SocketModeConfig, SocketModeEvent};
         use crate::common::Reason;
         use std::time::Duration;
-        let mut t = T::new(SocketModeConfig { ack_mode: AckMode::Manual, connections: 1, ..SocketModeConfig::default() });
+        let mut t = T::new(SocketModeConfig {
+            ack_mode: AckMode::Manual,
+            connections: 1,
+            ..SocketModeConfig::default()
+        });
         let c = t.ready();
         let slash = |id: &str| {
-            format!(r#"{{"envelope_id":"{id}","type":"slash_commands","accepts_response_payload":true,"payload":{{}}}}"#)
+            format!(
+                r#"{{"envelope_id":"{id}","type":"slash_commands","accepts_response_payload":true,"payload":{{}}}}"#
+            )
         };
         for i in 0..4 {
             let out = t.frame(c, &slash(&format!("s{i}")));
@@ -339,7 +358,9 @@ mod tests {
         t.advance(Duration::from_millis(3500));
         assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(3), t.now), Some(Ok(c)));
         let out = t.drain();
-        assert!(matches!(&events(&out)[..], [SocketModeEvent::AckLate { envelope_id, late_by }] if envelope_id == "s2" && *late_by == Duration::from_millis(500)));
+        assert!(
+            matches!(&events(&out)[..], [SocketModeEvent::AckLate { envelope_id, late_by }] if envelope_id == "s2" && *late_by == Duration::from_millis(500))
+        );
         assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "s2"}))]);
         // Its socket gone: not sent (`Unsent`), and taken all the same.
         t.input(super::super::SocketModeInput::SocketClosed { conn: c, reason: Reason::Io("reset".into()) });

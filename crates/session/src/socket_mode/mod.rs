@@ -64,8 +64,8 @@ mod tests;
 pub use crate::common::EnvelopeId;
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
 pub use types::{
-    Delivered, DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeIncoming, SocketModeInput, SocketModeOutput,
-    State, StopReason,
+    Delivered, DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeIncoming, SocketModeInput,
+    SocketModeOutput, State, StopReason,
 };
 
 use crate::common::Backoff;
