@@ -282,6 +282,61 @@ async fn detached_and_awaited_acks_sent_together_are_each_written_once_and_answe
     client.shutdown().await;
 }
 
+#[tokio::test]
+async fn detached_acks_in_and_out_of_delivery_order_and_after_a_dropped_socket_each_go_once() {
+    // In delivery order a detached ack moves a shared count (no id); out of order it goes by
+    // id; either way each envelope is acked once, and a lone ack is sent without another
+    // command behind it. An ack whose socket is gone is not sent: Slack redelivers, and the
+    // session acks that redelivery itself without handing it over again.
+    let emu =
+        emulator(EmuSm::default().ack_timeout(Duration::from_millis(300)).retry_delays(vec![Duration::ZERO]))
+            .await;
+    let (client, mut items) = builder(&emu).connections(1).ack_mode(AckMode::Manual).connect().await.unwrap();
+    emu.wait_for_open_sockets(1, WAIT).await.unwrap();
+    let (channel, user) = (emu.general_channel(), emu.second_user().user.clone());
+    for i in 0..12 {
+        emu.post_message(&channel, &user, &format!("m{i}"));
+    }
+    let mut held = Vec::new();
+    for _ in 0..12 {
+        held.push(Some(next_envelope(&mut items).await));
+    }
+    let ids: Vec<String> = held.iter().flatten().map(|d| d.envelope_id().to_owned()).collect();
+    for i in [3, 0, 1, 2, 5, 4, 6, 7, 8, 9, 10, 11] {
+        held[i].take().unwrap().ack_detached().unwrap();
+    }
+    emu.wait_for_acks(12, WAIT).await.unwrap();
+    emu.post_message(&channel, &user, "lone");
+    let lone = next_envelope(&mut items).await;
+    let lone_id = lone.envelope_id().to_owned();
+    lone.ack_detached().unwrap();
+    emu.wait_for_acks(13, WAIT).await.unwrap();
+    let acks = emu.acks();
+    for id in ids.iter().chain([&lone_id]) {
+        assert_eq!(acks.iter().filter(|a| &a.envelope_id == id).count(), 1, "{id}: {acks:?}");
+    }
+    // Acked after its socket dropped (the session has opened the next one): not sent.
+    emu.post_message(&channel, &user, "dropped");
+    let dropped = next_envelope(&mut items).await;
+    let dropped_id = dropped.envelope_id().to_owned();
+    let sockets = emu.sockets().len();
+    emu.drop_socket(slack_rtm_emulator::SocketTarget::All);
+    slack_rtm_test_support::eventually_within(WAIT, "a new socket", || emu.sockets().len() > sockets).await;
+    dropped.ack_detached().unwrap();
+    slack_rtm_test_support::eventually_within(WAIT, "the redelivery acked", || {
+        emu.envelopes().iter().all(|r| r.acked || r.gave_up)
+    })
+    .await;
+    assert!(!emu.acks().iter().any(|a| a.envelope_id == dropped_id), "not sent on a socket that is gone");
+    let none = tokio::time::timeout(Duration::from_millis(500), next_envelope(&mut items)).await;
+    assert!(
+        none.is_err(),
+        "the redelivery is not handed over: {:?}",
+        none.ok().map(|d| d.as_str().to_owned())
+    );
+    client.shutdown().await;
+}
+
 /// The envelopes waiting for the application are bounded in bytes as well as in items: with
 /// room for 4,096 envelopes but only 32 KiB, a consumer that stops reading has at most 32 KiB
 /// of envelope frames waiting, plus one reader batch (64 frames) the loop had already read —

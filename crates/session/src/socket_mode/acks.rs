@@ -4,7 +4,7 @@
 use super::SocketModeSession;
 use super::config::AckMode;
 use super::pending::{Stage, Waiting};
-use super::types::{Delivered, DeliveryAckError, SocketModeEvent, SocketModeOutput};
+use super::types::{Delivered, DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeOutput};
 use crate::common::ConnId;
 use crate::common::fingerprint;
 use slack_rtm_codec::encode_ack_of;
@@ -124,15 +124,15 @@ impl SocketModeSession {
             }
             return;
         }
-        if !auto {
-            self.wait_for_ack(conn, frame.envelope_id(), event_key, now);
-        }
+        let seq =
+            if auto { None } else { Some(self.wait_for_ack(conn, frame.envelope_id(), event_key, now)) };
         self.outputs.push_back(SocketModeOutput::Deliver(Delivered {
             conn,
             frame,
             event_id,
             event_type,
             acked: auto,
+            seq,
         }));
     }
 
@@ -145,14 +145,22 @@ impl SocketModeSession {
         }
     }
 
-    fn wait_for_ack(&mut self, conn: ConnId, envelope_id: &str, event_key: Option<u64>, now: Instant) {
+    fn wait_for_ack(
+        &mut self,
+        conn: ConnId,
+        envelope_id: &str,
+        event_key: Option<u64>,
+        now: Instant,
+    ) -> DeliverySeq {
         if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `DeliveryAckError::Unknown`.
             if let Some(id) = self.pending.forget_oldest() {
                 tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
             }
         }
-        self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key });
+        DeliverySeq::new(
+            self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key }),
+        )
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
@@ -171,6 +179,66 @@ impl SocketModeSession {
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
         let text = encode_ack_of(envelope_id, payload.as_ref())?;
         let w = self.pending.remove(envelope_id).ok_or(DeliveryAckError::Unknown)?;
+        let late = self.late_by(&w, now).map(|late_by| (envelope_id.to_owned(), late_by));
+        self.acked(w, text, late, now)
+    }
+
+    /// Manual mode: acks the oldest envelope still waiting if it was handed over before `to`
+    /// (its [`Delivered::seq`] is below `to`), as [`SocketModeSession::ack`] does without a
+    /// payload: the socket the ack goes out on, or why it cannot be sent; `None` if no envelope
+    /// handed over before `to` is waiting (the rest were acked, released or forgotten).
+    ///
+    /// For acks that come in delivery order (every envelope before `to` acked by the
+    /// application, as the [driver's handle](crate::driver::SocketModeHandle) counts them): no
+    /// id to compare.
+    pub fn ack_oldest_before(
+        &mut self,
+        to: DeliverySeq,
+        now: Instant,
+    ) -> Option<Result<ConnId, DeliveryAckError>> {
+        if self.stopped {
+            return None;
+        }
+        // An envelope is late if handed over before this (the same for a run of acks at `now`).
+        let late_before = match self.late_before {
+            Some((at, before)) if at == now => before,
+            _ => {
+                let before = now.checked_sub(self.config.ack_deadline);
+                self.late_before = Some((now, before));
+                before
+            }
+        };
+        let (id, w) = self.pending.oldest_before(to.get())?;
+        // Never fails without a payload (an id the scan found is never empty).
+        let text = encode_ack_of(id.as_str(), None);
+        let late = match late_before {
+            Some(before) if w.delivered < before => {
+                self.late_by(w, now).map(|late_by| (id.to_string(), late_by))
+            }
+            _ => None,
+        };
+        let w = self.pending.take_oldest()?;
+        Some(text.map_err(DeliveryAckError::from).and_then(|text| self.acked(w, text, late, now)))
+    }
+
+    /// By how much an ack now comes after the deadline, if it does.
+    fn late_by(&self, w: &Waiting, now: Instant) -> Option<std::time::Duration> {
+        now.saturating_duration_since(w.delivered)
+            .checked_sub(self.config.ack_deadline)
+            .filter(|d| !d.is_zero())
+    }
+
+    /// An envelope's ack taken out of `pending`: its event remembered, the ack output on its
+    /// socket (`late`: its id and how late, reported). Inlined into both kinds of ack (as
+    /// `ack`'s own code it was before).
+    #[inline(always)]
+    fn acked(
+        &mut self,
+        w: Waiting,
+        text: String,
+        late: Option<(String, std::time::Duration)>,
+        now: Instant,
+    ) -> Result<ConnId, DeliveryAckError> {
         // The application is done with the event, even if the ack can no longer be sent: a
         // redelivery is acked by the session and not handed over again. Not remembered yet:
         // the window did not hold it at this delivery, and while the delivery waited it was
@@ -181,11 +249,9 @@ impl SocketModeSession {
         if w.orphaned {
             return Err(DeliveryAckError::Unsent);
         }
-        let (conn, delivered) = (w.conn, w.delivered);
-        let elapsed = now.saturating_duration_since(delivered);
-        if elapsed > self.config.ack_deadline {
-            let late_by = elapsed - self.config.ack_deadline;
-            self.emit(SocketModeEvent::AckLate { envelope_id: envelope_id.to_owned(), late_by });
+        let conn = w.conn;
+        if let Some((envelope_id, late_by)) = late {
+            self.emit(SocketModeEvent::AckLate { envelope_id, late_by });
         }
         self.outputs.push_back(SocketModeOutput::Send { conn, text });
         // An ack changes no socket: only a shutdown waiting for the last ack has to look.
@@ -258,5 +324,55 @@ mod tests {
         // Not an event: nothing read.
         let cmd = frame(r#"{"envelope_id":"e1","payload":{"event_id":"Ev1"},"type":"slash_commands"}"#);
         assert_eq!(event_ids(&cmd), (None, None));
+    }
+
+    #[test]
+    fn acks_in_delivery_order_ack_the_oldest_waiting_below_the_count_and_nothing_else() {
+        use super::super::testing::{SocketModeHarness as T, delivered, events, sent};
+        use super::super::{AckMode, DeliveryAckError, DeliverySeq, SocketModeConfig, SocketModeEvent};
+        use crate::common::Reason;
+        use std::time::Duration;
+        let mut t = T::new(SocketModeConfig {
+            ack_mode: AckMode::Manual,
+            connections: 1,
+            ..SocketModeConfig::default()
+        });
+        let c = t.ready();
+        let slash = |id: &str| {
+            format!(
+                r#"{{"envelope_id":"{id}","type":"slash_commands","accepts_response_payload":true,"payload":{{}}}}"#
+            )
+        };
+        for i in 0..4 {
+            let out = t.frame(c, &slash(&format!("s{i}")));
+            assert_eq!(delivered(&out)[0].seq, Some(DeliverySeq::new(i)));
+        }
+        // s1 acked by id, out of order; then "every envelope before 2 acked in order": s0.
+        assert_eq!(t.s.ack("s1", None, t.now), Ok(c));
+        t.drain();
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(2), t.now), Some(Ok(c)));
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(2), t.now), None, "s1 was acked already");
+        assert_eq!(sent(&t.drain()), [(c, serde_json::json!({"envelope_id": "s0"}))]);
+        assert_eq!(t.s.first_waiting_seq(), 2);
+        // Late: still sent, and reported with its id.
+        t.advance(Duration::from_millis(3500));
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(3), t.now), Some(Ok(c)));
+        let out = t.drain();
+        assert!(
+            matches!(&events(&out)[..], [SocketModeEvent::AckLate { envelope_id, late_by }] if envelope_id == "s2" && *late_by == Duration::from_millis(500))
+        );
+        assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "s2"}))]);
+        // Its socket gone: not sent (`Unsent`), and taken all the same.
+        t.input(super::super::SocketModeInput::SocketClosed { conn: c, reason: Reason::Io("reset".into()) });
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(4), t.now), Some(Err(DeliveryAckError::Unsent)));
+        assert!(sent(&t.drain()).is_empty());
+        assert_eq!((t.s.pending_acks(), t.s.first_waiting_seq()), (0, 4));
+        // A forgotten envelope is not acked.
+        t.advance(Duration::from_secs(2));
+        let c2 = t.ready();
+        t.frame(c2, &slash("s4"));
+        t.advance(t.s.config().ack_forget + Duration::from_secs(1));
+        assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(5), t.now), None);
+        assert_eq!(t.s.first_waiting_seq(), 5);
     }
 }

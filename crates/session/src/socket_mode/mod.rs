@@ -64,8 +64,8 @@ mod tests;
 pub use crate::common::EnvelopeId;
 pub use config::{AckMode, MAX_CONNECTIONS, SocketModeConfig};
 pub use types::{
-    Delivered, DeliveryAckError, SocketModeEvent, SocketModeIncoming, SocketModeInput, SocketModeOutput,
-    State, StopReason,
+    Delivered, DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeIncoming, SocketModeInput,
+    SocketModeOutput, State, StopReason,
 };
 
 use crate::common::Backoff;
@@ -101,6 +101,9 @@ pub struct SocketModeSession {
     stopped: bool,
     /// The app, as the last `hello` named it.
     app_id: Option<String>,
+    /// For acks in delivery order at one instant: that instant, and the deadline an envelope
+    /// handed over before is late by then (`None`: none can be).
+    late_before: Option<(Instant, Option<Instant>)>,
 }
 
 impl SocketModeSession {
@@ -125,6 +128,7 @@ impl SocketModeSession {
             shutdown_deadline: None,
             stopped: false,
             app_id: None,
+            late_before: None,
         };
         s.emit(SocketModeEvent::Connecting);
         s.top_up(now);
@@ -173,6 +177,12 @@ impl SocketModeSession {
     /// Envelopes handed over in manual mode and not acked yet.
     pub fn pending_acks(&self) -> usize {
         self.pending.len()
+    }
+
+    /// The [`DeliverySeq`] of the oldest envelope still waiting for its ack (of the next one
+    /// handed over if none is): every envelope numbered below it is acked, released or forgotten.
+    pub(crate) fn first_waiting_seq(&self) -> u64 {
+        self.pending.first_waiting()
     }
 
     /// `event_id`s currently remembered for deduplication.

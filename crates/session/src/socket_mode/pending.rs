@@ -152,13 +152,31 @@ impl Pending {
         }
     }
 
-    /// Records an envelope handed over. Its `event_key`, if any, was counted by
-    /// [`Pending::hold_or_claim`] just before.
-    pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) {
+    /// Records an envelope handed over: its sequence number (its place in delivery order).
+    /// Its `event_key`, if any, was counted by [`Pending::hold_or_claim`] just before.
+    pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.order.push_back(Slot { id: EnvelopeId::new(envelope_id), seq, live: true, waiting });
         self.live += 1;
+        seq
+    }
+
+    /// The sequence number of the oldest envelope still waiting (the next one to be handed
+    /// over if none is): every envelope numbered below it is acked, released or forgotten.
+    pub(super) fn first_waiting(&self) -> u64 {
+        self.order.front().map_or(self.next_seq, |s| s.seq)
+    }
+
+    /// The oldest envelope still waiting if it was numbered below `to`: its id and bookkeeping
+    /// (taken by [`Pending::take_oldest`]).
+    pub(super) fn oldest_before(&self, to: u64) -> Option<(&EnvelopeId, &Waiting)> {
+        self.order.front().filter(|s| s.seq < to).map(|s| (&s.id, &s.waiting))
+    }
+
+    /// Forgets the oldest envelope (acked in delivery order): its bookkeeping.
+    pub(super) fn take_oldest(&mut self) -> Option<Waiting> {
+        self.take(0)
     }
 
     /// The socket `conn` is gone: the acks still owed on it can no longer be sent.

@@ -124,6 +124,28 @@ pub struct Delivered {
     pub event_type: Option<String>,
     /// Whether the session already acked it ([`AckMode::Auto`](super::AckMode::Auto)).
     pub acked: bool,
+    /// Manual ack mode: its place in the order the envelopes waiting for an ack were handed
+    /// over (`None` in auto mode). An ack that names it
+    /// ([`SocketModeHandle::ack_detached_in_order`](crate::driver::SocketModeHandle::ack_detached_in_order))
+    /// costs less when the acks come in this order.
+    pub seq: Option<DeliverySeq>,
+}
+
+/// An envelope's place in the order the envelopes waiting for an ack were handed over (manual
+/// ack mode; never reused within a session): see [`Delivered::seq`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeliverySeq(std::num::NonZeroU64);
+
+impl DeliverySeq {
+    /// The envelope numbered `n` (kept as `n + 1`: an `Option<DeliverySeq>` takes 8 bytes).
+    pub(crate) fn new(n: u64) -> Self {
+        Self(std::num::NonZeroU64::MIN.saturating_add(n))
+    }
+
+    /// The number (the first envelope handed over is 0).
+    pub fn get(self) -> u64 {
+        self.0.get() - 1
+    }
 }
 
 pub use crate::common::StopReason;

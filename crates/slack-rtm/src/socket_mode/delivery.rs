@@ -151,10 +151,20 @@ impl Delivery {
     /// [`Delivery::ack_detached`] through a borrow (the ack's handle is taken: dropping the
     /// delivery afterwards releases nothing).
     pub(crate) fn ack_detached_now(&mut self) -> Result<(), DeliveryAckError> {
-        match self.acker.take() {
-            Some(h) => h.ack_detached(self.envelope_id(), None),
-            None => Ok(()),
+        match (self.acker.take(), self.inner.seq) {
+            // In delivery order this only moves a count on (see the session's handle).
+            (Some(h), Some(seq)) => h.ack_detached_in_order(self.envelope_id(), seq),
+            (Some(h), None) => h.ack_detached(self.envelope_id(), None),
+            (None, _) => Ok(()),
         }
+    }
+
+    /// Manual mode: where the envelope stands in the order the session handed them over, for
+    /// [`SocketModeHandle::ack_detached_in_order`] (an ack taken over with
+    /// [`Delivery::take_acker`]).
+    #[allow(dead_code)] // for the `App`'s acks (crate::app), which name their envelope by id today
+    pub(crate) fn ack_seq(&self) -> Option<slack_rtm_session::socket_mode::DeliverySeq> {
+        self.inner.seq
     }
 
     /// The inner event's type as the session read it, moved out (no copy); after it,

@@ -14,7 +14,9 @@ use super::config::DriverError;
 use super::config::LoopConfig;
 use crate::common::EnvelopeId;
 use crate::rtm::{Reason, State};
-use crate::socket_mode::{Delivered, DeliveryAckError, SocketModeConfig, SocketModeEvent, StopReason};
+use crate::socket_mode::{
+    Delivered, DeliveryAckError, DeliverySeq, SocketModeConfig, SocketModeEvent, StopReason,
+};
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig};
 use std::fmt;
@@ -114,6 +116,12 @@ pub(crate) enum Command {
     Release {
         envelope_id: EnvelopeId,
     },
+    /// The application acked, in delivery order, every envelope numbered `from..to` (plain
+    /// acks, nobody waiting: see [`plain`]).
+    AckedTo {
+        from: u64,
+        to: u64,
+    },
     Shutdown {
         grace: Duration,
     },
@@ -139,6 +147,7 @@ impl fmt::Debug for Command {
         match self {
             Command::Ack { envelope_id, .. } => write!(f, "Ack({envelope_id})"),
             Command::Release { envelope_id } => write!(f, "Release({envelope_id})"),
+            Command::AckedTo { from, to } => write!(f, "AckedTo({from}..{to})"),
             Command::Shutdown { grace } => write!(f, "Shutdown({grace:?})"),
         }
     }
@@ -176,6 +185,16 @@ impl SocketModeHandle {
                 self.shared.cmd.send(Command::Ack { envelope_id: envelope_id.into(), payload, reply: None })
             }
         }
+    }
+
+    /// [`SocketModeHandle::ack_detached`] without a payload, of the envelope handed over as
+    /// `seq` ([`Delivered::seq`]): when the acks come in the order the envelopes were handed
+    /// over, the loop is told by a shared count (one atomic operation), without the id; any
+    /// other ack goes as [`SocketModeHandle::ack_detached`] does. Same guarantees: the ack is
+    /// written on the loop's next turn (the first one after the loop last looked wakes it), in
+    /// order with the other commands; a failure is logged; `Stopped` if the session is gone.
+    pub fn ack_detached_in_order(&self, envelope_id: &str, seq: DeliverySeq) -> Result<(), DeliveryAckError> {
+        self.shared.cmd.ack_in_order(envelope_id, seq)
     }
 
     /// Manual mode: gives `envelope_id` up without acking it, so that Slack's redelivery of
@@ -255,7 +274,7 @@ pub fn connect_socket_mode(
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| DriverError::NoRuntime)?;
     let (cmd_tx, cmd_rx) = plain::channel();
     let (status_tx, status_rx) = watch::channel(SocketModeStatus::new());
-    let (lp, inbound, out_rx) = run::Loop::new(config, status_tx);
+    let (lp, inbound, out_rx) = run::Loop::new(config, status_tx, cmd_rx.shared());
     runtime.spawn(lp.run(cmd_rx, inbound));
     let handle = SocketModeHandle { shared: Arc::new(Shared { cmd: cmd_tx, status: status_rx }) };
     Ok((handle, SocketModeStream { batches: out_rx }))

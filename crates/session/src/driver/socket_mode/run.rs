@@ -11,7 +11,7 @@ use super::unflushed::Unflushed;
 use super::{Command, SocketModeDriverConfig, SocketModeStatus, SocketModeStreamItem};
 use crate::common::{ConnId, ConnectFailure, EnvelopeId, Reason, SocketInput};
 use crate::socket_mode::{
-    DeliveryAckError, SocketModeEvent, SocketModeInput, SocketModeOutput, SocketModeSession,
+    DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeInput, SocketModeOutput, SocketModeSession,
 };
 use fastwebsockets::{Frame, OpCode, Payload};
 use slack_rtm_codec::{AppToken, DynHttpTransport, OpenConfig, OpenResponse};
@@ -39,6 +39,11 @@ pub(super) struct Loop {
     /// Acks the machine output in this turn, answered once the turn's writes are flushed: a
     /// turn's acks leave in one write, however many handles sent them.
     acks_sent: Vec<SentAck>,
+    /// Acks in delivery order the machine output in this turn (`Command::AckedTo`), per run
+    /// of one socket: how many; a failure is logged by socket and count, so no id is kept.
+    in_order_sent: Vec<(ConnId, u32)>,
+    /// The count acks in order move on (shared with the handles).
+    in_order: Arc<super::plain::PlainAcks>,
     /// Acks written to a socket's buffer and not sent yet (left for the turn's end by
     /// [`Driven::drain_within_turn`]).
     unflushed: Unflushed,
@@ -58,6 +63,7 @@ impl Loop {
     pub(super) fn new(
         config: SocketModeDriverConfig,
         status_tx: watch::Sender<SocketModeStatus>,
+        in_order: Arc<super::plain::PlainAcks>,
     ) -> (Self, Inbound, Batches<SocketModeStreamItem>) {
         let (mut conns, sock_rx) = Conns::new(config.common.socket_open(), config.common.write_timeout);
         let (outs, out_rx) = Outbox::new(config.common.capacity, BATCH, config.common.capacity_bytes);
@@ -76,6 +82,8 @@ impl Loop {
             open_task: None,
             calls: 0,
             acks_sent: Vec::new(),
+            in_order_sent: Vec::new(),
+            in_order,
             unflushed: Unflushed::default(),
         };
         (lp, Inbound { sock_rx, open_rx }, out_rx)
@@ -109,6 +117,29 @@ impl Loop {
 }
 
 impl Loop {
+    /// The application acked every envelope numbered `from..to`, in delivery order: the ones
+    /// still waiting are acked (the others were forgotten meanwhile, or acked or released by
+    /// id: an ack of them is `Unknown`, logged as a detached ack's failure is).
+    fn acked_to(&mut self, from: u64, to: u64, now: Instant) {
+        let mut found = 0u64;
+        while let Some(result) = self.machine.ack_oldest_before(DeliverySeq::new(to), now) {
+            found += 1;
+            match result {
+                Ok(conn) => match self.in_order_sent.last_mut() {
+                    Some((c, n)) if *c == conn => *n += 1,
+                    _ => self.in_order_sent.push((conn, 1)),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "an ack was not sent (Slack delivers the envelope again)");
+                }
+            }
+        }
+        let unknown = to.saturating_sub(from).saturating_sub(found);
+        if unknown > 0 {
+            tracing::warn!(acks = unknown, error = %DeliveryAckError::Unknown, "acks were not sent (Slack delivers the envelopes again)");
+        }
+    }
+
     /// Sends the acks written to `conn`'s buffer.
     async fn flush_acks(&mut self, conn: Option<ConnId>) {
         let Some(conn) = conn else { return };
@@ -190,6 +221,7 @@ impl Driven for Loop {
                 // Unknown: acked meanwhile, or forgotten; either way nothing to release.
                 let _ = self.machine.release(envelope_id.as_str());
             }
+            Command::AckedTo { from, to } => self.acked_to(from, to, now),
             Command::Shutdown { grace } => self.machine.shutdown(now, grace),
         }
     }
@@ -263,6 +295,9 @@ impl Loop {
                 }
             }
         }
+        // Acks in order take the shared count again once the envelopes acked otherwise are
+        // behind the oldest still waiting.
+        self.in_order.catch_up(self.machine.first_waiting_seq());
         // Not due: left for the turn's end; the acks written are answered once sent.
         let Some(unflushed) = self.unflushed.due(turn_end) else { return };
         self.flush_acks(unflushed).await;
@@ -284,6 +319,11 @@ impl Loop {
             answer_ack(&envelope_id, reply, result);
         }
         self.acks_sent = sent;
+        for (conn, acks) in self.in_order_sent.drain(..) {
+            if !self.conns.is_open(conn) {
+                tracing::warn!(%conn, acks, error = %DeliveryAckError::Unsent, "acks were not sent (Slack delivers the envelopes again)");
+            }
+        }
     }
 }
 
