@@ -221,18 +221,27 @@ pub(crate) fn random_u64() -> u64 {
 
 /// `n` random characters from `[A-Za-z0-9]`.
 pub(crate) fn random_alnum(n: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut s = String::with_capacity(n);
+    push_random_alnum(&mut s, n, false);
+    s
+}
+
+/// [`random_alnum`]'s `n` characters written at the end of `out` (upper-cased when `upper`, as
+/// `random_alnum(n).to_ascii_uppercase()`): an id with a prefix is made in one string, without
+/// `format!` (the emulator makes several per envelope).
+pub(crate) fn push_random_alnum(out: &mut String, n: usize, upper: bool) {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    out.reserve(n);
     // Eight characters from each 64 random bits.
     let mut bits = 0u64;
     for i in 0..n {
         if i % 8 == 0 {
             bits = random_u64();
         }
-        s.push(ALPHABET[(bits % ALPHABET.len() as u64) as usize] as char);
+        let c = ALPHABET[(bits % ALPHABET.len() as u64) as usize];
+        out.push(if upper { c.to_ascii_uppercase() } else { c } as char);
         bits /= ALPHABET.len() as u64;
     }
-    s
 }
 
 /// Formats message text the way Slack echoes it:

@@ -4,9 +4,11 @@
 -- KEYS[1] the stream, KEYS[2..n+1] the claim key of each envelope, in order.
 -- ARGV[1] the claim's lifetime (s), ARGV[2] the back-pressure limit, ARGV[3] the number of
 -- fields per entry (3), ARGV[4..6] the field names, then 3 values per envelope, in order.
--- Returns, per envelope, two items: 'ok', <entry id> | 'dup', '' | 'full', <entries>; or the
--- error of an XADD that failed (the envelopes before it are appended and claimed, that one is
--- not claimed).
+-- Returns one string, an item per envelope in order, separated by ',': the entry's id
+-- (`<ms>-<seq>`) | 'd' (a duplicate) | 'f<entries>' (full); or the error of an XADD that failed
+-- (the envelopes before it are appended and claimed, that one is not claimed). One string, not
+-- two items per envelope: the reply is one bulk string for Redis to write and the gateway to
+-- parse (docs/perf/fleet6.md).
 
 -- Whether stream id a sorts before b ("<ms>-<seq>").
 local function before(a, b)
@@ -58,11 +60,9 @@ for e = 1, #KEYS - 1 do
     -- Full: not claimed (its redelivery is appended once there is room), unless it was
     -- claimed already.
     if redis.call('EXISTS', claim) == 1 then
-      out[#out + 1] = 'dup'
-      out[#out + 1] = ''
+      out[#out + 1] = 'd'
     else
-      out[#out + 1] = 'full'
-      out[#out + 1] = tostring(len)
+      out[#out + 1] = 'f' .. tostring(len)
     end
   elseif redis.call('SET', claim, '1', 'NX', 'EX', ttl) then
     -- Claimed in the same command that checked the claim; then the append. If the append
@@ -77,11 +77,9 @@ for e = 1, #KEYS - 1 do
       return id
     end
     len = len + 1
-    out[#out + 1] = 'ok'
     out[#out + 1] = id
   else
-    out[#out + 1] = 'dup'
-    out[#out + 1] = ''
+    out[#out + 1] = 'd'
   end
 end
-return out
+return table.concat(out, ',')

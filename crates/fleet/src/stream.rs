@@ -106,31 +106,14 @@ impl EventStream {
         let mut conn = self.conn.clone();
         // Once more on a connection that broke (Redis restarted): safe, because an append that
         // did happen has claimed its event, so the second try answers `Duplicate`.
-        let answer: Vec<String> = match self.eval(&cmd, &mut conn).await {
+        let answer: String = match self.eval(&cmd, &mut conn).await {
             Err(e) if e.is_connection_dropped() || e.is_io_error() => {
                 tracing::debug!(error = %e, "Redis connection broke; appending again on a new one");
                 self.eval(&cmd, &mut conn).await.map_err(FleetError::redis)?
             }
             r => r.map_err(FleetError::redis)?,
         };
-        if answer.len() != 2 * entries.len() {
-            return Err(FleetError::Protocol(format!(
-                "the append script answered {} items for {} entries",
-                answer.len(),
-                entries.len()
-            )));
-        }
-        let mut it = answer.into_iter();
-        let mut out = Vec::with_capacity(entries.len());
-        while let (Some(status), Some(value)) = (it.next(), it.next()) {
-            out.push(match status.as_str() {
-                "ok" => AppendOutcome::Appended { id: value },
-                "dup" => AppendOutcome::Duplicate,
-                "full" => AppendOutcome::Full { backlog: value.parse().unwrap_or(self.max_backlog) },
-                other => return Err(FleetError::Protocol(format!("the append script answered {other:?}"))),
-            });
-        }
-        Ok(out)
+        outcomes(&answer, entries.len(), self.max_backlog)
     }
 
     /// The script's `EVALSHA` for `entries`, written straight into one command buffer: no
@@ -161,7 +144,7 @@ impl EventStream {
 
     /// Runs `cmd` (an `EVALSHA` of the append script), loading the script first if this Redis
     /// does not have it (a new or restarted server, `SCRIPT FLUSH`).
-    async fn eval(&self, cmd: &redis::Cmd, conn: &mut ConnectionManager) -> redis::RedisResult<Vec<String>> {
+    async fn eval(&self, cmd: &redis::Cmd, conn: &mut ConnectionManager) -> redis::RedisResult<String> {
         match cmd.query_async(conn).await {
             Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
                 self.script.load_async(conn).await?;
@@ -187,5 +170,51 @@ impl EventStream {
     pub async fn dead_entries(&self) -> Result<u64, FleetError> {
         let mut conn = self.conn.clone();
         conn.xlen(&self.keys.dead).await.map_err(FleetError::redis)
+    }
+}
+
+/// The append script's answer read into one outcome per entry: an item per entry, in order,
+/// separated by `,` — the entry's id (`<ms>-<seq>`), `d` (a duplicate) or `f<entries>` (full).
+/// Anything else, or another number of items, is a [`FleetError::Protocol`], never a panic.
+fn outcomes(answer: &str, entries: usize, max_backlog: u64) -> Result<Vec<AppendOutcome>, FleetError> {
+    let mut out = Vec::with_capacity(entries);
+    for item in answer.split(',') {
+        out.push(match item.as_bytes().first() {
+            Some(b'0'..=b'9') => AppendOutcome::Appended { id: item.to_owned() },
+            Some(b'd') if item.len() == 1 => AppendOutcome::Duplicate,
+            Some(b'f') => AppendOutcome::Full { backlog: item[1..].parse().unwrap_or(max_backlog) },
+            _ => return Err(FleetError::Protocol(format!("the append script answered {item:?}"))),
+        });
+    }
+    if out.len() != entries {
+        return Err(FleetError::Protocol(format!(
+            "the append script answered {} items for {entries} entries",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scripts_answer_is_one_outcome_per_entry_in_order() {
+        let out = outcomes("1733-0,d,f12,1733-1", 4, 99).unwrap();
+        assert_eq!(
+            out,
+            [
+                AppendOutcome::Appended { id: "1733-0".into() },
+                AppendOutcome::Duplicate,
+                AppendOutcome::Full { backlog: 12 },
+                AppendOutcome::Appended { id: "1733-1".into() },
+            ]
+        );
+        assert_eq!(outcomes("f", 1, 99).unwrap(), [AppendOutcome::Full { backlog: 99 }]);
+        // Not an answer of the script: a typed error, no panic.
+        for (bad, n) in [("", 1), ("1-0,d", 1), ("1-0", 2), ("ok", 1), ("dd", 1), ("1-0,,d", 3), (",", 2)] {
+            assert!(matches!(outcomes(bad, n, 9), Err(FleetError::Protocol(_))), "{bad:?}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::{AckRecord, DeliveryAttempt, EnvelopeRecord, SocketId, SocketInfo};
 use crate::config::{Dispatch, SocketModeServerConfig};
 use crate::faults::Rejection;
 use crate::record::{ConnectCall, Ring};
-use crate::workspace::{random_alnum, random_u64};
+use crate::workspace::{push_random_alnum, random_alnum, random_u64};
 use bytes::Bytes;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -126,15 +126,31 @@ pub(crate) struct SmState {
 
 /// A new envelope id, shaped like Slack's (a UUID).
 fn envelope_id() -> String {
-    let (a, b) = (random_u64(), random_u64());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xfff,
-        0x8000 | (b >> 48) & 0x3fff,
-        b & 0xffff_ffff_ffff
-    )
+    envelope_id_of(random_u64(), random_u64())
+}
+
+/// The envelope id made of the random numbers `a` and `b`.
+fn envelope_id_of(a: u64, b: u64) -> String {
+    // `{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}` of these, written digit by digit (`format!`'s
+    // machinery cost ~1,000 instructions per envelope, docs/perf/fleet6.md).
+    let mut id = String::with_capacity(36);
+    push_hex(&mut id, a >> 32, 8);
+    id.push('-');
+    push_hex(&mut id, (a >> 16) & 0xffff, 4);
+    id.push_str("-4");
+    push_hex(&mut id, a & 0xfff, 3);
+    id.push('-');
+    push_hex(&mut id, 0x8000 | (b >> 48) & 0x3fff, 4);
+    id.push('-');
+    push_hex(&mut id, b & 0xffff_ffff_ffff, 12);
+    id
+}
+
+/// The low `digits` hex digits of `v`, lower case, zero-padded, at the end of `out`.
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    for i in (0..digits).rev() {
+        out.push(b"0123456789abcdef"[((v >> (4 * i)) & 0xf) as usize] as char);
+    }
 }
 
 impl SmState {
@@ -416,7 +432,10 @@ struct Frame<'a> {
 
 /// `Some(event_id)`: a new Events API event id (`Ev…`).
 pub(crate) fn event_id() -> String {
-    format!("Ev{}", random_alnum(10).to_ascii_uppercase())
+    let mut id = String::with_capacity(12);
+    id.push_str("Ev");
+    push_random_alnum(&mut id, 10, true);
+    id
 }
 
 /// The `event_callback` wrapper of an `events_api` payload.
@@ -450,7 +469,10 @@ pub(crate) fn event_callback(
     payload.insert("event_time".into(), Value::from(event_time));
     payload.insert("authorizations".into(), Value::Array(vec![Value::Object(authorization)]));
     payload.insert("is_ext_shared_channel".into(), Value::Bool(false));
-    payload.insert("event_context".into(), Value::String(format!("4-{}", random_alnum(40))));
+    let mut context = String::with_capacity(42);
+    context.push_str("4-");
+    push_random_alnum(&mut context, 40, false);
+    payload.insert("event_context".into(), Value::String(context));
     Value::Object(payload)
 }
 
@@ -526,6 +548,31 @@ mod tests {
             "is_ext_shared_channel": false, "event_context": context,
         });
         assert_eq!(p, expected);
+        assert!(context[2..].bytes().all(|b| b.is_ascii_alphanumeric()), "{context}");
+    }
+
+    #[test]
+    fn ids_have_slacks_shapes() {
+        // The envelope id: a version-4 UUID's text, as `format!` writes it.
+        for (a, b) in [(0, 0), (u64::MAX, u64::MAX), (0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210)]
+            .into_iter()
+            .chain((0..100).map(|_| (random_u64(), random_u64())))
+        {
+            let expected = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xffff,
+                a & 0xfff,
+                0x8000 | (b >> 48) & 0x3fff,
+                b & 0xffff_ffff_ffff
+            );
+            assert_eq!(envelope_id_of(a, b), expected);
+        }
+        // The event id: `Ev` and ten upper-case letters or digits, a new one each time.
+        let id = event_id();
+        assert!(id.len() == 12 && id.starts_with("Ev"), "{id}");
+        assert!(id[2..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{id}");
+        assert_ne!(event_id(), id);
     }
 
     #[test]
