@@ -6,11 +6,13 @@ use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
 use crate::socket_mode::delivery::ack_payload;
 use crate::socket_mode::{
-    AckMode, Delivery, EnvelopeId, SocketModeClient, SocketModeClientBuilder, SocketModeItem,
+    AckMode, Delivery, DeliveryAckError, EnvelopeId, SocketModeClient, SocketModeClientBuilder,
+    SocketModeItem,
 };
 use futures_core::Stream;
 use slack_rtm_codec::BoxError;
 use slack_rtm_session::driver::{QueuedBytes, SocketModeHandle};
+use slack_rtm_session::socket_mode::DeliverySeq;
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -96,7 +98,7 @@ fn request(delivery: &mut Delivery) -> (AppRequest, SocketAck) {
         },
     };
     let event_type = if event { delivery.take_session_event_type() } else { None };
-    let ack = SocketAck { handle: delivery.take_acker(), id: id.clone(), event };
+    let ack = SocketAck { seq: delivery.ack_seq(), handle: delivery.take_acker(), id: id.clone(), event };
     let request = AppRequest::new(kind, payload)
         .with_envelope_id(id)
         .with_retry(attempt, reason)
@@ -123,16 +125,30 @@ enum Step {
 struct SocketAck {
     handle: Option<SocketModeHandle>,
     id: EnvelopeId,
+    /// Where the envelope stands in the session's delivery order: a plain ack in that order
+    /// only moves the session's count on ([`SocketModeHandle::ack_detached_in_order`]).
+    seq: Option<DeliverySeq>,
     event: bool,
+}
+
+impl SocketAck {
+    /// A plain ack, nobody waiting for its write: in delivery order through the session's
+    /// count, else by id.
+    fn plain(&self, h: SocketModeHandle) -> Result<(), DeliveryAckError> {
+        match self.seq {
+            Some(seq) => h.ack_detached_in_order(&self.id, seq),
+            None => h.ack_detached(&self.id, None),
+        }
+    }
 }
 
 impl Acknowledger for SocketAck {
     fn ack(mut self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
         let Some(h) = self.handle.take() else { return Box::pin(std::future::ready(Ok(()))) };
-        let id = self.id.clone();
         if self.event && body.is_none() {
-            return Box::pin(std::future::ready(h.ack_detached(id, None).map_err(Into::into)));
+            return Box::pin(std::future::ready(self.plain(h).map_err(Into::into)));
         }
+        let id = self.id.clone();
         Box::pin(async move {
             let payload = body.as_ref().map(ack_payload).transpose()?;
             h.ack(id, payload).await.map_err(Into::into)
@@ -143,7 +159,7 @@ impl Acknowledger for SocketAck {
         // An event is acked before its listeners run, and nobody waits for the write: the
         // session writes it on its next turn (no round trip to its task per envelope).
         self.event.then(|| match self.handle.take() {
-            Some(h) => h.ack_detached(&self.id, None).map_err(Into::into),
+            Some(h) => self.plain(h).map_err(Into::into),
             None => Ok(()),
         })
     }

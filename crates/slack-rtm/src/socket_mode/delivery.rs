@@ -162,7 +162,6 @@ impl Delivery {
     /// Manual mode: where the envelope stands in the order the session handed them over, for
     /// [`SocketModeHandle::ack_detached_in_order`] (an ack taken over with
     /// [`Delivery::take_acker`]).
-    #[allow(dead_code)] // for the `App`'s acks (crate::app), which name their envelope by id today
     pub(crate) fn ack_seq(&self) -> Option<slack_rtm_session::socket_mode::DeliverySeq> {
         self.inner.seq
     }
