@@ -430,7 +430,9 @@ impl Inner {
         } else {
             Next::new(global, End::Listeners(Matched { inner: self, payload, matched }))
         };
-        next.run(ctx)
+        // Started here (this runs in the request's first poll, where `next.run`'s first poll
+        // would start it): the request awaits the middleware's future itself.
+        next.start(ctx)
     }
 
     /// The matched listeners (at least one), each through its route's chain.
@@ -447,7 +449,7 @@ impl Inner {
             ctx.matches = matches.clone();
             ctx.listener = rt.route.label.clone();
             let end = End::Handler(rt.route.handler.clone(), payload.clone());
-            let result = Next::new(rt.chain.clone(), end).run(ctx).await;
+            let result = Next::new(rt.chain.clone(), end).start(ctx).await;
             match result {
                 Err(error) if n < last => {
                     self.report(ListenerError::Failed { listener: rt.route.label.to_string(), error }).await;
@@ -510,16 +512,17 @@ impl Matched {
         match payload.filter(|_| !matched.is_empty()) {
             None => inner.fallback(ctx).map_or(Ending::Done, Ending::Fallback),
             Some(payload) => {
-                Ending::Listeners(Box::pin(async move { inner.listeners(payload, &matched, ctx).await }))
+                Ending::Boxed(Box::pin(async move { inner.listeners(payload, &matched, ctx).await }))
             }
         }
     }
 }
 
-/// How a request's global chain ends: its listeners' or its fallback's future (`None`: no
-/// fallback, `Ok` at once). The fallback's box is kept for the next request once it returned.
+/// What a started chain ([`Next::start`]) runs: a middleware's, the listeners' or a listener's
+/// future, or the fallback's (`Done`: nothing, `Ok` at once). The fallback's box is kept for
+/// the next request once it returned.
 pub(crate) enum Ending {
-    Listeners(BoxFuture<ListenerResult>),
+    Boxed(BoxFuture<ListenerResult>),
     Fallback(Box<dyn reuse::Step>),
     Done,
 }
@@ -529,7 +532,7 @@ impl Future for Ending {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ListenerResult> {
         let result = match &mut *self {
-            Ending::Listeners(f) => return f.as_mut().poll(cx),
+            Ending::Boxed(f) => return f.as_mut().poll(cx),
             Ending::Fallback(step) => std::task::ready!(step.poll_step(cx)),
             Ending::Done => return Poll::Ready(Ok(())),
         };

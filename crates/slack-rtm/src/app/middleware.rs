@@ -21,6 +21,7 @@
 //! ```
 
 use super::context::Context;
+use super::dispatch::Ending;
 use super::listeners::Handler;
 use super::receiver::RequestKind;
 use slack_rtm_codec::BoxError;
@@ -90,15 +91,24 @@ impl Next {
 
     /// Runs the rest of the chain and the listener.
     pub async fn run(self, ctx: Context) -> ListenerResult {
-        match self.chain.get(self.at).cloned() {
-            Some(m) => m.call(ctx, Next { chain: self.chain, at: self.at + 1, end: self.end }).await,
-            None => match self.end {
-                End::Listeners(matched) => matched.run(ctx).await,
-                End::Handler(handler, payload) => match handler(&payload, ctx) {
-                    Some(f) => f.await,
-                    None => Ok(()),
-                },
-                End::Stopped => Ok(()),
+        self.start(ctx).await
+    }
+
+    /// Starts the rest of the chain now: calls its next middleware (or ends it: the
+    /// listeners, the fallback, a route's listener) and returns what to await. For the
+    /// dispatcher, which starts a chain where [`Next::run`]'s first poll would (inside the
+    /// request's future, under its catch of panics): no future of `run`'s own around it.
+    pub(crate) fn start(self, ctx: Context) -> Ending {
+        let Next { chain, at, end } = self;
+        match chain.get(at) {
+            Some(m) => {
+                let next = Next { chain: chain.clone(), at: at + 1, end };
+                Ending::Boxed(m.call(ctx, next))
+            }
+            None => match end {
+                End::Listeners(matched) => matched.run(ctx),
+                End::Handler(handler, payload) => handler(&payload, ctx).map_or(Ending::Done, Ending::Boxed),
+                End::Stopped => Ending::Done,
             },
         }
     }
