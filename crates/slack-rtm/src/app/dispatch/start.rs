@@ -55,7 +55,9 @@ impl Dispatcher {
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
-        Ok(self.launch(Incoming::Shared(info, ticket), ack, arrived, permit))
+        // The spare box (its info is not needed: this request's is shared already).
+        let kit = self.inner.config.start_inline.then(|| self.inner.spare.take().0);
+        Ok(self.launch(info, ticket, kit, ack, arrived, permit))
     }
 
     /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
@@ -69,9 +71,24 @@ impl Dispatcher {
             return TryDispatch::Full(request, ack);
         };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
-        // Shared in `launch` (in the spare info when there is one), with its ticket: no wait
-        // between the ticket and the slot, so the arrival order is kept as in `start`.
-        self.launch(Incoming::Handed(request), ack, arrived, permit);
+        // Started inline, the request's future goes in the dispatcher's spare box, and the
+        // request's info in the spare info when there is one: both taken under one lock. The
+        // box is taken first and the future made in the call that puts it there (`launch`),
+        // so that it can be written in place rather than made beside it and copied in (1 KB).
+        let (slot, spare_info) = match self.inner.config.start_inline {
+            true => {
+                let (slot, info) = self.inner.spare.take();
+                (Some(slot), info)
+            }
+            false => (None, None),
+        };
+        // Shared here (in the spare info when there is one), with its ticket: no wait between
+        // the ticket and the slot, so the arrival order is kept as in `start`. The request is
+        // moved from where the receiver handed it over straight into its info (not wrapped
+        // and unwrapped on its way: a copy of ~150 bytes each).
+        let info = RequestInfo::shared(request, spare_info);
+        let ticket = self.ticket(&info);
+        self.launch(info, ticket, slot, ack, arrived, permit);
         TryDispatch::Taken
     }
 
@@ -83,27 +100,22 @@ impl Dispatcher {
     }
 
     /// The request holds its slot: acks an event, then runs the request (inline first with
-    /// [`App::start_inline`](crate::app::App::start_inline), else on its own task).
+    /// [`App::start_inline`](crate::app::App::start_inline), else on its own task). Inlined
+    /// into its two callers: the request is then read where the receiver handed it over, not
+    /// copied into this call's arguments first (~150 bytes, a `memcpy` per request).
+    #[inline(always)]
+    ///
+    /// `kit`: the spare box ([`App::start_inline`](crate::app::App::start_inline)), taken by
+    /// the caller (before the request was shared, in `try_dispatch`).
     fn launch<A: Acknowledger>(
         &self,
-        incoming: Incoming,
+        info: Arc<RequestInfo>,
+        ticket: Option<OrderTicket>,
+        kit: Option<Untyped>,
         ack: A,
         arrived: Option<Instant>,
         permit: OwnedSemaphorePermit,
     ) -> Started {
-        // Started inline, the request's future goes in the dispatcher's spare box, and the
-        // request's info in the spare info when there is one: both taken under one lock. The
-        // box is taken first and the future made in the call that puts it there, so that it
-        // can be written in place rather than made beside it and copied in (1 KB).
-        let mut kit = self.inner.config.start_inline.then(|| self.inner.spare.take());
-        let (info, ticket) = match incoming {
-            Incoming::Shared(info, ticket) => (info, ticket),
-            Incoming::Handed(request) => {
-                let info = RequestInfo::shared(request, kit.as_mut().and_then(|(_, info)| info.take()));
-                let ticket = self.ticket(&info);
-                (info, ticket)
-            }
-        };
         // An event is acked now that the app took it (it holds a slot), before its task
         // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
         // response handed over) costs no slot of its own and no await in the task.
@@ -118,7 +130,7 @@ impl Dispatcher {
         } else {
             Owed::Listener(Box::new(ack))
         };
-        let Some((mut slot, _)) = kit else {
+        let Some(spare) = kit else {
             // Boxed: the request's future is about 1 KB, and the runtime moves a task's future
             // several times while spawning and finishing it (a copy each time); a box moves as
             // one pointer.
@@ -131,6 +143,7 @@ impl Dispatcher {
         // registers that task's waker (a future keeps only the latest waker). The info is
         // kept here too: once the future is done with it, it is the next request's.
         let mut info_back = info.clone();
+        let mut slot = Spare::slot(spare);
         Pin::as_mut(&mut *slot).set(Some(self.inner.clone().handle(info, owed, ticket, arrived, permit)));
         let mut cx = TaskContext::from_waker(std::task::Waker::noop());
         let polled =
@@ -204,25 +217,24 @@ struct Kit {
 /// A box for a request's future, empty between requests (the future is dropped in place).
 type Slot<F> = Box<Pin<Box<Option<F>>>>;
 
-/// A request as [`Dispatcher::launch`] takes it: shared already, with its ticket (`start`
-/// takes it before waiting for a slot), or as the receiver handed it over (`try_dispatch`:
-/// shared in `launch`, in the spare info when one is free).
-enum Incoming {
-    Shared(Arc<RequestInfo>, Option<OrderTicket>),
-    Handed(AppRequest),
-}
+/// The spare box as taken, still untyped (`None`: the spare was taken, or held no box).
+type Untyped = Option<Box<dyn std::any::Any + Send>>;
 
 impl Spare {
-    fn take<F: Future + Send + 'static>(&self) -> (Slot<F>, Option<Arc<RequestInfo>>) {
-        let (future, info) = match self.0.try_lock() {
+    /// The box (typed by [`Spare::slot`], where the future's type is known) and the info.
+    fn take(&self) -> (Untyped, Option<Arc<RequestInfo>>) {
+        match self.0.try_lock() {
             Ok(mut kit) => (kit.future.take(), kit.info.take()),
             Err(_) => (None, None),
-        };
-        let slot = match future.map(|b| b.downcast::<Pin<Box<Option<F>>>>()) {
+        }
+    }
+
+    /// The taken box for a future of type `F`, or a new one.
+    fn slot<F: Future + Send + 'static>(future: Untyped) -> Slot<F> {
+        match future.map(|b| b.downcast::<Pin<Box<Option<F>>>>()) {
             Some(Ok(slot)) => slot,
             _ => Box::new(Box::pin(None)),
-        };
-        (slot, info)
+        }
     }
 
     fn put<F: Future + Send + 'static>(&self, slot: Slot<F>, info: Option<Arc<RequestInfo>>) {
