@@ -130,7 +130,9 @@ impl RequestInfo {
     /// emptied by [`RequestInfo::reset`]) when nothing else holds that one: no allocation.
     /// An event's type comes from the receiver (a Socket Mode session reads it with the
     /// `event_id`) or from a light read; the other kinds are parsed now (they are few, and
-    /// their type is inside their JSON).
+    /// their type is inside their JSON). Inlined into its two callers: the request is moved
+    /// from the caller's place into the info (not copied into this call's argument first).
+    #[inline(always)]
     pub(crate) fn shared(
         mut request: super::receiver::AppRequest,
         spare: Option<Arc<RequestInfo>>,
