@@ -50,7 +50,10 @@ where
     Fut: Future<Output = ListenerResult> + Send + 'static,
 {
     fn call(&self, ctx: Context, next: Next) -> BoxFuture<ListenerResult> {
-        Box::pin(self(ctx, next))
+        // The box first, then the future written into it: `Box::pin(self(ctx, next))` built
+        // the future beside the box and copied it in (a `memcpy` per request, or two).
+        let future: Box<Fut> = Box::write(Box::new_uninit(), self(ctx, next));
+        Box::into_pin(future)
     }
 }
 
