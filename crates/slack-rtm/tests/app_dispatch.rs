@@ -67,41 +67,69 @@ async fn middleware_runs_global_first_then_the_listeners_own_around_the_listener
     );
 }
 
-/// `next.run(ctx)` starts the rest of the chain when it is first polled, not when it is
-/// called (the dispatcher starts its own chains at once, `Next::start`; a middleware's
-/// `next.run` stays lazy): a listener is not called for a `next.run` dropped unpolled, and is
-/// called after what the middleware did between building `next.run` and awaiting it.
-#[tokio::test(start_paused = true)]
-async fn next_run_starts_the_rest_of_the_chain_when_awaited_not_when_called() {
-    let log: Log = Arc::default();
-    let mut app = App::new();
-    let l = log.clone();
-    app.middleware(move |ctx: Context, next: Next| {
-        let l = l.clone();
-        async move {
+/// A middleware that builds `next.run(ctx)`, logs, then awaits it (or drops it unpolled when
+/// the command's text is "drop").
+fn lazy_next(
+    log: &Log,
+    name: &'static str,
+) -> impl Fn(Context, Next) -> futures_like::Fut + Send + Sync + 'static {
+    let log = log.clone();
+    move |ctx, next| {
+        let log = log.clone();
+        Box::pin(async move {
             let text = ctx.body()["text"].as_str().unwrap_or_default().to_owned();
             let rest = next.run(ctx);
-            l.lock().unwrap().push(format!("{text}: next built"));
+            log.lock().unwrap().push(format!("{text}: {name} built next"));
             if text == "drop" {
                 drop(rest);
                 return Ok(());
             }
             rest.await
-        }
-    });
+        })
+    }
+}
+
+/// `next.run(ctx)` starts the rest of the chain when it is first polled, not when it is
+/// called (the dispatcher starts its own chains at once, `Next::start`; a middleware's
+/// `next.run` stays lazy): the listener or the fallback is not called for a `next.run`
+/// dropped unpolled, and is called after what the middleware did between building
+/// `next.run` and awaiting it — at the end of the global chain and of a route's chain.
+#[tokio::test(start_paused = true)]
+async fn next_run_starts_the_rest_of_the_chain_when_awaited_not_when_called() {
+    let log: Log = Arc::default();
+    let mut app = App::new();
+    app.middleware(lazy_next(&log, "global"));
     let l = log.clone();
     app.command("/x", move |cmd, _, _| {
         // Called (before its future is polled) only when the chain reaches it.
         l.lock().unwrap().push(format!("{}: listener called", cmd.text));
         async { Ok(()) }
+    })
+    .middleware(lazy_next(&log, "route"));
+    let l = log.clone();
+    app.fallback(move |ctx| {
+        let text = ctx.body()["text"].as_str().unwrap_or_default().to_owned();
+        l.lock().unwrap().push(format!("{text}: fallback called"));
+        async { Ok(()) }
     });
     let d = dispatcher(app);
     let acks = Acks::default();
-    send(&d, command("/x", "drop"), &acks).await;
-    send(&d, command("/x", "await"), &acks).await;
-    settle().await;
-    assert_eq!(*log.lock().unwrap(), ["drop: next built", "await: next built", "await: listener called"]);
-    assert_eq!(acks.all().len(), 2, "both acked (empty by the app)");
+    for (name, text) in [("/y", "drop"), ("/y", "unhandled"), ("/x", "await")] {
+        send(&d, command(name, text), &acks).await;
+        settle().await;
+    }
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "drop: global built next",
+            "unhandled: global built next",
+            "unhandled: fallback called",
+            "await: global built next",
+            "await: route built next",
+            "await: listener called"
+        ]
+    );
+    assert_eq!(acks.all().len(), 3, "all acked (empty by the app)");
 }
 
 async fn only_tenant_t1(mut ctx: Context, next: Next) -> ListenerResult {
