@@ -222,6 +222,7 @@ type Untyped = Option<Box<dyn std::any::Any + Send>>;
 
 impl Spare {
     /// The box (typed by [`Spare::slot`], where the future's type is known) and the info.
+    #[inline(always)]
     fn take(&self) -> (Untyped, Option<Arc<RequestInfo>>) {
         match self.0.try_lock() {
             Ok(mut kit) => (kit.future.take(), kit.info.take()),
@@ -230,6 +231,7 @@ impl Spare {
     }
 
     /// The taken box for a future of type `F`, or a new one.
+    #[inline(always)]
     fn slot<F: Future + Send + 'static>(future: Untyped) -> Slot<F> {
         match future.map(|b| b.downcast::<Pin<Box<Option<F>>>>()) {
             Some(Ok(slot)) => slot,
@@ -237,6 +239,7 @@ impl Spare {
         }
     }
 
+    #[inline(always)]
     fn put<F: Future + Send + 'static>(&self, slot: Slot<F>, info: Option<Arc<RequestInfo>>) {
         if let Ok(mut kit) = self.0.try_lock() {
             if kit.future.is_none() {
