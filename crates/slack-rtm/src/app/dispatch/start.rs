@@ -75,12 +75,11 @@ impl Dispatcher {
         // request's info in the spare info when there is one: both taken under one lock. The
         // box is taken first and the future made in the call that puts it there (`launch`),
         // so that it can be written in place rather than made beside it and copied in (1 KB).
-        let (slot, spare_info) = match self.inner.config.start_inline {
-            true => {
-                let (slot, info) = self.inner.spare.take();
-                (Some(slot), info)
-            }
-            false => (None, None),
+        let (slot, spare_info) = if self.inner.config.start_inline {
+            let (slot, info) = self.inner.spare.take();
+            (Some(slot), info)
+        } else {
+            (None, None)
         };
         // Shared here (in the spare info when there is one), with its ticket: no wait between
         // the ticket and the slot, so the arrival order is kept as in `start`. The request is
@@ -103,10 +102,10 @@ impl Dispatcher {
     /// [`App::start_inline`](crate::app::App::start_inline), else on its own task). Inlined
     /// into its two callers: the request is then read where the receiver handed it over, not
     /// copied into this call's arguments first (~150 bytes, a `memcpy` per request).
-    #[inline(always)]
     ///
     /// `kit`: the spare box ([`App::start_inline`](crate::app::App::start_inline)), taken by
     /// the caller (before the request was shared, in `try_dispatch`).
+    #[inline(always)]
     fn launch<A: Acknowledger>(
         &self,
         info: Arc<RequestInfo>,
