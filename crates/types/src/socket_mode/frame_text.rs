@@ -40,7 +40,9 @@ impl FrameText {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Owned(text) => text,
-            Repr::Shared { block, start, end } => block.text().get(*start as usize..*end as usize).unwrap_or(""),
+            Repr::Shared { block, start, end } => {
+                block.text().get(*start as usize..*end as usize).unwrap_or("")
+            }
         }
     }
 
@@ -57,6 +59,14 @@ impl FrameText {
         match self.0 {
             Repr::Owned(text) => Ok(text),
             shared => Err(FrameText(shared)),
+        }
+    }
+
+    /// The shared block and where the text lies in it (`Err`: a text of its own, untouched).
+    pub(crate) fn try_into_block(self) -> Result<(Arc<dyn TextBlock>, Range<usize>), FrameText> {
+        match self.0 {
+            Repr::Shared { block, start, end } => Ok((block, start as usize..end as usize)),
+            own => Err(FrameText(own)),
         }
     }
 
@@ -127,7 +137,7 @@ mod tests {
     }
 
     /// An envelope that is a range of a shared block reads as the same envelope would from a
-    /// text of its own; its payload taken is a copy, and the block is left to the others.
+    /// text of its own; its payload taken keeps the block, as the frame did.
     #[test]
     fn an_envelope_in_a_shared_block_reads_as_its_own() {
         use crate::socket_mode::EnvelopeFrame;

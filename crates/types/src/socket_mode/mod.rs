@@ -406,16 +406,16 @@ impl EnvelopeFrame {
     /// [`EnvelopeFrame::payload_json`] taking the frame's text over: the payload is handed on
     /// where it lies in the frame, with no copy, and the frame is left empty (its text, id and
     /// type read `""`, [`EnvelopeFrame::parts`] `None`). A frame that is a range of a shared
-    /// block ([`EnvelopeFrame::from_text`]) gives a copy of its payload and its range back, so
-    /// the block is not kept for the payload's sake. `None`, the frame untouched, when the
-    /// scan did not read the payload (absent, `null`, or not read: decode then).
+    /// block ([`EnvelopeFrame::from_text`]) hands the block on: the payload keeps it as the
+    /// frame did. `None`, the frame untouched, when the scan did not read the payload (absent,
+    /// `null`, or not read: decode then).
     pub fn take_payload(&mut self) -> Option<RawJson> {
         let (start, end) = self.parts?.payload?;
         let text = std::mem::take(&mut self.text);
         (self.id, self.kind, self.parts) = ((0, 0), (0, 0), None);
-        Some(match text.try_into_owned() {
-            Ok(text) => RawJson::within(text, start..end),
-            Err(shared) => RawJson::from_trusted(shared.as_str().get(start..end).unwrap_or("null")),
+        Some(match text.try_into_block() {
+            Ok((block, at)) => RawJson::within_block(block, at.start + start..at.start + end),
+            Err(own) => RawJson::within(own.into_string(), start..end),
         })
     }
 

@@ -21,9 +21,9 @@ use std::sync::{Arc, Mutex};
 pub(super) const POOLED: usize = 32;
 
 /// A new block's room: a full batch ([`READ_BATCH_BYTES`](super::reader::READ_BATCH_BYTES),
-/// ended by its first message reaching it) and a typical last message, so a busy reader's
+/// ended by its first message reaching it) and a large last message, so a busy reader's
 /// blocks do not grow (and copy) as they fill.
-pub(super) const BLOCK: usize = super::reader::READ_BATCH_BYTES + 8 * 1024;
+pub(super) const BLOCK: usize = super::reader::READ_BATCH_BYTES + 16 * 1024;
 
 /// A block that grew larger than this (a batch that ended with a large message) is given back
 /// to the allocator rather than kept.

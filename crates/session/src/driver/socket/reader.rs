@@ -204,7 +204,15 @@ struct Pending<I> {
 impl<I: SocketInput> Pending<I> {
     fn new(conn: ConnId) -> Self {
         let pool = I::SHARES_BLOCKS.then(Arc::default);
-        Self { inputs: Vec::new(), bytes: 0, conn, block: String::new(), texts: Vec::new(), pool, busy: false }
+        Self {
+            inputs: Vec::new(),
+            bytes: 0,
+            conn,
+            block: String::new(),
+            texts: Vec::new(),
+            pool,
+            busy: false,
+        }
     }
 
     fn push(&mut self, input: I, bytes: usize) {
@@ -248,7 +256,7 @@ impl<I: SocketInput> Pending<I> {
         if self.texts.is_empty() {
             return;
         }
-        let sparse = self.block.capacity() > 2 * self.block.len();
+        let sparse = self.block.capacity().min(super::blocks::BLOCK) > 2 * self.block.len();
         if let [(at, start, end)] = self.texts[..] {
             let text = if sparse {
                 let text = self.block[start as usize..end as usize].to_owned();
@@ -416,7 +424,8 @@ mod tests {
     /// of its own, and so is anything that is not an envelope.
     #[tokio::test]
     async fn a_batch_of_envelopes_shares_one_block() {
-        let envelope = |i: usize| format!(r#"{{"envelope_id":"e{i}","type":"events_api","payload":{{"n":{i}}}}}"#);
+        let envelope =
+            |i: usize| format!(r#"{{"envelope_id":"e{i}","type":"events_api","payload":{{"n":{i}}}}}"#);
         let texts: Vec<String> = (0..10).map(envelope).chain([r#"{"type":"hello"}"#.to_owned()]).collect();
         let wire: Vec<u8> = texts.iter().flat_map(|t| text_frame(t)).collect();
         let read = fastwebsockets::after_handshake_split(
@@ -446,14 +455,18 @@ mod tests {
             }
         }
         let read: Vec<&str> = frames.iter().map(|f| f.as_str()).collect();
-        assert_eq!(read, texts[..10].iter().map(String::as_str).collect::<Vec<_>>(), "every envelope once, in order");
+        assert_eq!(
+            read,
+            texts[..10].iter().map(String::as_str).collect::<Vec<_>>(),
+            "every envelope once, in order"
+        );
         assert_eq!(others, [texts[10].clone()]);
         // One block: each frame's text starts where the one before it ends.
         for pair in frames.windows(2) {
             let (a, b) = (pair[0].as_str(), pair[1].as_str());
             assert_eq!(a.as_ptr() as usize + a.len(), b.as_ptr() as usize, "{a} and {b} in one block");
         }
-        // Taking a payload leaves the block to the other frames (a copy of the payload).
+        // Taking a payload leaves the other frames as they were.
         let mut first = frames.remove(0);
         assert_eq!(first.take_payload().map(|p| p.as_str().to_owned()).as_deref(), Some(r#"{"n":0}"#));
         assert_eq!(frames[0].as_str(), texts[1]);
@@ -465,7 +478,8 @@ mod tests {
     fn the_pool_takes_blocks_back_within_its_bounds() {
         use super::super::blocks::{POOLED, POOLED_CAPACITY};
         let pool = Arc::new(BlockPool::default());
-        let block = |text: String| -> Arc<dyn TextBlock> { Arc::new(PooledBlock { text, pool: pool.clone() }) };
+        let block =
+            |text: String| -> Arc<dyn TextBlock> { Arc::new(PooledBlock { text, pool: pool.clone() }) };
         let shared = block("{}{}".to_owned());
         let frames = [FrameText::shared(shared.clone(), 0..2), FrameText::shared(shared.clone(), 2..4)];
         drop(shared);
