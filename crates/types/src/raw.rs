@@ -10,23 +10,13 @@ use std::fmt;
 ///
 /// It may be a part of a larger text it took over (a Socket Mode envelope's payload inside
 /// its frame: [`EnvelopeFrame::take_payload`](crate::socket_mode::EnvelopeFrame::take_payload)),
-/// or of the block of frames the frame shares with the others a reader read with it (kept
-/// while the payload is), so handing a payload over costs no copy; it compares, hashes and
-/// serializes as its own text.
+/// so handing a payload over costs no copy; it compares, hashes and serializes as its own text.
 #[derive(Clone)]
 pub struct RawJson {
     /// The text that holds the JSON: all of it, or `start..len - tail`.
-    text: Backing,
+    text: Box<str>,
     start: u32,
     tail: u32,
-}
-
-/// What holds a [`RawJson`]'s text: a string of its own, or a block of frames a reader shared
-/// ([`FrameText`](crate::socket_mode::FrameText)), of which the JSON is `start..len - tail`.
-#[derive(Clone)]
-enum Backing {
-    Own(Box<str>),
-    Shared(std::sync::Arc<dyn crate::socket_mode::TextBlock>),
 }
 
 impl PartialEq for RawJson {
@@ -51,22 +41,7 @@ impl RawJson {
     }
 
     fn whole(text: Box<str>) -> Self {
-        Self { text: Backing::Own(text), start: 0, tail: 0 }
-    }
-
-    /// The JSON at `range` of a frame that is a range of a shared block: the block kept (no
-    /// copy) as long as the JSON is.
-    pub(crate) fn within_block(
-        block: std::sync::Arc<dyn crate::socket_mode::TextBlock>,
-        range: std::ops::Range<usize>,
-    ) -> Self {
-        let len = block.text().len();
-        match (u32::try_from(range.start), u32::try_from(len.saturating_sub(range.end))) {
-            (Ok(start), Ok(tail)) if block.text().get(range.clone()).is_some() => {
-                Self { text: Backing::Shared(block), start, tail }
-            }
-            _ => Self::from_trusted(block.text().get(range).unwrap_or("null")),
-        }
+        Self { text, start: 0, tail: 0 }
     }
 
     /// The JSON at `range` of `text`, which must be valid JSON at character boundaries:
@@ -75,7 +50,7 @@ impl RawJson {
         let tail = text.len().saturating_sub(range.end);
         match (u32::try_from(range.start), u32::try_from(tail)) {
             (Ok(start), Ok(tail)) if range.start <= range.end && range.end <= text.len() => {
-                Self { text: Backing::Own(text.into_boxed_str()), start, tail }
+                Self { text: text.into_boxed_str(), start, tail }
             }
             _ => Self::from_trusted(text.get(range).unwrap_or("null")),
         }
@@ -88,14 +63,8 @@ impl RawJson {
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        match &self.text {
-            Backing::Own(text) => &text[self.start as usize..text.len() - self.tail as usize],
-            // Checked when made; a block whose text changed since reads as `null`.
-            Backing::Shared(block) => {
-                let text = block.text();
-                text.get(self.start as usize..text.len().saturating_sub(self.tail as usize)).unwrap_or("null")
-            }
-        }
+        let end = self.text.len() - self.tail as usize;
+        &self.text[self.start as usize..end]
     }
 
     /// Parses the JSON into a generic [`serde_json::Value`]: `Null` for JSON nested 128 levels
@@ -123,10 +92,7 @@ impl RawJson {
 
     /// The JSON text, taking it over (a copy when it is a part of a larger text).
     pub(crate) fn into_string(self) -> String {
-        match self.text {
-            Backing::Own(text) if self.start == 0 && self.tail == 0 => text.into_string(),
-            _ => self.as_str().to_owned(),
-        }
+        if self.start == 0 && self.tail == 0 { self.text.into_string() } else { self.as_str().to_owned() }
     }
 
     pub(crate) fn from_trusted(json: &str) -> Self {

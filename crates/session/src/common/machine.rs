@@ -3,7 +3,6 @@
 //! one generic loop over these two traits; a custom driver can be generic over them too.
 
 use super::types::{ConnId, Reason, SkippedFrame, State};
-use slack_rtm_codec::types::socket_mode::FrameText;
 use std::time::{Duration, Instant};
 
 /// A sans-IO session machine: time is passed in, outputs are drained, the next deadline is
@@ -36,16 +35,6 @@ pub trait Machine {
 pub trait SocketInput: Sized {
     /// A complete message (text or binary), classified by the machine's own `…Incoming::message`.
     fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self;
-    /// Whether the machine keeps a complete text message as a range of a block shared with the
-    /// other messages read with it ([`SocketInput::text_in`]): the reader then copies a batch's
-    /// text messages into one allocation instead of one each. `false`: every message goes
-    /// through [`SocketInput::message`].
-    const SHARES_BLOCKS: bool = false;
-    /// A complete text message, valid UTF-8, as its own text or a range of a block shared with
-    /// the messages read with it. By default, a copy through [`SocketInput::message`].
-    fn text_in(conn: ConnId, text: FrameText) -> Self {
-        Self::message(conn, true, text.as_str().as_bytes())
-    }
     /// Proof of life without a message (a ping, a pong, a fragment).
     fn activity(conn: ConnId) -> Self;
     /// A frame that could not be turned into text (skipped; the stream is still in sync).

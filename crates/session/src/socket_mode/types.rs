@@ -2,7 +2,7 @@
 
 use crate::common::{ConnId, ConnectFailure, Reason, SkippedFrame, Warning};
 use slack_rtm_codec::OpenResponse;
-use slack_rtm_codec::types::socket_mode::{DisconnectReason, EnvelopeFrame, FrameText};
+use slack_rtm_codec::types::socket_mode::{DisconnectReason, EnvelopeFrame};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -36,15 +36,6 @@ impl SocketModeIncoming {
         match EnvelopeFrame::new(text) {
             Ok(frame) => SocketModeIncoming::Envelope(frame),
             Err(text) => SocketModeIncoming::Text(text),
-        }
-    }
-
-    /// Classifies a text message that may be a range of a block shared with the messages read
-    /// with it: an envelope keeps the range (no copy), any other message is copied out.
-    pub fn shared(text: FrameText) -> SocketModeIncoming {
-        match EnvelopeFrame::from_text(text) {
-            Ok(frame) => SocketModeIncoming::Envelope(frame),
-            Err(text) => SocketModeIncoming::Text(text.into_string()),
         }
     }
 }
@@ -369,10 +360,6 @@ impl fmt::Display for SocketModeEvent {
 impl crate::common::SocketInput for SocketModeInput {
     fn message(conn: ConnId, text: bool, payload: &[u8]) -> Self {
         SocketModeInput::Frame { conn, frame: SocketModeIncoming::message(text, payload) }
-    }
-    const SHARES_BLOCKS: bool = true;
-    fn text_in(conn: ConnId, text: FrameText) -> Self {
-        SocketModeInput::Frame { conn, frame: SocketModeIncoming::shared(text) }
     }
     fn activity(conn: ConnId) -> Self {
         SocketModeInput::Frame { conn, frame: SocketModeIncoming::Activity }

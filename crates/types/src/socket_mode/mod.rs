@@ -26,7 +26,6 @@
 
 mod elements;
 mod events_api;
-mod frame_text;
 mod interactive;
 
 pub use elements::*;
@@ -34,7 +33,6 @@ mod assistant;
 
 pub use assistant::*;
 pub use events_api::*;
-pub use frame_text::{FrameText, TextBlock};
 pub use interactive::*;
 
 use crate::RawJson;
@@ -311,7 +309,7 @@ impl SocketFrame {
 /// the inner event's `type`.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct EnvelopeFrame {
-    text: FrameText,
+    text: String,
     id: (usize, usize),
     kind: (usize, usize),
     parts: Option<crate::scan_envelope::Parts>,
@@ -341,22 +339,14 @@ impl EnvelopeFrame {
     /// `Err(text)` (given back untouched) otherwise — `hello`, `disconnect`, frames the light
     /// scan cannot read — which decode with [`SocketFrame::from_json`]. Never a validity check.
     pub fn new(text: String) -> Result<EnvelopeFrame, String> {
-        EnvelopeFrame::from_text(text.into()).map_err(FrameText::into_string)
-    }
-
-    /// [`EnvelopeFrame::new`] on a frame's text of its own or a range of a block shared with
-    /// the frames read with it ([`FrameText::shared`]: one allocation for a reader's batch).
-    /// `Err(text)` (given back untouched) when it is not an envelope the light scan reads.
-    pub fn from_text(text: FrameText) -> Result<EnvelopeFrame, FrameText> {
-        let bytes = text.as_str().as_bytes();
-        let (kind, id, parts) = match crate::scan_envelope::scan_envelope(bytes) {
+        let (kind, id, parts) = match crate::scan_envelope::scan_envelope(text.as_bytes()) {
             Some(s) => (s.kind, s.id, s.parts),
             // Cut short or odd: the top-level pair alone, as far as the light scan reads it.
-            None => match top_level_strings(bytes, [b"type", b"envelope_id"], b"") {
+            None => match top_level_strings(text.as_bytes(), [b"type", b"envelope_id"], b"") {
                 Scan::Found { values: [Some(kind), Some(id)], .. } => {
                     // Both are slices of `text`: their offsets are the distances between the two.
                     let at = |s: &str| {
-                        let start = s.as_ptr() as usize - bytes.as_ptr() as usize;
+                        let start = s.as_ptr() as usize - text.as_ptr() as usize;
                         (start, start + s.len())
                     };
                     (Some(at(kind)), Some(at(id)), None)
@@ -365,7 +355,7 @@ impl EnvelopeFrame {
             },
         };
         match (kind, id) {
-            (Some(kind), Some(id)) if !matches!(&text.as_str()[kind.0..kind.1], "hello" | "disconnect") => {
+            (Some(kind), Some(id)) if !matches!(&text[kind.0..kind.1], "hello" | "disconnect") => {
                 Ok(EnvelopeFrame { text, id, kind, parts })
             }
             _ => Err(text),
@@ -377,8 +367,7 @@ impl EnvelopeFrame {
     /// value of an unexpected kind, a key twice, a frame cut short): decode then.
     pub fn parts(&self) -> Option<EnvelopeParts<'_>> {
         let p = self.parts?;
-        let whole = self.text.as_str();
-        let text = |s: Option<(usize, usize)>| s.map(|(a, b)| &whole[a..b]);
+        let text = |s: Option<(usize, usize)>| s.map(|(a, b)| &self.text[a..b]);
         Some(EnvelopeParts {
             payload: text(p.payload),
             retry_attempt: p.retry_attempt,
@@ -394,7 +383,7 @@ impl EnvelopeFrame {
     /// the scan could not read the envelope (decode then).
     pub fn retry(&self) -> Option<(u32, Option<&str>)> {
         let p = self.parts.as_ref()?;
-        Some((p.retry_attempt, p.retry_reason.map(|(a, b)| &self.text.as_str()[a..b])))
+        Some((p.retry_attempt, p.retry_reason.map(|(a, b)| &self.text[a..b])))
     }
 
     /// The payload as [`RawJson`] (a copy of its text, no parse) when the scan read it
@@ -405,28 +394,23 @@ impl EnvelopeFrame {
 
     /// [`EnvelopeFrame::payload_json`] taking the frame's text over: the payload is handed on
     /// where it lies in the frame, with no copy, and the frame is left empty (its text, id and
-    /// type read `""`, [`EnvelopeFrame::parts`] `None`). A frame that is a range of a shared
-    /// block ([`EnvelopeFrame::from_text`]) hands the block on: the payload keeps it as the
-    /// frame did. `None`, the frame untouched, when the scan did not read the payload (absent,
-    /// `null`, or not read: decode then).
+    /// type read `""`, [`EnvelopeFrame::parts`] `None`). `None`, the frame untouched, when the
+    /// scan did not read the payload (absent, `null`, or not read: decode then).
     pub fn take_payload(&mut self) -> Option<RawJson> {
         let (start, end) = self.parts?.payload?;
         let text = std::mem::take(&mut self.text);
         (self.id, self.kind, self.parts) = ((0, 0), (0, 0), None);
-        Some(match text.try_into_block() {
-            Ok((block, at)) => RawJson::within_block(block, at.start + start..at.start + end),
-            Err(own) => RawJson::within(own.into_string(), start..end),
-        })
+        Some(RawJson::within(text, start..end))
     }
 
     /// The envelope's id.
     pub fn envelope_id(&self) -> &str {
-        &self.text.as_str()[self.id.0..self.id.1]
+        &self.text[self.id.0..self.id.1]
     }
 
     /// The envelope's type, e.g. `"events_api"`.
     pub fn envelope_type(&self) -> &str {
-        &self.text.as_str()[self.kind.0..self.kind.1]
+        &self.text[self.kind.0..self.kind.1]
     }
 
     /// The ack for this envelope (without a response payload).
@@ -436,17 +420,17 @@ impl EnvelopeFrame {
 
     /// The frame, verbatim.
     pub fn as_str(&self) -> &str {
-        self.text.as_str()
+        &self.text
     }
 
-    /// The frame, verbatim (a copy when it is a range of a shared block).
+    /// The frame, verbatim.
     pub fn into_string(self) -> String {
-        self.text.into_string()
+        self.text
     }
 
     /// Decodes the frame: the same result as [`SocketFrame::from_json`] on the same text.
     pub fn decode(&self) -> Result<SocketFrame, serde_json::Error> {
-        SocketFrame::decode_kind(Some(self.envelope_type()), true, self.text.as_str())
+        SocketFrame::decode_kind(Some(self.envelope_type()), true, &self.text)
     }
 }
 
@@ -455,7 +439,7 @@ impl std::fmt::Debug for EnvelopeFrame {
         f.debug_struct("EnvelopeFrame")
             .field("envelope_id", &self.envelope_id())
             .field("envelope_type", &self.envelope_type())
-            .field("text", &self.text.as_str())
+            .field("text", &self.text)
             .finish()
     }
 }

@@ -3,7 +3,6 @@
 //! ([`close`]). The reader turns what it reads into a machine's inputs through
 //! [`SocketInput`](crate::common::SocketInput), its one seam with a protocol.
 
-mod blocks;
 mod capped;
 mod close;
 mod halves;

@@ -2,15 +2,12 @@
 //! frames until the socket ends, reassembling fragments under the size cap, turning each
 //! message into the machine's input and batching what is already buffered.
 
-use super::blocks::{BlockPool, PooledBlock};
 use super::handshake::open;
 use super::{ControlFrame, FromSocket, OpenConfig};
 use crate::common::{ConnId, Reason, SkippedFrame, SocketInput};
 use crate::driver::inbox::InboxTx;
 use fastwebsockets::{Frame, OpCode, WebSocketError, WebSocketRead};
-use slack_rtm_codec::types::socket_mode::{FrameText, TextBlock};
 use std::future::Future;
-use std::sync::Arc;
 use tokio::io::AsyncRead;
 
 /// Opens the socket, hands the write half to the loop, then reads until the socket ends.
@@ -74,7 +71,7 @@ async fn read_loop<I: SocketInput + Send + 'static, S: AsyncRead + Unpin>(
     // when it is full.
     // Grown by the frames of a burst and given away with the batch: an idle session
     // (thousands in one process) keeps at most the room of a few single frames.
-    let mut pending = Pending::<I>::new(conn);
+    let mut pending = Pending::<I>::default();
     let reason = loop {
         let result = {
             let mut next = std::pin::pin!(read.read_frame(&mut obligated));
@@ -86,10 +83,7 @@ async fn read_loop<I: SocketInput + Send + 'static, S: AsyncRead + Unpin>(
                     if !flush(tx, &mut pending).await {
                         return;
                     }
-                    pending.rest();
-                    let result = next.await;
-                    pending.wake();
-                    result
+                    next.await
                 }
             }
         };
@@ -111,17 +105,19 @@ async fn read_loop<I: SocketInput + Send + 'static, S: AsyncRead + Unpin>(
             Err(WebSocketError::SendError(_)) => return,
             Err(e) => break Reason::Io(e.to_string()),
         };
+        // The bytes of a complete message, which the input holds a copy of.
+        let mut bytes = 0;
         let input = match frame.opcode {
             OpCode::Text | OpCode::Binary if partial.is_some() => {
                 break Reason::Io("a new message started inside a fragmented one".into());
             }
             OpCode::Text | OpCode::Binary if frame.fin => {
-                pending.push_message(frame.opcode == OpCode::Text, &frame.payload);
-                None
+                bytes = frame.payload.len();
+                I::message(conn, frame.opcode == OpCode::Text, &frame.payload)
             }
             OpCode::Text | OpCode::Binary => {
                 partial = Some(Partial { text: frame.opcode == OpCode::Text, data: frame.payload.to_vec() });
-                Some(I::activity(conn))
+                I::activity(conn)
             }
             OpCode::Continuation => {
                 let Some(p) = partial.as_mut() else {
@@ -133,21 +129,19 @@ async fn read_loop<I: SocketInput + Send + 'static, S: AsyncRead + Unpin>(
                 p.data.extend_from_slice(&frame.payload);
                 if frame.fin {
                     let whole = partial.take().map(|p| (p.text, p.data)).unwrap_or_default();
-                    pending.push_message(whole.0, &whole.1);
-                    None
+                    bytes = whole.1.len();
+                    I::message(conn, whole.0, &whole.1)
                 } else {
-                    Some(I::activity(conn))
+                    I::activity(conn)
                 }
             }
             OpCode::Close => {
                 let (code, text) = parse_close(&frame.payload);
                 break Reason::Closed { code, reason: text };
             }
-            OpCode::Ping | OpCode::Pong => Some(I::activity(conn)),
+            OpCode::Ping | OpCode::Pong => I::activity(conn),
         };
-        if let Some(input) = input {
-            pending.push(input, 0);
-        }
+        pending.push(input, bytes);
         if pending.is_full() && !flush(tx, &mut pending).await {
             return;
         }
@@ -180,136 +174,24 @@ const READ_BATCH: usize = 64;
 /// up to 5 × 64 Slack-shaped events (~0.6 MB, as much again as the budget) on a busy session;
 /// bounded so, ~5 × this. Two capped reads' worth: 16 KiB cost a busy loop measurably more
 /// turns and hand-overs per frame (docs/perf/mem8.md).
-pub(super) const READ_BATCH_BYTES: usize = 2 * super::capped::MAX_READ;
+const READ_BATCH_BYTES: usize = 2 * super::capped::MAX_READ;
 
 /// The inputs read and not yet handed to the loop, and the bytes of their messages.
-///
-/// For a machine that [shares blocks](SocketInput::SHARES_BLOCKS), the batch's text messages
-/// are copied into one block ([`super::blocks`]) as they are read, each with a placeholder
-/// input, and turned into their inputs (ranges of the block) when the batch is handed over.
 struct Pending<I> {
     inputs: Vec<I>,
     bytes: usize,
-    conn: ConnId,
-    /// The batch's text messages, one after the other (empty when none).
-    block: String,
-    /// Where each text message of `block` is: its input's index in `inputs`, its range.
-    texts: Vec<(u32, u32, u32)>,
-    /// Where blocks come from and go back to (`None`: the machine does not share blocks).
-    pool: Option<Arc<BlockPool>>,
-    /// The last batch handed over had a block shared by several messages (a busy socket).
-    busy: bool,
 }
 
-impl<I: SocketInput> Pending<I> {
-    fn new(conn: ConnId) -> Self {
-        let pool = I::SHARES_BLOCKS.then(Arc::default);
-        Self {
-            inputs: Vec::new(),
-            bytes: 0,
-            conn,
-            block: String::new(),
-            texts: Vec::new(),
-            pool,
-            busy: false,
-        }
+impl<I> Default for Pending<I> {
+    fn default() -> Self {
+        Self { inputs: Vec::new(), bytes: 0 }
     }
+}
 
+impl<I> Pending<I> {
     fn push(&mut self, input: I, bytes: usize) {
         self.inputs.push(input);
         self.bytes += bytes;
-    }
-
-    /// A complete message: into the batch's block when it is text for a machine that shares
-    /// blocks, else its input made now (a copy of its own).
-    fn push_message(&mut self, text: bool, payload: &[u8]) {
-        let block_text = match (&self.pool, crate::common::message_text(text, payload)) {
-            (Some(pool), Ok(text)) if u32::try_from(self.block.len() + text.len()).is_ok() => {
-                if self.block.capacity() == 0 {
-                    self.block = pool.take();
-                }
-                Some(text)
-            }
-            _ => None,
-        };
-        match block_text {
-            Some(text) => {
-                let start = self.block.len();
-                self.block.push_str(text);
-                // Fits in 32 bits: checked above.
-                self.texts.push((self.inputs.len() as u32, start as u32, self.block.len() as u32));
-                // Replaced by the message's input when the batch is handed over.
-                self.push(I::activity(self.conn), payload.len());
-            }
-            None => self.push(I::message(self.conn, text, payload), payload.len()),
-        }
-    }
-
-    /// Turns the placeholders of the block's messages into their inputs: ranges of the block,
-    /// shared. A block at most half full (a small batch: the socket is not busy) is not shared:
-    /// its messages get a block (one message, a `String`) of their exact size, and the block is
-    /// kept for the next batch, so what the frames keep stays within twice their bytes (which
-    /// the session's byte budget counts).
-    fn seal(&mut self) {
-        let conn = self.conn;
-        self.busy = self.texts.len() > 1;
-        if self.texts.is_empty() {
-            return;
-        }
-        let sparse = self.block.capacity().min(super::blocks::BLOCK) > 2 * self.block.len();
-        if let [(at, start, end)] = self.texts[..] {
-            let text = if sparse {
-                let text = self.block[start as usize..end as usize].to_owned();
-                self.block.clear();
-                text
-            } else {
-                std::mem::take(&mut self.block)
-            };
-            self.inputs[at as usize] = I::text_in(conn, FrameText::from(text));
-        } else {
-            let pool = self.pool.clone().unwrap_or_default();
-            let text = if sparse {
-                let text = self.block.as_str().to_owned();
-                self.block.clear();
-                text
-            } else {
-                std::mem::take(&mut self.block)
-            };
-            let block: Arc<dyn TextBlock> = Arc::new(PooledBlock { text, pool });
-            for &(at, start, end) in &self.texts {
-                let range = start as usize..end as usize;
-                let text = match FrameText::shared(block.clone(), range.clone()) {
-                    Some(text) => text,
-                    // Not reached: the ranges are those of the messages pushed.
-                    None => FrameText::from(block.text().get(range).unwrap_or_default().to_owned()),
-                };
-                self.inputs[at as usize] = I::text_in(conn, text);
-            }
-        }
-        self.texts.clear();
-    }
-
-    /// The socket has nothing more buffered and the batch was handed over. After a batch of
-    /// at most one text message (a quiet socket) nothing is kept for the next: no block, and
-    /// the pool frees its blocks; a busy socket's wait for more keeps them.
-    fn rest(&mut self) {
-        if self.busy {
-            return;
-        }
-        self.block = String::new();
-        if self.texts.capacity() > 8 {
-            self.texts = Vec::new();
-        }
-        if let Some(pool) = &self.pool {
-            pool.rest();
-        }
-    }
-
-    /// Reading again after a wait.
-    fn wake(&self) {
-        if let Some(pool) = &self.pool {
-            pool.wake();
-        }
     }
 
     /// Hand it over before reading on.
@@ -319,8 +201,7 @@ impl<I: SocketInput> Pending<I> {
 }
 
 /// Hands the pending inputs to the loop; `false` if the loop is gone.
-async fn flush<T: SocketInput>(tx: &InboxTx<FromSocket<T>>, pending: &mut Pending<T>) -> bool {
-    pending.seal();
+async fn flush<T>(tx: &InboxTx<FromSocket<T>>, pending: &mut Pending<T>) -> bool {
     pending.bytes = 0;
     let pending = &mut pending.inputs;
     match pending.len() {
@@ -416,90 +297,6 @@ mod tests {
         }
         assert_eq!(seen, texts, "every frame once, in order");
         assert!(largest > 8, "frames already buffered are still batched ({largest} at most)");
-    }
-
-    /// A batch's envelopes are read into one block, each frame a range of it (one allocation
-    /// per batch, not per frame), every frame once and in order; the block goes back to the
-    /// reader's pool once the last frame using it is dropped; a message read alone is a copy
-    /// of its own, and so is anything that is not an envelope.
-    #[tokio::test]
-    async fn a_batch_of_envelopes_shares_one_block() {
-        let envelope =
-            |i: usize| format!(r#"{{"envelope_id":"e{i}","type":"events_api","payload":{{"n":{i}}}}}"#);
-        let texts: Vec<String> = (0..10).map(envelope).chain([r#"{"type":"hello"}"#.to_owned()]).collect();
-        let wire: Vec<u8> = texts.iter().flat_map(|t| text_frame(t)).collect();
-        let read = fastwebsockets::after_handshake_split(
-            super::super::capped::CappedRead(&wire[..]),
-            tokio::io::sink(),
-            fastwebsockets::Role::Client,
-        )
-        .0;
-        let (tx, rx) = inbox(1_000);
-        read_loop::<SocketModeInput, _>(ConnId(1), read, 1 << 20, &tx).await;
-        let mut got = Vec::new();
-        rx.take(&mut got, usize::MAX);
-        let mut frames = Vec::new();
-        let mut others = Vec::new();
-        for msg in got {
-            let inputs = match msg {
-                FromSocket::Inputs(batch) => batch,
-                FromSocket::Input(one) => vec![one],
-                _ => continue,
-            };
-            for input in inputs {
-                match input {
-                    SocketModeInput::Frame { frame: SocketModeIncoming::Envelope(f), .. } => frames.push(f),
-                    SocketModeInput::Frame { frame: SocketModeIncoming::Text(t), .. } => others.push(t),
-                    _ => {}
-                }
-            }
-        }
-        let read: Vec<&str> = frames.iter().map(|f| f.as_str()).collect();
-        assert_eq!(
-            read,
-            texts[..10].iter().map(String::as_str).collect::<Vec<_>>(),
-            "every envelope once, in order"
-        );
-        assert_eq!(others, [texts[10].clone()]);
-        // One block: each frame's text starts where the one before it ends.
-        for pair in frames.windows(2) {
-            let (a, b) = (pair[0].as_str(), pair[1].as_str());
-            assert_eq!(a.as_ptr() as usize + a.len(), b.as_ptr() as usize, "{a} and {b} in one block");
-        }
-        // Taking a payload leaves the other frames as they were.
-        let mut first = frames.remove(0);
-        assert_eq!(first.take_payload().map(|p| p.as_str().to_owned()).as_deref(), Some(r#"{"n":0}"#));
-        assert_eq!(frames[0].as_str(), texts[1]);
-    }
-
-    /// The pool keeps a block once its last frame is dropped, hands it out again, keeps none
-    /// while the socket is quiet, and never more than its bounds.
-    #[test]
-    fn the_pool_takes_blocks_back_within_its_bounds() {
-        use super::super::blocks::{POOLED, POOLED_CAPACITY};
-        let pool = Arc::new(BlockPool::default());
-        let block =
-            |text: String| -> Arc<dyn TextBlock> { Arc::new(PooledBlock { text, pool: pool.clone() }) };
-        let shared = block("{}{}".to_owned());
-        let frames = [FrameText::shared(shared.clone(), 0..2), FrameText::shared(shared.clone(), 2..4)];
-        drop(shared);
-        assert_eq!(pool.kept(), 0, "still used by its frames");
-        drop(frames);
-        assert_eq!(pool.kept(), 1, "back once the last frame is dropped");
-        let again = pool.take();
-        assert!(again.is_empty() && again.capacity() >= 4, "handed out again, emptied");
-        drop(block(String::with_capacity(POOLED_CAPACITY + 1)));
-        assert_eq!(pool.kept(), 0, "a block grown too large is freed");
-        let many: Vec<_> = (0..POOLED + 3).map(|_| block("x".to_owned())).collect();
-        drop(many);
-        assert_eq!(pool.kept(), POOLED, "at most POOLED blocks");
-        pool.rest();
-        assert_eq!(pool.kept(), 0, "a quiet socket keeps no block");
-        drop(block("x".to_owned()));
-        assert_eq!(pool.kept(), 0, "nor one that comes back while it is quiet");
-        pool.wake();
-        drop(block("x".to_owned()));
-        assert_eq!(pool.kept(), 1);
     }
 
     #[test]
