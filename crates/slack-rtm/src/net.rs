@@ -230,9 +230,9 @@ macro_rules! net_setters {
         /// application before the session stops reading its sockets, beside
         #[doc = concat!("[`", stringify!($builder), "::capacity`]: whichever is reached first turns backpressure on.")]
         /// This is what bounds a busy session's memory whatever its frames weigh; a frame
-        /// larger than it is still delivered. Default 512 KiB (128 KiB for the Socket Mode session an
-        /// [`App`](crate::app::App) runs on tokio's current-thread runtime: its dispatcher bounds
-        /// what it holds itself).
+        /// larger than it is still delivered. Default 512 KiB (for the Socket Mode session an
+        /// [`App`](crate::app::App) runs, 128 KiB on tokio's current-thread runtime and 384 KiB on
+        /// the multi-thread one: its dispatcher bounds what it holds itself).
         pub fn capacity_bytes(mut self, bytes: usize) -> Self {
             self.net.capacity_bytes = Some(bytes.max(1));
             self

@@ -289,9 +289,9 @@ async fn each_request_carries_its_envelopes_id_and_payload_verbatim() {
 
 /// An app's session keeps little waiting for its dispatcher: with every listener slot taken
 /// (the listeners wait on a gate), the envelopes the session handed over and the app has not
-/// taken fill the byte budget — on the current-thread runtime the app's 128 KiB (the builder
-/// setting none), not the 512 KiB a raw consumer's session may hold; on the multi-thread
-/// runtime the builder's default — and stay within it plus the one reader batch (64 frames)
+/// taken fill the byte budget — the app's 128 KiB on the current-thread runtime and 384 KiB on
+/// the multi-thread one (the builder setting none), not the 512 KiB a raw consumer's session
+/// may hold — and stay within it plus the one reader batch (64 frames)
 /// the session had already read. Then every envelope reaches a listener exactly once, and the
 /// bound holds while they drain.
 async fn an_apps_session_holds_at_most_its_byte_budget_for_the_dispatcher(budget: usize) {
@@ -361,6 +361,6 @@ async fn an_apps_session_holds_at_most_its_byte_budget_on_the_current_thread_run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_apps_session_holds_at_most_the_default_byte_budget_on_the_multi_thread_runtime() {
-    an_apps_session_holds_at_most_its_byte_budget_for_the_dispatcher(512 * 1024).await;
+async fn an_apps_session_holds_at_most_its_byte_budget_on_the_multi_thread_runtime() {
+    an_apps_session_holds_at_most_its_byte_budget_for_the_dispatcher(384 * 1024).await;
 }

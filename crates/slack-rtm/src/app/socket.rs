@@ -58,11 +58,18 @@ impl Stop {
 /// [`App::concurrency`] requests of its own and its pump takes the next envelope as soon as a
 /// slot is free, so the session only has to cover the pump's next few reads — about a hundred
 /// envelopes of ~1 KB, not the 512 KiB (~5 times more frames, and their unacked entries) a
-/// consumer without a bound of its own gets. On the multi-thread runtime the default stays:
-/// there the session and the pump run on different workers, each stop and restart of the
-/// session's reading crosses threads, and a 128 KiB budget measured 14–17 % fewer envelopes a
-/// second (docs/perf/mem6.md).
+/// consumer without a bound of its own gets. The multi-thread runtime has its own
+/// ([`APP_CAPACITY_BYTES_MULTI_THREAD`]).
 pub(crate) const APP_CAPACITY_BYTES: usize = 128 * 1024;
+
+/// The session's byte budget for an app on tokio's multi-thread runtime (unless given): there
+/// the session and the pump run on different workers and each stop and restart of the
+/// session's reading crosses threads, so 128 KiB measured 14–17 % fewer envelopes a second
+/// (docs/perf/mem6.md); 384 KiB against the session's 512 KiB lowered a busy app's peak RSS by
+/// ~0.75 MB (plain envelopes) and ~0.4 MB (Slack-shaped) for +1–2 % task-clock under load and
+/// no more instructions (docs/perf/mem11.md): what waits costs ~3.6 bytes of RSS per byte of
+/// budget there (the frames, their items, and each worker's allocator arena).
+pub(crate) const APP_CAPACITY_BYTES_MULTI_THREAD: usize = 384 * 1024;
 
 /// What the dispatcher takes from an envelope besides its id and type, read in one pass that
 /// builds nothing else (the payload is copied verbatim).
@@ -183,11 +190,12 @@ impl App {
 
     /// Connects `builder` (with the bot token: [`SocketModeClientBuilder::web_token`]) in
     /// manual ack mode, so a command's or a view's ack can carry a response, and starts
-    /// handing envelopes to the app. On tokio's current-thread runtime, unless `builder` sets
+    /// handing envelopes to the app. Unless `builder` sets
     /// [`capacity_bytes`](SocketModeClientBuilder::capacity_bytes), at most 128 KiB of
-    /// envelopes (plus the one batch of 64 the session had read) wait between the session and
-    /// the dispatcher ([`SocketModeApp::queued_bytes`]; the builder's default elsewhere); the
-    /// dispatcher's own requests are bounded by [`App::concurrency`]. Requests start inline
+    /// envelopes on tokio's current-thread runtime, 384 KiB on the multi-thread one (plus the
+    /// one batch of 64 the session had read), wait between the session and the dispatcher
+    /// ([`SocketModeApp::queued_bytes`]); the dispatcher's own requests are bounded by
+    /// [`App::concurrency`]. Requests start inline
     /// unless the app called [`App::start_inline`] with `false`.
     pub async fn start_socket_mode(
         mut self,
@@ -274,11 +282,15 @@ fn starts_inline(config: &super::AppConfig) -> bool {
     if config.start_inline_set { config.start_inline } else { true }
 }
 
-/// The builder as an app runs it: manual acks, and on the current-thread runtime the app's
-/// byte budget unless one was set.
+/// The builder as an app runs it: manual acks, and the app's byte budget for its runtime
+/// unless one was set.
 fn app_builder(builder: SocketModeClientBuilder, current_thread: bool) -> SocketModeClientBuilder {
     let builder = builder.ack_mode(AckMode::Manual);
-    if current_thread { builder.default_capacity_bytes(APP_CAPACITY_BYTES) } else { builder }
+    builder.default_capacity_bytes(if current_thread {
+        APP_CAPACITY_BYTES
+    } else {
+        APP_CAPACITY_BYTES_MULTI_THREAD
+    })
 }
 
 impl SocketModeApp {
@@ -335,7 +347,7 @@ fn null_json() -> RawJson {
 
 #[cfg(test)]
 mod tests {
-    use super::{APP_CAPACITY_BYTES, app_builder, starts_inline};
+    use super::{APP_CAPACITY_BYTES, APP_CAPACITY_BYTES_MULTI_THREAD, app_builder, starts_inline};
     use crate::SocketModeClient;
     use crate::app::App;
 
@@ -350,13 +362,23 @@ mod tests {
     }
 
     #[test]
-    fn an_app_session_gets_the_apps_byte_budget_on_the_current_thread_runtime_unless_one_was_set() {
+    fn an_app_session_gets_the_apps_byte_budget_for_its_runtime_unless_one_was_set() {
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x"), true);
         assert_eq!(b.capacity_bytes_set(), Some(APP_CAPACITY_BYTES));
         assert!(b.capacity_bytes_set().is_some_and(|n| n < 512 * 1024), "less than a raw consumer's default");
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x").capacity_bytes(1 << 20), true);
         assert_eq!(b.capacity_bytes_set(), Some(1 << 20), "the caller's budget is kept");
         let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x"), false);
-        assert_eq!(b.capacity_bytes_set(), None, "the default on the multi-thread runtime");
+        assert_eq!(
+            b.capacity_bytes_set(),
+            Some(APP_CAPACITY_BYTES_MULTI_THREAD),
+            "the multi-thread runtime's"
+        );
+        assert!(
+            b.capacity_bytes_set().is_some_and(|n| APP_CAPACITY_BYTES < n && n < 512 * 1024),
+            "between the current-thread app's and a raw consumer's default"
+        );
+        let b = app_builder(SocketModeClient::builder("xapp-1-A1-1-x").capacity_bytes(1 << 20), false);
+        assert_eq!(b.capacity_bytes_set(), Some(1 << 20), "the caller's budget is kept");
     }
 }
