@@ -261,8 +261,12 @@ impl Loop {
                     if let Some(other) = self.unflushed.before_write(conn) {
                         self.flush_acks(Some(other)).await;
                     }
-                    let frame = Frame::text(Payload::Owned(text.into_bytes()));
-                    match self.conns.write_unflushed(conn, frame).await {
+                    // Written from the ack's own buffer (masked in place), then given back to
+                    // the machine for a later ack: no allocation per ack.
+                    let mut bytes = text.into_bytes();
+                    let written = self.conns.write_unflushed(conn, Frame::text(Payload::BorrowedMut(&mut bytes))).await;
+                    self.machine.recycle_ack(bytes);
+                    match written {
                         Ok(true) => self.unflushed.written(conn),
                         Ok(false) => {}
                         Err(error) => self
