@@ -6,7 +6,8 @@ use http::{Method, Response};
 use slack_rtm_codec::types::socket_mode::MAX_ACK_BYTES;
 use slack_rtm_codec::{
     AckEncodeError, ApiFailure, AppToken, EnvelopeAck, EnvelopeFrame, OpenConfig, SocketFrame,
-    decode_envelope_frame, decode_socket_frame, decode_socket_frame_bytes, encode_ack, encode_ack_of, encode_ack_of_into,
+    decode_envelope_frame, decode_socket_frame, decode_socket_frame_bytes, encode_ack, encode_ack_of,
+    encode_ack_of_into,
 };
 use slack_rtm_types::{ApiError, RawJson};
 use std::time::{Duration, Instant};

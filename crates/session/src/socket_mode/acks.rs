@@ -7,9 +7,9 @@ use super::pending::{Stage, Waiting};
 use super::types::{Delivered, DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeOutput};
 use crate::common::ConnId;
 use crate::common::fingerprint;
-use slack_rtm_codec::{AckEncodeError, encode_ack_of_into};
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::types::socket_mode::EnvelopeFrame;
+use slack_rtm_codec::{AckEncodeError, encode_ack_of_into};
 use std::borrow::Cow;
 use std::time::Instant;
 
@@ -361,6 +361,42 @@ mod tests {
         // Not an event: nothing read.
         let cmd = frame(r#"{"envelope_id":"e1","payload":{"event_id":"Ev1"},"type":"slash_commands"}"#);
         assert_eq!(event_ids(&cmd), (None, None));
+    }
+
+    #[test]
+    fn ack_texts_are_written_into_the_buffers_given_back_and_only_a_few_small_ones_are_kept() {
+        use super::super::testing::{SocketModeHarness as T, sent};
+        use super::super::{AckMode, SocketModeConfig, SocketModeOutput};
+        use super::{ACK_TEXT_KEPT_BYTES, ACK_TEXTS_KEPT};
+        for mode in [AckMode::Auto, AckMode::Manual] {
+            let mut t =
+                T::new(SocketModeConfig { ack_mode: mode, connections: 1, ..SocketModeConfig::default() });
+            let c = t.ready();
+            // A buffer given back after its frame was masked in place: garbage, not UTF-8.
+            let given = vec![0xff; 100];
+            let at = given.as_ptr();
+            t.s.recycle_ack(given);
+            let envelope = r#"{"envelope_id":"e1","type":"slash_commands","payload":{}}"#;
+            let mut out = t.frame(c, envelope);
+            if mode == AckMode::Manual {
+                assert_eq!(t.s.ack("e1", None, t.now), Ok(c));
+                out = t.drain();
+            }
+            assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "e1"}))], "{mode:?}");
+            let text = out.iter().find_map(|o| match o {
+                SocketModeOutput::Send { text, .. } => Some(text),
+                _ => None,
+            });
+            assert_eq!(text.map(|t| t.as_ptr()), Some(at), "{mode:?}: written into the buffer given back");
+        }
+        // Bounded: a turn's worth of small buffers; a large one is dropped.
+        let mut t = T::new(SocketModeConfig::default());
+        t.s.recycle_ack(Vec::with_capacity(ACK_TEXT_KEPT_BYTES + 1));
+        assert_eq!(t.s.ack_texts.len(), 0);
+        for _ in 0..3 * ACK_TEXTS_KEPT {
+            t.s.recycle_ack(Vec::with_capacity(64));
+        }
+        assert_eq!(t.s.ack_texts.len(), ACK_TEXTS_KEPT);
     }
 
     #[test]

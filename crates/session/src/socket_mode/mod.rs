@@ -48,6 +48,7 @@
 
 mod acks;
 mod config;
+mod keys;
 mod pending;
 mod sockets;
 mod timer;

@@ -1,9 +1,9 @@
 //! Manual ack mode's bookkeeping: the envelopes handed over and not acked yet, in delivery
 //! order, with the stage (due, missed, forgotten) each has reached.
 
+use super::keys::KeySet;
 use crate::common::{ConnId, EnvelopeId, IdMap};
 use std::collections::VecDeque;
-use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
 /// One envelope waiting for the application's ack (manual mode).
@@ -65,8 +65,9 @@ pub(super) struct Pending {
     index: IdMap<EnvelopeId, u64>,
     /// Entries from this sequence number on are not in `index` (yet).
     indexed_to: u64,
-    /// Deliveries waiting, per event key (already a hash): a redelivery of one of these is held.
-    by_event: IdMap<u64, u32>,
+    /// The event keys of the deliveries waiting (each event has at most one: a redelivery of
+    /// one of these is held, not pushed).
+    by_event: KeySet,
     /// Entries of `order` already past their `Due` stage.
     due: usize,
     /// Entries of `order` already past their `Missed` stage.
@@ -140,20 +141,14 @@ impl Pending {
     }
 
     /// Whether a delivery of this event is waiting for its ack (a redelivery is then held);
-    /// if none is, counts the delivery the caller [pushes](Pending::push) next as waiting:
-    /// one look-up for both.
+    /// if none is, records the event's key for the delivery the caller [pushes](Pending::push)
+    /// next: one look-up for both.
     pub(super) fn hold_or_claim(&mut self, key: u64) -> bool {
-        match self.by_event.entry(key) {
-            Entry::Occupied(_) => true,
-            Entry::Vacant(slot) => {
-                slot.insert(1);
-                false
-            }
-        }
+        !self.by_event.insert(key)
     }
 
     /// Records an envelope handed over: its sequence number (its place in delivery order).
-    /// Its `event_key`, if any, was counted by [`Pending::hold_or_claim`] just before.
+    /// Its `event_key`, if any, was recorded by [`Pending::hold_or_claim`] just before.
     pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -227,7 +222,7 @@ impl Pending {
     }
 
     /// Marks the entry at `at` acked (`None` if it was already): out of the index and the
-    /// per-event counts; then drops acked entries from the front, and compacts `order` once
+    /// waiting events' keys; then drops acked entries from the front, and compacts `order` once
     /// they are the majority.
     fn take(&mut self, at: usize) -> Option<Waiting> {
         let slot = self.order.get_mut(at).filter(|s| s.live)?;
@@ -237,13 +232,8 @@ impl Pending {
         if seq < self.indexed_to && self.index.get(slot.id.as_bytes()) == Some(&seq) {
             self.index.remove(slot.id.as_bytes());
         }
-        if let Some(k) = w.event_key
-            && let Entry::Occupied(mut n) = self.by_event.entry(k)
-        {
-            *n.get_mut() -= 1;
-            if *n.get() == 0 {
-                n.remove();
-            }
+        if let Some(k) = w.event_key {
+            self.by_event.remove(k);
         }
         self.drop_acked_front();
         if self.order.len() > 2 * self.live + SLACK {
