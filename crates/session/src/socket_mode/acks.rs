@@ -243,17 +243,16 @@ impl SocketModeSession {
                 before
             }
         };
-        let (id, w) = self.pending.oldest_before(to.get())?;
+        let (id, w) = self.pending.take_oldest_before(to.get())?;
         // Never fails without a payload (an id the scan found is never empty).
         let mut text = self.ack_texts.pop().unwrap_or_default();
         let text = encode_ack_of_into(id.as_str(), None, &mut text).map(|()| text);
         let late = match late_before {
             Some(before) if w.delivered < before => {
-                self.late_by(w, now).map(|late_by| (id.to_string(), late_by))
+                self.late_by(&w, now).map(|late_by| (id.to_string(), late_by))
             }
             _ => None,
         };
-        let w = self.pending.take_oldest()?;
         Some(text.map_err(DeliveryAckError::from).and_then(|text| self.acked(w, text, late, now)))
     }
 

@@ -163,15 +163,20 @@ impl Pending {
         self.order.front().map_or(self.next_seq, |s| s.seq)
     }
 
-    /// The oldest envelope still waiting if it was numbered below `to`: its id and bookkeeping
-    /// (taken by [`Pending::take_oldest`]).
-    pub(super) fn oldest_before(&self, to: u64) -> Option<(&EnvelopeId, &Waiting)> {
-        self.order.front().filter(|s| s.seq < to).map(|s| (&s.id, &s.waiting))
-    }
-
-    /// Forgets the oldest envelope (acked in delivery order): its bookkeeping.
-    pub(super) fn take_oldest(&mut self) -> Option<Waiting> {
-        self.take(0)
+    /// Forgets the oldest envelope still waiting if it was numbered below `to` (acked in
+    /// delivery order): its id and bookkeeping, moved out (nothing copied, no id compared).
+    pub(super) fn take_oldest_before(&mut self, to: u64) -> Option<(EnvelopeId, Waiting)> {
+        if !self.order.front().is_some_and(|s| s.seq < to) {
+            return None;
+        }
+        let slot = self.order.pop_front()?;
+        self.due = self.due.saturating_sub(1);
+        self.missed = self.missed.saturating_sub(1);
+        // The oldest entry is always waiting (acked ones at the front are dropped at once).
+        let taken = slot.live.then(|| self.forget_live(&slot));
+        self.drop_acked_front();
+        self.compact_if_sparse();
+        taken.map(|()| (slot.id, slot.waiting))
     }
 
     /// The socket `conn` is gone: the acks still owed on it can no longer be sent.
@@ -227,15 +232,24 @@ impl Pending {
     fn take(&mut self, at: usize) -> Option<Waiting> {
         let slot = self.order.get_mut(at).filter(|s| s.live)?;
         slot.live = false;
-        let (w, seq) = (slot.waiting, slot.seq);
-        self.live -= 1;
-        if seq < self.indexed_to && self.index.get(slot.id.as_bytes()) == Some(&seq) {
-            self.index.remove(slot.id.as_bytes());
-        }
-        if let Some(k) = w.event_key {
-            self.by_event.remove(k);
-        }
+        let w = slot.waiting;
+        let slot = &self.order[at];
+        let (live, index, by_event, indexed_to) =
+            (&mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
+        forget_live(slot, live, index, by_event, indexed_to);
         self.drop_acked_front();
+        self.compact_if_sparse();
+        Some(w)
+    }
+
+    /// A waiting entry (`slot`, marked acked or out of `order` already) no longer counted as
+    /// waiting: out of the id index and the waiting events' keys.
+    fn forget_live(&mut self, slot: &Slot) {
+        forget_live(slot, &mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
+    }
+
+    /// Compacts `order` once the acked entries in it are the majority.
+    fn compact_if_sparse(&mut self) {
         if self.order.len() > 2 * self.live + SLACK {
             let (mut due, mut missed, mut i) = (0, 0, 0);
             self.order.retain(|s| {
@@ -248,7 +262,6 @@ impl Pending {
             });
             (self.due, self.missed) = (due, missed);
         }
-        Some(w)
     }
 
     /// Drops the acked entries at the front of `order`.
@@ -270,6 +283,24 @@ impl Pending {
     #[cfg(test)]
     pub(super) fn indexed(&self) -> usize {
         self.index.len()
+    }
+}
+
+/// [`Pending::forget_live`] on the fields it touches (so `take` can use it while it reads the
+/// entry in place).
+fn forget_live(
+    slot: &Slot,
+    live: &mut usize,
+    index: &mut IdMap<EnvelopeId, u64>,
+    by_event: &mut KeySet,
+    indexed_to: u64,
+) {
+    *live -= 1;
+    if slot.seq < indexed_to && index.get(slot.id.as_bytes()) == Some(&slot.seq) {
+        index.remove(slot.id.as_bytes());
+    }
+    if let Some(k) = slot.waiting.event_key {
+        by_event.remove(k);
     }
 }
 
