@@ -166,7 +166,7 @@ impl Pending {
     /// Forgets the oldest envelope still waiting if it was numbered below `to` (acked in
     /// delivery order): its id and bookkeeping, moved out (nothing copied, no id compared).
     pub(super) fn take_oldest_before(&mut self, to: u64) -> Option<(EnvelopeId, Waiting)> {
-        if !self.order.front().is_some_and(|s| s.seq < to) {
+        if self.order.front().is_none_or(|s| s.seq >= to) {
             return None;
         }
         let slot = self.order.pop_front()?;
@@ -244,24 +244,32 @@ impl Pending {
 
     /// A waiting entry (`slot`, marked acked or out of `order` already) no longer counted as
     /// waiting: out of the id index and the waiting events' keys.
+    #[inline]
     fn forget_live(&mut self, slot: &Slot) {
         forget_live(slot, &mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
     }
 
     /// Compacts `order` once the acked entries in it are the majority.
+    #[inline]
     fn compact_if_sparse(&mut self) {
         if self.order.len() > 2 * self.live + SLACK {
-            let (mut due, mut missed, mut i) = (0, 0, 0);
-            self.order.retain(|s| {
-                if s.live {
-                    due += usize::from(i < self.due);
-                    missed += usize::from(i < self.missed);
-                }
-                i += 1;
-                s.live
-            });
-            (self.due, self.missed) = (due, missed);
+            self.compact();
         }
+    }
+
+    /// Drops the acked entries from `order`, keeping the stage cursors on the same envelopes.
+    #[inline(never)]
+    fn compact(&mut self) {
+        let (mut due, mut missed, mut i) = (0, 0, 0);
+        self.order.retain(|s| {
+            if s.live {
+                due += usize::from(i < self.due);
+                missed += usize::from(i < self.missed);
+            }
+            i += 1;
+            s.live
+        });
+        (self.due, self.missed) = (due, missed);
     }
 
     /// Drops the acked entries at the front of `order`.
@@ -288,6 +296,7 @@ impl Pending {
 
 /// [`Pending::forget_live`] on the fields it touches (so `take` can use it while it reads the
 /// entry in place).
+#[inline]
 fn forget_live(
     slot: &Slot,
     live: &mut usize,
