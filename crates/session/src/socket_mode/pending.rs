@@ -244,7 +244,7 @@ impl Pending {
 
     /// A waiting entry (`slot`, marked acked or out of `order` already) no longer counted as
     /// waiting: out of the id index and the waiting events' keys.
-    #[inline]
+    #[inline(always)]
     fn forget_live(&mut self, slot: &Slot) {
         forget_live(slot, &mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
     }
@@ -296,7 +296,7 @@ impl Pending {
 
 /// [`Pending::forget_live`] on the fields it touches (so `take` can use it while it reads the
 /// entry in place).
-#[inline]
+#[inline(always)]
 fn forget_live(
     slot: &Slot,
     live: &mut usize,
