@@ -337,6 +337,37 @@ async fn detached_acks_in_and_out_of_delivery_order_and_after_a_dropped_socket_e
     client.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_long_run_of_acks_in_delivery_order_each_goes_once_with_its_own_text() {
+    // 150 envelopes held, then acked in delivery order at once: the loop takes them as one run,
+    // written out 32 at a time, each ack written from a buffer an earlier ack gave back (masked
+    // in place on the wire). Each id is acked once, with its own id, none late.
+    const N: usize = 150;
+    let emu = emulator(EmuSm::default()).await;
+    let (client, mut items) = builder(&emu).connections(1).ack_mode(AckMode::Manual).connect().await.unwrap();
+    emu.wait_for_open_sockets(1, WAIT).await.unwrap();
+    let (channel, user) = (emu.general_channel(), emu.second_user().user.clone());
+    for i in 0..N {
+        emu.post_message(&channel, &user, &format!("m{i}"));
+    }
+    let mut held = Vec::new();
+    for _ in 0..N {
+        held.push(next_envelope(&mut items).await);
+    }
+    let ids: Vec<String> = held.iter().map(|d| d.envelope_id().to_owned()).collect();
+    for d in held {
+        d.ack_detached().unwrap();
+    }
+    emu.wait_for_acks(N as u64, WAIT).await.unwrap();
+    let acks = emu.acks();
+    assert_eq!(acks.len(), N, "{acks:?}");
+    for id in &ids {
+        assert_eq!(acks.iter().filter(|a| &a.envelope_id == id).count(), 1, "{id}: {acks:?}");
+    }
+    assert!(acks.iter().all(|a| !a.late));
+    client.shutdown().await;
+}
+
 /// The envelopes waiting for the application are bounded in bytes as well as in items: with
 /// room for 4,096 envelopes but only 32 KiB, a consumer that stops reading has at most 32 KiB
 /// of envelope frames waiting, plus one reader batch (64 frames) the loop had already read —

@@ -69,7 +69,7 @@ pub use request::{ApiBase, BuildError, ConnectConfig, DEFAULT_API_BASE, HttpMeth
 pub use response::{ConnectResponse, DEFAULT_RETRY_AFTER, MAX_RESPONSE_BYTES, REQ_ID_HEADER};
 pub use socket_mode::{
     APPS_CONNECTIONS_OPEN, AckEncodeError, OpenConfig, OpenResponse, decode_envelope_frame,
-    decode_socket_frame, decode_socket_frame_bytes, encode_ack, encode_ack_of,
+    decode_socket_frame, decode_socket_frame_bytes, encode_ack, encode_ack_of, encode_ack_of_into,
 };
 pub use stream::{BodySource, LengthMismatch, StreamingBody};
 pub use transport::{

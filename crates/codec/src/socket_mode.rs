@@ -131,6 +131,19 @@ pub fn encode_ack(ack: &EnvelopeAck) -> Result<String, AckEncodeError> {
 /// [`encode_ack`] of an envelope id and an optional response payload, without building an
 /// [`EnvelopeAck`] (no copy of the id). The same text and the same refusals.
 pub fn encode_ack_of(envelope_id: &str, payload: Option<&RawJson>) -> Result<String, AckEncodeError> {
+    let mut text = String::new();
+    encode_ack_of_into(envelope_id, payload, &mut text)?;
+    Ok(text)
+}
+
+/// [`encode_ack_of`] written into `out` (cleared first), so a caller can reuse one buffer for
+/// many acks. On an error `out` holds nothing to send (it may hold part of the text).
+pub fn encode_ack_of_into(
+    envelope_id: &str,
+    payload: Option<&RawJson>,
+    out: &mut String,
+) -> Result<(), AckEncodeError> {
+    out.clear();
     if envelope_id.is_empty() {
         return Err(AckEncodeError::EmptyEnvelopeId);
     }
@@ -138,14 +151,13 @@ pub fn encode_ack_of(envelope_id: &str, payload: Option<&RawJson>) -> Result<Str
     // character: checked eight bytes at a time) is written directly, as serde_json would write
     // it; anything else goes through serde_json.
     let plain = find_string_special(envelope_id.as_bytes(), 0) == envelope_id.len();
-    let text = if payload.is_none() && plain {
+    if payload.is_none() && plain {
         const OPEN: &str = r#"{"envelope_id":""#;
         const CLOSE: &str = r#""}"#;
-        let mut text = String::with_capacity(OPEN.len() + envelope_id.len() + CLOSE.len());
-        text.push_str(OPEN);
-        text.push_str(envelope_id);
-        text.push_str(CLOSE);
-        text
+        out.reserve(OPEN.len() + envelope_id.len() + CLOSE.len());
+        out.push_str(OPEN);
+        out.push_str(envelope_id);
+        out.push_str(CLOSE);
     } else {
         #[derive(serde::Serialize)]
         struct Ack<'a> {
@@ -153,11 +165,11 @@ pub fn encode_ack_of(envelope_id: &str, payload: Option<&RawJson>) -> Result<Str
             #[serde(skip_serializing_if = "Option::is_none")]
             payload: Option<&'a RawJson>,
         }
-        serde_json::to_string(&Ack { envelope_id, payload })
-            .map_err(|e| AckEncodeError::Unencodable(e.to_string()))?
-    };
-    if text.len() >= MAX_ACK_BYTES {
-        return Err(AckEncodeError::TooLarge { bytes: text.len() });
+        *out = serde_json::to_string(&Ack { envelope_id, payload })
+            .map_err(|e| AckEncodeError::Unencodable(e.to_string()))?;
     }
-    Ok(text)
+    if out.len() >= MAX_ACK_BYTES {
+        return Err(AckEncodeError::TooLarge { bytes: out.len() });
+    }
+    Ok(())
 }

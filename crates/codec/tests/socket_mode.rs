@@ -7,6 +7,7 @@ use slack_rtm_codec::types::socket_mode::MAX_ACK_BYTES;
 use slack_rtm_codec::{
     AckEncodeError, ApiFailure, AppToken, EnvelopeAck, EnvelopeFrame, OpenConfig, SocketFrame,
     decode_envelope_frame, decode_socket_frame, decode_socket_frame_bytes, encode_ack, encode_ack_of,
+    encode_ack_of_into,
 };
 use slack_rtm_types::{ApiError, RawJson};
 use std::time::{Duration, Instant};
@@ -180,17 +181,22 @@ fn an_ack_is_the_text_serde_json_writes_for_every_kind_of_id() {
         "dbdd0ef3-1543-4f94-bfb4-133d0ac5ddf\\",
         "0123456\u{1f}89abcdef",
     ];
+    // One buffer reused for every ack: each text replaces the one before.
+    let mut reused = String::from("left over from an earlier ack");
     for id in ids {
         for payload in [None, Some(&payload)] {
             let ack = EnvelopeAck { envelope_id: id.to_owned(), payload: payload.cloned() };
             let text = encode_ack_of(id, payload).unwrap();
             assert_eq!(text, serde_json::to_string(&ack).unwrap(), "{id:?}");
             assert_eq!(encode_ack(&ack).unwrap(), text);
+            encode_ack_of_into(id, payload, &mut reused).unwrap();
+            assert_eq!(reused, text, "{id:?}");
             let back: EnvelopeAck = serde_json::from_str(&text).unwrap();
             assert_eq!(back, ack);
         }
     }
     assert_eq!(encode_ack_of("", None), Err(AckEncodeError::EmptyEnvelopeId));
+    assert_eq!(encode_ack_of_into("", None, &mut reused), Err(AckEncodeError::EmptyEnvelopeId));
     let long = "x".repeat(MAX_ACK_BYTES);
     assert!(matches!(encode_ack_of(&long, None), Err(AckEncodeError::TooLarge { .. })));
 }

@@ -221,11 +221,19 @@ impl SeenWindow {
     }
 
     /// Forgets the keys older than the window, then the oldest ones until there is room for one
-    /// more; gives the memory of a burst back once most of it is gone.
+    /// more; gives the memory of a burst back once most of it is gone. Inlined: mostly nothing
+    /// can leave yet, a check of two fields.
+    #[inline]
     fn forget_old(&mut self, now: Instant) {
         if self.keys.len() < self.capacity && self.keep_until.is_some_and(|t| now < t) {
             return;
         }
+        self.forget_old_now(now);
+    }
+
+    /// [`Self::forget_old`] once a key may have to go.
+    #[inline(never)]
+    fn forget_old_now(&mut self, now: Instant) {
         let Some(base) = self.base else { return };
         let elapsed = now.saturating_duration_since(base);
         while let Some(run) = self.runs.front() {

@@ -7,11 +7,16 @@ use super::pending::{Stage, Waiting};
 use super::types::{Delivered, DeliveryAckError, DeliverySeq, SocketModeEvent, SocketModeOutput};
 use crate::common::ConnId;
 use crate::common::fingerprint;
-use slack_rtm_codec::encode_ack_of;
 use slack_rtm_codec::types::RawJson;
 use slack_rtm_codec::types::socket_mode::EnvelopeFrame;
+use slack_rtm_codec::{AckEncodeError, encode_ack_of_into};
 use std::borrow::Cow;
 use std::time::Instant;
+
+/// Ack buffers kept for reuse ([`SocketModeSession::recycle_ack`]): a turn's worth of acks.
+const ACK_TEXTS_KEPT: usize = 64;
+/// The largest ack buffer kept (a plain ack of a 36-byte id takes 54 bytes).
+const ACK_TEXT_KEPT_BYTES: usize = 256;
 
 /// The `event_id` and the inner event's `type` of an `events_api` envelope, read in one pass
 /// without building the payload (everything else is skipped).
@@ -138,10 +143,37 @@ impl SocketModeSession {
 
     /// Outputs an ack (encoded by the codec, which refuses one of 20 KB or more).
     pub(super) fn send_ack(&mut self, conn: ConnId, envelope_id: &str) {
-        match encode_ack_of(envelope_id, None) {
+        match self.ack_text(envelope_id, None) {
             Ok(text) => self.outputs.push_back(SocketModeOutput::Send { conn, text }),
             // An id the scan found is never empty; nothing else can fail without a payload.
             Err(e) => tracing::warn!(error = %e, "could not encode an ack"),
+        }
+    }
+
+    /// An ack's text, written into a buffer given back by [`SocketModeSession::recycle_ack`]
+    /// if one is kept (no allocation), or a new one.
+    fn ack_text(&mut self, envelope_id: &str, payload: Option<&RawJson>) -> Result<String, AckEncodeError> {
+        let mut text = self.ack_texts.pop().unwrap_or_default();
+        match encode_ack_of_into(envelope_id, payload, &mut text) {
+            Ok(()) => Ok(text),
+            Err(e) => {
+                self.recycle_ack(text.into_bytes());
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives back the buffer of an ack text once it is written out ([`SocketModeOutput::Send`]'s
+    /// `text`, whatever it holds now: a client masks the frame in place), so a later ack is
+    /// written into it. At most [`ACK_TEXTS_KEPT`] buffers of at most [`ACK_TEXT_KEPT_BYTES`]
+    /// are kept (a few KB); any other is dropped.
+    pub(crate) fn recycle_ack(&mut self, mut buf: Vec<u8>) {
+        if self.ack_texts.len() < ACK_TEXTS_KEPT && buf.capacity() <= ACK_TEXT_KEPT_BYTES {
+            buf.clear();
+            // Empty: always UTF-8 (nothing to check).
+            if let Ok(text) = String::from_utf8(buf) {
+                self.ack_texts.push(text);
+            }
         }
     }
 
@@ -177,8 +209,11 @@ impl SocketModeSession {
             return Err(DeliveryAckError::Stopped);
         }
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
-        let text = encode_ack_of(envelope_id, payload.as_ref())?;
-        let w = self.pending.remove(envelope_id).ok_or(DeliveryAckError::Unknown)?;
+        let text = self.ack_text(envelope_id, payload.as_ref())?;
+        let Some(w) = self.pending.remove(envelope_id) else {
+            self.recycle_ack(text.into_bytes());
+            return Err(DeliveryAckError::Unknown);
+        };
         let late = self.late_by(&w, now).map(|late_by| (envelope_id.to_owned(), late_by));
         self.acked(w, text, late, now)
     }
@@ -208,16 +243,16 @@ impl SocketModeSession {
                 before
             }
         };
-        let (id, w) = self.pending.oldest_before(to.get())?;
+        let (id, w) = self.pending.take_oldest_before(to.get())?;
         // Never fails without a payload (an id the scan found is never empty).
-        let text = encode_ack_of(id.as_str(), None);
+        let mut text = self.ack_texts.pop().unwrap_or_default();
+        let text = encode_ack_of_into(id.as_str(), None, &mut text).map(|()| text);
         let late = match late_before {
             Some(before) if w.delivered < before => {
-                self.late_by(w, now).map(|late_by| (id.to_string(), late_by))
+                self.late_by(&w, now).map(|late_by| (id.to_string(), late_by))
             }
             _ => None,
         };
-        let w = self.pending.take_oldest()?;
         Some(text.map_err(DeliveryAckError::from).and_then(|text| self.acked(w, text, late, now)))
     }
 
@@ -247,6 +282,7 @@ impl SocketModeSession {
             self.seen.insert_absent(k, now);
         }
         if w.orphaned {
+            self.recycle_ack(text.into_bytes());
             return Err(DeliveryAckError::Unsent);
         }
         let conn = w.conn;
@@ -324,6 +360,42 @@ mod tests {
         // Not an event: nothing read.
         let cmd = frame(r#"{"envelope_id":"e1","payload":{"event_id":"Ev1"},"type":"slash_commands"}"#);
         assert_eq!(event_ids(&cmd), (None, None));
+    }
+
+    #[test]
+    fn ack_texts_are_written_into_the_buffers_given_back_and_only_a_few_small_ones_are_kept() {
+        use super::super::testing::{SocketModeHarness as T, sent};
+        use super::super::{AckMode, SocketModeConfig, SocketModeOutput};
+        use super::{ACK_TEXT_KEPT_BYTES, ACK_TEXTS_KEPT};
+        for mode in [AckMode::Auto, AckMode::Manual] {
+            let mut t =
+                T::new(SocketModeConfig { ack_mode: mode, connections: 1, ..SocketModeConfig::default() });
+            let c = t.ready();
+            // A buffer given back after its frame was masked in place: garbage, not UTF-8.
+            let given = vec![0xff; 100];
+            let at = given.as_ptr();
+            t.s.recycle_ack(given);
+            let envelope = r#"{"envelope_id":"e1","type":"slash_commands","payload":{}}"#;
+            let mut out = t.frame(c, envelope);
+            if mode == AckMode::Manual {
+                assert_eq!(t.s.ack("e1", None, t.now), Ok(c));
+                out = t.drain();
+            }
+            assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "e1"}))], "{mode:?}");
+            let text = out.iter().find_map(|o| match o {
+                SocketModeOutput::Send { text, .. } => Some(text),
+                _ => None,
+            });
+            assert_eq!(text.map(|t| t.as_ptr()), Some(at), "{mode:?}: written into the buffer given back");
+        }
+        // Bounded: a turn's worth of small buffers; a large one is dropped.
+        let mut t = T::new(SocketModeConfig::default());
+        t.s.recycle_ack(Vec::with_capacity(ACK_TEXT_KEPT_BYTES + 1));
+        assert_eq!(t.s.ack_texts.len(), 0);
+        for _ in 0..3 * ACK_TEXTS_KEPT {
+            t.s.recycle_ack(Vec::with_capacity(64));
+        }
+        assert_eq!(t.s.ack_texts.len(), ACK_TEXTS_KEPT);
     }
 
     #[test]

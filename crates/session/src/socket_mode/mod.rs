@@ -48,6 +48,7 @@
 
 mod acks;
 mod config;
+mod keys;
 mod pending;
 mod sockets;
 mod timer;
@@ -104,6 +105,8 @@ pub struct SocketModeSession {
     /// For acks in delivery order at one instant: that instant, and the deadline an envelope
     /// handed over before is late by then (`None`: none can be).
     late_before: Option<(Instant, Option<Instant>)>,
+    /// Buffers of acks written out, given back by the loop, for the next acks' texts.
+    ack_texts: Vec<String>,
 }
 
 impl SocketModeSession {
@@ -129,6 +132,7 @@ impl SocketModeSession {
             stopped: false,
             app_id: None,
             late_before: None,
+            ack_texts: Vec::new(),
         };
         s.emit(SocketModeEvent::Connecting);
         s.top_up(now);

@@ -1,9 +1,9 @@
 //! Manual ack mode's bookkeeping: the envelopes handed over and not acked yet, in delivery
 //! order, with the stage (due, missed, forgotten) each has reached.
 
+use super::keys::KeySet;
 use crate::common::{ConnId, EnvelopeId, IdMap};
 use std::collections::VecDeque;
-use std::collections::hash_map::Entry;
 use std::time::{Duration, Instant};
 
 /// One envelope waiting for the application's ack (manual mode).
@@ -65,8 +65,9 @@ pub(super) struct Pending {
     index: IdMap<EnvelopeId, u64>,
     /// Entries from this sequence number on are not in `index` (yet).
     indexed_to: u64,
-    /// Deliveries waiting, per event key (already a hash): a redelivery of one of these is held.
-    by_event: IdMap<u64, u32>,
+    /// The event keys of the deliveries waiting (each event has at most one: a redelivery of
+    /// one of these is held, not pushed).
+    by_event: KeySet,
     /// Entries of `order` already past their `Due` stage.
     due: usize,
     /// Entries of `order` already past their `Missed` stage.
@@ -140,20 +141,14 @@ impl Pending {
     }
 
     /// Whether a delivery of this event is waiting for its ack (a redelivery is then held);
-    /// if none is, counts the delivery the caller [pushes](Pending::push) next as waiting:
-    /// one look-up for both.
+    /// if none is, records the event's key for the delivery the caller [pushes](Pending::push)
+    /// next: one look-up for both.
     pub(super) fn hold_or_claim(&mut self, key: u64) -> bool {
-        match self.by_event.entry(key) {
-            Entry::Occupied(_) => true,
-            Entry::Vacant(slot) => {
-                slot.insert(1);
-                false
-            }
-        }
+        !self.by_event.insert(key)
     }
 
     /// Records an envelope handed over: its sequence number (its place in delivery order).
-    /// Its `event_key`, if any, was counted by [`Pending::hold_or_claim`] just before.
+    /// Its `event_key`, if any, was recorded by [`Pending::hold_or_claim`] just before.
     pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -168,15 +163,20 @@ impl Pending {
         self.order.front().map_or(self.next_seq, |s| s.seq)
     }
 
-    /// The oldest envelope still waiting if it was numbered below `to`: its id and bookkeeping
-    /// (taken by [`Pending::take_oldest`]).
-    pub(super) fn oldest_before(&self, to: u64) -> Option<(&EnvelopeId, &Waiting)> {
-        self.order.front().filter(|s| s.seq < to).map(|s| (&s.id, &s.waiting))
-    }
-
-    /// Forgets the oldest envelope (acked in delivery order): its bookkeeping.
-    pub(super) fn take_oldest(&mut self) -> Option<Waiting> {
-        self.take(0)
+    /// Forgets the oldest envelope still waiting if it was numbered below `to` (acked in
+    /// delivery order): its id and bookkeeping, moved out (nothing copied, no id compared).
+    pub(super) fn take_oldest_before(&mut self, to: u64) -> Option<(EnvelopeId, Waiting)> {
+        if self.order.front().is_none_or(|s| s.seq >= to) {
+            return None;
+        }
+        let slot = self.order.pop_front()?;
+        self.due = self.due.saturating_sub(1);
+        self.missed = self.missed.saturating_sub(1);
+        // The oldest entry is always waiting (acked ones at the front are dropped at once).
+        let taken = slot.live.then(|| self.forget_live(&slot));
+        self.drop_acked_front();
+        self.compact_if_sparse();
+        taken.map(|()| (slot.id, slot.waiting))
     }
 
     /// The socket `conn` is gone: the acks still owed on it can no longer be sent.
@@ -227,38 +227,49 @@ impl Pending {
     }
 
     /// Marks the entry at `at` acked (`None` if it was already): out of the index and the
-    /// per-event counts; then drops acked entries from the front, and compacts `order` once
+    /// waiting events' keys; then drops acked entries from the front, and compacts `order` once
     /// they are the majority.
     fn take(&mut self, at: usize) -> Option<Waiting> {
         let slot = self.order.get_mut(at).filter(|s| s.live)?;
         slot.live = false;
-        let (w, seq) = (slot.waiting, slot.seq);
-        self.live -= 1;
-        if seq < self.indexed_to && self.index.get(slot.id.as_bytes()) == Some(&seq) {
-            self.index.remove(slot.id.as_bytes());
-        }
-        if let Some(k) = w.event_key
-            && let Entry::Occupied(mut n) = self.by_event.entry(k)
-        {
-            *n.get_mut() -= 1;
-            if *n.get() == 0 {
-                n.remove();
-            }
-        }
+        let w = slot.waiting;
+        let slot = &self.order[at];
+        let (live, index, by_event, indexed_to) =
+            (&mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
+        forget_live(slot, live, index, by_event, indexed_to);
         self.drop_acked_front();
-        if self.order.len() > 2 * self.live + SLACK {
-            let (mut due, mut missed, mut i) = (0, 0, 0);
-            self.order.retain(|s| {
-                if s.live {
-                    due += usize::from(i < self.due);
-                    missed += usize::from(i < self.missed);
-                }
-                i += 1;
-                s.live
-            });
-            (self.due, self.missed) = (due, missed);
-        }
+        self.compact_if_sparse();
         Some(w)
+    }
+
+    /// A waiting entry (`slot`, marked acked or out of `order` already) no longer counted as
+    /// waiting: out of the id index and the waiting events' keys.
+    #[inline(always)]
+    fn forget_live(&mut self, slot: &Slot) {
+        forget_live(slot, &mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
+    }
+
+    /// Compacts `order` once the acked entries in it are the majority.
+    #[inline]
+    fn compact_if_sparse(&mut self) {
+        if self.order.len() > 2 * self.live + SLACK {
+            self.compact();
+        }
+    }
+
+    /// Drops the acked entries from `order`, keeping the stage cursors on the same envelopes.
+    #[inline(never)]
+    fn compact(&mut self) {
+        let (mut due, mut missed, mut i) = (0, 0, 0);
+        self.order.retain(|s| {
+            if s.live {
+                due += usize::from(i < self.due);
+                missed += usize::from(i < self.missed);
+            }
+            i += 1;
+            s.live
+        });
+        (self.due, self.missed) = (due, missed);
     }
 
     /// Drops the acked entries at the front of `order`.
@@ -280,6 +291,25 @@ impl Pending {
     #[cfg(test)]
     pub(super) fn indexed(&self) -> usize {
         self.index.len()
+    }
+}
+
+/// [`Pending::forget_live`] on the fields it touches (so `take` can use it while it reads the
+/// entry in place).
+#[inline(always)]
+fn forget_live(
+    slot: &Slot,
+    live: &mut usize,
+    index: &mut IdMap<EnvelopeId, u64>,
+    by_event: &mut KeySet,
+    indexed_to: u64,
+) {
+    *live -= 1;
+    if slot.seq < indexed_to && index.get(slot.id.as_bytes()) == Some(&slot.seq) {
+        index.remove(slot.id.as_bytes());
+    }
+    if let Some(k) = slot.waiting.event_key {
+        by_event.remove(k);
     }
 }
 

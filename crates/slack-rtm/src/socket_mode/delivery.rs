@@ -191,6 +191,8 @@ impl Delivery {
     /// written (the session writes it on its next turn; a failure — the socket gone — is
     /// logged, and Slack redelivers what was not acked). For handling an envelope after its
     /// ack without a round trip to the session per envelope. In auto mode: `Ok(())` at once.
+    // Inlined: the caller's `Delivery` is then not copied into the call.
+    #[inline]
     pub fn ack_detached(mut self) -> Result<(), DeliveryAckError> {
         self.ack_detached_now()
     }

@@ -116,14 +116,23 @@ impl Loop {
     }
 }
 
+/// A long run of acks in order is written out this many at a time (half the ack buffers the
+/// machine keeps for reuse).
+const ACKS_PER_DRAIN: u64 = 32;
+
 impl Loop {
     /// The application acked every envelope numbered `from..to`, in delivery order: the ones
     /// still waiting are acked (the others were forgotten meanwhile, or acked or released by
     /// id: an ack of them is `Unknown`, logged as a detached ack's failure is).
-    fn acked_to(&mut self, from: u64, to: u64, now: Instant) {
+    async fn acked_to(&mut self, from: u64, to: u64, now: Instant) {
         let mut found = 0u64;
         while let Some(result) = self.machine.ack_oldest_before(DeliverySeq::new(to), now) {
             found += 1;
+            if found.is_multiple_of(ACKS_PER_DRAIN) {
+                // Written as a command batch's outputs are, so the machine gets their buffers
+                // back for the next acks (it keeps a turn's worth) instead of allocating.
+                self.drain(false).await;
+            }
             match result {
                 Ok(conn) => match self.in_order_sent.last_mut() {
                     Some((c, n)) if *c == conn => *n += 1,
@@ -221,7 +230,7 @@ impl Driven for Loop {
                 // Unknown: acked meanwhile, or forgotten; either way nothing to release.
                 let _ = self.machine.release(envelope_id.as_str());
             }
-            Command::AckedTo { from, to } => self.acked_to(from, to, now),
+            Command::AckedTo { from, to } => self.acked_to(from, to, now).await,
             Command::Shutdown { grace } => self.machine.shutdown(now, grace),
         }
     }
@@ -261,8 +270,13 @@ impl Loop {
                     if let Some(other) = self.unflushed.before_write(conn) {
                         self.flush_acks(Some(other)).await;
                     }
-                    let frame = Frame::text(Payload::Owned(text.into_bytes()));
-                    match self.conns.write_unflushed(conn, frame).await {
+                    // Written from the ack's own buffer (masked in place), then given back to
+                    // the machine for a later ack: no allocation per ack.
+                    let mut bytes = text.into_bytes();
+                    let written =
+                        self.conns.write_unflushed(conn, Frame::text(Payload::BorrowedMut(&mut bytes))).await;
+                    self.machine.recycle_ack(bytes);
+                    match written {
                         Ok(true) => self.unflushed.written(conn),
                         Ok(false) => {}
                         Err(error) => self
