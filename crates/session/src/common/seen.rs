@@ -1,31 +1,79 @@
 //! The bounded window of recently seen keys, and the 64-bit fingerprint they are made of:
 //! RTM uses it during a make-before-break overlap, Socket Mode for redeliveries by `event_id`.
 
+use foldhash::SharedSeed;
+use foldhash::quality::FoldHasher;
 use hashbrown::HashTable;
 use std::collections::VecDeque;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-/// A fixed-key hasher: keys are 64-bit fingerprints, so a collision (dropping a genuine event)
-/// has a probability around 2^-64 per pair.
-#[derive(Clone, Copy, Debug, Default)]
-struct FixedState;
+/// The seeds of [`fingerprint`]'s hash, drawn once per process.
+#[derive(Debug)]
+struct Seeds {
+    shared: SharedSeed,
+    per_hasher: u64,
+}
 
-impl BuildHasher for FixedState {
-    type Hasher = std::collections::hash_map::DefaultHasher;
-    fn build_hasher(&self) -> Self::Hasher {
-        std::collections::hash_map::DefaultHasher::new()
+impl Seeds {
+    /// Seeds expanded from two 64-bit values (`SharedSeed::from_u64` mixes the first into
+    /// foldhash's four and keeps them away from zero).
+    fn new(shared: u64, per_hasher: u64) -> Self {
+        Self { shared: SharedSeed::from_u64(shared), per_hasher }
     }
 }
 
-/// A 64-bit fingerprint of `parts` (a fixed-key hash: stable within and across processes).
+/// Random per process: std's `RandomState` takes its keys from the operating system, so the
+/// two values below are unknown outside the process (see [`fingerprint`] for why).
+static SEEDS: LazyLock<Seeds> = LazyLock::new(|| {
+    let random = std::hash::RandomState::new();
+    Seeds::new(random.hash_one(0u8), random.hash_one(1u8))
+});
+
+/// A 64-bit fingerprint of `parts`: the keys of the dedupe window ([`SeenWindow`]) and of
+/// Socket Mode's waiting deliveries, where two different keys with one fingerprint would make
+/// a genuine event look like a duplicate and drop it.
+///
+/// foldhash's quality variant (`foldhash::quality`, a folded-multiply hash whose output is
+/// mixed once more: every output bit depends on every input bit, so the index's slot and
+/// control bits taken from the fingerprint itself stay well spread), with a seed drawn at
+/// random once per process: **stable within a process, different across processes**. Nothing
+/// needs more: the fingerprints never leave the session (the fleet's shared dedupe keys on the
+/// `event_id` text in Redis; no test compares a fingerprint with a written-down value). A
+/// random seed rather than a fixed one because some keys hold text an outsider writes (an
+/// unknown RTM event is keyed on its whole frame, user text included): with foldhash's fixed
+/// seeds, which are public, such text could be chosen to collide with another event's key
+/// (a folded multiply of a block XORed with a known seed is zero for a chosen block); with
+/// unknown seeds it can only be guessed, at the 2^-64 of any other pair.
+///
+/// Each part is written after its length, so the parts' boundaries count (`["ab", "c"]` and
+/// `["a", "bc"]` are different inputs), as `str`'s `Hash` does with its terminator.
+#[inline]
 pub(crate) fn fingerprint(parts: &[&str]) -> u64 {
-    let mut h = FixedState.build_hasher();
-    for p in parts {
-        p.hash(&mut h);
-    }
+    fingerprint_with(&SEEDS, parts)
+}
+
+/// [`fingerprint`] with the given seeds (the same seeds and parts always give the same value).
+#[inline]
+fn fingerprint_with(seeds: &Seeds, parts: &[&str]) -> u64 {
+    let mut h = FoldHasher::with_seed(seeds.per_hasher, &seeds.shared);
+    write_parts(&mut h, parts);
     h.finish()
 }
+
+/// Writes each part after its length: different lists of parts are different byte streams.
+#[inline(always)]
+fn write_parts(h: &mut impl Hasher, parts: &[&str]) {
+    for p in parts {
+        h.write_usize(p.len());
+        h.write(p.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests;
+
 /// The longest window kept exactly (≈ 24.8 days of milliseconds); a longer one is cut to it, so
 /// every remembered key's time fits a `u32` offset.
 const MAX_WINDOW: Duration = Duration::from_millis(1 << 31);
