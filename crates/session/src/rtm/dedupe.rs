@@ -220,6 +220,23 @@ mod tests {
         assert!(key(&ev(r#"{"type":"brand_new","x":1}"#)).is_some());
     }
 
+    /// An event of unknown type is keyed on its whole frame (docs/delivery.md): the same frame
+    /// again is a duplicate; one differing anywhere, even only in its text, is not.
+    #[test]
+    fn an_unknown_event_is_keyed_on_its_whole_frame() {
+        let frame = r#"{"type":"brand_new","user":"U1","text":"hello","event_ts":"5.5"}"#;
+        let same = ev(frame);
+        assert_eq!(key(&ev(frame)), key(&same));
+        let other_text = ev(r#"{"type":"brand_new","user":"U1","text":"hellp","event_ts":"5.5"}"#);
+        assert_ne!(key(&same), key(&other_text));
+        let t0 = Instant::now();
+        let mut d = Dedupe::new(Duration::from_secs(10), 100);
+        d.start_overlap();
+        assert!(!d.is_duplicate(&same, t0));
+        assert!(d.is_duplicate(&ev(frame), t0));
+        assert!(!d.is_duplicate(&other_text, t0));
+    }
+
     /// Every typed event that carries an `event_ts` can be recognised as a duplicate (checked on
     /// the types crate's fixtures, so a newly typed event cannot be forgotten here).
     #[test]
