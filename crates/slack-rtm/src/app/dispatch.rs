@@ -223,17 +223,17 @@ impl Dispatcher {
                 all.push(self.inner.permits.acquire().await);
             }
         };
-        match tokio::time::timeout(grace, every).await {
-            Ok(()) => true,
-            Err(_) => {
-                tracing::warn!(
-                    running = self.in_flight(),
-                    ?grace,
-                    "listeners still running after the shutdown grace"
-                );
-                false
-            }
+        let finished = tokio::time::timeout(grace, every).await.is_ok();
+        // Given back before counting those still running.
+        drop(all);
+        if !finished {
+            tracing::warn!(
+                running = self.in_flight(),
+                ?grace,
+                "listeners still running after the shutdown grace"
+            );
         }
+        finished
     }
 }
 

@@ -87,10 +87,17 @@ impl Dispatcher {
         TryDispatch::Taken
     }
 
+    /// The request's order ticket, when the app orders by conversation. The check inlined
+    /// (most apps do not: no call per request for it), the ticket itself taken out of line.
+    #[inline(always)]
     fn ticket(&self, info: &RequestInfo) -> Option<OrderTicket> {
         if !self.inner.config.ordered {
             return None;
         }
+        self.ordered_ticket(info)
+    }
+
+    fn ordered_ticket(&self, info: &RequestInfo) -> Option<OrderTicket> {
         info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
     }
 
