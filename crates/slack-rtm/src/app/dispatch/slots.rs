@@ -83,7 +83,11 @@ impl Slots {
         // Registered: a slot given back from now on goes to the queue. One given back before
         // (seen here) is taken now.
         if !self.take_free() {
-            match self.queue.acquire().await {
+            // Declared after the registration, so dropped before it (a wait dropped midway
+            // gives a slot already handed to it back to the queue first, and the registration's
+            // drop then finds it there).
+            let wait = std::pin::pin!(self.queue.acquire());
+            match wait.await {
                 // Handed over: the slot is this `Permit`'s now.
                 Ok(permit) => permit.forget(),
                 Err(_) => unreachable!("the queue is never closed"),
