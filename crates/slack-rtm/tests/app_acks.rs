@@ -219,29 +219,6 @@ async fn what_no_listener_takes_is_acked_and_handed_to_the_fallback() {
     assert!(acks.all().iter().all(|a| a.body.is_none()));
 }
 
-/// A log sink for the test's subscriber.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// This thread's logs, captured while the guard lives.
-fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
-    let logs = Logs::default();
-    let sink = logs.clone();
-    let subscriber =
-        tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).without_time().finish();
-    (logs, tracing::subscriber::set_default(subscriber))
-}
-
 #[tokio::test(start_paused = true)]
 async fn the_deadline_warning_names_the_slow_listener() {
     let (logs, _guard) = capture_logs();

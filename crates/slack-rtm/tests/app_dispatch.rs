@@ -323,7 +323,12 @@ async fn shutdown_reports_listeners_still_running_after_the_grace() {
     let d = dispatcher(app);
     send(&d, message("U1", "C1", "long"), &Acks::default()).await;
     settle().await;
+    let (logs, _guard) = capture_logs();
     assert!(!d.shutdown(Duration::from_secs(1)).await);
+    let out = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let warning = out.lines().find(|l| l.contains("still running after the shutdown grace")).expect(&out);
+    assert!(warning.contains("running=1"), "the one listener still running: {warning}");
+    assert_eq!(d.in_flight(), 1, "shutdown holds no slot once it returned");
 }
 
 #[tokio::test(start_paused = true)]

@@ -21,11 +21,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 pub(crate) mod reuse;
+mod slots;
 mod start;
+use slots::{Permit, Slots};
 use start::Started;
 pub(crate) use start::TryDispatch;
 
@@ -70,7 +72,8 @@ struct Inner {
     fallback: Option<FallbackHandler>,
     error_handler: Option<ErrorHandler>,
     config: AppConfig,
-    permits: Arc<Semaphore>,
+    /// The concurrency bound's slots.
+    permits: Arc<Slots>,
     closed: AtomicBool,
     order: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
     seq: AtomicU64,
@@ -142,7 +145,7 @@ impl Dispatcher {
                 global: global.into(),
                 fallback,
                 error_handler,
-                permits: Arc::new(Semaphore::new(config.concurrency)),
+                permits: Arc::new(Slots::new(config.concurrency)),
                 config,
                 closed: AtomicBool::new(false),
                 order: Mutex::new(HashMap::new()),
@@ -172,7 +175,7 @@ impl Dispatcher {
 
     /// Listeners running now.
     pub fn in_flight(&self) -> usize {
-        self.inner.config.concurrency - self.inner.permits.available_permits()
+        self.inner.permits.held()
     }
 
     /// Takes one request: waits for a free slot (at most [`App::concurrency`] requests are
@@ -213,18 +216,24 @@ impl Dispatcher {
     /// after it go on until the runtime stops.
     pub async fn shutdown(&self, grace: Duration) -> bool {
         self.inner.closed.store(true, Ordering::Release);
-        let all = u32::try_from(self.inner.config.concurrency).unwrap_or(u32::MAX);
-        match tokio::time::timeout(grace, self.inner.permits.acquire_many(all)).await {
-            Ok(Ok(_permits)) => true,
-            _ => {
-                tracing::warn!(
-                    running = self.in_flight(),
-                    ?grace,
-                    "listeners still running after the shutdown grace"
-                );
-                false
+        // Every slot, each in turn behind the requests already waiting (given back on return).
+        let mut all = Vec::new();
+        let every = async {
+            while all.len() < self.inner.config.concurrency {
+                all.push(self.inner.permits.acquire().await);
             }
+        };
+        let finished = tokio::time::timeout(grace, every).await.is_ok();
+        // Given back before counting those still running.
+        drop(all);
+        if !finished {
+            tracing::warn!(
+                running = self.in_flight(),
+                ?grace,
+                "listeners still running after the shutdown grace"
+            );
         }
+        finished
     }
 }
 
@@ -269,7 +278,7 @@ impl Inner {
         owed: Owed,
         mut ticket: Option<OrderTicket>,
         arrived: Option<Instant>,
-        permit: OwnedSemaphorePermit,
+        permit: Permit,
     ) -> tracing::instrument::Instrumented<impl Future<Output = bool> + Send + 'static> {
         let span = tracing::info_span!(
             "app",

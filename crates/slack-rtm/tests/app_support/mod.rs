@@ -172,3 +172,26 @@ pub async fn each_handled_and_acked_once(
     }
     assert!(tokio::time::timeout(Duration::from_millis(200), rx.recv()).await.is_err(), "nothing twice");
 }
+
+/// A log sink for the test's subscriber.
+#[derive(Clone, Default)]
+pub struct Logs(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// This thread's logs, captured while the guard lives.
+pub fn capture_logs() -> (Logs, tracing::subscriber::DefaultGuard) {
+    let logs = Logs::default();
+    let sink = logs.clone();
+    let subscriber =
+        tracing_subscriber::fmt().with_writer(move || sink.clone()).with_ansi(false).without_time().finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}

@@ -2,7 +2,7 @@
 //! taking a free one at once ([`Dispatcher::try_dispatch`]), the event's ack, the request's
 //! future run inline or on its task.
 
-use super::{Dispatcher, OrderTicket, Owed, ShuttingDown, panic_message};
+use super::{Dispatcher, OrderTicket, Owed, Permit, ShuttingDown, panic_message};
 use crate::app::context::RequestInfo;
 use crate::app::middleware::BoxFuture;
 use crate::app::receiver::{Acknowledger, AppRequest, RequestKind};
@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context as TaskContext, Poll};
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 /// What [`Dispatcher::try_dispatch`] did with a request.
@@ -48,10 +47,7 @@ impl Dispatcher {
         let info = RequestInfo::shared(request, None);
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = self.ticket(&info);
-        let permit = match self.inner.permits.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return Err(ShuttingDown),
-        };
+        let permit = self.inner.permits.acquire().await;
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
@@ -67,7 +63,7 @@ impl Dispatcher {
         if self.inner.closed.load(Ordering::Acquire) {
             return TryDispatch::ShuttingDown;
         }
-        let Ok(permit) = self.inner.permits.clone().try_acquire_owned() else {
+        let Some(permit) = self.inner.permits.try_acquire() else {
             return TryDispatch::Full(request, ack);
         };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
@@ -91,10 +87,17 @@ impl Dispatcher {
         TryDispatch::Taken
     }
 
+    /// The request's order ticket, when the app orders by conversation. The check inlined
+    /// (most apps do not: no call per request for it), the ticket itself taken out of line.
+    #[inline(always)]
     fn ticket(&self, info: &RequestInfo) -> Option<OrderTicket> {
         if !self.inner.config.ordered {
             return None;
         }
+        self.ordered_ticket(info)
+    }
+
+    fn ordered_ticket(&self, info: &RequestInfo) -> Option<OrderTicket> {
         info.meta().channel_id.clone().map(|key| self.inner.ticket(key))
     }
 
@@ -113,7 +116,7 @@ impl Dispatcher {
         kit: Option<Untyped>,
         ack: A,
         arrived: Option<Instant>,
-        permit: OwnedSemaphorePermit,
+        permit: Permit,
     ) -> Started {
         // An event is acked now that the app took it (it holds a slot), before its task
         // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
