@@ -13,8 +13,12 @@ use slack_rtm_codec::{AckEncodeError, encode_ack_of_into};
 use std::borrow::Cow;
 use std::time::Instant;
 
-/// Ack buffers kept for reuse ([`SocketModeSession::recycle_ack`]): a turn's worth of acks.
-const ACK_TEXTS_KEPT: usize = 1024;
+/// Ack buffers kept for reuse ([`SocketModeSession::recycle_ack`]): in manual mode each
+/// envelope waiting for its ack holds one (its ack written when it was handed over), so as
+/// many as a burst of envelopes waiting at once, within the session's byte budget (an
+/// envelope of ~1 KB: ~128 to ~512 of them), come back after their acks; at most 256 ×
+/// [`ACK_TEXT_KEPT_BYTES`] (a plain ack's buffer is ~64 bytes: ~16 KB).
+const ACK_TEXTS_KEPT: usize = 256;
 /// The largest ack buffer kept (a plain ack of a 36-byte id takes 54 bytes).
 const ACK_TEXT_KEPT_BYTES: usize = 256;
 
