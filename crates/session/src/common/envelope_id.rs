@@ -11,9 +11,6 @@ use std::sync::Arc;
 /// on an 8-byte boundary and the id stays 48 bytes.
 pub(crate) const INLINE: usize = 40;
 
-/// The length of Slack's envelope ids (UUIDs).
-const UUID: usize = 36;
-
 /// The inline bytes, on an 8-byte boundary: reading an id as `str` checks its UTF-8 a word at
 /// a time from the first byte (from an odd address it went byte by byte up to the boundary,
 /// and again after the last whole block: about three times the instructions for a UUID).
@@ -43,12 +40,7 @@ impl EnvelopeId {
         EnvelopeId(match u8::try_from(b.len()) {
             Ok(len) if b.len() <= INLINE => {
                 let mut bytes = Bytes([0; INLINE]);
-                if b.len() == UUID {
-                    // Slack's ids: a copy of a known length, done in place (no `memcpy` call).
-                    bytes.0[..UUID].copy_from_slice(b);
-                } else {
-                    bytes.0[..b.len()].copy_from_slice(b);
-                }
+                bytes.0[..b.len()].copy_from_slice(b);
                 Repr::Inline { len, bytes }
             }
             _ => Repr::Heap(id.into()),
