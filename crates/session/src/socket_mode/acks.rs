@@ -13,8 +13,12 @@ use slack_rtm_codec::{AckEncodeError, encode_ack_of_into};
 use std::borrow::Cow;
 use std::time::Instant;
 
-/// Ack buffers kept for reuse ([`SocketModeSession::recycle_ack`]): a turn's worth of acks.
-const ACK_TEXTS_KEPT: usize = 64;
+/// Ack buffers kept for reuse ([`SocketModeSession::recycle_ack`]): in manual mode each
+/// envelope waiting for its ack holds one (its ack written when it was handed over), so as
+/// many as a burst of envelopes waiting at once, within the session's byte budget (an
+/// envelope of ~1 KB: ~128 to ~512 of them), come back after their acks; at most 256 ×
+/// [`ACK_TEXT_KEPT_BYTES`] (a plain ack's buffer is ~64 bytes: ~16 KB).
+const ACK_TEXTS_KEPT: usize = 256;
 /// The largest ack buffer kept (a plain ack of a 36-byte id takes 54 bytes).
 const ACK_TEXT_KEPT_BYTES: usize = 256;
 
@@ -186,13 +190,24 @@ impl SocketModeSession {
     ) -> DeliverySeq {
         if self.pending.len() >= self.config.max_pending_acks {
             // Forget the oldest: acking it later is `DeliveryAckError::Unknown`.
-            if let Some(id) = self.pending.forget_oldest() {
+            if let Some((id, ack)) = self.pending.forget_oldest() {
+                self.recycle_ack(ack.into_bytes());
                 tracing::warn!(envelope_id = %id, "too many unacked envelopes: forgot the oldest");
             }
         }
-        DeliverySeq::new(
-            self.pending.push(envelope_id, Waiting { conn, delivered: now, orphaned: false, event_key }),
-        )
+        // The plain ack written now, from the frame's id (already text), into a buffer given
+        // back: the ack in order then sends it as it is, with no id read back as text (its
+        // UTF-8 checked again). Not written (an id the codec refuses): written at the ack,
+        // which reports why.
+        let mut ack = self.ack_texts.pop().unwrap_or_default();
+        if encode_ack_of_into(envelope_id, None, &mut ack).is_err() {
+            ack.clear();
+        }
+        DeliverySeq::new(self.pending.push(
+            envelope_id,
+            ack,
+            Waiting { conn, delivered: now, orphaned: false, event_key },
+        ))
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
@@ -208,12 +223,20 @@ impl SocketModeSession {
         if self.stopped {
             return Err(DeliveryAckError::Stopped);
         }
+        if payload.is_none()
+            && let Some((w, text)) = self.pending.remove_written(envelope_id)
+        {
+            // The plain ack written when the envelope was handed over.
+            let late = self.late_by(&w, now).map(|late_by| (envelope_id.to_owned(), late_by));
+            return self.acked(w, text, late, now);
+        }
         // Checked before the envelope is forgotten: a refused ack can be tried again smaller.
         let text = self.ack_text(envelope_id, payload.as_ref())?;
-        let Some(w) = self.pending.remove(envelope_id) else {
+        let Some((w, written)) = self.pending.remove(envelope_id) else {
             self.recycle_ack(text.into_bytes());
             return Err(DeliveryAckError::Unknown);
         };
+        self.recycle_ack(written.into_bytes());
         let late = self.late_by(&w, now).map(|late_by| (envelope_id.to_owned(), late_by));
         self.acked(w, text, late, now)
     }
@@ -243,10 +266,15 @@ impl SocketModeSession {
                 before
             }
         };
-        let (id, w) = self.pending.take_oldest_before(to.get())?;
-        // Never fails without a payload (an id the scan found is never empty).
-        let mut text = self.ack_texts.pop().unwrap_or_default();
-        let text = encode_ack_of_into(id.as_str(), None, &mut text).map(|()| text);
+        let (id, text, w) = self.pending.take_oldest_before(to.get())?;
+        // Written when the envelope was handed over; else now (never fails without a payload:
+        // an id the scan found is never empty).
+        let text = if text.is_empty() {
+            let mut text = text;
+            encode_ack_of_into(id.as_str(), None, &mut text).map(|()| text)
+        } else {
+            Ok(text)
+        };
         let late = match late_before {
             Some(before) if w.delivered < before => {
                 self.late_by(&w, now).map(|late_by| (id.to_string(), late_by))
@@ -301,7 +329,9 @@ impl SocketModeSession {
     /// failed, its store was down). Nothing is sent: Slack delivers the event again, and that
     /// redelivery is handed over. [`DeliveryAckError::Unknown`] if it is not waiting for an ack.
     pub fn release(&mut self, envelope_id: &str) -> Result<(), DeliveryAckError> {
-        self.pending.remove(envelope_id).map(drop).ok_or(DeliveryAckError::Unknown)
+        let (_, written) = self.pending.remove(envelope_id).ok_or(DeliveryAckError::Unknown)?;
+        self.recycle_ack(written.into_bytes());
+        Ok(())
     }
 
     /// `conn` is gone: the acks still owed on it can no longer be sent.
@@ -396,6 +426,54 @@ mod tests {
             t.s.recycle_ack(Vec::with_capacity(64));
         }
         assert_eq!(t.s.ack_texts.len(), ACK_TEXTS_KEPT);
+    }
+
+    /// Manual mode writes an envelope's plain ack when it hands the envelope over (into a
+    /// buffer given back before), and an ack without a payload — in order or by id — sends
+    /// that text; an id the codec refuses is refused at the ack, as before, and stays waiting
+    /// for an ack by id.
+    #[test]
+    fn a_plain_ack_is_written_at_the_hand_over_and_a_refused_id_is_refused_at_the_ack() {
+        use super::super::testing::{SocketModeHarness as T, sent};
+        use super::super::{AckMode, DeliveryAckError, DeliverySeq, SocketModeConfig, SocketModeOutput};
+        let mut t = T::new(SocketModeConfig {
+            ack_mode: AckMode::Manual,
+            connections: 1,
+            ..SocketModeConfig::default()
+        });
+        let c = t.ready();
+        let slash = |id: &str| format!(r#"{{"envelope_id":"{id}","type":"slash_commands","payload":{{}}}}"#);
+        let sent_at = |out: &[SocketModeOutput]| {
+            out.iter().find_map(|o| match o {
+                SocketModeOutput::Send { text, .. } => Some(text.as_ptr()),
+                _ => None,
+            })
+        };
+        for by_id in [false, true] {
+            let before = vec![0xff; 80];
+            let at = before.as_ptr();
+            t.s.recycle_ack(before);
+            t.frame(c, &slash("s1"));
+            // Given back after the hand-over: not the one the ack goes out in.
+            t.s.recycle_ack(vec![0xff; 80]);
+            if by_id {
+                assert_eq!(t.s.ack("s1", None, t.now), Ok(c));
+            } else {
+                let to = DeliverySeq::new(t.s.first_waiting_seq() + 1);
+                assert_eq!(t.s.ack_oldest_before(to, t.now), Some(Ok(c)));
+            }
+            let out = t.drain();
+            assert_eq!(sent(&out), [(c, serde_json::json!({"envelope_id": "s1"}))], "by id: {by_id}");
+            assert_eq!(sent_at(&out), Some(at), "by id: {by_id}: written at the hand-over");
+        }
+        // An id too long for any ack: handed over, refused at the ack, still waiting.
+        let long = "x".repeat(slack_rtm_codec::types::socket_mode::MAX_ACK_BYTES);
+        t.frame(c, &slash(&long));
+        assert_eq!(t.s.pending_acks(), 1);
+        assert!(matches!(t.s.ack(&long, None, t.now), Err(DeliveryAckError::Invalid(_))));
+        assert_eq!(t.s.pending_acks(), 1, "refused before it is forgotten");
+        assert!(sent(&t.drain()).is_empty());
+        assert_eq!(t.s.release(&long), Ok(()));
     }
 
     #[test]

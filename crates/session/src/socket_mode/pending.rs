@@ -34,6 +34,9 @@ pub(super) enum Stage {
 #[derive(Debug)]
 struct Slot {
     id: EnvelopeId,
+    /// Its plain ack's text, written when it was handed over (so an ack in order reads no id
+    /// back as text); empty if it could not be written then, or once taken.
+    ack: String,
     /// Its place in delivery order (never reused): what the id index points at.
     seq: u64,
     live: bool,
@@ -128,16 +131,17 @@ impl Pending {
             Stage::Due => self.due += 1,
             Stage::Missed => self.missed += 1,
             // The oldest entry is always waiting (were it not, it is dropped all the same).
-            Stage::Forget if waiting.is_some() => return Some((id, self.take(0))),
+            Stage::Forget if waiting.is_some() => return Some((id, self.take(0).map(|(w, _)| w))),
             Stage::Forget => self.drop_acked_front(),
         }
         Some((id, waiting))
     }
 
     /// Forgets the oldest envelope still waiting (`max_pending_acks` reached): its id.
-    pub(super) fn forget_oldest(&mut self) -> Option<EnvelopeId> {
+    /// Its ack's text comes with it (to be given back for reuse).
+    pub(super) fn forget_oldest(&mut self) -> Option<(EnvelopeId, String)> {
         let id = self.order.front()?.id.clone();
-        self.take(0).map(|_| id)
+        self.take(0).map(|(_, ack)| (id, ack))
     }
 
     /// Whether a delivery of this event is waiting for its ack (a redelivery is then held);
@@ -148,11 +152,12 @@ impl Pending {
     }
 
     /// Records an envelope handed over: its sequence number (its place in delivery order).
-    /// Its `event_key`, if any, was recorded by [`Pending::hold_or_claim`] just before.
-    pub(super) fn push(&mut self, envelope_id: &str, waiting: Waiting) -> u64 {
+    /// Its `event_key`, if any, was recorded by [`Pending::hold_or_claim`] just before; `ack`
+    /// is its plain ack's text (empty: written at the ack).
+    pub(super) fn push(&mut self, envelope_id: &str, ack: String, waiting: Waiting) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.order.push_back(Slot { id: EnvelopeId::new(envelope_id), seq, live: true, waiting });
+        self.order.push_back(Slot { id: EnvelopeId::new(envelope_id), ack, seq, live: true, waiting });
         self.live += 1;
         seq
     }
@@ -164,8 +169,9 @@ impl Pending {
     }
 
     /// Forgets the oldest envelope still waiting if it was numbered below `to` (acked in
-    /// delivery order): its id and bookkeeping, moved out (nothing copied, no id compared).
-    pub(super) fn take_oldest_before(&mut self, to: u64) -> Option<(EnvelopeId, Waiting)> {
+    /// delivery order): its id, its ack's text and its bookkeeping, moved out (nothing copied,
+    /// no id compared).
+    pub(super) fn take_oldest_before(&mut self, to: u64) -> Option<(EnvelopeId, String, Waiting)> {
         if self.order.front().is_none_or(|s| s.seq >= to) {
             return None;
         }
@@ -176,7 +182,7 @@ impl Pending {
         let taken = slot.live.then(|| self.forget_live(&slot));
         self.drop_acked_front();
         self.compact_if_sparse();
-        taken.map(|()| (slot.id, slot.waiting))
+        taken.map(|()| (slot.id, slot.ack, slot.waiting))
     }
 
     /// The socket `conn` is gone: the acks still owed on it can no longer be sent.
@@ -187,8 +193,19 @@ impl Pending {
     }
 
     /// Forgets an acked (or released) envelope: its bookkeeping, or `None` if it is not
-    /// waiting. The oldest is found by comparing its id; any other through the id index.
-    pub(super) fn remove(&mut self, envelope_id: &str) -> Option<Waiting> {
+    /// waiting, with its ack's text (to be given back for reuse). The oldest is found by
+    /// comparing its id; any other through the id index.
+    pub(super) fn remove(&mut self, envelope_id: &str) -> Option<(Waiting, String)> {
+        self.remove_if(envelope_id, false)
+    }
+
+    /// [`Pending::remove`] only if its plain ack's text was written when it was handed over
+    /// (`None`, nothing changed, otherwise).
+    pub(super) fn remove_written(&mut self, envelope_id: &str) -> Option<(Waiting, String)> {
+        self.remove_if(envelope_id, true)
+    }
+
+    fn remove_if(&mut self, envelope_id: &str, written: bool) -> Option<(Waiting, String)> {
         let id = envelope_id.as_bytes();
         let at = match self.order.front() {
             Some(first) if first.id.as_bytes() == id => 0,
@@ -198,6 +215,9 @@ impl Pending {
                 self.position(seq)?
             }
         };
+        if written && self.order.get(at).is_none_or(|s| s.ack.is_empty()) {
+            return None;
+        }
         self.take(at)
     }
 
@@ -228,11 +248,11 @@ impl Pending {
 
     /// Marks the entry at `at` acked (`None` if it was already): out of the index and the
     /// waiting events' keys; then drops acked entries from the front, and compacts `order` once
-    /// they are the majority.
-    fn take(&mut self, at: usize) -> Option<Waiting> {
+    /// they are the majority. Its ack's text comes with it.
+    fn take(&mut self, at: usize) -> Option<(Waiting, String)> {
         let slot = self.order.get_mut(at).filter(|s| s.live)?;
         slot.live = false;
-        let w = slot.waiting;
+        let w = (slot.waiting, std::mem::take(&mut slot.ack));
         let slot = &self.order[at];
         let (live, index, by_event, indexed_to) =
             (&mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
@@ -273,6 +293,7 @@ impl Pending {
     }
 
     /// Drops the acked entries at the front of `order`.
+    #[inline]
     fn drop_acked_front(&mut self) {
         while self.order.front().is_some_and(|s| !s.live) {
             self.order.pop_front();
@@ -328,7 +349,7 @@ mod tests {
         let t0 = Instant::now();
         let mut p = Pending::default();
         for i in 0..10 {
-            p.push(&format!("e{i}"), waiting(t0 + Duration::from_millis(i)));
+            p.push(&format!("e{i}"), String::new(), waiting(t0 + Duration::from_millis(i)));
         }
         // e0 and e1 past `Due`, then acked in order: gone from the queue at once.
         assert!(
@@ -377,7 +398,7 @@ mod tests {
         let long = "x".repeat(crate::common::envelope_id::INLINE + 1);
         let ids = ["", "e", "1d0d6a80-3b0b-4f4a-9c9b-2f1e0f7c1a2b", &long, "é✓"];
         for (i, id) in ids.iter().enumerate() {
-            p.push(id, waiting(t0 + Duration::from_millis(i as u64)));
+            p.push(id, String::new(), waiting(t0 + Duration::from_millis(i as u64)));
         }
         assert!(!EnvelopeId::new(&long).is_inline());
         assert!(EnvelopeId::new(ids[2]).is_inline());
@@ -386,7 +407,7 @@ mod tests {
         // Out of order, then the rest through the ids the queue gives back.
         assert!(p.remove(&long).is_some());
         assert!(p.remove(&long).is_none(), "acked once");
-        let front = p.forget_oldest().expect("the oldest");
+        let (front, _) = p.forget_oldest().expect("the oldest");
         assert_eq!(front.to_string(), "");
         assert!(p.remove("").is_none(), "forgotten");
         assert_eq!(p.len(), 3);
@@ -403,7 +424,7 @@ mod tests {
         let mut p = Pending::default();
         let n = 1000;
         for i in 0..n {
-            p.push(&format!("e{i}"), waiting(t0));
+            p.push(&format!("e{i}"), String::new(), waiting(t0));
         }
         // Every other one acked, newest first: each is found by id, the queue compacted on
         // the way (entries move), and nothing acked twice.
@@ -416,7 +437,7 @@ mod tests {
         assert_eq!(p.indexed(), n / 2, "the waiting ones, indexed once");
         // Later deliveries are indexed only when an ack misses the oldest again.
         for i in n..n + 10 {
-            p.push(&format!("e{i}"), waiting(t0));
+            p.push(&format!("e{i}"), String::new(), waiting(t0));
         }
         assert_eq!(p.indexed(), n / 2);
         assert!(p.remove(&format!("e{}", n + 5)).is_some());
@@ -429,7 +450,7 @@ mod tests {
         assert_eq!((p.remembered(), p.indexed()), (0, 0));
         // A compaction keeps the stage cursors on the same envelopes.
         for i in 0..200 {
-            p.push(&format!("f{i}"), waiting(t0 + Duration::from_millis(i)));
+            p.push(&format!("f{i}"), String::new(), waiting(t0 + Duration::from_millis(i)));
         }
         for _ in 0..150 {
             assert!(p.pop(Stage::Due, Duration::ZERO, t0 + Duration::from_secs(1)).is_some());

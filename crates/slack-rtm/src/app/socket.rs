@@ -143,7 +143,8 @@ impl SocketAck {
     /// count, else by id.
     fn plain(&self, h: SocketModeHandle) -> Result<(), DeliveryAckError> {
         match self.seq {
-            Some(seq) => h.ack_detached_in_order(&self.id, seq),
+            // The id (read back as text) only if the ack cannot go by the count.
+            Some(seq) => h.ack_detached_in_order_with(seq, || self.id.clone()),
             None => h.ack_detached(&self.id, None),
         }
     }

@@ -153,7 +153,8 @@ impl Delivery {
     pub(crate) fn ack_detached_now(&mut self) -> Result<(), DeliveryAckError> {
         match (self.acker.take(), self.inner.seq) {
             // In delivery order this only moves a count on (see the session's handle).
-            (Some(h), Some(seq)) => h.ack_detached_in_order(self.envelope_id(), seq),
+            // The id is read only if the ack takes the queue.
+            (Some(h), Some(seq)) => h.ack_detached_in_order_with(seq, || EnvelopeId::new(self.envelope_id())),
             (Some(h), None) => h.ack_detached(self.envelope_id(), None),
             (None, _) => Ok(()),
         }

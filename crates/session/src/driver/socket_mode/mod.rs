@@ -194,7 +194,19 @@ impl SocketModeHandle {
     /// written on the loop's next turn (the first one after the loop last looked wakes it), in
     /// order with the other commands; a failure is logged; `Stopped` if the session is gone.
     pub fn ack_detached_in_order(&self, envelope_id: &str, seq: DeliverySeq) -> Result<(), DeliveryAckError> {
-        self.shared.cmd.ack_in_order(envelope_id, seq)
+        self.shared.cmd.ack_in_order_with(seq, || EnvelopeId::new(envelope_id))
+    }
+
+    /// [`SocketModeHandle::ack_detached_in_order`] with the id given as a function, called
+    /// only when the ack cannot go by the count alone (out of order, or a command in flight)
+    /// and takes the queue by id: an ack in order reads no id. The same guarantees.
+    #[inline]
+    pub fn ack_detached_in_order_with(
+        &self,
+        seq: DeliverySeq,
+        envelope_id: impl FnOnce() -> EnvelopeId,
+    ) -> Result<(), DeliveryAckError> {
+        self.shared.cmd.ack_in_order_with(seq, envelope_id)
     }
 
     /// Manual mode: gives `envelope_id` up without acking it, so that Slack's redelivery of

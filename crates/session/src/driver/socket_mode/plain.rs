@@ -110,7 +110,19 @@ impl CmdTx {
     /// A plain ack of the envelope numbered `seq`: moves the count on if every envelope
     /// before it is done and no command is in flight (waking the loop if it has taken the
     /// count up to here); else [`CmdTx::ack`] with its id.
+    #[cfg(test)]
     pub(super) fn ack_in_order(&self, envelope_id: &str, seq: DeliverySeq) -> Result<(), DeliveryAckError> {
+        self.ack_in_order_with(seq, || EnvelopeId::new(envelope_id))
+    }
+
+    /// [`CmdTx::ack_in_order`] with the id made only if the ack takes the queue (the count
+    /// needs none).
+    #[inline]
+    pub(super) fn ack_in_order_with(
+        &self,
+        seq: DeliverySeq,
+        envelope_id: impl FnOnce() -> EnvelopeId,
+    ) -> Result<(), DeliveryAckError> {
         let seq = seq.get();
         if self.acks.in_flight.load(Ordering::Acquire) == 0
             && self.acks.acked_to.compare_exchange(seq, seq + 1, Ordering::SeqCst, Ordering::Relaxed).is_ok()
@@ -125,7 +137,7 @@ impl CmdTx {
             }
             return Ok(());
         }
-        self.ack(EnvelopeId::new(envelope_id))
+        self.ack(envelope_id())
     }
 
     /// Queues a plain ack: in the queue, or behind a command the loop has not taken yet.
@@ -433,6 +445,32 @@ mod tests {
         tx.ack_in_order("c", seq(2)).expect("open");
         tx.send(release("r")).expect("open");
         assert_eq!(read(&mut rx), ["T 2..3", "A z", "R r"]);
+    }
+
+    /// An ack the count takes reads no id (the handle's caller may hold it as text it would
+    /// have to check again); one that takes the queue, or the channel behind a command, reads
+    /// it once, and names its envelope by it.
+    #[test]
+    fn an_ack_in_order_makes_its_id_only_when_it_goes_by_id() {
+        let (tx, mut rx) = channel();
+        let made = std::cell::Cell::new(0);
+        let id = |text: &'static str| {
+            || {
+                made.set(made.get() + 1);
+                EnvelopeId::new(text)
+            }
+        };
+        tx.ack_in_order_with(seq(0), id("a")).expect("open");
+        tx.ack_in_order_with(seq(1), id("b")).expect("open");
+        assert_eq!(made.get(), 0, "the count took both: no id made");
+        // Out of order: by id through the queue.
+        tx.ack_in_order_with(seq(3), id("d")).expect("open");
+        assert_eq!(made.get(), 1);
+        // Behind a command in flight: by id through the channel.
+        tx.send(release("r")).expect("open");
+        tx.ack_in_order_with(seq(2), id("c")).expect("open");
+        assert_eq!(made.get(), 2);
+        assert_eq!(read(&mut rx), ["T 0..2", "A d", "R r", "A c"]);
     }
 
     #[test]

@@ -116,8 +116,8 @@ impl Loop {
     }
 }
 
-/// A long run of acks in order is written out this many at a time (half the ack buffers the
-/// machine keeps for reuse).
+/// A long run of acks in order is written out this many at a time (so their buffers go back
+/// to the machine, for the next envelopes' acks, as a run goes on).
 const ACKS_PER_DRAIN: u64 = 32;
 
 impl Loop {
@@ -130,7 +130,7 @@ impl Loop {
             found += 1;
             if found.is_multiple_of(ACKS_PER_DRAIN) {
                 // Written as a command batch's outputs are, so the machine gets their buffers
-                // back for the next acks (it keeps a turn's worth) instead of allocating.
+                // back for the next acks instead of allocating.
                 self.drain(false).await;
             }
             match result {
