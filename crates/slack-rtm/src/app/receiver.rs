@@ -38,6 +38,7 @@ pub enum RequestKind {
 
 impl RequestKind {
     /// The kind for a Socket Mode envelope `type` (`events_api`, `slash_commands`, `interactive`).
+    #[inline]
     pub fn from_wire(s: &str) -> RequestKind {
         match s {
             "events_api" => RequestKind::EventsApi,

@@ -89,7 +89,11 @@ fn request(delivery: &mut Delivery) -> (AppRequest, SocketAck) {
     let kind = RequestKind::from_wire(delivery.envelope_type());
     let event = kind == RequestKind::EventsApi;
     let id = EnvelopeId::new(delivery.envelope_id());
-    let scanned = delivery.frame().retry().map(|(attempt, reason)| (attempt, reason.map(str::to_owned)));
+    // An empty reason counts as none (as `with_retry` reads it): no `String` built for it.
+    let scanned = delivery
+        .frame()
+        .retry()
+        .map(|(attempt, reason)| (attempt, reason.filter(|r| !r.is_empty()).map(str::to_owned)));
     let (payload, attempt, reason) = match scanned {
         // Read by the scan: the frame's text taken over (`None`: absent or `null`).
         Some((attempt, reason)) => (delivery.take_payload().unwrap_or_else(null_json), attempt, reason),

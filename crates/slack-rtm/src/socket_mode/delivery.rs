@@ -39,11 +39,13 @@ impl Delivery {
     }
 
     /// The envelope's id (what the ack names).
+    #[inline]
     pub fn envelope_id(&self) -> &str {
         self.inner.frame.envelope_id()
     }
 
     /// `"events_api"`, `"slash_commands"`, `"interactive"`, or another type kept as it came.
+    #[inline]
     pub fn envelope_type(&self) -> &str {
         self.inner.frame.envelope_type()
     }
@@ -184,6 +186,7 @@ impl Delivery {
     /// read none.
     ///
     /// [`EnvelopeFrame::take_payload`]: slack_rtm_types::socket_mode::EnvelopeFrame::take_payload
+    #[inline]
     pub(crate) fn take_payload(&mut self) -> Option<RawJson> {
         self.inner.frame.take_payload()
     }

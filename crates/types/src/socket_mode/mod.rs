@@ -381,6 +381,7 @@ impl EnvelopeFrame {
     /// The `retry_attempt` and `retry_reason` as the scan read them (as in
     /// [`EnvelopeFrame::parts`], without slicing the other parts out of the text); `None` when
     /// the scan could not read the envelope (decode then).
+    #[inline]
     pub fn retry(&self) -> Option<(u32, Option<&str>)> {
         let p = self.parts.as_ref()?;
         Some((p.retry_attempt, p.retry_reason.map(|(a, b)| &self.text[a..b])))
@@ -396,6 +397,7 @@ impl EnvelopeFrame {
     /// where it lies in the frame, with no copy, and the frame is left empty (its text, id and
     /// type read `""`, [`EnvelopeFrame::parts`] `None`). `None`, the frame untouched, when the
     /// scan did not read the payload (absent, `null`, or not read: decode then).
+    #[inline]
     pub fn take_payload(&mut self) -> Option<RawJson> {
         let (start, end) = self.parts?.payload?;
         let text = std::mem::take(&mut self.text);
@@ -404,11 +406,13 @@ impl EnvelopeFrame {
     }
 
     /// The envelope's id.
+    #[inline]
     pub fn envelope_id(&self) -> &str {
         &self.text[self.id.0..self.id.1]
     }
 
     /// The envelope's type, e.g. `"events_api"`.
+    #[inline]
     pub fn envelope_type(&self) -> &str {
         &self.text[self.kind.0..self.kind.1]
     }
