@@ -184,10 +184,20 @@ mod tests {
             assert_eq!(most.load(SeqCst), total, "the bound was reached");
             assert_eq!(slots.held(), 0, "every slot given back");
             assert_eq!(slots.waiting.load(SeqCst), 0);
-            // All free again, and taken without waiting.
-            let all: Vec<Permit> = (0..total).map(|_| slots.try_acquire().expect("free")).collect();
+            // All given back: `total` slots can be had again at once, and no more. (A slot
+            // given back to the queue just as its last waiter left stays there, not free, until
+            // the next request that waits takes it on its first poll: so these wait, and must
+            // not have to.)
+            let all: Vec<Permit> = (0..total)
+                .map(|_| futures_poll_once(std::pin::pin!(slots.acquire()).as_mut()).expect("a slot at once"))
+                .collect();
             assert!(slots.try_acquire().is_none());
+            assert!(
+                futures_poll_once(std::pin::pin!(slots.acquire()).as_mut()).is_none(),
+                "no more than {total}"
+            );
             drop(all);
+            assert_eq!(slots.held(), 0);
         }
     }
 
