@@ -224,7 +224,8 @@ pub struct Context {
     pub(crate) ack: Arc<AckCell>,
     pub(crate) extensions: http::Extensions,
     pub(crate) matches: Matches,
-    pub(crate) listener: Arc<str>,
+    /// The listener's label once one is chosen (`None`: `middleware`, no count per request).
+    pub(crate) listener: Option<Arc<str>>,
     /// The request's installation (an app with [`App::installations`](super::App::installations)).
     pub(crate) auth: Option<Arc<super::oauth::Authorized>>,
 }
@@ -235,7 +236,7 @@ impl fmt::Debug for Context {
             .field("kind", &self.req.kind)
             .field("envelope_id", &self.req.envelope_id)
             .field("request_type", &self.req.subkind)
-            .field("listener", &self.listener)
+            .field("listener", &self.listener())
             .finish_non_exhaustive()
     }
 }
@@ -374,7 +375,7 @@ impl Context {
     /// The label of the listener running (`command /echo`, `action approve`, …); `middleware`
     /// before one is chosen.
     pub fn listener(&self) -> &str {
-        &self.listener
+        self.listener.as_deref().unwrap_or("middleware")
     }
 
     /// The captures of the listener's pattern (a regular expression's groups; empty for an

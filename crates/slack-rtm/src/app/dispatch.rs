@@ -79,9 +79,6 @@ struct Inner {
     seq: AtomicU64,
     fallback_seen: Mutex<FallbackSeen>,
     installations: Option<super::oauth::Installations>,
-    /// The label of a request's context before a listener is chosen (shared: no allocation
-    /// per request).
-    middleware_label: Arc<str>,
     /// The ack slot every event shares: an event is acked before anything of the app runs,
     /// so its slot is always already acked (no slot per event).
     acked: Arc<AckCell>,
@@ -152,7 +149,6 @@ impl Dispatcher {
                 seq: AtomicU64::new(0),
                 fallback_seen: Mutex::new(FallbackSeen::default()),
                 installations,
-                middleware_label: "middleware".into(),
                 acked: AckCell::acked(),
                 spare: start::Spare::default(),
             }),
@@ -329,7 +325,7 @@ impl Inner {
                 ack: cell,
                 extensions: http::Extensions::new(),
                 matches: Matches::default(),
-                listener: self.middleware_label.clone(),
+                listener: None,
                 auth: None,
             };
             let sent = match sent {
@@ -456,7 +452,7 @@ impl Inner {
             let rt = &self.routes[*i];
             let mut ctx = ctx.clone();
             ctx.matches = matches.clone();
-            ctx.listener = rt.route.label.clone();
+            ctx.listener = Some(rt.route.label.clone());
             let end = End::Handler(rt.route.handler.clone(), payload.clone());
             let result = Next::new(rt.chain.clone(), end).start(ctx).await;
             match result {
