@@ -221,7 +221,9 @@ impl RequestInfo {
 pub struct Context {
     pub(crate) shared: Arc<Shared>,
     pub(crate) req: Arc<RequestInfo>,
-    pub(crate) ack: Arc<AckCell>,
+    /// The request's ack slot (`None`: an event's, acked before anything of the app ran: no
+    /// slot and no count per event).
+    pub(crate) ack: Option<Arc<AckCell>>,
     pub(crate) extensions: http::Extensions,
     pub(crate) matches: Matches,
     /// The listener's label once one is chosen (`None`: `middleware`, no count per request).
@@ -394,14 +396,23 @@ impl Context {
         &mut self.extensions
     }
 
+    /// The ack slot for a listener's [`Ack`](super::Ack) (a command's, an interaction's: always
+    /// one; an event's is an acked one).
+    pub(crate) fn ack_cell(&self) -> Arc<AckCell> {
+        self.ack.clone().unwrap_or_else(AckCell::acked)
+    }
+
     /// Whether the request was acked yet.
     pub fn is_acked(&self) -> bool {
-        self.ack.is_acked()
+        self.ack.as_ref().is_none_or(|cell| cell.is_acked())
     }
 
     /// Acks the request empty now (a middleware that stops an interaction may do so; a
     /// request a middleware stops without acking is acked empty when it returns).
     pub async fn ack(&self) -> Result<(), super::AckError> {
-        self.ack.send(None).await
+        match &self.ack {
+            Some(cell) => cell.send(None).await,
+            None => Err(super::AckError::AlreadyAcked),
+        }
     }
 }
