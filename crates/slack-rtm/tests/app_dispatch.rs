@@ -67,6 +67,46 @@ async fn middleware_runs_global_first_then_the_listeners_own_around_the_listener
     );
 }
 
+/// `Context::listener`: `middleware` in the global chain (no listener chosen yet), the route's
+/// label in its own middleware and its listener, and in the context's `Debug`.
+#[tokio::test(start_paused = true)]
+async fn the_context_names_its_listener_once_one_is_chosen() {
+    let log: Log = Arc::default();
+    let label = |log: &Log, at: &'static str| {
+        let log = log.clone();
+        move |ctx: Context, next: Next| {
+            let log = log.clone();
+            Box::pin(async move {
+                log.lock().unwrap().push(format!("{at}: {}", ctx.listener()));
+                next.run(ctx).await
+            }) as futures_like::Fut
+        }
+    };
+    let mut app = App::new();
+    app.middleware(label(&log, "global"));
+    let l = log.clone();
+    app.command("/x", move |_, ack, ctx| {
+        let l = l.clone();
+        async move {
+            let debug = format!("{ctx:?}");
+            l.lock().unwrap().push(format!(
+                "listener: {}, debug names it: {}",
+                ctx.listener(),
+                debug.contains("\"command /x\"")
+            ));
+            Ok(ack.ack().await?)
+        }
+    })
+    .middleware(label(&log, "route"));
+    let d = dispatcher(app);
+    send(&d, command("/x", ""), &Acks::default()).await;
+    settle().await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["global: middleware", "route: command /x", "listener: command /x, debug names it: true"]
+    );
+}
+
 /// A middleware that builds `next.run(ctx)`, logs, then awaits it (or drops it unpolled when
 /// the command's text is "drop").
 fn lazy_next(

@@ -221,10 +221,13 @@ impl RequestInfo {
 pub struct Context {
     pub(crate) shared: Arc<Shared>,
     pub(crate) req: Arc<RequestInfo>,
-    pub(crate) ack: Arc<AckCell>,
+    /// The request's ack slot (`None`: an event's, acked before anything of the app ran: no
+    /// slot and no count per event).
+    pub(crate) ack: Option<Arc<AckCell>>,
     pub(crate) extensions: http::Extensions,
     pub(crate) matches: Matches,
-    pub(crate) listener: Arc<str>,
+    /// The listener's label once one is chosen (`None`: `middleware`, no count per request).
+    pub(crate) listener: Option<Arc<str>>,
     /// The request's installation (an app with [`App::installations`](super::App::installations)).
     pub(crate) auth: Option<Arc<super::oauth::Authorized>>,
 }
@@ -235,7 +238,7 @@ impl fmt::Debug for Context {
             .field("kind", &self.req.kind)
             .field("envelope_id", &self.req.envelope_id)
             .field("request_type", &self.req.subkind)
-            .field("listener", &self.listener)
+            .field("listener", &self.listener())
             .finish_non_exhaustive()
     }
 }
@@ -374,7 +377,7 @@ impl Context {
     /// The label of the listener running (`command /echo`, `action approve`, …); `middleware`
     /// before one is chosen.
     pub fn listener(&self) -> &str {
-        &self.listener
+        self.listener.as_deref().unwrap_or("middleware")
     }
 
     /// The captures of the listener's pattern (a regular expression's groups; empty for an
@@ -393,14 +396,23 @@ impl Context {
         &mut self.extensions
     }
 
+    /// The ack slot for a listener's [`Ack`](super::Ack) (a command's, an interaction's: always
+    /// one; an event's is an acked one).
+    pub(crate) fn ack_cell(&self) -> Arc<AckCell> {
+        self.ack.clone().unwrap_or_else(AckCell::acked)
+    }
+
     /// Whether the request was acked yet.
     pub fn is_acked(&self) -> bool {
-        self.ack.is_acked()
+        self.ack.as_ref().is_none_or(|cell| cell.is_acked())
     }
 
     /// Acks the request empty now (a middleware that stops an interaction may do so; a
     /// request a middleware stops without acking is acked empty when it returns).
     pub async fn ack(&self) -> Result<(), super::AckError> {
-        self.ack.send(None).await
+        match &self.ack {
+            Some(cell) => cell.send(None).await,
+            None => Err(super::AckError::AlreadyAcked),
+        }
     }
 }

@@ -79,12 +79,6 @@ struct Inner {
     seq: AtomicU64,
     fallback_seen: Mutex<FallbackSeen>,
     installations: Option<super::oauth::Installations>,
-    /// The label of a request's context before a listener is chosen (shared: no allocation
-    /// per request).
-    middleware_label: Arc<str>,
-    /// The ack slot every event shares: an event is acked before anything of the app runs,
-    /// so its slot is always already acked (no slot per event).
-    acked: Arc<AckCell>,
     /// The spare box of a request started inline.
     spare: start::Spare,
 }
@@ -152,8 +146,6 @@ impl Dispatcher {
                 seq: AtomicU64::new(0),
                 fallback_seen: Mutex::new(FallbackSeen::default()),
                 installations,
-                middleware_label: "middleware".into(),
-                acked: AckCell::acked(),
                 spare: start::Spare::default(),
             }),
         }
@@ -291,13 +283,13 @@ impl Inner {
         let request = async move {
             let event = info.kind == RequestKind::EventsApi;
             // The context's ack slot; the one the app acks on the listener's behalf (not an
-            // event's: already acked, and its slot is the shared acked one, moved into the context).
+            // event's: already acked, its context has no slot).
             let (cell, owed_cell, sent) = match owed {
                 Owed::Listener(acker) => {
                     let cell = AckCell::new(acker, info.accepts_response_payload);
-                    (cell.clone(), Some(cell), None)
+                    (Some(cell.clone()), Some(cell), None)
                 }
-                event_ack => (self.acked.clone(), None, Some(event_ack)),
+                event_ack => (None, None, Some(event_ack)),
             };
             // The typed payload is decoded only when a listener may take this request (an event of
             // a type nobody listens to goes to the fallback undecoded).
@@ -329,7 +321,7 @@ impl Inner {
                 ack: cell,
                 extensions: http::Extensions::new(),
                 matches: Matches::default(),
-                listener: self.middleware_label.clone(),
+                listener: None,
                 auth: None,
             };
             let sent = match sent {
@@ -399,12 +391,19 @@ impl Inner {
             if let Some(failure) = failure {
                 self.report(failure).await;
             }
-            if let Some(t) = &ticket {
-                self.release(t);
-            }
             // The slot was held until now (dropped in place: not moved into a local of its
-            // own, which the future would hold beside it).
-            drop(permit);
+            // own, which the future would hold beside it), then the order ticket (the next
+            // request of its conversation goes on), as when the future ended. Moved out on
+            // both paths: a request without a ticket has no drop of one left at its end (an
+            // out-of-line call per request).
+            match ticket {
+                Some(t) => {
+                    self.release(&t);
+                    drop(permit);
+                    drop(t);
+                }
+                None => drop(permit),
+            }
             ok
         };
         tracing::Instrument::instrument(request, span)
@@ -456,7 +455,7 @@ impl Inner {
             let rt = &self.routes[*i];
             let mut ctx = ctx.clone();
             ctx.matches = matches.clone();
-            ctx.listener = rt.route.label.clone();
+            ctx.listener = Some(rt.route.label.clone());
             let end = End::Handler(rt.route.handler.clone(), payload.clone());
             let result = Next::new(rt.chain.clone(), end).start(ctx).await;
             match result {

@@ -157,7 +157,7 @@ macro_rules! interaction {
                 Selector::$selector($arg.into()),
                 Arc::new(move |p, ctx| match p {
                     Payload::Interactive(i) => match &**i {
-                        Interactive::$variant(x) => boxed(f(x.clone(), Ack::new(ctx.ack.clone()), ctx)),
+                        Interactive::$variant(x) => boxed(f(x.clone(), Ack::new(ctx.ack_cell()), ctx)),
                         _ => None,
                     },
                     _ => None,
@@ -241,7 +241,7 @@ impl App {
         self.add(
             Selector::Command(name.into()),
             Arc::new(move |p, ctx| match p {
-                Payload::SlashCommand(c) => boxed(f((**c).clone(), Ack::new(ctx.ack.clone()), ctx)),
+                Payload::SlashCommand(c) => boxed(f((**c).clone(), Ack::new(ctx.ack_cell()), ctx)),
                 _ => None,
             }),
         )

@@ -5,10 +5,17 @@ use std::fmt;
 use std::sync::Arc;
 
 /// The captures of a listener's regular expression, for the request it matched.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Matches {
-    groups: Arc<[Option<String>]>,
-    names: Arc<[(String, usize)]>,
+    /// `None` when there are none (no regular expression): most requests' (every context
+    /// starts with none), made, cloned and dropped without touching a count.
+    captured: Option<Arc<Captured>>,
+}
+
+/// A regular expression's captures: the groups, and the named ones' indexes.
+struct Captured {
+    groups: Box<[Option<String>]>,
+    names: Box<[(String, usize)]>,
 }
 
 impl Matches {
@@ -16,27 +23,49 @@ impl Matches {
         let groups = caps.iter().map(|m| m.map(|m| m.as_str().to_owned())).collect();
         let names =
             re.capture_names().enumerate().filter_map(|(i, n)| n.map(|n| (n.to_owned(), i))).collect();
-        Matches { groups, names }
+        Matches { captured: Some(Arc::new(Captured { groups, names })) }
+    }
+
+    fn groups(&self) -> &[Option<String>] {
+        self.captured.as_deref().map_or(&[], |c| &c.groups)
+    }
+
+    fn names(&self) -> &[(String, usize)] {
+        self.captured.as_deref().map_or(&[], |c| &c.names)
     }
 
     /// Group `i` (0: the whole match), if it took part in the match.
     pub fn get(&self, i: usize) -> Option<&str> {
-        self.groups.get(i).and_then(|g| g.as_deref())
+        self.groups().get(i).and_then(|g| g.as_deref())
     }
 
     /// The named group `name`, if it took part in the match.
     pub fn name(&self, name: &str) -> Option<&str> {
-        self.names.iter().find(|(n, _)| n == name).and_then(|(_, i)| self.get(*i))
+        self.names().iter().find(|(n, _)| n == name).and_then(|(_, i)| self.get(*i))
     }
 
     /// How many groups (0 when the pattern was not a regular expression).
     pub fn len(&self) -> usize {
-        self.groups.len()
+        self.groups().len()
     }
 
     /// Whether there are no groups.
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.groups().is_empty()
+    }
+}
+
+impl PartialEq for Matches {
+    fn eq(&self, other: &Matches) -> bool {
+        self.groups() == other.groups() && self.names() == other.names()
+    }
+}
+
+impl Eq for Matches {}
+
+impl fmt::Debug for Matches {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Matches").field("groups", &self.groups()).field("names", &self.names()).finish()
     }
 }
 
@@ -177,5 +206,28 @@ impl ActionMatcher {
 impl<T: Into<IdPattern>> From<T> for ActionMatcher {
     fn from(p: T) -> Self {
         ActionMatcher::action_id(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_captures_and_a_regular_expressions_captures_read_as_before() {
+        let none = Matches::default();
+        assert!(none.is_empty());
+        assert_eq!((none.len(), none.get(0), none.name("x")), (0, None, None));
+        assert_eq!(none, Matches::default());
+        let m = IdPattern::Regex(Regex::new(r"^approve_(?P<id>\d+)(_x)?$").unwrap())
+            .matches("approve_42")
+            .unwrap();
+        assert_eq!((m.len(), m.get(0), m.get(1), m.get(2)), (3, Some("approve_42"), Some("42"), None));
+        assert_eq!((m.name("id"), m.name("other")), (Some("42"), None));
+        assert_eq!(m.clone(), m);
+        assert_ne!(m, none);
+        // An exact pattern captures nothing.
+        assert_eq!(IdPattern::from("a").matches("a"), Some(Matches::default()));
+        assert_eq!(format!("{none:?}"), format!("{:?}", Matches::default()));
     }
 }
