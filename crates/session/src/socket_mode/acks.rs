@@ -203,11 +203,7 @@ impl SocketModeSession {
         if encode_ack_of_into(envelope_id, None, &mut ack).is_err() {
             ack.clear();
         }
-        DeliverySeq::new(self.pending.push(
-            envelope_id,
-            ack,
-            Waiting { conn, delivered: now, orphaned: false, event_key },
-        ))
+        DeliverySeq::new(self.pending.push(envelope_id, ack, Waiting::new(conn, now, event_key)))
     }
 
     /// Manual mode: acks `envelope_id` on the socket it came from, with an optional response
@@ -254,8 +250,24 @@ impl SocketModeSession {
         to: DeliverySeq,
         now: Instant,
     ) -> Option<Result<ConnId, DeliveryAckError>> {
+        let mut result = None;
+        self.ack_oldest_run_before(to, now, 1, |r| result = Some(r));
+        result
+    }
+
+    /// Manual mode: [`SocketModeSession::ack_oldest_before`] again and again, at most `max`
+    /// times, `each` called with each ack's result in turn: the number of acks (below `max`
+    /// once no envelope handed over before `to` is waiting). One call for a run of acks in
+    /// delivery order: the session's state and the deadline are looked at once for the run.
+    pub fn ack_oldest_run_before(
+        &mut self,
+        to: DeliverySeq,
+        now: Instant,
+        max: u64,
+        mut each: impl FnMut(Result<ConnId, DeliveryAckError>),
+    ) -> u64 {
         if self.stopped {
-            return None;
+            return 0;
         }
         // An envelope is late if handed over before this (the same for a run of acks at `now`).
         let late_before = match self.late_before {
@@ -266,22 +278,26 @@ impl SocketModeSession {
                 before
             }
         };
-        let (id, text, w) = self.pending.take_oldest_before(to.get())?;
-        // Written when the envelope was handed over; else now (never fails without a payload:
-        // an id the scan found is never empty).
-        let text = if text.is_empty() {
-            let mut text = text;
-            encode_ack_of_into(id.as_str(), None, &mut text).map(|()| text)
-        } else {
-            Ok(text)
-        };
-        let late = match late_before {
-            Some(before) if w.delivered < before => {
-                self.late_by(&w, now).map(|late_by| (id.to_string(), late_by))
-            }
-            _ => None,
-        };
-        Some(text.map_err(DeliveryAckError::from).and_then(|text| self.acked(w, text, late, now)))
+        let mut acked = 0;
+        while acked < max {
+            // The id comes as text only if the ack was not written at the hand-over, or is late.
+            let Some((text, w, id)) = self.pending.take_oldest_before(to.get(), late_before) else {
+                break;
+            };
+            acked += 1;
+            // Written when the envelope was handed over; else now (never fails without a
+            // payload: an id the scan found is never empty).
+            let text = match &id {
+                Some(id) if text.is_empty() => {
+                    let mut text = text;
+                    encode_ack_of_into(id, None, &mut text).map(|()| text)
+                }
+                _ => Ok(text),
+            };
+            let late = id.and_then(|id| self.late_by(&w, now).map(|late_by| (id, late_by)));
+            each(text.map_err(DeliveryAckError::from).and_then(|text| self.acked(w, text, late, now)));
+        }
+        acked
     }
 
     /// By how much an ack now comes after the deadline, if it does.
@@ -306,7 +322,7 @@ impl SocketModeSession {
         // redelivery is acked by the session and not handed over again. Not remembered yet:
         // the window did not hold it at this delivery, and while the delivery waited it was
         // the event's only one (`hold_or_claim`), so no other ack could record it meanwhile.
-        if let Some(k) = w.event_key {
+        if let Some(k) = w.event_key() {
             self.seen.insert_absent(k, now);
         }
         if w.orphaned {
@@ -524,5 +540,33 @@ mod tests {
         t.advance(t.s.config().ack_forget + Duration::from_secs(1));
         assert_eq!(t.s.ack_oldest_before(DeliverySeq::new(5), t.now), None);
         assert_eq!(t.s.first_waiting_seq(), 5);
+    }
+
+    /// A run of acks in order takes at most `max` envelopes, each one below the count, oldest
+    /// first, and reports each ack to `each`; a stopped session acks none.
+    #[test]
+    fn a_run_of_acks_in_order_stops_at_its_bound_and_at_the_count() {
+        use super::super::testing::{SocketModeHarness as T, sent};
+        use super::super::{AckMode, DeliverySeq, SocketModeConfig};
+        let mut t =
+            T::new(SocketModeConfig { ack_mode: AckMode::Manual, connections: 1, ..Default::default() });
+        let c = t.ready();
+        for i in 0..5 {
+            t.frame(c, &format!(r#"{{"envelope_id":"s{i}","type":"slash_commands","payload":{{}}}}"#));
+        }
+        let mut results = Vec::new();
+        assert_eq!(t.s.ack_oldest_run_before(DeliverySeq::new(4), t.now, 3, |r| results.push(r)), 3);
+        assert_eq!(
+            t.s.ack_oldest_run_before(DeliverySeq::new(4), t.now, 3, |r| results.push(r)),
+            1,
+            "s4 not below"
+        );
+        assert_eq!(results, vec![Ok(c), Ok(c), Ok(c), Ok(c)]);
+        let ids: Vec<_> = sent(&t.drain()).into_iter().map(|(_, v)| v["envelope_id"].clone()).collect();
+        assert_eq!(ids, ["s0", "s1", "s2", "s3"]);
+        // Stopped once the grace has passed, s4 still waiting.
+        t.s.shutdown(t.now, std::time::Duration::ZERO);
+        t.advance(std::time::Duration::from_millis(1));
+        assert_eq!(t.s.ack_oldest_run_before(DeliverySeq::new(5), t.now, 3, |_| panic!("acked")), 0);
     }
 }

@@ -13,8 +13,23 @@ pub(super) struct Waiting {
     pub(super) delivered: Instant,
     /// Its socket is gone: an ack can no longer be sent.
     pub(super) orphaned: bool,
+    /// Whether it has an event key (`key`).
+    keyed: bool,
+    /// The dedupe key of its `event_id` (if `keyed`), remembered once the ack is sent. Not an
+    /// `Option<u64>` (16 bytes): the flag sits beside `orphaned`, so the queue's entry takes
+    /// 128 bytes, which a push and a pop move inline rather than through a `memcpy` call.
+    key: u64,
+}
+
+impl Waiting {
+    pub(super) fn new(conn: ConnId, delivered: Instant, event_key: Option<u64>) -> Self {
+        Self { conn, delivered, orphaned: false, keyed: event_key.is_some(), key: event_key.unwrap_or(0) }
+    }
+
     /// The dedupe key of its `event_id`, remembered once the ack is sent.
-    pub(super) event_key: Option<u64>,
+    pub(super) fn event_key(&self) -> Option<u64> {
+        self.keyed.then_some(self.key)
+    }
 }
 
 /// The stages an unacked envelope goes through. Every envelope has the same offsets, so the
@@ -169,20 +184,34 @@ impl Pending {
     }
 
     /// Forgets the oldest envelope still waiting if it was numbered below `to` (acked in
-    /// delivery order): its id, its ack's text and its bookkeeping, moved out (nothing copied,
-    /// no id compared).
-    pub(super) fn take_oldest_before(&mut self, to: u64) -> Option<(EnvelopeId, String, Waiting)> {
-        if self.order.front().is_none_or(|s| s.seq >= to) {
-            return None;
-        }
-        let slot = self.order.pop_front()?;
-        self.due = self.due.saturating_sub(1);
-        self.missed = self.missed.saturating_sub(1);
+    /// delivery order): its ack's text (moved out) and its bookkeeping, read in place (no id
+    /// compared, the entry not moved out whole), and its id as text only when the caller
+    /// needs it: if the text was not written at the hand-over, or if it was handed over before
+    /// `late_before` (a late ack is reported with its id). Inlined into the run of acks in
+    /// order (its result is then not moved through memory).
+    #[inline(always)]
+    pub(super) fn take_oldest_before(
+        &mut self,
+        to: u64,
+        late_before: Option<Instant>,
+    ) -> Option<(String, Waiting, Option<String>)> {
+        let slot = self.order.front_mut().filter(|s| s.seq < to)?;
         // The oldest entry is always waiting (acked ones at the front are dropped at once).
-        let taken = slot.live.then(|| self.forget_live(&slot));
+        let taken = slot.live.then(|| {
+            slot.live = false;
+            let ack = std::mem::take(&mut slot.ack);
+            let w = slot.waiting;
+            let late = late_before.is_some_and(|before| w.delivered < before);
+            let id = (ack.is_empty() || late).then(|| slot.id.to_string());
+            (ack, w, id)
+        });
+        if taken.is_some() {
+            let slot = &self.order[0];
+            forget_live(slot, &mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
+        }
         self.drop_acked_front();
         self.compact_if_sparse();
-        taken.map(|()| (slot.id, slot.ack, slot.waiting))
+        taken
     }
 
     /// The socket `conn` is gone: the acks still owed on it can no longer be sent.
@@ -262,13 +291,6 @@ impl Pending {
         Some(w)
     }
 
-    /// A waiting entry (`slot`, marked acked or out of `order` already) no longer counted as
-    /// waiting: out of the id index and the waiting events' keys.
-    #[inline(always)]
-    fn forget_live(&mut self, slot: &Slot) {
-        forget_live(slot, &mut self.live, &mut self.index, &mut self.by_event, self.indexed_to);
-    }
-
     /// Compacts `order` once the acked entries in it are the majority.
     #[inline]
     fn compact_if_sparse(&mut self) {
@@ -315,8 +337,9 @@ impl Pending {
     }
 }
 
-/// [`Pending::forget_live`] on the fields it touches (so `take` can use it while it reads the
-/// entry in place).
+/// A waiting entry (`slot`, marked acked already) no longer counted as waiting: out of the id
+/// index and the waiting events' keys. On the fields it touches, so a caller can use it while
+/// it reads the entry in place.
 #[inline(always)]
 fn forget_live(
     slot: &Slot,
@@ -329,7 +352,7 @@ fn forget_live(
     if slot.seq < indexed_to && index.get(slot.id.as_bytes()) == Some(&slot.seq) {
         index.remove(slot.id.as_bytes());
     }
-    if let Some(k) = slot.waiting.event_key {
+    if let Some(k) = slot.waiting.event_key() {
         by_event.remove(k);
     }
 }
@@ -341,7 +364,18 @@ mod tests {
     use std::time::{Duration, Instant};
 
     fn waiting(at: Instant) -> Waiting {
-        Waiting { conn: ConnId(1), delivered: at, orphaned: false, event_key: None }
+        Waiting::new(ConnId(1), at, None)
+    }
+
+    /// An entry of the queue fits in 128 bytes (a push and a pop move it inline; at 136 each
+    /// went through a `memcpy` call), and its event key, the key 0 too, reads back as given.
+    #[test]
+    fn an_entry_takes_128_bytes_and_keeps_its_event_key() {
+        assert!(std::mem::size_of::<super::Slot>() <= 128, "{}", std::mem::size_of::<super::Slot>());
+        let t0 = Instant::now();
+        for key in [None, Some(0), Some(7), Some(u64::MAX)] {
+            assert_eq!(Waiting::new(ConnId(1), t0, key).event_key(), key);
+        }
     }
 
     #[test]

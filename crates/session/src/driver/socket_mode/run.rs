@@ -126,22 +126,27 @@ impl Loop {
     /// id: an ack of them is `Unknown`, logged as a detached ack's failure is).
     async fn acked_to(&mut self, from: u64, to: u64, now: Instant) {
         let mut found = 0u64;
-        while let Some(result) = self.machine.ack_oldest_before(DeliverySeq::new(to), now) {
-            found += 1;
-            if found.is_multiple_of(ACKS_PER_DRAIN) {
-                // Written as a command batch's outputs are, so the machine gets their buffers
-                // back for the next acks instead of allocating.
-                self.drain(false).await;
+        loop {
+            let in_order_sent = &mut self.in_order_sent;
+            let acked =
+                self.machine.ack_oldest_run_before(DeliverySeq::new(to), now, ACKS_PER_DRAIN, |result| {
+                    match result {
+                        Ok(conn) => match in_order_sent.last_mut() {
+                            Some((c, n)) if *c == conn => *n += 1,
+                            _ => in_order_sent.push((conn, 1)),
+                        },
+                        Err(error) => {
+                            tracing::warn!(%error, "an ack was not sent (Slack delivers the envelope again)");
+                        }
+                    }
+                });
+            found += acked;
+            if acked < ACKS_PER_DRAIN {
+                break;
             }
-            match result {
-                Ok(conn) => match self.in_order_sent.last_mut() {
-                    Some((c, n)) if *c == conn => *n += 1,
-                    _ => self.in_order_sent.push((conn, 1)),
-                },
-                Err(error) => {
-                    tracing::warn!(%error, "an ack was not sent (Slack delivers the envelope again)");
-                }
-            }
+            // Written as a command batch's outputs are, so the machine gets their buffers back
+            // for the next acks instead of allocating.
+            self.drain(false).await;
         }
         let unknown = to.saturating_sub(from).saturating_sub(found);
         if unknown > 0 {
