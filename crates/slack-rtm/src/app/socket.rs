@@ -158,6 +158,7 @@ struct SocketAck {
 impl SocketAck {
     /// A plain ack, nobody waiting for its write: in delivery order through the session's
     /// count, else by id.
+    #[inline]
     fn plain(&self, h: SocketModeHandle) -> Result<(), DeliveryAckError> {
         match self.seq {
             // The id (read back as text) only if the ack cannot go by the count.
@@ -180,10 +181,15 @@ impl Acknowledger for SocketAck {
         })
     }
 
+    // Inlined where the dispatcher starts a request (a call there otherwise, with its moves).
+    #[inline(always)]
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         // An event is acked before its listeners run, and nobody waits for the write: the
         // session writes it on its next turn (no round trip to its task per envelope).
-        self.event.then(|| match self.handle.take() {
+        if !self.event {
+            return None;
+        }
+        Some(match self.handle.take() {
             Some(h) => self.plain(h).map_err(Into::into),
             None => Ok(()),
         })
