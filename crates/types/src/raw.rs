@@ -46,6 +46,8 @@ impl RawJson {
 
     /// The JSON at `range` of `text`, which must be valid JSON at character boundaries:
     /// `text` taken over, no copy (a copy only when the range's ends do not fit in 32 bits).
+    // Inlined into `EnvelopeFrame::take_payload` (and on into its callers in other crates).
+    #[inline]
     pub(crate) fn within(text: String, range: std::ops::Range<usize>) -> Self {
         let tail = text.len().saturating_sub(range.end);
         match (u32::try_from(range.start), u32::try_from(tail)) {

@@ -6,13 +6,12 @@ use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
 use crate::Error;
 use crate::socket_mode::delivery::ack_payload;
 use crate::socket_mode::{
-    AckMode, Delivery, DeliveryAckError, EnvelopeId, SocketModeClient, SocketModeClientBuilder,
+    AckMode, DeliveryAckError, EnvelopeId, SocketFrame, SocketModeClient, SocketModeClientBuilder,
     SocketModeItem,
 };
-use futures_core::Stream;
 use slack_rtm_codec::BoxError;
-use slack_rtm_session::driver::{QueuedBytes, SocketModeHandle};
-use slack_rtm_session::socket_mode::DeliverySeq;
+use slack_rtm_session::driver::{QueuedBytes, SocketModeHandle, SocketModeStreamItem};
+use slack_rtm_session::socket_mode::{Delivered, DeliverySeq};
 use slack_rtm_types::RawJson;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +47,7 @@ impl Stop {
         self.notify.notify_one();
     }
 
+    #[inline]
     fn is_set(&self) -> bool {
         self.flag.load(Ordering::Acquire)
     }
@@ -83,41 +83,54 @@ struct Parts {
     retry_reason: Option<String>,
 }
 
-/// The envelope as the dispatcher takes it, and its ack through the session. The payload is
-/// handed on where it lies in the frame (no copy) when the frame's scan read it.
-fn request(delivery: &mut Delivery) -> (AppRequest, SocketAck) {
-    let kind = RequestKind::from_wire(delivery.envelope_type());
+/// The envelope as the dispatcher takes it, and its ack through the session (`acker`: the
+/// session's handle in manual ack mode). Read from what the session handed over, where it
+/// lies (no `Delivery` made around it: the pump owes the ack itself, through the
+/// [`SocketAck`]). The payload is handed on where it lies in the frame (no copy) when the
+/// frame's scan read it.
+// Inlined into the pump: the pair is then built where `try_dispatch` takes it, not returned
+// through memory and copied again (~200 bytes).
+#[inline(always)]
+fn request(delivered: &mut Delivered, acker: Option<&SocketModeHandle>) -> (AppRequest, SocketAck) {
+    let frame = &mut delivered.frame;
+    let kind = RequestKind::from_wire(frame.envelope_type());
     let event = kind == RequestKind::EventsApi;
-    let id = EnvelopeId::new(delivery.envelope_id());
+    let id = EnvelopeId::new(frame.envelope_id());
     // An empty reason counts as none (as `with_retry` reads it): no `String` built for it.
-    let scanned = delivery
-        .frame()
-        .retry()
-        .map(|(attempt, reason)| (attempt, reason.filter(|r| !r.is_empty()).map(str::to_owned)));
+    let scanned =
+        frame.retry().map(|(attempt, reason)| (attempt, reason.filter(|r| !r.is_empty()).map(str::to_owned)));
     let (payload, attempt, reason) = match scanned {
         // Read by the scan: the frame's text taken over (`None`: absent or `null`).
-        Some((attempt, reason)) => (delivery.take_payload().unwrap_or_else(null_json), attempt, reason),
-        None => match serde_json::from_str::<Parts>(delivery.as_str()) {
+        Some((attempt, reason)) => (frame.take_payload().unwrap_or_else(null_json), attempt, reason),
+        None => match serde_json::from_str::<Parts>(frame.as_str()) {
             Ok(p) => (p.payload.unwrap_or_else(null_json), p.retry_attempt, p.retry_reason),
             // An odd shape: as the envelope's own decode reads it.
-            Err(_) => match delivery.envelope() {
-                Some(e) => {
-                    (e.payload.clone().unwrap_or_else(null_json), e.retry_attempt, e.retry_reason.clone())
+            Err(_) => match frame.decode() {
+                Ok(SocketFrame::Envelope(e)) => {
+                    (e.payload.unwrap_or_else(null_json), e.retry_attempt, e.retry_reason)
                 }
-                None => (null_json(), 0, None),
+                _ => (null_json(), 0, None),
             },
         },
     };
-    let event_type = if event { delivery.take_session_event_type() } else { None };
-    let ack = SocketAck { seq: delivery.ack_seq(), handle: delivery.take_acker(), id: id.clone(), event };
-    let request = AppRequest::new(kind, payload)
-        .with_envelope_id(id)
-        .with_retry(attempt, reason)
-        .with_event_type(event_type)
+    let event_type = if event { delivered.event_type.take() } else { None };
+    // Auto mode (never an app's): acked by the session already, nothing owed.
+    let handle = if delivered.acked { None } else { acker.cloned() };
+    let ack = SocketAck { seq: delivered.seq, handle, id: id.clone(), event };
+    // Written whole (not through the builder: each of its calls moves the ~120-byte request).
+    let request = AppRequest {
+        kind,
+        payload,
+        envelope_id: Some(id),
+        retry_attempt: attempt,
+        // An empty reason counts as none (as `AppRequest::with_retry` reads it).
+        retry_reason: reason.filter(|r| !r.is_empty()),
         // An ack frame can always carry a payload: the listener decides (Slack reads it where
         // the envelope `accepts_response_payload`; a server that leaves the flag out still
         // gets a command's reply or an options list).
-        .with_response_payload(true);
+        accepts_response_payload: true,
+        event_type,
+    };
     (request, ack)
 }
 
@@ -132,7 +145,7 @@ enum Step {
 }
 
 /// An envelope's ack through the session (`handle`: `None` in auto mode, already acked, or
-/// once the ack was sent). Dropped unsent, it releases the envelope, as a [`Delivery`] does.
+/// once the ack was sent). Dropped unsent, it releases the envelope, as a [`Delivery`](crate::socket_mode::Delivery) does.
 struct SocketAck {
     handle: Option<SocketModeHandle>,
     id: EnvelopeId,
@@ -145,6 +158,7 @@ struct SocketAck {
 impl SocketAck {
     /// A plain ack, nobody waiting for its write: in delivery order through the session's
     /// count, else by id.
+    #[inline]
     fn plain(&self, h: SocketModeHandle) -> Result<(), DeliveryAckError> {
         match self.seq {
             // The id (read back as text) only if the ack cannot go by the count.
@@ -167,10 +181,15 @@ impl Acknowledger for SocketAck {
         })
     }
 
+    // Inlined where the dispatcher starts a request (a call there otherwise, with its moves).
+    #[inline(always)]
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         // An event is acked before its listeners run, and nobody waits for the write: the
         // session writes it on its next turn (no round trip to its task per envelope).
-        self.event.then(|| match self.handle.take() {
+        if !self.event {
+            return None;
+        }
+        Some(match self.handle.take() {
             Some(h) => self.plain(h).map_err(Into::into),
             None => Ok(()),
         })
@@ -233,10 +252,11 @@ impl App {
                         if s.is_set() {
                             return Poll::Ready(Step::Stop);
                         }
-                        match std::pin::Pin::new(&mut items).poll_next(cx) {
-                            // Read where it lies (not moved out first); dropped once handed over.
-                            Poll::Ready(Some(SocketModeItem::Envelope(ref mut delivery))) => {
-                                let (request, ack) = request(delivery);
+                        // What the session hands over, read where it lies (not moved out
+                        // first, nor made into a `Delivery` and an item); dropped once handed over.
+                        match items.poll_output(cx) {
+                            Poll::Ready(Some(SocketModeStreamItem::Envelope(ref mut delivered))) => {
+                                let (request, ack) = request(delivered, items.acker());
                                 // A free slot (the common case): handed over at once, no future built.
                                 match d.try_dispatch(request, ack) {
                                     TryDispatch::Taken => continue,
@@ -246,7 +266,10 @@ impl App {
                                     }
                                 }
                             }
-                            Poll::Ready(Some(other)) => return Poll::Ready(Step::Item(other)),
+                            Poll::Ready(Some(other)) => match items.item(other) {
+                                Some(item) => return Poll::Ready(Step::Item(item)),
+                                None => continue,
+                            },
                             Poll::Ready(None) => return Poll::Ready(Step::Stop),
                             Poll::Pending => {}
                         }
@@ -352,9 +375,57 @@ fn null_json() -> RawJson {
 
 #[cfg(test)]
 mod tests {
-    use super::{APP_CAPACITY_BYTES, APP_CAPACITY_BYTES_MULTI_THREAD, app_builder, starts_inline};
+    use super::{APP_CAPACITY_BYTES, APP_CAPACITY_BYTES_MULTI_THREAD, app_builder, request, starts_inline};
     use crate::SocketModeClient;
     use crate::app::App;
+    use crate::app::receiver::RequestKind;
+    use slack_rtm_session::ConnId;
+    use slack_rtm_session::socket_mode::Delivered;
+    use slack_rtm_types::socket_mode::EnvelopeFrame;
+
+    /// What the session hands over for `text` (manual mode, not acked).
+    fn delivered(text: &str, event_type: Option<&str>) -> Delivered {
+        Delivered {
+            conn: ConnId(1),
+            frame: EnvelopeFrame::new(text.to_owned()).expect("an envelope"),
+            event_id: None,
+            event_type: event_type.map(str::to_owned),
+            acked: false,
+            seq: None,
+        }
+    }
+
+    #[test]
+    fn the_request_and_its_ack_carry_the_frames_id_payload_retries_and_event_type() {
+        // Read by the scan; read by serde (an escape in the reason makes the scan unsure).
+        let frames = [
+            r#"{"envelope_id":"e-1","type":"events_api","payload":{"a":1},"retry_attempt":2,"retry_reason":"timeout"}"#,
+            r#"{"envelope_id":"e-1","type":"events_api","payload":{"a":1},"retry_attempt":2,"retry_reason":"time\u006fut"}"#,
+        ];
+        for (i, text) in frames.into_iter().enumerate() {
+            let mut d = delivered(text, Some("message"));
+            assert_eq!(d.frame.retry().is_some(), i == 0, "read by the scan only without the escape");
+            let (req, ack) = request(&mut d, None);
+            assert_eq!(req.kind, RequestKind::EventsApi, "{text}");
+            assert_eq!(req.envelope_id.as_deref(), Some("e-1"), "{text}");
+            assert_eq!(&*ack.id, "e-1", "the ack names the frame's id: {text}");
+            assert_eq!(req.payload.as_str(), r#"{"a":1}"#, "{text}");
+            assert_eq!((req.retry_attempt, req.retry_reason.as_deref()), (2, Some("timeout")), "{text}");
+            assert_eq!(req.event_type.as_deref(), Some("message"), "the session's read, moved on: {text}");
+            assert!(ack.event && ack.handle.is_none(), "{text}");
+            assert!(req.accepts_response_payload, "{text}");
+        }
+        // Not an event: no event type taken, an empty reason is none, no payload is `null`.
+        let mut d =
+            delivered(r#"{"envelope_id":"c-9","type":"slash_commands","retry_reason":""}"#, Some("x"));
+        let (req, ack) = request(&mut d, None);
+        assert_eq!((req.kind, req.envelope_id.as_deref()), (RequestKind::SlashCommands, Some("c-9")));
+        assert_eq!((req.retry_attempt, req.retry_reason.as_deref(), req.payload.as_str()), (0, None, "null"));
+        assert_eq!(req.event_type, None);
+        assert!(!ack.event && &*ack.id == "c-9");
+        // An id that is no plain string in the frame is no envelope to the session's scan.
+        assert!(EnvelopeFrame::new(r#"{"envelope_id":"e\u002d1","type":"events_api"}"#.into()).is_err());
+    }
 
     #[test]
     fn a_socket_mode_app_starts_inline_unless_told_not_to() {

@@ -145,11 +145,6 @@ impl Delivery {
         }
     }
 
-    /// The frame as it arrived, with what its scan read.
-    pub(crate) fn frame(&self) -> &slack_rtm_types::socket_mode::EnvelopeFrame {
-        &self.inner.frame
-    }
-
     /// [`Delivery::ack_detached`] through a borrow (the ack's handle is taken: dropping the
     /// delivery afterwards releases nothing).
     pub(crate) fn ack_detached_now(&mut self) -> Result<(), DeliveryAckError> {
@@ -160,35 +155,6 @@ impl Delivery {
             (Some(h), None) => h.ack_detached(self.envelope_id(), None),
             (None, _) => Ok(()),
         }
-    }
-
-    /// Manual mode: where the envelope stands in the order the session handed them over, for
-    /// [`SocketModeHandle::ack_detached_in_order`] (an ack taken over with
-    /// [`Delivery::take_acker`]).
-    pub(crate) fn ack_seq(&self) -> Option<slack_rtm_session::socket_mode::DeliverySeq> {
-        self.inner.seq
-    }
-
-    /// The inner event's type as the session read it, moved out (no copy); after it,
-    /// [`Delivery::event_type`] reads the payload again.
-    pub(crate) fn take_session_event_type(&mut self) -> Option<String> {
-        self.inner.event_type.take()
-    }
-
-    /// Manual mode: the ack's handle, taken over by the caller, who then owes the ack or the
-    /// release (dropping the delivery afterwards releases nothing).
-    pub(crate) fn take_acker(&mut self) -> Option<SocketModeHandle> {
-        self.acker.take()
-    }
-
-    /// The payload as the frame's scan read it, the frame's text taken over (no copy); the
-    /// frame is empty afterwards (see [`EnvelopeFrame::take_payload`]). `None` when the scan
-    /// read none.
-    ///
-    /// [`EnvelopeFrame::take_payload`]: slack_rtm_types::socket_mode::EnvelopeFrame::take_payload
-    #[inline]
-    pub(crate) fn take_payload(&mut self) -> Option<RawJson> {
-        self.inner.frame.take_payload()
     }
 
     /// Manual ack mode: queues the ack and returns at once, without waiting for it to be

@@ -298,6 +298,20 @@ impl SocketModeItems {
         self.stream.queued_bytes_gauge()
     }
 
+    /// The session's next output as it handed it over (an [`App`](crate::app::App)'s pump
+    /// reads an envelope there, with no [`Delivery`] made around it; [`SocketModeItems::item`]
+    /// makes the item of any other output).
+    #[inline]
+    pub(crate) fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeStreamItem>> {
+        self.stream.poll_recv(cx)
+    }
+
+    /// Manual ack mode: the session's handle the envelopes' acks go through.
+    #[inline]
+    pub(crate) fn acker(&self) -> Option<&SocketModeHandle> {
+        self.acker.as_ref()
+    }
+
     fn poll_item(&mut self, cx: &mut Context<'_>) -> Poll<Option<SocketModeItem>> {
         loop {
             match self.stream.poll_recv(cx) {
@@ -313,7 +327,7 @@ impl SocketModeItems {
     }
 
     /// The item for an output (`None` for a kind of output this facade does not know).
-    fn item(&self, output: SocketModeStreamItem) -> Option<SocketModeItem> {
+    pub(crate) fn item(&self, output: SocketModeStreamItem) -> Option<SocketModeItem> {
         Some(match output {
             SocketModeStreamItem::Envelope(d) => {
                 SocketModeItem::Envelope(Delivery::new(d, self.acker.clone()))
