@@ -147,7 +147,39 @@ pub trait Acknowledger: Send + 'static {
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         None
     }
+
+    /// [`Acknowledger::ack_empty_now`] as the dispatcher calls it, with the request's envelope
+    /// id: an acknowledger of this crate that sends an event's ack then needs no id of its own
+    /// (the Socket Mode pump's: a copy of the id per envelope spared), and it takes the
+    /// acknowledger, `Ok` with the ack's result, or gives it back (`Err`) for
+    /// [`Acknowledger::ack`] (so that one that has nothing left to drop once sent is not
+    /// dropped through a call). Not for other crates (its last parameter cannot be named
+    /// outside this one); the default is `ack_empty_now`.
+    #[doc(hidden)]
+    fn ack_empty_now_of(
+        mut self,
+        envelope_id: Option<&EnvelopeId>,
+        sealed: Sealed,
+    ) -> Result<Result<(), BoxError>, Self>
+    where
+        Self: Sized,
+    {
+        let _ = (envelope_id, sealed);
+        match self.ack_empty_now() {
+            Some(sent) => Ok(sent),
+            None => Err(self),
+        }
+    }
 }
+
+/// What only this crate can hand to [`Acknowledger::ack_empty_now_of`] (so that no other crate
+/// calls or overrides it).
+mod sealed {
+    /// The token.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Sealed(pub(crate) ());
+}
+pub(crate) use sealed::Sealed;
 
 /// A boxed acknowledger is one: what a receiver that picks its acknowledger at run time hands
 /// to [`Dispatcher::dispatch`](super::Dispatcher::dispatch).

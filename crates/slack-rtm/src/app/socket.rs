@@ -2,7 +2,7 @@
 
 use super::App;
 use super::dispatch::{Dispatcher, TryDispatch};
-use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind};
+use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind, Sealed};
 use crate::Error;
 use crate::socket_mode::delivery::ack_payload;
 use crate::socket_mode::{
@@ -116,7 +116,9 @@ fn request(delivered: &mut Delivered, acker: Option<&SocketModeHandle>) -> (AppR
     let event_type = if event { delivered.event_type.take() } else { None };
     // Auto mode (never an app's): acked by the session already, nothing owed.
     let handle = if delivered.acked { None } else { acker.cloned() };
-    let ack = SocketAck { seq: delivered.seq, handle, id: id.clone(), event };
+    // An event's ack names the request's id (the dispatcher hands it over when it sends the
+    // ack, and the pump when it keeps the event back): no copy of its own.
+    let ack = SocketAck { seq: delivered.seq, handle, id: (!event).then(|| id.clone()), event };
     // Written whole (not through the builder: each of its calls moves the ~120-byte request).
     let request = AppRequest {
         kind,
@@ -138,7 +140,7 @@ fn request(delivered: &mut Delivered, acker: Option<&SocketModeHandle>) -> (AppR
 enum Step {
     /// Stop reading: the stop signal, the app shutting down, or the session's end.
     Stop,
-    /// No free slot for this request: wait for one.
+    /// No free slot for this request: wait for one (the ack with its id).
     Wait(AppRequest, SocketAck),
     /// Not an envelope.
     Item(SocketModeItem),
@@ -148,7 +150,10 @@ enum Step {
 /// once the ack was sent). Dropped unsent, it releases the envelope, as a [`Delivery`](crate::socket_mode::Delivery) does.
 struct SocketAck {
     handle: Option<SocketModeHandle>,
-    id: EnvelopeId,
+    /// The envelope's id; `None` for an event while the dispatcher holds its request (the
+    /// dispatcher acks it at once with the request's id, [`Acknowledger::ack_empty_now_of`]);
+    /// an event's ack that can outlive that call gets it first ([`SocketAck::named`]).
+    id: Option<EnvelopeId>,
     /// Where the envelope stands in the session's delivery order: a plain ack in that order
     /// only moves the session's count on ([`SocketModeHandle::ack_detached_in_order`]).
     seq: Option<DeliverySeq>,
@@ -156,33 +161,46 @@ struct SocketAck {
 }
 
 impl SocketAck {
+    /// With the envelope's id (an event's ack the dispatcher did not take: kept back for a
+    /// slot, or refused), so that it can still be sent by id or released.
+    fn named(mut self, request: &AppRequest) -> SocketAck {
+        if self.id.is_none() {
+            self.id = request.envelope_id.clone();
+        }
+        self
+    }
+
     /// A plain ack, nobody waiting for its write: in delivery order through the session's
     /// count, else by id.
-    #[inline]
-    fn plain(&self, h: SocketModeHandle) -> Result<(), DeliveryAckError> {
-        match self.seq {
+    #[inline(always)]
+    fn plain(h: SocketModeHandle, seq: Option<DeliverySeq>, id: &EnvelopeId) -> Result<(), DeliveryAckError> {
+        match seq {
             // The id (read back as text) only if the ack cannot go by the count.
-            Some(seq) => h.ack_detached_in_order_with(seq, || self.id.clone()),
-            None => h.ack_detached(&self.id, None),
+            Some(seq) => h.ack_detached_in_order_with(seq, || id.clone()),
+            None => h.ack_detached(id, None),
         }
     }
+}
+
+/// An ack that names no envelope (an event's whose request carried no id: never one the pump
+/// made).
+fn unnamed() -> BoxError {
+    "the envelope's id is not known".into()
 }
 
 impl Acknowledger for SocketAck {
     fn ack(mut self: Box<Self>, body: Option<serde_json::Value>) -> AckFuture {
         let Some(h) = self.handle.take() else { return Box::pin(std::future::ready(Ok(()))) };
+        let Some(id) = self.id.take() else { return Box::pin(std::future::ready(Err(unnamed()))) };
         if self.event && body.is_none() {
-            return Box::pin(std::future::ready(self.plain(h).map_err(Into::into)));
+            return Box::pin(std::future::ready(Self::plain(h, self.seq, &id).map_err(Into::into)));
         }
-        let id = self.id.clone();
         Box::pin(async move {
             let payload = body.as_ref().map(ack_payload).transpose()?;
             h.ack(id, payload).await.map_err(Into::into)
         })
     }
 
-    // Inlined where the dispatcher starts a request (a call there otherwise, with its moves).
-    #[inline(always)]
     fn ack_empty_now(&mut self) -> Option<Result<(), BoxError>> {
         // An event is acked before its listeners run, and nobody waits for the write: the
         // session writes it on its next turn (no round trip to its task per envelope).
@@ -190,16 +208,48 @@ impl Acknowledger for SocketAck {
             return None;
         }
         Some(match self.handle.take() {
-            Some(h) => self.plain(h).map_err(Into::into),
+            Some(h) => match &self.id {
+                Some(id) => Self::plain(h, self.seq, id).map_err(Into::into),
+                None => Err(unnamed()),
+            },
             None => Ok(()),
         })
+    }
+
+    // Inlined where the dispatcher starts a request (a call there otherwise, with its moves).
+    #[inline(always)]
+    fn ack_empty_now_of(
+        mut self,
+        envelope_id: Option<&EnvelopeId>,
+        _: Sealed,
+    ) -> Result<Result<(), BoxError>, Self> {
+        if !self.event {
+            return Err(self);
+        }
+        // As `ack_empty_now`, by the request's id when the ack has none of its own.
+        let sent = match self.handle.take() {
+            Some(h) => match self.id.as_ref().or(envelope_id) {
+                Some(id) => Self::plain(h, self.seq, id).map_err(Into::into),
+                None => Err(unnamed()),
+            },
+            None => Ok(()),
+        };
+        // Nothing is left to release: its id (an event's has none unless it waited for a
+        // slot) dropped here, and the rest forgotten, not dropped through a call per envelope.
+        drop(self.id.take());
+        std::mem::forget(self);
+        Ok(sent)
     }
 }
 
 impl Drop for SocketAck {
+    #[inline]
     fn drop(&mut self) {
         if let Some(h) = self.handle.take() {
-            h.release(&self.id);
+            // An event's ack not taken by the dispatcher was named first (`named`).
+            if let Some(id) = &self.id {
+                h.release(id);
+            }
         }
     }
 }
@@ -260,8 +310,13 @@ impl App {
                                 // A free slot (the common case): handed over at once, no future built.
                                 match d.try_dispatch(request, ack) {
                                     TryDispatch::Taken => continue,
-                                    TryDispatch::ShuttingDown => return Poll::Ready(Step::Stop),
+                                    TryDispatch::ShuttingDown(request, ack) => {
+                                        // Released, by the request's id.
+                                        drop(ack.named(&request));
+                                        return Poll::Ready(Step::Stop);
+                                    }
                                     TryDispatch::Full(request, ack) => {
+                                        let ack = ack.named(&request);
                                         return Poll::Ready(Step::Wait(request, ack));
                                     }
                                 }

@@ -117,7 +117,7 @@ impl CmdTx {
 
     /// [`CmdTx::ack_in_order`] with the id made only if the ack takes the queue (the count
     /// needs none).
-    #[inline]
+    #[inline(always)]
     pub(super) fn ack_in_order_with(
         &self,
         seq: DeliverySeq,

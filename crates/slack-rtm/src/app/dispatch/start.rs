@@ -5,7 +5,7 @@
 use super::{Dispatcher, OrderTicket, Owed, Permit, ShuttingDown, panic_message};
 use crate::app::context::RequestInfo;
 use crate::app::middleware::BoxFuture;
-use crate::app::receiver::{Acknowledger, AppRequest, RequestKind};
+use crate::app::receiver::{Acknowledger, AppRequest, RequestKind, Sealed};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -18,8 +18,9 @@ use tokio::time::Instant;
 pub(crate) enum TryDispatch<A> {
     /// Handed over: it holds a slot.
     Taken,
-    /// Refused: the app is shutting down.
-    ShuttingDown,
+    /// Refused: the app is shutting down. The request and its ack, untouched (dropped by the
+    /// receiver, the ack releases the envelope).
+    ShuttingDown(AppRequest, A),
     /// No slot free now: the request and its ack, untouched.
     Full(AppRequest, A),
 }
@@ -61,7 +62,7 @@ impl Dispatcher {
     /// request and its ack back, untouched, when no slot is free (then `dispatch` waits).
     pub(crate) fn try_dispatch<A: Acknowledger>(&self, request: AppRequest, ack: A) -> TryDispatch<A> {
         if self.inner.closed.load(Ordering::Acquire) {
-            return TryDispatch::ShuttingDown;
+            return TryDispatch::ShuttingDown(request, ack);
         }
         let Some(permit) = self.inner.permits.try_acquire() else {
             return TryDispatch::Full(request, ack);
@@ -122,12 +123,10 @@ impl Dispatcher {
         // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
         // response handed over) costs no slot of its own and no await in the task.
         let owed = if info.kind == RequestKind::EventsApi {
-            let mut ack = ack;
-            if let Some(sent) = ack.ack_empty_now() {
-                // Sent by that call: `ack` is dropped unused.
-                Owed::Sent(sent)
-            } else {
-                Self::send_event_ack(Box::new(ack))
+            match ack.ack_empty_now_of(info.envelope_id.as_ref(), Sealed(())) {
+                // Sent by that call, which took the ack.
+                Ok(sent) => Owed::Sent(sent),
+                Err(ack) => Self::send_event_ack(Box::new(ack)),
             }
         } else {
             Owed::Listener(Box::new(ack))
