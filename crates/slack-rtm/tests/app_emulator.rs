@@ -287,6 +287,57 @@ async fn each_request_carries_its_envelopes_id_and_payload_verbatim() {
     assert!(running.shutdown(T).await);
 }
 
+/// Events that arrive while an earlier envelope's ack is still owed (a command whose listener
+/// has not acked yet) cannot be acked in delivery order: each is acked by the id its request
+/// carries (the pump's ack of an event keeps no id of its own), once, before the command's.
+#[tokio::test]
+async fn events_behind_a_command_not_yet_acked_are_acked_by_their_requests_id() {
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+    let held_rx = std::sync::Mutex::new(Some(held_rx));
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
+    let mut app = App::new();
+    app.command("/hold", move |_, ack, _| {
+        let rx = held_rx.lock().unwrap().take();
+        async move {
+            if let Some(rx) = rx {
+                let _ = rx.await;
+            }
+            ack.ack().await?;
+            Ok(())
+        }
+    });
+    app.fallback(move |ctx| {
+        let tx = seen_tx.clone();
+        async move {
+            tx.send(ctx.envelope_id().map(str::to_owned)).unwrap();
+            Ok(())
+        }
+    });
+    let (emu, running, _web) = start(app).await;
+    let (alice, ch) = (emu.user(&emu.second_user().user), emu.general_channel());
+    let command = alice.run_command(&ch, "/hold", "now");
+    for text in ["one", "two", "three"] {
+        alice.say(&ch, text).unwrap();
+    }
+    let mut events = Vec::new();
+    while events.len() < 3 {
+        events.push(tokio::time::timeout(T, seen_rx.recv()).await.unwrap().unwrap().expect("an id"));
+    }
+    let acked_once = |id: &str| emu.acks().iter().filter(|a| a.envelope_id == id).count() == 1;
+    let deadline = tokio::time::Instant::now() + T;
+    while !events.iter().all(|id| acked_once(id)) {
+        assert!(tokio::time::Instant::now() < deadline, "not acked: {:?}", emu.acks());
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let records = emu.envelopes();
+    let command_record = records.iter().find(|r| r.seq == command.seq).expect("the command");
+    assert!(!command_record.acked, "the command's ack is still owed: the events went by id");
+    held_tx.send(()).unwrap();
+    emu.wait_for_ack(command.seq, T).await.unwrap();
+    assert!(events.iter().all(|id| acked_once(id)), "{:?}", emu.acks());
+    assert!(running.shutdown(T).await);
+}
+
 /// An app's session keeps little waiting for its dispatcher: with every listener slot taken
 /// (the listeners wait on a gate), the envelopes the session handed over and the app has not
 /// taken fill the byte budget — the app's 128 KiB on the current-thread runtime and 384 KiB on

@@ -430,9 +430,12 @@ fn null_json() -> RawJson {
 
 #[cfg(test)]
 mod tests {
-    use super::{APP_CAPACITY_BYTES, APP_CAPACITY_BYTES_MULTI_THREAD, app_builder, request, starts_inline};
+    use super::{
+        APP_CAPACITY_BYTES, APP_CAPACITY_BYTES_MULTI_THREAD, Sealed, app_builder, request, starts_inline,
+    };
     use crate::SocketModeClient;
     use crate::app::App;
+    use crate::app::receiver::Acknowledger;
     use crate::app::receiver::RequestKind;
     use slack_rtm_session::ConnId;
     use slack_rtm_session::socket_mode::Delivered;
@@ -463,7 +466,7 @@ mod tests {
             let (req, ack) = request(&mut d, None);
             assert_eq!(req.kind, RequestKind::EventsApi, "{text}");
             assert_eq!(req.envelope_id.as_deref(), Some("e-1"), "{text}");
-            assert_eq!(&*ack.id, "e-1", "the ack names the frame's id: {text}");
+            assert_eq!(ack.id, None, "an event's ack names the request's id, no copy of its own: {text}");
             assert_eq!(req.payload.as_str(), r#"{"a":1}"#, "{text}");
             assert_eq!((req.retry_attempt, req.retry_reason.as_deref()), (2, Some("timeout")), "{text}");
             assert_eq!(req.event_type.as_deref(), Some("message"), "the session's read, moved on: {text}");
@@ -477,9 +480,28 @@ mod tests {
         assert_eq!((req.kind, req.envelope_id.as_deref()), (RequestKind::SlashCommands, Some("c-9")));
         assert_eq!((req.retry_attempt, req.retry_reason.as_deref(), req.payload.as_str()), (0, None, "null"));
         assert_eq!(req.event_type, None);
-        assert!(!ack.event && &*ack.id == "c-9");
+        assert!(!ack.event && ack.id.as_deref() == Some("c-9"), "a command's ack keeps its id");
         // An id that is no plain string in the frame is no envelope to the session's scan.
         assert!(EnvelopeFrame::new(r#"{"envelope_id":"e\u002d1","type":"events_api"}"#.into()).is_err());
+    }
+
+    /// An event's ack, as the dispatcher takes it: sent (here: nothing owed, no handle) and
+    /// consumed; a command's given back untouched for its listener. One the dispatcher does
+    /// not take is named first by its request, so that it can be released or sent by id.
+    #[test]
+    fn an_events_ack_is_taken_by_the_dispatcher_and_named_when_it_is_kept_back() {
+        let text = r#"{"envelope_id":"e-2","type":"events_api","payload":{}}"#;
+        let (req, ack) = request(&mut delivered(text, None), None);
+        let id = req.envelope_id.clone();
+        assert!(matches!(ack.ack_empty_now_of(id.as_ref(), Sealed(())), Ok(Ok(()))));
+        let (req, ack) = request(&mut delivered(text, None), None);
+        let named = ack.named(&req);
+        assert_eq!(named.id.as_deref(), Some("e-2"), "kept back: it can be released by id");
+        let text = r#"{"envelope_id":"c-3","type":"slash_commands","payload":{}}"#;
+        let (req, ack) = request(&mut delivered(text, None), None);
+        let back = ack.ack_empty_now_of(req.envelope_id.as_ref(), Sealed(())).err().expect("given back");
+        assert_eq!((back.event, back.id.as_deref()), (false, Some("c-3")));
+        assert_eq!(back.named(&req).id.as_deref(), Some("c-3"), "its own id kept");
     }
 
     #[test]
