@@ -499,7 +499,7 @@ mod tests {
         assert_eq!(named.id.as_deref(), Some("e-2"), "kept back: it can be released by id");
         let text = r#"{"envelope_id":"c-3","type":"slash_commands","payload":{}}"#;
         let (req, ack) = request(&mut delivered(text, None), None);
-        let back = ack.ack_empty_now_of(req.envelope_id.as_ref(), Sealed(())).err().expect("given back");
+        let back = ack.ack_empty_now_of(req.envelope_id.as_ref(), Sealed(())).expect_err("given back");
         assert_eq!((back.event, back.id.as_deref()), (false, Some("c-3")));
         assert_eq!(back.named(&req).id.as_deref(), Some("c-3"), "its own id kept");
     }
