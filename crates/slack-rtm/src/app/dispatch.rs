@@ -518,7 +518,12 @@ impl Matched {
     pub(crate) fn run(self, ctx: Context) -> Ending {
         let Matched { inner, payload, matched } = self;
         match payload.filter(|_| !matched.is_empty()) {
-            None => inner.fallback(ctx).map_or(Ending::Done, Ending::Fallback),
+            // A `match`, not `map_or(Ending::Done, …)`: the unused default was dropped out of
+            // line per request.
+            None => match inner.fallback(ctx) {
+                Some(step) => Ending::Fallback(step),
+                None => Ending::Done,
+            },
             Some(payload) => {
                 Ending::Boxed(Box::pin(async move { inner.listeners(payload, &matched, ctx).await }))
             }
@@ -538,6 +543,7 @@ pub(crate) enum Ending {
 impl Future for Ending {
     type Output = ListenerResult;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ListenerResult> {
         let result = match &mut *self {
             Ending::Boxed(f) => return f.as_mut().poll(cx),

@@ -101,6 +101,11 @@ impl Next {
     /// listeners, the fallback, a route's listener) and returns what to await. For the
     /// dispatcher, which starts a chain where [`Next::run`]'s first poll would (inside the
     /// request's future, under its catch of panics): no future of `run`'s own around it.
+    ///
+    /// Inlined where it is called (the request's work, [`Next::run`]): the next middleware is
+    /// called from there, without a call of this function's own (its frame, and the `Next`
+    /// and the context copied into its arguments); the chain's end is out of line.
+    #[inline(always)]
     pub(crate) fn start(self, ctx: Context) -> Ending {
         let Next { chain, at, end } = self;
         match chain.get(at) {
@@ -108,11 +113,21 @@ impl Next {
                 let next = Next { chain: chain.clone(), at: at + 1, end };
                 Ending::Boxed(m.call(ctx, next))
             }
-            None => match end {
-                End::Listeners(matched) => matched.run(ctx),
-                End::Handler(handler, payload) => handler(&payload, ctx).map_or(Ending::Done, Ending::Boxed),
-                End::Stopped => Ending::Done,
+            None => end.run(ctx),
+        }
+    }
+}
+
+impl End {
+    /// The chain's end: the listeners (or the fallback), a route's listener, or nothing.
+    fn run(self, ctx: Context) -> Ending {
+        match self {
+            End::Listeners(matched) => matched.run(ctx),
+            End::Handler(handler, payload) => match handler(&payload, ctx) {
+                Some(f) => Ending::Boxed(f),
+                None => Ending::Done,
             },
+            End::Stopped => Ending::Done,
         }
     }
 }
