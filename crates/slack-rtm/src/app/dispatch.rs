@@ -284,12 +284,22 @@ impl Inner {
             let event = info.kind == RequestKind::EventsApi;
             // The context's ack slot; the one the app acks on the listener's behalf (not an
             // event's: already acked, its context has no slot).
-            let (cell, owed_cell, sent) = match owed {
+            // An event's ack is settled first (awaited if it did not complete at once), before
+            // its middleware runs: no pending ack is carried through the rest (each local the
+            // request's future keeps across an await costs it a drop flag and a move).
+            let (cell, owed_cell) = match owed {
                 Owed::Listener(acker) => {
                     let cell = AckCell::new(acker, info.accepts_response_payload);
-                    (Some(cell.clone()), Some(cell), None)
+                    (Some(cell.clone()), Some(cell))
                 }
-                event_ack => (None, None, Some(event_ack)),
+                Owed::Sent(sent) => {
+                    Self::warn_unacked(sent);
+                    (None, None)
+                }
+                Owed::Sending(sending) => {
+                    Self::warn_unacked(sending.await);
+                    (None, None)
+                }
             };
             // The typed payload is decoded only when a listener may take this request (an event of
             // a type nobody listens to goes to the fallback undecoded).
@@ -324,14 +334,6 @@ impl Inner {
                 listener: None,
                 auth: None,
             };
-            let sent = match sent {
-                Some(Owed::Sent(sent)) => Some(sent),
-                Some(Owed::Sending(sending)) => Some(sending.await),
-                _ => None,
-            };
-            if let Some(Err(e)) = sent {
-                tracing::warn!(error = %AckError::Failed(e), "could not ack the event; handling it anyway");
-            }
             let before = ticket.as_mut().and_then(|t| t.before.take());
             let me = self.clone();
             let work = async move {
@@ -407,6 +409,15 @@ impl Inner {
             ok
         };
         tracing::Instrument::instrument(request, span)
+    }
+
+    /// An event's ack that failed is logged; the event is handled anyway. Inlined: the check
+    /// of a sent ack is a call otherwise.
+    #[inline(always)]
+    fn warn_unacked(sent: Result<(), BoxError>) {
+        if let Err(e) = sent {
+            tracing::warn!(error = %AckError::Failed(e), "could not ack the event; handling it anyway");
+        }
     }
 
     async fn report(&self, failure: ListenerError) {
