@@ -325,30 +325,33 @@ impl Inner {
             if recorded {
                 tracing::Span::current().record("listener", tracing::field::display(&label));
             }
-            let mut ctx = Context {
-                shared: self.shared.clone(),
-                req: info,
-                ack: cell,
-                extensions: http::Extensions::new(),
-                matches: Matches::default(),
-                listener: None,
-                auth: None,
-            };
             let before = ticket.as_mut().and_then(|t| t.before.take());
             let me = self.clone();
             let work = async move {
                 if let Some(before) = before {
                     let _ = before.await;
                 }
+                let mut auth = None;
                 if let Some(installations) = &me.installations {
-                    let req = &ctx.req;
-                    match installations.resolve(&req.kind, req.meta(), req.body()).await {
-                        super::oauth::Resolution::Found(auth) => ctx.auth = Some(auth),
+                    match installations.resolve(&info.kind, info.meta(), info.body()).await {
+                        super::oauth::Resolution::Found(found) => auth = Some(found),
                         super::oauth::Resolution::NotNeeded => {}
                         // Acked (now for an event, empty when this returns otherwise), not handled.
                         super::oauth::Resolution::Missing => return Ok(()),
                     }
                 }
+                // The context is made here, after the last await before the chain starts: it is
+                // then made where the chain's first call takes it, not kept in this future and
+                // copied out (64 bytes, copied three times on its way to the first middleware).
+                let ctx = Context {
+                    shared: me.shared.clone(),
+                    req: info,
+                    ack: cell,
+                    extensions: http::Extensions::new(),
+                    matches: Matches::default(),
+                    listener: None,
+                    auth,
+                };
                 me.run(payload, matched, ctx).await
             };
             let mut work = CatchUnwind(std::pin::pin!(work));
