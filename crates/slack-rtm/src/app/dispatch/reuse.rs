@@ -87,6 +87,27 @@ mod tests {
     }
 
     #[test]
+    fn the_box_given_back_last_is_the_one_kept() {
+        SPARE.with(Cell::take);
+        let first = boxed(done());
+        let second = boxed(done());
+        let at_second = std::ptr::from_ref::<dyn Step>(&*second).cast::<u8>();
+        run(first);
+        // The spare holds the first box: the second replaces it (the first is freed).
+        run(second);
+        let next = boxed(done());
+        assert_eq!(std::ptr::from_ref::<dyn Step>(&*next).cast::<u8>(), at_second);
+        // And the spare is empty while its box is out: one box is kept per thread at most.
+        assert!(SPARE.with(|s| {
+            let spare = s.take();
+            let empty = spare.is_none();
+            s.set(spare);
+            empty
+        }));
+        run(next);
+    }
+
+    #[test]
     fn a_future_of_another_type_takes_a_new_box_and_the_spare_is_emptied_in_place() {
         SPARE.with(Cell::take);
         let dropped = std::sync::Arc::new(());
