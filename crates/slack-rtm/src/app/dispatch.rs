@@ -327,6 +327,7 @@ impl Inner {
             }
             let before = ticket.as_mut().and_then(|t| t.before.take());
             let me = self.clone();
+            let outer: &Inner = &self;
             let work = async move {
                 if let Some(before) = before {
                     let _ = before.await;
@@ -352,7 +353,7 @@ impl Inner {
                     listener: None,
                     auth,
                 };
-                me.run(payload, matched, ctx).await
+                me.run(outer, payload, matched, ctx).await
             };
             let mut work = CatchUnwind(std::pin::pin!(work));
             let result = if event {
@@ -439,22 +440,25 @@ impl Inner {
     /// layer held another copy of the context). Always inlined into the request's work: the
     /// chain's future is then made where the work holds it, not made and moved in (two copies
     /// of ~300 bytes per request).
+    ///
+    /// `outer` is the dispatcher as the request's future holds it (the same as `self`, which
+    /// the chain's end takes): the global chain is borrowed from it.
     #[inline(always)]
     fn run(
         self: Arc<Self>,
+        outer: &Inner,
         payload: Option<Arc<Payload>>,
         matched: Vec<(usize, Matches)>,
         ctx: Context,
     ) -> impl Future<Output = ListenerResult> + Send + 'static {
-        let global = self.global.clone();
-        let next = if self.filters.iter().any(|stops| stops(&ctx)) {
-            Next::stopped(global)
-        } else {
-            Next::new(global, End::Listeners(Matched { inner: self, payload, matched }))
-        };
+        if outer.filters.iter().any(|stops| stops(&ctx)) {
+            // Stopped before the app's middleware: nothing runs.
+            return Ending::Done;
+        }
         // Started here (this runs in the request's first poll, where `next.run`'s first poll
         // would start it): the request awaits the middleware's future itself.
-        next.start(ctx)
+        let end = End::Listeners(Matched { inner: self, payload, matched });
+        Next::start_chain(&outer.global, end, ctx)
     }
 
     /// The matched listeners (at least one), each through its route's chain.
@@ -471,7 +475,7 @@ impl Inner {
             ctx.matches = matches.clone();
             ctx.listener = Some(rt.route.label.clone());
             let end = End::Handler(rt.route.handler.clone(), payload.clone());
-            let result = Next::new(rt.chain.clone(), end).start(ctx).await;
+            let result = Next::start_chain(&rt.chain, end, ctx).await;
             match result {
                 Err(error) if n < last => {
                     self.report(ListenerError::Failed { listener: rt.route.label.to_string(), error }).await;

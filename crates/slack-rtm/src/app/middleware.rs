@@ -64,8 +64,6 @@ pub(crate) enum End {
     Listeners(super::dispatch::Matched),
     /// After a route's chain: its listener.
     Handler(Handler, Arc<Payload>),
-    /// Stopped by a built-in filter before the app's middleware: nothing runs.
-    Stopped,
 }
 
 /// The rest of the chain, handed to a middleware.
@@ -82,14 +80,15 @@ impl std::fmt::Debug for Next {
 }
 
 impl Next {
-    pub(crate) fn new(chain: Arc<[Arc<dyn Middleware>]>, end: End) -> Next {
-        Next { chain, at: 0, end }
-    }
-
-    /// A chain that runs nothing: the request was stopped before it (`chain` is any chain,
-    /// taken as already run, so that no empty one is made per request).
-    pub(crate) fn stopped(chain: Arc<[Arc<dyn Middleware>]>) -> Next {
-        Next { at: chain.len(), chain, end: End::Stopped }
+    /// Starts `chain` for a request, ending in `end`: as [`Next::start`] on a new `Next`, with
+    /// the chain borrowed from its owner (the dispatcher) rather than a count of it taken for
+    /// a `Next` that is taken apart at once (a count taken, another, and one given back).
+    #[inline(always)]
+    pub(crate) fn start_chain(chain: &Arc<[Arc<dyn Middleware>]>, end: End, ctx: Context) -> Ending {
+        match chain.first() {
+            Some(m) => Ending::Boxed(m.call(ctx, Next { chain: chain.clone(), at: 1, end })),
+            None => end.run(ctx),
+        }
     }
 
     /// Runs the rest of the chain and the listener.
@@ -102,9 +101,10 @@ impl Next {
     /// dispatcher, which starts a chain where [`Next::run`]'s first poll would (inside the
     /// request's future, under its catch of panics): no future of `run`'s own around it.
     ///
-    /// Inlined where it is called (the request's work, [`Next::run`]): the next middleware is
-    /// called from there, without a call of this function's own (its frame, and the `Next`
-    /// and the context copied into its arguments); the chain's end is out of line.
+    /// Inlined where it is called ([`Next::run`], [`Next::start_chain`]'s callers start a
+    /// chain the same way): the next middleware is called from there, without a call of this
+    /// function's own (its frame, and the `Next` and the context copied into its arguments);
+    /// the chain's end is out of line.
     #[inline(always)]
     pub(crate) fn start(self, ctx: Context) -> Ending {
         let Next { chain, at, end } = self;
@@ -120,14 +120,13 @@ impl Next {
 
 impl End {
     /// The chain's end: the listeners (or the fallback), a route's listener, or nothing.
-    fn run(self, ctx: Context) -> Ending {
+    pub(crate) fn run(self, ctx: Context) -> Ending {
         match self {
             End::Listeners(matched) => matched.run(ctx),
             End::Handler(handler, payload) => match handler(&payload, ctx) {
                 Some(f) => Ending::Boxed(f),
                 None => Ending::Done,
             },
-            End::Stopped => Ending::Done,
         }
     }
 }
