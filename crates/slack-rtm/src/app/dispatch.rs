@@ -284,12 +284,22 @@ impl Inner {
             let event = info.kind == RequestKind::EventsApi;
             // The context's ack slot; the one the app acks on the listener's behalf (not an
             // event's: already acked, its context has no slot).
-            let (cell, owed_cell, sent) = match owed {
+            // An event's ack is settled first (awaited if it did not complete at once), before
+            // its middleware runs: no pending ack is carried through the rest (each local the
+            // request's future keeps across an await costs it a drop flag and a move).
+            let (cell, owed_cell) = match owed {
                 Owed::Listener(acker) => {
                     let cell = AckCell::new(acker, info.accepts_response_payload);
-                    (Some(cell.clone()), Some(cell), None)
+                    (Some(cell.clone()), Some(cell))
                 }
-                event_ack => (None, None, Some(event_ack)),
+                Owed::Sent(sent) => {
+                    Self::warn_unacked(sent);
+                    (None, None)
+                }
+                Owed::Sending(sending) => {
+                    Self::warn_unacked(sending.await);
+                    (None, None)
+                }
             };
             // The typed payload is decoded only when a listener may take this request (an event of
             // a type nobody listens to goes to the fallback undecoded).
@@ -315,39 +325,35 @@ impl Inner {
             if recorded {
                 tracing::Span::current().record("listener", tracing::field::display(&label));
             }
-            let mut ctx = Context {
-                shared: self.shared.clone(),
-                req: info,
-                ack: cell,
-                extensions: http::Extensions::new(),
-                matches: Matches::default(),
-                listener: None,
-                auth: None,
-            };
-            let sent = match sent {
-                Some(Owed::Sent(sent)) => Some(sent),
-                Some(Owed::Sending(sending)) => Some(sending.await),
-                _ => None,
-            };
-            if let Some(Err(e)) = sent {
-                tracing::warn!(error = %AckError::Failed(e), "could not ack the event; handling it anyway");
-            }
             let before = ticket.as_mut().and_then(|t| t.before.take());
             let me = self.clone();
+            let outer: &Inner = &self;
             let work = async move {
                 if let Some(before) = before {
                     let _ = before.await;
                 }
+                let mut auth = None;
                 if let Some(installations) = &me.installations {
-                    let req = &ctx.req;
-                    match installations.resolve(&req.kind, req.meta(), req.body()).await {
-                        super::oauth::Resolution::Found(auth) => ctx.auth = Some(auth),
+                    match installations.resolve(&info.kind, info.meta(), info.body()).await {
+                        super::oauth::Resolution::Found(found) => auth = Some(found),
                         super::oauth::Resolution::NotNeeded => {}
                         // Acked (now for an event, empty when this returns otherwise), not handled.
                         super::oauth::Resolution::Missing => return Ok(()),
                     }
                 }
-                me.run(payload, matched, ctx).await
+                // The context is made here, after the last await before the chain starts: it is
+                // then made where the chain's first call takes it, not kept in this future and
+                // copied out (64 bytes, copied three times on its way to the first middleware).
+                let ctx = Context {
+                    shared: me.shared.clone(),
+                    req: info,
+                    ack: cell,
+                    extensions: http::Extensions::new(),
+                    matches: Matches::default(),
+                    listener: None,
+                    auth,
+                };
+                me.run(outer, payload, matched, ctx).await
             };
             let mut work = CatchUnwind(std::pin::pin!(work));
             let result = if event {
@@ -409,6 +415,15 @@ impl Inner {
         tracing::Instrument::instrument(request, span)
     }
 
+    /// An event's ack that failed is logged; the event is handled anyway. Inlined: the check
+    /// of a sent ack is a call otherwise.
+    #[inline(always)]
+    fn warn_unacked(sent: Result<(), BoxError>) {
+        if let Err(e) = sent {
+            tracing::warn!(error = %AckError::Failed(e), "could not ack the event; handling it anyway");
+        }
+    }
+
     async fn report(&self, failure: ListenerError) {
         match &self.error_handler {
             Some(h) => {
@@ -425,22 +440,25 @@ impl Inner {
     /// layer held another copy of the context). Always inlined into the request's work: the
     /// chain's future is then made where the work holds it, not made and moved in (two copies
     /// of ~300 bytes per request).
+    ///
+    /// `outer` is the dispatcher as the request's future holds it (the same as `self`, which
+    /// the chain's end takes): the global chain is borrowed from it.
     #[inline(always)]
     fn run(
         self: Arc<Self>,
+        outer: &Inner,
         payload: Option<Arc<Payload>>,
         matched: Vec<(usize, Matches)>,
         ctx: Context,
     ) -> impl Future<Output = ListenerResult> + Send + 'static {
-        let global = self.global.clone();
-        let next = if self.filters.iter().any(|stops| stops(&ctx)) {
-            Next::stopped(global)
-        } else {
-            Next::new(global, End::Listeners(Matched { inner: self, payload, matched }))
-        };
+        if outer.filters.iter().any(|stops| stops(&ctx)) {
+            // Stopped before the app's middleware: nothing runs.
+            return Ending::Done;
+        }
         // Started here (this runs in the request's first poll, where `next.run`'s first poll
         // would start it): the request awaits the middleware's future itself.
-        next.start(ctx)
+        let end = End::Listeners(Matched { inner: self, payload, matched });
+        Next::start_chain(&outer.global, end, ctx)
     }
 
     /// The matched listeners (at least one), each through its route's chain.
@@ -457,7 +475,7 @@ impl Inner {
             ctx.matches = matches.clone();
             ctx.listener = Some(rt.route.label.clone());
             let end = End::Handler(rt.route.handler.clone(), payload.clone());
-            let result = Next::new(rt.chain.clone(), end).start(ctx).await;
+            let result = Next::start_chain(&rt.chain, end, ctx).await;
             match result {
                 Err(error) if n < last => {
                     self.report(ListenerError::Failed { listener: rt.route.label.to_string(), error }).await;
@@ -518,7 +536,12 @@ impl Matched {
     pub(crate) fn run(self, ctx: Context) -> Ending {
         let Matched { inner, payload, matched } = self;
         match payload.filter(|_| !matched.is_empty()) {
-            None => inner.fallback(ctx).map_or(Ending::Done, Ending::Fallback),
+            // A `match`, not `map_or(Ending::Done, …)`: the unused default was dropped out of
+            // line per request.
+            None => match inner.fallback(ctx) {
+                Some(step) => Ending::Fallback(step),
+                None => Ending::Done,
+            },
             Some(payload) => {
                 Ending::Boxed(Box::pin(async move { inner.listeners(payload, &matched, ctx).await }))
             }
@@ -538,6 +561,7 @@ pub(crate) enum Ending {
 impl Future for Ending {
     type Output = ListenerResult;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<ListenerResult> {
         let result = match &mut *self {
             Ending::Boxed(f) => return f.as_mut().poll(cx),

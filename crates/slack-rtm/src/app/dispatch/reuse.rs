@@ -4,7 +4,7 @@
 
 use crate::app::middleware::ListenerResult;
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -23,8 +23,9 @@ pub(crate) trait Step: Send {
 struct Reusable<F>(Pin<Box<Option<F>>>);
 
 thread_local! {
-    /// One spare per thread (of whichever type came last; another type takes a new box).
-    static SPARE: RefCell<Option<Box<dyn Any>>> = const { RefCell::new(None) };
+    /// One spare per thread (of whichever type came last; another type takes a new box). A
+    /// `Cell`: taken and put back whole, with no borrow flag to check and set each time.
+    static SPARE: Cell<Option<Box<dyn Any>>> = const { Cell::new(None) };
 }
 
 impl<F: Future<Output = ListenerResult> + Send + 'static> Step for Reusable<F> {
@@ -38,19 +39,15 @@ impl<F: Future<Output = ListenerResult> + Send + 'static> Step for Reusable<F> {
     fn recycle(mut self: Box<Self>) {
         // Dropped in place (a panic in its drop is the poll's that called this).
         self.0.set(None);
-        let _ = SPARE.try_with(|spare| {
-            if let Ok(mut spare) = spare.try_borrow_mut()
-                && spare.is_none()
-            {
-                *spare = Some(self);
-            }
-        });
+        // The spare is empty unless a future of another type took a new box meanwhile: the
+        // box kept is this one, and that spare (if any) is dropped.
+        let _ = SPARE.try_with(|spare| drop(spare.replace(Some(self))));
     }
 }
 
 /// `future` in the thread's spare box when it is one of this type, else in a new one.
 pub(crate) fn boxed<F: Future<Output = ListenerResult> + Send + 'static>(future: F) -> Box<dyn Step> {
-    let spare = SPARE.try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.take())).ok().flatten();
+    let spare = SPARE.try_with(Cell::take).ok().flatten();
     match spare.map(|b| b.downcast::<Reusable<F>>()) {
         Some(Ok(mut reused)) => {
             reused.0.set(Some(future));
@@ -76,7 +73,7 @@ mod tests {
 
     #[test]
     fn a_returned_future_leaves_its_box_for_the_next_of_its_type() {
-        SPARE.with(|s| s.borrow_mut().take());
+        SPARE.with(Cell::take);
         let first = boxed(done());
         let at = std::ptr::from_ref::<dyn Step>(&*first).cast::<u8>();
         run(first);
@@ -90,8 +87,29 @@ mod tests {
     }
 
     #[test]
+    fn the_box_given_back_last_is_the_one_kept() {
+        SPARE.with(Cell::take);
+        let first = boxed(done());
+        let second = boxed(done());
+        let at_second = std::ptr::from_ref::<dyn Step>(&*second).cast::<u8>();
+        run(first);
+        // The spare holds the first box: the second replaces it (the first is freed).
+        run(second);
+        let next = boxed(done());
+        assert_eq!(std::ptr::from_ref::<dyn Step>(&*next).cast::<u8>(), at_second);
+        // And the spare is empty while its box is out: one box is kept per thread at most.
+        assert!(SPARE.with(|s| {
+            let spare = s.take();
+            let empty = spare.is_none();
+            s.set(spare);
+            empty
+        }));
+        run(next);
+    }
+
+    #[test]
     fn a_future_of_another_type_takes_a_new_box_and_the_spare_is_emptied_in_place() {
-        SPARE.with(|s| s.borrow_mut().take());
+        SPARE.with(Cell::take);
         let dropped = std::sync::Arc::new(());
         let held = dropped.clone();
         let first = boxed(async move {
