@@ -29,7 +29,7 @@ mod slots;
 mod start;
 use slots::{Permit, Slots};
 use start::Started;
-pub(crate) use start::TryDispatch;
+pub(crate) use start::{Kit, TryDispatch};
 
 /// Slack's ack deadline.
 pub(crate) const ACK_DEADLINE: Duration = Duration::from_secs(3);
