@@ -193,12 +193,12 @@ impl RequestInfo {
     }
 
     /// Empties a finished request's info for [`RequestInfo::shared`] to reuse: what was read
-    /// from its payload is dropped now. The payload itself stays until the next request's
-    /// replaces it (a text cannot be emptied without a new one; the spare holds one at most).
+    /// from its payload (body and ids) is dropped now. The request's own fields (the payload,
+    /// the envelope id, the type, the retry reason) stay until the next request's replace them
+    /// ([`RequestInfo::fill`] writes every one: nothing of this request can be read through
+    /// the next); the spare holds one request's at most.
+    #[inline(always)]
     pub(crate) fn reset(&mut self) {
-        self.envelope_id = None;
-        self.retry_reason = None;
-        self.subkind = None;
         self.body.take();
         self.meta.take();
     }
