@@ -134,24 +134,47 @@ impl RequestInfo {
     /// from the caller's place into the info (not copied into this call's argument first).
     #[inline(always)]
     pub(crate) fn shared(
-        mut request: super::receiver::AppRequest,
-        spare: Option<Arc<RequestInfo>>,
+        request: super::receiver::AppRequest,
+        mut spare: Option<Arc<RequestInfo>>,
     ) -> Arc<RequestInfo> {
-        let event = request.kind == RequestKind::EventsApi;
-        let subkind = if event {
-            request.event_type.take().or_else(|| peek_event_type(&request.payload))
-        } else {
-            None
-        };
-        let mut info = match spare {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(info) => {
-                    info.fill(request, subkind);
-                    spare
-                }
-                None => RequestInfo::fresh(request, subkind),
-            },
-            None => RequestInfo::fresh(request, subkind),
+        // Taken apart at once: each field is then moved from where the receiver put it (the
+        // request whole was copied into this call's argument first, ~150 bytes).
+        let super::receiver::AppRequest {
+            kind,
+            payload,
+            envelope_id,
+            retry_attempt,
+            retry_reason,
+            accepts_response_payload,
+            event_type,
+        } = request;
+        let event = kind == RequestKind::EventsApi;
+        let subkind = if event { event_type.or_else(|| peek_event_type(&payload)) } else { None };
+        let mut info = match spare.as_mut().and_then(Arc::get_mut) {
+            // A spare info (emptied by [`RequestInfo::reset`]) filled field by field: the old
+            // values are dropped in place, and nothing is built beside the info and copied in.
+            Some(info) => {
+                info.kind = kind;
+                info.payload = payload;
+                info.envelope_id = envelope_id;
+                info.retry_attempt = retry_attempt;
+                info.retry_reason = retry_reason;
+                info.accepts_response_payload = accepts_response_payload;
+                info.subkind = subkind;
+                spare.unwrap_or_else(|| unreachable!("filled"))
+            }
+            // Built where its `Arc` holds it (not built beside it and copied in).
+            None => Arc::new(RequestInfo {
+                kind,
+                payload,
+                envelope_id,
+                retry_attempt,
+                retry_reason,
+                accepts_response_payload,
+                subkind,
+                body: OnceLock::new(),
+                meta: OnceLock::new(),
+            }),
         };
         if !event {
             // Read from the parsed payload (kept for later reads); not shared yet, so set here.
@@ -163,40 +186,11 @@ impl RequestInfo {
         info
     }
 
-    /// A new info in its `Arc` (built there: not built beside it and copied in).
-    #[inline(always)]
-    fn fresh(request: super::receiver::AppRequest, subkind: Option<String>) -> Arc<RequestInfo> {
-        Arc::new(RequestInfo {
-            kind: request.kind,
-            payload: request.payload,
-            envelope_id: request.envelope_id,
-            retry_attempt: request.retry_attempt,
-            retry_reason: request.retry_reason,
-            accepts_response_payload: request.accepts_response_payload,
-            subkind,
-            body: OnceLock::new(),
-            meta: OnceLock::new(),
-        })
-    }
-
-    /// A spare info (emptied by [`RequestInfo::reset`]) filled field by field: the old values
-    /// are dropped in place, and nothing is built beside the info and copied in.
-    #[inline(always)]
-    fn fill(&mut self, request: super::receiver::AppRequest, subkind: Option<String>) {
-        self.kind = request.kind;
-        self.payload = request.payload;
-        self.envelope_id = request.envelope_id;
-        self.retry_attempt = request.retry_attempt;
-        self.retry_reason = request.retry_reason;
-        self.accepts_response_payload = request.accepts_response_payload;
-        self.subkind = subkind;
-    }
-
     /// Empties a finished request's info for [`RequestInfo::shared`] to reuse: what was read
     /// from its payload (body and ids) is dropped now. The request's own fields (the payload,
     /// the envelope id, the type, the retry reason) stay until the next request's replace them
-    /// ([`RequestInfo::fill`] writes every one: nothing of this request can be read through
-    /// the next); the spare holds one request's at most.
+    /// ([`RequestInfo::shared`] writes every one: nothing of this request can be read
+    /// through the next); the spare holds one request's at most.
     #[inline(always)]
     pub(crate) fn reset(&mut self) {
         self.body.take();
