@@ -218,7 +218,9 @@ pub struct Context {
     /// The request's ack slot (`None`: an event's, acked before anything of the app ran: no
     /// slot and no count per event).
     pub(crate) ack: Option<Arc<AckCell>>,
-    pub(crate) extensions: http::Extensions,
+    /// `None` until a middleware adds one (the context's drop then has nothing to call: an
+    /// empty `http::Extensions`' drop is a call per request).
+    pub(crate) extensions: Option<Box<http::Extensions>>,
     pub(crate) matches: Matches,
     /// The listener's label once one is chosen (`None`: `middleware`, no count per request).
     pub(crate) listener: Option<Arc<str>>,
@@ -382,12 +384,16 @@ impl Context {
 
     /// What middleware added to this request.
     pub fn extensions(&self) -> &http::Extensions {
-        &self.extensions
+        static NONE: OnceLock<http::Extensions> = OnceLock::new();
+        match &self.extensions {
+            Some(extensions) => extensions,
+            None => NONE.get_or_init(http::Extensions::new),
+        }
     }
 
     /// Adds to the request (in a middleware): later middleware and the listener see it.
     pub fn extensions_mut(&mut self) -> &mut http::Extensions {
-        &mut self.extensions
+        self.extensions.get_or_insert_default()
     }
 
     /// The ack slot for a listener's [`Ack`](super::Ack) (a command's, an interaction's: always

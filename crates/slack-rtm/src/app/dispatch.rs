@@ -309,7 +309,7 @@ impl Inner {
                 shared: self.shared.clone(),
                 req: info,
                 ack: cell,
-                extensions: http::Extensions::new(),
+                extensions: None,
                 matches: Matches::default(),
                 listener: None,
                 auth: None,

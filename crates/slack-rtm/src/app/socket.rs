@@ -261,7 +261,7 @@ impl App {
                             Poll::Ready(Some(SocketModeStreamItem::Envelope(ref mut delivered))) => {
                                 let (request, ack) = request(delivered, items.acker());
                                 // A free slot (the common case): handed over at once, no future built.
-                                match d.try_dispatch_with(&mut kit, request, ack) {
+                                match d.try_dispatch(&mut kit, request, ack) {
                                     TryDispatch::Taken => continue,
                                     TryDispatch::ShuttingDown => return Poll::Ready(Step::Stop),
                                     TryDispatch::Full(request, ack) => {

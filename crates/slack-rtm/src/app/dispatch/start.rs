@@ -65,35 +65,13 @@ impl Dispatcher {
     /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
     /// receiver's loop calls it first: no future built, moved and polled per request); the
     /// request and its ack back, untouched, when no slot is free (then `dispatch` waits).
-    pub(crate) fn try_dispatch<A: Acknowledger>(&self, request: AppRequest, ack: A) -> TryDispatch<A> {
-        if !self.inner.config.start_inline {
-            return self.try_dispatch_in(None, request, ack);
-        }
-        // The dispatcher's spare, held until the request was started (one lock, not one to take
-        // it and one to put it back); a box of its own when another request holds it.
-        let mut spare = self.inner.spare.hold();
-        let mut own = Kit::default();
-        self.try_dispatch_in(Some(spare.as_deref_mut().unwrap_or(&mut own)), request, ack)
-    }
-
-    /// [`Dispatcher::try_dispatch`] with the caller's own spare: for a receiver that starts its
-    /// requests one at a time from one task (the Socket Mode pump), no lock per request.
-    pub(crate) fn try_dispatch_with<A: Acknowledger>(
+    ///
+    /// `kit`: the caller's own spare box and info, for a receiver that starts its requests one
+    /// at a time from one task (the Socket Mode pump): no lock per request (the dispatcher's
+    /// own spare, for `dispatch`, is taken under a lock).
+    pub(crate) fn try_dispatch<A: Acknowledger>(
         &self,
         kit: &mut Kit,
-        request: AppRequest,
-        ack: A,
-    ) -> TryDispatch<A> {
-        let kit = if self.inner.config.start_inline { Some(kit) } else { None };
-        self.try_dispatch_in(kit, request, ack)
-    }
-
-    /// `kit`: the spare to start the request inline with
-    /// ([`App::start_inline`](crate::app::App::start_inline)), `None` to start it on its task.
-    #[inline(always)]
-    fn try_dispatch_in<A: Acknowledger>(
-        &self,
-        mut kit: Option<&mut Kit>,
         request: AppRequest,
         ack: A,
     ) -> TryDispatch<A> {
@@ -104,6 +82,7 @@ impl Dispatcher {
             return TryDispatch::Full(request, ack);
         };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
+        let mut kit = if self.inner.config.start_inline { Some(kit) } else { None };
         // Shared here (in the spare info when there is one), with its ticket: no wait between
         // the ticket and the slot, so the arrival order is kept as in `start`. The request is
         // moved from where the receiver handed it over straight into its info (not wrapped
@@ -235,7 +214,7 @@ impl Dispatcher {
 /// is replaced by the next request's: at most one payload is kept). A request that finds the
 /// spare held (another receiver's, or a request started from inside a listener) gets a box and
 /// an info of its own, and the spare keeps at most one of each. The Socket Mode pump keeps a
-/// [`Kit`] of its own ([`Dispatcher::try_dispatch_with`]).
+/// [`Kit`] of its own ([`Dispatcher::try_dispatch`]).
 #[derive(Default)]
 pub(super) struct Spare(std::sync::Mutex<Kit>);
 
