@@ -126,8 +126,8 @@ fn peek_event_type(payload: &RawJson) -> Option<String> {
 
 impl RequestInfo {
     /// The request as a receiver handed it over, shared: built where its `Arc` holds it (not
-    /// built, returned and copied in), or written into `spare` (a finished request's info,
-    /// emptied by [`RequestInfo::reset`]) when nothing else holds that one: no allocation.
+    /// built, returned and copied in), or written into `spare` (a finished request's info)
+    /// when nothing else holds that one: no allocation.
     /// An event's type comes from the receiver (a Socket Mode session reads it with the
     /// `event_id`) or from a light read; the other kinds are parsed now (they are few, and
     /// their type is inside their JSON). Inlined into its two callers: the request is moved
@@ -151,9 +151,12 @@ impl RequestInfo {
         let event = kind == RequestKind::EventsApi;
         let subkind = if event { event_type.or_else(|| peek_event_type(&payload)) } else { None };
         let mut info = match spare.as_mut().and_then(Arc::get_mut) {
-            // A spare info (emptied by [`RequestInfo::reset`]) filled field by field: the old
-            // values are dropped in place, and nothing is built beside the info and copied in.
+            // A spare info filled field by field: the old values are dropped in place, and
+            // nothing is built beside the info and copied in. What was read from the old
+            // payload (body and ids) goes: nothing of that request can be read through this.
             Some(info) => {
+                info.body.take();
+                info.meta.take();
                 info.kind = kind;
                 info.payload = payload;
                 info.envelope_id = envelope_id;
@@ -184,17 +187,6 @@ impl RequestInfo {
             }
         }
         info
-    }
-
-    /// Empties a finished request's info for [`RequestInfo::shared`] to reuse: what was read
-    /// from its payload (body and ids) is dropped now. The request's own fields (the payload,
-    /// the envelope id, the type, the retry reason) stay until the next request's replace them
-    /// ([`RequestInfo::shared`] writes every one: nothing of this request can be read
-    /// through the next); the spare holds one request's at most.
-    #[inline(always)]
-    pub(crate) fn reset(&mut self) {
-        self.body.take();
-        self.meta.take();
     }
 
     /// The payload as JSON (parsed on first use).

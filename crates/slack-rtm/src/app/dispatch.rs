@@ -464,9 +464,9 @@ impl Inner {
     /// state machine of their own (each such layer held its own copy of the context: the
     /// request's future was 2 KB).
     fn fallback(&self, ctx: Context) -> Option<Box<dyn reuse::Step>> {
-        let (kind, subkind) = (ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
-        let first = self.fallback_seen.first(ctx.kind(), subkind);
-        if first {
+        let subkind = ctx.request_type().unwrap_or("?");
+        if self.fallback_seen.first(ctx.kind(), subkind) {
+            let kind = ctx.kind().as_str();
             tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
         }
         self.fallback.as_ref().map(|f| f(ctx))

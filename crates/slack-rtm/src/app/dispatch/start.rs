@@ -152,7 +152,7 @@ impl Dispatcher {
         // request that has to wait goes on in its own task, with that box, whose first poll
         // registers that task's waker (a future keeps only the latest waker). The info is
         // kept here too: once the future is done with it, it is the next request's.
-        let mut info_back = info.clone();
+        let info_back = info.clone();
         let mut slot = Kit::slot(kit.future.take());
         Pin::as_mut(&mut *slot).set(Some(self.inner.clone().handle(info, owed, ticket, arrived, permit)));
         let mut cx = TaskContext::from_waker(std::task::Waker::noop());
@@ -164,10 +164,10 @@ impl Dispatcher {
         match polled {
             Ok(Poll::Ready(ok)) => {
                 // Finished: dropped in place, and the box kept for the next request, with the
-                // info when nothing else holds it now (a listener may have kept its context).
+                // info (which the next request reuses only if nothing else holds it then: a
+                // listener may have kept its context; not checked here, once is enough).
                 Pin::as_mut(&mut *slot).set(None);
-                let info = Arc::get_mut(&mut info_back).map(RequestInfo::reset).map(|()| info_back);
-                kit.put(slot, info);
+                kit.put(slot, Some(info_back));
                 Started::Done(ok)
             }
             Ok(Poll::Pending) => {
@@ -209,9 +209,10 @@ impl Dispatcher {
 /// and one spare request info ([`Kit`]), held by a request while it starts (one lock): a
 /// request that finishes in its first poll leaves the box empty for the next, so the common
 /// case allocates nothing for its future; one that has to wait takes it to its task and leaves
-/// a new empty one (one allocation per such request, as before). The info is left when nothing
-/// else holds it then (emptied of what was read from its payload; the rest, the payload too,
-/// is replaced by the next request's: at most one payload is kept). A request that finds the
+/// a new empty one (one allocation per such request, as before). The info is left too, and
+/// reused by the next request when nothing else holds it then (a listener may keep its
+/// context): what was read from its payload is dropped then, the rest replaced; at most one
+/// request's is kept. A request that finds the
 /// spare held (another receiver's, or a request started from inside a listener) gets a box and
 /// an info of its own, and the spare keeps at most one of each. The Socket Mode pump keeps a
 /// [`Kit`] of its own ([`Dispatcher::try_dispatch`]).
