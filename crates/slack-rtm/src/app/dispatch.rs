@@ -23,6 +23,8 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Level;
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
 pub(crate) mod reuse;
 mod seen;
@@ -465,7 +467,10 @@ impl Inner {
     /// request's future was 2 KB).
     fn fallback(&self, ctx: Context) -> Option<Box<dyn reuse::Step>> {
         let subkind = ctx.request_type().unwrap_or("?");
-        if self.fallback_seen.first(ctx.kind(), subkind) {
+        // The bookkeeping is the log's: none while no subscriber records info events at all
+        // (a kind seen meanwhile is logged once they are).
+        let info = Level::INFO <= STATIC_MAX_LEVEL && Level::INFO <= LevelFilter::current();
+        if info && self.fallback_seen.first(ctx.kind(), subkind) {
             let kind = ctx.kind().as_str();
             tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
         }
