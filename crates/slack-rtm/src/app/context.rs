@@ -154,9 +154,11 @@ impl RequestInfo {
             // A spare info filled field by field: the old values are dropped in place, and
             // nothing is built beside the info and copied in. What was read from the old
             // payload (body and ids) goes: nothing of that request can be read through this.
+            // The ids are read from the body: none without it (one check for both).
             Some(info) => {
-                info.body.take();
-                info.meta.take();
+                if info.body.take().is_some() {
+                    info.meta.take();
+                }
                 info.kind = kind;
                 info.payload = payload;
                 info.envelope_id = envelope_id;
