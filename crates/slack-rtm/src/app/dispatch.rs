@@ -466,13 +466,14 @@ impl Inner {
     /// state machine of their own (each such layer held its own copy of the context: the
     /// request's future was 2 KB).
     fn fallback(&self, ctx: Context) -> Option<Box<dyn reuse::Step>> {
-        let subkind = ctx.request_type().unwrap_or("?");
         // The bookkeeping is the log's: none while no subscriber records info events at all
         // (a kind seen meanwhile is logged once they are).
-        let info = Level::INFO <= STATIC_MAX_LEVEL && Level::INFO <= LevelFilter::current();
-        if info && self.fallback_seen.first(ctx.kind(), subkind) {
-            let kind = ctx.kind().as_str();
-            tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
+        if Level::INFO <= STATIC_MAX_LEVEL && Level::INFO <= LevelFilter::current() {
+            let subkind = ctx.request_type().unwrap_or("?");
+            if self.fallback_seen.first(ctx.kind(), subkind) {
+                let kind = ctx.kind().as_str();
+                tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
+            }
         }
         self.fallback.as_ref().map(|f| f(ctx))
     }
