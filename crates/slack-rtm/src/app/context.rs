@@ -94,6 +94,9 @@ impl Meta {
 /// One request as every listener of it sees it. The payload is parsed (as JSON, and for the
 /// ids) only when something asks: an app whose listeners read nothing pays nothing for it.
 pub(crate) struct RequestInfo {
+    /// What every request of the app shares: here, not in each [`Context`] (a reused info
+    /// keeps it, so a request takes no count of its own on it).
+    pub(crate) app: Arc<Shared>,
     pub(crate) kind: RequestKind,
     pub(crate) payload: RawJson,
     pub(crate) envelope_id: Option<crate::socket_mode::EnvelopeId>,
@@ -136,6 +139,7 @@ impl RequestInfo {
     pub(crate) fn shared(
         request: super::receiver::AppRequest,
         mut spare: Option<Arc<RequestInfo>>,
+        app: &Arc<Shared>,
     ) -> Arc<RequestInfo> {
         // Taken apart at once: each field is then moved from where the receiver put it (the
         // request whole was copied into this call's argument first, ~150 bytes).
@@ -159,6 +163,10 @@ impl RequestInfo {
                 if info.body.take().is_some() {
                     info.meta.take();
                 }
+                // The same app's, but for a spare handed to another dispatcher.
+                if !Arc::ptr_eq(&info.app, app) {
+                    info.app = app.clone();
+                }
                 info.kind = kind;
                 info.payload = payload;
                 info.envelope_id = envelope_id;
@@ -170,6 +178,7 @@ impl RequestInfo {
             }
             // Built where its `Arc` holds it (not built beside it and copied in).
             None => Arc::new(RequestInfo {
+                app: app.clone(),
                 kind,
                 payload,
                 envelope_id,
@@ -207,7 +216,6 @@ impl RequestInfo {
 /// and the pattern's captures. Cheap to clone.
 #[derive(Clone)]
 pub struct Context {
-    pub(crate) shared: Arc<Shared>,
     pub(crate) req: Arc<RequestInfo>,
     /// The request's ack slot (`None`: an event's, acked before anything of the app ran: no
     /// slot and no count per event).
@@ -239,7 +247,7 @@ impl Context {
     pub fn web(&self) -> &WebClient {
         match &self.auth {
             Some(auth) => auth.web(),
-            None => &self.shared.web,
+            None => &self.req.app.web,
         }
     }
 
@@ -270,7 +278,7 @@ impl Context {
     pub async fn respond(&self, message: impl Into<MessageResponse>) -> Result<(), ReplyError> {
         let url = self.req.meta().response_url.as_deref().ok_or(ReplyError::NoResponseUrl)?;
         let body = serde_json::to_vec(&message.into()).map_err(ReplyError::Encode)?;
-        post_response(&self.shared.web, url, body).await
+        post_response(&self.req.app.web, url, body).await
     }
 
     /// What Slack sent: `events_api`, `slash_commands`, `interactive`, or another kind.
@@ -356,7 +364,7 @@ impl Context {
         let installed = self.auth.as_ref().and_then(|a| a.installation.bot.as_ref());
         let mut bot = match installed {
             Some(b) => BotIdentity { user_id: Some(b.user_id.clone()), bot_id: b.bot_id.clone() },
-            None => self.shared.bot.get().cloned().unwrap_or_default(),
+            None => self.req.app.bot.get().cloned().unwrap_or_default(),
         };
         if bot.user_id.is_none() {
             bot.user_id = authorized().map(UserId::from);

@@ -308,7 +308,6 @@ impl Inner {
                 tracing::Span::current().record("listener", tracing::field::display(&label));
             }
             let mut ctx = Context {
-                shared: self.shared.clone(),
                 req: info,
                 ack: cell,
                 extensions: None,

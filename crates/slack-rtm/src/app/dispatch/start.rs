@@ -44,7 +44,7 @@ impl Dispatcher {
             return Err(ShuttingDown);
         }
         // Shared from here: the request's future holds a pointer, not the info.
-        let info = RequestInfo::shared(request, None);
+        let info = RequestInfo::shared(request, None, &self.inner.shared);
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = self.ticket(&info);
         let permit = self.inner.permits.acquire().await;
@@ -87,7 +87,8 @@ impl Dispatcher {
         // the ticket and the slot, so the arrival order is kept as in `start`. The request is
         // moved from where the receiver handed it over straight into its info (not wrapped
         // and unwrapped on its way: a copy of ~150 bytes each).
-        let info = RequestInfo::shared(request, kit.as_mut().and_then(|k| k.info.take()));
+        let spare = kit.as_mut().and_then(|k| k.info.take());
+        let info = RequestInfo::shared(request, spare, &self.inner.shared);
         let ticket = self.ticket(&info);
         self.launch(info, ticket, kit, ack, arrived, permit);
         TryDispatch::Taken
