@@ -213,10 +213,10 @@ impl Dispatcher {
 /// a new empty one (one allocation per such request, as before). The info is left too, and
 /// reused by the next request when nothing else holds it then (a listener may keep its
 /// context): what was read from its payload is dropped then, the rest replaced; at most one
-/// request's is kept. A request that finds the
-/// spare held (another receiver's, or a request started from inside a listener) gets a box and
-/// an info of its own, and the spare keeps at most one of each. The Socket Mode pump keeps a
-/// [`Kit`] of its own ([`Dispatcher::try_dispatch`]).
+/// request's is kept. A request that finds the spare held (another receiver's, or a request
+/// started from inside a listener) gets a box and an info of its own, and the spare keeps at
+/// most one of each. The Socket Mode pump keeps a [`Kit`] of its own
+/// ([`Dispatcher::try_dispatch`]): no lock at all.
 #[derive(Default)]
 pub(super) struct Spare(std::sync::Mutex<Kit>);
 
