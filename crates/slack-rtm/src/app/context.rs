@@ -94,6 +94,9 @@ impl Meta {
 /// One request as every listener of it sees it. The payload is parsed (as JSON, and for the
 /// ids) only when something asks: an app whose listeners read nothing pays nothing for it.
 pub(crate) struct RequestInfo {
+    /// What every request of the app shares: here, not in each [`Context`] (a reused info
+    /// keeps it, so a request takes no count of its own on it).
+    pub(crate) app: Arc<Shared>,
     pub(crate) kind: RequestKind,
     pub(crate) payload: RawJson,
     pub(crate) envelope_id: Option<crate::socket_mode::EnvelopeId>,
@@ -126,32 +129,66 @@ fn peek_event_type(payload: &RawJson) -> Option<String> {
 
 impl RequestInfo {
     /// The request as a receiver handed it over, shared: built where its `Arc` holds it (not
-    /// built, returned and copied in), or written into `spare` (a finished request's info,
-    /// emptied by [`RequestInfo::reset`]) when nothing else holds that one: no allocation.
+    /// built, returned and copied in), or written into `spare` (a finished request's info)
+    /// when nothing else holds that one: no allocation.
     /// An event's type comes from the receiver (a Socket Mode session reads it with the
     /// `event_id`) or from a light read; the other kinds are parsed now (they are few, and
     /// their type is inside their JSON). Inlined into its two callers: the request is moved
     /// from the caller's place into the info (not copied into this call's argument first).
     #[inline(always)]
     pub(crate) fn shared(
-        mut request: super::receiver::AppRequest,
-        spare: Option<Arc<RequestInfo>>,
+        request: super::receiver::AppRequest,
+        mut spare: Option<Arc<RequestInfo>>,
+        app: &Arc<Shared>,
     ) -> Arc<RequestInfo> {
-        let event = request.kind == RequestKind::EventsApi;
-        let subkind = if event {
-            request.event_type.take().or_else(|| peek_event_type(&request.payload))
-        } else {
-            None
-        };
-        let mut info = match spare {
-            Some(mut spare) => match Arc::get_mut(&mut spare) {
-                Some(info) => {
-                    info.fill(request, subkind);
-                    spare
+        // Taken apart at once: each field is then moved from where the receiver put it (the
+        // request whole was copied into this call's argument first, ~150 bytes).
+        let super::receiver::AppRequest {
+            kind,
+            payload,
+            envelope_id,
+            retry_attempt,
+            retry_reason,
+            accepts_response_payload,
+            event_type,
+        } = request;
+        let event = kind == RequestKind::EventsApi;
+        let subkind = if event { event_type.or_else(|| peek_event_type(&payload)) } else { None };
+        let mut info = match spare.as_mut().and_then(Arc::get_mut) {
+            // A spare info filled field by field: the old values are dropped in place, and
+            // nothing is built beside the info and copied in. What was read from the old
+            // payload (body and ids) goes: nothing of that request can be read through this.
+            // The ids are read from the body: none without it (one check for both).
+            Some(info) => {
+                if info.body.take().is_some() {
+                    info.meta.take();
                 }
-                None => RequestInfo::fresh(request, subkind),
-            },
-            None => RequestInfo::fresh(request, subkind),
+                // The same app's, but for a spare handed to another dispatcher.
+                if !Arc::ptr_eq(&info.app, app) {
+                    info.app = app.clone();
+                }
+                info.kind = kind;
+                info.payload = payload;
+                info.envelope_id = envelope_id;
+                info.retry_attempt = retry_attempt;
+                info.retry_reason = retry_reason;
+                info.accepts_response_payload = accepts_response_payload;
+                info.subkind = subkind;
+                spare.unwrap_or_else(|| unreachable!("filled"))
+            }
+            // Built where its `Arc` holds it (not built beside it and copied in).
+            None => Arc::new(RequestInfo {
+                app: app.clone(),
+                kind,
+                payload,
+                envelope_id,
+                retry_attempt,
+                retry_reason,
+                accepts_response_payload,
+                subkind,
+                body: OnceLock::new(),
+                meta: OnceLock::new(),
+            }),
         };
         if !event {
             // Read from the parsed payload (kept for later reads); not shared yet, so set here.
@@ -161,46 +198,6 @@ impl RequestInfo {
             }
         }
         info
-    }
-
-    /// A new info in its `Arc` (built there: not built beside it and copied in).
-    #[inline(always)]
-    fn fresh(request: super::receiver::AppRequest, subkind: Option<String>) -> Arc<RequestInfo> {
-        Arc::new(RequestInfo {
-            kind: request.kind,
-            payload: request.payload,
-            envelope_id: request.envelope_id,
-            retry_attempt: request.retry_attempt,
-            retry_reason: request.retry_reason,
-            accepts_response_payload: request.accepts_response_payload,
-            subkind,
-            body: OnceLock::new(),
-            meta: OnceLock::new(),
-        })
-    }
-
-    /// A spare info (emptied by [`RequestInfo::reset`]) filled field by field: the old values
-    /// are dropped in place, and nothing is built beside the info and copied in.
-    #[inline(always)]
-    fn fill(&mut self, request: super::receiver::AppRequest, subkind: Option<String>) {
-        self.kind = request.kind;
-        self.payload = request.payload;
-        self.envelope_id = request.envelope_id;
-        self.retry_attempt = request.retry_attempt;
-        self.retry_reason = request.retry_reason;
-        self.accepts_response_payload = request.accepts_response_payload;
-        self.subkind = subkind;
-    }
-
-    /// Empties a finished request's info for [`RequestInfo::shared`] to reuse: what was read
-    /// from its payload is dropped now. The payload itself stays until the next request's
-    /// replaces it (a text cannot be emptied without a new one; the spare holds one at most).
-    pub(crate) fn reset(&mut self) {
-        self.envelope_id = None;
-        self.retry_reason = None;
-        self.subkind = None;
-        self.body.take();
-        self.meta.take();
     }
 
     /// The payload as JSON (parsed on first use).
@@ -219,12 +216,13 @@ impl RequestInfo {
 /// and the pattern's captures. Cheap to clone.
 #[derive(Clone)]
 pub struct Context {
-    pub(crate) shared: Arc<Shared>,
     pub(crate) req: Arc<RequestInfo>,
     /// The request's ack slot (`None`: an event's, acked before anything of the app ran: no
     /// slot and no count per event).
     pub(crate) ack: Option<Arc<AckCell>>,
-    pub(crate) extensions: http::Extensions,
+    /// `None` until a middleware adds one (the context's drop then has nothing to call: an
+    /// empty `http::Extensions`' drop is a call per request).
+    pub(crate) extensions: Option<Box<http::Extensions>>,
     pub(crate) matches: Matches,
     /// The listener's label once one is chosen (`None`: `middleware`, no count per request).
     pub(crate) listener: Option<Arc<str>>,
@@ -249,7 +247,7 @@ impl Context {
     pub fn web(&self) -> &WebClient {
         match &self.auth {
             Some(auth) => auth.web(),
-            None => &self.shared.web,
+            None => &self.req.app.web,
         }
     }
 
@@ -280,7 +278,7 @@ impl Context {
     pub async fn respond(&self, message: impl Into<MessageResponse>) -> Result<(), ReplyError> {
         let url = self.req.meta().response_url.as_deref().ok_or(ReplyError::NoResponseUrl)?;
         let body = serde_json::to_vec(&message.into()).map_err(ReplyError::Encode)?;
-        post_response(&self.shared.web, url, body).await
+        post_response(&self.req.app.web, url, body).await
     }
 
     /// What Slack sent: `events_api`, `slash_commands`, `interactive`, or another kind.
@@ -366,7 +364,7 @@ impl Context {
         let installed = self.auth.as_ref().and_then(|a| a.installation.bot.as_ref());
         let mut bot = match installed {
             Some(b) => BotIdentity { user_id: Some(b.user_id.clone()), bot_id: b.bot_id.clone() },
-            None => self.shared.bot.get().cloned().unwrap_or_default(),
+            None => self.req.app.bot.get().cloned().unwrap_or_default(),
         };
         if bot.user_id.is_none() {
             bot.user_id = authorized().map(UserId::from);
@@ -388,12 +386,16 @@ impl Context {
 
     /// What middleware added to this request.
     pub fn extensions(&self) -> &http::Extensions {
-        &self.extensions
+        static NONE: OnceLock<http::Extensions> = OnceLock::new();
+        match &self.extensions {
+            Some(extensions) => extensions,
+            None => NONE.get_or_init(http::Extensions::new),
+        }
     }
 
     /// Adds to the request (in a middleware): later middleware and the listener see it.
     pub fn extensions_mut(&mut self) -> &mut http::Extensions {
-        &mut self.extensions
+        self.extensions.get_or_insert_default()
     }
 
     /// The ack slot for a listener's [`Ack`](super::Ack) (a command's, an interaction's: always

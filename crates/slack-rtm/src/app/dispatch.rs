@@ -13,7 +13,7 @@ use crate::web::WebClient;
 use slack_rtm_codec::BoxError;
 use slack_rtm_types::socket_mode::{EnvelopeType, Payload};
 use std::any::Any;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -23,18 +23,19 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
+use tracing::Level;
+use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
 
 pub(crate) mod reuse;
+mod seen;
 mod slots;
 mod start;
 use slots::{Permit, Slots};
 use start::Started;
-pub(crate) use start::TryDispatch;
+pub(crate) use start::{Kit, TryDispatch};
 
 /// Slack's ack deadline.
 pub(crate) const ACK_DEADLINE: Duration = Duration::from_secs(3);
-/// Kinds of unhandled requests remembered for "logged once" (beyond it, each is logged).
-const FALLBACK_KINDS: usize = 256;
 
 /// The dispatcher refuses new requests: it is shutting down. The request was not acked (its
 /// acknowledger was dropped): Slack delivers it again, to this process or another.
@@ -77,7 +78,7 @@ struct Inner {
     closed: AtomicBool,
     order: Mutex<HashMap<String, (u64, oneshot::Receiver<()>)>>,
     seq: AtomicU64,
-    fallback_seen: Mutex<FallbackSeen>,
+    fallback_seen: seen::FallbackSeen,
     installations: Option<super::oauth::Installations>,
     /// The spare box of a request started inline.
     spare: start::Spare,
@@ -92,15 +93,6 @@ enum Owed {
     Sent(Result<(), BoxError>),
     /// An event whose ack did not complete at once: awaited before its middleware runs.
     Sending(AckFuture),
-}
-
-/// The kinds of unhandled requests already logged.
-#[derive(Default)]
-struct FallbackSeen {
-    kinds: HashMap<String, HashSet<String>>,
-    /// The last kind found in `kinds`: a run of the same kind compares the kinds and one
-    /// string instead of hashing them (its buffer is reused).
-    last: Option<(RequestKind, String)>,
 }
 
 /// Where a request waits for the one before it in its conversation.
@@ -144,7 +136,7 @@ impl Dispatcher {
                 closed: AtomicBool::new(false),
                 order: Mutex::new(HashMap::new()),
                 seq: AtomicU64::new(0),
-                fallback_seen: Mutex::new(FallbackSeen::default()),
+                fallback_seen: seen::FallbackSeen::default(),
                 installations,
                 spare: start::Spare::default(),
             }),
@@ -345,10 +337,9 @@ impl Inner {
                 // then made where the chain's first call takes it, not kept in this future and
                 // copied out (64 bytes, copied three times on its way to the first middleware).
                 let ctx = Context {
-                    shared: me.shared.clone(),
                     req: info,
                     ack: cell,
-                    extensions: http::Extensions::new(),
+                    extensions: None,
                     matches: Matches::default(),
                     listener: None,
                     auth,
@@ -492,30 +483,14 @@ impl Inner {
     /// state machine of their own (each such layer held its own copy of the context: the
     /// request's future was 2 KB).
     fn fallback(&self, ctx: Context) -> Option<Box<dyn reuse::Step>> {
-        let (kind, subkind) = (ctx.kind().as_str(), ctx.request_type().unwrap_or("?"));
-        let first = {
-            let mut seen = self.fallback_seen.lock().unwrap_or_else(|p| p.into_inner());
-            let seen = &mut *seen;
-            // Looked up without building the key: only a new kind allocates.
-            if seen.last.as_ref().is_some_and(|(k, s)| k == ctx.kind() && s == subkind) {
-                false
-            } else if seen.kinds.get(kind).is_some_and(|s| s.contains(subkind)) {
-                let last = seen.last.get_or_insert_with(|| (ctx.kind().clone(), String::new()));
-                if last.0 != *ctx.kind() {
-                    last.0 = ctx.kind().clone();
-                }
-                last.1.clear();
-                last.1.push_str(subkind);
-                false
-            } else if seen.kinds.values().map(HashSet::len).sum::<usize>() >= FALLBACK_KINDS {
-                true
-            } else {
-                seen.kinds.entry(kind.to_owned()).or_default().insert(subkind.to_owned());
-                true
+        // The bookkeeping is the log's: none while no subscriber records info events at all
+        // (a kind seen meanwhile is logged once they are).
+        if Level::INFO <= STATIC_MAX_LEVEL && Level::INFO <= LevelFilter::current() {
+            let subkind = ctx.request_type().unwrap_or("?");
+            if self.fallback_seen.first(ctx.kind(), subkind) {
+                let kind = ctx.kind().as_str();
+                tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
             }
-        };
-        if first {
-            tracing::info!(kind = %format_args!("{kind}/{subkind}"), "no listener for this kind of request; acked (logged once per kind)");
         }
         self.fallback.as_ref().map(|f| f(ctx))
     }

@@ -1,7 +1,7 @@
 //! Running an [`App`] on a Socket Mode session.
 
 use super::App;
-use super::dispatch::{Dispatcher, TryDispatch};
+use super::dispatch::{Dispatcher, Kit, TryDispatch};
 use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind, Sealed};
 use crate::Error;
 use crate::socket_mode::delivery::ack_payload;
@@ -292,6 +292,9 @@ impl App {
         let pump = tokio::spawn(async move {
             // One wait for the stop signal for the whole run (registered once, not per envelope).
             let mut stopped = std::pin::pin!(s.notify.notified());
+            // The pump's own spare box and request info for the requests it starts inline: no
+            // lock per request on the dispatcher's.
+            let mut kit = Kit::default();
             loop {
                 // Every envelope ready now, each handed over where the stream handed it out
                 // (not moved out of this poll and matched again per envelope). The stop signal
@@ -308,7 +311,7 @@ impl App {
                             Poll::Ready(Some(SocketModeStreamItem::Envelope(ref mut delivered))) => {
                                 let (request, ack) = request(delivered, items.acker());
                                 // A free slot (the common case): handed over at once, no future built.
-                                match d.try_dispatch(request, ack) {
+                                match d.try_dispatch(&mut kit, request, ack) {
                                     TryDispatch::Taken => continue,
                                     TryDispatch::ShuttingDown(request, ack) => {
                                         // Released, by the request's id.

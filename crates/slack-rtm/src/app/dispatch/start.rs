@@ -45,22 +45,37 @@ impl Dispatcher {
             return Err(ShuttingDown);
         }
         // Shared from here: the request's future holds a pointer, not the info.
-        let info = RequestInfo::shared(request, None);
+        let info = RequestInfo::shared(request, None, &self.inner.shared);
         // In arrival order: the ticket is taken before waiting for a slot.
         let ticket = self.ticket(&info);
         let permit = self.inner.permits.acquire().await;
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(ShuttingDown);
         }
-        // The spare box (its info is not needed: this request's is shared already).
-        let kit = self.inner.config.start_inline.then(|| self.inner.spare.take().0);
-        Ok(self.launch(info, ticket, kit, ack, arrived, permit))
+        // The spare box (its info is not needed: this request's is shared already), held until
+        // the request was started; a box of its own when another request holds it.
+        if !self.inner.config.start_inline {
+            return Ok(self.launch(info, ticket, None, ack, arrived, permit));
+        }
+        let mut spare = self.inner.spare.hold();
+        let mut own = Kit::default();
+        let kit = spare.as_deref_mut().unwrap_or(&mut own);
+        Ok(self.launch(info, ticket, Some(kit), ack, arrived, permit))
     }
 
     /// [`Dispatcher::dispatch`] when a slot is free now, without a future of its own (a
     /// receiver's loop calls it first: no future built, moved and polled per request); the
     /// request and its ack back, untouched, when no slot is free (then `dispatch` waits).
-    pub(crate) fn try_dispatch<A: Acknowledger>(&self, request: AppRequest, ack: A) -> TryDispatch<A> {
+    ///
+    /// `kit`: the caller's own spare box and info, for a receiver that starts its requests one
+    /// at a time from one task (the Socket Mode pump): no lock per request (the dispatcher's
+    /// own spare, for `dispatch`, is taken under a lock).
+    pub(crate) fn try_dispatch<A: Acknowledger>(
+        &self,
+        kit: &mut Kit,
+        request: AppRequest,
+        ack: A,
+    ) -> TryDispatch<A> {
         if self.inner.closed.load(Ordering::Acquire) {
             return TryDispatch::ShuttingDown(request, ack);
         }
@@ -68,23 +83,15 @@ impl Dispatcher {
             return TryDispatch::Full(request, ack);
         };
         let arrived = (request.kind != RequestKind::EventsApi).then(Instant::now);
-        // Started inline, the request's future goes in the dispatcher's spare box, and the
-        // request's info in the spare info when there is one: both taken under one lock. The
-        // box is taken first and the future made in the call that puts it there (`launch`),
-        // so that it can be written in place rather than made beside it and copied in (1 KB).
-        let (slot, spare_info) = if self.inner.config.start_inline {
-            let (slot, info) = self.inner.spare.take();
-            (Some(slot), info)
-        } else {
-            (None, None)
-        };
+        let mut kit = if self.inner.config.start_inline { Some(kit) } else { None };
         // Shared here (in the spare info when there is one), with its ticket: no wait between
         // the ticket and the slot, so the arrival order is kept as in `start`. The request is
         // moved from where the receiver handed it over straight into its info (not wrapped
         // and unwrapped on its way: a copy of ~150 bytes each).
-        let info = RequestInfo::shared(request, spare_info);
+        let spare = kit.as_mut().and_then(|k| k.info.take());
+        let info = RequestInfo::shared(request, spare, &self.inner.shared);
         let ticket = self.ticket(&info);
-        self.launch(info, ticket, slot, ack, arrived, permit);
+        self.launch(info, ticket, kit, ack, arrived, permit);
         TryDispatch::Taken
     }
 
@@ -107,14 +114,16 @@ impl Dispatcher {
     /// into its two callers: the request is then read where the receiver handed it over, not
     /// copied into this call's arguments first (~150 bytes, a `memcpy` per request).
     ///
-    /// `kit`: the spare box ([`App::start_inline`](crate::app::App::start_inline)), taken by
-    /// the caller (before the request was shared, in `try_dispatch`).
+    /// `kit`: the spare ([`App::start_inline`](crate::app::App::start_inline)), `None` to start
+    /// the request on its task. Its box is taken here and made for the future's type (known
+    /// here), so that the future can be written in place rather than made beside it and copied
+    /// in (1 KB).
     #[inline(always)]
     fn launch<A: Acknowledger>(
         &self,
         info: Arc<RequestInfo>,
         ticket: Option<OrderTicket>,
-        kit: Option<Untyped>,
+        kit: Option<&mut Kit>,
         ack: A,
         arrived: Option<Instant>,
         permit: Permit,
@@ -131,7 +140,7 @@ impl Dispatcher {
         } else {
             Owed::Listener(Box::new(ack))
         };
-        let Some(spare) = kit else {
+        let Some(kit) = kit else {
             // Boxed: the request's future is about 1 KB, and the runtime moves a task's future
             // several times while spawning and finishing it (a copy each time); a box moves as
             // one pointer.
@@ -143,8 +152,8 @@ impl Dispatcher {
         // request that has to wait goes on in its own task, with that box, whose first poll
         // registers that task's waker (a future keeps only the latest waker). The info is
         // kept here too: once the future is done with it, it is the next request's.
-        let mut info_back = info.clone();
-        let mut slot = Spare::slot(spare);
+        let info_back = info.clone();
+        let mut slot = Kit::slot(kit.future.take());
         Pin::as_mut(&mut *slot).set(Some(self.inner.clone().handle(info, owed, ticket, arrived, permit)));
         let mut cx = TaskContext::from_waker(std::task::Waker::noop());
         let polled =
@@ -155,10 +164,10 @@ impl Dispatcher {
         match polled {
             Ok(Poll::Ready(ok)) => {
                 // Finished: dropped in place, and the box kept for the next request, with the
-                // info when nothing else holds it now (a listener may have kept its context).
+                // info (which the next request reuses only if nothing else holds it then: a
+                // listener may have kept its context; not checked here, once is enough).
                 Pin::as_mut(&mut *slot).set(None);
-                let info = Arc::get_mut(&mut info_back).map(RequestInfo::reset).map(|()| info_back);
-                self.inner.spare.put(slot, info);
+                kit.put(slot, Some(info_back));
                 Started::Done(ok)
             }
             Ok(Poll::Pending) => {
@@ -166,7 +175,7 @@ impl Dispatcher {
                 // (the one allocation a request made before), so that its holder is kept.
                 let mut running = std::mem::replace(&mut *slot, Box::pin(None));
                 drop(info_back);
-                self.inner.spare.put(slot, None);
+                kit.put(slot, None);
                 Started::Running(tokio::spawn(async move {
                     match running.as_mut().as_pin_mut() {
                         Some(f) => f.await,
@@ -197,20 +206,24 @@ impl Dispatcher {
 }
 
 /// One spare box for a request's future ([`App::start_inline`](crate::app::App::start_inline))
-/// and one spare request info, taken and put back together (one lock): a request that
-/// finishes in its first poll leaves the box empty for the next, so the common case allocates
-/// nothing for its future; one that has to wait takes it to its task and leaves a new empty
-/// one (one allocation per such request, as before). The info is left when nothing else holds
-/// it then (emptied but for its payload, which the next request's replaces: at most one
-/// payload is kept). The box is typed at run time (the future's type has no name: it is
-/// `Inner::handle`'s): a `Pin<Box<Option<F>>>` in a holder made once, behind `dyn Any`. A
-/// request that finds the spare taken (another receiver's, or a request started from inside
-/// a listener) gets a box and an info of its own, and the spare keeps at most one of each.
+/// and one spare request info ([`Kit`]), held by a request while it starts (one lock): a
+/// request that finishes in its first poll leaves the box empty for the next, so the common
+/// case allocates nothing for its future; one that has to wait takes it to its task and leaves
+/// a new empty one (one allocation per such request, as before). The info is left too, and
+/// reused by the next request when nothing else holds it then (a listener may keep its
+/// context): what was read from its payload is dropped then, the rest replaced; at most one
+/// request's is kept. A request that finds the spare held (another receiver's, or a request
+/// started from inside a listener) gets a box and an info of its own, and the spare keeps at
+/// most one of each. The Socket Mode pump keeps a [`Kit`] of its own
+/// ([`Dispatcher::try_dispatch`]): no lock at all.
 #[derive(Default)]
 pub(super) struct Spare(std::sync::Mutex<Kit>);
 
+/// A spare box and info ([`Spare`]). The box is typed at run time (the future's type has no
+/// name: it is `Inner::handle`'s): a `Pin<Box<Option<F>>>` in a holder made once, behind
+/// `dyn Any`.
 #[derive(Default)]
-struct Kit {
+pub(crate) struct Kit {
     future: Option<Box<dyn std::any::Any + Send>>,
     info: Option<Arc<RequestInfo>>,
 }
@@ -218,19 +231,19 @@ struct Kit {
 /// A box for a request's future, empty between requests (the future is dropped in place).
 type Slot<F> = Box<Pin<Box<Option<F>>>>;
 
-/// The spare box as taken, still untyped (`None`: the spare was taken, or held no box).
+/// The spare box as taken, still untyped (`None`: none yet).
 type Untyped = Option<Box<dyn std::any::Any + Send>>;
 
 impl Spare {
-    /// The box (typed by [`Spare::slot`], where the future's type is known) and the info.
+    /// The spare, unless another request holds it (or a panic left it poisoned: then every
+    /// request has a box of its own, as before there was a spare).
     #[inline(always)]
-    fn take(&self) -> (Untyped, Option<Arc<RequestInfo>>) {
-        match self.0.try_lock() {
-            Ok(mut kit) => (kit.future.take(), kit.info.take()),
-            Err(_) => (None, None),
-        }
+    fn hold(&self) -> Option<std::sync::MutexGuard<'_, Kit>> {
+        self.0.try_lock().ok()
     }
+}
 
+impl Kit {
     /// The taken box for a future of type `F`, or a new one.
     #[inline(always)]
     fn slot<F: Future + Send + 'static>(future: Untyped) -> Slot<F> {
@@ -241,14 +254,12 @@ impl Spare {
     }
 
     #[inline(always)]
-    fn put<F: Future + Send + 'static>(&self, slot: Slot<F>, info: Option<Arc<RequestInfo>>) {
-        if let Ok(mut kit) = self.0.try_lock() {
-            if kit.future.is_none() {
-                kit.future = Some(slot);
-            }
-            if kit.info.is_none() {
-                kit.info = info;
-            }
+    fn put<F: Future + Send + 'static>(&mut self, slot: Slot<F>, info: Option<Arc<RequestInfo>>) {
+        if self.future.is_none() {
+            self.future = Some(slot);
+        }
+        if self.info.is_none() {
+            self.info = info;
         }
     }
 }
