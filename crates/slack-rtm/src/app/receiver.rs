@@ -159,7 +159,7 @@ pub trait Acknowledger: Send + 'static {
     fn ack_empty_now_of(
         mut self,
         envelope_id: Option<&EnvelopeId>,
-        sealed: Sealed,
+        sealed: DispatcherOnly,
     ) -> Result<Result<(), BoxError>, Self>
     where
         Self: Sized,
@@ -177,9 +177,9 @@ pub trait Acknowledger: Send + 'static {
 mod sealed {
     /// The token.
     #[derive(Clone, Copy, Debug)]
-    pub struct Sealed(pub(crate) ());
+    pub struct DispatcherOnly(pub(crate) ());
 }
-pub(crate) use sealed::Sealed;
+pub(crate) use sealed::DispatcherOnly;
 
 /// A boxed acknowledger is one: what a receiver that picks its acknowledger at run time hands
 /// to [`Dispatcher::dispatch`](super::Dispatcher::dispatch).

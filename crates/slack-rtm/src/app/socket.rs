@@ -2,7 +2,7 @@
 
 use super::App;
 use super::dispatch::{Dispatcher, Kit, TryDispatch};
-use super::receiver::{AckFuture, Acknowledger, AppRequest, RequestKind, Sealed};
+use super::receiver::{AckFuture, Acknowledger, AppRequest, DispatcherOnly, RequestKind};
 use crate::Error;
 use crate::socket_mode::delivery::ack_payload;
 use crate::socket_mode::{
@@ -221,7 +221,7 @@ impl Acknowledger for SocketAck {
     fn ack_empty_now_of(
         mut self,
         envelope_id: Option<&EnvelopeId>,
-        _: Sealed,
+        _: DispatcherOnly,
     ) -> Result<Result<(), BoxError>, Self> {
         if !self.event {
             return Err(self);
@@ -434,7 +434,8 @@ fn null_json() -> RawJson {
 #[cfg(test)]
 mod tests {
     use super::{
-        APP_CAPACITY_BYTES, APP_CAPACITY_BYTES_MULTI_THREAD, Sealed, app_builder, request, starts_inline,
+        APP_CAPACITY_BYTES, APP_CAPACITY_BYTES_MULTI_THREAD, DispatcherOnly, app_builder, request,
+        starts_inline,
     };
     use crate::SocketModeClient;
     use crate::app::App;
@@ -496,13 +497,14 @@ mod tests {
         let text = r#"{"envelope_id":"e-2","type":"events_api","payload":{}}"#;
         let (req, ack) = request(&mut delivered(text, None), None);
         let id = req.envelope_id.clone();
-        assert!(matches!(ack.ack_empty_now_of(id.as_ref(), Sealed(())), Ok(Ok(()))));
+        assert!(matches!(ack.ack_empty_now_of(id.as_ref(), DispatcherOnly(())), Ok(Ok(()))));
         let (req, ack) = request(&mut delivered(text, None), None);
         let named = ack.named(&req);
         assert_eq!(named.id.as_deref(), Some("e-2"), "kept back: it can be released by id");
         let text = r#"{"envelope_id":"c-3","type":"slash_commands","payload":{}}"#;
         let (req, ack) = request(&mut delivered(text, None), None);
-        let back = ack.ack_empty_now_of(req.envelope_id.as_ref(), Sealed(())).expect_err("given back");
+        let back =
+            ack.ack_empty_now_of(req.envelope_id.as_ref(), DispatcherOnly(())).expect_err("given back");
         assert_eq!((back.event, back.id.as_deref()), (false, Some("c-3")));
         assert_eq!(back.named(&req).id.as_deref(), Some("c-3"), "its own id kept");
     }

@@ -5,7 +5,7 @@
 use super::{Dispatcher, OrderTicket, Owed, Permit, ShuttingDown, panic_message};
 use crate::app::context::RequestInfo;
 use crate::app::middleware::BoxFuture;
-use crate::app::receiver::{Acknowledger, AppRequest, RequestKind, Sealed};
+use crate::app::receiver::{Acknowledger, AppRequest, DispatcherOnly, RequestKind};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -132,7 +132,7 @@ impl Dispatcher {
         // exists: an ack that completes at once (a Socket Mode session's queued ack, an HTTP
         // response handed over) costs no slot of its own and no await in the task.
         let owed = if info.kind == RequestKind::EventsApi {
-            match ack.ack_empty_now_of(info.envelope_id.as_ref(), Sealed(())) {
+            match ack.ack_empty_now_of(info.envelope_id.as_ref(), DispatcherOnly(())) {
                 // Sent by that call, which took the ack.
                 Ok(sent) => Owed::Sent(sent),
                 Err(ack) => Self::send_event_ack(Box::new(ack)),
